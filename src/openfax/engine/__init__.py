@@ -1,0 +1,57 @@
+"""The fax engine: T.30 sessions over audio and T.38, driven by spandsp, without I/O.
+
+Feed a session what the line carried and take from it what to send; read what happened from
+its events. See :class:`AudioSession` and :class:`T38Session`.
+"""
+
+from openfax.engine.completion import CompletionCode, FailureCause
+from openfax.engine.events import (
+    Completed,
+    Direction,
+    Event,
+    FrameExchanged,
+    Negotiated,
+    PageReceived,
+    PageSent,
+    TransferStatistics,
+)
+from openfax.engine.loopback import LinkResult, run_pair
+from openfax.engine.params import (
+    ALL_COMPRESSIONS,
+    ALL_MODEMS,
+    ALL_RESOLUTIONS,
+    Compression,
+    Modem,
+    Resolution,
+    Role,
+    SessionOptions,
+)
+from openfax.engine.session import SAMPLE_RATE, AudioSession, FaxSession, IfpPacket, T38Session
+
+__all__ = [
+    "ALL_COMPRESSIONS",
+    "ALL_MODEMS",
+    "ALL_RESOLUTIONS",
+    "SAMPLE_RATE",
+    "AudioSession",
+    "Completed",
+    "CompletionCode",
+    "Compression",
+    "Direction",
+    "Event",
+    "FailureCause",
+    "FaxSession",
+    "FrameExchanged",
+    "IfpPacket",
+    "LinkResult",
+    "Modem",
+    "Negotiated",
+    "PageReceived",
+    "PageSent",
+    "Resolution",
+    "Role",
+    "SessionOptions",
+    "T38Session",
+    "TransferStatistics",
+    "run_pair",
+]

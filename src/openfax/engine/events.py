@@ -1,0 +1,104 @@
+"""What a fax session reports: small immutable events, in the order things happened."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from openfax.engine.completion import CompletionCode, FailureCause
+from openfax.engine.params import Compression, Modem, Resolution
+
+
+class Direction(enum.Enum):
+    """Whether a frame was sent by this end or received from the far end."""
+
+    SENT = "sent"
+    RECEIVED = "received"
+
+
+@dataclass(frozen=True)
+class FrameExchanged:
+    """A T.30 control frame crossed the line; the sequence of these is the call's transcript."""
+
+    direction: Direction
+    name: str
+    frame: bytes
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """Training succeeded (CFR) with these settings; sent again if a retrain changes them."""
+
+    modem: Modem
+    bit_rate: int
+    ecm: bool
+    compression: Compression
+    resolution: Resolution
+    remote_ident: str
+
+
+@dataclass(frozen=True)
+class PageSent:
+    """The far end answered a page; ``confirmed`` is true only for MCF (or RTP: page good)."""
+
+    number: int
+    confirmed: bool
+    response: str
+
+
+@dataclass(frozen=True)
+class PageReceived:
+    """A page arrived and was written to the receive TIFF; ``bad_rows`` measures its quality."""
+
+    number: int
+    bad_rows: int
+    longest_bad_row_run: int
+    width: int
+    length: int
+    x_resolution: int
+    y_resolution: int
+
+
+@dataclass(frozen=True)
+class TransferStatistics:
+    """spandsp's ``t30_stats_t`` at the end of the call: rates, pages, image geometry, quality."""
+
+    bit_rate: int
+    ecm: bool
+    pages_sent: int
+    pages_received: int
+    pages_in_file: int
+    x_resolution: int
+    y_resolution: int
+    width: int
+    length: int
+    image_size: int
+    encoding: int
+    bad_rows: int
+    longest_bad_row_run: int
+    ecm_retries: int
+
+
+@dataclass(frozen=True)
+class Completed:
+    """Phase E: the session is over. ``pages`` counts the pages the far end confirmed (when
+    sending) or that arrived whole (when receiving); the receive TIFF is complete now."""
+
+    code: CompletionCode
+    pages: int
+    statistics: TransferStatistics
+
+    @property
+    def ok(self) -> bool:
+        return self.code is CompletionCode.OK
+
+    @property
+    def text(self) -> str:
+        return self.code.text
+
+    @property
+    def cause(self) -> FailureCause:
+        return self.code.cause
+
+
+Event = FrameExchanged | Negotiated | PageSent | PageReceived | Completed
