@@ -114,6 +114,7 @@ _CAUSES: dict[CompletionCode, FailureCause] = {
     C.CEDTONE: FailureCause.NO_FAX,
     C.RX_NOFAX: FailureCause.NO_FAX,
     C.CALLDROPPED: FailureCause.LINE_DROPPED,
+    C.RETRYDCN: FailureCause.LINE_DROPPED,
     C.HDLC_CARRIER: FailureCause.LINE_DROPPED,
     C.RX_NOCARRIER: FailureCause.LINE_DROPPED,
     C.TX_PHDDEAD: FailureCause.LINE_DROPPED,
