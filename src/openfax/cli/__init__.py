@@ -1,0 +1,1 @@
+"""The ``openfax`` command line."""

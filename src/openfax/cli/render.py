@@ -1,0 +1,66 @@
+"""``openfax render``: documents in, one TIFF Class F out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from openfax.errors import FaxError
+
+
+def render_to_tiff(
+    inputs: list[str],
+    output: Path,
+    *,
+    resolution: str,
+    page_size: str,
+    compression: str,
+    header_tsid: str | None = None,
+) -> int:
+    """Render ``inputs`` to ``output``, branding each page when ``header_tsid`` is given.
+
+    Returns the number of pages written.
+    """
+    from openfax.documents import (
+        Compression,
+        PageSize,
+        Resolution,
+        draw_header_line,
+        format_header_line,
+        render_documents,
+        write_fax_tiff,
+    )
+
+    pages = render_documents(
+        [Path(p) for p in inputs],
+        resolution=Resolution[resolution.upper()],
+        page_size=PageSize[page_size.upper()],
+    )
+    if header_tsid is not None:
+        now = datetime.now().astimezone()
+        pages = [
+            draw_header_line(page, format_header_line(header_tsid, now, number, len(pages)))
+            for number, page in enumerate(pages, start=1)
+        ]
+    write_fax_tiff(pages, output, compression=Compression[compression.upper()])
+    return len(pages)
+
+
+def run_render(
+    inputs: list[str], output: str, *, resolution: str, page_size: str, compression: str
+) -> None:
+    """Render and report the page count, or fail with the document's error."""
+    try:
+        count = render_to_tiff(
+            inputs,
+            Path(output),
+            resolution=resolution,
+            page_size=page_size,
+            compression=compression,
+        )
+    except FaxError as exc:
+        raise click.ClickException(str(exc)) from None
+    plural = "s" if count != 1 else ""
+    click.echo(f"{output}: {count} page{plural}, {resolution}, {compression.upper()}")
