@@ -1,0 +1,45 @@
+# OpenFax: `make run` runs the main job, `make test` installs what the tests need and runs them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Runtime: spandsp for T.30; test and benchmark peers: efax, libtiff tools, Ghostscript.
+RUN_DEBS := libspandsp2
+TEST_DEBS := $(RUN_DEBS) efax libtiff-tools ghostscript gcc libc6-dev
+OUT ?= out
+
+.PHONY: run test lint typecheck pytest bench system-packages clean
+
+$(BIN)/openfax: pyproject.toml
+	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || scripts/install-system-packages python3-venv
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+run: $(BIN)/openfax
+	scripts/install-system-packages $(RUN_DEBS)
+	mkdir -p $(OUT)
+	$(BIN)/openfax loopback samples/letter.txt samples/chart.png -o $(OUT)/received.tif --resolution fine
+	@echo "Received fax written to $(OUT)/received.tif"
+
+system-packages:
+	scripts/install-system-packages $(TEST_DEBS)
+
+test: system-packages $(BIN)/openfax lint typecheck pytest
+
+lint: $(BIN)/openfax
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(BIN)/openfax
+	$(BIN)/mypy
+
+pytest: $(BIN)/openfax
+	$(BIN)/pytest -n 2 --dist loadgroup -q
+
+bench: system-packages $(BIN)/openfax
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/render.py
+
+clean:
+	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
