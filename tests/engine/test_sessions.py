@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from openfax.engine import (
     T38Session,
     run_pair,
 )
+from openfax.errors import FaxFileError
 from tests.engine.fax_images import read_pages
 
 TRANSPORTS = ["audio", "t38"]
@@ -40,6 +42,8 @@ def make_pair(
     receive_file: Path,
     caller: SessionOptions | None = None,
     answerer: SessionOptions | None = None,
+    *,
+    paced: bool = False,
 ) -> tuple[FaxSession, FaxSession]:
     if transport == "audio":
         return (
@@ -47,8 +51,8 @@ def make_pair(
             AudioSession(Role.ANSWER, answerer, receive_file=receive_file, name="answerer"),
         )
     return (
-        T38Session(Role.CALL, caller, send_file=send_file, paced=False, name="caller"),
-        T38Session(Role.ANSWER, answerer, receive_file=receive_file, paced=False, name="answerer"),
+        T38Session(Role.CALL, caller, send_file=send_file, paced=paced, name="caller"),
+        T38Session(Role.ANSWER, answerer, receive_file=receive_file, paced=paced, name="answerer"),
     )
 
 
@@ -172,14 +176,15 @@ def seconds_into_page(events: list[Event], page: int) -> Callable[[float], bool]
     return cut
 
 
-@pytest.mark.parametrize("ecm", [True, False])
+@pytest.mark.parametrize(("transport", "ecm"), list(itertools.product(TRANSPORTS, [True, False])))
 def test_line_going_silent_mid_page_keeps_the_pages_done(
-    make_tiff: MakeTiff, tmp_path: Path, ecm: bool
+    make_tiff: MakeTiff, tmp_path: Path, transport: str, ecm: bool
 ) -> None:
+    """Over T.38 with ECM, spandsp's receiver would wait forever: the idle watchdog ends it."""
     sent = make_tiff(pages=3)
     received = tmp_path / "received.tif"
     options = SessionOptions(ecm=ecm, modems=Modem.V27TER)
-    caller, answerer = make_pair("audio", sent, received, options, options)
+    caller, answerer = make_pair(transport, sent, received, options, options, paced=True)
     caller_events: list[Event] = []
 
     def sink(session: FaxSession, event: Event) -> None:
@@ -222,6 +227,29 @@ def test_hanging_up_after_a_page_reports_call_dropped(
     assert caller.result.pages == 1
     assert answerer.result.pages == 1
     assert len(read_pages(tmp_path / "received.tif")) == 1
+
+
+def test_paced_t38_takes_the_time_a_line_would(make_tiff: MakeTiff, tmp_path: Path) -> None:
+    sent = make_tiff(pages=2)
+    options = SessionOptions(modems=Modem.V29)
+    caller = T38Session(Role.CALL, options, send_file=sent, paced=True)
+    answerer = T38Session(Role.ANSWER, options, receive_file=tmp_path / "r.tif", paced=True)
+    link = run_pair(caller, answerer)
+    assert caller.result is not None and caller.result.ok
+    assert caller.result.pages == 2
+    assert link.line_seconds > 5, "paced packets are spread over the time a modem needs"
+    assert_same_pages(sent, tmp_path / "r.tif")
+
+
+def test_spandsp_flow_log_reaches_python_logging(
+    make_tiff: MakeTiff, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="openfax.engine.spandsp"):
+        caller, answerer = make_pair("t38", make_tiff(pages=1), tmp_path / "r.tif")
+        run_pair(caller, answerer)
+    messages = [r.getMessage() for r in caplog.records if r.name == "openfax.engine.spandsp"]
+    assert any("[caller]" in m and "DCS" in m for m in messages)
+    assert any("[answerer]" in m for m in messages)
 
 
 def test_nobody_answering_ends_with_no_fax(make_tiff: MakeTiff) -> None:
@@ -271,8 +299,6 @@ def test_a_bad_file_to_send_is_refused_before_the_call(
     path = tmp_path / "bad.tif"
     if content is not None:
         path.write_bytes(content)
-    from openfax.errors import FaxFileError
-
     with pytest.raises(FaxFileError, match=reason) as caught:
         AudioSession(Role.CALL, send_file=path)
     assert str(path) in str(caught.value)
@@ -288,8 +314,6 @@ def test_a_corrupt_tiff_ends_the_call_with_a_document_cause(tmp_path: Path) -> N
 
 
 def test_receive_folder_must_exist(tmp_path: Path) -> None:
-    from openfax.errors import FaxFileError
-
     with pytest.raises(FaxFileError, match="does not exist"):
         AudioSession(Role.ANSWER, receive_file=tmp_path / "missing" / "r.tif")
 

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from openfax.engine import _spandsp
+from openfax.engine._callbacks import Callbacks
 from openfax.engine._spandsp import ffi, lib
 from openfax.engine.completion import CompletionCode
 from openfax.engine.events import (
@@ -41,6 +42,9 @@ from openfax.errors import EngineError, FaxFileError
 SAMPLE_RATE = 8000
 """Samples per second of the line: 8 kHz, 16-bit signed, mono."""
 
+DEFAULT_T38_IDLE_TIMEOUT = 30.0
+"""Line seconds without a T.38 packet either way after which a session hangs up."""
+
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 _CFR = 0x84
 _PPS = 0xBE
@@ -51,10 +55,7 @@ _PAGE_CONFIRMED = {"MCF", "RTP", "PIP"}
 _IMAGE_FRAMES = {0x06, 0x86}
 """ECM image data (FCD) and its end marker (RCP): page content, not part of the transcript."""
 
-_SPAN_TO_PYTHON_LEVEL = {1: logging.ERROR, 2: logging.WARNING, 3: logging.WARNING, 4: logging.INFO}
-
 _logger = logging.getLogger("openfax.engine")
-_spandsp_logger = logging.getLogger("openfax.engine.spandsp")
 
 
 def _ends_page(fcf: int, frame: bytes) -> bool:
@@ -94,19 +95,6 @@ def _check_rx_file(path: Path) -> None:
         raise FaxFileError(path, f"folder {folder} is not writable")
 
 
-@dataclass
-class _Callbacks:
-    """The cffi callback objects of one session: they live exactly as long as it does."""
-
-    handles: list[Any]
-
-    def keep(self, cdecl: str, func: Callable[..., Any], error_value: int | None) -> Any:
-        kwargs = {} if error_value is None else {"error": error_value}
-        callback = ffi.callback(cdecl, func, **kwargs)
-        self.handles.append(callback)
-        return callback
-
-
 class FaxSession:
     """What audio and T.38 sessions share: T.30 set-up, callbacks, events and the result.
 
@@ -137,8 +125,7 @@ class FaxSession:
         self.samples = 0
         self.result: Completed | None = None
         self._events: list[Event] = []
-        self._callbacks = _Callbacks([])
-        self._error: BaseException | None = None
+        self._callbacks = Callbacks()
         self._completion: CompletionCode | None = None
         self._pages_confirmed = 0
         self._negotiated: Negotiated | None = None
@@ -227,29 +214,14 @@ class FaxSession:
         self._route_log(lib.t30_get_logging_state(t30))
 
     def _route_log(self, logging_state: Any) -> None:
-        """Send one of spandsp's logging states to Python logging, FLOW detail when DEBUG."""
-        if _spandsp_logger.isEnabledFor(logging.DEBUG):
-            level = _spandsp.SPAN_LOG_FLOW
-        else:
-            level = _spandsp.SPAN_LOG_WARNING
-        lib.span_log_set_level(logging_state, level | _spandsp.SPAN_LOG_SHOW_PROTOCOL)
-        handler = self._callbacks.keep("message_handler_func_t", self._on_log, None)
-        lib.span_log_set_message_handler(logging_state, handler)
+        """Send one of spandsp's logging states to Python logging under the session's name."""
+        self._callbacks.route_log(logging_state, self.name)
 
     # --- callbacks from C ---------------------------------------------------------------
 
     def _guard(self, func: Callable[[], None]) -> None:
         """Run callback work; keep an exception for re-raising once C has returned."""
-        try:
-            func()
-        except BaseException as exc:
-            if self._error is None:
-                self._error = exc
-
-    def _on_log(self, level: int, text: Any) -> None:
-        message = ffi.string(text).decode("latin-1").rstrip()
-        python_level = _SPAN_TO_PYTHON_LEVEL.get(level & 0xFF, logging.DEBUG)
-        _spandsp_logger.log(python_level, "[%s] %s", self.name, message)
+        self._callbacks.guard(func)
 
     def _on_frame(self, t30: Any, user_data: Any, incoming: int, msg: Any, length: int) -> None:
         frame = bytes(ffi.buffer(msg, length))
@@ -351,7 +323,7 @@ class FaxSession:
 
     def _after_c_call(self) -> None:
         """Raise a callback's exception, and finish the session once phase E has run."""
-        error, self._error = self._error, None
+        error = self._callbacks.take_error()
         if self._completion is not None and self.result is None:
             assert self._final_statistics is not None
             self._free()
@@ -440,6 +412,11 @@ class T38Session(FaxSession):
 
     ``paced`` makes spandsp space packets as a real line would (needed toward real gateways);
     unpaced sends each packet as soon as it exists, for transfers as fast as the CPU allows.
+
+    ``idle_timeout`` is a watchdog: once the far end has been heard, a session that neither
+    sends nor receives a packet for that many line seconds hangs up. spandsp 0.0.6 needs it:
+    its ECM receiver stops every timer after a transfer breaks off mid-page and would wait
+    forever. No T.30 exchange is quiet both ways for that long (T1 is 35 s).
     """
 
     def __init__(
@@ -451,10 +428,14 @@ class T38Session(FaxSession):
         receive_file: str | Path | None = None,
         paced: bool = True,
         t38_version: int = 0,
+        idle_timeout: float = DEFAULT_T38_IDLE_TIMEOUT,
         name: str = "",
     ) -> None:
         super().__init__(role, options, send_file=send_file, receive_file=receive_file, name=name)
         self.paced = paced
+        self._idle_limit = int(idle_timeout * SAMPLE_RATE)
+        self._heard_far_end = False
+        self._last_traffic = 0
         self._tx_seq_no = 0
         self._outgoing: list[IfpPacket] = []
         packet_handler = self._callbacks.keep("t38_tx_packet_handler_t *", self._on_packet, -1)
@@ -474,6 +455,7 @@ class T38Session(FaxSession):
         packet = IfpPacket(self._tx_seq_no, bytes(ffi.buffer(buf, length)), count)
         self._tx_seq_no = (self._tx_seq_no + 1) & 0xFFFF
         self._outgoing.append(packet)
+        self._last_traffic = self.samples
         return 0
 
     def receive(self, data: bytes, seq_no: int) -> None:
@@ -482,6 +464,8 @@ class T38Session(FaxSession):
             return
         if not 0 <= seq_no <= 0xFFFF:
             raise ValueError(f"IFP sequence number {seq_no} is outside 0..65535")
+        self._heard_far_end = True
+        self._last_traffic = self.samples
         lib.t38_core_rx_ifp_packet(self._core, data, len(data), seq_no)
         self._after_c_call()
 
@@ -492,6 +476,13 @@ class T38Session(FaxSession):
             return
         lib.t38_terminal_send_timeout(self._handle, n_samples)
         self._after_c_call()
+        if self._heard_far_end and self.samples - self._last_traffic > self._idle_limit:
+            _logger.warning(
+                "[%s] no T.38 packet either way for %.0f s: hanging up",
+                self.name,
+                self._idle_limit / SAMPLE_RATE,
+            )
+            self.hangup()
 
     def packets_to_send(self) -> list[IfpPacket]:
         """The IFP packets produced since the last call, in sequence order."""
