@@ -1,0 +1,249 @@
+"""Cover pages: the FAXCOMEX cover-page fields laid out by a small text template.
+
+Template format (UTF-8 text; the default is ``templates/default.txt``)::
+
+    # a comment
+    @font sans-bold 36      face (sans, sans-bold, mono, mono-bold) and size in points
+    @align left             left, center or right, for the lines that follow
+    @tabs 90 300 380        tab stops in points from the left margin (tab characters jump there)
+    @margin 54              page margins in points (default 54, 3/4 in)
+    @space 12               vertical space in points
+    @rule 2                 a horizontal line across the page, thickness in points
+    To:<TAB>{recipient_name}
+    ?Company:<TAB>{recipient_company}
+
+A text line is drawn as written, with ``{field}`` or ``{field:format}`` replaced by a
+`CoverPageFields` value (``{time_sent:%d %B %Y}``; ``{{`` and ``}}`` are literal braces). A line
+starting with ``?`` is left out when all its fields are empty. The last column of a line wraps
+at the right margin and honours line breaks in the value (for the note); earlier columns are
+cut at the next tab stop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import string
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from openfax.documents.canvas import (
+    Canvas,
+    page_height,
+    paper_margin_left,
+    paper_margin_right,
+    points,
+)
+from openfax.documents.fonts import Font, FontStyle, load_font
+from openfax.documents.pages import FaxPage, PageSize, Resolution
+from openfax.errors import DocumentError
+
+DEFAULT_TEMPLATE = "default.txt"
+
+
+@dataclass(frozen=True)
+class CoverPageFields:
+    """The fields a cover page can show: FAXCOMEX's recipient, sender and document properties
+    in snake_case (recipient_* from IFaxRecipient and the cover-page info, sender_* from
+    IFaxSender, subject and note from IFaxDocument)."""
+
+    recipient_name: str = ""
+    recipient_fax_number: str = ""
+    recipient_company: str = ""
+    recipient_street_address: str = ""
+    recipient_city: str = ""
+    recipient_state: str = ""
+    recipient_zip_code: str = ""
+    recipient_country: str = ""
+    recipient_title: str = ""
+    recipient_department: str = ""
+    recipient_office_location: str = ""
+    recipient_home_phone: str = ""
+    recipient_office_phone: str = ""
+    sender_name: str = ""
+    sender_fax_number: str = ""
+    sender_company: str = ""
+    sender_street_address: str = ""
+    sender_city: str = ""
+    sender_state: str = ""
+    sender_zip_code: str = ""
+    sender_country: str = ""
+    sender_title: str = ""
+    sender_department: str = ""
+    sender_office_location: str = ""
+    sender_home_phone: str = ""
+    sender_office_phone: str = ""
+    sender_email: str = ""
+    sender_billing_code: str = ""
+    sender_tsid: str = ""
+    subject: str = ""
+    note: str = ""
+    time_sent: datetime | None = None
+    page_count: int | None = None
+    """Pages of the whole fax, this cover page included."""
+
+
+_STYLES = {
+    "sans": FontStyle.SANS,
+    "sans-bold": FontStyle.SANS_BOLD,
+    "mono": FontStyle.MONO,
+    "mono-bold": FontStyle.MONO_BOLD,
+}
+
+
+class _Formatter(string.Formatter):
+    """str.format that shows None as nothing and rejects names that are not fields."""
+
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        if not isinstance(key, str) or key not in kwargs:
+            raise KeyError(key)
+        return kwargs[key]
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return "" if value is None else str(super().format_field(value, format_spec))
+
+
+class _Layout:
+    """The state of a template being drawn: pen position, font, alignment, tab stops."""
+
+    def __init__(self, page_size: PageSize) -> None:
+        self.page_size = page_size
+        self.canvas = Canvas.for_page(page_size)
+        self.set_margin(54)
+        self.font: Font = load_font(FontStyle.SANS, points(11))
+        self.size_pt = 11.0
+        self.align = "left"
+        self.tabs: list[int] = []
+
+    def set_margin(self, margin_pt: float) -> None:
+        self.left = paper_margin_left(self.page_size, points(margin_pt))
+        self.right = paper_margin_right(self.page_size, points(margin_pt))
+        self.bottom = page_height(self.page_size) - points(margin_pt)
+        self.y = points(margin_pt)
+
+    def line_height(self) -> int:
+        return points(self.size_pt * 1.3)
+
+    def draw_columns(self, columns: list[str]) -> None:
+        """Draw one template line; the last column may wrap onto further lines."""
+        stops = [self.left, *(self.left + tab for tab in self.tabs)]
+        height = self.line_height()
+        last = len(columns) - 1
+        for index, text in enumerate(columns):
+            x = stops[min(index, len(stops) - 1)]
+            if index < last:
+                limit = stops[index + 1] if index + 1 < len(stops) else self.right
+                self._draw(x, self.y, _clip(text, self.font, limit - x - points(4)))
+                continue
+            lines = _wrap(text, self.font, self.right - x)
+            for number, line in enumerate(lines):
+                self._draw(x, self.y + number * height, line)
+            self.y += height * max(1, len(lines))
+
+    def _draw(self, x: int, y: int, text: str) -> None:
+        if y + self.line_height() > self.bottom or not text:
+            return
+        width = round(self.font.getlength(text))
+        if self.align == "center":
+            x = (self.left + self.right - width) // 2
+        elif self.align == "right":
+            x = self.right - width
+        self.canvas.text(x, y, text, self.font)
+
+
+def _clip(text: str, font: Font, width: int) -> str:
+    while text and font.getlength(text) > width:
+        text = text[:-1]
+    return text
+
+
+def _wrap(text: str, font: Font, width: int) -> list[str]:
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and font.getlength(candidate) > width:
+                lines.append(line)
+                candidate = word
+            while font.getlength(candidate) > width and len(candidate) > 1:
+                cut = len(_clip(candidate, font, width)) or 1
+                lines.append(candidate[:cut])
+                candidate = candidate[cut:]
+            line = candidate
+        lines.append(line)
+    return lines
+
+
+def _read_template(template: str | os.PathLike[str] | None) -> tuple[str, str]:
+    if template is None:
+        source = resources.files("openfax.documents") / "templates" / DEFAULT_TEMPLATE
+        return str(source), source.read_text(encoding="utf-8")
+    path = Path(template)
+    try:
+        return str(path), path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DocumentError(path, "no such cover page template") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DocumentError(path, f"cover page template cannot be read ({error})") from None
+
+
+def render_cover_page(
+    fields: CoverPageFields,
+    *,
+    template: str | os.PathLike[str] | None = None,
+    resolution: Resolution = Resolution.FINE,
+    page_size: PageSize = PageSize.A4,
+) -> FaxPage:
+    """Draw a cover page from `template` (the shipped default when None) and `fields`."""
+    name, source = _read_template(template)
+    values = dataclasses.asdict(fields)
+    formatter = _Formatter()
+    layout = _Layout(page_size)
+    for number, raw in enumerate(source.splitlines(), start=1):
+        line = raw.rstrip()
+        if line.startswith("#"):
+            continue
+        try:
+            if line.startswith("@"):
+                _directive(layout, line[1:].split())
+                continue
+            optional = line.startswith("?")
+            if optional:
+                line = line[1:]
+            used = [field for _, field, _, _ in formatter.parse(line) if field]
+            if optional and all(values.get(field) in ("", None) for field in used):
+                continue
+            layout.draw_columns(formatter.vformat(line, (), values).split("\t"))
+        except KeyError as error:
+            raise DocumentError(name, f"line {number}: unknown field {error}") from None
+        except (ValueError, IndexError) as error:
+            raise DocumentError(name, f"line {number}: {error}") from None
+    return layout.canvas.to_page(resolution, page_size)
+
+
+def _directive(layout: _Layout, words: list[str]) -> None:
+    """Apply one @-line; ValueError says what is wrong with it."""
+    if not words:
+        raise ValueError("empty directive")
+    keyword, args = words[0], words[1:]
+    if keyword == "font" and len(args) == 2 and args[0] in _STYLES:
+        layout.size_pt = float(args[1])
+        layout.font = load_font(_STYLES[args[0]], points(layout.size_pt))
+    elif keyword == "align" and args in (["left"], ["center"], ["right"]):
+        layout.align = args[0]
+    elif keyword == "tabs":
+        layout.tabs = [points(float(arg)) for arg in args]
+    elif keyword == "margin" and len(args) == 1:
+        layout.set_margin(float(args[0]))
+    elif keyword == "space" and len(args) == 1:
+        layout.y += points(float(args[0]))
+    elif keyword == "rule" and len(args) <= 1:
+        thickness = points(float(args[0]) if args else 1.0)
+        layout.canvas.rule(layout.left, layout.right, layout.y, thickness)
+        layout.y += thickness + points(4)
+    else:
+        raise ValueError(f"bad directive @{' '.join(words)}")
