@@ -4,8 +4,6 @@ anti-aliasing, so text and lines come out crisp and thresholding is exact."""
 from __future__ import annotations
 
 import ctypes
-from concurrent.futures.process import BrokenProcessPool
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,6 @@ import pypdfium2.raw as pdfium_c
 
 from openfax.documents.halftone import is_photograph, to_bilevel
 from openfax.documents.pages import FAX_WIDTH, FaxPage, PageSize, Resolution, fit_on_page
-from openfax.documents.workers import discard_pool, pool, worker_count
 from openfax.errors import DocumentError
 
 MAX_PAGE_POINTS = 14400
@@ -50,58 +47,17 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
     return document
 
 
-PARALLEL_MIN_PAGES = 4
-"""Below this many pages, handing work to other processes costs more than it saves."""
-
-
 def render_pdf(path: Path, resolution: Resolution, page_size: PageSize) -> list[FaxPage]:
-    """All pages of a PDF, rendered on every CPU when the document is long enough."""
-    document = open_pdf(path)
-    count = len(document)
-    document.close()
-    workers = min(worker_count(), count // 2)
-    if count < PARALLEL_MIN_PAGES or workers < 2:
-        return render_pdf_pages(path, range(count), resolution, page_size)
-    bounds = [count * n // workers for n in range(workers + 1)]
-    try:
-        futures = [
-            pool().submit(_render_in_worker, path, range(start, end), resolution, page_size)
-            for start, end in pairwise(bounds)
-        ]
-        results = [future.result() for future in futures]
-    except BrokenProcessPool:
-        discard_pool()
-        raise DocumentError(path, "the PDF renderer crashed on this file") from None
-    pages: list[FaxPage] = []
-    for result in results:
-        if isinstance(result, str):
-            raise DocumentError(path, result)
-        pages += result
-    return pages
-
-
-def _render_in_worker(
-    path: Path, indices: range, resolution: Resolution, page_size: PageSize
-) -> list[FaxPage] | str:
-    """render_pdf_pages for a pool worker: a DocumentError comes back as its reason, since the
-    exception cannot be pickled."""
-    try:
-        return render_pdf_pages(path, indices, resolution, page_size)
-    except DocumentError as error:
-        return error.reason
-
-
-def render_pdf_pages(
-    path: Path, indices: range, resolution: Resolution, page_size: PageSize
-) -> list[FaxPage]:
-    """Render the pages `indices` (0-based) of the PDF at `path`.
+    """All pages of a PDF, in order.
 
     Each page is shrunk to fit the scan line and the paper length if it is larger, placed at
     the top and centred; landscape pages are turned a quarter to fit portrait paper.
     """
     document = open_pdf(path)
     try:
-        return [_render_page(path, document, i, resolution, page_size) for i in indices]
+        return [
+            _render_page(path, document, i, resolution, page_size) for i in range(len(document))
+        ]
     finally:
         document.close()
 

@@ -1,0 +1,113 @@
+"""Benchmark: a 10-page text PDF to an MMR fax TIFF at 204x196 dpi, OpenFax against Ghostscript.
+
+Prints pages per second and compressed bytes per page for both, and the ratios. Ghostscript is
+timed as the process it is (`gs ... -sDEVICE=tiffg4`); OpenFax in-process, first call (which
+starts the worker pool) and warm calls (as in the long-running service). No assertions.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from openfax.documents import (
+    Compression,
+    Resolution,
+    read_fax_tiff,
+    render_documents,
+    write_fax_tiff,
+)
+
+PAGES = 10
+RUNS = 5
+TEXT = (
+    "the invoice for order number shipment payment terms delivery schedule quarterly report "
+    "attached please confirm receipt by return fax regards department manager warehouse "
+    "customer account balance due within thirty days of the date shown above"
+)
+
+
+def make_pdf(directory: Path) -> Path:
+    """A PDF of PAGES A4 pages of 10 pt Courier text, written by Ghostscript from PostScript."""
+    rng = random.Random(4471)
+    words = TEXT.split(" ")
+    program = ["%!PS", "/Courier findfont 10 scalefont setfont"]
+    for _ in range(PAGES):
+        program.append("<< /PageSize [595 842] >> setpagedevice")
+        for y in range(790, 60, -12):
+            line = " ".join(rng.choice(words) for _ in range(11))[:80]
+            program.append(f"54 {y} moveto ({line}) show")
+        program.append("showpage")
+    source = directory / "text.ps"
+    source.write_text("\n".join(program) + "\n")
+    pdf = directory / "text.pdf"
+    subprocess.run(
+        ["gs", "-q", "-dNOPAUSE", "-dBATCH", "-sDEVICE=pdfwrite", f"-sOutputFile={pdf}", source],
+        check=True,
+    )
+    return pdf
+
+
+def timed(action: Callable[[], None]) -> float:
+    """Wall-clock seconds one call of `action` takes."""
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    if shutil.which("gs") is None:
+        print("Ghostscript (gs) is needed: apt-get install ghostscript", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as name:
+        directory = Path(name)
+        pdf = make_pdf(directory)
+        gs_tiff = directory / "gs.tif"
+        our_tiff = directory / "openfax.tif"
+
+        def ghostscript() -> None:
+            subprocess.run(
+                [
+                    "gs",
+                    "-q",
+                    "-dNOPAUSE",
+                    "-dBATCH",
+                    "-sDEVICE=tiffg4",
+                    "-r204x196",
+                    f"-sOutputFile={gs_tiff}",
+                    pdf,
+                ],
+                check=True,
+            )
+
+        def openfax() -> None:
+            pages = render_documents([pdf], resolution=Resolution.FINE)
+            write_fax_tiff(pages, our_tiff, compression=Compression.MMR)
+
+        first = timed(openfax)
+        ours = statistics.median(timed(openfax) for _ in range(RUNS))
+        theirs = statistics.median(timed(ghostscript) for _ in range(RUNS))
+        our_pages = len(read_fax_tiff(our_tiff))
+        gs_pages = len(read_fax_tiff(gs_tiff))
+        our_bytes = our_tiff.stat().st_size / our_pages
+        gs_bytes = gs_tiff.stat().st_size / gs_pages
+
+    print(f"{PAGES}-page text PDF -> MMR TIFF at 204x196 dpi (median of {RUNS} runs)")
+    print(f"  {'':22} {'pages/s':>9} {'bytes/page':>11}")
+    print(f"  {'ghostscript tiffg4':22} {gs_pages / theirs:9.1f} {gs_bytes:11.0f}")
+    print(f"  {'openfax (warm)':22} {our_pages / ours:9.1f} {our_bytes:11.0f}")
+    print(f"  {'openfax (first call)':22} {our_pages / first:9.1f}")
+    print(f"  speed ratio openfax/gs: {theirs / ours:.2f}x (first call {theirs / first:.2f}x)")
+    print(f"  size ratio openfax/gs:  {our_bytes / gs_bytes:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

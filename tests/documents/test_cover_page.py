@@ -1,0 +1,123 @@
+"""Cover pages show the fields their template asks for; every page can carry a header line."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from openfax.documents import (
+    CoverPageFields,
+    FaxPage,
+    PageSize,
+    Resolution,
+    draw_header_line,
+    format_header_line,
+    render_cover_page,
+)
+from openfax.errors import DocumentError
+
+FIELDS = CoverPageFields(
+    recipient_name="Helen Carter",
+    recipient_fax_number="+1 937 555 0142",
+    recipient_company="Acme Fabrication Inc.",
+    sender_name="Margaret Lewis",
+    sender_fax_number="+44 117 496 0322",
+    sender_company="Northwind Components Ltd.",
+    subject="Purchase order 4471-B",
+    note="Revised delivery schedule attached.",
+    time_sent=datetime(2024, 5, 2, 14, 3),
+    page_count=3,
+)
+
+
+def black_rows(page: FaxPage) -> np.ndarray:
+    return (~np.asarray(page.image)).any(axis=1)
+
+
+@pytest.mark.parametrize("resolution", list(Resolution))
+@pytest.mark.parametrize("page_size", list(PageSize))
+def test_default_cover_page_has_the_page_size(resolution: Resolution, page_size: PageSize) -> None:
+    page = render_cover_page(FIELDS, resolution=resolution, page_size=page_size)
+    assert page.image.size == (1728, page_size.rows(resolution))
+    assert black_rows(page).any()
+
+
+def test_a_field_shows_where_the_template_puts_it(tmp_path: Path) -> None:
+    template = tmp_path / "one.txt"
+    template.write_text("@margin 72\n@font sans-bold 24\n{subject}\n")
+    with_subject = render_cover_page(FIELDS, template=template)
+    without = render_cover_page(CoverPageFields(), template=template)
+    rows = black_rows(with_subject)
+    # One inch down at 196 lpi, a line of 24 pt type.
+    assert rows[196:300].any()
+    assert not rows[:190].any() and not rows[320:].any()
+    assert not black_rows(without).any()
+
+
+def test_default_template_shows_every_given_field() -> None:
+    empty = render_cover_page(CoverPageFields())
+    for name in ("recipient_company", "sender_email", "note", "subject"):
+        filled = render_cover_page(CoverPageFields(**{name: "Some value"}))
+        assert black_rows(filled).sum() > black_rows(empty).sum(), name
+
+
+def test_optional_line_vanishes_when_its_fields_are_empty(tmp_path: Path) -> None:
+    template = tmp_path / "optional.txt"
+    template.write_text("?Company:\t{recipient_company}\n")
+    assert not black_rows(render_cover_page(FIELDS, template=template)).sum() == 0
+    assert not black_rows(render_cover_page(CoverPageFields(), template=template)).any()
+
+
+def test_date_field_takes_a_format(tmp_path: Path) -> None:
+    template = tmp_path / "date.txt"
+    template.write_text("{time_sent:%Y}\n")
+    assert black_rows(render_cover_page(FIELDS, template=template)).any()
+
+
+def test_long_note_wraps_inside_the_margins(tmp_path: Path) -> None:
+    template = tmp_path / "note.txt"
+    template.write_text("@margin 72\n{note}\n")
+    fields = CoverPageFields(note="word " * 400)
+    page = render_cover_page(fields, template=template)
+    columns = (~np.asarray(page.image)).any(axis=0)
+    inch = 204
+    assert not columns[: inch - 30].any()
+    assert not columns[-(inch - 30) :].any()
+    assert black_rows(page).sum() > 500
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("{no_such_field}\n", "unknown field"), ("@frobnicate 3\n", "bad directive")],
+)
+def test_bad_template_names_the_file_and_line(tmp_path: Path, text: str, reason: str) -> None:
+    template = tmp_path / "bad.txt"
+    template.write_text("FAX\n" + text)
+    with pytest.raises(DocumentError, match=rf"bad\.txt: line 2: {reason}"):
+        render_cover_page(FIELDS, template=template)
+
+
+def test_missing_template_is_a_document_error(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="missing.txt"):
+        render_cover_page(FIELDS, template=tmp_path / "missing.txt")
+
+
+def test_header_line_format() -> None:
+    text = format_header_line("+44 117 496 0322", datetime(2024, 5, 2, 14, 3), 2, 5)
+    assert text == "2024-05-02 14:03  From: +44 117 496 0322  page 2 of 5"
+
+
+@pytest.mark.parametrize("resolution", list(Resolution))
+def test_header_line_is_drawn_in_the_top_band_only(resolution: Resolution) -> None:
+    rows = PageSize.A4.rows(resolution)
+    blank = FaxPage(Image.new("1", (1728, rows), 1), resolution)
+    branded = draw_header_line(blank, "2024-05-02 14:03  From: 555 0100  page 1 of 1")
+    marked = np.flatnonzero(black_rows(branded))
+    assert marked.size > 0
+    assert marked[-1] < 0.25 * resolution.y_dpi
+    assert branded.image.size == blank.image.size
+    assert not black_rows(blank).any()  # the original is left alone
