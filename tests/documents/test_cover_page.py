@@ -68,7 +68,7 @@ def test_default_template_shows_every_given_field() -> None:
 def test_optional_line_vanishes_when_its_fields_are_empty(tmp_path: Path) -> None:
     template = tmp_path / "optional.txt"
     template.write_text("?Company:\t{recipient_company}\n")
-    assert not black_rows(render_cover_page(FIELDS, template=template)).sum() == 0
+    assert black_rows(render_cover_page(FIELDS, template=template)).any()
     assert not black_rows(render_cover_page(CoverPageFields(), template=template)).any()
 
 
@@ -102,7 +102,7 @@ def test_bad_template_names_the_file_and_line(tmp_path: Path, text: str, reason:
 
 
 def test_missing_template_is_a_document_error(tmp_path: Path) -> None:
-    with pytest.raises(DocumentError, match="missing.txt"):
+    with pytest.raises(DocumentError, match=r"missing\.txt: no such cover page template"):
         render_cover_page(FIELDS, template=tmp_path / "missing.txt")
 
 
