@@ -156,9 +156,9 @@ def _print_table(report: LoopbackReport) -> None:
     table = Table(title="Loopback fax", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
-    outcome = "OK" if report.ok else f"FAILED ({report.result})"
+    outcome = "OK" if report.ok else f"FAILED ({report.result}): {report.result_text}"
     rows = [
-        ("result", f"{outcome}: {report.result_text}"),
+        ("result", outcome),
         (
             "pages",
             f"{report.pages_sent} sent, {report.pages_received} received "

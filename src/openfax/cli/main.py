@@ -6,6 +6,7 @@ sub-command that needs it runs.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import click
@@ -16,8 +17,13 @@ from openfax.cli.options import render_options
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="openfax")
-def cli() -> None:
+@click.option(
+    "-v", "--verbose", count=True, help="More log detail: -v for progress, -vv for T.30 traces."
+)
+def cli(verbose: int) -> None:
     """OpenFax: send, receive and manage faxes."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 @cli.command()

@@ -18,7 +18,10 @@ from typing import Any
 from openfax.engine import _spandsp
 from openfax.engine._spandsp import ffi, lib
 
-_SPAN_TO_PYTHON_LEVEL = {1: logging.ERROR, 2: logging.WARNING, 3: logging.WARNING, 4: logging.INFO}
+_SPAN_TO_PYTHON_LEVEL = {1: logging.ERROR, 2: logging.INFO, 3: logging.WARNING, 4: logging.INFO}
+"""spandsp's ERROR, WARNING, PROTOCOL_ERROR and PROTOCOL_WARNING as Python levels; FLOW and
+finer are DEBUG. spandsp's WARNING is routine chatter of a normal call ("ECM carrier not
+found"), so it is INFO; a protocol error is what an administrator should see."""
 
 _spandsp_logger = logging.getLogger("openfax.engine.spandsp")
 
@@ -58,7 +61,7 @@ class Callbacks:
         if _spandsp_logger.isEnabledFor(logging.DEBUG):
             level = _spandsp.SPAN_LOG_FLOW
         else:
-            level = _spandsp.SPAN_LOG_WARNING
+            level = _spandsp.SPAN_LOG_PROTOCOL_ERROR
         lib.span_log_set_level(logging_state, level | _spandsp.SPAN_LOG_SHOW_PROTOCOL)
 
         def on_log(span_level: int, text: Any) -> None:

@@ -117,11 +117,9 @@ logging_state_t *t31_get_logging_state(t31_state_t *s);
 
 # spandsp enum values used by the sessions (from spandsp/t30.h, logging.h, t38_terminal.h,
 # at_interpreter.h of 0.0.6).
-SPAN_LOG_NONE = 0
-SPAN_LOG_WARNING = 2
+SPAN_LOG_PROTOCOL_ERROR = 3
 SPAN_LOG_FLOW = 5
 SPAN_LOG_SHOW_PROTOCOL = 0x0800
-SPAN_LOG_SHOW_TAG = 0x2000
 
 T38_TERMINAL_OPTION_NO_PACING = 0x01
 
