@@ -70,19 +70,13 @@ def _audio_step(a: AudioSession, b: AudioSession) -> Callable[[bool], None]:
     """Exchange one block of audio each way, through two reused C buffers."""
     a_out = ffi.new("int16_t[]", BLOCK_SAMPLES)
     b_out = ffi.new("int16_t[]", BLOCK_SAMPLES)
-    silence = bytes(2 * BLOCK_SAMPLES)
-    a_view = memoryview(ffi.buffer(a_out))
-    b_view = memoryview(ffi.buffer(b_out))
+    silence = ffi.new("int16_t[]", BLOCK_SAMPLES)
 
     def step(connected: bool) -> None:
         a.tx_into(a_out, BLOCK_SAMPLES)
         b.tx_into(b_out, BLOCK_SAMPLES)
-        if connected:
-            a.rx(b_view)
-            b.rx(a_view)
-        else:
-            a.rx(silence)
-            b.rx(silence)
+        a.rx_from(b_out if connected else silence, BLOCK_SAMPLES)
+        b.rx_from(a_out if connected else silence, BLOCK_SAMPLES)
 
     return step
 

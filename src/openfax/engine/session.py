@@ -224,13 +224,13 @@ class FaxSession:
         self._callbacks.guard(func)
 
     def _on_frame(self, t30: Any, user_data: Any, incoming: int, msg: Any, length: int) -> None:
+        if length >= 3 and (msg[2] & 0xFE) in _IMAGE_FRAMES:
+            return
         frame = bytes(ffi.buffer(msg, length))
         self._guard(lambda: self._record_frame(bool(incoming), frame))
 
     def _record_frame(self, incoming: bool, frame: bytes) -> None:
         fcf = fcf_of(frame)
-        if fcf in _IMAGE_FRAMES:
-            return
         direction = Direction.RECEIVED if incoming else Direction.SENT
         self._events.append(FrameExchanged(direction, frame_name(frame), frame))
         dcs = decode_dcs(frame)
@@ -365,12 +365,17 @@ class AudioSession(FaxSession):
 
     def rx(self, pcm: bytes | bytearray | memoryview) -> None:
         """Feed audio heard from the line; this is also what advances the session's timers."""
-        n = len(pcm) // 2
-        self.samples += n
-        if self._handle == ffi.NULL or n == 0:
+        self.rx_from(ffi.from_buffer("int16_t[]", pcm), len(pcm) // 2)
+
+    def rx_from(self, buffer: Any, n_samples: int) -> None:
+        """Like ``rx`` from a cffi ``int16_t[]``, without a conversion: the hot path of a
+        back-to-back link."""
+        self.samples += n_samples
+        if self._handle == ffi.NULL or n_samples == 0:
             return
-        lib.fax_rx(self._handle, ffi.from_buffer("int16_t[]", pcm), n)
-        self._after_c_call()
+        lib.fax_rx(self._handle, buffer, n_samples)
+        if self._callbacks.error is not None or self._completion is not None:
+            self._after_c_call()
 
     def tx(self, n_samples: int) -> bytes:
         """The next ``n_samples`` of audio to put on the line (silence once finished)."""
@@ -391,7 +396,8 @@ class AudioSession(FaxSession):
             ffi.memmove(
                 target + produced, bytes(2 * (n_samples - produced)), 2 * (n_samples - produced)
             )
-        self._after_c_call()
+        if self._callbacks.error is not None or self._completion is not None:
+            self._after_c_call()
         return n_samples
 
     def _free_handle(self, handle: Any) -> None:
