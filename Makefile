@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Runtime: spandsp for T.30; test and benchmark peers: efax, libtiff tools, Ghostscript.
-RUN_DEBS := libspandsp2
+RUN_DEBS := libspandsp2 libtiff6
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools ghostscript gcc libc6-dev
 OUT ?= out
 

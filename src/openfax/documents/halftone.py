@@ -38,8 +38,7 @@ def to_bilevel(gray: NDArray[np.uint8], *, dither: bool) -> Image.Image:
     Pure black and white pixels come out unchanged either way, so dithering a page that mixes
     a photograph with non-anti-aliased text keeps the text crisp.
     """
-    height, width = gray.shape
     if dither:
         return Image.fromarray(gray, mode="L").convert("1", dither=Image.Dither.FLOYDSTEINBERG)
-    packed = np.packbits(gray >= THRESHOLD, axis=1)
-    return Image.frombytes("1", (width, height), packed.tobytes())
+    # One byte per pixel into Pillow: packing bits for it costs four times as much.
+    return Image.fromarray(gray >= THRESHOLD)
