@@ -103,6 +103,7 @@ def test_efax_sends_two_pages_to_an_answering_session(tmp_path: Path) -> None:
     code, report = asyncio.run(call())
     assert code == 0, log.read_text()
     assert report.dialled == NUMBER
+    assert report.line_seconds / report.wall_seconds == pytest.approx(SPEED, rel=0.05)
     assert report.result is not None and report.result.ok, log.read_text()
     assert report.result.pages == 2
     got = read_pages(received)
@@ -132,6 +133,7 @@ def test_calling_session_sends_two_pages_to_efax_receiving(tmp_path: Path) -> No
     code, report = asyncio.run(call())
     assert code == 0, log.read_text()
     assert report.rings >= 1
+    assert report.line_seconds / report.wall_seconds == pytest.approx(SPEED, rel=0.05)
     assert report.result is not None and report.result.ok, log.read_text()
     assert report.result.pages == 2
     # efax writes one G3 TIFF per page, named prefix.001, prefix.002...
