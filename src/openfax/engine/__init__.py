@@ -1,7 +1,9 @@
 """The fax engine: T.30 sessions over audio and T.38, driven by spandsp, without I/O.
 
 Feed a session what the line carried and take from it what to send; read what happened from
-its events. See :class:`AudioSession` and :class:`T38Session`.
+its events. See :class:`AudioSession` and :class:`T38Session`; :class:`T31Modem` is a Class 1
+fax modem for programs that drive modems (efax, HylaFAX), with :mod:`openfax.virtual_modem`
+putting it on a pseudo-terminal.
 """
 
 from openfax.engine.completion import CompletionCode, FailureCause
@@ -27,6 +29,7 @@ from openfax.engine.params import (
     SessionOptions,
 )
 from openfax.engine.session import SAMPLE_RATE, AudioSession, FaxSession, IfpPacket, T38Session
+from openfax.engine.t31 import CallEvent, T31Modem
 
 __all__ = [
     "ALL_COMPRESSIONS",
@@ -34,6 +37,7 @@ __all__ = [
     "ALL_RESOLUTIONS",
     "SAMPLE_RATE",
     "AudioSession",
+    "CallEvent",
     "Completed",
     "CompletionCode",
     "Compression",
@@ -51,6 +55,7 @@ __all__ = [
     "Resolution",
     "Role",
     "SessionOptions",
+    "T31Modem",
     "T38Session",
     "TransferStatistics",
     "run_pair",
