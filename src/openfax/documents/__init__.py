@@ -4,7 +4,7 @@ line, and received faxes to PDF. Knows nothing of jobs."""
 from openfax.documents.cover_page import CoverPageFields, render_cover_page
 from openfax.documents.header_line import draw_header_line, format_header_line
 from openfax.documents.pages import Compression, FaxPage, PageSize, Resolution
-from openfax.documents.render import render_documents
+from openfax.documents.render import iter_pages, render_documents
 from openfax.documents.tiff import read_fax_tiff, write_fax_tiff
 from openfax.documents.to_pdf import fax_tiff_to_pdf
 
@@ -17,6 +17,7 @@ __all__ = [
     "draw_header_line",
     "fax_tiff_to_pdf",
     "format_header_line",
+    "iter_pages",
     "read_fax_tiff",
     "render_cover_page",
     "render_documents",

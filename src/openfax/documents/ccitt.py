@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from numpy.typing import NDArray
 
 from openfax.documents import _libtiff
 from openfax.documents._libtiff import ffi, lib
-from openfax.documents.pages import Compression, FaxPage
+from openfax.documents.pages import Compression, FaxPage, Resolution
 from openfax.errors import DocumentError
 
 T4_OPTIONS = _libtiff.TIFFTAG_GROUP3OPTIONS
@@ -32,23 +33,36 @@ _DOUBLE_TAGS = {_libtiff.TIFFTAG_XRESOLUTION, _libtiff.TIFFTAG_YRESOLUTION}
 def encode_page(page: FaxPage, compression: Compression) -> bytes:
     """The page's rows coded with `compression`, as one block with no fill bits, ready to be
     one TIFF strip or a PDF CCITTFaxDecode stream (first bit in the high-order bit of a byte)."""
-    # A fax coder codes 0 bits as white runs, which reads right under PhotometricInterpretation
-    # min-is-white: pack black (0 in Pillow's mode "1") as 1. Pillow's own bit packer is 20 times
-    # slower than unpacking to one byte per pixel and packing with numpy.
+    return encode_rows(pack_rows(page), page.width, page.resolution, compression)
+
+
+def pack_rows(page: FaxPage) -> NDArray[np.uint8]:
+    """The page's pixels as a fax coder reads them: one row of packed bits per scan line,
+    first pixel in the high-order bit, 1 for black (PhotometricInterpretation min-is-white)."""
+    # Pillow's own bit packer is 20 times slower than unpacking to one byte per pixel (where
+    # black is 0) and packing with numpy.
     pixels = np.frombuffer(page.image.tobytes("raw", "L"), dtype=np.uint8)
-    bits = np.packbits(pixels.reshape(page.height, page.width) == 0, axis=1)
+    return np.packbits(pixels.reshape(page.height, page.width) == 0, axis=1)
+
+
+def encode_rows(
+    rows: NDArray[np.uint8], width: int, resolution: Resolution, compression: Compression
+) -> bytes:
+    """`encode_page` for the rows of a page `width` pixels wide packed by `pack_rows`; holds the
+    GIL only for a few short calls, so several threads code pages at once."""
+    height = rows.shape[0]
     fields = [
-        (_libtiff.TIFFTAG_IMAGEWIDTH, page.width),
-        (_libtiff.TIFFTAG_IMAGELENGTH, page.height),
+        (_libtiff.TIFFTAG_IMAGEWIDTH, width),
+        (_libtiff.TIFFTAG_IMAGELENGTH, height),
         (_libtiff.TIFFTAG_BITSPERSAMPLE, 1),
         (_libtiff.TIFFTAG_SAMPLESPERPIXEL, 1),
         (_libtiff.TIFFTAG_PHOTOMETRIC, _libtiff.PHOTOMETRIC_MINISWHITE),
         (_libtiff.TIFFTAG_FILLORDER, _libtiff.FILLORDER_MSB2LSB),
         (_libtiff.TIFFTAG_PLANARCONFIG, _libtiff.PLANARCONFIG_CONTIG),
-        (_libtiff.TIFFTAG_ROWSPERSTRIP, page.height),
+        (_libtiff.TIFFTAG_ROWSPERSTRIP, height),
         # libtiff chooses the MR K factor (2 or 4) from the vertical resolution.
-        (_libtiff.TIFFTAG_XRESOLUTION, page.resolution.x_dpi),
-        (_libtiff.TIFFTAG_YRESOLUTION, page.resolution.y_dpi),
+        (_libtiff.TIFFTAG_XRESOLUTION, resolution.x_dpi),
+        (_libtiff.TIFFTAG_YRESOLUTION, resolution.y_dpi),
         (_libtiff.TIFFTAG_RESOLUTIONUNIT, _libtiff.RESUNIT_INCH),
     ]
     if compression is Compression.MMR:
@@ -68,9 +82,9 @@ def encode_page(page: FaxPage, compression: Compression) -> bytes:
         for tag, value in fields:
             if lib.TIFFSetField(tif, tag, _vararg(tag, value)) != 1:
                 raise DocumentError(None, f"libtiff refused TIFF tag {tag} = {value}")
-        data = ffi.from_buffer(bits)
+        data = ffi.from_buffer(rows)
         if lib.TIFFWriteEncodedStrip(tif, 0, data, len(data)) < 0:
-            raise DocumentError(None, f"libtiff could not code a {page.width}-pixel page")
+            raise DocumentError(None, f"libtiff could not code a {width}-pixel page")
         offset = lib.TIFFGetStrileOffset(tif, 0)
         length = lib.TIFFGetStrileByteCount(tif, 0)
         return os.pread(fd, length, offset)

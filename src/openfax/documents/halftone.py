@@ -25,15 +25,20 @@ def is_photograph(gray: NDArray[np.uint8]) -> bool:
     sample = gray[::4, ::4]
     if sample.size == 0:
         return False
-    histogram = np.bincount(sample.ravel(), minlength=256)
-    mid = histogram[MID_TONES]
-    share = float(mid.sum()) / sample.size
-    levels = int(np.count_nonzero(mid >= max(1.0, sample.size * 0.0002)))
-    return share >= PHOTO_MIN_MID_TONE_SHARE and levels >= PHOTO_MIN_MID_TONE_LEVELS
+    mid_tone = (sample >= MID_TONES.start) & (sample < MID_TONES.stop)
+    share = np.count_nonzero(mid_tone) / sample.size
+    if share < PHOTO_MIN_MID_TONE_SHARE:
+        return False  # the common case, text and line art, without the costlier histogram
+    histogram = np.bincount(sample[mid_tone], minlength=256)
+    levels = int(np.count_nonzero(histogram >= max(1.0, sample.size * 0.0002)))
+    return levels >= PHOTO_MIN_MID_TONE_LEVELS
 
 
-def to_bilevel(gray: NDArray[np.uint8], *, dither: bool) -> Image.Image:
-    """A mode "1" image from 8-bit grey: Floyd-Steinberg dithered, or thresholded at mid-grey.
+def to_bilevel(
+    gray: NDArray[np.uint8], *, dither: bool, mask: NDArray[np.bool_] | None = None
+) -> Image.Image:
+    """A mode "1" image from 8-bit grey: Floyd-Steinberg dithered, or thresholded at mid-grey
+    (through `mask`, a scratch array of the same shape, if given).
 
     Pure black and white pixels come out unchanged either way, so dithering a page that mixes
     a photograph with non-anti-aliased text keeps the text crisp.
@@ -41,4 +46,4 @@ def to_bilevel(gray: NDArray[np.uint8], *, dither: bool) -> Image.Image:
     if dither:
         return Image.fromarray(gray, mode="L").convert("1", dither=Image.Dither.FLOYDSTEINBERG)
     # One byte per pixel into Pillow: packing bits for it costs four times as much.
-    return Image.fromarray(gray >= THRESHOLD)
+    return Image.fromarray(np.greater_equal(gray, THRESHOLD, out=mask))

@@ -4,11 +4,13 @@ anti-aliasing, so text and lines come out crisp and thresholding is exact."""
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from numpy.typing import NDArray
 
 from openfax.documents.halftone import is_photograph, to_bilevel
 from openfax.documents.pages import FAX_WIDTH, FaxPage, PageSize, Resolution, fit_on_page
@@ -47,17 +49,19 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
     return document
 
 
-def render_pdf(path: Path, resolution: Resolution, page_size: PageSize) -> list[FaxPage]:
-    """All pages of a PDF, in order.
+def render_pdf(path: Path, resolution: Resolution, page_size: PageSize) -> Iterator[FaxPage]:
+    """All pages of a PDF, in order, each rendered when the next is asked for.
 
     Each page is shrunk to fit the scan line and the paper length if it is larger, placed at
     the top and centred; landscape pages are turned a quarter to fit portrait paper.
     """
     document = open_pdf(path)
+    # One grey buffer and one mask for all pages: fresh ones would cost a page fault every 4 KiB.
+    gray = np.empty((page_size.rows(resolution), FAX_WIDTH), dtype=np.uint8)
+    mask = np.empty(gray.shape, dtype=np.bool_)
     try:
-        return [
-            _render_page(path, document, i, resolution, page_size) for i in range(len(document))
-        ]
+        for index in range(len(document)):
+            yield _render_page(path, document, index, resolution, page_size, gray, mask)
     finally:
         document.close()
 
@@ -68,7 +72,11 @@ def _render_page(
     index: int,
     resolution: Resolution,
     page_size: PageSize,
+    gray: NDArray[np.uint8],
+    mask: NDArray[np.bool_],
 ) -> FaxPage:
+    """Page `index` of `document` rendered into `gray` and made bilevel through `mask` (both
+    overwritten)."""
     page = document[index]
     try:
         width_pt, height_pt = page.get_size()
@@ -82,7 +90,7 @@ def _render_page(
         if rotate:
             width_pt, height_pt = height_pt, width_pt
         place = fit_on_page(width_pt / 72, height_pt / 72, resolution, page_size)
-        gray = np.full((page_size.rows(resolution), FAX_WIDTH), 255, dtype=np.uint8)
+        gray.fill(255)
         buffer = (ctypes.c_ubyte * gray.size).from_buffer(gray.data)
         bitmap = pdfium_c.FPDFBitmap_CreateEx(
             FAX_WIDTH, gray.shape[0], pdfium_c.FPDFBitmap_Gray, buffer, FAX_WIDTH
@@ -95,4 +103,4 @@ def _render_page(
             pdfium_c.FPDFBitmap_Destroy(bitmap)
     finally:
         page.close()
-    return FaxPage(to_bilevel(gray, dither=is_photograph(gray)), resolution)
+    return FaxPage(to_bilevel(gray, dither=is_photograph(gray), mask=mask), resolution)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from openfax.documents.filetype import FileType, detect
@@ -25,18 +25,27 @@ def render_documents(
     PDF, PNG, JPEG, GIF, BMP, TIFF and plain text are recognised by content, whatever their
     names; anything unreadable raises DocumentError naming the file and the reason.
     """
-    pages: list[FaxPage] = []
+    return list(iter_pages(paths, resolution=resolution, page_size=page_size))
+
+
+def iter_pages(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    resolution: Resolution = Resolution.FINE,
+    page_size: PageSize = PageSize.A4,
+) -> Iterator[FaxPage]:
+    """The pages of `render_documents`, each PDF page rendered only when asked for, so that
+    `write_fax_tiff(iter_pages(...))` codes pages while the next ones render."""
     for name in paths:
         path = Path(name)
         kind = detect(path)
         if kind is FileType.PDF:
-            pages += render_pdf(path, resolution, page_size)
+            yield from render_pdf(path, resolution, page_size)
         elif kind is FileType.IMAGE:
-            pages += render_image(path, resolution, page_size)
+            yield from render_image(path, resolution, page_size)
         else:
             try:
                 data = path.read_bytes()
             except OSError as error:
                 raise DocumentError(path, f"cannot be read: {error.strerror or error}") from None
-            pages += render_text(path, data, resolution, page_size)
-    return pages
+            yield from render_text(path, data, resolution, page_size)

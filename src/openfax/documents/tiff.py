@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 from PIL import Image, ImageSequence, TiffImagePlugin, UnidentifiedImageError
 
-from openfax.documents.ccitt import T4_OPTION_2D, T4_OPTIONS, encode_page
+from openfax.documents.ccitt import T4_OPTION_2D, T4_OPTIONS, encode_rows, pack_rows
 from openfax.documents.pages import X_DPI, Compression, FaxPage, Resolution
 from openfax.errors import DocumentError
 
@@ -48,19 +50,31 @@ _FAX_COMPRESSIONS = {"group3", "group4", "tiff_ccitt"}
 
 
 def write_fax_tiff(
-    pages: Sequence[FaxPage],
+    pages: Iterable[FaxPage],
     path: str | os.PathLike[str],
     *,
     compression: Compression = Compression.MR,
 ) -> None:
-    """Write `pages` to `path` as a TIFF-F file coded with `compression`."""
+    """Write `pages` to `path` as a TIFF-F file coded with `compression`.
+
+    Pages are coded on one worker thread per CPU as they arrive, so when `pages` is an iterator
+    that renders lazily (`iter_pages`), the next page renders while the last ones are coded.
+    Their bits are packed here, on the calling thread: there the big short-lived buffers are
+    recycled by malloc, while on a worker they cost a page fault every 4 KiB.
+    """
     path = Path(path)
-    if not pages:
+    with ThreadPoolExecutor(max_workers=_coding_threads(pages)) as pool:
+        coded: list[tuple[_PageShape, Future[bytes]]] = []
+        for page in pages:
+            rows = pack_rows(page)
+            future = pool.submit(encode_rows, rows, page.width, page.resolution, compression)
+            coded.append((_PageShape(page.width, page.height, page.resolution), future))
+        strips = [(shape, future.result()) for shape, future in coded]
+    if not strips:
         raise DocumentError(path, "no pages to write")
     out = bytearray(b"II*\x00\x00\x00\x00\x00")
     link = 4  # where the offset of the next IFD goes
-    for number, page in enumerate(pages):
-        strip = encode_page(page, compression)
+    for number, (shape, strip) in enumerate(strips):
         strip_offset = len(out)
         out += strip
         if len(out) % 2:
@@ -68,7 +82,7 @@ def write_fax_tiff(
         ifd_offset = len(out)
         struct.pack_into("<I", out, link, ifd_offset)
         ifd, link = _ifd(
-            page, compression, number, len(pages), strip_offset, len(strip), ifd_offset
+            shape, compression, number, len(strips), strip_offset, len(strip), ifd_offset
         )
         out += ifd
     try:
@@ -77,8 +91,23 @@ def write_fax_tiff(
         raise DocumentError(path, f"cannot be written: {error.strerror or error}") from None
 
 
+class _PageShape(NamedTuple):
+    """What a page's IFD says about it, kept while its pixels are coded and then dropped."""
+
+    width: int
+    height: int
+    resolution: Resolution
+
+
+def _coding_threads(pages: Iterable[FaxPage]) -> int:
+    """One coding thread per CPU this process may run on, less one for the caller when it
+    renders the pages as they are asked for."""
+    cpus = len(os.sched_getaffinity(0))
+    return max(1, cpus if isinstance(pages, Sequence) else cpus - 1)
+
+
 def _ifd(
-    page: FaxPage,
+    page: _PageShape,
     compression: Compression,
     number: int,
     count: int,

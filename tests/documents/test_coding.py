@@ -1,0 +1,91 @@
+"""Pages are coded by libtiff on worker threads, and can be rendered one at a time while the
+pages before them are coded, without changing a bit of the file written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from openfax.documents import (
+    Compression,
+    FaxPage,
+    Resolution,
+    iter_pages,
+    read_fax_tiff,
+    render_documents,
+    write_fax_tiff,
+)
+from openfax.documents.ccitt import encode_page, encode_rows, pack_rows
+from openfax.errors import DocumentError
+
+
+def noise_page(width: int, seed: int) -> FaxPage:
+    """A page of random pixels, the hardest input for a run-length coder."""
+    black = np.random.default_rng(seed).random((500, width)) < 0.3
+    return FaxPage(Image.fromarray(~black), Resolution.STANDARD)
+
+
+@pytest.mark.parametrize("compression", list(Compression))
+@pytest.mark.parametrize("width", [1728, 2048, 2432])
+def test_noise_pages_read_back_pixel_identical(
+    tmp_path: Path, compression: Compression, width: int
+) -> None:
+    pages = [noise_page(width, seed) for seed in range(3)]
+    path = tmp_path / "noise.tif"
+    write_fax_tiff(pages, path, compression=compression)
+    back = read_fax_tiff(path)
+    assert [page.image.tobytes() for page in back] == [page.image.tobytes() for page in pages]
+
+
+def test_packed_rows_are_min_is_white_bits() -> None:
+    image = Image.new("1", (12, 2), 1)
+    image.putpixel((0, 0), 0)
+    image.putpixel((11, 1), 0)
+    rows = pack_rows(FaxPage(image, Resolution.FINE))
+    assert rows.tolist() == [[0b1000_0000, 0], [0, 0b0001_0000]]
+
+
+def test_rows_of_an_odd_width_page_code_as_the_page_does() -> None:
+    page = noise_page(1731, seed=7)
+    for compression in Compression:
+        coded = encode_rows(pack_rows(page), page.width, page.resolution, compression)
+        assert coded == encode_page(page, compression)
+
+
+@pytest.mark.parametrize("compression", list(Compression))
+def test_streamed_pages_write_the_same_file_as_a_list(
+    tmp_path: Path, pdf_file: Path, compression: Compression
+) -> None:
+    listed, streamed = tmp_path / "listed.tif", tmp_path / "streamed.tif"
+    write_fax_tiff(render_documents([pdf_file]), listed, compression=compression)
+    write_fax_tiff(iter_pages([pdf_file]), streamed, compression=compression)
+    assert streamed.read_bytes() == listed.read_bytes()
+
+
+def test_pages_of_a_pdf_do_not_share_pixels(pdf_file: Path) -> None:
+    # The renderer reuses one grey buffer for all pages of a document; each page must keep
+    # its own picture: page n has n black bars.
+    pages = list(iter_pages([pdf_file]))
+    black_rows = [
+        int(np.count_nonzero((np.asarray(page.image) == 0).any(axis=1))) for page in pages
+    ]
+    assert black_rows[0] < black_rows[1] < black_rows[2]
+    assert black_rows[1] == 2 * black_rows[0]
+
+
+def test_pages_are_rendered_when_asked_for(pdf_file: Path) -> None:
+    pages = iter_pages([pdf_file, pdf_file.parent / "missing.pdf"])
+    first = next(pages)
+    assert first.width == 1728
+    assert len([first, *(next(pages) for _ in range(2))]) == 3
+    with pytest.raises(DocumentError, match=r"missing\.pdf"):
+        next(pages)
+
+
+def test_an_empty_stream_of_pages_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="no pages"):
+        write_fax_tiff(iter([]), tmp_path / "none.tif")
+    assert not (tmp_path / "none.tif").exists()
