@@ -109,11 +109,11 @@ def main() -> int:
         gs_bytes = gs_tiff.stat().st_size / gs_pages
 
     print(f"{PAGES}-page text PDF -> MMR TIFF at 204x196 dpi (median of {RUNS} runs)")
-    print(f"  {'':30} {'pages/s':>9} {'bytes/page':>11}")
-    print(f"  {'ghostscript tiffg4':30} {gs_pages / theirs:9.1f} {gs_bytes:11.0f}")
-    print(f"  {'openfax streamed (warm)':30} {our_pages / ours:9.1f} {our_bytes:11.0f}")
-    print(f"  {'openfax streamed (first call)':30} {our_pages / first:9.1f}")
-    print(f"  {'openfax render-then-write (warm)':30} {our_pages / listed:9.1f}")
+    print(f"  {'':33} {'pages/s':>9} {'bytes/page':>11}")
+    print(f"  {'ghostscript tiffg4':33} {gs_pages / theirs:9.1f} {gs_bytes:11.0f}")
+    print(f"  {'openfax streamed (warm)':33} {our_pages / ours:9.1f} {our_bytes:11.0f}")
+    print(f"  {'openfax streamed (first call)':33} {our_pages / first:9.1f}")
+    print(f"  {'openfax render-then-write (warm)':33} {our_pages / listed:9.1f}")
     print(
         f"  speed ratio openfax/gs: {theirs / ours:.2f}x streamed (first call "
         f"{theirs / first:.2f}x), {theirs / listed:.2f}x render-then-write"
