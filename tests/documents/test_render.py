@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from openfax.documents import FaxPage, PageSize, Resolution, render_documents
+from openfax.documents import (
+    FaxPage,
+    PageSize,
+    Resolution,
+    draw_header_line,
+    format_header_line,
+    render_documents,
+)
 from openfax.documents.text import layout_lines
 from tests.documents.factories import make_pdf
 
@@ -160,3 +168,14 @@ def test_multipage_tiff_gives_a_page_per_frame(tmp_path: Path, line_art: Image.I
     path = tmp_path / "scan.tif"
     line_art.save(path, save_all=True, append_images=[line_art, line_art])
     assert len(render_documents([path])) == 3
+
+
+@pytest.mark.parametrize("resolution", list(Resolution))
+def test_an_image_leaves_room_for_the_header_line(tmp_path: Path, resolution: Resolution) -> None:
+    path = tmp_path / "all-black.png"
+    Image.new("L", (1600, 400), 0).save(path, dpi=(200, 200))
+    (page,) = render_documents([path], resolution=resolution)
+    ink_rows = np.flatnonzero(black(page).any(axis=1))
+    assert ink_rows[0] == round(0.25 * resolution.y_dpi)
+    branded = draw_header_line(page, format_header_line("+1 555 0100", datetime(2026, 1, 2), 1, 1))
+    assert np.array_equal(black(branded)[ink_rows[0] :], black(page)[ink_rows[0] :])

@@ -23,8 +23,8 @@ def format_header_line(tsid: str, when: datetime, page_number: int, page_count: 
 def draw_header_line(page: FaxPage, text: str) -> FaxPage:
     """A copy of `page` with `text` in 9 pt type on a white band across its top 0.2 inch.
 
-    The band replaces what was there, as on a fax machine; documents rendered by OpenFax keep
-    their top margin clear for it.
+    The band replaces what was there, as on a fax machine; images rendered by OpenFax keep
+    the top quarter inch clear for it, and PDF and text pages have margins of their own.
     """
     canvas = Canvas(round(HEADER_HEIGHT_IN * DRAWING_DPI))
     canvas.text(HEADER_LEFT_PX, 0, text, load_font(FontStyle.MONO, points(HEADER_FONT_PT)))

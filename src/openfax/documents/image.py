@@ -9,7 +9,14 @@ from numpy.typing import NDArray
 from PIL import Image, ImageOps, ImageSequence
 
 from openfax.documents.halftone import is_photograph, to_bilevel
-from openfax.documents.pages import FaxPage, PageSize, Resolution, blank_page, fit_on_page
+from openfax.documents.pages import (
+    HEADER_CLEARANCE_IN,
+    FaxPage,
+    PageSize,
+    Resolution,
+    blank_page,
+    fit_on_page,
+)
 from openfax.errors import DocumentError
 
 MAX_IMAGE_PIXELS = 64_000_000
@@ -58,7 +65,9 @@ def _render_frame(frame: Image.Image, resolution: Resolution, page_size: PageSiz
     upright = ImageOps.exif_transpose(frame)
     dpi_x, dpi_y = _dpi(upright)
     gray = _to_gray(upright)
-    place = fit_on_page(gray.width / dpi_x, gray.height / dpi_y, resolution, page_size)
+    place = fit_on_page(
+        gray.width / dpi_x, gray.height / dpi_y, resolution, page_size, top_in=HEADER_CLEARANCE_IN
+    )
     dither = is_photograph(np.asarray(gray))
     scaled = gray.resize((place.width, place.height), Image.Resampling.LANCZOS, reducing_gap=3.0)
     page = blank_page(resolution, page_size)

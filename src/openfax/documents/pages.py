@@ -97,16 +97,31 @@ class Placement:
     height: int
 
 
+HEADER_CLEARANCE_IN = 0.25
+"""Room kept above content that has no margin of its own (images), so a header line drawn
+on the page covers nothing."""
+
+
 def fit_on_page(
-    width_in: float, height_in: float, resolution: Resolution, page_size: PageSize
+    width_in: float,
+    height_in: float,
+    resolution: Resolution,
+    page_size: PageSize,
+    *,
+    top_in: float = 0.0,
 ) -> Placement:
-    """Place content of the given size at the top of the page, centred across the scan line,
-    shrunk (never enlarged) to fit the scan line and the paper length, aspect kept."""
+    """Place content of the given size `top_in` inches below the top of the page, centred
+    across the scan line, shrunk (never enlarged) to fit the scan line and the rest of the
+    paper length, aspect kept."""
     page_width_in = FAX_WIDTH / X_DPI
-    scale = min(1.0, page_width_in / width_in, page_size.length_in / height_in)
+    length_in = page_size.length_in - top_in
+    scale = min(1.0, page_width_in / width_in, length_in / height_in)
+    top = round(top_in * resolution.y_dpi)
     width = max(1, min(FAX_WIDTH, round(width_in * scale * X_DPI)))
-    height = max(1, min(page_size.rows(resolution), round(height_in * scale * resolution.y_dpi)))
-    return Placement(x=(FAX_WIDTH - width) // 2, y=0, width=width, height=height)
+    height = max(
+        1, min(page_size.rows(resolution) - top, round(height_in * scale * resolution.y_dpi))
+    )
+    return Placement(x=(FAX_WIDTH - width) // 2, y=top, width=width, height=height)
 
 
 def blank_page(resolution: Resolution, page_size: PageSize) -> Image.Image:

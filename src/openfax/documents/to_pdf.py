@@ -1,4 +1,9 @@
-"""Turning a received fax TIFF into a PDF: each page one CCITT G4 image at its true size."""
+"""Turning a received fax TIFF into a PDF: each page one CCITT G4 image at its true size.
+
+Pillow's PDF writer takes one resolution for the whole document, but a fax may change
+resolution from page to page; so each page is written here with its own size, in a few
+dozen lines of PDF syntax.
+"""
 
 from __future__ import annotations
 
