@@ -45,12 +45,7 @@ def run_pair(
     silence (audio) or no packets (T.38) and must end by its own T.30 timers. The run stops
     at ``max_line_seconds`` of line time whatever happens.
     """
-    if isinstance(a, AudioSession) and isinstance(b, AudioSession):
-        step = _audio_step(a, b)
-    elif isinstance(a, T38Session) and isinstance(b, T38Session):
-        step = _t38_step(a, b)
-    else:
-        raise EngineError("run_pair needs two audio sessions or two T.38 sessions")
+    step = link_step(a, b)
     max_blocks = int(max_line_seconds * SAMPLE_RATE / BLOCK_SAMPLES)
     connected = True
     blocks = 0
@@ -64,6 +59,20 @@ def run_pair(
                 for event in session.pop_events():
                     on_event(session, event)
     return LinkResult(blocks * BLOCK_SAMPLES / SAMPLE_RATE, a.done and b.done)
+
+
+def link_step(a: FaxSession, b: FaxSession) -> Callable[[bool], None]:
+    """A function that runs one block (20 ms) of the line between two sessions of one kind.
+
+    ``step(connected)`` carries what each end sent to the other, or silence (no packets)
+    when ``connected`` is false. ``run_pair`` loops over it; the loopback provider calls it
+    from asyncio, paced.
+    """
+    if isinstance(a, AudioSession) and isinstance(b, AudioSession):
+        return _audio_step(a, b)
+    if isinstance(a, T38Session) and isinstance(b, T38Session):
+        return _t38_step(a, b)
+    raise EngineError("a link needs two audio sessions or two T.38 sessions")
 
 
 def _audio_step(a: AudioSession, b: AudioSession) -> Callable[[bool], None]:

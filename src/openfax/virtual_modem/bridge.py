@@ -10,9 +10,9 @@ leak or join, and a test can run the fax program as an asyncio subprocess in the
 Each tick is short (a few spandsp calls), so the loop stays responsive.
 
 Pacing: fax programs time their commands with the wall clock, so the line must run at real
-time, or at most a small multiple of it (``speed``); the bridge keeps line time at
-``speed`` x the monotonic clock, catching up in bursts if the loop was late. The DTE is read
-once per tick, in pieces, and not at all while the modem holds CTS off.
+time, or at most a small multiple of it (``speed``); a :class:`~openfax.pacing.LinePacer`
+keeps line time at ``speed`` x the monotonic clock, catching up in bursts if the loop was
+late. The DTE is read once per tick, in pieces, and not at all while the modem holds CTS off.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from openfax.engine.t31 import (
     T31Modem,
 )
 from openfax.errors import ModemError
+from openfax.pacing import LinePacer
 from openfax.virtual_modem.pty_line import PtyLine
 
 BLOCK_SAMPLES = 160
@@ -46,9 +47,6 @@ BLOCK_SAMPLES = 160
 READ_PER_TICK = 1024
 """At most this many bytes are read from the DTE per tick: several ticks' worth at 14400 bit/s
 and 4x speed, while the modem's own buffer sets the real limit through CTS."""
-
-MAX_CATCH_UP_BLOCKS = 50
-"""If the loop falls further behind than this (1 s of line time), line time slips instead."""
 
 _logger = logging.getLogger("openfax.virtual_modem")
 
@@ -148,25 +146,16 @@ class ModemBridge:
         """
         loop = asyncio.get_running_loop()
         started = loop.time()
-        tick = BLOCK_SAMPLES / SAMPLE_RATE / self.speed
-        blocks = 0
+        pacer = LinePacer(self.speed, block_seconds=BLOCK_SAMPLES / SAMPLE_RATE)
         try:
-            while True:
-                now = loop.time()
-                if now - started > timeout:
+            while not self._finished():
+                if loop.time() - started > timeout:
                     raise ModemError(
                         f"the call on {self.line.path} did not finish within {timeout:g} s "
                         f"(state {self._state.value}, line time {self.line_seconds:.1f} s)"
                     )
-                due = int((now - started) / tick)
-                if due - blocks > MAX_CATCH_UP_BLOCKS:
-                    blocks = due - MAX_CATCH_UP_BLOCKS
-                while blocks < due:
+                for _ in range(await pacer.next_blocks()):
                     self._step()
-                    blocks += 1
-                if self._finished():
-                    break
-                await asyncio.sleep(max(0.0, started + (blocks + 1) * tick - loop.time()))
             return CallReport(
                 self._dialled,
                 self._rings,
