@@ -1,0 +1,55 @@
+"""Device providers: the lines the fax service dials out on and receives calls from.
+
+:mod:`openfax.providers.base` says what every provider offers the service;
+:class:`LoopbackProvider` is the first provider: virtual lines inside the server, with real
+T.30 between them over audio or T.38.
+"""
+
+from openfax.providers.base import (
+    Answered,
+    CallCause,
+    CallDirection,
+    CallEnded,
+    CallOutcome,
+    CallProgress,
+    Device,
+    DeviceListener,
+    DeviceProvider,
+    DeviceState,
+    Dialing,
+    IncomingCall,
+    ProgressSink,
+    ProviderStatus,
+    ReceiveMode,
+    ReceiveSetup,
+    Ringing,
+    SendRequest,
+    TranscriptEntry,
+)
+from openfax.providers.loopback import LineFaults, LoopbackLine, LoopbackProvider, Transport
+
+__all__ = [
+    "Answered",
+    "CallCause",
+    "CallDirection",
+    "CallEnded",
+    "CallOutcome",
+    "CallProgress",
+    "Device",
+    "DeviceListener",
+    "DeviceProvider",
+    "DeviceState",
+    "Dialing",
+    "IncomingCall",
+    "LineFaults",
+    "LoopbackLine",
+    "LoopbackProvider",
+    "ProgressSink",
+    "ProviderStatus",
+    "ReceiveMode",
+    "ReceiveSetup",
+    "Ringing",
+    "SendRequest",
+    "TranscriptEntry",
+    "Transport",
+]

@@ -1,0 +1,112 @@
+"""One connected loopback call: two engine sessions back to back, without I/O or a clock.
+
+The link runs the line one 20 ms block per :meth:`CallLink.step`; the asyncio shell in
+:mod:`openfax.providers.loopback` decides when (paced or not). The link keeps each end's
+transcript, passes progress on, breaks the call after a page when a line's fault asks for
+it, and ends the call at its deadlines, counted in line time so they hold whatever the
+pace: no engine event for ``page_timeout`` seconds, or ``max_call_seconds`` in all.
+Ending a call hangs up both sessions, which finish at once with the pages done so far.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from openfax.engine import (
+    SAMPLE_RATE,
+    Completed,
+    Event,
+    FaxSession,
+    FrameExchanged,
+    Negotiated,
+    PageSent,
+)
+from openfax.engine.loopback import BLOCK_SAMPLES, link_step
+from openfax.providers.base import ProgressSink, TranscriptEntry
+
+_logger = logging.getLogger("openfax.providers.loopback")
+
+
+@dataclass
+class LinkEnd:
+    """One end of the link: its session, where its progress goes, and what it has seen."""
+
+    session: FaxSession
+    progress: ProgressSink
+    transcript: list[TranscriptEntry] = field(default_factory=list)
+    negotiated: Negotiated | None = None
+
+
+class CallLink:
+    """The line between a calling and an answering session of the same kind."""
+
+    def __init__(
+        self,
+        caller: LinkEnd,
+        answerer: LinkEnd,
+        *,
+        hang_up_after_page: int | None,
+        page_timeout: float,
+        max_call_seconds: float,
+    ) -> None:
+        self.caller = caller
+        self.answerer = answerer
+        self.hang_up_after_page = hang_up_after_page
+        self.page_timeout = page_timeout
+        self.max_call_seconds = max_call_seconds
+        self.blocks = 0
+        self.ended_by: str | None = None
+        """Why the link hung up both ends itself (a fault, a deadline, a request), if it did."""
+        self._step = link_step(caller.session, answerer.session)
+        self._last_activity = 0.0
+
+    @property
+    def line_seconds(self) -> float:
+        return self.blocks * BLOCK_SAMPLES / SAMPLE_RATE
+
+    @property
+    def finished(self) -> bool:
+        """Both sessions have reached phase E."""
+        return self.caller.session.done and self.answerer.session.done
+
+    def step(self) -> None:
+        """Run one block of the line, then act on what the sessions reported."""
+        self._step(True)
+        self.blocks += 1
+        for end in (self.caller, self.answerer):
+            for event in end.session.pop_events():
+                self._record(end, event)
+        if self.finished:
+            return
+        if self.line_seconds - self._last_activity > self.page_timeout:
+            self.hang_up(f"no T.30 activity for {self.page_timeout:g} line seconds")
+        elif self.line_seconds > self.max_call_seconds:
+            self.hang_up(f"the call exceeded {self.max_call_seconds:g} line seconds")
+
+    def hang_up(self, reason: str) -> None:
+        """Drop the call: both sessions end now (call dropped) with the pages done so far."""
+        if self.finished:
+            return
+        _logger.info("loopback call dropped after %.1f line seconds: %s", self.line_seconds, reason)
+        self.ended_by = reason
+        for end in (self.caller, self.answerer):
+            end.session.hangup()
+            for event in end.session.pop_events():
+                self._record(end, event)
+
+    def _record(self, end: LinkEnd, event: Event) -> None:
+        self._last_activity = self.line_seconds
+        end.transcript.append(TranscriptEntry(self.line_seconds, event))
+        if isinstance(event, FrameExchanged | Completed):
+            return
+        if isinstance(event, Negotiated):
+            end.negotiated = event
+        end.progress(event)
+        if (
+            end is self.caller
+            and isinstance(event, PageSent)
+            and event.confirmed
+            and event.number == self.hang_up_after_page
+        ):
+            self.hang_up(f"fault injected: hang up after page {event.number}")
