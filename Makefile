@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Runtime: spandsp for T.30; test and benchmark peers: efax, libtiff tools, Ghostscript.
+# Runtime: spandsp for T.30; test and benchmark peers: efax, libtiff tools, Ghostscript;
+# the store tests start a private PostgreSQL server.
 RUN_DEBS := libspandsp2 libtiff6
-TEST_DEBS := $(RUN_DEBS) efax libtiff-tools ghostscript gcc libc6-dev
+TEST_DEBS := $(RUN_DEBS) efax libtiff-tools ghostscript gcc libc6-dev postgresql
 OUT ?= out
 
 .PHONY: run test lint typecheck pytest bench system-packages clean

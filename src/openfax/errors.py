@@ -12,6 +12,7 @@ E_FAIL = 0x80004005
 E_INVALIDARG = 0x80070057
 E_ACCESSDENIED = 0x80070005
 ERROR_FILE_NOT_FOUND = 0x80070002
+ERROR_NOT_SUPPORTED = 0x80070032
 
 
 class FaxError(Exception):
@@ -53,3 +54,94 @@ class FaxFileError(EngineError):
 
 class ModemError(EngineError):
     """The virtual Class 1 modem could not be created or driven."""
+
+
+class InvalidIdError(FaxError, ValueError):
+    """A job, message or submission id is not 16 hex digits of a positive 63-bit number."""
+
+    hresult = E_INVALIDARG
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        super().__init__(f"not a fax id (16 hex digits): {value!r}")
+
+
+class AccessDeniedError(FaxError):
+    """The caller lacks the access right the operation needs."""
+
+    hresult = E_ACCESSDENIED
+
+
+class NotSupportedError(FaxError):
+    """The device or server cannot do what was asked (for example a manual answer)."""
+
+    hresult = ERROR_NOT_SUPPORTED
+
+
+class ServerOutOfMemoryError(FaxError):
+    """FAX_E_SRV_OUTOFMEMORY: the server could not allocate memory."""
+
+    hresult = 0x80041B59
+
+
+class GroupNotFoundError(FaxError):
+    """FAX_E_GROUP_NOT_FOUND: no outbound routing group has that name."""
+
+    hresult = 0x80041B5A
+
+
+class BadGroupConfigurationError(FaxError):
+    """FAX_E_BAD_GROUP_CONFIGURATION: an outbound routing group is configured wrongly."""
+
+    hresult = 0x80041B5B
+
+
+class GroupInUseError(FaxError):
+    """FAX_E_GROUP_IN_USE: the group is still referenced by an outbound routing rule."""
+
+    hresult = 0x80041B5C
+
+
+class RuleNotFoundError(FaxError):
+    """FAX_E_RULE_NOT_FOUND: no outbound routing rule for that country and area code."""
+
+    hresult = 0x80041B5D
+
+
+class DirectoryInUseError(FaxError):
+    """FAX_E_DIRECTORY_IN_USE: the same folder was chosen for both archives."""
+
+    hresult = 0x80041B5F
+
+
+class FileAccessDeniedError(FaxError):
+    """FAX_E_FILE_ACCESS_DENIED: the service cannot access a file or folder."""
+
+    hresult = 0x80041B60
+
+
+class MessageNotFoundError(FaxError):
+    """FAX_E_MESSAGE_NOT_FOUND: no job or message with that id; names what was looked for."""
+
+    hresult = 0x80041B61
+
+    def __init__(self, kind: str, message_id: int) -> None:
+        self.kind = kind
+        self.message_id = message_id
+        super().__init__(f"no {kind} with id {message_id:016x}")
+
+
+class VersionMismatchError(FaxError):
+    """FAX_E_VERSION_MISMATCH: the server's API version is too old for the request."""
+
+    hresult = 0x80041B64
+
+
+class RecipientsLimitError(FaxError):
+    """FAX_E_RECIPIENTS_LIMIT: a broadcast has more recipients than the configured limit."""
+
+    hresult = 0x80041B65
+
+
+class StoreError(FaxError):
+    """The database or the document spool could not do what was asked; says which and why."""

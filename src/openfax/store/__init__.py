@@ -1,0 +1,32 @@
+"""The fax store: schema and queries on SQLite or PostgreSQL, and the document spool.
+
+``open_database`` opens and migrates the database; ``openfax.store.queries`` lists every
+question the service asks of it; ``Spool`` keeps the documents that rows refer to.
+"""
+
+from openfax.store.database import Database, open_database
+from openfax.store.records import (
+    CallAttempt,
+    Device,
+    Direction,
+    Event,
+    IncomingJob,
+    Message,
+    OutgoingJob,
+    Submission,
+)
+from openfax.store.spool import Spool
+
+__all__ = [
+    "CallAttempt",
+    "Database",
+    "Device",
+    "Direction",
+    "Event",
+    "IncomingJob",
+    "Message",
+    "OutgoingJob",
+    "Spool",
+    "Submission",
+    "open_database",
+]

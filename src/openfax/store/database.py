@@ -1,0 +1,130 @@
+"""Opening the store: an async engine on SQLite or PostgreSQL, migrated to the latest schema.
+
+SQLite (the default, one node) runs in WAL mode with foreign keys on and a busy timeout; its
+write transactions start with ``BEGIN IMMEDIATE`` so that two writers queue for the lock
+instead of failing half-way. PostgreSQL (several nodes) is chosen by URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from openfax.errors import StoreError
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite connection waits for another one's write lock before giving up."""
+
+MIGRATION_LOCK = 0x0F4F_0001
+"""PostgreSQL advisory lock key that serialises migrations when several nodes start at once."""
+
+_WRITE = "openfax_write"
+
+
+class Database:
+    """An open store: hands out connections inside a read or a write transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction, committed when the block ends without error.
+
+        On SQLite the transaction takes the write lock at its start (``BEGIN IMMEDIATE``).
+        """
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction for reading: one consistent view, no write lock."""
+        async with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def database_url(target: str | Path) -> URL:
+    """The async SQLAlchemy URL for a file path or a URL, with the driver OpenFax uses."""
+    if isinstance(target, Path) or "://" not in target:
+        return URL.create("sqlite+aiosqlite", database=str(Path(target).resolve()))
+    url = make_url(target)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    raise StoreError(
+        f"unsupported database URL {url.render_as_string()!r}: use sqlite or postgresql"
+    )
+
+
+async def open_database(target: str | Path) -> Database:
+    """Open the store at ``target`` (a SQLite file path or a database URL) and migrate it.
+
+    Every node runs the migrations at start; they are idempotent and serialised, so the first
+    node to start upgrades the schema and the others find it done.
+    """
+    url = database_url(target)
+    if url.get_backend_name() == "sqlite" and url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    database = Database(engine)
+    try:
+        async with database.transaction() as conn:
+            await conn.run_sync(_upgrade_to_head)
+    except (SQLAlchemyError, OSError) as exc:
+        await database.close()
+        where = url.render_as_string(hide_password=True)
+        raise StoreError(f"cannot open the database {where}: {exc}") from exc
+    return database
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """Pragmas on every new connection, and our own BEGIN instead of the driver's."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver must not open transactions itself: the "begin" hook below does.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _upgrade_to_head(conn: Connection) -> None:
+    """Run Alembic's ``upgrade head`` on ``conn``, inside the caller's transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+    config = Config()
+    config.set_main_option("script_location", "openfax.store:migrations")
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")

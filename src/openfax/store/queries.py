@@ -1,0 +1,596 @@
+"""Everything the fax service asks of its database, one function per question.
+
+Every function works on a connection the caller took from ``Database.transaction()`` (for
+changes) or ``Database.read()`` and never commits by itself, so a job's state change, its call
+attempt and its events commit together or not at all. Functions that depend on the time take
+``now`` from the caller: the store never reads a clock. The store holds no rules: what a
+status means, when to retry or what to cancel is the scheduler's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, Table, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.errors import MessageNotFoundError
+from openfax.model import DEFAULT_PREFETCH_SIZE, JobStatus
+from openfax.store.records import (
+    CallAttempt,
+    Device,
+    Direction,
+    Event,
+    IncomingJob,
+    Message,
+    OutgoingJob,
+    Submission,
+    values,
+)
+from openfax.store.schema import (
+    IS_CLAIMABLE,
+    call_attempts,
+    devices,
+    events,
+    incoming_jobs,
+    messages,
+    outgoing_jobs,
+    settings,
+    submissions,
+)
+
+EVENTS_CHANNEL = "openfax_events"
+"""PostgreSQL NOTIFY channel that carries the sequence number of each new event."""
+
+_MESSAGE_KIND = {Direction.IN: "incoming message", Direction.OUT: "outgoing message"}
+
+EVENTS_LOCK = 0x0F4F_0002
+"""PostgreSQL advisory lock taken by event writers, so sequence order is commit order."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """The outcome of ``insert_submission``: the jobs in recipient order, new or found again."""
+
+    submission_id: int
+    job_ids: list[int]
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveredJobs:
+    """Jobs whose node's lease lapsed: put back in the queue, or finished cancelling."""
+
+    requeued: list[int]
+    canceled: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCursor:
+    """Where an archive listing stopped: the last message returned."""
+
+    archived_at: datetime
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """One batch of archived messages; ``next_cursor`` is None at the end of the archive."""
+
+    messages: list[Message]
+    next_cursor: MessageCursor | None
+
+
+# --- Submissions and outgoing jobs -------------------------------------------------------------
+
+
+async def insert_submission(
+    conn: AsyncConnection, submission: Submission, jobs: Sequence[OutgoingJob]
+) -> SubmitResult:
+    """Queue a submission with one job per recipient.
+
+    A submission whose idempotency key is already known is not queued again: the jobs queued
+    under that key are returned with ``created=False``. Concurrent submissions with the same
+    key resolve to one of them on both backends (``ON CONFLICT DO NOTHING`` waits for the other).
+    """
+    strays = [job.id for job in jobs if job.submission_id != submission.id]
+    if strays:
+        raise ValueError(f"jobs {strays} do not belong to submission {submission.id}")
+    statement = _insert(conn, submissions).values(values(submission))
+    if submission.idempotency_key is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    inserted = await conn.scalar(statement.returning(submissions.c.id))
+    if inserted is None:
+        found = await conn.scalar(
+            select(submissions.c.id).where(
+                submissions.c.idempotency_key == submission.idempotency_key
+            )
+        )
+        assert found is not None, "the conflicting submission is committed when we are told"
+        return SubmitResult(found, await _job_ids_of(conn, found), created=False)
+    if jobs:
+        await conn.execute(insert(outgoing_jobs), [values(job) for job in jobs])
+    ordered = sorted(jobs, key=lambda job: job.recipient_index)
+    return SubmitResult(submission.id, [job.id for job in ordered], created=True)
+
+
+async def _job_ids_of(conn: AsyncConnection, submission_id: int) -> list[int]:
+    result = await conn.scalars(
+        select(outgoing_jobs.c.id)
+        .where(outgoing_jobs.c.submission_id == submission_id)
+        .order_by(outgoing_jobs.c.recipient_index)
+    )
+    return list(result)
+
+
+async def get_submission(conn: AsyncConnection, submission_id: int) -> Submission:
+    """The submission with that id; ``MessageNotFoundError`` if there is none."""
+    row = (await conn.execute(select(submissions).where(submissions.c.id == submission_id))).first()
+    if row is None:
+        raise MessageNotFoundError("submission", submission_id)
+    return Submission(**row._mapping)
+
+
+async def get_submissions(conn: AsyncConnection, ids: Collection[int]) -> dict[int, Submission]:
+    """The submissions among ``ids`` that exist, by id (to show a page of jobs)."""
+    rows = await conn.execute(select(submissions).where(submissions.c.id.in_(ids)))
+    return {row.id: Submission(**row._mapping) for row in rows}
+
+
+async def delete_submission(conn: AsyncConnection, submission_id: int) -> bool:
+    """Remove a submission with its jobs and their call attempts; False if it was not there."""
+    result = await conn.execute(delete(submissions).where(submissions.c.id == submission_id))
+    return result.rowcount == 1
+
+
+async def get_job(conn: AsyncConnection, job_id: int) -> OutgoingJob:
+    """The outgoing job with that id; ``MessageNotFoundError`` if there is none."""
+    row = (await conn.execute(select(outgoing_jobs).where(outgoing_jobs.c.id == job_id))).first()
+    if row is None:
+        raise MessageNotFoundError("outgoing job", job_id)
+    return OutgoingJob(**row._mapping)
+
+
+async def list_jobs(
+    conn: AsyncConnection, *, owner: str | None = None, submission_id: int | None = None
+) -> list[OutgoingJob]:
+    """The outgoing queue in order of creation, all of it, one account's, or one submission's."""
+    query = select(outgoing_jobs).order_by(outgoing_jobs.c.created_at, outgoing_jobs.c.id)
+    if owner is not None:
+        owned = select(submissions.c.id).where(submissions.c.owner == owner)
+        query = query.where(outgoing_jobs.c.submission_id.in_(owned))
+    if submission_id is not None:
+        query = query.where(outgoing_jobs.c.submission_id == submission_id)
+    return [OutgoingJob(**row._mapping) for row in await conn.execute(query)]
+
+
+async def claim_next_job(
+    conn: AsyncConnection, *, node_id: str, device_id: int, now: datetime, lease_until: datetime
+) -> OutgoingJob | None:
+    """Take the next ready job for ``device_id`` on ``node_id``, or None if none is ready.
+
+    Ready: PENDING or RETRYING (NOLINE allowed, PAUSED not) and scheduled at or before ``now``;
+    the highest priority first, then the earliest schedule, then the id. The job becomes
+    INPROGRESS on that device under a lease until ``lease_until``, and its attempt count grows.
+    One statement: on PostgreSQL the row is locked with SKIP LOCKED so concurrent claimers
+    take different jobs; on SQLite the write transaction already holds the database lock.
+    """
+    candidate = (
+        select(outgoing_jobs.c.id)
+        .where(IS_CLAIMABLE, outgoing_jobs.c.scheduled_at <= now)
+        .order_by(outgoing_jobs.c.priority.desc(), outgoing_jobs.c.scheduled_at, outgoing_jobs.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    claim = (
+        update(outgoing_jobs)
+        .where(outgoing_jobs.c.id == candidate)
+        .values(
+            status=JobStatus.INPROGRESS,
+            node_id=node_id,
+            lease_until=lease_until,
+            device_id=device_id,
+            attempts=outgoing_jobs.c.attempts + 1,
+            version=outgoing_jobs.c.version + 1,
+        )
+        .returning(*outgoing_jobs.c)
+    )
+    row = (await conn.execute(claim)).first()
+    return None if row is None else OutgoingJob(**row._mapping)
+
+
+async def renew_lease(
+    conn: AsyncConnection, job_id: int, *, node_id: str, lease_until: datetime
+) -> bool:
+    """Extend a running job's lease; False means the node lost the job and must hang up."""
+    result = await conn.execute(
+        update(outgoing_jobs)
+        .where(outgoing_jobs.c.id == job_id, outgoing_jobs.c.node_id == node_id)
+        .values(lease_until=lease_until)
+    )
+    return result.rowcount == 1
+
+
+async def update_job(
+    conn: AsyncConnection,
+    job_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_status: JobStatus | None = None,
+    expected_version: int | None = None,
+) -> OutgoingJob | None:
+    """Apply ``changes`` (column -> value) if the job still has the expected status and version.
+
+    Every applied update bumps ``version``. Returns the job as updated, or None if it is gone
+    or another change got there first (compare-and-set: re-read and decide again).
+    """
+    row = await _update_guarded(
+        conn, outgoing_jobs, job_id, changes, expected_status, expected_version
+    )
+    return None if row is None else OutgoingJob(**row)
+
+
+async def recover_expired_leases(conn: AsyncConnection, *, now: datetime) -> RecoveredJobs:
+    """Release the jobs of nodes whose lease lapsed before ``now`` (the node died or hung).
+
+    An INPROGRESS job goes back to RETRYING, due at once; a CANCELING job, whose call can no
+    longer be hung up by anyone else, becomes CANCELED. Either way the lease is cleared.
+    """
+    expired = outgoing_jobs.c.lease_until < now
+    released = {
+        "node_id": None,
+        "lease_until": None,
+        "version": outgoing_jobs.c.version + 1,
+    }
+    requeued = await conn.scalars(
+        update(outgoing_jobs)
+        .where(outgoing_jobs.c.status == JobStatus.INPROGRESS, expired)
+        .values(status=JobStatus.RETRYING, scheduled_at=now, **released)
+        .returning(outgoing_jobs.c.id)
+    )
+    requeued_ids = list(requeued)
+    canceled = await conn.scalars(
+        update(outgoing_jobs)
+        .where(outgoing_jobs.c.status == JobStatus.CANCELING, expired)
+        .values(status=JobStatus.CANCELED, **released)
+        .returning(outgoing_jobs.c.id)
+    )
+    return RecoveredJobs(requeued=requeued_ids, canceled=list(canceled))
+
+
+async def delete_jobs(conn: AsyncConnection, job_ids: Collection[int]) -> int:
+    """Remove jobs from the outgoing queue (with their call attempts); returns how many."""
+    result = await conn.execute(delete(outgoing_jobs).where(outgoing_jobs.c.id.in_(job_ids)))
+    return result.rowcount
+
+
+# --- Call attempts -----------------------------------------------------------------------------
+
+
+async def record_call_attempt(conn: AsyncConnection, attempt: CallAttempt) -> None:
+    """Note a call as it starts (or, complete, once it ended)."""
+    await conn.execute(insert(call_attempts).values(values(attempt)))
+
+
+async def finish_call_attempt(
+    conn: AsyncConnection, job_id: int, attempt: int, changes: Mapping[str, Any]
+) -> bool:
+    """Fill in how a call ended (``ended_at``, result, transcript ...); False if unknown."""
+    _check_columns(call_attempts, changes, frozen={"job_id", "attempt"})
+    result = await conn.execute(
+        update(call_attempts)
+        .where(call_attempts.c.job_id == job_id, call_attempts.c.attempt == attempt)
+        .values(dict(changes))
+    )
+    return result.rowcount == 1
+
+
+async def list_call_attempts(conn: AsyncConnection, job_id: int) -> list[CallAttempt]:
+    """The calls made for a job, first to last."""
+    rows = await conn.execute(
+        select(call_attempts)
+        .where(call_attempts.c.job_id == job_id)
+        .order_by(call_attempts.c.attempt)
+    )
+    return [CallAttempt(**row._mapping) for row in rows]
+
+
+# --- Incoming jobs -----------------------------------------------------------------------------
+
+
+async def insert_incoming_job(conn: AsyncConnection, job: IncomingJob) -> None:
+    """Put a call being received into the incoming queue."""
+    await conn.execute(insert(incoming_jobs).values(values(job)))
+
+
+async def get_incoming_job(conn: AsyncConnection, job_id: int) -> IncomingJob:
+    """The incoming job with that id; ``MessageNotFoundError`` if there is none."""
+    row = (await conn.execute(select(incoming_jobs).where(incoming_jobs.c.id == job_id))).first()
+    if row is None:
+        raise MessageNotFoundError("incoming job", job_id)
+    return IncomingJob(**row._mapping)
+
+
+async def list_incoming_jobs(
+    conn: AsyncConnection, *, node_id: str | None = None
+) -> list[IncomingJob]:
+    """The incoming queue by start time, all of it or one node's."""
+    query = select(incoming_jobs).order_by(incoming_jobs.c.started_at, incoming_jobs.c.id)
+    if node_id is not None:
+        query = query.where(incoming_jobs.c.node_id == node_id)
+    return [IncomingJob(**row._mapping) for row in await conn.execute(query)]
+
+
+async def update_incoming_job(
+    conn: AsyncConnection,
+    job_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_status: JobStatus | None = None,
+    expected_version: int | None = None,
+) -> IncomingJob | None:
+    """Compare-and-set update of an incoming job, as ``update_job``."""
+    row = await _update_guarded(
+        conn, incoming_jobs, job_id, changes, expected_status, expected_version
+    )
+    return None if row is None else IncomingJob(**row)
+
+
+async def delete_incoming_job(conn: AsyncConnection, job_id: int) -> bool:
+    """Remove an incoming job (routed and archived, or cancelled); False if it was not there."""
+    result = await conn.execute(delete(incoming_jobs).where(incoming_jobs.c.id == job_id))
+    return result.rowcount == 1
+
+
+# --- Archives ----------------------------------------------------------------------------------
+
+
+async def archive_message(conn: AsyncConnection, message: Message) -> None:
+    """Add a sent or received fax to its archive."""
+    await conn.execute(insert(messages).values(values(message)))
+
+
+async def get_message(conn: AsyncConnection, direction: Direction, message_id: int) -> Message:
+    """The archived message with that id; ``MessageNotFoundError`` if there is none."""
+    row = (
+        await conn.execute(
+            select(messages).where(messages.c.id == message_id, messages.c.direction == direction)
+        )
+    ).first()
+    if row is None:
+        raise MessageNotFoundError(_MESSAGE_KIND[direction], message_id)
+    return Message(**row._mapping)
+
+
+async def list_messages(
+    conn: AsyncConnection,
+    direction: Direction,
+    *,
+    owner: str | None = None,
+    after: MessageCursor | None = None,
+    limit: int = DEFAULT_PREFETCH_SIZE,
+) -> MessagePage:
+    """One page of an archive, oldest first, starting after ``after`` (keyset pagination).
+
+    Pages stay correct while messages are added or deleted, and each costs an index range
+    scan however deep into the archive it is.
+    """
+    query = (
+        select(messages)
+        .where(messages.c.direction == direction)
+        .order_by(messages.c.archived_at, messages.c.id)
+        .limit(limit + 1)
+    )
+    if owner is not None:
+        query = query.where(messages.c.owner == owner)
+    if after is not None:
+        query = query.where(
+            or_(
+                messages.c.archived_at > after.archived_at,
+                (messages.c.archived_at == after.archived_at) & (messages.c.id > after.id),
+            )
+        )
+    page = [Message(**row._mapping) for row in await conn.execute(query)]
+    if len(page) <= limit:
+        return MessagePage(page, None)
+    last = page[limit - 1]
+    return MessagePage(page[:limit], MessageCursor(last.archived_at, last.id))
+
+
+async def update_message(
+    conn: AsyncConnection, direction: Direction, message_id: int, changes: Mapping[str, Any]
+) -> Message:
+    """Change an archived message (read flag, reassignment); ``MessageNotFoundError`` if gone."""
+    _check_columns(messages, changes, frozen={"id", "direction"})
+    row = (
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id, messages.c.direction == direction)
+            .values(dict(changes))
+            .returning(*messages.c)
+        )
+    ).first()
+    if row is None:
+        raise MessageNotFoundError(_MESSAGE_KIND[direction], message_id)
+    return Message(**row._mapping)
+
+
+async def delete_message(conn: AsyncConnection, direction: Direction, message_id: int) -> Message:
+    """Remove a message from its archive and return it (so its TIFF can leave the spool)."""
+    row = (
+        await conn.execute(
+            delete(messages)
+            .where(messages.c.id == message_id, messages.c.direction == direction)
+            .returning(*messages.c)
+        )
+    ).first()
+    if row is None:
+        raise MessageNotFoundError(_MESSAGE_KIND[direction], message_id)
+    return Message(**row._mapping)
+
+
+# --- Devices -----------------------------------------------------------------------------------
+
+
+async def ensure_device(conn: AsyncConnection, provider: str, name: str, **defaults: Any) -> Device:
+    """The device a provider offers under ``name``, added with ``defaults`` the first time.
+
+    A device keeps its id and its configuration across restarts; ``defaults`` only fill a
+    new row.
+    """
+    new = values(Device(id=0, provider=provider, name=name, **defaults))
+    del new["id"]
+    await conn.execute(
+        _insert(conn, devices)
+        .values(new)
+        .on_conflict_do_nothing(index_elements=["provider", "name"])
+    )
+    row = (
+        await conn.execute(
+            select(devices).where(devices.c.provider == provider, devices.c.name == name)
+        )
+    ).one()
+    return Device(**row._mapping)
+
+
+async def get_device(conn: AsyncConnection, device_id: int) -> Device | None:
+    """The device with that id, if any."""
+    row = (await conn.execute(select(devices).where(devices.c.id == device_id))).first()
+    return None if row is None else Device(**row._mapping)
+
+
+async def list_devices(conn: AsyncConnection, *, node_id: str | None = None) -> list[Device]:
+    """Every device by id, or those a node owns."""
+    query = select(devices).order_by(devices.c.id)
+    if node_id is not None:
+        query = query.where(devices.c.node_id == node_id)
+    return [Device(**row._mapping) for row in await conn.execute(query)]
+
+
+async def update_device(
+    conn: AsyncConnection, device_id: int, changes: Mapping[str, Any]
+) -> Device | None:
+    """Change a device's configuration; None if there is no such device."""
+    _check_columns(devices, changes, frozen={"id", "provider", "name"})
+    row = (
+        await conn.execute(
+            update(devices)
+            .where(devices.c.id == device_id)
+            .values(dict(changes))
+            .returning(*devices.c)
+        )
+    ).first()
+    return None if row is None else Device(**row._mapping)
+
+
+# --- Settings ----------------------------------------------------------------------------------
+
+
+async def get_setting(conn: AsyncConnection, key: str, default: Any = None) -> Any:
+    """The JSON value stored under ``key``, or ``default``."""
+    row = (await conn.execute(select(settings.c.value).where(settings.c.key == key))).first()
+    return default if row is None else row.value
+
+
+async def get_settings(conn: AsyncConnection) -> dict[str, Any]:
+    """Every setting, by key."""
+    rows = await conn.execute(select(settings.c.key, settings.c.value))
+    return {row.key: row.value for row in rows}
+
+
+async def set_setting(conn: AsyncConnection, key: str, value: Any, *, now: datetime) -> None:
+    """Store a JSON value under ``key``, replacing any previous one."""
+    statement = _insert(conn, settings).values(key=key, value=value, updated_at=now)
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+        )
+    )
+
+
+# --- Events ------------------------------------------------------------------------------------
+
+
+async def append_event(
+    conn: AsyncConnection, type: str, payload: Mapping[str, Any], *, now: datetime
+) -> int:
+    """Add an event to the log and return its sequence number.
+
+    On PostgreSQL, event writers queue on an advisory lock until they commit, so sequence
+    numbers become visible in order and a reader that resumes after the last number it saw
+    misses nothing; a NOTIFY on ``EVENTS_CHANNEL`` wakes other nodes at commit. Append events
+    as the last step of a transaction, so that lock is held only for the commit.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(EVENTS_LOCK)))
+    seq: int | None = await conn.scalar(
+        insert(events)
+        .values(type=type, payload=dict(payload), created_at=now)
+        .returning(events.c.seq)
+    )
+    assert seq is not None
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_notify(EVENTS_CHANNEL, str(seq))))
+    return seq
+
+
+async def read_events(conn: AsyncConnection, *, after: int, limit: int = 1000) -> list[Event]:
+    """The events numbered after ``after``, oldest first, at most ``limit`` of them."""
+    rows = await conn.execute(
+        select(events).where(events.c.seq > after).order_by(events.c.seq).limit(limit)
+    )
+    return [Event(**row._mapping) for row in rows]
+
+
+async def last_event_seq(conn: AsyncConnection) -> int:
+    """The number of the newest event (0 for an empty log): where a new listener starts."""
+    return await conn.scalar(select(func.coalesce(func.max(events.c.seq), 0))) or 0
+
+
+async def prune_events(conn: AsyncConnection, *, before: datetime) -> int:
+    """Drop events created before ``before``; returns how many."""
+    result = await conn.execute(delete(events).where(events.c.created_at < before))
+    return result.rowcount
+
+
+# --- Helpers -----------------------------------------------------------------------------------
+
+
+def _insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with the backend's ON CONFLICT clauses (the two dialects spell them alike)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _check_columns(table: Table, changes: Mapping[str, Any], frozen: Collection[str]) -> None:
+    """Refuse a change to an unknown or unchangeable column: a programming error, said early."""
+    bad = sorted(set(changes) - set(table.c.keys()) | set(changes) & set(frozen))
+    if bad:
+        raise ValueError(f"cannot change {table.name} columns {bad}")
+
+
+async def _update_guarded(
+    conn: AsyncConnection,
+    table: Table,
+    row_id: int,
+    changes: Mapping[str, Any],
+    expected_status: JobStatus | None,
+    expected_version: int | None,
+) -> RowMapping | None:
+    """The compare-and-set UPDATE shared by both job tables; the new row, or None."""
+    _check_columns(table, changes, frozen={"id", "version", "submission_id"})
+    statement = update(table).where(table.c.id == row_id)
+    if expected_status is not None:
+        statement = statement.where(table.c.status == expected_status)
+    if expected_version is not None:
+        statement = statement.where(table.c.version == expected_version)
+    statement = statement.values({**changes, "version": table.c.version + 1})
+    row = (await conn.execute(statement.returning(*table.c))).first()
+    return None if row is None else row._mapping

@@ -1,0 +1,214 @@
+"""The rows of the store as typed, immutable records.
+
+Each record's fields are exactly its table's columns (a test checks it), so a row converts to
+a record with ``Record(**row)`` and back with ``values(record)``. Fields the caller usually
+leaves alone have defaults; timestamps never do, because only the service's clock says what
+time it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from openfax.model import (
+    CoverPageType,
+    JobStatus,
+    JobType,
+    Priority,
+    ReceiptType,
+    ReceiveMode,
+    ScheduleType,
+    new_id,
+)
+
+JSONObject = dict[str, Any]
+
+
+def values(record: Any) -> dict[str, Any]:
+    """The column values of a record, for an INSERT."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
+class Direction(StrEnum):
+    """Which archive a message is in."""
+
+    IN = "in"
+    OUT = "out"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Submission:
+    """One ``FaxDocument`` as submitted: what every recipient's job shares."""
+
+    id: int = field(default_factory=new_id)
+    idempotency_key: str | None = None
+    owner: str
+    document_name: str = ""
+    subject: str = ""
+    note: str = ""
+    sender: JSONObject = field(default_factory=dict)
+    cover_page_type: CoverPageType = CoverPageType.NONE
+    cover_page: str = ""
+    receipt_type: ReceiptType = ReceiptType.NONE
+    receipt_address: str = ""
+    attach_fax_to_receipt: bool = False
+    group_broadcast_receipts: bool = False
+    priority: Priority = Priority.LOW
+    schedule_type: ScheduleType = ScheduleType.NOW
+    schedule_time: datetime | None = None
+    body_path: str | None = None
+    page_count: int = 0
+    submitted_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutgoingJob:
+    """One recipient of a submission, from queueing until it leaves the outgoing queue."""
+
+    id: int = field(default_factory=new_id)
+    submission_id: int
+    recipient_index: int
+    recipient_number: str
+    recipient_name: str = ""
+    recipient: JSONObject = field(default_factory=dict)
+    document_path: str | None = None
+    status: JobStatus = JobStatus.PENDING
+    extended_status: int = 0
+    extended_status_text: str = ""
+    failure_cause: str | None = None
+    retryable: bool = False
+    total_pages: int = 0
+    pages_confirmed: int = 0
+    current_page: int = 0
+    attempts: int = 0
+    retries: int = 0
+    device_id: int | None = None
+    csid: str = ""
+    tsid: str = ""
+    priority: Priority = Priority.LOW
+    original_scheduled_at: datetime
+    scheduled_at: datetime
+    kill_at: datetime | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    size: int = 0
+    node_id: str | None = None
+    lease_until: datetime | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAttempt:
+    """One call made for an outgoing job, with what the line and the T.30 session said."""
+
+    job_id: int
+    attempt: int
+    device_id: int | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+    result_code: int | None = None
+    result_name: str | None = None
+    failure_cause: str | None = None
+    pages_confirmed: int = 0
+    transcript: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncomingJob:
+    """A fax being received on a line, then routed."""
+
+    id: int = field(default_factory=new_id)
+    device_id: int
+    node_id: str | None = None
+    job_type: JobType = JobType.RECEIVE
+    status: JobStatus = JobStatus.INPROGRESS
+    extended_status: int = 0
+    extended_status_text: str = ""
+    failure_cause: str | None = None
+    caller_id: str = ""
+    routing_information: str = ""
+    csid: str = ""
+    tsid: str = ""
+    pages: int = 0
+    current_page: int = 0
+    size: int = 0
+    retries: int = 0
+    started_at: datetime
+    ended_at: datetime | None = None
+    partial: bool = False
+    receive_path: str | None = None
+    routing_state: JSONObject = field(default_factory=dict)
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """An archived fax, incoming or outgoing; its id is the id its job had."""
+
+    id: int
+    direction: Direction
+    owner: str | None = None
+    submission_id: int | None = None
+    subject: str = ""
+    document_name: str = ""
+    sender: JSONObject = field(default_factory=dict)
+    sender_name: str = ""
+    sender_fax_number: str = ""
+    recipient_number: str = ""
+    recipient_name: str = ""
+    recipient: JSONObject = field(default_factory=dict)
+    recipients: str = ""
+    was_reassigned: bool = False
+    priority: Priority | None = None
+    receipt_type: ReceiptType | None = None
+    receipt_address: str = ""
+    has_cover_page: bool = False
+    read: bool = False
+    pages: int = 0
+    size: int = 0
+    retries: int = 0
+    device_name: str = ""
+    csid: str = ""
+    tsid: str = ""
+    caller_id: str = ""
+    routing_information: str = ""
+    original_scheduled_at: datetime | None = None
+    submitted_at: datetime | None = None
+    transmission_start: datetime | None = None
+    transmission_end: datetime | None = None
+    partial: bool = False
+    tiff_path: str | None = None
+    archived_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Device:
+    """A line offered by a device provider, with its configuration."""
+
+    id: int
+    provider: str
+    name: str
+    node_id: str | None = None
+    number: str = ""
+    description: str = ""
+    tsid: str = ""
+    csid: str = ""
+    rings_before_answer: int = 1
+    receive_mode: ReceiveMode = ReceiveMode.NO_ANSWER
+    send_enabled: bool = True
+    routing_methods: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """One entry of the event log, numbered in commit order."""
+
+    seq: int
+    type: str
+    payload: JSONObject
+    created_at: datetime

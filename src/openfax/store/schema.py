@@ -1,0 +1,267 @@
+"""The tables of the fax store (SQLAlchemy Core).
+
+Migrations under ``migrations/versions`` create exactly these tables; a test compares the
+migrated database with this metadata on both backends, so the two cannot drift apart.
+Ids of submissions, jobs and messages are random 63-bit numbers (``openfax.model.ids``);
+device ids and event sequence numbers are assigned by the database.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from openfax.model import (
+    CoverPageType,
+    JobStatus,
+    JobType,
+    Priority,
+    ReceiptType,
+    ReceiveMode,
+    ScheduleType,
+)
+from openfax.store.records import Direction
+from openfax.store.types import EnumInt, EnumText, JSONDocument, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+SequenceNumber = BigInteger().with_variant(Integer(), "sqlite")
+"""A database-assigned key: BIGSERIAL on PostgreSQL, the rowid on SQLite."""
+
+CLAIMABLE_STATUSES = (
+    JobStatus.PENDING,
+    JobStatus.RETRYING,
+    JobStatus.PENDING | JobStatus.NOLINE,
+    JobStatus.RETRYING | JobStatus.NOLINE,
+)
+"""Statuses a job is taken from: waiting and not paused (NOLINE only says no line was free)."""
+
+IS_CLAIMABLE = text(f"status IN ({', '.join(str(int(s)) for s in CLAIMABLE_STATUSES)})")
+"""The claim's filter, in literal SQL so that SQLite can match it with the partial index."""
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("idempotency_key", String(200), unique=True),
+    Column("owner", String(256), nullable=False),
+    Column("document_name", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("sender", JSONDocument, nullable=False),
+    Column("cover_page_type", EnumInt(CoverPageType), nullable=False),
+    Column("cover_page", Text, nullable=False),
+    Column("receipt_type", EnumInt(ReceiptType), nullable=False),
+    Column("receipt_address", Text, nullable=False),
+    Column("attach_fax_to_receipt", Boolean, nullable=False),
+    Column("group_broadcast_receipts", Boolean, nullable=False),
+    Column("priority", EnumInt(Priority), nullable=False),
+    Column("schedule_type", EnumInt(ScheduleType), nullable=False),
+    Column("schedule_time", UTCDateTime),
+    Column("body_path", Text),
+    Column("page_count", Integer, nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Index(None, "owner"),
+)
+
+outgoing_jobs = Table(
+    "outgoing_jobs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column(
+        "submission_id",
+        BigInteger,
+        ForeignKey("submissions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("recipient_index", Integer, nullable=False),
+    Column("recipient_number", Text, nullable=False),
+    Column("recipient_name", Text, nullable=False),
+    Column("recipient", JSONDocument, nullable=False),
+    Column("document_path", Text),
+    Column("status", EnumInt(JobStatus), nullable=False),
+    Column("extended_status", Integer, nullable=False),
+    Column("extended_status_text", Text, nullable=False),
+    Column("failure_cause", Text),
+    Column("retryable", Boolean, nullable=False),
+    Column("total_pages", Integer, nullable=False),
+    Column("pages_confirmed", Integer, nullable=False),
+    Column("current_page", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("retries", Integer, nullable=False),
+    Column("device_id", Integer),
+    Column("csid", Text, nullable=False),
+    Column("tsid", Text, nullable=False),
+    Column("priority", EnumInt(Priority), nullable=False),
+    Column("original_scheduled_at", UTCDateTime, nullable=False),
+    Column("scheduled_at", UTCDateTime, nullable=False),
+    Column("kill_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("size", BigInteger, nullable=False),
+    Column("node_id", String(200)),
+    Column("lease_until", UTCDateTime),
+    Column("version", Integer, nullable=False),
+    Index(None, "status", "lease_until"),
+    Index(None, "created_at", "id"),
+)
+
+# The claim walks this index in its ORDER BY and stops at the first ready row.
+Index(
+    "ix_outgoing_jobs_claim",
+    outgoing_jobs.c.priority.desc(),
+    outgoing_jobs.c.scheduled_at,
+    outgoing_jobs.c.id,
+    postgresql_where=IS_CLAIMABLE,
+    sqlite_where=IS_CLAIMABLE,
+)
+
+call_attempts = Table(
+    "call_attempts",
+    metadata,
+    Column(
+        "job_id",
+        BigInteger,
+        ForeignKey("outgoing_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("device_id", Integer),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("result_code", Integer),
+    Column("result_name", Text),
+    Column("failure_cause", Text),
+    Column("pages_confirmed", Integer, nullable=False),
+    Column("transcript", JSONDocument, nullable=False),
+)
+
+incoming_jobs = Table(
+    "incoming_jobs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("device_id", Integer, nullable=False),
+    Column("node_id", String(200)),
+    Column("job_type", EnumInt(JobType), nullable=False),
+    Column("status", EnumInt(JobStatus), nullable=False),
+    Column("extended_status", Integer, nullable=False),
+    Column("extended_status_text", Text, nullable=False),
+    Column("failure_cause", Text),
+    Column("caller_id", Text, nullable=False),
+    Column("routing_information", Text, nullable=False),
+    Column("csid", Text, nullable=False),
+    Column("tsid", Text, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("current_page", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("retries", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("partial", Boolean, nullable=False),
+    Column("receive_path", Text),
+    Column("routing_state", JSONDocument, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index(None, "started_at", "id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("direction", EnumText(Direction), nullable=False),
+    Column("owner", String(256)),
+    Column("submission_id", BigInteger),
+    Column("subject", Text, nullable=False),
+    Column("document_name", Text, nullable=False),
+    Column("sender", JSONDocument, nullable=False),
+    Column("sender_name", Text, nullable=False),
+    Column("sender_fax_number", Text, nullable=False),
+    Column("recipient_number", Text, nullable=False),
+    Column("recipient_name", Text, nullable=False),
+    Column("recipient", JSONDocument, nullable=False),
+    Column("recipients", Text, nullable=False),
+    Column("was_reassigned", Boolean, nullable=False),
+    Column("priority", EnumInt(Priority)),
+    Column("receipt_type", EnumInt(ReceiptType)),
+    Column("receipt_address", Text, nullable=False),
+    Column("has_cover_page", Boolean, nullable=False),
+    Column("read", Boolean, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("retries", Integer, nullable=False),
+    Column("device_name", Text, nullable=False),
+    Column("csid", Text, nullable=False),
+    Column("tsid", Text, nullable=False),
+    Column("caller_id", Text, nullable=False),
+    Column("routing_information", Text, nullable=False),
+    Column("original_scheduled_at", UTCDateTime),
+    Column("submitted_at", UTCDateTime),
+    Column("transmission_start", UTCDateTime),
+    Column("transmission_end", UTCDateTime),
+    Column("partial", Boolean, nullable=False),
+    Column("tiff_path", Text),
+    Column("archived_at", UTCDateTime, nullable=False),
+    CheckConstraint("direction IN ('in', 'out')", name="direction"),
+    # Keyset pagination of one archive, all messages or one account's.
+    Index(None, "direction", "archived_at", "id"),
+    Index(None, "direction", "owner", "archived_at", "id"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("node_id", String(200)),
+    Column("number", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("tsid", Text, nullable=False),
+    Column("csid", Text, nullable=False),
+    Column("rings_before_answer", Integer, nullable=False),
+    Column("receive_mode", EnumInt(ReceiveMode), nullable=False),
+    Column("send_enabled", Boolean, nullable=False),
+    Column("routing_methods", JSONDocument, nullable=False),
+    UniqueConstraint("provider", "name"),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", JSONDocument, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", SequenceNumber, primary_key=True, autoincrement=True),
+    Column("type", String(100), nullable=False),
+    Column("payload", JSONDocument, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "created_at"),
+)

@@ -1,0 +1,103 @@
+"""The archives (keyset pages, deletion) and the incoming queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from openfax.errors import MessageNotFoundError
+from openfax.model import JobStatus, JobType, new_id
+from openfax.store import Database, Direction, IncomingJob, Message, queries
+
+from .conftest import later
+
+pytestmark = pytest.mark.anyio
+
+
+def message(direction: Direction, seconds: float, owner: str = "alice") -> Message:
+    return Message(
+        id=new_id(),
+        direction=direction,
+        owner=owner,
+        pages=2,
+        csid="+1 555 0100",
+        tiff_path=f"ab/{seconds}.tif",
+        archived_at=later(seconds),
+    )
+
+
+async def test_an_archive_is_read_page_by_page_without_gaps_or_repeats(db: Database) -> None:
+    # Three messages share each archive time, so the cursor must break ties by id.
+    archived = [message(Direction.OUT, seconds // 3) for seconds in range(25)]
+    incoming = message(Direction.IN, 0)
+    async with db.transaction() as conn:
+        for item in [*archived, incoming]:
+            await queries.archive_message(conn, item)
+    seen: list[Message] = []
+    cursor = None
+    async with db.read() as conn:
+        while True:
+            page = await queries.list_messages(conn, Direction.OUT, after=cursor, limit=7)
+            seen.extend(page.messages)
+            if page.next_cursor is None:
+                break
+            assert len(page.messages) == 7
+            cursor = page.next_cursor
+    expected = sorted(archived, key=lambda item: (item.archived_at, item.id))
+    assert seen == expected
+
+
+async def test_an_exactly_full_last_page_ends_the_archive(db: Database) -> None:
+    async with db.transaction() as conn:
+        for seconds in range(4):
+            await queries.archive_message(conn, message(Direction.IN, seconds))
+    async with db.read() as conn:
+        first = await queries.list_messages(conn, Direction.IN, limit=2)
+        second = await queries.list_messages(conn, Direction.IN, after=first.next_cursor, limit=2)
+    assert first.next_cursor is not None and len(second.messages) == 2
+    assert second.next_cursor is None
+
+
+async def test_an_account_sees_its_own_messages(db: Database) -> None:
+    mine, theirs = message(Direction.OUT, 1, "alice"), message(Direction.OUT, 2, "bob")
+    async with db.transaction() as conn:
+        await queries.archive_message(conn, mine)
+        await queries.archive_message(conn, theirs)
+        page = await queries.list_messages(conn, Direction.OUT, owner="bob")
+    assert page.messages == [theirs]
+
+
+async def test_messages_are_read_marked_and_deleted(db: Database) -> None:
+    item = message(Direction.IN, 5)
+    async with db.transaction() as conn:
+        await queries.archive_message(conn, item)
+        marked = await queries.update_message(conn, Direction.IN, item.id, {"read": True})
+        assert marked.read and await queries.get_message(conn, Direction.IN, item.id) == marked
+        with pytest.raises(MessageNotFoundError, match="outgoing message"):
+            await queries.get_message(conn, Direction.OUT, item.id)
+        removed = await queries.delete_message(conn, Direction.IN, item.id)
+        assert removed.tiff_path == item.tiff_path
+        with pytest.raises(MessageNotFoundError, match="incoming message"):
+            await queries.delete_message(conn, Direction.IN, item.id)
+
+
+async def test_incoming_jobs_move_from_receiving_to_routing(db: Database) -> None:
+    job = IncomingJob(device_id=3, node_id="node-a", caller_id="+1 555 0199", started_at=later(0))
+    async with db.transaction() as conn:
+        await queries.insert_incoming_job(conn, job)
+        routed = await queries.update_incoming_job(
+            conn,
+            job.id,
+            {"status": JobStatus.ROUTING, "job_type": JobType.ROUTING, "pages": 4},
+            expected_status=JobStatus.INPROGRESS,
+        )
+        assert routed is not None and routed.version == 2
+        assert routed.job_type is JobType.ROUTING
+        stale = await queries.update_incoming_job(
+            conn, job.id, {"pages": 5}, expected_version=job.version
+        )
+        assert stale is None
+        assert await queries.list_incoming_jobs(conn, node_id="node-a") == [routed]
+        assert await queries.list_incoming_jobs(conn, node_id="node-b") == []
+        assert await queries.delete_incoming_job(conn, job.id)
+        with pytest.raises(MessageNotFoundError, match="incoming job"):
+            await queries.get_incoming_job(conn, job.id)

@@ -1,0 +1,84 @@
+"""The document spool: files appear whole or not at all, and never outside the spool."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from openfax.errors import StoreError
+from openfax.store import Spool
+
+
+def test_stored_files_are_found_by_their_relative_path(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    source = tmp_path / "letter.tif"
+    source.write_bytes(b"II*\x00" + bytes(5000))
+    copied = spool.store_file(source)
+    written = spool.write_bytes(b"%PDF-1.7", suffix=".pdf")
+    assert copied.endswith(".tif") and written.endswith(".pdf") and copied != written
+    assert spool.path(copied).read_bytes() == source.read_bytes()
+    assert spool.path(written).read_bytes() == b"%PDF-1.7"
+    assert spool.path(copied).is_relative_to(tmp_path / "spool")
+    spool.delete(copied)
+    spool.delete(copied)
+    assert not spool.path(copied).exists()
+
+
+def test_a_write_that_fails_leaves_no_file_behind(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+
+    class Broken(Exception):
+        pass
+
+    def fail_half_way(out: BinaryIO) -> None:
+        out.write(b"half a page")
+        raise Broken
+
+    with pytest.raises(Broken):
+        spool._write(fail_half_way, ".tif")
+    left = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert left == []
+
+
+def test_files_are_renamed_into_place_only_when_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path)
+    renames: list[tuple[Path, Path, bool]] = []
+    replace = os.replace
+
+    def watch(source: Path, target: Path) -> None:
+        renames.append((Path(source), Path(target), Path(source).stat().st_size == 3))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", watch)
+    relative = spool.write_bytes(b"abc")
+    ((source, target, complete),) = renames
+    assert complete and target == spool.path(relative)
+    assert not source.exists() and source.parent == tmp_path / ".tmp"
+
+
+@pytest.mark.parametrize(
+    "escape", ["../outside.tif", "/etc/passwd", "ab/../../outside", "", "ab\\..\\x"]
+)
+def test_paths_leaving_the_spool_are_refused(tmp_path: Path, escape: str) -> None:
+    spool = Spool(tmp_path / "spool")
+    with pytest.raises(StoreError, match="spool path"):
+        spool.path(escape)
+    with pytest.raises(StoreError):
+        spool.delete(escape)
+
+
+def test_a_symlink_out_of_the_spool_is_refused(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    (tmp_path / "spool" / "ab").symlink_to(tmp_path)
+    with pytest.raises(StoreError, match="outside the spool"):
+        spool.path("ab/secret.tif")
+
+
+def test_a_suffix_cannot_smuggle_a_path(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="suffix"):
+        Spool(tmp_path).write_bytes(b"x", suffix="/../../x")
