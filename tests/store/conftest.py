@@ -32,17 +32,15 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 def _postgresql_bin() -> Path:
     """The newest installed PostgreSQL server's bin folder, found without naming a version."""
     found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
-        key=lambda p: (
-            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
-        ),
+        (Path(pg_ctl) for pg_ctl in glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")),
+        key=lambda pg_ctl: int(pg_ctl.parents[1].name) if pg_ctl.parents[1].name.isdigit() else 0,
     )
     if not found:
         pytest.fail(
             "PostgreSQL server binaries (initdb, pg_ctl) not found under "
             "/usr/lib/postgresql/*/bin: `make test` installs them (Debian package postgresql)"
         )
-    return Path(found[-1]).parent
+    return found[-1].parent
 
 
 class PostgreSQLServer:

@@ -46,10 +46,10 @@ from openfax.store.schema import (
 EVENTS_CHANNEL = "openfax_events"
 """PostgreSQL NOTIFY channel that carries the sequence number of each new event."""
 
-_MESSAGE_KIND = {Direction.IN: "incoming message", Direction.OUT: "outgoing message"}
-
 EVENTS_LOCK = 0x0F4F_0002
 """PostgreSQL advisory lock taken by event writers, so sequence order is commit order."""
+
+_MESSAGE_KIND = {Direction.IN: "incoming message", Direction.OUT: "outgoing message"}
 
 
 @dataclass(frozen=True, slots=True)
