@@ -8,13 +8,12 @@ pages are coded on worker threads while the next page renders, which Pillow's en
 
 from __future__ import annotations
 
-import ctypes.util
-import os
 from typing import Any
 
 from cffi import FFI
 
 from openfax.errors import DocumentError
+from openfax.native_library import open_library
 
 CDEF = """
 typedef struct tiff TIFF;
@@ -57,20 +56,11 @@ ffi: Any = FFI()
 ffi.cdef(CDEF)
 
 
-def _open_library() -> Any:
-    """Open libtiff, honouring ``OPENFAX_LIBTIFF_LIBRARY`` to point at another build."""
-    candidates = [os.environ.get(LIBRARY_ENV), "libtiff.so.6", ctypes.util.find_library("tiff")]
-    tried = [name for name in candidates if name]
-    for name in tried:
-        try:
-            return ffi.dlopen(name)
-        except OSError:
-            continue
-    raise DocumentError(
-        None,
-        f"cannot load libtiff (tried {', '.join(tried)}); install the Debian package "
-        f"{DEBIAN_PACKAGE} or set {LIBRARY_ENV} to the library's path",
-    )
-
-
-lib: Any = _open_library()
+lib: Any = open_library(
+    ffi,
+    soname="libtiff.so.6",
+    short_name="tiff",
+    env=LIBRARY_ENV,
+    debian_package=DEBIAN_PACKAGE,
+    error=lambda message: DocumentError(None, message),
+)

@@ -7,13 +7,12 @@ copied out by value. Sessions above this module own every C object and callback.
 
 from __future__ import annotations
 
-import ctypes.util
-import os
 from typing import Any
 
 from cffi import FFI
 
 from openfax.errors import SpandspUnavailableError
+from openfax.native_library import open_library
 
 CDEF = """
 typedef struct logging_state_s logging_state_t;
@@ -130,23 +129,11 @@ ffi: Any = FFI()
 ffi.cdef(CDEF)
 
 
-def _open_library() -> Any:
-    """Open libspandsp, honouring ``OPENFAX_SPANDSP_LIBRARY`` to point at another build."""
-    candidates = [
-        os.environ.get(LIBRARY_ENV),
-        "libspandsp.so.2",
-        ctypes.util.find_library("spandsp"),
-    ]
-    tried = [name for name in candidates if name]
-    for name in tried:
-        try:
-            return ffi.dlopen(name)
-        except OSError:
-            continue
-    raise SpandspUnavailableError(
-        f"cannot load libspandsp (tried {', '.join(tried)}); install the Debian package "
-        f"{DEBIAN_PACKAGE} or set {LIBRARY_ENV} to the library's path"
-    )
-
-
-lib: Any = _open_library()
+lib: Any = open_library(
+    ffi,
+    soname="libspandsp.so.2",
+    short_name="spandsp",
+    env=LIBRARY_ENV,
+    debian_package=DEBIAN_PACKAGE,
+    error=SpandspUnavailableError,
+)
