@@ -140,6 +140,7 @@ def test_reading_a_tiff_without_fax_resolution_is_refused(tmp_path: Path) -> Non
         read_fax_tiff(path)
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
 @pytest.mark.parametrize("content", [b"", b"not a tiff at all", b"II*\x00\xff\xff\xff\x7f"])
 def test_reading_garbage_is_refused(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "garbage.tif"
