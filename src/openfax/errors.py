@@ -145,3 +145,42 @@ class RecipientsLimitError(FaxError):
 
 class StoreError(FaxError):
     """The database or the document spool could not do what was asked; says which and why."""
+
+
+class ConfigError(FaxError):
+    """The configuration file is wrong; names the file and the key, and says what is wrong."""
+
+    hresult = E_INVALIDARG
+
+    def __init__(self, source: str | Path, key: str, reason: str) -> None:
+        self.source = str(source)
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{self.source}: {key}: {reason}")
+
+
+class InvalidOperationError(FaxError):
+    """ERROR_INVALID_OPERATION: the job's status does not allow the operation asked for."""
+
+    hresult = 0x800710DD
+
+
+class QueueBlockedError(FaxError):
+    """The outgoing queue is blocked: it refuses new submissions until it is unblocked."""
+
+    hresult = E_ACCESSDENIED
+
+
+class SubmissionError(FaxError, ValueError):
+    """A submission is incomplete or contradicts itself (no recipient, nothing to send ...)."""
+
+    hresult = E_INVALIDARG
+
+
+class BodyError(DocumentError):
+    """One body of a submission cannot be rendered; ``index`` is its place in the list (from 0),
+    as FAXCOMEX's ConnectedSubmit2 reports the failing body."""
+
+    def __init__(self, index: int, path: str | Path | None, reason: str) -> None:
+        self.index = index
+        super().__init__(path, f"body {index}: {reason}")

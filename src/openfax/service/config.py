@@ -1,0 +1,337 @@
+"""The service configuration: a TOML file read into frozen dataclasses with defaults.
+
+Every key is optional. Unknown keys and values of the wrong type or range raise
+:class:`~openfax.errors.ConfigError` naming the file and the key, so a typo is caught at start
+instead of silently ignored. Paths default under the data folder, which defaults to
+``$OPENFAX_DATA_DIR``, else ``$XDG_DATA_HOME/openfax``, else ``~/.local/share/openfax``.
+
+Example::
+
+    data_dir = "/var/lib/openfax"
+    node_id = "fax-1"
+
+    [loopback]
+    lines = 4
+    pace = "unpaced"
+
+    [outgoing]
+    retries = 5
+    discount_start = "20:00"
+    discount_end = "07:00"
+
+    [outgoing.causes.busy]
+    delay_minutes = 2
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from openfax.errors import ConfigError
+
+
+class FailureCause(StrEnum):
+    """The failure classes of an outgoing call the retry policy distinguishes."""
+
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    LINE_DROPPED = "line_dropped"
+    PROTOCOL = "protocol"
+    REMOTE_INCAPABLE = "remote_incapable"
+    DOCUMENT = "document"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """What to do after a call failed for one cause: retry or not, and after how long."""
+
+    retryable: bool = True
+    delay_minutes: float = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicies:
+    """One :class:`RetryPolicy` per :class:`FailureCause` (the keys are the cause names)."""
+
+    busy: RetryPolicy = RetryPolicy(delay_minutes=5)
+    no_answer: RetryPolicy = RetryPolicy(delay_minutes=10)
+    line_dropped: RetryPolicy = RetryPolicy(delay_minutes=2)
+    protocol: RetryPolicy = RetryPolicy(delay_minutes=5)
+    remote_incapable: RetryPolicy = RetryPolicy(retryable=False)
+    document: RetryPolicy = RetryPolicy(retryable=False)
+    internal: RetryPolicy = RetryPolicy(delay_minutes=5)
+
+    def __getitem__(self, cause: FailureCause) -> RetryPolicy:
+        policy: RetryPolicy = getattr(self, cause.value)
+        return policy
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoopbackConfig:
+    """The loopback provider's virtual lines."""
+
+    lines: int = 2
+    base_number: str = "100"
+    """Line k (from 1) has the number ``base_number`` followed by k."""
+    transport: Literal["audio", "t38"] = "audio"
+    pace: float | None = 1.0
+    """Line speed as a multiple of real time; ``"unpaced"`` (None) runs as fast as the CPU."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutgoingConfig:
+    """The outgoing queue: retries, kill time, discount period, identity and branding."""
+
+    retries: int = 3
+    """Retransmission attempts after the first failure (FAXCOMEX ``Retries``)."""
+    max_attempts: int = 12
+    """Calls made for one job at most, whatever their outcome (busy lines included)."""
+    kill_time_minutes: float = 24 * 60
+    """A job not sent this long after its first scheduled time gives up."""
+    discount_start: time = time(20, 0)
+    discount_end: time = time(7, 0)
+    """The daily cheap-rate window (may wrap midnight), local time of the server."""
+    tsid: str = ""
+    """The TSID sent when neither the sender nor the device gives one."""
+    branding: bool = True
+    """Draw the header line (TSID, date, page x of y) at the top of every page sent."""
+    age_limit_days: int = 0
+    """Days a failed job stays in the queue; 0 keeps it until deleted."""
+    causes: RetryPolicies = RetryPolicies()
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomingConfig:
+    """Defaults of the lines when they first appear, and the routing of received faxes."""
+
+    csid: str = ""
+    rings_before_answer: int = 1
+    routing_retries: int = 5
+    routing_retry_delay_minutes: float = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchiveConfig:
+    """How long archived faxes are kept, in days; 0 keeps them until deleted."""
+
+    outgoing_age_limit_days: int = 0
+    incoming_age_limit_days: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadlineConfig:
+    """How long each step may take before it is abandoned and counted as a failure."""
+
+    render_seconds: float = 300.0
+    call_setup_seconds: float = 120.0
+    """From dialling to the far end answering."""
+    routing_step_seconds: float = 120.0
+    lease_seconds: float = 60.0
+    """How long a node's claim on a running job lasts unless renewed; a dead node's jobs
+    return to the queue once it lapses."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceConfig:
+    """The whole configuration of one ``openfaxd``."""
+
+    data_dir: Path
+    database: str
+    """A SQLite file path or a database URL (``postgresql://...``)."""
+    spool_dir: Path
+    node_id: str
+    server_name: str
+    loopback: LoopbackConfig = LoopbackConfig()
+    outgoing: OutgoingConfig = OutgoingConfig()
+    incoming: IncomingConfig = IncomingConfig()
+    archive: ArchiveConfig = ArchiveConfig()
+    deadlines: DeadlineConfig = DeadlineConfig()
+    source: str = field(default="<defaults>", compare=False)
+    """Where the configuration was read from, for messages."""
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """``$OPENFAX_DATA_DIR``, else ``$XDG_DATA_HOME/openfax``, else ``~/.local/share/openfax``."""
+    if environ.get("OPENFAX_DATA_DIR"):
+        return Path(environ["OPENFAX_DATA_DIR"])
+    if environ.get("XDG_DATA_HOME"):
+        return Path(environ["XDG_DATA_HOME"]) / "openfax"
+    return Path.home() / ".local" / "share" / "openfax"
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ServiceConfig:
+    """Read the configuration from ``path`` (all defaults when None).
+
+    ``data_dir`` (the ``--data-dir`` option) wins over the file; ``overrides`` are top-level
+    tables or keys applied over the file, as a test or the daemon's options would.
+    """
+    environ = os.environ if environ is None else environ
+    source = "<defaults>" if path is None else str(path)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as file:
+                raw = tomllib.load(file)
+        except OSError as exc:
+            raise ConfigError(source, "(file)", f"cannot be read: {exc.strerror or exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(source, "(file)", f"not valid TOML: {exc}") from None
+    for key, value in (overrides or {}).items():
+        if isinstance(value, Mapping) and isinstance(raw.get(key), Mapping):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    if data_dir is not None:
+        raw["data_dir"] = str(data_dir)
+    raw.setdefault("data_dir", str(default_data_dir(environ)))
+    folder: Path = _convert(source, "data_dir", raw["data_dir"], Path)
+    raw.setdefault("database", str(folder / "openfax.db"))
+    raw.setdefault("spool_dir", str(folder / "spool"))
+    host = socket.gethostname()
+    raw.setdefault("node_id", host)
+    raw.setdefault("server_name", host)
+    config: ServiceConfig = _build(source, "", ServiceConfig, raw, exclude=frozenset({"source"}))
+    return dataclasses.replace(config, source=source)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _build(
+    source: str, prefix: str, cls: type, raw: Any, exclude: frozenset[str] = frozenset()
+) -> Any:
+    """An instance of the dataclass ``cls`` from the TOML table ``raw``, checked key by key."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(source, prefix.rstrip(".") or "(file)", "must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in exclude}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(
+            source, prefix + unknown[0], f"unknown key (known: {', '.join(sorted(fields))})"
+        )
+    hints = _hints(cls)
+    values = {
+        name: _convert(source, prefix + name, value, hints[name]) for name, value in raw.items()
+    }
+    try:
+        instance = cls(**values)
+    except TypeError as exc:
+        raise ConfigError(source, prefix.rstrip(".") or "(file)", str(exc)) from None
+    _check_ranges(source, prefix, instance)
+    return instance
+
+
+def _convert(source: str, key: str, value: Any, hint: Any) -> Any:
+    """``value`` as the annotated type ``hint``, or a ConfigError saying what was expected."""
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _build(source, key + ".", hint, value)
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        if value not in typing.get_args(hint):
+            choices = ", ".join(repr(a) for a in typing.get_args(hint))
+            raise ConfigError(source, key, f"must be one of {choices}, not {value!r}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        if hint == float | None and value == "unpaced":
+            return None
+        (inner,) = (o for o in options if o is not type(None))
+        return _convert(source, key, value, inner)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(source, key, f"must be true or false, not {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(source, key, f"must be a whole number, not {value!r}")
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        what = 'a number or "unpaced"' if key.endswith("pace") else "a number"
+        raise ConfigError(source, key, f"must be {what}, not {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(source, key, f"must be a string, not {value!r}")
+    if hint is Path:
+        if isinstance(value, str) and value:
+            return Path(value).expanduser()
+        raise ConfigError(source, key, f"must be a path, not {value!r}")
+    if hint is time:
+        return _time_of_day(source, key, value)
+    raise AssertionError(f"no conversion for {key}: {hint}")
+
+
+def _time_of_day(source: str, key: str, value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(source, key, f'must be a time of day like "20:00", not {value!r}')
+
+
+_POSITIVE = {"lines", "lease_seconds", "render_seconds", "call_setup_seconds"}
+_NON_NEGATIVE = {
+    "retries",
+    "delay_minutes",
+    "kill_time_minutes",
+    "age_limit_days",
+    "outgoing_age_limit_days",
+    "incoming_age_limit_days",
+    "routing_retries",
+    "routing_retry_delay_minutes",
+    "routing_step_seconds",
+}
+_IDENTS = {"tsid", "csid"}
+MAX_IDENT_LENGTH = 20
+
+
+def _check_ranges(source: str, prefix: str, instance: Any) -> None:
+    """The checks on values a type cannot express: signs, identities, numbers."""
+    for f in dataclasses.fields(instance):
+        value = getattr(instance, f.name)
+        key = prefix + f.name
+        if f.name in _POSITIVE and value <= 0:
+            raise ConfigError(source, key, f"must be greater than 0, not {value}")
+        if f.name in _NON_NEGATIVE and value < 0:
+            raise ConfigError(source, key, f"must not be negative, not {value}")
+        if f.name == "max_attempts" and value < 1:
+            raise ConfigError(source, key, f"must be at least 1, not {value}")
+        if f.name == "pace" and value is not None and value <= 0:
+            raise ConfigError(source, key, f'must be greater than 0 or "unpaced", not {value}')
+        if f.name in _IDENTS and (len(value) > MAX_IDENT_LENGTH or not value.isascii()):
+            raise ConfigError(source, key, f"must be at most 20 ASCII characters: {value!r}")
+        if f.name == "base_number" and not value.isdigit():
+            raise ConfigError(source, key, f"must be digits, not {value!r}")
+        if f.name == "node_id" and not value:
+            raise ConfigError(source, key, "must not be empty")

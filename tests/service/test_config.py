@@ -1,0 +1,98 @@
+"""The configuration file: defaults, every section read, and clear errors for bad keys."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from openfax.errors import ConfigError
+from openfax.service.config import FailureCause, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "openfax.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_live_under_the_data_folder_from_the_environment(tmp_path: Path) -> None:
+    config = load_config(environ={"OPENFAX_DATA_DIR": str(tmp_path / "d")})
+    assert config.data_dir == tmp_path / "d"
+    assert config.database == str(tmp_path / "d" / "openfax.db")
+    assert config.spool_dir == tmp_path / "d" / "spool"
+    assert config.loopback.pace == 1.0 and config.outgoing.branding
+    xdg = load_config(environ={"XDG_DATA_HOME": str(tmp_path / "x")})
+    assert xdg.data_dir == tmp_path / "x" / "openfax"
+    home = load_config(environ={})
+    assert home.data_dir == Path.home() / ".local" / "share" / "openfax"
+
+
+def test_every_section_is_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""
+        data_dir = "{tmp_path}"
+        node_id = "fax-1"
+        [loopback]
+        lines = 4
+        transport = "t38"
+        pace = "unpaced"
+        [outgoing]
+        retries = 5
+        discount_start = "21:30"
+        tsid = "+1 555 0100"
+        [outgoing.causes.busy]
+        delay_minutes = 2
+        [outgoing.causes.protocol]
+        retryable = false
+        [deadlines]
+        call_setup_seconds = 30
+        """,
+    )
+    config = load_config(path, data_dir=tmp_path / "other")
+    assert config.data_dir == tmp_path / "other", "--data-dir wins over the file"
+    assert config.node_id == "fax-1"
+    assert (config.loopback.lines, config.loopback.transport) == (4, "t38")
+    assert config.loopback.pace is None
+    assert config.outgoing.retries == 5
+    assert config.outgoing.discount_start == time(21, 30)
+    assert config.outgoing.causes[FailureCause.BUSY].delay_minutes == 2
+    assert not config.outgoing.causes[FailureCause.PROTOCOL].retryable
+    assert config.outgoing.causes[FailureCause.NO_ANSWER].retryable
+    assert config.deadlines.call_setup_seconds == 30
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "reason"),
+    [
+        ("colour = 1", "colour", "unknown key"),
+        ("[loopback]\nline = 2", "loopback.line", "unknown key"),
+        ("[loopback]\nlines = 0", "loopback.lines", "greater than 0"),
+        ('[loopback]\npace = "fast"', "loopback.pace", "unpaced"),
+        ('[loopback]\ntransport = "isdn"', "loopback.transport", "one of"),
+        ('[outgoing]\nretries = "3"', "outgoing.retries", "whole number"),
+        ('[outgoing]\ndiscount_end = "late"', "outgoing.discount_end", "time of day"),
+        ("[outgoing.causes.busy]\nretryable = 1", "outgoing.causes.busy.retryable", "true or"),
+        ('[outgoing]\ntsid = "' + "9" * 21 + '"', "outgoing.tsid", "20 ASCII"),
+        ("[outgoing.causes]\nstrike = {}", "outgoing.causes.strike", "unknown key"),
+        ("loopback = 3", "loopback", "table"),
+    ],
+)
+def test_bad_keys_and_values_are_named_with_the_file(
+    tmp_path: Path, text: str, key: str, reason: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert caught.value.key == key
+    assert reason in caught.value.reason
+    assert str(path) in str(caught.value)
+
+
+def test_a_missing_or_broken_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(tmp_path / "nope.toml", environ={})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[loopback"), environ={})
