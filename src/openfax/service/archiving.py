@@ -1,0 +1,107 @@
+"""Moving faxes into the archives and jobs out of the queues, by the FAXCOMEX rules.
+
+A sent fax is archived as soon as its job completes, under the job's id. The jobs of a
+broadcast leave the outgoing queue only when every one of them has reached a final state:
+then the completed and cancelled ones go, and failed ones stay for Restart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.model import JobStatus, format_id
+from openfax.service.events import EventHub, EventType
+from openfax.service.job_states import base, is_final
+from openfax.store import Direction, IncomingJob, Message, OutgoingJob, Submission
+from openfax.store import queries as q
+
+
+async def archive_outgoing(
+    conn: AsyncConnection,
+    hub: EventHub,
+    job: OutgoingJob,
+    submission: Submission,
+    *,
+    device_name: str,
+    now: datetime,
+) -> None:
+    """Add a completed job to the outgoing archive (the message takes the job's id)."""
+    sender = submission.sender
+    message = Message(
+        id=job.id,
+        direction=Direction.OUT,
+        owner=submission.owner,
+        submission_id=submission.id,
+        subject=submission.subject,
+        document_name=submission.document_name,
+        sender=sender,
+        sender_name=str(sender.get("name", "")),
+        sender_fax_number=str(sender.get("fax_number", "")),
+        recipient_number=job.recipient_number,
+        recipient_name=job.recipient_name,
+        recipient=job.recipient,
+        priority=job.priority,
+        receipt_type=submission.receipt_type,
+        receipt_address=submission.receipt_address,
+        has_cover_page=bool(submission.cover_page_type),
+        pages=job.total_pages,
+        size=job.size,
+        retries=job.retries,
+        device_name=device_name,
+        csid=job.csid,
+        tsid=job.tsid,
+        original_scheduled_at=job.original_scheduled_at,
+        submitted_at=submission.submitted_at,
+        transmission_start=job.started_at,
+        transmission_end=now,
+        tiff_path=job.document_path,
+        archived_at=now,
+    )
+    await q.archive_message(conn, message)
+    await hub.emit(conn, EventType.OUTGOING_MESSAGE_ADDED, {"message_id": format_id(job.id)})
+
+
+async def archive_incoming(
+    conn: AsyncConnection, hub: EventHub, job: IncomingJob, *, device_name: str, now: datetime
+) -> None:
+    """Add a received fax (whole or partial) to the incoming archive under the job's id."""
+    message = Message(
+        id=job.id,
+        direction=Direction.IN,
+        pages=job.pages,
+        size=job.size,
+        device_name=device_name,
+        csid=job.csid,
+        tsid=job.tsid,
+        caller_id=job.caller_id,
+        routing_information=job.routing_information,
+        transmission_start=job.started_at,
+        transmission_end=job.ended_at,
+        partial=job.partial,
+        tiff_path=job.receive_path,
+        archived_at=now,
+    )
+    await q.archive_message(conn, message)
+    await hub.emit(conn, EventType.INCOMING_MESSAGE_ADDED, {"message_id": format_id(job.id)})
+
+
+async def settle_submission(
+    conn: AsyncConnection, hub: EventHub, submission_id: int
+) -> list[OutgoingJob]:
+    """Remove a finished broadcast's completed and cancelled jobs from the queue.
+
+    Returns the removed jobs whose documents no archive keeps (the cancelled ones), so the
+    caller can delete their files once the transaction has committed.
+    """
+    jobs = await q.list_jobs(conn, submission_id=submission_id)
+    if not all(is_final(job.status) for job in jobs):
+        return []
+    leaving = [j for j in jobs if base(j.status) in (JobStatus.COMPLETED, JobStatus.CANCELED)]
+    if not leaving:
+        return []
+    await q.delete_jobs(conn, [job.id for job in leaving])
+    for job in leaving:
+        await hub.emit(conn, EventType.OUTGOING_JOB_REMOVED, {"job_id": format_id(job.id)})
+    return [job for job in leaving if base(job.status) is JobStatus.CANCELED]

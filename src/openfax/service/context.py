@@ -1,0 +1,59 @@
+"""What the parts of the service share: configuration, clock, store, events and lines."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any
+
+from openfax.providers import Device as Line
+from openfax.service.clock import Clock
+from openfax.service.config import ServiceConfig
+from openfax.service.events import EventHub
+from openfax.service.views import QueueSwitches
+from openfax.store import Database, Spool
+
+_logger = logging.getLogger("openfax.service")
+
+
+@dataclass
+class ServiceContext:
+    """The running service's shared state; ``lines`` maps store device ids to lines."""
+
+    config: ServiceConfig
+    clock: Clock
+    db: Database
+    hub: EventHub
+    spool: Spool
+    zone: tzinfo | None
+    lines: dict[int, Line] = field(default_factory=dict)
+    switches: QueueSwitches = field(default_factory=QueueSwitches)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    wake_scheduler: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def node_id(self) -> str:
+        return self.config.node_id
+
+    def device_id_of(self, line: Line) -> int:
+        """The store id of a provider's line."""
+        for device_id, known in self.lines.items():
+            if known is line:
+                return device_id
+        raise KeyError(f"unknown line {line.name}")
+
+    def spawn(self, work: Coroutine[Any, Any, object], name: str) -> asyncio.Task[Any]:
+        """Run ``work`` in the background, owned by the service: logged if it fails,
+        cancelled when the service stops."""
+        task = asyncio.create_task(work, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _logger.error("%s failed", task.get_name(), exc_info=task.exception())

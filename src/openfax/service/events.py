@@ -1,0 +1,142 @@
+"""Server events: appended to the store's event log in the transaction that caused them,
+published to in-process subscribers as an async iterator filtered by a ServerEvents mask.
+
+The log is the single order of events: a subscriber reads it from where it started, so it
+sees every event committed after it subscribed, in commit order, and a slow subscriber
+misses nothing. Commits in this process wake subscribers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.model import ServerEvents
+from openfax.service.clock import Clock
+from openfax.store import Database
+from openfax.store import queries as q
+
+
+class EventType(enum.Enum):
+    """The FAXCOMEX ``IFaxServerNotify2`` events; the value is the type stored in the log."""
+
+    INCOMING_JOB_ADDED = "incoming_job_added"
+    INCOMING_JOB_REMOVED = "incoming_job_removed"
+    INCOMING_JOB_CHANGED = "incoming_job_changed"
+    OUTGOING_JOB_ADDED = "outgoing_job_added"
+    OUTGOING_JOB_REMOVED = "outgoing_job_removed"
+    OUTGOING_JOB_CHANGED = "outgoing_job_changed"
+    INCOMING_MESSAGE_ADDED = "incoming_message_added"
+    INCOMING_MESSAGE_REMOVED = "incoming_message_removed"
+    OUTGOING_MESSAGE_ADDED = "outgoing_message_added"
+    OUTGOING_MESSAGE_REMOVED = "outgoing_message_removed"
+    CONFIG_CHANGED = "config_changed"
+    QUEUES_STATUS_CHANGED = "queues_status_changed"
+    NEW_CALL = "new_call"
+    DEVICE_STATUS_CHANGED = "device_status_changed"
+    SERVER_SHUT_DOWN = "server_shut_down"
+
+    @property
+    def mask(self) -> ServerEvents:
+        """The ServerEvents bit a listener sets to receive this event."""
+        return _MASKS[self]
+
+
+_E = EventType
+_MASKS = {
+    _E.INCOMING_JOB_ADDED: ServerEvents.IN_QUEUE,
+    _E.INCOMING_JOB_REMOVED: ServerEvents.IN_QUEUE,
+    _E.INCOMING_JOB_CHANGED: ServerEvents.IN_QUEUE,
+    _E.OUTGOING_JOB_ADDED: ServerEvents.OUT_QUEUE,
+    _E.OUTGOING_JOB_REMOVED: ServerEvents.OUT_QUEUE,
+    _E.OUTGOING_JOB_CHANGED: ServerEvents.OUT_QUEUE,
+    _E.INCOMING_MESSAGE_ADDED: ServerEvents.IN_ARCHIVE,
+    _E.INCOMING_MESSAGE_REMOVED: ServerEvents.IN_ARCHIVE,
+    _E.OUTGOING_MESSAGE_ADDED: ServerEvents.OUT_ARCHIVE,
+    _E.OUTGOING_MESSAGE_REMOVED: ServerEvents.OUT_ARCHIVE,
+    _E.CONFIG_CHANGED: ServerEvents.CONFIG,
+    _E.QUEUES_STATUS_CHANGED: ServerEvents.QUEUE_STATE,
+    _E.NEW_CALL: ServerEvents.INCOMING_CALL,
+    _E.DEVICE_STATUS_CHANGED: ServerEvents.DEVICE_STATUS,
+    _E.SERVER_SHUT_DOWN: ServerEvents.FXSSVC_ENDED,
+}
+del _E
+
+
+@dataclass(frozen=True)
+class ServerEvent:
+    """One event as a subscriber sees it: its place in the log, its kind and its data."""
+
+    seq: int
+    type: EventType
+    payload: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def mask(self) -> ServerEvents:
+        return self.type.mask
+
+
+class EventHub:
+    """Writes events with the transaction that caused them and wakes subscribers."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._changed = asyncio.Condition()
+        self._generation = 0
+        self._closed = False
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A store transaction whose events subscribers hear of once it has committed."""
+        async with self.db.transaction() as conn:
+            yield conn
+        await self._wake()
+
+    async def emit(
+        self, conn: AsyncConnection, type: EventType, payload: Mapping[str, Any]
+    ) -> None:
+        """Append an event in ``conn``'s transaction (as its last step)."""
+        await q.append_event(conn, type.value, payload, now=self.clock.now())
+
+    async def close(self) -> None:
+        """End every subscription (after the events already committed)."""
+        self._closed = True
+        await self._wake()
+
+    async def subscribe(self, mask: ServerEvents) -> AsyncIterator[ServerEvent]:
+        """The events of the kinds in ``mask`` committed from now on, in order."""
+        async with self.db.read() as conn:
+            seen = await q.last_event_seq(conn)
+        while True:
+            generation = self._generation
+            async with self.db.read() as conn:
+                batch = await q.read_events(conn, after=seen)
+            for row in batch:
+                seen = row.seq
+                event = ServerEvent(row.seq, EventType(row.type), row.payload, row.created_at)
+                if event.mask & mask:
+                    yield event
+            if batch:
+                continue
+            if self._closed:
+                return
+            async with self._changed:
+                await self._changed.wait_for(partial(self._moved_on, generation))
+
+    def _moved_on(self, generation: int) -> bool:
+        return self._generation != generation or self._closed
+
+    async def _wake(self) -> None:
+        self._generation += 1
+        async with self._changed:
+            self._changed.notify_all()

@@ -1,0 +1,102 @@
+"""What an outgoing call's outcome means for its job: the one place that decides success.
+
+A job is COMPLETED only when the receiver confirmed every page. Anything else is a failure
+of one :class:`~openfax.service.config.FailureCause`, retried after that cause's delay from
+the first unconfirmed page while the policy, the attempts left and the kill time allow;
+otherwise the job ends RETRIES_EXCEEDED (a retryable cause ran out) or FAILED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from openfax.model import ExtendedStatus, JobStatus
+from openfax.providers import CallCause, CallOutcome
+from openfax.service.config import FailureCause, OutgoingConfig
+from openfax.store import OutgoingJob
+
+_CAUSES: dict[CallCause, FailureCause] = {
+    CallCause.BUSY: FailureCause.BUSY,
+    CallCause.NO_ANSWER: FailureCause.NO_ANSWER,
+    CallCause.NO_FAX: FailureCause.NO_ANSWER,
+    CallCause.LINE_DROPPED: FailureCause.LINE_DROPPED,
+    CallCause.PROTOCOL: FailureCause.PROTOCOL,
+    CallCause.REMOTE_INCAPABLE: FailureCause.REMOTE_INCAPABLE,
+    CallCause.DOCUMENT: FailureCause.DOCUMENT,
+    CallCause.INTERNAL: FailureCause.INTERNAL,
+}
+"""Call causes the retry policy decides on. BAD_ADDRESS never succeeds on retry; ABORTED and
+LINE_UNAVAILABLE are this end's doing (a cancel, a shutdown, the line was taken) and are
+handled by the scheduler without counting a failure."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The job's next state after a call: the changes to its row, in store column names."""
+
+    status: JobStatus
+    changes: dict[str, object]
+
+    @property
+    def completed(self) -> bool:
+        return self.status is JobStatus.COMPLETED
+
+
+def failure_cause(outcome: CallOutcome) -> FailureCause | None:
+    """The retry-policy cause of a failed call; None for a number that cannot be dialled."""
+    return _CAUSES.get(outcome.cause)
+
+
+def decide(
+    job: OutgoingJob,
+    outcome: CallOutcome,
+    *,
+    first_page: int,
+    now: datetime,
+    policy: OutgoingConfig,
+) -> Decision:
+    """Decide the job's state after a call that sent the document from page ``first_page``.
+
+    ``outcome.pages`` counts pages confirmed in this call; they follow on from the pages
+    confirmed by earlier calls.
+    """
+    confirmed = min(job.total_pages, first_page - 1 + outcome.pages)
+    common: dict[str, object] = {
+        "pages_confirmed": confirmed,
+        "current_page": 0,
+        "node_id": None,
+        "lease_until": None,
+        "extended_status": outcome.extended_status,
+        "extended_status_text": outcome.detail,
+    }
+    if outcome.ok and confirmed == job.total_pages:
+        return Decision(
+            JobStatus.COMPLETED,
+            {**common, "failure_cause": None, "retryable": False, "ended_at": now},
+        )
+    cause = failure_cause(outcome)
+    if outcome.ok:
+        # The far end ended the call cleanly without confirming every page: not a success.
+        cause = FailureCause.PROTOCOL
+        common["extended_status"] = ExtendedStatus.FATAL_ERROR
+        common["extended_status_text"] = (
+            f"the call ended after {confirmed} of {job.total_pages} pages were confirmed"
+        )
+    rule = policy.causes[cause] if cause is not None else None
+    retryable = rule is not None and rule.retryable
+    failed = {
+        **common,
+        "failure_cause": cause.value if cause is not None else "bad_address",
+        "retryable": retryable,
+    }
+    if rule is not None and retryable:
+        retry_at = now + timedelta(minutes=rule.delay_minutes)
+        kill_passed = job.kill_at is not None and retry_at >= job.kill_at
+        if job.retries < policy.retries and job.attempts < policy.max_attempts and not kill_passed:
+            return Decision(
+                JobStatus.RETRYING,
+                {**failed, "retries": job.retries + 1, "scheduled_at": retry_at},
+            )
+        return Decision(JobStatus.RETRIES_EXCEEDED, {**failed, "ended_at": now})
+    return Decision(JobStatus.FAILED, {**failed, "ended_at": now})

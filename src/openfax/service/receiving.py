@@ -1,0 +1,290 @@
+"""Receiving: the service as the providers' device listener, and routing of received faxes.
+
+An answered call becomes an incoming job (INPROGRESS) receiving into the spool. When the
+call ends with at least one page, the fax is archived at once (partial receptions too,
+marked partial) in the same transaction that moves the job to ROUTING; then the device's
+routing methods run. A routing failure is retried after a delay and never loses the fax,
+which is already in the archive. A call that brought no page leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from openfax.engine import Negotiated, PageReceived, SessionOptions
+from openfax.errors import FaxError
+from openfax.model import ExtendedStatus, JobStatus, JobType, format_id, new_id
+from openfax.providers import (
+    Answered,
+    CallEnded,
+    CallOutcome,
+    CallProgress,
+    DeviceState,
+    IncomingCall,
+    ReceiveSetup,
+    Ringing,
+)
+from openfax.providers import Device as Line
+from openfax.service.archiving import archive_incoming
+from openfax.service.context import ServiceContext
+from openfax.service.events import EventType
+from openfax.service.routing_folder import (
+    STORE_IN_FOLDER,
+    FolderSettings,
+    setting_key,
+    store_in_folder,
+)
+from openfax.service.views import incoming_job_payload
+from openfax.store import IncomingJob
+from openfax.store import queries as q
+
+_logger = logging.getLogger("openfax.service.receiving")
+
+RECEIVE_FOLDER = "in"
+"""Spool folder the lines receive into."""
+
+DONE = "done"
+
+
+class Receiver:
+    """The :class:`~openfax.providers.DeviceListener` of every provider of the service."""
+
+    def __init__(
+        self, ctx: ServiceContext, on_idle: Callable[[], None], sending: Callable[[Line], bool]
+    ) -> None:
+        self.ctx = ctx
+        self._on_idle = on_idle
+        self._sending = sending
+        self._calls: dict[int, asyncio.Queue[CallProgress]] = {}
+        self._notices: asyncio.Queue[tuple[EventType, dict[str, Any]]] = asyncio.Queue()
+
+    async def run_notices(self) -> None:
+        """Write device and new-call notices to the event log, in the order they happened."""
+        while True:
+            kind, payload = await self._notices.get()
+            async with self.ctx.hub.transaction() as conn:
+                await self.ctx.hub.emit(conn, kind, payload)
+
+    # --- DeviceListener -----------------------------------------------------------------------
+
+    def on_device_state(self, device: Line, state: DeviceState) -> None:
+        sending = state is not DeviceState.IDLE and self._sending(device)
+        payload = {
+            "device_id": self.ctx.device_id_of(device),
+            "powered_off": False,
+            "sending": sending,
+            "receiving": state is DeviceState.IN_CALL and not sending,
+            "ringing": state is DeviceState.RINGING,
+        }
+        self._notices.put_nowait((EventType.DEVICE_STATUS_CHANGED, payload))
+        if state is DeviceState.IDLE:
+            self._on_idle()
+
+    def on_incoming_call(self, call: IncomingCall, event: CallProgress) -> None:
+        if isinstance(event, Ringing) and event.ring == 1:
+            payload = {
+                "call_id": call.call_id,
+                "device_id": self.ctx.device_id_of(call.device),
+                "caller_id": call.caller_id,
+            }
+            self._notices.put_nowait((EventType.NEW_CALL, payload))
+        queue = self._calls.get(call.call_id)
+        if queue is not None:
+            queue.put_nowait(event)
+
+    async def receive_setup(self, call: IncomingCall) -> ReceiveSetup:
+        """Open an incoming job for an answered call and say where to receive it."""
+        if self.ctx.switches.incoming_blocked:
+            raise FaxError("the incoming queue is blocked")
+        device_id = self.ctx.device_id_of(call.device)
+        job_id = new_id()
+        relative = f"{RECEIVE_FOLDER}/{format_id(job_id)}.tif"
+        path = self.ctx.spool.path(relative)
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        async with self.ctx.hub.transaction() as conn:
+            device = await q.get_device(conn, device_id)
+            assert device is not None
+            job = IncomingJob(
+                id=job_id,
+                device_id=device_id,
+                node_id=self.ctx.node_id,
+                extended_status=ExtendedStatus.ANSWERED,
+                caller_id=call.caller_id,
+                routing_information=call.called_number,
+                csid=device.csid,
+                started_at=self.ctx.clock.now(),
+                receive_path=relative,
+            )
+            await q.insert_incoming_job(conn, job)
+            await self.ctx.hub.emit(
+                conn, EventType.INCOMING_JOB_ADDED, {"job_id": format_id(job_id)}
+            )
+        queue: asyncio.Queue[CallProgress] = asyncio.Queue()
+        self._calls[call.call_id] = queue
+        self.ctx.spawn(self._follow(call.call_id, job, queue), f"reception {job_id:016x}")
+        return ReceiveSetup(path, SessionOptions(ident=device.csid))
+
+    # --- one reception ------------------------------------------------------------------------
+
+    async def _follow(self, call_id: int, job: IncomingJob, queue: asyncio.Queue[Any]) -> None:
+        try:
+            while True:
+                event = await queue.get()
+                if isinstance(event, CallEnded):
+                    await self._ended(job, event.outcome)
+                    return
+                changes: dict[str, Any] | None = None
+                if isinstance(event, Answered):
+                    changes = {"extended_status": ExtendedStatus.RECEIVING}
+                elif isinstance(event, Negotiated):
+                    changes = {"tsid": event.remote_ident}
+                elif isinstance(event, PageReceived):
+                    changes = {"pages": event.number, "current_page": event.number + 1}
+                if changes:
+                    await self._change(job.id, changes)
+        finally:
+            del self._calls[call_id]
+
+    async def _change(self, job_id: int, changes: dict[str, Any]) -> IncomingJob | None:
+        async with self.ctx.hub.transaction() as conn:
+            job = await q.update_incoming_job(conn, job_id, changes)
+            if job is not None:
+                await self.ctx.hub.emit(
+                    conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(job)
+                )
+            return job
+
+    async def _ended(self, job: IncomingJob, outcome: CallOutcome) -> None:
+        """Archive what arrived and route it; forget a call that brought nothing."""
+        if outcome.pages == 0:
+            _logger.info("call from %s on device %d brought no page", job.caller_id, job.device_id)
+            await self.discard(job)
+            return
+        size = 0
+        if job.receive_path:
+            size = (await asyncio.to_thread(self.ctx.spool.path(job.receive_path).stat)).st_size
+        await self.archive(
+            job,
+            {
+                "pages": outcome.pages,
+                "partial": not outcome.ok,
+                "size": size,
+                "extended_status": outcome.extended_status,
+                "extended_status_text": outcome.detail,
+            },
+        )
+
+    async def discard(self, job: IncomingJob) -> None:
+        """Remove an incoming job that received nothing, and its empty file."""
+        async with self.ctx.hub.transaction() as conn:
+            await q.delete_incoming_job(conn, job.id)
+            await self.ctx.hub.emit(
+                conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
+            )
+        if job.receive_path:
+            await asyncio.to_thread(self.ctx.spool.delete, job.receive_path)
+
+    async def archive(self, job: IncomingJob, changes: dict[str, Any]) -> None:
+        """Move a finished reception to ROUTING and into the archive in one step, then route."""
+        now = self.ctx.clock.now()
+        line = self.ctx.lines.get(job.device_id)
+        async with self.ctx.hub.transaction() as conn:
+            routed = await q.update_incoming_job(
+                conn,
+                job.id,
+                {
+                    **changes,
+                    "status": JobStatus.ROUTING,
+                    "job_type": JobType.ROUTING,
+                    "current_page": 0,
+                    "ended_at": now,
+                },
+            )
+            assert routed is not None
+            await archive_incoming(
+                conn,
+                self.ctx.hub,
+                routed,
+                device_name=line.name if line else str(job.device_id),
+                now=now,
+            )
+            await self.ctx.hub.emit(
+                conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(routed)
+            )
+        _logger.info(
+            "received %d pages%s from %s on device %d",
+            routed.pages,
+            " (partial)" if routed.partial else "",
+            routed.caller_id,
+            routed.device_id,
+        )
+        await self.route(routed)
+
+    # --- routing ------------------------------------------------------------------------------
+
+    async def route(self, job: IncomingJob) -> None:
+        """Run the device's routing methods not yet done; retry later if one fails."""
+        async with self.ctx.db.read() as conn:
+            device = await q.get_device(conn, job.device_id)
+            methods = device.routing_methods if device else []
+            folders = {
+                method: await q.get_setting(conn, setting_key(job.device_id))
+                for method in methods
+                if method == STORE_IN_FOLDER
+            }
+        state = dict(job.routing_state)
+        failure: str | None = None
+        for method in methods:
+            if state.get(method) == DONE:
+                continue
+            try:
+                await self._run_method(job, method, folders.get(method))
+            except Exception as exc:
+                failure = f"{method}: {exc}"
+                state[method] = {"error": str(exc)}
+                _logger.warning("routing fax %016x: %s", job.id, failure)
+                break
+            state[method] = DONE
+        if failure is None:
+            async with self.ctx.hub.transaction() as conn:
+                await q.delete_incoming_job(conn, job.id)
+                await self.ctx.hub.emit(
+                    conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
+                )
+            return
+        incoming = self.ctx.config.incoming
+        retry = job.retries < incoming.routing_retries
+        changed = await self._change(
+            job.id,
+            {
+                "routing_state": state,
+                "retries": job.retries + 1 if retry else job.retries,
+                "status": JobStatus.RETRYING if retry else JobStatus.RETRIES_EXCEEDED,
+                "extended_status_text": failure,
+            },
+        )
+        if retry and changed is not None:
+            delay = timedelta(minutes=incoming.routing_retry_delay_minutes)
+            self.ctx.spawn(self._retry(changed, delay), f"routing retry {job.id:016x}")
+
+    async def _retry(self, job: IncomingJob, delay: timedelta) -> None:
+        await self.ctx.clock.sleep_until(self.ctx.clock.now() + delay)
+        routing = await self._change(job.id, {"status": JobStatus.ROUTING})
+        if routing is not None:
+            await self.route(routing)
+
+    async def _run_method(self, job: IncomingJob, method: str, settings: Any) -> None:
+        """One routing method, within the routing step deadline."""
+        if method != STORE_IN_FOLDER:
+            raise FaxError(f"no routing method {method} is installed")
+        if not settings:
+            raise FaxError("no folder is set for this device")
+        assert job.receive_path is not None
+        tiff = self.ctx.spool.path(job.receive_path)
+        folder = FolderSettings.from_json(settings)
+        async with asyncio.timeout(self.ctx.config.deadlines.routing_step_seconds):
+            await asyncio.to_thread(store_in_folder, tiff, job.id, folder)

@@ -1,0 +1,92 @@
+"""Start-up recovery: what a node that died (kill -9, power loss) left half done.
+
+Receptions come first: a fax whose call completed is already archived and only needs its
+routing finished; a reception cut off by the crash keeps the pages that reached the spool,
+archived as partial. Then this node's outgoing jobs that were in a call go back to the
+queue (they resume from the first unconfirmed page) and those being cancelled end
+CANCELED; other nodes' jobs come back when their leases lapse (the scheduler's loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from openfax.documents import read_fax_tiff
+from openfax.errors import DocumentError
+from openfax.model import ExtendedStatus, JobStatus
+from openfax.service.archiving import settle_submission
+from openfax.service.context import ServiceContext
+from openfax.service.job_states import base
+from openfax.service.receiving import Receiver
+from openfax.service.scheduler import emit_job
+from openfax.store import IncomingJob
+from openfax.store import queries as q
+
+_logger = logging.getLogger("openfax.service.recovery")
+
+
+async def recover(ctx: ServiceContext, receiver: Receiver) -> None:
+    """Finish or undo this node's work interrupted by its previous run."""
+    async with ctx.db.read() as conn:
+        incoming = await q.list_incoming_jobs(conn, node_id=ctx.node_id)
+    for job in incoming:
+        if base(job.status) is JobStatus.INPROGRESS:
+            await _cut_off_reception(ctx, receiver, job)
+        else:
+            _logger.info("fax %016x: resuming its routing", job.id)
+            ctx.spawn(receiver.route(job), f"routing {job.id:016x}")
+    await _requeue_outgoing(ctx)
+
+
+async def _cut_off_reception(ctx: ServiceContext, receiver: Receiver, job: IncomingJob) -> None:
+    pages = 0
+    size = 0
+    if job.receive_path:
+        path = ctx.spool.path(job.receive_path)
+        try:
+            pages = len(await asyncio.to_thread(read_fax_tiff, path))
+            size = path.stat().st_size
+        except (DocumentError, OSError):
+            pages = 0
+    _logger.warning("fax %016x: reception cut off by a restart, %d pages kept", job.id, pages)
+    if pages == 0:
+        await receiver.discard(job)
+        return
+    await receiver.archive(
+        job,
+        {
+            "pages": pages,
+            "partial": True,
+            "size": size,
+            "extended_status": ExtendedStatus.PARTIALLY_RECEIVED,
+            "extended_status_text": "the reception was cut off when the service stopped",
+        },
+    )
+
+
+async def _requeue_outgoing(ctx: ServiceContext) -> None:
+    now = ctx.clock.now()
+    async with ctx.hub.transaction() as conn:
+        for job in await q.list_jobs(conn):
+            if job.node_id != ctx.node_id:
+                continue
+            status = base(job.status)
+            released = {"node_id": None, "lease_until": None, "current_page": 0}
+            if status is JobStatus.INPROGRESS:
+                changes = {**released, "status": JobStatus.RETRYING, "scheduled_at": now}
+            elif status is JobStatus.CANCELING:
+                changes = {**released, "status": JobStatus.CANCELED, "ended_at": now}
+            else:
+                continue
+            _logger.warning("job %016x: its call was cut off by a restart, requeued", job.id)
+            await q.finish_call_attempt(
+                conn,
+                job.id,
+                job.attempts,
+                {"ended_at": now, "failure_cause": "internal", "result_name": "INTERRUPTED"},
+            )
+            updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
+            if updated is not None:
+                await emit_job(conn, ctx, updated)
+                await settle_submission(conn, ctx.hub, job.submission_id)

@@ -1,0 +1,437 @@
+"""The scheduler: takes ready jobs for free lines, runs their calls, applies their outcomes.
+
+One task loops: renew the leases of the calls this node runs (hanging up a call whose job
+was taken away or is being cancelled), return dead nodes' jobs to the queue, then claim the
+next ready job for each idle line that may send, and sleep until the next job is due or
+something wakes it (a submission, a line becoming idle, a queue switch). Each claimed job
+runs in a task of its own: dial, stream progress into the job row and the events, decide
+the outcome (:mod:`openfax.service.outcome`) and commit it with the call attempt.
+
+Cancelling the dial task is the only way a call is hung up; the job's task always ends by
+itself and always writes the job's next state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.documents import read_fax_tiff, write_fax_tiff
+from openfax.engine import Negotiated, PageSent, SessionOptions
+from openfax.model import ExtendedStatus, JobStatus, ScheduleType
+from openfax.providers import (
+    Answered,
+    CallCause,
+    CallDirection,
+    CallEnded,
+    CallOutcome,
+    CallProgress,
+    DeviceState,
+    Dialing,
+    SendRequest,
+)
+from openfax.providers import Device as Line
+from openfax.service.archiving import archive_outgoing, settle_submission
+from openfax.service.context import ServiceContext
+from openfax.service.events import EventType
+from openfax.service.job_states import base
+from openfax.service.outcome import decide
+from openfax.service.schedule import in_discount_period, next_discount_start
+from openfax.service.transcript import transcript_json
+from openfax.service.views import outgoing_job_payload
+from openfax.store import CallAttempt, OutgoingJob, Submission
+from openfax.store import queries as q
+from openfax.store.schema import CLAIMABLE_STATUSES
+
+_logger = logging.getLogger("openfax.service.scheduler")
+
+
+@dataclass
+class RunningCall:
+    """A job this node is calling for, and why its call may have been hung up."""
+
+    job: OutgoingJob
+    line: Line
+    dial: asyncio.Task[CallOutcome] | None = None
+    answered: bool = False
+    lost: bool = False
+    """The lease was lost: another node owns the job now; write nothing to it."""
+    setup_expired: bool = False
+    progress: asyncio.Queue[CallProgress] = field(default_factory=asyncio.Queue)
+
+    def hang_up(self) -> None:
+        if self.dial is not None:
+            self.dial.cancel()
+
+
+class Scheduler:
+    """Runs the outgoing queue on this node's lines."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.running: dict[int, RunningCall] = {}
+        self.stopping = False
+        self._runners: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        self.ctx.wake_scheduler.set()
+
+    async def run(self) -> None:
+        """The scheduler's loop; runs until cancelled."""
+        while True:
+            self.ctx.wake_scheduler.clear()
+            now = self.ctx.clock.now()
+            await self._renew_leases(now)
+            await self._recover_expired(now)
+            if not self.ctx.switches.outgoing_paused:
+                await self._dispatch(now)
+            await self._sleep(await self._next_wake(now))
+
+    async def stop(self) -> None:
+        """Hang up every call; their jobs go back to the queue, to be sent after a restart."""
+        self.stopping = True
+        for call in self.running.values():
+            call.hang_up()
+        if self._runners:
+            await asyncio.wait(self._runners)
+
+    def cancel_call(self, job_id: int) -> bool:
+        """Hang up the call of a job being cancelled, if this node runs it."""
+        call = self.running.get(job_id)
+        if call is None:
+            return False
+        call.hang_up()
+        return True
+
+    # --- the loop's steps ---------------------------------------------------------------------
+
+    async def _sleep(self, until: datetime) -> None:
+        sleeper = asyncio.ensure_future(self.ctx.clock.sleep_until(until))
+        woken = asyncio.ensure_future(self.ctx.wake_scheduler.wait())
+        try:
+            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            woken.cancel()
+
+    async def _next_wake(self, now: datetime) -> datetime:
+        """The next time the loop has work: a job coming due, or lease upkeep."""
+        lease = self.ctx.config.deadlines.lease_seconds
+        wake = now + timedelta(seconds=lease / (3 if self.running else 2))
+        async with self.ctx.db.read() as conn:
+            jobs = await q.list_jobs(conn)
+        due = [j.scheduled_at for j in jobs if j.status in CLAIMABLE_STATUSES]
+        later = [when for when in due if when > now]
+        return min([wake, *later])
+
+    async def _renew_leases(self, now: datetime) -> None:
+        if not self.running:
+            return
+        until = now + timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
+        async with self.ctx.db.transaction() as conn:
+            for job_id, call in list(self.running.items()):
+                kept = await q.renew_lease(
+                    conn, job_id, node_id=self.ctx.node_id, lease_until=until
+                )
+                if not kept:
+                    _logger.warning("job %016x: lease lost, hanging up", job_id)
+                    call.lost = True
+                    call.hang_up()
+                elif base((await q.get_job(conn, job_id)).status) is JobStatus.CANCELING:
+                    call.hang_up()
+
+    async def _recover_expired(self, now: datetime) -> None:
+        async with self.ctx.hub.transaction() as conn:
+            recovered = await q.recover_expired_leases(conn, now=now)
+            for job_id in recovered.requeued + recovered.canceled:
+                _logger.warning("job %016x: its node's lease lapsed, recovered", job_id)
+                job = await q.get_job(conn, job_id)
+                await emit_job(conn, self.ctx, job)
+
+    async def _dispatch(self, now: datetime) -> None:
+        """Claim a ready job for every idle line that may send, and start its call."""
+        async with self.ctx.db.read() as conn:
+            enabled = {d.id for d in await q.list_devices(conn) if d.send_enabled}
+        for device_id, line in self.ctx.lines.items():
+            busy = any(call.line is line for call in self.running.values())
+            if busy or device_id not in enabled or not line.can_send:
+                continue
+            while line.state is DeviceState.IDLE and not self.stopping:
+                claimed = await self._claim(device_id, now)
+                if claimed is None:
+                    return
+                job, submission = claimed
+                if base(job.status) is JobStatus.INPROGRESS:
+                    self._start(job, submission, line)
+                    break
+
+    async def _claim(self, device_id: int, now: datetime) -> tuple[OutgoingJob, Submission] | None:
+        """Take the next ready job for a line; a job not sendable now is put back, changed."""
+        lease_until = now + timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
+        async with self.ctx.hub.transaction() as conn:
+            job = await q.claim_next_job(
+                conn,
+                node_id=self.ctx.node_id,
+                device_id=device_id,
+                now=now,
+                lease_until=lease_until,
+            )
+            if job is None:
+                return None
+            submission = await q.get_submission(conn, job.submission_id)
+            changes = self._not_sendable(job, submission, now)
+            if changes is None:
+                await q.record_call_attempt(
+                    conn,
+                    CallAttempt(
+                        job_id=job.id, attempt=job.attempts, device_id=device_id, started_at=now
+                    ),
+                )
+                changes = {
+                    "extended_status": ExtendedStatus.INITIALIZING,
+                    "extended_status_text": "",
+                    "current_page": job.pages_confirmed + 1,
+                    "started_at": job.started_at or now,
+                }
+            updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
+            assert updated is not None, "the claim holds the job"
+            await emit_job(conn, self.ctx, updated)
+            return updated, submission
+
+    def _not_sendable(
+        self, job: OutgoingJob, submission: Submission, now: datetime
+    ) -> dict[str, object] | None:
+        """The changes that put back a claimed job that must not be sent now, else None."""
+        released: dict[str, object] = {
+            "node_id": None,
+            "lease_until": None,
+            "attempts": job.attempts - 1,
+        }
+        if job.kill_at is not None and now >= job.kill_at:
+            return {
+                **released,
+                "status": JobStatus.RETRIES_EXCEEDED,
+                "extended_status_text": "the kill time passed before the fax could be sent",
+                "ended_at": now,
+            }
+        outgoing = self.ctx.config.outgoing
+        window = (outgoing.discount_start, outgoing.discount_end)
+        if submission.schedule_type is ScheduleType.DISCOUNT_PERIOD and not in_discount_period(
+            now, *window, self.ctx.zone
+        ):
+            return {
+                **released,
+                "status": JobStatus.RETRYING if job.retries else JobStatus.PENDING,
+                "scheduled_at": next_discount_start(now, *window, self.ctx.zone),
+            }
+        return None
+
+    def _start(self, job: OutgoingJob, submission: Submission, line: Line) -> None:
+        call = RunningCall(job, line)
+        self.running[job.id] = call
+        runner = asyncio.create_task(self._run_call(call, submission), name=f"job {job.id:016x}")
+        self._runners.add(runner)
+        runner.add_done_callback(self._runner_done)
+
+    def _runner_done(self, runner: asyncio.Task[None]) -> None:
+        self._runners.discard(runner)
+        if not runner.cancelled() and runner.exception() is not None:
+            _logger.error("%s failed", runner.get_name(), exc_info=runner.exception())
+        self.wake()
+
+    # --- one call -----------------------------------------------------------------------------
+
+    async def _run_call(self, call: RunningCall, submission: Submission) -> None:
+        job = call.job
+        first_page = job.pages_confirmed + 1
+        try:
+            with tempfile.TemporaryDirectory(prefix="openfax-send-") as work:
+                try:
+                    document = await asyncio.to_thread(self._document, job, first_page, work)
+                except Exception as exc:
+                    _logger.exception("job %016x: the document cannot be read", job.id)
+                    outcome = CallOutcome(
+                        CallDirection.OUTGOING,
+                        CallCause.DOCUMENT,
+                        job.recipient_number,
+                        None,
+                        detail=f"the document cannot be read: {exc}",
+                    )
+                else:
+                    outcome = await self._call(call, document)
+            await self._finish(call, submission, outcome, first_page)
+        finally:
+            del self.running[job.id]
+
+    def _document(self, job: OutgoingJob, first_page: int, work: str) -> Path:
+        """The TIFF to send: the job's document, or its pages from ``first_page`` on."""
+        assert job.document_path is not None
+        path = self.ctx.spool.path(job.document_path)
+        if first_page == 1:
+            return path
+        remaining = Path(work) / "remaining.tif"
+        write_fax_tiff(read_fax_tiff(path)[first_page - 1 :], remaining)
+        return remaining
+
+    async def _call(self, call: RunningCall, document: Path) -> CallOutcome:
+        """Dial and follow the call to its end; the outcome the provider reported."""
+        job = call.job
+        request = SendRequest(document, SessionOptions(ident=job.tsid))
+        call.dial = asyncio.create_task(
+            call.line.dial(job.recipient_number, request, progress=call.progress.put_nowait)
+        )
+        watchdog = asyncio.create_task(self._watch_setup(call))
+        async with self.ctx.db.read() as conn:
+            if base((await q.get_job(conn, job.id)).status) is JobStatus.CANCELING:
+                call.hang_up()
+        try:
+            ended = await self._follow(call)
+        finally:
+            watchdog.cancel()
+            await asyncio.wait({call.dial})
+        return ended.outcome
+
+    async def _watch_setup(self, call: RunningCall) -> None:
+        """Hang up a call the far end has not answered within the set-up deadline."""
+        seconds = self.ctx.config.deadlines.call_setup_seconds
+        await self.ctx.clock.sleep_until(self.ctx.clock.now() + timedelta(seconds=seconds))
+        if not call.answered:
+            call.setup_expired = True
+            call.hang_up()
+
+    async def _follow(self, call: RunningCall) -> CallEnded:
+        """Apply the call's progress to the job until it ends."""
+        first_page = call.job.pages_confirmed + 1
+        while True:
+            event = await call.progress.get()
+            changes: dict[str, object] | None = None
+            if isinstance(event, CallEnded):
+                return event
+            if isinstance(event, Dialing):
+                changes = {"extended_status": ExtendedStatus.DIALING}
+            elif isinstance(event, Answered):
+                call.answered = True
+                changes = {"extended_status": ExtendedStatus.TRANSMITTING}
+            elif isinstance(event, Negotiated):
+                changes = {"csid": event.remote_ident}
+            elif isinstance(event, PageSent) and event.confirmed:
+                confirmed = first_page - 1 + event.number
+                changes = {
+                    "pages_confirmed": confirmed,
+                    "current_page": min(confirmed + 1, call.job.total_pages),
+                }
+            if changes is not None and not call.lost:
+                await self._progress(call.job.id, changes)
+
+    async def _progress(self, job_id: int, changes: dict[str, object]) -> None:
+        async with self.ctx.hub.transaction() as conn:
+            job = await q.update_job(conn, job_id, changes, expected_status=JobStatus.INPROGRESS)
+            if job is not None:
+                await emit_job(conn, self.ctx, job)
+
+    async def _finish(
+        self, call: RunningCall, submission: Submission, outcome: CallOutcome, first_page: int
+    ) -> None:
+        """Commit the call attempt and the job's next state, archiving a completed fax."""
+        now = self.ctx.clock.now()
+        if call.setup_expired and outcome.cause is CallCause.ABORTED:
+            seconds = self.ctx.config.deadlines.call_setup_seconds
+            outcome = dataclasses.replace(
+                outcome, cause=CallCause.NO_ANSWER, detail=f"no answer within {seconds:g} s"
+            )
+        removed: list[OutgoingJob] = []
+        async with self.ctx.hub.transaction() as conn:
+            job = await q.get_job(conn, call.job.id)
+            await q.finish_call_attempt(
+                conn,
+                job.id,
+                call.job.attempts,
+                {
+                    "ended_at": now,
+                    "result_code": outcome.result.code.value if outcome.result else None,
+                    "result_name": outcome.result.code.name if outcome.result else None,
+                    "failure_cause": None if outcome.ok else outcome.cause.value,
+                    "pages_confirmed": outcome.pages,
+                    "transcript": transcript_json(outcome),
+                },
+            )
+            if call.lost:
+                return
+            changes, status = self._next_state(job, submission, outcome, first_page, now)
+            updated = await q.update_job(
+                conn, job.id, {**changes, "status": status}, expected_version=job.version
+            )
+            assert updated is not None, "only this task changes a job in a call"
+            await emit_job(conn, self.ctx, updated)
+            if status is JobStatus.COMPLETED:
+                await archive_outgoing(
+                    conn, self.ctx.hub, updated, submission, device_name=call.line.name, now=now
+                )
+            removed = await settle_submission(conn, self.ctx.hub, job.submission_id)
+        await self._drop_documents(removed)
+        _logger.info(
+            "job %016x to %s: %s (%s)",
+            job.id,
+            job.recipient_number,
+            status.name,
+            outcome.detail or outcome.cause.value,
+        )
+
+    def _next_state(
+        self,
+        job: OutgoingJob,
+        submission: Submission,
+        outcome: CallOutcome,
+        first_page: int,
+        now: datetime,
+    ) -> tuple[dict[str, object], JobStatus]:
+        """The job's changes and status after its call."""
+        confirmed = min(job.total_pages, first_page - 1 + outcome.pages)
+        released: dict[str, object] = {
+            "node_id": None,
+            "lease_until": None,
+            "pages_confirmed": confirmed,
+            "current_page": 0,
+            "extended_status": outcome.extended_status,
+            "extended_status_text": outcome.detail,
+        }
+        if base(job.status) is JobStatus.CANCELING:
+            return {**released, "ended_at": now}, JobStatus.CANCELED
+        local = outcome.cause is CallCause.LINE_UNAVAILABLE or (
+            outcome.cause is CallCause.ABORTED and self.stopping
+        )
+        if local:
+            # Not the recipient's doing (the line was taken, or the service is stopping):
+            # back in the queue at once, no failure counted.
+            back = JobStatus.RETRYING if job.retries or confirmed else JobStatus.PENDING
+            return {**released, "scheduled_at": now}, back
+        decision = decide(
+            job, outcome, first_page=first_page, now=now, policy=self.ctx.config.outgoing
+        )
+        discount = submission.schedule_type is ScheduleType.DISCOUNT_PERIOD
+        if decision.status is JobStatus.RETRYING and discount:
+            outgoing = self.ctx.config.outgoing
+            window = (outgoing.discount_start, outgoing.discount_end)
+            when = decision.changes["scheduled_at"]
+            assert isinstance(when, datetime)
+            decision.changes["scheduled_at"] = next_discount_start(when, *window, self.ctx.zone)
+        return decision.changes, decision.status
+
+    async def _drop_documents(self, jobs: list[OutgoingJob]) -> None:
+        paths = [job.document_path for job in jobs if job.document_path]
+        for path in paths:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self.ctx.spool.delete, path)
+
+
+async def emit_job(conn: AsyncConnection, ctx: ServiceContext, job: OutgoingJob) -> None:
+    """Announce a job's new state (OnOutgoingJobChanged)."""
+    await ctx.hub.emit(conn, EventType.OUTGOING_JOB_CHANGED, outgoing_job_payload(job))

@@ -1,0 +1,620 @@
+"""The fax service facade: every operation the API exposes, named after FAXCOMEX.
+
+``FaxService`` owns the store, the spool, the loopback provider, the scheduler and the
+receiver. Its methods check the FAXCOMEX rules and change the store in one transaction
+each, announcing what changed as server events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import timedelta, tzinfo
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from openfax import __version__
+from openfax.documents import fax_tiff_to_pdf
+from openfax.errors import MessageNotFoundError, NotSupportedError, QueueBlockedError
+from openfax.model import (
+    DEFAULT_PREFETCH_SIZE,
+    JobStatus,
+    ReceiveMode,
+    ServerApiVersion,
+    ServerEvents,
+)
+from openfax.providers import DeviceState, LoopbackProvider, Transport
+from openfax.providers import ReceiveMode as ProviderReceiveMode
+from openfax.service.archiving import settle_submission
+from openfax.service.clock import Clock, SystemClock
+from openfax.service.config import ServiceConfig
+from openfax.service.context import ServiceContext
+from openfax.service.events import EventHub, EventType, ServerEvent
+from openfax.service.job_states import Operation, base, transition
+from openfax.service.receiving import Receiver
+from openfax.service.recovery import recover
+from openfax.service.routing_folder import STORE_IN_FOLDER, FolderSettings, setting_key
+from openfax.service.schedule import first_send_time
+from openfax.service.scheduler import Scheduler, emit_job
+from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_jobs
+from openfax.service.views import (
+    Activity,
+    DeviceInfo,
+    IncomingJobInfo,
+    OutgoingJobInfo,
+    QueueSwitches,
+    ServerInfo,
+)
+from openfax.store import (
+    CallAttempt,
+    Device,
+    Direction,
+    Message,
+    OutgoingJob,
+    Spool,
+    Submission,
+    open_database,
+)
+from openfax.store import queries as q
+from openfax.store.queries import MessageCursor, MessagePage
+
+_logger = logging.getLogger("openfax.service")
+
+ALL_EVENTS = ServerEvents(sum(ServerEvents))
+
+SWITCHES_KEY = "queues"
+"""Settings key of the queue switches."""
+
+DEVICE_SETTINGS = frozenset(
+    {"description", "tsid", "csid", "rings_before_answer", "receive_mode", "send_enabled"}
+)
+"""The FAXCOMEX ``IFaxDevice`` properties a user may change."""
+
+
+class FaxService:
+    """One fax server node: create, ``await start()`` (or ``async with``), use, ``stop()``.
+
+    ``clock`` defaults to the system clock; ``zone`` is the time zone of the discount
+    period (the server's local time when None).
+    """
+
+    def __init__(
+        self, config: ServiceConfig, *, clock: Clock | None = None, zone: tzinfo | None = None
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.zone = zone
+        loopback = config.loopback
+        self.provider = LoopbackProvider(
+            loopback.lines,
+            base_number=loopback.base_number,
+            transport=Transport(loopback.transport),
+            pace=loopback.pace,
+        )
+        self._ctx: ServiceContext | None = None
+        self._scheduler: Scheduler | None = None
+        self._receiver: Receiver | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the store, recover what a previous run left, and start the lines and queue."""
+        config = self.config
+        db = await open_database(config.database)
+        spool = await asyncio.to_thread(Spool, config.spool_dir)
+        ctx = ServiceContext(
+            config=config,
+            clock=self.clock,
+            db=db,
+            hub=EventHub(db, self.clock),
+            spool=spool,
+            zone=self.zone,
+        )
+        self._ctx = ctx
+        scheduler = Scheduler(ctx)
+        self._scheduler = scheduler
+        receiver = Receiver(
+            ctx,
+            on_idle=scheduler.wake,
+            sending=lambda line: any(c.line is line for c in scheduler.running.values()),
+        )
+        self._receiver = receiver
+        async with ctx.db.transaction() as conn:
+            for line in self.provider.devices:
+                device = await q.ensure_device(
+                    conn,
+                    self.provider.name,
+                    line.name,
+                    node_id=config.node_id,
+                    number=line.number,
+                    csid=config.incoming.csid,
+                    tsid=config.outgoing.tsid,
+                    rings_before_answer=config.incoming.rings_before_answer,
+                    receive_mode=ReceiveMode.AUTO_ANSWER,
+                )
+                ctx.lines[device.id] = line
+                self._apply_to_line(device)
+            ctx.switches = QueueSwitches(**await q.get_setting(conn, SWITCHES_KEY, {}))
+        await recover(ctx, receiver)
+        self.provider.set_listener(receiver)
+        await self.provider.start()
+        ctx.spawn(receiver.run_notices(), "device notices")
+        self._loop_task = asyncio.create_task(scheduler.run(), name="scheduler")
+        _logger.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
+
+    async def stop(self) -> None:
+        """Hang up every call (its job is sent again after a restart) and close the store."""
+        ctx = self._ctx
+        if ctx is None:
+            return
+        assert self._scheduler is not None
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        await self._scheduler.stop()
+        await self.provider.stop()
+        for task in list(ctx.tasks):
+            task.cancel()
+        if ctx.tasks:
+            await asyncio.wait(list(ctx.tasks))
+        async with ctx.hub.transaction() as conn:
+            await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
+        await ctx.hub.close()
+        await ctx.db.close()
+        self._ctx = None
+        _logger.info("fax service %s stopped", self.config.node_id)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def ctx(self) -> ServiceContext:
+        if self._ctx is None:
+            raise RuntimeError("the fax service is not running")
+        return self._ctx
+
+    @property
+    def scheduler(self) -> Scheduler:
+        assert self._scheduler is not None
+        return self._scheduler
+
+    # --- server -------------------------------------------------------------------------------
+
+    def server_info(self) -> ServerInfo:
+        """FAXCOMEX ``ServerName``, ``Version`` and ``APIVersion``."""
+        return ServerInfo(
+            server_name=self.config.server_name,
+            version=__version__,
+            api_version=ServerApiVersion.API_VERSION_3,
+        )
+
+    async def events(self, mask: ServerEvents = ALL_EVENTS) -> AsyncIterator[ServerEvent]:
+        """The server events of the kinds in ``mask`` from now on (ListenToServerEvents)."""
+        async for event in self.ctx.hub.subscribe(mask):
+            yield event
+
+    async def get_activity(self) -> Activity:
+        """FAXCOMEX ``IFaxActivity``: receptions, routings, sends under way, jobs waiting."""
+        async with self.ctx.db.read() as conn:
+            incoming = await q.list_incoming_jobs(conn)
+            outgoing = await q.list_jobs(conn)
+        waiting = (JobStatus.PENDING, JobStatus.RETRYING)
+        return Activity(
+            incoming_messages=sum(base(j.status) is JobStatus.INPROGRESS for j in incoming),
+            routing_messages=sum(base(j.status) is not JobStatus.INPROGRESS for j in incoming),
+            outgoing_messages=sum(base(j.status) is JobStatus.INPROGRESS for j in outgoing),
+            queued_messages=sum(base(j.status) in waiting for j in outgoing),
+        )
+
+    # --- queues -------------------------------------------------------------------------------
+
+    def get_queue_switches(self) -> QueueSwitches:
+        """Whether the outgoing queue is blocked or paused and the incoming queue blocked."""
+        return self.ctx.switches
+
+    async def set_queue_switches(
+        self,
+        *,
+        outgoing_blocked: bool | None = None,
+        outgoing_paused: bool | None = None,
+        incoming_blocked: bool | None = None,
+    ) -> QueueSwitches:
+        """Change queue switches (the others keep their value); raises QUEUE_STATE events."""
+        ctx = self.ctx
+        current = ctx.switches
+        switches = QueueSwitches(
+            outgoing_blocked=current.outgoing_blocked
+            if outgoing_blocked is None
+            else outgoing_blocked,
+            outgoing_paused=current.outgoing_paused if outgoing_paused is None else outgoing_paused,
+            incoming_blocked=current.incoming_blocked
+            if incoming_blocked is None
+            else incoming_blocked,
+        )
+        async with ctx.hub.transaction() as conn:
+            value = {
+                "outgoing_blocked": switches.outgoing_blocked,
+                "outgoing_paused": switches.outgoing_paused,
+                "incoming_blocked": switches.incoming_blocked,
+            }
+            await q.set_setting(conn, SWITCHES_KEY, value, now=ctx.clock.now())
+            await ctx.hub.emit(conn, EventType.QUEUES_STATUS_CHANGED, value)
+        ctx.switches = switches
+        self.scheduler.wake()
+        return switches
+
+    # --- submitting ---------------------------------------------------------------------------
+
+    async def submit(self, request: SubmitRequest) -> list[int]:
+        """Queue a fax: render it, store one job per recipient; the job ids in recipient order.
+
+        Refused with QueueBlockedError while the outgoing queue is blocked, SubmissionError
+        for an incomplete request, and BodyError (naming the body's index) for a body that
+        cannot be rendered; then nothing is queued.
+        """
+        ctx = self.ctx
+        if ctx.switches.outgoing_blocked:
+            raise QueueBlockedError("the outgoing queue is blocked: submissions are refused")
+        request.check()
+        now = ctx.clock.now()
+        outgoing = self.config.outgoing
+        tsid = request.sender.tsid or outgoing.tsid
+        rendering = Rendering(
+            request=request,
+            tsid=tsid,
+            branding=outgoing.branding,
+            when=now.astimezone(self.zone),
+            cover_pages_dir=self.config.data_dir / "coverpages",
+        )
+        async with asyncio.timeout(self.config.deadlines.render_seconds):
+            rendered = await asyncio.to_thread(render_jobs, rendering, ctx.spool)
+        sender = {k: v for k, v in fields_of(request.sender).items() if v}
+        submission = Submission(
+            idempotency_key=request.idempotency_key,
+            owner=request.owner,
+            document_name=request.document_name
+            or (Path(request.bodies[0]).name if request.bodies else ""),
+            subject=request.subject,
+            note=request.note,
+            sender=sender,
+            cover_page_type=request.cover_page_type,
+            cover_page=request.cover_page,
+            receipt_type=request.receipt_type,
+            receipt_address=request.receipt_address,
+            attach_fax_to_receipt=request.attach_fax_to_receipt,
+            group_broadcast_receipts=request.group_broadcast_receipts,
+            priority=request.priority,
+            schedule_type=request.schedule_type,
+            schedule_time=request.schedule_time,
+            page_count=rendered[0].pages,
+            submitted_at=now,
+        )
+        start = first_send_time(
+            request.schedule_type,
+            request.schedule_time,
+            now,
+            (outgoing.discount_start, outgoing.discount_end),
+            self.zone,
+        )
+        jobs = [
+            OutgoingJob(
+                submission_id=submission.id,
+                recipient_index=index,
+                recipient_number=recipient.fax_number,
+                recipient_name=recipient.name,
+                recipient={k: v for k, v in fields_of(recipient).items() if v},
+                document_path=job.document_path,
+                total_pages=job.pages,
+                size=job.size,
+                tsid=tsid,
+                priority=request.priority,
+                original_scheduled_at=start,
+                scheduled_at=start,
+                kill_at=start + timedelta(minutes=outgoing.kill_time_minutes),
+                created_at=now,
+            )
+            for index, (recipient, job) in enumerate(zip(request.recipients, rendered, strict=True))
+        ]
+        async with ctx.hub.transaction() as conn:
+            result = await q.insert_submission(conn, submission, jobs)
+            if result.created:
+                for job in jobs:
+                    await ctx.hub.emit(conn, EventType.OUTGOING_JOB_ADDED, _job_added(job))
+        if not result.created:
+            for copy in rendered:
+                await asyncio.to_thread(ctx.spool.delete, copy.document_path)
+        self.scheduler.wake()
+        return result.job_ids
+
+    # --- the outgoing queue -------------------------------------------------------------------
+
+    async def get_outgoing_jobs(self) -> list[OutgoingJobInfo]:
+        """FAXCOMEX ``OutgoingQueue.GetJobs()``: every job in the queue, oldest first."""
+        async with self.ctx.db.read() as conn:
+            jobs = await q.list_jobs(conn)
+            submissions = await q.get_submissions(conn, {j.submission_id for j in jobs})
+        return [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in jobs]
+
+    async def get_outgoing_job(self, job_id: int) -> OutgoingJobInfo:
+        """FAXCOMEX ``OutgoingQueue.GetJob(id)``; MessageNotFoundError if there is none."""
+        async with self.ctx.db.read() as conn:
+            job = await q.get_job(conn, job_id)
+            return OutgoingJobInfo.of(job, await q.get_submission(conn, job.submission_id))
+
+    async def get_call_attempts(self, job_id: int) -> list[CallAttempt]:
+        """The calls made for a job still in the queue, with their T.30 transcripts."""
+        async with self.ctx.db.read() as conn:
+            await q.get_job(conn, job_id)
+            return await q.list_call_attempts(conn, job_id)
+
+    async def pause_job(self, job_id: int) -> OutgoingJobInfo:
+        """FAXCOMEX ``Pause()``: a pending or retrying job waits until resumed."""
+        return await self._operate(job_id, Operation.PAUSE)
+
+    async def resume_job(self, job_id: int) -> OutgoingJobInfo:
+        """FAXCOMEX ``Resume()``: a paused job is pending or retrying again."""
+        return await self._operate(job_id, Operation.RESUME)
+
+    async def restart_job(self, job_id: int) -> OutgoingJobInfo:
+        """FAXCOMEX ``Restart()``: a failed job is queued again with its retries reset,
+        from its first unconfirmed page."""
+        return await self._operate(job_id, Operation.RESTART)
+
+    async def cancel_job(self, job_id: int) -> OutgoingJobInfo:
+        """FAXCOMEX ``Cancel()``: a waiting job is cancelled; a job in a call is hung up."""
+        return await self._operate(job_id, Operation.CANCEL)
+
+    async def _operate(self, job_id: int, operation: Operation) -> OutgoingJobInfo:
+        ctx = self.ctx
+        now = ctx.clock.now()
+        removed: list[OutgoingJob] = []
+        async with ctx.hub.transaction() as conn:
+            job = await q.get_job(conn, job_id)
+            status = transition(job.status, operation)
+            changes: dict[str, Any] = {"status": status}
+            if operation is Operation.RESTART:
+                changes |= {
+                    "retries": 0,
+                    "scheduled_at": now,
+                    "kill_at": now + timedelta(minutes=self.config.outgoing.kill_time_minutes),
+                    "failure_cause": None,
+                    "ended_at": None,
+                }
+            if status is JobStatus.CANCELED:
+                changes["ended_at"] = now
+            updated = await q.update_job(conn, job_id, changes, expected_version=job.version)
+            if updated is None:
+                raise MessageNotFoundError("outgoing job", job_id)
+            await emit_job(conn, ctx, updated)
+            if status is JobStatus.CANCELED:
+                removed = await settle_submission(conn, ctx.hub, job.submission_id)
+            submission = await q.get_submission(conn, job.submission_id)
+        if status is JobStatus.CANCELING:
+            self.scheduler.cancel_call(job_id)
+        for gone in removed:
+            if gone.document_path:
+                await asyncio.to_thread(ctx.spool.delete, gone.document_path)
+        self.scheduler.wake()
+        return OutgoingJobInfo.of(updated, submission)
+
+    async def copy_tiff(self, job_id: int, destination: str | Path) -> None:
+        """FAXCOMEX ``CopyTiff(path)``: copy the job's TIFF-F (every page) to ``destination``."""
+        async with self.ctx.db.read() as conn:
+            job = await q.get_job(conn, job_id)
+        if job.document_path is None:
+            raise MessageNotFoundError("outgoing job document", job_id)
+        source = self.ctx.spool.path(job.document_path)
+        await asyncio.to_thread(shutil.copyfile, source, destination)
+
+    # --- the incoming queue -------------------------------------------------------------------
+
+    async def get_incoming_jobs(self) -> list[IncomingJobInfo]:
+        """FAXCOMEX ``IncomingQueue.GetJobs()``: faxes being received or routed."""
+        async with self.ctx.db.read() as conn:
+            return [IncomingJobInfo.of(job) for job in await q.list_incoming_jobs(conn)]
+
+    async def get_incoming_job(self, job_id: int) -> IncomingJobInfo:
+        async with self.ctx.db.read() as conn:
+            return IncomingJobInfo.of(await q.get_incoming_job(conn, job_id))
+
+    # --- archives -----------------------------------------------------------------------------
+
+    async def get_incoming_messages(
+        self, after: MessageCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+    ) -> MessagePage:
+        """One page of the incoming archive, oldest first; pass ``next_cursor`` for more."""
+        return await self._messages(Direction.IN, after, limit)
+
+    async def get_outgoing_messages(
+        self, after: MessageCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+    ) -> MessagePage:
+        """One page of the outgoing archive, oldest first; pass ``next_cursor`` for more."""
+        return await self._messages(Direction.OUT, after, limit)
+
+    async def _messages(
+        self, direction: Direction, after: MessageCursor | None, limit: int
+    ) -> MessagePage:
+        async with self.ctx.db.read() as conn:
+            return await q.list_messages(conn, direction, after=after, limit=limit)
+
+    async def get_message(self, direction: Direction, message_id: int) -> Message:
+        """An archived fax; MessageNotFoundError if there is none."""
+        async with self.ctx.db.read() as conn:
+            return await q.get_message(conn, direction, message_id)
+
+    async def delete_message(self, direction: Direction, message_id: int) -> None:
+        """FAXCOMEX ``Message.Delete()``: remove a fax from its archive, and its file."""
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            message = await q.delete_message(conn, direction, message_id)
+            kind = (
+                EventType.INCOMING_MESSAGE_REMOVED
+                if direction is Direction.IN
+                else EventType.OUTGOING_MESSAGE_REMOVED
+            )
+            await ctx.hub.emit(conn, kind, {"message_id": f"{message_id:016x}"})
+            in_use = direction is Direction.OUT and message_id in {
+                job.id for job in await q.list_jobs(conn, submission_id=message.submission_id)
+            }
+        if message.tiff_path and not in_use:
+            await asyncio.to_thread(ctx.spool.delete, message.tiff_path)
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(self._pdf_cache(direction, message_id).unlink)
+
+    async def message_tiff_path(self, direction: Direction, message_id: int) -> Path:
+        """The archived fax's TIFF-F file (read it, do not change it)."""
+        message = await self.get_message(direction, message_id)
+        if message.tiff_path is None:
+            raise MessageNotFoundError("message document", message_id)
+        return self.ctx.spool.path(message.tiff_path)
+
+    async def message_pdf_path(self, direction: Direction, message_id: int) -> Path:
+        """The archived fax as a PDF, made on first use and kept beside the spool."""
+        tiff = await self.message_tiff_path(direction, message_id)
+        pdf = self._pdf_cache(direction, message_id)
+        if not pdf.exists():
+            await asyncio.to_thread(_write_pdf, tiff, pdf)
+        return pdf
+
+    def _pdf_cache(self, direction: Direction, message_id: int) -> Path:
+        return self.ctx.spool.root / "pdf" / f"{direction.value}-{message_id:016x}.pdf"
+
+    # --- devices ------------------------------------------------------------------------------
+
+    async def get_devices(self) -> list[DeviceInfo]:
+        """FAXCOMEX ``GetDevices()``: this node's lines with their settings and state."""
+        async with self.ctx.db.read() as conn:
+            devices = await q.list_devices(conn, node_id=self.config.node_id)
+        return [self._device_info(device) for device in devices]
+
+    async def get_device(self, device_id: int) -> DeviceInfo:
+        async with self.ctx.db.read() as conn:
+            device = await q.get_device(conn, device_id)
+        if device is None:
+            raise MessageNotFoundError("device", device_id)
+        return self._device_info(device)
+
+    async def save_device(self, device_id: int, **settings: Any) -> DeviceInfo:
+        """FAXCOMEX ``Device.Save()`` of the given properties (description, tsid, csid,
+        rings_before_answer, receive_mode, send_enabled). Setting one device to manual answer
+        switches the one that was manual to no answer, as FAXCOMEX does."""
+        unknown = set(settings) - DEVICE_SETTINGS
+        if unknown:
+            raise ValueError(f"not device settings: {sorted(unknown)}")
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            if settings.get("receive_mode") is ReceiveMode.MANUAL_ANSWER:
+                for other in await q.list_devices(conn):
+                    manual = other.receive_mode is ReceiveMode.MANUAL_ANSWER
+                    if manual and other.id != device_id:
+                        changed = await q.update_device(
+                            conn, other.id, {"receive_mode": ReceiveMode.NO_ANSWER}
+                        )
+                        assert changed is not None
+                        self._apply_to_line(changed)
+            device = await q.update_device(conn, device_id, settings)
+            if device is None:
+                raise MessageNotFoundError("device", device_id)
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_id": device_id})
+        self._apply_to_line(device)
+        self.scheduler.wake()
+        return self._device_info(device)
+
+    async def use_routing_method(self, device_id: int, method: str, use: bool) -> DeviceInfo:
+        """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
+        if method != STORE_IN_FOLDER:
+            raise NotSupportedError(f"no routing method {method} is installed")
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            device = await q.get_device(conn, device_id)
+            if device is None:
+                raise MessageNotFoundError("device", device_id)
+            methods = [m for m in device.routing_methods if m != method] + ([method] if use else [])
+            device = await q.update_device(conn, device_id, {"routing_methods": methods})
+            assert device is not None
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_id": device_id})
+        return self._device_info(device)
+
+    async def set_store_in_folder(self, device_id: int, settings: FolderSettings) -> None:
+        """Where the "store in folder" routing method writes this device's faxes."""
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            await q.set_setting(
+                conn, setting_key(device_id), settings.to_json(), now=ctx.clock.now()
+            )
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_id": device_id})
+
+    def answer_call(self, device_id: int) -> bool:
+        """FAXCOMEX ``Device.AnswerCall()``: answer the call ringing on the device now.
+
+        False if nothing rings there; like FAXCOMEX, acceptance says nothing of the outcome.
+        """
+        line = self.ctx.lines.get(device_id)
+        if line is None:
+            raise MessageNotFoundError("device", device_id)
+        return line.answer()
+
+    def _apply_to_line(self, device: Device) -> None:
+        line = self.ctx.lines.get(device.id)
+        if line is not None:
+            # The provider's enum predates openfax.model's; the values are FAXCOMEX's.
+            line.receive_mode = ProviderReceiveMode(device.receive_mode)
+            line.rings_before_answer = device.rings_before_answer
+
+    def _device_info(self, device: Device) -> DeviceInfo:
+        line = self.ctx.lines.get(device.id)
+        state = line.state if line is not None else None
+        sending = line is not None and any(
+            call.line is line for call in self.scheduler.running.values()
+        )
+        return DeviceInfo(
+            id=device.id,
+            device_name=device.name,
+            provider_unique_name=device.provider,
+            number=device.number,
+            description=device.description,
+            tsid=device.tsid,
+            csid=device.csid,
+            rings_before_answer=device.rings_before_answer,
+            receive_mode=device.receive_mode,
+            send_enabled=device.send_enabled,
+            used_routing_methods=list(device.routing_methods),
+            powered_off=line is None,
+            sending_now=sending,
+            receiving_now=state is DeviceState.IN_CALL and not sending,
+            ringing_now=state is DeviceState.RINGING,
+        )
+
+
+def _job_added(job: OutgoingJob) -> dict[str, Any]:
+    return {"job_id": f"{job.id:016x}", "submission_id": f"{job.submission_id:016x}"}
+
+
+def _write_pdf(tiff: Path, pdf: Path) -> None:
+    """Write the PDF under a temporary name and rename it, so readers never see half."""
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=pdf.parent, suffix=".part")
+    os.close(fd)
+    try:
+        fax_tiff_to_pdf(tiff, temporary)
+        os.replace(temporary, pdf)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

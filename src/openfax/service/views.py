@@ -1,0 +1,242 @@
+"""What the service shows of its jobs, devices and state: flat, immutable records.
+
+They join what FAXCOMEX shows on one object (an outgoing job shows its submission's sender
+and subject) and add what is computed, never stored (``available_operations``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from openfax.model import (
+    CoverPageType,
+    JobOperations,
+    JobStatus,
+    JobType,
+    Priority,
+    ReceiptType,
+    ReceiveMode,
+    ScheduleType,
+    ServerApiVersion,
+    format_id,
+)
+from openfax.service.job_states import available_operations
+from openfax.store import IncomingJob, OutgoingJob, Submission
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutgoingJobInfo:
+    """FAXCOMEX ``IFaxOutgoingJob2``: one recipient's job with its submission's fields."""
+
+    id: int
+    submission_id: int
+    status: JobStatus
+    extended_status: int
+    extended_status_text: str
+    failure_cause: str | None
+    available_operations: JobOperations
+    recipient_number: str
+    recipient_name: str
+    recipient: dict[str, Any]
+    sender: dict[str, Any]
+    subject: str
+    document_name: str
+    pages: int
+    pages_confirmed: int
+    current_page: int
+    size: int
+    retries: int
+    attempts: int
+    device_id: int | None
+    csid: str
+    tsid: str
+    priority: Priority
+    schedule_type: ScheduleType
+    receipt_type: ReceiptType
+    receipt_address: str
+    has_cover_page: bool
+    group_broadcast_receipts: bool
+    original_scheduled_time: datetime
+    scheduled_time: datetime
+    submission_time: datetime
+    transmission_start: datetime | None
+    transmission_end: datetime | None
+    owner: str
+
+    @classmethod
+    def of(cls, job: OutgoingJob, submission: Submission) -> OutgoingJobInfo:
+        return cls(
+            id=job.id,
+            submission_id=job.submission_id,
+            status=job.status,
+            extended_status=job.extended_status,
+            extended_status_text=job.extended_status_text,
+            failure_cause=job.failure_cause,
+            available_operations=available_operations(job.status),
+            recipient_number=job.recipient_number,
+            recipient_name=job.recipient_name,
+            recipient=job.recipient,
+            sender=submission.sender,
+            subject=submission.subject,
+            document_name=submission.document_name,
+            pages=job.total_pages,
+            pages_confirmed=job.pages_confirmed,
+            current_page=job.current_page,
+            size=job.size,
+            retries=job.retries,
+            attempts=job.attempts,
+            device_id=job.device_id,
+            csid=job.csid,
+            tsid=job.tsid,
+            priority=job.priority,
+            schedule_type=submission.schedule_type,
+            receipt_type=submission.receipt_type,
+            receipt_address=submission.receipt_address,
+            has_cover_page=submission.cover_page_type is not CoverPageType.NONE,
+            group_broadcast_receipts=submission.group_broadcast_receipts,
+            original_scheduled_time=job.original_scheduled_at,
+            scheduled_time=job.scheduled_at,
+            submission_time=submission.submitted_at,
+            transmission_start=job.started_at,
+            transmission_end=job.ended_at,
+            owner=submission.owner,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomingJobInfo:
+    """FAXCOMEX ``IFaxIncomingJob``: a fax being received or routed."""
+
+    id: int
+    job_type: JobType
+    status: JobStatus
+    extended_status: int
+    extended_status_text: str
+    available_operations: JobOperations
+    device_id: int
+    caller_id: str
+    routing_information: str
+    csid: str
+    tsid: str
+    pages: int
+    current_page: int
+    size: int
+    retries: int
+    partial: bool
+    transmission_start: datetime
+    transmission_end: datetime | None
+
+    @classmethod
+    def of(cls, job: IncomingJob) -> IncomingJobInfo:
+        return cls(
+            id=job.id,
+            job_type=job.job_type,
+            status=job.status,
+            extended_status=job.extended_status,
+            extended_status_text=job.extended_status_text,
+            available_operations=JobOperations.VIEW,
+            device_id=job.device_id,
+            caller_id=job.caller_id,
+            routing_information=job.routing_information,
+            csid=job.csid,
+            tsid=job.tsid,
+            pages=job.pages,
+            current_page=job.current_page,
+            size=job.size,
+            retries=job.retries,
+            partial=job.partial,
+            transmission_start=job.started_at,
+            transmission_end=job.ended_at,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceInfo:
+    """FAXCOMEX ``IFaxDevice``: a line's settings and what it is doing now."""
+
+    id: int
+    device_name: str
+    provider_unique_name: str
+    number: str
+    description: str
+    tsid: str
+    csid: str
+    rings_before_answer: int
+    receive_mode: ReceiveMode
+    send_enabled: bool
+    used_routing_methods: list[str]
+    powered_off: bool
+    sending_now: bool
+    receiving_now: bool
+    ringing_now: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueSwitches:
+    """The queue switches (FAXCOMEX ``OutgoingQueue.Blocked/Paused``, ``IncomingQueue.Blocked``)."""
+
+    outgoing_blocked: bool = False
+    outgoing_paused: bool = False
+    incoming_blocked: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activity:
+    """FAXCOMEX ``IFaxActivity``: faxes being received, routed, sent, and waiting."""
+
+    incoming_messages: int
+    routing_messages: int
+    outgoing_messages: int
+    queued_messages: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerInfo:
+    """FAXCOMEX ``IFaxServer`` identity properties."""
+
+    server_name: str
+    version: str
+    api_version: ServerApiVersion
+
+
+def outgoing_job_payload(job: OutgoingJob) -> dict[str, Any]:
+    """An outgoing job's FAXCOMEX ``IFaxJobStatus``, as an event carries it."""
+    return {
+        "job_id": format_id(job.id),
+        "job_type": int(JobType.SEND),
+        "status": int(job.status),
+        "extended_status": job.extended_status,
+        "extended_status_text": job.extended_status_text,
+        "available_operations": int(available_operations(job.status)),
+        "pages": job.total_pages,
+        "pages_confirmed": job.pages_confirmed,
+        "current_page": job.current_page,
+        "device_id": job.device_id,
+        "retries": job.retries,
+        "csid": job.csid,
+        "tsid": job.tsid,
+        "scheduled_time": job.scheduled_at.isoformat(),
+        "size": job.size,
+    }
+
+
+def incoming_job_payload(job: IncomingJob) -> dict[str, Any]:
+    """An incoming job's FAXCOMEX ``IFaxJobStatus``, as an event carries it."""
+    return {
+        "job_id": format_id(job.id),
+        "job_type": int(job.job_type),
+        "status": int(job.status),
+        "extended_status": job.extended_status,
+        "extended_status_text": job.extended_status_text,
+        "pages": job.pages,
+        "current_page": job.current_page,
+        "device_id": job.device_id,
+        "retries": job.retries,
+        "csid": job.csid,
+        "tsid": job.tsid,
+        "caller_id": job.caller_id,
+        "routing_information": job.routing_information,
+        "partial": job.partial,
+    }

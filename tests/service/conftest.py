@@ -1,0 +1,110 @@
+"""Service fixtures: a FaxService on a fresh data folder with unpaced loopback lines and a
+manual clock, and documents to send."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openfax.model import JobStatus
+from openfax.service import FaxService, ManualClock, Recipient, SubmitRequest, load_config
+from openfax.service.config import ServiceConfig
+from openfax.service.views import OutgoingJobInfo
+from tests.documents.factories import make_pdf
+
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+"""A Tuesday morning: outside the default discount period."""
+
+WAIT_SECONDS = 20.0
+
+
+def service_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
+    """The configuration of a test service: three unpaced lines 1001-1003, no branding."""
+    tables: dict[str, Any] = {
+        "node_id": "node-test",
+        "loopback": {"lines": 3, "pace": "unpaced"},
+        "outgoing": {"branding": False},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            tables[key] = {**tables.get(key, {}), **value}
+        else:
+            tables[key] = value
+    return load_config(data_dir=data_dir, overrides=tables, environ={})
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def service(tmp_path: Path, clock: ManualClock) -> AsyncIterator[FaxService]:
+    async with FaxService(service_config(tmp_path / "data"), clock=clock) as fax:
+        yield fax
+
+
+@pytest.fixture
+def two_pages(tmp_path: Path) -> Path:
+    return make_pdf(tmp_path / "two.pdf", 2)
+
+
+@pytest.fixture
+def three_pages(tmp_path: Path) -> Path:
+    return make_pdf(tmp_path / "three.pdf", 3)
+
+
+def request(body: Path, *numbers: str, **fields: Any) -> SubmitRequest:
+    """A submission of ``body`` to each number."""
+    recipients = [Recipient(fax_number=n, name=f"Recipient {n}") for n in numbers or ("1002",)]
+    return SubmitRequest(bodies=[body], recipients=recipients, **fields)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT_SECONDS
+) -> None:
+    """Wait (in wall time) until ``check`` holds."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.01)
+
+
+async def job_reaches(
+    service: FaxService, job_id: int, *statuses: JobStatus, timeout: float = WAIT_SECONDS
+) -> OutgoingJobInfo:
+    """Wait until the job has one of ``statuses``; the job as it is then."""
+    found: list[OutgoingJobInfo] = []
+
+    async def check() -> bool:
+        job = await service.get_outgoing_job(job_id)
+        found[:] = [job]
+        return job.status in statuses
+
+    try:
+        await eventually(check, f"job {job_id:016x} in {statuses}", timeout)
+    except TimeoutError:
+        raise AssertionError(f"job stuck in {found[0].status!r}: {found[0]}") from None
+    return found[0]
+
+
+async def job_leaves_queue(service: FaxService, job_id: int) -> None:
+    async def check() -> bool:
+        return job_id not in {job.id for job in await service.get_outgoing_jobs()}
+
+    await eventually(check, f"job {job_id:016x} leaves the queue")
+
+
+async def send_all(service: FaxService, clock: ManualClock, job_ids: list[int]) -> None:
+    """Let the queue send ``job_ids``, moving the clock on so that busy lines are retried."""
+    for _ in range(20):
+        remaining = {job.id for job in await service.get_outgoing_jobs()} & set(job_ids)
+        if not remaining:
+            return
+        await asyncio.sleep(0.2)
+        await clock.advance(600)
+    raise AssertionError(f"jobs still queued: {await service.get_outgoing_jobs()}")

@@ -1,0 +1,184 @@
+"""Failures and retries: per-cause delays, resuming from the first unconfirmed page,
+retries exceeded and restart, cancel, pause and resume, schedules."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openfax.documents import read_fax_tiff, render_documents
+from openfax.errors import InvalidOperationError
+from openfax.model import JobStatus, ScheduleType, ServerEvents
+from openfax.providers import DeviceState, LineFaults
+from openfax.service import FaxService, ManualClock
+from openfax.service.events import EventType
+from openfax.store import Direction
+
+from .conftest import START, eventually, job_leaves_queue, job_reaches, request, service_config
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_busy_line_is_retried_after_the_busy_delay(
+    service: FaxService, clock: ManualClock, two_pages: Path
+) -> None:
+    service.provider.line("1002").faults = LineFaults(busy=True)
+    (job_id,) = await service.submit(request(two_pages))
+    job = await job_reaches(service, job_id, JobStatus.RETRYING)
+    assert (job.failure_cause, job.extended_status, job.retries) == ("busy", 8, 1)
+    assert job.scheduled_time == START + timedelta(minutes=5)
+    (attempt,) = await service.get_call_attempts(job_id)
+    assert attempt.failure_cause == "busy" and attempt.ended_at is not None
+    service.provider.line("1002").faults = LineFaults()
+    await clock.advance(4 * 60)
+    assert (await service.get_outgoing_job(job_id)).status is JobStatus.RETRYING
+    await clock.advance(60)
+    await job_leaves_queue(service, job_id)
+    assert (await service.get_message(Direction.OUT, job_id)).retries == 1
+
+
+async def test_a_call_dropped_after_page_one_resumes_at_page_two(
+    service: FaxService, clock: ManualClock, three_pages: Path
+) -> None:
+    service.provider.line("1002").faults = LineFaults(hang_up_after_page=1)
+    (job_id,) = await service.submit(request(three_pages))
+    job = await job_reaches(service, job_id, JobStatus.RETRYING)
+    assert (job.pages_confirmed, job.failure_cause) == (1, "line_dropped")
+
+    async def partial_archived() -> bool:
+        return len((await service.get_incoming_messages()).messages) == 1
+
+    await eventually(partial_archived, "the partial fax is archived")
+    (partial,) = (await service.get_incoming_messages()).messages
+    assert partial.partial and partial.pages == 1
+    service.provider.line("1002").faults = LineFaults()
+    await clock.advance(2 * 60)
+    await job_leaves_queue(service, job_id)
+
+    async def rest_archived() -> bool:
+        return len((await service.get_incoming_messages()).messages) == 2
+
+    await eventually(rest_archived, "the rest is archived")
+    first, rest = (await service.get_incoming_messages()).messages
+    assert (rest.pages, rest.partial) == (2, False), "the retry sent pages 2 and 3 only"
+    expected = [np.asarray(p.image) for p in render_documents([three_pages])]
+    got = [
+        np.asarray(p.image)
+        for m in (first, rest)
+        for p in read_fax_tiff(await service.message_tiff_path(Direction.IN, m.id))
+    ]
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
+
+
+async def test_retries_exceeded_then_restart_sends_it(
+    tmp_path: Path, clock: ManualClock, two_pages: Path
+) -> None:
+    config = service_config(tmp_path / "data", outgoing={"retries": 1})
+    async with FaxService(config, clock=clock) as service:
+        service.provider.line("1002").faults = LineFaults(no_answer=True)
+        (job_id,) = await service.submit(request(two_pages))
+        await job_reaches(service, job_id, JobStatus.RETRYING)
+        await clock.advance(10 * 60)
+        job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED)
+        assert job.failure_cause == "no_answer" and job.attempts == 2
+        with pytest.raises(InvalidOperationError):
+            await service.pause_job(job_id)
+        service.provider.line("1002").faults = LineFaults()
+        restarted = await service.restart_job(job_id)
+        assert restarted.retries == 0
+        await job_leaves_queue(service, job_id)
+
+
+async def test_cancel_in_a_call_hangs_up(
+    tmp_path: Path, clock: ManualClock, three_pages: Path
+) -> None:
+    config = service_config(tmp_path / "data", loopback={"pace": 20.0})
+    async with FaxService(config, clock=clock) as service:
+        (job_id,) = await service.submit(request(three_pages))
+        line = service.provider.line("1001")
+
+        async def in_call() -> bool:
+            return line.state is DeviceState.IN_CALL
+
+        await eventually(in_call, "the call is connected")
+        canceling = await service.cancel_job(job_id)
+        assert canceling.status is JobStatus.CANCELING
+        await job_leaves_queue(service, job_id)
+        assert line.state is DeviceState.IDLE
+        assert (await service.get_outgoing_messages()).messages == []
+
+
+async def test_pause_and_resume_a_waiting_job(
+    service: FaxService, clock: ManualClock, two_pages: Path
+) -> None:
+    await service.set_queue_switches(outgoing_paused=True)
+    (job_id,) = await service.submit(request(two_pages))
+    paused = await service.pause_job(job_id)
+    assert paused.status == JobStatus.PENDING | JobStatus.PAUSED
+    with pytest.raises(InvalidOperationError):
+        await service.pause_job(job_id)
+    await service.set_queue_switches(outgoing_paused=False)
+    await clock.advance(60)
+    assert (await service.get_outgoing_job(job_id)).status == JobStatus.PENDING | JobStatus.PAUSED
+    resumed = await service.resume_job(job_id)
+    assert resumed.status is JobStatus.PENDING
+    await job_leaves_queue(service, job_id)
+
+
+async def test_a_job_for_a_specific_time_waits_for_it(
+    service: FaxService, clock: ManualClock, two_pages: Path
+) -> None:
+    when = START + timedelta(hours=3)
+    fields = {"schedule_type": ScheduleType.SPECIFIC_TIME, "schedule_time": when}
+    (job_id,) = await service.submit(request(two_pages, **fields))
+    await clock.advance(2 * 3600)
+    assert (await service.get_outgoing_job(job_id)).status is JobStatus.PENDING
+    await clock.advance(3600)
+    await job_leaves_queue(service, job_id)
+
+
+async def test_a_discount_job_waits_for_the_discount_period(
+    tmp_path: Path, two_pages: Path
+) -> None:
+    local = datetime(2026, 11, 24, 12, 0).astimezone()
+    clock = ManualClock(local)
+    config = service_config(
+        tmp_path / "data", outgoing={"discount_start": "20:00", "discount_end": "07:00"}
+    )
+    async with FaxService(config, clock=clock) as service:
+        fields = {"schedule_type": ScheduleType.DISCOUNT_PERIOD}
+        (job_id,) = await service.submit(request(two_pages, **fields))
+        job = await service.get_outgoing_job(job_id)
+        assert job.scheduled_time.astimezone().time() == time(20, 0)
+        await clock.advance(7 * 3600)
+        assert (await service.get_outgoing_job(job_id)).status is JobStatus.PENDING
+        await clock.advance(3600)
+        await job_leaves_queue(service, job_id)
+
+
+async def test_the_event_stream_sees_each_state_in_order(
+    service: FaxService, two_pages: Path
+) -> None:
+    stream = service.events(ServerEvents.OUT_QUEUE | ServerEvents.OUT_ARCHIVE)
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0.05)
+    (job_id,) = await service.submit(request(two_pages))
+    seen = [await first]
+    while seen[-1].type is not EventType.OUTGOING_JOB_REMOVED:
+        seen.append(await anext(stream))
+    assert all(
+        e.payload.get("job_id", e.payload.get("message_id")) == f"{job_id:016x}" for e in seen
+    )
+    kinds = [e.type for e in seen]
+    assert kinds[0] is EventType.OUTGOING_JOB_ADDED
+    assert kinds[-2:] == [EventType.OUTGOING_MESSAGE_ADDED, EventType.OUTGOING_JOB_REMOVED]
+    statuses = [e.payload["status"] for e in seen if e.type is EventType.OUTGOING_JOB_CHANGED]
+    assert statuses[0] == JobStatus.INPROGRESS and statuses[-1] == JobStatus.COMPLETED
+    assert set(statuses[:-1]) == {JobStatus.INPROGRESS}
+    pages = [e.payload["pages_confirmed"] for e in seen if e.type is EventType.OUTGOING_JOB_CHANGED]
+    assert pages == sorted(pages) and pages[-1] == 2
+    await stream.aclose()

@@ -1,0 +1,106 @@
+"""Sending through the service: line 1 to line 2, received pixel-identical, archived."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openfax.documents import read_fax_tiff, render_documents
+from openfax.errors import BodyError, QueueBlockedError, SubmissionError
+from openfax.service import STORE_IN_FOLDER, FaxService, FolderSettings, ManualClock, SubmitRequest
+from openfax.store import Direction
+
+from .conftest import eventually, job_leaves_queue, request, send_all
+
+pytestmark = pytest.mark.anyio
+
+
+def pixels(path: Path) -> list[np.ndarray]:
+    return [np.asarray(page.image) for page in read_fax_tiff(path)]
+
+
+async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
+    service: FaxService, two_pages: Path, tmp_path: Path
+) -> None:
+    devices = await service.get_devices()
+    assert [d.number for d in devices] == ["1001", "1002", "1003"]
+    receiver = devices[1].id
+    folder = tmp_path / "inbox"
+    await service.set_store_in_folder(receiver, FolderSettings(str(folder)))
+    await service.use_routing_method(receiver, STORE_IN_FOLDER, True)
+
+    (job_id,) = await service.submit(request(two_pages, "1002"))
+    await job_leaves_queue(service, job_id)
+
+    out = await service.get_message(Direction.OUT, job_id)
+    assert out.pages == 2 and out.recipient_number == "1002"
+
+    async def received() -> bool:
+        return bool((await service.get_incoming_messages()).messages) and not (
+            await service.get_incoming_jobs()
+        )
+
+    await eventually(received, "the fax is received and routed")
+    (message,) = (await service.get_incoming_messages()).messages
+    assert message.pages == 2 and not message.partial
+    assert message.caller_id == "1001"
+    expected = [np.asarray(page.image) for page in render_documents([two_pages])]
+    got = pixels(await service.message_tiff_path(Direction.IN, message.id))
+    assert len(got) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
+    stored = folder / f"{message.id:016x}.tif"
+    assert all(np.array_equal(a, b) for a, b in zip(expected, pixels(stored), strict=True))
+    pdf = await service.message_pdf_path(Direction.IN, message.id)
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+async def test_a_broadcast_is_one_submission_with_a_job_per_recipient(
+    service: FaxService, clock: ManualClock, two_pages: Path
+) -> None:
+    ids = await service.submit(request(two_pages, "1002", "1003", "1002"))
+    assert len(set(ids)) == 3
+    jobs = {job.id: job for job in await service.get_outgoing_jobs()}
+    assert len({jobs[i].submission_id for i in ids}) == 1
+    assert [jobs[i].recipient_number for i in ids] == ["1002", "1003", "1002"]
+    # Lines call each other here, so some calls find a line busy and are retried.
+    await send_all(service, clock, ids)
+    sent = (await service.get_outgoing_messages()).messages
+    assert sorted(m.id for m in sent) == sorted(ids)
+    assert all(m.pages == 2 for m in sent)
+
+
+async def test_a_bad_body_is_named_by_index_and_nothing_is_queued(
+    service: FaxService, two_pages: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not a pdf")
+    bad = request(two_pages, "1002")
+    bad = SubmitRequest(bodies=[two_pages, broken], recipients=bad.recipients)
+    with pytest.raises(BodyError) as caught:
+        await service.submit(bad)
+    assert caught.value.index == 1 and "broken.pdf" in str(caught.value)
+    assert await service.get_outgoing_jobs() == []
+    with pytest.raises(SubmissionError):
+        await service.submit(SubmitRequest(bodies=[two_pages], recipients=[]))
+
+
+async def test_a_blocked_queue_refuses_submissions(service: FaxService, two_pages: Path) -> None:
+    await service.set_queue_switches(outgoing_blocked=True)
+    with pytest.raises(QueueBlockedError):
+        await service.submit(request(two_pages))
+    await service.set_queue_switches(outgoing_blocked=False)
+    assert len(await service.submit(request(two_pages))) == 1
+
+
+async def test_an_idempotency_key_returns_the_same_jobs_and_sends_once(
+    service: FaxService, two_pages: Path
+) -> None:
+    first = await service.submit(request(two_pages, idempotency_key="order-42"))
+    again = await service.submit(request(two_pages, idempotency_key="order-42"))
+    assert first == again
+    await job_leaves_queue(service, first[0])
+    await service.submit(request(two_pages, idempotency_key="order-42"))
+    assert len((await service.get_outgoing_messages()).messages) == 1
+    assert await service.get_outgoing_jobs() == [], "a key seen before never sends again"
