@@ -18,7 +18,7 @@ from openfax.documents import (
     render_documents,
     write_fax_tiff,
 )
-from openfax.documents.ccitt import encode_page, encode_rows, pack_rows
+from openfax.documents.ccitt import encode_page, encode_rows
 from openfax.errors import DocumentError
 
 
@@ -44,14 +44,14 @@ def test_packed_rows_are_min_is_white_bits() -> None:
     image = Image.new("1", (12, 2), 1)
     image.putpixel((0, 0), 0)
     image.putpixel((11, 1), 0)
-    rows = pack_rows(FaxPage(image, Resolution.FINE))
+    rows = FaxPage(image, Resolution.FINE).rows
     assert rows.tolist() == [[0b1000_0000, 0], [0, 0b0001_0000]]
 
 
 def test_rows_of_an_odd_width_page_code_as_the_page_does() -> None:
     page = noise_page(1731, seed=7)
     for compression in Compression:
-        coded = encode_rows(pack_rows(page), page.width, page.resolution, compression)
+        coded = encode_rows(page.rows, page.width, page.resolution, compression)
         assert coded == encode_page(page, compression)
 
 
@@ -89,3 +89,14 @@ def test_an_empty_stream_of_pages_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DocumentError, match="no pages"):
         write_fax_tiff(iter([]), tmp_path / "none.tif")
     assert not (tmp_path / "none.tif").exists()
+
+
+def test_a_page_from_packed_rows_has_the_image_of_those_rows() -> None:
+    page = noise_page(1731, seed=3)
+    copy = FaxPage.from_rows(page.rows.copy(), page.width, page.resolution)
+    assert copy.image.mode == "1"
+    assert copy.image.tobytes() == page.image.tobytes()
+    assert copy == page
+    assert not copy.rows.flags.writeable
+    with pytest.raises(ValueError, match="not 1722 bits wide"):
+        FaxPage.from_rows(page.rows, 1730 - 8, page.resolution)

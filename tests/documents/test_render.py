@@ -179,3 +179,12 @@ def test_an_image_leaves_room_for_the_header_line(tmp_path: Path, resolution: Re
     assert ink_rows[0] == round(0.25 * resolution.y_dpi)
     branded = draw_header_line(page, format_header_line("+1 555 0100", datetime(2026, 1, 2), 1, 1))
     assert np.array_equal(black(branded)[ink_rows[0] :], black(page)[ink_rows[0] :])
+
+
+def test_header_line_on_a_pdf_page_changes_only_its_band(tmp_path: Path) -> None:
+    (page,) = render_documents([make_pdf(tmp_path / "bar.pdf", 1)], resolution=Resolution.FINE)
+    branded = draw_header_line(page, format_header_line("+1 555 0100", datetime(2026, 1, 2), 1, 1))
+    changed = np.flatnonzero((black(branded) != black(page)).any(axis=1))
+    assert changed.size > 0
+    assert changed[0] >= round(0.04 * 196)
+    assert changed[-1] < round(0.04 * 196) + round(0.18 * 196)

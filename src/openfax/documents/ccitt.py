@@ -33,23 +33,14 @@ _DOUBLE_TAGS = {_libtiff.TIFFTAG_XRESOLUTION, _libtiff.TIFFTAG_YRESOLUTION}
 def encode_page(page: FaxPage, compression: Compression) -> bytes:
     """The page's rows coded with `compression`, as one block with no fill bits, ready to be
     one TIFF strip or a PDF CCITTFaxDecode stream (first bit in the high-order bit of a byte)."""
-    return encode_rows(pack_rows(page), page.width, page.resolution, compression)
-
-
-def pack_rows(page: FaxPage) -> NDArray[np.uint8]:
-    """The page's pixels as a fax coder reads them: one row of packed bits per scan line,
-    first pixel in the high-order bit, 1 for black (PhotometricInterpretation min-is-white)."""
-    # Pillow's own bit packer is 20 times slower than unpacking to one byte per pixel (where
-    # black is 0) and packing with numpy.
-    pixels = np.frombuffer(page.image.tobytes("raw", "L"), dtype=np.uint8)
-    return np.packbits(pixels.reshape(page.height, page.width) == 0, axis=1)
+    return encode_rows(page.rows, page.width, page.resolution, compression)
 
 
 def encode_rows(
     rows: NDArray[np.uint8], width: int, resolution: Resolution, compression: Compression
 ) -> bytes:
-    """`encode_page` for the rows of a page `width` pixels wide packed by `pack_rows`; holds the
-    GIL only for a few short calls, so several threads code pages at once."""
+    """`encode_page` for the rows of a page `width` pixels wide packed as `FaxPage.rows`; holds
+    the GIL only for a few short calls, so several threads code pages at once."""
     height = rows.shape[0]
     fields = [
         (_libtiff.TIFFTAG_IMAGEWIDTH, width),

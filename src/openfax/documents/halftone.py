@@ -34,11 +34,8 @@ def is_photograph(gray: NDArray[np.uint8]) -> bool:
     return levels >= PHOTO_MIN_MID_TONE_LEVELS
 
 
-def to_bilevel(
-    gray: NDArray[np.uint8], *, dither: bool, mask: NDArray[np.bool_] | None = None
-) -> Image.Image:
-    """A mode "1" image from 8-bit grey: Floyd-Steinberg dithered, or thresholded at mid-grey
-    (through `mask`, a scratch array of the same shape, if given).
+def to_bilevel(gray: NDArray[np.uint8], *, dither: bool) -> Image.Image:
+    """A mode "1" image from 8-bit grey: Floyd-Steinberg dithered, or thresholded at mid-grey.
 
     Pure black and white pixels come out unchanged either way, so dithering a page that mixes
     a photograph with non-anti-aliased text keeps the text crisp.
@@ -46,4 +43,9 @@ def to_bilevel(
     if dither:
         return Image.fromarray(gray, mode="L").convert("1", dither=Image.Dither.FLOYDSTEINBERG)
     # One byte per pixel into Pillow: packing bits for it costs four times as much.
-    return Image.fromarray(np.greater_equal(gray, THRESHOLD, out=mask))
+    return Image.fromarray(np.greater_equal(gray, THRESHOLD))
+
+
+def threshold_rows(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """8-bit grey thresholded at mid-grey into rows of packed bits, 1 for black (`FaxPage.rows`)."""
+    return np.packbits(np.less(gray, THRESHOLD), axis=1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
+
 from openfax.documents.canvas import DRAWING_DPI, Canvas, points
 from openfax.documents.fonts import FontStyle, load_font
 from openfax.documents.pages import FaxPage
@@ -29,7 +31,12 @@ def draw_header_line(page: FaxPage, text: str) -> FaxPage:
     canvas = Canvas(round(HEADER_HEIGHT_IN * DRAWING_DPI))
     canvas.text(HEADER_LEFT_PX, 0, text, load_font(FontStyle.MONO, points(HEADER_FONT_PT)))
     y_dpi = page.resolution.y_dpi
-    band = canvas.to_bilevel(max(1, round(HEADER_HEIGHT_IN * y_dpi)))
-    image = page.image.copy()
-    image.paste(band, (0, round(HEADER_TOP_IN * y_dpi)))
-    return FaxPage(image, page.resolution)
+    top = round(HEADER_TOP_IN * y_dpi)
+    band = ~np.asarray(canvas.to_bilevel(max(1, round(HEADER_HEIGHT_IN * y_dpi))))
+    band = band[: max(0, page.height - top), : page.width]
+    # Only the band's rows are unpacked: the rest of the page is copied as packed bits.
+    rows = page.rows.copy()
+    pixels = np.unpackbits(rows[top : top + band.shape[0]], axis=1, count=page.width)
+    pixels[:, : band.shape[1]] = band
+    rows[top : top + band.shape[0]] = np.packbits(pixels, axis=1)
+    return FaxPage.from_rows(rows, page.width, page.resolution)

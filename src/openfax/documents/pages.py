@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 FAX_WIDTH = 1728
@@ -64,27 +66,69 @@ class Compression(Enum):
     """Modified Modified READ, T.6 (TIFF Compression 4)."""
 
 
-@dataclass(frozen=True)
 class FaxPage:
-    """One fax page: a PIL image of mode "1" (as in Pillow, 1 is white and 0 is black) and the
-    resolution its rows were scanned at. Pages we render are FAX_WIDTH pixels wide."""
+    """One fax page: its pixels, black and white, and the resolution its rows were scanned at.
+    Pages we render are FAX_WIDTH pixels wide.
 
-    image: Image.Image
-    resolution: Resolution
+    The pixels are kept in the form the page was made in and turned into the other on first
+    use: `rows`, bits packed as the fax coders read them (PDF pages are rendered straight to
+    these, without Pillow), or `image`, a PIL image of mode "1" (drawn pages, received faxes).
+    A page is immutable: neither form may be changed in place.
+    """
 
-    def __post_init__(self) -> None:
-        if self.image.mode != "1":
-            raise ValueError(f"a fax page needs a mode '1' image, not {self.image.mode!r}")
+    def __init__(self, image: Image.Image, resolution: Resolution) -> None:
+        if image.mode != "1":
+            raise ValueError(f"a fax page needs a mode '1' image, not {image.mode!r}")
+        self._image: Image.Image | None = image
+        self._rows: NDArray[np.uint8] | None = None
+        self.width, self.height = image.size
+        self.resolution = resolution
+
+    @classmethod
+    def from_rows(cls, rows: NDArray[np.uint8], width: int, resolution: Resolution) -> FaxPage:
+        """A page `width` pixels wide from rows of packed bits laid out as `rows` gives them;
+        the page keeps `rows` (made read-only) rather than a copy."""
+        if rows.dtype != np.uint8 or rows.ndim != 2 or rows.shape[1] != (width + 7) // 8:
+            raise ValueError(f"{rows.dtype} rows of shape {rows.shape} are not {width} bits wide")
+        page = cls.__new__(cls)
+        page._image = None
+        page._rows = rows
+        rows.flags.writeable = False
+        page.width, page.height = width, rows.shape[0]
+        page.resolution = resolution
+        return page
 
     @property
-    def width(self) -> int:
-        """Pixels per row."""
-        return self.image.width
+    def image(self) -> Image.Image:
+        """The pixels as a PIL image of mode "1" (as in Pillow, 1 is white and 0 is black)."""
+        if self._image is None:
+            assert self._rows is not None
+            self._image = Image.frombytes("1", (self.width, self.height), self._rows, "raw", "1;I")
+        return self._image
 
     @property
-    def height(self) -> int:
-        """Number of rows."""
-        return self.image.height
+    def rows(self) -> NDArray[np.uint8]:
+        """The pixels as a fax coder reads them: one row of packed bits per scan line, first pixel
+        in the high-order bit, 1 for black (PhotometricInterpretation min-is-white); read-only."""
+        if self._rows is None:
+            assert self._image is not None
+            # Pillow's own bit packer is 20 times slower than numpy's.
+            rows = np.packbits(~np.asarray(self._image), axis=1)
+            rows.flags.writeable = False
+            self._rows = rows
+        return self._rows
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FaxPage):
+            return NotImplemented
+        return (
+            self.resolution is other.resolution
+            and self.width == other.width
+            and np.array_equal(self.rows, other.rows)
+        )
+
+    def __repr__(self) -> str:
+        return f"FaxPage({self.width} x {self.height}, {self.resolution.name})"
 
 
 @dataclass(frozen=True)

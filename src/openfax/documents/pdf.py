@@ -1,5 +1,10 @@
-"""Rendering PDF pages to fax pages with PDFium, at the fax resolution and without
-anti-aliasing, so text and lines come out crisp and thresholding is exact."""
+"""Rendering PDF pages to fax pages with PDFium at the fax resolution.
+
+Text is anti-aliased, thresholded at mid-grey and its edges straightened (`edges`): glyphs
+come out closer to their true weight, with steadier edges, than PDFium's aliased text, and
+code to fewer bytes. Paths and images are not anti-aliased, so a hairline stays a solid
+line of pixels. Pages with photographs are dithered.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,16 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from numpy.typing import NDArray
 
-from openfax.documents.halftone import is_photograph, to_bilevel
-from openfax.documents.pages import FAX_WIDTH, FaxPage, PageSize, Resolution, fit_on_page
+from openfax.documents.edges import smooth_edges
+from openfax.documents.halftone import is_photograph, threshold_rows, to_bilevel
+from openfax.documents.pages import (
+    FAX_WIDTH,
+    FaxPage,
+    PageSize,
+    Placement,
+    Resolution,
+    fit_on_page,
+)
 from openfax.errors import DocumentError
 
 MAX_PAGE_POINTS = 14400
@@ -23,10 +36,12 @@ _RENDER_FLAGS = (
     pdfium_c.FPDF_GRAYSCALE
     | pdfium_c.FPDF_ANNOT
     | pdfium_c.FPDF_PRINTING
-    | pdfium_c.FPDF_RENDER_NO_SMOOTHTEXT
     | pdfium_c.FPDF_RENDER_NO_SMOOTHIMAGE
     | pdfium_c.FPDF_RENDER_NO_SMOOTHPATH
 )
+_PHOTO_RENDER_FLAGS = _RENDER_FLAGS | pdfium_c.FPDF_RENDER_NO_SMOOTHTEXT
+"""For dithering: text all black or white, so it stays crisp and its edges do not pass for
+the grey levels of a photograph."""
 
 _LOAD_ERRORS = {
     pdfium_c.FPDF_ERR_FILE: "cannot be opened",
@@ -56,12 +71,11 @@ def render_pdf(path: Path, resolution: Resolution, page_size: PageSize) -> Itera
     the top and centred; landscape pages are turned a quarter to fit portrait paper.
     """
     document = open_pdf(path)
-    # One grey buffer and one mask for all pages: fresh ones would cost a page fault every 4 KiB.
+    # One grey buffer for all pages: a fresh one would cost a page fault every 4 KiB.
     gray = np.empty((page_size.rows(resolution), FAX_WIDTH), dtype=np.uint8)
-    mask = np.empty(gray.shape, dtype=np.bool_)
     try:
         for index in range(len(document)):
-            yield _render_page(path, document, index, resolution, page_size, gray, mask)
+            yield _render_page(path, document, index, resolution, page_size, gray)
     finally:
         document.close()
 
@@ -73,10 +87,12 @@ def _render_page(
     resolution: Resolution,
     page_size: PageSize,
     gray: NDArray[np.uint8],
-    mask: NDArray[np.bool_],
 ) -> FaxPage:
-    """Page `index` of `document` rendered into `gray` and made bilevel through `mask` (both
-    overwritten)."""
+    """Page `index` of `document`, rendered into `gray` (overwritten).
+
+    Anti-aliased text is full of grey levels, and small dense text can pass for a photograph;
+    so a page that looks like one is rendered again without anti-aliasing and looked at anew.
+    """
     page = document[index]
     try:
         width_pt, height_pt = page.get_size()
@@ -90,17 +106,28 @@ def _render_page(
         if rotate:
             width_pt, height_pt = height_pt, width_pt
         place = fit_on_page(width_pt / 72, height_pt / 72, resolution, page_size)
-        gray.fill(255)
-        buffer = (ctypes.c_ubyte * gray.size).from_buffer(gray.data)
-        bitmap = pdfium_c.FPDFBitmap_CreateEx(
-            FAX_WIDTH, gray.shape[0], pdfium_c.FPDFBitmap_Gray, buffer, FAX_WIDTH
-        )
-        try:
-            pdfium_c.FPDF_RenderPageBitmap(
-                bitmap, page.raw, place.x, place.y, place.width, place.height, rotate, _RENDER_FLAGS
-            )
-        finally:
-            pdfium_c.FPDFBitmap_Destroy(bitmap)
+        _render(page, place, rotate, _RENDER_FLAGS, gray)
+        if is_photograph(gray):
+            _render(page, place, rotate, _PHOTO_RENDER_FLAGS, gray)
+            if is_photograph(gray):
+                return FaxPage(to_bilevel(gray, dither=True), resolution)
     finally:
         page.close()
-    return FaxPage(to_bilevel(gray, dither=is_photograph(gray), mask=mask), resolution)
+    return FaxPage.from_rows(smooth_edges(threshold_rows(gray)), FAX_WIDTH, resolution)
+
+
+def _render(
+    page: pdfium.PdfPage, place: Placement, rotate: int, flags: int, gray: NDArray[np.uint8]
+) -> None:
+    """Render `page` into `place` on the white page `gray` (overwritten) with PDFium's `flags`."""
+    gray.fill(255)
+    buffer = (ctypes.c_ubyte * gray.size).from_buffer(gray.data)
+    bitmap = pdfium_c.FPDFBitmap_CreateEx(
+        FAX_WIDTH, gray.shape[0], pdfium_c.FPDFBitmap_Gray, buffer, FAX_WIDTH
+    )
+    try:
+        pdfium_c.FPDF_RenderPageBitmap(
+            bitmap, page.raw, place.x, place.y, place.width, place.height, rotate, flags
+        )
+    finally:
+        pdfium_c.FPDFBitmap_Destroy(bitmap)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from PIL import Image, ImageSequence, TiffImagePlugin, UnidentifiedImageError
 
-from openfax.documents.ccitt import T4_OPTION_2D, T4_OPTIONS, encode_rows, pack_rows
+from openfax.documents.ccitt import T4_OPTION_2D, T4_OPTIONS, encode_rows
 from openfax.documents.pages import X_DPI, Compression, FaxPage, Resolution
 from openfax.errors import DocumentError
 
@@ -59,14 +59,14 @@ def write_fax_tiff(
 
     Pages are coded on one worker thread per CPU as they arrive, so when `pages` is an iterator
     that renders lazily (`iter_pages`), the next page renders while the last ones are coded.
-    Their bits are packed here, on the calling thread: there the big short-lived buffers are
-    recycled by malloc, while on a worker they cost a page fault every 4 KiB.
+    Drawn pages get their bits packed here, on the calling thread: there the big short-lived
+    buffers are recycled by malloc, while on a worker they cost a page fault every 4 KiB.
     """
     path = Path(path)
     with ThreadPoolExecutor(max_workers=_coding_threads(pages)) as pool:
         coded: list[tuple[_PageShape, Future[bytes]]] = []
         for page in pages:
-            rows = pack_rows(page)
+            rows = page.rows
             future = pool.submit(encode_rows, rows, page.width, page.resolution, compression)
             coded.append((_PageShape(page.width, page.height, page.resolution), future))
         strips = [(shape, future.result()) for shape, future in coded]
