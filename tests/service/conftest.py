@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from openfax.model import JobStatus
+from openfax.providers import DeviceState
 from openfax.service import FaxService, ManualClock, Recipient, SubmitRequest, load_config
 from openfax.service.config import ServiceConfig
 from openfax.service.views import OutgoingJobInfo
@@ -24,11 +25,14 @@ WAIT_SECONDS = 20.0
 
 
 def service_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
-    """The configuration of a test service: three unpaced lines 1001-1003, no branding."""
+    """The configuration of a test service: three unpaced lines 1001-1003, no branding, a
+    call set-up deadline longer than any jump of the manual clock."""
     tables: dict[str, Any] = {
         "node_id": "node-test",
         "loopback": {"lines": 3, "pace": "unpaced"},
         "outgoing": {"branding": False},
+        # Tests jump the manual clock by minutes while unpaced calls take wall time.
+        "deadlines": {"call_setup_seconds": 30 * 86400},
     }
     for key, value in overrides.items():
         if isinstance(value, dict):
@@ -100,11 +104,18 @@ async def job_leaves_queue(service: FaxService, job_id: int) -> None:
 
 
 async def send_all(service: FaxService, clock: ManualClock, job_ids: list[int]) -> None:
-    """Let the queue send ``job_ids``, moving the clock on so that busy lines are retried."""
-    for _ in range(20):
-        remaining = {job.id for job in await service.get_outgoing_jobs()} & set(job_ids)
-        if not remaining:
+    """Let the queue send ``job_ids``, moving the clock on so that busy lines are retried.
+
+    The clock moves only while no call runs, so no call-setup deadline passes mid-call.
+    """
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while asyncio.get_running_loop().time() < deadline:
+        jobs = [job for job in await service.get_outgoing_jobs() if job.id in job_ids]
+        if not jobs:
             return
-        await asyncio.sleep(0.2)
-        await clock.advance(600)
+        running = any(job.status & JobStatus.INPROGRESS for job in jobs)
+        lines_busy = any(line.state is not DeviceState.IDLE for line in service.provider.devices)
+        await asyncio.sleep(0.05)
+        if not running and not lines_busy:
+            await clock.advance(600)
     raise AssertionError(f"jobs still queued: {await service.get_outgoing_jobs()}")

@@ -18,7 +18,15 @@ from openfax.service import FaxService, ManualClock
 from openfax.service.events import EventType
 from openfax.store import Direction
 
-from .conftest import START, eventually, job_leaves_queue, job_reaches, request, service_config
+from .conftest import (
+    START,
+    eventually,
+    job_leaves_queue,
+    job_reaches,
+    request,
+    send_all,
+    service_config,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -90,7 +98,8 @@ async def test_retries_exceeded_then_restart_sends_it(
         service.provider.line("1002").faults = LineFaults()
         restarted = await service.restart_job(job_id)
         assert restarted.retries == 0
-        await job_leaves_queue(service, job_id)
+        # The restarted job may be claimed by line 1002 itself, which finds itself busy.
+        await send_all(service, clock, [job_id])
 
 
 async def test_cancel_in_a_call_hangs_up(

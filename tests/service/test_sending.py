@@ -12,7 +12,7 @@ from openfax.errors import BodyError, QueueBlockedError, SubmissionError
 from openfax.service import STORE_IN_FOLDER, FaxService, FolderSettings, ManualClock, SubmitRequest
 from openfax.store import Direction
 
-from .conftest import eventually, job_leaves_queue, request, send_all
+from .conftest import eventually, job_leaves_queue, request, send_all, service_config
 
 pytestmark = pytest.mark.anyio
 
@@ -57,8 +57,14 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
 
 
 async def test_a_broadcast_is_one_submission_with_a_job_per_recipient(
-    service: FaxService, clock: ManualClock, two_pages: Path
+    tmp_path: Path, clock: ManualClock, two_pages: Path
 ) -> None:
+    config = service_config(tmp_path / "data", outgoing={"retries": 10})
+    async with FaxService(config, clock=clock) as service:
+        await broadcast(service, clock, two_pages)
+
+
+async def broadcast(service: FaxService, clock: ManualClock, two_pages: Path) -> None:
     ids = await service.submit(request(two_pages, "1002", "1003", "1002"))
     assert len(set(ids)) == 3
     jobs = {job.id: job for job in await service.get_outgoing_jobs()}
@@ -97,9 +103,12 @@ async def test_a_blocked_queue_refuses_submissions(service: FaxService, two_page
 async def test_an_idempotency_key_returns_the_same_jobs_and_sends_once(
     service: FaxService, two_pages: Path
 ) -> None:
+    await service.set_queue_switches(outgoing_paused=True)
     first = await service.submit(request(two_pages, idempotency_key="order-42"))
     again = await service.submit(request(two_pages, idempotency_key="order-42"))
     assert first == again
+    assert len(await service.get_outgoing_jobs()) == 1
+    await service.set_queue_switches(outgoing_paused=False)
     await job_leaves_queue(service, first[0])
     await service.submit(request(two_pages, idempotency_key="order-42"))
     assert len((await service.get_outgoing_messages()).messages) == 1

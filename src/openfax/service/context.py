@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from openfax.providers import Device as Line
@@ -33,6 +33,9 @@ class ServiceContext:
     switches: QueueSwitches = field(default_factory=QueueSwitches)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     wake_scheduler: asyncio.Event = field(default_factory=asyncio.Event)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the service stops: background work ends at its next wait, never inside a
+    transaction (a task cancelled there could leave SQLite's write lock taken)."""
 
     @property
     def node_id(self) -> str:
@@ -44,6 +47,17 @@ class ServiceContext:
             if known is line:
                 return device_id
         raise KeyError(f"unknown line {line.name}")
+
+    async def sleep_until(self, when: datetime) -> bool:
+        """Wait on the clock until ``when``; False if the service began stopping first."""
+        sleeper = asyncio.ensure_future(self.clock.sleep_until(when))
+        stopping = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({sleeper, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            stopping.cancel()
+        return not self.stopping.is_set()
 
     def spawn(self, work: Coroutine[Any, Any, object], name: str) -> asyncio.Task[Any]:
         """Run ``work`` in the background, owned by the service: logged if it fails,

@@ -60,12 +60,19 @@ class Receiver:
         self._on_idle = on_idle
         self._sending = sending
         self._calls: dict[int, asyncio.Queue[CallProgress]] = {}
-        self._notices: asyncio.Queue[tuple[EventType, dict[str, Any]]] = asyncio.Queue()
+        self._notices: asyncio.Queue[tuple[EventType, dict[str, Any]] | None] = asyncio.Queue()
+
+    def close_notices(self) -> None:
+        """End :meth:`run_notices` once the notices before this one are written."""
+        self._notices.put_nowait(None)
 
     async def run_notices(self) -> None:
         """Write device and new-call notices to the event log, in the order they happened."""
         while True:
-            kind, payload = await self._notices.get()
+            notice = await self._notices.get()
+            if notice is None:
+                return
+            kind, payload = notice
             async with self.ctx.hub.transaction() as conn:
                 await self.ctx.hub.emit(conn, kind, payload)
 
@@ -272,7 +279,8 @@ class Receiver:
             self.ctx.spawn(self._retry(changed, delay), f"routing retry {job.id:016x}")
 
     async def _retry(self, job: IncomingJob, delay: timedelta) -> None:
-        await self.ctx.clock.sleep_until(self.ctx.clock.now() + delay)
+        if not await self.ctx.sleep_until(self.ctx.clock.now() + delay):
+            return
         routing = await self._change(job.id, {"status": JobStatus.ROUTING})
         if routing is not None:
             await self.route(routing)

@@ -85,8 +85,8 @@ class Scheduler:
         self.ctx.wake_scheduler.set()
 
     async def run(self) -> None:
-        """The scheduler's loop; runs until cancelled."""
-        while True:
+        """The scheduler's loop; ends when the service stops."""
+        while not self.ctx.stopping.is_set():
             self.ctx.wake_scheduler.clear()
             now = self.ctx.clock.now()
             await self._renew_leases(now)
@@ -116,11 +116,13 @@ class Scheduler:
     async def _sleep(self, until: datetime) -> None:
         sleeper = asyncio.ensure_future(self.ctx.clock.sleep_until(until))
         woken = asyncio.ensure_future(self.ctx.wake_scheduler.wait())
+        stopping = asyncio.ensure_future(self.ctx.stopping.wait())
+        waits = {sleeper, woken, stopping}
         try:
-            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            sleeper.cancel()
-            woken.cancel()
+            for wait in waits:
+                wait.cancel()
 
     async def _next_wake(self, now: datetime) -> datetime:
         """The next time the loop has work: a job coming due, or lease upkeep."""
@@ -269,7 +271,9 @@ class Scheduler:
                     outcome = await self._call(call, document)
             await self._finish(call, submission, outcome, first_page)
         finally:
-            del self.running[job.id]
+            # A restarted job may already run again under a new entry.
+            if self.running.get(job.id) is call:
+                del self.running[job.id]
 
     def _document(self, job: OutgoingJob, first_page: int, work: str) -> Path:
         """The TIFF to send: the job's document, or its pages from ``first_page`` on."""
@@ -302,8 +306,8 @@ class Scheduler:
     async def _watch_setup(self, call: RunningCall) -> None:
         """Hang up a call the far end has not answered within the set-up deadline."""
         seconds = self.ctx.config.deadlines.call_setup_seconds
-        await self.ctx.clock.sleep_until(self.ctx.clock.now() + timedelta(seconds=seconds))
-        if not call.answered:
+        deadline = self.ctx.clock.now() + timedelta(seconds=seconds)
+        if await self.ctx.sleep_until(deadline) and not call.answered:
             call.setup_expired = True
             call.hang_up()
 

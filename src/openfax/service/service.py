@@ -68,6 +68,9 @@ _logger = logging.getLogger("openfax.service")
 
 ALL_EVENTS = ServerEvents(sum(ServerEvents))
 
+STOP_TIMEOUT = 10.0
+"""Wall seconds ``stop`` waits for background work to finish before cancelling it."""
+
 SWITCHES_KEY = "queues"
 """Settings key of the queue switches."""
 
@@ -154,17 +157,19 @@ class FaxService:
         ctx = self._ctx
         if ctx is None:
             return
-        assert self._scheduler is not None
+        assert self._scheduler is not None and self._receiver is not None
+        ctx.stopping.set()
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            await self._loop_task
         await self._scheduler.stop()
         await self.provider.stop()
-        for task in list(ctx.tasks):
-            task.cancel()
+        self._receiver.close_notices()
         if ctx.tasks:
-            await asyncio.wait(list(ctx.tasks))
+            # Receptions finish once their calls have ended; sleepers see ``stopping``.
+            await asyncio.wait(list(ctx.tasks), timeout=STOP_TIMEOUT)
+        for task in list(ctx.tasks):
+            _logger.error("%s did not stop; cancelled", task.get_name())
+            task.cancel()
         async with ctx.hub.transaction() as conn:
             await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
         await ctx.hub.close()

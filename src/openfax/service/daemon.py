@@ -1,0 +1,55 @@
+"""``openfaxd``: the fax service as a process, with the loopback lines, until SIGTERM/SIGINT.
+
+Logs to stderr. Stopping hangs up the calls in progress; their jobs are sent again, from
+the first unconfirmed page, when the service starts next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from openfax.errors import FaxError
+from openfax.service.config import load_config
+from openfax.service.service import FaxService
+
+_logger = logging.getLogger("openfax.service.daemon")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the service until a signal; the exit status is 0, or 1 if it could not start."""
+    parser = argparse.ArgumentParser(prog="openfaxd", description="The OpenFax fax service.")
+    parser.add_argument("--config", help="TOML configuration file")
+    parser.add_argument("--data-dir", help="data folder (database, spool); wins over the file")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    options = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if options.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = load_config(options.config, data_dir=options.data_dir)
+        asyncio.run(_serve(FaxService(config)))
+    except FaxError as exc:
+        _logger.error("%s", exc)
+        return 1
+    return 0
+
+
+async def _serve(service: FaxService) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with service:
+        _logger.info("openfaxd ready (data in %s)", service.config.data_dir)
+        await stop.wait()
+        _logger.info("openfaxd stopping")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""A fax node in its own process, for the crash test: sends a 3-page fax from line 1 to
+line 2 at 10x real time and says ``CONFIRMED`` once page 1 is confirmed.
+
+Usage: ``python -m tests.service.node_process DATA_DIR BODY``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from openfax.service import FaxService
+
+from .conftest import request, service_config
+
+
+async def main(data_dir: Path, body: Path) -> None:
+    config = service_config(data_dir, loopback={"pace": 10.0})
+    async with FaxService(config) as service:
+        (job_id,) = await service.submit(request(body))
+        while (await service.get_outgoing_job(job_id)).pages_confirmed < 1:
+            await asyncio.sleep(0.02)
+        print("CONFIRMED", flush=True)
+        await asyncio.sleep(60)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1]), Path(sys.argv[2])))

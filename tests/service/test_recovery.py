@@ -1,0 +1,73 @@
+"""Crash safety: a node killed with SIGKILL mid-call loses nothing; ``openfaxd`` stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from openfax.service import FaxService, ManualClock
+from openfax.store import Direction
+
+from .conftest import eventually, job_leaves_queue, service_config
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).parents[2]
+
+
+async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
+    tmp_path: Path, three_pages: Path
+) -> None:
+    data = tmp_path / "data"
+    node = subprocess.Popen(
+        [sys.executable, "-m", "tests.service.node_process", str(data), str(three_pages)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert node.stdout is not None
+        assert node.stdout.readline().strip() == "CONFIRMED"
+    finally:
+        os.kill(node.pid, signal.SIGKILL)
+        node.wait()
+    # The new node starts with its clock past the dead node's lease.
+    clock = ManualClock(datetime.now(UTC) + timedelta(minutes=5))
+    async with FaxService(service_config(data), clock=clock) as service:
+        (job,) = await service.get_outgoing_jobs()
+        assert job.pages_confirmed >= 1
+        await job_leaves_queue(service, job.id)
+        sent = await service.get_message(Direction.OUT, job.id)
+        assert sent.pages == 3
+
+        async def both_archived() -> bool:
+            page = await service.get_incoming_messages()
+            return len(page.messages) == 2 and not await service.get_incoming_jobs()
+
+        await eventually(both_archived, "the cut-off and the resumed fax are archived")
+        messages = (await service.get_incoming_messages()).messages
+        cut_off, rest = sorted(messages, key=lambda message: not message.partial)
+        assert cut_off.partial and cut_off.pages >= job.pages_confirmed
+        assert not rest.partial and rest.pages == 3 - job.pages_confirmed
+
+
+def test_openfaxd_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "openfax.service.daemon", "--data-dir", str(tmp_path / "d")],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert daemon.stderr is not None
+    for line in daemon.stderr:
+        if "openfaxd ready" in line:
+            break
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=20) == 0
+    assert (tmp_path / "d" / "openfax.db").exists()
