@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 # the store tests start a private PostgreSQL server.
 RUN_DEBS := libspandsp2 libtiff6
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools ghostscript gcc libc6-dev postgresql
+# Benchmark peers: HylaFAX's daemons and clients (bench/service.py runs a private instance).
+BENCH_DEBS := hylafax-server hylafax-client
 OUT ?= out
 
 .PHONY: run test lint typecheck pytest bench system-packages clean
@@ -39,8 +41,10 @@ pytest: $(BIN)/openfax
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 bench: system-packages $(BIN)/openfax
+	scripts/install-system-packages $(BENCH_DEBS)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/service.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
