@@ -1,5 +1,6 @@
 """Service fixtures: a FaxService on a fresh data folder with unpaced loopback lines and a
-manual clock, and documents to send."""
+manual clock, and documents to send. Every service test runs on both stores: a SQLite file in
+the data folder and a fresh database on the session's private PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -42,14 +43,41 @@ def service_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
     return load_config(data_dir=data_dir, overrides=tables, environ={})
 
 
+MakeConfig = Callable[..., ServiceConfig]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    """The database of the test's service: None for SQLite in the data folder, or the URL of
+    a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgresql_url")
+    return url
+
+
+@pytest.fixture
+def make_config(store_url: str | None) -> MakeConfig:
+    """``service_config`` on the test's store."""
+
+    def make(data_dir: Path, **overrides: Any) -> ServiceConfig:
+        if store_url is not None:
+            overrides.setdefault("database", store_url)
+        return service_config(data_dir, **overrides)
+
+    return make
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(START)
 
 
 @pytest.fixture
-async def service(tmp_path: Path, clock: ManualClock) -> AsyncIterator[FaxService]:
-    async with FaxService(service_config(tmp_path / "data"), clock=clock) as fax:
+async def service(
+    tmp_path: Path, clock: ManualClock, make_config: MakeConfig
+) -> AsyncIterator[FaxService]:
+    async with FaxService(make_config(tmp_path / "data"), clock=clock) as fax:
         yield fax
 
 

@@ -1,7 +1,7 @@
 """A fax node in its own process, for the crash test: sends a 3-page fax from line 1 to
 line 2 at 10x real time and says ``CONFIRMED`` once page 1 is confirmed.
 
-Usage: ``python -m tests.service.node_process DATA_DIR BODY``.
+Usage: ``python -m tests.service.node_process DATA_DIR BODY [DATABASE_URL]``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from openfax.service import FaxService
 from .conftest import request, service_config
 
 
-async def main(data_dir: Path, body: Path) -> None:
-    config = service_config(data_dir, loopback={"pace": 10.0})
+async def main(data_dir: Path, body: Path, database: str | None) -> None:
+    overrides = {"database": database} if database else {}
+    config = service_config(data_dir, loopback={"pace": 10.0}, **overrides)
     async with FaxService(config) as service:
         (job_id,) = await service.submit(request(body))
         while (await service.get_outgoing_job(job_id)).pages_confirmed < 1:
@@ -26,4 +27,4 @@ async def main(data_dir: Path, body: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), Path(sys.argv[2])))
+    asyncio.run(main(Path(sys.argv[1]), Path(sys.argv[2]), (sys.argv[3:] or [None])[0]))

@@ -14,7 +14,7 @@ import pytest
 from openfax.service import FaxService, ManualClock
 from openfax.store import Direction
 
-from .conftest import eventually, job_leaves_queue, service_config
+from .conftest import MakeConfig, eventually, job_leaves_queue
 
 pytestmark = pytest.mark.anyio
 
@@ -22,11 +22,18 @@ ROOT = Path(__file__).parents[2]
 
 
 async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
-    tmp_path: Path, three_pages: Path
+    tmp_path: Path, three_pages: Path, make_config: MakeConfig, store_url: str | None
 ) -> None:
     data = tmp_path / "data"
     node = subprocess.Popen(
-        [sys.executable, "-m", "tests.service.node_process", str(data), str(three_pages)],
+        [
+            sys.executable,
+            "-m",
+            "tests.service.node_process",
+            str(data),
+            str(three_pages),
+            *([store_url] if store_url else []),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -39,7 +46,7 @@ async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
         node.wait()
     # The new node starts with its clock past the dead node's lease.
     clock = ManualClock(datetime.now(UTC) + timedelta(minutes=5))
-    async with FaxService(service_config(data), clock=clock) as service:
+    async with FaxService(make_config(data), clock=clock) as service:
         (job,) = await service.get_outgoing_jobs()
         assert job.pages_confirmed >= 1
         await job_leaves_queue(service, job.id)

@@ -20,12 +20,12 @@ from openfax.store import Direction
 
 from .conftest import (
     START,
+    MakeConfig,
     eventually,
     job_leaves_queue,
     job_reaches,
     request,
     send_all,
-    service_config,
 )
 
 pytestmark = pytest.mark.anyio
@@ -83,9 +83,9 @@ async def test_a_call_dropped_after_page_one_resumes_at_page_two(
 
 
 async def test_retries_exceeded_then_restart_sends_it(
-    tmp_path: Path, clock: ManualClock, two_pages: Path
+    tmp_path: Path, clock: ManualClock, two_pages: Path, make_config: MakeConfig
 ) -> None:
-    config = service_config(tmp_path / "data", outgoing={"retries": 1})
+    config = make_config(tmp_path / "data", outgoing={"retries": 1})
     async with FaxService(config, clock=clock) as service:
         service.provider.line("1002").faults = LineFaults(no_answer=True)
         (job_id,) = await service.submit(request(two_pages))
@@ -103,9 +103,9 @@ async def test_retries_exceeded_then_restart_sends_it(
 
 
 async def test_cancel_in_a_call_hangs_up(
-    tmp_path: Path, clock: ManualClock, three_pages: Path
+    tmp_path: Path, clock: ManualClock, three_pages: Path, make_config: MakeConfig
 ) -> None:
-    config = service_config(tmp_path / "data", loopback={"pace": 20.0})
+    config = make_config(tmp_path / "data", loopback={"pace": 20.0})
     async with FaxService(config, clock=clock) as service:
         (job_id,) = await service.submit(request(three_pages))
         line = service.provider.line("1001")
@@ -151,11 +151,11 @@ async def test_a_job_for_a_specific_time_waits_for_it(
 
 
 async def test_a_discount_job_waits_for_the_discount_period(
-    tmp_path: Path, two_pages: Path
+    tmp_path: Path, two_pages: Path, make_config: MakeConfig
 ) -> None:
     local = datetime(2026, 11, 24, 12, 0).astimezone()
     clock = ManualClock(local)
-    config = service_config(
+    config = make_config(
         tmp_path / "data", outgoing={"discount_start": "20:00", "discount_end": "07:00"}
     )
     async with FaxService(config, clock=clock) as service:

@@ -12,7 +12,7 @@ from openfax.errors import BodyError, QueueBlockedError, SubmissionError
 from openfax.service import STORE_IN_FOLDER, FaxService, FolderSettings, ManualClock, SubmitRequest
 from openfax.store import Direction
 
-from .conftest import eventually, job_leaves_queue, request, send_all, service_config
+from .conftest import MakeConfig, eventually, job_leaves_queue, request, send_all
 
 pytestmark = pytest.mark.anyio
 
@@ -57,9 +57,9 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
 
 
 async def test_a_broadcast_is_one_submission_with_a_job_per_recipient(
-    tmp_path: Path, clock: ManualClock, two_pages: Path
+    tmp_path: Path, clock: ManualClock, two_pages: Path, make_config: MakeConfig
 ) -> None:
-    config = service_config(tmp_path / "data", outgoing={"retries": 10})
+    config = make_config(tmp_path / "data", outgoing={"retries": 10})
     async with FaxService(config, clock=clock) as service:
         await broadcast(service, clock, two_pages)
 

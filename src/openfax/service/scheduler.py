@@ -353,7 +353,7 @@ class Scheduler:
             )
         removed: list[OutgoingJob] = []
         async with self.ctx.hub.transaction() as conn:
-            job = await q.get_job(conn, call.job.id)
+            job = await q.get_job(conn, call.job.id, for_update=True)
             await q.finish_call_attempt(
                 conn,
                 job.id,

@@ -391,7 +391,7 @@ class FaxService:
         now = ctx.clock.now()
         removed: list[OutgoingJob] = []
         async with ctx.hub.transaction() as conn:
-            job = await q.get_job(conn, job_id)
+            job = await q.get_job(conn, job_id, for_update=True)
             status = transition(job.status, operation)
             changes: dict[str, Any] = {"status": status}
             if operation is Operation.RESTART:

@@ -147,9 +147,17 @@ async def delete_submission(conn: AsyncConnection, submission_id: int) -> bool:
     return result.rowcount == 1
 
 
-async def get_job(conn: AsyncConnection, job_id: int) -> OutgoingJob:
-    """The outgoing job with that id; ``MessageNotFoundError`` if there is none."""
-    row = (await conn.execute(select(outgoing_jobs).where(outgoing_jobs.c.id == job_id))).first()
+async def get_job(conn: AsyncConnection, job_id: int, *, for_update: bool = False) -> OutgoingJob:
+    """The outgoing job with that id; ``MessageNotFoundError`` if there is none.
+
+    ``for_update`` locks the row until the transaction ends (PostgreSQL; a SQLite write
+    transaction holds the whole database already), so a change decided on what was read
+    cannot lose a race with another writer.
+    """
+    query = select(outgoing_jobs).where(outgoing_jobs.c.id == job_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
     if row is None:
         raise MessageNotFoundError("outgoing job", job_id)
     return OutgoingJob(**row._mapping)

@@ -1,0 +1,136 @@
+"""Fixtures shared by the test packages: a private PostgreSQL server for the session.
+
+PostgreSQL is a private server started for the test session (per xdist worker): ``initdb``
+into a temporary folder and ``pg_ctl start`` listening only on a Unix socket there (as the
+``postgres`` user when the tests run as root, since PostgreSQL refuses to run as root). The
+schema is migrated once into a template database; each test gets a copy of it, which takes
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from openfax.store import open_database
+
+TEMPLATE = "openfax_template"
+
+
+def _postgresql_bin() -> Path:
+    """The newest installed PostgreSQL server's bin folder, found without naming a version."""
+    found = sorted(
+        (Path(pg_ctl) for pg_ctl in glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")),
+        key=lambda pg_ctl: int(pg_ctl.parents[1].name) if pg_ctl.parents[1].name.isdigit() else 0,
+    )
+    if not found:
+        pytest.fail(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found under "
+            "/usr/lib/postgresql/*/bin: `make test` installs them (Debian package postgresql)"
+        )
+    return found[-1].parent
+
+
+class PostgreSQLServer:
+    """A throw-away PostgreSQL cluster reachable through a Unix socket in its own folder."""
+
+    def __init__(self) -> None:
+        self.bin = _postgresql_bin()
+        # Under /tmp, not pytest's tmp_path: the postgres user must be able to reach it.
+        self.base = Path(tempfile.mkdtemp(prefix="openfax-pg-"))
+        self.data = self.base / "data"
+        self.as_owner: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+            self.as_owner = ["runuser", "-u", "postgres", "--"]
+
+    def run(self, tool: str, *args: str) -> None:
+        command = [*self.as_owner, str(self.bin / tool), *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            log = self.base / "server.log"
+            server_log = log.read_text() if log.exists() else ""
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}\n{server_log}")
+
+    def start(self) -> None:
+        self.run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "openfax",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        options = (
+            f"-c listen_addresses='' -k {self.base} -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=50"
+        )
+        self.run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.base / "server.log"),
+            "-w",
+            "-o",
+            options,
+            "start",
+        )
+
+    def stop(self) -> None:
+        try:
+            self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://openfax@/{database}?host={self.base}"
+
+    def admin(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(
+            host=str(self.base), user="openfax", dbname="postgres", autocommit=True
+        )
+
+
+@pytest.fixture(scope="session")
+def postgresql() -> Iterator[PostgreSQLServer]:
+    """The session's private PostgreSQL server, with a migrated template database."""
+    server = PostgreSQLServer()
+    try:
+        server.start()
+        with server.admin() as admin:
+            admin.execute(f"CREATE DATABASE {TEMPLATE}")
+
+        async def migrate() -> None:
+            database = await open_database(server.url(TEMPLATE))
+            await database.close()
+
+        asyncio.run(migrate())
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgresql_url(postgresql: PostgreSQLServer) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test."""
+    name = f"test_{uuid.uuid4().hex}"
+    with postgresql.admin() as admin:
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    yield postgresql.url(name)
+    with postgresql.admin() as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
