@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from openfax.documents import read_fax_tiff, render_documents
-from openfax.errors import InvalidOperationError
+from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.model import JobStatus, ScheduleType, ServerEvents
 from openfax.providers import DeviceState, LineFaults
 from openfax.service import FaxService, ManualClock
@@ -47,6 +47,13 @@ async def test_a_busy_line_is_retried_after_the_busy_delay(
     await clock.advance(60)
     await job_leaves_queue(service, job_id)
     assert (await service.get_message(Direction.OUT, job_id)).retries == 1
+    busy, sent = await service.get_call_attempts(job_id)
+    assert busy.failure_cause == "busy" and sent.failure_cause is None
+    assert sent.pages_confirmed == 2
+    assert any(entry.get("frame") == "MCF" for entry in sent.transcript), "kept in the archive"
+    await service.delete_message(Direction.OUT, job_id)
+    with pytest.raises(MessageNotFoundError):
+        await service.get_call_attempts(job_id)
 
 
 async def test_a_call_dropped_after_page_one_resumes_at_page_two(

@@ -110,6 +110,7 @@ async def test_an_idempotency_key_returns_the_same_jobs_and_sends_once(
     assert len(await service.get_outgoing_jobs()) == 1
     await service.set_queue_switches(outgoing_paused=False)
     await job_leaves_queue(service, first[0])
-    await service.submit(request(two_pages, idempotency_key="order-42"))
+    after_archive = await service.submit(request(two_pages, idempotency_key="order-42"))
+    assert after_archive == first, "the key still names the archived job"
     assert len((await service.get_outgoing_messages()).messages) == 1
     assert await service.get_outgoing_jobs() == [], "a key seen before never sends again"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,7 +67,7 @@ def submission_with_jobs(
         )
         for index in range(recipients)
     ]
-    return submission, jobs
+    return dataclasses.replace(submission, job_ids=[job.id for job in jobs]), jobs
 
 
 def later(seconds: float) -> datetime:

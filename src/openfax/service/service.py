@@ -278,6 +278,12 @@ class FaxService:
         if ctx.switches.outgoing_blocked:
             raise QueueBlockedError("the outgoing queue is blocked: submissions are refused")
         request.check()
+        if request.idempotency_key is not None:
+            # A key seen before, whether its jobs are queued or long archived, sends nothing.
+            async with ctx.db.read() as conn:
+                known = await q.find_submission(conn, request.idempotency_key)
+            if known is not None:
+                return known.job_ids
         now = ctx.clock.now()
         outgoing = self.config.outgoing
         tsid = request.sender.tsid or outgoing.tsid
@@ -364,10 +370,16 @@ class FaxService:
             return OutgoingJobInfo.of(job, await q.get_submission(conn, job.submission_id))
 
     async def get_call_attempts(self, job_id: int) -> list[CallAttempt]:
-        """The calls made for a job still in the queue, with their T.30 transcripts."""
+        """The calls made for a job in the queue or for the archived message it became, with
+        their T.30 transcripts; MessageNotFoundError if there is neither."""
         async with self.ctx.db.read() as conn:
-            await q.get_job(conn, job_id)
-            return await q.list_call_attempts(conn, job_id)
+            attempts = await q.list_call_attempts(conn, job_id)
+            if not attempts:
+                try:
+                    await q.get_job(conn, job_id)
+                except MessageNotFoundError:
+                    await q.get_message(conn, Direction.OUT, job_id)
+            return attempts
 
     async def pause_job(self, job_id: int) -> OutgoingJobInfo:
         """FAXCOMEX ``Pause()``: a pending or retrying job waits until resumed."""

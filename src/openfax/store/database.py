@@ -122,9 +122,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def _upgrade_to_head(conn: Connection) -> None:
     """Run Alembic's ``upgrade head`` on ``conn``, inside the caller's transaction."""
+    upgrade(conn, "head")
+
+
+def upgrade(conn: Connection, revision: str) -> None:
+    """Migrate the database on ``conn`` to ``revision`` (``"head"``, or a number for tests
+    of a later migration), inside the caller's transaction."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
     config = Config()
     config.set_main_option("script_location", "openfax.store:migrations")
     config.attributes["connection"] = conn
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)

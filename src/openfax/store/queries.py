@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, delete, func, insert, or_, select, update
+from sqlalchemy import RowMapping, Table, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -100,31 +100,30 @@ async def insert_submission(
     strays = [job.id for job in jobs if job.submission_id != submission.id]
     if strays:
         raise ValueError(f"jobs {strays} do not belong to submission {submission.id}")
-    statement = _insert(conn, submissions).values(values(submission))
+    ordered = [job.id for job in sorted(jobs, key=lambda job: job.recipient_index)]
+    statement = _insert(conn, submissions).values({**values(submission), "job_ids": ordered})
     if submission.idempotency_key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
     inserted = await conn.scalar(statement.returning(submissions.c.id))
     if inserted is None:
-        found = await conn.scalar(
-            select(submissions.c.id).where(
-                submissions.c.idempotency_key == submission.idempotency_key
-            )
-        )
+        assert submission.idempotency_key is not None
+        found = await find_submission(conn, submission.idempotency_key)
         assert found is not None, "the conflicting submission is committed when we are told"
-        return SubmitResult(found, await _job_ids_of(conn, found), created=False)
+        return SubmitResult(found.id, found.job_ids, created=False)
     if jobs:
         await conn.execute(insert(outgoing_jobs), [values(job) for job in jobs])
-    ordered = sorted(jobs, key=lambda job: job.recipient_index)
-    return SubmitResult(submission.id, [job.id for job in ordered], created=True)
+    return SubmitResult(submission.id, ordered, created=True)
 
 
-async def _job_ids_of(conn: AsyncConnection, submission_id: int) -> list[int]:
-    result = await conn.scalars(
-        select(outgoing_jobs.c.id)
-        .where(outgoing_jobs.c.submission_id == submission_id)
-        .order_by(outgoing_jobs.c.recipient_index)
-    )
-    return list(result)
+async def find_submission(conn: AsyncConnection, idempotency_key: str) -> Submission | None:
+    """The submission queued under ``idempotency_key``, whether or not its jobs are still
+    in the queue; None if the key is new."""
+    row = (
+        await conn.execute(
+            select(submissions).where(submissions.c.idempotency_key == idempotency_key)
+        )
+    ).first()
+    return None if row is None else Submission(**row._mapping)
 
 
 async def get_submission(conn: AsyncConnection, submission_id: int) -> Submission:
@@ -143,8 +142,25 @@ async def get_submissions(conn: AsyncConnection, ids: Collection[int]) -> dict[i
 
 async def delete_submission(conn: AsyncConnection, submission_id: int) -> bool:
     """Remove a submission with its jobs and their call attempts; False if it was not there."""
+    job_ids = await conn.scalars(
+        select(outgoing_jobs.c.id).where(outgoing_jobs.c.submission_id == submission_id)
+    )
+    await delete_jobs(conn, list(job_ids))
     result = await conn.execute(delete(submissions).where(submissions.c.id == submission_id))
     return result.rowcount == 1
+
+
+async def prune_submissions(conn: AsyncConnection, *, submitted_before: datetime) -> int:
+    """Forget submissions made before ``submitted_before`` of which no job and no archived
+    message is left (their idempotency keys with them); returns how many."""
+    result = await conn.execute(
+        delete(submissions).where(
+            submissions.c.submitted_at < submitted_before,
+            ~exists().where(outgoing_jobs.c.submission_id == submissions.c.id),
+            ~exists().where(messages.c.submission_id == submissions.c.id),
+        )
+    )
+    return result.rowcount
 
 
 async def get_job(conn: AsyncConnection, job_id: int, *, for_update: bool = False) -> OutgoingJob:
@@ -177,20 +193,30 @@ async def list_jobs(
 
 
 async def claim_next_job(
-    conn: AsyncConnection, *, node_id: str, device_id: int, now: datetime, lease_until: datetime
+    conn: AsyncConnection,
+    *,
+    node_id: str,
+    device_id: int,
+    now: datetime,
+    lease_until: datetime,
+    exclude_number: str | None = None,
 ) -> OutgoingJob | None:
     """Take the next ready job for ``device_id`` on ``node_id``, or None if none is ready.
 
     Ready: PENDING or RETRYING (NOLINE allowed, PAUSED not) and scheduled at or before ``now``;
     the highest priority first, then the earliest schedule, then the id. The job becomes
-    INPROGRESS on that device under a lease until ``lease_until``, and its attempt count grows.
+    INPROGRESS on that device under a lease until ``lease_until`` (losing its NOLINE bit), and
+    its attempt count grows. Jobs to ``exclude_number`` (the device's own) are left alone.
     One statement: on PostgreSQL the row is locked with SKIP LOCKED so concurrent claimers
     take different jobs; on SQLite the write transaction already holds the database lock.
     """
+    ready = select(outgoing_jobs.c.id).where(IS_CLAIMABLE, outgoing_jobs.c.scheduled_at <= now)
+    if exclude_number is not None:
+        ready = ready.where(outgoing_jobs.c.recipient_number != exclude_number)
     candidate = (
-        select(outgoing_jobs.c.id)
-        .where(IS_CLAIMABLE, outgoing_jobs.c.scheduled_at <= now)
-        .order_by(outgoing_jobs.c.priority.desc(), outgoing_jobs.c.scheduled_at, outgoing_jobs.c.id)
+        ready.order_by(
+            outgoing_jobs.c.priority.desc(), outgoing_jobs.c.scheduled_at, outgoing_jobs.c.id
+        )
         .limit(1)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
@@ -210,6 +236,32 @@ async def claim_next_job(
     )
     row = (await conn.execute(claim)).first()
     return None if row is None else OutgoingJob(**row._mapping)
+
+
+async def next_scheduled_at(conn: AsyncConnection) -> datetime | None:
+    """The earliest time a claimable (waiting, not paused) job is scheduled for; None when no
+    job waits. One index lookup, however long the queue."""
+    earliest = select(func.min(outgoing_jobs.c.scheduled_at)).where(IS_CLAIMABLE)
+    found: datetime | None = (await conn.execute(earliest)).scalar_one()
+    return found
+
+
+async def mark_no_line(conn: AsyncConnection, *, now: datetime) -> list[OutgoingJob]:
+    """Set the NOLINE bit on the jobs ready at ``now`` that have not got it (no line could
+    take them); the jobs changed."""
+    rows = await conn.execute(
+        update(outgoing_jobs)
+        .where(
+            outgoing_jobs.c.status.in_([JobStatus.PENDING, JobStatus.RETRYING]),
+            outgoing_jobs.c.scheduled_at <= now,
+        )
+        .values(
+            status=outgoing_jobs.c.status + int(JobStatus.NOLINE),
+            version=outgoing_jobs.c.version + 1,
+        )
+        .returning(*outgoing_jobs.c)
+    )
+    return [OutgoingJob(**row._mapping) for row in rows]
 
 
 async def renew_lease(
@@ -272,9 +324,28 @@ async def recover_expired_leases(conn: AsyncConnection, *, now: datetime) -> Rec
 
 
 async def delete_jobs(conn: AsyncConnection, job_ids: Collection[int]) -> int:
-    """Remove jobs from the outgoing queue (with their call attempts); returns how many."""
+    """Remove jobs from the outgoing queue; returns how many. Their call attempts go with
+    them unless the job was archived (the message keeps them)."""
+    archived = select(messages.c.id).where(messages.c.direction == Direction.OUT)
+    await conn.execute(
+        delete(call_attempts).where(
+            call_attempts.c.job_id.in_(job_ids), call_attempts.c.job_id.not_in(archived)
+        )
+    )
     result = await conn.execute(delete(outgoing_jobs).where(outgoing_jobs.c.id.in_(job_ids)))
     return result.rowcount
+
+
+async def expired_jobs(
+    conn: AsyncConnection, statuses: Collection[JobStatus], *, ended_before: datetime
+) -> list[OutgoingJob]:
+    """The jobs in one of ``statuses`` (exactly) that ended before ``ended_before``."""
+    rows = await conn.execute(
+        select(outgoing_jobs)
+        .where(outgoing_jobs.c.status.in_(statuses), outgoing_jobs.c.ended_at < ended_before)
+        .order_by(outgoing_jobs.c.ended_at, outgoing_jobs.c.id)
+    )
+    return [OutgoingJob(**row._mapping) for row in rows]
 
 
 # --- Call attempts -----------------------------------------------------------------------------
@@ -299,7 +370,7 @@ async def finish_call_attempt(
 
 
 async def list_call_attempts(conn: AsyncConnection, job_id: int) -> list[CallAttempt]:
-    """The calls made for a job, first to last."""
+    """The calls made for a job or its archived message (same id), first to last."""
     rows = await conn.execute(
         select(call_attempts)
         .where(call_attempts.c.job_id == job_id)
@@ -410,6 +481,20 @@ async def list_messages(
     return MessagePage(page[:limit], MessageCursor(last.archived_at, last.id))
 
 
+async def expired_messages(
+    conn: AsyncConnection, direction: Direction, *, archived_before: datetime, limit: int = 1000
+) -> list[Message]:
+    """The oldest messages of an archive archived before ``archived_before``, at most
+    ``limit`` of them (the age limit deletes them in batches)."""
+    rows = await conn.execute(
+        select(messages)
+        .where(messages.c.direction == direction, messages.c.archived_at < archived_before)
+        .order_by(messages.c.archived_at, messages.c.id)
+        .limit(limit)
+    )
+    return [Message(**row._mapping) for row in rows]
+
+
 async def update_message(
     conn: AsyncConnection, direction: Direction, message_id: int, changes: Mapping[str, Any]
 ) -> Message:
@@ -429,7 +514,17 @@ async def update_message(
 
 
 async def delete_message(conn: AsyncConnection, direction: Direction, message_id: int) -> Message:
-    """Remove a message from its archive and return it (so its TIFF can leave the spool)."""
+    """Remove a message from its archive and return it (so its TIFF can leave the spool).
+
+    An outgoing message's call attempts go too, unless its job is still in the queue.
+    """
+    if direction is Direction.OUT:
+        queued = select(outgoing_jobs.c.id).where(outgoing_jobs.c.id == message_id)
+        await conn.execute(
+            delete(call_attempts).where(
+                call_attempts.c.job_id == message_id, call_attempts.c.job_id.not_in(queued)
+            )
+        )
     row = (
         await conn.execute(
             delete(messages)

@@ -63,6 +63,8 @@ class Submission:
     body_path: str | None = None
     page_count: int = 0
     submitted_at: datetime
+    job_ids: list[int] = field(default_factory=list)
+    """The submission's jobs in recipient order (``insert_submission`` fills them in)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,11 +102,15 @@ class OutgoingJob:
     node_id: str | None = None
     lease_until: datetime | None = None
     version: int = 1
+    header_at_send: bool = False
+    """The document has no header line yet: it is drawn for each call, with the TSID of
+    the device that makes it (``outgoing.use_device_tsid``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallAttempt:
-    """One call made for an outgoing job, with what the line and the T.30 session said."""
+    """One call made for an outgoing job, with what the line and the T.30 session said; kept
+    with the archived message (same id) when the job leaves the queue."""
 
     job_id: int
     attempt: int

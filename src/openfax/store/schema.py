@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -82,8 +83,11 @@ submissions = Table(
     Column("body_path", Text),
     Column("page_count", Integer, nullable=False),
     Column("submitted_at", UTCDateTime, nullable=False),
+    Column("job_ids", JSONDocument, nullable=False, server_default=text("'[]'")),
     Index(None, "owner"),
 )
+"""A submission outlives its jobs (an archived message names it; a repeated idempotency key
+finds its ``job_ids``, in recipient order, after the jobs left the queue)."""
 
 outgoing_jobs = Table(
     "outgoing_jobs",
@@ -125,6 +129,7 @@ outgoing_jobs = Table(
     Column("node_id", String(200)),
     Column("lease_until", UTCDateTime),
     Column("version", Integer, nullable=False),
+    Column("header_at_send", Boolean, nullable=False, server_default=false()),
     Index(None, "status", "lease_until"),
     Index(None, "created_at", "id"),
 )
@@ -139,15 +144,19 @@ Index(
     sqlite_where=IS_CLAIMABLE,
 )
 
+# The next scheduled time of the queue: the first entry of this index.
+Index(
+    "ix_outgoing_jobs_due",
+    outgoing_jobs.c.scheduled_at,
+    postgresql_where=IS_CLAIMABLE,
+    sqlite_where=IS_CLAIMABLE,
+)
+
 call_attempts = Table(
     "call_attempts",
     metadata,
-    Column(
-        "job_id",
-        BigInteger,
-        ForeignKey("outgoing_jobs.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    # No foreign key: the calls of a sent fax stay with its archived message (same id).
+    Column("job_id", BigInteger, primary_key=True, autoincrement=False),
     Column("attempt", Integer, primary_key=True, autoincrement=False),
     Column("device_id", Integer),
     Column("started_at", UTCDateTime, nullable=False),
