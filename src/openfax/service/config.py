@@ -21,6 +21,9 @@ Example::
 
     [outgoing.causes.busy]
     delay_minutes = 2
+
+    [api]
+    listen = "0.0.0.0:4560"
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from openfax.errors import ConfigError
+from openfax.paths import SOCKET_NAME, default_data_dir
 
 
 class FailureCause(StrEnum):
@@ -144,6 +148,21 @@ class DeadlineConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ApiConfig:
+    """Where the API listens (see ``docs/design/api.md``) and who may use it remotely."""
+
+    socket: Path
+    """The Unix socket of local clients, who act as their Unix user (default
+    ``data_dir/openfaxd.sock``)."""
+    listen: str = "127.0.0.1:4560"
+    """``host:port`` of the HTTP API for remote clients with a token; empty turns it off;
+    port 0 picks a free port (the daemon logs which)."""
+    tokens_file: Path
+    """The hashes of the remote clients' bearer tokens, one ``sha256:<hex> name`` a line
+    (default ``data_dir/api-tokens``; ``python -m openfax.api.tokens`` adds one)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
     """The whole configuration of one ``openfaxd``."""
 
@@ -153,6 +172,7 @@ class ServiceConfig:
     spool_dir: Path
     node_id: str
     server_name: str
+    api: ApiConfig
     loopback: LoopbackConfig = LoopbackConfig()
     outgoing: OutgoingConfig = OutgoingConfig()
     incoming: IncomingConfig = IncomingConfig()
@@ -160,15 +180,6 @@ class ServiceConfig:
     deadlines: DeadlineConfig = DeadlineConfig()
     source: str = field(default="<defaults>", compare=False)
     """Where the configuration was read from, for messages."""
-
-
-def default_data_dir(environ: Mapping[str, str]) -> Path:
-    """``$OPENFAX_DATA_DIR``, else ``$XDG_DATA_HOME/openfax``, else ``~/.local/share/openfax``."""
-    if environ.get("OPENFAX_DATA_DIR"):
-        return Path(environ["OPENFAX_DATA_DIR"])
-    if environ.get("XDG_DATA_HOME"):
-        return Path(environ["XDG_DATA_HOME"]) / "openfax"
-    return Path.home() / ".local" / "share" / "openfax"
 
 
 def load_config(
@@ -205,6 +216,13 @@ def load_config(
     folder: Path = _convert(source, "data_dir", raw["data_dir"], Path)
     raw.setdefault("database", str(folder / "openfax.db"))
     raw.setdefault("spool_dir", str(folder / "spool"))
+    api = raw.setdefault("api", {})
+    if isinstance(api, Mapping):
+        defaults = {
+            "socket": str(folder / SOCKET_NAME),
+            "tokens_file": str(folder / "api-tokens"),
+        }
+        raw["api"] = {**defaults, **api}
     host = socket.gethostname()
     raw.setdefault("node_id", host)
     raw.setdefault("server_name", host)
@@ -314,6 +332,8 @@ _NON_NEGATIVE = {
 }
 _IDENTS = {"tsid", "csid"}
 MAX_IDENT_LENGTH = 20
+MAX_SOCKET_PATH = 107
+"""Bytes of a Unix socket path at most (``sun_path`` holds 108 with the final NUL)."""
 
 
 def _check_ranges(source: str, prefix: str, instance: Any) -> None:
@@ -335,3 +355,16 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             raise ConfigError(source, key, f"must be digits, not {value!r}")
         if f.name == "node_id" and not value:
             raise ConfigError(source, key, "must not be empty")
+        if f.name == "socket" and len(os.fsencode(value)) > MAX_SOCKET_PATH:
+            raise ConfigError(source, key, f"must be at most {MAX_SOCKET_PATH} bytes long")
+        if f.name == "listen" and value and listen_address(value) is None:
+            raise ConfigError(source, key, f'must be "host:port" or empty, not {value!r}')
+
+
+def listen_address(value: str) -> tuple[str, int] | None:
+    """``(host, port)`` from ``"host:port"`` (``"[::1]:4560"`` for IPv6), or None if malformed."""
+    host, colon, port = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or int(port) > 65535:
+        return None
+    return host, int(port)

@@ -1,7 +1,9 @@
 """``openfaxd``: the fax service as a process, with the loopback lines, until SIGTERM/SIGINT.
 
-Logs to stderr. Stopping hangs up the calls in progress; their jobs are sent again, from
-the first unconfirmed page, when the service starts next.
+Serves the API (``openfax.api``) on the same event loop, on the Unix socket of the data
+folder and the configured TCP address. Logs to stderr. Stopping hangs up the calls in
+progress; their jobs are sent again, from the first unconfirmed page, when the service
+starts next.
 """
 
 from __future__ import annotations
@@ -45,8 +47,11 @@ async def _serve(service: FaxService) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with service:
-        _logger.info("openfaxd ready (data in %s)", service.config.data_dir)
+    # Imported here: the API's web stack is needed only once the service runs.
+    from openfax.api import serving
+
+    async with service, serving(service) as api:
+        _logger.info("openfaxd ready (data in %s, API on %s)", service.config.data_dir, api)
         await stop.wait()
         _logger.info("openfaxd stopping")
 

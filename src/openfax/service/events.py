@@ -113,10 +113,17 @@ class EventHub:
         self._closed = True
         await self._wake()
 
-    async def subscribe(self, mask: ServerEvents) -> AsyncIterator[ServerEvent]:
-        """The events of the kinds in ``mask`` committed from now on, in order."""
+    async def last_seq(self) -> int:
+        """The number of the newest event: where a listener starting now begins."""
         async with self.db.read() as conn:
-            seen = await q.last_event_seq(conn)
+            return await q.last_event_seq(conn)
+
+    async def subscribe(
+        self, mask: ServerEvents, after: int | None = None
+    ) -> AsyncIterator[ServerEvent]:
+        """The events of the kinds in ``mask`` numbered after ``after`` (committed from now
+        on when None), in order; a listener that lost its connection resumes without loss."""
+        seen = await self.last_seq() if after is None else after
         while True:
             generation = self._generation
             async with self.db.read() as conn:

@@ -210,10 +210,17 @@ class FaxService:
             api_version=ServerApiVersion.API_VERSION_3,
         )
 
-    async def events(self, mask: ServerEvents = ALL_EVENTS) -> AsyncIterator[ServerEvent]:
-        """The server events of the kinds in ``mask`` from now on (ListenToServerEvents)."""
-        async for event in self.ctx.hub.subscribe(mask):
+    async def events(
+        self, mask: ServerEvents = ALL_EVENTS, after: int | None = None
+    ) -> AsyncIterator[ServerEvent]:
+        """The server events of the kinds in ``mask`` from now on (ListenToServerEvents), or
+        those numbered after ``after``."""
+        async for event in self.ctx.hub.subscribe(mask, after):
             yield event
+
+    async def last_event_seq(self) -> int:
+        """The number of the newest server event, where ``events`` from now on starts."""
+        return await self.ctx.hub.last_seq()
 
     async def get_activity(self) -> Activity:
         """FAXCOMEX ``IFaxActivity``: receptions, routings, sends under way, jobs waiting."""

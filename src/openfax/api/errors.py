@@ -1,0 +1,106 @@
+"""Every failure as one JSON shape, ``{"error": {"class", "hresult", "message", "details"}}``,
+with the HTTP status that fits, so the client can raise the class the service raised."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from openfax.errors import (
+    E_ACCESSDENIED,
+    E_FAIL,
+    E_INVALIDARG,
+    AccessDeniedError,
+    ConfigError,
+    DocumentError,
+    FaxError,
+    InvalidIdError,
+    InvalidOperationError,
+    MessageNotFoundError,
+    NotSupportedError,
+    QueueBlockedError,
+    SubmissionError,
+)
+
+_logger = logging.getLogger("openfax.api")
+
+STATUS: dict[type[FaxError], int] = {
+    MessageNotFoundError: 404,
+    InvalidOperationError: 409,
+    AccessDeniedError: 403,
+    QueueBlockedError: 503,
+    DocumentError: 400,
+    SubmissionError: 400,
+    InvalidIdError: 400,
+    NotSupportedError: 400,
+    ConfigError: 400,
+}
+"""The HTTP status of each error class (a subclass takes its nearest listed base's);
+any other FaxError is the server's fault: 500."""
+
+
+def error_body(
+    class_name: str, hresult: int, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "error": {
+            "class": class_name,
+            "hresult": hresult,
+            "message": message,
+            "details": details or {},
+        }
+    }
+
+
+def fax_error_response(exc: FaxError) -> JSONResponse:
+    """The response for a FaxError: its class name, HRESULT, message and plain attributes."""
+    status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 500)
+    if status == 500:
+        _logger.error("request failed", exc_info=exc)
+    details = {k: v for k, v in vars(exc).items() if isinstance(v, str | int | float | bool)}
+    body = error_body(type(exc).__name__, exc.hresult, str(exc), details)
+    return JSONResponse(body, status_code=status)
+
+
+def invalid_argument(message: str) -> JSONResponse:
+    """A request the protocol cannot accept (wrong type, missing field): 400, E_INVALIDARG."""
+    return JSONResponse(error_body("FaxError", E_INVALIDARG, message), status_code=400)
+
+
+def unauthorized() -> JSONResponse:
+    """The answer to a remote request without a valid bearer token."""
+    body = error_body("AccessDeniedError", E_ACCESSDENIED, "a valid bearer token is required")
+    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def problems(errors: Sequence[Any]) -> str:
+    """Pydantic's validation errors in one line: ``where: what; ...``."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+
+
+def install(app: FastAPI) -> None:
+    """Route every exception an endpoint can raise through the one error shape."""
+
+    async def on_fax_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, FaxError)
+        return fax_error_response(exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return invalid_argument(problems(exc.errors()))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        hresult = E_INVALIDARG if 400 <= exc.status_code < 500 else E_FAIL
+        body = error_body("FaxError", hresult, str(exc.detail))
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(FaxError, on_fax_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)

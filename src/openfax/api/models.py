@@ -1,0 +1,554 @@
+"""The typed bodies of the wire protocol, from which FastAPI generates the OpenAPI document.
+
+Ids of jobs, messages and submissions travel as 16 hex digits; times as ISO 8601 in UTC
+(``...Z``); enumerations as their FAXCOMEX numbers, with the member names beside the
+status fields a person reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from openfax.errors import InvalidIdError
+from openfax.model import (
+    CoverPageType,
+    ExtendedStatus,
+    JobStatus,
+    Priority,
+    ReceiptType,
+    ReceiveMode,
+    ScheduleType,
+    format_id,
+    parse_id,
+)
+from openfax.service.submission import Recipient, Sender, SubmitRequest
+from openfax.service.views import (
+    Activity,
+    DeviceInfo,
+    IncomingJobInfo,
+    OutgoingJobInfo,
+    QueueSwitches,
+    ServerInfo,
+)
+from openfax.store import CallAttempt, Message
+from openfax.store.queries import MessageCursor, MessagePage
+
+ID_PATTERN = "^[0-9a-fA-F]{16}$"
+
+FaxId = Annotated[
+    int,
+    PlainSerializer(format_id, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": ID_PATTERN}),
+]
+"""A job, message or submission id: an int in Python, 16 hex digits on the wire."""
+
+
+def utc_text(value: datetime) -> str:
+    """``value`` in ISO 8601, UTC, with a ``Z``."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+UtcTime = Annotated[
+    datetime,
+    PlainSerializer(utc_text, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+Ident = Annotated[str, Field(max_length=20, pattern=r"^[\x20-\x7e]*$")]
+"""A TSID or CSID: at most 20 printable ASCII characters."""
+
+
+def status_name(status: int) -> str:
+    """``"PENDING|PAUSED"``: the FAXCOMEX names of a job status's bits."""
+    return "|".join(flag.name or "" for flag in JobStatus(status))
+
+
+def extended_status_name(code: int) -> str:
+    """The ExtendedStatus member name, or ``""`` for a provider's own code."""
+    try:
+        return ExtendedStatus(code).name
+    except ValueError:
+        return ""
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields are refused, so a typo does not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecipientModel(Strict):
+    """FAXCOMEX ``FaxRecipient`` with its cover-page fields."""
+
+    fax_number: str
+    name: str = ""
+    company: str = ""
+    street_address: str = ""
+    city: str = ""
+    state: str = ""
+    zip_code: str = ""
+    country: str = ""
+    title: str = ""
+    department: str = ""
+    office_location: str = ""
+    home_phone: str = ""
+    office_phone: str = ""
+
+
+class SenderModel(Strict):
+    """FAXCOMEX ``FaxSender``."""
+
+    name: str = ""
+    fax_number: str = ""
+    company: str = ""
+    street_address: str = ""
+    city: str = ""
+    state: str = ""
+    zip_code: str = ""
+    country: str = ""
+    title: str = ""
+    department: str = ""
+    office_location: str = ""
+    home_phone: str = ""
+    office_phone: str = ""
+    email: str = ""
+    billing_code: str = ""
+    tsid: Ident = ""
+
+
+class DocumentModel(Strict):
+    """The ``document`` part of a submission (FAXCOMEX ``FaxDocument``); the bodies are the
+    ``bodies`` file parts in order, a local cover page template the ``cover_page_file`` part."""
+
+    recipients: list[RecipientModel]
+    sender: SenderModel = SenderModel()
+    subject: str = ""
+    note: str = ""
+    document_name: str = ""
+    cover_page_type: CoverPageType = CoverPageType.NONE
+    cover_page: str = ""
+    priority: Priority = Priority.NORMAL
+    schedule_type: ScheduleType = ScheduleType.NOW
+    schedule_time: AwareDatetime | None = None
+    receipt_type: ReceiptType = ReceiptType.NONE
+    receipt_address: str = ""
+    attach_fax_to_receipt: bool = False
+    group_broadcast_receipts: bool = False
+
+    def request(
+        self, bodies: list[str], cover_page: str, idempotency_key: str | None, owner: str
+    ) -> SubmitRequest:
+        """The service's request for this document with the uploaded files' paths."""
+        fields = self.model_dump(exclude={"recipients", "sender", "cover_page"})
+        return SubmitRequest(
+            **fields,
+            bodies=bodies,
+            cover_page=cover_page,
+            recipients=[Recipient(**r.model_dump()) for r in self.recipients],
+            sender=Sender(**self.sender.model_dump()),
+            idempotency_key=idempotency_key,
+            owner=owner,
+        )
+
+
+class OutgoingQueuePatch(Strict):
+    blocked: bool | None = None
+    paused: bool | None = None
+
+
+class IncomingQueuePatch(Strict):
+    blocked: bool | None = None
+
+
+class DevicePatch(Strict):
+    """The FAXCOMEX ``IFaxDevice`` properties a client may change (``Save()``)."""
+
+    description: str | None = None
+    tsid: Ident | None = None
+    csid: Ident | None = None
+    rings_before_answer: Annotated[int, Field(ge=0, le=99)] | None = None
+    receive_mode: ReceiveMode | None = None
+    send_enabled: bool | None = None
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+class ServerModel(BaseModel):
+    """FAXCOMEX ``IFaxServer``: name, version (Major.Minor.MajorBuild.MinorBuild), API level."""
+
+    server_name: str
+    version: str
+    major_version: int
+    minor_version: int
+    major_build: int
+    minor_build: int
+    debug: bool
+    api_version: int
+
+    @classmethod
+    def of(cls, info: ServerInfo) -> ServerModel:
+        numbers = [int(part) if part.isdigit() else 0 for part in info.version.split(".")]
+        major, minor, build, revision = [*numbers, 0, 0, 0, 0][:4]
+        return cls(
+            server_name=info.server_name,
+            version=info.version,
+            major_version=major,
+            minor_version=minor,
+            major_build=build,
+            minor_build=revision,
+            debug=False,
+            api_version=int(info.api_version),
+        )
+
+
+class OutgoingQueueModel(BaseModel):
+    blocked: bool
+    paused: bool
+
+    @classmethod
+    def of(cls, switches: QueueSwitches) -> OutgoingQueueModel:
+        return cls(blocked=switches.outgoing_blocked, paused=switches.outgoing_paused)
+
+
+class IncomingQueueModel(BaseModel):
+    blocked: bool
+
+    @classmethod
+    def of(cls, switches: QueueSwitches) -> IncomingQueueModel:
+        return cls(blocked=switches.incoming_blocked)
+
+
+class SubmissionModel(BaseModel):
+    """What ``ConnectedSubmit`` returns: the submission and one job per recipient, in order."""
+
+    submission_id: FaxId
+    job_ids: list[FaxId]
+
+
+class OutgoingJobModel(BaseModel):
+    """FAXCOMEX ``IFaxOutgoingJob2``."""
+
+    id: FaxId
+    submission_id: FaxId
+    status: int
+    status_name: str
+    extended_status_code: int
+    extended_status_name: str
+    extended_status: str
+    failure_cause: str | None
+    available_operations: int
+    recipient: RecipientModel
+    sender: SenderModel
+    subject: str
+    document_name: str
+    pages: int
+    pages_confirmed: int
+    current_page: int
+    size: int
+    retries: int
+    attempts: int
+    device_id: int | None
+    csid: str
+    tsid: str
+    priority: int
+    schedule_type: int
+    receipt_type: int
+    receipt_address: str
+    has_cover_page: bool
+    group_broadcast_receipts: bool
+    original_scheduled_time: UtcTime
+    scheduled_time: UtcTime
+    submission_time: UtcTime
+    transmission_start: UtcTime | None
+    transmission_end: UtcTime | None
+    owner: str
+
+    @classmethod
+    def of(cls, job: OutgoingJobInfo) -> OutgoingJobModel:
+        return cls(
+            id=job.id,
+            submission_id=job.submission_id,
+            status=int(job.status),
+            status_name=status_name(job.status),
+            extended_status_code=job.extended_status,
+            extended_status_name=extended_status_name(job.extended_status),
+            extended_status=job.extended_status_text,
+            failure_cause=job.failure_cause,
+            available_operations=int(job.available_operations),
+            recipient=RecipientModel(
+                **{**job.recipient, "fax_number": job.recipient_number, "name": job.recipient_name}
+            ),
+            sender=SenderModel(**job.sender),
+            subject=job.subject,
+            document_name=job.document_name,
+            pages=job.pages,
+            pages_confirmed=job.pages_confirmed,
+            current_page=job.current_page,
+            size=job.size,
+            retries=job.retries,
+            attempts=job.attempts,
+            device_id=job.device_id,
+            csid=job.csid,
+            tsid=job.tsid,
+            priority=int(job.priority),
+            schedule_type=int(job.schedule_type),
+            receipt_type=int(job.receipt_type),
+            receipt_address=job.receipt_address,
+            has_cover_page=job.has_cover_page,
+            group_broadcast_receipts=job.group_broadcast_receipts,
+            original_scheduled_time=job.original_scheduled_time,
+            scheduled_time=job.scheduled_time,
+            submission_time=job.submission_time,
+            transmission_start=job.transmission_start,
+            transmission_end=job.transmission_end,
+            owner=job.owner,
+        )
+
+
+class CallAttemptModel(BaseModel):
+    """One call made for an outgoing job, with the T.30 transcript of the session."""
+
+    attempt: int
+    device_id: int | None
+    started_at: UtcTime
+    ended_at: UtcTime | None
+    result_code: int | None
+    result_name: str | None
+    failure_cause: str | None
+    pages_confirmed: int
+    transcript: list[Any]
+
+    @classmethod
+    def of(cls, attempt: CallAttempt) -> CallAttemptModel:
+        fields = {f: getattr(attempt, f) for f in cls.model_fields}
+        return cls(**fields)
+
+
+class IncomingJobModel(BaseModel):
+    """FAXCOMEX ``IFaxIncomingJob``."""
+
+    id: FaxId
+    job_type: int
+    status: int
+    status_name: str
+    extended_status_code: int
+    extended_status_name: str
+    extended_status: str
+    available_operations: int
+    device_id: int
+    caller_id: str
+    routing_information: str
+    csid: str
+    tsid: str
+    pages: int
+    current_page: int
+    size: int
+    retries: int
+    partial: bool
+    transmission_start: UtcTime
+    transmission_end: UtcTime | None
+
+    @classmethod
+    def of(cls, job: IncomingJobInfo) -> IncomingJobModel:
+        return cls(
+            id=job.id,
+            job_type=int(job.job_type),
+            status=int(job.status),
+            status_name=status_name(job.status),
+            extended_status_code=job.extended_status,
+            extended_status_name=extended_status_name(job.extended_status),
+            extended_status=job.extended_status_text,
+            available_operations=int(job.available_operations),
+            device_id=job.device_id,
+            caller_id=job.caller_id,
+            routing_information=job.routing_information,
+            csid=job.csid,
+            tsid=job.tsid,
+            pages=job.pages,
+            current_page=job.current_page,
+            size=job.size,
+            retries=job.retries,
+            partial=job.partial,
+            transmission_start=job.transmission_start,
+            transmission_end=job.transmission_end,
+        )
+
+
+class MessageModel(BaseModel):
+    """An archived fax: FAXCOMEX ``IFaxIncomingMessage2`` or ``IFaxOutgoingMessage2`` (the
+    fields of the other direction are empty)."""
+
+    id: FaxId
+    submission_id: FaxId | None
+    subject: str
+    document_name: str
+    sender: dict[str, str]
+    sender_name: str
+    sender_fax_number: str
+    recipient: RecipientModel | None
+    recipients: str
+    was_reassigned: bool
+    priority: int | None
+    receipt_type: int | None
+    receipt_address: str
+    has_cover_page: bool
+    read: bool
+    pages: int
+    size: int
+    retries: int
+    device_name: str
+    csid: str
+    tsid: str
+    caller_id: str
+    routing_information: str
+    original_scheduled_time: UtcTime | None
+    submission_time: UtcTime | None
+    transmission_start: UtcTime | None
+    transmission_end: UtcTime | None
+    partial: bool
+    owner: str | None
+
+    @classmethod
+    def of(cls, message: Message) -> MessageModel:
+        recipient = None
+        if message.recipient_number:
+            recipient = RecipientModel(
+                **{
+                    **message.recipient,
+                    "fax_number": message.recipient_number,
+                    "name": message.recipient_name,
+                }
+            )
+        return cls(
+            id=message.id,
+            submission_id=message.submission_id,
+            subject=message.subject,
+            document_name=message.document_name,
+            sender=message.sender,
+            sender_name=message.sender_name,
+            sender_fax_number=message.sender_fax_number,
+            recipient=recipient,
+            recipients=message.recipients,
+            was_reassigned=message.was_reassigned,
+            priority=None if message.priority is None else int(message.priority),
+            receipt_type=None if message.receipt_type is None else int(message.receipt_type),
+            receipt_address=message.receipt_address,
+            has_cover_page=message.has_cover_page,
+            read=message.read,
+            pages=message.pages,
+            size=message.size,
+            retries=message.retries,
+            device_name=message.device_name,
+            csid=message.csid,
+            tsid=message.tsid,
+            caller_id=message.caller_id,
+            routing_information=message.routing_information,
+            original_scheduled_time=message.original_scheduled_at,
+            submission_time=message.submitted_at,
+            transmission_start=message.transmission_start,
+            transmission_end=message.transmission_end,
+            partial=message.partial,
+            owner=message.owner,
+        )
+
+
+class MessagePageModel(BaseModel):
+    """One page of an archive, oldest first; ``next_cursor`` is null at its end."""
+
+    messages: list[MessageModel]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: MessagePage) -> MessagePageModel:
+        cursor = page.next_cursor
+        return cls(
+            messages=[MessageModel.of(m) for m in page.messages],
+            next_cursor=None if cursor is None else encode_cursor(cursor),
+        )
+
+
+class DeviceModel(BaseModel):
+    """FAXCOMEX ``IFaxDevice``."""
+
+    id: int
+    device_name: str
+    provider_unique_name: str
+    number: str
+    description: str
+    tsid: str
+    csid: str
+    rings_before_answer: int
+    receive_mode: int
+    send_enabled: bool
+    used_routing_methods: list[str]
+    powered_off: bool
+    sending_now: bool
+    receiving_now: bool
+    ringing_now: bool
+
+    @classmethod
+    def of(cls, device: DeviceInfo) -> DeviceModel:
+        return cls(**{f: getattr(device, f) for f in cls.model_fields})
+
+
+class AnswerModel(BaseModel):
+    """Whether ``AnswerCall`` was accepted (a call was ringing); nothing about its outcome."""
+
+    accepted: bool
+
+
+class ActivityModel(BaseModel):
+    """FAXCOMEX ``IFaxActivity``."""
+
+    incoming_messages: int
+    routing_messages: int
+    outgoing_messages: int
+    queued_messages: int
+
+    @classmethod
+    def of(cls, activity: Activity) -> ActivityModel:
+        return cls(**{f: getattr(activity, f) for f in cls.model_fields})
+
+
+class ErrorBody(BaseModel):
+    class_: str = Field(alias="class")
+    hresult: int
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorModel(BaseModel):
+    """The one shape of every error: the ``openfax.errors`` class, its HRESULT, a message, and
+    the exception's attributes (``index`` of a failing body, ...)."""
+
+    error: ErrorBody
+
+
+# --- archive cursors ----------------------------------------------------------------------------
+
+
+def encode_cursor(cursor: MessageCursor) -> str:
+    """An opaque cursor: where a listing stopped, base64url of ``time~id``."""
+    text = f"{cursor.archived_at.astimezone(UTC).isoformat()}~{format_id(cursor.id)}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> MessageCursor:
+    """The cursor ``encode_cursor`` made; InvalidIdError for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        when, _, message_id = raw.partition("~")
+        archived_at = datetime.fromisoformat(when)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidIdError(text) from None
+    if archived_at.tzinfo is None:
+        raise InvalidIdError(text)
+    return MessageCursor(archived_at=archived_at, id=parse_id(message_id))

@@ -1,0 +1,138 @@
+"""Serving the API from inside ``openfaxd``: one uvicorn server on the event loop of the
+service, listening on the local Unix socket and, if configured, a TCP address.
+
+Connections on the Unix socket are marked with their peer's credentials (``SO_PEERCRED``)
+by the protocol classes below, the one place where the socket itself is at hand; the
+authentication middleware trusts that mark and nothing a request says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from openfax.api.app import create_app
+from openfax.api.auth import PEER, Caller, peer_caller
+from openfax.api.tokens import TokenFile
+from openfax.errors import ConfigError
+from openfax.service import FaxService
+from openfax.service.config import listen_address
+
+SOCKET_MODE = 0o660
+GRACE_SECONDS = 3.0
+"""How long requests in flight may take to finish when the service stops."""
+
+
+@dataclass(frozen=True)
+class ApiAddresses:
+    """Where the API listens: the Unix socket and the TCP address (None when off)."""
+
+    socket: Path
+    tcp: tuple[str, int] | None
+
+    def __str__(self) -> str:
+        tcp = "" if self.tcp is None else f" and http://{self.tcp[0]}:{self.tcp[1]}"
+        return f"unix:{self.socket}{tcp}"
+
+
+@asynccontextmanager
+async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
+    """Serve the API of the running ``service`` until the block ends."""
+    config = service.config.api
+    sockets = [_bind_unix(config.socket)]
+    try:
+        if config.listen:
+            address = listen_address(config.listen)
+            assert address is not None, "checked when the configuration was read"
+            sockets.append(socket.create_server(address, family=_family(address[0])))
+    except OSError as exc:
+        sockets[0].close()
+        config.socket.unlink(missing_ok=True)
+        raise ConfigError(service.config.source, "api.listen", str(exc)) from None
+    app = create_app(service, TokenFile(config.tokens_file))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            http=_HttpProtocol,
+            ws=_WebSocketProtocol,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=int(GRACE_SECONDS),
+        )
+    )
+    # ``serve()`` would take SIGTERM and SIGINT over; they belong to openfaxd, which stops
+    # the server by setting ``should_exit``.
+    task = asyncio.create_task(server._serve(sockets), name="api")
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the API server stopped while starting")
+            await asyncio.sleep(0.01)
+        tcp = sockets[1].getsockname()[:2] if len(sockets) > 1 else None
+        yield ApiAddresses(config.socket, tcp)
+    finally:
+        server.should_exit = True
+        await task
+        with suppress(FileNotFoundError):
+            config.socket.unlink()
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _bind_unix(path: Path) -> socket.socket:
+    """A listening Unix socket at ``path`` (mode 0660); a stale one left by a killed daemon is
+    replaced, a live one means another daemon runs there."""
+    if path.exists():
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(str(path))
+            except OSError:
+                path.unlink()
+            else:
+                raise ConfigError(str(path), "api.socket", "another openfaxd is listening there")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(path))
+    os.chmod(path, SOCKET_MODE)
+    sock.listen(128)
+    return sock
+
+
+async def _with_caller(app: Any, who: Caller, scope: Any, receive: Any, send: Any) -> None:
+    extensions = {**(scope.get("extensions") or {}), PEER: who}
+    await app({**scope, "extensions": extensions}, receive, send)
+
+
+def _mark_peer(protocol: Any, transport: asyncio.BaseTransport) -> None:
+    """Bind the connection's app to its peer's user when it came in on a Unix socket."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family == socket.AF_UNIX:
+        protocol.app = partial(_with_caller, protocol.app, peer_caller(sock))
+
+
+class _HttpProtocol(H11Protocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        _mark_peer(self, transport)
+
+
+class _WebSocketProtocol(WebSocketsSansIOProtocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        _mark_peer(self, transport)
