@@ -1,0 +1,66 @@
+"""FAXCOMEX ``FaxDevice``: a line's settings (change them, then ``save()``) and state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from openfax.client._records import Field, Record
+from openfax.model import ReceiveMode
+
+if TYPE_CHECKING:
+    from openfax.client._connection import Connection
+
+
+class _Setting(Field[Any]):
+    """A device property a client may change; the change is sent by ``save()``."""
+
+    def __set__(self, obj: FaxDevice, value: Any) -> None:
+        assert self.key is not None
+        obj._data[self.key] = value
+        obj._changes[self.key] = value
+
+
+class FaxDevice(Record):
+    """FAXCOMEX ``FaxDevice``. The state booleans are a snapshot; ``refresh()`` renews them."""
+
+    id = Field[int]()
+    device_name = Field[str]()
+    provider_unique_name = Field[str]()
+    number = Field[str]()
+    """The line's own number (the loopback provider's lines call each other by it)."""
+    used_routing_methods = Field[list[str]]()
+    powered_off = Field[bool]()
+    sending_now = Field[bool]()
+    receiving_now = Field[bool]()
+    ringing_now = Field[bool]()
+
+    description = _Setting()
+    csid = _Setting()
+    tsid = _Setting()
+    rings_before_answer = _Setting()
+    send_enabled = _Setting()
+    receive_mode = _Setting(ReceiveMode)
+
+    def __init__(self, connection: Connection, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self._connection = connection
+        self._changes: dict[str, Any] = {}
+
+    def refresh(self) -> None:
+        """FAXCOMEX ``Refresh()``: read again, dropping changes not saved."""
+        self._data = self._connection.get(f"/devices/{self.id}")
+        self._changes = {}
+
+    def save(self) -> None:
+        """FAXCOMEX ``Save()``: send the properties changed since the last read."""
+        self._data = self._connection.patch(f"/devices/{self.id}", self._changes)
+        self._changes = {}
+
+    def answer_call(self) -> bool:
+        """FAXCOMEX ``AnswerCall()``: answer the call ringing now; False if none rings.
+        Acceptance says nothing about how the reception goes."""
+        accepted: bool = self._connection.post(f"/devices/{self.id}/answer")["accepted"]
+        return accepted
+
+    def __repr__(self) -> str:
+        return f"<FaxDevice {self.id} {self.device_name!r}>"

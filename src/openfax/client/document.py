@@ -1,0 +1,180 @@
+"""FAXCOMEX ``FaxDocument``: what to send, to whom and how; ``connected_submit`` uploads it."""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
+
+if TYPE_CHECKING:
+    from openfax.client.server import FaxServer
+
+
+@dataclass
+class FaxSender:
+    """FAXCOMEX ``FaxSender``: who sends (cover page fields, TSID)."""
+
+    name: str = ""
+    fax_number: str = ""
+    company: str = ""
+    street_address: str = ""
+    city: str = ""
+    state: str = ""
+    zip_code: str = ""
+    country: str = ""
+    title: str = ""
+    department: str = ""
+    office_location: str = ""
+    home_phone: str = ""
+    office_phone: str = ""
+    email: str = ""
+    billing_code: str = ""
+    tsid: str = ""
+
+
+@dataclass
+class FaxRecipient:
+    """FAXCOMEX ``FaxRecipient``: a number to dial and the cover page fields of its holder."""
+
+    fax_number: str
+    name: str = ""
+    company: str = ""
+    street_address: str = ""
+    city: str = ""
+    state: str = ""
+    zip_code: str = ""
+    country: str = ""
+    title: str = ""
+    department: str = ""
+    office_location: str = ""
+    home_phone: str = ""
+    office_phone: str = ""
+
+
+@dataclass
+class FaxRecipients:
+    """FAXCOMEX ``FaxRecipients``: ``add(number, name)``, ``remove(i)``, 1-based ``[i]``."""
+
+    _items: list[FaxRecipient] = field(default_factory=list)
+
+    def add(self, fax_number: str, name: str = "") -> FaxRecipient:
+        recipient = FaxRecipient(fax_number=fax_number, name=name)
+        self._items.append(recipient)
+        return recipient
+
+    def remove(self, index: int) -> None:
+        """Remove the recipient at 1-based ``index``."""
+        del self._items[self._position(index)]
+
+    def __getitem__(self, index: int) -> FaxRecipient:
+        return self._items[self._position(index)]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Any:
+        return iter(self._items)
+
+    @property
+    def count(self) -> int:
+        return len(self._items)
+
+    def _position(self, index: int) -> int:
+        if not 1 <= index <= len(self._items):
+            raise IndexError(f"recipient {index} is not in 1..{len(self._items)}")
+        return index - 1
+
+
+@dataclass
+class FaxDocument:
+    """FAXCOMEX ``FaxDocument2``. Bodies are local files (PDF, images, text) uploaded on
+    submission; ``body`` is one of them, ``bodies`` several (a list, or ``;``-separated as
+    in FAXCOMEX). A repeated ``idempotency_key`` returns the jobs of the first submission
+    instead of queueing the fax again (safe to retry after a lost answer)."""
+
+    body: str | Path | None = None
+    bodies: list[str | Path] | str = field(default_factory=list)
+    sender: FaxSender = field(default_factory=FaxSender)
+    recipients: FaxRecipients = field(default_factory=FaxRecipients)
+    subject: str = ""
+    note: str = ""
+    document_name: str = ""
+    cover_page_type: CoverPageType = CoverPageType.NONE
+    cover_page: str = ""
+    """A server cover page's name (SERVER), or a local template file (LOCAL, uploaded)."""
+    priority: Priority = Priority.LOW
+    schedule_type: ScheduleType = ScheduleType.NOW
+    schedule_time: datetime | None = None
+    """For SPECIFIC_TIME; an aware datetime (a naive one is taken as local time)."""
+    receipt_type: ReceiptType = ReceiptType.NONE
+    receipt_address: str = ""
+    attach_fax_to_receipt: bool = False
+    group_broadcast_receipts: bool = False
+    idempotency_key: str | None = None
+    submission_id: str | None = None
+    """Set by a successful submission: shared by the jobs of all recipients."""
+
+    def body_paths(self) -> list[Path]:
+        """Every body in order: ``body`` first, then ``bodies``."""
+        bodies = self.bodies.split(";") if isinstance(self.bodies, str) else self.bodies
+        paths = [] if self.body is None else [self.body]
+        return [Path(p) for p in [*paths, *bodies] if str(p).strip()]
+
+    def connected_submit(self, server: FaxServer) -> list[str]:
+        """FAXCOMEX ``ConnectedSubmit``: queue the fax on a connected server; one job id per
+        recipient, in order. A failing body raises BodyError with its ``index``."""
+        schedule_time = self.schedule_time
+        if schedule_time is not None and schedule_time.tzinfo is None:
+            schedule_time = schedule_time.astimezone()
+        document = {
+            "recipients": [asdict(r) for r in self.recipients],
+            "sender": asdict(self.sender),
+            "subject": self.subject,
+            "note": self.note,
+            "document_name": self.document_name,
+            "cover_page_type": int(self.cover_page_type),
+            "cover_page": "" if self.cover_page_type is CoverPageType.LOCAL else self.cover_page,
+            "priority": int(self.priority),
+            "schedule_type": int(self.schedule_type),
+            "schedule_time": None if schedule_time is None else schedule_time.isoformat(),
+            "receipt_type": int(self.receipt_type),
+            "receipt_address": self.receipt_address,
+            "attach_fax_to_receipt": self.attach_fax_to_receipt,
+            "group_broadcast_receipts": self.group_broadcast_receipts,
+        }
+        headers = {} if self.idempotency_key is None else {"Idempotency-Key": self.idempotency_key}
+        with ExitStack() as files:
+            parts: list[tuple[str, Any]] = [
+                ("bodies", (path.name, files.enter_context(path.open("rb"))))
+                for path in self.body_paths()
+            ]
+            if self.cover_page_type is CoverPageType.LOCAL and self.cover_page:
+                cover = Path(self.cover_page)
+                parts.append(
+                    ("cover_page_file", (cover.name, files.enter_context(cover.open("rb"))))
+                )
+            result = server._connected.post(
+                "/submissions",
+                data={"document": json.dumps(document)},
+                files=parts or None,
+                headers=headers,
+            )
+        self.submission_id = result["submission_id"]
+        job_ids: list[str] = result["job_ids"]
+        return job_ids
+
+    def submit(self, server_name: str = "", *, token: str | None = None) -> list[str]:
+        """FAXCOMEX ``Submit(server)``: connect, submit and disconnect."""
+        from openfax.client.server import FaxServer
+
+        server = FaxServer()
+        server.connect(server_name, token=token)
+        try:
+            return self.connected_submit(server)
+        finally:
+            server.disconnect()

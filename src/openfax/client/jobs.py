@@ -1,0 +1,201 @@
+"""Jobs in the queues: FAXCOMEX ``FaxOutgoingJob`` (with its operations) and ``FaxIncomingJob``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openfax.client._records import Field, Record, parse_time
+from openfax.client.events import ServerEvent
+from openfax.errors import MessageNotFoundError
+from openfax.model import (
+    ExtendedStatus,
+    JobOperations,
+    JobStatus,
+    JobType,
+    Priority,
+    ReceiptType,
+    ScheduleType,
+    ServerEvents,
+)
+
+if TYPE_CHECKING:
+    from openfax.client._connection import Connection
+    from openfax.client.server import FaxServer
+
+FINAL = JobStatus.COMPLETED | JobStatus.CANCELED | JobStatus.FAILED | JobStatus.RETRIES_EXCEEDED
+"""The statuses after which a job changes no more by itself."""
+
+# An event's IFaxJobStatus fields under the names the job's JSON gives them.
+_EVENT_FIELDS = {
+    "extended_status": "extended_status_code",
+    "extended_status_text": "extended_status",
+}
+_NOT_JOB_FIELDS = {"job_id", "job_type"}
+
+
+def _extended(code: int) -> ExtendedStatus | int:
+    try:
+        return ExtendedStatus(code)
+    except ValueError:
+        return code
+
+
+class FaxPerson(Record):
+    """FAXCOMEX ``FaxSender`` or ``FaxRecipient`` as a job or message shows it: every
+    cover-page field by its snake_case name (``name``, ``fax_number``, ``company`` ...)."""
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value: str = self._data.get(name, "")
+        return value
+
+
+class _Job(Record):
+    """What outgoing and incoming jobs share."""
+
+    id = Field[str]()
+    status = Field(JobStatus)
+    extended_status_code = Field(_extended)
+    extended_status = Field[str]()
+    """The provider's own status text, empty for standard codes (as in FAXCOMEX)."""
+    available_operations = Field(JobOperations)
+    pages = Field[int]()
+    current_page = Field[int]()
+    size = Field[int]()
+    retries = Field[int]()
+    device_id = Field[int]()
+    csid = Field[str]()
+    tsid = Field[str]()
+    transmission_start = Field(parse_time)
+    transmission_end = Field(parse_time)
+
+    _path: str
+
+    def __init__(self, connection: Connection, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self._connection = connection
+
+    def refresh(self) -> None:
+        """FAXCOMEX ``Refresh()``: read the job's state again (MessageNotFoundError once it
+        has left the queue)."""
+        self._data = self._connection.get(f"{self._path}/{self.id}")
+
+
+class FaxOutgoingJob(_Job):
+    """FAXCOMEX ``FaxOutgoingJob2``: one recipient's fax in the outgoing queue."""
+
+    _path = "/outgoing-jobs"
+
+    submission_id = Field[str]()
+    subject = Field[str]()
+    document_name = Field[str]()
+    pages_confirmed = Field[int]()
+    """Pages the receiver confirmed; a retry sends from the next one."""
+    attempts = Field[int]()
+    failure_cause = Field[str]()
+    priority = Field(Priority)
+    schedule_type = Field(ScheduleType)
+    receipt_type = Field(ReceiptType)
+    receipt_address = Field[str]()
+    has_cover_page = Field[bool]()
+    group_broadcast_receipts = Field[bool]()
+    original_scheduled_time = Field(parse_time)
+    scheduled_time = Field(parse_time)
+    submission_time = Field(parse_time)
+    owner = Field[str]()
+
+    def __init__(self, server: FaxServer, data: dict[str, Any]) -> None:
+        super().__init__(server._connected, data)
+        self._server = server
+
+    @property
+    def sender(self) -> FaxPerson:
+        return FaxPerson(self._data["sender"])
+
+    @property
+    def recipient(self) -> FaxPerson:
+        return FaxPerson(self._data["recipient"])
+
+    def pause(self) -> None:
+        """FAXCOMEX ``Pause()``: a pending or retrying job waits (InvalidOperationError else)."""
+        self._operate("pause")
+
+    def resume(self) -> None:
+        """FAXCOMEX ``Resume()``: a paused job may be sent again."""
+        self._operate("resume")
+
+    def restart(self) -> None:
+        """FAXCOMEX ``Restart()``: a failed job is queued again with its retries reset."""
+        self._operate("restart")
+
+    def cancel(self) -> None:
+        """FAXCOMEX ``Cancel()``: a waiting job ends; a job in a call is hung up."""
+        self._operate("cancel")
+
+    def copy_tiff(self, path: str | Path) -> None:
+        """FAXCOMEX ``CopyTiff(path)``: the fax as sent (TIFF-F, every page) into ``path``."""
+        self._connection.download(f"{self._path}/{self.id}/tiff", path)
+
+    def get_call_attempts(self) -> list[dict[str, Any]]:
+        """The calls made for this job, each with its result and T.30 transcript."""
+        attempts: list[dict[str, Any]] = self._connection.get(f"{self._path}/{self.id}/attempts")
+        return attempts
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        progress: Callable[[FaxOutgoingJob], object] | None = None,
+    ) -> FaxOutgoingJob:
+        """Block until the job is completed, cancelled or has failed, following it through
+        the server's events; ``progress(job)`` is called after every change. TimeoutError
+        after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._server.iter_events(ServerEvents.OUT_QUEUE, deadline=deadline) as events:
+            try:
+                self.refresh()
+            except MessageNotFoundError:
+                # Gone from the queue already: sent, if the outgoing archive has it.
+                self._server.folders.outgoing_archive.get_message(self.id)
+                self._data["status"] = int(JobStatus.COMPLETED)
+            if progress is not None:
+                progress(self)
+            if self._is_final():
+                return self
+            for event in events:
+                if event.job_id != self.id:
+                    continue
+                if event.name == "OnOutgoingJobRemoved":
+                    break
+                self._apply(event)
+                if progress is not None:
+                    progress(self)
+                if self._is_final():
+                    break
+        return self
+
+    def _is_final(self) -> bool:
+        return bool(self.status & FINAL)
+
+    def _apply(self, event: ServerEvent) -> None:
+        for key, value in event.data.items():
+            if key not in _NOT_JOB_FIELDS:
+                self._data[_EVENT_FIELDS.get(key, key)] = value
+
+    def _operate(self, operation: str) -> None:
+        self._data = self._connection.post(f"{self._path}/{self.id}/{operation}")
+
+
+class FaxIncomingJob(_Job):
+    """FAXCOMEX ``FaxIncomingJob``: a fax being received or routed."""
+
+    _path = "/incoming-jobs"
+
+    job_type = Field(JobType)
+    caller_id = Field[str]()
+    routing_information = Field[str]()
+    partial = Field[bool]()
+    """The call ended before the fax did; what arrived is kept."""

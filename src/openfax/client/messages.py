@@ -1,0 +1,181 @@
+"""The archives: FAXCOMEX ``FaxIncomingArchive``/``FaxOutgoingArchive``, their message
+iterators (which fetch pages lazily, ``prefetch_size`` messages at a time) and messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openfax.client._records import Field, Record, parse_time
+from openfax.client.jobs import FaxPerson
+from openfax.model import DEFAULT_PREFETCH_SIZE, Priority, ReceiptType
+
+if TYPE_CHECKING:
+    from openfax.client._connection import Connection
+
+
+class _Message(Record):
+    """What incoming and outgoing messages share."""
+
+    id = Field[str]()
+    pages = Field[int]()
+    size = Field[int]()
+    retries = Field[int]()
+    device_name = Field[str]()
+    csid = Field[str]()
+    tsid = Field[str]()
+    transmission_start = Field(parse_time)
+    transmission_end = Field(parse_time)
+    has_cover_page = Field[bool]()
+    read = Field[bool]()
+
+    def __init__(self, connection: Connection, path: str, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self._connection = connection
+        self._path = path
+
+    def copy_tiff(self, path: str | Path) -> None:
+        """FAXCOMEX ``CopyTiff(path)``: the fax as TIFF-F into ``path``."""
+        self._connection.download(f"{self._path}/{self.id}/tiff", path)
+
+    def save_pdf(self, path: str | Path) -> None:
+        """The fax as a PDF into ``path`` (one page per fax page, at its resolution)."""
+        self._connection.download(f"{self._path}/{self.id}/pdf", path)
+
+    def delete(self) -> None:
+        """FAXCOMEX ``Delete()``: remove the fax from its archive."""
+        self._connection.request("DELETE", f"{self._path}/{self.id}")
+
+    def refresh(self) -> None:
+        """FAXCOMEX ``Refresh()``."""
+        self._data = self._connection.get(f"{self._path}/{self.id}")
+
+
+class FaxIncomingMessage(_Message):
+    """FAXCOMEX ``FaxIncomingMessage2``: a received fax."""
+
+    caller_id = Field[str]()
+    routing_information = Field[str]()
+    subject = Field[str]()
+    sender_name = Field[str]()
+    sender_fax_number = Field[str]()
+    recipients = Field[str]()
+    was_reassigned = Field[bool]()
+    partial = Field[bool]()
+    """The call ended before the fax did; these are the pages that arrived."""
+
+
+class FaxOutgoingMessage(_Message):
+    """FAXCOMEX ``FaxOutgoingMessage2``: a sent fax."""
+
+    submission_id = Field[str]()
+    subject = Field[str]()
+    document_name = Field[str]()
+    priority = Field(Priority)
+    receipt_type = Field(ReceiptType)
+    receipt_address = Field[str]()
+    original_scheduled_time = Field(parse_time)
+    submission_time = Field(parse_time)
+
+    @property
+    def sender(self) -> FaxPerson:
+        return FaxPerson(self._data["sender"])
+
+    @property
+    def recipient(self) -> FaxPerson:
+        return FaxPerson(self._data["recipient"] or {})
+
+
+class FaxMessageIterator:
+    """FAXCOMEX message iterator: a forward cursor over an archive, oldest first, reading
+    ``prefetch_size`` messages per request as it goes. Also a Python iterator."""
+
+    def __init__(self, archive: _Archive, prefetch_size: int) -> None:
+        self._archive = archive
+        self.prefetch_size = prefetch_size
+        self.move_first()
+
+    def move_first(self) -> None:
+        """FAXCOMEX ``MoveFirst()``: back to the oldest message."""
+        self._buffer: list[dict[str, Any]] = []
+        self._position = 0
+        self._cursor: str | None = None
+        self._exhausted = False
+        self._fill()
+
+    def move_next(self) -> None:
+        """FAXCOMEX ``MoveNext()``: on to the next message (IndexError past the end)."""
+        if self.at_eof:
+            raise IndexError("the message iterator is past the last message")
+        self._position += 1
+        if self._position == len(self._buffer):
+            self._fill()
+
+    @property
+    def at_eof(self) -> bool:
+        """FAXCOMEX ``AtEOF``."""
+        return self._position >= len(self._buffer)
+
+    @property
+    def message(self) -> _Message:
+        """FAXCOMEX ``Message``: the message under the cursor."""
+        if self.at_eof:
+            raise IndexError("the message iterator is past the last message")
+        message: _Message = self._archive._message(self._buffer[self._position])
+        return message
+
+    def __iter__(self) -> Iterator[Any]:
+        while not self.at_eof:
+            yield self.message
+            self.move_next()
+
+    def _fill(self) -> None:
+        if self._exhausted:
+            return
+        params: dict[str, Any] = {"limit": self.prefetch_size}
+        if self._cursor is not None:
+            params["after"] = self._cursor
+        page = self._archive._connection.get(self._archive._path, **params)
+        self._buffer, self._position = page["messages"], 0
+        self._cursor = page["next_cursor"]
+        self._exhausted = self._cursor is None
+
+
+class _Archive:
+    _path: str
+    _kind: type[_Message]
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def _message(self, data: dict[str, Any]) -> Any:
+        return self._kind(self._connection, self._path, data)
+
+    def get_messages(self, prefetch_size: int = DEFAULT_PREFETCH_SIZE) -> FaxMessageIterator:
+        """FAXCOMEX ``GetMessages(prefetch)``: an iterator over the archive, oldest first."""
+        return FaxMessageIterator(self, prefetch_size)
+
+
+class FaxIncomingArchive(_Archive):
+    """FAXCOMEX ``FaxIncomingArchive``: the faxes received."""
+
+    _path = "/incoming-messages"
+    _kind = FaxIncomingMessage
+
+    def get_message(self, message_id: str) -> FaxIncomingMessage:
+        """FAXCOMEX ``GetMessage(id)``; MessageNotFoundError if there is none."""
+        data = self._connection.get(f"{self._path}/{message_id}")
+        return FaxIncomingMessage(self._connection, self._path, data)
+
+
+class FaxOutgoingArchive(_Archive):
+    """FAXCOMEX ``FaxOutgoingArchive``: the faxes sent."""
+
+    _path = "/outgoing-messages"
+    _kind = FaxOutgoingMessage
+
+    def get_message(self, message_id: str) -> FaxOutgoingMessage:
+        """FAXCOMEX ``GetMessage(id)``; MessageNotFoundError if there is none."""
+        data = self._connection.get(f"{self._path}/{message_id}")
+        return FaxOutgoingMessage(self._connection, self._path, data)

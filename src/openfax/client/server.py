@@ -1,0 +1,395 @@
+"""FAXCOMEX ``FaxServer``: the connection to openfaxd and everything reached from it.
+
+Events: ``listen_to_server_events(mask)`` starts one background thread that holds a
+WebSocket to the server and calls each handler added with ``add_event_handler`` on that
+thread, in the server's order; if the connection drops (the daemon restarts), it reconnects
+and resumes after the last event delivered, so none is lost. ``iter_events`` (blocking)
+and ``events`` (asyncio) give the same stream to a loop of one's own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Self
+
+from openfax.client._connection import Connection, NotConnectedError, ServerUnavailableError
+from openfax.client._records import Collection, Field, Record
+from openfax.client.devices import FaxDevice
+from openfax.client.events import ServerEvent, decode
+from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
+from openfax.client.messages import FaxIncomingArchive, FaxOutgoingArchive
+from openfax.model import ServerApiVersion, ServerEvents
+
+_logger = logging.getLogger("openfax.client")
+
+EventHandler = Callable[["FaxServer", ServerEvent], object]
+"""A handler gets the server and the event (``event.name`` is the FAXCOMEX notification)."""
+
+POLL_SECONDS = 0.2
+"""How often a blocked event reader looks at its deadline or stop flag."""
+RECONNECT_SECONDS = 0.5
+
+
+class FaxOutgoingQueue:
+    """FAXCOMEX ``FaxOutgoingQueue``: its switches (change, then ``save()``) and its jobs."""
+
+    def __init__(self, server: FaxServer) -> None:
+        self._server = server
+        self.refresh()
+
+    def refresh(self) -> None:
+        """FAXCOMEX ``Refresh()``: read the switches again, dropping unsaved changes."""
+        data = self._server._connected.get("/outgoing-queue")
+        self.blocked: bool = data["blocked"]
+        """New submissions are refused (QueueBlockedError)."""
+        self.paused: bool = data["paused"]
+        """Jobs stay queued but are not sent."""
+
+    def save(self) -> None:
+        """FAXCOMEX ``Save()``: set both switches on the server."""
+        changes = {"blocked": self.blocked, "paused": self.paused}
+        data = self._server._connected.patch("/outgoing-queue", changes)
+        self.blocked, self.paused = data["blocked"], data["paused"]
+
+    def get_jobs(self) -> Collection[FaxOutgoingJob]:
+        """FAXCOMEX ``GetJobs()``: a snapshot of the queue, oldest first."""
+        jobs = [
+            FaxOutgoingJob(self._server, d) for d in self._server._connected.get("/outgoing-jobs")
+        ]
+        return Collection(jobs, key=lambda job: job.id)
+
+    def get_job(self, job_id: str) -> FaxOutgoingJob:
+        """FAXCOMEX ``GetJob(id)``; MessageNotFoundError if the queue has no such job."""
+        return FaxOutgoingJob(self._server, self._server._connected.get(f"/outgoing-jobs/{job_id}"))
+
+
+class FaxIncomingQueue:
+    """FAXCOMEX ``FaxIncomingQueue``: whether calls are answered, and the faxes arriving."""
+
+    def __init__(self, server: FaxServer) -> None:
+        self._server = server
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.blocked: bool = self._server._connected.get("/incoming-queue")["blocked"]
+
+    def save(self) -> None:
+        data = self._server._connected.patch("/incoming-queue", {"blocked": self.blocked})
+        self.blocked = data["blocked"]
+
+    def get_jobs(self) -> Collection[FaxIncomingJob]:
+        connection = self._server._connected
+        jobs = [FaxIncomingJob(connection, d) for d in connection.get("/incoming-jobs")]
+        return Collection(jobs, key=lambda job: job.id)
+
+    def get_job(self, job_id: str) -> FaxIncomingJob:
+        connection = self._server._connected
+        return FaxIncomingJob(connection, connection.get(f"/incoming-jobs/{job_id}"))
+
+
+class FaxFolders:
+    """FAXCOMEX ``FaxFolders``: the two queues and the two archives."""
+
+    def __init__(self, server: FaxServer) -> None:
+        self._server = server
+
+    @property
+    def outgoing_queue(self) -> FaxOutgoingQueue:
+        return FaxOutgoingQueue(self._server)
+
+    @property
+    def incoming_queue(self) -> FaxIncomingQueue:
+        return FaxIncomingQueue(self._server)
+
+    @property
+    def incoming_archive(self) -> FaxIncomingArchive:
+        return FaxIncomingArchive(self._server._connected)
+
+    @property
+    def outgoing_archive(self) -> FaxOutgoingArchive:
+        return FaxOutgoingArchive(self._server._connected)
+
+
+class FaxActivity(Record):
+    """FAXCOMEX ``FaxActivity``: faxes being received, routed, sent, and waiting."""
+
+    incoming_messages = Field[int]()
+    routing_messages = Field[int]()
+    outgoing_messages = Field[int]()
+    queued_messages = Field[int]()
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        super().__init__(connection.get("/activity"))
+
+    def refresh(self) -> None:
+        self._data = self._connection.get("/activity")
+
+
+class FaxServer:
+    """FAXCOMEX ``FaxServer``: ``connect("")`` reaches the local openfaxd over its Unix socket
+    (``$OPENFAX_SOCKET`` or the default data folder's) as the calling Unix user;
+    ``connect("host:port", token=...)`` reaches a remote one over HTTP with a bearer token
+    (``$OPENFAX_TOKEN`` when not given)."""
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+        self._info: dict[str, Any] = {}
+        self._handlers: list[EventHandler] = []
+        self._listener: _Listener | None = None
+
+    # --- connection -------------------------------------------------------------------------
+
+    def connect(
+        self, server_name: str = "", *, token: str | None = None, timeout: float = 30.0
+    ) -> None:
+        """FAXCOMEX ``Connect``: open the connection (a second connect replaces the first)."""
+        if self._connection is not None:
+            self.disconnect()
+        connection = Connection(server_name or "", token, timeout)
+        try:
+            self._info = connection.get("/server")
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+
+    def disconnect(self) -> None:
+        """FAXCOMEX ``Disconnect``: stop listening and close; NotConnectedError if not connected."""
+        connection = self._connected
+        self.listen_to_server_events(ServerEvents.NONE)
+        connection.close()
+        self._connection = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._connection is not None:
+            self.disconnect()
+
+    @property
+    def _connected(self) -> Connection:
+        if self._connection is None:
+            raise _not_connected()
+        return self._connection
+
+    # --- properties -------------------------------------------------------------------------
+
+    def _property(self, name: str) -> Any:
+        if self._connection is None:
+            raise _not_connected()
+        return self._info[name]
+
+    @property
+    def server_name(self) -> str:
+        name: str = self._property("server_name")
+        return name
+
+    @property
+    def version(self) -> str:
+        """``Major.Minor.MajorBuild.MinorBuild`` as the service reports it."""
+        version: str = self._property("version")
+        return version
+
+    @property
+    def major_version(self) -> int:
+        return int(self._property("major_version"))
+
+    @property
+    def minor_version(self) -> int:
+        return int(self._property("minor_version"))
+
+    @property
+    def major_build(self) -> int:
+        return int(self._property("major_build"))
+
+    @property
+    def minor_build(self) -> int:
+        return int(self._property("minor_build"))
+
+    @property
+    def debug(self) -> bool:
+        return bool(self._property("debug"))
+
+    @property
+    def api_version(self) -> ServerApiVersion:
+        return ServerApiVersion(self._property("api_version"))
+
+    @property
+    def folders(self) -> FaxFolders:
+        if self._connection is None:
+            raise _not_connected()
+        return FaxFolders(self)
+
+    @property
+    def activity(self) -> FaxActivity:
+        return FaxActivity(self._connected)
+
+    def get_devices(self) -> Collection[FaxDevice]:
+        """FAXCOMEX ``GetDevices()``: ``devices[1]`` is the first, ``devices["name"]`` by name,
+        ``item_by_id(id)`` by id."""
+        connection = self._connected
+        devices = [FaxDevice(connection, d) for d in connection.get("/devices")]
+        return _Devices(devices, key=lambda device: device.device_name)
+
+    # --- events -----------------------------------------------------------------------------
+
+    @property
+    def registered_events(self) -> ServerEvents:
+        """FAXCOMEX ``RegisteredEvents``: the mask set by ``listen_to_server_events``."""
+        return ServerEvents.NONE if self._listener is None else self._listener.mask
+
+    def listen_to_server_events(self, mask: ServerEvents | int) -> None:
+        """FAXCOMEX ``ListenToServerEvents(mask)``: replace the subscription (NONE ends it).
+
+        Returns once the server has confirmed it, so no event after this call is missed; a
+        new mask resumes after the last event delivered under the old one.
+        """
+        mask = ServerEvents(mask)
+        connection = self._connected
+        after = None
+        if self._listener is not None:
+            after = self._listener.stop()
+            self._listener = None
+        if mask:
+            self._listener = _Listener(self, connection, mask, after)
+            self._listener.started.wait()
+            failure = self._listener.failure
+            if failure is not None:
+                self._listener = None
+                raise failure
+
+    def add_event_handler(self, handler: EventHandler) -> None:
+        """Call ``handler(server, event)`` for every event listened to (on the listener thread)."""
+        self._handlers.append(handler)
+
+    def remove_event_handler(self, handler: EventHandler) -> None:
+        self._handlers.remove(handler)
+
+    def _dispatch(self, event: ServerEvent) -> None:
+        for handler in list(self._handlers):
+            try:
+                handler(self, event)
+            except Exception:
+                _logger.exception("event handler %r failed on %s", handler, event.name)
+
+    @contextmanager
+    def iter_events(
+        self, mask: ServerEvents | int, *, after: int | None = None, deadline: float | None = None
+    ) -> Iterator[Iterator[ServerEvent]]:
+        """A blocking stream of events, subscribed when the ``with`` block starts::
+
+            with server.iter_events(ServerEvents.OUT_QUEUE) as events:
+                for event in events: ...
+
+        ``after`` resumes after that ``seq``; past ``deadline`` (``time.monotonic()``) the
+        stream raises TimeoutError.
+        """
+        with self._connected.events_socket(int(mask), after) as ws:
+            decode(ws.recv())  # the subscription is in place
+
+            def stream() -> Iterator[ServerEvent]:
+                while True:
+                    wait = POLL_SECONDS
+                    if deadline is not None:
+                        wait = deadline - time.monotonic()
+                        if wait <= 0:
+                            raise TimeoutError("no final event before the deadline")
+                    try:
+                        text = ws.recv(timeout=wait)
+                    except TimeoutError:
+                        continue
+                    yield ServerEvent.from_wire(decode(text))
+
+            yield stream()
+
+    async def events(
+        self, mask: ServerEvents | int, *, after: int | None = None
+    ) -> AsyncIterator[ServerEvent]:
+        """The events as an async iterator (``async for event in server.events(mask)``);
+        it ends when the server closes the stream."""
+        from websockets.exceptions import ConnectionClosed
+
+        async with self._connected.async_events_socket(int(mask), after) as ws:
+            decode(await ws.recv())
+            while True:
+                try:
+                    text = await ws.recv()
+                except ConnectionClosed:
+                    return
+                yield ServerEvent.from_wire(decode(text))
+
+
+def _not_connected() -> NotConnectedError:
+    return NotConnectedError("the FaxServer is not connected: call connect() first")
+
+
+class _Devices(Collection[FaxDevice]):
+    def item_by_id(self, device_id: int) -> FaxDevice:
+        """FAXCOMEX ``ItemById(id)``."""
+        for device in self:
+            if device.id == device_id:
+                return device
+        raise KeyError(device_id)
+
+
+class _Listener:
+    """The thread behind ``listen_to_server_events``: reads the stream, calls the handlers,
+    reconnects after a lost connection from the last event delivered."""
+
+    def __init__(
+        self, server: FaxServer, connection: Connection, mask: ServerEvents, after: int | None
+    ) -> None:
+        self.mask = mask
+        self.after = after
+        self.failure: BaseException | None = None
+        self.started = threading.Event()
+        self._server = server
+        self._connection = connection
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="openfax-events", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> int | None:
+        """Stop the thread; the ``seq`` of the last event it delivered."""
+        self._stopping.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+        return self.after
+
+    def _run(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        while not self._stopping.is_set():
+            try:
+                with self._connection.events_socket(int(self.mask), self.after) as ws:
+                    self._read(ws)
+            except (ServerUnavailableError, ConnectionClosed, OSError) as exc:
+                if not self.started.is_set():
+                    self.failure = exc
+                    self.started.set()
+                    return
+                self._stopping.wait(RECONNECT_SECONDS)
+            except BaseException as exc:
+                self.failure = exc
+                self.started.set()
+                raise
+
+    def _read(self, ws: Any) -> None:
+        hello = decode(ws.recv())
+        if self.after is None:
+            self.after = hello["seq"]
+        self.started.set()
+        while not self._stopping.is_set():
+            try:
+                text = ws.recv(timeout=POLL_SECONDS)
+            except TimeoutError:
+                continue
+            event = ServerEvent.from_wire(decode(text))
+            self.after = event.seq
+            self._server._dispatch(event)

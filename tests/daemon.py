@@ -1,0 +1,119 @@
+"""``openfaxd`` as a real process for the API and client tests: two unpaced loopback lines,
+a Unix socket, a TCP port chosen by the system, and one API token."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from openfax.api.tokens import TokenFile
+
+ROOT = Path(__file__).parents[1]
+READY = re.compile(r"openfaxd ready .* and http://([\d.]+):(\d+)")
+START_SECONDS = 30.0
+TOKEN_HOLDER = "robot"
+
+
+class Daemon:
+    """An openfaxd with its data folder; ``start()`` again after ``kill()`` resumes it."""
+
+    def __init__(self, data_dir: Path, **tables: dict[str, Any]) -> None:
+        self.data_dir = data_dir
+        # A short folder: a Unix socket path holds at most 107 bytes.
+        self.socket = Path(tempfile.mkdtemp(prefix="ofx-", dir="/tmp")) / "openfaxd.sock"
+        self.tokens = data_dir / "api-tokens"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.token = TokenFile(self.tokens).add(TOKEN_HOLDER)
+        settings: dict[str, dict[str, Any]] = {
+            "loopback": {"lines": 2, "pace": "unpaced"},
+            "outgoing": {"branding": False, "retries": 20, "max_attempts": 40},
+            # Lines calling each other find them busy at times: try again soon.
+            "outgoing.causes.busy": {"delay_minutes": 0.01},
+            "api": {"socket": str(self.socket), "listen": "127.0.0.1:0"},
+        }
+        for name, table in tables.items():
+            settings[name] = {**settings.get(name, {}), **table}
+        self.config = data_dir / "openfaxd.toml"
+        self.config.write_text(
+            'node_id = "api-test"\n' + "".join(_table(k, v) for k, v in settings.items())
+        )
+        self.process: subprocess.Popen[str] | None = None
+        self.address = ""
+        self.log: deque[str] = deque(maxlen=200)
+
+    def start(self) -> None:
+        """Start openfaxd and wait until it serves; ``address`` is its ``host:port``."""
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "openfax.service.daemon"),
+                *("--config", str(self.config), "--data-dir", str(self.data_dir)),
+            ],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            found = READY.search(line)
+            if found:
+                self.address = f"{found[1]}:{found[2]}"
+                break
+        else:
+            raise AssertionError(f"openfaxd did not start: {self.process.wait()}")
+        # Keep reading its log, or a full pipe would stop it; the end is kept for failures.
+        threading.Thread(target=self._drain, args=(self.process.stderr,), daemon=True).start()
+
+    def _drain(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.log.append(line)
+
+    def kill(self) -> None:
+        """``kill -9``: no chance to clean up."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """What a local client needs to find this daemon's socket."""
+        return {"OPENFAX_SOCKET": str(self.socket)}
+
+
+def _table(name: str, values: dict[str, Any]) -> str:
+    lines = "".join(f"{key} = {_toml(value)}\n" for key, value in values.items())
+    return f"[{name}]\n{lines}"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+@contextmanager
+def running(data_dir: Path, **tables: dict[str, Any]) -> Iterator[Daemon]:
+    """A started daemon, stopped (or reaped, if a test killed it) at the end."""
+    daemon = Daemon(data_dir, **tables)
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        if daemon.process is not None and daemon.process.poll() is None:
+            daemon.stop()
