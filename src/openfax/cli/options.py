@@ -1,4 +1,4 @@
-"""Command-line options shared by sub-commands that render documents."""
+"""Command-line options shared by several sub-commands."""
 
 from __future__ import annotations
 
@@ -10,9 +10,17 @@ import click
 F = TypeVar("F", bound=Callable[..., object])
 
 
+def _apply(command: F, options: list[Callable[[F], F]]) -> F:
+    """Decorate ``command`` with ``options`` so that they appear in the order given."""
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def render_options(command: F) -> F:
     """Add --resolution, --page-size and --compression to a command."""
-    for option in reversed(
+    return _apply(
+        command,
         [
             click.option(
                 "--resolution",
@@ -35,7 +43,31 @@ def render_options(command: F) -> F:
                 show_default=True,
                 help="TIFF coding: MH (T.4 1-D), MR (T.4 2-D), MMR (T.6).",
             ),
-        ]
-    ):
-        command = option(command)
-    return command
+        ],
+    )
+
+
+def server_options(command: F) -> F:
+    """Add --server and --token: where openfaxd is (default: the local one's socket) and the
+    token a remote one wants."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--server",
+                "server_name",
+                envvar="OPENFAX_SERVER",
+                default="",
+                help="host:port of a remote openfaxd (default: the local one's socket).",
+            ),
+            click.option(
+                "--token", envvar="OPENFAX_TOKEN", default=None, help="Token for a remote openfaxd."
+            ),
+        ],
+    )
+
+
+def json_option(command: F) -> F:
+    """Add --json: one JSON value on stdout instead of a table."""
+    option = click.option("--json", "as_json", is_flag=True, help="Print JSON, not a table.")
+    return option(command)

@@ -1,0 +1,210 @@
+"""The ``openfax`` sub-commands that talk to a running openfaxd through the client.
+
+Each command connects with :class:`openfax.client.FaxServer` (the local socket, or
+``--server host:port`` with a token) and prints a table, or JSON with ``--json``. The client
+is imported inside the commands so that ``openfax --help`` and the document commands do not
+pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from openfax.errors import FaxError
+
+if TYPE_CHECKING:
+    from openfax.client import FaxOutgoingJob, FaxServer
+
+JOB_COLUMNS = ("id", "status", "recipient", "pages", "sent", "retries", "device", "scheduled")
+MESSAGE_COLUMNS = ("id", "when", "pages", "from", "to", "subject", "partial")
+DEVICE_COLUMNS = ("id", "name", "number", "state", "send", "receive", "tsid", "csid")
+
+
+@contextmanager
+def connected(server_name: str, token: str | None) -> Iterator[FaxServer]:
+    """A connected FaxServer; any FaxError becomes a one-line command error."""
+    from openfax.client import FaxServer
+
+    server = FaxServer()
+    try:
+        server.connect(server_name, token=token)
+        with server:
+            yield server
+    except FaxError as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _status_name(status: int) -> str:
+    from openfax.model import JobStatus
+
+    return "|".join(flag.name or "" for flag in JobStatus(status)) or str(status)
+
+
+def job_row(job: FaxOutgoingJob) -> dict[str, Any]:
+    """What ``openfax jobs`` shows of an outgoing job."""
+    return {
+        "id": job.id,
+        "status": _status_name(job.status),
+        "recipient": job.recipient.fax_number,
+        "pages": job.pages,
+        "sent": job.pages_confirmed,
+        "retries": job.retries,
+        "device": job.device_id or "",
+        "scheduled": _when(job.scheduled_time),
+    }
+
+
+def message_row(message: Any) -> dict[str, Any]:
+    """What ``openfax inbox`` and ``openfax sent`` show of an archived fax."""
+    recipient = getattr(message, "recipient", None)
+    return {
+        "id": message.id,
+        "when": _when(message.transmission_end),
+        "pages": message.pages,
+        "from": getattr(message, "sender_fax_number", "") or message.tsid,
+        "to": recipient.fax_number if recipient is not None else message.csid,
+        "subject": message.subject,
+        "partial": bool(getattr(message, "partial", False)),
+    }
+
+
+def device_row(device: Any) -> dict[str, Any]:
+    """What ``openfax devices`` shows of a line."""
+    state = (
+        "sending" if device.sending_now
+        else "receiving" if device.receiving_now
+        else "ringing" if device.ringing_now
+        else "idle"
+    )  # fmt: skip
+    return {
+        "id": device.id,
+        "name": device.device_name,
+        "number": device.number,
+        "state": state,
+        "send": device.send_enabled,
+        "receive": device.receive_mode.name.lower(),
+        "tsid": device.tsid,
+        "csid": device.csid,
+    }
+
+
+def print_rows(
+    rows: Iterable[dict[str, Any]], columns: tuple[str, ...], title: str, as_json: bool
+) -> None:
+    """Rows as a Rich table, or as one JSON array."""
+    rows = list(rows)
+    if as_json:
+        click.echo(json.dumps(rows, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, no_wrap=column in {"id", "when", "scheduled"})
+    for row in rows:
+        table.add_row(*(str(row[column]) for column in columns))
+    Console().print(table)
+
+
+def send(
+    server: FaxServer,
+    files: tuple[str, ...],
+    to: tuple[str, ...],
+    *,
+    subject: str,
+    note: str,
+    cover: str | None,
+    priority: str,
+    wait: bool,
+    as_json: bool,
+) -> bool:
+    """Submit one fax to every ``to`` number; with ``wait``, follow each job to its end with a
+    progress bar of pages. Returns whether every job completed (always True without wait)."""
+    from openfax.client import FaxDocument
+    from openfax.model import CoverPageType, JobStatus, Priority
+
+    document = FaxDocument(bodies=list(files), subject=subject, note=note)
+    document.priority = Priority[priority.upper()]
+    if cover:
+        document.cover_page_type = CoverPageType.SERVER
+        document.cover_page = cover
+    for number in to:
+        document.recipients.add(number)
+    job_ids = document.connected_submit(server)
+    jobs = [server.folders.outgoing_queue.get_job(job_id) for job_id in job_ids]
+    if wait:
+        jobs = [_follow(job) for job in jobs]
+    if as_json:
+        click.echo(json.dumps([job_row(job) for job in jobs], default=str))
+    else:
+        for job in jobs:
+            click.echo(f"{job.id}  {job.recipient.fax_number}  {_status_name(job.status)}")
+    return not wait or all(job.status & JobStatus.COMPLETED for job in jobs)
+
+
+def _follow(job: FaxOutgoingJob) -> FaxOutgoingJob:
+    """Wait for a job with a Rich progress bar of confirmed pages, on stderr so that stdout
+    stays the command's result."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task(f"{job.recipient.fax_number}", total=job.pages or None)
+
+        def update(current: FaxOutgoingJob) -> None:
+            progress.update(
+                task,
+                total=current.pages or None,
+                completed=current.pages_confirmed,
+                description=f"{current.recipient.fax_number} {_status_name(current.status)}",
+            )
+
+        return job.wait(progress=update)
+
+
+def get_fax(server: FaxServer, message_id: str, output: Path, sent: bool) -> str:
+    """Save an archived fax as PDF (or TIFF when ``output`` ends in .tif/.tiff); looks in the
+    incoming archive first, then the outgoing one, unless ``sent`` names the outgoing one."""
+    from openfax.errors import MessageNotFoundError
+
+    archives: list[Any] = [server.folders.outgoing_archive]
+    if not sent:
+        archives.insert(0, server.folders.incoming_archive)
+    for archive in archives:
+        try:
+            message = archive.get_message(message_id)
+        except MessageNotFoundError:
+            continue
+        if output.suffix.lower() in {".tif", ".tiff"}:
+            message.copy_tiff(output)
+        else:
+            message.save_pdf(output)
+        return f"{output}: {message.pages} page{'s' if message.pages != 1 else ''}"
+    raise click.ClickException(f"no archived fax has the id {message_id}")
+
+
+def watch(server: FaxServer, as_json: bool) -> None:
+    """Print every server event as it happens, until interrupted."""
+    from openfax.model import ServerEvents
+
+    everything = ServerEvents(sum(int(member) for member in ServerEvents))
+    with server.iter_events(everything) as events:
+        for event in events:
+            if as_json:
+                click.echo(json.dumps({"seq": event.seq, "event": event.name, **event.data}))
+            else:
+                details = " ".join(f"{k}={v}" for k, v in event.data.items())
+                click.echo(f"{_when(event.time)}  {event.name}  {details}")
