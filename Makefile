@@ -1,4 +1,4 @@
-# OpenFax: `make run` runs the main job, `make test` installs what the tests need and runs them.
+# OpenFax: `make run` starts the fax service, `make test` installs what the tests need and runs them.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +10,7 @@ TEST_DEBS := $(RUN_DEBS) efax libtiff-tools ghostscript gcc libc6-dev postgresql
 BENCH_DEBS := hylafax-server hylafax-client
 OUT ?= out
 
-.PHONY: run test lint typecheck pytest bench system-packages clean
+.PHONY: run demo test lint typecheck pytest bench system-packages clean
 
 $(BIN)/openfax: pyproject.toml
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || scripts/install-system-packages python3-venv
@@ -20,6 +20,10 @@ $(BIN)/openfax: pyproject.toml
 	touch $@
 
 run: $(BIN)/openfax
+	scripts/install-system-packages $(RUN_DEBS)
+	$(BIN)/openfaxd
+
+demo: $(BIN)/openfax
 	scripts/install-system-packages $(RUN_DEBS)
 	mkdir -p $(OUT)
 	$(BIN)/openfax loopback samples/letter.txt samples/chart.png -o $(OUT)/received.tif --resolution fine
