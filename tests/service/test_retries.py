@@ -115,7 +115,9 @@ async def test_cancel_in_a_call_hangs_up(
     config = make_config(tmp_path / "data", loopback={"pace": 20.0})
     async with FaxService(config, clock=clock) as service:
         (job_id,) = await service.submit(request(three_pages))
-        line = service.provider.line("1001")
+        job = await job_reaches(service, job_id, JobStatus.INPROGRESS)
+        sender = await service.get_device(job.device_id or 0)
+        line = service.provider.line(sender.number)
 
         async def in_call() -> bool:
             return line.state is DeviceState.IN_CALL

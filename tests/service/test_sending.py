@@ -45,7 +45,8 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
     await eventually(received, "the fax is received and routed")
     (message,) = (await service.get_incoming_messages()).messages
     assert message.pages == 2 and not message.partial
-    assert message.caller_id == "1001"
+    (attempt,) = await service.get_call_attempts(job_id)
+    assert message.caller_id == (await service.get_device(attempt.device_id or 0)).number
     expected = [np.asarray(page.image) for page in render_documents([two_pages])]
     got = pixels(await service.message_tiff_path(Direction.IN, message.id))
     assert len(got) == 2

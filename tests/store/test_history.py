@@ -100,13 +100,15 @@ async def test_the_next_scheduled_time_is_that_of_the_first_claimable_job(
     db: Database,
 ) -> None:
     async with db.read() as conn:
-        assert await queries.next_scheduled_at(conn) is None
+        assert await queries.next_scheduled_at(conn, after=NOW) is None
     paused = await queue_one(db, scheduled_at=later(10))
     await queue_one(db, scheduled_at=later(300))
     await queue_one(db, scheduled_at=later(60))
+    await queue_one(db, scheduled_at=NOW)
     async with db.transaction() as conn:
         await queries.update_job(conn, paused, {"status": JobStatus.PENDING | JobStatus.PAUSED})
-        assert await queries.next_scheduled_at(conn) == later(60)
+        assert await queries.next_scheduled_at(conn, after=NOW) == later(60)
+        assert await queries.next_scheduled_at(conn, after=later(60)) == later(300)
 
 
 async def test_a_claim_can_leave_the_jobs_to_the_lines_own_number(db: Database) -> None:

@@ -47,9 +47,8 @@ from openfax.service.outcome import decide
 from openfax.service.schedule import in_discount_period, next_discount_start
 from openfax.service.transcript import transcript_json
 from openfax.service.views import outgoing_job_payload
-from openfax.store import CallAttempt, OutgoingJob, Submission
+from openfax.store import CallAttempt, Device, OutgoingJob, Submission
 from openfax.store import queries as q
-from openfax.store.schema import CLAIMABLE_STATUSES
 
 _logger = logging.getLogger("openfax.service.scheduler")
 
@@ -129,10 +128,8 @@ class Scheduler:
         lease = self.ctx.config.deadlines.lease_seconds
         wake = now + timedelta(seconds=lease / (3 if self.running else 2))
         async with self.ctx.db.read() as conn:
-            jobs = await q.list_jobs(conn)
-        due = [j.scheduled_at for j in jobs if j.status in CLAIMABLE_STATUSES]
-        later = [when for when in due if when > now]
-        return min([wake, *later])
+            due = await q.next_scheduled_at(conn, after=now)
+        return wake if due is None else min(wake, due)
 
     async def _renew_leases(self, now: datetime) -> None:
         if not self.running:
@@ -159,32 +156,60 @@ class Scheduler:
                 await emit_job(conn, self.ctx, job)
 
     async def _dispatch(self, now: datetime) -> None:
-        """Claim a ready job for every idle line that may send, and start its call."""
+        """Claim a ready job for every idle line that may send, and start its call.
+
+        A line does not call its own number while another line is free (it would find
+        itself busy): it leaves such jobs to the others, and takes them only when no other
+        line is free. Jobs still ready when no line is free get the NOLINE bit, which they
+        lose when a line claims them.
+        """
         async with self.ctx.db.read() as conn:
-            enabled = {d.id for d in await q.list_devices(conn) if d.send_enabled}
-        for device_id, line in self.ctx.lines.items():
-            busy = any(call.line is line for call in self.running.values())
-            if busy or device_id not in enabled or not line.can_send:
-                continue
-            while line.state is DeviceState.IDLE and not self.stopping:
-                claimed = await self._claim(device_id, now)
+            devices = {d.id: d for d in await q.list_devices(conn) if d.send_enabled}
+        for device_id, line in self._free_lines(devices):
+            while self._is_free(line) and not self.stopping:
+                others_free = any(other is not line for _, other in self._free_lines(devices))
+                own = devices[device_id].number if others_free else None
+                claimed = await self._claim(device_id, now, exclude_number=own)
+                if claimed is None and own is None:
+                    return  # nothing is ready: no other line would find anything either
                 if claimed is None:
-                    return
+                    break
                 job, submission = claimed
                 if base(job.status) is JobStatus.INPROGRESS:
                     self._start(job, submission, line)
-                    break
+        if not self._free_lines(devices) and not self.stopping:
+            async with self.ctx.hub.transaction() as conn:
+                for job in await q.mark_no_line(conn, now=now):
+                    await emit_job(conn, self.ctx, job)
 
-    async def _claim(self, device_id: int, now: datetime) -> tuple[OutgoingJob, Submission] | None:
+    def _free_lines(self, devices: dict[int, Device]) -> list[tuple[int, Line]]:
+        """This node's idle lines that may send now."""
+        return [
+            (device_id, line)
+            for device_id, line in self.ctx.lines.items()
+            if device_id in devices and line.can_send and self._is_free(line)
+        ]
+
+    def _is_free(self, line: Line) -> bool:
+        running = any(call.line is line for call in self.running.values())
+        return not running and line.state is DeviceState.IDLE
+
+    async def _claim(
+        self, device_id: int, now: datetime, *, exclude_number: str | None = None
+    ) -> tuple[OutgoingJob, Submission] | None:
         """Take the next ready job for a line; a job not sendable now is put back, changed."""
         lease_until = now + timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
         async with self.ctx.hub.transaction() as conn:
+            if self.ctx.switches.outgoing_paused:
+                # Paused while this round of claims was under way: claim nothing more.
+                return None
             job = await q.claim_next_job(
                 conn,
                 node_id=self.ctx.node_id,
                 device_id=device_id,
                 now=now,
                 lease_until=lease_until,
+                exclude_number=exclude_number,
             )
             if job is None:
                 return None

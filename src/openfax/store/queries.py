@@ -238,10 +238,13 @@ async def claim_next_job(
     return None if row is None else OutgoingJob(**row._mapping)
 
 
-async def next_scheduled_at(conn: AsyncConnection) -> datetime | None:
-    """The earliest time a claimable (waiting, not paused) job is scheduled for; None when no
-    job waits. One index lookup, however long the queue."""
-    earliest = select(func.min(outgoing_jobs.c.scheduled_at)).where(IS_CLAIMABLE)
+async def next_scheduled_at(conn: AsyncConnection, *, after: datetime) -> datetime | None:
+    """The earliest time after ``after`` that a claimable (waiting, not paused) job is
+    scheduled for; None when no job waits for a later time. A range scan of one index,
+    however long the queue."""
+    earliest = select(func.min(outgoing_jobs.c.scheduled_at)).where(
+        IS_CLAIMABLE, outgoing_jobs.c.scheduled_at > after
+    )
     found: datetime | None = (await conn.execute(earliest)).scalar_one()
     return found
 
