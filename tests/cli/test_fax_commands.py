@@ -105,3 +105,15 @@ def test_watch_prints_the_events_of_a_send(daemon: Daemon) -> None:
     mine = [e["event"] for e in events if e.get("job_id") == job["id"]]
     assert mine[0] == "OnOutgoingJobAdded"
     assert "OnOutgoingJobChanged" in mine
+
+
+def test_no_server_says_where_it_looked_and_how_to_start_one(tmp_path: Path) -> None:
+    socket_path = tmp_path / "openfaxd.sock"
+    env = {**os.environ, "OPENFAX_SOCKET": str(socket_path)}
+    done = subprocess.run(
+        [str(OPENFAX), "jobs"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 1
+    assert str(socket_path) in done.stderr
+    assert "openfaxd" in done.stderr and "make run" in done.stderr
+    assert "Traceback" not in done.stderr

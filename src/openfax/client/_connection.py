@@ -84,7 +84,7 @@ class Connection:
         try:
             response = self.http.request(method, "/v1" + path, **kwargs)
         except httpx.TransportError as exc:
-            raise ServerUnavailableError(f"cannot reach the fax server: {exc}") from exc
+            raise self._unavailable(exc) from exc
         if response.is_error:
             raise error_from(response)
         return response
@@ -109,7 +109,16 @@ class Connection:
                     for chunk in response.iter_bytes():
                         out.write(chunk)
         except httpx.TransportError as exc:
-            raise ServerUnavailableError(f"cannot reach the fax server: {exc}") from exc
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: Exception) -> ServerUnavailableError:
+        """Say where the server was looked for, and, for the local one, how to start it."""
+        if self.socket is None:
+            return ServerUnavailableError(f"cannot reach the fax server at {self.base_url}: {exc}")
+        return ServerUnavailableError(
+            f"cannot reach the local fax server at {self.socket} ({exc}); is openfaxd running? "
+            "`make run` or `openfaxd` starts it, and OPENFAX_SOCKET points at another socket"
+        )
 
     def _events_uri(self, mask: int, after: int | None) -> str:
         query = urlencode({"mask": mask} | ({} if after is None else {"after": after}))

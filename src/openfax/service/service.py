@@ -36,6 +36,7 @@ from openfax.service.clock import Clock, SystemClock
 from openfax.service.config import ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventHub, EventType, ServerEvent
+from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.job_states import Operation, base, transition
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
@@ -149,6 +150,7 @@ class FaxService:
         self.provider.set_listener(receiver)
         await self.provider.start()
         ctx.spawn(receiver.run_notices(), "device notices")
+        ctx.spawn(run_housekeeping(ctx), "age limits")
         self._loop_task = asyncio.create_task(scheduler.run(), name="scheduler")
         _logger.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
 
@@ -518,7 +520,7 @@ class FaxService:
         return pdf
 
     def _pdf_cache(self, direction: Direction, message_id: int) -> Path:
-        return self.ctx.spool.root / "pdf" / f"{direction.value}-{message_id:016x}.pdf"
+        return pdf_cache_path(self.ctx.spool, direction, message_id)
 
     # --- devices ------------------------------------------------------------------------------
 

@@ -1,0 +1,107 @@
+"""Age limits: failed and cancelled jobs leave the outgoing queue after
+``outgoing.age_limit_days``, archived faxes leave their archive after
+``archive.{outgoing,incoming}_age_limit_days`` (0 keeps them), with their spool files.
+
+A background task runs the clean-up at start and then every hour of the service's clock, so
+a test with a :class:`~openfax.service.clock.ManualClock` ages a queue by days in
+milliseconds. Each run is one transaction (with its events); files are deleted after it
+commits, so a crash leaves at worst an unreferenced file, never a row without its file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from openfax.model import JobStatus, format_id
+from openfax.service.context import ServiceContext
+from openfax.service.events import EventType
+from openfax.store import Direction, Spool
+from openfax.store import queries as q
+
+_logger = logging.getLogger("openfax.service.housekeeping")
+
+INTERVAL = timedelta(hours=1)
+"""How often the age limits are applied."""
+
+AGED_JOB_STATUSES = (JobStatus.FAILED, JobStatus.RETRIES_EXCEEDED, JobStatus.CANCELED)
+"""Final statuses a job lingers in the queue with (for Restart) until its age limit."""
+
+_REMOVED = {
+    Direction.IN: EventType.INCOMING_MESSAGE_REMOVED,
+    Direction.OUT: EventType.OUTGOING_MESSAGE_REMOVED,
+}
+
+
+def pdf_cache_path(spool: Spool, direction: Direction, message_id: int) -> Path:
+    """Where the PDF of an archived fax is kept once made."""
+    return spool.root / "pdf" / f"{direction.value}-{message_id:016x}.pdf"
+
+
+async def run_housekeeping(ctx: ServiceContext) -> None:
+    """Apply the age limits now and every :data:`INTERVAL` until the service stops."""
+    while True:
+        try:
+            await apply_age_limits(ctx)
+        except Exception:
+            _logger.exception("applying the age limits failed; trying again later")
+        if not await ctx.sleep_until(ctx.clock.now() + INTERVAL):
+            return
+
+
+async def apply_age_limits(ctx: ServiceContext) -> int:
+    """Remove what outlived its age limit; returns how many jobs and messages went."""
+    config = ctx.config
+    files: list[str] = []
+    caches: list[Path] = []
+    removed = 0
+    async with ctx.hub.transaction() as conn:
+        # Read once the transaction holds its connection: a manual clock may have moved on
+        # while it was taken.
+        now = ctx.clock.now()
+        if config.outgoing.age_limit_days:
+            cutoff = now - timedelta(days=config.outgoing.age_limit_days)
+            jobs = await q.expired_jobs(conn, AGED_JOB_STATUSES, ended_before=cutoff)
+            if jobs:
+                await q.delete_jobs(conn, [job.id for job in jobs])
+            for job in jobs:
+                # Jobs that did not complete were never archived: their document is theirs.
+                files += [job.document_path] if job.document_path else []
+                await ctx.hub.emit(
+                    conn, EventType.OUTGOING_JOB_REMOVED, {"job_id": format_id(job.id)}
+                )
+            removed += len(jobs)
+        limits = (
+            (Direction.OUT, config.archive.outgoing_age_limit_days),
+            (Direction.IN, config.archive.incoming_age_limit_days),
+        )
+        in_use = {job.document_path for job in await q.list_jobs(conn)} | {
+            job.receive_path for job in await q.list_incoming_jobs(conn)
+        }
+        for direction, days in limits:
+            if not days:
+                continue
+            cutoff = now - timedelta(days=days)
+            for message in await q.expired_messages(conn, direction, archived_before=cutoff):
+                if message.tiff_path in in_use:
+                    continue  # still being routed, or its broadcast is still in the queue
+                await q.delete_message(conn, direction, message.id)
+                await ctx.hub.emit(conn, _REMOVED[direction], {"message_id": format_id(message.id)})
+                files += [message.tiff_path] if message.tiff_path else []
+                caches.append(pdf_cache_path(ctx.spool, direction, message.id))
+                removed += 1
+        if config.archive.outgoing_age_limit_days:
+            days = config.archive.outgoing_age_limit_days
+            await q.prune_submissions(conn, submitted_before=now - timedelta(days=days))
+    for relative in files:
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(ctx.spool.delete, relative)
+    for cache in caches:
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(cache.unlink, missing_ok=True)
+    if removed:
+        _logger.info("age limits: %d jobs and messages removed", removed)
+    return removed

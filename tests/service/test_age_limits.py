@@ -1,0 +1,93 @@
+"""Age limits on the manual clock: failed jobs leave the queue after
+``outgoing.age_limit_days``, archived faxes leave after ``archive.*_age_limit_days``, with
+their files and events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from openfax.errors import MessageNotFoundError
+from openfax.model import JobStatus
+from openfax.providers import LineFaults
+from openfax.service import FaxService, ManualClock
+from openfax.store import Direction
+
+from .conftest import MakeConfig, eventually, job_leaves_queue, job_reaches, request
+
+pytestmark = pytest.mark.anyio
+
+DAY = 86400
+
+
+async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
+    tmp_path: Path, clock: ManualClock, two_pages: Path, make_config: MakeConfig
+) -> None:
+    config = make_config(
+        tmp_path / "data",
+        outgoing={"retries": 0, "age_limit_days": 1},
+        archive={"outgoing_age_limit_days": 3, "incoming_age_limit_days": 3},
+    )
+    async with FaxService(config, clock=clock) as service:
+        service.provider.line("1003").faults = LineFaults(no_answer=True)
+        (failed,) = await service.submit(request(two_pages, "1003"))
+        await job_reaches(service, failed, JobStatus.RETRIES_EXCEEDED)
+        (sent,) = await service.submit(request(two_pages, "1002", idempotency_key="k"))
+        await job_leaves_queue(service, sent)
+
+        async def received() -> bool:
+            page = await service.get_incoming_messages()
+            return bool(page.messages) and not await service.get_incoming_jobs()
+
+        await eventually(received, "the fax is received")
+        (incoming,) = (await service.get_incoming_messages()).messages
+        files = [
+            await service.message_tiff_path(Direction.OUT, sent),
+            await service.message_tiff_path(Direction.IN, incoming.id),
+        ]
+        pdf = await service.message_pdf_path(Direction.IN, incoming.id)
+        failed_tiff = tmp_path / "failed.tif"
+        await service.copy_tiff(failed, failed_tiff)
+        assert len(set(config.spool_dir.rglob("*.tif"))) == 3
+
+        await clock.advance(DAY + 3600)
+
+        async def failed_pruned() -> bool:
+            await clock.advance(60)  # the clean-up runs hourly: wake it if it slept past
+            return failed not in {job.id for job in await service.get_outgoing_jobs()}
+
+        await eventually(failed_pruned, "the failed job leaves the queue after a day")
+        assert all(path.exists() for path in files), "the archives keep their faxes"
+
+        async def failed_file_gone() -> bool:
+            return set(config.spool_dir.rglob("*.tif")) == set(files)
+
+        await eventually(failed_file_gone, "the failed job's document leaves the spool")
+
+        await clock.advance(2 * DAY)
+
+        async def archives_pruned() -> bool:
+            await clock.advance(60)
+            out = await service.get_outgoing_messages()
+            inbox = await service.get_incoming_messages()
+            gone = not any(path.exists() for path in [*files, pdf])
+            return not out.messages and not inbox.messages and gone
+
+        await eventually(archives_pruned, "the archives and their files go after three days")
+        with pytest.raises(MessageNotFoundError):
+            await service.get_call_attempts(sent)
+        # The submission went with its last message: the key is new again.
+        again = await service.submit(request(two_pages, "1002", idempotency_key="k"))
+        assert again != [sent]
+
+
+async def test_no_age_limit_keeps_everything(
+    service: FaxService, clock: ManualClock, two_pages: Path
+) -> None:
+    service.provider.line("1003").faults = LineFaults(no_answer=True)
+    (job_id,) = await service.submit(request(two_pages, "1003"))
+    await clock.advance(60 * DAY)
+    job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED)
+    await clock.advance(60 * DAY)
+    assert (await service.get_outgoing_job(job_id)).status == job.status
