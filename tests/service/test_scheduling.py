@@ -66,3 +66,14 @@ async def test_a_line_calls_its_own_number_when_no_other_line_is_free(
         return len(await service.get_call_attempts(job_id)) == 1
 
     await eventually(attempted, "the call attempt is recorded")
+
+
+async def test_a_new_line_identifies_itself_by_its_number(
+    service: FaxService, two_pages: Path
+) -> None:
+    devices = await service.get_devices()
+    assert [(d.csid, d.tsid) for d in devices] == [(d.number, d.number) for d in devices]
+    (job_id,) = await service.submit(request(two_pages, "1002"))
+    await job_leaves_queue(service, job_id)
+    (message,) = (await service.get_outgoing_messages()).messages
+    assert message.csid == "1002"

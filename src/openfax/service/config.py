@@ -108,7 +108,8 @@ class OutgoingConfig:
     discount_end: time = time(7, 0)
     """The daily cheap-rate window (may wrap midnight), local time of the server."""
     tsid: str = ""
-    """The TSID sent when neither the sender nor the device gives one."""
+    """The TSID sent when neither the sender nor the device gives one; a new line's own TSID
+    when set, else the line takes its number."""
     branding: bool = True
     """Draw the header line (TSID, date, page x of y) at the top of every page sent."""
     age_limit_days: int = 0
@@ -121,6 +122,7 @@ class IncomingConfig:
     """Defaults of the lines when they first appear, and the routing of received faxes."""
 
     csid: str = ""
+    """The CSID of a new line; empty: the line's own number, as a fax machine shows."""
     rings_before_answer: int = 1
     routing_retries: int = 5
     routing_retry_delay_minutes: float = 5.0

@@ -138,8 +138,8 @@ class FaxService:
                     line.name,
                     node_id=config.node_id,
                     number=line.number,
-                    csid=config.incoming.csid,
-                    tsid=config.outgoing.tsid,
+                    csid=config.incoming.csid or line.number,
+                    tsid=config.outgoing.tsid or line.number,
                     rings_before_answer=config.incoming.rings_before_answer,
                     receive_mode=ReceiveMode.AUTO_ANSWER,
                 )
