@@ -12,7 +12,7 @@ from openfax.errors import BodyError, QueueBlockedError, SubmissionError
 from openfax.service import STORE_IN_FOLDER, FaxService, FolderSettings, ManualClock, SubmitRequest
 from openfax.store import Direction
 
-from .conftest import MakeConfig, eventually, job_leaves_queue, request, send_all
+from .conftest import START, MakeConfig, eventually, job_leaves_queue, request, send_all
 
 pytestmark = pytest.mark.anyio
 
@@ -115,3 +115,13 @@ async def test_an_idempotency_key_returns_the_same_jobs_and_sends_once(
     assert after_archive == first, "the key still names the archived job"
     assert len((await service.get_outgoing_messages()).messages) == 1
     assert await service.get_outgoing_jobs() == [], "a key seen before never sends again"
+
+
+async def test_rendering_past_its_deadline_is_refused_and_nothing_is_queued(
+    tmp_path: Path, make_config: MakeConfig, three_pages: Path
+) -> None:
+    config = make_config(tmp_path / "data", deadlines={"render_seconds": 0.001})
+    async with FaxService(config, clock=ManualClock(START)) as service:
+        with pytest.raises(SubmissionError, match="render_seconds"):
+            await service.submit(request(three_pages, "1002"))
+        assert await service.get_outgoing_jobs() == []

@@ -21,7 +21,12 @@ from typing import Any, Self
 
 from openfax import __version__
 from openfax.documents import fax_tiff_to_pdf
-from openfax.errors import MessageNotFoundError, NotSupportedError, QueueBlockedError
+from openfax.errors import (
+    MessageNotFoundError,
+    NotSupportedError,
+    QueueBlockedError,
+    SubmissionError,
+)
 from openfax.model import (
     DEFAULT_PREFETCH_SIZE,
     JobStatus,
@@ -303,8 +308,15 @@ class FaxService:
             when=now.astimezone(self.zone),
             cover_pages_dir=self.config.data_dir / "coverpages",
         )
-        async with asyncio.timeout(self.config.deadlines.render_seconds):
-            rendered = await asyncio.to_thread(render_jobs, rendering, ctx.spool)
+        seconds = self.config.deadlines.render_seconds
+        try:
+            async with asyncio.timeout(seconds):
+                rendered = await asyncio.to_thread(render_jobs, rendering, ctx.spool)
+        except TimeoutError:
+            raise SubmissionError(
+                f"rendering the document took longer than the {seconds:g} s allowed "
+                "(deadlines.render_seconds); nothing was queued"
+            ) from None
         sender = {k: v for k, v in fields_of(request.sender).items() if v}
         submission = Submission(
             idempotency_key=request.idempotency_key,
