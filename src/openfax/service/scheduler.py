@@ -203,6 +203,11 @@ class Scheduler:
             if self.ctx.switches.outgoing_paused:
                 # Paused while this round of claims was under way: claim nothing more.
                 return None
+            device = await q.get_device(conn, device_id)
+            if device is None or not device.send_enabled:
+                # Barred from sending while the round was under way; read in the claim's own
+                # transaction, which sees every change committed before the job existed.
+                return None
             job = await q.claim_next_job(
                 conn,
                 node_id=self.ctx.node_id,
