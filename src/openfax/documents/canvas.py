@@ -45,7 +45,9 @@ class Canvas:
         gray = self.image
         if rows != gray.height:
             gray = gray.resize((FAX_WIDTH, rows), Image.Resampling.LANCZOS)
-        return gray.point(lambda v: 255 if v >= THRESHOLD else 0).convert("1")
+        # Already black and white: dithering (convert's default) would only cost time.
+        thresholded = gray.point(lambda v: 255 if v >= THRESHOLD else 0)
+        return thresholded.convert("1", dither=Image.Dither.NONE)
 
     def to_page(self, resolution: Resolution, page_size: PageSize) -> FaxPage:
         """The drawing as a fax page of `page_size` at `resolution`."""
