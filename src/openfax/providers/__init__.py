@@ -5,6 +5,7 @@
 T.30 between them over audio or T.38.
 """
 
+from openfax.model.enums import ProviderStatus, ReceiveMode
 from openfax.providers.base import (
     Answered,
     CallCause,
@@ -19,8 +20,6 @@ from openfax.providers.base import (
     Dialing,
     IncomingCall,
     ProgressSink,
-    ProviderStatus,
-    ReceiveMode,
     ReceiveSetup,
     Ringing,
     SendRequest,

@@ -27,6 +27,7 @@ from openfax.engine import (
     PageSent,
     SessionOptions,
 )
+from openfax.model.enums import ExtendedStatus, ProviderStatus, ReceiveMode
 
 
 class DeviceState(enum.Enum):
@@ -39,45 +40,6 @@ class DeviceState(enum.Enum):
     """An incoming call rings; it has not been answered yet."""
     IN_CALL = "in_call"
     """A call is connected, in either direction."""
-
-
-# FAXCOMEX enumerations, values as documented. openfax.model.enums (ReceiveMode,
-# ProviderStatus, ExtendedStatus) is being written; switch to it when it lands.
-
-
-class ReceiveMode(enum.IntEnum):
-    """FAX_DEVICE_RECEIVE_MODE_ENUM: whether a device answers incoming calls by itself."""
-
-    NO_ANSWER = 0
-    AUTO_ANSWER = 1
-    MANUAL_ANSWER = 2
-
-
-class ProviderStatus(enum.IntEnum):
-    """FAX_PROVIDER_STATUS_ENUM: how loading and starting a provider went."""
-
-    SUCCESS = 0
-    SERVER_ERROR = 1
-    BAD_GUID = 2
-    BAD_VERSION = 3
-    CANT_LOAD = 4
-    CANT_LINK = 5
-    CANT_INIT = 6
-
-
-class _ExtendedStatus(enum.IntEnum):
-    """FAX_JOB_EXTENDED_STATUS_ENUM, the members a provider reports."""
-
-    DISCONNECTED = 1
-    LINE_UNAVAILABLE = 7
-    BUSY = 8
-    NO_ANSWER = 9
-    BAD_ADDRESS = 10
-    FATAL_ERROR = 12
-    NOT_FAX_CALL = 15
-    PARTIALLY_RECEIVED = 16
-    CALL_COMPLETED = 18
-    CALL_ABORTED = 19
 
 
 class CallDirection(enum.Enum):
@@ -112,8 +74,8 @@ class CallCause(enum.Enum):
         return cls(cause.value)
 
 
-_S = _ExtendedStatus
-_EXTENDED_STATUS: dict[CallCause, _ExtendedStatus] = {
+_S = ExtendedStatus
+_EXTENDED_STATUS: dict[CallCause, ExtendedStatus] = {
     CallCause.NONE: _S.CALL_COMPLETED,
     CallCause.BUSY: _S.BUSY,
     CallCause.NO_ANSWER: _S.NO_ANSWER,
@@ -194,10 +156,10 @@ class CallOutcome:
         return self.direction is CallDirection.INCOMING and not self.ok and self.pages > 0
 
     @property
-    def extended_status(self) -> int:
-        """The FAXCOMEX extended status number (FAX_JOB_EXTENDED_STATUS_ENUM)."""
+    def extended_status(self) -> ExtendedStatus:
+        """The FAXCOMEX extended status (FAX_JOB_EXTENDED_STATUS_ENUM)."""
         if self.partial:
-            return _ExtendedStatus.PARTIALLY_RECEIVED
+            return ExtendedStatus.PARTIALLY_RECEIVED
         return _EXTENDED_STATUS[self.cause]
 
 

@@ -32,6 +32,7 @@ from openfax.engine import (
 )
 from openfax.engine.loopback import BLOCK_SAMPLES
 from openfax.errors import FaxFileError
+from openfax.model.enums import ProviderStatus, ReceiveMode
 from openfax.pacing import LinePacer
 from openfax.providers._link import CallLink, LinkEnd
 from openfax.providers.base import (
@@ -46,8 +47,6 @@ from openfax.providers.base import (
     Dialing,
     IncomingCall,
     ProgressSink,
-    ProviderStatus,
-    ReceiveMode,
     ReceiveSetup,
     Ringing,
     SendRequest,

@@ -35,7 +35,6 @@ from openfax.model import (
     ServerEvents,
 )
 from openfax.providers import DeviceState, LoopbackProvider, Transport
-from openfax.providers import ReceiveMode as ProviderReceiveMode
 from openfax.service.archiving import settle_submission
 from openfax.service.clock import Clock, SystemClock
 from openfax.service.config import ServiceConfig
@@ -613,7 +612,7 @@ class FaxService:
         line = self.ctx.lines.get(device.id)
         if line is not None:
             # The provider's enum predates openfax.model's; the values are FAXCOMEX's.
-            line.receive_mode = ProviderReceiveMode(device.receive_mode)
+            line.receive_mode = ReceiveMode(device.receive_mode)
             line.rings_before_answer = device.rings_before_answer
 
     def _device_info(self, device: Device) -> DeviceInfo:
