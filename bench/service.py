@@ -132,6 +132,21 @@ def timed(action: Callable[[], object]) -> float:
 # --- HylaFAX: a private instance ---------------------------------------------------------
 
 
+def stop_process_groups(processes: list[subprocess.Popen[bytes]], *, timeout: float) -> None:
+    """SIGTERM each process's group (a daemon's children too), wait up to ``timeout`` seconds
+    for each, then SIGKILL a group that is still there."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 class HylaFaxError(RuntimeError):
     """The private HylaFAX instance could not be set up or did not answer as expected."""
 
@@ -247,16 +262,7 @@ class HylaFax:
 
     def stop(self) -> None:
         """Stop both daemons (and hfaxd's children) and remove the spool."""
-        for process in self._processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self._processes:
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process_groups(self._processes, timeout=5)
         self._processes.clear()
         shutil.rmtree(self.spool, ignore_errors=True)
 
@@ -800,14 +806,7 @@ class OpenFaxd:
             self._http.close()
             self._http = None
         if self._process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
+            stop_process_groups([self._process], timeout=15)
             self._process = None
         shutil.rmtree(self.root, ignore_errors=True)
 
