@@ -184,3 +184,32 @@ class BodyError(DocumentError):
     def __init__(self, index: int, path: str | Path | None, reason: str) -> None:
         self.index = index
         super().__init__(path, f"body {index}: {reason}")
+
+
+# --- Telephony: SIP, SDP, UDPTL and RTP (openfax.telephony) ---------------------------------
+
+
+class TelephonyError(FaxError):
+    """A SIP, SDP, UDPTL or RTP peer sent something the telephony cores cannot accept."""
+
+    hresult = E_INVALIDARG
+
+
+class SipParseError(TelephonyError):
+    """A SIP message is malformed or too large; says which part and why."""
+
+
+class SdpError(TelephonyError):
+    """A session description is malformed; names the line and what is wrong with it."""
+
+
+class SdpNegotiationError(SdpError):
+    """An SDP offer holds nothing this end can accept; ``status`` is the SIP answer to give."""
+
+    def __init__(self, reason: str, status: int = 488) -> None:
+        self.status = status
+        super().__init__(reason)
+
+
+class MediaPacketError(TelephonyError):
+    """A UDPTL or RTP packet is malformed; says which field and why."""

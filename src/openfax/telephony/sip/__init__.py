@@ -1,0 +1,32 @@
+"""SIP (RFC 3261 subset) without I/O: messages, typed headers and, above them, transactions."""
+
+from openfax.telephony.sip.headers import CSeq, NameAddr, SipUri, Via
+from openfax.telephony.sip.message import (
+    COMPACT_FORMS,
+    MAX_MESSAGE_SIZE,
+    Headers,
+    Message,
+    Request,
+    Response,
+    SipStreamParser,
+    canonical_name,
+    parse_message,
+    response_to,
+)
+
+__all__ = [
+    "COMPACT_FORMS",
+    "MAX_MESSAGE_SIZE",
+    "CSeq",
+    "Headers",
+    "Message",
+    "NameAddr",
+    "Request",
+    "Response",
+    "SipStreamParser",
+    "SipUri",
+    "Via",
+    "canonical_name",
+    "parse_message",
+    "response_to",
+]
