@@ -41,8 +41,9 @@ from openfax.api.errors import install, problems
 from openfax.api.models import ID_PATTERN, ErrorModel, decode_cursor
 from openfax.api.tokens import TokenFile
 from openfax.errors import BodyError, SubmissionError
-from openfax.model import DEFAULT_PREFETCH_SIZE, ServerEvents, parse_id
+from openfax.model import DEFAULT_PREFETCH_SIZE, MAX_PAGE_SIZE, ServerEvents, parse_id
 from openfax.service import EventType, FaxService, ServerEvent
+from openfax.service.views import OutgoingJobInfo
 from openfax.store import Direction
 
 Who = Annotated[Caller, Depends(caller)]
@@ -52,7 +53,9 @@ IdParam = Annotated[
 ]
 """A job or message id; ``parse_id`` checks it, so a bad one is an InvalidIdError."""
 ALL_EVENTS = int(ServerEvents(sum(ServerEvents)))
-MAX_PAGE = 1000
+After = Annotated[str | None, Query(description="next_cursor of the page before")]
+"""Where a paged listing goes on; a cursor the server did not make is an InvalidIdError."""
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 
 EVENT_NAMES = {
     EventType.INCOMING_JOB_ADDED: "OnIncomingJobAdded",
@@ -159,29 +162,35 @@ def _routes(service: FaxService) -> APIRouter:
 
     # --- the outgoing queue's jobs --------------------------------------------------------------
 
-    @api.get("/outgoing-jobs")
-    async def get_outgoing_jobs(who: Who) -> list[m.OutgoingJobModel]:
-        return [m.OutgoingJobModel.of(job) for job in await service.get_outgoing_jobs()]
+    @api.get("/outgoing-jobs", response_model=m.OutgoingJobPageModel)
+    async def get_outgoing_jobs(
+        who: Who, after: After = None, limit: Limit = DEFAULT_PREFETCH_SIZE
+    ) -> Response:
+        """FAXCOMEX ``GetJobs()`` page by page: the first page (no ``after``) takes a snapshot
+        of the queue and counts it; ``next_cursor`` reads on in that snapshot."""
+        cursor = None if after is None else m.decode_queue_cursor(after)
+        page = await service.get_outgoing_job_page(cursor, limit)
+        return _json_response(m.queue_page_json(page, m.outgoing_job_json))
 
-    @api.get("/outgoing-jobs/{job_id}")
-    async def get_outgoing_job(job_id: IdParam, who: Who) -> m.OutgoingJobModel:
-        return m.OutgoingJobModel.of(await service.get_outgoing_job(parse_id(job_id)))
+    @api.get("/outgoing-jobs/{job_id}", response_model=m.OutgoingJobModel)
+    async def get_outgoing_job(job_id: IdParam, who: Who) -> Response:
+        return _outgoing_job(await service.get_outgoing_job(parse_id(job_id)))
 
-    @api.post("/outgoing-jobs/{job_id}/pause")
-    async def pause_job(job_id: IdParam, who: Who) -> m.OutgoingJobModel:
-        return m.OutgoingJobModel.of(await service.pause_job(parse_id(job_id)))
+    @api.post("/outgoing-jobs/{job_id}/pause", response_model=m.OutgoingJobModel)
+    async def pause_job(job_id: IdParam, who: Who) -> Response:
+        return _outgoing_job(await service.pause_job(parse_id(job_id)))
 
-    @api.post("/outgoing-jobs/{job_id}/resume")
-    async def resume_job(job_id: IdParam, who: Who) -> m.OutgoingJobModel:
-        return m.OutgoingJobModel.of(await service.resume_job(parse_id(job_id)))
+    @api.post("/outgoing-jobs/{job_id}/resume", response_model=m.OutgoingJobModel)
+    async def resume_job(job_id: IdParam, who: Who) -> Response:
+        return _outgoing_job(await service.resume_job(parse_id(job_id)))
 
-    @api.post("/outgoing-jobs/{job_id}/restart")
-    async def restart_job(job_id: IdParam, who: Who) -> m.OutgoingJobModel:
-        return m.OutgoingJobModel.of(await service.restart_job(parse_id(job_id)))
+    @api.post("/outgoing-jobs/{job_id}/restart", response_model=m.OutgoingJobModel)
+    async def restart_job(job_id: IdParam, who: Who) -> Response:
+        return _outgoing_job(await service.restart_job(parse_id(job_id)))
 
-    @api.post("/outgoing-jobs/{job_id}/cancel")
-    async def cancel_job(job_id: IdParam, who: Who) -> m.OutgoingJobModel:
-        return m.OutgoingJobModel.of(await service.cancel_job(parse_id(job_id)))
+    @api.post("/outgoing-jobs/{job_id}/cancel", response_model=m.OutgoingJobModel)
+    async def cancel_job(job_id: IdParam, who: Who) -> Response:
+        return _outgoing_job(await service.cancel_job(parse_id(job_id)))
 
     @api.get("/outgoing-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_job_tiff(job_id: IdParam, who: Who) -> FileResponse:
@@ -209,13 +218,19 @@ def _routes(service: FaxService) -> APIRouter:
 
     # --- the incoming queue's jobs --------------------------------------------------------------
 
-    @api.get("/incoming-jobs")
-    async def get_incoming_jobs(who: Who) -> list[m.IncomingJobModel]:
-        return [m.IncomingJobModel.of(job) for job in await service.get_incoming_jobs()]
+    @api.get("/incoming-jobs", response_model=m.IncomingJobPageModel)
+    async def get_incoming_jobs(
+        who: Who, after: After = None, limit: Limit = DEFAULT_PREFETCH_SIZE
+    ) -> Response:
+        """FAXCOMEX ``IncomingQueue.GetJobs()`` page by page, as ``/outgoing-jobs``."""
+        cursor = None if after is None else m.decode_queue_cursor(after)
+        page = await service.get_incoming_job_page(cursor, limit)
+        return _json_response(m.queue_page_json(page, m.incoming_job_json))
 
-    @api.get("/incoming-jobs/{job_id}")
-    async def get_incoming_job(job_id: IdParam, who: Who) -> m.IncomingJobModel:
-        return m.IncomingJobModel.of(await service.get_incoming_job(parse_id(job_id)))
+    @api.get("/incoming-jobs/{job_id}", response_model=m.IncomingJobModel)
+    async def get_incoming_job(job_id: IdParam, who: Who) -> Response:
+        job = await service.get_incoming_job(parse_id(job_id))
+        return _json_response(json.dumps(m.incoming_job_json(job)).encode())
 
     # --- archives -------------------------------------------------------------------------------
 
@@ -284,9 +299,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
 
     @api.get(prefix, name=f"list_{direction.value}_messages", tags=tag)
     async def get_messages(
-        who: Who,
-        after: Annotated[str | None, Query(description="next_cursor of the page before")] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PREFETCH_SIZE,
+        who: Who, after: After = None, limit: Limit = DEFAULT_PREFETCH_SIZE
     ) -> m.MessagePageModel:
         """One page of the archive, oldest first (the FAXCOMEX message iterator's prefetch)."""
         cursor = None if after is None else decode_cursor(after)
@@ -330,6 +343,15 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     async def delete_message(message_id: IdParam, who: Who) -> None:
         """FAXCOMEX ``Message.Delete()``."""
         await service.delete_message(direction, parse_id(message_id))
+
+
+def _json_response(body: bytes) -> Response:
+    """A JSON body made by the route itself (its ``response_model`` documents the shape)."""
+    return Response(body, media_type="application/json")
+
+
+def _outgoing_job(job: OutgoingJobInfo) -> Response:
+    return _json_response(json.dumps(m.outgoing_job_json(job)).encode())
 
 
 async def _until_closed(socket: WebSocket) -> None:

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 from openfax.errors import InvalidIdError
 from openfax.model import (
@@ -36,21 +47,30 @@ from openfax.service.views import (
     ServerInfo,
 )
 from openfax.store import CallAttempt, Message
-from openfax.store.queries import MessageCursor, MessagePage
+from openfax.store.queries import MessageCursor, MessagePage, QueueCursor, QueueKey, QueuePage
 
 ID_PATTERN = "^[0-9a-fA-F]{16}$"
 
+
+def _id_from_wire(value: Any) -> Any:
+    return parse_id(value) if isinstance(value, str) else value
+
+
 FaxId = Annotated[
     int,
+    BeforeValidator(_id_from_wire),
     PlainSerializer(format_id, return_type=str),
     WithJsonSchema({"type": "string", "pattern": ID_PATTERN}),
 ]
-"""A job, message or submission id: an int in Python, 16 hex digits on the wire."""
+"""A job, message or submission id: an int in Python, 16 hex digits on the wire (either
+is read back)."""
 
 
 def utc_text(value: datetime) -> str:
     """``value`` in ISO 8601, UTC, with a ``Z``."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 UtcTime = Annotated[
@@ -62,13 +82,20 @@ Ident = Annotated[str, Field(max_length=20, pattern=r"^[\x20-\x7e]*$")]
 """A TSID or CSID: at most 20 printable ASCII characters."""
 
 
+def _utc_or_none(value: datetime | None) -> str | None:
+    return None if value is None else utc_text(value)
+
+
+@cache
 def status_name(status: int) -> str:
-    """``"PENDING|PAUSED"``: the FAXCOMEX names of a job status's bits."""
+    """``"PENDING|PAUSED"``: the FAXCOMEX names of a job status's bits (remembered: a
+    listing asks for a handful of statuses thousands of times)."""
     return "|".join(flag.name or "" for flag in JobStatus(status))
 
 
+@cache
 def extended_status_name(code: int) -> str:
-    """The ExtendedStatus member name, or ``""`` for a provider's own code."""
+    """The ExtendedStatus member name, or ``""`` for a provider's own code (remembered)."""
     try:
         return ExtendedStatus(code).name
     except ValueError:
@@ -121,6 +148,11 @@ class SenderModel(Strict):
     email: str = ""
     billing_code: str = ""
     tsid: Ident = ""
+
+
+_RECIPIENT_BLANK = dict.fromkeys(RecipientModel.model_fields, "")
+_SENDER_BLANK = dict.fromkeys(SenderModel.model_fields, "")
+"""The cover-page fields a job's recipient or sender leaves out, shown empty."""
 
 
 class DocumentModel(Strict):
@@ -271,46 +303,61 @@ class OutgoingJobModel(BaseModel):
     transmission_end: UtcTime | None
     owner: str
 
-    @classmethod
-    def of(cls, job: OutgoingJobInfo) -> OutgoingJobModel:
-        return cls(
-            id=job.id,
-            submission_id=job.submission_id,
-            status=int(job.status),
-            status_name=status_name(job.status),
-            extended_status_code=job.extended_status,
-            extended_status_name=extended_status_name(job.extended_status),
-            extended_status=job.extended_status_text,
-            failure_cause=job.failure_cause,
-            available_operations=int(job.available_operations),
-            recipient=RecipientModel(
-                **{**job.recipient, "fax_number": job.recipient_number, "name": job.recipient_name}
-            ),
-            sender=SenderModel(**job.sender),
-            subject=job.subject,
-            document_name=job.document_name,
-            pages=job.pages,
-            pages_confirmed=job.pages_confirmed,
-            current_page=job.current_page,
-            size=job.size,
-            retries=job.retries,
-            attempts=job.attempts,
-            device_id=job.device_id,
-            csid=job.csid,
-            tsid=job.tsid,
-            priority=int(job.priority),
-            schedule_type=int(job.schedule_type),
-            receipt_type=int(job.receipt_type),
-            receipt_address=job.receipt_address,
-            has_cover_page=job.has_cover_page,
-            group_broadcast_receipts=job.group_broadcast_receipts,
-            original_scheduled_time=job.original_scheduled_time,
-            scheduled_time=job.scheduled_time,
-            submission_time=job.submission_time,
-            transmission_start=job.transmission_start,
-            transmission_end=job.transmission_end,
-            owner=job.owner,
-        )
+
+def outgoing_job_json(job: OutgoingJobInfo) -> dict[str, Any]:
+    """An outgoing job as ``OutgoingJobModel`` shows it, built straight as JSON values: a
+    listing of thousands skips pydantic's validation and serialization (the API tests hold
+    every response to the model)."""
+    return {
+        "id": format_id(job.id),
+        "submission_id": format_id(job.submission_id),
+        "status": int(job.status),
+        "status_name": status_name(job.status),
+        "extended_status_code": job.extended_status,
+        "extended_status_name": extended_status_name(job.extended_status),
+        "extended_status": job.extended_status_text,
+        "failure_cause": job.failure_cause,
+        "available_operations": int(job.available_operations),
+        "recipient": {
+            **_RECIPIENT_BLANK,
+            **job.recipient,
+            "fax_number": job.recipient_number,
+            "name": job.recipient_name,
+        },
+        "sender": {**_SENDER_BLANK, **job.sender},
+        "subject": job.subject,
+        "document_name": job.document_name,
+        "pages": job.pages,
+        "pages_confirmed": job.pages_confirmed,
+        "current_page": job.current_page,
+        "size": job.size,
+        "retries": job.retries,
+        "attempts": job.attempts,
+        "device_id": job.device_id,
+        "csid": job.csid,
+        "tsid": job.tsid,
+        "priority": int(job.priority),
+        "schedule_type": int(job.schedule_type),
+        "receipt_type": int(job.receipt_type),
+        "receipt_address": job.receipt_address,
+        "has_cover_page": job.has_cover_page,
+        "group_broadcast_receipts": job.group_broadcast_receipts,
+        "original_scheduled_time": utc_text(job.original_scheduled_time),
+        "scheduled_time": utc_text(job.scheduled_time),
+        "submission_time": utc_text(job.submission_time),
+        "transmission_start": _utc_or_none(job.transmission_start),
+        "transmission_end": _utc_or_none(job.transmission_end),
+        "owner": job.owner,
+    }
+
+
+class OutgoingJobPageModel(BaseModel):
+    """One page of a snapshot of the outgoing queue, oldest first: ``count`` jobs were queued
+    when its first page was read; ``next_cursor`` (null at the end) reads on in it."""
+
+    count: int
+    jobs: list[OutgoingJobModel]
+    next_cursor: str | None
 
 
 class CallAttemptModel(BaseModel):
@@ -356,30 +403,50 @@ class IncomingJobModel(BaseModel):
     transmission_start: UtcTime
     transmission_end: UtcTime | None
 
-    @classmethod
-    def of(cls, job: IncomingJobInfo) -> IncomingJobModel:
-        return cls(
-            id=job.id,
-            job_type=int(job.job_type),
-            status=int(job.status),
-            status_name=status_name(job.status),
-            extended_status_code=job.extended_status,
-            extended_status_name=extended_status_name(job.extended_status),
-            extended_status=job.extended_status_text,
-            available_operations=int(job.available_operations),
-            device_id=job.device_id,
-            caller_id=job.caller_id,
-            routing_information=job.routing_information,
-            csid=job.csid,
-            tsid=job.tsid,
-            pages=job.pages,
-            current_page=job.current_page,
-            size=job.size,
-            retries=job.retries,
-            partial=job.partial,
-            transmission_start=job.transmission_start,
-            transmission_end=job.transmission_end,
-        )
+
+def incoming_job_json(job: IncomingJobInfo) -> dict[str, Any]:
+    """An incoming job as ``IncomingJobModel`` shows it (see ``outgoing_job_json``)."""
+    return {
+        "id": format_id(job.id),
+        "job_type": int(job.job_type),
+        "status": int(job.status),
+        "status_name": status_name(job.status),
+        "extended_status_code": job.extended_status,
+        "extended_status_name": extended_status_name(job.extended_status),
+        "extended_status": job.extended_status_text,
+        "available_operations": int(job.available_operations),
+        "device_id": job.device_id,
+        "caller_id": job.caller_id,
+        "routing_information": job.routing_information,
+        "csid": job.csid,
+        "tsid": job.tsid,
+        "pages": job.pages,
+        "current_page": job.current_page,
+        "size": job.size,
+        "retries": job.retries,
+        "partial": job.partial,
+        "transmission_start": utc_text(job.transmission_start),
+        "transmission_end": _utc_or_none(job.transmission_end),
+    }
+
+
+class IncomingJobPageModel(BaseModel):
+    """One page of a snapshot of the incoming queue, as ``OutgoingJobPageModel``."""
+
+    count: int
+    jobs: list[IncomingJobModel]
+    next_cursor: str | None
+
+
+def queue_page_json(page: QueuePage[Any], job_json: Callable[[Any], dict[str, Any]]) -> bytes:
+    """A queue page as the JSON of its page model, encoded in one go."""
+    cursor = page.next_cursor
+    body = {
+        "count": page.count,
+        "jobs": [job_json(job) for job in page.jobs],
+        "next_cursor": None if cursor is None else encode_queue_cursor(cursor),
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 class MessageModel(BaseModel):
@@ -536,19 +603,60 @@ class ErrorModel(BaseModel):
 
 
 def encode_cursor(cursor: MessageCursor) -> str:
-    """An opaque cursor: where a listing stopped, base64url of ``time~id``."""
-    text = f"{cursor.archived_at.astimezone(UTC).isoformat()}~{format_id(cursor.id)}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    """An opaque archive cursor: where a listing stopped, base64url of ``time~id``."""
+    return _encode([_key_text(cursor.archived_at, cursor.id)])
 
 
 def decode_cursor(text: str) -> MessageCursor:
     """The cursor ``encode_cursor`` made; InvalidIdError for anything else."""
+    (after,) = _decode(text, keys=1, counted=False)
+    return MessageCursor(archived_at=after.at, id=after.id)
+
+
+def encode_queue_cursor(cursor: QueueCursor) -> str:
+    """An opaque queue cursor: base64url of ``time~id~time~id~count`` (the last job
+    returned, the snapshot's last job, its count)."""
+    return _encode(
+        [
+            _key_text(cursor.after.at, cursor.after.id),
+            _key_text(cursor.until.at, cursor.until.id),
+            str(cursor.count),
+        ]
+    )
+
+
+def decode_queue_cursor(text: str) -> QueueCursor:
+    """The cursor ``encode_queue_cursor`` made; InvalidIdError for anything else."""
+    after, until, count = _decode(text, keys=2, counted=True)
+    return QueueCursor(after, until, count)
+
+
+def _key_text(at: datetime, row_id: int) -> str:
+    return f"{at.astimezone(UTC).isoformat()}~{format_id(row_id)}"
+
+
+def _encode(parts: list[str]) -> str:
+    return base64.urlsafe_b64encode("~".join(parts).encode()).decode().rstrip("=")
+
+
+def _decode(text: str, *, keys: int, counted: bool) -> list[Any]:
+    """The ``keys`` (time, id) pairs of a cursor as QueueKeys, then its count if
+    ``counted``; InvalidIdError for a cursor of another shape."""
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        when, _, message_id = raw.partition("~")
-        archived_at = datetime.fromisoformat(when)
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split("~")
+        if len(raw) != 2 * keys + counted:
+            raise ValueError(text)
+        found: list[Any] = []
+        for index in range(keys):
+            at = datetime.fromisoformat(raw[2 * index])
+            if at.tzinfo is None:
+                raise ValueError(text)
+            found.append(QueueKey(at, parse_id(raw[2 * index + 1])))
+        if counted:
+            count = int(raw[-1])
+            if count < 0:
+                raise ValueError(text)
+            found.append(count)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidIdError(text) from None
-    if archived_at.tzinfo is None:
-        raise InvalidIdError(text)
-    return MessageCursor(archived_at=archived_at, id=parse_id(message_id))
+    return found

@@ -1,11 +1,17 @@
 """The building blocks of the client's objects: read-only fields over the JSON the server
-sent, and the COM-style collection (iterable, ``len()``, indexed by key or 1-based position)."""
+sent, paged listings, and the COM-style collection (iterable, ``len()``, indexed by key or
+1-based position)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from openfax.model import MAX_PAGE_SIZE
+
+if TYPE_CHECKING:
+    from openfax.client._connection import Connection
 
 T = TypeVar("T")
 
@@ -50,19 +56,85 @@ class Record:
         return f"<{type(self).__name__} {key}>"
 
 
+class Pages:
+    """A paged listing read one request at a time: ``limit`` items, then the page after the
+    cursor the last one gave, until the server gives none (an archive's message iterator,
+    a queue's job collection). With ``grow``, each page is twice the last, up to the
+    largest the server gives, so that reading a long listing through takes few requests."""
+
+    def __init__(
+        self, connection: Connection, path: str, items: str, limit: int, *, grow: bool = False
+    ) -> None:
+        self._connection = connection
+        self._path = path
+        self._items = items
+        self._grow = grow
+        self.limit = limit
+        self.count: int | None = None
+        """The listing's ``count``, when its pages carry one."""
+        self.exhausted = False
+        self._cursor: str | None = None
+
+    def next_page(self) -> list[dict[str, Any]]:
+        """The next page's items; an empty list once the listing is read through."""
+        if self.exhausted:
+            return []
+        params: dict[str, Any] = {"limit": self.limit}
+        if self._cursor is not None:
+            params["after"] = self._cursor
+        page = self._connection.get(self._path, **params)
+        self._cursor = page["next_cursor"]
+        self.exhausted = self._cursor is None
+        self.count = page.get("count")
+        if self._grow:
+            self.limit = min(2 * self.limit, MAX_PAGE_SIZE)
+        items: list[dict[str, Any]] = page[self._items]
+        return items
+
+
 class Collection(Generic[T]):
     """A FAXCOMEX collection snapshot: ``c[1]`` is the first item (COM's 1-based ``Item``),
-    ``c["key"]`` the item with that key (an id, or a device's name)."""
+    ``c["key"]`` the item with that key (an id, or a device's name).
 
-    def __init__(self, items: list[T], key: Callable[[T], str]) -> None:
+    A collection made with ``more`` holds its first items and ``count``, and calls
+    ``more()`` for the next batch when iteration or ``item`` goes past what it holds (an
+    empty batch ends it). When the end is reached, ``count`` becomes the number of items
+    held: items that left the server's snapshot before their batch was read are not shown.
+    """
+
+    def __init__(
+        self,
+        items: list[T],
+        key: Callable[[T], str],
+        *,
+        count: int | None = None,
+        more: Callable[[], list[T]] | None = None,
+    ) -> None:
         self._items = items
         self._key = key
+        self._more = more
+        self._count = len(items) if more is None or count is None else count
+
+    def _read_more(self) -> bool:
+        """Add the next batch; False at the end (``count`` then says what was held)."""
+        if self._more is None:
+            return False
+        batch = self._more()
+        if not batch:
+            self._more = None
+            self._count = len(self._items)
+            return False
+        self._items.extend(batch)
+        return True
 
     def __len__(self) -> int:
-        return len(self._items)
+        return self._count
 
     def __iter__(self) -> Iterator[T]:
-        return iter(self._items)
+        position = 0
+        while position < len(self._items) or self._read_more():
+            yield self._items[position]
+            position += 1
 
     def __getitem__(self, key: int | str) -> T:
         return self.item(key)
@@ -70,18 +142,20 @@ class Collection(Generic[T]):
     def item(self, key: int | str) -> T:
         """FAXCOMEX ``Item(key)``: by 1-based position or by key; KeyError/IndexError if none."""
         if isinstance(key, str):
-            for item in self._items:
+            for item in self:
                 if self._key(item).lower() == key.lower():
                     return item
             raise KeyError(key)
+        while len(self._items) < key and self._read_more():
+            pass
         if not 1 <= key <= len(self._items):
-            raise IndexError(f"position {key} is not in 1..{len(self._items)}")
+            raise IndexError(f"position {key} is not in 1..{self._count}")
         return self._items[key - 1]
 
     @property
     def count(self) -> int:
         """FAXCOMEX ``Count``."""
-        return len(self._items)
+        return self._count
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {len(self)}>"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Field, Record, parse_time
+from openfax.client._records import Field, Pages, Record, parse_time
 from openfax.client.jobs import FaxPerson
 from openfax.model import DEFAULT_PREFETCH_SIZE, Priority, ReceiptType
 
@@ -98,11 +98,10 @@ class FaxMessageIterator:
 
     def move_first(self) -> None:
         """FAXCOMEX ``MoveFirst()``: back to the oldest message."""
-        self._buffer: list[dict[str, Any]] = []
+        archive = self._archive
+        self._pages = Pages(archive._connection, archive._path, "messages", self.prefetch_size)
+        self._buffer = self._pages.next_page()
         self._position = 0
-        self._cursor: str | None = None
-        self._exhausted = False
-        self._fill()
 
     def move_next(self) -> None:
         """FAXCOMEX ``MoveNext()``: on to the next message (IndexError past the end)."""
@@ -110,7 +109,7 @@ class FaxMessageIterator:
             raise IndexError("the message iterator is past the last message")
         self._position += 1
         if self._position == len(self._buffer):
-            self._fill()
+            self._buffer, self._position = self._pages.next_page(), 0
 
     @property
     def at_eof(self) -> bool:
@@ -129,17 +128,6 @@ class FaxMessageIterator:
         while not self.at_eof:
             yield self.message
             self.move_next()
-
-    def _fill(self) -> None:
-        if self._exhausted:
-            return
-        params: dict[str, Any] = {"limit": self.prefetch_size}
-        if self._cursor is not None:
-            params["after"] = self._cursor
-        page = self._archive._connection.get(self._archive._path, **params)
-        self._buffer, self._position = page["messages"], 0
-        self._cursor = page["next_cursor"]
-        self._exhausted = self._cursor is None
 
 
 class _Archive:

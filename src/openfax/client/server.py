@@ -14,15 +14,15 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from openfax.client._connection import Connection, NotConnectedError, ServerUnavailableError
-from openfax.client._records import Collection, Field, Record
+from openfax.client._records import Collection, Field, Pages, Record
 from openfax.client.devices import FaxDevice
 from openfax.client.events import ServerEvent, decode
 from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
 from openfax.client.messages import FaxIncomingArchive, FaxOutgoingArchive
-from openfax.model import ServerApiVersion, ServerEvents
+from openfax.model import DEFAULT_PREFETCH_SIZE, ServerApiVersion, ServerEvents
 
 _logger = logging.getLogger("openfax.client")
 
@@ -32,59 +32,117 @@ EventHandler = Callable[["FaxServer", ServerEvent], object]
 POLL_SECONDS = 0.2
 """How often a blocked event reader looks at its deadline or stop flag."""
 RECONNECT_SECONDS = 0.5
+_J = TypeVar("_J", FaxOutgoingJob, FaxIncomingJob)
 
 
-class FaxOutgoingQueue:
-    """FAXCOMEX ``FaxOutgoingQueue``: its switches (change, then ``save()``) and its jobs."""
+class _Queue:
+    """What both queues share: switches read when first looked at (so that reaching a
+    queue's jobs costs no request for them) and job collections read page by page."""
+
+    _path: str
+    _jobs_path: str
 
     def __init__(self, server: FaxServer) -> None:
         self._server = server
-        self.refresh()
+        self._switches: dict[str, bool] | None = None
 
     def refresh(self) -> None:
         """FAXCOMEX ``Refresh()``: read the switches again, dropping unsaved changes."""
-        data = self._server._connected.get("/outgoing-queue")
-        self.blocked: bool = data["blocked"]
+        self._switches = self._server._connected.get(self._path)
+
+    def _switch(self, name: str) -> bool:
+        if self._switches is None:
+            self.refresh()
+            assert self._switches is not None
+        return self._switches[name]
+
+    def _set_switch(self, name: str, value: bool) -> None:
+        self._switch(name)
+        assert self._switches is not None
+        self._switches[name] = value
+
+    def _save(self, names: tuple[str, ...]) -> None:
+        changes = {name: self._switch(name) for name in names}
+        self._switches = self._server._connected.patch(self._path, changes)
+
+    def _get_jobs(self, make: Callable[[dict[str, Any]], _J], prefetch_size: int) -> Collection[_J]:
+        """The queue's jobs: a snapshot taken by the first request, which brings its count
+        and first ``prefetch_size`` jobs; the rest is read on demand, in pages that grow.
+
+        Later pages read the jobs of the snapshot as they are then: none twice, none still
+        queued skipped, none queued after the snapshot; a job that left the queue before its
+        page was read is not shown (``count`` says so once the end is reached).
+        """
+        connection = self._server._connected
+        pages = Pages(connection, self._jobs_path, "jobs", prefetch_size, grow=True)
+
+        def batch() -> list[_J]:
+            return [make(data) for data in pages.next_page()]
+
+        first = batch()
+        return Collection(first, key=lambda job: job.id, count=pages.count, more=batch)
+
+
+class FaxOutgoingQueue(_Queue):
+    """FAXCOMEX ``FaxOutgoingQueue``: its switches (change, then ``save()``) and its jobs."""
+
+    _path = "/outgoing-queue"
+    _jobs_path = "/outgoing-jobs"
+
+    @property
+    def blocked(self) -> bool:
         """New submissions are refused (QueueBlockedError)."""
-        self.paused: bool = data["paused"]
+        return self._switch("blocked")
+
+    @blocked.setter
+    def blocked(self, value: bool) -> None:
+        self._set_switch("blocked", value)
+
+    @property
+    def paused(self) -> bool:
         """Jobs stay queued but are not sent."""
+        return self._switch("paused")
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self._set_switch("paused", value)
 
     def save(self) -> None:
         """FAXCOMEX ``Save()``: set both switches on the server."""
-        changes = {"blocked": self.blocked, "paused": self.paused}
-        data = self._server._connected.patch("/outgoing-queue", changes)
-        self.blocked, self.paused = data["blocked"], data["paused"]
+        self._save(("blocked", "paused"))
 
-    def get_jobs(self) -> Collection[FaxOutgoingJob]:
-        """FAXCOMEX ``GetJobs()``: a snapshot of the queue, oldest first."""
-        jobs = [
-            FaxOutgoingJob(self._server, d) for d in self._server._connected.get("/outgoing-jobs")
-        ]
-        return Collection(jobs, key=lambda job: job.id)
+    def get_jobs(self, prefetch_size: int = DEFAULT_PREFETCH_SIZE) -> Collection[FaxOutgoingJob]:
+        """FAXCOMEX ``GetJobs()``: a snapshot of the queue, oldest first (see ``_get_jobs``)."""
+        return self._get_jobs(lambda data: FaxOutgoingJob(self._server, data), prefetch_size)
 
     def get_job(self, job_id: str) -> FaxOutgoingJob:
         """FAXCOMEX ``GetJob(id)``; MessageNotFoundError if the queue has no such job."""
         return FaxOutgoingJob(self._server, self._server._connected.get(f"/outgoing-jobs/{job_id}"))
 
 
-class FaxIncomingQueue:
+class FaxIncomingQueue(_Queue):
     """FAXCOMEX ``FaxIncomingQueue``: whether calls are answered, and the faxes arriving."""
 
-    def __init__(self, server: FaxServer) -> None:
-        self._server = server
-        self.refresh()
+    _path = "/incoming-queue"
+    _jobs_path = "/incoming-jobs"
 
-    def refresh(self) -> None:
-        self.blocked: bool = self._server._connected.get("/incoming-queue")["blocked"]
+    @property
+    def blocked(self) -> bool:
+        """Incoming calls are not answered."""
+        return self._switch("blocked")
+
+    @blocked.setter
+    def blocked(self, value: bool) -> None:
+        self._set_switch("blocked", value)
 
     def save(self) -> None:
-        data = self._server._connected.patch("/incoming-queue", {"blocked": self.blocked})
-        self.blocked = data["blocked"]
+        """FAXCOMEX ``Save()``: set the switch on the server."""
+        self._save(("blocked",))
 
-    def get_jobs(self) -> Collection[FaxIncomingJob]:
+    def get_jobs(self, prefetch_size: int = DEFAULT_PREFETCH_SIZE) -> Collection[FaxIncomingJob]:
+        """FAXCOMEX ``GetJobs()``: a snapshot of the queue by start time (see ``_get_jobs``)."""
         connection = self._server._connected
-        jobs = [FaxIncomingJob(connection, d) for d in connection.get("/incoming-jobs")]
-        return Collection(jobs, key=lambda job: job.id)
+        return self._get_jobs(lambda data: FaxIncomingJob(connection, data), prefetch_size)
 
     def get_job(self, job_id: str) -> FaxIncomingJob:
         connection = self._server._connected

@@ -6,6 +6,7 @@ It holds no behaviour beyond formatting and parsing, so either side can import i
 from openfax.model.enums import (
     DEFAULT_PREFETCH_SIZE,
     GROUP_NAME_ALL_DEVICES,
+    MAX_PAGE_SIZE,
     AccessRights,
     AccessRights2,
     AccountEvents,
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_PREFETCH_SIZE",
     "GROUP_NAME_ALL_DEVICES",
     "MAX_ID",
+    "MAX_PAGE_SIZE",
     "AccessRights",
     "AccessRights2",
     "AccountEvents",

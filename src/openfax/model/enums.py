@@ -12,6 +12,9 @@ from enum import IntEnum, IntFlag
 DEFAULT_PREFETCH_SIZE = 100
 """``lDEFAULT_PREFETCH_SIZE``: messages an archive iterator reads ahead by default."""
 
+MAX_PAGE_SIZE = 1000
+"""The most items one page of a listing holds on the wire (the API refuses a larger limit)."""
+
 GROUP_NAME_ALL_DEVICES = "<All Devices>"
 """``bstrGROUPNAME_ALLDEVICES``: the outbound routing group that holds every device."""
 

@@ -67,7 +67,7 @@ from openfax.store import (
     open_database,
 )
 from openfax.store import queries as q
-from openfax.store.queries import MessageCursor, MessagePage
+from openfax.store.queries import MessageCursor, MessagePage, QueueCursor, QueuePage
 
 _logger = logging.getLogger("openfax.service")
 
@@ -383,6 +383,17 @@ class FaxService:
             submissions = await q.get_submissions(conn, {j.submission_id for j in jobs})
         return [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in jobs]
 
+    async def get_outgoing_job_page(
+        self, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+    ) -> QueuePage[OutgoingJobInfo]:
+        """One page of a snapshot of the outgoing queue, oldest first: the first (``after``
+        None) fixes the snapshot and its count, ``next_cursor`` reads on in it."""
+        async with self.ctx.db.read() as conn:
+            page = await q.list_jobs_page(conn, after=after, limit=limit)
+            submissions = await q.get_submissions(conn, {j.submission_id for j in page.jobs})
+        jobs = [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in page.jobs]
+        return QueuePage(jobs, page.count, page.next_cursor)
+
     async def get_outgoing_job(self, job_id: int) -> OutgoingJobInfo:
         """FAXCOMEX ``OutgoingQueue.GetJob(id)``; MessageNotFoundError if there is none."""
         async with self.ctx.db.read() as conn:
@@ -466,6 +477,15 @@ class FaxService:
         """FAXCOMEX ``IncomingQueue.GetJobs()``: faxes being received or routed."""
         async with self.ctx.db.read() as conn:
             return [IncomingJobInfo.of(job) for job in await q.list_incoming_jobs(conn)]
+
+    async def get_incoming_job_page(
+        self, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+    ) -> QueuePage[IncomingJobInfo]:
+        """One page of a snapshot of the incoming queue, as ``get_outgoing_job_page``."""
+        async with self.ctx.db.read() as conn:
+            page = await q.list_incoming_jobs_page(conn, after=after, limit=limit)
+        jobs = [IncomingJobInfo.of(job) for job in page.jobs]
+        return QueuePage(jobs, page.count, page.next_cursor)
 
     async def get_incoming_job(self, job_id: int) -> IncomingJobInfo:
         async with self.ctx.db.read() as conn:

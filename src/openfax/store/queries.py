@@ -9,12 +9,24 @@ status means, when to retry or what to cancel is the scheduler's business.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import RowMapping, Table, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,12 +81,45 @@ class RecoveredJobs:
     canceled: list[int]
 
 
+R = TypeVar("R")
+
+
 @dataclass(frozen=True, slots=True)
 class MessageCursor:
     """Where an archive listing stopped: the last message returned."""
 
     archived_at: datetime
     id: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueKey:
+    """A job's place in its queue's order: its time (an outgoing job's creation, an incoming
+    job's start), then its id."""
+
+    at: datetime
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCursor:
+    """Where a queue listing stopped, and the snapshot it reads: ``after`` is the last job
+    returned, ``until`` the last job in the queue when the first page was read, ``count``
+    how many jobs the queue then held."""
+
+    after: QueueKey
+    until: QueueKey
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage(Generic[R]):
+    """One batch of a queue snapshot in queue order; ``count`` is the snapshot's size and
+    ``next_cursor`` None at its end."""
+
+    jobs: list[R]
+    count: int
+    next_cursor: QueueCursor | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +235,13 @@ async def list_jobs(
     if submission_id is not None:
         query = query.where(outgoing_jobs.c.submission_id == submission_id)
     return [OutgoingJob(**row._mapping) for row in await conn.execute(query)]
+
+
+async def list_jobs_page(
+    conn: AsyncConnection, *, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+) -> QueuePage[OutgoingJob]:
+    """One page of the outgoing queue in order of creation (see ``_queue_page``)."""
+    return await _queue_page(conn, outgoing_jobs.c.created_at, OutgoingJob, after, limit)
 
 
 async def claim_next_job(
@@ -406,6 +458,63 @@ async def list_incoming_jobs(
     if node_id is not None:
         query = query.where(incoming_jobs.c.node_id == node_id)
     return [IncomingJob(**row._mapping) for row in await conn.execute(query)]
+
+
+async def list_incoming_jobs_page(
+    conn: AsyncConnection, *, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+) -> QueuePage[IncomingJob]:
+    """One page of the incoming queue by start time (see ``_queue_page``)."""
+    return await _queue_page(conn, incoming_jobs.c.started_at, IncomingJob, after, limit)
+
+
+async def _queue_page(
+    conn: AsyncConnection,
+    at: Any,
+    record: Callable[..., R],
+    after: QueueCursor | None,
+    limit: int,
+) -> QueuePage[R]:
+    """One page of a queue snapshot, ordered by ``(at, id)`` (keyset pagination on the
+    queue's index).
+
+    The first page (``after`` None) fixes the snapshot: its last job (``until``) and its
+    size. Every page holds the jobs after the cursor up to ``until`` as they are when the
+    page is read, so none shows twice and none still queued is skipped; jobs queued after the
+    snapshot are not in it, and jobs that left the queue before their page was read are not
+    shown. Each page costs an index range scan however deep into the queue it is.
+    """
+    table = at.table
+    key = tuple_(at, table.c.id)
+    query = select(table).order_by(at, table.c.id).limit(limit + 1)
+    if after is None:
+        # The snapshot's size and last job come with the first page, in the same statement.
+        newest = select(at, table.c.id).order_by(at.desc(), table.c.id.desc()).limit(1)
+        query = query.add_columns(
+            select(func.count()).select_from(table).scalar_subquery(),
+            newest.with_only_columns(at).scalar_subquery(),
+            newest.with_only_columns(table.c.id).scalar_subquery(),
+        )
+    else:
+        query = query.where(_up_to(key, after.until), key > (after.after.at, after.after.id))
+    rows = list(await conn.execute(query))
+    if not rows:
+        return QueuePage([], 0 if after is None else after.count, None)
+    names = list(table.c.keys())
+    if after is None:
+        total, newest_at, newest_id = rows[0][len(names) :]
+        until = QueueKey(newest_at, newest_id)
+    else:
+        total, until = after.count, after.until
+    fields = [dict(zip(names, row, strict=False)) for row in rows[:limit]]
+    jobs = [record(**values) for values in fields]
+    if len(rows) <= limit:
+        return QueuePage(jobs, total, None)
+    last = fields[-1]
+    return QueuePage(jobs, total, QueueCursor(QueueKey(last[at.name], last["id"]), until, total))
+
+
+def _up_to(key: Any, until: QueueKey) -> ColumnElement[bool]:
+    return key <= (until.at, until.id)  # type: ignore[no-any-return]
 
 
 async def update_incoming_job(
