@@ -158,8 +158,7 @@ def test_the_archive_iterator_fetches_pages_lazily(
 ) -> None:
     send(server, document(three_pages, *["1002"] * 5))
     requests: list[str] = []
-    http = server._connected.http
-    http.event_hooks["request"].append(lambda request: requests.append(request.url.path))
+    server._connected.request_hooks.append(lambda method, path: requests.append(path))
     messages = server.folders.outgoing_archive.get_messages(prefetch_size=2)
     assert requests == ["/v1/outgoing-messages"]
     first = messages.message
@@ -170,7 +169,7 @@ def test_the_archive_iterator_fetches_pages_lazily(
     messages.move_next()
     assert len(requests) == 2
     seen += [m.id for m in messages]
-    assert len(seen) == len(set(seen)) >= 6
+    assert len(seen) == len(set(seen)) >= 5
     assert messages.at_eof
     messages.move_first()
     assert messages.message.id == first.id

@@ -47,10 +47,7 @@ def queued_ids(server: FaxServer) -> list[str]:
 def requests_made(server: FaxServer) -> list[str]:
     """Every request ``server`` sends from now on, as ``METHOD path``."""
     seen: list[str] = []
-    connection = server._connected
-    connection.http.event_hooks["request"].append(
-        lambda request: seen.append(f"{request.method} {request.url.path}")
-    )
+    server._connected.request_hooks.append(lambda method, path: seen.append(f"{method} {path}"))
     return seen
 
 

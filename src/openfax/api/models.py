@@ -90,7 +90,7 @@ def _utc_or_none(value: datetime | None) -> str | None:
 def status_name(status: int) -> str:
     """``"PENDING|PAUSED"``: the FAXCOMEX names of a job status's bits (remembered: a
     listing asks for a handful of statuses thousands of times)."""
-    return "|".join(flag.name or "" for flag in JobStatus(status))
+    return JobStatus(status).names
 
 
 @cache

@@ -3,19 +3,18 @@
 Each command connects with :class:`openfax.client.FaxServer` (the local socket, or
 ``--server host:port`` with a token) and prints a table, or JSON with ``--json``. The client
 is imported inside the commands so that ``openfax --help`` and the document commands do not
-pay for it.
+pay for it; Click only inside the functions that need it, so that the quick path of
+``send`` and ``jobs`` (``openfax.cli.quick``) runs these same functions without it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import click
 
 from openfax.errors import FaxError
 
@@ -30,6 +29,8 @@ DEVICE_COLUMNS = ("id", "name", "number", "state", "send", "receive", "tsid", "c
 @contextmanager
 def connected(server_name: str, token: str | None) -> Iterator[FaxServer]:
     """A connected FaxServer; any FaxError becomes a one-line command error."""
+    import click
+
     from openfax.client import FaxServer
 
     server = FaxServer()
@@ -38,31 +39,47 @@ def connected(server_name: str, token: str | None) -> Iterator[FaxServer]:
         with server:
             yield server
     except FaxError as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        raise click.ClickException(failure(exc)) from None
+
+
+def failure(exc: FaxError) -> str:
+    """A FaxError as a command reports it (after ``Error: ``): its class and message."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def echo(text: str) -> None:
+    """One line of a command's result on stdout."""
+    print(text, flush=True)
 
 
 def _when(value: datetime | None) -> str:
     return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _status_name(status: int) -> str:
-    from openfax.model import JobStatus
-
-    return "|".join(flag.name or "" for flag in JobStatus(status)) or str(status)
-
-
-def job_row(job: FaxOutgoingJob) -> dict[str, Any]:
-    """What ``openfax jobs`` shows of an outgoing job."""
+def job_row(job: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``openfax jobs`` shows of an outgoing job, from its JSON (as the server sends it,
+    or ``FaxOutgoingJob.to_dict()``)."""
     return {
-        "id": job.id,
-        "status": _status_name(job.status),
-        "recipient": job.recipient.fax_number,
-        "pages": job.pages,
-        "sent": job.pages_confirmed,
-        "retries": job.retries,
-        "device": job.device_id or "",
-        "scheduled": _when(job.scheduled_time),
+        "id": job["id"],
+        "status": job["status_name"] or str(job["status"]),
+        "recipient": job["recipient"]["fax_number"],
+        "pages": job["pages"],
+        "sent": job["pages_confirmed"],
+        "retries": job["retries"],
+        "device": job["device_id"] or "",
+        "scheduled": _when(datetime.fromisoformat(job["scheduled_time"])),
     }
+
+
+def print_sent(jobs: list[dict[str, Any]], as_json: bool) -> None:
+    """What ``openfax send`` prints of the jobs it queued (their JSON): one line each, or a
+    JSON array of their rows."""
+    rows = [job_row(job) for job in jobs]
+    if as_json:
+        echo(json.dumps(rows, default=str))
+    else:
+        for row in rows:
+            echo(f"{row['id']}  {row['recipient']}  {row['status']}")
 
 
 def message_row(message: Any) -> dict[str, Any]:
@@ -105,7 +122,7 @@ def print_rows(
     """Rows as a Rich table, or as one JSON array."""
     rows = list(rows)
     if as_json:
-        click.echo(json.dumps(rows, default=str))
+        echo(json.dumps(rows, default=str))
         return
     from rich.console import Console
     from rich.table import Table
@@ -146,11 +163,7 @@ def send(
     jobs = [server.folders.outgoing_queue.get_job(job_id) for job_id in job_ids]
     if wait:
         jobs = [_follow(job) for job in jobs]
-    if as_json:
-        click.echo(json.dumps([job_row(job) for job in jobs], default=str))
-    else:
-        for job in jobs:
-            click.echo(f"{job.id}  {job.recipient.fax_number}  {_status_name(job.status)}")
+    print_sent([job.to_dict() for job in jobs], as_json)
     return not wait or all(job.status & JobStatus.COMPLETED for job in jobs)
 
 
@@ -169,7 +182,7 @@ def _follow(job: FaxOutgoingJob) -> FaxOutgoingJob:
                 task,
                 total=current.pages or None,
                 completed=current.pages_confirmed,
-                description=f"{current.recipient.fax_number} {_status_name(current.status)}",
+                description=f"{current.recipient.fax_number} {current.status.names}",
             )
 
         return job.wait(progress=update)
@@ -178,6 +191,8 @@ def _follow(job: FaxOutgoingJob) -> FaxOutgoingJob:
 def get_fax(server: FaxServer, message_id: str, output: Path, sent: bool) -> str:
     """Save an archived fax as PDF (or TIFF when ``output`` ends in .tif/.tiff); looks in the
     incoming archive first, then the outgoing one, unless ``sent`` names the outgoing one."""
+    import click
+
     from openfax.errors import MessageNotFoundError
 
     archives: list[Any] = [server.folders.outgoing_archive]
@@ -198,6 +213,8 @@ def get_fax(server: FaxServer, message_id: str, output: Path, sent: bool) -> str
 
 def watch(server: FaxServer, as_json: bool) -> None:
     """Print every server event as it happens, until interrupted."""
+    import click
+
     from openfax.model import ServerEvents
 
     everything = ServerEvents(sum(int(member) for member in ServerEvents))

@@ -1,199 +1,24 @@
-"""The ``openfax`` command: a Click group whose sub-commands import their work lazily.
+"""The ``openfax`` script's entry point.
 
-Start-up stays quick because nothing heavy (spandsp, pypdfium2, numpy) is imported until a
-sub-command that needs it runs.
+A plain ``openfax send`` (without ``--wait``) and ``openfax jobs`` run on the standard library
+and the client alone (``openfax.cli.quick``): a one-job send should start as fast as
+HylaFAX's ``sendfax``, and importing Click costs a good part of that. Every other command
+line, and any that the quick path does not recognise as one of those, goes to the Click
+application (``openfax.cli.commands``), which also gives every usage error and ``--help``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from typing import Any
-
-import click
-
-from openfax import __version__
-from openfax.cli.options import json_option, render_options, server_options
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="openfax")
-@click.option(
-    "-v", "--verbose", count=True, help="More log detail: -v for progress, -vv for T.30 traces."
-)
-def cli(verbose: int) -> None:
-    """OpenFax: send, receive and manage faxes."""
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-
-
-@cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="TIFF to write."
-)
-@render_options
-def render(inputs: tuple[str, ...], output: str, **options: Any) -> None:
-    """Render documents (PDF, images, text) to a TIFF Class F fax file."""
-    from openfax.cli.render import run_render
-
-    run_render(list(inputs), output, **options)
-
-
-@cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="TIFF the answering side writes.",
-)
-@render_options
-@click.option(
-    "--transport",
-    type=click.Choice(["audio", "t38"]),
-    default="audio",
-    show_default=True,
-    help="Audio (G.711-style PCM) or T.38 packets between the two ends.",
-)
-@click.option(
-    "--modem",
-    type=click.Choice(["v17", "v29", "v27ter"]),
-    default=None,
-    help="Allow only this modem (default: all, the fastest wins).",
-)
-@click.option("--no-ecm", is_flag=True, help="Turn error correction mode off.")
-@click.option("--tsid", default="OpenFax", show_default=True, help="Sending station id (20 chars).")
-@click.option("--csid", default="OpenFax loopback", show_default=True, help="Receiving station id.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def loopback(inputs: tuple[str, ...], output: str, **options: Any) -> None:
-    """Render documents and fax them through two engine sessions back to back."""
-    from openfax.cli.loopback import run_loopback
-
-    run_loopback(list(inputs), output, **options)
-
-
-@cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--to", "to", multiple=True, required=True, help="A fax number; repeat for more.")
-@click.option("--subject", default="", help="Subject (cover page, archive).")
-@click.option("--note", default="", help="Note (cover page).")
-@click.option("--cover", default=None, help="Name of a server cover page to put first.")
-@click.option(
-    "--priority",
-    type=click.Choice(["low", "normal", "high"]),
-    default="normal",
-    show_default=True,
-)
-@click.option("--wait", is_flag=True, help="Follow the fax with a progress bar until it ends.")
-@json_option
-@server_options
-def send(files: tuple[str, ...], to: tuple[str, ...], **options: Any) -> None:
-    """Send FILES as one fax to each --to number; prints one job id per recipient.
-
-    With --wait, exits with status 1 unless every fax was delivered.
-    """
-    from openfax.cli import fax
-
-    server_name, token = options.pop("server_name"), options.pop("token")
-    with fax.connected(server_name, token) as server:
-        delivered = fax.send(server, files, to, **options)
-    if not delivered:
-        raise SystemExit(1)
-
-
-@cli.command()
-@json_option
-@server_options
-def jobs(as_json: bool, server_name: str, token: str | None) -> None:
-    """List the outgoing queue."""
-    from openfax.cli import fax
-
-    with fax.connected(server_name, token) as server:
-        rows = [fax.job_row(job) for job in server.folders.outgoing_queue.get_jobs()]
-    fax.print_rows(rows, fax.JOB_COLUMNS, "Outgoing queue", as_json)
-
-
-def _job_operation(name: str, summary: str) -> None:
-    @cli.command(name=name, help=summary)
-    @click.argument("job_id")
-    @server_options
-    def operate(job_id: str, server_name: str, token: str | None) -> None:
-        from openfax.cli import fax
-
-        with fax.connected(server_name, token) as server:
-            job = server.folders.outgoing_queue.get_job(job_id)
-            getattr(job, name)()
-            click.echo(f"{job.id}  {fax.job_row(job)['status']}")
-
-
-for _name, _summary in [
-    ("cancel", "Cancel an outgoing fax (hangs up if it is being sent)."),
-    ("pause", "Pause a waiting outgoing fax."),
-    ("resume", "Resume a paused outgoing fax."),
-    ("restart", "Queue a failed outgoing fax again."),
-]:
-    _job_operation(_name, _summary)
-
-
-def _archive_listing(name: str, folder: str, title: str) -> None:
-    @cli.command(name=name, help=f"List the {title.lower()}.")
-    @json_option
-    @server_options
-    def listing(as_json: bool, server_name: str, token: str | None) -> None:
-        from openfax.cli import fax
-
-        with fax.connected(server_name, token) as server:
-            archive = getattr(server.folders, folder)
-            rows = [fax.message_row(message) for message in archive.get_messages()]
-        fax.print_rows(rows, fax.MESSAGE_COLUMNS, title, as_json)
-
-
-_archive_listing("inbox", "incoming_archive", "Received faxes")
-_archive_listing("sent", "outgoing_archive", "Sent faxes")
-
-
-@cli.command()
-@click.argument("message_id")
-@click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF (or .tif) to write."
-)
-@click.option("--sent", is_flag=True, help="Look in the sent faxes only.")
-@server_options
-def get(message_id: str, output: str, sent: bool, server_name: str, token: str | None) -> None:
-    """Save an archived fax as PDF (or TIFF)."""
-    from pathlib import Path
-
-    from openfax.cli import fax
-
-    with fax.connected(server_name, token) as server:
-        click.echo(fax.get_fax(server, message_id, Path(output), sent))
-
-
-@cli.command()
-@json_option
-@server_options
-def devices(as_json: bool, server_name: str, token: str | None) -> None:
-    """List the fax lines and what they are doing."""
-    from openfax.cli import fax
-
-    with fax.connected(server_name, token) as server:
-        rows = [fax.device_row(device) for device in server.get_devices()]
-    fax.print_rows(rows, fax.DEVICE_COLUMNS, "Devices", as_json)
-
-
-@cli.command()
-@json_option
-@server_options
-def watch(as_json: bool, server_name: str, token: str | None) -> None:
-    """Print the server's events as they happen (Ctrl-C to stop)."""
-    from openfax.cli import fax
-
-    with fax.connected(server_name, token) as server, contextlib.suppress(KeyboardInterrupt):
-        fax.watch(server, as_json)
+import sys
 
 
 def main() -> None:
     """Entry point of the ``openfax`` script."""
+    from openfax.cli.quick import run_quick
+
+    status = run_quick(sys.argv[1:])
+    if status is not None:
+        raise SystemExit(status)
+    from openfax.cli.commands import cli
+
     cli(prog_name="openfax")

@@ -3,30 +3,73 @@
 Names mirror FAXCOMEX in snake_case (``FaxServer().connect("")``,
 ``server.folders.outgoing_queue.get_jobs()``, ``FaxDocument().connected_submit(server)``);
 errors are the classes of ``openfax.errors`` the service raised. It imports neither the
-service nor the web server, so programs using it start quickly.
+service nor the web server, and its names are imported when first used (the quick path of
+``openfax send`` imports only the connection), so programs using it start quickly.
 """
 
-from openfax.client._connection import NotConnectedError, ServerUnavailableError
-from openfax.client._records import Collection
-from openfax.client.devices import FaxDevice
-from openfax.client.document import FaxDocument, FaxRecipient, FaxRecipients, FaxSender
-from openfax.client.events import ServerEvent
-from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob, FaxPerson
-from openfax.client.messages import (
-    FaxIncomingArchive,
-    FaxIncomingMessage,
-    FaxMessageIterator,
-    FaxOutgoingArchive,
-    FaxOutgoingMessage,
-)
-from openfax.client.server import (
-    FaxActivity,
-    FaxFolders,
-    FaxIncomingQueue,
-    FaxOutgoingQueue,
-    FaxServer,
-)
-from openfax.model import ServerEvents
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from openfax.client._connection import NotConnectedError, ServerUnavailableError
+    from openfax.client._records import Collection
+    from openfax.client.devices import FaxDevice
+    from openfax.client.document import FaxDocument, FaxRecipient, FaxRecipients, FaxSender
+    from openfax.client.events import ServerEvent
+    from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob, FaxPerson
+    from openfax.client.messages import (
+        FaxIncomingArchive,
+        FaxIncomingMessage,
+        FaxMessageIterator,
+        FaxOutgoingArchive,
+        FaxOutgoingMessage,
+    )
+    from openfax.client.server import (
+        FaxActivity,
+        FaxFolders,
+        FaxIncomingQueue,
+        FaxOutgoingQueue,
+        FaxServer,
+    )
+    from openfax.model import ServerEvents
+
+_HOMES = {
+    "openfax.client._connection": ("NotConnectedError", "ServerUnavailableError"),
+    "openfax.client._records": ("Collection",),
+    "openfax.client.devices": ("FaxDevice",),
+    "openfax.client.document": ("FaxDocument", "FaxRecipient", "FaxRecipients", "FaxSender"),
+    "openfax.client.events": ("ServerEvent",),
+    "openfax.client.jobs": ("FaxIncomingJob", "FaxOutgoingJob", "FaxPerson"),
+    "openfax.client.messages": (
+        "FaxIncomingArchive",
+        "FaxIncomingMessage",
+        "FaxMessageIterator",
+        "FaxOutgoingArchive",
+        "FaxOutgoingMessage",
+    ),
+    "openfax.client.server": (
+        "FaxActivity",
+        "FaxFolders",
+        "FaxIncomingQueue",
+        "FaxOutgoingQueue",
+        "FaxServer",
+    ),
+    "openfax.model": ("ServerEvents",),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'openfax.client' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Collection",

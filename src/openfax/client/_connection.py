@@ -1,20 +1,36 @@
-"""One connection to openfaxd: HTTP over the local Unix socket or TCP with a bearer token,
-WebSockets for events, and errors raised as the classes the service raised."""
+"""One connection to openfaxd: HTTP/1.1 over the local Unix socket or TCP with a bearer token,
+WebSockets for events, and errors raised as the classes the service raised.
+
+HTTP is spoken here on a plain socket, kept alive: the requests the client makes and the
+responses uvicorn gives (a length or chunks) need a few lines, and a program's start stays
+quick (``http.client`` alone would cost a one-job ``openfax send`` more time than all the
+rest it imports). Only the standard library is imported up front.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import AsyncIterator, Iterator
+import select
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
-
-import httpx
 
 from openfax import errors
 from openfax.errors import FaxError
 from openfax.paths import SOCKET_NAME, default_data_dir
+
+CHUNK = 1 << 16
+"""Bytes read at a time from a response body."""
+MAX_LINE = 1 << 16
+"""The longest status or header line accepted."""
+NO_BODY = frozenset({204, 304})
+
+Upload = tuple[str, Path]
+"""A file part of a multipart request: its form field, and the file."""
 
 
 class ServerUnavailableError(FaxError, ConnectionError):
@@ -25,6 +41,10 @@ class NotConnectedError(FaxError):
     """The FaxServer is not connected: call ``connect()`` first."""
 
 
+class _Closed(ConnectionError):
+    """The server closed the connection where a response should have been."""
+
+
 def local_socket() -> Path:
     """``$OPENFAX_SOCKET``, else the socket in the default data folder."""
     if os.environ.get("OPENFAX_SOCKET"):
@@ -32,15 +52,15 @@ def local_socket() -> Path:
     return default_data_dir(os.environ) / SOCKET_NAME
 
 
-def error_from(response: httpx.Response) -> FaxError:
+def error_from(status: int, body: bytes) -> FaxError:
     """The exception an error response stands for: its ``class`` from ``openfax.errors`` with
     the message, HRESULT and attributes it carried; FaxError for an unknown class."""
     try:
-        body = response.json()["error"]
-        name, hresult, message = body["class"], int(body["hresult"]), str(body["message"])
-        details = dict(body.get("details") or {})
+        error = json.loads(body)["error"]
+        name, hresult, message = error["class"], int(error["hresult"]), str(error["message"])
+        details = dict(error.get("details") or {})
     except (ValueError, KeyError, TypeError):
-        return FaxError(f"HTTP {response.status_code}: {response.text[:200]}")
+        return FaxError(f"HTTP {status}: {body[:200].decode(errors='replace')}")
     cls = getattr(errors, name, None)
     if not (isinstance(cls, type) and issubclass(cls, FaxError)):
         cls, details = FaxError, {}
@@ -54,62 +74,260 @@ def error_from(response: httpx.Response) -> FaxError:
     return exc
 
 
-class Connection:
-    """The transport of a connected FaxServer; ``target`` is ``""`` (local) or ``host:port``."""
+class _Http:
+    """One HTTP/1.1 connection: a request written whole, a response read by its length, its
+    chunks, or to the end of the connection."""
 
-    def __init__(self, target: str, token: str | None, timeout: float) -> None:
-        headers = {}
-        self.socket: Path | None = None
-        if target:
-            url = target if "://" in target else f"http://{target}"
-            token = token or os.environ.get("OPENFAX_TOKEN")
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            transport = httpx.HTTPTransport()
-        else:
-            self.socket = local_socket()
-            url = "http://openfaxd"
-            transport = httpx.HTTPTransport(uds=str(self.socket))
-        self.base_url = url.rstrip("/")
-        self.headers = headers
-        self.http = httpx.Client(
-            base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
-        )
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._in = sock.makefile("rb")
 
     def close(self) -> None:
-        self.http.close()
+        self._in.close()
+        self.sock.close()
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send a request to ``/v1{path}``; the response, or the error it stands for."""
+    def exchange(self, request: bytes) -> tuple[int, dict[str, str], bool]:
+        """Send ``request``; the response's status, headers (lower-case names) and whether
+        the connection ends with it."""
+        self.sock.sendall(request)
+        line = self._in.readline(MAX_LINE)
+        if not line:
+            raise _Closed("the server closed the connection")
+        version, status_text = line.split(None, 2)[:2]
+        status = int(status_text)
+        headers: dict[str, str] = {}
+        while (line := self._in.readline(MAX_LINE)) not in (b"\r\n", b"\n"):
+            if not line:
+                raise _Closed("the server closed the connection in a response")
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        closing = headers.get("connection", "").lower() == "close" or version == b"HTTP/1.0"
+        if status not in NO_BODY and "content-length" not in headers:
+            closing = closing or "chunked" not in headers.get("transfer-encoding", "")
+        return status, headers, closing
+
+    def body(self, status: int, headers: dict[str, str], sink: Callable[[bytes], object]) -> None:
+        """Pass the response's body to ``sink`` piece by piece."""
+        if status in NO_BODY:
+            return
+        if "chunked" in headers.get("transfer-encoding", ""):
+            while size := int(self._in.readline(MAX_LINE).split(b";")[0], 16):
+                self._exactly(size, sink)
+                self._in.readline(MAX_LINE)
+            while self._in.readline(MAX_LINE) not in (b"\r\n", b"\n", b""):
+                pass  # trailer fields
+        elif "content-length" in headers:
+            self._exactly(int(headers["content-length"]), sink)
+        else:
+            while chunk := self._in.read(CHUNK):
+                sink(chunk)
+
+    def _exactly(self, size: int, sink: Callable[[bytes], object]) -> None:
+        while size > 0:
+            chunk = self._in.read(min(size, CHUNK))
+            if not chunk:
+                raise _Closed("the server closed the connection in a response body")
+            sink(chunk)
+            size -= len(chunk)
+
+    def idle_closed(self) -> bool:
+        """Whether the kept connection reads as closed (or has stray bytes) while idle."""
+        readable, _, _ = select.select([self.sock], [], [], 0)
+        return bool(readable)
+
+
+class _SinkError(Exception):
+    """What the receiver of a response body raised (a full disk, say), told apart from a
+    failure of the connection."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Sink:
+    """A body receiver whose failures arrive as _SinkError."""
+
+    def __init__(self, sink: Callable[[bytes], object]) -> None:
+        self._sink = sink
+
+    def __call__(self, chunk: bytes) -> None:
         try:
-            response = self.http.request(method, "/v1" + path, **kwargs)
-        except httpx.TransportError as exc:
-            raise self._unavailable(exc) from exc
-        if response.is_error:
-            raise error_from(response)
-        return response
+            self._sink(chunk)
+        except Exception as exc:
+            raise _SinkError(exc) from exc
+
+
+class Connection:
+    """The transport of a connected FaxServer; ``target`` is ``""`` (local) or ``host:port``
+    (or a URL). One HTTP connection, kept alive and reopened when the server closed it; a
+    lock makes requests from several threads take turns on it."""
+
+    def __init__(self, target: str, token: str | None, timeout: float) -> None:
+        self.headers: dict[str, str] = {}
+        self.socket: Path | None = None
+        self._timeout = timeout
+        self._address: tuple[str, int] = ("", 0)
+        self._tls = False
+        if target:
+            from urllib.parse import urlsplit
+
+            url = urlsplit(target if "://" in target else f"http://{target}")
+            token = token or os.environ.get("OPENFAX_TOKEN")
+            if token:
+                self.headers["Authorization"] = f"Bearer {token}"
+            self._tls = url.scheme == "https"
+            self._address = (url.hostname or "", url.port or (443 if self._tls else 80))
+            self._host = url.netloc
+            self.base_url = f"{url.scheme}://{url.netloc}"
+        else:
+            self.socket = local_socket()
+            self._host = "openfaxd"
+            self.base_url = "http://openfaxd"
+        self._http: _Http | None = None
+        self._lock = threading.Lock()
+        self.request_hooks: list[Callable[[str, str], object]] = []
+        """Called with the method and path (``/v1/...``) of every request before it is sent,
+        to trace or count what a program asks of the server."""
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> bytes:
+        """Send a request to ``/v1{path}``; the response's body, or the error it stands for."""
+        received: list[bytes] = []
+        self._exchange(method, path, params, body, headers, received.append)
+        return b"".join(received)
 
     def get(self, path: str, **params: Any) -> Any:
-        return self.request("GET", path, params=params or None).json()
+        return json.loads(self.request("GET", path, params=params or None))
 
-    def post(self, path: str, **kwargs: Any) -> Any:
-        return self.request("POST", path, **kwargs).json()
+    def post(
+        self,
+        path: str,
+        *,
+        fields: dict[str, str] | None = None,
+        uploads: Sequence[Upload] = (),
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """POST a multipart form of ``fields`` and ``uploads`` (or nothing); the JSON answer."""
+        body, extra = None, dict(headers or {})
+        if fields or uploads:
+            body, extra["Content-Type"] = multipart(fields or {}, uploads)
+        return json.loads(self.request("POST", path, body=body, headers=extra))
 
     def patch(self, path: str, changes: dict[str, Any]) -> Any:
-        return self.request("PATCH", path, json=changes).json()
+        body = json.dumps(changes).encode()
+        headers = {"Content-Type": "application/json"}
+        return json.loads(self.request("PATCH", path, body=body, headers=headers))
 
     def download(self, path: str, destination: str | Path) -> None:
-        """Stream ``/v1{path}`` into the file ``destination``."""
+        """Stream ``/v1{path}`` into the file ``destination`` (removed again if the server
+        answers with an error)."""
+        target = Path(destination)
         try:
-            with self.http.stream("GET", "/v1" + path) as response:
-                if response.is_error:
-                    response.read()
-                    raise error_from(response)
-                with open(destination, "wb") as out:
-                    for chunk in response.iter_bytes():
-                        out.write(chunk)
-        except httpx.TransportError as exc:
-            raise self._unavailable(exc) from exc
+            with target.open("wb") as out:
+                self._exchange("GET", path, None, None, None, out.write)
+        except FaxError:
+            target.unlink(missing_ok=True)
+            raise
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: bytes | None,
+        headers: dict[str, str] | None,
+        sink: Callable[[bytes], object],
+    ) -> None:
+        """One request on the kept connection, its body passed to ``sink`` if it succeeded.
+        A kept connection the server closed while idle is reopened, once; an error response
+        is raised as its FaxError; any other failure is ServerUnavailableError."""
+        for hook in self.request_hooks:
+            hook(method, "/v1" + path)
+        request = self._request_bytes(method, path, params, body, headers)
+        with self._lock:
+            reused = self._http is not None
+            if self._http is not None and self._http.idle_closed():
+                self._drop()
+                reused = False
+            try:
+                try:
+                    http = self._connect()
+                    status, found, closing = http.exchange(request)
+                except (_Closed, ConnectionResetError, BrokenPipeError):
+                    if not reused:
+                        raise
+                    self._drop()
+                    http = self._connect()
+                    status, found, closing = http.exchange(request)
+                failure: list[bytes] = []
+                http.body(status, found, failure.append if status >= 400 else _Sink(sink))
+            except _SinkError as exc:
+                self._drop()
+                raise exc.error from None
+            except (OSError, ValueError, IndexError) as exc:
+                self._drop()
+                raise self._unavailable(exc) from exc
+            if closing:
+                self._drop()
+        if status >= 400:
+            raise error_from(status, b"".join(failure))
+
+    def _request_bytes(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: bytes | None,
+        headers: dict[str, str] | None,
+    ) -> bytes:
+        target = "/v1" + path
+        if params:
+            from urllib.parse import urlencode
+
+            target += "?" + urlencode(params)
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {self._host}"]
+        lines += [f"{name}: {value}" for name, value in {**self.headers, **(headers or {})}.items()]
+        if body is not None or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body or b'')}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+
+    def _connect(self) -> _Http:
+        if self._http is None:
+            if self.socket is not None:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(self._timeout)
+                try:
+                    sock.connect(str(self.socket))
+                except BaseException:
+                    sock.close()
+                    raise
+            else:
+                sock = socket.create_connection(self._address, timeout=self._timeout)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self._tls:
+                    import ssl
+
+                    context = ssl.create_default_context()
+                    sock = context.wrap_socket(sock, server_hostname=self._address[0])
+            self._http = _Http(sock)
+        return self._http
+
+    def _drop(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     def _unavailable(self, exc: Exception) -> ServerUnavailableError:
         """Say where the server was looked for, and, for the local one, how to start it."""
@@ -121,6 +339,8 @@ class Connection:
         )
 
     def _events_uri(self, mask: int, after: int | None) -> str:
+        from urllib.parse import urlencode
+
         query = urlencode({"mask": mask} | ({} if after is None else {"after": after}))
         base = "ws://openfaxd" if self.socket else self.base_url.replace("http", "ws", 1)
         return f"{base}/v1/events?{query}"
@@ -158,11 +378,43 @@ class Connection:
             yield ws
 
 
+def multipart(fields: dict[str, str], uploads: Sequence[Upload]) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body of text ``fields`` and file ``uploads``, and its
+    Content-Type (with the boundary)."""
+    boundary = os.urandom(16).hex()
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        parts.append(_part_head(boundary, name, None) + value.encode())
+    for field, path in uploads:
+        parts.append(_part_head(boundary, field, path.name) + path.read_bytes())
+    body = b"\r\n".join(parts) + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def _part_head(boundary: str, name: str, filename: str | None) -> bytes:
+    disposition = f'form-data; name="{_quoted(name)}"'
+    if filename is not None:
+        disposition += f'; filename="{_quoted(filename)}"'
+        kind = "Content-Type: application/octet-stream\r\n"
+    else:
+        kind = ""
+    return f"--{boundary}\r\nContent-Disposition: {disposition}\r\n{kind}\r\n".encode()
+
+
+_FORM_ESCAPES = {'"': "%22", "\\": "\\\\"} | {chr(c): f"%{c:02X}" for c in range(0x20) if c != 0x1B}
+
+
+def _quoted(value: str) -> str:
+    """A quoted header parameter's value as HTML forms write it: quotes and control
+    characters percent-escaped, backslashes doubled, everything else as UTF-8."""
+    return "".join(_FORM_ESCAPES.get(char, char) for char in value)
+
+
 def _handshake_error(exc: Exception) -> FaxError:
     """A refused WebSocket handshake as the error its HTTP response carried."""
     from websockets.exceptions import InvalidStatus
 
     if isinstance(exc, InvalidStatus):
         response = exc.response
-        return error_from(httpx.Response(response.status_code, content=bytes(response.body or b"")))
+        return error_from(response.status_code, bytes(response.body or b""))
     return ServerUnavailableError(f"cannot reach the fax server's events: {exc}")

@@ -51,6 +51,10 @@ class Record:
     def __init__(self, data: dict[str, Any]) -> None:
         self._data = dict(data)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The record as the server's JSON gives it (with the changes events brought)."""
+        return dict(self._data)
+
     def __repr__(self) -> str:
         key = self._data.get("id", "")
         return f"<{type(self).__name__} {key}>"

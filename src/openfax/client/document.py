@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from openfax.client._connection import Upload
 from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
 
 if TYPE_CHECKING:
@@ -148,22 +148,15 @@ class FaxDocument:
             "group_broadcast_receipts": self.group_broadcast_receipts,
         }
         headers = {} if self.idempotency_key is None else {"Idempotency-Key": self.idempotency_key}
-        with ExitStack() as files:
-            parts: list[tuple[str, Any]] = [
-                ("bodies", (path.name, files.enter_context(path.open("rb"))))
-                for path in self.body_paths()
-            ]
-            if self.cover_page_type is CoverPageType.LOCAL and self.cover_page:
-                cover = Path(self.cover_page)
-                parts.append(
-                    ("cover_page_file", (cover.name, files.enter_context(cover.open("rb"))))
-                )
-            result = server._connected.post(
-                "/submissions",
-                data={"document": json.dumps(document)},
-                files=parts or None,
-                headers=headers,
-            )
+        uploads: list[Upload] = [("bodies", path) for path in self.body_paths()]
+        if self.cover_page_type is CoverPageType.LOCAL and self.cover_page:
+            uploads.append(("cover_page_file", Path(self.cover_page)))
+        result = server._connected.post(
+            "/submissions",
+            fields={"document": json.dumps(document)},
+            uploads=uploads,
+            headers=headers,
+        )
         self.submission_id = result["submission_id"]
         job_ids: list[str] = result["job_ids"]
         return job_ids

@@ -184,6 +184,8 @@ class FaxOutgoingJob(_Job):
         for key, value in event.data.items():
             if key not in _NOT_JOB_FIELDS:
                 self._data[_EVENT_FIELDS.get(key, key)] = value
+        if "status" in event.data:
+            self._data["status_name"] = JobStatus(self._data["status"]).names
 
     def _operate(self, operation: str) -> None:
         self._data = self._connection.post(f"{self._path}/{self.id}/{operation}")

@@ -61,6 +61,11 @@ class JobStatus(IntFlag):
     CANCELING = 0x400
     ROUTING = 0x800
 
+    @property
+    def names(self) -> str:
+        """``"PENDING|PAUSED"``: the FAXCOMEX names of the status's bits, as shown to people."""
+        return "|".join(flag.name or "" for flag in self)
+
 
 class ExtendedStatus(IntEnum):
     """FAX_JOB_EXTENDED_STATUS_ENUM: provider-level detail of a job's status.
