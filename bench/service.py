@@ -24,7 +24,9 @@ Measured:
   speaking hfaxd's own protocol in one session (JNEW/JPARM/JSUBM per job on one upload, as
   ``sendfax`` does). Both OpenFax rates are held against ``sendfax`` with 100 ``-d``.
   And the wall time of one one-job ``openfax send FILE --to N`` (median of the runs,
-  process start included) against one one-job ``sendfax``; when the CLI is more than
+  process start included) against one one-job ``sendfax``, with its client part: the
+  median less that of the same two requests (upload, the job's GET) made from the running
+  client, i.e. process start, imports and connecting; when the CLI is more than
   1.5x slower, the costliest imports of its path (``python -X importtime``) and the bare
   interpreter's start are printed to guide the fix. Targets: OpenFax at least 10x
   HylaFAX's jobs per second from one process; the CLI no slower than ``sendfax``.
@@ -492,6 +494,8 @@ class SideResult:
     submissions: list[Submission] = field(default_factory=list)
     send_seconds: list[float] = field(default_factory=list)
     """Wall time of each one-job CLI run (``sendfax`` / ``openfax send``)."""
+    send_server_seconds: list[float] = field(default_factory=list)
+    """OpenFax: the requests of one ``openfax send`` made from a running client."""
     listings: dict[str, dict[int, list[float]]] = field(default_factory=dict)
     """Listing method -> queue size -> seconds per listing."""
     events: dict[str, list[float]] = field(default_factory=dict)
@@ -521,6 +525,14 @@ class SideResult:
     def send_ms(self) -> float | None:
         return 1000 * statistics.median(self.send_seconds) if self.send_seconds else None
 
+    @property
+    def send_client_ms(self) -> float | None:
+        """The client's part of one ``openfax send``: the wall time's median less that of
+        its requests made from a running client."""
+        if not (self.send_seconds and self.send_server_seconds):
+            return None
+        return self.send_ms - 1000 * statistics.median(self.send_server_seconds)  # type: ignore[operator]
+
     def list_ms(self, method: str, size: int) -> float | None:
         runs = self.listings.get(method, {}).get(size)
         return 1000 * statistics.median(runs) if runs else None
@@ -542,6 +554,10 @@ class SideResult:
                 self.best_submission.jobs_per_second if self.best_submission else None
             ),
             "send_ms": {**milliseconds(self.send_seconds)} if self.send_seconds else None,
+            "send_requests_ms": (
+                milliseconds(self.send_server_seconds) if self.send_server_seconds else None
+            ),
+            "send_client_ms": self.send_client_ms,
             "listing_ms": {
                 method: {str(size): milliseconds(runs) for size, runs in sizes.items()}
                 for method, sizes in self.listings.items()
@@ -903,7 +919,7 @@ def _measure_openfax(
                 timed_submissions(
                     server, MANY_RECIPIENTS.format(n=many), settings.batch_submissions, many
                 )
-                _measure_cli(settings, document, result, progress, numbers)
+                _measure_cli(server, settings, document, result, progress, numbers)
                 measured = True
             while (have := len(queue.get_jobs())) < size:
                 count = min(1_000, size - have)
@@ -953,13 +969,18 @@ def _measure_listing(
 
 
 def _measure_cli(
+    server: Any,
     settings: Settings,
     document: Path,
     result: SideResult,
     progress: Callable[[str], None],
     numbers: Iterator[str],
 ) -> None:
-    """``openfax send FILE --to N``, one job a run, process start included."""
+    """``openfax send FILE --to N``, one job a run, process start included; then the same two
+    requests (the upload, the job's GET) from this running client, the server's part of a
+    run, so that the client's part is the difference of the medians."""
+    from openfax.client import FaxDocument
+
     progress(f"OpenFax: {settings.cli_runs} one-job `openfax send` runs")
     command = openfax_command()
     for _ in range(settings.cli_runs):
@@ -976,11 +997,21 @@ def _measure_cli(
             raise OpenFaxError(f"openfax send failed: {done.stderr.strip() or done.stdout}")
         result.send_seconds.append(seconds)
 
+    def same_requests() -> None:
+        fax = FaxDocument(body=document)
+        fax.recipients.add(next(numbers))
+        (job_id,) = fax.connected_submit(server)
+        server.folders.outgoing_queue.get_job(job_id)
+
+    result.send_server_seconds = [timed(same_requests) for _ in range(settings.cli_runs)]
+
 
 def measure_import_costs(result: SideResult, top: int = 12) -> None:
     """``python -X importtime`` of the modules ``openfax send`` imports: the costliest
     (cumulative) imports two levels deep, and the bare interpreter's start for scale."""
-    modules = "import openfax.cli.main, openfax.cli.fax, openfax.client, openfax.model"
+    modules = (
+        "import openfax.cli.main, openfax.cli.quick, openfax.cli.fax, openfax.client._connection"
+    )
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", modules],
         capture_output=True,
@@ -1119,6 +1150,7 @@ def _rows(hylafax: SideResult, openfax: SideResult, settings: Settings) -> list[
         "one-job send (CLI) wall ms, median", theirs_ms, ours_ms, ratio, "<= 1x sendfax",
         None if ratio is None else ratio <= 1.0,
     )  # fmt: skip
+    row("  its client part ms (wall - its requests in-process)", None, openfax.send_client_ms)
     methods = list(openfax.listings) or [LIST_CLIENT]
     for size in settings.queue_sizes:
         theirs_ms = hylafax.list_ms("faxstat -s", size)
