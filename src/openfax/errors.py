@@ -213,3 +213,7 @@ class SdpNegotiationError(SdpError):
 
 class MediaPacketError(TelephonyError):
     """A UDPTL or RTP packet is malformed; says which field and why."""
+
+
+class SipTransactionError(TelephonyError):
+    """The transaction user asked a SIP transaction for something its state does not allow."""

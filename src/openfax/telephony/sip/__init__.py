@@ -1,5 +1,6 @@
 """SIP (RFC 3261 subset) without I/O: messages, typed headers and, above them, transactions."""
 
+from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.headers import CSeq, NameAddr, SipUri, Via
 from openfax.telephony.sip.message import (
     COMPACT_FORMS,
@@ -18,6 +19,7 @@ __all__ = [
     "COMPACT_FORMS",
     "MAX_MESSAGE_SIZE",
     "CSeq",
+    "DigestChallenge",
     "Headers",
     "Message",
     "NameAddr",
@@ -27,6 +29,7 @@ __all__ = [
     "SipUri",
     "Via",
     "canonical_name",
+    "digest_response",
     "parse_message",
     "response_to",
 ]
