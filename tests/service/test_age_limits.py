@@ -49,7 +49,8 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
         pdf = await service.message_pdf_path(Direction.IN, incoming.id)
         failed_tiff = tmp_path / "failed.tif"
         await service.copy_tiff(failed, failed_tiff)
-        assert len(set(config.spool_dir.rglob("*.tif"))) == 3
+        # The failed job's body and the pages its call composed, and the two archived faxes.
+        assert len(set(config.spool_dir.rglob("*.tif"))) == 4
 
         await clock.advance(DAY + 3600)
 
@@ -63,7 +64,7 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
         async def failed_file_gone() -> bool:
             return set(config.spool_dir.rglob("*.tif")) == set(files)
 
-        await eventually(failed_file_gone, "the failed job's document leaves the spool")
+        await eventually(failed_file_gone, "the failed job's documents leave the spool")
 
         await clock.advance(2 * DAY)
 

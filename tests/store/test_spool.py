@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
-from typing import BinaryIO
 
 import pytest
 
@@ -33,12 +33,12 @@ def test_a_write_that_fails_leaves_no_file_behind(tmp_path: Path) -> None:
     class Broken(Exception):
         pass
 
-    def fail_half_way(out: BinaryIO) -> None:
-        out.write(b"half a page")
+    def fail_half_way(target: Path) -> None:
+        target.write_bytes(b"half a page")
         raise Broken
 
     with pytest.raises(Broken):
-        spool._write(fail_half_way, ".tif")
+        spool.write_file(fail_half_way, suffix=".tif")
     left = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert left == []
 
@@ -82,3 +82,19 @@ def test_a_symlink_out_of_the_spool_is_refused(tmp_path: Path) -> None:
 def test_a_suffix_cannot_smuggle_a_path(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="suffix"):
         Spool(tmp_path).write_bytes(b"x", suffix="/../../x")
+
+
+def test_stale_files_are_the_spools_own_files_older_than_asked(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    old = spool.write_bytes(b"old", suffix=".tif")
+    new = spool.write_bytes(b"new", suffix=".tif")
+    half = spool.root / ".tmp" / "0123.part"
+    half.write_bytes(b"half")
+    other = spool.root / "in" / "received.tif"
+    other.parent.mkdir()
+    other.write_bytes(b"a reception")
+    an_hour_ago = time.time() - 3600
+    for path in (spool.path(old), half, other):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    assert sorted(spool.stale_files(time.time() - 60)) == sorted([old, ".tmp/0123.part"])
+    assert new in spool.stale_files(time.time() + 60)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import (
     APIRouter,
@@ -141,24 +142,27 @@ def _routes(service: FaxService) -> APIRouter:
             parsed = m.DocumentModel.model_validate_json(document)
         except ValidationError as exc:
             raise SubmissionError(f"document: {problems(exc.errors())}") from None
-        with tempfile.TemporaryDirectory(prefix="openfax-upload-") as work:
-            uploads = bodies or []
-            paths = [
-                await _save(upload, Path(work) / str(index), f"body{index}")
-                for index, upload in enumerate(uploads)
-            ]
+        uploads = bodies or []
+        saved: list[Path] = []
+        try:
+            paths = [await _save(upload, saved) for upload in uploads]
             cover_page = parsed.cover_page
             if cover_page_file is not None:
-                cover_page = await _save(cover_page_file, Path(work) / "cover", "cover.txt")
+                cover_page = await _save(cover_page_file, saved)
             request = parsed.request(paths, cover_page, idempotency_key, who.name)
+            if uploads and not request.document_name:
+                # Named as the client named its first body, not by the upload's temporary file.
+                first = Path(uploads[0].filename or "").name or "body0"
+                request = dataclasses.replace(request, document_name=first)
             try:
-                job_ids = await service.submit(request)
+                result = await service.connected_submit2(request)
             except BodyError as exc:
-                # Name the body as the client did, not by the upload's temporary path.
                 name = uploads[exc.index].filename or f"body{exc.index}"
                 raise BodyError(exc.index, name, exc.reason) from None
-        job = await service.get_outgoing_job(job_ids[0])
-        return m.SubmissionModel(submission_id=job.submission_id, job_ids=job_ids)
+        finally:
+            for path in saved:
+                path.unlink(missing_ok=True)
+        return m.SubmissionModel(submission_id=result.submission_id, job_ids=result.job_ids)
 
     # --- the outgoing queue's jobs --------------------------------------------------------------
 
@@ -383,11 +387,22 @@ def wire_event(event: ServerEvent) -> dict[str, Any]:
     }
 
 
-async def _save(upload: UploadFile, folder: Path, fallback: str) -> str:
-    """Write an uploaded file under its own (base) name into ``folder``; its path."""
-    folder.mkdir()
-    name = Path(upload.filename or "").name or fallback
-    target = folder / name
-    with target.open("wb") as out:
-        await asyncio.to_thread(shutil.copyfileobj, upload.file, out)
-    return str(target)
+async def _save(upload: UploadFile, saved: list[Path]) -> str:
+    """Write an upload to a temporary file with its name's suffix (what the renderers may go
+    by), noted in ``saved`` for removal; its path. No folder: making and removing one costs
+    more than the whole copy of a one-page body."""
+    suffix = Path(upload.filename or "").suffix
+    path = await asyncio.to_thread(_write_upload, upload.file, suffix)
+    saved.append(path)
+    return str(path)
+
+
+def _write_upload(source: BinaryIO, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix="openfax-upload-", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(source, out)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)

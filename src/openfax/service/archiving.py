@@ -87,13 +87,12 @@ async def archive_incoming(
     await hub.emit(conn, EventType.INCOMING_MESSAGE_ADDED, {"message_id": format_id(job.id)})
 
 
-async def settle_submission(
-    conn: AsyncConnection, hub: EventHub, submission_id: int
-) -> list[OutgoingJob]:
+async def settle_submission(conn: AsyncConnection, hub: EventHub, submission_id: int) -> list[str]:
     """Remove a finished broadcast's completed and cancelled jobs from the queue.
 
-    Returns the removed jobs whose documents no archive keeps (the cancelled ones), so the
-    caller can delete their files once the transaction has committed.
+    Returns the spool files no row refers to any more (cover pages, the cancelled jobs'
+    documents, the shared body once no job is left), so the caller can delete them once the
+    transaction has committed.
     """
     jobs = await q.list_jobs(conn, submission_id=submission_id)
     if not all(is_final(job.status) for job in jobs):
@@ -102,6 +101,20 @@ async def settle_submission(
     if not leaving:
         return []
     await q.delete_jobs(conn, [job.id for job in leaving])
-    for job in leaving:
-        await hub.emit(conn, EventType.OUTGOING_JOB_REMOVED, {"job_id": format_id(job.id)})
-    return [job for job in leaving if base(job.status) is JobStatus.CANCELED]
+    await hub.emit_many(
+        conn, EventType.OUTGOING_JOB_REMOVED, [{"job_id": format_id(job.id)} for job in leaving]
+    )
+    return await unreferenced_documents(conn, submission_id, leaving)
+
+
+async def unreferenced_documents(
+    conn: AsyncConnection, submission_id: int, removed: list[OutgoingJob]
+) -> list[str]:
+    """The spool files that jobs of one submission just removed from the queue leave behind:
+    their cover pages, the documents of those not archived, and the shared body when no job
+    of the submission is left."""
+    archived = await q.archived_ids(conn, [job.id for job in removed])
+    files = [job.cover_path for job in removed if job.cover_path]
+    files += [job.document_path for job in removed if job.document_path and job.id not in archived]
+    body = await q.release_body(conn, submission_id)
+    return files + ([body] if body else [])

@@ -110,8 +110,12 @@ class OutgoingConfig:
     tsid: str = ""
     """The TSID sent when neither the sender nor the device gives one; a new line's own TSID
     when set, else the line takes its number."""
+    use_device_tsid: bool = False
+    """Send with the TSID of the device making the call (FAXCOMEX ``UseDeviceTSID``) rather
+    than the sender's; a fax without a TSID of its own takes the device's anyway."""
     branding: bool = True
-    """Draw the header line (TSID, date, page x of y) at the top of every page sent."""
+    """Draw the header line (TSID, date and time of sending, page x of y) at the top of every
+    page sent."""
     age_limit_days: int = 0
     """Days a failed job stays in the queue; 0 keeps it until deleted."""
     causes: RetryPolicies = RetryPolicies()

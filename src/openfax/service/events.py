@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,6 +107,12 @@ class EventHub:
     ) -> None:
         """Append an event in ``conn``'s transaction (as its last step)."""
         await q.append_event(conn, type.value, payload, now=self.clock.now())
+
+    async def emit_many(
+        self, conn: AsyncConnection, type: EventType, payloads: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Append events of one kind in one statement, in order (a submission's jobs)."""
+        await q.append_events(conn, type.value, payloads, now=self.clock.now())
 
     async def close(self) -> None:
         """End every subscription (after the events already committed)."""

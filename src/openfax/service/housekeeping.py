@@ -1,11 +1,12 @@
-"""Age limits: failed and cancelled jobs leave the outgoing queue after
+"""Age limits and spool hygiene: failed and cancelled jobs leave the outgoing queue after
 ``outgoing.age_limit_days``, archived faxes leave their archive after
 ``archive.{outgoing,incoming}_age_limit_days`` (0 keeps them), with their spool files.
 
 A background task runs the clean-up at start and then every hour of the service's clock, so
 a test with a :class:`~openfax.service.clock.ManualClock` ages a queue by days in
 milliseconds. Each run is one transaction (with its events); files are deleted after it
-commits, so a crash leaves at worst an unreferenced file, never a row without its file.
+commits, so a crash leaves at worst an unreferenced file, never a row without its file; the
+same task removes such orphans once they are an hour old.
 """
 
 from __future__ import annotations
@@ -13,19 +14,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 from pathlib import Path
 
 from openfax.model import JobStatus, format_id
+from openfax.service.archiving import unreferenced_documents
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
-from openfax.store import Direction, Spool
+from openfax.store import Direction, OutgoingJob, Spool
 from openfax.store import queries as q
 
 _logger = logging.getLogger("openfax.service.housekeeping")
 
 INTERVAL = timedelta(hours=1)
-"""How often the age limits are applied."""
+"""How often the age limits are applied and orphaned spool files removed."""
+
+ORPHAN_AGE = timedelta(hours=1)
+"""How old (wall clock) a spool file no row refers to must be before it is removed."""
 
 AGED_JOB_STATUSES = (JobStatus.FAILED, JobStatus.RETRIES_EXCEEDED, JobStatus.CANCELED)
 """Final statuses a job lingers in the queue with (for Restart) until its age limit."""
@@ -46,10 +52,30 @@ async def run_housekeeping(ctx: ServiceContext) -> None:
     while True:
         try:
             await apply_age_limits(ctx)
+            await remove_orphans(ctx)
         except Exception:
             _logger.exception("applying the age limits failed; trying again later")
         if not await ctx.sleep_until(ctx.clock.now() + INTERVAL):
             return
+
+
+async def remove_orphans(ctx: ServiceContext) -> int:
+    """Delete spool files no row refers to that are older than :data:`ORPHAN_AGE`: left by a
+    crash between a commit and the deletion it allowed, or before a document's row was
+    written; returns how many. Younger files may belong to work under way (on any node)."""
+    before = time.time() - ORPHAN_AGE.total_seconds()
+    stale = await asyncio.to_thread(ctx.spool.stale_files, before)
+    if not stale:
+        return 0
+    async with ctx.db.read() as conn:
+        referenced = await q.spool_references(conn)
+    orphans = [path for path in stale if path not in referenced]
+    for path in orphans:
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(ctx.spool.delete, path)
+    if orphans:
+        _logger.warning("%d spool files no fax refers to were removed", len(orphans))
+    return len(orphans)
 
 
 async def apply_age_limits(ctx: ServiceContext) -> int:
@@ -67,12 +93,14 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
             jobs = await q.expired_jobs(conn, AGED_JOB_STATUSES, ended_before=cutoff)
             if jobs:
                 await q.delete_jobs(conn, [job.id for job in jobs])
+            by_submission: dict[int, list[OutgoingJob]] = {}
             for job in jobs:
-                # Jobs that did not complete were never archived: their document is theirs.
-                files += [job.document_path] if job.document_path else []
-                await ctx.hub.emit(
-                    conn, EventType.OUTGOING_JOB_REMOVED, {"job_id": format_id(job.id)}
-                )
+                by_submission.setdefault(job.submission_id, []).append(job)
+            for submission_id, gone in by_submission.items():
+                files += await unreferenced_documents(conn, submission_id, gone)
+            await ctx.hub.emit_many(
+                conn, EventType.OUTGOING_JOB_REMOVED, [{"job_id": format_id(j.id)} for j in jobs]
+            )
             removed += len(jobs)
         limits = (
             (Direction.OUT, config.archive.outgoing_age_limit_days),

@@ -10,6 +10,7 @@ CANCELED; other nodes' jobs come back when their leases lapse (the scheduler's l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from openfax.documents import read_fax_tiff
@@ -67,6 +68,7 @@ async def _cut_off_reception(ctx: ServiceContext, receiver: Receiver, job: Incom
 
 async def _requeue_outgoing(ctx: ServiceContext) -> None:
     now = ctx.clock.now()
+    unreferenced: list[str] = []
     async with ctx.hub.transaction() as conn:
         for job in await q.list_jobs(conn):
             if job.node_id != ctx.node_id:
@@ -89,4 +91,7 @@ async def _requeue_outgoing(ctx: ServiceContext) -> None:
             updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
             if updated is not None:
                 await emit_job(conn, ctx, updated)
-                await settle_submission(conn, ctx.hub, job.submission_id)
+                unreferenced += await settle_submission(conn, ctx.hub, job.submission_id)
+    for path in unreferenced:
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(ctx.spool.delete, path)

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.documents import read_fax_tiff, write_fax_tiff
 from openfax.engine import Negotiated, PageSent, SessionOptions
 from openfax.model import ExtendedStatus, JobStatus, ScheduleType
 from openfax.providers import (
@@ -40,6 +39,7 @@ from openfax.providers import (
 )
 from openfax.providers import Device as Line
 from openfax.service.archiving import archive_outgoing, settle_submission
+from openfax.service.composing import ComposedCall, compose_for_call, sending_tsid
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
 from openfax.service.job_states import base
@@ -59,6 +59,7 @@ class RunningCall:
 
     job: OutgoingJob
     line: Line
+    device: Device
     dial: asyncio.Task[CallOutcome] | None = None
     answered: bool = False
     lost: bool = False
@@ -84,12 +85,20 @@ class Scheduler:
         self.ctx.wake_scheduler.set()
 
     async def run(self) -> None:
-        """The scheduler's loop; ends when the service stops."""
+        """The scheduler's loop; ends when the service stops.
+
+        Lapsed leases are looked for every half lease, not at each wake: a burst of
+        submissions wakes the loop once each, and each look is a write transaction.
+        """
+        half_lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds / 2)
+        recovery_due: datetime | None = None
         while not self.ctx.stopping.is_set():
             self.ctx.wake_scheduler.clear()
             now = self.ctx.clock.now()
             await self._renew_leases(now)
-            await self._recover_expired(now)
+            if recovery_due is None or now >= recovery_due:
+                await self._recover_expired(now)
+                recovery_due = now + half_lease
             if not self.ctx.switches.outgoing_paused:
                 await self._dispatch(now)
             await self._sleep(await self._next_wake(now))
@@ -174,9 +183,9 @@ class Scheduler:
                     return  # nothing is ready: no other line would find anything either
                 if claimed is None:
                     break
-                job, submission = claimed
+                job, submission, device = claimed
                 if base(job.status) is JobStatus.INPROGRESS:
-                    self._start(job, submission, line)
+                    self._start(job, submission, line, device)
         if not self._free_lines(devices) and not self.stopping:
             async with self.ctx.hub.transaction() as conn:
                 for job in await q.mark_no_line(conn, now=now):
@@ -196,7 +205,7 @@ class Scheduler:
 
     async def _claim(
         self, device_id: int, now: datetime, *, exclude_number: str | None = None
-    ) -> tuple[OutgoingJob, Submission] | None:
+    ) -> tuple[OutgoingJob, Submission, Device] | None:
         """Take the next ready job for a line; a job not sendable now is put back, changed."""
         lease_until = now + timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
         async with self.ctx.hub.transaction() as conn:
@@ -236,7 +245,7 @@ class Scheduler:
             updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
             assert updated is not None, "the claim holds the job"
             await emit_job(conn, self.ctx, updated)
-            return updated, submission
+            return updated, submission, device
 
     def _not_sendable(
         self, job: OutgoingJob, submission: Submission, now: datetime
@@ -266,8 +275,8 @@ class Scheduler:
             }
         return None
 
-    def _start(self, job: OutgoingJob, submission: Submission, line: Line) -> None:
-        call = RunningCall(job, line)
+    def _start(self, job: OutgoingJob, submission: Submission, line: Line, device: Device) -> None:
+        call = RunningCall(job, line, device)
         self.running[job.id] = call
         runner = asyncio.create_task(self._run_call(call, submission), name=f"job {job.id:016x}")
         self._runners.add(runner)
@@ -284,10 +293,21 @@ class Scheduler:
     async def _run_call(self, call: RunningCall, submission: Submission) -> None:
         job = call.job
         first_page = job.pages_confirmed + 1
+        ctx = self.ctx
+        tsid = sending_tsid(job, call.device, ctx.config.outgoing.use_device_tsid)
+        when = ctx.clock.now().astimezone(ctx.zone)
         try:
             with tempfile.TemporaryDirectory(prefix="openfax-send-") as work:
                 try:
-                    document = await asyncio.to_thread(self._document, job, first_page, work)
+                    composed = await asyncio.to_thread(
+                        compose_for_call,
+                        ctx.spool,
+                        job,
+                        submission.body_path,
+                        tsid=tsid,
+                        when=when,
+                        work=Path(work),
+                    )
                 except Exception as exc:
                     _logger.exception("job %016x: the document cannot be read", job.id)
                     outcome = CallOutcome(
@@ -298,22 +318,28 @@ class Scheduler:
                         detail=f"the document cannot be read: {exc}",
                     )
                 else:
-                    outcome = await self._call(call, document)
+                    await self._use_document(call, composed, tsid)
+                    outcome = await self._call(call, composed.send_path)
             await self._finish(call, submission, outcome, first_page)
         finally:
             # A restarted job may already run again under a new entry.
             if self.running.get(job.id) is call:
                 del self.running[job.id]
 
-    def _document(self, job: OutgoingJob, first_page: int, work: str) -> Path:
-        """The TIFF to send: the job's document, or its pages from ``first_page`` on."""
-        assert job.document_path is not None
-        path = self.ctx.spool.path(job.document_path)
-        if first_page == 1:
-            return path
-        remaining = Path(work) / "remaining.tif"
-        write_fax_tiff(read_fax_tiff(path)[first_page - 1 :], remaining)
-        return remaining
+    async def _use_document(self, call: RunningCall, composed: ComposedCall, tsid: str) -> None:
+        """Make the call's composed pages the job's document (what the archive will keep)
+        and its TSID the one used; the document of an earlier call leaves the spool."""
+        previous = call.job.document_path
+        changes = {"document_path": composed.document_path, "size": composed.size, "tsid": tsid}
+        async with self.ctx.db.transaction() as conn:
+            updated = None if call.lost else await q.update_job(conn, call.job.id, changes)
+        if updated is None:
+            await asyncio.to_thread(self.ctx.spool.delete, composed.document_path)
+            return
+        call.job = updated
+        if previous and previous != composed.document_path:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self.ctx.spool.delete, previous)
 
     async def _call(self, call: RunningCall, document: Path) -> CallOutcome:
         """Dial and follow the call to its end; the outcome the provider reported."""
@@ -381,7 +407,7 @@ class Scheduler:
             outcome = dataclasses.replace(
                 outcome, cause=CallCause.NO_ANSWER, detail=f"no answer within {seconds:g} s"
             )
-        removed: list[OutgoingJob] = []
+        unreferenced: list[str] = []
         async with self.ctx.hub.transaction() as conn:
             job = await q.get_job(conn, call.job.id, for_update=True)
             await q.finish_call_attempt(
@@ -409,8 +435,10 @@ class Scheduler:
                 await archive_outgoing(
                     conn, self.ctx.hub, updated, submission, device_name=call.line.name, now=now
                 )
-            removed = await settle_submission(conn, self.ctx.hub, job.submission_id)
-        await self._drop_documents(removed)
+            unreferenced = await settle_submission(conn, self.ctx.hub, job.submission_id)
+        for path in unreferenced:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self.ctx.spool.delete, path)
         _logger.info(
             "job %016x to %s: %s (%s)",
             job.id,
@@ -458,12 +486,6 @@ class Scheduler:
             assert isinstance(when, datetime)
             decision.changes["scheduled_at"] = next_discount_start(when, *window, self.ctx.zone)
         return decision.changes, decision.status
-
-    async def _drop_documents(self, jobs: list[OutgoingJob]) -> None:
-        paths = [job.document_path for job in jobs if job.document_path]
-        for path in paths:
-            with contextlib.suppress(OSError):
-                await asyncio.to_thread(self.ctx.spool.delete, path)
 
 
 async def emit_job(conn: AsyncConnection, ctx: ServiceContext, job: OutgoingJob) -> None:

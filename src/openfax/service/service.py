@@ -11,16 +11,15 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import AsyncIterator
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from openfax import __version__
-from openfax.documents import fax_tiff_to_pdf
+from openfax.documents import fax_tiff_to_pdf, write_fax_tiff
 from openfax.errors import (
     MessageNotFoundError,
     NotSupportedError,
@@ -37,6 +36,7 @@ from openfax.model import (
 from openfax.providers import DeviceState, LoopbackProvider, Transport
 from openfax.service.archiving import settle_submission
 from openfax.service.clock import Clock, SystemClock
+from openfax.service.composing import compose_pages, sending_tsid
 from openfax.service.config import ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventHub, EventType, ServerEvent
@@ -47,7 +47,7 @@ from openfax.service.recovery import recover
 from openfax.service.routing_folder import STORE_IN_FOLDER, FolderSettings, setting_key
 from openfax.service.schedule import first_send_time
 from openfax.service.scheduler import Scheduler, emit_job
-from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_jobs
+from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_submission
 from openfax.service.views import (
     Activity,
     DeviceInfo,
@@ -67,7 +67,13 @@ from openfax.store import (
     open_database,
 )
 from openfax.store import queries as q
-from openfax.store.queries import MessageCursor, MessagePage, QueueCursor, QueuePage
+from openfax.store.queries import (
+    MessageCursor,
+    MessagePage,
+    QueueCursor,
+    QueuePage,
+    SubmitResult,
+)
 
 _logger = logging.getLogger("openfax.service")
 
@@ -281,11 +287,19 @@ class FaxService:
     # --- submitting ---------------------------------------------------------------------------
 
     async def submit(self, request: SubmitRequest) -> list[int]:
-        """Queue a fax: render it, store one job per recipient; the job ids in recipient order.
+        """Queue a fax: render it, store one job per recipient; the job ids in recipient order
+        (see ``connected_submit2``)."""
+        return (await self.connected_submit2(request)).job_ids
 
-        Refused with QueueBlockedError while the outgoing queue is blocked, SubmissionError
-        for an incomplete request, and BodyError (naming the body's index) for a body that
-        cannot be rendered; then nothing is queued.
+    async def connected_submit2(self, request: SubmitRequest) -> SubmitResult:
+        """FAXCOMEX ``ConnectedSubmit2``: queue a fax; its submission id and one job id per
+        recipient, in recipient order.
+
+        The bodies are rendered once into one spool document that every job sends (cover
+        pages, when asked, are one per recipient); the jobs and their events are stored in
+        one transaction. Refused with QueueBlockedError while the outgoing queue is blocked,
+        SubmissionError for an incomplete request, and BodyError (naming the body's index)
+        for a body that cannot be rendered; then nothing is queued.
         """
         ctx = self.ctx
         if ctx.switches.outgoing_blocked:
@@ -296,27 +310,23 @@ class FaxService:
             async with ctx.db.read() as conn:
                 known = await q.find_submission(conn, request.idempotency_key)
             if known is not None:
-                return known.job_ids
+                return SubmitResult(known.id, known.job_ids, created=False)
         now = ctx.clock.now()
         outgoing = self.config.outgoing
-        tsid = request.sender.tsid or outgoing.tsid
         rendering = Rendering(
             request=request,
-            tsid=tsid,
-            branding=outgoing.branding,
             when=now.astimezone(self.zone),
             cover_pages_dir=self.config.data_dir / "coverpages",
         )
         seconds = self.config.deadlines.render_seconds
         try:
             async with asyncio.timeout(seconds):
-                rendered = await asyncio.to_thread(render_jobs, rendering, ctx.spool)
+                rendered = await asyncio.to_thread(render_submission, rendering, ctx.spool)
         except TimeoutError:
             raise SubmissionError(
                 f"rendering the document took longer than the {seconds:g} s allowed "
                 "(deadlines.render_seconds); nothing was queued"
             ) from None
-        sender = {k: v for k, v in fields_of(request.sender).items() if v}
         submission = Submission(
             idempotency_key=request.idempotency_key,
             owner=request.owner,
@@ -324,7 +334,7 @@ class FaxService:
             or (Path(request.bodies[0]).name if request.bodies else ""),
             subject=request.subject,
             note=request.note,
-            sender=sender,
+            sender={k: v for k, v in fields_of(request.sender).items() if v},
             cover_page_type=request.cover_page_type,
             cover_page=request.cover_page,
             receipt_type=request.receipt_type,
@@ -334,7 +344,8 @@ class FaxService:
             priority=request.priority,
             schedule_type=request.schedule_type,
             schedule_time=request.schedule_time,
-            page_count=rendered[0].pages,
+            body_path=None if rendered.body is None else rendered.body.path,
+            page_count=rendered.pages(0),
             submitted_at=now,
         )
         start = first_send_time(
@@ -344,6 +355,8 @@ class FaxService:
             (outgoing.discount_start, outgoing.discount_end),
             self.zone,
         )
+        kill_at = start + timedelta(minutes=outgoing.kill_time_minutes)
+        tsid = request.sender.tsid or outgoing.tsid
         jobs = [
             OutgoingJob(
                 submission_id=submission.id,
@@ -351,28 +364,35 @@ class FaxService:
                 recipient_number=recipient.fax_number,
                 recipient_name=recipient.name,
                 recipient={k: v for k, v in fields_of(recipient).items() if v},
-                document_path=job.document_path,
-                total_pages=job.pages,
-                size=job.size,
+                cover_path=None if cover is None else cover.path,
+                header_at_send=outgoing.branding,
+                total_pages=rendered.pages(index),
+                size=rendered.size(index),
                 tsid=tsid,
                 priority=request.priority,
                 original_scheduled_at=start,
                 scheduled_at=start,
-                kill_at=start + timedelta(minutes=outgoing.kill_time_minutes),
+                kill_at=kill_at,
                 created_at=now,
             )
-            for index, (recipient, job) in enumerate(zip(request.recipients, rendered, strict=True))
+            for index, (recipient, cover) in enumerate(
+                zip(request.recipients, rendered.covers, strict=True)
+            )
         ]
-        async with ctx.hub.transaction() as conn:
-            result = await q.insert_submission(conn, submission, jobs)
-            if result.created:
-                for job in jobs:
-                    await ctx.hub.emit(conn, EventType.OUTGOING_JOB_ADDED, _job_added(job))
-        if not result.created:
-            for copy in rendered:
-                await asyncio.to_thread(ctx.spool.delete, copy.document_path)
-        self.scheduler.wake()
-        return result.job_ids
+        try:
+            async with ctx.hub.transaction() as conn:
+                result = await q.insert_submission(conn, submission, jobs)
+                if result.created:
+                    added = [_job_added(job) for job in jobs]
+                    await ctx.hub.emit_many(conn, EventType.OUTGOING_JOB_ADDED, added)
+        except BaseException:
+            await asyncio.to_thread(_delete_files, ctx.spool, rendered.paths)
+            raise
+        if result.created:
+            self.scheduler.wake()
+        else:
+            await asyncio.to_thread(_delete_files, ctx.spool, rendered.paths)
+        return result
 
     # --- the outgoing queue -------------------------------------------------------------------
 
@@ -432,7 +452,7 @@ class FaxService:
     async def _operate(self, job_id: int, operation: Operation) -> OutgoingJobInfo:
         ctx = self.ctx
         now = ctx.clock.now()
-        removed: list[OutgoingJob] = []
+        unreferenced: list[str] = []
         async with ctx.hub.transaction() as conn:
             job = await q.get_job(conn, job_id, for_update=True)
             status = transition(job.status, operation)
@@ -452,24 +472,29 @@ class FaxService:
                 raise MessageNotFoundError("outgoing job", job_id)
             await emit_job(conn, ctx, updated)
             if status is JobStatus.CANCELED:
-                removed = await settle_submission(conn, ctx.hub, job.submission_id)
+                unreferenced = await settle_submission(conn, ctx.hub, job.submission_id)
             submission = await q.get_submission(conn, job.submission_id)
         if status is JobStatus.CANCELING:
             self.scheduler.cancel_call(job_id)
-        for gone in removed:
-            if gone.document_path:
-                await asyncio.to_thread(ctx.spool.delete, gone.document_path)
+        if unreferenced:
+            await asyncio.to_thread(_delete_files, ctx.spool, unreferenced)
         self.scheduler.wake()
         return OutgoingJobInfo.of(updated, submission)
 
     async def copy_tiff(self, job_id: int, destination: str | Path) -> None:
-        """FAXCOMEX ``CopyTiff(path)``: copy the job's TIFF-F (every page) to ``destination``."""
-        async with self.ctx.db.read() as conn:
+        """FAXCOMEX ``CopyTiff(path)``: write the job's TIFF-F (every page) to ``destination``,
+        as it is sent: the pages confirmed as their call sent them, the others composed now
+        with the TSID of the job's last device or its own."""
+        ctx = self.ctx
+        async with ctx.db.read() as conn:
             job = await q.get_job(conn, job_id)
-        if job.document_path is None:
-            raise MessageNotFoundError("outgoing job document", job_id)
-        source = self.ctx.spool.path(job.document_path)
-        await asyncio.to_thread(shutil.copyfile, source, destination)
+            submission = await q.get_submission(conn, job.submission_id)
+            device = None if job.device_id is None else await q.get_device(conn, job.device_id)
+        tsid = sending_tsid(job, device, self.config.outgoing.use_device_tsid)
+        when = ctx.clock.now().astimezone(self.zone)
+        await asyncio.to_thread(
+            _write_composed, ctx.spool, job, submission.body_path, tsid, when, Path(destination)
+        )
 
     # --- the incoming queue -------------------------------------------------------------------
 
@@ -662,6 +687,24 @@ class FaxService:
 
 def _job_added(job: OutgoingJob) -> dict[str, Any]:
     return {"job_id": f"{job.id:016x}", "submission_id": f"{job.submission_id:016x}"}
+
+
+def _delete_files(spool: Spool, paths: list[str]) -> None:
+    """Remove spool files no row refers to (after the transaction that let go of them)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            spool.delete(path)
+
+
+def _write_composed(
+    spool: Spool,
+    job: OutgoingJob,
+    body_path: str | None,
+    tsid: str,
+    when: datetime,
+    destination: Path,
+) -> None:
+    write_fax_tiff(compose_pages(spool, job, body_path, tsid=tsid, when=when), destination)
 
 
 def _write_pdf(tiff: Path, pdf: Path) -> None:

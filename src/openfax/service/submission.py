@@ -1,14 +1,14 @@
 """Submitting a document: the request (FAXCOMEX ``FaxDocument``), its checks, and rendering.
 
-Rendering turns the bodies into fax pages once, then writes one TIFF-F per recipient into
-the spool: that recipient's cover page (when asked), the body pages, and the header line
-(when branding is on) with the TSID and "page x of y". It runs on a worker thread.
+Rendering turns the bodies into fax pages once and writes them into the spool as one TIFF-F
+that every recipient's job sends, plus a cover page per recipient when one is asked for.
+No header line is drawn here: it carries the TSID used and the time of sending, so it is
+drawn when a call's pages are composed (:mod:`openfax.service.composing`). It runs on a
+worker thread.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,8 +17,6 @@ from pathlib import Path
 from openfax.documents import (
     CoverPageFields,
     FaxPage,
-    draw_header_line,
-    format_header_line,
     render_cover_page,
     render_documents,
     write_fax_tiff,
@@ -26,6 +24,7 @@ from openfax.documents import (
 from openfax.errors import BodyError, DocumentError, SubmissionError
 from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
 from openfax.store import Spool
+from openfax.store.records import field_names
 
 MAX_IDENT_LENGTH = 20
 
@@ -119,27 +118,50 @@ class SubmitRequest:
 
 
 @dataclass(frozen=True)
-class RenderedJob:
-    """One recipient's fax in the spool."""
+class RenderedPart:
+    """A document written into the spool for a submission."""
 
-    document_path: str
+    path: str
     pages: int
     size: int
 
 
 @dataclass(frozen=True)
+class RenderedSubmission:
+    """The body every job sends (None without bodies) and each recipient's cover page
+    (None when no cover page was asked for), in recipient order."""
+
+    body: RenderedPart | None
+    covers: list[RenderedPart | None]
+
+    @property
+    def paths(self) -> list[str]:
+        """Every spool file written, to delete if the submission is not queued."""
+        parts = [self.body, *self.covers]
+        return [part.path for part in parts if part is not None]
+
+    def pages(self, recipient_index: int) -> int:
+        """The pages a recipient's fax has: cover page and body."""
+        parts = (self.body, self.covers[recipient_index])
+        return sum(part.pages for part in parts if part is not None)
+
+    def size(self, recipient_index: int) -> int:
+        """The bytes a recipient's fax takes before its header lines are drawn."""
+        parts = (self.body, self.covers[recipient_index])
+        return sum(part.size for part in parts if part is not None)
+
+
+@dataclass(frozen=True)
 class Rendering:
-    """What to render: the request, the TSID to brand with, the time for the header."""
+    """What to render: the request, the time for the cover pages, the server's templates."""
 
     request: SubmitRequest
-    tsid: str
-    branding: bool
     when: datetime
     cover_pages_dir: Path
 
 
-def render_jobs(rendering: Rendering, spool: Spool) -> list[RenderedJob]:
-    """Render the bodies once and write each recipient's TIFF-F into the spool.
+def render_submission(rendering: Rendering, spool: Spool) -> RenderedSubmission:
+    """Render the bodies once into one spool document, and each recipient's cover page.
 
     A body that cannot be rendered raises BodyError with its index; nothing is left in the
     spool then.
@@ -151,27 +173,29 @@ def render_jobs(rendering: Rendering, spool: Spool) -> list[RenderedJob]:
             body_pages += render_documents([Path(body)])
         except DocumentError as exc:
             raise BodyError(index, body, exc.reason) from None
-    written: list[RenderedJob] = []
+    written: list[str] = []
+
+    def store(pages: list[FaxPage]) -> RenderedPart:
+        sizes: list[int] = []
+
+        def write(target: Path) -> None:
+            write_fax_tiff(pages, target)
+            sizes.append(target.stat().st_size)
+
+        written.append(spool.write_file(write, suffix=".tif"))
+        return RenderedPart(written[-1], len(pages), sizes[0])
+
     try:
-        with tempfile.TemporaryDirectory(prefix="openfax-render-") as work:
-            for number, recipient in enumerate(request.recipients):
-                pages = _cover(rendering, recipient, len(body_pages)) + body_pages
-                if rendering.branding:
-                    pages = [
-                        draw_header_line(
-                            page, format_header_line(rendering.tsid, rendering.when, n, len(pages))
-                        )
-                        for n, page in enumerate(pages, start=1)
-                    ]
-                tiff = Path(work) / f"{number}.tif"
-                write_fax_tiff(pages, tiff)
-                relative = spool.store_file(tiff, suffix=".tif")
-                written.append(RenderedJob(relative, len(pages), tiff.stat().st_size))
+        shared = store(body_pages) if body_pages else None
+        covers = [
+            store(cover) if (cover := _cover(rendering, recipient, len(body_pages))) else None
+            for recipient in request.recipients
+        ]
     except BaseException:
-        for job in written:
-            spool.delete(job.document_path)
+        for path in written:
+            spool.delete(path)
         raise
-    return written
+    return RenderedSubmission(shared, covers)
 
 
 def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> list[FaxPage]:
@@ -197,4 +221,4 @@ def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> list[
 
 def fields_of(record: Recipient | Sender) -> dict[str, str]:
     """A recipient's or sender's fields by name, as stored and shown on cover pages."""
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    return {name: getattr(record, name) for name in field_names(type(record))}

@@ -160,6 +160,37 @@ async def insert_submission(
     return SubmitResult(submission.id, ordered, created=True)
 
 
+async def release_body(conn: AsyncConnection, submission_id: int) -> str | None:
+    """Once no job of the submission is left in the queue, forget its shared body document
+    and return its spool path (to delete after commit); None while jobs still need it."""
+    body: str | None = await conn.scalar(
+        select(submissions.c.body_path).where(
+            submissions.c.id == submission_id,
+            ~exists().where(outgoing_jobs.c.submission_id == submission_id),
+        )
+    )
+    if body is not None:
+        await conn.execute(
+            update(submissions).where(submissions.c.id == submission_id).values(body_path=None)
+        )
+    return body
+
+
+async def spool_references(conn: AsyncConnection) -> set[str]:
+    """Every spool path a row refers to: what the spool must keep."""
+    columns = (
+        submissions.c.body_path,
+        outgoing_jobs.c.document_path,
+        outgoing_jobs.c.cover_path,
+        messages.c.tiff_path,
+        incoming_jobs.c.receive_path,
+    )
+    found: set[str] = set()
+    for column in columns:
+        found.update(await conn.scalars(select(column).where(column.is_not(None)).distinct()))
+    return found
+
+
 async def find_submission(conn: AsyncConnection, idempotency_key: str) -> Submission | None:
     """The submission queued under ``idempotency_key``, whether or not its jobs are still
     in the queue; None if the key is new."""
@@ -389,6 +420,16 @@ async def delete_jobs(conn: AsyncConnection, job_ids: Collection[int]) -> int:
     )
     result = await conn.execute(delete(outgoing_jobs).where(outgoing_jobs.c.id.in_(job_ids)))
     return result.rowcount
+
+
+async def archived_ids(conn: AsyncConnection, job_ids: Collection[int]) -> set[int]:
+    """Which of these jobs are in the outgoing archive (the message keeps their document)."""
+    rows = await conn.scalars(
+        select(messages.c.id).where(
+            messages.c.direction == Direction.OUT, messages.c.id.in_(job_ids)
+        )
+    )
+    return set(rows)
 
 
 async def expired_jobs(
@@ -753,6 +794,22 @@ async def append_event(
     if conn.dialect.name == "postgresql":
         await conn.execute(select(func.pg_notify(EVENTS_CHANNEL, str(seq))))
     return seq
+
+
+async def append_events(
+    conn: AsyncConnection, type: str, payloads: Sequence[Mapping[str, Any]], *, now: datetime
+) -> None:
+    """Add several events of one type to the log in one statement (a submission's jobs),
+    numbered in order; as ``append_event``, the last step of a transaction."""
+    if not payloads:
+        return
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(EVENTS_LOCK)))
+    await conn.execute(
+        insert(events), [{"type": type, "payload": dict(p), "created_at": now} for p in payloads]
+    )
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_notify(EVENTS_CHANNEL, "")))
 
 
 async def read_events(conn: AsyncConnection, *, after: int, limit: int = 1000) -> list[Event]:

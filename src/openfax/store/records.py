@@ -30,7 +30,19 @@ JSONObject = dict[str, Any]
 
 def values(record: Any) -> dict[str, Any]:
     """The column values of a record, for an INSERT."""
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    return {name: getattr(record, name) for name in field_names(type(record))}
+
+
+def field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names, looked up once (``dataclasses.fields`` is slow enough to
+    show in a broadcast's thousands of rows)."""
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 class Direction(StrEnum):
@@ -61,6 +73,8 @@ class Submission:
     schedule_type: ScheduleType = ScheduleType.NOW
     schedule_time: datetime | None = None
     body_path: str | None = None
+    """The body pages, rendered once into the spool and sent by every job of the submission
+    (None without bodies, and once the last job left the queue)."""
     page_count: int = 0
     submitted_at: datetime
     job_ids: list[int] = field(default_factory=list)
@@ -78,6 +92,9 @@ class OutgoingJob:
     recipient_name: str = ""
     recipient: JSONObject = field(default_factory=dict)
     document_path: str | None = None
+    """The pages as composed for the last call, header lines drawn (None before the first
+    call; the archived message keeps it). Jobs queued before migration 0003 have their whole
+    document here and neither ``cover_path`` nor a shared body."""
     status: JobStatus = JobStatus.PENDING
     extended_status: int = 0
     extended_status_text: str = ""
@@ -103,8 +120,10 @@ class OutgoingJob:
     lease_until: datetime | None = None
     version: int = 1
     header_at_send: bool = False
-    """The document has no header line yet: it is drawn for each call, with the TSID of
-    the device that makes it (``outgoing.use_device_tsid``)."""
+    """Draw the header line (TSID, date and time, page x of y) on each page when the pages
+    are composed for a call: branding was on when the fax was submitted."""
+    cover_path: str | None = None
+    """This recipient's cover page in the spool, when one was asked for."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

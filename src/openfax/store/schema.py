@@ -130,6 +130,7 @@ outgoing_jobs = Table(
     Column("lease_until", UTCDateTime),
     Column("version", Integer, nullable=False),
     Column("header_at_send", Boolean, nullable=False, server_default=false()),
+    Column("cover_path", Text),
     Index(None, "status", "lease_until"),
     Index(None, "created_at", "id"),
 )

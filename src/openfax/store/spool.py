@@ -8,16 +8,17 @@ block on disk I/O: the service calls them from a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 from openfax.errors import StoreError
 
 _TEMPORARY = ".tmp"
+_HEX = frozenset("0123456789abcdef")
 
 
 class Spool:
@@ -30,15 +31,35 @@ class Spool:
     def store_file(self, source: str | Path, *, suffix: str | None = None) -> str:
         """Copy ``source`` into the spool; returns its relative path (suffix kept by default)."""
         source = Path(source)
-        with source.open("rb") as reader:
-            return self._write(
-                lambda out: shutil.copyfileobj(reader, out, 1 << 20),
-                source.suffix if suffix is None else suffix,
-            )
+        suffix = source.suffix if suffix is None else suffix
+        return self.write_file(lambda target: shutil.copyfile(source, target), suffix=suffix)
 
     def write_bytes(self, data: bytes, *, suffix: str = "") -> str:
         """Store ``data`` as a new spool file; returns its relative path."""
-        return self._write(lambda out: out.write(data), suffix)
+        return self.write_file(lambda target: target.write_bytes(data), suffix=suffix)
+
+    def write_file(self, write: Callable[[Path], object], *, suffix: str = "") -> str:
+        """Store a new spool file that ``write`` writes at the (temporary) path it is given,
+        so a writer that wants a path needs no copy; returns its relative path."""
+        if "/" in suffix or "\\" in suffix:
+            raise StoreError(f"spool file suffix {suffix!r} contains a path separator")
+        token = secrets.token_hex(16)
+        # Two-character folders keep any one directory small with millions of faxes.
+        relative = f"{token[:2]}/{token}{suffix}"
+        final = self.root / relative
+        temporary = self.root / _TEMPORARY / f"{token}.part"
+        try:
+            write(temporary)
+            _fsync(temporary)
+            if not final.parent.is_dir():
+                final.parent.mkdir(exist_ok=True)
+                _fsync(self.root)
+            os.replace(temporary, final)
+            _fsync(final.parent)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        return relative
 
     def path(self, relative: str) -> Path:
         """The absolute path of a spool file named by a row; refuses names leaving the spool."""
@@ -54,33 +75,25 @@ class Spool:
         """Remove a spool file; a file already gone is not an error."""
         self.path(relative).unlink(missing_ok=True)
 
-    def _write(self, fill: Callable[[BinaryIO], object], suffix: str) -> str:
-        if "/" in suffix or "\\" in suffix:
-            raise StoreError(f"spool file suffix {suffix!r} contains a path separator")
-        token = secrets.token_hex(16)
-        # Two-character folders keep any one directory small with millions of faxes.
-        relative = f"{token[:2]}/{token}{suffix}"
-        final = self.root / relative
-        temporary = self.root / _TEMPORARY / f"{token}.part"
-        try:
-            with temporary.open("xb") as out:
-                fill(out)
-                out.flush()
-                os.fsync(out.fileno())
-            if not final.parent.is_dir():
-                final.parent.mkdir(exist_ok=True)
-                _fsync_directory(self.root)
-            os.replace(temporary, final)
-            _fsync_directory(final.parent)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-        return relative
+    def stale_files(self, changed_before: float) -> list[str]:
+        """The relative paths of the files this spool wrote (finished or left half-written
+        by a crash) last changed before ``changed_before`` (seconds since the epoch)."""
+        found: list[str] = []
+        for folder in sorted(self.root.iterdir()):
+            name = folder.name
+            ours = name == _TEMPORARY or (len(name) == 2 and all(c in _HEX for c in name))
+            if not ours or not folder.is_dir():
+                continue
+            for entry in os.scandir(folder):
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.is_file() and entry.stat().st_mtime < changed_before:
+                        found.append(f"{name}/{entry.name}")
+        return found
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+def _fsync(path: Path) -> None:
+    """Make a file's bytes, or a rename in a directory, durable."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
