@@ -32,11 +32,15 @@ def draw_header_line(page: FaxPage, text: str) -> FaxPage:
     canvas.text(HEADER_LEFT_PX, 0, text, load_font(FontStyle.MONO, points(HEADER_FONT_PT)))
     y_dpi = page.resolution.y_dpi
     top = round(HEADER_TOP_IN * y_dpi)
-    band = ~np.asarray(canvas.to_bilevel(max(1, round(HEADER_HEIGHT_IN * y_dpi))))
-    band = band[: max(0, page.height - top), : page.width]
-    # Only the band's rows are unpacked: the rest of the page is copied as packed bits.
+    band = canvas.to_rows(max(1, round(HEADER_HEIGHT_IN * y_dpi)))
+    band = band[: max(0, page.height - top)]
+    # The band is copied as packed bits; a page narrower than the band gets its first columns.
+    width = min(page.width, band.shape[1] * 8)
+    whole, part = divmod(width, 8)
     rows = page.rows.copy()
-    pixels = np.unpackbits(rows[top : top + band.shape[0]], axis=1, count=page.width)
-    pixels[:, : band.shape[1]] = band
-    rows[top : top + band.shape[0]] = np.packbits(pixels, axis=1)
+    target = rows[top : top + band.shape[0]]
+    target[:, :whole] = band[:, :whole]
+    if part:
+        keep = np.uint8(0xFF >> part)  # the page's own bits beyond the band's columns
+        target[:, whole] = (band[:, whole] & ~keep) | (target[:, whole] & keep)
     return FaxPage.from_rows(rows, page.width, page.resolution)
