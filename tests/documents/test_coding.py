@@ -1,8 +1,9 @@
 """Pages are coded by libtiff on worker threads, and can be rendered one at a time while the
-pages before them are coded, without changing a bit of the file written."""
+pages before them are finished and coded, without changing a bit of the file written."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +101,43 @@ def test_a_page_from_packed_rows_has_the_image_of_those_rows() -> None:
     assert not copy.rows.flags.writeable
     with pytest.raises(ValueError, match="not 1722 bits wide"):
         FaxPage.from_rows(page.rows, 1730 - 8, page.resolution)
+
+
+def test_a_pdf_page_is_finished_on_a_worker_and_waited_for(pdf_file: Path) -> None:
+    page = next(iter_pages([pdf_file]))
+    assert page.pending  # its edges are straightened on a worker thread
+    rows = page.rows
+    assert not page.pending
+    assert not rows.flags.writeable
+    assert rows.shape == (page.height, page.width // 8)
+    assert rows.any()
+
+
+def test_a_pending_page_codes_as_the_finished_page(tmp_path: Path) -> None:
+    finished = noise_page(1728, seed=5)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = [
+            FaxPage.from_future(
+                pool.submit(finished.rows.copy), 1728, finished.height, finished.resolution
+            )
+            for _ in range(2)
+        ]
+        write_fax_tiff(pending, tmp_path / "pending.tif", compression=Compression.MMR)
+    write_fax_tiff([finished] * 2, tmp_path / "finished.tif", compression=Compression.MMR)
+    assert (tmp_path / "pending.tif").read_bytes() == (tmp_path / "finished.tif").read_bytes()
+
+
+def test_a_pending_page_that_fails_fails_the_write(tmp_path: Path) -> None:
+    def fail() -> np.ndarray:
+        raise DocumentError(tmp_path / "broken.pdf", "corrupt PDF")
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        broken = FaxPage.from_future(pool.submit(fail), 1728, 10, Resolution.FINE)
+        wrong = FaxPage.from_future(
+            pool.submit(np.zeros, (10, 100), np.uint8), 1728, 10, Resolution.FINE
+        )
+        with pytest.raises(DocumentError, match=r"broken\.pdf: corrupt PDF"):
+            write_fax_tiff([noise_page(1728, seed=1), broken], tmp_path / "out.tif")
+        with pytest.raises(ValueError, match="not 1728 bits wide"):
+            _ = wrong.rows
+    assert not (tmp_path / "out.tif").exists()

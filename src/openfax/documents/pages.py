@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import Enum
 
@@ -71,8 +72,9 @@ class FaxPage:
     Pages we render are FAX_WIDTH pixels wide.
 
     The pixels are kept in the form the page was made in and turned into the other on first
-    use: `rows`, bits packed as the fax coders read them (PDF pages are rendered straight to
-    these, without Pillow), or `image`, a PIL image of mode "1" (drawn pages, received faxes).
+    use: `rows`, bits packed as the fax coders read them (PDF, text and cover pages are made
+    straight as these), or `image`, a PIL image of mode "1" (images, received faxes). The rows
+    of a PDF page are finished on a worker thread while the next page renders (`pending`).
     A page is immutable: neither form may be changed in place.
     """
 
@@ -81,6 +83,7 @@ class FaxPage:
             raise ValueError(f"a fax page needs a mode '1' image, not {image.mode!r}")
         self._image: Image.Image | None = image
         self._rows: NDArray[np.uint8] | None = None
+        self._pending: Future[NDArray[np.uint8]] | None = None
         self.width, self.height = image.size
         self.resolution = resolution
 
@@ -88,22 +91,45 @@ class FaxPage:
     def from_rows(cls, rows: NDArray[np.uint8], width: int, resolution: Resolution) -> FaxPage:
         """A page `width` pixels wide from rows of packed bits laid out as `rows` gives them;
         the page keeps `rows` (made read-only) rather than a copy."""
-        if rows.dtype != np.uint8 or rows.ndim != 2 or rows.shape[1] != (width + 7) // 8:
-            raise ValueError(f"{rows.dtype} rows of shape {rows.shape} are not {width} bits wide")
+        cls._check_rows(rows, width)
         page = cls.__new__(cls)
         page._image = None
         page._rows = rows
+        page._pending = None
         rows.flags.writeable = False
         page.width, page.height = width, rows.shape[0]
         page.resolution = resolution
         return page
 
+    @classmethod
+    def from_future(
+        cls, rows: Future[NDArray[np.uint8]], width: int, height: int, resolution: Resolution
+    ) -> FaxPage:
+        """A page whose packed rows, as `from_rows` takes them, are still being computed on
+        another thread; the first use of its pixels waits for them."""
+        page = cls.__new__(cls)
+        page._image = None
+        page._rows = None
+        page._pending = rows
+        page.width, page.height = width, height
+        page.resolution = resolution
+        return page
+
+    @property
+    def pending(self) -> bool:
+        """True while the page's rows may still be being computed on another thread."""
+        return self._rows is None and self._pending is not None
+
+    @staticmethod
+    def _check_rows(rows: NDArray[np.uint8], width: int) -> None:
+        if rows.dtype != np.uint8 or rows.ndim != 2 or rows.shape[1] != (width + 7) // 8:
+            raise ValueError(f"{rows.dtype} rows of shape {rows.shape} are not {width} bits wide")
+
     @property
     def image(self) -> Image.Image:
         """The pixels as a PIL image of mode "1" (as in Pillow, 1 is white and 0 is black)."""
         if self._image is None:
-            assert self._rows is not None
-            self._image = Image.frombytes("1", (self.width, self.height), self._rows, "raw", "1;I")
+            self._image = Image.frombytes("1", (self.width, self.height), self.rows, "raw", "1;I")
         return self._image
 
     @property
@@ -111,9 +137,13 @@ class FaxPage:
         """The pixels as a fax coder reads them: one row of packed bits per scan line, first pixel
         in the high-order bit, 1 for black (PhotometricInterpretation min-is-white); read-only."""
         if self._rows is None:
-            assert self._image is not None
-            # Pillow's own bit packer is 20 times slower than numpy's.
-            rows = np.packbits(~np.asarray(self._image), axis=1)
+            if self._pending is not None:
+                rows = self._pending.result()
+                self._check_rows(rows, self.width)
+            else:
+                assert self._image is not None
+                # Pillow's own bit packer is 20 times slower than numpy's.
+                rows = np.packbits(~np.asarray(self._image), axis=1)
             rows.flags.writeable = False
             self._rows = rows
         return self._rows

@@ -9,7 +9,9 @@ line of pixels. Pages with photographs are dithered.
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,13 @@ _RENDER_FLAGS = (
 _PHOTO_RENDER_FLAGS = _RENDER_FLAGS | pdfium_c.FPDF_RENDER_NO_SMOOTHTEXT
 """For dithering: text all black or white, so it stays crisp and its edges do not pass for
 the grey levels of a photograph."""
+
+_FINISHING = ThreadPoolExecutor(
+    max_workers=len(os.sched_getaffinity(0)), thread_name_prefix="openfax-pdf-edges"
+)
+"""Threads that straighten the edges of rendered pages while the next pages render: PDFium
+may be called from one thread at a time only, so it is the rest of a page's work that is
+spread over the CPUs."""
 
 _LOAD_ERRORS = {
     pdfium_c.FPDF_ERR_FILE: "cannot be opened",
@@ -113,7 +122,8 @@ def _render_page(
                 return FaxPage(to_bilevel(gray, dither=True), resolution)
     finally:
         page.close()
-    return FaxPage.from_rows(smooth_edges(threshold_rows(gray)), FAX_WIDTH, resolution)
+    rows = _FINISHING.submit(smooth_edges, threshold_rows(gray))
+    return FaxPage.from_future(rows, FAX_WIDTH, gray.shape[0], resolution)
 
 
 def _render(

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from PIL import Image, ImageSequence, TiffImagePlugin, UnidentifiedImageError
 
-from openfax.documents.ccitt import T4_OPTION_2D, T4_OPTIONS, encode_rows
+from openfax.documents.ccitt import T4_OPTION_2D, T4_OPTIONS, encode_page, encode_rows
 from openfax.documents.pages import X_DPI, Compression, FaxPage, Resolution
 from openfax.errors import DocumentError
 
@@ -66,8 +66,11 @@ def write_fax_tiff(
     with ThreadPoolExecutor(max_workers=_coding_threads(pages)) as pool:
         coded: list[tuple[_PageShape, Future[bytes]]] = []
         for page in pages:
-            rows = page.rows
-            future = pool.submit(encode_rows, rows, page.width, page.resolution, compression)
+            if page.pending:  # its rows are finished on a worker: the coder waits for them there
+                future = pool.submit(encode_page, page, compression)
+            else:
+                rows = page.rows
+                future = pool.submit(encode_rows, rows, page.width, page.resolution, compression)
             coded.append((_PageShape(page.width, page.height, page.resolution), future))
         strips = [(shape, future.result()) for shape, future in coded]
     if not strips:
