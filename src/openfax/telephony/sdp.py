@@ -11,6 +11,7 @@ nothing can be accepted, saying why.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -23,6 +24,7 @@ PTIME_MS = 20
 """The packet time OpenFax sends and asks for: 160 samples of G.711."""
 
 _STATIC_AUDIO = {0: "PCMU", 8: "PCMA"}
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _E = TypeVar("_E", bound=enum.StrEnum)
 
 
@@ -165,25 +167,25 @@ def parse_sdp(data: bytes) -> SessionDescription:
     lines = [line for line in text.replace("\r\n", "\n").split("\n") if line]
     if not lines or lines[0] != "v=0":
         raise SdpError("a session description must start with v=0")
+    # Sections: the session's lines, then one list per m= line; each line numbered from 1.
+    sections: list[list[tuple[str, str, str]]] = [[]]
+    for number, line in enumerate(lines[1:], start=2):
+        kind, equals, value = line.partition("=")
+        if not equals or len(kind) != 1 or not kind.islower():
+            raise SdpError(f"line {number}: not '<letter>=<value>': {line[:60]!r}")
+        if _CONTROL.search(value):
+            raise SdpError(f"line {number}: control character in {kind}= line")
+        if kind == "m":
+            sections.append([])
+        sections[-1].append((kind, value, f"line {number} ({kind}=)"))
     origin: Origin | None = None
     session_name = "-"
     timing = "0 0"
     connection: Connection | None = None
     attributes: list[Attribute] = []
     others: list[tuple[str, str]] = []
-    media: list[MediaDescription] = []
-    for number, line in enumerate(lines[1:], start=2):
-        kind, equals, value = line.partition("=")
-        if not equals or len(kind) != 1 or not kind.islower():
-            raise SdpError(f"line {number}: not '<letter>=<value>': {line[:60]!r}")
-        if any(ord(char) < 32 and char != "\t" for char in value):
-            raise SdpError(f"line {number}: control character in {kind}= line")
-        where = f"line {number} ({kind}=)"
-        if kind == "m":
-            media.append(_parse_media_line(value, where))
-        elif media:
-            media[-1] = _add_to_media(media[-1], kind, value, where)
-        elif kind == "o":
+    for kind, value, where in sections[0]:
+        if kind == "o":
             origin = _parse_origin(value, where)
         elif kind == "s":
             session_name = value
@@ -200,7 +202,7 @@ def parse_sdp(data: bytes) -> SessionDescription:
     return SessionDescription(
         origin=origin,
         connection=connection,
-        media=tuple(media),
+        media=tuple(_parse_media(section) for section in sections[1:]),
         session_name=session_name,
         timing=timing,
         attributes=tuple(attributes),
@@ -229,24 +231,34 @@ def _parse_attribute(value: str, where: str) -> Attribute:
     return (name, rest.strip() if colon else None)
 
 
-def _parse_media_line(value: str, where: str) -> MediaDescription:
+def _parse_media(section: list[tuple[str, str, str]]) -> MediaDescription:
+    """One m= section: its m= line, then the c=, b= and a= lines that belong to it."""
+    _, value, where = section[0]
     fields = value.split()
     if len(fields) < 4:
         raise SdpError(f"{where}: expected 'media port proto formats...', got {value!r}")
     port_text = fields[1].split("/")[0]
     if not port_text.isdigit() or int(port_text) > 65535:
         raise SdpError(f"{where}: bad port {fields[1]!r}")
-    return MediaDescription(fields[0], int(port_text), fields[2], tuple(fields[3:]))
-
-
-def _add_to_media(media: MediaDescription, kind: str, value: str, where: str) -> MediaDescription:
-    if kind == "c":
-        return replace(media, connection=_parse_connection(value, where))
-    if kind == "a":
-        return replace(media, attributes=(*media.attributes, _parse_attribute(value, where)))
-    if kind == "b":
-        return replace(media, bandwidths=(*media.bandwidths, value))
-    return media
+    connection: Connection | None = None
+    attributes: list[Attribute] = []
+    bandwidths: list[str] = []
+    for kind, value, where in section[1:]:
+        if kind == "c":
+            connection = _parse_connection(value, where)
+        elif kind == "a":
+            attributes.append(_parse_attribute(value, where))
+        elif kind == "b":
+            bandwidths.append(value)
+    return MediaDescription(
+        fields[0],
+        int(port_text),
+        fields[2],
+        tuple(fields[3:]),
+        connection,
+        tuple(attributes),
+        tuple(bandwidths),
+    )
 
 
 # --- T.38 attributes ------------------------------------------------------------------------

@@ -152,11 +152,11 @@ def _put_open_type(out: bytearray, data: bytes) -> None:
 
 def _xor(packets: list[bytes]) -> bytes:
     """The XOR of packets, each zero padded to the longest."""
-    result = bytearray(max((len(packet) for packet in packets), default=0))
+    size = max((len(packet) for packet in packets), default=0)
+    value = 0
     for packet in packets:
-        for index, byte in enumerate(packet):
-            result[index] ^= byte
-    return bytes(result)
+        value ^= int.from_bytes(packet.ljust(size, b"\x00"), "big")
+    return value.to_bytes(size, "big")
 
 
 def fec_groups(seq_no: int, span: int, entries: int) -> list[list[int]]:

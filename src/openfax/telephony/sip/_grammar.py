@@ -16,6 +16,8 @@ TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 
 def split_outside_quotes(value: str, separator: str) -> list[str]:
     """Split ``value`` at each ``separator`` that is outside quotes and angle brackets."""
+    if '"' not in value and "<" not in value:
+        return value.split(separator)
     parts: list[str] = []
     start = 0
     in_quotes = False

@@ -22,6 +22,7 @@ from openfax.telephony.sip._grammar import (
 MAX_CSEQ = 2**31 - 1
 """RFC 3261 8.1.1.5: the CSeq number must be less than 2**31."""
 
+_SPACE = re.compile(r"\s")
 _HOST = r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)"
 _VIA = re.compile(
     r"\s*(?P<name>[^\s/]+)\s*/\s*(?P<version>[^\s/]+)\s*/\s*(?P<transport>[^\s/]+)\s+"
@@ -187,7 +188,7 @@ class NameAddr:
             uri, _, rest = value.partition(";")
             rest = f";{rest}" if rest else ""
         uri = uri.strip()
-        if not uri or ":" not in uri or any(char.isspace() for char in uri):
+        if not uri or ":" not in uri or _SPACE.search(uri):
             raise SipParseError(f"{header}: bad URI {uri!r}")
         return cls(uri, display, parse_params(rest, header))
 

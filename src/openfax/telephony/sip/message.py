@@ -119,6 +119,8 @@ several values and several lines may be joined."""
 _START_REQUEST = re.compile(r"(?P<method>[^ ]+) (?P<uri>[^ ]+) (?P<version>[^ ]+)")
 _START_RESPONSE = re.compile(r"(?P<version>SIP/[^ ]*) (?P<status>\d{1,9})(?: (?P<reason>.*))?")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Control characters other than tab, refused anywhere in the start line and headers."""
 _LINE_END = re.compile(r"\r?\n")
 
 
@@ -397,7 +399,7 @@ def _parse_head(head: bytes) -> Message:
         raise SipParseError(f"headers are not UTF-8 (byte {error.start})") from None
     lines = _LINE_END.split(text)
     start = lines[0]
-    if any(ord(char) < 32 or ord(char) == 127 for char in start):
+    if _CONTROL.search(start) or "\t" in start:
         raise SipParseError("control character in the start line")
     headers = _parse_header_lines(lines[1:])
     if start[:4].upper() == "SIP/":
@@ -430,7 +432,7 @@ def _check_version(version: str) -> None:
 def _parse_header_lines(lines: list[str]) -> Headers:
     fields: list[tuple[str, str]] = []
     for line in lines:
-        if any((ord(char) < 32 and char != "\t") or ord(char) == 127 for char in line):
+        if _CONTROL.search(line):
             raise SipParseError(f"control character in header line {line[:80]!r}")
         if line[:1] in (" ", "\t"):
             if not fields:
