@@ -7,12 +7,14 @@ question the service asks of it; ``Spool`` keeps the documents that rows refer t
 from openfax.store.database import Database, open_database
 from openfax.store.records import (
     CallAttempt,
+    DeliveryStatus,
     Device,
     Direction,
     Event,
     IncomingJob,
     Message,
     OutgoingJob,
+    RoutingDelivery,
     Submission,
 )
 from openfax.store.spool import Spool
@@ -20,12 +22,14 @@ from openfax.store.spool import Spool
 __all__ = [
     "CallAttempt",
     "Database",
+    "DeliveryStatus",
     "Device",
     "Direction",
     "Event",
     "IncomingJob",
     "Message",
     "OutgoingJob",
+    "RoutingDelivery",
     "Spool",
     "Submission",
     "open_database",

@@ -237,3 +237,32 @@ class Event:
     type: str
     payload: JSONObject
     created_at: datetime
+
+
+class DeliveryStatus(StrEnum):
+    """Where one routing method stands with one received fax."""
+
+    PENDING = "pending"
+    """Not yet run, or failed and waiting for its next attempt."""
+    DONE = "done"
+    FAILED = "failed"
+    """Failed for good (no retry left, or a failure a retry cannot mend)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoutingDelivery:
+    """One inbound routing method's work on one received fax (``message_id``)."""
+
+    id: int = field(default_factory=new_id)
+    message_id: int
+    device_id: int
+    method: str
+    """The method's GUID, ``{xxxxxxxx-...}`` in lower case."""
+    priority: int
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    last_error: str = ""
+    next_attempt_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None = None

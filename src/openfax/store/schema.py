@@ -34,7 +34,7 @@ from openfax.model import (
     ReceiveMode,
     ScheduleType,
 )
-from openfax.store.records import Direction
+from openfax.store.records import DeliveryStatus, Direction
 from openfax.store.types import EnumInt, EnumText, JSONDocument, UTCDateTime
 
 metadata = MetaData(
@@ -275,3 +275,32 @@ events = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "created_at"),
 )
+
+routing_deliveries = Table(
+    "routing_deliveries",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column(
+        "message_id",
+        BigInteger,
+        ForeignKey("messages.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("device_id", Integer, nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("status", EnumText(DeliveryStatus), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    CheckConstraint("status IN ('pending', 'done', 'failed')", name="status"),
+    UniqueConstraint("message_id", "method"),
+    Index(None, "status", "updated_at"),
+)
+"""One inbound routing method's work on one received fax: its attempts, its next retry and
+its last error (its id is the event id a webhook carries, the same on every attempt). Rows
+go with their archived message."""
