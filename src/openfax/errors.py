@@ -186,6 +186,15 @@ class BodyError(DocumentError):
         super().__init__(path, f"body {index}: {reason}")
 
 
+class RoutingError(FaxError):
+    """An inbound routing method could not deliver a received fax; ``retryable`` says whether
+    trying again later may succeed (a full mailbox) or not (a refused address)."""
+
+    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+        self.retryable = retryable
+        super().__init__(reason)
+
+
 # --- Telephony: SIP, SDP, UDPTL and RTP (openfax.telephony) ---------------------------------
 
 

@@ -40,6 +40,7 @@ from openfax.api import models as m
 from openfax.api.auth import Authentication, Caller, caller
 from openfax.api.errors import install, problems
 from openfax.api.models import ID_PATTERN, ErrorModel, decode_cursor
+from openfax.api.routing import routing_routes
 from openfax.api.tokens import TokenFile
 from openfax.errors import BodyError, SubmissionError
 from openfax.model import DEFAULT_PREFETCH_SIZE, MAX_PAGE_SIZE, ServerEvents, parse_id
@@ -91,6 +92,7 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     )
     install(app)
     app.include_router(_routes(service), prefix="/v1", responses=ERRORS)
+    app.include_router(routing_routes(service), prefix="/v1", responses=ERRORS)
     return Authentication(app, tokens)
 
 

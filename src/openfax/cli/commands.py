@@ -16,6 +16,7 @@ import click
 
 from openfax import __version__
 from openfax.cli.options import json_option, render_options, server_options
+from openfax.cli.routing import routing
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -194,3 +195,6 @@ def watch(as_json: bool, server_name: str, token: str | None) -> None:
 
     with fax.connected(server_name, token) as server, contextlib.suppress(KeyboardInterrupt):
         fax.watch(server, as_json)
+
+
+cli.add_command(routing)

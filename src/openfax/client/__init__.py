@@ -26,6 +26,12 @@ if TYPE_CHECKING:
         FaxOutgoingArchive,
         FaxOutgoingMessage,
     )
+    from openfax.client.routing import (
+        FaxInboundRouting,
+        FaxInboundRoutingExtension,
+        FaxInboundRoutingMethod,
+        FaxRoutingDelivery,
+    )
     from openfax.client.server import (
         FaxActivity,
         FaxFolders,
@@ -48,6 +54,12 @@ _HOMES = {
         "FaxMessageIterator",
         "FaxOutgoingArchive",
         "FaxOutgoingMessage",
+    ),
+    "openfax.client.routing": (
+        "FaxInboundRouting",
+        "FaxInboundRoutingExtension",
+        "FaxInboundRoutingMethod",
+        "FaxRoutingDelivery",
     ),
     "openfax.client.server": (
         "FaxActivity",
@@ -77,6 +89,9 @@ __all__ = [
     "FaxDevice",
     "FaxDocument",
     "FaxFolders",
+    "FaxInboundRouting",
+    "FaxInboundRoutingExtension",
+    "FaxInboundRoutingMethod",
     "FaxIncomingArchive",
     "FaxIncomingJob",
     "FaxIncomingMessage",
@@ -89,6 +104,7 @@ __all__ = [
     "FaxPerson",
     "FaxRecipient",
     "FaxRecipients",
+    "FaxRoutingDelivery",
     "FaxSender",
     "FaxServer",
     "NotConnectedError",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from openfax.client._records import Field, Record
+from openfax.client.routing import send_json
 from openfax.model import ReceiveMode
 
 if TYPE_CHECKING:
@@ -55,6 +56,14 @@ class FaxDevice(Record):
         """FAXCOMEX ``Save()``: send the properties changed since the last read."""
         self._data = self._connection.patch(f"/devices/{self.id}", self._changes)
         self._changes = {}
+
+    def use_routing_method(self, method_guid: str, use: bool) -> None:
+        """FAXCOMEX ``UseRoutingMethod(guid, use)``: run (or stop running) an inbound routing
+        method on the faxes this line receives; ``used_routing_methods`` follows."""
+        body = {"method": method_guid, "use": use}
+        self._data = send_json(
+            self._connection, "POST", f"/devices/{self.id}/routing-methods", body
+        )
 
     def answer_call(self) -> bool:
         """FAXCOMEX ``AnswerCall()``: answer the call ringing now; False if none rings.

@@ -22,6 +22,7 @@ from openfax.client.devices import FaxDevice
 from openfax.client.events import ServerEvent, decode
 from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
 from openfax.client.messages import FaxIncomingArchive, FaxOutgoingArchive
+from openfax.client.routing import FaxInboundRouting, send_json
 from openfax.model import DEFAULT_PREFETCH_SIZE, ServerApiVersion, ServerEvents
 
 _logger = logging.getLogger("openfax.client")
@@ -287,6 +288,30 @@ class FaxServer:
     @property
     def activity(self) -> FaxActivity:
         return FaxActivity(self._connected)
+
+    @property
+    def inbound_routing(self) -> FaxInboundRouting:
+        """FAXCOMEX ``InboundRouting``: routing extensions, methods and deliveries."""
+        return FaxInboundRouting(self._connected)
+
+    def register_inbound_routing_extension(
+        self, extension_name: str, friendly_name: str, image_name: str, methods: list[str]
+    ) -> None:
+        """FAXCOMEX ``RegisterInboundRoutingExtension``: ``image_name`` is the extension's
+        entry point in the group ``openfax.routing_methods``, each method
+        ``"Name;FriendlyName;FunctionName;{GUID}"``; it loads at the server's next start."""
+        body = {
+            "unique_name": extension_name,
+            "friendly_name": friendly_name,
+            "image_name": image_name,
+            "methods": list(methods),
+        }
+        send_json(self._connected, "POST", "/inbound-routing/extensions", body)
+
+    def unregister_inbound_routing_extension(self, extension_unique_name: str) -> None:
+        """FAXCOMEX ``UnregisterInboundRoutingExtension``: gone at the server's next start."""
+        path = f"/inbound-routing/extensions/{extension_unique_name}"
+        send_json(self._connected, "DELETE", path)
 
     def get_devices(self) -> Collection[FaxDevice]:
         """FAXCOMEX ``GetDevices()``: ``devices[1]`` is the first, ``devices["name"]`` by name,

@@ -3,8 +3,9 @@
 An answered call becomes an incoming job (INPROGRESS) receiving into the spool. When the
 call ends with at least one page, the fax is archived at once (partial receptions too,
 marked partial) in the same transaction that moves the job to ROUTING; then the device's
-routing methods run. A routing failure is retried after a delay and never loses the fax,
-which is already in the archive. A call that brought no page leaves nothing behind.
+routing methods run (``openfax.service.inbound_routing``). A routing failure is retried on
+its method's backoff and never loses the fax, which is already in the archive. A call that
+brought no page leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from openfax.engine import Negotiated, PageReceived, SessionOptions
@@ -32,12 +32,7 @@ from openfax.providers import Device as Line
 from openfax.service.archiving import archive_incoming
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
-from openfax.service.routing_folder import (
-    STORE_IN_FOLDER,
-    FolderSettings,
-    setting_key,
-    store_in_folder,
-)
+from openfax.service.inbound_routing import InboundRouting
 from openfax.service.views import incoming_job_payload
 from openfax.store import IncomingJob
 from openfax.store import queries as q
@@ -47,16 +42,19 @@ _logger = logging.getLogger("openfax.service.receiving")
 RECEIVE_FOLDER = "in"
 """Spool folder the lines receive into."""
 
-DONE = "done"
-
 
 class Receiver:
     """The :class:`~openfax.providers.DeviceListener` of every provider of the service."""
 
     def __init__(
-        self, ctx: ServiceContext, on_idle: Callable[[], None], sending: Callable[[Line], bool]
+        self,
+        ctx: ServiceContext,
+        routing: InboundRouting,
+        on_idle: Callable[[], None],
+        sending: Callable[[Line], bool],
     ) -> None:
         self.ctx = ctx
+        self.routing = routing
         self._on_idle = on_idle
         self._sending = sending
         self._calls: dict[int, asyncio.Queue[CallProgress]] = {}
@@ -234,65 +232,5 @@ class Receiver:
     # --- routing ------------------------------------------------------------------------------
 
     async def route(self, job: IncomingJob) -> None:
-        """Run the device's routing methods not yet done; retry later if one fails."""
-        async with self.ctx.db.read() as conn:
-            device = await q.get_device(conn, job.device_id)
-            methods = device.routing_methods if device else []
-            folders = {
-                method: await q.get_setting(conn, setting_key(job.device_id))
-                for method in methods
-                if method == STORE_IN_FOLDER
-            }
-        state = dict(job.routing_state)
-        failure: str | None = None
-        for method in methods:
-            if state.get(method) == DONE:
-                continue
-            try:
-                await self._run_method(job, method, folders.get(method))
-            except Exception as exc:
-                failure = f"{method}: {exc}"
-                state[method] = {"error": str(exc)}
-                _logger.warning("routing fax %016x: %s", job.id, failure)
-                break
-            state[method] = DONE
-        if failure is None:
-            async with self.ctx.hub.transaction() as conn:
-                await q.delete_incoming_job(conn, job.id)
-                await self.ctx.hub.emit(
-                    conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
-                )
-            return
-        incoming = self.ctx.config.incoming
-        retry = job.retries < incoming.routing_retries
-        changed = await self._change(
-            job.id,
-            {
-                "routing_state": state,
-                "retries": job.retries + 1 if retry else job.retries,
-                "status": JobStatus.RETRYING if retry else JobStatus.RETRIES_EXCEEDED,
-                "extended_status_text": failure,
-            },
-        )
-        if retry and changed is not None:
-            delay = timedelta(minutes=incoming.routing_retry_delay_minutes)
-            self.ctx.spawn(self._retry(changed, delay), f"routing retry {job.id:016x}")
-
-    async def _retry(self, job: IncomingJob, delay: timedelta) -> None:
-        if not await self.ctx.sleep_until(self.ctx.clock.now() + delay):
-            return
-        routing = await self._change(job.id, {"status": JobStatus.ROUTING})
-        if routing is not None:
-            await self.route(routing)
-
-    async def _run_method(self, job: IncomingJob, method: str, settings: Any) -> None:
-        """One routing method, within the routing step deadline."""
-        if method != STORE_IN_FOLDER:
-            raise FaxError(f"no routing method {method} is installed")
-        if not settings:
-            raise FaxError("no folder is set for this device")
-        assert job.receive_path is not None
-        tiff = self.ctx.spool.path(job.receive_path)
-        folder = FolderSettings.from_json(settings)
-        async with asyncio.timeout(self.ctx.config.deadlines.routing_step_seconds):
-            await asyncio.to_thread(store_in_folder, tiff, job.id, folder)
+        """Run the line's routing methods on an archived fax (see ``inbound_routing``)."""
+        await self.routing.route(job)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -19,10 +17,9 @@ from types import TracebackType
 from typing import Any, Self
 
 from openfax import __version__
-from openfax.documents import fax_tiff_to_pdf, write_fax_tiff
+from openfax.documents import write_fax_tiff
 from openfax.errors import (
     MessageNotFoundError,
-    NotSupportedError,
     QueueBlockedError,
     SubmissionError,
 )
@@ -34,6 +31,7 @@ from openfax.model import (
     ServerEvents,
 )
 from openfax.providers import DeviceState, LoopbackProvider, Transport
+from openfax.routing import STORE_IN_FOLDER, FolderSettings, write_pdf
 from openfax.service.archiving import settle_submission
 from openfax.service.clock import Clock, SystemClock
 from openfax.service.composing import compose_pages, sending_tsid
@@ -41,10 +39,10 @@ from openfax.service.config import ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventHub, EventType, ServerEvent
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
+from openfax.service.inbound_routing import InboundRouting
 from openfax.service.job_states import Operation, base, transition
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
-from openfax.service.routing_folder import STORE_IN_FOLDER, FolderSettings, setting_key
 from openfax.service.schedule import first_send_time
 from openfax.service.scheduler import Scheduler, emit_job
 from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_submission
@@ -114,6 +112,7 @@ class FaxService:
         self._ctx: ServiceContext | None = None
         self._scheduler: Scheduler | None = None
         self._receiver: Receiver | None = None
+        self._routing: InboundRouting | None = None
         self._loop_task: asyncio.Task[None] | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -134,8 +133,11 @@ class FaxService:
         self._ctx = ctx
         scheduler = Scheduler(ctx)
         self._scheduler = scheduler
+        routing = await InboundRouting.open(ctx)
+        self._routing = routing
         receiver = Receiver(
             ctx,
+            routing,
             on_idle=scheduler.wake,
             sending=lambda line: any(c.line is line for c in scheduler.running.values()),
         )
@@ -206,6 +208,14 @@ class FaxService:
         if self._ctx is None:
             raise RuntimeError("the fax service is not running")
         return self._ctx
+
+    @property
+    def inbound_routing(self) -> InboundRouting:
+        """FAXCOMEX ``InboundRouting``: extensions, methods, their configurations and the
+        deliveries of received faxes."""
+        if self._routing is None:
+            raise RuntimeError("the fax service is not running")
+        return self._routing
 
     @property
     def scheduler(self) -> Scheduler:
@@ -572,7 +582,7 @@ class FaxService:
         tiff = await self.message_tiff_path(direction, message_id)
         pdf = self._pdf_cache(direction, message_id)
         if not pdf.exists():
-            await asyncio.to_thread(_write_pdf, tiff, pdf)
+            await asyncio.to_thread(write_pdf, tiff, pdf)
         return pdf
 
     def _pdf_cache(self, direction: Direction, message_id: int) -> Path:
@@ -621,27 +631,12 @@ class FaxService:
 
     async def use_routing_method(self, device_id: int, method: str, use: bool) -> DeviceInfo:
         """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
-        if method != STORE_IN_FOLDER:
-            raise NotSupportedError(f"no routing method {method} is installed")
-        ctx = self.ctx
-        async with ctx.hub.transaction() as conn:
-            device = await q.get_device(conn, device_id)
-            if device is None:
-                raise MessageNotFoundError("device", device_id)
-            methods = [m for m in device.routing_methods if m != method] + ([method] if use else [])
-            device = await q.update_device(conn, device_id, {"routing_methods": methods})
-            assert device is not None
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_id": device_id})
+        device = await self.inbound_routing.use_routing_method(device_id, method, use)
         return self._device_info(device)
 
     async def set_store_in_folder(self, device_id: int, settings: FolderSettings) -> None:
         """Where the "store in folder" routing method writes this device's faxes."""
-        ctx = self.ctx
-        async with ctx.hub.transaction() as conn:
-            await q.set_setting(
-                conn, setting_key(device_id), settings.to_json(), now=ctx.clock.now()
-            )
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_id": device_id})
+        await self.inbound_routing.set_configuration(STORE_IN_FOLDER, device_id, settings.to_json())
 
     def answer_call(self, device_id: int) -> bool:
         """FAXCOMEX ``Device.AnswerCall()``: answer the call ringing on the device now.
@@ -705,16 +700,3 @@ def _write_composed(
     destination: Path,
 ) -> None:
     write_fax_tiff(compose_pages(spool, job, body_path, tsid=tsid, when=when), destination)
-
-
-def _write_pdf(tiff: Path, pdf: Path) -> None:
-    """Write the PDF under a temporary name and rename it, so readers never see half."""
-    pdf.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=pdf.parent, suffix=".part")
-    os.close(fd)
-    try:
-        fax_tiff_to_pdf(tiff, temporary)
-        os.replace(temporary, pdf)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from openfax.documents import fax_tiff_to_pdf
+from openfax.errors import RoutingError
 from openfax.model import format_id
+from openfax.routing.fax import RoutedFax
+from openfax.routing.settings import Checker
 
 STORE_IN_FOLDER = "{92041a90-9af2-11d0-abf7-00c04fd91a4e}"
 """The Microsoft routing extension GUID of "store in folder" (faxroute.h), kept for scripts."""
@@ -30,17 +34,24 @@ class FolderSettings:
     def to_json(self) -> dict[str, Any]:
         return {"folder": self.folder, "format": self.format}
 
-    @classmethod
-    def from_json(cls, value: dict[str, Any]) -> FolderSettings:
-        fmt = value.get("format", "tiff")
-        if fmt not in ("tiff", "pdf"):
-            raise ValueError(f"unknown format {fmt!r} for store in folder")
-        return cls(str(value["folder"]), fmt)
+
+def check(configuration: Mapping[str, Any]) -> dict[str, Any]:
+    """The method's configuration, checked: ``folder`` (absolute) and ``format``."""
+    given = Checker("store in folder", configuration)
+    folder = given.text("folder", required=True)
+    if not Path(folder).is_absolute():
+        given.fail("folder", f"must be an absolute path, not {folder!r}")
+    fmt = given.choice("format", ("tiff", "pdf"), "tiff")
+    return given.done({"folder": folder, "format": fmt})
 
 
-def setting_key(device_id: int) -> str:
-    """The settings key that holds a device's folder."""
-    return f"routing.store_in_folder.{device_id}"
+def route(fax: RoutedFax, configuration: Mapping[str, Any]) -> None:
+    """Write the fax into the configured folder (blocks: runs in a worker thread)."""
+    settings = FolderSettings(configuration["folder"], configuration.get("format", "tiff"))
+    try:
+        store_in_folder(fax.tiff, fax.message_id, settings)
+    except OSError as exc:
+        raise RoutingError(f"cannot write into {settings.folder}: {exc}") from exc
 
 
 def store_in_folder(tiff: Path, message_id: int, settings: FolderSettings) -> Path:

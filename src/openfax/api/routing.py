@@ -1,0 +1,231 @@
+"""The inbound routing routes (FAXCOMEX ``InboundRouting``, ``Device.UseRoutingMethod``,
+``RegisterInboundRoutingExtension``) and the deliveries of received faxes.
+
+Method GUIDs go in paths without their braces (either form is read).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+
+from openfax.api.auth import Caller, caller
+from openfax.api.models import ID_PATTERN, DeviceModel, FaxId, UtcTime
+from openfax.model import ProviderStatus, parse_id
+from openfax.routing import RoutingExtension
+from openfax.service import FaxService
+from openfax.service.inbound_routing import MethodInfo
+from openfax.store import DeliveryStatus, RoutingDelivery
+
+Who = Annotated[Caller, Depends(caller)]
+TAGS: list[Any] = ["inbound routing"]
+
+
+class ExtensionModel(BaseModel):
+    """FAXCOMEX ``FaxInboundRoutingExtension``."""
+
+    unique_name: str
+    friendly_name: str
+    image_name: str
+    version: str
+    methods: list[str]
+    status: ProviderStatus
+    init_error_code: int
+    init_error_message: str
+
+    @classmethod
+    def of(cls, extension: RoutingExtension) -> ExtensionModel:
+        return cls(
+            unique_name=extension.unique_name,
+            friendly_name=extension.friendly_name,
+            image_name=extension.image_name,
+            version=extension.version,
+            methods=list(extension.methods),
+            status=extension.status,
+            init_error_code=int(extension.status),
+            init_error_message=extension.init_error,
+        )
+
+
+class RegistrationModel(BaseModel):
+    """``RegisterInboundRoutingExtension``'s arguments; each method is
+    ``"Name;FriendlyName;FunctionName;{GUID}"``."""
+
+    unique_name: str = Field(min_length=1, max_length=200)
+    friendly_name: str = ""
+    image_name: str = Field(
+        min_length=1, description="the entry point's name in group openfax.routing_methods"
+    )
+    methods: list[str] = Field(min_length=1)
+
+
+class MethodModel(BaseModel):
+    """FAXCOMEX ``FaxInboundRoutingMethod``."""
+
+    guid: str
+    name: str
+    friendly_name: str
+    function_name: str
+    extension_friendly_name: str
+    extension_image_name: str
+    extension_unique_name: str
+    priority: int
+
+    @classmethod
+    def of(cls, info: MethodInfo) -> MethodModel:
+        method = info.method
+        return cls(
+            guid=method.guid,
+            name=method.name,
+            friendly_name=method.friendly_name,
+            function_name=method.function_name,
+            extension_friendly_name=method.extension_friendly_name,
+            extension_image_name=method.extension_image_name,
+            extension_unique_name=method.extension_unique_name,
+            priority=info.priority,
+        )
+
+
+class MethodPatch(BaseModel):
+    priority: int = Field(ge=1)
+
+
+class ConfigurationModel(BaseModel):
+    """A method's configuration for a line (device 0: every line without its own); secrets
+    read as ``********``, and writing that back keeps them."""
+
+    guid: str
+    device_id: int
+    configuration: dict[str, Any] | None
+
+
+class UseRoutingMethodModel(BaseModel):
+    method: str = Field(description="the method's GUID")
+    use: bool
+
+
+class DeliveryModel(BaseModel):
+    """One routing method's work on one received fax."""
+
+    id: FaxId
+    message_id: FaxId
+    device_id: int
+    method: str
+    method_name: str
+    priority: int
+    status: DeliveryStatus
+    attempts: int
+    last_error: str
+    next_attempt_at: UtcTime | None
+    created_at: UtcTime
+    updated_at: UtcTime
+    delivered_at: UtcTime | None
+
+
+def routing_routes(service: FaxService) -> APIRouter:
+    """The routes, to include under ``/v1``."""
+    api = APIRouter(tags=TAGS)
+
+    def delivery(value: RoutingDelivery) -> DeliveryModel:
+        method = service.inbound_routing.registry.methods.get(value.method)
+        fields = {f: getattr(value, f) for f in DeliveryModel.model_fields if f != "method_name"}
+        return DeliveryModel(**fields, method_name=method.friendly_name if method else "")
+
+    @api.get("/inbound-routing/extensions")
+    async def get_extensions(who: Who) -> list[ExtensionModel]:
+        """FAXCOMEX ``InboundRouting.GetExtensions()``: as loaded at the last start."""
+        return [ExtensionModel.of(e) for e in service.inbound_routing.get_extensions()]
+
+    @api.post("/inbound-routing/extensions", status_code=204, response_class=Response)
+    async def register_extension(registration: RegistrationModel, who: Who) -> None:
+        """FAXCOMEX ``RegisterInboundRoutingExtension``: loaded at the next start."""
+        await service.inbound_routing.register_extension(
+            registration.unique_name,
+            registration.friendly_name,
+            registration.image_name,
+            registration.methods,
+        )
+
+    @api.delete(
+        "/inbound-routing/extensions/{unique_name}", status_code=204, response_class=Response
+    )
+    async def unregister_extension(unique_name: str, who: Who) -> None:
+        """FAXCOMEX ``UnregisterInboundRoutingExtension``: gone at the next start."""
+        await service.inbound_routing.unregister_extension(unique_name)
+
+    @api.get("/inbound-routing/methods")
+    async def get_methods(who: Who) -> list[MethodModel]:
+        """FAXCOMEX ``InboundRouting.GetMethods()``: by priority, 1 first."""
+        return [MethodModel.of(info) for info in service.inbound_routing.get_methods()]
+
+    @api.get("/inbound-routing/methods/{guid}")
+    async def get_method(guid: str, who: Who) -> MethodModel:
+        return MethodModel.of(service.inbound_routing.get_method(guid))
+
+    @api.patch("/inbound-routing/methods/{guid}")
+    async def patch_method(guid: str, change: MethodPatch, who: Who) -> MethodModel:
+        """FAXCOMEX ``Method.Priority`` and ``Save()``."""
+        return MethodModel.of(
+            await service.inbound_routing.set_method_priority(guid, change.priority)
+        )
+
+    configuration_path = "/inbound-routing/methods/{guid}/configurations/{device_id}"
+
+    @api.get(configuration_path)
+    async def get_configuration(guid: str, device_id: int, who: Who) -> ConfigurationModel:
+        routing = service.inbound_routing
+        value = await routing.get_configuration(guid, device_id)
+        return ConfigurationModel(
+            guid=routing.get_method(guid).method.guid, device_id=device_id, configuration=value
+        )
+
+    @api.put(configuration_path)
+    async def put_configuration(
+        guid: str, device_id: int, configuration: dict[str, Any], who: Who
+    ) -> ConfigurationModel:
+        """Check and store the configuration (ConfigError, 400, names a wrong key)."""
+        routing = service.inbound_routing
+        value = await routing.set_configuration(guid, device_id, configuration)
+        return ConfigurationModel(
+            guid=routing.get_method(guid).method.guid, device_id=device_id, configuration=value
+        )
+
+    @api.delete(configuration_path, status_code=204, response_class=Response)
+    async def delete_configuration(guid: str, device_id: int, who: Who) -> None:
+        await service.inbound_routing.delete_configuration(guid, device_id)
+
+    @api.post("/devices/{device_id}/routing-methods")
+    async def use_routing_method(
+        device_id: int, change: UseRoutingMethodModel, who: Who
+    ) -> DeviceModel:
+        """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
+        info = await service.use_routing_method(device_id, change.method, change.use)
+        return DeviceModel.of(info)
+
+    @api.get("/inbound-routing/deliveries")
+    async def get_deliveries(
+        who: Who,
+        status: DeliveryStatus | None = None,
+        message_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[DeliveryModel]:
+        """A received fax's deliveries (``message_id``) in the order its methods run, or the
+        deliveries in a ``status`` (``failed``: those an administrator may resend)."""
+        found = await service.inbound_routing.get_deliveries(
+            message_id=None if message_id is None else parse_id(message_id),
+            status=status,
+            limit=limit,
+        )
+        return [delivery(d) for d in found]
+
+    @api.post("/inbound-routing/deliveries/{delivery_id}/resend")
+    async def resend(
+        delivery_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: Who
+    ) -> DeliveryModel:
+        """Send a failed delivery again, with fresh retries."""
+        return delivery(await service.inbound_routing.resend(parse_id(delivery_id)))
+
+    return api

@@ -1,0 +1,245 @@
+"""``openfax routing``: the inbound routing methods and extensions of a running openfaxd,
+their configuration per line, and the deliveries of received faxes.
+
+A METHOD argument is a method's GUID (braces optional) or its name (``Folder``, ``Email``,
+``Printer``, ``Webhook``, or a plug-in's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from openfax.cli.options import json_option, server_options
+
+if TYPE_CHECKING:
+    from openfax.client import FaxInboundRoutingMethod, FaxServer
+
+METHOD_COLUMNS = ("priority", "guid", "name", "friendly_name", "extension")
+EXTENSION_COLUMNS = ("unique_name", "friendly_name", "image_name", "version", "status", "error")
+DELIVERY_COLUMNS = ("id", "message", "method", "status", "attempts", "next_attempt", "error")
+
+
+def connected(server_name: str, token: str | None) -> AbstractContextManager[FaxServer]:
+    """``openfax.cli.fax.connected``, imported when a command runs (``openfax --help`` and
+    the other commands do not pay for the client)."""
+    from openfax.cli.fax import connected as connect
+
+    return connect(server_name, token)
+
+
+def print_rows(
+    rows: Iterable[dict[str, Any]], columns: tuple[str, ...], title: str, as_json: bool
+) -> None:
+    from openfax.cli.fax import print_rows as show
+
+    show(rows, columns, title, as_json)
+
+
+def find_method(server: FaxServer, key: str) -> FaxInboundRoutingMethod:
+    """The method whose GUID or name is ``key``."""
+    wanted = key.strip().strip("{}").lower()
+    for method in server.inbound_routing.get_methods():
+        if wanted in (method.guid.strip("{}"), method.name.lower()):
+            return method
+    raise click.ClickException(f"no inbound routing method has the GUID or name {key!r}")
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE``; the value is read as JSON when it is JSON (numbers, true, lists), else
+    taken as a string."""
+    import json
+
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+@click.group()
+def routing() -> None:
+    """Inbound routing: methods, extensions, configurations and deliveries."""
+
+
+@routing.command()
+@json_option
+@server_options
+def methods(as_json: bool, server_name: str, token: str | None) -> None:
+    """List the routing methods by priority (1 runs first)."""
+    with connected(server_name, token) as server:
+        rows = [
+            {
+                "priority": m.priority,
+                "guid": m.guid,
+                "name": m.name,
+                "friendly_name": m.friendly_name,
+                "extension": m.extension_unique_name,
+            }
+            for m in server.inbound_routing.get_methods()
+        ]
+    print_rows(rows, METHOD_COLUMNS, "Inbound routing methods", as_json)
+
+
+@routing.command()
+@json_option
+@server_options
+def extensions(as_json: bool, server_name: str, token: str | None) -> None:
+    """List the routing extensions as loaded at the server's last start."""
+    with connected(server_name, token) as server:
+        rows = [
+            {
+                "unique_name": e.unique_name,
+                "friendly_name": e.friendly_name,
+                "image_name": e.image_name,
+                "version": e.version,
+                "status": e.status.name,
+                "error": e.init_error_message,
+            }
+            for e in server.inbound_routing.get_extensions()
+        ]
+    print_rows(rows, EXTENSION_COLUMNS, "Inbound routing extensions", as_json)
+
+
+@routing.command()
+@click.argument("method")
+@click.argument("priority", type=click.IntRange(min=1))
+@server_options
+def priority(method: str, priority: int, server_name: str, token: str | None) -> None:
+    """Move METHOD to PRIORITY (1 runs first); the others close up."""
+    with connected(server_name, token) as server:
+        found = find_method(server, method)
+        found.priority = priority
+        found.save()
+        click.echo(f"{found.guid}  {found.name}  priority {found.priority}")
+
+
+@routing.command()
+@click.argument("device")
+@click.argument("method")
+@click.option("--off", is_flag=True, help="Stop using the method on the line.")
+@server_options
+def use(device: str, method: str, off: bool, server_name: str, token: str | None) -> None:
+    """Use METHOD on the faxes DEVICE (a line's id or name) receives."""
+    with connected(server_name, token) as server:
+        lines = [d for d in server.get_devices() if device in (str(d.id), d.device_name)]
+        if not lines:
+            raise click.ClickException(f"no device has the id or name {device!r}")
+        (line,) = lines
+        line.use_routing_method(find_method(server, method).guid, not off)
+        click.echo(f"{line.device_name}: {', '.join(line.used_routing_methods) or 'no methods'}")
+
+
+@routing.command()
+@click.argument("method")
+@click.argument("settings", nargs=-1)
+@click.option("--device", type=int, default=0, show_default=True, help="Line id; 0: every line.")
+@click.option("--clear", is_flag=True, help="Forget the configuration (then set SETTINGS).")
+@server_options
+def config(
+    method: str,
+    settings: tuple[str, ...],
+    device: int,
+    clear: bool,
+    server_name: str,
+    token: str | None,
+) -> None:
+    """Show METHOD's configuration, or change it with KEY=VALUE settings (values in JSON
+    where they are numbers, true/false or lists: recipients='["a@example.com"]')."""
+    import json
+
+    changes = dict(parse_setting(text) for text in settings)
+    with connected(server_name, token) as server:
+        found = find_method(server, method)
+        if clear:
+            found.delete_configuration(device)
+        current = found.get_configuration(device)
+        if changes:
+            current = found.set_configuration({**(current or {}), **changes}, device)
+    click.echo(json.dumps(current, indent=2))
+
+
+@routing.command()
+@click.option("--failed", is_flag=True, help="Only those that failed for good.")
+@click.option("--message", "message_id", default=None, help="Only those of one received fax.")
+@json_option
+@server_options
+def deliveries(
+    failed: bool, message_id: str | None, as_json: bool, server_name: str, token: str | None
+) -> None:
+    """List deliveries of received faxes to their routing methods."""
+    with connected(server_name, token) as server:
+        found = server.inbound_routing.get_deliveries(
+            status="failed" if failed else None, message_id=message_id
+        )
+        rows = [
+            {
+                "id": d.id,
+                "message": d.message_id,
+                "method": d.method_name or d.method,
+                "status": d.status,
+                "attempts": d.attempts,
+                "next_attempt": d.next_attempt_at or "",
+                "error": d.last_error,
+            }
+            for d in found
+        ]
+    print_rows(rows, DELIVERY_COLUMNS, "Routing deliveries", as_json)
+
+
+@routing.command()
+@click.argument("delivery_id")
+@server_options
+def resend(delivery_id: str, server_name: str, token: str | None) -> None:
+    """Run a failed delivery again, with fresh retries."""
+    with connected(server_name, token) as server:
+        for delivery in server.inbound_routing.get_deliveries(status="failed", limit=1000):
+            if delivery.id == delivery_id.lower():
+                delivery.resend()
+                click.echo(f"{delivery.id}  {delivery.status}")
+                return
+    raise click.ClickException(f"no failed delivery has the id {delivery_id}")
+
+
+@routing.command()
+@click.argument("unique_name")
+@click.option("--image", "image_name", required=True, help="Its entry point's name.")
+@click.option("--friendly-name", default="", help="A name for people.")
+@click.option(
+    "--method",
+    "methods",
+    multiple=True,
+    required=True,
+    help='"Name;FriendlyName;FunctionName;{GUID}"; repeat for more.',
+)
+@server_options
+def register(
+    unique_name: str,
+    image_name: str,
+    friendly_name: str,
+    methods: tuple[str, ...],
+    server_name: str,
+    token: str | None,
+) -> None:
+    """Register a routing extension (an entry point in group openfax.routing_methods); it
+    loads when openfaxd next starts."""
+    with connected(server_name, token) as server:
+        server.register_inbound_routing_extension(
+            unique_name, friendly_name, image_name, list(methods)
+        )
+    click.echo(f"{unique_name} registered; it loads when openfaxd next starts")
+
+
+@routing.command()
+@click.argument("unique_name")
+@server_options
+def unregister(unique_name: str, server_name: str, token: str | None) -> None:
+    """Unregister a routing extension; it is gone when openfaxd next starts."""
+    with connected(server_name, token) as server:
+        server.unregister_inbound_routing_extension(unique_name)
+    click.echo(f"{unique_name} unregistered; it is gone when openfaxd next starts")

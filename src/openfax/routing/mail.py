@@ -1,0 +1,120 @@
+"""The "route through e-mail" inbound routing method: the fax as a PDF attachment, sent with
+the standard library's SMTP client (in a worker thread), optionally over STARTTLS and with
+a user name and password."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from openfax.errors import RoutingError
+from openfax.model import format_id
+from openfax.routing.fax import RoutedFax
+from openfax.routing.settings import Checker
+
+ROUTE_TO_EMAIL = "{6bbf7bfe-9af2-11d0-abf7-00c04fd91a4e}"
+"""The Microsoft routing extension GUID of "route through e-mail" (faxroute.h)."""
+
+SMTP_TIMEOUT = 60.0
+"""Seconds one SMTP exchange may stall before the attempt counts as failed."""
+
+
+def check(configuration: Mapping[str, Any]) -> dict[str, Any]:
+    """``recipients`` (required), ``sender``, ``smtp_host``, ``smtp_port``, ``starttls``,
+    ``username``, ``password``, ``subject`` (``{called_number}``-style fields allowed)."""
+    given = Checker("e-mail", configuration)
+    subject = given.text("subject", default="Fax from {caller_id} to {called_number}")
+    values = {
+        "recipients": given.texts("recipients", required=True),
+        "sender": given.text("sender", default=f"openfax@{socket.gethostname()}"),
+        "smtp_host": given.text("smtp_host", default="localhost"),
+        "smtp_port": given.integer("smtp_port", 25, 1, 65535),
+        "starttls": given.flag("starttls", False),
+        "username": given.text("username"),
+        "password": given.text("password"),
+        "subject": subject,
+    }
+    if values["password"] and not values["username"]:
+        given.fail("password", "is set without a username")
+    try:
+        subject.format(**_fields_example())
+    except (KeyError, IndexError, ValueError) as exc:
+        given.fail("subject", f"has an unknown field {exc}")
+    return given.done(values)
+
+
+def _fields_example() -> dict[str, Any]:
+    return dict.fromkeys(
+        ("called_number", "caller_id", "device_name", "csid", "tsid", "pages", "message_id"), ""
+    )
+
+
+def route(fax: RoutedFax, configuration: Mapping[str, Any]) -> None:
+    """Send the fax to the configured recipients (blocks: runs in a worker thread)."""
+    message = compose(fax, configuration)
+    host, port = configuration.get("smtp_host", "localhost"), configuration.get("smtp_port", 25)
+    try:
+        with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT) as smtp:
+            if configuration.get("starttls"):
+                smtp.starttls(context=ssl.create_default_context())
+            if configuration.get("username"):
+                smtp.login(configuration["username"], configuration.get("password", ""))
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise RoutingError(f"the SMTP server {host}:{port} refused {exc.recipients}") from exc
+    except smtplib.SMTPResponseException as exc:
+        # 4xx replies are temporary (try again later); 5xx ones will not change.
+        error = exc.smtp_error
+        reply = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+        raise RoutingError(
+            f"the SMTP server {host}:{port} answered {exc.smtp_code} {reply}",
+            retryable=exc.smtp_code < 500,
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise RoutingError(f"cannot send through {host}:{port}: {exc}") from exc
+
+
+def compose(fax: RoutedFax, configuration: Mapping[str, Any]) -> EmailMessage:
+    """The e-mail of a fax: its details in the text and the PDF attached."""
+    info = fax.routing_information
+    fields = {
+        "called_number": info.called_number,
+        "caller_id": info.caller_id,
+        "device_name": info.device_name,
+        "csid": fax.csid,
+        "tsid": fax.tsid,
+        "pages": fax.pages,
+        "message_id": format_id(fax.message_id),
+    }
+    message = EmailMessage()
+    message["From"] = configuration.get("sender") or f"openfax@{socket.gethostname()}"
+    message["To"] = ", ".join(configuration["recipients"])
+    subject = configuration.get("subject") or "Fax from {caller_id} to {called_number}"
+    message["Subject"] = subject.format(**fields)
+    message["Date"] = formatdate(fax.received_at.timestamp(), localtime=True)
+    message["Message-ID"] = make_msgid(f"fax-{fields['message_id']}")
+    message["X-OpenFax-Event-Id"] = format_id(fax.event_id)
+    lines = [
+        f"A fax of {fax.pages} page{'s' if fax.pages != 1 else ''}"
+        + (" (partly received)" if fax.partial else "")
+        + f" arrived on {fax.received_at:%Y-%m-%d %H:%M:%S %Z}.",
+        "",
+        f"To number:  {info.called_number}",
+        f"Caller id:  {info.caller_id}",
+        f"Sender id:  {fax.tsid}",
+        f"Line:       {info.device_name}",
+        f"Message id: {fields['message_id']}",
+    ]
+    message.set_content("\n".join(lines) + "\n")
+    message.add_attachment(
+        fax.pdf_file().read_bytes(),
+        maintype="application",
+        subtype="pdf",
+        filename=f"fax-{fields['message_id']}.pdf",
+    )
+    return message

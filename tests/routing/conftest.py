@@ -1,0 +1,70 @@
+"""Routing fixtures: one openfaxd per test module with quick routing retries, a FaxServer
+connected to it, and a way to fax one page from one line to the other."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from openfax.client import FaxDocument, FaxRoutingDelivery, FaxServer, ServerEvents
+from tests.daemon import Daemon, running
+from tests.documents.factories import make_pdf
+
+WAIT = 60.0
+ROUTING = {"routing_retries": 3, "routing_retry_delay_minutes": 0.002}
+"""Three retries after 0.12, 0.24 and 0.48 seconds."""
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    with running(tmp_path_factory.mktemp("openfaxd"), incoming=ROUTING) as started:
+        yield started
+
+
+@pytest.fixture
+def server(daemon: Daemon) -> Iterator[FaxServer]:
+    with FaxServer() as fax:
+        fax.connect(daemon.address, token=daemon.token)
+        yield fax
+
+
+@pytest.fixture(scope="module")
+def one_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_pdf(tmp_path_factory.mktemp("docs") / "one.pdf", 1)
+
+
+def fax_to(server: FaxServer, number: str, body: Path) -> str:
+    """Send ``body`` to ``number`` and return the id of the fax that arrived there."""
+    deadline = time.monotonic() + WAIT
+    with server.iter_events(ServerEvents.IN_ARCHIVE, deadline=deadline) as events:
+        document = FaxDocument(body=body, subject="routing test")
+        document.recipients.add(number)
+        document.connected_submit(server)
+        for event in events:
+            if event.name == "OnIncomingMessageAdded" and event.message_id:
+                return event.message_id
+    raise AssertionError("unreachable: the event stream ends only by TimeoutError")
+
+
+def settled(server: FaxServer, message_id: str) -> list[FaxRoutingDelivery]:
+    """The fax's deliveries once none is pending (done or failed for good)."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        deliveries = list(server.inbound_routing.get_deliveries(message_id=message_id))
+        if deliveries and all(d.status != "pending" for d in deliveries):
+            return deliveries
+        if time.monotonic() > deadline:
+            raise AssertionError(f"routing of {message_id} did not settle: {deliveries}")
+        time.sleep(0.1)
+
+
+def use_only(server: FaxServer, device: str, *methods: str) -> None:
+    """Make ``methods`` the only routing methods the line named ``device`` uses."""
+    line = server.get_devices()[device]
+    for guid in line.used_routing_methods:
+        line.use_routing_method(guid, False)
+    for guid in methods:
+        line.use_routing_method(guid, True)

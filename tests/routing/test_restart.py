@@ -1,0 +1,48 @@
+"""Routing survives the daemon: a retry pending when openfaxd is killed runs after it starts
+again, with the same event id."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from openfax.client import FaxServer
+from openfax.routing import WEBHOOK
+from tests.daemon import running
+from tests.routing.conftest import WAIT, fax_to, settled, use_only
+from tests.routing.peers import webhook_receiver
+
+
+def test_a_pending_webhook_retry_resumes_after_kill_9_and_restart(
+    tmp_path: Path, one_page: Path
+) -> None:
+    slow_retries = {"routing_retries": 3, "routing_retry_delay_minutes": 0.05}
+    with (
+        running(tmp_path / "openfaxd", incoming=slow_retries) as daemon,
+        webhook_receiver() as hook,
+    ):
+        hook.statuses.append(503)
+        with FaxServer() as server:
+            server.connect(daemon.address, token=daemon.token)
+            server.inbound_routing.get_method(WEBHOOK).set_configuration({"url": hook.url})
+            use_only(server, "loopback line 1002", WEBHOOK)
+            message_id = fax_to(server, "1002", one_page)
+            deadline = time.monotonic() + WAIT
+            while True:
+                found = list(server.inbound_routing.get_deliveries(message_id=message_id))
+                if (found and found[0].attempts == 1) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        (waiting,) = found
+        assert (waiting.status, waiting.attempts) == ("pending", 1)
+        assert waiting.next_attempt_at is not None
+
+        daemon.kill()
+        daemon.start()
+        with FaxServer() as server:
+            server.connect(daemon.address, token=daemon.token)
+            (delivery,) = settled(server, message_id)
+        first, second = hook.wait_for(2)
+    assert (delivery.status, delivery.attempts) == ("done", 2)
+    assert first.headers["x-openfax-event-id"] == second.headers["x-openfax-event-id"]
+    assert second.headers["x-openfax-delivery-attempt"] == "2"

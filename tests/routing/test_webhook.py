@@ -1,0 +1,101 @@
+"""The webhook method end to end: a real openfaxd receives a fax from its other loopback
+line and POSTs it to a real HTTP server in this process."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import httpx
+import pypdfium2 as pdfium
+import pytest
+
+from openfax.client import FaxServer
+from openfax.errors import InvalidOperationError, MessageNotFoundError
+from openfax.model import JobStatus
+from openfax.routing import WEBHOOK
+from tests.daemon import Daemon
+from tests.routing.conftest import fax_to, settled, use_only
+from tests.routing.peers import webhook_receiver
+
+RECEIVER = "loopback line 1002"
+
+
+def line_id(server: FaxServer, name: str) -> int:
+    return server.get_devices()[name].id
+
+
+def test_a_webhook_failing_twice_is_retried_until_delivered_signed_with_one_event_id(
+    server: FaxServer, one_page: Path
+) -> None:
+    with webhook_receiver() as hook:
+        hook.statuses.extend([503, 500])
+        method = server.inbound_routing.get_method(WEBHOOK)
+        config = {"url": hook.url, "secret": "s3cret", "attach": "pdf"}
+        method.set_configuration(config, line_id(server, RECEIVER))
+        use_only(server, RECEIVER, WEBHOOK)
+
+        message_id = fax_to(server, "1002", one_page)
+        (delivery,) = settled(server, message_id)
+        requests = hook.wait_for(3)
+
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("done", 3, "")
+    assert len(hook.received) == 3
+    assert all(request.signed_with("s3cret") for request in requests)
+    assert not requests[0].signed_with("another secret")
+    assert {r.headers["x-openfax-event-id"] for r in requests} == {delivery.id}
+    assert [r.headers["x-openfax-delivery-attempt"] for r in requests] == ["1", "2", "3"]
+    body = requests[2].json
+    assert body["event"] == "fax.received"
+    assert body["message_id"] == message_id
+    assert body["routing_information"]["called_number"] == "1002"
+    assert body["routing_information"]["caller_id"] == "1001"
+    assert body["routing_information"]["device_name"] == RECEIVER
+    pdf = pdfium.PdfDocument(base64.b64decode(body["pdf"]["base64"]))
+    assert len(pdf) == body["pages"] == 1
+    with pytest.raises(MessageNotFoundError):
+        server.folders.incoming_queue.get_job(message_id)
+
+
+def test_a_webhook_failing_for_good_keeps_the_fax_and_is_resent_by_an_administrator(
+    server: FaxServer, daemon: Daemon, one_page: Path, tmp_path: Path
+) -> None:
+    with webhook_receiver() as hook:
+        hook.statuses.append(404)
+        method = server.inbound_routing.get_method(WEBHOOK)
+        link_base = f"http://{daemon.address}"
+        method.set_configuration(
+            {"url": hook.url, "secret": "k", "link_base": link_base}, line_id(server, RECEIVER)
+        )
+        use_only(server, RECEIVER, WEBHOOK)
+
+        message_id = fax_to(server, "1002", one_page)
+        (delivery,) = settled(server, message_id)
+        assert (delivery.status, delivery.attempts) == ("failed", 1)
+        assert "404" in delivery.last_error
+        job = server.folders.incoming_queue.get_job(message_id)
+        assert job.status == JobStatus.RETRIES_EXCEEDED
+        assert "Post to a webhook" in job.extended_status and "404" in job.extended_status
+        failed = server.inbound_routing.get_deliveries(status="failed")
+        assert delivery.id in {d.id for d in failed}
+        # The fax is in the archive all the same.
+        archived = server.folders.incoming_archive.get_message(message_id)
+        archived.save_pdf(tmp_path / "kept.pdf")
+        assert len(pdfium.PdfDocument(tmp_path / "kept.pdf")) == 1
+
+        failed[delivery.id].resend()
+        (resent,) = settled(server, message_id)
+        requests = hook.wait_for(2)
+
+    assert (resent.status, resent.attempts) == ("done", 1)
+    assert requests[0].headers["x-openfax-event-id"] == requests[1].headers[
+        "x-openfax-event-id"
+    ] == delivery.id  # fmt: skip
+    link = requests[1].json["pdf_url"]
+    assert link == f"{link_base}/v1/incoming-messages/{message_id}/pdf"
+    answer = httpx.get(link, headers={"Authorization": f"Bearer {daemon.token}"})
+    assert answer.status_code == 200 and answer.content.startswith(b"%PDF")
+    with pytest.raises(MessageNotFoundError):
+        server.folders.incoming_queue.get_job(message_id)
+    with pytest.raises(InvalidOperationError, match="done"):
+        server.inbound_routing.get_deliveries(message_id=message_id)[1].resend()
