@@ -18,7 +18,7 @@ from openfax.telephony.sdp import (
     read_answer,
 )
 from openfax.telephony.sip import Request, Response, Via, parse_message, response_to
-from openfax.telephony.sip.dialog import Dialog, DialogState, Refusal
+from openfax.telephony.sip.dialog import Dialog, DialogState, Refusal, new_tag
 from openfax.telephony.sip.transaction import (
     ClientInviteTransaction,
     ClientTransaction,
@@ -83,11 +83,13 @@ def test_uac_dialog_reverses_the_record_route_and_targets_the_contact() -> None:
 
 
 def test_uas_dialog_keeps_the_record_route_order_and_sends_its_contact_on_reinvite() -> None:
-    dialog = Dialog.as_uas(invite(), local_tag="314159", local_contact="sip:gw@198.51.100.20")
+    tag = new_tag()
+    assert len(tag) == 12 and tag != new_tag()
+    dialog = Dialog.as_uas(invite(), local_tag=tag, local_contact="sip:gw@198.51.100.20")
     assert dialog.route_set == ("sip:p1.example.com;lr", "sip:p2.example.com;lr")
     reinvite = dialog.request("INVITE", CALLEE_VIA)
     assert reinvite.uri == "sip:fax@192.0.2.10:5060"
-    assert reinvite.from_.tag == "314159" and reinvite.to.tag == "9fxced76sl"
+    assert reinvite.from_.tag == tag and reinvite.to.tag == "9fxced76sl"
     assert reinvite.contacts[0].uri == "sip:gw@198.51.100.20"
     assert reinvite.cseq.number == dialog.local_seq
 

@@ -19,7 +19,9 @@ from openfax.telephony.sip import (
     SipUri,
     Via,
     parse_message,
+    response_address,
     response_to,
+    stamp_source,
 )
 
 
@@ -331,3 +333,30 @@ def test_stream_parser_fed_garbage_raises_only_parse_errors(data: bytes, size: i
             parser.feed(INVITE[:start] + data[start : start + size])
     except SipParseError:
         pass
+
+
+def test_the_source_address_is_stamped_on_the_top_via_and_the_response_goes_back_there() -> None:
+    request = parse_message(
+        crlf(
+            "OPTIONS sip:gw@198.51.100.20 SIP/2.0\n"
+            "Via: SIP/2.0/UDP pbx.example.com:5062;branch=z9hG4bKb1;rport\n"
+            "Via: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKb0\n"
+            "From: <sip:pbx@example.com>;tag=1\nTo: <sip:gw@198.51.100.20>\n"
+            "Call-ID: c1\nCSeq: 1 OPTIONS\n\n"
+        )
+    )
+    assert isinstance(request, Request)
+    stamped = stamp_source(request, "203.0.113.7", 40123)
+    top, second = stamped.vias
+    assert (top.received, top.rport, top.branch) == ("203.0.113.7", 40123, "z9hG4bKb1")
+    assert second == request.vias[1]
+    assert response_address(response_to(stamped, 200, "OK")) == ("203.0.113.7", 40123)
+    # Without rport: received only when the host differs, and the sent-by port is kept.
+    plain = parse_message(request.to_bytes().replace(b";rport", b""))
+    assert isinstance(plain, Request)
+    assert stamp_source(plain, "pbx.example.com", 5062) == plain
+    assert response_address(response_to(stamp_source(plain, "203.0.113.7", 9), 200, "OK")) == (
+        "203.0.113.7",
+        5062,
+    )
+    assert response_address(response_to(plain, 200, "OK")) == ("pbx.example.com", 5062)

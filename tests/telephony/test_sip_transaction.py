@@ -52,7 +52,9 @@ def transmitted(events: list[Event]) -> list[object]:
     return [event.message for event in events if isinstance(event, Transmit)]
 
 
-Transaction = ClientInviteTransaction | ClientTransaction | ServerInviteTransaction
+Transaction = (
+    ClientInviteTransaction | ClientTransaction | ServerInviteTransaction | ServerTransaction
+)
 
 
 def run_timers(transaction: Transaction, until: float) -> list[tuple[float, Event]]:
@@ -71,6 +73,15 @@ def test_unanswered_invite_is_resent_with_doubling_intervals_until_timer_b() -> 
     assert resent == [0.5, 1.5, 3.5, 7.5, 15.5, 31.5]
     assert [event for _, event in happened[-2:]] == [Timeout("B"), Terminated()]
     assert happened[-1][0] == 32.0 and invite.terminated
+
+
+def test_a_proceeding_invite_waits_until_abandoned() -> None:
+    invite = ClientInviteTransaction(request())
+    invite.start(0.0)
+    invite.receive(answer(183, "Session Progress"), 1.0)
+    assert run_timers(invite, 1000.0) == [] and invite.state is State.PROCEEDING
+    assert invite.abandon() == [Terminated()] and invite.terminated
+    assert invite.abandon() == []
 
 
 def test_invite_over_tcp_is_never_resent() -> None:
@@ -267,3 +278,84 @@ def test_client_and_server_agree_over_a_link_that_drops_messages(
             send(server.handle_timer(now), False)
     assert [response for response in received if response.status >= 200] == [final]
     assert client.terminated and server is not None and server.terminated
+
+
+client_actions = st.lists(
+    st.one_of(
+        st.tuples(st.just("response"), st.integers(100, 699)),
+        st.tuples(st.just("time"), st.floats(0.0, 40.0)),
+    ),
+    max_size=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["INVITE", "BYE"]), client_actions)
+def test_client_transactions_survive_any_response_sequence_and_always_end(
+    method: str, actions: list[tuple[str, float]]
+) -> None:
+    outgoing = request(method)
+    client: ClientInviteTransaction | ClientTransaction = (
+        ClientInviteTransaction(outgoing) if method == "INVITE" else ClientTransaction(outgoing)
+    )
+    client.start(0.0)
+    now = 0.0
+    passed_up: list[Response] = []
+    for kind, value in actions:
+        if kind == "time":
+            now += value
+            events = client.handle_timer(now)
+        else:
+            events = client.receive(answer(int(value), "Any", outgoing), now)
+        passed_up += [event.response for event in events if isinstance(event, ResponseReceived)]
+    run_timers(client, now + 1000.0)
+    if isinstance(client, ClientInviteTransaction) and client.state is State.PROCEEDING:
+        # A proceeding INVITE waits for its final response until the user abandons it.
+        assert client.next_timer() is None
+        assert client.abandon() == [Terminated()]
+    assert client.terminated and client.next_timer() is None
+    finals = [response.status for response in passed_up if response.status >= 200]
+    failures = [status for status in finals if status >= 300]
+    assert len(failures) <= 1  # a failure is passed up once, its retransmissions are not
+    if method != "INVITE":
+        assert len(finals) <= 1
+
+
+server_actions = st.lists(
+    st.one_of(
+        st.tuples(st.just("request"), st.just(0)),
+        st.tuples(st.just("ack"), st.just(0)),
+        st.tuples(st.just("respond"), st.integers(100, 699)),
+        st.tuples(st.just("time"), st.integers(0, 40)),
+    ),
+    max_size=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["INVITE", "OPTIONS"]), server_actions)
+def test_server_transactions_refuse_misuse_by_ending_and_never_fail_on_peer_input(
+    method: str, actions: list[tuple[str, int]]
+) -> None:
+    incoming = request(method)
+    server: ServerInviteTransaction | ServerTransaction = (
+        ServerInviteTransaction(incoming) if method == "INVITE" else ServerTransaction(incoming)
+    )
+    now = 0.0
+    for kind, value in actions:
+        if kind == "time":
+            now += value
+            server.handle_timer(now)
+        elif kind == "request":
+            server.receive(incoming, now)
+        elif kind == "ack":
+            server.receive(request("ACK"), now)
+        else:
+            try:
+                server.respond(answer(value, "Any", incoming), now)
+            except SipTransactionError:
+                assert server.terminated
+    deadline = server.next_timer()
+    if deadline is not None:
+        run_timers(server, deadline + 1000.0)
+        assert server.terminated

@@ -85,10 +85,6 @@ class MediaDescription:
                 return "" if value is None else value
         return None
 
-    def has_attribute(self, name: str) -> bool:
-        """True when an attribute of this name is present."""
-        return self.attribute(name) is not None
-
     def rtpmap(self) -> dict[int, str]:
         """Payload type to ``encoding/clock`` from the ``a=rtpmap`` lines."""
         mapping: dict[int, str] = {}

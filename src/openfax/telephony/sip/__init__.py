@@ -12,7 +12,9 @@ from openfax.telephony.sip.message import (
     SipStreamParser,
     canonical_name,
     parse_message,
+    response_address,
     response_to,
+    stamp_source,
 )
 
 __all__ = [
@@ -31,5 +33,7 @@ __all__ = [
     "canonical_name",
     "digest_response",
     "parse_message",
+    "response_address",
     "response_to",
+    "stamp_source",
 ]

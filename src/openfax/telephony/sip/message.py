@@ -195,9 +195,6 @@ class Headers:
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self.fields)
 
-    def __len__(self) -> int:
-        return len(self.fields)
-
 
 @dataclass(frozen=True, kw_only=True)
 class _Message:
@@ -289,6 +286,32 @@ class Response(_Message):
 
 
 Message = Request | Response
+
+
+def stamp_source(request: Request, host: str, port: int) -> Request:
+    """The request with its top Via marked with where it really came from (RFC 3261 18.2.1,
+    RFC 3581 4): ``received`` when the sent-by host differs from the source address, and
+    ``received`` with the source port in ``rport`` when the sender asked for rport."""
+    values = request.headers.get_all("Via")
+    top = Via.parse(values[0])
+    params: dict[str, str | None] = {}
+    if top.host.strip("[]") != host.lower().strip("[]"):
+        params["received"] = host
+    if top.wants_rport:
+        params.update(received=host, rport=str(port))
+    if not params:
+        return request
+    headers = request.headers.replace("Via", str(top.with_params(**params)), *values[1:])
+    return replace(request, headers=headers)
+
+
+def response_address(response: Response) -> tuple[str, int]:
+    """Where a response goes over UDP (RFC 3261 18.2.2, RFC 3581 4): the ``received``
+    address if the top Via has one, else its sent-by host; the ``rport`` port if filled in,
+    else the sent-by port, else 5060."""
+    via = response.top_via
+    host = (via.received or via.host).strip("[]")
+    return host, via.rport or via.port or 5060
 
 
 def response_to(

@@ -171,6 +171,8 @@ class ClientInviteTransaction(_Transaction):
         (State.COMPLETED, "end"): State.TERMINATED,
         (State.ACCEPTED, "2xx"): State.ACCEPTED,
         (State.ACCEPTED, "end"): State.TERMINATED,
+        (State.CALLING, "abandon"): State.TERMINATED,
+        (State.PROCEEDING, "abandon"): State.TERMINATED,
     }
 
     def __init__(
@@ -207,6 +209,12 @@ class ClientInviteTransaction(_Transaction):
         self._stop_timers("A", "B")
         self._start_timer("D", now, 0.0 if self.reliable else 32.0)
         return [ResponseReceived(response), ack]
+
+    def abandon(self) -> list[Event]:
+        """Give up waiting for a final response. A proceeding INVITE has no timeout of its
+        own: the user sends CANCEL and, if no final response follows within 64*T1, abandons
+        the transaction (RFC 3261 9.1)."""
+        return [Terminated()] if self._go("abandon") else []
 
     def ack_for(self, response: Response) -> Request:
         """The ACK of a non-2xx final response (RFC 3261 17.1.1.3): same branch and
