@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from openfax.errors import InvalidIdError
-from openfax.model import MAX_ID, format_id, new_id, parse_id
+from openfax.model import MAX_ID, format_id, new_id, new_ids, parse_id
 
 
 @given(st.integers(min_value=1, max_value=MAX_ID))
@@ -21,6 +21,13 @@ def test_new_ids_are_positive_63_bit_numbers() -> None:
     ids = {new_id() for _ in range(1000)}
     assert len(ids) == 1000
     assert all(1 <= value <= MAX_ID for value in ids)
+
+
+def test_ids_made_at_once_are_positive_63_bit_numbers_too() -> None:
+    ids = new_ids(1000)
+    assert len(set(ids)) == 1000
+    assert all(1 <= value <= MAX_ID for value in ids)
+    assert max(ids) > 2**62, "the top bit of the 63 is used"
 
 
 def test_upper_case_is_accepted() -> None:

@@ -28,7 +28,7 @@ from openfax.model.enums import (
     ServerEvents,
     SmtpAuthenticationType,
 )
-from openfax.model.ids import MAX_ID, format_id, new_id, parse_id
+from openfax.model.ids import MAX_ID, format_id, new_id, new_ids, parse_id
 
 __all__ = [
     "DEFAULT_PREFETCH_SIZE",
@@ -57,5 +57,6 @@ __all__ = [
     "SmtpAuthenticationType",
     "format_id",
     "new_id",
+    "new_ids",
     "parse_id",
 ]

@@ -20,6 +20,14 @@ def new_id() -> int:
     return secrets.randbelow(MAX_ID) + 1
 
 
+def new_ids(count: int) -> list[int]:
+    """``count`` fresh random ids from one read of the system's random source (a broadcast's
+    jobs: one read per id showed in its submission time)."""
+    data = secrets.token_bytes(8 * count)
+    ids = [int.from_bytes(data[i : i + 8]) >> 1 for i in range(0, len(data), 8)]
+    return [value or new_id() for value in ids]
+
+
 def format_id(value: int) -> str:
     """``value`` as 16 lower-case hex digits, the form users and the wire see."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:

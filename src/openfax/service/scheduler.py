@@ -133,9 +133,12 @@ class Scheduler:
                 wait.cancel()
 
     async def _next_wake(self, now: datetime) -> datetime:
-        """The next time the loop has work: a job coming due, or lease upkeep."""
+        """The next time the loop has work: a job coming due, or lease upkeep. A paused
+        queue dispatches nothing until resumed (which wakes the loop): no need to look."""
         lease = self.ctx.config.deadlines.lease_seconds
         wake = now + timedelta(seconds=lease / (3 if self.running else 2))
+        if self.ctx.switches.outgoing_paused:
+            return wake
         async with self.ctx.db.read() as conn:
             due = await q.next_scheduled_at(conn, after=now)
         return wake if due is None else min(wake, due)

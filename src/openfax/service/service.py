@@ -29,6 +29,7 @@ from openfax.model import (
     ReceiveMode,
     ServerApiVersion,
     ServerEvents,
+    new_ids,
 )
 from openfax.providers import DeviceState, LoopbackProvider, Transport
 from openfax.routing import STORE_IN_FOLDER, FolderSettings, write_pdf
@@ -367,8 +368,10 @@ class FaxService:
         )
         kill_at = start + timedelta(minutes=outgoing.kill_time_minutes)
         tsid = request.sender.tsid or outgoing.tsid
+        ids = new_ids(len(request.recipients))
         jobs = [
             OutgoingJob(
+                id=ids[index],
                 submission_id=submission.id,
                 recipient_index=index,
                 recipient_number=recipient.fax_number,
