@@ -87,7 +87,9 @@ async def open_database(target: str | Path) -> Database:
     url = database_url(target)
     if url.get_backend_name() == "sqlite" and url.database:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+    # Every use of a connection ends its transaction (``transaction``/``read``), so the
+    # pool's rollback on return would only cost one more round trip to the driver's thread.
+    engine = create_async_engine(url, pool_reset_on_return=None)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     database = Database(engine)

@@ -150,14 +150,14 @@ async def insert_submission(
         raise ValueError(f"jobs {strays} do not belong to submission {submission.id}")
     ordered = [job.id for job in sorted(jobs, key=lambda job: job.recipient_index)]
     statement = _insert(conn, submissions).values({**values(submission), "job_ids": ordered})
-    if submission.idempotency_key is not None:
-        statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    inserted = await conn.scalar(statement.returning(submissions.c.id))
-    if inserted is None:
-        assert submission.idempotency_key is not None
-        found = await find_submission(conn, submission.idempotency_key)
-        assert found is not None, "the conflicting submission is committed when we are told"
-        return SubmitResult(found.id, found.job_ids, created=False)
+    if submission.idempotency_key is None:
+        await conn.execute(statement)
+    else:
+        keyed = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
+        if await conn.scalar(keyed.returning(submissions.c.id)) is None:
+            found = await find_submission(conn, submission.idempotency_key)
+            assert found is not None, "the conflicting submission is committed when we are told"
+            return SubmitResult(found.id, found.job_ids, created=False)
     if jobs:
         await conn.execute(insert(outgoing_jobs), [values(job) for job in jobs])
     return SubmitResult(submission.id, ordered, created=True)
