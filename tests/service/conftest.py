@@ -91,6 +91,12 @@ def three_pages(tmp_path: Path) -> Path:
     return make_pdf(tmp_path / "three.pdf", 3)
 
 
+def spool_files(service: FaxService) -> set[Path]:
+    """The fax documents in the spool (receptions and PDF copies aside)."""
+    root = service.ctx.spool.root
+    return {p for p in root.rglob("*.tif") if p.parent.parent == root and p.parent.name != "in"}
+
+
 def request(body: Path, *numbers: str, **fields: Any) -> SubmitRequest:
     """A submission of ``body`` to each number."""
     recipients = [Recipient(fax_number=n, name=f"Recipient {n}") for n in numbers or ("1002",)]

@@ -27,19 +27,21 @@ from openfax.service import FaxService, ManualClock, Sender
 from openfax.service.composing import compose_pages
 from openfax.store import Direction, OutgoingJob, Spool
 
-from .conftest import START, MakeConfig, eventually, job_leaves_queue, job_reaches, request
+from .conftest import (
+    START,
+    MakeConfig,
+    eventually,
+    job_leaves_queue,
+    job_reaches,
+    request,
+    spool_files,
+)
 from .test_pages import bits, header_band
 from .test_sending import send_all
 
 pytestmark = pytest.mark.anyio
 
 TSID = "+1 555 0100"
-
-
-def spool_files(service: FaxService) -> set[Path]:
-    """The fax documents in the spool (receptions and PDF copies aside)."""
-    root = service.ctx.spool.root
-    return {p for p in root.rglob("*.tif") if p.parent.parent == root and p.parent.name != "in"}
 
 
 def header(page: FaxPage, tsid: str, when: datetime, number: int, count: int) -> np.ndarray:
