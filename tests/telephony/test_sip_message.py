@@ -360,3 +360,14 @@ def test_the_source_address_is_stamped_on_the_top_via_and_the_response_goes_back
         5062,
     )
     assert response_address(response_to(plain, 200, "OK")) == ("pbx.example.com", 5062)
+
+
+def test_a_telephone_number_user_part_with_parameters_is_kept_whole() -> None:
+    uri = SipUri.parse("sip:+15551234;npdi;rn=+15550000@carrier.example.com;user=phone")
+    assert (uri.user, uri.host, uri.params) == (
+        "+15551234;npdi;rn=+15550000",
+        "carrier.example.com",
+        {"user": "phone"},
+    )
+    assert SipUri.parse(str(uri)) == uri
+    assert SipUri.parse("sip:carrier.example.com;lr").user is None

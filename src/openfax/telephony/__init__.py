@@ -2,5 +2,7 @@
 
 Every parser and state machine here is sans-I/O: bytes and the current time go in, events and
 bytes come out; sockets and clocks belong to the asyncio transports beside them. Nothing here
-knows about fax jobs.
+knows about fax jobs. The modules are imported one by one (:mod:`.sip`, :mod:`.sdp`,
+:mod:`.udptl`, :mod:`.rtp`), so that signalling alone does not pay for numpy, which only
+G.711 needs.
 """

@@ -1,4 +1,5 @@
-"""SIP (RFC 3261 subset) without I/O: messages, typed headers and, above them, transactions."""
+"""SIP (RFC 3261 subset) without I/O: messages and typed headers, digest authentication;
+transactions in :mod:`.transaction` and dialogs in :mod:`.dialog` build on them."""
 
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.headers import CSeq, NameAddr, SipUri, Via

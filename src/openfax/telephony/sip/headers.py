@@ -29,8 +29,10 @@ _VIA = re.compile(
     rf"(?P<host>{_HOST})(?:\s*:\s*(?P<port>\d{{1,5}}))?\s*(?P<params>;.*)?",
     re.DOTALL,
 )
+# The user part may hold ';' and '?' (RFC 3261 25.1 user-unreserved: carriers send
+# "sip:+15551234;npdi;rn=+15550000@host"); '@' appears nowhere else unescaped.
 _SIP_URI = re.compile(
-    r"(?P<scheme>sips?):(?:(?P<user>[^:@;?]*)(?::(?P<password>[^@;?]*))?@)?"
+    r"(?P<scheme>sips?):(?:(?P<user>[^:@]*)(?::(?P<password>[^@]*))?@)?"
     rf"(?P<host>{_HOST})(?::(?P<port>\d{{1,5}}))?(?P<params>;[^?]*)?(?:\?(?P<headers>.*))?",
     re.IGNORECASE | re.DOTALL,
 )
