@@ -10,15 +10,18 @@ pay for it; Click only inside the functions that need it, so that the quick path
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from openfax.errors import FaxError
 
+TYPE_CHECKING = False
+"""Not ``typing.TYPE_CHECKING``: the quick path imports this module and not ``typing``."""
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+    from pathlib import Path
+    from typing import Any
+
     from openfax.client import FaxOutgoingJob, FaxServer
 
 JOB_COLUMNS = ("id", "status", "recipient", "pages", "sent", "retries", "device", "scheduled")

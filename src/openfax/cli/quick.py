@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from openfax.errors import FaxError
 
+TYPE_CHECKING = False
+"""Not ``typing.TYPE_CHECKING``: importing ``typing`` would cost this path a good part of
+its time (mypy reads any name TYPE_CHECKING as true)."""
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from openfax.client import FaxServer
 
 PRIORITY_NUMBERS = {"low": 0, "normal": 1, "high": 2}

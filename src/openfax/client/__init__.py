@@ -10,9 +10,12 @@ service nor the web server, and its names are imported when first used (the quic
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
+"""Not ``typing.TYPE_CHECKING``: the quick path of ``openfax send`` imports no ``typing``."""
 if TYPE_CHECKING:
+    from typing import Any
+
     from openfax.client._connection import NotConnectedError, ServerUnavailableError
     from openfax.client._records import Collection
     from openfax.client.devices import FaxDevice

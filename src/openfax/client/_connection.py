@@ -9,19 +9,24 @@ rest it imports). Only the standard library is imported up front.
 
 from __future__ import annotations
 
+import _thread
 import json
 import os
 import select
 import socket
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
 
 from openfax import errors
 from openfax.errors import FaxError
 from openfax.paths import SOCKET_NAME, default_data_dir
+
+TYPE_CHECKING = False
+"""Not ``typing.TYPE_CHECKING``: a quick start imports no ``typing`` (mypy reads any name
+TYPE_CHECKING as true)."""
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+    from typing import Any
 
 CHUNK = 1 << 16
 """Bytes read at a time from a response body."""
@@ -185,7 +190,7 @@ class Connection:
             self._host = "openfaxd"
             self.base_url = "http://openfaxd"
         self._http: _Http | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self.request_hooks: list[Callable[[str, str], object]] = []
         """Called with the method and path (``/v1/...``) of every request before it is sent,
         to trace or count what a program asks of the server."""
