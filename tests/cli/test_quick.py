@@ -108,9 +108,13 @@ def test_the_quick_path_imports_neither_click_nor_a_http_library(daemon: Daemon)
 
 
 def test_jobs_lists_the_queue_as_the_click_command_does(daemon: Daemon) -> None:
+    sent = run([str(OPENFAX)], "send", SAMPLES / "letter.txt", "--to", "3050", socket=daemon.socket)
+    assert sent.returncode == 0, sent.stderr
     quick, click = both("jobs", "--json", socket=daemon.socket)
     assert quick.returncode == click.returncode == 0, quick.stderr + click.stderr
-    assert json.loads(quick.stdout) == json.loads(click.stdout) != []
+    listed = json.loads(quick.stdout)
+    assert listed == json.loads(click.stdout)
+    assert sent.stdout.split()[0] in [row["id"] for row in listed]
     table = run([str(OPENFAX)], "jobs", socket=daemon.socket)
     assert table.returncode == 0 and "Outgoing queue" in table.stdout
 
