@@ -21,6 +21,7 @@ from openfax.documents import (
 )
 from openfax.documents.ccitt import encode_page, encode_rows
 from openfax.errors import DocumentError
+from tests.documents.factories import make_pdf
 
 
 def noise_page(width: int, seed: int) -> FaxPage:
@@ -141,3 +142,15 @@ def test_a_pending_page_that_fails_fails_the_write(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="not 1728 bits wide"):
             _ = wrong.rows
     assert not (tmp_path / "out.tif").exists()
+
+
+def test_pdfs_rendered_on_several_threads_at_once_come_out_whole(tmp_path: Path) -> None:
+    """PDFium must not be entered by two threads at once: the service renders submissions on
+    several threads, so each thread's pages must still be its own document's, in order."""
+    paths = [make_pdf(tmp_path / f"doc{count}.pdf", count) for count in (2, 3, 4, 5)]
+    alone = {path: render_documents([path]) for path in paths}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        rounds = [pool.submit(render_documents, [path]) for path in paths * 3]
+        together = [(path, future.result()) for path, future in zip(paths * 3, rounds, strict=True)]
+    for path, pages in together:
+        assert pages == alone[path]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,11 +46,15 @@ _PHOTO_RENDER_FLAGS = _RENDER_FLAGS | pdfium_c.FPDF_RENDER_NO_SMOOTHTEXT
 """For dithering: text all black or white, so it stays crisp and its edges do not pass for
 the grey levels of a photograph."""
 
+PDFIUM_LOCK = threading.Lock()
+"""Held for every call into PDFium, which must not be entered by two threads at once, even
+for different documents (the service renders submissions on several threads)."""
+
 _FINISHING = ThreadPoolExecutor(
     max_workers=len(os.sched_getaffinity(0)), thread_name_prefix="openfax-pdf-edges"
 )
 """Threads that straighten the edges of rendered pages while the next pages render: PDFium
-may be called from one thread at a time only, so it is the rest of a page's work that is
+is entered by one thread at a time (PDFIUM_LOCK), so it is the rest of a page's work that is
 spread over the CPUs."""
 
 _LOAD_ERRORS = {
@@ -63,12 +68,15 @@ _LOAD_ERRORS = {
 def open_pdf(path: Path) -> pdfium.PdfDocument:
     """Open a PDF, or raise DocumentError saying why it cannot be read."""
     try:
-        document = pdfium.PdfDocument(str(path))
+        with PDFIUM_LOCK:
+            document = pdfium.PdfDocument(str(path))
+            pages = len(document)
+            if pages == 0:
+                document.close()
     except pdfium.PdfiumError as error:
         reason = _LOAD_ERRORS.get(getattr(error, "err_code", None), "corrupt PDF")
         raise DocumentError(path, reason) from None
-    if len(document) == 0:
-        document.close()
+    if pages == 0:
         raise DocumentError(path, "PDF has no pages")
     return document
 
@@ -83,10 +91,13 @@ def render_pdf(path: Path, resolution: Resolution, page_size: PageSize) -> Itera
     # One grey buffer for all pages: a fresh one would cost a page fault every 4 KiB.
     gray = np.empty((page_size.rows(resolution), FAX_WIDTH), dtype=np.uint8)
     try:
-        for index in range(len(document)):
+        with PDFIUM_LOCK:
+            pages = len(document)
+        for index in range(pages):
             yield _render_page(path, document, index, resolution, page_size, gray)
     finally:
-        document.close()
+        with PDFIUM_LOCK:
+            document.close()
 
 
 def _render_page(
@@ -102,26 +113,29 @@ def _render_page(
     Anti-aliased text is full of grey levels, and small dense text can pass for a photograph;
     so a page that looks like one is rendered again without anti-aliasing and looked at anew.
     """
-    page = document[index]
-    try:
-        width_pt, height_pt = page.get_size()
-        if not (0 < width_pt <= MAX_PAGE_POINTS and 0 < height_pt <= MAX_PAGE_POINTS):
-            raise DocumentError(
-                path,
-                f"page {index + 1} is {width_pt:.0f} x {height_pt:.0f} pt, "
-                f"outside the PDF limit of {MAX_PAGE_POINTS} pt",
-            )
-        rotate = 1 if width_pt > height_pt else 0
-        if rotate:
-            width_pt, height_pt = height_pt, width_pt
-        place = fit_on_page(width_pt / 72, height_pt / 72, resolution, page_size)
-        _render(page, place, rotate, _RENDER_FLAGS, gray)
-        if is_photograph(gray):
-            _render(page, place, rotate, _PHOTO_RENDER_FLAGS, gray)
-            if is_photograph(gray):
-                return FaxPage(to_bilevel(gray, dither=True), resolution)
-    finally:
-        page.close()
+    with PDFIUM_LOCK:
+        page = document[index]
+        try:
+            width_pt, height_pt = page.get_size()
+            if not (0 < width_pt <= MAX_PAGE_POINTS and 0 < height_pt <= MAX_PAGE_POINTS):
+                raise DocumentError(
+                    path,
+                    f"page {index + 1} is {width_pt:.0f} x {height_pt:.0f} pt, "
+                    f"outside the PDF limit of {MAX_PAGE_POINTS} pt",
+                )
+            rotate = 1 if width_pt > height_pt else 0
+            if rotate:
+                width_pt, height_pt = height_pt, width_pt
+            place = fit_on_page(width_pt / 72, height_pt / 72, resolution, page_size)
+            _render(page, place, rotate, _RENDER_FLAGS, gray)
+            photograph = is_photograph(gray)
+            if photograph:
+                _render(page, place, rotate, _PHOTO_RENDER_FLAGS, gray)
+                photograph = is_photograph(gray)
+        finally:
+            page.close()
+    if photograph:
+        return FaxPage(to_bilevel(gray, dither=True), resolution)
     rows = _FINISHING.submit(smooth_edges, threshold_rows(gray))
     return FaxPage.from_future(rows, FAX_WIDTH, gray.shape[0], resolution)
 
