@@ -12,6 +12,7 @@ import pytest
 from openfax.client import FaxDocument, FaxRoutingDelivery, FaxServer, ServerEvents
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
+from tests.service.conftest import clock, make_config, store_url  # noqa: F401 (the service's)
 
 WAIT = 60.0
 ROUTING = {"routing_retries": 3, "routing_retry_delay_minutes": 0.002}

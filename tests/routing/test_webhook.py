@@ -4,6 +4,7 @@ line and POSTs it to a real HTTP server in this process."""
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 
 import httpx
@@ -15,10 +16,20 @@ from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.model import JobStatus
 from openfax.routing import WEBHOOK
 from tests.daemon import Daemon
-from tests.routing.conftest import fax_to, settled, use_only
+from tests.routing.conftest import WAIT, fax_to, settled, use_only
 from tests.routing.peers import webhook_receiver
 
 RECEIVER = "loopback line 1002"
+
+
+def logged(daemon: Daemon, text: str) -> bool:
+    """Whether openfaxd's log shows ``text`` (its lines are read by a thread: wait a bit)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if any(text in line for line in list(daemon.log)):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def line_id(server: FaxServer, name: str) -> int:
@@ -76,6 +87,7 @@ def test_a_webhook_failing_for_good_keeps_the_fax_and_is_resent_by_an_administra
         job = server.folders.incoming_queue.get_job(message_id)
         assert job.status == JobStatus.RETRIES_EXCEEDED
         assert "Post to a webhook" in job.extended_status and "404" in job.extended_status
+        assert logged(daemon, f"fax {message_id}: Post to a webhook failed for good")
         failed = server.inbound_routing.get_deliveries(status="failed")
         assert delivery.id in {d.id for d in failed}
         # The fax is in the archive all the same.

@@ -324,25 +324,34 @@ class InboundRouting:
 
     async def _route(self, job: IncomingJob, wake: asyncio.Event) -> None:
         deliveries = await self._plan(job)
-        current: IncomingJob | None = job
-        while current is not None:
+        while True:
             wake.clear()
             now = self.ctx.clock.now()
-            for delivery in deliveries:
-                due = delivery.next_attempt_at is None or delivery.next_attempt_at <= now
-                if delivery.status is DeliveryStatus.PENDING and due:
-                    if self.ctx.stopping.is_set():
-                        return
-                    await self._attempt(current, delivery)
-            async with self.ctx.hub.transaction() as conn:
-                deliveries = await q.list_routing_deliveries(conn, message_id=job.id)
-                current = await self._settle(conn, current, deliveries)
+            due = [
+                d
+                for d in deliveries
+                if d.status is DeliveryStatus.PENDING
+                and (d.next_attempt_at is None or d.next_attempt_at <= now)
+            ]
+            settled: IncomingJob | None = job
+            for delivery in due:
+                if self.ctx.stopping.is_set():
+                    return
+                settled, deliveries = await self._attempt(job, delivery)
+                if settled is None:
+                    return
+                job = settled
+            if not due:
+                async with self.ctx.hub.transaction() as conn:
+                    deliveries = await q.list_routing_deliveries(conn, message_id=job.id)
+                    settled = await self._settle(conn, job, deliveries)
+                if settled is None:
+                    return
+                job = settled
             waiting = [
                 d.next_attempt_at or now for d in deliveries if d.status is DeliveryStatus.PENDING
             ]
-            if current is None or not waiting:
-                return
-            if not await self._sleep(min(waiting), wake):
+            if not waiting or not await self._sleep(min(waiting), wake):
                 return
 
     async def _plan(self, job: IncomingJob) -> list[RoutingDelivery]:
@@ -386,8 +395,12 @@ class InboundRouting:
         shared = await q.get_setting(conn, configuration_key(guid, 0))
         return None if shared is None else dict(shared)
 
-    async def _attempt(self, job: IncomingJob, delivery: RoutingDelivery) -> None:
-        """One attempt of one method, within the routing step deadline; its outcome stored."""
+    async def _attempt(
+        self, job: IncomingJob, delivery: RoutingDelivery
+    ) -> tuple[IncomingJob | None, list[RoutingDelivery]]:
+        """One attempt of one method, within the routing step deadline; its outcome stored
+        and shown on the incoming job in one transaction. The job as it is then (None once
+        it has left the queue or was gone) and the fax's deliveries."""
         ctx = self.ctx
         attempt = delivery.attempts + 1
         method = self.registry.methods.get(delivery.method)
@@ -424,8 +437,11 @@ class InboundRouting:
             _logger.error(
                 "fax %016x: %s failed for good (attempt %d): %s", job.id, name, attempt, error
             )
-        async with ctx.db.transaction() as conn:
+        async with ctx.hub.transaction() as conn:
             await q.update_routing_delivery(conn, delivery.id, changes)
+            deliveries = await q.list_routing_deliveries(conn, message_id=delivery.message_id)
+            settled = await self._settle(conn, job, deliveries)
+        return settled, deliveries
 
     async def _run(
         self,

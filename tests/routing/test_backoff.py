@@ -1,0 +1,68 @@
+"""The retry schedule of a failing routing method, in the service on the manual clock, on
+both stores: each wait twice the last, a final failure after the last retry, the fax kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from openfax.model import JobStatus
+from openfax.routing import WEBHOOK
+from openfax.service import FaxService, ManualClock
+from openfax.store import DeliveryStatus, RoutingDelivery
+from tests.routing.peers import webhook_receiver
+from tests.service.conftest import MakeConfig, eventually, request, send_all
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_good(
+    tmp_path: Path, clock: ManualClock, make_config: MakeConfig, one_page: Path
+) -> None:
+    config = make_config(
+        tmp_path / "data", incoming={"routing_retries": 3, "routing_retry_delay_minutes": 1}
+    )
+    with webhook_receiver() as hook:
+        hook.statuses.extend([503] * 10)
+        async with FaxService(config, clock=clock) as service:
+            receiver = (await service.get_devices())[1].id
+            routing = service.inbound_routing
+            await routing.set_configuration(WEBHOOK, receiver, {"url": hook.url, "secret": "x"})
+            await service.use_routing_method(receiver, WEBHOOK, True)
+            await send_all(service, clock, await service.submit(request(one_page, "1002")))
+            seen: list[RoutingDelivery] = []
+
+            async def archived() -> bool:
+                return bool((await service.get_incoming_messages()).messages)
+
+            # The sender's job ends with the call; the receiver archives just after.
+            await eventually(archived, "the fax in the incoming archive")
+            (message,) = (await service.get_incoming_messages()).messages
+
+            async def attempted(count: int) -> bool:
+                seen[:] = await routing.get_deliveries(message_id=message.id)
+                return bool(seen) and seen[0].attempts == count
+
+            waits = []
+            for attempt in (1, 2, 3):
+                await eventually(lambda a=attempt: attempted(a), f"attempt {attempt}")
+                (delivery,) = seen
+                assert delivery.status is DeliveryStatus.PENDING
+                assert delivery.next_attempt_at is not None
+                waits.append(delivery.next_attempt_at - delivery.updated_at)
+                job = await service.get_incoming_job(message.id)
+                assert job.status == JobStatus.RETRYING
+                assert "503" in job.extended_status_text
+                await clock.set(delivery.next_attempt_at)
+            await eventually(lambda: attempted(4), "the last attempt")
+            (delivery,) = seen
+            job = await service.get_incoming_job(message.id)
+            kept = await service.get_message(message.direction, message.id)
+
+    assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert (delivery.status, delivery.next_attempt_at) == (DeliveryStatus.FAILED, None)
+    assert len(hook.received) == 4
+    assert job.status == JobStatus.RETRIES_EXCEEDED and job.retries == 3
+    assert kept.pages == 1
