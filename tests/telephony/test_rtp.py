@@ -232,3 +232,11 @@ def test_a_real_g711_fax_completes_over_rtp_with_jitter_and_reordering(
     for _, _, buffer in ends:
         stats = buffer.statistics
         assert (stats.late, stats.filled_samples) == (0, 0) and stats.received > 500
+
+
+def test_a_flood_of_future_packets_is_bounded() -> None:
+    buffer = JitterBuffer(Codec.PCMU)
+    for timestamp in range(0, 1200, 2):
+        buffer.put(RtpPacket(0, timestamp // 2, timestamp, 9, b"\xff\xff").to_bytes())
+    assert (buffer.statistics.received, buffer.statistics.overflow) == (600, 100)
+    assert len(buffer.pop()) == 160

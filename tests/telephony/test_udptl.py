@@ -249,3 +249,13 @@ def test_a_real_t38_fax_completes_over_udptl_with_packet_loss(
     assert recovered > 0 and sum(s.lost for s in stats) == 0
     # spandsp asks for indicator packets to be sent several times: the copies are dropped.
     assert sum(s.duplicates for s in stats) > 0
+
+
+def test_fec_reaching_further_back_than_the_receiver_keeps_is_refused() -> None:
+    receiver = UdptlReceiver()
+    flood = UdptlPacket(100, b"\x01", fec=FecInfo(16, tuple(bytes([n]) for n in range(5))))
+    with pytest.raises(MediaPacketError, match="reaches further back than 64"):
+        receiver.receive(flood.to_bytes(), 0.0)
+    assert (receiver.statistics.malformed, receiver.statistics.received) == (1, 0)
+    with pytest.raises(ValueError, match="reach back 64"):
+        UdptlEncoder(UdpErrorCorrection.FEC, fec_span=9, fec_entries=8)

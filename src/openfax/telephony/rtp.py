@@ -23,6 +23,8 @@ SAMPLES_PER_PACKET = 160
 """20 ms of G.711 at 8 kHz: the packet size of fax over RTP (RFC 3551 default ptime)."""
 
 _RTP_VERSION = 2
+_MAX_FRAMES = 500
+"""Packets waiting for playout at most (10 s of 20 ms packets): more is a flood."""
 _TIMESTAMP_MODULO = 1 << 32
 _SEQ_MODULO = 1 << 16
 
@@ -238,7 +240,7 @@ class RtpSender:
 @dataclass
 class JitterStatistics:
     """What the jitter buffer saw: packets played, late, duplicate or of another payload type,
-    samples filled for gaps, and changes of source."""
+    samples filled for gaps, changes of source, and packets dropped as a flood."""
 
     received: int = 0
     late: int = 0
@@ -247,6 +249,7 @@ class JitterStatistics:
     filled_samples: int = 0
     resyncs: int = 0
     malformed: int = 0
+    overflow: int = 0
 
 
 class JitterBuffer:
@@ -306,6 +309,8 @@ class JitterBuffer:
             self.statistics.late += 1
         elif timestamp in self._frames:
             self.statistics.duplicates += 1
+        elif len(self._frames) >= _MAX_FRAMES:
+            self.statistics.overflow += 1
         else:
             self._frames[timestamp] = self.codec.decode(packet.payload)
 

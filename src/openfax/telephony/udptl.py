@@ -36,6 +36,10 @@ _HISTORY = 128
 """Packets kept after delivery, for FEC repair of later losses (FEC spans far fewer)."""
 _MAX_PENDING = 256
 """Packets held behind a gap at most; beyond this the gap is given up at once."""
+MAX_RECOVERY_REACH = 64
+"""How far back a packet's secondaries or FEC may reach. Real peers use a few packets
+(spandsp and Asterisk keep 16); a datagram claiming more is refused rather than making the
+receiver build thousands of groups."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,8 @@ class UdptlEncoder:
     ) -> None:
         if redundancy < 0 or fec_span < 1 or fec_entries < 1:
             raise ValueError("redundancy must be >= 0, FEC span and entries >= 1")
+        if max(redundancy, fec_span * fec_entries) > MAX_RECOVERY_REACH:
+            raise ValueError(f"redundancy and FEC may reach back {MAX_RECOVERY_REACH} packets")
         self.error_correction = error_correction
         self.redundancy = redundancy
         self.fec_span = fec_span
@@ -284,13 +290,22 @@ class UdptlReceiver:
         except MediaPacketError:
             self.statistics.malformed += 1
             raise
+        span = 0 if packet.fec is None else packet.fec.span
+        if packet.fec is not None and span * len(packet.fec.entries) > MAX_RECOVERY_REACH:
+            self.statistics.malformed += 1
+            raise MediaPacketError(
+                f"UDPTL FEC of {len(packet.fec.entries)} entries spanning {span} packets "
+                f"reaches further back than {MAX_RECOVERY_REACH}"
+            )
         self.statistics.received += 1
         seq = self._extend(packet.seq_no)
+        secondary = packet.secondary[:MAX_RECOVERY_REACH]
         if self._next is None:
-            self._next = seq - sum(1 for ifp in packet.secondary if ifp)
+            self._next = seq - sum(1 for ifp in secondary if ifp)
             self._highest = seq
+        floor = self._next
         self._highest = max(self._highest, seq)
-        if seq < self._next:
+        if seq < floor:
             if seq in self._packets:
                 self.statistics.duplicates += 1
             else:
@@ -300,14 +315,14 @@ class UdptlReceiver:
             self.statistics.duplicates += 1
         else:
             self._packets[seq] = packet.primary
-        for age, ifp in enumerate(packet.secondary, start=1):
-            if ifp and seq - age >= self._next and seq - age not in self._packets:
+        for age, ifp in enumerate(secondary, start=1):
+            if ifp and seq - age >= floor and seq - age not in self._packets:
                 self._packets[seq - age] = ifp
                 self.statistics.recovered_by_redundancy += 1
-        if packet.fec is not None and packet.fec.span:
-            groups = fec_groups(seq, packet.fec.span, len(packet.fec.entries))
+        if packet.fec is not None and span:
+            groups = fec_groups(seq, span, len(packet.fec.entries))
             self._fec += zip(groups, packet.fec.entries, strict=True)
-            self._repair_with_fec()
+            self._repair_with_fec(floor)
         return self._deliver(now)
 
     def next_timer(self) -> float | None:
@@ -327,20 +342,21 @@ class UdptlReceiver:
         diff = (seq_no - self._highest) % SEQ_MODULO
         return self._highest + diff if diff < SEQ_MODULO // 2 else self._highest + diff - SEQ_MODULO
 
-    def _repair_with_fec(self) -> None:
-        assert self._next is not None
+    def _repair_with_fec(self, floor: int) -> None:
+        """Rebuild every packet at or after ``floor`` that is the only one missing from an
+        FEC group, again until nothing changes (a rebuilt packet may complete another)."""
         repaired = True
         while repaired:
             repaired = False
             kept: list[tuple[list[int], bytes]] = []
             for group, entry in self._fec:
                 missing = [seq for seq in group if seq not in self._packets]
-                if len(missing) == 1 and missing[0] >= self._next:
+                if len(missing) == 1 and missing[0] >= floor:
                     others = [self._packets[seq] for seq in group if seq != missing[0]]
                     self._packets[missing[0]] = _xor([entry, *others])[: len(entry)]
                     self.statistics.recovered_by_fec += 1
                     repaired = True
-                elif missing and max(missing) >= self._next:
+                elif missing and max(missing) >= floor:
                     kept.append((group, entry))
             self._fec = kept
 
