@@ -92,6 +92,8 @@ def test_a_webhook_failing_for_good_keeps_the_fax_and_is_resent_by_an_administra
         assert delivery.id in {d.id for d in failed}
         # The fax is in the archive all the same.
         archived = server.folders.incoming_archive.get_message(message_id)
+        (shown,) = archived.get_routing_deliveries()
+        assert (shown.id, shown.status, shown.method) == (delivery.id, "failed", WEBHOOK)
         archived.save_pdf(tmp_path / "kept.pdf")
         assert len(pdfium.PdfDocument(tmp_path / "kept.pdf")) == 1
 

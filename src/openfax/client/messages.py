@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Field, Pages, Record, parse_time
+from openfax.client._records import Collection, Field, Pages, Record, parse_time
 from openfax.client.jobs import FaxPerson
+from openfax.client.routing import FaxInboundRouting, FaxRoutingDelivery
 from openfax.model import DEFAULT_PREFETCH_SIZE, Priority, ReceiptType
 
 if TYPE_CHECKING:
@@ -64,6 +65,11 @@ class FaxIncomingMessage(_Message):
     was_reassigned = Field[bool]()
     partial = Field[bool]()
     """The call ended before the fax did; these are the pages that arrived."""
+
+    def get_routing_deliveries(self) -> Collection[FaxRoutingDelivery]:
+        """What each inbound routing method did with this fax (done, pending with its next
+        attempt, or failed and why), in the order they run."""
+        return FaxInboundRouting(self._connection).get_deliveries(message_id=self.id)
 
 
 class FaxOutgoingMessage(_Message):
