@@ -180,7 +180,8 @@ async def release_body(conn: AsyncConnection, submission_id: int) -> str | None:
 
 
 async def spool_references(conn: AsyncConnection) -> set[str]:
-    """Every spool path a row refers to: what the spool must keep."""
+    """Every spool path a row refers to: what the spool must keep. A new column naming
+    spool files belongs here, or the housekeeping takes its files for orphans."""
     columns = (
         submissions.c.body_path,
         outgoing_jobs.c.document_path,
