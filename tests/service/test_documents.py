@@ -5,6 +5,7 @@ files a crash left unreferenced are removed at the next start."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from datetime import datetime, timedelta
@@ -92,6 +93,16 @@ async def test_cancelling_a_broadcast_removes_its_body(
     await service.cancel_job(second)
     await job_leaves_queue(service, second)
     assert spool_files(service) == set()
+
+
+async def test_a_repeated_key_racing_the_first_leaves_one_body(
+    service: FaxService, two_pages: Path
+) -> None:
+    await service.set_queue_switches(outgoing_paused=True)
+    fax = request(two_pages, "1002", "1003", idempotency_key="order-43")
+    first, second = await asyncio.gather(service.submit(fax), service.submit(fax))
+    assert first == second
+    assert len(spool_files(service)) == 1, "the loser's rendering left the spool"
 
 
 async def test_the_header_shows_the_device_tsid_and_the_time_of_sending(
