@@ -55,6 +55,8 @@ def test_wrong_configurations_and_unknown_methods_or_lines_are_refused_by_name(
         email.set_configuration({"recipients": ["a@example.com"], "smtp_port": 0})
     with pytest.raises(ConfigError, match="subject: has an unknown field"):
         email.set_configuration({"recipients": ["a@example.com"], "subject": "{nobody}"})
+    with pytest.raises(ConfigError, match="subject: has an unknown field"):
+        email.set_configuration({"recipients": ["a@example.com"], "subject": "{caller_id.x}"})
     with pytest.raises(ConfigError, match="colour: unknown key"):
         email.set_configuration({"recipients": ["a@example.com"], "colour": "red"})
     with pytest.raises(ConfigError, match="url: must be an http"):
@@ -65,8 +67,14 @@ def test_wrong_configurations_and_unknown_methods_or_lines_are_refused_by_name(
         routing.get_method("{00000000-0000-4000-8000-000000000000}")
     with pytest.raises(MessageNotFoundError):
         email.get_configuration(device_id=999)
+    line = server.get_devices()[1]
     with pytest.raises(NotSupportedError):
-        server.get_devices()[1].use_routing_method("not-a-guid", True)
+        line.use_routing_method("not-a-guid", True)
+    uninstalled = "{00000000-0000-4000-8000-000000000000}"
+    with pytest.raises(NotSupportedError, match="no inbound routing method"):
+        line.use_routing_method(uninstalled, True)
+    line.use_routing_method(uninstalled, False)  # what an unregistered plug-in left: turn off
+    assert uninstalled not in line.used_routing_methods
     # The same refusals over plain HTTP: a 400 in the one error shape, never a 500.
     answer = httpx.put(
         f"http://{daemon.address}/v1/inbound-routing/methods/{WEBHOOK[1:-1]}/configurations/0",

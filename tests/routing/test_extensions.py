@@ -135,6 +135,11 @@ def test_registered_extensions_load_at_the_next_start_with_their_status(
         with connected(daemon) as server:
             names = [e.unique_name for e in server.inbound_routing.get_extensions()]
             assert names == ["openfax", "acme", "unlinked", "absent"]
+            # The line still names the unregistered method; it can be turned off.
+            line = server.get_devices()["loopback line 1002"]
+            assert BROKEN in line.used_routing_methods
+            line.use_routing_method(BROKEN, False)
+            assert line.used_routing_methods == [ARCHIVER]
 
     written = json.loads((out / "1002.json").read_text())
     assert written["message_id"] == message_id

@@ -43,7 +43,7 @@ def check(configuration: Mapping[str, Any]) -> dict[str, Any]:
         given.fail("password", "is set without a username")
     try:
         subject.format(**_fields_example())
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
         given.fail("subject", f"has an unknown field {exc}")
     return given.done(values)
 

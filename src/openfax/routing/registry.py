@@ -15,6 +15,7 @@ method's configuration, and an optional ``initialize()`` runs once when it is lo
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -262,6 +263,10 @@ def _checker(target: Any, method: MethodSpec) -> Check:
             raise
         except Exception as exc:
             raise ConfigError(source, "(configuration)", str(exc) or type(exc).__name__) from exc
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(source, "(configuration)", f"the check gave {exc}") from exc
         if not isinstance(value, dict):
             raise ConfigError(source, "(configuration)", f"the check gave {value!r}, not an object")
         return free_form(method.friendly_name, value)

@@ -191,8 +191,11 @@ class InboundRouting:
             raise MessageNotFoundError("device", device_id)
 
     async def use_routing_method(self, device_id: int, guid: str, use: bool) -> Device:
-        """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
-        key = self._guid(guid)
+        """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``. A method no longer installed
+        (its extension unregistered) can still be turned off."""
+        key = normalize_guid(guid) if not use else self._guid(guid)
+        if key is None:
+            raise NotSupportedError(f"{guid!r} is not a routing method's GUID")
         async with self.ctx.hub.transaction() as conn:
             device = await q.get_device(conn, device_id)
             if device is None:
