@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -107,16 +106,16 @@ async def test_deleting_a_submission_removes_its_jobs(db: Database) -> None:
         assert await queries.list_jobs(conn) == []
 
 
-async def test_ten_thousand_queued_jobs_list_quickly(db: Database) -> None:
+async def test_ten_thousand_queued_jobs_are_all_listed(db: Database) -> None:
+    """A large queue lists every job exactly once (its speed is measured by
+    bench/service.py, not asserted here)."""
     jobs: list[OutgoingJob] = []
     for _ in range(100):
         submission, batch = submission_with_jobs(100)
         async with db.transaction() as conn:
             await queries.insert_submission(conn, submission, batch)
         jobs.extend(batch)
-    started = time.perf_counter()
     async with db.read() as conn:
         listed = await queries.list_jobs(conn)
-    elapsed = time.perf_counter() - started
     assert len(listed) == 10_000
-    assert elapsed < 2.0, f"listing 10,000 jobs took {elapsed:.2f} s"
+    assert sorted(job.id for job in listed) == sorted(job.id for job in jobs)
