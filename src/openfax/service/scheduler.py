@@ -1,11 +1,12 @@
 """The scheduler: takes ready jobs for free lines, runs their calls, applies their outcomes.
 
 One task loops: renew the leases of the calls this node runs (hanging up a call whose job
-was taken away or is being cancelled), return dead nodes' jobs to the queue, then claim the
-next ready job for each idle line that may send, and sleep until the next job is due or
-something wakes it (a submission, a line becoming idle, a queue switch). Each claimed job
-runs in a task of its own: dial, stream progress into the job row and the events, decide
-the outcome (:mod:`openfax.service.outcome`) and commit it with the call attempt.
+was taken away or is being cancelled), return dead nodes' jobs to the queue (every half
+lease), then claim the next ready job for each idle line that may send, and sleep until the
+next job is due or something wakes it (a submission, a line becoming idle, a queue switch).
+Each claimed job runs in a task of its own: compose its pages (:mod:`openfax.service.composing`),
+dial, stream progress into the job row and the events, decide the outcome
+(:mod:`openfax.service.outcome`) and commit it with the call attempt.
 
 Cancelling the dial task is the only way a call is hung up; the job's task always ends by
 itself and always writes the job's next state.
