@@ -32,7 +32,7 @@ Measured:
   HylaFAX's jobs per second from one process; the CLI no slower than ``sendfax``.
 * **Listing.** The latency of listing the outgoing queue with 0, 1,000 and 10,000 jobs
   queued: ``server.folders.outgoing_queue.get_jobs()`` as a script writes it (the
-  collection: one request brings the snapshot's count and first page of 100 jobs), every
+  collection: one request brings the snapshot's count and first page of 25 jobs), every
   job of that collection iterated (further pages are read on demand, growing to 1,000), and
   the first page by a raw ``GET /v1/outgoing-jobs`` over the Unix socket (``http.client``,
   kept alive), against ``faxstat -s`` (which prints the whole queue). The queues
@@ -1202,9 +1202,9 @@ def print_table(hylafax: SideResult, openfax: SideResult, settings: Settings) ->
     print("rows set OpenFax's one-recipient rate against HylaFAX's other ways. ms: medians")
     print("(send: of the runs, process start included; listing: of timed runs after one")
     print("untimed). Listing: HylaFAX is faxstat -s (the whole queue); OpenFax through the")
-    print("client on the Unix socket: get_jobs() (one request: the count and first 100 jobs),")
-    print("every job of it iterated (further pages on demand), and the first page by raw")
-    print("HTTP. Send's client part: its wall time less that of the same requests made from")
+    print("client on the Unix socket: get_jobs() (one request: the count and first 25 jobs),")
+    print("every job of it iterated (further pages on demand), and the API's default first")
+    print("page (100 jobs) by raw HTTP. Send's client part: its wall time less that of the same requests made from")
     print("a running client. Events: nearest-rank percentiles; 'event time' is the server's")
     print("own stamp on the event, written in the transaction of the change.")
     if openfax.import_costs:
