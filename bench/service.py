@@ -1204,9 +1204,10 @@ def print_table(hylafax: SideResult, openfax: SideResult, settings: Settings) ->
     print("untimed). Listing: HylaFAX is faxstat -s (the whole queue); OpenFax through the")
     print("client on the Unix socket: get_jobs() (one request: the count and first 25 jobs),")
     print("every job of it iterated (further pages on demand), and the API's default first")
-    print("page (100 jobs) by raw HTTP. Send's client part: its wall time less that of the same requests made from")
-    print("a running client. Events: nearest-rank percentiles; 'event time' is the server's")
-    print("own stamp on the event, written in the transaction of the change.")
+    print("page (100 jobs) by raw HTTP. Send's client part: its wall time less that of the")
+    print("same requests made from a running client. Events: nearest-rank percentiles;")
+    print("'event time' is the server's own stamp on the event, written in the transaction")
+    print("of the change.")
     if openfax.import_costs:
         print()
         print("openfax send is slow: costliest imports of its path (python -X importtime,")
