@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from openfax.api.tokens import TokenFile
+from openfax.client import FaxServer
 
 ROOT = Path(__file__).parents[1]
 READY = re.compile(r"openfaxd ready .* and http://([\d.]+):(\d+)")
@@ -117,3 +118,15 @@ def running(data_dir: Path, **tables: dict[str, Any]) -> Iterator[Daemon]:
     finally:
         if daemon.process is not None and daemon.process.poll() is None:
             daemon.stop()
+
+
+@contextmanager
+def running_paused(data_dir: Path) -> Iterator[Daemon]:
+    """A started daemon whose outgoing queue is paused: every job submitted stays queued."""
+    with running(data_dir) as daemon:
+        with FaxServer() as fax:
+            fax.connect(daemon.address, token=daemon.token)
+            queue = fax.folders.outgoing_queue
+            queue.paused = True
+            queue.save()
+        yield daemon

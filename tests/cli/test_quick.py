@@ -18,7 +18,7 @@ from openfax.cli.quick import PRIORITY_NUMBERS, SERVER_COVER_PAGE, run_quick
 from openfax.client import FaxServer
 from openfax.model import CoverPageType, Priority
 from tests.cli.test_cli import OPENFAX, SAMPLES
-from tests.daemon import Daemon, running
+from tests.daemon import Daemon, running_paused
 
 CLICK = [sys.executable, "-c", "from openfax.cli.commands import cli; cli(prog_name='openfax')"]
 """The Click application run directly, as ``openfax`` runs it when the quick path declines."""
@@ -27,13 +27,7 @@ SENT_LINE = re.compile(r"^[0-9a-f]{16}  (\d+)  PENDING$")
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    """openfaxd with its outgoing queue paused: what is sent stays queued, PENDING."""
-    with running(tmp_path_factory.mktemp("openfaxd")) as started:
-        with FaxServer() as fax:
-            fax.connect(started.address, token=started.token)
-            queue = fax.folders.outgoing_queue
-            queue.paused = True
-            queue.save()
+    with running_paused(tmp_path_factory.mktemp("openfaxd")) as started:
         yield started
 
 

@@ -15,18 +15,12 @@ from openfax.client import FaxDocument, FaxServer
 from openfax.errors import FaxError, InvalidIdError
 from openfax.model import JobStatus
 from tests.cli.test_cli import SAMPLES
-from tests.daemon import Daemon, running
+from tests.daemon import Daemon, running_paused
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    """openfaxd whose outgoing queue is paused: every job submitted stays queued."""
-    with running(tmp_path_factory.mktemp("openfaxd")) as started:
-        with FaxServer() as fax:
-            fax.connect(started.address, token=started.token)
-            queue = fax.folders.outgoing_queue
-            queue.paused = True
-            queue.save()
+    with running_paused(tmp_path_factory.mktemp("openfaxd")) as started:
         yield started
 
 
