@@ -12,9 +12,11 @@ import pypdfium2 as pdfium
 import pytest
 
 from openfax.client import FaxServer
+from openfax.documents import read_fax_tiff
 from openfax.errors import InvalidOperationError, MessageNotFoundError
-from openfax.model import JobStatus
+from openfax.model import JobOperations, JobStatus
 from openfax.routing import WEBHOOK
+from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon
 from tests.routing.conftest import WAIT, fax_to, settled, use_only
 from tests.routing.peers import webhook_receiver
@@ -113,3 +115,34 @@ def test_a_webhook_failing_for_good_keeps_the_fax_and_is_resent_by_an_administra
         server.folders.incoming_queue.get_job(message_id)
     with pytest.raises(InvalidOperationError, match="done"):
         server.inbound_routing.get_deliveries(message_id=message_id)[1].resend()
+
+
+def test_a_fax_being_routed_is_copied_and_cancelled_by_the_client_and_the_cli(
+    server: FaxServer, daemon: Daemon, one_page: Path, tmp_path: Path
+) -> None:
+    with webhook_receiver() as hook:
+        hook.statuses.extend([503] * 20)
+        method = server.inbound_routing.get_method(WEBHOOK)
+        method.set_configuration({"url": hook.url}, line_id(server, RECEIVER))
+        use_only(server, RECEIVER, WEBHOOK)
+
+        first = fax_to(server, "1002", one_page)
+        job = server.folders.incoming_queue.get_job(first)
+        assert job.available_operations & JobOperations.DELETE
+        job.copy_tiff(tmp_path / "first.tif")
+        assert len(read_fax_tiff(tmp_path / "first.tif")) == 1
+        job.cancel()
+        assert job.status is JobStatus.CANCELED
+        with pytest.raises(MessageNotFoundError):
+            server.folders.incoming_queue.get_job(first)
+        (delivery,) = settled(server, first)
+        assert (delivery.status, delivery.last_error) == ("failed", "cancelled")
+        assert server.folders.incoming_archive.get_message(first).pages == 1
+
+        second = fax_to(server, "1002", one_page)
+        done = openfax(daemon, "cancel", second)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == [second, JobStatus.CANCELED.names]
+        with pytest.raises(MessageNotFoundError):
+            server.folders.incoming_queue.get_job(second)
+        assert server.folders.incoming_archive.get_message(second).pages == 1

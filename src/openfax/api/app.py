@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -45,7 +45,7 @@ from openfax.api.tokens import TokenFile
 from openfax.errors import BodyError, SubmissionError
 from openfax.model import DEFAULT_PREFETCH_SIZE, MAX_PAGE_SIZE, ServerEvents, parse_id
 from openfax.service import EventType, FaxService, ServerEvent
-from openfax.service.views import OutgoingJobInfo
+from openfax.service.views import IncomingJobInfo, OutgoingJobInfo
 from openfax.store import Direction
 
 Who = Annotated[Caller, Depends(caller)]
@@ -201,20 +201,7 @@ def _routes(service: FaxService) -> APIRouter:
     @api.get("/outgoing-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_job_tiff(job_id: IdParam, who: Who) -> FileResponse:
         """FAXCOMEX ``CopyTiff``: the job's TIFF-F, cover page and header lines included."""
-        fd, name = tempfile.mkstemp(prefix="openfax-job-", suffix=".tif")
-        os.close(fd)
-        copy = Path(name)
-        try:
-            await service.copy_tiff(parse_id(job_id), copy)
-        except BaseException:
-            copy.unlink(missing_ok=True)
-            raise
-        return FileResponse(
-            copy,
-            media_type="image/tiff",
-            filename=f"{job_id.lower()}.tif",
-            background=BackgroundTask(copy.unlink, missing_ok=True),
-        )
+        return await _tiff_copy(service.copy_tiff, job_id)
 
     @api.get("/outgoing-jobs/{job_id}/attempts")
     async def get_attempts(job_id: IdParam, who: Who) -> list[m.CallAttemptModel]:
@@ -235,8 +222,16 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/incoming-jobs/{job_id}", response_model=m.IncomingJobModel)
     async def get_incoming_job(job_id: IdParam, who: Who) -> Response:
-        job = await service.get_incoming_job(parse_id(job_id))
-        return _json_response(json.dumps(m.incoming_job_json(job)).encode())
+        return _incoming_job(await service.get_incoming_job(parse_id(job_id)))
+
+    @api.post("/incoming-jobs/{job_id}/cancel", response_model=m.IncomingJobModel)
+    async def cancel_incoming_job(job_id: IdParam, who: Who) -> Response:
+        return _incoming_job(await service.cancel_incoming_job(parse_id(job_id)))
+
+    @api.get("/incoming-jobs/{job_id}/tiff", response_class=FileResponse)
+    async def get_incoming_job_tiff(job_id: IdParam, who: Who) -> FileResponse:
+        """FAXCOMEX ``IncomingJob.CopyTiff``: the received TIFF-F, once the call has ended."""
+        return await _tiff_copy(service.copy_incoming_tiff, job_id)
 
     # --- archives -------------------------------------------------------------------------------
 
@@ -354,6 +349,30 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
 def _json_response(body: bytes) -> Response:
     """A JSON body made by the route itself (its ``response_model`` documents the shape)."""
     return Response(body, media_type="application/json")
+
+
+def _incoming_job(job: IncomingJobInfo) -> Response:
+    return _json_response(json.dumps(m.incoming_job_json(job)).encode())
+
+
+async def _tiff_copy(
+    copy_tiff: Callable[[int, Path], Awaitable[None]], job_id: str
+) -> FileResponse:
+    """A job's TIFF-F as ``copy_tiff`` writes it, sent from a temporary copy removed after."""
+    fd, name = tempfile.mkstemp(prefix="openfax-job-", suffix=".tif")
+    os.close(fd)
+    copy = Path(name)
+    try:
+        await copy_tiff(parse_id(job_id), copy)
+    except BaseException:
+        copy.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        copy,
+        media_type="image/tiff",
+        filename=f"{job_id.lower()}.tif",
+        background=BackgroundTask(copy.unlink, missing_ok=True),
+    )
 
 
 def _outgoing_job(job: OutgoingJobInfo) -> Response:

@@ -126,13 +126,13 @@ def _job_operation(name: str, summary: str) -> None:
         from openfax.cli import fax
 
         with fax.connected(server_name, token) as server:
-            job = server.folders.outgoing_queue.get_job(job_id)
+            job = fax.queued_job(server, job_id, incoming=name == "cancel")
             getattr(job, name)()
-            click.echo(f"{job.id}  {fax.job_row(job.to_dict())['status']}")
+            click.echo(f"{job.id}  {fax.status_of(job.to_dict())}")
 
 
 for _name, _summary in [
-    ("cancel", "Cancel an outgoing fax (hangs up if it is being sent)."),
+    ("cancel", "Cancel a fax being sent, received or routed (hangs up if it is in a call)."),
     ("pause", "Pause a waiting outgoing fax."),
     ("resume", "Resume a paused outgoing fax."),
     ("restart", "Queue a failed outgoing fax again."),

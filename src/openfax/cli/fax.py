@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from openfax.client import FaxOutgoingJob, FaxServer
+    from openfax.client import FaxIncomingJob, FaxOutgoingJob, FaxServer
 
 JOB_COLUMNS = ("id", "status", "recipient", "pages", "sent", "retries", "device", "scheduled")
 MESSAGE_COLUMNS = ("id", "when", "pages", "from", "to", "subject", "partial")
@@ -64,7 +64,7 @@ def job_row(job: Mapping[str, Any]) -> dict[str, Any]:
     or ``FaxOutgoingJob.to_dict()``)."""
     return {
         "id": job["id"],
-        "status": job["status_name"] or str(job["status"]),
+        "status": status_of(job),
         "recipient": job["recipient"]["fax_number"],
         "pages": job["pages"],
         "sent": job["pages_confirmed"],
@@ -72,6 +72,24 @@ def job_row(job: Mapping[str, Any]) -> dict[str, Any]:
         "device": job["device_id"] or "",
         "scheduled": _when(datetime.fromisoformat(job["scheduled_time"])),
     }
+
+
+def status_of(job: Mapping[str, Any]) -> str:
+    """A job's status in words, from its JSON."""
+    return str(job["status_name"] or job["status"])
+
+
+def queued_job(server: FaxServer, job_id: str, incoming: bool) -> FaxOutgoingJob | FaxIncomingJob:
+    """The job with that id in the outgoing queue, else (``incoming``) in the incoming one;
+    MessageNotFoundError if it is in neither."""
+    from openfax.errors import MessageNotFoundError
+
+    try:
+        return server.folders.outgoing_queue.get_job(job_id)
+    except MessageNotFoundError:
+        if not incoming:
+            raise
+        return server.folders.incoming_queue.get_job(job_id)
 
 
 def print_sent(jobs: list[dict[str, Any]], as_json: bool) -> None:

@@ -84,6 +84,21 @@ class _Job(Record):
         has left the queue)."""
         self._data = self._connection.get(f"{self._path}/{self.id}")
 
+    def cancel(self) -> None:
+        """FAXCOMEX ``Cancel()``: an outgoing job waiting ends, one in a call is hung up; an
+        incoming job being received is hung up (the pages that arrived are archived), one
+        being routed stops and leaves the queue (the fax stays archived)."""
+        self._operate("cancel")
+
+    def copy_tiff(self, path: str | Path) -> None:
+        """FAXCOMEX ``CopyTiff(path)``: the fax (TIFF-F, every page) into ``path``: an outgoing
+        one as it is sent, an incoming one as received (InvalidOperationError while it still
+        arrives)."""
+        self._connection.download(f"{self._path}/{self.id}/tiff", path)
+
+    def _operate(self, operation: str) -> None:
+        self._data = self._connection.post(f"{self._path}/{self.id}/{operation}")
+
 
 class FaxOutgoingJob(_Job):
     """FAXCOMEX ``FaxOutgoingJob2``: one recipient's fax in the outgoing queue."""
@@ -132,14 +147,6 @@ class FaxOutgoingJob(_Job):
         """FAXCOMEX ``Restart()``: a failed job is queued again with its retries reset."""
         self._operate("restart")
 
-    def cancel(self) -> None:
-        """FAXCOMEX ``Cancel()``: a waiting job ends; a job in a call is hung up."""
-        self._operate("cancel")
-
-    def copy_tiff(self, path: str | Path) -> None:
-        """FAXCOMEX ``CopyTiff(path)``: the fax as sent (TIFF-F, every page) into ``path``."""
-        self._connection.download(f"{self._path}/{self.id}/tiff", path)
-
     def get_call_attempts(self) -> list[dict[str, Any]]:
         """The calls made for this job, each with its result and T.30 transcript."""
         attempts: list[dict[str, Any]] = self._connection.get(f"{self._path}/{self.id}/attempts")
@@ -186,9 +193,6 @@ class FaxOutgoingJob(_Job):
                 self._data[_EVENT_FIELDS.get(key, key)] = value
         if "status" in event.data:
             self._data["status_name"] = JobStatus(self._data["status"]).names
-
-    def _operate(self, operation: str) -> None:
-        self._data = self._connection.post(f"{self._path}/{self.id}/{operation}")
 
 
 class FaxIncomingJob(_Job):

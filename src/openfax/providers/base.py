@@ -277,6 +277,10 @@ class Device(Protocol):
         True if there was a ringing call to answer.
         """
 
+    def hang_up(self) -> bool:
+        """Hang up the call this device is receiving (FAXCOMEX ``IncomingJob.Cancel``): it
+        ends as dropped, with the pages received so far. True if there was one."""
+
 
 class DeviceProvider(Protocol):
     """A source of devices, loaded and started by the service."""

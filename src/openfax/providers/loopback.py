@@ -107,6 +107,7 @@ class LoopbackLine:
         self._number = number
         self._state = DeviceState.IDLE
         self._ringing: _Call | None = None
+        self._receiving: _Call | None = None
         self.receive_mode = ReceiveMode.AUTO_ANSWER
         self.rings_before_answer = 1
         self.faults = LineFaults()
@@ -148,11 +149,21 @@ class LoopbackLine:
         self._ringing.request_answer()
         return True
 
+    def hang_up(self) -> bool:
+        """Hang up the call this line is receiving (see ``Device.hang_up``)."""
+        if self._receiving is None or self._state is not DeviceState.IN_CALL:
+            return False
+        self._receiving.hang_up(f"{self.name} hung up")
+        return True
+
     def __repr__(self) -> str:
         return f"<LoopbackLine {self._id} {self._number} {self._state.value}>"
 
-    def _set_state(self, state: DeviceState, ringing: _Call | None = None) -> None:
+    def _set_state(
+        self, state: DeviceState, ringing: _Call | None = None, receiving: _Call | None = None
+    ) -> None:
         self._ringing = ringing
+        self._receiving = receiving
         if state is not self._state:
             self._state = state
             self._provider._tell(lambda listener: listener.on_device_state(self, state))
@@ -457,7 +468,7 @@ class _Call:
             )
         self.receive_path = setup.path
         self.caller._set_state(DeviceState.IN_CALL)
-        callee._set_state(DeviceState.IN_CALL)
+        callee._set_state(DeviceState.IN_CALL, receiving=self)
         self.progress(Answered())
         self._tell_callee(Answered())
         faults = [f.hang_up_after_page for f in (self.caller.faults, callee.faults)]

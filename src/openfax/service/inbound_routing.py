@@ -8,7 +8,8 @@ method's attempts. Each method is retried on its own exponential backoff
 ``incoming.routing_retries`` times); the incoming job shows ROUTING, then RETRYING while a
 failed method waits, and RETRIES_EXCEEDED with the errors once one has failed for good; it
 leaves the queue when every method has delivered. The fax is in the incoming archive all
-along. Rows survive a restart, so pending retries resume at their time.
+along. Rows survive a restart, so pending retries resume at their time. Cancelling the job
+fails its pending deliveries ("cancelled") and takes it out of the queue; the fax stays.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ EXTENSIONS_KEY = "routing.extensions"
 SECRET_KEYS = frozenset({"password", "secret"})
 MASK = "********"
 """What a secret reads as; setting a configuration with it keeps the stored secret."""
+CANCELLED = "cancelled"
+"""The error of the deliveries a cancel stopped."""
 MAX_DELAY = timedelta(days=1)
 """The longest wait between two attempts, however many failed."""
 
@@ -310,14 +313,37 @@ class InboundRouting:
             self.ctx.spawn(self.route(routing), f"routing {routing.id:016x}")
         return resent
 
+    async def cancel(self, conn: AsyncConnection, job: IncomingJob) -> None:
+        """FAXCOMEX ``IncomingJob.Cancel()`` of a fax being routed, in the caller's transaction
+        (``job`` read for update): its pending deliveries fail as "cancelled" and the job
+        leaves the queue, as when routing completes; the archived fax stays."""
+        now = self.ctx.clock.now()
+        changes = {
+            "status": DeliveryStatus.FAILED,
+            "last_error": CANCELLED,
+            "next_attempt_at": None,
+            "updated_at": now,
+        }
+        for delivery in await q.list_routing_deliveries(conn, message_id=job.id):
+            if delivery.status is DeliveryStatus.PENDING:
+                await q.update_routing_delivery(conn, delivery.id, changes)
+        await q.delete_incoming_job(conn, job.id)
+        await self.ctx.hub.emit(conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)})
+        _logger.info("fax %016x: routing cancelled", job.id)
+
+    def wake(self, job_id: int) -> None:
+        """Have the routing of a fax look at its deliveries again now, if it is waiting."""
+        wake = self._wake.get(job_id)
+        if wake is not None:
+            wake.set()
+
     # --- routing a received fax -------------------------------------------------------------------
 
     async def route(self, job: IncomingJob) -> None:
         """Run the fax's due deliveries, then wait for the next retry, until none is pending.
         A second call for a fax being routed only wakes the first."""
-        wake = self._wake.get(job.id)
-        if wake is not None:
-            wake.set()
+        if job.id in self._wake:
+            self.wake(job.id)
             return
         wake = self._wake[job.id] = asyncio.Event()
         try:
@@ -356,6 +382,9 @@ class InboundRouting:
             ]
             if not waiting or not await self._sleep(min(waiting), wake):
                 return
+            # Woken early, the deliveries may have been resent or cancelled meanwhile.
+            async with self.ctx.db.read() as conn:
+                deliveries = await q.list_routing_deliveries(conn, message_id=job.id)
 
     async def _plan(self, job: IncomingJob) -> list[RoutingDelivery]:
         """The fax's deliveries, made the first time from the methods its line uses."""
@@ -365,6 +394,10 @@ class InboundRouting:
             known = await q.list_routing_deliveries(conn, message_id=job.id)
             if known:
                 return known
+            try:
+                await q.get_incoming_job(conn, job.id, for_update=True)
+            except MessageNotFoundError:
+                return []  # cancelled before its routing began
             device = await q.get_device(conn, job.device_id)
             used = set(device.routing_methods) if device is not None else set()
             planned = []
@@ -441,7 +474,10 @@ class InboundRouting:
                 "fax %016x: %s failed for good (attempt %d): %s", job.id, name, attempt, error
             )
         async with ctx.hub.transaction() as conn:
-            await q.update_routing_delivery(conn, delivery.id, changes)
+            current = await q.get_routing_delivery(conn, delivery.id)
+            # A delivery cancelled during the attempt stays so, unless it got through.
+            if error is None or current.status is DeliveryStatus.PENDING:
+                await q.update_routing_delivery(conn, delivery.id, changes)
             deliveries = await q.list_routing_deliveries(conn, message_id=delivery.message_id)
             settled = await self._settle(conn, job, deliveries)
         return settled, deliveries
@@ -510,11 +546,12 @@ class InboundRouting:
     ) -> IncomingJob | None:
         """Show the deliveries on the incoming job; remove the job once all are done."""
         if all(d.status is DeliveryStatus.DONE for d in deliveries):
-            await q.delete_incoming_job(conn, job.id)
-            await self.ctx.hub.emit(
-                conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
-            )
-            _logger.info("fax %016x routed", job.id)
+            # Not there any more if it was cancelled meanwhile.
+            if await q.delete_incoming_job(conn, job.id):
+                await self.ctx.hub.emit(
+                    conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
+                )
+                _logger.info("fax %016x routed", job.id)
             return None
         pending = any(d.status is DeliveryStatus.PENDING for d in deliveries)
         failing = any(d.last_error for d in deliveries)

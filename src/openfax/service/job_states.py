@@ -1,9 +1,10 @@
-"""The outgoing job's states and what a user may do in each: one table, read top to bottom.
+"""The jobs' states and what a user may do in each: one table per queue, read top to bottom.
 
 A status is a base state with, on PENDING and RETRYING, the PAUSED or NOLINE modifier bit.
 ``available_operations`` is computed from it, never stored; the job operations of the
 service (pause, resume, restart, cancel) ask :func:`transition` for the next status, which
 refuses with :class:`~openfax.errors.InvalidOperationError` what the table does not allow.
+An incoming job has no modifier bits and one operation, cancel (:func:`incoming_cancel`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ _OPERATIONS: dict[JobStatus, JobOperations] = {
     S.RETRIES_EXCEEDED: JobOperations.RESTART | JobOperations.DELETE,
 }
 
+_INCOMING_OPERATIONS: dict[JobStatus, JobOperations] = {
+    S.INPROGRESS: JobOperations.DELETE,
+    S.ROUTING: JobOperations.DELETE,
+    S.RETRYING: JobOperations.DELETE,
+    S.RETRIES_EXCEEDED: JobOperations.DELETE,
+}
+"""Incoming job status -> operations allowed besides viewing."""
+
 
 def base(status: JobStatus) -> JobStatus:
     """The status without its modifier bits."""
@@ -58,6 +67,20 @@ def available_operations(status: JobStatus) -> JobOperations:
     if status & S.PAUSED:
         allowed = (allowed & ~JobOperations.PAUSE) | JobOperations.RESUME
     return _ALWAYS | allowed
+
+
+def incoming_operations(status: JobStatus) -> JobOperations:
+    """FAXCOMEX ``AvailableOperations`` of an incoming job in ``status``: it may be cancelled
+    while it is received (INPROGRESS) or routed."""
+    return JobOperations.VIEW | _INCOMING_OPERATIONS.get(status, JobOperations(0))
+
+
+def incoming_cancel(status: JobStatus) -> JobStatus:
+    """The status of an incoming job cancelled in ``status`` (InvalidOperationError if it
+    cannot be): a reception is only asked to end (CANCELING) as its call is hung up."""
+    if not incoming_operations(status) & Operation.CANCEL.value:
+        raise InvalidOperationError(f"cannot cancel an incoming job that is {describe(status)}")
+    return S.CANCELING if status is S.INPROGRESS else S.CANCELED
 
 
 def transition(status: JobStatus, operation: Operation) -> JobStatus:

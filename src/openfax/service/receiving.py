@@ -5,7 +5,9 @@ call ends with at least one page, the fax is archived at once (partial reception
 marked partial) in the same transaction that moves the job to ROUTING; then the device's
 routing methods run (``openfax.service.inbound_routing``). A routing failure is retried on
 its method's backoff and never loses the fax, which is already in the archive. A call that
-brought no page leaves nothing behind.
+brought no page leaves nothing behind. Cancelling a reception (CANCELING) hangs up its
+call; what arrived is archived as partial all the same, and the job ends CANCELED and leaves
+the queue without being routed.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class Receiver:
         self._on_idle = on_idle
         self._sending = sending
         self._calls: dict[int, asyncio.Queue[CallProgress]] = {}
+        self._lines: dict[int, Line] = {}
+        """The line of each reception running on this node, by incoming job id."""
         self._notices: asyncio.Queue[tuple[EventType, dict[str, Any]] | None] = asyncio.Queue()
 
     def close_notices(self) -> None:
@@ -130,6 +134,7 @@ class Receiver:
             )
         queue: asyncio.Queue[CallProgress] = asyncio.Queue()
         self._calls[call.call_id] = queue
+        self._lines[job_id] = call.device
         self.ctx.spawn(self._follow(call.call_id, job, queue), f"reception {job_id:016x}")
         return ReceiveSetup(path, SessionOptions(ident=device.csid))
 
@@ -153,6 +158,12 @@ class Receiver:
                     await self._change(job.id, changes)
         finally:
             del self._calls[call_id]
+            del self._lines[job.id]
+
+    def hang_up(self, job_id: int) -> bool:
+        """Hang up the call of a reception being cancelled, if this node receives it."""
+        line = self._lines.get(job_id)
+        return line is not None and line.hang_up()
 
     async def _change(self, job_id: int, changes: dict[str, Any]) -> IncomingJob | None:
         async with self.ctx.hub.transaction() as conn:
@@ -194,16 +205,19 @@ class Receiver:
             await asyncio.to_thread(self.ctx.spool.delete, job.receive_path)
 
     async def archive(self, job: IncomingJob, changes: dict[str, Any]) -> None:
-        """Move a finished reception to ROUTING and into the archive in one step, then route."""
+        """Move a finished reception to ROUTING and into the archive in one step, then route;
+        a cancelled one (CANCELING) is archived too, then ends CANCELED and leaves the queue."""
         now = self.ctx.clock.now()
         line = self.ctx.lines.get(job.device_id)
         async with self.ctx.hub.transaction() as conn:
+            current = await q.get_incoming_job(conn, job.id, for_update=True)
+            cancelled = current.status is JobStatus.CANCELING
             routed = await q.update_incoming_job(
                 conn,
                 job.id,
                 {
                     **changes,
-                    "status": JobStatus.ROUTING,
+                    "status": JobStatus.CANCELED if cancelled else JobStatus.ROUTING,
                     "job_type": JobType.ROUTING,
                     "current_page": 0,
                     "ended_at": now,
@@ -220,14 +234,21 @@ class Receiver:
             await self.ctx.hub.emit(
                 conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(routed)
             )
+            if cancelled:
+                await q.delete_incoming_job(conn, job.id)
+                await self.ctx.hub.emit(
+                    conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
+                )
         _logger.info(
-            "received %d pages%s from %s on device %d",
+            "received %d pages%s from %s on device %d%s",
             routed.pages,
             " (partial)" if routed.partial else "",
             routed.caller_id,
             routed.device_id,
+            ", cancelled" if cancelled else "",
         )
-        await self.route(routed)
+        if not cancelled:
+            await self.route(routed)
 
     # --- routing ------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ async def recover(ctx: ServiceContext, receiver: Receiver) -> None:
     async with ctx.db.read() as conn:
         incoming = await q.list_incoming_jobs(conn, node_id=ctx.node_id)
     for job in incoming:
-        if base(job.status) is JobStatus.INPROGRESS:
+        if base(job.status) in (JobStatus.INPROGRESS, JobStatus.CANCELING):
             await _cut_off_reception(ctx, receiver, job)
         else:
             _logger.info("fax %016x: resuming its routing", job.id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any, Self
 from openfax import __version__
 from openfax.documents import write_fax_tiff
 from openfax.errors import (
+    InvalidOperationError,
     MessageNotFoundError,
     QueueBlockedError,
     SubmissionError,
@@ -26,6 +28,7 @@ from openfax.errors import (
 from openfax.model import (
     DEFAULT_PREFETCH_SIZE,
     JobStatus,
+    JobType,
     ReceiveMode,
     ServerApiVersion,
     ServerEvents,
@@ -41,7 +44,7 @@ from openfax.service.context import ServiceContext
 from openfax.service.events import EventHub, EventType, ServerEvent
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
-from openfax.service.job_states import Operation, base, transition
+from openfax.service.job_states import Operation, base, incoming_cancel, transition
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
 from openfax.service.schedule import first_send_time
@@ -54,6 +57,7 @@ from openfax.service.views import (
     OutgoingJobInfo,
     QueueSwitches,
     ServerInfo,
+    incoming_job_payload,
 )
 from openfax.store import (
     CallAttempt,
@@ -222,6 +226,11 @@ class FaxService:
     def scheduler(self) -> Scheduler:
         assert self._scheduler is not None
         return self._scheduler
+
+    @property
+    def receiver(self) -> Receiver:
+        assert self._receiver is not None
+        return self._receiver
 
     # --- server -------------------------------------------------------------------------------
 
@@ -528,6 +537,37 @@ class FaxService:
     async def get_incoming_job(self, job_id: int) -> IncomingJobInfo:
         async with self.ctx.db.read() as conn:
             return IncomingJobInfo.of(await q.get_incoming_job(conn, job_id))
+
+    async def cancel_incoming_job(self, job_id: int) -> IncomingJobInfo:
+        """FAXCOMEX ``IncomingJob.Cancel()``: a reception is hung up (CANCELING; the pages
+        that arrived are archived as partial, then the job is CANCELED); a fax being routed
+        stops being routed and leaves the queue (CANCELED), staying in the archive."""
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            job = await q.get_incoming_job(conn, job_id, for_update=True)
+            status = incoming_cancel(job.status)
+            updated = await q.update_incoming_job(conn, job_id, {"status": status})
+            assert updated is not None
+            await ctx.hub.emit(conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(updated))
+            if status is JobStatus.CANCELED:
+                await self.inbound_routing.cancel(conn, updated)
+        if status is JobStatus.CANCELING:
+            self.receiver.hang_up(job_id)
+        else:
+            self.inbound_routing.wake(job_id)
+        return IncomingJobInfo.of(updated)
+
+    async def copy_incoming_tiff(self, job_id: int, destination: str | Path) -> None:
+        """FAXCOMEX ``IncomingJob.CopyTiff(path)``: write the received TIFF-F (every page that
+        arrived) to ``destination``; InvalidOperationError while the fax is still arriving."""
+        ctx = self.ctx
+        async with ctx.db.read() as conn:
+            job = await q.get_incoming_job(conn, job_id)
+        if job.job_type is not JobType.ROUTING or job.receive_path is None:
+            raise InvalidOperationError(
+                f"incoming job {job_id:016x} is still being received: its TIFF is not complete"
+            )
+        await asyncio.to_thread(shutil.copyfile, ctx.spool.path(job.receive_path), destination)
 
     # --- archives -----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from openfax.model import (
     ServerApiVersion,
     format_id,
 )
-from openfax.service.job_states import available_operations
+from openfax.service.job_states import available_operations, incoming_operations
 from openfax.store import IncomingJob, OutgoingJob, Submission
 
 
@@ -136,7 +136,7 @@ class IncomingJobInfo:
             status=job.status,
             extended_status=job.extended_status,
             extended_status_text=job.extended_status_text,
-            available_operations=JobOperations.VIEW,
+            available_operations=incoming_operations(job.status),
             device_id=job.device_id,
             caller_id=job.caller_id,
             routing_information=job.routing_information,
@@ -230,6 +230,7 @@ def incoming_job_payload(job: IncomingJob) -> dict[str, Any]:
         "status": int(job.status),
         "extended_status": job.extended_status,
         "extended_status_text": job.extended_status_text,
+        "available_operations": int(incoming_operations(job.status)),
         "pages": job.pages,
         "current_page": job.current_page,
         "device_id": job.device_id,

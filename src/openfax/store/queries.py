@@ -487,9 +487,15 @@ async def insert_incoming_job(conn: AsyncConnection, job: IncomingJob) -> None:
     await conn.execute(insert(incoming_jobs).values(values(job)))
 
 
-async def get_incoming_job(conn: AsyncConnection, job_id: int) -> IncomingJob:
-    """The incoming job with that id; ``MessageNotFoundError`` if there is none."""
-    row = (await conn.execute(select(incoming_jobs).where(incoming_jobs.c.id == job_id))).first()
+async def get_incoming_job(
+    conn: AsyncConnection, job_id: int, *, for_update: bool = False
+) -> IncomingJob:
+    """The incoming job with that id; ``MessageNotFoundError`` if there is none.
+    ``for_update`` locks the row, as in ``get_job``."""
+    query = select(incoming_jobs).where(incoming_jobs.c.id == job_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
     if row is None:
         raise MessageNotFoundError("incoming job", job_id)
     return IncomingJob(**row._mapping)
