@@ -382,6 +382,52 @@ def test_cancelling_the_dial_hangs_up_at_once(tmp_path: Path) -> None:
     assert_same_pages(sent, received.path, pages=1)
 
 
+def test_the_receiving_line_hangs_up_mid_call(tmp_path: Path) -> None:
+    sent = make_tiff(tmp_path, pages=3)
+    progress: asyncio.Queue[CallProgress] = asyncio.Queue()
+    outcomes: list[CallOutcome] = []
+
+    async def scenario(provider: LoopbackProvider, service: Service) -> None:
+        line1, line2 = provider.devices
+        assert not line2.hang_up(), "no call to hang up"
+        call = asyncio.create_task(line1.dial("1002", request(sent), progress=progress.put_nowait))
+        while not (isinstance(event := await progress.get(), PageSent) and event.confirmed):
+            pass
+        assert line2.hang_up()
+        outcomes.append(await call)
+        assert (line1.state, line2.state) == (DeviceState.IDLE, DeviceState.IDLE)
+
+    service = run(tmp_path, scenario, pace=20.0)
+
+    (outcome,) = outcomes
+    assert outcome.cause is CallCause.LINE_DROPPED and 1 <= outcome.pages < 3
+    (received,) = service.received()
+    assert received.partial and received.cause is CallCause.LINE_DROPPED
+    assert received.path is not None and received.pages >= outcome.pages
+    assert_same_pages(sent, received.path, pages=received.pages)
+
+
+def test_a_call_hung_up_while_being_answered_is_not_connected(tmp_path: Path) -> None:
+    class HangingUp(Service):
+        async def receive_setup(self, call: IncomingCall) -> ReceiveSetup:
+            assert call.device.hang_up()
+            return await super().receive_setup(call)
+
+    sent = make_tiff(tmp_path, pages=1)
+    outcomes: list[CallOutcome] = []
+
+    async def scenario(provider: LoopbackProvider, service: Service) -> None:
+        line1, _ = provider.devices
+        outcomes.append(await line1.dial("1002", request(sent)))
+
+    service = run(tmp_path, scenario, service=HangingUp)
+
+    (outcome,) = outcomes
+    assert not outcome.ok and outcome.pages == 0
+    (received,) = service.received()
+    assert (received.cause, received.pages) == (CallCause.LINE_DROPPED, 0)
+
+
 def test_two_calls_at_once_on_four_lines(tmp_path: Path) -> None:
     one = make_tiff(tmp_path, pages=1, first=1)
     two = make_tiff(tmp_path, pages=2, first=5)

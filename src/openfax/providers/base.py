@@ -278,8 +278,9 @@ class Device(Protocol):
         """
 
     def hang_up(self) -> bool:
-        """Hang up the call this device is receiving (FAXCOMEX ``IncomingJob.Cancel``): it
-        ends as dropped, with the pages received so far. True if there was one."""
+        """Hang up the call this device is receiving or answering (FAXCOMEX
+        ``IncomingJob.Cancel``): it ends as dropped, with the pages received so far. True if
+        there was one."""
 
 
 class DeviceProvider(Protocol):

@@ -150,10 +150,12 @@ class LoopbackLine:
         return True
 
     def hang_up(self) -> bool:
-        """Hang up the call this line is receiving (see ``Device.hang_up``)."""
-        if self._receiving is None or self._state is not DeviceState.IN_CALL:
+        """Hang up the call this line is receiving (see ``Device.hang_up``), or answering:
+        one hung up between the service's ``receive_setup`` and the connection ends unanswered."""
+        call = self._receiving or self._ringing
+        if call is None:
             return False
-        self._receiving.hang_up(f"{self.name} hung up")
+        call.hang_up(f"{self.name} hung up")
         return True
 
     def __repr__(self) -> str:
