@@ -122,7 +122,7 @@ async def test_a_claim_can_leave_the_jobs_to_the_lines_own_number(db: Database) 
             device_id=1,
             now=NOW,
             lease_until=later(60),
-            exclude_number=own,
+            exclude_numbers=[own],
         )
         assert claimed is not None and claimed.id == jobs[1].id
         none_left = await queries.claim_next_job(
@@ -131,7 +131,7 @@ async def test_a_claim_can_leave_the_jobs_to_the_lines_own_number(db: Database) 
             device_id=1,
             now=NOW,
             lease_until=later(60),
-            exclude_number=own,
+            exclude_numbers=[own],
         )
         assert none_left is None
 

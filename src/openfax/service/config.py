@@ -118,6 +118,11 @@ class OutgoingConfig:
     page sent."""
     age_limit_days: int = 0
     """Days a failed job stays in the queue; 0 keeps it until deleted."""
+    country_code: int = 0
+    """The server's own country code, for outbound routing of national numbers (without
+    ``+`` or the international prefix); 0: unknown, such numbers follow the default rule."""
+    international_prefix: str = "00"
+    """What a number dialled abroad begins with, besides ``+`` (outbound routing)."""
     causes: RetryPolicies = RetryPolicies()
 
 
@@ -357,6 +362,10 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             raise ConfigError(source, key, f'must be greater than 0 or "unpaced", not {value}')
         if f.name in _IDENTS and (len(value) > MAX_IDENT_LENGTH or not value.isascii()):
             raise ConfigError(source, key, f"must be at most 20 ASCII characters: {value!r}")
+        if f.name == "country_code" and not 0 <= value <= 999:
+            raise ConfigError(source, key, f"must be an ITU country code (1-999) or 0, not {value}")
+        if f.name == "international_prefix" and not value.isdigit():
+            raise ConfigError(source, key, f"must be digits, not {value!r}")
         if f.name == "base_number" and not value.isdigit():
             raise ConfigError(source, key, f"must be digits, not {value!r}")
         if f.name == "node_id" and not value:

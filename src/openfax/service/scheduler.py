@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import logging
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,6 +45,7 @@ from openfax.service.composing import ComposedCall, compose_for_call, sending_ts
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
 from openfax.service.job_states import base
+from openfax.service.outbound_routing import load_routes
 from openfax.service.outcome import decide
 from openfax.service.schedule import in_discount_period, next_discount_start
 from openfax.service.transcript import transcript_json
@@ -171,19 +173,33 @@ class Scheduler:
     async def _dispatch(self, now: datetime) -> None:
         """Claim a ready job for every idle line that may send, and start its call.
 
-        A line does not call its own number while another line is free (it would find
-        itself busy): it leaves such jobs to the others, and takes them only when no other
-        line is free. Jobs still ready when no line is free get the NOLINE bit, which they
-        lose when a line claims them.
+        Outbound routing (:mod:`openfax.service.outbound_routing`) first leaves each line the
+        ready jobs its rules give it: those whose first free valid device it is. A line does
+        not call its own number while another line is free (it would find itself busy): it
+        leaves such jobs to the others, and takes them only when no other line is free. Jobs
+        still ready when no line is free get the NOLINE bit, which they lose when a line
+        claims them.
         """
         async with self.ctx.db.read() as conn:
-            devices = {d.id: d for d in await q.list_devices(conn) if d.send_enabled}
+            routes = await load_routes(conn, self.ctx.config.outgoing)
+            numbers = await q.ready_numbers(conn, now=now) if routes.restricted else set()
+        devices = {d.id: d for d in routes.devices.values() if d.send_enabled}
         for device_id, line in self._free_lines(devices):
             while self._is_free(line) and not self.stopping:
-                others_free = any(other is not line for _, other in self._free_lines(devices))
-                own = devices[device_id].number if others_free else None
-                claimed = await self._claim(device_id, now, exclude_number=own)
-                if claimed is None and own is None:
+                free = [other for other, _ in self._free_lines(devices)]
+                own = devices[device_id].number if len(free) > 1 else None
+                excluded = {own} if own is not None else set()
+                # Routed: only the numbers seen ready whose first free device this line is
+                # (a job submitted since is left to the next round, which it wakes).
+                only = None
+                if routes.restricted:
+                    only = {n for n in numbers if routes.may_send(n, device_id, free)}
+                    if not only - excluded:
+                        break
+                claimed = await self._claim(
+                    device_id, now, exclude_numbers=excluded, only_numbers=only
+                )
+                if claimed is None and not excluded and only is None:
                     return  # nothing is ready: no other line would find anything either
                 if claimed is None:
                     break
@@ -208,7 +224,12 @@ class Scheduler:
         return not running and line.state is DeviceState.IDLE
 
     async def _claim(
-        self, device_id: int, now: datetime, *, exclude_number: str | None = None
+        self,
+        device_id: int,
+        now: datetime,
+        *,
+        exclude_numbers: Collection[str] = (),
+        only_numbers: Collection[str] | None = None,
     ) -> tuple[OutgoingJob, Submission, Device] | None:
         """Take the next ready job for a line; a job not sendable now is put back, changed."""
         lease_until = now + timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
@@ -227,7 +248,8 @@ class Scheduler:
                 device_id=device_id,
                 now=now,
                 lease_until=lease_until,
-                exclude_number=exclude_number,
+                exclude_numbers=exclude_numbers,
+                only_numbers=only_numbers,
             )
             if job is None:
                 return None

@@ -45,6 +45,7 @@ from openfax.service.events import EventHub, EventType, ServerEvent
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.job_states import Operation, base, incoming_cancel, transition
+from openfax.service.outbound_routing import OutboundRouting
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
 from openfax.service.schedule import first_send_time
@@ -221,6 +222,11 @@ class FaxService:
         if self._routing is None:
             raise RuntimeError("the fax service is not running")
         return self._routing
+
+    @property
+    def outbound_routing(self) -> OutboundRouting:
+        """FAXCOMEX ``OutboundRouting``: the groups and rules that choose a job's lines."""
+        return OutboundRouting(self.ctx)
 
     @property
     def scheduler(self) -> Scheduler:

@@ -40,6 +40,8 @@ from openfax.store.records import (
     Event,
     IncomingJob,
     Message,
+    OutboundGroup,
+    OutboundRule,
     OutgoingJob,
     RoutingDelivery,
     Submission,
@@ -52,6 +54,8 @@ from openfax.store.schema import (
     events,
     incoming_jobs,
     messages,
+    outbound_groups,
+    outbound_rules,
     outgoing_jobs,
     routing_deliveries,
     settings,
@@ -286,20 +290,25 @@ async def claim_next_job(
     device_id: int,
     now: datetime,
     lease_until: datetime,
-    exclude_number: str | None = None,
+    exclude_numbers: Collection[str] = (),
+    only_numbers: Collection[str] | None = None,
 ) -> OutgoingJob | None:
     """Take the next ready job for ``device_id`` on ``node_id``, or None if none is ready.
 
     Ready: PENDING or RETRYING (NOLINE allowed, PAUSED not) and scheduled at or before ``now``;
     the highest priority first, then the earliest schedule, then the id. The job becomes
     INPROGRESS on that device under a lease until ``lease_until`` (losing its NOLINE bit), and
-    its attempt count grows. Jobs to ``exclude_number`` (the device's own) are left alone.
+    its attempt count grows. Jobs to ``exclude_numbers`` (the device's own, the numbers outbound
+    routing sends through other devices) are left alone, and with ``only_numbers`` only jobs
+    to those numbers are taken.
     One statement: on PostgreSQL the row is locked with SKIP LOCKED so concurrent claimers
     take different jobs; on SQLite the write transaction already holds the database lock.
     """
     ready = select(outgoing_jobs.c.id).where(IS_CLAIMABLE, outgoing_jobs.c.scheduled_at <= now)
-    if exclude_number is not None:
-        ready = ready.where(outgoing_jobs.c.recipient_number != exclude_number)
+    if exclude_numbers:
+        ready = ready.where(outgoing_jobs.c.recipient_number.not_in(list(exclude_numbers)))
+    if only_numbers is not None:
+        ready = ready.where(outgoing_jobs.c.recipient_number.in_(list(only_numbers)))
     candidate = (
         ready.order_by(
             outgoing_jobs.c.priority.desc(), outgoing_jobs.c.scheduled_at, outgoing_jobs.c.id
@@ -323,6 +332,14 @@ async def claim_next_job(
     )
     row = (await conn.execute(claim)).first()
     return None if row is None else OutgoingJob(**row._mapping)
+
+
+async def ready_numbers(conn: AsyncConnection, *, now: datetime) -> set[str]:
+    """The recipient numbers of the jobs ready at ``now`` (what outbound routing decides on)."""
+    ready = select(outgoing_jobs.c.recipient_number).where(
+        IS_CLAIMABLE, outgoing_jobs.c.scheduled_at <= now
+    )
+    return set((await conn.execute(ready.distinct())).scalars())
 
 
 async def next_scheduled_at(conn: AsyncConnection, *, after: datetime) -> datetime | None:
@@ -783,6 +800,64 @@ async def set_setting(conn: AsyncConnection, key: str, value: Any, *, now: datet
 async def delete_setting(conn: AsyncConnection, key: str) -> bool:
     """Forget the value stored under ``key``; False if there was none."""
     result = await conn.execute(delete(settings).where(settings.c.key == key))
+    return bool(result.rowcount)
+
+
+# --- Outbound routing ---------------------------------------------------------------------------
+
+
+async def list_outbound_groups(conn: AsyncConnection) -> list[OutboundGroup]:
+    """The stored outbound routing groups, by name."""
+    rows = await conn.execute(select(outbound_groups).order_by(outbound_groups.c.name))
+    return [OutboundGroup(name=row.name, device_ids=list(row.device_ids)) for row in rows]
+
+
+async def put_outbound_group(conn: AsyncConnection, group: OutboundGroup) -> None:
+    """Store a group, replacing the one of that name."""
+    statement = _insert(conn, outbound_groups).values(values(group))
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["name"], set_={"device_ids": statement.excluded.device_ids}
+        )
+    )
+
+
+async def delete_outbound_group(conn: AsyncConnection, name: str) -> bool:
+    """Remove a group; False if there was none of that name."""
+    result = await conn.execute(delete(outbound_groups).where(outbound_groups.c.name == name))
+    return bool(result.rowcount)
+
+
+async def list_outbound_rules(conn: AsyncConnection) -> list[OutboundRule]:
+    """The stored outbound routing rules, by country code then area code."""
+    query = select(outbound_rules).order_by(
+        outbound_rules.c.country_code, outbound_rules.c.area_code
+    )
+    return [OutboundRule(**row._mapping) for row in await conn.execute(query)]
+
+
+async def put_outbound_rule(conn: AsyncConnection, rule: OutboundRule) -> None:
+    """Store a rule, replacing the one for the same country and area code."""
+    statement = _insert(conn, outbound_rules).values(values(rule))
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["country_code", "area_code"],
+            set_={
+                "group_name": statement.excluded.group_name,
+                "device_id": statement.excluded.device_id,
+            },
+        )
+    )
+
+
+async def delete_outbound_rule(conn: AsyncConnection, country_code: int, area_code: int) -> bool:
+    """Remove a rule; False if there was none for that country and area code."""
+    result = await conn.execute(
+        delete(outbound_rules).where(
+            outbound_rules.c.country_code == country_code,
+            outbound_rules.c.area_code == area_code,
+        )
+    )
     return bool(result.rowcount)
 
 

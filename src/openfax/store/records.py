@@ -266,3 +266,21 @@ class RoutingDelivery:
     created_at: datetime
     updated_at: datetime
     delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundGroup:
+    """An outbound routing group: a name and its device ids in the order they are tried."""
+
+    name: str
+    device_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundRule:
+    """An outbound routing rule: a country and area code (0: any) to a group or a device."""
+
+    country_code: int
+    area_code: int
+    group_name: str | None = None
+    device_id: int | None = None

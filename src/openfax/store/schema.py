@@ -304,3 +304,24 @@ routing_deliveries = Table(
 """One inbound routing method's work on one received fax: its attempts, its next retry and
 its last error (its id is the event id a webhook carries, the same on every attempt). Rows
 go with their archived message."""
+
+outbound_groups = Table(
+    "outbound_groups",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("device_ids", JSONDocument, nullable=False),
+)
+"""An outbound routing group: its devices in the order a job tries them. ``<All Devices>``
+is not stored; the service makes it from the devices."""
+
+outbound_rules = Table(
+    "outbound_rules",
+    metadata,
+    Column("country_code", Integer, primary_key=True, autoincrement=False),
+    Column("area_code", Integer, primary_key=True, autoincrement=False),
+    Column("group_name", String(200)),
+    Column("device_id", Integer),
+    CheckConstraint("(group_name IS NULL) <> (device_id IS NULL)", name="target"),
+)
+"""An outbound routing rule: jobs to that country and area code (0: any) go out through a
+group or a single device, never both. The default rule (0, 0) is added by the service."""
