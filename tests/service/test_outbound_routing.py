@@ -48,7 +48,8 @@ def test_a_number_splits_into_country_code_and_national_digits(
     assert split_number(number, own_country=33, international_prefix="00") == expected
 
 
-def routes(*rules: OutboundRule, send_enabled: bool = True) -> Routes:
+def routes(*rules: OutboundRule) -> Routes:
+    """Routes over devices 1 and 2 (sending) and 3 (barred from sending)."""
     devices = [Device(id=i, provider="p", name=str(i), send_enabled=i != 3) for i in (1, 2, 3)]
     groups = [
         OutboundGroup(name="uk", device_ids=[2, 1]),
