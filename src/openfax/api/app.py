@@ -40,6 +40,7 @@ from openfax.api import models as m
 from openfax.api.auth import Authentication, Caller, caller
 from openfax.api.errors import install, problems
 from openfax.api.models import ID_PATTERN, ErrorModel, decode_cursor
+from openfax.api.outbound_routing import outbound_routing_routes
 from openfax.api.routing import routing_routes
 from openfax.api.tokens import TokenFile
 from openfax.errors import BodyError, SubmissionError
@@ -77,6 +78,11 @@ EVENT_NAMES = {
     EventType.SERVER_SHUT_DOWN: "OnServerShutDown",
 }
 """The FAXCOMEX ``IFaxServerNotify2`` method each event is delivered as."""
+OUTBOUND_ROUTING_EVENTS = {
+    "groups": "OnOutboundRoutingGroupsConfigChange",
+    "rules": "OnOutboundRoutingRulesConfigChange",
+}
+"""The CONFIG_CHANGED events of outbound routing, by what changed (fsetCONFIG)."""
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorModel} for code in (400, 401, 403, 404, 409, 503)
@@ -93,6 +99,7 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     install(app)
     app.include_router(_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(routing_routes(service), prefix="/v1", responses=ERRORS)
+    app.include_router(outbound_routing_routes(service), prefix="/v1", responses=ERRORS)
     return Authentication(app, tokens)
 
 
@@ -399,6 +406,8 @@ def wire_event(event: ServerEvent) -> dict[str, Any]:
     name = EVENT_NAMES[event.type]
     if event.type is EventType.CONFIG_CHANGED and "device_id" in event.payload:
         name = "OnDevicesConfigChange"
+    if event.type is EventType.CONFIG_CHANGED and "outbound_routing" in event.payload:
+        name = OUTBOUND_ROUTING_EVENTS[event.payload["outbound_routing"]]
     return {
         **event.payload,
         "seq": event.seq,

@@ -17,14 +17,18 @@ from openfax.errors import (
     E_FAIL,
     E_INVALIDARG,
     AccessDeniedError,
+    BadGroupConfigurationError,
     ConfigError,
     DocumentError,
     FaxError,
+    GroupInUseError,
+    GroupNotFoundError,
     InvalidIdError,
     InvalidOperationError,
     MessageNotFoundError,
     NotSupportedError,
     QueueBlockedError,
+    RuleNotFoundError,
     SubmissionError,
 )
 
@@ -40,6 +44,10 @@ STATUS: dict[type[FaxError], int] = {
     InvalidIdError: 400,
     NotSupportedError: 400,
     ConfigError: 400,
+    GroupNotFoundError: 404,
+    RuleNotFoundError: 404,
+    GroupInUseError: 409,
+    BadGroupConfigurationError: 400,
 }
 """The HTTP status of each error class (a subclass takes its nearest listed base's);
 any other FaxError is the server's fault: 500."""

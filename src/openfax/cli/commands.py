@@ -16,6 +16,7 @@ import click
 
 from openfax import __version__
 from openfax.cli.options import json_option, render_options, server_options
+from openfax.cli.outbound import outbound
 from openfax.cli.routing import routing
 
 
@@ -198,3 +199,4 @@ def watch(as_json: bool, server_name: str, token: str | None) -> None:
 
 
 cli.add_command(routing)
+cli.add_command(outbound)

@@ -29,6 +29,14 @@ if TYPE_CHECKING:
         FaxOutgoingArchive,
         FaxOutgoingMessage,
     )
+    from openfax.client.outbound_routing import (
+        FaxDeviceIds,
+        FaxOutboundRouting,
+        FaxOutboundRoutingGroup,
+        FaxOutboundRoutingGroups,
+        FaxOutboundRoutingRule,
+        FaxOutboundRoutingRules,
+    )
     from openfax.client.routing import (
         FaxInboundRouting,
         FaxInboundRoutingExtension,
@@ -57,6 +65,14 @@ _HOMES = {
         "FaxMessageIterator",
         "FaxOutgoingArchive",
         "FaxOutgoingMessage",
+    ),
+    "openfax.client.outbound_routing": (
+        "FaxDeviceIds",
+        "FaxOutboundRouting",
+        "FaxOutboundRoutingGroup",
+        "FaxOutboundRoutingGroups",
+        "FaxOutboundRoutingRule",
+        "FaxOutboundRoutingRules",
     ),
     "openfax.client.routing": (
         "FaxInboundRouting",
@@ -90,6 +106,7 @@ __all__ = [
     "Collection",
     "FaxActivity",
     "FaxDevice",
+    "FaxDeviceIds",
     "FaxDocument",
     "FaxFolders",
     "FaxInboundRouting",
@@ -100,6 +117,11 @@ __all__ = [
     "FaxIncomingMessage",
     "FaxIncomingQueue",
     "FaxMessageIterator",
+    "FaxOutboundRouting",
+    "FaxOutboundRoutingGroup",
+    "FaxOutboundRoutingGroups",
+    "FaxOutboundRoutingRule",
+    "FaxOutboundRoutingRules",
     "FaxOutgoingArchive",
     "FaxOutgoingJob",
     "FaxOutgoingMessage",

@@ -22,6 +22,7 @@ from openfax.client.devices import FaxDevice
 from openfax.client.events import ServerEvent, decode
 from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
 from openfax.client.messages import FaxIncomingArchive, FaxOutgoingArchive
+from openfax.client.outbound_routing import FaxOutboundRouting
 from openfax.client.routing import FaxInboundRouting, send_json
 from openfax.model import ServerApiVersion, ServerEvents
 
@@ -297,6 +298,11 @@ class FaxServer:
     def inbound_routing(self) -> FaxInboundRouting:
         """FAXCOMEX ``InboundRouting``: routing extensions, methods and deliveries."""
         return FaxInboundRouting(self._connected)
+
+    @property
+    def outbound_routing(self) -> FaxOutboundRouting:
+        """FAXCOMEX ``OutboundRouting``: the groups and rules that choose a fax's line."""
+        return FaxOutboundRouting(self._connected)
 
     def register_inbound_routing_extension(
         self, extension_name: str, friendly_name: str, image_name: str, methods: list[str]

@@ -42,6 +42,8 @@ SOURCE = "outbound routing"
 GROUPS_CHANGED = {"outbound_routing": "groups"}
 RULES_CHANGED = {"outbound_routing": "rules"}
 """The payloads of the CONFIG_CHANGED events (OnOutboundRouting{Groups,Rules}ConfigChange)."""
+MAX_GROUP_NAME = 200
+"""The longest group name the store holds."""
 DEFAULT_RULE = OutboundRule(country_code=ANY, area_code=ANY, group_name=GROUP_NAME_ALL_DEVICES)
 
 
@@ -201,8 +203,15 @@ class OutboundRouting:
         return routes.group_info(name)
 
     async def add_group(self, name: str) -> GroupInfo:
-        """FAXCOMEX ``Groups.Add``: a new empty group."""
-        if not name.strip() or name == GROUP_NAME_ALL_DEVICES:
+        """FAXCOMEX ``Groups.Add``: a new empty group. Its name is printable, at most
+        ``MAX_GROUP_NAME`` characters and without ``/`` (it goes in the API's paths)."""
+        if (
+            not name.strip()
+            or name == GROUP_NAME_ALL_DEVICES
+            or len(name) > MAX_GROUP_NAME
+            or "/" in name
+            or not name.isprintable()
+        ):
             raise InvalidOperationError(f"a group cannot be named {name!r}")
         async with self.ctx.hub.transaction() as conn:
             if any(g.name == name for g in await q.list_outbound_groups(conn)):

@@ -1,0 +1,216 @@
+"""``openfax outbound``: the outbound routing groups and rules of a running openfaxd, which
+choose the line a fax goes out on by the country and area code of its number.
+
+A DEVICE argument is a line's id or name; a rule's target is ``--device DEVICE`` or
+``--group NAME``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from openfax.cli.options import json_option, server_options
+from openfax.cli.routing import connected, print_rows
+
+if TYPE_CHECKING:
+    from openfax.client import FaxOutboundRoutingGroup, FaxOutboundRoutingRule, FaxServer
+
+GROUP_COLUMNS = ("name", "status", "devices")
+RULE_COLUMNS = ("country_code", "area_code", "target", "status")
+
+
+def group_row(group: FaxOutboundRoutingGroup) -> dict[str, Any]:
+    return {
+        "name": group.name,
+        "status": group.status.name,
+        "devices": ", ".join(str(d) for d in group.device_ids),
+        "device_ids": list(group.device_ids),
+    }
+
+
+def rule_row(rule: FaxOutboundRoutingRule) -> dict[str, Any]:
+    target = f"device {rule.device_id}" if rule.use_device else f"group {rule.group_name}"
+    return {
+        "country_code": rule.country_code,
+        "area_code": rule.area_code,
+        "target": target,
+        "status": rule.status.name,
+        "use_device": rule.use_device,
+        "group_name": rule.group_name,
+        "device_id": rule.device_id,
+    }
+
+
+def device_id(server: FaxServer, device: str) -> int:
+    """The id of the line whose id or name is ``device``."""
+    for line in server.get_devices():
+        if device in (str(line.id), line.device_name):
+            return line.id
+    raise click.ClickException(f"no device has the id or name {device!r}")
+
+
+def show(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str, as_json: bool) -> None:
+    """One changed group or rule: a table row, or its JSON object."""
+    if as_json:
+        import json
+
+        click.echo(json.dumps(rows[0]))
+    else:
+        print_rows(rows, columns, title, as_json)
+
+
+def rule_target(server: FaxServer, device: str | None, group: str | None) -> dict[str, Any]:
+    """``Rules.Add``'s target arguments from ``--device`` / ``--group`` (exactly one)."""
+    if (device is None) == (group is None):
+        raise click.UsageError("give a rule either --device or --group")
+    if device is not None:
+        return {"use_device": True, "device_id": device_id(server, device)}
+    return {"use_device": False, "group_name": group}
+
+
+@click.group()
+def outbound() -> None:
+    """Outbound routing: groups of lines and rules by country and area code."""
+
+
+@outbound.group()
+def groups() -> None:
+    """Groups: ordered lists of lines (<All Devices> holds every line)."""
+
+
+@groups.command(name="list")
+@json_option
+@server_options
+def list_groups(as_json: bool, server_name: str, token: str | None) -> None:
+    """List the groups and their lines, in the order a fax tries them."""
+    with connected(server_name, token) as server:
+        rows = [group_row(g) for g in server.outbound_routing.get_groups()]
+    print_rows(rows, GROUP_COLUMNS, "Outbound routing groups", as_json)
+
+
+@groups.command(name="add")
+@click.argument("name")
+@click.argument("devices", nargs=-1)
+@json_option
+@server_options
+def add_group(
+    name: str, devices: tuple[str, ...], as_json: bool, server_name: str, token: str | None
+) -> None:
+    """Add the group NAME with DEVICES (ids or names) in order."""
+    with connected(server_name, token) as server:
+        group = server.outbound_routing.get_groups().add(name)
+        if devices:
+            group.device_ids.set([device_id(server, d) for d in devices])
+        row = group_row(group)
+    show([row], GROUP_COLUMNS, "Outbound routing group", as_json)
+
+
+@groups.command(name="set")
+@click.argument("name")
+@click.argument("devices", nargs=-1)
+@json_option
+@server_options
+def set_group(
+    name: str, devices: tuple[str, ...], as_json: bool, server_name: str, token: str | None
+) -> None:
+    """Give the group NAME exactly DEVICES (ids or names), in order (none: empty it)."""
+    with connected(server_name, token) as server:
+        group = server.outbound_routing.get_groups().item(name)
+        group.device_ids.set([device_id(server, d) for d in devices])
+        row = group_row(group)
+    show([row], GROUP_COLUMNS, "Outbound routing group", as_json)
+
+
+@groups.command(name="remove")
+@click.argument("name")
+@json_option
+@server_options
+def remove_group(name: str, as_json: bool, server_name: str, token: str | None) -> None:
+    """Remove the group NAME (not while a rule sends to it)."""
+    with connected(server_name, token) as server:
+        server.outbound_routing.get_groups().remove(name)
+    show([{"name": name, "removed": True}], ("name", "removed"), "Removed", as_json)
+
+
+@outbound.group()
+def rules() -> None:
+    """Rules: faxes to a country and area code (0: any) go out through a group or a line."""
+
+
+@rules.command(name="list")
+@json_option
+@server_options
+def list_rules(as_json: bool, server_name: str, token: str | None) -> None:
+    """List the rules, the default one (0/0) first."""
+    with connected(server_name, token) as server:
+        rows = [rule_row(r) for r in server.outbound_routing.get_rules()]
+    print_rows(rows, RULE_COLUMNS, "Outbound routing rules", as_json)
+
+
+@rules.command(name="add")
+@click.argument("country_code", type=click.IntRange(min=0))
+@click.argument("area_code", type=click.IntRange(min=0))
+@click.option("--device", default=None, help="Send through this line (id or name).")
+@click.option("--group", default=None, help="Send through this group's lines.")
+@json_option
+@server_options
+def add_rule(
+    country_code: int,
+    area_code: int,
+    device: str | None,
+    group: str | None,
+    as_json: bool,
+    server_name: str,
+    token: str | None,
+) -> None:
+    """Add a rule: faxes to COUNTRY_CODE and AREA_CODE (0: any) go out as it says."""
+    with connected(server_name, token) as server:
+        target = rule_target(server, device, group)
+        rule = server.outbound_routing.get_rules().add(country_code, area_code, **target)
+        row = rule_row(rule)
+    show([row], RULE_COLUMNS, "Outbound routing rule", as_json)
+
+
+@rules.command(name="set")
+@click.argument("country_code", type=click.IntRange(min=0))
+@click.argument("area_code", type=click.IntRange(min=0))
+@click.option("--device", default=None, help="Send through this line (id or name).")
+@click.option("--group", default=None, help="Send through this group's lines.")
+@json_option
+@server_options
+def set_rule(
+    country_code: int,
+    area_code: int,
+    device: str | None,
+    group: str | None,
+    as_json: bool,
+    server_name: str,
+    token: str | None,
+) -> None:
+    """Point an existing rule (0 0: the default one) at a line or a group."""
+    with connected(server_name, token) as server:
+        target = rule_target(server, device, group)
+        rule = server.outbound_routing.get_rules().item_by_country_and_area(country_code, area_code)
+        rule.use_device = target["use_device"]
+        rule.device_id = target.get("device_id", 0)
+        rule.group_name = target.get("group_name", "")
+        rule.save()
+        row = rule_row(rule)
+    show([row], RULE_COLUMNS, "Outbound routing rule", as_json)
+
+
+@rules.command(name="remove")
+@click.argument("country_code", type=click.IntRange(min=0))
+@click.argument("area_code", type=click.IntRange(min=0))
+@json_option
+@server_options
+def remove_rule(
+    country_code: int, area_code: int, as_json: bool, server_name: str, token: str | None
+) -> None:
+    """Remove the rule for COUNTRY_CODE and AREA_CODE (not the default one)."""
+    with connected(server_name, token) as server:
+        server.outbound_routing.get_rules().remove_by_country_and_area(country_code, area_code)
+    row = {"country_code": country_code, "area_code": area_code, "removed": True}
+    show([row], ("country_code", "area_code", "removed"), "Removed", as_json)

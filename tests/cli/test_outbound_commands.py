@@ -1,0 +1,75 @@
+"""``openfax outbound``: groups and rules managed from the command line of a real daemon, as
+tables and as JSON, with clear errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.cli.test_fax_commands import openfax
+from tests.daemon import Daemon, running
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    with running(tmp_path_factory.mktemp("openfaxd")) as started:
+        yield started
+
+
+def run_json(daemon: Daemon, *args: str) -> Any:
+    done = openfax(daemon, "outbound", *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_groups_and_rules_are_set_from_the_command_line(daemon: Daemon) -> None:
+    group = run_json(daemon, "groups", "add", "pair", "loopback line 1002", "1")
+    assert (group["name"], group["device_ids"], group["status"]) == (
+        "pair",
+        [2, 1],
+        "ALL_DEV_VALID",
+    )
+    group = run_json(daemon, "groups", "set", "pair", "1")
+    assert group["device_ids"] == [1]
+    rule = run_json(daemon, "rules", "add", "44", "20", "--group", "pair")
+    assert (rule["target"], rule["status"]) == ("group pair", "VALID")
+    rule = run_json(daemon, "rules", "set", "44", "20", "--device", "loopback line 1002")
+    assert (rule["use_device"], rule["device_id"], rule["group_name"]) == (True, 2, "")
+    rule = run_json(daemon, "rules", "set", "0", "0", "--group", "pair")
+    assert rule["target"] == "group pair"
+
+    table = openfax(daemon, "outbound", "rules", "list")
+    assert table.returncode == 0, table.stderr
+    assert "Outbound routing rules" in table.stdout and "device 2" in table.stdout
+    listed = run_json(daemon, "rules", "list")
+    assert [(r["country_code"], r["area_code"]) for r in listed] == [(0, 0), (44, 20)]
+    groups = openfax(daemon, "outbound", "groups", "list")
+    assert "<All Devices>" in groups.stdout and "pair" in groups.stdout
+
+    in_use = openfax(daemon, "outbound", "groups", "remove", "pair")
+    assert in_use.returncode == 1
+    assert "GroupInUseError" in in_use.stderr and "Traceback" not in in_use.stderr
+    run_json(daemon, "rules", "set", "0", "0", "--group", "<All Devices>")
+    assert run_json(daemon, "rules", "remove", "44", "20")["removed"]
+    assert run_json(daemon, "groups", "remove", "pair")["removed"]
+    assert [g["name"] for g in run_json(daemon, "groups", "list")] == ["<All Devices>"]
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("rules", "add", "44", "0"), "either --device or --group"),
+        (("rules", "add", "44", "0", "--device", "nowhere"), "no device has the id or name"),
+        (("rules", "remove", "0", "0"), "InvalidOperationError"),
+        (("rules", "set", "7", "0", "--device", "1"), "RuleNotFoundError"),
+        (("groups", "set", "<All Devices>", "1"), "cannot be changed"),
+        (("groups", "remove", "absent"), "absent"),
+    ],
+)
+def test_mistakes_are_clear_errors(daemon: Daemon, args: tuple[str, ...], error: str) -> None:
+    done = openfax(daemon, "outbound", *args)
+    assert done.returncode != 0
+    assert error in done.stderr and "Traceback" not in done.stderr
