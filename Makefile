@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Runtime: spandsp for T.30; test and benchmark peers: efax, libtiff tools, Ghostscript;
-# the store tests start a private PostgreSQL server.
+# the store tests start a private PostgreSQL server; SIPp (sip-tester) is the independent
+# SIP peer of the telephony tests.
 RUN_DEBS := libspandsp2 libtiff6
-TEST_DEBS := $(RUN_DEBS) efax libtiff-tools ghostscript gcc libc6-dev postgresql
+TEST_DEBS := $(RUN_DEBS) efax libtiff-tools ghostscript gcc libc6-dev postgresql sip-tester
 # Benchmark peers: HylaFAX's daemons and clients (bench/service.py runs a private instance).
 BENCH_DEBS := hylafax-server hylafax-client
 OUT ?= out

@@ -1,0 +1,1372 @@
+"""A SIP user agent on asyncio (RFC 3261 UAC and UAS cores, RFC 4028 session timers): what
+the ``sip`` device provider uses to register, place and take fax calls and switch them to
+T.38.
+
+The provider's whole view::
+
+    ua = UserAgent(UserAgentConfig(host="0.0.0.0", port=5060, registrar="sip:pbx.example"),
+                   on_incoming=ring_a_device)
+    await ua.start()
+    await ua.register()                     # digest challenges answered, refreshed by itself
+    call = ua.call("sip:+15551234@pbx.example", offer)      # the INVITE goes out at once
+    answer = await call.connected()         # raises CallFailedError(cause=BUSY, ...)
+    result = await call.reinvite(t38_offer) # accepted with the answer, or refused (488 ...)
+    call.on_offer = answer_far_end_offers   # the far end's re-INVITEs that change media
+    end = await call.wait_ended()           # CallEnd(remote=True, reason="bye") ...
+    await call.hang_up()                    # CANCEL before the answer, BYE after
+    await ua.close()
+
+Incoming calls reach ``on_incoming`` as :class:`IncomingCall` after the 100 Trying; the
+provider rings (:meth:`IncomingCall.ring`), answers (:meth:`IncomingCall.answer`) or
+rejects them. Session descriptions are :class:`~openfax.telephony.sdp.SessionDescription`
+objects: the user agent carries them and keeps their versions right, but offer/answer
+decisions are the provider's (with :func:`~openfax.telephony.sdp.make_answer`). Session
+refreshes are answered here without disturbing the media.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import ipaddress
+import logging
+import secrets
+import socket
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from openfax.errors import SdpError, SdpNegotiationError, SipParseError, TelephonyError
+from openfax.telephony.sdp import SessionDescription, parse_sdp
+from openfax.telephony.sip._grammar import quote
+from openfax.telephony.sip.dialog import Dialog, DialogState, new_branch, new_tag
+from openfax.telephony.sip.digest import DigestChallenge, digest_response
+from openfax.telephony.sip.endpoint import ClientRequest, ServerRequest, SipEndpoint
+from openfax.telephony.sip.headers import NameAddr, SipUri, Via
+from openfax.telephony.sip.message import Headers, Message, Request, Response, response_to
+from openfax.telephony.sip.transaction import TimerValues, make_cancel
+from openfax.telephony.sip.transport import TRANSPORTS, Peer, SipTransport, describe
+
+log = logging.getLogger("openfax.telephony.sip")
+
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+SUPPORTED = "timer"
+SDP = "application/sdp"
+
+
+class FailureCause(enum.StrEnum):
+    """Why an outgoing call was not answered, as a provider turns it into a job status."""
+
+    BUSY = "busy"
+    """486 Busy Here, 600 Busy Everywhere."""
+    NO_ANSWER = "no_answer"
+    """408, 480, or our ring timeout ran out."""
+    REJECTED = "rejected"
+    """403, 603, or our credentials were refused (401/407 again)."""
+    NOT_FOUND = "not_found"
+    """404, 484 (address incomplete), 410, 604."""
+    UNREACHABLE = "unreachable"
+    """503, a transport error, or no response at all."""
+    INCOMPATIBLE = "incompatible"
+    """488, 606, 415: the far end accepts nothing we offered."""
+    CANCELLED = "cancelled"
+    """We hung up before the answer (CANCEL), or the far end cancelled its INVITE."""
+    FAILED = "failed"
+    """Any other final response (3xx redirections are not followed)."""
+
+
+_CAUSES = {
+    486: FailureCause.BUSY,
+    600: FailureCause.BUSY,
+    408: FailureCause.NO_ANSWER,
+    480: FailureCause.NO_ANSWER,
+    401: FailureCause.REJECTED,
+    403: FailureCause.REJECTED,
+    407: FailureCause.REJECTED,
+    603: FailureCause.REJECTED,
+    404: FailureCause.NOT_FOUND,
+    410: FailureCause.NOT_FOUND,
+    484: FailureCause.NOT_FOUND,
+    604: FailureCause.NOT_FOUND,
+    502: FailureCause.UNREACHABLE,
+    503: FailureCause.UNREACHABLE,
+    415: FailureCause.INCOMPATIBLE,
+    488: FailureCause.INCOMPATIBLE,
+    606: FailureCause.INCOMPATIBLE,
+}
+
+
+def failure_cause(status: int, local: str | None = None) -> FailureCause:
+    """The cause of a final failure response; ``local`` is the endpoint's note when the
+    response was made here: a timeout with no answer at all, or a transport error, means
+    the far end is unreachable."""
+    if local is not None:
+        return FailureCause.UNREACHABLE
+    return _CAUSES.get(status, FailureCause.FAILED)
+
+
+class CallFailedError(TelephonyError):
+    """An outgoing call was not answered, or an incoming one ended before it was; ``cause``
+    classifies it, ``status`` and ``reason`` are the final response's."""
+
+    def __init__(self, cause: FailureCause, status: int, reason: str) -> None:
+        self.cause = cause
+        self.status = status
+        self.reason = reason
+        super().__init__(f"call failed: {status} {reason} ({cause})")
+
+
+class RegistrationError(TelephonyError):
+    """The registrar refused or never answered a REGISTER; says with what."""
+
+
+class CallState(enum.Enum):
+    """Where a call is: set up (calling, ringing), connected, or ended."""
+
+    CALLING = "calling"
+    RINGING = "ringing"
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class CallEnd:
+    """How a call ended. ``remote`` is True when the far end ended it (BYE, CANCEL) or it was
+    lost (no ACK, session expired) before we hung up: for a fax, a BYE before the last page
+    was confirmed makes a partial outcome. ``status`` is the final response of a call that
+    never connected."""
+
+    remote: bool
+    reason: str
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class ReinviteResult:
+    """The far end's final answer to our re-INVITE: accepted with ``answer``, or refused
+    (488/415 ...) with the old session still in force."""
+
+    status: int
+    reason: str
+    answer: SessionDescription | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the far end took the new session."""
+        return 200 <= self.status < 300
+
+
+OfferHandler = Callable[[SessionDescription], Awaitable[SessionDescription]]
+"""Answers the far end's offer that changes the session (a re-INVITE to T.38 or back to
+audio): returns our answer, or raises SdpNegotiationError to refuse it (488, the old session
+stays)."""
+ProgressHandler = Callable[[int, SessionDescription | None], None]
+"""Told of each provisional response to our INVITE: status (180, 183 ...) and early SDP."""
+IncomingHandler = Callable[["IncomingCall"], None]
+"""Told of each new incoming call, after the 100 Trying was sent."""
+
+
+@dataclass(frozen=True)
+class UserAgentConfig:
+    """How the user agent listens, who it is, and where its registrar and proxy are.
+
+    ``host``/``port`` are bound for UDP and TCP (port 0: any free port); ``contact_host`` is
+    the address written in Via and Contact (default ``host``, or the local address facing
+    the peer when ``host`` is a wildcard). ``transport`` is used for requests whose URI does
+    not say. ``registrar`` and ``proxy`` are SIP URIs; ``proxy`` is an outbound proxy that
+    every call set-up goes through (loose routing). ``username``/``password`` answer digest
+    challenges (``username`` defaults to ``user``). ``session_expires`` (seconds, None: no
+    session timer) and ``min_se`` are RFC 4028's.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 5060
+    transport: str = "UDP"
+    tcp: bool = True
+    contact_host: str | None = None
+    user: str = "openfax"
+    display_name: str | None = None
+    domain: str | None = None
+    registrar: str | None = None
+    proxy: str | None = None
+    username: str | None = None
+    password: str | None = None
+    register_expires: int = 3600
+    session_expires: int | None = 1800
+    min_se: int = 90
+    timers: TimerValues = field(default_factory=TimerValues)
+    user_agent: str = "OpenFax"
+    glare_retries: int = 3
+
+
+class UserAgent:
+    """The user agent: transport, transactions, registration and calls. Use it as an async
+    context manager or call :meth:`start` and :meth:`close`."""
+
+    def __init__(
+        self, config: UserAgentConfig, *, on_incoming: IncomingHandler | None = None
+    ) -> None:
+        if config.transport not in TRANSPORTS:
+            raise TelephonyError(f"SIP transport {config.transport!r} is not UDP or TCP")
+        self.config = config
+        self.on_incoming = on_incoming
+        self.transport = SipTransport(
+            lambda _message, _peer: None, host=config.host, port=config.port, tcp=config.tcp
+        )
+        self.endpoint = SipEndpoint(
+            self.transport,
+            on_request=self._on_request,
+            on_stray=self._on_stray,
+            timers=config.timers,
+        )
+        self.registration: Registration | None = None
+        self._calls: dict[tuple[str, str], Call] = {}
+        self._ringing: dict[int, IncomingCall] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._contact_hosts: dict[str, str] = {}
+
+    async def __aenter__(self) -> UserAgent:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Bind the sockets."""
+        await self.transport.start()
+
+    async def close(self) -> None:
+        """Hang up every call, unregister, close the sockets."""
+        calls = [*self._calls.values(), *self._ringing.values()]
+        if calls:
+            hang_ups = [asyncio.ensure_future(call.hang_up()) for call in calls]
+            await asyncio.wait(hang_ups, timeout=2.0)
+        if self.registration is not None:
+            await self.registration.close()
+        for task in list(self._tasks):
+            task.cancel()
+        self.endpoint.close()
+        await self.transport.close()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound address and port (the port chosen when 0 was asked)."""
+        return self.transport.host, self.transport.port
+
+    async def register(self) -> Registration:
+        """Register our Contact with the configured registrar, answering digest challenges,
+        and keep refreshing it before it expires. Raises RegistrationError when refused."""
+        if self.config.registrar is None:
+            raise RegistrationError("no registrar is configured")
+        if self.registration is None:
+            self.registration = Registration(self)
+        await self.registration.start()
+        return self.registration
+
+    def call(
+        self,
+        target: str,
+        offer: SessionDescription | None,
+        *,
+        caller: str | None = None,
+        caller_name: str | None = None,
+        headers: Iterable[tuple[str, str]] = (),
+        ring_timeout: float | None = 60.0,
+        on_progress: ProgressHandler | None = None,
+    ) -> OutgoingCall:
+        """Call ``target`` (a SIP URI) with ``offer``; the INVITE goes out at once. Await
+        :meth:`OutgoingCall.connected` for the answer. ``caller`` is the user part of From
+        (default the configured user); after ``ring_timeout`` seconds without an answer the
+        call is cancelled and fails as NO_ANSWER."""
+        call = OutgoingCall(
+            self,
+            target,
+            offer,
+            caller=caller or self.config.user,
+            caller_name=caller_name or self.config.display_name,
+            headers=tuple(headers),
+            ring_timeout=ring_timeout,
+            on_progress=on_progress,
+        )
+        call._task = self.spawn(call._run())
+        return call
+
+    # --- What calls and registrations share ---------------------------------------------------
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a coroutine owned by the user agent (cancelled on close); errors are logged."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("SIP task failed: %s", error, exc_info=error)
+
+    async def next_hop(self, request: Request) -> Peer:
+        """Where a request goes: its first Route (loose routing) or its Request-URI, the
+        host resolved."""
+        routes = request.headers.get_all("Route")
+        uri = NameAddr.parse(routes[0], "Route").uri if routes else request.uri
+        return await self.transport.resolve(Peer.of_uri(uri, self.config.transport))
+
+    def contact_host(self, peer: Peer) -> str:
+        """The address we write in Via and Contact for messages to ``peer``."""
+        if self.config.contact_host is not None:
+            return self.config.contact_host
+        try:
+            wildcard = ipaddress.ip_address(self.transport.host).is_unspecified
+        except ValueError:
+            wildcard = False
+        if not wildcard:
+            return self.transport.host
+        if peer.host not in self._contact_hosts:
+            family = socket.AF_INET6 if ":" in peer.host else socket.AF_INET
+            with socket.socket(family, socket.SOCK_DGRAM) as probe:
+                probe.connect((peer.host, peer.port))
+                self._contact_hosts[peer.host] = str(probe.getsockname()[0])
+        return self._contact_hosts[peer.host]
+
+    def via(self, peer: Peer) -> Via:
+        """Our Via for a request to ``peer``, without its branch (RFC 3581 rport on UDP)."""
+        params: dict[str, str | None] = {"rport": None} if peer.transport == "UDP" else {}
+        return Via(peer.transport, self.contact_host(peer), self.transport.port, params)
+
+    def contact(self, peer: Peer, user: str | None = None) -> str:
+        """Our Contact URI for a dialog or registration with ``peer``."""
+        host = self.contact_host(peer)
+        if ":" in host:
+            host = f"[{host}]"
+        transport = ";transport=tcp" if peer.transport == "TCP" else ""
+        return f"sip:{user or self.config.user}@{host}:{self.transport.port}{transport}"
+
+    def domain(self) -> str:
+        """The domain of our address of record: configured, else the registrar's host."""
+        if self.config.domain is not None:
+            return self.config.domain
+        if self.config.registrar is not None:
+            return SipUri.parse(self.config.registrar).host
+        return self.transport.host
+
+    def authorization(
+        self, request: Request, response: Response, nonce_count: int = 1
+    ) -> tuple[str, str] | None:
+        """The Authorization (401) or Proxy-Authorization (407) header answering the
+        challenge in ``response``; None without credentials or a challenge we can answer.
+        SHA-256 is preferred over MD5 when both are offered."""
+        if self.config.password is None:
+            return None
+        asking = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        challenges: list[DigestChallenge] = []
+        for value in response.headers.get_all(asking):
+            try:
+                challenges.append(DigestChallenge.parse(value))
+            except SipParseError as error:
+                log.warning("SIP ignoring a challenge (Call-ID %s): %s", response.call_id, error)
+        challenges.sort(key=lambda challenge: not challenge.algorithm.startswith("SHA-256"))
+        for challenge in challenges:
+            try:
+                value = digest_response(
+                    challenge,
+                    method=request.method,
+                    uri=request.uri,
+                    username=self.config.username or self.config.user,
+                    password=self.config.password,
+                    nonce_count=nonce_count,
+                )
+            except TelephonyError as error:
+                log.warning("SIP cannot answer a challenge: %s", error)
+                continue
+            return ("Authorization" if response.status == 401 else "Proxy-Authorization", value)
+        return None
+
+    def common_headers(self) -> list[tuple[str, str]]:
+        """What every request and dialog-making response of ours says about us."""
+        return [("User-Agent", self.config.user_agent), ("Allow", ALLOW), ("Supported", SUPPORTED)]
+
+    def forget(self, call: Call) -> None:
+        """A call ended: requests in its dialog are answered 481 from now on."""
+        self._calls.pop((call.call_id, call.local_tag), None)
+        if isinstance(call, IncomingCall):
+            self._ringing.pop(id(call.server), None)
+
+    # --- Requests received ---------------------------------------------------------------------
+
+    def _on_request(self, server: ServerRequest) -> None:
+        request = server.request
+        try:
+            self._dispatch(server)
+        except TelephonyError as error:
+            log.warning("SIP rejected %s from %s: %s", describe(request), server.peer, error)
+            if not server.answered:
+                reply = response_to(request, 400, "Bad Request", headers=[_warning(str(error))])
+                server.respond(reply)
+
+    def _dispatch(self, server: ServerRequest) -> None:
+        request = server.request
+        method = request.method
+        if request.to.tag is not None:
+            call = self._calls.get((request.call_id, request.to.tag))
+            if call is None:
+                reply = response_to(request, 481, "Call/Transaction Does Not Exist")
+                server.respond(reply)
+            else:
+                call._on_request(server)
+            return
+        if method == "INVITE":
+            self._on_invite(server)
+        elif method == "CANCEL":
+            self._on_cancel(server)
+        elif method == "OPTIONS":
+            headers = [*self.common_headers(), ("Accept", SDP)]
+            server.respond(response_to(request, 200, "OK", to_tag=new_tag(), headers=headers))
+        elif method == "BYE":
+            server.respond(response_to(request, 481, "Call/Transaction Does Not Exist"))
+        else:
+            headers = [("Allow", ALLOW)]
+            server.respond(response_to(request, 405, "Method Not Allowed", headers=headers))
+
+    def _on_invite(self, server: ServerRequest) -> None:
+        request = server.request
+        unsupported = [
+            option for option in request.headers.get_all("Require") if option.lower() != "timer"
+        ]
+        if unsupported:
+            headers = [("Unsupported", ", ".join(unsupported))]
+            server.respond(response_to(request, 420, "Bad Extension", headers=headers))
+            return
+        timer = SessionTimer.requested(request, self.config)
+        if isinstance(timer, Response):
+            server.respond(timer)
+            return
+        offer = _body_sdp(request)
+        if self.on_incoming is None:
+            server.respond(response_to(request, 480, "Temporarily Unavailable"))
+            return
+        call = IncomingCall(self, server, offer, timer)
+        self._ringing[id(server)] = call
+        log.info(
+            "SIP incoming call %s from %s to %s", call.call_id, call.caller, call.called_number
+        )
+        self.on_incoming(call)
+
+    def _on_cancel(self, server: ServerRequest) -> None:
+        invite = self.endpoint.invite_server(server.request)
+        call = None if invite is None else self._ringing.get(id(invite))
+        if invite is None:
+            server.respond(response_to(server.request, 481, "Call/Transaction Does Not Exist"))
+            return
+        server.respond(response_to(server.request, 200, "OK"))
+        if call is not None:
+            call._cancelled()
+
+    def _on_stray(self, message: Message, peer: Peer) -> None:
+        if isinstance(message, Request):
+            call = self._calls.get((message.call_id, message.to.tag or ""))
+            if call is not None:
+                call._on_ack(message)
+            return
+        if 200 <= message.status < 300 and message.cseq.method == "INVITE":
+            call = self._calls.get((message.call_id, message.from_.tag or ""))
+            if call is not None and call._resend_ack(message):
+                return
+        log.info("SIP dropped %s from %s: no transaction", describe(message), peer)
+
+
+class SessionTimer:
+    """RFC 4028 for one dialog: the interval, which end refreshes, and the timer that either
+    refreshes (half the interval) or gives up on a far end that stopped refreshing."""
+
+    def __init__(self, interval: int | None = None, *, we_refresh: bool = False) -> None:
+        self.interval = interval
+        self.we_refresh = we_refresh
+
+    @classmethod
+    def requested(cls, request: Request, config: UserAgentConfig) -> SessionTimer | Response:
+        """The timer a received INVITE or UPDATE asks for, or the 422 refusing an interval
+        shorter than our Min-SE. The far end refreshes if it asked to or says it can."""
+        value = request.headers.get("Session-Expires")
+        if value is None:
+            return cls()
+        interval, refresher = _session_expires(value)
+        if interval < config.min_se:
+            headers = [("Min-SE", str(config.min_se))]
+            return response_to(request, 422, "Session Interval Too Small", headers=headers)
+        supported = {option.lower() for option in request.headers.get_all("Supported")}
+        if refresher is None:
+            refresher = "uac" if "timer" in supported else "uas"
+        return cls(interval, we_refresh=refresher == "uas")
+
+    def response_headers(self) -> list[tuple[str, str]]:
+        """Session-Expires (and Require: timer when the far end refreshes) for our 2xx."""
+        if self.interval is None:
+            return []
+        refresher = "uas" if self.we_refresh else "uac"
+        headers = [("Session-Expires", f"{self.interval};refresher={refresher}")]
+        if not self.we_refresh:
+            headers.append(("Require", "timer"))
+        return headers
+
+    def request_headers(self, config: UserAgentConfig) -> list[tuple[str, str]]:
+        """Session-Expires and Min-SE for a request we send (a refresh keeps the interval)."""
+        interval = self.interval or config.session_expires
+        if interval is None:
+            return []
+        value = f"{interval};refresher=uac" if self.interval and self.we_refresh else str(interval)
+        return [("Session-Expires", value), ("Min-SE", str(config.min_se))]
+
+    def answered(self, response: Response) -> None:
+        """The 2xx to a request of ours says what was agreed (nothing: no session timer)."""
+        value = response.headers.get("Session-Expires")
+        if value is None:
+            self.interval = None
+            return
+        self.interval, refresher = _session_expires(value)
+        self.we_refresh = refresher != "uas"
+
+
+def _session_expires(value: str) -> tuple[int, str | None]:
+    number, _, params = value.partition(";")
+    if not number.strip().isdigit():
+        raise SipParseError(f"Session-Expires: {value!r} is not a number of seconds")
+    refresher = None
+    for param in params.split(";"):
+        name, _, raw = param.partition("=")
+        if name.strip().lower() == "refresher":
+            refresher = raw.strip().lower()
+    if refresher not in (None, "uac", "uas"):
+        raise SipParseError(f"Session-Expires: refresher={refresher!r} is not uac or uas")
+    return int(number), refresher
+
+
+def _body_sdp(message: Message) -> SessionDescription | None:
+    """The SDP body of a message, None without a body; a body of another type is refused."""
+    if not message.body:
+        return None
+    if message.content_type not in (None, SDP):
+        raise TelephonyError(f"body of type {message.content_type} is not {SDP}")
+    try:
+        return parse_sdp(message.body)
+    except SdpError as error:
+        raise TelephonyError(f"bad SDP body: {error}") from None
+
+
+def _warning(text: str) -> tuple[str, str]:
+    return ("Warning", f"399 openfax {quote(text[:200])}")
+
+
+def _same_session(one: SessionDescription, other: SessionDescription | None) -> bool:
+    """True when a description repeats ``other`` (a session refresh): the same origin and
+    version, or the same content under another version."""
+    if other is None:
+        return False
+    return one.origin == other.origin or replace(one, origin=other.origin) == other
+
+
+class Call:
+    """A call in either direction: its dialog, the sessions both ends use, re-INVITEs,
+    session timers and the end. Build one with :meth:`UserAgent.call` or receive an
+    :class:`IncomingCall`."""
+
+    def __init__(self, ua: UserAgent, *, call_id: str, local_tag: str, peer: Peer) -> None:
+        self.ua = ua
+        self.call_id = call_id
+        self.local_tag = local_tag
+        self.peer = peer
+        self.state = CallState.CALLING
+        self.dialog: Dialog | None = None
+        self.local_sdp: SessionDescription | None = None
+        self.remote_sdp: SessionDescription | None = None
+        self.on_offer: OfferHandler | None = None
+        """Answers the far end's offers that change the session; None refuses them (488)."""
+        self.end: CallEnd | None = None
+        self.timer = SessionTimer()
+        self.refreshes = 0
+        """Session refreshes sent or answered without a change of media."""
+        self._ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
+        self._reinvite_lock = asyncio.Lock()
+        self._hanging_up = False
+        self._timer_handle: asyncio.TimerHandle | None = None
+        self._acks: dict[int, asyncio.Future[Request]] = {}
+        self._sent_acks: dict[int, tuple[Request, Peer]] = {}
+        self._peer_allows_update = False
+
+    @property
+    def outgoing(self) -> bool:
+        """True for a call we placed."""
+        return isinstance(self, OutgoingCall)
+
+    async def wait_ended(self) -> CallEnd:
+        """Wait until the call is over, by either end."""
+        return await asyncio.shield(self._ended)
+
+    async def hang_up(self) -> None:
+        """End the call: BYE once connected (the set-up kinds cancel or reject)."""
+        if self.state is CallState.ENDED or self._hanging_up:
+            await self.wait_ended()
+            return
+        self._hanging_up = True
+        await self._bye()
+        self._finish(CallEnd(remote=False, reason="hang_up"))
+
+    async def _bye(self) -> None:
+        """Send BYE in a connected dialog and wait for its answer, whatever it is."""
+        if self.dialog is None or self.dialog.state is not DialogState.CONFIRMED:
+            return
+        try:
+            await self._request("BYE")
+        except TelephonyError as error:
+            log.info("SIP BYE of %s not sent: %s", self.call_id, error)
+
+    async def reinvite(self, offer: SessionDescription) -> ReinviteResult:
+        """Offer a new session (T.38, or back to audio) by re-INVITE and wait for the answer.
+        A 491 (glare) is retried after RFC 3261 14.1's random delay; a refusal (488, 415 ...)
+        leaves the old session in force; 408 or 481 end the call."""
+        async with self._reinvite_lock:
+            result = ReinviteResult(481, "Call/Transaction Does Not Exist")
+            for attempt in range(self.ua.config.glare_retries + 1):
+                if self.state is not CallState.CONNECTED or self.dialog is None:
+                    return result
+                result = await self._offer("INVITE", self._versioned(offer))
+                if result.status != 491 or attempt == self.ua.config.glare_retries:
+                    break
+                delay = self.dialog.glare_retry_delay()
+                log.info("SIP re-INVITE of %s met 491; retrying in %.2f s", self.call_id, delay)
+                await asyncio.sleep(delay)
+            return result
+
+    # --- Inside the dialog ------------------------------------------------------------------
+
+    async def _request(
+        self, method: str, *, body: bytes = b"", headers: Iterable[tuple[str, str]] = ()
+    ) -> tuple[Response, ClientRequest]:
+        """Send a request in the dialog and wait for its final response, answering one digest
+        challenge; the 2xx of a re-INVITE is ACKed."""
+        assert self.dialog is not None
+        extra = list(headers)
+        if body:
+            extra.append(("Content-Type", SDP))
+        for _attempt in range(2):
+            request = self.dialog.request(
+                method, self.ua.via(self.peer), headers=tuple(extra), body=body
+            )
+            peer = await self.ua.next_hop(request)
+            client = self.ua.endpoint.request(request, peer, self._on_response)
+            response = await client.final
+            if method == "INVITE":
+                self.dialog.invite_finished(response)
+                if 200 <= response.status < 300:
+                    await self._ack(request, response)
+            if response.status in (401, 407):
+                answer = self.ua.authorization(request, response)
+                if answer is not None:
+                    extra = [pair for pair in extra if pair[0] != answer[0]] + [answer]
+                    continue
+            return response, client
+        return response, client
+
+    async def _offer(self, method: str, offer: SessionDescription | None) -> ReinviteResult:
+        """A re-INVITE or UPDATE with ``offer`` (None: a bare session refresh)."""
+        body = b"" if offer is None else offer.to_bytes()
+        headers = [*self.ua.common_headers(), *self.timer.request_headers(self.ua.config)]
+        response, _ = await self._request(method, body=body, headers=headers)
+        status, reason = response.status, response.reason
+        if status in (408, 481):
+            log.info("SIP %s of %s got %d: the dialog is gone", method, self.call_id, status)
+            if status == 408:
+                self.ua.spawn(self.hang_up())
+            else:
+                self._finish(CallEnd(remote=True, reason=f"{status} {reason}"))
+            return ReinviteResult(status, reason)
+        if not 200 <= status < 300:
+            return ReinviteResult(status, reason)
+        self._note_allow(response)
+        self.timer.answered(response)
+        self._arm_timer()
+        if offer is None:
+            return ReinviteResult(status, reason)
+        try:
+            answer = _body_sdp(response)
+        except TelephonyError as error:
+            log.warning("SIP %s of %s: %s; hanging up", method, self.call_id, error)
+            self.ua.spawn(self.hang_up())
+            return ReinviteResult(488, str(error))
+        if answer is None:
+            log.warning("SIP %s of %s: 2xx without an answer; hanging up", method, self.call_id)
+            self.ua.spawn(self.hang_up())
+            return ReinviteResult(488, "no SDP answer")
+        self.local_sdp, self.remote_sdp = offer, answer
+        return ReinviteResult(status, reason, answer)
+
+    def _on_response(self, response: Response) -> None:
+        """Every response to a request in the dialog: a retransmitted 2xx is ACKed again."""
+        if 200 <= response.status < 300 and response.cseq.method == "INVITE":
+            self._resend_ack(response)
+
+    async def _ack(self, invite: Request, response: Response) -> None:
+        """ACK the 2xx to our INVITE (RFC 3261 13.2.2.4): a request of the dialog, kept to
+        be sent again on every retransmission of the 2xx."""
+        assert self.dialog is not None
+        number = invite.cseq.number
+        if number not in self._sent_acks:
+            ack = self.dialog.request("ACK", self.ua.via(self.peer), cseq=number)
+            self._sent_acks[number] = (ack, await self.ua.next_hop(ack))
+        self._resend_ack(response)
+
+    def _resend_ack(self, response: Response) -> bool:
+        """ACK a 2xx to our INVITE (again); False when no ACK was made for it yet."""
+        sent = self._sent_acks.get(response.cseq.number)
+        if sent is None:
+            return False
+        self.ua.endpoint.send(*sent)
+        return True
+
+    def _on_request(self, server: ServerRequest) -> None:
+        """A request the far end sent in this dialog."""
+        request = server.request
+        assert self.dialog is not None
+        refusal = self.dialog.receive(request)
+        if refusal is not None:
+            headers = []
+            if refusal.retry_after is not None:
+                headers.append(("Retry-After", str(refusal.retry_after)))
+            server.respond(response_to(request, refusal.status, refusal.reason, headers=headers))
+            return
+        if request.method == "BYE":
+            server.respond(response_to(request, 200, "OK"))
+            log.info("SIP call %s: the far end hung up", self.call_id)
+            self._finish(CallEnd(remote=not self._hanging_up, reason="bye"))
+        elif request.method in ("INVITE", "UPDATE"):
+            self.ua.spawn(self._answer_offer(server))
+        elif request.method == "OPTIONS":
+            headers = [*self.ua.common_headers(), ("Accept", SDP)]
+            server.respond(response_to(request, 200, "OK", headers=headers))
+        elif request.method == "INFO":
+            server.respond(response_to(request, 200, "OK"))
+        else:
+            headers = [("Allow", ALLOW)]
+            server.respond(response_to(request, 405, "Method Not Allowed", headers=headers))
+
+    async def _answer_offer(self, server: ServerRequest) -> None:
+        """A re-INVITE or UPDATE from the far end: a session refresh (no SDP, or the SDP we
+        already have) is answered with our current session and nothing else changes;
+        another offer goes to ``on_offer``, whose refusal keeps the old session."""
+        request = server.request
+        assert self.dialog is not None
+        try:
+            offer = _body_sdp(request)
+            timer = SessionTimer.requested(request, self.ua.config)
+        except TelephonyError as error:
+            log.warning("SIP refused %s: %s", describe(request), error)
+            self._refuse(server, 400, "Bad Request", [_warning(str(error))])
+            return
+        if isinstance(timer, Response):
+            min_se = [("Min-SE", str(self.ua.config.min_se))]
+            self._refuse(server, timer.status, timer.reason, min_se)
+            return
+        if self.state is not CallState.CONNECTED:
+            self._refuse(server, 481, "Call/Transaction Does Not Exist", [])
+            return
+        answer = self.local_sdp
+        if offer is not None and not _same_session(offer, self.remote_sdp):
+            try:
+                if self.on_offer is None:
+                    raise SdpNegotiationError("no handler for offers in this call")
+                answer = self._versioned(await self.on_offer(offer))
+            except SdpNegotiationError as refusal:
+                log.info("SIP call %s: offer refused (%s)", self.call_id, refusal)
+                reason = "Not Acceptable Here" if refusal.status != 415 else "Unsupported Media"
+                self._refuse(server, refusal.status, reason, [_warning(str(refusal))])
+                return
+            self.local_sdp, self.remote_sdp = answer, offer
+        else:
+            log.info("SIP call %s: session refresh, media unchanged", self.call_id)
+            self.refreshes += 1
+        if offer is None and request.method == "UPDATE":
+            answer = None
+        self._note_allow(request)
+        self.timer = timer if timer.interval is not None else self.timer
+        headers = [
+            ("Contact", f"<{self.dialog.local_contact}>"),
+            *self.ua.common_headers(),
+            *self.timer.response_headers(),
+        ]
+        body = b""
+        if answer is not None:
+            headers.append(("Content-Type", SDP))
+            body = answer.to_bytes()
+        response = response_to(request, 200, "OK", headers=headers, body=body)
+        self._arm_timer()
+        if request.method == "UPDATE":
+            server.respond(response)
+            return
+        self.dialog.answered(response)
+        ack = await self._send_2xx(server, response)
+        if ack is not None and offer is None and (late := _body_sdp(ack)) is not None:
+            self.remote_sdp = late
+
+    def _refuse(
+        self, server: ServerRequest, status: int, reason: str, headers: list[tuple[str, str]]
+    ) -> None:
+        response = response_to(server.request, status, reason, headers=headers)
+        server.respond(response)
+        if self.dialog is not None and server.request.method == "INVITE":
+            self.dialog.answered(response)
+
+    async def _send_2xx(self, server: ServerRequest, response: Response) -> Request | None:
+        """Send a 2xx to an INVITE and resend it (T1 doubling to T2) until its ACK comes
+        (RFC 3261 13.3.1.4); without an ACK after 64*T1 the call is hung up. Returns the
+        ACK, or None."""
+        timers = self.ua.config.timers
+        number = response.cseq.number
+        ack: asyncio.Future[Request] = asyncio.get_running_loop().create_future()
+        self._acks[number] = ack
+        server.respond(response)
+        interval, waited = timers.t1, 0.0
+        try:
+            while waited < 64 * timers.t1:
+                done, _ = await asyncio.wait([ack], timeout=interval)
+                if done:
+                    return ack.result()
+                if self.state is CallState.ENDED:
+                    return None
+                waited += interval
+                interval = min(2 * interval, timers.t2)
+                if server.peer.transport == "UDP":
+                    self.ua.endpoint.send(response, server.peer)
+        finally:
+            self._acks.pop(number, None)
+        log.warning("SIP call %s: no ACK for the %d; hanging up", self.call_id, response.status)
+        await self.hang_up()
+        if self.end is not None:
+            self.end = replace(self.end, remote=True, reason="no ACK")
+        return None
+
+    def _on_ack(self, ack: Request) -> None:
+        future = self._acks.get(ack.cseq.number)
+        if future is not None and not future.done():
+            future.set_result(ack)
+
+    # --- Session timer ------------------------------------------------------------------------
+
+    def _arm_timer(self) -> None:
+        """(Re)start the session timer after a successful INVITE, re-INVITE or UPDATE."""
+        if self._timer_handle is not None:
+            self._timer_handle.cancel()
+            self._timer_handle = None
+        interval = self.timer.interval
+        if interval is None or self.state is not CallState.CONNECTED:
+            return
+        loop = asyncio.get_running_loop()
+        if self.timer.we_refresh:
+            self._timer_handle = loop.call_later(interval / 2, self._refresh_due)
+        else:
+            self._timer_handle = loop.call_later(interval - min(32, interval / 3), self._expired)
+
+    def _refresh_due(self) -> None:
+        self._timer_handle = None
+        self.ua.spawn(self._refresh())
+
+    async def _refresh(self) -> None:
+        """Refresh the session: UPDATE without a body when the far end allows it, else a
+        re-INVITE with our current SDP unchanged, so the media (T.38 or audio) goes on."""
+        if self.state is not CallState.CONNECTED:
+            return
+        if self._reinvite_lock.locked():
+            self._timer_handle = asyncio.get_running_loop().call_later(1.0, self._refresh_due)
+            return
+        async with self._reinvite_lock:
+            log.info("SIP call %s: refreshing the session", self.call_id)
+            if self._peer_allows_update:
+                result = await self._offer("UPDATE", None)
+                self.refreshes += result.accepted
+                if result.accepted or self.state is not CallState.CONNECTED:
+                    return
+                self._peer_allows_update = False
+            result = await self._offer("INVITE", self.local_sdp)
+            self.refreshes += result.accepted
+        if not result.accepted and self.state is CallState.CONNECTED:
+            log.warning("SIP call %s: session refresh refused (%d)", self.call_id, result.status)
+            self._timer_handle = asyncio.get_running_loop().call_later(
+                self.ua.config.timers.t2, self._refresh_due
+            )
+
+    def _expired(self) -> None:
+        self._timer_handle = None
+        log.warning("SIP call %s: the far end did not refresh the session", self.call_id)
+        self.ua.spawn(self._expire())
+
+    async def _expire(self) -> None:
+        await self.hang_up()
+        if self.end is not None:
+            self.end = replace(self.end, remote=True, reason="session expired")
+
+    def _note_allow(self, message: Message) -> None:
+        allowed = {method.upper() for method in message.headers.get_all("Allow")}
+        if allowed:
+            self._peer_allows_update = "UPDATE" in allowed
+
+    # --- The end ----------------------------------------------------------------------------
+
+    def _versioned(self, description: SessionDescription) -> SessionDescription:
+        """A description of ours with the origin RFC 3264 8 asks for: the current one when
+        nothing changed, the next version when something did."""
+        current = self.local_sdp
+        if current is None:
+            return description
+        if replace(description, origin=current.origin) == current:
+            return current
+        if description.origin.version > current.origin.version:
+            return description
+        return replace(description, origin=current.origin.next_version())
+
+    def _finish(self, end: CallEnd) -> None:
+        if self.state is CallState.ENDED:
+            return
+        self.state = CallState.ENDED
+        self.end = end
+        if self._timer_handle is not None:
+            self._timer_handle.cancel()
+        if self.dialog is not None:
+            self.dialog.terminate()
+        self.ua.forget(self)
+        log.info("SIP call %s ended: %s", self.call_id, end)
+        if not self._ended.done():
+            self._ended.set_result(end)
+
+
+class OutgoingCall(Call):
+    """A call we place: the INVITE with its digest, 422 and CANCEL handling."""
+
+    def __init__(
+        self,
+        ua: UserAgent,
+        target: str,
+        offer: SessionDescription | None,
+        *,
+        caller: str,
+        caller_name: str | None,
+        headers: tuple[tuple[str, str], ...],
+        ring_timeout: float | None,
+        on_progress: ProgressHandler | None,
+    ) -> None:
+        super().__init__(
+            ua,
+            call_id=f"{secrets.token_hex(12)}@openfax",
+            local_tag=new_tag(),
+            peer=Peer(ua.config.transport, "", 0),
+        )
+        self.target = target
+        self.local_sdp = offer
+        self.caller = caller
+        self.caller_name = caller_name
+        self.extra_headers = headers
+        self.ring_timeout = ring_timeout
+        self.on_progress = on_progress
+        self.final: Response | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._connected: asyncio.Future[SessionDescription | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._interrupt = asyncio.Event()
+        self._cancel_cause: FailureCause | None = None
+
+    async def connected(self) -> SessionDescription | None:
+        """Wait for the answer: the far end's SDP (None if it sent none). Raises
+        CallFailedError with the cause when the call is not answered."""
+        return await asyncio.shield(self._connected)
+
+    async def hang_up(self) -> None:
+        """Cancel the call while it rings (CANCEL once a provisional came; a 2xx that
+        crosses it is ACKed and hung up), or BYE once connected."""
+        if self.state in (CallState.CALLING, CallState.RINGING) and not self._hanging_up:
+            self._hanging_up = True
+            self._cancel_cause = FailureCause.CANCELLED
+            self._interrupt.set()
+            await self.wait_ended()
+            return
+        await super().hang_up()
+
+    def _invite(self, cseq: int, headers: list[tuple[str, str]]) -> Request:
+        peer = self.peer
+        name = None if self.caller_name is None else quote(self.caller_name)
+        domain = self.ua.domain()
+        from_ = f"<sip:{self.caller}@{domain}>;tag={self.local_tag}"
+        if name is not None:
+            from_ = f"{name} {from_}"
+        fields = [("Via", str(self.ua.via(peer).with_params(branch=new_branch())))]
+        if self.ua.config.proxy is not None:
+            proxy = SipUri.parse(self.ua.config.proxy)
+            fields.append(("Route", f"<{replace(proxy, params={**proxy.params, 'lr': None})}>"))
+        fields += [
+            ("Max-Forwards", "70"),
+            ("From", from_),
+            ("To", f"<{self.target}>"),
+            ("Call-ID", self.call_id),
+            ("CSeq", f"{cseq} INVITE"),
+            ("Contact", f"<{self.ua.contact(peer, self.caller)}>"),
+            *self.ua.common_headers(),
+            *self.timer.request_headers(self.ua.config),
+            *self.extra_headers,
+            *headers,
+        ]
+        body = b""
+        if self.local_sdp is not None:
+            fields.append(("Content-Type", SDP))
+            body = self.local_sdp.to_bytes()
+        return Request(method="INVITE", uri=self.target, headers=Headers.of(fields), body=body)
+
+    async def _run(self) -> None:
+        """Send the INVITE and follow it to the answer or the failure."""
+        try:
+            await self._set_up()
+        except TelephonyError as error:
+            log.warning("SIP call %s to %s failed: %s", self.call_id, self.target, error)
+            self._fail(FailureCause.UNREACHABLE, 503, str(error))
+        except BaseException:
+            self._fail(FailureCause.CANCELLED, 487, "Request Terminated")
+            raise
+
+    async def _set_up(self) -> None:
+        first_hop = Peer.of_uri(self.ua.config.proxy or self.target, self.ua.config.transport)
+        self.peer = await self.ua.transport.resolve(first_hop)
+        cseq, challenged = 1, 0
+        auth: list[tuple[str, str]] = []
+        while True:
+            invite = self._invite(cseq, auth)
+            client = self.ua.endpoint.request(invite, self.peer, self._on_progress_response)
+            self._invite_sent = invite
+            response = await self._await_final(client)
+            self.final = response
+            status = response.status
+            if 200 <= status < 300:
+                await self._answered(invite, response)
+                return
+            if self._cancel_cause is not None:
+                self._fail(self._cancel_cause, status, response.reason)
+                return
+            if status in (401, 407) and challenged < 2:
+                answer = self.ua.authorization(invite, response)
+                if answer is not None and (not auth or _stale(response)):
+                    auth = [answer]
+                    challenged += 1
+                    cseq += 1
+                    continue
+            if status == 422 and (min_se := response.headers.get("Min-SE")) is not None:
+                interval = int(min_se.split(";")[0]) if min_se.split(";")[0].isdigit() else 0
+                if interval > (self.timer.interval or 0):
+                    self.timer = SessionTimer(interval)
+                    cseq += 1
+                    continue
+            self._fail(failure_cause(status, client.local), status, response.reason)
+            return
+
+    async def _await_final(self, client: ClientRequest) -> Response:
+        """Wait for the INVITE's final response, sending CANCEL when we hang up or the ring
+        timeout runs out (once a provisional came), and abandoning it 64*T1 later."""
+        loop = asyncio.get_running_loop()
+        ring_deadline = None if self.ring_timeout is None else loop.time() + self.ring_timeout
+        abandon_at: float | None = None
+        while not client.final.done():
+            now = loop.time()
+            if ring_deadline is not None and now >= ring_deadline and self._cancel_cause is None:
+                log.info("SIP call %s: no answer in %.0f s", self.call_id, self.ring_timeout)
+                self._cancel_cause = FailureCause.NO_ANSWER
+            cancelling = self._cancel_cause is not None and abandon_at is None
+            if cancelling and client.provisional_received:
+                cancel = make_cancel(client.request)
+                self.ua.endpoint.request(cancel, client.peer)
+                abandon_at = now + 64 * self.ua.config.timers.t1
+            if abandon_at is not None and now >= abandon_at:
+                self.ua.endpoint.abandon(client)
+                break
+            deadlines = [d for d in (ring_deadline, abandon_at) if d is not None and d > now]
+            if self._cancel_cause is not None and abandon_at is None:
+                deadlines.append(now + 0.05)  # waiting for a provisional before cancelling
+            timeout = min(deadlines) - now if deadlines else None
+            interrupt: asyncio.Future[Any] = loop.create_task(self._interrupt.wait())
+            await asyncio.wait(
+                [client.final, interrupt], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            interrupt.cancel()
+            self._interrupt.clear()
+        return client.final.result()
+
+    def _on_progress_response(self, response: Response) -> None:
+        if response.status >= 200:
+            if 200 <= response.status < 300:
+                self._resend_ack(response)
+            return
+        if response.status == 100:
+            return
+        self.state = CallState.RINGING if self.state is CallState.CALLING else self.state
+        try:
+            early = _body_sdp(response)
+        except TelephonyError as error:
+            log.warning("SIP call %s: %d with %s", self.call_id, response.status, error)
+            early = None
+        if self.on_progress is not None:
+            self.on_progress(response.status, early)
+
+    async def _answered(self, invite: Request, response: Response) -> None:
+        dialog = Dialog.as_uac(invite, response)
+        self.dialog = dialog
+        self.local_tag = dialog.local_tag
+        self.ua._calls[(self.call_id, self.local_tag)] = self
+        self.state = CallState.CONNECTED
+        await self._ack(invite, response)
+        if self._cancel_cause is not None:
+            await self._bye()
+            self._fail(self._cancel_cause, 487, "Request Terminated")
+            return
+        try:
+            answer = _body_sdp(response)
+        except TelephonyError as error:
+            await self._bye()
+            self._fail(FailureCause.INCOMPATIBLE, 488, str(error))
+            return
+        self.remote_sdp = answer
+        self._note_allow(response)
+        self.timer.answered(response)
+        self._arm_timer()
+        log.info("SIP call %s to %s connected", self.call_id, self.target)
+        self._connected.set_result(answer)
+
+    def _fail(self, cause: FailureCause, status: int, reason: str) -> None:
+        if not self._connected.done():
+            self._connected.set_exception(CallFailedError(cause, status, reason))
+            # Retrieved here so that a caller who never awaits it leaves no warning.
+            self._connected.exception()
+        remote = cause is not FailureCause.CANCELLED
+        self._finish(CallEnd(remote=remote, reason=cause.value, status=status))
+
+
+class IncomingCall(Call):
+    """A call the far end placed: ring, answer or reject it. ``called_number`` (the user
+    part of the Request-URI) routes it; ``offer`` is the far end's SDP (None when it waits
+    for ours)."""
+
+    def __init__(
+        self,
+        ua: UserAgent,
+        server: ServerRequest,
+        offer: SessionDescription | None,
+        timer: SessionTimer,
+    ) -> None:
+        super().__init__(ua, call_id=server.request.call_id, local_tag=new_tag(), peer=server.peer)
+        self.server = server
+        self.request = server.request
+        self.offer = offer
+        self.remote_sdp = offer
+        self.timer = timer
+        self.caller = self.request.from_.uri
+        self.caller_name = self.request.from_.display_name
+        try:
+            user = SipUri.parse(self.request.uri).user
+        except SipParseError:
+            user = None
+        self.called_number = user or _user_of(self.request.to.uri)
+        self._answering = False
+
+    def _dialog_headers(self) -> list[tuple[str, str]]:
+        contact = self.ua.contact(self.peer, self.called_number or None)
+        return [
+            *(("Record-Route", value) for value in self.request.headers.get_all("Record-Route")),
+            ("Contact", f"<{contact}>"),
+            *self.ua.common_headers(),
+        ]
+
+    def ring(self, status: int = 180, reason: str = "Ringing") -> None:
+        """Send a provisional response (180 Ringing, or 183 Session Progress)."""
+        if self.state is CallState.CALLING or self.state is CallState.RINGING:
+            self.state = CallState.RINGING
+            response = response_to(
+                self.request, status, reason, to_tag=self.local_tag, headers=self._dialog_headers()
+            )
+            self.server.respond(response)
+
+    async def answer(self, answer: SessionDescription) -> None:
+        """Answer with our SDP (the answer to the offer, or our offer when the INVITE had
+        none) and wait for the ACK. Raises CallFailedError when the far end cancelled first
+        or never sent the ACK."""
+        if self.state is CallState.ENDED or self._answering:
+            raise CallFailedError(FailureCause.CANCELLED, 487, "Request Terminated")
+        self._answering = True
+        self.local_sdp = answer
+        self.dialog = Dialog.as_uas(
+            self.request,
+            local_tag=self.local_tag,
+            local_contact=self.ua.contact(self.peer, self.called_number or None),
+        )
+        self._note_allow(self.request)
+        self.ua._calls[(self.call_id, self.local_tag)] = self
+        self.ua._ringing.pop(id(self.server), None)
+        self.state = CallState.CONNECTED
+        headers = [*self._dialog_headers(), *self.timer.response_headers(), ("Content-Type", SDP)]
+        response = response_to(
+            self.request, 200, "OK", to_tag=self.local_tag, headers=headers, body=answer.to_bytes()
+        )
+        ack = await self._send_2xx(self.server, response)
+        if ack is None:
+            raise CallFailedError(FailureCause.UNREACHABLE, 408, "no ACK for the 200 OK")
+        if self.offer is None:
+            self.remote_sdp = _body_sdp(ack)
+        self._arm_timer()
+        log.info("SIP call %s from %s connected", self.call_id, self.caller)
+
+    def reject(self, status: int = 486, reason: str = "Busy Here") -> None:
+        """Refuse the call (486 busy, 403, 404, 480, 488 ...)."""
+        if self.state is CallState.ENDED or self._answering:
+            return
+        self.server.respond(response_to(self.request, status, reason, to_tag=self.local_tag))
+        self._finish(CallEnd(remote=False, reason="rejected", status=status))
+
+    async def hang_up(self) -> None:
+        """Reject a call not answered yet (480), or BYE once connected."""
+        if self.state in (CallState.CALLING, CallState.RINGING) and not self._answering:
+            self.reject(480, "Temporarily Unavailable")
+            return
+        await super().hang_up()
+
+    def _cancelled(self) -> None:
+        """The far end sent CANCEL before we answered: 487 to the INVITE, the call ends."""
+        if self._answering or self.state is CallState.ENDED:
+            return
+        reply = response_to(self.request, 487, "Request Terminated", to_tag=self.local_tag)
+        self.server.respond(reply)
+        log.info("SIP call %s cancelled by the far end", self.call_id)
+        self._finish(CallEnd(remote=True, reason="cancelled", status=487))
+
+
+def _stale(response: Response) -> bool:
+    """True when a 401/407 says our nonce was only stale, not our credentials wrong."""
+    for name in ("WWW-Authenticate", "Proxy-Authenticate"):
+        for value in response.headers.get_all(name):
+            try:
+                if DigestChallenge.parse(value).stale:
+                    return True
+            except SipParseError:
+                continue
+    return False
+
+
+def _user_of(uri: str) -> str:
+    try:
+        return SipUri.parse(uri).user or ""
+    except SipParseError:
+        return ""
+
+
+class Registration:
+    """Our binding at the registrar: REGISTER with digest authentication, 423 handling, and
+    a refresh at half the granted time (retried on failure)."""
+
+    def __init__(self, ua: UserAgent) -> None:
+        self.ua = ua
+        self.call_id = f"{secrets.token_hex(12)}@openfax"
+        self.local_tag = new_tag()
+        self.cseq = 0
+        self.expires = ua.config.register_expires
+        self.registered = False
+        self.granted: int | None = None
+        self.refreshes = 0
+        self._task: asyncio.Task[None] | None = None
+        self._auth: tuple[Request, Response] | None = None
+        self._nonce_count = 0
+
+    async def start(self) -> None:
+        """Register now (raising RegistrationError when refused) and keep it refreshed."""
+        await self._register(self.expires)
+        if self._task is None:
+            self._task = self.ua.spawn(self._keep())
+
+    async def close(self) -> None:
+        """Stop refreshing and remove our binding (Expires: 0), not waiting long for it."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        if self.registered:
+            try:
+                await asyncio.wait_for(self._register(0), timeout=2.0)
+            except (TelephonyError, TimeoutError) as error:
+                log.info("SIP unregister failed: %s", error)
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(max(1.0, (self.granted or self.expires) / 2))
+            try:
+                await self._register(self.expires)
+                self.refreshes += 1
+            except TelephonyError as error:
+                log.warning("SIP registration refresh failed: %s", error)
+
+    def _request(self, expires: int, peer: Peer) -> Request:
+        registrar = self.ua.config.registrar
+        assert registrar is not None
+        self.cseq += 1
+        aor = f"<sip:{self.ua.config.user}@{self.ua.domain()}>"
+        fields = [("Via", str(self.ua.via(peer).with_params(branch=new_branch())))]
+        if self.ua.config.proxy is not None:
+            fields.append(("Route", f"<{self.ua.config.proxy};lr>"))
+        fields += [
+            ("Max-Forwards", "70"),
+            ("From", f"{aor};tag={self.local_tag}"),
+            ("To", aor),
+            ("Call-ID", self.call_id),
+            ("CSeq", f"{self.cseq} REGISTER"),
+            ("Contact", f"<{self.ua.contact(peer)}>"),
+            ("Expires", str(expires)),
+            ("User-Agent", self.ua.config.user_agent),
+        ]
+        request = Request(method="REGISTER", uri=registrar, headers=Headers.of(fields))
+        if self._auth is not None:
+            # Answer the last challenge again with the next nonce count (RFC 7616 3.4).
+            self._nonce_count += 1
+            answer = self.ua.authorization(request, self._auth[1], self._nonce_count)
+            if answer is not None:
+                request = replace(request, headers=request.headers.add(*answer))
+        return request
+
+    async def _register(self, expires: int) -> None:
+        registrar = self.ua.config.registrar
+        assert registrar is not None
+        peer = await self.ua.transport.resolve(
+            Peer.of_uri(self.ua.config.proxy or registrar, self.ua.config.transport)
+        )
+        fresh_challenges = 0
+        while True:
+            request = self._request(expires, peer)
+            client = self.ua.endpoint.request(request, peer)
+            response = await client.final
+            status = response.status
+            if 200 <= status < 300:
+                self.granted = self._granted(response, request, expires)
+                self.registered = expires > 0
+                log.info("SIP registered at %s for %d s", registrar, self.granted)
+                return
+            retry = self._auth is None or _stale(response) or fresh_challenges == 0
+            if status in (401, 407) and fresh_challenges < 2 and self.ua.config.password and retry:
+                self._auth = (request, response)
+                self._nonce_count = 0
+                fresh_challenges += 1
+                continue
+            least = response.headers.get("Min-Expires") or ""
+            if status == 423 and least.isdigit():
+                expires = self.expires = int(least)
+                continue
+            self.registered = False
+            if client.local is not None:
+                raise RegistrationError(f"registrar {registrar}: {client.local}")
+            raise RegistrationError(f"registrar {registrar} answered {status} {response.reason}")
+
+    def _granted(self, response: Response, request: Request, asked: int) -> int:
+        ours = NameAddr.parse(request.required("Contact"), "Contact").uri
+        for contact in response.contacts:
+            value = contact.params.get("expires")
+            if contact.uri == ours and value is not None and value.isdigit():
+                return int(value)
+        header = response.headers.get("Expires")
+        return int(header) if header is not None and header.isdigit() else asked

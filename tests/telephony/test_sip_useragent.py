@@ -1,0 +1,297 @@
+"""The SIP user agent between two instances over real sockets on 127.0.0.1: calls answered,
+refused and cancelled, re-INVITEs to T.38 accepted, refused and crossing (491), session
+refreshes that leave the media alone, TCP, and what the transport does with garbage."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from openfax.errors import SdpNegotiationError
+from openfax.telephony.sdp import (
+    LocalMedia,
+    Origin,
+    SessionDescription,
+    StreamKind,
+    make_answer,
+    make_offer,
+    read_answer,
+)
+from openfax.telephony.sip import Response, parse_message
+from openfax.telephony.sip.transaction import TimerValues
+from openfax.telephony.sip.useragent import (
+    CallFailedError,
+    CallState,
+    FailureCause,
+    IncomingCall,
+    OfferHandler,
+    OutgoingCall,
+    UserAgent,
+    UserAgentConfig,
+)
+
+pytestmark = pytest.mark.anyio
+
+FAST = TimerValues(t1=0.05, t2=0.4, t4=0.5)
+"""Short RFC timers so that a lost call or a missing ACK fails within seconds."""
+
+CALLER_MEDIA = LocalMedia("127.0.0.1", 40000, 40002)
+CALLEE_MEDIA = LocalMedia("127.0.0.1", 41000, 41002, prefer_t38=False)
+
+
+def audio_offer(media: LocalMedia = CALLER_MEDIA, session_id: int = 1) -> SessionDescription:
+    return make_offer(media, Origin(session_id=session_id, address="127.0.0.1"))
+
+
+def t38_offer(media: LocalMedia, session_id: int) -> SessionDescription:
+    origin = Origin(session_id=session_id, address="127.0.0.1")
+    return make_offer(media, origin, audio=False, t38=True)
+
+
+def accept_with(media: LocalMedia, session_id: int) -> OfferHandler:
+    """An offer handler answering any offer the way ``make_answer`` does."""
+
+    async def answer(offer: SessionDescription) -> SessionDescription:
+        description, _ = make_answer(offer, media, Origin(session_id=session_id))
+        return description
+
+    return answer
+
+
+class Peer:
+    """One user agent and the incoming calls it was offered."""
+
+    def __init__(self, **config: object) -> None:
+        self.incoming: asyncio.Queue[IncomingCall] = asyncio.Queue()
+        settings: dict[str, Any] = {"port": 0, "timers": FAST, **config}
+        self.ua = UserAgent(UserAgentConfig(**settings), on_incoming=self.incoming.put_nowait)
+
+    def uri(self, user: str = "+15551234") -> str:
+        return f"sip:{user}@127.0.0.1:{self.ua.address[1]}"
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[tuple[Peer, Peer]]:
+    caller, callee = Peer(user="caller"), Peer(user="callee")
+    async with caller.ua, callee.ua:
+        yield caller, callee
+
+
+async def connect(caller: Peer, callee: Peer) -> tuple[OutgoingCall, IncomingCall]:
+    call = caller.ua.call(callee.uri(), audio_offer())
+    incoming = await callee.incoming.get()
+    assert incoming.offer is not None
+    incoming.ring()
+    answer, _ = make_answer(incoming.offer, CALLEE_MEDIA, Origin(session_id=2))
+    await incoming.answer(answer)
+    remote = await call.connected()
+    assert remote is not None
+    assert call.local_sdp is not None
+    assert read_answer(call.local_sdp, remote).kind is StreamKind.AUDIO
+    return call, incoming
+
+
+async def test_a_call_is_answered_switched_to_t38_by_the_receiver_and_hung_up(
+    pair: tuple[Peer, Peer],
+) -> None:
+    caller, callee = pair
+    progress: list[int] = []
+    call = caller.ua.call(
+        callee.uri(), audio_offer(), on_progress=lambda status, _sdp: progress.append(status)
+    )
+    incoming = await callee.incoming.get()
+    assert (incoming.called_number, incoming.caller) == ("+15551234", "sip:caller@127.0.0.1")
+    assert incoming.offer is not None
+    incoming.ring()
+    answer, _ = make_answer(incoming.offer, CALLEE_MEDIA, Origin(session_id=2))
+    await incoming.answer(answer)
+    await call.connected()
+    assert progress == [180]
+    assert call.state is incoming.state is CallState.CONNECTED
+    # The receiving end asks for T.38; the sender's provider answers.
+    call.on_offer = accept_with(CALLER_MEDIA, 1)
+    result = await incoming.reinvite(t38_offer(CALLEE_MEDIA, 2))
+    assert result.accepted and result.answer is not None
+    assert incoming.local_sdp is not None
+    stream = read_answer(incoming.local_sdp, result.answer)
+    assert (stream.kind, stream.remote_port) == (StreamKind.T38, 40002)
+    assert incoming.local_sdp is not None and incoming.local_sdp.origin.version == 1
+    assert call.remote_sdp == incoming.local_sdp
+    await call.hang_up()
+    assert (await incoming.wait_ended()).remote is True
+    assert (await call.wait_ended()).remote is False
+
+
+async def test_a_refused_t38_reinvite_keeps_the_audio_session(pair: tuple[Peer, Peer]) -> None:
+    caller, callee = pair
+    call, incoming = await connect(caller, callee)
+
+    async def refuse(_offer: SessionDescription) -> SessionDescription:
+        raise SdpNegotiationError("T.38 is off on this trunk")
+
+    call.on_offer = refuse
+    before = (incoming.local_sdp, incoming.remote_sdp)
+    result = await incoming.reinvite(t38_offer(CALLEE_MEDIA, 2))
+    assert (result.accepted, result.status) == (False, 488)
+    assert (incoming.local_sdp, incoming.remote_sdp) == before
+    assert incoming.state is CallState.CONNECTED
+    # The far end switches back to audio later: a new offer is taken as any other.
+    call.on_offer = accept_with(CALLER_MEDIA, 1)
+    again = await incoming.reinvite(audio_offer(CALLEE_MEDIA, 2))
+    assert again.accepted
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "cause"),
+    [
+        (486, "Busy Here", FailureCause.BUSY),
+        (600, "Busy Everywhere", FailureCause.BUSY),
+        (404, "Not Found", FailureCause.NOT_FOUND),
+        (484, "Address Incomplete", FailureCause.NOT_FOUND),
+        (603, "Decline", FailureCause.REJECTED),
+        (480, "Temporarily Unavailable", FailureCause.NO_ANSWER),
+        (503, "Service Unavailable", FailureCause.UNREACHABLE),
+    ],
+)
+async def test_a_refused_call_fails_with_its_cause(
+    pair: tuple[Peer, Peer], status: int, reason: str, cause: FailureCause
+) -> None:
+    caller, callee = pair
+    call = caller.ua.call(callee.uri(), audio_offer())
+    incoming = await callee.incoming.get()
+    incoming.reject(status, reason)
+    with pytest.raises(CallFailedError) as failure:
+        await call.connected()
+    assert (failure.value.cause, failure.value.status) == (cause, status)
+    assert (await call.wait_ended()).status == status
+    assert (await incoming.wait_ended()).reason == "rejected"
+
+
+async def test_a_call_cancelled_while_ringing_ends_at_both_ends(pair: tuple[Peer, Peer]) -> None:
+    caller, callee = pair
+    call = caller.ua.call(callee.uri(), audio_offer())
+    incoming = await callee.incoming.get()
+    incoming.ring()
+    while call.state is not CallState.RINGING:
+        await asyncio.sleep(0.01)
+    await call.hang_up()
+    with pytest.raises(CallFailedError) as failure:
+        await call.connected()
+    assert (failure.value.cause, failure.value.status) == (FailureCause.CANCELLED, 487)
+    end = await incoming.wait_ended()
+    assert (end.remote, end.reason) == (True, "cancelled")
+    with pytest.raises(CallFailedError):
+        await incoming.answer(audio_offer(CALLEE_MEDIA, 2))
+
+
+async def test_no_answer_within_the_ring_timeout_cancels_the_call(
+    pair: tuple[Peer, Peer],
+) -> None:
+    caller, callee = pair
+    call = caller.ua.call(callee.uri(), audio_offer(), ring_timeout=0.3)
+    incoming = await callee.incoming.get()
+    incoming.ring()
+    with pytest.raises(CallFailedError) as failure:
+        await call.connected()
+    assert failure.value.cause is FailureCause.NO_ANSWER
+    assert (await incoming.wait_ended()).reason == "cancelled"
+
+
+async def test_a_call_to_a_closed_port_is_unreachable() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    caller = Peer(user="caller")
+    async with caller.ua:
+        call = caller.ua.call(f"sip:1@127.0.0.1:{port}", audio_offer())
+        with pytest.raises(CallFailedError) as failure:
+            await call.connected()
+    assert failure.value.cause is FailureCause.UNREACHABLE
+
+
+async def test_crossing_reinvites_are_resolved_by_491_and_a_retry(
+    pair: tuple[Peer, Peer],
+) -> None:
+    caller, callee = pair
+    call, incoming = await connect(caller, callee)
+    call.on_offer = accept_with(CALLER_MEDIA, 1)
+    incoming.on_offer = accept_with(CALLEE_MEDIA, 2)
+    mine, theirs = await asyncio.gather(
+        incoming.reinvite(t38_offer(CALLEE_MEDIA, 2)),
+        call.reinvite(t38_offer(CALLER_MEDIA, 1)),
+    )
+    assert mine.accepted and theirs.accepted
+    assert incoming.state is CallState.CONNECTED
+
+
+async def test_session_refreshes_leave_the_t38_session_alone() -> None:
+    caller = Peer(user="caller", session_expires=2, min_se=1)
+    callee = Peer(user="callee", session_expires=2, min_se=1)
+    async with caller.ua, callee.ua:
+        call, incoming = await connect(caller, callee)
+        call.on_offer = accept_with(CALLER_MEDIA, 1)
+        assert (await incoming.reinvite(t38_offer(CALLEE_MEDIA, 2))).accepted
+        offers: list[SessionDescription] = []
+
+        async def watch(offer: SessionDescription) -> SessionDescription:
+            offers.append(offer)
+            raise SdpNegotiationError("no media change expected")
+
+        call.on_offer = watch
+        sessions = (incoming.local_sdp, incoming.remote_sdp)
+        while incoming.refreshes < 2:
+            await asyncio.sleep(0.1)
+        assert call.refreshes >= 2
+        assert offers == []
+        assert (incoming.local_sdp, incoming.remote_sdp) == sessions
+        assert call.state is CallState.CONNECTED
+
+
+async def test_a_call_over_tcp() -> None:
+    caller = Peer(user="caller", transport="TCP")
+    callee = Peer(user="callee")
+    async with caller.ua, callee.ua:
+        call, incoming = await connect(caller, callee)
+        assert incoming.peer.transport == "TCP"
+        await incoming.hang_up()
+        assert (await call.wait_ended()).remote is True
+
+
+async def test_options_are_answered_and_garbage_is_logged_and_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    callee = Peer(user="callee")
+    async with callee.ua:
+        port = callee.ua.address[1]
+        loop = asyncio.get_running_loop()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+            here = sock.getsockname()[1]
+            with caplog.at_level(logging.INFO, logger="openfax.telephony.sip"):
+                sock.sendto(b"\x00\xffnot sip at all\r\n\r\n", ("127.0.0.1", port))
+                bad = (
+                    "OPTIONS sip:callee@127.0.0.1 SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP 127.0.0.1:{here};branch=z9hG4bKbad\r\n"
+                    "From: <sip:x@127.0.0.1>;tag=1\r\nTo: <sip:callee@127.0.0.1>\r\n"
+                    "Call-ID: bad-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 999\r\n\r\n"
+                )
+                sock.sendto(bad.encode(), ("127.0.0.1", port))
+                reply = parse_message(await loop.sock_recv(sock, 65535))
+                good = bad.replace("Content-Length: 999", "Content-Length: 0")
+                good = good.replace("bad-1", "good-1").replace("z9hG4bKbad", "z9hG4bKgood")
+                sock.sendto(good.encode(), ("127.0.0.1", port))
+                answer = parse_message(await loop.sock_recv(sock, 65535))
+    assert isinstance(reply, Response) and isinstance(answer, Response)
+    assert (reply.status, reply.call_id) == (400, "bad-1")
+    assert (answer.status, answer.call_id) == (200, "good-1")
+    assert "INVITE" in (answer.headers.get("Allow") or "")
+    messages = [record.getMessage() for record in caplog.records]
+    rejected = [message for message in messages if "rejected" in message]
+    assert len(rejected) == 2
+    assert "Content-Length 999" in rejected[1]
