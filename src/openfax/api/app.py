@@ -37,6 +37,7 @@ from starlette.background import BackgroundTask
 
 from openfax import __version__
 from openfax.api import models as m
+from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller, caller
 from openfax.api.errors import install, problems
 from openfax.api.models import ID_PATTERN, ErrorModel, decode_cursor
@@ -83,6 +84,13 @@ OUTBOUND_ROUTING_EVENTS = {
     "rules": "OnOutboundRoutingRulesConfigChange",
 }
 """The CONFIG_CHANGED events of outbound routing, by what changed (fsetCONFIG)."""
+CONFIGURATION_EVENT_NAMES = {
+    "outgoing_queue": "OnOutgoingQueueConfigChange",
+    "outgoing_archive": "OnOutgoingArchiveConfigChange",
+    "incoming_archive": "OnIncomingArchiveConfigChange",
+}
+"""The notification of a CONFIG event by the configuration it names (``configuration``);
+the others are ``OnGeneralServerConfigChanged``."""
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorModel} for code in (400, 401, 403, 404, 409, 503)
@@ -100,6 +108,7 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     app.include_router(_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(routing_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(outbound_routing_routes(service), prefix="/v1", responses=ERRORS)
+    app.include_router(administration_routes(service), prefix="/v1", responses=ERRORS)
     return Authentication(app, tokens)
 
 
@@ -408,6 +417,8 @@ def wire_event(event: ServerEvent) -> dict[str, Any]:
         name = "OnDevicesConfigChange"
     if event.type is EventType.CONFIG_CHANGED and "outbound_routing" in event.payload:
         name = OUTBOUND_ROUTING_EVENTS[event.payload["outbound_routing"]]
+    if event.type is EventType.CONFIG_CHANGED and "configuration" in event.payload:
+        name = CONFIGURATION_EVENT_NAMES.get(event.payload["configuration"], name)
     return {
         **event.payload,
         "seq": event.seq,

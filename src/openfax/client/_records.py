@@ -45,6 +45,16 @@ class Field(Generic[T]):
         return self.convert(value)
 
 
+class Setting(Field[Any]):
+    """A property a client may change: kept in ``_changes`` until the owner's ``save()``
+    sends them (FAXCOMEX's change-then-``Save()``)."""
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        assert self.key is not None
+        obj._data[self.key] = value
+        obj._changes[self.key] = value
+
+
 class Record:
     """An object that shows a JSON record from the server through :class:`Field` properties."""
 

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Field, Record
+from openfax.client._records import Field, Record, Setting
 from openfax.client.routing import send_json
 from openfax.model import ReceiveMode
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
-
-
-class _Setting(Field[Any]):
-    """A device property a client may change; the change is sent by ``save()``."""
-
-    def __set__(self, obj: FaxDevice, value: Any) -> None:
-        assert self.key is not None
-        obj._data[self.key] = value
-        obj._changes[self.key] = value
 
 
 class FaxDevice(Record):
@@ -35,12 +26,12 @@ class FaxDevice(Record):
     receiving_now = Field[bool]()
     ringing_now = Field[bool]()
 
-    description = _Setting()
-    csid = _Setting()
-    tsid = _Setting()
-    rings_before_answer = _Setting()
-    send_enabled = _Setting()
-    receive_mode = _Setting(ReceiveMode)
+    description = Setting()
+    csid = Setting()
+    tsid = Setting()
+    rings_before_answer = Setting()
+    send_enabled = Setting()
+    receive_mode = Setting(ReceiveMode)
 
     def __init__(self, connection: Connection, data: dict[str, Any]) -> None:
         super().__init__(data)

@@ -18,6 +18,7 @@ from typing import Any, Self, TypeVar
 
 from openfax.client._connection import Connection, NotConnectedError, ServerUnavailableError
 from openfax.client._records import Collection, Field, Pages, Record
+from openfax.client.administration import FaxConfiguration
 from openfax.client.devices import FaxDevice
 from openfax.client.events import ServerEvent, decode
 from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
@@ -293,6 +294,11 @@ class FaxServer:
     @property
     def activity(self) -> FaxActivity:
         return FaxActivity(self._connected)
+
+    @property
+    def configuration(self) -> FaxConfiguration:
+        """FAXCOMEX ``Configuration``: read now; change properties, then ``save()``."""
+        return FaxConfiguration(self._connected)
 
     @property
     def inbound_routing(self) -> FaxInboundRouting:

@@ -116,6 +116,9 @@ class OutgoingConfig:
     branding: bool = True
     """Draw the header line (TSID, date and time of sending, page x of y) at the top of every
     page sent."""
+    allow_personal_cover_pages: bool = True
+    """Accept a cover page template sent by the client (FAXCOMEX ``AllowPersonalCoverPages``);
+    off, only the server's cover pages may be used."""
     age_limit_days: int = 0
     """Days a failed job stays in the queue; 0 keeps it until deleted."""
     country_code: int = 0
@@ -139,10 +142,18 @@ class IncomingConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class ArchiveConfig:
-    """How long archived faxes are kept, in days; 0 keeps them until deleted."""
+    """The archives: whether sent faxes are kept, for how long (days; 0 keeps them until
+    deleted), and the size above which a warning is logged."""
 
+    archive_sent_items: bool = True
+    """Keep completed sent faxes in the outgoing archive (FAXCOMEX ``UseArchive``)."""
     outgoing_age_limit_days: int = 0
     incoming_age_limit_days: int = 0
+    size_quota_warning: bool = False
+    """Log a warning once both archives together grow beyond ``high_quota_water_mark_mb``
+    (again only after they have shrunk below ``low_quota_water_mark_mb``)."""
+    high_quota_water_mark_mb: int = 1024
+    low_quota_water_mark_mb: int = 768
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -340,6 +351,8 @@ _NON_NEGATIVE = {
     "routing_retries",
     "routing_retry_delay_minutes",
     "routing_step_seconds",
+    "high_quota_water_mark_mb",
+    "low_quota_water_mark_mb",
 }
 _IDENTS = {"tsid", "csid"}
 MAX_IDENT_LENGTH = 20
@@ -368,6 +381,8 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             raise ConfigError(source, key, f"must be digits, not {value!r}")
         if f.name == "base_number" and not value.isdigit():
             raise ConfigError(source, key, f"must be digits, not {value!r}")
+        if f.name == "low_quota_water_mark_mb" and value > instance.high_quota_water_mark_mb:
+            raise ConfigError(source, key, f"must not exceed high_quota_water_mark_mb, not {value}")
         if f.name == "node_id" and not value:
             raise ConfigError(source, key, "must not be empty")
         if f.name == "socket" and len(os.fsencode(value)) > MAX_SOCKET_PATH:

@@ -1,6 +1,8 @@
 """Age limits and spool hygiene: failed and cancelled jobs leave the outgoing queue after
 ``outgoing.age_limit_days``, archived faxes leave their archive after
-``archive.{outgoing,incoming}_age_limit_days`` (0 keeps them), with their spool files.
+``archive.{outgoing,incoming}_age_limit_days`` (0 keeps them), with their spool files; the
+archives' size is held against the quota water marks. Each pass reads the configuration in
+force then, so a saved change applies from the next pass.
 
 A background task runs the clean-up at start and then every hour of the service's clock, so
 a test with a :class:`~openfax.service.clock.ManualClock` ages a queue by days in
@@ -30,6 +32,7 @@ _logger = logging.getLogger("openfax.service.housekeeping")
 INTERVAL = timedelta(hours=1)
 """How often the age limits are applied and orphaned spool files removed."""
 
+MB = 1 << 20
 ORPHAN_AGE = timedelta(hours=1)
 """How old (wall clock) a spool file no row refers to must be before it is removed."""
 
@@ -47,12 +50,43 @@ def pdf_cache_path(spool: Spool, direction: Direction, message_id: int) -> Path:
     return spool.root / "pdf" / f"{direction.value}-{message_id:016x}.pdf"
 
 
+class ArchiveQuota:
+    """The archives' size warning (FAXCOMEX ``SizeQuotaWarning``): logged once when both
+    archives together grow beyond the high water mark, and again only after they have shrunk
+    below the low one. Like Windows it only warns: the age limits are what removes faxes."""
+
+    def __init__(self) -> None:
+        self.warned = False
+
+    async def check(self, ctx: ServiceContext) -> bool:
+        """Look at the archives' size now; True if the warning was given this time."""
+        archive = ctx.config.archive
+        async with ctx.db.read() as conn:
+            size = await q.archive_size(conn)
+        if size < archive.low_quota_water_mark_mb * MB:
+            self.warned = False
+        high = archive.high_quota_water_mark_mb
+        if not archive.size_quota_warning or self.warned or size <= high * MB:
+            return False
+        self.warned = True
+        _logger.warning(
+            "the archives hold %.1f MB, more than the high water mark of %d MB "
+            "(archive age limits or deleting faxes make room)",
+            size / MB,
+            high,
+        )
+        return True
+
+
 async def run_housekeeping(ctx: ServiceContext) -> None:
-    """Apply the age limits now and every :data:`INTERVAL` until the service stops."""
+    """Apply the age limits and watch the archives' size now and every :data:`INTERVAL`
+    until the service stops."""
+    quota = ArchiveQuota()
     while True:
         try:
             await apply_age_limits(ctx)
             await remove_orphans(ctx)
+            await quota.check(ctx)
         except Exception:
             _logger.exception("applying the age limits failed; trying again later")
         if not await ctx.sleep_until(ctx.clock.now() + INTERVAL):

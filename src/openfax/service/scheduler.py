@@ -457,7 +457,7 @@ class Scheduler:
             )
             assert updated is not None, "only this task changes a job in a call"
             await emit_job(conn, self.ctx, updated)
-            if status is JobStatus.COMPLETED:
+            if status is JobStatus.COMPLETED and self.ctx.config.archive.archive_sent_items:
                 await archive_outgoing(
                     conn, self.ctx.hub, updated, submission, device_name=call.line.name, now=now
                 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import shutil
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from typing import Any, Self
 from openfax import __version__
 from openfax.documents import write_fax_tiff
 from openfax.errors import (
+    ConfigError,
     InvalidOperationError,
     MessageNotFoundError,
     QueueBlockedError,
@@ -27,6 +29,7 @@ from openfax.errors import (
 )
 from openfax.model import (
     DEFAULT_PREFETCH_SIZE,
+    CoverPageType,
     JobStatus,
     JobType,
     ReceiveMode,
@@ -40,6 +43,16 @@ from openfax.service.archiving import settle_submission
 from openfax.service.clock import Clock, SystemClock
 from openfax.service.composing import compose_pages, sending_tsid
 from openfax.service.config import ServiceConfig
+from openfax.service.configuration import (
+    CONFIGURATION_KEY,
+    SWITCHES,
+    Configuration,
+    apply_saved,
+    check_changes,
+    configuration_of,
+    emit_changes,
+    saved_json,
+)
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventHub, EventType, ServerEvent
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
@@ -105,7 +118,7 @@ class FaxService:
     def __init__(
         self, config: ServiceConfig, *, clock: Clock | None = None, zone: tzinfo | None = None
     ) -> None:
-        self.config = config
+        self._config = config
         self.clock = clock or SystemClock()
         self.zone = zone
         loopback = config.loopback
@@ -164,6 +177,11 @@ class FaxService:
                 ctx.lines[device.id] = line
                 self._apply_to_line(device)
             ctx.switches = QueueSwitches(**await q.get_setting(conn, SWITCHES_KEY, {}))
+            saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
+        try:
+            ctx.config = apply_saved(config, saved)
+        except ConfigError as exc:
+            _logger.error("the saved configuration is not used: %s", exc)
         await recover(ctx, receiver)
         self.provider.set_listener(receiver)
         await self.provider.start()
@@ -208,6 +226,12 @@ class FaxService:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    @property
+    def config(self) -> ServiceConfig:
+        """The configuration in force: the TOML file's, with the saved properties over it
+        while the service runs (``save_configuration``)."""
+        return self._config if self._ctx is None else self._ctx.config
 
     @property
     def ctx(self) -> ServiceContext:
@@ -273,6 +297,41 @@ class FaxService:
             queued_messages=sum(base(j.status) in waiting for j in outgoing),
         )
 
+    # --- configuration ------------------------------------------------------------------------
+
+    async def get_configuration(self) -> Configuration:
+        """FAXCOMEX ``Configuration.Refresh()``: the properties as saved in the store (read
+        again, so a change saved by another node is taken up here too)."""
+        ctx = self.ctx
+        async with ctx.db.read() as conn:
+            saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
+            size = await q.archive_size(conn)
+        ctx.config = apply_saved(self._config, saved)
+        return configuration_of(ctx.config, dataclasses.asdict(ctx.switches), size)
+
+    async def save_configuration(self, changes: dict[str, Any]) -> Configuration:
+        """FAXCOMEX ``Configuration.Save()`` of the properties given; the others keep their
+        value. In force at once (the next call, submission or housekeeping pass uses it) and
+        kept over the TOML file's values across restarts. ConfigError names a wrong property
+        and then nothing changes; one CONFIG event per configuration changed (and
+        ``OnQueuesStatusChange`` for the queue switches)."""
+        ctx = self.ctx
+        values = check_changes(changes)
+        stored = {k: v for k, v in values.items() if k not in SWITCHES}
+        if stored:
+            async with ctx.hub.transaction() as conn:
+                saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
+                saved = {**saved, **saved_json(stored)}
+                config = apply_saved(self._config, saved)
+                await q.set_setting(conn, CONFIGURATION_KEY, saved, now=ctx.clock.now())
+                await emit_changes(conn, ctx.hub, set(stored))
+            ctx.config = config
+        switched = {SWITCHES[k]: v for k, v in values.items() if k in SWITCHES}
+        if switched:
+            await self.set_queue_switches(**switched)
+        self.scheduler.wake()
+        return await self.get_configuration()
+
     # --- queues -------------------------------------------------------------------------------
 
     def get_queue_switches(self) -> QueueSwitches:
@@ -331,6 +390,12 @@ class FaxService:
         if ctx.switches.outgoing_blocked:
             raise QueueBlockedError("the outgoing queue is blocked: submissions are refused")
         request.check()
+        personal = request.cover_page_type is CoverPageType.LOCAL
+        if personal and not self.config.outgoing.allow_personal_cover_pages:
+            raise SubmissionError(
+                "personal cover pages are not allowed on this server "
+                "(configuration allow_personal_cover_pages): use a server cover page"
+            )
         if request.idempotency_key is not None:
             # A key seen before, whether its jobs are queued or long archived, sends nothing.
             async with ctx.db.read() as conn:

@@ -675,6 +675,12 @@ async def expired_messages(
     return [Message(**row._mapping) for row in rows]
 
 
+async def archive_size(conn: AsyncConnection) -> int:
+    """Bytes of every archived fax, both archives (FAXCOMEX ``ArchiveSizeLow/High``)."""
+    total = (await conn.execute(select(func.coalesce(func.sum(messages.c.size), 0)))).scalar()
+    return int(total or 0)
+
+
 async def update_message(
     conn: AsyncConnection, direction: Direction, message_id: int, changes: Mapping[str, Any]
 ) -> Message:

@@ -1,0 +1,63 @@
+"""FAXCOMEX ``FaxConfiguration``: the server settings an administrator changes while the
+service runs (change the properties, then ``save()``)."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import TYPE_CHECKING, Any
+
+from openfax.client._records import Field, Record, Setting
+
+if TYPE_CHECKING:
+    from openfax.client._connection import Connection
+
+
+class FaxConfiguration(Record):
+    """FAXCOMEX ``FaxConfiguration``: ``retry_delay`` in minutes, the water marks in MB, the
+    age limits in days (0 keeps for good). Saved values win over the server's configuration
+    file and are in force at once; ``refresh()`` reads them again, dropping unsaved changes."""
+
+    retries = Setting()
+    retry_delay = Setting()
+    discount_rate_start = Setting(time.fromisoformat)
+    discount_rate_end = Setting(time.fromisoformat)
+    outgoing_queue_age_limit = Setting()
+    branding = Setting()
+    use_device_tsid = Setting()
+    allow_personal_cover_pages = Setting()
+    use_archive = Setting()
+    archive_age_limit = Setting()
+    incoming_archive_age_limit = Setting()
+    size_quota_warning = Setting()
+    high_quota_water_mark = Setting()
+    low_quota_water_mark = Setting()
+    outgoing_queue_blocked = Setting()
+    outgoing_queue_paused = Setting()
+    incoming_queue_blocked = Setting()
+    archive_location = Field[str]()
+    """The server folder the archived faxes are kept in (read-only)."""
+    archive_size = Field[int]()
+    """Bytes of both archives (FAXCOMEX ``ArchiveSizeLow/High`` as one number)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._changes: dict[str, Any] = {}
+        super().__init__(connection.get("/configuration"))
+
+    def refresh(self) -> None:
+        """FAXCOMEX ``Refresh()``."""
+        self._data = self._connection.get("/configuration")
+        self._changes = {}
+
+    def save(self) -> None:
+        """FAXCOMEX ``Save()``: send the properties changed since the last read; ConfigError
+        names a wrong one (then none is saved)."""
+        changes = {
+            name: value.isoformat("minutes") if isinstance(value, time) else value
+            for name, value in self._changes.items()
+        }
+        self._data = self._connection.patch("/configuration", changes)
+        self._changes = {}
+
+    def __repr__(self) -> str:
+        return f"<FaxConfiguration retries={self.retries} retry_delay={self.retry_delay}>"
