@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from pydantic import BaseModel
 
-from openfax.api.auth import Caller, caller
+from openfax.api.rights import ManageConfig, QueryConfig
 from openfax.service import FaxService
 from openfax.service.configuration import Configuration
 
-Who = Annotated[Caller, Depends(caller)]
 TAGS: list[Any] = ["administration"]
 
 
@@ -57,13 +56,13 @@ def administration_routes(service: FaxService) -> APIRouter:
     api = APIRouter(tags=TAGS)
 
     @api.get("/configuration")
-    async def get_configuration(who: Who) -> ConfigurationModel:
+    async def get_configuration(who: QueryConfig) -> ConfigurationModel:
         """FAXCOMEX ``Configuration`` (``Refresh()``)."""
         return ConfigurationModel.of(await service.get_configuration())
 
     @api.patch("/configuration")
     async def patch_configuration(
-        who: Who,
+        who: ManageConfig,
         changes: Annotated[dict[str, Any], Body(description="the properties to change, by name")],
     ) -> ConfigurationModel:
         """FAXCOMEX ``Configuration.Save()`` of the properties given; in force at once."""

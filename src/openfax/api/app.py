@@ -38,20 +38,41 @@ from starlette.background import BackgroundTask
 from openfax import __version__
 from openfax.api import models as m
 from openfax.api.administration import administration_routes
-from openfax.api.auth import Authentication, Caller, caller
+from openfax.api.auth import Authentication, Caller
 from openfax.api.errors import install, problems
 from openfax.api.models import ID_PATTERN, ErrorModel, decode_cursor
 from openfax.api.outbound_routing import outbound_routing_routes
+from openfax.api.rights import (
+    Authenticated,
+    ManageArchives,
+    ManageConfig,
+    ManageJobs,
+    ManageReceiveFolder,
+    QueryArchives,
+    QueryConfig,
+    QueryJobs,
+    Requires,
+    Submitter,
+    check_owner,
+    owner_filter,
+    undeclared_routes,
+)
 from openfax.api.routing import routing_routes
 from openfax.api.tokens import TokenFile
-from openfax.errors import BodyError, SubmissionError
-from openfax.model import DEFAULT_PREFETCH_SIZE, MAX_PAGE_SIZE, ServerEvents, parse_id
+from openfax.errors import AccessDeniedError, BodyError, MessageNotFoundError, SubmissionError
+from openfax.model import (
+    DEFAULT_PREFETCH_SIZE,
+    MAX_PAGE_SIZE,
+    SUBMIT_RIGHTS,
+    AccessRights2,
+    Priority,
+    ServerEvents,
+    parse_id,
+)
 from openfax.service import EventType, FaxService, ServerEvent
 from openfax.service.views import IncomingJobInfo, OutgoingJobInfo
-from openfax.store import Direction
+from openfax.store import Direction, Message
 
-Who = Annotated[Caller, Depends(caller)]
-"""Every route names its caller, so that none can run without authentication."""
 IdParam = Annotated[
     str, PathParam(description="16 hex digits", json_schema_extra={"pattern": ID_PATTERN})
 ]
@@ -60,6 +81,21 @@ ALL_EVENTS = int(ServerEvents(sum(ServerEvents)))
 After = Annotated[str | None, Query(description="next_cursor of the page before")]
 """Where a paged listing goes on; a cursor the server did not make is an InvalidIdError."""
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+_R2 = AccessRights2
+AccountParam = Annotated[
+    str | None, Query(max_length=256, description="only this account's faxes (its folders)")
+]
+"""An account's folders (FAXCOMEX ``FaxAccountFolders``): its own faxes only."""
+ReceiveFolderReader = Annotated[
+    Caller, Depends(Requires(*SUBMIT_RIGHTS, _R2.QUERY_ARCHIVES, _R2.MANAGE_RECEIVE_FOLDER))
+]
+"""Reading the faxes being received (the server's receive folder)."""
+SUBMIT_RIGHT = {
+    Priority.LOW: _R2.SUBMIT_LOW,
+    Priority.NORMAL: _R2.SUBMIT_NORMAL,
+    Priority.HIGH: _R2.SUBMIT_HIGH,
+}
+"""The right a submission of each priority needs (SUBMIT_HIGH implies the others)."""
 
 EVENT_NAMES = {
     EventType.INCOMING_JOB_ADDED: "OnIncomingJobAdded",
@@ -109,6 +145,9 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     app.include_router(routing_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(outbound_routing_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(administration_routes(service), prefix="/v1", responses=ERRORS)
+    missing = undeclared_routes(app)
+    if missing:
+        raise RuntimeError(f"routes without a declared access right: {missing}")
     return Authentication(app, tokens)
 
 
@@ -118,30 +157,34 @@ def _routes(service: FaxService) -> APIRouter:
     # --- server, queues, activity ---------------------------------------------------------------
 
     @api.get("/server")
-    async def get_server(who: Who) -> m.ServerModel:
+    async def get_server(who: Authenticated) -> m.ServerModel:
         return m.ServerModel.of(service.server_info())
 
     @api.get("/activity")
-    async def get_activity(who: Who) -> m.ActivityModel:
+    async def get_activity(who: QueryConfig) -> m.ActivityModel:
         return m.ActivityModel.of(await service.get_activity())
 
     @api.get("/outgoing-queue")
-    async def get_outgoing_queue(who: Who) -> m.OutgoingQueueModel:
+    async def get_outgoing_queue(who: QueryConfig) -> m.OutgoingQueueModel:
         return m.OutgoingQueueModel.of(service.get_queue_switches())
 
     @api.patch("/outgoing-queue")
-    async def patch_outgoing_queue(change: m.OutgoingQueuePatch, who: Who) -> m.OutgoingQueueModel:
+    async def patch_outgoing_queue(
+        change: m.OutgoingQueuePatch, who: ManageConfig
+    ) -> m.OutgoingQueueModel:
         switches = await service.set_queue_switches(
             outgoing_blocked=change.blocked, outgoing_paused=change.paused
         )
         return m.OutgoingQueueModel.of(switches)
 
     @api.get("/incoming-queue")
-    async def get_incoming_queue(who: Who) -> m.IncomingQueueModel:
+    async def get_incoming_queue(who: QueryConfig) -> m.IncomingQueueModel:
         return m.IncomingQueueModel.of(service.get_queue_switches())
 
     @api.patch("/incoming-queue")
-    async def patch_incoming_queue(change: m.IncomingQueuePatch, who: Who) -> m.IncomingQueueModel:
+    async def patch_incoming_queue(
+        change: m.IncomingQueuePatch, who: ManageConfig
+    ) -> m.IncomingQueueModel:
         switches = await service.set_queue_switches(incoming_blocked=change.blocked)
         return m.IncomingQueueModel.of(switches)
 
@@ -149,7 +192,7 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.post("/submissions", status_code=201)
     async def submit(
-        who: Who,
+        who: Submitter,
         document: Annotated[str, Form(description="the FaxDocument as JSON (DocumentModel)")],
         bodies: Annotated[list[UploadFile] | None, File(description="the bodies, in order")] = None,
         cover_page_file: Annotated[UploadFile | None, File()] = None,
@@ -160,6 +203,12 @@ def _routes(service: FaxService) -> APIRouter:
             parsed = m.DocumentModel.model_validate_json(document)
         except ValidationError as exc:
             raise SubmissionError(f"document: {problems(exc.errors())}") from None
+        needed = SUBMIT_RIGHT[parsed.priority]
+        if not who.holds(needed):
+            raise AccessDeniedError(
+                f"account {who.name!r} lacks far2{needed.name} for a fax of "
+                f"{parsed.priority.name.lower()} priority"
+            )
         uploads = bodies or []
         saved: list[Path] = []
         try:
@@ -186,42 +235,60 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/outgoing-jobs", response_model=m.OutgoingJobPageModel)
     async def get_outgoing_jobs(
-        who: Who, after: After = None, limit: Limit = DEFAULT_PREFETCH_SIZE
+        who: QueryJobs,
+        after: After = None,
+        limit: Limit = DEFAULT_PREFETCH_SIZE,
+        account: AccountParam = None,
     ) -> Response:
         """FAXCOMEX ``GetJobs()`` page by page: the first page (no ``after``) takes a snapshot
-        of the queue and counts it; ``next_cursor`` reads on in that snapshot."""
+        of the queue and counts it; ``next_cursor`` reads on in that snapshot. A caller
+        without far2QUERY_OUT_JOBS sees only its own jobs; ``account`` narrows to one
+        account's (``FaxAccountOutgoingQueue``)."""
         cursor = None if after is None else m.decode_queue_cursor(after)
-        page = await service.get_outgoing_job_page(cursor, limit)
+        owner = _folder_owner(who, account, _R2.QUERY_OUT_JOBS)
+        page = await service.get_outgoing_job_page(cursor, limit, owner=owner)
         return _json_response(m.queue_page_json(page, m.outgoing_job_json))
 
     @api.get("/outgoing-jobs/{job_id}", response_model=m.OutgoingJobModel)
-    async def get_outgoing_job(job_id: IdParam, who: Who) -> Response:
-        return _outgoing_job(await service.get_outgoing_job(parse_id(job_id)))
+    async def get_outgoing_job(job_id: IdParam, who: QueryJobs) -> Response:
+        job = await service.get_outgoing_job(parse_id(job_id))
+        check_owner(who, job.owner, _R2.QUERY_OUT_JOBS, f"outgoing job {job_id}")
+        return _outgoing_job(job)
 
     @api.post("/outgoing-jobs/{job_id}/pause", response_model=m.OutgoingJobModel)
-    async def pause_job(job_id: IdParam, who: Who) -> Response:
+    async def pause_job(job_id: IdParam, who: ManageJobs) -> Response:
+        await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.pause_job(parse_id(job_id)))
 
     @api.post("/outgoing-jobs/{job_id}/resume", response_model=m.OutgoingJobModel)
-    async def resume_job(job_id: IdParam, who: Who) -> Response:
+    async def resume_job(job_id: IdParam, who: ManageJobs) -> Response:
+        await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.resume_job(parse_id(job_id)))
 
     @api.post("/outgoing-jobs/{job_id}/restart", response_model=m.OutgoingJobModel)
-    async def restart_job(job_id: IdParam, who: Who) -> Response:
+    async def restart_job(job_id: IdParam, who: ManageJobs) -> Response:
+        await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.restart_job(parse_id(job_id)))
 
     @api.post("/outgoing-jobs/{job_id}/cancel", response_model=m.OutgoingJobModel)
-    async def cancel_job(job_id: IdParam, who: Who) -> Response:
+    async def cancel_job(job_id: IdParam, who: ManageJobs) -> Response:
+        await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.cancel_job(parse_id(job_id)))
 
     @api.get("/outgoing-jobs/{job_id}/tiff", response_class=FileResponse)
-    async def get_job_tiff(job_id: IdParam, who: Who) -> FileResponse:
+    async def get_job_tiff(job_id: IdParam, who: QueryJobs) -> FileResponse:
         """FAXCOMEX ``CopyTiff``: the job's TIFF-F, cover page and header lines included."""
+        await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
         return await _tiff_copy(service.copy_tiff, job_id)
 
     @api.get("/outgoing-jobs/{job_id}/attempts")
-    async def get_attempts(job_id: IdParam, who: Who) -> list[m.CallAttemptModel]:
+    async def get_attempts(job_id: IdParam, who: QueryJobs) -> list[m.CallAttemptModel]:
         """The calls made for the job, each with its T.30 transcript."""
+        try:
+            await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
+        except MessageNotFoundError:
+            message = await service.get_message(Direction.OUT, parse_id(job_id))
+            check_owner(who, message.owner, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
         attempts = await service.get_call_attempts(parse_id(job_id))
         return [m.CallAttemptModel.of(attempt) for attempt in attempts]
 
@@ -229,7 +296,7 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/incoming-jobs", response_model=m.IncomingJobPageModel)
     async def get_incoming_jobs(
-        who: Who, after: After = None, limit: Limit = DEFAULT_PREFETCH_SIZE
+        who: ReceiveFolderReader, after: After = None, limit: Limit = DEFAULT_PREFETCH_SIZE
     ) -> Response:
         """FAXCOMEX ``IncomingQueue.GetJobs()`` page by page, as ``/outgoing-jobs``."""
         cursor = None if after is None else m.decode_queue_cursor(after)
@@ -237,15 +304,15 @@ def _routes(service: FaxService) -> APIRouter:
         return _json_response(m.queue_page_json(page, m.incoming_job_json))
 
     @api.get("/incoming-jobs/{job_id}", response_model=m.IncomingJobModel)
-    async def get_incoming_job(job_id: IdParam, who: Who) -> Response:
+    async def get_incoming_job(job_id: IdParam, who: ReceiveFolderReader) -> Response:
         return _incoming_job(await service.get_incoming_job(parse_id(job_id)))
 
     @api.post("/incoming-jobs/{job_id}/cancel", response_model=m.IncomingJobModel)
-    async def cancel_incoming_job(job_id: IdParam, who: Who) -> Response:
+    async def cancel_incoming_job(job_id: IdParam, who: ManageReceiveFolder) -> Response:
         return _incoming_job(await service.cancel_incoming_job(parse_id(job_id)))
 
     @api.get("/incoming-jobs/{job_id}/tiff", response_class=FileResponse)
-    async def get_incoming_job_tiff(job_id: IdParam, who: Who) -> FileResponse:
+    async def get_incoming_job_tiff(job_id: IdParam, who: ReceiveFolderReader) -> FileResponse:
         """FAXCOMEX ``IncomingJob.CopyTiff``: the received TIFF-F, once the call has ended."""
         return await _tiff_copy(service.copy_incoming_tiff, job_id)
 
@@ -257,15 +324,17 @@ def _routes(service: FaxService) -> APIRouter:
     # --- devices --------------------------------------------------------------------------------
 
     @api.get("/devices")
-    async def get_devices(who: Who) -> list[m.DeviceModel]:
+    async def get_devices(who: QueryConfig) -> list[m.DeviceModel]:
         return [m.DeviceModel.of(device) for device in await service.get_devices()]
 
     @api.get("/devices/{device_id}")
-    async def get_device(device_id: int, who: Who) -> m.DeviceModel:
+    async def get_device(device_id: int, who: QueryConfig) -> m.DeviceModel:
         return m.DeviceModel.of(await service.get_device(device_id))
 
     @api.patch("/devices/{device_id}")
-    async def patch_device(device_id: int, change: m.DevicePatch, who: Who) -> m.DeviceModel:
+    async def patch_device(
+        device_id: int, change: m.DevicePatch, who: ManageConfig
+    ) -> m.DeviceModel:
         """FAXCOMEX ``Device.Save()`` of the properties given."""
         settings = {k: getattr(change, k) for k in change.model_fields_set}
         if not settings:
@@ -273,7 +342,7 @@ def _routes(service: FaxService) -> APIRouter:
         return m.DeviceModel.of(await service.save_device(device_id, **settings))
 
     @api.post("/devices/{device_id}/answer")
-    async def answer_call(device_id: int, who: Who) -> m.AnswerModel:
+    async def answer_call(device_id: int, who: ManageConfig) -> m.AnswerModel:
         """FAXCOMEX ``AnswerCall()``: answer the call ringing on the device now."""
         return m.AnswerModel(accepted=service.answer_call(device_id))
 
@@ -282,6 +351,7 @@ def _routes(service: FaxService) -> APIRouter:
     @api.websocket("/events")
     async def events(
         socket: WebSocket,
+        who: Authenticated,
         mask: Annotated[int, Query(ge=0, le=ALL_EVENTS)] = ALL_EVENTS,
         after: Annotated[int | None, Query(ge=0)] = None,
     ) -> None:
@@ -311,20 +381,36 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     """The routes of one archive: ``/v1/incoming-messages`` or ``/v1/outgoing-messages``."""
     side = "incoming" if direction is Direction.IN else "outgoing"
     prefix = f"/{side}-messages"
-    listing = getattr(service, f"get_{side}_messages")
     tag: list[str | Enum] = [f"{side} archive"]
 
     @api.get(prefix, name=f"list_{direction.value}_messages", tags=tag)
     async def get_messages(
-        who: Who, after: After = None, limit: Limit = DEFAULT_PREFETCH_SIZE
+        who: QueryArchives,
+        after: After = None,
+        limit: Limit = DEFAULT_PREFETCH_SIZE,
+        account: AccountParam = None,
     ) -> m.MessagePageModel:
-        """One page of the archive, oldest first (the FAXCOMEX message iterator's prefetch)."""
+        """One page of the archive, oldest first (the FAXCOMEX message iterator's prefetch):
+        the caller's own faxes, or everyone's with far2QUERY_ARCHIVES; ``account`` narrows
+        to one account's (``FaxAccountIncomingArchive`` / ``OutgoingArchive``). Received
+        faxes are the receive folder's, seen by every account."""
         cursor = None if after is None else decode_cursor(after)
-        return m.MessagePageModel.of(await listing(cursor, limit))
+        owner = None
+        if direction is Direction.OUT:
+            owner = _folder_owner(who, account, _R2.QUERY_ARCHIVES)
+        return m.MessagePageModel.of(
+            await service.get_messages(direction, cursor, limit, owner=owner)
+        )
+
+    async def visible(message_id: str, who: Caller, *, manage: bool = False) -> Message:
+        """The message, once the caller may see it (or delete it, ``manage``)."""
+        message = await service.get_message(direction, parse_id(message_id))
+        _check_message(who, message, manage=manage)
+        return message
 
     @api.get(prefix + "/{message_id}", name=f"get_{direction.value}_message", tags=tag)
-    async def get_message(message_id: IdParam, who: Who) -> m.MessageModel:
-        return m.MessageModel.of(await service.get_message(direction, parse_id(message_id)))
+    async def get_message(message_id: IdParam, who: QueryArchives) -> m.MessageModel:
+        return m.MessageModel.of(await visible(message_id, who))
 
     @api.get(
         prefix + "/{message_id}/tiff",
@@ -332,8 +418,9 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         tags=tag,
         response_class=FileResponse,
     )
-    async def get_tiff(message_id: IdParam, who: Who) -> FileResponse:
+    async def get_tiff(message_id: IdParam, who: QueryArchives) -> FileResponse:
         """FAXCOMEX ``CopyTiff``: the archived fax as TIFF-F."""
+        await visible(message_id, who)
         path = await service.message_tiff_path(direction, parse_id(message_id))
         return FileResponse(path, media_type="image/tiff", filename=f"{message_id.lower()}.tif")
 
@@ -343,8 +430,9 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         tags=tag,
         response_class=FileResponse,
     )
-    async def get_pdf(message_id: IdParam, who: Who) -> FileResponse:
+    async def get_pdf(message_id: IdParam, who: QueryArchives) -> FileResponse:
         """The archived fax as a PDF, one page per fax page at its resolution."""
+        await visible(message_id, who)
         path = await service.message_pdf_path(direction, parse_id(message_id))
         return FileResponse(
             path, media_type="application/pdf", filename=f"{message_id.lower()}.pdf"
@@ -357,9 +445,39 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         status_code=204,
         response_class=Response,
     )
-    async def delete_message(message_id: IdParam, who: Who) -> None:
-        """FAXCOMEX ``Message.Delete()``."""
+    async def delete_message(message_id: IdParam, who: ManageArchives) -> None:
+        """FAXCOMEX ``Message.Delete()``: one's own sent fax, or any with far2MANAGE_ARCHIVES
+        (received faxes: far2MANAGE_RECEIVE_FOLDER too)."""
+        await visible(message_id, who, manage=True)
         await service.delete_message(direction, parse_id(message_id))
+
+
+def _folder_owner(who: Caller, account: str | None, everyone: AccessRights2) -> str | None:
+    """Whose faxes a listing shows: ``account``'s when named (another's needs
+    ``everyone``), else all when the caller holds ``everyone``, else the caller's own."""
+    if account is None:
+        return owner_filter(who, everyone)
+    check_owner(who, account, everyone, f"the folders of account {account!r}")
+    return account
+
+
+async def _check_job_owner(
+    service: FaxService, who: Caller, job_id: str, everyone: AccessRights2
+) -> None:
+    """Refuse a caller who neither owns the outgoing job nor holds ``everyone``."""
+    job = await service.get_outgoing_job(parse_id(job_id))
+    check_owner(who, job.owner, everyone, f"outgoing job {job_id}")
+
+
+def _check_message(who: Caller, message: Message, *, manage: bool) -> None:
+    """Refuse a caller who may not see (``manage``: delete) an archived fax: a sent fax is
+    its sender's; a received one is the receive folder's, seen by every account and
+    deleted by a holder of far2MANAGE_RECEIVE_FOLDER (or far2MANAGE_ARCHIVES)."""
+    everyone = _R2.MANAGE_ARCHIVES if manage else _R2.QUERY_ARCHIVES
+    kind = f"{'incoming' if message.direction is Direction.IN else 'outgoing'} message"
+    if message.direction is Direction.IN and (not manage or who.holds(_R2.MANAGE_RECEIVE_FOLDER)):
+        return
+    check_owner(who, message.owner, everyone, f"{kind} {message.id:016x}")
 
 
 def _json_response(body: bytes) -> Response:

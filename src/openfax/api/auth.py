@@ -4,22 +4,24 @@ The server marks each connection on the Unix socket with its peer's credentials,
 ``SO_PEERCRED`` when the connection is made (see ``openfax.api.server``); a request cannot
 forge that mark. Every other request needs ``Authorization: Bearer <token>``. The check is
 an ASGI middleware in front of the whole application, so it covers every route, the
-WebSocket and the OpenAPI document alike: it fails closed.
+WebSocket and the OpenAPI document alike: it fails closed. Which rights each route needs
+is ``openfax.api.rights``'s business.
 """
 
 from __future__ import annotations
 
+import os
 import pwd
 import socket
 import struct
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openfax.api.errors import unauthorized
 from openfax.api.tokens import TokenFile
+from openfax.model import ALL_RIGHTS, DEFAULT_RIGHTS, AccessRights2
 
 PEER = "openfax.peer"
 """The scope extension that carries a local connection's :class:`Caller`."""
@@ -27,11 +29,18 @@ PEER = "openfax.peer"
 
 @dataclass(frozen=True)
 class Caller:
-    """Whom a request acts for: a Unix user (``local``) or the holder of a token."""
+    """Whom a request acts for: a Unix user (``local``) or the holder of a token, with the
+    access rights it holds. ``name`` is its account's name: the owner of what it submits,
+    and the actor an audit trail names."""
 
     name: str
     local: bool
+    rights: AccessRights2
     uid: int | None = None
+
+    def holds(self, right: AccessRights2) -> bool:
+        """Whether the caller holds every bit of ``right``."""
+        return right in self.rights
 
 
 def peer_caller(sock: socket.socket) -> Caller:
@@ -42,13 +51,13 @@ def peer_caller(sock: socket.socket) -> Caller:
         name = pwd.getpwuid(uid).pw_name
     except KeyError:
         name = str(uid)
-    return Caller(name=name, local=True, uid=uid)
+    return Caller(name=name, local=True, rights=_local_rights(uid), uid=uid)
 
 
-def caller(connection: HTTPConnection) -> Caller:
-    """The FastAPI dependency: the caller the middleware let in."""
-    found: Caller = connection.scope["state"]["caller"]
-    return found
+def _local_rights(uid: int) -> AccessRights2:
+    """Root and the user running the service administer it; other users hold an account's
+    default rights."""
+    return ALL_RIGHTS if uid in (0, os.getuid()) else DEFAULT_RIGHTS
 
 
 class Authentication:
@@ -75,7 +84,9 @@ class Authentication:
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() == "bearer" and token.strip():
                     holder = self.tokens.holder(token.strip())
-                    return None if holder is None else Caller(name=holder, local=False)
+                    if holder is None:
+                        return None
+                    return Caller(name=holder, local=False, rights=ALL_RIGHTS)
         return None
 
 

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.auth import Caller, caller
 from openfax.api.models import Strict
+from openfax.api.rights import ManageConfig, QueryConfig
 from openfax.model import GroupStatus, RuleStatus
 from openfax.service import FaxService
 from openfax.service.outbound_routing import GroupInfo, OutboundRouting, RuleInfo
 
-Who = Annotated[Caller, Depends(caller)]
 TAGS: list[Any] = ["outbound routing"]
 MAX_CODE = 2**31 - 1
 """Country codes, area codes and device ids are FAXCOMEX ``long``s."""
@@ -129,42 +128,42 @@ def outbound_routing_routes(service: FaxService) -> APIRouter:
     # --- groups -------------------------------------------------------------------------------
 
     @api.get("/groups")
-    async def get_groups(who: Who) -> list[GroupModel]:
+    async def get_groups(who: QueryConfig) -> list[GroupModel]:
         """FAXCOMEX ``GetGroups()``: ``<All Devices>`` first, then by name."""
         return [GroupModel.of(g) for g in await routing().get_groups()]
 
     @api.post("/groups", status_code=201)
-    async def add_group(group: NewGroup, who: Who) -> GroupModel:
+    async def add_group(group: NewGroup, who: ManageConfig) -> GroupModel:
         """FAXCOMEX ``Groups.Add(name)``: a new empty group."""
         return GroupModel.of(await routing().add_group(group.name))
 
     @api.get("/groups/{name}")
-    async def get_group(name: GroupName, who: Who) -> GroupModel:
+    async def get_group(name: GroupName, who: QueryConfig) -> GroupModel:
         """FAXCOMEX ``Groups.Item(name)``."""
         return GroupModel.of(await routing().get_group(name))
 
     @api.delete("/groups/{name}", status_code=204, response_class=Response)
-    async def remove_group(name: GroupName, who: Who) -> None:
+    async def remove_group(name: GroupName, who: ManageConfig) -> None:
         """FAXCOMEX ``Groups.Remove(name)``: GroupInUseError while a rule sends to it."""
         await routing().remove_group(name)
 
     @api.put("/groups/{name}/devices")
-    async def set_devices(name: GroupName, devices: DeviceIdsBody, who: Who) -> GroupModel:
+    async def set_devices(name: GroupName, devices: DeviceIdsBody, who: ManageConfig) -> GroupModel:
         """Replace the group's devices, in the order given."""
         return GroupModel.of(await routing().set_device_ids(name, devices.device_ids))
 
     @api.post("/groups/{name}/devices")
-    async def add_device(name: GroupName, device: NewDevice, who: Who) -> GroupModel:
+    async def add_device(name: GroupName, device: NewDevice, who: ManageConfig) -> GroupModel:
         """FAXCOMEX ``DeviceIds.Add(id)``."""
         return GroupModel.of(await routing().add_device(name, device.device_id))
 
     @api.delete("/groups/{name}/devices/{index}")
-    async def remove_device(name: GroupName, index: CodeParam, who: Who) -> GroupModel:
+    async def remove_device(name: GroupName, index: CodeParam, who: ManageConfig) -> GroupModel:
         """FAXCOMEX ``DeviceIds.Remove(index)``: the device at ``index`` (from 1)."""
         return GroupModel.of(await routing().remove_device(name, index))
 
     @api.post("/groups/{name}/order")
-    async def set_order(name: GroupName, order: DeviceOrder, who: Who) -> GroupModel:
+    async def set_order(name: GroupName, order: DeviceOrder, who: ManageConfig) -> GroupModel:
         """FAXCOMEX ``DeviceIds.SetOrder(id, order)``."""
         return GroupModel.of(await routing().set_order(name, order.device_id, order.order))
 
@@ -173,36 +172,40 @@ def outbound_routing_routes(service: FaxService) -> APIRouter:
     rule_path = "/rules/{country_code}/{area_code}"
 
     @api.get("/rules")
-    async def get_rules(who: Who) -> list[RuleModel]:
+    async def get_rules(who: QueryConfig) -> list[RuleModel]:
         """FAXCOMEX ``GetRules()``: by country then area code, the default rule first."""
         return [RuleModel.of(r) for r in await routing().get_rules()]
 
     @api.post("/rules", status_code=201)
-    async def add_rule(rule: NewRule, who: Who) -> RuleModel:
+    async def add_rule(rule: NewRule, who: ManageConfig) -> RuleModel:
         """FAXCOMEX ``Rules.Add``."""
         added = await routing().add_rule(rule.country_code, rule.area_code, **rule.target())
         return RuleModel.of(added)
 
     @api.get("/rules/for")
-    async def rule_for(number: Annotated[str, Query(max_length=200)], who: Who) -> RuleModel:
+    async def rule_for(
+        number: Annotated[str, Query(max_length=200)], who: QueryConfig
+    ) -> RuleModel:
         """The rule a fax to ``number`` follows now (the most specific one)."""
         return RuleModel.of(await routing().rule_for(number))
 
     @api.get(rule_path)
-    async def get_rule(country_code: CodeParam, area_code: CodeParam, who: Who) -> RuleModel:
+    async def get_rule(
+        country_code: CodeParam, area_code: CodeParam, who: QueryConfig
+    ) -> RuleModel:
         """FAXCOMEX ``Rules.ItemByCountryAndArea``."""
         return RuleModel.of(await routing().get_rule(country_code, area_code))
 
     @api.put(rule_path)
     async def save_rule(
-        country_code: CodeParam, area_code: CodeParam, target: RuleTarget, who: Who
+        country_code: CodeParam, area_code: CodeParam, target: RuleTarget, who: ManageConfig
     ) -> RuleModel:
         """FAXCOMEX ``Rule.Save()``: point the rule (the default one too) elsewhere."""
         saved = await routing().save_rule(country_code, area_code, **target.target())
         return RuleModel.of(saved)
 
     @api.delete(rule_path, status_code=204, response_class=Response)
-    async def remove_rule(country_code: CodeParam, area_code: CodeParam, who: Who) -> None:
+    async def remove_rule(country_code: CodeParam, area_code: CodeParam, who: ManageConfig) -> None:
         """FAXCOMEX ``Rules.RemoveByCountryAndArea``; not the default rule."""
         await routing().remove_rule(country_code, area_code)
 

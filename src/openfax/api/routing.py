@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.auth import Caller, caller
 from openfax.api.models import ID_PATTERN, DeviceModel, FaxId, UtcTime
+from openfax.api.rights import ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.model import ProviderStatus, parse_id
 from openfax.routing import RoutingExtension
 from openfax.service import FaxService
 from openfax.service.inbound_routing import MethodInfo
 from openfax.store import DeliveryStatus, RoutingDelivery
 
-Who = Annotated[Caller, Depends(caller)]
 TAGS: list[Any] = ["inbound routing"]
 
 
@@ -135,12 +134,12 @@ def routing_routes(service: FaxService) -> APIRouter:
         return DeliveryModel(**fields, method_name=method.friendly_name if method else "")
 
     @api.get("/inbound-routing/extensions")
-    async def get_extensions(who: Who) -> list[ExtensionModel]:
+    async def get_extensions(who: QueryConfig) -> list[ExtensionModel]:
         """FAXCOMEX ``InboundRouting.GetExtensions()``: as loaded at the last start."""
         return [ExtensionModel.of(e) for e in service.inbound_routing.get_extensions()]
 
     @api.post("/inbound-routing/extensions", status_code=204, response_class=Response)
-    async def register_extension(registration: RegistrationModel, who: Who) -> None:
+    async def register_extension(registration: RegistrationModel, who: ManageConfig) -> None:
         """FAXCOMEX ``RegisterInboundRoutingExtension``: loaded at the next start."""
         await service.inbound_routing.register_extension(
             registration.unique_name,
@@ -152,21 +151,21 @@ def routing_routes(service: FaxService) -> APIRouter:
     @api.delete(
         "/inbound-routing/extensions/{unique_name}", status_code=204, response_class=Response
     )
-    async def unregister_extension(unique_name: str, who: Who) -> None:
+    async def unregister_extension(unique_name: str, who: ManageConfig) -> None:
         """FAXCOMEX ``UnregisterInboundRoutingExtension``: gone at the next start."""
         await service.inbound_routing.unregister_extension(unique_name)
 
     @api.get("/inbound-routing/methods")
-    async def get_methods(who: Who) -> list[MethodModel]:
+    async def get_methods(who: QueryConfig) -> list[MethodModel]:
         """FAXCOMEX ``InboundRouting.GetMethods()``: by priority, 1 first."""
         return [MethodModel.of(info) for info in service.inbound_routing.get_methods()]
 
     @api.get("/inbound-routing/methods/{guid}")
-    async def get_method(guid: str, who: Who) -> MethodModel:
+    async def get_method(guid: str, who: QueryConfig) -> MethodModel:
         return MethodModel.of(service.inbound_routing.get_method(guid))
 
     @api.patch("/inbound-routing/methods/{guid}")
-    async def patch_method(guid: str, change: MethodPatch, who: Who) -> MethodModel:
+    async def patch_method(guid: str, change: MethodPatch, who: ManageConfig) -> MethodModel:
         """FAXCOMEX ``Method.Priority`` and ``Save()``."""
         return MethodModel.of(
             await service.inbound_routing.set_method_priority(guid, change.priority)
@@ -175,7 +174,7 @@ def routing_routes(service: FaxService) -> APIRouter:
     configuration_path = "/inbound-routing/methods/{guid}/configurations/{device_id}"
 
     @api.get(configuration_path)
-    async def get_configuration(guid: str, device_id: int, who: Who) -> ConfigurationModel:
+    async def get_configuration(guid: str, device_id: int, who: ManageConfig) -> ConfigurationModel:
         routing = service.inbound_routing
         value = await routing.get_configuration(guid, device_id)
         return ConfigurationModel(
@@ -184,7 +183,7 @@ def routing_routes(service: FaxService) -> APIRouter:
 
     @api.put(configuration_path)
     async def put_configuration(
-        guid: str, device_id: int, configuration: dict[str, Any], who: Who
+        guid: str, device_id: int, configuration: dict[str, Any], who: ManageConfig
     ) -> ConfigurationModel:
         """Check and store the configuration (ConfigError, 400, names a wrong key)."""
         routing = service.inbound_routing
@@ -194,12 +193,12 @@ def routing_routes(service: FaxService) -> APIRouter:
         )
 
     @api.delete(configuration_path, status_code=204, response_class=Response)
-    async def delete_configuration(guid: str, device_id: int, who: Who) -> None:
+    async def delete_configuration(guid: str, device_id: int, who: ManageConfig) -> None:
         await service.inbound_routing.delete_configuration(guid, device_id)
 
     @api.post("/devices/{device_id}/routing-methods")
     async def use_routing_method(
-        device_id: int, change: UseRoutingMethodModel, who: Who
+        device_id: int, change: UseRoutingMethodModel, who: ManageConfig
     ) -> DeviceModel:
         """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
         info = await service.use_routing_method(device_id, change.method, change.use)
@@ -207,7 +206,7 @@ def routing_routes(service: FaxService) -> APIRouter:
 
     @api.get("/inbound-routing/deliveries")
     async def get_deliveries(
-        who: Who,
+        who: ManageReceiveFolder,
         status: DeliveryStatus | None = None,
         message_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -223,7 +222,7 @@ def routing_routes(service: FaxService) -> APIRouter:
 
     @api.post("/inbound-routing/deliveries/{delivery_id}/resend")
     async def resend(
-        delivery_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: Who
+        delivery_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageReceiveFolder
     ) -> DeliveryModel:
         """Send a failed delivery again, with fresh retries."""
         return delivery(await service.inbound_routing.resend(parse_id(delivery_id)))

@@ -29,12 +29,22 @@ from openfax.model.enums import (
     SmtpAuthenticationType,
 )
 from openfax.model.ids import MAX_ID, format_id, new_id, new_ids, parse_id
+from openfax.model.rights import (
+    ALL_RIGHTS,
+    DEFAULT_RIGHTS,
+    SUBMIT_RIGHTS,
+    effective_rights,
+    legacy_rights,
+)
 
 __all__ = [
+    "ALL_RIGHTS",
     "DEFAULT_PREFETCH_SIZE",
+    "DEFAULT_RIGHTS",
     "GROUP_NAME_ALL_DEVICES",
     "MAX_ID",
     "MAX_PAGE_SIZE",
+    "SUBMIT_RIGHTS",
     "AccessRights",
     "AccessRights2",
     "AccountEvents",
@@ -55,7 +65,9 @@ __all__ = [
     "ServerApiVersion",
     "ServerEvents",
     "SmtpAuthenticationType",
+    "effective_rights",
     "format_id",
+    "legacy_rights",
     "new_id",
     "new_ids",
     "parse_id",

@@ -497,12 +497,17 @@ class FaxService:
         return [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in jobs]
 
     async def get_outgoing_job_page(
-        self, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+        self,
+        after: QueueCursor | None = None,
+        limit: int = DEFAULT_PREFETCH_SIZE,
+        *,
+        owner: str | None = None,
     ) -> QueuePage[OutgoingJobInfo]:
-        """One page of a snapshot of the outgoing queue, oldest first: the first (``after``
-        None) fixes the snapshot and its count, ``next_cursor`` reads on in it."""
+        """One page of a snapshot of the outgoing queue (or of ``owner``'s jobs in it), oldest
+        first: the first (``after`` None) fixes the snapshot and its count, ``next_cursor``
+        reads on in it."""
         async with self.ctx.db.read() as conn:
-            page = await q.list_jobs_page(conn, after=after, limit=limit)
+            page = await q.list_jobs_page(conn, owner=owner, after=after, limit=limit)
             submissions = await q.get_submissions(conn, {j.submission_id for j in page.jobs})
         jobs = [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in page.jobs]
         return QueuePage(jobs, page.count, page.next_cursor)
@@ -643,22 +648,38 @@ class FaxService:
     # --- archives -----------------------------------------------------------------------------
 
     async def get_incoming_messages(
-        self, after: MessageCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+        self,
+        after: MessageCursor | None = None,
+        limit: int = DEFAULT_PREFETCH_SIZE,
+        *,
+        owner: str | None = None,
     ) -> MessagePage:
-        """One page of the incoming archive, oldest first; pass ``next_cursor`` for more."""
-        return await self._messages(Direction.IN, after, limit)
+        """One page of the incoming archive (or of the faxes assigned to ``owner``), oldest
+        first; pass ``next_cursor`` for more."""
+        return await self.get_messages(Direction.IN, after, limit, owner=owner)
 
     async def get_outgoing_messages(
-        self, after: MessageCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+        self,
+        after: MessageCursor | None = None,
+        limit: int = DEFAULT_PREFETCH_SIZE,
+        *,
+        owner: str | None = None,
     ) -> MessagePage:
-        """One page of the outgoing archive, oldest first; pass ``next_cursor`` for more."""
-        return await self._messages(Direction.OUT, after, limit)
+        """One page of the outgoing archive (or of ``owner``'s faxes in it), oldest first;
+        pass ``next_cursor`` for more."""
+        return await self.get_messages(Direction.OUT, after, limit, owner=owner)
 
-    async def _messages(
-        self, direction: Direction, after: MessageCursor | None, limit: int
+    async def get_messages(
+        self,
+        direction: Direction,
+        after: MessageCursor | None = None,
+        limit: int = DEFAULT_PREFETCH_SIZE,
+        *,
+        owner: str | None = None,
     ) -> MessagePage:
+        """One page of an archive, all of it or ``owner``'s messages."""
         async with self.ctx.db.read() as conn:
-            return await q.list_messages(conn, direction, after=after, limit=limit)
+            return await q.list_messages(conn, direction, owner=owner, after=after, limit=limit)
 
     async def get_message(self, direction: Direction, message_id: int) -> Message:
         """An archived fax; MessageNotFoundError if there is none."""

@@ -277,10 +277,20 @@ async def list_jobs(
 
 
 async def list_jobs_page(
-    conn: AsyncConnection, *, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+    conn: AsyncConnection,
+    *,
+    owner: str | None = None,
+    after: QueueCursor | None = None,
+    limit: int = DEFAULT_PREFETCH_SIZE,
 ) -> QueuePage[OutgoingJob]:
-    """One page of the outgoing queue in order of creation (see ``_queue_page``)."""
-    return await _queue_page(conn, outgoing_jobs.c.created_at, OutgoingJob, after, limit)
+    """One page of the outgoing queue in order of creation, all of it or one account's (see
+    ``_queue_page``)."""
+    where = None
+    if owner is not None:
+        owned = select(submissions.c.id).where(submissions.c.owner == owner)
+        where = outgoing_jobs.c.submission_id.in_(owned)
+    at = outgoing_jobs.c.created_at
+    return await _queue_page(conn, at, OutgoingJob, after, limit, where=where)
 
 
 async def claim_next_job(
@@ -541,9 +551,11 @@ async def _queue_page(
     record: Callable[..., R],
     after: QueueCursor | None,
     limit: int,
+    *,
+    where: ColumnElement[bool] | None = None,
 ) -> QueuePage[R]:
     """One page of a queue snapshot, ordered by ``(at, id)`` (keyset pagination on the
-    queue's index).
+    queue's index), of the jobs ``where`` selects (all when None).
 
     The first page (``after`` None) fixes the snapshot: its last job (``until``) and its
     size. Every page holds the jobs after the cursor up to ``until`` as they are when the
@@ -553,12 +565,15 @@ async def _queue_page(
     """
     table = at.table
     key = tuple_(at, table.c.id)
-    query = select(table).order_by(at, table.c.id).limit(limit + 1)
+    selected = [] if where is None else [where]
+    query = select(table).where(*selected).order_by(at, table.c.id).limit(limit + 1)
     if after is None:
         # The snapshot's size and last job come with the first page, in the same statement.
-        newest = select(at, table.c.id).order_by(at.desc(), table.c.id.desc()).limit(1)
+        newest = (
+            select(at, table.c.id).where(*selected).order_by(at.desc(), table.c.id.desc()).limit(1)
+        )
         query = query.add_columns(
-            select(func.count()).select_from(table).scalar_subquery(),
+            select(func.count()).select_from(table).where(*selected).scalar_subquery(),
             newest.with_only_columns(at).scalar_subquery(),
             newest.with_only_columns(table.c.id).scalar_subquery(),
         )
