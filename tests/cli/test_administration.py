@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 from collections.abc import Iterator
 
 import pytest
@@ -41,3 +43,17 @@ def test_config_set_names_a_wrong_property(daemon: Daemon, setting: str, message
     refused = openfax(daemon, "config", "set", setting)
     assert refused.returncode == 1
     assert message in refused.stderr
+
+
+def test_audit_lists_the_changes_made(daemon: Daemon) -> None:
+    assert openfax(daemon, "config", "set", "branding=true").returncode == 0
+    entries = json.loads(openfax(daemon, "audit", "--since", "2000-01-01", "--json").stdout)
+    changes = [e for e in entries if e["action"] == "config_changed"]
+    assert changes and changes[-1]["details"] == {"branding": True}
+    assert changes[-1]["actor"] == pwd.getpwuid(os.getuid()).pw_name
+    after = json.loads(
+        openfax(daemon, "audit", "--after", str(changes[-1]["seq"]), "--json").stdout
+    )
+    assert after == []
+    table = openfax(daemon, "audit", "--limit", "5")
+    assert table.returncode == 0 and "Audit trail" in table.stdout

@@ -1,15 +1,20 @@
 """The administration objects over the real API: ``server.configuration`` read, changed and
-saved, its change events under their FAXCOMEX names, and its errors."""
+saved, its change events under their FAXCOMEX names, and its errors; the audit trail with
+the callers' names."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import time
 from datetime import time as time_of_day
+from pathlib import Path
 
 import pytest
 
-from openfax.client import FaxServer, ServerEvents
+from openfax.client import FaxDocument, FaxServer, ServerEvents
 from openfax.errors import ConfigError
+from tests.daemon import TOKEN_HOLDER, Daemon
 
 
 def test_the_configuration_is_changed_and_saved(server: FaxServer) -> None:
@@ -57,3 +62,31 @@ def test_changes_arrive_as_their_faxcomex_events(server: FaxServer) -> None:
     configuration.outgoing_queue_blocked = False
     configuration.save()
     assert not server.folders.outgoing_queue.blocked
+
+
+def test_the_audit_trail_names_each_caller(
+    server: FaxServer, daemon: Daemon, three_pages: Path, tmp_path: Path
+) -> None:
+    local_user = pwd.getpwuid(os.getuid()).pw_name
+    earlier = server.get_audit(limit=1000)
+    last = earlier[len(earlier)].seq if len(earlier) else 0
+    with FaxServer() as remote:
+        remote.connect(daemon.address, token=daemon.token)
+        document = FaxDocument(body=three_pages, subject="audited")
+        document.recipients.add("1002")
+        (job_id,) = document.connected_submit(remote)
+        remote.folders.outgoing_queue.get_job(job_id).wait(timeout=60)
+        message = remote.folders.outgoing_archive.get_message(job_id)
+        message.copy_tiff(tmp_path / "copy.tif")
+    configuration = server.configuration
+    configuration.retries = 5
+    configuration.save()
+    trail = [(e.actor, e.action, e.object_id) for e in server.get_audit(after=last)]
+    submission = trail[0][2]
+    assert trail == [
+        (TOKEN_HOLDER, "submitted", submission),
+        (TOKEN_HOLDER, "viewed", job_id),
+        (TOKEN_HOLDER, "downloaded", job_id),
+        (local_user, "config_changed", "configuration"),
+    ]
+    assert server.get_audit(after=last)[1].details == {"job_ids": [job_id]}

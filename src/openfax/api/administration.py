@@ -1,18 +1,23 @@
-"""The administration routes: FAXCOMEX ``Configuration`` (``docs/design/configuration.md``).
+"""The administration routes: FAXCOMEX ``Configuration`` and the audit trail
+(``docs/design/configuration.md``).
 
 The rules stay in the service: a property it refuses is a ConfigError (400) naming it.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 
+from openfax.api.models import UtcTime
 from openfax.api.rights import ManageConfig, QueryConfig
+from openfax.model import MAX_PAGE_SIZE
 from openfax.service import FaxService
 from openfax.service.configuration import Configuration
+from openfax.store import AuditEntry
 
 TAGS: list[Any] = ["administration"]
 
@@ -51,6 +56,30 @@ class ConfigurationModel(BaseModel):
         return cls(**values)
 
 
+class AuditEntryModel(BaseModel):
+    """One line of the audit trail: who did what to which object, and when."""
+
+    seq: int
+    time: UtcTime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditEntryModel:
+        return cls(
+            seq=entry.seq,
+            time=entry.created_at,
+            actor=entry.actor,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            details=entry.details,
+        )
+
+
 def administration_routes(service: FaxService) -> APIRouter:
     """The routes, to include under ``/v1``."""
     api = APIRouter(tags=TAGS)
@@ -66,6 +95,22 @@ def administration_routes(service: FaxService) -> APIRouter:
         changes: Annotated[dict[str, Any], Body(description="the properties to change, by name")],
     ) -> ConfigurationModel:
         """FAXCOMEX ``Configuration.Save()`` of the properties given; in force at once."""
-        return ConfigurationModel.of(await service.save_configuration(changes))
+        return ConfigurationModel.of(await service.save_configuration(changes, who.name))
+
+    @api.get("/audit")
+    async def get_audit(
+        who: ManageConfig,
+        since: Annotated[
+            datetime | None, Query(description="entries at or after this time (UTC if naive)")
+        ] = None,
+        after: Annotated[int, Query(ge=0, description="the last seq of the page before")] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    ) -> list[AuditEntryModel]:
+        """The audit trail, oldest first, for an administrator (far2MANAGE_CONFIG); it has
+        no route that changes it."""
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        entries = await service.get_audit(since, after, limit)
+        return [AuditEntryModel.of(entry) for entry in entries]
 
     return api

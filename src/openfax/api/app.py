@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -173,7 +174,7 @@ def _routes(service: FaxService) -> APIRouter:
         change: m.OutgoingQueuePatch, who: ManageConfig
     ) -> m.OutgoingQueueModel:
         switches = await service.set_queue_switches(
-            outgoing_blocked=change.blocked, outgoing_paused=change.paused
+            outgoing_blocked=change.blocked, outgoing_paused=change.paused, actor=who.name
         )
         return m.OutgoingQueueModel.of(switches)
 
@@ -185,7 +186,7 @@ def _routes(service: FaxService) -> APIRouter:
     async def patch_incoming_queue(
         change: m.IncomingQueuePatch, who: ManageConfig
     ) -> m.IncomingQueueModel:
-        switches = await service.set_queue_switches(incoming_blocked=change.blocked)
+        switches = await service.set_queue_switches(incoming_blocked=change.blocked, actor=who.name)
         return m.IncomingQueueModel.of(switches)
 
     # --- submitting -----------------------------------------------------------------------------
@@ -258,28 +259,28 @@ def _routes(service: FaxService) -> APIRouter:
     @api.post("/outgoing-jobs/{job_id}/pause", response_model=m.OutgoingJobModel)
     async def pause_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.pause_job(parse_id(job_id)))
+        return _outgoing_job(await service.pause_job(parse_id(job_id), who.name))
 
     @api.post("/outgoing-jobs/{job_id}/resume", response_model=m.OutgoingJobModel)
     async def resume_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.resume_job(parse_id(job_id)))
+        return _outgoing_job(await service.resume_job(parse_id(job_id), who.name))
 
     @api.post("/outgoing-jobs/{job_id}/restart", response_model=m.OutgoingJobModel)
     async def restart_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.restart_job(parse_id(job_id)))
+        return _outgoing_job(await service.restart_job(parse_id(job_id), who.name))
 
     @api.post("/outgoing-jobs/{job_id}/cancel", response_model=m.OutgoingJobModel)
     async def cancel_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.cancel_job(parse_id(job_id)))
+        return _outgoing_job(await service.cancel_job(parse_id(job_id), who.name))
 
     @api.get("/outgoing-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_job_tiff(job_id: IdParam, who: QueryJobs) -> FileResponse:
         """FAXCOMEX ``CopyTiff``: the job's TIFF-F, cover page and header lines included."""
         await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
-        return await _tiff_copy(service.copy_tiff, job_id)
+        return await _tiff_copy(partial(service.copy_tiff, actor=who.name), job_id)
 
     @api.get("/outgoing-jobs/{job_id}/attempts")
     async def get_attempts(job_id: IdParam, who: QueryJobs) -> list[m.CallAttemptModel]:
@@ -309,12 +310,12 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.post("/incoming-jobs/{job_id}/cancel", response_model=m.IncomingJobModel)
     async def cancel_incoming_job(job_id: IdParam, who: ManageReceiveFolder) -> Response:
-        return _incoming_job(await service.cancel_incoming_job(parse_id(job_id)))
+        return _incoming_job(await service.cancel_incoming_job(parse_id(job_id), who.name))
 
     @api.get("/incoming-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_incoming_job_tiff(job_id: IdParam, who: ReceiveFolderReader) -> FileResponse:
         """FAXCOMEX ``IncomingJob.CopyTiff``: the received TIFF-F, once the call has ended."""
-        return await _tiff_copy(service.copy_incoming_tiff, job_id)
+        return await _tiff_copy(partial(service.copy_incoming_tiff, actor=who.name), job_id)
 
     # --- archives -------------------------------------------------------------------------------
 
@@ -410,7 +411,9 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
 
     @api.get(prefix + "/{message_id}", name=f"get_{direction.value}_message", tags=tag)
     async def get_message(message_id: IdParam, who: QueryArchives) -> m.MessageModel:
-        return m.MessageModel.of(await visible(message_id, who))
+        await visible(message_id, who)
+        message = await service.get_message(direction, parse_id(message_id), who.name)
+        return m.MessageModel.of(message)
 
     @api.get(
         prefix + "/{message_id}/tiff",
@@ -421,7 +424,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     async def get_tiff(message_id: IdParam, who: QueryArchives) -> FileResponse:
         """FAXCOMEX ``CopyTiff``: the archived fax as TIFF-F."""
         await visible(message_id, who)
-        path = await service.message_tiff_path(direction, parse_id(message_id))
+        path = await service.message_tiff_path(direction, parse_id(message_id), who.name)
         return FileResponse(path, media_type="image/tiff", filename=f"{message_id.lower()}.tif")
 
     @api.get(
@@ -433,7 +436,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     async def get_pdf(message_id: IdParam, who: QueryArchives) -> FileResponse:
         """The archived fax as a PDF, one page per fax page at its resolution."""
         await visible(message_id, who)
-        path = await service.message_pdf_path(direction, parse_id(message_id))
+        path = await service.message_pdf_path(direction, parse_id(message_id), who.name)
         return FileResponse(
             path, media_type="application/pdf", filename=f"{message_id.lower()}.pdf"
         )
@@ -449,7 +452,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         """FAXCOMEX ``Message.Delete()``: one's own sent fax, or any with far2MANAGE_ARCHIVES
         (received faxes: far2MANAGE_RECEIVE_FOLDER too)."""
         await visible(message_id, who, manage=True)
-        await service.delete_message(direction, parse_id(message_id))
+        await service.delete_message(direction, parse_id(message_id), who.name)
 
 
 def _folder_owner(who: Caller, account: str | None, everyone: AccessRights2) -> str | None:

@@ -1,7 +1,9 @@
 """``openfax config``: the server configuration of a running openfaxd (FAXCOMEX
-``Configuration``), read and changed while it runs."""
+``Configuration``), read and changed while it runs; ``openfax audit``: its audit trail."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import click
 
@@ -9,6 +11,7 @@ from openfax.cli.options import json_option, server_options
 from openfax.cli.routing import connected, parse_setting, print_rows
 
 PROPERTY_COLUMNS = ("property", "value")
+AUDIT_COLUMNS = ("seq", "time", "actor", "action", "object_type", "object_id", "details")
 
 
 @click.group()
@@ -66,3 +69,30 @@ def set_config(
         return
     rows = [{"property": name, "value": value} for name, value in shown.items()]
     print_rows(rows, PROPERTY_COLUMNS, "Configuration saved", False)
+
+
+@click.command()
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Only entries from this UTC time on.",
+)
+@click.option("--after", type=click.IntRange(min=0), default=0, help="Only entries after this seq.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@json_option
+@server_options
+def audit(
+    since: datetime | None,
+    after: int,
+    limit: int,
+    as_json: bool,
+    server_name: str,
+    token: str | None,
+) -> None:
+    """Show the audit trail: who submitted, viewed, downloaded, cancelled, deleted or
+    purged which fax, and who changed the configuration, oldest first."""
+    with connected(server_name, token) as server:
+        when = None if since is None else since.replace(tzinfo=UTC)
+        rows = [entry.to_dict() for entry in server.get_audit(when, limit, after=after)]
+    print_rows(rows, AUDIT_COLUMNS, "Audit trail", as_json)

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from openfax import __version__
-from openfax.cli.administration import config
+from openfax.cli.administration import audit, config
 from openfax.cli.options import json_option, render_options, server_options
 from openfax.cli.outbound import outbound
 from openfax.cli.routing import routing
@@ -202,3 +202,4 @@ def watch(as_json: bool, server_name: str, token: str | None) -> None:
 cli.add_command(routing)
 cli.add_command(outbound)
 cli.add_command(config)
+cli.add_command(audit)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from openfax.client._connection import NotConnectedError, ServerUnavailableError
     from openfax.client._records import Collection
-    from openfax.client.administration import FaxConfiguration
+    from openfax.client.administration import FaxAuditEntry, FaxConfiguration
     from openfax.client.devices import FaxDevice
     from openfax.client.document import FaxDocument, FaxRecipient, FaxRecipients, FaxSender
     from openfax.client.events import ServerEvent
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "openfax.client._connection": ("NotConnectedError", "ServerUnavailableError"),
     "openfax.client._records": ("Collection",),
-    "openfax.client.administration": ("FaxConfiguration",),
+    "openfax.client.administration": ("FaxAuditEntry", "FaxConfiguration"),
     "openfax.client.devices": ("FaxDevice",),
     "openfax.client.document": ("FaxDocument", "FaxRecipient", "FaxRecipients", "FaxSender"),
     "openfax.client.events": ("ServerEvent",),
@@ -107,6 +107,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Collection",
     "FaxActivity",
+    "FaxAuditEntry",
     "FaxConfiguration",
     "FaxDevice",
     "FaxDeviceIds",

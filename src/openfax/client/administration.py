@@ -1,12 +1,12 @@
 """FAXCOMEX ``FaxConfiguration``: the server settings an administrator changes while the
-service runs (change the properties, then ``save()``)."""
+service runs (change the properties, then ``save()``); and the audit trail's entries."""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Field, Record, Setting
+from openfax.client._records import Collection, Field, Record, Setting, parse_time
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -61,3 +61,31 @@ class FaxConfiguration(Record):
 
     def __repr__(self) -> str:
         return f"<FaxConfiguration retries={self.retries} retry_delay={self.retry_delay}>"
+
+
+class FaxAuditEntry(Record):
+    """One line of the audit trail: ``actor`` did ``action`` (``submitted``, ``viewed``,
+    ``downloaded``, ``cancelled``, ``deleted``, ``purged``, ``config_changed``, ...) to
+    ``object_type`` ``object_id`` at ``time``; ``details`` holds ids, never content."""
+
+    seq = Field[int]()
+    time = Field(parse_time)
+    actor = Field[str]()
+    action = Field[str]()
+    object_type = Field[str]()
+    object_id = Field[str]()
+    details = Field[dict[str, Any]]()
+
+    def __repr__(self) -> str:
+        return f"<FaxAuditEntry {self.seq} {self.actor} {self.action} {self.object_id}>"
+
+
+def get_audit(
+    connection: Connection, since: datetime | None, limit: int, after: int
+) -> Collection[FaxAuditEntry]:
+    """The audit trail's entries, oldest first (see ``FaxServer.get_audit``)."""
+    params: dict[str, Any] = {"limit": limit, "after": after}
+    if since is not None:
+        params["since"] = since.isoformat()
+    entries = [FaxAuditEntry(data) for data in connection.get("/audit", **params)]
+    return Collection(entries, key=lambda entry: str(entry.seq))

@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Self, TypeVar
 
 from openfax.client._connection import Connection, NotConnectedError, ServerUnavailableError
 from openfax.client._records import Collection, Field, Pages, Record
-from openfax.client.administration import FaxConfiguration
+from openfax.client.administration import FaxAuditEntry, FaxConfiguration, get_audit
 from openfax.client.devices import FaxDevice
 from openfax.client.events import ServerEvent, decode
 from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
@@ -299,6 +300,15 @@ class FaxServer:
     def configuration(self) -> FaxConfiguration:
         """FAXCOMEX ``Configuration``: read now; change properties, then ``save()``."""
         return FaxConfiguration(self._connected)
+
+    def get_audit(
+        self, since: datetime | None = None, limit: int = 100, *, after: int = 0
+    ) -> Collection[FaxAuditEntry]:
+        """The audit trail, oldest first: who submitted, viewed, downloaded, cancelled,
+        deleted or purged which fax, who changed the configuration; entries at or after
+        ``since``, after the entry numbered ``after`` (the last ``seq`` read), ``limit`` at
+        most."""
+        return get_audit(self._connected, since, limit, after)
 
     @property
     def inbound_routing(self) -> FaxInboundRouting:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from openfax.model import JobStatus, format_id
 from openfax.service.archiving import unreferenced_documents
+from openfax.service.audit import SERVICE_ACTOR, AuditAction, entry, message_type, record
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
 from openfax.store import Direction, OutgoingJob, Spool
@@ -135,6 +136,14 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
             await ctx.hub.emit_many(
                 conn, EventType.OUTGOING_JOB_REMOVED, [{"job_id": format_id(j.id)} for j in jobs]
             )
+            limit = {"age_limit_days": config.outgoing.age_limit_days}
+            await q.append_audit(
+                conn,
+                [
+                    entry(now, SERVICE_ACTOR, AuditAction.PURGED, "outgoing_job", j.id, limit)
+                    for j in jobs
+                ],
+            )
             removed += len(jobs)
         limits = (
             (Direction.OUT, config.archive.outgoing_age_limit_days),
@@ -151,6 +160,15 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
                 if message.tiff_path in in_use:
                     continue  # still being routed, or its broadcast is still in the queue
                 await q.delete_message(conn, direction, message.id)
+                await record(
+                    conn,
+                    now,
+                    SERVICE_ACTOR,
+                    AuditAction.PURGED,
+                    message_type(direction),
+                    message.id,
+                    {"age_limit_days": days},
+                )
                 await ctx.hub.emit(conn, _REMOVED[direction], {"message_id": format_id(message.id)})
                 files += [message.tiff_path] if message.tiff_path else []
                 caches.append(pdf_cache_path(ctx.spool, direction, message.id))

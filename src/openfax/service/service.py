@@ -40,6 +40,7 @@ from openfax.model import (
 from openfax.providers import DeviceState, LoopbackProvider, Transport
 from openfax.routing import STORE_IN_FOLDER, FolderSettings, write_pdf
 from openfax.service.archiving import settle_submission
+from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
 from openfax.service.clock import Clock, SystemClock
 from openfax.service.composing import compose_pages, sending_tsid
 from openfax.service.config import ServiceConfig
@@ -74,6 +75,7 @@ from openfax.service.views import (
     incoming_job_payload,
 )
 from openfax.store import (
+    AuditEntry,
     CallAttempt,
     Device,
     Direction,
@@ -309,12 +311,14 @@ class FaxService:
         ctx.config = apply_saved(self._config, saved)
         return configuration_of(ctx.config, dataclasses.asdict(ctx.switches), size)
 
-    async def save_configuration(self, changes: dict[str, Any]) -> Configuration:
+    async def save_configuration(
+        self, changes: dict[str, Any], actor: str = SERVICE_ACTOR
+    ) -> Configuration:
         """FAXCOMEX ``Configuration.Save()`` of the properties given; the others keep their
         value. In force at once (the next call, submission or housekeeping pass uses it) and
         kept over the TOML file's values across restarts. ConfigError names a wrong property
         and then nothing changes; one CONFIG event per configuration changed (and
-        ``OnQueuesStatusChange`` for the queue switches)."""
+        ``OnQueuesStatusChange`` for the queue switches). Audited as ``actor``'s."""
         ctx = self.ctx
         values = check_changes(changes)
         stored = {k: v for k, v in values.items() if k not in SWITCHES}
@@ -323,12 +327,22 @@ class FaxService:
                 saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
                 saved = {**saved, **saved_json(stored)}
                 config = apply_saved(self._config, saved)
-                await q.set_setting(conn, CONFIGURATION_KEY, saved, now=ctx.clock.now())
+                now = ctx.clock.now()
+                await q.set_setting(conn, CONFIGURATION_KEY, saved, now=now)
+                await record(
+                    conn,
+                    now,
+                    actor,
+                    AuditAction.CONFIG_CHANGED,
+                    "configuration",
+                    "configuration",
+                    saved_json(stored),
+                )
                 await emit_changes(conn, ctx.hub, set(stored))
             ctx.config = config
         switched = {SWITCHES[k]: v for k, v in values.items() if k in SWITCHES}
         if switched:
-            await self.set_queue_switches(**switched)
+            await self.set_queue_switches(**switched, actor=actor)
         self.scheduler.wake()
         return await self.get_configuration()
 
@@ -344,8 +358,10 @@ class FaxService:
         outgoing_blocked: bool | None = None,
         outgoing_paused: bool | None = None,
         incoming_blocked: bool | None = None,
+        actor: str = SERVICE_ACTOR,
     ) -> QueueSwitches:
-        """Change queue switches (the others keep their value); raises QUEUE_STATE events."""
+        """Change queue switches (the others keep their value); raises QUEUE_STATE events;
+        audited as ``actor``'s."""
         ctx = self.ctx
         current = ctx.switches
         switches = QueueSwitches(
@@ -363,7 +379,9 @@ class FaxService:
                 "outgoing_paused": switches.outgoing_paused,
                 "incoming_blocked": switches.incoming_blocked,
             }
-            await q.set_setting(conn, SWITCHES_KEY, value, now=ctx.clock.now())
+            now = ctx.clock.now()
+            await q.set_setting(conn, SWITCHES_KEY, value, now=now)
+            await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "queues", "queues", value)
             await ctx.hub.emit(conn, EventType.QUEUES_STATUS_CHANGED, value)
         ctx.switches = switches
         self.scheduler.wake()
@@ -476,6 +494,16 @@ class FaxService:
             async with ctx.hub.transaction() as conn:
                 result = await q.insert_submission(conn, submission, jobs)
                 if result.created:
+                    details = {"job_ids": [f"{job.id:016x}" for job in jobs]}
+                    await record(
+                        conn,
+                        now,
+                        request.owner or SERVICE_ACTOR,
+                        AuditAction.SUBMITTED,
+                        "submission",
+                        submission.id,
+                        details,
+                    )
                     added = [_job_added(job) for job in jobs]
                     await ctx.hub.emit_many(conn, EventType.OUTGOING_JOB_ADDED, added)
         except BaseException:
@@ -530,24 +558,24 @@ class FaxService:
                     await q.get_message(conn, Direction.OUT, job_id)
             return attempts
 
-    async def pause_job(self, job_id: int) -> OutgoingJobInfo:
+    async def pause_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> OutgoingJobInfo:
         """FAXCOMEX ``Pause()``: a pending or retrying job waits until resumed."""
-        return await self._operate(job_id, Operation.PAUSE)
+        return await self._operate(job_id, Operation.PAUSE, actor)
 
-    async def resume_job(self, job_id: int) -> OutgoingJobInfo:
+    async def resume_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> OutgoingJobInfo:
         """FAXCOMEX ``Resume()``: a paused job is pending or retrying again."""
-        return await self._operate(job_id, Operation.RESUME)
+        return await self._operate(job_id, Operation.RESUME, actor)
 
-    async def restart_job(self, job_id: int) -> OutgoingJobInfo:
+    async def restart_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> OutgoingJobInfo:
         """FAXCOMEX ``Restart()``: a failed job is queued again with its retries reset,
         from its first unconfirmed page."""
-        return await self._operate(job_id, Operation.RESTART)
+        return await self._operate(job_id, Operation.RESTART, actor)
 
-    async def cancel_job(self, job_id: int) -> OutgoingJobInfo:
+    async def cancel_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> OutgoingJobInfo:
         """FAXCOMEX ``Cancel()``: a waiting job is cancelled; a job in a call is hung up."""
-        return await self._operate(job_id, Operation.CANCEL)
+        return await self._operate(job_id, Operation.CANCEL, actor)
 
-    async def _operate(self, job_id: int, operation: Operation) -> OutgoingJobInfo:
+    async def _operate(self, job_id: int, operation: Operation, actor: str) -> OutgoingJobInfo:
         ctx = self.ctx
         now = ctx.clock.now()
         unreferenced: list[str] = []
@@ -568,6 +596,7 @@ class FaxService:
             updated = await q.update_job(conn, job_id, changes, expected_version=job.version)
             if updated is None:
                 raise MessageNotFoundError("outgoing job", job_id)
+            await record(conn, now, actor, _AUDITED[operation], "outgoing_job", job_id)
             await emit_job(conn, ctx, updated)
             if status is JobStatus.CANCELED:
                 unreferenced = await settle_submission(conn, ctx.hub, job.submission_id)
@@ -579,7 +608,9 @@ class FaxService:
         self.scheduler.wake()
         return OutgoingJobInfo.of(updated, submission)
 
-    async def copy_tiff(self, job_id: int, destination: str | Path) -> None:
+    async def copy_tiff(
+        self, job_id: int, destination: str | Path, actor: str | None = None
+    ) -> None:
         """FAXCOMEX ``CopyTiff(path)``: write the job's TIFF-F (every page) to ``destination``,
         as it is sent: the pages confirmed as their call sent them, the others composed now
         with the TSID of the job's last device or its own."""
@@ -593,6 +624,8 @@ class FaxService:
         await asyncio.to_thread(
             _write_composed, ctx.spool, job, submission.body_path, tsid, when, Path(destination)
         )
+        if actor is not None:
+            await self._audit(actor, AuditAction.DOWNLOADED, "outgoing_job", job_id)
 
     # --- the incoming queue -------------------------------------------------------------------
 
@@ -614,7 +647,7 @@ class FaxService:
         async with self.ctx.db.read() as conn:
             return IncomingJobInfo.of(await q.get_incoming_job(conn, job_id))
 
-    async def cancel_incoming_job(self, job_id: int) -> IncomingJobInfo:
+    async def cancel_incoming_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> IncomingJobInfo:
         """FAXCOMEX ``IncomingJob.Cancel()``: a reception is hung up (CANCELING; the pages
         that arrived are archived as partial, then the job is CANCELED); a fax being routed
         stops being routed and leaves the queue (CANCELED), staying in the archive."""
@@ -624,6 +657,9 @@ class FaxService:
             status = incoming_cancel(job.status)
             updated = await q.update_incoming_job(conn, job_id, {"status": status})
             assert updated is not None
+            await record(
+                conn, ctx.clock.now(), actor, AuditAction.CANCELLED, "incoming_job", job_id
+            )
             await ctx.hub.emit(conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(updated))
             if status is JobStatus.CANCELED:
                 await self.inbound_routing.cancel(conn, updated)
@@ -633,7 +669,9 @@ class FaxService:
             self.inbound_routing.wake(job_id)
         return IncomingJobInfo.of(updated)
 
-    async def copy_incoming_tiff(self, job_id: int, destination: str | Path) -> None:
+    async def copy_incoming_tiff(
+        self, job_id: int, destination: str | Path, actor: str | None = None
+    ) -> None:
         """FAXCOMEX ``IncomingJob.CopyTiff(path)``: write the received TIFF-F (every page that
         arrived) to ``destination``; InvalidOperationError while the fax is still arriving."""
         ctx = self.ctx
@@ -644,6 +682,8 @@ class FaxService:
                 f"incoming job {job_id:016x} is still being received: its TIFF is not complete"
             )
         await asyncio.to_thread(shutil.copyfile, ctx.spool.path(job.receive_path), destination)
+        if actor is not None:
+            await self._audit(actor, AuditAction.DOWNLOADED, "incoming_job", job_id)
 
     # --- archives -----------------------------------------------------------------------------
 
@@ -681,16 +721,53 @@ class FaxService:
         async with self.ctx.db.read() as conn:
             return await q.list_messages(conn, direction, owner=owner, after=after, limit=limit)
 
-    async def get_message(self, direction: Direction, message_id: int) -> Message:
-        """An archived fax; MessageNotFoundError if there is none."""
+    async def get_message(
+        self, direction: Direction, message_id: int, actor: str | None = None
+    ) -> Message:
+        """An archived fax; MessageNotFoundError if there is none. Audited as viewed by
+        ``actor`` unless None (the service itself)."""
         async with self.ctx.db.read() as conn:
-            return await q.get_message(conn, direction, message_id)
+            message = await q.get_message(conn, direction, message_id)
+        if actor is not None:
+            await self._audit(actor, AuditAction.VIEWED, message_type(direction), message_id)
+        return message
 
-    async def delete_message(self, direction: Direction, message_id: int) -> None:
+    async def _audit(
+        self,
+        actor: str,
+        action: AuditAction,
+        object_type: str,
+        object_id: int,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Record what was done on its own (a read has no transaction of its own)."""
+        ctx = self.ctx
+        async with ctx.db.transaction() as conn:
+            await record(conn, ctx.clock.now(), actor, action, object_type, object_id, details)
+
+    async def get_audit(
+        self, since: datetime | None = None, after: int = 0, limit: int = DEFAULT_PREFETCH_SIZE
+    ) -> list[AuditEntry]:
+        """The audit trail, oldest first: entries at or after ``since``, numbered after
+        ``after`` (the last ``seq`` of the page before), at most ``limit``."""
+        async with self.ctx.db.read() as conn:
+            return await q.list_audit(conn, since=since, after=after, limit=limit)
+
+    async def delete_message(
+        self, direction: Direction, message_id: int, actor: str = SERVICE_ACTOR
+    ) -> None:
         """FAXCOMEX ``Message.Delete()``: remove a fax from its archive, and its file."""
         ctx = self.ctx
         async with ctx.hub.transaction() as conn:
             message = await q.delete_message(conn, direction, message_id)
+            await record(
+                conn,
+                ctx.clock.now(),
+                actor,
+                AuditAction.DELETED,
+                message_type(direction),
+                message_id,
+            )
             kind = (
                 EventType.INCOMING_MESSAGE_REMOVED
                 if direction is Direction.IN
@@ -705,19 +782,35 @@ class FaxService:
         with contextlib.suppress(OSError):
             await asyncio.to_thread(self._pdf_cache(direction, message_id).unlink)
 
-    async def message_tiff_path(self, direction: Direction, message_id: int) -> Path:
-        """The archived fax's TIFF-F file (read it, do not change it)."""
+    async def message_tiff_path(
+        self, direction: Direction, message_id: int, actor: str | None = None
+    ) -> Path:
+        """The archived fax's TIFF-F file (read it, do not change it); audited as downloaded
+        by ``actor`` unless None."""
         message = await self.get_message(direction, message_id)
         if message.tiff_path is None:
             raise MessageNotFoundError("message document", message_id)
+        if actor is not None:
+            details = {"format": "tiff"}
+            await self._audit(
+                actor, AuditAction.DOWNLOADED, message_type(direction), message_id, details
+            )
         return self.ctx.spool.path(message.tiff_path)
 
-    async def message_pdf_path(self, direction: Direction, message_id: int) -> Path:
-        """The archived fax as a PDF, made on first use and kept beside the spool."""
+    async def message_pdf_path(
+        self, direction: Direction, message_id: int, actor: str | None = None
+    ) -> Path:
+        """The archived fax as a PDF, made on first use and kept beside the spool; audited
+        as downloaded by ``actor`` unless None."""
         tiff = await self.message_tiff_path(direction, message_id)
         pdf = self._pdf_cache(direction, message_id)
         if not pdf.exists():
             await asyncio.to_thread(write_pdf, tiff, pdf)
+        if actor is not None:
+            details = {"format": "pdf"}
+            await self._audit(
+                actor, AuditAction.DOWNLOADED, message_type(direction), message_id, details
+            )
         return pdf
 
     def _pdf_cache(self, direction: Direction, message_id: int) -> Path:
@@ -813,6 +906,14 @@ class FaxService:
             receiving_now=state is DeviceState.IN_CALL and not sending,
             ringing_now=state is DeviceState.RINGING,
         )
+
+
+_AUDITED = {
+    Operation.PAUSE: AuditAction.PAUSED,
+    Operation.RESUME: AuditAction.RESUMED,
+    Operation.RESTART: AuditAction.RESTARTED,
+    Operation.CANCEL: AuditAction.CANCELLED,
+}
 
 
 def _job_added(job: OutgoingJob) -> dict[str, Any]:

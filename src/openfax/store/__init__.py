@@ -6,6 +6,7 @@ question the service asks of it; ``Spool`` keeps the documents that rows refer t
 
 from openfax.store.database import Database, open_database
 from openfax.store.records import (
+    AuditEntry,
     CallAttempt,
     DeliveryStatus,
     Device,
@@ -22,6 +23,7 @@ from openfax.store.records import (
 from openfax.store.spool import Spool
 
 __all__ = [
+    "AuditEntry",
     "CallAttempt",
     "Database",
     "DeliveryStatus",

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openfax.errors import MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE, JobStatus
 from openfax.store.records import (
+    AuditEntry,
     CallAttempt,
     DeliveryStatus,
     Device,
@@ -49,6 +50,7 @@ from openfax.store.records import (
 )
 from openfax.store.schema import (
     IS_CLAIMABLE,
+    audit,
     call_attempts,
     devices,
     events,
@@ -1036,3 +1038,39 @@ async def _update_guarded(
     statement = statement.values({**changes, "version": table.c.version + 1})
     row = (await conn.execute(statement.returning(*table.c))).first()
     return None if row is None else row._mapping
+
+
+# --- The audit trail ------------------------------------------------------------------------------
+# Append-only: there is no query that changes or removes an entry (and the database refuses).
+
+
+async def append_audit(conn: AsyncConnection, entries: Sequence[AuditEntry]) -> None:
+    """Write audit entries in ``conn``'s transaction, in order (one statement)."""
+    if entries:
+        rows = [
+            {
+                "created_at": e.created_at,
+                "actor": e.actor,
+                "action": e.action,
+                "object_type": e.object_type,
+                "object_id": e.object_id,
+                "details": dict(e.details),
+            }
+            for e in entries
+        ]
+        await conn.execute(insert(audit), rows)
+
+
+async def list_audit(
+    conn: AsyncConnection,
+    *,
+    since: datetime | None = None,
+    after: int = 0,
+    limit: int = DEFAULT_PREFETCH_SIZE,
+) -> list[AuditEntry]:
+    """Audit entries, oldest first: written at or after ``since`` and numbered after
+    ``after`` (the last ``seq`` of the page before), at most ``limit``."""
+    query = select(audit).where(audit.c.seq > after).order_by(audit.c.seq).limit(limit)
+    if since is not None:
+        query = query.where(audit.c.created_at >= since)
+    return [AuditEntry(**row._mapping) for row in await conn.execute(query)]

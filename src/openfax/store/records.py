@@ -239,6 +239,21 @@ class Event:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One line of the audit trail: who (``actor``) did what (``action``) to which object,
+    and when; ``details`` holds ids and names, never document content."""
+
+    seq: int = 0
+    """Assigned by the database when the entry is written."""
+    created_at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    details: JSONObject = field(default_factory=dict)
+
+
 class DeliveryStatus(StrEnum):
     """Where one routing method stands with one received fax."""
 

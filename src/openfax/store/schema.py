@@ -276,6 +276,20 @@ events = Table(
     Index(None, "created_at"),
 )
 
+audit = Table(
+    "audit",
+    metadata,
+    Column("seq", SequenceNumber, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("object_type", String(50), nullable=False),
+    Column("object_id", String(200), nullable=False),
+    Column("details", JSONDocument, nullable=False),
+    Index(None, "created_at"),
+)
+"""The audit trail (migration 0006): append-only, triggers refuse UPDATE and DELETE."""
+
 routing_deliveries = Table(
     "routing_deliveries",
     metadata,
