@@ -1,0 +1,397 @@
+"""The SIP user agent against SIPp (Debian package ``sip-tester``), an independent SIP peer
+on 127.0.0.1 driven by the scenario files in ``tests/telephony/sipp/``: calls both ways,
+busy and not found, CANCEL both ways, digest-challenged REGISTER and INVITE, a 488 to our
+T.38 re-INVITE, a session refresh during T.38, and a re-INVITE glare (491).
+
+SIPp stands for the far end; the user agent's media are the SDP of a provider stand-in
+(nothing listens on the ports it offers: the scenarios exchange no media). A scenario that
+sees anything it does not expect makes SIPp exit non-zero, which fails the test with SIPp's
+error log."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from openfax.errors import SdpNegotiationError
+from openfax.telephony.sdp import (
+    LocalMedia,
+    Origin,
+    SessionDescription,
+    StreamKind,
+    make_answer,
+    make_offer,
+    read_answer,
+)
+from openfax.telephony.sip.useragent import (
+    CallFailedError,
+    CallState,
+    FailureCause,
+    IncomingCall,
+    UserAgent,
+    UserAgentConfig,
+)
+
+SIPP = shutil.which("sipp")
+SCENARIOS = Path(__file__).parent / "sipp"
+MEDIA = LocalMedia("127.0.0.1", 42000, 42002, prefer_t38=False)
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.skipif(SIPP is None, reason="SIPp is not installed (Debian package sip-tester)"),
+]
+
+
+def free_port() -> int:
+    """A UDP and TCP port free on 127.0.0.1 now, for SIPp to bind."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+
+
+class Sipp:
+    """One SIPp run of one scenario, for one call."""
+
+    def __init__(self, tmp_path: Path, scenario: str, *args: str) -> None:
+        self.port = free_port()
+        self.scenario = scenario
+        self.errors = tmp_path / f"{scenario}.errors.log"
+        self.messages = tmp_path / f"{scenario}.messages.log"
+        self.args = args
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"sip:{{user}}@127.0.0.1:{self.port}"
+
+    async def start(self, remote: str | None = None) -> None:
+        """Start SIPp (as UAC calling ``remote``, else as UAS) and wait until it listens."""
+        assert SIPP is not None
+        command = [
+            SIPP,
+            "-sf",
+            str(SCENARIOS / f"{self.scenario}.xml"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "30",
+            "-timeout_error",
+            "-trace_err",
+            "-error_file",
+            str(self.errors),
+            "-trace_msg",
+            "-message_file",
+            str(self.messages),
+            *self.args,
+        ]
+        if remote is not None:
+            command.append(remote)
+        self.process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        while remote is None:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                try:
+                    probe.bind(("127.0.0.1", self.port))
+                except OSError:
+                    return
+            assert self.process.returncode is None, "SIPp exited before listening"
+            await asyncio.sleep(0.02)
+
+    async def finish(self) -> None:
+        """Wait for SIPp to end its scenario and check that it passed."""
+        assert self.process is not None
+        _, stderr = await asyncio.wait_for(self.process.communicate(), timeout=60)
+        if self.process.returncode != 0:
+            errors = self.errors.read_text() if self.errors.exists() else ""
+            messages = self.messages.read_text() if self.messages.exists() else ""
+            pytest.fail(
+                f"SIPp {self.scenario} exited {self.process.returncode}: "
+                f"{stderr.decode()}\n{errors}\n{messages[-6000:]}"
+            )
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+
+
+@pytest.fixture
+async def agent() -> AsyncIterator[tuple[UserAgent, asyncio.Queue[IncomingCall]]]:
+    incoming: asyncio.Queue[IncomingCall] = asyncio.Queue()
+    config = UserAgentConfig(port=0, user="fax", username="fax", password="secret")
+    async with UserAgent(config, on_incoming=incoming.put_nowait) as ua:
+        yield ua, incoming
+
+
+def offer() -> SessionDescription:
+    return make_offer(MEDIA, Origin(session_id=7, address="127.0.0.1"))
+
+
+def t38_offer(version: int) -> SessionDescription:
+    origin = Origin(session_id=7, version=version, address="127.0.0.1")
+    return make_offer(MEDIA, origin, audio=False, t38=True)
+
+
+async def answer_call(incoming: asyncio.Queue[IncomingCall]) -> IncomingCall:
+    call = await incoming.get()
+    assert call.offer is not None
+    call.ring()
+    answer, _ = make_answer(call.offer, MEDIA, Origin(session_id=7, address="127.0.0.1"))
+    await call.answer(answer)
+    return call
+
+
+async def test_sipp_calls_and_the_user_agent_answers(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, incoming = agent
+    sipp = Sipp(tmp_path, "uac_answered", "-s", "+15551234")
+    try:
+        await sipp.start(f"127.0.0.1:{ua.address[1]}")
+        call = await answer_call(incoming)
+        assert call.called_number == "+15551234"
+        end = await call.wait_ended()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert (end.remote, end.reason) == (True, "bye")
+
+
+async def test_the_user_agent_calls_sipp_which_answers(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, _ = agent
+    sipp = Sipp(tmp_path, "uas_answer")
+    progress: list[int] = []
+    try:
+        await sipp.start()
+        call = ua.call(
+            f"sip:+15551234@127.0.0.1:{sipp.port}",
+            offer(),
+            on_progress=lambda status, _sdp: progress.append(status),
+        )
+        answer = await call.connected()
+        assert answer is not None
+        stream = read_answer(offer(), answer)
+        assert (stream.kind, stream.encoding) == (StreamKind.AUDIO, "PCMA")
+        await call.hang_up()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert progress == [180]
+    assert call.end is not None and call.end.remote is False
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "cause"),
+    [("uas_busy", 486, FailureCause.BUSY), ("uas_not_found", 404, FailureCause.NOT_FOUND)],
+)
+async def test_sipp_refuses_the_call(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]],
+    tmp_path: Path,
+    scenario: str,
+    status: int,
+    cause: FailureCause,
+) -> None:
+    ua, _ = agent
+    sipp = Sipp(tmp_path, scenario)
+    try:
+        await sipp.start()
+        call = ua.call(f"sip:+15551234@127.0.0.1:{sipp.port}", offer())
+        with pytest.raises(CallFailedError) as failure:
+            await call.connected()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert (failure.value.cause, failure.value.status) == (cause, status)
+
+
+async def test_the_user_agent_cancels_while_sipp_rings(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, _ = agent
+    sipp = Sipp(tmp_path, "uas_cancelled")
+    try:
+        await sipp.start()
+        call = ua.call(f"sip:+15551234@127.0.0.1:{sipp.port}", offer())
+        while call.state is not CallState.RINGING:
+            await asyncio.sleep(0.01)
+        await call.hang_up()
+        with pytest.raises(CallFailedError) as failure:
+            await call.connected()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert (failure.value.cause, failure.value.status) == (FailureCause.CANCELLED, 487)
+
+
+async def test_sipp_cancels_while_the_user_agent_rings(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, incoming = agent
+    sipp = Sipp(tmp_path, "uac_cancel", "-s", "+15551234")
+    try:
+        await sipp.start(f"127.0.0.1:{ua.address[1]}")
+        call = await incoming.get()
+        call.ring()
+        end = await call.wait_ended()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert (end.remote, end.reason, end.status) == (True, "cancelled", 487)
+
+
+async def test_sipp_refuses_the_t38_reinvite_and_the_call_goes_on_in_audio(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, incoming = agent
+    sipp = Sipp(tmp_path, "uac_t38_refused", "-s", "+15551234")
+    try:
+        await sipp.start(f"127.0.0.1:{ua.address[1]}")
+        call = await answer_call(incoming)
+        audio = (call.local_sdp, call.remote_sdp)
+        result = await call.reinvite(t38_offer(1))
+        assert (result.accepted, result.status) == (False, 488)
+        assert call.state is CallState.CONNECTED
+        assert (call.local_sdp, call.remote_sdp) == audio
+        end = await call.wait_ended()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert (end.remote, end.reason) == (True, "bye")
+
+
+async def test_a_session_refresh_during_t38_leaves_the_session_alone(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, incoming = agent
+    sipp = Sipp(tmp_path, "uac_refresh_during_t38", "-s", "+15551234")
+    offers: list[SessionDescription] = []
+
+    async def watch(offer: SessionDescription) -> SessionDescription:
+        offers.append(offer)
+        raise SdpNegotiationError("a refresh must not reach the provider")
+
+    try:
+        await sipp.start(f"127.0.0.1:{ua.address[1]}")
+        call = await answer_call(incoming)
+        call.on_offer = watch
+        result = await call.reinvite(t38_offer(1))
+        assert result.accepted and result.answer is not None
+        assert read_answer(t38_offer(1), result.answer).kind is StreamKind.T38
+        t38 = (call.local_sdp, call.remote_sdp)
+        end = await call.wait_ended()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert offers == []
+    assert call.refreshes == 2
+    assert (call.local_sdp, call.remote_sdp) == t38
+    assert (end.remote, end.reason) == (True, "bye")
+
+
+async def test_crossing_reinvites_with_sipp_end_in_491_and_a_retry(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, incoming = agent
+    sipp = Sipp(tmp_path, "uac_glare", "-s", "+15551234")
+    offers: list[SessionDescription] = []
+
+    async def watch(offer: SessionDescription) -> SessionDescription:
+        offers.append(offer)
+        raise SdpNegotiationError("the crossing re-INVITE must get 491 first")
+
+    try:
+        await sipp.start(f"127.0.0.1:{ua.address[1]}")
+        call = await answer_call(incoming)
+        call.on_offer = watch
+        result = await call.reinvite(t38_offer(1))
+        assert result.accepted and result.answer is not None
+        assert read_answer(t38_offer(1), result.answer).kind is StreamKind.T38
+        await call.wait_ended()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert offers == []
+
+
+async def test_a_digest_challenged_invite_is_authorized(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, _ = agent
+    sipp = Sipp(tmp_path, "uas_invite_auth")
+    try:
+        await sipp.start()
+        call = ua.call(f"sip:+15551234@127.0.0.1:{sipp.port}", offer())
+        assert await call.connected() is not None
+        await call.hang_up()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+
+
+def digest(algorithm: str, *parts: str) -> str:
+    name = "sha256" if algorithm == "SHA-256" else "md5"
+    return hashlib.new(name, ":".join(parts).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
+async def test_a_digest_challenged_register_is_authorized_and_refreshed(
+    tmp_path: Path, algorithm: str
+) -> None:
+    sipp = Sipp(tmp_path, "uas_register_auth", "-key", "algorithm", algorithm)
+    try:
+        await sipp.start()
+        config = UserAgentConfig(
+            port=0,
+            user="fax",
+            password="secret",
+            registrar=f"sip:127.0.0.1:{sipp.port}",
+            domain="openfax.test",
+        )
+        async with UserAgent(config) as ua:
+            registration = await ua.register()
+            assert registration.registered and registration.granted == 2
+            while registration.refreshes < 1:
+                await asyncio.sleep(0.05)
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    # Every Authorization SIPp received, checked with a digest computed here (RFC 7616).
+    log = sipp.messages.read_text()
+    answers = re.findall(r"^Authorization: Digest (.*)$", log, flags=re.MULTILINE)
+    assert len(answers) == 3  # the first answer, the refresh, the removal
+    counts = []
+    for answer in answers:
+        fields = dict(re.findall(r'(\w+)="?([^",]*)"?', answer))
+        assert (fields["username"], fields["algorithm"]) == ("fax", algorithm)
+        ha1 = digest(algorithm, "fax", "openfax.test", "secret")
+        ha2 = digest(algorithm, "REGISTER", fields["uri"])
+        expected = digest(
+            algorithm, ha1, fields["nonce"], fields["nc"], fields["cnonce"], "auth", ha2
+        )
+        assert fields["response"] == expected
+        counts.append(int(fields["nc"], 16))
+    assert counts == [1, 2, 3]
