@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
+from openfax.cli.commands import cli
 from openfax.documents import read_fax_tiff
 
 OPENFAX = Path(sys.executable).with_name("openfax")
@@ -41,6 +43,43 @@ def test_render_writes_a_tiff_class_f(tmp_path: Path) -> None:
     assert "CCITT Group 4" in info
     assert "Image Width: 1728" in info
     assert "min-is-white" in info
+
+
+def test_render_json_reports_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "fax.tif"
+    done = openfax("render", SAMPLES / "chart.png", "-o", out, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report == {
+        "output": str(out),
+        "pages": len(read_fax_tiff(out)),
+        "resolution": "fine",
+        "page_size": "a4",
+        "compression": "mr",
+    }
+
+
+def leaf_commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found |= leaf_commands(command, f"{prefix}{name} ")
+        else:
+            found[prefix + name] = command
+    return found
+
+
+def test_every_command_offers_json_output() -> None:
+    commands = leaf_commands(cli)
+    assert {"send", "cancel", "get", "render", "outbound rules add", "routing config"} <= set(
+        commands
+    )
+    without = [
+        name
+        for name, command in commands.items()
+        if not any("--json" in p.opts for p in command.params if isinstance(p, click.Option))
+    ]
+    assert without == []
 
 
 @pytest.mark.parametrize(

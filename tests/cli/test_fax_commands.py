@@ -53,6 +53,16 @@ def test_send_waits_and_the_fax_arrives_in_the_inbox(daemon: Daemon, tmp_path: P
     got = openfax(daemon, "get", received[-1]["id"], "-o", pdf)
     assert got.returncode == 0, got.stderr
     assert len(pdfium.PdfDocument(pdf)) == job["pages"]
+    tiff = tmp_path / "fax.tif"
+    got = openfax(daemon, "get", job["id"], "--sent", "-o", tiff, "--json")
+    assert got.returncode == 0, got.stderr
+    saved = json.loads(got.stdout)
+    assert saved == {
+        "id": job["id"],
+        "archive": "outgoing",
+        "output": str(tiff),
+        "pages": job["pages"],
+    }
 
 
 def test_listing_commands_show_tables_and_json(daemon: Daemon) -> None:

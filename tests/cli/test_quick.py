@@ -178,3 +178,14 @@ def test_the_quick_path_declines_what_it_does_not_read_exactly(argv: list[str]) 
 def test_the_numbers_written_out_are_the_enumerations() -> None:
     assert {member.name.lower(): int(member) for member in Priority} == PRIORITY_NUMBERS
     assert SERVER_COVER_PAGE == CoverPageType.SERVER
+
+
+def test_job_operations_print_the_new_status_as_a_line_or_json(daemon: Daemon) -> None:
+    sent = run([str(OPENFAX)], "send", SAMPLES / "letter.txt", "--to", "3060", socket=daemon.socket)
+    job_id = sent.stdout.split()[0]
+    paused = run([str(OPENFAX)], "pause", job_id, "--json", socket=daemon.socket)
+    assert paused.returncode == 0, paused.stderr
+    assert json.loads(paused.stdout) == {"id": job_id, "status": "PENDING|PAUSED"}
+    cancelled = run([str(OPENFAX)], "cancel", job_id, socket=daemon.socket)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout.split() == [job_id, "CANCELED"]

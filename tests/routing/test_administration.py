@@ -108,7 +108,7 @@ def test_the_routing_commands_configure_use_list_and_resend(
 
     with webhook_receiver() as hook:
         hook.statuses.append(410)
-        configured = openfax(daemon, "config", "webhook", f"url={hook.url}", "secret=abc")
+        configured = openfax(daemon, "config", "webhook", f"url={hook.url}", "secret=abc", "--json")
         assert configured.returncode == 0, configured.stderr
         assert json.loads(configured.stdout)["secret"] == "********"
         assert openfax(daemon, "config", "Folder", "--clear").returncode == 0

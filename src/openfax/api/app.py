@@ -329,12 +329,12 @@ def _routes(service: FaxService) -> APIRouter:
         return [m.DeviceModel.of(device) for device in await service.get_devices()]
 
     @api.get("/devices/{device_id}")
-    async def get_device(device_id: int, who: QueryConfig) -> m.DeviceModel:
+    async def get_device(device_id: m.DeviceIdParam, who: QueryConfig) -> m.DeviceModel:
         return m.DeviceModel.of(await service.get_device(device_id))
 
     @api.patch("/devices/{device_id}")
     async def patch_device(
-        device_id: int, change: m.DevicePatch, who: ManageConfig
+        device_id: m.DeviceIdParam, change: m.DevicePatch, who: ManageConfig
     ) -> m.DeviceModel:
         """FAXCOMEX ``Device.Save()`` of the properties given."""
         settings = {k: getattr(change, k) for k in change.model_fields_set}
@@ -343,7 +343,7 @@ def _routes(service: FaxService) -> APIRouter:
         return m.DeviceModel.of(await service.save_device(device_id, **settings))
 
     @api.post("/devices/{device_id}/answer")
-    async def answer_call(device_id: int, who: ManageConfig) -> m.AnswerModel:
+    async def answer_call(device_id: m.DeviceIdParam, who: ManageConfig) -> m.AnswerModel:
         """FAXCOMEX ``AnswerCall()``: answer the call ringing on the device now."""
         return m.AnswerModel(accepted=service.answer_call(device_id))
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
 
+from fastapi import Path as PathParam
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -23,6 +24,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    field_validator,
 )
 
 from openfax.errors import InvalidIdError
@@ -50,6 +52,10 @@ from openfax.store import CallAttempt, Message
 from openfax.store.queries import MessageCursor, MessagePage, QueueCursor, QueueKey, QueuePage
 
 ID_PATTERN = "^[0-9a-fA-F]{16}$"
+MAX_LONG = 2**31 - 1
+"""The largest FAXCOMEX ``long``: device ids, country and area codes."""
+DeviceIdParam = Annotated[int, PathParam(ge=0, le=MAX_LONG, description="a device's id")]
+"""A device id in a path; a number out of range is refused (400), not looked up."""
 
 
 def _id_from_wire(value: Any) -> Any:
@@ -200,14 +206,22 @@ class IncomingQueuePatch(Strict):
 
 
 class DevicePatch(Strict):
-    """The FAXCOMEX ``IFaxDevice`` properties a client may change (``Save()``)."""
+    """The FAXCOMEX ``IFaxDevice`` properties a client may change (``Save()``); a property
+    left out keeps its value, and none can be set to null."""
 
-    description: str | None = None
+    description: Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")] | None = None
     tsid: Ident | None = None
     csid: Ident | None = None
     rings_before_answer: Annotated[int, Field(ge=0, le=99)] | None = None
     receive_mode: ReceiveMode | None = None
     send_enabled: bool | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
 
 
 # --- responses ----------------------------------------------------------------------------------

@@ -14,17 +14,16 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.models import Strict
+from openfax.api.models import MAX_LONG, Strict
 from openfax.api.rights import ManageConfig, QueryConfig
 from openfax.model import GroupStatus, RuleStatus
 from openfax.service import FaxService
 from openfax.service.outbound_routing import GroupInfo, OutboundRouting, RuleInfo
 
 TAGS: list[Any] = ["outbound routing"]
-MAX_CODE = 2**31 - 1
+Code = Annotated[int, Field(ge=0, le=MAX_LONG)]
 """Country codes, area codes and device ids are FAXCOMEX ``long``s."""
-Code = Annotated[int, Field(ge=0, le=MAX_CODE)]
-CodeParam = Annotated[int, PathParam(ge=0, le=MAX_CODE)]
+CodeParam = Annotated[int, PathParam(ge=0, le=MAX_LONG)]
 GroupName = Annotated[str, PathParam(min_length=1, max_length=200)]
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.models import ID_PATTERN, DeviceModel, FaxId, UtcTime
+from openfax.api.models import ID_PATTERN, DeviceIdParam, DeviceModel, FaxId, UtcTime
 from openfax.api.rights import ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.model import ProviderStatus, parse_id
 from openfax.routing import RoutingExtension
@@ -174,7 +174,9 @@ def routing_routes(service: FaxService) -> APIRouter:
     configuration_path = "/inbound-routing/methods/{guid}/configurations/{device_id}"
 
     @api.get(configuration_path)
-    async def get_configuration(guid: str, device_id: int, who: ManageConfig) -> ConfigurationModel:
+    async def get_configuration(
+        guid: str, device_id: DeviceIdParam, who: ManageConfig
+    ) -> ConfigurationModel:
         routing = service.inbound_routing
         value = await routing.get_configuration(guid, device_id)
         return ConfigurationModel(
@@ -183,7 +185,7 @@ def routing_routes(service: FaxService) -> APIRouter:
 
     @api.put(configuration_path)
     async def put_configuration(
-        guid: str, device_id: int, configuration: dict[str, Any], who: ManageConfig
+        guid: str, device_id: DeviceIdParam, configuration: dict[str, Any], who: ManageConfig
     ) -> ConfigurationModel:
         """Check and store the configuration (ConfigError, 400, names a wrong key)."""
         routing = service.inbound_routing
@@ -193,12 +195,12 @@ def routing_routes(service: FaxService) -> APIRouter:
         )
 
     @api.delete(configuration_path, status_code=204, response_class=Response)
-    async def delete_configuration(guid: str, device_id: int, who: ManageConfig) -> None:
+    async def delete_configuration(guid: str, device_id: DeviceIdParam, who: ManageConfig) -> None:
         await service.inbound_routing.delete_configuration(guid, device_id)
 
     @api.post("/devices/{device_id}/routing-methods")
     async def use_routing_method(
-        device_id: int, change: UseRoutingMethodModel, who: ManageConfig
+        device_id: DeviceIdParam, change: UseRoutingMethodModel, who: ManageConfig
     ) -> DeviceModel:
         """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
         info = await service.use_routing_method(device_id, change.method, change.use)

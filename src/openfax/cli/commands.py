@@ -38,6 +38,7 @@ def cli(verbose: int) -> None:
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="TIFF to write."
 )
 @render_options
+@json_option
 def render(inputs: tuple[str, ...], output: str, **options: Any) -> None:
     """Render documents (PDF, images, text) to a TIFF Class F fax file."""
     from openfax.cli.render import run_render
@@ -123,14 +124,16 @@ def jobs(as_json: bool, server_name: str, token: str | None) -> None:
 def _job_operation(name: str, summary: str) -> None:
     @cli.command(name=name, help=summary)
     @click.argument("job_id")
+    @json_option
     @server_options
-    def operate(job_id: str, server_name: str, token: str | None) -> None:
+    def operate(job_id: str, as_json: bool, server_name: str, token: str | None) -> None:
         from openfax.cli import fax
 
         with fax.connected(server_name, token) as server:
             job = fax.queued_job(server, job_id, incoming=name == "cancel")
             getattr(job, name)()
-            click.echo(f"{job.id}  {fax.status_of(job.to_dict())}")
+            row = {"id": job.id, "status": fax.status_of(job.to_dict())}
+        fax.print_result(row, f"{row['id']}  {row['status']}", as_json)
 
 
 for _name, _summary in [
@@ -165,15 +168,20 @@ _archive_listing("sent", "outgoing_archive", "Sent faxes")
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF (or .tif) to write."
 )
 @click.option("--sent", is_flag=True, help="Look in the sent faxes only.")
+@json_option
 @server_options
-def get(message_id: str, output: str, sent: bool, server_name: str, token: str | None) -> None:
+def get(
+    message_id: str, output: str, sent: bool, as_json: bool, server_name: str, token: str | None
+) -> None:
     """Save an archived fax as PDF (or TIFF)."""
     from pathlib import Path
 
     from openfax.cli import fax
 
     with fax.connected(server_name, token) as server:
-        click.echo(fax.get_fax(server, message_id, Path(output), sent))
+        row = fax.get_fax(server, message_id, Path(output), sent)
+    pages = row["pages"]
+    fax.print_result(row, f"{output}: {pages} page{'s' if pages != 1 else ''}", as_json)
 
 
 @cli.command()

@@ -137,6 +137,11 @@ def device_row(device: Any) -> dict[str, Any]:
     }
 
 
+def print_result(row: Mapping[str, Any], text: str, as_json: bool) -> None:
+    """What a command that changes one thing did: a line for people, or its JSON object."""
+    echo(json.dumps(dict(row), default=str) if as_json else text)
+
+
 def print_rows(
     rows: Iterable[dict[str, Any]], columns: tuple[str, ...], title: str, as_json: bool
 ) -> None:
@@ -209,17 +214,18 @@ def _follow(job: FaxOutgoingJob) -> FaxOutgoingJob:
         return job.wait(progress=update)
 
 
-def get_fax(server: FaxServer, message_id: str, output: Path, sent: bool) -> str:
+def get_fax(server: FaxServer, message_id: str, output: Path, sent: bool) -> dict[str, Any]:
     """Save an archived fax as PDF (or TIFF when ``output`` ends in .tif/.tiff); looks in the
-    incoming archive first, then the outgoing one, unless ``sent`` names the outgoing one."""
+    incoming archive first, then the outgoing one, unless ``sent`` names the outgoing one.
+    What was saved: the message's id and archive, the file and its pages."""
     import click
 
     from openfax.errors import MessageNotFoundError
 
-    archives: list[Any] = [server.folders.outgoing_archive]
+    archives: list[tuple[str, Any]] = [("outgoing", server.folders.outgoing_archive)]
     if not sent:
-        archives.insert(0, server.folders.incoming_archive)
-    for archive in archives:
+        archives.insert(0, ("incoming", server.folders.incoming_archive))
+    for archive_name, archive in archives:
         try:
             message = archive.get_message(message_id)
         except MessageNotFoundError:
@@ -228,7 +234,12 @@ def get_fax(server: FaxServer, message_id: str, output: Path, sent: bool) -> str
             message.copy_tiff(output)
         else:
             message.save_pdf(output)
-        return f"{output}: {message.pages} page{'s' if message.pages != 1 else ''}"
+        return {
+            "id": message.id,
+            "archive": archive_name,
+            "output": str(output),
+            "pages": message.pages,
+        }
     raise click.ClickException(f"no archived fax has the id {message_id}")
 
 

@@ -49,7 +49,13 @@ def render_to_tiff(
 
 
 def run_render(
-    inputs: list[str], output: str, *, resolution: str, page_size: str, compression: str
+    inputs: list[str],
+    output: str,
+    *,
+    resolution: str,
+    page_size: str,
+    compression: str,
+    as_json: bool = False,
 ) -> None:
     """Render and report the page count, or fail with the document's error."""
     try:
@@ -62,5 +68,11 @@ def run_render(
         )
     except FaxError as exc:
         raise click.ClickException(str(exc)) from None
+    if as_json:
+        import json
+
+        report = {"output": output, "pages": count, "resolution": resolution}
+        click.echo(json.dumps(report | {"page_size": page_size, "compression": compression}))
+        return
     plural = "s" if count != 1 else ""
     click.echo(f"{output}: {count} page{plural}, {resolution}, {compression.upper()}")

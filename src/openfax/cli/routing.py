@@ -39,6 +39,12 @@ def print_rows(
     show(rows, columns, title, as_json)
 
 
+def print_result(row: dict[str, Any], text: str, as_json: bool) -> None:
+    from openfax.cli.fax import print_result as show
+
+    show(row, text, as_json)
+
+
 def find_method(server: FaxServer, key: str) -> FaxInboundRoutingMethod:
     """The method whose GUID or name is ``key``."""
     wanted = key.strip().strip("{}").lower()
@@ -109,22 +115,29 @@ def extensions(as_json: bool, server_name: str, token: str | None) -> None:
 @routing.command()
 @click.argument("method")
 @click.argument("priority", type=click.IntRange(min=1))
+@json_option
 @server_options
-def priority(method: str, priority: int, server_name: str, token: str | None) -> None:
+def priority(
+    method: str, priority: int, as_json: bool, server_name: str, token: str | None
+) -> None:
     """Move METHOD to PRIORITY (1 runs first); the others close up."""
     with connected(server_name, token) as server:
         found = find_method(server, method)
         found.priority = priority
         found.save()
-        click.echo(f"{found.guid}  {found.name}  priority {found.priority}")
+        row = {"guid": found.guid, "name": found.name, "priority": found.priority}
+    print_result(row, f"{row['guid']}  {row['name']}  priority {row['priority']}", as_json)
 
 
 @routing.command()
 @click.argument("device")
 @click.argument("method")
 @click.option("--off", is_flag=True, help="Stop using the method on the line.")
+@json_option
 @server_options
-def use(device: str, method: str, off: bool, server_name: str, token: str | None) -> None:
+def use(
+    device: str, method: str, off: bool, as_json: bool, server_name: str, token: str | None
+) -> None:
     """Use METHOD on the faxes DEVICE (a line's id or name) receives."""
     with connected(server_name, token) as server:
         lines = [d for d in server.get_devices() if device in (str(d.id), d.device_name)]
@@ -132,7 +145,9 @@ def use(device: str, method: str, off: bool, server_name: str, token: str | None
             raise click.ClickException(f"no device has the id or name {device!r}")
         (line,) = lines
         line.use_routing_method(find_method(server, method).guid, not off)
-        click.echo(f"{line.device_name}: {', '.join(line.used_routing_methods) or 'no methods'}")
+        used = list(line.used_routing_methods)
+    row = {"device_id": line.id, "device_name": line.device_name, "used_routing_methods": used}
+    print_result(row, f"{line.device_name}: {', '.join(used) or 'no methods'}", as_json)
 
 
 @routing.command()
@@ -140,17 +155,20 @@ def use(device: str, method: str, off: bool, server_name: str, token: str | None
 @click.argument("settings", nargs=-1)
 @click.option("--device", type=int, default=0, show_default=True, help="Line id; 0: every line.")
 @click.option("--clear", is_flag=True, help="Forget the configuration (then set SETTINGS).")
+@json_option
 @server_options
 def config(
     method: str,
     settings: tuple[str, ...],
     device: int,
     clear: bool,
+    as_json: bool,
     server_name: str,
     token: str | None,
 ) -> None:
     """Show METHOD's configuration, or change it with KEY=VALUE settings (values in JSON
-    where they are numbers, true/false or lists: recipients='["a@example.com"]')."""
+    where they are numbers, true/false or lists: recipients='["a@example.com"]'); a table of
+    the settings, or with --json the configuration object (null when there is none)."""
     import json
 
     changes = dict(parse_setting(text) for text in settings)
@@ -161,7 +179,11 @@ def config(
         current = found.get_configuration(device)
         if changes:
             current = found.set_configuration({**(current or {}), **changes}, device)
-    click.echo(json.dumps(current, indent=2))
+    if as_json:
+        click.echo(json.dumps(current))
+        return
+    rows = [{"key": k, "value": json.dumps(v)} for k, v in (current or {}).items()]
+    print_rows(rows, ("key", "value"), f"{found.name} on device {device}", as_json)
 
 
 @routing.command()
@@ -194,14 +216,16 @@ def deliveries(
 
 @routing.command()
 @click.argument("delivery_id")
+@json_option
 @server_options
-def resend(delivery_id: str, server_name: str, token: str | None) -> None:
+def resend(delivery_id: str, as_json: bool, server_name: str, token: str | None) -> None:
     """Run a failed delivery again, with fresh retries."""
     with connected(server_name, token) as server:
         for delivery in server.inbound_routing.get_deliveries(status="failed", limit=1000):
             if delivery.id == delivery_id.lower():
                 delivery.resend()
-                click.echo(f"{delivery.id}  {delivery.status}")
+                row = {"id": delivery.id, "status": delivery.status}
+                print_result(row, f"{delivery.id}  {delivery.status}", as_json)
                 return
     raise click.ClickException(f"no failed delivery has the id {delivery_id}")
 
@@ -217,12 +241,14 @@ def resend(delivery_id: str, server_name: str, token: str | None) -> None:
     required=True,
     help='"Name;FriendlyName;FunctionName;{GUID}"; repeat for more.',
 )
+@json_option
 @server_options
 def register(
     unique_name: str,
     image_name: str,
     friendly_name: str,
     methods: tuple[str, ...],
+    as_json: bool,
     server_name: str,
     token: str | None,
 ) -> None:
@@ -232,14 +258,17 @@ def register(
         server.register_inbound_routing_extension(
             unique_name, friendly_name, image_name, list(methods)
         )
-    click.echo(f"{unique_name} registered; it loads when openfaxd next starts")
+    row = {"unique_name": unique_name, "registered": True}
+    print_result(row, f"{unique_name} registered; it loads when openfaxd next starts", as_json)
 
 
 @routing.command()
 @click.argument("unique_name")
+@json_option
 @server_options
-def unregister(unique_name: str, server_name: str, token: str | None) -> None:
+def unregister(unique_name: str, as_json: bool, server_name: str, token: str | None) -> None:
     """Unregister a routing extension; it is gone when openfaxd next starts."""
     with connected(server_name, token) as server:
         server.unregister_inbound_routing_extension(unique_name)
-    click.echo(f"{unique_name} unregistered; it is gone when openfaxd next starts")
+    row = {"unique_name": unique_name, "registered": False}
+    print_result(row, f"{unique_name} unregistered; it is gone when openfaxd next starts", as_json)
