@@ -58,7 +58,8 @@ class FaxRecipient:
 
 @dataclass
 class FaxRecipients:
-    """FAXCOMEX ``FaxRecipients``: ``add(number, name)``, ``remove(i)``, 1-based ``[i]``."""
+    """FAXCOMEX ``FaxRecipients``: ``add(number, name)``, ``remove(i)``, 1-based ``item(i)``
+    and ``[i]``."""
 
     _items: list[FaxRecipient] = field(default_factory=list)
 
@@ -72,6 +73,10 @@ class FaxRecipients:
         del self._items[self._position(index)]
 
     def __getitem__(self, index: int) -> FaxRecipient:
+        return self.item(index)
+
+    def item(self, index: int) -> FaxRecipient:
+        """FAXCOMEX ``Item(index)``: the recipient at 1-based ``index``."""
         return self._items[self._position(index)]
 
     def __len__(self) -> int:

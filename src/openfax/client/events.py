@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from openfax.client._records import parse_time
-from openfax.model import JobStatus
+from openfax.client._records import Field, Record, parse_time
+from openfax.model import JobOperations, JobStatus, JobType
 
 _ENVELOPE = ("seq", "type", "event", "time")
 
@@ -52,6 +52,39 @@ class ServerEvent:
         """The job's status for ``On*JobChanged``; None for other events."""
         status = self.data.get("status")
         return None if status is None else JobStatus(status)
+
+    @property
+    def job_status(self) -> FaxJobStatus:
+        """FAXCOMEX ``FaxJobStatus``: what ``On*JobChanged`` says of the job."""
+        return FaxJobStatus(self.data)
+
+
+class FaxJobStatus(Record):
+    """FAXCOMEX ``FaxJobStatus``, the state of a job as an ``On*JobChanged`` event carries it;
+    a field the event does not carry reads as None."""
+
+    status = Field(JobStatus)
+    extended_status_code = Field[int](key="extended_status")
+    extended_status = Field[str](key="extended_status_text")
+    """The provider's own status text, empty for standard codes (as in FAXCOMEX)."""
+    available_operations = Field(JobOperations)
+    job_type = Field(JobType)
+    pages = Field[int]()
+    current_page = Field[int]()
+    size = Field[int]()
+    device_id = Field[int]()
+    retries = Field[int]()
+    csid = Field[str]()
+    tsid = Field[str]()
+    caller_id = Field[str]()
+    routing_information = Field[str]()
+    scheduled_time = Field(parse_time)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(dict.fromkeys(_JOB_STATUS_KEYS) | data)
+
+
+_JOB_STATUS_KEYS = [str(f.key) for f in vars(FaxJobStatus).values() if isinstance(f, Field)]
 
 
 def decode(text: str | bytes) -> dict[str, Any]:
