@@ -156,3 +156,26 @@ def test_outbound_routing_by_com_names_with_hresults_and_events(server: Any) -> 
         assert faxcomex.PumpWaitingMessages(timeout=30), "an event did not arrive"
     assert sink.changes == expected
     assert faxcomex.PumpWaitingMessages() == 0
+
+
+def test_objects_the_client_gained_later_need_nothing_from_the_facade(server: Any) -> None:
+    class Sink:
+        def __init__(self) -> None:
+            self.changed = 0
+
+        def OnOutgoingQueueConfigChange(self, fax: Any) -> None:
+            self.changed += 1
+
+    sink = faxcomex.WithEvents(server, Sink)
+    server.ListenToServerEvents(0x004)
+    configuration = server.Configuration
+    retries = configuration.Retries
+    configuration.Retries = retries + 1
+    configuration.UseDeviceTSID = True
+    configuration.Save()
+    assert (server.Configuration.Retries, server.Configuration.UseDeviceTSID) == (retries + 1, True)
+    with pytest.raises(faxcomex.com_error) as read_only:
+        configuration.ArchiveLocation = "/elsewhere"
+    assert read_only.value.hresult == faxcomex.DISP_E_MEMBERNOTFOUND
+    while not sink.changed:
+        assert faxcomex.PumpWaitingMessages(timeout=30), "no configuration event arrived"
