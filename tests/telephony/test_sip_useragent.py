@@ -8,7 +8,8 @@ import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 import pytest
 
@@ -22,7 +23,14 @@ from openfax.telephony.sdp import (
     make_offer,
     read_answer,
 )
-from openfax.telephony.sip import Response, parse_message
+from openfax.telephony.sip import (
+    NameAddr,
+    Response,
+    SipUri,
+    parse_message,
+    response_address,
+    stamp_source,
+)
 from openfax.telephony.sip.transaction import TimerValues
 from openfax.telephony.sip.useragent import (
     CallFailedError,
@@ -295,3 +303,89 @@ async def test_options_are_answered_and_garbage_is_logged_and_dropped(
     rejected = [message for message in messages if "rejected" in message]
     assert len(rejected) == 2
     assert "Content-Length 999" in rejected[1]
+
+
+class LooseRouter(asyncio.DatagramProtocol):
+    """A stateless proxy standing for a carrier's edge (RFC 3261 16): it stamps and pushes
+    its Via on requests, removes its own Route, Record-Routes the INVITEs that make dialogs,
+    sends requests to the next Route or the Request-URI, and responses to the Via below its
+    own. It records the methods it relayed."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.relayed: list[str] = []
+        self.count = 0
+
+    @property
+    def uri(self) -> str:
+        assert self.transport is not None
+        return f"sip:127.0.0.1:{self.transport.get_extra_info('sockname')[1]};lr"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        message = parse_message(data)
+        if isinstance(message, Response):
+            vias = message.headers.get_all("Via")[1:]
+            forwarded = replace(message, headers=message.headers.replace("Via", *vias))
+            self.transport.sendto(forwarded.to_bytes(), response_address(forwarded))
+            return
+        self.relayed.append(message.method)
+        message = stamp_source(message, *addr)
+        headers = message.headers
+        routes = headers.get_all("Route")
+        if routes and NameAddr.parse(routes[0]).uri == self.uri:
+            routes = routes[1:]
+            headers = headers.without("Route")
+            for route in routes:
+                headers = headers.add("Route", route)
+        target = SipUri.parse(NameAddr.parse(routes[0]).uri if routes else message.uri)
+        self.count += 1
+        port = self.transport.get_extra_info("sockname")[1]
+        via = f"SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKrouter{self.count}"
+        headers = headers.replace("Via", via, *message.headers.get_all("Via"))
+        if message.method == "INVITE" and message.to.tag is None:
+            headers = headers.replace(
+                "Record-Route", f"<{self.uri}>", *headers.get_all("Record-Route")
+            )
+        forwarded = replace(message, headers=headers)
+        self.transport.sendto(forwarded.to_bytes(), (target.host, target.port or 5060))
+
+
+async def test_a_call_through_a_proxy_keeps_every_request_of_the_dialog_on_its_route() -> None:
+    loop = asyncio.get_running_loop()
+    proxy_transport, proxy = await loop.create_datagram_endpoint(
+        LooseRouter, local_addr=("127.0.0.1", 0)
+    )
+    try:
+        caller = Peer(user="caller", proxy=proxy.uri.removesuffix(";lr"))
+        callee = Peer(user="callee")
+        async with caller.ua, callee.ua:
+            call, incoming = await connect(caller, callee)
+            assert incoming.request.headers.get_all("Record-Route") == [f"<{proxy.uri}>"]
+            assert call.dialog is not None and incoming.dialog is not None
+            assert call.dialog.route_set == incoming.dialog.route_set == (proxy.uri,)
+            call.on_offer = accept_with(CALLER_MEDIA, 1)
+            assert (await incoming.reinvite(t38_offer(CALLEE_MEDIA, 2))).accepted
+            await call.hang_up()
+            assert (await incoming.wait_ended()).reason == "bye"
+    finally:
+        proxy_transport.close()
+    assert proxy.relayed == ["INVITE", "ACK", "INVITE", "ACK", "BYE"]
+
+
+async def test_hanging_up_before_any_response_ends_the_call_for_its_user_at_once() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        caller = Peer(user="caller")
+        async with caller.ua:
+            call = caller.ua.call(f"sip:1@127.0.0.1:{silent.getsockname()[1]}", audio_offer())
+            await asyncio.sleep(0)
+            await call.hang_up()
+            assert call.state is CallState.ENDED
+            assert call.end is not None and call.end.reason == "cancelled"
+            with pytest.raises(CallFailedError) as failure:
+                await call.connected()
+            assert failure.value.cause is FailureCause.CANCELLED

@@ -980,13 +980,15 @@ class OutgoingCall(Call):
         return await asyncio.shield(self._connected)
 
     async def hang_up(self) -> None:
-        """Cancel the call while it rings (CANCEL once a provisional came; a 2xx that
-        crosses it is ACKed and hung up), or BYE once connected."""
+        """Cancel the call while it rings, or BYE once connected. A call cancelled ends at
+        once for its user (CANCELLED); the CANCEL goes out in the background once a
+        provisional response came (RFC 3261 9.1), and a 2xx crossing it is ACKed and hung
+        up."""
         if self.state in (CallState.CALLING, CallState.RINGING) and not self._hanging_up:
             self._hanging_up = True
             self._cancel_cause = FailureCause.CANCELLED
             self._interrupt.set()
-            await self.wait_ended()
+            self._fail(FailureCause.CANCELLED, 487, "Request Terminated")
             return
         await super().hang_up()
 
@@ -1112,16 +1114,16 @@ class OutgoingCall(Call):
             self.on_progress(response.status, early)
 
     async def _answered(self, invite: Request, response: Response) -> None:
-        dialog = Dialog.as_uac(invite, response)
-        self.dialog = dialog
-        self.local_tag = dialog.local_tag
-        self.ua._calls[(self.call_id, self.local_tag)] = self
-        self.state = CallState.CONNECTED
-        await self._ack(invite, response)
+        self.dialog = Dialog.as_uac(invite, response)
         if self._cancel_cause is not None:
+            # Answered as we gave up on it: the 2xx is ACKed and the call hung up at once.
+            await self._ack(invite, response)
             await self._bye()
             self._fail(self._cancel_cause, 487, "Request Terminated")
             return
+        self.ua._calls[(self.call_id, self.local_tag)] = self
+        self.state = CallState.CONNECTED
+        await self._ack(invite, response)
         try:
             answer = _body_sdp(response)
         except TelephonyError as error:
