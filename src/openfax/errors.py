@@ -195,6 +195,16 @@ class RoutingError(FaxError):
         super().__init__(reason)
 
 
+class MailError(FaxError):
+    """An e-mail (a routed fax, a delivery receipt) could not be handed to the SMTP server;
+    ``retryable`` says whether trying again later may succeed (a server down, a 4xx reply)
+    or not (a 5xx reply: a refused address, a failed login)."""
+
+    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+        self.retryable = retryable
+        super().__init__(reason)
+
+
 # --- Telephony: SIP, SDP, UDPTL and RTP (openfax.telephony) ---------------------------------
 
 

@@ -122,10 +122,11 @@ def free_port() -> int:
 
 @contextmanager
 def smtp_server(
-    *, users: dict[str, str] | None = None, tls: Any = None
+    *, users: dict[str, str] | None = None, tls: Any = None, port: int | None = None
 ) -> Iterator[tuple[Mailbox, int]]:
-    """An SMTP server on 127.0.0.1; with ``users`` it wants a login (over STARTTLS when
-    ``tls``, an ``ssl.SSLContext``, is given); yields its mailbox and port."""
+    """An SMTP server on 127.0.0.1 (on ``port``, or a free one); with ``users`` it wants a
+    login (over STARTTLS when ``tls``, an ``ssl.SSLContext``, is given); yields its mailbox
+    and port."""
     mailbox = Mailbox()
 
     def authenticate(
@@ -144,7 +145,7 @@ def smtp_server(
         options["auth_require_tls"] = tls is not None
     if tls is not None:
         options |= {"tls_context": tls, "require_starttls": True}
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), **options)
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port or free_port(), **options)
     controller.start()
     try:
         yield mailbox, controller.port

@@ -42,6 +42,7 @@ from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller
 from openfax.api.errors import install, problems
 from openfax.api.models import ID_PATTERN, ErrorModel, decode_cursor
+from openfax.api.options import options_routes
 from openfax.api.outbound_routing import outbound_routing_routes
 from openfax.api.rights import (
     Authenticated,
@@ -128,6 +129,12 @@ CONFIGURATION_EVENT_NAMES = {
 }
 """The notification of a CONFIG event by the configuration it names (``configuration``);
 the others are ``OnGeneralServerConfigChanged``."""
+OPTIONS_EVENT_NAMES = {
+    "receipts": "OnReceiptOptionsChange",
+    "activity_logging": "OnActivityLoggingConfigChange",
+    "event_logging": "OnEventLoggingConfigChange",
+}
+"""The notification of a change of one of the option objects (CONFIG_CHANGED's ``options``)."""
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorModel} for code in (400, 401, 403, 404, 409, 503)
@@ -146,6 +153,7 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     app.include_router(routing_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(outbound_routing_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(administration_routes(service), prefix="/v1", responses=ERRORS)
+    app.include_router(options_routes(service), prefix="/v1", responses=ERRORS)
     missing = undeclared_routes(app)
     if missing:
         raise RuntimeError(f"routes without a declared access right: {missing}")
@@ -540,6 +548,8 @@ def wire_event(event: ServerEvent) -> dict[str, Any]:
         name = OUTBOUND_ROUTING_EVENTS[event.payload["outbound_routing"]]
     if event.type is EventType.CONFIG_CHANGED and "configuration" in event.payload:
         name = CONFIGURATION_EVENT_NAMES.get(event.payload["configuration"], name)
+    if event.type is EventType.CONFIG_CHANGED and "options" in event.payload:
+        name = OPTIONS_EVENT_NAMES.get(event.payload["options"], name)
     return {
         **event.payload,
         "seq": event.seq,

@@ -18,6 +18,7 @@ from openfax import __version__
 from openfax.cli.administration import audit, config
 from openfax.cli.options import json_option, render_options, server_options
 from openfax.cli.outbound import outbound
+from openfax.cli.receipts import logging_group, receipts
 from openfax.cli.routing import routing
 
 
@@ -93,6 +94,12 @@ def loopback(inputs: tuple[str, ...], output: str, **options: Any) -> None:
     show_default=True,
 )
 @click.option("--wait", is_flag=True, help="Follow the fax with a progress bar until it ends.")
+@click.option(
+    "--receipt", type=click.Choice(["none", "mail"]), default="none", help="Receipt to ask for."
+)
+@click.option("--receipt-address", default="", help="Where a mail receipt goes.")
+@click.option("--attach", is_flag=True, help="Attach the fax to the receipt as a PDF.")
+@click.option("--group-receipts", is_flag=True, help="One receipt for all recipients.")
 @json_option
 @server_options
 def send(files: tuple[str, ...], to: tuple[str, ...], **options: Any) -> None:
@@ -211,3 +218,5 @@ cli.add_command(routing)
 cli.add_command(outbound)
 cli.add_command(config)
 cli.add_command(audit)
+cli.add_command(receipts)
+cli.add_command(logging_group)

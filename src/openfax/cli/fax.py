@@ -172,14 +172,23 @@ def send(
     priority: str,
     wait: bool,
     as_json: bool,
+    receipt: str = "none",
+    receipt_address: str = "",
+    attach: bool = False,
+    group_receipts: bool = False,
 ) -> bool:
-    """Submit one fax to every ``to`` number; with ``wait``, follow each job to its end with a
-    progress bar of pages. Returns whether every job completed (always True without wait)."""
+    """Submit one fax to every ``to`` number (asking for a ``receipt``: ``none`` or
+    ``mail``); with ``wait``, follow each job to its end with a progress bar of pages.
+    Returns whether every job completed (always True without wait)."""
     from openfax.client import FaxDocument
-    from openfax.model import CoverPageType, JobStatus, Priority
+    from openfax.model import CoverPageType, JobStatus, Priority, ReceiptType
 
     document = FaxDocument(bodies=list(files), subject=subject, note=note)
     document.priority = Priority[priority.upper()]
+    document.receipt_type = ReceiptType.MAIL if receipt == "mail" else ReceiptType.NONE
+    document.receipt_address = receipt_address
+    document.attach_fax_to_receipt = attach
+    document.group_broadcast_receipts = group_receipts
     if cover:
         document.cover_page_type = CoverPageType.SERVER
         document.cover_page = cover

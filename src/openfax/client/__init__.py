@@ -30,6 +30,13 @@ if TYPE_CHECKING:
         FaxOutgoingArchive,
         FaxOutgoingMessage,
     )
+    from openfax.client.options import (
+        FaxActivityLogging,
+        FaxEventLogging,
+        FaxLoggingOptions,
+        FaxReceipt,
+        FaxReceiptOptions,
+    )
     from openfax.client.outbound_routing import (
         FaxDeviceIds,
         FaxOutboundRouting,
@@ -76,6 +83,13 @@ _HOMES = {
         "FaxOutboundRoutingRule",
         "FaxOutboundRoutingRules",
     ),
+    "openfax.client.options": (
+        "FaxActivityLogging",
+        "FaxEventLogging",
+        "FaxLoggingOptions",
+        "FaxReceipt",
+        "FaxReceiptOptions",
+    ),
     "openfax.client.routing": (
         "FaxInboundRouting",
         "FaxInboundRoutingExtension",
@@ -107,11 +121,13 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Collection",
     "FaxActivity",
+    "FaxActivityLogging",
     "FaxAuditEntry",
     "FaxConfiguration",
     "FaxDevice",
     "FaxDeviceIds",
     "FaxDocument",
+    "FaxEventLogging",
     "FaxFolders",
     "FaxInboundRouting",
     "FaxInboundRoutingExtension",
@@ -120,6 +136,7 @@ __all__ = [
     "FaxIncomingJob",
     "FaxIncomingMessage",
     "FaxIncomingQueue",
+    "FaxLoggingOptions",
     "FaxMessageIterator",
     "FaxOutboundRouting",
     "FaxOutboundRoutingGroup",
@@ -131,6 +148,8 @@ __all__ = [
     "FaxOutgoingMessage",
     "FaxOutgoingQueue",
     "FaxPerson",
+    "FaxReceipt",
+    "FaxReceiptOptions",
     "FaxRecipient",
     "FaxRecipients",
     "FaxRoutingDelivery",

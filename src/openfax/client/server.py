@@ -24,6 +24,7 @@ from openfax.client.devices import FaxDevice
 from openfax.client.events import ServerEvent, decode
 from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
 from openfax.client.messages import FaxIncomingArchive, FaxOutgoingArchive
+from openfax.client.options import FaxLoggingOptions, FaxReceipt, FaxReceiptOptions, get_receipts
 from openfax.client.outbound_routing import FaxOutboundRouting
 from openfax.client.routing import FaxInboundRouting, send_json
 from openfax.model import ServerApiVersion, ServerEvents
@@ -319,6 +320,21 @@ class FaxServer:
     def outbound_routing(self) -> FaxOutboundRouting:
         """FAXCOMEX ``OutboundRouting``: the groups and rules that choose a fax's line."""
         return FaxOutboundRouting(self._connected)
+
+    @property
+    def receipt_options(self) -> FaxReceiptOptions:
+        """FAXCOMEX ``ReceiptOptions``: read now; change, then ``save()``."""
+        return FaxReceiptOptions(self._connected)
+
+    @property
+    def logging_options(self) -> FaxLoggingOptions:
+        """FAXCOMEX ``LoggingOptions``: ``activity_logging`` and ``event_logging``."""
+        return FaxLoggingOptions(self._connected)
+
+    def get_receipts(self, status: str | None = None, limit: int = 100) -> Collection[FaxReceipt]:
+        """The delivery receipts the server queued (``status``: ``pending``, ``done`` or
+        ``failed``), the latest change first."""
+        return get_receipts(self._connected, status, limit)
 
     def register_inbound_routing_extension(
         self, extension_name: str, friendly_name: str, image_name: str, methods: list[str]

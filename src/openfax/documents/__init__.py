@@ -6,7 +6,7 @@ from openfax.documents.header_line import draw_header_line, format_header_line
 from openfax.documents.pages import Compression, FaxPage, PageSize, Resolution
 from openfax.documents.render import iter_pages, render_documents
 from openfax.documents.tiff import read_fax_tiff, write_fax_tiff
-from openfax.documents.to_pdf import fax_tiff_to_pdf
+from openfax.documents.to_pdf import fax_tiff_to_pdf, pdf_from_pages
 
 __all__ = [
     "Compression",
@@ -18,6 +18,7 @@ __all__ = [
     "fax_tiff_to_pdf",
     "format_header_line",
     "iter_pages",
+    "pdf_from_pages",
     "read_fax_tiff",
     "render_cover_page",
     "render_documents",

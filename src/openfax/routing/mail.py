@@ -1,45 +1,51 @@
-"""The "route through e-mail" inbound routing method: the fax as a PDF attachment, sent with
-the standard library's SMTP client (in a worker thread), optionally over STARTTLS and with
-a user name and password."""
+"""The "route through e-mail" inbound routing method: the fax as a PDF attachment, sent
+through the shared SMTP sender (:mod:`openfax.smtp`, in a worker thread), optionally over
+STARTTLS and with a user name and password.
+
+The SMTP keys a configuration leaves out are absent from it (not filled with defaults), so
+that the service can give them from the receipt options when those are shared with inbound
+routing (FAXCOMEX ``ReceiptOptions.UseForInboundRouting``)."""
 
 from __future__ import annotations
 
-import smtplib
-import socket
-import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from openfax.errors import RoutingError
+from openfax.errors import MailError, RoutingError
 from openfax.model import format_id
 from openfax.routing.fax import RoutedFax
 from openfax.routing.settings import Checker
+from openfax.smtp import SmtpSettings, default_sender, send_message
 
 ROUTE_TO_EMAIL = "{6bbf7bfe-9af2-11d0-abf7-00c04fd91a4e}"
 """The Microsoft routing extension GUID of "route through e-mail" (faxroute.h)."""
 
-SMTP_TIMEOUT = 60.0
-"""Seconds one SMTP exchange may stall before the attempt counts as failed."""
+SMTP_KEYS = ("sender", "smtp_host", "smtp_port", "starttls", "username", "password")
+"""The keys that say how the e-mail is sent (the receipt options may give them)."""
 
 
 def check(configuration: Mapping[str, Any]) -> dict[str, Any]:
     """``recipients`` (required), ``sender``, ``smtp_host``, ``smtp_port``, ``starttls``,
-    ``username``, ``password``, ``subject`` (``{called_number}``-style fields allowed)."""
+    ``username``, ``password``, ``subject`` (``{called_number}``-style fields allowed); the
+    SMTP keys not given stay absent."""
     given = Checker("e-mail", configuration)
     subject = given.text("subject", default="Fax from {caller_id} to {called_number}")
-    values = {
+    values: dict[str, Any] = {
         "recipients": given.texts("recipients", required=True),
-        "sender": given.text("sender", default=f"openfax@{socket.gethostname()}"),
-        "smtp_host": given.text("smtp_host", default="localhost"),
+        "subject": subject,
+    }
+    smtp = {
+        "sender": given.text("sender"),
+        "smtp_host": given.text("smtp_host"),
         "smtp_port": given.integer("smtp_port", 25, 1, 65535),
         "starttls": given.flag("starttls", False),
         "username": given.text("username"),
         "password": given.text("password"),
-        "subject": subject,
     }
-    if values["password"] and not values["username"]:
+    values |= {key: smtp[key] for key in SMTP_KEYS if configuration.get(key) is not None}
+    if smtp["password"] and not smtp["username"]:
         given.fail("password", "is set without a username")
     try:
         subject.format(**_fields_example())
@@ -57,26 +63,17 @@ def _fields_example() -> dict[str, Any]:
 def route(fax: RoutedFax, configuration: Mapping[str, Any]) -> None:
     """Send the fax to the configured recipients (blocks: runs in a worker thread)."""
     message = compose(fax, configuration)
-    host, port = configuration.get("smtp_host", "localhost"), configuration.get("smtp_port", 25)
+    settings = SmtpSettings(
+        host=configuration.get("smtp_host") or "localhost",
+        port=configuration.get("smtp_port") or 25,
+        starttls=bool(configuration.get("starttls")),
+        username=configuration.get("username") or "",
+        password=configuration.get("password") or "",
+    )
     try:
-        with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT) as smtp:
-            if configuration.get("starttls"):
-                smtp.starttls(context=ssl.create_default_context())
-            if configuration.get("username"):
-                smtp.login(configuration["username"], configuration.get("password", ""))
-            smtp.send_message(message)
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise RoutingError(f"the SMTP server {host}:{port} refused {exc.recipients}") from exc
-    except smtplib.SMTPResponseException as exc:
-        # 4xx replies are temporary (try again later); 5xx ones will not change.
-        error = exc.smtp_error
-        reply = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
-        raise RoutingError(
-            f"the SMTP server {host}:{port} answered {exc.smtp_code} {reply}",
-            retryable=exc.smtp_code < 500,
-        ) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise RoutingError(f"cannot send through {host}:{port}: {exc}") from exc
+        send_message(message, settings)
+    except MailError as exc:
+        raise RoutingError(str(exc), retryable=exc.retryable) from exc
 
 
 def compose(fax: RoutedFax, configuration: Mapping[str, Any]) -> EmailMessage:
@@ -92,7 +89,7 @@ def compose(fax: RoutedFax, configuration: Mapping[str, Any]) -> EmailMessage:
         "message_id": format_id(fax.message_id),
     }
     message = EmailMessage()
-    message["From"] = configuration.get("sender") or f"openfax@{socket.gethostname()}"
+    message["From"] = configuration.get("sender") or default_sender()
     message["To"] = ", ".join(configuration["recipients"])
     subject = configuration.get("subject") or "Fax from {caller_id} to {called_number}"
     message["Subject"] = subject.format(**fields)

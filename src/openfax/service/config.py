@@ -157,6 +157,15 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReceiptConfig:
+    """How a delivery receipt the SMTP server did not take is tried again: after
+    ``retry_delay_minutes``, doubled at each failure (at most six hours), ``retries`` times."""
+
+    retries: int = 10
+    retry_delay_minutes: float = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeadlineConfig:
     """How long each step may take before it is abandoned and counted as a failure."""
 
@@ -199,6 +208,7 @@ class ServiceConfig:
     outgoing: OutgoingConfig = OutgoingConfig()
     incoming: IncomingConfig = IncomingConfig()
     archive: ArchiveConfig = ArchiveConfig()
+    receipts: ReceiptConfig = ReceiptConfig()
     deadlines: DeadlineConfig = DeadlineConfig()
     source: str = field(default="<defaults>", compare=False)
     """Where the configuration was read from, for messages."""
@@ -353,6 +363,7 @@ _NON_NEGATIVE = {
     "routing_step_seconds",
     "high_quota_water_mark_mb",
     "low_quota_water_mark_mb",
+    "retry_delay_minutes",
 }
 _IDENTS = {"tsid", "csid"}
 MAX_IDENT_LENGTH = 20

@@ -10,6 +10,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from openfax.providers import Device as Line
+from openfax.service.activity_log import ActivityLog
 from openfax.service.clock import Clock
 from openfax.service.config import ServiceConfig
 from openfax.service.events import EventHub
@@ -33,6 +34,10 @@ class ServiceContext:
     switches: QueueSwitches = field(default_factory=QueueSwitches)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     wake_scheduler: asyncio.Event = field(default_factory=asyncio.Event)
+    wake_receipts: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once a transaction that queued a receipt has committed."""
+    activity_log: ActivityLog | None = None
+    """The inbox and outbox logs (None until the service has read their options)."""
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the service stops: background work ends at its next wait, never inside a
     transaction (a task cancelled there could leave SQLite's write lock taken)."""

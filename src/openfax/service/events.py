@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,6 +85,16 @@ class ServerEvent:
         return self.type.mask
 
 
+_AFTER_COMMIT = "openfax.after_commit"
+
+
+def after_commit(conn: AsyncConnection, callback: Callable[[], object]) -> None:
+    """Call ``callback`` once the :meth:`EventHub.transaction` of ``conn`` has committed (not
+    at all if it rolls back): to wake a worker that must see what the transaction wrote, or
+    to tell the world only what really happened."""
+    conn.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
 class EventHub:
     """Writes events with the transaction that caused them and wakes subscribers."""
 
@@ -97,10 +107,16 @@ class EventHub:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A store transaction whose events subscribers hear of once it has committed."""
+        """A store transaction whose events subscribers hear of once it has committed, and
+        whose :func:`after_commit` callbacks run then."""
         async with self.db.transaction() as conn:
-            yield conn
+            try:
+                yield conn
+            finally:
+                callbacks: list[Callable[[], object]] = conn.info.pop(_AFTER_COMMIT, [])
         await self._wake()
+        for callback in callbacks:
+            callback()
 
     async def emit(
         self, conn: AsyncConnection, type: EventType, payload: Mapping[str, Any]

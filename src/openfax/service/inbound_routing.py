@@ -35,6 +35,7 @@ from openfax.model import JobStatus, format_id
 from openfax.routing import (
     BUILTIN_EXTENSION,
     CALLED_NUMBERS,
+    ROUTE_TO_EMAIL,
     MethodSpec,
     Registration,
     Registry,
@@ -47,8 +48,10 @@ from openfax.routing import (
 from openfax.routing.registry import LAST
 from openfax.service.config import listen_address
 from openfax.service.context import ServiceContext
+from openfax.service.event_log import inbound_events
 from openfax.service.events import EventType
 from openfax.service.housekeeping import pdf_cache_path
+from openfax.service.receipts import load_receipt_options
 from openfax.service.views import incoming_job_payload
 from openfax.store import DeliveryStatus, Device, Direction, IncomingJob, RoutingDelivery
 from openfax.store import queries as q
@@ -470,7 +473,7 @@ class InboundRouting:
             )
         else:
             changes |= {"status": DeliveryStatus.FAILED, "last_error": error}
-            _logger.error(
+            inbound_events.error(
                 "fax %016x: %s failed for good (attempt %d): %s", job.id, name, attempt, error
             )
         async with ctx.hub.transaction() as conn:
@@ -499,6 +502,10 @@ class InboundRouting:
             )
         async with self.ctx.db.read() as conn:
             configuration = await self._configuration(conn, delivery.method, job.device_id)
+            if configuration is not None and delivery.method == ROUTE_TO_EMAIL:
+                # FAXCOMEX UseForInboundRouting: the receipts' SMTP settings fill the gaps.
+                shared = (await load_receipt_options(conn)).routing_defaults()
+                configuration = shared | configuration
         if configuration is None:
             raise RoutingError(
                 f"{method.friendly_name} is not configured for this line", retryable=False

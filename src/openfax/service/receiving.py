@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from openfax.engine import Negotiated, PageReceived, SessionOptions
@@ -31,9 +32,11 @@ from openfax.providers import (
     Ringing,
 )
 from openfax.providers import Device as Line
+from openfax.service.activity_log import INBOX_COLUMNS, INBOX_LOG
 from openfax.service.archiving import archive_incoming
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
+from openfax.service.event_log import inbound_events
+from openfax.service.events import EventType, after_commit
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.views import incoming_job_payload
 from openfax.store import IncomingJob
@@ -239,6 +242,7 @@ class Receiver:
                 await self.ctx.hub.emit(
                     conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
                 )
+            after_commit(conn, partial(self._archived, routed, line.name if line else ""))
         _logger.info(
             "received %d pages%s from %s on device %d%s",
             routed.pages,
@@ -249,6 +253,20 @@ class Receiver:
         )
         if not cancelled:
             await self.route(routed)
+
+    def _archived(self, job: IncomingJob, device_name: str) -> None:
+        """Tell the event log and the inbox log of a fax just archived."""
+        inbound_events.log(
+            logging.WARNING if job.partial else logging.INFO,
+            "fax %016x received on %s from %s: %d pages%s",
+            *(job.id, device_name, job.caller_id or job.tsid or "an unknown caller", job.pages),
+            " (partly: the call broke off)" if job.partial else "",
+        )
+        log = self.ctx.activity_log
+        line = None if log is None else log.incoming_line(job, device_name)
+        if log is not None and line is not None:
+            work = asyncio.to_thread(log.append, INBOX_LOG, INBOX_COLUMNS, line)
+            self.ctx.spawn(work, "inbox log")
 
     # --- routing ------------------------------------------------------------------------------
 

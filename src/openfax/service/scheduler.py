@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,13 +41,16 @@ from openfax.providers import (
     SendRequest,
 )
 from openfax.providers import Device as Line
+from openfax.service.activity_log import OUTBOX_COLUMNS, OUTBOX_LOG
 from openfax.service.archiving import archive_outgoing, settle_submission
 from openfax.service.composing import ComposedCall, compose_for_call, sending_tsid
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
-from openfax.service.job_states import base
+from openfax.service.event_log import outbound_events
+from openfax.service.events import EventType, after_commit
+from openfax.service.job_states import base, is_final
 from openfax.service.outbound_routing import load_routes
 from openfax.service.outcome import decide
+from openfax.service.receipts import queue_receipts
 from openfax.service.schedule import in_discount_period, next_discount_start
 from openfax.service.transcript import transcript_json
 from openfax.service.views import outgoing_job_payload
@@ -515,5 +519,39 @@ class Scheduler:
 
 
 async def emit_job(conn: AsyncConnection, ctx: ServiceContext, job: OutgoingJob) -> None:
-    """Announce a job's new state (OnOutgoingJobChanged)."""
+    """Announce a job's new state (OnOutgoingJobChanged). Every change of a job's status
+    comes here, so a job that reached a final state gets its receipt queued in the same
+    transaction, and its outbox line and outbound event once that has committed."""
     await ctx.hub.emit(conn, EventType.OUTGOING_JOB_CHANGED, outgoing_job_payload(job))
+    status = base(job.status)
+    if status is JobStatus.RETRYING and job.extended_status_text:
+        after_commit(
+            conn,
+            partial(
+                outbound_events.warning,
+                "fax %016x to %s failed, to be tried again: %s",
+                *(job.id, job.recipient_number, job.extended_status_text),
+            ),
+        )
+    if not is_final(status):
+        return
+    submission = await queue_receipts(conn, ctx, job)
+    line = None if job.device_id is None else ctx.lines.get(job.device_id)
+    device_name = line.name if line is not None else str(job.device_id or "")
+    after_commit(conn, partial(_job_ended, ctx, job, submission, device_name))
+
+
+def _job_ended(ctx: ServiceContext, job: OutgoingJob, submission: Submission, device: str) -> None:
+    """Tell the event log and the outbox log that a job ended (after its transaction)."""
+    status = base(job.status)
+    level = logging.INFO if status in (JobStatus.COMPLETED, JobStatus.CANCELED) else logging.ERROR
+    outbound_events.log(
+        level,
+        "fax %016x to %s %s: %d of %d pages sent%s",
+        *(job.id, job.recipient_number, status.name, job.pages_confirmed, job.total_pages),
+        f" ({job.extended_status_text})" if job.extended_status_text else "",
+    )
+    log = ctx.activity_log
+    line = None if log is None else log.outgoing_line(job, submission, device)
+    if log is not None and line is not None:
+        ctx.spawn(asyncio.to_thread(log.append, OUTBOX_LOG, OUTBOX_COLUMNS, line), "outbox log")

@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +39,7 @@ from openfax.model import (
 )
 from openfax.providers import DeviceState, LoopbackProvider, Transport
 from openfax.routing import STORE_IN_FOLDER, FolderSettings, write_pdf
+from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.archiving import settle_submission
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
 from openfax.service.clock import Clock, SystemClock
@@ -55,11 +56,18 @@ from openfax.service.configuration import (
     saved_json,
 )
 from openfax.service.context import ServiceContext
+from openfax.service.event_log import EVENT_LOGGING_KEY, EventLogging, init_events
 from openfax.service.events import EventHub, EventType, ServerEvent
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.job_states import Operation, base, incoming_cancel, transition
 from openfax.service.outbound_routing import OutboundRouting
+from openfax.service.receipt_options import (
+    RECEIPT_OPTIONS_KEY,
+    ReceiptOptions,
+    check_receipt_options,
+)
+from openfax.service.receipts import ReceiptSender, load_receipt_options
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
 from openfax.service.schedule import first_send_time
@@ -77,10 +85,12 @@ from openfax.service.views import (
 from openfax.store import (
     AuditEntry,
     CallAttempt,
+    DeliveryStatus,
     Device,
     Direction,
     Message,
     OutgoingJob,
+    Receipt,
     Spool,
     Submission,
     open_database,
@@ -180,17 +190,23 @@ class FaxService:
                 self._apply_to_line(device)
             ctx.switches = QueueSwitches(**await q.get_setting(conn, SWITCHES_KEY, {}))
             saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
+            activity = ActivityLogging.from_json(await q.get_setting(conn, ACTIVITY_LOGGING_KEY))
+            levels = EventLogging.from_json(await q.get_setting(conn, EVENT_LOGGING_KEY))
         try:
             ctx.config = apply_saved(config, saved)
         except ConfigError as exc:
             _logger.error("the saved configuration is not used: %s", exc)
+        levels.apply()
+        ctx.activity_log = ActivityLog(config.data_dir / "activity", activity)
         await recover(ctx, receiver)
         self.provider.set_listener(receiver)
         await self.provider.start()
         ctx.spawn(receiver.run_notices(), "device notices")
         ctx.spawn(run_housekeeping(ctx), "age limits")
+        ctx.spawn(ReceiptSender(ctx).run(), "receipts")
         self._loop_task = asyncio.create_task(scheduler.run(), name="scheduler")
         _logger.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
+        init_events.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
 
     async def stop(self) -> None:
         """Hang up every call (its job is sent again after a restart) and close the store."""
@@ -216,6 +232,7 @@ class FaxService:
         await ctx.db.close()
         self._ctx = None
         _logger.info("fax service %s stopped", self.config.node_id)
+        init_events.info("fax service %s stopped", self.config.node_id)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -387,6 +404,68 @@ class FaxService:
         self.scheduler.wake()
         return switches
 
+    # --- receipt and logging options ---------------------------------------------------------
+
+    async def get_receipt_options(self) -> ReceiptOptions:
+        """FAXCOMEX ``ReceiptOptions.Refresh()``: the password reads as the mask."""
+        async with self.ctx.db.read() as conn:
+            return (await load_receipt_options(conn)).masked()
+
+    async def save_receipt_options(self, changes: Mapping[str, Any]) -> ReceiptOptions:
+        """FAXCOMEX ``ReceiptOptions.Save()`` of the options given (the others kept); a
+        ConfigError names a wrong one (NTLM and message boxes are Windows-only)."""
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            options = check_receipt_options(changes, await load_receipt_options(conn))
+            await q.set_setting(conn, RECEIPT_OPTIONS_KEY, options.to_json(), now=ctx.clock.now())
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"options": "receipts"})
+        return options.masked()
+
+    async def get_activity_logging(self) -> ActivityLogging:
+        """FAXCOMEX ``LoggingOptions.ActivityLogging``; ``database_path`` as it is in use."""
+        async with self.ctx.db.read() as conn:
+            options = ActivityLogging.from_json(await q.get_setting(conn, ACTIVITY_LOGGING_KEY))
+        return self._activity_shown(options)
+
+    async def save_activity_logging(self, changes: Mapping[str, Any]) -> ActivityLogging:
+        """FAXCOMEX ``ActivityLogging.Save()``: the next lines follow the new options."""
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            stored = ActivityLogging.from_json(await q.get_setting(conn, ACTIVITY_LOGGING_KEY))
+            options = stored.changed(changes)
+            await q.set_setting(conn, ACTIVITY_LOGGING_KEY, options.to_json(), now=ctx.clock.now())
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"options": "activity_logging"})
+        if ctx.activity_log is not None:
+            ctx.activity_log.options = options
+        return self._activity_shown(options)
+
+    def _activity_shown(self, options: ActivityLogging) -> ActivityLogging:
+        folder = options.database_path or str(self.config.data_dir / "activity")
+        return dataclasses.replace(options, database_path=folder)
+
+    async def get_event_logging(self) -> EventLogging:
+        """FAXCOMEX ``LoggingOptions.EventLogging``: the level of each category."""
+        async with self.ctx.db.read() as conn:
+            return EventLogging.from_json(await q.get_setting(conn, EVENT_LOGGING_KEY))
+
+    async def save_event_logging(self, changes: Mapping[str, Any]) -> EventLogging:
+        """FAXCOMEX ``EventLogging.Save()``: the levels apply at once on this node."""
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            levels = EventLogging.from_json(await q.get_setting(conn, EVENT_LOGGING_KEY))
+            levels = levels.changed(changes)
+            await q.set_setting(conn, EVENT_LOGGING_KEY, levels.to_json(), now=ctx.clock.now())
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"options": "event_logging"})
+        levels.apply()
+        return levels
+
+    async def get_receipts(
+        self, *, status: DeliveryStatus | None = None, limit: int = 1000
+    ) -> list[Receipt]:
+        """The delivery receipts in ``status`` (every one when None), latest change first."""
+        async with self.ctx.db.read() as conn:
+            return await q.list_receipts(conn, status=status, limit=limit)
+
     # --- submitting ---------------------------------------------------------------------------
 
     async def submit(self, request: SubmitRequest) -> list[int]:
@@ -414,6 +493,10 @@ class FaxService:
                 "personal cover pages are not allowed on this server "
                 "(configuration allow_personal_cover_pages): use a server cover page"
             )
+        if request.receipt_type:
+            async with ctx.db.read() as conn:
+                options = await load_receipt_options(conn)
+            options.check_request(request.receipt_type, request.receipt_address)
         if request.idempotency_key is not None:
             # A key seen before, whether its jobs are queued or long archived, sends nothing.
             async with ctx.db.read() as conn:

@@ -17,6 +17,7 @@ from openfax.store.records import (
     OutboundGroup,
     OutboundRule,
     OutgoingJob,
+    Receipt,
     RoutingDelivery,
     Submission,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "OutboundGroup",
     "OutboundRule",
     "OutgoingJob",
+    "Receipt",
     "RoutingDelivery",
     "Spool",
     "Submission",

@@ -44,6 +44,7 @@ from openfax.store.records import (
     OutboundGroup,
     OutboundRule,
     OutgoingJob,
+    Receipt,
     RoutingDelivery,
     Submission,
     values,
@@ -59,6 +60,7 @@ from openfax.store.schema import (
     outbound_groups,
     outbound_rules,
     outgoing_jobs,
+    receipts,
     routing_deliveries,
     settings,
     submissions,
@@ -212,9 +214,15 @@ async def find_submission(conn: AsyncConnection, idempotency_key: str) -> Submis
     return None if row is None else Submission(**row._mapping)
 
 
-async def get_submission(conn: AsyncConnection, submission_id: int) -> Submission:
-    """The submission with that id; ``MessageNotFoundError`` if there is none."""
-    row = (await conn.execute(select(submissions).where(submissions.c.id == submission_id))).first()
+async def get_submission(
+    conn: AsyncConnection, submission_id: int, *, for_update: bool = False
+) -> Submission:
+    """The submission with that id (locked until the transaction ends with ``for_update``);
+    ``MessageNotFoundError`` if there is none."""
+    query = select(submissions).where(submissions.c.id == submission_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
     if row is None:
         raise MessageNotFoundError("submission", submission_id)
     return Submission(**row._mapping)
@@ -940,6 +948,85 @@ async def update_routing_delivery(
         )
     ).first()
     return None if row is None else RoutingDelivery(**row._mapping)
+
+
+# --- Delivery receipts -------------------------------------------------------------------------
+
+
+async def insert_receipts(conn: AsyncConnection, queued: Sequence[Receipt]) -> None:
+    """Queue receipts to send (in the transaction that made their jobs final)."""
+    if queued:
+        await conn.execute(insert(receipts), [values(r) for r in queued])
+
+
+async def claim_due_receipt(
+    conn: AsyncConnection, *, now: datetime, hold_until: datetime
+) -> Receipt | None:
+    """Take the oldest pending receipt due at ``now``: its next attempt moves to
+    ``hold_until``, so no other sender takes it meanwhile (if this one dies, it is due again
+    then). One statement, SKIP LOCKED on PostgreSQL as the job claim."""
+    due = (
+        select(receipts.c.id)
+        .where(receipts.c.status == DeliveryStatus.PENDING, receipts.c.next_attempt_at <= now)
+        .order_by(receipts.c.created_at, receipts.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    claim = (
+        update(receipts)
+        .where(receipts.c.id == due)
+        .values(next_attempt_at=hold_until)
+        .returning(*receipts.c)
+    )
+    row = (await conn.execute(claim)).first()
+    return None if row is None else Receipt(**row._mapping)
+
+
+async def next_receipt_at(conn: AsyncConnection) -> datetime | None:
+    """When the next pending receipt is due, or None if none is pending."""
+    pending = receipts.c.status == DeliveryStatus.PENDING
+    due: datetime | None = await conn.scalar(
+        select(func.min(receipts.c.next_attempt_at)).where(pending)
+    )
+    return due
+
+
+async def update_receipt(
+    conn: AsyncConnection, receipt_id: int, changes: Mapping[str, Any]
+) -> Receipt | None:
+    """Change a receipt (status, attempts, next attempt, error); None if it is gone."""
+    _check_columns(receipts, changes, frozen={"id", "submission_id", "job_id"})
+    row = (
+        await conn.execute(
+            update(receipts)
+            .where(receipts.c.id == receipt_id)
+            .values(dict(changes))
+            .returning(*receipts.c)
+        )
+    ).first()
+    return None if row is None else Receipt(**row._mapping)
+
+
+async def list_receipts(
+    conn: AsyncConnection,
+    *,
+    submission_id: int | None = None,
+    status: DeliveryStatus | None = None,
+    limit: int = 1000,
+) -> list[Receipt]:
+    """A submission's receipts in the order they were queued, or every receipt in
+    ``status``, the most recently changed first."""
+    query = select(receipts).limit(limit)
+    if submission_id is not None:
+        query = query.where(receipts.c.submission_id == submission_id).order_by(
+            receipts.c.created_at, receipts.c.id
+        )
+    else:
+        query = query.order_by(receipts.c.updated_at.desc(), receipts.c.id)
+    if status is not None:
+        query = query.where(receipts.c.status == status)
+    return [Receipt(**row._mapping) for row in await conn.execute(query)]
 
 
 # --- Events ------------------------------------------------------------------------------------

@@ -299,3 +299,27 @@ class OutboundRule:
     area_code: int
     group_name: str | None = None
     device_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Receipt:
+    """A delivery (``delivered``) or non-delivery receipt to e-mail to ``address``: one job's
+    (``job_id``), or a broadcast's summary (``job_id`` None). ``report`` is what it tells,
+    taken when the job or the broadcast reached its final state; ``status`` DONE once the SMTP
+    server took it."""
+
+    id: int = field(default_factory=new_id)
+    submission_id: int
+    job_id: int | None = None
+    address: str
+    delivered: bool
+    attach: bool = False
+    report: JSONObject = field(default_factory=dict)
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    last_error: str = ""
+    next_attempt_at: datetime | None
+    """When it is due (queued: at once); None once sent or failed for good."""
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None = None

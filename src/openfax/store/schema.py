@@ -339,3 +339,27 @@ outbound_rules = Table(
 )
 """An outbound routing rule: jobs to that country and area code (0: any) go out through a
 group or a single device, never both. The default rule (0, 0) is added by the service."""
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("submission_id", BigInteger, nullable=False, index=True),
+    Column("job_id", BigInteger),
+    Column("address", Text, nullable=False),
+    Column("delivered", Boolean, nullable=False),
+    Column("attach", Boolean, nullable=False),
+    Column("report", JSONDocument, nullable=False),
+    Column("status", EnumText(DeliveryStatus), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    CheckConstraint("status IN ('pending', 'done', 'failed')", name="status"),
+    Index(None, "status", "next_attempt_at"),
+)
+"""A delivery receipt (DR) or non-delivery receipt (NDR) to e-mail: queued in the transaction
+that puts a job (``job_id``) or a whole broadcast (``job_id`` NULL: the summary) in its final
+state, with what it reports, so that a restart neither loses nor repeats it."""

@@ -1,0 +1,155 @@
+"""FAXCOMEX ``FaxReceiptOptions`` and ``FaxLoggingOptions`` (``FaxActivityLogging``,
+``FaxEventLogging``): option objects read when reached, changed by setting their
+properties, sent with ``save()`` and read again with ``refresh()``; and the delivery
+receipts the server queued."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import IntEnum, IntFlag
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from openfax.client._records import Collection, Field, Record, parse_time
+from openfax.model import LogLevel, ReceiptType, SmtpAuthenticationType
+
+if TYPE_CHECKING:
+    from openfax.client._connection import Connection
+
+T = TypeVar("T")
+
+
+class Setting(Generic[T]):
+    """A read-write property over ``self._data[name]``, converted on the way out; what is
+    set is sent by ``save()``."""
+
+    def __init__(self, convert: Callable[[Any], T] | None = None) -> None:
+        self.convert = convert
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, objtype: type) -> Setting[T]: ...
+    @overload
+    def __get__(self, obj: object, objtype: type) -> T: ...
+    def __get__(self, obj: object | None, objtype: type) -> Setting[T] | T:
+        if obj is None:
+            return self
+        value = obj._data[self.name]  # type: ignore[attr-defined]
+        return value if self.convert is None else self.convert(value)
+
+    def __set__(self, obj: object, value: T) -> None:
+        data: dict[str, Any] = obj._data  # type: ignore[attr-defined]
+        data[self.name] = int(value) if isinstance(value, IntEnum | IntFlag) else value
+
+
+class _Options:
+    """An option object of the server: ``refresh()`` reads it, ``save()`` sends it."""
+
+    _path: str
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._data: dict[str, Any] = connection.get(self._path)
+
+    def refresh(self) -> None:
+        """FAXCOMEX ``Refresh()``: read the options again, dropping unsaved changes."""
+        self._data = self._connection.get(self._path)
+
+    def save(self) -> None:
+        """FAXCOMEX ``Save()``: ConfigError names an option the server refuses."""
+        self._data = self._connection.patch(self._path, dict(self._data))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._data}>"
+
+
+class FaxReceiptOptions(_Options):
+    """FAXCOMEX ``FaxReceiptOptions``: the SMTP server of delivery receipts and the receipt
+    types allowed. ``smtp_password`` reads as ``********`` (saved so, it is kept);
+    ``authentication_type`` NTLM and ``allowed_receipts`` with MSGBOX are refused (Windows
+    only); ``starttls`` is OpenFax's own."""
+
+    _path = "/receipt-options"
+
+    allowed_receipts = Setting(ReceiptType)
+    smtp_server = Setting[str]()
+    smtp_port = Setting[int]()
+    smtp_sender = Setting[str]()
+    authentication_type = Setting(SmtpAuthenticationType)
+    starttls = Setting[bool]()
+    smtp_user = Setting[str]()
+    smtp_password = Setting[str]()
+    use_for_inbound_routing = Setting[bool]()
+
+
+class FaxActivityLogging(_Options):
+    """FAXCOMEX ``FaxActivityLogging``: one CSV line per received (``log_incoming``) and
+    sent (``log_outgoing``) fax in InboxLOG.txt and OutboxLOG.txt in ``database_path``."""
+
+    _path = "/logging-options/activity"
+
+    log_incoming = Setting[bool]()
+    log_outgoing = Setting[bool]()
+    database_path = Setting[str]()
+
+
+class FaxEventLogging(_Options):
+    """FAXCOMEX ``FaxEventLogging``: how much each category tells the system log
+    (``openfax.events.init|inbound|outbound|general``)."""
+
+    _path = "/logging-options/events"
+
+    init_events_level = Setting(LogLevel)
+    inbound_events_level = Setting(LogLevel)
+    outbound_events_level = Setting(LogLevel)
+    general_events_level = Setting(LogLevel)
+
+
+class FaxLoggingOptions:
+    """FAXCOMEX ``FaxLoggingOptions``."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @property
+    def activity_logging(self) -> FaxActivityLogging:
+        return FaxActivityLogging(self._connection)
+
+    @property
+    def event_logging(self) -> FaxEventLogging:
+        return FaxEventLogging(self._connection)
+
+
+class FaxReceipt(Record):
+    """A delivery (``delivered``) or non-delivery receipt: one job's, or a broadcast's
+    summary (``job_id`` None); ``status`` is ``pending``, ``done`` or ``failed``."""
+
+    id = Field[str]()
+    submission_id = Field[str]()
+    job_id = Field[str]()
+    address = Field[str]()
+    delivered = Field[bool]()
+    attach = Field[bool]()
+    status = Field[str]()
+    attempts = Field[int]()
+    last_error = Field[str]()
+    next_attempt_at = Field(parse_time)
+    created_at = Field(parse_time)
+    updated_at = Field(parse_time)
+    sent_at = Field(parse_time)
+
+
+def get_receipts(
+    connection: Connection, status: str | None = None, limit: int = 100
+) -> Collection[FaxReceipt]:
+    """The receipts the server queued (those in ``status``), the latest change first."""
+    params: dict[str, Any] = {"limit": limit}
+    if status is not None:
+        params["status"] = status
+    receipts = [FaxReceipt(data) for data in connection.get("/receipts", **params)]
+    return Collection(receipts, key=lambda receipt: receipt.id)
