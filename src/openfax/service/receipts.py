@@ -63,8 +63,10 @@ async def queue_receipts(
     """Queue the receipt a job that just reached a final state calls for, in the caller's
     transaction: its own, or the broadcast's summary once every job of the submission is
     final (nothing when the fax asked for none). Returns the job's submission."""
-    # Locked so that two jobs of one broadcast ending at once see each other's end.
-    submission = await q.get_submission(conn, job.submission_id, for_update=True)
+    # Called after the job's event: on PostgreSQL the transaction holds the event log's lock
+    # (``queries.append_event``) until it commits, so of two jobs of one broadcast ending at
+    # once on two nodes, the second sees the first's end. SQLite has one writer at a time.
+    submission = await q.get_submission(conn, job.submission_id)
     if not submission.receipt_type & ReceiptType.MAIL:
         return submission
     now = ctx.clock.now()

@@ -521,7 +521,8 @@ class Scheduler:
 async def emit_job(conn: AsyncConnection, ctx: ServiceContext, job: OutgoingJob) -> None:
     """Announce a job's new state (OnOutgoingJobChanged). Every change of a job's status
     comes here, so a job that reached a final state gets its receipt queued in the same
-    transaction, and its outbox line and outbound event once that has committed."""
+    transaction (after the event, see ``queue_receipts``), and its outbox line and outbound
+    event once that has committed."""
     await ctx.hub.emit(conn, EventType.OUTGOING_JOB_CHANGED, outgoing_job_payload(job))
     status = base(job.status)
     if status is JobStatus.RETRYING and job.extended_status_text:

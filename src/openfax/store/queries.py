@@ -214,15 +214,9 @@ async def find_submission(conn: AsyncConnection, idempotency_key: str) -> Submis
     return None if row is None else Submission(**row._mapping)
 
 
-async def get_submission(
-    conn: AsyncConnection, submission_id: int, *, for_update: bool = False
-) -> Submission:
-    """The submission with that id (locked until the transaction ends with ``for_update``);
-    ``MessageNotFoundError`` if there is none."""
-    query = select(submissions).where(submissions.c.id == submission_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).first()
+async def get_submission(conn: AsyncConnection, submission_id: int) -> Submission:
+    """The submission with that id; ``MessageNotFoundError`` if there is none."""
+    row = (await conn.execute(select(submissions).where(submissions.c.id == submission_id))).first()
     if row is None:
         raise MessageNotFoundError("submission", submission_id)
     return Submission(**row._mapping)
