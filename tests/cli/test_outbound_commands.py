@@ -67,9 +67,11 @@ def test_groups_and_rules_are_set_from_the_command_line(daemon: Daemon) -> None:
         (("rules", "set", "7", "0", "--device", "1"), "RuleNotFoundError"),
         (("groups", "set", "<All Devices>", "1"), "cannot be changed"),
         (("groups", "remove", "absent"), "absent"),
+        (("groups", "add", "never", "no such line"), "no device has the id or name"),
     ],
 )
 def test_mistakes_are_clear_errors(daemon: Daemon, args: tuple[str, ...], error: str) -> None:
     done = openfax(daemon, "outbound", *args)
     assert done.returncode != 0
     assert error in done.stderr and "Traceback" not in done.stderr
+    assert "never" not in openfax(daemon, "outbound", "groups", "list").stdout

@@ -100,9 +100,10 @@ def add_group(
 ) -> None:
     """Add the group NAME with DEVICES (ids or names) in order."""
     with connected(server_name, token) as server:
+        ids = [device_id(server, d) for d in devices]
         group = server.outbound_routing.get_groups().add(name)
-        if devices:
-            group.device_ids.set([device_id(server, d) for d in devices])
+        if ids:
+            group.device_ids.set(ids)
         row = group_row(group)
     show([row], GROUP_COLUMNS, "Outbound routing group", as_json)
 
