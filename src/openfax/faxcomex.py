@@ -89,12 +89,12 @@ class com_error(Exception):
         return f"(0x{self.hresult:08X}) {self.strerror}"
 
 
-def snake_name(com_name: str) -> str:
+def snake_name(name: str) -> str:
     """A COM name's snake_case: ``OutgoingQueue`` -> ``outgoing_queue``, ``TSID`` -> ``tsid``,
     ``APIVersion`` -> ``api_version``."""
-    if com_name in IRREGULAR:
-        return IRREGULAR[com_name]
-    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", com_name)
+    if name in IRREGULAR:
+        return IRREGULAR[name]
+    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower()
 
 
