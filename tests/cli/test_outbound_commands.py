@@ -40,6 +40,9 @@ def test_groups_and_rules_are_set_from_the_command_line(daemon: Daemon) -> None:
     assert (rule["use_device"], rule["device_id"], rule["group_name"]) == (True, 2, "")
     rule = run_json(daemon, "rules", "set", "0", "0", "--group", "pair")
     assert rule["target"] == "group pair"
+    followed = run_json(daemon, "rules", "for", "+44 20 7946 0000")
+    assert (followed["country_code"], followed["area_code"], followed["device_id"]) == (44, 20, 2)
+    assert run_json(daemon, "rules", "for", "+1 212 555 0100")["area_code"] == 0
 
     table = openfax(daemon, "outbound", "rules", "list")
     assert table.returncode == 0, table.stderr

@@ -150,6 +150,17 @@ def list_rules(as_json: bool, server_name: str, token: str | None) -> None:
     print_rows(rows, RULE_COLUMNS, "Outbound routing rules", as_json)
 
 
+@rules.command(name="for")
+@click.argument("number")
+@json_option
+@server_options
+def rule_for(number: str, as_json: bool, server_name: str, token: str | None) -> None:
+    """Show the rule a fax to NUMBER follows now (the most specific one)."""
+    with connected(server_name, token) as server:
+        row = rule_row(server.outbound_routing.rule_for(number))
+    show([row], RULE_COLUMNS, f"Outbound routing rule for {number}", as_json)
+
+
 @rules.command(name="add")
 @click.argument("country_code", type=click.IntRange(min=0))
 @click.argument("area_code", type=click.IntRange(min=0))
