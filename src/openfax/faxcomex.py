@@ -21,7 +21,8 @@ Errors: any :class:`openfax.errors.FaxError` leaves as :class:`com_error`, whose
 is the FAXCOMEX HRESULT of the error (``0x80041B61`` for a message not found); an unknown name
 is ``DISP_E_UNKNOWNNAME``, a bad ``Item`` index ``E_INVALIDARG``.
 
-Events: ``WithEvents(server, SinkClass)`` makes a sink whose
+Events: ``WithEvents(server, SinkClass)`` makes a sink (``DispatchWithEvents`` a server that
+is its own sink, as win32com's) whose
 ``IFaxServerNotify2`` methods (``OnOutgoingJobChanged(server, job_id, job_status)`` ...) are
 called with the COM arguments. As in a COM apartment, events wait until the script pumps them:
 ``PumpWaitingMessages()`` delivers those that arrived, on the calling thread.
@@ -289,6 +290,33 @@ def WithEvents(server: Any, sink_class: type[Any]) -> Any:
     sink = sink_class()
     server._attach(sink)
     return sink
+
+
+def DispatchWithEvents(prog_id: str, sink_class: type[Any]) -> Any:
+    """win32com's ``DispatchWithEvents``: a FaxServer that is its own sink, an instance of a
+    class made from ``FaxServer`` and ``sink_class`` (whose ``__init__`` runs), so that its
+    handlers' ``self`` is the server; attributes that are not COM properties are kept on it."""
+    if PROGIDS.get(prog_id.lower()) != "FaxServer":
+        raise com_error(CO_E_CLASSSTRING, f"no events from {prog_id!r}: only from a FaxServer")
+    combined: type[FaxServer] = type(sink_class.__name__, (_ServerWithEvents, sink_class), {})
+    server = combined.__new__(combined)
+    FaxServer.__init__(server)
+    if "__init__" in vars(sink_class):
+        sink_class.__init__(server)
+    server._attach(server)
+    return server
+
+
+class _ServerWithEvents(FaxServer):
+    """The FaxServer part of ``DispatchWithEvents``' objects."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except com_error as exc:
+            if exc.hresult != DISP_E_UNKNOWNNAME:
+                raise
+            object.__setattr__(self, name, value)
 
 
 def PumpWaitingMessages(timeout: float = 0.0) -> int:

@@ -179,3 +179,34 @@ def test_objects_the_client_gained_later_need_nothing_from_the_facade(server: An
     assert read_only.value.hresult == faxcomex.DISP_E_MEMBERNOTFOUND
     while not sink.changed:
         assert faxcomex.PumpWaitingMessages(timeout=30), "no configuration event arrived"
+
+
+def test_dispatch_with_events_makes_a_server_that_is_its_own_sink(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class QueueEvents:
+        def __init__(self) -> None:
+            self.switches: list[tuple[bool, bool, bool]] = []
+
+        def OnQueuesStatusChange(
+            self, fax: Any, outgoing_blocked: bool, outgoing_paused: bool, incoming_blocked: bool
+        ) -> None:
+            assert fax is self
+            self.switches.append((outgoing_blocked, outgoing_paused, incoming_blocked))
+
+    monkeypatch.setenv("OPENFAX_SOCKET", str(daemon.socket))
+    server = faxcomex.DispatchWithEvents("FaxComEx.FaxServer", QueueEvents)
+    server.Connect("")
+    server.ListenToServerEvents(0x010)
+    queue = server.Folders.IncomingQueue
+    queue.Blocked = True
+    queue.Save()
+    queue.Blocked = False
+    queue.Save()
+    while len(server.switches) < 2:
+        assert faxcomex.PumpWaitingMessages(timeout=30), "no queue event arrived"
+    assert server.switches == [(False, True, True), (False, True, False)]
+    with pytest.raises(faxcomex.com_error) as read_only:
+        server.ServerName = "elsewhere"
+    assert read_only.value.hresult == faxcomex.DISP_E_MEMBERNOTFOUND
+    server.Disconnect()
