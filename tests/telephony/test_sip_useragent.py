@@ -389,3 +389,20 @@ async def test_hanging_up_before_any_response_ends_the_call_for_its_user_at_once
             with pytest.raises(CallFailedError) as failure:
                 await call.connected()
             assert failure.value.cause is FailureCause.CANCELLED
+
+
+async def test_a_failing_offer_handler_answers_500_and_the_call_goes_on(
+    pair: tuple[Peer, Peer],
+) -> None:
+    caller, callee = pair
+    call, incoming = await connect(caller, callee)
+
+    async def broken(_offer: SessionDescription) -> SessionDescription:
+        raise RuntimeError("a bug in the provider")
+
+    call.on_offer = broken
+    result = await incoming.reinvite(t38_offer(CALLEE_MEDIA, 2))
+    assert (result.accepted, result.status) == (False, 500)
+    assert call.state is incoming.state is CallState.CONNECTED
+    call.on_offer = accept_with(CALLER_MEDIA, 1)
+    assert (await incoming.reinvite(t38_offer(CALLEE_MEDIA, 2))).accepted

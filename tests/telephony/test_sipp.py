@@ -1,7 +1,8 @@
 """The SIP user agent against SIPp (Debian package ``sip-tester``), an independent SIP peer
 on 127.0.0.1 driven by the scenario files in ``tests/telephony/sipp/``: calls both ways,
 busy and not found, CANCEL both ways, digest-challenged REGISTER and INVITE, a 488 to our
-T.38 re-INVITE, a session refresh during T.38, and a re-INVITE glare (491).
+T.38 re-INVITE, a session refresh during T.38, a re-INVITE glare (491), a session timer the
+far end lets run out, and a 200 never ACKed.
 
 SIPp stands for the far end; the user agent's media are the SDP of a provider stand-in
 (nothing listens on the ports it offers: the scenarios exchange no media). A scenario that
@@ -30,6 +31,7 @@ from openfax.telephony.sdp import (
     make_offer,
     read_answer,
 )
+from openfax.telephony.sip.transaction import TimerValues
 from openfax.telephony.sip.useragent import (
     CallFailedError,
     CallState,
@@ -395,3 +397,39 @@ async def test_a_digest_challenged_register_is_authorized_and_refreshed(
         assert fields["response"] == expected
         counts.append(int(fields["nc"], 16))
     assert counts == [1, 2, 3]
+
+
+async def test_a_session_the_far_end_stops_refreshing_is_hung_up(tmp_path: Path) -> None:
+    incoming: asyncio.Queue[IncomingCall] = asyncio.Queue()
+    config = UserAgentConfig(port=0, user="fax", min_se=1)
+    sipp = Sipp(tmp_path, "uac_session_expires", "-s", "+15551234")
+    try:
+        async with UserAgent(config, on_incoming=incoming.put_nowait) as ua:
+            await sipp.start(f"127.0.0.1:{ua.address[1]}")
+            call = await answer_call(incoming)
+            assert (call.timer.interval, call.timer.we_refresh) == (3, False)
+            end = await call.wait_ended()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert (end.remote, end.reason) == (True, "session expired")
+
+
+async def test_a_200_never_acked_is_hung_up(tmp_path: Path) -> None:
+    incoming: asyncio.Queue[IncomingCall] = asyncio.Queue()
+    config = UserAgentConfig(port=0, user="fax", timers=TimerValues(t1=0.05, t2=0.4, t4=0.5))
+    sipp = Sipp(tmp_path, "uac_no_ack", "-s", "+15551234")
+    try:
+        async with UserAgent(config, on_incoming=incoming.put_nowait) as ua:
+            await sipp.start(f"127.0.0.1:{ua.address[1]}")
+            call = await incoming.get()
+            assert call.offer is not None
+            answer, _ = make_answer(call.offer, MEDIA, Origin(session_id=7))
+            with pytest.raises(CallFailedError) as failure:
+                await call.answer(answer)
+            end = await call.wait_ended()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert failure.value.status == 408
+    assert (end.remote, end.reason) == (True, "no ACK")

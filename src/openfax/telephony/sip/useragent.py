@@ -451,7 +451,11 @@ class UserAgent:
         log.info(
             "SIP incoming call %s from %s to %s", call.call_id, call.caller, call.called_number
         )
-        self.on_incoming(call)
+        try:
+            self.on_incoming(call)
+        except Exception:
+            log.exception("SIP incoming call %s: the incoming-call handler failed", call.call_id)
+            call.reject(500, "Server Internal Error")
 
     def _on_cancel(self, server: ServerRequest) -> None:
         invite = self.endpoint.invite_server(server.request)
@@ -605,12 +609,19 @@ class Call:
 
     async def hang_up(self) -> None:
         """End the call: BYE once connected (the set-up kinds cancel or reject)."""
+        await self._hang_up(CallEnd(remote=False, reason="hang_up"))
+
+    async def _hang_up(self, end: CallEnd) -> None:
+        """Send BYE and end the call as ``end`` says (we hung up, or the far end is lost)."""
         if self.state is CallState.ENDED or self._hanging_up:
             await self.wait_ended()
             return
         self._hanging_up = True
-        await self._bye()
-        self._finish(CallEnd(remote=False, reason="hang_up"))
+        # RFC 3261 15.1.1: the session is over once the BYE is passed to its transaction;
+        # its answer (or a digest challenge to answer) is waited for only briefly.
+        bye = self.ua.spawn(self._bye())
+        await asyncio.wait([bye], timeout=4 * self.ua.config.timers.t1)
+        self._finish(end)
 
     async def _bye(self) -> None:
         """Send BYE in a connected dialog and wait for its answer, whatever it is."""
@@ -781,6 +792,11 @@ class Call:
                 reason = "Not Acceptable Here" if refusal.status != 415 else "Unsupported Media"
                 self._refuse(server, refusal.status, reason, [_warning(str(refusal))])
                 return
+            except Exception:
+                # The provider's bug must not leave the far end's re-INVITE unanswered.
+                log.exception("SIP call %s: the offer handler failed", self.call_id)
+                self._refuse(server, 500, "Server Internal Error", [])
+                return
             self.local_sdp, self.remote_sdp = answer, offer
         else:
             log.info("SIP call %s: session refresh, media unchanged", self.call_id)
@@ -840,9 +856,7 @@ class Call:
         finally:
             self._acks.pop(number, None)
         log.warning("SIP call %s: no ACK for the %d; hanging up", self.call_id, response.status)
-        await self.hang_up()
-        if self.end is not None:
-            self.end = replace(self.end, remote=True, reason="no ACK")
+        await self._hang_up(CallEnd(remote=True, reason="no ACK"))
         return None
 
     def _on_ack(self, ack: Request) -> None:
@@ -897,12 +911,7 @@ class Call:
     def _expired(self) -> None:
         self._timer_handle = None
         log.warning("SIP call %s: the far end did not refresh the session", self.call_id)
-        self.ua.spawn(self._expire())
-
-    async def _expire(self) -> None:
-        await self.hang_up()
-        if self.end is not None:
-            self.end = replace(self.end, remote=True, reason="session expired")
+        self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="session expired")))
 
     def _note_allow(self, message: Message) -> None:
         allowed = {method.upper() for method in message.headers.get_all("Allow")}
@@ -1111,7 +1120,10 @@ class OutgoingCall(Call):
             log.warning("SIP call %s: %d with %s", self.call_id, response.status, error)
             early = None
         if self.on_progress is not None:
-            self.on_progress(response.status, early)
+            try:
+                self.on_progress(response.status, early)
+            except Exception:
+                log.exception("SIP call %s: the progress handler failed", self.call_id)
 
     async def _answered(self, invite: Request, response: Response) -> None:
         self.dialog = Dialog.as_uac(invite, response)
