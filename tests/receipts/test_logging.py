@@ -113,3 +113,20 @@ def test_event_logging_levels_decide_what_the_service_logs(
     marker = send()
     eventually(lambda: outbound_lines(daemon, marker), "the marker's outbound event")
     assert outbound_lines(daemon, quiet) == []
+
+    # Receptions are the inbound category: at max each fax received is logged.
+    levels.outbound_events_level = LogLevel.MED
+    levels.inbound_events_level = LogLevel.MAX
+    levels.save()
+    received = fax_to(server, "1002", two_pages)
+    (line,) = eventually(
+        lambda: [
+            line
+            for line in list(daemon.log)
+            if "openfax.events.inbound" in line and received in line
+        ],
+        "the inbound event",
+    )
+    assert "INFO" in line and "2 pages" in line
+    levels.inbound_events_level = LogLevel.MED
+    levels.save()

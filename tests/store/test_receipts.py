@@ -1,0 +1,64 @@
+"""Delivery receipts in the store, on both backends: a due receipt is taken once (held until
+its hold passes), the next due time, and a submission's receipts in queue order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from openfax.model import new_id
+from openfax.store import Database, DeliveryStatus, Receipt, queries
+
+from .conftest import later
+
+pytestmark = pytest.mark.anyio
+
+
+def receipt(submission_id: int, seconds: float, job_id: int | None = None) -> Receipt:
+    return Receipt(
+        submission_id=submission_id,
+        job_id=job_id,
+        address="sender@example.com",
+        delivered=True,
+        report={"jobs": []},
+        next_attempt_at=later(seconds),
+        created_at=later(seconds),
+        updated_at=later(seconds),
+    )
+
+
+async def test_a_due_receipt_is_taken_once_until_its_hold_passes(db: Database) -> None:
+    submission = new_id()
+    first, second = receipt(submission, 0, new_id()), receipt(submission, 1, new_id())
+    hold = timedelta(minutes=10)
+    async with db.transaction() as conn:
+        await queries.insert_receipts(conn, [second, first])
+        assert await queries.next_receipt_at(conn) == later(0)
+        # At 0.5 s only the first is due; taken, it is held for ten minutes.
+        taken = await queries.claim_due_receipt(conn, now=later(0.5), hold_until=later(0.5) + hold)
+        assert taken is not None and taken.id == first.id
+        assert await queries.claim_due_receipt(conn, now=later(0.5), hold_until=later(600)) is None
+        # Later the second is due, and the first again once its hold has passed.
+        taken = await queries.claim_due_receipt(conn, now=later(2), hold_until=later(2) + hold)
+        assert taken is not None and taken.id == second.id
+        again = await queries.claim_due_receipt(conn, now=later(601), hold_until=later(1200))
+        assert again is not None and again.id == first.id
+        sent = await queries.update_receipt(
+            conn,
+            first.id,
+            {"status": DeliveryStatus.DONE, "next_attempt_at": None, "sent_at": later(601)},
+        )
+        assert sent is not None and sent.status is DeliveryStatus.DONE
+        assert await queries.next_receipt_at(conn) == later(2) + hold
+    async with db.read() as conn:
+        listed = await queries.list_receipts(conn, submission_id=submission)
+        done = await queries.list_receipts(conn, status=DeliveryStatus.DONE)
+    assert [r.id for r in listed] == [first.id, second.id]
+    assert [r.id for r in done] == [first.id]
+
+
+async def test_nothing_is_due_when_every_receipt_is_sent(db: Database) -> None:
+    async with db.transaction() as conn:
+        assert await queries.next_receipt_at(conn) is None
+        assert await queries.claim_due_receipt(conn, now=later(0), hold_until=later(1)) is None
