@@ -39,6 +39,7 @@ from openfax.telephony.sip.useragent import (
     IncomingCall,
     OfferHandler,
     OutgoingCall,
+    RegistrationError,
     UserAgent,
     UserAgentConfig,
 )
@@ -406,3 +407,14 @@ async def test_a_failing_offer_handler_answers_500_and_the_call_goes_on(
     assert call.state is incoming.state is CallState.CONNECTED
     call.on_offer = accept_with(CALLER_MEDIA, 1)
     assert (await incoming.reinvite(t38_offer(CALLEE_MEDIA, 2))).accepted
+
+
+async def test_a_refused_registration_raises_with_the_status(pair: tuple[Peer, Peer]) -> None:
+    _, callee = pair
+    registrar = f"sip:127.0.0.1:{callee.ua.address[1]}"
+    agent = Peer(user="fax", registrar=registrar, password="secret")
+    async with agent.ua:
+        with pytest.raises(RegistrationError, match="405 Method Not Allowed"):
+            await agent.ua.register()
+        assert agent.ua.registration is not None
+        assert agent.ua.registration.registered is False

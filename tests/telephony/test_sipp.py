@@ -113,8 +113,9 @@ class Sipp:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
+        kind = socket.SOCK_STREAM if "t1" in self.args else socket.SOCK_DGRAM
         while remote is None:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            with socket.socket(socket.AF_INET, kind) as probe:
                 try:
                     probe.bind(("127.0.0.1", self.port))
                 except OSError:
@@ -165,15 +166,17 @@ async def answer_call(incoming: asyncio.Queue[IncomingCall]) -> IncomingCall:
     return call
 
 
+@pytest.mark.parametrize("transport", ["u1", "t1"])
 async def test_sipp_calls_and_the_user_agent_answers(
-    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path, transport: str
 ) -> None:
     ua, incoming = agent
-    sipp = Sipp(tmp_path, "uac_answered", "-s", "+15551234")
+    sipp = Sipp(tmp_path, "uac_answered", "-s", "+15551234", "-t", transport)
     try:
         await sipp.start(f"127.0.0.1:{ua.address[1]}")
         call = await answer_call(incoming)
         assert call.called_number == "+15551234"
+        assert call.peer.transport == ("TCP" if transport == "t1" else "UDP")
         end = await call.wait_ended()
         await sipp.finish()
     finally:
@@ -181,16 +184,18 @@ async def test_sipp_calls_and_the_user_agent_answers(
     assert (end.remote, end.reason) == (True, "bye")
 
 
+@pytest.mark.parametrize("transport", ["u1", "t1"])
 async def test_the_user_agent_calls_sipp_which_answers(
-    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path, transport: str
 ) -> None:
     ua, _ = agent
-    sipp = Sipp(tmp_path, "uas_answer")
+    sipp = Sipp(tmp_path, "uas_answer", "-t", transport)
     progress: list[int] = []
+    uri_transport = ";transport=tcp" if transport == "t1" else ""
     try:
         await sipp.start()
         call = ua.call(
-            f"sip:+15551234@127.0.0.1:{sipp.port}",
+            f"sip:+15551234@127.0.0.1:{sipp.port}{uri_transport}",
             offer(),
             on_progress=lambda status, _sdp: progress.append(status),
         )
@@ -359,6 +364,25 @@ def digest(algorithm: str, *parts: str) -> str:
     return hashlib.new(name, ":".join(parts).encode()).hexdigest()
 
 
+def checked_nonce_counts(
+    log: str, header: str, method: str, algorithm: str, realm: str
+) -> list[int]:
+    """Check every ``header`` answer in SIPp's message log with a digest computed here
+    (RFC 7616, user fax, password secret); the nonce counts, in order."""
+    counts = []
+    for answer in re.findall(rf"^{header}: Digest (.*)$", log, flags=re.MULTILINE):
+        fields = dict(re.findall(r'(\w+)="?([^",]*)"?', answer))
+        assert (fields["username"], fields["algorithm"]) == ("fax", algorithm)
+        ha1 = digest(algorithm, "fax", realm, "secret")
+        ha2 = digest(algorithm, method, fields["uri"])
+        expected = digest(
+            algorithm, ha1, fields["nonce"], fields["nc"], fields["cnonce"], "auth", ha2
+        )
+        assert fields["response"] == expected
+        counts.append(int(fields["nc"], 16))
+    return counts
+
+
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
 async def test_a_digest_challenged_register_is_authorized_and_refreshed(
     tmp_path: Path, algorithm: str
@@ -381,21 +405,9 @@ async def test_a_digest_challenged_register_is_authorized_and_refreshed(
         await sipp.finish()
     finally:
         sipp.kill()
-    # Every Authorization SIPp received, checked with a digest computed here (RFC 7616).
+    # The first answer, the refresh and the removal, each with the next nonce count.
     log = sipp.messages.read_text()
-    answers = re.findall(r"^Authorization: Digest (.*)$", log, flags=re.MULTILINE)
-    assert len(answers) == 3  # the first answer, the refresh, the removal
-    counts = []
-    for answer in answers:
-        fields = dict(re.findall(r'(\w+)="?([^",]*)"?', answer))
-        assert (fields["username"], fields["algorithm"]) == ("fax", algorithm)
-        ha1 = digest(algorithm, "fax", "openfax.test", "secret")
-        ha2 = digest(algorithm, "REGISTER", fields["uri"])
-        expected = digest(
-            algorithm, ha1, fields["nonce"], fields["nc"], fields["cnonce"], "auth", ha2
-        )
-        assert fields["response"] == expected
-        counts.append(int(fields["nc"], 16))
+    counts = checked_nonce_counts(log, "Authorization", "REGISTER", algorithm, "openfax.test")
     assert counts == [1, 2, 3]
 
 
@@ -433,3 +445,21 @@ async def test_a_200_never_acked_is_hung_up(tmp_path: Path) -> None:
         sipp.kill()
     assert failure.value.status == 408
     assert (end.remote, end.reason) == (True, "no ACK")
+
+
+async def test_an_invite_challenged_by_a_proxy_is_authorized(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, _ = agent
+    sipp = Sipp(tmp_path, "uas_invite_proxy_auth")
+    try:
+        await sipp.start()
+        call = ua.call(f"sip:+15551234@127.0.0.1:{sipp.port}", offer())
+        assert await call.connected() is not None
+        await call.hang_up()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    log = sipp.messages.read_text()
+    counts = checked_nonce_counts(log, "Proxy-Authorization", "INVITE", "SHA-256", "proxy.test")
+    assert counts == [1]

@@ -306,12 +306,15 @@ class UserAgent:
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("SIP task failed: %s", error, exc_info=error)
 
-    async def next_hop(self, request: Request) -> Peer:
+    async def next_hop(self, request: Request, transport: str | None = None) -> Peer:
         """Where a request goes: its first Route (loose routing) or its Request-URI, the
-        host resolved."""
+        host resolved; over the URI's transport, else ``transport`` (a dialog keeps the one
+        it started on, as peers that reach us over TCP seldom say so in their Contact), else
+        the configured one."""
         routes = request.headers.get_all("Route")
         uri = NameAddr.parse(routes[0], "Route").uri if routes else request.uri
-        return await self.transport.resolve(Peer.of_uri(uri, self.config.transport))
+        default = transport or self.config.transport
+        return await self.transport.resolve(Peer.of_uri(uri, default))
 
     def contact_host(self, peer: Peer) -> str:
         """The address we write in Via and Contact for messages to ``peer``."""
@@ -664,7 +667,7 @@ class Call:
             request = self.dialog.request(
                 method, self.ua.via(self.peer), headers=tuple(extra), body=body
             )
-            peer = await self.ua.next_hop(request)
+            peer = await self.ua.next_hop(request, self.peer.transport)
             client = self.ua.endpoint.request(request, peer, self._on_response)
             response = await client.final
             if method == "INVITE":
@@ -724,7 +727,7 @@ class Call:
         number = invite.cseq.number
         if number not in self._sent_acks:
             ack = self.dialog.request("ACK", self.ua.via(self.peer), cseq=number)
-            self._sent_acks[number] = (ack, await self.ua.next_hop(ack))
+            self._sent_acks[number] = (ack, await self.ua.next_hop(ack, self.peer.transport))
         self._resend_ack(response)
 
     def _resend_ack(self, response: Response) -> bool:
