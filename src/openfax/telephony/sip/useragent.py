@@ -175,8 +175,8 @@ class UserAgentConfig:
     the peer when ``host`` is a wildcard). ``transport`` is used for requests whose URI does
     not say. ``registrar`` and ``proxy`` are SIP URIs; ``proxy`` is an outbound proxy that
     every call set-up goes through (loose routing). ``username``/``password`` answer digest
-    challenges (``username`` defaults to ``user``). ``session_expires`` (seconds, None: no
-    session timer) and ``min_se`` are RFC 4028's.
+    challenges (``username`` defaults to ``user``), of ``realm`` only when it is set.
+    ``session_expires`` (seconds, None: no session timer) and ``min_se`` are RFC 4028's.
     """
 
     host: str = "127.0.0.1"
@@ -191,6 +191,7 @@ class UserAgentConfig:
     proxy: str | None = None
     username: str | None = None
     password: str | None = None
+    realm: str | None = None
     register_expires: int = 3600
     session_expires: int | None = 1800
     min_se: int = 90
@@ -371,6 +372,9 @@ class UserAgent:
                 log.warning("SIP ignoring a challenge (Call-ID %s): %s", response.call_id, error)
         challenges.sort(key=lambda challenge: not challenge.algorithm.startswith("SHA-256"))
         for challenge in challenges:
+            if self.config.realm is not None and challenge.realm != self.config.realm:
+                log.info("SIP not answering a challenge of realm %r", challenge.realm)
+                continue
             try:
                 value = digest_response(
                     challenge,
