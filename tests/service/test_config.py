@@ -69,7 +69,7 @@ def test_every_section_is_read(tmp_path: Path) -> None:
     [
         ("colour = 1", "colour", "unknown key"),
         ("[loopback]\nline = 2", "loopback.line", "unknown key"),
-        ("[loopback]\nlines = 0", "loopback.lines", "greater than 0"),
+        ("[loopback]\nlines = -1", "loopback.lines", "not be negative"),
         ('[loopback]\npace = "fast"', "loopback.pace", "unpaced"),
         ('[loopback]\ntransport = "isdn"', "loopback.transport", "one of"),
         ('[outgoing]\nretries = "3"', "outgoing.retries", "whole number"),
@@ -78,6 +78,19 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         ('[outgoing]\ntsid = "' + "9" * 21 + '"', "outgoing.tsid", "20 ASCII"),
         ("[outgoing.causes]\nstrike = {}", "outgoing.causes.strike", "unknown key"),
         ("loopback = 3", "loopback", "table"),
+        ("[sip]\ntrunks = {}", "sip.trunks", "must be a list"),
+        ('[[sip.trunks]]\nname = "x"', "sip.trunks[0].host", "must name the registrar"),
+        (
+            '[[sip.trunks]]\nhost = "h"\nmedia_ports = "10000"',
+            "sip.trunks[0].media_ports",
+            "first-last",
+        ),
+        ('[[sip.trunks]]\nhost = "h"\nt38 = "maybe"', "sip.trunks[0].t38", "one of"),
+        ('[[sip.trunks]]\nhost = "h"\ntransport = "tls"', "sip.trunks[0].transport", "one of"),
+        ('[[sip.trunks]]\nhost = "h"\nnumbers = ["12a"]', "sip.trunks[0].numbers", "phone numbers"),
+        ('[[sip.trunks]]\nhost = "h"\nchannels = 0', "sip.trunks[0].channels", "greater than 0"),
+        ('[[sip.trunks]]\nhost = "h"\nport = 70000', "sip.trunks[0].port", "must be a port"),
+        ('[[sip.trunks]]\nhost = "h"\ncodec = "g729"', "sip.trunks[0].codec", "unknown key"),
     ],
 )
 def test_bad_keys_and_values_are_named_with_the_file(
@@ -96,3 +109,42 @@ def test_a_missing_or_broken_file_is_a_config_error(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.toml", environ={})
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[loopback"), environ={})
+
+
+def test_sip_trunks_are_read_with_their_defaults(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [[sip.trunks]]
+        name = "carrier"
+        host = "sip.example.net"
+        transport = "tcp"
+        register = true
+        username = "4930123456"
+        password = "secret"
+        numbers = ["+4930123456", "+49 30 123457"]
+        channels = 4
+        t38 = "request"
+        media_ports = "20000-20999"
+
+        [[sip.trunks]]
+        host = "pbx.local"
+        """,
+    )
+    config = load_config(path, environ={})
+    carrier, pbx = config.sip.trunks
+    assert (carrier.name, carrier.transport, carrier.channels, carrier.t38) == (
+        "carrier",
+        "tcp",
+        4,
+        "request",
+    )
+    assert carrier.numbers == ("+4930123456", "+49 30 123457")
+    assert carrier.media_port_range == range(20000, 21000)
+    assert (pbx.host, pbx.port, pbx.t38, pbx.channels, pbx.numbers) == (
+        "pbx.local",
+        5060,
+        "accept",
+        1,
+        (),
+    )

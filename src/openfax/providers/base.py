@@ -61,6 +61,11 @@ class CallCause(enum.Enum):
     """The device could not place the call: in use, out of service, or it cannot send."""
     ABORTED = "aborted"
     """This end hung up on purpose (the dial was cancelled)."""
+    REJECTED = "rejected"
+    """The network or the far end refused the call (SIP 403, 603, credentials refused)."""
+    UNREACHABLE = "unreachable"
+    """The far end or the trunk could not be reached (SIP 503, no response, transport
+    error)."""
     NO_FAX = FailureCause.NO_FAX.value
     LINE_DROPPED = FailureCause.LINE_DROPPED.value
     PROTOCOL = FailureCause.PROTOCOL.value
@@ -82,6 +87,8 @@ _EXTENDED_STATUS: dict[CallCause, ExtendedStatus] = {
     CallCause.BAD_ADDRESS: _S.BAD_ADDRESS,
     CallCause.LINE_UNAVAILABLE: _S.LINE_UNAVAILABLE,
     CallCause.ABORTED: _S.CALL_ABORTED,
+    CallCause.REJECTED: _S.FATAL_ERROR,
+    CallCause.UNREACHABLE: _S.NO_DIAL_TONE,
     CallCause.NO_FAX: _S.NOT_FAX_CALL,
     CallCause.LINE_DROPPED: _S.DISCONNECTED,
     CallCause.PROTOCOL: _S.FATAL_ERROR,

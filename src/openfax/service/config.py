@@ -24,12 +24,24 @@ Example::
 
     [api]
     listen = "0.0.0.0:4560"
+
+    [[sip.trunks]]
+    name = "carrier"
+    host = "sip.carrier.example"
+    register = true
+    username = "4930123456"
+    password = "secret"
+    numbers = ["+4930123456"]
+    channels = 4
+    t38 = "request"
+    media_ports = "20000-20999"
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import socket
 import tomllib
 import types
@@ -43,6 +55,7 @@ from typing import Any, Literal
 
 from openfax.errors import ConfigError
 from openfax.paths import SOCKET_NAME, default_data_dir
+from openfax.providers.sip.config import SipConfig, parse_port_range
 
 
 class FailureCause(StrEnum):
@@ -205,6 +218,7 @@ class ServiceConfig:
     server_name: str
     api: ApiConfig
     loopback: LoopbackConfig = LoopbackConfig()
+    sip: SipConfig = field(default_factory=SipConfig)
     outgoing: OutgoingConfig = OutgoingConfig()
     incoming: IncomingConfig = IncomingConfig()
     archive: ArchiveConfig = ArchiveConfig()
@@ -300,6 +314,11 @@ def _convert(source: str, key: str, value: Any, hint: Any) -> Any:
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(source, key + ".", hint, value)
     origin = typing.get_origin(hint)
+    if origin is tuple:
+        (inner, _) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(source, key, f"must be a list, not {value!r}")
+        return tuple(_convert(source, f"{key}[{i}]", item, inner) for i, item in enumerate(value))
     if origin is typing.Literal:
         if value not in typing.get_args(hint):
             choices = ", ".join(repr(a) for a in typing.get_args(hint))
@@ -350,7 +369,16 @@ def _time_of_day(source: str, key: str, value: Any) -> time:
     raise ConfigError(source, key, f'must be a time of day like "20:00", not {value!r}')
 
 
-_POSITIVE = {"lines", "lease_seconds", "render_seconds", "call_setup_seconds"}
+_POSITIVE = {
+    "lease_seconds",
+    "render_seconds",
+    "call_setup_seconds",
+    "channels",
+    "media_speed",
+    "ring_timeout",
+    "ring_seconds",
+    "max_call_seconds",
+}
 _NON_NEGATIVE = {
     "retries",
     "delay_minutes",
@@ -364,7 +392,12 @@ _NON_NEGATIVE = {
     "high_quota_water_mark_mb",
     "low_quota_water_mark_mb",
     "retry_delay_minutes",
+    "lines",
+    "jitter_delay",
+    "session_expires",
 }
+_PORTS = {"port", "local_port"}
+_DIAL_NUMBER = re.compile(r"\+?[0-9*#]+")
 _IDENTS = {"tsid", "csid"}
 MAX_IDENT_LENGTH = 20
 MAX_SOCKET_PATH = 107
@@ -398,6 +431,21 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             raise ConfigError(source, key, "must not be empty")
         if f.name == "socket" and len(os.fsencode(value)) > MAX_SOCKET_PATH:
             raise ConfigError(source, key, f"must be at most {MAX_SOCKET_PATH} bytes long")
+        if f.name in _PORTS and not 0 <= value <= 65535:
+            raise ConfigError(source, key, f"must be a port (0-65535), not {value}")
+        if f.name == "media_ports":
+            try:
+                parse_port_range(value)
+            except ValueError as exc:
+                raise ConfigError(source, key, str(exc)) from None
+        if f.name == "numbers":
+            for number in value:
+                if not _DIAL_NUMBER.fullmatch(re.sub(r"[\s().-]", "", number)):
+                    raise ConfigError(source, key, f"must be phone numbers, not {number!r}")
+        if f.name == "redundancy" and not 0 <= value <= 16:
+            raise ConfigError(source, key, f"must be 0-16 packets, not {value}")
+        if f.name == "host" and not value:
+            raise ConfigError(source, key, "must name the registrar, proxy or peer")
         if f.name == "listen" and value and listen_address(value) is None:
             raise ConfigError(source, key, f'must be "host:port" or empty, not {value!r}')
 

@@ -20,6 +20,8 @@ _CAUSES: dict[CallCause, FailureCause] = {
     CallCause.BUSY: FailureCause.BUSY,
     CallCause.NO_ANSWER: FailureCause.NO_ANSWER,
     CallCause.NO_FAX: FailureCause.NO_ANSWER,
+    CallCause.REJECTED: FailureCause.NO_ANSWER,
+    CallCause.UNREACHABLE: FailureCause.NO_ANSWER,
     CallCause.LINE_DROPPED: FailureCause.LINE_DROPPED,
     CallCause.PROTOCOL: FailureCause.PROTOCOL,
     CallCause.REMOTE_INCAPABLE: FailureCause.REMOTE_INCAPABLE,

@@ -1,8 +1,8 @@
 """The fax service facade: every operation the API exposes, named after FAXCOMEX.
 
-``FaxService`` owns the store, the spool, the loopback provider, the scheduler and the
-receiver. Its methods check the FAXCOMEX rules and change the store in one transaction
-each, announcing what changed as server events.
+``FaxService`` owns the store, the spool, the device providers (loopback lines, SIP trunks),
+the scheduler and the receiver. Its methods check the FAXCOMEX rules and change the store in
+one transaction each, announcing what changed as server events.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from openfax.model import (
     ServerEvents,
     new_ids,
 )
-from openfax.providers import DeviceState, LoopbackProvider, Transport
+from openfax.providers import DeviceProvider, DeviceState, LoopbackProvider, Transport
+from openfax.providers.sip import SipProvider
 from openfax.routing import STORE_IN_FOLDER, FolderSettings, write_pdf
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.archiving import settle_submission
@@ -72,6 +73,7 @@ from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
 from openfax.service.schedule import first_send_time
 from openfax.service.scheduler import Scheduler, emit_job
+from openfax.service.sip_memory import StoredDestinations
 from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_submission
 from openfax.service.views import (
     Activity,
@@ -140,6 +142,11 @@ class FaxService:
             transport=Transport(loopback.transport),
             pace=loopback.pace,
         )
+        self.providers: list[DeviceProvider] = [self.provider]
+        """Every provider of the node: the loopback lines, then the SIP trunks if any."""
+        if config.sip.trunks:
+            memory = StoredDestinations(lambda: self.ctx)
+            self.providers.append(SipProvider(config.sip.trunks, memory=memory))
         self._ctx: ServiceContext | None = None
         self._scheduler: Scheduler | None = None
         self._receiver: Receiver | None = None
@@ -174,10 +181,11 @@ class FaxService:
         )
         self._receiver = receiver
         async with ctx.db.transaction() as conn:
-            for line in self.provider.devices:
+            lines = [(p, line) for p in self.providers for line in p.devices]
+            for provider, line in lines:
                 device = await q.ensure_device(
                     conn,
-                    self.provider.name,
+                    provider.name,
                     line.name,
                     node_id=config.node_id,
                     number=line.number,
@@ -199,8 +207,9 @@ class FaxService:
         levels.apply()
         ctx.activity_log = ActivityLog(config.data_dir / "activity", activity)
         await recover(ctx, receiver)
-        self.provider.set_listener(receiver)
-        await self.provider.start()
+        for provider in self.providers:
+            provider.set_listener(receiver)
+            await provider.start()
         ctx.spawn(receiver.run_notices(), "device notices")
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")
@@ -218,7 +227,8 @@ class FaxService:
         if self._loop_task is not None:
             await self._loop_task
         await self._scheduler.stop()
-        await self.provider.stop()
+        for provider in self.providers:
+            await provider.stop()
         self._receiver.close_notices()
         if ctx.tasks:
             # Receptions finish once their calls have ended; sleepers see ``stopping``.

@@ -1,0 +1,826 @@
+"""The ``sip`` device provider: fax calls over SIP trunks, in T.38 or G.711.
+
+Each trunk has its own user agent (:mod:`openfax.telephony.sip.useragent`) and
+``channels`` devices; each call has a :class:`~openfax.telephony.media.MediaSession` (RTP
+and UDPTL sockets) carrying one engine session. An outgoing call runs in the task awaiting
+:meth:`SipChannel.dial`; an incoming call in a task of the provider.
+
+T.38: the trunk's policy (off, accept, request) and the destination's memory decide. A
+calling end offers T.38 first (with G.711) under ``request``; an answering end under
+``request`` asks for T.38 by re-INVITE as soon as a G.711 call is answered; a far end's
+re-INVITE to T.38 is accepted unless the policy is off, the destination's memory says
+G.711, or a page already went over audio (488: the call goes on in G.711). A 488 or 415
+to our re-INVITE also goes on in G.711. Switching restarts the fax phase on a new engine
+session (see :mod:`openfax.telephony.media`).
+
+A BYE before the last page confirmation ends the engine session as dropped: the sender's
+outcome counts the pages confirmed (the scheduler resends from the first unconfirmed one),
+the receiver's is partial with the pages that arrived whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+import logging
+import re
+import secrets
+import socket
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from openfax.engine import (
+    AudioSession,
+    Completed,
+    Event,
+    FaxSession,
+    FrameExchanged,
+    Negotiated,
+    PageReceived,
+    PageSent,
+    Role,
+    SessionOptions,
+    T38Session,
+)
+from openfax.errors import FaxFileError, SdpError, SdpNegotiationError, TelephonyError
+from openfax.model.enums import ProviderStatus, ReceiveMode
+from openfax.providers.base import (
+    Answered,
+    CallCause,
+    CallDirection,
+    CallEnded,
+    CallOutcome,
+    CallProgress,
+    DeviceListener,
+    DeviceState,
+    Dialing,
+    IncomingCall,
+    ProgressSink,
+    ReceiveSetup,
+    Ringing,
+    SendRequest,
+    TranscriptEntry,
+)
+from openfax.providers.sip.config import TrunkConfig
+from openfax.providers.sip.memory import DestinationMemory, InMemoryDestinations, Preference
+from openfax.telephony.media import MediaOptions, MediaSession
+from openfax.telephony.sdp import (
+    LocalMedia,
+    NegotiatedStream,
+    Origin,
+    SessionDescription,
+    StreamKind,
+    make_answer,
+    make_offer,
+    read_answer,
+)
+from openfax.telephony.sip.useragent import (
+    Call,
+    CallFailedError,
+    FailureCause,
+    UserAgent,
+    UserAgentConfig,
+)
+from openfax.telephony.sip.useragent import IncomingCall as SipIncomingCall
+
+_logger = logging.getLogger("openfax.providers.sip")
+
+_DIALLABLE = re.compile(r"\+?[0-9*#]+")
+_SEPARATORS = re.compile(r"[\s().-]")
+
+STOP_TIMEOUT = 5.0
+"""Wall seconds ``stop`` waits for the calls it hung up to end."""
+SETUP_TIMEOUT = 10.0
+"""Wall seconds the service's ``receive_setup`` has to say where to receive."""
+BYE_GRACE = 2.0
+"""Wall seconds a sender waits, once its fax is done, for the receiver to hang up first (its
+last frames may still be on the way) before it sends BYE itself."""
+
+_CAUSES = {
+    FailureCause.BUSY: CallCause.BUSY,
+    FailureCause.NO_ANSWER: CallCause.NO_ANSWER,
+    FailureCause.REJECTED: CallCause.REJECTED,
+    FailureCause.NOT_FOUND: CallCause.BAD_ADDRESS,
+    FailureCause.UNREACHABLE: CallCause.UNREACHABLE,
+    FailureCause.INCOMPATIBLE: CallCause.REMOTE_INCAPABLE,
+    FailureCause.CANCELLED: CallCause.ABORTED,
+    FailureCause.FAILED: CallCause.REJECTED,
+}
+"""What a SIP failure means for the job: its extended status and its retry policy."""
+
+
+def _canonical(number: str) -> str:
+    return _SEPARATORS.sub("", number)
+
+
+def _facing(host: str, port: int) -> str:
+    """The local address a packet to ``host`` leaves from (no packet is sent)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect((host, port))
+        return str(probe.getsockname()[0])
+
+
+def _is_wildcard(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_unspecified
+    except ValueError:
+        return False
+
+
+class SipChannel:
+    """One channel of a trunk (a :class:`~openfax.providers.Device`): one call at a time."""
+
+    def __init__(self, trunk: _Trunk, device_id: int, index: int) -> None:
+        self._trunk = trunk
+        self._id = device_id
+        self._index = index
+        self._state = DeviceState.IDLE
+        self._call: _Leg | None = None
+        self.receive_mode = ReceiveMode.AUTO_ANSWER
+        self.rings_before_answer = 1
+
+    @property
+    def id(self) -> int:
+        return self._id
+
+    @property
+    def name(self) -> str:
+        return f"{self._trunk.config.name} channel {self._index}"
+
+    @property
+    def number(self) -> str:
+        numbers = self._trunk.config.numbers
+        return numbers[0] if numbers else ""
+
+    @property
+    def can_send(self) -> bool:
+        return True
+
+    @property
+    def can_receive(self) -> bool:
+        return True
+
+    @property
+    def state(self) -> DeviceState:
+        return self._state
+
+    async def dial(
+        self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
+    ) -> CallOutcome:
+        """Call ``number`` over the trunk and send ``request`` (see ``Device.dial``)."""
+        leg = _Leg(self, CallDirection.OUTGOING, number, progress or (lambda event: None))
+        return await leg.dial(request)
+
+    def answer(self) -> bool:
+        """Answer the call ringing on this channel now, whatever the receive mode."""
+        call = self._call
+        if call is None or self._state is not DeviceState.RINGING:
+            return False
+        call.answer_now.set()
+        return True
+
+    def hang_up(self) -> bool:
+        """Hang up the call this channel is receiving or answering."""
+        call = self._call
+        if call is None or call.direction is not CallDirection.INCOMING:
+            return False
+        call.hang_up(f"{self.name} hung up")
+        return True
+
+    def __repr__(self) -> str:
+        return f"<SipChannel {self._id} {self.name} {self._state.value}>"
+
+    def _set_state(self, state: DeviceState, call: _Leg | None) -> None:
+        self._call = call
+        if state is not self._state:
+            self._state = state
+            self._trunk.provider._tell(lambda listener: listener.on_device_state(self, state))
+
+
+class _Trunk:
+    """A trunk's user agent and channels."""
+
+    def __init__(self, provider: SipProvider, config: TrunkConfig, first_device_id: int) -> None:
+        self.provider = provider
+        self.config = config
+        self.channels = [
+            SipChannel(self, first_device_id + index, index + 1) for index in range(config.channels)
+        ]
+        self.numbers = {_canonical(number) for number in config.numbers}
+        self.media_options = MediaOptions(
+            jitter_delay=config.jitter_delay,
+            redundancy=config.redundancy,
+            speed=config.media_speed,
+        )
+        caller = config.caller_id or (config.numbers[0] if config.numbers else "openfax")
+        self.ua = UserAgent(
+            UserAgentConfig(
+                host=config.local_address,
+                port=config.local_port,
+                transport=config.transport.upper(),
+                user=caller,
+                domain=config.host,
+                registrar=f"sip:{config.host}:{config.port}" if config.register else None,
+                username=config.username or None,
+                password=config.password or None,
+                realm=config.realm or None,
+                session_expires=config.session_expires or None,
+            ),
+            on_incoming=self._on_incoming,
+        )
+        self.media_address = config.media_address or config.local_address
+        advertised = config.advertised_address or self.media_address
+        if _is_wildcard(advertised):
+            advertised = _facing(config.host, config.port)
+        self.advertised_address = advertised
+
+    def target(self, number: str) -> str:
+        suffix = ";transport=tcp" if self.config.transport == "tcp" else ""
+        return f"sip:{number}@{self.config.host}:{self.config.port}{suffix}"
+
+    def _on_incoming(self, call: SipIncomingCall) -> None:
+        provider = self.provider
+        number = _canonical(call.called_number)
+        if self.numbers and number not in self.numbers:
+            _logger.info("%s: INVITE for %s, not one of our numbers", self.config.name, number)
+            call.reject(404, "Not Found")
+            return
+        if not provider._running or provider._listener is None:
+            call.reject(480, "Temporarily Unavailable")
+            return
+        channel = next((c for c in self.channels if c.state is DeviceState.IDLE), None)
+        if channel is None:
+            call.reject(486, "Busy Here")
+            return
+        leg = _Leg(channel, CallDirection.INCOMING, _user_of(call.caller), lambda event: None)
+        channel._set_state(DeviceState.RINGING, leg)
+        provider._spawn(leg.take(call), f"SIP call from {leg.remote_number}")
+
+
+def _user_of(uri: str) -> str:
+    """The user part of a SIP URI (the caller id), or the URI itself."""
+    user = uri.split(":", 1)[-1].split("@", 1)[0]
+    return user.split(";", 1)[0] or uri
+
+
+class SipProvider:
+    """The SIP trunks' channels as devices; ``memory`` keeps what last worked per destination
+    (the service's is stored; the default is lost at exit)."""
+
+    def __init__(
+        self,
+        trunks: Sequence[TrunkConfig],
+        *,
+        name: str = "sip",
+        first_device_id: int = 1,
+        memory: DestinationMemory | None = None,
+    ) -> None:
+        self._name = name
+        self.memory: DestinationMemory = memory or InMemoryDestinations()
+        self._trunks: list[_Trunk] = []
+        for config in trunks:
+            self._trunks.append(_Trunk(self, config, first_device_id))
+            first_device_id += config.channels
+        self._listener: DeviceListener | None = None
+        self._running = False
+        self._status = ProviderStatus.SUCCESS
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._legs: set[_Leg] = set()
+        self._call_ids = itertools.count(1)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def status(self) -> ProviderStatus:
+        return self._status
+
+    @property
+    def devices(self) -> Sequence[SipChannel]:
+        return tuple(channel for trunk in self._trunks for channel in trunk.channels)
+
+    def set_listener(self, listener: DeviceListener | None) -> None:
+        self._listener = listener
+
+    def sip_address(self, trunk: int = 0) -> tuple[str, int]:
+        """Where a trunk's user agent listens (its port once started)."""
+        return self._trunks[trunk].ua.address
+
+    async def start(self) -> None:
+        """Bind every trunk's SIP sockets and register where asked; a trunk that cannot bind
+        makes the provider CANT_INIT (logged), a refused registration is logged."""
+        for trunk in self._trunks:
+            try:
+                await trunk.ua.start()
+            except (OSError, TelephonyError) as exc:
+                _logger.error("SIP trunk %s cannot start: %s", trunk.config.name, exc)
+                self._status = ProviderStatus.CANT_INIT
+                continue
+            _logger.info("SIP trunk %s listening on %s:%d", trunk.config.name, *trunk.ua.address)
+            if trunk.config.register:
+                try:
+                    await trunk.ua.register()
+                except TelephonyError as exc:
+                    _logger.error("SIP trunk %s: registration failed: %s", trunk.config.name, exc)
+        self._running = True
+
+    async def stop(self) -> None:
+        """Hang up every call (each ends with the line dropped) and close the trunks."""
+        self._running = False
+        for leg in list(self._legs):
+            leg.hang_up("the provider stopped")
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=STOP_TIMEOUT)
+        for trunk in self._trunks:
+            await trunk.ua.close()
+
+    async def __aenter__(self) -> SipProvider:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def _tell(self, notify: Callable[[DeviceListener], object]) -> None:
+        """Give the listener an event; a listener's error is logged, never breaks a call."""
+        if self._listener is None:
+            return
+        try:
+            notify(self._listener)
+        except Exception:
+            _logger.exception("%s: the device listener failed", self._name)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+class _Leg:
+    """One SIP call of a channel, in either direction: signalling, media, engine session and
+    the outcome."""
+
+    def __init__(
+        self,
+        channel: SipChannel,
+        direction: CallDirection,
+        remote_number: str,
+        progress: ProgressSink,
+    ) -> None:
+        self.channel = channel
+        self.trunk = channel._trunk
+        self.provider = self.trunk.provider
+        self.direction = direction
+        self.remote_number = remote_number
+        self.progress = progress
+        self.sip: Call | None = None
+        self.media: MediaSession | None = None
+        self.session: FaxSession | None = None
+        self.kind: StreamKind | None = None
+        self.preference: Preference | None = None
+        self.options = SessionOptions()
+        self.send_file: Path | None = None
+        self.receive_file: Path | None = None
+        self.incoming: IncomingCall | None = None
+        self.transcript: list[TranscriptEntry] = []
+        self.negotiated: Negotiated | None = None
+        self.pages_done = 0
+        self.answer_now = asyncio.Event()
+        self.hung_up: str | None = None
+        self._origin = Origin(
+            "openfax",
+            secrets.randbits(31),
+            1,
+            "IN",
+            "IP6" if ":" in self.trunk.advertised_address else "IP4",
+            self.trunk.advertised_address,
+        )
+
+    @property
+    def role(self) -> Role:
+        return Role.CALL if self.direction is CallDirection.OUTGOING else Role.ANSWER
+
+    # --- requests from outside ----------------------------------------------------------------
+
+    def hang_up(self, reason: str) -> None:
+        """End the call now: the engine session ends as dropped with the pages done so far."""
+        if self.hung_up is not None:
+            return
+        self.hung_up = reason
+        self.answer_now.set()
+        if self.session is not None and not self.session.done:
+            self.session.hangup()
+            self._drain(self.session)
+        if self.media is not None:
+            self.media.close()
+        if self.sip is not None:
+            self.provider._spawn(self.sip.hang_up(), "SIP hang-up")
+
+    # --- outgoing -----------------------------------------------------------------------------
+
+    async def dial(self, request: SendRequest) -> CallOutcome:
+        """Place the call and run it; report the outcome once the channel is free."""
+        outcome: CallOutcome | None = None
+        self.provider._legs.add(self)
+        try:
+            outcome = await self._place(request)
+        except BaseException as exc:
+            aborted = isinstance(exc, asyncio.CancelledError)
+            detail = "the call was cancelled" if aborted else f"the call failed: {exc!r}"
+            self.hang_up(detail)
+            outcome = self._outcome(CallCause.ABORTED if aborted else CallCause.INTERNAL, detail)
+            raise
+        finally:
+            self._release()
+            assert outcome is not None
+            self.progress(CallEnded(outcome))
+        await self._learn(outcome)
+        return outcome
+
+    async def _place(self, request: SendRequest) -> CallOutcome:
+        provider, channel = self.provider, self.channel
+        if not provider._running or channel.state is not DeviceState.IDLE:
+            why = "in use" if provider._running else "out of service"
+            return self._failed(CallCause.LINE_UNAVAILABLE, f"{channel.name} is {why}")
+        target = _canonical(self.remote_number)
+        if not _DIALLABLE.fullmatch(target):
+            return self._failed(CallCause.BAD_ADDRESS, f"{self.remote_number!r} is not a number")
+        self.send_file = request.path
+        self.preference = await provider.memory.recall(target)
+        self.options = (
+            request.options if self.preference is None else self.preference.options(request.options)
+        )
+        try:
+            # Refuse an unreadable document before dialling, as the engine would at the answer.
+            AudioSession(Role.CALL, self.options, send_file=request.path).close()
+        except FaxFileError as exc:
+            return self._failed(CallCause.DOCUMENT, str(exc))
+        channel._set_state(DeviceState.DIALING, self)
+        self.progress(Dialing(self.remote_number))
+        self.media = await self._open_media()
+        offer = make_offer(self._local(), self._origin, audio=True, t38=self._offer_t38())
+        rings = itertools.count(1)
+
+        def ringing(status: int, early: SessionDescription | None) -> None:
+            if status == 180:
+                self.progress(Ringing(next(rings)))
+
+        sip = self.trunk.ua.call(
+            self.trunk.target(target),
+            offer,
+            ring_timeout=self.trunk.config.ring_timeout,
+            on_progress=ringing,
+        )
+        self.sip = sip
+        sip.on_offer = self._on_offer
+        try:
+            answer = await sip.connected()
+        except CallFailedError as exc:
+            cause = _CAUSES.get(exc.cause, CallCause.REJECTED)
+            return self._failed(cause, f"{exc.status} {exc.reason}")
+        if answer is None:
+            return await self._give_up("the answer carried no SDP")
+        try:
+            stream = read_answer(offer, answer)
+        except SdpError as exc:
+            return await self._give_up(f"unusable SDP answer: {exc}")
+        channel._set_state(DeviceState.IN_CALL, self)
+        self.progress(Answered())
+        return await self._connected(stream)
+
+    def _offer_t38(self) -> bool:
+        policy = self.trunk.config.t38
+        if policy == "off":
+            return False
+        if self.preference is not None:
+            return self.preference.t38
+        return policy == "request"
+
+    async def _give_up(self, detail: str) -> CallOutcome:
+        _logger.warning("%s calling %s: %s", self.channel.name, self.remote_number, detail)
+        if self.sip is not None:
+            await self.sip.hang_up()
+        return self._failed(CallCause.PROTOCOL, detail)
+
+    async def _learn(self, outcome: CallOutcome) -> None:
+        """Remember what worked (or step down from what failed) for the next call there."""
+        if outcome.result is None or self.kind is None:
+            return
+        t38 = self.kind is StreamKind.T38
+        negotiated = outcome.negotiated
+        bit_rate = negotiated.bit_rate if negotiated is not None else 14400
+        ecm = negotiated.ecm if negotiated is not None else self.options.ecm
+        base = self.preference or Preference(t38, bit_rate, ecm)
+        if outcome.ok:
+            preference = base.after_success(t38, bit_rate, ecm)
+        elif outcome.cause in (CallCause.PROTOCOL, CallCause.LINE_DROPPED):
+            preference = base.after_failure(t38, bit_rate)
+        else:
+            return
+        if preference != self.preference:
+            _logger.info("SIP: next call to %s starts with %s", self.remote_number, preference)
+        await self.provider.memory.remember(_canonical(self.remote_number), preference)
+
+    # --- incoming -----------------------------------------------------------------------------
+
+    async def take(self, sip: SipIncomingCall) -> None:
+        """Ring, answer and receive an incoming call; report it to the listener throughout."""
+        self.sip = sip
+        self.provider._legs.add(self)
+        self.incoming = IncomingCall(
+            next(self.provider._call_ids),
+            self.channel,
+            caller_id=self.remote_number,
+            called_number=sip.called_number,
+        )
+        self.progress = self._tell_listener
+        outcome: CallOutcome | None = None
+        try:
+            outcome = await self._answer(sip)
+        except BaseException as exc:
+            self.hang_up(repr(exc))
+            outcome = self._outcome(CallCause.INTERNAL, f"the call failed: {exc!r}")
+            if not isinstance(exc, Exception):
+                raise
+            _logger.exception("%s: the incoming call failed", self.channel.name)
+        finally:
+            self._release()
+            assert outcome is not None
+            self.progress(CallEnded(outcome))
+
+    def _tell_listener(self, event: CallProgress) -> None:
+        incoming = self.incoming
+        if incoming is not None:
+            self.provider._tell(lambda listener: listener.on_incoming_call(incoming, event))
+
+    async def _answer(self, sip: SipIncomingCall) -> CallOutcome:
+        channel = self.channel
+        ended: asyncio.Future[object] = asyncio.ensure_future(sip.wait_ended())
+        try:
+            if not await self._ring(sip, ended):
+                detail = self.hung_up or "the caller hung up before the answer"
+                sip.reject(480, "Temporarily Unavailable")
+                return self._failed(CallCause.NO_ANSWER, detail)
+            setup = await self._receive_setup()
+            if isinstance(setup, str):
+                sip.reject(480, "Temporarily Unavailable")
+                return self._failed(CallCause.INTERNAL, setup)
+            self.receive_file = setup.path
+            self.options = setup.options
+            if sip.offer is None:
+                sip.reject(488, "Not Acceptable Here")
+                return self._failed(CallCause.PROTOCOL, "the INVITE carried no SDP offer")
+            self.media = await self._open_media()
+            try:
+                answer, stream = make_answer(sip.offer, self._local(), self._origin)
+            except SdpNegotiationError as exc:
+                sip.reject(488, "Not Acceptable Here")
+                return self._failed(CallCause.REMOTE_INCAPABLE, str(exc))
+            sip.on_offer = self._on_offer
+            try:
+                await sip.answer(answer)
+            except CallFailedError as exc:
+                return self._failed(CallCause.LINE_DROPPED, f"not connected: {exc.reason}")
+            channel._set_state(DeviceState.IN_CALL, self)
+            self.progress(Answered())
+            return await self._connected(stream)
+        finally:
+            ended.cancel()
+
+    async def _ring(self, sip: SipIncomingCall, ended: asyncio.Future[object]) -> bool:
+        """Ring until the channel answers (True), or the caller gives up or we hang up."""
+        channel = self.channel
+        for ring in itertools.count(1):
+            if ended.done() or self.hung_up is not None:
+                return False
+            sip.ring()
+            self.progress(Ringing(ring))
+            auto = channel.receive_mode is ReceiveMode.AUTO_ANSWER
+            if self.answer_now.is_set() or (auto and ring >= max(1, channel.rings_before_answer)):
+                return self.hung_up is None
+            waiter: asyncio.Future[object] = asyncio.ensure_future(self.answer_now.wait())
+            await asyncio.wait([waiter, ended], timeout=self.trunk.config.ring_seconds)
+            waiter.cancel()
+        return False
+
+    async def _receive_setup(self) -> ReceiveSetup | str:
+        listener = self.provider._listener
+        if listener is None or self.incoming is None:
+            return "no listener takes calls"
+        try:
+            async with asyncio.timeout(SETUP_TIMEOUT):
+                return await listener.receive_setup(self.incoming)
+        except TimeoutError:
+            return f"receive_setup did not answer within {SETUP_TIMEOUT:g} s"
+        except Exception as exc:
+            _logger.exception("%s: receive_setup failed", self.provider.name)
+            return f"receive_setup failed: {exc!r}"
+
+    # --- connected, both directions -----------------------------------------------------------
+
+    async def _open_media(self) -> MediaSession:
+        return await MediaSession.open(
+            self.trunk.media_address,
+            self.trunk.config.media_port_range,
+            options=self.trunk.media_options,
+            on_event=self._on_event,
+            name=self.channel.name,
+        )
+
+    def _t38_allowed(self) -> bool:
+        """Whether this call may use T.38: the policy, the memory, and no page over audio."""
+        if self.trunk.config.t38 == "off" or self.pages_done:
+            return False
+        return self.preference is None or self.preference.t38
+
+    def _local(self, *, t38: bool | None = None) -> LocalMedia:
+        assert self.media is not None
+        allowed = self._t38_allowed() if t38 is None else t38
+        return LocalMedia(
+            self.trunk.advertised_address,
+            self.media.audio_port,
+            self.media.t38_port if allowed else None,
+            prefer_t38=allowed,
+        )
+
+    def _new_session(self, stream: NegotiatedStream) -> FaxSession:
+        """A fresh engine session for ``stream``, the fax phase from its start."""
+        name = self.channel.name
+        send, receive = self.send_file, self.receive_file
+        if stream.kind is StreamKind.AUDIO:
+            return AudioSession(
+                self.role, self.options, send_file=send, receive_file=receive, name=name
+            )
+        assert stream.t38 is not None
+        return T38Session(
+            self.role,
+            self.options,
+            send_file=send,
+            receive_file=receive,
+            paced=self.trunk.config.t38_paced,
+            t38_version=stream.t38.version,
+            name=name,
+        )
+
+    def _use(self, stream: NegotiatedStream) -> None:
+        """Carry the fax over ``stream``: a new engine session unless it is the same kind."""
+        assert self.media is not None
+        if self.session is not None and stream.kind is self.kind:
+            self.media.connect(stream, self.session)
+            return
+        if self.session is not None:
+            old, self.session = self.session, None
+            old.close()
+            old.pop_events()
+            _logger.info(
+                "%s: switching to %s; the fax starts again", self.channel.name, stream.kind
+            )
+        self.session = self._new_session(stream)
+        self.kind = stream.kind
+        self.media.connect(stream, self.session)
+
+    async def _on_offer(self, offer: SessionDescription) -> SessionDescription:
+        """The far end's re-INVITE: switch to what it offers if we may, or refuse (488)."""
+        if self.media is None:
+            raise SdpNegotiationError("the call has no media yet")
+        answer, stream = make_answer(offer, self._local(), self._origin)
+        if self.session is not None and self.session.done:
+            return answer  # after the fax (back to audio): nothing to carry any more
+        if stream.kind is not self.kind and self.pages_done:
+            raise SdpNegotiationError("a page already crossed; the call stays as it is")
+        self._use(stream)
+        return answer
+
+    async def _ask_for_t38(self) -> None:
+        """As the answering end under ``request``: re-INVITE to T.38 (488/415: stay G.711)."""
+        assert self.sip is not None and self.media is not None
+        offer = make_offer(self._local(t38=True), self._origin, audio=False, t38=True)
+        result = await self.sip.reinvite(offer)
+        if not result.accepted or result.answer is None:
+            _logger.info(
+                "%s: T.38 refused (%d %s); staying in G.711",
+                self.channel.name,
+                result.status,
+                result.reason,
+            )
+            return
+        if self.kind is StreamKind.T38 or self.hung_up is not None or self.pages_done:
+            return
+        try:
+            stream = read_answer(offer, result.answer)
+        except SdpError as exc:
+            _logger.warning("%s: unusable T.38 answer: %s", self.channel.name, exc)
+            return
+        self._use(stream)
+
+    async def _connected(self, stream: NegotiatedStream) -> CallOutcome:
+        """Run the fax over the connected call until the engine session ends."""
+        assert self.sip is not None and self.media is not None
+        sip, media = self.sip, self.media
+        self._use(stream)
+        ended = asyncio.ensure_future(sip.wait_ended())
+        running = asyncio.ensure_future(media.run())
+        asking = None
+        if (
+            self.direction is CallDirection.INCOMING
+            and self.kind is StreamKind.AUDIO
+            and self.trunk.config.t38 == "request"
+        ):
+            asking = asyncio.ensure_future(self._ask_for_t38())
+        speed = self.trunk.config.media_speed
+        try:
+            async with asyncio.timeout(self.trunk.config.max_call_seconds / speed):
+                await asyncio.wait([ended, running], return_when=asyncio.FIRST_COMPLETED)
+        except TimeoutError:
+            self.hang_up(f"the call exceeded {self.trunk.config.max_call_seconds:g} s")
+        finally:
+            if asking is not None:
+                asking.cancel()
+        if running.done() and not running.cancelled() and running.exception() is not None:
+            _logger.error("%s: the media failed", self.channel.name, exc_info=running.exception())
+            self.hung_up = self.hung_up or f"the media failed: {running.exception()!r}"
+        session = self.session
+        assert session is not None
+        if not session.done:
+            end = sip.end
+            reason = self.hung_up or (f"the far end hung up ({end.reason})" if end else "")
+            self.hung_up = self.hung_up or reason
+            session.hangup()
+            self._drain(session)
+        running.cancel()
+        if not ended.done() and self.direction is CallDirection.OUTGOING:
+            await asyncio.wait([ended], timeout=BYE_GRACE)
+        ended.cancel()
+        # BYE in the background: a far end that no longer answers must not hold the outcome.
+        self.provider._spawn(sip.hang_up(), "SIP BYE")
+        return self._outcome(None, self.hung_up)
+
+    def _on_event(self, session: FaxSession, event: Event) -> None:
+        if session is not self.session:
+            return
+        self._record(event)
+
+    def _drain(self, session: FaxSession) -> None:
+        for event in session.pop_events():
+            self._record(event)
+
+    def _record(self, event: Event) -> None:
+        line_seconds = 0.0 if self.media is None else self.media.line_seconds
+        self.transcript.append(TranscriptEntry(line_seconds, event))
+        if isinstance(event, FrameExchanged | Completed):
+            return
+        if isinstance(event, Negotiated):
+            self.negotiated = event
+        if isinstance(event, PageSent | PageReceived):
+            self.pages_done += 1
+        self.progress(event)
+
+    # --- ending -------------------------------------------------------------------------------
+
+    def _failed(self, cause: CallCause, detail: str) -> CallOutcome:
+        """The outcome of a call that never connected."""
+        _logger.info(
+            "%s %s %s: %s (%s)",
+            self.channel.name,
+            "calling" if self.direction is CallDirection.OUTGOING else "called by",
+            self.remote_number,
+            cause.value,
+            detail,
+        )
+        path = self.send_file if self.direction is CallDirection.OUTGOING else self.receive_file
+        return CallOutcome(self.direction, cause, self.remote_number, path, detail=detail)
+
+    def _outcome(self, cause: CallCause | None, detail: str | None) -> CallOutcome:
+        """The outcome once the engine ran (or ``cause`` for a call that never got there)."""
+        session = self.session
+        result = None if session is None else session.result
+        if result is None:
+            return self._failed(cause or CallCause.INTERNAL, detail or "the call never connected")
+        path = self.send_file if self.direction is CallDirection.OUTGOING else self.receive_file
+        over = "T.38" if self.kind is StreamKind.T38 else "G.711"
+        text = f"{result.text} (over {over})"
+        return CallOutcome(
+            self.direction,
+            cause or CallCause.of(result.cause),
+            self.remote_number,
+            path,
+            pages=result.pages,
+            result=result,
+            negotiated=self.negotiated,
+            transcript=tuple(self.transcript),
+            line_seconds=0.0 if self.media is None else self.media.line_seconds,
+            detail=text if not detail else f"{detail}: {text}",
+        )
+
+    def _release(self) -> None:
+        """Close the engine session (completing a received TIFF), the media, free the channel."""
+        if self.session is not None:
+            self.session.close()
+        if self.media is not None:
+            self.media.close()
+        self.channel._set_state(DeviceState.IDLE, None)
+        self.provider._legs.discard(self)

@@ -1,0 +1,33 @@
+"""The sip provider's memory of what last worked per destination, kept in the store's
+settings table (one key ``sip.destination.<number>`` each), so it survives restarts and is
+shared by the nodes of a cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from openfax.providers.sip import Preference, destination_key
+from openfax.service.context import ServiceContext
+from openfax.store import queries as q
+
+KEY_PREFIX = "sip.destination."
+
+
+class StoredDestinations:
+    """A :class:`~openfax.providers.sip.DestinationMemory` over the settings table; the
+    context is looked up at each use (it exists once the service has started)."""
+
+    def __init__(self, context: Callable[[], ServiceContext]) -> None:
+        self._context = context
+
+    async def recall(self, number: str) -> Preference | None:
+        ctx = self._context()
+        async with ctx.db.read() as conn:
+            value = await q.get_setting(conn, KEY_PREFIX + destination_key(number))
+        return Preference.from_json(value)
+
+    async def remember(self, number: str, preference: Preference) -> None:
+        ctx = self._context()
+        key = KEY_PREFIX + destination_key(number)
+        async with ctx.db.transaction() as conn:
+            await q.set_setting(conn, key, preference.to_json(), now=ctx.clock.now())

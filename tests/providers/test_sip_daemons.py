@@ -1,0 +1,154 @@
+"""Two real openfaxd instances fax each other over SIP on 127.0.0.1: T.38 and G.711, both
+directions, pages pixel-identical with the document's rendering; and T.38 with redundancy
+through a relay that drops 5 % and 10 % of the media datagrams."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from openfax.client import FaxDocument, FaxServer, ServerEvents
+from openfax.documents import read_fax_tiff, render_documents
+from openfax.model import JobStatus
+from tests.daemon import Daemon, running
+from tests.documents.factories import make_pdf
+from tests.providers.test_sip import free_port
+from tests.telephony.relay import LossyRelay
+
+WAIT = 180.0
+NUMBERS = ("5550101", "5550202")
+MEDIA_PORTS = 4
+"""Ports of each daemon's media range: one call at a time takes two."""
+
+
+def free_range(size: int) -> tuple[int, int]:
+    """A run of ``size`` ports starting at a free one (a race with other tests is unlikely)."""
+    first = free_port()
+    return first, first + size - 1
+
+
+@contextmanager
+def two_daemons(
+    tmp_path: Path, t38: str, advertised: tuple[str, str] = ("", "")
+) -> Iterator[tuple[Daemon, Daemon, list[tuple[int, int]]]]:
+    """Daemons A (5550101) and B (5550202) whose one SIP trunk points at the other."""
+    sip_ports = free_port(), free_port()
+    media = [free_range(MEDIA_PORTS), free_range(MEDIA_PORTS)]
+    with ExitStack() as stack:
+        daemons = []
+        for me, other in ((0, 1), (1, 0)):
+            trunk: dict[str, Any] = {
+                "name": "peer",
+                "host": "127.0.0.1",
+                "port": sip_ports[other],
+                "local_address": "127.0.0.1",
+                "local_port": sip_ports[me],
+                "numbers": [NUMBERS[me]],
+                "t38": t38,
+                "t38_paced": False,
+                "jitter_delay": 0.3,
+                "media_ports": f"{media[me][0]}-{media[me][1]}",
+                "ring_seconds": 0.2,
+            }
+            if advertised[me]:
+                trunk["advertised_address"] = advertised[me]
+            daemons.append(
+                stack.enter_context(
+                    running(
+                        tmp_path / f"node-{me}",
+                        loopback={"lines": 0},
+                        sip={"trunks": [trunk]},
+                    )
+                )
+            )
+        yield daemons[0], daemons[1], media
+
+
+def fax(sender: Daemon, receiver: Daemon, body: Path, number: str, tmp_path: Path) -> str:
+    """Send ``body`` from one daemon to the other; check that it arrived pixel-identical and
+    return the outcome's text (which says T.38 or G.711)."""
+    with FaxServer() as source, FaxServer() as target:
+        source.connect(sender.address, token=sender.token)
+        target.connect(receiver.address, token=receiver.token)
+        deadline = time.monotonic() + WAIT
+        with target.iter_events(ServerEvents.IN_ARCHIVE, deadline=deadline) as arrivals:
+            document = FaxDocument(body=body, subject="over SIP")
+            document.recipients.add(number)
+            (job_id,) = document.connected_submit(source)
+            job = source.folders.outgoing_queue.get_job(job_id)
+            job.wait(timeout=WAIT)
+            assert job.status is JobStatus.COMPLETED, job.extended_status
+            detail = job.extended_status
+            for event in arrivals:
+                if event.name == "OnIncomingMessageAdded" and event.message_id:
+                    message_id = event.message_id
+                    break
+        message = target.folders.incoming_archive.get_message(message_id)
+        assert not message.partial and message.routing_information == number
+        received = tmp_path / f"{message_id}.tif"
+        message.copy_tiff(received)
+        expected = [np.asarray(page.image) for page in render_documents([body])]
+        got = [np.asarray(page.image) for page in read_fax_tiff(received)]
+        assert len(got) == len(expected) == message.pages
+        assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
+        return detail
+
+
+@pytest.mark.parametrize(("t38", "over"), [("request", "T.38"), ("off", "G.711")])
+def test_two_daemons_fax_each_other_both_ways(tmp_path: Path, t38: str, over: str) -> None:
+    body = make_pdf(tmp_path / "one.pdf", 1)
+    with two_daemons(tmp_path, t38) as (a, b, _):
+        there = fax(a, b, body, NUMBERS[1], tmp_path)
+        back = fax(b, a, body, NUMBERS[0], tmp_path)
+    assert over in there and over in back, (there, back)
+
+
+class RelayThread:
+    """A lossy relay on its own event loop in a thread: for each port of a daemon's media
+    range, a socket on the advertised address forwarding to the daemon's 127.0.0.1."""
+
+    def __init__(self, loss: float, seed: int) -> None:
+        self.relay = LossyRelay(loss, seed)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self, ranges: list[tuple[str, tuple[int, int]]]) -> None:
+        self.thread.start()
+
+        async def bind() -> None:
+            for address, (first, last) in ranges:
+                for port in range(first, last + 1):
+                    await self.relay.forward(("127.0.0.1", port), (address, port))
+
+        asyncio.run_coroutine_threadsafe(bind(), self.loop).result(10)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.relay.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.mark.parametrize("loss", [0.05, 0.10])
+def test_t38_completes_between_daemons_through_a_lossy_relay(tmp_path: Path, loss: float) -> None:
+    """Each daemon writes a relay address (127.0.0.2, 127.0.0.3) in its SDP: every media
+    datagram crosses the relay, which drops ``loss`` of them."""
+    body = make_pdf(tmp_path / "two.pdf", 2)
+    relay = RelayThread(loss, seed=11)
+    advertised = ("127.0.0.2", "127.0.0.3")
+    with two_daemons(tmp_path, "request", advertised) as (a, b, media):
+        relay.start(list(zip(advertised, media, strict=True)))
+        try:
+            over = fax(a, b, body, NUMBERS[1], tmp_path)
+        finally:
+            relay.stop()
+    assert "T.38" in over
+    counts = relay.relay.counts
+    assert counts.dropped > 0 and counts.forwarded > 10 * counts.dropped * loss
