@@ -16,8 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
+
 from openfax.api.tokens import TokenFile
 from openfax.client import FaxServer
+from openfax.model import ALL_RIGHTS
 
 ROOT = Path(__file__).parents[1]
 READY = re.compile(r"openfaxd ready .* and http://([\d.]+):(\d+)")
@@ -73,6 +76,18 @@ class Daemon:
             raise AssertionError(f"openfaxd did not start: {self.process.wait()}")
         # Keep reading its log, or a full pipe would stop it; the end is kept for failures.
         threading.Thread(target=self._drain, args=(self.process.stderr,), daemon=True).start()
+        self._make_robot_an_administrator()
+
+    def _make_robot_an_administrator(self) -> None:
+        """The token's holder may do everything the tests do remotely (the test process is
+        root or the daemon's user: an administrator on the local socket)."""
+        transport = httpx.HTTPTransport(uds=str(self.socket))
+        with httpx.Client(base_url="http://openfaxd", transport=transport) as local:
+            local.post("/v1/accounts", json={"account_name": TOKEN_HOLDER})  # 409 after a restart
+            granted = local.put(
+                f"/v1/security/grants/{TOKEN_HOLDER}", json={"rights": int(ALL_RIGHTS)}
+            )
+            assert granted.status_code == 204, granted.text
 
     def _drain(self, stream: IO[str]) -> None:
         for line in stream:

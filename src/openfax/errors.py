@@ -72,6 +72,22 @@ class AccessDeniedError(FaxError):
     hresult = E_ACCESSDENIED
 
 
+class AccountNotFoundError(FaxError):
+    """No fax account has that name (ERROR_NO_SUCH_USER); names it."""
+
+    hresult = 0x80070525
+
+    def __init__(self, account_name: str) -> None:
+        self.account_name = account_name
+        super().__init__(f"no fax account named {account_name!r}")
+
+
+class AccountError(FaxError, ValueError):
+    """An account name, password or grant cannot be accepted; says which and why."""
+
+    hresult = E_INVALIDARG
+
+
 class NotSupportedError(FaxError):
     """The device or server cannot do what was asked (for example a manual answer)."""
 

@@ -38,6 +38,7 @@ from starlette.background import BackgroundTask
 
 from openfax import __version__
 from openfax.api import models as m
+from openfax.api.accounts import accounts_routes
 from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller
 from openfax.api.errors import install, problems
@@ -74,6 +75,7 @@ from openfax.model import (
 from openfax.service import EventType, FaxService, ServerEvent
 from openfax.service.views import IncomingJobInfo, OutgoingJobInfo
 from openfax.store import Direction, Message
+from openfax.store.queries import QueuePage
 
 IdParam = Annotated[
     str, PathParam(description="16 hex digits", json_schema_extra={"pattern": ID_PATTERN})
@@ -154,10 +156,11 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     app.include_router(outbound_routing_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(administration_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(options_routes(service), prefix="/v1", responses=ERRORS)
+    app.include_router(accounts_routes(service), prefix="/v1", responses=ERRORS)
     missing = undeclared_routes(app)
     if missing:
         raise RuntimeError(f"routes without a declared access right: {missing}")
-    return Authentication(app, tokens)
+    return Authentication(app, service, tokens)
 
 
 def _routes(service: FaxService) -> APIRouter:
@@ -307,13 +310,17 @@ def _routes(service: FaxService) -> APIRouter:
     async def get_incoming_jobs(
         who: ReceiveFolderReader, after: After = None, limit: Limit = DEFAULT_PREFETCH_SIZE
     ) -> Response:
-        """FAXCOMEX ``IncomingQueue.GetJobs()`` page by page, as ``/outgoing-jobs``."""
+        """FAXCOMEX ``IncomingQueue.GetJobs()`` page by page, as ``/outgoing-jobs``; empty
+        for an account that may not see the receive folder (incoming faxes not public)."""
         cursor = None if after is None else m.decode_queue_cursor(after)
+        if not _sees_receive_folder(service, who):
+            return _json_response(m.queue_page_json(QueuePage([], 0, None), m.incoming_job_json))
         page = await service.get_incoming_job_page(cursor, limit)
         return _json_response(m.queue_page_json(page, m.incoming_job_json))
 
     @api.get("/incoming-jobs/{job_id}", response_model=m.IncomingJobModel)
     async def get_incoming_job(job_id: IdParam, who: ReceiveFolderReader) -> Response:
+        _check_receive_folder(service, who)
         return _incoming_job(await service.get_incoming_job(parse_id(job_id)))
 
     @api.post("/incoming-jobs/{job_id}/cancel", response_model=m.IncomingJobModel)
@@ -323,6 +330,7 @@ def _routes(service: FaxService) -> APIRouter:
     @api.get("/incoming-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_incoming_job_tiff(job_id: IdParam, who: ReceiveFolderReader) -> FileResponse:
         """FAXCOMEX ``IncomingJob.CopyTiff``: the received TIFF-F, once the call has ended."""
+        _check_receive_folder(service, who)
         return await _tiff_copy(partial(service.copy_incoming_tiff, actor=who.name), job_id)
 
     # --- archives -------------------------------------------------------------------------------
@@ -372,7 +380,9 @@ def _routes(service: FaxService) -> APIRouter:
         await socket.send_json({"type": "subscribed", "seq": start, "mask": mask})
         tasks = {
             asyncio.create_task(_until_closed(socket)),
-            asyncio.create_task(_forward(socket, service, ServerEvents(mask), start)),
+            asyncio.create_task(
+                _forward(socket, service, ServerEvents(mask), start, _Hearing(service, who))
+            ),
         }
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -402,10 +412,11 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         """One page of the archive, oldest first (the FAXCOMEX message iterator's prefetch):
         the caller's own faxes, or everyone's with far2QUERY_ARCHIVES; ``account`` narrows
         to one account's (``FaxAccountIncomingArchive`` / ``OutgoingArchive``). Received
-        faxes are the receive folder's, seen by every account."""
+        faxes are seen by every account while they are public, else by the account each
+        is assigned to (and holders of far2MANAGE_RECEIVE_FOLDER)."""
         cursor = None if after is None else decode_cursor(after)
         owner = None
-        if direction is Direction.OUT:
+        if direction is Direction.OUT or not _sees_receive_folder(service, who):
             owner = _folder_owner(who, account, _R2.QUERY_ARCHIVES)
         return m.MessagePageModel.of(
             await service.get_messages(direction, cursor, limit, owner=owner)
@@ -414,7 +425,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     async def visible(message_id: str, who: Caller, *, manage: bool = False) -> Message:
         """The message, once the caller may see it (or delete it, ``manage``)."""
         message = await service.get_message(direction, parse_id(message_id))
-        _check_message(who, message, manage=manage)
+        _check_message(who, message, manage=manage, public=_public(service))
         return message
 
     @api.get(prefix + "/{message_id}", name=f"get_{direction.value}_message", tags=tag)
@@ -480,13 +491,35 @@ async def _check_job_owner(
     check_owner(who, job.owner, everyone, f"outgoing job {job_id}")
 
 
-def _check_message(who: Caller, message: Message, *, manage: bool) -> None:
+def _public(service: FaxService) -> bool:
+    return service.accounts.settings.incoming_faxes_are_public
+
+
+def _sees_receive_folder(service: FaxService, who: Caller) -> bool:
+    """Whether the caller sees every received fax: they are public, or it manages the
+    receive folder or may query every archive."""
+    return _public(service) or who.holds(_R2.MANAGE_RECEIVE_FOLDER) or who.holds(_R2.QUERY_ARCHIVES)
+
+
+def _check_receive_folder(service: FaxService, who: Caller) -> None:
+    """Refuse a caller who may not see the faxes being received."""
+    if not _sees_receive_folder(service, who):
+        raise AccessDeniedError(
+            f"incoming faxes are not public; account {who.name!r} lacks "
+            "far2MANAGE_RECEIVE_FOLDER to see the faxes being received"
+        )
+
+
+def _check_message(who: Caller, message: Message, *, manage: bool, public: bool) -> None:
     """Refuse a caller who may not see (``manage``: delete) an archived fax: a sent fax is
-    its sender's; a received one is the receive folder's, seen by every account and
-    deleted by a holder of far2MANAGE_RECEIVE_FOLDER (or far2MANAGE_ARCHIVES)."""
+    its sender's; a received one is every account's to see while incoming faxes are
+    public, else its assignee's; holders of far2MANAGE_RECEIVE_FOLDER see and delete any
+    received fax, of far2QUERY_ARCHIVES / far2MANAGE_ARCHIVES any fax."""
     everyone = _R2.MANAGE_ARCHIVES if manage else _R2.QUERY_ARCHIVES
     kind = f"{'incoming' if message.direction is Direction.IN else 'outgoing'} message"
-    if message.direction is Direction.IN and (not manage or who.holds(_R2.MANAGE_RECEIVE_FOLDER)):
+    if message.direction is Direction.IN and (
+        who.holds(_R2.MANAGE_RECEIVE_FOLDER) or (public and not manage)
+    ):
         return
     check_owner(who, message.owner, everyone, f"{kind} {message.id:016x}")
 
@@ -531,12 +564,73 @@ async def _until_closed(socket: WebSocket) -> None:
             await socket.receive_text()
 
 
-async def _forward(socket: WebSocket, service: FaxService, mask: ServerEvents, after: int) -> None:
-    """Send the events after ``after`` as they are committed; close when the service stops."""
+async def _forward(
+    socket: WebSocket, service: FaxService, mask: ServerEvents, after: int, hearing: _Hearing
+) -> None:
+    """Send the events after ``after`` that the caller may hear as they are committed;
+    close when the service stops."""
     stream: AsyncIterator[ServerEvent] = service.events(mask, after)
     async for event in stream:
-        await socket.send_text(json.dumps(wire_event(event)))
+        if await hearing.allows(event):
+            await socket.send_text(json.dumps(wire_event(event)))
     await socket.close(1001, "the fax service stopped")
+
+
+_JOB_EVENTS = {
+    EventType.OUTGOING_JOB_ADDED: Direction.OUT,
+    EventType.OUTGOING_JOB_CHANGED: Direction.OUT,
+    EventType.OUTGOING_JOB_REMOVED: Direction.OUT,
+    EventType.OUTGOING_MESSAGE_ADDED: Direction.OUT,
+    EventType.OUTGOING_MESSAGE_REMOVED: Direction.OUT,
+    EventType.INCOMING_MESSAGE_ADDED: Direction.IN,
+    EventType.INCOMING_MESSAGE_REMOVED: Direction.IN,
+}
+"""Events about one account's fax, and the direction to look its owner up in."""
+_CONFIG_EVENTS = {
+    EventType.CONFIG_CHANGED,
+    EventType.DEVICE_STATUS_CHANGED,
+    EventType.NEW_CALL,
+}
+
+
+class _Hearing:
+    """Which events one listener may hear: those of its own faxes (everyone's with the
+    "all" rights), the receive folder's while it may see it, configuration and devices
+    with far2QUERY_CONFIG, queue switches and the service's end always. A fax's owner is
+    looked up once and remembered for the listener's life (a job's removal is heard even
+    though the job is gone)."""
+
+    def __init__(self, service: FaxService, who: Caller) -> None:
+        self.service = service
+        self.who = who
+        self.owners: dict[str, str | None] = {}
+
+    async def allows(self, event: ServerEvent) -> bool:
+        who = self.who
+        direction = _JOB_EVENTS.get(event.type)
+        if direction is Direction.OUT:
+            everyone = _R2.QUERY_OUT_JOBS if "job_id" in event.payload else _R2.QUERY_ARCHIVES
+            return who.holds(everyone) or await self._owner(direction, event) == who.name
+        if direction is Direction.IN:
+            if _sees_receive_folder(self.service, who):
+                return True
+            return await self._owner(direction, event) == who.name
+        if event.type in _CONFIG_EVENTS:
+            return who.holds(_R2.QUERY_CONFIG)
+        if event.type.mask is ServerEvents.IN_QUEUE:
+            return _sees_receive_folder(self.service, who)
+        return True
+
+    async def _owner(self, direction: Direction, event: ServerEvent) -> str | None:
+        fax_id = event.payload.get("job_id") or event.payload.get("message_id")
+        if not isinstance(fax_id, str):
+            return None
+        if fax_id not in self.owners:
+            owner = await self.service.owner_of(direction, parse_id(fax_id))
+            if owner is None:
+                return None
+            self.owners[fax_id] = owner
+        return self.owners[fax_id]
 
 
 def wire_event(event: ServerEvent) -> dict[str, Any]:

@@ -1,37 +1,53 @@
-"""Who is calling: the peer's Unix user on the local socket, a token's holder over TCP.
+"""Who is calling: the account of the peer's Unix user on the local socket, or of the
+password or token given over TCP.
 
 The server marks each connection on the Unix socket with its peer's credentials, read with
 ``SO_PEERCRED`` when the connection is made (see ``openfax.api.server``); a request cannot
-forge that mark. Every other request needs ``Authorization: Bearer <token>``. The check is
-an ASGI middleware in front of the whole application, so it covers every route, the
-WebSocket and the OpenAPI document alike: it fails closed. Which rights each route needs
-is ``openfax.api.rights``'s business.
+forge that mark. Every other request needs ``Authorization: Basic`` (an account's name and
+password) or ``Authorization: Bearer <token>`` (an account's API token, or one of the
+administrator's tokens file). The check is an ASGI middleware in front of the whole
+application, so it covers every route, the WebSocket and the OpenAPI document alike: it
+fails closed. The accounts and their rights are ``openfax.service.accounts``'s; which
+rights each route needs is ``openfax.api.rights``'s.
 """
 
 from __future__ import annotations
 
-import os
+import base64
+import binascii
 import pwd
 import socket
 import struct
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from openfax.api.errors import unauthorized
+from openfax.api.errors import fax_error_response, unauthorized
 from openfax.api.tokens import TokenFile
-from openfax.model import ALL_RIGHTS, DEFAULT_RIGHTS, AccessRights2
+from openfax.errors import FaxError
+from openfax.model import AccessRights2
+from openfax.service import FaxService
+from openfax.service.accounts import Principal
 
 PEER = "openfax.peer"
-"""The scope extension that carries a local connection's :class:`Caller`."""
+"""The scope extension that carries a local connection's :class:`Peer`."""
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The Unix user at the other end of a local connection."""
+
+    name: str
+    uid: int
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Whom a request acts for: a Unix user (``local``) or the holder of a token, with the
-    access rights it holds. ``name`` is its account's name: the owner of what it submits,
-    and the actor an audit trail names."""
+    """Whom a request acts for, with the access rights it holds. ``name`` is its account's
+    name: the owner of what it submits, and the actor an audit trail names; ``local`` says
+    it came over the Unix socket (``uid`` is then its Unix user's)."""
 
     name: str
     local: bool
@@ -43,7 +59,7 @@ class Caller:
         return right in self.rights
 
 
-def peer_caller(sock: socket.socket) -> Caller:
+def peer_of(sock: socket.socket) -> Peer:
     """The Unix user at the other end of a connected Unix socket."""
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", raw)
@@ -51,54 +67,78 @@ def peer_caller(sock: socket.socket) -> Caller:
         name = pwd.getpwuid(uid).pw_name
     except KeyError:
         name = str(uid)
-    return Caller(name=name, local=True, rights=_local_rights(uid), uid=uid)
-
-
-def _local_rights(uid: int) -> AccessRights2:
-    """Root and the user running the service administer it; other users hold an account's
-    default rights."""
-    return ALL_RIGHTS if uid in (0, os.getuid()) else DEFAULT_RIGHTS
+    return Peer(name=name, uid=uid)
 
 
 class Authentication:
-    """ASGI middleware: lets a request through with its :class:`Caller`, or answers 401."""
+    """ASGI middleware: lets a request through with its :class:`Caller`, or answers 401
+    (no valid credentials) or 403 (a Unix user without an account, when accounts are not
+    made on connection)."""
 
-    def __init__(self, app: ASGIApp, tokens: TokenFile) -> None:
+    def __init__(self, app: ASGIApp, service: FaxService, tokens: TokenFile) -> None:
         self.app = app
+        self.service = service
         self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        found = (scope.get("extensions") or {}).get(PEER) or self._bearer(scope)
+        try:
+            found = await self._caller(scope)
+        except FaxError as exc:  # a Unix user refused, a holder's name that cannot be one
+            await _refuse(scope, receive, send, fax_error_response(exc))
+            return
         if found is None:
-            await _refuse(scope, receive, send)
+            await _refuse(scope, receive, send, unauthorized())
             return
         scope.setdefault("state", {})["caller"] = found
         await self.app(scope, receive, send)
 
-    def _bearer(self, scope: Scope) -> Caller | None:
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer" and token.strip():
-                    holder = self.tokens.holder(token.strip())
-                    if holder is None:
-                        return None
-                    return Caller(name=holder, local=False, rights=ALL_RIGHTS)
-        return None
+    async def _caller(self, scope: Scope) -> Caller | None:
+        accounts = self.service.accounts
+        peer: Peer | None = (scope.get("extensions") or {}).get(PEER)
+        if peer is not None:
+            principal = await accounts.sign_in_local(peer.name, peer.uid)
+            return Caller(principal.name, True, principal.rights, peer.uid)
+        scheme, credentials = _authorization(scope)
+        found: Principal | None = None
+        if scheme == "bearer":
+            found = await accounts.sign_in_token(credentials)
+            if found is None:
+                holder = self.tokens.holder(credentials)
+                found = None if holder is None else await accounts.sign_in_holder(holder)
+        elif scheme == "basic":
+            try:
+                name, _, password = (
+                    base64.b64decode(credentials, validate=True).decode().partition(":")
+                )
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            if name and password:
+                found = await accounts.sign_in_password(name, password)
+        return None if found is None else Caller(found.name, False, found.rights)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    response = unauthorized()
+def _authorization(scope: Scope) -> tuple[str, str]:
+    """The scheme (lower case) and credentials of the Authorization header, or ``("", "")``."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            if credentials.strip():
+                return scheme.lower(), credentials.strip()
+    return "", ""
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, response: JSONResponse) -> None:
     if scope["type"] == "http":
         await response(scope, receive, send)
         return
-    # A WebSocket handshake is refused with a plain HTTP 401 where the server can send one.
+    # A WebSocket handshake is refused with a plain HTTP answer where the server can send one.
     if "websocket.http.response" in (scope.get("extensions") or {}):
         headers: list[Any] = list(response.raw_headers)
-        await send({"type": "websocket.http.response.start", "status": 401, "headers": headers})
+        start = {"type": "websocket.http.response.start", "status": response.status_code}
+        await send({**start, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": bytes(response.body)})
     else:
         await send({"type": "websocket.close", "code": 1008})

@@ -17,6 +17,8 @@ from openfax.errors import (
     E_FAIL,
     E_INVALIDARG,
     AccessDeniedError,
+    AccountError,
+    AccountNotFoundError,
     BadGroupConfigurationError,
     ConfigError,
     DocumentError,
@@ -36,6 +38,8 @@ _logger = logging.getLogger("openfax.api")
 
 STATUS: dict[type[FaxError], int] = {
     MessageNotFoundError: 404,
+    AccountNotFoundError: 404,
+    AccountError: 400,
     InvalidOperationError: 409,
     AccessDeniedError: 403,
     QueueBlockedError: 503,
@@ -82,9 +86,11 @@ def invalid_argument(message: str) -> JSONResponse:
 
 
 def unauthorized() -> JSONResponse:
-    """The answer to a remote request without a valid bearer token."""
-    body = error_body("AccessDeniedError", E_ACCESSDENIED, "a valid bearer token is required")
-    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    """The answer to a remote request without valid credentials."""
+    message = "an account's name and password (Basic) or an API token (Bearer) is required"
+    body = error_body("AccessDeniedError", E_ACCESSDENIED, message)
+    headers = {"WWW-Authenticate": 'Basic realm="OpenFax", Bearer'}
+    return JSONResponse(body, status_code=401, headers=headers)
 
 
 def problems(errors: Sequence[Any]) -> str:

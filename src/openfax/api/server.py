@@ -23,7 +23,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from openfax.api.app import create_app
-from openfax.api.auth import PEER, Caller, peer_caller
+from openfax.api.auth import PEER, Peer, peer_of
 from openfax.api.tokens import TokenFile
 from openfax.errors import ConfigError
 from openfax.service import FaxService
@@ -114,7 +114,7 @@ def _bind_unix(path: Path) -> socket.socket:
     return sock
 
 
-async def _with_caller(app: Any, who: Caller, scope: Any, receive: Any, send: Any) -> None:
+async def _with_peer(app: Any, who: Peer, scope: Any, receive: Any, send: Any) -> None:
     extensions = {**(scope.get("extensions") or {}), PEER: who}
     await app({**scope, "extensions": extensions}, receive, send)
 
@@ -128,7 +128,7 @@ def _prepare_connection(protocol: Any, transport: asyncio.BaseTransport) -> None
     if sock is None:
         return
     if sock.family == socket.AF_UNIX:
-        protocol.app = partial(_with_caller, protocol.app, peer_caller(sock))
+        protocol.app = partial(_with_peer, protocol.app, peer_of(sock))
     else:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 

@@ -1,7 +1,9 @@
 """Bearer tokens of remote clients, kept as SHA-256 hashes in a file, one per line.
 
-A line reads ``sha256:<64 hex digits> <name>``; ``#`` starts a comment. The name is who the
-token's holder acts as (the owner of what they submit). A token is 32 random bytes, so a
+A line reads ``sha256:<64 hex digits> <name>``; ``#`` starts a comment. The name is the
+account the token's holder acts as (made when the token is first used, with the default
+rights). Accounts have API tokens of their own too (``openfax accounts token``); this file
+is the administrator's way to let a client in without the API. A token is 32 random bytes, so a
 plain SHA-256 is enough: nobody can guess it from the hash, and checking costs nothing,
 unlike a password hash run on every request. The file is read again when it changes, so a
 token added or removed takes effect without a restart.
@@ -13,23 +15,11 @@ NAME to the configured file and prints it (the only time it is shown).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import secrets
 import sys
 from pathlib import Path
 
-PREFIX = "sha256:"
-
-
-def token_hash(token: str) -> str:
-    """The line form of a token's hash: ``sha256:<hex>``."""
-    return PREFIX + hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    """A fresh token: ``ofx_`` and 43 URL-safe characters (256 random bits)."""
-    return "ofx_" + secrets.token_urlsafe(32)
+from openfax.service.accounts import TOKEN_PREFIX, new_token, token_hash
 
 
 class TokenFile:
@@ -68,7 +58,7 @@ class TokenFile:
         names: dict[str, str] = {}
         for line in self.path.read_text().splitlines():
             digest, _, name = line.partition("#")[0].strip().partition(" ")
-            if digest.startswith(PREFIX):
+            if digest.startswith(TOKEN_PREFIX):
                 names[digest] = name.strip() or "token"
         self._stamp, self._names = stamp, names
 

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from openfax import __version__
+from openfax.cli.accounts import accounts, rights
 from openfax.cli.administration import audit, config
 from openfax.cli.options import json_option, render_options, server_options
 from openfax.cli.outbound import outbound
@@ -220,3 +221,5 @@ cli.add_command(config)
 cli.add_command(audit)
 cli.add_command(receipts)
 cli.add_command(logging_group)
+cli.add_command(accounts)
+cli.add_command(rights)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from openfax.client._connection import NotConnectedError, ServerUnavailableError
     from openfax.client._records import Collection
+    from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
     from openfax.client.administration import FaxAuditEntry, FaxConfiguration
     from openfax.client.devices import FaxDevice
     from openfax.client.document import FaxDocument, FaxRecipient, FaxRecipients, FaxSender
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "openfax.client._connection": ("NotConnectedError", "ServerUnavailableError"),
     "openfax.client._records": ("Collection",),
+    "openfax.client.accounts": ("FaxAccount", "FaxAccountSet", "FaxSecurity", "FaxSecurity2"),
     "openfax.client.administration": ("FaxAuditEntry", "FaxConfiguration"),
     "openfax.client.devices": ("FaxDevice",),
     "openfax.client.document": ("FaxDocument", "FaxRecipient", "FaxRecipients", "FaxSender"),
@@ -120,6 +122,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Collection",
+    "FaxAccount",
+    "FaxAccountSet",
     "FaxActivity",
     "FaxActivityLogging",
     "FaxAuditEntry",
@@ -153,6 +157,8 @@ __all__ = [
     "FaxRecipient",
     "FaxRecipients",
     "FaxRoutingDelivery",
+    "FaxSecurity",
+    "FaxSecurity2",
     "FaxSender",
     "FaxServer",
     "NotConnectedError",

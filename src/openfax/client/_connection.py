@@ -1,4 +1,4 @@
-"""One connection to openfaxd: HTTP/1.1 over the local Unix socket or TCP with a bearer token,
+"""One connection to openfaxd: HTTP/1.1 over the local Unix socket, or TCP with a password or token,
 WebSockets for events, and errors raised as the classes the service raised.
 
 HTTP is spoken here on a plain socket, kept alive: the requests the client makes and the
@@ -163,12 +163,37 @@ class _Sink:
             raise _SinkError(exc) from exc
 
 
+def _credentials(token: str | None, user: str | None, password: str | None) -> dict[str, str]:
+    """The Authorization header of a remote connection: an account's name and password
+    (Basic), else a token (Bearer); each from the environment when not given
+    (``$OPENFAX_USER`` and ``$OPENFAX_PASSWORD``, ``$OPENFAX_TOKEN``)."""
+    if token is None and user is None:
+        user = os.environ.get("OPENFAX_USER")
+    if user:
+        import base64
+
+        if password is None:
+            password = os.environ.get("OPENFAX_PASSWORD", "")
+        pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {pair}"}
+    token = token or os.environ.get("OPENFAX_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class Connection:
     """The transport of a connected FaxServer; ``target`` is ``""`` (local) or ``host:port``
     (or a URL). One HTTP connection, kept alive and reopened when the server closed it; a
     lock makes requests from several threads take turns on it."""
 
-    def __init__(self, target: str, token: str | None, timeout: float) -> None:
+    def __init__(
+        self,
+        target: str,
+        token: str | None,
+        timeout: float,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.headers: dict[str, str] = {}
         self.socket: Path | None = None
         self._timeout = timeout
@@ -178,9 +203,7 @@ class Connection:
             from urllib.parse import urlsplit
 
             url = urlsplit(target if "://" in target else f"http://{target}")
-            token = token or os.environ.get("OPENFAX_TOKEN")
-            if token:
-                self.headers["Authorization"] = f"Bearer {token}"
+            self.headers.update(_credentials(token, user, password))
             self._tls = url.scheme == "https"
             self._address = (url.hostname or "", url.port or (443 if self._tls else 80))
             self._host = url.netloc

@@ -77,10 +77,18 @@ class Pages:
     largest the server gives, so that reading a long listing through takes few requests."""
 
     def __init__(
-        self, connection: Connection, path: str, items: str, limit: int, *, grow: bool = False
+        self,
+        connection: Connection,
+        path: str,
+        items: str,
+        limit: int,
+        *,
+        grow: bool = False,
+        params: dict[str, Any] | None = None,
     ) -> None:
         self._connection = connection
         self._path = path
+        self._params = params or {}
         self._items = items
         self._grow = grow
         self.limit = limit
@@ -93,7 +101,7 @@ class Pages:
         """The next page's items; an empty list once the listing is read through."""
         if self.exhausted:
             return []
-        params: dict[str, Any] = {"limit": self.limit}
+        params: dict[str, Any] = {**self._params, "limit": self.limit}
         if self._cursor is not None:
             params["after"] = self._cursor
         page = self._connection.get(self._path, **params)

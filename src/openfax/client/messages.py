@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from openfax.client._records import Collection, Field, Pages, Record, parse_time
 from openfax.client.jobs import FaxPerson
-from openfax.client.routing import FaxInboundRouting, FaxRoutingDelivery
+from openfax.client.routing import FaxInboundRouting, FaxRoutingDelivery, send_json
 from openfax.model import DEFAULT_PREFETCH_SIZE, Priority, ReceiptType
 
 if TYPE_CHECKING:
@@ -66,6 +66,12 @@ class FaxIncomingMessage(_Message):
     partial = Field[bool]()
     """The call ended before the fax did; these are the pages that arrived."""
 
+    def reassign(self, account_name: str) -> None:
+        """FAXCOMEX ``ReAssign()``: the fax becomes the account's own (its ``recipients``),
+        while incoming faxes are not public (far2MANAGE_RECEIVE_FOLDER)."""
+        path = f"{self._path}/{self.id}/reassign"
+        self._data = send_json(self._connection, "POST", path, {"account_name": account_name})
+
     def get_routing_deliveries(self) -> Collection[FaxRoutingDelivery]:
         """What each inbound routing method did with this fax (done, pending with its next
         attempt, or failed and why), in the order they run."""
@@ -105,7 +111,13 @@ class FaxMessageIterator:
     def move_first(self) -> None:
         """FAXCOMEX ``MoveFirst()``: back to the oldest message."""
         archive = self._archive
-        self._pages = Pages(archive._connection, archive._path, "messages", self.prefetch_size)
+        self._pages = Pages(
+            archive._connection,
+            archive._path,
+            "messages",
+            self.prefetch_size,
+            params=archive._params,
+        )
         self._buffer = self._pages.next_page()
         self._position = 0
 
@@ -140,8 +152,9 @@ class _Archive:
     _path: str
     _kind: type[_Message]
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, account: str | None = None) -> None:
         self._connection = connection
+        self._params = {} if account is None else {"account": account}
 
     def _message(self, data: dict[str, Any]) -> Any:
         return self._kind(self._connection, self._path, data)

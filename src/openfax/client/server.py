@@ -19,6 +19,7 @@ from typing import Any, Self, TypeVar
 
 from openfax.client._connection import Connection, NotConnectedError, ServerUnavailableError
 from openfax.client._records import Collection, Field, Pages, Record
+from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
 from openfax.client.administration import FaxAuditEntry, FaxConfiguration, get_audit
 from openfax.client.devices import FaxDevice
 from openfax.client.events import ServerEvent, decode
@@ -51,9 +52,10 @@ class _Queue:
     _path: str
     _jobs_path: str
 
-    def __init__(self, server: FaxServer) -> None:
+    def __init__(self, server: FaxServer, account: str | None = None) -> None:
         self._server = server
         self._switches: dict[str, bool] | None = None
+        self._params = {} if account is None else {"account": account}
 
     def refresh(self) -> None:
         """FAXCOMEX ``Refresh()``: read the switches again, dropping unsaved changes."""
@@ -83,7 +85,9 @@ class _Queue:
         page was read is not shown (``count`` says so once the end is reached).
         """
         connection = self._server._connected
-        pages = Pages(connection, self._jobs_path, "jobs", prefetch_size, grow=True)
+        pages = Pages(
+            connection, self._jobs_path, "jobs", prefetch_size, grow=True, params=self._params
+        )
 
         def batch() -> list[_J]:
             return [make(data) for data in pages.next_page()]
@@ -159,26 +163,29 @@ class FaxIncomingQueue(_Queue):
 
 
 class FaxFolders:
-    """FAXCOMEX ``FaxFolders``: the two queues and the two archives."""
+    """FAXCOMEX ``FaxFolders``: the two queues and the two archives (as far as the caller's
+    rights reach: an account without the "all" rights sees its own faxes). Made with an
+    account's name, FAXCOMEX ``FaxAccountFolders``: that account's faxes only."""
 
-    def __init__(self, server: FaxServer) -> None:
+    def __init__(self, server: FaxServer, account: str | None = None) -> None:
         self._server = server
+        self._account = account
 
     @property
     def outgoing_queue(self) -> FaxOutgoingQueue:
-        return FaxOutgoingQueue(self._server)
+        return FaxOutgoingQueue(self._server, self._account)
 
     @property
     def incoming_queue(self) -> FaxIncomingQueue:
-        return FaxIncomingQueue(self._server)
+        return FaxIncomingQueue(self._server, self._account)
 
     @property
     def incoming_archive(self) -> FaxIncomingArchive:
-        return FaxIncomingArchive(self._server._connected)
+        return FaxIncomingArchive(self._server._connected, self._account)
 
     @property
     def outgoing_archive(self) -> FaxOutgoingArchive:
-        return FaxOutgoingArchive(self._server._connected)
+        return FaxOutgoingArchive(self._server._connected, self._account)
 
 
 class FaxActivity(Record):
@@ -200,8 +207,9 @@ class FaxActivity(Record):
 class FaxServer:
     """FAXCOMEX ``FaxServer``: ``connect("")`` reaches the local openfaxd over its Unix socket
     (``$OPENFAX_SOCKET`` or the default data folder's) as the calling Unix user;
-    ``connect("host:port", token=...)`` reaches a remote one over HTTP with a bearer token
-    (``$OPENFAX_TOKEN`` when not given)."""
+    ``connect("host:port", user=..., password=...)`` or ``connect("host:port", token=...)``
+    reaches a remote one over HTTP as that account (``$OPENFAX_USER`` and
+    ``$OPENFAX_PASSWORD``, or ``$OPENFAX_TOKEN``, when not given)."""
 
     def __init__(self) -> None:
         self._connection: Connection | None = None
@@ -212,12 +220,19 @@ class FaxServer:
     # --- connection -------------------------------------------------------------------------
 
     def connect(
-        self, server_name: str = "", *, token: str | None = None, timeout: float = 30.0
+        self,
+        server_name: str = "",
+        *,
+        token: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
     ) -> None:
-        """FAXCOMEX ``Connect``: open the connection (a second connect replaces the first)."""
+        """FAXCOMEX ``Connect``: open the connection (a second connect replaces the first).
+        A remote server takes an account's ``user`` and ``password``, or an API ``token``."""
         if self._connection is not None:
             self.disconnect()
-        connection = Connection(server_name or "", token, timeout)
+        connection = Connection(server_name or "", token, timeout, user=user, password=password)
         try:
             self._info = connection.get("/server")
         except BaseException:
@@ -292,6 +307,30 @@ class FaxServer:
         if self._connection is None:
             raise _not_connected()
         return FaxFolders(self)
+
+    @property
+    def fax_account_set(self) -> FaxAccountSet:
+        """FAXCOMEX ``FaxAccountSet``: the accounts (listing needs far2QUERY_CONFIG, changes
+        far2MANAGE_CONFIG)."""
+        if self._connection is None:
+            raise _not_connected()
+        return FaxAccountSet(self)
+
+    @property
+    def current_account(self) -> FaxAccount:
+        """FAXCOMEX ``CurrentAccount``: the account this connection acts as; its
+        ``granted_rights`` are the rights it holds."""
+        return FaxAccount(self, self._connected.get("/account"))
+
+    @property
+    def security(self) -> FaxSecurity:
+        """FAXCOMEX ``Security``: the caller's rights in the older FAX_ACCESS_RIGHTS_ENUM."""
+        return FaxSecurity(self)
+
+    @property
+    def security2(self) -> FaxSecurity2:
+        """FAXCOMEX ``Security2``: the caller's rights, the grants, the account settings."""
+        return FaxSecurity2(self)
 
     @property
     def activity(self) -> FaxActivity:

@@ -40,6 +40,7 @@ from openfax.model import (
 from openfax.providers import DeviceProvider, DeviceState, LoopbackProvider, Transport
 from openfax.providers.sip import SipProvider
 from openfax.routing import STORE_IN_FOLDER, FolderSettings, write_pdf
+from openfax.service.accounts import Accounts
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.archiving import settle_submission
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
@@ -151,6 +152,7 @@ class FaxService:
         self._scheduler: Scheduler | None = None
         self._receiver: Receiver | None = None
         self._routing: InboundRouting | None = None
+        self._accounts: Accounts | None = None
         self._loop_task: asyncio.Task[None] | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -169,6 +171,8 @@ class FaxService:
             zone=self.zone,
         )
         self._ctx = ctx
+        self._accounts = Accounts(ctx)
+        await self._accounts.load()
         scheduler = Scheduler(ctx)
         self._scheduler = scheduler
         routing = await InboundRouting.open(ctx)
@@ -275,6 +279,14 @@ class FaxService:
         if self._routing is None:
             raise RuntimeError("the fax service is not running")
         return self._routing
+
+    @property
+    def accounts(self) -> Accounts:
+        """FAXCOMEX ``FaxAccountSet`` and ``FaxSecurity2``: accounts, their rights, signing
+        in, and the receive folder's settings."""
+        if self._accounts is None:
+            raise RuntimeError("the fax service is not running")
+        return self._accounts
 
     @property
     def outbound_routing(self) -> OutboundRouting:
@@ -845,6 +857,23 @@ class FaxService:
         ``after`` (the last ``seq`` of the page before), at most ``limit``."""
         async with self.ctx.db.read() as conn:
             return await q.list_audit(conn, since=since, after=after, limit=limit)
+
+    async def owner_of(self, direction: Direction, fax_id: int) -> str | None:
+        """The account a fax belongs to, queued or archived (a job and the message it became
+        share their id): an outgoing job's submitter, a received fax's assignee; None when
+        it has none or is gone."""
+        async with self.ctx.db.read() as conn:
+            if direction is Direction.OUT:
+                try:
+                    job = await q.get_job(conn, fax_id)
+                except MessageNotFoundError:
+                    pass
+                else:
+                    return (await q.get_submission(conn, job.submission_id)).owner
+            try:
+                return (await q.get_message(conn, direction, fax_id)).owner
+            except MessageNotFoundError:
+                return None
 
     async def delete_message(
         self, direction: Direction, message_id: int, actor: str = SERVICE_ACTOR

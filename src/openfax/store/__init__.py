@@ -6,12 +6,15 @@ question the service asks of it; ``Spool`` keeps the documents that rows refer t
 
 from openfax.store.database import Database, open_database
 from openfax.store.records import (
+    Account,
+    AccountToken,
     AuditEntry,
     CallAttempt,
     DeliveryStatus,
     Device,
     Direction,
     Event,
+    GroupGrant,
     IncomingJob,
     Message,
     OutboundGroup,
@@ -24,6 +27,8 @@ from openfax.store.records import (
 from openfax.store.spool import Spool
 
 __all__ = [
+    "Account",
+    "AccountToken",
     "AuditEntry",
     "CallAttempt",
     "Database",
@@ -31,6 +36,7 @@ __all__ = [
     "Device",
     "Direction",
     "Event",
+    "GroupGrant",
     "IncomingJob",
     "Message",
     "OutboundGroup",

@@ -323,3 +323,33 @@ class Receipt:
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    """A fax account: who submits, owns and sees faxes; its password hash and granted
+    rights (None: the defaults)."""
+
+    name: str
+    created_at: datetime
+    password_hash: str | None = None
+    rights: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountToken:
+    """One API token of an account, known by the SHA-256 hash of its text."""
+
+    id: int = field(default_factory=new_id)
+    account_name: str
+    token_hash: str
+    label: str = ""
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupGrant:
+    """Rights granted to every account whose Unix user is in the group."""
+
+    group_name: str
+    rights: int

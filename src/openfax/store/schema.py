@@ -363,3 +363,39 @@ receipts = Table(
 """A delivery receipt (DR) or non-delivery receipt (NDR) to e-mail: queued in the transaction
 that puts a job (``job_id``) or a whole broadcast (``job_id`` NULL: the summary) in its final
 state, with what it reports, so that a restart neither loses nor repeats it."""
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("password_hash", Text),
+    Column("rights", Integer),
+)
+"""A fax account (FAXCOMEX ``FaxAccount``): its password's argon2 hash (None: no password
+login) and the FAX_ACCESS_RIGHTS_ENUM_2 rights granted to it (None: the defaults)."""
+
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column(
+        "account_name",
+        String(256),
+        ForeignKey("accounts.name", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("token_hash", String(100), nullable=False, unique=True),
+    Column("label", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+"""An API token of an account, kept as its SHA-256 hash; rows go with their account."""
+
+group_grants = Table(
+    "group_grants",
+    metadata,
+    Column("group_name", String(256), primary_key=True),
+    Column("rights", Integer, nullable=False),
+)
+"""Rights granted to the members of a Unix group, added to each member account's own."""

@@ -1,0 +1,278 @@
+"""``openfax accounts`` and ``openfax rights``: fax accounts, their passwords and API tokens,
+and the access rights granted to accounts and Unix groups (FAXCOMEX ``FaxAccountSet`` and
+``FaxSecurity2``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from openfax.cli.options import json_option, server_options
+from openfax.cli.routing import connected, print_rows
+from openfax.model import ALL_RIGHTS, AccessRights2
+
+if TYPE_CHECKING:
+    from openfax.client import FaxServer
+
+ACCOUNT_COLUMNS = ("account", "password", "rights", "created")
+GRANT_COLUMNS = ("principal", "rights")
+
+
+def rights_text(rights: AccessRights2 | None) -> str:
+    """Rights as their names (``SUBMIT_LOW|QUERY_CONFIG``), ``ALL``, ``NONE`` or
+    ``defaults`` (None)."""
+    if rights is None:
+        return "defaults"
+    if rights == ALL_RIGHTS:
+        return "ALL"
+    return "|".join(member.name or "" for member in rights) or "NONE"
+
+
+def parse_rights(names: tuple[str, ...]) -> AccessRights2:
+    """Right names (any case, ``far2`` prefix allowed, ``all``) as a mask."""
+    rights = AccessRights2(0)
+    for name in names:
+        key = name.upper().removeprefix("FAR2").removeprefix("_")
+        if key == "ALL":
+            rights |= ALL_RIGHTS
+            continue
+        try:
+            rights |= AccessRights2[key]
+        except KeyError:
+            known = ", ".join(m.name or "" for m in AccessRights2)
+            raise click.BadParameter(f"no access right {name!r} (rights: {known}, ALL)") from None
+    return rights
+
+
+def _password(confirm: bool = True) -> str:
+    """A password read from the terminal (twice) or one line of standard input."""
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm))
+
+
+@click.group()
+def accounts() -> None:
+    """Fax accounts: who submits, owns and sees faxes."""
+
+
+@accounts.command("list")
+@json_option
+@server_options
+def list_accounts(as_json: bool, server_name: str, token: str | None) -> None:
+    """Show every account, whether it has a password, and its granted rights."""
+    with connected(server_name, token) as server:
+        rows = [
+            {
+                "account": account.account_name,
+                "password": "yes" if account.has_password else "no",
+                "rights": rights_text(account.granted_rights),
+                "created": "" if account.created_at is None else account.created_at.isoformat(),
+            }
+            for account in server.fax_account_set.get_accounts()
+        ]
+    print_rows(rows, ACCOUNT_COLUMNS, "Accounts", as_json)
+
+
+@accounts.command("add")
+@click.argument("name")
+@click.option("--password", "ask", is_flag=True, help="Ask for a password (remote sign-in).")
+@json_option
+@server_options
+def add_account(name: str, ask: bool, as_json: bool, server_name: str, token: str | None) -> None:
+    """Add the account NAME (a Unix user's name for local use) with the default rights."""
+    password = _password() if ask else None
+    with connected(server_name, token) as server:
+        account = server.fax_account_set.add_account(name, password)
+        row = {
+            "account": account.account_name,
+            "password": "yes" if account.has_password else "no",
+            "rights": rights_text(account.granted_rights),
+            "created": "" if account.created_at is None else account.created_at.isoformat(),
+        }
+    print_rows([row], ACCOUNT_COLUMNS, "Account added", as_json)
+
+
+@accounts.command("remove")
+@click.argument("name")
+@server_options
+def remove_account(name: str, server_name: str, token: str | None) -> None:
+    """Remove the account NAME and its tokens (its faxes stay)."""
+    with connected(server_name, token) as server:
+        server.fax_account_set.remove_account(name)
+    click.echo(f"Account {name} removed")
+
+
+@accounts.command("passwd")
+@click.argument("name")
+@click.option("--remove", is_flag=True, help="Remove the password: no password sign-in.")
+@server_options
+def passwd(name: str, remove: bool, server_name: str, token: str | None) -> None:
+    """Set the password of the account NAME (one's own, or any as an administrator)."""
+    password = None if remove else _password()
+    with connected(server_name, token) as server:
+        server.fax_account_set.get_account(name).set_password(password)
+    click.echo(f"Password of {name} {'removed' if remove else 'set'}")
+
+
+@accounts.command("token")
+@click.argument("name")
+@click.option("--label", default="", help="What the new token is for.")
+@click.option("--list", "listing", is_flag=True, help="List the account's tokens instead.")
+@click.option("--revoke", "revoke", metavar="ID", help="Revoke the token with this id instead.")
+@json_option
+@server_options
+def token_command(
+    name: str,
+    label: str,
+    listing: bool,
+    revoke: str | None,
+    as_json: bool,
+    server_name: str,
+    token: str | None,
+) -> None:
+    """Make an API token for the account NAME and print it (shown this once), or list or
+    revoke its tokens."""
+    with connected(server_name, token) as server:
+        account = server.fax_account_set.get_account(name)
+        if revoke is not None:
+            account.revoke_token(revoke)
+            click.echo(f"Token {revoke} of {name} revoked")
+            return
+        if listing:
+            rows = [
+                {"id": t["id"], "label": t["label"], "created": t["created_at"]}
+                for t in account.get_tokens()
+            ]
+            print_rows(rows, ("id", "label", "created"), f"Tokens of {name}", as_json)
+            return
+        token_id, text = account.add_token(label)
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"id": token_id, "token": text}))
+    else:
+        click.echo(text)
+
+
+SETTINGS = ("auto_create_account_on_connect", "incoming_faxes_are_public")
+
+
+@accounts.command("settings")
+@click.argument("settings", nargs=-1)
+@json_option
+@server_options
+def settings_command(
+    settings: tuple[str, ...], as_json: bool, server_name: str, token: str | None
+) -> None:
+    """Show the account settings, or change them with NAME=true|false
+    (auto_create_account_on_connect, incoming_faxes_are_public)."""
+    changes: dict[str, bool] = {}
+    for text in settings:
+        name, _, value = text.partition("=")
+        if name not in SETTINGS or value.lower() not in ("true", "false"):
+            raise click.BadParameter(f"{text!r} is not one of {', '.join(SETTINGS)} =true|false")
+        changes[name] = value.lower() == "true"
+    with connected(server_name, token) as server:
+        security = server.security2
+        if changes:
+            security.save(**changes)
+        values = {name: getattr(security, name) for name in SETTINGS}
+    if as_json:
+        import json
+
+        click.echo(json.dumps(values))
+        return
+    rows = [{"setting": k, "value": v} for k, v in values.items()]
+    print_rows(rows, ("setting", "value"), "Account settings", False)
+
+
+@accounts.command("reassign")
+@click.argument("message_id")
+@click.argument("name")
+@server_options
+def reassign(message_id: str, name: str, server_name: str, token: str | None) -> None:
+    """Give the received fax MESSAGE_ID to the account NAME (incoming faxes not public)."""
+    with connected(server_name, token) as server:
+        server.folders.incoming_archive.get_message(message_id).reassign(name)
+    click.echo(f"Fax {message_id} reassigned to {name}")
+
+
+@click.group()
+def rights() -> None:
+    """Access rights (FAX_ACCESS_RIGHTS_ENUM_2) of accounts and Unix groups (@group)."""
+
+
+@rights.command("show")
+@click.option("--all", "everyone", is_flag=True, help="Every grant (administrators).")
+@json_option
+@server_options
+def show(everyone: bool, as_json: bool, server_name: str, token: str | None) -> None:
+    """Show the rights this connection's account holds, or every grant with --all."""
+    with connected(server_name, token) as server:
+        if everyone:
+            rows = _grant_rows(server)
+            title = "Grants"
+        else:
+            account = server.current_account
+            rows = [
+                {"principal": account.account_name, "rights": rights_text(account.granted_rights)}
+            ]
+            title = "Rights held"
+    print_rows(rows, GRANT_COLUMNS, title, as_json)
+
+
+def _grant_rows(server: FaxServer) -> list[dict[str, Any]]:
+    grants = server.security2.get_grants()
+    rows = [{"principal": "(defaults)", "rights": rights_text(grants["defaults"])}]
+    rows += [{"principal": k, "rights": rights_text(v)} for k, v in grants["accounts"].items()]
+    rows += [{"principal": f"@{k}", "rights": rights_text(v)} for k, v in grants["groups"].items()]
+    return rows
+
+
+@rights.command("grant")
+@click.argument("principal")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--exactly", is_flag=True, help="Grant only these rights (replace the grant).")
+@server_options
+def grant(
+    principal: str, names: tuple[str, ...], exactly: bool, server_name: str, token: str | None
+) -> None:
+    """Grant PRINCIPAL (an account, or @group) the rights NAMES (SUBMIT_LOW ... ALL), added
+    to what it has unless --exactly."""
+    added = parse_rights(names)
+    with connected(server_name, token) as server:
+        security = server.security2
+        current = None if exactly else _granted(security.get_grants(), principal)
+        security.grant(principal, added if current is None else current | added)
+        now = _granted(security.get_grants(), principal)
+    click.echo(f"{principal}: {'no grant' if now is None else rights_text(now)}")
+
+
+@rights.command("revoke")
+@click.argument("principal")
+@click.argument("names", nargs=-1)
+@server_options
+def revoke(principal: str, names: tuple[str, ...], server_name: str, token: str | None) -> None:
+    """Take the rights NAMES from PRINCIPAL; without NAMES, an account gets the defaults
+    back and a group loses its grant."""
+    with connected(server_name, token) as server:
+        security = server.security2
+        if names:
+            current = _granted(security.get_grants(), principal)
+            security.grant(principal, (current or AccessRights2(0)) & ~parse_rights(names))
+        else:
+            security.grant(principal, None)
+        now = _granted(security.get_grants(), principal)
+    click.echo(f"{principal}: {'no grant' if now is None else rights_text(now)}")
+
+
+def _granted(grants: dict[str, Any], principal: str) -> AccessRights2 | None:
+    """A principal's grant: a group's (None: no grant), an account's (its defaults when it
+    has none of its own); AccountNotFoundError-like click error for an unknown account."""
+    if principal.startswith("@"):
+        found: AccessRights2 | None = grants["groups"].get(principal[1:])
+        return found
+    if principal not in grants["accounts"]:
+        raise click.ClickException(f"no fax account named {principal!r}")
+    own: AccessRights2 | None = grants["accounts"][principal]
+    return grants["defaults"] if own is None else own

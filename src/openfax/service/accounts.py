@@ -1,0 +1,466 @@
+"""Fax accounts and access rights (FAXCOMEX ``FaxAccountSet``, ``FaxSecurity2``).
+
+An account is who submits, owns and sees faxes. A local connection acts as the account of
+its peer's Unix user (created on first connection while ``auto_create_account_on_connect``
+holds, as Windows does); a remote one signs in with an account's password (argon2) or one of
+its API tokens (stored as SHA-256 hashes: a token is 256 random bits, so a fast hash is
+enough). Root and the Unix user running the service are administrators: they hold every
+right. Anyone else holds the rights granted to its account (the defaults until an
+administrator grants others) and those granted to the Unix groups of its Unix user.
+
+What a sign-in found is kept for a few seconds (a password check costs an argon2 hash,
+tens of milliseconds, on purpose); any change made here forgets it at once, a change made
+by another node is seen within ``CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import grp
+import hashlib
+import os
+import pwd
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from openfax.errors import (
+    AccessDeniedError,
+    AccountError,
+    AccountNotFoundError,
+    InvalidOperationError,
+    MessageNotFoundError,
+)
+from openfax.model import (
+    ALL_RIGHTS,
+    DEFAULT_RIGHTS,
+    AccessRights2,
+    effective_rights,
+    format_id,
+)
+from openfax.service.audit import AuditAction, message_type, record
+from openfax.service.context import ServiceContext
+from openfax.service.events import EventType
+from openfax.store import Account, AccountToken, Direction, GroupGrant, Message
+from openfax.store import queries as q
+
+SECURITY_KEY = "security"
+"""Settings key of :class:`SecuritySettings`."""
+CACHE_SECONDS = 5.0
+"""How long a sign-in's account and rights are trusted without reading the store again."""
+PASSWORD_CACHE_SECONDS = 60.0
+"""How long a password that was checked right is trusted without hashing it again."""
+TOKEN_PREFIX = "sha256:"
+GROUP_PREFIX = "@"
+"""Grants name a Unix group as ``@group``, an account by its name."""
+MAX_NAME = 256
+SECURITY_CHANGED = {"security": True}
+"""The CONFIG_CHANGED payload of a change of accounts or rights (OnSecurityConfigChange)."""
+
+_hasher = PasswordHasher()
+
+
+def token_hash(token: str) -> str:
+    """How a token is stored: ``sha256:<hex>``."""
+    return TOKEN_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh token: ``ofx_`` and 43 URL-safe characters (256 random bits)."""
+    return "ofx_" + secrets.token_urlsafe(32)
+
+
+def check_account_name(name: str) -> str:
+    """``name`` if it can name an account (``user`` or ``domain\\user``), else ValueError."""
+    if not 0 < len(name) <= MAX_NAME:
+        raise AccountError(f"an account name has 1 to {MAX_NAME} characters: {name!r}")
+    if name.startswith(GROUP_PREFIX) or any(c.isspace() or c in ":/" for c in name):
+        raise AccountError(
+            f"an account name has no spaces, ':' or '/' and does not start with '@': {name!r}"
+        )
+    if not name.isprintable():
+        raise AccountError(f"an account name is printable: {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """FAXCOMEX ``AutoCreateAccountOnConnect`` and ``IncomingFaxesArePublic``."""
+
+    auto_create_account_on_connect: bool = True
+    incoming_faxes_are_public: bool = True
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """FAXCOMEX ``FaxAccount``: its name, and what an administrator sees of it."""
+
+    account_name: str
+    created_at: datetime
+    has_password: bool
+    granted: AccessRights2 | None
+    """The rights granted to the account itself (None: the defaults)."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """One API token of an account, without its text (shown only when it is made)."""
+
+    id: int
+    label: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in account: its name and the rights it holds now."""
+
+    name: str
+    rights: AccessRights2
+
+
+@dataclass(frozen=True)
+class Grants:
+    """FAXCOMEX ``FaxSecurity2``'s descriptor: rights granted to accounts and Unix groups."""
+
+    defaults: AccessRights2
+    accounts: dict[str, AccessRights2 | None]
+    groups: dict[str, AccessRights2]
+
+
+class Accounts:
+    """The accounts of the running service; one per service (it keeps the caches)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.settings = SecuritySettings()
+        self._principals: dict[str, tuple[float, Principal]] = {}
+        self._passwords: dict[tuple[str, str], float] = {}
+        self._tokens: dict[str, tuple[float, str | None]] = {}
+
+    async def load(self) -> None:
+        """Read the settings from the store (at start)."""
+        async with self.ctx.db.read() as conn:
+            stored = await q.get_setting(conn, SECURITY_KEY, {})
+        self.settings = SecuritySettings(**stored)
+
+    async def save_settings(
+        self,
+        *,
+        auto_create_account_on_connect: bool | None = None,
+        incoming_faxes_are_public: bool | None = None,
+    ) -> SecuritySettings:
+        """Change the settings given (the others keep their value)."""
+        current = self.settings
+        settings = SecuritySettings(
+            auto_create_account_on_connect=current.auto_create_account_on_connect
+            if auto_create_account_on_connect is None
+            else auto_create_account_on_connect,
+            incoming_faxes_are_public=current.incoming_faxes_are_public
+            if incoming_faxes_are_public is None
+            else incoming_faxes_are_public,
+        )
+        await self._change(
+            lambda conn: q.set_setting(
+                conn, SECURITY_KEY, settings.__dict__.copy(), now=self.ctx.clock.now()
+            )
+        )
+        self.settings = settings
+        return settings
+
+    # --- the account set -------------------------------------------------------------------
+
+    async def get_accounts(self) -> list[AccountInfo]:
+        """FAXCOMEX ``FaxAccountSet.GetAccounts()``: every account, by name."""
+        async with self.ctx.db.read() as conn:
+            return [_info(account) for account in await q.list_accounts(conn)]
+
+    async def get_account(self, name: str) -> AccountInfo:
+        """FAXCOMEX ``GetAccount(name)``; MessageNotFoundError if there is none."""
+        return _info(await self._account(name))
+
+    async def add_account(self, name: str, password: str | None = None) -> AccountInfo:
+        """FAXCOMEX ``AddAccount(name)``: a new account with the default rights (and a
+        password, if given); InvalidOperationError if it exists."""
+        account = Account(
+            name=check_account_name(name),
+            created_at=self.ctx.clock.now(),
+            password_hash=None if password is None else await _hash(password),
+        )
+
+        async def insert(conn: Any) -> None:
+            if not await q.insert_account(conn, account):
+                raise InvalidOperationError(f"account {name!r} exists already")
+
+        await self._change(insert)
+        return _info(account)
+
+    async def remove_account(self, name: str) -> None:
+        """FAXCOMEX ``RemoveAccount(name)``: the account and its tokens go, its faxes stay."""
+
+        async def remove(conn: Any) -> None:
+            if not await q.delete_account(conn, name):
+                raise AccountNotFoundError(name)
+
+        await self._change(remove)
+
+    async def set_password(self, name: str, password: str | None) -> None:
+        """Set (None: remove) an account's password."""
+        if password is not None and not password:
+            raise AccountError("a password is not empty")
+        digest = None if password is None else await _hash(password)
+        await self._update(name, {"password_hash": digest})
+
+    async def add_token(self, name: str, label: str = "") -> tuple[TokenInfo, str]:
+        """A new API token for the account: its record and its text (shown only now)."""
+        await self._account(name)
+        token = new_token()
+        record = AccountToken(
+            account_name=name,
+            token_hash=token_hash(token),
+            label=label,
+            created_at=self.ctx.clock.now(),
+        )
+        await self._change(lambda conn: q.insert_token(conn, record))
+        return TokenInfo(record.id, record.label, record.created_at), token
+
+    async def get_tokens(self, name: str) -> list[TokenInfo]:
+        """An account's tokens, without their texts."""
+        await self._account(name)
+        async with self.ctx.db.read() as conn:
+            tokens = await q.list_tokens(conn, name)
+        return [TokenInfo(t.id, t.label, t.created_at) for t in tokens]
+
+    async def revoke_token(self, name: str, token_id: int) -> None:
+        """Revoke one of an account's tokens; MessageNotFoundError if it has no such token."""
+
+        async def revoke(conn: Any) -> None:
+            if not await q.delete_token(conn, name, token_id):
+                raise MessageNotFoundError("token", token_id)
+
+        await self._change(revoke)
+
+    # --- rights -----------------------------------------------------------------------------
+
+    async def get_grants(self) -> Grants:
+        """FAXCOMEX ``FaxSecurity2``: the rights granted to each account and Unix group."""
+        async with self.ctx.db.read() as conn:
+            accounts = await q.list_accounts(conn)
+            groups = await q.list_group_grants(conn)
+        return Grants(
+            defaults=DEFAULT_RIGHTS,
+            accounts={a.name: _rights(a.rights) for a in accounts},
+            groups={g.group_name: AccessRights2(g.rights) for g in groups},
+        )
+
+    async def grant(self, principal: str, rights: AccessRights2 | None) -> None:
+        """Set the rights of an account (None: back to the defaults) or of a Unix group
+        (``@group``; None: takes its grant away)."""
+        if rights is not None and int(rights) & ~int(ALL_RIGHTS):
+            raise AccountError(f"not FAX_ACCESS_RIGHTS_ENUM_2 bits: {int(rights):#x}")
+        if principal.startswith(GROUP_PREFIX):
+            group = principal[len(GROUP_PREFIX) :]
+            if not group:
+                raise AccountError("a group grant names the group: @group")
+            if rights is None:
+                await self._change(lambda conn: q.delete_group_grant(conn, group))
+            else:
+                grant = GroupGrant(group_name=group, rights=int(rights))
+                await self._change(lambda conn: q.put_group_grant(conn, grant))
+            return
+        await self._update(principal, {"rights": None if rights is None else int(rights)})
+
+    async def granted_rights(self, name: str) -> AccessRights2:
+        """The rights an account holds now: its own grant (or the defaults) and its Unix
+        groups' grants, with what each right implies."""
+        async with self.ctx.db.read() as conn:
+            account = await q.get_account(conn, name)
+            groups = await q.list_group_grants(conn)
+        if account is None:
+            raise AccountNotFoundError(name)
+        return await asyncio.to_thread(_rights_of, account, groups)
+
+    # --- signing in --------------------------------------------------------------------------
+
+    async def sign_in_local(self, user: str, uid: int) -> Principal:
+        """The account of a local Unix user: created if missing (always for an administrator,
+        otherwise while ``auto_create_account_on_connect`` holds; else AccessDeniedError)."""
+        admin = uid in (0, os.getuid())
+        cached = self._cached(user)
+        if cached is not None:
+            return Principal(user, ALL_RIGHTS) if admin else cached
+        account = await self._find(user)
+        if account is None:
+            if not (admin or self.settings.auto_create_account_on_connect):
+                raise AccessDeniedError(
+                    f"Unix user {user!r} has no fax account and accounts are not created on "
+                    f"connection; an administrator adds it: openfax accounts add {user}"
+                )
+            await self._create_quietly(user)
+        principal = await self._principal(user)
+        return Principal(user, ALL_RIGHTS) if admin else principal
+
+    async def sign_in_password(self, name: str, password: str) -> Principal | None:
+        """The account whose password this is, or None."""
+        key = (name, hashlib.sha256(password.encode()).hexdigest())
+        now = time.monotonic()
+        if self._passwords.get(key, 0.0) > now:
+            principal = self._cached(name)
+            if principal is not None:
+                return principal
+        account = await self._find(name)
+        if account is None or account.password_hash is None:
+            return None
+        if not await asyncio.to_thread(_verify, account.password_hash, password):
+            return None
+        self._passwords[key] = now + PASSWORD_CACHE_SECONDS
+        return await self._principal(name)
+
+    async def sign_in_token(self, token: str) -> Principal | None:
+        """The account this API token belongs to, or None."""
+        digest = token_hash(token)
+        now = time.monotonic()
+        found = self._tokens.get(digest)
+        if found is None or found[0] <= now:
+            async with self.ctx.db.read() as conn:
+                record = await q.find_token(conn, digest)
+            found = (now + CACHE_SECONDS, None if record is None else record.account_name)
+            self._tokens[digest] = found
+        name = found[1]
+        return None if name is None else await self._principal(name)
+
+    async def sign_in_holder(self, name: str) -> Principal:
+        """The account a token of the administrator's tokens file names (made if missing:
+        writing the file is what an administrator does to let it in)."""
+        if self._cached(name) is None and await self._find(name) is None:
+            await self._create_quietly(name)
+        return await self._principal(name)
+
+    # --- the receive folder -----------------------------------------------------------------
+
+    async def reassign(self, message_id: int, account: str, actor: str) -> Message:
+        """FAXCOMEX ``FaxIncomingMessage.ReAssign()``: a received fax becomes the account's
+        own (only it, and holders of the "all" rights, see it). Only while incoming faxes are
+        not public (InvalidOperationError otherwise). The audit trail names ``actor``."""
+        if self.settings.incoming_faxes_are_public:
+            raise InvalidOperationError(
+                "incoming faxes are public: set incoming_faxes_are_public to false to reassign them"
+            )
+        await self._account(account)
+        ctx = self.ctx
+        changes = {"owner": account, "recipients": account, "was_reassigned": True}
+        async with ctx.hub.transaction() as conn:
+            message = await q.update_message(conn, Direction.IN, message_id, changes)
+            await record(
+                conn,
+                ctx.clock.now(),
+                actor,
+                AuditAction.REASSIGNED,
+                message_type(Direction.IN),
+                message_id,
+                {"account": account},
+            )
+            await ctx.hub.emit(
+                conn, EventType.INCOMING_MESSAGE_ADDED, {"message_id": format_id(message_id)}
+            )
+        return message
+
+    # --- inside ------------------------------------------------------------------------------
+
+    def _cached(self, name: str) -> Principal | None:
+        found = self._principals.get(name)
+        if found is None or found[0] <= time.monotonic():
+            return None
+        return found[1]
+
+    async def _principal(self, name: str) -> Principal:
+        principal = Principal(name, await self.granted_rights(name))
+        self._principals[name] = (time.monotonic() + CACHE_SECONDS, principal)
+        return principal
+
+    async def _find(self, name: str) -> Account | None:
+        async with self.ctx.db.read() as conn:
+            return await q.get_account(conn, name)
+
+    async def _account(self, name: str) -> Account:
+        account = await self._find(name)
+        if account is None:
+            raise AccountNotFoundError(name)
+        return account
+
+    async def _create_quietly(self, name: str) -> None:
+        """Add an account of that name unless one exists (two first requests may race)."""
+        account = Account(name=check_account_name(name), created_at=self.ctx.clock.now())
+        await self._change(lambda conn: q.insert_account(conn, account))
+
+    async def _update(self, name: str, changes: dict[str, Any]) -> None:
+        async def update(conn: Any) -> None:
+            if await q.update_account(conn, name, changes) is None:
+                raise AccountNotFoundError(name)
+
+        await self._change(update)
+
+    async def _change(self, work: Any) -> None:
+        """Run ``work(conn)`` in a transaction that announces a security change, and forget
+        every cached sign-in."""
+        async with self.ctx.hub.transaction() as conn:
+            await work(conn)
+            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, SECURITY_CHANGED)
+        self._principals.clear()
+        self._passwords.clear()
+        self._tokens.clear()
+
+
+def _info(account: Account) -> AccountInfo:
+    return AccountInfo(
+        account_name=account.name,
+        created_at=account.created_at,
+        has_password=account.password_hash is not None,
+        granted=_rights(account.rights),
+    )
+
+
+def _rights(value: int | None) -> AccessRights2 | None:
+    return None if value is None else AccessRights2(value)
+
+
+def _rights_of(account: Account, groups: list[GroupGrant]) -> AccessRights2:
+    """An account's own grant (or the defaults) and the grants of its Unix user's groups."""
+    rights = DEFAULT_RIGHTS if account.rights is None else AccessRights2(account.rights)
+    if groups:
+        member_of = _unix_groups(account.name)
+        for grant in groups:
+            if grant.group_name in member_of:
+                rights |= AccessRights2(grant.rights)
+    return effective_rights(rights)
+
+
+def _unix_groups(user: str) -> set[str]:
+    """The names of the Unix groups of ``user`` (none if it is no Unix user)."""
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        return set()
+    names = set()
+    for gid in os.getgrouplist(user, entry.pw_gid):
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            continue
+    return names
+
+
+async def _hash(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+def _verify(digest: str, password: str) -> bool:
+    try:
+        return _hasher.verify(digest, password)
+    except (VerificationError, InvalidHashError):
+        return False
