@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 from openfax.api.app import create_app
 from openfax.api.rights import declared, walk_routes
 from openfax.api.tokens import TokenFile
-from openfax.client import FaxDocument, FaxServer, ServerEvent
+from openfax.client import FaxAccount, FaxDocument, FaxServer, ServerEvent
 from openfax.errors import (
     AccessDeniedError,
     AccountNotFoundError,
@@ -34,6 +34,7 @@ from openfax.model import (
     DEFAULT_RIGHTS,
     AccessRights,
     AccessRights2,
+    AccountEvents,
     JobStatus,
     ServerEvents,
     effective_rights,
@@ -474,3 +475,40 @@ def wait_for_received(admin: FaxServer, before: set[str]) -> str:
             return received
         time.sleep(0.1)
     raise AssertionError("no fax was received")
+
+
+def test_account_events_are_that_accounts_faxes(
+    admin: FaxServer, daemon: Daemon, body: Path
+) -> None:
+    ensure_account(admin, "fay")
+    ensure_account(admin, "gus")
+    set_paused(admin, True)
+    heard: dict[str, list[ServerEvent]] = {"fay": [], "gus": []}
+    added = {name: threading.Event() for name in heard}
+
+    def handler(account: FaxAccount, event: ServerEvent) -> None:
+        heard[account.account_name].append(event)
+        if event.name == "OnOutgoingJobAdded":
+            added[account.account_name].set()
+
+    with remote(daemon, "fay") as fay, remote(daemon, "gus") as gus:
+        mine = fay.current_account
+        mine.add_event_handler(handler)
+        mine.listen_to_account_events(AccountEvents.OUT_QUEUE)
+        assert mine.registered_events == AccountEvents.OUT_QUEUE
+        # The administrator hears gus's account; fay may not.
+        watched = admin.fax_account_set.get_account("gus")
+        watched.add_event_handler(handler)
+        watched.listen_to_account_events(AccountEvents.OUT_QUEUE | AccountEvents.OUT_ARCHIVE)
+        with pytest.raises(AccessDeniedError):
+            fay.fax_account_set.get_account("gus").listen_to_account_events(AccountEvents.OUT_QUEUE)
+        guss = submit(gus, body)
+        fays = submit(fay, body)
+        assert added["fay"].wait(WAIT) and added["gus"].wait(WAIT)
+        for account in (mine, watched):
+            account.listen_to_account_events(AccountEvents.NONE)
+        assert {e.job_id for e in heard["fay"]} == {fays}
+        assert {e.job_id for e in heard["gus"]} == {guss}
+        for job_id in (fays, guss):
+            admin.folders.outgoing_queue.get_job(job_id).cancel()
+    set_paused(admin, False)

@@ -95,6 +95,9 @@ def test_rights_are_granted_and_revoked(daemon: Daemon) -> None:
     assert back.stdout.strip() == "yan: SUBMIT_LOW|SUBMIT_NORMAL|SUBMIT_HIGH|QUERY_CONFIG"
     ungrouped = openfax(daemon, "rights", "revoke", "@faxadmins")
     assert ungrouped.stdout.strip() == "@faxadmins: no grant"
+    as_json = openfax(daemon, "rights", "grant", "yan", "SUBMIT_HIGH", "--exactly", "--json")
+    # The grant as given (SUBMIT_HIGH implies the lower priorities when rights are checked).
+    assert json.loads(as_json.stdout) == {"principal": "yan", "rights": "SUBMIT_HIGH"}
     bogus = openfax(daemon, "rights", "grant", "yan", "FLY")
     assert bogus.returncode == 2 and "no access right 'FLY'" in bogus.stderr
     unknown = openfax(daemon, "rights", "grant", "nobody-here", "ALL")

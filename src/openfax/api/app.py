@@ -41,7 +41,7 @@ from openfax.api import models as m
 from openfax.api.accounts import accounts_routes
 from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller
-from openfax.api.errors import install, problems
+from openfax.api.errors import fax_error_response, install, problems
 from openfax.api.models import ID_PATTERN, ErrorModel, decode_cursor
 from openfax.api.options import options_routes
 from openfax.api.outbound_routing import outbound_routing_routes
@@ -371,17 +371,28 @@ def _routes(service: FaxService) -> APIRouter:
         who: Authenticated,
         mask: Annotated[int, Query(ge=0, le=ALL_EVENTS)] = ALL_EVENTS,
         after: Annotated[int | None, Query(ge=0)] = None,
+        account: AccountParam = None,
     ) -> None:
         """``ListenToServerEvents(mask)``: first ``{"type": "subscribed", "seq": n}``, then
         one JSON object per event, ``{seq, type, event, time, ...ids}``, in order; reconnect
-        with ``after`` set to the last ``seq`` seen to resume without loss."""
+        with ``after`` set to the last ``seq`` seen to resume without loss. With
+        ``account``, ``FaxAccount.ListenToAccountEvents``: that account's faxes only
+        (another account's need far2QUERY_OUT_JOBS and far2QUERY_ARCHIVES)."""
+        if account is not None:
+            try:
+                check_owner(who, account, ACCOUNT_LISTENER, f"the events of account {account!r}")
+            except AccessDeniedError as exc:
+                await socket.send_denial_response(fax_error_response(exc))
+                return
         start = await service.last_event_seq() if after is None else after
         await socket.accept()
         await socket.send_json({"type": "subscribed", "seq": start, "mask": mask})
         tasks = {
             asyncio.create_task(_until_closed(socket)),
             asyncio.create_task(
-                _forward(socket, service, ServerEvents(mask), start, _Hearing(service, who))
+                _forward(
+                    socket, service, ServerEvents(mask), start, _Hearing(service, who, account)
+                )
             ),
         }
         try:
@@ -586,6 +597,8 @@ _JOB_EVENTS = {
     EventType.INCOMING_MESSAGE_REMOVED: Direction.IN,
 }
 """Events about one account's fax, and the direction to look its owner up in."""
+ACCOUNT_LISTENER = _R2.QUERY_OUT_JOBS | _R2.QUERY_ARCHIVES
+"""What it takes to hear another account's events."""
 _CONFIG_EVENTS = {
     EventType.CONFIG_CHANGED,
     EventType.DEVICE_STATUS_CHANGED,
@@ -600,12 +613,15 @@ class _Hearing:
     looked up once and remembered for the listener's life (a job's removal is heard even
     though the job is gone)."""
 
-    def __init__(self, service: FaxService, who: Caller) -> None:
+    def __init__(self, service: FaxService, who: Caller, account: str | None = None) -> None:
         self.service = service
         self.who = who
+        self.account = account
         self.owners: dict[str, str | None] = {}
 
     async def allows(self, event: ServerEvent) -> bool:
+        if self.account is not None:
+            return await self._of_account(event, self.account)
         who = self.who
         direction = _JOB_EVENTS.get(event.type)
         if direction is Direction.OUT:
@@ -620,6 +636,18 @@ class _Hearing:
         if event.type.mask is ServerEvents.IN_QUEUE:
             return _sees_receive_folder(self.service, who)
         return True
+
+    async def _of_account(self, event: ServerEvent, account: str) -> bool:
+        """An account's events: its faxes' (received ones too while they are public), and
+        the service's end."""
+        direction = _JOB_EVENTS.get(event.type)
+        if direction is Direction.IN and _public(self.service):
+            return True
+        if direction is not None:
+            return await self._owner(direction, event) == account
+        if event.type.mask is ServerEvents.IN_QUEUE:
+            return _public(self.service)
+        return event.type is EventType.SERVER_SHUT_DOWN
 
     async def _owner(self, direction: Direction, event: ServerEvent) -> str | None:
         fax_id = event.payload.get("job_id") or event.payload.get("message_id")

@@ -94,24 +94,27 @@ def add_account(name: str, ask: bool, as_json: bool, server_name: str, token: st
 
 @accounts.command("remove")
 @click.argument("name")
+@json_option
 @server_options
-def remove_account(name: str, server_name: str, token: str | None) -> None:
+def remove_account(name: str, as_json: bool, server_name: str, token: str | None) -> None:
     """Remove the account NAME and its tokens (its faxes stay)."""
     with connected(server_name, token) as server:
         server.fax_account_set.remove_account(name)
-    click.echo(f"Account {name} removed")
+    _done(as_json, f"Account {name} removed", account=name, removed=True)
 
 
 @accounts.command("passwd")
 @click.argument("name")
 @click.option("--remove", is_flag=True, help="Remove the password: no password sign-in.")
+@json_option
 @server_options
-def passwd(name: str, remove: bool, server_name: str, token: str | None) -> None:
+def passwd(name: str, remove: bool, as_json: bool, server_name: str, token: str | None) -> None:
     """Set the password of the account NAME (one's own, or any as an administrator)."""
     password = None if remove else _password()
     with connected(server_name, token) as server:
         server.fax_account_set.get_account(name).set_password(password)
-    click.echo(f"Password of {name} {'removed' if remove else 'set'}")
+    text = f"Password of {name} {'removed' if remove else 'set'}"
+    _done(as_json, text, account=name, password=not remove)
 
 
 @accounts.command("token")
@@ -136,7 +139,7 @@ def token_command(
         account = server.fax_account_set.get_account(name)
         if revoke is not None:
             account.revoke_token(revoke)
-            click.echo(f"Token {revoke} of {name} revoked")
+            _done(as_json, f"Token {revoke} of {name} revoked", id=revoke, revoked=True)
             return
         if listing:
             rows = [
@@ -189,12 +192,15 @@ def settings_command(
 @accounts.command("reassign")
 @click.argument("message_id")
 @click.argument("name")
+@json_option
 @server_options
-def reassign(message_id: str, name: str, server_name: str, token: str | None) -> None:
+def reassign(
+    message_id: str, name: str, as_json: bool, server_name: str, token: str | None
+) -> None:
     """Give the received fax MESSAGE_ID to the account NAME (incoming faxes not public)."""
     with connected(server_name, token) as server:
         server.folders.incoming_archive.get_message(message_id).reassign(name)
-    click.echo(f"Fax {message_id} reassigned to {name}")
+    _done(as_json, f"Fax {message_id} reassigned to {name}", id=message_id, account=name)
 
 
 @click.group()
@@ -233,9 +239,15 @@ def _grant_rows(server: FaxServer) -> list[dict[str, Any]]:
 @click.argument("principal")
 @click.argument("names", nargs=-1, required=True)
 @click.option("--exactly", is_flag=True, help="Grant only these rights (replace the grant).")
+@json_option
 @server_options
 def grant(
-    principal: str, names: tuple[str, ...], exactly: bool, server_name: str, token: str | None
+    principal: str,
+    names: tuple[str, ...],
+    exactly: bool,
+    as_json: bool,
+    server_name: str,
+    token: str | None,
 ) -> None:
     """Grant PRINCIPAL (an account, or @group) the rights NAMES (SUBMIT_LOW ... ALL), added
     to what it has unless --exactly."""
@@ -245,14 +257,17 @@ def grant(
         current = None if exactly else _granted(security.get_grants(), principal)
         security.grant(principal, added if current is None else current | added)
         now = _granted(security.get_grants(), principal)
-    click.echo(f"{principal}: {'no grant' if now is None else rights_text(now)}")
+    _show_grant(as_json, principal, now)
 
 
 @rights.command("revoke")
 @click.argument("principal")
 @click.argument("names", nargs=-1)
+@json_option
 @server_options
-def revoke(principal: str, names: tuple[str, ...], server_name: str, token: str | None) -> None:
+def revoke(
+    principal: str, names: tuple[str, ...], as_json: bool, server_name: str, token: str | None
+) -> None:
     """Take the rights NAMES from PRINCIPAL; without NAMES, an account gets the defaults
     back and a group loses its grant."""
     with connected(server_name, token) as server:
@@ -263,7 +278,29 @@ def revoke(principal: str, names: tuple[str, ...], server_name: str, token: str 
         else:
             security.grant(principal, None)
         now = _granted(security.get_grants(), principal)
-    click.echo(f"{principal}: {'no grant' if now is None else rights_text(now)}")
+    _show_grant(as_json, principal, now)
+
+
+def _show_grant(as_json: bool, principal: str, rights: AccessRights2 | None) -> None:
+    """A principal's grant after a change: ``name: RIGHTS``, or JSON (rights null: no
+    group grant)."""
+    text = "no grant" if rights is None else rights_text(rights)
+    _done(
+        as_json,
+        f"{principal}: {text}",
+        principal=principal,
+        rights=None if rights is None else text,
+    )
+
+
+def _done(as_json: bool, text: str, **result: Any) -> None:
+    """What a command did: one line, or one JSON object with --json."""
+    if as_json:
+        import json
+
+        click.echo(json.dumps(result))
+    else:
+        click.echo(text)
 
 
 def _granted(grants: dict[str, Any], principal: str) -> AccessRights2 | None:

@@ -366,19 +366,27 @@ class Connection:
             "`make run` or `openfaxd` starts it, and OPENFAX_SOCKET points at another socket"
         )
 
-    def _events_uri(self, mask: int, after: int | None) -> str:
+    def _events_uri(self, mask: int, after: int | None, account: str | None = None) -> str:
         from urllib.parse import urlencode
 
-        query = urlencode({"mask": mask} | ({} if after is None else {"after": after}))
+        fields: dict[str, Any] = {"mask": mask}
+        if after is not None:
+            fields["after"] = after
+        if account is not None:
+            fields["account"] = account
+        query = urlencode(fields)
         base = "ws://openfaxd" if self.socket else self.base_url.replace("http", "ws", 1)
         return f"{base}/v1/events?{query}"
 
     @contextmanager
-    def events_socket(self, mask: int, after: int | None) -> Iterator[Any]:
-        """A synchronous WebSocket to the event stream (``websockets.sync``)."""
+    def events_socket(
+        self, mask: int, after: int | None, account: str | None = None
+    ) -> Iterator[Any]:
+        """A synchronous WebSocket to the event stream (``websockets.sync``), or to one
+        account's events (``account``)."""
         from websockets.sync.client import connect, unix_connect
 
-        uri = self._events_uri(mask, after)
+        uri = self._events_uri(mask, after, account)
         try:
             if self.socket:
                 ws = unix_connect(str(self.socket), uri, open_timeout=10)

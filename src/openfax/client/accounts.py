@@ -3,13 +3,18 @@ its ``FaxAccountFolders``), ``FaxSecurity`` and ``FaxSecurity2``."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from openfax.client._records import Collection
+from openfax.client.events import ServerEvent
 from openfax.client.routing import send_json
-from openfax.model import AccessRights, AccessRights2
+from openfax.model import AccessRights, AccessRights2, AccountEvents, ServerEvents
+
+_logger = logging.getLogger("openfax.client")
 
 if TYPE_CHECKING:
     from openfax.client.server import FaxFolders, FaxServer
@@ -19,12 +24,73 @@ def _path(name: str) -> str:
     return f"/accounts/{quote(name, safe='')}"
 
 
+_SERVER_EVENTS = {
+    AccountEvents.IN_QUEUE: ServerEvents.IN_QUEUE,
+    AccountEvents.OUT_QUEUE: ServerEvents.OUT_QUEUE,
+    AccountEvents.IN_ARCHIVE: ServerEvents.IN_ARCHIVE,
+    AccountEvents.OUT_ARCHIVE: ServerEvents.OUT_ARCHIVE,
+    AccountEvents.FXSSVC_ENDED: ServerEvents.FXSSVC_ENDED,
+}
+"""The server event kind each account event kind is."""
+
+AccountEventHandler = Callable[["FaxAccount", ServerEvent], object]
+"""A handler gets the account and the event (``event.name``: ``OnOutgoingJobAdded`` ...)."""
+
+
 class FaxAccount:
-    """FAXCOMEX ``FaxAccount``: an account's name and its folders (its own faxes)."""
+    """FAXCOMEX ``FaxAccount``: an account's name, its folders (its own faxes) and its
+    events (``listen_to_account_events``, handlers called on a background thread)."""
 
     def __init__(self, server: FaxServer, data: dict[str, Any]) -> None:
         self._server = server
         self._data = data
+        self._handlers: list[AccountEventHandler] = []
+        self._listener: Any = None
+        self._events = AccountEvents.NONE
+
+    @property
+    def registered_events(self) -> AccountEvents:
+        """FAXCOMEX ``RegisteredEvents``: the mask set by ``listen_to_account_events``."""
+        return self._events
+
+    def listen_to_account_events(self, mask: AccountEvents | int) -> None:
+        """FAXCOMEX ``ListenToAccountEvents(mask)``: hear the events of this account's faxes
+        (another account's need far2QUERY_OUT_JOBS and far2QUERY_ARCHIVES); NONE stops.
+        Returns once the server has confirmed the subscription."""
+        from openfax.client.server import _Listener
+
+        mask = AccountEvents(mask)
+        after = None
+        if self._listener is not None:
+            after = self._listener.stop()
+            self._listener = None
+        self._events = mask
+        if mask:
+            server_mask = ServerEvents(0)
+            for kind, server_kind in _SERVER_EVENTS.items():
+                if kind in mask:
+                    server_mask |= server_kind
+            connection = self._server._connected
+            listener = _Listener(self, connection, server_mask, after, self.account_name)
+            listener.started.wait()
+            if listener.failure is not None:
+                self._events = AccountEvents.NONE
+                raise listener.failure
+            self._listener = listener
+
+    def add_event_handler(self, handler: AccountEventHandler) -> None:
+        """Call ``handler(account, event)`` for every event listened to."""
+        self._handlers.append(handler)
+
+    def remove_event_handler(self, handler: AccountEventHandler) -> None:
+        self._handlers.remove(handler)
+
+    def _dispatch(self, event: ServerEvent) -> None:
+        for handler in list(self._handlers):
+            try:
+                handler(self, event)
+            except Exception:
+                _logger.exception("account event handler %r failed on %s", handler, event.name)
 
     @property
     def account_name(self) -> str:

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from openfax.client._connection import Connection, NotConnectedError, ServerUnavailableError
 from openfax.client._records import Collection, Field, Pages, Record
@@ -28,6 +28,7 @@ from openfax.client.messages import FaxIncomingArchive, FaxOutgoingArchive
 from openfax.client.options import FaxLoggingOptions, FaxReceipt, FaxReceiptOptions, get_receipts
 from openfax.client.outbound_routing import FaxOutboundRouting
 from openfax.client.routing import FaxInboundRouting, send_json
+from openfax.errors import FaxError
 from openfax.model import ServerApiVersion, ServerEvents
 
 _logger = logging.getLogger("openfax.client")
@@ -502,14 +503,26 @@ class _Devices(Collection[FaxDevice]):
         raise KeyError(device_id)
 
 
+class _Dispatcher(Protocol):
+    """What a listener hands its events to: a FaxServer or a FaxAccount."""
+
+    def _dispatch(self, event: ServerEvent) -> None: ...
+
+
 class _Listener:
     """The thread behind ``listen_to_server_events``: reads the stream, calls the handlers,
     reconnects after a lost connection from the last event delivered."""
 
     def __init__(
-        self, server: FaxServer, connection: Connection, mask: ServerEvents, after: int | None
+        self,
+        server: _Dispatcher,
+        connection: Connection,
+        mask: ServerEvents,
+        after: int | None,
+        account: str | None = None,
     ) -> None:
         self.mask = mask
+        self.account = account
         self.after = after
         self.failure: BaseException | None = None
         self.started = threading.Event()
@@ -531,7 +544,8 @@ class _Listener:
 
         while not self._stopping.is_set():
             try:
-                with self._connection.events_socket(int(self.mask), self.after) as ws:
+                socket = self._connection.events_socket(int(self.mask), self.after, self.account)
+                with socket as ws:
                     self._read(ws)
             except (ServerUnavailableError, ConnectionClosed, OSError) as exc:
                 if not self.started.is_set():
@@ -539,6 +553,10 @@ class _Listener:
                     self.started.set()
                     return
                 self._stopping.wait(RECONNECT_SECONDS)
+            except FaxError as exc:  # the server refused: the caller raises it
+                self.failure = exc
+                self.started.set()
+                return
             except BaseException as exc:
                 self.failure = exc
                 self.started.set()
