@@ -332,12 +332,17 @@ class Accounts:
             found = (now + CACHE_SECONDS, None if record is None else record.account_name)
             self._tokens[digest] = found
         name = found[1]
-        return None if name is None else await self._principal(name)
+        if name is None:
+            return None
+        return self._cached(name) or await self._principal(name)
 
     async def sign_in_holder(self, name: str) -> Principal:
         """The account a token of the administrator's tokens file names (made if missing:
         writing the file is what an administrator does to let it in)."""
-        if self._cached(name) is None and await self._find(name) is None:
+        cached = self._cached(name)
+        if cached is not None:
+            return cached
+        if await self._find(name) is None:
             await self._create_quietly(name)
         return await self._principal(name)
 
