@@ -2,7 +2,7 @@
 on 127.0.0.1 driven by the scenario files in ``tests/telephony/sipp/``: calls both ways,
 busy and not found, CANCEL both ways, digest-challenged REGISTER and INVITE, a 488 to our
 T.38 re-INVITE, a session refresh during T.38, a re-INVITE glare (491), a session timer the
-far end lets run out, and a 200 never ACKed.
+far end lets run out, a 200 never ACKed, and a re-INVITE never answered.
 
 SIPp stands for the far end; the user agent's media are the SDP of a provider stand-in
 (nothing listens on the ports it offers: the scenarios exchange no media). A scenario that
@@ -463,3 +463,20 @@ async def test_an_invite_challenged_by_a_proxy_is_authorized(
     log = sipp.messages.read_text()
     counts = checked_nonce_counts(log, "Proxy-Authorization", "INVITE", "SHA-256", "proxy.test")
     assert counts == [1]
+
+
+async def test_a_reinvite_never_answered_ends_the_call_as_lost(tmp_path: Path) -> None:
+    incoming: asyncio.Queue[IncomingCall] = asyncio.Queue()
+    config = UserAgentConfig(port=0, user="fax", timers=TimerValues(t1=0.05, t2=0.4, t4=0.5))
+    sipp = Sipp(tmp_path, "uac_reinvite_unanswered", "-s", "+15551234")
+    try:
+        async with UserAgent(config, on_incoming=incoming.put_nowait) as ua:
+            await sipp.start(f"127.0.0.1:{ua.address[1]}")
+            call = await answer_call(incoming)
+            result = await call.reinvite(t38_offer(1))
+            end = await call.wait_ended()
+        await sipp.finish()
+    finally:
+        sipp.kill()
+    assert (result.accepted, result.status) == (False, 408)
+    assert (end.remote, end.reason) == (True, "408 Request Timeout")

@@ -695,7 +695,9 @@ class Call:
         if status in (408, 481):
             log.info("SIP %s of %s got %d: the dialog is gone", method, self.call_id, status)
             if status == 408:
-                self.ua.spawn(self.hang_up())
+                # The far end stopped answering: the call is lost, not ended by us.
+                lost = CallEnd(remote=True, reason=f"{status} {reason}")
+                self.ua.spawn(self._hang_up(lost))
             else:
                 self._finish(CallEnd(remote=True, reason=f"{status} {reason}"))
             return ReinviteResult(status, reason)
