@@ -6,8 +6,10 @@ public or reassigned."""
 from __future__ import annotations
 
 import contextlib
+import grp
 import json
 import os
+import pwd
 import socket
 import threading
 import time
@@ -213,7 +215,20 @@ def test_a_unix_user_is_its_account_made_on_first_connection_or_refused(
         "local": True,
     }
     assert admin.fax_account_set.get_account("nobody").has_password is False
+    # Rights granted to the Unix group of the user are added to its account's.
     security = admin.security2
+    group = grp.getgrgid(pwd.getpwuid(NOBODY).pw_gid).gr_name
+    security.grant(f"@{group}", AccessRights2.QUERY_OUT_JOBS)
+    try:
+        status, account = as_unix_user(daemon.socket, NOBODY, "GET", "/v1/account")
+        assert account["granted_rights"] == int(
+            effective_rights(DEFAULT_RIGHTS | AccessRights2.QUERY_OUT_JOBS)
+        )
+    finally:
+        security.grant(f"@{group}", None)
+    assert as_unix_user(daemon.socket, NOBODY, "GET", "/v1/account")[1]["granted_rights"] == int(
+        effective_rights(DEFAULT_RIGHTS)
+    )
     security.save(auto_create_account_on_connect=False)
     try:
         # An existing account still connects; a Unix user without one is refused.
