@@ -52,6 +52,7 @@ bench: system-packages $(BIN)/openfax
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/sip.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,241 @@
+"""SIP benchmark: the most simultaneous fax calls between two openfaxd on this machine.
+
+Two private ``openfaxd`` (``python -m openfax.service.daemon``), A and B, each with one SIP
+trunk pointing at the other on 127.0.0.1 and as many channels as the largest round needs,
+no loopback lines. Each round submits one fax (a one-page text document) to N recipients on
+A, all B's number, so the scheduler places N calls at once; B answers them all. The media
+run at real time as toward a real gateway: the media clock at 1.0 and T.38 paced by spandsp
+(``t38_paced = true``). A round passes when every job completed and B archived N whole
+faxes; N grows until a round fails or the largest N is reached.
+
+Measured per round: the wall time from submission to the last job done, and the CPU time
+both daemons used meanwhile (``/proc/PID/stat``), per call (CPU seconds per fax) and as
+the share of one core per simultaneous call. Run for T.38 (``t38 = "request"``) and G.711
+(``t38 = "off"``). Target: at least 100 simultaneous T.38 calls on 2 cores.
+
+Run: ``.venv/bin/python bench/sip.py`` (``--rounds 25,50,100`` to choose N, ``--mode t38``
+or ``g711`` for one, ``--json``). A benchmark, not a test: nothing is asserted about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import IO, Any
+
+from openfax.api.tokens import TokenFile
+from openfax.client import FaxDocument, FaxServer
+from openfax.model import JobStatus
+
+READY = re.compile(r"openfaxd ready .* and http://([\d.]+):(\d+)")
+NUMBERS = ("5550101", "5550202")
+ROUND_TIMEOUT = 600.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP (SIP listens on both)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port: int = tcp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+
+
+def toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml(item) for item in value) + "]"
+    return str(value)
+
+
+class Daemon:
+    """One private openfaxd with a SIP trunk."""
+
+    def __init__(self, root: Path, trunk: dict[str, Any]) -> None:
+        self.root = root
+        root.mkdir(parents=True)
+        self.token = TokenFile(root / "tokens").add("bench")
+        self.socket = Path(tempfile.mkdtemp(prefix="ofx-", dir="/tmp")) / "openfaxd.sock"
+        lines = [
+            f"data_dir = {toml(str(root / 'data'))}",
+            'node_id = "bench"',
+            "[loopback]",
+            "lines = 0",
+            "[outgoing]",
+            "branding = false",
+            "retries = 0",
+            "[api]",
+            f"socket = {toml(str(self.socket))}",
+            'listen = "127.0.0.1:0"',
+            f"tokens_file = {toml(str(root / 'tokens'))}",
+            "[[sip.trunks]]",
+            *(f"{key} = {toml(value)}" for key, value in trunk.items()),
+        ]
+        self.config = root / "openfaxd.toml"
+        self.config.write_text("\n".join(lines) + "\n")
+        self.address = ""
+        self.log: deque[str] = deque(maxlen=50)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "openfax.service.daemon", "--config", str(self.config)],
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+            found = READY.search(line)
+            if found:
+                self.address = f"{found[1]}:{found[2]}"
+                break
+        else:
+            raise SystemExit(f"openfaxd did not start: {''.join(self.log)}")
+        threading.Thread(target=self._drain, args=(self.process.stderr,), daemon=True).start()
+
+    def _drain(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.log.append(line)
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def connect(self) -> FaxServer:
+        server = FaxServer()
+        server.connect(self.address, token=self.token)
+        return server
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_pair(root: Path, mode: str, channels: int) -> tuple[Daemon, Daemon]:
+    sip = free_port(), free_port()
+    media = free_port()
+    daemons = []
+    for me, other in ((0, 1), (1, 0)):
+        first = media + me * (2 * channels + 16)
+        trunk = {
+            "name": "bench",
+            "host": "127.0.0.1",
+            "port": sip[other],
+            "local_address": "127.0.0.1",
+            "local_port": sip[me],
+            "numbers": [NUMBERS[me]],
+            "channels": channels,
+            "t38": "request" if mode == "t38" else "off",
+            "media_ports": f"{first}-{first + 2 * channels + 15}",
+            "ring_seconds": 0.5,
+        }
+        daemons.append(Daemon(root / f"{mode}-{me}", trunk))
+    return daemons[0], daemons[1]
+
+
+def run_round(a: Daemon, b: Daemon, body: Path, calls: int) -> dict[str, Any]:
+    """Send one fax to ``calls`` recipients at once from A to B; how it went."""
+    with a.connect() as source, b.connect() as target:
+        archive = target.folders.incoming_archive
+        before = {message.id for message in archive.get_messages()}
+        document = FaxDocument(body=body, subject="bench")
+        for _ in range(calls):
+            document.recipients.add(NUMBERS[1])
+        cpu = a.cpu_seconds() + b.cpu_seconds()
+        started = time.monotonic()
+        ids = set(document.connected_submit(source))
+        queue = source.folders.outgoing_queue
+        failed = 0
+        while time.monotonic() - started < ROUND_TIMEOUT:
+            jobs = [job for job in queue.get_jobs() if job.id in ids]
+            pending = [job for job in jobs if job.status not in FINAL]
+            failed = sum(job.status in FINAL for job in jobs)
+            if not pending:
+                break
+            time.sleep(0.5)
+        wall = time.monotonic() - started
+        cpu = a.cpu_seconds() + b.cpu_seconds() - cpu
+        # B archives each fax once its call has ended: wait for the last ones (at most 60 s).
+        whole = 0
+        for _ in range(60):
+            new = [message for message in archive.get_messages() if message.id not in before]
+            whole = sum(not message.partial for message in new)
+            if len(new) >= calls - failed:
+                break
+            time.sleep(1.0)
+    return {
+        "calls": calls,
+        "failed": failed,
+        "received_whole": whole,
+        "ok": failed == 0 and whole == calls,
+        "wall_seconds": round(wall, 1),
+        "cpu_seconds": round(cpu, 2),
+        "cpu_seconds_per_call": round(cpu / calls, 3),
+        "core_share_per_call": round(cpu / wall / calls, 4),
+    }
+
+
+FINAL = {JobStatus.FAILED, JobStatus.RETRIES_EXCEEDED, JobStatus.CANCELED}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", default="25,50,100,150,200")
+    parser.add_argument("--mode", choices=["t38", "g711", "both"], default="both")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rounds = [int(n) for n in args.rounds.split(",")]
+    modes = ["t38", "g711"] if args.mode == "both" else [args.mode]
+    results: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="openfax-bench-sip-") as folder:
+        body = Path(folder) / "page.txt"
+        body.write_text("OpenFax SIP benchmark\n\n" + "A line of text on the page.\n" * 40)
+        for mode in modes:
+            a, b = start_pair(Path(folder), mode, max(rounds))
+            results[mode] = []
+            try:
+                for calls in rounds:
+                    result = run_round(a, b, body, calls)
+                    results[mode].append(result)
+                    if not args.json:
+                        print(mode, json.dumps(result), flush=True)
+                    if not result["ok"]:
+                        break
+            finally:
+                a.stop()
+                b.stop()
+    summary = {
+        mode: max((r["calls"] for r in rows if r["ok"]), default=0)
+        for mode, rows in results.items()
+    }
+    if args.json:
+        print(json.dumps({"rounds": results, "most_simultaneous_calls": summary}, indent=2))
+    else:
+        for mode, best in summary.items():
+            print(f"{mode}: {best} simultaneous calls with no failed fax")
+
+
+if __name__ == "__main__":
+    main()
