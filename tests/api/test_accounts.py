@@ -128,6 +128,15 @@ def test_a_password_signs_in_over_tcp(admin: FaxServer, daemon: Daemon) -> None:
         assert pat.current_account.account_name == "pat"
     with pytest.raises(AccessDeniedError), FaxServer() as server:
         server.connect(daemon.address, user="pat", password="correct horse")
+    # The audit trail says who added the account and set its password, never the password.
+    me = admin.current_account.account_name
+    changes = [
+        (e.actor, e.details["change"])
+        for e in admin.get_audit(limit=1000)
+        if (e.action, e.object_type, e.object_id) == ("config_changed", "security", "account:pat")
+    ]
+    assert changes == [(me, "added"), (me, "password set")]
+    assert "staple" not in json.dumps([e.details for e in admin.get_audit(limit=1000)])
 
 
 def test_an_account_token_signs_in_until_revoked(admin: FaxServer, daemon: Daemon) -> None:

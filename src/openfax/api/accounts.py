@@ -159,6 +159,7 @@ def accounts_routes(service: FaxService) -> APIRouter:
         settings = await accounts().save_settings(
             auto_create_account_on_connect=change.auto_create_account_on_connect,
             incoming_faxes_are_public=change.incoming_faxes_are_public,
+            actor=who.name,
         )
         return SecurityModel(
             granted_rights=int(who.rights),
@@ -181,7 +182,7 @@ def accounts_routes(service: FaxService) -> APIRouter:
     async def put_grant(principal: Principal, grant: GrantModel, who: ManageConfig) -> None:
         """Grant an account (by name) or a Unix group (``@group``) rights."""
         rights = None if grant.rights is None else AccessRights2(grant.rights)
-        await accounts().grant(principal, rights)
+        await accounts().grant(principal, rights, actor=who.name)
 
     @api.get("/accounts")
     async def get_accounts(who: QueryConfig) -> list[AccountModel]:
@@ -191,7 +192,8 @@ def accounts_routes(service: FaxService) -> APIRouter:
     @api.post("/accounts", status_code=201)
     async def add_account(account: NewAccount, who: ManageConfig) -> AccountModel:
         """``FaxAccountSet.AddAccount(name)``: the default rights, the password given."""
-        return AccountModel.of(await accounts().add_account(account.account_name, account.password))
+        added = await accounts().add_account(account.account_name, account.password, actor=who.name)
+        return AccountModel.of(added)
 
     @api.get("/accounts/{name}")
     async def get_account(name: AccountName, who: QueryConfig) -> AccountModel:
@@ -201,13 +203,13 @@ def accounts_routes(service: FaxService) -> APIRouter:
     @api.delete("/accounts/{name}", status_code=204, response_class=Response)
     async def remove_account(name: AccountName, who: ManageConfig) -> None:
         """``FaxAccountSet.RemoveAccount(name)``: its tokens go, its faxes stay."""
-        await accounts().remove_account(name)
+        await accounts().remove_account(name, actor=who.name)
 
     @api.put("/accounts/{name}/password", status_code=204, response_class=Response)
     async def set_password(name: AccountName, change: PasswordModel, who: Authenticated) -> None:
         """Set an account's password (one's own, or any with far2MANAGE_CONFIG)."""
         _self_or_admin(who, name)
-        await accounts().set_password(name, change.password)
+        await accounts().set_password(name, change.password, actor=who.name)
 
     @api.get("/accounts/{name}/tokens")
     async def get_tokens(name: AccountName, who: Authenticated) -> list[TokenModel]:
@@ -218,7 +220,7 @@ def accounts_routes(service: FaxService) -> APIRouter:
     async def add_token(name: AccountName, new: NewToken, who: Authenticated) -> TokenModel:
         """A new API token of the account; its text is in this answer only."""
         _self_or_admin(who, name)
-        info, token = await accounts().add_token(name, new.label)
+        info, token = await accounts().add_token(name, new.label, actor=who.name)
         return TokenModel.of(info, token)
 
     @api.delete("/accounts/{name}/tokens/{token_id}", status_code=204, response_class=Response)
@@ -228,7 +230,7 @@ def accounts_routes(service: FaxService) -> APIRouter:
         who: Authenticated,
     ) -> None:
         _self_or_admin(who, name)
-        await accounts().revoke_token(name, parse_id(token_id))
+        await accounts().revoke_token(name, parse_id(token_id), actor=who.name)
 
     @api.post("/incoming-messages/{message_id}/reassign", tags=["incoming archive"])
     async def reassign(

@@ -43,7 +43,7 @@ from openfax.model import (
     effective_rights,
     format_id,
 )
-from openfax.service.audit import AuditAction, message_type, record
+from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
 from openfax.store import Account, AccountToken, Direction, GroupGrant, Message
@@ -154,6 +154,7 @@ class Accounts:
         *,
         auto_create_account_on_connect: bool | None = None,
         incoming_faxes_are_public: bool | None = None,
+        actor: str = SERVICE_ACTOR,
     ) -> SecuritySettings:
         """Change the settings given (the others keep their value)."""
         current = self.settings
@@ -165,10 +166,12 @@ class Accounts:
             if incoming_faxes_are_public is None
             else incoming_faxes_are_public,
         )
+        value = settings.__dict__.copy()
         await self._change(
-            lambda conn: q.set_setting(
-                conn, SECURITY_KEY, settings.__dict__.copy(), now=self.ctx.clock.now()
-            )
+            lambda conn: q.set_setting(conn, SECURITY_KEY, value, now=self.ctx.clock.now()),
+            actor,
+            "settings",
+            value,
         )
         self.settings = settings
         return settings
@@ -184,7 +187,9 @@ class Accounts:
         """FAXCOMEX ``GetAccount(name)``; MessageNotFoundError if there is none."""
         return _info(await self._account(name))
 
-    async def add_account(self, name: str, password: str | None = None) -> AccountInfo:
+    async def add_account(
+        self, name: str, password: str | None = None, *, actor: str = SERVICE_ACTOR
+    ) -> AccountInfo:
         """FAXCOMEX ``AddAccount(name)``: a new account with the default rights (and a
         password, if given); InvalidOperationError if it exists."""
         account = Account(
@@ -197,26 +202,31 @@ class Accounts:
             if not await q.insert_account(conn, account):
                 raise InvalidOperationError(f"account {name!r} exists already")
 
-        await self._change(insert)
+        await self._change(insert, actor, f"account:{name}", {"change": "added"})
         return _info(account)
 
-    async def remove_account(self, name: str) -> None:
+    async def remove_account(self, name: str, *, actor: str = SERVICE_ACTOR) -> None:
         """FAXCOMEX ``RemoveAccount(name)``: the account and its tokens go, its faxes stay."""
 
         async def remove(conn: Any) -> None:
             if not await q.delete_account(conn, name):
                 raise AccountNotFoundError(name)
 
-        await self._change(remove)
+        await self._change(remove, actor, f"account:{name}", {"change": "removed"})
 
-    async def set_password(self, name: str, password: str | None) -> None:
+    async def set_password(
+        self, name: str, password: str | None, *, actor: str = SERVICE_ACTOR
+    ) -> None:
         """Set (None: remove) an account's password."""
         if password is not None and not password:
             raise AccountError("a password is not empty")
         digest = None if password is None else await _hash(password)
-        await self._update(name, {"password_hash": digest})
+        change = "password removed" if password is None else "password set"
+        await self._update(name, {"password_hash": digest}, actor, change)
 
-    async def add_token(self, name: str, label: str = "") -> tuple[TokenInfo, str]:
+    async def add_token(
+        self, name: str, label: str = "", *, actor: str = SERVICE_ACTOR
+    ) -> tuple[TokenInfo, str]:
         """A new API token for the account: its record and its text (shown only now)."""
         await self._account(name)
         token = new_token()
@@ -226,7 +236,10 @@ class Accounts:
             label=label,
             created_at=self.ctx.clock.now(),
         )
-        await self._change(lambda conn: q.insert_token(conn, record))
+        details = {"change": "token added", "token_id": format_id(record.id)}
+        await self._change(
+            lambda conn: q.insert_token(conn, record), actor, f"account:{name}", details
+        )
         return TokenInfo(record.id, record.label, record.created_at), token
 
     async def get_tokens(self, name: str) -> list[TokenInfo]:
@@ -236,14 +249,15 @@ class Accounts:
             tokens = await q.list_tokens(conn, name)
         return [TokenInfo(t.id, t.label, t.created_at) for t in tokens]
 
-    async def revoke_token(self, name: str, token_id: int) -> None:
+    async def revoke_token(self, name: str, token_id: int, *, actor: str = SERVICE_ACTOR) -> None:
         """Revoke one of an account's tokens; MessageNotFoundError if it has no such token."""
 
         async def revoke(conn: Any) -> None:
             if not await q.delete_token(conn, name, token_id):
                 raise MessageNotFoundError("token", token_id)
 
-        await self._change(revoke)
+        details = {"change": "token revoked", "token_id": format_id(token_id)}
+        await self._change(revoke, actor, f"account:{name}", details)
 
     # --- rights -----------------------------------------------------------------------------
 
@@ -258,7 +272,9 @@ class Accounts:
             groups={g.group_name: AccessRights2(g.rights) for g in groups},
         )
 
-    async def grant(self, principal: str, rights: AccessRights2 | None) -> None:
+    async def grant(
+        self, principal: str, rights: AccessRights2 | None, *, actor: str = SERVICE_ACTOR
+    ) -> None:
         """Set the rights of an account (None: back to the defaults) or of a Unix group
         (``@group``; None: takes its grant away)."""
         if rights is not None and int(rights) & ~int(ALL_RIGHTS):
@@ -267,13 +283,20 @@ class Accounts:
             group = principal[len(GROUP_PREFIX) :]
             if not group:
                 raise AccountError("a group grant names the group: @group")
-            if rights is None:
-                await self._change(lambda conn: q.delete_group_grant(conn, group))
-            else:
-                grant = GroupGrant(group_name=group, rights=int(rights))
-                await self._change(lambda conn: q.put_group_grant(conn, grant))
+            value = None if rights is None else int(rights)
+            details = {"change": "granted", "rights": value}
+            grant = None if rights is None else GroupGrant(group_name=group, rights=int(rights))
+
+            async def put(conn: Any) -> None:
+                if grant is None:
+                    await q.delete_group_grant(conn, group)
+                else:
+                    await q.put_group_grant(conn, grant)
+
+            await self._change(put, actor, f"grant:{principal}", details)
             return
-        await self._update(principal, {"rights": None if rights is None else int(rights)})
+        value = None if rights is None else int(rights)
+        await self._update(principal, {"rights": value}, actor, "granted", {"rights": value})
 
     async def granted_rights(self, name: str) -> AccessRights2:
         """The rights an account holds now: its own grant (or the defaults) and its Unix
@@ -401,21 +424,35 @@ class Accounts:
     async def _create_quietly(self, name: str) -> None:
         """Add an account of that name unless one exists (two first requests may race)."""
         account = Account(name=check_account_name(name), created_at=self.ctx.clock.now())
-        await self._change(lambda conn: q.insert_account(conn, account))
+        details = {"change": "created on connection"}
+        await self._change(
+            lambda conn: q.insert_account(conn, account), name, f"account:{name}", details
+        )
 
-    async def _update(self, name: str, changes: dict[str, Any]) -> None:
+    async def _update(
+        self,
+        name: str,
+        changes: dict[str, Any],
+        actor: str,
+        change: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         async def update(conn: Any) -> None:
             if await q.update_account(conn, name, changes) is None:
                 raise AccountNotFoundError(name)
 
-        await self._change(update)
+        await self._change(update, actor, f"account:{name}", {"change": change, **(details or {})})
 
-    async def _change(self, work: Any) -> None:
-        """Run ``work(conn)`` in a transaction that announces a security change, and forget
-        every cached sign-in."""
-        async with self.ctx.hub.transaction() as conn:
+    async def _change(self, work: Any, actor: str, what: str, details: dict[str, Any]) -> None:
+        """Run ``work(conn)`` in a transaction that announces a security change and writes
+        it to the audit trail (``config_changed`` of ``security`` ``what``, by ``actor``;
+        never a password or a token), and forget every cached sign-in."""
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
             await work(conn)
-            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, SECURITY_CHANGED)
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, SECURITY_CHANGED)
+            now = ctx.clock.now()
+            await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "security", what, details)
         self._principals.clear()
         self._passwords.clear()
         self._tokens.clear()
