@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from openfax.errors import SdpNegotiationError
+from openfax.providers import CallDirection
+from openfax.providers.sip import SipProvider, TrunkConfig
 from openfax.telephony.sdp import (
     LocalMedia,
     Origin,
@@ -40,6 +42,7 @@ from openfax.telephony.sip.useragent import (
     UserAgent,
     UserAgentConfig,
 )
+from tests.providers.test_loopback import Service
 
 SIPP = shutil.which("sipp")
 SCENARIOS = Path(__file__).parent / "sipp"
@@ -480,3 +483,39 @@ async def test_a_reinvite_never_answered_ends_the_call_as_lost(tmp_path: Path) -
         sipp.kill()
     assert (result.accepted, result.status) == (False, 408)
     assert (end.remote, end.reason) == (True, "408 Request Timeout")
+
+
+def test_sipp_calls_the_sip_provider_which_answers(tmp_path: Path) -> None:
+    """The answering scenario carried to the ``sip`` provider: SIPp calls a trunk's number,
+    a device rings and answers, and SIPp's BYE (before any fax) ends the reception unfinished
+    with the called number as its routing information."""
+    trunk = TrunkConfig(
+        name="sipp",
+        numbers=("5550202",),
+        local_address="127.0.0.1",
+        local_port=free_port(),
+        host="127.0.0.1",
+        port=free_port(),
+        t38="off",
+        ring_seconds=0.1,
+    )
+    service = Service(tmp_path)
+    sipp = Sipp(tmp_path, "uac_answered", "-s", "5550202")
+
+    async def main() -> None:
+        provider = SipProvider([trunk], name="sip")
+        provider.set_listener(service)
+        async with provider:
+            try:
+                await sipp.start(f"127.0.0.1:{trunk.local_port}")
+                await sipp.finish()
+                while not service.received():
+                    await asyncio.sleep(0.05)
+            finally:
+                sipp.kill()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    (received,) = service.received()
+    assert received.direction is CallDirection.INCOMING and not received.ok
+    (call,) = service.calls.values()
+    assert call.called_number == "5550202"
