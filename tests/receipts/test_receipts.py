@@ -11,7 +11,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from openfax.client import FaxDocument, FaxServer
-from openfax.errors import ConfigError, SubmissionError
+from openfax.errors import ConfigError, InvalidOperationError, SubmissionError
 from openfax.model import ReceiptType, SmtpAuthenticationType
 from openfax.routing import ROUTE_TO_EMAIL
 from tests.receipts.conftest import UNKNOWN, allow_mail, eventually, submit
@@ -224,3 +224,33 @@ def test_e_mail_routing_takes_the_smtp_settings_it_leaves_out_from_the_receipt_o
     assert delivery.status == "done"
     assert mail["To"] == "office@example.com"
     assert mail["From"] == "fax@example.com"
+
+
+def test_a_receipt_refused_for_good_is_listed_failed_and_sent_again_once_put_right(
+    server: FaxServer, two_pages: Path
+) -> None:
+    with smtp_server(users={"fax": "letmein"}) as (mailbox, port):
+        allow_mail(
+            server,
+            port,
+            authentication_type=SmtpAuthenticationType.BASIC,
+            smtp_user="fax",
+            smtp_password="wrong",
+        )
+        (job,) = submit(server, two_pages, "1002")
+        (failed,) = eventually(
+            lambda: [r for r in server.get_receipts(status="failed") if r.job_id == job],
+            "the receipt failed for good",
+        )
+        # A 535 (failed login) is not tried again.
+        assert failed.attempts == 1 and "535" in failed.last_error
+        options = server.receipt_options
+        options.smtp_password = "letmein"
+        options.save()
+        failed.resend()
+        assert failed.status == "pending" and failed.attempts == 0
+        with pytest.raises(InvalidOperationError, match="only failed ones"):
+            failed.resend()
+        ((user, mail),) = mailbox.wait_for(1)
+    assert user == "fax"
+    assert job in body_of(mail)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.models import FaxId, Strict, UtcTime
+from openfax.api.models import ID_PATTERN, FaxId, Strict, UtcTime
 from openfax.api.rights import ManageConfig, QueryConfig
+from openfax.model import parse_id
 from openfax.service import FaxService
 from openfax.service.receipt_options import ReceiptOptions
 from openfax.store import DeliveryStatus, Receipt
@@ -167,5 +169,12 @@ def options_routes(service: FaxService) -> APIRouter:
         """The delivery receipts (those in ``status``: ``failed`` for the ones the SMTP
         server never took), the latest change first."""
         return [ReceiptModel.of(r) for r in await service.get_receipts(status=status, limit=limit)]
+
+    @api.post("/receipts/{receipt_id}/resend")
+    async def resend_receipt(
+        receipt_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageConfig
+    ) -> ReceiptModel:
+        """Send a failed receipt again, with fresh retries (409 for one not failed)."""
+        return ReceiptModel.of(await service.resend_receipt(parse_id(receipt_id)))
 
     return api

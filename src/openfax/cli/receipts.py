@@ -119,6 +119,19 @@ def receipts_list(
     print_rows(rows, RECEIPT_COLUMNS, "Delivery receipts", as_json)
 
 
+@receipts.command("resend")
+@click.argument("receipt_id")
+@server_options
+def receipts_resend(receipt_id: str, server_name: str, token: str | None) -> None:
+    """Send a failed receipt again, with fresh retries."""
+    with connected(server_name, token) as server:
+        found = {r.id: r for r in server.get_receipts("failed", limit=1000)}
+        if receipt_id.lower() not in found:
+            raise click.ClickException(f"no failed receipt has the id {receipt_id}")
+        found[receipt_id.lower()].resend()
+    click.echo(f"receipt {receipt_id} is pending again")
+
+
 @click.group("logging")
 def logging_group() -> None:
     """Activity logging (inbox and outbox logs) and event logging levels."""

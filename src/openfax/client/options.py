@@ -143,6 +143,14 @@ class FaxReceipt(Record):
     updated_at = Field(parse_time)
     sent_at = Field(parse_time)
 
+    def __init__(self, connection: Connection, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self._connection = connection
+
+    def resend(self) -> None:
+        """Send a failed receipt again with fresh retries (InvalidOperationError otherwise)."""
+        self._data = self._connection.post(f"/receipts/{self.id}/resend")
+
 
 def get_receipts(
     connection: Connection, status: str | None = None, limit: int = 100
@@ -151,5 +159,6 @@ def get_receipts(
     params: dict[str, Any] = {"limit": limit}
     if status is not None:
         params["status"] = status
-    receipts = [FaxReceipt(data) for data in connection.get("/receipts", **params)]
+    found = connection.get("/receipts", **params)
+    receipts = [FaxReceipt(connection, data) for data in found]
     return Collection(receipts, key=lambda receipt: receipt.id)

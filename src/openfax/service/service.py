@@ -59,7 +59,7 @@ from openfax.service.configuration import (
 )
 from openfax.service.context import ServiceContext
 from openfax.service.event_log import EVENT_LOGGING_KEY, EventLogging, init_events
-from openfax.service.events import EventHub, EventType, ServerEvent
+from openfax.service.events import EventHub, EventType, ServerEvent, after_commit
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.job_states import Operation, base, incoming_cancel, transition
@@ -487,6 +487,29 @@ class FaxService:
         """The delivery receipts in ``status`` (every one when None), latest change first."""
         async with self.ctx.db.read() as conn:
             return await q.list_receipts(conn, status=status, limit=limit)
+
+    async def resend_receipt(self, receipt_id: int) -> Receipt:
+        """Send a receipt that failed for good again, with fresh retries (after the SMTP
+        settings were put right); InvalidOperationError for one not failed."""
+        ctx = self.ctx
+        now = ctx.clock.now()
+        async with ctx.hub.transaction() as conn:
+            receipt = await q.get_receipt(conn, receipt_id)
+            if receipt.status is not DeliveryStatus.FAILED:
+                raise InvalidOperationError(
+                    f"receipt {receipt_id:016x} is {receipt.status.value}: "
+                    "only failed ones are sent again"
+                )
+            changes = {
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "updated_at": now,
+            }
+            resent = await q.update_receipt(conn, receipt_id, changes)
+            assert resent is not None
+            after_commit(conn, ctx.wake_receipts.set)
+        return resent
 
     # --- submitting ---------------------------------------------------------------------------
 

@@ -992,6 +992,14 @@ async def next_receipt_at(conn: AsyncConnection) -> datetime | None:
     return due
 
 
+async def get_receipt(conn: AsyncConnection, receipt_id: int) -> Receipt:
+    """One receipt; MessageNotFoundError if there is none."""
+    row = (await conn.execute(select(receipts).where(receipts.c.id == receipt_id))).first()
+    if row is None:
+        raise MessageNotFoundError("receipt", receipt_id)
+    return Receipt(**row._mapping)
+
+
 async def update_receipt(
     conn: AsyncConnection, receipt_id: int, changes: Mapping[str, Any]
 ) -> Receipt | None:
