@@ -121,15 +121,20 @@ def receipts_list(
 
 @receipts.command("resend")
 @click.argument("receipt_id")
+@json_option
 @server_options
-def receipts_resend(receipt_id: str, server_name: str, token: str | None) -> None:
+def receipts_resend(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
     """Send a failed receipt again, with fresh retries."""
     with connected(server_name, token) as server:
         found = {r.id: r for r in server.get_receipts("failed", limit=1000)}
         if receipt_id.lower() not in found:
             raise click.ClickException(f"no failed receipt has the id {receipt_id}")
-        found[receipt_id.lower()].resend()
-    click.echo(f"receipt {receipt_id} is pending again")
+        receipt = found[receipt_id.lower()]
+        receipt.resend()
+    if as_json:
+        click.echo(json.dumps(receipt.to_dict()))
+    else:
+        click.echo(f"receipt {receipt.id} is pending again")
 
 
 @click.group("logging")
