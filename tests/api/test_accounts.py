@@ -355,6 +355,7 @@ PATH_VALUES = {
     "job_id": SOME_ID,
     "message_id": SOME_ID,
     "delivery_id": SOME_ID,
+    "receipt_id": SOME_ID,
     "token_id": SOME_ID,
 }
 
@@ -393,6 +394,9 @@ def test_every_protected_operation_is_refused_without_its_right(
         ("POST", f"/v1/incoming-jobs/{SOME_ID}/cancel", "far2MANAGE_RECEIVE_FOLDER"),
         ("POST", f"/v1/incoming-messages/{SOME_ID}/reassign", "far2MANAGE_RECEIVE_FOLDER"),
         ("GET", "/v1/inbound-routing/deliveries", "far2MANAGE_RECEIVE_FOLDER"),
+        ("PATCH", "/v1/receipt-options", "far2MANAGE_CONFIG"),
+        ("PATCH", "/v1/logging-options/events", "far2MANAGE_CONFIG"),
+        ("POST", f"/v1/receipts/{SOME_ID}/resend", "far2MANAGE_CONFIG"),
     ],
 )
 def test_a_user_with_the_default_rights_cannot_administer(
