@@ -134,9 +134,10 @@ def test_a_t38_fax_crosses_real_udp_sockets(make_tiff: MakeTiff, tmp_path: Path)
 def test_a_g711_fax_crosses_real_udp_sockets(
     make_tiff: MakeTiff, tmp_path: Path, codec: str
 ) -> None:
-    # Paced by the media clock: two OpenFax ends may run it faster than real time.
-    sent, received = make_tiff(pages=2), tmp_path / "received.tif"
-    options = MediaOptions(speed=2.0, jitter_delay=0.3)
+    # Paced by the media clock at real time: faster, a loaded machine delays the loop past
+    # what the jitter buffer holds. PCMA sends one page, to keep the test short.
+    sent, received = make_tiff(pages=2 if codec == "PCMU" else 1), tmp_path / "received.tif"
+    options = MediaOptions(jitter_delay=0.3)
     _, answerer, a, b = asyncio.run(
         fax(sent, received, t38=False, codecs=(codec,), options=options)
     )
