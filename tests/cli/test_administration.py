@@ -7,9 +7,11 @@ import json
 import os
 import pwd
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.cli.test_cli import SAMPLES
 from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon, running
 
@@ -57,3 +59,34 @@ def test_audit_lists_the_changes_made(daemon: Daemon) -> None:
     assert after == []
     table = openfax(daemon, "audit", "--limit", "5")
     assert table.returncode == 0 and "Audit trail" in table.stdout
+
+
+def test_coverpages_add_list_send_remove(daemon: Daemon, tmp_path: Path) -> None:
+    template = tmp_path / "memo.txt"
+    template.write_text("@font sans-bold 40\nMEMO to {recipient_name}\n")
+    added = openfax(daemon, "coverpages", "add", "memo", template)
+    assert added.returncode == 0, added.stderr
+    listed = json.loads(openfax(daemon, "coverpages", "list", "--json").stdout)
+    assert [page["name"] for page in listed] == ["memo"]
+    sent = openfax(
+        daemon,
+        "send",
+        SAMPLES / "letter.txt",
+        "--to",
+        "1002",
+        "--cover",
+        "memo",
+        "--wait",
+        "--json",
+    )
+    assert sent.returncode == 0, sent.stderr
+    (job,) = json.loads(sent.stdout)
+    assert job["status"] == "COMPLETED"
+    assert openfax(daemon, "coverpages", "remove", "memo").returncode == 0
+    assert json.loads(openfax(daemon, "coverpages", "list", "--json").stdout) == []
+    gone = openfax(daemon, "coverpages", "remove", "memo")
+    assert gone.returncode == 1 and "no cover page 'memo'" in gone.stderr
+    broken = tmp_path / "broken.txt"
+    broken.write_text("{no_such_field}\n")
+    refused = openfax(daemon, "coverpages", "add", "broken", broken)
+    assert refused.returncode == 1 and "no_such_field" in refused.stderr

@@ -1,5 +1,5 @@
-"""The administration routes: FAXCOMEX ``Configuration`` and the audit trail
-(``docs/design/configuration.md``).
+"""The administration routes: FAXCOMEX ``Configuration``, the server's cover pages and the
+audit trail (``docs/design/configuration.md``).
 
 The rules stay in the service: a property it refuses is a ConfigError (400) naming it.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel
 
 from openfax.api.models import UtcTime
@@ -17,6 +17,7 @@ from openfax.api.rights import ManageConfig, QueryConfig
 from openfax.model import MAX_PAGE_SIZE
 from openfax.service import FaxService
 from openfax.service.configuration import Configuration
+from openfax.service.cover_pages import MAX_TEMPLATE_BYTES, CoverPageInfo
 from openfax.store import AuditEntry
 
 TAGS: list[Any] = ["administration"]
@@ -80,6 +81,18 @@ class AuditEntryModel(BaseModel):
         )
 
 
+class CoverPageModel(BaseModel):
+    """A server cover page: the name a submission gives (``cover_page_type`` SERVER)."""
+
+    name: str
+    size: int
+    modified: UtcTime
+
+    @classmethod
+    def of(cls, info: CoverPageInfo) -> CoverPageModel:
+        return cls(name=info.name, size=info.size, modified=info.modified)
+
+
 def administration_routes(service: FaxService) -> APIRouter:
     """The routes, to include under ``/v1``."""
     api = APIRouter(tags=TAGS)
@@ -112,5 +125,25 @@ def administration_routes(service: FaxService) -> APIRouter:
             since = since.replace(tzinfo=UTC)
         entries = await service.get_audit(since, after, limit)
         return [AuditEntryModel.of(entry) for entry in entries]
+
+    @api.get("/cover-pages")
+    async def get_cover_pages(who: QueryConfig) -> list[CoverPageModel]:
+        """The server's cover pages, by name."""
+        return [CoverPageModel.of(info) for info in await service.get_cover_pages()]
+
+    @api.post("/cover-pages", status_code=201)
+    async def add_cover_page(
+        who: ManageConfig,
+        name: Annotated[str, Form(description="the name submissions give")],
+        file: Annotated[UploadFile, File(description="the template (UTF-8 text)")],
+    ) -> CoverPageModel:
+        """Add (or replace) a server cover page; a template that does not draw is refused."""
+        content = await file.read(MAX_TEMPLATE_BYTES + 1)
+        return CoverPageModel.of(await service.add_cover_page(name, content, who.name))
+
+    @api.delete("/cover-pages/{name}", status_code=204, response_class=Response)
+    async def remove_cover_page(name: str, who: ManageConfig) -> None:
+        """Remove a server cover page; faxes already submitted keep theirs."""
+        await service.remove_cover_page(name, who.name)
 
     return api

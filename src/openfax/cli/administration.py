@@ -1,5 +1,6 @@
 """``openfax config``: the server configuration of a running openfaxd (FAXCOMEX
-``Configuration``), read and changed while it runs; ``openfax audit``: its audit trail."""
+``Configuration``), read and changed while it runs; ``openfax coverpages``: its cover pages;
+``openfax audit``: its audit trail."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from openfax.cli.options import json_option, server_options
 from openfax.cli.routing import connected, parse_setting, print_rows
 
 PROPERTY_COLUMNS = ("property", "value")
+COVER_PAGE_COLUMNS = ("name", "size", "modified")
 AUDIT_COLUMNS = ("seq", "time", "actor", "action", "object_type", "object_id", "details")
 
 
@@ -96,3 +98,39 @@ def audit(
         when = None if since is None else since.replace(tzinfo=UTC)
         rows = [entry.to_dict() for entry in server.get_audit(when, limit, after=after)]
     print_rows(rows, AUDIT_COLUMNS, "Audit trail", as_json)
+
+
+@click.group()
+def coverpages() -> None:
+    """The server's cover pages (send with --cover NAME)."""
+
+
+@coverpages.command("list")
+@json_option
+@server_options
+def list_cover_pages(as_json: bool, server_name: str, token: str | None) -> None:
+    """List the server's cover pages."""
+    with connected(server_name, token) as server:
+        rows = [page.to_dict() for page in server.get_cover_pages()]
+    print_rows(rows, COVER_PAGE_COLUMNS, "Server cover pages", as_json)
+
+
+@coverpages.command("add")
+@click.argument("name")
+@click.argument("template", type=click.Path(exists=True, dir_okay=False))
+@server_options
+def add_cover_page(name: str, template: str, server_name: str, token: str | None) -> None:
+    """Add TEMPLATE (a cover page template, UTF-8 text) as the cover page NAME."""
+    with connected(server_name, token) as server:
+        page = server.add_cover_page(name, template)
+    click.echo(f"{page.name}  {page.size} bytes")
+
+
+@coverpages.command("remove")
+@click.argument("name")
+@server_options
+def remove_cover_page(name: str, server_name: str, token: str | None) -> None:
+    """Remove the cover page NAME."""
+    with connected(server_name, token) as server:
+        server.remove_cover_page(name)
+    click.echo(f"{name} removed")

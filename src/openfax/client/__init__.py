@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from openfax.client._connection import NotConnectedError, ServerUnavailableError
     from openfax.client._records import Collection
     from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
-    from openfax.client.administration import FaxAuditEntry, FaxConfiguration
+    from openfax.client.administration import FaxAuditEntry, FaxConfiguration, FaxCoverPage
     from openfax.client.devices import FaxDevice
     from openfax.client.document import FaxDocument, FaxRecipient, FaxRecipients, FaxSender
     from openfax.client.events import ServerEvent
@@ -65,7 +65,7 @@ _HOMES = {
     "openfax.client._connection": ("NotConnectedError", "ServerUnavailableError"),
     "openfax.client._records": ("Collection",),
     "openfax.client.accounts": ("FaxAccount", "FaxAccountSet", "FaxSecurity", "FaxSecurity2"),
-    "openfax.client.administration": ("FaxAuditEntry", "FaxConfiguration"),
+    "openfax.client.administration": ("FaxAuditEntry", "FaxConfiguration", "FaxCoverPage"),
     "openfax.client.devices": ("FaxDevice",),
     "openfax.client.document": ("FaxDocument", "FaxRecipient", "FaxRecipients", "FaxSender"),
     "openfax.client.events": ("ServerEvent",),
@@ -128,6 +128,7 @@ __all__ = [
     "FaxActivityLogging",
     "FaxAuditEntry",
     "FaxConfiguration",
+    "FaxCoverPage",
     "FaxDevice",
     "FaxDeviceIds",
     "FaxDocument",

@@ -1,9 +1,11 @@
 """FAXCOMEX ``FaxConfiguration``: the server settings an administrator changes while the
-service runs (change the properties, then ``save()``); and the audit trail's entries."""
+service runs (change the properties, then ``save()``); the server's cover pages; and the
+audit trail's entries."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openfax.client._records import Collection, Field, Record, Setting, parse_time
@@ -89,3 +91,28 @@ def get_audit(
         params["since"] = since.isoformat()
     entries = [FaxAuditEntry(data) for data in connection.get("/audit", **params)]
     return Collection(entries, key=lambda entry: str(entry.seq))
+
+
+class FaxCoverPage(Record):
+    """A server cover page: submit with ``cover_page_type=CoverPageType.SERVER`` and
+    ``cover_page=name``."""
+
+    name = Field[str]()
+    size = Field[int]()
+    modified = Field(parse_time)
+
+    def __repr__(self) -> str:
+        return f"<FaxCoverPage {self.name!r}>"
+
+
+def get_cover_pages(connection: Connection) -> Collection[FaxCoverPage]:
+    """The server's cover pages, by 1-based position or name."""
+    pages = [FaxCoverPage(data) for data in connection.get("/cover-pages")]
+    return Collection(pages, key=lambda page: page.name)
+
+
+def add_cover_page(connection: Connection, name: str, template: str | Path) -> FaxCoverPage:
+    """Upload a template as the server cover page ``name``."""
+    return FaxCoverPage(
+        connection.post("/cover-pages", fields={"name": name}, uploads=[("file", Path(template))])
+    )

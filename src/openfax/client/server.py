@@ -15,12 +15,21 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar
+from urllib.parse import quote
 
 from openfax.client._connection import Connection, NotConnectedError, ServerUnavailableError
 from openfax.client._records import Collection, Field, Pages, Record
 from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
-from openfax.client.administration import FaxAuditEntry, FaxConfiguration, get_audit
+from openfax.client.administration import (
+    FaxAuditEntry,
+    FaxConfiguration,
+    FaxCoverPage,
+    add_cover_page,
+    get_audit,
+    get_cover_pages,
+)
 from openfax.client.devices import FaxDevice
 from openfax.client.events import ServerEvent, decode
 from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
@@ -341,6 +350,20 @@ class FaxServer:
     def configuration(self) -> FaxConfiguration:
         """FAXCOMEX ``Configuration``: read now; change properties, then ``save()``."""
         return FaxConfiguration(self._connected)
+
+    def get_cover_pages(self) -> Collection[FaxCoverPage]:
+        """The server's cover pages (by 1-based position or name), which a submission picks
+        with ``cover_page_type=CoverPageType.SERVER`` and ``cover_page=name``."""
+        return get_cover_pages(self._connected)
+
+    def add_cover_page(self, name: str, template: str | Path) -> FaxCoverPage:
+        """Upload the template file ``template`` as the server cover page ``name`` (replacing
+        one so named); DocumentError if it does not draw."""
+        return add_cover_page(self._connected, name, template)
+
+    def remove_cover_page(self, name: str) -> None:
+        """Remove a server cover page; faxes already submitted keep theirs."""
+        send_json(self._connected, "DELETE", f"/cover-pages/{quote(name)}")
 
     def get_audit(
         self, since: datetime | None = None, limit: int = 100, *, after: int = 0

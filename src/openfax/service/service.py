@@ -59,6 +59,15 @@ from openfax.service.configuration import (
 )
 from openfax.service.context import ServiceContext
 from openfax.service.event_log import EVENT_LOGGING_KEY, EventLogging, init_events
+from openfax.service.cover_pages import (
+    CoverPageInfo,
+    add_cover_page,
+    list_cover_pages,
+    remove_cover_page,
+)
+from openfax.service.cover_pages import (
+    folder as cover_pages_folder,
+)
 from openfax.service.events import EventHub, EventType, ServerEvent, after_commit
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
@@ -385,6 +394,34 @@ class FaxService:
         self.scheduler.wake()
         return await self.get_configuration()
 
+    # --- server cover pages ---------------------------------------------------------------------
+
+    async def get_cover_pages(self) -> list[CoverPageInfo]:
+        """The server's cover pages (``CoverPageType.SERVER`` with one's name), by name."""
+        return await asyncio.to_thread(list_cover_pages, self.config.data_dir)
+
+    async def add_cover_page(
+        self, name: str, content: bytes, actor: str = SERVICE_ACTOR
+    ) -> CoverPageInfo:
+        """Check a cover page template and keep it as ``name`` (replacing one so named);
+        ConfigError for a bad name, DocumentError for a template that does not draw."""
+        info = await asyncio.to_thread(add_cover_page, self.config.data_dir, name, content)
+        await self._cover_pages_changed(info.name, "added", actor)
+        return info
+
+    async def remove_cover_page(self, name: str, actor: str = SERVICE_ACTOR) -> None:
+        """Remove a server cover page; faxes already submitted keep theirs."""
+        await asyncio.to_thread(remove_cover_page, self.config.data_dir, name)
+        await self._cover_pages_changed(name, "removed", actor)
+
+    async def _cover_pages_changed(self, name: str, change: str, actor: str) -> None:
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            details = {"change": change}
+            now = ctx.clock.now()
+            await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "cover_page", name, details)
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"cover_page": name, **details})
+
     # --- queues -------------------------------------------------------------------------------
 
     def get_queue_switches(self) -> QueueSwitches:
@@ -553,7 +590,7 @@ class FaxService:
         rendering = Rendering(
             request=request,
             when=now.astimezone(self.zone),
-            cover_pages_dir=self.config.data_dir / "coverpages",
+            cover_pages_dir=cover_pages_folder(self.config.data_dir),
         )
         seconds = self.config.deadlines.render_seconds
         try:

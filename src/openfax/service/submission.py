@@ -23,6 +23,7 @@ from openfax.documents import (
 )
 from openfax.errors import BodyError, DocumentError, SubmissionError
 from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
+from openfax.service.cover_pages import template_path
 from openfax.store import Spool
 from openfax.store.records import field_names
 
@@ -206,8 +207,7 @@ def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> list[
     if request.cover_page_type is CoverPageType.LOCAL:
         template = Path(request.cover_page)
     elif request.cover_page:
-        name = Path(request.cover_page).name
-        template = rendering.cover_pages_dir / (name if "." in name else f"{name}.txt")
+        template = template_path(rendering.cover_pages_dir, request.cover_page)
     fields = CoverPageFields(
         **{f"recipient_{k}": v for k, v in fields_of(recipient).items()},
         **{f"sender_{k}": v for k, v in fields_of(request.sender).items()},
