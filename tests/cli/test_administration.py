@@ -90,3 +90,31 @@ def test_coverpages_add_list_send_remove(daemon: Daemon, tmp_path: Path) -> None
     broken.write_text("{no_such_field}\n")
     refused = openfax(daemon, "coverpages", "add", "broken", broken)
     assert refused.returncode == 1 and "no_such_field" in refused.stderr
+
+
+def test_extension_property_set_and_get(daemon: Daemon, tmp_path: Path) -> None:
+    guid = "{0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0}"
+    assert openfax(daemon, "extension-property", "set", guid, "--value", "héllo").returncode == 0
+    assert openfax(daemon, "extension-property", "get", guid).stdout == "héllo"
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(b"\x00\x01\xff")
+    devices = json.loads(openfax(daemon, "devices", "--json").stdout)
+    device = str(devices[0]["id"])
+    done = openfax(daemon, "extension-property", "set", guid, "--file", blob, "--device", device)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(
+        openfax(daemon, "extension-property", "get", guid, "--device", device, "--json").stdout
+    )
+    assert shown == {"guid": guid, "device_id": int(device), "data": "AAH/"}
+    copy = tmp_path / "copy.bin"
+    assert (
+        openfax(
+            daemon, "extension-property", "get", guid, "--device", device, "-o", copy
+        ).returncode
+        == 0
+    )
+    assert copy.read_bytes() == b"\x00\x01\xff"
+    bad = openfax(daemon, "extension-property", "set", "not-a-guid", "--value", "x")
+    assert bad.returncode == 1 and "not a GUID" in bad.stderr
+    both = openfax(daemon, "extension-property", "set", guid)
+    assert both.returncode == 2 and "exactly one of --value and --file" in both.stderr

@@ -1,23 +1,26 @@
-"""The administration routes: FAXCOMEX ``Configuration``, the server's cover pages and the
-audit trail (``docs/design/configuration.md``).
+"""The administration routes: FAXCOMEX ``Configuration``, extension properties, the server's
+cover pages and the audit trail (``docs/design/configuration.md``).
 
 The rules stay in the service: a property it refuses is a ConfigError (400) naming it.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, Query, Response, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from openfax.api.models import UtcTime
 from openfax.api.rights import ManageConfig, QueryConfig
+from openfax.errors import ConfigError
 from openfax.model import MAX_PAGE_SIZE
 from openfax.service import FaxService
 from openfax.service.configuration import Configuration
 from openfax.service.cover_pages import MAX_TEMPLATE_BYTES, CoverPageInfo
+from openfax.service.extension_properties import checked_guid
 from openfax.store import AuditEntry
 
 TAGS: list[Any] = ["administration"]
@@ -93,6 +96,25 @@ class CoverPageModel(BaseModel):
         return cls(name=info.name, size=info.size, modified=info.modified)
 
 
+class ExtensionPropertyModel(BaseModel):
+    """An extension property: the blob named by ``guid`` for a device (0: the server)."""
+
+    guid: str
+    device_id: int
+    data: str = Field(description="the bytes, base64")
+
+
+class ExtensionPropertyData(BaseModel):
+    data: str = Field(description="the bytes, base64")
+
+    def decoded(self) -> bytes:
+        """The bytes; ConfigError naming ``data`` if it is not base64."""
+        try:
+            return base64.b64decode(self.data, validate=True)
+        except ValueError:
+            raise ConfigError("extension property", "data", "must be base64") from None
+
+
 def administration_routes(service: FaxService) -> APIRouter:
     """The routes, to include under ``/v1``."""
     api = APIRouter(tags=TAGS)
@@ -145,5 +167,41 @@ def administration_routes(service: FaxService) -> APIRouter:
     async def remove_cover_page(name: str, who: ManageConfig) -> None:
         """Remove a server cover page; faxes already submitted keep theirs."""
         await service.remove_cover_page(name, who.name)
+
+    async def extension_property(guid: str, device_id: int) -> ExtensionPropertyModel:
+        data = await service.get_extension_property(guid, device_id)
+        return ExtensionPropertyModel(
+            guid=checked_guid(guid),
+            device_id=device_id,
+            data=base64.b64encode(data).decode("ascii"),
+        )
+
+    @api.get("/extension-properties/{guid}")
+    async def get_server_extension_property(guid: str, who: QueryConfig) -> ExtensionPropertyModel:
+        """FAXCOMEX ``FaxServer.GetExtensionProperty`` (empty data when never set)."""
+        return await extension_property(guid, 0)
+
+    @api.put("/extension-properties/{guid}")
+    async def set_server_extension_property(
+        guid: str, change: ExtensionPropertyData, who: ManageConfig
+    ) -> ExtensionPropertyModel:
+        """FAXCOMEX ``FaxServer.SetExtensionProperty``; its owner is told."""
+        await service.set_extension_property(guid, change.decoded(), 0, who.name)
+        return await extension_property(guid, 0)
+
+    @api.get("/devices/{device_id}/extension-properties/{guid}")
+    async def get_device_extension_property(
+        device_id: int, guid: str, who: QueryConfig
+    ) -> ExtensionPropertyModel:
+        """FAXCOMEX ``FaxDevice.GetExtensionProperty`` (device 0: the server's slot)."""
+        return await extension_property(guid, device_id)
+
+    @api.put("/devices/{device_id}/extension-properties/{guid}")
+    async def set_device_extension_property(
+        device_id: int, guid: str, change: ExtensionPropertyData, who: ManageConfig
+    ) -> ExtensionPropertyModel:
+        """FAXCOMEX ``FaxDevice.SetExtensionProperty``; its owner is told."""
+        await service.set_extension_property(guid, change.decoded(), device_id, who.name)
+        return await extension_property(guid, device_id)
 
     return api

@@ -1,15 +1,21 @@
 """``openfax config``: the server configuration of a running openfaxd (FAXCOMEX
-``Configuration``), read and changed while it runs; ``openfax coverpages``: its cover pages;
-``openfax audit``: its audit trail."""
+``Configuration``), read and changed while it runs; ``openfax extension-property``: the
+plug-ins' data; ``openfax coverpages``: its cover pages; ``openfax audit``: its audit trail."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from openfax.cli.options import json_option, server_options
 from openfax.cli.routing import connected, parse_setting, print_rows
+
+if TYPE_CHECKING:
+    from openfax.client import FaxDevice, FaxServer
 
 PROPERTY_COLUMNS = ("property", "value")
 COVER_PAGE_COLUMNS = ("name", "size", "modified")
@@ -134,3 +140,82 @@ def remove_cover_page(name: str, server_name: str, token: str | None) -> None:
     with connected(server_name, token) as server:
         server.remove_cover_page(name)
     click.echo(f"{name} removed")
+
+
+def device_of(server: FaxServer, device_id: int) -> FaxDevice:
+    """The device with id ``device_id``."""
+    for found in server.get_devices():
+        if found.id == device_id:
+            return found
+    raise click.ClickException(f"no device has the id {device_id}")
+
+
+@click.group("extension-property")
+def extension_property() -> None:
+    """Extension properties: plug-ins' data named by a GUID, server-wide or per device."""
+
+
+@extension_property.command("get")
+@click.argument("guid")
+@click.option("--device", type=click.IntRange(min=0), default=0, help="Device id; 0: the server.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the bytes here."
+)
+@json_option
+@server_options
+def get_extension_property(
+    guid: str,
+    device: int,
+    output: str | None,
+    as_json: bool,
+    server_name: str,
+    token: str | None,
+) -> None:
+    """Show the data of GUID (raw on stdout, base64 with --json)."""
+    with connected(server_name, token) as server:
+        if device:
+            data = device_of(server, device).get_extension_property(guid)
+        else:
+            data = server.get_extension_property(guid)
+    if output is not None:
+        Path(output).write_bytes(data)
+    elif as_json:
+        import base64
+        import json
+
+        encoded = base64.b64encode(data).decode("ascii")
+        click.echo(json.dumps({"guid": guid, "device_id": device, "data": encoded}))
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@extension_property.command("set")
+@click.argument("guid")
+@click.option("--device", type=click.IntRange(min=0), default=0, help="Device id; 0: the server.")
+@click.option("--value", default=None, help="The data, as UTF-8 text.")
+@click.option(
+    "--file",
+    "source",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Read the data from this file.",
+)
+@server_options
+def set_extension_property(
+    guid: str,
+    device: int,
+    value: str | None,
+    source: str | None,
+    server_name: str,
+    token: str | None,
+) -> None:
+    """Set the data of GUID from --value or --file; the plug-in owning it is told."""
+    if (value is None) == (source is None):
+        raise click.UsageError("give the data with exactly one of --value and --file")
+    data = value.encode() if value is not None else Path(str(source)).read_bytes()
+    with connected(server_name, token) as server:
+        if device:
+            device_of(server, device).set_extension_property(guid, data)
+        else:
+            server.set_extension_property(guid, data)
+    click.echo(f"{guid}: {len(data)} bytes set")

@@ -1,14 +1,16 @@
 """FAXCOMEX ``FaxConfiguration``: the server settings an administrator changes while the
-service runs (change the properties, then ``save()``); the server's cover pages; and the
-audit trail's entries."""
+service runs (change the properties, then ``save()``); extension properties; the server's
+cover pages; and the audit trail's entries."""
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openfax.client._records import Collection, Field, Record, Setting, parse_time
+from openfax.client.routing import path_guid, send_json
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -116,3 +118,20 @@ def add_cover_page(connection: Connection, name: str, template: str | Path) -> F
     return FaxCoverPage(
         connection.post("/cover-pages", fields={"name": name}, uploads=[("file", Path(template))])
     )
+
+
+def get_extension_property(connection: Connection, guid: str, device_id: int) -> bytes:
+    """The extension property ``guid`` of a device (0: the server's); empty if never set."""
+    found = connection.get(_extension_path(guid, device_id))
+    return base64.b64decode(found["data"])
+
+
+def set_extension_property(connection: Connection, guid: str, data: bytes, device_id: int) -> None:
+    """Set the extension property ``guid`` of a device (0: the server's)."""
+    body = {"data": base64.b64encode(bytes(data)).decode("ascii")}
+    send_json(connection, "PUT", _extension_path(guid, device_id), body)
+
+
+def _extension_path(guid: str, device_id: int) -> str:
+    slot = f"/extension-properties/{path_guid(guid)}"
+    return slot if device_id == 0 else f"/devices/{device_id}{slot}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from openfax.client._records import Field, Record, Setting
+from openfax.client.administration import get_extension_property, set_extension_property
 from openfax.client.routing import send_json
 from openfax.model import ReceiveMode
 
@@ -55,6 +56,16 @@ class FaxDevice(Record):
         self._data = send_json(
             self._connection, "POST", f"/devices/{self.id}/routing-methods", body
         )
+
+    def get_extension_property(self, guid: str) -> bytes:
+        """FAXCOMEX ``GetExtensionProperty``: this device's blob named by ``guid`` (empty
+        when never set)."""
+        return get_extension_property(self._connection, guid, self.id)
+
+    def set_extension_property(self, guid: str, data: bytes) -> None:
+        """FAXCOMEX ``SetExtensionProperty``: keep ``data`` under ``guid`` for this device;
+        the plug-in owning the GUID is told."""
+        set_extension_property(self._connection, guid, data, self.id)
 
     def answer_call(self) -> bool:
         """FAXCOMEX ``AnswerCall()``: answer the call ringing now; False if none rings.

@@ -22,7 +22,7 @@ def send_json(connection: Connection, method: str, path: str, value: Any = None)
     return json.loads(answer) if answer else None
 
 
-def _path_guid(guid: str) -> str:
+def path_guid(guid: str) -> str:
     """A GUID as it goes in a path: without its braces."""
     return guid.strip().strip("{}")
 
@@ -64,7 +64,7 @@ class FaxInboundRoutingMethod(Record):
 
     @property
     def _path(self) -> str:
-        return f"/inbound-routing/methods/{_path_guid(self.guid)}"
+        return f"/inbound-routing/methods/{path_guid(self.guid)}"
 
     @property
     def priority(self) -> int:
@@ -157,7 +157,7 @@ class FaxInboundRouting:
 
     def get_method(self, guid: str) -> FaxInboundRoutingMethod:
         """One method by GUID (braces optional); NotSupportedError if none has it."""
-        data = self._connection.get(f"/inbound-routing/methods/{_path_guid(guid)}")
+        data = self._connection.get(f"/inbound-routing/methods/{path_guid(guid)}")
         return FaxInboundRoutingMethod(self._connection, data)
 
     def get_deliveries(

@@ -29,6 +29,8 @@ from openfax.client.administration import (
     add_cover_page,
     get_audit,
     get_cover_pages,
+    get_extension_property,
+    set_extension_property,
 )
 from openfax.client.devices import FaxDevice
 from openfax.client.events import ServerEvent, decode
@@ -350,6 +352,16 @@ class FaxServer:
     def configuration(self) -> FaxConfiguration:
         """FAXCOMEX ``Configuration``: read now; change properties, then ``save()``."""
         return FaxConfiguration(self._connected)
+
+    def get_extension_property(self, guid: str) -> bytes:
+        """FAXCOMEX ``GetExtensionProperty``: the server-wide blob named by ``guid`` (empty
+        when never set); only the plug-in owning the GUID knows what it means."""
+        return get_extension_property(self._connected, guid, 0)
+
+    def set_extension_property(self, guid: str, data: bytes) -> None:
+        """FAXCOMEX ``SetExtensionProperty``: keep ``data`` under ``guid``; the plug-in
+        owning the GUID is told."""
+        set_extension_property(self._connected, guid, data, 0)
 
     def get_cover_pages(self) -> Collection[FaxCoverPage]:
         """The server's cover pages (by 1-based position or name), which a submission picks

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import enum
 import itertools
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -31,7 +32,7 @@ from openfax.engine import (
     T38Session,
 )
 from openfax.engine.loopback import BLOCK_SAMPLES
-from openfax.errors import FaxFileError
+from openfax.errors import ConfigError, FaxFileError
 from openfax.model.enums import ProviderStatus, ReceiveMode
 from openfax.pacing import LinePacer
 from openfax.providers._link import CallLink, LinkEnd
@@ -91,6 +92,12 @@ class LineFaults:
             raise ValueError("hang_up_after_page counts pages from 1")
         if Resolution.STANDARD in self.refuse_resolutions:
             raise ValueError("every fax receives standard resolution; it cannot be refused")
+
+
+LOOPBACK_GUID = "{3a1f6c2e-8b4d-4e57-9c0a-5d2e7f1b9a64}"
+"""The loopback provider's server-wide extension property: its lines' faults as JSON, by
+number (``{"1003": {"busy": true}, "1002": {"refuse_resolutions": ["fine"]}}``); a line left
+out has none. So a client can break a running daemon's lines, as tests do in process."""
 
 
 def _canonical(number: str) -> str:
@@ -241,6 +248,48 @@ class LoopbackProvider:
     def line(self, number: str) -> LoopbackLine:
         """The line with this number."""
         return self._by_number[_canonical(number)]
+
+    extension_guids = (LOOPBACK_GUID,)
+    """The extension property the provider owns (the service tells it of changes)."""
+
+    def check_extension_property(self, guid: str, device_id: int, data: bytes) -> None:
+        """Refuse faults that cannot be applied (ConfigError naming the line or field)."""
+        self._faults(device_id, data)
+
+    def on_extension_property(self, guid: str, device_id: int, data: bytes) -> None:
+        """Apply the faults set through :data:`LOOPBACK_GUID`."""
+        faults = self._faults(device_id, data)
+        for line in self._lines:
+            line.faults = faults.get(line, LineFaults())
+
+    def _faults(self, device_id: int, data: bytes) -> dict[LoopbackLine, LineFaults]:
+        source = "loopback faults"
+        if device_id:
+            raise ConfigError(source, "device_id", "the faults are server-wide: device 0")
+        try:
+            value = json.loads(data or b"{}")
+        except ValueError as exc:
+            raise ConfigError(source, "(data)", f"not JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise ConfigError(source, "(data)", "must be an object of line numbers")
+        faults = {}
+        for number, fields in value.items():
+            line = self._by_number.get(_canonical(str(number)))
+            if line is None:
+                raise ConfigError(source, str(number), "no loopback line has this number")
+            if not isinstance(fields, dict):
+                raise ConfigError(source, str(number), "must be an object of faults")
+            for flag in ("busy", "no_answer"):
+                if not isinstance(fields.get(flag, False), bool):
+                    raise ConfigError(source, f"{number}.{flag}", "must be true or false")
+            try:
+                refused = _NO_RESOLUTION
+                for name in fields.get("refuse_resolutions", []):
+                    refused |= Resolution[str(name).upper()]
+                faults[line] = LineFaults(**{**fields, "refuse_resolutions": refused})
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(source, str(number), f"bad faults {fields!r}: {exc}") from None
+        return faults
 
     def set_listener(self, listener: DeviceListener | None) -> None:
         self._listener = listener

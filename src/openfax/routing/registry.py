@@ -113,6 +113,10 @@ class RoutingMethod:
     route: RouteFunction | None = field(compare=False)
     """None when its extension did not load."""
     check: Check = field(compare=False)
+    owner: object = field(default=None, compare=False)
+    """The loaded module or object the method's function belongs to (None when its
+    extension did not load): the service tells it when the method's GUID's extension
+    property is set, if it has ``on_extension_property``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,6 +147,11 @@ class Registry:
         self.extensions = {extension.unique_name: extension for extension in extensions}
         self.methods = {method.guid: method for method in methods}
 
+    def owner_of(self, guid: str) -> object:
+        """The loaded module or object of the method named by ``guid`` (None if none)."""
+        method = self.methods.get(guid)
+        return None if method is None else method.owner
+
     @classmethod
     def load(cls, registrations: Sequence[Registration]) -> Registry:
         """OpenFax's methods, then each registered extension's, loaded from its entry point."""
@@ -168,6 +177,7 @@ class Registry:
                 extension_image_name=builtin.image_name,
                 route=module.route,
                 check=module.check,
+                owner=module,
             )
             for name, friendly, function, guid, module in _BUILTINS
         ]
@@ -241,6 +251,7 @@ def _load(
             extension_image_name=registration.image_name,
             route=getattr(target, m.function_name) if loaded else None,
             check=_checker(target if loaded else None, m),
+            owner=target if loaded else None,
         )
         for m in registration.methods
         if m.guid not in taken

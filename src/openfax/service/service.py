@@ -69,6 +69,10 @@ from openfax.service.cover_pages import (
     folder as cover_pages_folder,
 )
 from openfax.service.events import EventHub, EventType, ServerEvent, after_commit
+from openfax.service.extension_properties import (
+    ExtensionProperties,
+    ExtensionPropertyListener,
+)
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.job_states import Operation, base, incoming_cancel, transition
@@ -162,6 +166,7 @@ class FaxService:
         self._receiver: Receiver | None = None
         self._routing: InboundRouting | None = None
         self._accounts: Accounts | None = None
+        self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -186,6 +191,7 @@ class FaxService:
         self._scheduler = scheduler
         routing = await InboundRouting.open(ctx)
         self._routing = routing
+        self._extensions = ExtensionProperties(ctx, self._extension_owners)
         receiver = Receiver(
             ctx,
             routing,
@@ -219,6 +225,7 @@ class FaxService:
             _logger.error("the saved configuration is not used: %s", exc)
         levels.apply()
         ctx.activity_log = ActivityLog(config.data_dir / "activity", activity)
+        await self._extensions.tell_owners()
         await recover(ctx, receiver)
         for provider in self.providers:
             provider.set_listener(receiver)
@@ -393,6 +400,29 @@ class FaxService:
             await self.set_queue_switches(**switched, actor=actor)
         self.scheduler.wake()
         return await self.get_configuration()
+
+    # --- extension properties -------------------------------------------------------------------
+
+    async def get_extension_property(self, guid: str, device_id: int = 0) -> bytes:
+        """FAXCOMEX ``GetExtensionProperty``: the server's (device 0) or a device's blob
+        named by ``guid``; empty when never set."""
+        assert self._extensions is not None, "the fax service is not running"
+        return await self._extensions.get(guid, device_id)
+
+    async def set_extension_property(
+        self, guid: str, data: bytes, device_id: int = 0, actor: str = SERVICE_ACTOR
+    ) -> None:
+        """FAXCOMEX ``SetExtensionProperty``: keep the blob and tell the plug-in that owns
+        ``guid`` (``docs/design/configuration.md``)."""
+        assert self._extensions is not None, "the fax service is not running"
+        await self._extensions.set(guid, data, device_id, actor=actor)
+
+    def _extension_owners(self, guid: str) -> list[ExtensionPropertyListener]:
+        """The routing extension whose method has ``guid`` and the providers that say they
+        own it, when they listen."""
+        owners: list[object] = [self.inbound_routing.registry.owner_of(guid)]
+        owners += [p for p in (self.provider,) if guid in getattr(p, "extension_guids", ())]
+        return [owner for owner in owners if isinstance(owner, ExtensionPropertyListener)]
 
     # --- server cover pages ---------------------------------------------------------------------
 
