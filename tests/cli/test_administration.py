@@ -118,3 +118,18 @@ def test_extension_property_set_and_get(daemon: Daemon, tmp_path: Path) -> None:
     assert bad.returncode == 1 and "not a GUID" in bad.stderr
     both = openfax(daemon, "extension-property", "set", guid)
     assert both.returncode == 2 and "exactly one of --value and --file" in both.stderr
+
+
+def test_providers_list_register_unregister(daemon: Daemon) -> None:
+    (loopback,) = json.loads(openfax(daemon, "providers", "list", "--json").stdout)
+    assert (loopback["unique_name"], loopback["status"]) == ("loopback", "SUCCESS")
+    assert len(loopback["device_ids"]) == 2
+    done = openfax(daemon, "providers", "register", "acme", "--image", "acme")
+    assert done.returncode == 0 and "loads when openfaxd next starts" in done.stdout
+    again = openfax(daemon, "providers", "register", "acme", "--image", "acme")
+    assert again.returncode == 1 and "already registered" in again.stderr
+    table = openfax(daemon, "providers", "list")
+    assert "Device providers" in table.stdout and "acme" not in table.stdout
+    assert openfax(daemon, "providers", "unregister", "acme").returncode == 0
+    gone = openfax(daemon, "providers", "unregister", "acme")
+    assert gone.returncode == 1 and "no device provider 'acme'" in gone.stderr

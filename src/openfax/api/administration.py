@@ -1,5 +1,5 @@
-"""The administration routes: FAXCOMEX ``Configuration``, extension properties, the server's
-cover pages and the audit trail (``docs/design/configuration.md``).
+"""The administration routes: FAXCOMEX ``Configuration``, extension properties, device
+providers, the server's cover pages and the audit trail (``docs/design/configuration.md``).
 
 The rules stay in the service: a property it refuses is a ConfigError (400) naming it.
 """
@@ -16,10 +16,11 @@ from pydantic import BaseModel, Field
 from openfax.api.models import UtcTime
 from openfax.api.rights import ManageConfig, QueryConfig
 from openfax.errors import ConfigError
-from openfax.model import MAX_PAGE_SIZE
+from openfax.model import MAX_PAGE_SIZE, ProviderStatus
 from openfax.service import FaxService
 from openfax.service.configuration import Configuration
 from openfax.service.cover_pages import MAX_TEMPLATE_BYTES, CoverPageInfo
+from openfax.service.device_providers import FSPI_VERSION, ProviderInfo
 from openfax.service.extension_properties import checked_guid
 from openfax.store import AuditEntry
 
@@ -115,6 +116,46 @@ class ExtensionPropertyData(BaseModel):
             raise ConfigError("extension property", "data", "must be base64") from None
 
 
+class DeviceProviderModel(BaseModel):
+    """FAXCOMEX ``FaxDeviceProvider``: as loaded at the server's last start."""
+
+    unique_name: str
+    friendly_name: str
+    image_name: str
+    tapi_provider_name: str
+    version: str
+    status: ProviderStatus
+    init_error_code: int
+    init_error_message: str
+    device_ids: list[int]
+
+    @classmethod
+    def of(cls, info: ProviderInfo) -> DeviceProviderModel:
+        return cls(
+            unique_name=info.unique_name,
+            friendly_name=info.friendly_name,
+            image_name=info.image_name,
+            tapi_provider_name=info.tapi_provider_name,
+            version=info.version,
+            status=info.status,
+            init_error_code=int(info.status),
+            init_error_message=info.init_error,
+            device_ids=info.device_ids,
+        )
+
+
+class DeviceProviderRegistrationModel(BaseModel):
+    """``RegisterDeviceProvider``'s arguments."""
+
+    unique_name: str = Field(min_length=1, max_length=200)
+    friendly_name: str = ""
+    image_name: str = Field(
+        min_length=1, description="the entry point's name in group openfax.providers"
+    )
+    tsp_name: str = ""
+    version: int = Field(default=FSPI_VERSION, description="FSPI version: 0x00010000")
+
+
 def administration_routes(service: FaxService) -> APIRouter:
     """The routes, to include under ``/v1``."""
     api = APIRouter(tags=TAGS)
@@ -203,5 +244,29 @@ def administration_routes(service: FaxService) -> APIRouter:
         """FAXCOMEX ``FaxDevice.SetExtensionProperty``; its owner is told."""
         await service.set_extension_property(guid, change.decoded(), device_id, who.name)
         return await extension_property(guid, device_id)
+
+    @api.get("/device-providers")
+    async def get_device_providers(who: QueryConfig) -> list[DeviceProviderModel]:
+        """FAXCOMEX ``GetDeviceProviders()``: as loaded at the last start."""
+        return [DeviceProviderModel.of(info) for info in service.get_device_providers()]
+
+    @api.post("/device-providers", status_code=204, response_class=Response)
+    async def register_device_provider(
+        registration: DeviceProviderRegistrationModel, who: ManageConfig
+    ) -> None:
+        """FAXCOMEX ``RegisterDeviceProvider``: loaded at the next start."""
+        await service.register_device_provider(
+            registration.unique_name,
+            registration.friendly_name,
+            registration.image_name,
+            registration.tsp_name,
+            registration.version,
+            who.name,
+        )
+
+    @api.delete("/device-providers/{unique_name}", status_code=204, response_class=Response)
+    async def unregister_device_provider(unique_name: str, who: ManageConfig) -> None:
+        """FAXCOMEX ``UnregisterDeviceProvider``: gone at the next start."""
+        await service.unregister_device_provider(unique_name, who.name)
 
     return api

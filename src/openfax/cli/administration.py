@@ -1,6 +1,7 @@
 """``openfax config``: the server configuration of a running openfaxd (FAXCOMEX
 ``Configuration``), read and changed while it runs; ``openfax extension-property``: the
-plug-ins' data; ``openfax coverpages``: its cover pages; ``openfax audit``: its audit trail."""
+plug-ins' data; ``openfax providers``: its device providers; ``openfax coverpages``: its
+cover pages; ``openfax audit``: its audit trail."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from openfax.client import FaxDevice, FaxServer
 
 PROPERTY_COLUMNS = ("property", "value")
+PROVIDER_COLUMNS = ("unique_name", "friendly_name", "image_name", "version", "status", "error")
 COVER_PAGE_COLUMNS = ("name", "size", "modified")
 AUDIT_COLUMNS = ("seq", "time", "actor", "action", "object_type", "object_id", "details")
 
@@ -219,3 +221,60 @@ def set_extension_property(
         else:
             server.set_extension_property(guid, data)
     click.echo(f"{guid}: {len(data)} bytes set")
+
+
+@click.group()
+def providers() -> None:
+    """Device providers: the built-in ones and plug-ins (entry points in openfax.providers)."""
+
+
+@providers.command("list")
+@json_option
+@server_options
+def list_providers(as_json: bool, server_name: str, token: str | None) -> None:
+    """List the device providers as loaded at the server's last start."""
+    with connected(server_name, token) as server:
+        rows = [
+            {
+                "unique_name": p.unique_name,
+                "friendly_name": p.friendly_name,
+                "image_name": p.image_name,
+                "version": p.version,
+                "status": p.status.name,
+                "error": p.init_error_message,
+                "device_ids": p.device_ids,
+            }
+            for p in server.get_device_providers()
+        ]
+    print_rows(rows, PROVIDER_COLUMNS, "Device providers", as_json)
+
+
+@providers.command("register")
+@click.argument("unique_name")
+@click.option("--image", "image_name", required=True, help="Its entry point's name.")
+@click.option("--friendly-name", default="", help="A name for people.")
+@click.option("--tsp", "tsp_name", default="", help="The telephony provider it goes with.")
+@server_options
+def register_provider(
+    unique_name: str,
+    image_name: str,
+    friendly_name: str,
+    tsp_name: str,
+    server_name: str,
+    token: str | None,
+) -> None:
+    """Register a device provider (an entry point in group openfax.providers); it loads when
+    openfaxd next starts."""
+    with connected(server_name, token) as server:
+        server.register_device_provider(unique_name, friendly_name, image_name, tsp_name)
+    click.echo(f"{unique_name} registered; it loads when openfaxd next starts")
+
+
+@providers.command("unregister")
+@click.argument("unique_name")
+@server_options
+def unregister_provider(unique_name: str, server_name: str, token: str | None) -> None:
+    """Unregister a device provider; its lines are gone when openfaxd next starts."""
+    with connected(server_name, token) as server:
+        server.unregister_device_provider(unique_name)
+    click.echo(f"{unique_name} unregistered; it is gone when openfaxd next starts")

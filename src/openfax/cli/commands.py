@@ -16,7 +16,13 @@ import click
 
 from openfax import __version__
 from openfax.cli.accounts import accounts, rights
-from openfax.cli.administration import audit, config, coverpages, extension_property
+from openfax.cli.administration import (
+    audit,
+    config,
+    coverpages,
+    extension_property,
+    providers,
+)
 from openfax.cli.options import json_option, render_options, server_options
 from openfax.cli.outbound import outbound
 from openfax.cli.receipts import logging_group, receipts
@@ -225,3 +231,4 @@ cli.add_command(accounts)
 cli.add_command(rights)
 cli.add_command(coverpages)
 cli.add_command(extension_property)
+cli.add_command(providers)

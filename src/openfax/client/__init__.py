@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from openfax.client._connection import NotConnectedError, ServerUnavailableError
     from openfax.client._records import Collection
     from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
-    from openfax.client.administration import FaxAuditEntry, FaxConfiguration, FaxCoverPage
+    from openfax.client.administration import (
+        FaxAuditEntry,
+        FaxConfiguration,
+        FaxCoverPage,
+        FaxDeviceProvider,
+    )
     from openfax.client.devices import FaxDevice
     from openfax.client.document import FaxDocument, FaxRecipient, FaxRecipients, FaxSender
     from openfax.client.events import ServerEvent
@@ -65,7 +70,12 @@ _HOMES = {
     "openfax.client._connection": ("NotConnectedError", "ServerUnavailableError"),
     "openfax.client._records": ("Collection",),
     "openfax.client.accounts": ("FaxAccount", "FaxAccountSet", "FaxSecurity", "FaxSecurity2"),
-    "openfax.client.administration": ("FaxAuditEntry", "FaxConfiguration", "FaxCoverPage"),
+    "openfax.client.administration": (
+        "FaxAuditEntry",
+        "FaxConfiguration",
+        "FaxCoverPage",
+        "FaxDeviceProvider",
+    ),
     "openfax.client.devices": ("FaxDevice",),
     "openfax.client.document": ("FaxDocument", "FaxRecipient", "FaxRecipients", "FaxSender"),
     "openfax.client.events": ("ServerEvent",),
@@ -131,6 +141,7 @@ __all__ = [
     "FaxCoverPage",
     "FaxDevice",
     "FaxDeviceIds",
+    "FaxDeviceProvider",
     "FaxDocument",
     "FaxEventLogging",
     "FaxFolders",

@@ -1,6 +1,6 @@
 """FAXCOMEX ``FaxConfiguration``: the server settings an administrator changes while the
-service runs (change the properties, then ``save()``); extension properties; the server's
-cover pages; and the audit trail's entries."""
+service runs (change the properties, then ``save()``); extension properties; device
+providers; the server's cover pages; and the audit trail's entries."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from openfax.client._records import Collection, Field, Record, Setting, parse_time
 from openfax.client.routing import path_guid, send_json
+from openfax.model import ProviderStatus
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -135,3 +136,28 @@ def set_extension_property(connection: Connection, guid: str, data: bytes, devic
 def _extension_path(guid: str, device_id: int) -> str:
     slot = f"/extension-properties/{path_guid(guid)}"
     return slot if device_id == 0 else f"/devices/{device_id}{slot}"
+
+
+class FaxDeviceProvider(Record):
+    """FAXCOMEX ``FaxDeviceProvider``: as loaded at the server's last start; ``status`` and
+    ``init_error_message`` say why one did not load."""
+
+    unique_name = Field[str]()
+    friendly_name = Field[str]()
+    image_name = Field[str]()
+    """Its entry point in the group ``openfax.providers`` (a module for built-in ones)."""
+    tapi_provider_name = Field[str]()
+    version = Field[str]()
+    status = Field(ProviderStatus)
+    init_error_code = Field[int]()
+    init_error_message = Field[str]()
+    device_ids = Field[list[int]]()
+
+    def __repr__(self) -> str:
+        return f"<FaxDeviceProvider {self.unique_name!r} {self.status.name}>"
+
+
+def get_device_providers(connection: Connection) -> Collection[FaxDeviceProvider]:
+    """The device providers, by 1-based position or unique name."""
+    found = [FaxDeviceProvider(data) for data in connection.get("/device-providers")]
+    return Collection(found, key=lambda provider: provider.unique_name)

@@ -26,9 +26,11 @@ from openfax.client.administration import (
     FaxAuditEntry,
     FaxConfiguration,
     FaxCoverPage,
+    FaxDeviceProvider,
     add_cover_page,
     get_audit,
     get_cover_pages,
+    get_device_providers,
     get_extension_property,
     set_extension_property,
 )
@@ -352,6 +354,34 @@ class FaxServer:
     def configuration(self) -> FaxConfiguration:
         """FAXCOMEX ``Configuration``: read now; change properties, then ``save()``."""
         return FaxConfiguration(self._connected)
+
+    def get_device_providers(self) -> Collection[FaxDeviceProvider]:
+        """FAXCOMEX ``GetDeviceProviders()``: the built-in providers and the registered ones,
+        as loaded at the server's last start."""
+        return get_device_providers(self._connected)
+
+    def register_device_provider(
+        self,
+        unique_name: str,
+        friendly_name: str,
+        image_name: str,
+        tsp_name: str = "",
+        fspi_version: int = 0x00010000,
+    ) -> None:
+        """FAXCOMEX ``RegisterDeviceProvider``: ``image_name`` is the provider's entry point
+        in the group ``openfax.providers``; it loads at the server's next start."""
+        body = {
+            "unique_name": unique_name,
+            "friendly_name": friendly_name,
+            "image_name": image_name,
+            "tsp_name": tsp_name,
+            "version": fspi_version,
+        }
+        send_json(self._connected, "POST", "/device-providers", body)
+
+    def unregister_device_provider(self, unique_name: str) -> None:
+        """FAXCOMEX ``UnregisterDeviceProvider``: gone at the server's next start."""
+        send_json(self._connected, "DELETE", f"/device-providers/{quote(unique_name)}")
 
     def get_extension_property(self, guid: str) -> bytes:
         """FAXCOMEX ``GetExtensionProperty``: the server-wide blob named by ``guid`` (empty

@@ -14,7 +14,6 @@ method's configuration, and an optional ``initialize()`` runs once when it is lo
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 from openfax.errors import ConfigError
 from openfax.model import ProviderStatus
+from openfax.plugins import failure, load_entry_point
 from openfax.routing import folder, mail, printer, webhook
 from openfax.routing.fax import RouteFunction, normalize_guid
 from openfax.routing.settings import free_form
@@ -203,19 +203,11 @@ def _load(
     status, error, version = ProviderStatus.SUCCESS, "", ""
     target: Any = None
     clash = [m.guid for m in registration.methods if m.guid in taken]
-    found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP, name=registration.image_name)
     if clash:
         status, error = ProviderStatus.BAD_GUID, f"GUID {clash[0]} is already another method's"
-    elif not found:
-        status = ProviderStatus.CANT_LOAD
-        error = f"no entry point {registration.image_name!r} in group {ENTRY_POINT_GROUP}"
     else:
-        (entry_point, *_) = tuple(found)
-        version = entry_point.dist.version if entry_point.dist is not None else ""
-        try:
-            target = entry_point.load()
-        except Exception as exc:
-            status, error = ProviderStatus.CANT_LOAD, f"{type(exc).__name__}: {exc}"
+        found = load_entry_point(ENTRY_POINT_GROUP, registration.image_name)
+        status, error, version, target = found.status, found.error, found.version, found.target
     if status is ProviderStatus.SUCCESS:
         missing = [
             m.function_name
@@ -229,7 +221,7 @@ def _load(
         try:
             target.initialize()
         except Exception as exc:
-            status, error = ProviderStatus.CANT_INIT, f"{type(exc).__name__}: {exc}"
+            status, error = ProviderStatus.CANT_INIT, failure(exc)
     loaded = status is ProviderStatus.SUCCESS
     extension = RoutingExtension(
         unique_name=registration.unique_name,

@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import shutil
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
@@ -39,7 +39,7 @@ from openfax.model import (
 )
 from openfax.providers import DeviceProvider, DeviceState, LoopbackProvider, Transport
 from openfax.providers.sip import SipProvider
-from openfax.routing import STORE_IN_FOLDER, FolderSettings, write_pdf
+from openfax.routing import STORE_IN_FOLDER, FolderSettings, normalize_guid, write_pdf
 from openfax.service.accounts import Accounts
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.archiving import settle_submission
@@ -67,6 +67,18 @@ from openfax.service.cover_pages import (
 )
 from openfax.service.cover_pages import (
     folder as cover_pages_folder,
+)
+from openfax.service.device_providers import (
+    FSPI_VERSION,
+    PROVIDERS_KEY,
+    LoadedProvider,
+    ProviderInfo,
+    ProviderRegistration,
+    check_registration,
+    load_provider,
+    registered,
+    with_registration,
+    without_registration,
 )
 from openfax.service.events import EventHub, EventType, ServerEvent, after_commit
 from openfax.service.extension_properties import (
@@ -157,10 +169,12 @@ class FaxService:
             pace=loopback.pace,
         )
         self.providers: list[DeviceProvider] = [self.provider]
-        """Every provider of the node: the loopback lines, then the SIP trunks if any."""
+        """The built-in providers of the node: the loopback lines, then the SIP trunks if
+        any; registered ones are loaded at start."""
         if config.sip.trunks:
             memory = StoredDestinations(lambda: self.ctx)
             self.providers.append(SipProvider(config.sip.trunks, memory=memory))
+        self._registered: list[LoadedProvider] = []
         self._ctx: ServiceContext | None = None
         self._scheduler: Scheduler | None = None
         self._receiver: Receiver | None = None
@@ -199,8 +213,9 @@ class FaxService:
             sending=lambda line: any(c.line is line for c in scheduler.running.values()),
         )
         self._receiver = receiver
+        await self._load_registered_providers()
         async with ctx.db.transaction() as conn:
-            lines = [(p, line) for p in self.providers for line in p.devices]
+            lines = [(p, line) for p in self._running_providers() for line in p.devices]
             for provider, line in lines:
                 device = await q.ensure_device(
                     conn,
@@ -227,7 +242,7 @@ class FaxService:
         ctx.activity_log = ActivityLog(config.data_dir / "activity", activity)
         await self._extensions.tell_owners()
         await recover(ctx, receiver)
-        for provider in self.providers:
+        for provider in self._running_providers():
             provider.set_listener(receiver)
             await provider.start()
         ctx.spawn(receiver.run_notices(), "device notices")
@@ -247,7 +262,7 @@ class FaxService:
         if self._loop_task is not None:
             await self._loop_task
         await self._scheduler.stop()
-        for provider in self.providers:
+        for provider in self._running_providers():
             await provider.stop()
         self._receiver.close_notices()
         if ctx.tasks:
@@ -421,8 +436,117 @@ class FaxService:
         """The routing extension whose method has ``guid`` and the providers that say they
         own it, when they listen."""
         owners: list[object] = [self.inbound_routing.registry.owner_of(guid)]
-        owners += [p for p in (self.provider,) if guid in getattr(p, "extension_guids", ())]
+        owners += [
+            p for p in self._running_providers() if guid in getattr(p, "extension_guids", ())
+        ]
+        owners += [
+            loaded.provider
+            for loaded in self._registered
+            if normalize_guid(loaded.registration.unique_name) == guid
+        ]
         return [owner for owner in owners if isinstance(owner, ExtensionPropertyListener)]
+
+    # --- device providers -----------------------------------------------------------------------
+
+    async def _load_registered_providers(self) -> None:
+        """Load the registered providers (at start; a broken one is listed with its error)."""
+        async with self.ctx.db.read() as conn:
+            recorded = await q.get_setting(conn, PROVIDERS_KEY, [])
+        taken = {provider.name for provider in self.providers}
+        self._registered = []
+        for registration in registered(recorded):
+            loaded = load_provider(registration, taken)
+            if loaded.provider is not None:
+                taken.add(loaded.provider.name)
+            self._registered.append(loaded)
+
+    def _running_providers(self) -> list[DeviceProvider]:
+        """The built-in providers and the registered ones that loaded."""
+        loaded = [r.provider for r in self._registered if r.provider is not None]
+        return [*self.providers, *loaded]
+
+    def get_device_providers(self) -> list[ProviderInfo]:
+        """FAXCOMEX ``GetDeviceProviders()``: the built-in providers, then the registered
+        ones as loaded at start, with their status, load error and devices."""
+        infos = [
+            ProviderInfo(
+                unique_name=provider.name,
+                friendly_name=f"OpenFax {provider.name} lines",
+                image_name=type(provider).__module__,
+                tapi_provider_name="",
+                version=__version__,
+                status=provider.status,
+                device_ids=self._device_ids(provider),
+            )
+            for provider in self.providers
+        ]
+        for loaded in self._registered:
+            registration = loaded.registration
+            infos.append(
+                ProviderInfo(
+                    unique_name=registration.unique_name,
+                    friendly_name=registration.friendly_name,
+                    image_name=registration.image_name,
+                    tapi_provider_name=registration.tsp_name,
+                    version=loaded.version,
+                    status=loaded.status,
+                    init_error=loaded.init_error,
+                    device_ids=[] if loaded.provider is None else self._device_ids(loaded.provider),
+                )
+            )
+        return infos
+
+    def _device_ids(self, provider: DeviceProvider) -> list[int]:
+        lines = list(provider.devices)
+        return sorted(i for i, line in self.ctx.lines.items() if any(line is x for x in lines))
+
+    async def register_device_provider(
+        self,
+        unique_name: str,
+        friendly_name: str,
+        image_name: str,
+        tsp_name: str = "",
+        version: int = FSPI_VERSION,
+        actor: str = SERVICE_ACTOR,
+    ) -> None:
+        """FAXCOMEX ``RegisterDeviceProvider``: recorded now, loaded at the next start from
+        the entry point ``image_name`` of the group ``openfax.providers``."""
+        registration = ProviderRegistration(
+            unique_name=unique_name,
+            friendly_name=friendly_name or unique_name,
+            image_name=image_name,
+            tsp_name=tsp_name,
+            version=version,
+        )
+        check_registration(registration, [provider.name for provider in self.providers])
+        await self._change_providers(
+            lambda recorded: with_registration(recorded, registration), unique_name, actor
+        )
+        _logger.info("device provider %s registered; it loads at the next start", unique_name)
+
+    async def unregister_device_provider(
+        self, unique_name: str, actor: str = SERVICE_ACTOR
+    ) -> None:
+        """FAXCOMEX ``UnregisterDeviceProvider``: its lines are gone at the next start."""
+        await self._change_providers(
+            lambda recorded: without_registration(recorded, unique_name), unique_name, actor
+        )
+
+    async def _change_providers(
+        self,
+        change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        unique_name: str,
+        actor: str,
+    ) -> None:
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            recorded = await q.get_setting(conn, PROVIDERS_KEY, [])
+            now = ctx.clock.now()
+            await q.set_setting(conn, PROVIDERS_KEY, change(recorded), now=now)
+            await record(
+                conn, now, actor, AuditAction.CONFIG_CHANGED, "device_provider", unique_name
+            )
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_provider": unique_name})
 
     # --- server cover pages ---------------------------------------------------------------------
 
