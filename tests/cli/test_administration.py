@@ -64,8 +64,9 @@ def test_audit_lists_the_changes_made(daemon: Daemon) -> None:
 def test_coverpages_add_list_send_remove(daemon: Daemon, tmp_path: Path) -> None:
     template = tmp_path / "memo.txt"
     template.write_text("@font sans-bold 40\nMEMO to {recipient_name}\n")
-    added = openfax(daemon, "coverpages", "add", "memo", template)
+    added = openfax(daemon, "coverpages", "add", "memo", template, "--json")
     assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["name"] == "memo"
     listed = json.loads(openfax(daemon, "coverpages", "list", "--json").stdout)
     assert [page["name"] for page in listed] == ["memo"]
     sent = openfax(
@@ -130,6 +131,7 @@ def test_providers_list_register_unregister(daemon: Daemon) -> None:
     assert again.returncode == 1 and "already registered" in again.stderr
     table = openfax(daemon, "providers", "list")
     assert "Device providers" in table.stdout and "acme" not in table.stdout
-    assert openfax(daemon, "providers", "unregister", "acme").returncode == 0
+    gone = openfax(daemon, "providers", "unregister", "acme", "--json")
+    assert json.loads(gone.stdout) == {"unique_name": "acme", "registered": False}
     gone = openfax(daemon, "providers", "unregister", "acme")
     assert gone.returncode == 1 and "no device provider 'acme'" in gone.stderr

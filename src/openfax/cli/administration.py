@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from openfax.cli.options import json_option, server_options
-from openfax.cli.routing import connected, parse_setting, print_rows
+from openfax.cli.routing import connected, parse_setting, print_result, print_rows
 
 if TYPE_CHECKING:
     from openfax.client import FaxDevice, FaxServer
@@ -126,22 +126,26 @@ def list_cover_pages(as_json: bool, server_name: str, token: str | None) -> None
 @coverpages.command("add")
 @click.argument("name")
 @click.argument("template", type=click.Path(exists=True, dir_okay=False))
+@json_option
 @server_options
-def add_cover_page(name: str, template: str, server_name: str, token: str | None) -> None:
+def add_cover_page(
+    name: str, template: str, as_json: bool, server_name: str, token: str | None
+) -> None:
     """Add TEMPLATE (a cover page template, UTF-8 text) as the cover page NAME."""
     with connected(server_name, token) as server:
         page = server.add_cover_page(name, template)
-    click.echo(f"{page.name}  {page.size} bytes")
+    print_result(page.to_dict(), f"{page.name}  {page.size} bytes", as_json)
 
 
 @coverpages.command("remove")
 @click.argument("name")
+@json_option
 @server_options
-def remove_cover_page(name: str, server_name: str, token: str | None) -> None:
+def remove_cover_page(name: str, as_json: bool, server_name: str, token: str | None) -> None:
     """Remove the cover page NAME."""
     with connected(server_name, token) as server:
         server.remove_cover_page(name)
-    click.echo(f"{name} removed")
+    print_result({"name": name, "removed": True}, f"{name} removed", as_json)
 
 
 def device_of(server: FaxServer, device_id: int) -> FaxDevice:
@@ -195,6 +199,7 @@ def get_extension_property(
 @click.argument("guid")
 @click.option("--device", type=click.IntRange(min=0), default=0, help="Device id; 0: the server.")
 @click.option("--value", default=None, help="The data, as UTF-8 text.")
+@json_option
 @click.option(
     "--file",
     "source",
@@ -208,6 +213,7 @@ def set_extension_property(
     device: int,
     value: str | None,
     source: str | None,
+    as_json: bool,
     server_name: str,
     token: str | None,
 ) -> None:
@@ -220,7 +226,8 @@ def set_extension_property(
             device_of(server, device).set_extension_property(guid, data)
         else:
             server.set_extension_property(guid, data)
-    click.echo(f"{guid}: {len(data)} bytes set")
+    row = {"guid": guid, "device_id": device, "size": len(data)}
+    print_result(row, f"{guid}: {len(data)} bytes set", as_json)
 
 
 @click.group()
@@ -254,12 +261,14 @@ def list_providers(as_json: bool, server_name: str, token: str | None) -> None:
 @click.option("--image", "image_name", required=True, help="Its entry point's name.")
 @click.option("--friendly-name", default="", help="A name for people.")
 @click.option("--tsp", "tsp_name", default="", help="The telephony provider it goes with.")
+@json_option
 @server_options
 def register_provider(
     unique_name: str,
     image_name: str,
     friendly_name: str,
     tsp_name: str,
+    as_json: bool,
     server_name: str,
     token: str | None,
 ) -> None:
@@ -267,14 +276,19 @@ def register_provider(
     openfaxd next starts."""
     with connected(server_name, token) as server:
         server.register_device_provider(unique_name, friendly_name, image_name, tsp_name)
-    click.echo(f"{unique_name} registered; it loads when openfaxd next starts")
+    row = {"unique_name": unique_name, "registered": True}
+    print_result(row, f"{unique_name} registered; it loads when openfaxd next starts", as_json)
 
 
 @providers.command("unregister")
 @click.argument("unique_name")
+@json_option
 @server_options
-def unregister_provider(unique_name: str, server_name: str, token: str | None) -> None:
+def unregister_provider(
+    unique_name: str, as_json: bool, server_name: str, token: str | None
+) -> None:
     """Unregister a device provider; its lines are gone when openfaxd next starts."""
     with connected(server_name, token) as server:
         server.unregister_device_provider(unique_name)
-    click.echo(f"{unique_name} unregistered; it is gone when openfaxd next starts")
+    row = {"unique_name": unique_name, "registered": False}
+    print_result(row, f"{unique_name} unregistered; it is gone when openfaxd next starts", as_json)

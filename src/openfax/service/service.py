@@ -58,7 +58,6 @@ from openfax.service.configuration import (
     saved_json,
 )
 from openfax.service.context import ServiceContext
-from openfax.service.event_log import EVENT_LOGGING_KEY, EventLogging, init_events
 from openfax.service.cover_pages import (
     CoverPageInfo,
     add_cover_page,
@@ -80,6 +79,7 @@ from openfax.service.device_providers import (
     with_registration,
     without_registration,
 )
+from openfax.service.event_log import EVENT_LOGGING_KEY, EventLogging, init_events
 from openfax.service.events import EventHub, EventType, ServerEvent, after_commit
 from openfax.service.extension_properties import (
     ExtensionProperties,
