@@ -4,6 +4,7 @@ the callers' names."""
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import time
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from openfax.client import FaxDocument, FaxServer, ServerEvents
-from openfax.errors import ConfigError
+from openfax.errors import ConfigError, SubmissionError
+from openfax.model import CoverPageType
 from tests.daemon import TOKEN_HOLDER, Daemon
 
 
@@ -90,3 +92,18 @@ def test_the_audit_trail_names_each_caller(
         (local_user, "config_changed", "configuration"),
     ]
     assert server.get_audit(after=last)[1].details == {"job_ids": [job_id]}
+
+
+def test_a_personal_cover_page_is_uploaded_never_named_by_path(
+    server: FaxServer, daemon: Daemon
+) -> None:
+    readable = daemon.config  # a file the daemon can read, and must not fax
+    document = {
+        "recipients": [{"fax_number": "1002"}],
+        "cover_page_type": int(CoverPageType.LOCAL),
+        "cover_page": str(readable),
+    }
+    queued = server.folders.outgoing_queue.get_jobs().count
+    with pytest.raises(SubmissionError, match="cover_page_file"):
+        server._connected.post("/submissions", fields={"document": json.dumps(document)})
+    assert server.folders.outgoing_queue.get_jobs().count == queued, "nothing queued"

@@ -68,6 +68,7 @@ from openfax.model import (
     MAX_PAGE_SIZE,
     SUBMIT_RIGHTS,
     AccessRights2,
+    CoverPageType,
     Priority,
     ServerEvents,
     parse_id,
@@ -220,6 +221,11 @@ def _routes(service: FaxService) -> APIRouter:
             raise AccessDeniedError(
                 f"account {who.name!r} lacks far2{needed.name} for a fax of "
                 f"{parsed.priority.name.lower()} priority"
+            )
+        if parsed.cover_page_type is CoverPageType.LOCAL and cover_page_file is None:
+            raise SubmissionError(
+                "a personal cover page (cover_page_type LOCAL) is sent as the cover_page_file "
+                "part: the server reads no file a client names"
             )
         uploads = bodies or []
         saved: list[Path] = []
