@@ -354,11 +354,12 @@ def _convert(source: str, key: str, value: Any, hint: Any) -> Any:
             return Path(value).expanduser()
         raise ConfigError(source, key, f"must be a path, not {value!r}")
     if hint is time:
-        return _time_of_day(source, key, value)
+        return time_of_day(source, key, value)
     raise AssertionError(f"no conversion for {key}: {hint}")
 
 
-def _time_of_day(source: str, key: str, value: Any) -> time:
+def time_of_day(source: str, key: str, value: Any) -> time:
+    """``value`` as a time of day (a ``time`` or an ISO string such as ``"20:00"``)."""
     if isinstance(value, time):
         return value
     if isinstance(value, str):

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import ConfigError
-from openfax.service.config import RetryPolicies, ServiceConfig
+from openfax.service.config import RetryPolicies, ServiceConfig, time_of_day
 from openfax.service.events import EventHub, EventType
 
 CONFIGURATION_KEY = "configuration"
@@ -117,14 +117,7 @@ def _flag(name: str, value: Any) -> bool:
 
 
 def _time_of_day(name: str, value: Any) -> time:
-    if isinstance(value, time):
-        return value
-    if isinstance(value, str):
-        try:
-            return time.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ConfigError(SOURCE, name, f'must be a time of day like "20:00", not {value!r}')
+    return time_of_day(SOURCE, name, value)
 
 
 _CHECKS: dict[str, Callable[[str, Any], Any]] = {
