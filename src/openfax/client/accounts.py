@@ -3,18 +3,15 @@ its ``FaxAccountFolders``), ``FaxSecurity`` and ``FaxSecurity2``."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from openfax.client._records import Collection
-from openfax.client.events import ServerEvent
+from openfax.client.events import ServerEvent, call_handlers
 from openfax.client.routing import send_json
 from openfax.model import AccessRights, AccessRights2, AccountEvents, ServerEvents
-
-_logger = logging.getLogger("openfax.client")
 
 if TYPE_CHECKING:
     from openfax.client.server import FaxFolders, FaxServer
@@ -86,11 +83,7 @@ class FaxAccount:
         self._handlers.remove(handler)
 
     def _dispatch(self, event: ServerEvent) -> None:
-        for handler in list(self._handlers):
-            try:
-                handler(self, event)
-            except Exception:
-                _logger.exception("account event handler %r failed on %s", handler, event.name)
+        call_handlers(self._handlers, self, event, "account event handler")
 
     @property
     def account_name(self) -> str:

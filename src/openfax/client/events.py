@@ -4,14 +4,34 @@ name (``OnOutgoingJobChanged``), the ids it concerns, and its status fields."""
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from openfax.client._records import Field, Record, parse_time
 from openfax.model import JobOperations, JobStatus, JobType
 
 _ENVELOPE = ("seq", "type", "event", "time")
+
+_logger = logging.getLogger("openfax.client")
+_S = TypeVar("_S")
+
+
+def call_handlers(
+    handlers: Sequence[Callable[[_S, ServerEvent], object]],
+    source: _S,
+    event: ServerEvent,
+    what: str,
+) -> None:
+    """Call each ``handler(source, event)``; one that raises is logged as a failed ``what``
+    and the others still run, so a faulty handler cannot stop the listener thread."""
+    for handler in list(handlers):
+        try:
+            handler(source, event)
+        except Exception:
+            _logger.exception("%s %r failed on %s", what, handler, event.name)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ and ``events`` (asyncio) give the same stream to a loop of one's own.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -35,7 +34,7 @@ from openfax.client.administration import (
     set_extension_property,
 )
 from openfax.client.devices import FaxDevice
-from openfax.client.events import ServerEvent, decode
+from openfax.client.events import ServerEvent, call_handlers, decode
 from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
 from openfax.client.messages import FaxIncomingArchive, FaxOutgoingArchive
 from openfax.client.options import FaxLoggingOptions, FaxReceipt, FaxReceiptOptions, get_receipts
@@ -43,8 +42,6 @@ from openfax.client.outbound_routing import FaxOutboundRouting
 from openfax.client.routing import FaxInboundRouting, send_json
 from openfax.errors import FaxError
 from openfax.model import ServerApiVersion, ServerEvents
-
-_logger = logging.getLogger("openfax.client")
 
 EventHandler = Callable[["FaxServer", ServerEvent], object]
 """A handler gets the server and the event (``event.name`` is the FAXCOMEX notification)."""
@@ -502,11 +499,7 @@ class FaxServer:
         self._handlers.remove(handler)
 
     def _dispatch(self, event: ServerEvent) -> None:
-        for handler in list(self._handlers):
-            try:
-                handler(self, event)
-            except Exception:
-                _logger.exception("event handler %r failed on %s", handler, event.name)
+        call_handlers(self._handlers, self, event, "event handler")
 
     @contextmanager
     def iter_events(
