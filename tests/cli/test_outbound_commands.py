@@ -61,11 +61,31 @@ def test_groups_and_rules_are_set_from_the_command_line(daemon: Daemon) -> None:
     assert [g["name"] for g in run_json(daemon, "groups", "list")] == ["<All Devices>"]
 
 
+def test_a_rules_t38_policy_is_set_and_shown_from_the_command_line(daemon: Daemon) -> None:
+    rule = run_json(daemon, "rules", "add", "44", "20", "--device", "1", "--t38", "request")
+    assert (rule["t38"], rule["device_id"]) == ("request", 1)
+    assert run_json(daemon, "rules", "add", "44", "0", "--device", "1")["t38"] == "trunk"
+    # --t38 alone keeps the target; a new target alone keeps the policy.
+    rule = run_json(daemon, "rules", "set", "44", "20", "--t38", "off")
+    assert (rule["t38"], rule["target"]) == ("off", "device 1")
+    rule = run_json(daemon, "rules", "set", "44", "20", "--device", "loopback line 1002")
+    assert (rule["t38"], rule["device_id"]) == ("off", 2)
+    assert run_json(daemon, "rules", "for", "+44 20 7946 0000")["t38"] == "off"
+    assert run_json(daemon, "rules", "for", "+44 161 496 0000")["t38"] == "trunk"
+    shown = openfax(daemon, "outbound", "rules", "for", "+44 20 7946 0000")
+    assert shown.returncode == 0, shown.stderr
+    assert "t38" in shown.stdout and "off" in shown.stdout
+    for area in ("20", "0"):
+        assert run_json(daemon, "rules", "remove", "44", area)["removed"]
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [
         (("rules", "add", "44", "0"), "either --device or --group"),
         (("rules", "add", "44", "0", "--device", "nowhere"), "no device has the id or name"),
+        (("rules", "add", "44", "0", "--device", "1", "--t38", "on"), "'on' is not one of"),
+        (("rules", "set", "0", "0"), "either --device or --group"),
         (("rules", "remove", "0", "0"), "InvalidOperationError"),
         (("rules", "set", "7", "0", "--device", "1"), "RuleNotFoundError"),
         (("groups", "set", "<All Devices>", "1"), "cannot be changed"),

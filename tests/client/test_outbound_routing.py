@@ -8,11 +8,13 @@ import queue
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from openfax.client import FaxDocument, FaxServer, ServerEvent, ServerEvents
 from openfax.errors import (
     ConfigError,
+    FaxError,
     GroupInUseError,
     GroupNotFoundError,
     InvalidOperationError,
@@ -158,3 +160,44 @@ def test_each_fax_goes_out_on_the_line_of_its_rule(server: FaxServer, tmp_path: 
         for country, area in ((44, 1004), (44, 100)):
             routing.get_rules().remove_by_country_and_area(country, area)
         routing.get_groups().remove("pool")
+
+
+def test_a_rules_t38_policy_goes_over_the_wire(server: FaxServer, daemon: Daemon) -> None:
+    """The OpenFax extension ``t38_policy``: set on add and on save, kept when only the target
+    changes, shown by ``rule_for``; a value the server does not know is refused, named."""
+    ids = line_ids(server)
+    routing = server.outbound_routing
+    rule = routing.get_rules().add(44, 20, True, device_id=ids["1001"], t38_policy="request")
+    try:
+        assert rule.t38_policy == "request"
+        assert routing.rule_for("020 7946 0000").t38_policy == "request"
+        assert routing.rule_for("+1 212 555 0100").t38_policy == "trunk"
+        rule.t38_policy = "off"
+        rule.save()
+        again = routing.get_rules().item_by_country_and_area(44, 20)
+        assert again.t38_policy == "off" and "T.38 off" in repr(again)
+
+        rule.t38_policy = "sometimes"
+        with pytest.raises(FaxError, match="t38_policy") as refused:
+            rule.save()
+        assert refused.value.hresult == 0x80070057  # E_INVALIDARG
+        rule.refresh()
+        assert rule.t38_policy == "off"
+
+        path = "/v1/outbound-routing/rules/44/20"
+        transport = httpx.HTTPTransport(uds=str(daemon.socket))
+        with httpx.Client(base_url="http://openfaxd", transport=transport) as local:
+            # A body without the policy (a FAXCOMEX-only client) keeps it.
+            kept = local.put(path, json={"use_device": True, "device_id": ids["1002"]})
+            assert kept.status_code == 200 and kept.json()["t38_policy"] == "off"
+            bad = local.put(path, json={"use_device": True, "device_id": 1, "t38_policy": "on"})
+            assert bad.status_code == 400
+            assert "t38_policy" in bad.json()["error"]["message"]
+            added = local.post(
+                "/v1/outbound-routing/rules",
+                json={"country_code": 44, "area_code": 30, "use_device": False, "t38_policy": 1},
+            )
+            assert added.status_code == 400 and "t38_policy" in added.json()["error"]["message"]
+        assert [r.area_code for r in routing.get_rules()] == [0, 20]
+    finally:
+        routing.get_rules().remove_by_country_and_area(44, 20)

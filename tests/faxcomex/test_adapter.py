@@ -50,6 +50,7 @@ def server(daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         ("UseDeviceTSID", "use_device_tsid"),
         ("ReAssign", "reassign"),
         ("WasReAssigned", "was_reassigned"),
+        ("T38Policy", "t38_policy"),
     ],
 )
 def test_com_names_are_the_client_names(com: str, snake: str) -> None:
@@ -148,10 +149,14 @@ def test_outbound_routing_by_com_names_with_hresults_and_events(server: Any) -> 
         routing.GetRules().Add(44, 30, False, "nowhere", 0)
     assert missing.value.hresult == GroupNotFoundError.hresult == 0x80041B5A
     assert isinstance(missing.value.error, GroupNotFoundError)
+    assert rule.T38Policy == "trunk"
+    rule.T38Policy = "request"  # an OpenFax extension of the rule
+    rule.Save()
+    assert routing.GetRules().ItemByCountryAndArea(44, 20).T38Policy == "request"
     routing.GetRules().RemoveByCountryAndArea(44, 20)
     routing.GetGroups().Remove("desk")
 
-    expected = ["groups"] * 4 + ["rules"] * 2 + ["groups"]
+    expected = ["groups"] * 4 + ["rules"] * 3 + ["groups"]
     while len(sink.changes) < len(expected):
         assert faxcomex.PumpWaitingMessages(timeout=30), "an event did not arrive"
     assert sink.changes == expected

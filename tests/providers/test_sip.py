@@ -244,3 +244,30 @@ def test_the_memory_starts_where_the_last_call_succeeded(tmp_path: Path) -> None
     assert outcome.ok and "over G.711" in outcome.detail, outcome.detail
     assert outcome.negotiated is not None and outcome.negotiated.bit_rate == 9600
     assert memory.preferences[CALLEE] == Preference(t38=False, bit_rate=9600, ecm=True)
+
+
+def test_the_calls_policy_overrides_the_trunks_and_off_leaves_the_memory_alone(
+    tmp_path: Path,
+) -> None:
+    """The caller's trunk accepts, the callee's requests T.38. A call under the rule policy
+    ``off`` refuses the callee's re-INVITE (G.711) and does not teach the memory G.711, so
+    the next call under ``request`` offers T.38; ``off`` then wins over that memory."""
+    sent = make_tiff(tmp_path, pages=1)
+    memory = InMemoryDestinations()
+    outcomes: list[CallOutcome] = []
+    learned: list[Preference | None] = []
+
+    async def scenario(a: SipProvider, b: SipProvider, service: Service) -> None:
+        (channel,) = a.devices
+        for policy in ("off", "request", "off"):
+            request = SendRequest(sent, SessionOptions(ident="+1 555 0101"), t38_policy=policy)
+            outcomes.append(await channel.dial(CALLEE, request))
+            learned.append(await memory.recall(CALLEE))
+            while len(service.received()) < len(outcomes):
+                await asyncio.sleep(0.05)
+
+    run(tmp_path, scenario, caller={"t38": "accept"}, callee={"t38": "request"}, memory=memory)
+    assert all(outcome.ok for outcome in outcomes), [o.detail for o in outcomes]
+    overs = ["T.38" if "over T.38" in o.detail else "G.711" for o in outcomes]
+    assert overs == ["G.711", "T.38", "G.711"]
+    assert [p.t38 if p is not None else "none" for p in learned] == [None, True, True]

@@ -1,6 +1,7 @@
 """Two real openfaxd instances fax each other over SIP on 127.0.0.1: T.38 and G.711, both
-directions, pages pixel-identical with the document's rendering; and T.38 with redundancy
-through a relay that drops 5 % and 10 % of the media datagrams."""
+directions, pages pixel-identical with the document's rendering; T.38 with redundancy
+through a relay that drops 5 % and 10 % of the media datagrams; and an outbound routing
+rule's T.38 policy overriding the trunks'."""
 
 from __future__ import annotations
 
@@ -37,9 +38,11 @@ def free_range(size: int) -> tuple[int, int]:
 
 @contextmanager
 def two_daemons(
-    tmp_path: Path, t38: str, advertised: tuple[str, str] = ("", "")
+    tmp_path: Path, t38: str | tuple[str, str], advertised: tuple[str, str] = ("", "")
 ) -> Iterator[tuple[Daemon, Daemon, list[tuple[int, int]]]]:
-    """Daemons A (5550101) and B (5550202) whose one SIP trunk points at the other."""
+    """Daemons A (5550101) and B (5550202) whose one SIP trunk points at the other; ``t38``
+    is both trunks' T.38 policy, or A's and B's."""
+    policies = (t38, t38) if isinstance(t38, str) else t38
     sip_ports = free_port(), free_port()
     media = [free_range(MEDIA_PORTS), free_range(MEDIA_PORTS)]
     with ExitStack() as stack:
@@ -52,7 +55,7 @@ def two_daemons(
                 "local_address": "127.0.0.1",
                 "local_port": sip_ports[me],
                 "numbers": [NUMBERS[me]],
-                "t38": t38,
+                "t38": policies[me],
                 "t38_paced": False,
                 "jitter_delay": 0.3,
                 "media_ports": f"{media[me][0]}-{media[me][1]}",
@@ -152,3 +155,35 @@ def test_t38_completes_between_daemons_through_a_lossy_relay(tmp_path: Path, los
     assert "T.38" in over
     counts = relay.relay.counts
     assert counts.dropped > 0 and counts.forwarded > 10 * counts.dropped * loss
+
+
+def set_default_rule_t38(daemon: Daemon, policy: str) -> None:
+    """Give the daemon's default outbound routing rule (every number here) a T.38 policy."""
+    with FaxServer() as server:
+        server.connect(daemon.address, token=daemon.token)
+        rule = server.outbound_routing.get_rules().item_by_country_and_area(0, 0)
+        rule.t38_policy = policy
+        rule.save()
+        assert server.outbound_routing.rule_for(NUMBERS[1]).t38_policy == policy
+
+
+@pytest.mark.parametrize(
+    ("trunks", "rule", "over", "logger", "logged"),
+    [
+        # Both trunks only accept T.38, so the call would stay in G.711; A's rule asks for it.
+        ("accept", "request", "T.38", 0, "T.38 policy request (the outbound rule's; the "),
+        # Both trunks request T.38; A's rule says off: A offers G.711 only and answers B's
+        # re-INVITE to T.38 with 488.
+        ("request", "off", "G.711", 1, "T.38 refused (488"),
+    ],
+)
+def test_an_outbound_rules_t38_policy_overrides_the_trunks(
+    tmp_path: Path, trunks: str, rule: str, over: str, logger: int, logged: str
+) -> None:
+    body = make_pdf(tmp_path / "one.pdf", 1)
+    with two_daemons(tmp_path, trunks) as (a, b, _):
+        set_default_rule_t38(a, rule)
+        detail = fax(a, b, body, NUMBERS[1], tmp_path)
+        log = "".join((a, b)[logger].log)
+    assert f"over {over}" in detail, detail
+    assert logged in log, log[-2000:]

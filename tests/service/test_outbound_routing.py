@@ -21,7 +21,7 @@ from openfax.service import FaxService, ManualClock
 from openfax.service.config import OutgoingConfig
 from openfax.service.country_codes import split_number
 from openfax.service.events import EventType
-from openfax.service.outbound_routing import Routes
+from openfax.service.outbound_routing import Routes, t38_policy_for
 from openfax.store import Device, OutboundGroup, OutboundRule
 
 from .conftest import MakeConfig, job_leaves_queue, job_reaches, request
@@ -191,6 +191,44 @@ async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> Non
     await routing.save_rule(44, 0, device_id=first.id)
     await routing.remove_group("uk")
     assert [g.name for g in await routing.get_groups()] == [GROUP_NAME_ALL_DEVICES]
+
+
+async def test_a_rules_t38_policy_is_kept_checked_and_given_to_its_numbers(
+    uk_service: FaxService,
+) -> None:
+    routing = uk_service.outbound_routing
+    first, *_ = await uk_service.get_devices()
+    london = await routing.add_rule(44, 20, group_name=GROUP_NAME_ALL_DEVICES, t38_policy="request")
+    assert london.t38_policy == "request"
+    assert (await routing.add_rule(44, 0, device_id=first.id)).t38_policy == "trunk"
+    # Saving a rule's target without a policy keeps its policy.
+    assert (await routing.save_rule(44, 20, device_id=first.id)).t38_policy == "request"
+    assert (await routing.save_rule(44, 20, device_id=first.id, t38_policy="off")).t38_policy == (
+        "off"
+    )
+    await routing.save_rule(0, 0, group_name=GROUP_NAME_ALL_DEVICES, t38_policy="accept")
+    assert (await routing.rule_for("020 7946 0000")).t38_policy == "off"
+
+    for value in ("sometimes", "OFF", ""):
+        with pytest.raises(ConfigError, match=f"t38_policy: must be one of .*not '{value}'"):
+            await routing.save_rule(44, 20, device_id=first.id, t38_policy=value)
+        with pytest.raises(ConfigError, match="t38_policy"):
+            await routing.add_rule(44, 30, device_id=first.id, t38_policy=value)
+    assert (await routing.get_rule(44, 20)).t38_policy == "off"
+    with pytest.raises(RuleNotFoundError):
+        await routing.get_rule(44, 30)
+
+    outgoing = uk_service.ctx.config.outgoing
+    async with uk_service.ctx.db.read() as conn:
+        policies = [
+            await t38_policy_for(conn, outgoing, number)
+            for number in ("020 7946 0000", "0161 496 0000", "+1 212 555 0100")
+        ]
+    assert policies == ["off", None, "accept"]
+    await routing.save_rule(44, 20, device_id=first.id, t38_policy="trunk")
+    assert (await routing.get_rule(44, 20)).t38_policy == "trunk"
+    async with uk_service.ctx.db.read() as conn:
+        assert await t38_policy_for(conn, outgoing, "020 7946 0000") is None
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from openfax.api.models import MAX_LONG, Strict
 from openfax.api.rights import ManageConfig, QueryConfig
 from openfax.model import GroupStatus, RuleStatus
 from openfax.service import FaxService
-from openfax.service.outbound_routing import GroupInfo, OutboundRouting, RuleInfo
+from openfax.service.outbound_routing import GroupInfo, OutboundRouting, RuleInfo, RuleT38Policy
 
 TAGS: list[Any] = ["outbound routing"]
 Code = Annotated[int, Field(ge=0, le=MAX_LONG)]
@@ -47,7 +47,8 @@ class GroupModel(BaseModel):
 
 class RuleModel(BaseModel):
     """FAXCOMEX ``FaxOutboundRoutingRule``: ``group_name`` is empty when ``use_device``,
-    ``device_id`` 0 when not."""
+    ``device_id`` 0 when not; ``t38_policy`` is an OpenFax extension (``trunk``: each SIP
+    trunk's own policy)."""
 
     country_code: int
     area_code: int
@@ -56,6 +57,7 @@ class RuleModel(BaseModel):
     device_id: int
     status: RuleStatus
     status_name: str
+    t38_policy: RuleT38Policy
 
     @classmethod
     def of(cls, rule: RuleInfo) -> RuleModel:
@@ -67,6 +69,7 @@ class RuleModel(BaseModel):
             device_id=rule.device_id,
             status=rule.status,
             status_name=rule.status.name,
+            t38_policy=rule.t38_policy,
         )
 
 
@@ -97,17 +100,20 @@ class DeviceOrder(Strict):
 
 class RuleTarget(Strict):
     """Where a rule sends: one device (``use_device``), else a group; as FAXCOMEX's
-    ``Rules.Add``, the group name is ignored for a device and the device id for a group."""
+    ``Rules.Add``, the group name is ignored for a device and the device id for a group.
+    ``t38_policy`` absent: ``trunk`` for a new rule, unchanged for a saved one."""
 
     use_device: bool
     group_name: str = Field(default="", max_length=200)
     device_id: Code = 0
+    t38_policy: RuleT38Policy | None = None
 
     def target(self) -> dict[str, Any]:
         """The service's keyword arguments."""
+        policy = {"t38_policy": self.t38_policy}
         if self.use_device:
-            return {"device_id": self.device_id}
-        return {"group_name": self.group_name}
+            return {"device_id": self.device_id, **policy}
+        return {"group_name": self.group_name, **policy}
 
 
 class NewRule(RuleTarget):

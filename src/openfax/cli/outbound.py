@@ -2,7 +2,8 @@
 choose the line a fax goes out on by the country and area code of its number.
 
 A DEVICE argument is a line's id or name; a rule's target is ``--device DEVICE`` or
-``--group NAME``.
+``--group NAME``, and ``--t38 trunk|off|accept|request`` its T.38 policy over SIP (``trunk``:
+each trunk's own).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ if TYPE_CHECKING:
     from openfax.client import FaxOutboundRoutingGroup, FaxOutboundRoutingRule, FaxServer
 
 GROUP_COLUMNS = ("name", "status", "devices")
-RULE_COLUMNS = ("country_code", "area_code", "target", "status")
+RULE_COLUMNS = ("country_code", "area_code", "target", "t38", "status")
+T38_CHOICES = ("trunk", "off", "accept", "request")
+t38_option = click.option(
+    "--t38",
+    "t38",
+    type=click.Choice(T38_CHOICES),
+    default=None,
+    help="T.38 over SIP for this rule's faxes (trunk: each trunk's own policy).",
+)
 
 
 def group_row(group: FaxOutboundRoutingGroup) -> dict[str, Any]:
@@ -36,6 +45,7 @@ def rule_row(rule: FaxOutboundRoutingRule) -> dict[str, Any]:
         "country_code": rule.country_code,
         "area_code": rule.area_code,
         "target": target,
+        "t38": rule.t38_policy,
         "status": rule.status.name,
         "use_device": rule.use_device,
         "group_name": rule.group_name,
@@ -166,6 +176,7 @@ def rule_for(number: str, as_json: bool, server_name: str, token: str | None) ->
 @click.argument("area_code", type=click.IntRange(min=0))
 @click.option("--device", default=None, help="Send through this line (id or name).")
 @click.option("--group", default=None, help="Send through this group's lines.")
+@t38_option
 @json_option
 @server_options
 def add_rule(
@@ -173,6 +184,7 @@ def add_rule(
     area_code: int,
     device: str | None,
     group: str | None,
+    t38: str | None,
     as_json: bool,
     server_name: str,
     token: str | None,
@@ -180,7 +192,8 @@ def add_rule(
     """Add a rule: faxes to COUNTRY_CODE and AREA_CODE (0: any) go out as it says."""
     with connected(server_name, token) as server:
         target = rule_target(server, device, group)
-        rule = server.outbound_routing.get_rules().add(country_code, area_code, **target)
+        rules = server.outbound_routing.get_rules()
+        rule = rules.add(country_code, area_code, **target, t38_policy=t38 or "trunk")
         row = rule_row(rule)
     show([row], RULE_COLUMNS, "Outbound routing rule", as_json)
 
@@ -190,6 +203,7 @@ def add_rule(
 @click.argument("area_code", type=click.IntRange(min=0))
 @click.option("--device", default=None, help="Send through this line (id or name).")
 @click.option("--group", default=None, help="Send through this group's lines.")
+@t38_option
 @json_option
 @server_options
 def set_rule(
@@ -197,17 +211,23 @@ def set_rule(
     area_code: int,
     device: str | None,
     group: str | None,
+    t38: str | None,
     as_json: bool,
     server_name: str,
     token: str | None,
 ) -> None:
-    """Point an existing rule (0 0: the default one) at a line or a group."""
+    """Point an existing rule (0 0: the default one) at a line or a group, or change its
+    T.38 policy (--t38 alone keeps its target)."""
     with connected(server_name, token) as server:
-        target = rule_target(server, device, group)
+        retarget = device is not None or group is not None or t38 is None
+        target = rule_target(server, device, group) if retarget else {}
         rule = server.outbound_routing.get_rules().item_by_country_and_area(country_code, area_code)
-        rule.use_device = target["use_device"]
-        rule.device_id = target.get("device_id", 0)
-        rule.group_name = target.get("group_name", "")
+        if target:
+            rule.use_device = target["use_device"]
+            rule.device_id = target.get("device_id", 0)
+            rule.group_name = target.get("group_name", "")
+        if t38 is not None:
+            rule.t38_policy = t38
         rule.save()
         row = rule_row(rule)
     show([row], RULE_COLUMNS, "Outbound routing rule", as_json)

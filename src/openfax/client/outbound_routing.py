@@ -147,7 +147,7 @@ class FaxOutboundRoutingGroups(Collection[FaxOutboundRoutingGroup]):
 
 class FaxOutboundRoutingRule(Record):
     """FAXCOMEX ``FaxOutboundRoutingRule``: change ``use_device`` with ``device_id`` or
-    ``group_name``, then ``save()``."""
+    ``group_name``, or ``t38_policy``, then ``save()``."""
 
     country_code = Field[int]()
     area_code = Field[int]()
@@ -185,6 +185,18 @@ class FaxOutboundRoutingRule(Record):
         self._data["group_name"] = value
 
     @property
+    def t38_policy(self) -> str:
+        """An OpenFax extension (COM ``T38Policy``): whether the rule's faxes over SIP use
+        T.38: ``trunk`` (each trunk's own policy), ``off``, ``accept`` or ``request``; a
+        value the server does not know is refused by ``save()`` (a FaxError naming it)."""
+        value: str = self._data["t38_policy"]
+        return value
+
+    @t38_policy.setter
+    def t38_policy(self, value: str) -> None:
+        self._data["t38_policy"] = value
+
+    @property
     def _path(self) -> str:
         return _rule_path(self.country_code, self.area_code)
 
@@ -193,17 +205,20 @@ class FaxOutboundRoutingRule(Record):
         self._data = self._connection.get(self._path)
 
     def save(self) -> None:
-        """FAXCOMEX ``Save()``: send the rule's target (the default rule's too)."""
+        """FAXCOMEX ``Save()``: send the rule's target and T.38 policy (the default rule's
+        too)."""
         body = {
             "use_device": self.use_device,
             "device_id": self.device_id if self.use_device else 0,
             "group_name": "" if self.use_device else self.group_name,
+            "t38_policy": self.t38_policy,
         }
         self._data = send_json(self._connection, "PUT", self._path, body)
 
     def __repr__(self) -> str:
         target = f"device {self.device_id}" if self.use_device else repr(self.group_name)
-        return f"<FaxOutboundRoutingRule {self.country_code}/{self.area_code} -> {target}>"
+        where = f"{self.country_code}/{self.area_code}"
+        return f"<FaxOutboundRoutingRule {where} -> {target}, T.38 {self.t38_policy}>"
 
 
 class FaxOutboundRoutingRules(Collection[FaxOutboundRoutingRule]):
@@ -228,15 +243,18 @@ class FaxOutboundRoutingRules(Collection[FaxOutboundRoutingRule]):
         use_device: bool,
         group_name: str = "",
         device_id: int = 0,
+        t38_policy: str = "trunk",
     ) -> FaxOutboundRoutingRule:
         """FAXCOMEX ``Add(country, area, use_device, group_name, device_id)``: the group name
-        is ignored for a device, the device id for a group."""
+        is ignored for a device, the device id for a group; ``t38_policy`` is an OpenFax
+        extension (see :attr:`FaxOutboundRoutingRule.t38_policy`)."""
         body = {
             "country_code": country_code,
             "area_code": area_code,
             "use_device": use_device,
             "group_name": "" if use_device else group_name,
             "device_id": device_id if use_device else 0,
+            "t38_policy": t38_policy,
         }
         rule = FaxOutboundRoutingRule(
             self._connection, send_json(self._connection, "POST", _RULES, body)

@@ -23,6 +23,7 @@ from openfax.providers.base import (
     ReceiveSetup,
     Ringing,
     SendRequest,
+    T38Policy,
     TranscriptEntry,
 )
 from openfax.providers.loopback import LineFaults, LoopbackLine, LoopbackProvider, Transport
@@ -49,6 +50,7 @@ __all__ = [
     "ReceiveSetup",
     "Ringing",
     "SendRequest",
+    "T38Policy",
     "TranscriptEntry",
     "Transport",
 ]

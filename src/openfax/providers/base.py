@@ -16,7 +16,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from openfax.engine import (
     Completed,
@@ -99,13 +99,24 @@ _EXTENDED_STATUS: dict[CallCause, ExtendedStatus] = {
 del _S
 
 
+T38Policy = Literal["off", "accept", "request"]
+"""Whether a call over a network line may use T.38: ``off``: G.711 only, T.38 offers are
+refused; ``accept``: take T.38 when the far end offers it, never ask; ``request``: offer (or
+ask for) T.38 first. A SIP trunk has one; an outbound routing rule may override it."""
+
+
 @dataclass(frozen=True)
 class SendRequest:
     """What to send on a call: a TIFF-F and the sending end's T.30 options (``ident`` is the
-    TSID; ECM, modems and ``header_text`` as in :class:`~openfax.engine.SessionOptions`)."""
+    TSID; ECM, modems and ``header_text`` as in :class:`~openfax.engine.SessionOptions`).
+
+    ``t38_policy`` is the outbound routing rule's choice for this call; None leaves it to
+    the device (a SIP trunk's own policy). Devices without T.38 negotiation (loopback lines)
+    ignore it."""
 
     path: Path
     options: SessionOptions = field(default_factory=SessionOptions)
+    t38_policy: T38Policy | None = None
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,18 @@ barred device counts as not valid, like an offline one in FAXCOMEX. The schedule
 to the first free valid device of its rule's list, in the group's order; a job whose rule has
 no valid device waits in the queue until a rule, a group or a device changes. A rule to
 ``<All Devices>`` leaves the choice to the scheduler's usual spreading over free lines.
+
+A rule also carries a T.38 policy for the calls it sends (an OpenFax extension, COM name
+``T38Policy``): ``trunk`` (the default: each SIP trunk's own policy), or ``off``, ``accept``
+or ``request``, which the scheduler passes to the device in the call's
+:class:`~openfax.providers.SendRequest` (loopback lines ignore it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from typing import Literal, cast, get_args
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,6 +36,7 @@ from openfax.errors import (
     RuleNotFoundError,
 )
 from openfax.model import GROUP_NAME_ALL_DEVICES, GroupStatus, RoutingRuleCode, RuleStatus
+from openfax.providers import T38Policy
 from openfax.service.config import OutgoingConfig
 from openfax.service.context import ServiceContext
 from openfax.service.country_codes import split_number
@@ -45,6 +52,9 @@ RULES_CHANGED = {"outbound_routing": "rules"}
 MAX_GROUP_NAME = 200
 """The longest group name the store holds."""
 DEFAULT_RULE = OutboundRule(country_code=ANY, area_code=ANY, group_name=GROUP_NAME_ALL_DEVICES)
+RuleT38Policy = Literal["trunk", "off", "accept", "request"]
+"""A rule's T.38 policy: ``trunk`` leaves it to each trunk, the others override it."""
+RULE_T38_POLICIES: tuple[str, ...] = get_args(RuleT38Policy)
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,16 @@ class RuleInfo:
     group_name: str
     device_id: int
     status: RuleStatus
+    t38_policy: RuleT38Policy = "trunk"
+    """An OpenFax extension: the T.38 policy of the rule's calls (``trunk``: each trunk's)."""
+
+
+def check_t38_policy(value: str) -> RuleT38Policy:
+    """``value`` as a rule's T.38 policy; ConfigError naming it when it is none."""
+    if value not in RULE_T38_POLICIES:
+        choices = ", ".join(RULE_T38_POLICIES)
+        raise ConfigError(SOURCE, "t38_policy", f"must be one of {choices}, not {value!r}")
+    return cast(RuleT38Policy, value)
 
 
 class Routes:
@@ -165,6 +185,7 @@ class Routes:
             group_name=rule.group_name or "",
             device_id=rule.device_id or 0,
             status=self.rule_status(rule),
+            t38_policy=cast(RuleT38Policy, rule.t38_policy or "trunk"),
         )
 
 
@@ -176,6 +197,14 @@ async def load_routes(conn: AsyncConnection, outgoing: OutgoingConfig) -> Routes
         await q.list_devices(conn),
         outgoing,
     )
+
+
+async def t38_policy_for(
+    conn: AsyncConnection, outgoing: OutgoingConfig, number: str
+) -> T38Policy | None:
+    """The T.38 policy the rule for ``number`` gives its call; None: the trunk decides."""
+    rule = Routes(await q.list_outbound_rules(conn), (), (), outgoing).rule_for(number)
+    return cast(T38Policy | None, rule.t38_policy)
 
 
 class OutboundRouting:
@@ -310,16 +339,34 @@ class OutboundRouting:
         return routes.rule_info(routes.rule_for(number))
 
     async def add_rule(
-        self, country_code: int, area_code: int, *, group_name: str = "", device_id: int = 0
+        self,
+        country_code: int,
+        area_code: int,
+        *,
+        group_name: str = "",
+        device_id: int = 0,
+        t38_policy: str | None = None,
     ) -> RuleInfo:
-        """FAXCOMEX ``Rules.Add``: to one device when ``device_id`` is given, else to a group."""
-        return await self._put_rule(country_code, area_code, group_name, device_id, new=True)
+        """FAXCOMEX ``Rules.Add``: to one device when ``device_id`` is given, else to a group;
+        ``t38_policy`` (None: ``trunk``) as :data:`RuleT38Policy`."""
+        return await self._put_rule(
+            country_code, area_code, group_name, device_id, t38_policy, new=True
+        )
 
     async def save_rule(
-        self, country_code: int, area_code: int, *, group_name: str = "", device_id: int = 0
+        self,
+        country_code: int,
+        area_code: int,
+        *,
+        group_name: str = "",
+        device_id: int = 0,
+        t38_policy: str | None = None,
     ) -> RuleInfo:
-        """FAXCOMEX ``Rule.Save``: point an existing rule (the default one too) elsewhere."""
-        return await self._put_rule(country_code, area_code, group_name, device_id, new=False)
+        """FAXCOMEX ``Rule.Save``: point an existing rule (the default one too) elsewhere;
+        ``t38_policy`` None keeps the rule's."""
+        return await self._put_rule(
+            country_code, area_code, group_name, device_id, t38_policy, new=False
+        )
 
     async def remove_rule(self, country_code: int, area_code: int) -> None:
         """FAXCOMEX ``Rules.RemoveByCountryAndArea``; the default rule cannot be removed."""
@@ -332,8 +379,17 @@ class OutboundRouting:
         self.ctx.wake_scheduler.set()
 
     async def _put_rule(
-        self, country_code: int, area_code: int, group_name: str, device_id: int, *, new: bool
+        self,
+        country_code: int,
+        area_code: int,
+        group_name: str,
+        device_id: int,
+        t38_policy: str | None,
+        *,
+        new: bool,
     ) -> RuleInfo:
+        if t38_policy is not None:
+            check_t38_policy(t38_policy)
         if country_code < 0 or area_code < 0:
             raise ConfigError(SOURCE, "country_code", "country and area codes cannot be negative")
         if country_code == ANY and area_code != ANY:
@@ -353,11 +409,15 @@ class OutboundRouting:
                 raise GroupNotFoundError(f"no outbound routing group {group_name!r}")
             if device_id:
                 await self._check_devices(conn, [device_id])
+            if t38_policy is None:
+                kept = routes.rules.get(key)
+                t38_policy = kept.t38_policy if kept is not None else None
             rule = OutboundRule(
                 country_code=country_code,
                 area_code=area_code,
                 group_name=group_name or None,
                 device_id=device_id or None,
+                t38_policy=None if t38_policy == "trunk" else t38_policy,
             )
             await q.put_outbound_rule(conn, rule)
             await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, RULES_CHANGED)

@@ -48,7 +48,7 @@ from openfax.service.context import ServiceContext
 from openfax.service.event_log import outbound_events
 from openfax.service.events import EventType, after_commit
 from openfax.service.job_states import base, is_final
-from openfax.service.outbound_routing import load_routes
+from openfax.service.outbound_routing import load_routes, t38_policy_for
 from openfax.service.outcome import decide
 from openfax.service.receipts import queue_receipts
 from openfax.service.schedule import in_discount_period, next_discount_start
@@ -372,9 +372,12 @@ class Scheduler:
                 await asyncio.to_thread(self.ctx.spool.delete, previous)
 
     async def _call(self, call: RunningCall, document: Path) -> CallOutcome:
-        """Dial and follow the call to its end; the outcome the provider reported."""
+        """Dial and follow the call to its end; the outcome the provider reported. The
+        call takes the T.38 policy of the job's outbound routing rule, read now."""
         job = call.job
-        request = SendRequest(document, SessionOptions(ident=job.tsid))
+        async with self.ctx.db.read() as conn:
+            t38 = await t38_policy_for(conn, self.ctx.config.outgoing, job.recipient_number)
+        request = SendRequest(document, SessionOptions(ident=job.tsid), t38_policy=t38)
         call.dial = asyncio.create_task(
             call.line.dial(job.recipient_number, request, progress=call.progress.put_nowait)
         )

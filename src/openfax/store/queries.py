@@ -876,6 +876,7 @@ async def put_outbound_rule(conn: AsyncConnection, rule: OutboundRule) -> None:
             set_={
                 "group_name": statement.excluded.group_name,
                 "device_id": statement.excluded.device_id,
+                "t38_policy": statement.excluded.t38_policy,
             },
         )
     )

@@ -293,12 +293,14 @@ class OutboundGroup:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutboundRule:
-    """An outbound routing rule: a country and area code (0: any) to a group or a device."""
+    """An outbound routing rule: a country and area code (0: any) to a group or a device,
+    and the T.38 policy of its calls (None: each trunk's own)."""
 
     country_code: int
     area_code: int
     group_name: str | None = None
     device_id: int | None = None
+    t38_policy: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

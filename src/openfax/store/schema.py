@@ -335,10 +335,12 @@ outbound_rules = Table(
     Column("area_code", Integer, primary_key=True, autoincrement=False),
     Column("group_name", String(200)),
     Column("device_id", Integer),
+    Column("t38_policy", String(8)),
     CheckConstraint("(group_name IS NULL) <> (device_id IS NULL)", name="target"),
 )
 """An outbound routing rule: jobs to that country and area code (0: any) go out through a
-group or a single device, never both. The default rule (0, 0) is added by the service."""
+group or a single device, never both, with the rule's T.38 policy (``off``, ``accept``,
+``request``; NULL: the trunk's). The default rule (0, 0) is added by the service."""
 
 receipts = Table(
     "receipts",

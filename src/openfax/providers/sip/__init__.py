@@ -5,7 +5,8 @@
 destination in a :class:`DestinationMemory` (:mod:`.memory`).
 """
 
-from openfax.providers.sip.config import SipConfig, T38Policy, TrunkConfig, parse_port_range
+from openfax.providers.base import T38Policy
+from openfax.providers.sip.config import SipConfig, TrunkConfig, parse_port_range
 from openfax.providers.sip.memory import (
     DestinationMemory,
     InMemoryDestinations,

@@ -9,10 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-T38Policy = Literal["off", "accept", "request"]
-"""``off``: G.711 only, T.38 offers are refused; ``accept``: take T.38 when the far end
-offers it, never ask; ``request``: offer T.38 first when calling and, when answering a
-G.711 call, ask for T.38 by re-INVITE at once."""
+from openfax.providers.base import T38Policy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +35,10 @@ class TrunkConfig:
     """The user part of From on outgoing calls; empty: the first number, else ``openfax``."""
     channels: int = 1
     t38: T38Policy = "accept"
+    """``off``: G.711 only, T.38 offers are refused; ``accept``: take T.38 when the far end
+    offers it, never ask; ``request``: offer T.38 first when calling and, when answering a
+    G.711 call, ask for T.38 by re-INVITE at once. An outbound routing rule's policy
+    replaces it for the calls the rule sends."""
     local_address: str = "0.0.0.0"
     """The address the SIP sockets (UDP and TCP) listen on."""
     local_port: int = 5060

@@ -2,7 +2,10 @@
 of the next call there.
 
 A successful call records how it went. A call that failed once connected steps down one
-notch for the next try: T.38 to G.711, else G.711 above 9600 bit/s to 9600, else ECM off.
+notch for the next try: T.38 to G.711, else G.711 above 9600 bit/s to 9600, else ECM off. A
+call whose policy forbade T.38 (``off``) tells nothing of the far end's T.38: it keeps what
+was remembered of it (``t38`` None when nothing was), so turning a rule or trunk from ``off``
+to ``request`` later still offers T.38 first.
 The provider never touches the store: the service gives it a :class:`DestinationMemory`
 kept in the settings table; :class:`InMemoryDestinations` serves tests and a provider
 without a service.
@@ -27,7 +30,9 @@ the jitter and loss of audio over IP."""
 class Preference:
     """How to start the next call to a destination."""
 
-    t38: bool
+    t38: bool | None
+    """True: T.38 worked last time; False: G.711 did (or T.38 failed); None: T.38 was never
+    tried (the policy forbade it), the policy decides."""
     bit_rate: int = 14400
     ecm: bool = True
 
@@ -60,7 +65,7 @@ class Preference:
         if not isinstance(value, dict):
             return None
         t38, bit_rate, ecm = value.get("t38"), value.get("bit_rate"), value.get("ecm")
-        if isinstance(t38, bool) and isinstance(bit_rate, int) and isinstance(ecm, bool):
+        if isinstance(t38, bool | None) and isinstance(bit_rate, int) and isinstance(ecm, bool):
             return cls(t38, bit_rate, ecm)
         return None
 

@@ -5,13 +5,19 @@ Each trunk has its own user agent (:mod:`openfax.telephony.sip.useragent`) and
 and UDPTL sockets) carrying one engine session. An outgoing call runs in the task awaiting
 :meth:`SipChannel.dial`; an incoming call in a task of the provider.
 
-T.38: the trunk's policy (off, accept, request) and the destination's memory decide. A
-calling end offers T.38 first (with G.711) under ``request``; an answering end under
-``request`` asks for T.38 by re-INVITE as soon as a G.711 call is answered; a far end's
-re-INVITE to T.38 is accepted unless the policy is off, the destination's memory says
-G.711, or a page already went over audio (488: the call goes on in G.711). A 488 or 415
-to our re-INVITE also goes on in G.711. Switching restarts the fax phase on a new engine
-session (see :mod:`openfax.telephony.media`).
+T.38: the call's policy (off, accept, request) and the destination's memory decide. The
+policy is the trunk's, or for an outgoing call the outbound routing rule's when it has one
+(``SendRequest.t38_policy``). A calling end offers T.38 first (with G.711) under
+``request``; an answering end under ``request`` asks for T.38 by re-INVITE as soon as a
+G.711 call is answered; a far end's re-INVITE to T.38 is accepted unless the policy is off,
+the destination's memory says G.711, or a page already went over audio (488: the call goes
+on in G.711). A 488 or 415 to our re-INVITE also goes on in G.711. Switching restarts the
+fax phase on a new engine session (see :mod:`openfax.telephony.media`).
+
+The memory: ``off`` always wins (no T.38 offered nor accepted, whatever worked before, and
+the call leaves the remembered T.38 choice as it was); under ``accept`` and ``request`` a
+remembered choice comes first: T.38 that worked is offered even under ``accept``, and G.711
+that worked (or T.38 that failed) starts the call in G.711 even under ``request``.
 
 A BYE before the last page confirmation ends the engine session as dropped: the sender's
 outcome counts the pages confirmed (the scheduler resends from the first unconfirmed one),
@@ -28,6 +34,7 @@ import re
 import secrets
 import socket
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +68,7 @@ from openfax.providers.base import (
     ReceiveSetup,
     Ringing,
     SendRequest,
+    T38Policy,
     TranscriptEntry,
 )
 from openfax.providers.sip.config import TrunkConfig
@@ -377,6 +385,8 @@ class _Leg:
         self.direction = direction
         self.remote_number = remote_number
         self.progress = progress
+        self.policy: T38Policy = self.trunk.config.t38
+        """The T.38 policy of this call: the trunk's, or the outbound routing rule's."""
         self.sip: Call | None = None
         self.media: MediaSession | None = None
         self.session: FaxSession | None = None
@@ -450,6 +460,15 @@ class _Leg:
         if not _DIALLABLE.fullmatch(target):
             return self._failed(CallCause.BAD_ADDRESS, f"{self.remote_number!r} is not a number")
         self.send_file = request.path
+        if request.t38_policy is not None and request.t38_policy != self.policy:
+            _logger.info(
+                "%s calling %s: T.38 policy %s (the outbound rule's; the trunk's is %s)",
+                channel.name,
+                self.remote_number,
+                request.t38_policy,
+                self.policy,
+            )
+            self.policy = request.t38_policy
         self.preference = await provider.memory.recall(target)
         self.options = (
             request.options if self.preference is None else self.preference.options(request.options)
@@ -493,12 +512,13 @@ class _Leg:
         return await self._connected(stream)
 
     def _offer_t38(self) -> bool:
-        policy = self.trunk.config.t38
-        if policy == "off":
+        """Whether the INVITE offers T.38: never under ``off``; else what the memory says
+        worked, and with nothing remembered only under ``request``."""
+        if self.policy == "off":
             return False
-        if self.preference is not None:
+        if self.preference is not None and self.preference.t38 is not None:
             return self.preference.t38
-        return policy == "request"
+        return self.policy == "request"
 
     async def _give_up(self, detail: str) -> CallOutcome:
         _logger.warning("%s calling %s: %s", self.channel.name, self.remote_number, detail)
@@ -521,6 +541,10 @@ class _Leg:
             preference = base.after_failure(t38, bit_rate)
         else:
             return
+        if self.policy == "off":
+            # T.38 was not allowed: the call says nothing of whether the far end does it.
+            known = None if self.preference is None else self.preference.t38
+            preference = replace(preference, t38=known)
         if preference != self.preference:
             _logger.info("SIP: next call to %s starts with %s", self.remote_number, preference)
         await self.provider.memory.remember(_canonical(self.remote_number), preference)
@@ -633,9 +657,9 @@ class _Leg:
 
     def _t38_allowed(self) -> bool:
         """Whether this call may use T.38: the policy, the memory, and no page over audio."""
-        if self.trunk.config.t38 == "off" or self.pages_done:
+        if self.policy == "off" or self.pages_done:
             return False
-        return self.preference is None or self.preference.t38
+        return self.preference is None or self.preference.t38 is not False
 
     def _local(self, *, t38: bool | None = None) -> LocalMedia:
         assert self.media is not None
@@ -728,7 +752,7 @@ class _Leg:
         if (
             self.direction is CallDirection.INCOMING
             and self.kind is StreamKind.AUDIO
-            and self.trunk.config.t38 == "request"
+            and self.policy == "request"
         ):
             asking = asyncio.ensure_future(self._ask_for_t38())
         speed = self.trunk.config.media_speed
