@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import subprocess
 from collections.abc import Iterator
 
@@ -90,6 +91,10 @@ def test_rights_are_granted_and_revoked(daemon: Daemon) -> None:
     grants = json.loads(openfax(daemon, "rights", "show", "--all", "--json").stdout)
     assert {"principal": "yan", "rights": "SUBMIT_LOW"} in grants
     assert {"principal": "@faxadmins", "rights": "ALL"} in grants
+    # Root and the daemon's user hold every right however their accounts are granted.
+    for administrator in {"root", pwd.getpwuid(os.getuid()).pw_name}:
+        assert {"principal": administrator, "rights": "ALL (local administrator)"} in grants
+    assert "local administrator" in openfax(daemon, "rights", "show", "--all").stdout
     assert openfax(daemon, "rights", "revoke", "yan", "submit_low").stdout.strip() == "yan: NONE"
     back = openfax(daemon, "rights", "revoke", "yan")
     assert back.stdout.strip() == "yan: SUBMIT_LOW|SUBMIT_NORMAL|SUBMIT_HIGH|QUERY_CONFIG"

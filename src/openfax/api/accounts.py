@@ -78,11 +78,14 @@ class SecurityPatch(BaseModel):
 
 class GrantsModel(BaseModel):
     """``FaxSecurity2``'s descriptor: the rights of each account (null: the defaults) and of
-    each Unix group (added to its members')."""
+    each Unix group (added to its members'), and the administrators."""
 
     defaults: Rights
     accounts: dict[str, Rights | None]
     groups: dict[str, Rights]
+    administrators: list[str] = Field(
+        description="Unix users who hold every right on the local socket, whatever their grant"
+    )
 
 
 class GrantModel(BaseModel):
@@ -176,6 +179,7 @@ def accounts_routes(service: FaxService) -> APIRouter:
             defaults=int(grants.defaults),
             accounts={k: None if v is None else int(v) for k, v in grants.accounts.items()},
             groups={k: int(v) for k, v in grants.groups.items()},
+            administrators=list(grants.administrators),
         )
 
     @api.put("/security/grants/{principal}", status_code=204, response_class=Response)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import pwd
 import socket
 import struct
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from openfax.api.tokens import TokenFile
 from openfax.errors import FaxError
 from openfax.model import AccessRights2
 from openfax.service import FaxService
-from openfax.service.accounts import Principal
+from openfax.service.accounts import Principal, unix_user_name
 
 PEER = "openfax.peer"
 """The scope extension that carries a local connection's :class:`Peer`."""
@@ -63,11 +62,7 @@ def peer_of(sock: socket.socket) -> Peer:
     """The Unix user at the other end of a connected Unix socket."""
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", raw)
-    try:
-        name = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        name = str(uid)
-    return Peer(name=name, uid=uid)
+    return Peer(name=unix_user_name(uid), uid=uid)
 
 
 class Authentication:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 ACCOUNT_COLUMNS = ("account", "password", "rights", "created")
 GRANT_COLUMNS = ("principal", "rights")
+ADMINISTRATOR = "ALL (local administrator)"
+"""What an administrator holds on the local socket, whatever its account's grant."""
 
 
 def rights_text(rights: AccessRights2 | None) -> str:
@@ -228,9 +230,19 @@ def show(everyone: bool, as_json: bool, server_name: str, token: str | None) -> 
 
 
 def _grant_rows(server: FaxServer) -> list[dict[str, Any]]:
+    """Every grant, the administrators (with or without an account yet) as such."""
     grants = server.security2.get_grants()
+    administrators = grants["administrators"]
     rows = [{"principal": "(defaults)", "rights": rights_text(grants["defaults"])}]
-    rows += [{"principal": k, "rights": rights_text(v)} for k, v in grants["accounts"].items()]
+    rows += [
+        {"principal": k, "rights": ADMINISTRATOR if k in administrators else rights_text(v)}
+        for k, v in grants["accounts"].items()
+    ]
+    rows += [
+        {"principal": k, "rights": ADMINISTRATOR}
+        for k in administrators
+        if k not in grants["accounts"]
+    ]
     rows += [{"principal": f"@{k}", "rights": rights_text(v)} for k, v in grants["groups"].items()]
     return rows
 

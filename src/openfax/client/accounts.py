@@ -227,7 +227,8 @@ class FaxSecurity2(FaxSecurity):
 
     def get_grants(self) -> dict[str, Any]:
         """Who is granted what: ``{"defaults": rights, "accounts": {name: rights or None},
-        "groups": {group: rights}}`` (rights as AccessRights2)."""
+        "groups": {group: rights}, "administrators": [name]}`` (rights as AccessRights2;
+        administrators are the Unix users holding every right on the local socket)."""
         data = self._server._connected.get("/security/grants")
         return {
             "defaults": AccessRights2(data["defaults"]),
@@ -235,6 +236,7 @@ class FaxSecurity2(FaxSecurity):
                 k: None if v is None else AccessRights2(v) for k, v in data["accounts"].items()
             },
             "groups": {k: AccessRights2(v) for k, v in data["groups"].items()},
+            "administrators": list(data["administrators"]),
         }
 
     def grant(self, principal: str, rights: AccessRights2 | int | None) -> None:

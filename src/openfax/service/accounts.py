@@ -131,6 +131,9 @@ class Grants:
     defaults: AccessRights2
     accounts: dict[str, AccessRights2 | None]
     groups: dict[str, AccessRights2]
+    administrators: tuple[str, ...]
+    """The Unix users who hold every right on the local socket whatever their grants: root
+    and the user running the service."""
 
 
 class Accounts:
@@ -270,6 +273,7 @@ class Accounts:
             defaults=DEFAULT_RIGHTS,
             accounts={a.name: _rights(a.rights) for a in accounts},
             groups={g.group_name: AccessRights2(g.rights) for g in groups},
+            administrators=tuple(dict.fromkeys(map(unix_user_name, administrator_uids()))),
         )
 
     async def grant(
@@ -313,7 +317,7 @@ class Accounts:
     async def sign_in_local(self, user: str, uid: int) -> Principal:
         """The account of a local Unix user: created if missing (always for an administrator,
         otherwise while ``auto_create_account_on_connect`` holds; else AccessDeniedError)."""
-        admin = uid in (0, os.getuid())
+        admin = is_administrator(uid)
         cached = self._cached(user)
         if cached is not None:
             return Principal(user, ALL_RIGHTS) if admin else cached
@@ -480,6 +484,24 @@ def _rights_of(account: Account, groups: list[GroupGrant]) -> AccessRights2:
             if grant.group_name in member_of:
                 rights |= AccessRights2(grant.rights)
     return effective_rights(rights)
+
+
+def administrator_uids() -> tuple[int, ...]:
+    """The Unix users who administer the service: root and the service's own user."""
+    return (0, os.getuid())
+
+
+def is_administrator(uid: int) -> bool:
+    """Whether the Unix user ``uid`` administers the service."""
+    return uid in administrator_uids()
+
+
+def unix_user_name(uid: int) -> str:
+    """The name of the Unix user ``uid`` (its number when it has no name)."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def _unix_groups(user: str) -> set[str]:
