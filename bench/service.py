@@ -750,7 +750,7 @@ class OpenFaxd:
     as it answers, so submitted jobs stay queued as HylaFAX's do without a modem. The API
     listens on the data folder's Unix socket (``socket``; what the client and the CLI use
     with ``OPENFAX_SOCKET``) and on a free port of 127.0.0.1 with a bearer token written to
-    the tokens file beforehand (used only to start and set up).
+    the tokens file beforehand (used only to see that it answers).
     """
 
     def __init__(self) -> None:
@@ -799,6 +799,10 @@ class OpenFaxd:
             if time.monotonic() > deadline:
                 raise OpenFaxError(f"openfaxd did not answer on {self.address}: {self.tail()}")
             time.sleep(0.1)
+        # The setup goes over the Unix socket, as the local administrator (this process is
+        # root or the daemon's user): the tokens file's holder holds the default rights only.
+        self._http.close()
+        self._http = UnixHTTPConnection(self.socket)
         self.request("PATCH", "/v1/outgoing-queue", {"paused": True})
 
     def tail(self) -> str:
