@@ -707,6 +707,7 @@ EVENT_AFTER_RETURN = "call returned -> callback"
 LIST_CLIENT = "folders.outgoing_queue.get_jobs() (count + 1st page)"
 LIST_ITERATE = "get_jobs(), every job iterated"
 LIST_RAW_UNIX = "raw HTTP GET 1st page, Unix socket"
+LIST_ACTIVITY = "server.activity (GET /v1/activity: queue counts)"
 ONE_RECIPIENT = "client, 1 recipient per submission"
 MANY_RECIPIENTS = "client, {n} recipients per submission"
 SLOW_CLI_RATIO = 1.5
@@ -979,6 +980,9 @@ def _measure_listing(
         )
         result.listings.setdefault(LIST_RAW_UNIX, {})[size] = time_listing(
             list_raw, settings.list_runs
+        )
+        result.listings.setdefault(LIST_ACTIVITY, {})[size] = time_listing(
+            lambda: server.activity, settings.list_runs
         )
     finally:
         raw.close()

@@ -359,14 +359,18 @@ class FaxService:
     async def get_activity(self) -> Activity:
         """FAXCOMEX ``IFaxActivity``: receptions, routings, sends under way, jobs waiting."""
         async with self.ctx.db.read() as conn:
-            incoming = await q.list_incoming_jobs(conn)
-            outgoing = await q.list_jobs(conn)
-        waiting = (JobStatus.PENDING, JobStatus.RETRYING)
+            incoming = await q.count_queue_by_status(conn, Direction.IN)
+            outgoing = await q.count_queue_by_status(conn, Direction.OUT)
+
+        def tally(counts: dict[JobStatus, int], *statuses: JobStatus) -> int:
+            return sum(n for status, n in counts.items() if base(status) in statuses)
+
+        receiving = tally(incoming, JobStatus.INPROGRESS)
         return Activity(
-            incoming_messages=sum(base(j.status) is JobStatus.INPROGRESS for j in incoming),
-            routing_messages=sum(base(j.status) is not JobStatus.INPROGRESS for j in incoming),
-            outgoing_messages=sum(base(j.status) is JobStatus.INPROGRESS for j in outgoing),
-            queued_messages=sum(base(j.status) in waiting for j in outgoing),
+            incoming_messages=receiving,
+            routing_messages=sum(incoming.values()) - receiving,
+            outgoing_messages=tally(outgoing, JobStatus.INPROGRESS),
+            queued_messages=tally(outgoing, JobStatus.PENDING, JobStatus.RETRYING),
         )
 
     # --- configuration ------------------------------------------------------------------------

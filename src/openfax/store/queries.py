@@ -538,6 +538,16 @@ async def get_incoming_job(
     return IncomingJob(**row._mapping)
 
 
+async def count_queue_by_status(
+    conn: AsyncConnection, direction: Direction
+) -> dict[JobStatus, int]:
+    """How many jobs of the incoming or the outgoing queue are in each status (modifier bits
+    included), counted by the database rather than by reading every job."""
+    table = incoming_jobs if direction is Direction.IN else outgoing_jobs
+    query = select(table.c.status, func.count()).group_by(table.c.status)
+    return {JobStatus(status): count for status, count in await conn.execute(query)}
+
+
 async def list_incoming_jobs(
     conn: AsyncConnection, *, node_id: str | None = None
 ) -> list[IncomingJob]:

@@ -1,0 +1,44 @@
+"""``get_activity`` (FAXCOMEX ``IFaxActivity``) on a mixed queue: the database's counts by
+status give what a listing of both queues gives."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from openfax.model import JobStatus
+from openfax.service import FaxService, ManualClock
+from openfax.service.job_states import base
+from openfax.store import queries
+from openfax.store.records import IncomingJob
+from tests.service.conftest import START, MakeConfig
+from tests.store.conftest import submission_with_jobs
+from tests.store.test_queue_counts import INCOMING, OUTGOING
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_activity_counts_what_the_listings_show(
+    tmp_path: Path, clock: ManualClock, make_config: MakeConfig
+) -> None:
+    # No lines and a paused queue: nothing changes the jobs between the two readings.
+    config = make_config(tmp_path / "data", loopback={"lines": 0})
+    async with FaxService(config, clock=clock) as service:
+        await service.set_queue_switches(outgoing_paused=True)
+        submission, jobs = submission_with_jobs(len(OUTGOING))
+        jobs = [dataclasses.replace(j, status=s) for j, s in zip(jobs, OUTGOING, strict=True)]
+        async with service.ctx.db.transaction() as conn:
+            await queries.insert_submission(conn, submission, jobs)
+            for status in INCOMING:
+                job = IncomingJob(device_id=1, status=status, started_at=START)
+                await queries.insert_incoming_job(conn, job)
+        activity = await service.get_activity()
+        outgoing = [base(job.status) for job in await service.get_outgoing_jobs()]
+        incoming = [base(job.status) for job in await service.get_incoming_jobs()]
+    waiting = (JobStatus.PENDING, JobStatus.RETRYING)
+    assert activity.outgoing_messages == outgoing.count(JobStatus.INPROGRESS) == 1
+    assert activity.queued_messages == sum(s in waiting for s in outgoing) == 5
+    assert activity.incoming_messages == incoming.count(JobStatus.INPROGRESS) == 2
+    assert activity.routing_messages == len(incoming) - 2 == 2
