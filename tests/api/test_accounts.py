@@ -397,6 +397,7 @@ def test_every_protected_operation_is_refused_without_its_right(
         ("PATCH", "/v1/receipt-options", "far2MANAGE_CONFIG"),
         ("PATCH", "/v1/logging-options/events", "far2MANAGE_CONFIG"),
         ("POST", f"/v1/receipts/{SOME_ID}/resend", "far2MANAGE_CONFIG"),
+        ("POST", f"/v1/receipts/{SOME_ID}/cancel", "far2MANAGE_CONFIG"),
     ],
 )
 def test_a_user_with_the_default_rights_cannot_administer(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pypdfium2 as pdfium
 
 from tests.cli.test_cli import OPENFAX
 from tests.daemon import Daemon
-from tests.routing.peers import smtp_server
+from tests.receipts.conftest import eventually
+from tests.routing.peers import free_port, smtp_server
 
 
 def openfax(daemon: Daemon, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -65,6 +67,38 @@ def test_ntlm_and_a_mail_receipt_not_allowed_are_refused_with_clear_errors(
     )
     assert refused.returncode != 0
     assert "receipt type mail is not allowed" in refused.stderr
+
+
+def test_a_pending_receipt_is_cancelled(daemon: Daemon, two_pages: Path) -> None:
+    # Nothing listens on the SMTP port: the receipt is tried again and again, pending.
+    openfax(
+        daemon,
+        *("receipts", "set", "--allow", "mail", "--smtp-server", "127.0.0.1"),
+        *("--smtp-port", free_port(), "--auth", "anonymous", "--no-starttls"),
+    )
+    sent = openfax(
+        daemon,
+        *("send", two_pages, "--to", "1002", "--receipt", "mail"),
+        *("--receipt-address", "late@example.com", "--json"),
+    )
+    assert sent.returncode == 0, sent.stderr
+    (job,) = json.loads(sent.stdout)
+
+    def pending() -> list[dict[str, str]]:
+        rows = json.loads(openfax(daemon, "receipts", "list", "--pending", "--json").stdout)
+        return [row for row in rows if row["job"] == job["id"]]
+
+    (row,) = eventually(pending, "the receipt is queued and waits for the SMTP server")
+    cancelled = openfax(daemon, "receipts", "cancel", row["id"], "--json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    receipt = json.loads(cancelled.stdout)
+    administrator = pwd.getpwuid(os.getuid()).pw_name
+    assert receipt["status"] == "failed"
+    assert receipt["last_error"] == f"cancelled by {administrator}"
+    failed = json.loads(openfax(daemon, "receipts", "list", "--failed", "--json").stdout)
+    assert row["id"] in [r["id"] for r in failed]
+    again = openfax(daemon, "receipts", "cancel", row["id"])
+    assert again.returncode == 1 and f"no pending receipt has the id {row['id']}" in again.stderr
 
 
 def test_logging_set_and_show(daemon: Daemon, tmp_path: Path) -> None:

@@ -177,4 +177,12 @@ def options_routes(service: FaxService) -> APIRouter:
         """Send a failed receipt again, with fresh retries (409 for one not failed)."""
         return ReceiptModel.of(await service.resend_receipt(parse_id(receipt_id)))
 
+    @api.post("/receipts/{receipt_id}/cancel")
+    async def cancel_receipt(
+        receipt_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageConfig
+    ) -> ReceiptModel:
+        """Never send a pending receipt: it is failed for good, cancelled by the caller
+        (``resend`` still sends it); 409 for one not pending."""
+        return ReceiptModel.of(await service.cancel_receipt(parse_id(receipt_id), who.name))
+
     return api

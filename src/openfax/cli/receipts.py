@@ -119,6 +119,21 @@ def receipts_list(
     print_rows(rows, RECEIPT_COLUMNS, "Delivery receipts", as_json)
 
 
+def _receipt(server: FaxServer, status: str, receipt_id: str) -> FaxReceipt:
+    """The receipt in ``status`` with that id; ClickException if there is none."""
+    found = {r.id: r for r in server.get_receipts(status, limit=1000)}
+    if receipt_id.lower() not in found:
+        raise click.ClickException(f"no {status} receipt has the id {receipt_id}")
+    return found[receipt_id.lower()]
+
+
+def _changed(receipt: FaxReceipt, as_json: bool, what: str) -> None:
+    if as_json:
+        click.echo(json.dumps(receipt.to_dict()))
+    else:
+        click.echo(f"receipt {receipt.id} {what}")
+
+
 @receipts.command("resend")
 @click.argument("receipt_id")
 @json_option
@@ -126,15 +141,21 @@ def receipts_list(
 def receipts_resend(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
     """Send a failed receipt again, with fresh retries."""
     with connected(server_name, token) as server:
-        found = {r.id: r for r in server.get_receipts("failed", limit=1000)}
-        if receipt_id.lower() not in found:
-            raise click.ClickException(f"no failed receipt has the id {receipt_id}")
-        receipt = found[receipt_id.lower()]
+        receipt = _receipt(server, "failed", receipt_id)
         receipt.resend()
-    if as_json:
-        click.echo(json.dumps(receipt.to_dict()))
-    else:
-        click.echo(f"receipt {receipt.id} is pending again")
+    _changed(receipt, as_json, "is pending again")
+
+
+@receipts.command("cancel")
+@click.argument("receipt_id")
+@json_option
+@server_options
+def receipts_cancel(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
+    """Never send a pending receipt (it is listed failed; resend still sends it)."""
+    with connected(server_name, token) as server:
+        receipt = _receipt(server, "pending", receipt_id)
+        receipt.cancel()
+    _changed(receipt, as_json, "is cancelled")
 
 
 @click.group("logging")

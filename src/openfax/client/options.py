@@ -151,6 +151,11 @@ class FaxReceipt(Record):
         """Send a failed receipt again with fresh retries (InvalidOperationError otherwise)."""
         self._data = self._connection.post(f"/receipts/{self.id}/resend")
 
+    def cancel(self) -> None:
+        """Never send a pending receipt: it becomes failed, ``last_error`` naming who
+        cancelled it (``resend()`` still sends it); InvalidOperationError otherwise."""
+        self._data = self._connection.post(f"/receipts/{self.id}/cancel")
+
 
 def get_receipts(
     connection: Connection, status: str | None = None, limit: int = 100

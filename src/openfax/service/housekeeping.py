@@ -1,6 +1,7 @@
 """Age limits and spool hygiene: failed and cancelled jobs leave the outgoing queue after
 ``outgoing.age_limit_days``, archived faxes leave their archive after
-``archive.{outgoing,incoming}_age_limit_days`` (0 keeps them), with their spool files; the
+``archive.{outgoing,incoming}_age_limit_days`` (0 keeps them), with their spool files, and
+delivery receipts sent or failed for good after ``archive.outgoing_age_limit_days``; the
 archives' size is held against the quota water marks. Each pass reads the configuration in
 force then, so a saved change applies from the next pass.
 
@@ -114,7 +115,8 @@ async def remove_orphans(ctx: ServiceContext) -> int:
 
 
 async def apply_age_limits(ctx: ServiceContext) -> int:
-    """Remove what outlived its age limit; returns how many jobs and messages went."""
+    """Remove what outlived its age limit; returns how many jobs, messages and receipts
+    went."""
     config = ctx.config
     files: list[str] = []
     caches: list[Path] = []
@@ -175,7 +177,18 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
                 removed += 1
         if config.archive.outgoing_age_limit_days:
             days = config.archive.outgoing_age_limit_days
-            await q.prune_submissions(conn, submitted_before=now - timedelta(days=days))
+            cutoff = now - timedelta(days=days)
+            await q.prune_submissions(conn, submitted_before=cutoff)
+            receipts = await q.delete_settled_receipts(conn, changed_before=cutoff)
+            limit = {"age_limit_days": days}
+            await q.append_audit(
+                conn,
+                [
+                    entry(now, SERVICE_ACTOR, AuditAction.PURGED, "receipt", r, limit)
+                    for r in receipts
+                ],
+            )
+            removed += len(receipts)
     for relative in files:
         with contextlib.suppress(OSError):
             await asyncio.to_thread(ctx.spool.delete, relative)
@@ -183,5 +196,5 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
         with contextlib.suppress(OSError):
             await asyncio.to_thread(cache.unlink, missing_ok=True)
     if removed:
-        _logger.info("age limits: %d jobs and messages removed", removed)
+        _logger.info("age limits: %d jobs, messages and receipts removed", removed)
     return removed

@@ -706,6 +706,31 @@ class FaxService:
             after_commit(conn, ctx.wake_receipts.set)
         return resent
 
+    async def cancel_receipt(self, receipt_id: int, actor: str = SERVICE_ACTOR) -> Receipt:
+        """Never send a pending receipt: it is failed for good, ``last_error`` naming who
+        cancelled it (``resend_receipt`` still sends it); InvalidOperationError for one not
+        pending. One already being handed to the SMTP server may still go, and then reads
+        done. Audited as ``actor``'s."""
+        ctx = self.ctx
+        now = ctx.clock.now()
+        async with ctx.hub.transaction() as conn:
+            receipt = await q.get_receipt(conn, receipt_id)
+            if receipt.status is not DeliveryStatus.PENDING:
+                raise InvalidOperationError(
+                    f"receipt {receipt_id:016x} is {receipt.status.value}: "
+                    "only pending ones are cancelled"
+                )
+            changes = {
+                "status": DeliveryStatus.FAILED,
+                "last_error": f"cancelled by {actor}",
+                "next_attempt_at": None,
+                "updated_at": now,
+            }
+            cancelled = await q.update_receipt(conn, receipt_id, changes)
+            assert cancelled is not None
+            await record(conn, now, actor, AuditAction.CANCELLED, "receipt", receipt_id)
+        return cancelled
+
     # --- submitting ---------------------------------------------------------------------------
 
     async def submit(self, request: SubmitRequest) -> list[int]:

@@ -1048,6 +1048,18 @@ async def list_receipts(
     return [Receipt(**row._mapping) for row in await conn.execute(query)]
 
 
+async def delete_settled_receipts(conn: AsyncConnection, changed_before: datetime) -> list[int]:
+    """Remove the receipts sent or failed for good whose last change is older than
+    ``changed_before`` (the age limit); the ids of those removed."""
+    settled = receipts.c.status.in_([DeliveryStatus.DONE, DeliveryStatus.FAILED])
+    query = (
+        delete(receipts)
+        .where(settled, receipts.c.updated_at < changed_before)
+        .returning(receipts.c.id)
+    )
+    return list((await conn.execute(query)).scalars())
+
+
 # --- Events ------------------------------------------------------------------------------------
 
 
