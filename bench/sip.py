@@ -13,8 +13,17 @@ both daemons used meanwhile (``/proc/PID/stat``), per call (CPU seconds per fax)
 the share of one core per simultaneous call. Run for T.38 (``t38 = "request"``) and G.711
 (``t38 = "off"``). Target: at least 100 simultaneous T.38 calls on 2 cores.
 
-Run: ``.venv/bin/python bench/sip.py`` (``--rounds 25,50,100`` to choose N, ``--mode t38``
-or ``g711`` for one, ``--json``). A benchmark, not a test: nothing is asserted about time.
+Why calls fail is printed with each round: the failed jobs' extended status, and the media
+counters every call logs when it ends (``media statistics:`` lines of both daemons, see
+``MediaSession.figures``), summed over the round's calls: ticks of the media clock run in
+catch-up bursts or slipped, the latest the event loop woke a clock (max), RTP packets late
+or missing (concealed samples), UDPTL packets lost or late.
+
+Run: ``.venv/bin/python bench/sip.py`` (``--rounds 25,50,100`` to choose N, ``--search`` to
+find the largest passing N by doubling from ``--start`` then bisecting to ``--precision``,
+``--mode t38`` or ``g711`` for one, ``--json``). A benchmark, not a test: nothing is
+asserted about time. There is no peer to compare with here (no Asterisk or FreeSWITCH
+package on this machine): the figures are OpenFax against OpenFax.
 """
 
 from __future__ import annotations
@@ -30,7 +39,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Generator
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,6 +49,9 @@ from openfax.client import FaxDocument, FaxServer
 from openfax.model import JobStatus
 
 READY = re.compile(r"openfaxd ready .* and http://([\d.]+):(\d+)")
+MEDIA = re.compile(r"media statistics: (.*)$")
+MAXIMA = {"max_lateness"}
+"""Media counters that are a maximum over the calls, not a sum."""
 NUMBERS = ("5550101", "5550202")
 ROUND_TIMEOUT = 600.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -95,6 +108,7 @@ class Daemon:
         self.config.write_text("\n".join(lines) + "\n")
         self.address = ""
         self.log: deque[str] = deque(maxlen=50)
+        self.media: list[dict[str, float]] = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "openfax.service.daemon", "--config", str(self.config)],
             stdin=subprocess.DEVNULL,
@@ -115,6 +129,10 @@ class Daemon:
     def _drain(self, stream: IO[str]) -> None:
         for line in stream:
             self.log.append(line)
+            found = MEDIA.search(line.rstrip())
+            if found:
+                pairs = (item.split("=", 1) for item in found[1].split())
+                self.media.append({k: float(v) for k, v in pairs if k != "kind"})
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -164,37 +182,91 @@ def run_round(a: Daemon, b: Daemon, body: Path, calls: int) -> dict[str, Any]:
         for _ in range(calls):
             document.recipients.add(NUMBERS[1])
         cpu = a.cpu_seconds() + b.cpu_seconds()
+        logged = len(a.media), len(b.media)
         started = time.monotonic()
         ids = set(document.connected_submit(source))
         queue = source.folders.outgoing_queue
-        failed = 0
+        failures: Counter[str] = Counter()
         while time.monotonic() - started < ROUND_TIMEOUT:
             jobs = [job for job in queue.get_jobs() if job.id in ids]
             pending = [job for job in jobs if job.status not in FINAL]
-            failed = sum(job.status in FINAL for job in jobs)
+            failures = Counter(job.extended_status or "?" for job in jobs if job.status in FINAL)
             if not pending:
                 break
             time.sleep(0.5)
+        failed = failures.total()
         wall = time.monotonic() - started
         cpu = a.cpu_seconds() + b.cpu_seconds() - cpu
         # B archives each fax once its call has ended: wait for the last ones (at most 60 s).
-        whole = 0
+        whole = partial = 0
         for _ in range(60):
             new = [message for message in archive.get_messages() if message.id not in before]
             whole = sum(not message.partial for message in new)
+            partial = len(new) - whole
             if len(new) >= calls - failed:
                 break
             time.sleep(1.0)
+        # Each call leg logs its media statistics once released: both ends, every call.
+        for _ in range(20):
+            if len(a.media) - logged[0] + len(b.media) - logged[1] >= 2 * calls:
+                break
+            time.sleep(0.5)
     return {
         "calls": calls,
         "failed": failed,
         "received_whole": whole,
+        "received_partial": partial,
         "ok": failed == 0 and whole == calls,
         "wall_seconds": round(wall, 1),
         "cpu_seconds": round(cpu, 2),
         "cpu_seconds_per_call": round(cpu / calls, 3),
         "core_share_per_call": round(cpu / wall / calls, 4),
+        "failures": dict(failures),
+        "media": media_totals(a.media[logged[0] :] + b.media[logged[1] :]),
     }
+
+
+def media_totals(legs: list[dict[str, float]]) -> dict[str, float]:
+    """The call legs' media counters: summed, or the maximum for the maxima; only those
+    that are not zero, with the number of legs that reported."""
+    totals: dict[str, float] = {"legs": len(legs)}
+    for leg in legs:
+        for key, value in leg.items():
+            if key in MAXIMA:
+                totals[key] = max(totals.get(key, 0.0), value)
+            else:
+                totals[key] = totals.get(key, 0.0) + value
+    return {key: round(value, 3) for key, value in totals.items() if value}
+
+
+def sizes(args: argparse.Namespace) -> Generator[int, bool, None]:
+    """The round sizes to run; each round's result is sent back (passed or not).
+
+    Without ``--search``, the ``--rounds`` list until a round fails. With it: doubling from
+    ``--start`` while rounds pass (up to ``--limit``), then bisecting between the largest
+    passing and the smallest failing size until they are ``--precision`` apart.
+    """
+    if not args.search:
+        for calls in (int(n) for n in args.rounds.split(",")):
+            if not (yield calls):
+                return
+        return
+    passed, failed = 0, None
+    calls = args.start
+    while True:
+        ok = yield calls
+        if ok:
+            passed = calls
+        else:
+            failed = calls
+        if failed is None:
+            if calls >= args.limit:
+                return
+            calls = min(2 * calls, args.limit)
+        else:
+            if failed - passed <= args.precision:
+                return
+            calls = (passed + failed) // 2
 
 
 FINAL = {JobStatus.FAILED, JobStatus.RETRIES_EXCEEDED, JobStatus.CANCELED}
@@ -203,26 +275,33 @@ FINAL = {JobStatus.FAILED, JobStatus.RETRIES_EXCEEDED, JobStatus.CANCELED}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", default="25,50,100,150,200")
+    parser.add_argument("--search", action="store_true", help="find the largest passing N")
+    parser.add_argument("--start", type=int, default=25)
+    parser.add_argument("--limit", type=int, default=400)
+    parser.add_argument("--precision", type=int, default=10)
     parser.add_argument("--mode", choices=["t38", "g711", "both"], default="both")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rounds = [int(n) for n in args.rounds.split(",")]
+    most = args.limit if args.search else max(int(n) for n in args.rounds.split(","))
     modes = ["t38", "g711"] if args.mode == "both" else [args.mode]
     results: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="openfax-bench-sip-") as folder:
         body = Path(folder) / "page.txt"
         body.write_text("OpenFax SIP benchmark\n\n" + "A line of text on the page.\n" * 40)
         for mode in modes:
-            a, b = start_pair(Path(folder), mode, max(rounds))
+            a, b = start_pair(Path(folder), mode, most)
             results[mode] = []
             try:
-                for calls in rounds:
+                steps = sizes(args)
+                calls = next(steps)
+                while True:
                     result = run_round(a, b, body, calls)
                     results[mode].append(result)
                     if not args.json:
                         print(mode, json.dumps(result), flush=True)
-                    if not result["ok"]:
-                        break
+                    calls = steps.send(result["ok"])
+            except StopIteration:
+                pass
             finally:
                 a.stop()
                 b.stop()
@@ -230,11 +309,14 @@ def main() -> None:
         mode: max((r["calls"] for r in rows if r["ok"]), default=0)
         for mode, rows in results.items()
     }
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     if args.json:
-        print(json.dumps({"rounds": results, "most_simultaneous_calls": summary}, indent=2))
+        output = {"rounds": results, "most_simultaneous_calls": summary, "load_average": load}
+        print(json.dumps(output, indent=2))
     else:
         for mode, best in summary.items():
             print(f"{mode}: {best} simultaneous calls with no failed fax")
+        print(f"load average at the end: {load}")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,12 @@ class LinePacer:
         self._tick = block_seconds / speed if speed is not None else 0.0
         self._started: float | None = None
         self._blocks = 0
+        self.max_lateness = 0.0
+        """The longest a block was run after it was due (loop seconds): how late the loop was."""
+        self.caught_up = 0
+        """Blocks run in catch-up bursts: every block of a burst after its first."""
+        self.slipped = 0
+        """Blocks given up because the loop fell more than ``max_catch_up`` behind."""
 
     async def next_blocks(self) -> int:
         """Wait until a block is due; return how many blocks to run now (at least one)."""
@@ -53,8 +59,12 @@ class LinePacer:
             self._started = loop.time()
         while (due := int((loop.time() - self._started) / self._tick) - self._blocks) <= 0:
             await asyncio.sleep(self._started + (self._blocks + 1) * self._tick - loop.time())
+        lateness = loop.time() - self._started - (self._blocks + 1) * self._tick
+        self.max_lateness = max(self.max_lateness, lateness)
         if due > self.max_catch_up:
+            self.slipped += due - self.max_catch_up
             self._blocks += due - self.max_catch_up
             due = self.max_catch_up
+        self.caught_up += due - 1
         self._blocks += due
         return due

@@ -122,12 +122,20 @@ def assert_received_whole(sent: Path, received: Path, a: FaxSession, b: FaxSessi
     assert all((x == y).all() for x, y in zip(sent_pages, received_pages, strict=True))
 
 
-def test_a_t38_fax_crosses_real_udp_sockets(make_tiff: MakeTiff, tmp_path: Path) -> None:
+def test_a_t38_fax_crosses_real_udp_sockets(
+    make_tiff: MakeTiff, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     sent, received = make_tiff(pages=2), tmp_path / "received.tif"
-    caller, answerer, a, b = asyncio.run(fax(sent, received, t38=True))
+    with caplog.at_level(logging.INFO, logger="openfax.telephony.media"):
+        caller, answerer, a, b = asyncio.run(fax(sent, received, t38=True))
     assert_received_whole(sent, received, a, b)
     assert caller.kind is StreamKind.T38 and answerer.statistics.received > 0
     assert caller.statistics.rejected == answerer.statistics.rejected == 0
+    figures = answerer.figures()
+    assert figures["kind"] == "t38" and figures["udptl_received"] == answerer.statistics.received
+    assert answerer.statistics.ticks > 0
+    logged = [r.getMessage() for r in caplog.records if "media statistics" in r.getMessage()]
+    assert len(logged) == 2 and any(f"ticks={answerer.statistics.ticks} " in m for m in logged)
 
 
 @pytest.mark.parametrize("codec", ["PCMU", "PCMA"])
@@ -248,3 +256,22 @@ def test_a_port_range_with_no_free_port_is_a_clear_error() -> None:
             first.close()
 
     asyncio.run(run())
+
+
+def test_two_calls_fill_a_range_of_four_ports_rtp_even_udptl_odd() -> None:
+    """UDPTL never takes an even port, which another call's RTP would need."""
+
+    async def run() -> list[MediaSession]:
+        ports = range(47020, 47024)
+        calls = [await MediaSession.open(HOST, ports) for _ in range(2)]
+        for media in calls:
+            media.close()
+        with pytest.raises(TelephonyError, match="no free UDP port"):
+            await MediaSession.open(HOST, range(47020, 47021))  # no odd port for UDPTL
+        return calls
+
+    calls = asyncio.run(run())
+    assert {port for media in calls for port in (media.audio_port, media.t38_port)} == set(
+        range(47020, 47024)
+    )
+    assert all(media.audio_port % 2 == 0 and media.t38_port % 2 == 1 for media in calls)

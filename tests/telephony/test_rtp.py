@@ -179,6 +179,7 @@ def test_a_packet_later_than_the_delay_is_dropped_and_its_place_filled() -> None
         assert np.array_equal(played[3], audio[2])
         stats = buffer.statistics
         assert (stats.late, stats.duplicates, stats.filled_samples) == (1, 1, 160)
+        assert stats.underruns == 1
 
 
 def test_a_new_source_or_other_payloads_do_not_disturb_the_playout() -> None:

@@ -25,7 +25,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import cast
 
 from openfax.engine import SAMPLE_RATE, AudioSession, Event, FaxSession, T38Session
@@ -81,6 +81,14 @@ class MediaStatistics:
     rejected: int = 0
     """Datagrams refused as malformed (each logged), or for the stream not in use."""
     send_errors: int = 0
+    ticks: int = 0
+    """Ticks of the media clock run."""
+    catch_up_ticks: int = 0
+    """Ticks run in catch-up bursts because the event loop woke the clock late."""
+    slipped_ticks: int = 0
+    """Ticks given up because the loop fell too far behind (line time slipped)."""
+    max_lateness: float = 0.0
+    """The latest the loop woke the media clock after a tick was due (seconds)."""
 
 
 class _Endpoint(asyncio.DatagramProtocol):
@@ -103,17 +111,18 @@ class _Endpoint(asyncio.DatagramProtocol):
 
 
 async def _bind(
-    host: str, ports: range | None, handle: Callable[[bytes], None], *, even: bool = False
+    host: str, ports: range | None, handle: Callable[[bytes], None], *, parity: int
 ) -> _Endpoint:
     """A datagram endpoint on ``host`` at a free port of ``ports`` (any port when None).
 
-    Ports are tried from a random place in the range, so calls spread over it; ``even``
-    keeps to even ports, as RTP's convention asks (RFC 3550 11).
+    Ports are tried from a random place in the range, so calls spread over it, keeping to
+    those of ``parity``: RTP takes even ports, as its convention asks (RFC 3550 11), UDPTL
+    odd ones, so that the sockets of one call never take the even ports other calls need.
     """
     loop = asyncio.get_running_loop()
     candidates: list[int] = [0]
     if ports is not None:
-        usable = [port for port in ports if not even or port % 2 == 0]
+        usable = [port for port in ports if port % 2 == parity]
         start = random.randrange(len(usable)) if usable else 0
         candidates = usable[start:] + usable[:start]
     for port in candidates:
@@ -164,7 +173,6 @@ class MediaSession:
         self._t38 = t38
         self._on_event = on_event
         self._stream: _Stream | None = None
-        self._ticks = 0
         self._changed = asyncio.Event()
         self._closed = False
 
@@ -178,7 +186,8 @@ class MediaSession:
         on_event: EventSink | None = None,
         name: str = "media",
     ) -> MediaSession:
-        """Bind the call's RTP (even port) and UDPTL sockets on ``address`` within ``ports``."""
+        """Bind the call's RTP (even port) and UDPTL (odd port) sockets on ``address`` within
+        ``ports``."""
         holder: list[MediaSession] = []
 
         def audio_in(data: bytes) -> None:
@@ -187,9 +196,9 @@ class MediaSession:
         def t38_in(data: bytes) -> None:
             holder[0]._t38_received(data)
 
-        audio = await _bind(address, ports, audio_in, even=True)
+        audio = await _bind(address, ports, audio_in, parity=0)
         try:
-            t38 = await _bind(address, ports, t38_in)
+            t38 = await _bind(address, ports, t38_in, parity=1)
         except TelephonyError:
             assert audio.transport is not None
             audio.transport.close()
@@ -228,7 +237,7 @@ class MediaSession:
     @property
     def line_seconds(self) -> float:
         """Media clock time since the first :meth:`connect`."""
-        return self._ticks * TICK_SECONDS
+        return self.statistics.ticks * TICK_SECONDS
 
     @property
     def udptl_receiver(self) -> UdptlReceiver | None:
@@ -294,6 +303,7 @@ class MediaSession:
         for the new session. Engine events go to ``on_event`` after each tick.
         """
         pacer = LinePacer(self.options.speed, block_seconds=TICK_SECONDS)
+        statistics = self.statistics
         while not self._closed:
             stream = self._stream
             if stream is None:
@@ -307,19 +317,40 @@ class MediaSession:
                 if self._closed or self._stream is not stream or stream.session.done:
                     break
                 self._tick(stream)
+            statistics.catch_up_ticks = pacer.caught_up
+            statistics.slipped_ticks = pacer.slipped
+            statistics.max_lateness = pacer.max_lateness
 
     def close(self) -> None:
-        """Close both sockets; a running :meth:`run` returns. The session is the caller's."""
+        """Close both sockets; a running :meth:`run` returns. The session is the caller's.
+
+        The call's media statistics are logged once, for operators and ``bench/sip.py``.
+        """
+        if not self._closed and self._stream is not None:
+            figures = " ".join(f"{key}={value}" for key, value in self.figures().items())
+            _logger.info("[%s] media statistics: %s", self.name, figures)
         self._closed = True
         self._changed.set()
         for endpoint in (self._audio, self._t38):
             if endpoint.transport is not None:
                 endpoint.transport.close()
 
+    def figures(self) -> dict[str, int | float | str]:
+        """The counters of the sockets, the media clock and the stream in use, flat."""
+        out: dict[str, int | float | str] = {"kind": self.kind.value if self.kind else "none"}
+        for key, value in asdict(self.statistics).items():
+            out[key] = round(value, 3) if isinstance(value, float) else value
+        stream = self._stream
+        if stream is not None and stream.jitter is not None:
+            out.update(("jitter_" + k, v) for k, v in asdict(stream.jitter.statistics).items())
+        if stream is not None and stream.receiver is not None:
+            out.update(("udptl_" + k, v) for k, v in asdict(stream.receiver.statistics).items())
+        return out
+
     # --- the clock ------------------------------------------------------------------------
 
     def _tick(self, stream: _Stream) -> None:
-        self._ticks += 1
+        self.statistics.ticks += 1
         session = stream.session
         if isinstance(session, AudioSession):
             assert stream.rtp_sender is not None and stream.jitter is not None

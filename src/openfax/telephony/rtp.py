@@ -240,13 +240,15 @@ class RtpSender:
 @dataclass
 class JitterStatistics:
     """What the jitter buffer saw: packets played, late, duplicate or of another payload type,
-    samples filled for gaps, changes of source, and packets dropped as a flood."""
+    samples filled for gaps (and the pops that had to fill some: underruns), changes of
+    source, and packets dropped as a flood."""
 
     received: int = 0
     late: int = 0
     duplicates: int = 0
     other_payload: int = 0
     filled_samples: int = 0
+    underruns: int = 0
     resyncs: int = 0
     malformed: int = 0
     overflow: int = 0
@@ -336,6 +338,7 @@ class JitterBuffer:
         gaps = int(np.count_nonzero(~covered))
         if gaps and self._started(start):
             self.statistics.filled_samples += gaps
+            self.statistics.underruns += 1
             if self.fill == "repeat":
                 out[~covered] = np.resize(self._last, n_samples)[~covered]
         self._last = out.copy()
