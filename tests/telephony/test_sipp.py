@@ -12,6 +12,7 @@ error log."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import shutil
@@ -79,9 +80,9 @@ class Sipp:
         self.args = args
         self.process: asyncio.subprocess.Process | None = None
 
-    @property
-    def uri(self) -> str:
-        return f"sip:{{user}}@127.0.0.1:{self.port}"
+    def uri(self, user: str = "+15551234", params: str = "") -> str:
+        """A SIP URI of SIPp's address (the user agent calls it there)."""
+        return f"sip:{user}@127.0.0.1:{self.port}{params}"
 
     async def start(self, remote: str | None = None) -> None:
         """Start SIPp (as UAC calling ``remote``, else as UAS) and wait until it listens."""
@@ -143,6 +144,22 @@ class Sipp:
             self.process.kill()
 
 
+@contextlib.asynccontextmanager
+async def sipp(
+    tmp_path: Path, scenario: str, *args: str, calling: int | None = None
+) -> AsyncIterator[Sipp]:
+    """Run SIPp's ``scenario`` for one call: as UAC calling 127.0.0.1:``calling`` (the user
+    agent's port), else as UAS listening. Leaving the block waits for SIPp to pass; a block
+    that raised kills it instead."""
+    run = Sipp(tmp_path, scenario, *args)
+    try:
+        await run.start(None if calling is None else f"127.0.0.1:{calling}")
+        yield run
+        await run.finish()
+    finally:
+        run.kill()
+
+
 @pytest.fixture
 async def agent() -> AsyncIterator[tuple[UserAgent, asyncio.Queue[IncomingCall]]]:
     incoming: asyncio.Queue[IncomingCall] = asyncio.Queue()
@@ -174,16 +191,12 @@ async def test_sipp_calls_and_the_user_agent_answers(
     agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path, transport: str
 ) -> None:
     ua, incoming = agent
-    sipp = Sipp(tmp_path, "uac_answered", "-s", "+15551234", "-t", transport)
-    try:
-        await sipp.start(f"127.0.0.1:{ua.address[1]}")
+    args = ("-s", "+15551234", "-t", transport)
+    async with sipp(tmp_path, "uac_answered", *args, calling=ua.address[1]):
         call = await answer_call(incoming)
         assert call.called_number == "+15551234"
         assert call.peer.transport == ("TCP" if transport == "t1" else "UDP")
         end = await call.wait_ended()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert (end.remote, end.reason) == (True, "bye")
 
 
@@ -192,13 +205,11 @@ async def test_the_user_agent_calls_sipp_which_answers(
     agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path, transport: str
 ) -> None:
     ua, _ = agent
-    sipp = Sipp(tmp_path, "uas_answer", "-t", transport)
     progress: list[int] = []
     uri_transport = ";transport=tcp" if transport == "t1" else ""
-    try:
-        await sipp.start()
+    async with sipp(tmp_path, "uas_answer", "-t", transport) as peer:
         call = ua.call(
-            f"sip:+15551234@127.0.0.1:{sipp.port}{uri_transport}",
+            peer.uri(params=uri_transport),
             offer(),
             on_progress=lambda status, _sdp: progress.append(status),
         )
@@ -207,9 +218,6 @@ async def test_the_user_agent_calls_sipp_which_answers(
         stream = read_answer(offer(), answer)
         assert (stream.kind, stream.encoding) == (StreamKind.AUDIO, "PCMA")
         await call.hang_up()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert progress == [180]
     assert call.end is not None and call.end.remote is False
 
@@ -226,15 +234,10 @@ async def test_sipp_refuses_the_call(
     cause: FailureCause,
 ) -> None:
     ua, _ = agent
-    sipp = Sipp(tmp_path, scenario)
-    try:
-        await sipp.start()
-        call = ua.call(f"sip:+15551234@127.0.0.1:{sipp.port}", offer())
+    async with sipp(tmp_path, scenario) as peer:
+        call = ua.call(peer.uri(), offer())
         with pytest.raises(CallFailedError) as failure:
             await call.connected()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert (failure.value.cause, failure.value.status) == (cause, status)
 
 
@@ -242,18 +245,13 @@ async def test_the_user_agent_cancels_while_sipp_rings(
     agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
 ) -> None:
     ua, _ = agent
-    sipp = Sipp(tmp_path, "uas_cancelled")
-    try:
-        await sipp.start()
-        call = ua.call(f"sip:+15551234@127.0.0.1:{sipp.port}", offer())
+    async with sipp(tmp_path, "uas_cancelled") as peer:
+        call = ua.call(peer.uri(), offer())
         while call.state is not CallState.RINGING:
             await asyncio.sleep(0.01)
         await call.hang_up()
         with pytest.raises(CallFailedError) as failure:
             await call.connected()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert (failure.value.cause, failure.value.status) == (FailureCause.CANCELLED, 487)
 
 
@@ -261,15 +259,10 @@ async def test_sipp_cancels_while_the_user_agent_rings(
     agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
 ) -> None:
     ua, incoming = agent
-    sipp = Sipp(tmp_path, "uac_cancel", "-s", "+15551234")
-    try:
-        await sipp.start(f"127.0.0.1:{ua.address[1]}")
+    async with sipp(tmp_path, "uac_cancel", "-s", "+15551234", calling=ua.address[1]):
         call = await incoming.get()
         call.ring()
         end = await call.wait_ended()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert (end.remote, end.reason, end.status) == (True, "cancelled", 487)
 
 
@@ -277,9 +270,7 @@ async def test_sipp_refuses_the_t38_reinvite_and_the_call_goes_on_in_audio(
     agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
 ) -> None:
     ua, incoming = agent
-    sipp = Sipp(tmp_path, "uac_t38_refused", "-s", "+15551234")
-    try:
-        await sipp.start(f"127.0.0.1:{ua.address[1]}")
+    async with sipp(tmp_path, "uac_t38_refused", "-s", "+15551234", calling=ua.address[1]):
         call = await answer_call(incoming)
         audio = (call.local_sdp, call.remote_sdp)
         result = await call.reinvite(t38_offer(1))
@@ -287,9 +278,6 @@ async def test_sipp_refuses_the_t38_reinvite_and_the_call_goes_on_in_audio(
         assert call.state is CallState.CONNECTED
         assert (call.local_sdp, call.remote_sdp) == audio
         end = await call.wait_ended()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert (end.remote, end.reason) == (True, "bye")
 
 
@@ -297,15 +285,14 @@ async def test_a_session_refresh_during_t38_leaves_the_session_alone(
     agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
 ) -> None:
     ua, incoming = agent
-    sipp = Sipp(tmp_path, "uac_refresh_during_t38", "-s", "+15551234")
     offers: list[SessionDescription] = []
 
     async def watch(offer: SessionDescription) -> SessionDescription:
         offers.append(offer)
         raise SdpNegotiationError("a refresh must not reach the provider")
 
-    try:
-        await sipp.start(f"127.0.0.1:{ua.address[1]}")
+    scenario = "uac_refresh_during_t38"
+    async with sipp(tmp_path, scenario, "-s", "+15551234", calling=ua.address[1]):
         call = await answer_call(incoming)
         call.on_offer = watch
         result = await call.reinvite(t38_offer(1))
@@ -313,9 +300,6 @@ async def test_a_session_refresh_during_t38_leaves_the_session_alone(
         assert read_answer(t38_offer(1), result.answer).kind is StreamKind.T38
         t38 = (call.local_sdp, call.remote_sdp)
         end = await call.wait_ended()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert offers == []
     assert call.refreshes == 2
     assert (call.local_sdp, call.remote_sdp) == t38
@@ -326,24 +310,19 @@ async def test_crossing_reinvites_with_sipp_end_in_491_and_a_retry(
     agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
 ) -> None:
     ua, incoming = agent
-    sipp = Sipp(tmp_path, "uac_glare", "-s", "+15551234")
     offers: list[SessionDescription] = []
 
     async def watch(offer: SessionDescription) -> SessionDescription:
         offers.append(offer)
         raise SdpNegotiationError("the crossing re-INVITE must get 491 first")
 
-    try:
-        await sipp.start(f"127.0.0.1:{ua.address[1]}")
+    async with sipp(tmp_path, "uac_glare", "-s", "+15551234", calling=ua.address[1]):
         call = await answer_call(incoming)
         call.on_offer = watch
         result = await call.reinvite(t38_offer(1))
         assert result.accepted and result.answer is not None
         assert read_answer(t38_offer(1), result.answer).kind is StreamKind.T38
         await call.wait_ended()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert offers == []
 
 
@@ -351,15 +330,10 @@ async def test_a_digest_challenged_invite_is_authorized(
     agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
 ) -> None:
     ua, _ = agent
-    sipp = Sipp(tmp_path, "uas_invite_auth")
-    try:
-        await sipp.start()
-        call = ua.call(f"sip:+15551234@127.0.0.1:{sipp.port}", offer())
+    async with sipp(tmp_path, "uas_invite_auth") as peer:
+        call = ua.call(peer.uri(), offer())
         assert await call.connected() is not None
         await call.hang_up()
-        await sipp.finish()
-    finally:
-        sipp.kill()
 
 
 def digest(algorithm: str, *parts: str) -> str:
@@ -390,14 +364,12 @@ def checked_nonce_counts(
 async def test_a_digest_challenged_register_is_authorized_and_refreshed(
     tmp_path: Path, algorithm: str
 ) -> None:
-    sipp = Sipp(tmp_path, "uas_register_auth", "-key", "algorithm", algorithm)
-    try:
-        await sipp.start()
+    async with sipp(tmp_path, "uas_register_auth", "-key", "algorithm", algorithm) as peer:
         config = UserAgentConfig(
             port=0,
             user="fax",
             password="secret",
-            registrar=f"sip:127.0.0.1:{sipp.port}",
+            registrar=f"sip:127.0.0.1:{peer.port}",
             domain="openfax.test",
         )
         async with UserAgent(config) as ua:
@@ -405,11 +377,8 @@ async def test_a_digest_challenged_register_is_authorized_and_refreshed(
             assert registration.registered and registration.granted == 2
             while registration.refreshes < 1:
                 await asyncio.sleep(0.05)
-        await sipp.finish()
-    finally:
-        sipp.kill()
     # The first answer, the refresh and the removal, each with the next nonce count.
-    log = sipp.messages.read_text()
+    log = peer.messages.read_text()
     counts = checked_nonce_counts(log, "Authorization", "REGISTER", algorithm, "openfax.test")
     assert counts == [1, 2, 3]
 
@@ -417,35 +386,27 @@ async def test_a_digest_challenged_register_is_authorized_and_refreshed(
 async def test_a_session_the_far_end_stops_refreshing_is_hung_up(tmp_path: Path) -> None:
     incoming: asyncio.Queue[IncomingCall] = asyncio.Queue()
     config = UserAgentConfig(port=0, user="fax", min_se=1)
-    sipp = Sipp(tmp_path, "uac_session_expires", "-s", "+15551234")
-    try:
-        async with UserAgent(config, on_incoming=incoming.put_nowait) as ua:
-            await sipp.start(f"127.0.0.1:{ua.address[1]}")
+    async with UserAgent(config, on_incoming=incoming.put_nowait) as ua:
+        scenario = "uac_session_expires"
+        async with sipp(tmp_path, scenario, "-s", "+15551234", calling=ua.address[1]):
             call = await answer_call(incoming)
             assert (call.timer.interval, call.timer.we_refresh) == (3, False)
             end = await call.wait_ended()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert (end.remote, end.reason) == (True, "session expired")
 
 
 async def test_a_200_never_acked_is_hung_up(tmp_path: Path) -> None:
     incoming: asyncio.Queue[IncomingCall] = asyncio.Queue()
     config = UserAgentConfig(port=0, user="fax", timers=TimerValues(t1=0.05, t2=0.4, t4=0.5))
-    sipp = Sipp(tmp_path, "uac_no_ack", "-s", "+15551234")
-    try:
-        async with UserAgent(config, on_incoming=incoming.put_nowait) as ua:
-            await sipp.start(f"127.0.0.1:{ua.address[1]}")
+    async with UserAgent(config, on_incoming=incoming.put_nowait) as ua:
+        scenario = "uac_no_ack"
+        async with sipp(tmp_path, scenario, "-s", "+15551234", calling=ua.address[1]):
             call = await incoming.get()
             assert call.offer is not None
             answer, _ = make_answer(call.offer, MEDIA, Origin(session_id=7))
             with pytest.raises(CallFailedError) as failure:
                 await call.answer(answer)
             end = await call.wait_ended()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert failure.value.status == 408
     assert (end.remote, end.reason) == (True, "no ACK")
 
@@ -454,16 +415,11 @@ async def test_an_invite_challenged_by_a_proxy_is_authorized(
     agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
 ) -> None:
     ua, _ = agent
-    sipp = Sipp(tmp_path, "uas_invite_proxy_auth")
-    try:
-        await sipp.start()
-        call = ua.call(f"sip:+15551234@127.0.0.1:{sipp.port}", offer())
+    async with sipp(tmp_path, "uas_invite_proxy_auth") as peer:
+        call = ua.call(peer.uri(), offer())
         assert await call.connected() is not None
         await call.hang_up()
-        await sipp.finish()
-    finally:
-        sipp.kill()
-    log = sipp.messages.read_text()
+    log = peer.messages.read_text()
     counts = checked_nonce_counts(log, "Proxy-Authorization", "INVITE", "SHA-256", "proxy.test")
     assert counts == [1]
 
@@ -471,16 +427,12 @@ async def test_an_invite_challenged_by_a_proxy_is_authorized(
 async def test_a_reinvite_never_answered_ends_the_call_as_lost(tmp_path: Path) -> None:
     incoming: asyncio.Queue[IncomingCall] = asyncio.Queue()
     config = UserAgentConfig(port=0, user="fax", timers=TimerValues(t1=0.05, t2=0.4, t4=0.5))
-    sipp = Sipp(tmp_path, "uac_reinvite_unanswered", "-s", "+15551234")
-    try:
-        async with UserAgent(config, on_incoming=incoming.put_nowait) as ua:
-            await sipp.start(f"127.0.0.1:{ua.address[1]}")
+    async with UserAgent(config, on_incoming=incoming.put_nowait) as ua:
+        scenario = "uac_reinvite_unanswered"
+        async with sipp(tmp_path, scenario, "-s", "+15551234", calling=ua.address[1]):
             call = await answer_call(incoming)
             result = await call.reinvite(t38_offer(1))
             end = await call.wait_ended()
-        await sipp.finish()
-    finally:
-        sipp.kill()
     assert (result.accepted, result.status) == (False, 408)
     assert (end.remote, end.reason) == (True, "408 Request Timeout")
 
@@ -500,19 +452,15 @@ def test_sipp_calls_the_sip_provider_which_answers(tmp_path: Path) -> None:
         ring_seconds=0.1,
     )
     service = Service(tmp_path)
-    sipp = Sipp(tmp_path, "uac_answered", "-s", "5550202")
 
     async def main() -> None:
         provider = SipProvider([trunk], name="sip")
         provider.set_listener(service)
         async with provider:
-            try:
-                await sipp.start(f"127.0.0.1:{trunk.local_port}")
-                await sipp.finish()
-                while not service.received():
-                    await asyncio.sleep(0.05)
-            finally:
-                sipp.kill()
+            async with sipp(tmp_path, "uac_answered", "-s", "5550202", calling=trunk.local_port):
+                pass
+            while not service.received():
+                await asyncio.sleep(0.05)
 
     asyncio.run(asyncio.wait_for(main(), 60))
     (received,) = service.received()
