@@ -2,7 +2,8 @@
 on 127.0.0.1 driven by the scenario files in ``tests/telephony/sipp/``: calls both ways,
 busy and not found, CANCEL both ways, digest-challenged REGISTER and INVITE, a 488 to our
 T.38 re-INVITE, a session refresh during T.38, a re-INVITE glare (491), a session timer the
-far end lets run out, a 200 never ACKed, and a re-INVITE never answered.
+far end lets run out, a 200 never ACKed, a re-INVITE never answered, and redirections
+(3xx) followed in q order or refused.
 
 SIPp stands for the far end; the user agent's media are the SDP of a provider stand-in
 (nothing listens on the ports it offers: the scenarios exchange no media). A scenario that
@@ -72,8 +73,8 @@ def free_port() -> int:
 class Sipp:
     """One SIPp run of one scenario, for one call."""
 
-    def __init__(self, tmp_path: Path, scenario: str, *args: str) -> None:
-        self.port = free_port()
+    def __init__(self, tmp_path: Path, scenario: str, *args: str, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.scenario = scenario
         self.errors = tmp_path / f"{scenario}.errors.log"
         self.messages = tmp_path / f"{scenario}.messages.log"
@@ -124,7 +125,9 @@ class Sipp:
                     probe.bind(("127.0.0.1", self.port))
                 except OSError:
                     return
-            assert self.process.returncode is None, "SIPp exited before listening"
+            if self.process.returncode is not None:
+                await self.finish()  # fails with SIPp's complaint
+                pytest.fail(f"SIPp {self.scenario} exited before listening")
             await asyncio.sleep(0.02)
 
     async def finish(self) -> None:
@@ -146,12 +149,12 @@ class Sipp:
 
 @contextlib.asynccontextmanager
 async def sipp(
-    tmp_path: Path, scenario: str, *args: str, calling: int | None = None
+    tmp_path: Path, scenario: str, *args: str, calling: int | None = None, port: int | None = None
 ) -> AsyncIterator[Sipp]:
     """Run SIPp's ``scenario`` for one call: as UAC calling 127.0.0.1:``calling`` (the user
-    agent's port), else as UAS listening. Leaving the block waits for SIPp to pass; a block
-    that raised kills it instead."""
-    run = Sipp(tmp_path, scenario, *args)
+    agent's port), else as UAS listening (on ``port``, else a free one). Leaving the block
+    waits for SIPp to pass; a block that raised kills it instead."""
+    run = Sipp(tmp_path, scenario, *args, port=port)
     try:
         await run.start(None if calling is None else f"127.0.0.1:{calling}")
         yield run
@@ -467,3 +470,43 @@ def test_sipp_calls_the_sip_provider_which_answers(tmp_path: Path) -> None:
     assert received.direction is CallDirection.INCOMING and not received.ok
     (call,) = service.calls.values()
     assert call.called_number == "5550202"
+
+
+async def test_a_redirected_call_follows_the_contacts_in_q_order(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, _ = agent
+    async with sipp(tmp_path, "uas_redirect") as peer:
+        call = ua.call(peer.uri(), offer())
+        assert await call.connected() is not None
+        assert call.final is not None and call.final.status == 200
+        await call.hang_up()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "contact", "max_redirects", "status", "why"),
+    [
+        ("uas_redirect_refused", "<sip:+15551234@127.0.0.1:{port}>", 5, 302, "redirection loop"),
+        (
+            "uas_redirect_refused",
+            "<sip:moved@127.0.0.1:{port}>",
+            0,
+            302,
+            "more than 0 redirections",
+        ),
+        ("uas_redirect_refused", "<tel:+15551234>", 5, 302, "no Contact we can call"),
+        ("uas_alternative_service", "", 5, 380, "380 Alternative Service is not followed"),
+    ],
+)
+async def test_a_redirection_that_cannot_be_followed_fails_the_call(
+    tmp_path: Path, scenario: str, contact: str, max_redirects: int, status: int, why: str
+) -> None:
+    config = UserAgentConfig(port=0, user="fax", max_redirects=max_redirects)
+    port = free_port()
+    keys = ("-key", "contact", contact.format(port=port))
+    async with UserAgent(config) as ua, sipp(tmp_path, scenario, *keys, port=port) as peer:
+        call = ua.call(peer.uri(), offer())
+        with pytest.raises(CallFailedError) as failure:
+            await call.connected()
+    assert (failure.value.cause, failure.value.status) == (FailureCause.REDIRECTED, status)
+    assert why in failure.value.reason

@@ -114,6 +114,7 @@ _CAUSES = {
     FailureCause.UNREACHABLE: CallCause.UNREACHABLE,
     FailureCause.INCOMPATIBLE: CallCause.REMOTE_INCAPABLE,
     FailureCause.CANCELLED: CallCause.ABORTED,
+    FailureCause.REDIRECTED: CallCause.REJECTED,
     FailureCause.FAILED: CallCause.REJECTED,
 }
 """What a SIP failure means for the job: its extended status and its retry policy."""

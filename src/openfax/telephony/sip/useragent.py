@@ -44,6 +44,7 @@ from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.endpoint import ClientRequest, ServerRequest, SipEndpoint
 from openfax.telephony.sip.headers import NameAddr, SipUri, Via
 from openfax.telephony.sip.message import Headers, Message, Request, Response, response_to
+from openfax.telephony.sip.redirect import TargetSet
 from openfax.telephony.sip.transaction import TimerValues, make_cancel
 from openfax.telephony.sip.transport import TRANSPORTS, Peer, SipTransport, describe
 
@@ -71,8 +72,10 @@ class FailureCause(enum.StrEnum):
     """488, 606, 415: the far end accepts nothing we offered."""
     CANCELLED = "cancelled"
     """We hung up before the answer (CANCEL), or the far end cancelled its INVITE."""
+    REDIRECTED = "redirected"
+    """A redirection (3xx) not followed: 380, no Contact we can call, a loop, too many."""
     FAILED = "failed"
-    """Any other final response (3xx redirections are not followed)."""
+    """Any other final response."""
 
 
 _CAUSES = {
@@ -177,6 +180,7 @@ class UserAgentConfig:
     every call set-up goes through (loose routing). ``username``/``password`` answer digest
     challenges (``username`` defaults to ``user``), of ``realm`` only when it is set.
     ``session_expires`` (seconds, None: no session timer) and ``min_se`` are RFC 4028's.
+    ``max_redirects`` is how many redirections (3xx) one outgoing call follows.
     """
 
     host: str = "127.0.0.1"
@@ -198,6 +202,7 @@ class UserAgentConfig:
     timers: TimerValues = field(default_factory=TimerValues)
     user_agent: str = "OpenFax"
     glare_retries: int = 3
+    max_redirects: int = 5
 
 
 class UserAgent:
@@ -1010,7 +1015,9 @@ class OutgoingCall(Call):
             return
         await super().hang_up()
 
-    def _invite(self, cseq: int, headers: list[tuple[str, str]]) -> Request:
+    def _invite(self, uri: str, cseq: int, headers: list[tuple[str, str]]) -> Request:
+        """The INVITE to ``uri`` (the target, or where a redirection sent us: To stays the
+        target, RFC 3261 8.1.3.4) with CSeq ``cseq`` and ``headers`` (a digest answer)."""
         peer = self.peer
         name = None if self.caller_name is None else quote(self.caller_name)
         domain = self.ua.domain()
@@ -1037,7 +1044,7 @@ class OutgoingCall(Call):
         if self.local_sdp is not None:
             fields.append(("Content-Type", SDP))
             body = self.local_sdp.to_bytes()
-        return Request(method="INVITE", uri=self.target, headers=Headers.of(fields), body=body)
+        return Request(method="INVITE", uri=uri, headers=Headers.of(fields), body=body)
 
     async def _run(self) -> None:
         """Send the INVITE and follow it to the answer or the failure."""
@@ -1051,23 +1058,62 @@ class OutgoingCall(Call):
             raise
 
     async def _set_up(self) -> None:
-        first_hop = Peer.of_uri(self.ua.config.proxy or self.target, self.ua.config.transport)
-        self.peer = await self.ua.transport.resolve(first_hop)
-        cseq, challenged = 1, 0
+        """Call each target in turn: the one asked, then those redirections (3xx) name, in
+        the order of :class:`TargetSet`; a target that fails (but with 6xx, which holds
+        everywhere) gives way to the next one, if any."""
+        targets = TargetSet(self.target, max_redirects=self.ua.config.max_redirects)
+        cseq = 1
+        while True:
+            hop = Peer.of_uri(self.ua.config.proxy or targets.current, self.ua.config.transport)
+            try:
+                self.peer = await self.ua.transport.resolve(hop)
+            except TelephonyError as error:
+                if not targets.pending:
+                    raise
+                log.warning("SIP call %s: %s; trying the next target", self.call_id, error)
+                targets.next()
+                continue
+            tried = await self._invite_target(targets.current, cseq)
+            if tried is None:
+                return
+            response, local, cseq = tried
+            status = response.status
+            why = targets.redirect(response) if 300 <= status < 400 else None
+            if why is None and status < 600 and targets.next() is not None:
+                log.info(
+                    "SIP call %s: %d %s, calling %s",
+                    self.call_id,
+                    status,
+                    response.reason,
+                    targets.current,
+                )
+                cseq += 1
+                continue
+            if why is not None:
+                log.info("SIP call %s: %d not followed: %s", self.call_id, status, why)
+                self._fail(FailureCause.REDIRECTED, status, f"{response.reason}: {why}")
+            else:
+                self._fail(failure_cause(status, local), status, response.reason)
+            return
+
+    async def _invite_target(self, uri: str, cseq: int) -> tuple[Response, str | None, int] | None:
+        """INVITE ``uri`` (through ``self.peer``), answering digest challenges and a 422, up
+        to its final response. None when the call is answered or was given up; else the
+        failure, the endpoint's note when it was made here, and the last CSeq number used."""
+        challenged = 0
         auth: list[tuple[str, str]] = []
         while True:
-            invite = self._invite(cseq, auth)
+            invite = self._invite(uri, cseq, auth)
             client = self.ua.endpoint.request(invite, self.peer, self._on_progress_response)
-            self._invite_sent = invite
             response = await self._await_final(client)
             self.final = response
             status = response.status
             if 200 <= status < 300:
                 await self._answered(invite, response)
-                return
+                return None
             if self._cancel_cause is not None:
                 self._fail(self._cancel_cause, status, response.reason)
-                return
+                return None
             if status in (401, 407) and challenged < 2:
                 answer = self.ua.authorization(invite, response)
                 if answer is not None and (not auth or _stale(response)):
@@ -1081,8 +1127,7 @@ class OutgoingCall(Call):
                     self.timer = SessionTimer(interval)
                     cseq += 1
                     continue
-            self._fail(failure_cause(status, client.local), status, response.reason)
-            return
+            return response, client.local, cseq
 
     async def _await_final(self, client: ClientRequest) -> Response:
         """Wait for the INVITE's final response, sending CANCEL when we hang up or the ring
