@@ -177,17 +177,20 @@ def test_a_far_end_with_every_channel_busy_answers_busy(tmp_path: Path) -> None:
     assert causes == ["busy", "none"], [o.detail for o in outcomes]
 
 
-def test_nobody_listening_is_unreachable(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_nobody_listening_is_unreachable(tmp_path: Path, transport: str) -> None:
     sent = make_tiff(tmp_path, pages=1)
     outcomes: list[CallOutcome] = []
 
     async def scenario(a: SipProvider, b: SipProvider, service: Service) -> None:
         outcomes.append(await a.devices[0].dial(CALLEE, send(sent)))
 
-    # Over TCP to a port nobody listens on: the connection is refused at once.
-    run(tmp_path, scenario, caller={"transport": "tcp", "port": free_port()})
+    # To a port nobody listens on: the TCP connection is refused, the UDP datagram meets an
+    # ICMP port unreachable; either is a transport error at once, not a timeout (408).
+    run(tmp_path, scenario, caller={"transport": transport, "port": free_port()})
     (outcome,) = outcomes
     assert outcome.cause is CallCause.UNREACHABLE, outcome.detail
+    assert outcome.detail.startswith("503 Service Unavailable (transport error: ")
 
 
 def test_a_bye_before_the_last_page_gives_partial_outcomes(tmp_path: Path) -> None:

@@ -211,16 +211,21 @@ async def test_no_answer_within_the_ring_timeout_cancels_the_call(
     assert (await incoming.wait_ended()).reason == "cancelled"
 
 
-async def test_a_call_to_a_closed_port_is_unreachable() -> None:
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_a_call_to_a_closed_port_is_unreachable_at_once(transport: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     caller = Peer(user="caller")
     async with caller.ua:
-        call = caller.ua.call(f"sip:1@127.0.0.1:{port}", audio_offer())
+        call = caller.ua.call(f"sip:1@127.0.0.1:{port};transport={transport}", audio_offer())
         with pytest.raises(CallFailedError) as failure:
             await call.connected()
+    # The transport error (ICMP port unreachable over UDP, the refused connection over TCP)
+    # ended it as a 503 made here, not timer B's 408.
     assert failure.value.cause is FailureCause.UNREACHABLE
+    assert failure.value.status == 503
+    assert failure.value.reason.startswith("Service Unavailable (transport error: ")
 
 
 async def test_crossing_reinvites_are_resolved_by_491_and_a_retry(

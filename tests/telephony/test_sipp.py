@@ -2,8 +2,8 @@
 on 127.0.0.1 driven by the scenario files in ``tests/telephony/sipp/``: calls both ways,
 busy and not found, CANCEL both ways, digest-challenged REGISTER and INVITE, a 488 to our
 T.38 re-INVITE, a session refresh during T.38, a re-INVITE glare (491), a session timer the
-far end lets run out, a 200 never ACKed, a re-INVITE never answered, and redirections
-(3xx) followed in q order or refused.
+far end lets run out, a 200 never ACKed, a re-INVITE never answered, redirections (3xx)
+followed in q order or refused, and a far end gone (ICMP port unreachable).
 
 SIPp stands for the far end; the user agent's media are the SDP of a provider stand-in
 (nothing listens on the ports it offers: the scenarios exchange no media). A scenario that
@@ -437,7 +437,7 @@ async def test_a_reinvite_never_answered_ends_the_call_as_lost(tmp_path: Path) -
             result = await call.reinvite(t38_offer(1))
             end = await call.wait_ended()
     assert (result.accepted, result.status) == (False, 408)
-    assert (end.remote, end.reason) == (True, "408 Request Timeout")
+    assert (end.remote, end.reason) == (True, "408 Request Timeout (timeout)")
 
 
 def test_sipp_calls_the_sip_provider_which_answers(tmp_path: Path) -> None:
@@ -510,3 +510,19 @@ async def test_a_redirection_that_cannot_be_followed_fails_the_call(
             await call.connected()
     assert (failure.value.cause, failure.value.status) == (FailureCause.REDIRECTED, status)
     assert why in failure.value.reason
+
+
+async def test_a_far_end_gone_away_fails_the_next_request_at_once(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, _ = agent
+    async with sipp(tmp_path, "uas_answer_and_leave") as peer:
+        call = ua.call(peer.uri(), offer())
+        assert await call.connected() is not None
+    # SIPp has exited: the re-INVITE meets an ICMP port unreachable, which ends the call as
+    # lost with the transport error (a 503 made here), long before timer B's 408.
+    result = await call.reinvite(t38_offer(1))
+    end = await call.wait_ended()
+    assert (result.accepted, result.status) == (False, 503)
+    assert result.reason == "Service Unavailable (transport error: Connection refused)"
+    assert (end.remote, end.reason) == (True, f"503 {result.reason}")

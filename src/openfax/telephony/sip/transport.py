@@ -13,8 +13,13 @@ sends raises out of the transport.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
+import os
 import re
+import socket
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -106,6 +111,25 @@ def bad_request_reply(data: bytes, reason: str) -> bytes | None:
     return ("\r\n".join(reply) + "\r\n\r\n").encode()
 
 
+MSG_ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000)
+_RECVERR = {
+    socket.AF_INET: (socket.IPPROTO_IP, getattr(socket, "IP_RECVERR", 11)),
+    socket.AF_INET6: (socket.IPPROTO_IPV6, getattr(socket, "IPV6_RECVERR", 25)),
+}
+"""Linux's socket options (level, name) that queue the ICMP errors a datagram meets."""
+UNREACHABLE_ERRORS = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH})
+"""The errors that say a peer cannot be reached (port, host or network unreachable)."""
+
+
+def icmp_error(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The error number of a message read from a Linux socket's error queue: the
+    ``ee_errno`` of its ``sock_extended_err`` (IP_RECVERR or IPV6_RECVERR), or None."""
+    for level, kind, data in ancillary:
+        if (level, kind) in _RECVERR.values() and len(data) >= 4:
+            return int(struct.unpack_from("=I", data)[0])
+    return None
+
+
 class _Datagrams(asyncio.DatagramProtocol):
     def __init__(self, owner: SipTransport) -> None:
         self.owner = owner
@@ -114,7 +138,7 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.owner._received(data, Peer("UDP", str(addr[0]), int(str(addr[1]))))
 
     def error_received(self, exc: Exception) -> None:
-        log.warning("SIP UDP socket error: %s", exc)
+        self.owner._udp_error(exc)
 
 
 class _Stream(asyncio.Protocol):
@@ -176,6 +200,8 @@ class SipTransport:
         self.port = port
         self.tcp = tcp
         self._udp: asyncio.DatagramTransport | None = None
+        self._udp_sock: socket.socket | None = None
+        self._sending: Peer | None = None
         self._server: asyncio.Server | None = None
         self._connections: dict[Peer, _Stream] = {}
         self._pending: dict[Peer, list[bytes]] = {}
@@ -186,9 +212,8 @@ class SipTransport:
         picks a free port that both transports then share)."""
         loop = asyncio.get_running_loop()
         for _attempt in range(20):
-            udp, _ = await loop.create_datagram_endpoint(
-                lambda: _Datagrams(self), local_addr=(self.host, self.port)
-            )
+            sock = await self._udp_socket()
+            udp, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), sock=sock)
             port = int(udp.get_extra_info("sockname")[1])
             if not self.tcp:
                 break
@@ -205,8 +230,69 @@ class SipTransport:
         else:
             raise TelephonyError(f"no port on {self.host} is free for both UDP and TCP")
         self._udp = udp
+        self._udp_sock = sock
         self.port = port
         log.info("SIP listening on %s:%d (%s)", self.host, port, "UDP, TCP" if self.tcp else "UDP")
+
+    async def _udp_socket(self) -> socket.socket:
+        """A UDP socket bound to our address and asking the kernel for the ICMP errors its
+        datagrams meet (Linux ``IP_RECVERR``), so that a closed port fails a request at once;
+        elsewhere such a request waits for its timeout."""
+        loop = asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(
+            self.host, self.port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
+        )
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
+        option = _RECVERR.get(family)
+        if option is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(*option, 1)
+        return sock
+
+    def _udp_error(self, exc: Exception) -> None:
+        """The UDP socket reported an error: the ICMP errors queued for our datagrams
+        (RFC 3261 18.4: port or host unreachable is a transport error, told to ``on_error``
+        with the address the datagram went to), or a send that failed at once."""
+        reported = False
+        for peer, code in self._icmp_errors():
+            reported = True
+            if code not in UNREACHABLE_ERRORS:
+                log.info("SIP UDP to %s: %s (ignored)", peer, os.strerror(code))
+                continue
+            log.warning("SIP UDP to %s: %s", peer, os.strerror(code))
+            if self.on_error is not None:
+                self.on_error(peer, os.strerror(code))
+        if reported:
+            return
+        number = exc.errno if isinstance(exc, OSError) else None
+        if self._sending is not None and number in UNREACHABLE_ERRORS - {errno.ECONNREFUSED}:
+            # sendto failed at once (no route): the peer is the one being sent to.
+            log.warning("SIP UDP to %s: %s", self._sending, exc)
+            if self.on_error is not None:
+                self.on_error(self._sending, str(exc))
+            return
+        log.warning("SIP UDP socket error: %s", exc)
+
+    def _icmp_errors(self) -> list[tuple[Peer, int]]:
+        """Drain the socket's error queue: each datagram's destination and error number."""
+        errors: list[tuple[Peer, int]] = []
+        sock = self._udp_sock
+        while sock is not None and len(errors) < 64:
+            try:
+                _, ancillary, _, address = sock.recvmsg(1, 512, MSG_ERRQUEUE)
+            except OSError:
+                break
+            code = icmp_error(ancillary)
+            if code is not None and isinstance(address, tuple):
+                errors.append((Peer("UDP", str(address[0]), int(address[1])), code))
+        return errors
 
     async def close(self) -> None:
         """Close the sockets and every connection."""
@@ -241,7 +327,11 @@ class SipTransport:
         data = message.to_bytes()
         if peer.transport == "UDP":
             if self._udp is not None:
-                self._udp.sendto(data, (peer.host, peer.port))
+                self._sending = peer
+                try:
+                    self._udp.sendto(data, (peer.host, peer.port))
+                finally:
+                    self._sending = None
             return
         stream = self._connections.get(peer)
         if stream is not None:

@@ -695,12 +695,15 @@ class Call:
         """A re-INVITE or UPDATE with ``offer`` (None: a bare session refresh)."""
         body = b"" if offer is None else offer.to_bytes()
         headers = [*self.ua.common_headers(), *self.timer.request_headers(self.ua.config)]
-        response, _ = await self._request(method, body=body, headers=headers)
+        response, client = await self._request(method, body=body, headers=headers)
         status, reason = response.status, response.reason
-        if status in (408, 481):
+        if client.local is not None:
+            reason = f"{reason} ({client.local})"
+        if status in (408, 481) or client.local is not None:
             log.info("SIP %s of %s got %d: the dialog is gone", method, self.call_id, status)
-            if status == 408:
-                # The far end stopped answering: the call is lost, not ended by us.
+            if status != 481:
+                # The far end stopped answering, or cannot be reached any more (a transport
+                # error): the call is lost, not ended by us.
                 lost = CallEnd(remote=True, reason=f"{status} {reason}")
                 self.ua.spawn(self._hang_up(lost))
             else:
@@ -1093,7 +1096,9 @@ class OutgoingCall(Call):
                 log.info("SIP call %s: %d not followed: %s", self.call_id, status, why)
                 self._fail(FailureCause.REDIRECTED, status, f"{response.reason}: {why}")
             else:
-                self._fail(failure_cause(status, local), status, response.reason)
+                # A response made here says why: "timeout", or the transport error.
+                reason = response.reason if local is None else f"{response.reason} ({local})"
+                self._fail(failure_cause(status, local), status, reason)
             return
 
     async def _invite_target(self, uri: str, cseq: int) -> tuple[Response, str | None, int] | None:
