@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 
 from tests.cli.test_cli import OPENFAX
 from tests.daemon import Daemon
-from tests.receipts.conftest import eventually
+from tests.receipts.conftest import UNKNOWN, eventually
 from tests.routing.peers import free_port, smtp_server
 
 
@@ -76,9 +76,10 @@ def test_a_pending_receipt_is_cancelled(daemon: Daemon, two_pages: Path) -> None
         *("receipts", "set", "--allow", "mail", "--smtp-server", "127.0.0.1"),
         *("--smtp-port", free_port(), "--auth", "anonymous", "--no-starttls"),
     )
+    # A number nobody answers: the job fails at once and its non-delivery receipt is queued.
     sent = openfax(
         daemon,
-        *("send", two_pages, "--to", "1002", "--receipt", "mail"),
+        *("send", two_pages, "--to", UNKNOWN, "--receipt", "mail"),
         *("--receipt-address", "late@example.com", "--json"),
     )
     assert sent.returncode == 0, sent.stderr
