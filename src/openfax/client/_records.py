@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from openfax.model import MAX_PAGE_SIZE
 
@@ -68,6 +68,31 @@ class Record:
     def __repr__(self) -> str:
         key = self._data.get("id", "")
         return f"<{type(self).__name__} {key}>"
+
+
+class Retried(Record):
+    """Work the server does again until it succeeds (a delivery receipt e-mailed, a routing
+    method run on a received fax): ``status`` is ``pending`` (to do, or waiting for its next
+    attempt), ``done`` or ``failed`` (for good; ``resend()``)."""
+
+    _path: ClassVar[str]
+    """Where the server keeps these (``/receipts``)."""
+
+    id = Field[str]()
+    status = Field[str]()
+    attempts = Field[int]()
+    last_error = Field[str]()
+    next_attempt_at = Field(parse_time)
+    created_at = Field(parse_time)
+    updated_at = Field(parse_time)
+
+    def __init__(self, connection: Connection, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self._connection = connection
+
+    def resend(self) -> None:
+        """Do a failed one again with fresh retries (InvalidOperationError otherwise)."""
+        self._data = self._connection.post(f"{self._path}/{self.id}/resend")
 
 
 class Pages:

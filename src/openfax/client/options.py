@@ -9,7 +9,7 @@ from collections.abc import Callable
 from enum import IntEnum, IntFlag
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from openfax.client._records import Collection, Field, Record, parse_time
+from openfax.client._records import Collection, Field, Retried, parse_time
 from openfax.model import LogLevel, ReceiptType, SmtpAuthenticationType
 
 if TYPE_CHECKING:
@@ -125,31 +125,18 @@ class FaxLoggingOptions:
         return FaxEventLogging(self._connection)
 
 
-class FaxReceipt(Record):
+class FaxReceipt(Retried):
     """A delivery (``delivered``) or non-delivery receipt: one job's, or a broadcast's
     summary (``job_id`` None); ``status`` is ``pending``, ``done`` or ``failed``."""
 
-    id = Field[str]()
+    _path = "/receipts"
+
     submission_id = Field[str]()
     job_id = Field[str]()
     address = Field[str]()
     delivered = Field[bool]()
     attach = Field[bool]()
-    status = Field[str]()
-    attempts = Field[int]()
-    last_error = Field[str]()
-    next_attempt_at = Field(parse_time)
-    created_at = Field(parse_time)
-    updated_at = Field(parse_time)
     sent_at = Field(parse_time)
-
-    def __init__(self, connection: Connection, data: dict[str, Any]) -> None:
-        super().__init__(data)
-        self._connection = connection
-
-    def resend(self) -> None:
-        """Send a failed receipt again with fresh retries (InvalidOperationError otherwise)."""
-        self._data = self._connection.post(f"/receipts/{self.id}/resend")
 
     def cancel(self) -> None:
         """Never send a pending receipt: it becomes failed, ``last_error`` naming who

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Collection, Field, Record, parse_time
+from openfax.client._records import Collection, Field, Record, Retried, parse_time
 from openfax.model import ProviderStatus
 
 if TYPE_CHECKING:
@@ -110,31 +110,18 @@ class FaxInboundRoutingMethod(Record):
         return f"<FaxInboundRoutingMethod {self.guid} {self.name!r} priority {self.priority}>"
 
 
-class FaxRoutingDelivery(Record):
+class FaxRoutingDelivery(Retried):
     """One routing method's work on one received fax: ``status`` is ``pending`` (to run,
     or waiting for its next attempt), ``done`` or ``failed`` (for good; ``resend()``)."""
 
-    id = Field[str]()
+    _path = "/inbound-routing/deliveries"
+
     message_id = Field[str]()
     device_id = Field[int]()
     method = Field[str]()
     method_name = Field[str]()
     priority = Field[int]()
-    status = Field[str]()
-    attempts = Field[int]()
-    last_error = Field[str]()
-    next_attempt_at = Field(parse_time)
-    created_at = Field(parse_time)
-    updated_at = Field(parse_time)
     delivered_at = Field(parse_time)
-
-    def __init__(self, connection: Connection, data: dict[str, Any]) -> None:
-        super().__init__(data)
-        self._connection = connection
-
-    def resend(self) -> None:
-        """Run a failed delivery again with fresh retries (InvalidOperationError otherwise)."""
-        self._data = self._connection.post(f"/inbound-routing/deliveries/{self.id}/resend")
 
 
 class FaxInboundRouting:
