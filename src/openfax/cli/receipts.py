@@ -5,6 +5,7 @@ event logging options of a running openfaxd."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -119,19 +120,27 @@ def receipts_list(
     print_rows(rows, RECEIPT_COLUMNS, "Delivery receipts", as_json)
 
 
-def _receipt(server: FaxServer, status: str, receipt_id: str) -> FaxReceipt:
-    """The receipt in ``status`` with that id; ClickException if there is none."""
-    found = {r.id: r for r in server.get_receipts(status, limit=1000)}
-    if receipt_id.lower() not in found:
-        raise click.ClickException(f"no {status} receipt has the id {receipt_id}")
-    return found[receipt_id.lower()]
-
-
-def _changed(receipt: FaxReceipt, as_json: bool, what: str) -> None:
+def _change(
+    receipt_id: str,
+    status: str,
+    change: Callable[[FaxReceipt], None],
+    done: str,
+    as_json: bool,
+    server_name: str,
+    token: str | None,
+) -> None:
+    """``change`` the receipt in ``status`` with that id (ClickException if there is none),
+    then print it as JSON or say it is ``done``."""
+    with connected(server_name, token) as server:
+        found = {r.id: r for r in server.get_receipts(status, limit=1000)}
+        receipt = found.get(receipt_id.lower())
+        if receipt is None:
+            raise click.ClickException(f"no {status} receipt has the id {receipt_id}")
+        change(receipt)
     if as_json:
         click.echo(json.dumps(receipt.to_dict()))
     else:
-        click.echo(f"receipt {receipt.id} {what}")
+        click.echo(f"receipt {receipt.id} {done}")
 
 
 @receipts.command("resend")
@@ -140,10 +149,9 @@ def _changed(receipt: FaxReceipt, as_json: bool, what: str) -> None:
 @server_options
 def receipts_resend(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
     """Send a failed receipt again, with fresh retries."""
-    with connected(server_name, token) as server:
-        receipt = _receipt(server, "failed", receipt_id)
-        receipt.resend()
-    _changed(receipt, as_json, "is pending again")
+    _change(
+        receipt_id, "failed", lambda r: r.resend(), "is pending again", as_json, server_name, token
+    )
 
 
 @receipts.command("cancel")
@@ -152,10 +160,9 @@ def receipts_resend(receipt_id: str, as_json: bool, server_name: str, token: str
 @server_options
 def receipts_cancel(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
     """Never send a pending receipt (it is listed failed; resend still sends it)."""
-    with connected(server_name, token) as server:
-        receipt = _receipt(server, "pending", receipt_id)
-        receipt.cancel()
-    _changed(receipt, as_json, "is cancelled")
+    _change(
+        receipt_id, "pending", lambda r: r.cancel(), "is cancelled", as_json, server_name, token
+    )
 
 
 @click.group("logging")

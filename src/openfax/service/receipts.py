@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.documents import pdf_from_pages, read_fax_tiff
-from openfax.errors import MailError, MessageNotFoundError
+from openfax.errors import InvalidOperationError, MailError, MessageNotFoundError
 from openfax.model import ExtendedStatus, JobStatus, ReceiptType, format_id
 from openfax.service.composing import compose_pages
 from openfax.service.context import ServiceContext
@@ -99,6 +99,25 @@ async def queue_receipts(
     await q.insert_receipts(conn, [receipt])
     after_commit(conn, ctx.wake_receipts.set)
     return submission
+
+
+async def change_receipt(
+    conn: AsyncConnection,
+    receipt_id: int,
+    required: DeliveryStatus,
+    changes: dict[str, Any],
+    refusal: str,
+) -> Receipt:
+    """Make ``changes`` to a receipt in status ``required`` (resent when failed, cancelled
+    when pending); InvalidOperationError naming its status and ``refusal`` otherwise."""
+    receipt = await q.get_receipt(conn, receipt_id)
+    if receipt.status is not required:
+        raise InvalidOperationError(
+            f"receipt {receipt_id:016x} is {receipt.status.value}: {refusal}"
+        )
+    changed = await q.update_receipt(conn, receipt_id, changes)
+    assert changed is not None
+    return changed
 
 
 async def _device_names(conn: AsyncConnection, jobs: list[OutgoingJob]) -> dict[int, str]:

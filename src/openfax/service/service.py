@@ -94,7 +94,7 @@ from openfax.service.receipt_options import (
     ReceiptOptions,
     check_receipt_options,
 )
-from openfax.service.receipts import ReceiptSender, load_receipt_options
+from openfax.service.receipts import ReceiptSender, change_receipt, load_receipt_options
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
 from openfax.service.schedule import first_send_time
@@ -688,21 +688,16 @@ class FaxService:
         settings were put right); InvalidOperationError for one not failed."""
         ctx = self.ctx
         now = ctx.clock.now()
+        changes = {
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "updated_at": now,
+        }
         async with ctx.hub.transaction() as conn:
-            receipt = await q.get_receipt(conn, receipt_id)
-            if receipt.status is not DeliveryStatus.FAILED:
-                raise InvalidOperationError(
-                    f"receipt {receipt_id:016x} is {receipt.status.value}: "
-                    "only failed ones are sent again"
-                )
-            changes = {
-                "status": DeliveryStatus.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "updated_at": now,
-            }
-            resent = await q.update_receipt(conn, receipt_id, changes)
-            assert resent is not None
+            resent = await change_receipt(
+                conn, receipt_id, DeliveryStatus.FAILED, changes, "only failed ones are sent again"
+            )
             after_commit(conn, ctx.wake_receipts.set)
         return resent
 
@@ -713,21 +708,16 @@ class FaxService:
         done. Audited as ``actor``'s."""
         ctx = self.ctx
         now = ctx.clock.now()
+        changes = {
+            "status": DeliveryStatus.FAILED,
+            "last_error": f"cancelled by {actor}",
+            "next_attempt_at": None,
+            "updated_at": now,
+        }
         async with ctx.hub.transaction() as conn:
-            receipt = await q.get_receipt(conn, receipt_id)
-            if receipt.status is not DeliveryStatus.PENDING:
-                raise InvalidOperationError(
-                    f"receipt {receipt_id:016x} is {receipt.status.value}: "
-                    "only pending ones are cancelled"
-                )
-            changes = {
-                "status": DeliveryStatus.FAILED,
-                "last_error": f"cancelled by {actor}",
-                "next_attempt_at": None,
-                "updated_at": now,
-            }
-            cancelled = await q.update_receipt(conn, receipt_id, changes)
-            assert cancelled is not None
+            cancelled = await change_receipt(
+                conn, receipt_id, DeliveryStatus.PENDING, changes, "only pending ones are cancelled"
+            )
             await record(conn, now, actor, AuditAction.CANCELLED, "receipt", receipt_id)
         return cancelled
 
