@@ -1,4 +1,6 @@
-"""Fixtures shared by the test packages: a private PostgreSQL server for the session.
+"""Fixtures shared by the test packages: a private PostgreSQL server for the session, a
+self-signed certificate for the test SMTP servers' STARTTLS, and a FaxServer connected to
+the test package's ``daemon``.
 
 PostgreSQL is a private server started for the test session (per xdist worker): ``initdb``
 into a temporary folder and ``pg_ctl start`` listening only on a Unix socket there (as the
@@ -22,7 +24,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from openfax.client import FaxServer
 from openfax.store import open_database
+from tests.daemon import Daemon
+from tests.routing.peers import self_signed_certificate
 
 TEMPLATE = "openfax_template"
 
@@ -134,3 +139,17 @@ def postgresql_url(postgresql: PostgreSQLServer) -> Iterator[str]:
     yield postgresql.url(name)
     with postgresql.admin() as admin:
         admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate and its key, for a test SMTP server's STARTTLS (a daemon
+    started with ``trust=certificate[0]`` trusts it)."""
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def server(daemon: Daemon) -> Iterator[FaxServer]:
+    """A FaxServer connected to the test module's ``daemon`` over TCP with its token."""
+    with daemon.connected() as fax:
+        yield fax

@@ -29,10 +29,15 @@ TOKEN_HOLDER = "robot"
 
 
 class Daemon:
-    """An openfaxd with its data folder; ``start()`` again after ``kill()`` resumes it."""
+    """An openfaxd with its data folder; ``start()`` again after ``kill()`` resumes it.
+    ``trust`` is a CA certificate it trusts for TLS (``SSL_CERT_FILE``), e.g. a test SMTP
+    server's."""
 
-    def __init__(self, data_dir: Path, **tables: dict[str, Any]) -> None:
+    def __init__(
+        self, data_dir: Path, *, trust: Path | None = None, **tables: dict[str, Any]
+    ) -> None:
         self.data_dir = data_dir
+        self.trust = trust
         # A short folder: a Unix socket path holds at most 107 bytes.
         self.socket = Path(tempfile.mkdtemp(prefix="ofx-", dir="/tmp")) / "openfaxd.sock"
         self.tokens = data_dir / "api-tokens"
@@ -63,6 +68,7 @@ class Daemon:
                 *("--config", str(self.config), "--data-dir", str(self.data_dir)),
             ],
             cwd=ROOT,
+            env=None if self.trust is None else {**os.environ, "SSL_CERT_FILE": str(self.trust)},
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -88,6 +94,13 @@ class Daemon:
                 f"/v1/security/grants/{TOKEN_HOLDER}", json={"rights": int(ALL_RIGHTS)}
             )
             assert granted.status_code == 204, granted.text
+
+    def connected(self) -> FaxServer:
+        """A FaxServer connected over TCP with the token (its holder may do everything);
+        ``with daemon.connected() as server:`` disconnects it at the end."""
+        server = FaxServer()
+        server.connect(self.address, token=self.token)
+        return server
 
     def _drain(self, stream: IO[str]) -> None:
         for line in stream:
@@ -128,9 +141,12 @@ def _toml(value: Any) -> str:
 
 
 @contextmanager
-def running(data_dir: Path, **tables: dict[str, Any]) -> Iterator[Daemon]:
-    """A started daemon, stopped (or reaped, if a test killed it) at the end."""
-    daemon = Daemon(data_dir, **tables)
+def running(
+    data_dir: Path, *, trust: Path | None = None, **tables: dict[str, Any]
+) -> Iterator[Daemon]:
+    """A started daemon (trusting the CA certificate ``trust``, if given), stopped (or
+    reaped, if a test killed it) at the end."""
+    daemon = Daemon(data_dir, trust=trust, **tables)
     daemon.start()
     try:
         yield daemon
@@ -143,8 +159,7 @@ def running(data_dir: Path, **tables: dict[str, Any]) -> Iterator[Daemon]:
 def running_paused(data_dir: Path) -> Iterator[Daemon]:
     """A started daemon whose outgoing queue is paused: every job submitted stays queued."""
     with running(data_dir) as daemon:
-        with FaxServer() as fax:
-            fax.connect(daemon.address, token=daemon.token)
+        with daemon.connected() as fax:
             queue = fax.folders.outgoing_queue
             queue.paused = True
             queue.save()

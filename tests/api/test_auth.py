@@ -91,8 +91,7 @@ def test_submissions_belong_to_the_unix_user_or_the_token_holder(
         fax.recipients.add("1002")
         (local_job,) = fax.connected_submit(server)
         assert queue.get_job(local_job).owner == pwd.getpwuid(os.getuid()).pw_name
-        with FaxServer() as remote:
-            remote.connect(daemon.address, token=daemon.token)
+        with daemon.connected() as remote:
             (remote_job,) = fax.connected_submit(remote)
         assert queue.get_job(remote_job).owner == TOKEN_HOLDER
         for job_id in (local_job, remote_job):

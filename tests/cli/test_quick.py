@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from openfax.cli.quick import PRIORITY_NUMBERS, SERVER_COVER_PAGE, run_quick
-from openfax.client import FaxServer
 from openfax.model import CoverPageType, Priority
 from tests.cli.test_cli import OPENFAX, SAMPLES
 from tests.daemon import Daemon, running_paused
@@ -76,8 +75,7 @@ def test_send_queues_the_fax_as_asked(daemon: Daemon) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     job_id = done.stdout.split()[0]
-    with FaxServer() as fax:
-        fax.connect(daemon.address, token=daemon.token)
+    with daemon.connected() as fax:
         job = fax.folders.outgoing_queue.get_job(job_id)
     assert (job.subject, job.priority, job.recipient.fax_number) == ("Quick", Priority.LOW, "3010")
     assert job.document_name == "letter.txt" and job.pages == 2

@@ -16,8 +16,7 @@ from tests.documents.factories import make_pdf
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     """openfaxd whose line 1 (1001) sends and line 2 (1002) only receives."""
     with running(tmp_path_factory.mktemp("openfaxd")) as started:
-        with FaxServer() as fax:
-            fax.connect(started.address, token=started.token)
+        with started.connected() as fax:
             receiver = fax.get_devices()["loopback line 1002"]
             receiver.send_enabled = False
             receiver.save()

@@ -72,8 +72,7 @@ def test_the_audit_trail_names_each_caller(
     local_user = pwd.getpwuid(os.getuid()).pw_name
     earlier = server.get_audit(limit=1000)
     last = earlier[len(earlier)].seq if len(earlier) else 0
-    with FaxServer() as remote:
-        remote.connect(daemon.address, token=daemon.token)
+    with daemon.connected() as remote:
         document = FaxDocument(body=three_pages, subject="audited")
         document.recipients.add("1002")
         (job_id,) = document.connected_submit(remote)

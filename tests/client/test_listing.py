@@ -131,8 +131,7 @@ def test_queue_switches_are_read_when_looked_at_and_kept_true(
 
     queue = server.folders.outgoing_queue
     assert queue.paused and not queue.blocked
-    with FaxServer() as other:
-        other.connect(daemon.address, token=daemon.token)
+    with daemon.connected() as other:
         remote = other.folders.outgoing_queue
         remote.blocked = True
         remote.save()

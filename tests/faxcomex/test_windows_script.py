@@ -143,10 +143,7 @@ server.Disconnect()
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     """openfaxd with line 1001 sending to lines 1002 and 1003, which only receive."""
     with running(tmp_path_factory.mktemp("openfaxd"), loopback={"lines": 3}) as started:
-        from openfax.client import FaxServer
-
-        with FaxServer() as fax:
-            fax.connect(started.address, token=started.token)
+        with started.connected() as fax:
             for name in ("loopback line 1002", "loopback line 1003"):
                 line = fax.get_devices()[name]
                 line.send_enabled = False

@@ -14,7 +14,7 @@ import pytest
 from openfax.client import FaxDocument, FaxServer, ServerEvents
 from openfax.errors import ConfigError, InvalidOperationError, NotSupportedError
 from openfax.model import ProviderStatus
-from tests.daemon import Daemon, running
+from tests.daemon import running
 from tests.documents.factories import make_pdf
 
 MODULE = """
@@ -51,12 +51,6 @@ def install_distribution(site: Path) -> None:
     )
 
 
-def connect(daemon: Daemon) -> FaxServer:
-    server = FaxServer()
-    server.connect(daemon.address, token=daemon.token)
-    return server
-
-
 def test_registered_providers_load_at_the_next_start_with_their_status(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -65,7 +59,7 @@ def test_registered_providers_load_at_the_next_start_with_their_status(
     install_distribution(site)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
     with running(tmp_path / "openfaxd") as daemon:
-        with connect(daemon) as server:
+        with daemon.connected() as server:
             for name in ("acme", "impostor", "unlicensed", "constant", "absent"):
                 server.register_device_provider(name, f"{name} lines", name, "ACME TSP")
             with pytest.raises(InvalidOperationError, match="already registered"):
@@ -78,7 +72,7 @@ def test_registered_providers_load_at_the_next_start_with_their_status(
 
         daemon.stop()
         daemon.start()
-        with connect(daemon) as server:
+        with daemon.connected() as server:
             providers = server.get_device_providers()
             assert [p.unique_name for p in providers] == [
                 "loopback", "acme", "impostor", "unlicensed", "constant", "absent"
@@ -116,7 +110,7 @@ def test_registered_providers_load_at_the_next_start_with_their_status(
 
         daemon.stop()
         daemon.start()
-        with connect(daemon) as server:
+        with daemon.connected() as server:
             assert [p.unique_name for p in server.get_device_providers()] == ["loopback"]
             line = next(d for d in server.get_devices() if d.id == line_id)
             assert line.powered_off, "the line is known but out of service"

@@ -1,6 +1,7 @@
 """Receipt and logging fixtures: one openfaxd per test module whose failing calls fail at
 once (an unknown number is not tried again) and whose receipts are retried within a second,
-trusting a self-signed certificate for STARTTLS; a FaxServer connected to it; documents."""
+trusting the shared self-signed certificate for STARTTLS (the shared ``server`` fixture
+connects to it); documents."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from openfax.client import FaxDocument, FaxServer
 from openfax.model import ReceiptType, SmtpAuthenticationType
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
-from tests.routing.peers import self_signed_certificate
 
 WAIT = 60.0
 UNKNOWN = "1999"
@@ -24,30 +24,17 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
 def daemon(
     tmp_path_factory: pytest.TempPathFactory, certificate: tuple[Path, Path]
 ) -> Iterator[Daemon]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SSL_CERT_FILE", str(certificate[0]))
-        with running(
-            tmp_path_factory.mktemp("openfaxd"),
-            receipts={"retries": 8, "retry_delay_minutes": 0.005},
-            incoming={"routing_retries": 3, "routing_retry_delay_minutes": 0.002},
-            **{"outgoing.causes.no_answer": {"retryable": False}},
-        ) as started:
-            yield started
-
-
-@pytest.fixture
-def server(daemon: Daemon) -> Iterator[FaxServer]:
-    with FaxServer() as fax:
-        fax.connect(daemon.address, token=daemon.token)
-        yield fax
+    with running(
+        tmp_path_factory.mktemp("openfaxd"),
+        trust=certificate[0],
+        receipts={"retries": 8, "retry_delay_minutes": 0.005},
+        incoming={"routing_retries": 3, "routing_retry_delay_minutes": 0.002},
+        **{"outgoing.causes.no_answer": {"retryable": False}},
+    ) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")

@@ -159,8 +159,7 @@ def test_a_receipt_queued_before_a_crash_is_sent_after_the_restart(
     with smtp_server(port=port) as (mailbox, _):
         daemon.start()
         ((_, mail),) = mailbox.wait_for(1)
-        with FaxServer() as again:
-            again.connect(daemon.address, token=daemon.token)
+        with daemon.connected() as again:
             eventually(
                 lambda: [r for r in again.get_receipts(status="done") if r.job_id == job],
                 "the receipt marked sent",

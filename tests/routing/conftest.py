@@ -1,5 +1,5 @@
-"""Routing fixtures: one openfaxd per test module with quick routing retries, a FaxServer
-connected to it, and a way to fax one page from one line to the other."""
+"""Routing fixtures: one openfaxd per test module with quick routing retries (the shared
+``server`` fixture connects to it), and a way to fax one page from one line to the other."""
 
 from __future__ import annotations
 
@@ -23,13 +23,6 @@ ROUTING = {"routing_retries": 3, "routing_retry_delay_minutes": 0.002}
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     with running(tmp_path_factory.mktemp("openfaxd"), incoming=ROUTING) as started:
         yield started
-
-
-@pytest.fixture
-def server(daemon: Daemon) -> Iterator[FaxServer]:
-    with FaxServer() as fax:
-        fax.connect(daemon.address, token=daemon.token)
-        yield fax
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,9 @@ from openfax.client import FaxServer
 from openfax.routing import ROUTE_TO_EMAIL
 from tests.daemon import Daemon, running
 from tests.routing.conftest import ROUTING, fax_to, settled, use_only
-from tests.routing.peers import self_signed_certificate, smtp_server
+from tests.routing.peers import smtp_server
 
 RECEIVER = "loopback line 1002"
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +24,10 @@ def daemon(
     tmp_path_factory: pytest.TempPathFactory, certificate: tuple[Path, Path]
 ) -> Iterator[Daemon]:
     """openfaxd trusting the test SMTP server's certificate (``SSL_CERT_FILE``)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SSL_CERT_FILE", str(certificate[0]))
-        with running(tmp_path_factory.mktemp("openfaxd"), incoming=ROUTING) as started:
-            yield started
+    with running(
+        tmp_path_factory.mktemp("openfaxd"), trust=certificate[0], incoming=ROUTING
+    ) as started:
+        yield started
 
 
 def attachment(message: object) -> bytes:

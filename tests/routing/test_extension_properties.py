@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from openfax.client import FaxServer
 from openfax.errors import ConfigError
 from openfax.providers.loopback import LOOPBACK_GUID
-from tests.daemon import Daemon, running
+from tests.daemon import running
 from tests.routing.conftest import ROUTING
 
 NOTIFIED = "{5d4c3b2a-1908-4f7e-8d6c-5b4a39281706}"
@@ -43,12 +42,6 @@ def install_distribution(site: Path) -> None:
     (info / "entry_points.txt").write_text("[openfax.routing_methods]\nnotified = acme_notified\n")
 
 
-def connect(daemon: Daemon) -> FaxServer:
-    server = FaxServer()
-    server.connect(daemon.address, token=daemon.token)
-    return server
-
-
 def test_the_owner_of_a_guid_is_told_of_its_property(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -59,13 +52,13 @@ def test_the_owner_of_a_guid_is_told_of_its_property(
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.setenv("ACME_NOTICES", str(notices))
     with running(tmp_path / "openfaxd", incoming=ROUTING) as daemon:
-        with connect(daemon) as server:
+        with daemon.connected() as server:
             server.register_inbound_routing_extension(
                 "notified", "Notified", "notified", [f"Nothing;Routes nothing;route;{NOTIFIED}"]
             )
         daemon.stop()
         daemon.start()
-        with connect(daemon) as server:
+        with daemon.connected() as server:
             server.set_extension_property(NOTIFIED, b"server-wide")
             line = server.get_devices()["loopback line 1002"]
             line.set_extension_property(NOTIFIED.strip("{}"), b"for 1002")

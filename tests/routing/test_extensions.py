@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from openfax.client import FaxServer
 from openfax.errors import ConfigError, InvalidOperationError, NotSupportedError
 from openfax.model import ProviderStatus
-from tests.daemon import Daemon, running
+from tests.daemon import running
 from tests.routing.conftest import ROUTING, fax_to, settled, use_only
 
 ARCHIVER = "{0b5c9d3e-1f2a-4b6c-8d7e-9f0a1b2c3d4e}"
@@ -67,7 +66,7 @@ def test_registered_extensions_load_at_the_next_start_with_their_status(
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
     out = tmp_path / "out"
     with running(tmp_path / "openfaxd", incoming=ROUTING) as daemon:
-        with connected(daemon) as server:
+        with daemon.connected() as server:
             server.register_inbound_routing_extension(
                 "acme", "ACME routing", "acme", [f"Copy;Copy the metadata;copy_metadata;{ARCHIVER}"]
             )
@@ -95,7 +94,7 @@ def test_registered_extensions_load_at_the_next_start_with_their_status(
 
         daemon.stop()
         daemon.start()
-        with connected(daemon) as server:
+        with daemon.connected() as server:
             extensions = server.inbound_routing.get_extensions()
             assert [e.unique_name for e in extensions] == [
                 "openfax", "acme", "broken", "unlinked", "absent"
@@ -132,7 +131,7 @@ def test_registered_extensions_load_at_the_next_start_with_their_status(
 
         daemon.stop()
         daemon.start()
-        with connected(daemon) as server:
+        with daemon.connected() as server:
             names = [e.unique_name for e in server.inbound_routing.get_extensions()]
             assert names == ["openfax", "acme", "unlinked", "absent"]
             # The line still names the unregistered method; it can be turned off.
@@ -145,9 +144,3 @@ def test_registered_extensions_load_at_the_next_start_with_their_status(
     assert written["message_id"] == message_id
     assert written["routing_information"]["caller_id"] == "1001"
     assert written["initialized"] is True
-
-
-def connected(daemon: Daemon) -> FaxServer:
-    server = FaxServer()
-    server.connect(daemon.address, token=daemon.token)
-    return server

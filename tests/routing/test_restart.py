@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from openfax.client import FaxServer
 from openfax.routing import WEBHOOK
 from tests.daemon import running
 from tests.routing.conftest import WAIT, fax_to, settled, use_only
@@ -22,8 +21,7 @@ def test_a_pending_webhook_retry_resumes_after_kill_9_and_restart(
         webhook_receiver() as hook,
     ):
         hook.statuses.append(503)
-        with FaxServer() as server:
-            server.connect(daemon.address, token=daemon.token)
+        with daemon.connected() as server:
             server.inbound_routing.get_method(WEBHOOK).set_configuration({"url": hook.url})
             use_only(server, "loopback line 1002", WEBHOOK)
             message_id = fax_to(server, "1002", one_page)
@@ -42,8 +40,7 @@ def test_a_pending_webhook_retry_resumes_after_kill_9_and_restart(
 
         daemon.kill()
         daemon.start()
-        with FaxServer() as server:
-            server.connect(daemon.address, token=daemon.token)
+        with daemon.connected() as server:
             (delivery,) = settled(server, message_id)
         first, second = hook.wait_for(2)
     assert (delivery.status, delivery.attempts) == ("done", 2)
