@@ -10,7 +10,7 @@ import click
 F = TypeVar("F", bound=Callable[..., object])
 
 
-def _apply(command: F, options: list[Callable[[F], F]]) -> F:
+def apply_options(command: F, options: list[Callable[[F], F]]) -> F:
     """Decorate ``command`` with ``options`` so that they appear in the order given."""
     for option in reversed(options):
         command = option(command)
@@ -19,7 +19,7 @@ def _apply(command: F, options: list[Callable[[F], F]]) -> F:
 
 def render_options(command: F) -> F:
     """Add --resolution, --page-size and --compression to a command."""
-    return _apply(
+    return apply_options(
         command,
         [
             click.option(
@@ -50,7 +50,7 @@ def render_options(command: F) -> F:
 def server_options(command: F) -> F:
     """Add --server and --token: where openfaxd is (default: the local one's socket) and the
     token a remote one wants."""
-    return _apply(
+    return apply_options(
         command,
         [
             click.option(

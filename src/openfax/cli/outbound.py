@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.options import json_option, server_options
+from openfax.cli.options import F, apply_options, json_option, server_options
 from openfax.cli.routing import connected, print_rows
 
 if TYPE_CHECKING:
@@ -21,13 +21,40 @@ if TYPE_CHECKING:
 GROUP_COLUMNS = ("name", "status", "devices")
 RULE_COLUMNS = ("country_code", "area_code", "target", "t38", "status")
 T38_CHOICES = ("trunk", "off", "accept", "request")
-t38_option = click.option(
-    "--t38",
-    "t38",
-    type=click.Choice(T38_CHOICES),
-    default=None,
-    help="T.38 over SIP for this rule's faxes (trunk: each trunk's own policy).",
-)
+
+
+def group_arguments(command: F) -> F:
+    """Add NAME and DEVICES (ids or names, in order): a group and its lines."""
+    return apply_options(command, [click.argument("name"), click.argument("devices", nargs=-1)])
+
+
+def rule_arguments(command: F) -> F:
+    """Add COUNTRY_CODE and AREA_CODE: which rule."""
+    return apply_options(
+        command,
+        [
+            click.argument("country_code", type=click.IntRange(min=0)),
+            click.argument("area_code", type=click.IntRange(min=0)),
+        ],
+    )
+
+
+def rule_target_options(command: F) -> F:
+    """Add --device or --group (where a rule's faxes go out) and --t38 (its policy)."""
+    return apply_options(
+        command,
+        [
+            click.option("--device", default=None, help="Send through this line (id or name)."),
+            click.option("--group", default=None, help="Send through this group's lines."),
+            click.option(
+                "--t38",
+                "t38",
+                type=click.Choice(T38_CHOICES),
+                default=None,
+                help="T.38 over SIP for this rule's faxes (trunk: each trunk's own policy).",
+            ),
+        ],
+    )
 
 
 def group_row(group: FaxOutboundRoutingGroup) -> dict[str, Any]:
@@ -101,8 +128,7 @@ def list_groups(as_json: bool, server_name: str, token: str | None) -> None:
 
 
 @groups.command(name="add")
-@click.argument("name")
-@click.argument("devices", nargs=-1)
+@group_arguments
 @json_option
 @server_options
 def add_group(
@@ -119,8 +145,7 @@ def add_group(
 
 
 @groups.command(name="set")
-@click.argument("name")
-@click.argument("devices", nargs=-1)
+@group_arguments
 @json_option
 @server_options
 def set_group(
@@ -172,11 +197,8 @@ def rule_for(number: str, as_json: bool, server_name: str, token: str | None) ->
 
 
 @rules.command(name="add")
-@click.argument("country_code", type=click.IntRange(min=0))
-@click.argument("area_code", type=click.IntRange(min=0))
-@click.option("--device", default=None, help="Send through this line (id or name).")
-@click.option("--group", default=None, help="Send through this group's lines.")
-@t38_option
+@rule_arguments
+@rule_target_options
 @json_option
 @server_options
 def add_rule(
@@ -199,11 +221,8 @@ def add_rule(
 
 
 @rules.command(name="set")
-@click.argument("country_code", type=click.IntRange(min=0))
-@click.argument("area_code", type=click.IntRange(min=0))
-@click.option("--device", default=None, help="Send through this line (id or name).")
-@click.option("--group", default=None, help="Send through this group's lines.")
-@t38_option
+@rule_arguments
+@rule_target_options
 @json_option
 @server_options
 def set_rule(
@@ -234,8 +253,7 @@ def set_rule(
 
 
 @rules.command(name="remove")
-@click.argument("country_code", type=click.IntRange(min=0))
-@click.argument("area_code", type=click.IntRange(min=0))
+@rule_arguments
 @json_option
 @server_options
 def remove_rule(
