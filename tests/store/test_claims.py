@@ -111,13 +111,22 @@ async def test_postgresql_claimers_skip_a_row_another_holds(postgresql_url: str)
         await second_node.close()
 
 
-async def test_a_lease_is_renewed_only_by_its_node(db: Database) -> None:
+async def test_a_lease_is_renewed_only_by_its_node_and_call(db: Database) -> None:
     await queue(db, [submission_with_jobs(1)])
     job = await claim(db, node="node-a")
     assert job is not None
     async with db.transaction() as conn:
-        assert await queries.renew_lease(conn, job.id, node_id="node-a", lease_until=later(120))
-        assert not await queries.renew_lease(conn, job.id, node_id="node-b", lease_until=later(1))
+        renewed = await queries.renew_lease(
+            conn, job.id, node_id="node-a", attempt=job.attempts, lease_until=later(120)
+        )
+        assert renewed is JobStatus.INPROGRESS
+        other_node = await queries.renew_lease(
+            conn, job.id, node_id="node-b", attempt=job.attempts, lease_until=later(1)
+        )
+        earlier_call = await queries.renew_lease(
+            conn, job.id, node_id="node-a", attempt=job.attempts - 1, lease_until=later(1)
+        )
+        assert other_node is None and earlier_call is None
         assert (await queries.get_job(conn, job.id)).lease_until == later(120)
 
 
@@ -128,7 +137,7 @@ async def test_expired_leases_send_jobs_back_to_the_queue(db: Database) -> None:
     async with db.transaction() as conn:
         await queries.update_job(conn, alive.id, {"lease_until": later(600)})
         await queries.update_job(conn, canceling.id, {"status": JobStatus.CANCELING})
-        recovered = await queries.recover_expired_leases(conn, now=later(61))
+        recovered = await queries.recover_expired_leases(conn, now=later(61), retry_at=later(121))
     assert recovered == queries.RecoveredJobs(requeued=[lapsed.id], canceled=[canceling.id])
     async with db.read() as conn:
         requeued = await queries.get_job(conn, lapsed.id)
@@ -136,16 +145,31 @@ async def test_expired_leases_send_jobs_back_to_the_queue(db: Database) -> None:
         assert (await queries.get_job(conn, alive.id)).status is JobStatus.INPROGRESS
     assert requeued.status is JobStatus.RETRYING
     assert (requeued.scheduled_at, requeued.node_id, requeued.lease_until) == (
-        later(61),
+        later(121),
         None,
         None,
     )
     async with db.transaction() as conn:
         again = await queries.claim_next_job(
-            conn, node_id="node-c", device_id=2, now=later(61), lease_until=later(120)
+            conn, node_id="node-c", device_id=2, now=later(121), lease_until=later(180)
         )
-        assert not await queries.renew_lease(conn, lapsed.id, node_id="node-a", lease_until=LEASE)
+        lost = await queries.renew_lease(
+            conn, lapsed.id, node_id="node-a", attempt=lapsed.attempts, lease_until=LEASE
+        )
+        assert lost is None
     assert again is not None and again.id == lapsed.id and again.attempts == 2
+
+
+async def test_a_node_keeps_the_jobs_it_is_calling_for_past_their_lease(db: Database) -> None:
+    await queue(db, [submission_with_jobs(2)])
+    mine, other = [await claim(db) for _ in range(2)]
+    assert mine and other
+    async with db.transaction() as conn:
+        recovered = await queries.recover_expired_leases(
+            conn, now=later(61), retry_at=later(121), keep=[mine.id]
+        )
+        assert recovered.requeued == [other.id]
+        assert (await queries.get_job(conn, mine.id)).status is JobStatus.INPROGRESS
 
 
 async def test_compare_and_set_refuses_a_stale_update(db: Database) -> None:

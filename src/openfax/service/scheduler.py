@@ -1,15 +1,18 @@
 """The scheduler: takes ready jobs for free lines, runs their calls, applies their outcomes.
 
-One task loops: renew the leases of the calls this node runs (hanging up a call whose job
-was taken away or is being cancelled), return dead nodes' jobs to the queue (every half
-lease), then claim the next ready job for each idle line that may send, and sleep until the
-next job is due or something wakes it (a submission, a line becoming idle, a queue switch).
+One task loops: return the jobs of dead or hung nodes to the queue (every half lease; never
+a job this node is itself calling for), then claim the next ready job for each idle line that
+may send, and sleep until the next job is due or something wakes it (a submission, a line
+becoming idle, a queue switch). A second task keeps the leases of this node's calls (see
+``Scheduler._keep_leases``), so that a loop slowed by claims or by the store's write lock
+never lets a lease lapse under a call that still runs.
 Each claimed job runs in a task of its own: compose its pages (:mod:`openfax.service.composing`),
 dial, stream progress into the job row and the events, decide the outcome
 (:mod:`openfax.service.outcome`) and commit it with the call attempt.
 
 Cancelling the dial task is the only way a call is hung up; the job's task always ends by
-itself and always writes the job's next state.
+itself and writes the job's next state while its call still holds the job (a store error is
+tried again: a call whose outcome were lost would be placed again after its lease lapsed).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.engine import Negotiated, PageSent, SessionOptions
@@ -67,10 +71,14 @@ class RunningCall:
     job: OutgoingJob
     line: Line
     device: Device
+    lease_until: datetime
+    """The end of the lease this node last wrote for the call."""
     dial: asyncio.Task[CallOutcome] | None = None
     answered: bool = False
     lost: bool = False
-    """The lease was lost: another node owns the job now; write nothing to it."""
+    """The call no longer holds the job (another node took it): write nothing to the job."""
+    fenced: bool = False
+    """Hung up because its lease could not be renewed in time (not the recipient's doing)."""
     setup_expired: bool = False
     progress: asyncio.Queue[CallProgress] = field(default_factory=asyncio.Queue)
 
@@ -92,23 +100,31 @@ class Scheduler:
         self.ctx.wake_scheduler.set()
 
     async def run(self) -> None:
-        """The scheduler's loop; ends when the service stops.
+        """The scheduler's loop, and the keeper of its leases; ends when the service stops.
 
         Lapsed leases are looked for every half lease, not at each wake: a burst of
-        submissions wakes the loop once each, and each look is a write transaction.
+        submissions wakes the loop once each, and each look is a write transaction. A store
+        error (say, SQLite's write lock not free within its busy timeout on an overloaded
+        machine) is logged and the round tried again later; it never ends the loop.
         """
-        half_lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds / 2)
+        lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
+        keeper = asyncio.create_task(self._keep_leases(), name="leases")
         recovery_due: datetime | None = None
         while not self.ctx.stopping.is_set():
             self.ctx.wake_scheduler.clear()
             now = self.ctx.clock.now()
-            await self._renew_leases(now)
-            if recovery_due is None or now >= recovery_due:
-                await self._recover_expired(now)
-                recovery_due = now + half_lease
-            if not self.ctx.switches.outgoing_paused:
-                await self._dispatch(now)
-            await self._sleep(await self._next_wake(now))
+            try:
+                if recovery_due is None or now >= recovery_due:
+                    await self._recover_expired()
+                    recovery_due = now + lease / 2
+                if not self.ctx.switches.outgoing_paused:
+                    await self._dispatch(now)
+                wake = await self._next_wake(now)
+            except SQLAlchemyError:
+                _logger.exception("the scheduler could not use the store; trying again")
+                wake = now + lease / 6
+            await self._sleep(wake)
+        await keeper
 
     async def stop(self) -> None:
         """Hang up every call; their jobs go back to the queue, to be sent after a restart."""
@@ -142,33 +158,103 @@ class Scheduler:
     async def _next_wake(self, now: datetime) -> datetime:
         """The next time the loop has work: a job coming due, or lease upkeep. A paused
         queue dispatches nothing until resumed (which wakes the loop): no need to look."""
-        lease = self.ctx.config.deadlines.lease_seconds
-        wake = now + timedelta(seconds=lease / (3 if self.running else 2))
+        wake = now + timedelta(seconds=self.ctx.config.deadlines.lease_seconds / 2)
         if self.ctx.switches.outgoing_paused:
             return wake
         async with self.ctx.db.read() as conn:
             due = await q.next_scheduled_at(conn, after=now)
         return wake if due is None else min(wake, due)
 
-    async def _renew_leases(self, now: datetime) -> None:
-        if not self.running:
-            return
-        until = now + timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
-        async with self.ctx.db.transaction() as conn:
-            for job_id, call in list(self.running.items()):
-                kept = await q.renew_lease(
-                    conn, job_id, node_id=self.ctx.node_id, lease_until=until
-                )
-                if not kept:
-                    _logger.warning("job %016x: lease lost, hanging up", job_id)
-                    call.lost = True
-                    call.hang_up()
-                elif base((await q.get_job(conn, job_id)).status) is JobStatus.CANCELING:
+    async def _keep_leases(self) -> None:
+        """Renew the leases of this node's calls every third of a lease, apart from the loop
+        (whose claims and reads may wait long for the store).
+
+        A call whose job another node took, or whose job is being cancelled, is hung up. On
+        a store shared by several nodes (PostgreSQL) so is a call whose renewal is still
+        unconfirmed half a lease after its lease lapsed (the store too slow to answer): by
+        then another node may have recovered its job, and it dials it only a whole lease
+        after recovering it (``recover_expired_leases``), so the two calls never overlap.
+        After a stall of this node's whole event loop the renewal gets half a lease of its
+        own before that: if no node took the job meanwhile, the call goes on. On SQLite this
+        node is the only one: nobody else can take its jobs, and a slow renewal is waited for.
+        """
+        lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
+        shared = self.ctx.db.dialect == "postgresql"
+        while not self.ctx.stopping.is_set():
+            started = self.ctx.clock.now()
+            calls = list(self.running.values())
+            if calls:
+                renewal = asyncio.ensure_future(self._renew_leases(calls, started + lease))
+                try:
+                    if shared:
+                        await self._fence_until_renewed(calls, renewal, started, lease / 2)
+                    await renewal
+                except SQLAlchemyError:
+                    _logger.exception("the leases of this node's calls could not be renewed")
+            await self.ctx.sleep_until(started + lease / 3)
+
+    async def _fence_until_renewed(
+        self,
+        calls: list[RunningCall],
+        renewal: asyncio.Future[None],
+        started: datetime,
+        grace: timedelta,
+    ) -> None:
+        """Until ``renewal`` is done, hang up each call whose lease (or the renewal itself, if
+        it started later) falls ``grace`` behind."""
+        while not renewal.done():
+            waiting = [call for call in calls if not (call.fenced or call.lost)]
+            if not waiting:
+                break
+            fence_at = min(max(call.lease_until, started) for call in waiting) + grace
+            sleeper = asyncio.ensure_future(self.ctx.clock.sleep_until(fence_at))
+            try:
+                await asyncio.wait({renewal, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+            if renewal.done():
+                break
+            now = self.ctx.clock.now()
+            for call in waiting:
+                if max(call.lease_until, started) + grace <= now:
+                    _logger.warning(
+                        "job %016x: its lease could not be renewed in time, hanging up",
+                        call.job.id,
+                    )
+                    call.fenced = True
                     call.hang_up()
 
-    async def _recover_expired(self, now: datetime) -> None:
+    async def _renew_leases(self, calls: list[RunningCall], until: datetime) -> None:
+        async with self.ctx.db.transaction() as conn:
+            statuses = [
+                await q.renew_lease(
+                    conn,
+                    call.job.id,
+                    node_id=self.ctx.node_id,
+                    attempt=call.job.attempts,
+                    lease_until=until,
+                )
+                for call in calls
+            ]
+        for call, status in zip(calls, statuses, strict=True):
+            if status is None:
+                if call.dial is None or not call.dial.done():
+                    _logger.warning("job %016x: lease lost, hanging up", call.job.id)
+                call.lost = True
+                call.hang_up()
+                continue
+            call.lease_until = max(call.lease_until, until)
+            if base(status) is JobStatus.CANCELING:
+                call.hang_up()
+
+    async def _recover_expired(self) -> None:
+        lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
         async with self.ctx.hub.transaction() as conn:
-            recovered = await q.recover_expired_leases(conn, now=now)
+            # The time once the write lock is ours: the lock may have kept us waiting.
+            now = self.ctx.clock.now()
+            recovered = await q.recover_expired_leases(
+                conn, now=now, retry_at=now + lease, keep=list(self.running)
+            )
             for job_id in recovered.requeued + recovered.canceled:
                 _logger.warning("job %016x: its node's lease lapsed, recovered", job_id)
                 job = await q.get_job(conn, job_id)
@@ -236,8 +322,11 @@ class Scheduler:
         only_numbers: Collection[str] | None = None,
     ) -> tuple[OutgoingJob, Submission, Device] | None:
         """Take the next ready job for a line; a job not sendable now is put back, changed."""
-        lease_until = now + timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
         async with self.ctx.hub.transaction() as conn:
+            # The lease runs from now, not from the round's start: a long round of claims
+            # must not hand a new call a lease already short or lapsed.
+            lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
+            lease_until = self.ctx.clock.now() + lease
             if self.ctx.switches.outgoing_paused:
                 # Paused while this round of claims was under way: claim nothing more.
                 return None
@@ -306,7 +395,8 @@ class Scheduler:
         return None
 
     def _start(self, job: OutgoingJob, submission: Submission, line: Line, device: Device) -> None:
-        call = RunningCall(job, line, device)
+        assert job.lease_until is not None, "a claimed job is under a lease"
+        call = RunningCall(job, line, device, job.lease_until)
         self.running[job.id] = call
         runner = asyncio.create_task(self._run_call(call, submission), name=f"job {job.id:016x}")
         self._runners.add(runner)
@@ -348,28 +438,53 @@ class Scheduler:
                         detail=f"the document cannot be read: {exc}",
                     )
                 else:
-                    await self._use_document(call, composed, tsid)
-                    outcome = await self._call(call, composed.send_path)
+                    failed = await self._use_document(call, composed, tsid)
+                    outcome = failed or await self._call(call, composed.send_path)
             await self._finish(call, submission, outcome, first_page)
         finally:
             # A restarted job may already run again under a new entry.
             if self.running.get(job.id) is call:
                 del self.running[job.id]
 
-    async def _use_document(self, call: RunningCall, composed: ComposedCall, tsid: str) -> None:
+    async def _use_document(
+        self, call: RunningCall, composed: ComposedCall, tsid: str
+    ) -> CallOutcome | None:
         """Make the call's composed pages the job's document (what the archive will keep)
-        and its TSID the one used; the document of an earlier call leaves the spool."""
+        and its TSID the one used; the document of an earlier call leaves the spool. The
+        outcome of a call that cannot be placed (the store failed), else None."""
         previous = call.job.document_path
         changes = {"document_path": composed.document_path, "size": composed.size, "tsid": tsid}
-        async with self.ctx.db.transaction() as conn:
-            updated = None if call.lost else await q.update_job(conn, call.job.id, changes)
+        try:
+            async with self.ctx.db.transaction() as conn:
+                held = await self._held_job(conn, call)
+                updated = None if held is None else await q.update_job(conn, held.id, changes)
+        except SQLAlchemyError as exc:
+            _logger.exception("job %016x: the store failed before dialling", call.job.id)
+            await asyncio.to_thread(self.ctx.spool.delete, composed.document_path)
+            return CallOutcome(
+                CallDirection.OUTGOING,
+                CallCause.INTERNAL,
+                call.job.recipient_number,
+                None,
+                detail=f"the store failed before dialling: {exc}",
+            )
         if updated is None:
             await asyncio.to_thread(self.ctx.spool.delete, composed.document_path)
-            return
+            return None
         call.job = updated
         if previous and previous != composed.document_path:
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(self.ctx.spool.delete, previous)
+        return None
+
+    async def _held_job(self, conn: AsyncConnection, call: RunningCall) -> OutgoingJob | None:
+        """The call's job, locked for this transaction, while the call still holds it (this
+        node, this attempt); None, and the call marked lost, once another node took it."""
+        job = await q.get_job(conn, call.job.id, for_update=True)
+        if job.node_id == self.ctx.node_id and job.attempts == call.job.attempts:
+            return job
+        call.lost = True
+        return None
 
     async def _call(self, call: RunningCall, document: Path) -> CallOutcome:
         """Dial and follow the call to its end; the outcome the provider reported. The
@@ -382,10 +497,15 @@ class Scheduler:
             call.line.dial(job.recipient_number, request, progress=call.progress.put_nowait)
         )
         watchdog = asyncio.create_task(self._watch_setup(call))
-        async with self.ctx.db.read() as conn:
-            if base((await q.get_job(conn, job.id)).status) is JobStatus.CANCELING:
-                call.hang_up()
         try:
+            # A cancel that came before the dial task existed found nothing to hang up (if
+            # the store fails here, the lease keeper finds the cancel instead).
+            try:
+                async with self.ctx.db.read() as conn:
+                    if base((await q.get_job(conn, job.id)).status) is JobStatus.CANCELING:
+                        call.hang_up()
+            except SQLAlchemyError:
+                _logger.exception("job %016x: could not look for a cancel", job.id)
             ended = await self._follow(call)
         finally:
             watchdog.cancel()
@@ -422,30 +542,60 @@ class Scheduler:
                     "current_page": min(confirmed + 1, call.job.total_pages),
                 }
             if changes is not None and not call.lost:
-                await self._progress(call.job.id, changes)
+                await self._progress(call, changes)
 
-    async def _progress(self, job_id: int, changes: dict[str, object]) -> None:
-        async with self.ctx.hub.transaction() as conn:
-            job = await q.update_job(conn, job_id, changes, expected_status=JobStatus.INPROGRESS)
-            if job is not None:
-                await emit_job(conn, self.ctx, job)
+    async def _progress(self, call: RunningCall, changes: dict[str, object]) -> None:
+        """Show the call's progress in its job. A store error costs only this step: the
+        call goes on, and its outcome carries the pages confirmed."""
+        try:
+            async with self.ctx.hub.transaction() as conn:
+                if await self._held_job(conn, call) is None:
+                    return
+                job = await q.update_job(
+                    conn, call.job.id, changes, expected_status=JobStatus.INPROGRESS
+                )
+                if job is not None:
+                    await emit_job(conn, self.ctx, job)
+        except SQLAlchemyError:
+            _logger.exception("job %016x: its progress could not be written", call.job.id)
 
     async def _finish(
         self, call: RunningCall, submission: Submission, outcome: CallOutcome, first_page: int
     ) -> None:
-        """Commit the call attempt and the job's next state, archiving a completed fax."""
-        now = self.ctx.clock.now()
+        """Commit the call attempt and the job's next state, archiving a completed fax.
+
+        A store error does not lose the outcome: it is written again every second (the call
+        stays this node's, its lease kept) until it is, or the service stops (then start-up
+        recovery puts the job back in the queue). Were the runner to end without it, the job
+        would be recovered once its lease lapsed and its fax sent again."""
         if call.setup_expired and outcome.cause is CallCause.ABORTED:
             seconds = self.ctx.config.deadlines.call_setup_seconds
             outcome = dataclasses.replace(
                 outcome, cause=CallCause.NO_ANSWER, detail=f"no answer within {seconds:g} s"
             )
+        elif call.fenced and outcome.cause is CallCause.ABORTED:
+            outcome = dataclasses.replace(
+                outcome, detail="hung up: the lease on the job could not be renewed in time"
+            )
+        while True:
+            try:
+                await self._write_outcome(call, submission, outcome, first_page)
+                return
+            except SQLAlchemyError:
+                _logger.exception("job %016x: its outcome could not be written", call.job.id)
+            if not await self.ctx.sleep_until(self.ctx.clock.now() + timedelta(seconds=1)):
+                return
+
+    async def _write_outcome(
+        self, call: RunningCall, submission: Submission, outcome: CallOutcome, first_page: int
+    ) -> None:
+        now = self.ctx.clock.now()
         unreferenced: list[str] = []
         async with self.ctx.hub.transaction() as conn:
-            job = await q.get_job(conn, call.job.id, for_update=True)
+            held = await self._held_job(conn, call)
             await q.finish_call_attempt(
                 conn,
-                job.id,
+                call.job.id,
                 call.job.attempts,
                 {
                     "ended_at": now,
@@ -456,9 +606,11 @@ class Scheduler:
                     "transcript": transcript_json(outcome),
                 },
             )
-            if call.lost:
+            if held is None:
+                _logger.warning("job %016x: another node took it during the call", call.job.id)
                 return
-            changes, status = self._next_state(job, submission, outcome, first_page, now)
+            job = held
+            changes, status = self._next_state(call, job, submission, outcome, first_page, now)
             updated = await q.update_job(
                 conn, job.id, {**changes, "status": status}, expected_version=job.version
             )
@@ -482,6 +634,7 @@ class Scheduler:
 
     def _next_state(
         self,
+        call: RunningCall,
         job: OutgoingJob,
         submission: Submission,
         outcome: CallOutcome,
@@ -501,11 +654,11 @@ class Scheduler:
         if base(job.status) is JobStatus.CANCELING:
             return {**released, "ended_at": now}, JobStatus.CANCELED
         local = outcome.cause is CallCause.LINE_UNAVAILABLE or (
-            outcome.cause is CallCause.ABORTED and self.stopping
+            outcome.cause is CallCause.ABORTED and (self.stopping or call.fenced)
         )
         if local:
-            # Not the recipient's doing (the line was taken, or the service is stopping):
-            # back in the queue at once, no failure counted.
+            # Not the recipient's doing (the line was taken, the service is stopping, the
+            # lease could not be kept): back in the queue at once, no failure counted.
             back = JobStatus.RETRYING if job.retries or confirmed else JobStatus.PENDING
             return {**released, "scheduled_at": now}, back
         decision = decide(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     RowMapping,
     Table,
+    and_,
     delete,
     exists,
     func,
@@ -392,15 +393,22 @@ async def mark_no_line(conn: AsyncConnection, *, now: datetime) -> list[Outgoing
 
 
 async def renew_lease(
-    conn: AsyncConnection, job_id: int, *, node_id: str, lease_until: datetime
-) -> bool:
-    """Extend a running job's lease; False means the node lost the job and must hang up."""
-    result = await conn.execute(
+    conn: AsyncConnection, job_id: int, *, node_id: str, attempt: int, lease_until: datetime
+) -> JobStatus | None:
+    """Extend the lease of a job in its call ``attempt`` on ``node_id``; the job's status, or
+    None when that call no longer holds the job (another node took it, or it has ended): the
+    node must hang up and write nothing more to the job."""
+    status: JobStatus | None = await conn.scalar(
         update(outgoing_jobs)
-        .where(outgoing_jobs.c.id == job_id, outgoing_jobs.c.node_id == node_id)
+        .where(
+            outgoing_jobs.c.id == job_id,
+            outgoing_jobs.c.node_id == node_id,
+            outgoing_jobs.c.attempts == attempt,
+        )
         .values(lease_until=lease_until)
+        .returning(outgoing_jobs.c.status)
     )
-    return result.rowcount == 1
+    return status
 
 
 async def update_job(
@@ -422,13 +430,18 @@ async def update_job(
     return None if row is None else OutgoingJob(**row)
 
 
-async def recover_expired_leases(conn: AsyncConnection, *, now: datetime) -> RecoveredJobs:
-    """Release the jobs of nodes whose lease lapsed before ``now`` (the node died or hung).
+async def recover_expired_leases(
+    conn: AsyncConnection, *, now: datetime, retry_at: datetime, keep: Collection[int] = ()
+) -> RecoveredJobs:
+    """Release the jobs whose lease lapsed before ``now`` (their node died or hung), except
+    ``keep`` (the jobs the calling node is itself in a call for).
 
-    An INPROGRESS job goes back to RETRYING, due at once; a CANCELING job, whose call can no
-    longer be hung up by anyone else, becomes CANCELED. Either way the lease is cleared.
+    An INPROGRESS job goes back to RETRYING, due at ``retry_at``: later than a node that only
+    hung can take to find its lease lost and hang up, so two calls never carry one job. A
+    CANCELING job, whose call can no longer be hung up by anyone else, becomes CANCELED.
+    Either way the lease is cleared.
     """
-    expired = outgoing_jobs.c.lease_until < now
+    expired = and_(outgoing_jobs.c.lease_until < now, outgoing_jobs.c.id.not_in(list(keep)))
     released = {
         "node_id": None,
         "lease_until": None,
@@ -437,7 +450,7 @@ async def recover_expired_leases(conn: AsyncConnection, *, now: datetime) -> Rec
     requeued = await conn.scalars(
         update(outgoing_jobs)
         .where(outgoing_jobs.c.status == JobStatus.INPROGRESS, expired)
-        .values(status=JobStatus.RETRYING, scheduled_at=now, **released)
+        .values(status=JobStatus.RETRYING, scheduled_at=retry_at, **released)
         .returning(outgoing_jobs.c.id)
     )
     requeued_ids = list(requeued)
