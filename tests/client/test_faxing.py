@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from openfax.client import FaxDocument, FaxServer, ServerEvent, ServerEvents
+from openfax.client import FaxDocument, FaxOutgoingJob, FaxServer, ServerEvent, ServerEvents
 from openfax.documents import read_fax_tiff, render_documents
 from openfax.errors import BodyError, InvalidOperationError, MessageNotFoundError
 from openfax.model import JobOperations, JobStatus
@@ -77,6 +77,21 @@ def test_a_pdf_arrives_pixel_identical_and_downloads_as_pdf(
     assert (tmp_path / "in.pdf").read_bytes().startswith(b"%PDF")
     sent = server.folders.outgoing_archive.get_message(job_id)
     assert sent.recipient.name == "Recipient 1002" and sent.pages == 3
+
+
+def test_waiting_for_a_job_gone_before_it_was_read_finds_it_sent(
+    server: FaxServer, three_pages: Path
+) -> None:
+    """The window ``openfax send --wait`` had: a job sent and gone from the queue between
+    its submission and its first read. Waited for from its id alone, it ends as its
+    message shows it."""
+    (job_id,) = send(server, document(three_pages, "1002"))
+    with pytest.raises(MessageNotFoundError):
+        server.folders.outgoing_queue.get_job(job_id)
+    job = FaxOutgoingJob(server, {"id": job_id})
+    job.wait(timeout=WAIT)
+    assert job.status is JobStatus.COMPLETED
+    assert job.pages_confirmed == job.pages == 3 and job.recipient.fax_number == "1002"
 
 
 def test_a_broadcast_is_one_submission_with_a_job_per_recipient(

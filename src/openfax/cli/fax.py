@@ -59,6 +59,10 @@ def _when(value: datetime | None) -> str:
     return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
 def job_row(job: Mapping[str, Any]) -> dict[str, Any]:
     """What ``openfax jobs`` shows of an outgoing job, from its JSON (as the server sends it,
     or ``FaxOutgoingJob.to_dict()``)."""
@@ -69,8 +73,9 @@ def job_row(job: Mapping[str, Any]) -> dict[str, Any]:
         "pages": job["pages"],
         "sent": job["pages_confirmed"],
         "retries": job["retries"],
-        "device": job["device_id"] or "",
-        "scheduled": _when(datetime.fromisoformat(job["scheduled_time"])),
+        "device": job.get("device_id") or "",
+        # A job followed to its end may have left the queue (it shows what its message does).
+        "scheduled": _when(_time(job.get("scheduled_time"))),
     }
 
 
@@ -180,7 +185,7 @@ def send(
     """Submit one fax to every ``to`` number (asking for a ``receipt``: ``none`` or
     ``mail``); with ``wait``, follow each job to its end with a progress bar of pages.
     Returns whether every job completed (always True without wait)."""
-    from openfax.client import FaxDocument
+    from openfax.client import FaxDocument, FaxOutgoingJob
     from openfax.model import CoverPageType, JobStatus, Priority, ReceiptType
 
     document = FaxDocument(bodies=list(files), subject=subject, note=note)
@@ -195,9 +200,12 @@ def send(
     for number in to:
         document.recipients.add(number)
     job_ids = document.connected_submit(server)
-    jobs = [server.folders.outgoing_queue.get_job(job_id) for job_id in job_ids]
     if wait:
-        jobs = [_follow(job) for job in jobs]
+        # Each job is read only once its events are subscribed to (in ``wait``): a job sent
+        # and gone from the queue before it was read is found in the outgoing archive.
+        jobs = [_follow(FaxOutgoingJob(server, {"id": job_id})) for job_id in job_ids]
+    else:
+        jobs = [server.folders.outgoing_queue.get_job(job_id) for job_id in job_ids]
     print_sent([job.to_dict() for job in jobs], as_json)
     return not wait or all(job.status & JobStatus.COMPLETED for job in jobs)
 
@@ -210,7 +218,7 @@ def _follow(job: FaxOutgoingJob) -> FaxOutgoingJob:
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(f"{job.recipient.fax_number}", total=job.pages or None)
+        task = progress.add_task(job.id, total=None)
 
         def update(current: FaxOutgoingJob) -> None:
             progress.update(

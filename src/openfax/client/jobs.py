@@ -165,9 +165,16 @@ class FaxOutgoingJob(_Job):
             try:
                 self.refresh()
             except MessageNotFoundError:
-                # Gone from the queue already: sent, if the outgoing archive has it.
-                self._server.folders.outgoing_archive.get_message(self.id)
-                self._data["status"] = int(JobStatus.COMPLETED)
+                # Gone from the queue already: sent, if the outgoing archive has it; the
+                # job then shows what its message does.
+                sent = self._server.folders.outgoing_archive.get_message(self.id)
+                self._data = {
+                    **sent.to_dict(),
+                    **self._data,
+                    "status": int(JobStatus.COMPLETED),
+                    "status_name": JobStatus.COMPLETED.names,
+                    "pages_confirmed": sent.pages,
+                }
             if progress is not None:
                 progress(self)
             if self._is_final():
