@@ -306,6 +306,30 @@ def test_hang_up_after_page_one_of_three(tmp_path: Path, transport: Transport) -
     assert_same_pages(sent, received.path, pages=1)
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_lost_confirmation_leaves_the_page_with_the_receiver_only(
+    tmp_path: Path, transport: Transport
+) -> None:
+    sent = make_tiff(tmp_path, pages=3)
+    outcomes: list[CallOutcome] = []
+
+    async def scenario(provider: LoopbackProvider, service: Service) -> None:
+        line1, line2 = provider.devices
+        line2.faults = LineFaults(lose_confirmation_of_page=2)
+        outcomes.append(await line1.dial("1002", request(sent)))
+
+    service = run(tmp_path, scenario, transport=transport)
+
+    (outcome,) = outcomes
+    assert (outcome.cause, outcome.pages) == (CallCause.LINE_DROPPED, 1)
+    (received,) = service.received()
+    assert received.partial and received.pages == 2
+    assert received.path is not None
+    assert_same_pages(sent, received.path, pages=2)
+    with pytest.raises(ValueError, match="from 1"):
+        LineFaults(lose_confirmation_of_page=0)
+
+
 def test_a_line_refusing_fine_resolution(tmp_path: Path) -> None:
     sent = make_tiff(tmp_path, pages=1, y_dpi=196)
     outcomes: list[CallOutcome] = []

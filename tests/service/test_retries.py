@@ -4,6 +4,7 @@ retries exceeded and restart, cancel, pause and resume, schedules."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -87,6 +88,47 @@ async def test_a_call_dropped_after_page_one_resumes_at_page_two(
         for p in read_fax_tiff(await service.message_tiff_path(Direction.IN, m.id))
     ]
     assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
+
+
+async def test_a_page_whose_confirmation_was_lost_is_the_only_page_sent_twice(
+    service: FaxService, clock: ManualClock, three_pages: Path
+) -> None:
+    """The receiver has page 2, but its confirmation never reached the sender. The sender
+    cannot tell that page from one that never arrived: the job resumes at page 2, so the
+    receiver gets that one page twice and no other, and the job says where it resumes."""
+    service.provider.line("1002").faults = LineFaults(lose_confirmation_of_page=2)
+    (job_id,) = await service.submit(request(three_pages))
+    job = await job_reaches(service, job_id, JobStatus.RETRYING)
+    assert (job.pages_confirmed, job.failure_cause) == (1, "line_dropped")
+    assert job.extended_status_text.endswith(
+        "; 1 of 3 pages confirmed, the next call sends from page 2"
+    )
+
+    def received(count: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            page = await service.get_incoming_messages()
+            return len(page.messages) == count and not await service.get_incoming_jobs()
+
+        return check
+
+    await eventually(received(1), "the cut-off fax is archived")
+    service.provider.line("1002").faults = LineFaults()
+    await clock.advance(2 * 60)
+    await job_leaves_queue(service, job_id)
+    await eventually(received(2), "the rest is archived")
+    first, rest = (await service.get_incoming_messages()).messages
+    assert (first.pages, first.partial) == (2, True), "the receiver kept page 2"
+    assert (rest.pages, rest.partial) == (2, False), "the retry sent pages 2 and 3 only"
+    rendered = [np.asarray(p.image) for p in render_documents([three_pages])]
+    got = [
+        np.asarray(p.image)
+        for m in (first, rest)
+        for p in read_fax_tiff(await service.message_tiff_path(Direction.IN, m.id))
+    ]
+    expected = [rendered[0], rendered[1], rendered[1], rendered[2]]
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
+    sent = await service.get_message(Direction.OUT, job_id)
+    assert (sent.pages, sent.retries) == (3, 1)
 
 
 async def test_retries_exceeded_then_restart_sends_it(

@@ -2,10 +2,11 @@
 
 The link runs the line one 20 ms block per :meth:`CallLink.step`; the asyncio shell in
 :mod:`openfax.providers.loopback` decides when (paced or not). The link keeps each end's
-transcript, passes progress on, breaks the call after a page when a line's fault asks for
-it, and ends the call at its deadlines, counted in line time so they hold whatever the
-pace: no engine event for ``page_timeout`` seconds, or ``max_call_seconds`` in all.
-Ending a call hangs up both sessions, which finish at once with the pages done so far.
+transcript, passes progress on, breaks the call after a page (or before a page's
+confirmation reaches the sender) when a line's fault asks for it, and ends the call at its
+deadlines, counted in line time so they hold whatever the pace: no engine event for
+``page_timeout`` seconds, or ``max_call_seconds`` in all. Ending a call hangs up both
+sessions, which finish at once with the pages done so far.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from openfax.engine import (
     FaxSession,
     FrameExchanged,
     Negotiated,
+    PageReceived,
     PageSent,
 )
 from openfax.engine.loopback import BLOCK_SAMPLES, link_step
@@ -47,12 +49,14 @@ class CallLink:
         answerer: LinkEnd,
         *,
         hang_up_after_page: int | None,
+        lose_confirmation_of_page: int | None = None,
         page_timeout: float,
         max_call_seconds: float,
     ) -> None:
         self.caller = caller
         self.answerer = answerer
         self.hang_up_after_page = hang_up_after_page
+        self.lose_confirmation_of_page = lose_confirmation_of_page
         self.page_timeout = page_timeout
         self.max_call_seconds = max_call_seconds
         self.blocks = 0
@@ -110,3 +114,10 @@ class CallLink:
             and event.number == self.hang_up_after_page
         ):
             self.hang_up(f"fault injected: hang up after page {event.number}")
+        elif (
+            end is self.answerer
+            and isinstance(event, PageReceived)
+            and event.number == self.lose_confirmation_of_page
+        ):
+            # The receiver has the page and is about to confirm it: the sender never hears.
+            self.hang_up(f"fault injected: the confirmation of page {event.number} was lost")

@@ -77,7 +77,9 @@ class LineFaults:
 
     ``busy`` and ``no_answer`` apply to calls to the line (a ``no_answer`` line ignores
     ``answer()`` too: it is dead to callers). ``hang_up_after_page`` drops a
-    call on the line once the sender has that page confirmed. ``refuse_resolutions`` are
+    call on the line once the sender has that page confirmed; ``lose_confirmation_of_page``
+    drops it once the receiver has that page, before its confirmation (MCF) reaches the
+    sender, as a confirmation lost on a bad line would. ``refuse_resolutions`` are
     taken from what the line offers when it receives (standard resolution cannot be
     refused: T.30 requires it). Read when a call is placed or connected.
     """
@@ -85,11 +87,13 @@ class LineFaults:
     busy: bool = False
     no_answer: bool = False
     hang_up_after_page: int | None = None
+    lose_confirmation_of_page: int | None = None
     refuse_resolutions: Resolution = _NO_RESOLUTION
 
     def __post_init__(self) -> None:
-        if self.hang_up_after_page is not None and self.hang_up_after_page < 1:
-            raise ValueError("hang_up_after_page counts pages from 1")
+        for page in (self.hang_up_after_page, self.lose_confirmation_of_page):
+            if page is not None and page < 1:
+                raise ValueError("pages are counted from 1")
         if Resolution.STANDARD in self.refuse_resolutions:
             raise ValueError("every fax receives standard resolution; it cannot be refused")
 
@@ -522,11 +526,14 @@ class _Call:
         callee._set_state(DeviceState.IN_CALL, receiving=self)
         self.progress(Answered())
         self._tell_callee(Answered())
-        faults = [f.hang_up_after_page for f in (self.caller.faults, callee.faults)]
+        faults = (self.caller.faults, callee.faults)
+        after = [f.hang_up_after_page for f in faults]
+        lost = [f.lose_confirmation_of_page for f in faults]
         self.link = CallLink(
             LinkEnd(self.sessions[0], self.progress),
             LinkEnd(self.sessions[1], self._tell_callee),
-            hang_up_after_page=min((n for n in faults if n is not None), default=None),
+            hang_up_after_page=min((n for n in after if n is not None), default=None),
+            lose_confirmation_of_page=min((n for n in lost if n is not None), default=None),
             page_timeout=self.provider.page_timeout,
             max_call_seconds=self.provider.max_call_seconds,
         )

@@ -4,6 +4,12 @@ A job is COMPLETED only when the receiver confirmed every page. Anything else is
 of one :class:`~openfax.service.config.FailureCause`, retried after that cause's delay from
 the first unconfirmed page while the policy, the attempts left and the kill time allow;
 otherwise the job ends RETRIES_EXCEEDED (a retryable cause ran out) or FAILED.
+
+Resuming from the first unconfirmed page is the least a sender can resend: a page whose
+confirmation (MCF) was lost on the way back may already be at the receiver, which then gets
+that one page twice, but the sender cannot tell it from a page that never arrived (HylaFAX
+resumes the same way). The retried job's text says how many pages were confirmed and where
+the next call starts.
 """
 
 from __future__ import annotations
@@ -96,6 +102,11 @@ def decide(
         retry_at = now + timedelta(minutes=rule.delay_minutes)
         kill_passed = job.kill_at is not None and retry_at >= job.kill_at
         if job.retries < policy.retries and job.attempts < policy.max_attempts and not kill_passed:
+            if outcome.connected:
+                failed["extended_status_text"] = (
+                    f"{failed['extended_status_text']}; {confirmed} of {job.total_pages} pages"
+                    f" confirmed, the next call sends from page {confirmed + 1}"
+                )
             return Decision(
                 JobStatus.RETRYING,
                 {**failed, "retries": job.retries + 1, "scheduled_at": retry_at},
