@@ -27,6 +27,7 @@ import pytest
 from openfax.client import FaxServer
 from openfax.store import open_database
 from tests.daemon import Daemon
+from tests.dnsserver import DnsServer, dns_server
 from tests.routing.peers import self_signed_certificate
 
 TEMPLATE = "openfax_template"
@@ -153,3 +154,10 @@ def server(daemon: Daemon) -> Iterator[FaxServer]:
     """A FaxServer connected to the test module's ``daemon`` over TCP with its token."""
     with daemon.connected() as fax:
         yield fax
+
+
+@pytest.fixture
+def nameserver() -> Iterator[DnsServer]:
+    """A real DNS server on 127.0.0.1 answering the records a test gives it."""
+    with dns_server() as server:
+        yield server

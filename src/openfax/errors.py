@@ -252,3 +252,8 @@ class MediaPacketError(TelephonyError):
 
 class SipTransactionError(TelephonyError):
     """The transaction user asked a SIP transaction for something its state does not allow."""
+
+
+class SipLocationError(TelephonyError):
+    """A SIP host could not be located in DNS (RFC 3263): names the host, the record looked
+    up and what the DNS said (no such name, server failure, no answer in time, garbage)."""
