@@ -58,9 +58,9 @@ class Peer:
 
     @classmethod
     def of_uri(cls, uri: str, default_transport: str = "UDP") -> Peer:
-        """The next hop a SIP URI names (RFC 3263 without DNS SRV): its host, its port or
-        5060, its ``transport`` parameter or ``default_transport``. The host may be a name;
-        :meth:`SipTransport.resolve` turns it into an address."""
+        """The next hop a SIP URI names: its host, its port or 5060, its ``transport``
+        parameter or ``default_transport``. The host may be a name, which
+        :class:`~openfax.telephony.sip.resolver.SipResolver` locates (RFC 3263)."""
         parsed = SipUri.parse(uri)
         transport = parsed.transport or default_transport
         if transport not in TRANSPORTS:
@@ -307,14 +307,6 @@ class SipTransport:
         for task in list(self._tasks):
             task.cancel()
         self._connections.clear()
-
-    async def resolve(self, peer: Peer) -> Peer:
-        """The peer with its host name resolved to an address (the first one given)."""
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(peer.host, peer.port)
-        except OSError as error:
-            raise TelephonyError(f"cannot resolve SIP host {peer.host!r}: {error}") from None
-        return Peer(peer.transport, str(infos[0][4][0]), peer.port)
 
     def send(self, message: Message, peer: Peer) -> None:
         """Send a message to a peer (an address, not a name). A response received over UDP

@@ -43,8 +43,10 @@ from openfax.telephony.sip.dialog import Dialog, DialogState, new_branch, new_ta
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.endpoint import ClientRequest, ServerRequest, SipEndpoint
 from openfax.telephony.sip.headers import NameAddr, SipUri, Via
+from openfax.telephony.sip.location import Targets, fails_over
 from openfax.telephony.sip.message import Headers, Message, Request, Response, response_to
 from openfax.telephony.sip.redirect import TargetSet
+from openfax.telephony.sip.resolver import DNS_TIMEOUT, SipResolver
 from openfax.telephony.sip.transaction import TimerValues, make_cancel
 from openfax.telephony.sip.transport import TRANSPORTS, Peer, SipTransport, describe
 
@@ -53,6 +55,8 @@ log = logging.getLogger("openfax.telephony.sip")
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
 SUPPORTED = "timer"
 SDP = "application/sdp"
+REGISTER_RETRY = 30.0
+"""Seconds before a failed registration is tried again (at most half the time asked)."""
 
 
 class FailureCause(enum.StrEnum):
@@ -181,6 +185,8 @@ class UserAgentConfig:
     challenges (``username`` defaults to ``user``), of ``realm`` only when it is set.
     ``session_expires`` (seconds, None: no session timer) and ``min_se`` are RFC 4028's.
     ``max_redirects`` is how many redirections (3xx) one outgoing call follows.
+    ``dns_servers`` locate SIP hosts (RFC 3263 SRV and A/AAAA; empty: the system's), each
+    lookup taking ``dns_timeout`` seconds at most.
     """
 
     host: str = "127.0.0.1"
@@ -203,6 +209,8 @@ class UserAgentConfig:
     user_agent: str = "OpenFax"
     glare_retries: int = 3
     max_redirects: int = 5
+    dns_servers: tuple[str, ...] = ()
+    dns_timeout: float = DNS_TIMEOUT
 
 
 class UserAgent:
@@ -224,6 +232,9 @@ class UserAgent:
             on_request=self._on_request,
             on_stray=self._on_stray,
             timers=config.timers,
+        )
+        self.resolver = SipResolver(
+            config.dns_servers, ipv6=":" in config.host, timeout=config.dns_timeout
         )
         self.registration: Registration | None = None
         self._calls: dict[tuple[str, str], Call] = {}
@@ -313,14 +324,37 @@ class UserAgent:
             log.error("SIP task failed: %s", error, exc_info=error)
 
     async def next_hop(self, request: Request, transport: str | None = None) -> Peer:
-        """Where a request goes: its first Route (loose routing) or its Request-URI, the
-        host resolved; over the URI's transport, else ``transport`` (a dialog keeps the one
-        it started on, as peers that reach us over TCP seldom say so in their Contact), else
-        the configured one."""
+        """Where a request in a dialog goes: its first Route (loose routing) or its
+        Request-URI, located (RFC 3263); over the URI's transport, else ``transport`` (a
+        dialog keeps the one it started on, as peers that reach us over TCP seldom say so in
+        their Contact), else the configured one."""
         routes = request.headers.get_all("Route")
         uri = NameAddr.parse(routes[0], "Route").uri if routes else request.uri
-        default = transport or self.config.transport
-        return await self.transport.resolve(Peer.of_uri(uri, default))
+        return (await self.locate(uri, transport)).current
+
+    async def locate(self, uri: str, transport: str | None = None) -> Targets:
+        """The targets a request to ``uri`` may go to, in the order to try (RFC 3263: an
+        address as it is, SRV records of a name without port, else its addresses); over
+        the URI's transport, else ``transport``, else the configured one. Raises
+        SipLocationError naming the host when DNS fails."""
+        hop = Peer.of_uri(uri, transport or self.config.transport)
+        return await self.resolver.locate(hop.host, SipUri.parse(uri).port, hop.transport)
+
+    def failed_over(self, targets: Targets, client: ClientRequest, response: Response) -> bool:
+        """After a request's final response from ``targets.current``: True when it should go
+        to the next target (a timeout, a transport error or a 503, RFC 3263 4.3, and a
+        target left), which is then current; the failing one is tried last for a while."""
+        if not fails_over(response.status, client.local):
+            targets.succeeded()
+            return False
+        failed = targets.current
+        peer = targets.fail_over(asyncio.get_running_loop().time())
+        why = client.local or f"{response.status} {response.reason}"
+        if peer is None:
+            log.info("SIP %s: %s from %s, the last target", targets.host, why, failed)
+            return False
+        log.warning("SIP %s: %s from %s; trying %s", targets.host, why, failed, peer)
+        return True
 
     def contact_host(self, peer: Peer) -> str:
         """The address we write in Via and Contact for messages to ``peer``."""
@@ -1063,20 +1097,20 @@ class OutgoingCall(Call):
     async def _set_up(self) -> None:
         """Call each target in turn: the one asked, then those redirections (3xx) name, in
         the order of :class:`TargetSet`; a target that fails (but with 6xx, which holds
-        everywhere) gives way to the next one, if any."""
+        everywhere) gives way to the next one, if any. Each target's host is located
+        (RFC 3263) and its servers tried in turn by :meth:`_invite_target`."""
         targets = TargetSet(self.target, max_redirects=self.ua.config.max_redirects)
         cseq = 1
         while True:
-            hop = Peer.of_uri(self.ua.config.proxy or targets.current, self.ua.config.transport)
             try:
-                self.peer = await self.ua.transport.resolve(hop)
+                located = await self.ua.locate(self.ua.config.proxy or targets.current)
             except TelephonyError as error:
                 if not targets.pending:
                     raise
                 log.warning("SIP call %s: %s; trying the next target", self.call_id, error)
                 targets.next()
                 continue
-            tried = await self._invite_target(targets.current, cseq)
+            tried = await self._invite_target(targets.current, cseq, located)
             if tried is None:
                 return
             response, local, cseq = tried
@@ -1101,10 +1135,14 @@ class OutgoingCall(Call):
                 self._fail(failure_cause(status, local), status, reason)
             return
 
-    async def _invite_target(self, uri: str, cseq: int) -> tuple[Response, str | None, int] | None:
-        """INVITE ``uri`` (through ``self.peer``), answering digest challenges and a 422, up
-        to its final response. None when the call is answered or was given up; else the
-        failure, the endpoint's note when it was made here, and the last CSeq number used."""
+    async def _invite_target(
+        self, uri: str, cseq: int, located: Targets
+    ) -> tuple[Response, str | None, int] | None:
+        """INVITE ``uri`` at ``located``'s servers (a timeout, a transport error or a 503 moves
+        it to the next one, RFC 3263 4.3), answering digest challenges and a 422, up to its
+        final response. None when the call is answered or was given up; else the failure,
+        the endpoint's note when it was made here, and the last CSeq number used."""
+        self.peer = located.current
         challenged = 0
         auth: list[tuple[str, str]] = []
         while True:
@@ -1114,11 +1152,16 @@ class OutgoingCall(Call):
             self.final = response
             status = response.status
             if 200 <= status < 300:
+                located.succeeded()
                 await self._answered(invite, response)
                 return None
             if self._cancel_cause is not None:
                 self._fail(self._cancel_cause, status, response.reason)
                 return None
+            if self.ua.failed_over(located, client, response):
+                # RFC 3263 4.3: the same request to the next server, in a new transaction.
+                self.peer, challenged, auth = located.current, 0, []
+                continue
             if status in (401, 407) and challenged < 2:
                 answer = self.ua.authorization(invite, response)
                 if answer is not None and (not auth or _stale(response)):
@@ -1351,10 +1394,13 @@ class Registration:
         self._nonce_count = 0
 
     async def start(self) -> None:
-        """Register now (raising RegistrationError when refused) and keep it refreshed."""
-        await self._register(self.expires)
-        if self._task is None:
-            self._task = self.ua.spawn(self._keep())
+        """Register now (raising RegistrationError when refused, SipLocationError when the
+        registrar cannot be located) and keep it refreshed, or keep trying."""
+        try:
+            await self._register(self.expires)
+        finally:
+            if self._task is None:
+                self._task = self.ua.spawn(self._keep())
 
     async def close(self) -> None:
         """Stop refreshing and remove our binding (Expires: 0), not waiting long for it."""
@@ -1368,12 +1414,16 @@ class Registration:
                 log.info("SIP unregister failed: %s", error)
 
     async def _keep(self) -> None:
+        """Refresh at half the granted time; after a failure, try again sooner. Each
+        attempt locates the registrar anew, once the DNS answers' TTLs ran out."""
         while True:
-            await asyncio.sleep(max(1.0, (self.granted or self.expires) / 2))
+            half = (self.granted or self.expires) / 2
+            await asyncio.sleep(max(1.0, half if self.registered else min(REGISTER_RETRY, half)))
             try:
                 await self._register(self.expires)
                 self.refreshes += 1
             except TelephonyError as error:
+                self.registered = False
                 log.warning("SIP registration refresh failed: %s", error)
 
     def _request(self, expires: int, peer: Peer) -> Request:
@@ -1406,15 +1456,15 @@ class Registration:
     async def _register(self, expires: int) -> None:
         registrar = self.ua.config.registrar
         assert registrar is not None
-        peer = await self.ua.transport.resolve(
-            Peer.of_uri(self.ua.config.proxy or registrar, self.ua.config.transport)
-        )
+        targets = await self.ua.locate(self.ua.config.proxy or registrar)
         fresh_challenges = 0
         while True:
-            request = self._request(expires, peer)
-            client = self.ua.endpoint.request(request, peer)
+            request = self._request(expires, targets.current)
+            client = self.ua.endpoint.request(request, targets.current)
             response = await client.final
             status = response.status
+            if self.ua.failed_over(targets, client, response):
+                continue
             if 200 <= status < 300:
                 self.granted = self._granted(response, request, expires)
                 self.registered = expires > 0
