@@ -20,6 +20,7 @@ from openfax.client import FaxDocument, FaxServer, ServerEvents
 from openfax.documents import read_fax_tiff, render_documents
 from openfax.model import JobStatus
 from tests.daemon import Daemon, running
+from tests.dnsserver import DnsServer
 from tests.documents.factories import make_pdf
 from tests.providers.test_sip import free_port
 from tests.telephony.relay import LossyRelay
@@ -38,20 +39,35 @@ def free_range(size: int) -> tuple[int, int]:
 
 @contextmanager
 def two_daemons(
-    tmp_path: Path, t38: str | tuple[str, str], advertised: tuple[str, str] = ("", "")
+    tmp_path: Path,
+    t38: str | tuple[str, str],
+    advertised: tuple[str, str] = ("", ""),
+    dns: DnsServer | None = None,
 ) -> Iterator[tuple[Daemon, Daemon, list[tuple[int, int]]]]:
     """Daemons A (5550101) and B (5550202) whose one SIP trunk points at the other; ``t38``
-    is both trunks' T.38 policy, or A's and B's."""
+    is both trunks' T.38 policy, or A's and B's. With ``dns``, the trunks are TCP and each
+    names the other ``node-N.test`` (N: 0 for A, 1 for B), located through that DNS server
+    by SRV records whose first-priority target refuses connections: every call fails over
+    to the second, the daemon itself."""
     policies = (t38, t38) if isinstance(t38, str) else t38
     sip_ports = free_port(), free_port()
     media = [free_range(MEDIA_PORTS), free_range(MEDIA_PORTS)]
     with ExitStack() as stack:
         daemons = []
         for me, other in ((0, 1), (1, 0)):
+            peer = {"host": "127.0.0.1", "port": sip_ports[other]}
+            sip: dict[str, Any] = {}
+            if dns is not None:
+                name = f"node-{other}.test"
+                srv = (f"10 10 {free_port()} down.{name}.", f"20 10 {sip_ports[other]} up.{name}.")
+                dns.add(f"_sip._tcp.{name}", "SRV", *srv)
+                dns.add(f"down.{name}", "A", "127.0.0.1")
+                dns.add(f"up.{name}", "A", "127.0.0.1")
+                peer = {"host": name, "transport": "tcp"}
+                sip["dns_servers"] = [dns.address]
             trunk: dict[str, Any] = {
                 "name": "peer",
-                "host": "127.0.0.1",
-                "port": sip_ports[other],
+                **peer,
                 "local_address": "127.0.0.1",
                 "local_port": sip_ports[me],
                 "numbers": [NUMBERS[me]],
@@ -68,7 +84,7 @@ def two_daemons(
                     running(
                         tmp_path / f"node-{me}",
                         loopback={"lines": 0},
-                        sip={"trunks": [trunk]},
+                        sip={**sip, "trunks": [trunk]},
                     )
                 )
             )

@@ -91,6 +91,10 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         ('[[sip.trunks]]\nhost = "h"\nchannels = 0', "sip.trunks[0].channels", "greater than 0"),
         ('[[sip.trunks]]\nhost = "h"\nport = 70000', "sip.trunks[0].port", "must be a port"),
         ('[[sip.trunks]]\nhost = "h"\ncodec = "g729"', "sip.trunks[0].codec", "unknown key"),
+        ('[sip]\ndns_servers = ["ns.example"]', "sip.dns_servers", "IP address"),
+        ('[sip]\ndns_servers = ["127.0.0.1:99999"]', "sip.dns_servers", "port 1-65535"),
+        ('[sip]\ndns_servers = "127.0.0.1"', "sip.dns_servers", "must be a list"),
+        ("[sip]\ndns_timeout = 0", "sip.dns_timeout", "greater than 0"),
     ],
 )
 def test_bad_keys_and_values_are_named_with_the_file(
@@ -143,8 +147,26 @@ def test_sip_trunks_are_read_with_their_defaults(tmp_path: Path) -> None:
     assert carrier.media_port_range == range(20000, 21000)
     assert (pbx.host, pbx.port, pbx.t38, pbx.channels, pbx.numbers) == (
         "pbx.local",
-        5060,
+        None,  # located by DNS (RFC 3263)
         "accept",
         1,
         (),
     )
+    assert (config.sip.dns_servers, config.sip.dns_timeout) == ((), 5.0)
+
+
+def test_the_dns_servers_that_locate_trunks_are_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [sip]
+        dns_servers = ["127.0.0.1:5353", "[::1]:53"]
+        dns_timeout = 2
+
+        [[sip.trunks]]
+        host = "carrier.example"
+        """,
+    )
+    config = load_config(path, environ={})
+    assert config.sip.dns_servers == ("127.0.0.1:5353", "[::1]:53")
+    assert config.sip.dns_timeout == 2.0

@@ -25,6 +25,9 @@ Example::
     [api]
     listen = "0.0.0.0:4560"
 
+    [sip]
+    dns_servers = ["192.0.2.53"]
+
     [[sip.trunks]]
     name = "carrier"
     host = "sip.carrier.example"
@@ -56,6 +59,7 @@ from typing import Any, Literal
 from openfax.errors import ConfigError
 from openfax.paths import SOCKET_NAME, default_data_dir
 from openfax.providers.sip.config import SipConfig, parse_port_range
+from openfax.telephony.sip.resolver import parse_dns_server
 
 
 class FailureCause(StrEnum):
@@ -379,6 +383,7 @@ _POSITIVE = {
     "ring_timeout",
     "ring_seconds",
     "max_call_seconds",
+    "dns_timeout",
 }
 _NON_NEGATIVE = {
     "retries",
@@ -432,8 +437,14 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             raise ConfigError(source, key, "must not be empty")
         if f.name == "socket" and len(os.fsencode(value)) > MAX_SOCKET_PATH:
             raise ConfigError(source, key, f"must be at most {MAX_SOCKET_PATH} bytes long")
-        if f.name in _PORTS and not 0 <= value <= 65535:
+        if f.name in _PORTS and value is not None and not 0 <= value <= 65535:
             raise ConfigError(source, key, f"must be a port (0-65535), not {value}")
+        if f.name == "dns_servers":
+            for server in value:
+                try:
+                    parse_dns_server(server)
+                except ValueError as exc:
+                    raise ConfigError(source, key, str(exc)) from None
         if f.name == "media_ports":
             try:
                 parse_port_range(value)

@@ -173,7 +173,14 @@ class FaxService:
         any; registered ones are loaded at start."""
         if config.sip.trunks:
             memory = StoredDestinations(lambda: self.ctx)
-            self.providers.append(SipProvider(config.sip.trunks, memory=memory))
+            self.providers.append(
+                SipProvider(
+                    config.sip.trunks,
+                    memory=memory,
+                    dns_servers=config.sip.dns_servers,
+                    dns_timeout=config.sip.dns_timeout,
+                )
+            )
         self._registered: list[LoadedProvider] = []
         self._ctx: ServiceContext | None = None
         self._scheduler: Scheduler | None = None

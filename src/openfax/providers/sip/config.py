@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from openfax.providers.base import T38Policy
+from openfax.telephony.sip.resolver import DNS_TIMEOUT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,8 +20,12 @@ class TrunkConfig:
 
     name: str = "trunk"
     host: str = ""
-    """The registrar or proxy (or the peer itself) that calls go to: a host name or address."""
-    port: int = 5060
+    """The registrar or proxy (or the peer itself) that calls go to: a host name or address.
+    A name without ``port`` is located by DNS (RFC 3263): the SRV records of
+    ``_sip._udp.HOST`` or ``_sip._tcp.HOST`` (by ``transport``), tried in priority and weight
+    order with failover, else the name's own address on port 5060."""
+    port: int | None = None
+    """The SIP port at ``host``; none: from the SRV records, else 5060."""
     transport: Literal["udp", "tcp"] = "udp"
     register: bool = False
     """REGISTER our contact at ``host`` (refreshed before it expires)."""
@@ -87,6 +92,12 @@ def parse_port_range(value: str) -> tuple[int, int]:
 
 @dataclass(frozen=True, kw_only=True)
 class SipConfig:
-    """The ``[sip]`` table: the trunks (none: no SIP provider)."""
+    """The ``[sip]`` table: the trunks (none: no SIP provider) and the DNS servers that
+    locate trunks named by DNS."""
 
     trunks: tuple[TrunkConfig, ...] = ()
+    dns_servers: tuple[str, ...] = ()
+    """DNS servers as ``"address"`` or ``"address:port"`` (``"[v6]:port"``); empty: the
+    system's (``/etc/resolv.conf``, and ``/etc/hosts`` for addresses)."""
+    dns_timeout: float = DNS_TIMEOUT
+    """Seconds one DNS lookup may take at most."""

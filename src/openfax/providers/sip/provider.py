@@ -51,7 +51,13 @@ from openfax.engine import (
     SessionOptions,
     T38Session,
 )
-from openfax.errors import FaxFileError, SdpError, SdpNegotiationError, TelephonyError
+from openfax.errors import (
+    FaxFileError,
+    SdpError,
+    SdpNegotiationError,
+    SipLocationError,
+    TelephonyError,
+)
 from openfax.model.enums import ProviderStatus, ReceiveMode
 from openfax.providers.base import (
     Answered,
@@ -84,6 +90,8 @@ from openfax.telephony.sdp import (
     make_offer,
     read_answer,
 )
+from openfax.telephony.sip.resolver import DNS_TIMEOUT
+from openfax.telephony.sip.transport import Peer
 from openfax.telephony.sip.useragent import (
     Call,
     CallFailedError,
@@ -124,11 +132,12 @@ def _canonical(number: str) -> str:
     return _SEPARATORS.sub("", number)
 
 
-def _facing(host: str, port: int) -> str:
-    """The local address a packet to ``host`` leaves from (no packet is sent)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+def _facing(address: str) -> str:
+    """The local address a packet to ``address`` (an IP address) leaves from (no packet is
+    sent)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        probe.connect((host, port))
+        probe.connect((address, 5060))
         return str(probe.getsockname()[0])
 
 
@@ -212,7 +221,13 @@ class SipChannel:
 class _Trunk:
     """A trunk's user agent and channels."""
 
-    def __init__(self, provider: SipProvider, config: TrunkConfig, first_device_id: int) -> None:
+    def __init__(
+        self,
+        provider: SipProvider,
+        config: TrunkConfig,
+        first_device_id: int,
+        dns: tuple[tuple[str, ...], float],
+    ) -> None:
         self.provider = provider
         self.config = config
         self.channels = [
@@ -232,23 +247,36 @@ class _Trunk:
                 transport=config.transport.upper(),
                 user=caller,
                 domain=config.host,
-                registrar=f"sip:{config.host}:{config.port}" if config.register else None,
+                registrar=f"sip:{self.host_port}" if config.register else None,
                 username=config.username or None,
                 password=config.password or None,
                 realm=config.realm or None,
                 session_expires=config.session_expires or None,
+                dns_servers=dns[0],
+                dns_timeout=dns[1],
             ),
             on_incoming=self._on_incoming,
         )
         self.media_address = config.media_address or config.local_address
-        advertised = config.advertised_address or self.media_address
-        if _is_wildcard(advertised):
-            advertised = _facing(config.host, config.port)
-        self.advertised_address = advertised
+        self.advertised_address = config.advertised_address or self.media_address
+
+    @property
+    def host_port(self) -> str:
+        """The trunk's host, with its port only when one is configured (without, RFC 3263
+        locates the host by DNS SRV)."""
+        port = self.config.port
+        return self.config.host if port is None else f"{self.config.host}:{port}"
 
     def target(self, number: str) -> str:
         suffix = ";transport=tcp" if self.config.transport == "tcp" else ""
-        return f"sip:{number}@{self.config.host}:{self.config.port}{suffix}"
+        return f"sip:{number}@{self.host_port}{suffix}"
+
+    def advertised(self, peer: Peer) -> str:
+        """The media address our SDP gives for a call with ``peer``: the configured one, or
+        the local address facing ``peer`` when that is a wildcard."""
+        if _is_wildcard(self.advertised_address):
+            return _facing(peer.host)
+        return self.advertised_address
 
     def _on_incoming(self, call: SipIncomingCall) -> None:
         provider = self.provider
@@ -277,7 +305,9 @@ def _user_of(uri: str) -> str:
 
 class SipProvider:
     """The SIP trunks' channels as devices; ``memory`` keeps what last worked per destination
-    (the service's is stored; the default is lost at exit)."""
+    (the service's is stored; the default is lost at exit). Trunks named by DNS are located
+    through ``dns_servers`` (empty: the system's), each lookup ``dns_timeout`` seconds at most
+    (RFC 3263, see :mod:`openfax.telephony.sip.resolver`)."""
 
     def __init__(
         self,
@@ -286,12 +316,15 @@ class SipProvider:
         name: str = "sip",
         first_device_id: int = 1,
         memory: DestinationMemory | None = None,
+        dns_servers: Sequence[str] = (),
+        dns_timeout: float = DNS_TIMEOUT,
     ) -> None:
         self._name = name
         self.memory: DestinationMemory = memory or InMemoryDestinations()
         self._trunks: list[_Trunk] = []
+        dns = (tuple(dns_servers), dns_timeout)
         for config in trunks:
-            self._trunks.append(_Trunk(self, config, first_device_id))
+            self._trunks.append(_Trunk(self, config, first_device_id, dns))
             first_device_id += config.channels
         self._listener: DeviceListener | None = None
         self._running = False
@@ -402,14 +435,14 @@ class _Leg:
         self.pages_done = 0
         self.answer_now = asyncio.Event()
         self.hung_up: str | None = None
-        self._origin = Origin(
-            "openfax",
-            secrets.randbits(31),
-            1,
-            "IN",
-            "IP6" if ":" in self.trunk.advertised_address else "IP4",
-            self.trunk.advertised_address,
-        )
+        self._origin = Origin("openfax", secrets.randbits(31), 1)
+        """Our SDP origin; its address is set by :meth:`_face` once the far end is known."""
+
+    def _face(self, peer: Peer) -> None:
+        """Write in our SDP the media address for a call with ``peer``."""
+        address = self.trunk.advertised(peer)
+        kind = "IP6" if ":" in address else "IP4"
+        self._origin = replace(self._origin, addr_type=kind, address=address)
 
     @property
     def role(self) -> Role:
@@ -481,6 +514,13 @@ class _Leg:
             return self._failed(CallCause.DOCUMENT, str(exc))
         channel._set_state(DeviceState.DIALING, self)
         self.progress(Dialing(self.remote_number))
+        uri = self.trunk.target(target)
+        try:
+            self._face((await self.trunk.ua.locate(uri)).current)
+        except SipLocationError as exc:
+            return self._failed(CallCause.UNREACHABLE, str(exc))
+        except OSError as exc:
+            return self._failed(CallCause.UNREACHABLE, f"no route to {uri}: {exc}")
         self.media = await self._open_media()
         offer = make_offer(self._local(), self._origin, audio=True, t38=self._offer_t38())
         rings = itertools.count(1)
@@ -490,7 +530,7 @@ class _Leg:
                 self.progress(Ringing(next(rings)))
 
         sip = self.trunk.ua.call(
-            self.trunk.target(target),
+            uri,
             offer,
             ring_timeout=self.trunk.config.ring_timeout,
             on_progress=ringing,
@@ -584,6 +624,7 @@ class _Leg:
 
     async def _answer(self, sip: SipIncomingCall) -> CallOutcome:
         channel = self.channel
+        self._face(sip.peer)
         ended: asyncio.Future[object] = asyncio.ensure_future(sip.wait_ended())
         try:
             if not await self._ring(sip, ended):
@@ -666,7 +707,7 @@ class _Leg:
         assert self.media is not None
         allowed = self._t38_allowed() if t38 is None else t38
         return LocalMedia(
-            self.trunk.advertised_address,
+            self._origin.address,
             self.media.audio_port,
             self.media.t38_port if allowed else None,
             prefer_t38=allowed,

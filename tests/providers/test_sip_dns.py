@@ -1,0 +1,63 @@
+"""Trunks named by DNS between real openfaxd instances (RFC 3263): a fax crosses to a peer
+located by SRV records (a real DNS server on 127.0.0.1, the ``nameserver`` fixture) after
+failing over from a first-priority target that refuses; a trunk whose host DNS cannot
+locate leaves the daemon running and the job waiting to retry, its status naming the host."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from openfax.client import FaxDocument, FaxServer
+from openfax.model import JobStatus
+from tests.daemon import running
+from tests.dnsserver import DnsServer
+from tests.documents.factories import make_pdf
+from tests.providers.test_sip import free_port
+from tests.providers.test_sip_daemons import MEDIA_PORTS, NUMBERS, fax, free_range, two_daemons
+
+WAIT = 60.0
+
+
+def test_a_fax_reaches_a_trunk_named_by_dns_srv(nameserver: DnsServer, tmp_path: Path) -> None:
+    body = make_pdf(tmp_path / "one.pdf", 1)
+    with two_daemons(tmp_path, "request", dns=nameserver) as (a, b, _):
+        over = fax(a, b, body, NUMBERS[1], tmp_path)
+        log = "".join(a.log)
+    assert "T.38" in over
+    assert "SIP node-1.test: transport error" in log and "; trying TCP 127.0.0.1:" in log
+    assert nameserver.asked("_sip._tcp.node-1.test", "SRV") >= 1
+    assert nameserver.asked("up.node-1.test", "A") >= 1
+
+
+def test_a_trunk_dns_cannot_locate_fails_the_attempt_as_unreachable(
+    nameserver: DnsServer, tmp_path: Path
+) -> None:
+    nameserver.misbehave("_sip._udp.carrier.test", "servfail")
+    trunk = {
+        "name": "carrier",
+        "host": "carrier.test",
+        "register": True,
+        "local_address": "127.0.0.1",
+        "local_port": free_port(),
+        "media_ports": "{}-{}".format(*free_range(MEDIA_PORTS)),
+        "numbers": [NUMBERS[0]],
+    }
+    sip = {"dns_servers": [nameserver.address], "dns_timeout": 1, "trunks": [trunk]}
+    body = make_pdf(tmp_path / "one.pdf", 1)
+    with running(tmp_path / "node", loopback={"lines": 0}, sip=sip) as daemon:
+        with FaxServer() as server:
+            server.connect(daemon.address, token=daemon.token)
+            document = FaxDocument(body=body, subject="nowhere")
+            document.recipients.add(NUMBERS[1])
+            (job_id,) = document.connected_submit(server)
+            job = server.folders.outgoing_queue.get_job(job_id)
+            deadline = time.monotonic() + WAIT
+            while job.status is not JobStatus.RETRYING and time.monotonic() < deadline:
+                time.sleep(0.2)
+                job.refresh()
+            assert job.status is JobStatus.RETRYING, job.extended_status
+            assert "'carrier.test'" in job.extended_status
+            # The daemon still serves: the trunk's device is there.
+            assert [device.device_name for device in server.get_devices()] == ["carrier channel 1"]
+        assert daemon.process is not None and daemon.process.poll() is None
