@@ -6,6 +6,9 @@ one; a host DNS cannot locate fails the call as unreachable, naming the host."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from openfax.telephony.sip.useragent import (
     UserAgentConfig,
 )
 from tests.dnsserver import DnsServer, Misbehaviour
-from tests.telephony.test_sipp import SIPP, Sipp, free_port, offer
+from tests.telephony.test_sipp import SIPP, free_port, offer, sipp
 
 pytestmark = [
     pytest.mark.anyio,
@@ -50,82 +53,74 @@ def config(nameserver: DnsServer, **options: Any) -> UserAgentConfig:
     )
 
 
+@contextlib.contextmanager
+def silent_port() -> Iterator[int]:
+    """A UDP port where a socket takes every datagram and answers none (no ICMP either):
+    a request sent there times out."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        sink.bind(("127.0.0.1", 0))
+        yield int(sink.getsockname()[1])
+
+
 async def test_register_fails_over_past_a_silent_first_target(
     nameserver: DnsServer, tmp_path: Path
 ) -> None:
-    silent = free_port()  # nothing listens: the REGISTER times out (timer F)
-    sipp = Sipp(tmp_path, "uas_register")
-    carrier(nameserver, "udp", silent, sipp.port)
-    try:
-        await sipp.start()
-        async with UserAgent(config(nameserver, registrar="sip:carrier.test")) as ua:
+    port = free_port()
+    registrar = config(nameserver, registrar="sip:carrier.test")
+    with silent_port() as silent:
+        carrier(nameserver, "udp", silent, port)
+        async with sipp(tmp_path, "uas_register", port=port), UserAgent(registrar) as ua:
             registration = await ua.register()
             assert registration.registered
             loop_now = asyncio.get_running_loop().time()
             assert ua.resolver.failed.failing(Peer("UDP", "127.0.0.1", silent), loop_now)
-        await sipp.finish()
-    finally:
-        sipp.kill()
 
 
 async def test_an_invite_answered_503_goes_to_the_next_target(
     nameserver: DnsServer, tmp_path: Path
 ) -> None:
-    unavailable = Sipp(tmp_path, "uas_unavailable")
-    answering = Sipp(tmp_path, "uas_answer")
-    carrier(nameserver, "udp", unavailable.port, answering.port)
-    try:
-        await unavailable.start()
-        await answering.start()
-        async with UserAgent(config(nameserver)) as ua:
-            call = ua.call("sip:+15551234@carrier.test", offer())
-            answer = await call.connected()
-            assert answer is not None
-            assert read_answer(offer(), answer).kind is StreamKind.AUDIO
-            assert call.peer == Peer("UDP", "127.0.0.1", answering.port)
-            loop_now = asyncio.get_running_loop().time()
-            first = Peer("UDP", "127.0.0.1", unavailable.port)
-            assert ua.resolver.failed.failing(first, loop_now)
-            await call.hang_up()
-        await unavailable.finish()
-        await answering.finish()
-    finally:
-        unavailable.kill()
-        answering.kill()
+    ports = free_port(), free_port()
+    carrier(nameserver, "udp", *ports)
+    async with (
+        sipp(tmp_path, "uas_unavailable", port=ports[0]),
+        sipp(tmp_path, "uas_answer", port=ports[1]),
+        UserAgent(config(nameserver)) as ua,
+    ):
+        call = ua.call("sip:+15551234@carrier.test", offer())
+        answer = await call.connected()
+        assert answer is not None
+        assert read_answer(offer(), answer).kind is StreamKind.AUDIO
+        assert call.peer == Peer("UDP", "127.0.0.1", ports[1])
+        loop_now = asyncio.get_running_loop().time()
+        assert ua.resolver.failed.failing(Peer("UDP", "127.0.0.1", ports[0]), loop_now)
+        await call.hang_up()
 
 
 async def test_a_tcp_target_refusing_connections_gives_way_to_the_next(
     nameserver: DnsServer, tmp_path: Path
 ) -> None:
-    refusing = free_port()  # no listener: the connection is refused at once
-    answering = Sipp(tmp_path, "uas_answer", "-t", "t1")
-    carrier(nameserver, "tcp", refusing, answering.port)
-    try:
-        await answering.start()
-        async with UserAgent(config(nameserver, transport="TCP")) as ua:
-            call = ua.call("sip:+15551234@carrier.test", offer())
-            assert await call.connected() is not None
-            assert call.peer == Peer("TCP", "127.0.0.1", answering.port)
-            await call.hang_up()
-            await answering.finish()  # before the connection closes with the user agent
-    finally:
-        answering.kill()
+    refusing, port = free_port(), free_port()  # no listener at the first: refused at once
+    carrier(nameserver, "tcp", refusing, port)
+    # SIPp is left before the user agent closes its connection.
+    async with (
+        UserAgent(config(nameserver, transport="TCP")) as ua,
+        sipp(tmp_path, "uas_answer", "-t", "t1", port=port),
+    ):
+        call = ua.call("sip:+15551234@carrier.test", offer())
+        assert await call.connected() is not None
+        assert call.peer == Peer("TCP", "127.0.0.1", port)
+        await call.hang_up()
 
 
 async def test_when_every_target_fails_the_call_is_unreachable(
     nameserver: DnsServer, tmp_path: Path
 ) -> None:
-    unavailable = Sipp(tmp_path, "uas_unavailable")
-    carrier(nameserver, "udp", free_port(), unavailable.port)
-    try:
-        await unavailable.start()
-        async with UserAgent(config(nameserver)) as ua:
-            call = ua.call("sip:+15551234@carrier.test", offer())
-            with pytest.raises(CallFailedError) as failure:
-                await call.connected()
-        await unavailable.finish()
-    finally:
-        unavailable.kill()
+    closed, port = free_port(), free_port()  # the first: an ICMP port unreachable
+    carrier(nameserver, "udp", closed, port)
+    async with sipp(tmp_path, "uas_unavailable", port=port), UserAgent(config(nameserver)) as ua:
+        call = ua.call("sip:+15551234@carrier.test", offer())
+        with pytest.raises(CallFailedError) as failure:
+            await call.connected()
     assert (failure.value.cause, failure.value.status) == (FailureCause.UNREACHABLE, 503)
 
 
@@ -134,23 +129,18 @@ async def test_a_refresh_after_the_ttl_follows_the_new_dns_answer(
 ) -> None:
     """The registrar grants 2 s: the refresh, 1 s later, finds the DNS answers (TTL 1 s)
     expired, asks again and registers where the records point now."""
-    old = Sipp(tmp_path, "uas_register_short")
-    new = Sipp(tmp_path, "uas_register")
-    carrier(nameserver, "udp", old.port, ttl=1)
-    try:
-        await old.start()
-        await new.start()
-        async with UserAgent(config(nameserver, registrar="sip:carrier.test")) as ua:
-            registration = await ua.register()
-            carrier(nameserver, "udp", new.port, ttl=1)
-            while registration.refreshes == 0:
-                await asyncio.sleep(0.05)
-            assert registration.registered
-        await old.finish()
-        await new.finish()
-    finally:
-        old.kill()
-        new.kill()
+    old, new = free_port(), free_port()
+    carrier(nameserver, "udp", old, ttl=1)
+    async with (
+        sipp(tmp_path, "uas_register_short", port=old),
+        sipp(tmp_path, "uas_register", port=new),
+        UserAgent(config(nameserver, registrar="sip:carrier.test")) as ua,
+    ):
+        registration = await ua.register()
+        carrier(nameserver, "udp", new, ttl=1)
+        while registration.refreshes == 0:
+            await asyncio.sleep(0.05)
+        assert registration.registered
     assert nameserver.asked("_sip._udp.carrier.test", "SRV") == 2
 
 
