@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from openfax.client import FaxDocument, FaxServer
+from openfax.client import FaxDocument
 from openfax.model import JobStatus
 from tests.daemon import running
 from tests.dnsserver import DnsServer
@@ -46,8 +46,7 @@ def test_a_trunk_dns_cannot_locate_fails_the_attempt_as_unreachable(
     sip = {"dns_servers": [nameserver.address], "dns_timeout": 1, "trunks": [trunk]}
     body = make_pdf(tmp_path / "one.pdf", 1)
     with running(tmp_path / "node", loopback={"lines": 0}, sip=sip) as daemon:
-        with FaxServer() as server:
-            server.connect(daemon.address, token=daemon.token)
+        with daemon.connected() as server:
             document = FaxDocument(body=body, subject="nowhere")
             document.recipients.add(NUMBERS[1])
             (job_id,) = document.connected_submit(server)
