@@ -187,6 +187,19 @@ def test_an_offer_of_both_is_answered_by_the_preferred_stream() -> None:
     )
 
 
+def test_a_stream_that_cannot_be_read_is_refused_and_the_others_answered() -> None:
+    offer = make_offer(LOCAL, ORIGIN, audio=True, t38=True)
+    garbled = offer.to_bytes().replace(b"a=T38MaxBitRate:14400", b"a=T38MaxBitRate:abc")
+    assert garbled != offer.to_bytes()
+    answer, stream = make_answer(parse_sdp(garbled), LOCAL, Origin("far", 7, 1))
+    assert stream.kind is StreamKind.AUDIO and answer.media[0].port == 0
+    t38_only = make_offer(LOCAL, ORIGIN, audio=False, t38=True).to_bytes()
+    garbled = t38_only.replace(b"a=T38MaxBitRate:14400", b"a=T38MaxBitRate:abc")
+    with pytest.raises(SdpNegotiationError, match="T38MaxBitRate:abc is not a number") as refused:
+        make_answer(parse_sdp(garbled), LOCAL, Origin("far", 7, 1))
+    assert refused.value.status == 488
+
+
 def test_offerer_reads_the_agreed_t38_parameters_from_the_answer() -> None:
     offer = make_offer(LOCAL, ORIGIN, audio=False, t38=True)
     far = LocalMedia(

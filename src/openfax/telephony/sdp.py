@@ -446,13 +446,15 @@ def make_answer(
     offer: SessionDescription, local: LocalMedia, origin: Origin
 ) -> tuple[SessionDescription, NegotiatedStream]:
     """Answer an offer: accept one stream, reject the others with port 0, in the offer's
-    order (RFC 3264 6). Raises SdpNegotiationError (488) when no stream is acceptable."""
+    order (RFC 3264 6). Raises SdpNegotiationError (488) when no stream is acceptable; a
+    stream whose attributes cannot be read (a malformed T.38 line, no connection address)
+    is refused like one that holds nothing acceptable, so the others can still be taken."""
     choices: list[tuple[int, MediaDescription, NegotiatedStream]] = []
     refusals: list[str] = []
     for index, media in enumerate(offer.media):
         try:
             section, stream = _answer_stream(offer, media, local)
-        except SdpNegotiationError as refusal:
+        except SdpError as refusal:
             refusals.append(str(refusal))
             continue
         choices.append((index, section, stream))
