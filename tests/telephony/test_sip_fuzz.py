@@ -21,6 +21,7 @@ from openfax.telephony.sdp import LocalMedia, Origin, SessionDescription, make_a
 from openfax.telephony.sip import SipStreamParser, parse_message
 from openfax.telephony.sip.transport import Peer
 from openfax.telephony.sip.useragent import IncomingCall, UserAgent, UserAgentConfig
+from tests.dnsserver import DnsServer, dns_server
 
 MEDIA = LocalMedia("127.0.0.1", 43000, 43002)
 FUZZ = settings(
@@ -76,7 +77,15 @@ async def _answer(offer: SessionDescription) -> SessionDescription:
 
 
 @pytest.fixture(scope="module")
-def target() -> Iterator[Target]:
+def names() -> Iterator[DnsServer]:
+    """Where the host names the fuzz writes (in a Contact, a Route) are looked up, rather
+    than the machine's DNS servers: tests talk only to 127.0.0.1."""
+    with dns_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def target(names: DnsServer) -> Iterator[Target]:
     loop = asyncio.new_event_loop()
     records = Records()
     loggers = [logging.getLogger("openfax.telephony.sip"), logging.getLogger("asyncio")]
@@ -91,7 +100,9 @@ def target() -> Iterator[Target]:
     async def start() -> tuple[UserAgent, UserAgent, IncomingCall]:
         # The RFC's timers: a re-INVITE answered but never ACKed hangs the call up after
         # 64*T1 (32 s), so the call lives through the run.
-        ua = UserAgent(UserAgentConfig(port=0), on_incoming=calls.put_nowait)
+        ua = UserAgent(
+            UserAgentConfig(port=0, dns_servers=(names.address,)), on_incoming=calls.put_nowait
+        )
         caller = UserAgent(UserAgentConfig(port=0, user="caller"))
         await ua.start()
         await caller.start()
