@@ -6,14 +6,17 @@ no loopback lines. Each round submits one fax (a one-page text document) to N re
 A, all B's number, so the scheduler places N calls at once; B answers them all. The media
 run at real time as toward a real gateway: the media clock at 1.0 and T.38 paced by spandsp
 (``t38_paced = true``). A round passes when every job completed and B archived N whole
-faxes; N grows until a round fails or the largest N is reached.
+faxes, none partial; N grows until a round fails or the largest N is reached. Faxes
+received twice (a job placed again while its first call still ran) are counted apart
+(``received_twice``): they are no failed fax, but a fault of the scheduler to fix.
 
 Measured per round: the wall time from submission to the last job done, and the CPU time
 both daemons used meanwhile (``/proc/PID/stat``), per call (CPU seconds per fax) and as
 the share of one core per simultaneous call. Run for T.38 (``t38 = "request"``) and G.711
 (``t38 = "off"``). Target: at least 100 simultaneous T.38 calls on 2 cores.
 
-Why calls fail is printed with each round: the failed jobs' extended status, and the media
+Why calls fail is printed with each round: the failed jobs' extended status, the most
+frequent warnings and errors the daemons logged (figures and names left out), and the media
 counters every call logs when it ends (``media statistics:`` lines of both daemons, see
 ``MediaSession.figures``), summed over the round's calls: ticks of the media clock run in
 catch-up bursts or slipped, the latest the event loop woke a clock (max), RTP packets late
@@ -50,6 +53,9 @@ from openfax.model import JobStatus
 
 READY = re.compile(r"openfaxd ready .* and http://([\d.]+):(\d+)")
 MEDIA = re.compile(r"media statistics: (.*)$")
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d ")
+EXCEPTION = re.compile(r"[\w.]+(Error|Exception|Exit): ")
+PROBLEM = re.compile(r" (WARNING|ERROR) (\S+): (.*)$")
 MAXIMA = {"max_lateness"}
 """Media counters that are a maximum over the calls, not a sum."""
 NUMBERS = ("5550101", "5550202")
@@ -109,6 +115,7 @@ class Daemon:
         self.address = ""
         self.log: deque[str] = deque(maxlen=50)
         self.media: list[dict[str, float]] = []
+        self.problems: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "openfax.service.daemon", "--config", str(self.config)],
             stdin=subprocess.DEVNULL,
@@ -127,8 +134,20 @@ class Daemon:
         threading.Thread(target=self._drain, args=(self.process.stderr,), daemon=True).start()
 
     def _drain(self, stream: IO[str]) -> None:
+        following = ""
         for line in stream:
             self.log.append(line)
+            if following and not LOG_LINE.match(line):
+                # A traceback: the problem is told by its exception's line.
+                if EXCEPTION.match(line):
+                    self.problems[-1] = f"{following} | {line.strip()[:160]}"
+                continue
+            following = ""
+            problem = PROBLEM.search(line.rstrip())
+            if problem:
+                # One kind per message: channel names, ids and figures left out.
+                following = re.sub(r"\[[^]]*\]|[0-9a-f]*\d[0-9a-f]*", "#", problem[3])[:120]
+                self.problems.append(following)
             found = MEDIA.search(line.rstrip())
             if found:
                 pairs = (item.split("=", 1) for item in found[1].split())
@@ -183,6 +202,7 @@ def run_round(a: Daemon, b: Daemon, body: Path, calls: int) -> dict[str, Any]:
             document.recipients.add(NUMBERS[1])
         cpu = a.cpu_seconds() + b.cpu_seconds()
         logged = len(a.media), len(b.media)
+        problems = len(a.problems), len(b.problems)
         started = time.monotonic()
         ids = set(document.connected_submit(source))
         queue = source.folders.outgoing_queue
@@ -216,13 +236,17 @@ def run_round(a: Daemon, b: Daemon, body: Path, calls: int) -> dict[str, Any]:
         "failed": failed,
         "received_whole": whole,
         "received_partial": partial,
-        "ok": failed == 0 and whole == calls,
+        "received_twice": max(0, whole + partial - calls),
+        "ok": failed == 0 and partial == 0 and whole >= calls,
         "wall_seconds": round(wall, 1),
         "cpu_seconds": round(cpu, 2),
         "cpu_seconds_per_call": round(cpu / calls, 3),
         "core_share_per_call": round(cpu / wall / calls, 4),
         "failures": dict(failures),
         "media": media_totals(a.media[logged[0] :] + b.media[logged[1] :]),
+        "warnings": dict(
+            Counter(a.problems[problems[0] :] + b.problems[problems[1] :]).most_common(6)
+        ),
     }
 
 

@@ -4,11 +4,16 @@
 (separate ports, as Asterisk and FreeSWITCH use them, so that late audio never reaches the
 T.38 decoder after a switch). It drives the sans-I/O cores of :mod:`.rtp` and :mod:`.udptl`
 and one engine session (:class:`~openfax.engine.AudioSession` or
-:class:`~openfax.engine.T38Session`) on a media clock of 20 ms ticks paced at ``speed`` x
-real time: every tick the audio session gives 160 samples to send and takes 160 from the
-fixed jitter buffer, or the T.38 session's timers advance and its IFP packets go out.
-Received UDPTL packets reach the session as they arrive, after recovery from redundancy or
-FEC.
+:class:`~openfax.engine.T38Session`). What we send is paced by a media clock of 20 ms
+ticks at ``speed`` x real time: every tick the audio session gives 160 samples to send, or
+the T.38 session's timers advance and its IFP packets go out. What we receive reaches the
+session as it arrives, never on the clock: RTP audio in timestamp order through the
+:class:`~openfax.telephony.rtp.JitterBuffer` (which only gives silence on the clock when
+the far end sends nothing), UDPTL packets after recovery from redundancy or FEC. So an
+event loop late on either side (a catch-up burst of ticks here, a burst of packets from
+the far end) delays the signal but never cuts silence into it, which fax modems do not
+survive; this is how Asterisk's ``res_fax_spandsp`` and FreeSWITCH's ``mod_spandsp`` run
+fax over audio too.
 
 A re-INVITE changes the stream with :meth:`MediaSession.connect`, which takes a *new*
 engine session: spandsp keeps T.30 inside its audio (``fax_state_t``) and T.38
@@ -48,7 +53,9 @@ EventSink = Callable[[FaxSession, Event], object]
 class MediaOptions:
     """How a call's media behaves.
 
-    ``jitter_delay`` is the fixed playout delay of received audio (line seconds); ``redundancy``
+    ``jitter_delay`` is how much later audio (line seconds) a missing RTP packet is waited
+    for before it counts as lost; ``max_lag`` how far received audio may trail the media
+    clock before silence is given in its place (a far end that sends nothing); ``redundancy``
     the number of earlier IFP packets repeated in each UDPTL packet; ``fec_span`` and
     ``fec_entries`` shape FEC when it was agreed; ``reorder_hold`` how long a UDPTL gap waits
     for a late packet. ``speed`` runs the media clock faster than real time: only for two
@@ -56,6 +63,7 @@ class MediaOptions:
     """
 
     jitter_delay: float = 0.06
+    max_lag: float = 2.0
     redundancy: int = 3
     fec_span: int = 3
     fec_entries: int = 3
@@ -63,8 +71,8 @@ class MediaOptions:
     speed: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.jitter_delay < 0 or self.reorder_hold < 0:
-            raise ValueError("jitter_delay and reorder_hold cannot be negative")
+        if min(self.jitter_delay, self.max_lag, self.reorder_hold) < 0:
+            raise ValueError("jitter_delay, max_lag and reorder_hold cannot be negative")
         if self.speed <= 0:
             raise ValueError(f"speed must be positive, not {self.speed}")
         UdptlEncoder(
@@ -269,7 +277,9 @@ class MediaSession:
                 remote,
                 session,
                 rtp_sender=RtpSender(codec),
-                jitter=JitterBuffer(codec, delay=self.options.jitter_delay),
+                jitter=JitterBuffer(
+                    codec, delay=self.options.jitter_delay, max_lag=self.options.max_lag
+                ),
             )
         else:
             if not isinstance(session, T38Session):
@@ -356,7 +366,8 @@ class MediaSession:
             assert stream.rtp_sender is not None and stream.jitter is not None
             for datagram in stream.rtp_sender.push(session.tx(SAMPLES_PER_PACKET)):
                 self._send(self._audio, datagram, stream.remote)
-            session.rx(stream.jitter.pop(SAMPLES_PER_PACKET).tobytes())
+            for pcm in stream.jitter.tick(SAMPLES_PER_PACKET):
+                session.rx(pcm.tobytes())
         else:
             assert isinstance(session, T38Session)
             assert stream.encoder is not None and stream.receiver is not None
@@ -403,10 +414,18 @@ class MediaSession:
         if stream is None or stream.jitter is None:
             self._unexpected("RTP")
             return
+        session = stream.session
+        assert isinstance(session, AudioSession)
+        if session.done:
+            return  # the far end sends until its own end: nothing to hear any more
         try:
-            stream.jitter.put(data)
+            audio = stream.jitter.put(data)
         except MediaPacketError as exc:
             self._reject("RTP", exc)
+            return
+        for pcm in audio:
+            session.rx(pcm.tobytes())
+        self._flush_events(stream)
 
     def _t38_received(self, data: bytes) -> None:
         stream = self._stream

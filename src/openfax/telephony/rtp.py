@@ -1,10 +1,11 @@
 """RTP (RFC 3550) with G.711 for fax over audio: packets, codecs, a 20 ms sender and a
-fixed-delay jitter buffer.
+jitter buffer driven by arrival.
 
 G.711 mu-law and A-law are computed once into lookup tables with numpy (``audioop`` is gone
 from Python 3.13), from the segment rules of ITU-T G.711 as the classic Sun ``g711.c`` states
-them. The jitter buffer plays out at a fixed delay, which is what fax modems want: a constant
-delay keeps the carrier's phase, where an adaptive one would stretch or squeeze the signal.
+them. The jitter buffer has no playout clock: it gives received audio to the modem in order
+as it arrives, waiting a fixed window of later audio for a missing packet, so neither a
+late far end nor a late event loop ever inserts silence into the modem's signal.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ SAMPLES_PER_PACKET = 160
 """20 ms of G.711 at 8 kHz: the packet size of fax over RTP (RFC 3551 default ptime)."""
 
 _RTP_VERSION = 2
-_MAX_FRAMES = 500
-"""Packets waiting for playout at most (10 s of 20 ms packets): more is a flood."""
 _TIMESTAMP_MODULO = 1 << 32
 _SEQ_MODULO = 1 << 16
 
@@ -239,30 +238,46 @@ class RtpSender:
 
 @dataclass
 class JitterStatistics:
-    """What the jitter buffer saw: packets played, late, duplicate or of another payload type,
-    samples filled for gaps (and the pops that had to fill some: underruns), changes of
-    source, and packets dropped as a flood."""
+    """What the jitter buffer saw: packets received, late, duplicate or of another payload
+    type; gaps concealed (audio proven lost) and their samples; silence fed on the clock
+    (before the first packet, and while the far end sent nothing); changes of source; and
+    packets refused as a flood."""
 
     received: int = 0
     late: int = 0
     duplicates: int = 0
     other_payload: int = 0
-    filled_samples: int = 0
-    underruns: int = 0
+    gaps: int = 0
+    concealed_samples: int = 0
+    silence_samples: int = 0
     resyncs: int = 0
     malformed: int = 0
     overflow: int = 0
 
 
 class JitterBuffer:
-    """A fixed-delay playout buffer for G.711 over RTP, placed by RTP timestamp.
+    """Received G.711 audio put back in RTP timestamp order for a fax modem, without a
+    playout clock.
 
-    The first packet is played ``delay`` seconds after it arrived, and every later sample at
-    the same offset, whatever the packet sizes; ``pop`` is called every packet time by the
-    caller's clock. Packets arriving after their playout time are dropped; a gap is filled
-    with silence or, with ``fill="repeat"``, with the last audio played. A new SSRC or a
-    timestamp jump beyond ``max_jump`` seconds starts the playout again at the fixed delay.
-    Packets of other payload types (telephone events) are counted and left out.
+    Fax modems do not survive inserted silence, and a playout clock inserts it whenever
+    packets come later than its fixed delay: a far end's event loop late by 100 ms, or our
+    own loop catching up on ticks. So audio goes to the modem as soon as it is in order:
+    ``put`` returns it, however late or bursty the packets are. A missing packet is waited
+    for until ``delay`` seconds of later audio have arrived (a reorder window counted in
+    audio, not in time, so a late loop never shortens it); then it is lost, and its place
+    is filled with silence or, with ``fill="repeat"``, the last audio given. The time the
+    modem sees is the far end's, as with Asterisk's and FreeSWITCH's fax over audio.
+
+    ``tick`` is called with the caller's clock every packet time: before the first packet,
+    and while the audio given trails that clock by more than ``max_lag`` seconds (a far end
+    that sends nothing, or stopped), it returns silence to give the modem, so the T.30
+    timers run on. That silence stands for the far end's next gap (silence suppression
+    resuming with a timestamp jump), which is then neither waited for nor filled: the
+    modem's time never jumps ahead. A new SSRC or a timestamp jump beyond ``max_jump``
+    seconds starts the sequence again at that packet. Far-end audio more than
+    ``max_ahead`` seconds ahead of the clock is refused as a flood, so a peer cannot make
+    us decode much faster than real time. Packets of other payload types (telephone
+    events, comfort noise) are counted and left out.
     """
 
     def __init__(
@@ -271,23 +286,43 @@ class JitterBuffer:
         *,
         delay: float = 0.06,
         fill: str = "silence",
+        max_lag: float = 2.0,
         max_jump: float = 2.0,
+        max_ahead: float = 10.0,
     ) -> None:
         if fill not in ("silence", "repeat"):
             raise ValueError(f"fill must be 'silence' or 'repeat', not {fill!r}")
+        if delay < 0 or max_lag < 0:
+            raise ValueError("delay and max_lag cannot be negative")
         self.codec = codec
         self.delay_samples = round(delay * SAMPLE_RATE)
         self.fill = fill
+        self.max_lag_samples = round(max_lag * SAMPLE_RATE)
         self.max_jump_samples = round(max_jump * SAMPLE_RATE)
+        self.max_ahead_samples = round(max_ahead * SAMPLE_RATE)
         self.statistics = JitterStatistics()
         self._ssrc: int | None = None
-        self._playout: int | None = None
-        self._first_timestamp: int | None = None
+        self._next: int | None = None
+        """The timestamp (unwrapped) of the next sample to give; None before any packet."""
         self._frames: dict[int, Pcm] = {}
+        self._held = 0
+        self._clock = 0
+        self._given = 0
+        """Samples given to the modem: audio, concealment and silence on the clock."""
+        self._heard = 0
+        """Samples of the far end's time given: audio and concealment."""
+        self._covered = False
+        """Silence was given on the clock since the last audio: it stands for the next gap."""
         self._last: Pcm = np.zeros(SAMPLES_PER_PACKET, dtype=np.int16)
 
-    def put(self, datagram: bytes) -> None:
-        """Take one received RTP datagram. A malformed one raises MediaPacketError and only
+    @property
+    def lag(self) -> float:
+        """How far (seconds) the audio given trails the caller's clock; negative when ahead."""
+        return (self._clock - self._given) / SAMPLE_RATE
+
+    def put(self, datagram: bytes) -> list[Pcm]:
+        """Take one received RTP datagram; return the audio now in order, oldest first (gaps
+        proven lost come filled). A malformed datagram raises MediaPacketError and only
         counts as ``malformed``."""
         try:
             packet = RtpPacket.decode(datagram)
@@ -296,74 +331,104 @@ class JitterBuffer:
             raise
         if packet.payload_type != int(self.codec):
             self.statistics.other_payload += 1
-            return
+            return []
         timestamp = self._extend(packet.timestamp)
-        playout = self._playout
         if (
             packet.ssrc != self._ssrc
-            or playout is None
-            or abs(timestamp - playout) > self.max_jump_samples
+            or self._next is None
+            or abs(timestamp - self._next) > self.max_jump_samples
         ):
-            playout = self._resync(packet.ssrc, packet.timestamp)
-            timestamp = packet.timestamp
+            timestamp = self._resync(packet.ssrc, packet.timestamp)
         self.statistics.received += 1
-        if timestamp + len(packet.payload) <= playout:
+        assert self._next is not None
+        frame = self.codec.decode(packet.payload)
+        if timestamp + len(frame) <= self._next:
             self.statistics.late += 1
-        elif timestamp in self._frames:
+            return []
+        if timestamp in self._frames:
             self.statistics.duplicates += 1
-        elif len(self._frames) >= _MAX_FRAMES:
+            return []
+        if self._heard + self._held - self._clock > self.max_ahead_samples:
             self.statistics.overflow += 1
-        else:
-            self._frames[timestamp] = self.codec.decode(packet.payload)
+            return []
+        self._frames[timestamp] = frame
+        self._held += len(frame)
+        return self._release(force=False)
 
-    def pop(self, n_samples: int = SAMPLES_PER_PACKET) -> Pcm:
-        """The next ``n_samples`` of audio to play (silence before the first packet)."""
-        out = np.zeros(n_samples, dtype=np.int16)
-        if self._playout is None:
-            return out
-        start, end = self._playout, self._playout + n_samples
-        covered = np.zeros(n_samples, dtype=bool)
-        for timestamp in sorted(self._frames):
-            frame = self._frames[timestamp]
-            if timestamp + len(frame) <= start:
-                del self._frames[timestamp]
-                continue
-            if timestamp >= end:
-                break
-            low, high = max(timestamp, start), min(timestamp + len(frame), end)
-            out[low - start : high - start] = frame[low - timestamp : high - timestamp]
-            covered[low - start : high - start] = True
-            if timestamp + len(frame) <= end:
-                del self._frames[timestamp]
-        gaps = int(np.count_nonzero(~covered))
-        if gaps and self._started(start):
-            self.statistics.filled_samples += gaps
-            self.statistics.underruns += 1
-            if self.fill == "repeat":
-                out[~covered] = np.resize(self._last, n_samples)[~covered]
-        self._last = out.copy()
-        self._playout = end
+    def tick(self, n_samples: int = SAMPLES_PER_PACKET) -> list[Pcm]:
+        """The caller's clock moved ``n_samples``: the silence (and any audio held behind a
+        gap given up) the modem needs now so that its time keeps up, usually nothing."""
+        self._clock += n_samples
+        if self._next is None:
+            return [self._silence(n_samples)]
+        if self._clock - self._given <= self.max_lag_samples:
+            return []
+        out = self._release(force=True)
+        missing = self._clock - self._given - self.max_lag_samples
+        if missing > 0:
+            out.append(self._silence(missing))
+            self._covered = True
         return out
 
-    def _started(self, position: int) -> bool:
-        """True once playout has reached the first packet (the delay before it is no gap)."""
-        return self._first_timestamp is not None and position >= self._first_timestamp
+    def _silence(self, n_samples: int) -> Pcm:
+        self.statistics.silence_samples += n_samples
+        self._given += n_samples
+        return np.zeros(n_samples, dtype=np.int16)
+
+    def _release(self, *, force: bool) -> list[Pcm]:
+        """The audio in order from ``_next``: a gap is filled once ``delay`` of later audio
+        waits behind it, or at once when ``force``; after silence on the clock it is
+        skipped at once (the silence stood for it)."""
+        out: list[Pcm] = []
+        assert self._next is not None
+        while self._frames:
+            first = min(self._frames)
+            if first > self._next:
+                if self._covered:
+                    self._next = first
+                elif force or self._held >= self.delay_samples:
+                    out.append(self._conceal(first - self._next))
+                else:
+                    break
+            frame = self._frames.pop(first)
+            self._held -= len(frame)
+            frame = frame[self._next - first :]  # less any part that overlaps what was given
+            if len(frame):
+                out.append(frame)
+                self._next += len(frame)
+                self._given += len(frame)
+                self._heard += len(frame)
+                self._covered = False
+                self._last = frame
+        return out
+
+    def _conceal(self, gap: int) -> Pcm:
+        """Fill a gap of ``gap`` samples: audio proven lost."""
+        assert self._next is not None
+        self._next += gap
+        self.statistics.gaps += 1
+        self.statistics.concealed_samples += gap
+        self._given += gap
+        self._heard += gap
+        if self.fill == "repeat":
+            return np.resize(self._last, gap)
+        return np.zeros(gap, dtype=np.int16)
 
     def _resync(self, ssrc: int, timestamp: int) -> int:
-        """Start the playout again at the fixed delay before ``timestamp``; return it."""
+        """Start the sequence again at ``timestamp`` (a new source or a jump); return it."""
         if self._ssrc is not None:
             self.statistics.resyncs += 1
         self._ssrc = ssrc
         self._frames.clear()
-        self._first_timestamp = timestamp
-        self._playout = timestamp - self.delay_samples
-        return self._playout
+        self._held = 0
+        self._next = timestamp
+        return timestamp
 
     def _extend(self, timestamp: int) -> int:
-        """The 32-bit timestamp unwrapped near the playout position."""
-        if self._playout is None:
+        """The 32-bit timestamp unwrapped near the next one to give."""
+        if self._next is None:
             return timestamp
-        diff = (timestamp - self._playout) % _TIMESTAMP_MODULO
+        diff = (timestamp - self._next) % _TIMESTAMP_MODULO
         if diff < _TIMESTAMP_MODULO // 2:
-            return self._playout + diff
-        return self._playout + diff - _TIMESTAMP_MODULO
+            return self._next + diff
+        return self._next + diff - _TIMESTAMP_MODULO

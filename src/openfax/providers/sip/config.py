@@ -56,7 +56,8 @@ class TrunkConfig:
     media_ports: str = "10000-20000"
     """The UDP port range of RTP and UDPTL, ``"first-last"``; each call takes two ports."""
     jitter_delay: float = 0.06
-    """Fixed playout delay of received G.711 audio, in seconds."""
+    """How much later G.711 audio (seconds) a missing RTP packet is waited for before it
+    counts as lost: the reorder window of the jitter buffer, which has no playout clock."""
     redundancy: int = 3
     """Earlier IFP packets repeated in each UDPTL packet (T.38 redundancy depth)."""
     t38_paced: bool = True
