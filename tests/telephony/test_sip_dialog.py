@@ -126,6 +126,33 @@ def test_early_dialog_from_a_ringing_and_none_from_a_failure() -> None:
         Dialog.as_uac(request, response_to(request, 180, "Ringing"))
 
 
+def test_a_forked_invite_answered_twice_gives_each_branch_its_ack_and_bye() -> None:
+    """RFC 3261 13.2.2.4: the INVITE transaction passes up the 2xx of every branch (and
+    their retransmissions) while Accepted; each 2xx makes its own dialog, so the ACK and
+    the BYE of the branch not kept carry its To tag and go to its Contact."""
+    request = invite()
+    transaction = ClientInviteTransaction(request)
+    transaction.start(0.0)
+    kept = ok_from_callee(request)
+    other = response_to(
+        request, 200, "OK", to_tag="271828", headers=[("Contact", "<sip:gw2@203.0.113.7>")]
+    )
+    passed = [
+        event.response
+        for response in (kept, other, other)
+        for event in transaction.receive(response, 0.1)
+        if isinstance(event, ResponseReceived)
+    ]
+    assert passed == [kept, other, other]
+    first, second = Dialog.as_uac(request, kept), Dialog.as_uac(request, other)
+    assert first.id != second.id
+    ack = second.request("ACK", CALLER_VIA, cseq=request.cseq.number)
+    bye = second.request("BYE", CALLER_VIA)
+    assert (ack.uri, ack.to.tag, ack.cseq.number) == ("sip:gw2@203.0.113.7", "271828", 1)
+    assert (bye.uri, bye.to.tag, bye.cseq.number) == ("sip:gw2@203.0.113.7", "271828", 2)
+    assert first.remote_target == "sip:gw@198.51.100.20:5060"
+
+
 def test_reinvites_crossing_are_refused_with_491_and_retried_after_the_rfc_delay() -> None:
     request = invite()
     caller = Dialog.as_uac(request, ok_from_callee(request))

@@ -3,7 +3,8 @@ on 127.0.0.1 driven by the scenario files in ``tests/telephony/sipp/``: calls bo
 busy and not found, CANCEL both ways, digest-challenged REGISTER and INVITE, a 488 to our
 T.38 re-INVITE, a session refresh during T.38, a re-INVITE glare (491), a session timer the
 far end lets run out, a 200 never ACKed, a re-INVITE never answered, redirections (3xx)
-followed in q order or refused, and a far end gone (ICMP port unreachable).
+followed in q order or refused, a far end gone (ICMP port unreachable), and a forked
+INVITE answered by two branches.
 
 SIPp stands for the far end; the user agent's media are the SDP of a provider stand-in
 (nothing listens on the ports it offers: the scenarios exchange no media). A scenario that
@@ -18,8 +19,9 @@ import hashlib
 import re
 import shutil
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -45,6 +47,8 @@ from openfax.telephony.sip.useragent import (
     UserAgentConfig,
 )
 from tests.providers.test_loopback import Service
+
+T = TypeVar("T")
 
 SIPP = shutil.which("sipp")
 SCENARIOS = Path(__file__).parent / "sipp"
@@ -141,6 +145,20 @@ class Sipp:
                 f"SIPp {self.scenario} exited {self.process.returncode}: "
                 f"{stderr.decode()}\n{errors}\n{messages[-6000:]}"
             )
+
+    async def during(self, awaitable: Awaitable[T]) -> T:
+        """Await ``awaitable`` while SIPp runs: SIPp ending first (its scenario failed)
+        fails the test with its logs instead of waiting for ever."""
+        assert self.process is not None
+        waited = asyncio.ensure_future(awaitable)
+        exited = asyncio.ensure_future(self.process.wait())
+        await asyncio.wait([waited, exited], return_when=asyncio.FIRST_COMPLETED)
+        exited.cancel()
+        if waited.done():
+            return waited.result()
+        waited.cancel()
+        await self.finish()
+        pytest.fail(f"SIPp {self.scenario} ended first")
 
     def kill(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -526,3 +544,18 @@ async def test_a_far_end_gone_away_fails_the_next_request_at_once(
     assert (result.accepted, result.status) == (False, 503)
     assert result.reason == "Service Unavailable (transport error: Connection refused)"
     assert (end.remote, end.reason) == (True, f"503 {result.reason}")
+
+
+async def test_a_second_branch_answering_a_forked_invite_is_acked_and_hung_up(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, _ = agent
+    async with sipp(tmp_path, "uas_forked_answer") as peer:
+        call = ua.call(peer.uri(), offer())
+        answer = await call.connected()
+        assert answer is not None
+        assert read_answer(offer(), answer).encoding == "PCMA"
+        # SIPp checks the ACK and BYE of the second branch, then hangs up the kept one.
+        end = await peer.during(call.wait_ended())
+    assert call.dialog is not None and "SIPpTag01" in call.dialog.remote_tag
+    assert (end.remote, end.reason) == (True, "bye")

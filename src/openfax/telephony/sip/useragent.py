@@ -521,7 +521,7 @@ class UserAgent:
             return
         if 200 <= message.status < 300 and message.cseq.method == "INVITE":
             call = self._calls.get((message.call_id, message.from_.tag or ""))
-            if call is not None and call._resend_ack(message):
+            if call is not None and call._on_2xx(message):
                 return
         log.info("SIP dropped %s from %s: no transaction", describe(message), peer)
 
@@ -778,6 +778,11 @@ class Call:
             self._sent_acks[number] = (ack, await self.ua.next_hop(ack, self.peer.transport))
         self._resend_ack(response)
 
+    def _on_2xx(self, response: Response) -> bool:
+        """A 2xx to an INVITE of ours came (again): ACK it. False when we cannot (no ACK
+        was made for it yet)."""
+        return self._resend_ack(response)
+
     def _resend_ack(self, response: Response) -> bool:
         """ACK a 2xx to our INVITE (again); False when no ACK was made for it yet."""
         sent = self._sent_acks.get(response.cseq.number)
@@ -1033,6 +1038,9 @@ class OutgoingCall(Call):
         )
         self._interrupt = asyncio.Event()
         self._cancel_cause: FailureCause | None = None
+        self._invite_client: ClientRequest | None = None
+        self._forks: dict[tuple[int, str], tuple[Request, Peer] | None] = {}
+        """The ACKs of the 2xx of branches not kept, by CSeq and To tag (None: being made)."""
 
     async def connected(self) -> SessionDescription | None:
         """Wait for the answer: the far end's SDP (None if it sent none). Raises
@@ -1148,6 +1156,7 @@ class OutgoingCall(Call):
         while True:
             invite = self._invite(uri, cseq, auth)
             client = self.ua.endpoint.request(invite, self.peer, self._on_progress_response)
+            self._invite_client = client
             response = await self._await_final(client)
             self.final = response
             status = response.status
@@ -1211,7 +1220,7 @@ class OutgoingCall(Call):
     def _on_progress_response(self, response: Response) -> None:
         if response.status >= 200:
             if 200 <= response.status < 300:
-                self._resend_ack(response)
+                self._on_2xx(response)
             return
         if response.status == 100:
             return
@@ -1226,6 +1235,53 @@ class OutgoingCall(Call):
                 self.on_progress(response.status, early)
             except Exception:
                 log.exception("SIP call %s: the progress handler failed", self.call_id)
+
+    def _on_2xx(self, response: Response) -> bool:
+        """A 2xx to our INVITE: the kept one (the first) is ACKed again; a 2xx of another
+        branch of a forked INVITE (another To tag, RFC 3261 13.2.2.4) is ACKed and its
+        dialog hung up, and its retransmissions ACKed again."""
+        client = self._invite_client
+        kept = self._kept_tag()
+        tag = response.to.tag or ""
+        if client is None or kept is None or tag == kept:
+            return super()._on_2xx(response)
+        if response.cseq.number != client.request.cseq.number:
+            return False
+        key = (response.cseq.number, tag)
+        if key not in self._forks:
+            self._forks[key] = None
+            self.ua.spawn(self._end_fork(client.request, response))
+        elif (sent := self._forks[key]) is not None:
+            self.ua.endpoint.send(*sent)
+        return True
+
+    def _kept_tag(self) -> str | None:
+        """The To tag of the dialog the call keeps: its first 2xx's (None before one came)."""
+        if self.dialog is not None:
+            return self.dialog.remote_tag
+        client = self._invite_client
+        if client is None or not client.final.done() or client.final.cancelled():
+            return None
+        final = client.final.result()
+        return final.to.tag if 200 <= final.status < 300 else None
+
+    async def _end_fork(self, invite: Request, response: Response) -> None:
+        """ACK the 2xx of a branch we do not keep, then BYE its dialog (13.2.2.4)."""
+        tag = response.to.tag or ""
+        log.info("SIP call %s: another branch answered (To tag %s): ACK and BYE", self.call_id, tag)
+        try:
+            dialog = Dialog.as_uac(invite, response)
+            ack = dialog.request("ACK", self.ua.via(self.peer), cseq=invite.cseq.number)
+            sent = (ack, await self.ua.next_hop(ack, self.peer.transport))
+            self._forks[(invite.cseq.number, tag)] = sent
+            self.ua.endpoint.send(*sent)
+            bye = dialog.request("BYE", self.ua.via(self.peer))
+            hop = await self.ua.next_hop(bye, self.peer.transport)
+            answer = await self.ua.endpoint.request(bye, hop).final
+        except TelephonyError as error:
+            log.warning("SIP call %s: branch %s not hung up: %s", self.call_id, tag, error)
+            return
+        log.info("SIP call %s: branch %s hung up (%d)", self.call_id, tag, answer.status)
 
     async def _answered(self, invite: Request, response: Response) -> None:
         self.dialog = Dialog.as_uac(invite, response)
