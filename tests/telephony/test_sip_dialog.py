@@ -18,7 +18,7 @@ from openfax.telephony.sdp import (
     read_answer,
 )
 from openfax.telephony.sip import Request, Response, Via, parse_message, response_to
-from openfax.telephony.sip.dialog import Dialog, DialogState, Refusal, new_tag
+from openfax.telephony.sip.dialog import Dialog, DialogState, Refusal, new_tag, requires
 from openfax.telephony.sip.transaction import (
     ClientInviteTransaction,
     ClientTransaction,
@@ -151,6 +151,60 @@ def test_a_forked_invite_answered_twice_gives_each_branch_its_ack_and_bye() -> N
     assert (ack.uri, ack.to.tag, ack.cseq.number) == ("sip:gw2@203.0.113.7", "271828", 1)
     assert (bye.uri, bye.to.tag, bye.cseq.number) == ("sip:gw2@203.0.113.7", "271828", 2)
     assert first.remote_target == "sip:gw@198.51.100.20:5060"
+
+
+def reliable(request: Request, status: int, rseq: str) -> Response:
+    return response_to(
+        request,
+        status,
+        "Ringing",
+        to_tag="314159",
+        headers=[
+            ("Record-Route", "<sip:p1.example.com;lr>, <sip:p2.example.com;lr>"),
+            ("Contact", "<sip:early@198.51.100.20>"),
+            ("Require", "100rel"),
+            ("RSeq", rseq),
+        ],
+    )
+
+
+def test_reliable_provisionals_are_pracked_in_order_and_once() -> None:
+    """RFC 3262: each new RSeq gets a PRACK with RAck (RSeq, CSeq number, method) in the
+    early dialog; a retransmission, a gap or a bad RSeq gets none."""
+    request = invite()
+    ringing = reliable(request, 180, "7")
+    assert requires(ringing, "100rel") and not requires(request, "100rel")
+    dialog = Dialog.as_uac(request, ringing)
+    assert dialog.state is DialogState.EARLY
+    first = dialog.prack(ringing, CALLER_VIA)
+    assert first is not None
+    assert (first.method, first.uri, first.required("RAck")) == (
+        "PRACK",
+        "sip:early@198.51.100.20",
+        "7 1 INVITE",
+    )
+    assert (first.cseq.number, first.to.tag) == (2, "314159")
+    assert first.headers.get_all("Route") == ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr>"]
+    assert dialog.prack(ringing, CALLER_VIA) is None  # a retransmission
+    assert dialog.prack(reliable(request, 183, "9"), CALLER_VIA) is None  # 8 is missing
+    for bad in ("0", "x", str(2**31)):
+        assert dialog.prack(reliable(request, 183, bad), CALLER_VIA) is None
+    second = dialog.prack(reliable(request, 183, "8"), CALLER_VIA)
+    assert second is not None and second.required("RAck") == "8 1 INVITE"
+    assert second.cseq.number == 3
+    # The 2xx confirms the same dialog: its Contact and Record-Route now, the CSeq goes on.
+    answer = response_to(
+        request,
+        200,
+        "OK",
+        to_tag="314159",
+        headers=[("Contact", "<sip:gw@198.51.100.20>"), ("Record-Route", "<sip:p3.example;lr>")],
+    )
+    dialog.confirm(answer)
+    bye = dialog.request("BYE", CALLER_VIA)
+    assert dialog.state is DialogState.CONFIRMED
+    assert (bye.uri, bye.cseq.number) == ("sip:gw@198.51.100.20", 4)
+    assert bye.headers.get_all("Route") == ["<sip:p3.example;lr>"]
 
 
 def test_reinvites_crossing_are_refused_with_491_and_retried_after_the_rfc_delay() -> None:

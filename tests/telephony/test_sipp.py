@@ -3,8 +3,9 @@ on 127.0.0.1 driven by the scenario files in ``tests/telephony/sipp/``: calls bo
 busy and not found, CANCEL both ways, digest-challenged REGISTER and INVITE, a 488 to our
 T.38 re-INVITE, a session refresh during T.38, a re-INVITE glare (491), a session timer the
 far end lets run out, a 200 never ACKed, a re-INVITE never answered, redirections (3xx)
-followed in q order or refused, a far end gone (ICMP port unreachable), and a forked
-INVITE answered by two branches.
+followed in q order or refused, a far end gone (ICMP port unreachable), a forked INVITE
+answered by two branches, reliable provisional responses (PRACK), and INVITEs requiring
+100rel or an unknown extension.
 
 SIPp stands for the far end; the user agent's media are the SDP of a provider stand-in
 (nothing listens on the ports it offers: the scenarios exchange no media). A scenario that
@@ -200,11 +201,16 @@ def t38_offer(version: int) -> SessionDescription:
 
 async def answer_call(incoming: asyncio.Queue[IncomingCall]) -> IncomingCall:
     call = await incoming.get()
+    await answer_call_ringing(call)
+    return call
+
+
+async def answer_call_ringing(call: IncomingCall) -> None:
+    """Ring (180) and answer an incoming call with G.711."""
     assert call.offer is not None
     call.ring()
     answer, _ = make_answer(call.offer, MEDIA, Origin(session_id=7, address="127.0.0.1"))
     await call.answer(answer)
-    return call
 
 
 @pytest.mark.parametrize("transport", ["u1", "t1"])
@@ -559,3 +565,41 @@ async def test_a_second_branch_answering_a_forked_invite_is_acked_and_hung_up(
         end = await peer.during(call.wait_ended())
     assert call.dialog is not None and "SIPpTag01" in call.dialog.remote_tag
     assert (end.remote, end.reason) == (True, "bye")
+
+
+async def test_reliable_provisional_responses_are_pracked_in_their_early_dialog(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, _ = agent
+    progress: list[int] = []
+    async with sipp(tmp_path, "uas_reliable_ringing") as peer:
+        call = ua.call(
+            peer.uri(), offer(), on_progress=lambda status, _sdp: progress.append(status)
+        )
+        assert await peer.during(call.connected()) is not None
+        await call.hang_up()
+    # Each reliable provisional reached the provider once, whatever SIPp retransmitted.
+    assert progress == [180, 183]
+
+
+async def test_an_invite_requiring_100rel_is_answered_without_provisional_responses(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, incoming = agent
+    scenario = "uac_require_100rel"
+    async with sipp(tmp_path, scenario, "-s", "+15551234", calling=ua.address[1]) as peer:
+        call = await peer.during(incoming.get())
+        assert call.provisional is False
+        await answer_call_ringing(call)
+        end = await peer.during(call.wait_ended())
+    assert (end.remote, end.reason) == (True, "bye")
+
+
+async def test_an_invite_requiring_an_unknown_extension_gets_420(
+    agent: tuple[UserAgent, asyncio.Queue[IncomingCall]], tmp_path: Path
+) -> None:
+    ua, incoming = agent
+    scenario = "uac_require_unknown"
+    async with sipp(tmp_path, scenario, "-s", "+15551234", calling=ua.address[1]):
+        pass
+    assert incoming.empty()

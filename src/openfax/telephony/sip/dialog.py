@@ -28,6 +28,11 @@ def new_branch() -> str:
     return MAGIC_COOKIE + secrets.token_hex(8)
 
 
+def requires(message: Request | Response, option: str) -> bool:
+    """True when a message's Require header names ``option`` (``100rel``, ``timer``)."""
+    return option in {value.lower() for value in message.headers.get_all("Require")}
+
+
 def new_tag() -> str:
     """A fresh From/To tag (RFC 3261 19.3: at least 32 random bits)."""
     return secrets.token_hex(6)
@@ -83,6 +88,7 @@ class Dialog:
         self.state = state
         self._invite_sent: int | None = None
         self._invite_received: int | None = None
+        self._rseq: int | None = None
 
     @classmethod
     def as_uac(cls, invite: Request, response: Response) -> Dialog:
@@ -145,10 +151,29 @@ class Dialog:
         return (self.call_id, self.local_tag, self.remote_tag)
 
     def confirm(self, response: Response | None = None) -> None:
-        """Move an early dialog to confirmed (the 2xx was sent or received)."""
+        """Move an early dialog to confirmed (the 2xx was sent or received); the UAC takes
+        the 2xx's Contact as target and its Record-Route as route set (RFC 3261 13.2.2.4)."""
         if response is not None:
             self._refresh_target(response)
+            if self.is_uac:
+                self.route_set = tuple(reversed(_uris(response.headers.get_all("Record-Route"))))
         self.state = DialogState.CONFIRMED
+
+    def prack(self, response: Response, via: Via) -> Request | None:
+        """The PRACK of a reliable provisional response to our INVITE in this early dialog
+        (RFC 3262 4, 7.2): RAck is its RSeq, then the INVITE's CSeq number and method. The
+        first one sets the RSeq; then only the next number is acknowledged. None for a
+        retransmission, one out of order, or an RSeq that is not a number from 1 to
+        2**31 - 1: such a response is neither acknowledged nor processed again."""
+        value = (response.headers.get("RSeq") or "").strip()
+        if not value.isdigit() or not 1 <= int(value) < 2**31:
+            return None
+        rseq = int(value)
+        if self._rseq is not None and rseq != self._rseq + 1:
+            return None
+        self._rseq = rseq
+        rack = f"{rseq} {response.cseq.number} {response.cseq.method}"
+        return self.request("PRACK", via, headers=(("RAck", rack),))
 
     def request(
         self,

@@ -39,7 +39,7 @@ from typing import Any
 from openfax.errors import SdpError, SdpNegotiationError, SipParseError, TelephonyError
 from openfax.telephony.sdp import SessionDescription, parse_sdp
 from openfax.telephony.sip._grammar import quote
-from openfax.telephony.sip.dialog import Dialog, DialogState, new_branch, new_tag
+from openfax.telephony.sip.dialog import Dialog, DialogState, new_branch, new_tag, requires
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.endpoint import ClientRequest, ServerRequest, SipEndpoint
 from openfax.telephony.sip.headers import NameAddr, SipUri, Via
@@ -53,7 +53,10 @@ from openfax.telephony.sip.transport import TRANSPORTS, Peer, SipTransport, desc
 log = logging.getLogger("openfax.telephony.sip")
 
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
-SUPPORTED = "timer"
+SUPPORTED = "timer, 100rel"
+EXTENSIONS = frozenset({"timer", "100rel"})
+"""The option tags an INVITE may require of us (RFC 4028 session timers; RFC 3262 reliable
+provisional responses, which we never send: see :meth:`IncomingCall.ring`)."""
 SDP = "application/sdp"
 REGISTER_RETRY = 30.0
 """Seconds before a failed registration is tried again (at most half the time asked)."""
@@ -478,7 +481,9 @@ class UserAgent:
     def _on_invite(self, server: ServerRequest) -> None:
         request = server.request
         unsupported = [
-            option for option in request.headers.get_all("Require") if option.lower() != "timer"
+            option
+            for option in request.headers.get_all("Require")
+            if option.lower() not in EXTENSIONS
         ]
         if unsupported:
             headers = [("Unsupported", ", ".join(unsupported))]
@@ -1039,6 +1044,8 @@ class OutgoingCall(Call):
         self._interrupt = asyncio.Event()
         self._cancel_cause: FailureCause | None = None
         self._invite_client: ClientRequest | None = None
+        self._early: dict[str, Dialog] = {}
+        """Early dialogs made by reliable provisional responses, by To tag."""
         self._forks: dict[tuple[int, str], tuple[Request, Peer] | None] = {}
         """The ACKs of the 2xx of branches not kept, by CSeq and To tag (None: being made)."""
 
@@ -1157,6 +1164,7 @@ class OutgoingCall(Call):
             invite = self._invite(uri, cseq, auth)
             client = self.ua.endpoint.request(invite, self.peer, self._on_progress_response)
             self._invite_client = client
+            self._early.clear()
             response = await self._await_final(client)
             self.final = response
             status = response.status
@@ -1224,6 +1232,8 @@ class OutgoingCall(Call):
             return
         if response.status == 100:
             return
+        if requires(response, "100rel") and not self._acknowledge(response):
+            return
         self.state = CallState.RINGING if self.state is CallState.CALLING else self.state
         try:
             early = _body_sdp(response)
@@ -1255,6 +1265,47 @@ class OutgoingCall(Call):
             self.ua.endpoint.send(*sent)
         return True
 
+    def _acknowledge(self, response: Response) -> bool:
+        """Send the PRACK of a reliable provisional response (RFC 3262 4) in its early
+        dialog. False for one not to process again (a retransmission, out of order)."""
+        client = self._invite_client
+        tag = response.to.tag
+        if client is None or tag is None:
+            log.warning("SIP call %s: reliable %d without a To tag", self.call_id, response.status)
+            return True
+        try:
+            dialog = self._early.get(tag) or Dialog.as_uac(client.request, response)
+            self._early[tag] = dialog
+            prack = dialog.prack(response, self.ua.via(self.peer))
+        except TelephonyError as error:
+            log.warning(
+                "SIP call %s: %d not acknowledged: %s", self.call_id, response.status, error
+            )
+            return True
+        if prack is None:
+            return False
+        self.ua.spawn(self._prack(prack))
+        return True
+
+    async def _prack(self, prack: Request) -> None:
+        """Send a PRACK and log its answer (a refused PRACK changes nothing in the call)."""
+        try:
+            hop = await self.ua.next_hop(prack, self.peer.transport)
+            answer = await self.ua.endpoint.request(prack, hop).final
+        except TelephonyError as error:
+            log.warning("SIP call %s: PRACK not sent: %s", self.call_id, error)
+            return
+        log.info("SIP call %s: PRACK answered %d %s", self.call_id, answer.status, answer.reason)
+
+    def _dialog_of(self, invite: Request, response: Response) -> Dialog:
+        """The dialog a 2xx to our INVITE confirms: the early dialog of its To tag (whose
+        PRACKs moved the CSeq on), else a new one."""
+        early = self._early.pop(response.to.tag or "", None)
+        if early is None:
+            return Dialog.as_uac(invite, response)
+        early.confirm(response)
+        return early
+
     def _kept_tag(self) -> str | None:
         """The To tag of the dialog the call keeps: its first 2xx's (None before one came)."""
         if self.dialog is not None:
@@ -1270,7 +1321,7 @@ class OutgoingCall(Call):
         tag = response.to.tag or ""
         log.info("SIP call %s: another branch answered (To tag %s): ACK and BYE", self.call_id, tag)
         try:
-            dialog = Dialog.as_uac(invite, response)
+            dialog = self._dialog_of(invite, response)
             ack = dialog.request("ACK", self.ua.via(self.peer), cseq=invite.cseq.number)
             sent = (ack, await self.ua.next_hop(ack, self.peer.transport))
             self._forks[(invite.cseq.number, tag)] = sent
@@ -1284,7 +1335,7 @@ class OutgoingCall(Call):
         log.info("SIP call %s: branch %s hung up (%d)", self.call_id, tag, answer.status)
 
     async def _answered(self, invite: Request, response: Response) -> None:
-        self.dialog = Dialog.as_uac(invite, response)
+        self.dialog = self._dialog_of(invite, response)
         if self._cancel_cause is not None:
             # Answered as we gave up on it: the 2xx is ACKed and the call hung up at once.
             await self._ack(invite, response)
@@ -1342,6 +1393,9 @@ class IncomingCall(Call):
             user = None
         self.called_number = user or _user_of(self.request.to.uri)
         self._answering = False
+        self.provisional = not requires(self.request, "100rel")
+        """False when the caller requires reliable provisional responses (RFC 3262): we do
+        not send them, so :meth:`ring` sends nothing and the 200 follows the 100 Trying."""
 
     def _dialog_headers(self) -> list[tuple[str, str]]:
         contact = self.ua.contact(self.peer, self.called_number or None)
@@ -1352,9 +1406,15 @@ class IncomingCall(Call):
         ]
 
     def ring(self, status: int = 180, reason: str = "Ringing") -> None:
-        """Send a provisional response (180 Ringing, or 183 Session Progress)."""
+        """Send a provisional response (180 Ringing, or 183 Session Progress); nothing when
+        the caller requires them reliable (``provisional`` False)."""
         if self.state is CallState.CALLING or self.state is CallState.RINGING:
+            first = self.state is CallState.CALLING
             self.state = CallState.RINGING
+            if not self.provisional:
+                if first:
+                    log.info("SIP call %s: the caller requires 100rel; no %d", self.call_id, status)
+                return
             response = response_to(
                 self.request, status, reason, to_tag=self.local_tag, headers=self._dialog_headers()
             )
