@@ -59,6 +59,7 @@ from typing import Any, Literal
 from openfax.errors import ConfigError
 from openfax.paths import SOCKET_NAME, default_data_dir
 from openfax.providers.sip.config import SipConfig, parse_port_range
+from openfax.store.database import BUSY_TIMEOUT_SECONDS
 from openfax.telephony.sip.resolver import parse_dns_server
 
 
@@ -196,6 +197,15 @@ class DeadlineConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StoreConfig:
+    """How the service uses its database."""
+
+    busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS
+    """SQLite: how long a write waits for the write lock before it fails (and is logged,
+    and retried where it must not be lost)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ApiConfig:
     """Where the API listens (see ``docs/design/api.md``) and who may use it remotely."""
 
@@ -228,6 +238,7 @@ class ServiceConfig:
     archive: ArchiveConfig = ArchiveConfig()
     receipts: ReceiptConfig = ReceiptConfig()
     deadlines: DeadlineConfig = DeadlineConfig()
+    store: StoreConfig = StoreConfig()
     source: str = field(default="<defaults>", compare=False)
     """Where the configuration was read from, for messages."""
 

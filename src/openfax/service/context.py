@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from openfax.providers import Device as Line
 from openfax.service.activity_log import ActivityLog
@@ -63,6 +65,24 @@ class ServiceContext:
             sleeper.cancel()
             stopping.cancel()
         return not self.stopping.is_set()
+
+    async def store_until_done(self, write: Callable[[], Awaitable[object]], what: str) -> bool:
+        """Run the store work ``write`` (a whole transaction) until it succeeds; after a store
+        error (say, SQLite's write lock not free within its busy timeout under overload) it
+        is logged and tried again every second. False if the service began stopping first:
+        start-up recovery then finishes what ``write`` was for.
+
+        For what must not be lost (a call's outcome, a received fax); a mere hint or a
+        progress step is logged and dropped instead.
+        """
+        while True:
+            try:
+                await write()
+                return True
+            except SQLAlchemyError:
+                _logger.exception("%s could not be written to the store; trying again", what)
+            if not await self.sleep_until(self.clock.now() + timedelta(seconds=1)):
+                return False
 
     def spawn(self, work: Coroutine[Any, Any, object], name: str) -> asyncio.Task[Any]:
         """Run ``work`` in the background, owned by the service: logged if it fails,

@@ -8,6 +8,12 @@ its method's backoff and never loses the fax, which is already in the archive. A
 brought no page leaves nothing behind. Cancelling a reception (CANCELING) hangs up its
 call; what arrived is archived as partial all the same, and the job ends CANCELED and leaves
 the queue without being routed.
+
+A store error never loses a received fax: its pages are in the spool before the store is
+written, and the step that archives it (or forgets an empty call), like its routing, is
+tried again every second until the store answers (``ServiceContext.store_until_done``); a
+progress step that fails is logged and skipped. If the service stops first, start-up
+recovery archives what the spool holds.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from openfax.engine import Negotiated, PageReceived, SessionOptions
 from openfax.errors import FaxError
@@ -72,14 +80,20 @@ class Receiver:
         self._notices.put_nowait(None)
 
     async def run_notices(self) -> None:
-        """Write device and new-call notices to the event log, in the order they happened."""
+        """Write device and new-call notices to the event log, in the order they happened.
+
+        A notice that cannot be written (the store failed) is logged and dropped: it only
+        tells of a moment already past, and the notices after it must still be written."""
         while True:
             notice = await self._notices.get()
             if notice is None:
                 return
             kind, payload = notice
-            async with self.ctx.hub.transaction() as conn:
-                await self.ctx.hub.emit(conn, kind, payload)
+            try:
+                async with self.ctx.hub.transaction() as conn:
+                    await self.ctx.hub.emit(conn, kind, payload)
+            except Exception:
+                _logger.exception("the %s notice %s could not be written", kind.value, payload)
 
     # --- DeviceListener -----------------------------------------------------------------------
 
@@ -168,14 +182,18 @@ class Receiver:
         line = self._lines.get(job_id)
         return line is not None and line.hang_up()
 
-    async def _change(self, job_id: int, changes: dict[str, Any]) -> IncomingJob | None:
-        async with self.ctx.hub.transaction() as conn:
-            job = await q.update_incoming_job(conn, job_id, changes)
-            if job is not None:
-                await self.ctx.hub.emit(
-                    conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(job)
-                )
-            return job
+    async def _change(self, job_id: int, changes: dict[str, Any]) -> None:
+        """Show a reception's progress in its job; a store error costs only this step (the
+        call goes on, and its end writes the pages received)."""
+        try:
+            async with self.ctx.hub.transaction() as conn:
+                job = await q.update_incoming_job(conn, job_id, changes)
+                if job is not None:
+                    await self.ctx.hub.emit(
+                        conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(job)
+                    )
+        except SQLAlchemyError:
+            _logger.exception("fax %016x: its progress could not be written", job_id)
 
     async def _ended(self, job: IncomingJob, outcome: CallOutcome) -> None:
         """Archive what arrived and route it; forget a call that brought nothing."""
@@ -199,17 +217,46 @@ class Receiver:
 
     async def discard(self, job: IncomingJob) -> None:
         """Remove an incoming job that received nothing, and its empty file."""
+        removed = await self.ctx.store_until_done(
+            partial(self._remove, job), f"fax {job.id:016x}: its removal"
+        )
+        if removed and job.receive_path:
+            await asyncio.to_thread(self.ctx.spool.delete, job.receive_path)
+
+    async def _remove(self, job: IncomingJob) -> None:
         async with self.ctx.hub.transaction() as conn:
             await q.delete_incoming_job(conn, job.id)
             await self.ctx.hub.emit(
                 conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
             )
-        if job.receive_path:
-            await asyncio.to_thread(self.ctx.spool.delete, job.receive_path)
 
     async def archive(self, job: IncomingJob, changes: dict[str, Any]) -> None:
         """Move a finished reception to ROUTING and into the archive in one step, then route;
-        a cancelled one (CANCELING) is archived too, then ends CANCELED and leaves the queue."""
+        a cancelled one (CANCELING) is archived too, then ends CANCELED and leaves the queue.
+        A store error is tried again until the fax is archived (or the service stops)."""
+        archived: list[tuple[IncomingJob, bool]] = []
+        written = await self.ctx.store_until_done(
+            partial(self._archive, job, changes, archived), f"fax {job.id:016x}: its archiving"
+        )
+        if not written:
+            return
+        routed, cancelled = archived[-1]
+        _logger.info(
+            "received %d pages%s from %s on device %d%s",
+            routed.pages,
+            " (partial)" if routed.partial else "",
+            routed.caller_id,
+            routed.device_id,
+            ", cancelled" if cancelled else "",
+        )
+        if not cancelled:
+            await self.route(routed)
+
+    async def _archive(
+        self, job: IncomingJob, changes: dict[str, Any], archived: list[tuple[IncomingJob, bool]]
+    ) -> None:
+        """One try at :meth:`archive`'s transaction; appends the job archived and whether it
+        was cancelled to ``archived``."""
         now = self.ctx.clock.now()
         line = self.ctx.lines.get(job.device_id)
         async with self.ctx.hub.transaction() as conn:
@@ -243,16 +290,7 @@ class Receiver:
                     conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
                 )
             after_commit(conn, partial(self._archived, routed, line.name if line else ""))
-        _logger.info(
-            "received %d pages%s from %s on device %d%s",
-            routed.pages,
-            " (partial)" if routed.partial else "",
-            routed.caller_id,
-            routed.device_id,
-            ", cancelled" if cancelled else "",
-        )
-        if not cancelled:
-            await self.route(routed)
+        archived.append((routed, cancelled))
 
     def _archived(self, job: IncomingJob, device_name: str) -> None:
         """Tell the event log and the inbox log of a fax just archived."""
@@ -271,5 +309,9 @@ class Receiver:
     # --- routing ------------------------------------------------------------------------------
 
     async def route(self, job: IncomingJob) -> None:
-        """Run the line's routing methods on an archived fax (see ``inbound_routing``)."""
-        await self.routing.route(job)
+        """Run the line's routing methods on an archived fax (see ``inbound_routing``). After
+        a store error they start again a second later: a delivery stored as done is not run
+        again, one done whose result the store refused is (at least once, never lost)."""
+        await self.ctx.store_until_done(
+            partial(self.routing.route, job), f"fax {job.id:016x}: its routing"
+        )

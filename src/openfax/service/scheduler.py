@@ -488,10 +488,20 @@ class Scheduler:
 
     async def _call(self, call: RunningCall, document: Path) -> CallOutcome:
         """Dial and follow the call to its end; the outcome the provider reported. The
-        call takes the T.38 policy of the job's outbound routing rule, read now."""
+        call takes the T.38 policy of the job's outbound routing rule, read now (the trunk's
+        if the store fails to answer)."""
         job = call.job
-        async with self.ctx.db.read() as conn:
-            t38 = await t38_policy_for(conn, self.ctx.config.outgoing, job.recipient_number)
+        try:
+            async with self.ctx.db.read() as conn:
+                t38 = await t38_policy_for(conn, self.ctx.config.outgoing, job.recipient_number)
+        except SQLAlchemyError:
+            # The rule's policy is a preference: the call goes ahead under the trunk's own.
+            _logger.warning(
+                "job %016x: its rule's T.38 policy could not be read; the trunk's applies",
+                job.id,
+                exc_info=True,
+            )
+            t38 = None
         request = SendRequest(document, SessionOptions(ident=job.tsid), t38_policy=t38)
         call.dial = asyncio.create_task(
             call.line.dial(job.recipient_number, request, progress=call.progress.put_nowait)
@@ -577,14 +587,10 @@ class Scheduler:
             outcome = dataclasses.replace(
                 outcome, detail="hung up: the lease on the job could not be renewed in time"
             )
-        while True:
-            try:
-                await self._write_outcome(call, submission, outcome, first_page)
-                return
-            except SQLAlchemyError:
-                _logger.exception("job %016x: its outcome could not be written", call.job.id)
-            if not await self.ctx.sleep_until(self.ctx.clock.now() + timedelta(seconds=1)):
-                return
+        await self.ctx.store_until_done(
+            partial(self._write_outcome, call, submission, outcome, first_page),
+            f"job {call.job.id:016x}: its outcome",
+        )
 
     async def _write_outcome(
         self, call: RunningCall, submission: Submission, outcome: CallOutcome, first_page: int

@@ -195,7 +195,9 @@ class FaxService:
     async def start(self) -> None:
         """Open the store, recover what a previous run left, and start the lines and queue."""
         config = self.config
-        db = await open_database(config.database)
+        db = await open_database(
+            config.database, busy_timeout_seconds=config.store.busy_timeout_seconds
+        )
         spool = await asyncio.to_thread(Spool, config.spool_dir)
         ctx = ServiceContext(
             config=config,

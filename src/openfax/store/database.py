@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from openfax.errors import StoreError
 
-BUSY_TIMEOUT_MS = 10_000
-"""How long a SQLite connection waits for another one's write lock before giving up."""
+BUSY_TIMEOUT_SECONDS = 10.0
+"""How long a SQLite connection waits for another one's write lock before giving up, unless
+``open_database`` is told otherwise."""
 
 MIGRATION_LOCK = 0x0F4F_0001
 """PostgreSQL advisory lock key that serialises migrations when several nodes start at once."""
@@ -78,8 +79,11 @@ def database_url(target: str | Path) -> URL:
     )
 
 
-async def open_database(target: str | Path) -> Database:
-    """Open the store at ``target`` (a SQLite file path or a database URL) and migrate it.
+async def open_database(
+    target: str | Path, *, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS
+) -> Database:
+    """Open the store at ``target`` (a SQLite file path or a database URL) and migrate it;
+    on SQLite a write waits at most ``busy_timeout_seconds`` for another's write lock.
 
     Every node runs the migrations at start; they are idempotent and serialised, so the first
     node to start upgrades the schema and the others find it done.
@@ -91,7 +95,7 @@ async def open_database(target: str | Path) -> Database:
     # pool's rollback on return would only cost one more round trip to the driver's thread.
     engine = create_async_engine(url, pool_reset_on_return=None)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, round(busy_timeout_seconds * 1000))
     database = Database(engine)
     try:
         async with database.transaction() as conn:
@@ -103,7 +107,7 @@ async def open_database(target: str | Path) -> Database:
     return database
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     """Pragmas on every new connection, and our own BEGIN instead of the driver's."""
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -113,7 +117,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
