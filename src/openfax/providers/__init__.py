@@ -2,7 +2,8 @@
 
 :mod:`openfax.providers.base` says what every provider offers the service;
 :class:`LoopbackProvider` is the first provider: virtual lines inside the server, with real
-T.30 between them over audio or T.38.
+T.30 between them over audio or T.38. What the built-in providers share (listener plumbing,
+line bookkeeping, numbers) is in :mod:`openfax.providers.common`.
 """
 
 from openfax.model.enums import ProviderStatus, ReceiveMode

@@ -14,11 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import itertools
 import json
 import logging
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,7 +41,6 @@ from openfax.providers.base import (
     CallEnded,
     CallOutcome,
     CallProgress,
-    DeviceListener,
     DeviceState,
     Dialing,
     IncomingCall,
@@ -52,11 +49,9 @@ from openfax.providers.base import (
     Ringing,
     SendRequest,
 )
+from openfax.providers.common import DIALLABLE, LineBase, ProviderBase, canonical_number
 
 _logger = logging.getLogger("openfax.providers.loopback")
-
-_DIALLABLE = re.compile(r"\+?[0-9*#]+")
-_SEPARATORS = re.compile(r"[\s().-]")
 
 _NO_RESOLUTION = Resolution(0)
 
@@ -104,28 +99,15 @@ number (``{"1003": {"busy": true}, "1002": {"refuse_resolutions": ["fine"]}}``);
 out has none. So a client can break a running daemon's lines, as tests do in process."""
 
 
-def _canonical(number: str) -> str:
-    """A number without its separators (spaces, dots, dashes, brackets)."""
-    return _SEPARATORS.sub("", number)
-
-
-class LoopbackLine:
+class LoopbackLine(LineBase["LoopbackProvider"]):
     """One virtual line of a :class:`LoopbackProvider` (a :class:`~openfax.providers.Device`)."""
 
     def __init__(self, provider: LoopbackProvider, device_id: int, number: str) -> None:
-        self._provider = provider
-        self._id = device_id
+        super().__init__(provider, device_id)
         self._number = number
-        self._state = DeviceState.IDLE
         self._ringing: _Call | None = None
         self._receiving: _Call | None = None
-        self.receive_mode = ReceiveMode.AUTO_ANSWER
-        self.rings_before_answer = 1
         self.faults = LineFaults()
-
-    @property
-    def id(self) -> int:
-        return self._id
 
     @property
     def name(self) -> str:
@@ -134,18 +116,6 @@ class LoopbackLine:
     @property
     def number(self) -> str:
         return self._number
-
-    @property
-    def can_send(self) -> bool:
-        return True
-
-    @property
-    def can_receive(self) -> bool:
-        return True
-
-    @property
-    def state(self) -> DeviceState:
-        return self._state
 
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
@@ -177,12 +147,10 @@ class LoopbackLine:
     ) -> None:
         self._ringing = ringing
         self._receiving = receiving
-        if state is not self._state:
-            self._state = state
-            self._provider._tell(lambda listener: listener.on_device_state(self, state))
+        self._change_state(state)
 
 
-class LoopbackProvider:
+class LoopbackProvider(ProviderBase):
     """N virtual lines; line ``k`` (from 1) has number ``f"{base_number}{k}"`` and device id
     ``first_device_id + k - 1`` unless ``numbers`` are given.
 
@@ -214,10 +182,10 @@ class LoopbackProvider:
             raise ValueError(f"pace must be positive or None (unpaced), not {pace}")
         if numbers is None:
             numbers = [f"{base_number}{k}" for k in range(1, lines + 1)]
-        canonical = [_canonical(n) for n in numbers]
-        if len(set(canonical)) != len(canonical) or not all(map(_DIALLABLE.fullmatch, canonical)):
+        canonical = [canonical_number(n) for n in numbers]
+        if len(set(canonical)) != len(canonical) or not all(map(DIALLABLE.fullmatch, canonical)):
             raise ValueError(f"line numbers must be distinct and diallable: {list(numbers)}")
-        self._name = name
+        super().__init__(name)
         self.transport = transport
         self.pace = pace
         self.ring_seconds = ring_seconds
@@ -230,16 +198,9 @@ class LoopbackProvider:
             for index, number in enumerate(numbers)
         ]
         self._by_number = dict(zip(canonical, self._lines, strict=True))
-        self._listener: DeviceListener | None = None
-        self._running = False
         self._calls: set[_Call] = set()
         self._no_calls = asyncio.Event()
         self._no_calls.set()
-        self._call_ids = itertools.count(1)
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     @property
     def status(self) -> ProviderStatus:
@@ -251,7 +212,7 @@ class LoopbackProvider:
 
     def line(self, number: str) -> LoopbackLine:
         """The line with this number."""
-        return self._by_number[_canonical(number)]
+        return self._by_number[canonical_number(number)]
 
     extension_guids = (LOOPBACK_GUID,)
     """The extension property the provider owns (the service tells it of changes)."""
@@ -278,7 +239,7 @@ class LoopbackProvider:
             raise ConfigError(source, "(data)", "must be an object of line numbers")
         faults = {}
         for number, fields in value.items():
-            line = self._by_number.get(_canonical(str(number)))
+            line = self._by_number.get(canonical_number(str(number)))
             if line is None:
                 raise ConfigError(source, str(number), "no loopback line has this number")
             if not isinstance(fields, dict):
@@ -295,15 +256,9 @@ class LoopbackProvider:
                 raise ConfigError(source, str(number), f"bad faults {fields!r}: {exc}") from None
         return faults
 
-    def set_listener(self, listener: DeviceListener | None) -> None:
-        self._listener = listener
-
-    async def start(self) -> None:
-        self._running = True
-
     async def stop(self) -> None:
         """Hang up every call (each ends with the line dropped) and refuse new ones."""
-        self._running = False
+        await super().stop()
         for call in list(self._calls):
             call.hang_up("the provider stopped")
         try:
@@ -312,26 +267,10 @@ class LoopbackProvider:
         except TimeoutError:
             _logger.error("%s: %d calls still running after stop", self._name, len(self._calls))
 
-    async def __aenter__(self) -> LoopbackProvider:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
     # --- for calls ------------------------------------------------------------------------
 
     def _wall_seconds(self, line_seconds: float) -> float:
         return 0.0 if self.pace is None else line_seconds / self.pace
-
-    def _tell(self, notify: Callable[[DeviceListener], object]) -> None:
-        """Give the listener an event; a listener's error is logged, never breaks a call."""
-        if self._listener is None:
-            return
-        try:
-            notify(self._listener)
-        except Exception:
-            _logger.exception("%s: the device listener failed", self._name)
 
     def _session(
         self,
@@ -422,8 +361,8 @@ class _Call:
         if not provider._running or caller.state is not DeviceState.IDLE:
             why = "in use" if provider._running else "out of service"
             return self._failed(CallCause.LINE_UNAVAILABLE, f"{caller.name} is {why}"), None
-        target = _canonical(self.number)
-        if not _DIALLABLE.fullmatch(target):
+        target = canonical_number(self.number)
+        if not DIALLABLE.fullmatch(target):
             return self._failed(CallCause.BAD_ADDRESS, f"{self.number!r} is not a number"), None
         try:
             self.sessions.append(
@@ -451,7 +390,8 @@ class _Call:
         callee._set_state(DeviceState.RINGING, ringing=self)
         if not await self._ring(callee):
             return self._unanswered(callee)
-        setup = await self._receive_setup()
+        assert self.incoming is not None
+        setup = await provider._receive_setup(self.incoming, provider.setup_timeout)
         if isinstance(setup, str):
             return (
                 self._failed(CallCause.NO_ANSWER, f"{callee.name} did not take the call"),
@@ -492,19 +432,6 @@ class _Call:
             async with asyncio.timeout(seconds):
                 await self._wake.wait()
         self._wake.clear()
-
-    async def _receive_setup(self) -> ReceiveSetup | str:
-        """Ask the service where to receive; a string says why it could not be had."""
-        listener = self.provider._listener
-        assert listener is not None and self.incoming is not None
-        try:
-            async with asyncio.timeout(self.provider.setup_timeout):
-                return await listener.receive_setup(self.incoming)
-        except TimeoutError:
-            return f"receive_setup did not answer within {self.provider.setup_timeout:g} s"
-        except Exception as exc:
-            _logger.exception("%s: receive_setup failed", self.provider.name)
-            return f"receive_setup failed: {exc!r}"
 
     async def _connect(
         self, callee: LoopbackLine, setup: ReceiveSetup

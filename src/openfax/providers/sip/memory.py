@@ -13,13 +13,11 @@ without a service.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from openfax.engine import Modem, SessionOptions
-
-_SEPARATORS = re.compile(r"[\s().-]")
+from openfax.providers.common import canonical_number
 
 FALLBACK_BIT_RATE = 9600
 """G.711 steps down to V.29 (9600 bit/s) after a failure above it: V.17 suffers most from
@@ -70,9 +68,8 @@ class Preference:
         return None
 
 
-def destination_key(number: str) -> str:
-    """The number without separators: one memory for ``+1 555-0100`` and ``+15550100``."""
-    return _SEPARATORS.sub("", number)
+destination_key = canonical_number
+"""The number without separators: one memory for ``+1 555-0100`` and ``+15550100``."""
 
 
 class DestinationMemory(Protocol):

@@ -30,10 +30,9 @@ import asyncio
 import ipaddress
 import itertools
 import logging
-import re
 import secrets
 import socket
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -66,17 +65,16 @@ from openfax.providers.base import (
     CallEnded,
     CallOutcome,
     CallProgress,
-    DeviceListener,
     DeviceState,
     Dialing,
     IncomingCall,
     ProgressSink,
-    ReceiveSetup,
     Ringing,
     SendRequest,
     T38Policy,
     TranscriptEntry,
 )
+from openfax.providers.common import DIALLABLE, LineBase, ProviderBase, canonical_number
 from openfax.providers.sip.config import TrunkConfig
 from openfax.providers.sip.memory import DestinationMemory, InMemoryDestinations, Preference
 from openfax.telephony.media import MediaOptions, MediaSession
@@ -103,9 +101,6 @@ from openfax.telephony.sip.useragent import IncomingCall as SipIncomingCall
 
 _logger = logging.getLogger("openfax.providers.sip")
 
-_DIALLABLE = re.compile(r"\+?[0-9*#]+")
-_SEPARATORS = re.compile(r"[\s().-]")
-
 STOP_TIMEOUT = 5.0
 """Wall seconds ``stop`` waits for the calls it hung up to end."""
 SETUP_TIMEOUT = 10.0
@@ -128,10 +123,6 @@ _CAUSES = {
 """What a SIP failure means for the job: its extended status and its retry policy."""
 
 
-def _canonical(number: str) -> str:
-    return _SEPARATORS.sub("", number)
-
-
 def _facing(address: str) -> str:
     """The local address a packet to ``address`` (an IP address) leaves from (no packet is
     sent)."""
@@ -148,21 +139,14 @@ def _is_wildcard(address: str) -> bool:
         return False
 
 
-class SipChannel:
+class SipChannel(LineBase["SipProvider"]):
     """One channel of a trunk (a :class:`~openfax.providers.Device`): one call at a time."""
 
     def __init__(self, trunk: _Trunk, device_id: int, index: int) -> None:
+        super().__init__(trunk.provider, device_id)
         self._trunk = trunk
-        self._id = device_id
         self._index = index
-        self._state = DeviceState.IDLE
         self._call: _Leg | None = None
-        self.receive_mode = ReceiveMode.AUTO_ANSWER
-        self.rings_before_answer = 1
-
-    @property
-    def id(self) -> int:
-        return self._id
 
     @property
     def name(self) -> str:
@@ -172,18 +156,6 @@ class SipChannel:
     def number(self) -> str:
         numbers = self._trunk.config.numbers
         return numbers[0] if numbers else ""
-
-    @property
-    def can_send(self) -> bool:
-        return True
-
-    @property
-    def can_receive(self) -> bool:
-        return True
-
-    @property
-    def state(self) -> DeviceState:
-        return self._state
 
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
@@ -213,9 +185,7 @@ class SipChannel:
 
     def _set_state(self, state: DeviceState, call: _Leg | None) -> None:
         self._call = call
-        if state is not self._state:
-            self._state = state
-            self._trunk.provider._tell(lambda listener: listener.on_device_state(self, state))
+        self._change_state(state)
 
 
 class _Trunk:
@@ -233,7 +203,7 @@ class _Trunk:
         self.channels = [
             SipChannel(self, first_device_id + index, index + 1) for index in range(config.channels)
         ]
-        self.numbers = {_canonical(number) for number in config.numbers}
+        self.numbers = {canonical_number(number) for number in config.numbers}
         self.media_options = MediaOptions(
             jitter_delay=config.jitter_delay,
             redundancy=config.redundancy,
@@ -280,7 +250,7 @@ class _Trunk:
 
     def _on_incoming(self, call: SipIncomingCall) -> None:
         provider = self.provider
-        number = _canonical(call.called_number)
+        number = canonical_number(call.called_number)
         if self.numbers and number not in self.numbers:
             _logger.info("%s: INVITE for %s, not one of our numbers", self.config.name, number)
             call.reject(404, "Not Found")
@@ -303,7 +273,7 @@ def _user_of(uri: str) -> str:
     return user.split(";", 1)[0] or uri
 
 
-class SipProvider:
+class SipProvider(ProviderBase):
     """The SIP trunks' channels as devices; ``memory`` keeps what last worked per destination
     (the service's is stored; the default is lost at exit). Trunks named by DNS are located
     through ``dns_servers`` (empty: the system's), each lookup ``dns_timeout`` seconds at most
@@ -319,23 +289,16 @@ class SipProvider:
         dns_servers: Sequence[str] = (),
         dns_timeout: float = DNS_TIMEOUT,
     ) -> None:
-        self._name = name
+        super().__init__(name)
         self.memory: DestinationMemory = memory or InMemoryDestinations()
         self._trunks: list[_Trunk] = []
         dns = (tuple(dns_servers), dns_timeout)
         for config in trunks:
             self._trunks.append(_Trunk(self, config, first_device_id, dns))
             first_device_id += config.channels
-        self._listener: DeviceListener | None = None
-        self._running = False
         self._status = ProviderStatus.SUCCESS
         self._tasks: set[asyncio.Task[None]] = set()
         self._legs: set[_Leg] = set()
-        self._call_ids = itertools.count(1)
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     @property
     def status(self) -> ProviderStatus:
@@ -344,9 +307,6 @@ class SipProvider:
     @property
     def devices(self) -> Sequence[SipChannel]:
         return tuple(channel for trunk in self._trunks for channel in trunk.channels)
-
-    def set_listener(self, listener: DeviceListener | None) -> None:
-        self._listener = listener
 
     def sip_address(self, trunk: int = 0) -> tuple[str, int]:
         """Where a trunk's user agent listens (its port once started)."""
@@ -368,33 +328,17 @@ class SipProvider:
                     await trunk.ua.register()
                 except TelephonyError as exc:
                     _logger.error("SIP trunk %s: registration failed: %s", trunk.config.name, exc)
-        self._running = True
+        await super().start()
 
     async def stop(self) -> None:
         """Hang up every call (each ends with the line dropped) and close the trunks."""
-        self._running = False
+        await super().stop()
         for leg in list(self._legs):
             leg.hang_up("the provider stopped")
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=STOP_TIMEOUT)
         for trunk in self._trunks:
             await trunk.ua.close()
-
-    async def __aenter__(self) -> SipProvider:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    def _tell(self, notify: Callable[[DeviceListener], object]) -> None:
-        """Give the listener an event; a listener's error is logged, never breaks a call."""
-        if self._listener is None:
-            return
-        try:
-            notify(self._listener)
-        except Exception:
-            _logger.exception("%s: the device listener failed", self._name)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coroutine, name=name)
@@ -490,8 +434,8 @@ class _Leg:
         if not provider._running or channel.state is not DeviceState.IDLE:
             why = "in use" if provider._running else "out of service"
             return self._failed(CallCause.LINE_UNAVAILABLE, f"{channel.name} is {why}")
-        target = _canonical(self.remote_number)
-        if not _DIALLABLE.fullmatch(target):
+        target = canonical_number(self.remote_number)
+        if not DIALLABLE.fullmatch(target):
             return self._failed(CallCause.BAD_ADDRESS, f"{self.remote_number!r} is not a number")
         self.send_file = request.path
         if request.t38_policy is not None and request.t38_policy != self.policy:
@@ -588,7 +532,7 @@ class _Leg:
             preference = replace(preference, t38=known)
         if preference != self.preference:
             _logger.info("SIP: next call to %s starts with %s", self.remote_number, preference)
-        await self.provider.memory.remember(_canonical(self.remote_number), preference)
+        await self.provider.memory.remember(canonical_number(self.remote_number), preference)
 
     # --- incoming -----------------------------------------------------------------------------
 
@@ -631,7 +575,8 @@ class _Leg:
                 detail = self.hung_up or "the caller hung up before the answer"
                 sip.reject(480, "Temporarily Unavailable")
                 return self._failed(CallCause.NO_ANSWER, detail)
-            setup = await self._receive_setup()
+            assert self.incoming is not None
+            setup = await self.provider._receive_setup(self.incoming, SETUP_TIMEOUT)
             if isinstance(setup, str):
                 sip.reject(480, "Temporarily Unavailable")
                 return self._failed(CallCause.INTERNAL, setup)
@@ -672,19 +617,6 @@ class _Leg:
             await asyncio.wait([waiter, ended], timeout=self.trunk.config.ring_seconds)
             waiter.cancel()
         return False
-
-    async def _receive_setup(self) -> ReceiveSetup | str:
-        listener = self.provider._listener
-        if listener is None or self.incoming is None:
-            return "no listener takes calls"
-        try:
-            async with asyncio.timeout(SETUP_TIMEOUT):
-                return await listener.receive_setup(self.incoming)
-        except TimeoutError:
-            return f"receive_setup did not answer within {SETUP_TIMEOUT:g} s"
-        except Exception as exc:
-            _logger.exception("%s: receive_setup failed", self.provider.name)
-            return f"receive_setup failed: {exc!r}"
 
     # --- connected, both directions -----------------------------------------------------------
 

@@ -1,0 +1,153 @@
+"""What every built-in device provider shares: numbers without separators, the listener
+plumbing of a provider and the bookkeeping of its lines (id, state, receive settings).
+
+:class:`ProviderBase` and :class:`LineBase` hold only what is the same in the loopback and
+the ``sip`` providers; how a call is placed, rung and carried stays in each of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Generic, Self, TypeVar
+
+from openfax.model.enums import ReceiveMode
+from openfax.providers.base import (
+    CallOutcome,
+    DeviceListener,
+    DeviceState,
+    IncomingCall,
+    ProgressSink,
+    ReceiveSetup,
+    SendRequest,
+)
+
+_logger = logging.getLogger("openfax.providers")
+
+DIALLABLE = re.compile(r"\+?[0-9*#]+")
+"""A number a line can dial, once without separators: digits, ``*`` and ``#``, maybe a
+leading ``+``."""
+_SEPARATORS = re.compile(r"[\s().-]")
+
+
+def canonical_number(number: str) -> str:
+    """A number without its separators (spaces, dots, dashes, brackets): ``+1 555-0100`` and
+    ``+15550100`` are one number."""
+    return _SEPARATORS.sub("", number)
+
+
+class ProviderBase:
+    """A provider's name, its listener (told of every device and call event, its errors
+    logged), whether it is in service, and the ids of its incoming calls."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._listener: DeviceListener | None = None
+        self._running = False
+        self._call_ids = itertools.count(1)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def set_listener(self, listener: DeviceListener | None) -> None:
+        self._listener = listener
+
+    async def start(self) -> None:
+        """Put the devices in service."""
+        self._running = True
+
+    async def stop(self) -> None:
+        """Take the devices out of service."""
+        self._running = False
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def _tell(self, notify: Callable[[DeviceListener], object]) -> None:
+        """Give the listener an event; a listener's error is logged, never breaks a call."""
+        if self._listener is None:
+            return
+        try:
+            notify(self._listener)
+        except Exception:
+            _logger.exception("%s: the device listener failed", self._name)
+
+    async def _receive_setup(self, call: IncomingCall, timeout: float) -> ReceiveSetup | str:
+        """Ask the listener where to receive ``call``, within ``timeout`` wall seconds; a
+        string says why it could not be had (the call is then not taken)."""
+        listener = self._listener
+        if listener is None:
+            return "no listener takes calls"
+        try:
+            async with asyncio.timeout(timeout):
+                return await listener.receive_setup(call)
+        except TimeoutError:
+            return f"receive_setup did not answer within {timeout:g} s"
+        except Exception as exc:
+            _logger.exception("%s: receive_setup failed", self._name)
+            return f"receive_setup failed: {exc!r}"
+
+
+P = TypeVar("P", bound=ProviderBase)
+
+
+class LineBase(ABC, Generic[P]):
+    """A line of a provider ``P`` (a :class:`~openfax.providers.Device`): its id, its state,
+    whose changes the provider's listener hears, and the FAXCOMEX receive settings."""
+
+    def __init__(self, provider: P, device_id: int) -> None:
+        self._provider = provider
+        self._id = device_id
+        self._state = DeviceState.IDLE
+        self.receive_mode = ReceiveMode.AUTO_ANSWER
+        self.rings_before_answer = 1
+
+    @property
+    def id(self) -> int:
+        return self._id
+
+    @property
+    @abstractmethod
+    def name(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def number(self) -> str: ...
+
+    @property
+    def can_send(self) -> bool:
+        return True
+
+    @property
+    def can_receive(self) -> bool:
+        return True
+
+    @property
+    def state(self) -> DeviceState:
+        return self._state
+
+    @abstractmethod
+    async def dial(
+        self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
+    ) -> CallOutcome: ...
+
+    @abstractmethod
+    def answer(self) -> bool: ...
+
+    @abstractmethod
+    def hang_up(self) -> bool: ...
+
+    def _change_state(self, state: DeviceState) -> None:
+        """Move to ``state``; the listener hears of a change (FAXCOMEX OnDeviceStatusChange)."""
+        if state is not self._state:
+            self._state = state
+            self._provider._tell(lambda listener: listener.on_device_state(self, state))
