@@ -269,7 +269,11 @@ def test_the_calls_policy_overrides_the_trunks_and_off_leaves_the_memory_alone(
             while len(service.received()) < len(outcomes):
                 await asyncio.sleep(0.05)
 
-    run(tmp_path, scenario, caller={"t38": "accept"}, callee={"t38": "request"}, memory=memory)
+    # G.711 at real time: at twice real time a loaded machine's late loop drains the jitter
+    # buffer now and then, and the call fails.
+    caller = {"t38": "accept", "media_speed": 1.0}
+    callee = {"t38": "request", "media_speed": 1.0}
+    run(tmp_path, scenario, caller=caller, callee=callee, memory=memory)
     assert all(outcome.ok for outcome in outcomes), [o.detail for o in outcomes]
     overs = ["T.38" if "over T.38" in o.detail else "G.711" for o in outcomes]
     assert overs == ["G.711", "T.38", "G.711"]
