@@ -14,10 +14,13 @@ import pytest
 from openfax.documents import read_fax_tiff, render_documents
 from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.model import JobStatus, ScheduleType, ServerEvents
-from openfax.providers import DeviceState, LineFaults
+from openfax.providers import CallCause, CallDirection, CallOutcome, DeviceState, LineFaults
 from openfax.service import FaxService, ManualClock
+from openfax.service.config import OutgoingConfig
 from openfax.service.events import EventType
-from openfax.store import Direction
+from openfax.service.outcome import decide
+from openfax.store import Direction, OutgoingJob
+from openfax.store import queries as q
 
 from .conftest import (
     START,
@@ -88,6 +91,54 @@ async def test_a_call_dropped_after_page_one_resumes_at_page_two(
         for p in read_fax_tiff(await service.message_tiff_path(Direction.IN, m.id))
     ]
     assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
+
+
+async def test_a_job_whose_every_page_was_confirmed_completes_without_a_call(
+    service: FaxService, clock: ManualClock, two_pages: Path
+) -> None:
+    """A job back in the queue with every page confirmed (its last call's outcome was never
+    written: the store failed, the node stopped) is delivered: the scheduler completes it
+    without dialling (it used to dial and fail with no pages to send)."""
+    service.provider.line("1002").faults = LineFaults(busy=True)
+    (job_id,) = await service.submit(request(two_pages))
+    await job_reaches(service, job_id, JobStatus.RETRYING)
+    async with service.ctx.db.transaction() as conn:
+        await q.update_job(conn, job_id, {"pages_confirmed": 2})
+    service.provider.line("1002").faults = LineFaults()
+    await clock.advance(5 * 60)
+    await job_leaves_queue(service, job_id)
+    assert (await service.get_message(Direction.OUT, job_id)).pages == 2
+    busy, delivered = await service.get_call_attempts(job_id)
+    assert busy.failure_cause == "busy"
+    assert (delivered.failure_cause, delivered.result_code) == (None, None), "no call placed"
+    assert not (await service.get_incoming_messages()).messages
+
+
+def test_a_failed_call_after_every_page_was_confirmed_completes_the_job() -> None:
+    """The receiver confirmed the last page (MCF) and the call then failed (a drop before
+    DCN): the fax is delivered, so the job completes and is not sent again."""
+    job = OutgoingJob(
+        submission_id=1,
+        recipient_index=0,
+        recipient_number="1002",
+        document_path="body.tif",
+        total_pages=3,
+        pages_confirmed=1,
+        original_scheduled_at=START,
+        scheduled_at=START,
+        created_at=START,
+    )
+    outcome = CallOutcome(
+        CallDirection.OUTGOING, CallCause.LINE_DROPPED, "1002", None, pages=2, detail="dropped"
+    )
+    decision = decide(job, outcome, first_page=2, now=START, policy=OutgoingConfig())
+    assert decision.status is JobStatus.COMPLETED
+    assert decision.changes["pages_confirmed"] == 3 and decision.changes["failure_cause"] is None
+    assert decision.changes["extended_status_text"] == (
+        "every page was confirmed; the call then ended: dropped"
+    )
+    short = decide(job, outcome, first_page=1, now=START, policy=OutgoingConfig())
+    assert short.status is JobStatus.RETRYING, "2 of 3 confirmed is not delivered"
 
 
 async def test_a_page_whose_confirmation_was_lost_is_the_only_page_sent_twice(

@@ -1,6 +1,7 @@
 """What an outgoing call's outcome means for its job: the one place that decides success.
 
-A job is COMPLETED only when the receiver confirmed every page. Anything else is a failure
+A job is COMPLETED when the receiver confirmed every page, even if the call failed after
+the last confirmation (a drop before DCN): the fax is delivered. Anything else is a failure
 of one :class:`~openfax.service.config.FailureCause`, retried after that cause's delay from
 the first unconfirmed page while the policy, the attempts left and the kill time allow;
 otherwise the job ends RETRIES_EXCEEDED (a retryable cause ran out) or FAILED.
@@ -78,7 +79,14 @@ def decide(
         "extended_status": outcome.extended_status,
         "extended_status_text": outcome.detail,
     }
-    if outcome.ok and confirmed == job.total_pages:
+    if confirmed == job.total_pages:
+        if not outcome.ok:
+            # The receiver confirmed the last page (MCF): the fax is delivered, whatever
+            # ended the call after it. Retrying would send it again, or nothing at all.
+            ended = outcome.detail or outcome.cause.value
+            common["extended_status_text"] = (
+                f"every page was confirmed; the call then ended: {ended}"
+            )
         return Decision(
             JobStatus.COMPLETED,
             {**common, "failure_cause": None, "retryable": False, "ended_at": now},

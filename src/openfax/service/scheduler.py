@@ -418,6 +418,18 @@ class Scheduler:
         when = ctx.clock.now().astimezone(ctx.zone)
         try:
             with tempfile.TemporaryDirectory(prefix="openfax-send-") as work:
+                if first_page > job.total_pages:
+                    # An earlier call had every page confirmed but its outcome was not
+                    # written (the store failed, the node stopped): nothing is left to send.
+                    outcome = CallOutcome(
+                        CallDirection.OUTGOING,
+                        CallCause.NONE,
+                        job.recipient_number,
+                        None,
+                        detail="every page was confirmed by an earlier call",
+                    )
+                    await self._finish(call, submission, outcome, first_page)
+                    return
                 try:
                     composed = await asyncio.to_thread(
                         compose_for_call,
@@ -657,12 +669,13 @@ class Scheduler:
             "extended_status": outcome.extended_status,
             "extended_status_text": outcome.detail,
         }
-        if base(job.status) is JobStatus.CANCELING:
+        delivered = confirmed == job.total_pages
+        if base(job.status) is JobStatus.CANCELING and not delivered:
             return {**released, "ended_at": now}, JobStatus.CANCELED
         local = outcome.cause is CallCause.LINE_UNAVAILABLE or (
             outcome.cause is CallCause.ABORTED and (self.stopping or call.fenced)
         )
-        if local:
+        if local and not delivered:
             # Not the recipient's doing (the line was taken, the service is stopping, the
             # lease could not be kept): back in the queue at once, no failure counted.
             back = JobStatus.RETRYING if job.retries or confirmed else JobStatus.PENDING
