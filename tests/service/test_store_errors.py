@@ -28,6 +28,20 @@ STORE = {"busy_timeout_seconds": 2.0}
 service's own writes to wait for each other on a loaded machine."""
 
 
+async def take_write_lock(database: Path) -> sqlite3.Connection:
+    """Another connection holding the database's write lock. It is taken off the event loop:
+    waiting for it there would also stop the service's own write in progress from ending."""
+
+    def take() -> sqlite3.Connection:
+        locker = sqlite3.connect(
+            database, isolation_level=None, timeout=30, check_same_thread=False
+        )
+        locker.execute("BEGIN IMMEDIATE")
+        return locker
+
+    return await asyncio.to_thread(take)
+
+
 async def logged(caplog: pytest.LogCaptureFixture, text: str) -> None:
     """Wait until a record containing ``text`` is logged."""
 
@@ -48,9 +62,8 @@ async def test_a_fax_received_while_the_store_is_locked_lands_in_the_inbox(
     async with FaxService(config, clock=SystemClock()) as service:
         (job_id,) = await service.submit(request(three_pages, "1002"))
         await first_page_confirmed(service, job_id)
-        locker = sqlite3.connect(config.database, isolation_level=None, timeout=30)
+        locker = await take_write_lock(config.database)
         try:
-            locker.execute("BEGIN IMMEDIATE")
             # The call ends while the lock is held: its reception is not archived yet.
             await logged(caplog, "its archiving could not be written to the store")
             await logged(caplog, "device_status_changed notice")
@@ -79,9 +92,8 @@ async def test_what_worked_for_a_number_is_a_hint_a_store_error_only_skips(
     async with FaxService(config, clock=SystemClock()) as service:
         memory = StoredDestinations(lambda: service.ctx)
         await memory.remember("+4930123456", worked)
-        locker = sqlite3.connect(config.database, isolation_level=None, timeout=30)
+        locker = await take_write_lock(config.database)
         try:
-            locker.execute("BEGIN IMMEDIATE")
             await memory.remember("+4930123456", Preference(t38=False, bit_rate=9600, ecm=False))
         finally:
             locker.rollback()

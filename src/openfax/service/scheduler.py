@@ -95,6 +95,7 @@ class Scheduler:
         self.running: dict[int, RunningCall] = {}
         self.stopping = False
         self._runners: set[asyncio.Task[None]] = set()
+        self._call_started = asyncio.Event()
 
     def wake(self) -> None:
         self.ctx.wake_scheduler.set()
@@ -183,15 +184,30 @@ class Scheduler:
         while not self.ctx.stopping.is_set():
             started = self.ctx.clock.now()
             calls = list(self.running.values())
-            if calls:
-                renewal = asyncio.ensure_future(self._renew_leases(calls, started + lease))
-                try:
-                    if shared:
-                        await self._fence_until_renewed(calls, renewal, started, lease / 2)
-                    await renewal
-                except SQLAlchemyError:
-                    _logger.exception("the leases of this node's calls could not be renewed")
+            if not calls:
+                # Idle, the task waits for a call rather than waking every third of a lease
+                # (a clock moved on by days in tests stepped through each of those wakes).
+                self._call_started.clear()
+                await self._until_a_call_starts()
+                continue
+            renewal = asyncio.ensure_future(self._renew_leases(calls, started + lease))
+            try:
+                if shared:
+                    await self._fence_until_renewed(calls, renewal, started, lease / 2)
+                await renewal
+            except SQLAlchemyError:
+                _logger.exception("the leases of this node's calls could not be renewed")
             await self.ctx.sleep_until(started + lease / 3)
+
+    async def _until_a_call_starts(self) -> None:
+        """Wait until this node starts a call, or the service stops."""
+        started = asyncio.ensure_future(self._call_started.wait())
+        stopping = asyncio.ensure_future(self.ctx.stopping.wait())
+        try:
+            await asyncio.wait({started, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            started.cancel()
+            stopping.cancel()
 
     async def _fence_until_renewed(
         self,
@@ -398,6 +414,7 @@ class Scheduler:
         assert job.lease_until is not None, "a claimed job is under a lease"
         call = RunningCall(job, line, device, job.lease_until)
         self.running[job.id] = call
+        self._call_started.set()
         runner = asyncio.create_task(self._run_call(call, submission), name=f"job {job.id:016x}")
         self._runners.add(runner)
         runner.add_done_callback(self._runner_done)
