@@ -57,12 +57,17 @@ class ServiceContext:
 
     async def sleep_until(self, when: datetime) -> bool:
         """Wait on the clock until ``when``; False if the service began stopping first."""
-        sleeper = asyncio.ensure_future(self.clock.sleep_until(when))
+        return await self.unless_stopping(self.clock.sleep_until(when))
+
+    async def unless_stopping(self, waited: Awaitable[object]) -> bool:
+        """Wait for ``waited`` (cancelled if left behind); False if the service began
+        stopping first."""
+        done = asyncio.ensure_future(waited)
         stopping = asyncio.ensure_future(self.stopping.wait())
         try:
-            await asyncio.wait({sleeper, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({done, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            sleeper.cancel()
+            done.cancel()
             stopping.cancel()
         return not self.stopping.is_set()
 

@@ -188,7 +188,7 @@ class Scheduler:
                 # Idle, the task waits for a call rather than waking every third of a lease
                 # (a clock moved on by days in tests stepped through each of those wakes).
                 self._call_started.clear()
-                await self._until_a_call_starts()
+                await self.ctx.unless_stopping(self._call_started.wait())
                 continue
             renewal = asyncio.ensure_future(self._renew_leases(calls, started + lease))
             try:
@@ -198,16 +198,6 @@ class Scheduler:
             except SQLAlchemyError:
                 _logger.exception("the leases of this node's calls could not be renewed")
             await self.ctx.sleep_until(started + lease / 3)
-
-    async def _until_a_call_starts(self) -> None:
-        """Wait until this node starts a call, or the service stops."""
-        started = asyncio.ensure_future(self._call_started.wait())
-        stopping = asyncio.ensure_future(self.ctx.stopping.wait())
-        try:
-            await asyncio.wait({started, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            started.cancel()
-            stopping.cancel()
 
     async def _fence_until_renewed(
         self,
