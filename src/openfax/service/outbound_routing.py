@@ -98,6 +98,9 @@ class Routes:
         devices: Iterable[Device],
         outgoing: OutgoingConfig,
     ) -> None:
+        rules, groups = list(rules), list(groups)
+        self.stored = (rules, groups)
+        """The rules and groups as read, to tell whether the store's have changed since."""
         self.rules = {(r.country_code, r.area_code): r for r in rules}
         self.rules.setdefault((ANY, ANY), DEFAULT_RULE)
         self.devices = {d.id: d for d in devices}
@@ -197,6 +200,12 @@ async def load_routes(conn: AsyncConnection, outgoing: OutgoingConfig) -> Routes
         await q.list_devices(conn),
         outgoing,
     )
+
+
+async def routes_changed(conn: AsyncConnection, routes: Routes) -> bool:
+    """Whether the store's rules or groups differ from those ``routes`` were read from."""
+    stored = (await q.list_outbound_rules(conn), await q.list_outbound_groups(conn))
+    return stored != routes.stored
 
 
 async def t38_policy_for(

@@ -52,7 +52,7 @@ from openfax.service.context import ServiceContext
 from openfax.service.event_log import outbound_events
 from openfax.service.events import EventType, after_commit
 from openfax.service.job_states import base, is_final
-from openfax.service.outbound_routing import load_routes, t38_policy_for
+from openfax.service.outbound_routing import Routes, load_routes, routes_changed, t38_policy_for
 from openfax.service.outcome import decide
 from openfax.service.receipts import queue_receipts
 from openfax.service.schedule import in_discount_period, next_discount_start
@@ -293,7 +293,7 @@ class Scheduler:
                     if not only - excluded:
                         break
                 claimed = await self._claim(
-                    device_id, now, exclude_numbers=excluded, only_numbers=only
+                    device_id, now, routes, exclude_numbers=excluded, only_numbers=only
                 )
                 if claimed is None and not excluded and only is None:
                     return  # nothing is ready: no other line would find anything either
@@ -323,11 +323,13 @@ class Scheduler:
         self,
         device_id: int,
         now: datetime,
+        routes: Routes,
         *,
         exclude_numbers: Collection[str] = (),
         only_numbers: Collection[str] | None = None,
     ) -> tuple[OutgoingJob, Submission, Device] | None:
-        """Take the next ready job for a line; a job not sendable now is put back, changed."""
+        """Take the next ready job for a line, as the round's ``routes`` allow; a job not
+        sendable now is put back, changed."""
         async with self.ctx.hub.transaction() as conn:
             # The lease runs from now, not from the round's start: a long round of claims
             # must not hand a new call a lease already short or lapsed.
@@ -340,6 +342,11 @@ class Scheduler:
             if device is None or not device.send_enabled:
                 # Barred from sending while the round was under way; read in the claim's own
                 # transaction, which sees every change committed before the job existed.
+                return None
+            if await routes_changed(conn, routes):
+                # A rule or group changed while the round was under way (a job submitted
+                # since would be claimed by the old ones): the next round, which the change
+                # wakes, decides.
                 return None
             job = await q.claim_next_job(
                 conn,
