@@ -4,14 +4,16 @@ their files and events."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from openfax.errors import MessageNotFoundError
-from openfax.model import JobStatus
+from openfax.model import JobStatus, format_id
 from openfax.providers import LineFaults
 from openfax.service import FaxService, ManualClock
+from openfax.service.housekeeping import apply_age_limits
 from openfax.store import Direction
 
 from .conftest import MakeConfig, eventually, job_leaves_queue, job_reaches, request
@@ -49,8 +51,13 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
         pdf = await service.message_pdf_path(Direction.IN, incoming.id)
         failed_tiff = tmp_path / "failed.tif"
         await service.copy_tiff(failed, failed_tiff)
-        # The failed job's body and the pages its call composed, and the two archived faxes.
-        assert len(set(config.spool_dir.rglob("*.tif"))) == 4
+        # The failed job's body and the pages its call composed, and the two archived faxes
+        # (the sent job's body goes just after its outcome's commit).
+
+        async def four_files() -> bool:
+            return len(set(config.spool_dir.rglob("*.tif"))) == 4
+
+        await eventually(four_files, "the sent job's body leaves the spool")
 
         await clock.advance(DAY + 3600)
 
@@ -88,7 +95,40 @@ async def test_no_age_limit_keeps_everything(
 ) -> None:
     service.provider.line("1003").faults = LineFaults(no_answer=True)
     (job_id,) = await service.submit(request(two_pages, "1003"))
-    await clock.advance(60 * DAY)
-    job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED)
+
+    async def retries_exceeded() -> bool:
+        # Each retry is scheduled once its call's outcome is written, in wall time: the clock
+        # moves on in steps until the last has failed (one jump could pass a retry's time
+        # before it was set, leaving it waiting for a time that never comes).
+        await clock.advance(600)
+        job = await service.get_outgoing_job(job_id)
+        return job.status == JobStatus.RETRIES_EXCEEDED
+
+    await eventually(retries_exceeded, "the job fails after its retries")
+    job = await service.get_outgoing_job(job_id)
     await clock.advance(60 * DAY)
     assert (await service.get_outgoing_job(job_id)).status == job.status
+
+
+async def test_passes_at_once_purge_each_fax_once(
+    service: FaxService, clock: ManualClock, two_pages: Path
+) -> None:
+    """Nodes sharing a store purge at the same time: each fax goes once, recorded once, and
+    no pass fails on what another removed first (on PostgreSQL a delete waits for the other
+    pass's commit, then finds nothing)."""
+    (job_id,) = await service.submit(request(two_pages, "1002"))
+    await job_leaves_queue(service, job_id)
+
+    async def received_and_routed() -> bool:
+        page = await service.get_incoming_messages()
+        return bool(page.messages) and not await service.get_incoming_jobs()
+
+    await eventually(received_and_routed, "the fax received and routed")
+    (incoming,) = (await service.get_incoming_messages()).messages
+    await service.save_configuration({"archive_age_limit": 1, "incoming_archive_age_limit": 1})
+    await clock.advance(2 * DAY)
+    await asyncio.gather(*(apply_age_limits(service.ctx) for _ in range(3)))
+    purged = [e.object_id for e in await service.get_audit() if e.action == "purged"]
+    assert sorted(purged) == sorted([format_id(job_id), format_id(incoming.id)])
+    assert not (await service.get_outgoing_messages()).messages
+    assert not (await service.get_incoming_messages()).messages

@@ -21,6 +21,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from openfax.errors import MessageNotFoundError
 from openfax.model import JobStatus, format_id
 from openfax.service.archiving import unreferenced_documents
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, entry, message_type, record
@@ -129,7 +130,9 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
             cutoff = now - timedelta(days=config.outgoing.age_limit_days)
             jobs = await q.expired_jobs(conn, AGED_JOB_STATUSES, ended_before=cutoff)
             if jobs:
-                await q.delete_jobs(conn, [job.id for job in jobs])
+                # Those another pass removed meanwhile are its to record.
+                removed_ids = await q.delete_jobs(conn, [job.id for job in jobs])
+                jobs = [job for job in jobs if job.id in removed_ids]
             by_submission: dict[int, list[OutgoingJob]] = {}
             for job in jobs:
                 by_submission.setdefault(job.submission_id, []).append(job)
@@ -161,7 +164,12 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
             for message in await q.expired_messages(conn, direction, archived_before=cutoff):
                 if message.tiff_path in in_use:
                     continue  # still being routed, or its broadcast is still in the queue
-                await q.delete_message(conn, direction, message.id)
+                try:
+                    await q.delete_message(conn, direction, message.id)
+                except MessageNotFoundError:
+                    # Purged by another pass meanwhile (another node's, on PostgreSQL, whose
+                    # commit this delete waited for): it is not this pass's to record.
+                    continue
                 await record(
                     conn,
                     now,

@@ -463,17 +463,19 @@ async def recover_expired_leases(
     return RecoveredJobs(requeued=requeued_ids, canceled=list(canceled))
 
 
-async def delete_jobs(conn: AsyncConnection, job_ids: Collection[int]) -> int:
-    """Remove jobs from the outgoing queue; returns how many. Their call attempts go with
-    them unless the job was archived (the message keeps them)."""
+async def delete_jobs(conn: AsyncConnection, job_ids: Collection[int]) -> set[int]:
+    """Remove jobs from the outgoing queue; returns the ids of those that were there. Their
+    call attempts go with them unless the job was archived (the message keeps them)."""
     archived = select(messages.c.id).where(messages.c.direction == Direction.OUT)
     await conn.execute(
         delete(call_attempts).where(
             call_attempts.c.job_id.in_(job_ids), call_attempts.c.job_id.not_in(archived)
         )
     )
-    result = await conn.execute(delete(outgoing_jobs).where(outgoing_jobs.c.id.in_(job_ids)))
-    return result.rowcount
+    removed = await conn.scalars(
+        delete(outgoing_jobs).where(outgoing_jobs.c.id.in_(job_ids)).returning(outgoing_jobs.c.id)
+    )
+    return set(removed)
 
 
 async def archived_ids(conn: AsyncConnection, job_ids: Collection[int]) -> set[int]:
