@@ -4,8 +4,10 @@ efax opens the modem at ``tmp_path/"ttyFAX0"`` (a symlink to the pty) and runs a
 subprocess beside the bridge, which paces the line at ``SPEED`` x real time: efax times its
 commands by the wall clock and needs a paced line. Measured on an idle machine both
 directions pass at 1x to 8x (efax merely warns "flow control did not work" above 1x, as it
-sees data leave faster than 14400 bit/s); 4x keeps a margin for a loaded test run and
-takes about 11-13 s per fax of two A4 pages at V.17.
+sees data leave faster than 14400 bit/s). The sessions' T.30 timers run on line time, so
+at N x a pause of efax's process (descheduled on a loaded machine) weighs N times as much:
+at 4x a 1.5 s pause between pages expired T2 (RX_T2EXPFAX). 2x keeps a margin for a loaded
+test run and takes about 20-25 s per fax of two A4 pages at V.17.
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ pytestmark = [
     ),
 ]
 
-SPEED = 4.0
-CALL_TIMEOUT = 50.0
-EFAX_EXIT_TIMEOUT = 10.0
+SPEED = 2.0
+CALL_TIMEOUT = 120.0
+EFAX_EXIT_TIMEOUT = 30.0
 NUMBER = "5551234"
 
 EFAX_BLANK_ROWS = 20
@@ -81,6 +83,12 @@ async def efax(log: Path, *args: str) -> AsyncIterator[asyncio.subprocess.Proces
                 await process.wait()
 
 
+def assert_paced(report: CallReport) -> None:
+    """The line never ran faster than asked (efax's own timing depends on it); a loaded
+    machine may make it slower."""
+    assert report.line_seconds <= SPEED * report.wall_seconds * 1.05
+
+
 async def efax_exit_code(process: asyncio.subprocess.Process) -> int:
     return await asyncio.wait_for(process.wait(), EFAX_EXIT_TIMEOUT)
 
@@ -103,7 +111,7 @@ def test_efax_sends_two_pages_to_an_answering_session(tmp_path: Path) -> None:
     code, report = asyncio.run(call())
     assert code == 0, log.read_text()
     assert report.dialled == NUMBER
-    assert report.line_seconds / report.wall_seconds == pytest.approx(SPEED, rel=0.05)
+    assert_paced(report)
     assert report.result is not None and report.result.ok, log.read_text()
     assert report.result.pages == 2
     got = read_pages(received)
@@ -133,7 +141,7 @@ def test_calling_session_sends_two_pages_to_efax_receiving(tmp_path: Path) -> No
     code, report = asyncio.run(call())
     assert code == 0, log.read_text()
     assert report.rings >= 1
-    assert report.line_seconds / report.wall_seconds == pytest.approx(SPEED, rel=0.05)
+    assert_paced(report)
     assert report.result is not None and report.result.ok, log.read_text()
     assert report.result.pages == 2
     # efax writes one G3 TIFF per page, named prefix.001, prefix.002...

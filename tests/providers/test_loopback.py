@@ -106,7 +106,7 @@ def run(
 
     async def main() -> None:
         async with provider:
-            await asyncio.wait_for(scenario(provider, recorder), 20)
+            await asyncio.wait_for(scenario(provider, recorder), 60)
 
     asyncio.run(main())
     return recorder

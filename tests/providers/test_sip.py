@@ -47,13 +47,14 @@ def free_port() -> int:
 def trunks(
     caller: dict[str, Any] | None = None, callee: dict[str, Any] | None = None
 ) -> tuple[TrunkConfig, TrunkConfig]:
-    """Two trunks pointing at each other; unpaced T.38, G.711 at twice real time."""
+    """Two trunks pointing at each other; unpaced T.38, G.711 in real time (at twice real
+    time a loaded machine's late event loop starved the modems now and then)."""
     ports = free_port(), free_port()
     common: dict[str, Any] = {
         "local_address": HOST,
         "host": HOST,
         "t38_paced": False,
-        "media_speed": 2.0,
+        "media_speed": 1.0,
         "jitter_delay": 0.3,
         "ring_seconds": 0.2,
     }
@@ -99,10 +100,18 @@ def run(
         answering = SipProvider([b], name="sip-b", first_device_id=10)
         answering.set_listener(service)
         async with calling, answering:
-            await asyncio.wait_for(scenario(calling, answering, service), 90)
+            await asyncio.wait_for(scenario(calling, answering, service), 180)
 
     asyncio.run(main())
     return service
+
+
+async def faxes_received(service: Service, count: int) -> None:
+    """Wait until the answering side has recorded ``count`` faxes (it does so after the
+    caller's outcome is known)."""
+    async with asyncio.timeout(60):
+        while len(service.received()) < count:
+            await asyncio.sleep(0.05)
 
 
 def send(path: Path) -> SendRequest:
@@ -126,10 +135,7 @@ def test_two_providers_fax_each_other(tmp_path: Path, policies: tuple[str, str],
     async def scenario(a: SipProvider, b: SipProvider, service: Service) -> None:
         (channel,) = a.devices
         outcomes.append(await channel.dial(CALLEE, send(sent), progress=progress.append))
-        for _ in range(100):
-            if service.received():
-                break
-            await asyncio.sleep(0.05)
+        await faxes_received(service, 1)
         assert channel.state is b.devices[0].state is DeviceState.IDLE
 
     service = run(tmp_path, scenario, caller={"t38": policies[0]}, callee={"t38": policies[1]})
@@ -207,10 +213,7 @@ def test_a_bye_before_the_last_page_gives_partial_outcomes(tmp_path: Path) -> No
 
         service.on_incoming_call = _also(service.on_incoming_call, progress)  # type: ignore[method-assign]
         outcomes.append(await channel.dial(CALLEE, send(sent)))
-        for _ in range(100):
-            if service.received():
-                break
-            await asyncio.sleep(0.05)
+        await faxes_received(service, 1)
 
     service = run(tmp_path, scenario, caller={"t38": "request"})
     (outcome,) = outcomes
@@ -266,14 +269,9 @@ def test_the_calls_policy_overrides_the_trunks_and_off_leaves_the_memory_alone(
             request = SendRequest(sent, SessionOptions(ident="+1 555 0101"), t38_policy=policy)
             outcomes.append(await channel.dial(CALLEE, request))
             learned.append(await memory.recall(CALLEE))
-            while len(service.received()) < len(outcomes):
-                await asyncio.sleep(0.05)
+            await faxes_received(service, len(outcomes))
 
-    # G.711 at real time: at twice real time a loaded machine's late loop drains the jitter
-    # buffer now and then, and the call fails.
-    caller = {"t38": "accept", "media_speed": 1.0}
-    callee = {"t38": "request", "media_speed": 1.0}
-    run(tmp_path, scenario, caller=caller, callee=callee, memory=memory)
+    run(tmp_path, scenario, caller={"t38": "accept"}, callee={"t38": "request"}, memory=memory)
     assert all(outcome.ok for outcome in outcomes), [o.detail for o in outcomes]
     overs = ["T.38" if "over T.38" in o.detail else "G.711" for o in outcomes]
     assert overs == ["G.711", "T.38", "G.711"]

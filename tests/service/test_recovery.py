@@ -14,7 +14,7 @@ import pytest
 from openfax.service import FaxService, ManualClock
 from openfax.store import Direction
 
-from .conftest import MakeConfig, eventually, job_leaves_queue, spool_files
+from .conftest import MakeConfig, eventually, job_leaves_queue, spool_holds
 
 pytestmark = pytest.mark.anyio
 
@@ -52,8 +52,11 @@ async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
         await job_leaves_queue(service, job.id)
         sent = await service.get_message(Direction.OUT, job.id)
         assert sent.pages == 3
-        assert spool_files(service) == {await service.message_tiff_path(Direction.OUT, job.id)}, (
-            "the body and the dead call's pages left the spool; what was sent is archived"
+        archived = {await service.message_tiff_path(Direction.OUT, job.id)}
+        await spool_holds(
+            service,
+            archived,
+            "the body and the dead call's pages left the spool; what was sent is archived",
         )
 
         async def both_archived() -> bool:
