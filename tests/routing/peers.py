@@ -43,12 +43,16 @@ class Delivery:
 
 class WebhookReceiver:
     """A local HTTP server recording every POST; it answers each with the next status of
-    ``statuses`` (200 once they are used up)."""
+    ``statuses`` (200 once they are used up). A request is recorded as it arrives but
+    answered only while ``answering`` is set (it is, unless a test clears it to hold a
+    delivery in progress)."""
 
     def __init__(self) -> None:
         self.received: list[Delivery] = []
         self.statuses: deque[int] = deque()
         self.arrived = threading.Condition()
+        self.answering = threading.Event()
+        self.answering.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,6 +63,7 @@ class WebhookReceiver:
                     status = receiver.statuses.popleft() if receiver.statuses else 200
                     receiver.received.append(Delivery(headers, body))
                     receiver.arrived.notify_all()
+                receiver.answering.wait()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -85,6 +90,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     try:
         yield receiver
     finally:
+        receiver.answering.set()  # a request still held is answered, not left hanging
         receiver.server.shutdown()
         receiver.server.server_close()
 

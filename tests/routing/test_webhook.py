@@ -121,13 +121,19 @@ def test_a_fax_being_routed_is_copied_and_cancelled_by_the_client_and_the_cli(
     server: FaxServer, daemon: Daemon, one_page: Path, tmp_path: Path
 ) -> None:
     with webhook_receiver() as hook:
-        hook.statuses.extend([503] * 20)
+        # Each fax's first POST is held unanswered while the test copies and cancels, so the
+        # cancel meets a delivery in progress (not one that already gave up); released, it is
+        # answered 503: a delivery that got through would be done despite the cancel.
+        hook.answering.clear()
+        hook.statuses.extend([503, 503])
         method = server.inbound_routing.get_method(WEBHOOK)
         method.set_configuration({"url": hook.url}, line_id(server, RECEIVER))
         use_only(server, RECEIVER, WEBHOOK)
 
         first = fax_to(server, "1002", one_page)
+        hook.wait_for(1)
         job = server.folders.incoming_queue.get_job(first)
+        assert job.status is JobStatus.ROUTING
         assert job.available_operations & JobOperations.DELETE
         job.copy_tiff(tmp_path / "first.tif")
         assert len(read_fax_tiff(tmp_path / "first.tif")) == 1
@@ -138,11 +144,18 @@ def test_a_fax_being_routed_is_copied_and_cancelled_by_the_client_and_the_cli(
         (delivery,) = settled(server, first)
         assert (delivery.status, delivery.last_error) == ("failed", "cancelled")
         assert server.folders.incoming_archive.get_message(first).pages == 1
-
+        hook.answering.set()  # the held POST is answered; the second fax's is held likewise
+        hook.answering.clear()
         second = fax_to(server, "1002", one_page)
+        hook.wait_for(2)
+        assert server.folders.incoming_queue.get_job(second).status is JobStatus.ROUTING
         done = openfax(daemon, "cancel", second)
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == [second, JobStatus.CANCELED.names]
         with pytest.raises(MessageNotFoundError):
             server.folders.incoming_queue.get_job(second)
+        (delivery,) = settled(server, second)
+        assert (delivery.status, delivery.last_error) == ("failed", "cancelled")
         assert server.folders.incoming_archive.get_message(second).pages == 1
+        # The first fax was not tried again once its held POST failed: it was cancelled.
+        assert [r.json["message_id"] for r in hook.received] == [first, second]
