@@ -14,8 +14,16 @@ import pytest
 
 from openfax.model import JobStatus
 from openfax.providers import DeviceState
-from openfax.service import FaxService, ManualClock, Recipient, SubmitRequest, load_config
+from openfax.service import (
+    FaxService,
+    ManualClock,
+    Recipient,
+    ServerEvent,
+    SubmitRequest,
+    load_config,
+)
 from openfax.service.config import ServiceConfig
+from openfax.service.events import EventType
 from openfax.service.views import OutgoingJobInfo
 from tests.documents.factories import make_pdf
 
@@ -123,6 +131,23 @@ async def eventually(
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(0.01)
+
+
+async def events_until(stream: AsyncIterator[ServerEvent], last: EventType) -> list[ServerEvent]:
+    """The events of ``stream`` up to the first of type ``last``. A test takes the stream's
+    starting point (``after=await service.last_event_seq()``) before it acts: a stream left
+    to read it on its first step may start after the events it is to see. A miss fails
+    after WAIT_SECONDS instead of hanging."""
+    seen: list[ServerEvent] = []
+    try:
+        async with asyncio.timeout(WAIT_SECONDS):
+            async for event in stream:
+                seen.append(event)
+                if event.type is last:
+                    return seen
+    except TimeoutError:
+        pass  # reported below, with the events seen
+    raise AssertionError(f"no {last.name} event among {seen}")
 
 
 async def job_reaches(

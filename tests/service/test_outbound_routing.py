@@ -3,7 +3,6 @@ statuses, and the scheduler sending each job from the lines its rule gives it.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from openfax.service.events import EventType
 from openfax.service.outbound_routing import Routes, t38_policy_for
 from openfax.store import Device, OutboundGroup, OutboundRule
 
-from .conftest import MakeConfig, job_leaves_queue, job_reaches, request
+from .conftest import MakeConfig, events_until, job_leaves_queue, job_reaches, request
 
 pytestmark = pytest.mark.anyio
 
@@ -134,12 +133,11 @@ async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> Non
         GROUP_NAME_ALL_DEVICES,
     )
 
-    stream = service.events(EventType.CONFIG_CHANGED.mask)
-    changed = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0.05)
+    stream = service.events(EventType.CONFIG_CHANGED.mask, after=await service.last_event_seq())
     group = await routing.add_group("uk")
     assert (group.device_ids, group.status) == ([], GroupStatus.EMPTY)
-    assert (await changed).payload == {"outbound_routing": "groups"}
+    (changed,) = await events_until(stream, EventType.CONFIG_CHANGED)
+    assert changed.payload == {"outbound_routing": "groups"}
     await routing.add_device("uk", third.id)
     await routing.add_device("uk", first.id)
     group = await routing.set_order("uk", first.id, 1)

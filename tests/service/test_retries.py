@@ -3,7 +3,6 @@ retries exceeded and restart, cancel, pause and resume, schedules."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from openfax.store import queries as q
 from .conftest import (
     START,
     MakeConfig,
+    events_until,
     eventually,
     job_leaves_queue,
     job_reaches,
@@ -274,13 +274,10 @@ async def test_a_discount_job_waits_for_the_discount_period(
 async def test_the_event_stream_sees_each_state_in_order(
     service: FaxService, two_pages: Path
 ) -> None:
-    stream = service.events(ServerEvents.OUT_QUEUE | ServerEvents.OUT_ARCHIVE)
-    first = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0.05)
+    mask = ServerEvents.OUT_QUEUE | ServerEvents.OUT_ARCHIVE
+    stream = service.events(mask, after=await service.last_event_seq())
     (job_id,) = await service.submit(request(two_pages))
-    seen = [await first]
-    while seen[-1].type is not EventType.OUTGOING_JOB_REMOVED:
-        seen.append(await anext(stream))
+    seen = await events_until(stream, EventType.OUTGOING_JOB_REMOVED)
     assert all(
         e.payload.get("job_id", e.payload.get("message_id")) == f"{job_id:016x}" for e in seen
     )

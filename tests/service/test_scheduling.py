@@ -3,7 +3,6 @@ line never calling its own number while another line is free."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from openfax.service import FaxService
 from openfax.service.events import EventType
 from openfax.store import Direction
 
-from .conftest import eventually, job_leaves_queue, job_reaches, request
+from .conftest import events_until, eventually, job_leaves_queue, job_reaches, request
 
 pytestmark = pytest.mark.anyio
 
@@ -24,14 +23,11 @@ async def test_a_ready_job_no_line_can_take_is_noline_until_a_line_takes_it(
     devices = await service.get_devices()
     for device in devices:
         await service.save_device(device.id, send_enabled=False)
-    stream = service.events(ServerEvents.OUT_QUEUE)
-    first = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0.05)
+    stream = service.events(ServerEvents.OUT_QUEUE, after=await service.last_event_seq())
     (job_id,) = await service.submit(request(two_pages, "1002"))
     await job_reaches(service, job_id, JobStatus.PENDING | JobStatus.NOLINE)
-    seen = [await first]
-    while seen[-1].type is not EventType.OUTGOING_JOB_CHANGED:
-        seen.append(await anext(stream))
+    seen = await events_until(stream, EventType.OUTGOING_JOB_CHANGED)
+    assert seen[0].type is EventType.OUTGOING_JOB_ADDED
     assert seen[-1].payload["status"] == JobStatus.PENDING | JobStatus.NOLINE
     await stream.aclose()
 
