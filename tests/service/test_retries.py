@@ -20,6 +20,7 @@ from openfax.service.events import EventType
 from openfax.service.outcome import decide
 from openfax.store import Direction, OutgoingJob
 from openfax.store import queries as q
+from tests.documents.factories import make_pdf
 
 from .conftest import (
     START,
@@ -203,11 +204,13 @@ async def test_retries_exceeded_then_restart_sends_it(
 
 
 async def test_cancel_in_a_call_hangs_up(
-    tmp_path: Path, clock: ManualClock, three_pages: Path, make_config: MakeConfig
+    tmp_path: Path, clock: ManualClock, make_config: MakeConfig
 ) -> None:
-    config = make_config(tmp_path / "data", loopback={"pace": 20.0})
+    # Cancelled once connected, at pace 5 eight pages leave ~7.5 s of wall time (more under
+    # load) before the last page is confirmed; a cancel landing after that would complete.
+    config = make_config(tmp_path / "data", loopback={"pace": 5.0})
     async with FaxService(config, clock=clock) as service:
-        (job_id,) = await service.submit(request(three_pages))
+        (job_id,) = await service.submit(request(make_pdf(tmp_path / "eight.pdf", 8)))
         job = await job_reaches(service, job_id, JobStatus.INPROGRESS)
         sender = await service.get_device(job.device_id or 0)
         line = service.provider.line(sender.number)
