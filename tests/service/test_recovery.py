@@ -82,5 +82,7 @@ def test_openfaxd_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         if "openfaxd ready" in line:
             break
     daemon.send_signal(signal.SIGTERM)
-    assert daemon.wait(timeout=20) == 0
+    _, log = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, log
+    assert "Traceback" not in log, log
     assert (tmp_path / "d" / "openfax.db").exists()
