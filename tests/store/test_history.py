@@ -45,7 +45,7 @@ async def test_call_attempts_stay_with_the_archived_message_and_go_with_it(
         await queries.archive_message(
             conn, Message(id=sent, direction=Direction.OUT, archived_at=NOW)
         )
-        assert await queries.delete_jobs(conn, [sent, dropped]) == 2
+        assert await queries.delete_jobs(conn, [sent, dropped]) == {sent, dropped}
     async with db.read() as conn:
         (kept,) = await queries.list_call_attempts(conn, sent)
         assert kept.transcript == [{"t": 0}]
