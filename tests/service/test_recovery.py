@@ -71,16 +71,26 @@ async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
 
 
 def test_openfaxd_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    # The defaults but the TCP port, which a developer's own openfaxd (make run) may hold.
+    config = tmp_path / "openfaxd.toml"
+    config.write_text('[api]\nlisten = "127.0.0.1:0"\n')
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "openfax.service.daemon", "--data-dir", str(tmp_path / "d")],
+        [
+            *(sys.executable, "-m", "openfax.service.daemon"),
+            *("--config", str(config), "--data-dir", str(tmp_path / "d")),
+        ],
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert daemon.stderr is not None
+    started = []
     for line in daemon.stderr:
+        started.append(line)
         if "openfaxd ready" in line:
             break
+    else:
+        raise AssertionError(f"openfaxd did not start ({daemon.wait()}):\n{''.join(started)}")
     daemon.send_signal(signal.SIGTERM)
     _, log = daemon.communicate(timeout=60)
     assert daemon.returncode == 0, log
