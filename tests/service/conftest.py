@@ -25,6 +25,7 @@ from openfax.service import (
 from openfax.service.config import ServiceConfig
 from openfax.service.events import EventType
 from openfax.service.views import OutgoingJobInfo
+from openfax.store import Message
 from tests.documents.factories import make_pdf
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -148,6 +149,19 @@ async def events_until(stream: AsyncIterator[ServerEvent], last: EventType) -> l
     except TimeoutError:
         pass  # reported below, with the events seen
     raise AssertionError(f"no {last.name} event among {seen}")
+
+
+async def archived(service: FaxService, count: int = 1) -> list[Message]:
+    """Wait until the incoming archive holds ``count`` faxes and none is still being routed
+    (no incoming job left: routing may still change or hold a message it archived); the
+    archived messages, oldest first."""
+
+    async def check() -> bool:
+        page = await service.get_incoming_messages()
+        return len(page.messages) == count and not await service.get_incoming_jobs()
+
+    await eventually(check, f"{count} faxes archived and routed")
+    return (await service.get_incoming_messages()).messages
 
 
 async def job_reaches(

@@ -16,7 +16,7 @@ from openfax.service import FaxService, ManualClock
 from openfax.service.housekeeping import apply_age_limits
 from openfax.store import Direction
 
-from .conftest import MakeConfig, eventually, job_leaves_queue, job_reaches, request
+from .conftest import MakeConfig, archived, eventually, job_leaves_queue, job_reaches, request
 
 pytestmark = pytest.mark.anyio
 
@@ -38,12 +38,7 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
         (sent,) = await service.submit(request(two_pages, "1002", idempotency_key="k"))
         await job_leaves_queue(service, sent)
 
-        async def received() -> bool:
-            page = await service.get_incoming_messages()
-            return bool(page.messages) and not await service.get_incoming_jobs()
-
-        await eventually(received, "the fax is received")
-        (incoming,) = (await service.get_incoming_messages()).messages
+        (incoming,) = await archived(service)
         files = [
             await service.message_tiff_path(Direction.OUT, sent),
             await service.message_tiff_path(Direction.IN, incoming.id),
@@ -119,12 +114,7 @@ async def test_passes_at_once_purge_each_fax_once(
     (job_id,) = await service.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, job_id)
 
-    async def received_and_routed() -> bool:
-        page = await service.get_incoming_messages()
-        return bool(page.messages) and not await service.get_incoming_jobs()
-
-    await eventually(received_and_routed, "the fax received and routed")
-    (incoming,) = (await service.get_incoming_messages()).messages
+    (incoming,) = await archived(service)
     await service.save_configuration({"archive_age_limit": 1, "incoming_archive_age_limit": 1})
     await clock.advance(2 * DAY)
     await asyncio.gather(*(apply_age_limits(service.ctx) for _ in range(3)))

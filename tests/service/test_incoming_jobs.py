@@ -19,7 +19,7 @@ from openfax.store import DeliveryStatus, Direction
 from openfax.store import queries as q
 from tests.documents.factories import make_pdf
 
-from .conftest import MakeConfig, eventually, job_leaves_queue, job_reaches, request
+from .conftest import MakeConfig, archived, eventually, job_leaves_queue, job_reaches, request
 
 pytestmark = pytest.mark.anyio
 
@@ -34,16 +34,6 @@ async def incoming_statuses(service: FaxService, job_id: int) -> list[JobStatus]
         if event.type == EventType.INCOMING_JOB_CHANGED.value
         and event.payload["job_id"] == format_id(job_id)
     ]
-
-
-async def archived(service: FaxService, count: int) -> None:
-    """Wait until the incoming archive holds ``count`` faxes and the incoming queue is empty."""
-
-    async def check() -> bool:
-        page = await service.get_incoming_messages()
-        return len(page.messages) == count and not await service.get_incoming_jobs()
-
-    await eventually(check, f"{count} faxes archived")
 
 
 def closed_port() -> int:

@@ -24,7 +24,7 @@ from openfax.model import CoverPageType
 from openfax.service import STORE_IN_FOLDER, FaxService, FolderSettings, ManualClock
 from openfax.store import Direction
 
-from .conftest import START, MakeConfig, eventually, job_leaves_queue, request
+from .conftest import START, MakeConfig, archived, job_leaves_queue, request
 
 pytestmark = pytest.mark.anyio
 
@@ -77,12 +77,7 @@ async def test_the_cover_page_and_header_lines_arrive_and_route_to_pdf(
         (job_id,) = await service.submit(fax)
         await job_leaves_queue(service, job_id)
 
-        async def routed() -> bool:
-            page = await service.get_incoming_messages()
-            return bool(page.messages) and not await service.get_incoming_jobs()
-
-        await eventually(routed, "the fax is received and routed")
-        (message,) = (await service.get_incoming_messages()).messages
+        (message,) = await archived(service)
         assert message.pages == 3, "one more page than the body: the cover"
         pages = read_fax_tiff(await service.message_tiff_path(Direction.IN, message.id))
 

@@ -14,7 +14,7 @@ import pytest
 from openfax.service import FaxService, ManualClock
 from openfax.store import Direction
 
-from .conftest import MakeConfig, eventually, job_leaves_queue, spool_holds
+from .conftest import MakeConfig, archived, job_leaves_queue, spool_holds
 
 pytestmark = pytest.mark.anyio
 
@@ -52,19 +52,14 @@ async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
         await job_leaves_queue(service, job.id)
         sent = await service.get_message(Direction.OUT, job.id)
         assert sent.pages == 3
-        archived = {await service.message_tiff_path(Direction.OUT, job.id)}
+        sent_tiff = await service.message_tiff_path(Direction.OUT, job.id)
         await spool_holds(
             service,
-            archived,
+            {sent_tiff},
             "the body and the dead call's pages left the spool; what was sent is archived",
         )
 
-        async def both_archived() -> bool:
-            page = await service.get_incoming_messages()
-            return len(page.messages) == 2 and not await service.get_incoming_jobs()
-
-        await eventually(both_archived, "the cut-off and the resumed fax are archived")
-        messages = (await service.get_incoming_messages()).messages
+        messages = await archived(service, 2)  # the cut-off and the resumed fax
         cut_off, rest = sorted(messages, key=lambda message: not message.partial)
         assert cut_off.partial and cut_off.pages >= job.pages_confirmed
         assert not rest.partial and rest.pages == 3 - job.pages_confirmed

@@ -3,7 +3,6 @@ retries exceeded and restart, cancel, pause and resume, schedules."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tests.documents.factories import make_pdf
 from .conftest import (
     START,
     MakeConfig,
+    archived,
     events_until,
     eventually,
     job_leaves_queue,
@@ -156,19 +156,11 @@ async def test_a_page_whose_confirmation_was_lost_is_the_only_page_sent_twice(
         "; 1 of 3 pages confirmed, the next call sends from page 2"
     )
 
-    def received(count: int) -> Callable[[], Awaitable[bool]]:
-        async def check() -> bool:
-            page = await service.get_incoming_messages()
-            return len(page.messages) == count and not await service.get_incoming_jobs()
-
-        return check
-
-    await eventually(received(1), "the cut-off fax is archived")
+    await archived(service, 1)  # the cut-off fax
     service.provider.line("1002").faults = LineFaults()
     await clock.advance(2 * 60)
     await job_leaves_queue(service, job_id)
-    await eventually(received(2), "the rest is archived")
-    first, rest = (await service.get_incoming_messages()).messages
+    first, rest = await archived(service, 2)
     assert (first.pages, first.partial) == (2, True), "the receiver kept page 2"
     assert (rest.pages, rest.partial) == (2, False), "the retry sent pages 2 and 3 only"
     rendered = [np.asarray(p.image) for p in render_documents([three_pages])]
