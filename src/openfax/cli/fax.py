@@ -261,16 +261,29 @@ def get_fax(server: FaxServer, message_id: str, output: Path, sent: bool) -> dic
 
 
 def watch(server: FaxServer, as_json: bool) -> None:
-    """Print every server event as it happens, until interrupted."""
+    """Print every server event as it happens, until interrupted (SIGINT, Ctrl-C).
+
+    The interrupt only sets a flag the stream looks at between reads: as KeyboardInterrupt
+    it could land inside the WebSocket client's reading of a frame, and the watcher then
+    hung instead of closing the stream and ending.
+    """
+    import signal
+    import threading
+
     import click
 
     from openfax.model import ServerEvents
 
     everything = ServerEvents(sum(int(member) for member in ServerEvents))
-    with server.iter_events(everything) as events:
-        for event in events:
-            if as_json:
-                click.echo(json.dumps({"seq": event.seq, "event": event.name, **event.data}))
-            else:
-                details = " ".join(f"{k}={v}" for k, v in event.data.items())
-                click.echo(f"{_when(event.time)}  {event.name}  {details}")
+    interrupted = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    try:
+        with server.iter_events(everything, until=interrupted) as events:
+            for event in events:
+                if as_json:
+                    click.echo(json.dumps({"seq": event.seq, "event": event.name, **event.data}))
+                else:
+                    details = " ".join(f"{k}={v}" for k, v in event.data.items())
+                    click.echo(f"{_when(event.time)}  {event.name}  {details}")
+    finally:
+        signal.signal(signal.SIGINT, previous)

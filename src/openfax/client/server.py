@@ -503,7 +503,12 @@ class FaxServer:
 
     @contextmanager
     def iter_events(
-        self, mask: ServerEvents | int, *, after: int | None = None, deadline: float | None = None
+        self,
+        mask: ServerEvents | int,
+        *,
+        after: int | None = None,
+        deadline: float | None = None,
+        until: threading.Event | None = None,
     ) -> Iterator[Iterator[ServerEvent]]:
         """A blocking stream of events, subscribed when the ``with`` block starts::
 
@@ -511,16 +516,16 @@ class FaxServer:
                 for event in events: ...
 
         ``after`` resumes after that ``seq``; past ``deadline`` (``time.monotonic()``) the
-        stream raises TimeoutError.
+        stream raises TimeoutError; once ``until`` is set (say, by a signal handler) it ends.
         """
         with self._connected.events_socket(int(mask), after) as ws:
             decode(ws.recv())  # the subscription is in place
 
             def stream() -> Iterator[ServerEvent]:
-                while True:
+                while until is None or not until.is_set():
                     wait = POLL_SECONDS
                     if deadline is not None:
-                        wait = deadline - time.monotonic()
+                        wait = min(wait, deadline - time.monotonic())
                         if wait <= 0:
                             raise TimeoutError("no final event before the deadline")
                     try:
