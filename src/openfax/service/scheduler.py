@@ -87,6 +87,10 @@ class RunningCall:
             self.dial.cancel()
 
 
+class _ClaimWithdrawn(Exception):
+    """A claim made while its line was barred or the routes changed: rolled back."""
+
+
 class Scheduler:
     """Runs the outgoing queue on this node's lines."""
 
@@ -330,6 +334,26 @@ class Scheduler:
     ) -> tuple[OutgoingJob, Submission, Device] | None:
         """Take the next ready job for a line, as the round's ``routes`` allow; a job not
         sendable now is put back, changed."""
+        try:
+            return await self._claim_in_transaction(
+                device_id,
+                now,
+                routes,
+                exclude_numbers=exclude_numbers,
+                only_numbers=only_numbers,
+            )
+        except _ClaimWithdrawn:
+            return None
+
+    async def _claim_in_transaction(
+        self,
+        device_id: int,
+        now: datetime,
+        routes: Routes,
+        *,
+        exclude_numbers: Collection[str],
+        only_numbers: Collection[str] | None,
+    ) -> tuple[OutgoingJob, Submission, Device] | None:
         async with self.ctx.hub.transaction() as conn:
             # The lease runs from now, not from the round's start: a long round of claims
             # must not hand a new call a lease already short or lapsed.
@@ -337,16 +361,6 @@ class Scheduler:
             lease_until = self.ctx.clock.now() + lease
             if self.ctx.switches.outgoing_paused:
                 # Paused while this round of claims was under way: claim nothing more.
-                return None
-            device = await q.get_device(conn, device_id)
-            if device is None or not device.send_enabled:
-                # Barred from sending while the round was under way; read in the claim's own
-                # transaction, which sees every change committed before the job existed.
-                return None
-            if await routes_changed(conn, routes):
-                # A rule or group changed while the round was under way (a job submitted
-                # since would be claimed by the old ones): the next round, which the change
-                # wakes, decides.
                 return None
             job = await q.claim_next_job(
                 conn,
@@ -359,6 +373,15 @@ class Scheduler:
             )
             if job is None:
                 return None
+            # Read after the claim, so that they see every change committed before it (on
+            # PostgreSQL each statement sees the latest commits: read before it, a job
+            # submitted meanwhile was claimed on a line barred in between).
+            device = await q.get_device(conn, device_id)
+            if device is None or not device.send_enabled or await routes_changed(conn, routes):
+                # The line was barred, or a rule or group changed, while the round was under
+                # way: the claim is rolled back and the next round, which the change wakes,
+                # decides.
+                raise _ClaimWithdrawn
             submission = await q.get_submission(conn, job.submission_id)
             changes = self._not_sendable(job, submission, now)
             if changes is None:
