@@ -22,7 +22,14 @@ from openfax.service.housekeeping import ArchiveQuota, apply_age_limits
 from openfax.store import Direction
 from openfax.store import queries as q
 
-from .conftest import START, MakeConfig, eventually, job_leaves_queue, job_reaches, request
+from .conftest import (
+    START,
+    MakeConfig,
+    archived,
+    job_leaves_queue,
+    job_reaches,
+    request,
+)
 from .test_documents import band, header
 
 pytestmark = pytest.mark.anyio
@@ -129,12 +136,7 @@ async def test_the_device_tsid_is_used_once_saved(
     (second,) = await service.submit(fax)
     await job_leaves_queue(service, second)
 
-    async def both_received() -> bool:
-        return len((await service.get_incoming_messages()).messages) == 2
-
-    await eventually(both_received, "both faxes received")
-    received = await service.get_incoming_messages()
-    tsids = {m.tsid for m in received.messages}
+    tsids = {m.tsid for m in await archived(service, 2)}
     assert "+1 555 0100" in tsids, "the sender's TSID, before"
     assert tsids - {"+1 555 0100"} <= {"1001", "1003"}, "the sending line's own, after"
     assert len(tsids) == 2

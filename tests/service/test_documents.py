@@ -31,6 +31,7 @@ from openfax.store import Direction, OutgoingJob, Spool
 from .conftest import (
     START,
     MakeConfig,
+    archived,
     eventually,
     job_leaves_queue,
     job_reaches,
@@ -120,18 +121,14 @@ async def test_the_header_shows_the_device_tsid_and_the_time_of_sending(
         (device,) = [d for d in await service.get_devices() if d.device_name == message.device_name]
         assert message.tsid == device.tsid == device.number, "the device's TSID was used"
 
-        async def received() -> bool:
-            return len((await service.get_incoming_messages()).messages) == 1
-
-        await eventually(received, "the fax is received")
-        (incoming,) = (await service.get_incoming_messages()).messages
+        (incoming,) = await archived(service)
         assert incoming.tsid == device.tsid, "the TSID sent is the one in the header"
         when = (START + timedelta(hours=1)).astimezone(None)
         pages = read_fax_tiff(await service.message_tiff_path(Direction.IN, incoming.id))
         for number, page in enumerate(pages, start=1):
             assert np.array_equal(band(page), header(page, device.tsid, when, number, 2))
-        archived = read_fax_tiff(await service.message_tiff_path(Direction.OUT, job_id))
-        assert all(np.array_equal(a.rows, b.rows) for a, b in zip(archived, pages, strict=True))
+        kept = read_fax_tiff(await service.message_tiff_path(Direction.OUT, job_id))
+        assert all(np.array_equal(a.rows, b.rows) for a, b in zip(kept, pages, strict=True))
 
 
 async def test_a_resend_numbers_its_pages_within_the_whole_fax(
@@ -143,29 +140,22 @@ async def test_a_resend_numbers_its_pages_within_the_whole_fax(
         (job_id,) = await service.submit(request(three_pages))
         await job_reaches(service, job_id, JobStatus.RETRYING)
 
-        async def partial_received() -> bool:
-            return len((await service.get_incoming_messages()).messages) == 1
-
-        await eventually(partial_received, "the partial fax is received")
+        await archived(service)  # the partial fax
         service.provider.line("1002").faults = LineFaults()
         await clock.advance(2 * 60)
         await job_leaves_queue(service, job_id)
 
-        async def both_received() -> bool:
-            return len((await service.get_incoming_messages()).messages) == 2
-
-        await eventually(both_received, "both calls are received")
-        rest = (await service.get_incoming_messages()).messages[1]
+        rest = (await archived(service, 2))[1]
         resent = read_fax_tiff(await service.message_tiff_path(Direction.IN, rest.id))
         later = (START + timedelta(minutes=2)).astimezone(None)
         assert len(resent) == 2
         for number, page in enumerate(resent, start=2):
             assert np.array_equal(band(page), header(page, TSID, later, number, 3))
-        archived = read_fax_tiff(await service.message_tiff_path(Direction.OUT, job_id))
+        kept = read_fax_tiff(await service.message_tiff_path(Direction.OUT, job_id))
         when = [START.astimezone(None), later, later]
         assert [
             np.array_equal(band(page), header(page, TSID, when[n - 1], n, 3))
-            for n, page in enumerate(archived, start=1)
+            for n, page in enumerate(kept, start=1)
         ] == [True, True, True], "the archive keeps each page as it was sent"
 
 

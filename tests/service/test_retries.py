@@ -69,21 +69,13 @@ async def test_a_call_dropped_after_page_one_resumes_at_page_two(
     job = await job_reaches(service, job_id, JobStatus.RETRYING)
     assert (job.pages_confirmed, job.failure_cause) == (1, "line_dropped")
 
-    async def partial_archived() -> bool:
-        return len((await service.get_incoming_messages()).messages) == 1
-
-    await eventually(partial_archived, "the partial fax is archived")
-    (partial,) = (await service.get_incoming_messages()).messages
+    (partial,) = await archived(service)
     assert partial.partial and partial.pages == 1
     service.provider.line("1002").faults = LineFaults()
     await clock.advance(2 * 60)
     await job_leaves_queue(service, job_id)
 
-    async def rest_archived() -> bool:
-        return len((await service.get_incoming_messages()).messages) == 2
-
-    await eventually(rest_archived, "the rest is archived")
-    first, rest = (await service.get_incoming_messages()).messages
+    first, rest = await archived(service, 2)
     assert (rest.pages, rest.partial) == (2, False), "the retry sent pages 2 and 3 only"
     expected = [np.asarray(p.image) for p in render_documents([three_pages])]
     got = [

@@ -12,7 +12,7 @@ from openfax.errors import BodyError, QueueBlockedError, SubmissionError
 from openfax.service import STORE_IN_FOLDER, FaxService, FolderSettings, ManualClock, SubmitRequest
 from openfax.store import Direction
 
-from .conftest import START, MakeConfig, eventually, job_leaves_queue, request, send_all
+from .conftest import START, MakeConfig, archived, job_leaves_queue, request, send_all
 
 pytestmark = pytest.mark.anyio
 
@@ -37,13 +37,7 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
     out = await service.get_message(Direction.OUT, job_id)
     assert out.pages == 2 and out.recipient_number == "1002"
 
-    async def received() -> bool:
-        return bool((await service.get_incoming_messages()).messages) and not (
-            await service.get_incoming_jobs()
-        )
-
-    await eventually(received, "the fax is received and routed")
-    (message,) = (await service.get_incoming_messages()).messages
+    (message,) = await archived(service)
     assert message.pages == 2 and not message.partial
     (attempt,) = await service.get_call_attempts(job_id)
     assert message.caller_id == (await service.get_device(attempt.device_id or 0)).number
