@@ -335,72 +335,55 @@ class Scheduler:
         """Take the next ready job for a line, as the round's ``routes`` allow; a job not
         sendable now is put back, changed."""
         try:
-            return await self._claim_in_transaction(
-                device_id,
-                now,
-                routes,
-                exclude_numbers=exclude_numbers,
-                only_numbers=only_numbers,
-            )
+            async with self.ctx.hub.transaction() as conn:
+                # The lease runs from now, not from the round's start: a long round of claims
+                # must not hand a new call a lease already short or lapsed.
+                lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
+                lease_until = self.ctx.clock.now() + lease
+                if self.ctx.switches.outgoing_paused:
+                    # Paused while this round of claims was under way: claim nothing more.
+                    return None
+                job = await q.claim_next_job(
+                    conn,
+                    node_id=self.ctx.node_id,
+                    device_id=device_id,
+                    now=now,
+                    lease_until=lease_until,
+                    exclude_numbers=exclude_numbers,
+                    only_numbers=only_numbers,
+                )
+                if job is None:
+                    return None
+                # Read after the claim, so that they see every change committed before it (on
+                # PostgreSQL each statement sees the latest commits: read before it, a job
+                # submitted meanwhile was claimed on a line barred in between).
+                device = await q.get_device(conn, device_id)
+                if device is None or not device.send_enabled or await routes_changed(conn, routes):
+                    # The line was barred, or a rule or group changed, while the round was under
+                    # way: the claim is rolled back and the next round, which the change wakes,
+                    # decides.
+                    raise _ClaimWithdrawn
+                submission = await q.get_submission(conn, job.submission_id)
+                changes = self._not_sendable(job, submission, now)
+                if changes is None:
+                    await q.record_call_attempt(
+                        conn,
+                        CallAttempt(
+                            job_id=job.id, attempt=job.attempts, device_id=device_id, started_at=now
+                        ),
+                    )
+                    changes = {
+                        "extended_status": ExtendedStatus.INITIALIZING,
+                        "extended_status_text": "",
+                        "current_page": job.pages_confirmed + 1,
+                        "started_at": job.started_at or now,
+                    }
+                updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
+                assert updated is not None, "the claim holds the job"
+                await emit_job(conn, self.ctx, updated)
+                return updated, submission, device
         except _ClaimWithdrawn:
             return None
-
-    async def _claim_in_transaction(
-        self,
-        device_id: int,
-        now: datetime,
-        routes: Routes,
-        *,
-        exclude_numbers: Collection[str],
-        only_numbers: Collection[str] | None,
-    ) -> tuple[OutgoingJob, Submission, Device] | None:
-        async with self.ctx.hub.transaction() as conn:
-            # The lease runs from now, not from the round's start: a long round of claims
-            # must not hand a new call a lease already short or lapsed.
-            lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
-            lease_until = self.ctx.clock.now() + lease
-            if self.ctx.switches.outgoing_paused:
-                # Paused while this round of claims was under way: claim nothing more.
-                return None
-            job = await q.claim_next_job(
-                conn,
-                node_id=self.ctx.node_id,
-                device_id=device_id,
-                now=now,
-                lease_until=lease_until,
-                exclude_numbers=exclude_numbers,
-                only_numbers=only_numbers,
-            )
-            if job is None:
-                return None
-            # Read after the claim, so that they see every change committed before it (on
-            # PostgreSQL each statement sees the latest commits: read before it, a job
-            # submitted meanwhile was claimed on a line barred in between).
-            device = await q.get_device(conn, device_id)
-            if device is None or not device.send_enabled or await routes_changed(conn, routes):
-                # The line was barred, or a rule or group changed, while the round was under
-                # way: the claim is rolled back and the next round, which the change wakes,
-                # decides.
-                raise _ClaimWithdrawn
-            submission = await q.get_submission(conn, job.submission_id)
-            changes = self._not_sendable(job, submission, now)
-            if changes is None:
-                await q.record_call_attempt(
-                    conn,
-                    CallAttempt(
-                        job_id=job.id, attempt=job.attempts, device_id=device_id, started_at=now
-                    ),
-                )
-                changes = {
-                    "extended_status": ExtendedStatus.INITIALIZING,
-                    "extended_status_text": "",
-                    "current_page": job.pages_confirmed + 1,
-                    "started_at": job.started_at or now,
-                }
-            updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
-            assert updated is not None, "the claim holds the job"
-            await emit_job(conn, self.ctx, updated)
-            return updated, submission, device
 
     def _not_sendable(
         self, job: OutgoingJob, submission: Submission, now: datetime
