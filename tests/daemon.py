@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -35,10 +36,16 @@ class Daemon:
     server's."""
 
     def __init__(
-        self, data_dir: Path, *, trust: Path | None = None, **tables: dict[str, Any]
+        self,
+        data_dir: Path,
+        *,
+        trust: Path | None = None,
+        memory_limit: int | None = None,
+        **tables: dict[str, Any],
     ) -> None:
         self.data_dir = data_dir
         self.trust = trust
+        self.memory_limit = memory_limit
         # A short folder: a Unix socket path holds at most 107 bytes.
         self.socket = Path(tempfile.mkdtemp(prefix="ofx-", dir="/tmp")) / "openfaxd.sock"
         self.tokens = data_dir / "api-tokens"
@@ -72,6 +79,7 @@ class Daemon:
             env=None if self.trust is None else {**os.environ, "SSL_CERT_FILE": str(self.trust)},
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=None if self.memory_limit is None else self._limit_memory,
         )
         assert self.process.stderr is not None
         # A daemon that never gets ready is killed, so the test fails instead of hanging.
@@ -93,6 +101,23 @@ class Daemon:
         # Keep reading its log, or a full pipe would stop it; the end is kept for failures.
         threading.Thread(target=self._drain, args=(self.process.stderr,), daemon=True).start()
         self._make_robot_an_administrator()
+
+    def _limit_memory(self) -> None:
+        """In the child before it runs openfaxd: its private writable memory (the heap, anonymous
+        mappings, stacks) may not pass ``memory_limit`` bytes, so a test that finds memory
+        unbounded fails with a MemoryError or a dead daemon instead of taking the machine."""
+        assert self.memory_limit is not None
+        resource.setrlimit(resource.RLIMIT_DATA, (self.memory_limit, self.memory_limit))
+
+    def peak_rss(self) -> int:
+        """The most resident memory openfaxd has had so far, in bytes (VmHWM, from /proc)."""
+        assert self.process is not None
+        return proc_status_bytes(self.process.pid, "VmHWM")
+
+    def rss(self) -> int:
+        """The resident memory of openfaxd now, in bytes (VmRSS, from /proc)."""
+        assert self.process is not None
+        return proc_status_bytes(self.process.pid, "VmRSS")
 
     def _make_robot_an_administrator(self) -> None:
         """The token's holder may do everything the tests do remotely (the test process is
@@ -133,6 +158,15 @@ class Daemon:
         return {"OPENFAX_SOCKET": str(self.socket)}
 
 
+def proc_status_bytes(pid: int, field: str) -> int:
+    """A memory field of ``/proc/PID/status`` (given there in kB), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == field:
+            return int(value.split()[0]) * 1024
+    raise AssertionError(f"/proc/{pid}/status has no {field}")
+
+
 def _table(name: str, values: dict[str, Any]) -> str:
     lines = "".join(f"{key} = {_toml(value)}\n" for key, value in values.items())
     return f"[{name}]\n{lines}"
@@ -152,11 +186,15 @@ def _toml(value: Any) -> str:
 
 @contextmanager
 def running(
-    data_dir: Path, *, trust: Path | None = None, **tables: dict[str, Any]
+    data_dir: Path,
+    *,
+    trust: Path | None = None,
+    memory_limit: int | None = None,
+    **tables: dict[str, Any],
 ) -> Iterator[Daemon]:
-    """A started daemon (trusting the CA certificate ``trust``, if given), stopped (or
-    reaped, if a test killed it) at the end."""
-    daemon = Daemon(data_dir, trust=trust, **tables)
+    """A started daemon (trusting the CA certificate ``trust``, and with its memory limited to
+    ``memory_limit`` bytes, if given), stopped (or reaped, if a test killed it) at the end."""
+    daemon = Daemon(data_dir, trust=trust, memory_limit=memory_limit, **tables)
     daemon.start()
     try:
         yield daemon
