@@ -187,6 +187,25 @@ class QueueBlockedError(FaxError):
     hresult = E_ACCESSDENIED
 
 
+class RequestTooLargeError(FaxError):
+    """A request's body is larger than the server takes on that route (``limit`` bytes)."""
+
+    hresult = E_INVALIDARG
+
+    def __init__(self, message: str, limit: int) -> None:
+        self.limit = limit
+        super().__init__(message)
+
+
+class ServerBusyError(FaxError):
+    """The server takes no more of this kind of request now; ``retry_after`` seconds on, it
+    may."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class SubmissionError(FaxError, ValueError):
     """A submission is incomplete or contradicts itself (no recipient, nothing to send ...)."""
 

@@ -42,6 +42,7 @@ from openfax.api.accounts import accounts_routes
 from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller
 from openfax.api.errors import fax_error_response, install, problems
+from openfax.api.limits import RequestLimits, limited_routes
 from openfax.api.models import ID_PATTERN, ErrorModel, decode_cursor
 from openfax.api.options import options_routes
 from openfax.api.outbound_routing import outbound_routing_routes
@@ -140,12 +141,14 @@ OPTIONS_EVENT_NAMES = {
 """The notification of a change of one of the option objects (CONFIG_CHANGED's ``options``)."""
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorModel} for code in (400, 401, 403, 404, 409, 503)
+    code: {"model": ErrorModel} for code in (400, 401, 403, 404, 409, 413, 503)
 }
 
 
 def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
-    """The API over ``service``, behind authentication (see ``openfax.api.auth``)."""
+    """The API over ``service``, behind authentication (see ``openfax.api.auth``) and the
+    request limits (``openfax.api.limits``), which check a route's rights before its body is
+    read."""
     app = FastAPI(
         title="OpenFax",
         version=__version__,
@@ -161,6 +164,7 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     missing = undeclared_routes(app)
     if missing:
         raise RuntimeError(f"routes without a declared access right: {missing}")
+    app.add_middleware(RequestLimits, routes=limited_routes(app), config=service.config.api)
     return Authentication(app, service, tokens)
 
 

@@ -30,7 +30,9 @@ from openfax.errors import (
     MessageNotFoundError,
     NotSupportedError,
     QueueBlockedError,
+    RequestTooLargeError,
     RuleNotFoundError,
+    ServerBusyError,
     SubmissionError,
 )
 
@@ -43,6 +45,8 @@ STATUS: dict[type[FaxError], int] = {
     InvalidOperationError: 409,
     AccessDeniedError: 403,
     QueueBlockedError: 503,
+    ServerBusyError: 503,
+    RequestTooLargeError: 413,
     DocumentError: 400,
     SubmissionError: 400,
     InvalidIdError: 400,

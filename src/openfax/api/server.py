@@ -1,16 +1,29 @@
-"""Serving the API from inside ``openfaxd``: one uvicorn server on the event loop of the
-service, listening on the local Unix socket and, if configured, a TCP address.
+"""Serving the API from inside ``openfaxd``: on the event loop of the service, one uvicorn
+server on the local Unix socket and, if configured, another on a TCP address.
 
 Connections on the Unix socket are marked with their peer's credentials (``SO_PEERCRED``)
 by the protocol classes below, the one place where the socket itself is at hand; the
 authentication middleware trusts that mark and nothing a request says.
+
+Each listener has its own server and :class:`ConnectionGuard`. On both, a connection must
+send a request's headers within ``header_timeout_seconds`` and a body that stalls for
+``idle_timeout_seconds`` closes it. On TCP the guard also caps the connections open, in
+all and per client address, and closes one more at once, so that half-open connections
+from the network cannot take the file descriptors and the event loop the Unix socket's
+clients need. Its log lines about misbehaving clients are rate-limited
+(``openfax.logfilter``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import os
+import resource
 import socket
+import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -18,6 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -26,12 +40,20 @@ from openfax.api.app import create_app
 from openfax.api.auth import PEER, Peer, peer_of
 from openfax.api.tokens import TokenFile
 from openfax.errors import ConfigError
+from openfax.logfilter import limit_rate
 from openfax.service import FaxService
-from openfax.service.config import listen_address
+from openfax.service.config import ApiConfig, listen_address
 
 SOCKET_MODE = 0o660
 GRACE_SECONDS = 3.0
 """How long requests in flight may take to finish when the service stops."""
+SPARE_FILES = 1024
+"""File descriptors kept free beside the TCP connections (database, spool, SIP, the Unix
+socket's clients): the file limit is raised to make room, or the connection cap lowered."""
+CLIENT_LOGGERS = ("asyncio", "uvicorn.error", __name__)
+"""The loggers that speak of what clients do, rate-limited."""
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,45 +72,134 @@ class ApiAddresses:
 async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
     """Serve the API of the running ``service`` until the block ends."""
     config = service.config.api
-    sockets = [_bind_unix(config.socket)]
+    local = _bind_unix(config.socket)
+    remote = None
     try:
         if config.listen:
             address = listen_address(config.listen)
             assert address is not None, "checked when the configuration was read"
-            sockets.append(socket.create_server(address, family=_family(address[0])))
+            remote = socket.create_server(address, family=_family(address[0]))
     except OSError as exc:
-        sockets[0].close()
+        local.close()
         config.socket.unlink(missing_ok=True)
         raise ConfigError(service.config.source, "api.listen", str(exc)) from None
+    limit_rate(*CLIENT_LOGGERS)
     app = create_app(service, TokenFile(config.tokens_file))
-    server = uvicorn.Server(
-        uvicorn.Config(
+    servers = [(_server(app, config, ConnectionGuard(config)), local)]
+    if remote is not None:
+        cap = _room_for(config.max_connections)
+        guard = ConnectionGuard(config, total=cap, per_client=config.max_connections_per_client)
+        servers.append((_server(app, config, guard), remote))
+    # ``serve()`` would take SIGTERM and SIGINT over; they belong to openfaxd, which stops
+    # the servers by setting ``should_exit``.
+    tasks = [asyncio.create_task(server._serve([sock]), name="api") for server, sock in servers]
+    try:
+        for (server, _), task in zip(servers, tasks, strict=True):
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the API server stopped while starting")
+                await asyncio.sleep(0.01)
+        tcp = None if remote is None else remote.getsockname()[:2]
+        yield ApiAddresses(config.socket, tcp)
+    finally:
+        for server, _ in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)
+        with suppress(FileNotFoundError):
+            config.socket.unlink()
+
+
+class _Config(uvicorn.Config):
+    """uvicorn's configuration with the listener's guard, which the protocols read."""
+
+    def __init__(self, app: Any, guard: ConnectionGuard, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.guard = guard
+
+
+def _server(app: Any, config: ApiConfig, guard: ConnectionGuard, **options: Any) -> uvicorn.Server:
+    """The uvicorn server of one listener (``options``: more of uvicorn's, e.g. TLS)."""
+    return uvicorn.Server(
+        _Config(
             app,
+            guard,
             http=_HttpProtocol,
             ws=_WebSocketProtocol,
             lifespan="off",
             log_config=None,
             access_log=False,
             proxy_headers=False,
+            timeout_keep_alive=max(1, math.ceil(config.keep_alive_seconds)),
             timeout_graceful_shutdown=int(GRACE_SECONDS),
+            **options,
         )
     )
-    # ``serve()`` would take SIGTERM and SIGINT over; they belong to openfaxd, which stops
-    # the server by setting ``should_exit``.
-    task = asyncio.create_task(server._serve(sockets), name="api")
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the API server stopped while starting")
-            await asyncio.sleep(0.01)
-        tcp = sockets[1].getsockname()[:2] if len(sockets) > 1 else None
-        yield ApiAddresses(config.socket, tcp)
-    finally:
-        server.should_exit = True
-        await task
-        with suppress(FileNotFoundError):
-            config.socket.unlink()
+
+
+def _room_for(connections: int) -> int:
+    """The TCP connection cap the file limit allows: the soft limit is raised (up to the hard
+    one) to hold ``connections`` and ``SPARE_FILES``; what does not fit lowers the cap."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return connections
+    cap = max(1, soft - SPARE_FILES)
+    _logger.warning(
+        "api.max_connections lowered from %d to %d: the file limit (RLIMIT_NOFILE) is %d",
+        connections,
+        cap,
+        soft,
+    )
+    return cap
+
+
+class ConnectionGuard:
+    """One listener's limits on its connections: timeouts for all, and caps on how many are
+    open (``total``, ``per_client`` address) when given."""
+
+    def __init__(
+        self, config: ApiConfig, *, total: int | None = None, per_client: int | None = None
+    ) -> None:
+        self.header_timeout = config.header_timeout_seconds
+        self.idle_timeout = config.idle_timeout_seconds
+        self.total = total
+        self.per_client = per_client
+        self.open: dict[asyncio.BaseTransport, str] = {}
+        self.by_client: Counter[str] = Counter()
+
+    def admit(self, transport: asyncio.BaseTransport) -> bool:
+        """Count a new connection in, or say it is one too many (it is then not counted)."""
+        if self.total is None:
+            return True
+        peer = transport.get_extra_info("peername")
+        client = str(peer[0]) if isinstance(peer, tuple) else ""
+        if len(self.open) >= self.total:
+            _logger.warning(
+                "connection from %s closed: %d open, the most allowed", client, self.total
+            )
+            return False
+        if self.per_client is not None and self.by_client[client] >= self.per_client:
+            _logger.warning(
+                "connection from %s closed: it has %d open, the most one client may",
+                client,
+                self.per_client,
+            )
+            return False
+        self.open[transport] = client
+        self.by_client[client] += 1
+        return True
+
+    def release(self, transport: asyncio.BaseTransport) -> None:
+        """Count a closed connection out (once, whichever protocol saw it close)."""
+        client = self.open.pop(transport, None)
+        if client is not None:
+            self.by_client[client] -= 1
+            if not self.by_client[client]:
+                del self.by_client[client]
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -134,12 +245,98 @@ def _prepare_connection(protocol: Any, transport: asyncio.BaseTransport) -> None
 
 
 class _HttpProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol under its listener's :class:`ConnectionGuard`: a request's
+    headers are due ``header_timeout`` after the connection opened or the last response
+    ended; a body that stalls ``idle_timeout`` closes the connection."""
+
+    config: _Config
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if not self.config.guard.admit(transport):
+            transport.abort()
+            return
         _prepare_connection(self, transport)
+        self._last_data = time.monotonic()
+        self._head_due: asyncio.TimerHandle | None = None
+        self._idle_check: asyncio.TimerHandle | None = None
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.config.guard.release(self.transport)
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._last_data = time.monotonic()
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE and self._head_due is not None:
+            self._head_due.cancel()
+            self._head_due = None
+        if self.conn.their_state is h11.SEND_BODY and self._idle_check is None:
+            self._idle_check = self.loop.call_later(self.config.guard.idle_timeout, self._idle)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._await_head()
+
+    def _await_head(self) -> None:
+        if self._head_due is not None:
+            self._head_due.cancel()
+        self._head_due = self.loop.call_later(self.config.guard.header_timeout, self._head_late)
+
+    def _head_late(self) -> None:
+        self._head_due = None
+        if self._ours() and self.conn.their_state is h11.IDLE:
+            _logger.warning(
+                "connection from %s closed: no request headers within %g s",
+                _client(self.client),
+                self.config.guard.header_timeout,
+            )
+            self.transport.close()
+
+    def _idle(self) -> None:
+        """Close the connection if its request's body has stalled; look again later if it
+        has not (or the server is not reading it now)."""
+        self._idle_check = None
+        if not self._ours() or self.conn.their_state is not h11.SEND_BODY:
+            return
+        now = time.monotonic()
+        if self.flow.read_paused:  # the server is not reading: the client waits for it
+            self._last_data = now
+        quiet = now - self._last_data
+        if quiet >= self.config.guard.idle_timeout:
+            _logger.warning(
+                "connection from %s closed: its request body stalled for %g s",
+                _client(self.client),
+                self.config.guard.idle_timeout,
+            )
+            self.transport.close()
+            return
+        self._idle_check = self.loop.call_later(self.config.guard.idle_timeout - quiet, self._idle)
+
+    def _ours(self) -> bool:
+        """Whether this protocol still serves the connection (not upgraded, not closing)."""
+        return self.transport.get_protocol() is self and not self.transport.is_closing()
+
+    def _cancel_timers(self) -> None:
+        for timer in (getattr(self, "_head_due", None), getattr(self, "_idle_check", None)):
+            if timer is not None:
+                timer.cancel()
 
 
 class _WebSocketProtocol(WebSocketsSansIOProtocol):
+    config: _Config
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         _prepare_connection(self, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.config.guard.release(self.transport)
+        super().connection_lost(exc)
+
+
+def _client(address: tuple[str, int] | None) -> str:
+    return "the local socket" if address is None else address[0]

@@ -218,6 +218,29 @@ class ApiConfig:
     tokens_file: Path
     """The hashes of the remote clients' bearer tokens, one ``sha256:<hex> name`` a line
     (default ``data_dir/api-tokens``; ``python -m openfax.api.tokens`` adds one)."""
+    max_upload_mb: int = 64
+    """The largest request body of a route that takes files (a submission, a cover page),
+    in MiB; a larger one is refused with 413 as it arrives."""
+    max_json_kb: int = 2048
+    """The largest request body of every other route, in KiB."""
+    max_concurrent_uploads: int = 4
+    """Requests to routes that take files served at once, their rendering included; one
+    more waits for a free slot."""
+    upload_wait_seconds: float = 10.0
+    """How long an upload waits for a slot before it is answered 503 with Retry-After."""
+    header_timeout_seconds: float = 10.0
+    """How long a connection may take to send a request's headers, from its opening or
+    from the end of the response before; it is closed after that."""
+    idle_timeout_seconds: float = 30.0
+    """How long a request's body may stall (no byte arriving) before its connection is
+    closed."""
+    keep_alive_seconds: float = 5.0
+    """How long an idle connection is kept open for the client's next request."""
+    max_connections: int = 512
+    """Connections open on the TCP listener at most; one more is closed at once. The Unix
+    socket has no such limit: its clients are the machine's own users."""
+    max_connections_per_client: int = 32
+    """Connections one client address may hold open on the TCP listener."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -395,6 +418,14 @@ _POSITIVE = {
     "ring_seconds",
     "max_call_seconds",
     "dns_timeout",
+    "max_upload_mb",
+    "max_json_kb",
+    "max_concurrent_uploads",
+    "header_timeout_seconds",
+    "idle_timeout_seconds",
+    "keep_alive_seconds",
+    "max_connections",
+    "max_connections_per_client",
 }
 _NON_NEGATIVE = {
     "retries",
@@ -409,6 +440,7 @@ _NON_NEGATIVE = {
     "high_quota_water_mark_mb",
     "low_quota_water_mark_mb",
     "retry_delay_minutes",
+    "upload_wait_seconds",
     "lines",
     "jitter_delay",
     "session_expires",
