@@ -67,6 +67,8 @@ class Daemon:
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.log: deque[str] = deque(maxlen=200)
+        self.log_bytes = 0
+        """Characters openfaxd has logged so far (its log's end is ``log``)."""
 
     def start(self) -> None:
         """Start openfaxd and wait until it serves; ``address`` is its ``host:port``."""
@@ -88,6 +90,7 @@ class Daemon:
         try:
             for line in self.process.stderr:
                 self.log.append(line)
+                self.log_bytes += len(line)
                 found = READY.search(line)
                 if found:
                     self.address = f"{found[1]}:{found[2]}"
@@ -140,6 +143,7 @@ class Daemon:
     def _drain(self, stream: IO[str]) -> None:
         for line in stream:
             self.log.append(line)
+            self.log_bytes += len(line)
 
     def kill(self) -> None:
         """``kill -9``: no chance to clean up."""

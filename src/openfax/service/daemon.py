@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import logging
 import signal
 import sys
@@ -20,6 +21,10 @@ from openfax.service.service import FaxService
 
 _logger = logging.getLogger("openfax.service.daemon")
 
+M_MMAP_THRESHOLD = -3
+"""glibc's ``mallopt`` parameter: the size from which a block is mapped on its own."""
+MMAP_THRESHOLD_BYTES = 1024 * 1024
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the service until a signal; the exit status is 0, or 1 if it could not start."""
@@ -28,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="data folder (database, spool); wins over the file")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     options = parser.parse_args(argv)
+    _return_freed_memory()
     logging.basicConfig(
         level=logging.DEBUG if options.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -40,6 +46,19 @@ def main(argv: list[str] | None = None) -> int:
         _logger.error("%s", exc)
         return 1
     return 0
+
+
+def _return_freed_memory() -> None:
+    """Have malloc map every block of ``MMAP_THRESHOLD_BYTES`` or more on its own, so that
+    it goes back to the system when freed. glibc raises its threshold as large blocks are
+    freed and then keeps such blocks in the heaps of the threads that used them: eight
+    image submissions rendered in turn, each holding 0.4 GB at most, left 1.7 GB resident.
+    Without glibc (no ``mallopt``) nothing changes."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 async def _serve(service: FaxService) -> None:
