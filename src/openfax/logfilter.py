@@ -1,9 +1,10 @@
 """A logging filter that lets at most a few records of one kind through per interval, so that
 what a misbehaving client (or a flood of them) makes the service log cannot fill the disk.
 
-Records are of one kind when they come from the same logger with the same message template
-(``record.msg``, before its arguments are filled in): a thousand "connection refused from
-%s" lines are one kind. The first record let through after some were held back says how
+Records are of one kind when they come from the same logger with the same first line of
+their message template (``record.msg``, before its arguments are filled in): a thousand
+"connection refused from %s" lines are one kind, and so are asyncio's reports, which name
+the socket or task on their second line. The first record let through after some were held back says how
 many were.
 """
 
@@ -32,10 +33,10 @@ class RateLimitFilter(logging.Filter):
         self.interval = interval
         self.clock = clock
         self._lock = threading.Lock()
-        self._kinds: dict[tuple[str, object], _Window] = {}
+        self._kinds: dict[tuple[str, str], _Window] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, record.msg)
+        key = (record.name, str(record.msg).partition("\n")[0])
         now = self.clock()
         with self._lock:
             window = self._kinds.get(key)
