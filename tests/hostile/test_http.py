@@ -12,9 +12,11 @@ import resource
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import httpx
@@ -310,11 +312,104 @@ def test_a_connection_without_a_request_is_closed(tmp_path: Path) -> None:
 def test_one_client_address_holds_a_few_connections_at_most(tmp_path: Path) -> None:
     api = {"max_connections_per_client": 3}
     with running(tmp_path, memory_limit=LIMIT_BYTES, api=api) as daemon, ExitStack() as stack:
-        held = [stack.enter_context(connect(daemon, ATTACKER)) for _ in range(3)]
+        busy = {**bearer(daemon), "Content-Type": "application/json", "Content-Length": "10"}
+        for _ in range(3):  # requests begun, their bodies still to come
+            sock = stack.enter_context(connect(daemon, ATTACKER))
+            sock.sendall(head("PATCH", "/v1/configuration", busy))
         one_more = stack.enter_context(connect(daemon, ATTACKER))
         assert one_more.recv(1024) == b""  # closed at once
-        held[0].sendall(head("GET", "/v1/server", bearer(daemon)))
-        assert response(held[0])[0] == 200
         with connect(daemon) as good:  # another address is served
             good.sendall(head("GET", "/v1/server", bearer(daemon)))
             assert response(good)[0] == 200
+
+
+def test_a_connection_that_sent_no_request_makes_room_for_one_that_does(tmp_path: Path) -> None:
+    api = {"max_connections_per_client": 3}
+    with running(tmp_path, memory_limit=LIMIT_BYTES, api=api) as daemon, ExitStack() as stack:
+        idle = [stack.enter_context(connect(daemon)) for _ in range(3)]
+        for sock in idle:
+            sock.sendall(b"GET /v1/server HTTP/1.1\r\n")  # and never the rest
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:  # until the oldest has waited long enough to give way
+            with connect(daemon) as good:
+                good.sendall(head("GET", "/v1/server", bearer(daemon)))
+                try:
+                    if response(good)[0] == 200:
+                        break
+                except ConnectionError:
+                    pass
+            assert time.monotonic() < deadline, "no connection gave way"
+        assert idle[0].recv(1024) == b""  # the oldest was closed for it
+
+
+@pytest.mark.skipif(not os.environ.get("OPENFAX_STRESS"), reason="a long run: OPENFAX_STRESS=1")
+def test_a_minute_of_slow_connections_from_many_addresses(tmp_path: Path) -> None:
+    """64 addresses each keep 40 connections open for a minute, sending their headers a
+    byte a second and opening a new one for each the server closes, while a local and a
+    remote client ask every half second."""
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 4096:
+        pytest.skip("needs a hard file limit of 4,096")
+    daemon = Daemon(tmp_path, memory_limit=LIMIT_BYTES)
+    with file_limit(1024):
+        daemon.start()
+    stop = threading.Event()
+    opened = [0]
+
+    def attack() -> None:
+        held: list[socket.socket] = []
+        sources = [f"127.0.1.{n}" for n in range(1, 65)]
+        while not stop.is_set():
+            live = []
+            for sock in held:
+                try:
+                    sock.send(b"X")
+                    live.append(sock)
+                except OSError:
+                    sock.close()
+            held = live
+            count = Counter(sock.getsockname()[0] for sock in held)
+            for source in sources:
+                for _ in range(40 - count[source]):
+                    try:
+                        sock = connect(daemon, source)
+                        sock.setblocking(False)
+                        sock.send(b"GET /v1/server HTTP/1.1\r\n")
+                    except OSError:
+                        continue
+                    held.append(sock)
+                    opened[0] += 1
+            stop.wait(1.0)
+        for sock in held:
+            sock.close()
+
+    local_times: list[float] = []
+    remote_times: list[float] = []
+    try:
+        with file_limit(4096):
+            logged = daemon.log_bytes
+            attacker = threading.Thread(target=attack)
+            attacker.start()
+            end = time.monotonic() + 60
+            with local(daemon) as client:
+                while time.monotonic() < end:
+                    start = time.monotonic()
+                    assert client.get("/v1/server").status_code == 200
+                    local_times.append(time.monotonic() - start)
+                    start = time.monotonic()
+                    with connect(daemon) as good:
+                        good.sendall(head("GET", "/v1/server", bearer(daemon)))
+                        assert response(good)[0] == 200
+                    remote_times.append(time.monotonic() - start)
+                    time.sleep(0.5)  # pacing the well-behaved clients, not waiting for anything
+            stop.set()
+            attacker.join(WAIT_SECONDS)
+            print(
+                f"\n{opened[0]} attacking connections opened; Unix socket answered in "
+                f"{median(local_times):.3f} s (median), {max(local_times):.3f} s (most), TCP "
+                f"in {median(remote_times):.3f} s / {max(remote_times):.3f} s; "
+                f"{daemon.log_bytes - logged} bytes logged"
+            )
+            assert daemon.log_bytes - logged < 1024 * 1024
+    finally:
+        stop.set()
+        daemon.stop()

@@ -50,6 +50,10 @@ GRACE_SECONDS = 3.0
 SPARE_FILES = 1024
 """File descriptors kept free beside the TCP connections (database, spool, SIP, the Unix
 socket's clients): the file limit is raised to make room, or the connection cap lowered."""
+ROOM_AFTER_SECONDS = 1.0
+"""How long a connection may wait for a request's headers before one more connection, at a
+cap, may close it to take its place. A new connection is spared that long, or a flood of
+them would close each other (and a well-behaved client's) before any sent a request."""
 CLIENT_LOGGERS = ("asyncio", "uvicorn.error", __name__)
 """The loggers that speak of what clients do, rate-limited."""
 
@@ -172,26 +176,60 @@ class ConnectionGuard:
         self.by_client: Counter[str] = Counter()
 
     def admit(self, transport: asyncio.BaseTransport) -> bool:
-        """Count a new connection in, or say it is one too many (it is then not counted)."""
+        """Count a new connection in, or say it is one too many (it is then not counted).
+
+        At a cap, a connection that has sent no request (half-open, or idle between
+        requests) is closed to make room: at the client's own cap, its oldest that has
+        waited ``ROOM_AFTER_SECONDS``; at the total cap, the oldest of the client holding
+        the most connections if it holds more than this one's would, else the oldest of
+        anyone's that has waited that long. So a client with a request to make gets in
+        while slow ones, from however many addresses, hold the rest."""
         if self.total is None:
             return True
         peer = transport.get_extra_info("peername")
         client = str(peer[0]) if isinstance(peer, tuple) else ""
-        if len(self.open) >= self.total:
-            _logger.warning(
-                "connection from %s closed: %d open, the most allowed", client, self.total
-            )
-            return False
-        if self.per_client is not None and self.by_client[client] >= self.per_client:
+        if (
+            self.per_client is not None
+            and self.by_client[client] >= self.per_client
+            and not self._close_waiting(client, ROOM_AFTER_SECONDS)
+        ):
             _logger.warning(
                 "connection from %s closed: it has %d open, the most one client may",
                 client,
                 self.per_client,
             )
             return False
+        if len(self.open) >= self.total and not self._make_room(client):
+            _logger.warning(
+                "connection from %s closed: %d open, the most allowed", client, self.total
+            )
+            return False
         self.open[transport] = client
         self.by_client[client] += 1
         return True
+
+    def _make_room(self, client: str) -> bool:
+        hog, held = self.by_client.most_common(1)[0]
+        if held > self.by_client[client] + 1 and self._close_waiting(hog, 0.0):
+            return True
+        return self._close_waiting(None, ROOM_AFTER_SECONDS)
+
+    def _close_waiting(self, client: str | None, waited: float) -> bool:
+        """Close the oldest connection (of ``client``, or of anyone) that has waited
+        ``waited`` seconds or more for a request; whether there was one."""
+        now = time.monotonic()
+        for transport, owner in self.open.items():
+            protocol = transport.get_protocol()
+            if (
+                (client is None or owner == client)
+                and isinstance(protocol, _HttpProtocol)
+                and now - protocol.awaiting_since() >= waited
+            ):
+                _logger.warning("connection from %s closed to make room: it sent no request", owner)
+                self.release(transport)
+                protocol.transport.abort()
+                return True
+        return False
 
     def release(self, transport: asyncio.BaseTransport) -> None:
         """Count a closed connection out (once, whichever protocol saw it close)."""
@@ -281,7 +319,15 @@ class _HttpProtocol(H11Protocol):
         if not self.transport.is_closing():
             self._await_head()
 
+    def awaiting_since(self) -> float:
+        """Since when (``time.monotonic()``) the connection has been open with no request
+        begun (none yet, or none since the last response); infinity while one is served."""
+        if self.conn.their_state is not h11.IDLE or self.transport.is_closing():
+            return math.inf
+        return self._idle_since
+
     def _await_head(self) -> None:
+        self._idle_since = time.monotonic()
         if self._head_due is not None:
             self._head_due.cancel()
         self._head_due = self.loop.call_later(self.config.guard.header_timeout, self._head_late)
