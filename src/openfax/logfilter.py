@@ -4,8 +4,8 @@ what a misbehaving client (or a flood of them) makes the service log cannot fill
 Records are of one kind when they come from the same logger with the same first line of
 their message template (``record.msg``, before its arguments are filled in): a thousand
 "connection refused from %s" lines are one kind, and so are asyncio's reports, which name
-the socket or task on their second line. The first record let through after some were held back says how
-many were.
+the socket or task on their second line. The first record let through after some were held
+back says how many were.
 """
 
 from __future__ import annotations

@@ -143,7 +143,8 @@ def _server(app: Any, config: ApiConfig, guard: ConnectionGuard, **options: Any)
 
 def _room_for(connections: int) -> int:
     """The TCP connection cap the file limit allows: the soft limit is raised (up to the hard
-    one) to hold ``connections`` and ``SPARE_FILES``; what does not fit lowers the cap."""
+    one) to hold ``connections`` and ``SPARE_FILES``; what does not fit lowers the cap (to
+    half the files at least)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = connections + SPARE_FILES
     if soft != resource.RLIM_INFINITY and soft < wanted:
@@ -151,13 +152,14 @@ def _room_for(connections: int) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     if soft == resource.RLIM_INFINITY or soft >= wanted:
         return connections
-    cap = max(1, soft - SPARE_FILES)
-    _logger.warning(
-        "api.max_connections lowered from %d to %d: the file limit (RLIMIT_NOFILE) is %d",
-        connections,
-        cap,
-        soft,
-    )
+    cap = min(connections, max(soft // 2, soft - SPARE_FILES))
+    if cap < connections:
+        _logger.warning(
+            "api.max_connections lowered from %d to %d: the file limit (RLIMIT_NOFILE) is %d",
+            connections,
+            cap,
+            soft,
+        )
     return cap
 
 
