@@ -24,6 +24,7 @@ import pytest
 from PIL import Image
 
 from openfax.client import FaxDocument, FaxServer
+from openfax.errors import RequestTooLargeError
 from tests.daemon import Daemon, running
 from tests.hostile.conftest import LIMIT_BYTES
 
@@ -142,6 +143,28 @@ def test_a_large_upload_is_refused_as_it_arrives_and_nothing_is_kept(
         assert sorted((daemon.data_dir / "spool").rglob("*")) == spool
         with daemon.connected() as server:  # and it serves on
             assert server.get_devices()
+
+
+@pytest.mark.parametrize("remote", [True, False])
+def test_the_client_is_told_its_upload_is_too_large(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, remote: bool
+) -> None:
+    """The server answers 413 and closes while the client still sends: the client reads the
+    answer instead of reporting a broken connection."""
+    body = tmp_path / "long.txt"
+    body.write_text("a line of a long letter\n" * 200_000)  # 4.8 MB
+    with running(tmp_path / "d", memory_limit=LIMIT_BYTES, api={"max_upload_mb": 1}) as daemon:
+        monkeypatch.setenv("OPENFAX_SOCKET", str(daemon.socket))
+        fax = FaxDocument(body=body, subject="long")
+        fax.recipients.add("1002", "Recipient")
+        with FaxServer() as server:
+            if remote:
+                server.connect(daemon.address, token=daemon.token)
+            else:
+                server.connect()
+            with pytest.raises(RequestTooLargeError, match=r"api\.max_upload_mb"):
+                fax.connected_submit(server)
+            assert server.get_devices()  # and the connection is made again
 
 
 def test_an_upload_declaring_too_many_bytes_is_refused_before_its_body(daemon: Daemon) -> None:

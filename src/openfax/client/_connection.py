@@ -93,10 +93,23 @@ class _Http:
 
     def exchange(self, request: bytes) -> tuple[int, dict[str, str], bool]:
         """Send ``request``; the response's status, headers (lower-case names) and whether
-        the connection ends with it."""
-        self.sock.sendall(request)
-        line = self._in.readline(MAX_LINE)
+        the connection ends with it. A server that refuses a request before reading all
+        of it (413, 403) answers and closes: the send then fails, and its answer is read."""
+        try:
+            self.sock.sendall(request)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            refused: OSError | None = exc
+        else:
+            refused = None
+        try:
+            line = self._in.readline(MAX_LINE)
+        except OSError:
+            if refused is not None:
+                raise refused from None
+            raise
         if not line:
+            if refused is not None:
+                raise refused
             raise _Closed("the server closed the connection")
         version, status_text = line.split(None, 2)[:2]
         status = int(status_text)
