@@ -214,23 +214,40 @@ def test_a_big_patch_without_the_right_is_refused_before_its_body(
         assert "far2MANAGE_CONFIG" in body["error"]["message"]
 
 
-def test_uploads_in_progress_are_capped(tmp_path: Path) -> None:
-    api = {"max_concurrent_uploads": 2, "upload_wait_seconds": 0.5}
-    with running(tmp_path, memory_limit=LIMIT_BYTES, api=api) as daemon, ExitStack() as stack:
+def test_uploads_being_processed_are_capped(tmp_path: Path) -> None:
+    """With one slot, an upload whose body has arrived waits while another renders, then is
+    told to come back; a slow sender holds no slot."""
+    png = tmp_path / "canvas.png"
+    Image.new("RGB", (4000, 4000), "white").save(png, optimize=True)
+    api = {"max_concurrent_uploads": 1, "upload_wait_seconds": 0.5}
+    with running(tmp_path / "d", memory_limit=LIMIT_BYTES, api=api) as daemon:
         upload = {**bearer(daemon), "Content-Type": "multipart/form-data; boundary=B"}
-        stalled = []
-        for _ in range(2):  # two uploads that send a little and then nothing
-            sock = stack.enter_context(connect(daemon))
-            sock.sendall(head("POST", "/v1/submissions", {**upload, "Content-Length": "100000"}))
-            sock.sendall(b"--B\r\n")
-            stalled.append(sock)
-        status, headers, body = until_status(daemon, upload, lambda status: status == 503)
+        with connect(daemon) as slow:  # a body begun and never finished takes no slot
+            slow.sendall(head("POST", "/v1/submissions", {**upload, "Content-Length": "100000"}))
+            slow.sendall(b"--B\r\n")
+            assert until_status(daemon, upload, lambda status: status != 503)[0] == 400
+        stop = threading.Event()
+
+        def render() -> None:  # keeps the one slot busy until told to stop
+            fax = FaxDocument(body=png, subject="canvas")
+            fax.recipients.add("1002", "Recipient")
+            with FaxServer() as server:
+                server.connect(daemon.address, token=daemon.token, timeout=WAIT_SECONDS)
+                while not stop.is_set():
+                    fax.connected_submit(server)
+
+        renderer = threading.Thread(target=render)
+        renderer.start()
+        try:
+            status, headers, body = until_status(daemon, upload, lambda status: status == 503)
+        finally:
+            stop.set()
+            renderer.join(WAIT_SECONDS)
         assert body["error"]["class"] == "ServerBusyError"
         assert "api.max_concurrent_uploads" in body["error"]["message"]
         assert int(headers["retry-after"]) >= 1
-        stalled[0].close()  # a slot frees: the next upload is served (refused as incomplete)
         status, _, body = until_status(daemon, upload, lambda status: status != 503)
-        assert status == 400, body
+        assert status == 400, body  # served again (refused as incomplete)
 
 
 def until_status(

@@ -6,15 +6,19 @@ routes. It finds the route a request goes to and, before reading a byte of its b
 
 * checks the route's declared rights (``openfax.api.rights``), so a caller who may not
   use the route gets its 403 without the server reading what it sends;
-* refuses a body whose ``Content-Length`` passes the route's limit (413);
-* on an upload route (one that takes files), takes one of ``max_concurrent_uploads``
-  slots for the whole request, its rendering included, waiting at most
-  ``upload_wait_seconds`` for one before answering 503 with ``Retry-After``.
+* refuses a body whose ``Content-Length`` passes the route's limit (413).
 
 It then counts the body's bytes as they arrive and stops at the limit: the route's parsing
 fails there, whatever it had spooled is dropped with it, and the client gets 413. Every
 refusal sent before the body was read closes the connection (``Connection: close``), so
 the rest of the body is never read either.
+
+An upload (a request to a route that takes files) takes one of ``max_concurrent_uploads``
+slots once its body has arrived, and holds it until it is answered: its parsing and
+rendering, what costs memory and CPU, are capped. It waits at most
+``upload_wait_seconds`` for one, then is answered 503 with ``Retry-After``. The slot is
+not taken earlier so that a client sending slowly holds none: receiving costs a connection
+(capped by ``openfax.api.server``) and a spooled file.
 """
 
 from __future__ import annotations
@@ -75,26 +79,24 @@ class RequestLimits:
         except FaxError as exc:
             await _refuse(scope, receive, send, fax_error_response(exc))
             return
-        if not upload:
-            await _limited(self.app, limit, upload, scope, receive, send)
-            return
+        exchange = _Exchange(self, limit, upload)
+        try:
+            await exchange.run(scope, receive, send)
+        finally:
+            if exchange.slot:
+                self.uploads.release()
+
+    async def take_slot(self) -> None:
+        """One of the upload slots, or ServerBusyError after ``upload_wait_seconds``."""
         try:
             async with asyncio.timeout(self.wait_seconds):
                 await self.uploads.acquire()
         except TimeoutError:
-            busy = ServerBusyError(
-                f"{self.uploads_max} uploads are in progress, the most this server takes at "
-                "once (api.max_concurrent_uploads); try again shortly",
+            raise ServerBusyError(
+                f"{self.uploads_max} uploads are being processed, the most this server takes "
+                "at once (api.max_concurrent_uploads); try again shortly",
                 retry_after=max(1, round(self.wait_seconds)),
-            )
-            response = fax_error_response(busy)
-            response.headers["Retry-After"] = str(busy.retry_after)
-            await _refuse(scope, receive, send, response)
-            return
-        try:
-            await _limited(self.app, limit, upload, scope, receive, send)
-        finally:
-            self.uploads.release()
+            ) from None
 
     def _route(self, scope: Scope) -> LimitedRoute | None:
         path: str = scope["path"]
@@ -140,43 +142,57 @@ def _too_large(limit: int, upload: bool) -> RequestTooLargeError:
     return RequestTooLargeError(f"{what} may have at most {limit:,} bytes here ({key})", limit)
 
 
-class _TooLarge(Exception):
-    """Raised into the route when the body passes its limit (caught below)."""
+class _Refused(Exception):
+    """Raised into the route when its request is refused while it reads the body."""
 
 
-async def _limited(
-    app: ASGIApp, limit: int, upload: bool, scope: Scope, receive: Receive, send: Send
-) -> None:
-    """Run ``app`` on a body counted as it arrives: past ``limit`` the route's read fails,
-    what the route answers is dropped, and 413 is sent instead."""
-    received = 0
-    over = False
-    started = False
+class _Exchange:
+    """One request run through the route with its body counted as it arrives. Past the
+    limit, or with no upload slot free when an upload's body is complete, the route's read
+    fails, what the route answers is dropped, and the refusal is sent instead."""
 
-    async def counted() -> Message:
-        nonlocal received, over
-        message = await receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit:
-                over = True
-                raise _TooLarge
-        return message
+    def __init__(self, limits: RequestLimits, limit: int, upload: bool) -> None:
+        self.limits = limits
+        self.limit = limit
+        self.upload = upload
+        self.received = 0
+        self.refusal: FaxError | None = None
+        self.started = False
+        self.slot = False
 
-    async def guarded(message: Message) -> None:
-        nonlocal started
-        if over:
-            return
-        started = started or message["type"] == "http.response.start"
-        await send(message)
+    async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def counted() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                self.received += len(message.get("body", b""))
+                if self.received > self.limit:
+                    self.refusal = _too_large(self.limit, self.upload)
+                    raise _Refused
+                if self.upload and not message.get("more_body", False):
+                    try:
+                        await self.limits.take_slot()
+                    except ServerBusyError as exc:
+                        self.refusal = exc
+                        raise _Refused from None
+                    self.slot = True
+            return message
 
-    try:
-        await app(scope, counted, guarded)
-    except Exception:
-        if not over:
-            raise
-    if over and not started:
-        await _refuse(scope, receive, send, fax_error_response(_too_large(limit, upload)))
+        async def guarded(message: Message) -> None:
+            if self.refusal is not None:
+                return
+            self.started = self.started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.limits.app(scope, counted, guarded)
+        except Exception:
+            if self.refusal is None:
+                raise
+        if self.refusal is not None and not self.started:
+            response = fax_error_response(self.refusal)
+            if isinstance(self.refusal, ServerBusyError):
+                response.headers["Retry-After"] = str(self.refusal.retry_after)
+            await _refuse(scope, receive, send, response)
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, response: JSONResponse) -> None:

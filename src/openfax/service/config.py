@@ -224,8 +224,8 @@ class ApiConfig:
     max_json_kb: int = 2048
     """The largest request body of every other route, in KiB."""
     max_concurrent_uploads: int = 4
-    """Requests to routes that take files served at once, their rendering included; one
-    more waits for a free slot."""
+    """Requests to routes that take files processed at once (from the end of their body to
+    their answer: parsing, rendering); one more waits for a free slot."""
     upload_wait_seconds: float = 10.0
     """How long an upload waits for a slot before it is answered 503 with Retry-After."""
     header_timeout_seconds: float = 10.0
