@@ -95,6 +95,10 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         ('[sip]\ndns_servers = ["127.0.0.1:99999"]', "sip.dns_servers", "port 1-65535"),
         ('[sip]\ndns_servers = "127.0.0.1"', "sip.dns_servers", "must be a list"),
         ("[sip]\ndns_timeout = 0", "sip.dns_timeout", "greater than 0"),
+        ("[api]\nmax_upload_mb = 0", "api.max_upload_mb", "greater than 0"),
+        ("[api]\nmax_connections_per_client = -1", "api.max_connections_per_client", "than 0"),
+        ("[api]\nheader_timeout_seconds = 0", "api.header_timeout_seconds", "greater than 0"),
+        ("[api]\nupload_wait_seconds = -1", "api.upload_wait_seconds", "not be negative"),
     ],
 )
 def test_bad_keys_and_values_are_named_with_the_file(
