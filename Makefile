@@ -2,11 +2,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Runtime: spandsp for T.30; test and benchmark peers: efax, libtiff tools, Ghostscript;
+# Runtime: spandsp for T.30; test and benchmark peers: efax, libtiff tools, poppler (pdfinfo,
+# an independent reader of the PDFs we write), Ghostscript;
 # the store tests start a private PostgreSQL server; SIPp (sip-tester) is the independent
 # SIP peer of the telephony tests.
 RUN_DEBS := libspandsp2 libtiff6
-TEST_DEBS := $(RUN_DEBS) efax libtiff-tools ghostscript gcc libc6-dev postgresql sip-tester
+TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester
 # Benchmark peers: HylaFAX's daemons and clients (bench/service.py runs a private instance).
 BENCH_DEBS := hylafax-server hylafax-client
 OUT ?= out
