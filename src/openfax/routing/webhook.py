@@ -17,7 +17,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -59,8 +59,12 @@ def sign(body: bytes, secret: str) -> str:
 def shown(url: str) -> str:
     """The URL as messages (the log, a delivery's error) show it: a password written in it
     (``https://user:password@host/``) masked."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(password=MASK)) if parsed.password else url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    login, _, place = parts.netloc.rpartition("@")
+    user = login.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{place}"))
 
 
 def payload(fax: RoutedFax, configuration: Mapping[str, Any]) -> dict[str, Any]:
