@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from openfax.client import FaxServer
+from openfax.masking import masked, unmasked
 from openfax.model import ReceiptType, SmtpAuthenticationType
 from openfax.routing import ROUTE_TO_EMAIL, WEBHOOK
 from openfax.service.inbound_routing import configuration_key
@@ -293,3 +294,12 @@ def test_nobody_reads_the_database_a_received_fax_or_the_settings(site: Site) ->
         ["runuser", "-u", nobody.pw_name, "--", "ls", str(data)], capture_output=True, timeout=30
     )
     assert listed.returncode != 0
+
+
+def test_a_third_party_method_s_credentials_are_masked_by_their_names() -> None:
+    stored = {"smtp_password": "a", "api_token": "b", "Client_Secret": "c", "user": "d"}
+    shown = masked(stored)
+    assert shown == {"smtp_password": MASK, "api_token": MASK, "Client_Secret": MASK, "user": "d"}
+    # Sent back with one change, the mask keeps each stored secret; a new value replaces it.
+    saved = unmasked({**shown, "user": "e", "api_token": "f"}, stored)
+    assert saved == {"smtp_password": "a", "api_token": "f", "Client_Secret": "c", "user": "e"}
