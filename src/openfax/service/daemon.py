@@ -7,7 +7,7 @@ starts next.
 
 Everything it writes is its user's only (:mod:`openfax.file_modes`): it runs with the umask
 077, and before serving it takes the group's and others' permissions off what an earlier
-version left open in its data folder, spool, database and tokens file, saying so in one line.
+version left open in its data folder, spool and database, saying so in one line.
 """
 
 from __future__ import annotations
@@ -82,9 +82,10 @@ def _make_private(config: ServiceConfig) -> None:
 
 
 def _kept_paths(config: ServiceConfig) -> list[Path]:
-    """The folders and files the service keeps: its data folder, the spool, the tokens file,
-    and a SQLite database with its journal files (a PostgreSQL database keeps its own)."""
-    paths = [config.data_dir, config.spool_dir, config.api.tokens_file]
+    """The folders and files the service keeps: its data folder, the spool, and a SQLite
+    database with its journal files (a PostgreSQL database keeps its own). A tokens file
+    configured outside the data folder is the administrator's, as the configuration is."""
+    paths = [config.data_dir, config.spool_dir]
     url = database_url(config.database)
     if url.get_backend_name() == "sqlite" and url.database:
         database = Path(url.database)
