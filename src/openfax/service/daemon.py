@@ -21,7 +21,7 @@ import stat
 import sys
 from pathlib import Path
 
-from openfax.errors import FaxError
+from openfax.errors import ConfigError, FaxError
 from openfax.file_modes import FOLDER_MODE, PRIVATE_UMASK, make_private
 from openfax.service.config import ServiceConfig, load_config
 from openfax.service.service import FaxService
@@ -57,7 +57,11 @@ def _make_private(config: ServiceConfig) -> None:
     """Create the data folder (0700) and make what the service keeps private, logging one
     line when something was open to others (and one when something could not be changed);
     warn when the configuration file, holding a SIP password, can be read by others."""
-    config.data_dir.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    try:
+        config.data_dir.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = f"cannot be made: {exc.strerror or exc}"
+        raise ConfigError(config.source, "data_dir", reason) from None
     done = make_private(_kept_paths(config))
     if done.files or done.folders:
         _logger.warning(
