@@ -66,13 +66,13 @@ def store_in_folder(tiff: Path, message_id: int, settings: FolderSettings) -> Pa
     suffix = ".pdf" if settings.format == "pdf" else ".tif"
     target = folder / f"{format_id(message_id)}{suffix}"
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".openfax-", suffix=suffix)
+    os.fchmod(fd, handed_over_mode(folder))
     os.close(fd)
     try:
         if settings.format == "pdf":
             fax_tiff_to_pdf(tiff, temporary)
         else:
             Path(temporary).write_bytes(tiff.read_bytes())
-        os.chmod(temporary, handed_over_mode(folder))
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
