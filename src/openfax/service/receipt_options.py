@@ -16,12 +16,11 @@ from enum import IntEnum, IntFlag
 from typing import Any
 
 from openfax.errors import ConfigError, SubmissionError
+from openfax.masking import MASK
 from openfax.model import ReceiptType, SmtpAuthenticationType
 from openfax.smtp import SmtpSettings, default_sender
 
 RECEIPT_OPTIONS_KEY = "receipts.options"
-MASK = "********"
-"""What the password reads as; saving it keeps the stored password."""
 SOURCE = "receipt options"
 
 
