@@ -11,6 +11,10 @@ TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-
 # Benchmark peers: HylaFAX's daemons and clients (bench/service.py runs a private instance).
 BENCH_DEBS := hylafax-server hylafax-client
 OUT ?= out
+# `make run CONFIG=openfaxd.toml ARGS="--data-dir /srv/fax -v"`: openfaxd's configuration file
+# and any other options of its own.
+CONFIG ?=
+ARGS ?=
 
 .PHONY: run demo test lint typecheck pytest bench system-packages clean
 
@@ -25,7 +29,7 @@ $(BIN)/openfax: pyproject.toml
 
 run: $(BIN)/openfax
 	scripts/install-system-packages $(RUN_DEBS)
-	$(BIN)/openfaxd
+	$(BIN)/openfaxd $(if $(CONFIG),--config "$(CONFIG)") $(ARGS)
 
 demo: $(BIN)/openfax
 	scripts/install-system-packages $(RUN_DEBS)
