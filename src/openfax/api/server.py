@@ -1,5 +1,6 @@
-"""Serving the API from inside ``openfaxd``: one uvicorn server on the event loop of the
-service, listening on the local Unix socket and, if configured, a TCP address.
+"""Serving the API from inside ``openfaxd``: uvicorn servers on the event loop of the
+service, listening on the local Unix socket and, if configured, a TCP address (over TLS
+when ``[api] tls_certificate`` and ``tls_key`` are set).
 
 Connections on the Unix socket are marked with their peer's credentials (``SO_PEERCRED``)
 by the protocol classes below, the one place where the socket itself is at hand; the
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from openfax.api.tokens import TokenFile
 from openfax.errors import ConfigError
 from openfax.service import FaxService
 from openfax.service.config import listen_address
+from openfax.tls import server_context
 
 SOCKET_MODE = 0o660
 GRACE_SECONDS = 3.0
@@ -36,20 +39,28 @@ GRACE_SECONDS = 3.0
 
 @dataclass(frozen=True)
 class ApiAddresses:
-    """Where the API listens: the Unix socket and the TCP address (None when off)."""
+    """Where the API listens: the Unix socket and the TCP address (None when off), which
+    speaks HTTPS when ``tls``."""
 
     socket: Path
     tcp: tuple[str, int] | None
+    tls: bool = False
 
     def __str__(self) -> str:
-        tcp = "" if self.tcp is None else f" and http://{self.tcp[0]}:{self.tcp[1]}"
+        scheme = "https" if self.tls else "http"
+        tcp = "" if self.tcp is None else f" and {scheme}://{self.tcp[0]}:{self.tcp[1]}"
         return f"unix:{self.socket}{tcp}"
 
 
 @asynccontextmanager
 async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
-    """Serve the API of the running ``service`` until the block ends."""
+    """Serve the API of the running ``service`` until the block ends: one uvicorn server on
+    the Unix socket and one on the TCP address, which alone speaks TLS when configured
+    (uvicorn applies a server's TLS context to every socket it serves)."""
     config = service.config.api
+    tls = None
+    if config.tls_certificate is not None and config.tls_key is not None:
+        tls = server_context(service.config.source, config.tls_certificate, config.tls_key)
     sockets = [_bind_unix(config.socket)]
     try:
         if config.listen:
@@ -61,7 +72,33 @@ async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
         config.socket.unlink(missing_ok=True)
         raise ConfigError(service.config.source, "api.listen", str(exc)) from None
     app = create_app(service, TokenFile(config.tokens_file))
-    server = uvicorn.Server(
+    servers = [_server(app, None)] + [_server(app, tls) for _ in sockets[1:]]
+    # ``serve()`` would take SIGTERM and SIGINT over; they belong to openfaxd, which stops
+    # the servers by setting ``should_exit``.
+    tasks = [
+        asyncio.create_task(server._serve([sock]), name="api")
+        for server, sock in zip(servers, sockets, strict=True)
+    ]
+    try:
+        while not all(server.started for server in servers):
+            for task in tasks:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the API server stopped while starting")
+            await asyncio.sleep(0.01)
+        tcp = sockets[1].getsockname()[:2] if len(sockets) > 1 else None
+        yield ApiAddresses(config.socket, tcp, tls is not None)
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)
+        with suppress(FileNotFoundError):
+            config.socket.unlink()
+
+
+def _server(app: Any, tls: ssl.SSLContext | None) -> uvicorn.Server:
+    """A uvicorn server of ``app`` with our protocols, speaking TLS with ``tls`` if given."""
+    return uvicorn.Server(
         uvicorn.Config(
             app,
             http=_HttpProtocol,
@@ -71,24 +108,9 @@ async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
             access_log=False,
             proxy_headers=False,
             timeout_graceful_shutdown=int(GRACE_SECONDS),
+            ssl_context_factory=None if tls is None else (lambda _config, _default: tls),
         )
     )
-    # ``serve()`` would take SIGTERM and SIGINT over; they belong to openfaxd, which stops
-    # the server by setting ``should_exit``.
-    task = asyncio.create_task(server._serve(sockets), name="api")
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the API server stopped while starting")
-            await asyncio.sleep(0.01)
-        tcp = sockets[1].getsockname()[:2] if len(sockets) > 1 else None
-        yield ApiAddresses(config.socket, tcp)
-    finally:
-        server.should_exit = True
-        await task
-        with suppress(FileNotFoundError):
-            config.socket.unlink()
 
 
 def _family(host: str) -> socket.AddressFamily:
