@@ -148,9 +148,12 @@ class _Http:
             size -= len(chunk)
 
     def idle_closed(self) -> bool:
-        """Whether the kept connection reads as closed (or has stray bytes) while idle."""
-        readable, _, _ = select.select([self.sock], [], [], 0)
-        return bool(readable)
+        """Whether the kept connection reads as closed (or has stray bytes) while idle.
+        ``poll``, not ``select``: a program holding over 1,024 files has descriptors
+        ``select`` cannot take."""
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        return bool(poller.poll(0))
 
 
 class _SinkError(Exception):
