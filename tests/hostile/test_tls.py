@@ -13,11 +13,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from openfax.api.server import HANDSHAKE_SECONDS
 from openfax.client import (
     CertificateError,
     FaxDocument,
@@ -34,6 +35,8 @@ from tests.hostile.conftest import LIMIT_BYTES
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 OPENFAX = Path(sys.executable).with_name("openfax")
 WAIT = 60.0
+SILENT = 1000
+"""Clients that connect to the TLS port and say nothing."""
 NOT_LOCAL = "192.0.2.1"
 """TEST-NET-1 (RFC 5737): never routed; only used to trigger the refusal."""
 
@@ -116,6 +119,55 @@ def test_a_plain_http_client_to_the_tls_port_gets_no_answer(
         assert b"HTTP/" not in raw.recv(4096)
     with FaxServer() as server:  # and it goes on serving
         server.connect(tls_daemon.url, token=tls_daemon.token, ca_file=certificate[0])
+
+
+def held_by_the_daemon(port: int, clients: list[socket.socket]) -> int:
+    """How many of the ``clients``' connections to ``port`` the daemon has accepted and not
+    yet let go: /proc/net/tcp's entries of that pair whose socket a process holds (an inode;
+    one in the accept queue or closed has none)."""
+    ours = {client.getsockname()[1] for client in clients}
+    held = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, inode = fields[1], fields[2], fields[9]
+        if int(local.split(":")[1], 16) == port and int(remote.split(":")[1], 16) in ours:
+            held += inode != "0"
+    return held
+
+
+def test_clients_that_never_finish_a_handshake_cost_little_and_are_closed(
+    tls_daemon: Daemon, certificate: tuple[Path, Path]
+) -> None:
+    """asyncio keeps a 256 KiB buffer for every TLS connection from its accept and gives a
+    handshake 60 s: 1,100 silent clients held 330 MB for a minute."""
+    host, port = tls_daemon.address.split(":")
+    memory = tls_daemon.rss()
+    silent = [socket.create_connection((host, int(port)), timeout=WAIT) for _ in range(SILENT)]
+    try:
+        wait_until(
+            lambda: held_by_the_daemon(int(port), silent) == SILENT, "the daemon accepts them"
+        )
+        # TLS clients are still served meanwhile; one served took its turn after every
+        # silent connection's TLS layer was made (asyncio makes them in order of accept).
+        with FaxServer() as server:
+            server.connect(tls_daemon.url, token=tls_daemon.token, ca_file=certificate[0])
+        grown = tls_daemon.rss() - memory
+        assert grown < SILENT * 150 * 1024, f"{grown / SILENT / 1024:.0f} KiB a connection"
+        for connection in silent:
+            connection.settimeout(HANDSHAKE_SECONDS * 4)  # asyncio's own 60 s would fail
+            assert connection.recv(1) == b""
+        wait_until(lambda: held_by_the_daemon(int(port), silent) == 0, "the daemon lets go")
+    finally:
+        for connection in silent:
+            connection.close()
+    assert not [line for line in tls_daemon.log if "handshake" in line.lower()]
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.05)
 
 
 def test_an_impostor_with_an_untrusted_certificate_receives_no_credentials(
