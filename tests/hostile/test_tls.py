@@ -5,6 +5,7 @@ but this machine. Real handshakes against a real openfaxd; the refusals need no 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -89,6 +90,13 @@ def test_a_client_with_the_ca_file_submits_lists_and_hears_events_over_wss(
                 if event.message_id == job_id:
                     break
         assert server.folders.outgoing_archive.get_message(job_id).pages > 0
+
+        async def replayed() -> None:  # the asyncio stream, from the first event kept
+            async for event in server.events(ServerEvents.OUT_ARCHIVE, after=0):
+                if event.message_id == job_id:
+                    return
+
+        asyncio.run(asyncio.wait_for(replayed(), WAIT))
 
 
 def test_tls_true_and_the_environment_ca_file_reach_it_too(
