@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from openfax import faxcomex
 from openfax.api.server import HANDSHAKE_SECONDS
 from openfax.client import (
     CertificateError,
@@ -106,6 +107,17 @@ def test_tls_true_and_the_environment_ca_file_reach_it_too(
     with FaxServer() as server:
         server.connect(tls_daemon.address, token=tls_daemon.token, tls=True)
         assert server.current_account.account_name == "robot"
+
+
+def test_the_faxcomex_facade_connects_over_tls(
+    tls_daemon: Daemon, certificate: tuple[Path, Path]
+) -> None:
+    server = faxcomex.Dispatch("FaxComEx.FaxServer")
+    server.Connect(tls_daemon.url, Token=tls_daemon.token, CaFile=str(certificate[0]))
+    assert server.GetDevices().Count == 2
+    server.Disconnect()
+    with pytest.raises(faxcomex.com_error, match="CertificateError"):
+        server.Connect(tls_daemon.url, Token=tls_daemon.token)
 
 
 def test_a_client_without_the_ca_file_is_refused_with_a_certificate_error(
