@@ -88,6 +88,18 @@ def test_an_encrypted_or_missing_key_is_named(tmp_path: Path) -> None:
     assert f"{tmp_path / 'none.key'} cannot be read" in missing.value.reason
 
 
+def test_a_key_every_user_may_read_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    certificate, key = files(tmp_path, *self_signed(["localhost"]))
+    for mode, logged in ((0o640, False), (0o644, True)):
+        key.chmod(mode)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="openfax.tls"):
+            server_context("openfaxd.toml", certificate, key)
+        assert (f"private key {key} is readable by every user" in caplog.text) == logged
+
+
 def test_an_expired_certificate_is_logged_not_refused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

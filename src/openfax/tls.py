@@ -34,8 +34,8 @@ def server_context(source: str, certificate: Path, key: Path) -> ssl.SSLContext:
     """A server-side context presenting ``certificate`` (PEM, its chain after it) with its
     private ``key`` (PEM, not encrypted), TLS 1.2 at least; ConfigError naming the file
     (``source`` is the configuration's) that is missing, unreadable or not what it should
-    be. A certificate outside its validity period is logged, not refused: the clients
-    will say so."""
+    be. A certificate outside its validity period, or a key every user may read, is logged,
+    not refused: the clients will say so, and a key may be meant to be shared."""
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -58,6 +58,8 @@ def server_context(source: str, certificate: Path, key: Path) -> ssl.SSLContext:
     except (ssl.SSLError, OSError) as exc:
         reason = f"{key} is not the private key of {certificate} ({exc})"
         raise ConfigError(source, "api.tls_key", reason) from None
+    if key.stat().st_mode & 0o004:
+        _logger.warning("the API's private key %s is readable by every user: chmod o-r it", key)
     now = datetime.now(UTC)
     if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
         _logger.warning(
