@@ -22,9 +22,10 @@ import os
 import pwd
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -59,10 +60,51 @@ TOKEN_PREFIX = "sha256:"
 GROUP_PREFIX = "@"
 """Grants name a Unix group as ``@group``, an account by its name."""
 MAX_NAME = 256
+CACHE_SIZE = 10_000
+"""The most sign-ins each cache keeps (accounts, checked passwords, tokens); the least
+recently used goes first. Only what signed in is kept, so a flood of wrong credentials
+neither fills a cache nor pushes much out of it."""
 SECURITY_CHANGED = {"security": True}
 """The CONFIG_CHANGED payload of a change of accounts or rights (OnSecurityConfigChange)."""
 
 _hasher = PasswordHasher()
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ExpiringCache(Generic[K, V]):
+    """At most ``size`` entries, each trusted for ``seconds``; the least recently used
+    goes first when it is full."""
+
+    def __init__(self, seconds: float, size: int = CACHE_SIZE) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        """The value kept for ``key``, or None (none kept, or kept too long)."""
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        if found[0] <= time.monotonic():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return found[1]
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value`` for ``key`` (the oldest entry goes if that makes too many)."""
+        self._entries[key] = (time.monotonic() + self.seconds, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def token_hash(token: str) -> str:
@@ -142,9 +184,11 @@ class Accounts:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.settings = SecuritySettings()
-        self._principals: dict[str, tuple[float, Principal]] = {}
-        self._passwords: dict[tuple[str, str], float] = {}
-        self._tokens: dict[str, tuple[float, str | None]] = {}
+        self._principals: ExpiringCache[str, Principal] = ExpiringCache(CACHE_SECONDS)
+        self._passwords: ExpiringCache[tuple[str, str], bool] = ExpiringCache(
+            PASSWORD_CACHE_SECONDS
+        )
+        self._tokens: ExpiringCache[str, str] = ExpiringCache(CACHE_SECONDS)
 
     async def load(self) -> None:
         """Read the settings from the store (at start)."""
@@ -335,8 +379,7 @@ class Accounts:
     async def sign_in_password(self, name: str, password: str) -> Principal | None:
         """The account whose password this is, or None."""
         key = (name, hashlib.sha256(password.encode()).hexdigest())
-        now = time.monotonic()
-        if self._passwords.get(key, 0.0) > now:
+        if self._passwords.get(key):
             principal = self._cached(name)
             if principal is not None:
                 return principal
@@ -345,22 +388,21 @@ class Accounts:
             return None
         if not await asyncio.to_thread(_verify, account.password_hash, password):
             return None
-        self._passwords[key] = now + PASSWORD_CACHE_SECONDS
+        self._passwords.put(key, True)
         return await self._principal(name)
 
     async def sign_in_token(self, token: str) -> Principal | None:
-        """The account this API token belongs to, or None."""
+        """The account this API token belongs to, or None. Only tokens that sign in are
+        cached: an unknown one is looked up in the store every time (one indexed read)."""
         digest = token_hash(token)
-        now = time.monotonic()
-        found = self._tokens.get(digest)
-        if found is None or found[0] <= now:
+        name = self._tokens.get(digest)
+        if name is None:
             async with self.ctx.db.read() as conn:
                 record = await q.find_token(conn, digest)
-            found = (now + CACHE_SECONDS, None if record is None else record.account_name)
-            self._tokens[digest] = found
-        name = found[1]
-        if name is None:
-            return None
+            if record is None:
+                return None
+            name = record.account_name
+            self._tokens.put(digest, name)
         return self._cached(name) or await self._principal(name)
 
     async def sign_in_holder(self, name: str) -> Principal:
@@ -405,14 +447,11 @@ class Accounts:
     # --- inside ------------------------------------------------------------------------------
 
     def _cached(self, name: str) -> Principal | None:
-        found = self._principals.get(name)
-        if found is None or found[0] <= time.monotonic():
-            return None
-        return found[1]
+        return self._principals.get(name)
 
     async def _principal(self, name: str) -> Principal:
         principal = Principal(name, await self.granted_rights(name))
-        self._principals[name] = (time.monotonic() + CACHE_SECONDS, principal)
+        self._principals.put(name, principal)
         return principal
 
     async def _find(self, name: str) -> Account | None:

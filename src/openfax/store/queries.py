@@ -1225,9 +1225,10 @@ async def list_accounts(conn: AsyncConnection) -> list[Account]:
 
 
 async def insert_account(conn: AsyncConnection, account: Account) -> bool:
-    """Add an account; False (nothing changed) if one of that name exists."""
+    """Add an account; False (nothing changed) if one of that name exists. (RETURNING, not
+    the row count: psycopg counts -1 for an INSERT that may do nothing on conflict.)"""
     statement = _insert(conn, accounts).values(values(account)).on_conflict_do_nothing()
-    return (await conn.execute(statement)).rowcount == 1
+    return await conn.scalar(statement.returning(accounts.c.name)) is not None
 
 
 async def update_account(
