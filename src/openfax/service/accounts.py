@@ -16,6 +16,7 @@ by another node is seen within ``CACHE_SECONDS``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import grp
 import hashlib
 import os
@@ -143,6 +144,8 @@ class AccountInfo:
     """FAXCOMEX ``FaxAccount``: its name, and what an administrator sees of it."""
 
     account_name: str
+    id: int
+    """Never changes, never reused: what the account's faxes refer to."""
     created_at: datetime
     has_password: bool
     granted: AccessRights2 | None
@@ -160,10 +163,12 @@ class TokenInfo:
 
 @dataclass(frozen=True)
 class Principal:
-    """A signed-in account: its name and the rights it holds now."""
+    """A signed-in account: its name, the rights it holds now, and its id (what it owns
+    refers to the id, never to the name)."""
 
     name: str
     rights: AccessRights2
+    id: int
 
 
 @dataclass(frozen=True)
@@ -349,12 +354,7 @@ class Accounts:
     async def granted_rights(self, name: str) -> AccessRights2:
         """The rights an account holds now: its own grant (or the defaults) and its Unix
         groups' grants, with what each right implies."""
-        async with self.ctx.db.read() as conn:
-            account = await q.get_account(conn, name)
-            groups = await q.list_group_grants(conn)
-        if account is None:
-            raise AccountNotFoundError(name)
-        return await asyncio.to_thread(_rights_of, account, groups)
+        return (await self._load(name)).rights
 
     # --- signing in --------------------------------------------------------------------------
 
@@ -364,7 +364,7 @@ class Accounts:
         admin = is_administrator(uid)
         cached = self._cached(user)
         if cached is not None:
-            return Principal(user, ALL_RIGHTS) if admin else cached
+            return dataclasses.replace(cached, rights=ALL_RIGHTS) if admin else cached
         account = await self._find(user)
         if account is None:
             if not (admin or self.settings.auto_create_account_on_connect):
@@ -374,7 +374,7 @@ class Accounts:
                 )
             await self._create_quietly(user)
         principal = await self._principal(user)
-        return Principal(user, ALL_RIGHTS) if admin else principal
+        return dataclasses.replace(principal, rights=ALL_RIGHTS) if admin else principal
 
     async def sign_in_password(self, name: str, password: str) -> Principal | None:
         """The account whose password this is, or None."""
@@ -425,9 +425,14 @@ class Accounts:
             raise InvalidOperationError(
                 "incoming faxes are public: set incoming_faxes_are_public to false to reassign them"
             )
-        await self._account(account)
+        owner = await self._account(account)
         ctx = self.ctx
-        changes = {"owner": account, "recipients": account, "was_reassigned": True}
+        changes = {
+            "owner": account,
+            "owner_id": owner.id,
+            "recipients": account,
+            "was_reassigned": True,
+        }
         async with ctx.hub.transaction() as conn:
             message = await q.update_message(conn, Direction.IN, message_id, changes)
             await record(
@@ -449,8 +454,17 @@ class Accounts:
     def _cached(self, name: str) -> Principal | None:
         return self._principals.get(name)
 
+    async def _load(self, name: str) -> Principal:
+        """The account as the store has it now (AccountNotFoundError if there is none)."""
+        async with self.ctx.db.read() as conn:
+            account = await q.get_account(conn, name)
+            groups = await q.list_group_grants(conn)
+        if account is None:
+            raise AccountNotFoundError(name)
+        return Principal(name, await asyncio.to_thread(_rights_of, account, groups), account.id)
+
     async def _principal(self, name: str) -> Principal:
-        principal = Principal(name, await self.granted_rights(name))
+        principal = await self._load(name)
         self._principals.put(name, principal)
         return principal
 
@@ -504,6 +518,7 @@ class Accounts:
 def _info(account: Account) -> AccountInfo:
     return AccountInfo(
         account_name=account.name,
+        id=account.id,
         created_at=account.created_at,
         has_password=account.password_hash is not None,
         granted=_rights(account.rights),
