@@ -80,6 +80,7 @@ from openfax.model import (
     parse_id,
 )
 from openfax.service import EventType, FaxService, ServerEvent
+from openfax.service.accounts import Principal
 from openfax.service.views import IncomingJobInfo, OutgoingJobInfo
 from openfax.store import Direction, Message
 from openfax.store.queries import QueuePage
@@ -606,12 +607,23 @@ async def _forward(
     socket: WebSocket, service: FaxService, mask: ServerEvents, after: int, hearing: _Hearing
 ) -> None:
     """Send the events after ``after`` that the caller may hear as they are committed;
-    close when the service stops."""
-    stream: AsyncIterator[ServerEvent] = service.events(mask, after)
+    close when the service stops, or when the caller's account is removed (its rights are
+    read again at each change of accounts or rights, whatever ``mask`` asks for)."""
+    security = EventType.CONFIG_CHANGED.mask
+    stream: AsyncIterator[ServerEvent] = service.events(mask | security, after)
     async for event in stream:
-        if await hearing.allows(event):
+        if event.type is EventType.CONFIG_CHANGED and event.payload.get("security"):
+            refused = await hearing.refresh()
+            if refused is not None:
+                await socket.close(POLICY_VIOLATION, refused)
+                return
+        if event.mask & mask and await hearing.allows(event):
             await socket.send_text(json.dumps(wire_event(event)))
     await socket.close(1001, "the fax service stopped")
+
+
+POLICY_VIOLATION = 1008
+"""The WebSocket close code of a stream whose account was removed or lost its right."""
 
 
 _JOB_EVENTS = {
@@ -638,13 +650,29 @@ class _Hearing:
     "all" rights), the receive folder's while it may see it, configuration and devices
     with far2QUERY_CONFIG, queue switches and the service's end always. A fax's owner is
     looked up once and remembered for the listener's life (a job's removal is heard even
-    though the job is gone)."""
+    though the job is gone). The listener's rights are read again at each change of
+    accounts or rights (:meth:`refresh`), so a right revoked narrows the stream at once."""
 
     def __init__(self, service: FaxService, who: Caller, account: int | None = None) -> None:
         self.service = service
         self.who = who
         self.account = account
         self.owners: dict[str, int] = {}
+
+    async def refresh(self) -> str | None:
+        """Take up the listener's rights as they are now (after a change of accounts or
+        rights, here or on another node: its event reaches every stream); why the stream
+        must end instead: its account was removed, or it lost the right to hear the other
+        account it listens to."""
+        who = self.who
+        principal = Principal(who.name, who.rights, who.account_id)
+        found = await self.service.accounts.current(principal, who.uid if who.local else None)
+        if found is None:
+            return f"account {who.name!r} was removed"
+        self.who = dataclasses.replace(who, rights=found.rights)
+        if self.account not in (None, who.account_id) and not self.who.holds(ACCOUNT_LISTENER):
+            return f"account {who.name!r} lost the right to hear another account's events"
+        return None
 
     async def allows(self, event: ServerEvent) -> bool:
         if self.account is not None:
