@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from openfax.model import DEFAULT_RIGHTS, AccessRights2
+from openfax.service.accounts import FREE_FAILURES
 from openfax.service.service import ALL_EVENTS
 from tests.daemon import Daemon
 from tests.documents.factories import make_pdf
@@ -262,3 +264,70 @@ def test_a_receipt_address_is_one_address(daemon: Daemon, admin: httpx.Client, b
     assert answer.status_code == 400, answer.text
     assert "receipt_address" in answer.json()["error"]["message"]
     assert job_ids(admin) == set()
+
+
+# --- 13: sign-in probing ------------------------------------------------------------------
+
+
+def sign_in(daemon: Daemon, name: str, password: str, address: str) -> httpx.Response:
+    """``GET /v1/account`` as ``name`` from the local ``address`` (127.0.0.0/8)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(transport=transport, timeout=WAIT) as client:
+        return client.get(f"http://{daemon.address}/v1/account", auth=(name, password))
+
+
+def test_sign_in_answers_alike_and_is_throttled(daemon: Daemon, admin: httpx.Client) -> None:
+    add(admin, "frank")
+    wrong = sign_in(daemon, "frank", "wrong", "127.0.0.2")
+    unknown = sign_in(daemon, "nobody-at-all", "wrong", "127.0.0.3")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert wrong.headers["www-authenticate"] == unknown.headers["www-authenticate"]
+
+    # Per account: failures from many addresses make frank's next password wait, the right
+    # one too (it is not even checked), until the delay has passed.
+    for n in range(4, 4 + FREE_FAILURES):
+        assert sign_in(daemon, "frank", "wrong", f"127.0.0.{n}").status_code == 401
+    refused = sign_in(daemon, "frank", PASSWORD, "127.0.0.50")
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error"]["class"] == "SignInThrottledError"
+    assert int(refused.headers["retry-after"]) >= 1
+    wait_until(
+        lambda: sign_in(daemon, "frank", PASSWORD, "127.0.0.51").status_code == 200,
+        "frank's delay to pass",
+    )
+    # Per address: guesses at many names from one address wait likewise.
+    for n in range(FREE_FAILURES + 1):
+        assert sign_in(daemon, f"guess{n}", "x", "127.0.0.60").status_code == 401
+    assert sign_in(daemon, "guess-next", "x", "127.0.0.60").status_code == 429
+    assert sign_in(daemon, "guess-next", "x", "127.0.0.61").status_code == 401
+    throttled = {
+        e["object_id"]
+        for e in admin.get("/audit", params={"limit": 1000}).json()
+        if e["action"] == "sign_in_throttled"
+    }
+    assert {"account:frank", "address:127.0.0.60"} <= throttled
+
+
+def test_sign_in_takes_as_long_for_an_unknown_account(daemon: Daemon, admin: httpx.Client) -> None:
+    """Measured, not asserted (a shared machine's timings are noise): the medians of 20
+    wrong passwords of real accounts and of 20 unknown accounts, each from its own address
+    and under the throttle's free failures."""
+    names = [f"timed{n}" for n in range(4)]
+    for name in names:
+        add(admin, name)
+
+    def took(name: str, address: str) -> float:
+        start = time.perf_counter()
+        assert sign_in(daemon, name, "wrong", address).status_code == 401
+        return time.perf_counter() - start
+
+    known, unknown = [], []
+    for n in range(20):  # interleaved, each first in turn: the machine's load weighs alike
+        tries = [(known, names[n % 4], f"127.0.1.{n}"), (unknown, f"unknown{n}", f"127.0.2.{n}")]
+        for times, name, address in tries if n % 2 else reversed(tries):
+            times.append(took(name, address))
+    print(
+        f"sign-in median: known account {statistics.median(known) * 1000:.1f} ms, "
+        f"unknown account {statistics.median(unknown) * 1000:.1f} ms"
+    )

@@ -1,12 +1,20 @@
 """Accounts in the service on both stores: the sign-in caches keep only what signed in and
-are bounded."""
+are bounded; failed sign-ins, of unknown accounts alike, are throttled and audited."""
 
 from __future__ import annotations
 
 import pytest
 
+from openfax.errors import SignInThrottledError
 from openfax.service import FaxService
-from openfax.service.accounts import ExpiringCache, new_token
+from openfax.service.accounts import (
+    FIRST_DELAY,
+    FREE_FAILURES,
+    MOST_DELAY,
+    ExpiringCache,
+    SignInThrottle,
+    new_token,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -37,3 +45,40 @@ def test_an_expiring_cache_forgets_its_least_recently_used_entry_when_full() -> 
     stale: ExpiringCache[int, str] = ExpiringCache(0.0)
     stale.put(1, "1")
     assert stale.get(1) is None and len(stale) == 0
+
+
+def test_the_sign_in_throttle_doubles_its_delay_and_forgets_on_success() -> None:
+    throttle = SignInThrottle()
+    for _ in range(FREE_FAILURES):
+        assert throttle.failed("account:a", "address:x") == {}
+    assert throttle.wait("account:a") == 0
+    assert throttle.failed("account:a") == {"account:a": (FREE_FAILURES + 1, FIRST_DELAY)}
+    assert 0 < throttle.wait("account:a", "address:y") <= FIRST_DELAY
+    assert throttle.failed("account:a")["account:a"][1] == 2 * FIRST_DELAY
+    for _ in range(30):
+        delays = throttle.failed("account:a")
+    assert delays["account:a"][1] == MOST_DELAY
+    throttle.succeeded("account:a")
+    assert throttle.wait("account:a") == 0
+    assert throttle.failed("account:a") == {}
+
+
+async def test_an_unknown_account_and_a_wrong_password_are_answered_alike_and_throttled(
+    service: FaxService,
+) -> None:
+    accounts = service.accounts
+    await accounts.add_account("alice", "secret")
+    for _ in range(FREE_FAILURES):
+        assert await accounts.sign_in_password("alice", "wrong", "10.0.0.1") is None
+        assert await accounts.sign_in_password("nobody", "wrong", "10.0.0.2") is None
+    for name in ("alice", "nobody"):
+        with pytest.raises(SignInThrottledError):
+            for _ in range(2):
+                await accounts.sign_in_password(name, "wrong", "10.0.0.3")
+    # The right password is not checked while alice must wait.
+    with pytest.raises(SignInThrottledError) as raised:
+        await accounts.sign_in_password("alice", "secret", "10.0.0.4")
+    assert raised.value.retry_after >= 1
+    entries = await service.get_audit(None, 0, 100)
+    throttled = {e.object_id for e in entries if e.action == "sign_in_throttled"}
+    assert throttled == {"account:alice", "account:nobody"}

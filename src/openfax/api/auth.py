@@ -113,7 +113,9 @@ class Authentication:
             except (binascii.Error, UnicodeDecodeError):
                 return None
             if name and password:
-                found = await accounts.sign_in_password(name, password)
+                client = scope.get("client")
+                address = None if client is None else str(client[0])
+                found = await accounts.sign_in_password(name, password, address)
         return None if found is None else Caller(found.name, False, found.rights, found.id)
 
 

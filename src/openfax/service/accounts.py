@@ -8,6 +8,13 @@ enough). Root and the Unix user running the service are administrators: they hol
 right. Anyone else holds the rights granted to its account (the defaults until an
 administrator grants others) and those granted to the Unix groups of its Unix user.
 
+A wrong password and an unknown account are answered alike and in the same time (an unknown
+account's password is checked against a hash of a random one). Failed password sign-ins
+are throttled per account and per client address (:class:`SignInThrottle`): after
+``FREE_FAILURES`` in a row, each next password is checked only after a delay that doubles
+with each failure, up to ``MOST_DELAY`` seconds; a try before that is refused unchecked
+(429, Retry-After) and each delay imposed goes to the audit trail.
+
 What a sign-in found is kept for a few seconds (a password check costs an argon2 hash,
 tens of milliseconds, on purpose); any change made here forgets it at once, a change made
 by another node is seen within ``CACHE_SECONDS``.
@@ -19,6 +26,7 @@ import asyncio
 import dataclasses
 import grp
 import hashlib
+import math
 import os
 import pwd
 import secrets
@@ -37,6 +45,7 @@ from openfax.errors import (
     AccountNotFoundError,
     InvalidOperationError,
     MessageNotFoundError,
+    SignInThrottledError,
 )
 from openfax.model import (
     ALL_RIGHTS,
@@ -67,6 +76,16 @@ recently used goes first. Only what signed in is kept, so a flood of wrong crede
 neither fills a cache nor pushes much out of it."""
 SECURITY_CHANGED = {"security": True}
 """The CONFIG_CHANGED payload of a change of accounts or rights (OnSecurityConfigChange)."""
+
+MAX_AUDIT_ID = 200
+"""The longest object id the audit trail keeps."""
+FREE_FAILURES = 5
+"""Failed sign-ins in a row, for an account or from an address, before the delays begin."""
+FIRST_DELAY = 1.0
+MOST_DELAY = 300.0
+"""The delay after ``FREE_FAILURES`` failures, and the longest it doubles up to (seconds)."""
+FORGET_FAILURES_SECONDS = 900.0
+"""Failures of an account or address quiet for this long are forgotten."""
 
 _hasher = PasswordHasher()
 
@@ -100,6 +119,10 @@ class ExpiringCache(Generic[K, V]):
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        """Forget ``key``."""
+        self._entries.pop(key, None)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -194,12 +217,15 @@ class Accounts:
             PASSWORD_CACHE_SECONDS
         )
         self._tokens: ExpiringCache[str, str] = ExpiringCache(CACHE_SECONDS)
+        self.throttle = SignInThrottle()
+        self._dummy_hash = ""
 
     async def load(self) -> None:
         """Read the settings from the store (at start)."""
         async with self.ctx.db.read() as conn:
             stored = await q.get_setting(conn, SECURITY_KEY, {})
         self.settings = SecuritySettings(**stored)
+        self._dummy_hash = await _hash(secrets.token_urlsafe(16))
 
     async def save_settings(
         self,
@@ -376,20 +402,54 @@ class Accounts:
         principal = await self._principal(user)
         return dataclasses.replace(principal, rights=ALL_RIGHTS) if admin else principal
 
-    async def sign_in_password(self, name: str, password: str) -> Principal | None:
-        """The account whose password this is, or None."""
+    async def sign_in_password(
+        self, name: str, password: str, address: str | None = None
+    ) -> Principal | None:
+        """The account whose password this is, or None: the same answer, after the same
+        argon2 check, for an unknown account, one without a password and a wrong password.
+        SignInThrottledError while the account or the client's ``address`` must wait after
+        failures (the password is not checked then)."""
         key = (name, hashlib.sha256(password.encode()).hexdigest())
         if self._passwords.get(key):
             principal = self._cached(name)
             if principal is not None:
                 return principal
+        # A name longer than any account's is cut: what a client sends does not size the table.
+        throttled: tuple[str, ...] = (f"account:{name[: MAX_NAME + 1]}",)
+        if address is not None:
+            throttled += (f"address:{address}",)
+        wait = self.throttle.wait(*throttled)
+        if wait > 0:
+            raise SignInThrottledError(math.ceil(wait))
         account = await self._find(name)
-        if account is None or account.password_hash is None:
+        digest = self._dummy_hash if account is None else account.password_hash
+        right = await asyncio.to_thread(_verify, digest or self._dummy_hash, password)
+        if account is None or account.password_hash is None or not right:
+            await self._failed(throttled)
             return None
-        if not await asyncio.to_thread(_verify, account.password_hash, password):
-            return None
+        self.throttle.succeeded(*throttled)
         self._passwords.put(key, True)
         return await self._principal(name)
+
+    async def _failed(self, throttled: tuple[str, ...]) -> None:
+        """Count a failed sign-in against each of ``throttled``; a delay it starts goes to
+        the audit trail (at most one entry per delay, so a flood cannot fill it)."""
+        delays = self.throttle.failed(*throttled)
+        if not delays:
+            return
+        ctx = self.ctx
+        async with ctx.db.transaction() as conn:
+            for what, (failures, delay) in delays.items():
+                details = {"failures": failures, "delay_seconds": delay}
+                await record(
+                    conn,
+                    ctx.clock.now(),
+                    SERVICE_ACTOR,
+                    AuditAction.SIGN_IN_THROTTLED,
+                    "security",
+                    what[:MAX_AUDIT_ID],
+                    details,
+                )
 
     async def sign_in_token(self, token: str) -> Principal | None:
         """The account this API token belongs to, or None. Only tokens that sign in are
@@ -528,6 +588,44 @@ class Accounts:
         self._principals.clear()
         self._passwords.clear()
         self._tokens.clear()
+
+
+class SignInThrottle:
+    """Failed sign-ins in a row per key (``account:NAME``, ``address:IP``) and how long
+    each key must wait: nothing for the first ``FREE_FAILURES``, then ``FIRST_DELAY``
+    doubling up to ``MOST_DELAY``. Bounded: the least recently failed keys beyond
+    ``CACHE_SIZE`` are forgotten, and so are keys quiet for ``FORGET_FAILURES_SECONDS``."""
+
+    def __init__(self) -> None:
+        self._failures: ExpiringCache[str, tuple[int, float]] = ExpiringCache(
+            FORGET_FAILURES_SECONDS
+        )
+
+    def wait(self, *keys: str) -> float:
+        """The seconds the longest-waiting of ``keys`` must still wait (0: none)."""
+        now = time.monotonic()
+        until = [found[1] for key in keys if (found := self._failures.get(key)) is not None]
+        return max([0.0, *(u - now for u in until)])
+
+    def failed(self, *keys: str) -> dict[str, tuple[int, float]]:
+        """Count a failure against each key; the keys it makes wait, with their failures
+        in a row and their delay (seconds)."""
+        now = time.monotonic()
+        delays = {}
+        for key in keys:
+            found = self._failures.get(key)
+            failures = 1 if found is None else found[0] + 1
+            delay = 0.0
+            if failures > FREE_FAILURES:
+                delay = min(FIRST_DELAY * 2 ** (failures - FREE_FAILURES - 1), MOST_DELAY)
+                delays[key] = (failures, delay)
+            self._failures.put(key, (failures, now + delay))
+        return delays
+
+    def succeeded(self, *keys: str) -> None:
+        """A sign-in that worked: its keys start again from no failure."""
+        for key in keys:
+            self._failures.pop(key)
 
 
 def _info(account: Account) -> AccountInfo:
