@@ -158,8 +158,10 @@ async def insert_submission(
 
     A submission whose idempotency key its owner used before is not queued again: the jobs
     queued under that key are returned with ``created=False`` (another owner's key is
-    another key). Concurrent submissions with the same
-    key resolve to one of them on both backends (``ON CONFLICT DO NOTHING`` waits for the other).
+    another key). Concurrent submissions of an account with the same key resolve to one of
+    them on both backends (``ON CONFLICT DO NOTHING`` waits for the other); the unique
+    constraint does not hold for the service's own (no owner: NULL), whose key is looked up
+    first instead.
     """
     strays = [job.id for job in jobs if job.submission_id != submission.id]
     if strays:
@@ -167,6 +169,11 @@ async def insert_submission(
     ordered = [job.id for job in sorted(jobs, key=lambda job: job.recipient_index)]
     statement = _insert(conn, submissions).values({**values(submission), "job_ids": ordered})
     if submission.idempotency_key is None:
+        await conn.execute(statement)
+    elif submission.owner_id is None:
+        found = await find_submission(conn, None, submission.idempotency_key)
+        if found is not None:
+            return SubmitResult(found.id, found.job_ids, created=False)
         await conn.execute(statement)
     else:
         keyed = statement.on_conflict_do_nothing(index_elements=["owner_id", "idempotency_key"])
@@ -214,17 +221,18 @@ async def spool_references(conn: AsyncConnection) -> set[str]:
 async def find_submission(
     conn: AsyncConnection, owner_id: int | None, idempotency_key: str
 ) -> Submission | None:
-    """The submission the account ``owner_id`` queued under ``idempotency_key``, whether or
-    not its jobs are still in the queue; None if the key is new to that account (an owner
-    None has no keys: the unique constraint does not hold NULLs to it)."""
-    if owner_id is None:
-        return None
+    """The submission the account ``owner_id`` (None: the service itself) queued under
+    ``idempotency_key``, whether or not its jobs are still in the queue; None if the key is
+    new to that owner."""
+    owner = submissions.c.owner_id
     row = (
         await conn.execute(
-            select(submissions).where(
-                submissions.c.owner_id == owner_id,
+            select(submissions)
+            .where(
+                owner.is_(None) if owner_id is None else owner == owner_id,
                 submissions.c.idempotency_key == idempotency_key,
             )
+            .limit(1)
         )
     ).first()
     return None if row is None else Submission(**row._mapping)
