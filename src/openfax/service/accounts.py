@@ -617,7 +617,8 @@ class SignInThrottle:
             failures = 1 if found is None else found[0] + 1
             delay = 0.0
             if failures > FREE_FAILURES:
-                delay = min(FIRST_DELAY * 2 ** (failures - FREE_FAILURES - 1), MOST_DELAY)
+                doublings = min(failures - FREE_FAILURES - 1, 32)  # 2**n stays a float
+                delay = min(FIRST_DELAY * 2**doublings, MOST_DELAY)
                 delays[key] = (failures, delay)
             self._failures.put(key, (failures, now + delay))
         return delays
