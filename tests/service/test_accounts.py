@@ -3,6 +3,8 @@ are bounded; failed sign-ins, of unknown accounts alike, are throttled and audit
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from openfax.errors import SignInThrottledError
@@ -82,3 +84,13 @@ async def test_an_unknown_account_and_a_wrong_password_are_answered_alike_and_th
     entries = await service.get_audit(None, 0, 100)
     throttled = {e.object_id for e in entries if e.action == "sign_in_throttled"}
     assert throttled == {"account:alice", "account:nobody"}
+
+
+async def test_guesses_sent_all_at_once_wait_like_guesses_in_a_row(service: FaxService) -> None:
+    accounts = service.accounts
+    await accounts.add_account("alice", "secret")
+    guesses = [accounts.sign_in_password("alice", f"guess{n}", "10.0.0.9") for n in range(20)]
+    answers = await asyncio.gather(*guesses, return_exceptions=True)
+    checked = [a for a in answers if a is None]
+    assert len(checked) == FREE_FAILURES + 1
+    assert all(isinstance(a, SignInThrottledError) for a in answers if a is not None)

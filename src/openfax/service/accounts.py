@@ -421,20 +421,22 @@ class Accounts:
         wait = self.throttle.wait(*throttled)
         if wait > 0:
             raise SignInThrottledError(math.ceil(wait))
+        # Counted as failed before the check, so that guesses sent all at once wait too.
+        delays = self.throttle.failed(*throttled)
         account = await self._find(name)
         digest = self._dummy_hash if account is None else account.password_hash
         right = await asyncio.to_thread(_verify, digest or self._dummy_hash, password)
         if account is None or account.password_hash is None or not right:
-            await self._failed(throttled)
+            self.throttle.restart(delays)
+            await self._audit_delays(delays)
             return None
         self.throttle.succeeded(*throttled)
         self._passwords.put(key, True)
         return await self._principal(name)
 
-    async def _failed(self, throttled: tuple[str, ...]) -> None:
-        """Count a failed sign-in against each of ``throttled``; a delay it starts goes to
-        the audit trail (at most one entry per delay, so a flood cannot fill it)."""
-        delays = self.throttle.failed(*throttled)
+    async def _audit_delays(self, delays: dict[str, tuple[int, float]]) -> None:
+        """Write each delay a failed sign-in imposed to the audit trail (at most one entry
+        per delay and key, so a flood cannot fill it)."""
         if not delays:
             return
         ctx = self.ctx
@@ -622,6 +624,13 @@ class SignInThrottle:
                 delays[key] = (failures, delay)
             self._failures.put(key, (failures, now + delay))
         return delays
+
+    def restart(self, delays: dict[str, tuple[int, float]]) -> None:
+        """Start the ``delays`` that :meth:`failed` gave from now: from the answer of the
+        failure (a password check takes a while), not from its start."""
+        now = time.monotonic()
+        for key, (failures, delay) in delays.items():
+            self._failures.put(key, (failures, now + delay))
 
     def succeeded(self, *keys: str) -> None:
         """A sign-in that worked: its keys start again from no failure."""
