@@ -80,7 +80,6 @@ from openfax.model import (
     parse_id,
 )
 from openfax.service import EventType, FaxService, ServerEvent
-from openfax.service.accounts import Principal
 from openfax.service.views import IncomingJobInfo, OutgoingJobInfo
 from openfax.store import Direction, Message
 from openfax.store.queries import QueuePage
@@ -665,8 +664,8 @@ class _Hearing:
         must end instead: its account was removed, or it lost the right to hear the other
         account it listens to."""
         who = self.who
-        principal = Principal(who.name, who.rights, who.account_id)
-        found = await self.service.accounts.current(principal, who.uid if who.local else None)
+        uid = who.uid if who.local else None
+        found = await self.service.accounts.current(who.name, who.account_id, uid)
         if found is None:
             return f"account {who.name!r} was removed"
         self.who = dataclasses.replace(who, rights=found.rights)

@@ -467,16 +467,16 @@ class Accounts:
             self._tokens.put(digest, name)
         return self._cached(name) or await self._principal(name)
 
-    async def current(self, principal: Principal, uid: int | None = None) -> Principal | None:
-        """``principal`` as the store has it now (read afresh, no cache): its rights as they
-        are, or None once its account is removed (a later account of its name is another).
-        An administrator's Unix user (``uid``) keeps every right. What an open event stream
+    async def current(self, name: str, account_id: int, uid: int | None = None) -> Principal | None:
+        """The account ``name`` of id ``account_id`` as the store has it now (read afresh,
+        no cache), or None once it is removed (a later account of its name is another). An
+        administrator's Unix user (``uid``) keeps every right. What an open event stream
         asks after a change of accounts or rights."""
         try:
-            found = await self._load(principal.name)
+            found = await self._load(name)
         except AccountNotFoundError:
             return None
-        if found.id != principal.id:
+        if found.id != account_id:
             return None
         if uid is not None and is_administrator(uid):
             return dataclasses.replace(found, rights=ALL_RIGHTS)
