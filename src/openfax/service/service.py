@@ -773,6 +773,7 @@ class FaxService:
             request=request,
             when=now.astimezone(self.zone),
             cover_pages_dir=cover_pages_folder(self.config.data_dir),
+            max_pages=outgoing.max_pages,
         )
         seconds = self.config.deadlines.render_seconds
         try:
