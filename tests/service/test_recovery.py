@@ -125,3 +125,6 @@ async def test_a_job_whose_node_died_in_its_calls_twice_in_a_row_is_set_aside(
     (entry,) = set_aside
     assert (entry.actor, entry.object_id) == ("openfaxd", format_id(job_id))
     assert entry.details["interrupted_calls"] == 2
+    await service.restart_job(job_id)  # once the cause is found: two calls again
+    async with service.ctx.db.read() as conn:
+        assert (await q.get_job(conn, job_id)).interrupted_calls == 0

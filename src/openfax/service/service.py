@@ -934,6 +934,7 @@ class FaxService:
             if operation is Operation.RESTART:
                 changes |= {
                     "retries": 0,
+                    "interrupted_calls": 0,  # a job set aside gets two calls again
                     "scheduled_at": now,
                     "kill_at": now + timedelta(minutes=self.config.outgoing.kill_time_minutes),
                     "failure_cause": None,
