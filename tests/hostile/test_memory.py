@@ -134,6 +134,7 @@ def test_a_16_mb_text_is_refused_at_once_naming_the_limit_and_its_pages(
     assert pages > 5000
     document = {"recipients": [{"fax_number": "1002"}]}
     before = daemon.peak_rss()
+    started = time.monotonic()
     with text.open("rb") as upload:
         answer = httpx.post(
             f"http://{daemon.address}/v1/submissions",
@@ -143,8 +144,8 @@ def test_a_16_mb_text_is_refused_at_once_naming_the_limit_and_its_pages(
             timeout=WAIT,
         )
     print(
-        f"16 MB text refused: peak RSS {before / MB:.0f} MB before, "
-        f"{daemon.peak_rss() / MB:.0f} MB after"
+        f"16 MB text refused in {time.monotonic() - started:.1f} s: peak RSS "
+        f"{before / MB:.0f} MB before, {daemon.peak_rss() / MB:.0f} MB after"
     )
     assert answer.status_code == 413, answer.text
     error = answer.json()["error"]
