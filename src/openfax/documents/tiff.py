@@ -4,11 +4,14 @@ Written files are strict: little-endian, one IFD per page with one strip, FillOr
 PhotometricInterpretation 0 (min-is-white), resolution in inches, PageNumber and
 NewSubfileType "page" on every page, T4Options/T6Options as the coding needs. Files are
 written and read a page at a time, so a fax of any length costs the memory of a few pages.
+A page read coded as it is written (such files, most received ones) keeps its coded bytes:
+written again with the same coding it is copied, not decoded and coded anew.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import struct
 from collections import deque
@@ -19,7 +22,13 @@ from typing import BinaryIO, NamedTuple
 
 from PIL import Image, ImageSequence, TiffImagePlugin, UnidentifiedImageError
 
-from openfax.documents.ccitt import T4_OPTION_2D, T4_OPTIONS, encode_page, encode_rows
+from openfax.documents.ccitt import (
+    T4_OPTION_2D,
+    T4_OPTIONS,
+    decode_strip,
+    encode_page,
+    encode_rows,
+)
 from openfax.documents.pages import X_DPI, Compression, FaxPage, Resolution
 from openfax.errors import DocumentError
 
@@ -73,7 +82,7 @@ def write_fax_tiff(
     with ThreadPoolExecutor(max_workers=threads) as pool, _TiffOut(path, compression) as out:
         coding: deque[tuple[_PageShape, Future[bytes]]] = deque()
         for page in pages:
-            if page.pending:  # its rows are finished on a worker: the coder waits for them there
+            if page.pending or page.coded:  # rows finished or decoded (if need be) on a worker
                 future = pool.submit(encode_page, page, compression)
             else:
                 rows = page.rows
@@ -294,8 +303,33 @@ def _read_page(path: Path, number: int, frame: Image.Image) -> FaxPage:
     if frame.width not in FAX_WIDTHS:
         raise DocumentError(path, f"not a fax TIFF: page {number} is {frame.width} pixels wide")
     resolution = _resolution(path, number, frame.tag_v2)
-    frame.load()
-    return FaxPage(frame.copy(), resolution)
+    coding = _plain_coding(frame.tag_v2)
+    if coding is None:
+        frame.load()
+        return FaxPage(frame.copy(), resolution)
+    (offset,), (length,) = frame.tag_v2[_STRIP_OFFSETS], frame.tag_v2[_STRIP_BYTE_COUNTS]
+    assert frame.fp is not None, "the file is open while its pages are read"
+    strip = os.pread(frame.fp.fileno(), length, offset)
+    if len(strip) != length:
+        raise DocumentError(path, f"corrupt TIFF: page {number} ends early")
+    width, height = frame.size
+    decode = functools.partial(decode_strip, strip, width, height, resolution, coding)
+    return FaxPage.from_coded((coding, strip), width, height, resolution, decode)
+
+
+def _plain_coding(tags: TiffImagePlugin.ImageFileDirectory_v2) -> Compression | None:
+    """The coding of a page that is one strip of plain MH, MR or MMR, first bit in the
+    high-order bit, as `write_fax_tiff` writes them: such a page is read without decoding it;
+    None for any other (Pillow decodes it)."""
+    strips = tags.get(_STRIP_OFFSETS, ())
+    if len(strips) != 1 or tags.get(_FILL_ORDER, 1) != 1:
+        return None
+    compression = tags.get(_COMPRESSION)
+    if compression == _TIFF_COMPRESSION[Compression.MMR]:
+        return Compression.MMR if tags.get(_T6_OPTIONS, 0) == 0 else None
+    if compression != _TIFF_COMPRESSION[Compression.MH]:
+        return None
+    return {0: Compression.MH, T4_OPTION_2D: Compression.MR}.get(tags.get(T4_OPTIONS, 0))
 
 
 def _resolution(path: Path, number: int, tags: TiffImagePlugin.ImageFileDirectory_v2) -> Resolution:
