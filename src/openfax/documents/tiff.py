@@ -134,7 +134,13 @@ class _TiffOut:
 
     def __exit__(self, failed: type[BaseException] | None, *exc_info: object) -> None:
         assert self.file is not None
-        self.file.close()
+        try:
+            self.file.close()  # its last bytes are written now: the disk may be full
+        except OSError as error:
+            self.path.unlink(missing_ok=True)
+            if failed is None:
+                reason = f"cannot be written: {error.strerror or error}"
+                raise DocumentError(self.path, reason) from None
         if failed is not None:  # half a fax is no use to anyone
             self.path.unlink(missing_ok=True)
 
