@@ -205,6 +205,19 @@ class SubmissionError(FaxError, ValueError):
     hresult = E_INVALIDARG
 
 
+class PageLimitError(SubmissionError):
+    """A submission has more pages than the server sends in one fax (``outgoing.max_pages``);
+    ``pages`` is its count (cover page included), ``limit`` the server's."""
+
+    def __init__(self, pages: int, limit: int) -> None:
+        self.pages = pages
+        self.limit = limit
+        super().__init__(
+            f"the fax has {pages:,} pages, more than the {limit:,} pages this server sends "
+            "in one fax (outgoing.max_pages); nothing was queued"
+        )
+
+
 class BodyError(DocumentError):
     """One body of a submission cannot be rendered; ``index`` is its place in the list (from 0),
     as FAXCOMEX's ConnectedSubmit2 reports the failing body."""

@@ -9,6 +9,7 @@ is 0640 when the folder lets its group read, else 0600 (:func:`handed_over_mode`
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ def store_in_folder(tiff: Path, message_id: int, settings: FolderSettings) -> Pa
         if settings.format == "pdf":
             fax_tiff_to_pdf(tiff, temporary)
         else:
-            Path(temporary).write_bytes(tiff.read_bytes())
+            shutil.copyfile(tiff, temporary)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

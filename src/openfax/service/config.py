@@ -122,6 +122,9 @@ class OutgoingConfig:
     """Retransmission attempts after the first failure (FAXCOMEX ``Retries``)."""
     max_attempts: int = 12
     """Calls made for one job at most, whatever their outcome (busy lines included)."""
+    max_pages: int = 1000
+    """Pages one fax may have at most, cover page included: a longer document is refused at
+    submission, before it is rendered."""
     kill_time_minutes: float = 24 * 60
     """A job not sent this long after its first scheduled time gives up."""
     discount_start: time = time(20, 0)
@@ -405,6 +408,7 @@ def time_of_day(source: str, key: str, value: Any) -> time:
 
 _POSITIVE = {
     "lease_seconds",
+    "max_pages",
     "render_seconds",
     "call_setup_seconds",
     "channels",

@@ -774,6 +774,7 @@ class FaxService:
             request=request,
             when=now.astimezone(self.zone),
             cover_pages_dir=cover_pages_folder(self.config.data_dir),
+            max_pages=outgoing.max_pages,
         )
         seconds = self.config.deadlines.render_seconds
         try:
@@ -936,6 +937,7 @@ class FaxService:
             if operation is Operation.RESTART:
                 changes |= {
                     "retries": 0,
+                    "interrupted_calls": 0,  # a job set aside gets two calls again
                     "scheduled_at": now,
                     "kill_at": now + timedelta(minutes=self.config.outgoing.kill_time_minutes),
                     "failure_cause": None,

@@ -130,6 +130,9 @@ class OutgoingJob:
     are composed for a call: branding was on when the fax was submitted."""
     cover_path: str | None = None
     """This recipient's cover page in the spool, when one was asked for."""
+    interrupted_calls: int = 0
+    """The job's last calls in a row that were cut off by the death of their node (killed,
+    out of memory, a lost lease); 0 again once a call ends. Two make the job set aside."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -134,6 +134,7 @@ outgoing_jobs = Table(
     Column("version", Integer, nullable=False),
     Column("header_at_send", Boolean, nullable=False, server_default=false()),
     Column("cover_path", Text),
+    Column("interrupted_calls", Integer, nullable=False, server_default="0"),
     Index(None, "status", "lease_until"),
     Index(None, "created_at", "id"),
 )
