@@ -2,12 +2,14 @@
 an administrator saved is never given back in clear. It reads as :data:`MASK` when one is
 set (empty when not), and saving a value equal to the mask keeps the stored secret, so a
 client can send back what it read. One shape for every secret: the receipt options' SMTP
-password and the keys of routing configurations that :func:`is_secret` names."""
+password, the keys of routing configurations that :func:`is_secret` names, and a password
+written in a URL (``https://user:password@host/``), which reads with the mask in its place."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 MASK = "********"
 """What a set secret reads as; saving it keeps the stored secret."""
@@ -22,11 +24,41 @@ def is_secret(key: str) -> bool:
     return any(word in name for word in _SECRET_WORDS)
 
 
+def masked_url(url: str) -> str:
+    """``url`` with a password written in it (``https://user:password@host/``) masked, as
+    clients, the log and messages show it; any other text as it is."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL (an unclosed IPv6 bracket, a bad port)
+        return url
+    if password is None:
+        return url
+    login, _, place = parts.netloc.rpartition("@")
+    user = login.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{place}"))
+
+
+def _shown(key: str, value: Any) -> Any:
+    if is_secret(key) and value:
+        return MASK
+    return masked_url(value) if isinstance(value, str) else value
+
+
 def masked(configuration: Mapping[str, Any]) -> dict[str, Any]:
     """A configuration with each secret that is set shown as the mask."""
-    return {k: MASK if is_secret(k) and v else v for k, v in configuration.items()}
+    return {k: _shown(k, v) for k, v in configuration.items()}
 
 
 def unmasked(given: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
-    """A configuration to save: each secret given as the mask is the stored one."""
-    return {k: stored.get(k) if is_secret(k) and v == MASK else v for k, v in given.items()}
+    """A configuration to save: each secret given as it reads (the mask, or a URL with the
+    mask for its password) is the stored one."""
+    return {k: _kept(k, v, stored.get(k)) for k, v in given.items()}
+
+
+def _kept(key: str, given: Any, stored: Any) -> Any:
+    if is_secret(key) and given == MASK:
+        return stored
+    if isinstance(given, str) and isinstance(stored, str) and given == masked_url(stored):
+        return stored
+    return given

@@ -303,3 +303,16 @@ def test_a_third_party_method_s_credentials_are_masked_by_their_names() -> None:
     # Sent back with one change, the mask keeps each stored secret; a new value replaces it.
     saved = unmasked({**shown, "user": "e", "api_token": "f"}, stored)
     assert saved == {"smtp_password": "a", "api_token": "f", "Client_Secret": "c", "user": "e"}
+
+
+def test_a_password_written_in_a_url_reads_masked_and_is_kept_when_saved_back() -> None:
+    stored = {"url": "https://fax:pw-in-url@hooks.example/in", "attach": "link"}
+    shown = masked(stored)
+    assert shown == {"url": f"https://fax:{MASK}@hooks.example/in", "attach": "link"}
+    assert unmasked(shown, stored) == stored
+    # A new URL replaces it, and a URL that only looks masked is saved as given.
+    assert unmasked({**shown, "url": "https://hooks.example/new"}, stored)["url"] == (
+        "https://hooks.example/new"
+    )
+    given = {"url": f"https://fax:{MASK}@other.example/in"}
+    assert unmasked(given, stored) == given

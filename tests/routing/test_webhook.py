@@ -14,9 +14,9 @@ import pytest
 from openfax.client import FaxServer
 from openfax.documents import read_fax_tiff
 from openfax.errors import InvalidOperationError, MessageNotFoundError
+from openfax.masking import masked_url
 from openfax.model import JobOperations, JobStatus
 from openfax.routing import WEBHOOK
-from openfax.routing.webhook import shown
 from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon
 from tests.routing.conftest import WAIT, fax_to, settled, use_only
@@ -162,8 +162,8 @@ def test_a_fax_being_routed_is_copied_and_cancelled_by_the_client_and_the_cli(
         assert [r.json["message_id"] for r in hook.received] == [first, second]
 
 
-def test_a_password_in_a_webhook_url_is_masked_where_the_url_is_shown() -> None:
-    assert shown("https://fax:pw-in-url@hooks.example/in?x=1") == (
+def test_a_password_in_a_webhook_url_is_masked_where_the_url_is_masked_url() -> None:
+    assert masked_url("https://fax:pw-in-url@hooks.example/in?x=1") == (
         "https://fax:********@hooks.example/in?x=1"
     )
-    assert shown("https://hooks.example/in") == "https://hooks.example/in"
+    assert masked_url("https://hooks.example/in") == "https://hooks.example/in"

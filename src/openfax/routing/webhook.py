@@ -19,12 +19,12 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from openfax.errors import RoutingError
-from openfax.masking import MASK
+from openfax.masking import masked_url
 from openfax.model import format_id
 from openfax.routing.fax import RoutedFax
 from openfax.routing.settings import Checker
@@ -60,17 +60,6 @@ def sign(pieces: Iterable[bytes], secret: str) -> str:
     for piece in pieces:
         mac.update(piece)
     return "sha256=" + mac.hexdigest()
-
-
-def shown(url: str) -> str:
-    """The URL as messages (the log, a delivery's error) show it: a password written in it
-    (``https://user:password@host/``) masked."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    login, _, place = parts.netloc.rpartition("@")
-    user = login.partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{place}"))
 
 
 def payload(fax: RoutedFax, configuration: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,11 +140,11 @@ async def route(fax: RoutedFax, configuration: Mapping[str, Any]) -> None:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
             response = await client.post(url, content=body.stream(), headers=headers)
     except httpx.HTTPError as exc:
-        raise RoutingError(f"POST {shown(url)} failed: {exc!r}") from exc
+        raise RoutingError(f"POST {masked_url(url)} failed: {exc!r}") from exc
     if response.is_success:
         return
     status = response.status_code
     raise RoutingError(
-        f"POST {shown(url)} answered {status} {response.reason_phrase}",
+        f"POST {masked_url(url)} answered {status} {response.reason_phrase}",
         retryable=status >= 500 or status in RETRYABLE_STATUSES,
     )
