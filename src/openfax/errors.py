@@ -72,6 +72,18 @@ class AccessDeniedError(FaxError):
     hresult = E_ACCESSDENIED
 
 
+class SignInThrottledError(AccessDeniedError):
+    """Too many failed sign-ins for the account or from the client's address: the next
+    password is checked after ``retry_after`` seconds (HTTP 429 with Retry-After)."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"too many failed sign-ins for this account or from this address: try again in "
+            f"{retry_after} s"
+        )
+
+
 class AccountNotFoundError(FaxError):
     """No fax account has that name (ERROR_NO_SUCH_USER); names it."""
 
@@ -210,6 +222,19 @@ class SubmissionError(FaxError, ValueError):
     """A submission is incomplete or contradicts itself (no recipient, nothing to send ...)."""
 
     hresult = E_INVALIDARG
+
+
+class PageLimitError(SubmissionError):
+    """A submission has more pages than the server sends in one fax (``outgoing.max_pages``);
+    ``pages`` is its count (cover page included), ``limit`` the server's."""
+
+    def __init__(self, pages: int, limit: int) -> None:
+        self.pages = pages
+        self.limit = limit
+        super().__init__(
+            f"the fax has {pages:,} pages, more than the {limit:,} pages this server sends "
+            "in one fax (outgoing.max_pages); nothing was queued"
+        )
 
 
 class BodyError(DocumentError):

@@ -13,6 +13,7 @@ from openfax.documents import (
     FaxPage,
     PageSize,
     Resolution,
+    count_pages,
     draw_header_line,
     format_header_line,
     render_documents,
@@ -188,3 +189,19 @@ def test_header_line_on_a_pdf_page_changes_only_its_band(tmp_path: Path) -> None
     assert changed.size > 0
     assert changed[0] >= round(0.04 * 196)
     assert changed[-1] < round(0.04 * 196) + round(0.18 * 196)
+
+
+def test_pages_are_counted_as_they_render_without_rendering_them(
+    tmp_path: Path, line_art: Image.Image
+) -> None:
+    pdf = make_pdf(tmp_path / "four.pdf", 4)
+    text = tmp_path / "sheets.txt"
+    text.write_text("first sheet\fsecond\f" + "a long third\n" * 130)  # 130 lines: 3 pages
+    tiff = tmp_path / "frames.tif"
+    line_art.save(tiff, save_all=True, append_images=[line_art, line_art])
+    png = tmp_path / "one.png"
+    line_art.save(png)
+    for path, pages in ((pdf, 4), (text, 5), (tiff, 3), (png, 1)):
+        assert count_pages(path) == len(render_documents([path])) == pages, path.name
+    letter = count_pages(text, page_size=PageSize.LETTER)
+    assert letter == len(render_documents([text], page_size=PageSize.LETTER))

@@ -382,6 +382,22 @@ def test_a_connection_that_sent_no_request_makes_room_for_one_that_does(tmp_path
         assert idle[0].recv(1024) == b""  # the oldest was closed for it
 
 
+def test_tls_connections_are_counted_from_their_accept(
+    tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    """A TLS connection that never shakes hands counts against its address's cap: the
+    guard sees it at the accept, not once its handshake is done."""
+    cert, key = certificate
+    api = {"tls_certificate": str(cert), "tls_key": str(key), "max_connections_per_client": 3}
+    with running(tmp_path, memory_limit=LIMIT_BYTES, api=api) as daemon, ExitStack() as stack:
+        held = [stack.enter_context(connect(daemon, ATTACKER)) for _ in range(3)]  # silent
+        one_more = stack.enter_context(connect(daemon, ATTACKER))
+        assert one_more.recv(1024) == b""
+        held[0].setblocking(False)  # the older ones are open still: not the handshake's end
+        with pytest.raises(BlockingIOError):
+            held[0].recv(1024)
+
+
 @pytest.mark.skipif(not os.environ.get("OPENFAX_STRESS"), reason="a long run: OPENFAX_STRESS=1")
 def test_a_minute_of_slow_connections_from_many_addresses(tmp_path: Path) -> None:
     """64 addresses each keep 40 connections open for a minute, sending their headers a

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from openfax.model import JobStatus, format_id
 from openfax.service import FaxService, ManualClock
 from openfax.store import Direction
+from openfax.store import queries as q
 
-from .conftest import MakeConfig, archived, job_leaves_queue, spool_holds
+from .conftest import MakeConfig, archived, job_leaves_queue, job_reaches, request, spool_holds
 
 pytestmark = pytest.mark.anyio
 
@@ -91,3 +93,38 @@ def test_openfaxd_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert daemon.returncode == 0, log
     assert "Traceback" not in log, log
     assert (tmp_path / "d" / "openfax.db").exists()
+
+
+@pytest.mark.parametrize("earlier", [0, 1])
+async def test_a_job_whose_node_died_in_its_calls_twice_in_a_row_is_set_aside(
+    service: FaxService, clock: ManualClock, three_pages: Path, earlier: int
+) -> None:
+    """Another node dies in a call (its lease lapses): the job is requeued the first time
+    and set aside the second (``interrupted_calls``), whichever node noticed the first."""
+    await service.set_queue_switches(outgoing_paused=True)
+    (job_id,) = await service.submit(request(three_pages))
+    async with service.ctx.db.transaction() as conn:
+        dead_call = {
+            "status": JobStatus.INPROGRESS,
+            "node_id": "node-dead",
+            "lease_until": clock.now() + timedelta(seconds=5),
+            "attempts": 1,
+            "interrupted_calls": earlier,
+        }
+        await q.update_job(conn, job_id, dead_call)
+    await clock.advance(service.config.deadlines.lease_seconds)  # the lease lapses
+    expected = JobStatus.FAILED if earlier else JobStatus.RETRYING
+    job = await job_reaches(service, job_id, expected)
+    async with service.ctx.db.read() as conn:
+        assert (await q.get_job(conn, job_id)).interrupted_calls == earlier + 1
+    set_aside = [e for e in await service.get_audit(limit=1000) if e.action == "set_aside"]
+    if not earlier:
+        assert set_aside == []
+        return
+    assert "set aside" in job.extended_status_text and "last 2 calls" in job.extended_status_text
+    (entry,) = set_aside
+    assert (entry.actor, entry.object_id) == ("openfaxd", format_id(job_id))
+    assert entry.details["interrupted_calls"] == 2
+    await service.restart_job(job_id)  # once the cause is found: two calls again
+    async with service.ctx.db.read() as conn:
+        assert (await q.get_job(conn, job_id)).interrupted_calls == 0

@@ -29,10 +29,12 @@ from openfax.errors import (
     InvalidOperationError,
     MessageNotFoundError,
     NotSupportedError,
+    PageLimitError,
     QueueBlockedError,
     RequestTooLargeError,
     RuleNotFoundError,
     ServerBusyError,
+    SignInThrottledError,
     SubmissionError,
 )
 
@@ -44,11 +46,13 @@ STATUS: dict[type[FaxError], int] = {
     AccountError: 400,
     InvalidOperationError: 409,
     AccessDeniedError: 403,
+    SignInThrottledError: 429,
     QueueBlockedError: 503,
     ServerBusyError: 503,
     RequestTooLargeError: 413,
     DocumentError: 400,
     SubmissionError: 400,
+    PageLimitError: 413,
     InvalidIdError: 400,
     NotSupportedError: 400,
     ConfigError: 400,
@@ -81,7 +85,10 @@ def fax_error_response(exc: FaxError) -> JSONResponse:
         _logger.error("request failed", exc_info=exc)
     details = {k: v for k, v in vars(exc).items() if isinstance(v, str | int | float | bool)}
     body = error_body(type(exc).__name__, exc.hresult, str(exc), details)
-    return JSONResponse(body, status_code=status)
+    headers = None
+    if isinstance(exc, SignInThrottledError):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def invalid_argument(message: str) -> JSONResponse:

@@ -1,5 +1,6 @@
 """Serving the API from inside ``openfaxd``: on the event loop of the service, one uvicorn
-server on the local Unix socket and, if configured, another on a TCP address.
+server on the local Unix socket and, if configured, another on a TCP address (over TLS
+when ``[api] tls_certificate`` and ``tls_key`` are set).
 
 Connections on the Unix socket are marked with their peer's credentials (``SO_PEERCRED``)
 by the protocol classes below, the one place where the socket itself is at hand; the
@@ -22,14 +23,16 @@ import math
 import os
 import resource
 import socket
+import ssl
 import time
+from asyncio.sslproto import SSLProtocol
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import h11
 import uvicorn
@@ -43,10 +46,15 @@ from openfax.errors import ConfigError
 from openfax.logfilter import limit_rate
 from openfax.service import FaxService
 from openfax.service.config import ApiConfig, listen_address
+from openfax.tls import server_context
 
 SOCKET_MODE = 0o660
 GRACE_SECONDS = 3.0
 """How long requests in flight may take to finish when the service stops."""
+HANDSHAKE_SECONDS = 10
+"""How long a TLS client may take over its handshake (asyncio's default is 60 s)."""
+TLS_READ_BUFFER = 32 * 1024
+"""Bytes read at a time from a TLS connection (asyncio's default is 256 KiB)."""
 SPARE_FILES = 1024
 """File descriptors kept free beside the TCP connections (database, spool, SIP, the Unix
 socket's clients): the file limit is raised to make room, or the connection cap lowered."""
@@ -62,20 +70,28 @@ _logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ApiAddresses:
-    """Where the API listens: the Unix socket and the TCP address (None when off)."""
+    """Where the API listens: the Unix socket and the TCP address (None when off), which
+    speaks HTTPS when ``tls``."""
 
     socket: Path
     tcp: tuple[str, int] | None
+    tls: bool = False
 
     def __str__(self) -> str:
-        tcp = "" if self.tcp is None else f" and http://{self.tcp[0]}:{self.tcp[1]}"
+        scheme = "https" if self.tls else "http"
+        tcp = "" if self.tcp is None else f" and {scheme}://{self.tcp[0]}:{self.tcp[1]}"
         return f"unix:{self.socket}{tcp}"
 
 
 @asynccontextmanager
 async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
-    """Serve the API of the running ``service`` until the block ends."""
+    """Serve the API of the running ``service`` until the block ends: one uvicorn server on
+    the Unix socket and one on the TCP address, whose connections alone speak TLS when
+    configured (a uvicorn server makes the same protocols for every socket it serves)."""
     config = service.config.api
+    tls = None
+    if config.tls_certificate is not None and config.tls_key is not None:
+        tls = server_context(service.config.source, config.tls_certificate, config.tls_key)
     local = _bind_unix(config.socket)
     remote = None
     try:
@@ -89,11 +105,11 @@ async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
         raise ConfigError(service.config.source, "api.listen", str(exc)) from None
     limit_rate(*CLIENT_LOGGERS)
     app = create_app(service, TokenFile(config.tokens_file))
-    servers = [(_server(app, config, ConnectionGuard(config)), local)]
+    servers = [(_server(app, config, ConnectionGuard(config), None), local)]
     if remote is not None:
         cap = _room_for(config.max_connections)
         guard = ConnectionGuard(config, total=cap, per_client=config.max_connections_per_client)
-        servers.append((_server(app, config, guard), remote))
+        servers.append((_server(app, config, guard, tls), remote))
     # ``serve()`` would take SIGTERM and SIGINT over; they belong to openfaxd, which stops
     # the servers by setting ``should_exit``.
     tasks = [asyncio.create_task(server._serve([sock]), name="api") for server, sock in servers]
@@ -105,7 +121,7 @@ async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
                     raise RuntimeError("the API server stopped while starting")
                 await asyncio.sleep(0.01)
         tcp = None if remote is None else remote.getsockname()[:2]
-        yield ApiAddresses(config.socket, tcp)
+        yield ApiAddresses(config.socket, tcp, tls is not None)
     finally:
         for server, _ in servers:
             server.should_exit = True
@@ -122,13 +138,17 @@ class _Config(uvicorn.Config):
         self.guard = guard
 
 
-def _server(app: Any, config: ApiConfig, guard: ConnectionGuard, **options: Any) -> uvicorn.Server:
-    """The uvicorn server of one listener (``options``: more of uvicorn's, e.g. TLS)."""
+def _server(
+    app: Any, config: ApiConfig, guard: ConnectionGuard, tls: ssl.SSLContext | None
+) -> uvicorn.Server:
+    """The uvicorn server of one listener, with our protocols under ``guard``, speaking TLS
+    with ``tls`` if given."""
+    http = _HttpProtocol if tls is None else cast("type[asyncio.Protocol]", _tls_protocols(tls))
     return uvicorn.Server(
         _Config(
             app,
             guard,
-            http=_HttpProtocol,
+            http=http,
             ws=_WebSocketProtocol,
             lifespan="off",
             log_config=None,
@@ -136,9 +156,53 @@ def _server(app: Any, config: ApiConfig, guard: ConnectionGuard, **options: Any)
             proxy_headers=False,
             timeout_keep_alive=max(1, math.ceil(config.keep_alive_seconds)),
             timeout_graceful_shutdown=int(GRACE_SECONDS),
-            **options,
         )
     )
+
+
+def _tls_protocols(context: ssl.SSLContext) -> Callable[..., asyncio.BaseProtocol]:
+    """uvicorn's protocol factory of the TLS listener (uvicorn calls it with the keywords of
+    its protocols' constructors at each accept): our HTTP protocol behind asyncio's TLS layer,
+    made here rather than by asyncio so that the handshake's time and buffer are ours."""
+
+    def protocol(**uvicorn_arguments: Any) -> asyncio.BaseProtocol:
+        return _TlsProtocol(
+            asyncio.get_running_loop(),
+            _HttpProtocol(**uvicorn_arguments),
+            context,
+            None,  # type: ignore[arg-type]  # no waiter: the accept does not wait for TLS
+            server_side=True,
+            ssl_handshake_timeout=HANDSHAKE_SECONDS,
+        )
+
+    return protocol
+
+
+class _TlsProtocol(SSLProtocol):
+    """asyncio's TLS layer of one connection with a smaller read buffer: asyncio's own holds
+    256 KiB from the accept on, so that a client that connects and says nothing costs about
+    300 KiB (82 KiB with this); a TLS record is at most 16 KiB and a little. The connection
+    is counted by its listener's guard from the accept on, its handshake included."""
+
+    max_size = TLS_READ_BUFFER
+
+    _counted: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        http = self._app_protocol
+        assert isinstance(http, _HttpProtocol)
+        if not http.config.guard.admit(transport):
+            cast("asyncio.Transport", transport).abort()
+            return
+        http.admitted = True
+        self._counted = transport
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        http = self._app_protocol
+        if self._counted is not None and isinstance(http, _HttpProtocol):
+            http.config.guard.release(self._counted)
+        super().connection_lost(exc)
 
 
 def _room_for(connections: int) -> int:
@@ -222,6 +286,8 @@ class ConnectionGuard:
         now = time.monotonic()
         for transport, owner in self.open.items():
             protocol = transport.get_protocol()
+            if isinstance(protocol, SSLProtocol):  # TLS: the HTTP protocol is behind it
+                protocol = protocol._app_protocol
             if (
                 (client is None or owner == client)
                 and isinstance(protocol, _HttpProtocol)
@@ -229,7 +295,7 @@ class ConnectionGuard:
             ):
                 _logger.warning("connection from %s closed to make room: it sent no request", owner)
                 self.release(transport)
-                protocol.transport.abort()
+                cast("asyncio.Transport", transport).abort()
                 return True
         return False
 
@@ -291,15 +357,22 @@ class _HttpProtocol(H11Protocol):
 
     config: _Config
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.admitted = False
+        """Whether the guard has counted the connection (at the accept, when TLS is under
+        this protocol)."""
+        self._idle_since = self._last_data = time.monotonic()
+        self._head_due: asyncio.TimerHandle | None = None
+        self._idle_check: asyncio.TimerHandle | None = None
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if not self.config.guard.admit(transport):
+        if not self.admitted and not self.config.guard.admit(transport):
             transport.abort()
             return
         _prepare_connection(self, transport)
         self._last_data = time.monotonic()
-        self._head_due: asyncio.TimerHandle | None = None
-        self._idle_check: asyncio.TimerHandle | None = None
         self._await_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -323,7 +396,10 @@ class _HttpProtocol(H11Protocol):
 
     def awaiting_since(self) -> float:
         """Since when (``time.monotonic()``) the connection has been open with no request
-        begun (none yet, or none since the last response); infinity while one is served."""
+        begun (none yet, or none since the last response), its TLS handshake included;
+        infinity while one is served."""
+        if self.transport is None:  # TLS: still shaking hands
+            return self._idle_since
         if self.conn.their_state is not h11.IDLE or self.transport.is_closing():
             return math.inf
         return self._idle_since
@@ -369,7 +445,7 @@ class _HttpProtocol(H11Protocol):
         return self.transport.get_protocol() is self and not self.transport.is_closing()
 
     def _cancel_timers(self) -> None:
-        for timer in (getattr(self, "_head_due", None), getattr(self, "_idle_check", None)):
+        for timer in (self._head_due, self._idle_check):
             if timer is not None:
                 timer.cancel()
 

@@ -27,25 +27,24 @@ def render_to_tiff(
         Compression,
         PageSize,
         Resolution,
+        count_pages,
         draw_header_line,
         format_header_line,
-        render_documents,
+        iter_pages,
         write_fax_tiff,
     )
 
-    pages = render_documents(
-        [Path(p) for p in inputs],
-        resolution=Resolution[resolution.upper()],
-        page_size=PageSize[page_size.upper()],
-    )
+    paths = [Path(p) for p in inputs]
+    size = PageSize[page_size.upper()]
+    pages = iter_pages(paths, resolution=Resolution[resolution.upper()], page_size=size)
     if header_tsid is not None:
         now = datetime.now().astimezone()
-        pages = [
-            draw_header_line(page, format_header_line(header_tsid, now, number, len(pages)))
+        total = sum(count_pages(path, page_size=size) for path in paths)
+        pages = (
+            draw_header_line(page, format_header_line(header_tsid, now, number, total))
             for number, page in enumerate(pages, start=1)
-        ]
-    write_fax_tiff(pages, output, compression=Compression[compression.upper()])
-    return len(pages)
+        )
+    return write_fax_tiff(pages, output, compression=Compression[compression.upper()])
 
 
 def run_render(

@@ -21,6 +21,8 @@ TIFF *TIFFFdOpen(int fd, const char *name, const char *mode);
 void TIFFClose(TIFF *tif);
 int TIFFSetField(TIFF *tif, uint32_t tag, ...);
 ssize_t TIFFWriteEncodedStrip(TIFF *tif, uint32_t strip, void *data, ssize_t cc);
+ssize_t TIFFWriteRawStrip(TIFF *tif, uint32_t strip, void *data, ssize_t cc);
+ssize_t TIFFReadEncodedStrip(TIFF *tif, uint32_t strip, void *buf, ssize_t size);
 uint64_t TIFFGetStrileOffset(TIFF *tif, uint32_t strile);
 uint64_t TIFFGetStrileByteCount(TIFF *tif, uint32_t strile);
 """

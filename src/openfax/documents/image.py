@@ -7,10 +7,10 @@ mode), and all images being rendered at once together (``DECODE_BUDGET_BYTES``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -63,21 +63,33 @@ _STRETCHED = ("I", "I;16", "I;16B", "I;16L", "F")
 _READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, MemoryError)
 
 
-def render_image(path: Path, resolution: Resolution, page_size: PageSize) -> list[FaxPage]:
-    """One fax page per page of a multi-page TIFF, one for the first frame of anything else.
+def render_image(path: Path, resolution: Resolution, page_size: PageSize) -> Iterator[FaxPage]:
+    """One fax page per page of a multi-page TIFF, one for the first frame of anything else,
+    each rendered when it is asked for.
 
     The image keeps its physical size from its stated dpi (96 dpi if none), shrunk to fit the
     page if needed; see `halftone.is_photograph` for when it is dithered rather than
     thresholded.
     """
+    with _opened(path) as image:
+        frames = ImageSequence.Iterator(image) if image.format == "TIFF" else [image]
+        for frame in frames:
+            _check_size(path, frame)
+            yield _render_frame(frame, resolution, page_size)
+
+
+def count_image_pages(path: Path) -> int:
+    """The pages `render_image` makes of an image file, from its frames' headers alone."""
+    with _opened(path) as image:
+        return int(getattr(image, "n_frames", 1)) if image.format == "TIFF" else 1
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[Image.Image]:
+    """The image at `path` open; what goes wrong reading it raises DocumentError."""
     try:
         with Image.open(path) as image:
-            frames = ImageSequence.Iterator(image) if image.format == "TIFF" else [image]
-            pages = []
-            for frame in frames:
-                _check_size(path, frame)
-                pages.append(_render_frame(frame, resolution, page_size))
-            return pages
+            yield image
     except Image.DecompressionBombError:
         raise DocumentError(path, "image too large (decompression bomb)") from None
     except _READ_ERRORS as error:
@@ -158,7 +170,7 @@ class _Budget:
         self.used = 0
         self._changed = threading.Condition()
 
-    @contextmanager
+    @contextlib.contextmanager
     def share(self, size: int) -> Iterator[None]:
         size = min(size, self.total)
         with self._changed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import Enum
@@ -73,10 +74,15 @@ class FaxPage:
 
     The pixels are kept in the form the page was made in and turned into the other on first
     use: `rows`, bits packed as the fax coders read them (PDF, text and cover pages are made
-    straight as these), or `image`, a PIL image of mode "1" (images, received faxes). The rows
-    of a PDF page are finished on a worker thread while the next page renders (`pending`).
-    A page is immutable: neither form may be changed in place.
+    straight as these), or `image`, a PIL image of mode "1" (images). The rows of a PDF page
+    are finished on a worker thread while the next page renders (`pending`); those of a page
+    read from a fax TIFF are decoded from its coded bytes (`coded`) when first used. A page is
+    immutable: neither form may be changed in place.
     """
+
+    coded: tuple[Compression, bytes] | None = None
+    """The page as it was read from a fax TIFF, coded (`from_coded`), else None."""
+    _decode: Callable[[], NDArray[np.uint8]] | None = None
 
     def __init__(self, image: Image.Image, resolution: Resolution) -> None:
         if image.mode != "1":
@@ -115,6 +121,28 @@ class FaxPage:
         page.resolution = resolution
         return page
 
+    @classmethod
+    def from_coded(
+        cls,
+        coded: tuple[Compression, bytes],
+        width: int,
+        height: int,
+        resolution: Resolution,
+        decode: Callable[[], NDArray[np.uint8]],
+    ) -> FaxPage:
+        """A page kept as it was coded: written again with the same coding it is copied as
+        is, and its pixels are decoded (``decode``, rows as `from_rows` takes them) only when
+        they are used, so a page passed through costs its coded bytes alone."""
+        page = cls.__new__(cls)
+        page._image = None
+        page._rows = None
+        page._pending = None
+        page.coded = coded
+        page._decode = decode
+        page.width, page.height = width, height
+        page.resolution = resolution
+        return page
+
     @property
     def pending(self) -> bool:
         """True while the page's rows may still be being computed on another thread."""
@@ -139,6 +167,9 @@ class FaxPage:
         if self._rows is None:
             if self._pending is not None:
                 rows = self._pending.result()
+                self._check_rows(rows, self.width)
+            elif self._decode is not None:
+                rows = self._decode()
                 self._check_rows(rows, self.width)
             else:
                 assert self._image is not None

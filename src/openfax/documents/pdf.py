@@ -81,6 +81,16 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
     return document
 
 
+def count_pdf_pages(path: Path) -> int:
+    """The pages `render_pdf` makes of a PDF, from its page tree alone."""
+    document = open_pdf(path)
+    with PDFIUM_LOCK:
+        try:
+            return len(document)
+        finally:
+            document.close()
+
+
 def render_pdf(path: Path, resolution: Resolution, page_size: PageSize) -> Iterator[FaxPage]:
     """All pages of a PDF, in order, each rendered when the next is asked for.
 

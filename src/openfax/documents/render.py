@@ -7,10 +7,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from openfax.documents.filetype import FileType, detect
-from openfax.documents.image import render_image
+from openfax.documents.image import count_image_pages, render_image
 from openfax.documents.pages import FaxPage, PageSize, Resolution
-from openfax.documents.pdf import render_pdf
-from openfax.documents.text import render_text
+from openfax.documents.pdf import count_pdf_pages, render_pdf
+from openfax.documents.text import count_text_pages, render_text
 from openfax.errors import DocumentError
 
 
@@ -34,8 +34,9 @@ def iter_pages(
     resolution: Resolution = Resolution.FINE,
     page_size: PageSize = PageSize.A4,
 ) -> Iterator[FaxPage]:
-    """The pages of `render_documents`, each PDF page rendered only when asked for, so that
-    `write_fax_tiff(iter_pages(...))` codes pages while the next ones render."""
+    """The pages of `render_documents`, each rendered only when asked for, so that
+    `write_fax_tiff(iter_pages(...))` codes pages while the next ones render and holds a few
+    pages at a time, whatever the length of the documents."""
     for name in paths:
         path = Path(name)
         kind = detect(path)
@@ -44,8 +45,24 @@ def iter_pages(
         elif kind is FileType.IMAGE:
             yield from render_image(path, resolution, page_size)
         else:
-            try:
-                data = path.read_bytes()
-            except OSError as error:
-                raise DocumentError(path, f"cannot be read: {error.strerror or error}") from None
-            yield from render_text(path, data, resolution, page_size)
+            yield from render_text(path, _read_text(path), resolution, page_size)
+
+
+def count_pages(path: str | os.PathLike[str], *, page_size: PageSize = PageSize.A4) -> int:
+    """The number of pages `iter_pages` makes of a document, found without rendering any
+    (a PDF's page tree, an image's frames, a text's layout), so that a document too long to
+    send is refused at once; DocumentError as `iter_pages` raises it."""
+    path = Path(path)
+    kind = detect(path)
+    if kind is FileType.PDF:
+        return count_pdf_pages(path)
+    if kind is FileType.IMAGE:
+        return count_image_pages(path)
+    return count_text_pages(path, _read_text(path), page_size)
+
+
+def _read_text(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise DocumentError(path, f"cannot be read: {error.strerror or error}") from None

@@ -15,13 +15,16 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from openfax.errors import RoutingError
+from openfax.masking import masked_url
 from openfax.model import format_id
 from openfax.routing.fax import RoutedFax
 from openfax.routing.settings import Checker
@@ -50,50 +53,98 @@ def check(configuration: Mapping[str, Any]) -> dict[str, Any]:
     return given.done(values)
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The ``X-OpenFax-Signature`` of a body: ``sha256=`` and the hex HMAC-SHA256."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(pieces: Iterable[bytes], secret: str) -> str:
+    """The ``X-OpenFax-Signature`` of a body given in pieces: ``sha256=`` and the hex
+    HMAC-SHA256."""
+    mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+    for piece in pieces:
+        mac.update(piece)
+    return "sha256=" + mac.hexdigest()
 
 
 def payload(fax: RoutedFax, configuration: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON a webhook receives: the event, the fax's metadata, and a link or the PDF."""
+    """The JSON a webhook receives: the event, the fax's metadata, and a link to the PDF
+    (with ``attach = "pdf"``, the PDF itself is added by `_Body`)."""
     body: dict[str, Any] = {"event": EVENT, **fax.metadata()}
-    if configuration.get("attach") == "pdf":
-        encoded = base64.b64encode(fax.pdf_file().read_bytes()).decode("ascii")
-        body["pdf"] = {"content_type": "application/pdf", "base64": encoded}
-    else:
+    if configuration.get("attach") != "pdf":
         base = configuration.get("link_base") or ""
         path = f"/v1/incoming-messages/{format_id(fax.message_id)}/pdf"
         body["pdf_url"] = base.rstrip("/") + path if base else fax.pdf_url
     return body
 
 
+_PDF_CHUNK = 3 * 64 * 1024
+"""Bytes of the PDF coded to base64 at a time (a multiple of 3, so the pieces join up)."""
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A webhook's JSON body in pieces. An attached PDF is read and coded to base64 a piece
+    at a time, when the body is signed and when it is sent: a long fax costs a few hundred
+    kilobytes, not its PDF several times over (bytes, base64, JSON)."""
+
+    head: bytes
+    pdf: Path | None = None
+    tail: bytes = b""
+
+    @classmethod
+    def of(cls, data: dict[str, Any], pdf: Path | None) -> _Body:
+        """``data`` as JSON, with ``pdf`` as ``{"pdf": {"content_type", "base64"}}`` last."""
+        text = json.dumps(data).encode()
+        if pdf is None:
+            return cls(text)
+        head = text[:-1] + b', "pdf": {"content_type": "application/pdf", "base64": "'
+        return cls(head, pdf, b'"}}')
+
+    def length(self) -> int:
+        """The body's length in bytes, for its Content-Length."""
+        coded = 0 if self.pdf is None else 4 * -(-self.pdf.stat().st_size // 3)
+        return len(self.head) + coded + len(self.tail)
+
+    def pieces(self) -> Iterator[bytes]:
+        """The body, a piece at a time."""
+        yield self.head
+        if self.pdf is not None:
+            with self.pdf.open("rb") as file:
+                while chunk := file.read(_PDF_CHUNK):
+                    yield base64.b64encode(chunk)
+        yield self.tail
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The pieces, each read on a worker thread."""
+        pieces = self.pieces()
+        while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
+            yield piece
+
+
 async def route(fax: RoutedFax, configuration: Mapping[str, Any]) -> None:
     """POST the fax to the configured URL."""
     url = configuration["url"]
+    data = payload(fax, configuration)
     if configuration.get("attach") == "pdf":
-        data = await asyncio.to_thread(payload, fax, configuration)
+        body = _Body.of(data, await asyncio.to_thread(fax.pdf_file))
     else:
-        data = payload(fax, configuration)
-    body = json.dumps(data).encode()
+        body = _Body.of(data, None)
     headers = {
         "Content-Type": "application/json",
+        "Content-Length": str(await asyncio.to_thread(body.length)),
         "User-Agent": "OpenFax",
         "X-OpenFax-Event": EVENT,
         "X-OpenFax-Event-Id": format_id(fax.event_id),
         "X-OpenFax-Delivery-Attempt": str(fax.attempt),
     }
     if configuration.get("secret"):
-        headers["X-OpenFax-Signature"] = sign(body, configuration["secret"])
+        signature = await asyncio.to_thread(sign, body.pieces(), configuration["secret"])
+        headers["X-OpenFax-Signature"] = signature
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
-            response = await client.post(url, content=body, headers=headers)
+            response = await client.post(url, content=body.stream(), headers=headers)
     except httpx.HTTPError as exc:
-        raise RoutingError(f"POST {url} failed: {exc!r}") from exc
+        raise RoutingError(f"POST {masked_url(url)} failed: {exc!r}") from exc
     if response.is_success:
         return
     status = response.status_code
     raise RoutingError(
-        f"POST {url} answered {status} {response.reason_phrase}",
+        f"POST {masked_url(url)} answered {status} {response.reason_phrase}",
         retryable=status >= 500 or status in RETRYABLE_STATUSES,
     )

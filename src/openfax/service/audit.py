@@ -36,7 +36,9 @@ class AuditAction(StrEnum):
     REASSIGNED = "reassigned"
     DELETED = "deleted"
     PURGED = "purged"
+    SET_ASIDE = "set_aside"
     CONFIG_CHANGED = "config_changed"
+    SIGN_IN_THROTTLED = "sign_in_throttled"
 
 
 def message_type(direction: Direction) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.documents import pdf_from_pages, read_fax_tiff
+from openfax.documents import iter_fax_tiff, pdf_from_pages
 from openfax.errors import InvalidOperationError, MailError, MessageNotFoundError
 from openfax.model import ExtendedStatus, JobStatus, ReceiptType, format_id
 from openfax.service.composing import compose_pages
@@ -264,9 +264,9 @@ class ReceiptSender:
                     return await asyncio.to_thread(_pdf_of, ctx.spool.path(job.document_path)), ""
                 submission = await q.get_submission(conn, job.submission_id)
                 when = ctx.clock.now().astimezone(ctx.zone)
-                pages = await asyncio.to_thread(
-                    compose_pages, ctx.spool, job, submission.body_path, tsid=job.tsid, when=when
-                )
+                pages = compose_pages(
+                    ctx.spool, job, submission.body_path, tsid=job.tsid, when=when
+                )  # composed as the PDF is written, on its thread
                 return await asyncio.to_thread(pdf_from_pages, pages), ""
         return None, "The fax is not attached: it is no longer kept on the server."
 
@@ -340,4 +340,4 @@ def _extended(job: dict[str, Any]) -> str:
 
 
 def _pdf_of(tiff: Path) -> bytes:
-    return pdf_from_pages(read_fax_tiff(tiff))
+    return pdf_from_pages(iter_fax_tiff(tiff))

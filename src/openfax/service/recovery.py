@@ -3,8 +3,9 @@
 Receptions come first: a fax whose call completed is already archived and only needs its
 routing finished; a reception cut off by the crash keeps the pages that reached the spool,
 archived as partial. Then this node's outgoing jobs that were in a call go back to the
-queue (they resume from the first unconfirmed page) and those being cancelled end
-CANCELED; other nodes' jobs come back when their leases lapse (the scheduler's loop).
+queue (they resume from the first unconfirmed page), or are set aside when their last two
+calls were both cut off so (:mod:`openfax.service.interrupted`), and those being cancelled
+end CANCELED; other nodes' jobs come back when their leases lapse (the scheduler's loop).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
-from openfax.documents import read_fax_tiff
+from openfax.documents import iter_fax_tiff
 from openfax.errors import DocumentError
 from openfax.model import ExtendedStatus, JobStatus
 from openfax.service.archiving import settle_submission
 from openfax.service.context import ServiceContext
+from openfax.service.interrupted import after_interruption, audit_set_aside
 from openfax.service.job_states import base
 from openfax.service.receiving import Receiver
 from openfax.service.scheduler import emit_job
@@ -46,7 +49,7 @@ async def _cut_off_reception(ctx: ServiceContext, receiver: Receiver, job: Incom
     if job.receive_path:
         path = ctx.spool.path(job.receive_path)
         try:
-            pages = len(await asyncio.to_thread(read_fax_tiff, path))
+            pages = await asyncio.to_thread(_count_pages, path)
             size = path.stat().st_size
         except (DocumentError, OSError):
             pages = 0
@@ -66,6 +69,11 @@ async def _cut_off_reception(ctx: ServiceContext, receiver: Receiver, job: Incom
     )
 
 
+def _count_pages(path: Path) -> int:
+    """The pages a cut-off reception left whole, each read (and checked) in turn."""
+    return sum(1 for _ in iter_fax_tiff(path))
+
+
 async def _requeue_outgoing(ctx: ServiceContext) -> None:
     now = ctx.clock.now()
     unreferenced: list[str] = []
@@ -76,12 +84,12 @@ async def _requeue_outgoing(ctx: ServiceContext) -> None:
             status = base(job.status)
             released = {"node_id": None, "lease_until": None, "current_page": 0}
             if status is JobStatus.INPROGRESS:
-                changes = {**released, "status": JobStatus.RETRYING, "scheduled_at": now}
+                changes = {**released, **after_interruption(job, now, retry_at=now)}
             elif status is JobStatus.CANCELING:
                 changes = {**released, "status": JobStatus.CANCELED, "ended_at": now}
             else:
                 continue
-            _logger.warning("job %016x: its call was cut off by a restart, requeued", job.id)
+            _logger.warning("job %016x: its call was cut off by a restart", job.id)
             await q.finish_call_attempt(
                 conn,
                 job.id,
@@ -90,6 +98,7 @@ async def _requeue_outgoing(ctx: ServiceContext) -> None:
             )
             updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
             if updated is not None:
+                await audit_set_aside(conn, updated, now)
                 await emit_job(conn, ctx, updated)
                 unreferenced += await settle_submission(conn, ctx.hub, job.submission_id)
     for path in unreferenced:

@@ -51,6 +51,7 @@ from openfax.service.composing import ComposedCall, compose_for_call, sending_ts
 from openfax.service.context import ServiceContext
 from openfax.service.event_log import outbound_events
 from openfax.service.events import EventType, after_commit
+from openfax.service.interrupted import after_interruption, audit_set_aside
 from openfax.service.job_states import base, is_final
 from openfax.service.outbound_routing import Routes, load_routes, routes_changed, t38_policy_for
 from openfax.service.outcome import decide
@@ -268,6 +269,12 @@ class Scheduler:
             for job_id in recovered.requeued + recovered.canceled:
                 _logger.warning("job %016x: its node's lease lapsed, recovered", job_id)
                 job = await q.get_job(conn, job_id)
+                if job_id in recovered.requeued:
+                    changes = after_interruption(job, now, retry_at=job.scheduled_at)
+                    updated = await q.update_job(conn, job_id, changes)
+                    assert updated is not None, "the job is locked by this transaction"
+                    job = updated
+                    await audit_set_aside(conn, job, now)
                 await emit_job(conn, self.ctx, job)
 
     async def _dispatch(self, now: datetime) -> None:
@@ -650,7 +657,10 @@ class Scheduler:
             job = held
             changes, status = self._next_state(call, job, submission, outcome, first_page, now)
             updated = await q.update_job(
-                conn, job.id, {**changes, "status": status}, expected_version=job.version
+                conn,
+                job.id,
+                {**changes, "status": status, "interrupted_calls": 0},
+                expected_version=job.version,
             )
             assert updated is not None, "only this task changes a job in a call"
             await emit_job(conn, self.ctx, updated)

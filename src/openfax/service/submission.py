@@ -9,7 +9,8 @@ worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,11 +18,12 @@ from pathlib import Path
 from openfax.documents import (
     CoverPageFields,
     FaxPage,
+    count_pages,
+    iter_pages,
     render_cover_page,
-    render_documents,
     write_fax_tiff,
 )
-from openfax.errors import BodyError, DocumentError, SubmissionError
+from openfax.errors import BodyError, DocumentError, PageLimitError, SubmissionError
 from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
 from openfax.service.cover_pages import template_path
 from openfax.store import Spool
@@ -98,6 +100,9 @@ class SubmitRequest:
     group_broadcast_receipts: bool = False
     idempotency_key: str | None = None
     owner: str = ""
+    owner_id: int | None = None
+    """The id of the submitting account (``owner`` is its name): who sees and manages the
+    fax, and whose idempotency keys ``idempotency_key`` is one of. None: the service's own."""
 
     def check(self) -> None:
         """Refuse a request that cannot be queued, saying why (SubmissionError)."""
@@ -154,42 +159,46 @@ class RenderedSubmission:
 
 @dataclass(frozen=True)
 class Rendering:
-    """What to render: the request, the time for the cover pages, the server's templates."""
+    """What to render: the request, the time for the cover pages, the server's templates, and
+    the most pages one fax may have (``outgoing.max_pages``)."""
 
     request: SubmitRequest
     when: datetime
     cover_pages_dir: Path
+    max_pages: int
 
 
 def render_submission(rendering: Rendering, spool: Spool) -> RenderedSubmission:
     """Render the bodies once into one spool document, and each recipient's cover page.
 
-    A body that cannot be rendered raises BodyError with its index; nothing is left in the
-    spool then.
+    The pages are counted first, without rendering: a fax longer than ``max_pages`` raises
+    PageLimitError before anything is rendered. Pages are then rendered and written one at a
+    time. A body that cannot be rendered raises BodyError with its index; nothing is left in
+    the spool then.
     """
     request = rendering.request
-    body_pages: list[FaxPage] = []
-    for index, body in enumerate(request.bodies):
-        try:
-            body_pages += render_documents([Path(body)])
-        except DocumentError as exc:
-            raise BodyError(index, body, exc.reason) from None
+    cover = request.cover_page_type is not CoverPageType.NONE
+    pages = cover + sum(_count(index, body) for index, body in enumerate(request.bodies))
+    if pages > rendering.max_pages:
+        raise PageLimitError(pages, rendering.max_pages)
     written: list[str] = []
 
-    def store(pages: list[FaxPage]) -> RenderedPart:
+    def store(part: Iterable[FaxPage]) -> RenderedPart:
+        counts: list[int] = []
         sizes: list[int] = []
 
         def write(target: Path) -> None:
-            write_fax_tiff(pages, target)
+            counts.append(write_fax_tiff(part, target))
             sizes.append(target.stat().st_size)
 
         written.append(spool.write_file(write, suffix=".tif"))
-        return RenderedPart(written[-1], len(pages), sizes[0])
+        return RenderedPart(written[-1], counts[0], sizes[0])
 
     try:
-        shared = store(body_pages) if body_pages else None
+        shared = store(_body_pages(request.bodies)) if request.bodies else None
+        body_pages = shared.pages if shared else 0
         covers = [
-            store(cover) if (cover := _cover(rendering, recipient, len(body_pages))) else None
+            store([_cover(rendering, recipient, body_pages)]) if cover else None
             for recipient in request.recipients
         ]
     except BaseException:
@@ -199,10 +208,30 @@ def render_submission(rendering: Rendering, spool: Spool) -> RenderedSubmission:
     return RenderedSubmission(shared, covers)
 
 
-def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> list[FaxPage]:
+def _count(index: int, body: str | Path) -> int:
+    """The pages of one body, counted without rendering them."""
+    with _naming(index, body):
+        return count_pages(body)
+
+
+def _body_pages(bodies: Sequence[str | Path]) -> Iterator[FaxPage]:
+    """The pages of every body in turn, each rendered when it is asked for."""
+    for index, body in enumerate(bodies):
+        with _naming(index, body):
+            yield from iter_pages([body])
+
+
+@contextlib.contextmanager
+def _naming(index: int, body: str | Path) -> Iterator[None]:
+    """A DocumentError raised inside becomes the BodyError that names the body."""
+    try:
+        yield
+    except DocumentError as exc:
+        raise BodyError(index, body, exc.reason) from None
+
+
+def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> FaxPage:
     request = rendering.request
-    if request.cover_page_type is CoverPageType.NONE:
-        return []
     template: Path | None = None
     if request.cover_page_type is CoverPageType.LOCAL:
         template = Path(request.cover_page)
@@ -216,7 +245,7 @@ def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> list[
         time_sent=rendering.when,
         page_count=body_pages + 1,
     )
-    return [render_cover_page(fields, template=template)]
+    return render_cover_page(fields, template=template)
 
 
 def fields_of(record: Recipient | Sender) -> dict[str, str]:
