@@ -9,6 +9,7 @@ import pytest
 
 from openfax.documents import read_fax_tiff, render_documents
 from openfax.errors import BodyError, QueueBlockedError, SubmissionError
+from openfax.model import CoverPageType
 from openfax.service import STORE_IN_FOLDER, FaxService, FolderSettings, ManualClock, SubmitRequest
 from openfax.store import Direction
 
@@ -119,3 +120,25 @@ async def test_rendering_past_its_deadline_is_refused_and_nothing_is_queued(
         with pytest.raises(SubmissionError, match="render_seconds"):
             await service.submit(request(three_pages, "1002"))
         assert await service.get_outgoing_jobs() == []
+
+
+async def test_a_render_past_its_deadline_stops_and_leaves_no_file_in_the_spool(
+    tmp_path: Path, make_config: MakeConfig, three_pages: Path
+) -> None:
+    """A thousand cover pages take far longer than the second allowed: the render stops at
+    its next page and has removed what it wrote when the submission is refused."""
+    config = make_config(tmp_path / "data", deadlines={"render_seconds": 1})
+    numbers = ["1002"] * 1000
+    many = request(three_pages, *numbers, cover_page_type=CoverPageType.SERVER)
+    async with FaxService(config, clock=ManualClock(START)) as service:
+        await service.set_queue_switches(outgoing_paused=True)
+        with pytest.raises(SubmissionError, match="render_seconds"):
+            await service.submit(many)
+        assert spool_files(config.spool_dir) == []
+        (job_id,) = await service.submit(request(three_pages, "1002"))
+        assert len(spool_files(config.spool_dir)) == 1, "the stopped render wrote no more"
+        assert [job.id for job in await service.get_outgoing_jobs()] == [job_id]
+
+
+def spool_files(spool: Path) -> list[Path]:
+    return [path for path in spool.rglob("*") if path.is_file()]

@@ -100,7 +100,7 @@ from openfax.service.recovery import recover
 from openfax.service.schedule import first_send_time
 from openfax.service.scheduler import Scheduler, emit_job
 from openfax.service.sip_memory import StoredDestinations
-from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_submission
+from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_in_time
 from openfax.service.views import (
     Activity,
     DeviceInfo,
@@ -775,14 +775,7 @@ class FaxService:
             cover_pages_dir=cover_pages_folder(self.config.data_dir),
         )
         seconds = self.config.deadlines.render_seconds
-        try:
-            async with asyncio.timeout(seconds):
-                rendered = await asyncio.to_thread(render_submission, rendering, ctx.spool)
-        except TimeoutError:
-            raise SubmissionError(
-                f"rendering the document took longer than the {seconds:g} s allowed "
-                "(deadlines.render_seconds); nothing was queued"
-            ) from None
+        rendered = await render_in_time(rendering, ctx.spool, seconds)
         submission = Submission(
             idempotency_key=request.idempotency_key,
             owner=request.owner,

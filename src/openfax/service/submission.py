@@ -4,14 +4,17 @@ Rendering turns the bodies into fax pages once and writes them into the spool as
 that every recipient's job sends, plus a cover page per recipient when one is asked for.
 No header line is drawn here: it carries the TSID used and the time of sending, so it is
 drawn when a call's pages are composed (:mod:`openfax.service.composing`). It runs on a
-worker thread.
+worker thread, for ``deadlines.render_seconds`` at most (:func:`render_in_time`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from openfax.documents import (
@@ -161,11 +164,48 @@ class Rendering:
     cover_pages_dir: Path
 
 
-def render_submission(rendering: Rendering, spool: Spool) -> RenderedSubmission:
+async def render_in_time(rendering: Rendering, spool: Spool, seconds: float) -> RenderedSubmission:
+    """`render_submission` on a worker thread, allowed `seconds`.
+
+    When they run out the worker is told to stop: it stops at its next page and removes
+    every file it wrote, and once it has, SubmissionError says that nothing was queued. A
+    caller cancelled meanwhile (its client gone, the service stopping) stops it the same way.
+    """
+    stop = threading.Event()
+    worker = asyncio.ensure_future(asyncio.to_thread(render_submission, rendering, spool, stop))
+    try:
+        async with asyncio.timeout(seconds):
+            return await asyncio.shield(worker)
+    except TimeoutError:
+        stop.set()
+        await asyncio.wait({worker})
+        await asyncio.to_thread(_discard, spool, worker)
+        raise SubmissionError(
+            f"rendering the document took longer than the {seconds:g} s allowed "
+            "(deadlines.render_seconds); nothing was queued"
+        ) from None
+    except asyncio.CancelledError:
+        stop.set()
+        worker.add_done_callback(partial(_discard, spool))
+        raise
+
+
+def _discard(spool: Spool, worker: asyncio.Future[RenderedSubmission]) -> None:
+    """Remove the files of a render that finished after all (one that stopped or failed
+    removed its own)."""
+    if not worker.cancelled() and worker.exception() is None:
+        for path in worker.result().paths:
+            spool.delete(path)
+
+
+def render_submission(
+    rendering: Rendering, spool: Spool, stop: threading.Event | None = None
+) -> RenderedSubmission:
     """Render the bodies once into one spool document, and each recipient's cover page.
 
     A body that cannot be rendered raises BodyError with its index; nothing is left in the
-    spool then.
+    spool then. Once `stop` is set, the next page raises TimeoutError, and nothing is left
+    either.
     """
     request = rendering.request
     body_pages: list[FaxPage] = []
@@ -180,7 +220,7 @@ def render_submission(rendering: Rendering, spool: Spool) -> RenderedSubmission:
         sizes: list[int] = []
 
         def write(target: Path) -> None:
-            write_fax_tiff(pages, target)
+            write_fax_tiff(_until(stop, pages), target)
             sizes.append(target.stat().st_size)
 
         written.append(spool.write_file(write, suffix=".tif"))
@@ -197,6 +237,14 @@ def render_submission(rendering: Rendering, spool: Spool) -> RenderedSubmission:
             spool.delete(path)
         raise
     return RenderedSubmission(shared, covers)
+
+
+def _until(stop: threading.Event | None, pages: Iterable[FaxPage]) -> Iterator[FaxPage]:
+    """`pages` until `stop` is set; then TimeoutError."""
+    for page in pages:
+        if stop is not None and stop.is_set():
+            raise TimeoutError("rendering was stopped: its time ran out")
+        yield page
 
 
 def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> list[FaxPage]:
