@@ -95,6 +95,38 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         ('[sip]\ndns_servers = ["127.0.0.1:99999"]', "sip.dns_servers", "port 1-65535"),
         ('[sip]\ndns_servers = "127.0.0.1"', "sip.dns_servers", "must be a list"),
         ("[sip]\ndns_timeout = 0", "sip.dns_timeout", "greater than 0"),
+        (
+            "[outgoing.causes.busy]\ndelay_minutes = inf",
+            "outgoing.causes.busy.delay_minutes",
+            "finite",
+        ),
+        (
+            "[outgoing.causes.busy]\ndelay_minutes = nan",
+            "outgoing.causes.busy.delay_minutes",
+            "finite",
+        ),
+        (
+            "[outgoing]\nage_limit_days = 100000000000000",
+            "outgoing.age_limit_days",
+            "at most 36,500",
+        ),
+        ("[archive]\nincoming_age_limit_days = 36501", "archive.incoming_age_limit_days", "36,500"),
+        ("[outgoing]\nretries = 9223372036854775807", "outgoing.retries", "at most 99"),
+        ("[outgoing]\nkill_time_minutes = 1e300", "outgoing.kill_time_minutes", "at most"),
+        ("[outgoing]\nmax_recipients = 0", "outgoing.max_recipients", "greater than 0"),
+        ("[receipts]\nretry_delay_minutes = 1e9", "receipts.retry_delay_minutes", "at most 10,080"),
+        (
+            "[incoming]\nrouting_retry_delay_minutes = -inf",
+            "incoming.routing_retry_delay_minutes",
+            "finite",
+        ),
+        ("[deadlines]\nrender_seconds = inf", "deadlines.render_seconds", "finite"),
+        ("[loopback]\npace = nan", "loopback.pace", "finite"),
+        (
+            '[[sip.trunks]]\nhost = "h"\nring_timeout = 1e12',
+            "sip.trunks[0].ring_timeout",
+            "at most",
+        ),
     ],
 )
 def test_bad_keys_and_values_are_named_with_the_file(

@@ -25,6 +25,7 @@ from openfax.errors import (
     InvalidOperationError,
     MessageNotFoundError,
     QueueBlockedError,
+    RecipientsLimitError,
     SubmissionError,
 )
 from openfax.model import (
@@ -744,15 +745,20 @@ class FaxService:
         The bodies are rendered once into one spool document that every job sends (cover
         pages, when asked, are one per recipient); the jobs and their events are stored in
         one transaction. Refused with QueueBlockedError while the outgoing queue is blocked,
-        SubmissionError for an incomplete request, and BodyError (naming the body's index)
-        for a body that cannot be rendered; then nothing is queued.
+        SubmissionError for an incomplete request or a field out of its range,
+        RecipientsLimitError past ``outgoing.max_recipients``, and BodyError (naming the
+        body's index) for a body that cannot be rendered; then nothing is queued.
         """
         ctx = self.ctx
         if ctx.switches.outgoing_blocked:
             raise QueueBlockedError("the outgoing queue is blocked: submissions are refused")
-        request.check()
+        now = ctx.clock.now()
+        outgoing = self.config.outgoing
+        request.check(now)
+        if len(request.recipients) > outgoing.max_recipients:
+            raise RecipientsLimitError(len(request.recipients), outgoing.max_recipients)
         personal = request.cover_page_type is CoverPageType.LOCAL
-        if personal and not self.config.outgoing.allow_personal_cover_pages:
+        if personal and not outgoing.allow_personal_cover_pages:
             raise SubmissionError(
                 "personal cover pages are not allowed on this server "
                 "(configuration allow_personal_cover_pages): use a server cover page"
@@ -767,8 +773,6 @@ class FaxService:
                 known = await q.find_submission(conn, request.idempotency_key)
             if known is not None:
                 return SubmitResult(known.id, known.job_ids, created=False)
-        now = ctx.clock.now()
-        outgoing = self.config.outgoing
         rendering = Rendering(
             request=request,
             when=now.astimezone(self.zone),

@@ -10,10 +10,11 @@ worker thread, for ``deadlines.render_seconds`` at most (:func:`render_in_time`)
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -24,13 +25,25 @@ from openfax.documents import (
     render_documents,
     write_fax_tiff,
 )
-from openfax.errors import BodyError, DocumentError, SubmissionError
+from openfax.errors import BodyError, ConfigError, DocumentError, SubmissionError
 from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
-from openfax.service.cover_pages import template_path
+from openfax.service.cover_pages import SUFFIX, check_name, template_path
 from openfax.store import Spool
 from openfax.store.records import field_names
 
 MAX_IDENT_LENGTH = 20
+MAX_FIELD_LENGTH = 500
+"""Characters of a recipient's or the sender's field at most (a name, an address line)."""
+MAX_NUMBER_LENGTH = 100
+MAX_SUBJECT_LENGTH = 1000
+MAX_NOTE_LENGTH = 10_000
+MAX_DOCUMENT_NAME_LENGTH = 255
+MAX_ADDRESS_LENGTH = 320
+"""An e-mail address's longest length (RFC 3696)."""
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+"""What a fax number may not hold: it is dialled, and travels in SIP headers."""
+MAX_SCHEDULE_DISTANCE = timedelta(days=366)
+"""How far from now a ``schedule_time`` may lie, either way."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,23 +115,59 @@ class SubmitRequest:
     idempotency_key: str | None = None
     owner: str = ""
 
-    def check(self) -> None:
-        """Refuse a request that cannot be queued, saying why (SubmissionError)."""
+    def check(self, now: datetime) -> None:
+        """Refuse a request that cannot be queued, saying why and naming the field
+        (SubmissionError); ``now`` is the time of the submission."""
         if not self.recipients:
             raise SubmissionError("a fax needs at least one recipient")
         for index, recipient in enumerate(self.recipients):
             if not recipient.fax_number.strip():
                 raise SubmissionError(f"recipient {index} has no fax number")
+            if CONTROL.search(recipient.fax_number):
+                raise SubmissionError(f"recipients.{index}.fax_number: has a control character")
+            _check_fields(f"recipients.{index}", fields_of(recipient))
+        _check_fields("sender", fields_of(self.sender))
+        _check_text("subject", self.subject, MAX_SUBJECT_LENGTH)
+        _check_text("note", self.note, MAX_NOTE_LENGTH)
+        _check_text("document_name", self.document_name, MAX_DOCUMENT_NAME_LENGTH)
+        _check_text("receipt_address", self.receipt_address, MAX_ADDRESS_LENGTH)
+        if self.cover_page_type is CoverPageType.SERVER and self.cover_page:
+            try:
+                check_name(self.cover_page.removesuffix(SUFFIX))
+            except ConfigError as exc:
+                raise SubmissionError(f"cover_page: {exc.reason}") from None
         if not self.bodies and self.cover_page_type is CoverPageType.NONE:
             raise SubmissionError("a fax needs a body or a cover page")
         specific = self.schedule_type is ScheduleType.SPECIFIC_TIME
         if specific and (self.schedule_time is None or self.schedule_time.tzinfo is None):
             raise SubmissionError("a fax scheduled at a specific time needs an aware time")
+        when = self.schedule_time
+        if when is not None and when.tzinfo is not None and abs(when - now) > MAX_SCHEDULE_DISTANCE:
+            raise SubmissionError(
+                f"schedule_time: {when.isoformat()} is more than "
+                f"{MAX_SCHEDULE_DISTANCE.days} days from now"
+            )
         tsid = self.sender.tsid
         if len(tsid) > MAX_IDENT_LENGTH or not tsid.isascii():
             raise SubmissionError(f"the TSID {tsid!r} must be at most 20 ASCII characters")
         if self.idempotency_key is not None and not 0 < len(self.idempotency_key) <= 200:
             raise SubmissionError("an idempotency key has 1 to 200 characters")
+
+
+def _check_fields(prefix: str, fields: dict[str, str]) -> None:
+    """The cover-page fields of a recipient or the sender (``prefix``), each checked."""
+    for name, value in fields.items():
+        most = MAX_NUMBER_LENGTH if name == "fax_number" else MAX_FIELD_LENGTH
+        _check_text(f"{prefix}.{name}", value, most)
+
+
+def _check_text(name: str, value: str, most: int) -> None:
+    """SubmissionError naming the field ``name`` if ``value`` is longer than ``most``
+    characters or holds a NUL (which PostgreSQL cannot store)."""
+    if len(value) > most:
+        raise SubmissionError(f"{name}: has {len(value):,} characters, at most {most:,}")
+    if "\x00" in value:
+        raise SubmissionError(f"{name}: has a NUL character")
 
 
 @dataclass(frozen=True)
