@@ -65,6 +65,7 @@ from openfax.api.routing import routing_routes
 from openfax.api.tokens import TokenFile
 from openfax.errors import AccessDeniedError, BodyError, MessageNotFoundError, SubmissionError
 from openfax.model import (
+    CONTROL,
     DEFAULT_PREFETCH_SIZE,
     MAX_PAGE_SIZE,
     SUBMIT_RIGHTS,
@@ -75,7 +76,6 @@ from openfax.model import (
     parse_id,
 )
 from openfax.service import EventType, FaxService, ServerEvent
-from openfax.service.submission import CONTROL
 from openfax.service.views import IncomingJobInfo, OutgoingJobInfo
 from openfax.store import Direction, Message
 from openfax.store.queries import QueuePage

@@ -16,7 +16,7 @@ from enum import IntEnum, IntFlag
 from typing import Any
 
 from openfax.errors import ConfigError, SubmissionError
-from openfax.model import ReceiptType, SmtpAuthenticationType
+from openfax.model import CONTROL, ReceiptType, SmtpAuthenticationType
 from openfax.smtp import SmtpSettings, default_sender
 
 RECEIPT_OPTIONS_KEY = "receipts.options"
@@ -139,6 +139,8 @@ def check_receipt_options(given: Mapping[str, Any], current: ReceiptOptions) -> 
         else:
             if not isinstance(value, str):
                 raise ConfigError(SOURCE, key, f"must be a string, not {value!r}")
+            if CONTROL.search(value):
+                raise ConfigError(SOURCE, key, "must not hold a control character")
             changes[key] = value.strip() if key != "smtp_password" else value
     options = dataclasses.replace(current, **changes)
     if not options.smtp_server:

@@ -10,7 +10,6 @@ worker thread, for ``deadlines.render_seconds`` at most (:func:`render_in_time`)
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from openfax.documents import (
     write_fax_tiff,
 )
 from openfax.errors import BodyError, ConfigError, DocumentError, SubmissionError
-from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
+from openfax.model import CONTROL, CoverPageType, Priority, ReceiptType, ScheduleType
 from openfax.service.cover_pages import SUFFIX, check_name, template_path
 from openfax.store import Spool
 from openfax.store.records import field_names
@@ -40,8 +39,6 @@ MAX_NOTE_LENGTH = 10_000
 MAX_DOCUMENT_NAME_LENGTH = 255
 MAX_ADDRESS_LENGTH = 320
 """An e-mail address's longest length (RFC 3696)."""
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-"""What a fax number may not hold: it is dialled, and travels in SIP headers."""
 MAX_SCHEDULE_DISTANCE = timedelta(days=366)
 """How far from now a ``schedule_time`` may lie, either way."""
 
