@@ -95,16 +95,18 @@ async def test_a_wrong_property_is_named_and_nothing_is_saved(
 async def test_a_saved_value_out_of_range_is_left_out_and_can_be_replaced(
     service: FaxService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A value saved before its range was checked (an endless retry delay) is logged and
-    not used; the others still are, and saving a good value replaces it."""
+    """A value saved before its range was checked (an age limit housekeeping cannot
+    compute) is logged and not used; the others still are, and saving a good value
+    replaces it."""
     async with service.ctx.hub.transaction() as conn:
-        saved = {"retry_delay": float("inf"), "retries": 5}
+        saved = {"outgoing_queue_age_limit": 10**14, "retries": 5}
         await q.set_setting(conn, CONFIGURATION_KEY, saved, now=service.ctx.clock.now())
     with caplog.at_level(logging.WARNING, "openfax.service"):
         configuration = await service.get_configuration()
-    assert configuration.retries == 5 and configuration.retry_delay == 5.0
-    assert "retry_delay: must be a finite number" in caplog.text
-    assert (await service.save_configuration({"retry_delay": 2})).retry_delay == 2
+    assert configuration.retries == 5 and configuration.outgoing_queue_age_limit == 0
+    assert "outgoing_queue_age_limit: must be at most 36,500" in caplog.text
+    changed = await service.save_configuration({"outgoing_queue_age_limit": 30})
+    assert changed.outgoing_queue_age_limit == 30
 
 
 async def test_saving_announces_each_configuration_changed(service: FaxService) -> None:
