@@ -20,7 +20,7 @@ from openfax.documents import (
     render_cover_page,
 )
 from openfax.documents.canvas import points
-from openfax.documents.cover_page import _clip, _wrap
+from openfax.documents.cover_page import MAX_TEMPLATE_BYTES, _clip, _wrap
 from openfax.documents.fonts import Font, FontStyle, load_font
 from openfax.errors import DocumentError
 
@@ -179,6 +179,13 @@ def test_bad_template_names_the_file_and_line(tmp_path: Path, text: str, reason:
     template = tmp_path / "bad.txt"
     template.write_text("FAX\n" + text)
     with pytest.raises(DocumentError, match=rf"bad\.txt: line 2: {reason}"):
+        render_cover_page(FIELDS, template=template)
+
+
+def test_a_template_too_large_is_refused_unread(tmp_path: Path) -> None:
+    template = tmp_path / "huge.txt"
+    template.write_text("{note}\n" * (MAX_TEMPLATE_BYTES // 7 + 1))
+    with pytest.raises(DocumentError, match=r"huge\.txt: a cover page template has at most"):
         render_cover_page(FIELDS, template=template)
 
 

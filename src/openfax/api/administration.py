@@ -14,11 +14,12 @@ from pydantic import BaseModel, Field
 
 from openfax.api.models import MAX_INT64, UtcInput, UtcTime
 from openfax.api.rights import ManageConfig, QueryConfig
+from openfax.documents.cover_page import MAX_TEMPLATE_BYTES
 from openfax.errors import ConfigError
 from openfax.model import MAX_PAGE_SIZE, ProviderStatus
 from openfax.service import FaxService
 from openfax.service.configuration import Configuration
-from openfax.service.cover_pages import MAX_TEMPLATE_BYTES, CoverPageInfo
+from openfax.service.cover_pages import CoverPageInfo
 from openfax.service.device_providers import FSPI_VERSION, ProviderInfo
 from openfax.service.extension_properties import checked_guid
 from openfax.store import AuditEntry

@@ -42,6 +42,8 @@ from openfax.documents.pages import FaxPage, PageSize, Resolution
 from openfax.errors import DocumentError
 
 DEFAULT_TEMPLATE = "default.txt"
+MAX_TEMPLATE_BYTES = 1 << 20
+"""The largest cover page template, the server's or one sent with a submission."""
 MAX_POINTS = 1008.0
 """The longest side of a sheet in points (US legal, 14 in): no length in a template is more."""
 MAX_FONT_POINTS = 288.0
@@ -216,6 +218,9 @@ def _read_template(template: str | os.PathLike[str] | None) -> tuple[str, str]:
         return str(source), source.read_text(encoding="utf-8")
     path = Path(template)
     try:
+        if path.stat().st_size > MAX_TEMPLATE_BYTES:
+            reason = f"a cover page template has at most {MAX_TEMPLATE_BYTES} bytes"
+            raise DocumentError(path, reason)
         return str(path), path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DocumentError(path, "no such cover page template") from None
