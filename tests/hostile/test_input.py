@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,19 +89,38 @@ def test_a_long_unbroken_note_on_cover_pages_is_queued_at_once(paused: Daemon) -
 # --- finding 5: a render past its deadline stops and cleans up --------------------------------
 
 
+@pytest.mark.parametrize(
+    ("recipients", "seconds"),
+    [
+        (1000, 1),
+        pytest.param(
+            4000,
+            5,
+            marks=pytest.mark.skipif(
+                os.environ.get("OPENFAX_STRESS") != "1", reason="OPENFAX_STRESS=1 runs it"
+            ),
+            id="the review's 4000 cover pages and 5 s",
+        ),
+    ],
+)
 def test_a_render_past_its_deadline_stops_and_leaves_no_file(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, recipients: int, seconds: float
 ) -> None:
-    """A thousand cover pages against a one-second deadline (the review: 4,001 files left
-    behind, the render going on): refused, the spool empty when the answer comes, and no
-    file written after it."""
+    """Cover pages for ``recipients`` against a deadline of ``seconds`` (the review: 4,001
+    files left behind, the render going on): refused, the spool empty when the answer
+    comes, and no file written after it."""
     folder = tmp_path_factory.mktemp("openfaxd")
-    with running(folder, memory_limit=LIMIT_BYTES, deadlines={"render_seconds": 1}) as daemon:
+    with running(
+        folder,
+        memory_limit=LIMIT_BYTES,
+        deadlines={"render_seconds": seconds},
+        outgoing={"max_recipients": recipients},
+    ) as daemon:
         with daemon.connected() as server:
             queue = server.folders.outgoing_queue
             queue.paused = True
             queue.save()
-        error = refused(submit(daemon, to(*["1002"] * 1000)), "render_seconds")
+        error = refused(submit(daemon, to(*["1002"] * recipients)), "render_seconds")
         assert "nothing was queued" in error["message"]
         assert spool_files(daemon) == []
         answer = submit(daemon, {"recipients": [{"fax_number": "1002"}]}, files=[("bodies", TEXT)])
