@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -24,7 +25,15 @@ from openfax.service import (
 )
 from openfax.store import Direction
 
-from .conftest import START, MakeConfig, archived, job_leaves_queue, request, send_all
+from .conftest import (
+    START,
+    MakeConfig,
+    archived,
+    eventually,
+    job_leaves_queue,
+    request,
+    send_all,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -152,6 +161,26 @@ async def test_a_render_past_its_deadline_stops_and_leaves_no_file_in_the_spool(
         (job_id,) = await service.submit(request(three_pages, "1002"))
         assert len(spool_files(config.spool_dir)) == 1, "the stopped render wrote no more"
         assert [job.id for job in await service.get_outgoing_jobs()] == [job_id]
+
+
+async def test_a_submission_cancelled_while_rendering_stops_it_and_leaves_no_file(
+    service: FaxService, three_pages: Path
+) -> None:
+    """The request's task cancelled (its client gone, the service stopping) stops the render
+    the way its deadline does: the worker removes what it wrote."""
+    many = request(three_pages, *["1002"] * 1000, cover_page_type=CoverPageType.SERVER)
+    spool = service.config.spool_dir
+    submitting = asyncio.create_task(service.submit(many))
+    await eventually(lambda: has_files(spool), "the render writes its first files")
+    submitting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await submitting
+    await eventually(lambda: has_files(spool, expected=False), "the stopped render cleans up")
+    assert await service.get_outgoing_jobs() == []
+
+
+async def has_files(spool: Path, *, expected: bool = True) -> bool:
+    return bool(spool_files(spool)) is expected
 
 
 @pytest.mark.parametrize(
