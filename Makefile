@@ -2,14 +2,19 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Runtime: spandsp for T.30; test and benchmark peers: efax, libtiff tools, Ghostscript;
+# Runtime: spandsp for T.30; test and benchmark peers: efax, libtiff tools, poppler (pdfinfo,
+# an independent reader of the PDFs we write), Ghostscript;
 # the store tests start a private PostgreSQL server; SIPp (sip-tester) is the independent
 # SIP peer of the telephony tests.
 RUN_DEBS := libspandsp2 libtiff6
-TEST_DEBS := $(RUN_DEBS) efax libtiff-tools ghostscript gcc libc6-dev postgresql sip-tester
+TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester
 # Benchmark peers: HylaFAX's daemons and clients (bench/service.py runs a private instance).
 BENCH_DEBS := hylafax-server hylafax-client
 OUT ?= out
+# `make run CONFIG=openfaxd.toml ARGS="--data-dir /srv/fax -v"`: openfaxd's configuration file
+# and any other options of its own.
+CONFIG ?=
+ARGS ?=
 
 .PHONY: run demo test lint typecheck pytest bench system-packages clean
 
@@ -24,7 +29,7 @@ $(BIN)/openfax: pyproject.toml
 
 run: $(BIN)/openfax
 	scripts/install-system-packages $(RUN_DEBS)
-	$(BIN)/openfaxd
+	$(BIN)/openfaxd $(if $(CONFIG),--config "$(CONFIG)") $(ARGS)
 
 demo: $(BIN)/openfax
 	scripts/install-system-packages $(RUN_DEBS)

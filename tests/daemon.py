@@ -24,7 +24,7 @@ from openfax.client import FaxServer
 from openfax.model import ALL_RIGHTS
 
 ROOT = Path(__file__).parents[1]
-READY = re.compile(r"openfaxd ready .* and http://([\d.]+):(\d+)")
+READY = re.compile(r"openfaxd ready .* and (https?)://([\d.]+):(\d+)")
 START_SECONDS = 120.0
 """How long openfaxd may take to serve before it is killed (a loaded machine is slow)."""
 TOKEN_HOLDER = "robot"
@@ -66,10 +66,13 @@ class Daemon:
         )
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
+        self.url = ""
+        """``http://`` or ``https://`` (the daemon speaks TLS) and the address."""
         self.log: deque[str] = deque(maxlen=200)
 
     def start(self) -> None:
-        """Start openfaxd and wait until it serves; ``address`` is its ``host:port``."""
+        """Start openfaxd and wait until it serves; ``address`` is its ``host:port``, ``url``
+        says whether with TLS."""
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "openfax.service.daemon"),
@@ -90,7 +93,8 @@ class Daemon:
                 self.log.append(line)
                 found = READY.search(line)
                 if found:
-                    self.address = f"{found[1]}:{found[2]}"
+                    self.address = f"{found[2]}:{found[3]}"
+                    self.url = f"{found[1]}://{self.address}"
                     break
             else:
                 code = self.process.wait()

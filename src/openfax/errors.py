@@ -72,6 +72,18 @@ class AccessDeniedError(FaxError):
     hresult = E_ACCESSDENIED
 
 
+class SignInThrottledError(AccessDeniedError):
+    """Too many failed sign-ins for the account or from the client's address: the next
+    password is checked after ``retry_after`` seconds (HTTP 429 with Retry-After)."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"too many failed sign-ins for this account or from this address: try again in "
+            f"{retry_after} s"
+        )
+
+
 class AccountNotFoundError(FaxError):
     """No fax account has that name (ERROR_NO_SUCH_USER); names it."""
 

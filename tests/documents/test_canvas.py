@@ -3,14 +3,16 @@ they did when the whole canvas was resampled; the header band lands on pages of 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageFont
 
 from openfax.documents import FaxPage, draw_header_line
 from openfax.documents.canvas import Canvas, points
-from openfax.documents.fonts import FontStyle, load_font
+from openfax.documents.fonts import FACES, FontStyle, load_font
 from openfax.documents.header_line import HEADER_HEIGHT_IN, HEADER_TOP_IN
 from openfax.documents.pages import FAX_WIDTH, PageSize, Resolution
 
@@ -94,3 +96,16 @@ def test_header_band_on_pages_of_other_widths(width: int) -> None:
     assert pixels[band, covered:].all()
     assert pixels[: band.start].all() and pixels[band.stop :].all()
     assert np.array_equal(branded.rows, np.packbits(pixels, axis=1))
+
+
+@pytest.mark.parametrize("style", list(FontStyle))
+def test_every_face_is_the_one_shipped_in_the_package(style: FontStyle) -> None:
+    """Pages look the same on every machine: each face is DejaVu from the package's own
+    folder, never whatever the machine's fonts would give (a fresh Debian without fontconfig
+    laid the sample letter out on 3 pages instead of 2)."""
+    font = load_font(style, points(10))
+    assert isinstance(font, ImageFont.FreeTypeFont)
+    assert Path(str(font.path)).parent == FACES
+    family, face = font.getname()
+    assert family is not None and family.startswith("DejaVu Sans")
+    assert ("Bold" in (face or "")) == style.name.endswith("BOLD")

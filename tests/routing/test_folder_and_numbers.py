@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import stat
 import time
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from openfax.errors import MessageNotFoundError
 from openfax.model import JobStatus
 from openfax.routing import PRINT, STORE_IN_FOLDER
 from tests.routing.conftest import WAIT, fax_to, settled, use_only
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def gone_from_the_queue(server: FaxServer, message_id: str) -> bool:
@@ -46,6 +51,8 @@ def test_a_fax_is_stored_in_the_folder_of_the_number_it_was_sent_to(
     assert delivery.status == "done"
     assert [p.name for p in sales.iterdir()] == [f"{to_1002}.tif"]
     assert len(read_fax_tiff(sales / f"{to_1002}.tif")) == 1
+    # A folder the service made is its user's only, as the fax in it.
+    assert (mode(sales), mode(sales / f"{to_1002}.tif")) == (0o700, 0o600)
 
 
 def test_a_line_s_own_configuration_wins_over_every_line_s(
@@ -54,11 +61,14 @@ def test_a_line_s_own_configuration_wins_over_every_line_s(
     folder = server.inbound_routing.get_method(STORE_IN_FOLDER)
     receiver = server.get_devices()["loopback line 1002"]
     folder.set_configuration({"folder": str(tmp_path / "shared")})
+    # An administrator's folder that its group reads: the group reads the faxes, not others.
+    (tmp_path / "own").mkdir(mode=0o750)
     folder.set_configuration({"folder": str(tmp_path / "own"), "format": "pdf"}, receiver.id)
     use_only(server, receiver.device_name, STORE_IN_FOLDER)
     message_id = fax_to(server, "1002", one_page)
     assert settled(server, message_id)[0].status == "done"
     assert (tmp_path / "own" / f"{message_id}.pdf").read_bytes().startswith(b"%PDF")
+    assert mode(tmp_path / "own" / f"{message_id}.pdf") == 0o640
     assert not (tmp_path / "shared").exists()
     folder.delete_configuration(receiver.id)
     assert folder.get_configuration(receiver.id) is None

@@ -16,6 +16,7 @@ from openfax.documents import read_fax_tiff
 from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.model import JobOperations, JobStatus
 from openfax.routing import WEBHOOK
+from openfax.routing.webhook import shown
 from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon
 from tests.routing.conftest import WAIT, fax_to, settled, use_only
@@ -159,3 +160,10 @@ def test_a_fax_being_routed_is_copied_and_cancelled_by_the_client_and_the_cli(
         assert server.folders.incoming_archive.get_message(second).pages == 1
         # The first fax was not tried again once its held POST failed: it was cancelled.
         assert [r.json["message_id"] for r in hook.received] == [first, second]
+
+
+def test_a_password_in_a_webhook_url_is_masked_where_the_url_is_shown() -> None:
+    assert shown("https://fax:pw-in-url@hooks.example/in?x=1") == (
+        "https://fax:********@hooks.example/in?x=1"
+    )
+    assert shown("https://hooks.example/in") == "https://hooks.example/in"

@@ -127,6 +127,9 @@ def test_every_section_is_read(tmp_path: Path) -> None:
             "sip.trunks[0].ring_timeout",
             "at most",
         ),
+        ('[api]\ntls_certificate = "c.pem"', "api.tls_key", "missing"),
+        ('[api]\ntls_key = "k.pem"', "api.tls_key", "without tls_certificate"),
+        ('[api]\ntls_key = ""\ntls_certificate = "c.pem"', "api.tls_key", "must be a path"),
     ],
 )
 def test_bad_keys_and_values_are_named_with_the_file(
@@ -202,3 +205,13 @@ def test_the_dns_servers_that_locate_trunks_are_read(tmp_path: Path) -> None:
     config = load_config(path, environ={})
     assert config.sip.dns_servers == ("127.0.0.1:5353", "[::1]:53")
     assert config.sip.dns_timeout == 2.0
+
+
+def test_tls_files_are_found_beside_the_configuration_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[api]\ntls_certificate = "tls/api.crt"\ntls_key = "/etc/api.key"')
+    api = load_config(path, environ={}).api
+    assert (api.tls_certificate, api.tls_key) == (
+        tmp_path / "tls" / "api.crt",
+        Path("/etc/api.key"),
+    )
+    assert load_config(environ={}).api.tls_certificate is None

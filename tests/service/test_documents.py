@@ -101,7 +101,8 @@ async def test_a_repeated_key_racing_the_first_leaves_one_body(
     service: FaxService, two_pages: Path
 ) -> None:
     await service.set_queue_switches(outgoing_paused=True)
-    fax = request(two_pages, "1002", "1003", idempotency_key="order-43")
+    # An account's key (the unique constraint resolves its race; see insert_submission).
+    fax = request(two_pages, "1002", "1003", idempotency_key="order-43", owner_id=7)
     first, second = await asyncio.gather(service.submit(fax), service.submit(fax))
     assert first == second
     assert len(spool_files(service)) == 1, "the loser's rendering left the spool"

@@ -131,3 +131,17 @@ async def test_sent_and_failed_receipts_go_with_the_outgoing_archive_age_limit(
     assert {e.object_id for e in purged} == {format_id(sent.id), format_id(failed.id)}
     assert {(e.action, e.actor) for e in purged} == {("purged", "openfaxd")}
     assert all(e.details == {"age_limit_days": 3} for e in purged)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a@x, c@y", "a@x;c@y", "Alice <a@x>", "a@x (home)", "a@x\nBcc: c@y", "a@x c@y", "ax", "a@"],
+)
+async def test_a_receipt_address_that_is_not_one_address_is_refused_by_name(
+    service: FaxService, two_pages: Path, address: str
+) -> None:
+    await service.save_receipt_options({"allowed_receipts": 1})
+    asked = request(two_pages, receipt_type=ReceiptType.MAIL, receipt_address=address)
+    with pytest.raises(SubmissionError, match="receipt_address is one e-mail address"):
+        await service.submit(asked)
+    assert await service.get_outgoing_jobs() == []

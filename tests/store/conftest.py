@@ -14,6 +14,9 @@ from openfax.model import Priority
 from openfax.store import Database, OutgoingJob, Submission, open_database
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+ALICE = 1001
+"""The account id of ``alice``, the owner of what the tests submit unless they say."""
+BOB = 1002
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -39,12 +42,14 @@ def submission_with_jobs(
     priority: Priority = Priority.NORMAL,
     scheduled_at: datetime = NOW,
     owner: str = "alice",
+    owner_id: int | None = ALICE,
     idempotency_key: str | None = None,
     submitted_at: datetime = NOW,
 ) -> tuple[Submission, list[OutgoingJob]]:
     """A submission and its jobs, one per recipient, as the service would build them."""
     submission = Submission(
         owner=owner,
+        owner_id=owner_id,
         idempotency_key=idempotency_key,
         document_name="letter.pdf",
         subject="Quarterly figures",

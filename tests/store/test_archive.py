@@ -8,16 +8,17 @@ from openfax.errors import MessageNotFoundError
 from openfax.model import JobStatus, JobType, new_id
 from openfax.store import Database, Direction, IncomingJob, Message, queries
 
-from .conftest import later
+from .conftest import ALICE, BOB, later
 
 pytestmark = pytest.mark.anyio
 
 
-def message(direction: Direction, seconds: float, owner: str = "alice") -> Message:
+def message(direction: Direction, seconds: float, owner: int = ALICE) -> Message:
     return Message(
         id=new_id(),
         direction=direction,
-        owner=owner,
+        owner="alice" if owner == ALICE else "bob",
+        owner_id=owner,
         pages=2,
         csid="+1 555 0100",
         tiff_path=f"ab/{seconds}.tif",
@@ -58,11 +59,11 @@ async def test_an_exactly_full_last_page_ends_the_archive(db: Database) -> None:
 
 
 async def test_an_account_sees_its_own_messages(db: Database) -> None:
-    mine, theirs = message(Direction.OUT, 1, "alice"), message(Direction.OUT, 2, "bob")
+    mine, theirs = message(Direction.OUT, 1), message(Direction.OUT, 2, BOB)
     async with db.transaction() as conn:
         await queries.archive_message(conn, mine)
         await queries.archive_message(conn, theirs)
-        page = await queries.list_messages(conn, Direction.OUT, owner="bob")
+        page = await queries.list_messages(conn, Direction.OUT, owner=BOB)
     assert page.messages == [theirs]
 
 

@@ -16,7 +16,7 @@ from openfax.model import JobStatus
 from openfax.store import CallAttempt, Database, Direction, Message, open_database, queries
 from openfax.store.database import database_url, upgrade
 
-from .conftest import NOW, later, submission_with_jobs
+from .conftest import ALICE, NOW, later, submission_with_jobs
 
 pytestmark = pytest.mark.anyio
 
@@ -66,7 +66,7 @@ async def test_an_idempotency_key_finds_its_jobs_after_they_left_the_queue(
     again, other_jobs = submission_with_jobs(2, idempotency_key="invoice-9")
     async with db.transaction() as conn:
         result = await queries.insert_submission(conn, again, other_jobs)
-        found = await queries.find_submission(conn, "invoice-9")
+        found = await queries.find_submission(conn, ALICE, "invoice-9")
     assert not result.created
     assert result.job_ids == [job.id for job in jobs]
     assert found is not None and found.job_ids == result.job_ids
@@ -92,8 +92,8 @@ async def test_old_submissions_with_nothing_left_are_forgotten(db: Database) -> 
         await queries.delete_jobs(conn, [gone_jobs[0].id, archived_jobs[0].id])
         assert await queries.prune_submissions(conn, submitted_before=NOW) == 0
         assert await queries.prune_submissions(conn, submitted_before=later(1)) == 1
-        assert await queries.find_submission(conn, "old") is None
-        assert await queries.find_submission(conn, "kept") is not None
+        assert await queries.find_submission(conn, ALICE, "old") is None
+        assert await queries.find_submission(conn, ALICE, "kept") is not None
 
 
 async def test_the_next_scheduled_time_is_that_of_the_first_claimable_job(

@@ -10,7 +10,7 @@ import pytest
 from openfax.model import new_id
 from openfax.store import Database, DeliveryStatus, Receipt, queries
 
-from .conftest import later
+from .conftest import ALICE, BOB, later, submission_with_jobs
 
 pytestmark = pytest.mark.anyio
 
@@ -62,3 +62,16 @@ async def test_nothing_is_due_when_every_receipt_is_sent(db: Database) -> None:
     async with db.transaction() as conn:
         assert await queries.next_receipt_at(conn) is None
         assert await queries.claim_due_receipt(conn, now=later(0), hold_until=later(1)) is None
+
+
+async def test_an_accounts_receipts_are_those_of_its_own_faxes(db: Database) -> None:
+    alice, alice_jobs = submission_with_jobs(1)
+    bob, bob_jobs = submission_with_jobs(1, owner="bob", owner_id=BOB)
+    mine, theirs = receipt(alice.id, 0, alice_jobs[0].id), receipt(bob.id, 1, bob_jobs[0].id)
+    async with db.transaction() as conn:
+        await queries.insert_submission(conn, alice, alice_jobs)
+        await queries.insert_submission(conn, bob, bob_jobs)
+        await queries.insert_receipts(conn, [mine, theirs])
+        assert [r.id for r in await queries.list_receipts(conn, owner=ALICE)] == [mine.id]
+        assert [r.id for r in await queries.list_receipts(conn, owner=BOB)] == [theirs.id]
+        assert {r.id for r in await queries.list_receipts(conn)} == {mine.id, theirs.id}

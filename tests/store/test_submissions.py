@@ -12,7 +12,7 @@ from openfax.errors import MessageNotFoundError
 from openfax.store import Database, queries
 from openfax.store.records import OutgoingJob
 
-from .conftest import submission_with_jobs
+from .conftest import ALICE, BOB, submission_with_jobs
 
 pytestmark = pytest.mark.anyio
 
@@ -84,15 +84,33 @@ async def test_an_unknown_job_raises_message_not_found_with_its_hresult(db: Data
 
 async def test_the_queue_lists_by_owner_and_submission(db: Database) -> None:
     alice, alice_jobs = submission_with_jobs(2, owner="alice")
-    bob, bob_jobs = submission_with_jobs(1, owner="bob")
+    bob, bob_jobs = submission_with_jobs(1, owner="bob", owner_id=BOB)
+    # A later account named alice (another id) owns none of the first alice's jobs.
+    later_alice, _ = submission_with_jobs(0, owner="alice", owner_id=ALICE + 100)
     async with db.transaction() as conn:
         await queries.insert_submission(conn, alice, alice_jobs)
         await queries.insert_submission(conn, bob, bob_jobs)
     async with db.read() as conn:
-        assert {job.id for job in await queries.list_jobs(conn, owner="bob")} == {bob_jobs[0].id}
+        assert {job.id for job in await queries.list_jobs(conn, owner=BOB)} == {bob_jobs[0].id}
+        assert await queries.list_jobs(conn, owner=later_alice.owner_id) == []
         assert len(await queries.list_jobs(conn, submission_id=alice.id)) == 2
         found = await queries.get_submissions(conn, [alice.id, bob.id, 42])
     assert found == {alice.id: alice, bob.id: bob}
+
+
+async def test_an_idempotency_key_is_its_owners(db: Database) -> None:
+    alice, alice_jobs = submission_with_jobs(1, idempotency_key="invoice-9")
+    bob, bob_jobs = submission_with_jobs(1, owner="bob", owner_id=BOB, idempotency_key="invoice-9")
+    async with db.transaction() as conn:
+        assert (await queries.insert_submission(conn, alice, alice_jobs)).created
+        # Bob's key is his own: his fax is queued, not answered with alice's jobs.
+        result = await queries.insert_submission(conn, bob, bob_jobs)
+        assert result.created and result.job_ids == [bob_jobs[0].id]
+        again, again_jobs = submission_with_jobs(1, owner_id=BOB, idempotency_key="invoice-9")
+        repeated = await queries.insert_submission(conn, again, again_jobs)
+        assert not repeated.created and repeated.job_ids == [bob_jobs[0].id]
+        found = await queries.find_submission(conn, ALICE, "invoice-9")
+    assert found is not None and found.id == alice.id
 
 
 async def test_deleting_a_submission_removes_its_jobs(db: Database) -> None:

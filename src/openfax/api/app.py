@@ -63,7 +63,13 @@ from openfax.api.rights import (
 )
 from openfax.api.routing import routing_routes
 from openfax.api.tokens import TokenFile
-from openfax.errors import AccessDeniedError, BodyError, MessageNotFoundError, SubmissionError
+from openfax.errors import (
+    AccessDeniedError,
+    AccountNotFoundError,
+    BodyError,
+    MessageNotFoundError,
+    SubmissionError,
+)
 from openfax.model import (
     CONTROL,
     DEFAULT_PREFETCH_SIZE,
@@ -243,7 +249,7 @@ def _routes(service: FaxService) -> APIRouter:
             cover_page = parsed.cover_page
             if cover_page_file is not None:
                 cover_page = await _save(cover_page_file, saved)
-            request = parsed.request(paths, cover_page, idempotency_key, who.name)
+            request = parsed.request(paths, cover_page, idempotency_key, who.name, who.account_id)
             if uploads and not request.document_name:
                 # Named as the client named its first body, not by the upload's temporary file.
                 first = Path(uploads[0].filename or "").name or "body0"
@@ -272,14 +278,14 @@ def _routes(service: FaxService) -> APIRouter:
         without far2QUERY_OUT_JOBS sees only its own jobs; ``account`` narrows to one
         account's (``FaxAccountOutgoingQueue``)."""
         cursor = None if after is None else m.decode_queue_cursor(after)
-        owner = _folder_owner(who, account, _R2.QUERY_OUT_JOBS)
+        owner = await _folder_owner(service, who, account, _R2.QUERY_OUT_JOBS)
         page = await service.get_outgoing_job_page(cursor, limit, owner=owner)
         return _json_response(m.queue_page_json(page, m.outgoing_job_json))
 
     @api.get("/outgoing-jobs/{job_id}", response_model=m.OutgoingJobModel)
     async def get_outgoing_job(job_id: IdParam, who: QueryJobs) -> Response:
         job = await service.get_outgoing_job(parse_id(job_id))
-        check_owner(who, job.owner, _R2.QUERY_OUT_JOBS, f"outgoing job {job_id}")
+        check_owner(who, job.owner_id, _R2.QUERY_OUT_JOBS, f"outgoing job {job_id}")
         return _outgoing_job(job)
 
     @api.post("/outgoing-jobs/{job_id}/pause", response_model=m.OutgoingJobModel)
@@ -315,7 +321,7 @@ def _routes(service: FaxService) -> APIRouter:
             await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
         except MessageNotFoundError:
             message = await service.get_message(Direction.OUT, parse_id(job_id))
-            check_owner(who, message.owner, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
+            check_owner(who, message.owner_id, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
         attempts = await service.get_call_attempts(parse_id(job_id))
         return [m.CallAttemptModel.of(attempt) for attempt in attempts]
 
@@ -393,10 +399,12 @@ def _routes(service: FaxService) -> APIRouter:
         with ``after`` set to the last ``seq`` seen to resume without loss. With
         ``account``, ``FaxAccount.ListenToAccountEvents``: that account's faxes only
         (another account's need far2QUERY_OUT_JOBS and far2QUERY_ARCHIVES)."""
+        account_id = None
         if account is not None:
+            what = f"the events of account {account!r}"
             try:
-                check_owner(who, account, ACCOUNT_LISTENER, f"the events of account {account!r}")
-            except AccessDeniedError as exc:
+                account_id = await _account_id(service, who, account, ACCOUNT_LISTENER, what)
+            except (AccessDeniedError, AccountNotFoundError) as exc:
                 await socket.send_denial_response(fax_error_response(exc))
                 return
         start = await service.last_event_seq() if after is None else after
@@ -406,7 +414,7 @@ def _routes(service: FaxService) -> APIRouter:
             asyncio.create_task(_until_closed(socket)),
             asyncio.create_task(
                 _forward(
-                    socket, service, ServerEvents(mask), start, _Hearing(service, who, account)
+                    socket, service, ServerEvents(mask), start, _Hearing(service, who, account_id)
                 )
             ),
         }
@@ -443,7 +451,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         cursor = None if after is None else decode_cursor(after)
         owner = None
         if direction is Direction.OUT or not _sees_receive_folder(service, who):
-            owner = _folder_owner(who, account, _R2.QUERY_ARCHIVES)
+            owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         return m.MessagePageModel.of(
             await service.get_messages(direction, cursor, limit, owner=owner)
         )
@@ -500,13 +508,26 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         await service.delete_message(direction, parse_id(message_id), who.name)
 
 
-def _folder_owner(who: Caller, account: str | None, everyone: AccessRights2) -> str | None:
-    """Whose faxes a listing shows: ``account``'s when named (another's needs
-    ``everyone``), else all when the caller holds ``everyone``, else the caller's own."""
+async def _folder_owner(
+    service: FaxService, who: Caller, account: str | None, everyone: AccessRights2
+) -> int | None:
+    """The id of the account whose faxes a listing shows: ``account``'s when named
+    (another's needs ``everyone``), else all when the caller holds ``everyone``, else the
+    caller's own."""
     if account is None:
         return owner_filter(who, everyone)
-    check_owner(who, account, everyone, f"the folders of account {account!r}")
-    return account
+    return await _account_id(service, who, account, everyone, f"the folders of account {account!r}")
+
+
+async def _account_id(
+    service: FaxService, who: Caller, account: str, everyone: AccessRights2, what: str
+) -> int:
+    """The id of the account named ``account``: the caller's own, or, for a caller holding
+    ``everyone``, any account's (AccountNotFoundError if there is none)."""
+    if account == who.name:
+        return who.account_id
+    check_owner(who, None, everyone, what)
+    return (await service.accounts.get_account(account)).id
 
 
 async def _check_job_owner(
@@ -514,7 +535,7 @@ async def _check_job_owner(
 ) -> None:
     """Refuse a caller who neither owns the outgoing job nor holds ``everyone``."""
     job = await service.get_outgoing_job(parse_id(job_id))
-    check_owner(who, job.owner, everyone, f"outgoing job {job_id}")
+    check_owner(who, job.owner_id, everyone, f"outgoing job {job_id}")
 
 
 def _public(service: FaxService) -> bool:
@@ -547,7 +568,7 @@ def _check_message(who: Caller, message: Message, *, manage: bool, public: bool)
         who.holds(_R2.MANAGE_RECEIVE_FOLDER) or (public and not manage)
     ):
         return
-    check_owner(who, message.owner, everyone, f"{kind} {message.id:016x}")
+    check_owner(who, message.owner_id, everyone, f"{kind} {message.id:016x}")
 
 
 def _json_response(body: bytes) -> Response:
@@ -594,12 +615,23 @@ async def _forward(
     socket: WebSocket, service: FaxService, mask: ServerEvents, after: int, hearing: _Hearing
 ) -> None:
     """Send the events after ``after`` that the caller may hear as they are committed;
-    close when the service stops."""
-    stream: AsyncIterator[ServerEvent] = service.events(mask, after)
+    close when the service stops, or when the caller's account is removed (its rights are
+    read again at each change of accounts or rights, whatever ``mask`` asks for)."""
+    security = EventType.CONFIG_CHANGED.mask
+    stream: AsyncIterator[ServerEvent] = service.events(mask | security, after)
     async for event in stream:
-        if await hearing.allows(event):
+        if event.type is EventType.CONFIG_CHANGED and event.payload.get("security"):
+            refused = await hearing.refresh()
+            if refused is not None:
+                await socket.close(POLICY_VIOLATION, refused)
+                return
+        if event.mask & mask and await hearing.allows(event):
             await socket.send_text(json.dumps(wire_event(event)))
     await socket.close(1001, "the fax service stopped")
+
+
+POLICY_VIOLATION = 1008
+"""The WebSocket close code of a stream whose account was removed or lost its right."""
 
 
 _JOB_EVENTS = {
@@ -626,13 +658,29 @@ class _Hearing:
     "all" rights), the receive folder's while it may see it, configuration and devices
     with far2QUERY_CONFIG, queue switches and the service's end always. A fax's owner is
     looked up once and remembered for the listener's life (a job's removal is heard even
-    though the job is gone)."""
+    though the job is gone). The listener's rights are read again at each change of
+    accounts or rights (:meth:`refresh`), so a right revoked narrows the stream at once."""
 
-    def __init__(self, service: FaxService, who: Caller, account: str | None = None) -> None:
+    def __init__(self, service: FaxService, who: Caller, account: int | None = None) -> None:
         self.service = service
         self.who = who
         self.account = account
-        self.owners: dict[str, str | None] = {}
+        self.owners: dict[str, int] = {}
+
+    async def refresh(self) -> str | None:
+        """Take up the listener's rights as they are now (after a change of accounts or
+        rights, here or on another node: its event reaches every stream); why the stream
+        must end instead: its account was removed, or it lost the right to hear the other
+        account it listens to."""
+        who = self.who
+        uid = who.uid if who.local else None
+        found = await self.service.accounts.current(who.name, who.account_id, uid)
+        if found is None:
+            return f"account {who.name!r} was removed"
+        self.who = dataclasses.replace(who, rights=found.rights)
+        if self.account not in (None, who.account_id) and not self.who.holds(ACCOUNT_LISTENER):
+            return f"account {who.name!r} lost the right to hear another account's events"
+        return None
 
     async def allows(self, event: ServerEvent) -> bool:
         if self.account is not None:
@@ -641,18 +689,18 @@ class _Hearing:
         direction = _JOB_EVENTS.get(event.type)
         if direction is Direction.OUT:
             everyone = _R2.QUERY_OUT_JOBS if "job_id" in event.payload else _R2.QUERY_ARCHIVES
-            return who.holds(everyone) or await self._owner(direction, event) == who.name
+            return who.holds(everyone) or await self._owner(direction, event) == who.account_id
         if direction is Direction.IN:
             if _sees_receive_folder(self.service, who):
                 return True
-            return await self._owner(direction, event) == who.name
+            return await self._owner(direction, event) == who.account_id
         if event.type in _CONFIG_EVENTS:
             return who.holds(_R2.QUERY_CONFIG)
         if event.type.mask is ServerEvents.IN_QUEUE:
             return _sees_receive_folder(self.service, who)
         return True
 
-    async def _of_account(self, event: ServerEvent, account: str) -> bool:
+    async def _of_account(self, event: ServerEvent, account: int) -> bool:
         """An account's events: its faxes' (received ones too while they are public), and
         the service's end."""
         direction = _JOB_EVENTS.get(event.type)
@@ -664,7 +712,7 @@ class _Hearing:
             return _public(self.service)
         return event.type is EventType.SERVER_SHUT_DOWN
 
-    async def _owner(self, direction: Direction, event: ServerEvent) -> str | None:
+    async def _owner(self, direction: Direction, event: ServerEvent) -> int | None:
         fax_id = event.payload.get("job_id") or event.payload.get("message_id")
         if not isinstance(fax_id, str):
             return None

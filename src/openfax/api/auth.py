@@ -45,12 +45,14 @@ class Peer:
 @dataclass(frozen=True)
 class Caller:
     """Whom a request acts for, with the access rights it holds. ``name`` is its account's
-    name: the owner of what it submits, and the actor an audit trail names; ``local`` says
-    it came over the Unix socket (``uid`` is then its Unix user's)."""
+    name: the actor an audit trail names; ``account_id`` its account's id: the owner of what
+    it submits; ``local`` says it came over the Unix socket (``uid`` is then its Unix
+    user's)."""
 
     name: str
     local: bool
     rights: AccessRights2
+    account_id: int
     uid: int | None = None
 
     def holds(self, right: AccessRights2) -> bool:
@@ -95,7 +97,7 @@ class Authentication:
         peer: Peer | None = (scope.get("extensions") or {}).get(PEER)
         if peer is not None:
             principal = await accounts.sign_in_local(peer.name, peer.uid)
-            return Caller(principal.name, True, principal.rights, peer.uid)
+            return Caller(principal.name, True, principal.rights, principal.id, peer.uid)
         scheme, credentials = _authorization(scope)
         found: Principal | None = None
         if scheme == "bearer":
@@ -111,8 +113,10 @@ class Authentication:
             except (binascii.Error, UnicodeDecodeError):
                 return None
             if name and password:
-                found = await accounts.sign_in_password(name, password)
-        return None if found is None else Caller(found.name, False, found.rights)
+                client = scope.get("client")
+                address = None if client is None else str(client[0])
+                found = await accounts.sign_in_password(name, password, address)
+        return None if found is None else Caller(found.name, False, found.rights, found.id)
 
 
 def _authorization(scope: Scope) -> tuple[str, str]:

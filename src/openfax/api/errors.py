@@ -32,6 +32,7 @@ from openfax.errors import (
     QueueBlockedError,
     RecipientsLimitError,
     RuleNotFoundError,
+    SignInThrottledError,
     SubmissionError,
 )
 
@@ -43,6 +44,7 @@ STATUS: dict[type[FaxError], int] = {
     AccountError: 400,
     InvalidOperationError: 409,
     AccessDeniedError: 403,
+    SignInThrottledError: 429,
     QueueBlockedError: 503,
     DocumentError: 400,
     SubmissionError: 400,
@@ -79,7 +81,10 @@ def fax_error_response(exc: FaxError) -> JSONResponse:
         _logger.error("request failed", exc_info=exc)
     details = {k: v for k, v in vars(exc).items() if isinstance(v, str | int | float | bool)}
     body = error_body(type(exc).__name__, exc.hresult, str(exc), details)
-    return JSONResponse(body, status_code=status)
+    headers = None
+    if isinstance(exc, SignInThrottledError):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def invalid_argument(message: str) -> JSONResponse:

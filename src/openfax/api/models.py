@@ -215,7 +215,12 @@ class DocumentModel(Strict):
     group_broadcast_receipts: bool = False
 
     def request(
-        self, bodies: list[str], cover_page: str, idempotency_key: str | None, owner: str
+        self,
+        bodies: list[str],
+        cover_page: str,
+        idempotency_key: str | None,
+        owner: str,
+        owner_id: int,
     ) -> SubmitRequest:
         """The service's request for this document with the uploaded files' paths."""
         fields = self.model_dump(exclude={"recipients", "sender", "cover_page"})
@@ -227,6 +232,7 @@ class DocumentModel(Strict):
             sender=Sender(**self.sender.model_dump()),
             idempotency_key=idempotency_key,
             owner=owner,
+            owner_id=owner_id,
         )
 
 

@@ -16,7 +16,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from openfax.api.models import ID_PATTERN, FaxId, Strict, UtcTime
-from openfax.api.rights import ManageConfig, QueryConfig
+from openfax.api.rights import ALL_RECEIPTS, ManageConfig, QueryConfig, QueryReceipts
 from openfax.model import parse_id
 from openfax.service import FaxService
 from openfax.service.receipt_options import ReceiptOptions
@@ -162,13 +162,16 @@ def options_routes(service: FaxService) -> APIRouter:
 
     @api.get("/receipts")
     async def get_receipts(
-        who: QueryConfig,
+        who: QueryReceipts,
         status: DeliveryStatus | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[ReceiptModel]:
         """The delivery receipts (those in ``status``: ``failed`` for the ones the SMTP
-        server never took), the latest change first."""
-        return [ReceiptModel.of(r) for r in await service.get_receipts(status=status, limit=limit)]
+        server never took), the latest change first: those of the caller's own faxes, or
+        everyone's with far2QUERY_ARCHIVES or far2MANAGE_CONFIG."""
+        owner = None if any(who.holds(right) for right in ALL_RECEIPTS) else who.account_id
+        found = await service.get_receipts(status=status, owner=owner, limit=limit)
+        return [ReceiptModel.of(r) for r in found]
 
     @api.post("/receipts/{receipt_id}/resend")
     async def resend_receipt(

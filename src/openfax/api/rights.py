@@ -78,17 +78,24 @@ ManageConfig = Annotated[Caller, Depends(Requires(_R2.MANAGE_CONFIG))]
 """Changing the configuration, accounts and rights."""
 ManageReceiveFolder = Annotated[Caller, Depends(Requires(_R2.MANAGE_RECEIVE_FOLDER))]
 """The server's receive folder: incoming jobs, reassigning received faxes."""
+ALL_RECEIPTS = (_R2.QUERY_ARCHIVES, _R2.MANAGE_CONFIG)
+"""Who sees every account's delivery receipts: holders of far2QUERY_ARCHIVES (who read
+every fax, receipt addresses included) or far2MANAGE_CONFIG (who resend and cancel them)."""
+QueryReceipts = Annotated[Caller, Depends(Requires(*SUBMIT_RIGHTS, *ALL_RECEIPTS))]
+"""Reading delivery receipts: those of one's own faxes with a submit right, everyone's with
+one of :data:`ALL_RECEIPTS`."""
 
 
-def owner_filter(who: Caller, everyone: AccessRights2) -> str | None:
-    """The account whose faxes a listing shows: None (all) when the caller holds
+def owner_filter(who: Caller, everyone: AccessRights2) -> int | None:
+    """The id of the account whose faxes a listing shows: None (all) when the caller holds
     ``everyone``, else the caller's own."""
-    return None if who.holds(everyone) else who.name
+    return None if who.holds(everyone) else who.account_id
 
 
-def check_owner(who: Caller, owner: str | None, everyone: AccessRights2, what: str) -> None:
-    """Refuse (AccessDeniedError) a caller who neither owns ``what`` nor holds ``everyone``."""
-    if owner != who.name and not who.holds(everyone):
+def check_owner(who: Caller, owner_id: int | None, everyone: AccessRights2, what: str) -> None:
+    """Refuse (AccessDeniedError) a caller who neither owns ``what`` (its owner's account
+    id is the caller's) nor holds ``everyone``."""
+    if owner_id != who.account_id and not who.holds(everyone):
         raise AccessDeniedError(
             f"{what} belongs to another account; account {who.name!r} lacks far2"
             f"{'+far2'.join(m.name or '' for m in everyone)}"

@@ -1,5 +1,6 @@
-"""Serving the API from inside ``openfaxd``: one uvicorn server on the event loop of the
-service, listening on the local Unix socket and, if configured, a TCP address.
+"""Serving the API from inside ``openfaxd``: uvicorn servers on the event loop of the
+service, listening on the local Unix socket and, if configured, a TCP address (over TLS
+when ``[api] tls_certificate`` and ``tls_key`` are set).
 
 Connections on the Unix socket are marked with their peer's credentials (``SO_PEERCRED``)
 by the protocol classes below, the one place where the socket itself is at hand; the
@@ -11,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator
+import ssl
+from asyncio.sslproto import SSLProtocol
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -28,28 +31,41 @@ from openfax.api.tokens import TokenFile
 from openfax.errors import ConfigError
 from openfax.service import FaxService
 from openfax.service.config import listen_address
+from openfax.tls import server_context
 
 SOCKET_MODE = 0o660
 GRACE_SECONDS = 3.0
 """How long requests in flight may take to finish when the service stops."""
+HANDSHAKE_SECONDS = 10
+"""How long a TLS client may take over its handshake (asyncio's default is 60 s)."""
+TLS_READ_BUFFER = 32 * 1024
+"""Bytes read at a time from a TLS connection (asyncio's default is 256 KiB)."""
 
 
 @dataclass(frozen=True)
 class ApiAddresses:
-    """Where the API listens: the Unix socket and the TCP address (None when off)."""
+    """Where the API listens: the Unix socket and the TCP address (None when off), which
+    speaks HTTPS when ``tls``."""
 
     socket: Path
     tcp: tuple[str, int] | None
+    tls: bool = False
 
     def __str__(self) -> str:
-        tcp = "" if self.tcp is None else f" and http://{self.tcp[0]}:{self.tcp[1]}"
+        scheme = "https" if self.tls else "http"
+        tcp = "" if self.tcp is None else f" and {scheme}://{self.tcp[0]}:{self.tcp[1]}"
         return f"unix:{self.socket}{tcp}"
 
 
 @asynccontextmanager
 async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
-    """Serve the API of the running ``service`` until the block ends."""
+    """Serve the API of the running ``service`` until the block ends: one uvicorn server on
+    the Unix socket and one on the TCP address, whose connections alone speak TLS when
+    configured (a uvicorn server makes the same protocols for every socket it serves)."""
     config = service.config.api
+    tls = None
+    if config.tls_certificate is not None and config.tls_key is not None:
+        tls = server_context(service.config.source, config.tls_certificate, config.tls_key)
     sockets = [_bind_unix(config.socket)]
     try:
         if config.listen:
@@ -61,10 +77,37 @@ async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
         config.socket.unlink(missing_ok=True)
         raise ConfigError(service.config.source, "api.listen", str(exc)) from None
     app = create_app(service, TokenFile(config.tokens_file))
-    server = uvicorn.Server(
+    servers = [_server(app, None)] + [_server(app, tls) for _ in sockets[1:]]
+    # ``serve()`` would take SIGTERM and SIGINT over; they belong to openfaxd, which stops
+    # the servers by setting ``should_exit``.
+    tasks = [
+        asyncio.create_task(server._serve([sock]), name="api")
+        for server, sock in zip(servers, sockets, strict=True)
+    ]
+    try:
+        while not all(server.started for server in servers):
+            for task in tasks:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the API server stopped while starting")
+            await asyncio.sleep(0.01)
+        tcp = sockets[1].getsockname()[:2] if len(sockets) > 1 else None
+        yield ApiAddresses(config.socket, tcp, tls is not None)
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)
+        with suppress(FileNotFoundError):
+            config.socket.unlink()
+
+
+def _server(app: Any, tls: ssl.SSLContext | None) -> uvicorn.Server:
+    """A uvicorn server of ``app`` with our protocols, speaking TLS with ``tls`` if given."""
+    http = _HttpProtocol if tls is None else cast("type[asyncio.Protocol]", _tls_protocols(tls))
+    return uvicorn.Server(
         uvicorn.Config(
             app,
-            http=_HttpProtocol,
+            http=http,
             ws=_WebSocketProtocol,
             lifespan="off",
             log_config=None,
@@ -73,22 +116,32 @@ async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
             timeout_graceful_shutdown=int(GRACE_SECONDS),
         )
     )
-    # ``serve()`` would take SIGTERM and SIGINT over; they belong to openfaxd, which stops
-    # the server by setting ``should_exit``.
-    task = asyncio.create_task(server._serve(sockets), name="api")
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the API server stopped while starting")
-            await asyncio.sleep(0.01)
-        tcp = sockets[1].getsockname()[:2] if len(sockets) > 1 else None
-        yield ApiAddresses(config.socket, tcp)
-    finally:
-        server.should_exit = True
-        await task
-        with suppress(FileNotFoundError):
-            config.socket.unlink()
+
+
+def _tls_protocols(context: ssl.SSLContext) -> Callable[..., asyncio.BaseProtocol]:
+    """uvicorn's protocol factory of the TLS listener (uvicorn calls it with the keywords of
+    its protocols' constructors at each accept): our HTTP protocol behind asyncio's TLS layer,
+    made here rather than by asyncio so that the handshake's time and buffer are ours."""
+
+    def protocol(**uvicorn_arguments: Any) -> asyncio.BaseProtocol:
+        return _TlsProtocol(
+            asyncio.get_running_loop(),
+            _HttpProtocol(**uvicorn_arguments),
+            context,
+            None,  # type: ignore[arg-type]  # no waiter: the accept does not wait for TLS
+            server_side=True,
+            ssl_handshake_timeout=HANDSHAKE_SECONDS,
+        )
+
+    return protocol
+
+
+class _TlsProtocol(SSLProtocol):
+    """asyncio's TLS layer of one connection with a smaller read buffer: asyncio's own holds
+    256 KiB from the accept on, so that a client that connects and says nothing costs about
+    300 KiB (82 KiB with this); a TLS record is at most 16 KiB and a little."""
+
+    max_size = TLS_READ_BUFFER
 
 
 def _family(host: str) -> socket.AddressFamily:

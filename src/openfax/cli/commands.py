@@ -27,6 +27,7 @@ from openfax.cli.options import json_option, render_options, server_options
 from openfax.cli.outbound import outbound
 from openfax.cli.receipts import logging_group, receipts
 from openfax.cli.routing import routing
+from openfax.cli.tls import tls
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -232,3 +233,4 @@ cli.add_command(rights)
 cli.add_command(coverpages)
 cli.add_command(extension_property)
 cli.add_command(providers)
+cli.add_command(tls)

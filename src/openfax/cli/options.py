@@ -58,7 +58,8 @@ def server_options(command: F) -> F:
                 "server_name",
                 envvar="OPENFAX_SERVER",
                 default="",
-                help="host:port of a remote openfaxd (default: the local one's socket).",
+                help="host:port, or https://host:port for TLS, of a remote openfaxd (default: "
+                "the local one's socket).",
             ),
             click.option(
                 "--token", envvar="OPENFAX_TOKEN", default=None, help="Token for a remote openfaxd."

@@ -16,7 +16,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from openfax.client._connection import NotConnectedError, ServerUnavailableError
+    from openfax.client._connection import (
+        CertificateError,
+        NotConnectedError,
+        PlainConnectionError,
+        ServerUnavailableError,
+    )
     from openfax.client._records import Collection
     from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
     from openfax.client.administration import (
@@ -67,7 +72,12 @@ if TYPE_CHECKING:
     from openfax.model import ServerEvents
 
 _HOMES = {
-    "openfax.client._connection": ("NotConnectedError", "ServerUnavailableError"),
+    "openfax.client._connection": (
+        "CertificateError",
+        "NotConnectedError",
+        "PlainConnectionError",
+        "ServerUnavailableError",
+    ),
     "openfax.client._records": ("Collection",),
     "openfax.client.accounts": ("FaxAccount", "FaxAccountSet", "FaxSecurity", "FaxSecurity2"),
     "openfax.client.administration": (
@@ -131,6 +141,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CertificateError",
     "Collection",
     "FaxAccount",
     "FaxAccountSet",
@@ -174,6 +185,7 @@ __all__ = [
     "FaxSender",
     "FaxServer",
     "NotConnectedError",
+    "PlainConnectionError",
     "ServerEvent",
     "ServerEvents",
     "ServerUnavailableError",

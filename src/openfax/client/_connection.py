@@ -1,5 +1,6 @@
-"""One connection to openfaxd: HTTP/1.1 over the local Unix socket, or TCP with a password or token,
-WebSockets for events, and errors raised as the classes the service raised.
+"""One connection to openfaxd: HTTP/1.1 over the local Unix socket, or TCP (TLS when asked)
+with a password or token, WebSockets for events, and errors raised as the classes the service
+raised.
 
 HTTP is spoken here on a plain socket, kept alive: the requests the client makes and the
 responses uvicorn gives (a length or chunks) need a few lines, and a program's start stays
@@ -25,6 +26,7 @@ TYPE_CHECKING = False
 """Not ``typing.TYPE_CHECKING``: a quick start imports no ``typing`` (mypy reads any name
 TYPE_CHECKING as true)."""
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import AsyncIterator, Callable, Iterator, Sequence
     from typing import Any
 
@@ -44,6 +46,16 @@ class ServerUnavailableError(FaxError, ConnectionError):
 
 class NotConnectedError(FaxError):
     """The FaxServer is not connected: call ``connect()`` first."""
+
+
+class CertificateError(ServerUnavailableError):
+    """The server's TLS certificate could not be verified (or the CA file given to verify it
+    could not be used): nothing was sent."""
+
+
+class PlainConnectionError(FaxError):
+    """A password or token would have crossed the network in clear: the server is neither
+    reached over TLS nor on a loopback address, and plain HTTP was not allowed."""
 
 
 class _Closed(ConnectionError):
@@ -136,9 +148,12 @@ class _Http:
             size -= len(chunk)
 
     def idle_closed(self) -> bool:
-        """Whether the kept connection reads as closed (or has stray bytes) while idle."""
-        readable, _, _ = select.select([self.sock], [], [], 0)
-        return bool(readable)
+        """Whether the kept connection reads as closed (or has stray bytes) while idle.
+        ``poll``, not ``select``: a program holding over 1,024 files has descriptors
+        ``select`` cannot take."""
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        return bool(poller.poll(0))
 
 
 class _SinkError(Exception):
@@ -180,10 +195,44 @@ def _credentials(token: str | None, user: str | None, password: str | None) -> d
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is this machine by its address or name (127.0.0.0/8, ::1, localhost),
+    so nothing sent to it crosses a network."""
+    if host.lower() == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _client_context(ca_file: str | Path | None) -> ssl.SSLContext:
+    """A context verifying the server's certificate and name against ``ca_file`` (PEM), or
+    ``$OPENFAX_CA_FILE``, else the system's trust store (``SSL_CERT_FILE`` honoured)."""
+    import ssl
+
+    ca_file = ca_file or os.environ.get("OPENFAX_CA_FILE") or None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise CertificateError(f"cannot use the CA file {ca_file}: {exc}") from None
+
+
 class Connection:
     """The transport of a connected FaxServer; ``target`` is ``""`` (local) or ``host:port``
-    (or a URL). One HTTP connection, kept alive and reopened when the server closed it; a
-    lock makes requests from several threads take turns on it."""
+    (or a URL, ``https://`` for TLS). One HTTP connection, kept alive and reopened when the
+    server closed it; a lock makes requests from several threads take turns on it.
+
+    TLS (``tls`` or an ``https://`` target) verifies the server's certificate against
+    ``ca_file`` (``$OPENFAX_CA_FILE``) or the system's trust store. Without it, credentials
+    go only to a loopback address unless ``allow_plain`` (``$OPENFAX_ALLOW_PLAIN=1``) says
+    the network is trusted: PlainConnectionError is raised before anything is sent."""
 
     def __init__(
         self,
@@ -193,19 +242,35 @@ class Connection:
         *,
         user: str | None = None,
         password: str | None = None,
+        tls: bool = False,
+        ca_file: str | Path | None = None,
+        allow_plain: bool | None = None,
     ) -> None:
         self.headers: dict[str, str] = {}
         self.socket: Path | None = None
         self._timeout = timeout
         self._address: tuple[str, int] = ("", 0)
-        self._tls = False
+        self._context: ssl.SSLContext | None = None
         if target:
             from urllib.parse import urlsplit
 
-            url = urlsplit(target if "://" in target else f"http://{target}")
+            url = urlsplit(
+                target if "://" in target else f"{'https' if tls else 'http'}://{target}"
+            )
+            if url.scheme not in ("http", "https") or (tls and url.scheme == "http"):
+                raise ServerUnavailableError(
+                    f"{target} is not a fax server's address: host:port, http://host:port "
+                    "or https://host:port (http:// with tls=True contradicts itself)"
+                )
             self.headers.update(_credentials(token, user, password))
-            self._tls = url.scheme == "https"
-            self._address = (url.hostname or "", url.port or (443 if self._tls else 80))
+            host = url.hostname or ""
+            if allow_plain is None:
+                allow_plain = _flag("OPENFAX_ALLOW_PLAIN")
+            if url.scheme == "https":
+                self._context = _client_context(ca_file)
+            elif self.headers and not (allow_plain or _loopback(host)):
+                raise PlainConnectionError(_PLAIN_REFUSED.format(host=host, netloc=url.netloc))
+            self._address = (host, url.port or (443 if self._context else 80))
             self._host = url.netloc
             self.base_url = f"{url.scheme}://{url.netloc}"
         else:
@@ -344,11 +409,12 @@ class Connection:
             else:
                 sock = socket.create_connection(self._address, timeout=self._timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                if self._tls:
-                    import ssl
-
-                    context = ssl.create_default_context()
-                    sock = context.wrap_socket(sock, server_hostname=self._address[0])
+                if self._context is not None:
+                    try:
+                        sock = self._context.wrap_socket(sock, server_hostname=self._address[0])
+                    except BaseException:
+                        sock.close()
+                        raise
             self._http = _Http(sock)
         return self._http
 
@@ -360,11 +426,21 @@ class Connection:
     def _unavailable(self, exc: Exception) -> ServerUnavailableError:
         """Say where the server was looked for, and, for the local one, how to start it."""
         if self.socket is None:
-            return ServerUnavailableError(f"cannot reach the fax server at {self.base_url}: {exc}")
+            hint = ""
+            if isinstance(exc, _Closed) and self._context is None:
+                hint = f" (if it speaks TLS, connect to https://{self._host})"
+            return _certificate_error(exc, self.base_url) or ServerUnavailableError(
+                f"cannot reach the fax server at {self.base_url}: {exc}{hint}"
+            )
         return ServerUnavailableError(
             f"cannot reach the local fax server at {self.socket} ({exc}); is openfaxd running? "
             "`make run` or `openfaxd` starts it, and OPENFAX_SOCKET points at another socket"
         )
+
+    @property
+    def _tls(self) -> dict[str, Any]:
+        """The WebSocket client's TLS argument: this connection's context for ``wss://``."""
+        return {} if self._context is None else {"ssl": self._context}
 
     def _events_uri(self, mask: int, after: int | None, account: str | None = None) -> str:
         from urllib.parse import urlencode
@@ -375,7 +451,7 @@ class Connection:
         if account is not None:
             fields["account"] = account
         query = urlencode(fields)
-        base = "ws://openfaxd" if self.socket else self.base_url.replace("http", "ws", 1)
+        base = "ws://openfaxd" if self.socket else self.base_url.replace("http", "ws", 1)  # wss
         return f"{base}/v1/events?{query}"
 
     @contextmanager
@@ -391,9 +467,9 @@ class Connection:
             if self.socket:
                 ws = unix_connect(str(self.socket), uri, open_timeout=10)
             else:
-                ws = connect(uri, additional_headers=self.headers, open_timeout=10)
+                ws = connect(uri, additional_headers=self.headers, open_timeout=10, **self._tls)
         except Exception as exc:  # websockets raises several unrelated types here
-            raise _handshake_error(exc) from exc
+            raise _handshake_error(exc, self.base_url) from exc
         with ws:
             yield ws
 
@@ -407,9 +483,11 @@ class Connection:
             if self.socket:
                 ws = await unix_connect(str(self.socket), uri, open_timeout=10)
             else:
-                ws = await connect(uri, additional_headers=self.headers, open_timeout=10)
+                ws = await connect(
+                    uri, additional_headers=self.headers, open_timeout=10, **self._tls
+                )
         except Exception as exc:  # websockets raises several unrelated types here
-            raise _handshake_error(exc) from exc
+            raise _handshake_error(exc, self.base_url) from exc
         async with ws:
             yield ws
 
@@ -446,11 +524,36 @@ def _quoted(value: str) -> str:
     return "".join(_FORM_ESCAPES.get(char, char) for char in value)
 
 
-def _handshake_error(exc: Exception) -> FaxError:
+def _handshake_error(exc: Exception, base_url: str) -> FaxError:
     """A refused WebSocket handshake as the error its HTTP response carried."""
     from websockets.exceptions import InvalidStatus
 
     if isinstance(exc, InvalidStatus):
         response = exc.response
         return error_from(response.status_code, bytes(response.body or b""))
-    return ServerUnavailableError(f"cannot reach the fax server's events: {exc}")
+    return _certificate_error(exc, base_url) or ServerUnavailableError(
+        f"cannot reach the fax server's events: {exc}"
+    )
+
+
+def _certificate_error(exc: BaseException, base_url: str) -> CertificateError | None:
+    """A failed verification of the server's certificate as the error saying how to trust
+    it; None for any other failure."""
+    if not base_url.startswith("https:"):
+        return None
+    import ssl
+
+    if not isinstance(exc, ssl.SSLCertVerificationError):
+        return None
+    return CertificateError(
+        f"the fax server at {base_url} is not trusted: {exc.verify_message}; give the "
+        "certificate of the CA that signed its certificate (a self-signed server's own "
+        "certificate) as ca_file= or $OPENFAX_CA_FILE"
+    )
+
+
+_PLAIN_REFUSED = (
+    "refusing to send a password or token in clear to {host}, which is not this machine: "
+    "connect with TLS (https://{netloc}, or tls=True) to a server with [api] tls_certificate, "
+    "or allow plain HTTP on a network you trust (allow_plain=True or OPENFAX_ALLOW_PLAIN=1)"
+)

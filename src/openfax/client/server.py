@@ -220,7 +220,8 @@ class FaxServer:
     (``$OPENFAX_SOCKET`` or the default data folder's) as the calling Unix user;
     ``connect("host:port", user=..., password=...)`` or ``connect("host:port", token=...)``
     reaches a remote one over HTTP as that account (``$OPENFAX_USER`` and
-    ``$OPENFAX_PASSWORD``, or ``$OPENFAX_TOKEN``, when not given)."""
+    ``$OPENFAX_PASSWORD``, or ``$OPENFAX_TOKEN``, when not given), over HTTPS with
+    ``connect("https://host:port", ...)`` or ``tls=True``."""
 
     def __init__(self) -> None:
         self._connection: Connection | None = None
@@ -238,12 +239,28 @@ class FaxServer:
         user: str | None = None,
         password: str | None = None,
         timeout: float = 30.0,
+        tls: bool = False,
+        ca_file: str | Path | None = None,
+        allow_plain: bool | None = None,
     ) -> None:
         """FAXCOMEX ``Connect``: open the connection (a second connect replaces the first).
-        A remote server takes an account's ``user`` and ``password``, or an API ``token``."""
+        A remote server takes an account's ``user`` and ``password``, or an API ``token``;
+        ``tls`` (or an ``https://`` address) speaks TLS, verifying the server against
+        ``ca_file`` (``$OPENFAX_CA_FILE``) or the system's trust store. Credentials go in
+        clear only to a loopback address, or when ``allow_plain`` (``$OPENFAX_ALLOW_PLAIN=1``)
+        says the network is trusted: PlainConnectionError otherwise."""
         if self._connection is not None:
             self.disconnect()
-        connection = Connection(server_name or "", token, timeout, user=user, password=password)
+        connection = Connection(
+            server_name or "",
+            token,
+            timeout,
+            user=user,
+            password=password,
+            tls=tls,
+            ca_file=ca_file,
+            allow_plain=allow_plain,
+        )
         try:
             self._info = connection.get("/server")
         except BaseException:

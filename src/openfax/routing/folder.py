@@ -2,7 +2,8 @@
 
 The file is named after the message id and written under a temporary name, then renamed,
 so a program watching the folder never sees half a fax, and a retry after a crash simply
-writes it again.
+writes it again. The folder is the administrator's: a missing one is made 0700, and the file
+is 0640 when the folder lets its group read, else 0600 (:func:`handed_over_mode`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 from openfax.documents import fax_tiff_to_pdf
 from openfax.errors import RoutingError
+from openfax.file_modes import FOLDER_MODE, handed_over_mode
 from openfax.model import format_id
 from openfax.routing.fax import RoutedFax
 from openfax.routing.settings import Checker
@@ -60,10 +62,11 @@ def store_in_folder(tiff: Path, message_id: int, settings: FolderSettings) -> Pa
     Blocks on disk I/O (and PDF coding): call it from a worker thread.
     """
     folder = Path(settings.folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
     suffix = ".pdf" if settings.format == "pdf" else ".tif"
     target = folder / f"{format_id(message_id)}{suffix}"
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".openfax-", suffix=suffix)
+    os.fchmod(fd, handed_over_mode(folder))
     os.close(fd)
     try:
         if settings.format == "pdf":

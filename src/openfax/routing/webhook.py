@@ -17,11 +17,12 @@ import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from openfax.errors import RoutingError
+from openfax.masking import MASK
 from openfax.model import format_id
 from openfax.routing.fax import RoutedFax
 from openfax.routing.settings import Checker
@@ -53,6 +54,17 @@ def check(configuration: Mapping[str, Any]) -> dict[str, Any]:
 def sign(body: bytes, secret: str) -> str:
     """The ``X-OpenFax-Signature`` of a body: ``sha256=`` and the hex HMAC-SHA256."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def shown(url: str) -> str:
+    """The URL as messages (the log, a delivery's error) show it: a password written in it
+    (``https://user:password@host/``) masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    login, _, place = parts.netloc.rpartition("@")
+    user = login.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{place}"))
 
 
 def payload(fax: RoutedFax, configuration: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,11 +101,11 @@ async def route(fax: RoutedFax, configuration: Mapping[str, Any]) -> None:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
             response = await client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
-        raise RoutingError(f"POST {url} failed: {exc!r}") from exc
+        raise RoutingError(f"POST {shown(url)} failed: {exc!r}") from exc
     if response.is_success:
         return
     status = response.status_code
     raise RoutingError(
-        f"POST {url} answered {status} {response.reason_phrase}",
+        f"POST {shown(url)} answered {status} {response.reason_phrase}",
         retryable=status >= 500 or status in RETRYABLE_STATUSES,
     )

@@ -8,6 +8,13 @@ enough). Root and the Unix user running the service are administrators: they hol
 right. Anyone else holds the rights granted to its account (the defaults until an
 administrator grants others) and those granted to the Unix groups of its Unix user.
 
+A wrong password and an unknown account are answered alike and in the same time (an unknown
+account's password is checked against a hash of a random one). Failed password sign-ins
+are throttled per account and per client address (:class:`SignInThrottle`): after
+``FREE_FAILURES`` in a row, each next password is checked only after a delay that doubles
+with each failure, up to ``MOST_DELAY`` seconds; a try before that is refused unchecked
+(429, Retry-After) and each delay imposed goes to the audit trail.
+
 What a sign-in found is kept for a few seconds (a password check costs an argon2 hash,
 tens of milliseconds, on purpose); any change made here forgets it at once, a change made
 by another node is seen within ``CACHE_SECONDS``.
@@ -16,15 +23,18 @@ by another node is seen within ``CACHE_SECONDS``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import grp
 import hashlib
+import math
 import os
 import pwd
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -35,6 +45,7 @@ from openfax.errors import (
     AccountNotFoundError,
     InvalidOperationError,
     MessageNotFoundError,
+    SignInThrottledError,
 )
 from openfax.model import (
     ALL_RIGHTS,
@@ -59,10 +70,65 @@ TOKEN_PREFIX = "sha256:"
 GROUP_PREFIX = "@"
 """Grants name a Unix group as ``@group``, an account by its name."""
 MAX_NAME = 256
+CACHE_SIZE = 10_000
+"""The most sign-ins each cache keeps (accounts, checked passwords, tokens); the least
+recently used goes first. Only what signed in is kept, so a flood of wrong credentials
+neither fills a cache nor pushes much out of it."""
 SECURITY_CHANGED = {"security": True}
 """The CONFIG_CHANGED payload of a change of accounts or rights (OnSecurityConfigChange)."""
 
+MAX_AUDIT_ID = 200
+"""The longest object id the audit trail keeps."""
+FREE_FAILURES = 5
+"""Failed sign-ins in a row, for an account or from an address, before the delays begin."""
+FIRST_DELAY = 1.0
+MOST_DELAY = 300.0
+"""The delay after ``FREE_FAILURES`` failures, and the longest it doubles up to (seconds)."""
+FORGET_FAILURES_SECONDS = 900.0
+"""Failures of an account or address quiet for this long are forgotten."""
+
 _hasher = PasswordHasher()
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ExpiringCache(Generic[K, V]):
+    """At most ``size`` entries, each trusted for ``seconds``; the least recently used
+    goes first when it is full."""
+
+    def __init__(self, seconds: float, size: int = CACHE_SIZE) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        """The value kept for ``key``, or None (none kept, or kept too long)."""
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        if found[0] <= time.monotonic():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return found[1]
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value`` for ``key`` (the oldest entry goes if that makes too many)."""
+        self._entries[key] = (time.monotonic() + self.seconds, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        """Forget ``key``."""
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def token_hash(token: str) -> str:
@@ -101,6 +167,8 @@ class AccountInfo:
     """FAXCOMEX ``FaxAccount``: its name, and what an administrator sees of it."""
 
     account_name: str
+    id: int
+    """Never changes, never reused: what the account's faxes refer to."""
     created_at: datetime
     has_password: bool
     granted: AccessRights2 | None
@@ -118,10 +186,12 @@ class TokenInfo:
 
 @dataclass(frozen=True)
 class Principal:
-    """A signed-in account: its name and the rights it holds now."""
+    """A signed-in account: its name, the rights it holds now, and its id (what it owns
+    refers to the id, never to the name)."""
 
     name: str
     rights: AccessRights2
+    id: int
 
 
 @dataclass(frozen=True)
@@ -142,15 +212,20 @@ class Accounts:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.settings = SecuritySettings()
-        self._principals: dict[str, tuple[float, Principal]] = {}
-        self._passwords: dict[tuple[str, str], float] = {}
-        self._tokens: dict[str, tuple[float, str | None]] = {}
+        self._principals: ExpiringCache[str, Principal] = ExpiringCache(CACHE_SECONDS)
+        self._passwords: ExpiringCache[tuple[str, str], bool] = ExpiringCache(
+            PASSWORD_CACHE_SECONDS
+        )
+        self._tokens: ExpiringCache[str, str] = ExpiringCache(CACHE_SECONDS)
+        self.throttle = SignInThrottle()
+        self._dummy_hash = ""
 
     async def load(self) -> None:
         """Read the settings from the store (at start)."""
         async with self.ctx.db.read() as conn:
             stored = await q.get_setting(conn, SECURITY_KEY, {})
         self.settings = SecuritySettings(**stored)
+        self._dummy_hash = await _hash(secrets.token_urlsafe(16))
 
     async def save_settings(
         self,
@@ -305,12 +380,7 @@ class Accounts:
     async def granted_rights(self, name: str) -> AccessRights2:
         """The rights an account holds now: its own grant (or the defaults) and its Unix
         groups' grants, with what each right implies."""
-        async with self.ctx.db.read() as conn:
-            account = await q.get_account(conn, name)
-            groups = await q.list_group_grants(conn)
-        if account is None:
-            raise AccountNotFoundError(name)
-        return await asyncio.to_thread(_rights_of, account, groups)
+        return (await self._load(name)).rights
 
     # --- signing in --------------------------------------------------------------------------
 
@@ -320,7 +390,7 @@ class Accounts:
         admin = is_administrator(uid)
         cached = self._cached(user)
         if cached is not None:
-            return Principal(user, ALL_RIGHTS) if admin else cached
+            return dataclasses.replace(cached, rights=ALL_RIGHTS) if admin else cached
         account = await self._find(user)
         if account is None:
             if not (admin or self.settings.auto_create_account_on_connect):
@@ -330,38 +400,87 @@ class Accounts:
                 )
             await self._create_quietly(user)
         principal = await self._principal(user)
-        return Principal(user, ALL_RIGHTS) if admin else principal
+        return dataclasses.replace(principal, rights=ALL_RIGHTS) if admin else principal
 
-    async def sign_in_password(self, name: str, password: str) -> Principal | None:
-        """The account whose password this is, or None."""
+    async def sign_in_password(
+        self, name: str, password: str, address: str | None = None
+    ) -> Principal | None:
+        """The account whose password this is, or None: the same answer, after the same
+        argon2 check, for an unknown account, one without a password and a wrong password.
+        SignInThrottledError while the account or the client's ``address`` must wait after
+        failures (the password is not checked then)."""
         key = (name, hashlib.sha256(password.encode()).hexdigest())
-        now = time.monotonic()
-        if self._passwords.get(key, 0.0) > now:
+        if self._passwords.get(key):
             principal = self._cached(name)
             if principal is not None:
                 return principal
+        # A name longer than any account's is cut: what a client sends does not size the table.
+        throttled: tuple[str, ...] = (f"account:{name[: MAX_NAME + 1]}",)
+        if address is not None:
+            throttled += (f"address:{address}",)
+        wait = self.throttle.wait(*throttled)
+        if wait > 0:
+            raise SignInThrottledError(math.ceil(wait))
+        # Counted as failed before the check, so that guesses sent all at once wait too.
+        delays = self.throttle.failed(*throttled)
         account = await self._find(name)
-        if account is None or account.password_hash is None:
+        digest = self._dummy_hash if account is None else account.password_hash
+        right = await asyncio.to_thread(_verify, digest or self._dummy_hash, password)
+        if account is None or account.password_hash is None or not right:
+            self.throttle.restart(delays)
+            await self._audit_delays(delays)
             return None
-        if not await asyncio.to_thread(_verify, account.password_hash, password):
-            return None
-        self._passwords[key] = now + PASSWORD_CACHE_SECONDS
+        self.throttle.succeeded(*throttled)
+        self._passwords.put(key, True)
         return await self._principal(name)
 
+    async def _audit_delays(self, delays: dict[str, tuple[int, float]]) -> None:
+        """Write each delay a failed sign-in imposed to the audit trail (at most one entry
+        per delay and key, so a flood cannot fill it)."""
+        if not delays:
+            return
+        ctx = self.ctx
+        async with ctx.db.transaction() as conn:
+            for what, (failures, delay) in delays.items():
+                details = {"failures": failures, "delay_seconds": delay}
+                await record(
+                    conn,
+                    ctx.clock.now(),
+                    SERVICE_ACTOR,
+                    AuditAction.SIGN_IN_THROTTLED,
+                    "security",
+                    what[:MAX_AUDIT_ID],
+                    details,
+                )
+
     async def sign_in_token(self, token: str) -> Principal | None:
-        """The account this API token belongs to, or None."""
+        """The account this API token belongs to, or None. Only tokens that sign in are
+        cached: an unknown one is looked up in the store every time (one indexed read)."""
         digest = token_hash(token)
-        now = time.monotonic()
-        found = self._tokens.get(digest)
-        if found is None or found[0] <= now:
+        name = self._tokens.get(digest)
+        if name is None:
             async with self.ctx.db.read() as conn:
                 record = await q.find_token(conn, digest)
-            found = (now + CACHE_SECONDS, None if record is None else record.account_name)
-            self._tokens[digest] = found
-        name = found[1]
-        if name is None:
-            return None
+            if record is None:
+                return None
+            name = record.account_name
+            self._tokens.put(digest, name)
         return self._cached(name) or await self._principal(name)
+
+    async def current(self, name: str, account_id: int, uid: int | None = None) -> Principal | None:
+        """The account ``name`` of id ``account_id`` as the store has it now (read afresh,
+        no cache), or None once it is removed (a later account of its name is another). An
+        administrator's Unix user (``uid``) keeps every right. What an open event stream
+        asks after a change of accounts or rights."""
+        try:
+            found = await self._load(name)
+        except AccountNotFoundError:
+            return None
+        if found.id != account_id:
+            return None
+        if uid is not None and is_administrator(uid):
+            return dataclasses.replace(found, rights=ALL_RIGHTS)
+        return found
 
     async def sign_in_holder(self, name: str) -> Principal:
         """The account a token of the administrator's tokens file names (made if missing:
@@ -383,9 +502,14 @@ class Accounts:
             raise InvalidOperationError(
                 "incoming faxes are public: set incoming_faxes_are_public to false to reassign them"
             )
-        await self._account(account)
+        owner = await self._account(account)
         ctx = self.ctx
-        changes = {"owner": account, "recipients": account, "was_reassigned": True}
+        changes = {
+            "owner": account,
+            "owner_id": owner.id,
+            "recipients": account,
+            "was_reassigned": True,
+        }
         async with ctx.hub.transaction() as conn:
             message = await q.update_message(conn, Direction.IN, message_id, changes)
             await record(
@@ -405,14 +529,20 @@ class Accounts:
     # --- inside ------------------------------------------------------------------------------
 
     def _cached(self, name: str) -> Principal | None:
-        found = self._principals.get(name)
-        if found is None or found[0] <= time.monotonic():
-            return None
-        return found[1]
+        return self._principals.get(name)
+
+    async def _load(self, name: str) -> Principal:
+        """The account as the store has it now (AccountNotFoundError if there is none)."""
+        async with self.ctx.db.read() as conn:
+            account = await q.get_account(conn, name)
+            groups = await q.list_group_grants(conn)
+        if account is None:
+            raise AccountNotFoundError(name)
+        return Principal(name, await asyncio.to_thread(_rights_of, account, groups), account.id)
 
     async def _principal(self, name: str) -> Principal:
-        principal = Principal(name, await self.granted_rights(name))
-        self._principals[name] = (time.monotonic() + CACHE_SECONDS, principal)
+        principal = await self._load(name)
+        self._principals.put(name, principal)
         return principal
 
     async def _find(self, name: str) -> Account | None:
@@ -462,9 +592,56 @@ class Accounts:
         self._tokens.clear()
 
 
+class SignInThrottle:
+    """Failed sign-ins in a row per key (``account:NAME``, ``address:IP``) and how long
+    each key must wait: nothing for the first ``FREE_FAILURES``, then ``FIRST_DELAY``
+    doubling up to ``MOST_DELAY``. Bounded: the least recently failed keys beyond
+    ``CACHE_SIZE`` are forgotten, and so are keys quiet for ``FORGET_FAILURES_SECONDS``."""
+
+    def __init__(self) -> None:
+        self._failures: ExpiringCache[str, tuple[int, float]] = ExpiringCache(
+            FORGET_FAILURES_SECONDS
+        )
+
+    def wait(self, *keys: str) -> float:
+        """The seconds the longest-waiting of ``keys`` must still wait (0: none)."""
+        now = time.monotonic()
+        until = [found[1] for key in keys if (found := self._failures.get(key)) is not None]
+        return max([0.0, *(u - now for u in until)])
+
+    def failed(self, *keys: str) -> dict[str, tuple[int, float]]:
+        """Count a failure against each key; the keys it makes wait, with their failures
+        in a row and their delay (seconds)."""
+        now = time.monotonic()
+        delays = {}
+        for key in keys:
+            found = self._failures.get(key)
+            failures = 1 if found is None else found[0] + 1
+            delay = 0.0
+            if failures > FREE_FAILURES:
+                doublings = min(failures - FREE_FAILURES - 1, 32)  # 2**n stays a float
+                delay = min(FIRST_DELAY * 2**doublings, MOST_DELAY)
+                delays[key] = (failures, delay)
+            self._failures.put(key, (failures, now + delay))
+        return delays
+
+    def restart(self, delays: dict[str, tuple[int, float]]) -> None:
+        """Start the ``delays`` that :meth:`failed` gave from now: from the answer of the
+        failure (a password check takes a while), not from its start."""
+        now = time.monotonic()
+        for key, (failures, delay) in delays.items():
+            self._failures.put(key, (failures, now + delay))
+
+    def succeeded(self, *keys: str) -> None:
+        """A sign-in that worked: its keys start again from no failure."""
+        for key in keys:
+            self._failures.pop(key)
+
+
 def _info(account: Account) -> AccountInfo:
     return AccountInfo(
         account_name=account.name,
+        id=account.id,
         created_at=account.created_at,
         has_password=account.password_hash is not None,
         granted=_rights(account.rights),

@@ -3,8 +3,9 @@
 As Windows keeps ``InboxLOG.txt`` and ``OutboxLOG.txt`` in the activity log folder
 (``DatabasePath``), OpenFax appends one CSV line per received fax when it is archived, and
 one per sent fax when its job ends (completed and archived, or failed or cancelled: Windows
-logs those too), under a header row naming the FAXCOMEX fields. The files are made readable
-by their owner and group only (0640, the folder 0750): they name who faxed whom. The
+logs those too), under a header row naming the FAXCOMEX fields. They name who faxed whom:
+a missing folder is made 0700, and a new file is 0640 when its folder lets its group read
+(an administrators' group), else 0600 (:func:`~openfax.file_modes.handed_over_mode`). The
 options are kept in the store's ``settings`` (``logging.activity``) and apply at once.
 A line is written just after the transaction that archived the fax or ended the job; a
 crash in between loses that line, never the fax.
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from openfax.errors import ConfigError
+from openfax.file_modes import FILE_MODE, FOLDER_MODE, handed_over_mode
 from openfax.model import CONTROL, ExtendedStatus, JobStatus, format_id
 from openfax.store import IncomingJob, OutgoingJob, Submission
 
@@ -198,12 +200,13 @@ class ActivityLog:
         path = folder / name
         try:
             with self._lock:
-                folder.mkdir(mode=0o750, parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+                folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
                 with os.fdopen(fd, "a", encoding="utf-8", newline="") as file:
                     text = io.StringIO()
                     writer = csv.writer(text)
                     if file.tell() == 0:
+                        os.fchmod(fd, handed_over_mode(folder))
                         writer.writerow(columns)
                     writer.writerow(line)
                     file.write(text.getvalue())

@@ -33,6 +33,7 @@ async def archive_outgoing(
         id=job.id,
         direction=Direction.OUT,
         owner=submission.owner,
+        owner_id=submission.owner_id,
         submission_id=submission.id,
         subject=submission.subject,
         document_name=submission.document_name,

@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     DELETED = "deleted"
     PURGED = "purged"
     CONFIG_CHANGED = "config_changed"
+    SIGN_IN_THROTTLED = "sign_in_throttled"
 
 
 def message_type(direction: Direction) -> str:

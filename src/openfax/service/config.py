@@ -24,6 +24,8 @@ Example::
 
     [api]
     listen = "0.0.0.0:4560"
+    tls_certificate = "tls/openfax.crt"
+    tls_key = "tls/openfax.key"
 
     [sip]
     dns_servers = ["192.0.2.53"]
@@ -219,6 +221,11 @@ class ApiConfig:
     listen: str = "127.0.0.1:4560"
     """``host:port`` of the HTTP API for remote clients with a token; empty turns it off;
     port 0 picks a free port (the daemon logs which)."""
+    tls_certificate: Path | None = None
+    """A PEM certificate (its chain after it) the TCP listener presents: with ``tls_key``
+    set, it speaks HTTPS only. Relative to the configuration file's folder."""
+    tls_key: Path | None = None
+    """The certificate's PEM private key (not encrypted)."""
     tokens_file: Path
     """The hashes of the remote clients' bearer tokens, one ``sha256:<hex> name`` a line
     (default ``data_dir/api-tokens``; ``python -m openfax.api.tokens`` adds one)."""
@@ -288,11 +295,22 @@ def load_config(
             "tokens_file": str(folder / "api-tokens"),
         }
         raw["api"] = {**defaults, **api}
+        if path is not None:
+            _relative_to(Path(path).parent, raw["api"], ("tls_certificate", "tls_key"))
     host = socket.gethostname()
     raw.setdefault("node_id", host)
     raw.setdefault("server_name", host)
     config: ServiceConfig = _build(source, "", ServiceConfig, raw, exclude=frozenset({"source"}))
     return dataclasses.replace(config, source=source)
+
+
+def _relative_to(folder: Path, table: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Make the paths of ``keys`` in ``table`` that are relative start from ``folder`` (the
+    configuration file's), so a certificate beside the file is found wherever the daemon
+    runs; values that are not strings are left for the type check to name."""
+    for key in keys:
+        if isinstance(table.get(key), str) and table[key]:
+            table[key] = str(folder / Path(table[key]).expanduser())
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -515,6 +533,9 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             raise ConfigError(source, key, "must name the registrar, proxy or peer")
         if f.name == "listen" and value and listen_address(value) is None:
             raise ConfigError(source, key, f'must be "host:port" or empty, not {value!r}')
+        if f.name == "tls_key" and (value is None) != (instance.tls_certificate is None):
+            missing = "missing" if value is None else "set without tls_certificate"
+            raise ConfigError(source, key, f"{missing}: TLS needs a certificate and its key")
 
 
 def check_number(source: str, key: str, name: str, value: float) -> None:

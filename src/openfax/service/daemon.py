@@ -4,6 +4,10 @@ Serves the API (``openfax.api``) on the same event loop, on the Unix socket of t
 folder and the configured TCP address. Logs to stderr. Stopping hangs up the calls in
 progress; their jobs are sent again, from the first unconfirmed page, when the service
 starts next.
+
+Everything it writes is its user's only (:mod:`openfax.file_modes`): it runs with the umask
+077, and before serving it takes the group's and others' permissions off what an earlier
+version left open in its data folder, spool and database, saying so in one line.
 """
 
 from __future__ import annotations
@@ -11,12 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
+import stat
 import sys
+from pathlib import Path
 
-from openfax.errors import FaxError
-from openfax.service.config import load_config
+from openfax.errors import ConfigError, FaxError
+from openfax.file_modes import FOLDER_MODE, PRIVATE_UMASK, make_private
+from openfax.service.config import ServiceConfig, load_config
 from openfax.service.service import FaxService
+from openfax.store.database import database_url
 
 _logger = logging.getLogger("openfax.service.daemon")
 
@@ -33,13 +42,59 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    os.umask(PRIVATE_UMASK)
     try:
         config = load_config(options.config, data_dir=options.data_dir)
+        _make_private(config)
         asyncio.run(_serve(FaxService(config)))
     except FaxError as exc:
         _logger.error("%s", exc)
         return 1
     return 0
+
+
+def _make_private(config: ServiceConfig) -> None:
+    """Create the data folder (0700) and make what the service keeps private, logging one
+    line when something was open to others (and one when something could not be changed);
+    warn when the configuration file, holding a SIP password, can be read by others."""
+    try:
+        config.data_dir.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = f"cannot be made: {exc.strerror or exc}"
+        raise ConfigError(config.source, "data_dir", reason) from None
+    done = make_private(_kept_paths(config))
+    if done.files or done.folders:
+        _logger.warning(
+            "made %d files (now 0600) and %d folders (now 0700) private in %s: "
+            "their group or other users could read or change them",
+            done.files,
+            done.folders,
+            ", ".join(map(str, done.roots)),
+        )
+    if done.failed:
+        _logger.error(
+            "%d files or folders could not be made private (first: %s)",
+            done.failed,
+            done.first_error,
+        )
+    source = Path(config.source)
+    passwords = any(trunk.password for trunk in config.sip.trunks)
+    if passwords and source.is_file() and source.stat().st_mode & stat.S_IROTH:
+        _logger.warning(
+            "%s holds SIP passwords and other users can read it: chmod o-r %s", source, source
+        )
+
+
+def _kept_paths(config: ServiceConfig) -> list[Path]:
+    """The folders and files the service keeps: its data folder, the spool, and a SQLite
+    database with its journal files (a PostgreSQL database keeps its own). A tokens file
+    configured outside the data folder is the administrator's, as the configuration is."""
+    paths = [config.data_dir, config.spool_dir]
+    url = database_url(config.database)
+    if url.get_backend_name() == "sqlite" and url.database:
+        database = Path(url.database)
+        paths += [database.with_name(database.name + end) for end in ("", "-wal", "-shm")]
+    return [path.absolute() for path in paths]
 
 
 async def _serve(service: FaxService) -> None:

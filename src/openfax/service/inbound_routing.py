@@ -31,6 +31,7 @@ from openfax.errors import (
     NotSupportedError,
     RoutingError,
 )
+from openfax.masking import masked, unmasked
 from openfax.model import JobStatus, format_id
 from openfax.routing import (
     BUILTIN_EXTENSION,
@@ -60,9 +61,6 @@ _logger = logging.getLogger("openfax.service.routing")
 
 PRIORITIES_KEY = "routing.priorities"
 EXTENSIONS_KEY = "routing.extensions"
-SECRET_KEYS = frozenset({"password", "secret"})
-MASK = "********"
-"""What a secret reads as; setting a configuration with it keeps the stored secret."""
 CANCELLED = "cancelled"
 """The error of the deliveries a cancel stopped."""
 MAX_DELAY = timedelta(days=1)
@@ -159,7 +157,7 @@ class InboundRouting:
         async with self.ctx.db.read() as conn:
             await self._check_device(conn, device_id)
             value = await q.get_setting(conn, configuration_key(key, device_id))
-        return None if value is None else _masked(value)
+        return None if value is None else masked(value)
 
     async def set_configuration(
         self, guid: str, device_id: int, configuration: Mapping[str, Any]
@@ -172,16 +170,12 @@ class InboundRouting:
             await self._check_device(conn, device_id)
             setting = configuration_key(key, device_id)
             stored = await q.get_setting(conn, setting) or {}
-            given = {
-                k: stored.get(k) if k in SECRET_KEYS and v == MASK else v
-                for k, v in configuration.items()
-            }
-            value = method.check(given)
+            value = method.check(unmasked(configuration, stored))
             await q.set_setting(conn, setting, value, now=self.ctx.clock.now())
             await self.ctx.hub.emit(
                 conn, EventType.CONFIG_CHANGED, {"routing_method": key, "device": device_id}
             )
-        return _masked(value)
+        return masked(value)
 
     async def delete_configuration(self, guid: str, device_id: int = 0) -> None:
         """Forget a method's configuration for a line (the line then uses the one of 0)."""
@@ -609,8 +603,3 @@ class InboundRouting:
             for waiting in waits:
                 waiting.cancel()
         return not self.ctx.stopping.is_set()
-
-
-def _masked(configuration: Mapping[str, Any]) -> dict[str, Any]:
-    """A configuration with its secrets shown as the mask."""
-    return {k: MASK if k in SECRET_KEYS and v else v for k, v in configuration.items()}

@@ -16,12 +16,11 @@ from enum import IntEnum, IntFlag
 from typing import Any
 
 from openfax.errors import ConfigError, SubmissionError
+from openfax.masking import MASK
 from openfax.model import CONTROL, ReceiptType, SmtpAuthenticationType
 from openfax.smtp import SmtpSettings, default_sender
 
 RECEIPT_OPTIONS_KEY = "receipts.options"
-MASK = "********"
-"""What the password reads as; saving it keeps the stored password."""
 SOURCE = "receipt options"
 
 
@@ -107,8 +106,30 @@ class ReceiptOptions:
                 f"(allowed: {_flag_names(self.allowed_receipts)}); an administrator allows "
                 "it with `openfax receipts set --allow mail`"
             )
-        if "@" not in address.strip().strip("@"):
-            raise SubmissionError(f"a mail receipt needs an e-mail address, not {address!r}")
+        check_receipt_address(address)
+
+
+MAX_ADDRESS = 254
+"""The longest e-mail address SMTP carries (RFC 5321's path limit less its brackets)."""
+_NOT_IN_ADDRESS = frozenset(',;<>()[]\\"')
+"""Characters that separate, quote or comment addresses in a header: a receipt address is
+one bare ``local@domain``, never a list the mail server would send to each of."""
+
+
+def check_receipt_address(address: str) -> str:
+    """``address`` if it is one bare e-mail address (``local@domain``), else SubmissionError
+    naming ``receipt_address``: a list (``a@x, c@y``), a display name, a comment or a line
+    break would have the receipt mailed elsewhere or to several."""
+    if not address.strip():
+        raise SubmissionError("a mail receipt needs an e-mail address: receipt_address is empty")
+    local, at, domain = address.rpartition("@")
+    bad = [c for c in address if c.isspace() or not c.isprintable() or c in _NOT_IN_ADDRESS]
+    if not (at and local and domain) or bad or len(address) > MAX_ADDRESS or "@" in local:
+        raise SubmissionError(
+            f"receipt_address is one e-mail address (local@domain, at most {MAX_ADDRESS} "
+            f'characters, no spaces or any of , ; < > ( ) [ ] \\ "), not {address!r}'
+        )
+    return address
 
 
 def check_receipt_options(given: Mapping[str, Any], current: ReceiptOptions) -> ReceiptOptions:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from openfax.engine import Negotiated, PageReceived, SessionOptions
 from openfax.errors import FaxError
+from openfax.file_modes import FOLDER_MODE
 from openfax.model import ExtendedStatus, JobStatus, JobType, format_id, new_id
 from openfax.providers import (
     Answered,
@@ -130,7 +131,7 @@ class Receiver:
         job_id = new_id()
         relative = f"{RECEIVE_FOLDER}/{format_id(job_id)}.tif"
         path = self.ctx.spool.path(relative)
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(path.parent.mkdir, FOLDER_MODE, parents=True, exist_ok=True)
         async with self.ctx.hub.transaction() as conn:
             device = await q.get_device(conn, device_id)
             assert device is not None

@@ -687,11 +687,12 @@ class FaxService:
         return levels
 
     async def get_receipts(
-        self, *, status: DeliveryStatus | None = None, limit: int = 1000
+        self, *, status: DeliveryStatus | None = None, owner: int | None = None, limit: int = 1000
     ) -> list[Receipt]:
-        """The delivery receipts in ``status`` (every one when None), latest change first."""
+        """The delivery receipts in ``status`` (every one when None), latest change first;
+        only those of the faxes of the account whose id is ``owner``, if given."""
         async with self.ctx.db.read() as conn:
-            return await q.list_receipts(conn, status=status, limit=limit)
+            return await q.list_receipts(conn, status=status, owner=owner, limit=limit)
 
     async def resend_receipt(self, receipt_id: int) -> Receipt:
         """Send a receipt that failed for good again, with fresh retries (after the SMTP
@@ -770,7 +771,7 @@ class FaxService:
         if request.idempotency_key is not None:
             # A key seen before, whether its jobs are queued or long archived, sends nothing.
             async with ctx.db.read() as conn:
-                known = await q.find_submission(conn, request.idempotency_key)
+                known = await q.find_submission(conn, request.owner_id, request.idempotency_key)
             if known is not None:
                 return SubmitResult(known.id, known.job_ids, created=False)
         rendering = Rendering(
@@ -783,6 +784,7 @@ class FaxService:
         submission = Submission(
             idempotency_key=request.idempotency_key,
             owner=request.owner,
+            owner_id=request.owner_id,
             document_name=request.document_name
             or (Path(request.bodies[0]).name if request.bodies else ""),
             subject=request.subject,
@@ -873,9 +875,10 @@ class FaxService:
         after: QueueCursor | None = None,
         limit: int = DEFAULT_PREFETCH_SIZE,
         *,
-        owner: str | None = None,
+        owner: int | None = None,
     ) -> QueuePage[OutgoingJobInfo]:
-        """One page of a snapshot of the outgoing queue (or of ``owner``'s jobs in it), oldest
+        """One page of a snapshot of the outgoing queue (or of the jobs of the account whose
+        id is ``owner``), oldest
         first: the first (``after`` None) fixes the snapshot and its count, ``next_cursor``
         reads on in it."""
         async with self.ctx.db.read() as conn:
@@ -1036,7 +1039,7 @@ class FaxService:
         after: MessageCursor | None = None,
         limit: int = DEFAULT_PREFETCH_SIZE,
         *,
-        owner: str | None = None,
+        owner: int | None = None,
     ) -> MessagePage:
         """One page of the incoming archive (or of the faxes assigned to ``owner``), oldest
         first; pass ``next_cursor`` for more."""
@@ -1047,7 +1050,7 @@ class FaxService:
         after: MessageCursor | None = None,
         limit: int = DEFAULT_PREFETCH_SIZE,
         *,
-        owner: str | None = None,
+        owner: int | None = None,
     ) -> MessagePage:
         """One page of the outgoing archive (or of ``owner``'s faxes in it), oldest first;
         pass ``next_cursor`` for more."""
@@ -1059,7 +1062,7 @@ class FaxService:
         after: MessageCursor | None = None,
         limit: int = DEFAULT_PREFETCH_SIZE,
         *,
-        owner: str | None = None,
+        owner: int | None = None,
     ) -> MessagePage:
         """One page of an archive, all of it or ``owner``'s messages."""
         async with self.ctx.db.read() as conn:
@@ -1097,10 +1100,10 @@ class FaxService:
         async with self.ctx.db.read() as conn:
             return await q.list_audit(conn, since=since, after=after, limit=limit)
 
-    async def owner_of(self, direction: Direction, fax_id: int) -> str | None:
-        """The account a fax belongs to, queued or archived (a job and the message it became
-        share their id): an outgoing job's submitter, a received fax's assignee; None when
-        it has none or is gone."""
+    async def owner_of(self, direction: Direction, fax_id: int) -> int | None:
+        """The id of the account a fax belongs to, queued or archived (a job and the message
+        it became share their id): an outgoing job's submitter, a received fax's assignee;
+        None when it has none or is gone."""
         async with self.ctx.db.read() as conn:
             if direction is Direction.OUT:
                 try:
@@ -1108,9 +1111,9 @@ class FaxService:
                 except MessageNotFoundError:
                     pass
                 else:
-                    return (await q.get_submission(conn, job.submission_id)).owner
+                    return (await q.get_submission(conn, job.submission_id)).owner_id
             try:
-                return (await q.get_message(conn, direction, fax_id)).owner
+                return (await q.get_message(conn, direction, fax_id)).owner_id
             except MessageNotFoundError:
                 return None
 

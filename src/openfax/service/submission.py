@@ -111,6 +111,9 @@ class SubmitRequest:
     group_broadcast_receipts: bool = False
     idempotency_key: str | None = None
     owner: str = ""
+    owner_id: int | None = None
+    """The id of the submitting account (``owner`` is its name): who sees and manages the
+    fax, and whose idempotency keys ``idempotency_key`` is one of. None: the service's own."""
 
     def check(self, now: datetime) -> None:
         """Refuse a request that cannot be queued, saying why and naming the field

@@ -64,6 +64,8 @@ class OutgoingJobInfo:
     transmission_start: datetime | None
     transmission_end: datetime | None
     owner: str
+    owner_id: int | None
+    """The submitting account's id (``owner``: its name then); see ``Submission``."""
 
     @classmethod
     def of(cls, job: OutgoingJob, submission: Submission) -> OutgoingJobInfo:
@@ -102,6 +104,7 @@ class OutgoingJobInfo:
             transmission_start=job.started_at,
             transmission_end=job.ended_at,
             owner=submission.owner,
+            owner_id=submission.owner_id,
         )
 
 

@@ -2,11 +2,13 @@
 
 SQLite (the default, one node) runs in WAL mode with foreign keys on and a busy timeout; its
 write transactions start with ``BEGIN IMMEDIATE`` so that two writers queue for the lock
-instead of failing half-way. PostgreSQL (several nodes) is chosen by URL.
+instead of failing half-way; its files are its user's only (0600). PostgreSQL (several
+nodes) is chosen by URL.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from openfax.errors import StoreError
+from openfax.file_modes import FILE_MODE, FOLDER_MODE
 
 BUSY_TIMEOUT_SECONDS = 10.0
 """How long a SQLite connection waits for another one's write lock before giving up, unless
@@ -89,8 +92,8 @@ async def open_database(
     node to start upgrades the schema and the others find it done.
     """
     url = database_url(target)
-    if url.get_backend_name() == "sqlite" and url.database:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        _create_private(Path(url.database))
     # Every use of a connection ends its transaction (``transaction``/``read``), so the
     # pool's rollback on return would only cost one more round trip to the driver's thread.
     engine = create_async_engine(url, pool_reset_on_return=None)
@@ -105,6 +108,14 @@ async def open_database(
         where = url.render_as_string(hide_password=True)
         raise StoreError(f"cannot open the database {where}: {exc}") from exc
     return database
+
+
+def _create_private(path: Path) -> None:
+    """Make a SQLite file that does not exist yet, and its folder, its user's only (0600,
+    0700), whatever the umask: SQLite gives the ``-wal`` and ``-shm`` files the database
+    file's mode, so they are private too."""
+    path.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:

@@ -156,9 +156,12 @@ async def insert_submission(
 ) -> SubmitResult:
     """Queue a submission with one job per recipient.
 
-    A submission whose idempotency key is already known is not queued again: the jobs queued
-    under that key are returned with ``created=False``. Concurrent submissions with the same
-    key resolve to one of them on both backends (``ON CONFLICT DO NOTHING`` waits for the other).
+    A submission whose idempotency key its owner used before is not queued again: the jobs
+    queued under that key are returned with ``created=False`` (another owner's key is
+    another key). Concurrent submissions of an account with the same key resolve to one of
+    them on both backends (``ON CONFLICT DO NOTHING`` waits for the other); the unique
+    constraint does not hold for the service's own (no owner: NULL), whose key is looked up
+    first instead.
     """
     strays = [job.id for job in jobs if job.submission_id != submission.id]
     if strays:
@@ -167,10 +170,15 @@ async def insert_submission(
     statement = _insert(conn, submissions).values({**values(submission), "job_ids": ordered})
     if submission.idempotency_key is None:
         await conn.execute(statement)
+    elif submission.owner_id is None:
+        found = await find_submission(conn, None, submission.idempotency_key)
+        if found is not None:
+            return SubmitResult(found.id, found.job_ids, created=False)
+        await conn.execute(statement)
     else:
-        keyed = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
+        keyed = statement.on_conflict_do_nothing(index_elements=["owner_id", "idempotency_key"])
         if await conn.scalar(keyed.returning(submissions.c.id)) is None:
-            found = await find_submission(conn, submission.idempotency_key)
+            found = await find_submission(conn, submission.owner_id, submission.idempotency_key)
             assert found is not None, "the conflicting submission is committed when we are told"
             return SubmitResult(found.id, found.job_ids, created=False)
     if jobs:
@@ -210,12 +218,21 @@ async def spool_references(conn: AsyncConnection) -> set[str]:
     return found
 
 
-async def find_submission(conn: AsyncConnection, idempotency_key: str) -> Submission | None:
-    """The submission queued under ``idempotency_key``, whether or not its jobs are still
-    in the queue; None if the key is new."""
+async def find_submission(
+    conn: AsyncConnection, owner_id: int | None, idempotency_key: str
+) -> Submission | None:
+    """The submission the account ``owner_id`` (None: the service itself) queued under
+    ``idempotency_key``, whether or not its jobs are still in the queue; None if the key is
+    new to that owner."""
+    owner = submissions.c.owner_id
     row = (
         await conn.execute(
-            select(submissions).where(submissions.c.idempotency_key == idempotency_key)
+            select(submissions)
+            .where(
+                owner.is_(None) if owner_id is None else owner == owner_id,
+                submissions.c.idempotency_key == idempotency_key,
+            )
+            .limit(1)
         )
     ).first()
     return None if row is None else Submission(**row._mapping)
@@ -275,12 +292,13 @@ async def get_job(conn: AsyncConnection, job_id: int, *, for_update: bool = Fals
 
 
 async def list_jobs(
-    conn: AsyncConnection, *, owner: str | None = None, submission_id: int | None = None
+    conn: AsyncConnection, *, owner: int | None = None, submission_id: int | None = None
 ) -> list[OutgoingJob]:
-    """The outgoing queue in order of creation, all of it, one account's, or one submission's."""
+    """The outgoing queue in order of creation, all of it, one account's (by its id), or
+    one submission's."""
     query = select(outgoing_jobs).order_by(outgoing_jobs.c.created_at, outgoing_jobs.c.id)
     if owner is not None:
-        owned = select(submissions.c.id).where(submissions.c.owner == owner)
+        owned = select(submissions.c.id).where(submissions.c.owner_id == owner)
         query = query.where(outgoing_jobs.c.submission_id.in_(owned))
     if submission_id is not None:
         query = query.where(outgoing_jobs.c.submission_id == submission_id)
@@ -290,15 +308,15 @@ async def list_jobs(
 async def list_jobs_page(
     conn: AsyncConnection,
     *,
-    owner: str | None = None,
+    owner: int | None = None,
     after: QueueCursor | None = None,
     limit: int = DEFAULT_PREFETCH_SIZE,
 ) -> QueuePage[OutgoingJob]:
-    """One page of the outgoing queue in order of creation, all of it or one account's (see
-    ``_queue_page``)."""
+    """One page of the outgoing queue in order of creation, all of it or one account's (by
+    its id; see ``_queue_page``)."""
     where = None
     if owner is not None:
-        owned = select(submissions.c.id).where(submissions.c.owner == owner)
+        owned = select(submissions.c.id).where(submissions.c.owner_id == owner)
         where = outgoing_jobs.c.submission_id.in_(owned)
     at = outgoing_jobs.c.created_at
     return await _queue_page(conn, at, OutgoingJob, after, limit, where=where)
@@ -680,11 +698,12 @@ async def list_messages(
     conn: AsyncConnection,
     direction: Direction,
     *,
-    owner: str | None = None,
+    owner: int | None = None,
     after: MessageCursor | None = None,
     limit: int = DEFAULT_PREFETCH_SIZE,
 ) -> MessagePage:
-    """One page of an archive, oldest first, starting after ``after`` (keyset pagination).
+    """One page of an archive (or of the account ``owner``'s messages in it, by its id),
+    oldest first, starting after ``after`` (keyset pagination).
 
     Pages stay correct while messages are added or deleted, and each costs an index range
     scan however deep into the archive it is.
@@ -696,7 +715,7 @@ async def list_messages(
         .limit(limit + 1)
     )
     if owner is not None:
-        query = query.where(messages.c.owner == owner)
+        query = query.where(messages.c.owner_id == owner)
     if after is not None:
         query = query.where(
             or_(
@@ -1047,11 +1066,16 @@ async def list_receipts(
     *,
     submission_id: int | None = None,
     status: DeliveryStatus | None = None,
+    owner: int | None = None,
     limit: int = 1000,
 ) -> list[Receipt]:
     """A submission's receipts in the order they were queued, or every receipt in
-    ``status``, the most recently changed first."""
+    ``status``, the most recently changed first; only those of the faxes of the account
+    whose id is ``owner``, if given."""
     query = select(receipts).limit(limit)
+    if owner is not None:
+        owned = select(submissions.c.id).where(submissions.c.owner_id == owner)
+        query = query.where(receipts.c.submission_id.in_(owned))
     if submission_id is not None:
         query = query.where(receipts.c.submission_id == submission_id).order_by(
             receipts.c.created_at, receipts.c.id
@@ -1225,16 +1249,17 @@ async def list_accounts(conn: AsyncConnection) -> list[Account]:
 
 
 async def insert_account(conn: AsyncConnection, account: Account) -> bool:
-    """Add an account; False (nothing changed) if one of that name exists."""
+    """Add an account; False (nothing changed) if one of that name exists. (RETURNING, not
+    the row count: psycopg counts -1 for an INSERT that may do nothing on conflict.)"""
     statement = _insert(conn, accounts).values(values(account)).on_conflict_do_nothing()
-    return (await conn.execute(statement)).rowcount == 1
+    return await conn.scalar(statement.returning(accounts.c.name)) is not None
 
 
 async def update_account(
     conn: AsyncConnection, name: str, changes: Mapping[str, Any]
 ) -> Account | None:
     """Change an account's password hash or rights; None if there is no such account."""
-    _check_columns(accounts, changes, frozen=("name", "created_at"))
+    _check_columns(accounts, changes, frozen=("name", "id", "created_at"))
     row = (
         await conn.execute(
             update(accounts)

@@ -58,7 +58,13 @@ class Submission:
 
     id: int = field(default_factory=new_id)
     idempotency_key: str | None = None
+    """Unique among the submissions of one owner (``owner_id``): another account's key is
+    another key."""
     owner: str
+    """The name of the account that submitted it, as it was then (what is shown)."""
+    owner_id: int | None = None
+    """The id of that account (None: the service's own, or an account removed before ids
+    were kept): who may see and manage it. A later account of the same name is another."""
     document_name: str = ""
     subject: str = ""
     note: str = ""
@@ -178,6 +184,9 @@ class Message:
     id: int
     direction: Direction
     owner: str | None = None
+    """The name of the account the fax is its sender's or assigned to (as it was then)."""
+    owner_id: int | None = None
+    """That account's id: who sees it as its own (None: no account)."""
     submission_id: int | None = None
     subject: str = ""
     document_name: str = ""
@@ -330,9 +339,11 @@ class Receipt:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Account:
     """A fax account: who submits, owns and sees faxes; its password hash and granted
-    rights (None: the defaults)."""
+    rights (None: the defaults). ``id`` never changes and is never reused: the faxes an
+    account owns refer to it, so a later account of a removed one's name starts empty."""
 
     name: str
+    id: int = field(default_factory=new_id)
     created_at: datetime
     password_hash: str | None = None
     rights: int | None = None

@@ -65,8 +65,9 @@ submissions = Table(
     "submissions",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("idempotency_key", String(200), unique=True),
+    Column("idempotency_key", String(200)),
     Column("owner", String(256), nullable=False),
+    Column("owner_id", BigInteger),
     Column("document_name", Text, nullable=False),
     Column("subject", Text, nullable=False),
     Column("note", Text, nullable=False),
@@ -84,10 +85,12 @@ submissions = Table(
     Column("page_count", Integer, nullable=False),
     Column("submitted_at", UTCDateTime, nullable=False),
     Column("job_ids", JSONDocument, nullable=False, server_default=text("'[]'")),
-    Index(None, "owner"),
+    UniqueConstraint("owner_id", "idempotency_key"),
+    Index(None, "owner_id"),
 )
 """A submission outlives its jobs (an archived message names it; a repeated idempotency key
-finds its ``job_ids``, in recipient order, after the jobs left the queue)."""
+finds its ``job_ids``, in recipient order, after the jobs left the queue). Its owner is an
+account's id (``owner`` is only the name shown); an idempotency key is its owner's."""
 
 outgoing_jobs = Table(
     "outgoing_jobs",
@@ -203,6 +206,7 @@ messages = Table(
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("direction", EnumText(Direction), nullable=False),
     Column("owner", String(256)),
+    Column("owner_id", BigInteger),
     Column("submission_id", BigInteger),
     Column("subject", Text, nullable=False),
     Column("document_name", Text, nullable=False),
@@ -237,7 +241,7 @@ messages = Table(
     CheckConstraint("direction IN ('in', 'out')", name="direction"),
     # Keyset pagination of one archive, all messages or one account's.
     Index(None, "direction", "archived_at", "id"),
-    Index(None, "direction", "owner", "archived_at", "id"),
+    Index(None, "direction", "owner_id", "archived_at", "id"),
 )
 
 devices = Table(
@@ -370,12 +374,14 @@ accounts = Table(
     "accounts",
     metadata,
     Column("name", String(256), primary_key=True),
+    Column("id", BigInteger, nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("password_hash", Text),
     Column("rights", Integer),
 )
-"""A fax account (FAXCOMEX ``FaxAccount``): its password's argon2 hash (None: no password
-login) and the FAX_ACCESS_RIGHTS_ENUM_2 rights granted to it (None: the defaults)."""
+"""A fax account (FAXCOMEX ``FaxAccount``): its immutable id (what owned rows refer to),
+its password's argon2 hash (None: no password login) and the FAX_ACCESS_RIGHTS_ENUM_2
+rights granted to it (None: the defaults)."""
 
 account_tokens = Table(
     "account_tokens",

@@ -2,8 +2,9 @@
 
 A file appears under its final name only once its bytes are on disk (written to a temporary
 name, fsynced, renamed, and the folder fsynced), so a row never points at a half-written
-file, even after a crash. Paths from rows are checked to stay inside the spool. The methods
-block on disk I/O: the service calls them from a worker thread.
+file, even after a crash. Paths from rows are checked to stay inside the spool. Its
+folders are 0700 and its files 0600 whatever the umask: they are faxes. The methods block
+on disk I/O: the service calls them from a worker thread.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from openfax.errors import StoreError
+from openfax.file_modes import FILE_MODE, FOLDER_MODE
 
 _TEMPORARY = ".tmp"
 _HEX = frozenset("0123456789abcdef")
@@ -26,7 +28,8 @@ class Spool:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
-        (self.root / _TEMPORARY).mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        (self.root / _TEMPORARY).mkdir(mode=FOLDER_MODE, exist_ok=True)
 
     def store_file(self, source: str | Path, *, suffix: str | None = None) -> str:
         """Copy ``source`` into the spool; returns its relative path (suffix kept by default)."""
@@ -50,9 +53,10 @@ class Spool:
         temporary = self.root / _TEMPORARY / f"{token}.part"
         try:
             write(temporary)
+            os.chmod(temporary, FILE_MODE)
             _fsync(temporary)
             if not final.parent.is_dir():
-                final.parent.mkdir(exist_ok=True)
+                final.parent.mkdir(mode=FOLDER_MODE, exist_ok=True)
                 _fsync(self.root)
             os.replace(temporary, final)
             _fsync(final.parent)
