@@ -166,9 +166,18 @@ class VersionMismatchError(FaxError):
 
 
 class RecipientsLimitError(FaxError):
-    """FAX_E_RECIPIENTS_LIMIT: a broadcast has more recipients than the configured limit."""
+    """FAX_E_RECIPIENTS_LIMIT: a broadcast has more recipients than the configured limit
+    (``outgoing.max_recipients``); ``recipients`` is its count, ``limit`` the server's."""
 
     hresult = 0x80041B65
+
+    def __init__(self, recipients: int, limit: int) -> None:
+        self.recipients = recipients
+        self.limit = limit
+        super().__init__(
+            f"the fax has {recipients:,} recipients, more than the {limit:,} this server takes "
+            "in one submission (outgoing.max_recipients); nothing was queued"
+        )
 
 
 class StoreError(FaxError):

@@ -70,6 +70,55 @@ def test_no_request_makes_the_server_fail(daemon: Daemon, auth: dict[str, str]) 
     assert not failures, "\n".join(failures)
 
 
+UNAUTHENTICATED_EXAMPLES = 3
+"""Cases per route without valid credentials: the refusal comes before the route is chosen
+by its parameters, so a few show it."""
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic bm9ib2R5"}],
+    ids=["none", "unknown token", "malformed basic"],
+)
+def test_without_credentials_every_route_answers_401_and_nothing_more(
+    daemon: Daemon, auth: dict[str, str], credentials: dict[str, str]
+) -> None:
+    """No route is public: whatever is asked, a client without valid credentials gets 401
+    with the error shape and the schemes to use, and never a route's data or its own
+    validation errors (which would tell what a route takes)."""
+    base_url = f"http://{daemon.address}"
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", headers=auth)
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy(GenerationMode.POSITIVE))
+        @settings(
+            max_examples=UNAUTHENTICATED_EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def refused_unread(case: Any) -> None:
+            case.headers = {**(case.headers or {}), **credentials}
+            response = case.call(base_url=base_url, timeout=30)
+            assert response.status_code == 401, (case.formatted_path, response.text[:300])
+            error = response.json()["error"]
+            assert error["class"] == "AccessDeniedError", response.text
+            assert "Bearer" in response.headers["www-authenticate"][0]
+
+        try:
+            refused_unread()
+        except AssertionError as exc:
+            failures.append(f"{operation.label}: {exc}")
+    for path in ("/openapi.json", "/docs", "/redoc", "/v1/no-such-route"):
+        answer = httpx.get(f"{base_url}{path}", headers=credentials, timeout=30)
+        if answer.status_code != 401:
+            failures.append(f"GET {path}: {answer.status_code}")
+    assert not failures, "\n".join(failures)
+
+
 def test_the_daemon_still_serves_after_the_fuzzing(daemon: Daemon, auth: dict[str, str]) -> None:
     assert daemon.process is not None and daemon.process.poll() is None
     answer = httpx.get(f"http://{daemon.address}/v1/server", headers=auth, timeout=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,9 @@ from openfax.documents import (
     format_header_line,
     render_cover_page,
 )
+from openfax.documents.canvas import points
+from openfax.documents.cover_page import MAX_TEMPLATE_BYTES, _clip, _wrap
+from openfax.documents.fonts import Font, FontStyle, load_font
 from openfax.errors import DocumentError
 
 FIELDS = CoverPageFields(
@@ -90,14 +94,98 @@ def test_long_note_wraps_inside_the_margins(tmp_path: Path) -> None:
     assert black_rows(page).sum() > 500
 
 
+class MeasuringFont:
+    """A real font that counts what is measured with it: the calls and the characters."""
+
+    def __init__(self, font: Font) -> None:
+        self.font = font
+        self.calls = 0
+        self.characters = 0
+
+    def getlength(self, text: str) -> float:
+        self.calls += 1
+        self.characters += len(text)
+        return self.font.getlength(text)
+
+
+def measured_wrap(text: str, width_pt: float = 300) -> tuple[list[str], MeasuringFont]:
+    font = MeasuringFont(load_font(FontStyle.SANS, points(12)))
+    lines = _wrap(text, font, points(width_pt), max_lines=10**9)  # type: ignore[arg-type]
+    return lines, font
+
+
+@pytest.mark.parametrize("word", ["x", "word ", "\u200b"])
+def test_wrapping_measures_text_in_proportion_to_its_length(word: str) -> None:
+    """Twice the text, twice the measuring (give or take a line): one long unbroken word
+    or zero-width characters once cost time in the square of their length."""
+    _, short = measured_wrap(word * (10_000 // len(word)))
+    _, long = measured_wrap(word * (20_000 // len(word)))
+    assert long.characters < 2.3 * short.characters
+    assert long.calls < 2.3 * short.calls
+    assert long.characters < 40 * 20_000
+
+
+def test_a_clipped_column_measures_about_what_fits() -> None:
+    font = MeasuringFont(load_font(FontStyle.SANS, points(12)))
+    clipped = _clip("x" * 100_000, font, points(100))  # type: ignore[arg-type]
+    assert 0 < len(clipped) < 100 and font.getlength(clipped) <= points(100)
+    assert font.characters < 40 * len(clipped)
+
+
+def test_a_long_word_is_cut_where_the_line_ends_and_words_break_at_spaces() -> None:
+    font = load_font(FontStyle.SANS, points(12))
+    lines, _ = measured_wrap("a" * 1000 + "\n\n" + "one two three " * 30)
+    blank = lines.index("")
+    assert "".join(lines[:blank]) == "a" * 1000 and blank > 5
+    words = lines[blank + 1 :]
+    assert " ".join(words).strip() == ("one two three " * 30).strip()
+    assert all(font.getlength(line) <= points(300) for line in lines)
+    assert all(font.getlength(f"{line}a") > points(300) for line in lines[: blank - 1])
+    assert all(
+        font.getlength(f"{line} {after.split()[0]}") > points(300)
+        for line, after in pairwise(words)
+    )
+
+
+def test_wrapping_stops_at_the_lines_asked_for() -> None:
+    font = MeasuringFont(load_font(FontStyle.SANS, points(12)))
+    lines = _wrap("word " * 100_000, font, points(300), max_lines=3)  # type: ignore[arg-type]
+    assert len(lines) == 3
+    assert font.characters < 3 * 40 * len(lines[0])
+
+
+def test_a_huge_note_is_drawn_to_the_foot_of_the_page(tmp_path: Path) -> None:
+    template = tmp_path / "note.txt"
+    template.write_text("{note}\nEND\n")
+    page = render_cover_page(CoverPageFields(note="x" * 1_000_000), template=template)
+    rows = black_rows(page)
+    assert rows[: rows.size // 10].any() and rows[-rows.size // 4 :].any()
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("{no_such_field}\n", "unknown field"), ("@frobnicate 3\n", "bad directive")],
+    [
+        ("{no_such_field}\n", "unknown field"),
+        ("@frobnicate 3\n", "bad directive"),
+        ("@space 1e400\n", "a space must be -1008 to 1008 points, not 1e400"),
+        ("@font sans nan\n", "a font size must be 1 to 288 points, not nan"),
+        ("@font sans 5000\n", "a font size must be 1 to 288 points, not 5000"),
+        ("@margin -1\n", "a margin must be 0 to 1008 points, not -1"),
+        ("@tabs 10 inf\n", "a tab stop must be 0 to 1008 points, not inf"),
+        ("@rule 1e9\n", "a rule must be 0 to 1008 points, not 1e9"),
+    ],
 )
 def test_bad_template_names_the_file_and_line(tmp_path: Path, text: str, reason: str) -> None:
     template = tmp_path / "bad.txt"
     template.write_text("FAX\n" + text)
     with pytest.raises(DocumentError, match=rf"bad\.txt: line 2: {reason}"):
+        render_cover_page(FIELDS, template=template)
+
+
+def test_a_template_too_large_is_refused_unread(tmp_path: Path) -> None:
+    template = tmp_path / "huge.txt"
+    template.write_text("{note}\n" * (MAX_TEMPLATE_BYTES // 7 + 1))
+    with pytest.raises(DocumentError, match=r"huge\.txt: a cover page template has at most"):
         render_cover_page(FIELDS, template=template)
 
 

@@ -72,6 +72,13 @@ async def test_saved_values_win_over_the_file_and_outlive_a_restart(
         ({"archive_size": 0}, "archive_size"),
         ({"retries": 1, "colour": True}, "colour"),
         ({"low_quota_water_mark": 900, "high_quota_water_mark": 800}, "low_quota_water_mark"),
+        ({"retry_delay": float("inf")}, "retry_delay"),
+        ({"retry_delay": 7 * 24 * 60 + 1}, "retry_delay"),
+        ({"retries": 2**63}, "retries"),
+        ({"outgoing_queue_age_limit": 10**14}, "outgoing_queue_age_limit"),
+        ({"archive_age_limit": 36_501}, "archive_age_limit"),
+        ({"incoming_archive_age_limit": 10**14}, "incoming_archive_age_limit"),
+        ({"high_quota_water_mark": 2**63}, "high_quota_water_mark"),
     ],
 )
 async def test_a_wrong_property_is_named_and_nothing_is_saved(
@@ -83,6 +90,23 @@ async def test_a_wrong_property_is_named_and_nothing_is_saved(
     async with service.ctx.db.read() as conn:
         assert await q.get_setting(conn, CONFIGURATION_KEY) is None
     assert (await service.get_configuration()).retries == 3
+
+
+async def test_a_saved_value_out_of_range_is_left_out_and_can_be_replaced(
+    service: FaxService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A value saved before its range was checked (an age limit housekeeping cannot
+    compute) is logged and not used; the others still are, and saving a good value
+    replaces it."""
+    async with service.ctx.hub.transaction() as conn:
+        saved = {"outgoing_queue_age_limit": 10**14, "retries": 5}
+        await q.set_setting(conn, CONFIGURATION_KEY, saved, now=service.ctx.clock.now())
+    with caplog.at_level(logging.WARNING, "openfax.service"):
+        configuration = await service.get_configuration()
+    assert configuration.retries == 5 and configuration.outgoing_queue_age_limit == 0
+    assert "outgoing_queue_age_limit: must be at most 36,500" in caplog.text
+    changed = await service.save_configuration({"outgoing_queue_age_limit": 30})
+    assert changed.outgoing_queue_age_limit == 30
 
 
 async def test_saving_announces_each_configuration_changed(service: FaxService) -> None:

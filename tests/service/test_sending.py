@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import re
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from openfax.documents import read_fax_tiff, render_documents
-from openfax.errors import BodyError, QueueBlockedError, SubmissionError
-from openfax.service import STORE_IN_FOLDER, FaxService, FolderSettings, ManualClock, SubmitRequest
+from openfax.errors import BodyError, QueueBlockedError, RecipientsLimitError, SubmissionError
+from openfax.model import CoverPageType, ScheduleType
+from openfax.service import (
+    STORE_IN_FOLDER,
+    FaxService,
+    FolderSettings,
+    ManualClock,
+    Recipient,
+    Sender,
+    SubmitRequest,
+)
 from openfax.store import Direction
 
-from .conftest import START, MakeConfig, archived, job_leaves_queue, request, send_all
+from .conftest import (
+    START,
+    MakeConfig,
+    archived,
+    eventually,
+    job_leaves_queue,
+    request,
+    send_all,
+)
 
 pytestmark = pytest.mark.anyio
+
+
+PLUS_ONE = timezone(timedelta(hours=1))
 
 
 def pixels(path: Path) -> list[np.ndarray]:
@@ -119,3 +143,79 @@ async def test_rendering_past_its_deadline_is_refused_and_nothing_is_queued(
         with pytest.raises(SubmissionError, match="render_seconds"):
             await service.submit(request(three_pages, "1002"))
         assert await service.get_outgoing_jobs() == []
+
+
+async def test_a_render_past_its_deadline_stops_and_leaves_no_file_in_the_spool(
+    tmp_path: Path, make_config: MakeConfig, three_pages: Path
+) -> None:
+    """A thousand cover pages take far longer than the second allowed: the render stops at
+    its next page and has removed what it wrote when the submission is refused."""
+    config = make_config(tmp_path / "data", deadlines={"render_seconds": 1})
+    numbers = ["1002"] * 1000
+    many = request(three_pages, *numbers, cover_page_type=CoverPageType.SERVER)
+    async with FaxService(config, clock=ManualClock(START)) as service:
+        await service.set_queue_switches(outgoing_paused=True)
+        with pytest.raises(SubmissionError, match="render_seconds"):
+            await service.submit(many)
+        assert spool_files(config.spool_dir) == []
+        (job_id,) = await service.submit(request(three_pages, "1002"))
+        assert len(spool_files(config.spool_dir)) == 1, "the stopped render wrote no more"
+        assert [job.id for job in await service.get_outgoing_jobs()] == [job_id]
+
+
+async def test_a_submission_cancelled_while_rendering_stops_it_and_leaves_no_file(
+    service: FaxService, three_pages: Path
+) -> None:
+    """The request's task cancelled (its client gone, the service stopping) stops the render
+    the way its deadline does: the worker removes what it wrote."""
+    many = request(three_pages, *["1002"] * 1000, cover_page_type=CoverPageType.SERVER)
+    spool = service.config.spool_dir
+    submitting = asyncio.create_task(service.submit(many))
+    await eventually(lambda: has_files(spool), "the render writes its first files")
+    submitting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await submitting
+    await eventually(lambda: has_files(spool, expected=False), "the stopped render cleans up")
+    assert await service.get_outgoing_jobs() == []
+
+
+async def has_files(spool: Path, *, expected: bool = True) -> bool:
+    return bool(spool_files(spool)) is expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"schedule_time": datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)}, "schedule_time"),
+        ({"schedule_time": datetime(1, 1, 1, tzinfo=PLUS_ONE)}, "schedule_time"),
+        ({"note": "x" * 10_001}, "note"),
+        ({"subject": "a\x00b"}, "subject"),
+        ({"document_name": "d" * 256}, "document_name"),
+        ({"sender": Sender(company="c" * 501)}, "sender.company"),
+        ({"recipients": [Recipient(fax_number="1002\r\nX: y")]}, "recipients.0.fax_number"),
+        ({"recipients": [Recipient(fax_number="1002", city="\x00")]}, "recipients.0.city"),
+        ({"cover_page_type": CoverPageType.SERVER, "cover_page": "../etc/passwd"}, "cover_page"),
+    ],
+)
+async def test_a_field_out_of_range_is_named_and_nothing_is_rendered(
+    service: FaxService, three_pages: Path, fields: dict[str, object], named: str
+) -> None:
+    base = request(three_pages, "1002", schedule_type=ScheduleType.SPECIFIC_TIME)
+    with pytest.raises(SubmissionError, match=rf"^{re.escape(named)}: "):
+        await service.submit(dataclasses.replace(base, **fields))
+    assert await service.get_outgoing_jobs() == []
+    assert spool_files(service.config.spool_dir) == []
+
+
+async def test_a_broadcast_past_the_recipients_limit_is_refused(
+    tmp_path: Path, make_config: MakeConfig, three_pages: Path
+) -> None:
+    config = make_config(tmp_path / "data", outgoing={"max_recipients": 3})
+    async with FaxService(config, clock=ManualClock(START)) as service:
+        with pytest.raises(RecipientsLimitError, match="4 recipients, more than the 3"):
+            await service.submit(request(three_pages, "1002", "1003", "1002", "1003"))
+        assert len(await service.submit(request(three_pages, "1002", "1003", "1002"))) == 3
+
+
+def spool_files(spool: Path) -> list[Path]:
+    return [path for path in spool.rglob("*") if path.is_file()]

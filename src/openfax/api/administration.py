@@ -7,19 +7,19 @@ The rules stay in the service: a property it refuses is a ConfigError (400) nami
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from openfax.api.models import UtcTime
+from openfax.api.models import MAX_INT64, UtcInput, UtcTime
 from openfax.api.rights import ManageConfig, QueryConfig
+from openfax.documents.cover_page import MAX_TEMPLATE_BYTES
 from openfax.errors import ConfigError
 from openfax.model import MAX_PAGE_SIZE, ProviderStatus
 from openfax.service import FaxService
 from openfax.service.configuration import Configuration
-from openfax.service.cover_pages import MAX_TEMPLATE_BYTES, CoverPageInfo
+from openfax.service.cover_pages import CoverPageInfo
 from openfax.service.device_providers import FSPI_VERSION, ProviderInfo
 from openfax.service.extension_properties import checked_guid
 from openfax.store import AuditEntry
@@ -177,15 +177,15 @@ def administration_routes(service: FaxService) -> APIRouter:
     async def get_audit(
         who: ManageConfig,
         since: Annotated[
-            datetime | None, Query(description="entries at or after this time (UTC if naive)")
+            UtcInput | None, Query(description="entries at or after this time (UTC if naive)")
         ] = None,
-        after: Annotated[int, Query(ge=0, description="the last seq of the page before")] = 0,
+        after: Annotated[
+            int, Query(ge=0, le=MAX_INT64, description="the last seq of the page before")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
     ) -> list[AuditEntryModel]:
         """The audit trail, oldest first, for an administrator (far2MANAGE_CONFIG); it has
         no route that changes it."""
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
         entries = await service.get_audit(since, after, limit)
         return [AuditEntryModel.of(entry) for entry in entries]
 

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -71,6 +72,7 @@ from openfax.errors import (
     SubmissionError,
 )
 from openfax.model import (
+    CONTROL,
     DEFAULT_PREFETCH_SIZE,
     MAX_PAGE_SIZE,
     SUBMIT_RIGHTS,
@@ -85,6 +87,9 @@ from openfax.service.views import IncomingJobInfo, OutgoingJobInfo
 from openfax.store import Direction, Message
 from openfax.store.queries import QueuePage
 
+MAX_FILE_NAME_LENGTH = 255
+"""The longest name of an uploaded file, as most file systems take."""
+_PLAIN_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,16}")
 IdParam = Annotated[
     str, PathParam(description="16 hex digits", json_schema_extra={"pattern": ID_PATTERN})
 ]
@@ -238,6 +243,10 @@ def _routes(service: FaxService) -> APIRouter:
                 "part: the server reads no file a client names"
             )
         uploads = bodies or []
+        for index, upload in enumerate(uploads):
+            _check_file_name(upload, f"bodies.{index}")
+        if cover_page_file is not None:
+            _check_file_name(cover_page_file, "cover_page_file")
         saved: list[Path] = []
         try:
             paths = [await _save(upload, saved) for upload in uploads]
@@ -386,7 +395,7 @@ def _routes(service: FaxService) -> APIRouter:
         socket: WebSocket,
         who: Authenticated,
         mask: Annotated[int, Query(ge=0, le=ALL_EVENTS)] = ALL_EVENTS,
-        after: Annotated[int | None, Query(ge=0)] = None,
+        after: Annotated[int | None, Query(ge=0, le=m.MAX_INT64)] = None,
         account: AccountParam = None,
     ) -> None:
         """``ListenToServerEvents(mask)``: first ``{"type": "subscribed", "seq": n}``, then
@@ -739,11 +748,25 @@ def wire_event(event: ServerEvent) -> dict[str, Any]:
     }
 
 
+def _check_file_name(upload: UploadFile, part: str) -> None:
+    """SubmissionError naming the ``part`` whose file name no file could have: longer than
+    a file system takes, or with a control character (a NUL ends a name in C)."""
+    name = upload.filename or ""
+    if len(name) > MAX_FILE_NAME_LENGTH:
+        raise SubmissionError(
+            f"{part}: the file name has {len(name):,} characters, at most {MAX_FILE_NAME_LENGTH}"
+        )
+    if CONTROL.search(name):
+        raise SubmissionError(f"{part}: the file name has a control character")
+
+
 async def _save(upload: UploadFile, saved: list[Path]) -> str:
-    """Write an upload to a temporary file with its name's suffix (what the renderers may go
-    by), noted in ``saved`` for removal; its path. No folder: making and removing one costs
-    more than the whole copy of a one-page body."""
+    """Write an upload to a temporary file with its name's suffix when that is a plain one
+    (for whoever reads the folder), noted in ``saved`` for removal; its path. No folder:
+    making and removing one costs more than the whole copy of a one-page body."""
     suffix = Path(upload.filename or "").suffix
+    if not _PLAIN_SUFFIX.fullmatch(suffix):
+        suffix = ""
     path = await asyncio.to_thread(_write_upload, upload.file, suffix)
     saved.append(path)
     return str(path)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
@@ -31,6 +31,7 @@ from openfax.errors import (
     NotSupportedError,
     PageLimitError,
     QueueBlockedError,
+    RecipientsLimitError,
     RequestTooLargeError,
     RuleNotFoundError,
     ServerBusyError,
@@ -53,6 +54,7 @@ STATUS: dict[type[FaxError], int] = {
     DocumentError: 400,
     SubmissionError: 400,
     PageLimitError: 413,
+    RecipientsLimitError: 400,
     InvalidIdError: 400,
     NotSupportedError: 400,
     ConfigError: 400,
@@ -117,7 +119,7 @@ def install(app: FastAPI) -> None:
         return fax_error_response(exc)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
+        assert isinstance(exc, RequestValidationError | WebSocketRequestValidationError)
         return invalid_argument(problems(exc.errors()))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
@@ -128,4 +130,6 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(FaxError, on_fax_error)
     app.add_exception_handler(RequestValidationError, on_validation)
+    # A WebSocket's handshake is refused with the same body (as its HTTP answer).
+    app.add_exception_handler(WebSocketRequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import Path as PathParam
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -39,7 +40,17 @@ from openfax.model import (
     format_id,
     parse_id,
 )
-from openfax.service.submission import Recipient, Sender, SubmitRequest
+from openfax.service.submission import (
+    MAX_ADDRESS_LENGTH,
+    MAX_DOCUMENT_NAME_LENGTH,
+    MAX_FIELD_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_NUMBER_LENGTH,
+    MAX_SUBJECT_LENGTH,
+    Recipient,
+    Sender,
+    SubmitRequest,
+)
 from openfax.service.views import (
     Activity,
     DeviceInfo,
@@ -52,6 +63,9 @@ from openfax.store import CallAttempt, Message
 from openfax.store.queries import MessageCursor, MessagePage, QueueCursor, QueueKey, QueuePage
 
 ID_PATTERN = "^[0-9a-fA-F]{16}$"
+MAX_INT64 = 2**63 - 1
+"""The largest integer the store keeps (SQLite's INTEGER, PostgreSQL's bigint): the most a
+sequence number from a client may be."""
 MAX_LONG = 2**31 - 1
 """The largest FAXCOMEX ``long``: device ids, country and area codes."""
 DeviceIdParam = Annotated[int, PathParam(ge=0, le=MAX_LONG, description="a device's id")]
@@ -86,6 +100,26 @@ UtcTime = Annotated[
 ]
 Ident = Annotated[str, Field(max_length=20, pattern=r"^[\x20-\x7e]*$")]
 """A TSID or CSID: at most 20 printable ASCII characters."""
+NO_NUL = r"^[^\x00]*$"
+CoverText = Annotated[str, Field(max_length=MAX_FIELD_LENGTH, pattern=NO_NUL)]
+"""A recipient's or the sender's cover-page field."""
+FaxNumber = Annotated[str, Field(max_length=MAX_NUMBER_LENGTH, pattern=r"^[^\x00-\x1f\x7f]*$")]
+"""A number to dial: no control characters."""
+
+
+def _in_utc(value: datetime) -> datetime:
+    """``value`` in UTC (a naive one is taken as UTC); ValueError for one with no UTC time
+    (its offset would take it before year 1 or past 9999)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range in UTC (years 1 to 9999)") from None
+
+
+UtcInput = Annotated[datetime, AfterValidator(_in_utc)]
+"""A time from a client, in UTC when given without an offset."""
 
 
 def _utc_or_none(value: datetime | None) -> str | None:
@@ -120,39 +154,39 @@ class Strict(BaseModel):
 class RecipientModel(Strict):
     """FAXCOMEX ``FaxRecipient`` with its cover-page fields."""
 
-    fax_number: str
-    name: str = ""
-    company: str = ""
-    street_address: str = ""
-    city: str = ""
-    state: str = ""
-    zip_code: str = ""
-    country: str = ""
-    title: str = ""
-    department: str = ""
-    office_location: str = ""
-    home_phone: str = ""
-    office_phone: str = ""
+    fax_number: FaxNumber
+    name: CoverText = ""
+    company: CoverText = ""
+    street_address: CoverText = ""
+    city: CoverText = ""
+    state: CoverText = ""
+    zip_code: CoverText = ""
+    country: CoverText = ""
+    title: CoverText = ""
+    department: CoverText = ""
+    office_location: CoverText = ""
+    home_phone: CoverText = ""
+    office_phone: CoverText = ""
 
 
 class SenderModel(Strict):
     """FAXCOMEX ``FaxSender``."""
 
-    name: str = ""
-    fax_number: str = ""
-    company: str = ""
-    street_address: str = ""
-    city: str = ""
-    state: str = ""
-    zip_code: str = ""
-    country: str = ""
-    title: str = ""
-    department: str = ""
-    office_location: str = ""
-    home_phone: str = ""
-    office_phone: str = ""
-    email: str = ""
-    billing_code: str = ""
+    name: CoverText = ""
+    fax_number: FaxNumber = ""
+    company: CoverText = ""
+    street_address: CoverText = ""
+    city: CoverText = ""
+    state: CoverText = ""
+    zip_code: CoverText = ""
+    country: CoverText = ""
+    title: CoverText = ""
+    department: CoverText = ""
+    office_location: CoverText = ""
+    home_phone: CoverText = ""
+    office_phone: CoverText = ""
+    email: CoverText = ""
+    billing_code: CoverText = ""
     tsid: Ident = ""
 
 
@@ -167,16 +201,16 @@ class DocumentModel(Strict):
 
     recipients: list[RecipientModel]
     sender: SenderModel = SenderModel()
-    subject: str = ""
-    note: str = ""
-    document_name: str = ""
+    subject: Annotated[str, Field(max_length=MAX_SUBJECT_LENGTH, pattern=NO_NUL)] = ""
+    note: Annotated[str, Field(max_length=MAX_NOTE_LENGTH, pattern=NO_NUL)] = ""
+    document_name: Annotated[str, Field(max_length=MAX_DOCUMENT_NAME_LENGTH, pattern=NO_NUL)] = ""
     cover_page_type: CoverPageType = CoverPageType.NONE
-    cover_page: str = ""
+    cover_page: Annotated[str, Field(max_length=MAX_FIELD_LENGTH, pattern=NO_NUL)] = ""
     priority: Priority = Priority.NORMAL
     schedule_type: ScheduleType = ScheduleType.NOW
     schedule_time: AwareDatetime | None = None
     receipt_type: ReceiptType = ReceiptType.NONE
-    receipt_address: str = ""
+    receipt_address: Annotated[str, Field(max_length=MAX_ADDRESS_LENGTH, pattern=NO_NUL)] = ""
     attach_fax_to_receipt: bool = False
     group_broadcast_receipts: bool = False
 
@@ -507,7 +541,8 @@ class MessageModel(BaseModel):
     def of(cls, message: Message) -> MessageModel:
         recipient = None
         if message.recipient_number:
-            recipient = RecipientModel(
+            # As stored: the limits of a new submission's fields are not checked again.
+            recipient = RecipientModel.model_construct(
                 **{
                     **message.recipient,
                     "fax_number": message.recipient_number,
@@ -671,12 +706,12 @@ def _decode(text: str, *, keys: int, counted: bool) -> list[Any]:
             at = datetime.fromisoformat(raw[2 * index])
             if at.tzinfo is None:
                 raise ValueError(text)
-            found.append(QueueKey(at, parse_id(raw[2 * index + 1])))
+            found.append(QueueKey(at.astimezone(UTC), parse_id(raw[2 * index + 1])))
         if counted:
             count = int(raw[-1])
-            if count < 0:
+            if not 0 <= count <= MAX_INT64:
                 raise ValueError(text)
             found.append(count)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         raise InvalidIdError(text) from None
     return found

@@ -42,6 +42,12 @@ from openfax.documents.pages import FaxPage, PageSize, Resolution
 from openfax.errors import DocumentError
 
 DEFAULT_TEMPLATE = "default.txt"
+MAX_TEMPLATE_BYTES = 1 << 20
+"""The largest cover page template, the server's or one sent with a submission."""
+MAX_POINTS = 1008.0
+"""The longest side of a sheet in points (US legal, 14 in): no length in a template is more."""
+MAX_FONT_POINTS = 288.0
+"""The largest font size a template may ask for (4 in)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,8 @@ class _Layout:
                 limit = stops[index + 1] if index + 1 < len(stops) else self.right
                 self._draw(x, self.y, _clip(text, self.font, limit - x - points(4)))
                 continue
-            lines = _wrap(text, self.font, self.right - x)
+            room = max(0, (self.bottom - self.y) // height)
+            lines = _wrap(text, self.font, self.right - x, room + 1)
             for number, line in enumerate(lines):
                 self._draw(x, self.y + number * height, line)
             self.y += height * max(1, len(lines))
@@ -154,27 +161,54 @@ class _Layout:
         self.canvas.text(x, y, text, self.font)
 
 
+def _fitting(text: str, start: int, font: Font, width: int) -> int:
+    """How many characters of `text` from `start` on fit in `width` pixels.
+
+    The prefix length is found by doubling it until it no longer fits and then halving the
+    gap, so the characters measured are a small multiple of what fits (times its logarithm),
+    whatever the length of `text`: a long unbroken word costs a line's work per line.
+    """
+    end = len(text) - start
+    fits, too_long = 0, 1
+    while too_long <= end and font.getlength(text[start : start + too_long]) <= width:
+        fits, too_long = too_long, too_long * 2
+    too_long = min(too_long, end + 1)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if font.getlength(text[start : start + middle]) <= width:
+            fits = middle
+        else:
+            too_long = middle
+    return fits
+
+
 def _clip(text: str, font: Font, width: int) -> str:
-    while text and font.getlength(text) > width:
-        text = text[:-1]
-    return text
+    """The longest start of `text` that fits in `width` pixels."""
+    return text[: _fitting(text, 0, font, width)]
 
 
-def _wrap(text: str, font: Font, width: int) -> list[str]:
+def _wrap(text: str, font: Font, width: int, max_lines: int) -> list[str]:
+    """At most `max_lines` lines of `text` no wider than `width`: broken at the last space
+    that fits, or inside a word too long for a line; a line break in `text` starts a line."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        line = ""
-        for word in paragraph.split(" "):
-            candidate = f"{line} {word}" if line else word
-            if line and font.getlength(candidate) > width:
-                lines.append(line)
-                candidate = word
-            while font.getlength(candidate) > width and len(candidate) > 1:
-                cut = len(_clip(candidate, font, width)) or 1
-                lines.append(candidate[:cut])
-                candidate = candidate[cut:]
-            line = candidate
-        lines.append(line)
+        if len(lines) == max_lines:
+            break
+        start = 0
+        while len(lines) < max_lines:
+            fit = _fitting(paragraph, start, font, width)
+            if start + fit >= len(paragraph):
+                lines.append(paragraph[start:])
+                break
+            cut = paragraph.rfind(" ", start + 1, start + fit + 1)
+            if cut < 0:
+                cut = start + max(1, fit)
+            lines.append(paragraph[start:cut].rstrip(" "))
+            start = cut
+            while start < len(paragraph) and paragraph[start] == " ":
+                start += 1
+            if start == len(paragraph):
+                break
     return lines
 
 
@@ -184,6 +218,9 @@ def _read_template(template: str | os.PathLike[str] | None) -> tuple[str, str]:
         return str(source), source.read_text(encoding="utf-8")
     path = Path(template)
     try:
+        if path.stat().st_size > MAX_TEMPLATE_BYTES:
+            reason = f"a cover page template has at most {MAX_TEMPLATE_BYTES} bytes"
+            raise DocumentError(path, reason)
         return str(path), path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DocumentError(path, "no such cover page template") from None
@@ -231,19 +268,28 @@ def _directive(layout: _Layout, words: list[str]) -> None:
         raise ValueError("empty directive")
     keyword, args = words[0], words[1:]
     if keyword == "font" and len(args) == 2 and args[0] in _STYLES:
-        layout.size_pt = float(args[1])
+        layout.size_pt = _points(args[1], "a font size", 1.0, MAX_FONT_POINTS)
         layout.font = load_font(_STYLES[args[0]], points(layout.size_pt))
     elif keyword == "align" and args in (["left"], ["center"], ["right"]):
         layout.align = args[0]
     elif keyword == "tabs":
-        layout.tabs = [points(float(arg)) for arg in args]
+        layout.tabs = [points(_points(arg, "a tab stop")) for arg in args]
     elif keyword == "margin" and len(args) == 1:
-        layout.set_margin(float(args[0]))
+        layout.set_margin(_points(args[0], "a margin"))
     elif keyword == "space" and len(args) == 1:
-        layout.y += points(float(args[0]))
+        layout.y += points(_points(args[0], "a space", -MAX_POINTS))
     elif keyword == "rule" and len(args) <= 1:
-        thickness = points(float(args[0]) if args else 1.0)
+        thickness = points(_points(args[0], "a rule") if args else 1.0)
         layout.canvas.rule(layout.left, layout.right, layout.y, thickness)
         layout.y += thickness + points(4)
     else:
         raise ValueError(f"bad directive @{' '.join(words)}")
+
+
+def _points(text: str, what: str, low: float = 0.0, high: float = MAX_POINTS) -> float:
+    """A length in points from a template, from `low` to `high`; ValueError naming `what`
+    else (infinity and NaN included, which no canvas coordinate can take)."""
+    value = float(text)
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be {low:g} to {high:g} points, not {text}")
+    return value

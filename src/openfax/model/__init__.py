@@ -36,9 +36,11 @@ from openfax.model.rights import (
     effective_rights,
     legacy_rights,
 )
+from openfax.model.text import CONTROL
 
 __all__ = [
     "ALL_RIGHTS",
+    "CONTROL",
     "DEFAULT_PREFETCH_SIZE",
     "DEFAULT_RIGHTS",
     "GROUP_NAME_ALL_DEVICES",

@@ -8,10 +8,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from openfax.errors import ConfigError
+from openfax.model import CONTROL
 
 CALLED_NUMBERS = "called_numbers"
 """The key every method's configuration may carry: the called numbers (DIDs) it routes;
 empty or absent routes every fax of the line."""
+MAX_TEXT_LENGTH = 4096
+"""The longest text of a configuration (a path, an address, a URL)."""
 
 
 class Checker:
@@ -39,7 +42,16 @@ class Checker:
         value = self._get(key, default, required)
         if not isinstance(value, str) or (required and not value):
             self.fail(key, f"must be a non-empty string, not {value!r}")
+        self._plain(key, value)
         return value
+
+    def _plain(self, key: str, value: str) -> None:
+        """Refuse a text no path, address, header or URL takes: a control character (a NUL,
+        a line break that would start a header of its own), or one too long."""
+        if CONTROL.search(value):
+            self.fail(key, f"must not hold a control character: {value!r}")
+        if len(value) > MAX_TEXT_LENGTH:
+            self.fail(key, f"must be at most {MAX_TEXT_LENGTH} characters, not {len(value):,}")
 
     def flag(self, key: str, default: bool) -> bool:
         value = self._get(key, default, False)
@@ -67,6 +79,8 @@ class Checker:
             self.fail(key, f"must be a list of non-empty strings, not {value!r}")
         if required and not value:
             self.fail(key, "must name at least one")
+        for text in value:
+            self._plain(key, text)
         return list(value)
 
     def done(self, values: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from openfax.errors import ConfigError
 from openfax.file_modes import FILE_MODE, FOLDER_MODE, handed_over_mode
-from openfax.model import ExtendedStatus, JobStatus, format_id
+from openfax.model import CONTROL, ExtendedStatus, JobStatus, format_id
 from openfax.store import IncomingJob, OutgoingJob, Submission
 
 ACTIVITY_LOGGING_KEY = "logging.activity"
@@ -110,7 +110,8 @@ class ActivityLogging:
                 if not isinstance(value, bool):
                     raise ConfigError(SOURCE, key, f"must be true or false, not {value!r}")
             elif key == "database_path":
-                if not isinstance(value, str) or (value and not Path(value).is_absolute()):
+                absolute = isinstance(value, str) and (not value or Path(value).is_absolute())
+                if not absolute or CONTROL.search(value):
                     raise ConfigError(SOURCE, key, f"must be an absolute folder, not {value!r}")
             else:
                 raise ConfigError(

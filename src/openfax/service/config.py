@@ -45,6 +45,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import socket
@@ -142,6 +143,9 @@ class OutgoingConfig:
     allow_personal_cover_pages: bool = True
     """Accept a cover page template sent by the client (FAXCOMEX ``AllowPersonalCoverPages``);
     off, only the server's cover pages may be used."""
+    max_recipients: int = 1000
+    """Recipients one submission may have at most (each is a job, with its own cover page):
+    a broadcast to more is refused (FAXCOMEX ``FAX_E_RECIPIENTS_LIMIT``)."""
     age_limit_days: int = 0
     """Days a failed job stays in the queue; 0 keeps it until deleted."""
     country_code: int = 0
@@ -432,6 +436,7 @@ def time_of_day(source: str, key: str, value: Any) -> time:
 _POSITIVE = {
     "lease_seconds",
     "max_pages",
+    "max_recipients",
     "render_seconds",
     "call_setup_seconds",
     "channels",
@@ -467,6 +472,56 @@ _NON_NEGATIVE = {
     "jitter_delay",
     "session_expires",
 }
+MAX_DAYS = 36_500
+"""The longest age limit in days (a century): dates that far back stay computable."""
+MAX_DELAY_MINUTES = 7 * 24 * 60
+"""The longest delay before a retry (a week)."""
+MAX_RETRIES = 99
+MAX_SECONDS = 366 * 24 * 60 * 60
+"""The longest deadline or timer in seconds (a year)."""
+_MOST: dict[str, float] = {
+    "retries": MAX_RETRIES,
+    "routing_retries": MAX_RETRIES,
+    "max_attempts": 1000,
+    "max_recipients": 100_000,
+    "delay_minutes": MAX_DELAY_MINUTES,
+    "retry_delay_minutes": MAX_DELAY_MINUTES,
+    "routing_retry_delay_minutes": MAX_DELAY_MINUTES,
+    "kill_time_minutes": MAX_SECONDS / 60,
+    "age_limit_days": MAX_DAYS,
+    "outgoing_age_limit_days": MAX_DAYS,
+    "incoming_age_limit_days": MAX_DAYS,
+    "high_quota_water_mark_mb": 2**40,
+    "low_quota_water_mark_mb": 2**40,
+    "rings_before_answer": 99,
+    "lines": 1000,
+    "pace": 1000,
+    "render_seconds": MAX_SECONDS,
+    "call_setup_seconds": MAX_SECONDS,
+    "routing_step_seconds": MAX_SECONDS,
+    "lease_seconds": MAX_SECONDS,
+    "busy_timeout_seconds": 3600,
+    "channels": 1000,
+    "media_speed": 1000,
+    "ring_timeout": 3600,
+    "ring_seconds": 60,
+    "session_expires": 24 * 60 * 60,
+    "max_call_seconds": 24 * 60 * 60,
+    "jitter_delay": 10,
+    "dns_timeout": 60,
+    "max_upload_mb": 65_536,
+    "max_json_kb": 1 << 20,
+    "max_concurrent_uploads": 1000,
+    "upload_wait_seconds": 3600,
+    "header_timeout_seconds": 3600,
+    "idle_timeout_seconds": 3600,
+    "keep_alive_seconds": 3600,
+    "max_connections": 1_000_000,
+    "max_connections_per_client": 1_000_000,
+}
+"""The largest value of each numeric key: every number a site sets has a limit that keeps
+the times and sizes made from it computable (no date past year 9999, no integer past 64
+bits)."""
 _PORTS = {"port", "local_port"}
 _DIAL_NUMBER = re.compile(r"\+?[0-9*#]+")
 _IDENTS = {"tsid", "csid"}
@@ -480,10 +535,8 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
     for f in dataclasses.fields(instance):
         value = getattr(instance, f.name)
         key = prefix + f.name
-        if f.name in _POSITIVE and value <= 0:
-            raise ConfigError(source, key, f"must be greater than 0, not {value}")
-        if f.name in _NON_NEGATIVE and value < 0:
-            raise ConfigError(source, key, f"must not be negative, not {value}")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            check_number(source, key, f.name, value)
         if f.name == "max_attempts" and value < 1:
             raise ConfigError(source, key, f"must be at least 1, not {value}")
         if f.name == "pace" and value is not None and value <= 0:
@@ -528,6 +581,20 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
         if f.name == "tls_key" and (value is None) != (instance.tls_certificate is None):
             missing = "missing" if value is None else "set without tls_certificate"
             raise ConfigError(source, key, f"{missing}: TLS needs a certificate and its key")
+
+
+def check_number(source: str, key: str, name: str, value: float) -> None:
+    """Refuse a value the numeric key ``name`` cannot take: not finite, negative or 0 where
+    it must be more, or beyond its largest (ConfigError naming ``key``)."""
+    if not math.isfinite(value):
+        raise ConfigError(source, key, f"must be a finite number, not {value}")
+    if name in _POSITIVE and value <= 0:
+        raise ConfigError(source, key, f"must be greater than 0, not {value}")
+    if name in _NON_NEGATIVE and value < 0:
+        raise ConfigError(source, key, f"must not be negative, not {value}")
+    most = _MOST.get(name)
+    if most is not None and value > most:
+        raise ConfigError(source, key, f"must be at most {most:,}, not {value:,}")
 
 
 def listen_address(value: str) -> tuple[str, int] | None:

@@ -12,6 +12,7 @@ one is a :class:`~openfax.errors.ConfigError` naming it, and nothing is saved th
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
@@ -20,13 +21,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import ConfigError
-from openfax.service.config import RetryPolicies, ServiceConfig, time_of_day
+from openfax.service.config import RetryPolicies, ServiceConfig, check_number, time_of_day
 from openfax.service.events import EventHub, EventType
 
 CONFIGURATION_KEY = "configuration"
 """Settings key of the saved properties (a JSON object: property name -> value)."""
 SOURCE = "configuration"
 """What a ConfigError of a property names as its source."""
+
+_logger = logging.getLogger("openfax.service")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,15 +101,21 @@ SECTIONS = {
 (``OnOutgoingQueueConfigChange``, ``OnOutgoingArchiveConfigChange``, ...)."""
 
 
+_KEYS = {**_OUTGOING, **_ARCHIVE, "retry_delay": "delay_minutes"}
+"""The configuration file's key of each property, whose range it has."""
+
+
 def _whole(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(SOURCE, name, f"must be a whole number, 0 or more, not {value!r}")
+    check_number(SOURCE, name, _KEYS[name], value)
     return value
 
 
 def _minutes(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
         raise ConfigError(SOURCE, name, f"must be a number of minutes, 0 or more, not {value!r}")
+    check_number(SOURCE, name, _KEYS[name], value)
     return float(value)
 
 
@@ -157,8 +166,17 @@ def saved_json(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def apply_saved(config: ServiceConfig, saved: Mapping[str, Any]) -> ServiceConfig:
     """``config`` (the TOML file's) with the saved properties over it; ConfigError if the
-    result breaks a rule between properties (the low water mark above the high one)."""
-    values = check_changes({k: v for k, v in saved.items() if k in SAVED})
+    result breaks a rule between properties (the low water mark above the high one). A
+    saved value outside its range (kept before the range was checked) is logged and left
+    out, so the others still apply and saving a good value replaces it."""
+    values: dict[str, Any] = {}
+    for name, value in saved.items():
+        if name not in SAVED:
+            continue
+        try:
+            values |= check_changes({name: value})
+        except ConfigError as exc:
+            _logger.warning("the saved configuration property is not used: %s", exc)
     outgoing = dataclasses.replace(
         config.outgoing, **{_OUTGOING[k]: v for k, v in values.items() if k in _OUTGOING}
     )

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from openfax.documents import CoverPageFields, render_cover_page
+from openfax.documents.cover_page import MAX_TEMPLATE_BYTES
 from openfax.errors import ConfigError, DocumentError, NotSupportedError
 
 SUFFIX = ".txt"
-MAX_TEMPLATE_BYTES = 1 << 20
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}")
 """A cover page's name: a plain file name (no folder, not hidden), at most 100 characters."""
 

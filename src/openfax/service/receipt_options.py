@@ -17,7 +17,7 @@ from typing import Any
 
 from openfax.errors import ConfigError, SubmissionError
 from openfax.masking import MASK
-from openfax.model import ReceiptType, SmtpAuthenticationType
+from openfax.model import CONTROL, ReceiptType, SmtpAuthenticationType
 from openfax.smtp import SmtpSettings, default_sender
 
 RECEIPT_OPTIONS_KEY = "receipts.options"
@@ -160,6 +160,8 @@ def check_receipt_options(given: Mapping[str, Any], current: ReceiptOptions) -> 
         else:
             if not isinstance(value, str):
                 raise ConfigError(SOURCE, key, f"must be a string, not {value!r}")
+            if CONTROL.search(value):
+                raise ConfigError(SOURCE, key, "must not hold a control character")
             changes[key] = value.strip() if key != "smtp_password" else value
     options = dataclasses.replace(current, **changes)
     if not options.smtp_server:

@@ -25,6 +25,7 @@ from openfax.errors import (
     InvalidOperationError,
     MessageNotFoundError,
     QueueBlockedError,
+    RecipientsLimitError,
     SubmissionError,
 )
 from openfax.model import (
@@ -100,7 +101,7 @@ from openfax.service.recovery import recover
 from openfax.service.schedule import first_send_time
 from openfax.service.scheduler import Scheduler, emit_job
 from openfax.service.sip_memory import StoredDestinations
-from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_submission
+from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_in_time
 from openfax.service.views import (
     Activity,
     DeviceInfo,
@@ -745,15 +746,20 @@ class FaxService:
         The bodies are rendered once into one spool document that every job sends (cover
         pages, when asked, are one per recipient); the jobs and their events are stored in
         one transaction. Refused with QueueBlockedError while the outgoing queue is blocked,
-        SubmissionError for an incomplete request, and BodyError (naming the body's index)
-        for a body that cannot be rendered; then nothing is queued.
+        SubmissionError for an incomplete request or a field out of its range,
+        RecipientsLimitError past ``outgoing.max_recipients``, and BodyError (naming the
+        body's index) for a body that cannot be rendered; then nothing is queued.
         """
         ctx = self.ctx
         if ctx.switches.outgoing_blocked:
             raise QueueBlockedError("the outgoing queue is blocked: submissions are refused")
-        request.check()
+        now = ctx.clock.now()
+        outgoing = self.config.outgoing
+        request.check(now)
+        if len(request.recipients) > outgoing.max_recipients:
+            raise RecipientsLimitError(len(request.recipients), outgoing.max_recipients)
         personal = request.cover_page_type is CoverPageType.LOCAL
-        if personal and not self.config.outgoing.allow_personal_cover_pages:
+        if personal and not outgoing.allow_personal_cover_pages:
             raise SubmissionError(
                 "personal cover pages are not allowed on this server "
                 "(configuration allow_personal_cover_pages): use a server cover page"
@@ -768,8 +774,6 @@ class FaxService:
                 known = await q.find_submission(conn, request.owner_id, request.idempotency_key)
             if known is not None:
                 return SubmitResult(known.id, known.job_ids, created=False)
-        now = ctx.clock.now()
-        outgoing = self.config.outgoing
         rendering = Rendering(
             request=request,
             when=now.astimezone(self.zone),
@@ -777,14 +781,7 @@ class FaxService:
             max_pages=outgoing.max_pages,
         )
         seconds = self.config.deadlines.render_seconds
-        try:
-            async with asyncio.timeout(seconds):
-                rendered = await asyncio.to_thread(render_submission, rendering, ctx.spool)
-        except TimeoutError:
-            raise SubmissionError(
-                f"rendering the document took longer than the {seconds:g} s allowed "
-                "(deadlines.render_seconds); nothing was queued"
-            ) from None
+        rendered = await render_in_time(rendering, ctx.spool, seconds)
         submission = Submission(
             idempotency_key=request.idempotency_key,
             owner=request.owner,

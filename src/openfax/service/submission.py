@@ -4,15 +4,18 @@ Rendering turns the bodies into fax pages once and writes them into the spool as
 that every recipient's job sends, plus a cover page per recipient when one is asked for.
 No header line is drawn here: it carries the TSID used and the time of sending, so it is
 drawn when a call's pages are composed (:mod:`openfax.service.composing`). It runs on a
-worker thread.
+worker thread, for ``deadlines.render_seconds`` at most (:func:`render_in_time`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from openfax.documents import (
@@ -23,13 +26,29 @@ from openfax.documents import (
     render_cover_page,
     write_fax_tiff,
 )
-from openfax.errors import BodyError, DocumentError, PageLimitError, SubmissionError
-from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
-from openfax.service.cover_pages import template_path
+from openfax.errors import (
+    BodyError,
+    ConfigError,
+    DocumentError,
+    PageLimitError,
+    SubmissionError,
+)
+from openfax.model import CONTROL, CoverPageType, Priority, ReceiptType, ScheduleType
+from openfax.service.cover_pages import SUFFIX, check_name, template_path
 from openfax.store import Spool
 from openfax.store.records import field_names
 
 MAX_IDENT_LENGTH = 20
+MAX_FIELD_LENGTH = 500
+"""Characters of a recipient's or the sender's field at most (a name, an address line)."""
+MAX_NUMBER_LENGTH = 100
+MAX_SUBJECT_LENGTH = 1000
+MAX_NOTE_LENGTH = 10_000
+MAX_DOCUMENT_NAME_LENGTH = 255
+MAX_ADDRESS_LENGTH = 320
+"""An e-mail address's longest length (RFC 3696)."""
+MAX_SCHEDULE_DISTANCE = timedelta(days=366)
+"""How far from now a ``schedule_time`` may lie, either way."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,23 +123,59 @@ class SubmitRequest:
     """The id of the submitting account (``owner`` is its name): who sees and manages the
     fax, and whose idempotency keys ``idempotency_key`` is one of. None: the service's own."""
 
-    def check(self) -> None:
-        """Refuse a request that cannot be queued, saying why (SubmissionError)."""
+    def check(self, now: datetime) -> None:
+        """Refuse a request that cannot be queued, saying why and naming the field
+        (SubmissionError); ``now`` is the time of the submission."""
         if not self.recipients:
             raise SubmissionError("a fax needs at least one recipient")
         for index, recipient in enumerate(self.recipients):
             if not recipient.fax_number.strip():
                 raise SubmissionError(f"recipient {index} has no fax number")
+            if CONTROL.search(recipient.fax_number):
+                raise SubmissionError(f"recipients.{index}.fax_number: has a control character")
+            _check_fields(f"recipients.{index}", fields_of(recipient))
+        _check_fields("sender", fields_of(self.sender))
+        _check_text("subject", self.subject, MAX_SUBJECT_LENGTH)
+        _check_text("note", self.note, MAX_NOTE_LENGTH)
+        _check_text("document_name", self.document_name, MAX_DOCUMENT_NAME_LENGTH)
+        _check_text("receipt_address", self.receipt_address, MAX_ADDRESS_LENGTH)
+        if self.cover_page_type is CoverPageType.SERVER and self.cover_page:
+            try:
+                check_name(self.cover_page.removesuffix(SUFFIX))
+            except ConfigError as exc:
+                raise SubmissionError(f"cover_page: {exc.reason}") from None
         if not self.bodies and self.cover_page_type is CoverPageType.NONE:
             raise SubmissionError("a fax needs a body or a cover page")
         specific = self.schedule_type is ScheduleType.SPECIFIC_TIME
         if specific and (self.schedule_time is None or self.schedule_time.tzinfo is None):
             raise SubmissionError("a fax scheduled at a specific time needs an aware time")
+        when = self.schedule_time
+        if when is not None and when.tzinfo is not None and abs(when - now) > MAX_SCHEDULE_DISTANCE:
+            raise SubmissionError(
+                f"schedule_time: {when.isoformat()} is more than "
+                f"{MAX_SCHEDULE_DISTANCE.days} days from now"
+            )
         tsid = self.sender.tsid
         if len(tsid) > MAX_IDENT_LENGTH or not tsid.isascii():
             raise SubmissionError(f"the TSID {tsid!r} must be at most 20 ASCII characters")
         if self.idempotency_key is not None and not 0 < len(self.idempotency_key) <= 200:
             raise SubmissionError("an idempotency key has 1 to 200 characters")
+
+
+def _check_fields(prefix: str, fields: dict[str, str]) -> None:
+    """The cover-page fields of a recipient or the sender (``prefix``), each checked."""
+    for name, value in fields.items():
+        most = MAX_NUMBER_LENGTH if name == "fax_number" else MAX_FIELD_LENGTH
+        _check_text(f"{prefix}.{name}", value, most)
+
+
+def _check_text(name: str, value: str, most: int) -> None:
+    """SubmissionError naming the field ``name`` if ``value`` is longer than ``most``
+    characters or holds a NUL (which PostgreSQL cannot store)."""
+    if len(value) > most:
+        raise SubmissionError(f"{name}: has {len(value):,} characters, at most {most:,}")
+    if "\x00" in value:
+        raise SubmissionError(f"{name}: has a NUL character")
 
 
 @dataclass(frozen=True)
@@ -168,13 +223,50 @@ class Rendering:
     max_pages: int
 
 
-def render_submission(rendering: Rendering, spool: Spool) -> RenderedSubmission:
+async def render_in_time(rendering: Rendering, spool: Spool, seconds: float) -> RenderedSubmission:
+    """`render_submission` on a worker thread, allowed `seconds`.
+
+    When they run out the worker is told to stop: it stops at its next page and removes
+    every file it wrote, and once it has, SubmissionError says that nothing was queued. A
+    caller cancelled meanwhile (its client gone, the service stopping) stops it the same way.
+    """
+    stop = threading.Event()
+    worker = asyncio.ensure_future(asyncio.to_thread(render_submission, rendering, spool, stop))
+    try:
+        async with asyncio.timeout(seconds):
+            return await asyncio.shield(worker)
+    except TimeoutError:
+        stop.set()
+        await asyncio.wait({worker})
+        await asyncio.to_thread(_discard, spool, worker)
+        raise SubmissionError(
+            f"rendering the document took longer than the {seconds:g} s allowed "
+            "(deadlines.render_seconds); nothing was queued"
+        ) from None
+    except asyncio.CancelledError:
+        stop.set()
+        worker.add_done_callback(partial(_discard, spool))
+        raise
+
+
+def _discard(spool: Spool, worker: asyncio.Future[RenderedSubmission]) -> None:
+    """Remove the files of a render that finished after all (one that stopped or failed
+    removed its own)."""
+    if not worker.cancelled() and worker.exception() is None:
+        for path in worker.result().paths:
+            spool.delete(path)
+
+
+def render_submission(
+    rendering: Rendering, spool: Spool, stop: threading.Event | None = None
+) -> RenderedSubmission:
     """Render the bodies once into one spool document, and each recipient's cover page.
 
     The pages are counted first, without rendering: a fax longer than ``max_pages`` raises
     PageLimitError before anything is rendered. Pages are then rendered and written one at a
     time. A body that cannot be rendered raises BodyError with its index; nothing is left in
-    the spool then.
+    the spool then. Once `stop` is set, the next page raises TimeoutError, and nothing is
+    left either.
     """
     request = rendering.request
     cover = request.cover_page_type is not CoverPageType.NONE
@@ -188,7 +280,7 @@ def render_submission(rendering: Rendering, spool: Spool) -> RenderedSubmission:
         sizes: list[int] = []
 
         def write(target: Path) -> None:
-            counts.append(write_fax_tiff(part, target))
+            counts.append(write_fax_tiff(_until(stop, part), target))
             sizes.append(target.stat().st_size)
 
         written.append(spool.write_file(write, suffix=".tif"))
@@ -228,6 +320,14 @@ def _naming(index: int, body: str | Path) -> Iterator[None]:
         yield
     except DocumentError as exc:
         raise BodyError(index, body, exc.reason) from None
+
+
+def _until(stop: threading.Event | None, pages: Iterable[FaxPage]) -> Iterator[FaxPage]:
+    """`pages` until `stop` is set; then TimeoutError."""
+    for page in pages:
+        if stop is not None and stop.is_set():
+            raise TimeoutError("rendering was stopped: its time ran out")
+        yield page
 
 
 def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> FaxPage:

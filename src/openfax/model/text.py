@@ -1,0 +1,9 @@
+"""What text from a client may hold, checked alike by the service, the API and plug-ins."""
+
+from __future__ import annotations
+
+import re
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+"""A control character: refused in whatever is dialled, mailed, logged or used as a path (a
+NUL ends a name in C and cannot be stored by PostgreSQL, CR and LF end a header line)."""
