@@ -83,7 +83,8 @@ FREE_FAILURES = 5
 """Failed sign-ins in a row, for an account or from an address, before the delays begin."""
 FIRST_DELAY = 1.0
 MOST_DELAY = 300.0
-"""The delay after ``FREE_FAILURES`` failures, and the longest it doubles up to (seconds)."""
+"""The delay after ``FREE_FAILURES`` failures unless ``[api] sign_in_delay_seconds`` sets
+another, and the longest it doubles up to (seconds)."""
 FORGET_FAILURES_SECONDS = 900.0
 """Failures of an account or address quiet for this long are forgotten."""
 
@@ -217,7 +218,7 @@ class Accounts:
             PASSWORD_CACHE_SECONDS
         )
         self._tokens: ExpiringCache[str, str] = ExpiringCache(CACHE_SECONDS)
-        self.throttle = SignInThrottle()
+        self.throttle = SignInThrottle(ctx.config.api.sign_in_delay_seconds)
         self._dummy_hash = ""
 
     async def load(self) -> None:
@@ -594,11 +595,12 @@ class Accounts:
 
 class SignInThrottle:
     """Failed sign-ins in a row per key (``account:NAME``, ``address:IP``) and how long
-    each key must wait: nothing for the first ``FREE_FAILURES``, then ``FIRST_DELAY``
+    each key must wait: nothing for the first ``FREE_FAILURES``, then ``first_delay``
     doubling up to ``MOST_DELAY``. Bounded: the least recently failed keys beyond
     ``CACHE_SIZE`` are forgotten, and so are keys quiet for ``FORGET_FAILURES_SECONDS``."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_delay: float = FIRST_DELAY) -> None:
+        self.first_delay = first_delay
         self._failures: ExpiringCache[str, tuple[int, float]] = ExpiringCache(
             FORGET_FAILURES_SECONDS
         )
@@ -620,7 +622,7 @@ class SignInThrottle:
             delay = 0.0
             if failures > FREE_FAILURES:
                 doublings = min(failures - FREE_FAILURES - 1, 32)  # 2**n stays a float
-                delay = min(FIRST_DELAY * 2**doublings, MOST_DELAY)
+                delay = min(self.first_delay * 2**doublings, MOST_DELAY)
                 delays[key] = (failures, delay)
             self._failures.put(key, (failures, now + delay))
         return delays

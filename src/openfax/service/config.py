@@ -255,6 +255,10 @@ class ApiConfig:
     socket has no such limit: its clients are the machine's own users."""
     max_connections_per_client: int = 32
     """Connections one client address may hold open on the TCP listener."""
+    sign_in_delay_seconds: float = 1.0
+    """How long an account or a client address waits before its next password is checked,
+    after five failed sign-ins in a row; it doubles with each further failure, up to five
+    minutes."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -453,6 +457,7 @@ _POSITIVE = {
     "keep_alive_seconds",
     "max_connections",
     "max_connections_per_client",
+    "sign_in_delay_seconds",
 }
 _NON_NEGATIVE = {
     "retries",
@@ -518,6 +523,7 @@ _MOST: dict[str, float] = {
     "keep_alive_seconds": 3600,
     "max_connections": 1_000_000,
     "max_connections_per_client": 1_000_000,
+    "sign_in_delay_seconds": 300,
 }
 """The largest value of each numeric key: every number a site sets has a limit that keeps
 the times and sizes made from it computable (no date past year 9999, no integer past 64
