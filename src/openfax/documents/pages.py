@@ -98,14 +98,8 @@ class FaxPage:
         """A page `width` pixels wide from rows of packed bits laid out as `rows` gives them;
         the page keeps `rows` (made read-only) rather than a copy."""
         cls._check_rows(rows, width)
-        page = cls.__new__(cls)
-        page._image = None
-        page._rows = rows
-        page._pending = None
         rows.flags.writeable = False
-        page.width, page.height = width, rows.shape[0]
-        page.resolution = resolution
-        return page
+        return cls._without_image(width, rows.shape[0], resolution, rows=rows)
 
     @classmethod
     def from_future(
@@ -113,13 +107,7 @@ class FaxPage:
     ) -> FaxPage:
         """A page whose packed rows, as `from_rows` takes them, are still being computed on
         another thread; the first use of its pixels waits for them."""
-        page = cls.__new__(cls)
-        page._image = None
-        page._rows = None
-        page._pending = rows
-        page.width, page.height = width, height
-        page.resolution = resolution
-        return page
+        return cls._without_image(width, height, resolution, pending=rows)
 
     @classmethod
     def from_coded(
@@ -133,12 +121,27 @@ class FaxPage:
         """A page kept as it was coded: written again with the same coding it is copied as
         is, and its pixels are decoded (``decode``, rows as `from_rows` takes them) only when
         they are used, so a page passed through costs its coded bytes alone."""
-        page = cls.__new__(cls)
-        page._image = None
-        page._rows = None
-        page._pending = None
+        page = cls._without_image(width, height, resolution)
         page.coded = coded
         page._decode = decode
+        return page
+
+    @classmethod
+    def _without_image(
+        cls,
+        width: int,
+        height: int,
+        resolution: Resolution,
+        *,
+        rows: NDArray[np.uint8] | None = None,
+        pending: Future[NDArray[np.uint8]] | None = None,
+    ) -> FaxPage:
+        """A page made other than from an image (``__init__``): its rows given, coming, or
+        to be decoded."""
+        page = cls.__new__(cls)
+        page._image = None
+        page._rows = rows
+        page._pending = pending
         page.width, page.height = width, height
         page.resolution = resolution
         return page
