@@ -3,6 +3,7 @@ it refuses. (A daemon serving with its output: tests/hostile/test_tls.py.)"""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -48,3 +49,13 @@ def test_a_name_that_is_no_host_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "'fax server' is neither an IP address nor a host name" in done.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_json_names_the_files_written(tmp_path: Path) -> None:
+    done = openfax("tls", "self-signed", "--folder", tmp_path, "--name", "fax.lan", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "certificate": str(tmp_path / "openfax.crt"),
+        "key": str(tmp_path / "openfax.key"),
+        "names": ["fax.lan"],
+    }

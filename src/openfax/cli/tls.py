@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from openfax.cli.options import json_option
+
 CERTIFICATE_NAME = "openfax.crt"
 KEY_NAME = "openfax.key"
 KEY_MODE = 0o600
@@ -37,7 +39,10 @@ def tls() -> None:
 )
 @click.option("--days", type=click.IntRange(1, 3650), default=365, show_default=True)
 @click.option("--force", is_flag=True, help="Replace the files if they exist.")
-def self_signed(names: tuple[str, ...], folder: Path, days: int, force: bool) -> None:
+@json_option
+def self_signed(
+    names: tuple[str, ...], folder: Path, days: int, force: bool, as_json: bool
+) -> None:
     """Write a self-signed certificate and its key (mode 0600) for a quick start, and print
     the configuration lines that use them. Clients trust the server by taking the
     certificate as their CA file (OPENFAX_CA_FILE)."""
@@ -59,6 +64,12 @@ def self_signed(names: tuple[str, ...], folder: Path, days: int, force: bool) ->
         _write(certificate, certificate_pem, 0o644, force)
     except OSError as exc:
         raise click.ClickException(f"{exc.filename}: {exc.strerror}") from None
+    if as_json:
+        import json
+
+        written = {"certificate": str(certificate), "key": str(key), "names": hosts}
+        click.echo(json.dumps(written))
+        return
     click.echo(f"# in openfaxd's configuration, a certificate for {', '.join(hosts)}:")
     click.echo("[api]")
     click.echo(f'tls_certificate = "{certificate}"')
