@@ -13,6 +13,7 @@ import os
 import statistics
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -162,16 +163,17 @@ def test_a_default_account_sees_only_its_own_receipts(
 # --- 11: event streams ----------------------------------------------------------------------
 
 
-def stream(daemon: Daemon, name: str) -> ClientConnection:
+@contextmanager
+def stream(daemon: Daemon, name: str) -> Iterator[ClientConnection]:
     """A WebSocket to the event stream of every kind, signed in as ``name``; subscribed."""
     token = base64.b64encode(f"{name}:{PASSWORD}".encode()).decode()
-    ws = connect(
+    with connect(
         f"ws://{daemon.address}/v1/events?mask={int(ALL_EVENTS)}",
         additional_headers={"Authorization": f"Basic {token}"},
         open_timeout=WAIT,
-    )
-    assert json.loads(ws.recv(timeout=WAIT))["type"] == "subscribed"
-    return ws
+    ) as ws:
+        assert json.loads(ws.recv(timeout=WAIT))["type"] == "subscribed"
+        yield ws
 
 
 def events_until_closed(ws: ClientConnection) -> list[dict[str, Any]]:
