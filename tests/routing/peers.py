@@ -128,12 +128,18 @@ def free_port() -> int:
 
 @contextmanager
 def smtp_server(
-    *, users: dict[str, str] | None = None, tls: Any = None, port: int | None = None
+    *,
+    users: dict[str, str] | None = None,
+    tls: Any = None,
+    port: int | None = None,
+    data_size_limit: int | None = 33554432,
+    mailbox: Mailbox | None = None,
 ) -> Iterator[tuple[Mailbox, int]]:
     """An SMTP server on 127.0.0.1 (on ``port``, or a free one); with ``users`` it wants a
-    login (over STARTTLS when ``tls``, an ``ssl.SSLContext``, is given); yields its mailbox
-    and port."""
-    mailbox = Mailbox()
+    login (over STARTTLS when ``tls``, an ``ssl.SSLContext``, is given); it refuses messages
+    larger than ``data_size_limit`` (aiosmtpd's default; None: any size); yields its
+    handler (a new :class:`Mailbox` unless ``mailbox`` is given) and port."""
+    mailbox = Mailbox() if mailbox is None else mailbox
 
     def authenticate(
         server: Any, session: Session, envelope: Envelope, mechanism: str, data: Any
@@ -151,6 +157,7 @@ def smtp_server(
         options["auth_require_tls"] = tls is not None
     if tls is not None:
         options |= {"tls_context": tls, "require_starttls": True}
+    options["data_size_limit"] = data_size_limit
     controller = Controller(mailbox, hostname="127.0.0.1", port=port or free_port(), **options)
     controller.start()
     try:

@@ -6,7 +6,7 @@ from openfax.documents.header_line import draw_header_line, format_header_line
 from openfax.documents.pages import Compression, FaxPage, PageSize, Resolution
 from openfax.documents.render import count_pages, iter_pages, render_documents
 from openfax.documents.tiff import count_fax_pages, iter_fax_tiff, read_fax_tiff, write_fax_tiff
-from openfax.documents.to_pdf import fax_tiff_to_pdf, pdf_from_pages
+from openfax.documents.to_pdf import fax_tiff_to_pdf, write_pdf
 
 __all__ = [
     "Compression",
@@ -21,9 +21,9 @@ __all__ = [
     "format_header_line",
     "iter_fax_tiff",
     "iter_pages",
-    "pdf_from_pages",
     "read_fax_tiff",
     "render_cover_page",
     "render_documents",
     "write_fax_tiff",
+    "write_pdf",
 ]

@@ -8,10 +8,9 @@ costs the memory of one page.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable
-from typing import BinaryIO
+from typing import IO
 
 from openfax.documents.ccitt import encode_page
 from openfax.documents.pages import Compression, FaxPage
@@ -29,14 +28,7 @@ def fax_tiff_to_pdf(tiff_path: str | os.PathLike[str], pdf_path: str | os.PathLi
         write_pdf(iter_fax_tiff(tiff_path), out)
 
 
-def pdf_from_pages(pages: Iterable[FaxPage]) -> bytes:
-    """The PDF `write_pdf` writes, as bytes (for an attachment)."""
-    out = io.BytesIO()
-    write_pdf(pages, out)
-    return out.getvalue()
-
-
-def write_pdf(pages: Iterable[FaxPage], out: BinaryIO) -> None:
+def write_pdf(pages: Iterable[FaxPage], out: IO[bytes]) -> None:
     """Write a PDF 1.4 document with one page per fax page, its image kept in MMR (CCITT G4),
     to `out` as the pages come; what is kept meanwhile is each object's offset."""
     offsets: dict[int, int] = {}

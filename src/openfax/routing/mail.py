@@ -1,5 +1,6 @@
 """The "route through e-mail" inbound routing method: the fax as a PDF attachment, sent
-through the shared SMTP sender (:mod:`openfax.smtp`, in a worker thread), optionally over
+through the shared SMTP sender (:mod:`openfax.smtp`, in a worker thread, the PDF read from
+its file a block at a time), optionally over
 STARTTLS and with a user name and password.
 
 The SMTP keys a configuration leaves out are absent from it (not filled with defaults), so
@@ -17,7 +18,7 @@ from openfax.errors import MailError, RoutingError
 from openfax.model import format_id
 from openfax.routing.fax import RoutedFax
 from openfax.routing.settings import Checker
-from openfax.smtp import SmtpSettings, default_sender, send_message
+from openfax.smtp import Attachment, SmtpSettings, default_sender, send_message
 
 ROUTE_TO_EMAIL = "{6bbf7bfe-9af2-11d0-abf7-00c04fd91a4e}"
 """The Microsoft routing extension GUID of "route through e-mail" (faxroute.h)."""
@@ -62,7 +63,7 @@ def _fields_example() -> dict[str, Any]:
 
 def route(fax: RoutedFax, configuration: Mapping[str, Any]) -> None:
     """Send the fax to the configured recipients (blocks: runs in a worker thread)."""
-    message = compose(fax, configuration)
+    message, attachments = compose(fax, configuration)
     settings = SmtpSettings(
         host=configuration.get("smtp_host") or "localhost",
         port=configuration.get("smtp_port") or 25,
@@ -71,13 +72,16 @@ def route(fax: RoutedFax, configuration: Mapping[str, Any]) -> None:
         password=configuration.get("password") or "",
     )
     try:
-        send_message(message, settings)
+        send_message(message, settings, attachments, folder=fax.pdf.parent)
     except MailError as exc:
         raise RoutingError(str(exc), retryable=exc.retryable) from exc
 
 
-def compose(fax: RoutedFax, configuration: Mapping[str, Any]) -> EmailMessage:
-    """The e-mail of a fax: its details in the text and the PDF attached."""
+def compose(
+    fax: RoutedFax, configuration: Mapping[str, Any]
+) -> tuple[EmailMessage, list[Attachment]]:
+    """The e-mail of a fax: its details in the text, and the PDF to attach (read as it is
+    sent)."""
     info = fax.routing_information
     fields = {
         "called_number": info.called_number,
@@ -108,10 +112,5 @@ def compose(fax: RoutedFax, configuration: Mapping[str, Any]) -> EmailMessage:
         f"Message id: {fields['message_id']}",
     ]
     message.set_content("\n".join(lines) + "\n")
-    message.add_attachment(
-        fax.pdf_file().read_bytes(),
-        maintype="application",
-        subtype="pdf",
-        filename=f"fax-{fields['message_id']}.pdf",
-    )
-    return message
+    pdf = Attachment(path=fax.pdf_file(), filename=f"fax-{fields['message_id']}.pdf")
+    return message, [pdf]

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.documents import iter_fax_tiff, pdf_from_pages
+from openfax.documents import iter_fax_tiff, write_pdf
 from openfax.errors import InvalidOperationError, MailError, MessageNotFoundError
 from openfax.model import ExtendedStatus, JobStatus, ReceiptType, format_id
 from openfax.service.composing import compose_pages
@@ -36,7 +37,7 @@ from openfax.service.event_log import general_events
 from openfax.service.events import after_commit
 from openfax.service.job_states import base, is_final
 from openfax.service.receipt_options import RECEIPT_OPTIONS_KEY, ReceiptOptions
-from openfax.smtp import send_message
+from openfax.smtp import Attachment, send_message
 from openfax.store import DeliveryStatus, Direction, OutgoingJob, Receipt, Submission
 from openfax.store import queries as q
 
@@ -206,10 +207,20 @@ class ReceiptSender:
         try:
             async with ctx.db.read() as conn:
                 options = await load_receipt_options(conn)
-            pdf, note = await self._attachment(receipt) if receipt.attach else (None, "")
-            message = compose(receipt, options.sender, pdf, note)
-            async with asyncio.timeout(ctx.config.deadlines.routing_step_seconds):
-                await asyncio.to_thread(send_message, message, options.smtp())
+            # The fax is written to a private file, and read from it as the e-mail is sent.
+            with tempfile.NamedTemporaryFile(dir=ctx.spool.temporary, suffix=".pdf") as pdf:
+                note = await self._attachment(receipt, pdf) if receipt.attach else ""
+                pdf.flush()
+                attached = Path(pdf.name) if receipt.attach and not note else None
+                message, attachments = compose(receipt, options.sender, attached, note)
+                async with asyncio.timeout(ctx.config.deadlines.routing_step_seconds):
+                    await asyncio.to_thread(
+                        send_message,
+                        message,
+                        options.smtp(),
+                        attachments,
+                        folder=ctx.spool.temporary,
+                    )
         except MailError as exc:
             error, retryable = str(exc), exc.retryable
         except TimeoutError:
@@ -239,10 +250,11 @@ class ReceiptSender:
         async with ctx.db.transaction() as conn:
             await q.update_receipt(conn, receipt.id, changes)
 
-    async def _attachment(self, receipt: Receipt) -> tuple[bytes | None, str]:
-        """The fax as a PDF to attach (the archived fax, else the pages as the job's last
-        call sent them, else as they would be sent now), or a note saying why there is none.
-        A summary attaches the first recipient's fax that went through (else the first's)."""
+    async def _attachment(self, receipt: Receipt, out: IO[bytes]) -> str:
+        """Write the fax as a PDF to attach to ``out`` (the archived fax, else the pages as
+        the job's last call sent them, else as they would be sent now); returns "", or a
+        note saying why there is none. A summary attaches the first recipient's fax that
+        went through (else the first's)."""
         jobs = receipt.report.get("jobs", [])
         ids = [int(j["job_id"], 16) for j in jobs]
         completed = [int(j["job_id"], 16) for j in jobs if j["status"] == "COMPLETED"]
@@ -254,26 +266,33 @@ class ReceiptSender:
                 except MessageNotFoundError:
                     continue
                 if message.tiff_path:
-                    return await asyncio.to_thread(_pdf_of, ctx.spool.path(message.tiff_path)), ""
+                    tiff = ctx.spool.path(message.tiff_path)
+                    await asyncio.to_thread(write_pdf, iter_fax_tiff(tiff), out)
+                    return ""
             for job_id in ids:
                 try:
                     job = await q.get_job(conn, job_id)
                 except MessageNotFoundError:
                     continue
                 if job.document_path:
-                    return await asyncio.to_thread(_pdf_of, ctx.spool.path(job.document_path)), ""
+                    tiff = ctx.spool.path(job.document_path)
+                    await asyncio.to_thread(write_pdf, iter_fax_tiff(tiff), out)
+                    return ""
                 submission = await q.get_submission(conn, job.submission_id)
                 when = ctx.clock.now().astimezone(ctx.zone)
                 pages = compose_pages(
                     ctx.spool, job, submission.body_path, tsid=job.tsid, when=when
                 )  # composed as the PDF is written, on its thread
-                return await asyncio.to_thread(pdf_from_pages, pages), ""
-        return None, "The fax is not attached: it is no longer kept on the server."
+                await asyncio.to_thread(write_pdf, pages, out)
+                return ""
+        return "The fax is not attached: it is no longer kept on the server."
 
 
-def compose(receipt: Receipt, sender: str, pdf: bytes | None, note: str) -> EmailMessage:
-    """The e-mail of a receipt: what happened to each recipient, and the fax attached when
-    its ``pdf`` is given."""
+def compose(
+    receipt: Receipt, sender: str, pdf: Path | None, note: str
+) -> tuple[EmailMessage, list[Attachment]]:
+    """The e-mail of a receipt: what happened to each recipient, and the fax to attach
+    when its ``pdf`` file is given (read as it is sent)."""
     report = receipt.report
     jobs: list[dict[str, Any]] = report.get("jobs", [])
     title = report.get("subject") or report.get("document_name") or "fax"
@@ -304,11 +323,10 @@ def compose(receipt: Receipt, sender: str, pdf: bytes | None, note: str) -> Emai
     if note:
         lines.append(note)
     message.set_content("\n".join(lines).rstrip() + "\n")
-    if pdf is not None:
-        name = jobs[0]["job_id"] if receipt.job_id is not None else report["submission_id"]
-        filename = f"fax-{name}.pdf"
-        message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
-    return message
+    if pdf is None:
+        return message, []
+    name = jobs[0]["job_id"] if receipt.job_id is not None else report["submission_id"]
+    return message, [Attachment(path=pdf, filename=f"fax-{name}.pdf")]
 
 
 def _recipient(job: dict[str, Any]) -> str:
@@ -337,7 +355,3 @@ def _extended(job: dict[str, Any]) -> str:
     """``no answer: no line has number 1999 (9)``: the FAXCOMEX name, the detail, the code."""
     said = ": ".join(part for part in (job["extended_status_name"], job["extended_status"]) if part)
     return f"{said or '-'} ({job['extended_status_code']})"
-
-
-def _pdf_of(tiff: Path) -> bytes:
-    return pdf_from_pages(iter_fax_tiff(tiff))

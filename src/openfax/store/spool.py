@@ -29,7 +29,10 @@ class Spool:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-        (self.root / _TEMPORARY).mkdir(mode=FOLDER_MODE, exist_ok=True)
+        self.temporary = self.root / _TEMPORARY
+        """Where files are written before they are renamed, or kept while they are used
+        (old ones are removed by the housekeeping as stale)."""
+        self.temporary.mkdir(mode=FOLDER_MODE, exist_ok=True)
 
     def store_file(self, source: str | Path, *, suffix: str | None = None) -> str:
         """Copy ``source`` into the spool; returns its relative path (suffix kept by default)."""
@@ -50,7 +53,7 @@ class Spool:
         # Two-character folders keep any one directory small with millions of faxes.
         relative = f"{token[:2]}/{token}{suffix}"
         final = self.root / relative
-        temporary = self.root / _TEMPORARY / f"{token}.part"
+        temporary = self.temporary / f"{token}.part"
         try:
             write(temporary)
             os.chmod(temporary, FILE_MODE)
