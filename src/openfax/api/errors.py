@@ -87,9 +87,10 @@ def fax_error_response(exc: FaxError) -> JSONResponse:
         _logger.error("request failed", exc_info=exc)
     details = {k: v for k, v in vars(exc).items() if isinstance(v, str | int | float | bool)}
     body = error_body(type(exc).__name__, exc.hresult, str(exc), details)
-    headers = None
-    if isinstance(exc, SignInThrottledError):
-        headers = {"Retry-After": str(exc.retry_after)}
+    # An error that says when to try again (a throttled sign-in, a busy server) says it in
+    # the header clients and proxies read too.
+    retry_after = getattr(exc, "retry_after", None)
+    headers = None if retry_after is None else {"Retry-After": str(retry_after)}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -189,10 +189,7 @@ class _Exchange:
             if self.refusal is None:
                 raise
         if self.refusal is not None and not self.started:
-            response = fax_error_response(self.refusal)
-            if isinstance(self.refusal, ServerBusyError):
-                response.headers["Retry-After"] = str(self.refusal.retry_after)
-            await _refuse(scope, receive, send, response)
+            await _refuse(scope, receive, send, fax_error_response(self.refusal))
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, response: JSONResponse) -> None:
