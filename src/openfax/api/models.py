@@ -30,6 +30,7 @@ from pydantic import (
 
 from openfax.errors import InvalidIdError
 from openfax.model import (
+    CONTROL_CHARACTERS,
     CoverPageType,
     ExtendedStatus,
     JobStatus,
@@ -103,7 +104,9 @@ Ident = Annotated[str, Field(max_length=20, pattern=r"^[\x20-\x7e]*$")]
 NO_NUL = r"^[^\x00]*$"
 CoverText = Annotated[str, Field(max_length=MAX_FIELD_LENGTH, pattern=NO_NUL)]
 """A recipient's or the sender's cover-page field."""
-FaxNumber = Annotated[str, Field(max_length=MAX_NUMBER_LENGTH, pattern=r"^[^\x00-\x1f\x7f]*$")]
+FaxNumber = Annotated[
+    str, Field(max_length=MAX_NUMBER_LENGTH, pattern=f"^[^{CONTROL_CHARACTERS}]*$")
+]
 """A number to dial: no control characters."""
 
 
@@ -249,7 +252,7 @@ class DevicePatch(Strict):
     """The FAXCOMEX ``IFaxDevice`` properties a client may change (``Save()``); a property
     left out keeps its value, and none can be set to null."""
 
-    description: Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")] | None = None
+    description: Annotated[str, Field(max_length=1000, pattern=NO_NUL)] | None = None
     tsid: Ident | None = None
     csid: Ident | None = None
     rings_before_answer: Annotated[int, Field(ge=0, le=99)] | None = None

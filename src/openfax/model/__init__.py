@@ -36,11 +36,12 @@ from openfax.model.rights import (
     effective_rights,
     legacy_rights,
 )
-from openfax.model.text import CONTROL
+from openfax.model.text import CONTROL, CONTROL_CHARACTERS
 
 __all__ = [
     "ALL_RIGHTS",
     "CONTROL",
+    "CONTROL_CHARACTERS",
     "DEFAULT_PREFETCH_SIZE",
     "DEFAULT_RIGHTS",
     "GROUP_NAME_ALL_DEVICES",
