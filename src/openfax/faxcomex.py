@@ -64,6 +64,12 @@ EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "OnQueuesStatusChange": ("outgoing_blocked", "outgoing_paused", "incoming_blocked"),
     "OnNewCall": ("call_id", "device_id", "caller_id"),
     "OnDeviceStatusChange": ("device_id", "powered_off", "sending", "receiving", "ringing"),
+    "OnServerActivityChange": (
+        "incoming_messages",
+        "routing_messages",
+        "outgoing_messages",
+        "queued_messages",
+    ),
 }
 """The arguments after the server of each ``IFaxServerNotify2`` method, from the event's
 fields; an event not listed (the configuration changes, ``OnServerShutDown``) has none."""

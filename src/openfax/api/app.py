@@ -129,6 +129,7 @@ EVENT_NAMES = {
     EventType.QUEUES_STATUS_CHANGED: "OnQueuesStatusChange",
     EventType.NEW_CALL: "OnNewCall",
     EventType.DEVICE_STATUS_CHANGED: "OnDeviceStatusChange",
+    EventType.ACTIVITY_CHANGED: "OnServerActivityChange",
     EventType.SERVER_SHUT_DOWN: "OnServerShutDown",
 }
 """The FAXCOMEX ``IFaxServerNotify2`` method each event is delivered as."""
@@ -663,6 +664,7 @@ _CONFIG_EVENTS = {
     EventType.CONFIG_CHANGED,
     EventType.DEVICE_STATUS_CHANGED,
     EventType.NEW_CALL,
+    EventType.ACTIVITY_CHANGED,
 }
 
 

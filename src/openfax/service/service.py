@@ -18,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from openfax import __version__
 from openfax.documents import write_fax_tiff
 from openfax.errors import (
@@ -138,6 +140,8 @@ _logger = logging.getLogger("openfax.service")
 ALL_EVENTS = ServerEvents(sum(ServerEvents))
 
 STOP_TIMEOUT = 10.0
+SHUTDOWN_NOTICE_SECONDS = 2.0
+"""How long ``announce_shutdown`` waits for the event streams to take the notice."""
 """Wall seconds ``stop`` waits for background work to finish before cancelling it."""
 
 SWITCHES_KEY = "queues"
@@ -190,6 +194,7 @@ class FaxService:
         self._accounts: Accounts | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._announced = False
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -258,6 +263,7 @@ class FaxService:
         ctx.spawn(receiver.run_notices(), "device notices")
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")
+        ctx.spawn(self._report_activity(), "activity")
         self._loop_task = asyncio.create_task(scheduler.run(), name="scheduler")
         _logger.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
         init_events.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
@@ -281,13 +287,26 @@ class FaxService:
         for task in list(ctx.tasks):
             _logger.error("%s did not stop; cancelled", task.get_name())
             task.cancel()
-        async with ctx.hub.transaction() as conn:
-            await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
+        if not self._announced:
+            async with ctx.hub.transaction() as conn:
+                await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
         await ctx.hub.close()
         await ctx.db.close()
         self._ctx = None
         _logger.info("fax service %s stopped", self.config.node_id)
         init_events.info("fax service %s stopped", self.config.node_id)
+
+    async def announce_shutdown(self, wait: float = SHUTDOWN_NOTICE_SECONDS) -> None:
+        """Tell every listener that the service is ending (FAXCOMEX ``OnServerShutDown``)
+        and end their event streams, waiting up to ``wait`` seconds for each to have taken
+        its last events: the daemon calls it before its API stops listening, so that the
+        notice reaches its clients now rather than when they reconnect after a restart.
+        ``stop()`` then does not emit it again."""
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
+        self._announced = True
+        await ctx.hub.close(wait)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -382,6 +401,28 @@ class FaxService:
             outgoing_messages=tally(outgoing, JobStatus.INPROGRESS),
             queued_messages=tally(outgoing, JobStatus.PENDING, JobStatus.RETRYING),
         )
+
+    async def _report_activity(self) -> None:
+        """Emit FAXCOMEX ``OnServerActivityChange`` with the counts of ``get_activity``
+        whenever they differ from the last ones emitted: they are read again after each
+        commit (the commits that come while they are read are taken together)."""
+        ctx = self.ctx
+        generation = ctx.hub.generation
+        last = await self.get_activity()
+        while await ctx.unless_stopping(ctx.hub.next_commit(generation)) and not ctx.hub.closed:
+            generation = ctx.hub.generation
+            try:
+                activity = await self.get_activity()
+                if activity == last:
+                    continue
+                async with ctx.hub.transaction() as conn:
+                    counts = dataclasses.asdict(activity)
+                    await ctx.hub.emit(conn, EventType.ACTIVITY_CHANGED, counts)
+            except SQLAlchemyError:
+                # A hint, not a record: the next commit tries again.
+                _logger.exception("the server's activity could not be reported")
+                continue
+            last = activity
 
     # --- configuration ------------------------------------------------------------------------
 
