@@ -1,7 +1,7 @@
 """The FAXCOMEX members the client gained for issue 12 against a real openfaxd: the queue's
 and archives' own settings (the server configuration's), ``ConnectedSubmit2``, the
 versions of plug-ins, transmission times in ``FaxJobStatus``, the built-in ``generic``
-cover page."""
+cover page, the default sender kept per account."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from openfax.client import FaxDocument, FaxServer, ServerEvents
-from openfax.errors import BodyError, ConfigError
+from openfax.client import FaxDocument, FaxSender, FaxServer, ServerEvents
+from openfax.errors import BodyError, ConfigError, FaxError
 from openfax.model import CoverPageType, JobStatus
+from tests.daemon import Daemon
 
 from .test_faxing import WAIT, document, send
 
@@ -159,3 +160,28 @@ def test_the_generic_cover_page_is_built_in(server: FaxServer) -> None:
     (job_id,) = send(server, fax)
     sent = server.folders.outgoing_archive.get_message(job_id)
     assert sent.pages == 1 and sent.has_cover_page
+
+
+def test_the_default_sender_is_kept_per_account_on_the_server(
+    server: FaxServer, daemon: Daemon
+) -> None:
+    mine = FaxSender(name="Helen Carter", company="Carter & Co", tsid="+1 555 0100", server=server)
+    mine.save_default_sender()
+    loaded = FaxSender(server=server)
+    loaded.load_default_sender()
+    assert (loaded.name, loaded.company, loaded.tsid, loaded.city) == (
+        "Helen Carter",
+        "Carter & Co",
+        "+1 555 0100",
+        "",
+    )
+    local = FaxDocument().sender  # no server: the local openfaxd ($OPENFAX_SOCKET)
+    local.load_default_sender()
+    assert local.name == "Helen Carter", "the same account: the caller's Unix user"
+    with daemon.connected() as remote:  # another account: the token's holder
+        theirs = FaxSender(server=remote)
+        theirs.load_default_sender()
+        assert theirs.name == ""
+        theirs.name = "x" * 501
+        with pytest.raises(FaxError, match="name: String should have at most 500"):
+            theirs.save_default_sender()

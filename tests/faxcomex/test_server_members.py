@@ -114,3 +114,20 @@ def test_server_shut_down_reaches_the_sink_before_the_daemon_is_gone(
         pump_until(lambda: sink.ended, "OnServerShutDown")
         assert sink.ended == 1
         server.ListenToServerEvents(ServerEvents.NONE)
+
+
+def test_the_default_sender_is_saved_and_loaded_as_on_windows(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENFAX_SOCKET", str(daemon.socket))
+    document = faxcomex.Dispatch("FaxComEx.FaxDocument")
+    document.Sender.Name = "Bob Jones"
+    document.Sender.BillingCode = "23A54"
+    document.Sender.SaveDefaultSender()
+    other = faxcomex.Dispatch("FaxComEx.FaxDocument")
+    other.Sender.LoadDefaultSender()
+    assert (other.Sender.Name, other.Sender.BillingCode, other.Sender.City) == (
+        "Bob Jones",
+        "23A54",
+        "",
+    )
