@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from openfax.client import FaxDocument, FaxSender, FaxServer, ServerEvents
-from openfax.errors import BodyError, ConfigError, FaxError
+from openfax.errors import AccountError, BodyError, ConfigError, FaxError
 from openfax.model import CoverPageType, JobStatus
 from tests.daemon import Daemon
 
@@ -185,3 +185,37 @@ def test_the_default_sender_is_kept_per_account_on_the_server(
         theirs.name = "x" * 501
         with pytest.raises(FaxError, match="name: String should have at most 500"):
             theirs.save_default_sender()
+
+
+def test_the_security_descriptor_shows_and_sets_the_grants(server: FaxServer) -> None:
+    accounts = server.fax_account_set
+    accounts.add_account("carol")
+    security = server.security2
+    text = security.descriptor
+    assert text.startswith("O:SYG:SYD:(A;;0x3ff;;;BA)(A;;0x27;;;WD)"), text
+    assert "carol" not in text, "carol holds the defaults"
+    security.descriptor = text + "(A;;0x7f;;;carol)(A;;0x21;;;@faxusers)"
+    security.save()
+    assert accounts.get_account("carol").granted_rights == 0x7F
+    assert security.get_grants()["groups"] == {"faxusers": 0x21}
+    again = server.security2
+    assert "(A;;0x7f;;;carol)(A;;0x3ff;;;robot)(A;;0x21;;;@faxusers)" in again.descriptor
+    again.descriptor = text  # carol and the group left out
+    again.save()
+    assert accounts.get_account("carol").granted_rights is None, "back to the defaults"
+    assert again.get_grants()["groups"] == {}
+
+    with pytest.raises(AccountError, match="denies none"):
+        again.descriptor = text + "(D;;0x1;;;carol)"
+    again.descriptor = text.replace("0x27;;;WD", "0x3ff;;;WD")
+    with pytest.raises(AccountError, match="default rights"):
+        again.save()
+    again.refresh()
+    again.information_type = 0x4  # DACL_SECURITY_INFORMATION
+    assert again.descriptor.startswith("D:(A;;0x3ff;;;BA)")
+
+    legacy = server.security
+    assert "(A;;0x7ff;;;BA)(A;;0x27;;;WD)" in legacy.descriptor, "FAX_ACCESS_RIGHTS_ENUM"
+    with pytest.raises(AccountError, match="not whole rights"):
+        legacy.descriptor = legacy.descriptor + "(A;;0x80;;;carol)"  # QUERY_IN_ARCHIVE alone
+    accounts.remove_account("carol")
