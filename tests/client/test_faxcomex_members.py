@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from openfax.client import FaxDocument, FaxSender, FaxServer, ServerEvents
-from openfax.errors import AccountError, BodyError, ConfigError, FaxError
+from openfax.errors import AccessDeniedError, AccountError, BodyError, ConfigError, FaxError
 from openfax.model import CoverPageType, JobStatus
 from tests.daemon import Daemon
 
@@ -219,3 +219,54 @@ def test_the_security_descriptor_shows_and_sets_the_grants(server: FaxServer) ->
     with pytest.raises(AccountError, match="not whole rights"):
         legacy.descriptor = legacy.descriptor + "(A;;0x80;;;carol)"  # QUERY_IN_ARCHIVE alone
     accounts.remove_account("carol")
+
+
+def test_message_fields_are_saved_and_reassign_takes_the_recipients(
+    server: FaxServer, daemon: Daemon, three_pages: Path
+) -> None:
+    arrivals = server.folders.incoming_archive
+    (job_id,) = send(server, document(three_pages, "1002"))
+    deadline = time.monotonic() + WAIT
+    while not (received := [m for m in arrivals.get_messages() if m.tsid and not m.read]):
+        assert time.monotonic() < deadline, "the received fax was not archived in time"
+        time.sleep(0.05)
+    message = received[-1]
+    message.read = True
+    message.subject = "Invoice 42"
+    message.sender_name = "ACME"
+    message.has_cover_page = True
+    message.save()
+    again = arrivals.get_message(message.id)
+    assert (again.read, again.subject, again.sender_name, again.has_cover_page) == (
+        True,
+        "Invoice 42",
+        "ACME",
+        True,
+    )
+    sent = server.folders.outgoing_archive.get_message(job_id)
+    sent.read = True
+    sent.save()
+    assert server.folders.outgoing_archive.get_message(job_id).read
+
+    server.fax_account_set.add_account("dave", password="dave's secret")
+    try:
+        dave = FaxServer()
+        dave.connect(daemon.address, user="dave", password="dave's secret")
+        theirs = dave.folders.incoming_archive.get_message(message.id)  # public faxes
+        theirs.read = False
+        theirs.save()
+        theirs.subject = "mine now"
+        with pytest.raises(AccessDeniedError, match="far2MANAGE_RECEIVE_FOLDER"):
+            theirs.save()
+        dave.disconnect()
+
+        server.security2.save(incoming_faxes_are_public=False)
+        message.refresh()
+        message.recipients = "dave"
+        message.subject = "for Dave"
+        message.reassign()  # as ReAssign() takes no argument
+        assert message.was_reassigned and message.recipients == "dave"
+        assert message.subject == "for Dave", "saved with the reassignment"
+    finally:
+        server.security2.save(incoming_faxes_are_public=True)
+        server.fax_account_set.remove_account("dave")

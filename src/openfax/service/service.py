@@ -140,6 +140,14 @@ _logger = logging.getLogger("openfax.service")
 ALL_EVENTS = ServerEvents(sum(ServerEvents))
 
 STOP_TIMEOUT = 10.0
+CHANGEABLE_MESSAGE_FIELDS = {
+    Direction.OUT: frozenset({"read"}),
+    Direction.IN: frozenset(
+        {"read", "subject", "sender_name", "sender_fax_number", "has_cover_page"}
+    ),
+}
+"""What ``save_message`` changes of a message of each archive (FAXCOMEX's writable
+properties of FaxOutgoingMessage2 and FaxIncomingMessage2; ``Recipients`` is ReAssign's)."""
 SHUTDOWN_NOTICE_SECONDS = 2.0
 """How long ``announce_shutdown`` waits for the event streams to take the notice."""
 """Wall seconds ``stop`` waits for background work to finish before cancelling it."""
@@ -1164,6 +1172,34 @@ class FaxService:
                 return (await q.get_message(conn, direction, fax_id)).owner_id
             except MessageNotFoundError:
                 return None
+
+    async def save_message(
+        self,
+        direction: Direction,
+        message_id: int,
+        changes: Mapping[str, Any],
+        actor: str = SERVICE_ACTOR,
+    ) -> Message:
+        """FAXCOMEX ``FaxIncomingMessage2/FaxOutgoingMessage2.Save()``: set the fields a
+        message lets change (``read``; on a received fax also what a routing assistant fills
+        in: ``subject``, ``sender_name``, ``sender_fax_number``, ``has_cover_page``);
+        InvalidOperationError names another. Audited as ``actor``'s change (the fields'
+        names, not their text)."""
+        allowed = CHANGEABLE_MESSAGE_FIELDS[direction]
+        for name in changes:
+            if name not in allowed:
+                raise InvalidOperationError(
+                    f"{name} of {message_type(direction).replace('_', ' ')}s cannot be "
+                    f"changed (only {', '.join(sorted(allowed))})"
+                )
+        ctx = self.ctx
+        async with ctx.db.transaction() as conn:
+            message = await q.update_message(conn, direction, message_id, changes)
+            if changes:
+                kind, fields = message_type(direction), {"fields": sorted(changes)}
+                now = ctx.clock.now()
+                await record(conn, now, actor, AuditAction.CHANGED, kind, message_id, fields)
+        return message
 
     async def delete_message(
         self, direction: Direction, message_id: int, actor: str = SERVICE_ACTOR
