@@ -1,10 +1,12 @@
 """The FAXCOMEX members the client gained for issue 12 against a real openfaxd: the queue's
 and archives' own settings (the server configuration's), ``ConnectedSubmit2``, the
 versions of plug-ins, transmission times in ``FaxJobStatus``, the built-in ``generic``
-cover page, the default sender kept per account."""
+cover page, the default sender kept per account, messages' writable fields, the security
+descriptor, account events."""
 
 from __future__ import annotations
 
+import queue
 import time
 from datetime import datetime
 from datetime import time as time_of_day
@@ -12,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from openfax.client import FaxDocument, FaxSender, FaxServer, ServerEvents
+from openfax.client import FaxDocument, FaxSender, FaxServer, ServerEvent, ServerEvents
 from openfax.errors import AccessDeniedError, AccountError, BodyError, ConfigError, FaxError
-from openfax.model import CoverPageType, JobStatus
-from tests.daemon import Daemon
+from openfax.model import AccountEvents, CoverPageType, JobStatus
+from tests.daemon import Daemon, running
 
 from .test_faxing import WAIT, document, send
 
@@ -270,3 +272,34 @@ def test_message_fields_are_saved_and_reassign_takes_the_recipients(
     finally:
         server.security2.save(incoming_faxes_are_public=True)
         server.fax_account_set.remove_account("dave")
+
+
+def test_account_events_say_whether_the_receive_folder_changed(
+    server: FaxServer, three_pages: Path
+) -> None:
+    account = server.current_account
+    heard: queue.Queue[ServerEvent] = queue.Queue()
+    account.add_event_handler(lambda _, event: heard.put(event))
+    account.listen_to_account_events(AccountEvents.IN_ARCHIVE)
+    try:
+        send(server, document(three_pages, "1002"))
+        added = heard.get(timeout=WAIT)
+        assert added.name == "OnIncomingMessageAdded"
+        assert added.data["added_to_receive_folder"] is True
+        server.folders.incoming_archive.get_message(added.message_id or "").delete()
+        removed = heard.get(timeout=WAIT)
+        assert removed.name == "OnIncomingMessageRemoved"
+        assert removed.data["removed_from_receive_folder"] is True
+    finally:
+        account.listen_to_account_events(AccountEvents.NONE)
+
+
+def test_an_account_hears_the_server_shut_down_before_it_is_gone(tmp_path: Path) -> None:
+    with running(tmp_path / "openfaxd") as daemon, daemon.connected() as fax:
+        account = fax.current_account
+        heard: queue.Queue[str] = queue.Queue()
+        account.add_event_handler(lambda _, event: heard.put(event.name))
+        account.listen_to_account_events(AccountEvents.FXSSVC_ENDED)
+        assert daemon.stop() == 0
+        assert heard.get(timeout=WAIT) == "OnServerShutDown"
+        account.listen_to_account_events(AccountEvents.NONE)

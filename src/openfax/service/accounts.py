@@ -558,7 +558,10 @@ class Accounts:
                 {"account": account},
             )
             await ctx.hub.emit(
-                conn, EventType.INCOMING_MESSAGE_ADDED, {"message_id": format_id(message_id)}
+                conn,
+                EventType.INCOMING_MESSAGE_ADDED,
+                # Added to the account's folder, not to the receive folder.
+                {"message_id": format_id(message_id), "added_to_receive_folder": False},
             )
         return message
 

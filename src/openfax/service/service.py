@@ -112,6 +112,7 @@ from openfax.service.views import (
     QueueSwitches,
     ServerInfo,
     incoming_job_payload,
+    message_removed_payload,
 )
 from openfax.store import (
     AuditEntry,
@@ -1221,7 +1222,7 @@ class FaxService:
                 if direction is Direction.IN
                 else EventType.OUTGOING_MESSAGE_REMOVED
             )
-            await ctx.hub.emit(conn, kind, {"message_id": f"{message_id:016x}"})
+            await ctx.hub.emit(conn, kind, message_removed_payload(message))
             in_use = direction is Direction.OUT and message_id in {
                 job.id for job in await q.list_jobs(conn, submission_id=message.submission_id)
             }
