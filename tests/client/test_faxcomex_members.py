@@ -28,7 +28,7 @@ def test_the_outgoing_queue_has_the_configuration_s_settings(server: FaxServer) 
     queue.retries = 7
     queue.retry_delay = 3
     queue.discount_rate_start = datetime(1899, 12, 30, 21, 15)  # a COM DATE, as win32com's
-    queue.discount_rate_end = 0.25  # a COM DATE as a number: 06:00
+    queue.discount_rate_end = "06:00"
     queue.age_limit = 12
     queue.branding = True
     queue.use_device_tsid = True
@@ -58,10 +58,13 @@ def test_the_outgoing_queue_has_the_configuration_s_settings(server: FaxServer) 
 
 def test_a_wrong_time_of_day_is_refused(server: FaxServer) -> None:
     queue = server.folders.outgoing_queue
+    queue.discount_rate_start = [20, 0]
     with pytest.raises(TypeError, match="time of day"):
-        queue.discount_rate_start = [20, 0]
+        queue.save()
+    queue.refresh()
+    queue.discount_rate_end = "half past eight"
     with pytest.raises(ValueError):
-        queue.discount_rate_end = "half past eight"
+        queue.save()
 
 
 def test_the_archives_have_their_settings_and_sizes(server: FaxServer, three_pages: Path) -> None:
