@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     from openfax.client._connection import Connection
 
 
+def time_of_day(value: str | time | datetime) -> time:
+    """A discount-rate bound as FAXCOMEX's DATE gives it: a datetime's time of day (its date
+    does not matter), a time, or ``"HH:MM"``; TypeError or ValueError for anything else."""
+    if isinstance(value, datetime):
+        return value.time()
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"a time of day is a datetime, a time or 'HH:MM', not {value!r}")
+    return time.fromisoformat(value)
+
+
 class FaxConfiguration(Record):
     """FAXCOMEX ``FaxConfiguration``: ``retry_delay`` in minutes, the water marks in MB, the
     age limits in days (0 keeps for good). Saved values win over the server's configuration
@@ -24,8 +36,8 @@ class FaxConfiguration(Record):
 
     retries = Setting()
     retry_delay = Setting()
-    discount_rate_start = Setting(time.fromisoformat)
-    discount_rate_end = Setting(time.fromisoformat)
+    discount_rate_start = Setting(time_of_day)
+    discount_rate_end = Setting(time_of_day)
     outgoing_queue_age_limit = Setting()
     branding = Setting()
     use_device_tsid = Setting()
@@ -58,7 +70,7 @@ class FaxConfiguration(Record):
         """FAXCOMEX ``Save()``: send the properties changed since the last read; ConfigError
         names a wrong one (then none is saved)."""
         changes = {
-            name: value.isoformat("minutes") if isinstance(value, time) else value
+            name: time_of_day(value).isoformat("minutes") if name in _TIMES_OF_DAY else value
             for name, value in self._changes.items()
         }
         self._data = self._connection.patch("/configuration", changes)
@@ -66,6 +78,9 @@ class FaxConfiguration(Record):
 
     def __repr__(self) -> str:
         return f"<FaxConfiguration retries={self.retries} retry_delay={self.retry_delay}>"
+
+
+_TIMES_OF_DAY = {"discount_rate_start", "discount_rate_end"}
 
 
 class FaxAuditEntry(Record):
