@@ -113,8 +113,19 @@ class FaxMessageIterator:
 
     def __init__(self, archive: _Archive, prefetch_size: int) -> None:
         self._archive = archive
-        self.prefetch_size = prefetch_size
+        self._prefetch_size = prefetch_size
         self.move_first()
+
+    @property
+    def prefetch_size(self) -> int:
+        """FAXCOMEX ``PrefetchSize``: messages read per request; a change applies from the
+        next request (the iterator is local, as FAXCOMEX's)."""
+        return self._prefetch_size
+
+    @prefetch_size.setter
+    def prefetch_size(self, value: int) -> None:
+        self._prefetch_size = value
+        self._pages.limit = value
 
     def move_first(self) -> None:
         """FAXCOMEX ``MoveFirst()``: back to the oldest message."""
