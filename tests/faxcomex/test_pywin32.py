@@ -188,3 +188,50 @@ def test_dispatch_with_events_skips_the_events_its_sink_does_not_handle(
     assert pythoncom.PumpWaitingMessages() == 0
     server.ListenToServerEvents(constants.fsetNONE)
     server.Disconnect()
+
+
+def test_account_events_reach_a_sink_through_the_facade(server: Any, tmp_path: Path) -> None:
+    class AccountEvents:
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, str, int]] = []
+
+        def OnOutgoingJobAdded(self, account: Any, job_id: str) -> None:
+            self.seen.append((account.AccountName, job_id, 0))
+
+        def OnOutgoingJobChanged(self, account: Any, job_id: str, job_status: Any) -> None:
+            self.seen.append((account.AccountName, job_id, job_status.Status))
+
+    account = server.CurrentAccount
+    sink = win32com.client.WithEvents(account, AccountEvents)
+    account.ListenToAccountEvents(constants.faetOUT_QUEUE)
+    assert account.RegisteredEvents == constants.faetOUT_QUEUE
+    document = win32com.client.Dispatch("FaxComEx.FaxDocument")
+    document.Body = str(make_pdf(tmp_path / "one.pdf", 1))
+    document.Recipients.Add("5004")
+    (job_id,) = document.ConnectedSubmit(server)
+    server.Folders.OutgoingQueue.GetJob(job_id).Cancel()
+    name = account.AccountName
+    while (name, job_id, JobStatus.CANCELED) not in sink.seen:
+        assert faxcomex.PumpWaitingMessages(timeout=30), "no account event arrived"
+    assert sink.seen[0] == (name, job_id, 0)
+    account.ListenToAccountEvents(constants.faetNONE)
+
+
+def test_the_configurations_account_settings_and_an_iterators_prefetch(server: Any) -> None:
+    configuration = server.Configuration
+    public = configuration.IncomingFaxesArePublic
+    assert public == server.Security2.IncomingFaxesArePublic
+    configuration.IncomingFaxesArePublic = not public
+    assert configuration.IncomingFaxesArePublic is (not public)  # not saved yet
+    assert server.Configuration.IncomingFaxesArePublic is public
+    configuration.Save()
+    assert server.Security2.IncomingFaxesArePublic is (not public)
+    configuration.IncomingFaxesArePublic = public
+    configuration.Save()
+    assert isinstance(server.Configuration.AutoCreateAccountOnConnect, bool)
+
+    iterator = server.Folders.OutgoingArchive.GetMessages(5)
+    assert iterator.PrefetchSize == 5
+    iterator.PrefetchSize = constants.lDEFAULT_PREFETCH_SIZE
+    iterator.MoveFirst()
+    assert iterator.PrefetchSize == 100 and iterator.AtEOF
