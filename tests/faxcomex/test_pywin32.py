@@ -7,8 +7,10 @@ real openfaxd."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import datetime, time
+from datetime import datetime
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +140,10 @@ def test_a_discount_rate_is_set_from_a_datetime_as_from_a_com_date(server: Any) 
     configuration.DiscountRateEnd = pywintypes.Time(datetime(2026, 1, 1, 6, 45))
     configuration.Save()
     saved = server.Configuration
-    assert (saved.DiscountRateStart, saved.DiscountRateEnd) == (time(20, 15), time(6, 45))
+    assert (saved.DiscountRateStart, saved.DiscountRateEnd) == (
+        time_of_day(20, 15),
+        time_of_day(6, 45),
+    )
 
 
 def test_the_tapi_members_are_there_and_say_why_they_do_nothing() -> None:
@@ -235,3 +240,33 @@ def test_the_configurations_account_settings_and_an_iterators_prefetch(server: A
     iterator.PrefetchSize = constants.lDEFAULT_PREFETCH_SIZE
     iterator.MoveFirst()
     assert iterator.PrefetchSize == 100 and iterator.AtEOF
+
+
+def test_events_a_script_does_not_pump_are_kept_up_to_a_limit(
+    server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Counter:
+        def __init__(self) -> None:
+            self.events = 0
+
+        def OnOutgoingJobAdded(self, fax: Any, job_id: str) -> None:
+            self.events += 1
+
+    faxcomex.PumpWaitingMessages()  # what earlier tests left
+    monkeypatch.setattr(faxcomex, "MAX_PENDING", 2)
+    sink = win32com.client.WithEvents(server, Counter)
+    server.ListenToServerEvents(constants.fsetOUT_QUEUE)
+    document = win32com.client.Dispatch("FaxComEx.FaxDocument")
+    document.Body = str(make_pdf(tmp_path / "one.pdf", 1))
+    for number in ("5101", "5102", "5103"):
+        document.Recipients.Add(number)
+    job_ids = document.ConnectedSubmit(server)  # three added, then their changes
+    deadline = time.monotonic() + 30
+    while "are dropped" not in caplog.text:
+        assert time.monotonic() < deadline, "the third event never came"
+        time.sleep(0.05)
+    assert faxcomex.PumpWaitingMessages() == 2
+    assert sink.events == 2
+    server.ListenToServerEvents(constants.fsetNONE)
+    for job_id in job_ids:
+        server.Folders.OutgoingQueue.GetJob(job_id).Cancel()
