@@ -3,8 +3,8 @@
 A private HylaFAX 6.0.7 (``bench/hylafax``: faxq and hfaxd on a temporary spool, faxgetty on
 the virtual modem's pty) sends with its real chain, ``sendfax`` to hfaxd to faxq, which has
 faxgetty hand the port to faxsend, and receives with faxgetty answering the ring. faxgetty
-closes the port for faxsend, which opens it about 40 ms later and once more during its own
-set-up: the modem has to stay up through that. Each direction is one A4 page at 196 lpi and
+closes the port for faxsend, which opens it some tens of milliseconds later: the modem has
+to stay up through that. Each direction is one A4 page at 196 lpi and
 takes about 30 s, most of it HylaFAX's own set-up and scheduling (measured: faxgetty ready
 after 4.4 s, faxsend dialling 7 s after sendfax, the page's call 20 s).
 

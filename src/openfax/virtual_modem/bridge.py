@@ -89,8 +89,8 @@ class ModemBridge:
     The DTE may close the port and open it again while no call is up (idle or ringing): the
     modem stays as it was, as a modem does when its serial port changes hands. HylaFAX does
     this for every fax it sends: faxgetty closes the port to hand it to faxsend, which opens
-    it about 40 ms later and once more during its own set-up. A DTE closing the port during
-    a call ends it with an error.
+    it some tens of milliseconds later. A DTE closing the port during a call ends it with an
+    error.
 
     The bridge closes the session (completing its receive TIFF) and frees its modem when
     ``run`` returns or raises; the line stays the caller's.
