@@ -7,9 +7,9 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
-from openfax.client._records import Collection
+from openfax.client._records import Collection, segment
 from openfax.client.events import ServerEvent, call_handlers
 from openfax.client.routing import send_json
 from openfax.errors import AccountError
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 
 def _path(name: str) -> str:
-    return f"/accounts/{quote(name, safe='')}"
+    return f"/accounts/{segment(name)}"
 
 
 _SERVER_EVENTS = {
@@ -365,7 +365,7 @@ def _principal(text: str) -> str:
 
 def _grant(connection: Any, principal: str, rights: AccessRights2 | int | None) -> None:
     body = {"rights": None if rights is None else int(rights)}
-    send_json(connection, "PUT", f"/security/grants/{quote(principal, safe='')}", body)
+    send_json(connection, "PUT", f"/security/grants/{segment(principal)}", body)
 
 
 class FaxSecurity2(FaxSecurity):

@@ -71,12 +71,42 @@ class FaxConfiguration(Record):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._changes: dict[str, Any] = {}
+        self._accounts: dict[str, Any] | None = None
+        self._account_changes: dict[str, bool] = {}
         super().__init__(connection.get("/configuration"))
+
+    @property
+    def auto_create_account_on_connect(self) -> bool:
+        """FAXCOMEX ``AutoCreateAccountOnConnect``: a Unix user without an account gets one
+        when it first connects (the account setting ``FaxSecurity2`` shows too)."""
+        return self._account_setting("auto_create_account_on_connect")
+
+    @auto_create_account_on_connect.setter
+    def auto_create_account_on_connect(self, value: bool) -> None:
+        self._account_changes["auto_create_account_on_connect"] = value
+
+    @property
+    def incoming_faxes_are_public(self) -> bool:
+        """FAXCOMEX ``IncomingFaxesArePublic``: every account sees every received fax."""
+        return self._account_setting("incoming_faxes_are_public")
+
+    @incoming_faxes_are_public.setter
+    def incoming_faxes_are_public(self, value: bool) -> None:
+        self._account_changes["incoming_faxes_are_public"] = value
+
+    def _account_setting(self, name: str) -> bool:
+        if name in self._account_changes:
+            return self._account_changes[name]
+        if self._accounts is None:
+            self._accounts = self._connection.get("/security")
+        return bool(self._accounts[name])
 
     def refresh(self) -> None:
         """FAXCOMEX ``Refresh()``."""
         self._data = self._connection.get("/configuration")
         self._changes = {}
+        self._accounts = None
+        self._account_changes = {}
 
     def save(self) -> None:
         """FAXCOMEX ``Save()``: send the properties changed since the last read; ConfigError
@@ -87,6 +117,10 @@ class FaxConfiguration(Record):
         }
         self._data = self._connection.patch("/configuration", changes)
         self._changes = {}
+        if self._account_changes:
+            body = {name: bool(value) for name, value in self._account_changes.items()}
+            self._accounts = send_json(self._connection, "PATCH", "/security", body)
+            self._account_changes = {}
 
     def __repr__(self) -> str:
         return f"<FaxConfiguration retries={self.retries} retry_delay={self.retry_delay}>"
