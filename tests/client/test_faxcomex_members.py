@@ -306,3 +306,15 @@ def test_an_account_hears_the_server_shut_down_before_it_is_gone(tmp_path: Path)
         assert daemon.stop() == 0
         assert heard.get(timeout=WAIT) == "OnServerShutDown"
         account.listen_to_account_events(AccountEvents.NONE)
+
+
+def test_setting_a_switch_keeps_the_settings_changed_before_it(server: FaxServer) -> None:
+    queue = server.folders.outgoing_queue
+    queue.age_limit = 2
+    queue.allow_personal_cover_pages = False
+    queue.blocked = False  # the first switch looked at: the switches are read now
+    queue.save()
+    saved = server.configuration
+    assert saved.outgoing_queue_age_limit == 2 and not saved.allow_personal_cover_pages
+    queue.age_limit, queue.allow_personal_cover_pages = 0, True
+    queue.save()

@@ -84,8 +84,8 @@ class _Queue:
 
     def _switch(self, name: str) -> bool:
         if self._switches is None:
-            self.refresh()
-            assert self._switches is not None
+            # Only the switches: settings changed and not yet saved stay.
+            self._switches = self._server._connected.get(self._path)
         return self._switches[name]
 
     def _set_switch(self, name: str, value: bool) -> None:
