@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from openfax.client import FaxDocument, FaxSender, FaxServer, ServerEvent, ServerEvents
+from openfax.client._connection import NotConnectedError
 from openfax.errors import AccessDeniedError, AccountError, BodyError, ConfigError, FaxError
-from openfax.model import AccountEvents, CoverPageType, JobStatus
+from openfax.model import AccountEvents, CoverPageType, JobStatus, ScheduleType
 from tests.daemon import Daemon, running
 
 from .test_faxing import WAIT, document, send
@@ -318,3 +319,27 @@ def test_setting_a_switch_keeps_the_settings_changed_before_it(server: FaxServer
     assert saved.outgoing_queue_age_limit == 2 and not saved.allow_personal_cover_pages
     queue.age_limit, queue.allow_personal_cover_pages = 0, True
     queue.save()
+
+
+def test_the_activity_is_taken_before_connecting_and_read_after(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENFAX_SOCKET", str(daemon.socket))
+    fax = FaxServer()
+    activity = fax.activity  # as Microsoft's 'Monitoring Fax Activity' does
+    with pytest.raises(NotConnectedError):
+        activity.refresh()
+    fax.connect("")
+    activity.refresh()
+    assert activity.queued_messages >= 0 and activity.outgoing_messages >= 0
+    fax.disconnect()
+
+
+def test_a_schedule_time_that_has_passed_sends_at_once(
+    server: FaxServer, three_pages: Path
+) -> None:
+    fax = document(three_pages, "1002")
+    fax.schedule_type = ScheduleType.SPECIFIC_TIME
+    fax.schedule_time = datetime(1899, 12, 30, 16, 35, 47)  # VB's CDate("4:35:47 PM")
+    (job_id,) = send(server, fax)
+    assert server.folders.outgoing_archive.get_message(job_id).pages == 3
