@@ -100,12 +100,15 @@ class Receiver:
 
     def on_device_state(self, device: Line, state: DeviceState) -> None:
         sending = state is not DeviceState.IDLE and self._sending(device)
+        registration = device.registration
         payload = {
             "device_id": self.ctx.device_id_of(device),
-            "powered_off": False,
+            "powered_off": registration is not None and registration.failed,
             "sending": sending,
             "receiving": state is DeviceState.IN_CALL and not sending,
             "ringing": state is DeviceState.RINGING,
+            "registration": "" if registration is None else registration.state.value,
+            "registration_error": "" if registration is None else registration.error,
         }
         self._notices.put_nowait((EventType.DEVICE_STATUS_CHANGED, payload))
         if state is DeviceState.IDLE:
