@@ -367,7 +367,7 @@ class UserAgent:
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("SIP task failed: %s", error, exc_info=error)
+            log.error("SIP %stask failed: %s", self.label, error, exc_info=error)
 
     async def next_hop(self, request: Request, transport: str | None = None) -> Peer:
         """Where a request in a dialog goes: its first Route (loose routing) or its
@@ -397,10 +397,16 @@ class UserAgent:
         peer = targets.fail_over(asyncio.get_running_loop().time())
         why = client.local or f"{response.status} {response.reason}"
         if peer is None:
-            log.info("SIP %s: %s from %s, the last target", targets.host, why, failed)
+            log.info("SIP %s%s: %s from %s, the last target", self.label, targets.host, why, failed)
             return False
-        log.warning("SIP %s: %s from %s; trying %s", targets.host, why, failed, peer)
+        log.warning("SIP %s%s: %s from %s; trying %s", self.label, targets.host, why, failed, peer)
         return True
+
+    @property
+    def label(self) -> str:
+        """What starts this user agent's log lines: ``"trunk carrier: "`` (its configured
+        ``name``), else nothing."""
+        return f"{self.config.name}: " if self.config.name else ""
 
     def contact_host(self, peer: Peer) -> str:
         """The address we write in Via and Contact for messages to ``peer``."""
@@ -1157,7 +1163,8 @@ class OutgoingCall(Call):
         try:
             await self._set_up()
         except TelephonyError as error:
-            log.warning("SIP call %s to %s failed: %s", self.call_id, self.target, error)
+            label = self.ua.label
+            log.warning("SIP %scall %s to %s failed: %s", label, self.call_id, self.target, error)
             self._fail(FailureCause.UNREACHABLE, 503, str(error))
         except BaseException:
             self._fail(FailureCause.CANCELLED, 487, "Request Terminated")
