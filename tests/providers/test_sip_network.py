@@ -285,8 +285,8 @@ def test_registration_runs_in_the_background_and_its_state_is_shown(tmp_path: Pa
     """A daemon with two registering trunks: ``quiet``'s registrar never answers (timer F
     would hold a start that waited for it 32 s), ``carrier``'s refuses the password. The
     daemon serves at once, ``quiet`` shows registering, ``carrier`` failed with the 401 and
-    powered off, the provider CANT_INIT naming it, a device event says so, and the log
-    names the trunk."""
+    powered off, the provider CANT_INIT naming it, a device event and a configuration event
+    say so, and the log names the trunk."""
     registrar = SippRegistrar(tmp_path)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind((HOST, 0))
@@ -308,14 +308,20 @@ def test_registration_runs_in_the_background_and_its_state_is_shown(tmp_path: Pa
             with running(tmp_path / "d", loopback={"lines": 0}, sip={"trunks": trunks}) as daemon:
                 with daemon.connected() as server:
                     deadline = time.monotonic() + 20
-                    with server.iter_events(
-                        ServerEvents.DEVICE_STATUS, after=0, deadline=deadline
-                    ) as events:
+                    mask = ServerEvents.DEVICE_STATUS | ServerEvents.CONFIG
+                    with server.iter_events(mask, after=0, deadline=deadline) as events:
+                        told = {}
                         for event in events:
                             if event.data.get("registration") == "failed":
+                                told["device"] = event.data
+                            if event.data.get("provider_status") == "CANT_INIT":
+                                told["provider"] = event.data
+                            if len(told) == 2:
                                 break
-                    assert event.data["powered_off"]
-                    assert "401 Unauthorized" in event.data["registration_error"]
+                    assert told["device"]["powered_off"]
+                    assert "401 Unauthorized" in told["device"]["registration_error"]
+                    assert told["provider"]["device_provider"] == "sip"
+                    assert "trunk carrier" in told["provider"]["provider_error"]
                     quiet, refused = server.get_devices()
                     assert (quiet.registration, quiet.powered_off) == ("registering", False)
                     assert (refused.registration, refused.powered_off) == ("failed", True)

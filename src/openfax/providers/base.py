@@ -259,7 +259,12 @@ class DeviceListener(Protocol):
     """What the service registers on a provider to hear its devices."""
 
     def on_device_state(self, device: Device, state: DeviceState) -> None:
-        """A device changed state (FAXCOMEX OnDeviceStatusChange); both directions."""
+        """A device changed state (FAXCOMEX OnDeviceStatusChange); both directions. Also
+        told when only its ``registration`` changed."""
+
+    def on_provider_status(self, provider: DeviceProvider) -> None:
+        """The provider's ``status`` or ``error`` changed since it started (a trunk's
+        registration failed, or succeeded again)."""
 
     def on_incoming_call(self, call: IncomingCall, event: CallProgress) -> None:
         """Everything an incoming call reports: first ``Ringing(1)`` (a new call), then more

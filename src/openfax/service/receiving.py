@@ -35,6 +35,7 @@ from openfax.providers import (
     CallEnded,
     CallOutcome,
     CallProgress,
+    DeviceProvider,
     DeviceState,
     IncomingCall,
     ReceiveSetup,
@@ -113,6 +114,16 @@ class Receiver:
         self._notices.put_nowait((EventType.DEVICE_STATUS_CHANGED, payload))
         if state is DeviceState.IDLE:
             self._on_idle()
+
+    def on_provider_status(self, provider: DeviceProvider) -> None:
+        """A provider's status changed: a configuration event names it, its status and why
+        (FAXCOMEX has no provider event; a listener reads the providers again)."""
+        payload = {
+            "device_provider": provider.name,
+            "provider_status": provider.status.name,
+            "provider_error": provider.error,
+        }
+        self._notices.put_nowait((EventType.CONFIG_CHANGED, payload))
 
     def on_incoming_call(self, call: IncomingCall, event: CallProgress) -> None:
         if isinstance(event, Ringing) and event.ring == 1:

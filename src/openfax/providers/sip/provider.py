@@ -277,11 +277,15 @@ class _Trunk:
         self.ua.register_in_background(self._registration_changed)
 
     def _registration_changed(self, registration: Registration) -> None:
+        provider = self.provider
+        before = provider.error
         self.registration_state = LineRegistration(
             RegistrationState(registration.state.value), registration.error
         )
         for channel in self.channels:
             channel._tell_status()
+        if provider.error != before:
+            provider._tell(lambda listener: listener.on_provider_status(provider))
 
     @property
     def error(self) -> str:
