@@ -1630,7 +1630,7 @@ class Registration:
         if self.registered:
             try:
                 await asyncio.wait_for(self._register(0), timeout=2.0)
-            except (TelephonyError, TimeoutError) as error:
+            except (TelephonyError, TimeoutError, OSError) as error:
                 log.info("SIP %s: unregister failed: %s", self.name, error)
 
     async def _keep(self, first: bool = False) -> None:
@@ -1652,6 +1652,11 @@ class Registration:
         except TelephonyError as error:
             self._failed(error)
             raise
+        except OSError as error:
+            # No route to the registrar (the network is down): tried again like a timeout.
+            failure = RegistrationError(f"registrar {self.ua.config.registrar}: {error}")
+            self._failed(failure)
+            raise failure from error
         if renewal:
             self.refreshes += 1
             self.renewed_at = asyncio.get_running_loop().time()
@@ -1671,7 +1676,7 @@ class Registration:
             # Never the same refused credentials again soon: a carrier's fail2ban counts them.
             self._auth = None
             self.rejections += 1
-            delay = config.register_retry * 2 ** (self.rejections - 1)
+            delay = config.register_retry * 2 ** min(self.rejections - 1, 32)
             self.retry_in = min(delay, config.register_backoff_max)
         else:
             self.rejections = 0
