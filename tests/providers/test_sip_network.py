@@ -10,6 +10,7 @@ with a UDP socket of the test standing for its media port."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import time
@@ -41,6 +42,7 @@ from openfax.telephony.sdp import (
     read_answer,
 )
 from openfax.telephony.sip.useragent import UserAgent, UserAgentConfig
+from tests.cli.test_accounts_commands import openfax
 from tests.daemon import running
 from tests.providers.test_loopback import Service, make_tiff
 from tests.telephony.test_sipp import SCENARIOS, SIPP, free_port, sipp
@@ -333,6 +335,13 @@ def test_registration_runs_in_the_background_and_its_state_is_shown(tmp_path: Pa
                     assert provider.init_error_message.startswith(
                         "trunk carrier: registration failed: registrar sip:127.0.0.1:"
                     )
+                # As a user sees them.
+                rows = json.loads(openfax(daemon, "devices", "--json").stdout)
+                assert [row["state"] for row in rows] == ["registering", "unregistered"]
+                assert "401 Unauthorized" in rows[1]["registration"]
+                listed = json.loads(openfax(daemon, "providers", "list", "--json").stdout)
+                sip = next(row for row in listed if row["unique_name"] == "sip")
+                assert sip["status"] == "CANT_INIT" and "trunk carrier" in sip["error"]
                 log = "".join(daemon.log)
                 assert "SIP trunk carrier: registration failed:" in log
                 assert "next attempt in 30 s" in log
