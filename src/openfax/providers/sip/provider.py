@@ -22,6 +22,13 @@ that worked (or T.38 that failed) starts the call in G.711 even under ``request`
 A BYE before the last page confirmation ends the engine session as dropped: the sender's
 outcome counts the pages confirmed (the scheduler resends from the first unconfirmed one),
 the receiver's is partial with the pages that arrived whole.
+
+What real networks send: an INVITE without SDP (delayed offer) gets our offer in the 200
+and the answer is read from the ACK; an offer we cannot take is refused with 488 and its
+Warnings before any ringing; a far end's hold (sendonly, inactive, ``c=0.0.0.0``) stops our
+media until it resumes (:mod:`openfax.telephony.media`). Trunks register in the background;
+each channel shows its trunk's registration, the provider is CANT_INIT while one fails, and
+a 404 just after a registration was renewed or failed is retried once per number.
 """
 
 from __future__ import annotations
