@@ -94,21 +94,27 @@ async def reception(service: Service) -> None:
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.parametrize(
+    ("t38", "scenario_name", "over"),
+    [("off", "uac_delayed_offer", "G.711"), ("accept", "uac_delayed_offer_t38", "T.38")],
+)
 def test_a_delayed_offer_gets_our_offer_in_the_200_and_the_ack_answers_it(
-    tmp_path: Path,
+    tmp_path: Path, t38: str, scenario_name: str, over: str
 ) -> None:
-    trunk = carrier()
+    """Under ``off`` the 200 offers G.711 and SIPp takes PCMA; under ``accept`` it offers
+    T.38 first and G.711, and SIPp takes T.38 (each scenario checks the offer)."""
+    trunk = carrier(t38=t38)
 
     async def scenario(provider: SipProvider, service: Service) -> None:
-        async with sipp(tmp_path, "uac_delayed_offer", "-s", NUMBER, calling=trunk.local_port):
+        async with sipp(tmp_path, scenario_name, "-s", NUMBER, calling=trunk.local_port):
             await reception(service)
 
     service = serve(tmp_path, trunk, scenario)
     (outcome,) = service.received()
     (events,) = service.incoming.values()
     assert any(isinstance(event, Answered) for event in events)
-    # SIPp hangs up before any fax: the engine ran over the G.711 the ACK accepted.
-    assert outcome.connected and "(over G.711)" in outcome.detail, outcome.detail
+    # SIPp hangs up before any fax: the engine ran over the stream the ACK accepted.
+    assert outcome.connected and f"(over {over})" in outcome.detail, outcome.detail
 
 
 def test_a_delayed_offer_without_an_answer_in_the_ack_is_hung_up_saying_why(
