@@ -292,10 +292,15 @@ class SdpError(TelephonyError):
 
 
 class SdpNegotiationError(SdpError):
-    """An SDP offer holds nothing this end can accept; ``status`` is the SIP answer to give."""
+    """An SDP offer holds nothing this end can accept; ``status`` is the SIP answer to give,
+    ``warnings`` the RFC 3261 20.43 warn-codes and texts saying why (304 media type not
+    available, 305 incompatible media format, 302 incompatible transport; 399 otherwise)."""
 
-    def __init__(self, reason: str, status: int = 488) -> None:
+    def __init__(
+        self, reason: str, status: int = 488, warnings: tuple[tuple[int, str], ...] = ()
+    ) -> None:
         self.status = status
+        self.warnings = warnings or ((399, reason),)
         super().__init__(reason)
 
 

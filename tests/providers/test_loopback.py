@@ -69,9 +69,13 @@ class Service:
         self.states: dict[int, list[DeviceState]] = {}
         self.incoming: dict[int, list[CallProgress]] = {}
         self.calls: dict[int, IncomingCall] = {}
+        self.provider_errors: list[str] = []
 
     def on_device_state(self, device: Device, state: DeviceState) -> None:
         self.states.setdefault(device.id, []).append(state)
+
+    def on_provider_status(self, provider: DeviceProvider) -> None:
+        self.provider_errors.append(provider.error)
 
     def on_incoming_call(self, call: IncomingCall, event: CallProgress) -> None:
         self.calls[call.call_id] = call

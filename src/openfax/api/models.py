@@ -618,6 +618,13 @@ class DeviceModel(BaseModel):
     sending_now: bool
     receiving_now: bool
     ringing_now: bool
+    registration: str = Field(
+        "",
+        description='registering, registered or failed; "" for a line that needs none',
+    )
+    registration_error: str = Field(
+        "", description='why the last registration attempt failed; "" once registered'
+    )
 
     @classmethod
     def of(cls, device: DeviceInfo) -> DeviceModel:

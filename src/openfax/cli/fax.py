@@ -128,6 +128,9 @@ def device_row(device: Any) -> dict[str, Any]:
         "sending" if device.sending_now
         else "receiving" if device.receiving_now
         else "ringing" if device.ringing_now
+        else "unregistered" if device.registration == "failed"
+        else "registering" if device.registration == "registering"
+        else "off" if device.powered_off
         else "idle"
     )  # fmt: skip
     return {
@@ -135,6 +138,7 @@ def device_row(device: Any) -> dict[str, Any]:
         "name": device.device_name,
         "number": device.number,
         "state": state,
+        "registration": device.registration_error or device.registration,
         "send": device.send_enabled,
         "receive": device.receive_mode.name.lower(),
         "tsid": device.tsid,

@@ -221,6 +221,30 @@ of an :class:`asyncio.Queue` fits."""
 # --- the parts ----------------------------------------------------------------------------
 
 
+class RegistrationState(enum.Enum):
+    """Where the registration a network line depends on is (a SIP trunk's REGISTER)."""
+
+    REGISTERING = "registering"
+    """The first attempt is under way."""
+    REGISTERED = "registered"
+    FAILED = "failed"
+    """The last attempt failed; another follows after a delay."""
+
+
+@dataclass(frozen=True)
+class LineRegistration:
+    """A line's registration: its state and why the last attempt failed ("" once
+    registered). A line whose registration failed cannot be called."""
+
+    state: RegistrationState
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """True when the line cannot be called: FAXCOMEX shows it powered off."""
+        return self.state is RegistrationState.FAILED
+
+
 @dataclass(frozen=True)
 class IncomingCall:
     """A call offered to a device."""
@@ -235,7 +259,12 @@ class DeviceListener(Protocol):
     """What the service registers on a provider to hear its devices."""
 
     def on_device_state(self, device: Device, state: DeviceState) -> None:
-        """A device changed state (FAXCOMEX OnDeviceStatusChange); both directions."""
+        """A device changed state (FAXCOMEX OnDeviceStatusChange); both directions. Also
+        told when only its ``registration`` changed."""
+
+    def on_provider_status(self, provider: DeviceProvider) -> None:
+        """The provider's ``status`` or ``error`` changed since it started (a trunk's
+        registration failed, or succeeded again)."""
 
     def on_incoming_call(self, call: IncomingCall, event: CallProgress) -> None:
         """Everything an incoming call reports: first ``Ringing(1)`` (a new call), then more
@@ -278,6 +307,10 @@ class Device(Protocol):
     @property
     def state(self) -> DeviceState: ...
 
+    @property
+    def registration(self) -> LineRegistration | None:
+        """The registration the line depends on; None for a line that needs none."""
+
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
     ) -> CallOutcome:
@@ -310,6 +343,11 @@ class DeviceProvider(Protocol):
 
     @property
     def status(self) -> ProviderStatus: ...
+
+    @property
+    def error(self) -> str:
+        """Why the provider is not fully in service ("" when it is): a trunk that cannot
+        bind or register, named."""
 
     @property
     def devices(self) -> Sequence[Device]: ...

@@ -21,6 +21,7 @@ from openfax.providers.base import (
     DeviceListener,
     DeviceState,
     IncomingCall,
+    LineRegistration,
     ProgressSink,
     ReceiveSetup,
     SendRequest,
@@ -53,6 +54,11 @@ class ProviderBase:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def error(self) -> str:
+        """Why the provider is not fully in service; "" when it is."""
+        return ""
 
     def set_listener(self, listener: DeviceListener | None) -> None:
         self._listener = listener
@@ -135,6 +141,11 @@ class LineBase(ABC, Generic[P]):
     def state(self) -> DeviceState:
         return self._state
 
+    @property
+    def registration(self) -> LineRegistration | None:
+        """The registration the line depends on; None: it needs none."""
+        return None
+
     @abstractmethod
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
@@ -150,4 +161,9 @@ class LineBase(ABC, Generic[P]):
         """Move to ``state``; the listener hears of a change (FAXCOMEX OnDeviceStatusChange)."""
         if state is not self._state:
             self._state = state
-            self._provider._tell(lambda listener: listener.on_device_state(self, state))
+            self._tell_status()
+
+    def _tell_status(self) -> None:
+        """Tell the listener the line's status (its state or its registration changed)."""
+        state = self._state
+        self._provider._tell(lambda listener: listener.on_device_state(self, state))

@@ -490,6 +490,7 @@ class FaxService:
                 tapi_provider_name="",
                 version=__version__,
                 status=provider.status,
+                init_error=provider.error,
                 device_ids=self._device_ids(provider),
             )
             for provider in self.providers
@@ -1255,6 +1256,7 @@ class FaxService:
         sending = line is not None and any(
             call.line is line for call in self.scheduler.running.values()
         )
+        registration = None if line is None else line.registration
         return DeviceInfo(
             id=device.id,
             device_name=device.name,
@@ -1267,10 +1269,12 @@ class FaxService:
             receive_mode=device.receive_mode,
             send_enabled=device.send_enabled,
             used_routing_methods=list(device.routing_methods),
-            powered_off=line is None,
+            powered_off=line is None or (registration is not None and registration.failed),
             sending_now=sending,
             receiving_now=state is DeviceState.IN_CALL and not sending,
             ringing_now=state is DeviceState.RINGING,
+            registration="" if registration is None else registration.state.value,
+            registration_error="" if registration is None else registration.error,
         )
 
 

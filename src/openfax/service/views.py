@@ -171,9 +171,15 @@ class DeviceInfo:
     send_enabled: bool
     used_routing_methods: list[str]
     powered_off: bool
+    """No line in service, or the registration it depends on failed (it cannot be called)."""
     sending_now: bool
     receiving_now: bool
     ringing_now: bool
+    registration: str = ""
+    """The line's registration: registering, registered or failed ("" for a line that
+    needs none, like the loopback lines); a SIP channel shows its trunk's."""
+    registration_error: str = ""
+    """Why the last registration attempt failed ("" once registered)."""
 
 
 @dataclass(frozen=True, kw_only=True)
