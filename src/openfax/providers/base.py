@@ -278,6 +278,15 @@ class Device(Protocol):
     @property
     def state(self) -> DeviceState: ...
 
+    def reaches(self, number: str) -> bool:
+        """Whether a call from this line to ``number`` can ring anyone but this line itself.
+
+        The scheduler gives a line only the jobs it reaches, so a fax waits for a line that
+        can place it rather than being dialled where it cannot go: a loopback line's own
+        number rings only its own line, busy with the call (a SIP trunk's own DID does not:
+        the carrier rings it back on another channel); a SIP URI needs a SIP line.
+        """
+
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
     ) -> CallOutcome:
