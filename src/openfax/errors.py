@@ -233,6 +233,17 @@ class SubmissionError(FaxError, ValueError):
     hresult = E_INVALIDARG
 
 
+class NumberError(SubmissionError):
+    """A recipient's fax number can never be dialled (letters, a SIP URI where no line dials
+    one); ``index`` is the recipient's place in the list (from 0) and ``number`` what was
+    given. The message names the recipient and says what a fax number is."""
+
+    def __init__(self, index: int, number: str, reason: str) -> None:
+        self.index = index
+        self.number = number
+        super().__init__(f"recipients.{index}.fax_number: {number!r} {reason}")
+
+
 class PageLimitError(SubmissionError):
     """A submission has more pages than the server sends in one fax (``outgoing.max_pages``);
     ``pages`` is its count (cover page included), ``limit`` the server's."""

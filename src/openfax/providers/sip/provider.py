@@ -58,6 +58,7 @@ from openfax.errors import (
     TelephonyError,
 )
 from openfax.model.enums import ProviderStatus, ReceiveMode
+from openfax.model.numbers import is_sip_uri
 from openfax.providers.base import (
     Answered,
     CallCause,
@@ -74,7 +75,7 @@ from openfax.providers.base import (
     T38Policy,
     TranscriptEntry,
 )
-from openfax.providers.common import DIALLABLE, LineBase, ProviderBase, canonical_number
+from openfax.providers.common import LineBase, ProviderBase, canonical_number
 from openfax.providers.sip.config import TrunkConfig
 from openfax.providers.sip.memory import DestinationMemory, InMemoryDestinations, Preference
 from openfax.telephony.media import MediaOptions, MediaSession
@@ -157,10 +158,16 @@ class SipChannel(LineBase["SipProvider"]):
         numbers = self._trunk.config.numbers
         return numbers[0] if numbers else ""
 
+    def reaches(self, number: str) -> bool:
+        """Any telephone number, the trunk's own included (the carrier rings it back), and a
+        SIP URI, which is called directly rather than at the trunk's host."""
+        return is_sip_uri(number) or super().reaches(number)
+
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
     ) -> CallOutcome:
-        """Call ``number`` over the trunk and send ``request`` (see ``Device.dial``)."""
+        """Call ``number`` over the trunk (a SIP URI as it is) and send ``request`` (see
+        ``Device.dial``)."""
         leg = _Leg(self, CallDirection.OUTGOING, number, progress or (lambda event: None))
         return await leg.dial(request)
 
@@ -435,7 +442,7 @@ class _Leg:
             why = "in use" if provider._running else "out of service"
             return self._failed(CallCause.LINE_UNAVAILABLE, f"{channel.name} is {why}")
         target = canonical_number(self.remote_number)
-        if not DIALLABLE.fullmatch(target):
+        if not channel.reaches(target):
             return self._failed(CallCause.BAD_ADDRESS, f"{self.remote_number!r} is not a number")
         self.send_file = request.path
         if request.t38_policy is not None and request.t38_policy != self.policy:
@@ -458,7 +465,7 @@ class _Leg:
             return self._failed(CallCause.DOCUMENT, str(exc))
         channel._set_state(DeviceState.DIALING, self)
         self.progress(Dialing(self.remote_number))
-        uri = self.trunk.target(target)
+        uri = target if is_sip_uri(target) else self.trunk.target(target)
         try:
             self._face((await self.trunk.ua.locate(uri)).current)
         except SipLocationError as exc:
