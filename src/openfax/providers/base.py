@@ -23,6 +23,7 @@ from openfax.engine import (
     Event,
     FailureCause,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
     SessionOptions,
@@ -209,9 +210,12 @@ class CallEnded:
     outcome: CallOutcome
 
 
-CallProgress = Dialing | Ringing | Answered | Negotiated | PageSent | PageReceived | CallEnded
+CallProgress = (
+    Dialing | Ringing | Answered | Negotiated | PageProgress | PageSent | PageReceived | CallEnded
+)
 """Engine events are passed on as they are: ``Negotiated`` (again after a retrain),
-``PageSent`` on the sending end, ``PageReceived`` on the receiving end."""
+``PageProgress`` and ``PageSent`` on the sending end, ``PageReceived`` on the receiving end.
+``PageProgress`` is not kept in the call's transcript."""
 
 ProgressSink = Callable[[CallProgress], object]
 """Called in the event loop for each progress event; must not block. ``queue.put_nowait``

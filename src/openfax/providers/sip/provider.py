@@ -44,6 +44,7 @@ from openfax.engine import (
     FaxSession,
     FrameExchanged,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
     Role,
@@ -774,6 +775,9 @@ class _Leg:
             self._record(event)
 
     def _record(self, event: Event) -> None:
+        if isinstance(event, PageProgress):
+            self.progress(event)  # not a T.30 event: not kept in the transcript
+            return
         line_seconds = 0.0 if self.media is None else self.media.line_seconds
         self.transcript.append(TranscriptEntry(line_seconds, event))
         if isinstance(event, FrameExchanged | Completed):
