@@ -341,6 +341,12 @@ class OutgoingJobModel(BaseModel):
     pages: int
     pages_confirmed: int
     current_page: int
+    bit_rate: int
+    """The speed the call negotiated (bit/s); 0 outside a call and before training."""
+    page_bytes: int
+    page_bytes_sent: int
+    """How far the call is into ``current_page``: bytes sent (estimated from the line time
+    and ``bit_rate``) of the page's size as encoded for the line; 0 between pages."""
     size: int
     retries: int
     attempts: int
@@ -387,6 +393,9 @@ def outgoing_job_json(job: OutgoingJobInfo) -> dict[str, Any]:
         "pages": job.pages,
         "pages_confirmed": job.pages_confirmed,
         "current_page": job.current_page,
+        "bit_rate": job.bit_rate,
+        "page_bytes": job.page_bytes,
+        "page_bytes_sent": job.page_bytes_sent,
         "size": job.size,
         "retries": job.retries,
         "attempts": job.attempts,
