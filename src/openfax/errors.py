@@ -236,12 +236,14 @@ class SubmissionError(FaxError, ValueError):
 class NumberError(SubmissionError):
     """A recipient's fax number can never be dialled (letters, a SIP URI where no line dials
     one); ``index`` is the recipient's place in the list (from 0) and ``number`` what was
-    given. The message names the recipient and says what a fax number is."""
+    given. The message names the recipient (and their ``name``, if given) and says what a
+    fax number is."""
 
-    def __init__(self, index: int, number: str, reason: str) -> None:
+    def __init__(self, index: int, number: str, reason: str, name: str = "") -> None:
         self.index = index
         self.number = number
-        super().__init__(f"recipients.{index}.fax_number: {number!r} {reason}")
+        whose = f" ({name})" if name else ""
+        super().__init__(f"recipients.{index}.fax_number{whose}: {number!r} {reason}")
 
 
 class PageLimitError(SubmissionError):

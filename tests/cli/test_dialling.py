@@ -75,7 +75,9 @@ def test_the_api_refuses_a_bad_number_with_400_naming_the_recipient(daemon: Daem
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert error["class"] == "NumberError" and error["hresult"] == 0x80070057
-    assert error["message"].startswith("recipients.1.fax_number: 'fax me' is not a fax number")
+    assert error["message"].startswith(
+        "recipients.1.fax_number (Bob): 'fax me' is not a fax number: a fax number has digits"
+    )
     assert error["details"] == {"index": 1, "number": "fax me"}
 
 

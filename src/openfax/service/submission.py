@@ -137,7 +137,7 @@ class SubmitRequest:
             if CONTROL.search(recipient.fax_number):
                 raise SubmissionError(f"recipients.{index}.fax_number: has a control character")
             _check_fields(f"recipients.{index}", fields_of(recipient))
-            _check_number(index, recipient.fax_number, dials)
+            _check_number(index, recipient, dials)
         _check_fields("sender", fields_of(self.sender))
         _check_text("subject", self.subject, MAX_SUBJECT_LENGTH)
         _check_text("note", self.note, MAX_NOTE_LENGTH)
@@ -166,18 +166,17 @@ class SubmitRequest:
             raise SubmissionError("an idempotency key has 1 to 200 characters")
 
 
-def _check_number(index: int, number: str, dials: Callable[[str], bool]) -> None:
-    """NumberError unless recipient ``index``'s ``number`` is a telephone number, or a SIP
-    URI that a line ``dials``."""
-    if is_phone_number(number):
+def _check_number(index: int, recipient: Recipient, dials: Callable[[str], bool]) -> None:
+    """NumberError unless recipient ``index``'s number is a telephone number, or a SIP URI
+    that a line ``dials``."""
+    number = recipient.fax_number
+    if is_phone_number(number) or (is_sip_uri(number) and dials(number)):
         return
     if is_sip_uri(number):
-        if dials(number):
-            return
-        raise NumberError(index, number, "is a SIP URI, and no line of this server dials one")
-    raise NumberError(
-        index, number, f"is not a fax number: {WHAT_A_NUMBER_IS}; or a SIP URI for a SIP line"
-    )
+        reason = "is a SIP URI, and no line of this server dials one"
+    else:
+        reason = f"is not a fax number: {WHAT_A_NUMBER_IS}; or a SIP URI for a SIP line"
+    raise NumberError(index, number, reason, recipient.name)
 
 
 def _check_fields(prefix: str, fields: dict[str, str]) -> None:
