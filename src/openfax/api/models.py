@@ -107,7 +107,8 @@ CoverText = Annotated[str, Field(max_length=MAX_FIELD_LENGTH, pattern=NO_NUL)]
 FaxNumber = Annotated[
     str, Field(max_length=MAX_NUMBER_LENGTH, pattern=f"^[^{CONTROL_CHARACTERS}]*$")
 ]
-"""A number to dial: no control characters."""
+"""A number to dial: no control characters. Whether a line could dial it
+(:mod:`openfax.model.numbers`) the service checks, for every client alike (NumberError)."""
 
 
 def _in_utc(value: datetime) -> datetime:
