@@ -23,6 +23,7 @@ from openfax.engine import (
     Event,
     FailureCause,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
     SessionOptions,
@@ -209,9 +210,12 @@ class CallEnded:
     outcome: CallOutcome
 
 
-CallProgress = Dialing | Ringing | Answered | Negotiated | PageSent | PageReceived | CallEnded
+CallProgress = (
+    Dialing | Ringing | Answered | Negotiated | PageProgress | PageSent | PageReceived | CallEnded
+)
 """Engine events are passed on as they are: ``Negotiated`` (again after a retrain),
-``PageSent`` on the sending end, ``PageReceived`` on the receiving end."""
+``PageProgress`` and ``PageSent`` on the sending end, ``PageReceived`` on the receiving end.
+``PageProgress`` is not kept in the call's transcript."""
 
 ProgressSink = Callable[[CallProgress], object]
 """Called in the event loop for each progress event; must not block. ``queue.put_nowait``
@@ -310,6 +314,15 @@ class Device(Protocol):
     @property
     def registration(self) -> LineRegistration | None:
         """The registration the line depends on; None for a line that needs none."""
+
+    def reaches(self, number: str) -> bool:
+        """Whether a call from this line to ``number`` can ring anyone but this line itself.
+
+        The scheduler gives a line only the jobs it reaches, so a fax waits for a line that
+        can place it rather than being dialled where it cannot go: a loopback line's own
+        number rings only its own line, busy with the call (a SIP trunk's own DID does not:
+        the carrier rings it back on another channel); a SIP URI needs a SIP line.
+        """
 
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None

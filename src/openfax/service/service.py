@@ -735,6 +735,10 @@ class FaxService:
 
     # --- submitting ---------------------------------------------------------------------------
 
+    def _dials(self, number: str) -> bool:
+        """Whether a line of this node reaches ``number`` (a SIP URI needs a SIP line)."""
+        return any(line.reaches(number) for line in self.ctx.lines.values())
+
     async def submit(self, request: SubmitRequest) -> list[int]:
         """Queue a fax: render it, store one job per recipient; the job ids in recipient order
         (see ``connected_submit2``)."""
@@ -748,6 +752,7 @@ class FaxService:
         pages, when asked, are one per recipient); the jobs and their events are stored in
         one transaction. Refused with QueueBlockedError while the outgoing queue is blocked,
         SubmissionError for an incomplete request or a field out of its range,
+        NumberError (naming the recipient) for a fax number no line could dial,
         RecipientsLimitError past ``outgoing.max_recipients``, and BodyError (naming the
         body's index) for a body that cannot be rendered; then nothing is queued.
         """
@@ -756,7 +761,7 @@ class FaxService:
             raise QueueBlockedError("the outgoing queue is blocked: submissions are refused")
         now = ctx.clock.now()
         outgoing = self.config.outgoing
-        request.check(now)
+        request.check(now, dials=self._dials)
         if len(request.recipients) > outgoing.max_recipients:
             raise RecipientsLimitError(len(request.recipients), outgoing.max_recipients)
         personal = request.cover_page_type is CoverPageType.LOCAL

@@ -46,6 +46,9 @@ class OutgoingJobInfo:
     pages: int
     pages_confirmed: int
     current_page: int
+    bit_rate: int
+    page_bytes: int
+    page_bytes_sent: int
     size: int
     retries: int
     attempts: int
@@ -86,6 +89,9 @@ class OutgoingJobInfo:
             pages=job.total_pages,
             pages_confirmed=job.pages_confirmed,
             current_page=job.current_page,
+            bit_rate=job.bit_rate,
+            page_bytes=job.page_bytes,
+            page_bytes_sent=job.page_bytes_sent,
             size=job.size,
             retries=job.retries,
             attempts=job.attempts,
@@ -222,6 +228,9 @@ def outgoing_job_payload(job: OutgoingJob) -> dict[str, Any]:
         "pages": job.total_pages,
         "pages_confirmed": job.pages_confirmed,
         "current_page": job.current_page,
+        "bit_rate": job.bit_rate,
+        "page_bytes": job.page_bytes,
+        "page_bytes_sent": job.page_bytes_sent,
         "device_id": job.device_id,
         "retries": job.retries,
         "csid": job.csid,

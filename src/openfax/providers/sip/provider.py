@@ -51,6 +51,7 @@ from openfax.engine import (
     FaxSession,
     FrameExchanged,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
     Role,
@@ -65,6 +66,7 @@ from openfax.errors import (
     TelephonyError,
 )
 from openfax.model.enums import ProviderStatus, ReceiveMode
+from openfax.model.numbers import is_sip_uri
 from openfax.providers.base import (
     Answered,
     CallCause,
@@ -83,7 +85,7 @@ from openfax.providers.base import (
     T38Policy,
     TranscriptEntry,
 )
-from openfax.providers.common import DIALLABLE, LineBase, ProviderBase, canonical_number
+from openfax.providers.common import LineBase, ProviderBase, canonical_number
 from openfax.providers.sip.config import TrunkConfig
 from openfax.providers.sip.memory import DestinationMemory, InMemoryDestinations, Preference
 from openfax.telephony.media import MediaOptions, MediaSession
@@ -178,10 +180,16 @@ class SipChannel(LineBase["SipProvider"]):
         """The trunk's registration; None when the trunk does not register."""
         return self._trunk.registration_state
 
+    def reaches(self, number: str) -> bool:
+        """Any telephone number, the trunk's own included (the carrier rings it back), and a
+        SIP URI, which is called directly rather than at the trunk's host."""
+        return is_sip_uri(number) or super().reaches(number)
+
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
     ) -> CallOutcome:
-        """Call ``number`` over the trunk and send ``request`` (see ``Device.dial``)."""
+        """Call ``number`` over the trunk (a SIP URI as it is) and send ``request`` (see
+        ``Device.dial``)."""
         leg = _Leg(self, CallDirection.OUTGOING, number, progress or (lambda event: None))
         return await leg.dial(request)
 
@@ -515,7 +523,7 @@ class _Leg:
             why = "in use" if provider._running else "out of service"
             return self._failed(CallCause.LINE_UNAVAILABLE, f"{channel.name} is {why}")
         target = canonical_number(self.remote_number)
-        if not DIALLABLE.fullmatch(target):
+        if not channel.reaches(target):
             return self._failed(CallCause.BAD_ADDRESS, f"{self.remote_number!r} is not a number")
         self.send_file = request.path
         if request.t38_policy is not None and request.t38_policy != self.policy:
@@ -538,7 +546,7 @@ class _Leg:
             return self._failed(CallCause.DOCUMENT, str(exc))
         channel._set_state(DeviceState.DIALING, self)
         self.progress(Dialing(self.remote_number))
-        uri = self.trunk.target(target)
+        uri = target if is_sip_uri(target) else self.trunk.target(target)
         try:
             self._face((await self.trunk.ua.locate(uri)).current)
         except SipLocationError as exc:
@@ -872,6 +880,9 @@ class _Leg:
             self._record(event)
 
     def _record(self, event: Event) -> None:
+        if isinstance(event, PageProgress):
+            self.progress(event)  # not a T.30 event: not kept in the transcript
+            return
         line_seconds = 0.0 if self.media is None else self.media.line_seconds
         self.transcript.append(TranscriptEntry(line_seconds, event))
         if isinstance(event, FrameExchanged | Completed):
