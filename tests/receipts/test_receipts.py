@@ -196,11 +196,22 @@ def test_windows_only_options_are_refused_with_a_clear_error(server: FaxServer) 
     options.allowed_receipts = ReceiptType.MAIL | ReceiptType.MSGBOX
     with pytest.raises(ConfigError, match="message-box receipts are Windows-only"):
         options.save()
-    options.refresh()
-    options.authentication_type = SmtpAuthenticationType.BASIC
-    options.smtp_user = ""
-    with pytest.raises(ConfigError, match="smtp_user: is required with basic"):
-        options.save()
+
+
+def test_basic_authentication_saved_without_a_user_fails_the_receipt_naming_it(
+    server: FaxServer, two_pages: Path
+) -> None:
+    # FAXCOMEX's receipt-options sample saves basic authentication and no SMTPUser.
+    allow_mail(
+        server, free_port(), authentication_type=SmtpAuthenticationType.BASIC, smtp_user=""
+    )
+    (job,) = submit(server, two_pages, "1002")
+    (failed,) = eventually(
+        lambda: [r for r in server.get_receipts(status="failed") if r.job_id == job],
+        "the receipt failed for good",
+    )
+    assert failed.attempts == 1
+    assert "smtp_user: is required with basic authentication" in failed.last_error
 
 
 def test_e_mail_routing_takes_the_smtp_settings_it_leaves_out_from_the_receipt_options(

@@ -63,8 +63,14 @@ class ReceiptOptions:
         return self.smtp_sender or default_sender()
 
     def smtp(self) -> SmtpSettings:
-        """How receipts are sent: the login only with basic authentication."""
+        """How receipts are sent: the login only with basic authentication.
+
+        Basic authentication without a user name may be saved, as FAXCOMEX lets a script set
+        the user later; the options are refused here, when a message would go out.
+        """
         basic = self.authentication_type is SmtpAuthenticationType.BASIC
+        if basic and not self.smtp_user:
+            raise ConfigError(SOURCE, "smtp_user", "is required with basic authentication")
         return SmtpSettings(
             host=self.smtp_server,
             port=self.smtp_port,
@@ -169,9 +175,6 @@ def check_receipt_options(given: Mapping[str, Any], current: ReceiptOptions) -> 
     if options.smtp_sender and "@" not in options.smtp_sender:
         sender = options.smtp_sender
         raise ConfigError(SOURCE, "smtp_sender", f"must be an e-mail address: {sender!r}")
-    basic = options.authentication_type is SmtpAuthenticationType.BASIC
-    if basic and not options.smtp_user:
-        raise ConfigError(SOURCE, "smtp_user", "is required with basic authentication")
     return options
 
 

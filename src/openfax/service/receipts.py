@@ -29,7 +29,7 @@ from typing import IO, Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.documents import iter_fax_tiff, write_pdf
-from openfax.errors import InvalidOperationError, MailError, MessageNotFoundError
+from openfax.errors import ConfigError, InvalidOperationError, MailError, MessageNotFoundError
 from openfax.model import ExtendedStatus, JobStatus, ReceiptType, format_id
 from openfax.service.composing import compose_pages
 from openfax.service.context import ServiceContext
@@ -223,6 +223,8 @@ class ReceiptSender:
                     )
         except MailError as exc:
             error, retryable = str(exc), exc.retryable
+        except ConfigError as exc:
+            error, retryable = str(exc), False
         except TimeoutError:
             error = "the SMTP server took too long (deadlines.routing_step_seconds)"
         except Exception as exc:
