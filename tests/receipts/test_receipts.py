@@ -202,9 +202,7 @@ def test_basic_authentication_saved_without_a_user_fails_the_receipt_naming_it(
     server: FaxServer, two_pages: Path
 ) -> None:
     # FAXCOMEX's receipt-options sample saves basic authentication and no SMTPUser.
-    allow_mail(
-        server, free_port(), authentication_type=SmtpAuthenticationType.BASIC, smtp_user=""
-    )
+    allow_mail(server, free_port(), authentication_type=SmtpAuthenticationType.BASIC, smtp_user="")
     (job,) = submit(server, two_pages, "1002")
     (failed,) = eventually(
         lambda: [r for r in server.get_receipts(status="failed") if r.job_id == job],
