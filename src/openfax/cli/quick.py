@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
-from openfax.errors import FaxError
+from openfax.errors import BodyError, FaxError
 
 TYPE_CHECKING = False
 """Not ``typing.TYPE_CHECKING``: importing ``typing`` would cost this path a good part of
@@ -137,6 +137,9 @@ def _send(command: _Command, server_name: str, token: str | None) -> int | None:
                 uploads=[("bodies", Path(path)) for path in files],
             )
             jobs = [connection.get(f"/outgoing-jobs/{job_id}") for job_id in submitted["job_ids"]]
+        except BodyError as exc:
+            # As ``FaxDocument.connected_submit`` does: the file named as the command line did.
+            raise BodyError(exc.index, files[exc.index], exc.reason) from None
         finally:
             connection.close()
         print_sent(jobs, "as_json" in command.flags)
