@@ -55,7 +55,7 @@ COMMANDS = {
         | SERVER_OPTIONS,
         {"--json": "as_json"},
     ),
-    "jobs": (SERVER_OPTIONS, {"--json": "as_json"}),
+    "jobs": (SERVER_OPTIONS, {"--json": "as_json", "--wide": "wide"}),
 }
 """Per command: its options that take a value, and its flags (option -> parameter name)."""
 
@@ -153,7 +153,14 @@ def _jobs(command: _Command, server_name: str, token: str | None) -> int:
     def work() -> None:
         with _connected(server_name, token) as server:
             rows = [fax.job_row(job.to_dict()) for job in server.folders.outgoing_queue.get_jobs()]
-        fax.print_rows(rows, fax.JOB_COLUMNS, "Outgoing queue", "as_json" in command.flags)
+        fax.print_rows(
+            rows,
+            fax.JOB_COLUMNS,
+            "Outgoing queue",
+            "as_json" in command.flags,
+            optional=fax.JOB_OPTIONAL,
+            wide="wide" in command.flags,
+        )
 
     return _report(work)
 

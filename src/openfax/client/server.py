@@ -542,7 +542,6 @@ class FaxServer:
         *,
         after: int | None = None,
         deadline: float | None = None,
-        until: threading.Event | None = None,
     ) -> Iterator[Iterator[ServerEvent]]:
         """A blocking stream of events, subscribed when the ``with`` block starts::
 
@@ -550,13 +549,13 @@ class FaxServer:
                 for event in events: ...
 
         ``after`` resumes after that ``seq``; past ``deadline`` (``time.monotonic()``) the
-        stream raises TimeoutError; once ``until`` is set (say, by a signal handler) it ends.
+        stream raises TimeoutError.
         """
         with self._connected.events_socket(int(mask), after) as ws:
             decode(ws.recv())  # the subscription is in place
 
             def stream() -> Iterator[ServerEvent]:
-                while until is None or not until.is_set():
+                while True:
                     wait = POLL_SECONDS
                     if deadline is not None:
                         wait = min(wait, deadline - time.monotonic())
