@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import pytest
 
+from openfax.cli import accounts, administration, fax, outbound, receipts, routing
 from tests.cli.test_cli import OPENFAX, SAMPLES
 from tests.daemon import Daemon, running
 
@@ -65,10 +66,23 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 
 @pytest.fixture(scope="module")
-def jobs(daemon: Daemon) -> dict[str, str]:
-    """The ids of a delivered fax, one waiting to retry (no line answers its number: the
-    next try is in 10 minutes) and one that failed (no retries left)."""
-    delivered = sent_job(daemon, SAMPLES / "chart.png", "--to", "1002", "--wait")
+def jobs(daemon: Daemon, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The ids of a delivered fax (routed to a folder, its receipt refused by a port no mail
+    server listens on), one waiting to retry (no line answers its number: the next try is
+    in 10 minutes) and one that failed (no retries left)."""
+    folder = tmp_path_factory.mktemp("routed")
+    for command in [
+        ["routing", "config", "folder", f"folder={folder}", "format=pdf"],
+        ["routing", "use", "loopback line 1002", "folder"],
+        ["receipts", "set", "--allow", "mail", "--smtp-server", "127.0.0.1", "--smtp-port", "9"],
+        ["receipts", "set", "--sender", "fax@example.com"],
+    ]:
+        done = openfax(daemon, *command)
+        assert done.returncode == 0, done.stderr
+    delivered = sent_job(
+        daemon, SAMPLES / "chart.png", "--to", "1002", "--wait",
+        "--receipt", "mail", "--receipt-address", "someone.with.a.long.address@example.com",
+    )  # fmt: skip
     retrying = sent_job(daemon, SAMPLES / "chart.png", "--to", NOWHERE)
     wait_for_job(daemon, retrying, "RETRYING")
     assert openfax(daemon, "config", "set", "retries=0").returncode == 0
@@ -101,20 +115,36 @@ def test_jobs_and_sent_say_why_a_fax_failed_or_waits(daemon: Daemon, jobs: dict[
 
 
 @pytest.mark.parametrize(
-    "command",
+    ("command", "columns"),
     [
-        ["jobs"], ["sent"], ["inbox"], ["devices"], ["audit"], ["config", "get"],
-        ["accounts", "list"], ["rights", "show", "--all"], ["routing", "methods"],
-        ["routing", "extensions"], ["routing", "deliveries"], ["receipts", "list"],
-        ["outbound", "rules", "list"], ["outbound", "groups", "list"], ["providers", "list"],
+        (["jobs"], fax.JOB_COLUMNS),
+        (["sent"], fax.SENT_COLUMNS),
+        (["inbox"], fax.MESSAGE_COLUMNS),
+        (["devices"], fax.DEVICE_COLUMNS),
+        (["audit"], administration.AUDIT_COLUMNS),
+        (["config", "get"], administration.PROPERTY_COLUMNS),
+        (["providers", "list"], administration.PROVIDER_COLUMNS),
+        (["accounts", "list"], accounts.ACCOUNT_COLUMNS),
+        (["rights", "show", "--all"], accounts.GRANT_COLUMNS),
+        (["routing", "methods"], routing.METHOD_COLUMNS),
+        (["routing", "extensions"], routing.EXTENSION_COLUMNS),
+        (["routing", "deliveries"], routing.DELIVERY_COLUMNS),
+        (["receipts", "list"], receipts.RECEIPT_COLUMNS),
+        (["outbound", "rules", "list"], outbound.RULE_COLUMNS),
+        (["outbound", "groups", "list"], outbound.GROUP_COLUMNS),
     ],
-)  # fmt: skip
-def test_tables_fit_80_columns(daemon: Daemon, jobs: dict[str, str], command: list[str]) -> None:
+    ids=lambda value: "-".join(value) if isinstance(value, list) else "",
+)
+def test_tables_fit_80_columns(
+    daemon: Daemon, jobs: dict[str, str], command: list[str], columns: tuple[str, ...]
+) -> None:
     done = openfax(daemon, *command)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) > 2
+    assert len(lines) > 3, "a title, the header, its rule and a row at least"
     assert [line for line in lines if len(line) > 80] == []
+    headers = [cell.strip() for cell in lines[1].split("┃")]
+    assert set(headers) <= set(columns), f"a column squeezed below its name: {headers}"
     assert "…" not in done.stdout, "a cell was cut instead of wrapped"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 
 from openfax.errors import FaxError
@@ -252,7 +252,7 @@ def print_rows(
     from rich.table import Table
     from rich.text import Text
 
-    cells = {column: [str(row[column]) for row in rows] for column in columns}
+    cells = {column: [_cell(row[column]) for row in rows] for column in columns}
     longest = {column: max(map(cell_len, [column, *cells[column]])) for column in columns}
     console = Console()
     shown = list(columns)
@@ -272,6 +272,17 @@ def print_rows(
         # Text, not markup: a subject or a file name in brackets is shown as it is.
         table.add_row(*(Text(cells[column][index]) for column in shown))
     console.print(table)
+
+
+def _cell(value: Any) -> str:
+    """A value as a table shows it: a time (a datetime, or as the API writes one) as the
+    other tables' times are, in local time to the second; anything else as it is."""
+    if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
+        with suppress(ValueError):
+            value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return _when(value)
+    return str(value)
 
 
 def send(
