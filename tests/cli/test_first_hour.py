@@ -253,14 +253,14 @@ def test_a_wrong_password_is_told_apart_from_none(daemon: Daemon) -> None:
 class Watcher:
     """``openfax watch`` running, its stdout and stderr lines read as they come."""
 
-    def __init__(self, daemon: Daemon, *args: str) -> None:
+    def __init__(self, daemon: Daemon, **env: str) -> None:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENFAX_")}
         self.process = subprocess.Popen(
-            [str(OPENFAX), "watch", *args],
+            [str(OPENFAX), "watch"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**environ, "OPENFAX_SOCKET": str(daemon.socket)},
+            env={**environ, "OPENFAX_SOCKET": str(daemon.socket), **env},
         )
         self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
         self.seen: list[tuple[str, str]] = []
@@ -324,3 +324,16 @@ def test_watch_names_events_and_statuses_and_outlives_a_restart(tmp_path: Path) 
             status = watcher.stop()
     assert status == 0
     assert not [line for stream, line in watcher.seen if "Traceback" in line]
+
+
+def test_watch_ends_with_the_servers_word_when_it_refuses_to_go_on(daemon: Daemon) -> None:
+    assert openfax(daemon, "accounts", "add", "bob").returncode == 0
+    token = openfax(daemon, "accounts", "token", "bob").stdout.strip()
+    assert openfax(daemon, "rights", "grant", "bob", "QUERY_CONFIG").returncode == 0
+    watcher = Watcher(daemon, OPENFAX_SERVER=daemon.address, OPENFAX_TOKEN=token)
+    watcher.wait_for(lambda stream, line: stream == "err" and "watching" in line, "start")
+    assert openfax(daemon, "accounts", "remove", "bob").returncode == 0
+    watcher.wait_for(lambda _, line: "reconnecting" in line and "'bob' was removed" in line, "loss")
+    refused = watcher.wait_for(lambda stream, _: stream == "err", "refusal")
+    assert refused == "Error: AccessDeniedError: the API token is not valid (unknown or revoked)"
+    assert watcher.process.wait(timeout=SECONDS) == 1

@@ -410,10 +410,11 @@ def watch(server: FaxServer, as_json: bool) -> None:
     lands inside the reading of a frame, and reconnects when the stream breaks (openfaxd
     restarted), resuming after the last event printed: none is missed. The start of the
     subscription, the loss and the return are said on stderr, so that stdout stays the
-    events.
+    events; a reconnection the server refuses (the account removed) ends it with that error.
     """
     import queue
 
+    from openfax.client import ServerUnavailableError
     from openfax.client.events import ServerEvent
     from openfax.model import ServerEvents
 
@@ -428,6 +429,8 @@ def watch(server: FaxServer, as_json: bool) -> None:
             echo(event_line(item, as_json))
         elif item is None:
             print("reconnected to the fax server: its events go on", file=sys.stderr, flush=True)
+        elif isinstance(item, FaxError) and not isinstance(item, ServerUnavailableError):
+            raise item  # the server refused the reconnection: no events will come
         else:
             lost = f"lost the fax server's events ({type(item).__name__}: {item}); reconnecting"
             print(lost, file=sys.stderr, flush=True)

@@ -525,8 +525,10 @@ class FaxServer:
 
     def add_connection_handler(self, handler: ConnectionHandler) -> None:
         """Call ``handler(server, error)`` when the event stream is lost (``error`` says how;
-        the listener reconnects) and ``handler(server, None)`` when it is back (an OpenFax
-        addition: COM has no such notification)."""
+        the listener reconnects) and ``handler(server, None)`` when it is back; an ``error``
+        the server answered a reconnection with (a FaxError other than
+        ServerUnavailableError: the account was removed, its token revoked) ends the
+        listening. An OpenFax addition: COM has no such notification."""
         self._connection_handlers.append(handler)
 
     def remove_connection_handler(self, handler: ConnectionHandler) -> None:
@@ -657,8 +659,10 @@ class _Listener:
                     self._lost = True
                     self._server._connection_changed(exc)
                 self._stopping.wait(RECONNECT_SECONDS)
-            except FaxError as exc:  # the server refused: the caller raises it
+            except FaxError as exc:  # the server refused: the caller raises it, or hears it
                 self.failure = exc
+                if self.started.is_set():
+                    self._server._connection_changed(exc)
                 self.started.set()
                 return
             except BaseException as exc:
