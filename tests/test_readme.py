@@ -87,10 +87,14 @@ def readme_blocks(text: str) -> list[Block]:
 
 
 def fresh_clone(destination: Path) -> Path:
-    """The repository's committed files copied to ``destination``, as a clone has them,
+    """The repository's files copied to ``destination`` as a clone has them (those git
+    tracks, and new ones not ignored: what a commit of the work in progress would hold),
     with the repository's virtual environment as its ``.venv``."""
     listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     ).stdout
     for name in listed.decode().split("\0"):
         source = ROOT / name
