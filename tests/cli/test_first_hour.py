@@ -222,6 +222,10 @@ def test_a_bad_document_is_named_once_as_the_user_named_it(daemon: Daemon, tmp_p
             assert done.stderr.count("body ") == 1 and "openfax-upload" not in done.stderr
     rendered = openfax(daemon, "render", truncated, "-o", tmp_path / "x.tif")
     assert rendered.stderr.count(str(truncated)) == 1, rendered.stderr
+    cover = openfax(daemon, "send", SAMPLES / "letter.txt", "--to", "1002", "--cover", "nosuch")
+    assert cover.stderr == (
+        "Error: DocumentError: server cover page 'nosuch': no such cover page template\n"
+    )
 
 
 def test_a_wrong_password_is_told_apart_from_none(daemon: Daemon) -> None:
