@@ -20,6 +20,7 @@ from typing import IO, Any
 import pytest
 
 from openfax.cli import accounts, administration, fax, outbound, receipts, routing
+from openfax.model import ReceiveMode
 from tests.cli.test_cli import OPENFAX, SAMPLES
 from tests.daemon import Daemon, running
 
@@ -27,8 +28,6 @@ pytestmark = pytest.mark.xdist_group("first_hour")
 
 SECONDS = 60.0
 """How long a test waits for a job's state or a line of output."""
-NOWHERE = "99999"
-"""A number no loopback line has: the call fails as unanswered, which is retried."""
 
 
 def openfax(
@@ -47,16 +46,22 @@ def sent_job(daemon: Daemon, *args: str | Path) -> str:
     return done.stdout.split()[0]
 
 
-def wait_for_job(daemon: Daemon, job_id: str, status: str) -> dict[str, Any]:
-    """The job's row in ``openfax jobs --json`` once its status is ``status``."""
+def wait_for_job(daemon: Daemon, job_id: str, status: str, *, cause: str = "") -> dict[str, Any]:
+    """The job's JSON, as the API gives it, once its status is ``status`` (its last call's
+    extended status ``cause``, if given)."""
     deadline = time.monotonic() + SECONDS
-    while time.monotonic() < deadline:
-        rows = json.loads(openfax(daemon, "jobs", "--json").stdout)
-        (row,) = [row for row in rows if row["id"] == job_id]
-        if row["status"] == status:
-            return row
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} not {status} after {SECONDS} s: {row}")
+    with daemon.connected() as server:
+        while time.monotonic() < deadline:
+            job = server.folders.outgoing_queue.get_job(job_id).to_dict()
+            if job["status_name"] == status and cause in ("", job["extended_status_name"]):
+                return job
+            time.sleep(0.2)
+    raise AssertionError(f"job {job_id} not {status} {cause} after {SECONDS} s: {job}")
+
+
+def in_words(job: dict[str, Any]) -> str:
+    """What the API says of a job's last call: its extended status and the line's words."""
+    return f"{job['extended_status_name'].replace('_', ' ').lower()}: {job['extended_status']}"
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +71,11 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 
 @pytest.fixture(scope="module")
-def jobs(daemon: Daemon, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The ids of a delivered fax (routed to a folder, its receipt refused by a port no mail
-    server listens on), one waiting to retry (no line answers its number: the next try is
-    in 10 minutes) and one that failed (no retries left)."""
+def jobs(daemon: Daemon, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A delivered fax (routed to a folder, its receipt refused by a port no mail server
+    listens on), then, line 1002 answering no more, one waiting to retry (the next try after
+    no answer is in 10 minutes) and one that failed (no retries left): their ids, and the
+    last two as the API shows them."""
     folder = tmp_path_factory.mktemp("routed")
     for command in [
         ["routing", "config", "folder", f"folder={folder}", "format=pdf"],
@@ -83,35 +89,41 @@ def jobs(daemon: Daemon, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         daemon, SAMPLES / "chart.png", "--to", "1002", "--wait",
         "--receipt", "mail", "--receipt-address", "someone.with.a.long.address@example.com",
     )  # fmt: skip
-    retrying = sent_job(daemon, SAMPLES / "chart.png", "--to", NOWHERE)
-    wait_for_job(daemon, retrying, "RETRYING")
+    with daemon.connected() as server:
+        (line,) = [d for d in server.get_devices() if d.number == "1002"]
+        line.receive_mode = ReceiveMode.NO_ANSWER
+        line.save()
+    retrying = sent_job(daemon, SAMPLES / "chart.png", "--to", "1002")
+    waiting = wait_for_job(daemon, retrying, "RETRYING", cause="NO_ANSWER")
     assert openfax(daemon, "config", "set", "retries=0").returncode == 0
-    failed = sent_job(daemon, SAMPLES / "chart.png", "--to", "88888", "--subject", "Lost")
-    wait_for_job(daemon, failed, "RETRIES_EXCEEDED")
-    return {"delivered": delivered, "retrying": retrying, "failed": failed}
+    failed = sent_job(daemon, SAMPLES / "chart.png", "--to", "1002", "--subject", "Lost")
+    given_up = wait_for_job(daemon, failed, "RETRIES_EXCEEDED")
+    return {"delivered": delivered, "waiting": waiting, "given_up": given_up}
 
 
-def test_jobs_and_sent_say_why_a_fax_failed_or_waits(daemon: Daemon, jobs: dict[str, str]) -> None:
+def test_jobs_and_sent_say_why_a_fax_failed_or_waits(daemon: Daemon, jobs: dict[str, Any]) -> None:
+    waiting, given_up = jobs["waiting"], jobs["given_up"]
+    assert waiting["extended_status"] and given_up["extended_status"]
     rows = {row["id"]: row for row in json.loads(openfax(daemon, "jobs", "--json").stdout)}
-    retrying, failed = rows[jobs["retrying"]], rows[jobs["failed"]]
-    assert retrying["reason"].startswith(f"no answer: no line has number {NOWHERE}; next try ")
-    assert retrying["reason"].endswith(retrying["scheduled"][-8:])  # the time of the next try
-    assert failed["reason"] == "no answer: no line has number 88888"
+    retrying, failed = rows[waiting["id"]], rows[given_up["id"]]
+    assert retrying["reason"] == f"{in_words(waiting)}; next try {retrying['scheduled'][-8:]}"
+    assert retrying["reason"].startswith("no answer: loopback line 1002 did not answer")
+    assert failed["reason"] == in_words(given_up)
 
     table = openfax(daemon, "jobs")
     assert table.returncode == 0, table.stderr
-    text = " ".join(table.stdout.split())  # the reasons wrap
-    assert "RETRYING" in text and "next try" in text
-    assert "RETRIES_EXCEEDED" in text and "no line has" in text
+    words = table.stdout.split()  # the reasons wrap
+    assert "RETRYING" in words and "RETRIES_EXCEEDED" in words
+    assert set(f"{in_words(given_up)} next try".split()) <= set(words)
 
     sent = {row["id"]: row for row in json.loads(openfax(daemon, "sent", "--json").stdout)}
     assert sent[jobs["delivered"]]["status"] == "COMPLETED"
     assert sent[jobs["delivered"]]["reason"] == ""
-    assert sent[jobs["failed"]]["status"] == "RETRIES_EXCEEDED"
-    assert sent[jobs["failed"]]["reason"] == "no answer: no line has number 88888"
-    assert sent[jobs["failed"]]["subject"] == "Lost"
-    assert jobs["retrying"] not in sent, "a fax still to be tried is not among the sent"
-    assert "no line has" in openfax(daemon, "sent").stdout
+    assert sent[given_up["id"]]["status"] == "RETRIES_EXCEEDED"
+    assert sent[given_up["id"]]["reason"] == in_words(given_up)
+    assert sent[given_up["id"]]["subject"] == "Lost"
+    assert waiting["id"] not in sent, "a fax still to be tried is not among the sent"
+    assert set(in_words(given_up).split()) <= set(openfax(daemon, "sent").stdout.split())
 
 
 @pytest.mark.parametrize(
@@ -136,7 +148,7 @@ def test_jobs_and_sent_say_why_a_fax_failed_or_waits(daemon: Daemon, jobs: dict[
     ids=lambda value: "-".join(value) if isinstance(value, list) else "",
 )
 def test_tables_fit_80_columns(
-    daemon: Daemon, jobs: dict[str, str], command: list[str], columns: tuple[str, ...]
+    daemon: Daemon, jobs: dict[str, Any], command: list[str], columns: tuple[str, ...]
 ) -> None:
     done = openfax(daemon, *command)
     assert done.returncode == 0, done.stderr
@@ -156,7 +168,7 @@ def test_tables_fit_80_columns(
     ],
 )
 def test_wide_shows_every_column(
-    daemon: Daemon, jobs: dict[str, str], command: str, narrow: list[str], wide_only: list[str]
+    daemon: Daemon, jobs: dict[str, Any], command: str, narrow: list[str], wide_only: list[str]
 ) -> None:
     def headers(*args: str) -> list[str]:
         done = openfax(daemon, command, *args)
@@ -169,14 +181,14 @@ def test_wide_shows_every_column(
     assert set(narrow + wide_only) <= set(headers("--wide"))
 
 
-def test_a_wide_terminal_shows_every_column(daemon: Daemon, jobs: dict[str, str]) -> None:
+def test_a_wide_terminal_shows_every_column(daemon: Daemon, jobs: dict[str, Any]) -> None:
     done = openfax(daemon, "jobs", columns=200)
     header = done.stdout.splitlines()[1]
     assert all(name in header for name in ("retries", "device", "scheduled", "reason"))
 
 
 def test_get_last_and_an_id_no_fax_has(
-    daemon: Daemon, jobs: dict[str, str], tmp_path: Path
+    daemon: Daemon, jobs: dict[str, Any], tmp_path: Path
 ) -> None:
     saved = openfax(daemon, "get", "--last", "-o", tmp_path / "fax.pdf", "--json")
     assert saved.returncode == 0, saved.stderr
