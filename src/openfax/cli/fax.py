@@ -450,7 +450,7 @@ def event_line(event: ServerEvent, as_json: bool) -> str:
         for key, value in event.data.items()
         if value not in ("", None) and key not in EVENT_FIELDS_LEFT_OUT
     ]
-    return f"{_when(event.time)}  {event.name}  {' '.join(fields)}"
+    return f"{_when(event.time)}  {event.name}  {' '.join(fields)}".rstrip()
 
 
 def _event_value(key: str, value: Any) -> str:
