@@ -242,8 +242,11 @@ def devices(as_json: bool, wide: bool, server_name: str, token: str | None) -> N
 
     with fax.connected(server_name, token) as server:
         rows = [fax.device_row(device) for device in server.get_devices()]
+    # Lines that register (SIP channels) show their registration and its last error.
+    registering = any(row["registration"] for row in rows)
+    columns = (*fax.DEVICE_COLUMNS, "registration") if registering else fax.DEVICE_COLUMNS
     optional = fax.DEVICE_OPTIONAL
-    fax.print_rows(rows, fax.DEVICE_COLUMNS, "Devices", as_json, optional=optional, wide=wide)
+    fax.print_rows(rows, columns, "Devices", as_json, optional=optional, wide=wide)
 
 
 @cli.command()
