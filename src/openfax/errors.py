@@ -261,11 +261,13 @@ class PageLimitError(SubmissionError):
 
 class BodyError(DocumentError):
     """One body of a submission cannot be rendered; ``index`` is its place in the list (from 0),
-    as FAXCOMEX's ConnectedSubmit2 reports the failing body."""
+    as FAXCOMEX's ConnectedSubmit2 reports the failing body. ``reason`` stays the document's
+    own, so naming the body again (the API names the client's file) does not repeat "body N"."""
 
     def __init__(self, index: int, path: str | Path | None, reason: str) -> None:
         self.index = index
         super().__init__(path, f"body {index}: {reason}")
+        self.reason = reason
 
 
 class RoutingError(FaxError):

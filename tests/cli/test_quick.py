@@ -64,7 +64,7 @@ def test_send_prints_what_the_click_command_prints(daemon: Daemon) -> None:
         assert row.pop("id") and row.pop("scheduled")
     assert rows[0] == rows[1] == [
         {"status": "PENDING", "recipient": "3003", "pages": 2, "sent": 0, "retries": 0,
-         "device": ""}
+         "device": "", "reason": ""}
     ]  # fmt: skip
 
 

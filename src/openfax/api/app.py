@@ -263,7 +263,10 @@ def _routes(service: FaxService) -> APIRouter:
                 result = await service.connected_submit2(request)
             except BodyError as exc:
                 name = uploads[exc.index].filename or f"body{exc.index}"
-                raise BodyError(exc.index, name, exc.reason) from None
+                # A reason that quotes the file (a library's message) names the client's
+                # file too, not the server's temporary copy.
+                reason = exc.reason.replace(str(paths[exc.index]), name)
+                raise BodyError(exc.index, name, reason) from None
         finally:
             for path in saved:
                 path.unlink(missing_ok=True)

@@ -87,7 +87,7 @@ class Authentication:
             await _refuse(scope, receive, send, fax_error_response(exc))
             return
         if found is None:
-            await _refuse(scope, receive, send, unauthorized())
+            await _refuse(scope, receive, send, unauthorized(_refusal(scope)))
             return
         scope.setdefault("state", {})["caller"] = found
         await self.app(scope, receive, send)
@@ -127,6 +127,20 @@ def _authorization(scope: Scope) -> tuple[str, str]:
             if credentials.strip():
                 return scheme.lower(), credentials.strip()
     return "", ""
+
+
+def _refusal(scope: Scope) -> str:
+    """Why a remote request was not let in, by the credentials it gave: none, an account's
+    name and password that do not match (which of the two is not said), or a token."""
+    scheme, _ = _authorization(scope)
+    if scheme == "basic":
+        return "wrong user name or password"
+    if scheme == "bearer":
+        return "the API token is not valid (unknown or revoked)"
+    required = "an account's name and password (Basic) or an API token (Bearer) is required"
+    if scheme:
+        return f"the {scheme!r} authorization scheme is not known here: {required}"
+    return f"no credentials given: {required}"
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, response: JSONResponse) -> None:

@@ -99,9 +99,9 @@ def invalid_argument(message: str) -> JSONResponse:
     return JSONResponse(error_body("FaxError", E_INVALIDARG, message), status_code=400)
 
 
-def unauthorized() -> JSONResponse:
-    """The answer to a remote request without valid credentials."""
-    message = "an account's name and password (Basic) or an API token (Bearer) is required"
+def unauthorized(message: str) -> JSONResponse:
+    """The answer to a remote request without valid credentials; ``message`` says which
+    (none given, a wrong password, an unknown token)."""
     body = error_body("AccessDeniedError", E_ACCESSDENIED, message)
     headers = {"WWW-Authenticate": 'Basic realm="OpenFax", Bearer'}
     return JSONResponse(body, status_code=401, headers=headers)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from openfax.cli.options import json_option, server_options
+from openfax.cli.options import json_option, server_options, wide_option
 from openfax.cli.routing import connected, parse_setting, print_result, print_rows
 
 if TYPE_CHECKING:
@@ -20,8 +20,11 @@ if TYPE_CHECKING:
 
 PROPERTY_COLUMNS = ("property", "value")
 PROVIDER_COLUMNS = ("unique_name", "friendly_name", "image_name", "version", "status", "error")
+PROVIDER_OPTIONAL = ("version", "image_name")
+"""The columns left out first, in this order, where the terminal is narrow (``--wide``)."""
 COVER_PAGE_COLUMNS = ("name", "size", "modified")
 AUDIT_COLUMNS = ("seq", "time", "actor", "action", "object_type", "object_id", "details")
+AUDIT_OPTIONAL = ("object_type", "seq", "details")
 
 
 @click.group()
@@ -91,12 +94,14 @@ def set_config(
 @click.option("--after", type=click.IntRange(min=0), default=0, help="Only entries after this seq.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
 @json_option
+@wide_option
 @server_options
 def audit(
     since: datetime | None,
     after: int,
     limit: int,
     as_json: bool,
+    wide: bool,
     server_name: str,
     token: str | None,
 ) -> None:
@@ -105,7 +110,7 @@ def audit(
     with connected(server_name, token) as server:
         when = None if since is None else since.replace(tzinfo=UTC)
         rows = [entry.to_dict() for entry in server.get_audit(when, limit, after=after)]
-    print_rows(rows, AUDIT_COLUMNS, "Audit trail", as_json)
+    print_rows(rows, AUDIT_COLUMNS, "Audit trail", as_json, optional=AUDIT_OPTIONAL, wide=wide)
 
 
 @click.group()
@@ -237,8 +242,9 @@ def providers() -> None:
 
 @providers.command("list")
 @json_option
+@wide_option
 @server_options
-def list_providers(as_json: bool, server_name: str, token: str | None) -> None:
+def list_providers(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
     """List the device providers as loaded at the server's last start."""
     with connected(server_name, token) as server:
         rows = [
@@ -253,7 +259,8 @@ def list_providers(as_json: bool, server_name: str, token: str | None) -> None:
             }
             for p in server.get_device_providers()
         ]
-    print_rows(rows, PROVIDER_COLUMNS, "Device providers", as_json)
+    title = "Device providers"
+    print_rows(rows, PROVIDER_COLUMNS, title, as_json, optional=PROVIDER_OPTIONAL, wide=wide)
 
 
 @providers.command("register")

@@ -23,7 +23,7 @@ from openfax.cli.administration import (
     extension_property,
     providers,
 )
-from openfax.cli.options import json_option, render_options, server_options
+from openfax.cli.options import json_option, render_options, server_options, wide_option
 from openfax.cli.outbound import outbound
 from openfax.cli.receipts import logging_group, receipts
 from openfax.cli.routing import routing
@@ -126,14 +126,17 @@ def send(files: tuple[str, ...], to: tuple[str, ...], **options: Any) -> None:
 
 @cli.command()
 @json_option
+@wide_option
 @server_options
-def jobs(as_json: bool, server_name: str, token: str | None) -> None:
-    """List the outgoing queue."""
+def jobs(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
+    """List the outgoing queue: each fax's state and why (a call's stage, the cause of a
+    failed call, when it is tried again)."""
     from openfax.cli import fax
 
     with fax.connected(server_name, token) as server:
         rows = [fax.job_row(job.to_dict()) for job in server.folders.outgoing_queue.get_jobs()]
-    fax.print_rows(rows, fax.JOB_COLUMNS, "Outgoing queue", as_json)
+    title = "Outgoing queue"
+    fax.print_rows(rows, fax.JOB_COLUMNS, title, as_json, optional=fax.JOB_OPTIONAL, wide=wide)
 
 
 def _job_operation(name: str, summary: str) -> None:
@@ -160,39 +163,69 @@ for _name, _summary in [
     _job_operation(_name, _summary)
 
 
-def _archive_listing(name: str, folder: str, title: str) -> None:
-    @cli.command(name=name, help=f"List the {title.lower()}.")
-    @json_option
-    @server_options
-    def listing(as_json: bool, server_name: str, token: str | None) -> None:
-        from openfax.cli import fax
+@cli.command()
+@json_option
+@wide_option
+@server_options
+def inbox(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
+    """List the received faxes, the newest last."""
+    from openfax.cli import fax
 
-        with fax.connected(server_name, token) as server:
-            archive = getattr(server.folders, folder)
-            rows = [fax.message_row(message) for message in archive.get_messages()]
-        fax.print_rows(rows, fax.MESSAGE_COLUMNS, title, as_json)
-
-
-_archive_listing("inbox", "incoming_archive", "Received faxes")
-_archive_listing("sent", "outgoing_archive", "Sent faxes")
+    with fax.connected(server_name, token) as server:
+        archive = server.folders.incoming_archive
+        rows = [fax.message_row(message) for message in archive.get_messages()]
+    optional = fax.MESSAGE_OPTIONAL
+    fax.print_rows(
+        rows, fax.MESSAGE_COLUMNS, "Received faxes", as_json, optional=optional, wide=wide
+    )
 
 
 @cli.command()
-@click.argument("message_id")
+@json_option
+@wide_option
+@server_options
+def sent(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
+    """List the sent faxes, and those that failed (they wait in the queue for `openfax
+    restart ID`) with why, the newest last."""
+    from openfax.cli import fax
+    from openfax.model import JobStatus
+
+    failed = JobStatus.FAILED | JobStatus.RETRIES_EXCEEDED
+    with fax.connected(server_name, token) as server:
+        folders = server.folders
+        rows = [fax.sent_row(message) for message in folders.outgoing_archive.get_messages()]
+        jobs = folders.outgoing_queue.get_jobs()
+        rows += [fax.failed_row(job.to_dict()) for job in jobs if job.status & failed]
+    rows.sort(key=lambda row: row["when"])
+    optional = fax.SENT_OPTIONAL
+    fax.print_rows(rows, fax.SENT_COLUMNS, "Sent faxes", as_json, optional=optional, wide=wide)
+
+
+@cli.command()
+@click.argument("message_id", required=False)
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="PDF (or .tif) to write."
 )
 @click.option("--sent", is_flag=True, help="Look in the sent faxes only.")
+@click.option("--last", is_flag=True, help="The newest received fax (with --sent, sent).")
 @json_option
 @server_options
 def get(
-    message_id: str, output: str, sent: bool, as_json: bool, server_name: str, token: str | None
+    message_id: str | None,
+    output: str,
+    sent: bool,
+    last: bool,
+    as_json: bool,
+    server_name: str,
+    token: str | None,
 ) -> None:
-    """Save an archived fax as PDF (or TIFF)."""
+    """Save an archived fax, MESSAGE_ID or the --last, as PDF (or TIFF)."""
     from pathlib import Path
 
     from openfax.cli import fax
 
+    if last == (message_id is not None):
+        raise click.UsageError("give a fax's MESSAGE_ID or --last (one of them)")
     with fax.connected(server_name, token) as server:
         row = fax.get_fax(server, message_id, Path(output), sent)
     pages = row["pages"]
@@ -201,8 +234,9 @@ def get(
 
 @cli.command()
 @json_option
+@wide_option
 @server_options
-def devices(as_json: bool, server_name: str, token: str | None) -> None:
+def devices(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
     """List the fax lines and what they are doing."""
     from openfax.cli import fax
 
@@ -211,14 +245,16 @@ def devices(as_json: bool, server_name: str, token: str | None) -> None:
     # Lines that register (SIP channels) show their registration and its last error.
     registering = any(row["registration"] for row in rows)
     columns = (*fax.DEVICE_COLUMNS, "registration") if registering else fax.DEVICE_COLUMNS
-    fax.print_rows(rows, columns, "Devices", as_json)
+    optional = fax.DEVICE_OPTIONAL
+    fax.print_rows(rows, columns, "Devices", as_json, optional=optional, wide=wide)
 
 
 @cli.command()
 @json_option
 @server_options
 def watch(as_json: bool, server_name: str, token: str | None) -> None:
-    """Print the server's events as they happen (Ctrl-C to stop)."""
+    """Print the server's events as they happen (Ctrl-C to stop); after a lost connection
+    (openfaxd restarted) it reconnects and goes on where it was."""
     from openfax.cli import fax
 
     with fax.connected(server_name, token) as server, contextlib.suppress(KeyboardInterrupt):

@@ -72,3 +72,11 @@ def json_option(command: F) -> F:
     """Add --json: one JSON value on stdout instead of a table."""
     option = click.option("--json", "as_json", is_flag=True, help="Print JSON, not a table.")
     return option(command)
+
+
+def wide_option(command: F) -> F:
+    """Add --wide: a table with every column, however wide (else it fits the terminal)."""
+    option = click.option(
+        "--wide", is_flag=True, help="Show every column (else the table fits the terminal)."
+    )
+    return option(command)

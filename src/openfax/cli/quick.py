@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
-from openfax.errors import FaxError
+from openfax.errors import BodyError, FaxError
 
 TYPE_CHECKING = False
 """Not ``typing.TYPE_CHECKING``: importing ``typing`` would cost this path a good part of
@@ -55,7 +55,7 @@ COMMANDS = {
         | SERVER_OPTIONS,
         {"--json": "as_json"},
     ),
-    "jobs": (SERVER_OPTIONS, {"--json": "as_json"}),
+    "jobs": (SERVER_OPTIONS, {"--json": "as_json", "--wide": "wide"}),
 }
 """Per command: its options that take a value, and its flags (option -> parameter name)."""
 
@@ -137,6 +137,9 @@ def _send(command: _Command, server_name: str, token: str | None) -> int | None:
                 uploads=[("bodies", Path(path)) for path in files],
             )
             jobs = [connection.get(f"/outgoing-jobs/{job_id}") for job_id in submitted["job_ids"]]
+        except BodyError as exc:
+            # As ``FaxDocument.connected_submit`` does: the file named as the command line did.
+            raise BodyError(exc.index, files[exc.index], exc.reason) from None
         finally:
             connection.close()
         print_sent(jobs, "as_json" in command.flags)
@@ -150,7 +153,14 @@ def _jobs(command: _Command, server_name: str, token: str | None) -> int:
     def work() -> None:
         with _connected(server_name, token) as server:
             rows = [fax.job_row(job.to_dict()) for job in server.folders.outgoing_queue.get_jobs()]
-        fax.print_rows(rows, fax.JOB_COLUMNS, "Outgoing queue", "as_json" in command.flags)
+        fax.print_rows(
+            rows,
+            fax.JOB_COLUMNS,
+            "Outgoing queue",
+            "as_json" in command.flags,
+            optional=fax.JOB_OPTIONAL,
+            wide="wide" in command.flags,
+        )
 
     return _report(work)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.options import json_option, server_options
+from openfax.cli.options import json_option, server_options, wide_option
 from openfax.cli.routing import connected, print_rows
 
 if TYPE_CHECKING:
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 LEVELS = click.Choice(["none", "min", "med", "max"])
 RECEIPT_COLUMNS = ("id", "job", "address", "kind", "status", "attempts", "next_attempt", "error")
+RECEIPT_OPTIONAL = ("attempts", "next_attempt", "job", "kind")
+"""The columns left out first, in this order, where the terminal is narrow (``--wide``)."""
 
 
 def show(values: dict[str, Any], title: str, as_json: bool) -> None:
@@ -96,9 +98,10 @@ def receipts_set(as_json: bool, server_name: str, token: str | None, **given: An
 @click.option("--failed", is_flag=True, help="Only those the SMTP server never took.")
 @click.option("--pending", is_flag=True, help="Only those still to send.")
 @json_option
+@wide_option
 @server_options
 def receipts_list(
-    failed: bool, pending: bool, as_json: bool, server_name: str, token: str | None
+    failed: bool, pending: bool, as_json: bool, wide: bool, server_name: str, token: str | None
 ) -> None:
     """List the delivery receipts queued, the latest change first."""
     status = "failed" if failed else "pending" if pending else None
@@ -117,7 +120,8 @@ def receipts_list(
             }
             for r in found
         ]
-    print_rows(rows, RECEIPT_COLUMNS, "Delivery receipts", as_json)
+    title = "Delivery receipts"
+    print_rows(rows, RECEIPT_COLUMNS, title, as_json, optional=RECEIPT_OPTIONAL, wide=wide)
 
 
 def _change(

@@ -13,14 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.options import json_option, server_options
+from openfax.cli.options import json_option, server_options, wide_option
 
 if TYPE_CHECKING:
     from openfax.client import FaxInboundRoutingMethod, FaxServer
 
 METHOD_COLUMNS = ("priority", "guid", "name", "friendly_name", "extension")
 EXTENSION_COLUMNS = ("unique_name", "friendly_name", "image_name", "version", "status", "error")
+EXTENSION_OPTIONAL = ("version", "image_name")
+"""The columns left out first, in this order, where the terminal is narrow (``--wide``)."""
 DELIVERY_COLUMNS = ("id", "message", "method", "status", "attempts", "next_attempt", "error")
+DELIVERY_OPTIONAL = ("attempts", "next_attempt", "message")
 
 
 def connected(server_name: str, token: str | None) -> AbstractContextManager[FaxServer]:
@@ -32,11 +35,17 @@ def connected(server_name: str, token: str | None) -> AbstractContextManager[Fax
 
 
 def print_rows(
-    rows: Iterable[dict[str, Any]], columns: tuple[str, ...], title: str, as_json: bool
+    rows: Iterable[dict[str, Any]],
+    columns: tuple[str, ...],
+    title: str,
+    as_json: bool,
+    *,
+    optional: tuple[str, ...] = (),
+    wide: bool = False,
 ) -> None:
     from openfax.cli.fax import print_rows as show
 
-    show(rows, columns, title, as_json)
+    show(rows, columns, title, as_json, optional=optional, wide=wide)
 
 
 def print_result(row: dict[str, Any], text: str, as_json: bool) -> None:
@@ -94,8 +103,9 @@ def methods(as_json: bool, server_name: str, token: str | None) -> None:
 
 @routing.command()
 @json_option
+@wide_option
 @server_options
-def extensions(as_json: bool, server_name: str, token: str | None) -> None:
+def extensions(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
     """List the routing extensions as loaded at the server's last start."""
     with connected(server_name, token) as server:
         rows = [
@@ -109,7 +119,8 @@ def extensions(as_json: bool, server_name: str, token: str | None) -> None:
             }
             for e in server.inbound_routing.get_extensions()
         ]
-    print_rows(rows, EXTENSION_COLUMNS, "Inbound routing extensions", as_json)
+    title = "Inbound routing extensions"
+    print_rows(rows, EXTENSION_COLUMNS, title, as_json, optional=EXTENSION_OPTIONAL, wide=wide)
 
 
 @routing.command()
@@ -190,9 +201,15 @@ def config(
 @click.option("--failed", is_flag=True, help="Only those that failed for good.")
 @click.option("--message", "message_id", default=None, help="Only those of one received fax.")
 @json_option
+@wide_option
 @server_options
 def deliveries(
-    failed: bool, message_id: str | None, as_json: bool, server_name: str, token: str | None
+    failed: bool,
+    message_id: str | None,
+    as_json: bool,
+    wide: bool,
+    server_name: str,
+    token: str | None,
 ) -> None:
     """List deliveries of received faxes to their routing methods."""
     with connected(server_name, token) as server:
@@ -211,7 +228,8 @@ def deliveries(
             }
             for d in found
         ]
-    print_rows(rows, DELIVERY_COLUMNS, "Routing deliveries", as_json)
+    title = "Routing deliveries"
+    print_rows(rows, DELIVERY_COLUMNS, title, as_json, optional=DELIVERY_OPTIONAL, wide=wide)
 
 
 @routing.command()

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from openfax import errors
-from openfax.errors import FaxError
+from openfax.errors import AccessDeniedError, FaxError
 from openfax.paths import SOCKET_NAME, default_data_dir
 
 TYPE_CHECKING = False
@@ -35,6 +35,11 @@ CHUNK = 1 << 16
 MAX_LINE = 1 << 16
 """The longest status or header line accepted."""
 NO_BODY = frozenset({204, 304})
+NO_CREDENTIALS = (
+    "no credentials given: set OPENFAX_USER and OPENFAX_PASSWORD, or OPENFAX_TOKEN "
+    "(connect()'s user and password, or token)"
+)
+"""What a remote server's 401 means to a client that sent neither a password nor a token."""
 
 Upload = tuple[str, Path]
 """A file part of a multipart request: its form field, and the file."""
@@ -69,9 +74,12 @@ def local_socket() -> Path:
     return default_data_dir(os.environ) / SOCKET_NAME
 
 
-def error_from(status: int, body: bytes) -> FaxError:
+def error_from(status: int, body: bytes, *, credentials: bool = True) -> FaxError:
     """The exception an error response stands for: its ``class`` from ``openfax.errors`` with
-    the message, HRESULT and attributes it carried; FaxError for an unknown class."""
+    the message, HRESULT and attributes it carried; FaxError for an unknown class. A 401 to
+    a client that gave no ``credentials`` says where they are given."""
+    if status == 401 and not credentials:
+        return AccessDeniedError(NO_CREDENTIALS)
     try:
         error = json.loads(body)["error"]
         name, hresult, message = error["class"], int(error["hresult"]), str(error["message"])
@@ -388,7 +396,7 @@ class Connection:
             if closing:
                 self._drop()
         if status >= 400:
-            raise error_from(status, b"".join(failure))
+            raise error_from(status, b"".join(failure), credentials=bool(self.headers))
 
     def _request_bytes(
         self,
@@ -482,7 +490,7 @@ class Connection:
             else:
                 ws = connect(uri, additional_headers=self.headers, open_timeout=10, **self._tls)
         except Exception as exc:  # websockets raises several unrelated types here
-            raise _handshake_error(exc, self.base_url) from exc
+            raise _handshake_error(exc, self.base_url, bool(self.headers)) from exc
         with ws:
             yield ws
 
@@ -500,7 +508,7 @@ class Connection:
                     uri, additional_headers=self.headers, open_timeout=10, **self._tls
                 )
         except Exception as exc:  # websockets raises several unrelated types here
-            raise _handshake_error(exc, self.base_url) from exc
+            raise _handshake_error(exc, self.base_url, bool(self.headers)) from exc
         async with ws:
             yield ws
 
@@ -537,13 +545,15 @@ def _quoted(value: str) -> str:
     return "".join(_FORM_ESCAPES.get(char, char) for char in value)
 
 
-def _handshake_error(exc: Exception, base_url: str) -> FaxError:
-    """A refused WebSocket handshake as the error its HTTP response carried."""
+def _handshake_error(exc: Exception, base_url: str, credentials: bool) -> FaxError:
+    """A refused WebSocket handshake as the error its HTTP response carried (``credentials``:
+    whether the client gave any)."""
     from websockets.exceptions import InvalidStatus
 
     if isinstance(exc, InvalidStatus):
         response = exc.response
-        return error_from(response.status_code, bytes(response.body or b""))
+        body = bytes(response.body or b"")
+        return error_from(response.status_code, body, credentials=credentials)
     return _certificate_error(exc, base_url) or ServerUnavailableError(
         f"cannot reach the fax server's events: {exc}"
     )

@@ -95,6 +95,11 @@ class FaxAccount:
     def _dispatch(self, event: ServerEvent) -> None:
         call_handlers(self._handlers, self, event, "account event handler")
 
+    def _connection_changed(self, lost: BaseException | None) -> None:
+        """The account's event stream was lost or is back: the server's connection handlers
+        hear it."""
+        self._server._connection_changed(lost)
+
     @property
     def account_name(self) -> str:
         """FAXCOMEX ``AccountName``: ``user`` or ``domain\\user``."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openfax.client._connection import Upload
+from openfax.errors import BodyError
 from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
 
 if TYPE_CHECKING:
@@ -197,15 +198,20 @@ class FaxDocument:
             "group_broadcast_receipts": self.group_broadcast_receipts,
         }
         headers = {} if self.idempotency_key is None else {"Idempotency-Key": self.idempotency_key}
-        uploads: list[Upload] = [("bodies", path) for path in self.body_paths()]
+        bodies = self.body_paths()
+        uploads: list[Upload] = [("bodies", path) for path in bodies]
         if self.cover_page_type is CoverPageType.LOCAL and self.cover_page:
             uploads.append(("cover_page_file", Path(self.cover_page)))
-        result = server._connected.post(
-            "/submissions",
-            fields={"document": json.dumps(document)},
-            uploads=uploads,
-            headers=headers,
-        )
+        try:
+            result = server._connected.post(
+                "/submissions",
+                fields={"document": json.dumps(document)},
+                uploads=uploads,
+                headers=headers,
+            )
+        except BodyError as exc:
+            # The server knows the file by its name alone: name it as the caller did.
+            raise BodyError(exc.index, bodies[exc.index], exc.reason) from None
         self.submission_id = result["submission_id"]
         job_ids: list[str] = result["job_ids"]
         return job_ids

@@ -17,21 +17,21 @@ _ENVELOPE = ("seq", "type", "event", "time")
 
 _logger = logging.getLogger("openfax.client")
 _S = TypeVar("_S")
+_E = TypeVar("_E")
 
 
 def call_handlers(
-    handlers: Sequence[Callable[[_S, ServerEvent], object]],
-    source: _S,
-    event: ServerEvent,
-    what: str,
+    handlers: Sequence[Callable[[_S, _E], object]], source: _S, event: _E, what: str
 ) -> None:
-    """Call each ``handler(source, event)``; one that raises is logged as a failed ``what``
-    and the others still run, so a faulty handler cannot stop the listener thread."""
+    """Call each ``handler(source, event)`` (``event``: a ServerEvent, or what a connection
+    handler is told); one that raises is logged as a failed ``what`` and the others still
+    run, so a faulty handler cannot stop the listener thread."""
     for handler in list(handlers):
         try:
             handler(source, event)
         except Exception:
-            _logger.exception("%s %r failed on %s", what, handler, event.name)
+            name = event.name if isinstance(event, ServerEvent) else repr(event)
+            _logger.exception("%s %r failed on %s", what, handler, name)
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,9 @@ class FaxOutgoingJob(_Job):
                 self._data[_EVENT_FIELDS.get(key, key)] = value
         if "status" in event.data:
             self._data["status_name"] = JobStatus(self._data["status"]).names
+        if "extended_status" in event.data:
+            extended = _extended(event.data["extended_status"])
+            self._data["extended_status_name"] = getattr(extended, "name", "")
 
 
 class FaxIncomingJob(_Job):

@@ -3,8 +3,9 @@
 Events: ``listen_to_server_events(mask)`` starts one background thread that holds a
 WebSocket to the server and calls each handler added with ``add_event_handler`` on that
 thread, in the server's order; if the connection drops (the daemon restarts), it reconnects
-and resumes after the last event delivered, so none is lost. ``iter_events`` (blocking)
-and ``events`` (asyncio) give the same stream to a loop of one's own.
+and resumes after the last event delivered, so none is lost (each handler added with
+``add_connection_handler`` hears when the stream is lost and when it is back). ``iter_events``
+(blocking) and ``events`` (asyncio) give the same stream to a loop of one's own.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ from openfax.model import ServerApiVersion, ServerEvents
 
 EventHandler = Callable[["FaxServer", ServerEvent], object]
 """A handler gets the server and the event (``event.name`` is the FAXCOMEX notification)."""
+ConnectionHandler = Callable[["FaxServer", BaseException | None], object]
+"""A handler gets the server and what broke the event stream (it then reconnects), or None
+once the stream is back."""
 
 POLL_SECONDS = 0.2
 """How often a blocked event reader looks at its deadline or stop flag."""
@@ -270,6 +274,7 @@ class FaxServer:
         self._connection: Connection | None = None
         self._info: dict[str, Any] = {}
         self._handlers: list[EventHandler] = []
+        self._connection_handlers: list[ConnectionHandler] = []
         self._listener: _Listener | None = None
 
     # --- connection -------------------------------------------------------------------------
@@ -563,6 +568,20 @@ class FaxServer:
     def _dispatch(self, event: ServerEvent) -> None:
         call_handlers(self._handlers, self, event, "event handler")
 
+    def add_connection_handler(self, handler: ConnectionHandler) -> None:
+        """Call ``handler(server, error)`` when the event stream is lost (``error`` says how;
+        the listener reconnects) and ``handler(server, None)`` when it is back; an ``error``
+        the server answered a reconnection with (a FaxError other than
+        ServerUnavailableError: the account was removed, its token revoked) ends the
+        listening. An OpenFax addition: COM has no such notification."""
+        self._connection_handlers.append(handler)
+
+    def remove_connection_handler(self, handler: ConnectionHandler) -> None:
+        self._connection_handlers.remove(handler)
+
+    def _connection_changed(self, lost: BaseException | None) -> None:
+        call_handlers(self._connection_handlers, self, lost, "connection handler")
+
     @contextmanager
     def iter_events(
         self,
@@ -570,7 +589,6 @@ class FaxServer:
         *,
         after: int | None = None,
         deadline: float | None = None,
-        until: threading.Event | None = None,
     ) -> Iterator[Iterator[ServerEvent]]:
         """A blocking stream of events, subscribed when the ``with`` block starts::
 
@@ -578,13 +596,13 @@ class FaxServer:
                 for event in events: ...
 
         ``after`` resumes after that ``seq``; past ``deadline`` (``time.monotonic()``) the
-        stream raises TimeoutError; once ``until`` is set (say, by a signal handler) it ends.
+        stream raises TimeoutError.
         """
         with self._connected.events_socket(int(mask), after) as ws:
             decode(ws.recv())  # the subscription is in place
 
             def stream() -> Iterator[ServerEvent]:
-                while until is None or not until.is_set():
+                while True:
                     wait = POLL_SECONDS
                     if deadline is not None:
                         wait = min(wait, deadline - time.monotonic())
@@ -629,9 +647,12 @@ class _Devices(Collection[FaxDevice]):
 
 
 class _Dispatcher(Protocol):
-    """What a listener hands its events to: a FaxServer or a FaxAccount."""
+    """What a listener hands its events to, and tells when the stream is lost (with what
+    broke it) and back (None): a FaxServer or a FaxAccount."""
 
     def _dispatch(self, event: ServerEvent) -> None: ...
+
+    def _connection_changed(self, lost: BaseException | None) -> None: ...
 
 
 class _Listener:
@@ -653,6 +674,8 @@ class _Listener:
         self.started = threading.Event()
         self._server = server
         self._connection = connection
+        self._lost = False
+        """The stream broke and is not back yet (the dispatcher was told once)."""
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="openfax-events", daemon=True)
         self._thread.start()
@@ -677,9 +700,14 @@ class _Listener:
                     self.failure = exc
                     self.started.set()
                     return
+                if not self._lost and not self._stopping.is_set():
+                    self._lost = True
+                    self._server._connection_changed(exc)
                 self._stopping.wait(RECONNECT_SECONDS)
-            except FaxError as exc:  # the server refused: the caller raises it
+            except FaxError as exc:  # the server refused: the caller raises it, or hears it
                 self.failure = exc
+                if self.started.is_set():
+                    self._server._connection_changed(exc)
                 self.started.set()
                 return
             except BaseException as exc:
@@ -692,6 +720,9 @@ class _Listener:
         if self.after is None:
             self.after = hello["seq"]
         self.started.set()
+        if self._lost:
+            self._lost = False
+            self._server._connection_changed(None)
         while not self._stopping.is_set():
             try:
                 text = ws.recv(timeout=POLL_SECONDS)

@@ -93,7 +93,9 @@ def _opened(path: Path) -> Iterator[Image.Image]:
     except Image.DecompressionBombError:
         raise DocumentError(path, "image too large (decompression bomb)") from None
     except _READ_ERRORS as error:
-        raise DocumentError(path, f"unreadable or corrupt image ({error})") from None
+        # Pillow's message may quote the file, which the DocumentError names already.
+        detail = str(error).replace(f" {str(path)!r}", "")
+        raise DocumentError(path, f"unreadable or corrupt image ({detail})") from None
 
 
 def _check_size(path: Path, frame: Image.Image) -> None:

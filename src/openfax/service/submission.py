@@ -362,7 +362,13 @@ def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> FaxPa
         time_sent=rendering.when,
         page_count=body_pages + 1,
     )
-    return render_cover_page(fields, template=template)
+    try:
+        return render_cover_page(fields, template=template)
+    except DocumentError as exc:
+        if request.cover_page_type is CoverPageType.LOCAL or not request.cover_page:
+            raise
+        # A server cover page is known to its user by its name, not by the server's file.
+        raise DocumentError(f"server cover page {request.cover_page!r}", exc.reason) from None
 
 
 def fields_of(record: Recipient | Sender) -> dict[str, str]:
