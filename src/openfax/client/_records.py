@@ -16,6 +16,24 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+def segment(value: object) -> str:
+    """``value`` as one segment of a request's path: quoted whole, so a job id such as
+    ``My Fax Job`` or ``a/b`` reaches the server as written (which then names what is wrong
+    with it) instead of making a malformed request or another path."""
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")
+
+
+def id_segment(value: object) -> str:
+    """A job's or message's id as a path segment, checked first: InvalidIdError names
+    anything that is not 16 hex digits (``My Fax Job``) before a request is made."""
+    from openfax.model.ids import parse_id
+
+    parse_id(value)  # type: ignore[arg-type]  # it refuses what is not a str
+    return str(value)
+
+
 def parse_time(text: str) -> datetime:
     """An ISO 8601 time from the wire as an aware datetime (UTC)."""
     return datetime.fromisoformat(text)
@@ -92,7 +110,7 @@ class Retried(Record):
 
     def resend(self) -> None:
         """Do a failed one again with fresh retries (InvalidOperationError otherwise)."""
-        self._data = self._connection.post(f"{self._path}/{self.id}/resend")
+        self._data = self._connection.post(f"{self._path}/{segment(self.id)}/resend")
 
 
 class Pages:

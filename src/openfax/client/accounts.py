@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from openfax.client._records import Collection
+from openfax.client._records import Collection, segment
 from openfax.client.events import ServerEvent, call_handlers
 from openfax.client.routing import send_json
 from openfax.model import AccessRights, AccessRights2, AccountEvents, ServerEvents
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def _path(name: str) -> str:
-    return f"/accounts/{quote(name, safe='')}"
+    return f"/accounts/{segment(name)}"
 
 
 _SERVER_EVENTS = {
@@ -243,5 +242,5 @@ class FaxSecurity2(FaxSecurity):
         """Set the rights of an account (by name; None: the defaults again) or of a Unix
         group (``@group``; None: no grant)."""
         body = {"rights": None if rights is None else int(rights)}
-        path = f"/security/grants/{quote(principal, safe='')}"
+        path = f"/security/grants/{segment(principal)}"
         send_json(self._server._connected, "PUT", path, body)

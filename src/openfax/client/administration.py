@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     from openfax.client._connection import Connection
 
 
+def time_of_day(value: str | time | datetime) -> time:
+    """A discount-rate bound as FAXCOMEX's DATE gives it: a datetime's time of day (its date
+    does not matter), a time, or ``"HH:MM"``; TypeError or ValueError for anything else."""
+    if isinstance(value, datetime):
+        return value.time()
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"a time of day is a datetime, a time or 'HH:MM', not {value!r}")
+    return time.fromisoformat(value)
+
+
 class FaxConfiguration(Record):
     """FAXCOMEX ``FaxConfiguration``: ``retry_delay`` in minutes, the water marks in MB, the
     age limits in days (0 keeps for good). Saved values win over the server's configuration
@@ -24,8 +36,8 @@ class FaxConfiguration(Record):
 
     retries = Setting()
     retry_delay = Setting()
-    discount_rate_start = Setting(time.fromisoformat)
-    discount_rate_end = Setting(time.fromisoformat)
+    discount_rate_start = Setting(time_of_day)
+    discount_rate_end = Setting(time_of_day)
     outgoing_queue_age_limit = Setting()
     branding = Setting()
     use_device_tsid = Setting()
@@ -47,25 +59,62 @@ class FaxConfiguration(Record):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._changes: dict[str, Any] = {}
+        self._accounts: dict[str, Any] | None = None
+        self._account_changes: dict[str, bool] = {}
         super().__init__(connection.get("/configuration"))
+
+    @property
+    def auto_create_account_on_connect(self) -> bool:
+        """FAXCOMEX ``AutoCreateAccountOnConnect``: a Unix user without an account gets one
+        when it first connects (the account setting ``FaxSecurity2`` shows too)."""
+        return self._account_setting("auto_create_account_on_connect")
+
+    @auto_create_account_on_connect.setter
+    def auto_create_account_on_connect(self, value: bool) -> None:
+        self._account_changes["auto_create_account_on_connect"] = value
+
+    @property
+    def incoming_faxes_are_public(self) -> bool:
+        """FAXCOMEX ``IncomingFaxesArePublic``: every account sees every received fax."""
+        return self._account_setting("incoming_faxes_are_public")
+
+    @incoming_faxes_are_public.setter
+    def incoming_faxes_are_public(self, value: bool) -> None:
+        self._account_changes["incoming_faxes_are_public"] = value
+
+    def _account_setting(self, name: str) -> bool:
+        if name in self._account_changes:
+            return self._account_changes[name]
+        if self._accounts is None:
+            self._accounts = self._connection.get("/security")
+        return bool(self._accounts[name])
 
     def refresh(self) -> None:
         """FAXCOMEX ``Refresh()``."""
         self._data = self._connection.get("/configuration")
         self._changes = {}
+        self._accounts = None
+        self._account_changes = {}
 
     def save(self) -> None:
         """FAXCOMEX ``Save()``: send the properties changed since the last read; ConfigError
         names a wrong one (then none is saved)."""
         changes = {
-            name: value.isoformat("minutes") if isinstance(value, time) else value
+            name: time_of_day(value).isoformat("minutes") if name in _TIMES_OF_DAY else value
             for name, value in self._changes.items()
         }
         self._data = self._connection.patch("/configuration", changes)
         self._changes = {}
+        if self._account_changes:
+            body = {name: bool(value) for name, value in self._account_changes.items()}
+            self._accounts = send_json(self._connection, "PATCH", "/security", body)
+            self._account_changes = {}
 
     def __repr__(self) -> str:
         return f"<FaxConfiguration retries={self.retries} retry_delay={self.retry_delay}>"
+
+
+_TIMES_OF_DAY = {"discount_rate_start", "discount_rate_end"}
 
 
 class FaxAuditEntry(Record):

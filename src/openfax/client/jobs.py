@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Field, Record, parse_time
+from openfax.client._records import Field, Record, parse_time, segment
 from openfax.client.events import ServerEvent
 from openfax.errors import MessageNotFoundError
 from openfax.model import (
@@ -82,7 +82,7 @@ class _Job(Record):
     def refresh(self) -> None:
         """FAXCOMEX ``Refresh()``: read the job's state again (MessageNotFoundError once it
         has left the queue)."""
-        self._data = self._connection.get(f"{self._path}/{self.id}")
+        self._data = self._connection.get(f"{self._path}/{segment(self.id)}")
 
     def cancel(self) -> None:
         """FAXCOMEX ``Cancel()``: an outgoing job waiting ends, one in a call is hung up; an
@@ -94,10 +94,10 @@ class _Job(Record):
         """FAXCOMEX ``CopyTiff(path)``: the fax (TIFF-F, every page) into ``path``: an outgoing
         one as it is sent, an incoming one as received (InvalidOperationError while it still
         arrives)."""
-        self._connection.download(f"{self._path}/{self.id}/tiff", path)
+        self._connection.download(f"{self._path}/{segment(self.id)}/tiff", path)
 
     def _operate(self, operation: str) -> None:
-        self._data = self._connection.post(f"{self._path}/{self.id}/{operation}")
+        self._data = self._connection.post(f"{self._path}/{segment(self.id)}/{operation}")
 
 
 class FaxOutgoingJob(_Job):
@@ -149,7 +149,9 @@ class FaxOutgoingJob(_Job):
 
     def get_call_attempts(self) -> list[dict[str, Any]]:
         """The calls made for this job, each with its result and T.30 transcript."""
-        attempts: list[dict[str, Any]] = self._connection.get(f"{self._path}/{self.id}/attempts")
+        attempts: list[dict[str, Any]] = self._connection.get(
+            f"{self._path}/{segment(self.id)}/attempts"
+        )
         return attempts
 
     def wait(

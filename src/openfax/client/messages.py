@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Collection, Field, Pages, Record, parse_time
+from openfax.client._records import (
+    Collection,
+    Field,
+    Pages,
+    Record,
+    id_segment,
+    parse_time,
+    segment,
+)
 from openfax.client.jobs import FaxPerson
 from openfax.client.routing import FaxInboundRouting, FaxRoutingDelivery, send_json
 from openfax.model import DEFAULT_PREFETCH_SIZE, Priority, ReceiptType
@@ -38,19 +46,19 @@ class _Message(Record):
 
     def copy_tiff(self, path: str | Path) -> None:
         """FAXCOMEX ``CopyTiff(path)``: the fax as TIFF-F into ``path``."""
-        self._connection.download(f"{self._path}/{self.id}/tiff", path)
+        self._connection.download(f"{self._path}/{segment(self.id)}/tiff", path)
 
     def save_pdf(self, path: str | Path) -> None:
         """The fax as a PDF into ``path`` (one page per fax page, at its resolution)."""
-        self._connection.download(f"{self._path}/{self.id}/pdf", path)
+        self._connection.download(f"{self._path}/{segment(self.id)}/pdf", path)
 
     def delete(self) -> None:
         """FAXCOMEX ``Delete()``: remove the fax from its archive."""
-        self._connection.request("DELETE", f"{self._path}/{self.id}")
+        self._connection.request("DELETE", f"{self._path}/{segment(self.id)}")
 
     def refresh(self) -> None:
         """FAXCOMEX ``Refresh()``."""
-        self._data = self._connection.get(f"{self._path}/{self.id}")
+        self._data = self._connection.get(f"{self._path}/{segment(self.id)}")
 
 
 class FaxIncomingMessage(_Message):
@@ -69,7 +77,7 @@ class FaxIncomingMessage(_Message):
     def reassign(self, account_name: str) -> None:
         """FAXCOMEX ``ReAssign()``: the fax becomes the account's own (its ``recipients``),
         while incoming faxes are not public (far2MANAGE_RECEIVE_FOLDER)."""
-        path = f"{self._path}/{self.id}/reassign"
+        path = f"{self._path}/{segment(self.id)}/reassign"
         self._data = send_json(self._connection, "POST", path, {"account_name": account_name})
 
     def get_routing_deliveries(self) -> Collection[FaxRoutingDelivery]:
@@ -105,8 +113,19 @@ class FaxMessageIterator:
 
     def __init__(self, archive: _Archive, prefetch_size: int) -> None:
         self._archive = archive
-        self.prefetch_size = prefetch_size
+        self._prefetch_size = prefetch_size
         self.move_first()
+
+    @property
+    def prefetch_size(self) -> int:
+        """FAXCOMEX ``PrefetchSize``: messages read per request; a change applies from the
+        next request (the iterator is local, as FAXCOMEX's)."""
+        return self._prefetch_size
+
+    @prefetch_size.setter
+    def prefetch_size(self, value: int) -> None:
+        self._prefetch_size = value
+        self._pages.limit = value
 
     def move_first(self) -> None:
         """FAXCOMEX ``MoveFirst()``: back to the oldest message."""
@@ -172,7 +191,7 @@ class FaxIncomingArchive(_Archive):
 
     def get_message(self, message_id: str) -> FaxIncomingMessage:
         """FAXCOMEX ``GetMessage(id)``; MessageNotFoundError if there is none."""
-        data = self._connection.get(f"{self._path}/{message_id}")
+        data = self._connection.get(f"{self._path}/{id_segment(message_id)}")
         return FaxIncomingMessage(self._connection, self._path, data)
 
 
@@ -184,5 +203,5 @@ class FaxOutgoingArchive(_Archive):
 
     def get_message(self, message_id: str) -> FaxOutgoingMessage:
         """FAXCOMEX ``GetMessage(id)``; MessageNotFoundError if there is none."""
-        data = self._connection.get(f"{self._path}/{message_id}")
+        data = self._connection.get(f"{self._path}/{id_segment(message_id)}")
         return FaxOutgoingMessage(self._connection, self._path, data)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from enum import IntEnum, IntFlag
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from openfax.client._records import Collection, Field, Retried, parse_time
+from openfax.client._records import Collection, Field, Retried, parse_time, segment
 from openfax.model import LogLevel, ReceiptType, SmtpAuthenticationType
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class FaxReceipt(Retried):
     def cancel(self) -> None:
         """Never send a pending receipt: it becomes failed, ``last_error`` naming who
         cancelled it (``resend()`` still sends it); InvalidOperationError otherwise."""
-        self._data = self._connection.post(f"/receipts/{self.id}/cancel")
+        self._data = self._connection.post(f"/receipts/{segment(self.id)}/cancel")
 
 
 def get_receipts(

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from openfax.client._records import Collection, Field, Record
+from openfax.client._records import Collection, Field, Record, segment
 from openfax.client.routing import send_json
 from openfax.errors import GroupNotFoundError
 from openfax.model import GroupStatus, RuleStatus
@@ -25,7 +24,7 @@ _RULES = "/outbound-routing/rules"
 
 
 def _group_path(name: str) -> str:
-    return f"{_GROUPS}/{quote(name, safe='')}"
+    return f"{_GROUPS}/{segment(name)}"
 
 
 def _rule_path(country_code: int, area_code: int) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Collection, Field, Record, Retried, parse_time
+from openfax.client._records import Collection, Field, Record, Retried, parse_time, segment
 from openfax.model import ProviderStatus
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def send_json(connection: Connection, method: str, path: str, value: Any = None)
 
 def path_guid(guid: str) -> str:
     """A GUID as it goes in a path: without its braces."""
-    return guid.strip().strip("{}")
+    return segment(guid.strip().strip("{}"))
 
 
 class FaxInboundRoutingExtension(Record):

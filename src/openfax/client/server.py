@@ -16,10 +16,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar
-from urllib.parse import quote
 
 from openfax.client._connection import Connection, NotConnectedError, ServerUnavailableError
-from openfax.client._records import Collection, Field, Pages, Record
+from openfax.client._records import Collection, Field, Pages, Record, id_segment, segment
 from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
 from openfax.client.administration import (
     FaxAuditEntry,
@@ -141,7 +140,9 @@ class FaxOutgoingQueue(_Queue):
 
     def get_job(self, job_id: str) -> FaxOutgoingJob:
         """FAXCOMEX ``GetJob(id)``; MessageNotFoundError if the queue has no such job."""
-        return FaxOutgoingJob(self._server, self._server._connected.get(f"/outgoing-jobs/{job_id}"))
+        return FaxOutgoingJob(
+            self._server, self._server._connected.get(f"/outgoing-jobs/{id_segment(job_id)}")
+        )
 
 
 class FaxIncomingQueue(_Queue):
@@ -170,7 +171,7 @@ class FaxIncomingQueue(_Queue):
 
     def get_job(self, job_id: str) -> FaxIncomingJob:
         connection = self._server._connected
-        return FaxIncomingJob(connection, connection.get(f"/incoming-jobs/{job_id}"))
+        return FaxIncomingJob(connection, connection.get(f"/incoming-jobs/{id_segment(job_id)}"))
 
 
 class FaxFolders:
@@ -395,7 +396,7 @@ class FaxServer:
 
     def unregister_device_provider(self, unique_name: str) -> None:
         """FAXCOMEX ``UnregisterDeviceProvider``: gone at the server's next start."""
-        send_json(self._connected, "DELETE", f"/device-providers/{quote(unique_name)}")
+        send_json(self._connected, "DELETE", f"/device-providers/{segment(unique_name)}")
 
     def get_extension_property(self, guid: str) -> bytes:
         """FAXCOMEX ``GetExtensionProperty``: the server-wide blob named by ``guid`` (empty
@@ -419,7 +420,7 @@ class FaxServer:
 
     def remove_cover_page(self, name: str) -> None:
         """Remove a server cover page; faxes already submitted keep theirs."""
-        send_json(self._connected, "DELETE", f"/cover-pages/{quote(name)}")
+        send_json(self._connected, "DELETE", f"/cover-pages/{segment(name)}")
 
     def get_audit(
         self, since: datetime | None = None, limit: int = 100, *, after: int = 0
@@ -471,7 +472,7 @@ class FaxServer:
 
     def unregister_inbound_routing_extension(self, extension_unique_name: str) -> None:
         """FAXCOMEX ``UnregisterInboundRoutingExtension``: gone at the server's next start."""
-        path = f"/inbound-routing/extensions/{extension_unique_name}"
+        path = f"/inbound-routing/extensions/{segment(extension_unique_name)}"
         send_json(self._connected, "DELETE", path)
 
     def get_devices(self) -> Collection[FaxDevice]:
