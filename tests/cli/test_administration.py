@@ -68,7 +68,7 @@ def test_coverpages_add_list_send_remove(daemon: Daemon, tmp_path: Path) -> None
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["name"] == "memo"
     listed = json.loads(openfax(daemon, "coverpages", "list", "--json").stdout)
-    assert [page["name"] for page in listed] == ["memo"]
+    assert [page["name"] for page in listed] == ["generic", "memo"]
     sent = openfax(
         daemon,
         "send",
@@ -84,7 +84,8 @@ def test_coverpages_add_list_send_remove(daemon: Daemon, tmp_path: Path) -> None
     (job,) = json.loads(sent.stdout)
     assert job["status"] == "COMPLETED"
     assert openfax(daemon, "coverpages", "remove", "memo").returncode == 0
-    assert json.loads(openfax(daemon, "coverpages", "list", "--json").stdout) == []
+    listed = json.loads(openfax(daemon, "coverpages", "list", "--json").stdout)
+    assert [page["name"] for page in listed] == ["generic"], "the built-in one"
     gone = openfax(daemon, "coverpages", "remove", "memo")
     assert gone.returncode == 1 and "no cover page 'memo'" in gone.stderr
     broken = tmp_path / "broken.txt"

@@ -30,7 +30,7 @@ TAGS: list[Any] = ["administration"]
 class ConfigurationModel(BaseModel):
     """FAXCOMEX ``IFaxConfiguration``: ``retry_delay`` in minutes, water marks in MB, age
     limits in days (0 keeps for good), times of day as ``"HH:MM"``; ``archive_location``
-    and ``archive_size`` (bytes) are read-only."""
+    and the sizes (bytes: both archives, each archive) are read-only."""
 
     retries: int
     retry_delay: float
@@ -48,6 +48,8 @@ class ConfigurationModel(BaseModel):
     high_quota_water_mark: int
     low_quota_water_mark: int
     archive_size: int
+    incoming_archive_size: int
+    outgoing_archive_size: int
     outgoing_queue_blocked: bool
     outgoing_queue_paused: bool
     incoming_queue_blocked: bool

@@ -460,6 +460,15 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
             await service.get_messages(direction, cursor, limit, owner=owner)
         )
 
+    @api.get(f"/{side}-archive", name=f"get_{direction.value}_archive", tags=tag)
+    async def get_archive(who: QueryArchives, account: AccountParam = None) -> m.ArchiveModel:
+        """FAXCOMEX ``SizeLow/High`` of the archive: the bytes of the faxes the listing
+        would show (``account``: of that account's, its ``FaxAccount...Archive``)."""
+        owner = None
+        if direction is Direction.OUT or not _sees_receive_folder(service, who):
+            owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
+        return m.ArchiveModel(size=await service.archive_size(direction, owner=owner))
+
     async def visible(message_id: str, who: Caller, *, manage: bool = False) -> Message:
         """The message, once the caller may see it (or delete it, ``manage``)."""
         message = await service.get_message(direction, parse_id(message_id))

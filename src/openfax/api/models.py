@@ -40,6 +40,7 @@ from openfax.model import (
     ScheduleType,
     format_id,
     parse_id,
+    version_numbers,
 )
 from openfax.service.submission import (
     MAX_ADDRESS_LENGTH,
@@ -284,8 +285,7 @@ class ServerModel(BaseModel):
 
     @classmethod
     def of(cls, info: ServerInfo) -> ServerModel:
-        numbers = [int(part) if part.isdigit() else 0 for part in info.version.split(".")]
-        major, minor, build, revision = [*numbers, 0, 0, 0, 0][:4]
+        major, minor, build, revision = version_numbers(info.version)
         return cls(
             server_name=info.server_name,
             version=info.version,
@@ -583,6 +583,12 @@ class MessageModel(BaseModel):
             partial=message.partial,
             owner=message.owner,
         )
+
+
+class ArchiveModel(BaseModel):
+    """An archive (FAXCOMEX ``SizeLow/High``): the bytes of the faxes it shows the caller."""
+
+    size: int
 
 
 class MessagePageModel(BaseModel):

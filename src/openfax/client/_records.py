@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
-from openfax.model import MAX_PAGE_SIZE
+from openfax.model import MAX_PAGE_SIZE, version_numbers
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -86,6 +86,34 @@ class Record:
     def __repr__(self) -> str:
         key = self._data.get("id", "")
         return f"<{type(self).__name__} {key}>"
+
+
+class Versioned(Record):
+    """A plug-in as loaded (a device provider, a routing extension): its ``version`` text
+    and FAXCOMEX's numbers of it."""
+
+    version = Field[str]()
+
+    @property
+    def major_version(self) -> int:
+        return version_numbers(self.version)[0]
+
+    @property
+    def minor_version(self) -> int:
+        return version_numbers(self.version)[1]
+
+    @property
+    def major_build(self) -> int:
+        return version_numbers(self.version)[2]
+
+    @property
+    def minor_build(self) -> int:
+        return version_numbers(self.version)[3]
+
+    @property
+    def debug(self) -> bool:
+        """FAXCOMEX ``Debug``: False, Python plug-ins have no debug builds."""
+        return False
 
 
 class Retried(Record):

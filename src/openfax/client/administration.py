@@ -5,11 +5,11 @@ providers; the server's cover pages; and the audit trail's entries."""
 from __future__ import annotations
 
 import base64
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Collection, Field, Record, Setting, parse_time
+from openfax.client._records import Collection, Field, Record, Setting, Versioned, parse_time
 from openfax.client.routing import path_guid, send_json
 from openfax.model import ProviderStatus
 
@@ -17,16 +17,33 @@ if TYPE_CHECKING:
     from openfax.client._connection import Connection
 
 
-def time_of_day(value: str | time | datetime) -> time:
-    """A discount-rate bound as FAXCOMEX's DATE gives it: a datetime's time of day (its date
-    does not matter), a time, or ``"HH:MM"``; TypeError or ValueError for anything else."""
+OLE_EPOCH = datetime(1899, 12, 30)
+"""Day 0 of a COM ``DATE`` (a number of days, the time of day its fraction)."""
+
+
+def time_of_day(value: time | datetime | float | str) -> time:
+    """A time of day as FAXCOMEX's ``DiscountRateStart/End`` take it: a ``time``, a
+    ``datetime`` (a COM ``DATE`` as win32com gives it: its time of day counts), a COM
+    ``DATE`` as a number, or ``"HH:MM"``; TypeError or ValueError naming what it got else."""
     if isinstance(value, datetime):
-        return value.time()
+        return value.time().replace(tzinfo=None)
     if isinstance(value, time):
         return value
-    if not isinstance(value, str):
-        raise TypeError(f"a time of day is a datetime, a time or 'HH:MM', not {value!r}")
-    return time.fromisoformat(value)
+    if isinstance(value, str):
+        return time.fromisoformat(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (OLE_EPOCH + timedelta(days=value % 1)).time()
+    raise TypeError(f"a time of day is a time, datetime or COM DATE, not {value!r}")
+
+
+class _TimeOfDay(Setting):
+    """A time-of-day property: set as any :func:`time_of_day` takes, read as a ``time``."""
+
+    def __init__(self) -> None:
+        super().__init__(time_of_day)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        super().__set__(obj, time_of_day(value))
 
 
 class FaxConfiguration(Record):
@@ -36,8 +53,8 @@ class FaxConfiguration(Record):
 
     retries = Setting()
     retry_delay = Setting()
-    discount_rate_start = Setting(time_of_day)
-    discount_rate_end = Setting(time_of_day)
+    discount_rate_start = _TimeOfDay()
+    discount_rate_end = _TimeOfDay()
     outgoing_queue_age_limit = Setting()
     branding = Setting()
     use_device_tsid = Setting()
@@ -55,6 +72,18 @@ class FaxConfiguration(Record):
     """The server folder the archived faxes are kept in (read-only)."""
     archive_size = Field[int]()
     """Bytes of both archives (FAXCOMEX ``ArchiveSizeLow/High`` as one number)."""
+    incoming_archive_size = Field[int]()
+    outgoing_archive_size = Field[int]()
+
+    @property
+    def archive_size_low(self) -> int:
+        """FAXCOMEX ``ArchiveSizeLow``: the low 32 bits of ``archive_size``."""
+        return size_low(self.archive_size)
+
+    @property
+    def archive_size_high(self) -> int:
+        """FAXCOMEX ``ArchiveSizeHigh``: the high 32 bits of ``archive_size``."""
+        return size_high(self.archive_size)
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -100,7 +129,7 @@ class FaxConfiguration(Record):
         """FAXCOMEX ``Save()``: send the properties changed since the last read; ConfigError
         names a wrong one (then none is saved)."""
         changes = {
-            name: time_of_day(value).isoformat("minutes") if name in _TIMES_OF_DAY else value
+            name: value.isoformat("minutes") if isinstance(value, time) else value
             for name, value in self._changes.items()
         }
         self._data = self._connection.patch("/configuration", changes)
@@ -114,7 +143,33 @@ class FaxConfiguration(Record):
         return f"<FaxConfiguration retries={self.retries} retry_delay={self.retry_delay}>"
 
 
-_TIMES_OF_DAY = {"discount_rate_start", "discount_rate_end"}
+class ConfigurationOf:
+    """A property of the server's :class:`FaxConfiguration` shown by another FAXCOMEX
+    object (the outgoing queue's ``Retries``, an archive's ``AgeLimit``, ...): the owner
+    reads the configuration when first asked (``_configuration()``) and its ``save()``
+    sends what was changed."""
+
+    def __init__(self, name: str, doc: str = "") -> None:
+        self.name = name
+        self.__doc__ = doc or f"FaxConfiguration's ``{name}``."
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return getattr(obj._configuration(), self.name)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(obj._configuration(), self.name, value)
+
+
+def size_low(size: int) -> int:
+    """FAXCOMEX's ``SizeLow`` of a 64-bit size: its low 32 bits."""
+    return size & 0xFFFFFFFF
+
+
+def size_high(size: int) -> int:
+    """FAXCOMEX's ``SizeHigh`` of a 64-bit size: its high 32 bits."""
+    return size >> 32 & 0xFFFFFFFF
 
 
 class FaxAuditEntry(Record):
@@ -187,7 +242,7 @@ def _extension_path(guid: str, device_id: int) -> str:
     return slot if device_id == 0 else f"/devices/{device_id}{slot}"
 
 
-class FaxDeviceProvider(Record):
+class FaxDeviceProvider(Versioned):
     """FAXCOMEX ``FaxDeviceProvider``: as loaded at the server's last start; ``status`` and
     ``init_error_message`` say why one did not load."""
 
@@ -196,7 +251,6 @@ class FaxDeviceProvider(Record):
     image_name = Field[str]()
     """Its entry point in the group ``openfax.providers`` (a module for built-in ones)."""
     tapi_provider_name = Field[str]()
-    version = Field[str]()
     status = Field(ProviderStatus)
     init_error_code = Field[int]()
     init_error_message = Field[str]()

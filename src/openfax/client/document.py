@@ -177,6 +177,21 @@ class FaxDocument:
         finally:
             server.disconnect()
 
+    def connected_submit2(self, server: FaxServer) -> tuple[int, list[str]]:
+        """FAXCOMEX ``ConnectedSubmit2``, as win32com returns a method with a return value
+        and an out parameter: ``(error_body_file, job_ids)``. ``error_body_file`` is -1
+        since the fax was queued; when a body fails, the BodyError raised carries its
+        0-based position in ``index`` (a COM caller reads it as ``com_error.error.index``)."""
+        return NO_BODY_FAILED, self.connected_submit(server)
+
+    def submit2(self, server_name: str = "", *, token: str | None = None) -> tuple[int, list[str]]:
+        """FAXCOMEX ``Submit2(server)``: connect, ``connected_submit2`` and disconnect."""
+        return NO_BODY_FAILED, self.submit(server_name, token=token)
+
+
+NO_BODY_FAILED = -1
+"""``ConnectedSubmit2``'s error body index when every body was taken."""
+
 
 def _plain(record: FaxRecipient | FaxSender) -> dict[str, Any]:
     """A recipient's or sender's fields as a dict for the wire; their fields are strings, so

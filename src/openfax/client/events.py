@@ -99,6 +99,10 @@ class FaxJobStatus(Record):
     caller_id = Field[str]()
     routing_information = Field[str]()
     scheduled_time = Field(parse_time)
+    transmission_start = Field(parse_time)
+    """When the call began (None while the job waits)."""
+    transmission_end = Field(parse_time)
+    """When the call ended (None until it has)."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__(dict.fromkeys(_JOB_STATUS_KEYS) | data)

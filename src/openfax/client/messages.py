@@ -16,8 +16,10 @@ from openfax.client._records import (
     parse_time,
     segment,
 )
+from openfax.client.administration import ConfigurationOf, FaxConfiguration, size_high, size_low
 from openfax.client.jobs import FaxPerson
 from openfax.client.routing import FaxInboundRouting, FaxRoutingDelivery, send_json
+from openfax.errors import ConfigError
 from openfax.model import DEFAULT_PREFETCH_SIZE, Priority, ReceiptType
 
 if TYPE_CHECKING:
@@ -168,12 +170,75 @@ class FaxMessageIterator:
 
 
 class _Archive:
+    """What both archives share: their messages, their size, and the server configuration's
+    archive settings (FAXCOMEX's archive properties: change, then ``save()``)."""
+
     _path: str
     _kind: type[_Message]
+    _side: str
+
+    size_quota_warning = ConfigurationOf(
+        "size_quota_warning", "Log a warning when the archives grow past the high water mark."
+    )
+    high_quota_water_mark = ConfigurationOf("high_quota_water_mark", "MB; the warning's level.")
+    low_quota_water_mark = ConfigurationOf(
+        "low_quota_water_mark", "MB; below it the warning may be given again."
+    )
 
     def __init__(self, connection: Connection, account: str | None = None) -> None:
         self._connection = connection
         self._params = {} if account is None else {"account": account}
+        self._settings: FaxConfiguration | None = None
+        self._size: int | None = None
+
+    def _configuration(self) -> FaxConfiguration:
+        """The server's configuration, read when a property of it is first looked at."""
+        if self._settings is None:
+            self._settings = FaxConfiguration(self._connection)
+        return self._settings
+
+    @property
+    def archive_folder(self) -> str:
+        """FAXCOMEX ``ArchiveFolder``: where the server keeps the faxes (its ``spool_dir``)."""
+        folder: str = self._configuration().archive_location
+        return folder
+
+    @archive_folder.setter
+    def archive_folder(self, value: str) -> None:
+        raise ConfigError(
+            "configuration",
+            "archive_folder",
+            "is where the server keeps every fax: set spool_dir in its configuration file",
+        )
+
+    @property
+    def size(self) -> int:
+        """Bytes of the faxes in the archive (of the account's, for an account's folders)."""
+        if self._size is None:
+            found = self._connection.get(f"/{self._side}-archive", **self._params)
+            self._size = int(found["size"])
+        return self._size
+
+    @property
+    def size_low(self) -> int:
+        """FAXCOMEX ``SizeLow``: the low 32 bits of ``size``."""
+        return size_low(self.size)
+
+    @property
+    def size_high(self) -> int:
+        """FAXCOMEX ``SizeHigh``: the high 32 bits of ``size``."""
+        return size_high(self.size)
+
+    def refresh(self) -> None:
+        """FAXCOMEX ``Refresh()``: read the size and settings again, dropping unsaved changes."""
+        self._size = None
+        if self._settings is not None:
+            self._settings.refresh()
+
+    def save(self) -> None:
+        """FAXCOMEX ``Save()``: send the settings changed (far2MANAGE_CONFIG)."""
+        if self._settings is not None:
+            self._settings.save()
 
     def _message(self, data: dict[str, Any]) -> Any:
         return self._kind(self._connection, self._path, data)
@@ -188,6 +253,27 @@ class FaxIncomingArchive(_Archive):
 
     _path = "/incoming-messages"
     _kind = FaxIncomingMessage
+    _side = "incoming"
+
+    age_limit = ConfigurationOf(
+        "incoming_archive_age_limit", "Days a received fax is kept (0: until deleted)."
+    )
+
+    @property
+    def use_archive(self) -> bool:
+        """FAXCOMEX ``UseArchive``: received faxes are always archived (``age_limit`` is how
+        long they stay)."""
+        return True
+
+    @use_archive.setter
+    def use_archive(self, value: bool) -> None:
+        if not value:
+            raise ConfigError(
+                "configuration",
+                "use_archive",
+                "received faxes are always archived: set the incoming archive's age_limit "
+                "to keep them less long",
+            )
 
     def get_message(self, message_id: str) -> FaxIncomingMessage:
         """FAXCOMEX ``GetMessage(id)``; MessageNotFoundError if there is none."""
@@ -200,6 +286,10 @@ class FaxOutgoingArchive(_Archive):
 
     _path = "/outgoing-messages"
     _kind = FaxOutgoingMessage
+    _side = "outgoing"
+
+    use_archive = ConfigurationOf("use_archive", "Keep the faxes sent.")
+    age_limit = ConfigurationOf("archive_age_limit", "Days a sent fax is kept (0: until deleted).")
 
     def get_message(self, message_id: str) -> FaxOutgoingMessage:
         """FAXCOMEX ``GetMessage(id)``; MessageNotFoundError if there is none."""

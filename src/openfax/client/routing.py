@@ -7,7 +7,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Collection, Field, Record, Retried, parse_time, segment
+from openfax.client._records import (
+    Collection,
+    Field,
+    Record,
+    Retried,
+    Versioned,
+    parse_time,
+    segment,
+)
 from openfax.model import ProviderStatus
 
 if TYPE_CHECKING:
@@ -27,7 +35,7 @@ def path_guid(guid: str) -> str:
     return segment(guid.strip().strip("{}"))
 
 
-class FaxInboundRoutingExtension(Record):
+class FaxInboundRoutingExtension(Versioned):
     """FAXCOMEX ``FaxInboundRoutingExtension``: as loaded at the server's last start;
     ``status`` and ``init_error_message`` say why one did not load."""
 
@@ -35,7 +43,6 @@ class FaxInboundRoutingExtension(Record):
     friendly_name = Field[str]()
     image_name = Field[str]()
     """The extension's entry point in the group ``openfax.routing_methods``."""
-    version = Field[str]()
     methods = Field[list[str]]()
     """The GUIDs of its methods."""
     status = Field(ProviderStatus)

@@ -21,6 +21,7 @@ from openfax.client._connection import Connection, NotConnectedError, ServerUnav
 from openfax.client._records import Collection, Field, Pages, Record, id_segment, segment
 from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
 from openfax.client.administration import (
+    ConfigurationOf,
     FaxAuditEntry,
     FaxConfiguration,
     FaxCoverPage,
@@ -65,11 +66,21 @@ class _Queue:
     def __init__(self, server: FaxServer, account: str | None = None) -> None:
         self._server = server
         self._switches: dict[str, bool] | None = None
+        self._settings: FaxConfiguration | None = None
         self._params = {} if account is None else {"account": account}
 
     def refresh(self) -> None:
-        """FAXCOMEX ``Refresh()``: read the switches again, dropping unsaved changes."""
+        """FAXCOMEX ``Refresh()``: read the switches (and the configuration's properties
+        once looked at) again, dropping unsaved changes."""
         self._switches = self._server._connected.get(self._path)
+        if self._settings is not None:
+            self._settings.refresh()
+
+    def _configuration(self) -> FaxConfiguration:
+        """The server's configuration, read when a property of it is first looked at."""
+        if self._settings is None:
+            self._settings = FaxConfiguration(self._server._connected)
+        return self._settings
 
     def _switch(self, name: str) -> bool:
         if self._switches is None:
@@ -83,6 +94,8 @@ class _Queue:
         self._switches[name] = value
 
     def _save(self, names: tuple[str, ...]) -> None:
+        if self._settings is not None:
+            self._settings.save()
         changes = {name: self._switch(name) for name in names}
         self._switches = self._server._connected.patch(self._path, changes)
 
@@ -107,10 +120,26 @@ class _Queue:
 
 
 class FaxOutgoingQueue(_Queue):
-    """FAXCOMEX ``FaxOutgoingQueue``: its switches (change, then ``save()``) and its jobs."""
+    """FAXCOMEX ``FaxOutgoingQueue``: its switches and settings (change, then ``save()``;
+    the settings are the server configuration's, read when first looked at) and its jobs."""
 
     _path = "/outgoing-queue"
     _jobs_path = "/outgoing-jobs"
+
+    retries = ConfigurationOf("retries", "Retransmission attempts after the first failure.")
+    retry_delay = ConfigurationOf("retry_delay", "Minutes between attempts.")
+    discount_rate_start = ConfigurationOf(
+        "discount_rate_start", "Start of the daily cheap-rate window (set a time or datetime)."
+    )
+    discount_rate_end = ConfigurationOf("discount_rate_end", "End of the cheap-rate window.")
+    age_limit = ConfigurationOf(
+        "outgoing_queue_age_limit", "Days a failed job stays queued (0: until deleted)."
+    )
+    branding = ConfigurationOf("branding", "A header line on every page sent.")
+    use_device_tsid = ConfigurationOf("use_device_tsid", "Send with the line's TSID.")
+    allow_personal_cover_pages = ConfigurationOf(
+        "allow_personal_cover_pages", "Accept cover page templates sent by clients."
+    )
 
     @property
     def blocked(self) -> bool:
@@ -131,7 +160,7 @@ class FaxOutgoingQueue(_Queue):
         self._set_switch("paused", value)
 
     def save(self) -> None:
-        """FAXCOMEX ``Save()``: set both switches on the server."""
+        """FAXCOMEX ``Save()``: set both switches and the settings changed on the server."""
         self._save(("blocked", "paused"))
 
     def get_jobs(self, prefetch_size: int = FIRST_JOBS_PAGE) -> Collection[FaxOutgoingJob]:

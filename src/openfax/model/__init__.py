@@ -36,7 +36,7 @@ from openfax.model.rights import (
     effective_rights,
     legacy_rights,
 )
-from openfax.model.text import CONTROL, CONTROL_CHARACTERS
+from openfax.model.text import CONTROL, CONTROL_CHARACTERS, version_numbers
 
 __all__ = [
     "ALL_RIGHTS",
@@ -74,4 +74,5 @@ __all__ = [
     "new_id",
     "new_ids",
     "parse_id",
+    "version_numbers",
 ]

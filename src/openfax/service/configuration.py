@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openfax.errors import ConfigError
 from openfax.service.config import RetryPolicies, ServiceConfig, check_number, time_of_day
 from openfax.service.events import EventHub, EventType
+from openfax.store import Direction
 
 CONFIGURATION_KEY = "configuration"
 """Settings key of the saved properties (a JSON object: property name -> value)."""
@@ -36,8 +37,8 @@ _logger = logging.getLogger("openfax.service")
 class Configuration:
     """FAXCOMEX ``IFaxConfiguration`` in snake_case; ``retry_delay`` is in minutes, the
     water marks in MB, the age limits in days (0 keeps for good). ``archive_location``
-    and ``archive_size`` (bytes of both archives) are read-only; the queue switches are
-    those of the queues (``docs/design/configuration.md``)."""
+    and the sizes (bytes of both archives, and of each) are read-only; the queue switches
+    are those of the queues (``docs/design/configuration.md``)."""
 
     retries: int
     retry_delay: float
@@ -55,12 +56,16 @@ class Configuration:
     high_quota_water_mark: int
     low_quota_water_mark: int
     archive_size: int
+    incoming_archive_size: int
+    outgoing_archive_size: int
     outgoing_queue_blocked: bool
     outgoing_queue_paused: bool
     incoming_queue_blocked: bool
 
 
-READ_ONLY = frozenset({"archive_location", "archive_size"})
+READ_ONLY = frozenset(
+    {"archive_location", "archive_size", "incoming_archive_size", "outgoing_archive_size"}
+)
 SWITCHES = {
     "outgoing_queue_blocked": "outgoing_blocked",
     "outgoing_queue_paused": "outgoing_paused",
@@ -147,7 +152,8 @@ def check_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for name, value in changes.items():
         if name in READ_ONLY:
-            raise ConfigError(SOURCE, name, "is read-only (archive_location: set spool_dir)")
+            why = "set spool_dir" if name == "archive_location" else "the archives' faxes"
+            raise ConfigError(SOURCE, name, f"is read-only ({why})")
         if name not in SAVED and name not in SWITCHES:
             known = ", ".join(sorted(SAVED | set(SWITCHES)))
             raise ConfigError(SOURCE, name, f"unknown property (known: {known})")
@@ -207,10 +213,11 @@ def _every_delay(causes: RetryPolicies, minutes: float) -> RetryPolicies:
 
 
 def configuration_of(
-    config: ServiceConfig, switches: Mapping[str, bool], archive_size: int
+    config: ServiceConfig, switches: Mapping[str, bool], sizes: Mapping[Direction, int]
 ) -> Configuration:
-    """The properties as the running service has them. ``retry_delay`` reads as the busy
-    cause's delay (they are all that after it was saved)."""
+    """The properties as the running service has them, with the archives' ``sizes`` in
+    bytes. ``retry_delay`` reads as the busy cause's delay (they are all that after it was
+    saved)."""
     outgoing, archive = config.outgoing, config.archive
     values: dict[str, Any] = {k: getattr(outgoing, f) for k, f in _OUTGOING.items()}
     values |= {k: getattr(archive, f) for k, f in _ARCHIVE.items()}
@@ -219,7 +226,9 @@ def configuration_of(
         **values,
         retry_delay=outgoing.causes.busy.delay_minutes,
         archive_location=str(config.spool_dir),
-        archive_size=archive_size,
+        archive_size=sum(sizes.values()),
+        incoming_archive_size=sizes.get(Direction.IN, 0),
+        outgoing_archive_size=sizes.get(Direction.OUT, 0),
     )
 
 

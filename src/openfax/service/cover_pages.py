@@ -1,5 +1,7 @@
 """The server's cover pages: named templates kept in ``data_dir/coverpages`` (one
 ``<name>.txt`` each), which a submission picks with ``CoverPageType.SERVER`` and its name.
+Every server has ``generic`` (the name Windows scripts use), the package's default
+template, until a cover page so named is added in its place.
 
 A template is checked when it is added, by drawing it with sample fields, so a broken one is
 refused then (DocumentError naming the line) rather than when a fax uses it. Files are
@@ -13,15 +15,18 @@ import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 from openfax.documents import CoverPageFields, render_cover_page
-from openfax.documents.cover_page import MAX_TEMPLATE_BYTES
+from openfax.documents.cover_page import DEFAULT_TEMPLATE, MAX_TEMPLATE_BYTES
 from openfax.errors import ConfigError, DocumentError, NotSupportedError
 
 SUFFIX = ".txt"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}")
 """A cover page's name: a plain file name (no folder, not hidden), at most 100 characters."""
+BUILT_IN = "generic"
+"""The server cover page every server has: the package's default template."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,20 @@ def template_path(cover_pages: Path, name: str) -> Path:
     return cover_pages / (name if name.endswith(SUFFIX) else name + SUFFIX)
 
 
+def server_template(cover_pages: Path, name: str) -> Path | None:
+    """The template of the server cover page ``name`` in the folder ``cover_pages``; None
+    for the built-in ``generic`` while no cover page so named replaces it (the package's
+    default template is drawn then)."""
+    path = template_path(cover_pages, name)
+    if _is_built_in(path.name.removesuffix(SUFFIX)) and not path.exists():
+        return None
+    return path
+
+
+def _is_built_in(name: str) -> bool:
+    return name.lower() == BUILT_IN
+
+
 def check_name(name: str) -> str:
     """``name`` without its ``.txt``; ConfigError if it is not a plain file name."""
     if not NAME.fullmatch(name) or name.endswith("."):
@@ -58,13 +77,20 @@ def check_name(name: str) -> str:
 
 
 def list_cover_pages(data_dir: Path) -> list[CoverPageInfo]:
-    """The server's cover pages, by name."""
+    """The server's cover pages, by name; ``generic`` among them."""
     found = []
-    for path in sorted(folder(data_dir).glob("*" + SUFFIX)):
+    for path in folder(data_dir).glob("*" + SUFFIX):
         stat = path.stat()
         modified = datetime.fromtimestamp(stat.st_mtime, UTC)
         found.append(CoverPageInfo(path.name.removesuffix(SUFFIX), stat.st_size, modified))
-    return found
+    if not any(_is_built_in(page.name) for page in found):
+        default = resources.files("openfax.documents") / "templates" / DEFAULT_TEMPLATE
+        with resources.as_file(default) as path:
+            stat = path.stat()
+        found.append(
+            CoverPageInfo(BUILT_IN, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+        )
+    return sorted(found, key=lambda page: page.name)
 
 
 def add_cover_page(data_dir: Path, name: str, content: bytes) -> CoverPageInfo:
@@ -100,4 +126,9 @@ def remove_cover_page(data_dir: Path, name: str) -> None:
     try:
         template_path(folder(data_dir), name).unlink()
     except FileNotFoundError:
+        if _is_built_in(name):
+            raise NotSupportedError(
+                f"the cover page {BUILT_IN!r} is built in: it cannot be removed (one added "
+                "under its name replaces it)"
+            ) from None
         raise NotSupportedError(f"the server has no cover page {name!r}") from None

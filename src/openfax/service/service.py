@@ -391,9 +391,9 @@ class FaxService:
         ctx = self.ctx
         async with ctx.db.read() as conn:
             saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
-            size = await q.archive_size(conn)
+            sizes = await q.archive_sizes(conn)
         ctx.config = apply_saved(self._config, saved)
-        return configuration_of(ctx.config, dataclasses.asdict(ctx.switches), size)
+        return configuration_of(ctx.config, dataclasses.asdict(ctx.switches), sizes)
 
     async def save_configuration(
         self, changes: dict[str, Any], actor: str = SERVICE_ACTOR
@@ -1069,6 +1069,11 @@ class FaxService:
         """One page of an archive, all of it or ``owner``'s messages."""
         async with self.ctx.db.read() as conn:
             return await q.list_messages(conn, direction, owner=owner, after=after, limit=limit)
+
+    async def archive_size(self, direction: Direction, *, owner: int | None = None) -> int:
+        """FAXCOMEX ``SizeLow/High`` of an archive: bytes of its faxes, or of ``owner``'s."""
+        async with self.ctx.db.read() as conn:
+            return (await q.archive_sizes(conn, owner)).get(direction, 0)
 
     async def get_message(
         self, direction: Direction, message_id: int, actor: str | None = None

@@ -34,7 +34,7 @@ from openfax.errors import (
     SubmissionError,
 )
 from openfax.model import CONTROL, CoverPageType, Priority, ReceiptType, ScheduleType
-from openfax.service.cover_pages import SUFFIX, check_name, template_path
+from openfax.service.cover_pages import SUFFIX, check_name, server_template
 from openfax.store import Spool
 from openfax.store.records import field_names
 
@@ -336,7 +336,7 @@ def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> FaxPa
     if request.cover_page_type is CoverPageType.LOCAL:
         template = Path(request.cover_page)
     elif request.cover_page:
-        template = template_path(rendering.cover_pages_dir, request.cover_page)
+        template = server_template(rendering.cover_pages_dir, request.cover_page)
     fields = CoverPageFields(
         **{f"recipient_{k}": v for k, v in fields_of(recipient).items()},
         **{f"sender_{k}": v for k, v in fields_of(request.sender).items()},

@@ -222,6 +222,7 @@ def outgoing_job_payload(job: OutgoingJob) -> dict[str, Any]:
         "tsid": job.tsid,
         "scheduled_time": job.scheduled_at.isoformat(),
         "size": job.size,
+        **_transmission(job.started_at, job.ended_at),
     }
 
 
@@ -243,4 +244,13 @@ def incoming_job_payload(job: IncomingJob) -> dict[str, Any]:
         "caller_id": job.caller_id,
         "routing_information": job.routing_information,
         "partial": job.partial,
+        **_transmission(job.started_at, job.ended_at),
+    }
+
+
+def _transmission(start: datetime | None, end: datetime | None) -> dict[str, str | None]:
+    """FAXCOMEX ``TransmissionStart/End`` as an event carries them (None: not yet)."""
+    return {
+        "transmission_start": None if start is None else start.isoformat(),
+        "transmission_end": None if end is None else end.isoformat(),
     }

@@ -746,8 +746,17 @@ async def expired_messages(
 
 async def archive_size(conn: AsyncConnection) -> int:
     """Bytes of every archived fax, both archives (FAXCOMEX ``ArchiveSizeLow/High``)."""
-    total = (await conn.execute(select(func.coalesce(func.sum(messages.c.size), 0)))).scalar()
-    return int(total or 0)
+    return sum((await archive_sizes(conn)).values())
+
+
+async def archive_sizes(conn: AsyncConnection, owner_id: int | None = None) -> dict[Direction, int]:
+    """Bytes of the archived faxes of each archive (FAXCOMEX ``SizeLow/High`` of an
+    archive), of one account's when ``owner_id`` is given; an empty archive is missing."""
+    query = select(messages.c.direction, func.sum(messages.c.size)).group_by(messages.c.direction)
+    if owner_id is not None:
+        query = query.where(messages.c.owner_id == owner_id)
+    rows = await conn.execute(query)
+    return {Direction(row[0]): int(row[1] or 0) for row in rows}
 
 
 async def update_message(

@@ -1,0 +1,161 @@
+"""The FAXCOMEX members the client gained for issue 12 against a real openfaxd: the queue's
+and archives' own settings (the server configuration's), ``ConnectedSubmit2``, the
+versions of plug-ins, transmission times in ``FaxJobStatus``, the built-in ``generic``
+cover page."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from datetime import time as time_of_day
+from pathlib import Path
+
+import pytest
+
+from openfax.client import FaxDocument, FaxServer, ServerEvents
+from openfax.errors import BodyError, ConfigError
+from openfax.model import CoverPageType, JobStatus
+
+from .test_faxing import WAIT, document, send
+
+
+def test_the_outgoing_queue_has_the_configuration_s_settings(server: FaxServer) -> None:
+    queue = server.folders.outgoing_queue
+    assert queue.retries == server.configuration.retries == 20
+    queue.retries = 7
+    queue.retry_delay = 3
+    queue.discount_rate_start = datetime(1899, 12, 30, 21, 15)  # a COM DATE, as win32com's
+    queue.discount_rate_end = 0.25  # a COM DATE as a number: 06:00
+    queue.age_limit = 12
+    queue.branding = True
+    queue.use_device_tsid = True
+    queue.allow_personal_cover_pages = False
+    assert queue.discount_rate_start == time_of_day(21, 15), "read back as a time of day"
+    queue.save()
+    saved = server.configuration
+    assert (saved.retries, saved.retry_delay, saved.outgoing_queue_age_limit) == (7, 3, 12)
+    assert (saved.discount_rate_start, saved.discount_rate_end) == (
+        time_of_day(21, 15),
+        time_of_day(6, 0),
+    )
+    assert saved.branding and saved.use_device_tsid and not saved.allow_personal_cover_pages
+    again = server.folders.outgoing_queue
+    again.retries = 1
+    again.refresh()
+    assert again.retries == 7, "refresh drops what was not saved"
+    again.retries = -1
+    with pytest.raises(ConfigError, match="retries"):
+        again.save()
+    again.refresh()
+    again.retries, again.age_limit, again.allow_personal_cover_pages = 20, 0, True
+    again.retry_delay = 0.01  # the daemon's: lines calling each other find them busy at times
+    again.branding, again.use_device_tsid = False, False
+    again.save()
+
+
+def test_a_wrong_time_of_day_is_refused(server: FaxServer) -> None:
+    queue = server.folders.outgoing_queue
+    with pytest.raises(TypeError, match="time of day"):
+        queue.discount_rate_start = [20, 0]
+    with pytest.raises(ValueError):
+        queue.discount_rate_end = "half past eight"
+
+
+def test_the_archives_have_their_settings_and_sizes(server: FaxServer, three_pages: Path) -> None:
+    folders = server.folders
+    sent, received = folders.outgoing_archive, folders.incoming_archive
+    assert sent.use_archive and received.use_archive
+    assert sent.archive_folder == received.archive_folder == server.configuration.archive_location
+    before = (sent.size_low, received.size_low)
+    send(server, document(three_pages, "1002"))
+    deadline = time.monotonic() + WAIT
+    while received.size_low == before[1]:
+        assert time.monotonic() < deadline, "the received fax was not archived in time"
+        time.sleep(0.05)
+        received.refresh()
+    sent.refresh()
+    assert sent.size_low > before[0] and sent.size_high == received.size_high == 0
+    configuration = server.configuration
+    assert sent.size_low == configuration.outgoing_archive_size
+    assert received.size_low == configuration.incoming_archive_size
+    assert configuration.archive_size_low == configuration.archive_size
+    assert configuration.archive_size == sent.size_low + received.size_low
+    account = server.fax_account_set.add_account("sizes")
+    assert account.folders.outgoing_archive.size == 0, "an account's archive: its faxes"
+    server.fax_account_set.remove_account("sizes")
+
+    sent.age_limit = 40
+    received.age_limit = 50
+    sent.size_quota_warning = True
+    sent.high_quota_water_mark, sent.low_quota_water_mark = 900, 800
+    sent.save()
+    received.save()
+    saved = server.configuration
+    assert (saved.archive_age_limit, saved.incoming_archive_age_limit) == (40, 50)
+    assert (saved.high_quota_water_mark, saved.low_quota_water_mark) == (900, 800)
+    assert saved.size_quota_warning
+    received.refresh()
+    assert received.size_quota_warning and received.high_quota_water_mark == 900
+
+    with pytest.raises(ConfigError, match="spool_dir"):
+        sent.archive_folder = "/tmp/elsewhere"
+    received.use_archive = True
+    with pytest.raises(ConfigError, match="always archived"):
+        received.use_archive = False
+
+
+def test_connected_submit2_gives_the_error_index_and_the_job_ids(
+    server: FaxServer, three_pages: Path, tmp_path: Path
+) -> None:
+    fax = FaxDocument(bodies=f"{three_pages};{three_pages}")
+    fax.recipients.add("1002")
+    fax.recipients.add("1002")
+    error_index, job_ids = fax.connected_submit2(server)
+    assert error_index == -1 and len(job_ids) == 2
+    assert fax.submission_id == server.folders.outgoing_queue.get_job(job_ids[0]).submission_id
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4 not really")
+    fax = FaxDocument(bodies=[three_pages, bad])
+    fax.recipients.add("1002")
+    with pytest.raises(BodyError) as raised:
+        fax.connected_submit2(server)
+    assert raised.value.index == 1
+
+
+def test_plug_ins_have_faxcomex_version_numbers(server: FaxServer) -> None:
+    provider = server.get_device_providers()[1]
+    numbers = [int(n) for n in provider.version.split(".")[:2]]
+    assert [provider.major_version, provider.minor_version] == numbers
+    assert provider.major_build >= 0 and provider.minor_build >= 0 and provider.debug is False
+    extension = server.inbound_routing.get_extensions()[1]
+    assert extension.major_version == int(extension.version.split(".")[0])
+    assert extension.debug is False
+
+
+def test_the_job_status_of_events_has_the_transmission_times(
+    server: FaxServer, three_pages: Path
+) -> None:
+    deadline = time.monotonic() + WAIT
+    with server.iter_events(ServerEvents.OUT_QUEUE, deadline=deadline) as events:
+        (job_id,) = document(three_pages, "1002").connected_submit(server)
+        statuses = []
+        for event in events:
+            if event.job_id == job_id and event.name == "OnOutgoingJobChanged":
+                statuses.append(event.job_status)
+                if event.job_status.status is JobStatus.COMPLETED:
+                    break
+    assert statuses[0].transmission_start is None or statuses[0].status is not JobStatus.PENDING
+    done = statuses[-1]
+    assert done.transmission_start is not None and done.transmission_end is not None
+    assert done.transmission_start <= done.transmission_end
+    sent = server.folders.outgoing_archive.get_message(job_id)
+    assert sent.transmission_end is not None
+
+
+def test_the_generic_cover_page_is_built_in(server: FaxServer) -> None:
+    assert "generic" in [page.name for page in server.get_cover_pages()]
+    fax = FaxDocument(cover_page_type=CoverPageType.SERVER, cover_page="generic", subject="hi")
+    fax.recipients.add("1002", "Helen")
+    (job_id,) = send(server, fax)
+    sent = server.folders.outgoing_archive.get_message(job_id)
+    assert sent.pages == 1 and sent.has_cover_page
