@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from openfax.client import FaxServer
 from openfax.model import ReceiveMode
 from tests.faxcomex.samples.port import Console, run
@@ -43,10 +41,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=("constants (fc-facade)"),
-)
 def test_configuring_a_fax_device(local: Path, server: FaxServer) -> None:
     console = Console()
     run(WINDOWS, "configuring_a_fax_device", console)

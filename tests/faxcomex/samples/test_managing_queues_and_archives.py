@@ -8,8 +8,6 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-import pytest
-
 from openfax.client import FaxServer
 from tests.faxcomex.samples.port import Console, run
 
@@ -57,10 +55,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=("FaxConfiguration.DiscountRateStart set to a datetime: TypeError on Save (fc-server)"),
-)
 def test_managing_queues_and_archives(local: Path, server: FaxServer) -> None:
     console = Console()
     run(WINDOWS, "managing_queues_and_archives", console)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from openfax.client import FaxServer
 from tests.faxcomex.samples.port import Console, run
 
@@ -84,13 +82,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "collections called as coll(n) (fc-facade); FaxInboundRoutingExtension.Debug, "
-        "MajorBuild, MinorBuild, MajorVersion, MinorVersion (fc-server)"
-    ),
-)
 def test_managing_routing_extensions_and_routing_methods(local: Path, server: FaxServer) -> None:
     extensions = server.inbound_routing.get_extensions()
     methods = server.inbound_routing.get_methods()

@@ -64,10 +64,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=("FaxIncomingArchive.Refresh (fc-server)"),
-)
 def test_opening_a_fax_from_the_incoming_archive(
     local: Path, server: FaxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -78,9 +78,8 @@ if __name__ == "__main__":
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "FaxSender.SaveDefaultSender (fc-server), constants (fc-facade), no server cover "
-        'page "generic", and a ScheduleTime long past is refused (more than 366 days from'
-        " now) where Windows sends at once"
+        "FaxSender.SaveDefaultSender (fc-server); ScheduleTime set to a time of day"
+        ' (CDate("4:35:47 PM"), dated 1900) is refused as more than 366 days from now'
     ),
 )
 def test_sending_a_fax(local: Path, server: FaxServer) -> None:

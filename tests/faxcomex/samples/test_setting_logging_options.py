@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from openfax.client import FaxServer
 from openfax.model import LogLevel
 from tests.faxcomex.samples.port import Console, run
@@ -49,10 +47,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=("constants (fc-facade)"),
-)
 def test_setting_logging_options(local: Path, server: FaxServer) -> None:
     console = Console()
     run(WINDOWS, "setting_logging_options", console)

@@ -61,8 +61,8 @@ if __name__ == "__main__":
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "constants (fc-facade); FaxReceiptOptions.Save refuses basic authentication "
-        "without an SMTPUser, which the sample does not set"
+        "FaxReceiptOptions.Save refuses basic authentication without an SMTPUser,"
+        " which the sample does not set"
     ),
 )
 def test_setting_receipt_options(local: Path, server: FaxServer) -> None:
