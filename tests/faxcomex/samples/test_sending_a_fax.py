@@ -96,7 +96,7 @@ def test_sending_a_fax(local: Path, server: FaxServer) -> None:
         Priority.HIGH,
     )
     assert (job.recipient.fax_number, job.recipient.name) == ("12225550100", "Bud")
-    assert (job.sender.name, job.sender.billing_code, job.tsid) == ("Bob", "23A54", "")
+    assert (job.sender.name, job.sender.billing_code) == ("Bob", "23A54")
     assert (job.receipt_type, job.receipt_address) == (ReceiptType.MAIL, "someone@example.com")
     assert job.has_cover_page
     job.cancel()
