@@ -7,8 +7,10 @@ real openfaxd."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import datetime, time
+from datetime import datetime
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +140,10 @@ def test_a_discount_rate_is_set_from_a_datetime_as_from_a_com_date(server: Any) 
     configuration.DiscountRateEnd = pywintypes.Time(datetime(2026, 1, 1, 6, 45))
     configuration.Save()
     saved = server.Configuration
-    assert (saved.DiscountRateStart, saved.DiscountRateEnd) == (time(20, 15), time(6, 45))
+    assert (saved.DiscountRateStart, saved.DiscountRateEnd) == (
+        time_of_day(20, 15),
+        time_of_day(6, 45),
+    )
 
 
 def test_the_tapi_members_are_there_and_say_why_they_do_nothing() -> None:
@@ -188,3 +193,80 @@ def test_dispatch_with_events_skips_the_events_its_sink_does_not_handle(
     assert pythoncom.PumpWaitingMessages() == 0
     server.ListenToServerEvents(constants.fsetNONE)
     server.Disconnect()
+
+
+def test_account_events_reach_a_sink_through_the_facade(server: Any, tmp_path: Path) -> None:
+    class AccountEvents:
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, str, int]] = []
+
+        def OnOutgoingJobAdded(self, account: Any, job_id: str) -> None:
+            self.seen.append((account.AccountName, job_id, 0))
+
+        def OnOutgoingJobChanged(self, account: Any, job_id: str, job_status: Any) -> None:
+            self.seen.append((account.AccountName, job_id, job_status.Status))
+
+    account = server.CurrentAccount
+    sink = win32com.client.WithEvents(account, AccountEvents)
+    account.ListenToAccountEvents(constants.faetOUT_QUEUE)
+    assert account.RegisteredEvents == constants.faetOUT_QUEUE
+    document = win32com.client.Dispatch("FaxComEx.FaxDocument")
+    document.Body = str(make_pdf(tmp_path / "one.pdf", 1))
+    document.Recipients.Add("5004")
+    (job_id,) = document.ConnectedSubmit(server)
+    server.Folders.OutgoingQueue.GetJob(job_id).Cancel()
+    name = account.AccountName
+    while (name, job_id, JobStatus.CANCELED) not in sink.seen:
+        assert faxcomex.PumpWaitingMessages(timeout=30), "no account event arrived"
+    assert sink.seen[0] == (name, job_id, 0)
+    account.ListenToAccountEvents(constants.faetNONE)
+
+
+def test_the_configurations_account_settings_and_an_iterators_prefetch(server: Any) -> None:
+    configuration = server.Configuration
+    public = configuration.IncomingFaxesArePublic
+    assert public == server.Security2.IncomingFaxesArePublic
+    configuration.IncomingFaxesArePublic = not public
+    assert configuration.IncomingFaxesArePublic is (not public)  # not saved yet
+    assert server.Configuration.IncomingFaxesArePublic is public
+    configuration.Save()
+    assert server.Security2.IncomingFaxesArePublic is (not public)
+    configuration.IncomingFaxesArePublic = public
+    configuration.Save()
+    assert isinstance(server.Configuration.AutoCreateAccountOnConnect, bool)
+
+    iterator = server.Folders.OutgoingArchive.GetMessages(5)
+    assert iterator.PrefetchSize == 5
+    iterator.PrefetchSize = constants.lDEFAULT_PREFETCH_SIZE
+    iterator.MoveFirst()
+    assert iterator.PrefetchSize == 100 and iterator.AtEOF
+
+
+def test_events_a_script_does_not_pump_are_kept_up_to_a_limit(
+    server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Counter:
+        def __init__(self) -> None:
+            self.events = 0
+
+        def OnOutgoingJobAdded(self, fax: Any, job_id: str) -> None:
+            self.events += 1
+
+    faxcomex.PumpWaitingMessages()  # what earlier tests left
+    monkeypatch.setattr(faxcomex, "MAX_PENDING", 2)
+    sink = win32com.client.WithEvents(server, Counter)
+    server.ListenToServerEvents(constants.fsetOUT_QUEUE)
+    document = win32com.client.Dispatch("FaxComEx.FaxDocument")
+    document.Body = str(make_pdf(tmp_path / "one.pdf", 1))
+    for number in ("5101", "5102", "5103"):
+        document.Recipients.Add(number)
+    job_ids = document.ConnectedSubmit(server)  # three added, then their changes
+    deadline = time.monotonic() + 30
+    while "are dropped" not in caplog.text:
+        assert time.monotonic() < deadline, "the third event never came"
+        time.sleep(0.05)
+    assert faxcomex.PumpWaitingMessages() == 2
+    assert sink.events == 2
+    server.ListenToServerEvents(constants.fsetNONE)
+    for job_id in job_ids:
+        server.Folders.OutgoingQueue.GetJob(job_id).Cancel()

@@ -42,8 +42,10 @@ from __future__ import annotations
 
 import errno
 import inspect
+import logging
 import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -363,7 +365,7 @@ class ComObject:
         if sinks is None:
             sinks = []
             object.__setattr__(self, "_sinks", sinks)
-            self._target.add_event_handler(lambda _, event: _PENDING.put((self, event)))
+            self._target.add_event_handler(lambda _, event: _post(self, event))
         sinks.append(sink)
 
     def _deliver(self, event: client.ServerEvent) -> None:
@@ -430,6 +432,25 @@ class FaxDocument(ComObject):
 
 _PENDING: queue.SimpleQueue[tuple[ComObject, client.ServerEvent]] = queue.SimpleQueue()
 """Events received and not yet pumped, in the order they came."""
+MAX_PENDING = 10_000
+"""The most events kept for a script that does not pump them (as Windows caps a thread's
+message queue at 10,000): later ones are dropped, with a warning, until it pumps again."""
+_OVERFLOWING = threading.Event()
+"""Set once events are being dropped (warned of once), cleared by the next pump."""
+_logger = logging.getLogger("openfax.faxcomex")
+
+
+def _post(source: ComObject, event: client.ServerEvent) -> None:
+    """Keep ``event`` for the next pump (on the client's listener thread)."""
+    if _PENDING.qsize() < MAX_PENDING:
+        _PENDING.put((source, event))
+    elif not _OVERFLOWING.is_set():
+        _OVERFLOWING.set()
+        _logger.warning(
+            "%d events wait for PumpWaitingMessages: %s and those after it are dropped",
+            MAX_PENDING,
+            event.name,
+        )
 
 
 def _event_argument(event: client.ServerEvent, name: str) -> Any:
@@ -494,6 +515,7 @@ def PumpWaitingMessages(timeout: float = 0.0) -> int:
     to ``timeout`` seconds for the first; how many were delivered."""
     delivered = 0
     deadline = time.monotonic() + timeout
+    _OVERFLOWING.clear()
     while True:
         wait = deadline - time.monotonic() if delivered == 0 else 0.0
         try:
