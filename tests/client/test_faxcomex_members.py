@@ -1,10 +1,12 @@
 """The FAXCOMEX members the client gained for issue 12 against a real openfaxd: the queue's
 and archives' own settings (the server configuration's), ``ConnectedSubmit2``, the
 versions of plug-ins, transmission times in ``FaxJobStatus``, the built-in ``generic``
-cover page."""
+cover page, the default sender kept per account, messages' writable fields, the security
+descriptor, account events."""
 
 from __future__ import annotations
 
+import queue
 import time
 from datetime import datetime
 from datetime import time as time_of_day
@@ -12,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from openfax.client import FaxDocument, FaxServer, ServerEvents
-from openfax.errors import BodyError, ConfigError
-from openfax.model import CoverPageType, JobStatus
+from openfax.client import FaxDocument, FaxSender, FaxServer, ServerEvent, ServerEvents
+from openfax.errors import AccessDeniedError, AccountError, BodyError, ConfigError, FaxError
+from openfax.model import AccountEvents, CoverPageType, JobStatus
+from tests.daemon import Daemon, running
 
 from .test_faxing import WAIT, document, send
 
@@ -159,3 +162,144 @@ def test_the_generic_cover_page_is_built_in(server: FaxServer) -> None:
     (job_id,) = send(server, fax)
     sent = server.folders.outgoing_archive.get_message(job_id)
     assert sent.pages == 1 and sent.has_cover_page
+
+
+def test_the_default_sender_is_kept_per_account_on_the_server(
+    server: FaxServer, daemon: Daemon
+) -> None:
+    mine = FaxSender(name="Helen Carter", company="Carter & Co", tsid="+1 555 0100", server=server)
+    mine.save_default_sender()
+    loaded = FaxSender(server=server)
+    loaded.load_default_sender()
+    assert (loaded.name, loaded.company, loaded.tsid, loaded.city) == (
+        "Helen Carter",
+        "Carter & Co",
+        "+1 555 0100",
+        "",
+    )
+    local = FaxDocument().sender  # no server: the local openfaxd ($OPENFAX_SOCKET)
+    local.load_default_sender()
+    assert local.name == "Helen Carter", "the same account: the caller's Unix user"
+    with daemon.connected() as remote:  # another account: the token's holder
+        theirs = FaxSender(server=remote)
+        theirs.load_default_sender()
+        assert theirs.name == ""
+        theirs.name = "x" * 501
+        with pytest.raises(FaxError, match="name: String should have at most 500"):
+            theirs.save_default_sender()
+
+
+def test_the_security_descriptor_shows_and_sets_the_grants(server: FaxServer) -> None:
+    accounts = server.fax_account_set
+    accounts.add_account("carol")
+    security = server.security2
+    text = security.descriptor
+    assert text.startswith("O:SYG:SYD:(A;;0x3ff;;;BA)(A;;0x27;;;WD)"), text
+    assert "carol" not in text, "carol holds the defaults"
+    security.descriptor = text + "(A;;0x7f;;;carol)(A;;0x21;;;@faxusers)"
+    security.save()
+    assert accounts.get_account("carol").granted_rights == 0x7F
+    assert security.get_grants()["groups"] == {"faxusers": 0x21}
+    again = server.security2
+    assert "(A;;0x7f;;;carol)(A;;0x3ff;;;robot)(A;;0x21;;;@faxusers)" in again.descriptor
+    again.descriptor = text  # carol and the group left out
+    again.save()
+    assert accounts.get_account("carol").granted_rights is None, "back to the defaults"
+    assert again.get_grants()["groups"] == {}
+
+    with pytest.raises(AccountError, match="denies none"):
+        again.descriptor = text + "(D;;0x1;;;carol)"
+    again.descriptor = text.replace("0x27;;;WD", "0x3ff;;;WD")
+    with pytest.raises(AccountError, match="default rights"):
+        again.save()
+    again.refresh()
+    again.information_type = 0x4  # DACL_SECURITY_INFORMATION
+    assert again.descriptor.startswith("D:(A;;0x3ff;;;BA)")
+
+    legacy = server.security
+    assert "(A;;0x7ff;;;BA)(A;;0x27;;;WD)" in legacy.descriptor, "FAX_ACCESS_RIGHTS_ENUM"
+    with pytest.raises(AccountError, match="not whole rights"):
+        legacy.descriptor = legacy.descriptor + "(A;;0x80;;;carol)"  # QUERY_IN_ARCHIVE alone
+    accounts.remove_account("carol")
+
+
+def test_message_fields_are_saved_and_reassign_takes_the_recipients(
+    server: FaxServer, daemon: Daemon, three_pages: Path
+) -> None:
+    arrivals = server.folders.incoming_archive
+    (job_id,) = send(server, document(three_pages, "1002"))
+    deadline = time.monotonic() + WAIT
+    while not (received := [m for m in arrivals.get_messages() if m.tsid and not m.read]):
+        assert time.monotonic() < deadline, "the received fax was not archived in time"
+        time.sleep(0.05)
+    message = received[-1]
+    message.read = True
+    message.subject = "Invoice 42"
+    message.sender_name = "ACME"
+    message.has_cover_page = True
+    message.save()
+    again = arrivals.get_message(message.id)
+    assert (again.read, again.subject, again.sender_name, again.has_cover_page) == (
+        True,
+        "Invoice 42",
+        "ACME",
+        True,
+    )
+    sent = server.folders.outgoing_archive.get_message(job_id)
+    sent.read = True
+    sent.save()
+    assert server.folders.outgoing_archive.get_message(job_id).read
+
+    server.fax_account_set.add_account("dave", password="dave's secret")
+    try:
+        dave = FaxServer()
+        dave.connect(daemon.address, user="dave", password="dave's secret")
+        theirs = dave.folders.incoming_archive.get_message(message.id)  # public faxes
+        theirs.read = False
+        theirs.save()
+        theirs.subject = "mine now"
+        with pytest.raises(AccessDeniedError, match="far2MANAGE_RECEIVE_FOLDER"):
+            theirs.save()
+        dave.disconnect()
+
+        server.security2.save(incoming_faxes_are_public=False)
+        message.refresh()
+        message.recipients = "dave"
+        message.subject = "for Dave"
+        message.reassign()  # as ReAssign() takes no argument
+        assert message.was_reassigned and message.recipients == "dave"
+        assert message.subject == "for Dave", "saved with the reassignment"
+    finally:
+        server.security2.save(incoming_faxes_are_public=True)
+        server.fax_account_set.remove_account("dave")
+
+
+def test_account_events_say_whether_the_receive_folder_changed(
+    server: FaxServer, three_pages: Path
+) -> None:
+    account = server.current_account
+    heard: queue.Queue[ServerEvent] = queue.Queue()
+    account.add_event_handler(lambda _, event: heard.put(event))
+    account.listen_to_account_events(AccountEvents.IN_ARCHIVE)
+    try:
+        send(server, document(three_pages, "1002"))
+        added = heard.get(timeout=WAIT)
+        assert added.name == "OnIncomingMessageAdded"
+        assert added.data["added_to_receive_folder"] is True
+        server.folders.incoming_archive.get_message(added.message_id or "").delete()
+        removed = heard.get(timeout=WAIT)
+        assert removed.name == "OnIncomingMessageRemoved"
+        assert removed.data["removed_from_receive_folder"] is True
+    finally:
+        account.listen_to_account_events(AccountEvents.NONE)
+
+
+def test_an_account_hears_the_server_shut_down_before_it_is_gone(tmp_path: Path) -> None:
+    with running(tmp_path / "openfaxd") as daemon, daemon.connected() as fax:
+        account = fax.current_account
+        heard: queue.Queue[str] = queue.Queue()
+        account.add_event_handler(lambda _, event: heard.put(event.name))
+        account.listen_to_account_events(AccountEvents.FXSSVC_ENDED)
+        assert daemon.stop() == 0
+        assert heard.get(timeout=WAIT) == "OnServerShutDown"
+        account.listen_to_account_events(AccountEvents.NONE)

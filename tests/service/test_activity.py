@@ -3,13 +3,14 @@ status give what a listing of both queues gives."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
 import pytest
 
-from openfax.model import JobStatus
-from openfax.service import FaxService, ManualClock
+from openfax.model import JobStatus, ServerEvents
+from openfax.service import EventType, FaxService, ManualClock
 from openfax.service.job_states import base
 from openfax.store import queries
 from openfax.store.records import IncomingJob
@@ -42,3 +43,28 @@ async def test_activity_counts_what_the_listings_show(
     assert activity.queued_messages == sum(s in waiting for s in outgoing) == 5
     assert activity.incoming_messages == incoming.count(JobStatus.INPROGRESS) == 2
     assert activity.routing_messages == len(incoming) - 2 == 2
+
+
+async def test_a_change_of_the_counts_is_an_activity_event(
+    tmp_path: Path, clock: ManualClock, make_config: MakeConfig
+) -> None:
+    config = make_config(tmp_path / "data", loopback={"lines": 0})
+    async with FaxService(config, clock=clock) as service:
+        await service.set_queue_switches(outgoing_paused=True)
+        events = service.events(ServerEvents.ACTIVITY, after=await service.last_event_seq())
+        first = asyncio.ensure_future(anext(events))
+        submission, jobs = submission_with_jobs(3)
+        async with service.ctx.hub.transaction() as conn:
+            await queries.insert_submission(conn, submission, jobs)
+        event = await asyncio.wait_for(first, 10)
+        assert event.type is EventType.ACTIVITY_CHANGED
+        assert event.payload == dataclasses.asdict(await service.get_activity())
+        assert event.payload["queued_messages"] == 3
+        await service.set_queue_switches(incoming_blocked=True)  # a commit, same counts
+        async with service.ctx.hub.transaction() as conn:
+            await queries.insert_incoming_job(
+                conn, IncomingJob(device_id=1, status=JobStatus.INPROGRESS, started_at=START)
+            )
+        event = await asyncio.wait_for(anext(events), 10)
+        assert (event.payload["incoming_messages"], event.payload["queued_messages"]) == (1, 3)
+        await events.aclose()

@@ -14,7 +14,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from openfax.api.auth import Caller
-from openfax.api.models import ID_PATTERN, MessageModel, UtcTime
+from openfax.api.models import ID_PATTERN, MessageModel, SenderModel, UtcTime
 from openfax.api.rights import Authenticated, ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.errors import AccessDeniedError
 from openfax.model import AccessRights2, legacy_rights, parse_id
@@ -145,6 +145,18 @@ def accounts_routes(service: FaxService) -> APIRouter:
         return CurrentAccountModel(
             account_name=who.name, granted_rights=int(who.rights), local=who.local
         )
+
+    @api.get("/account/default-sender")
+    async def get_default_sender(who: Authenticated) -> SenderModel:
+        """``FaxSender.LoadDefaultSender()``: the caller's account's default sender (every
+        field empty until one is saved)."""
+        return SenderModel(**await accounts().get_default_sender(who.account_id))
+
+    @api.put("/account/default-sender", status_code=204, response_class=Response)
+    async def put_default_sender(sender: SenderModel, who: Authenticated) -> None:
+        """``FaxSender.SaveDefaultSender()``: keep the sender as the caller's account's
+        default; the fields left out are saved empty."""
+        await accounts().save_default_sender(who.account_id, sender.model_dump())
 
     @api.get("/security")
     async def get_security(who: Authenticated) -> SecurityModel:

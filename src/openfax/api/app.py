@@ -129,6 +129,7 @@ EVENT_NAMES = {
     EventType.QUEUES_STATUS_CHANGED: "OnQueuesStatusChange",
     EventType.NEW_CALL: "OnNewCall",
     EventType.DEVICE_STATUS_CHANGED: "OnDeviceStatusChange",
+    EventType.ACTIVITY_CHANGED: "OnServerActivityChange",
     EventType.SERVER_SHUT_DOWN: "OnServerShutDown",
 }
 """The FAXCOMEX ``IFaxServerNotify2`` method each event is delivered as."""
@@ -481,6 +482,22 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         message = await service.get_message(direction, parse_id(message_id), who.name)
         return m.MessageModel.of(message)
 
+    @api.patch(prefix + "/{message_id}", name=f"patch_{direction.value}_message", tags=tag)
+    async def patch_message(
+        message_id: IdParam, change: m.MessagePatch, who: QueryArchives
+    ) -> m.MessageModel:
+        """FAXCOMEX ``Message.Save()``: the read flag, by whoever sees the fax; on a received
+        fax also what a routing assistant fills in (far2MANAGE_RECEIVE_FOLDER)."""
+        await visible(message_id, who)
+        changes = change.model_dump(exclude_unset=True, exclude_none=True)
+        if set(changes) - {"read"} and not who.holds(_R2.MANAGE_RECEIVE_FOLDER):
+            raise AccessDeniedError(
+                f"account {who.name!r} lacks far2MANAGE_RECEIVE_FOLDER to change "
+                f"{', '.join(sorted(set(changes) - {'read'}))} of a received fax"
+            )
+        saved = await service.save_message(direction, parse_id(message_id), changes, who.name)
+        return m.MessageModel.of(saved)
+
     @api.get(
         prefix + "/{message_id}/tiff",
         name=f"get_{direction.value}_message_tiff",
@@ -663,6 +680,7 @@ _CONFIG_EVENTS = {
     EventType.CONFIG_CHANGED,
     EventType.DEVICE_STATUS_CHANGED,
     EventType.NEW_CALL,
+    EventType.ACTIVITY_CHANGED,
 }
 
 

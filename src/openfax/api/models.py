@@ -585,6 +585,17 @@ class MessageModel(BaseModel):
         )
 
 
+class MessagePatch(Strict):
+    """FAXCOMEX ``Message.Save()``: the read flag; on a received fax also what a routing
+    assistant fills in (far2MANAGE_RECEIVE_FOLDER). A sent fax's other fields are fixed."""
+
+    read: bool | None = None
+    subject: Annotated[str, Field(max_length=MAX_SUBJECT_LENGTH, pattern=NO_NUL)] | None = None
+    sender_name: CoverText | None = None
+    sender_fax_number: FaxNumber | None = None
+    has_cover_page: bool | None = None
+
+
 class ArchiveModel(BaseModel):
     """An archive (FAXCOMEX ``SizeLow/High``): the bytes of the faxes it shows the caller."""
 

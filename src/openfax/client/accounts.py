@@ -3,14 +3,25 @@ its ``FaxAccountFolders``), ``FaxSecurity`` and ``FaxSecurity2``."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 from openfax.client._records import Collection, segment
 from openfax.client.events import ServerEvent, call_handlers
 from openfax.client.routing import send_json
-from openfax.model import AccessRights, AccessRights2, AccountEvents, ServerEvents
+from openfax.errors import AccountError
+from openfax.model import (
+    ALL_RIGHTS,
+    AccessRights,
+    AccessRights2,
+    AccountEvents,
+    ServerEvents,
+    legacy_rights,
+    rights_of_legacy,
+)
 
 if TYPE_CHECKING:
     from openfax.client.server import FaxFolders, FaxServer
@@ -175,30 +186,203 @@ class FaxAccountSet:
 
 
 class FaxSecurity:
-    """FAXCOMEX ``FaxSecurity``: the caller's rights in the older FAX_ACCESS_RIGHTS_ENUM."""
+    """FAXCOMEX ``FaxSecurity``: the caller's rights in the older FAX_ACCESS_RIGHTS_ENUM, and
+    the server's grants as a security descriptor (``descriptor``, SDDL text whose rights
+    are FAX_ACCESS_RIGHTS_ENUM masks): change it, then ``save()``."""
 
     def __init__(self, server: FaxServer) -> None:
         self._server = server
+        self.information_type = DEFAULT_INFORMATION
+        """FAXCOMEX ``InformationType``: the parts ``descriptor`` shows and ``save()`` sets
+        (SECURITY_INFORMATION bits: owner 1, group 2, DACL 4, SACL 8)."""
+        self._descriptor: str | None = None
         self.refresh()
 
     def refresh(self) -> None:
-        """FAXCOMEX ``Refresh()``: read the rights and settings again."""
+        """FAXCOMEX ``Refresh()``: read the rights and settings again (the descriptor too,
+        dropping a change not saved)."""
         self._data: dict[str, Any] = self._server._connected.get("/security")
+        self._descriptor = None
 
     @property
     def granted_rights(self) -> AccessRights | AccessRights2:
         """FAXCOMEX ``GrantedRights``: the rights the caller holds."""
         return AccessRights(self._data["granted_rights_legacy"])
 
+    def _view(self, rights: AccessRights2) -> int:
+        """A right as this object's descriptor writes it."""
+        return int(legacy_rights(rights))
+
+    def _rights(self, mask: int) -> AccessRights2:
+        """The rights a mask of this object's descriptor grants; AccountError if it holds
+        bits that make no whole right of the account model (QUERY_IN_ARCHIVE alone)."""
+        rights = rights_of_legacy(AccessRights(mask & sum(AccessRights)))
+        if int(legacy_rights(rights)) != mask:
+            raise AccountError(
+                f"the rights {mask:#x} are not whole rights of OpenFax's model "
+                f"(FaxSecurity2 grants them; {int(legacy_rights(rights)):#x} would be granted)"
+            )
+        return rights
+
+    @property
+    def descriptor(self) -> str:
+        """FAXCOMEX ``Descriptor``, as SDDL text: owner and group the service (``O:SYG:SY``),
+        then one allowing ACE per grant, ``(A;;<rights>;;;<who>)``: ``BA`` the
+        administrators (every right), ``WD`` every account without a grant of its own (the
+        defaults), an account by its name, a Unix group as ``@group``. Reading it takes
+        far2MANAGE_CONFIG, as the grants do."""
+        if self._descriptor is None:
+            grants = self._server._connected.get("/security/grants")
+            self._descriptor = descriptor_text(grants, self.information_type, self._view)
+        return self._descriptor
+
+    @descriptor.setter
+    def descriptor(self, value: str) -> None:
+        parse_descriptor(value, self._rights)  # refused now if it cannot be saved
+        self._descriptor = value
+
+    def save(self) -> None:
+        """FAXCOMEX ``Save()``: grant what the descriptor's DACL says (when
+        ``information_type`` has DACL): each account and group its rights, and those left
+        out back to the defaults (an account) or to nothing (a group). The owner, the group,
+        the administrators' and the defaults' rights are the service's: AccountError if the
+        descriptor changes them."""
+        if self._descriptor is None or not self.information_type & DACL_SECURITY_INFORMATION:
+            return
+        connection = self._server._connected
+        wanted = parse_descriptor(self._descriptor, self._rights)
+        grants = connection.get("/security/grants")
+        defaults = AccessRights2(grants["defaults"])
+        if wanted.pop(EVERYONE, defaults) != defaults:
+            raise AccountError(
+                f"{EVERYONE} (every account without a grant) keeps the default rights "
+                f"{self._view(defaults):#x}: grant accounts or groups instead"
+            )
+        if wanted.pop(ADMINISTRATORS, ALL_RIGHTS) != ALL_RIGHTS:
+            raise AccountError(f"{ADMINISTRATORS} (the administrators) hold every right")
+        held = {name: rights for name, rights in grants["accounts"].items() if rights is not None}
+        held |= {GROUP_PREFIX + name: rights for name, rights in grants["groups"].items()}
+        for principal in sorted(held.keys() - wanted.keys()):
+            _grant(connection, principal, None)
+        for principal, rights in sorted(wanted.items()):
+            if held.get(principal) != int(rights):
+                _grant(connection, principal, rights)
+        self._descriptor = None
+
+
+DEFAULT_INFORMATION = 0x7
+"""OWNER | GROUP | DACL_SECURITY_INFORMATION: what ``descriptor`` shows at first."""
+OWNER_SECURITY_INFORMATION = 0x1
+GROUP_SECURITY_INFORMATION = 0x2
+DACL_SECURITY_INFORMATION = 0x4
+SACL_SECURITY_INFORMATION = 0x8
+EVERYONE = "WD"
+"""SDDL's Everyone: an account without a grant of its own holds the defaults."""
+ADMINISTRATORS = "BA"
+"""SDDL's Builtin Administrators: the Unix users holding every right on the local socket."""
+GROUP_PREFIX = "@"
+SERVICE = "SY"
+"""SDDL's Local System: the owner and group of the descriptor, the service itself."""
+_ESCAPED = "%;()"
+_ACE = re.compile(r"\(([^;()]*);([^;()]*);([^;()]*);([^;()]*);([^;()]*);([^;()]*)\)")
+_PART = re.compile(r"([OGDS]):")
+
+
+def descriptor_text(
+    grants: dict[str, Any], information_type: int, view: Callable[[AccessRights2], int]
+) -> str:
+    """The SDDL text of the server's ``grants`` (``GET /security/grants``): the parts
+    ``information_type`` asks for, rights written by ``view``."""
+    parts = []
+    if information_type & OWNER_SECURITY_INFORMATION:
+        parts.append(f"O:{SERVICE}")
+    if information_type & GROUP_SECURITY_INFORMATION:
+        parts.append(f"G:{SERVICE}")
+    if information_type & DACL_SECURITY_INFORMATION:
+        aces = [(ADMINISTRATORS, ALL_RIGHTS), (EVERYONE, AccessRights2(grants["defaults"]))]
+        aces += [
+            (_principal_text(name), AccessRights2(rights))
+            for name, rights in sorted(grants["accounts"].items())
+            if rights is not None
+        ]
+        aces += [
+            (_principal_text(GROUP_PREFIX + name), AccessRights2(rights))
+            for name, rights in sorted(grants["groups"].items())
+        ]
+        parts.append("D:" + "".join(f"(A;;{view(rights):#x};;;{who})" for who, rights in aces))
+    if information_type & SACL_SECURITY_INFORMATION:
+        parts.append("S:")  # no auditing ACEs: the audit trail records every change
+    return "".join(parts)
+
+
+def parse_descriptor(
+    text: str, rights_of: Callable[[int], AccessRights2]
+) -> dict[str, AccessRights2]:
+    """The grants of the DACL of an SDDL ``text`` by principal (``WD``, ``BA``, an account,
+    ``@group``; rights as ``rights_of`` reads a mask); AccountError saying what is wrong
+    (an ACE that denies, a right that is not a number, an owner other than the service)."""
+    if not isinstance(text, str):
+        raise AccountError(f"a security descriptor is SDDL text, not {type(text).__name__}")
+    pieces = _PART.split(text.strip())
+    if pieces[0].strip():
+        raise AccountError(f"a security descriptor starts with O:, G:, D: or S:, not {text!r}")
+    parts = dict(zip(pieces[1::2], pieces[2::2], strict=True))
+    for owner in ("O", "G"):
+        if parts.get(owner, SERVICE).strip() != SERVICE:
+            raise AccountError(f"the descriptor's {owner}: is the service ({SERVICE})")
+    dacl = parts.get("D", "").strip().lstrip("PAIR")  # flags (protected, auto-inherit) aside
+    granted: dict[str, AccessRights2] = {}
+    position = 0
+    for ace in _ACE.finditer(dacl):
+        if ace.start() != position:
+            break
+        position = ace.end()
+        kind, _, mask, _, _, who = ace.groups()
+        if kind != "A":
+            raise AccountError(f"OpenFax grants rights and denies none: ACE type {kind!r}")
+        try:
+            number = int(mask, 0)
+        except ValueError:
+            raise AccountError(f"an ACE's rights are a number (0x27), not {mask!r}") from None
+        granted[_principal(who)] = rights_of(number)
+    if position != len(dacl):
+        raise AccountError(f"not an ACE (A;;rights;;;who): {dacl[position:][:80]!r}")
+    return granted
+
+
+def _principal_text(name: str) -> str:
+    """An account or group as an ACE names it: ``;``, ``(``, ``)`` and ``%`` escaped as in a
+    URL, and an account named as an SDDL alias has its first letter escaped."""
+    escaped = "".join(f"%{ord(c):02X}" if c in _ESCAPED else c for c in name)
+    if escaped in (EVERYONE, ADMINISTRATORS):
+        return f"%{ord(escaped[0]):02X}{escaped[1:]}"
+    return escaped
+
+
+def _principal(text: str) -> str:
+    return text if text in (EVERYONE, ADMINISTRATORS) else unquote(text)
+
+
+def _grant(connection: Any, principal: str, rights: AccessRights2 | int | None) -> None:
+    body = {"rights": None if rights is None else int(rights)}
+    send_json(connection, "PUT", f"/security/grants/{quote(principal, safe='')}", body)
+
 
 class FaxSecurity2(FaxSecurity):
     """FAXCOMEX ``FaxSecurity2``: the caller's rights (FAX_ACCESS_RIGHTS_ENUM_2), the grants
-    of accounts and Unix groups (administrators), and the account settings."""
+    of accounts and Unix groups (administrators; also as ``descriptor``, whose rights are
+    FAX_ACCESS_RIGHTS_ENUM_2 masks), and the account settings."""
 
     @property
     def granted_rights(self) -> AccessRights2:
         """FAXCOMEX ``GrantedRights``: the rights the caller holds."""
         return AccessRights2(self._data["granted_rights"])
+
+    def _view(self, rights: AccessRights2) -> int:
+        return int(rights)
+
+    def _rights(self, mask: int) -> AccessRights2:
+        return AccessRights2(mask & ALL_RIGHTS)
 
     @property
     def auto_create_account_on_connect(self) -> bool:
@@ -217,7 +401,11 @@ class FaxSecurity2(FaxSecurity):
         auto_create_account_on_connect: bool | None = None,
         incoming_faxes_are_public: bool | None = None,
     ) -> None:
-        """Change the account settings given (far2MANAGE_CONFIG)."""
+        """FAXCOMEX ``Save()``: the descriptor's grants (see FaxSecurity), then the account
+        settings given (far2MANAGE_CONFIG)."""
+        super().save()
+        if auto_create_account_on_connect is None and incoming_faxes_are_public is None:
+            return
         body = {
             "auto_create_account_on_connect": auto_create_account_on_connect,
             "incoming_faxes_are_public": incoming_faxes_are_public,
@@ -241,6 +429,4 @@ class FaxSecurity2(FaxSecurity):
     def grant(self, principal: str, rights: AccessRights2 | int | None) -> None:
         """Set the rights of an account (by name; None: the defaults again) or of a Unix
         group (``@group``; None: no grant)."""
-        body = {"rights": None if rights is None else int(rights)}
-        path = f"/security/grants/{segment(principal)}"
-        send_json(self._server._connected, "PUT", path, body)
+        _grant(self._server._connected, principal, rights)

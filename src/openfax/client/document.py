@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +14,7 @@ from openfax.client._connection import Upload
 from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
 
 if TYPE_CHECKING:
+    from openfax.client._connection import Connection
     from openfax.client.server import FaxServer
 
 
@@ -35,6 +38,43 @@ class FaxSender:
     email: str = ""
     billing_code: str = ""
     tsid: str = ""
+    server: FaxServer | None = field(default=None, repr=False, compare=False)
+    """Where ``load_default_sender``/``save_default_sender`` keep the default sender: a
+    connected FaxServer. None: the local openfaxd, reached for the call (as FAXCOMEX's
+    sender, which needs no connection)."""
+
+    def load_default_sender(self) -> None:
+        """FAXCOMEX ``LoadDefaultSender()``: fill every field with the default sender the
+        account keeps on the server (empty fields when none was saved)."""
+        with _default_sender_connection(self.server) as connection:
+            saved = connection.get(DEFAULT_SENDER_PATH)
+        for name in _SENDER_FIELDS:
+            setattr(self, name, saved.get(name, ""))
+
+    def save_default_sender(self) -> None:
+        """FAXCOMEX ``SaveDefaultSender()``: keep these fields as the account's default
+        sender on the server (a SubmissionError-like 400 names a field too long)."""
+        from openfax.client.routing import send_json
+
+        with _default_sender_connection(self.server) as connection:
+            send_json(connection, "PUT", DEFAULT_SENDER_PATH, _plain(self))
+
+
+DEFAULT_SENDER_PATH = "/account/default-sender"
+
+
+@contextmanager
+def _default_sender_connection(server: FaxServer | None) -> Iterator[Connection]:
+    """The connection of ``server``, or of a FaxServer connected to the local openfaxd for
+    the ``with`` block."""
+    if server is not None:
+        yield server._connected
+        return
+    from openfax.client.server import FaxServer
+
+    with FaxServer() as local:
+        local.connect("")
+        yield local._connected
 
 
 @dataclass
@@ -196,4 +236,8 @@ NO_BODY_FAILED = -1
 def _plain(record: FaxRecipient | FaxSender) -> dict[str, Any]:
     """A recipient's or sender's fields as a dict for the wire; their fields are strings, so
     no deep copy (``dataclasses.asdict`` took 2 ms of a 100-recipient submission)."""
-    return {f.name: getattr(record, f.name) for f in fields(record)}
+    return {f.name: getattr(record, f.name) for f in fields(record) if f.compare}
+
+
+_SENDER_FIELDS = [f.name for f in fields(FaxSender) if f.compare]
+"""The cover-page fields of a sender (not the server it keeps its default on)."""

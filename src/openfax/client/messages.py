@@ -12,6 +12,7 @@ from openfax.client._records import (
     Field,
     Pages,
     Record,
+    Setting,
     id_segment,
     parse_time,
     segment,
@@ -39,12 +40,23 @@ class _Message(Record):
     transmission_start = Field(parse_time)
     transmission_end = Field(parse_time)
     has_cover_page = Field[bool]()
-    read = Field[bool]()
+    read = Setting()
+    """Whether the fax was read (set it, then ``save()``)."""
 
     def __init__(self, connection: Connection, path: str, data: dict[str, Any]) -> None:
         super().__init__(data)
         self._connection = connection
         self._path = path
+        self._changes: dict[str, Any] = {}
+
+    def save(self) -> None:
+        """FAXCOMEX ``Save()``: send the fields changed since the message was read."""
+        changes = {k: v for k, v in self._changes.items() if k not in _NOT_SAVED}
+        if changes:
+            self._data = send_json(
+                self._connection, "PATCH", f"{self._path}/{segment(self.id)}", changes
+            )
+        self._changes = {}
 
     def copy_tiff(self, path: str | Path) -> None:
         """FAXCOMEX ``CopyTiff(path)``: the fax as TIFF-F into ``path``."""
@@ -59,8 +71,13 @@ class _Message(Record):
         self._connection.request("DELETE", f"{self._path}/{segment(self.id)}")
 
     def refresh(self) -> None:
-        """FAXCOMEX ``Refresh()``."""
+        """FAXCOMEX ``Refresh()``, dropping unsaved changes."""
         self._data = self._connection.get(f"{self._path}/{segment(self.id)}")
+        self._changes = {}
+
+
+_NOT_SAVED = {"recipients"}
+"""What ``save()`` does not send: the recipients are ``reassign()``'s."""
 
 
 class FaxIncomingMessage(_Message):
@@ -68,19 +85,26 @@ class FaxIncomingMessage(_Message):
 
     caller_id = Field[str]()
     routing_information = Field[str]()
-    subject = Field[str]()
-    sender_name = Field[str]()
-    sender_fax_number = Field[str]()
-    recipients = Field[str]()
+    subject = Setting()
+    """Filled in by a routing assistant (far2MANAGE_RECEIVE_FOLDER to save it), as are
+    ``sender_name``, ``sender_fax_number`` and ``has_cover_page``."""
+    sender_name = Setting()
+    sender_fax_number = Setting()
+    has_cover_page = Setting()
+    recipients = Setting()
+    """The account the fax is assigned to; set it, then ``reassign()``."""
     was_reassigned = Field[bool]()
     partial = Field[bool]()
     """The call ended before the fax did; these are the pages that arrived."""
 
-    def reassign(self, account_name: str) -> None:
-        """FAXCOMEX ``ReAssign()``: the fax becomes the account's own (its ``recipients``),
-        while incoming faxes are not public (far2MANAGE_RECEIVE_FOLDER)."""
+    def reassign(self, account_name: str | None = None) -> None:
+        """FAXCOMEX ``ReAssign()``: the fax becomes the account's own (``account_name``, or
+        the ``recipients`` set), while incoming faxes are not public, and the fields a
+        routing assistant changed are saved (far2MANAGE_RECEIVE_FOLDER)."""
+        account = account_name if account_name is not None else self.recipients
+        self.save()
         path = f"{self._path}/{segment(self.id)}/reassign"
-        self._data = send_json(self._connection, "POST", path, {"account_name": account_name})
+        self._data = send_json(self._connection, "POST", path, {"account_name": account})
 
     def get_routing_deliveries(self) -> Collection[FaxRoutingDelivery]:
         """What each inbound routing method did with this fax (done, pending with its next

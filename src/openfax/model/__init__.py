@@ -35,6 +35,7 @@ from openfax.model.rights import (
     SUBMIT_RIGHTS,
     effective_rights,
     legacy_rights,
+    rights_of_legacy,
 )
 from openfax.model.text import CONTROL, CONTROL_CHARACTERS, version_numbers
 
@@ -74,5 +75,6 @@ __all__ = [
     "new_id",
     "new_ids",
     "parse_id",
+    "rights_of_legacy",
     "version_numbers",
 ]

@@ -58,3 +58,10 @@ def effective_rights(granted: AccessRights2) -> AccessRights2:
 def legacy_rights(rights: AccessRights2) -> AccessRights:
     """The same rights in the XP/2003 model (``IFaxSecurity.GrantedRights``)."""
     return reduce(or_, (old for new, old in _LEGACY.items() if new in rights), _R(0))
+
+
+def rights_of_legacy(rights: AccessRights) -> AccessRights2:
+    """The account model's rights an XP/2003 mask gives: each right whose older bits are all
+    in ``rights`` (so ``legacy_rights`` of the result may hold fewer bits than ``rights``
+    when they are not a whole right: QUERY_IN_ARCHIVE alone gives none)."""
+    return reduce(or_, (new for new, old in _LEGACY.items() if old in rights), _R2(0))

@@ -32,6 +32,7 @@ import pwd
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -57,8 +58,19 @@ from openfax.model import (
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
+from openfax.service.submission import Sender
 from openfax.store import Account, AccountToken, Direction, GroupGrant, Message
 from openfax.store import queries as q
+
+SENDER_FIELDS = tuple(f.name for f in dataclasses.fields(Sender))
+"""The fields of a default sender: FAXCOMEX ``FaxSender``'s."""
+
+
+def default_sender_key(account_id: int) -> str:
+    """The settings key of an account's default sender (by its id, which is never reused:
+    an account added again under a removed one's name starts without one)."""
+    return f"default_sender.{account_id}"
+
 
 SECURITY_KEY = "security"
 """Settings key of :class:`SecuritySettings`."""
@@ -288,8 +300,10 @@ class Accounts:
         """FAXCOMEX ``RemoveAccount(name)``: the account and its tokens go, its faxes stay."""
 
         async def remove(conn: Any) -> None:
-            if not await q.delete_account(conn, name):
+            account = await q.get_account(conn, name)
+            if account is None or not await q.delete_account(conn, name):
                 raise AccountNotFoundError(name)
+            await q.delete_setting(conn, default_sender_key(account.id))
 
         await self._change(remove, actor, f"account:{name}", {"change": "removed"})
 
@@ -493,6 +507,27 @@ class Accounts:
             await self._create_quietly(name)
         return await self._principal(name)
 
+    # --- the default sender -------------------------------------------------------------------
+
+    async def get_default_sender(self, account_id: int) -> dict[str, str]:
+        """FAXCOMEX ``FaxSender.LoadDefaultSender()``: the sender fields the account saved
+        (every field of FaxSender, empty where none was saved)."""
+        async with self.ctx.db.read() as conn:
+            saved = await q.get_setting(conn, default_sender_key(account_id), {})
+        return {name: str(saved.get(name, "")) for name in SENDER_FIELDS}
+
+    async def save_default_sender(self, account_id: int, fields: Mapping[str, str]) -> None:
+        """FAXCOMEX ``FaxSender.SaveDefaultSender()``: keep the sender ``fields`` as the
+        account's default (replacing the one before; a field left out is saved empty).
+        AccountError names a field that FaxSender has not."""
+        unknown = sorted(set(fields) - set(SENDER_FIELDS))
+        if unknown:
+            raise AccountError(f"a sender has no field {unknown[0]!r}")
+        value = {name: fields.get(name, "") for name in SENDER_FIELDS}
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as conn:
+            await q.set_setting(conn, default_sender_key(account_id), value, now=now)
+
     # --- the receive folder -----------------------------------------------------------------
 
     async def reassign(self, message_id: int, account: str, actor: str) -> Message:
@@ -523,7 +558,10 @@ class Accounts:
                 {"account": account},
             )
             await ctx.hub.emit(
-                conn, EventType.INCOMING_MESSAGE_ADDED, {"message_id": format_id(message_id)}
+                conn,
+                EventType.INCOMING_MESSAGE_ADDED,
+                # Added to the account's folder, not to the receive folder.
+                {"message_id": format_id(message_id), "added_to_receive_folder": False},
             )
         return message
 

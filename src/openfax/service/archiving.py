@@ -85,7 +85,9 @@ async def archive_incoming(
         archived_at=now,
     )
     await q.archive_message(conn, message)
-    await hub.emit(conn, EventType.INCOMING_MESSAGE_ADDED, {"message_id": format_id(job.id)})
+    # FAXCOMEX IFaxAccountNotify's fAddedToReceiveFolder: a fax arrives there.
+    added = {"message_id": format_id(job.id), "added_to_receive_folder": True}
+    await hub.emit(conn, EventType.INCOMING_MESSAGE_ADDED, added)
 
 
 async def settle_submission(conn: AsyncConnection, hub: EventHub, submission_id: int) -> list[str]:

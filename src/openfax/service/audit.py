@@ -34,6 +34,7 @@ class AuditAction(StrEnum):
     RESTARTED = "restarted"
     CANCELLED = "cancelled"
     REASSIGNED = "reassigned"
+    CHANGED = "changed"
     DELETED = "deleted"
     PURGED = "purged"
     SET_ASIDE = "set_aside"

@@ -128,6 +128,8 @@ async def _serve(service: FaxService) -> None:
         _logger.info("openfaxd ready (data in %s, API on %s)", service.config.data_dir, api)
         await stop.wait()
         _logger.info("openfaxd stopping")
+        # Clients hear it on their event streams while the API still listens.
+        await service.announce_shutdown()
 
 
 if __name__ == "__main__":

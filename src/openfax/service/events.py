@@ -9,6 +9,7 @@ misses nothing. Commits in this process wake subscribers at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -42,6 +43,7 @@ class EventType(enum.Enum):
     QUEUES_STATUS_CHANGED = "queues_status_changed"
     NEW_CALL = "new_call"
     DEVICE_STATUS_CHANGED = "device_status_changed"
+    ACTIVITY_CHANGED = "activity_changed"
     SERVER_SHUT_DOWN = "server_shut_down"
 
     @property
@@ -66,6 +68,7 @@ _MASKS = {
     _E.QUEUES_STATUS_CHANGED: ServerEvents.QUEUE_STATE,
     _E.NEW_CALL: ServerEvents.INCOMING_CALL,
     _E.DEVICE_STATUS_CHANGED: ServerEvents.DEVICE_STATUS,
+    _E.ACTIVITY_CHANGED: ServerEvents.ACTIVITY,
     _E.SERVER_SHUT_DOWN: ServerEvents.FXSSVC_ENDED,
 }
 del _E
@@ -104,6 +107,9 @@ class EventHub:
         self._changed = asyncio.Condition()
         self._generation = 0
         self._closed = False
+        self._subscribers = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -130,10 +136,31 @@ class EventHub:
         """Append events of one kind in one statement, in order (a submission's jobs)."""
         await q.append_events(conn, type.value, payloads, now=self.clock.now())
 
-    async def close(self) -> None:
-        """End every subscription (after the events already committed)."""
+    async def close(self, wait: float = 0.0) -> None:
+        """End every subscription (after the events already committed), waiting up to
+        ``wait`` seconds for each subscriber to have taken its last events."""
         self._closed = True
         await self._wake()
+        if wait > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), wait)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: no subscription goes on."""
+        return self._closed
+
+    @property
+    def generation(self) -> int:
+        """How many transactions this hub has seen commit (see :meth:`next_commit`)."""
+        return self._generation
+
+    async def next_commit(self, generation: int) -> int:
+        """Wait until a transaction commits after ``generation`` (or the hub closes); the
+        generation then."""
+        async with self._changed:
+            await self._changed.wait_for(partial(self._moved_on, generation))
+        return self._generation
 
     async def last_seq(self) -> int:
         """The number of the newest event: where a listener starting now begins."""
@@ -145,6 +172,17 @@ class EventHub:
     ) -> AsyncIterator[ServerEvent]:
         """The events of the kinds in ``mask`` numbered after ``after`` (committed from now
         on when None), in order; a listener that lost its connection resumes without loss."""
+        self._subscribers += 1
+        self._drained.clear()
+        try:
+            async for event in self._read(mask, after):
+                yield event
+        finally:
+            self._subscribers -= 1
+            if not self._subscribers:
+                self._drained.set()
+
+    async def _read(self, mask: ServerEvents, after: int | None) -> AsyncIterator[ServerEvent]:
         seen = await self.last_seq() if after is None else after
         while True:
             generation = self._generation

@@ -27,6 +27,7 @@ from openfax.service.archiving import unreferenced_documents
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, entry, message_type, record
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
+from openfax.service.views import message_removed_payload
 from openfax.store import Direction, OutgoingJob, Spool
 from openfax.store import queries as q
 
@@ -179,7 +180,7 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
                     message.id,
                     {"age_limit_days": days},
                 )
-                await ctx.hub.emit(conn, _REMOVED[direction], {"message_id": format_id(message.id)})
+                await ctx.hub.emit(conn, _REMOVED[direction], message_removed_payload(message))
                 files += [message.tiff_path] if message.tiff_path else []
                 caches.append(pdf_cache_path(ctx.spool, direction, message.id))
                 removed += 1

@@ -18,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from openfax import __version__
 from openfax.documents import write_fax_tiff
 from openfax.errors import (
@@ -110,6 +112,7 @@ from openfax.service.views import (
     QueueSwitches,
     ServerInfo,
     incoming_job_payload,
+    message_removed_payload,
 )
 from openfax.store import (
     AuditEntry,
@@ -138,6 +141,16 @@ _logger = logging.getLogger("openfax.service")
 ALL_EVENTS = ServerEvents(sum(ServerEvents))
 
 STOP_TIMEOUT = 10.0
+CHANGEABLE_MESSAGE_FIELDS = {
+    Direction.OUT: frozenset({"read"}),
+    Direction.IN: frozenset(
+        {"read", "subject", "sender_name", "sender_fax_number", "has_cover_page"}
+    ),
+}
+"""What ``save_message`` changes of a message of each archive (FAXCOMEX's writable
+properties of FaxOutgoingMessage2 and FaxIncomingMessage2; ``Recipients`` is ReAssign's)."""
+SHUTDOWN_NOTICE_SECONDS = 2.0
+"""How long ``announce_shutdown`` waits for the event streams to take the notice."""
 """Wall seconds ``stop`` waits for background work to finish before cancelling it."""
 
 SWITCHES_KEY = "queues"
@@ -190,6 +203,7 @@ class FaxService:
         self._accounts: Accounts | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._announced = False
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -258,6 +272,7 @@ class FaxService:
         ctx.spawn(receiver.run_notices(), "device notices")
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")
+        ctx.spawn(self._report_activity(), "activity")
         self._loop_task = asyncio.create_task(scheduler.run(), name="scheduler")
         _logger.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
         init_events.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
@@ -281,13 +296,26 @@ class FaxService:
         for task in list(ctx.tasks):
             _logger.error("%s did not stop; cancelled", task.get_name())
             task.cancel()
-        async with ctx.hub.transaction() as conn:
-            await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
+        if not self._announced:
+            async with ctx.hub.transaction() as conn:
+                await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
         await ctx.hub.close()
         await ctx.db.close()
         self._ctx = None
         _logger.info("fax service %s stopped", self.config.node_id)
         init_events.info("fax service %s stopped", self.config.node_id)
+
+    async def announce_shutdown(self, wait: float = SHUTDOWN_NOTICE_SECONDS) -> None:
+        """Tell every listener that the service is ending (FAXCOMEX ``OnServerShutDown``)
+        and end their event streams, waiting up to ``wait`` seconds for each to have taken
+        its last events: the daemon calls it before its API stops listening, so that the
+        notice reaches its clients now rather than when they reconnect after a restart.
+        ``stop()`` then does not emit it again."""
+        ctx = self.ctx
+        async with ctx.hub.transaction() as conn:
+            await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
+        self._announced = True
+        await ctx.hub.close(wait)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -382,6 +410,28 @@ class FaxService:
             outgoing_messages=tally(outgoing, JobStatus.INPROGRESS),
             queued_messages=tally(outgoing, JobStatus.PENDING, JobStatus.RETRYING),
         )
+
+    async def _report_activity(self) -> None:
+        """Emit FAXCOMEX ``OnServerActivityChange`` with the counts of ``get_activity``
+        whenever they differ from the last ones emitted: they are read again after each
+        commit (the commits that come while they are read are taken together)."""
+        ctx = self.ctx
+        generation = ctx.hub.generation
+        last = await self.get_activity()
+        while await ctx.unless_stopping(ctx.hub.next_commit(generation)) and not ctx.hub.closed:
+            generation = ctx.hub.generation
+            try:
+                activity = await self.get_activity()
+                if activity == last:
+                    continue
+                async with ctx.hub.transaction() as conn:
+                    counts = dataclasses.asdict(activity)
+                    await ctx.hub.emit(conn, EventType.ACTIVITY_CHANGED, counts)
+            except SQLAlchemyError:
+                # A hint, not a record: the next commit tries again.
+                _logger.exception("the server's activity could not be reported")
+                continue
+            last = activity
 
     # --- configuration ------------------------------------------------------------------------
 
@@ -1124,6 +1174,34 @@ class FaxService:
             except MessageNotFoundError:
                 return None
 
+    async def save_message(
+        self,
+        direction: Direction,
+        message_id: int,
+        changes: Mapping[str, Any],
+        actor: str = SERVICE_ACTOR,
+    ) -> Message:
+        """FAXCOMEX ``FaxIncomingMessage2/FaxOutgoingMessage2.Save()``: set the fields a
+        message lets change (``read``; on a received fax also what a routing assistant fills
+        in: ``subject``, ``sender_name``, ``sender_fax_number``, ``has_cover_page``);
+        InvalidOperationError names another. Audited as ``actor``'s change (the fields'
+        names, not their text)."""
+        allowed = CHANGEABLE_MESSAGE_FIELDS[direction]
+        for name in changes:
+            if name not in allowed:
+                raise InvalidOperationError(
+                    f"{name} of {message_type(direction).replace('_', ' ')}s cannot be "
+                    f"changed (only {', '.join(sorted(allowed))})"
+                )
+        ctx = self.ctx
+        async with ctx.db.transaction() as conn:
+            message = await q.update_message(conn, direction, message_id, changes)
+            if changes:
+                kind, fields = message_type(direction), {"fields": sorted(changes)}
+                now = ctx.clock.now()
+                await record(conn, now, actor, AuditAction.CHANGED, kind, message_id, fields)
+        return message
+
     async def delete_message(
         self, direction: Direction, message_id: int, actor: str = SERVICE_ACTOR
     ) -> None:
@@ -1144,7 +1222,7 @@ class FaxService:
                 if direction is Direction.IN
                 else EventType.OUTGOING_MESSAGE_REMOVED
             )
-            await ctx.hub.emit(conn, kind, {"message_id": f"{message_id:016x}"})
+            await ctx.hub.emit(conn, kind, message_removed_payload(message))
             in_use = direction is Direction.OUT and message_id in {
                 job.id for job in await q.list_jobs(conn, submission_id=message.submission_id)
             }

@@ -23,7 +23,7 @@ from openfax.model import (
     format_id,
 )
 from openfax.service.job_states import available_operations, incoming_operations
-from openfax.store import IncomingJob, OutgoingJob, Submission
+from openfax.store import Direction, IncomingJob, Message, OutgoingJob, Submission
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -254,3 +254,13 @@ def _transmission(start: datetime | None, end: datetime | None) -> dict[str, str
         "transmission_start": None if start is None else start.isoformat(),
         "transmission_end": None if end is None else end.isoformat(),
     }
+
+
+def message_removed_payload(message: Message) -> dict[str, Any]:
+    """What ``On*MessageRemoved`` carries: the id, and for a received fax whether it left
+    the receive folder (FAXCOMEX ``IFaxAccountNotify``'s ``fRemovedFromReceiveFolder``:
+    True unless it had been reassigned to an account)."""
+    payload: dict[str, Any] = {"message_id": format_id(message.id)}
+    if message.direction is Direction.IN:
+        payload["removed_from_receive_folder"] = not message.was_reassigned
+    return payload
