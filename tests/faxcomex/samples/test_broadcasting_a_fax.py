@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from openfax import faxcomex
 from openfax.client import FaxServer
 from tests.faxcomex.samples.port import Console, run
@@ -63,10 +61,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=("FaxSender.SaveDefaultSender and LoadDefaultSender (fc-server)"),
-)
 def test_broadcasting_a_fax(local: Path, server: FaxServer) -> None:
     (local / "c:\\Docs\\Body.txt").write_text("To everyone.\n")
     sender = faxcomex.Dispatch("FaxComEx.FaxDocument").Sender

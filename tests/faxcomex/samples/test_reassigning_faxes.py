@@ -1,13 +1,12 @@
 """Reassigning Faxes, https://learn.microsoft.com/en-us/previous-versions/windows/desktop/fax/-mfax-reassigning-faxes
 (Visual Basic): the incoming archive's first fax, not yet reassigned, given a subject, a
 sender and a recipient account and reassigned: the sample reassigns when the answer is not
-"Y" (kept as Microsoft wrote it), and the user answers "N"."""
+"Y" (kept as Microsoft wrote it), and the user answers "N". As on Windows, reassigning needs
+a server whose incoming faxes are not public (FaxConfiguration.IncomingFaxesArePublic)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from openfax.client import FaxServer
 from tests.faxcomex.samples.conftest import receive
@@ -67,15 +66,11 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FaxIncomingMessage.Subject, SenderName, Recipients and SenderFaxNumber are"
-        " read-only, and ReAssign() takes the account instead of using Recipients (fc-server)"
-    ),
-)
 def test_reassigning_faxes(local: Path, server: FaxServer) -> None:
     server.fax_account_set.add_account("helen")
+    configuration = server.configuration  # faxes can be reassigned once they are not public
+    configuration.incoming_faxes_are_public = False
+    configuration.save()
     receive(server, local, "1003", 1)
     first = server.folders.incoming_archive.get_messages(1).message
     console = Console([1, "N", "helen"])

@@ -105,10 +105,6 @@ def pump_until(console: Console, shown: str, seconds: float = WAIT) -> None:
         assert faxcomex.PumpWaitingMessages(timeout=seconds), f"no {shown!r} in {console.shown}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=("OnServerShutDown reaches clients before the API closes (fc-server)"),
-)
 def test_registering_for_fax_events(local: Path, daemon: Daemon, server: FaxServer) -> None:
     console = Console()
     script = run(WINDOWS, "registering_for_fax_events", console, main=False)
