@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 # Runtime: spandsp for T.30; test and benchmark peers: efax, libtiff tools, poppler (pdfinfo,
 # an independent reader of the PDFs we write), Ghostscript;
 # the store tests start a private PostgreSQL server; SIPp (sip-tester) is the independent
-# SIP peer of the telephony tests.
+# SIP peer of the telephony tests; HylaFAX's daemons and clients send and receive through the
+# virtual modem (tests/engine/test_hylafax.py) and are bench/service.py's rival (both run a
+# private instance, bench/hylafax; installing them starts no service and needs no init).
 RUN_DEBS := libspandsp2 libtiff6
-TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester
-# Benchmark peers: HylaFAX's daemons and clients (bench/service.py runs a private instance).
-BENCH_DEBS := hylafax-server hylafax-client
+TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester \
+    hylafax-server hylafax-client
 OUT ?= out
 # `make run CONFIG=openfaxd.toml ARGS="--data-dir /srv/fax -v"`: openfaxd's configuration file
 # and any other options of its own.
@@ -53,7 +54,6 @@ pytest: $(BIN)/openfax
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 bench: system-packages $(BIN)/openfax
-	scripts/install-system-packages $(BENCH_DEBS)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/service.py

@@ -66,11 +66,9 @@ import contextlib
 import http.client
 import json
 import os
-import pwd
 import queue as queue_module
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -82,16 +80,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-HYLAFAX_TEMPLATES = BENCH_DIR / "hylafax"
-SYSTEM_SPOOL = Path("/var/spool/hylafax")
-SYSTEM_ETC = Path("/etc/hylafax")
-SPOOL_DIRS = (
-    "archive", "bin", "client", "config", "dev", "docq", "doneq", "etc", "info", "log",
-    "pollq", "recvq", "sendq", "status", "tmp",
-)  # fmt: skip
-FAX_USER = "uucp"
-"""The user HylaFAX's daemons run as on Debian (compiled in); the spool belongs to it."""
+from hylafax import (
+    HylaFax,
+    HylaFaxError,
+    free_port,
+    stop_process_groups,
+    system_hylafax_processes,
+)
+
 QUEUE_SIZES = (0, 1_000, 10_000)
 AVOID_AFTER_SECOND = 0.015
 """hfaxd loses new jobs made this early in a second (see ``HfaxdSession.submit``)."""
@@ -105,14 +101,6 @@ DOCUMENT_PS = (
     "72 720 moveto (OpenFax service benchmark: a one-page document) show\n"
     "showpage\n"
 )
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def milliseconds(seconds: list[float]) -> dict[str, float]:
@@ -136,181 +124,6 @@ def timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
-
-
-# --- HylaFAX: a private instance ---------------------------------------------------------
-
-
-def stop_process_groups(processes: list[subprocess.Popen[bytes]], *, timeout: float) -> None:
-    """SIGTERM each process's group (a daemon's children too), wait up to ``timeout`` seconds
-    for each, then SIGKILL a group that is still there."""
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-class HylaFaxError(RuntimeError):
-    """The private HylaFAX instance could not be set up or did not answer as expected."""
-
-
-def system_hylafax_processes() -> list[str]:
-    """``pid name`` of every faxq/hfaxd/faxgetty running now (to warn about a system one)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            name = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
-        if name in ("faxq", "hfaxd", "faxgetty"):
-            found.append(f"{entry.name} {name}")
-    return found
-
-
-class HylaFax:
-    """hfaxd and faxq on a temporary spool and a free port of 127.0.0.1, without a modem.
-
-    The spool is built from the installed layout: ``bin/`` (the conversion and notify
-    scripts) is copied from ``/var/spool/hylafax``, the dial rules and page sizes from
-    ``/etc/hylafax``, and ``etc/config`` and ``etc/hosts.hfaxd`` from ``bench/hylafax/``.
-    Both daemons run in the foreground (``faxq -D``, ``hfaxd -d``) in a session of their
-    own, so stopping them ends hfaxd's per-connection children too.
-    """
-
-    def __init__(self) -> None:
-        self.spool = Path(tempfile.mkdtemp(prefix="openfax-bench-hylafax-"))
-        self.port = 0
-        self._processes: list[subprocess.Popen[bytes]] = []
-
-    @property
-    def host(self) -> str:
-        """The ``-h`` argument of the HylaFAX clients."""
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        for tool in ("faxq", "hfaxd", "sendfax", "faxstat"):
-            if shutil.which(tool, path="/usr/sbin:/usr/bin") is None:
-                raise HylaFaxError(
-                    f"{tool} is missing: apt-get install hylafax-server hylafax-client"
-                )
-        if os.geteuid() != 0:
-            raise HylaFaxError("the private HylaFAX instance needs root (its daemons run as uucp)")
-        self._make_spool()
-        self.port = free_port()
-        self._spawn(["/usr/sbin/faxq", "-D", "-q", str(self.spool)])
-        self._spawn(
-            ["/usr/sbin/hfaxd", "-d", "-q", str(self.spool), "-l", "127.0.0.1",
-             "-i", str(self.port)]
-        )  # fmt: skip
-        self._wait_ready()
-
-    def _make_spool(self) -> None:
-        for name in SPOOL_DIRS:
-            (self.spool / name).mkdir()
-        for script in (SYSTEM_SPOOL / "bin").iterdir():
-            shutil.copy2(script, self.spool / "bin", follow_symlinks=False)
-        etc = self.spool / "etc"
-        try:
-            cache = (SYSTEM_ETC / "setup.cache").read_text()
-        except OSError as exc:
-            raise HylaFaxError(
-                f"no {SYSTEM_ETC}/setup.cache (faxq needs it; run faxsetup)"
-            ) from exc
-        (etc / "setup.cache").write_text(re.sub(r"(?m)^SPOOL=.*$", f"SPOOL='{self.spool}'", cache))
-        for name in ("dialrules", "pagesizes"):
-            if (SYSTEM_ETC / name).exists():
-                shutil.copy2(SYSTEM_ETC / name, etc / name)
-        shutil.copy2(HYLAFAX_TEMPLATES / "config", etc / "config")
-        shutil.copy2(HYLAFAX_TEMPLATES / "hosts.hfaxd", etc / "hosts.hfaxd")
-        os.mkfifo(self.spool / "FIFO", 0o600)
-        fax = pwd.getpwnam(FAX_USER)
-        for path in [self.spool, *self.spool.rglob("*")]:
-            os.chown(path, fax.pw_uid, fax.pw_gid, follow_symlinks=False)
-        (etc / "hosts.hfaxd").chmod(0o600)
-        (self.spool / "tmp").chmod(0o1777)
-        self.spool.chmod(0o755)
-
-    def _spawn(self, command: list[str]) -> None:
-        self._processes.append(
-            subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        )
-
-    def _wait_ready(self, timeout: float = 10.0) -> None:
-        """Until hfaxd greets on its port and faxq has opened its FIFO."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for process in self._processes:
-                if process.poll() is not None:
-                    raise HylaFaxError(f"{process.args[0]} exited with {process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    greeting = sock.makefile("rb").readline()
-                if greeting.startswith(b"220"):
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise HylaFaxError(f"hfaxd did not answer on port {self.port}")
-            time.sleep(0.05)
-        if not self.faxstat(check=True).startswith("HylaFAX scheduler on"):
-            raise HylaFaxError("faxq is not running")
-
-    def stop(self) -> None:
-        """Stop both daemons (and hfaxd's children) and remove the spool."""
-        stop_process_groups(self._processes, timeout=5)
-        self._processes.clear()
-        shutil.rmtree(self.spool, ignore_errors=True)
-
-    def __enter__(self) -> HylaFax:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # --- what is measured
-
-    def queued_jobs(self) -> int:
-        """The job files in ``sendq`` (read from the spool, not through the server)."""
-        return sum(1 for _ in (self.spool / "sendq").glob("q*"))
-
-    def sendfax(self, document: Path, numbers: list[str]) -> int:
-        """Run one ``sendfax`` for ``numbers`` (one job each); the jobs it reports queued."""
-        command = ["sendfax", "-n", "-h", self.host]
-        for number in numbers:
-            command += ["-d", number]
-        done = subprocess.run(
-            [*command, str(document)], capture_output=True, text=True, check=False
-        )
-        queued = done.stdout.count("request id is")
-        if done.returncode != 0 and queued == 0:
-            raise HylaFaxError(f"sendfax failed: {done.stderr.strip() or done.stdout.strip()}")
-        return queued
-
-    def faxstat(self, check: bool = False) -> str:
-        """The output of ``faxstat -s`` (server status and the send queue)."""
-        done = subprocess.run(
-            ["faxstat", "-h", self.host, "-s"], capture_output=True, text=True, check=check
-        )
-        return done.stdout
 
 
 class HfaxdSession:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from openfax.client import FaxDocument, FaxSender, FaxServer, ServerEvent, ServerEvents
+from openfax.client._connection import NotConnectedError
 from openfax.errors import AccessDeniedError, AccountError, BodyError, ConfigError, FaxError
-from openfax.model import AccountEvents, CoverPageType, JobStatus
+from openfax.model import AccountEvents, CoverPageType, JobStatus, ScheduleType
 from tests.daemon import Daemon, running
 
 from .test_faxing import WAIT, document, send
@@ -28,7 +29,7 @@ def test_the_outgoing_queue_has_the_configuration_s_settings(server: FaxServer) 
     queue.retries = 7
     queue.retry_delay = 3
     queue.discount_rate_start = datetime(1899, 12, 30, 21, 15)  # a COM DATE, as win32com's
-    queue.discount_rate_end = 0.25  # a COM DATE as a number: 06:00
+    queue.discount_rate_end = "06:00"
     queue.age_limit = 12
     queue.branding = True
     queue.use_device_tsid = True
@@ -58,10 +59,13 @@ def test_the_outgoing_queue_has_the_configuration_s_settings(server: FaxServer) 
 
 def test_a_wrong_time_of_day_is_refused(server: FaxServer) -> None:
     queue = server.folders.outgoing_queue
+    queue.discount_rate_start = [20, 0]
     with pytest.raises(TypeError, match="time of day"):
-        queue.discount_rate_start = [20, 0]
+        queue.save()
+    queue.refresh()
+    queue.discount_rate_end = "half past eight"
     with pytest.raises(ValueError):
-        queue.discount_rate_end = "half past eight"
+        queue.save()
 
 
 def test_the_archives_have_their_settings_and_sizes(server: FaxServer, three_pages: Path) -> None:
@@ -303,3 +307,39 @@ def test_an_account_hears_the_server_shut_down_before_it_is_gone(tmp_path: Path)
         assert daemon.stop() == 0
         assert heard.get(timeout=WAIT) == "OnServerShutDown"
         account.listen_to_account_events(AccountEvents.NONE)
+
+
+def test_setting_a_switch_keeps_the_settings_changed_before_it(server: FaxServer) -> None:
+    queue = server.folders.outgoing_queue
+    queue.age_limit = 2
+    queue.allow_personal_cover_pages = False
+    queue.blocked = False  # the first switch looked at: the switches are read now
+    queue.save()
+    saved = server.configuration
+    assert saved.outgoing_queue_age_limit == 2 and not saved.allow_personal_cover_pages
+    queue.age_limit, queue.allow_personal_cover_pages = 0, True
+    queue.save()
+
+
+def test_the_activity_is_taken_before_connecting_and_read_after(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENFAX_SOCKET", str(daemon.socket))
+    fax = FaxServer()
+    activity = fax.activity  # as Microsoft's 'Monitoring Fax Activity' does
+    with pytest.raises(NotConnectedError):
+        activity.refresh()
+    fax.connect("")
+    activity.refresh()
+    assert activity.queued_messages >= 0 and activity.outgoing_messages >= 0
+    fax.disconnect()
+
+
+def test_a_schedule_time_that_has_passed_sends_at_once(
+    server: FaxServer, three_pages: Path
+) -> None:
+    fax = document(three_pages, "1002")
+    fax.schedule_type = ScheduleType.SPECIFIC_TIME
+    fax.schedule_time = datetime(1899, 12, 30, 16, 35, 47)  # VB's CDate("4:35:47 PM")
+    (job_id,) = send(server, fax)
+    assert server.folders.outgoing_archive.get_message(job_id).pages == 3

@@ -1,15 +1,17 @@
 """The virtual modem's pty and bridge, driven by a scripted DTE in the test process.
 
 The DTE here is the test itself holding the pty's slave side: it proves ringing, the
-errors for a DTE that never answers or goes away, and the deadline, in a second or two of
-wall time (the line runs at many times real time, which a scripted DTE tolerates).
+errors for a DTE that never answers or goes away during a call, a port handed from one
+program to another while no call is up, and the deadline, in a second or two of wall time
+(the line runs at many times real time, which a scripted DTE tolerates).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,11 +21,32 @@ from openfax.errors import ModemError
 from openfax.virtual_modem import ModemBridge, PtyLine
 
 FAST = 20.0
+HANDOVER_GAP = 0.04
+"""How long HylaFAX leaves the port closed when faxgetty hands it to faxsend."""
 
 
 def open_dte(path: Path) -> int:
     """Open the modem's port the way a fax program does, non-blocking."""
     return os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+
+
+@contextmanager
+def dte_port(path: Path) -> Iterator[int]:
+    """The modem's port, open for the ``with`` block: one fax program's turn on it."""
+    fd = open_dte(path)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+async def hand_over(line: PtyLine) -> None:
+    """Between two programs' turns on the port: once the bridge has seen it closed, leave it
+    closed as long as HylaFAX does."""
+    async with asyncio.timeout(5):
+        while line.dte_attached:
+            await asyncio.sleep(0.001)
+    await asyncio.sleep(HANDOVER_GAP)
 
 
 async def read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
@@ -102,6 +125,57 @@ def test_a_dte_closing_the_port_mid_call_ends_it_with_an_error(tmp_path: Path) -
                 await read_until(fd, b"CONNECT", 5)
             finally:
                 os.close(fd)
+            with pytest.raises(ModemError, match=r"closed .* with the call up"):
+                await run
+
+    asyncio.run(scenario())
+    assert session.result is not None and not session.result.ok
+
+
+def test_a_port_closed_and_reopened_while_idle_keeps_the_modem(tmp_path: Path) -> None:
+    session = AudioSession(Role.ANSWER, receive_file=tmp_path / "received.tif")
+
+    async def scenario() -> bytes:
+        with PtyLine(tmp_path / "ttyFAX0") as line:
+            bridge = ModemBridge(line, session, speed=FAST)
+            run = asyncio.create_task(bridge.run(timeout=10))
+            for _ in range(3):
+                with dte_port(line.path) as fd:
+                    os.write(fd, b"AT+FCLASS=1\r")
+                    await read_until(fd, b"OK", 5)
+                await hand_over(line)
+                assert not run.done(), "the bridge should still serve the port"
+            with dte_port(line.path) as fd:
+                os.write(fd, b"AT+FCLASS?\r")
+                said = await read_until(fd, b"OK", 5)
+                os.write(fd, b"ATD5551234\r")
+                await read_until(fd, b"CONNECT", 5)
+            with pytest.raises(ModemError, match=r"closed .* with the call up"):
+                await run
+            return said
+
+    said = asyncio.run(scenario())
+    assert said.split()[-2:] == [b"1", b"OK"], "the modem kept its class through the hand-overs"
+    assert session.result is not None and not session.result.ok, "closing in a call ends it"
+
+
+def test_a_port_closed_and_reopened_while_ringing_rings_on_and_can_answer(
+    tmp_path: Path, make_tiff: Callable[..., Path]
+) -> None:
+    session = AudioSession(Role.CALL, send_file=make_tiff(pages=1))
+
+    async def scenario() -> None:
+        with PtyLine(tmp_path / "ttyFAX0") as line:
+            bridge = ModemBridge(line, session, speed=FAST, max_rings=5)
+            run = asyncio.create_task(bridge.run(timeout=10))
+            with dte_port(line.path) as fd:
+                os.write(fd, b"AT+FCLASS=1\r")
+                await read_until(fd, b"RING", 5)
+            await hand_over(line)
+            with dte_port(line.path) as fd:
+                await read_until(fd, b"RING", 5)
+                os.write(fd, b"ATA\r")
+                await read_until(fd, b"CONNECT", 5)
             with pytest.raises(ModemError, match=r"closed .* with the call up"):
                 await run
 

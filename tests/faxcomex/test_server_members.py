@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from openfax import faxcomex
-from openfax.model import ServerEvents
+from openfax.model import AccountEvents, ServerEvents
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
 
@@ -131,3 +131,34 @@ def test_the_default_sender_is_saved_and_loaded_as_on_windows(
         "23A54",
         "",
     )
+
+
+def test_an_account_sink_hears_the_receive_folder_and_the_shut_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Sink:
+        def __init__(self) -> None:
+            self.added: list[tuple[str, bool]] = []
+            self.ended: list[Any] = []
+
+        def OnIncomingMessageAdded(self, account: Any, message_id: str, added: bool) -> None:
+            self.added.append((message_id, added))
+
+        def OnServerShutDown(self, server: Any) -> None:
+            self.ended.append(server)
+
+    with running(tmp_path / "openfaxd") as daemon:
+        server = connect(daemon, monkeypatch)
+        account = server.CurrentAccount
+        sink = faxcomex.WithEvents(account, Sink)
+        account.ListenToAccountEvents(AccountEvents.IN_ARCHIVE | AccountEvents.FXSSVC_ENDED)
+        document = faxcomex.Dispatch("FaxComEx.FaxDocument")
+        document.Body = str(make_pdf(tmp_path / "one.pdf", 1))
+        document.Recipients.Add("1002")
+        document.ConnectedSubmit(server)
+        pump_until(lambda: sink.added, "OnIncomingMessageAdded")
+        assert sink.added[0][1] is True, "fAddedToReceiveFolder: it arrived there"
+        assert daemon.stop() == 0
+        pump_until(lambda: sink.ended, "OnServerShutDown")
+        assert sink.ended[0].ServerName == server.ServerName, "the server, not the account"
+        account.ListenToAccountEvents(AccountEvents.NONE)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from openfax.client._records import Collection, segment
 from openfax.client.events import ServerEvent, call_handlers
@@ -192,17 +192,29 @@ class FaxSecurity:
 
     def __init__(self, server: FaxServer) -> None:
         self._server = server
-        self.information_type = DEFAULT_INFORMATION
+        self._information_type = DEFAULT_INFORMATION
+        self._descriptor: str | None = None
+        self._edited = False
+        self.refresh()
+
+    @property
+    def information_type(self) -> int:
         """FAXCOMEX ``InformationType``: the parts ``descriptor`` shows and ``save()`` sets
         (SECURITY_INFORMATION bits: owner 1, group 2, DACL 4, SACL 8)."""
-        self._descriptor: str | None = None
-        self.refresh()
+        return self._information_type
+
+    @information_type.setter
+    def information_type(self, value: int) -> None:
+        if not self._edited:
+            self._descriptor = None  # read again with the parts asked for
+        self._information_type = int(value)
 
     def refresh(self) -> None:
         """FAXCOMEX ``Refresh()``: read the rights and settings again (the descriptor too,
         dropping a change not saved)."""
         self._data: dict[str, Any] = self._server._connected.get("/security")
         self._descriptor = None
+        self._edited = False
 
     @property
     def granted_rights(self) -> AccessRights | AccessRights2:
@@ -240,6 +252,7 @@ class FaxSecurity:
     def descriptor(self, value: str) -> None:
         parse_descriptor(value, self._rights)  # refused now if it cannot be saved
         self._descriptor = value
+        self._edited = True
 
     def save(self) -> None:
         """FAXCOMEX ``Save()``: grant what the descriptor's DACL says (when
@@ -247,10 +260,15 @@ class FaxSecurity:
         out back to the defaults (an account) or to nothing (a group). The owner, the group,
         the administrators' and the defaults' rights are the service's: AccountError if the
         descriptor changes them."""
-        if self._descriptor is None or not self.information_type & DACL_SECURITY_INFORMATION:
+        text = self._descriptor
+        if (
+            text is None
+            or not self._edited
+            or not self._information_type & DACL_SECURITY_INFORMATION
+        ):
             return
         connection = self._server._connected
-        wanted = parse_descriptor(self._descriptor, self._rights)
+        wanted = parse_descriptor(text, self._rights)
         grants = connection.get("/security/grants")
         defaults = AccessRights2(grants["defaults"])
         if wanted.pop(EVERYONE, defaults) != defaults:
@@ -268,6 +286,7 @@ class FaxSecurity:
             if held.get(principal) != int(rights):
                 _grant(connection, principal, rights)
         self._descriptor = None
+        self._edited = False
 
 
 DEFAULT_INFORMATION = 0x7
@@ -365,7 +384,7 @@ def _principal(text: str) -> str:
 
 def _grant(connection: Any, principal: str, rights: AccessRights2 | int | None) -> None:
     body = {"rights": None if rights is None else int(rights)}
-    send_json(connection, "PUT", f"/security/grants/{quote(principal, safe='')}", body)
+    send_json(connection, "PUT", f"/security/grants/{segment(principal)}", body)
 
 
 class FaxSecurity2(FaxSecurity):

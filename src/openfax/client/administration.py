@@ -5,7 +5,7 @@ providers; the server's cover pages; and the audit trail's entries."""
 from __future__ import annotations
 
 import base64
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,33 +17,16 @@ if TYPE_CHECKING:
     from openfax.client._connection import Connection
 
 
-OLE_EPOCH = datetime(1899, 12, 30)
-"""Day 0 of a COM ``DATE`` (a number of days, the time of day its fraction)."""
-
-
-def time_of_day(value: time | datetime | float | str) -> time:
-    """A time of day as FAXCOMEX's ``DiscountRateStart/End`` take it: a ``time``, a
-    ``datetime`` (a COM ``DATE`` as win32com gives it: its time of day counts), a COM
-    ``DATE`` as a number, or ``"HH:MM"``; TypeError or ValueError naming what it got else."""
+def time_of_day(value: str | time | datetime) -> time:
+    """A discount-rate bound as FAXCOMEX's DATE gives it: a datetime's time of day (its date
+    does not matter), a time, or ``"HH:MM"``; TypeError or ValueError for anything else."""
     if isinstance(value, datetime):
-        return value.time().replace(tzinfo=None)
+        return value.time()
     if isinstance(value, time):
         return value
-    if isinstance(value, str):
-        return time.fromisoformat(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return (OLE_EPOCH + timedelta(days=value % 1)).time()
-    raise TypeError(f"a time of day is a time, datetime or COM DATE, not {value!r}")
-
-
-class _TimeOfDay(Setting):
-    """A time-of-day property: set as any :func:`time_of_day` takes, read as a ``time``."""
-
-    def __init__(self) -> None:
-        super().__init__(time_of_day)
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        super().__set__(obj, time_of_day(value))
+    if not isinstance(value, str):
+        raise TypeError(f"a time of day is a datetime, a time or 'HH:MM', not {value!r}")
+    return time.fromisoformat(value)
 
 
 class FaxConfiguration(Record):
@@ -53,8 +36,8 @@ class FaxConfiguration(Record):
 
     retries = Setting()
     retry_delay = Setting()
-    discount_rate_start = _TimeOfDay()
-    discount_rate_end = _TimeOfDay()
+    discount_rate_start = Setting(time_of_day)
+    discount_rate_end = Setting(time_of_day)
     outgoing_queue_age_limit = Setting()
     branding = Setting()
     use_device_tsid = Setting()
@@ -129,7 +112,7 @@ class FaxConfiguration(Record):
         """FAXCOMEX ``Save()``: send the properties changed since the last read; ConfigError
         names a wrong one (then none is saved)."""
         changes = {
-            name: value.isoformat("minutes") if isinstance(value, time) else value
+            name: time_of_day(value).isoformat("minutes") if name in _TIMES_OF_DAY else value
             for name, value in self._changes.items()
         }
         self._data = self._connection.patch("/configuration", changes)
@@ -143,33 +126,7 @@ class FaxConfiguration(Record):
         return f"<FaxConfiguration retries={self.retries} retry_delay={self.retry_delay}>"
 
 
-class ConfigurationOf:
-    """A property of the server's :class:`FaxConfiguration` shown by another FAXCOMEX
-    object (the outgoing queue's ``Retries``, an archive's ``AgeLimit``, ...): the owner
-    reads the configuration when first asked (``_configuration()``) and its ``save()``
-    sends what was changed."""
-
-    def __init__(self, name: str, doc: str = "") -> None:
-        self.name = name
-        self.__doc__ = doc or f"FaxConfiguration's ``{name}``."
-
-    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
-        if obj is None:
-            return self
-        return getattr(obj._configuration(), self.name)
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        setattr(obj._configuration(), self.name, value)
-
-
-def size_low(size: int) -> int:
-    """FAXCOMEX's ``SizeLow`` of a 64-bit size: its low 32 bits."""
-    return size & 0xFFFFFFFF
-
-
-def size_high(size: int) -> int:
-    """FAXCOMEX's ``SizeHigh`` of a 64-bit size: its high 32 bits."""
-    return size >> 32 & 0xFFFFFFFF
+_TIMES_OF_DAY = {"discount_rate_start", "discount_rate_end"}
 
 
 class FaxAuditEntry(Record):
@@ -264,3 +221,32 @@ def get_device_providers(connection: Connection) -> Collection[FaxDeviceProvider
     """The device providers, by 1-based position or unique name."""
     found = [FaxDeviceProvider(data) for data in connection.get("/device-providers")]
     return Collection(found, key=lambda provider: provider.unique_name)
+
+
+class ConfigurationOf:
+    """A property of the server's :class:`FaxConfiguration` shown by another FAXCOMEX
+    object (the outgoing queue's ``Retries``, an archive's ``AgeLimit``, ...): the owner
+    reads the configuration when first asked (``_configuration()``) and its ``save()``
+    sends what was changed."""
+
+    def __init__(self, name: str, doc: str = "") -> None:
+        self.name = name
+        self.__doc__ = doc or f"FaxConfiguration's ``{name}``."
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return getattr(obj._configuration(), self.name)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(obj._configuration(), self.name, value)
+
+
+def size_low(size: int) -> int:
+    """FAXCOMEX's ``SizeLow`` of a 64-bit size: its low 32 bits."""
+    return size & 0xFFFFFFFF
+
+
+def size_high(size: int) -> int:
+    """FAXCOMEX's ``SizeHigh`` of a 64-bit size: its high 32 bits."""
+    return size >> 32 & 0xFFFFFFFF

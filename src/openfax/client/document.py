@@ -176,6 +176,10 @@ class FaxDocument:
         schedule_time = self.schedule_time
         if schedule_time is not None and schedule_time.tzinfo is None:
             schedule_time = schedule_time.astimezone()
+        if schedule_time is not None and schedule_time < datetime.now(schedule_time.tzinfo):
+            # FAXCOMEX sends a fax whose time has passed at once (a COM DATE holding only a
+            # time of day, CDate("4:35 PM"), is on 1899-12-30).
+            schedule_time = datetime.now(schedule_time.tzinfo)
         document = {
             "recipients": [_plain(r) for r in self.recipients],
             "sender": _plain(self.sender),

@@ -53,9 +53,8 @@ class _Message(Record):
         """FAXCOMEX ``Save()``: send the fields changed since the message was read."""
         changes = {k: v for k, v in self._changes.items() if k not in _NOT_SAVED}
         if changes:
-            self._data = send_json(
-                self._connection, "PATCH", f"{self._path}/{segment(self.id)}", changes
-            )
+            path = f"{self._path}/{segment(self.id)}"
+            self._data = send_json(self._connection, "PATCH", path, changes)
         self._changes = {}
 
     def copy_tiff(self, path: str | Path) -> None:

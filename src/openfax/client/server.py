@@ -84,8 +84,8 @@ class _Queue:
 
     def _switch(self, name: str) -> bool:
         if self._switches is None:
-            self.refresh()
-            assert self._switches is not None
+            # Only the switches: settings changed and not yet saved stay.
+            self._switches = self._server._connected.get(self._path)
         return self._switches[name]
 
     def _set_switch(self, name: str, value: bool) -> None:
@@ -237,12 +237,25 @@ class FaxActivity(Record):
     outgoing_messages = Field[int]()
     queued_messages = Field[int]()
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        super().__init__(connection.get("/activity"))
+    def __init__(self, server: FaxServer) -> None:
+        self._server = server
+        self._counts: dict[str, Any] | None = None
+
+    @property
+    def _data(self) -> dict[str, Any]:  # type: ignore[override]
+        """The counts, read when first looked at: a script may take the object before it
+        connects and ``refresh()`` it after, as Microsoft's sample does."""
+        if self._counts is None:
+            self.refresh()
+            assert self._counts is not None
+        return self._counts
 
     def refresh(self) -> None:
-        self._data = self._connection.get("/activity")
+        """FAXCOMEX ``Refresh()``: read the counts now."""
+        self._counts = self._server._connected.get("/activity")
+
+    def __repr__(self) -> str:
+        return f"<FaxActivity {self._counts}>"
 
 
 class FaxServer:
@@ -392,7 +405,9 @@ class FaxServer:
 
     @property
     def activity(self) -> FaxActivity:
-        return FaxActivity(self._connected)
+        """FAXCOMEX ``Activity``: the counts are read when first looked at (NotConnectedError
+        then, if the server is not connected)."""
+        return FaxActivity(self)
 
     @property
     def configuration(self) -> FaxConfiguration:

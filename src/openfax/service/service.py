@@ -223,6 +223,7 @@ class FaxService:
             zone=self.zone,
         )
         self._ctx = ctx
+        self._announced = False
         self._accounts = Accounts(ctx)
         await self._accounts.load()
         scheduler = Scheduler(ctx)

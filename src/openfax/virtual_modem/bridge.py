@@ -86,6 +86,12 @@ class ModemBridge:
     leaving the DTE time to send its DCN as a fax machine would; a DTE hanging up (ATH) ends
     the session at once.
 
+    The DTE may close the port and open it again while no call is up (idle or ringing): the
+    modem stays as it was, as a modem does when its serial port changes hands. HylaFAX does
+    this for every fax it sends: faxgetty closes the port to hand it to faxsend, which opens
+    it some tens of milliseconds later. A DTE closing the port during a call ends it with an
+    error.
+
     The bridge closes the session (completing its receive TIFF) and frees its modem when
     ``run`` returns or raises; the line stays the caller's.
     """
@@ -139,9 +145,8 @@ class ModemBridge:
 
         The call is over when the session has finished or either side hung up; the bridge
         then keeps answering the DTE for ``linger`` line seconds or until it closes the
-        port. Raises :class:`ModemError` if the DTE, once it has opened the port, closes it
-        before the call is over, never answers, or the whole exchange takes longer than
-        ``timeout`` wall seconds.
+        port. Raises :class:`ModemError` if the DTE closes the port during the call, never
+        answers, or the whole exchange takes longer than ``timeout`` wall seconds.
         The session and modem are closed in every case.
         """
         loop = asyncio.get_running_loop()
@@ -188,12 +193,13 @@ class ModemBridge:
         self.line.write(self.modem.data_to_send())
 
     def _serve_dte(self) -> None:
-        """Give the modem what the DTE wrote, as far as CTS allows, and notice a DTE gone."""
+        """Give the modem what the DTE wrote, as far as CTS allows, and notice a DTE gone
+        during the call (with no call up, it may come back: see the class's docstring)."""
         if self.modem.clear_to_send and not self._from_dte:
             self._from_dte = self.line.read(READ_PER_TICK)
         if self.line.dte_attached:
             self._dte_seen = True
-        elif self._dte_seen and self._state is not _CallState.OVER:
+        elif self._state in _IN_CALL:
             raise ModemError(
                 f"the fax program closed {self.line.path} with the call {self._state.value} "
                 f"(line time {self.line_seconds:.1f} s)"

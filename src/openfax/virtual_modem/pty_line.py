@@ -3,8 +3,10 @@
 The fax program (the DTE) opens the slave side by its path, or by a stable symlink to it;
 OpenFax holds the master side, non-blocking. Only the master is kept open, so the kernel
 tells us whether a DTE has the port open: reading the master fails with EIO while no one
-does. That is how a DTE that exits or dies is noticed. The slave starts in raw mode without
-echo, so nothing the modem writes comes back to it before the DTE sets its own modes.
+does. That is how a DTE that exits or dies is noticed, and one that opens the port again
+(programs may take turns on it, as HylaFAX's faxgetty and faxsend do). The slave starts in
+raw mode without echo, so nothing the modem writes comes back to it before the DTE sets its
+own modes.
 
 A pty has no CTS wire; flow control toward the DTE is simply not reading: the DTE's writes
 block once the kernel's buffer is full.
