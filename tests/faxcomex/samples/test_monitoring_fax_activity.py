@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from openfax.client import FaxServer
 from tests.faxcomex.samples.port import Console, run
 
@@ -40,13 +38,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FaxServer.Activity before Connect raises NotConnectedError; the sample takes the"
-        " object first and refreshes it once connected (fc-server)"
-    ),
-)
 def test_monitoring_fax_activity(local: Path, server: FaxServer) -> None:
     console = Console()
     run(WINDOWS, "monitoring_fax_activity", console)

@@ -8,8 +8,6 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-import pytest
-
 from openfax.client import FaxServer
 from tests.faxcomex.samples.port import Console, run
 
@@ -50,13 +48,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FaxOutgoingQueue: setting Blocked reads the switches with refresh(), which drops"
-        " the AgeLimit and AllowPersonalCoverPages set before it, unsaved (fc-server)"
-    ),
-)
 def test_setting_the_outgoing_queue_properties(local: Path, server: FaxServer) -> None:
     console = Console()
     run(WINDOWS, "setting_the_outgoing_queue_properties", console)
