@@ -233,6 +233,19 @@ class SubmissionError(FaxError, ValueError):
     hresult = E_INVALIDARG
 
 
+class NumberError(SubmissionError):
+    """A recipient's fax number can never be dialled (letters, a SIP URI where no line dials
+    one); ``index`` is the recipient's place in the list (from 0) and ``number`` what was
+    given. The message names the recipient (and their ``name``, if given) and says what a
+    fax number is."""
+
+    def __init__(self, index: int, number: str, reason: str, name: str = "") -> None:
+        self.index = index
+        self.number = number
+        whose = f" ({name})" if name else ""
+        super().__init__(f"recipients.{index}.fax_number{whose}: {number!r} {reason}")
+
+
 class PageLimitError(SubmissionError):
     """A submission has more pages than the server sends in one fax (``outgoing.max_pages``);
     ``pages`` is its count (cover page included), ``limit`` the server's."""
@@ -292,10 +305,15 @@ class SdpError(TelephonyError):
 
 
 class SdpNegotiationError(SdpError):
-    """An SDP offer holds nothing this end can accept; ``status`` is the SIP answer to give."""
+    """An SDP offer holds nothing this end can accept; ``status`` is the SIP answer to give,
+    ``warnings`` the RFC 3261 20.43 warn-codes and texts saying why (304 media type not
+    available, 305 incompatible media format, 302 incompatible transport; 399 otherwise)."""
 
-    def __init__(self, reason: str, status: int = 488) -> None:
+    def __init__(
+        self, reason: str, status: int = 488, warnings: tuple[tuple[int, str], ...] = ()
+    ) -> None:
         self.status = status
+        self.warnings = warnings or ((399, reason),)
         super().__init__(reason)
 
 

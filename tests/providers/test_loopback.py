@@ -19,6 +19,7 @@ from openfax.engine import (
     CompletionCode,
     FrameExchanged,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
     Resolution,
@@ -69,9 +70,13 @@ class Service:
         self.states: dict[int, list[DeviceState]] = {}
         self.incoming: dict[int, list[CallProgress]] = {}
         self.calls: dict[int, IncomingCall] = {}
+        self.provider_errors: list[str] = []
 
     def on_device_state(self, device: Device, state: DeviceState) -> None:
         self.states.setdefault(device.id, []).append(state)
+
+    def on_provider_status(self, provider: DeviceProvider) -> None:
+        self.provider_errors.append(provider.error)
 
     def on_incoming_call(self, call: IncomingCall, event: CallProgress) -> None:
         self.calls[call.call_id] = call
@@ -139,9 +144,12 @@ def test_line_one_sends_two_pages_to_line_two(tmp_path: Path, transport: Transpo
     assert outcome.direction is CallDirection.OUTGOING
     assert (outcome.pages, outcome.extended_status, outcome.path) == (2, 18, sent)
     assert outcome.negotiated is not None and outcome.negotiated.remote_ident == CSID
-    kinds = [type(event) for event in progress]
+    kinds = [type(event) for event in progress if not isinstance(event, PageProgress)]
     assert kinds == [Dialing, Ringing, Answered, Negotiated, PageSent, PageSent, CallEnded]
     assert progress[-1] == CallEnded(outcome)
+    pages = [event for event in progress if isinstance(event, PageProgress)]
+    assert {event.number for event in pages} == {1, 2}, "each page's progress is passed on"
+    assert not any(isinstance(entry.event, PageProgress) for entry in outcome.transcript)
     frames = [e.event.name for e in outcome.transcript if isinstance(e.event, FrameExchanged)]
     assert frames[:2] == ["CSI", "DIS"] and "DCS" in frames and frames[-1] == "DCN"
     times = [entry.line_seconds for entry in outcome.transcript]

@@ -25,7 +25,9 @@ def test_a_fax_reaches_a_trunk_named_by_dns_srv(nameserver: DnsServer, tmp_path:
         over = fax(a, b, body, NUMBERS[1], tmp_path)
         log = "".join(a.log)
     assert "T.38" in over
-    assert "SIP node-1.test: transport error" in log and "; trying TCP 127.0.0.1:" in log
+    assert (
+        "SIP trunk peer: node-1.test: transport error" in log and "; trying TCP 127.0.0.1:" in log
+    )
     assert nameserver.asked("_sip._tcp.node-1.test", "SRV") >= 1
     assert nameserver.asked("up.node-1.test", "A") >= 1
 

@@ -91,6 +91,16 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         ('[[sip.trunks]]\nhost = "h"\nchannels = 0', "sip.trunks[0].channels", "greater than 0"),
         ('[[sip.trunks]]\nhost = "h"\nport = 70000', "sip.trunks[0].port", "must be a port"),
         ('[[sip.trunks]]\nhost = "h"\ncodec = "g729"', "sip.trunks[0].codec", "unknown key"),
+        (
+            '[[sip.trunks]]\nhost = "h"\nregister_retry = 0',
+            "sip.trunks[0].register_retry",
+            "greater than 0",
+        ),
+        (
+            '[[sip.trunks]]\nhost = "h"\nnot_found_window = -1',
+            "sip.trunks[0].not_found_window",
+            "must not be negative",
+        ),
         ('[sip]\ndns_servers = ["ns.example"]', "sip.dns_servers", "IP address"),
         ('[sip]\ndns_servers = ["127.0.0.1:99999"]', "sip.dns_servers", "port 1-65535"),
         ('[sip]\ndns_servers = "127.0.0.1"', "sip.dns_servers", "must be a list"),

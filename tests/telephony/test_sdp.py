@@ -233,10 +233,34 @@ def test_answers_that_do_not_fit_the_offer_are_refused() -> None:
         read_answer(no_ec, parse_sdp(T38_REINVITE.replace(b"m=audio 0 RTP/AVP 0\r\n", b"")))
 
 
-def test_a_sendonly_offer_is_answered_recvonly() -> None:
-    offer = parse_sdp(AUDIO_OFFER.replace(b"a=sendrecv", b"a=sendonly"))
+@pytest.mark.parametrize(
+    ("address", "offered", "answered", "sends"),
+    [
+        (b"198.51.100.7", b"a=sendonly", "recvonly", False),
+        (b"198.51.100.7", b"a=inactive", "inactive", False),
+        (b"198.51.100.7", b"a=recvonly", "sendonly", True),
+        # RFC 2543's hold (RFC 3264 8.4): the offerer receives nothing at 0.0.0.0.
+        (b"0.0.0.0", b"a=sendrecv", "recvonly", False),
+        (b"0.0.0.0", b"a=recvonly", "inactive", False),
+    ],
+)
+def test_a_held_offer_is_answered_in_the_mirrored_direction_and_nothing_is_sent(
+    address: bytes, offered: bytes, answered: str, sends: bool
+) -> None:
+    text = AUDIO_OFFER.replace(b"a=sendrecv", offered)
+    offer = parse_sdp(text.replace(b"c=IN IP4 198.51.100.7", b"c=IN IP4 " + address))
     answer, stream = make_answer(offer, LOCAL, ORIGIN)
-    assert stream.direction == "recvonly" and answer.media[0].direction == "recvonly"
+    assert stream.direction == answer.media[0].direction == answered
+    assert stream.sends is sends
+
+
+def test_each_refused_stream_gives_its_warning_code() -> None:
+    """RFC 3261 20.43: 305 for a format we lack, 304 for a media type, 302 for a transport."""
+    video = b"m=video 9000 RTP/AVP 31\r\nm=image 9002 TCP/TPKT/T38 t38\r\n"
+    offer = parse_sdp(AUDIO_OFFER.replace(b"RTP/AVP 18 8 0 101", b"RTP/AVP 18") + video)
+    with pytest.raises(SdpNegotiationError) as refused:
+        make_answer(offer, LOCAL, ORIGIN)
+    assert [code for code, _ in refused.value.warnings] == [305, 304, 302]
 
 
 @pytest.mark.parametrize(

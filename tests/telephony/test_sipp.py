@@ -44,6 +44,7 @@ from openfax.telephony.sip.useragent import (
     CallState,
     FailureCause,
     IncomingCall,
+    RegistrationState,
     UserAgent,
     UserAgentConfig,
 )
@@ -408,6 +409,41 @@ async def test_a_digest_challenged_register_is_authorized_and_refreshed(
     log = peer.messages.read_text()
     counts = checked_nonce_counts(log, "Authorization", "REGISTER", algorithm, "openfax.test")
     assert counts == [1, 2, 3]
+
+
+async def test_refused_credentials_are_sent_once_an_attempt_and_backed_off(
+    tmp_path: Path,
+) -> None:
+    """A registrar refusing the password for ever: each attempt sends the credentials once
+    (never the refused answer again first), and the delay doubles up to its cap."""
+    run = Sipp(tmp_path, "uas_register_unauthorized")
+    await run.start()
+    try:
+        config = UserAgentConfig(
+            port=0,
+            user="fax",
+            password="wrong",
+            registrar=f"sip:127.0.0.1:{run.port}",
+            register_retry=0.1,
+            register_backoff_max=0.4,
+            name="trunk carrier",
+        )
+        delays: dict[int, float | None] = {}
+        async with UserAgent(config) as ua:
+            registration = ua.register_in_background()
+            async with asyncio.timeout(20):
+                while registration.rejections < 5:
+                    delays[registration.rejections] = registration.retry_in
+                    await asyncio.sleep(0.005)
+            assert registration.state is RegistrationState.FAILED
+            assert "401 Unauthorized: the credentials were refused" in registration.error
+    finally:
+        run.kill()
+    assert [delays.get(n) for n in (1, 2, 3, 4)] == [0.1, 0.2, 0.4, 0.4]
+    received = run.messages.read_text().split("message received")
+    signed = ["Authorization: Digest" in m for m in received if "REGISTER sip:" in m]
+    # Each attempt: a REGISTER without credentials (challenged), then one with them (refused).
+    assert signed[:10] == [False, True] * 5
 
 
 async def test_a_session_the_far_end_stops_refreshing_is_hung_up(tmp_path: Path) -> None:

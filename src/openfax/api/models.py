@@ -108,7 +108,8 @@ CoverText = Annotated[str, Field(max_length=MAX_FIELD_LENGTH, pattern=NO_NUL)]
 FaxNumber = Annotated[
     str, Field(max_length=MAX_NUMBER_LENGTH, pattern=f"^[^{CONTROL_CHARACTERS}]*$")
 ]
-"""A number to dial: no control characters."""
+"""A number to dial: no control characters. Whether a line could dial it
+(:mod:`openfax.model.numbers`) the service checks, for every client alike (NumberError)."""
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -341,6 +342,12 @@ class OutgoingJobModel(BaseModel):
     pages: int
     pages_confirmed: int
     current_page: int
+    bit_rate: int
+    """The speed the call negotiated (bit/s); 0 outside a call and before training."""
+    page_bytes: int
+    page_bytes_sent: int
+    """How far the call is into ``current_page``: bytes sent (estimated from the line time
+    and ``bit_rate``) of the page's size as encoded for the line; 0 between pages."""
     size: int
     retries: int
     attempts: int
@@ -387,6 +394,9 @@ def outgoing_job_json(job: OutgoingJobInfo) -> dict[str, Any]:
         "pages": job.pages,
         "pages_confirmed": job.pages_confirmed,
         "current_page": job.current_page,
+        "bit_rate": job.bit_rate,
+        "page_bytes": job.page_bytes,
+        "page_bytes_sent": job.page_bytes_sent,
         "size": job.size,
         "retries": job.retries,
         "attempts": job.attempts,
@@ -635,6 +645,13 @@ class DeviceModel(BaseModel):
     sending_now: bool
     receiving_now: bool
     ringing_now: bool
+    registration: str = Field(
+        "",
+        description='registering, registered or failed; "" for a line that needs none',
+    )
+    registration_error: str = Field(
+        "", description='why the last registration attempt failed; "" once registered'
+    )
 
     @classmethod
     def of(cls, device: DeviceInfo) -> DeviceModel:

@@ -208,7 +208,10 @@ def devices(as_json: bool, server_name: str, token: str | None) -> None:
 
     with fax.connected(server_name, token) as server:
         rows = [fax.device_row(device) for device in server.get_devices()]
-    fax.print_rows(rows, fax.DEVICE_COLUMNS, "Devices", as_json)
+    # Lines that register (SIP channels) show their registration and its last error.
+    registering = any(row["registration"] for row in rows)
+    columns = (*fax.DEVICE_COLUMNS, "registration") if registering else fax.DEVICE_COLUMNS
+    fax.print_rows(rows, columns, "Devices", as_json)
 
 
 @cli.command()

@@ -128,6 +128,9 @@ def device_row(device: Any) -> dict[str, Any]:
         "sending" if device.sending_now
         else "receiving" if device.receiving_now
         else "ringing" if device.ringing_now
+        else "unregistered" if device.registration == "failed"
+        else "registering" if device.registration == "registering"
+        else "off" if device.powered_off
         else "idle"
     )  # fmt: skip
     return {
@@ -135,6 +138,7 @@ def device_row(device: Any) -> dict[str, Any]:
         "name": device.device_name,
         "number": device.number,
         "state": state,
+        "registration": device.registration_error or device.registration,
         "send": device.send_enabled,
         "receive": device.receive_mode.name.lower(),
         "tsid": device.tsid,
@@ -211,24 +215,45 @@ def send(
 
 
 def _follow(job: FaxOutgoingJob) -> FaxOutgoingJob:
-    """Wait for a job with a Rich progress bar of confirmed pages, on stderr so that stdout
-    stays the command's result."""
+    """Wait for a job with a Rich progress bar on stderr (stdout stays the command's result):
+    its pages, the current one filling as its bytes go out, and the negotiated speed. Quiet
+    when stderr is not a terminal: the bar would only fill a log."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, Progress, TextColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(job.id, total=None)
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return job.wait()
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"))
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(job.id, total=None, detail="")
 
         def update(current: FaxOutgoingJob) -> None:
+            pages, done = current.pages, current.pages_confirmed
+            size, sent = current.page_bytes or 0, current.page_bytes_sent or 0
             progress.update(
                 task,
-                total=current.pages or None,
-                completed=current.pages_confirmed,
+                total=pages or None,
+                completed=done + (min(sent / size, 1.0) if size and done < pages else 0.0),
                 description=f"{current.recipient.fax_number} {current.status.names}",
+                detail=_page_detail(current),
             )
 
         return job.wait(progress=update)
+
+
+def _page_detail(job: FaxOutgoingJob) -> str:
+    """``page 1/2  6.3/12.4 kB  14400 bit/s`` during a call; ``1/2 pages`` else."""
+    from openfax.model import JobStatus
+
+    if not job.status & JobStatus.INPROGRESS or not job.current_page:
+        return f"{job.pages_confirmed}/{job.pages} pages"
+    parts = [f"page {job.current_page}/{job.pages}"]
+    if job.page_bytes:
+        parts.append(f"{(job.page_bytes_sent or 0) / 1000:.1f}/{job.page_bytes / 1000:.1f} kB")
+    if job.bit_rate:
+        parts.append(f"{job.bit_rate} bit/s")
+    return "  ".join(parts)
 
 
 def get_fax(server: FaxServer, message_id: str, output: Path, sent: bool) -> dict[str, Any]:

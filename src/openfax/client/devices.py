@@ -23,9 +23,15 @@ class FaxDevice(Record):
     """The line's own number (the loopback provider's lines call each other by it)."""
     used_routing_methods = Field[list[str]]()
     powered_off = Field[bool]()
+    """No line in service, or its registration failed (it cannot be called)."""
     sending_now = Field[bool]()
     receiving_now = Field[bool]()
     ringing_now = Field[bool]()
+    registration = Field[str]()
+    """The registration the line depends on (a SIP trunk's): registering, registered or
+    failed; "" for a line that needs none."""
+    registration_error = Field[str]()
+    """Why the last registration attempt failed ("" once registered)."""
 
     description = Setting()
     csid = Setting()

@@ -110,6 +110,12 @@ class FaxOutgoingJob(_Job):
     document_name = Field[str]()
     pages_confirmed = Field[int]()
     """Pages the receiver confirmed; a retry sends from the next one."""
+    bit_rate = Field[int]()
+    """The speed the call negotiated (bit/s); 0 outside a call and before training."""
+    page_bytes = Field[int]()
+    page_bytes_sent = Field[int]()
+    """How far the call is into ``current_page``: bytes sent of the page's size as encoded
+    for the line (the server's estimate from the line time); 0 between pages."""
     attempts = Field[int]()
     failure_cause = Field[str]()
     priority = Field(Priority)

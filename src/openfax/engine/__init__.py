@@ -13,6 +13,7 @@ from openfax.engine.events import (
     Event,
     FrameExchanged,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
     TransferStatistics,
@@ -28,13 +29,21 @@ from openfax.engine.params import (
     Role,
     SessionOptions,
 )
-from openfax.engine.session import SAMPLE_RATE, AudioSession, FaxSession, IfpPacket, T38Session
+from openfax.engine.session import (
+    PAGE_PROGRESS_SECONDS,
+    SAMPLE_RATE,
+    AudioSession,
+    FaxSession,
+    IfpPacket,
+    T38Session,
+)
 from openfax.engine.t31 import CallEvent, T31Modem
 
 __all__ = [
     "ALL_COMPRESSIONS",
     "ALL_MODEMS",
     "ALL_RESOLUTIONS",
+    "PAGE_PROGRESS_SECONDS",
     "SAMPLE_RATE",
     "AudioSession",
     "CallEvent",
@@ -50,6 +59,7 @@ __all__ = [
     "LinkResult",
     "Modem",
     "Negotiated",
+    "PageProgress",
     "PageReceived",
     "PageSent",
     "Resolution",

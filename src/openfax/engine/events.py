@@ -47,6 +47,23 @@ class PageSent:
 
 
 @dataclass(frozen=True)
+class PageProgress:
+    """How far the sending end is into page ``number``: ``sent`` of the page's ``size`` bytes
+    as encoded for the line (spandsp's statistics of the page), at ``bit_rate``.
+
+    spandsp 0.0.6 does not tell how much of a page its modem has sent, so ``sent`` is the
+    line time spent sending the page's image times the negotiated bit rate (within a few
+    per cent: the training and, in ECM, the framing take some of that time), at most
+    ``size``; it is exact (``size``) once the page has gone and its post-page command is
+    sent. Reported every ``PAGE_PROGRESS_SECONDS`` of line time while a page goes out."""
+
+    number: int
+    sent: int
+    size: int
+    bit_rate: int
+
+
+@dataclass(frozen=True)
 class PageReceived:
     """A page arrived and was written to the receive TIFF; ``bad_rows`` measures its quality."""
 
@@ -101,4 +118,4 @@ class Completed:
         return self.code.cause
 
 
-Event = FrameExchanged | Negotiated | PageSent | PageReceived | Completed
+Event = FrameExchanged | Negotiated | PageSent | PageProgress | PageReceived | Completed

@@ -31,6 +31,7 @@ from openfax.engine.events import (
     Event,
     FrameExchanged,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
     TransferStatistics,
@@ -42,6 +43,10 @@ from openfax.errors import EngineError, FaxFileError
 SAMPLE_RATE = 8000
 """Samples per second of the line: 8 kHz, 16-bit signed, mono."""
 
+PAGE_PROGRESS_SECONDS = 0.5
+"""Line seconds between two :class:`PageProgress` events of a page going out."""
+_PROGRESS_SAMPLES = int(PAGE_PROGRESS_SECONDS * SAMPLE_RATE)
+
 DEFAULT_T38_IDLE_TIMEOUT = 30.0
 """Line seconds without a T.38 packet either way after which a session hangs up."""
 
@@ -52,6 +57,8 @@ _POST_PAGE_COMMANDS = {0x4E, 0x2E, 0x8E}
 """MPS, EOP and EOM: the commands that end a page and ask the receiver to confirm it."""
 _PAGE_RESPONSES = {0x8C: "MCF", 0xCC: "RTP", 0x4C: "RTN", 0xAC: "PIP", 0x2C: "PIN"}
 _PAGE_CONFIRMED = {"MCF", "RTP", "PIP"}
+_NEXT_PAGE_COMMANDS = {0x4E, 0x8E}
+"""MPS and EOM: another page follows once this one is confirmed."""
 _IMAGE_FRAMES = {0x06, 0x86}
 """ECM image data (FCD) and its end marker (RCP): page content, not part of the transcript."""
 
@@ -131,6 +138,17 @@ class FaxSession:
         self._negotiated: Negotiated | None = None
         self._pending_dcs: DcsSettings | None = None
         self._page_end_pending = False
+        self._image_since: int | None = None
+        """The sample count when this end began sending the current page's image (or its
+        next ECM block), None while it sends none."""
+        self._image_samples = 0
+        """Samples spent sending the current page's image before ``_image_since``."""
+        self._next_page_after_response = False
+        """A page response starts the next page's image (after MPS or EOM)."""
+        self._block_after_response = False
+        """A page response starts the next ECM block of the same page (after PPS-NULL)."""
+        self._progress_at = 0
+        self._last_progress: PageProgress | None = None
         self._final_statistics: TransferStatistics | None = None
         self._t30: Any = ffi.NULL
         self._handle: Any = ffi.NULL
@@ -238,13 +256,60 @@ class FaxSession:
             self._pending_dcs = dcs
         if fcf == _CFR:
             self._report_negotiated()
-        elif self.send_file is None:
+        if self.send_file is None:
             return
+        if fcf == _CFR:
+            self._start_image(new_page=True)
         elif not incoming:
             self._page_end_pending = _ends_page(fcf, frame)
-        elif fcf in _PAGE_RESPONSES and self._page_end_pending:
-            self._page_end_pending = False
-            self._report_page_sent(_PAGE_RESPONSES[fcf])
+            if fcf in _POST_PAGE_COMMANDS or fcf == _PPS:
+                self._end_image(fcf, frame)
+        elif fcf in _PAGE_RESPONSES:
+            # After RTN or RTP the sender trains again first; the CFR starts the image then.
+            if _PAGE_RESPONSES[fcf] == "MCF" and (
+                self._next_page_after_response or self._block_after_response
+            ):
+                self._start_image(new_page=self._next_page_after_response)
+            if self._page_end_pending:
+                self._page_end_pending = False
+                self._report_page_sent(_PAGE_RESPONSES[fcf])
+
+    def _start_image(self, *, new_page: bool) -> None:
+        """This end begins sending a page's image: a new page (after CFR, or after the
+        response to MPS or EOM) or the next ECM block of the same page."""
+        self._next_page_after_response = self._block_after_response = False
+        if new_page:
+            self._image_samples = 0
+        self._image_since = self.samples
+        self._progress_at = self.samples + _PROGRESS_SAMPLES
+
+    def _end_image(self, fcf: int, frame: bytes) -> None:
+        """This end has sent a post-page command (MPS, EOP, EOM or PPS): the image before it
+        is on the line; the response starts the next page or block, if one follows."""
+        if self._image_since is None:
+            return
+        self._image_samples += self.samples - self._image_since
+        self._image_since = None
+        command = frame[3] & 0xFE if fcf == _PPS and len(frame) > 3 else fcf
+        self._block_after_response = fcf == _PPS and command == 0
+        self._next_page_after_response = command in _NEXT_PAGE_COMMANDS
+        self._report_progress(whole=command != 0)
+
+    def _report_progress(self, *, whole: bool = False) -> None:
+        """A :class:`PageProgress` of the page going out (``whole``: all of it has gone)."""
+        negotiated = self._negotiated
+        if negotiated is None or self._t30 == ffi.NULL:
+            return
+        samples = self._image_samples
+        if self._image_since is not None:
+            samples += self.samples - self._image_since
+            self._progress_at = self.samples + _PROGRESS_SAMPLES
+        size = self._statistics().image_size
+        sent = size if whole else min(size, samples * negotiated.bit_rate // (8 * SAMPLE_RATE))
+        progress = PageProgress(self._pages_confirmed + 1, sent, size, negotiated.bit_rate)
+        if progress != self._last_progress:
+            self._last_progress = progress
+            self._events.append(progress)
 
     def _report_negotiated(self) -> None:
         dcs = self._pending_dcs
@@ -376,6 +441,8 @@ class AudioSession(FaxSession):
         lib.fax_rx(self._handle, buffer, n_samples)
         if self._callbacks.error is not None or self._completion is not None:
             self._after_c_call()
+        if self._image_since is not None and self.samples >= self._progress_at:
+            self._report_progress()
 
     def tx(self, n_samples: int) -> bytes:
         """The next ``n_samples`` of audio to put on the line (silence once finished)."""
@@ -482,6 +549,8 @@ class T38Session(FaxSession):
             return
         lib.t38_terminal_send_timeout(self._handle, n_samples)
         self._after_c_call()
+        if self._image_since is not None and self.samples >= self._progress_at:
+            self._report_progress()
         if self._heard_far_end and self.samples - self._last_traffic > self._idle_limit:
             _logger.warning(
                 "[%s] no T.38 packet either way for %.0f s: hanging up",

@@ -21,6 +21,7 @@ from openfax.engine import (
     FaxSession,
     FrameExchanged,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
 )
@@ -100,6 +101,10 @@ class CallLink:
                 self._record(end, event)
 
     def _record(self, end: LinkEnd, event: Event) -> None:
+        if isinstance(event, PageProgress):
+            # Passed on as it is: not a T.30 event, so neither transcript nor activity.
+            end.progress(event)
+            return
         self._last_activity = self.line_seconds
         end.transcript.append(TranscriptEntry(self.line_seconds, event))
         if isinstance(event, FrameExchanged | Completed):

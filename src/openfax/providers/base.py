@@ -23,6 +23,7 @@ from openfax.engine import (
     Event,
     FailureCause,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
     SessionOptions,
@@ -209,9 +210,12 @@ class CallEnded:
     outcome: CallOutcome
 
 
-CallProgress = Dialing | Ringing | Answered | Negotiated | PageSent | PageReceived | CallEnded
+CallProgress = (
+    Dialing | Ringing | Answered | Negotiated | PageProgress | PageSent | PageReceived | CallEnded
+)
 """Engine events are passed on as they are: ``Negotiated`` (again after a retrain),
-``PageSent`` on the sending end, ``PageReceived`` on the receiving end."""
+``PageProgress`` and ``PageSent`` on the sending end, ``PageReceived`` on the receiving end.
+``PageProgress`` is not kept in the call's transcript."""
 
 ProgressSink = Callable[[CallProgress], object]
 """Called in the event loop for each progress event; must not block. ``queue.put_nowait``
@@ -219,6 +223,30 @@ of an :class:`asyncio.Queue` fits."""
 
 
 # --- the parts ----------------------------------------------------------------------------
+
+
+class RegistrationState(enum.Enum):
+    """Where the registration a network line depends on is (a SIP trunk's REGISTER)."""
+
+    REGISTERING = "registering"
+    """The first attempt is under way."""
+    REGISTERED = "registered"
+    FAILED = "failed"
+    """The last attempt failed; another follows after a delay."""
+
+
+@dataclass(frozen=True)
+class LineRegistration:
+    """A line's registration: its state and why the last attempt failed ("" once
+    registered). A line whose registration failed cannot be called."""
+
+    state: RegistrationState
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """True when the line cannot be called: FAXCOMEX shows it powered off."""
+        return self.state is RegistrationState.FAILED
 
 
 @dataclass(frozen=True)
@@ -235,7 +263,12 @@ class DeviceListener(Protocol):
     """What the service registers on a provider to hear its devices."""
 
     def on_device_state(self, device: Device, state: DeviceState) -> None:
-        """A device changed state (FAXCOMEX OnDeviceStatusChange); both directions."""
+        """A device changed state (FAXCOMEX OnDeviceStatusChange); both directions. Also
+        told when only its ``registration`` changed."""
+
+    def on_provider_status(self, provider: DeviceProvider) -> None:
+        """The provider's ``status`` or ``error`` changed since it started (a trunk's
+        registration failed, or succeeded again)."""
 
     def on_incoming_call(self, call: IncomingCall, event: CallProgress) -> None:
         """Everything an incoming call reports: first ``Ringing(1)`` (a new call), then more
@@ -278,6 +311,19 @@ class Device(Protocol):
     @property
     def state(self) -> DeviceState: ...
 
+    @property
+    def registration(self) -> LineRegistration | None:
+        """The registration the line depends on; None for a line that needs none."""
+
+    def reaches(self, number: str) -> bool:
+        """Whether a call from this line to ``number`` can ring anyone but this line itself.
+
+        The scheduler gives a line only the jobs it reaches, so a fax waits for a line that
+        can place it rather than being dialled where it cannot go: a loopback line's own
+        number rings only its own line, busy with the call (a SIP trunk's own DID does not:
+        the carrier rings it back on another channel); a SIP URI needs a SIP line.
+        """
+
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
     ) -> CallOutcome:
@@ -310,6 +356,11 @@ class DeviceProvider(Protocol):
 
     @property
     def status(self) -> ProviderStatus: ...
+
+    @property
+    def error(self) -> str:
+        """Why the provider is not fully in service ("" when it is): a trunk that cannot
+        bind or register, named."""
 
     @property
     def devices(self) -> Sequence[Device]: ...

@@ -1,5 +1,6 @@
-"""What every built-in device provider shares: numbers without separators, the listener
-plumbing of a provider and the bookkeeping of its lines (id, state, receive settings).
+"""What every built-in device provider shares: the numbers lines dial (from
+:mod:`openfax.model.numbers`), the listener plumbing of a provider and the bookkeeping of
+its lines (id, state, receive settings).
 
 :class:`ProviderBase` and :class:`LineBase` hold only what is the same in the loopback and
 the ``sip`` providers; how a call is placed, rung and carried stays in each of them.
@@ -10,34 +11,25 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Generic, Self, TypeVar
 
 from openfax.model.enums import ReceiveMode
+from openfax.model.numbers import DIALLABLE as DIALLABLE
+from openfax.model.numbers import canonical_number as canonical_number
 from openfax.providers.base import (
     CallOutcome,
     DeviceListener,
     DeviceState,
     IncomingCall,
+    LineRegistration,
     ProgressSink,
     ReceiveSetup,
     SendRequest,
 )
 
 _logger = logging.getLogger("openfax.providers")
-
-DIALLABLE = re.compile(r"\+?[0-9*#]+")
-"""A number a line can dial, once without separators: digits, ``*`` and ``#``, maybe a
-leading ``+``."""
-_SEPARATORS = re.compile(r"[\s().-]")
-
-
-def canonical_number(number: str) -> str:
-    """A number without its separators (spaces, dots, dashes, brackets): ``+1 555-0100`` and
-    ``+15550100`` are one number."""
-    return _SEPARATORS.sub("", number)
 
 
 class ProviderBase:
@@ -53,6 +45,11 @@ class ProviderBase:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def error(self) -> str:
+        """Why the provider is not fully in service; "" when it is."""
+        return ""
 
     def set_listener(self, listener: DeviceListener | None) -> None:
         self._listener = listener
@@ -131,9 +128,19 @@ class LineBase(ABC, Generic[P]):
     def can_receive(self) -> bool:
         return True
 
+    def reaches(self, number: str) -> bool:
+        """Whether a call from this line to ``number`` can ring someone: a telephone number
+        (see ``Device.reaches``)."""
+        return DIALLABLE.fullmatch(canonical_number(number)) is not None
+
     @property
     def state(self) -> DeviceState:
         return self._state
+
+    @property
+    def registration(self) -> LineRegistration | None:
+        """The registration the line depends on; None: it needs none."""
+        return None
 
     @abstractmethod
     async def dial(
@@ -150,4 +157,9 @@ class LineBase(ABC, Generic[P]):
         """Move to ``state``; the listener hears of a change (FAXCOMEX OnDeviceStatusChange)."""
         if state is not self._state:
             self._state = state
-            self._provider._tell(lambda listener: listener.on_device_state(self, state))
+            self._tell_status()
+
+    def _tell_status(self) -> None:
+        """Tell the listener the line's status (its state or its registration changed)."""
+        state = self._state
+        self._provider._tell(lambda listener: listener.on_device_state(self, state))

@@ -117,6 +117,11 @@ class LoopbackLine(LineBase["LoopbackProvider"]):
     def number(self) -> str:
         return self._number
 
+    def reaches(self, number: str) -> bool:
+        """Any telephone number but the line's own: calling it would find the line busy."""
+        own = canonical_number(number) == canonical_number(self._number)
+        return not own and super().reaches(number)
+
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
     ) -> CallOutcome:

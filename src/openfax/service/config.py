@@ -449,6 +449,8 @@ _POSITIVE = {
     "ring_seconds",
     "max_call_seconds",
     "dns_timeout",
+    "register_retry",
+    "register_backoff_max",
     "max_upload_mb",
     "max_json_kb",
     "max_concurrent_uploads",
@@ -461,6 +463,7 @@ _POSITIVE = {
 }
 _NON_NEGATIVE = {
     "retries",
+    "not_found_window",
     "delay_minutes",
     "kill_time_minutes",
     "age_limit_days",
@@ -514,6 +517,9 @@ _MOST: dict[str, float] = {
     "max_call_seconds": 24 * 60 * 60,
     "jitter_delay": 10,
     "dns_timeout": 60,
+    "register_retry": 3600,
+    "register_backoff_max": 24 * 60 * 60,
+    "not_found_window": 24 * 60 * 60,
     "max_upload_mb": 65_536,
     "max_json_kb": 1 << 20,
     "max_concurrent_uploads": 1000,

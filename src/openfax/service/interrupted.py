@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openfax.model import ExtendedStatus, JobStatus
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.config import FailureCause
+from openfax.service.job_states import OUT_OF_CALL
 from openfax.store import OutgoingJob
 
 MAX_INTERRUPTED_CALLS = 2
@@ -36,8 +37,10 @@ def after_interruption(job: OutgoingJob, now: datetime, retry_at: datetime) -> d
             "status": JobStatus.RETRYING,
             "scheduled_at": retry_at,
             "interrupted_calls": interrupted,
+            **OUT_OF_CALL,
         }
     return {
+        **OUT_OF_CALL,
         "status": JobStatus.FAILED,
         "interrupted_calls": interrupted,
         "ended_at": now,

@@ -18,6 +18,8 @@ S = JobStatus
 MODIFIERS = S.PAUSED | S.NOLINE
 FINAL = S.COMPLETED | S.CANCELED | S.FAILED | S.RETRIES_EXCEEDED
 """Base states after which the scheduler does nothing more with a job by itself."""
+OUT_OF_CALL: dict[str, object] = {"bit_rate": 0, "page_bytes": 0, "page_bytes_sent": 0}
+"""A job's speed and progress within a page when no call of it runs (nor has trained yet)."""
 
 
 class Operation(enum.Enum):

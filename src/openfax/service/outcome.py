@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from openfax.model import ExtendedStatus, JobStatus
 from openfax.providers import CallCause, CallOutcome
 from openfax.service.config import FailureCause, OutgoingConfig
+from openfax.service.job_states import OUT_OF_CALL
 from openfax.store import OutgoingJob
 
 _CAUSES: dict[CallCause, FailureCause] = {
@@ -78,6 +79,7 @@ def decide(
         "lease_until": None,
         "extended_status": outcome.extended_status,
         "extended_status_text": outcome.detail,
+        **OUT_OF_CALL,
     }
     if confirmed == job.total_pages:
         if not outcome.ok:

@@ -35,6 +35,7 @@ from openfax.providers import (
     CallEnded,
     CallOutcome,
     CallProgress,
+    DeviceProvider,
     DeviceState,
     IncomingCall,
     ReceiveSetup,
@@ -100,16 +101,29 @@ class Receiver:
 
     def on_device_state(self, device: Line, state: DeviceState) -> None:
         sending = state is not DeviceState.IDLE and self._sending(device)
+        registration = device.registration
         payload = {
             "device_id": self.ctx.device_id_of(device),
-            "powered_off": False,
+            "powered_off": registration is not None and registration.failed,
             "sending": sending,
             "receiving": state is DeviceState.IN_CALL and not sending,
             "ringing": state is DeviceState.RINGING,
+            "registration": "" if registration is None else registration.state.value,
+            "registration_error": "" if registration is None else registration.error,
         }
         self._notices.put_nowait((EventType.DEVICE_STATUS_CHANGED, payload))
         if state is DeviceState.IDLE:
             self._on_idle()
+
+    def on_provider_status(self, provider: DeviceProvider) -> None:
+        """A provider's status changed: a configuration event names it, its status and why
+        (FAXCOMEX has no provider event; a listener reads the providers again)."""
+        payload = {
+            "device_provider": provider.name,
+            "provider_status": provider.status.name,
+            "provider_error": provider.error,
+        }
+        self._notices.put_nowait((EventType.CONFIG_CHANGED, payload))
 
     def on_incoming_call(self, call: IncomingCall, event: CallProgress) -> None:
         if isinstance(event, Ringing) and event.ring == 1:

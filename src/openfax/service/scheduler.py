@@ -31,7 +31,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.engine import Negotiated, PageSent, SessionOptions
+from openfax.engine import Negotiated, PageProgress, PageSent, SessionOptions
 from openfax.model import ExtendedStatus, JobStatus, ScheduleType
 from openfax.providers import (
     Answered,
@@ -52,7 +52,7 @@ from openfax.service.context import ServiceContext
 from openfax.service.event_log import outbound_events
 from openfax.service.events import EventType, after_commit
 from openfax.service.interrupted import after_interruption, audit_set_aside
-from openfax.service.job_states import base, is_final
+from openfax.service.job_states import OUT_OF_CALL, base, is_final
 from openfax.service.outbound_routing import Routes, load_routes, routes_changed, t38_policy_for
 from openfax.service.outcome import decide
 from openfax.service.receipts import queue_receipts
@@ -63,6 +63,11 @@ from openfax.store import CallAttempt, Device, OutgoingJob, Submission
 from openfax.store import queries as q
 
 _logger = logging.getLogger("openfax.service.scheduler")
+
+PAGE_PROGRESS_INTERVAL = timedelta(seconds=0.4)
+"""How often a call's progress within a page is written to its job (and announced) at most:
+a little under the engine's half second of line time, so that a line at real time has each
+report written (two a second) and a faster one no more than two and a half a second."""
 
 
 @dataclass
@@ -82,6 +87,8 @@ class RunningCall:
     """Hung up because its lease could not be renewed in time (not the recipient's doing)."""
     setup_expired: bool = False
     progress: asyncio.Queue[CallProgress] = field(default_factory=asyncio.Queue)
+    progress_written: datetime | None = None
+    """When progress within a page was last written to the job."""
 
     def hang_up(self) -> None:
         if self.dial is not None:
@@ -89,7 +96,12 @@ class RunningCall:
 
 
 class _ClaimWithdrawn(Exception):
-    """A claim made while its line was barred or the routes changed: rolled back."""
+    """A claim rolled back: made while its line was barred or the routes changed (no
+    ``number``), or of a job to a ``number`` the line does not reach."""
+
+    def __init__(self, number: str | None = None) -> None:
+        super().__init__(number)
+        self.number = number
 
 
 class Scheduler:
@@ -281,31 +293,41 @@ class Scheduler:
         """Claim a ready job for every idle line that may send, and start its call.
 
         Outbound routing (:mod:`openfax.service.outbound_routing`) first leaves each line the
-        ready jobs its rules give it: those whose first free valid device it is. A line does
-        not call its own number while another line is free (it would find itself busy): it
-        leaves such jobs to the others, and takes them only when no other line is free. Jobs
-        still ready when no line is free get the NOLINE bit, which they lose when a line
-        claims them.
+        ready jobs its rules give it: those whose first free valid device reaching the number
+        it is. A line takes only jobs to numbers it reaches (``Device.reaches``: a loopback
+        line never calls its own number, which would find it busy): a job it claims to
+        another number is put back and its number left to the other lines this round. Jobs
+        still ready when no line is free get the NOLINE bit, and so do those to numbers no
+        free line reaches; they lose it when a line claims them.
         """
         async with self.ctx.db.read() as conn:
             routes = await load_routes(conn, self.ctx.config.outgoing)
             numbers = await q.ready_numbers(conn, now=now) if routes.restricted else set()
         devices = {d.id: d for d in routes.devices.values() if d.send_enabled}
+        unreachable: set[str] = set()
+        """The numbers of jobs claimed this round by a line that does not reach them."""
         for device_id, line in self._free_lines(devices):
+            excluded = {n for n in numbers if not line.reaches(n)}
             while self._is_free(line) and not self.stopping:
-                free = [other for other, _ in self._free_lines(devices)]
-                own = devices[device_id].number if len(free) > 1 else None
-                excluded = {own} if own is not None else set()
-                # Routed: only the numbers seen ready whose first free device this line is
-                # (a job submitted since is left to the next round, which it wakes).
+                # Routed: only the numbers seen ready whose first free device reaching them
+                # this line is (a job submitted since is left to the next round, which it wakes).
                 only = None
                 if routes.restricted:
-                    only = {n for n in numbers if routes.may_send(n, device_id, free)}
-                    if not only - excluded:
+                    free = [other for other, _ in self._free_lines(devices)]
+                    only = {
+                        n
+                        for n in numbers - excluded
+                        if routes.may_send(n, device_id, [d for d in free if self._reaches(d, n)])
+                    }
+                    if not only:
                         break
                 claimed = await self._claim(
-                    device_id, now, routes, exclude_numbers=excluded, only_numbers=only
+                    line, device_id, now, routes, exclude_numbers=excluded, only_numbers=only
                 )
+                if isinstance(claimed, str):
+                    unreachable.add(claimed)
+                    excluded.add(claimed)
+                    continue
                 if claimed is None and not excluded and only is None:
                     return  # nothing is ready: no other line would find anything either
                 if claimed is None:
@@ -313,10 +335,19 @@ class Scheduler:
                 job, submission, device = claimed
                 if base(job.status) is JobStatus.INPROGRESS:
                     self._start(job, submission, line, device)
-        if not self._free_lines(devices) and not self.stopping:
+        if self.stopping:
+            return
+        idle = [line for _, line in self._free_lines(devices)]
+        stranded = [n for n in unreachable if not any(line.reaches(n) for line in idle)]
+        if not idle or stranded:
             async with self.ctx.hub.transaction() as conn:
-                for job in await q.mark_no_line(conn, now=now):
+                waiting = None if not idle else stranded
+                for job in await q.mark_no_line(conn, now=now, numbers=waiting):
                     await emit_job(conn, self.ctx, job)
+
+    def _reaches(self, device_id: int, number: str) -> bool:
+        line = self.ctx.lines.get(device_id)
+        return line is not None and line.reaches(number)
 
     def _free_lines(self, devices: dict[int, Device]) -> list[tuple[int, Line]]:
         """This node's idle lines that may send now."""
@@ -332,15 +363,17 @@ class Scheduler:
 
     async def _claim(
         self,
+        line: Line,
         device_id: int,
         now: datetime,
         routes: Routes,
         *,
         exclude_numbers: Collection[str] = (),
         only_numbers: Collection[str] | None = None,
-    ) -> tuple[OutgoingJob, Submission, Device] | None:
+    ) -> tuple[OutgoingJob, Submission, Device] | str | None:
         """Take the next ready job for a line, as the round's ``routes`` allow; a job not
-        sendable now is put back, changed."""
+        sendable now is put back, changed. A job to a number the line does not reach is put
+        back as it was: its number is returned, for the line to leave it to others."""
         try:
             async with self.ctx.hub.transaction() as conn:
                 # The lease runs from now, not from the round's start: a long round of claims
@@ -361,6 +394,8 @@ class Scheduler:
                 )
                 if job is None:
                     return None
+                if not line.reaches(job.recipient_number):
+                    raise _ClaimWithdrawn(job.recipient_number)
                 # Read after the claim, so that they see every change committed before it (on
                 # PostgreSQL each statement sees the latest commits: read before it, a job
                 # submitted meanwhile was claimed on a line barred in between).
@@ -384,13 +419,14 @@ class Scheduler:
                         "extended_status_text": "",
                         "current_page": job.pages_confirmed + 1,
                         "started_at": job.started_at or now,
+                        **OUT_OF_CALL,
                     }
                 updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
                 assert updated is not None, "the claim holds the job"
                 await emit_job(conn, self.ctx, updated)
                 return updated, submission, device
-        except _ClaimWithdrawn:
-            return None
+        except _ClaimWithdrawn as withdrawn:
+            return withdrawn.number
 
     def _not_sendable(
         self, job: OutgoingJob, submission: Submission, now: datetime
@@ -583,15 +619,32 @@ class Scheduler:
                 call.answered = True
                 changes = {"extended_status": ExtendedStatus.TRANSMITTING}
             elif isinstance(event, Negotiated):
-                changes = {"csid": event.remote_ident}
+                changes = {"csid": event.remote_ident, "bit_rate": event.bit_rate}
+            elif isinstance(event, PageProgress) and self._progress_due(call):
+                changes = {"page_bytes": event.size, "page_bytes_sent": event.sent}
             elif isinstance(event, PageSent) and event.confirmed:
                 confirmed = first_page - 1 + event.number
                 changes = {
                     "pages_confirmed": confirmed,
                     "current_page": min(confirmed + 1, call.job.total_pages),
+                    "page_bytes": 0,
+                    "page_bytes_sent": 0,
                 }
             if changes is not None and not call.lost:
                 await self._progress(call, changes)
+
+    def _progress_due(self, call: RunningCall) -> bool:
+        """Whether progress within a page is written now: at most every
+        ``PAGE_PROGRESS_INTERVAL``, as each write is a transaction and an event (what comes
+        between is dropped; the next carries it)."""
+        now = self.ctx.clock.now()
+        if (
+            call.progress_written is not None
+            and now - call.progress_written < PAGE_PROGRESS_INTERVAL
+        ):
+            return False
+        call.progress_written = now
+        return True
 
     async def _progress(self, call: RunningCall, changes: dict[str, object]) -> None:
         """Show the call's progress in its job. A store error costs only this step: the
@@ -698,6 +751,7 @@ class Scheduler:
             "current_page": 0,
             "extended_status": outcome.extended_status,
             "extended_status_text": outcome.detail,
+            **OUT_OF_CALL,
         }
         delivered = confirmed == job.total_pages
         if base(job.status) is JobStatus.CANCELING and not delivered:

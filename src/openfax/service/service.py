@@ -541,6 +541,7 @@ class FaxService:
                 tapi_provider_name="",
                 version=__version__,
                 status=provider.status,
+                init_error=provider.error,
                 device_ids=self._device_ids(provider),
             )
             for provider in self.providers
@@ -785,6 +786,10 @@ class FaxService:
 
     # --- submitting ---------------------------------------------------------------------------
 
+    def _dials(self, number: str) -> bool:
+        """Whether a line of this node reaches ``number`` (a SIP URI needs a SIP line)."""
+        return any(line.reaches(number) for line in self.ctx.lines.values())
+
     async def submit(self, request: SubmitRequest) -> list[int]:
         """Queue a fax: render it, store one job per recipient; the job ids in recipient order
         (see ``connected_submit2``)."""
@@ -798,6 +803,7 @@ class FaxService:
         pages, when asked, are one per recipient); the jobs and their events are stored in
         one transaction. Refused with QueueBlockedError while the outgoing queue is blocked,
         SubmissionError for an incomplete request or a field out of its range,
+        NumberError (naming the recipient) for a fax number no line could dial,
         RecipientsLimitError past ``outgoing.max_recipients``, and BodyError (naming the
         body's index) for a body that cannot be rendered; then nothing is queued.
         """
@@ -806,7 +812,7 @@ class FaxService:
             raise QueueBlockedError("the outgoing queue is blocked: submissions are refused")
         now = ctx.clock.now()
         outgoing = self.config.outgoing
-        request.check(now)
+        request.check(now, dials=self._dials)
         if len(request.recipients) > outgoing.max_recipients:
             raise RecipientsLimitError(len(request.recipients), outgoing.max_recipients)
         personal = request.cover_page_type is CoverPageType.LOCAL
@@ -1339,6 +1345,7 @@ class FaxService:
         sending = line is not None and any(
             call.line is line for call in self.scheduler.running.values()
         )
+        registration = None if line is None else line.registration
         return DeviceInfo(
             id=device.id,
             device_name=device.name,
@@ -1351,10 +1358,12 @@ class FaxService:
             receive_mode=device.receive_mode,
             send_enabled=device.send_enabled,
             used_routing_methods=list(device.routing_methods),
-            powered_off=line is None,
+            powered_off=line is None or (registration is not None and registration.failed),
             sending_now=sending,
             receiving_now=state is DeviceState.IN_CALL and not sending,
             ringing_now=state is DeviceState.RINGING,
+            registration="" if registration is None else registration.state.value,
+            registration_error="" if registration is None else registration.error,
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -30,10 +30,12 @@ from openfax.errors import (
     BodyError,
     ConfigError,
     DocumentError,
+    NumberError,
     PageLimitError,
     SubmissionError,
 )
 from openfax.model import CONTROL, CoverPageType, Priority, ReceiptType, ScheduleType
+from openfax.model.numbers import WHAT_A_NUMBER_IS, is_phone_number, is_sip_uri
 from openfax.service.cover_pages import SUFFIX, check_name, server_template
 from openfax.store import Spool
 from openfax.store.records import field_names
@@ -123,9 +125,10 @@ class SubmitRequest:
     """The id of the submitting account (``owner`` is its name): who sees and manages the
     fax, and whose idempotency keys ``idempotency_key`` is one of. None: the service's own."""
 
-    def check(self, now: datetime) -> None:
+    def check(self, now: datetime, *, dials: Callable[[str], bool] = lambda uri: False) -> None:
         """Refuse a request that cannot be queued, saying why and naming the field
-        (SubmissionError); ``now`` is the time of the submission."""
+        (SubmissionError; NumberError for a number that is none, or a SIP URI that no line
+        ``dials``); ``now`` is the time of the submission."""
         if not self.recipients:
             raise SubmissionError("a fax needs at least one recipient")
         for index, recipient in enumerate(self.recipients):
@@ -134,6 +137,7 @@ class SubmitRequest:
             if CONTROL.search(recipient.fax_number):
                 raise SubmissionError(f"recipients.{index}.fax_number: has a control character")
             _check_fields(f"recipients.{index}", fields_of(recipient))
+            _check_number(index, recipient, dials)
         _check_fields("sender", fields_of(self.sender))
         _check_text("subject", self.subject, MAX_SUBJECT_LENGTH)
         _check_text("note", self.note, MAX_NOTE_LENGTH)
@@ -160,6 +164,19 @@ class SubmitRequest:
             raise SubmissionError(f"the TSID {tsid!r} must be at most 20 ASCII characters")
         if self.idempotency_key is not None and not 0 < len(self.idempotency_key) <= 200:
             raise SubmissionError("an idempotency key has 1 to 200 characters")
+
+
+def _check_number(index: int, recipient: Recipient, dials: Callable[[str], bool]) -> None:
+    """NumberError unless recipient ``index``'s number is a telephone number, or a SIP URI
+    that a line ``dials``."""
+    number = recipient.fax_number
+    if is_phone_number(number) or (is_sip_uri(number) and dials(number)):
+        return
+    if is_sip_uri(number):
+        reason = "is a SIP URI, and no line of this server dials one"
+    else:
+        reason = f"is not a fax number: {WHAT_A_NUMBER_IS}; or a SIP URI for a SIP line"
+    raise NumberError(index, number, reason, recipient.name)
 
 
 def _check_fields(prefix: str, fields: dict[str, str]) -> None:

@@ -46,6 +46,9 @@ class OutgoingJobInfo:
     pages: int
     pages_confirmed: int
     current_page: int
+    bit_rate: int
+    page_bytes: int
+    page_bytes_sent: int
     size: int
     retries: int
     attempts: int
@@ -86,6 +89,9 @@ class OutgoingJobInfo:
             pages=job.total_pages,
             pages_confirmed=job.pages_confirmed,
             current_page=job.current_page,
+            bit_rate=job.bit_rate,
+            page_bytes=job.page_bytes,
+            page_bytes_sent=job.page_bytes_sent,
             size=job.size,
             retries=job.retries,
             attempts=job.attempts,
@@ -171,9 +177,15 @@ class DeviceInfo:
     send_enabled: bool
     used_routing_methods: list[str]
     powered_off: bool
+    """No line in service, or the registration it depends on failed (it cannot be called)."""
     sending_now: bool
     receiving_now: bool
     ringing_now: bool
+    registration: str = ""
+    """The line's registration: registering, registered or failed ("" for a line that
+    needs none, like the loopback lines); a SIP channel shows its trunk's."""
+    registration_error: str = ""
+    """Why the last registration attempt failed ("" once registered)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,6 +228,9 @@ def outgoing_job_payload(job: OutgoingJob) -> dict[str, Any]:
         "pages": job.total_pages,
         "pages_confirmed": job.pages_confirmed,
         "current_page": job.current_page,
+        "bit_rate": job.bit_rate,
+        "page_bytes": job.page_bytes,
+        "page_bytes_sent": job.page_bytes_sent,
         "device_id": job.device_id,
         "retries": job.retries,
         "csid": job.csid,

@@ -392,20 +392,22 @@ async def next_scheduled_at(conn: AsyncConnection, *, after: datetime) -> dateti
     return found
 
 
-async def mark_no_line(conn: AsyncConnection, *, now: datetime) -> list[OutgoingJob]:
+async def mark_no_line(
+    conn: AsyncConnection, *, now: datetime, numbers: Collection[str] | None = None
+) -> list[OutgoingJob]:
     """Set the NOLINE bit on the jobs ready at ``now`` that have not got it (no line could
-    take them); the jobs changed."""
+    take them), only those to ``numbers`` when given; the jobs changed."""
+    waiting = update(outgoing_jobs).where(
+        outgoing_jobs.c.status.in_([JobStatus.PENDING, JobStatus.RETRYING]),
+        outgoing_jobs.c.scheduled_at <= now,
+    )
+    if numbers is not None:
+        waiting = waiting.where(outgoing_jobs.c.recipient_number.in_(list(numbers)))
     rows = await conn.execute(
-        update(outgoing_jobs)
-        .where(
-            outgoing_jobs.c.status.in_([JobStatus.PENDING, JobStatus.RETRYING]),
-            outgoing_jobs.c.scheduled_at <= now,
-        )
-        .values(
+        waiting.values(
             status=outgoing_jobs.c.status + int(JobStatus.NOLINE),
             version=outgoing_jobs.c.version + 1,
-        )
-        .returning(*outgoing_jobs.c)
+        ).returning(*outgoing_jobs.c)
     )
     return [OutgoingJob(**row._mapping) for row in rows]
 

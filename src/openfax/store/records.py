@@ -133,6 +133,13 @@ class OutgoingJob:
     interrupted_calls: int = 0
     """The job's last calls in a row that were cut off by the death of their node (killed,
     out of memory, a lost lease); 0 again once a call ends. Two make the job set aside."""
+    bit_rate: int = 0
+    """The speed its call negotiated (bit/s); 0 outside a call and before training."""
+    page_bytes: int = 0
+    page_bytes_sent: int = 0
+    """How far the call is into its current page: bytes sent of the page's encoded size
+    (:class:`~openfax.engine.PageProgress`, written a few times a second at most); 0 outside
+    a call, and between pages."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

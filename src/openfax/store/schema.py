@@ -135,6 +135,9 @@ outgoing_jobs = Table(
     Column("header_at_send", Boolean, nullable=False, server_default=false()),
     Column("cover_path", Text),
     Column("interrupted_calls", Integer, nullable=False, server_default="0"),
+    Column("bit_rate", Integer, nullable=False, server_default="0"),
+    Column("page_bytes", Integer, nullable=False, server_default="0"),
+    Column("page_bytes_sent", Integer, nullable=False, server_default="0"),
     Index(None, "status", "lease_until"),
     Index(None, "created_at", "id"),
 )

@@ -30,7 +30,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import cast
 
 from openfax.engine import SAMPLE_RATE, AudioSession, Event, FaxSession, T38Session
@@ -86,6 +86,8 @@ class MediaStatistics:
 
     sent: int = 0
     received: int = 0
+    held: int = 0
+    """Datagrams not sent because the far end put the call on hold (RFC 3264 8.4)."""
     rejected: int = 0
     """Datagrams refused as malformed (each logged), or for the stream not in use."""
     send_errors: int = 0
@@ -149,7 +151,7 @@ class _Stream:
     """The stream in use: where it goes and its protocol state."""
 
     kind: StreamKind
-    remote: tuple[str, int]
+    negotiated: NegotiatedStream
     session: FaxSession
     rtp_sender: RtpSender | None = None
     jitter: JitterBuffer | None = None
@@ -262,9 +264,28 @@ class MediaSession:
 
         The caller has made ``session`` for the stream's kind (audio or T.38) and closes the
         session it replaces; protocol state (sequence numbers, jitter buffer, UDPTL history)
-        starts afresh, as a re-INVITE starts a new media stream.
+        starts afresh, as a re-INVITE starts a new media stream. The same session over a
+        stream that differs only in where or whether to send (hold and resume, RFC 3264
+        8.4) keeps that state. Nothing is sent while :attr:`NegotiatedStream.sends` is
+        False (recvonly or inactive for us, or a held address); what comes in is taken.
         """
         remote = (stream.remote_address, stream.remote_port)
+        current = self._stream
+        if current is not None and current.session is session:
+            old = current.negotiated
+            moved = replace(
+                old,
+                remote_address=stream.remote_address,
+                remote_port=stream.remote_port,
+                direction=stream.direction,
+            )
+            if moved == stream:
+                current.negotiated = stream
+                what = "sending" if stream.sends else "on hold, not sending"
+                _logger.info(
+                    "[%s] media: %s (%s to %s:%d)", self.name, what, stream.direction, *remote
+                )
+                return
         if stream.kind is StreamKind.AUDIO:
             if not isinstance(session, AudioSession):
                 raise TelephonyError("an audio stream carries an AudioSession")
@@ -274,7 +295,7 @@ class MediaSession:
                 raise TelephonyError(f"no G.711 codec called {stream.encoding!r}") from None
             self._stream = _Stream(
                 stream.kind,
-                remote,
+                stream,
                 session,
                 rtp_sender=RtpSender(codec),
                 jitter=JitterBuffer(
@@ -288,7 +309,7 @@ class MediaSession:
             assert t38 is not None
             self._stream = _Stream(
                 stream.kind,
-                remote,
+                stream,
                 session,
                 encoder=UdptlEncoder(
                     t38.error_correction,
@@ -303,6 +324,8 @@ class MediaSession:
             what = f"G.711 {stream.encoding}"
         else:
             what = f"T.38 with {stream.t38.error_correction if stream.t38 else None}"
+        if not stream.sends:
+            what += f", on hold ({stream.direction}), not sending"
         _logger.info("[%s] media: %s to %s:%d", self.name, what, *remote)
         self._changed.set()
 
@@ -365,7 +388,7 @@ class MediaSession:
         if isinstance(session, AudioSession):
             assert stream.rtp_sender is not None and stream.jitter is not None
             for datagram in stream.rtp_sender.push(session.tx(SAMPLES_PER_PACKET)):
-                self._send(self._audio, datagram, stream.remote)
+                self._send(self._audio, datagram, stream)
             for pcm in stream.jitter.tick(SAMPLES_PER_PACKET):
                 session.rx(pcm.tobytes())
         else:
@@ -384,19 +407,23 @@ class MediaSession:
                     _logger.warning("[%s] T.38 packet not sent: %s", self.name, exc)
                     continue
                 for _ in range(packet.count):
-                    self._send(self._t38, datagram, stream.remote)
+                    self._send(self._t38, datagram, stream)
         self._flush_events(stream)
 
     def _flush_events(self, stream: _Stream) -> None:
         for event in stream.session.pop_events():
             self._on_event(stream.session, event)
 
-    def _send(self, endpoint: _Endpoint, datagram: bytes, remote: tuple[str, int]) -> None:
+    def _send(self, endpoint: _Endpoint, datagram: bytes, stream: _Stream) -> None:
         transport = endpoint.transport
         if transport is None or transport.is_closing():
             return
+        negotiated = stream.negotiated
+        if not negotiated.sends:
+            self.statistics.held += 1
+            return
         try:
-            transport.sendto(datagram, remote)
+            transport.sendto(datagram, (negotiated.remote_address, negotiated.remote_port))
         except OSError as exc:
             self.statistics.send_errors += 1
             _logger.debug("[%s] media send failed: %s", self.name, exc)

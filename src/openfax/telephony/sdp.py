@@ -11,9 +11,10 @@ nothing can be accepted, saying why.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from openfax.errors import SdpError, SdpNegotiationError
 
@@ -22,6 +23,10 @@ MAX_SDP_SIZE = 16384
 
 PTIME_MS = 20
 """The packet time OpenFax sends and asks for: 160 samples of G.711."""
+
+MAX_WARNINGS = 4
+"""Warnings a refusal carries at most (one per refused stream): an offer of hundreds of
+m= lines must not make a 488 larger than a SIP message may be."""
 
 _STATIC_AUDIO = {0: "PCMU", 8: "PCMA"}
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -412,6 +417,25 @@ class NegotiatedStream:
     ptime: int = PTIME_MS
     t38: T38Parameters | None = None
 
+    @property
+    def sends(self) -> bool:
+        """Whether this end sends media: not when the stream is recvonly or inactive for
+        us, nor to a held address (``c=0.0.0.0``, RFC 3264 8.4)."""
+        return self.direction in ("sendrecv", "sendonly") and not held(self.remote_address)
+
+
+def held(address: str) -> bool:
+    """True for the connection address of a stream on hold the RFC 2543 way (0.0.0.0 or
+    ::): the far end wants nothing sent to it."""
+    try:
+        return ipaddress.ip_address(address).is_unspecified
+    except ValueError:
+        return False
+
+
+_HELD = {"sendrecv": "sendonly", "recvonly": "inactive"}
+"""The direction an offer with a held address (``c=0.0.0.0``) really asks for: the
+offerer receives nothing."""
 
 _MIRROR = {
     "sendrecv": "sendrecv",
@@ -450,17 +474,33 @@ def make_answer(
     stream whose attributes cannot be read (a malformed T.38 line, no connection address)
     is refused like one that holds nothing acceptable, so the others can still be taken."""
     choices: list[tuple[int, MediaDescription, NegotiatedStream]] = []
-    refusals: list[str] = []
+    refusals: list[SdpError] = []
     for index, media in enumerate(offer.media):
         try:
             section, stream = _answer_stream(offer, media, local)
         except SdpError as refusal:
-            refusals.append(str(refusal))
+            refusals.append(refusal)
             continue
         choices.append((index, section, stream))
     if not choices:
-        reasons = "; ".join(refusals) or "the offer has no media"
-        raise SdpNegotiationError(f"nothing acceptable in the offer: {reasons}")
+        if not refusals:
+            raise SdpNegotiationError(
+                "nothing acceptable in the offer: it has no media",
+                warnings=((304, "the offer has no media"),),
+            )
+        reasons = "; ".join(str(refusal) for refusal in refusals)
+        warnings = [
+            warning
+            for refusal in refusals
+            for warning in (
+                refusal.warnings
+                if isinstance(refusal, SdpNegotiationError)
+                else ((399, str(refusal)),)
+            )
+        ]
+        raise SdpNegotiationError(
+            f"nothing acceptable in the offer: {reasons}", warnings=tuple(warnings[:MAX_WARNINGS])
+        )
     wanted = StreamKind.T38 if local.prefer_t38 else StreamKind.AUDIO
     index, section, stream = next(
         (choice for choice in choices if choice[2].kind is wanted), choices[0]
@@ -525,13 +565,18 @@ def _answer_stream(
 ) -> tuple[MediaDescription, NegotiatedStream]:
     where = f"m={media.media} {media.port} {media.proto}"
     if media.port == 0:
-        raise SdpNegotiationError(f"{where}: rejected by the offerer (port 0)")
-    direction = _MIRROR.get(media.direction, "sendrecv")
+        _refuse(304, f"{where}: rejected by the offerer (port 0)")
+    offered = media.direction
+    if held(offer.connection_for(media).address):
+        offered = _HELD.get(offered, offered)
+    direction = _MIRROR.get(offered, "sendrecv")
     if media.media == "image":
         if local.t38_port is None:
-            raise SdpNegotiationError(f"{where}: T.38 is not accepted on this line")
-        if media.proto.lower() != "udptl" or "t38" not in (f.lower() for f in media.formats):
-            raise SdpNegotiationError(f"{where}: only T.38 over UDPTL is supported")
+            _refuse(304, f"{where}: T.38 is not accepted on this line")
+        if media.proto.lower() != "udptl":
+            _refuse(302, f"{where}: only T.38 over UDPTL is supported")
+        if "t38" not in (f.lower() for f in media.formats):
+            _refuse(305, f"{where}: only T.38 over UDPTL is supported")
         theirs = T38Parameters.from_media(media)
         agreed = _agree_t38(theirs, local.t38)
         ours = replace(agreed, max_buffer=local.t38.max_buffer, max_datagram=local.t38.max_datagram)
@@ -540,12 +585,10 @@ def _answer_stream(
         return section, NegotiatedStream(StreamKind.T38, address, media.port, direction, t38=agreed)
     if media.media == "audio":
         if media.proto.upper() not in ("RTP/AVP", "RTP/AVPF"):
-            raise SdpNegotiationError(f"{where}: only RTP/AVP audio is supported")
+            _refuse(302, f"{where}: only RTP/AVP audio is supported")
         codec = _pick_codec(media, local.codecs)
         if codec is None:
-            raise SdpNegotiationError(
-                f"{where}: none of the payloads {list(media.formats)} is one of {local.codecs}"
-            )
+            _refuse(305, f"{where}: none of the payloads {list(media.formats)} is G.711")
         event = _telephone_event(media) if local.telephone_event is not None else None
         section = _audio_section(local, [codec[0]], event, direction)
         address = offer.connection_for(media).address
@@ -559,7 +602,13 @@ def _answer_stream(
             telephone_event=event,
             ptime=_ptime(media),
         )
-    raise SdpNegotiationError(f"{where}: media {media.media!r} is not used for fax")
+    _refuse(304, f"{where}: media {media.media!r} is not used for fax")
+
+
+def _refuse(code: int, reason: str) -> NoReturn:
+    """Refuse one offered stream with the RFC 3261 20.43 warn-code saying why (304 media
+    type, 305 media format, 302 transport protocol)."""
+    raise SdpNegotiationError(reason, warnings=((code, reason),))
 
 
 def _agree_t38(theirs: T38Parameters, ours: T38Parameters) -> T38Parameters:

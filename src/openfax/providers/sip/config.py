@@ -29,6 +29,15 @@ class TrunkConfig:
     transport: Literal["udp", "tcp"] = "udp"
     register: bool = False
     """REGISTER our contact at ``host`` (refreshed before it expires)."""
+    register_retry: float = 30.0
+    """Seconds before a failed REGISTER is tried again; after the registrar refused the
+    credentials, the first of delays doubled at each refusal."""
+    register_backoff_max: float = 900.0
+    """The longest delay between two REGISTERs whose credentials were refused (15 min)."""
+    not_found_window: float = 120.0
+    """Seconds after the registration was renewed or failed during which a 404 to an
+    outgoing call is retried once (the registrar may have lost the callee's binding); 0:
+    never."""
     username: str = ""
     password: str = ""
     realm: str = ""

@@ -22,6 +22,13 @@ that worked (or T.38 that failed) starts the call in G.711 even under ``request`
 A BYE before the last page confirmation ends the engine session as dropped: the sender's
 outcome counts the pages confirmed (the scheduler resends from the first unconfirmed one),
 the receiver's is partial with the pages that arrived whole.
+
+What real networks send: an INVITE without SDP (delayed offer) gets our offer in the 200
+and the answer is read from the ACK; an offer we cannot take is refused with 488 and its
+Warnings before any ringing; a far end's hold (sendonly, inactive, ``c=0.0.0.0``) stops our
+media until it resumes (:mod:`openfax.telephony.media`). Trunks register in the background;
+each channel shows its trunk's registration, the provider is CANT_INIT while one fails, and
+a 404 just after a registration was renewed or failed is retried once per number.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from openfax.engine import (
     FaxSession,
     FrameExchanged,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
     Role,
@@ -58,6 +66,7 @@ from openfax.errors import (
     TelephonyError,
 )
 from openfax.model.enums import ProviderStatus, ReceiveMode
+from openfax.model.numbers import is_sip_uri
 from openfax.providers.base import (
     Answered,
     CallCause,
@@ -68,13 +77,15 @@ from openfax.providers.base import (
     DeviceState,
     Dialing,
     IncomingCall,
+    LineRegistration,
     ProgressSink,
+    RegistrationState,
     Ringing,
     SendRequest,
     T38Policy,
     TranscriptEntry,
 )
-from openfax.providers.common import DIALLABLE, LineBase, ProviderBase, canonical_number
+from openfax.providers.common import LineBase, ProviderBase, canonical_number
 from openfax.providers.sip.config import TrunkConfig
 from openfax.providers.sip.memory import DestinationMemory, InMemoryDestinations, Preference
 from openfax.telephony.media import MediaOptions, MediaSession
@@ -94,8 +105,10 @@ from openfax.telephony.sip.useragent import (
     Call,
     CallFailedError,
     FailureCause,
+    Registration,
     UserAgent,
     UserAgentConfig,
+    warnings_of,
 )
 from openfax.telephony.sip.useragent import IncomingCall as SipIncomingCall
 
@@ -108,6 +121,11 @@ SETUP_TIMEOUT = 10.0
 BYE_GRACE = 2.0
 """Wall seconds a sender waits, once its fax is done, for the receiver to hang up first (its
 last frames may still be on the way) before it sends BYE itself."""
+NOT_FOUND_MEMORY = 3600.0
+"""Wall seconds a number whose 404 was retried once is remembered: another 404 there within
+them is final."""
+MAX_NOT_FOUND = 1000
+"""Numbers remembered at most per trunk for that (the oldest are forgotten first)."""
 
 _CAUSES = {
     FailureCause.BUSY: CallCause.BUSY,
@@ -157,10 +175,21 @@ class SipChannel(LineBase["SipProvider"]):
         numbers = self._trunk.config.numbers
         return numbers[0] if numbers else ""
 
+    @property
+    def registration(self) -> LineRegistration | None:
+        """The trunk's registration; None when the trunk does not register."""
+        return self._trunk.registration_state
+
+    def reaches(self, number: str) -> bool:
+        """Any telephone number, the trunk's own included (the carrier rings it back), and a
+        SIP URI, which is called directly rather than at the trunk's host."""
+        return is_sip_uri(number) or super().reaches(number)
+
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
     ) -> CallOutcome:
-        """Call ``number`` over the trunk and send ``request`` (see ``Device.dial``)."""
+        """Call ``number`` over the trunk (a SIP URI as it is) and send ``request`` (see
+        ``Device.dial``)."""
         leg = _Leg(self, CallDirection.OUTGOING, number, progress or (lambda event: None))
         return await leg.dial(request)
 
@@ -224,11 +253,20 @@ class _Trunk:
                 session_expires=config.session_expires or None,
                 dns_servers=dns[0],
                 dns_timeout=dns[1],
+                register_retry=config.register_retry,
+                register_backoff_max=config.register_backoff_max,
+                name=f"trunk {config.name}",
             ),
             on_incoming=self._on_incoming,
         )
         self.media_address = config.media_address or config.local_address
         self.advertised_address = config.advertised_address or self.media_address
+        self.registration_state: LineRegistration | None = None
+        """What the channels show of the registration (None: the trunk does not register)."""
+        self.bind_error = ""
+        """Why the trunk's SIP sockets could not be bound ("" when they were)."""
+        self.excused: dict[str, float] = {}
+        """Numbers whose 404 just after a re-registration was retried once, with when."""
 
     @property
     def host_port(self) -> str:
@@ -247,6 +285,53 @@ class _Trunk:
         if _is_wildcard(self.advertised_address):
             return _facing(peer.host)
         return self.advertised_address
+
+    def start_registering(self) -> None:
+        """Register in the background; the channels show each change and tell the listener."""
+        self.registration_state = LineRegistration(RegistrationState.REGISTERING)
+        self.ua.register_in_background(self._registration_changed)
+
+    def _registration_changed(self, registration: Registration) -> None:
+        provider = self.provider
+        before = provider.error
+        self.registration_state = LineRegistration(
+            RegistrationState(registration.state.value), registration.error
+        )
+        for channel in self.channels:
+            channel._tell_status()
+        if provider.error != before:
+            provider._tell(lambda listener: listener.on_provider_status(provider))
+
+    @property
+    def error(self) -> str:
+        """Why the trunk is out of service or cannot be called ("" when it is fine)."""
+        if self.bind_error:
+            return f"trunk {self.config.name} cannot start: {self.bind_error}"
+        state = self.registration_state
+        if state is not None and state.state is RegistrationState.FAILED:
+            return f"trunk {self.config.name}: registration failed: {state.error}"
+        return ""
+
+    def not_found_retryable(self, number: str) -> float | None:
+        """After a 404 to a call to ``number``: the seconds since the registration was
+        renewed or failed when that is within ``not_found_window`` and no 404 to ``number``
+        was excused lately (the registrar may have lost the callee's binding in a restart,
+        so the call is worth one more try); else None. Remembers the excuse."""
+        registration = self.ua.registration
+        window = self.config.not_found_window
+        if registration is None or registration.renewed_at is None or window <= 0:
+            return None
+        now = asyncio.get_running_loop().time()
+        since = now - registration.renewed_at
+        for known, when in list(self.excused.items()):
+            if now - when > NOT_FOUND_MEMORY:
+                del self.excused[known]
+        if since > window or number in self.excused:
+            return None
+        if len(self.excused) >= MAX_NOT_FOUND:
+            del self.excused[next(iter(self.excused))]
+        self.excused[number] = now
+        return since
 
     def _on_incoming(self, call: SipIncomingCall) -> None:
         provider = self.provider
@@ -296,13 +381,18 @@ class SipProvider(ProviderBase):
         for config in trunks:
             self._trunks.append(_Trunk(self, config, first_device_id, dns))
             first_device_id += config.channels
-        self._status = ProviderStatus.SUCCESS
         self._tasks: set[asyncio.Task[None]] = set()
         self._legs: set[_Leg] = set()
 
     @property
     def status(self) -> ProviderStatus:
-        return self._status
+        """CANT_INIT while a trunk cannot bind its sockets or its registration failed."""
+        return ProviderStatus.CANT_INIT if self.error else ProviderStatus.SUCCESS
+
+    @property
+    def error(self) -> str:
+        """Each trunk that cannot bind or whose registration failed, and why."""
+        return "; ".join(error for trunk in self._trunks if (error := trunk.error))
 
     @property
     def devices(self) -> Sequence[SipChannel]:
@@ -313,21 +403,19 @@ class SipProvider(ProviderBase):
         return self._trunks[trunk].ua.address
 
     async def start(self) -> None:
-        """Bind every trunk's SIP sockets and register where asked; a trunk that cannot bind
-        makes the provider CANT_INIT (logged), a refused registration is logged."""
+        """Bind every trunk's SIP sockets and start registering where asked, in the
+        background (a silent registrar must not hold the service's start); a trunk that
+        cannot bind, or whose registration fails, makes the provider CANT_INIT."""
         for trunk in self._trunks:
             try:
                 await trunk.ua.start()
             except (OSError, TelephonyError) as exc:
                 _logger.error("SIP trunk %s cannot start: %s", trunk.config.name, exc)
-                self._status = ProviderStatus.CANT_INIT
+                trunk.bind_error = str(exc)
                 continue
             _logger.info("SIP trunk %s listening on %s:%d", trunk.config.name, *trunk.ua.address)
             if trunk.config.register:
-                try:
-                    await trunk.ua.register()
-                except TelephonyError as exc:
-                    _logger.error("SIP trunk %s: registration failed: %s", trunk.config.name, exc)
+                trunk.start_registering()
         await super().start()
 
     async def stop(self) -> None:
@@ -435,7 +523,7 @@ class _Leg:
             why = "in use" if provider._running else "out of service"
             return self._failed(CallCause.LINE_UNAVAILABLE, f"{channel.name} is {why}")
         target = canonical_number(self.remote_number)
-        if not DIALLABLE.fullmatch(target):
+        if not channel.reaches(target):
             return self._failed(CallCause.BAD_ADDRESS, f"{self.remote_number!r} is not a number")
         self.send_file = request.path
         if request.t38_policy is not None and request.t38_policy != self.policy:
@@ -458,7 +546,7 @@ class _Leg:
             return self._failed(CallCause.DOCUMENT, str(exc))
         channel._set_state(DeviceState.DIALING, self)
         self.progress(Dialing(self.remote_number))
-        uri = self.trunk.target(target)
+        uri = target if is_sip_uri(target) else self.trunk.target(target)
         try:
             self._face((await self.trunk.ua.locate(uri)).current)
         except SipLocationError as exc:
@@ -485,7 +573,18 @@ class _Leg:
             answer = await sip.connected()
         except CallFailedError as exc:
             cause = _CAUSES.get(exc.cause, CallCause.REJECTED)
-            return self._failed(cause, f"{exc.status} {exc.reason}")
+            detail = f"{exc.status} {exc.reason}"
+            since = self.trunk.not_found_retryable(target) if exc.status == 404 else None
+            if since is not None:
+                # Once: the registrar may have lost the callee's binding (a restart) and
+                # be waiting for its refresh.
+                cause = CallCause.UNREACHABLE
+                detail += (
+                    f" {since:.0f} s after trunk {self.trunk.config.name}'s registration was"
+                    " renewed or failed: the binding may be being renewed; tried again once"
+                )
+            return self._failed(cause, detail)
+        self.trunk.excused.pop(target, None)
         if answer is None:
             return await self._give_up("the answer carried no SDP")
         try:
@@ -571,6 +670,20 @@ class _Leg:
         self._face(sip.peer)
         ended: asyncio.Future[object] = asyncio.ensure_future(sip.wait_ended())
         try:
+            # What we answer is settled before ringing: an offer we cannot take is refused
+            # at once (488 with Warnings, no 180 first); without an offer (delayed offer,
+            # RFC 3261 13.2.1) our 200 carries the offer and the ACK the answer.
+            self.media = await self._open_media()
+            stream: NegotiatedStream | None = None
+            if sip.offer is None:
+                t38 = self._t38_allowed()
+                ours = make_offer(self._local(), self._origin, audio=True, t38=t38)
+            else:
+                try:
+                    ours, stream = make_answer(sip.offer, self._local(), self._origin)
+                except SdpNegotiationError as exc:
+                    sip.reject(488, "Not Acceptable Here", warnings_of(exc))
+                    return self._failed(CallCause.REMOTE_INCAPABLE, str(exc))
             if not await self._ring(sip, ended):
                 detail = self.hung_up or "the caller hung up before the answer"
                 sip.reject(480, "Temporarily Unavailable")
@@ -582,20 +695,20 @@ class _Leg:
                 return self._failed(CallCause.INTERNAL, setup)
             self.receive_file = setup.path
             self.options = setup.options
-            if sip.offer is None:
-                sip.reject(488, "Not Acceptable Here")
-                return self._failed(CallCause.PROTOCOL, "the INVITE carried no SDP offer")
-            self.media = await self._open_media()
-            try:
-                answer, stream = make_answer(sip.offer, self._local(), self._origin)
-            except SdpNegotiationError as exc:
-                sip.reject(488, "Not Acceptable Here")
-                return self._failed(CallCause.REMOTE_INCAPABLE, str(exc))
             sip.on_offer = self._on_offer
             try:
-                await sip.answer(answer)
+                await sip.answer(ours)
             except CallFailedError as exc:
-                return self._failed(CallCause.LINE_DROPPED, f"not connected: {exc.reason}")
+                cause = _CAUSES[exc.cause] if exc.status == 488 else CallCause.LINE_DROPPED
+                return self._failed(cause, f"not connected: {exc.reason}")
+            if stream is None:
+                assert sip.remote_sdp is not None
+                try:
+                    stream = read_answer(ours, sip.remote_sdp)
+                except SdpError as exc:
+                    detail = f"unusable SDP answer in the ACK: {exc}"
+                    await sip.hang_up((488, detail))
+                    return self._failed(CallCause.REMOTE_INCAPABLE, detail)
             channel._set_state(DeviceState.IN_CALL, self)
             self.progress(Answered())
             return await self._connected(stream)
@@ -767,6 +880,9 @@ class _Leg:
             self._record(event)
 
     def _record(self, event: Event) -> None:
+        if isinstance(event, PageProgress):
+            self.progress(event)  # not a T.30 event: not kept in the transcript
+            return
         line_seconds = 0.0 if self.media is None else self.media.line_seconds
         self.transcript.append(TranscriptEntry(line_seconds, event))
         if isinstance(event, FrameExchanged | Completed):

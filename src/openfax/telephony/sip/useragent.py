@@ -27,6 +27,7 @@ refreshes are answered here without disturbing the media.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import ipaddress
 import logging
@@ -59,7 +60,11 @@ EXTENSIONS = frozenset({"timer", "100rel"})
 provisional responses, which we never send: see :meth:`IncomingCall.ring`)."""
 SDP = "application/sdp"
 REGISTER_RETRY = 30.0
-"""Seconds before a failed registration is tried again (at most half the time asked)."""
+"""Seconds before a failed registration is tried again (at most half the time asked); after
+refused credentials, the first of the doubling delays."""
+REGISTER_BACKOFF_MAX = 900.0
+"""The longest delay between two REGISTERs whose credentials the registrar refuses (a
+carrier's fail2ban must not ban us for retrying a wrong password)."""
 
 
 class FailureCause(enum.StrEnum):
@@ -127,7 +132,25 @@ class CallFailedError(TelephonyError):
 
 
 class RegistrationError(TelephonyError):
-    """The registrar refused or never answered a REGISTER; says with what."""
+    """The registrar refused or never answered a REGISTER; says with what. ``status`` is the
+    final response's (None when nothing came); ``credentials_rejected`` is True for a 401,
+    403 or 407 the credentials we have could not get past."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, credentials_rejected: bool = False
+    ) -> None:
+        self.status = status
+        self.credentials_rejected = credentials_rejected
+        super().__init__(message)
+
+
+class RegistrationState(enum.StrEnum):
+    """Where a registration is: the first REGISTER under way, the binding in force, or the
+    last attempt failed (and the next one is waiting)."""
+
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    FAILED = "failed"
 
 
 class CallState(enum.Enum):
@@ -189,7 +212,9 @@ class UserAgentConfig:
     ``session_expires`` (seconds, None: no session timer) and ``min_se`` are RFC 4028's.
     ``max_redirects`` is how many redirections (3xx) one outgoing call follows.
     ``dns_servers`` locate SIP hosts (RFC 3263 SRV and A/AAAA; empty: the system's), each
-    lookup taking ``dns_timeout`` seconds at most.
+    lookup taking ``dns_timeout`` seconds at most. ``register_retry`` is the delay before a
+    failed REGISTER is tried again, doubled after each refusal of our credentials up to
+    ``register_backoff_max``. ``name`` (a trunk's) starts the registration's log lines.
     """
 
     host: str = "127.0.0.1"
@@ -214,6 +239,9 @@ class UserAgentConfig:
     max_redirects: int = 5
     dns_servers: tuple[str, ...] = ()
     dns_timeout: float = DNS_TIMEOUT
+    register_retry: float = REGISTER_RETRY
+    register_backoff_max: float = REGISTER_BACKOFF_MAX
+    name: str = ""
 
 
 class UserAgent:
@@ -277,11 +305,26 @@ class UserAgent:
     async def register(self) -> Registration:
         """Register our Contact with the configured registrar, answering digest challenges,
         and keep refreshing it before it expires. Raises RegistrationError when refused."""
+        registration = self._registration()
+        await registration.start()
+        return registration
+
+    def register_in_background(
+        self, on_change: Callable[[Registration], None] | None = None
+    ) -> Registration:
+        """Start registering without waiting for the registrar (a silent one takes timer F,
+        32 s): the first REGISTER goes out at once, the refreshes and retries follow, and
+        ``on_change`` hears each change of state or error."""
+        registration = self._registration()
+        registration.on_change = on_change
+        registration.start_in_background()
+        return registration
+
+    def _registration(self) -> Registration:
         if self.config.registrar is None:
             raise RegistrationError("no registrar is configured")
         if self.registration is None:
             self.registration = Registration(self)
-        await self.registration.start()
         return self.registration
 
     def call(
@@ -324,7 +367,7 @@ class UserAgent:
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("SIP task failed: %s", error, exc_info=error)
+            log.error("SIP %stask failed: %s", self.label, error, exc_info=error)
 
     async def next_hop(self, request: Request, transport: str | None = None) -> Peer:
         """Where a request in a dialog goes: its first Route (loose routing) or its
@@ -354,10 +397,16 @@ class UserAgent:
         peer = targets.fail_over(asyncio.get_running_loop().time())
         why = client.local or f"{response.status} {response.reason}"
         if peer is None:
-            log.info("SIP %s: %s from %s, the last target", targets.host, why, failed)
+            log.info("SIP %s%s: %s from %s, the last target", self.label, targets.host, why, failed)
             return False
-        log.warning("SIP %s: %s from %s; trying %s", targets.host, why, failed, peer)
+        log.warning("SIP %s%s: %s from %s; trying %s", self.label, targets.host, why, failed, peer)
         return True
+
+    @property
+    def label(self) -> str:
+        """What starts this user agent's log lines: ``"trunk carrier: "`` (its configured
+        ``name``), else nothing."""
+        return f"{self.config.name}: " if self.config.name else ""
 
     def contact_host(self, peer: Peer) -> str:
         """The address we write in Via and Contact for messages to ``peer``."""
@@ -609,8 +658,15 @@ def _body_sdp(message: Message) -> SessionDescription | None:
         raise TelephonyError(f"bad SDP body: {error}") from None
 
 
-def _warning(text: str) -> tuple[str, str]:
-    return ("Warning", f"399 openfax {quote(text[:200])}")
+def _warning(text: str, code: int = 399) -> tuple[str, str]:
+    """A Warning header (RFC 3261 20.43): ``code`` (304 media type not available, 305
+    incompatible media format, 399 miscellaneous) and the text, cut to 200 characters."""
+    return ("Warning", f"{code} openfax {quote(text[:200])}")
+
+
+def warnings_of(refusal: SdpNegotiationError) -> list[tuple[str, str]]:
+    """The Warning headers of an offer refused for the reasons ``refusal`` gives."""
+    return [_warning(text, code) for code, text in refusal.warnings]
 
 
 def _same_session(one: SessionDescription, other: SessionDescription | None) -> bool:
@@ -658,11 +714,12 @@ class Call:
         """Wait until the call is over, by either end."""
         return await asyncio.shield(self._ended)
 
-    async def hang_up(self) -> None:
-        """End the call: BYE once connected (the set-up kinds cancel or reject)."""
-        await self._hang_up(CallEnd(remote=False, reason="hang_up"))
+    async def hang_up(self, reason: tuple[int, str] | None = None) -> None:
+        """End the call: BYE once connected (the set-up kinds cancel or reject). ``reason``
+        (a SIP status and a text) goes in the BYE's Reason header (RFC 3326), to say why."""
+        await self._hang_up(CallEnd(remote=False, reason="hang_up"), reason)
 
-    async def _hang_up(self, end: CallEnd) -> None:
+    async def _hang_up(self, end: CallEnd, reason: tuple[int, str] | None = None) -> None:
         """Send BYE and end the call as ``end`` says (we hung up, or the far end is lost)."""
         if self.state is CallState.ENDED or self._hanging_up:
             await self.wait_ended()
@@ -670,16 +727,19 @@ class Call:
         self._hanging_up = True
         # RFC 3261 15.1.1: the session is over once the BYE is passed to its transaction;
         # its answer (or a digest challenge to answer) is waited for only briefly.
-        bye = self.ua.spawn(self._bye())
+        bye = self.ua.spawn(self._bye(reason))
         await asyncio.wait([bye], timeout=4 * self.ua.config.timers.t1)
         self._finish(end)
 
-    async def _bye(self) -> None:
+    async def _bye(self, reason: tuple[int, str] | None = None) -> None:
         """Send BYE in a connected dialog and wait for its answer, whatever it is."""
         if self.dialog is None or self.dialog.state is not DialogState.CONFIRMED:
             return
+        headers = []
+        if reason is not None:
+            headers.append(("Reason", f"SIP ;cause={reason[0]} ;text={quote(reason[1][:200])}"))
         try:
-            await self._request("BYE")
+            await self._request("BYE", headers=headers)
         except TelephonyError as error:
             log.info("SIP BYE of %s not sent: %s", self.call_id, error)
 
@@ -851,7 +911,7 @@ class Call:
             except SdpNegotiationError as refusal:
                 log.info("SIP call %s: offer refused (%s)", self.call_id, refusal)
                 reason = "Not Acceptable Here" if refusal.status != 415 else "Unsupported Media"
-                self._refuse(server, refusal.status, reason, [_warning(str(refusal))])
+                self._refuse(server, refusal.status, reason, warnings_of(refusal))
                 return
             except Exception:
                 # The provider's bug must not leave the far end's re-INVITE unanswered.
@@ -1054,7 +1114,7 @@ class OutgoingCall(Call):
         CallFailedError with the cause when the call is not answered."""
         return await asyncio.shield(self._connected)
 
-    async def hang_up(self) -> None:
+    async def hang_up(self, reason: tuple[int, str] | None = None) -> None:
         """Cancel the call while it rings, or BYE once connected. A call cancelled ends at
         once for its user (CANCELLED); the CANCEL goes out in the background once a
         provisional response came (RFC 3261 9.1), and a 2xx crossing it is ACKed and hung
@@ -1065,7 +1125,7 @@ class OutgoingCall(Call):
             self._interrupt.set()
             self._fail(FailureCause.CANCELLED, 487, "Request Terminated")
             return
-        await super().hang_up()
+        await super().hang_up(reason)
 
     def _invite(self, uri: str, cseq: int, headers: list[tuple[str, str]]) -> Request:
         """The INVITE to ``uri`` (the target, or where a redirection sent us: To stays the
@@ -1103,7 +1163,8 @@ class OutgoingCall(Call):
         try:
             await self._set_up()
         except TelephonyError as error:
-            log.warning("SIP call %s to %s failed: %s", self.call_id, self.target, error)
+            label = self.ua.label
+            log.warning("SIP %scall %s to %s failed: %s", label, self.call_id, self.target, error)
             self._fail(FailureCause.UNREACHABLE, 503, str(error))
         except BaseException:
             self._fail(FailureCause.CANCELLED, 487, "Request Terminated")
@@ -1445,23 +1506,41 @@ class IncomingCall(Call):
         if ack is None:
             raise CallFailedError(FailureCause.UNREACHABLE, 408, "no ACK for the 200 OK")
         if self.offer is None:
-            self.remote_sdp = _body_sdp(ack)
+            # Delayed offer: our SDP in the 200 was the offer; the ACK must carry the answer
+            # (RFC 3261 13.2.1, RFC 3264 4). Without one the call cannot carry media.
+            try:
+                self.remote_sdp = _body_sdp(ack)
+                if self.remote_sdp is None:
+                    raise TelephonyError("the ACK carried no SDP answer to our offer")
+            except TelephonyError as error:
+                log.warning("SIP call %s: %s; hanging up", self.call_id, error)
+                await self.hang_up((488, str(error)))
+                raise CallFailedError(FailureCause.INCOMPATIBLE, 488, str(error)) from None
         self._arm_timer()
         log.info("SIP call %s from %s connected", self.call_id, self.caller)
 
-    def reject(self, status: int = 486, reason: str = "Busy Here") -> None:
-        """Refuse the call (486 busy, 403, 404, 480, 488 ...)."""
+    def reject(
+        self,
+        status: int = 486,
+        reason: str = "Busy Here",
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """Refuse the call (486 busy, 403, 404, 480, 488 ...); ``headers`` go with the
+        response (the Warnings of a 488: :func:`warnings_of`)."""
         if self.state is CallState.ENDED or self._answering:
             return
-        self.server.respond(response_to(self.request, status, reason, to_tag=self.local_tag))
+        response = response_to(
+            self.request, status, reason, to_tag=self.local_tag, headers=list(headers)
+        )
+        self.server.respond(response)
         self._finish(CallEnd(remote=False, reason="rejected", status=status))
 
-    async def hang_up(self) -> None:
+    async def hang_up(self, reason: tuple[int, str] | None = None) -> None:
         """Reject a call not answered yet (480), or BYE once connected."""
         if self.state in (CallState.CALLING, CallState.RINGING) and not self._answering:
             self.reject(480, "Temporarily Unavailable")
             return
-        await super().hang_up()
+        await super().hang_up(reason)
 
     def _cancelled(self) -> None:
         """The far end sent CANCEL before we answered: 487 to the INVITE, the call ends."""
@@ -1494,7 +1573,11 @@ def _user_of(uri: str) -> str:
 
 class Registration:
     """Our binding at the registrar: REGISTER with digest authentication, 423 handling, and
-    a refresh at half the granted time (retried on failure)."""
+    a refresh at half the granted time. A failed attempt is tried again after
+    ``register_retry`` seconds; credentials the registrar refuses (401, 403, 407) are tried
+    again only after a delay doubled at each refusal up to ``register_backoff_max``, and
+    each attempt sends them once. ``state``, ``error`` and ``retry_in`` say where it is;
+    ``on_change`` hears each change."""
 
     def __init__(self, ua: UserAgent) -> None:
         self.ua = ua
@@ -1505,18 +1588,39 @@ class Registration:
         self.registered = False
         self.granted: int | None = None
         self.refreshes = 0
+        self.state = RegistrationState.REGISTERING
+        self.error = ""
+        """Why the last attempt failed ("" once registered)."""
+        self.retry_in: float | None = None
+        """Seconds from the last attempt to the next one."""
+        self.renewed_at: float | None = None
+        """Loop time when the binding was last renewed or an attempt failed (None before
+        either): calls just after it may meet a registrar that lost its bindings."""
+        self.rejections = 0
+        """Attempts in a row whose credentials were refused."""
+        self.on_change: Callable[[Registration], None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._auth: tuple[Request, Response] | None = None
         self._nonce_count = 0
+
+    @property
+    def name(self) -> str:
+        """What the log lines call this registration: the trunk, else the registrar."""
+        return self.ua.config.name or str(self.ua.config.registrar)
 
     async def start(self) -> None:
         """Register now (raising RegistrationError when refused, SipLocationError when the
         registrar cannot be located) and keep it refreshed, or keep trying."""
         try:
-            await self._register(self.expires)
+            await self._attempt()
         finally:
             if self._task is None:
                 self._task = self.ua.spawn(self._keep())
+
+    def start_in_background(self) -> None:
+        """Register, refresh and retry in a task of the user agent; nothing waits for it."""
+        if self._task is None:
+            self._task = self.ua.spawn(self._keep(first=True))
 
     async def close(self) -> None:
         """Stop refreshing and remove our binding (Expires: 0), not waiting long for it."""
@@ -1526,21 +1630,70 @@ class Registration:
         if self.registered:
             try:
                 await asyncio.wait_for(self._register(0), timeout=2.0)
-            except (TelephonyError, TimeoutError) as error:
-                log.info("SIP unregister failed: %s", error)
+            except (TelephonyError, TimeoutError, OSError) as error:
+                log.info("SIP %s: unregister failed: %s", self.name, error)
 
-    async def _keep(self) -> None:
-        """Refresh at half the granted time; after a failure, try again sooner. Each
-        attempt locates the registrar anew, once the DNS answers' TTLs ran out."""
+    async def _keep(self, first: bool = False) -> None:
+        """Refresh at half the granted time; after a failure, try again as ``retry_in``
+        says. Each attempt locates the registrar anew, once the DNS answers' TTLs ran out."""
+        if first:
+            with contextlib.suppress(TelephonyError):
+                await self._attempt()
         while True:
-            half = (self.granted or self.expires) / 2
-            await asyncio.sleep(max(1.0, half if self.registered else min(REGISTER_RETRY, half)))
+            await asyncio.sleep(self.retry_in if self.retry_in is not None else self.expires / 2)
+            with contextlib.suppress(TelephonyError):
+                await self._attempt()
+
+    async def _attempt(self) -> None:
+        """One REGISTER (with its challenges): the state, error and next delay follow."""
+        renewal = self.state is not RegistrationState.REGISTERING or self.granted is not None
+        try:
+            await self._register(self.expires)
+        except TelephonyError as error:
+            self._failed(error)
+            raise
+        except OSError as error:
+            # No route to the registrar (the network is down): tried again like a timeout.
+            failure = RegistrationError(f"registrar {self.ua.config.registrar}: {error}")
+            self._failed(failure)
+            raise failure from error
+        if renewal:
+            self.refreshes += 1
+            self.renewed_at = asyncio.get_running_loop().time()
+        self.rejections = 0
+        self.retry_in = max(1.0, (self.granted or self.expires) / 2)
+        self._set(RegistrationState.REGISTERED, "")
+        log.info(
+            "SIP %s: registered at %s for %d s", self.name, self.ua.config.registrar, self.granted
+        )
+
+    def _failed(self, error: TelephonyError) -> None:
+        """A REGISTER failed: when to try again, and what to show."""
+        config = self.ua.config
+        self.registered = False
+        self.renewed_at = asyncio.get_running_loop().time()
+        if isinstance(error, RegistrationError) and error.credentials_rejected:
+            # Never the same refused credentials again soon: a carrier's fail2ban counts them.
+            self._auth = None
+            self.rejections += 1
+            delay = config.register_retry * 2 ** min(self.rejections - 1, 32)
+            self.retry_in = min(delay, config.register_backoff_max)
+        else:
+            self.rejections = 0
+            self.retry_in = min(config.register_retry, self.expires / 2)
+        self._set(RegistrationState.FAILED, str(error))
+        log.warning(
+            "SIP %s: registration failed: %s; next attempt in %g s", self.name, error, self.retry_in
+        )
+
+    def _set(self, state: RegistrationState, error: str) -> None:
+        changed = (state, error) != (self.state, self.error)
+        self.state, self.error = state, error
+        if changed and self.on_change is not None:
             try:
-                await self._register(self.expires)
-                self.refreshes += 1
-            except TelephonyError as error:
-                self.registered = False
-                log.warning("SIP registration refresh failed: %s", error)
+                self.on_change(self)
+            except Exception:
+                log.exception("SIP %s: the registration handler failed", self.name)
 
     def _request(self, expires: int, peer: Peer) -> Request:
         registrar = self.ua.config.registrar
@@ -1584,7 +1737,6 @@ class Registration:
             if 200 <= status < 300:
                 self.granted = self._granted(response, request, expires)
                 self.registered = expires > 0
-                log.info("SIP registered at %s for %d s", registrar, self.granted)
                 return
             retry = self._auth is None or _stale(response) or fresh_challenges == 0
             if status in (401, 407) and fresh_challenges < 2 and self.ua.config.password and retry:
@@ -1599,7 +1751,17 @@ class Registration:
             self.registered = False
             if client.local is not None:
                 raise RegistrationError(f"registrar {registrar}: {client.local}")
-            raise RegistrationError(f"registrar {registrar} answered {status} {response.reason}")
+            answered = f"registrar {registrar} answered {status} {response.reason}"
+            if status in (401, 403, 407):
+                why = (
+                    "the credentials were refused"
+                    if self.ua.config.password
+                    else ("no password is configured")
+                )
+                raise RegistrationError(
+                    f"{answered}: {why}", status=status, credentials_rejected=True
+                )
+            raise RegistrationError(answered, status=status)
 
     def _granted(self, response: Response, request: Request, asked: int) -> int:
         ours = NameAddr.parse(request.required("Contact"), "Contact").uri
