@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from openfax.client import FaxServer
 from openfax.model import ReceiptType, SmtpAuthenticationType
 from tests.faxcomex.samples.port import Console, run
@@ -58,13 +56,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FaxReceiptOptions.Save refuses basic authentication without an SMTPUser,"
-        " which the sample does not set"
-    ),
-)
 def test_setting_receipt_options(local: Path, server: FaxServer) -> None:
     console = Console()
     run(WINDOWS, "setting_receipt_options", console)
