@@ -18,7 +18,7 @@ from openfax.model import AccountEvents, ServerEvents
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
 
-WAIT = 30.0
+WAIT = 60.0
 
 
 @pytest.fixture(scope="module")
