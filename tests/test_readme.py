@@ -12,14 +12,18 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).parents[1]
 SHELLS = {"sh", "bash", "shell", "console"}
@@ -159,12 +163,15 @@ def test_the_readme_blocks_are_found_with_their_markers() -> None:
     assert toml.language == "toml" and not toml.not_run
 
 
-def test_every_shell_block_of_the_readme_runs_as_written(tmp_path: Path) -> None:
+def test_every_shell_block_of_the_readme_runs_as_written(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     blocks = [b for b in readme_blocks((ROOT / "README.md").read_text()) if b.language in SHELLS]
     assert sum(b.starts_openfaxd for b in blocks if not b.not_run) == 1, "one make run block"
     clone = fresh_clone(tmp_path / "openfax")
-    home = tmp_path / "home"
-    home.mkdir()
+    # A short home: the daemon's socket under it must fit a Unix socket path (107 bytes).
+    home = Path(tempfile.mkdtemp(prefix="ofx-home-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(home, ignore_errors=True))
     config = tmp_path / "openfaxd.toml"
     config.write_text(CONFIG)
     env = {
