@@ -159,6 +159,9 @@ def test_an_account_sink_hears_the_receive_folder_and_the_shut_down(
         pump_until(lambda: sink.added, "OnIncomingMessageAdded")
         assert sink.added[0][1] is True, "fAddedToReceiveFolder: it arrived there"
         assert daemon.stop() == 0
-        pump_until(lambda: sink.ended, "OnServerShutDown")
+        try:
+            pump_until(lambda: sink.ended, "OnServerShutDown")
+        except AssertionError:
+            raise AssertionError("".join(daemon.log)) from None
         assert sink.ended[0].ServerName == server.ServerName, "the server, not the account"
         account.ListenToAccountEvents(AccountEvents.NONE)
