@@ -288,6 +288,38 @@ def test_a_line_that_does_not_answer(tmp_path: Path, why: str) -> None:
     assert service.states[2] == [DeviceState.RINGING, DeviceState.IDLE]
 
 
+def test_a_line_does_not_reach_its_own_number_nor_a_line_in_a_call(tmp_path: Path) -> None:
+    """Issue 12: under ``make run``, faxes to 1002 went out on 1001 while 1002 was busy with a
+    call of its own, met BUSY and waited five minutes. The provider knows its lines: while
+    1002 is in a call, 1001 does not reach it, so the scheduler keeps the fax until it is
+    free; a line faulted busy is still reached, to answer busy."""
+    sent = make_tiff(tmp_path, pages=1)
+    seen: dict[str, list[bool]] = {}
+
+    async def scenario(provider: LoopbackProvider, service: Service) -> None:
+        line1, line2, line3 = provider.devices
+        line3.faults = LineFaults(no_answer=True)
+        seen["idle"] = [line1.reaches("1001"), line1.reaches("1002"), line1.reaches("1003")]
+        call = asyncio.create_task(line2.dial("1003", request(sent)))
+        while line3.state is not DeviceState.RINGING:
+            await asyncio.sleep(0.01)
+        seen["calling"] = [line1.reaches("1002"), line1.reaches("1003"), line1.reaches("555")]
+        line2.faults = LineFaults(busy=True)
+        seen["faulted"] = [line1.reaches("1002")]
+        outcome = await call
+        assert outcome.cause is CallCause.NO_ANSWER
+        seen["after"] = [line1.reaches("1002"), line1.reaches("1003")]
+
+    run(tmp_path, scenario, lines=3, pace=1.0, ring_seconds=0.2, max_rings=20)
+
+    assert seen == {
+        "idle": [False, True, True],
+        "calling": [False, False, True],
+        "faulted": [True],
+        "after": [True, True],
+    }
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_hang_up_after_page_one_of_three(tmp_path: Path, transport: Transport) -> None:
     sent = make_tiff(tmp_path, pages=3)

@@ -118,9 +118,16 @@ class LoopbackLine(LineBase["LoopbackProvider"]):
         return self._number
 
     def reaches(self, number: str) -> bool:
-        """Any telephone number but the line's own: calling it would find the line busy."""
-        own = canonical_number(number) == canonical_number(self._number)
-        return not own and super().reaches(number)
+        """Any telephone number but the line's own and that of another line of the provider
+        in a call: either would only find the line busy (the provider knows its lines, so the
+        fax waits for the line to be free instead of being retried minutes later). A line
+        faulted ``busy`` is reached, to answer busy."""
+        callee = self._provider._by_number.get(canonical_number(number))
+        if callee is self:
+            return False
+        if callee is not None and not callee.faults.busy and callee.state is not DeviceState.IDLE:
+            return False
+        return super().reaches(number)
 
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
