@@ -186,6 +186,9 @@ class EventHub:
         seen = await self.last_seq() if after is None else after
         while True:
             generation = self._generation
+            # Whether the hub was closed before this read began: only then has the read seen
+            # the last events (a read under way as the service announces its end may not).
+            closed = self._closed
             async with self.db.read() as conn:
                 batch = await q.read_events(conn, after=seen)
             for row in batch:
@@ -195,7 +198,7 @@ class EventHub:
                     yield event
             if batch:
                 continue
-            if self._closed:
+            if closed:
                 return
             async with self._changed:
                 await self._changed.wait_for(partial(self._moved_on, generation))

@@ -141,6 +141,7 @@ _logger = logging.getLogger("openfax.service")
 ALL_EVENTS = ServerEvents(sum(ServerEvents))
 
 STOP_TIMEOUT = 10.0
+"""Wall seconds ``stop`` waits for background work to finish before cancelling it."""
 CHANGEABLE_MESSAGE_FIELDS = {
     Direction.OUT: frozenset({"read"}),
     Direction.IN: frozenset(
@@ -151,7 +152,6 @@ CHANGEABLE_MESSAGE_FIELDS = {
 properties of FaxOutgoingMessage2 and FaxIncomingMessage2; ``Recipients`` is ReAssign's)."""
 SHUTDOWN_NOTICE_SECONDS = 2.0
 """How long ``announce_shutdown`` waits for the event streams to take the notice."""
-"""Wall seconds ``stop`` waits for background work to finish before cancelling it."""
 
 SWITCHES_KEY = "queues"
 """Settings key of the queue switches."""
