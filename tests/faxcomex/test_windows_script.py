@@ -13,8 +13,9 @@ import pytest
 
 from openfax.errors import MessageNotFoundError
 from openfax.model import JobStatus
-from tests.daemon import Daemon, running
+from tests.daemon import Daemon
 from tests.documents.factories import make_pdf
+from tests.faxcomex.conftest import one_sender_two_receivers
 
 WINDOWS = """\
 import time
@@ -87,12 +88,7 @@ OPENFAX = WINDOWS.replace(
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     """openfaxd with line 1001 sending to lines 1002 and 1003, which only receive."""
-    with running(tmp_path_factory.mktemp("openfaxd"), loopback={"lines": 3}) as started:
-        with started.connected() as fax:
-            for name in ("loopback line 1002", "loopback line 1003"):
-                line = fax.get_devices()[name]
-                line.send_enabled = False
-                line.save()
+    with one_sender_two_receivers(tmp_path_factory.mktemp("openfaxd")) as started:
         yield started
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from openfax.client import FaxDocument, FaxServer, ServerEvents
-from tests.daemon import Daemon, running
+from tests.daemon import Daemon
 from tests.documents.factories import make_pdf
+from tests.faxcomex.conftest import one_sender_two_receivers
 
 WAIT = 60.0
 """Seconds a sample's test waits for a fax or an event before it fails."""
@@ -20,12 +21,7 @@ WAIT = 60.0
 
 @pytest.fixture(scope="package")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    with running(tmp_path_factory.mktemp("openfaxd"), loopback={"lines": 3}) as started:
-        with started.connected() as fax:
-            for name in ("loopback line 1002", "loopback line 1003"):
-                line = fax.get_devices()[name]
-                line.send_enabled = False
-                line.save()
+    with one_sender_two_receivers(tmp_path_factory.mktemp("openfaxd")) as started:
         yield started
 
 
