@@ -292,7 +292,12 @@ def test_account_events_say_whether_the_receive_folder_changed(
         assert added.data["added_to_receive_folder"] is True
         server.folders.incoming_archive.get_message(added.message_id or "").delete()
         removed = heard.get(timeout=WAIT)
+        # An earlier test's fax may still be arriving: its sender is archived before the
+        # receiver, so its OnIncomingMessageAdded can come in between.
+        while removed.name == "OnIncomingMessageAdded":
+            removed = heard.get(timeout=WAIT)
         assert removed.name == "OnIncomingMessageRemoved"
+        assert removed.message_id == added.message_id
         assert removed.data["removed_from_receive_folder"] is True
     finally:
         account.listen_to_account_events(AccountEvents.NONE)
