@@ -17,7 +17,7 @@ OUT ?= out
 CONFIG ?=
 ARGS ?=
 
-.PHONY: run demo test lint typecheck pytest bench system-packages clean
+.PHONY: run demo test lint typecheck package-check pytest bench system-packages clean
 
 $(BIN)/openfax: pyproject.toml
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || scripts/install-system-packages python3-venv
@@ -41,7 +41,7 @@ demo: $(BIN)/openfax
 system-packages:
 	scripts/install-system-packages $(TEST_DEBS)
 
-test: system-packages $(BIN)/openfax lint typecheck pytest
+test: system-packages $(BIN)/openfax lint typecheck package-check pytest
 
 lint: $(BIN)/openfax
 	$(BIN)/ruff check src tests bench
@@ -49,6 +49,10 @@ lint: $(BIN)/openfax
 
 typecheck: $(BIN)/openfax
 	$(BIN)/mypy
+
+# The wheel and sdist as pip users get them, installed into a clean virtualenv and run there.
+package-check: $(BIN)/openfax
+	scripts/package-check $(BIN)/python
 
 pytest: $(BIN)/openfax
 	$(BIN)/pytest -n 2 --dist loadgroup -q

@@ -399,6 +399,7 @@ def test_tls_connections_are_counted_from_their_accept(
 
 
 @pytest.mark.skipif(not os.environ.get("OPENFAX_STRESS"), reason="a long run: OPENFAX_STRESS=1")
+@pytest.mark.timeout(900)
 def test_a_minute_of_slow_connections_from_many_addresses(tmp_path: Path) -> None:
     """64 addresses each keep 40 connections open for a minute, sending their headers a
     byte a second and opening a new one for each the server closes, while a local and a

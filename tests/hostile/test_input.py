@@ -96,9 +96,12 @@ def test_a_long_unbroken_note_on_cover_pages_is_queued_at_once(paused: Daemon) -
         pytest.param(
             4000,
             5,
-            marks=pytest.mark.skipif(
-                os.environ.get("OPENFAX_STRESS") != "1", reason="OPENFAX_STRESS=1 runs it"
-            ),
+            marks=[
+                pytest.mark.skipif(
+                    os.environ.get("OPENFAX_STRESS") != "1", reason="OPENFAX_STRESS=1 runs it"
+                ),
+                pytest.mark.timeout(900),
+            ],
             id="the review's 4000 cover pages and 5 s",
         ),
     ],

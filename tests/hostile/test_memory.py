@@ -112,6 +112,7 @@ def test_the_memory_of_a_fax_does_not_grow_with_its_pages(tmp_path: Path) -> Non
 
 
 @pytest.mark.skipif(not STRESS, reason="a 2,000-page fax takes minutes: OPENFAX_STRESS=1")
+@pytest.mark.timeout(3900)  # peak_sending's own 3,600 s, then the daemon's stop
 def test_a_2000_page_fax_goes_out_under_400_mb(tmp_path: Path) -> None:
     peak, took = peak_sending(tmp_path, 2000, 3600.0)
     print(f"2,000 pages: peak RSS {peak / MB:.0f} MB, {took:.0f} s from submission to completion")
