@@ -38,13 +38,13 @@ from openfax.telephony.sdp import (
     make_offer,
     read_answer,
 )
+from openfax.telephony.sip.registration import RegistrationState
 from openfax.telephony.sip.transaction import TimerValues
 from openfax.telephony.sip.useragent import (
     CallFailedError,
     CallState,
     FailureCause,
     IncomingCall,
-    RegistrationState,
     UserAgent,
     UserAgentConfig,
 )

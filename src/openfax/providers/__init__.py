@@ -23,13 +23,13 @@ from openfax.providers.base import (
     LineRegistration,
     ProgressSink,
     ReceiveSetup,
-    RegistrationState,
     Ringing,
     SendRequest,
     T38Policy,
     TranscriptEntry,
 )
 from openfax.providers.loopback import LineFaults, LoopbackLine, LoopbackProvider, Transport
+from openfax.telephony.sip.registration import RegistrationState
 
 __all__ = [
     "Answered",

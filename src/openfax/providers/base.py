@@ -29,6 +29,7 @@ from openfax.engine import (
     SessionOptions,
 )
 from openfax.model.enums import ExtendedStatus, ProviderStatus, ReceiveMode
+from openfax.telephony.sip.registration import RegistrationState
 
 
 class DeviceState(enum.Enum):
@@ -223,16 +224,6 @@ of an :class:`asyncio.Queue` fits."""
 
 
 # --- the parts ----------------------------------------------------------------------------
-
-
-class RegistrationState(enum.Enum):
-    """Where the registration a network line depends on is (a SIP trunk's REGISTER)."""
-
-    REGISTERING = "registering"
-    """The first attempt is under way."""
-    REGISTERED = "registered"
-    FAILED = "failed"
-    """The last attempt failed; another follows after a delay."""
 
 
 @dataclass(frozen=True)

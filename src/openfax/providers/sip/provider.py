@@ -79,7 +79,6 @@ from openfax.providers.base import (
     IncomingCall,
     LineRegistration,
     ProgressSink,
-    RegistrationState,
     Ringing,
     SendRequest,
     T38Policy,
@@ -99,13 +98,13 @@ from openfax.telephony.sdp import (
     make_offer,
     read_answer,
 )
+from openfax.telephony.sip.registration import Registration, RegistrationState
 from openfax.telephony.sip.resolver import DNS_TIMEOUT
 from openfax.telephony.sip.transport import Peer
 from openfax.telephony.sip.useragent import (
     Call,
     CallFailedError,
     FailureCause,
-    Registration,
     UserAgent,
     UserAgentConfig,
     warnings_of,
@@ -294,9 +293,7 @@ class _Trunk:
     def _registration_changed(self, registration: Registration) -> None:
         provider = self.provider
         before = provider.error
-        self.registration_state = LineRegistration(
-            RegistrationState(registration.state.value), registration.error
-        )
+        self.registration_state = LineRegistration(registration.state, registration.error)
         for channel in self.channels:
             channel._tell_status()
         if provider.error != before:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from openfax.errors import SipParseError, TelephonyError
 from openfax.telephony.sip._grammar import TOKEN, quote, split_outside_quotes, unquote
+from openfax.telephony.sip.message import Response
 
 _HASHES = {"MD5": "md5", "SHA-256": "sha256"}
 
@@ -113,3 +114,15 @@ def digest_response(
     if challenge.opaque is not None:
         fields.append(f"opaque={quote(challenge.opaque)}")
     return "Digest " + ", ".join(fields)
+
+
+def stale_nonce(response: Response) -> bool:
+    """True when a 401/407 says our nonce was only stale, not our credentials wrong."""
+    for name in ("WWW-Authenticate", "Proxy-Authenticate"):
+        for value in response.headers.get_all(name):
+            try:
+                if DigestChallenge.parse(value).stale:
+                    return True
+            except SipParseError:
+                continue
+    return False

@@ -41,12 +41,22 @@ from openfax.errors import SdpError, SdpNegotiationError, SipParseError, Telepho
 from openfax.telephony.sdp import SessionDescription, parse_sdp
 from openfax.telephony.sip._grammar import quote
 from openfax.telephony.sip.dialog import Dialog, DialogState, new_branch, new_tag, requires
-from openfax.telephony.sip.digest import DigestChallenge, digest_response
+from openfax.telephony.sip.digest import DigestChallenge, digest_response, stale_nonce
 from openfax.telephony.sip.endpoint import ClientRequest, ServerRequest, SipEndpoint
 from openfax.telephony.sip.headers import NameAddr, SipUri, Via
 from openfax.telephony.sip.location import Targets, fails_over
 from openfax.telephony.sip.message import Headers, Message, Request, Response, response_to
 from openfax.telephony.sip.redirect import TargetSet
+from openfax.telephony.sip.registration import (
+    Event as RegistrationEvent,
+)
+from openfax.telephony.sip.registration import (
+    Registered,
+    Registration,
+    RegistrationFailed,
+    Send,
+    StateChanged,
+)
 from openfax.telephony.sip.resolver import DNS_TIMEOUT, SipResolver
 from openfax.telephony.sip.transaction import TimerValues, make_cancel
 from openfax.telephony.sip.transport import TRANSPORTS, Peer, SipTransport, describe
@@ -142,15 +152,6 @@ class RegistrationError(TelephonyError):
         self.status = status
         self.credentials_rejected = credentials_rejected
         super().__init__(message)
-
-
-class RegistrationState(enum.StrEnum):
-    """Where a registration is: the first REGISTER under way, the binding in force, or the
-    last attempt failed (and the next one is waiting)."""
-
-    REGISTERING = "registering"
-    REGISTERED = "registered"
-    FAILED = "failed"
 
 
 class CallState(enum.Enum):
@@ -268,6 +269,8 @@ class UserAgent:
             config.dns_servers, ipv6=":" in config.host, timeout=config.dns_timeout
         )
         self.registration: Registration | None = None
+        self._keeping: asyncio.Task[None] | None = None
+        self._on_registration: Callable[[Registration], None] | None = None
         self._calls: dict[tuple[str, str], Call] = {}
         self._ringing: dict[int, IncomingCall] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -291,7 +294,7 @@ class UserAgent:
             hang_ups = [asyncio.ensure_future(call.hang_up()) for call in calls]
             await asyncio.wait(hang_ups, timeout=2.0)
         if self.registration is not None:
-            await self.registration.close()
+            await self._unregister(self.registration)
         for task in list(self._tasks):
             task.cancel()
         self.endpoint.close()
@@ -304,9 +307,14 @@ class UserAgent:
 
     async def register(self) -> Registration:
         """Register our Contact with the configured registrar, answering digest challenges,
-        and keep refreshing it before it expires. Raises RegistrationError when refused."""
+        and keep refreshing it before it expires. Raises RegistrationError when refused,
+        SipLocationError when the registrar cannot be located; the retries go on."""
         registration = self._registration()
-        await registration.start()
+        try:
+            await self._register_once(registration)
+        finally:
+            if self._keeping is None:
+                self._keeping = self.spawn(self._keep_registered(registration))
         return registration
 
     def register_in_background(
@@ -316,16 +324,124 @@ class UserAgent:
         32 s): the first REGISTER goes out at once, the refreshes and retries follow, and
         ``on_change`` hears each change of state or error."""
         registration = self._registration()
-        registration.on_change = on_change
-        registration.start_in_background()
+        self._on_registration = on_change
+        if self._keeping is None:
+            self._keeping = self.spawn(self._keep_registered(registration, first=True))
         return registration
 
     def _registration(self) -> Registration:
         if self.config.registrar is None:
             raise RegistrationError("no registrar is configured")
         if self.registration is None:
-            self.registration = Registration(self)
+            self.registration = Registration(
+                registrar=self.config.registrar,
+                aor=f"<sip:{self.config.user}@{self.domain()}>",
+                expires=self.config.register_expires,
+                retry=self.config.register_retry,
+                backoff_max=self.config.register_backoff_max,
+                authorize=self.authorization if self.config.password else None,
+                proxy=self.config.proxy,
+                user_agent=self.config.user_agent,
+            )
         return self.registration
+
+    async def _keep_registered(self, registration: Registration, first: bool = False) -> None:
+        """Give the registration its time: each attempt it asks for (a refresh, a retry)
+        locates the registrar anew, once the DNS answers' TTLs ran out."""
+        loop = asyncio.get_running_loop()
+        if first:
+            with contextlib.suppress(TelephonyError):
+                await self._register_once(registration)
+        while (due := registration.next_timer()) is not None:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            if registration.handle_timer(loop.time()):
+                with contextlib.suppress(TelephonyError):
+                    await self._register_once(registration)
+
+    async def _register_once(self, registration: Registration, *, unregister: bool = False) -> None:
+        """Carry one attempt of the registration; raise RegistrationError when it failed (a
+        TelephonyError of locating the registrar as it is)."""
+        loop = asyncio.get_running_loop()
+        registration.begin(unregister=unregister)
+        raised: Exception | None = None
+        try:
+            events = await self._exchange(registration)
+        except TelephonyError as error:
+            events, raised = registration.fail(loop.time(), str(error)), error
+        except OSError as error:
+            # No route to the registrar (the network is down): tried again like a timeout.
+            reason = f"registrar {registration.registrar}: {error}"
+            events, raised = registration.fail(loop.time(), reason), RegistrationError(reason)
+            raised.__cause__ = error
+        self._registration_told(registration, events)
+        if raised is not None:
+            raise raised
+        for event in events:
+            if isinstance(event, RegistrationFailed):
+                raise RegistrationError(
+                    event.reason,
+                    status=event.status,
+                    credentials_rejected=event.credentials_rejected,
+                )
+
+    async def _exchange(self, registration: Registration) -> list[RegistrationEvent]:
+        """Send the attempt's REGISTERs to the registrar's targets (failing over as RFC 3263
+        says) until the registration has its outcome."""
+        loop = asyncio.get_running_loop()
+        targets = await self.locate(self.config.proxy or registration.registrar)
+        request = registration.request(self.via(targets.current), self.contact(targets.current))
+        while True:
+            client = self.endpoint.request(request, targets.current)
+            response = await client.final
+            if self.failed_over(targets, client, response):
+                peer = targets.current
+                request = registration.request(self.via(peer), self.contact(peer))
+                continue
+            if client.local is not None:
+                reason = f"registrar {registration.registrar}: {client.local}"
+                events = registration.fail(loop.time(), reason)
+            else:
+                events = registration.receive(response, loop.time())
+            sends = [event.request for event in events if isinstance(event, Send)]
+            if not sends:
+                return events
+            request = sends[0]
+
+    def _registration_told(
+        self, registration: Registration, events: list[RegistrationEvent]
+    ) -> None:
+        """Log an attempt's outcome and tell ``on_change`` of a change."""
+        name = self.config.name or registration.registrar
+        for event in events:
+            if isinstance(event, Registered):
+                log.info(
+                    "SIP %s: registered at %s for %d s", name, registration.registrar, event.granted
+                )
+            elif isinstance(event, RegistrationFailed) and event.retry_at is not None:
+                log.warning(
+                    "SIP %s: registration failed: %s; next attempt in %g s",
+                    name,
+                    event.reason,
+                    registration.retry_in,
+                )
+            elif isinstance(event, StateChanged) and self._on_registration is not None:
+                try:
+                    self._on_registration(registration)
+                except Exception:
+                    log.exception("SIP %s: the registration handler failed", name)
+
+    async def _unregister(self, registration: Registration) -> None:
+        """Stop refreshing and remove our binding (Expires: 0), not waiting long for it."""
+        registration.stop()
+        if self._keeping is not None:
+            self._keeping.cancel()
+            self._keeping = None
+        if registration.registered:
+            try:
+                await asyncio.wait_for(self._register_once(registration, unregister=True), 2.0)
+            except (TelephonyError, TimeoutError, OSError) as error:
+                name = self.config.name or registration.registrar
+                log.info("SIP %s: unregister failed: %s", name, error)
 
     def call(
         self,
@@ -1242,7 +1358,7 @@ class OutgoingCall(Call):
                 continue
             if status in (401, 407) and challenged < 2:
                 answer = self.ua.authorization(invite, response)
-                if answer is not None and (not auth or _stale(response)):
+                if answer is not None and (not auth or stale_nonce(response)):
                     auth = [answer]
                     challenged += 1
                     cseq += 1
@@ -1552,222 +1668,8 @@ class IncomingCall(Call):
         self._finish(CallEnd(remote=True, reason="cancelled", status=487))
 
 
-def _stale(response: Response) -> bool:
-    """True when a 401/407 says our nonce was only stale, not our credentials wrong."""
-    for name in ("WWW-Authenticate", "Proxy-Authenticate"):
-        for value in response.headers.get_all(name):
-            try:
-                if DigestChallenge.parse(value).stale:
-                    return True
-            except SipParseError:
-                continue
-    return False
-
-
 def _user_of(uri: str) -> str:
     try:
         return SipUri.parse(uri).user or ""
     except SipParseError:
         return ""
-
-
-class Registration:
-    """Our binding at the registrar: REGISTER with digest authentication, 423 handling, and
-    a refresh at half the granted time. A failed attempt is tried again after
-    ``register_retry`` seconds; credentials the registrar refuses (401, 403, 407) are tried
-    again only after a delay doubled at each refusal up to ``register_backoff_max``, and
-    each attempt sends them once. ``state``, ``error`` and ``retry_in`` say where it is;
-    ``on_change`` hears each change."""
-
-    def __init__(self, ua: UserAgent) -> None:
-        self.ua = ua
-        self.call_id = f"{secrets.token_hex(12)}@openfax"
-        self.local_tag = new_tag()
-        self.cseq = 0
-        self.expires = ua.config.register_expires
-        self.registered = False
-        self.granted: int | None = None
-        self.refreshes = 0
-        self.state = RegistrationState.REGISTERING
-        self.error = ""
-        """Why the last attempt failed ("" once registered)."""
-        self.retry_in: float | None = None
-        """Seconds from the last attempt to the next one."""
-        self.renewed_at: float | None = None
-        """Loop time when the binding was last renewed or an attempt failed (None before
-        either): calls just after it may meet a registrar that lost its bindings."""
-        self.rejections = 0
-        """Attempts in a row whose credentials were refused."""
-        self.on_change: Callable[[Registration], None] | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._auth: tuple[Request, Response] | None = None
-        self._nonce_count = 0
-
-    @property
-    def name(self) -> str:
-        """What the log lines call this registration: the trunk, else the registrar."""
-        return self.ua.config.name or str(self.ua.config.registrar)
-
-    async def start(self) -> None:
-        """Register now (raising RegistrationError when refused, SipLocationError when the
-        registrar cannot be located) and keep it refreshed, or keep trying."""
-        try:
-            await self._attempt()
-        finally:
-            if self._task is None:
-                self._task = self.ua.spawn(self._keep())
-
-    def start_in_background(self) -> None:
-        """Register, refresh and retry in a task of the user agent; nothing waits for it."""
-        if self._task is None:
-            self._task = self.ua.spawn(self._keep(first=True))
-
-    async def close(self) -> None:
-        """Stop refreshing and remove our binding (Expires: 0), not waiting long for it."""
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-        if self.registered:
-            try:
-                await asyncio.wait_for(self._register(0), timeout=2.0)
-            except (TelephonyError, TimeoutError, OSError) as error:
-                log.info("SIP %s: unregister failed: %s", self.name, error)
-
-    async def _keep(self, first: bool = False) -> None:
-        """Refresh at half the granted time; after a failure, try again as ``retry_in``
-        says. Each attempt locates the registrar anew, once the DNS answers' TTLs ran out."""
-        if first:
-            with contextlib.suppress(TelephonyError):
-                await self._attempt()
-        while True:
-            await asyncio.sleep(self.retry_in if self.retry_in is not None else self.expires / 2)
-            with contextlib.suppress(TelephonyError):
-                await self._attempt()
-
-    async def _attempt(self) -> None:
-        """One REGISTER (with its challenges): the state, error and next delay follow."""
-        renewal = self.state is not RegistrationState.REGISTERING or self.granted is not None
-        try:
-            await self._register(self.expires)
-        except TelephonyError as error:
-            self._failed(error)
-            raise
-        except OSError as error:
-            # No route to the registrar (the network is down): tried again like a timeout.
-            failure = RegistrationError(f"registrar {self.ua.config.registrar}: {error}")
-            self._failed(failure)
-            raise failure from error
-        if renewal:
-            self.refreshes += 1
-            self.renewed_at = asyncio.get_running_loop().time()
-        self.rejections = 0
-        self.retry_in = max(1.0, (self.granted or self.expires) / 2)
-        self._set(RegistrationState.REGISTERED, "")
-        log.info(
-            "SIP %s: registered at %s for %d s", self.name, self.ua.config.registrar, self.granted
-        )
-
-    def _failed(self, error: TelephonyError) -> None:
-        """A REGISTER failed: when to try again, and what to show."""
-        config = self.ua.config
-        self.registered = False
-        self.renewed_at = asyncio.get_running_loop().time()
-        if isinstance(error, RegistrationError) and error.credentials_rejected:
-            # Never the same refused credentials again soon: a carrier's fail2ban counts them.
-            self._auth = None
-            self.rejections += 1
-            delay = config.register_retry * 2 ** min(self.rejections - 1, 32)
-            self.retry_in = min(delay, config.register_backoff_max)
-        else:
-            self.rejections = 0
-            self.retry_in = min(config.register_retry, self.expires / 2)
-        self._set(RegistrationState.FAILED, str(error))
-        log.warning(
-            "SIP %s: registration failed: %s; next attempt in %g s", self.name, error, self.retry_in
-        )
-
-    def _set(self, state: RegistrationState, error: str) -> None:
-        changed = (state, error) != (self.state, self.error)
-        self.state, self.error = state, error
-        if changed and self.on_change is not None:
-            try:
-                self.on_change(self)
-            except Exception:
-                log.exception("SIP %s: the registration handler failed", self.name)
-
-    def _request(self, expires: int, peer: Peer) -> Request:
-        registrar = self.ua.config.registrar
-        assert registrar is not None
-        self.cseq += 1
-        aor = f"<sip:{self.ua.config.user}@{self.ua.domain()}>"
-        fields = [("Via", str(self.ua.via(peer).with_params(branch=new_branch())))]
-        if self.ua.config.proxy is not None:
-            fields.append(("Route", f"<{self.ua.config.proxy};lr>"))
-        fields += [
-            ("Max-Forwards", "70"),
-            ("From", f"{aor};tag={self.local_tag}"),
-            ("To", aor),
-            ("Call-ID", self.call_id),
-            ("CSeq", f"{self.cseq} REGISTER"),
-            ("Contact", f"<{self.ua.contact(peer)}>"),
-            ("Expires", str(expires)),
-            ("User-Agent", self.ua.config.user_agent),
-        ]
-        request = Request(method="REGISTER", uri=registrar, headers=Headers.of(fields))
-        if self._auth is not None:
-            # Answer the last challenge again with the next nonce count (RFC 7616 3.4).
-            self._nonce_count += 1
-            answer = self.ua.authorization(request, self._auth[1], self._nonce_count)
-            if answer is not None:
-                request = replace(request, headers=request.headers.add(*answer))
-        return request
-
-    async def _register(self, expires: int) -> None:
-        registrar = self.ua.config.registrar
-        assert registrar is not None
-        targets = await self.ua.locate(self.ua.config.proxy or registrar)
-        fresh_challenges = 0
-        while True:
-            request = self._request(expires, targets.current)
-            client = self.ua.endpoint.request(request, targets.current)
-            response = await client.final
-            status = response.status
-            if self.ua.failed_over(targets, client, response):
-                continue
-            if 200 <= status < 300:
-                self.granted = self._granted(response, request, expires)
-                self.registered = expires > 0
-                return
-            retry = self._auth is None or _stale(response) or fresh_challenges == 0
-            if status in (401, 407) and fresh_challenges < 2 and self.ua.config.password and retry:
-                self._auth = (request, response)
-                self._nonce_count = 0
-                fresh_challenges += 1
-                continue
-            least = response.headers.get("Min-Expires") or ""
-            if status == 423 and least.isdigit():
-                expires = self.expires = int(least)
-                continue
-            self.registered = False
-            if client.local is not None:
-                raise RegistrationError(f"registrar {registrar}: {client.local}")
-            answered = f"registrar {registrar} answered {status} {response.reason}"
-            if status in (401, 403, 407):
-                why = (
-                    "the credentials were refused"
-                    if self.ua.config.password
-                    else ("no password is configured")
-                )
-                raise RegistrationError(
-                    f"{answered}: {why}", status=status, credentials_rejected=True
-                )
-            raise RegistrationError(answered, status=status)
-
-    def _granted(self, response: Response, request: Request, asked: int) -> int:
-        ours = NameAddr.parse(request.required("Contact"), "Contact").uri
-        for contact in response.contacts:
-            value = contact.params.get("expires")
-            if contact.uri == ours and value is not None and value.isdigit():
-                return int(value)
-        header = response.headers.get("Expires")
-        return int(header) if header is not None and header.isdigit() else asked
