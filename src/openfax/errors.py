@@ -202,6 +202,16 @@ class InvalidOperationError(FaxError):
     hresult = 0x800710DD
 
 
+class InvalidTransitionError(InvalidOperationError):
+    """A job in ``status`` was given an input its life cycle does not allow there
+    (:mod:`openfax.service.lifecycle`); ``status`` and ``input_name`` say which."""
+
+    def __init__(self, message: str, status: int, input_name: str) -> None:
+        self.status = status
+        self.input_name = input_name
+        super().__init__(message)
+
+
 class QueueBlockedError(FaxError):
     """The outgoing queue is blocked: it refuses new submissions until it is unblocked."""
 

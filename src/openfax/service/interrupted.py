@@ -19,6 +19,7 @@ from openfax.model import ExtendedStatus, JobStatus
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.config import FailureCause
 from openfax.service.job_states import OUT_OF_CALL
+from openfax.service.lifecycle import JobInput, step
 from openfax.store import OutgoingJob
 
 MAX_INTERRUPTED_CALLS = 2
@@ -28,20 +29,20 @@ _logger = logging.getLogger("openfax.service.interrupted")
 
 
 def after_interruption(job: OutgoingJob, now: datetime, retry_at: datetime) -> dict[str, object]:
-    """The changes for ``job`` once its call was cut off: back in the queue, due at
-    ``retry_at``, or set aside when that makes ``MAX_INTERRUPTED_CALLS`` in a row. Its
+    """The changes for ``job`` once its call (INPROGRESS) was cut off: back in the queue,
+    due at ``retry_at``, or set aside when that makes ``MAX_INTERRUPTED_CALLS`` in a row. Its
     node and lease are not among them."""
     interrupted = job.interrupted_calls + 1
     if interrupted < MAX_INTERRUPTED_CALLS:
         return {
-            "status": JobStatus.RETRYING,
+            "status": step(JobStatus.INPROGRESS, JobInput.INTERRUPTED),
             "scheduled_at": retry_at,
             "interrupted_calls": interrupted,
             **OUT_OF_CALL,
         }
     return {
         **OUT_OF_CALL,
-        "status": JobStatus.FAILED,
+        "status": step(JobStatus.INPROGRESS, JobInput.SET_ASIDE),
         "interrupted_calls": interrupted,
         "ended_at": now,
         "current_page": 0,

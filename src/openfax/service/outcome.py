@@ -22,6 +22,7 @@ from openfax.model import ExtendedStatus, JobStatus
 from openfax.providers import CallCause, CallOutcome
 from openfax.service.config import FailureCause, OutgoingConfig
 from openfax.service.job_states import OUT_OF_CALL
+from openfax.service.lifecycle import JobInput, step
 from openfax.store import OutgoingJob
 
 _CAUSES: dict[CallCause, FailureCause] = {
@@ -43,14 +44,16 @@ handled by the scheduler without counting a failure."""
 
 @dataclass(frozen=True)
 class Decision:
-    """The job's next state after a call: the changes to its row, in store column names."""
+    """What a call's outcome means for its job: the life cycle's input (DELIVERED, RETRY,
+    RETRIES_RAN_OUT or FAIL) and the changes to its row, in store column names."""
 
-    status: JobStatus
+    input: JobInput
     changes: dict[str, object]
 
     @property
-    def completed(self) -> bool:
-        return self.status is JobStatus.COMPLETED
+    def status(self) -> JobStatus:
+        """The status the input gives a job in a call."""
+        return step(JobStatus.INPROGRESS, self.input)
 
 
 def failure_cause(outcome: CallOutcome) -> FailureCause | None:
@@ -90,7 +93,7 @@ def decide(
                 f"every page was confirmed; the call then ended: {ended}"
             )
         return Decision(
-            JobStatus.COMPLETED,
+            JobInput.DELIVERED,
             {**common, "failure_cause": None, "retryable": False, "ended_at": now},
         )
     cause = failure_cause(outcome)
@@ -118,8 +121,8 @@ def decide(
                     f" confirmed, the next call sends from page {confirmed + 1}"
                 )
             return Decision(
-                JobStatus.RETRYING,
+                JobInput.RETRY,
                 {**failed, "retries": job.retries + 1, "scheduled_at": retry_at},
             )
-        return Decision(JobStatus.RETRIES_EXCEEDED, {**failed, "ended_at": now})
-    return Decision(JobStatus.FAILED, {**failed, "ended_at": now})
+        return Decision(JobInput.RETRIES_RAN_OUT, {**failed, "ended_at": now})
+    return Decision(JobInput.FAIL, {**failed, "ended_at": now})

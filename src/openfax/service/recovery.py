@@ -22,6 +22,7 @@ from openfax.service.archiving import settle_submission
 from openfax.service.context import ServiceContext
 from openfax.service.interrupted import after_interruption, audit_set_aside
 from openfax.service.job_states import base
+from openfax.service.lifecycle import JobInput, step
 from openfax.service.receiving import Receiver
 from openfax.service.scheduler import emit_job
 from openfax.store import IncomingJob
@@ -86,7 +87,11 @@ async def _requeue_outgoing(ctx: ServiceContext) -> None:
             if status is JobStatus.INPROGRESS:
                 changes = {**released, **after_interruption(job, now, retry_at=now)}
             elif status is JobStatus.CANCELING:
-                changes = {**released, "status": JobStatus.CANCELED, "ended_at": now}
+                changes = {
+                    **released,
+                    "status": step(job.status, JobInput.INTERRUPTED),
+                    "ended_at": now,
+                }
             else:
                 continue
             _logger.warning("job %016x: its call was cut off by a restart", job.id)

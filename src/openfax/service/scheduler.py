@@ -53,6 +53,7 @@ from openfax.service.event_log import outbound_events
 from openfax.service.events import EventType, after_commit
 from openfax.service.interrupted import after_interruption, audit_set_aside
 from openfax.service.job_states import OUT_OF_CALL, base, is_final
+from openfax.service.lifecycle import JobInput, put_back, step
 from openfax.service.outbound_routing import Routes, load_routes, routes_changed, t38_policy_for
 from openfax.service.outcome import decide
 from openfax.service.receipts import queue_receipts
@@ -440,7 +441,7 @@ class Scheduler:
         if job.kill_at is not None and now >= job.kill_at:
             return {
                 **released,
-                "status": JobStatus.RETRIES_EXCEEDED,
+                "status": step(job.status, JobInput.KILL_TIME_PASSED),
                 "extended_status_text": "the kill time passed before the fax could be sent",
                 "ended_at": now,
             }
@@ -451,7 +452,7 @@ class Scheduler:
         ):
             return {
                 **released,
-                "status": JobStatus.RETRYING if job.retries else JobStatus.PENDING,
+                "status": step(job.status, put_back(tried=job.retries > 0)),
                 "scheduled_at": next_discount_start(now, *window, self.ctx.zone),
             }
         return None
@@ -708,7 +709,8 @@ class Scheduler:
                 _logger.warning("job %016x: another node took it during the call", call.job.id)
                 return
             job = held
-            changes, status = self._next_state(call, job, submission, outcome, first_page, now)
+            changes, given = self._next_state(call, job, submission, outcome, first_page, now)
+            status = step(job.status, given)
             updated = await q.update_job(
                 conn,
                 job.id,
@@ -741,8 +743,9 @@ class Scheduler:
         outcome: CallOutcome,
         first_page: int,
         now: datetime,
-    ) -> tuple[dict[str, object], JobStatus]:
-        """The job's changes and status after its call."""
+    ) -> tuple[dict[str, object], JobInput]:
+        """The job's changes after its call, and the life cycle's input that gives its
+        status."""
         confirmed = min(job.total_pages, first_page - 1 + outcome.pages)
         released: dict[str, object] = {
             "node_id": None,
@@ -755,26 +758,26 @@ class Scheduler:
         }
         delivered = confirmed == job.total_pages
         if base(job.status) is JobStatus.CANCELING and not delivered:
-            return {**released, "ended_at": now}, JobStatus.CANCELED
+            return {**released, "ended_at": now}, JobInput.HUNG_UP
         local = outcome.cause is CallCause.LINE_UNAVAILABLE or (
             outcome.cause is CallCause.ABORTED and (self.stopping or call.fenced)
         )
         if local and not delivered:
             # Not the recipient's doing (the line was taken, the service is stopping, the
             # lease could not be kept): back in the queue at once, no failure counted.
-            back = JobStatus.RETRYING if job.retries or confirmed else JobStatus.PENDING
+            back = put_back(tried=job.retries > 0 or confirmed > 0)
             return {**released, "scheduled_at": now}, back
         decision = decide(
             job, outcome, first_page=first_page, now=now, policy=self.ctx.config.outgoing
         )
         discount = submission.schedule_type is ScheduleType.DISCOUNT_PERIOD
-        if decision.status is JobStatus.RETRYING and discount:
+        if decision.input is JobInput.RETRY and discount:
             outgoing = self.ctx.config.outgoing
             window = (outgoing.discount_start, outgoing.discount_end)
             when = decision.changes["scheduled_at"]
             assert isinstance(when, datetime)
             decision.changes["scheduled_at"] = next_discount_start(when, *window, self.ctx.zone)
-        return decision.changes, decision.status
+        return decision.changes, decision.input
 
 
 async def emit_job(conn: AsyncConnection, ctx: ServiceContext, job: OutgoingJob) -> None:

@@ -1,0 +1,172 @@
+"""The life cycle of a job as one table: ``(status, input) -> status``, read top to bottom.
+
+Every change of a job's status the service makes asks :func:`step` for the next status; a
+pair the table does not hold is refused with :class:`~openfax.errors.InvalidTransitionError`
+(fails closed, as h2's ``ConnectionStateMachine``). A status is the whole FAXCOMEX value,
+modifier bits included: PENDING and RETRYING may carry PAUSED (a user paused it) and NOLINE
+(no free line could take it when it was ready). Inputs are what happened to the job: a
+user's operation, or a fact the scheduler, the call's outcome or recovery established.
+Where the next status depends on the job's history (never tried: PENDING; tried: RETRYING),
+that history is part of the input's name, so the table stays a plain mapping.
+
+The provider's call states (dialling, answered, receiving) are extended statuses, not job
+statuses: a provider that adds states adds rows here.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from openfax.errors import InvalidTransitionError
+from openfax.model import JobStatus
+
+S = JobStatus
+_PAUSED = S.PAUSED
+_NOLINE = S.NOLINE
+
+
+class JobInput(enum.Enum):
+    """What happens to an outgoing job; its value says it in words, for errors and logs."""
+
+    # A user's operation (FAXCOMEX FaxOutgoingJob): see job_states.Operation.
+    PAUSE = "pause"
+    RESUME = "resume"
+    RESTART = "restart"
+    CANCEL = "cancel"
+    # The scheduler's.
+    CLAIM = "claim"
+    """A line took the ready job for a call (its NOLINE bit goes)."""
+    NO_LINE = "find no line for"
+    """The job was ready, but no free line could take it."""
+    PUT_BACK_UNTRIED = "put back untried"
+    """The claimed job is not sent now (outside the discount period; the line was taken,
+    the service stopped, the lease was lost): back in the queue, no failure counted, and it
+    has never failed a call."""
+    PUT_BACK_TRIED = "put back"
+    """As PUT_BACK_UNTRIED, of a job that has failed a call or had pages confirmed."""
+    KILL_TIME_PASSED = "expire"
+    """The claimed job's kill time passed before it could be sent."""
+    # The call's outcome (outcome.decide).
+    DELIVERED = "deliver"
+    """Every page was confirmed: the fax is delivered, even if it was being cancelled."""
+    RETRY = "retry"
+    """The call failed of a retryable cause with tries left."""
+    RETRIES_RAN_OUT = "run out of retries for"
+    FAIL = "fail"
+    """The call failed of a cause that is not retried."""
+    HUNG_UP = "hang up"
+    """The call of a job being cancelled ended without delivering it."""
+    # Recovery of a call cut off by its node's death (recovery, the lapsed-lease sweep).
+    INTERRUPTED = "recover"
+    """The job's call was cut off (its node died or hung): back in the queue, or CANCELED
+    if it was being cancelled."""
+    SET_ASIDE = "set aside"
+    """As INTERRUPTED, once too many calls in a row were cut off (interrupted.py)."""
+
+
+In = JobInput
+
+OUTGOING: dict[tuple[JobStatus, JobInput], JobStatus] = {
+    # waiting: pending (never tried) ..........................................................
+    (S.PENDING, In.PAUSE): S.PENDING | _PAUSED,
+    (S.PENDING, In.CANCEL): S.CANCELED,
+    (S.PENDING, In.CLAIM): S.INPROGRESS,
+    (S.PENDING, In.NO_LINE): S.PENDING | _NOLINE,
+    (S.PENDING | _NOLINE, In.PAUSE): S.PENDING | _NOLINE | _PAUSED,
+    (S.PENDING | _NOLINE, In.CANCEL): S.CANCELED,
+    (S.PENDING | _NOLINE, In.CLAIM): S.INPROGRESS,
+    (S.PENDING | _PAUSED, In.RESUME): S.PENDING,
+    (S.PENDING | _PAUSED, In.CANCEL): S.CANCELED,
+    (S.PENDING | _NOLINE | _PAUSED, In.RESUME): S.PENDING | _NOLINE,
+    (S.PENDING | _NOLINE | _PAUSED, In.CANCEL): S.CANCELED,
+    # waiting: retrying (a call failed, or pages were confirmed) ..............................
+    (S.RETRYING, In.PAUSE): S.RETRYING | _PAUSED,
+    (S.RETRYING, In.CANCEL): S.CANCELED,
+    (S.RETRYING, In.CLAIM): S.INPROGRESS,
+    (S.RETRYING, In.NO_LINE): S.RETRYING | _NOLINE,
+    (S.RETRYING | _NOLINE, In.PAUSE): S.RETRYING | _NOLINE | _PAUSED,
+    (S.RETRYING | _NOLINE, In.CANCEL): S.CANCELED,
+    (S.RETRYING | _NOLINE, In.CLAIM): S.INPROGRESS,
+    (S.RETRYING | _PAUSED, In.RESUME): S.RETRYING,
+    (S.RETRYING | _PAUSED, In.CANCEL): S.CANCELED,
+    (S.RETRYING | _NOLINE | _PAUSED, In.RESUME): S.RETRYING | _NOLINE,
+    (S.RETRYING | _NOLINE | _PAUSED, In.CANCEL): S.CANCELED,
+    # in a call ...............................................................................
+    (S.INPROGRESS, In.CANCEL): S.CANCELING,
+    (S.INPROGRESS, In.PUT_BACK_UNTRIED): S.PENDING,
+    (S.INPROGRESS, In.PUT_BACK_TRIED): S.RETRYING,
+    (S.INPROGRESS, In.KILL_TIME_PASSED): S.RETRIES_EXCEEDED,
+    (S.INPROGRESS, In.DELIVERED): S.COMPLETED,
+    (S.INPROGRESS, In.RETRY): S.RETRYING,
+    (S.INPROGRESS, In.RETRIES_RAN_OUT): S.RETRIES_EXCEEDED,
+    (S.INPROGRESS, In.FAIL): S.FAILED,
+    (S.INPROGRESS, In.INTERRUPTED): S.RETRYING,
+    (S.INPROGRESS, In.SET_ASIDE): S.FAILED,
+    # in a call being hung up .................................................................
+    (S.CANCELING, In.DELIVERED): S.COMPLETED,
+    (S.CANCELING, In.HUNG_UP): S.CANCELED,
+    (S.CANCELING, In.INTERRUPTED): S.CANCELED,
+    # ended: a failed job may be restarted or removed; COMPLETED and CANCELED take nothing ....
+    (S.FAILED, In.RESTART): S.PENDING,
+    (S.FAILED, In.CANCEL): S.CANCELED,
+    (S.RETRIES_EXCEEDED, In.RESTART): S.PENDING,
+    (S.RETRIES_EXCEEDED, In.CANCEL): S.CANCELED,
+}
+"""Every transition of an outgoing job; any other (status, input) pair is refused."""
+
+
+class IncomingInput(enum.Enum):
+    """What happens to an incoming job (a fax being received, then routed)."""
+
+    CANCEL = "cancel"
+
+
+INCOMING: dict[tuple[JobStatus, IncomingInput], JobStatus] = {
+    (S.INPROGRESS, IncomingInput.CANCEL): S.CANCELING,
+    (S.ROUTING, IncomingInput.CANCEL): S.CANCELED,
+    (S.RETRYING, IncomingInput.CANCEL): S.CANCELED,
+    (S.RETRIES_EXCEEDED, IncomingInput.CANCEL): S.CANCELED,
+}
+"""The transitions of an incoming job routed through this table (its user's cancel): a
+reception is only asked to end (CANCELING) as its call is hung up."""
+
+
+def step(status: JobStatus, given: JobInput) -> JobStatus:
+    """The outgoing job's status after ``given``; InvalidTransitionError if ``status`` does
+    not allow it."""
+    try:
+        return OUTGOING[status, given]
+    except KeyError:
+        raise InvalidTransitionError(
+            f"cannot {given.value} a job that is {describe(status)}", int(status), given.name
+        ) from None
+
+
+def step_incoming(status: JobStatus, given: IncomingInput) -> JobStatus:
+    """The incoming job's status after ``given``; InvalidTransitionError if ``status`` does
+    not allow it."""
+    try:
+        return INCOMING[status, given]
+    except KeyError:
+        raise InvalidTransitionError(
+            f"cannot {given.value} an incoming job that is {describe(status)}",
+            int(status),
+            given.name,
+        ) from None
+
+
+def allows(status: JobStatus, given: JobInput) -> bool:
+    """Whether an outgoing job in ``status`` takes ``given``."""
+    return (status, given) in OUTGOING
+
+
+def put_back(tried: bool) -> JobInput:
+    """The input that puts a claimed job back in the queue unsent: RETRYING once ``tried``."""
+    return In.PUT_BACK_TRIED if tried else In.PUT_BACK_UNTRIED
+
+
+def describe(status: JobStatus) -> str:
+    """The status in words, e.g. ``"retrying, paused"``."""
+    words = [((status & ~(_PAUSED | _NOLINE)).name or "unknown").lower()]
+    words += [flag.name.lower() for flag in (_PAUSED, _NOLINE) if status & flag and flag.name]
+    return ", ".join(words)
