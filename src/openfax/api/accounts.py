@@ -14,10 +14,11 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from openfax.api.auth import Caller
-from openfax.api.models import ID_PATTERN, MessageModel, SenderModel, UtcTime
+from openfax.api.models import MessageModel
 from openfax.api.rights import Authenticated, ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.errors import AccessDeniedError
 from openfax.model import AccessRights2, legacy_rights, parse_id
+from openfax.model.records import ID_PATTERN, Sender, UtcTime, person_fields
 from openfax.service import FaxService
 from openfax.service.accounts import MAX_NAME, AccountInfo, Accounts, TokenInfo
 
@@ -147,16 +148,16 @@ def accounts_routes(service: FaxService) -> APIRouter:
         )
 
     @api.get("/account/default-sender")
-    async def get_default_sender(who: Authenticated) -> SenderModel:
+    async def get_default_sender(who: Authenticated) -> Sender:
         """``FaxSender.LoadDefaultSender()``: the caller's account's default sender (every
         field empty until one is saved)."""
-        return SenderModel(**await accounts().get_default_sender(who.account_id))
+        return Sender.of(await accounts().get_default_sender(who.account_id))
 
     @api.put("/account/default-sender", status_code=204, response_class=Response)
-    async def put_default_sender(sender: SenderModel, who: Authenticated) -> None:
+    async def put_default_sender(sender: Sender, who: Authenticated) -> None:
         """``FaxSender.SaveDefaultSender()``: keep the sender as the caller's account's
         default; the fields left out are saved empty."""
-        await accounts().save_default_sender(who.account_id, sender.model_dump())
+        await accounts().save_default_sender(who.account_id, person_fields(sender))
 
     @api.get("/security")
     async def get_security(who: Authenticated) -> SecurityModel:

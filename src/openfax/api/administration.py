@@ -12,11 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from openfax.api.models import MAX_INT64, UtcInput, UtcTime
+from openfax.api.models import MAX_INT64, UtcInput
 from openfax.api.rights import ManageConfig, QueryConfig
 from openfax.documents.cover_page import MAX_TEMPLATE_BYTES
 from openfax.errors import ConfigError
 from openfax.model import MAX_PAGE_SIZE, ProviderStatus
+from openfax.model.records import UtcTime
 from openfax.service import FaxService
 from openfax.service.configuration import Configuration
 from openfax.service.cover_pages import CoverPageInfo

@@ -44,7 +44,7 @@ from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller
 from openfax.api.errors import fax_error_response, install, problems
 from openfax.api.limits import RequestLimits, limited_routes
-from openfax.api.models import ID_PATTERN, ErrorModel, decode_cursor
+from openfax.api.models import ErrorModel, decode_cursor
 from openfax.api.options import options_routes
 from openfax.api.outbound_routing import outbound_routing_routes
 from openfax.api.rights import (
@@ -82,8 +82,8 @@ from openfax.model import (
     ServerEvents,
     parse_id,
 )
+from openfax.model.records import ID_PATTERN, IncomingJobInfo, OutgoingJobInfo, utc_text
 from openfax.service import EventType, FaxService, ServerEvent
-from openfax.service.views import IncomingJobInfo, OutgoingJobInfo
 from openfax.store import Direction, Message
 from openfax.store.queries import QueuePage
 
@@ -288,30 +288,30 @@ def _routes(service: FaxService) -> APIRouter:
         cursor = None if after is None else m.decode_queue_cursor(after)
         owner = await _folder_owner(service, who, account, _R2.QUERY_OUT_JOBS)
         page = await service.get_outgoing_job_page(cursor, limit, owner=owner)
-        return _json_response(m.queue_page_json(page, m.outgoing_job_json))
+        return _json_response(m.queue_page_json(page, m.OutgoingJobPageModel))
 
-    @api.get("/outgoing-jobs/{job_id}", response_model=m.OutgoingJobModel)
+    @api.get("/outgoing-jobs/{job_id}", response_model=OutgoingJobInfo)
     async def get_outgoing_job(job_id: IdParam, who: QueryJobs) -> Response:
         job = await service.get_outgoing_job(parse_id(job_id))
         check_owner(who, job.owner_id, _R2.QUERY_OUT_JOBS, f"outgoing job {job_id}")
         return _outgoing_job(job)
 
-    @api.post("/outgoing-jobs/{job_id}/pause", response_model=m.OutgoingJobModel)
+    @api.post("/outgoing-jobs/{job_id}/pause", response_model=OutgoingJobInfo)
     async def pause_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.pause_job(parse_id(job_id), who.name))
 
-    @api.post("/outgoing-jobs/{job_id}/resume", response_model=m.OutgoingJobModel)
+    @api.post("/outgoing-jobs/{job_id}/resume", response_model=OutgoingJobInfo)
     async def resume_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.resume_job(parse_id(job_id), who.name))
 
-    @api.post("/outgoing-jobs/{job_id}/restart", response_model=m.OutgoingJobModel)
+    @api.post("/outgoing-jobs/{job_id}/restart", response_model=OutgoingJobInfo)
     async def restart_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.restart_job(parse_id(job_id), who.name))
 
-    @api.post("/outgoing-jobs/{job_id}/cancel", response_model=m.OutgoingJobModel)
+    @api.post("/outgoing-jobs/{job_id}/cancel", response_model=OutgoingJobInfo)
     async def cancel_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.cancel_job(parse_id(job_id), who.name))
@@ -343,16 +343,16 @@ def _routes(service: FaxService) -> APIRouter:
         for an account that may not see the receive folder (incoming faxes not public)."""
         cursor = None if after is None else m.decode_queue_cursor(after)
         if not _sees_receive_folder(service, who):
-            return _json_response(m.queue_page_json(QueuePage([], 0, None), m.incoming_job_json))
+            return _json_response(m.queue_page_json(QueuePage([], 0, None), m.IncomingJobPageModel))
         page = await service.get_incoming_job_page(cursor, limit)
-        return _json_response(m.queue_page_json(page, m.incoming_job_json))
+        return _json_response(m.queue_page_json(page, m.IncomingJobPageModel))
 
-    @api.get("/incoming-jobs/{job_id}", response_model=m.IncomingJobModel)
+    @api.get("/incoming-jobs/{job_id}", response_model=IncomingJobInfo)
     async def get_incoming_job(job_id: IdParam, who: ReceiveFolderReader) -> Response:
         _check_receive_folder(service, who)
         return _incoming_job(await service.get_incoming_job(parse_id(job_id)))
 
-    @api.post("/incoming-jobs/{job_id}/cancel", response_model=m.IncomingJobModel)
+    @api.post("/incoming-jobs/{job_id}/cancel", response_model=IncomingJobInfo)
     async def cancel_incoming_job(job_id: IdParam, who: ManageReceiveFolder) -> Response:
         return _incoming_job(await service.cancel_incoming_job(parse_id(job_id), who.name))
 
@@ -610,7 +610,7 @@ def _json_response(body: bytes) -> Response:
 
 
 def _incoming_job(job: IncomingJobInfo) -> Response:
-    return _json_response(json.dumps(m.incoming_job_json(job)).encode())
+    return _json_response(m.job_json(m.INCOMING_JOB, job))
 
 
 async def _tiff_copy(
@@ -634,7 +634,7 @@ async def _tiff_copy(
 
 
 def _outgoing_job(job: OutgoingJobInfo) -> Response:
-    return _json_response(json.dumps(m.outgoing_job_json(job)).encode())
+    return _json_response(m.job_json(m.OUTGOING_JOB, job))
 
 
 async def _until_closed(socket: WebSocket) -> None:
@@ -774,7 +774,7 @@ def wire_event(event: ServerEvent) -> dict[str, Any]:
         "seq": event.seq,
         "type": event.type.value,
         "event": name,
-        "time": m.utc_text(event.created_at),
+        "time": utc_text(event.created_at),
     }
 
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Path as PathParam
@@ -20,20 +17,15 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
-    WithJsonSchema,
+    TypeAdapter,
     field_validator,
 )
 
 from openfax.errors import InvalidIdError
 from openfax.model import (
-    CONTROL_CHARACTERS,
     CoverPageType,
-    ExtendedStatus,
-    JobStatus,
     Priority,
     ReceiptType,
     ReceiveMode,
@@ -42,29 +34,28 @@ from openfax.model import (
     parse_id,
     version_numbers,
 )
-from openfax.service.submission import (
+from openfax.model.records import (
     MAX_ADDRESS_LENGTH,
     MAX_DOCUMENT_NAME_LENGTH,
     MAX_FIELD_LENGTH,
     MAX_NOTE_LENGTH,
-    MAX_NUMBER_LENGTH,
     MAX_SUBJECT_LENGTH,
-    Recipient,
-    Sender,
-    SubmitRequest,
-)
-from openfax.service.views import (
-    Activity,
-    DeviceInfo,
+    NO_NUL,
+    CoverText,
+    FaxId,
+    FaxNumber,
+    Ident,
     IncomingJobInfo,
     OutgoingJobInfo,
-    QueueSwitches,
-    ServerInfo,
+    Recipient,
+    Sender,
+    UtcTime,
 )
+from openfax.service.submission import SubmitRequest
+from openfax.service.views import Activity, DeviceInfo, QueueSwitches, ServerInfo
 from openfax.store import CallAttempt, Message
 from openfax.store.queries import MessageCursor, MessagePage, QueueCursor, QueueKey, QueuePage
 
-ID_PATTERN = "^[0-9a-fA-F]{16}$"
 MAX_INT64 = 2**63 - 1
 """The largest integer the store keeps (SQLite's INTEGER, PostgreSQL's bigint): the most a
 sequence number from a client may be."""
@@ -72,44 +63,6 @@ MAX_LONG = 2**31 - 1
 """The largest FAXCOMEX ``long``: device ids, country and area codes."""
 DeviceIdParam = Annotated[int, PathParam(ge=0, le=MAX_LONG, description="a device's id")]
 """A device id in a path; a number out of range is refused (400), not looked up."""
-
-
-def _id_from_wire(value: Any) -> Any:
-    return parse_id(value) if isinstance(value, str) else value
-
-
-FaxId = Annotated[
-    int,
-    BeforeValidator(_id_from_wire),
-    PlainSerializer(format_id, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": ID_PATTERN}),
-]
-"""A job, message or submission id: an int in Python, 16 hex digits on the wire (either
-is read back)."""
-
-
-def utc_text(value: datetime) -> str:
-    """``value`` in ISO 8601, UTC, with a ``Z``."""
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat().replace("+00:00", "Z")
-
-
-UtcTime = Annotated[
-    datetime,
-    PlainSerializer(utc_text, return_type=str),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
-Ident = Annotated[str, Field(max_length=20, pattern=r"^[\x20-\x7e]*$")]
-"""A TSID or CSID: at most 20 printable ASCII characters."""
-NO_NUL = r"^[^\x00]*$"
-CoverText = Annotated[str, Field(max_length=MAX_FIELD_LENGTH, pattern=NO_NUL)]
-"""A recipient's or the sender's cover-page field."""
-FaxNumber = Annotated[
-    str, Field(max_length=MAX_NUMBER_LENGTH, pattern=f"^[^{CONTROL_CHARACTERS}]*$")
-]
-"""A number to dial: no control characters. Whether a line could dial it
-(:mod:`openfax.model.numbers`) the service checks, for every client alike (NumberError)."""
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -127,26 +80,6 @@ UtcInput = Annotated[datetime, AfterValidator(_in_utc)]
 """A time from a client, in UTC when given without an offset."""
 
 
-def _utc_or_none(value: datetime | None) -> str | None:
-    return None if value is None else utc_text(value)
-
-
-@cache
-def status_name(status: int) -> str:
-    """``"PENDING|PAUSED"``: the FAXCOMEX names of a job status's bits (remembered: a
-    listing asks for a handful of statuses thousands of times)."""
-    return JobStatus(status).names
-
-
-@cache
-def extended_status_name(code: int) -> str:
-    """The ExtendedStatus member name, or ``""`` for a provider's own code (remembered)."""
-    try:
-        return ExtendedStatus(code).name
-    except ValueError:
-        return ""
-
-
 # --- requests -----------------------------------------------------------------------------------
 
 
@@ -156,56 +89,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RecipientModel(Strict):
-    """FAXCOMEX ``FaxRecipient`` with its cover-page fields."""
-
-    fax_number: FaxNumber
-    name: CoverText = ""
-    company: CoverText = ""
-    street_address: CoverText = ""
-    city: CoverText = ""
-    state: CoverText = ""
-    zip_code: CoverText = ""
-    country: CoverText = ""
-    title: CoverText = ""
-    department: CoverText = ""
-    office_location: CoverText = ""
-    home_phone: CoverText = ""
-    office_phone: CoverText = ""
-
-
-class SenderModel(Strict):
-    """FAXCOMEX ``FaxSender``."""
-
-    name: CoverText = ""
-    fax_number: FaxNumber = ""
-    company: CoverText = ""
-    street_address: CoverText = ""
-    city: CoverText = ""
-    state: CoverText = ""
-    zip_code: CoverText = ""
-    country: CoverText = ""
-    title: CoverText = ""
-    department: CoverText = ""
-    office_location: CoverText = ""
-    home_phone: CoverText = ""
-    office_phone: CoverText = ""
-    email: CoverText = ""
-    billing_code: CoverText = ""
-    tsid: Ident = ""
-
-
-_RECIPIENT_BLANK = dict.fromkeys(RecipientModel.model_fields, "")
-_SENDER_BLANK = dict.fromkeys(SenderModel.model_fields, "")
-"""The cover-page fields a job's recipient or sender leaves out, shown empty."""
-
-
 class DocumentModel(Strict):
     """The ``document`` part of a submission (FAXCOMEX ``FaxDocument``); the bodies are the
     ``bodies`` file parts in order, a local cover page template the ``cover_page_file`` part."""
 
-    recipients: list[RecipientModel]
-    sender: SenderModel = SenderModel()
+    recipients: list[Recipient]
+    sender: Sender = Sender()
     subject: Annotated[str, Field(max_length=MAX_SUBJECT_LENGTH, pattern=NO_NUL)] = ""
     note: Annotated[str, Field(max_length=MAX_NOTE_LENGTH, pattern=NO_NUL)] = ""
     document_name: Annotated[str, Field(max_length=MAX_DOCUMENT_NAME_LENGTH, pattern=NO_NUL)] = ""
@@ -228,13 +117,12 @@ class DocumentModel(Strict):
         owner_id: int,
     ) -> SubmitRequest:
         """The service's request for this document with the uploaded files' paths."""
-        fields = self.model_dump(exclude={"recipients", "sender", "cover_page"})
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        del fields["cover_page"]
         return SubmitRequest(
             **fields,
             bodies=bodies,
             cover_page=cover_page,
-            recipients=[Recipient(**r.model_dump()) for r in self.recipients],
-            sender=Sender(**self.sender.model_dump()),
             idempotency_key=idempotency_key,
             owner=owner,
             owner_id=owner_id,
@@ -323,107 +211,12 @@ class SubmissionModel(BaseModel):
     job_ids: list[FaxId]
 
 
-class OutgoingJobModel(BaseModel):
-    """FAXCOMEX ``IFaxOutgoingJob2``."""
-
-    id: FaxId
-    submission_id: FaxId
-    status: int
-    status_name: str
-    extended_status_code: int
-    extended_status_name: str
-    extended_status: str
-    failure_cause: str | None
-    available_operations: int
-    recipient: RecipientModel
-    sender: SenderModel
-    subject: str
-    document_name: str
-    pages: int
-    pages_confirmed: int
-    current_page: int
-    bit_rate: int
-    """The speed the call negotiated (bit/s); 0 outside a call and before training."""
-    page_bytes: int
-    page_bytes_sent: int
-    """How far the call is into ``current_page``: bytes sent (estimated from the line time
-    and ``bit_rate``) of the page's size as encoded for the line; 0 between pages."""
-    size: int
-    retries: int
-    attempts: int
-    device_id: int | None
-    csid: str
-    tsid: str
-    priority: int
-    schedule_type: int
-    receipt_type: int
-    receipt_address: str
-    has_cover_page: bool
-    group_broadcast_receipts: bool
-    original_scheduled_time: UtcTime
-    scheduled_time: UtcTime
-    submission_time: UtcTime
-    transmission_start: UtcTime | None
-    transmission_end: UtcTime | None
-    owner: str
-
-
-def outgoing_job_json(job: OutgoingJobInfo) -> dict[str, Any]:
-    """An outgoing job as ``OutgoingJobModel`` shows it, built straight as JSON values: a
-    listing of thousands skips pydantic's validation and serialization (the API tests hold
-    every response to the model)."""
-    return {
-        "id": format_id(job.id),
-        "submission_id": format_id(job.submission_id),
-        "status": int(job.status),
-        "status_name": status_name(job.status),
-        "extended_status_code": job.extended_status,
-        "extended_status_name": extended_status_name(job.extended_status),
-        "extended_status": job.extended_status_text,
-        "failure_cause": job.failure_cause,
-        "available_operations": int(job.available_operations),
-        "recipient": {
-            **_RECIPIENT_BLANK,
-            **job.recipient,
-            "fax_number": job.recipient_number,
-            "name": job.recipient_name,
-        },
-        "sender": {**_SENDER_BLANK, **job.sender},
-        "subject": job.subject,
-        "document_name": job.document_name,
-        "pages": job.pages,
-        "pages_confirmed": job.pages_confirmed,
-        "current_page": job.current_page,
-        "bit_rate": job.bit_rate,
-        "page_bytes": job.page_bytes,
-        "page_bytes_sent": job.page_bytes_sent,
-        "size": job.size,
-        "retries": job.retries,
-        "attempts": job.attempts,
-        "device_id": job.device_id,
-        "csid": job.csid,
-        "tsid": job.tsid,
-        "priority": int(job.priority),
-        "schedule_type": int(job.schedule_type),
-        "receipt_type": int(job.receipt_type),
-        "receipt_address": job.receipt_address,
-        "has_cover_page": job.has_cover_page,
-        "group_broadcast_receipts": job.group_broadcast_receipts,
-        "original_scheduled_time": utc_text(job.original_scheduled_time),
-        "scheduled_time": utc_text(job.scheduled_time),
-        "submission_time": utc_text(job.submission_time),
-        "transmission_start": _utc_or_none(job.transmission_start),
-        "transmission_end": _utc_or_none(job.transmission_end),
-        "owner": job.owner,
-    }
-
-
 class OutgoingJobPageModel(BaseModel):
     """One page of a snapshot of the outgoing queue, oldest first: ``count`` jobs were queued
     when its first page was read; ``next_cursor`` (null at the end) reads on in it."""
 
     count: int
-    jobs: list[OutgoingJobModel]
+    jobs: list[OutgoingJobInfo]
     next_cursor: str | None
 
 
@@ -446,74 +239,35 @@ class CallAttemptModel(BaseModel):
         return cls(**fields)
 
 
-class IncomingJobModel(BaseModel):
-    """FAXCOMEX ``IFaxIncomingJob``."""
-
-    id: FaxId
-    job_type: int
-    status: int
-    status_name: str
-    extended_status_code: int
-    extended_status_name: str
-    extended_status: str
-    available_operations: int
-    device_id: int
-    caller_id: str
-    routing_information: str
-    csid: str
-    tsid: str
-    pages: int
-    current_page: int
-    size: int
-    retries: int
-    partial: bool
-    transmission_start: UtcTime
-    transmission_end: UtcTime | None
-
-
-def incoming_job_json(job: IncomingJobInfo) -> dict[str, Any]:
-    """An incoming job as ``IncomingJobModel`` shows it (see ``outgoing_job_json``)."""
-    return {
-        "id": format_id(job.id),
-        "job_type": int(job.job_type),
-        "status": int(job.status),
-        "status_name": status_name(job.status),
-        "extended_status_code": job.extended_status,
-        "extended_status_name": extended_status_name(job.extended_status),
-        "extended_status": job.extended_status_text,
-        "available_operations": int(job.available_operations),
-        "device_id": job.device_id,
-        "caller_id": job.caller_id,
-        "routing_information": job.routing_information,
-        "csid": job.csid,
-        "tsid": job.tsid,
-        "pages": job.pages,
-        "current_page": job.current_page,
-        "size": job.size,
-        "retries": job.retries,
-        "partial": job.partial,
-        "transmission_start": utc_text(job.transmission_start),
-        "transmission_end": _utc_or_none(job.transmission_end),
-    }
-
-
 class IncomingJobPageModel(BaseModel):
     """One page of a snapshot of the incoming queue, as ``OutgoingJobPageModel``."""
 
     count: int
-    jobs: list[IncomingJobModel]
+    jobs: list[IncomingJobInfo]
     next_cursor: str | None
 
 
-def queue_page_json(page: QueuePage[Any], job_json: Callable[[Any], dict[str, Any]]) -> bytes:
-    """A queue page as the JSON of its page model, encoded in one go."""
+OUTGOING_JOB = TypeAdapter(OutgoingJobInfo)
+INCOMING_JOB = TypeAdapter(IncomingJobInfo)
+
+
+def job_json(adapter: TypeAdapter[Any], job: OutgoingJobInfo | IncomingJobInfo) -> bytes:
+    """A job as the wire shows it, serialised by pydantic straight from its record."""
+    return adapter.dump_json(job, by_alias=True)
+
+
+def queue_page_json(
+    page: QueuePage[Any], model: type[OutgoingJobPageModel | IncomingJobPageModel]
+) -> bytes:
+    """A queue page as the JSON of its page ``model``, in one go (its records are not
+    validated again)."""
     cursor = page.next_cursor
-    body = {
-        "count": page.count,
-        "jobs": [job_json(job) for job in page.jobs],
-        "next_cursor": None if cursor is None else encode_queue_cursor(cursor),
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
+    body = model.model_construct(
+        count=page.count,
+        jobs=page.jobs,
+        next_cursor=None if cursor is None else encode_queue_cursor(cursor),
+    )
+    return body.model_dump_json(by_alias=True).encode()
 
 
 class MessageModel(BaseModel):
@@ -527,7 +281,7 @@ class MessageModel(BaseModel):
     sender: dict[str, str]
     sender_name: str
     sender_fax_number: str
-    recipient: RecipientModel | None
+    recipient: Recipient | None
     recipients: str
     was_reassigned: bool
     priority: int | None
@@ -555,8 +309,8 @@ class MessageModel(BaseModel):
         recipient = None
         if message.recipient_number:
             # As stored: the limits of a new submission's fields are not checked again.
-            recipient = RecipientModel.model_construct(
-                **{
+            recipient = Recipient.of(
+                {
                     **message.recipient,
                     "fax_number": message.recipient_number,
                     "name": message.recipient_name,

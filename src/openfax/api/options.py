@@ -15,9 +15,10 @@ from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.models import ID_PATTERN, FaxId, Strict, UtcTime
+from openfax.api.models import Strict
 from openfax.api.rights import ALL_RECEIPTS, ManageConfig, QueryConfig, QueryReceipts
 from openfax.model import parse_id
+from openfax.model.records import ID_PATTERN, FaxId, UtcTime
 from openfax.service import FaxService
 from openfax.service.receipt_options import ReceiptOptions
 from openfax.store import DeliveryStatus, Receipt

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.models import ID_PATTERN, DeviceIdParam, DeviceModel, FaxId, UtcTime
+from openfax.api.models import DeviceIdParam, DeviceModel
 from openfax.api.rights import ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.model import ProviderStatus, parse_id
+from openfax.model.records import ID_PATTERN, FaxId, UtcTime
 from openfax.routing import RoutingExtension
 from openfax.service import FaxService
 from openfax.service.inbound_routing import MethodInfo

@@ -40,6 +40,7 @@ from openfax.model import (
     ServerEvents,
     new_ids,
 )
+from openfax.model.records import IncomingJobInfo, OutgoingJobInfo, person_fields
 from openfax.providers import DeviceProvider, DeviceState, LoopbackProvider, Transport
 from openfax.providers.sip import SipProvider
 from openfax.routing import STORE_IN_FOLDER, FolderSettings, normalize_guid, write_pdf
@@ -103,16 +104,16 @@ from openfax.service.recovery import recover
 from openfax.service.schedule import first_send_time
 from openfax.service.scheduler import Scheduler, emit_job
 from openfax.service.sip_memory import StoredDestinations
-from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_in_time
+from openfax.service.submission import Rendering, SubmitRequest, render_in_time
 from openfax.service.views import (
     Activity,
     DeviceInfo,
-    IncomingJobInfo,
-    OutgoingJobInfo,
     QueueSwitches,
     ServerInfo,
+    incoming_job_info,
     incoming_job_payload,
     message_removed_payload,
+    outgoing_job_info,
 )
 from openfax.store import (
     AuditEntry,
@@ -847,7 +848,7 @@ class FaxService:
             or (Path(request.bodies[0]).name if request.bodies else ""),
             subject=request.subject,
             note=request.note,
-            sender={k: v for k, v in fields_of(request.sender).items() if v},
+            sender={k: v for k, v in person_fields(request.sender).items() if v},
             cover_page_type=request.cover_page_type,
             cover_page=request.cover_page,
             receipt_type=request.receipt_type,
@@ -878,7 +879,7 @@ class FaxService:
                 recipient_index=index,
                 recipient_number=recipient.fax_number,
                 recipient_name=recipient.name,
-                recipient={k: v for k, v in fields_of(recipient).items() if v},
+                recipient={k: v for k, v in person_fields(recipient).items() if v},
                 cover_path=None if cover is None else cover.path,
                 header_at_send=outgoing.branding,
                 total_pages=rendered.pages(index),
@@ -926,7 +927,7 @@ class FaxService:
         async with self.ctx.db.read() as conn:
             jobs = await q.list_jobs(conn)
             submissions = await q.get_submissions(conn, {j.submission_id for j in jobs})
-        return [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in jobs]
+        return [outgoing_job_info(job, submissions[job.submission_id]) for job in jobs]
 
     async def get_outgoing_job_page(
         self,
@@ -942,14 +943,14 @@ class FaxService:
         async with self.ctx.db.read() as conn:
             page = await q.list_jobs_page(conn, owner=owner, after=after, limit=limit)
             submissions = await q.get_submissions(conn, {j.submission_id for j in page.jobs})
-        jobs = [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in page.jobs]
+        jobs = [outgoing_job_info(job, submissions[job.submission_id]) for job in page.jobs]
         return QueuePage(jobs, page.count, page.next_cursor)
 
     async def get_outgoing_job(self, job_id: int) -> OutgoingJobInfo:
         """FAXCOMEX ``OutgoingQueue.GetJob(id)``; MessageNotFoundError if there is none."""
         async with self.ctx.db.read() as conn:
             job = await q.get_job(conn, job_id)
-            return OutgoingJobInfo.of(job, await q.get_submission(conn, job.submission_id))
+            return outgoing_job_info(job, await q.get_submission(conn, job.submission_id))
 
     async def get_call_attempts(self, job_id: int) -> list[CallAttempt]:
         """The calls made for a job in the queue or for the archived message it became, with
@@ -1012,7 +1013,7 @@ class FaxService:
         if unreferenced:
             await asyncio.to_thread(_delete_files, ctx.spool, unreferenced)
         self.scheduler.wake()
-        return OutgoingJobInfo.of(updated, submission)
+        return outgoing_job_info(updated, submission)
 
     async def copy_tiff(
         self, job_id: int, destination: str | Path, actor: str | None = None
@@ -1038,7 +1039,7 @@ class FaxService:
     async def get_incoming_jobs(self) -> list[IncomingJobInfo]:
         """FAXCOMEX ``IncomingQueue.GetJobs()``: faxes being received or routed."""
         async with self.ctx.db.read() as conn:
-            return [IncomingJobInfo.of(job) for job in await q.list_incoming_jobs(conn)]
+            return [incoming_job_info(job) for job in await q.list_incoming_jobs(conn)]
 
     async def get_incoming_job_page(
         self, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
@@ -1046,12 +1047,12 @@ class FaxService:
         """One page of a snapshot of the incoming queue, as ``get_outgoing_job_page``."""
         async with self.ctx.db.read() as conn:
             page = await q.list_incoming_jobs_page(conn, after=after, limit=limit)
-        jobs = [IncomingJobInfo.of(job) for job in page.jobs]
+        jobs = [incoming_job_info(job) for job in page.jobs]
         return QueuePage(jobs, page.count, page.next_cursor)
 
     async def get_incoming_job(self, job_id: int) -> IncomingJobInfo:
         async with self.ctx.db.read() as conn:
-            return IncomingJobInfo.of(await q.get_incoming_job(conn, job_id))
+            return incoming_job_info(await q.get_incoming_job(conn, job_id))
 
     async def cancel_incoming_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> IncomingJobInfo:
         """FAXCOMEX ``IncomingJob.Cancel()``: a reception is hung up (CANCELING; the pages
@@ -1073,7 +1074,7 @@ class FaxService:
             self.receiver.hang_up(job_id)
         else:
             self.inbound_routing.wake(job_id)
-        return IncomingJobInfo.of(updated)
+        return incoming_job_info(updated)
 
     async def copy_incoming_tiff(
         self, job_id: int, destination: str | Path, actor: str | None = None

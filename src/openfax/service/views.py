@@ -1,7 +1,9 @@
 """What the service shows of its jobs, devices and state: flat, immutable records.
 
 They join what FAXCOMEX shows on one object (an outgoing job shows its submission's sender
-and subject) and add what is computed, never stored (``available_operations``).
+and subject) and add what is computed, never stored (``available_operations``). The jobs'
+records are the wire's (:mod:`openfax.model.records`); the builders here fill them from the
+store's rows.
 """
 
 from __future__ import annotations
@@ -10,155 +12,78 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from openfax.model import (
-    CoverPageType,
-    JobOperations,
-    JobStatus,
-    JobType,
-    Priority,
-    ReceiptType,
-    ReceiveMode,
-    ScheduleType,
-    ServerApiVersion,
-    format_id,
-)
+from openfax.model import CoverPageType, JobType, ReceiveMode, ServerApiVersion, format_id
+from openfax.model.records import IncomingJobInfo, OutgoingJobInfo, Recipient, Sender
 from openfax.service.job_states import available_operations, incoming_operations
 from openfax.store import Direction, IncomingJob, Message, OutgoingJob, Submission
 
 
-@dataclass(frozen=True, kw_only=True)
-class OutgoingJobInfo:
-    """FAXCOMEX ``IFaxOutgoingJob2``: one recipient's job with its submission's fields."""
-
-    id: int
-    submission_id: int
-    status: JobStatus
-    extended_status: int
-    extended_status_text: str
-    failure_cause: str | None
-    available_operations: JobOperations
-    recipient_number: str
-    recipient_name: str
-    recipient: dict[str, Any]
-    sender: dict[str, Any]
-    subject: str
-    document_name: str
-    pages: int
-    pages_confirmed: int
-    current_page: int
-    bit_rate: int
-    page_bytes: int
-    page_bytes_sent: int
-    size: int
-    retries: int
-    attempts: int
-    device_id: int | None
-    csid: str
-    tsid: str
-    priority: Priority
-    schedule_type: ScheduleType
-    receipt_type: ReceiptType
-    receipt_address: str
-    has_cover_page: bool
-    group_broadcast_receipts: bool
-    original_scheduled_time: datetime
-    scheduled_time: datetime
-    submission_time: datetime
-    transmission_start: datetime | None
-    transmission_end: datetime | None
-    owner: str
-    owner_id: int | None
-    """The submitting account's id (``owner``: its name then); see ``Submission``."""
-
-    @classmethod
-    def of(cls, job: OutgoingJob, submission: Submission) -> OutgoingJobInfo:
-        return cls(
-            id=job.id,
-            submission_id=job.submission_id,
-            status=job.status,
-            extended_status=job.extended_status,
-            extended_status_text=job.extended_status_text,
-            failure_cause=job.failure_cause,
-            available_operations=available_operations(job.status),
-            recipient_number=job.recipient_number,
-            recipient_name=job.recipient_name,
-            recipient=job.recipient,
-            sender=submission.sender,
-            subject=submission.subject,
-            document_name=submission.document_name,
-            pages=job.total_pages,
-            pages_confirmed=job.pages_confirmed,
-            current_page=job.current_page,
-            bit_rate=job.bit_rate,
-            page_bytes=job.page_bytes,
-            page_bytes_sent=job.page_bytes_sent,
-            size=job.size,
-            retries=job.retries,
-            attempts=job.attempts,
-            device_id=job.device_id,
-            csid=job.csid,
-            tsid=job.tsid,
-            priority=job.priority,
-            schedule_type=submission.schedule_type,
-            receipt_type=submission.receipt_type,
-            receipt_address=submission.receipt_address,
-            has_cover_page=submission.cover_page_type is not CoverPageType.NONE,
-            group_broadcast_receipts=submission.group_broadcast_receipts,
-            original_scheduled_time=job.original_scheduled_at,
-            scheduled_time=job.scheduled_at,
-            submission_time=submission.submitted_at,
-            transmission_start=job.started_at,
-            transmission_end=job.ended_at,
-            owner=submission.owner,
-            owner_id=submission.owner_id,
-        )
+def outgoing_job_info(job: OutgoingJob, submission: Submission) -> OutgoingJobInfo:
+    """The outgoing job as FAXCOMEX shows it: the job row with its submission's fields."""
+    return OutgoingJobInfo(
+        id=job.id,
+        submission_id=job.submission_id,
+        status=job.status,
+        extended_status=job.extended_status,
+        extended_status_text=job.extended_status_text,
+        failure_cause=job.failure_cause,
+        available_operations=available_operations(job.status),
+        recipient=Recipient.of(
+            {**job.recipient, "fax_number": job.recipient_number, "name": job.recipient_name}
+        ),
+        sender=Sender.of(submission.sender),
+        subject=submission.subject,
+        document_name=submission.document_name,
+        pages=job.total_pages,
+        pages_confirmed=job.pages_confirmed,
+        current_page=job.current_page,
+        bit_rate=job.bit_rate,
+        page_bytes=job.page_bytes,
+        page_bytes_sent=job.page_bytes_sent,
+        size=job.size,
+        retries=job.retries,
+        attempts=job.attempts,
+        device_id=job.device_id,
+        csid=job.csid,
+        tsid=job.tsid,
+        priority=job.priority,
+        schedule_type=submission.schedule_type,
+        receipt_type=submission.receipt_type,
+        receipt_address=submission.receipt_address,
+        has_cover_page=submission.cover_page_type is not CoverPageType.NONE,
+        group_broadcast_receipts=submission.group_broadcast_receipts,
+        original_scheduled_time=job.original_scheduled_at,
+        scheduled_time=job.scheduled_at,
+        submission_time=submission.submitted_at,
+        transmission_start=job.started_at,
+        transmission_end=job.ended_at,
+        owner=submission.owner,
+        owner_id=submission.owner_id,
+    )
 
 
-@dataclass(frozen=True, kw_only=True)
-class IncomingJobInfo:
-    """FAXCOMEX ``IFaxIncomingJob``: a fax being received or routed."""
-
-    id: int
-    job_type: JobType
-    status: JobStatus
-    extended_status: int
-    extended_status_text: str
-    available_operations: JobOperations
-    device_id: int
-    caller_id: str
-    routing_information: str
-    csid: str
-    tsid: str
-    pages: int
-    current_page: int
-    size: int
-    retries: int
-    partial: bool
-    transmission_start: datetime
-    transmission_end: datetime | None
-
-    @classmethod
-    def of(cls, job: IncomingJob) -> IncomingJobInfo:
-        return cls(
-            id=job.id,
-            job_type=job.job_type,
-            status=job.status,
-            extended_status=job.extended_status,
-            extended_status_text=job.extended_status_text,
-            available_operations=incoming_operations(job.status),
-            device_id=job.device_id,
-            caller_id=job.caller_id,
-            routing_information=job.routing_information,
-            csid=job.csid,
-            tsid=job.tsid,
-            pages=job.pages,
-            current_page=job.current_page,
-            size=job.size,
-            retries=job.retries,
-            partial=job.partial,
-            transmission_start=job.started_at,
-            transmission_end=job.ended_at,
-        )
+def incoming_job_info(job: IncomingJob) -> IncomingJobInfo:
+    """The incoming job as FAXCOMEX shows it, with the operations its status allows."""
+    return IncomingJobInfo(
+        id=job.id,
+        job_type=job.job_type,
+        status=job.status,
+        extended_status=job.extended_status,
+        extended_status_text=job.extended_status_text,
+        available_operations=incoming_operations(job.status),
+        device_id=job.device_id,
+        caller_id=job.caller_id,
+        routing_information=job.routing_information,
+        csid=job.csid,
+        tsid=job.tsid,
+        pages=job.pages,
+        current_page=job.current_page,
+        size=job.size,
+        retries=job.retries,
+        partial=job.partial,
+        transmission_start=job.started_at,
+        transmission_end=job.ended_at,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
