@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from openfax.client.devices import FaxDevice
     from openfax.client.document import FaxDocument, FaxRecipient, FaxRecipients, FaxSender
     from openfax.client.events import ServerEvent
-    from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob, FaxPerson
+    from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
     from openfax.client.messages import (
         FaxIncomingArchive,
         FaxIncomingMessage,
@@ -89,7 +89,7 @@ _HOMES = {
     "openfax.client.devices": ("FaxDevice",),
     "openfax.client.document": ("FaxDocument", "FaxRecipient", "FaxRecipients", "FaxSender"),
     "openfax.client.events": ("ServerEvent",),
-    "openfax.client.jobs": ("FaxIncomingJob", "FaxOutgoingJob", "FaxPerson"),
+    "openfax.client.jobs": ("FaxIncomingJob", "FaxOutgoingJob"),
     "openfax.client.messages": (
         "FaxIncomingArchive",
         "FaxIncomingMessage",
@@ -174,7 +174,6 @@ __all__ = [
     "FaxOutgoingJob",
     "FaxOutgoingMessage",
     "FaxOutgoingQueue",
-    "FaxPerson",
     "FaxReceipt",
     "FaxReceiptOptions",
     "FaxRecipient",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import (
     BeforeValidator,
@@ -109,9 +109,9 @@ class Recipient:
     office_phone: CoverText = ""
 
     @classmethod
-    def of(cls, stored: Mapping[str, Any]) -> Recipient:
-        """The recipient of the fields a job or message keeps (those left empty left out)."""
-        return cls(**{name: stored[name] for name in RECIPIENT_FIELDS if name in stored})
+    def of(cls, stored: Mapping[str, Any]) -> Self:
+        """The recipient of the fields a job or message keeps (those left out are empty)."""
+        return cls(**{name: stored.get(name, "") for name in RECIPIENT_FIELDS})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,9 +138,9 @@ class Sender:
     tsid: Ident = ""
 
     @classmethod
-    def of(cls, stored: Mapping[str, Any]) -> Sender:
-        """The sender of the fields a submission or account keeps (empty ones left out)."""
-        return cls(**{name: stored[name] for name in SENDER_FIELDS if name in stored})
+    def of(cls, stored: Mapping[str, Any]) -> Self:
+        """The sender of the fields a submission or account keeps (those left out are empty)."""
+        return cls(**{name: stored.get(name, "") for name in SENDER_FIELDS})
 
 
 RECIPIENT_FIELDS = tuple(f.name for f in fields(Recipient))
