@@ -82,6 +82,7 @@ from openfax.model import (
     ServerEvents,
     parse_id,
 )
+from openfax.model.events import notification_of
 from openfax.model.records import ID_PATTERN, IncomingJobInfo, OutgoingJobInfo, utc_text
 from openfax.service import EventType, FaxService, ServerEvent
 from openfax.store import Direction, Message
@@ -113,44 +114,6 @@ SUBMIT_RIGHT = {
     Priority.HIGH: _R2.SUBMIT_HIGH,
 }
 """The right a submission of each priority needs (SUBMIT_HIGH implies the others)."""
-
-EVENT_NAMES = {
-    EventType.INCOMING_JOB_ADDED: "OnIncomingJobAdded",
-    EventType.INCOMING_JOB_REMOVED: "OnIncomingJobRemoved",
-    EventType.INCOMING_JOB_CHANGED: "OnIncomingJobChanged",
-    EventType.OUTGOING_JOB_ADDED: "OnOutgoingJobAdded",
-    EventType.OUTGOING_JOB_REMOVED: "OnOutgoingJobRemoved",
-    EventType.OUTGOING_JOB_CHANGED: "OnOutgoingJobChanged",
-    EventType.INCOMING_MESSAGE_ADDED: "OnIncomingMessageAdded",
-    EventType.INCOMING_MESSAGE_REMOVED: "OnIncomingMessageRemoved",
-    EventType.OUTGOING_MESSAGE_ADDED: "OnOutgoingMessageAdded",
-    EventType.OUTGOING_MESSAGE_REMOVED: "OnOutgoingMessageRemoved",
-    EventType.CONFIG_CHANGED: "OnGeneralServerConfigChanged",
-    EventType.QUEUES_STATUS_CHANGED: "OnQueuesStatusChange",
-    EventType.NEW_CALL: "OnNewCall",
-    EventType.DEVICE_STATUS_CHANGED: "OnDeviceStatusChange",
-    EventType.ACTIVITY_CHANGED: "OnServerActivityChange",
-    EventType.SERVER_SHUT_DOWN: "OnServerShutDown",
-}
-"""The FAXCOMEX ``IFaxServerNotify2`` method each event is delivered as."""
-OUTBOUND_ROUTING_EVENTS = {
-    "groups": "OnOutboundRoutingGroupsConfigChange",
-    "rules": "OnOutboundRoutingRulesConfigChange",
-}
-"""The CONFIG_CHANGED events of outbound routing, by what changed (fsetCONFIG)."""
-CONFIGURATION_EVENT_NAMES = {
-    "outgoing_queue": "OnOutgoingQueueConfigChange",
-    "outgoing_archive": "OnOutgoingArchiveConfigChange",
-    "incoming_archive": "OnIncomingArchiveConfigChange",
-}
-"""The notification of a CONFIG event by the configuration it names (``configuration``);
-the others are ``OnGeneralServerConfigChanged``."""
-OPTIONS_EVENT_NAMES = {
-    "receipts": "OnReceiptOptionsChange",
-    "activity_logging": "OnActivityLoggingConfigChange",
-    "event_logging": "OnEventLoggingConfigChange",
-}
-"""The notification of a change of one of the option objects (CONFIG_CHANGED's ``options``)."""
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorModel} for code in (400, 401, 403, 404, 409, 413, 503)
@@ -760,20 +723,11 @@ class _Hearing:
 
 def wire_event(event: ServerEvent) -> dict[str, Any]:
     """An event as the WebSocket carries it: its ids and status fields, and what it is."""
-    name = EVENT_NAMES[event.type]
-    if event.type is EventType.CONFIG_CHANGED and "device_id" in event.payload:
-        name = "OnDevicesConfigChange"
-    if event.type is EventType.CONFIG_CHANGED and "outbound_routing" in event.payload:
-        name = OUTBOUND_ROUTING_EVENTS[event.payload["outbound_routing"]]
-    if event.type is EventType.CONFIG_CHANGED and "configuration" in event.payload:
-        name = CONFIGURATION_EVENT_NAMES.get(event.payload["configuration"], name)
-    if event.type is EventType.CONFIG_CHANGED and "options" in event.payload:
-        name = OPTIONS_EVENT_NAMES.get(event.payload["options"], name)
     return {
         **event.payload,
         "seq": event.seq,
         "type": event.type.value,
-        "event": name,
+        "event": notification_of(event.type, event.payload),
         "time": utc_text(event.created_at),
     }
 
