@@ -85,6 +85,12 @@ from openfax.model import (
 from openfax.model.events import notification_of
 from openfax.model.records import ID_PATTERN, IncomingJobInfo, OutgoingJobInfo, utc_text
 from openfax.service import EventType, FaxService, ServerEvent
+from openfax.service.hearing import (
+    ACCOUNT_LISTENER,
+    Hearing,
+    incoming_faxes_are_public,
+    sees_receive_folder,
+)
 from openfax.store import Direction, Message
 from openfax.store.queries import QueuePage
 
@@ -305,7 +311,7 @@ def _routes(service: FaxService) -> APIRouter:
         """FAXCOMEX ``IncomingQueue.GetJobs()`` page by page, as ``/outgoing-jobs``; empty
         for an account that may not see the receive folder (incoming faxes not public)."""
         cursor = None if after is None else m.decode_queue_cursor(after)
-        if not _sees_receive_folder(service, who):
+        if not sees_receive_folder(service, who.rights):
             return _json_response(m.queue_page_json(QueuePage([], 0, None), m.IncomingJobPageModel))
         page = await service.get_incoming_job_page(cursor, limit)
         return _json_response(m.queue_page_json(page, m.IncomingJobPageModel))
@@ -378,16 +384,16 @@ def _routes(service: FaxService) -> APIRouter:
             except (AccessDeniedError, AccountNotFoundError) as exc:
                 await socket.send_denial_response(fax_error_response(exc))
                 return
+        uid = who.uid if who.local else None
+        hearing = Hearing(
+            service, who.name, who.account_id, who.rights, uid=uid, account=account_id
+        )
         start = await service.last_event_seq() if after is None else after
         await socket.accept()
         await socket.send_json({"type": "subscribed", "seq": start, "mask": mask})
         tasks = {
             asyncio.create_task(_until_closed(socket)),
-            asyncio.create_task(
-                _forward(
-                    socket, service, ServerEvents(mask), start, _Hearing(service, who, account_id)
-                )
-            ),
+            asyncio.create_task(_forward(socket, service, ServerEvents(mask), start, hearing)),
         }
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -421,7 +427,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         is assigned to (and holders of far2MANAGE_RECEIVE_FOLDER)."""
         cursor = None if after is None else decode_cursor(after)
         owner = None
-        if direction is Direction.OUT or not _sees_receive_folder(service, who):
+        if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         return m.MessagePageModel.of(
             await service.get_messages(direction, cursor, limit, owner=owner)
@@ -432,14 +438,14 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         """FAXCOMEX ``SizeLow/High`` of the archive: the bytes of the faxes the listing
         would show (``account``: of that account's, its ``FaxAccount...Archive``)."""
         owner = None
-        if direction is Direction.OUT or not _sees_receive_folder(service, who):
+        if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         return m.ArchiveModel(size=await service.archive_size(direction, owner=owner))
 
     async def visible(message_id: str, who: Caller, *, manage: bool = False) -> Message:
         """The message, once the caller may see it (or delete it, ``manage``)."""
         message = await service.get_message(direction, parse_id(message_id))
-        _check_message(who, message, manage=manage, public=_public(service))
+        _check_message(who, message, manage=manage, public=incoming_faxes_are_public(service))
         return message
 
     @api.get(prefix + "/{message_id}", name=f"get_{direction.value}_message", tags=tag)
@@ -534,19 +540,9 @@ async def _check_job_owner(
     check_owner(who, job.owner_id, everyone, f"outgoing job {job_id}")
 
 
-def _public(service: FaxService) -> bool:
-    return service.accounts.settings.incoming_faxes_are_public
-
-
-def _sees_receive_folder(service: FaxService, who: Caller) -> bool:
-    """Whether the caller sees every received fax: they are public, or it manages the
-    receive folder or may query every archive."""
-    return _public(service) or who.holds(_R2.MANAGE_RECEIVE_FOLDER) or who.holds(_R2.QUERY_ARCHIVES)
-
-
 def _check_receive_folder(service: FaxService, who: Caller) -> None:
     """Refuse a caller who may not see the faxes being received."""
-    if not _sees_receive_folder(service, who):
+    if not sees_receive_folder(service, who.rights):
         raise AccessDeniedError(
             f"incoming faxes are not public; account {who.name!r} lacks "
             "far2MANAGE_RECEIVE_FOLDER to see the faxes being received"
@@ -608,7 +604,7 @@ async def _until_closed(socket: WebSocket) -> None:
 
 
 async def _forward(
-    socket: WebSocket, service: FaxService, mask: ServerEvents, after: int, hearing: _Hearing
+    socket: WebSocket, service: FaxService, mask: ServerEvents, after: int, hearing: Hearing
 ) -> None:
     """Send the events after ``after`` that the caller may hear as they are committed;
     close when the service stops, or when the caller's account is removed (its rights are
@@ -616,7 +612,7 @@ async def _forward(
     security = EventType.CONFIG_CHANGED.mask
     stream: AsyncIterator[ServerEvent] = service.events(mask | security, after)
     async for event in stream:
-        if event.type is EventType.CONFIG_CHANGED and event.payload.get("security"):
+        if hearing.changes_rights(event):
             refused = await hearing.refresh()
             if refused is not None:
                 await socket.close(POLICY_VIOLATION, refused)
@@ -628,97 +624,6 @@ async def _forward(
 
 POLICY_VIOLATION = 1008
 """The WebSocket close code of a stream whose account was removed or lost its right."""
-
-
-_JOB_EVENTS = {
-    EventType.OUTGOING_JOB_ADDED: Direction.OUT,
-    EventType.OUTGOING_JOB_CHANGED: Direction.OUT,
-    EventType.OUTGOING_JOB_REMOVED: Direction.OUT,
-    EventType.OUTGOING_MESSAGE_ADDED: Direction.OUT,
-    EventType.OUTGOING_MESSAGE_REMOVED: Direction.OUT,
-    EventType.INCOMING_MESSAGE_ADDED: Direction.IN,
-    EventType.INCOMING_MESSAGE_REMOVED: Direction.IN,
-}
-"""Events about one account's fax, and the direction to look its owner up in."""
-ACCOUNT_LISTENER = _R2.QUERY_OUT_JOBS | _R2.QUERY_ARCHIVES
-"""What it takes to hear another account's events."""
-_CONFIG_EVENTS = {
-    EventType.CONFIG_CHANGED,
-    EventType.DEVICE_STATUS_CHANGED,
-    EventType.NEW_CALL,
-    EventType.ACTIVITY_CHANGED,
-}
-
-
-class _Hearing:
-    """Which events one listener may hear: those of its own faxes (everyone's with the
-    "all" rights), the receive folder's while it may see it, configuration and devices
-    with far2QUERY_CONFIG, queue switches and the service's end always. A fax's owner is
-    looked up once and remembered for the listener's life (a job's removal is heard even
-    though the job is gone). The listener's rights are read again at each change of
-    accounts or rights (:meth:`refresh`), so a right revoked narrows the stream at once."""
-
-    def __init__(self, service: FaxService, who: Caller, account: int | None = None) -> None:
-        self.service = service
-        self.who = who
-        self.account = account
-        self.owners: dict[str, int] = {}
-
-    async def refresh(self) -> str | None:
-        """Take up the listener's rights as they are now (after a change of accounts or
-        rights, here or on another node: its event reaches every stream); why the stream
-        must end instead: its account was removed, or it lost the right to hear the other
-        account it listens to."""
-        who = self.who
-        uid = who.uid if who.local else None
-        found = await self.service.accounts.current(who.name, who.account_id, uid)
-        if found is None:
-            return f"account {who.name!r} was removed"
-        self.who = dataclasses.replace(who, rights=found.rights)
-        if self.account not in (None, who.account_id) and not self.who.holds(ACCOUNT_LISTENER):
-            return f"account {who.name!r} lost the right to hear another account's events"
-        return None
-
-    async def allows(self, event: ServerEvent) -> bool:
-        if self.account is not None:
-            return await self._of_account(event, self.account)
-        who = self.who
-        direction = _JOB_EVENTS.get(event.type)
-        if direction is Direction.OUT:
-            everyone = _R2.QUERY_OUT_JOBS if "job_id" in event.payload else _R2.QUERY_ARCHIVES
-            return who.holds(everyone) or await self._owner(direction, event) == who.account_id
-        if direction is Direction.IN:
-            if _sees_receive_folder(self.service, who):
-                return True
-            return await self._owner(direction, event) == who.account_id
-        if event.type in _CONFIG_EVENTS:
-            return who.holds(_R2.QUERY_CONFIG)
-        if event.type.mask is ServerEvents.IN_QUEUE:
-            return _sees_receive_folder(self.service, who)
-        return True
-
-    async def _of_account(self, event: ServerEvent, account: int) -> bool:
-        """An account's events: its faxes' (received ones too while they are public), and
-        the service's end."""
-        direction = _JOB_EVENTS.get(event.type)
-        if direction is Direction.IN and _public(self.service):
-            return True
-        if direction is not None:
-            return await self._owner(direction, event) == account
-        if event.type.mask is ServerEvents.IN_QUEUE:
-            return _public(self.service)
-        return event.type is EventType.SERVER_SHUT_DOWN
-
-    async def _owner(self, direction: Direction, event: ServerEvent) -> int | None:
-        fax_id = event.payload.get("job_id") or event.payload.get("message_id")
-        if not isinstance(fax_id, str):
-            return None
-        if fax_id not in self.owners:
-            owner = await self.service.owner_of(direction, parse_id(fax_id))
-            if owner is None:
-                return None
-            self.owners[fax_id] = owner
-        return self.owners[fax_id]
 
 
 def wire_event(event: ServerEvent) -> dict[str, Any]:
