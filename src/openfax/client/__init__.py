@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from openfax.client.devices import FaxDevice
     from openfax.client.document import FaxDocument, FaxRecipient, FaxRecipients, FaxSender
     from openfax.client.events import ServerEvent
+    from openfax.client.folders import FaxFolders, FaxIncomingQueue, FaxOutgoingQueue
     from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
     from openfax.client.messages import (
         FaxIncomingArchive,
@@ -62,13 +63,7 @@ if TYPE_CHECKING:
         FaxInboundRoutingMethod,
         FaxRoutingDelivery,
     )
-    from openfax.client.server import (
-        FaxActivity,
-        FaxFolders,
-        FaxIncomingQueue,
-        FaxOutgoingQueue,
-        FaxServer,
-    )
+    from openfax.client.server import FaxActivity, FaxServer
     from openfax.model import ServerEvents
 
 _HOMES = {
@@ -118,13 +113,8 @@ _HOMES = {
         "FaxInboundRoutingMethod",
         "FaxRoutingDelivery",
     ),
-    "openfax.client.server": (
-        "FaxActivity",
-        "FaxFolders",
-        "FaxIncomingQueue",
-        "FaxOutgoingQueue",
-        "FaxServer",
-    ),
+    "openfax.client.folders": ("FaxFolders", "FaxIncomingQueue", "FaxOutgoingQueue"),
+    "openfax.client.server": ("FaxActivity", "FaxServer"),
     "openfax.model": ("ServerEvents",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}

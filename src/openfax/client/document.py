@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openfax.client._connection import Upload
+from openfax.client.routing import send_json
+from openfax.client.server import FaxServer
 from openfax.errors import BodyError
 from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
 from openfax.model.records import SENDER_FIELDS, Recipient, Sender, person_fields
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
-    from openfax.client.server import FaxServer
 
 
 class _Changeable:
@@ -51,8 +52,6 @@ class FaxSender(_Changeable, Sender):
     def save_default_sender(self) -> None:
         """FAXCOMEX ``SaveDefaultSender()``: keep these fields as the account's default
         sender on the server (a SubmissionError-like 400 names a field too long)."""
-        from openfax.client.routing import send_json
-
         with _default_sender_connection(self.server) as connection:
             send_json(connection, "PUT", DEFAULT_SENDER_PATH, person_fields(self))
 
@@ -67,8 +66,6 @@ def _default_sender_connection(server: FaxServer | None) -> Iterator[Connection]
     if server is not None:
         yield server._connected
         return
-    from openfax.client.server import FaxServer
-
     with FaxServer() as local:
         local.connect("")
         yield local._connected
@@ -199,8 +196,6 @@ class FaxDocument:
 
     def submit(self, server_name: str = "", *, token: str | None = None) -> list[str]:
         """FAXCOMEX ``Submit(server)``: connect, submit and disconnect."""
-        from openfax.client.server import FaxServer
-
         server = FaxServer()
         server.connect(server_name, token=token)
         try:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openfax.client._records import Field, Record, parse_time, segment
-from openfax.client.document import FaxRecipient, FaxSender
 from openfax.client.events import ServerEvent
 from openfax.errors import MessageNotFoundError
 from openfax.model import (
@@ -21,6 +20,7 @@ from openfax.model import (
     ScheduleType,
     ServerEvents,
 )
+from openfax.model.records import Recipient, Sender
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -124,12 +124,12 @@ class FaxOutgoingJob(_Job):
         self._server = server
 
     @property
-    def sender(self) -> FaxSender:
-        return FaxSender.of(self._data["sender"])
+    def sender(self) -> Sender:
+        return Sender.of(self._data["sender"])
 
     @property
-    def recipient(self) -> FaxRecipient:
-        return FaxRecipient.of(self._data["recipient"])
+    def recipient(self) -> Recipient:
+        return Recipient.of(self._data["recipient"])
 
     def pause(self) -> None:
         """FAXCOMEX ``Pause()``: a pending or retrying job waits (InvalidOperationError else)."""

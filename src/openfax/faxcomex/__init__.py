@@ -208,7 +208,10 @@ def _described(error: BaseException) -> str:
 
 
 def _is_client_object(value: object) -> bool:
-    return type(value).__module__.startswith("openfax.client") and not isinstance(
+    """Whether a COM caller sees ``value`` as an object: the client's, and the records of
+    the wire it shows (a job's sender)."""
+    module = type(value).__module__
+    return module.startswith(("openfax.client", "openfax.model.records")) and not isinstance(
         value, BaseException
     )
 
