@@ -316,8 +316,8 @@ def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> FaxPa
     elif request.cover_page:
         template = server_template(rendering.cover_pages_dir, request.cover_page)
     fields = CoverPageFields(
-        **{f"recipient_{k}": v for k, v in person_fields(recipient).items()},
-        **{f"sender_{k}": v for k, v in person_fields(request.sender).items()},
+        recipient=recipient,
+        sender=request.sender,
         subject=request.subject,
         note=request.note,
         time_sent=rendering.when,
