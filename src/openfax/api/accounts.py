@@ -14,13 +14,14 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from openfax.api.auth import Caller
-from openfax.api.models import MessageModel
+from openfax.api.models import MESSAGE, record_response
 from openfax.api.rights import Authenticated, ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.errors import AccessDeniedError
 from openfax.model import AccessRights2, legacy_rights, parse_id
-from openfax.model.records import ID_PATTERN, Sender, UtcTime, person_fields
+from openfax.model.records import ID_PATTERN, MessageInfo, Sender, UtcTime, person_fields
 from openfax.service import FaxService
 from openfax.service.accounts import MAX_NAME, AccountInfo, Accounts, TokenInfo
+from openfax.service.views import message_info
 
 TAGS: list[Any] = ["accounts and security"]
 AccountName = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME)]
@@ -249,15 +250,19 @@ def accounts_routes(service: FaxService) -> APIRouter:
         _self_or_admin(who, name)
         await accounts().revoke_token(name, parse_id(token_id), actor=who.name)
 
-    @api.post("/incoming-messages/{message_id}/reassign", tags=["incoming archive"])
+    @api.post(
+        "/incoming-messages/{message_id}/reassign",
+        tags=["incoming archive"],
+        response_model=MessageInfo,
+    )
     async def reassign(
         message_id: Annotated[str, PathParam(pattern=ID_PATTERN)],
         change: ReassignModel,
         who: ManageReceiveFolder,
-    ) -> MessageModel:
+    ) -> Response:
         """``FaxIncomingMessage.ReAssign()``: the fax becomes the account's (while incoming
         faxes are not public; 409 InvalidOperationError otherwise)."""
         message = await accounts().reassign(parse_id(message_id), change.account_name, who.name)
-        return MessageModel.of(message)
+        return record_response(MESSAGE, message_info(message))
 
     return api

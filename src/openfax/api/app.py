@@ -44,7 +44,7 @@ from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller
 from openfax.api.errors import fax_error_response, install, problems
 from openfax.api.limits import RequestLimits, limited_routes
-from openfax.api.models import ErrorModel, decode_cursor
+from openfax.api.models import ErrorModel, json_response, record_response
 from openfax.api.options import options_routes
 from openfax.api.outbound_routing import outbound_routing_routes
 from openfax.api.rights import (
@@ -78,12 +78,21 @@ from openfax.model import (
     SUBMIT_RIGHTS,
     AccessRights2,
     CoverPageType,
+    Direction,
     Priority,
     ServerEvents,
     parse_id,
 )
 from openfax.model.events import notification_of
-from openfax.model.records import ID_PATTERN, IncomingJobInfo, OutgoingJobInfo, utc_text
+from openfax.model.paging import QueuePage, decode_cursor, decode_queue_cursor
+from openfax.model.records import (
+    ID_PATTERN,
+    CallAttemptInfo,
+    IncomingJobInfo,
+    MessageInfo,
+    OutgoingJobInfo,
+    utc_text,
+)
 from openfax.service import EventType, FaxService, ServerEvent
 from openfax.service.hearing import (
     ACCOUNT_LISTENER,
@@ -91,8 +100,7 @@ from openfax.service.hearing import (
     incoming_faxes_are_public,
     sees_receive_folder,
 )
-from openfax.store import Direction, Message
-from openfax.store.queries import QueuePage
+from openfax.service.views import call_attempt_info, message_info
 
 MAX_FILE_NAME_LENGTH = 255
 """The longest name of an uploaded file, as most file systems take."""
@@ -254,10 +262,10 @@ def _routes(service: FaxService) -> APIRouter:
         of the queue and counts it; ``next_cursor`` reads on in that snapshot. A caller
         without far2QUERY_OUT_JOBS sees only its own jobs; ``account`` narrows to one
         account's (``FaxAccountOutgoingQueue``)."""
-        cursor = None if after is None else m.decode_queue_cursor(after)
+        cursor = None if after is None else decode_queue_cursor(after)
         owner = await _folder_owner(service, who, account, _R2.QUERY_OUT_JOBS)
         page = await service.get_outgoing_job_page(cursor, limit, owner=owner)
-        return _json_response(m.queue_page_json(page, m.OutgoingJobPageModel))
+        return json_response(m.queue_page_json(page, m.OutgoingJobPageModel))
 
     @api.get("/outgoing-jobs/{job_id}", response_model=OutgoingJobInfo)
     async def get_outgoing_job(job_id: IdParam, who: QueryJobs) -> Response:
@@ -291,8 +299,8 @@ def _routes(service: FaxService) -> APIRouter:
         await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
         return await _tiff_copy(partial(service.copy_tiff, actor=who.name), job_id)
 
-    @api.get("/outgoing-jobs/{job_id}/attempts")
-    async def get_attempts(job_id: IdParam, who: QueryJobs) -> list[m.CallAttemptModel]:
+    @api.get("/outgoing-jobs/{job_id}/attempts", response_model=list[CallAttemptInfo])
+    async def get_attempts(job_id: IdParam, who: QueryJobs) -> Response:
         """The calls made for the job, each with its T.30 transcript."""
         try:
             await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
@@ -300,7 +308,7 @@ def _routes(service: FaxService) -> APIRouter:
             message = await service.get_message(Direction.OUT, parse_id(job_id))
             check_owner(who, message.owner_id, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
         attempts = await service.get_call_attempts(parse_id(job_id))
-        return [m.CallAttemptModel.of(attempt) for attempt in attempts]
+        return record_response(m.CALL_ATTEMPTS, [call_attempt_info(a) for a in attempts])
 
     # --- the incoming queue's jobs --------------------------------------------------------------
 
@@ -310,11 +318,11 @@ def _routes(service: FaxService) -> APIRouter:
     ) -> Response:
         """FAXCOMEX ``IncomingQueue.GetJobs()`` page by page, as ``/outgoing-jobs``; empty
         for an account that may not see the receive folder (incoming faxes not public)."""
-        cursor = None if after is None else m.decode_queue_cursor(after)
+        cursor = None if after is None else decode_queue_cursor(after)
         if not sees_receive_folder(service, who.rights):
-            return _json_response(m.queue_page_json(QueuePage([], 0, None), m.IncomingJobPageModel))
+            return json_response(m.queue_page_json(QueuePage([], 0, None), m.IncomingJobPageModel))
         page = await service.get_incoming_job_page(cursor, limit)
-        return _json_response(m.queue_page_json(page, m.IncomingJobPageModel))
+        return json_response(m.queue_page_json(page, m.IncomingJobPageModel))
 
     @api.get("/incoming-jobs/{job_id}", response_model=IncomingJobInfo)
     async def get_incoming_job(job_id: IdParam, who: ReceiveFolderReader) -> Response:
@@ -413,13 +421,18 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     prefix = f"/{side}-messages"
     tag: list[str | Enum] = [f"{side} archive"]
 
-    @api.get(prefix, name=f"list_{direction.value}_messages", tags=tag)
+    @api.get(
+        prefix,
+        name=f"list_{direction.value}_messages",
+        tags=tag,
+        response_model=m.MessagePageModel,
+    )
     async def get_messages(
         who: QueryArchives,
         after: After = None,
         limit: Limit = DEFAULT_PREFETCH_SIZE,
         account: AccountParam = None,
-    ) -> m.MessagePageModel:
+    ) -> Response:
         """One page of the archive, oldest first (the FAXCOMEX message iterator's prefetch):
         the caller's own faxes, or everyone's with far2QUERY_ARCHIVES; ``account`` narrows
         to one account's (``FaxAccountIncomingArchive`` / ``OutgoingArchive``). Received
@@ -429,9 +442,9 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         owner = None
         if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
-        return m.MessagePageModel.of(
-            await service.get_messages(direction, cursor, limit, owner=owner)
-        )
+        page = await service.get_messages(direction, cursor, limit, owner=owner)
+        messages = [message_info(message) for message in page.messages]
+        return json_response(m.message_page_json(messages, page.next_cursor))
 
     @api.get(f"/{side}-archive", name=f"get_{direction.value}_archive", tags=tag)
     async def get_archive(who: QueryArchives, account: AccountParam = None) -> m.ArchiveModel:
@@ -442,22 +455,31 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         return m.ArchiveModel(size=await service.archive_size(direction, owner=owner))
 
-    async def visible(message_id: str, who: Caller, *, manage: bool = False) -> Message:
-        """The message, once the caller may see it (or delete it, ``manage``)."""
-        message = await service.get_message(direction, parse_id(message_id))
+    async def visible(message_id: str, who: Caller, *, manage: bool = False) -> None:
+        """Refuse a caller who may not see the message (or delete it, ``manage``)."""
+        message = message_info(await service.get_message(direction, parse_id(message_id)))
         _check_message(who, message, manage=manage, public=incoming_faxes_are_public(service))
-        return message
 
-    @api.get(prefix + "/{message_id}", name=f"get_{direction.value}_message", tags=tag)
-    async def get_message(message_id: IdParam, who: QueryArchives) -> m.MessageModel:
+    @api.get(
+        prefix + "/{message_id}",
+        name=f"get_{direction.value}_message",
+        tags=tag,
+        response_model=MessageInfo,
+    )
+    async def get_message(message_id: IdParam, who: QueryArchives) -> Response:
         await visible(message_id, who)
         message = await service.get_message(direction, parse_id(message_id), who.name)
-        return m.MessageModel.of(message)
+        return record_response(m.MESSAGE, message_info(message))
 
-    @api.patch(prefix + "/{message_id}", name=f"patch_{direction.value}_message", tags=tag)
+    @api.patch(
+        prefix + "/{message_id}",
+        name=f"patch_{direction.value}_message",
+        tags=tag,
+        response_model=MessageInfo,
+    )
     async def patch_message(
         message_id: IdParam, change: m.MessagePatch, who: QueryArchives
-    ) -> m.MessageModel:
+    ) -> Response:
         """FAXCOMEX ``Message.Save()``: the read flag, by whoever sees the fax; on a received
         fax also what a routing assistant fills in (far2MANAGE_RECEIVE_FOLDER)."""
         await visible(message_id, who)
@@ -468,7 +490,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
                 f"{', '.join(sorted(set(changes) - {'read'}))} of a received fax"
             )
         saved = await service.save_message(direction, parse_id(message_id), changes, who.name)
-        return m.MessageModel.of(saved)
+        return record_response(m.MESSAGE, message_info(saved))
 
     @api.get(
         prefix + "/{message_id}/tiff",
@@ -549,7 +571,7 @@ def _check_receive_folder(service: FaxService, who: Caller) -> None:
         )
 
 
-def _check_message(who: Caller, message: Message, *, manage: bool, public: bool) -> None:
+def _check_message(who: Caller, message: MessageInfo, *, manage: bool, public: bool) -> None:
     """Refuse a caller who may not see (``manage``: delete) an archived fax: a sent fax is
     its sender's; a received one is every account's to see while incoming faxes are
     public, else its assignee's; holders of far2MANAGE_RECEIVE_FOLDER see and delete any
@@ -563,13 +585,8 @@ def _check_message(who: Caller, message: Message, *, manage: bool, public: bool)
     check_owner(who, message.owner_id, everyone, f"{kind} {message.id:016x}")
 
 
-def _json_response(body: bytes) -> Response:
-    """A JSON body made by the route itself (its ``response_model`` documents the shape)."""
-    return Response(body, media_type="application/json")
-
-
 def _incoming_job(job: IncomingJobInfo) -> Response:
-    return _json_response(m.job_json(m.INCOMING_JOB, job))
+    return record_response(m.INCOMING_JOB, job)
 
 
 async def _tiff_copy(
@@ -593,7 +610,7 @@ async def _tiff_copy(
 
 
 def _outgoing_job(job: OutgoingJobInfo) -> Response:
-    return _json_response(m.job_json(m.OUTGOING_JOB, job))
+    return record_response(m.OUTGOING_JOB, job)
 
 
 async def _until_closed(socket: WebSocket) -> None:

@@ -7,12 +7,11 @@ status fields a person reads.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path as PathParam
+from fastapi.responses import Response
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -23,17 +22,15 @@ from pydantic import (
     field_validator,
 )
 
-from openfax.errors import InvalidIdError
 from openfax.model import (
     CoverPageType,
     Priority,
     ReceiptType,
     ReceiveMode,
     ScheduleType,
-    format_id,
-    parse_id,
     version_numbers,
 )
+from openfax.model.paging import MessageCursor, QueuePage, encode_cursor, encode_queue_cursor
 from openfax.model.records import (
     MAX_ADDRESS_LENGTH,
     MAX_DOCUMENT_NAME_LENGTH,
@@ -41,20 +38,19 @@ from openfax.model.records import (
     MAX_NOTE_LENGTH,
     MAX_SUBJECT_LENGTH,
     NO_NUL,
+    CallAttemptInfo,
     CoverText,
     FaxId,
     FaxNumber,
     Ident,
     IncomingJobInfo,
+    MessageInfo,
     OutgoingJobInfo,
     Recipient,
     Sender,
-    UtcTime,
 )
 from openfax.service.submission import SubmitRequest
 from openfax.service.views import Activity, DeviceInfo, QueueSwitches, ServerInfo
-from openfax.store import CallAttempt, Message
-from openfax.store.queries import MessageCursor, MessagePage, QueueCursor, QueueKey, QueuePage
 
 MAX_INT64 = 2**63 - 1
 """The largest integer the store keeps (SQLite's INTEGER, PostgreSQL's bigint): the most a
@@ -220,25 +216,6 @@ class OutgoingJobPageModel(BaseModel):
     next_cursor: str | None
 
 
-class CallAttemptModel(BaseModel):
-    """One call made for an outgoing job, with the T.30 transcript of the session."""
-
-    attempt: int
-    device_id: int | None
-    started_at: UtcTime
-    ended_at: UtcTime | None
-    result_code: int | None
-    result_name: str | None
-    failure_cause: str | None
-    pages_confirmed: int
-    transcript: list[Any]
-
-    @classmethod
-    def of(cls, attempt: CallAttempt) -> CallAttemptModel:
-        fields = {f: getattr(attempt, f) for f in cls.model_fields}
-        return cls(**fields)
-
-
 class IncomingJobPageModel(BaseModel):
     """One page of a snapshot of the incoming queue, as ``OutgoingJobPageModel``."""
 
@@ -249,11 +226,27 @@ class IncomingJobPageModel(BaseModel):
 
 OUTGOING_JOB = TypeAdapter(OutgoingJobInfo)
 INCOMING_JOB = TypeAdapter(IncomingJobInfo)
+MESSAGE = TypeAdapter(MessageInfo)
+CALL_ATTEMPTS = TypeAdapter(list[CallAttemptInfo])
 
 
-def job_json(adapter: TypeAdapter[Any], job: OutgoingJobInfo | IncomingJobInfo) -> bytes:
-    """A job as the wire shows it, serialised by pydantic straight from its record."""
-    return adapter.dump_json(job, by_alias=True)
+def record_response(adapter: TypeAdapter[Any], record: object) -> Response:
+    """A record of :mod:`openfax.model.records` as the wire shows it, serialised by pydantic
+    straight from the record (the route's ``response_model`` documents the shape)."""
+    return json_response(adapter.dump_json(record, by_alias=True))
+
+
+def json_response(body: bytes) -> Response:
+    """A JSON body made by the route itself."""
+    return Response(body, media_type="application/json")
+
+
+def message_page_json(messages: list[MessageInfo], cursor: MessageCursor | None) -> bytes:
+    """An archive's page as the JSON of ``MessagePageModel``."""
+    body = MessagePageModel.model_construct(
+        messages=messages, next_cursor=None if cursor is None else encode_cursor(cursor)
+    )
+    return body.model_dump_json(by_alias=True).encode()
 
 
 def queue_page_json(
@@ -268,85 +261,6 @@ def queue_page_json(
         next_cursor=None if cursor is None else encode_queue_cursor(cursor),
     )
     return body.model_dump_json(by_alias=True).encode()
-
-
-class MessageModel(BaseModel):
-    """An archived fax: FAXCOMEX ``IFaxIncomingMessage2`` or ``IFaxOutgoingMessage2`` (the
-    fields of the other direction are empty)."""
-
-    id: FaxId
-    submission_id: FaxId | None
-    subject: str
-    document_name: str
-    sender: dict[str, str]
-    sender_name: str
-    sender_fax_number: str
-    recipient: Recipient | None
-    recipients: str
-    was_reassigned: bool
-    priority: int | None
-    receipt_type: int | None
-    receipt_address: str
-    has_cover_page: bool
-    read: bool
-    pages: int
-    size: int
-    retries: int
-    device_name: str
-    csid: str
-    tsid: str
-    caller_id: str
-    routing_information: str
-    original_scheduled_time: UtcTime | None
-    submission_time: UtcTime | None
-    transmission_start: UtcTime | None
-    transmission_end: UtcTime | None
-    partial: bool
-    owner: str | None
-
-    @classmethod
-    def of(cls, message: Message) -> MessageModel:
-        recipient = None
-        if message.recipient_number:
-            # As stored: the limits of a new submission's fields are not checked again.
-            recipient = Recipient.of(
-                {
-                    **message.recipient,
-                    "fax_number": message.recipient_number,
-                    "name": message.recipient_name,
-                }
-            )
-        return cls(
-            id=message.id,
-            submission_id=message.submission_id,
-            subject=message.subject,
-            document_name=message.document_name,
-            sender=message.sender,
-            sender_name=message.sender_name,
-            sender_fax_number=message.sender_fax_number,
-            recipient=recipient,
-            recipients=message.recipients,
-            was_reassigned=message.was_reassigned,
-            priority=None if message.priority is None else int(message.priority),
-            receipt_type=None if message.receipt_type is None else int(message.receipt_type),
-            receipt_address=message.receipt_address,
-            has_cover_page=message.has_cover_page,
-            read=message.read,
-            pages=message.pages,
-            size=message.size,
-            retries=message.retries,
-            device_name=message.device_name,
-            csid=message.csid,
-            tsid=message.tsid,
-            caller_id=message.caller_id,
-            routing_information=message.routing_information,
-            original_scheduled_time=message.original_scheduled_at,
-            submission_time=message.submitted_at,
-            transmission_start=message.transmission_start,
-            transmission_end=message.transmission_end,
-            partial=message.partial,
-            owner=message.owner,
-        )
 
 
 class MessagePatch(Strict):
@@ -369,16 +283,8 @@ class ArchiveModel(BaseModel):
 class MessagePageModel(BaseModel):
     """One page of an archive, oldest first; ``next_cursor`` is null at its end."""
 
-    messages: list[MessageModel]
+    messages: list[MessageInfo]
     next_cursor: str | None
-
-    @classmethod
-    def of(cls, page: MessagePage) -> MessagePageModel:
-        cursor = page.next_cursor
-        return cls(
-            messages=[MessageModel.of(m) for m in page.messages],
-            next_cursor=None if cursor is None else encode_cursor(cursor),
-        )
 
 
 class DeviceModel(BaseModel):
@@ -443,66 +349,3 @@ class ErrorModel(BaseModel):
     the exception's attributes (``index`` of a failing body, ...)."""
 
     error: ErrorBody
-
-
-# --- archive cursors ----------------------------------------------------------------------------
-
-
-def encode_cursor(cursor: MessageCursor) -> str:
-    """An opaque archive cursor: where a listing stopped, base64url of ``time~id``."""
-    return _encode([_key_text(cursor.archived_at, cursor.id)])
-
-
-def decode_cursor(text: str) -> MessageCursor:
-    """The cursor ``encode_cursor`` made; InvalidIdError for anything else."""
-    (after,) = _decode(text, keys=1, counted=False)
-    return MessageCursor(archived_at=after.at, id=after.id)
-
-
-def encode_queue_cursor(cursor: QueueCursor) -> str:
-    """An opaque queue cursor: base64url of ``time~id~time~id~count`` (the last job
-    returned, the snapshot's last job, its count)."""
-    return _encode(
-        [
-            _key_text(cursor.after.at, cursor.after.id),
-            _key_text(cursor.until.at, cursor.until.id),
-            str(cursor.count),
-        ]
-    )
-
-
-def decode_queue_cursor(text: str) -> QueueCursor:
-    """The cursor ``encode_queue_cursor`` made; InvalidIdError for anything else."""
-    after, until, count = _decode(text, keys=2, counted=True)
-    return QueueCursor(after, until, count)
-
-
-def _key_text(at: datetime, row_id: int) -> str:
-    return f"{at.astimezone(UTC).isoformat()}~{format_id(row_id)}"
-
-
-def _encode(parts: list[str]) -> str:
-    return base64.urlsafe_b64encode("~".join(parts).encode()).decode().rstrip("=")
-
-
-def _decode(text: str, *, keys: int, counted: bool) -> list[Any]:
-    """The ``keys`` (time, id) pairs of a cursor as QueueKeys, then its count if
-    ``counted``; InvalidIdError for a cursor of another shape."""
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split("~")
-        if len(raw) != 2 * keys + counted:
-            raise ValueError(text)
-        found: list[Any] = []
-        for index in range(keys):
-            at = datetime.fromisoformat(raw[2 * index])
-            if at.tzinfo is None:
-                raise ValueError(text)
-            found.append(QueueKey(at.astimezone(UTC), parse_id(raw[2 * index + 1])))
-        if counted:
-            count = int(raw[-1])
-            if not 0 <= count <= MAX_INT64:
-                raise ValueError(text)
-            found.append(count)
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
-        raise InvalidIdError(text) from None
-    return found

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from openfax.model.enums import (
+    Direction,
     ExtendedStatus,
     JobOperations,
     JobStatus,
@@ -266,3 +267,58 @@ class IncomingJobInfo(_JobStatusNames):
     partial: bool
     transmission_start: UtcTime
     transmission_end: UtcTime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageInfo:
+    """An archived fax: FAXCOMEX ``IFaxIncomingMessage2`` or ``IFaxOutgoingMessage2`` (the
+    fields of the other direction are empty)."""
+
+    id: FaxId
+    direction: Annotated[Direction, Field(exclude=True)]
+    submission_id: FaxId | None
+    subject: str
+    document_name: str
+    sender: dict[str, str]
+    """The sender's fields as the submission gave them (those left empty left out)."""
+    sender_name: str
+    sender_fax_number: str
+    recipient: Recipient | None
+    recipients: str
+    was_reassigned: bool
+    priority: Priority | None
+    receipt_type: ReceiptType | None
+    receipt_address: str
+    has_cover_page: bool
+    read: bool
+    pages: int
+    size: int
+    retries: int
+    device_name: str
+    csid: str
+    tsid: str
+    caller_id: str
+    routing_information: str
+    original_scheduled_time: UtcTime | None
+    submission_time: UtcTime | None
+    transmission_start: UtcTime | None
+    transmission_end: UtcTime | None
+    partial: bool
+    owner: str | None
+    owner_id: Annotated[int | None, Field(exclude=True)] = None
+    """The id of the account the fax is its sender's or assigned to, kept off the wire."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallAttemptInfo:
+    """One call made for an outgoing job, with the T.30 transcript of the session."""
+
+    attempt: int
+    device_id: int | None
+    started_at: UtcTime
+    ended_at: UtcTime | None
+    result_code: int | None
+    result_name: str | None
+    failure_cause: str | None
+    pages_confirmed: int
+    transcript: list[Any]

@@ -40,6 +40,7 @@ from openfax.model import (
     ServerEvents,
     new_ids,
 )
+from openfax.model.paging import MessageCursor, QueueCursor, QueuePage
 from openfax.model.records import IncomingJobInfo, OutgoingJobInfo, person_fields
 from openfax.providers import DeviceProvider, DeviceState, LoopbackProvider, Transport
 from openfax.providers.sip import SipProvider
@@ -129,13 +130,7 @@ from openfax.store import (
     open_database,
 )
 from openfax.store import queries as q
-from openfax.store.queries import (
-    MessageCursor,
-    MessagePage,
-    QueueCursor,
-    QueuePage,
-    SubmitResult,
-)
+from openfax.store.queries import MessagePage, SubmitResult
 
 _logger = logging.getLogger("openfax.service")
 

@@ -13,9 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from openfax.model import CoverPageType, JobType, ReceiveMode, ServerApiVersion, format_id
-from openfax.model.records import IncomingJobInfo, OutgoingJobInfo, Recipient, Sender
+from openfax.model.records import (
+    CallAttemptInfo,
+    IncomingJobInfo,
+    MessageInfo,
+    OutgoingJobInfo,
+    Recipient,
+    Sender,
+)
 from openfax.service.job_states import available_operations, incoming_operations
-from openfax.store import Direction, IncomingJob, Message, OutgoingJob, Submission
+from openfax.store import CallAttempt, Direction, IncomingJob, Message, OutgoingJob, Submission
 
 
 def outgoing_job_info(job: OutgoingJob, submission: Submission) -> OutgoingJobInfo:
@@ -83,6 +90,68 @@ def incoming_job_info(job: IncomingJob) -> IncomingJobInfo:
         partial=job.partial,
         transmission_start=job.started_at,
         transmission_end=job.ended_at,
+    )
+
+
+def message_info(message: Message) -> MessageInfo:
+    """An archived fax as FAXCOMEX shows it; its recipient as stored (the limits of a new
+    submission's fields are not checked again)."""
+    recipient = None
+    if message.recipient_number:
+        recipient = Recipient.of(
+            {
+                **message.recipient,
+                "fax_number": message.recipient_number,
+                "name": message.recipient_name,
+            }
+        )
+    return MessageInfo(
+        id=message.id,
+        direction=message.direction,
+        submission_id=message.submission_id,
+        subject=message.subject,
+        document_name=message.document_name,
+        sender=message.sender,
+        sender_name=message.sender_name,
+        sender_fax_number=message.sender_fax_number,
+        recipient=recipient,
+        recipients=message.recipients,
+        was_reassigned=message.was_reassigned,
+        priority=message.priority,
+        receipt_type=message.receipt_type,
+        receipt_address=message.receipt_address,
+        has_cover_page=message.has_cover_page,
+        read=message.read,
+        pages=message.pages,
+        size=message.size,
+        retries=message.retries,
+        device_name=message.device_name,
+        csid=message.csid,
+        tsid=message.tsid,
+        caller_id=message.caller_id,
+        routing_information=message.routing_information,
+        original_scheduled_time=message.original_scheduled_at,
+        submission_time=message.submitted_at,
+        transmission_start=message.transmission_start,
+        transmission_end=message.transmission_end,
+        partial=message.partial,
+        owner=message.owner,
+        owner_id=message.owner_id,
+    )
+
+
+def call_attempt_info(attempt: CallAttempt) -> CallAttemptInfo:
+    """A call made for an outgoing job, as a client reads it."""
+    return CallAttemptInfo(
+        attempt=attempt.attempt,
+        device_id=attempt.device_id,
+        started_at=attempt.started_at,
+        ended_at=attempt.ended_at,
+        result_code=attempt.result_code,
+        result_name=attempt.result_name,
+        failure_cause=attempt.failure_cause,
+        pages_confirmed=attempt.pages_confirmed,
+        transcript=attempt.transcript,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE, JobStatus
+from openfax.model.paging import MessageCursor, QueueCursor, QueueKey, QueuePage
 from openfax.store.records import (
     Account,
     AccountToken,
@@ -100,44 +101,6 @@ class RecoveredJobs:
 
 
 R = TypeVar("R")
-
-
-@dataclass(frozen=True, slots=True)
-class MessageCursor:
-    """Where an archive listing stopped: the last message returned."""
-
-    archived_at: datetime
-    id: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueueKey:
-    """A job's place in its queue's order: its time (an outgoing job's creation, an incoming
-    job's start), then its id."""
-
-    at: datetime
-    id: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueueCursor:
-    """Where a queue listing stopped, and the snapshot it reads: ``after`` is the last job
-    returned, ``until`` the last job in the queue when the first page was read, ``count``
-    how many jobs the queue then held."""
-
-    after: QueueKey
-    until: QueueKey
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueuePage(Generic[R]):
-    """One batch of a queue snapshot in queue order; ``count`` is the snapshot's size and
-    ``next_cursor`` None at its end."""
-
-    jobs: list[R]
-    count: int
-    next_cursor: QueueCursor | None
 
 
 @dataclass(frozen=True, slots=True)

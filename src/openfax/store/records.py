@@ -24,6 +24,7 @@ from openfax.model import (
     ScheduleType,
     new_id,
 )
+from openfax.model.enums import Direction as Direction  # the store names it here too
 
 JSONObject = dict[str, Any]
 
@@ -43,13 +44,6 @@ def field_names(kind: type) -> tuple[str, ...]:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-class Direction(StrEnum):
-    """Which archive a message is in."""
-
-    IN = "in"
-    OUT = "out"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
