@@ -10,7 +10,7 @@ the client derives its FAXCOMEX objects from, and cover pages show.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Self
@@ -90,34 +90,9 @@ _FROM_CLIENT = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Recipient:
-    """One recipient (FAXCOMEX ``FaxRecipient`` and its cover-page fields)."""
-
-    __pydantic_config__ = _FROM_CLIENT
-
-    fax_number: FaxNumber
-    name: CoverText = ""
-    company: CoverText = ""
-    street_address: CoverText = ""
-    city: CoverText = ""
-    state: CoverText = ""
-    zip_code: CoverText = ""
-    country: CoverText = ""
-    title: CoverText = ""
-    department: CoverText = ""
-    office_location: CoverText = ""
-    home_phone: CoverText = ""
-    office_phone: CoverText = ""
-
-    @classmethod
-    def of(cls, stored: Mapping[str, Any]) -> Self:
-        """The recipient of the fields a job or message keeps (those left out are empty)."""
-        return cls(**{name: stored.get(name, "") for name in RECIPIENT_FIELDS})
-
-
-@dataclass(frozen=True, kw_only=True)
-class Sender:
-    """The sender (FAXCOMEX ``FaxSender``); ``tsid`` is the identity the fax machine sends."""
+class _Person:
+    """The cover-page fields a recipient and the sender share (FAXCOMEX ``FaxRecipient``'s
+    and ``FaxSender``'s)."""
 
     __pydantic_config__ = _FROM_CLIENT
 
@@ -134,18 +109,43 @@ class Sender:
     office_location: CoverText = ""
     home_phone: CoverText = ""
     office_phone: CoverText = ""
+
+    @classmethod
+    def of(cls, stored: Mapping[str, Any]) -> Self:
+        """The record of the fields a job, message or account keeps (those left out are
+        empty)."""
+        return cls(**{name: stored.get(name, "") for name in _field_names(cls)})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipient(_Person):
+    """One recipient (FAXCOMEX ``FaxRecipient`` and its cover-page fields): a number to dial."""
+
+    fax_number: FaxNumber = field()
+    """Required, unlike the sender's."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sender(_Person):
+    """The sender (FAXCOMEX ``FaxSender``); ``tsid`` is the identity the fax machine sends."""
+
     email: CoverText = ""
     billing_code: CoverText = ""
     tsid: Ident = ""
 
-    @classmethod
-    def of(cls, stored: Mapping[str, Any]) -> Self:
-        """The sender of the fields a submission or account keeps (those left out are empty)."""
-        return cls(**{name: stored.get(name, "") for name in SENDER_FIELDS})
+
+def _field_names(kind: type[_Person]) -> tuple[str, ...]:
+    """A record's field names, looked up once (a listing makes thousands of records)."""
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
 
 
-RECIPIENT_FIELDS = tuple(f.name for f in fields(Recipient))
-SENDER_FIELDS = tuple(f.name for f in fields(Sender))
+_FIELD_NAMES: dict[type[_Person], tuple[str, ...]] = {}
+
+RECIPIENT_FIELDS = _field_names(Recipient)
+SENDER_FIELDS = _field_names(Sender)
 
 
 def person_fields(record: Recipient | Sender) -> dict[str, str]:
