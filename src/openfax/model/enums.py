@@ -255,3 +255,14 @@ class Direction(StrEnum):
 
     IN = "in"
     OUT = "out"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one piece of work that is retried stands: a routing method's delivery of a
+    received fax, a receipt's e-mail."""
+
+    PENDING = "pending"
+    """Not yet run, or failed and waiting for its next attempt."""
+    DONE = "done"
+    FAILED = "failed"
+    """Failed for good (no retry left, or a failure a retry cannot mend)."""

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from openfax.model.enums import (
+    DeliveryStatus,
     Direction,
     ExtendedStatus,
     JobOperations,
@@ -322,3 +323,55 @@ class CallAttemptInfo:
     failure_cause: str | None
     pages_confirmed: int
     transcript: list[Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEntryInfo:
+    """One line of the audit trail: who did what to which object, and when."""
+
+    seq: int
+    time: UtcTime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptInfo:
+    """A delivery (``delivered``) or non-delivery receipt: one job's, or a broadcast's
+    summary (``job_id`` null); ``status`` pending, done (the SMTP server took it) or failed."""
+
+    id: FaxId
+    submission_id: FaxId
+    job_id: FaxId | None
+    address: str
+    delivered: bool
+    attach: bool
+    status: DeliveryStatus
+    attempts: int
+    last_error: str
+    next_attempt_at: UtcTime | None
+    created_at: UtcTime
+    updated_at: UtcTime
+    sent_at: UtcTime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryInfo:
+    """One inbound routing method's work on one received fax."""
+
+    id: FaxId
+    message_id: FaxId
+    device_id: int
+    method: str
+    method_name: str
+    priority: int
+    status: DeliveryStatus
+    attempts: int
+    last_error: str
+    next_attempt_at: UtcTime | None
+    created_at: UtcTime
+    updated_at: UtcTime
+    delivered_at: UtcTime | None

@@ -14,15 +14,29 @@ from typing import Any
 
 from openfax.model import CoverPageType, JobType, ReceiveMode, ServerApiVersion, format_id
 from openfax.model.records import (
+    AuditEntryInfo,
     CallAttemptInfo,
+    DeliveryInfo,
     IncomingJobInfo,
     MessageInfo,
     OutgoingJobInfo,
+    ReceiptInfo,
     Recipient,
     Sender,
 )
+from openfax.routing.registry import Registry
 from openfax.service.job_states import available_operations, incoming_operations
-from openfax.store import CallAttempt, Direction, IncomingJob, Message, OutgoingJob, Submission
+from openfax.store import (
+    AuditEntry,
+    CallAttempt,
+    Direction,
+    IncomingJob,
+    Message,
+    OutgoingJob,
+    Receipt,
+    RoutingDelivery,
+    Submission,
+)
 
 
 def outgoing_job_info(job: OutgoingJob, submission: Submission) -> OutgoingJobInfo:
@@ -152,6 +166,60 @@ def call_attempt_info(attempt: CallAttempt) -> CallAttemptInfo:
         failure_cause=attempt.failure_cause,
         pages_confirmed=attempt.pages_confirmed,
         transcript=attempt.transcript,
+    )
+
+
+def audit_entry_info(entry: AuditEntry) -> AuditEntryInfo:
+    """A line of the audit trail as an administrator reads it."""
+    return AuditEntryInfo(
+        seq=entry.seq,
+        time=entry.created_at,
+        actor=entry.actor,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        details=entry.details,
+    )
+
+
+def receipt_info(receipt: Receipt) -> ReceiptInfo:
+    """A receipt as a client reads it (what it reports stays on the server)."""
+    return ReceiptInfo(
+        id=receipt.id,
+        submission_id=receipt.submission_id,
+        job_id=receipt.job_id,
+        address=receipt.address,
+        delivered=receipt.delivered,
+        attach=receipt.attach,
+        status=receipt.status,
+        attempts=receipt.attempts,
+        last_error=receipt.last_error,
+        next_attempt_at=receipt.next_attempt_at,
+        created_at=receipt.created_at,
+        updated_at=receipt.updated_at,
+        sent_at=receipt.sent_at,
+    )
+
+
+def delivery_info(delivery: RoutingDelivery, registry: Registry) -> DeliveryInfo:
+    """A routing method's delivery as a client reads it, with the friendly name of the
+    method (as ``registry`` loaded it; empty for a method no longer loaded)."""
+    method = registry.methods.get(delivery.method)
+    method_name = method.friendly_name if method else ""
+    return DeliveryInfo(
+        id=delivery.id,
+        message_id=delivery.message_id,
+        device_id=delivery.device_id,
+        method=delivery.method,
+        method_name=method_name,
+        priority=delivery.priority,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        last_error=delivery.last_error,
+        next_attempt_at=delivery.next_attempt_at,
+        created_at=delivery.created_at,
+        updated_at=delivery.updated_at,
+        delivered_at=delivery.delivered_at,
     )
 
 
