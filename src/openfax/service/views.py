@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from openfax.model import CoverPageType, JobType, ReceiveMode, ServerApiVersion, format_id
 from openfax.model.records import (
@@ -37,17 +37,22 @@ from openfax.store import (
     RoutingDelivery,
     Submission,
 )
+from openfax.store.records import field_names
+
+V = TypeVar("V")
+
+
+def _view(kind: type[V], row: object, **given: Any) -> V:
+    """A record of ``kind`` whose fields not ``given`` are the row's of the same name."""
+    names = field_names(kind)
+    return kind(**{name: getattr(row, name) for name in names if name not in given}, **given)
 
 
 def outgoing_job_info(job: OutgoingJob, submission: Submission) -> OutgoingJobInfo:
     """The outgoing job as FAXCOMEX shows it: the job row with its submission's fields."""
-    return OutgoingJobInfo(
-        id=job.id,
-        submission_id=job.submission_id,
-        status=job.status,
-        extended_status=job.extended_status,
-        extended_status_text=job.extended_status_text,
-        failure_cause=job.failure_cause,
+    return _view(
+        OutgoingJobInfo,
+        job,
         available_operations=available_operations(job.status),
         recipient=Recipient.of(
             {**job.recipient, "fax_number": job.recipient_number, "name": job.recipient_name}
@@ -56,18 +61,6 @@ def outgoing_job_info(job: OutgoingJob, submission: Submission) -> OutgoingJobIn
         subject=submission.subject,
         document_name=submission.document_name,
         pages=job.total_pages,
-        pages_confirmed=job.pages_confirmed,
-        current_page=job.current_page,
-        bit_rate=job.bit_rate,
-        page_bytes=job.page_bytes,
-        page_bytes_sent=job.page_bytes_sent,
-        size=job.size,
-        retries=job.retries,
-        attempts=job.attempts,
-        device_id=job.device_id,
-        csid=job.csid,
-        tsid=job.tsid,
-        priority=job.priority,
         schedule_type=submission.schedule_type,
         receipt_type=submission.receipt_type,
         receipt_address=submission.receipt_address,
@@ -85,23 +78,10 @@ def outgoing_job_info(job: OutgoingJob, submission: Submission) -> OutgoingJobIn
 
 def incoming_job_info(job: IncomingJob) -> IncomingJobInfo:
     """The incoming job as FAXCOMEX shows it, with the operations its status allows."""
-    return IncomingJobInfo(
-        id=job.id,
-        job_type=job.job_type,
-        status=job.status,
-        extended_status=job.extended_status,
-        extended_status_text=job.extended_status_text,
+    return _view(
+        IncomingJobInfo,
+        job,
         available_operations=incoming_operations(job.status),
-        device_id=job.device_id,
-        caller_id=job.caller_id,
-        routing_information=job.routing_information,
-        csid=job.csid,
-        tsid=job.tsid,
-        pages=job.pages,
-        current_page=job.current_page,
-        size=job.size,
-        retries=job.retries,
-        partial=job.partial,
         transmission_start=job.started_at,
         transmission_end=job.ended_at,
     )
@@ -119,108 +99,35 @@ def message_info(message: Message) -> MessageInfo:
                 "name": message.recipient_name,
             }
         )
-    return MessageInfo(
-        id=message.id,
-        direction=message.direction,
-        submission_id=message.submission_id,
-        subject=message.subject,
-        document_name=message.document_name,
-        sender=message.sender,
-        sender_name=message.sender_name,
-        sender_fax_number=message.sender_fax_number,
+    return _view(
+        MessageInfo,
+        message,
         recipient=recipient,
-        recipients=message.recipients,
-        was_reassigned=message.was_reassigned,
-        priority=message.priority,
-        receipt_type=message.receipt_type,
-        receipt_address=message.receipt_address,
-        has_cover_page=message.has_cover_page,
-        read=message.read,
-        pages=message.pages,
-        size=message.size,
-        retries=message.retries,
-        device_name=message.device_name,
-        csid=message.csid,
-        tsid=message.tsid,
-        caller_id=message.caller_id,
-        routing_information=message.routing_information,
         original_scheduled_time=message.original_scheduled_at,
         submission_time=message.submitted_at,
-        transmission_start=message.transmission_start,
-        transmission_end=message.transmission_end,
-        partial=message.partial,
-        owner=message.owner,
-        owner_id=message.owner_id,
     )
 
 
 def call_attempt_info(attempt: CallAttempt) -> CallAttemptInfo:
     """A call made for an outgoing job, as a client reads it."""
-    return CallAttemptInfo(
-        attempt=attempt.attempt,
-        device_id=attempt.device_id,
-        started_at=attempt.started_at,
-        ended_at=attempt.ended_at,
-        result_code=attempt.result_code,
-        result_name=attempt.result_name,
-        failure_cause=attempt.failure_cause,
-        pages_confirmed=attempt.pages_confirmed,
-        transcript=attempt.transcript,
-    )
+    return _view(CallAttemptInfo, attempt)
 
 
 def audit_entry_info(entry: AuditEntry) -> AuditEntryInfo:
     """A line of the audit trail as an administrator reads it."""
-    return AuditEntryInfo(
-        seq=entry.seq,
-        time=entry.created_at,
-        actor=entry.actor,
-        action=entry.action,
-        object_type=entry.object_type,
-        object_id=entry.object_id,
-        details=entry.details,
-    )
+    return _view(AuditEntryInfo, entry, time=entry.created_at)
 
 
 def receipt_info(receipt: Receipt) -> ReceiptInfo:
     """A receipt as a client reads it (what it reports stays on the server)."""
-    return ReceiptInfo(
-        id=receipt.id,
-        submission_id=receipt.submission_id,
-        job_id=receipt.job_id,
-        address=receipt.address,
-        delivered=receipt.delivered,
-        attach=receipt.attach,
-        status=receipt.status,
-        attempts=receipt.attempts,
-        last_error=receipt.last_error,
-        next_attempt_at=receipt.next_attempt_at,
-        created_at=receipt.created_at,
-        updated_at=receipt.updated_at,
-        sent_at=receipt.sent_at,
-    )
+    return _view(ReceiptInfo, receipt)
 
 
 def delivery_info(delivery: RoutingDelivery, registry: Registry) -> DeliveryInfo:
     """A routing method's delivery as a client reads it, with the friendly name of the
     method (as ``registry`` loaded it; empty for a method no longer loaded)."""
     method = registry.methods.get(delivery.method)
-    method_name = method.friendly_name if method else ""
-    return DeliveryInfo(
-        id=delivery.id,
-        message_id=delivery.message_id,
-        device_id=delivery.device_id,
-        method=delivery.method,
-        method_name=method_name,
-        priority=delivery.priority,
-        status=delivery.status,
-        attempts=delivery.attempts,
-        last_error=delivery.last_error,
-        next_attempt_at=delivery.next_attempt_at,
-        created_at=delivery.created_at,
-        updated_at=delivery.updated_at,
-        delivered_at=delivery.delivered_at,
-    )
+    return _view(DeliveryInfo, delivery, method_name=method.friendly_name if method else "")
 
 
 @dataclass(frozen=True, kw_only=True)
