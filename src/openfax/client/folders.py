@@ -34,6 +34,16 @@ class _Queue:
         self._settings: FaxConfiguration | None = None
         self._params = {} if account is None else {"account": account}
 
+    @property
+    def blocked(self) -> bool:
+        """The queue takes nothing in: the outgoing one refuses new submissions
+        (QueueBlockedError), the incoming one answers no call."""
+        return self._switch("blocked")
+
+    @blocked.setter
+    def blocked(self, value: bool) -> None:
+        self._set_switch("blocked", value)
+
     def refresh(self) -> None:
         """FAXCOMEX ``Refresh()``: read the switches (and the configuration's properties
         once looked at) again, dropping unsaved changes."""
@@ -107,15 +117,6 @@ class FaxOutgoingQueue(_Queue):
     )
 
     @property
-    def blocked(self) -> bool:
-        """New submissions are refused (QueueBlockedError)."""
-        return self._switch("blocked")
-
-    @blocked.setter
-    def blocked(self, value: bool) -> None:
-        self._set_switch("blocked", value)
-
-    @property
     def paused(self) -> bool:
         """Jobs stay queued but are not sent."""
         return self._switch("paused")
@@ -144,15 +145,6 @@ class FaxIncomingQueue(_Queue):
 
     _path = "/incoming-queue"
     _jobs_path = "/incoming-jobs"
-
-    @property
-    def blocked(self) -> bool:
-        """Incoming calls are not answered."""
-        return self._switch("blocked")
-
-    @blocked.setter
-    def blocked(self, value: bool) -> None:
-        self._set_switch("blocked", value)
 
     def save(self) -> None:
         """FAXCOMEX ``Save()``: set the switch on the server."""
