@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.engine import Negotiated, PageProgress, PageSent, SessionOptions
 from openfax.model import ExtendedStatus, JobStatus, ScheduleType
+from openfax.model.lifecycle import JobInput, put_back
 from openfax.providers import (
     Answered,
     CallCause,
@@ -51,17 +52,17 @@ from openfax.service.composing import ComposedCall, compose_for_call, sending_ts
 from openfax.service.context import ServiceContext
 from openfax.service.event_log import outbound_events
 from openfax.service.events import EventType, after_commit
-from openfax.service.interrupted import after_interruption, audit_set_aside
-from openfax.service.job_states import OUT_OF_CALL, base, is_final
-from openfax.service.lifecycle import JobInput, put_back, step
+from openfax.service.interrupted import interrupt
+from openfax.service.job_states import base, is_final
 from openfax.service.outbound_routing import Routes, load_routes, routes_changed, t38_policy_for
-from openfax.service.outcome import decide
+from openfax.service.outcome import Decision, decide
 from openfax.service.receipts import queue_receipts
 from openfax.service.schedule import in_discount_period, next_discount_start
 from openfax.service.transcript import transcript_json
 from openfax.service.views import outgoing_job_payload
 from openfax.store import CallAttempt, Device, OutgoingJob, Submission
 from openfax.store import queries as q
+from openfax.store.queries import CallEnd
 
 _logger = logging.getLogger("openfax.service.scheduler")
 
@@ -276,19 +277,13 @@ class Scheduler:
         async with self.ctx.hub.transaction() as conn:
             # The time once the write lock is ours: the lock may have kept us waiting.
             now = self.ctx.clock.now()
-            recovered = await q.recover_expired_leases(
-                conn, now=now, retry_at=now + lease, keep=list(self.running)
-            )
-            for job_id in recovered.requeued + recovered.canceled:
-                _logger.warning("job %016x: its node's lease lapsed, recovered", job_id)
-                job = await q.get_job(conn, job_id)
-                if job_id in recovered.requeued:
-                    changes = after_interruption(job, now, retry_at=job.scheduled_at)
-                    updated = await q.update_job(conn, job_id, changes)
-                    assert updated is not None, "the job is locked by this transaction"
-                    job = updated
-                    await audit_set_aside(conn, job, now)
-                await emit_job(conn, self.ctx, job)
+            for job in await q.lapsed_jobs(conn, now=now, keep=list(self.running)):
+                _logger.warning("job %016x: its node's lease lapsed, recovered", job.id)
+                # Due a whole lease from now: later than a node that only hung can take to
+                # find its lease lost and hang up, so two calls never carry one job.
+                updated = await interrupt(conn, job, now=now, retry_at=now + lease)
+                assert updated is not None, "the job is locked by this transaction"
+                await emit_job(conn, self.ctx, updated)
 
     async def _dispatch(self, now: datetime) -> None:
         """Claim a ready job for every idle line that may send, and start its call.
@@ -407,54 +402,35 @@ class Scheduler:
                     # decides.
                     raise _ClaimWithdrawn
                 submission = await q.get_submission(conn, job.submission_id)
-                changes = self._not_sendable(job, submission, now)
-                if changes is None:
+                updated = await self._put_back_unsendable(conn, job, submission, now)
+                if updated is None:
                     await q.record_call_attempt(
                         conn,
                         CallAttempt(
                             job_id=job.id, attempt=job.attempts, device_id=device_id, started_at=now
                         ),
                     )
-                    changes = {
-                        "extended_status": ExtendedStatus.INITIALIZING,
-                        "extended_status_text": "",
-                        "current_page": job.pages_confirmed + 1,
-                        "started_at": job.started_at or now,
-                        **OUT_OF_CALL,
-                    }
-                updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
+                    updated = await q.begin_call(conn, job, now=now)
                 assert updated is not None, "the claim holds the job"
                 await emit_job(conn, self.ctx, updated)
                 return updated, submission, device
         except _ClaimWithdrawn as withdrawn:
             return withdrawn.number
 
-    def _not_sendable(
-        self, job: OutgoingJob, submission: Submission, now: datetime
-    ) -> dict[str, object] | None:
-        """The changes that put back a claimed job that must not be sent now, else None."""
-        released: dict[str, object] = {
-            "node_id": None,
-            "lease_until": None,
-            "attempts": job.attempts - 1,
-        }
+    async def _put_back_unsendable(
+        self, conn: AsyncConnection, job: OutgoingJob, submission: Submission, now: datetime
+    ) -> OutgoingJob | None:
+        """Put back a claimed job that must not be sent now, and return it; else None."""
         if job.kill_at is not None and now >= job.kill_at:
-            return {
-                **released,
-                "status": step(job.status, JobInput.KILL_TIME_PASSED),
-                "extended_status_text": "the kill time passed before the fax could be sent",
-                "ended_at": now,
-            }
+            reason = "the kill time passed before the fax could be sent"
+            return await q.expire_job(conn, job, now=now, reason=reason)
         outgoing = self.ctx.config.outgoing
         window = (outgoing.discount_start, outgoing.discount_end)
         if submission.schedule_type is ScheduleType.DISCOUNT_PERIOD and not in_discount_period(
             now, *window, self.ctx.zone
         ):
-            return {
-                **released,
-                "status": step(job.status, put_back(tried=job.retries > 0)),
-                "scheduled_at": next_discount_start(now, *window, self.ctx.zone),
-            }
+            until = next_discount_start(now, *window, self.ctx.zone)
+            return await q.postpone_job(conn, job, until=until, tried=job.retries > 0)
         return None
 
     def _start(self, job: OutgoingJob, submission: Submission, line: Line, device: Device) -> None:
@@ -529,11 +505,14 @@ class Scheduler:
         and its TSID the one used; the document of an earlier call leaves the spool. The
         outcome of a call that cannot be placed (the store failed), else None."""
         previous = call.job.document_path
-        changes = {"document_path": composed.document_path, "size": composed.size, "tsid": tsid}
         try:
             async with self.ctx.db.transaction() as conn:
-                held = await self._held_job(conn, call)
-                updated = None if held is None else await q.update_job(conn, held.id, changes)
+                updated = held = await self._held_job(conn, call)
+                if held is not None:
+                    path, size = composed.document_path, composed.size
+                    updated = await q.set_job_document(
+                        conn, held, document_path=path, size=size, tsid=tsid
+                    )
         except SQLAlchemyError as exc:
             _logger.exception("job %016x: the store failed before dialling", call.job.id)
             await asyncio.to_thread(self.ctx.spool.delete, composed.document_path)
@@ -611,28 +590,28 @@ class Scheduler:
         first_page = call.job.pages_confirmed + 1
         while True:
             event = await call.progress.get()
-            changes: dict[str, object] | None = None
+            progress: q.JobProgress | None = None
             if isinstance(event, CallEnded):
                 return event
             if isinstance(event, Dialing):
-                changes = {"extended_status": ExtendedStatus.DIALING}
+                progress = q.JobProgress(extended_status=ExtendedStatus.DIALING)
             elif isinstance(event, Answered):
                 call.answered = True
-                changes = {"extended_status": ExtendedStatus.TRANSMITTING}
+                progress = q.JobProgress(extended_status=ExtendedStatus.TRANSMITTING)
             elif isinstance(event, Negotiated):
-                changes = {"csid": event.remote_ident, "bit_rate": event.bit_rate}
+                progress = q.JobProgress(csid=event.remote_ident, bit_rate=event.bit_rate)
             elif isinstance(event, PageProgress) and self._progress_due(call):
-                changes = {"page_bytes": event.size, "page_bytes_sent": event.sent}
+                progress = q.JobProgress(page_bytes=event.size, page_bytes_sent=event.sent)
             elif isinstance(event, PageSent) and event.confirmed:
                 confirmed = first_page - 1 + event.number
-                changes = {
-                    "pages_confirmed": confirmed,
-                    "current_page": min(confirmed + 1, call.job.total_pages),
-                    "page_bytes": 0,
-                    "page_bytes_sent": 0,
-                }
-            if changes is not None and not call.lost:
-                await self._progress(call, changes)
+                progress = q.JobProgress(
+                    pages_confirmed=confirmed,
+                    current_page=min(confirmed + 1, call.job.total_pages),
+                    page_bytes=0,
+                    page_bytes_sent=0,
+                )
+            if progress is not None and not call.lost:
+                await self._progress(call, progress)
 
     def _progress_due(self, call: RunningCall) -> bool:
         """Whether progress within a page is written now: at most every
@@ -647,16 +626,14 @@ class Scheduler:
         call.progress_written = now
         return True
 
-    async def _progress(self, call: RunningCall, changes: dict[str, object]) -> None:
+    async def _progress(self, call: RunningCall, progress: q.JobProgress) -> None:
         """Show the call's progress in its job. A store error costs only this step: the
         call goes on, and its outcome carries the pages confirmed."""
         try:
             async with self.ctx.hub.transaction() as conn:
                 if await self._held_job(conn, call) is None:
                     return
-                job = await q.update_job(
-                    conn, call.job.id, changes, expected_status=JobStatus.INPROGRESS
-                )
+                job = await q.record_progress(conn, call.job.id, progress)
                 if job is not None:
                     await emit_job(conn, self.ctx, job)
         except SQLAlchemyError:
@@ -709,15 +686,10 @@ class Scheduler:
                 _logger.warning("job %016x: another node took it during the call", call.job.id)
                 return
             job = held
-            changes, given = self._next_state(call, job, submission, outcome, first_page, now)
-            status = step(job.status, given)
-            updated = await q.update_job(
-                conn,
-                job.id,
-                {**changes, "status": status, "interrupted_calls": 0},
-                expected_version=job.version,
-            )
+            decision = self._next_state(call, job, submission, outcome, first_page, now)
+            updated = await _end_call(conn, job, decision, now)
             assert updated is not None, "only this task changes a job in a call"
+            status = updated.status
             await emit_job(conn, self.ctx, updated)
             if status is JobStatus.COMPLETED and self.ctx.config.archive.archive_sent_items:
                 await archive_outgoing(
@@ -743,41 +715,52 @@ class Scheduler:
         outcome: CallOutcome,
         first_page: int,
         now: datetime,
-    ) -> tuple[dict[str, object], JobInput]:
-        """The job's changes after its call, and the life cycle's input that gives its
-        status."""
+    ) -> Decision:
+        """What the call's end means for its job: the life cycle's input, what the job keeps
+        of the call, and when it is due again if it waits."""
         confirmed = min(job.total_pages, first_page - 1 + outcome.pages)
-        released: dict[str, object] = {
-            "node_id": None,
-            "lease_until": None,
-            "pages_confirmed": confirmed,
-            "current_page": 0,
-            "extended_status": outcome.extended_status,
-            "extended_status_text": outcome.detail,
-            **OUT_OF_CALL,
-        }
+        kept = CallEnd(
+            confirmed,
+            outcome.extended_status,
+            outcome.detail,
+            job.failure_cause,
+            job.retryable,
+        )
         delivered = confirmed == job.total_pages
         if base(job.status) is JobStatus.CANCELING and not delivered:
-            return {**released, "ended_at": now}, JobInput.HUNG_UP
+            return Decision(JobInput.HUNG_UP, kept)
         local = outcome.cause is CallCause.LINE_UNAVAILABLE or (
             outcome.cause is CallCause.ABORTED and (self.stopping or call.fenced)
         )
         if local and not delivered:
             # Not the recipient's doing (the line was taken, the service is stopping, the
             # lease could not be kept): back in the queue at once, no failure counted.
-            back = put_back(tried=job.retries > 0 or confirmed > 0)
-            return {**released, "scheduled_at": now}, back
+            return Decision(put_back(tried=job.retries > 0 or confirmed > 0), kept, next_try=now)
         decision = decide(
             job, outcome, first_page=first_page, now=now, policy=self.ctx.config.outgoing
         )
         discount = submission.schedule_type is ScheduleType.DISCOUNT_PERIOD
-        if decision.input is JobInput.RETRY and discount:
+        if decision.next_try is not None and discount:
             outgoing = self.ctx.config.outgoing
             window = (outgoing.discount_start, outgoing.discount_end)
-            when = decision.changes["scheduled_at"]
-            assert isinstance(when, datetime)
-            decision.changes["scheduled_at"] = next_discount_start(when, *window, self.ctx.zone)
-        return decision.changes, decision.input
+            when = next_discount_start(decision.next_try, *window, self.ctx.zone)
+            decision = dataclasses.replace(decision, next_try=when)
+        return decision
+
+
+async def _end_call(
+    conn: AsyncConnection, job: OutgoingJob, decision: Decision, now: datetime
+) -> OutgoingJob | None:
+    """Write the job's state after its call by the store's operation for the decision."""
+    given, end, next_try = decision.input, decision.end, decision.next_try
+    if given in (JobInput.PUT_BACK_TRIED, JobInput.PUT_BACK_UNTRIED):
+        assert next_try is not None
+        tried = given is JobInput.PUT_BACK_TRIED
+        return await q.put_back_job(conn, job, end, at=next_try, tried=tried)
+    if given is JobInput.RETRY:
+        assert next_try is not None
+        return await q.retry_job(conn, job, end, next_try=next_try)
+    return await q.finish_job(conn, job, given, end, now=now)
 
 
 async def emit_job(conn: AsyncConnection, ctx: ServiceContext, job: OutgoingJob) -> None:

@@ -3,8 +3,10 @@
 Every function works on a connection the caller took from ``Database.transaction()`` (for
 changes) or ``Database.read()`` and never commits by itself, so a job's state change, its call
 attempt and its events commit together or not at all. Functions that depend on the time take
-``now`` from the caller: the store never reads a clock. The store holds no rules: what a
-status means, when to retry or what to cancel is the scheduler's business.
+``now`` from the caller: the store never reads a clock. The store holds no rules of its
+own: a job's status changes by a named transition (:mod:`.transitions`) that asks the life
+cycle's table (:mod:`openfax.model.lifecycle`); when to retry or what to cancel is the
+scheduler's business.
 
 One module per table group; this package re-exports every question, so callers read
 ``queries.get_job`` whatever module holds it.
@@ -77,18 +79,17 @@ from openfax.store.queries.outbound_routing import (
     put_outbound_rule,
 )
 from openfax.store.queries.outgoing_jobs import (
-    RecoveredJobs,
     archived_ids,
     claim_next_job,
     delete_jobs,
     expired_jobs,
     get_job,
+    lapsed_jobs,
     list_jobs,
     list_jobs_page,
     mark_no_line,
     next_scheduled_at,
     ready_numbers,
-    recover_expired_leases,
     renew_lease,
     update_job,
 )
@@ -131,16 +132,35 @@ from openfax.store.queries.submissions import (
     release_body,
     spool_references,
 )
+from openfax.store.queries.transitions import (
+    CallEnd,
+    JobProgress,
+    begin_call,
+    cancel_job,
+    expire_job,
+    finish_job,
+    interrupt_job,
+    pause_job,
+    postpone_job,
+    put_back_job,
+    record_progress,
+    restart_job,
+    resume_job,
+    retry_job,
+    set_aside_job,
+    set_job_document,
+)
 
 __all__ = [
     "EVENTS_CHANNEL",
     "EVENTS_LOCK",
+    "CallEnd",
+    "JobProgress",
     "MessageCursor",
     "MessagePage",
     "QueueCursor",
     "QueueKey",
     "QueuePage",
-    "RecoveredJobs",
     "SubmitResult",
     "append_audit",
     "append_event",
@@ -149,6 +169,8 @@ __all__ = [
     "archive_size",
     "archive_sizes",
     "archived_ids",
+    "begin_call",
+    "cancel_job",
     "claim_due_receipt",
     "claim_next_job",
     "count_queue_by_status",
@@ -164,11 +186,13 @@ __all__ = [
     "delete_submission",
     "delete_token",
     "ensure_device",
+    "expire_job",
     "expired_jobs",
     "expired_messages",
     "find_submission",
     "find_token",
     "finish_call_attempt",
+    "finish_job",
     "get_account",
     "get_device",
     "get_incoming_job",
@@ -186,6 +210,8 @@ __all__ = [
     "insert_routing_deliveries",
     "insert_submission",
     "insert_token",
+    "interrupt_job",
+    "lapsed_jobs",
     "last_event_seq",
     "list_accounts",
     "list_audit",
@@ -205,8 +231,11 @@ __all__ = [
     "mark_no_line",
     "next_receipt_at",
     "next_scheduled_at",
+    "pause_job",
+    "postpone_job",
     "prune_events",
     "prune_submissions",
+    "put_back_job",
     "put_group_grant",
     "put_outbound_group",
     "put_outbound_rule",
@@ -214,9 +243,14 @@ __all__ = [
     "read_events",
     "ready_numbers",
     "record_call_attempt",
-    "recover_expired_leases",
+    "record_progress",
     "release_body",
     "renew_lease",
+    "restart_job",
+    "resume_job",
+    "retry_job",
+    "set_aside_job",
+    "set_job_document",
     "set_setting",
     "spool_references",
     "update_account",

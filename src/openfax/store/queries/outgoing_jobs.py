@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import MessageNotFoundError
@@ -16,14 +15,6 @@ from openfax.store.queries._shared import update_guarded
 from openfax.store.queries.queues import QueueCursor, QueuePage, queue_page
 from openfax.store.records import Direction, OutgoingJob
 from openfax.store.schema import IS_CLAIMABLE, call_attempts, messages, outgoing_jobs, submissions
-
-
-@dataclass(frozen=True, slots=True)
-class RecoveredJobs:
-    """Jobs whose node's lease lapsed: put back in the queue, or finished cancelling."""
-
-    requeued: list[int]
-    canceled: list[int]
 
 
 async def get_job(conn: AsyncConnection, job_id: int, *, for_update: bool = False) -> OutgoingJob:
@@ -201,37 +192,27 @@ async def update_job(
     return None if row is None else OutgoingJob(**row)
 
 
-async def recover_expired_leases(
-    conn: AsyncConnection, *, now: datetime, retry_at: datetime, keep: Collection[int] = ()
-) -> RecoveredJobs:
-    """Release the jobs whose lease lapsed before ``now`` (their node died or hung), except
-    ``keep`` (the jobs the calling node is itself in a call for).
+async def lapsed_jobs(
+    conn: AsyncConnection, *, now: datetime, keep: Collection[int] = ()
+) -> list[OutgoingJob]:
+    """The jobs in a call (INPROGRESS or CANCELING) whose lease lapsed before ``now``: their
+    node died or hung. Not ``keep`` (the jobs the calling node is itself in a call for).
 
-    An INPROGRESS job goes back to RETRYING, due at ``retry_at``: later than a node that only
-    hung can take to find its lease lost and hang up, so two calls never carry one job. A
-    CANCELING job, whose call can no longer be hung up by anyone else, becomes CANCELED.
-    Either way the lease is cleared.
+    Each is locked until the transaction ends, SKIP LOCKED on PostgreSQL: nodes looking at
+    once recover different jobs, and a node whose call still holds one cannot renew its lease
+    meanwhile (``interrupt_job`` then clears it).
     """
-    expired = and_(outgoing_jobs.c.lease_until < now, outgoing_jobs.c.id.not_in(list(keep)))
-    released = {
-        "node_id": None,
-        "lease_until": None,
-        "version": outgoing_jobs.c.version + 1,
-    }
-    requeued = await conn.scalars(
-        update(outgoing_jobs)
-        .where(outgoing_jobs.c.status == JobStatus.INPROGRESS, expired)
-        .values(status=JobStatus.RETRYING, scheduled_at=retry_at, **released)
-        .returning(outgoing_jobs.c.id)
+    query = (
+        select(outgoing_jobs)
+        .where(
+            outgoing_jobs.c.status.in_([JobStatus.INPROGRESS, JobStatus.CANCELING]),
+            outgoing_jobs.c.lease_until < now,
+            outgoing_jobs.c.id.not_in(list(keep)),
+        )
+        .order_by(outgoing_jobs.c.id)
+        .with_for_update(skip_locked=True)
     )
-    requeued_ids = list(requeued)
-    canceled = await conn.scalars(
-        update(outgoing_jobs)
-        .where(outgoing_jobs.c.status == JobStatus.CANCELING, expired)
-        .values(status=JobStatus.CANCELED, **released)
-        .returning(outgoing_jobs.c.id)
-    )
-    return RecoveredJobs(requeued=requeued_ids, canceled=list(canceled))
+    return [OutgoingJob(**row._mapping) for row in await conn.execute(query)]
 
 
 async def delete_jobs(conn: AsyncConnection, job_ids: Collection[int]) -> set[int]:
