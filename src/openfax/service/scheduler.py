@@ -22,7 +22,6 @@ import contextlib
 import dataclasses
 import logging
 import tempfile
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -56,6 +55,7 @@ from openfax.service.interrupted import interrupt
 from openfax.service.job_states import base, is_final
 from openfax.service.outbound_routing import Routes, load_routes, routes_changed, t38_policy_for
 from openfax.service.outcome import Decision, decide
+from openfax.service.planning import Claim, FreeLine, plan
 from openfax.service.receipts import queue_receipts
 from openfax.service.schedule import in_discount_period, next_discount_start
 from openfax.service.transcript import transcript_json
@@ -98,12 +98,8 @@ class RunningCall:
 
 
 class _ClaimWithdrawn(Exception):
-    """A claim rolled back: made while its line was barred or the routes changed (no
-    ``number``), or of a job to a ``number`` the line does not reach."""
-
-    def __init__(self, number: str | None = None) -> None:
-        super().__init__(number)
-        self.number = number
+    """A claim rolled back: made while its line was barred, the routes changed or the
+    outgoing queue was paused."""
 
 
 class Scheduler:
@@ -193,7 +189,7 @@ class Scheduler:
         a store shared by several nodes (PostgreSQL) so is a call whose renewal is still
         unconfirmed half a lease after its lease lapsed (the store too slow to answer): by
         then another node may have recovered its job, and it dials it only a whole lease
-        after recovering it (``recover_expired_leases``), so the two calls never overlap.
+        after recovering it (``_recover_expired``), so the two calls never overlap.
         After a stall of this node's whole event loop the renewal gets half a lease of its
         own before that: if no node took the job meanwhile, the call goes on. On SQLite this
         node is the only one: nobody else can take its jobs, and a slow renewal is waited for.
@@ -288,62 +284,49 @@ class Scheduler:
     async def _dispatch(self, now: datetime) -> None:
         """Claim a ready job for every idle line that may send, and start its call.
 
-        Outbound routing (:mod:`openfax.service.outbound_routing`) first leaves each line the
-        ready jobs its rules give it: those whose first free valid device reaching the number
-        it is. A line takes only jobs to numbers it reaches (``Device.reaches``: a loopback
-        line never calls its own number, which would find it busy): a job it claims to
-        another number is put back and its number left to the other lines this round. Jobs
-        still ready when no line is free get the NOLINE bit, and so do those to numbers no
-        free line reaches; they lose it when a line claims them.
+        The plan (:func:`openfax.service.planning.plan`) gives each free line the first job
+        it reaches (``Device.reaches``: a loopback line never calls its own number, which
+        would find it busy) and outbound routing (:mod:`openfax.service.outbound_routing`)
+        gives it. Each claim is then made in the store: a job another node took meanwhile,
+        or one not to be sent now (put back, changed), leaves its line free, and the lines
+        left free are planned again with what the store then holds. Jobs still ready when no
+        line is left idle get the NOLINE bit, and so do those to numbers no idle line
+        reaches; they lose it when a line claims them.
         """
-        async with self.ctx.db.read() as conn:
-            routes = await load_routes(conn, self.ctx.config.outgoing)
-            numbers = await q.ready_numbers(conn, now=now) if routes.restricted else set()
-        devices = {d.id: d for d in routes.devices.values() if d.send_enabled}
-        unreachable: set[str] = set()
-        """The numbers of jobs claimed this round by a line that does not reach them."""
-        for device_id, line in self._free_lines(devices):
-            excluded = {n for n in numbers if not line.reaches(n)}
-            while self._is_free(line) and not self.stopping:
-                # Routed: only the numbers seen ready whose first free device reaching them
-                # this line is (a job submitted since is left to the next round, which it wakes).
-                only = None
-                if routes.restricted:
-                    free = [other for other, _ in self._free_lines(devices)]
-                    only = {
-                        n
-                        for n in numbers - excluded
-                        if routes.may_send(n, device_id, [d for d in free if self._reaches(d, n)])
-                    }
-                    if not only:
-                        break
-                claimed = await self._claim(
-                    line, device_id, now, routes, exclude_numbers=excluded, only_numbers=only
-                )
-                if isinstance(claimed, str):
-                    unreachable.add(claimed)
-                    excluded.add(claimed)
-                    continue
-                if claimed is None and not excluded and only is None:
-                    return  # nothing is ready: no other line would find anything either
+        lost: set[int] = set()
+        """Jobs planned this round that the store did not give: not planned again."""
+        while True:
+            async with self.ctx.db.read() as conn:
+                routes = await load_routes(conn, self.ctx.config.outgoing)
+                devices = {d.id: d for d in routes.devices.values() if d.send_enabled}
+                free = self._free_lines(devices)
+                ready = await q.ready_jobs(conn, now=now) if free else []
+            lines = [FreeLine(device_id, line.reaches) for device_id, line in free]
+            planned = plan(now, lines, [job for job in ready if job.id not in lost], routes)
+            started = 0
+            for claim in planned.claims:
+                if self.stopping:
+                    return
+                line = self.ctx.lines[claim.device_id]
+                try:
+                    claimed = await self._claim(line, claim, now, routes)
+                except _ClaimWithdrawn:
+                    return  # the change that withdrew it wakes the next round
                 if claimed is None:
-                    break
+                    lost.add(claim.job_id)
+                    continue
                 job, submission, device = claimed
                 if base(job.status) is JobStatus.INPROGRESS:
                     self._start(job, submission, line, device)
-        if self.stopping:
-            return
-        idle = [line for _, line in self._free_lines(devices)]
-        stranded = [n for n in unreachable if not any(line.reaches(n) for line in idle)]
-        if not idle or stranded:
+                    started += 1
+            if self.stopping:
+                return
+            if started == len(planned.claims):
+                break
+        if planned.no_line is None or planned.no_line:
             async with self.ctx.hub.transaction() as conn:
-                waiting = None if not idle else stranded
-                for job in await q.mark_no_line(conn, now=now, numbers=waiting):
+                for job in await q.mark_no_line(conn, now=now, numbers=planned.no_line):
                     await emit_job(conn, self.ctx, job)
-
-    def _reaches(self, device_id: int, number: str) -> bool:
-        line = self.ctx.lines.get(device_id)
-        return line is not None and line.reaches(number)
 
     def _free_lines(self, devices: dict[int, Device]) -> list[tuple[int, Line]]:
         """This node's idle lines that may send now."""
@@ -358,64 +341,54 @@ class Scheduler:
         return not running and line.state is DeviceState.IDLE
 
     async def _claim(
-        self,
-        line: Line,
-        device_id: int,
-        now: datetime,
-        routes: Routes,
-        *,
-        exclude_numbers: Collection[str] = (),
-        only_numbers: Collection[str] | None = None,
-    ) -> tuple[OutgoingJob, Submission, Device] | str | None:
-        """Take the next ready job for a line, as the round's ``routes`` allow; a job not
-        sendable now is put back, changed. A job to a number the line does not reach is put
-        back as it was: its number is returned, for the line to leave it to others."""
-        try:
-            async with self.ctx.hub.transaction() as conn:
-                # The lease runs from now, not from the round's start: a long round of claims
-                # must not hand a new call a lease already short or lapsed.
-                lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
-                lease_until = self.ctx.clock.now() + lease
-                if self.ctx.switches.outgoing_paused:
-                    # Paused while this round of claims was under way: claim nothing more.
-                    return None
-                job = await q.claim_next_job(
+        self, line: Line, claim: Claim, now: datetime, routes: Routes
+    ) -> tuple[OutgoingJob, Submission, Device] | None:
+        """Take the job the plan gave the line, as the round's ``routes`` allow, if it is
+        still ready (None: another node took it); a job not sendable now is put back,
+        changed. ``_ClaimWithdrawn`` when the line was barred or the routes changed."""
+        async with self.ctx.hub.transaction() as conn:
+            # The lease runs from now, not from the round's start: a long round of claims
+            # must not hand a new call a lease already short or lapsed.
+            lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
+            lease_until = self.ctx.clock.now() + lease
+            if self.ctx.switches.outgoing_paused:
+                # Paused while this round of claims was under way: claim nothing more.
+                raise _ClaimWithdrawn
+            job = await q.claim_next_job(
+                conn,
+                node_id=self.ctx.node_id,
+                device_id=claim.device_id,
+                now=now,
+                lease_until=lease_until,
+                job_ids=[claim.job_id],
+            )
+            if job is None:
+                return None
+            # Read after the claim, so that they see every change committed before it (on
+            # PostgreSQL each statement sees the latest commits: read before it, a job
+            # submitted meanwhile was claimed on a line barred in between).
+            device = await q.get_device(conn, claim.device_id)
+            if device is None or not device.send_enabled or await routes_changed(conn, routes):
+                # The line was barred, or a rule or group changed, while the round was under
+                # way: the claim is rolled back and the next round, which the change wakes,
+                # decides.
+                raise _ClaimWithdrawn
+            submission = await q.get_submission(conn, job.submission_id)
+            updated = await self._put_back_unsendable(conn, job, submission, now)
+            if updated is None:
+                await q.record_call_attempt(
                     conn,
-                    node_id=self.ctx.node_id,
-                    device_id=device_id,
-                    now=now,
-                    lease_until=lease_until,
-                    exclude_numbers=exclude_numbers,
-                    only_numbers=only_numbers,
+                    CallAttempt(
+                        job_id=job.id,
+                        attempt=job.attempts,
+                        device_id=claim.device_id,
+                        started_at=now,
+                    ),
                 )
-                if job is None:
-                    return None
-                if not line.reaches(job.recipient_number):
-                    raise _ClaimWithdrawn(job.recipient_number)
-                # Read after the claim, so that they see every change committed before it (on
-                # PostgreSQL each statement sees the latest commits: read before it, a job
-                # submitted meanwhile was claimed on a line barred in between).
-                device = await q.get_device(conn, device_id)
-                if device is None or not device.send_enabled or await routes_changed(conn, routes):
-                    # The line was barred, or a rule or group changed, while the round was under
-                    # way: the claim is rolled back and the next round, which the change wakes,
-                    # decides.
-                    raise _ClaimWithdrawn
-                submission = await q.get_submission(conn, job.submission_id)
-                updated = await self._put_back_unsendable(conn, job, submission, now)
-                if updated is None:
-                    await q.record_call_attempt(
-                        conn,
-                        CallAttempt(
-                            job_id=job.id, attempt=job.attempts, device_id=device_id, started_at=now
-                        ),
-                    )
-                    updated = await q.begin_call(conn, job, now=now)
-                assert updated is not None, "the claim holds the job"
-                await emit_job(conn, self.ctx, updated)
-                return updated, submission, device
-        except _ClaimWithdrawn as withdrawn:
-            return withdrawn.number
+                updated = await q.begin_call(conn, job, now=now)
+            assert updated is not None, "the claim holds the job"
+            await emit_job(conn, self.ctx, updated)
+            return updated, submission, device
 
     async def _put_back_unsendable(
         self, conn: AsyncConnection, job: OutgoingJob, submission: Submission, now: datetime

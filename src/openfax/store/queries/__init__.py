@@ -79,6 +79,8 @@ from openfax.store.queries.outbound_routing import (
     put_outbound_rule,
 )
 from openfax.store.queries.outgoing_jobs import (
+    READY_JOBS_READ,
+    ReadyJob,
     archived_ids,
     claim_next_job,
     delete_jobs,
@@ -89,7 +91,7 @@ from openfax.store.queries.outgoing_jobs import (
     list_jobs_page,
     mark_no_line,
     next_scheduled_at,
-    ready_numbers,
+    ready_jobs,
     renew_lease,
     update_job,
 )
@@ -154,6 +156,7 @@ from openfax.store.queries.transitions import (
 __all__ = [
     "EVENTS_CHANNEL",
     "EVENTS_LOCK",
+    "READY_JOBS_READ",
     "CallEnd",
     "JobProgress",
     "MessageCursor",
@@ -161,6 +164,7 @@ __all__ = [
     "QueueCursor",
     "QueueKey",
     "QueuePage",
+    "ReadyJob",
     "SubmitResult",
     "append_audit",
     "append_event",
@@ -241,7 +245,7 @@ __all__ = [
     "put_outbound_rule",
     "queue_page",
     "read_events",
-    "ready_numbers",
+    "ready_jobs",
     "record_call_attempt",
     "record_progress",
     "release_body",

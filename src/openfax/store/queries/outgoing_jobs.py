@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,22 @@ from openfax.store.queries._shared import update_guarded
 from openfax.store.queries.queues import QueueCursor, QueuePage, queue_page
 from openfax.store.records import Direction, OutgoingJob
 from openfax.store.schema import IS_CLAIMABLE, call_attempts, messages, outgoing_jobs, submissions
+
+READY_JOBS_READ = 1000
+"""How many ready jobs a round of the scheduler reads at most: far more than a node has
+lines, so that lines that do not reach the first numbers still find work further on."""
+
+_CLAIM_ORDER = (outgoing_jobs.c.priority.desc(), outgoing_jobs.c.scheduled_at, outgoing_jobs.c.id)
+"""The order ready jobs are claimed in: the highest priority, the earliest schedule, the id."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyJob:
+    """A job ready to be sent, as the scheduler's plan sees it."""
+
+    id: int
+    recipient_number: str
+    scheduled_at: datetime
 
 
 async def get_job(conn: AsyncConnection, job_id: int, *, for_update: bool = False) -> OutgoingJob:
@@ -71,32 +88,23 @@ async def claim_next_job(
     device_id: int,
     now: datetime,
     lease_until: datetime,
-    exclude_numbers: Collection[str] = (),
-    only_numbers: Collection[str] | None = None,
+    job_ids: Collection[int] | None = None,
 ) -> OutgoingJob | None:
     """Take the next ready job for ``device_id`` on ``node_id``, or None if none is ready.
 
     Ready: PENDING or RETRYING (NOLINE allowed, PAUSED not) and scheduled at or before ``now``;
-    the highest priority first, then the earliest schedule, then the id. The job becomes
-    INPROGRESS on that device under a lease until ``lease_until`` (losing its NOLINE bit), and
-    its attempt count grows. Jobs to ``exclude_numbers`` (the device's own, the numbers outbound
-    routing sends through other devices) are left alone, and with ``only_numbers`` only jobs
-    to those numbers are taken.
+    the highest priority first, then the earliest schedule, then the id (``ready_jobs``'
+    order). The job becomes INPROGRESS on that device under a lease until ``lease_until``
+    (losing its NOLINE bit), and its attempt count grows. With ``job_ids``, only one of
+    those jobs is taken (the one the scheduler's plan gave the line), if it is still ready.
     One statement: on PostgreSQL the row is locked with SKIP LOCKED so concurrent claimers
     take different jobs; on SQLite the write transaction already holds the database lock.
     """
     ready = select(outgoing_jobs.c.id).where(IS_CLAIMABLE, outgoing_jobs.c.scheduled_at <= now)
-    if exclude_numbers:
-        ready = ready.where(outgoing_jobs.c.recipient_number.not_in(list(exclude_numbers)))
-    if only_numbers is not None:
-        ready = ready.where(outgoing_jobs.c.recipient_number.in_(list(only_numbers)))
+    if job_ids is not None:
+        ready = ready.where(outgoing_jobs.c.id.in_(list(job_ids)))
     candidate = (
-        ready.order_by(
-            outgoing_jobs.c.priority.desc(), outgoing_jobs.c.scheduled_at, outgoing_jobs.c.id
-        )
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
+        ready.order_by(*_CLAIM_ORDER).limit(1).with_for_update(skip_locked=True).scalar_subquery()
     )
     claim = (
         update(outgoing_jobs)
@@ -115,12 +123,19 @@ async def claim_next_job(
     return None if row is None else OutgoingJob(**row._mapping)
 
 
-async def ready_numbers(conn: AsyncConnection, *, now: datetime) -> set[str]:
-    """The recipient numbers of the jobs ready at ``now`` (what outbound routing decides on)."""
-    ready = select(outgoing_jobs.c.recipient_number).where(
-        IS_CLAIMABLE, outgoing_jobs.c.scheduled_at <= now
+async def ready_jobs(
+    conn: AsyncConnection, *, now: datetime, limit: int = READY_JOBS_READ
+) -> list[ReadyJob]:
+    """The jobs ready at ``now`` in claim order, at most ``limit`` of them: what the
+    scheduler plans a round with."""
+    columns = (outgoing_jobs.c.id, outgoing_jobs.c.recipient_number, outgoing_jobs.c.scheduled_at)
+    query = (
+        select(*columns)
+        .where(IS_CLAIMABLE, outgoing_jobs.c.scheduled_at <= now)
+        .order_by(*_CLAIM_ORDER)
+        .limit(limit)
     )
-    return set((await conn.execute(ready.distinct())).scalars())
+    return [ReadyJob(*row) for row in await conn.execute(query)]
 
 
 async def next_scheduled_at(conn: AsyncConnection, *, after: datetime) -> datetime | None:
