@@ -25,7 +25,6 @@ from openfax.service.job_states import (
     FINAL,
     Operation,
     available_operations,
-    incoming_cancel,
     incoming_operations,
 )
 from openfax.store.schema import CLAIMABLE_STATUSES
@@ -198,10 +197,10 @@ def test_the_users_operations_are_the_tables_rows() -> None:
 def test_the_incoming_cancel_is_a_row_of_the_incoming_table() -> None:
     for (status, given), after in INCOMING.items():
         assert step_incoming(status, given) is after
-        assert incoming_cancel(status) is after
+        assert step_incoming(status, IncomingInput.CANCEL) is after
         assert incoming_operations(status) & JobOperations.DELETE
     assert step_incoming(S.INPROGRESS, IncomingInput.CANCEL) is S.CANCELING
     for status in (S.CANCELING, S.CANCELED, S.COMPLETED, S.PENDING):
         assert incoming_operations(status) == JobOperations.VIEW
         with pytest.raises(InvalidTransitionError, match="incoming job that is"):
-            incoming_cancel(status)
+            step_incoming(status, IncomingInput.CANCEL)

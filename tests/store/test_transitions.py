@@ -11,7 +11,7 @@ import pytest
 from openfax.errors import InvalidTransitionError
 from openfax.model import ExtendedStatus, JobStatus
 from openfax.model.lifecycle import JobInput
-from openfax.store import Database, OutgoingJob, queries
+from openfax.store import Database, IncomingJob, OutgoingJob, queries
 
 from .conftest import NOW, later, submission_with_jobs
 
@@ -179,3 +179,14 @@ async def test_two_nodes_recover_each_lapsed_job_once(db: Database) -> None:
 
 def _end(pages: int) -> queries.CallEnd:
     return queries.CallEnd(pages, ExtendedStatus.BUSY, "busy", "busy", retryable=True)
+
+
+async def test_an_incoming_job_is_cancelled_by_its_table(db: Database) -> None:
+    job = IncomingJob(device_id=3, node_id="node-a", caller_id="+1 555 0199", started_at=NOW)
+    async with db.transaction() as conn:
+        await queries.insert_incoming_job(conn, job)
+        canceling = await queries.cancel_incoming_job(conn, job)
+        assert canceling is not None and canceling.status is S.CANCELING
+        assert await queries.cancel_incoming_job(conn, job) is None, "stale: already changed"
+        with pytest.raises(InvalidTransitionError, match="incoming job that is canceling"):
+            await queries.cancel_incoming_job(conn, canceling)

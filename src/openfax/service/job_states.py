@@ -6,7 +6,7 @@ A status is a base state with, on PENDING and RETRYING, the PAUSED or NOLINE mod
 (pause, resume, restart, cancel) are the store's transitions of the same names
 (:func:`operate`), which refuse with :class:`~openfax.errors.InvalidTransitionError` (an
 InvalidOperationError) what the table does not allow. An incoming job has no modifier bits
-and one operation, cancel (:func:`incoming_cancel`).
+and one operation, cancel (the store's ``cancel_incoming_job``).
 """
 
 from __future__ import annotations
@@ -72,12 +72,6 @@ def incoming_operations(status: JobStatus) -> JobOperations:
     if (status, IncomingInput.CANCEL) in lifecycle.INCOMING:
         return JobOperations.VIEW | JobOperations.DELETE
     return JobOperations.VIEW
-
-
-def incoming_cancel(status: JobStatus) -> JobStatus:
-    """The status of an incoming job cancelled in ``status`` (InvalidOperationError if it
-    cannot be): a reception is only asked to end (CANCELING) as its call is hung up."""
-    return lifecycle.step_incoming(status, IncomingInput.CANCEL)
 
 
 async def operate(

@@ -90,7 +90,7 @@ from openfax.service.extension_properties import (
 )
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
-from openfax.service.job_states import Operation, base, incoming_cancel, operate
+from openfax.service.job_states import Operation, base, operate
 from openfax.service.outbound_routing import OutboundRouting
 from openfax.service.receipt_options import (
     RECEIPT_OPTIONS_KEY,
@@ -1049,9 +1049,9 @@ class FaxService:
         ctx = self.ctx
         async with ctx.hub.transaction() as conn:
             job = await q.get_incoming_job(conn, job_id, for_update=True)
-            status = incoming_cancel(job.status)
-            updated = await q.update_incoming_job(conn, job_id, {"status": status})
-            assert updated is not None
+            updated = await q.cancel_incoming_job(conn, job)
+            assert updated is not None, "the job is locked by this transaction"
+            status = updated.status
             await record(
                 conn, ctx.clock.now(), actor, AuditAction.CANCELLED, "incoming_job", job_id
             )

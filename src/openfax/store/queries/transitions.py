@@ -1,5 +1,5 @@
 """One named operation per transition of an outgoing job (procrastinate's ``retry_job`` is
-the model), and one per change a call makes to its job.
+the model), one per change a call makes to its job, and the incoming job's cancel.
 
 A transition takes the job as its caller read it (locked with ``get_job(for_update=True)``,
 or just claimed), asks the life cycle's table (:mod:`openfax.model.lifecycle`) for the next
@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.model import ExtendedStatus, JobStatus
-from openfax.model.lifecycle import JobInput, put_back, step
+from openfax.model.lifecycle import IncomingInput, JobInput, put_back, step, step_incoming
+from openfax.store.queries.incoming_jobs import update_incoming_job
 from openfax.store.queries.outgoing_jobs import update_job
-from openfax.store.records import OutgoingJob
+from openfax.store.records import IncomingJob, OutgoingJob
 
 _OUT_OF_CALL: dict[str, Any] = {"bit_rate": 0, "page_bytes": 0, "page_bytes_sent": 0}
 """A job's speed and progress within a page when no call of it runs (nor has trained yet)."""
@@ -240,3 +241,13 @@ async def set_aside_job(
         "extended_status_text": reason,
     }
     return await _write(conn, job, step(job.status, JobInput.SET_ASIDE), fields)
+
+
+# --- An incoming job ------------------------------------------------------------------------------
+
+
+async def cancel_incoming_job(conn: AsyncConnection, job: IncomingJob) -> IncomingJob | None:
+    """CANCEL of an incoming job: a reception is only asked to end (CANCELING, its call to be
+    hung up); a fax being routed, or waiting to be routed again, ends CANCELED."""
+    status = step_incoming(job.status, IncomingInput.CANCEL)
+    return await update_incoming_job(conn, job.id, {"status": status}, expected_version=job.version)
