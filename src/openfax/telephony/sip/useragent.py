@@ -500,7 +500,8 @@ class UserAgent:
         the URI's transport, else ``transport``, else the configured one. Raises
         SipLocationError naming the host when DNS fails."""
         hop = Peer.of_uri(uri, transport or self.config.transport)
-        return await self.resolver.locate(hop.host, SipUri.parse(uri).port, hop.transport)
+        now = asyncio.get_running_loop().time()
+        return await self.resolver.locate(hop.host, SipUri.parse(uri).port, hop.transport, now=now)
 
     def failed_over(self, targets: Targets, client: ClientRequest, response: Response) -> bool:
         """After a request's final response from ``targets.current``: True when it should go
