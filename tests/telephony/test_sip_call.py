@@ -1,7 +1,10 @@
 """An outgoing call's set-up driven by responses and a hand-moved clock: the INVITE to the
 answer and its ACK, failures and their causes, the ring time-out and hanging up (CANCEL
 once the far end responded, abandoned 64*T1 later), digest challenges, 422, fail-over to
-the next server, redirections, forked 2xx, reliable provisional responses, delayed offer."""
+the next server, redirections, forked 2xx, reliable provisional responses, delayed offer.
+Then the confirmed dialog's timers: session refresh and expiry, our 2xx resent until its
+ACK, the retry after a 491, the far end's answer to our re-INVITE, and its requests in the
+dialog (BYE, OPTIONS, a re-INVITE, one crossing ours, one out of order)."""
 
 from __future__ import annotations
 
@@ -9,18 +12,31 @@ from openfax.telephony.sdp import LocalMedia, Origin, SessionDescription, make_a
 from openfax.telephony.sip import Request, Response, Via, response_to
 from openfax.telephony.sip.call import (
     Abandon,
+    ByeReceived,
     CallMachine,
     CallState,
     Connected,
     Event,
     Failed,
     FailureCause,
+    HangUp,
     Locate,
+    Lost,
+    NoAck,
+    OfferReceived,
     Progress,
+    RefreshDue,
+    ReinviteResult,
+    Resend,
+    Respond,
+    RetryDue,
     SendAck,
     SendCancel,
     SendInvite,
     SendRequest,
+    SessionExpired,
+    SessionMachine,
+    SessionTimer,
 )
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.location import FailedTargets, Targets
@@ -308,3 +324,130 @@ def test_a_delayed_offer_sends_no_body_and_takes_the_offer_of_the_2xx() -> None:
     assert invite.body == b"" and invite.headers.get("Content-Type") is None
     _, connected = call.receive(ok(invite), 1.0)
     assert isinstance(connected, Connected) and connected.answer is not None
+
+
+# --- The confirmed dialog's time ---------------------------------------------------------------
+
+
+def test_the_session_is_refreshed_at_half_its_interval_when_we_refresh() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0)
+    session.arm(SessionTimer(1800, we_refresh=True), 100.0)
+    assert session.next_timer() == 1000.0
+    assert session.handle_timer(999.9) == []
+    assert session.handle_timer(1000.0) == [RefreshDue()]
+    assert session.next_timer() is None
+    # Refused (or another re-INVITE under way): tried again a little later.
+    session.refresh_later(1000.5, 4.0)
+    assert session.handle_timer(1004.5) == [RefreshDue()]
+
+
+def test_a_session_the_far_end_stops_refreshing_expires_before_its_interval_ends() -> None:
+    session = SessionMachine()
+    session.arm(SessionTimer(90, we_refresh=False), 0.0)
+    assert session.next_timer() == 60.0  # a third of 90 s before the end (at most 32 s)
+    session.arm(SessionTimer(1800, we_refresh=False), 10.0)  # the far end refreshed
+    assert session.next_timer() == 10.0 + 1800 - 32
+    assert session.handle_timer(1778.0) == [SessionExpired()]
+    session.arm(SessionTimer(None), 2000.0)
+    assert session.next_timer() is None
+
+
+def test_our_2xx_is_resent_doubling_up_to_t2_until_its_ack() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0)
+    invite = started(machine())
+    two_hundred = response_to(invite, 200, "OK", to_tag="ours")
+    session.sent_2xx(two_hundred, 0.0, resend=True)
+    resent = []
+    now = 0.0
+    while (due := session.next_timer()) is not None and due < 20.0:
+        now = due
+        assert session.handle_timer(now) == [Resend(two_hundred)]
+        resent.append(now)
+    assert resent == [0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5]
+    session.acked(two_hundred.cseq.number)
+    assert session.next_timer() is None
+
+
+def test_without_an_ack_the_2xx_is_given_up_after_64_t1() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0)
+    invite = started(machine())
+    two_hundred = response_to(invite, 200, "OK", to_tag="ours")
+    session.sent_2xx(two_hundred, 0.0, resend=False)  # TCP: no resending, the wait alone
+    assert session.next_timer() == 32.0
+    assert session.handle_timer(31.9) == []
+    assert session.handle_timer(32.0) == [NoAck(1)]
+
+
+def test_a_reinvite_refused_with_491_is_retried_after_the_delay_and_stop_ends_it_all() -> None:
+    session = SessionMachine()
+    session.retry_after(2.5, 10.0)
+    assert session.handle_timer(12.4) == []
+    assert session.handle_timer(12.5) == [RetryDue()]
+    session.retry_after(1.0, 20.0)
+    session.arm(SessionTimer(600, we_refresh=True), 20.0)
+    session.stop()
+    assert session.next_timer() is None and session.handle_timer(10_000.0) == []
+
+
+def test_the_answer_to_our_reinvite_is_taken_refused_or_loses_the_call() -> None:
+    session = SessionMachine()
+    invite = started(machine())
+    timer = SessionTimer(1800, we_refresh=True)
+    accepted = response_to(
+        invite,
+        200,
+        "OK",
+        to_tag="theirs",
+        headers=[("Session-Expires", "900;refresher=uac"), ("Allow", "INVITE, UPDATE")],
+        body=ok(invite).body,
+    )
+    result, events = session.offer_answered("INVITE", OFFER, accepted, None, timer)
+    assert result.accepted and result.answer is not None and events == []
+    assert (timer.interval, timer.we_refresh, session.peer_allows_update) == (900, True, True)
+    refused = answer(invite, 488, "Not Acceptable Here")
+    assert session.offer_answered("INVITE", OFFER, refused, None, timer) == (
+        ReinviteResult(488, "Not Acceptable Here"),
+        [],
+    )
+    result, events = session.offer_answered("INVITE", OFFER, answer(invite, 200, "OK"), None, timer)
+    assert (result.status, events) == (488, [HangUp()])  # no SDP answer to our offer
+    gone = answer(invite, 481, "Call/Transaction Does Not Exist")
+    _, events = session.offer_answered("INVITE", OFFER, gone, None, timer)
+    assert events == [Lost("481 Call/Transaction Does Not Exist", bye=False)]
+    timeout = response_to(invite, 408, "Request Timeout")
+    result, events = session.offer_answered("UPDATE", None, timeout, "timeout", timer)
+    assert not result.accepted
+    assert events == [Lost("408 Request Timeout (timeout)", bye=True)]
+
+
+def test_the_far_ends_requests_in_the_dialog_are_answered_by_its_rules() -> None:
+    call = machine()
+    invite = started(call)
+    call.receive(ok(invite), 1.0)
+    dialog = call.dialog
+    assert dialog is not None
+    session = SessionMachine()
+
+    def theirs(method: str, cseq: int) -> Request:
+        # The far end's request: its From is our To, and the other way round.
+        ours = dialog.request("INFO", via(SERVER))
+        headers = ours.headers.replace("From", str(dialog.remote)).replace("To", str(dialog.local))
+        headers = headers.replace("CSeq", f"{cseq} {method}")
+        return Request(method=method, uri="sip:fax@192.0.2.1:5060", headers=headers)
+
+    (options,) = session.request_received(dialog, theirs("OPTIONS", 10), [("Allow", "INVITE")])
+    assert isinstance(options, Respond) and options.response.status == 200
+    assert options.response.required("Accept") == "application/sdp"
+    (older,) = session.request_received(dialog, theirs("INFO", 9), [])
+    assert isinstance(older, Respond) and older.response.status == 500  # CSeq out of order
+    reinvite = theirs("INVITE", 11)
+    assert session.request_received(dialog, reinvite, []) == [OfferReceived(reinvite)]
+    (refer,) = session.request_received(dialog, theirs("REFER", 12), [])
+    assert isinstance(refer, Respond) and refer.response.status == 405
+    dialog.answered(response_to(reinvite, 200, "OK"))
+    dialog.request("INVITE", via(SERVER))  # ours, crossing theirs: glare
+    (glare,) = session.request_received(dialog, theirs("INVITE", 13), [])
+    assert isinstance(glare, Respond) and glare.response.status == 491
+    bye, ended = session.request_received(dialog, theirs("BYE", 14), [])
+    assert isinstance(bye, Respond) and bye.response.status == 200
+    assert ended == ByeReceived()

@@ -36,6 +36,7 @@ from openfax.telephony.sip.transport import Peer
 log = logging.getLogger(__name__)
 
 SDP = "application/sdp"
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
 
 
 class FailureCause(enum.StrEnum):
@@ -649,3 +650,246 @@ class CallMachine:
             return []
         self._failed = True
         return [Failed(cause, status, reason)]
+
+
+# --- The confirmed dialog's time --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshDue:
+    """Time to refresh the session (RFC 4028: we refresh, at half the interval)."""
+
+
+@dataclass(frozen=True)
+class SessionExpired:
+    """The far end did not refresh the session in time: the call is lost."""
+
+
+@dataclass(frozen=True)
+class Resend:
+    """Send our 2xx to a re-INVITE or INVITE again: its ACK has not come (RFC 3261 13.3.1.4)."""
+
+    response: Response
+
+
+@dataclass(frozen=True)
+class NoAck:
+    """No ACK came for our 2xx within 64*T1: the call is lost."""
+
+    cseq: int
+
+
+@dataclass(frozen=True)
+class RetryDue:
+    """The random wait after a 491 to our re-INVITE is over (RFC 3261 14.1): send it again."""
+
+
+@dataclass(frozen=True)
+class Lost:
+    """The dialog is gone (a 408 or 481 to our request, or none came): the call ends as
+    lost; ``bye`` False when the far end said it knows the dialog no more (481)."""
+
+    reason: str
+    bye: bool
+
+
+@dataclass(frozen=True)
+class HangUp:
+    """The far end's answer cannot be used: we hang up (BYE)."""
+
+
+SessionEvent = RefreshDue | SessionExpired | Resend | NoAck | RetryDue | Lost | HangUp
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Send this response to the far end's request."""
+
+    response: Response
+
+
+@dataclass(frozen=True)
+class ByeReceived:
+    """The far end hung up (its BYE is answered)."""
+
+
+@dataclass(frozen=True)
+class OfferReceived:
+    """A re-INVITE or UPDATE of the far end's that the dialog takes: a session refresh or a
+    new offer, the user's to answer."""
+
+    request: Request
+
+
+InDialog = Respond | ByeReceived | OfferReceived
+
+
+@dataclass(frozen=True)
+class ReinviteResult:
+    """The far end's final answer to our re-INVITE: accepted with ``answer``, or refused
+    (488/415 ...) with the old session still in force."""
+
+    status: int
+    reason: str
+    answer: SessionDescription | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the far end took the new session."""
+        return 200 <= self.status < 300
+
+
+class SessionMachine:
+    """The timers of a confirmed dialog, sans I/O: the session timer (RFC 4028) that either
+    refreshes the session or gives up on a far end that stopped refreshing it, our 2xx to an
+    INVITE resent (T1 doubling up to T2, over UDP) until its ACK comes or 64*T1 passed
+    (RFC 3261 13.3.1.4), and the wait before a re-INVITE refused with 491 is sent again
+    (14.1). Its user calls ``handle_timer(now)`` at ``next_timer()`` and carries out the
+    events."""
+
+    def __init__(self, *, t1: float = 0.5, t2: float = 4.0) -> None:
+        self.t1 = t1
+        self.t2 = t2
+        self._session_at: float | None = None
+        self._session_event: RefreshDue | SessionExpired | None = None
+        self._retry_at: float | None = None
+        self.peer_allows_update = False
+        """The far end's Allow names UPDATE: a session refresh may be an UPDATE."""
+        self._sent: dict[int, tuple[Response, bool, float, float, float]] = {}
+        """Our 2xx waiting for their ACK, by CSeq number: the response, whether to resend
+        it, the next resend, its interval, and when to give up."""
+
+    def next_timer(self) -> float | None:
+        """When ``handle_timer`` must next be called, or None."""
+        due = [at for at in (self._session_at, self._retry_at) if at is not None]
+        for _, resend, at, _, give_up in self._sent.values():
+            due.append(at if resend else give_up)
+        return min(due, default=None)
+
+    def handle_timer(self, now: float) -> list[SessionEvent]:
+        """What falls due at ``now``."""
+        events: list[SessionEvent] = []
+        for number, (response, resend, at, interval, give_up) in list(self._sent.items()):
+            if now >= give_up:
+                del self._sent[number]
+                events.append(NoAck(number))
+            elif resend and now >= at:
+                interval = min(2 * interval, self.t2)
+                self._sent[number] = (response, resend, now + interval, interval, give_up)
+                events.append(Resend(response))
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_at = None
+            events.append(RetryDue())
+        if self._session_at is not None and now >= self._session_at:
+            assert self._session_event is not None
+            events.append(self._session_event)
+            self._session_at = self._session_event = None
+        return events
+
+    def arm(self, timer: SessionTimer, now: float) -> None:
+        """(Re)start the session timer after a successful INVITE, re-INVITE or UPDATE: the
+        refresh at half the interval when we refresh, else the expiry a little before the
+        interval runs out (RFC 4028 10: the lesser of 32 s and a third of it)."""
+        interval = timer.interval
+        if interval is None:
+            self._session_at = self._session_event = None
+        elif timer.we_refresh:
+            self._session_at, self._session_event = now + interval / 2, RefreshDue()
+        else:
+            self._session_at = now + interval - min(32, interval / 3)
+            self._session_event = SessionExpired()
+
+    def refresh_later(self, now: float, delay: float) -> None:
+        """The refresh could not be made now (another re-INVITE under way, or refused):
+        try again ``delay`` seconds on."""
+        self._session_at, self._session_event = now + delay, RefreshDue()
+
+    def retry_after(self, delay: float, now: float) -> None:
+        """Our re-INVITE met a 491: the retry falls due ``delay`` seconds on."""
+        self._retry_at = now + delay
+
+    def sent_2xx(self, response: Response, now: float, *, resend: bool) -> None:
+        """Our 2xx to an INVITE went out: resent (``resend``: over UDP) until its ACK."""
+        self._sent[response.cseq.number] = (
+            response,
+            resend,
+            now + self.t1,
+            self.t1,
+            now + 64 * self.t1,
+        )
+
+    def acked(self, cseq: int) -> None:
+        """The ACK of our 2xx with CSeq number ``cseq`` came."""
+        self._sent.pop(cseq, None)
+
+    def note_allow(self, message: Message) -> None:
+        """A message of the far end's with an Allow header says what it takes."""
+        allowed = {method.upper() for method in message.headers.get_all("Allow")}
+        if allowed:
+            self.peer_allows_update = "UPDATE" in allowed
+
+    def offer_answered(
+        self,
+        method: str,
+        offer: SessionDescription | None,
+        response: Response,
+        local: str | None,
+        timer: SessionTimer,
+    ) -> tuple[ReinviteResult, list[SessionEvent]]:
+        """The final response to our re-INVITE or UPDATE with ``offer`` (None: a bare
+        session refresh); ``local``: the endpoint's note when it was made here. A 2xx
+        updates ``timer`` (re-arm it after); 408, 481 or none at all lose the call, and a
+        2xx without a usable answer to our offer hangs it up."""
+        status, reason = response.status, response.reason
+        if local is not None:
+            reason = f"{reason} ({local})"
+        if status in (408, 481) or local is not None:
+            log.info("SIP %s of %s got %d: the dialog is gone", method, response.call_id, status)
+            # A 408 or a transport error: the far end stopped answering, or cannot be
+            # reached any more; the call is lost, not ended by us.
+            return ReinviteResult(status, reason), [Lost(f"{status} {reason}", status != 481)]
+        if not 200 <= status < 300:
+            return ReinviteResult(status, reason), []
+        self.note_allow(response)
+        timer.answered(response)
+        if offer is None:
+            return ReinviteResult(status, reason), []
+        try:
+            answer = body_sdp(response)
+        except TelephonyError as error:
+            log.warning("SIP %s of %s: %s; hanging up", method, response.call_id, error)
+            return ReinviteResult(488, str(error)), [HangUp()]
+        if answer is None:
+            log.warning("SIP %s of %s: 2xx without an answer; hanging up", method, response.call_id)
+            return ReinviteResult(488, "no SDP answer"), [HangUp()]
+        return ReinviteResult(status, reason, answer), []
+
+    def request_received(
+        self, dialog: Dialog, request: Request, headers: list[tuple[str, str]]
+    ) -> list[InDialog]:
+        """A request the far end sent in ``dialog``: refused as the dialog's rules say (a
+        CSeq out of order, glare), a BYE answered, OPTIONS answered with ``headers`` (ours)
+        and what we accept, a re-INVITE or UPDATE passed on, others refused (405)."""
+        refusal = dialog.receive(request)
+        if refusal is not None:
+            extra = []
+            if refusal.retry_after is not None:
+                extra.append(("Retry-After", str(refusal.retry_after)))
+            return [Respond(response_to(request, refusal.status, refusal.reason, headers=extra))]
+        method = request.method
+        if method == "BYE":
+            return [Respond(response_to(request, 200, "OK")), ByeReceived()]
+        if method in ("INVITE", "UPDATE"):
+            return [OfferReceived(request)]
+        if method == "OPTIONS":
+            accept = [*headers, ("Accept", SDP)]
+            return [Respond(response_to(request, 200, "OK", headers=accept))]
+        if method == "INFO":
+            return [Respond(response_to(request, 200, "OK"))]
+        allow = [("Allow", ALLOW)]
+        return [Respond(response_to(request, 405, "Method Not Allowed", headers=allow))]
+
+    def stop(self) -> None:
+        """The call ended: no timer runs any more."""
+        self._session_at = self._session_event = self._retry_at = None
+        self._sent.clear()

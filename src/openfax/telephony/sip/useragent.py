@@ -40,16 +40,25 @@ from openfax.errors import SdpNegotiationError, SipParseError, TelephonyError
 from openfax.telephony.sdp import SessionDescription
 from openfax.telephony.sip._grammar import quote
 from openfax.telephony.sip.call import (
+    ALLOW,
     SDP,
     Abandon,
+    ByeReceived,
     CallMachine,
     Connected,
     Locate,
+    Lost,
+    NoAck,
     Progress,
+    RefreshDue,
+    Resend,
+    Respond,
     SendAck,
     SendCancel,
     SendInvite,
     SendRequest,
+    SessionExpired,
+    SessionMachine,
     SessionTimer,
     body_sdp,
 )
@@ -59,6 +68,7 @@ from openfax.telephony.sip.call import (
 from openfax.telephony.sip.call import CallState as CallState
 from openfax.telephony.sip.call import Event as CallEvent
 from openfax.telephony.sip.call import FailureCause as FailureCause
+from openfax.telephony.sip.call import ReinviteResult as ReinviteResult
 from openfax.telephony.sip.dialog import Dialog, DialogState, new_tag, requires
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.endpoint import ClientRequest, ServerRequest, SipEndpoint
@@ -81,7 +91,6 @@ from openfax.telephony.sip.transport import TRANSPORTS, Peer, SipTransport, desc
 
 log = logging.getLogger("openfax.telephony.sip")
 
-ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
 SUPPORTED = "timer, 100rel"
 EXTENSIONS = frozenset({"timer", "100rel"})
 """The option tags an INVITE may require of us (RFC 4028 session timers; RFC 3262 reliable
@@ -116,21 +125,6 @@ class RegistrationError(TelephonyError):
         self.status = status
         self.credentials_rejected = credentials_rejected
         super().__init__(message)
-
-
-@dataclass(frozen=True)
-class ReinviteResult:
-    """The far end's final answer to our re-INVITE: accepted with ``answer``, or refused
-    (488/415 ...) with the old session still in force."""
-
-    status: int
-    reason: str
-    answer: SessionDescription | None = None
-
-    @property
-    def accepted(self) -> bool:
-        """True when the far end took the new session."""
-        return 200 <= self.status < 300
 
 
 OfferHandler = Callable[[SessionDescription], Awaitable[SessionDescription]]
@@ -671,10 +665,16 @@ class Call:
         self._ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
         self._reinvite_lock = asyncio.Lock()
         self._hanging_up = False
-        self._timer_handle: asyncio.TimerHandle | None = None
-        self._acks: dict[int, asyncio.Future[Request]] = {}
+        timers = ua.config.timers
+        self.session = SessionMachine(t1=timers.t1, t2=timers.t2)
+        """The dialog's timers: session refresh or expiry, 2xx resent, 491 retry."""
+        self._session_handle: asyncio.TimerHandle | None = None
+        self._glare: asyncio.Future[None] | None = None
+        self._acks: dict[int, asyncio.Future[Request | None]] = {}
+        """The ACKs awaited for our 2xx, by CSeq number (None: none came)."""
+        self._answered_to: dict[int, Peer] = {}
+        """Where each 2xx awaiting its ACK went."""
         self._sent_acks: dict[int, tuple[Request, Peer]] = {}
-        self._peer_allows_update = False
 
     @property
     def outgoing(self) -> bool:
@@ -728,7 +728,10 @@ class Call:
                     break
                 delay = self.dialog.glare_retry_delay()
                 log.info("SIP re-INVITE of %s met 491; retrying in %.2f s", self.call_id, delay)
-                await asyncio.sleep(delay)
+                self._glare = asyncio.get_running_loop().create_future()
+                self.session.retry_after(delay, self.ua.endpoint.now())
+                self._run_session()
+                await self._glare
             return result
 
     # --- Inside the dialog ------------------------------------------------------------------
@@ -768,38 +771,21 @@ class Call:
         timer = self.timer.request_headers(config.session_expires, config.min_se)
         headers = [*self.ua.common_headers(), *timer]
         response, client = await self._request(method, body=body, headers=headers)
-        status, reason = response.status, response.reason
-        if client.local is not None:
-            reason = f"{reason} ({client.local})"
-        if status in (408, 481) or client.local is not None:
-            log.info("SIP %s of %s got %d: the dialog is gone", method, self.call_id, status)
-            if status != 481:
-                # The far end stopped answering, or cannot be reached any more (a transport
-                # error): the call is lost, not ended by us.
-                lost = CallEnd(remote=True, reason=f"{status} {reason}")
-                self.ua.spawn(self._hang_up(lost))
+        result, events = self.session.offer_answered(
+            method, offer, response, client.local, self.timer
+        )
+        for event in events:
+            if isinstance(event, Lost) and event.bye:
+                self.ua.spawn(self._hang_up(CallEnd(remote=True, reason=event.reason)))
+            elif isinstance(event, Lost):
+                self._finish(CallEnd(remote=True, reason=event.reason))
             else:
-                self._finish(CallEnd(remote=True, reason=f"{status} {reason}"))
-            return ReinviteResult(status, reason)
-        if not 200 <= status < 300:
-            return ReinviteResult(status, reason)
-        self._note_allow(response)
-        self.timer.answered(response)
-        self._arm_timer()
-        if offer is None:
-            return ReinviteResult(status, reason)
-        try:
-            answer = body_sdp(response)
-        except TelephonyError as error:
-            log.warning("SIP %s of %s: %s; hanging up", method, self.call_id, error)
-            self.ua.spawn(self.hang_up())
-            return ReinviteResult(488, str(error))
-        if answer is None:
-            log.warning("SIP %s of %s: 2xx without an answer; hanging up", method, self.call_id)
-            self.ua.spawn(self.hang_up())
-            return ReinviteResult(488, "no SDP answer")
-        self.local_sdp, self.remote_sdp = offer, answer
-        return ReinviteResult(status, reason, answer)
+                self.ua.spawn(self.hang_up())
+        if result.accepted:
+            self._arm_timer()
+        if result.answer is not None:
+            self.local_sdp, self.remote_sdp = offer, result.answer
+        return result
 
     def _on_response(self, response: Response) -> None:
         """Every response to a request in the dialog: a retransmitted 2xx is ACKed again."""
@@ -831,29 +817,16 @@ class Call:
 
     def _on_request(self, server: ServerRequest) -> None:
         """A request the far end sent in this dialog."""
-        request = server.request
         assert self.dialog is not None
-        refusal = self.dialog.receive(request)
-        if refusal is not None:
-            headers = []
-            if refusal.retry_after is not None:
-                headers.append(("Retry-After", str(refusal.retry_after)))
-            server.respond(response_to(request, refusal.status, refusal.reason, headers=headers))
-            return
-        if request.method == "BYE":
-            server.respond(response_to(request, 200, "OK"))
-            log.info("SIP call %s: the far end hung up", self.call_id)
-            self._finish(CallEnd(remote=not self._hanging_up, reason="bye"))
-        elif request.method in ("INVITE", "UPDATE"):
-            self.ua.spawn(self._answer_offer(server))
-        elif request.method == "OPTIONS":
-            headers = [*self.ua.common_headers(), ("Accept", SDP)]
-            server.respond(response_to(request, 200, "OK", headers=headers))
-        elif request.method == "INFO":
-            server.respond(response_to(request, 200, "OK"))
-        else:
-            headers = [("Allow", ALLOW)]
-            server.respond(response_to(request, 405, "Method Not Allowed", headers=headers))
+        headers = self.ua.common_headers()
+        for event in self.session.request_received(self.dialog, server.request, headers):
+            if isinstance(event, Respond):
+                server.respond(event.response)
+            elif isinstance(event, ByeReceived):
+                log.info("SIP call %s: the far end hung up", self.call_id)
+                self._finish(CallEnd(remote=not self._hanging_up, reason="bye"))
+            else:
+                self.ua.spawn(self._answer_offer(server))
 
     async def _answer_offer(self, server: ServerRequest) -> None:
         """A re-INVITE or UPDATE from the far end: a session refresh (no SDP, or the SDP we
@@ -927,28 +900,23 @@ class Call:
             self.dialog.answered(response)
 
     async def _send_2xx(self, server: ServerRequest, response: Response) -> Request | None:
-        """Send a 2xx to an INVITE and resend it (T1 doubling to T2) until its ACK comes
-        (RFC 3261 13.3.1.4); without an ACK after 64*T1 the call is hung up. Returns the
-        ACK, or None."""
-        timers = self.ua.config.timers
+        """Send a 2xx to an INVITE, resent until its ACK comes (RFC 3261 13.3.1.4); without
+        an ACK after 64*T1 the call is hung up. Returns the ACK, or None."""
         number = response.cseq.number
-        ack: asyncio.Future[Request] = asyncio.get_running_loop().create_future()
+        ack: asyncio.Future[Request | None] = asyncio.get_running_loop().create_future()
         self._acks[number] = ack
         server.respond(response)
-        interval, waited = timers.t1, 0.0
+        self._answered_to[number] = server.peer
+        resend = server.peer.transport == "UDP"
+        self.session.sent_2xx(response, self.ua.endpoint.now(), resend=resend)
+        self._run_session()
         try:
-            while waited < 64 * timers.t1:
-                done, _ = await asyncio.wait([ack], timeout=interval)
-                if done:
-                    return ack.result()
-                if self.state is CallState.ENDED:
-                    return None
-                waited += interval
-                interval = min(2 * interval, timers.t2)
-                if server.peer.transport == "UDP":
-                    self.ua.endpoint.send(response, server.peer)
+            got = await ack
         finally:
             self._acks.pop(number, None)
+            self._answered_to.pop(number, None)
+        if got is not None or self.state is CallState.ENDED:
+            return got
         log.warning("SIP call %s: no ACK for the %d; hanging up", self.call_id, response.status)
         await self._hang_up(CallEnd(remote=True, reason="no ACK"))
         return None
@@ -956,27 +924,50 @@ class Call:
     def _on_ack(self, ack: Request) -> None:
         future = self._acks.get(ack.cseq.number)
         if future is not None and not future.done():
+            self.session.acked(ack.cseq.number)
+            self._run_session()
             future.set_result(ack)
 
-    # --- Session timer ------------------------------------------------------------------------
+    # --- The dialog's time ------------------------------------------------------------------
+
+    def _run_session(self) -> None:
+        """Arm the one loop timer of the session machine at its next deadline."""
+        if self._session_handle is not None:
+            self._session_handle.cancel()
+            self._session_handle = None
+        due = self.session.next_timer()
+        if due is not None:
+            loop = asyncio.get_running_loop()
+            self._session_handle = loop.call_at(due, self._session_fired)
+
+    def _session_fired(self) -> None:
+        self._session_handle = None
+        for event in self.session.handle_timer(self.ua.endpoint.now()):
+            if isinstance(event, RefreshDue):
+                self.ua.spawn(self._refresh())
+            elif isinstance(event, SessionExpired):
+                log.warning("SIP call %s: the far end did not refresh the session", self.call_id)
+                self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="session expired")))
+            elif isinstance(event, Resend):
+                peer = self._answered_to.get(event.response.cseq.number)
+                if peer is not None:
+                    self.ua.endpoint.send(event.response, peer)
+            elif isinstance(event, NoAck):
+                self._no_ack(event.cseq)
+            elif self._glare is not None and not self._glare.done():
+                self._glare.set_result(None)
+        self._run_session()
+
+    def _no_ack(self, cseq: int) -> None:
+        future = self._acks.get(cseq)
+        if future is not None and not future.done():
+            future.set_result(None)
 
     def _arm_timer(self) -> None:
         """(Re)start the session timer after a successful INVITE, re-INVITE or UPDATE."""
-        if self._timer_handle is not None:
-            self._timer_handle.cancel()
-            self._timer_handle = None
-        interval = self.timer.interval
-        if interval is None or self.state is not CallState.CONNECTED:
-            return
-        loop = asyncio.get_running_loop()
-        if self.timer.we_refresh:
-            self._timer_handle = loop.call_later(interval / 2, self._refresh_due)
-        else:
-            self._timer_handle = loop.call_later(interval - min(32, interval / 3), self._expired)
-
-    def _refresh_due(self) -> None:
-        self._timer_handle = None
-        self.ua.spawn(self._refresh())
+        if self.state is CallState.CONNECTED:
+            self.session.arm(self.timer, self.ua.endpoint.now())
+            self._run_session()
 
     async def _refresh(self) -> None:
         """Refresh the session: UPDATE without a body when the far end allows it, else a
@@ -984,33 +975,26 @@ class Call:
         if self.state is not CallState.CONNECTED:
             return
         if self._reinvite_lock.locked():
-            self._timer_handle = asyncio.get_running_loop().call_later(1.0, self._refresh_due)
+            self.session.refresh_later(self.ua.endpoint.now(), 1.0)
+            self._run_session()
             return
         async with self._reinvite_lock:
             log.info("SIP call %s: refreshing the session", self.call_id)
-            if self._peer_allows_update:
+            if self.session.peer_allows_update:
                 result = await self._offer("UPDATE", None)
                 self.refreshes += result.accepted
                 if result.accepted or self.state is not CallState.CONNECTED:
                     return
-                self._peer_allows_update = False
+                self.session.peer_allows_update = False
             result = await self._offer("INVITE", self.local_sdp)
             self.refreshes += result.accepted
         if not result.accepted and self.state is CallState.CONNECTED:
             log.warning("SIP call %s: session refresh refused (%d)", self.call_id, result.status)
-            self._timer_handle = asyncio.get_running_loop().call_later(
-                self.ua.config.timers.t2, self._refresh_due
-            )
-
-    def _expired(self) -> None:
-        self._timer_handle = None
-        log.warning("SIP call %s: the far end did not refresh the session", self.call_id)
-        self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="session expired")))
+            self.session.refresh_later(self.ua.endpoint.now(), self.ua.config.timers.t2)
+            self._run_session()
 
     def _note_allow(self, message: Message) -> None:
-        allowed = {method.upper() for method in message.headers.get_all("Allow")}
-        if allowed:
-            self._peer_allows_update = "UPDATE" in allowed
+        self.session.note_allow(message)
 
     # --- The end ----------------------------------------------------------------------------
 
@@ -1031,8 +1015,11 @@ class Call:
             return
         self.state = CallState.ENDED
         self.end = end
-        if self._timer_handle is not None:
-            self._timer_handle.cancel()
+        self.session.stop()
+        self._run_session()
+        for future in [*self._acks.values(), self._glare]:
+            if future is not None and not future.done():
+                future.set_result(None)
         if self.dialog is not None:
             self.dialog.terminate()
         self.ua.forget(self)
