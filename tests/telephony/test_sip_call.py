@@ -4,10 +4,16 @@ once the far end responded, abandoned 64*T1 later), digest challenges, 422, fail
 the next server, redirections, forked 2xx, reliable provisional responses, delayed offer.
 Then the confirmed dialog's timers: session refresh and expiry, our 2xx resent until its
 ACK, the retry after a 491, the far end's answer to our re-INVITE, and its requests in the
-dialog (BYE, OPTIONS, a re-INVITE, one crossing ours, one out of order)."""
+dialog (BYE, OPTIONS, a re-INVITE, one crossing ours, one out of order). Last, what a new
+INVITE starts or is refused with (420, 422), and the answer a delayed offer's ACK carries."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
+from openfax.errors import TelephonyError
 from openfax.telephony.sdp import LocalMedia, Origin, SessionDescription, make_answer, make_offer
 from openfax.telephony.sip import Request, Response, Via, response_to
 from openfax.telephony.sip.call import (
@@ -20,6 +26,7 @@ from openfax.telephony.sip.call import (
     Failed,
     FailureCause,
     HangUp,
+    IncomingInvite,
     Locate,
     Lost,
     NoAck,
@@ -37,6 +44,8 @@ from openfax.telephony.sip.call import (
     SessionExpired,
     SessionMachine,
     SessionTimer,
+    answer_in_ack,
+    incoming_invite,
 )
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.location import FailedTargets, Targets
@@ -451,3 +460,45 @@ def test_the_far_ends_requests_in_the_dialog_are_answered_by_its_rules() -> None
     bye, ended = session.request_received(dialog, theirs("BYE", 14), [])
     assert isinstance(bye, Respond) and bye.response.status == 200
     assert ended == ByeReceived()
+
+
+# --- An incoming call ---------------------------------------------------------------------------
+
+
+def incoming(*headers: tuple[str, str], body: bytes = OFFER.to_bytes()) -> Request:
+    invite = started(machine())
+    fields = invite.headers.without("Session-Expires").without("Min-SE")
+    for name, value in headers:
+        fields = fields.add(name, value)
+    return Request(method="INVITE", uri=invite.uri, headers=fields, body=body)
+
+
+def test_a_new_invite_rings_with_its_offer_and_the_session_timer_it_asks_for() -> None:
+    taken = incoming_invite(
+        incoming(("Session-Expires", "1800"), ("Supported", "timer")), min_se=90
+    )
+    assert isinstance(taken, IncomingInvite) and taken.provisional
+    assert taken.offer == OFFER
+    assert (taken.timer.interval, taken.timer.we_refresh) == (1800, False)  # it can refresh
+    delayed = incoming_invite(incoming(body=b""), min_se=90)
+    assert isinstance(delayed, IncomingInvite) and delayed.offer is None
+    assert delayed.timer.interval is None
+    reliable = incoming_invite(incoming(("Require", "100rel")), min_se=90)
+    assert isinstance(reliable, IncomingInvite) and not reliable.provisional
+
+
+def test_a_new_invite_asking_what_we_cannot_give_is_refused_at_once() -> None:
+    unknown = incoming_invite(incoming(("Require", "100rel, precondition")), min_se=90)
+    assert isinstance(unknown, Response) and unknown.status == 420
+    assert unknown.required("Unsupported") == "precondition"
+    short = incoming_invite(incoming(("Session-Expires", "60")), min_se=90)
+    assert isinstance(short, Response) and short.status == 422
+    assert short.required("Min-SE") == "90"
+
+
+def test_the_ack_of_a_delayed_offer_must_carry_the_answer() -> None:
+    invite = incoming(body=b"")
+    ack = Request(method="ACK", uri=invite.uri, headers=invite.headers, body=OFFER.to_bytes())
+    assert answer_in_ack(ack) == OFFER
+    with pytest.raises(TelephonyError, match="no SDP answer"):
+        answer_in_ack(replace(ack, body=b""))

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 SDP = "application/sdp"
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+EXTENSIONS = frozenset({"timer", "100rel"})
+"""The option tags an INVITE may require of us (RFC 4028 session timers; RFC 3262 reliable
+provisional responses, which we never send: see :class:`IncomingInvite`)."""
 
 
 class FailureCause(enum.StrEnum):
@@ -893,3 +896,44 @@ class SessionMachine:
         """The call ended: no timer runs any more."""
         self._session_at = self._session_event = self._retry_at = None
         self._sent.clear()
+
+
+# --- An incoming call ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingInvite:
+    """A new INVITE we may ring for: the far end's ``offer`` (None: it waits for ours), the
+    session ``timer`` agreed, and whether provisional responses may be sent (``provisional``
+    False when the caller requires them reliable, RFC 3262: we do not send those, so the 200
+    follows the 100 Trying)."""
+
+    offer: SessionDescription | None
+    timer: SessionTimer
+    provisional: bool
+
+
+def incoming_invite(request: Request, *, min_se: int) -> IncomingInvite | Response:
+    """What a new INVITE starts, or the response refusing it at once: 420 for an extension
+    required that we lack, 422 for a session interval shorter than ``min_se``. A body that
+    is not SDP raises TelephonyError (answered 400)."""
+    unsupported = [
+        option for option in request.headers.get_all("Require") if option.lower() not in EXTENSIONS
+    ]
+    if unsupported:
+        headers = [("Unsupported", ", ".join(unsupported))]
+        return response_to(request, 420, "Bad Extension", headers=headers)
+    timer = SessionTimer.requested(request, min_se)
+    if isinstance(timer, Response):
+        return timer
+    return IncomingInvite(body_sdp(request), timer, not requires(request, "100rel"))
+
+
+def answer_in_ack(ack: Request) -> SessionDescription:
+    """The SDP answer the ACK of our 2xx carries when that 2xx held the offer (a delayed
+    offer, RFC 3261 13.2.1, RFC 3264 4); TelephonyError when it has none or a bad one: the
+    call cannot carry media."""
+    answer = body_sdp(ack)
+    if answer is None:
+        raise TelephonyError("the ACK carried no SDP answer to our offer")
+    return answer

@@ -46,6 +46,7 @@ from openfax.telephony.sip.call import (
     ByeReceived,
     CallMachine,
     Connected,
+    IncomingInvite,
     Locate,
     Lost,
     NoAck,
@@ -60,7 +61,9 @@ from openfax.telephony.sip.call import (
     SessionExpired,
     SessionMachine,
     SessionTimer,
+    answer_in_ack,
     body_sdp,
+    incoming_invite,
 )
 from openfax.telephony.sip.call import (
     CallEnd as CallEnd,
@@ -69,7 +72,7 @@ from openfax.telephony.sip.call import CallState as CallState
 from openfax.telephony.sip.call import Event as CallEvent
 from openfax.telephony.sip.call import FailureCause as FailureCause
 from openfax.telephony.sip.call import ReinviteResult as ReinviteResult
-from openfax.telephony.sip.dialog import Dialog, DialogState, new_tag, requires
+from openfax.telephony.sip.dialog import Dialog, DialogState, new_tag
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.endpoint import ClientRequest, ServerRequest, SipEndpoint
 from openfax.telephony.sip.headers import NameAddr, SipUri, Via
@@ -92,7 +95,6 @@ from openfax.telephony.sip.transport import TRANSPORTS, Peer, SipTransport, desc
 log = logging.getLogger("openfax.telephony.sip")
 
 SUPPORTED = "timer, 100rel"
-EXTENSIONS = frozenset({"timer", "100rel"})
 """The option tags an INVITE may require of us (RFC 4028 session timers; RFC 3262 reliable
 provisional responses, which we never send: see :meth:`IncomingCall.ring`)."""
 REGISTER_RETRY = 30.0
@@ -572,24 +574,14 @@ class UserAgent:
 
     def _on_invite(self, server: ServerRequest) -> None:
         request = server.request
-        unsupported = [
-            option
-            for option in request.headers.get_all("Require")
-            if option.lower() not in EXTENSIONS
-        ]
-        if unsupported:
-            headers = [("Unsupported", ", ".join(unsupported))]
-            server.respond(response_to(request, 420, "Bad Extension", headers=headers))
+        invite = incoming_invite(request, min_se=self.config.min_se)
+        if isinstance(invite, Response):
+            server.respond(invite)
             return
-        timer = SessionTimer.requested(request, self.config.min_se)
-        if isinstance(timer, Response):
-            server.respond(timer)
-            return
-        offer = body_sdp(request)
         if self.on_incoming is None:
             server.respond(response_to(request, 480, "Temporarily Unavailable"))
             return
-        call = IncomingCall(self, server, offer, timer)
+        call = IncomingCall(self, server, invite)
         self._ringing[id(server)] = call
         log.info(
             "SIP incoming call %s from %s to %s", call.call_id, call.caller, call.called_number
@@ -1234,15 +1226,14 @@ class IncomingCall(Call):
         self,
         ua: UserAgent,
         server: ServerRequest,
-        offer: SessionDescription | None,
-        timer: SessionTimer,
+        invite: IncomingInvite,
     ) -> None:
         super().__init__(ua, call_id=server.request.call_id, local_tag=new_tag(), peer=server.peer)
         self.server = server
         self.request = server.request
-        self.offer = offer
-        self.remote_sdp = offer
-        self.timer = timer
+        self.offer = invite.offer
+        self.remote_sdp = invite.offer
+        self.timer = invite.timer
         self.caller = self.request.from_.uri
         self.caller_name = self.request.from_.display_name
         try:
@@ -1251,7 +1242,7 @@ class IncomingCall(Call):
             user = None
         self.called_number = user or _user_of(self.request.to.uri)
         self._answering = False
-        self.provisional = not requires(self.request, "100rel")
+        self.provisional = invite.provisional
         """False when the caller requires reliable provisional responses (RFC 3262): we do
         not send them, so :meth:`ring` sends nothing and the 200 follows the 100 Trying."""
 
@@ -1306,9 +1297,7 @@ class IncomingCall(Call):
             # Delayed offer: our SDP in the 200 was the offer; the ACK must carry the answer
             # (RFC 3261 13.2.1, RFC 3264 4). Without one the call cannot carry media.
             try:
-                self.remote_sdp = body_sdp(ack)
-                if self.remote_sdp is None:
-                    raise TelephonyError("the ACK carried no SDP answer to our offer")
+                self.remote_sdp = answer_in_ack(ack)
             except TelephonyError as error:
                 log.warning("SIP call %s: %s; hanging up", self.call_id, error)
                 await self.hang_up((488, str(error)))
