@@ -31,6 +31,7 @@ from openfax.telephony.sip.call import (
     Lost,
     NoAck,
     OfferReceived,
+    OfferTaken,
     Progress,
     RefreshDue,
     ReinviteResult,
@@ -502,3 +503,48 @@ def test_the_ack_of_a_delayed_offer_must_carry_the_answer() -> None:
     assert answer_in_ack(ack) == OFFER
     with pytest.raises(TelephonyError, match="no SDP answer"):
         answer_in_ack(replace(ack, body=b""))
+
+
+def test_the_far_ends_reinvite_is_a_refresh_a_new_offer_or_refused() -> None:
+    session = SessionMachine()
+    their_offer = make_offer(LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
+    bare = incoming(("Session-Expires", "1800;refresher=uac"), body=b"")
+    taken = session.offer_received(bare, min_se=90, connected=True, remote=their_offer)
+    assert isinstance(taken, OfferTaken) and taken.refresh and taken.offer is None
+    assert (taken.timer.interval, taken.timer.we_refresh) == (1800, False)
+    same = incoming(body=their_offer.to_bytes())
+    taken = session.offer_received(same, min_se=90, connected=True, remote=their_offer)
+    assert isinstance(taken, OfferTaken) and taken.refresh  # the session in force again
+    changed = incoming(body=OFFER.to_bytes())
+    taken = session.offer_received(changed, min_se=90, connected=True, remote=their_offer)
+    assert isinstance(taken, OfferTaken) and not taken.refresh and taken.offer == OFFER
+    for request, connected, status in [
+        (incoming(("Session-Expires", "30")), True, 422),
+        (incoming(("Content-Type", "text/plain"), body=b"hello"), True, 400),
+        (changed, False, 481),
+    ]:
+        refused = session.offer_received(request, min_se=90, connected=connected, remote=None)
+        assert isinstance(refused, Response) and refused.status == status
+
+
+def test_the_200_to_their_reinvite_carries_our_session_and_the_timer() -> None:
+    session = SessionMachine()
+    request = incoming(("Allow", "INVITE, ACK, BYE"))
+    timer = SessionTimer(1800, we_refresh=False)
+
+    def accepted(request: Request) -> Response:
+        return session.offer_accepted(
+            request,
+            contact="sip:fax@192.0.2.1",
+            headers=[("User-Agent", "OpenFax")],
+            timer=timer,
+            answer=OFFER,
+        )
+
+    response = accepted(request)
+    assert (response.status, response.body) == (200, OFFER.to_bytes())
+    assert response.required("Session-Expires") == "1800;refresher=uac"
+    assert response.required("Require") == "timer"
+    assert not session.peer_allows_update
+    bare = accepted(replace(request, method="UPDATE", body=b""))
+    assert bare.body == b"" and bare.headers.get("Content-Type") is None

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 from openfax.errors import SdpError, SipParseError, TelephonyError
 from openfax.telephony.sdp import SessionDescription, parse_sdp
+from openfax.telephony.sip._grammar import quote
 from openfax.telephony.sip.dialog import Dialog, new_branch, requires
 from openfax.telephony.sip.digest import stale_nonce
 from openfax.telephony.sip.headers import SipUri, Via
@@ -31,7 +32,7 @@ from openfax.telephony.sip.message import Headers, Message, Request, Response, r
 from openfax.telephony.sip.redirect import TargetSet
 from openfax.telephony.sip.registration import Authorize
 from openfax.telephony.sip.transaction import make_cancel
-from openfax.telephony.sip.transport import Peer
+from openfax.telephony.sip.transport import Peer, describe
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,20 @@ def _session_expires(value: str) -> tuple[int, str | None]:
     if refresher not in (None, "uac", "uas"):
         raise SipParseError(f"Session-Expires: refresher={refresher!r} is not uac or uas")
     return int(number), refresher
+
+
+def warning(text: str, code: int = 399) -> tuple[str, str]:
+    """A Warning header (RFC 3261 20.43): ``code`` (304 media type not available, 305
+    incompatible media format, 399 miscellaneous) and the text, cut to 200 characters."""
+    return ("Warning", f"{code} openfax {quote(text[:200])}")
+
+
+def same_session(one: SessionDescription, other: SessionDescription | None) -> bool:
+    """True when a description repeats ``other`` (a session refresh): the same origin and
+    version, or the same content under another version."""
+    if other is None:
+        return False
+    return one.origin == other.origin or replace(one, origin=other.origin) == other
 
 
 def body_sdp(message: Message) -> SessionDescription | None:
@@ -728,6 +743,17 @@ InDialog = Respond | ByeReceived | OfferReceived
 
 
 @dataclass(frozen=True)
+class OfferTaken:
+    """A re-INVITE or UPDATE of the far end's to answer: its ``offer`` (None: none), the
+    session ``timer`` it asks for, and ``refresh`` True when it changes nothing (no SDP, or
+    the session in force): it is answered with our session as it is."""
+
+    offer: SessionDescription | None
+    timer: SessionTimer
+    refresh: bool
+
+
+@dataclass(frozen=True)
 class ReinviteResult:
     """The far end's final answer to our re-INVITE: accepted with ``answer``, or refused
     (488/415 ...) with the old session still in force."""
@@ -891,6 +917,45 @@ class SessionMachine:
             return [Respond(response_to(request, 200, "OK"))]
         allow = [("Allow", ALLOW)]
         return [Respond(response_to(request, 405, "Method Not Allowed", headers=allow))]
+
+    def offer_received(
+        self, request: Request, *, min_se: int, connected: bool, remote: SessionDescription | None
+    ) -> OfferTaken | Response:
+        """A re-INVITE or UPDATE the dialog took (``remote``: the far end's session in
+        force): what to answer, or the response refusing it (400 for a body we cannot
+        read, 422 for a session interval under ``min_se``, 481 once the call is over)."""
+        try:
+            offer = body_sdp(request)
+            timer = SessionTimer.requested(request, min_se)
+        except TelephonyError as error:
+            log.warning("SIP refused %s: %s", describe(request), error)
+            return response_to(request, 400, "Bad Request", headers=[warning(str(error))])
+        if isinstance(timer, Response):
+            headers = [("Min-SE", str(min_se))]
+            return response_to(request, timer.status, timer.reason, headers=headers)
+        if not connected:
+            return response_to(request, 481, "Call/Transaction Does Not Exist")
+        refresh = offer is None or same_session(offer, remote)
+        return OfferTaken(offer, timer, refresh)
+
+    def offer_accepted(
+        self,
+        request: Request,
+        *,
+        contact: str,
+        headers: list[tuple[str, str]],
+        timer: SessionTimer,
+        answer: SessionDescription | None,
+    ) -> Response:
+        """The 200 to the far end's re-INVITE or UPDATE: our ``contact``, ``headers`` and
+        the agreed ``timer``, with ``answer`` (our session; none to a bare UPDATE)."""
+        self.note_allow(request)
+        fields = [("Contact", f"<{contact}>"), *headers, *timer.response_headers()]
+        body = b""
+        if answer is not None and (request.method != "UPDATE" or request.body):
+            fields.append(("Content-Type", SDP))
+            body = answer.to_bytes()
+        return response_to(request, 200, "OK", headers=fields, body=body)
 
     def stop(self) -> None:
         """The call ended: no timer runs any more."""

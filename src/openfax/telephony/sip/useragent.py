@@ -54,6 +54,7 @@ from openfax.telephony.sip.call import (
     RefreshDue,
     Resend,
     Respond,
+    RetryDue,
     SendAck,
     SendCancel,
     SendInvite,
@@ -64,6 +65,7 @@ from openfax.telephony.sip.call import (
     answer_in_ack,
     body_sdp,
     incoming_invite,
+    warning,
 )
 from openfax.telephony.sip.call import (
     CallEnd as CallEnd,
@@ -545,7 +547,7 @@ class UserAgent:
         except TelephonyError as error:
             log.warning("SIP rejected %s from %s: %s", describe(request), server.peer, error)
             if not server.answered:
-                reply = response_to(request, 400, "Bad Request", headers=[_warning(str(error))])
+                reply = response_to(request, 400, "Bad Request", headers=[warning(str(error))])
                 server.respond(reply)
 
     def _dispatch(self, server: ServerRequest) -> None:
@@ -615,23 +617,9 @@ class UserAgent:
         log.info("SIP dropped %s from %s: no transaction", describe(message), peer)
 
 
-def _warning(text: str, code: int = 399) -> tuple[str, str]:
-    """A Warning header (RFC 3261 20.43): ``code`` (304 media type not available, 305
-    incompatible media format, 399 miscellaneous) and the text, cut to 200 characters."""
-    return ("Warning", f"{code} openfax {quote(text[:200])}")
-
-
 def warnings_of(refusal: SdpNegotiationError) -> list[tuple[str, str]]:
     """The Warning headers of an offer refused for the reasons ``refusal`` gives."""
-    return [_warning(text, code) for code, text in refusal.warnings]
-
-
-def _same_session(one: SessionDescription, other: SessionDescription | None) -> bool:
-    """True when a description repeats ``other`` (a session refresh): the same origin and
-    version, or the same content under another version."""
-    if other is None:
-        return False
-    return one.origin == other.origin or replace(one, origin=other.origin) == other
+    return [warning(text, code) for code, text in refusal.warnings]
 
 
 class Call:
@@ -826,67 +814,54 @@ class Call:
         another offer goes to ``on_offer``, whose refusal keeps the old session."""
         request = server.request
         assert self.dialog is not None
-        try:
-            offer = body_sdp(request)
-            timer = SessionTimer.requested(request, self.ua.config.min_se)
-        except TelephonyError as error:
-            log.warning("SIP refused %s: %s", describe(request), error)
-            self._refuse(server, 400, "Bad Request", [_warning(str(error))])
-            return
-        if isinstance(timer, Response):
-            min_se = [("Min-SE", str(self.ua.config.min_se))]
-            self._refuse(server, timer.status, timer.reason, min_se)
-            return
-        if self.state is not CallState.CONNECTED:
-            self._refuse(server, 481, "Call/Transaction Does Not Exist", [])
+        connected = self.state is CallState.CONNECTED
+        min_se = self.ua.config.min_se
+        taken = self.session.offer_received(
+            request, min_se=min_se, connected=connected, remote=self.remote_sdp
+        )
+        if isinstance(taken, Response):
+            self._refuse(server, taken)
             return
         answer = self.local_sdp
-        if offer is not None and not _same_session(offer, self.remote_sdp):
+        if taken.offer is not None and not taken.refresh:
             try:
                 if self.on_offer is None:
                     raise SdpNegotiationError("no handler for offers in this call")
-                answer = self._versioned(await self.on_offer(offer))
+                answer = self._versioned(await self.on_offer(taken.offer))
             except SdpNegotiationError as refusal:
                 log.info("SIP call %s: offer refused (%s)", self.call_id, refusal)
                 reason = "Not Acceptable Here" if refusal.status != 415 else "Unsupported Media"
-                self._refuse(server, refusal.status, reason, warnings_of(refusal))
+                headers = warnings_of(refusal)
+                self._refuse(server, response_to(request, refusal.status, reason, headers=headers))
                 return
             except Exception:
                 # The provider's bug must not leave the far end's re-INVITE unanswered.
                 log.exception("SIP call %s: the offer handler failed", self.call_id)
-                self._refuse(server, 500, "Server Internal Error", [])
+                self._refuse(server, response_to(request, 500, "Server Internal Error"))
                 return
-            self.local_sdp, self.remote_sdp = answer, offer
+            self.local_sdp, self.remote_sdp = answer, taken.offer
         else:
             log.info("SIP call %s: session refresh, media unchanged", self.call_id)
             self.refreshes += 1
-        if offer is None and request.method == "UPDATE":
-            answer = None
-        self._note_allow(request)
-        self.timer = timer if timer.interval is not None else self.timer
-        headers = [
-            ("Contact", f"<{self.dialog.local_contact}>"),
-            *self.ua.common_headers(),
-            *self.timer.response_headers(),
-        ]
-        body = b""
-        if answer is not None:
-            headers.append(("Content-Type", SDP))
-            body = answer.to_bytes()
-        response = response_to(request, 200, "OK", headers=headers, body=body)
+        if taken.timer.interval is not None:
+            self.timer = taken.timer
+        response = self.session.offer_accepted(
+            request,
+            contact=self.dialog.local_contact,
+            headers=self.ua.common_headers(),
+            timer=self.timer,
+            answer=answer,
+        )
         self._arm_timer()
         if request.method == "UPDATE":
             server.respond(response)
             return
         self.dialog.answered(response)
         ack = await self._send_2xx(server, response)
-        if ack is not None and offer is None and (late := body_sdp(ack)) is not None:
+        if ack is not None and taken.offer is None and (late := body_sdp(ack)) is not None:
             self.remote_sdp = late
 
-    def _refuse(
-        self, server: ServerRequest, status: int, reason: str, headers: list[tuple[str, str]]
-    ) -> None:
-        response = response_to(server.request, status, reason, headers=headers)
+    def _refuse(self, server: ServerRequest, response: Response) -> None:
         server.respond(response)
         if self.dialog is not None and server.request.method == "INVITE":
             self.dialog.answered(response)
@@ -946,7 +921,7 @@ class Call:
                     self.ua.endpoint.send(event.response, peer)
             elif isinstance(event, NoAck):
                 self._no_ack(event.cseq)
-            elif self._glare is not None and not self._glare.done():
+            elif isinstance(event, RetryDue) and self._glare and not self._glare.done():
                 self._glare.set_result(None)
         self._run_session()
 
