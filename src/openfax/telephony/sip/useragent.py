@@ -8,7 +8,7 @@ The provider's whole view::
                    on_incoming=ring_a_device)
     await ua.start()
     await ua.register()                     # digest challenges answered, refreshed by itself
-    call = ua.call("sip:+15551234@pbx.example", offer)      # the INVITE goes out at once
+    call = ua.call("sip:+15551234@pbx.example", offer)      # located, then INVITEd at once
     answer = await call.connected()         # raises CallFailedError(cause=BUSY, ...)
     result = await call.reinvite(t38_offer) # accepted with the answer, or refused (488 ...)
     call.on_offer = answer_far_end_offers   # the far end's re-INVITEs that change media
@@ -22,6 +22,10 @@ rejects them. Session descriptions are :class:`~openfax.telephony.sdp.SessionDes
 objects: the user agent carries them and keeps their versions right, but offer/answer
 decisions are the provider's (with :func:`~openfax.telephony.sdp.make_answer`). Session
 refreshes are answered here without disturbing the media.
+
+The protocol's rules are the sans-I/O machines' (:mod:`.call`, :mod:`.registration`, the
+transactions of :mod:`.endpoint`); this module carries out their events, gives them the
+loop's time and runs the provider's callbacks.
 """
 
 from __future__ import annotations
