@@ -92,7 +92,7 @@ from openfax.service.extension_properties import (
 )
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
-from openfax.service.job_states import Operation, base, incoming_cancel, transition
+from openfax.service.job_states import Operation, base, operate
 from openfax.service.outbound_routing import OutboundRouting
 from openfax.service.receipt_options import (
     RECEIPT_OPTIONS_KEY,
@@ -982,22 +982,11 @@ class FaxService:
         unreferenced: list[str] = []
         async with ctx.hub.transaction() as conn:
             job = await q.get_job(conn, job_id, for_update=True)
-            status = transition(job.status, operation)
-            changes: dict[str, Any] = {"status": status}
-            if operation is Operation.RESTART:
-                changes |= {
-                    "retries": 0,
-                    "interrupted_calls": 0,  # a job set aside gets two calls again
-                    "scheduled_at": now,
-                    "kill_at": now + timedelta(minutes=self.config.outgoing.kill_time_minutes),
-                    "failure_cause": None,
-                    "ended_at": None,
-                }
-            if status is JobStatus.CANCELED:
-                changes["ended_at"] = now
-            updated = await q.update_job(conn, job_id, changes, expected_version=job.version)
+            kill_at = now + timedelta(minutes=self.config.outgoing.kill_time_minutes)
+            updated = await operate(conn, job, operation, now=now, kill_at=kill_at)
             if updated is None:
                 raise MessageNotFoundError("outgoing job", job_id)
+            status = updated.status
             await record(conn, now, actor, _AUDITED[operation], "outgoing_job", job_id)
             await emit_job(conn, ctx, updated)
             if status is JobStatus.CANCELED:
@@ -1056,9 +1045,9 @@ class FaxService:
         ctx = self.ctx
         async with ctx.hub.transaction() as conn:
             job = await q.get_incoming_job(conn, job_id, for_update=True)
-            status = incoming_cancel(job.status)
-            updated = await q.update_incoming_job(conn, job_id, {"status": status})
-            assert updated is not None
+            updated = await q.cancel_incoming_job(conn, job)
+            assert updated is not None, "the job is locked by this transaction"
+            status = updated.status
             await record(
                 conn, ctx.clock.now(), actor, AuditAction.CANCELLED, "incoming_job", job_id
             )
