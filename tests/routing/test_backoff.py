@@ -31,7 +31,9 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
             routing = service.inbound_routing
             await routing.set_configuration(WEBHOOK, receiver, {"url": hook.url, "secret": "x"})
             await service.use_routing_method(receiver, WEBHOOK, True)
-            await send_all(service, clock, await service.submit(request(one_page, "1002")))
+            await send_all(
+                service, clock, await service.outgoing_queue.submit(request(one_page, "1002"))
+            )
             seen: list[RoutingDelivery] = []
 
             async def archived() -> bool:

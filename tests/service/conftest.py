@@ -171,7 +171,7 @@ async def job_reaches(
     found: list[OutgoingJobInfo] = []
 
     async def check() -> bool:
-        job = await service.get_outgoing_job(job_id)
+        job = await service.outgoing_queue.get_job(job_id)
         found[:] = [job]
         return job.status in statuses
 
@@ -184,7 +184,7 @@ async def job_reaches(
 
 async def job_leaves_queue(service: FaxService, job_id: int) -> None:
     async def check() -> bool:
-        return job_id not in {job.id for job in await service.get_outgoing_jobs()}
+        return job_id not in {job.id for job in await service.outgoing_queue.get_jobs()}
 
     await eventually(check, f"job {job_id:016x} leaves the queue")
 
@@ -196,7 +196,7 @@ async def send_all(service: FaxService, clock: ManualClock, job_ids: list[int]) 
     """
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
     while asyncio.get_running_loop().time() < deadline:
-        jobs = [job for job in await service.get_outgoing_jobs() if job.id in job_ids]
+        jobs = [job for job in await service.outgoing_queue.get_jobs() if job.id in job_ids]
         if not jobs:
             return
         running = any(job.status & JobStatus.INPROGRESS for job in jobs)
@@ -204,4 +204,4 @@ async def send_all(service: FaxService, clock: ManualClock, job_ids: list[int]) 
         await asyncio.sleep(0.05)
         if not running and not lines_busy:
             await clock.advance(600)
-    raise AssertionError(f"jobs still queued: {await service.get_outgoing_jobs()}")
+    raise AssertionError(f"jobs still queued: {await service.outgoing_queue.get_jobs()}")

@@ -36,7 +36,7 @@ async def test_activity_counts_what_the_listings_show(
                 job = IncomingJob(device_id=1, status=status, started_at=START)
                 await queries.insert_incoming_job(conn, job)
         activity = await service.get_activity()
-        outgoing = [base(job.status) for job in await service.get_outgoing_jobs()]
+        outgoing = [base(job.status) for job in await service.outgoing_queue.get_jobs()]
         incoming = [base(job.status) for job in await service.get_incoming_jobs()]
     waiting = (JobStatus.PENDING, JobStatus.RETRYING)
     assert activity.outgoing_messages == outgoing.count(JobStatus.INPROGRESS) == 1

@@ -26,11 +26,11 @@ async def test_each_operation_leaves_an_entry_with_its_actor(
     service: FaxService, clock: ManualClock, tmp_path: Path, two_pages: Path
 ) -> None:
     await service.set_queue_switches(outgoing_paused=True, actor="admin")
-    queued, sent = await service.submit(
+    queued, sent = await service.outgoing_queue.submit(
         request(two_pages, "1002", "1003", owner="helen", subject="Lab results: positive")
     )
-    await service.pause_job(queued, "helen")
-    await service.cancel_job(queued, "helen")
+    await service.outgoing_queue.pause_job(queued, "helen")
+    await service.outgoing_queue.cancel_job(queued, "helen")
     await service.set_queue_switches(outgoing_paused=False, actor="admin")
     await job_leaves_queue(service, sent)
     await service.get_message(Direction.OUT, sent, "auditor")
@@ -59,18 +59,18 @@ async def test_each_operation_leaves_an_entry_with_its_actor(
 
 
 async def test_a_refused_operation_leaves_no_entry(service: FaxService, two_pages: Path) -> None:
-    (job_id,) = await service.submit(request(two_pages, "1002"))
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, job_id)
     before = len(await service.get_audit())
     with pytest.raises(MessageNotFoundError):
-        await service.cancel_job(job_id, "helen")
+        await service.outgoing_queue.cancel_job(job_id, "helen")
     assert len(await service.get_audit()) == before
 
 
 async def test_the_age_limits_purges_are_audited_as_the_service(
     service: FaxService, clock: ManualClock, two_pages: Path
 ) -> None:
-    (job_id,) = await service.submit(request(two_pages, "1002"))
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, job_id)
 
     # A message still being routed is kept from the age limit: the clock moves on only once

@@ -128,7 +128,7 @@ async def test_saving_announces_each_configuration_changed(service: FaxService) 
 async def test_retries_change_without_a_restart(service: FaxService, two_pages: Path) -> None:
     service.provider.line("1003").faults = LineFaults(no_answer=True)
     await service.save_configuration({"retries": 0})
-    (job_id,) = await service.submit(request(two_pages, "1003"))
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1003"))
     job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED, JobStatus.RETRYING)
     assert job.status is JobStatus.RETRIES_EXCEEDED and job.retries == 0
 
@@ -137,14 +137,14 @@ async def test_branding_follows_the_saved_value_from_the_next_submission(
     service: FaxService, tmp_path: Path, two_pages: Path
 ) -> None:
     await service.set_queue_switches(outgoing_paused=True)
-    (plain,) = await service.submit(request(two_pages, "1002"))
+    (plain,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await service.save_configuration({"branding": True})
-    (branded,) = await service.submit(request(two_pages, "1002"))
+    (branded,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     copy = tmp_path / "copy.tif"
-    await service.copy_tiff(plain, copy)
+    await service.outgoing_queue.copy_tiff(plain, copy)
     page = read_fax_tiff(copy)[0]
     assert not np.array_equal(band(page), header(page, "", START, 1, 2))
-    await service.copy_tiff(branded, copy)
+    await service.outgoing_queue.copy_tiff(branded, copy)
     page = read_fax_tiff(copy)[0]
     assert np.array_equal(band(page), header(page, "", START, 1, 2))
 
@@ -153,11 +153,11 @@ async def test_the_device_tsid_is_used_once_saved(
     service: FaxService, tmp_path: Path, two_pages: Path
 ) -> None:
     fax = request(two_pages, "1002", sender=Sender(tsid="+1 555 0100"))
-    (first,) = await service.submit(fax)
+    (first,) = await service.outgoing_queue.submit(fax)
     await job_leaves_queue(service, first)
     assert (await service.get_message(Direction.OUT, first)).tsid == "+1 555 0100"
     await service.save_configuration({"use_device_tsid": True})
-    (second,) = await service.submit(fax)
+    (second,) = await service.outgoing_queue.submit(fax)
     await job_leaves_queue(service, second)
 
     tsids = {m.tsid for m in await archived(service, 2)}
@@ -175,24 +175,26 @@ async def test_personal_cover_pages_are_refused_when_not_allowed(
         two_pages, "1002", cover_page_type=CoverPageType.LOCAL, cover_page=str(template)
     )
     await service.set_queue_switches(outgoing_paused=True)
-    assert await service.submit(personal)
+    assert await service.outgoing_queue.submit(personal)
     await service.save_configuration({"allow_personal_cover_pages": False})
     with pytest.raises(SubmissionError, match="allow_personal_cover_pages"):
-        await service.submit(personal)
+        await service.outgoing_queue.submit(personal)
     server_cover = request(two_pages, "1002", cover_page_type=CoverPageType.SERVER)
-    assert await service.submit(server_cover), "the server's cover pages still may be used"
+    assert await service.outgoing_queue.submit(server_cover), (
+        "the server's cover pages still may be used"
+    )
 
 
 async def test_sent_faxes_are_archived_only_while_archiving_is_on(
     service: FaxService, two_pages: Path
 ) -> None:
     await service.save_configuration({"use_archive": False})
-    (dropped,) = await service.submit(request(two_pages, "1002"))
+    (dropped,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, dropped)
     with pytest.raises(MessageNotFoundError):
         await service.get_message(Direction.OUT, dropped)
     await service.save_configuration({"use_archive": True})
-    (kept,) = await service.submit(request(two_pages, "1002"))
+    (kept,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, kept)
     assert (await service.get_message(Direction.OUT, kept)).pages == 2
 
@@ -200,7 +202,7 @@ async def test_sent_faxes_are_archived_only_while_archiving_is_on(
 async def test_a_saved_archive_age_limit_applies_at_the_next_pass(
     service: FaxService, clock: ManualClock, two_pages: Path
 ) -> None:
-    (job_id,) = await service.submit(request(two_pages, "1002"))
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, job_id)
     await clock.advance(3 * DAY)
     await apply_age_limits(service.ctx)
@@ -214,7 +216,7 @@ async def test_a_saved_archive_age_limit_applies_at_the_next_pass(
 async def test_the_size_warning_is_logged_once_above_the_high_water_mark(
     service: FaxService, two_pages: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (job_id,) = await service.submit(request(two_pages, "1002"))
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, job_id)
     quota = ArchiveQuota()
     assert not await quota.check(service.ctx), "the warning is off by default"

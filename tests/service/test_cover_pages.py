@@ -26,9 +26,9 @@ async def first_page(service: FaxService, tmp_path: Path, cover: str) -> np.ndar
     fax = request(
         tmp_path / "two.pdf", "1002", cover_page_type=CoverPageType.SERVER, cover_page=cover
     )
-    (job_id,) = await service.submit(fax)
+    (job_id,) = await service.outgoing_queue.submit(fax)
     copy = tmp_path / f"{job_id:016x}.tif"
-    await service.copy_tiff(job_id, copy)
+    await service.outgoing_queue.copy_tiff(job_id, copy)
     return read_fax_tiff(copy)[0].rows
 
 

@@ -64,12 +64,12 @@ async def test_a_broadcast_shares_one_body_until_its_last_job_leaves(
     config = make_config(tmp_path / "data", outgoing={"branding": True, "tsid": TSID})
     async with FaxService(config, clock=clock) as service:
         await service.set_queue_switches(outgoing_paused=True)
-        ids = await service.submit(request(two_pages, "1002", "1003", "1002"))
+        ids = await service.outgoing_queue.submit(request(two_pages, "1002", "1003", "1002"))
         (body,) = spool_files(service)
         assert len(read_fax_tiff(body)) == 2, "one document for three recipients, no headers"
 
         copy = tmp_path / "copy.tif"
-        await service.copy_tiff(ids[1], copy)
+        await service.outgoing_queue.copy_tiff(ids[1], copy)
         pages = read_fax_tiff(copy)
         assert [
             np.array_equal(band(p), header(p, TSID, START, n, 2))
@@ -88,11 +88,11 @@ async def test_cancelling_a_broadcast_removes_its_body(
     service: FaxService, two_pages: Path
 ) -> None:
     await service.set_queue_switches(outgoing_paused=True)
-    first, second = await service.submit(request(two_pages, "1002", "1003"))
+    first, second = await service.outgoing_queue.submit(request(two_pages, "1002", "1003"))
     (body,) = spool_files(service)
-    await service.cancel_job(first)
+    await service.outgoing_queue.cancel_job(first)
     assert spool_files(service) == {body}, "the other job still needs the body"
-    await service.cancel_job(second)
+    await service.outgoing_queue.cancel_job(second)
     await job_leaves_queue(service, second)
     assert spool_files(service) == set()
 
@@ -103,7 +103,9 @@ async def test_a_repeated_key_racing_the_first_leaves_one_body(
     await service.set_queue_switches(outgoing_paused=True)
     # An account's key (the unique constraint resolves its race; see insert_submission).
     fax = request(two_pages, "1002", "1003", idempotency_key="order-43", owner_id=7)
-    first, second = await asyncio.gather(service.submit(fax), service.submit(fax))
+    first, second = await asyncio.gather(
+        service.outgoing_queue.submit(fax), service.outgoing_queue.submit(fax)
+    )
     assert first == second
     assert len(spool_files(service)) == 1, "the loser's rendering left the spool"
 
@@ -114,7 +116,9 @@ async def test_the_header_shows_the_device_tsid_and_the_time_of_sending(
     config = make_config(tmp_path / "data", outgoing={"branding": True, "use_device_tsid": True})
     async with FaxService(config, clock=clock) as service:
         await service.set_queue_switches(outgoing_paused=True)
-        (job_id,) = await service.submit(request(two_pages, "1002", sender=Sender(tsid=TSID)))
+        (job_id,) = await service.outgoing_queue.submit(
+            request(two_pages, "1002", sender=Sender(tsid=TSID))
+        )
         await clock.advance(3600)
         await service.set_queue_switches(outgoing_paused=False)
         await job_leaves_queue(service, job_id)
@@ -138,7 +142,7 @@ async def test_a_resend_numbers_its_pages_within_the_whole_fax(
     config = make_config(tmp_path / "data", outgoing={"branding": True, "tsid": TSID})
     async with FaxService(config, clock=clock) as service:
         service.provider.line("1002").faults = LineFaults(hang_up_after_page=1)
-        (job_id,) = await service.submit(request(three_pages))
+        (job_id,) = await service.outgoing_queue.submit(request(three_pages))
         await job_reaches(service, job_id, JobStatus.RETRYING)
 
         await archived(service)  # the partial fax
@@ -166,7 +170,7 @@ async def test_old_files_no_row_refers_to_are_removed_at_start(
     config = make_config(tmp_path / "data")
     async with FaxService(config, clock=clock) as service:
         await service.set_queue_switches(outgoing_paused=True)
-        await service.submit(request(two_pages, "1002", "1003"))
+        await service.outgoing_queue.submit(request(two_pages, "1002", "1003"))
         (body,) = spool_files(service)
         spool = service.ctx.spool
         # What a kill -9 between a commit and the deletion it allowed leaves behind, or in
@@ -186,7 +190,7 @@ async def test_old_files_no_row_refers_to_are_removed_at_start(
         await eventually(swept, "the orphans are removed at start")
         assert body.exists(), "the queued jobs' body stays"
         assert recent.exists(), "a young file may belong to work under way"
-        assert len(await service.get_outgoing_jobs()) == 2
+        assert len(await service.outgoing_queue.get_jobs()) == 2
 
 
 def test_a_job_queued_before_shared_bodies_sends_its_own_document(

@@ -66,7 +66,7 @@ async def test_the_loopback_provider_is_told_its_faults(
     await service.set_extension_property(LOOPBACK_GUID, json.dumps(faults).encode())
     assert service.provider.line("1003").faults == LineFaults(no_answer=True)
     await service.save_configuration({"retries": 0})
-    (job_id,) = await service.submit(request(two_pages, "1003"))
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1003"))
     job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED)
     assert job.extended_status == ExtendedStatus.NO_ANSWER
     await service.set_extension_property(LOOPBACK_GUID, b"{}")

@@ -52,10 +52,12 @@ async def test_cancel_during_reception_hangs_up_and_keeps_the_pages_that_arrived
     pages = 8
     config = make_config(tmp_path / "data", loopback={"pace": 5.0})
     async with FaxService(config, clock=clock) as service:
-        (job_id,) = await service.submit(request(make_pdf(tmp_path / "doc.pdf", pages)))
+        (job_id,) = await service.outgoing_queue.submit(
+            request(make_pdf(tmp_path / "doc.pdf", pages))
+        )
 
         async def first_page_confirmed() -> bool:
-            return (await service.get_outgoing_job(job_id)).pages_confirmed >= 1
+            return (await service.outgoing_queue.get_job(job_id)).pages_confirmed >= 1
 
         await eventually(first_page_confirmed, "page 1 is received")
         (receiving,) = await service.get_incoming_jobs()
@@ -99,7 +101,7 @@ async def test_cancel_during_routing_stops_the_deliveries_and_keeps_the_fax(
         hook = {"url": f"http://127.0.0.1:{closed_port()}/fax"}
         await service.inbound_routing.set_configuration(WEBHOOK, line, hook)
         await service.use_routing_method(line, WEBHOOK, True)
-        (job_id,) = await service.submit(request(make_pdf(tmp_path / "two.pdf", 2)))
+        (job_id,) = await service.outgoing_queue.submit(request(make_pdf(tmp_path / "two.pdf", 2)))
         await job_leaves_queue(service, job_id)
 
         async def retrying() -> bool:

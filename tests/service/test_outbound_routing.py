@@ -241,7 +241,7 @@ async def uk_service(
 
 async def sent_from(service: FaxService, job_id: int) -> int | None:
     await job_leaves_queue(service, job_id)
-    (attempt,) = await service.get_call_attempts(job_id)
+    (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
     assert attempt.failure_cause is None
     return attempt.device_id
 
@@ -256,14 +256,14 @@ async def test_the_scheduler_sends_from_the_lines_of_the_most_specific_rule(
     await routing.add_rule(44, 0, group_name="uk")
     await routing.add_rule(44, 1001, device_id=second.id)
 
-    to_second = await uk_service.submit(request(two_pages, "1002", "1002"))
+    to_second = await uk_service.outgoing_queue.submit(request(two_pages, "1002", "1002"))
     for job_id in to_second:
         assert await sent_from(uk_service, job_id) == third.id
-    (to_first,) = await uk_service.submit(request(two_pages, "1001"))
+    (to_first,) = await uk_service.outgoing_queue.submit(request(two_pages, "1001"))
     assert await sent_from(uk_service, to_first) == second.id
 
     await routing.set_device_ids("uk", [first.id, third.id])
-    (job_id,) = await uk_service.submit(request(two_pages, "1002"))
+    (job_id,) = await uk_service.outgoing_queue.submit(request(two_pages, "1002"))
     assert await sent_from(uk_service, job_id) == first.id
 
 
@@ -275,11 +275,14 @@ async def test_a_job_whose_rule_has_no_usable_line_waits_until_one_is_given(
     await routing.add_group("later")
     await routing.add_rule(44, 1001, group_name="later")
 
-    (waiting,) = await uk_service.submit(request(two_pages, "1001"))
-    (other,) = await uk_service.submit(request(two_pages, "1002"))
+    (waiting,) = await uk_service.outgoing_queue.submit(request(two_pages, "1001"))
+    (other,) = await uk_service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(uk_service, other)
     job = await job_reaches(uk_service, waiting, JobStatus.PENDING)
-    assert not await uk_service.get_call_attempts(waiting) and job.device_id in (None, 0)
+    assert not await uk_service.outgoing_queue.get_call_attempts(waiting) and job.device_id in (
+        None,
+        0,
+    )
 
     await routing.add_device("later", third.id)
     assert await sent_from(uk_service, waiting) == third.id

@@ -74,7 +74,7 @@ async def test_the_cover_page_and_header_lines_arrive_and_route_to_pdf(
             cover_page_type=cover,
             cover_page=str(template) if local else "",
         )
-        (job_id,) = await service.submit(fax)
+        (job_id,) = await service.outgoing_queue.submit(fax)
         await job_leaves_queue(service, job_id)
 
         (message,) = await archived(service)

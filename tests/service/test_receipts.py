@@ -33,7 +33,7 @@ async def test_a_broadcast_summary_is_mailed_once_when_its_last_job_ends(
             {"allowed_receipts": 1, "smtp_server": "127.0.0.1", "smtp_port": port}
         )
         assert options.allowed_receipts is ReceiptType.MAIL
-        job_ids = await service.submit(
+        job_ids = await service.outgoing_queue.submit(
             request(
                 two_pages,
                 "1002",
@@ -63,8 +63,8 @@ async def test_a_receipt_the_options_do_not_allow_is_refused_and_nothing_is_queu
 ) -> None:
     asked = request(two_pages, receipt_type=ReceiptType.MAIL, receipt_address="a@example.com")
     with pytest.raises(SubmissionError, match=r"allowed: none"):
-        await service.submit(asked)
-    assert await service.get_outgoing_jobs() == []
+        await service.outgoing_queue.submit(asked)
+    assert await service.outgoing_queue.get_jobs() == []
     with pytest.raises(ConfigError, match="smtp_port: must be a port"):
         await service.save_receipt_options({"smtp_port": 0})
     with pytest.raises(ConfigError, match="unknown option"):
@@ -143,5 +143,5 @@ async def test_a_receipt_address_that_is_not_one_address_is_refused_by_name(
     await service.save_receipt_options({"allowed_receipts": 1})
     asked = request(two_pages, receipt_type=ReceiptType.MAIL, receipt_address=address)
     with pytest.raises(SubmissionError, match="receipt_address is one e-mail address"):
-        await service.submit(asked)
-    assert await service.get_outgoing_jobs() == []
+        await service.outgoing_queue.submit(asked)
+    assert await service.outgoing_queue.get_jobs() == []

@@ -49,7 +49,7 @@ async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
     # The new node starts with its clock past the dead node's lease.
     clock = ManualClock(datetime.now(UTC) + timedelta(minutes=5))
     async with FaxService(make_config(data), clock=clock) as service:
-        (job,) = await service.get_outgoing_jobs()
+        (job,) = await service.outgoing_queue.get_jobs()
         assert job.pages_confirmed >= 1
         await job_leaves_queue(service, job.id)
         sent = await service.get_message(Direction.OUT, job.id)
@@ -102,7 +102,7 @@ async def test_a_job_whose_node_died_in_its_calls_twice_in_a_row_is_set_aside(
     """Another node dies in a call (its lease lapses): the job is requeued the first time
     and set aside the second (``interrupted_calls``), whichever node noticed the first."""
     await service.set_queue_switches(outgoing_paused=True)
-    (job_id,) = await service.submit(request(three_pages))
+    (job_id,) = await service.outgoing_queue.submit(request(three_pages))
     async with service.ctx.db.transaction() as conn:
         dead_call = {
             "status": JobStatus.INPROGRESS,
@@ -125,6 +125,6 @@ async def test_a_job_whose_node_died_in_its_calls_twice_in_a_row_is_set_aside(
     (entry,) = set_aside
     assert (entry.actor, entry.object_id) == ("openfaxd", format_id(job_id))
     assert entry.details["interrupted_calls"] == 2
-    await service.restart_job(job_id)  # once the cause is found: two calls again
+    await service.outgoing_queue.restart_job(job_id)  # once the cause is found: two calls again
     async with service.ctx.db.read() as conn:
         assert (await q.get_job(conn, job_id)).interrupted_calls == 0

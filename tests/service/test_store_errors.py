@@ -60,7 +60,7 @@ async def test_a_fax_received_while_the_store_is_locked_lands_in_the_inbox(
     caplog.set_level(logging.WARNING)
     config = service_config(tmp_path / "data", loopback=PACED, store=STORE)
     async with FaxService(config, clock=SystemClock()) as service:
-        (job_id,) = await service.submit(request(three_pages, "1002"))
+        (job_id,) = await service.outgoing_queue.submit(request(three_pages, "1002"))
         await first_page_confirmed(service, job_id)
         locker = await take_write_lock(config.database)
         try:
@@ -77,7 +77,7 @@ async def test_a_fax_received_while_the_store_is_locked_lands_in_the_inbox(
         notices = [t for t in asyncio.all_tasks() if t.get_name() == "device notices"]
         assert [t.done() for t in notices] == [False]
 
-        (second,) = await service.submit(request(three_pages, "1002"))
+        (second,) = await service.outgoing_queue.submit(request(three_pages, "1002"))
         assert await receptions(service, 2) == [(3, False), (3, False)]
         await job_leaves_queue(service, second)
 

@@ -260,7 +260,7 @@ def _routes(service: FaxService) -> APIRouter:
                 first = Path(uploads[0].filename or "").name or "body0"
                 request = dataclasses.replace(request, document_name=first)
             try:
-                result = await service.connected_submit2(request)
+                result = await service.outgoing_queue.connected_submit2(request)
             except BodyError as exc:
                 name = uploads[exc.index].filename or f"body{exc.index}"
                 # A reason that quotes the file (a library's message) names the client's
@@ -287,40 +287,40 @@ def _routes(service: FaxService) -> APIRouter:
         account's (``FaxAccountOutgoingQueue``)."""
         cursor = None if after is None else m.decode_queue_cursor(after)
         owner = await _folder_owner(service, who, account, _R2.QUERY_OUT_JOBS)
-        page = await service.get_outgoing_job_page(cursor, limit, owner=owner)
+        page = await service.outgoing_queue.get_job_page(cursor, limit, owner=owner)
         return _json_response(m.queue_page_json(page, m.outgoing_job_json))
 
     @api.get("/outgoing-jobs/{job_id}", response_model=m.OutgoingJobModel)
     async def get_outgoing_job(job_id: IdParam, who: QueryJobs) -> Response:
-        job = await service.get_outgoing_job(parse_id(job_id))
+        job = await service.outgoing_queue.get_job(parse_id(job_id))
         check_owner(who, job.owner_id, _R2.QUERY_OUT_JOBS, f"outgoing job {job_id}")
         return _outgoing_job(job)
 
     @api.post("/outgoing-jobs/{job_id}/pause", response_model=m.OutgoingJobModel)
     async def pause_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.pause_job(parse_id(job_id), who.name))
+        return _outgoing_job(await service.outgoing_queue.pause_job(parse_id(job_id), who.name))
 
     @api.post("/outgoing-jobs/{job_id}/resume", response_model=m.OutgoingJobModel)
     async def resume_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.resume_job(parse_id(job_id), who.name))
+        return _outgoing_job(await service.outgoing_queue.resume_job(parse_id(job_id), who.name))
 
     @api.post("/outgoing-jobs/{job_id}/restart", response_model=m.OutgoingJobModel)
     async def restart_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.restart_job(parse_id(job_id), who.name))
+        return _outgoing_job(await service.outgoing_queue.restart_job(parse_id(job_id), who.name))
 
     @api.post("/outgoing-jobs/{job_id}/cancel", response_model=m.OutgoingJobModel)
     async def cancel_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.cancel_job(parse_id(job_id), who.name))
+        return _outgoing_job(await service.outgoing_queue.cancel_job(parse_id(job_id), who.name))
 
     @api.get("/outgoing-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_job_tiff(job_id: IdParam, who: QueryJobs) -> FileResponse:
         """FAXCOMEX ``CopyTiff``: the job's TIFF-F, cover page and header lines included."""
         await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
-        return await _tiff_copy(partial(service.copy_tiff, actor=who.name), job_id)
+        return await _tiff_copy(partial(service.outgoing_queue.copy_tiff, actor=who.name), job_id)
 
     @api.get("/outgoing-jobs/{job_id}/attempts")
     async def get_attempts(job_id: IdParam, who: QueryJobs) -> list[m.CallAttemptModel]:
@@ -330,7 +330,7 @@ def _routes(service: FaxService) -> APIRouter:
         except MessageNotFoundError:
             message = await service.get_message(Direction.OUT, parse_id(job_id))
             check_owner(who, message.owner_id, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
-        attempts = await service.get_call_attempts(parse_id(job_id))
+        attempts = await service.outgoing_queue.get_call_attempts(parse_id(job_id))
         return [m.CallAttemptModel.of(attempt) for attempt in attempts]
 
     # --- the incoming queue's jobs --------------------------------------------------------------
@@ -567,7 +567,7 @@ async def _check_job_owner(
     service: FaxService, who: Caller, job_id: str, everyone: AccessRights2
 ) -> None:
     """Refuse a caller who neither owns the outgoing job nor holds ``everyone``."""
-    job = await service.get_outgoing_job(parse_id(job_id))
+    job = await service.outgoing_queue.get_job(parse_id(job_id))
     check_owner(who, job.owner_id, everyone, f"outgoing job {job_id}")
 
 

@@ -13,42 +13,34 @@ import dataclasses
 import logging
 import shutil
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from openfax import __version__
-from openfax.documents import write_fax_tiff
 from openfax.errors import (
     ConfigError,
     InvalidOperationError,
     MessageNotFoundError,
-    QueueBlockedError,
-    RecipientsLimitError,
-    SubmissionError,
 )
 from openfax.model import (
     DEFAULT_PREFETCH_SIZE,
-    CoverPageType,
     JobStatus,
     JobType,
     ReceiveMode,
     ServerApiVersion,
     ServerEvents,
-    new_ids,
 )
 from openfax.providers import DeviceProvider, DeviceState, LoopbackProvider, Transport
 from openfax.providers.sip import SipProvider
 from openfax.routing import STORE_IN_FOLDER, FolderSettings, normalize_guid, write_pdf
 from openfax.service.accounts import Accounts
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
-from openfax.service.archiving import settle_submission
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
 from openfax.service.clock import Clock, SystemClock
-from openfax.service.composing import compose_pages, sending_tsid
 from openfax.service.config import ServiceConfig
 from openfax.service.configuration import (
     CONFIGURATION_KEY,
@@ -66,9 +58,6 @@ from openfax.service.cover_pages import (
     add_cover_page,
     list_cover_pages,
     remove_cover_page,
-)
-from openfax.service.cover_pages import (
-    folder as cover_pages_folder,
 )
 from openfax.service.device_providers import (
     FSPI_VERSION,
@@ -90,8 +79,9 @@ from openfax.service.extension_properties import (
 )
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
-from openfax.service.job_states import Operation, base, incoming_cancel, transition
+from openfax.service.job_states import base, incoming_cancel
 from openfax.service.outbound_routing import OutboundRouting
+from openfax.service.outgoing_queue import OutgoingQueue
 from openfax.service.receipt_options import (
     RECEIPT_OPTIONS_KEY,
     ReceiptOptions,
@@ -100,15 +90,12 @@ from openfax.service.receipt_options import (
 from openfax.service.receipts import ReceiptSender, change_receipt, load_receipt_options
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
-from openfax.service.schedule import first_send_time
-from openfax.service.scheduler import Scheduler, emit_job
+from openfax.service.scheduler import Scheduler
 from openfax.service.sip_memory import StoredDestinations
-from openfax.service.submission import Rendering, SubmitRequest, fields_of, render_in_time
 from openfax.service.views import (
     Activity,
     DeviceInfo,
     IncomingJobInfo,
-    OutgoingJobInfo,
     QueueSwitches,
     ServerInfo,
     incoming_job_payload,
@@ -116,15 +103,12 @@ from openfax.service.views import (
 )
 from openfax.store import (
     AuditEntry,
-    CallAttempt,
     DeliveryStatus,
     Device,
     Direction,
     Message,
-    OutgoingJob,
     Receipt,
     Spool,
-    Submission,
     open_database,
 )
 from openfax.store import queries as q
@@ -133,10 +117,11 @@ from openfax.store.queries import (
     MessagePage,
     QueueCursor,
     QueuePage,
-    SubmitResult,
 )
 
 _logger = logging.getLogger("openfax.service")
+
+_Part = TypeVar("_Part")
 
 ALL_EVENTS = ServerEvents(sum(ServerEvents))
 
@@ -201,6 +186,7 @@ class FaxService:
         self._receiver: Receiver | None = None
         self._routing: InboundRouting | None = None
         self._accounts: Accounts | None = None
+        self._outgoing_queue: OutgoingQueue | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._announced = False
@@ -228,6 +214,7 @@ class FaxService:
         await self._accounts.load()
         scheduler = Scheduler(ctx)
         self._scheduler = scheduler
+        self._outgoing_queue = OutgoingQueue(ctx, scheduler)
         routing = await InboundRouting.open(ctx)
         self._routing = routing
         self._extensions = ExtensionProperties(ctx, self._extension_owners)
@@ -354,9 +341,13 @@ class FaxService:
     def accounts(self) -> Accounts:
         """FAXCOMEX ``FaxAccountSet`` and ``FaxSecurity2``: accounts, their rights, signing
         in, and the receive folder's settings."""
-        if self._accounts is None:
-            raise RuntimeError("the fax service is not running")
-        return self._accounts
+        return _running(self._accounts)
+
+    @property
+    def outgoing_queue(self) -> OutgoingQueue:
+        """FAXCOMEX ``OutgoingQueue`` and ``ConnectedSubmit2``: submitting faxes and the
+        jobs waiting or being sent."""
+        return _running(self._outgoing_queue)
 
     @property
     def outbound_routing(self) -> OutboundRouting:
@@ -784,255 +775,6 @@ class FaxService:
             await record(conn, now, actor, AuditAction.CANCELLED, "receipt", receipt_id)
         return cancelled
 
-    # --- submitting ---------------------------------------------------------------------------
-
-    def _dials(self, number: str) -> bool:
-        """Whether a line of this node reaches ``number`` (a SIP URI needs a SIP line)."""
-        return any(line.reaches(number) for line in self.ctx.lines.values())
-
-    async def submit(self, request: SubmitRequest) -> list[int]:
-        """Queue a fax: render it, store one job per recipient; the job ids in recipient order
-        (see ``connected_submit2``)."""
-        return (await self.connected_submit2(request)).job_ids
-
-    async def connected_submit2(self, request: SubmitRequest) -> SubmitResult:
-        """FAXCOMEX ``ConnectedSubmit2``: queue a fax; its submission id and one job id per
-        recipient, in recipient order.
-
-        The bodies are rendered once into one spool document that every job sends (cover
-        pages, when asked, are one per recipient); the jobs and their events are stored in
-        one transaction. Refused with QueueBlockedError while the outgoing queue is blocked,
-        SubmissionError for an incomplete request or a field out of its range,
-        NumberError (naming the recipient) for a fax number no line could dial,
-        RecipientsLimitError past ``outgoing.max_recipients``, and BodyError (naming the
-        body's index) for a body that cannot be rendered; then nothing is queued.
-        """
-        ctx = self.ctx
-        if ctx.switches.outgoing_blocked:
-            raise QueueBlockedError("the outgoing queue is blocked: submissions are refused")
-        now = ctx.clock.now()
-        outgoing = self.config.outgoing
-        request.check(now, dials=self._dials)
-        if len(request.recipients) > outgoing.max_recipients:
-            raise RecipientsLimitError(len(request.recipients), outgoing.max_recipients)
-        personal = request.cover_page_type is CoverPageType.LOCAL
-        if personal and not outgoing.allow_personal_cover_pages:
-            raise SubmissionError(
-                "personal cover pages are not allowed on this server "
-                "(configuration allow_personal_cover_pages): use a server cover page"
-            )
-        if request.receipt_type:
-            async with ctx.db.read() as conn:
-                options = await load_receipt_options(conn)
-            options.check_request(request.receipt_type, request.receipt_address)
-        if request.idempotency_key is not None:
-            # A key seen before, whether its jobs are queued or long archived, sends nothing.
-            async with ctx.db.read() as conn:
-                known = await q.find_submission(conn, request.owner_id, request.idempotency_key)
-            if known is not None:
-                return SubmitResult(known.id, known.job_ids, created=False)
-        rendering = Rendering(
-            request=request,
-            when=now.astimezone(self.zone),
-            cover_pages_dir=cover_pages_folder(self.config.data_dir),
-            max_pages=outgoing.max_pages,
-        )
-        seconds = self.config.deadlines.render_seconds
-        rendered = await render_in_time(rendering, ctx.spool, seconds)
-        submission = Submission(
-            idempotency_key=request.idempotency_key,
-            owner=request.owner,
-            owner_id=request.owner_id,
-            document_name=request.document_name
-            or (Path(request.bodies[0]).name if request.bodies else ""),
-            subject=request.subject,
-            note=request.note,
-            sender={k: v for k, v in fields_of(request.sender).items() if v},
-            cover_page_type=request.cover_page_type,
-            cover_page=request.cover_page,
-            receipt_type=request.receipt_type,
-            receipt_address=request.receipt_address,
-            attach_fax_to_receipt=request.attach_fax_to_receipt,
-            group_broadcast_receipts=request.group_broadcast_receipts,
-            priority=request.priority,
-            schedule_type=request.schedule_type,
-            schedule_time=request.schedule_time,
-            body_path=None if rendered.body is None else rendered.body.path,
-            page_count=rendered.pages(0),
-            submitted_at=now,
-        )
-        start = first_send_time(
-            request.schedule_type,
-            request.schedule_time,
-            now,
-            (outgoing.discount_start, outgoing.discount_end),
-            self.zone,
-        )
-        kill_at = start + timedelta(minutes=outgoing.kill_time_minutes)
-        tsid = request.sender.tsid or outgoing.tsid
-        ids = new_ids(len(request.recipients))
-        jobs = [
-            OutgoingJob(
-                id=ids[index],
-                submission_id=submission.id,
-                recipient_index=index,
-                recipient_number=recipient.fax_number,
-                recipient_name=recipient.name,
-                recipient={k: v for k, v in fields_of(recipient).items() if v},
-                cover_path=None if cover is None else cover.path,
-                header_at_send=outgoing.branding,
-                total_pages=rendered.pages(index),
-                size=rendered.size(index),
-                tsid=tsid,
-                priority=request.priority,
-                original_scheduled_at=start,
-                scheduled_at=start,
-                kill_at=kill_at,
-                created_at=now,
-            )
-            for index, (recipient, cover) in enumerate(
-                zip(request.recipients, rendered.covers, strict=True)
-            )
-        ]
-        try:
-            async with ctx.hub.transaction() as conn:
-                result = await q.insert_submission(conn, submission, jobs)
-                if result.created:
-                    details = {"job_ids": [f"{job.id:016x}" for job in jobs]}
-                    await record(
-                        conn,
-                        now,
-                        request.owner or SERVICE_ACTOR,
-                        AuditAction.SUBMITTED,
-                        "submission",
-                        submission.id,
-                        details,
-                    )
-                    added = [_job_added(job) for job in jobs]
-                    await ctx.hub.emit_many(conn, EventType.OUTGOING_JOB_ADDED, added)
-        except BaseException:
-            await asyncio.to_thread(_delete_files, ctx.spool, rendered.paths)
-            raise
-        if result.created:
-            self.scheduler.wake()
-        else:
-            await asyncio.to_thread(_delete_files, ctx.spool, rendered.paths)
-        return result
-
-    # --- the outgoing queue -------------------------------------------------------------------
-
-    async def get_outgoing_jobs(self) -> list[OutgoingJobInfo]:
-        """FAXCOMEX ``OutgoingQueue.GetJobs()``: every job in the queue, oldest first."""
-        async with self.ctx.db.read() as conn:
-            jobs = await q.list_jobs(conn)
-            submissions = await q.get_submissions(conn, {j.submission_id for j in jobs})
-        return [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in jobs]
-
-    async def get_outgoing_job_page(
-        self,
-        after: QueueCursor | None = None,
-        limit: int = DEFAULT_PREFETCH_SIZE,
-        *,
-        owner: int | None = None,
-    ) -> QueuePage[OutgoingJobInfo]:
-        """One page of a snapshot of the outgoing queue (or of the jobs of the account whose
-        id is ``owner``), oldest
-        first: the first (``after`` None) fixes the snapshot and its count, ``next_cursor``
-        reads on in it."""
-        async with self.ctx.db.read() as conn:
-            page = await q.list_jobs_page(conn, owner=owner, after=after, limit=limit)
-            submissions = await q.get_submissions(conn, {j.submission_id for j in page.jobs})
-        jobs = [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in page.jobs]
-        return QueuePage(jobs, page.count, page.next_cursor)
-
-    async def get_outgoing_job(self, job_id: int) -> OutgoingJobInfo:
-        """FAXCOMEX ``OutgoingQueue.GetJob(id)``; MessageNotFoundError if there is none."""
-        async with self.ctx.db.read() as conn:
-            job = await q.get_job(conn, job_id)
-            return OutgoingJobInfo.of(job, await q.get_submission(conn, job.submission_id))
-
-    async def get_call_attempts(self, job_id: int) -> list[CallAttempt]:
-        """The calls made for a job in the queue or for the archived message it became, with
-        their T.30 transcripts; MessageNotFoundError if there is neither."""
-        async with self.ctx.db.read() as conn:
-            attempts = await q.list_call_attempts(conn, job_id)
-            if not attempts:
-                try:
-                    await q.get_job(conn, job_id)
-                except MessageNotFoundError:
-                    await q.get_message(conn, Direction.OUT, job_id)
-            return attempts
-
-    async def pause_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> OutgoingJobInfo:
-        """FAXCOMEX ``Pause()``: a pending or retrying job waits until resumed."""
-        return await self._operate(job_id, Operation.PAUSE, actor)
-
-    async def resume_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> OutgoingJobInfo:
-        """FAXCOMEX ``Resume()``: a paused job is pending or retrying again."""
-        return await self._operate(job_id, Operation.RESUME, actor)
-
-    async def restart_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> OutgoingJobInfo:
-        """FAXCOMEX ``Restart()``: a failed job is queued again with its retries reset,
-        from its first unconfirmed page."""
-        return await self._operate(job_id, Operation.RESTART, actor)
-
-    async def cancel_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> OutgoingJobInfo:
-        """FAXCOMEX ``Cancel()``: a waiting job is cancelled; a job in a call is hung up."""
-        return await self._operate(job_id, Operation.CANCEL, actor)
-
-    async def _operate(self, job_id: int, operation: Operation, actor: str) -> OutgoingJobInfo:
-        ctx = self.ctx
-        now = ctx.clock.now()
-        unreferenced: list[str] = []
-        async with ctx.hub.transaction() as conn:
-            job = await q.get_job(conn, job_id, for_update=True)
-            status = transition(job.status, operation)
-            changes: dict[str, Any] = {"status": status}
-            if operation is Operation.RESTART:
-                changes |= {
-                    "retries": 0,
-                    "interrupted_calls": 0,  # a job set aside gets two calls again
-                    "scheduled_at": now,
-                    "kill_at": now + timedelta(minutes=self.config.outgoing.kill_time_minutes),
-                    "failure_cause": None,
-                    "ended_at": None,
-                }
-            if status is JobStatus.CANCELED:
-                changes["ended_at"] = now
-            updated = await q.update_job(conn, job_id, changes, expected_version=job.version)
-            if updated is None:
-                raise MessageNotFoundError("outgoing job", job_id)
-            await record(conn, now, actor, _AUDITED[operation], "outgoing_job", job_id)
-            await emit_job(conn, ctx, updated)
-            if status is JobStatus.CANCELED:
-                unreferenced = await settle_submission(conn, ctx.hub, job.submission_id)
-            submission = await q.get_submission(conn, job.submission_id)
-        if status is JobStatus.CANCELING:
-            self.scheduler.cancel_call(job_id)
-        if unreferenced:
-            await asyncio.to_thread(_delete_files, ctx.spool, unreferenced)
-        self.scheduler.wake()
-        return OutgoingJobInfo.of(updated, submission)
-
-    async def copy_tiff(
-        self, job_id: int, destination: str | Path, actor: str | None = None
-    ) -> None:
-        """FAXCOMEX ``CopyTiff(path)``: write the job's TIFF-F (every page) to ``destination``,
-        as it is sent: the pages confirmed as their call sent them, the others composed now
-        with the TSID of the job's last device or its own."""
-        ctx = self.ctx
-        async with ctx.db.read() as conn:
-            job = await q.get_job(conn, job_id)
-            submission = await q.get_submission(conn, job.submission_id)
-            device = None if job.device_id is None else await q.get_device(conn, job.device_id)
-        tsid = sending_tsid(job, device, self.config.outgoing.use_device_tsid)
-        when = ctx.clock.now().astimezone(self.zone)
-        await asyncio.to_thread(
-            _write_composed, ctx.spool, job, submission.body_path, tsid, when, Path(destination)
-        )
-        if actor is not None:
-            await self._audit(actor, AuditAction.DOWNLOADED, "outgoing_job", job_id)
-
     # --- the incoming queue -------------------------------------------------------------------
 
     async def get_incoming_jobs(self) -> list[IncomingJobInfo]:
@@ -1367,31 +1109,8 @@ class FaxService:
         )
 
 
-_AUDITED = {
-    Operation.PAUSE: AuditAction.PAUSED,
-    Operation.RESUME: AuditAction.RESUMED,
-    Operation.RESTART: AuditAction.RESTARTED,
-    Operation.CANCEL: AuditAction.CANCELLED,
-}
-
-
-def _job_added(job: OutgoingJob) -> dict[str, Any]:
-    return {"job_id": f"{job.id:016x}", "submission_id": f"{job.submission_id:016x}"}
-
-
-def _delete_files(spool: Spool, paths: list[str]) -> None:
-    """Remove spool files no row refers to (after the transaction that let go of them)."""
-    for path in paths:
-        with contextlib.suppress(OSError):
-            spool.delete(path)
-
-
-def _write_composed(
-    spool: Spool,
-    job: OutgoingJob,
-    body_path: str | None,
-    tsid: str,
-    when: datetime,
-    destination: Path,
-) -> None:
-    write_fax_tiff(compose_pages(spool, job, body_path, tsid=tsid, when=when), destination)
+def _running(part: _Part | None) -> _Part:
+    """A part of the service, which exists while it runs."""
+    if part is None:
+        raise RuntimeError("the fax service is not running")
+    return part
