@@ -54,13 +54,13 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
                 assert delivery.status is DeliveryStatus.PENDING
                 assert delivery.next_attempt_at is not None
                 waits.append(delivery.next_attempt_at - delivery.updated_at)
-                job = await service.get_incoming_job(message.id)
+                job = await service.incoming_queue.get_job(message.id)
                 assert job.status == JobStatus.RETRYING
                 assert "503" in job.extended_status_text
                 await clock.set(delivery.next_attempt_at)
             await eventually(lambda: attempted(4), "the last attempt")
             (delivery,) = seen
-            job = await service.get_incoming_job(message.id)
+            job = await service.incoming_queue.get_job(message.id)
             kept = await service.get_message(message.direction, message.id)
 
     assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]

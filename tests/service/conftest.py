@@ -158,7 +158,7 @@ async def archived(service: FaxService, count: int = 1) -> list[Message]:
 
     async def check() -> bool:
         page = await service.get_incoming_messages()
-        return len(page.messages) == count and not await service.get_incoming_jobs()
+        return len(page.messages) == count and not await service.incoming_queue.get_jobs()
 
     await eventually(check, f"{count} faxes archived and routed")
     return (await service.get_incoming_messages()).messages

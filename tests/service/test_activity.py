@@ -37,7 +37,7 @@ async def test_activity_counts_what_the_listings_show(
                 await queries.insert_incoming_job(conn, job)
         activity = await service.get_activity()
         outgoing = [base(job.status) for job in await service.outgoing_queue.get_jobs()]
-        incoming = [base(job.status) for job in await service.get_incoming_jobs()]
+        incoming = [base(job.status) for job in await service.incoming_queue.get_jobs()]
     waiting = (JobStatus.PENDING, JobStatus.RETRYING)
     assert activity.outgoing_messages == outgoing.count(JobStatus.INPROGRESS) == 1
     assert activity.queued_messages == sum(s in waiting for s in outgoing) == 5

@@ -60,13 +60,13 @@ async def test_cancel_during_reception_hangs_up_and_keeps_the_pages_that_arrived
             return (await service.outgoing_queue.get_job(job_id)).pages_confirmed >= 1
 
         await eventually(first_page_confirmed, "page 1 is received")
-        (receiving,) = await service.get_incoming_jobs()
+        (receiving,) = await service.incoming_queue.get_jobs()
         assert receiving.status is JobStatus.INPROGRESS
         assert receiving.available_operations & JobOperations.DELETE
         with pytest.raises(InvalidOperationError, match="still being received"):
-            await service.copy_incoming_tiff(receiving.id, tmp_path / "early.tif")
+            await service.incoming_queue.copy_tiff(receiving.id, tmp_path / "early.tif")
 
-        canceling = await service.cancel_incoming_job(receiving.id)
+        canceling = await service.incoming_queue.cancel_job(receiving.id)
         assert canceling.status is JobStatus.CANCELING
         sending = await job_reaches(service, job_id, JobStatus.RETRYING)
         assert sending.failure_cause == "line_dropped"
@@ -105,19 +105,19 @@ async def test_cancel_during_routing_stops_the_deliveries_and_keeps_the_fax(
         await job_leaves_queue(service, job_id)
 
         async def retrying() -> bool:
-            jobs = await service.get_incoming_jobs()
+            jobs = await service.incoming_queue.get_jobs()
             return bool(jobs) and jobs[0].status is JobStatus.RETRYING
 
         await eventually(retrying, "the webhook failed once and waits for its retry")
-        (routing,) = await service.get_incoming_jobs()
+        (routing,) = await service.incoming_queue.get_jobs()
         assert routing.available_operations & JobOperations.DELETE
         copy = tmp_path / "copy.tif"
-        await service.copy_incoming_tiff(routing.id, copy)
+        await service.incoming_queue.copy_tiff(routing.id, copy)
         assert len(read_fax_tiff(copy)) == 2
 
-        cancelled = await service.cancel_incoming_job(routing.id)
+        cancelled = await service.incoming_queue.cancel_job(routing.id)
         assert cancelled.status is JobStatus.CANCELED
-        assert await service.get_incoming_jobs() == []
+        assert await service.incoming_queue.get_jobs() == []
         (delivery,) = await service.inbound_routing.get_deliveries(message_id=routing.id)
         assert (delivery.status, delivery.last_error) == (DeliveryStatus.FAILED, "cancelled")
         await clock.advance(2 * 3600)
@@ -126,9 +126,9 @@ async def test_cancel_during_routing_stops_the_deliveries_and_keeps_the_fax(
         message = await service.get_message(Direction.IN, routing.id)
         assert message.pages == 2
         with pytest.raises(MessageNotFoundError):
-            await service.cancel_incoming_job(routing.id)
+            await service.incoming_queue.cancel_job(routing.id)
         with pytest.raises(MessageNotFoundError):
-            await service.copy_incoming_tiff(routing.id, copy)
+            await service.incoming_queue.copy_tiff(routing.id, copy)
 
 
 @pytest.mark.parametrize(
@@ -150,6 +150,6 @@ def test_cancel_of_a_fax_being_routed_ends_it_at_once(status: JobStatus) -> None
 
 async def test_unknown_incoming_jobs_are_not_found(service: FaxService, tmp_path: Path) -> None:
     with pytest.raises(MessageNotFoundError):
-        await service.cancel_incoming_job(0xFF)
+        await service.incoming_queue.cancel_job(0xFF)
     with pytest.raises(MessageNotFoundError):
-        await service.copy_incoming_tiff(0xFF, tmp_path / "none.tif")
+        await service.incoming_queue.copy_tiff(0xFF, tmp_path / "none.tif")

@@ -43,7 +43,7 @@ async def receptions(service: FaxService, count: int) -> list[tuple[int, bool]]:
 
     async def archived() -> bool:
         page = await service.get_incoming_messages()
-        return len(page.messages) >= count and not await service.get_incoming_jobs()
+        return len(page.messages) >= count and not await service.incoming_queue.get_jobs()
 
     await eventually(archived, f"{count} faxes are received")
     messages = (await service.get_incoming_messages()).messages

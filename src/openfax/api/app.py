@@ -344,23 +344,23 @@ def _routes(service: FaxService) -> APIRouter:
         cursor = None if after is None else m.decode_queue_cursor(after)
         if not _sees_receive_folder(service, who):
             return _json_response(m.queue_page_json(QueuePage([], 0, None), m.incoming_job_json))
-        page = await service.get_incoming_job_page(cursor, limit)
+        page = await service.incoming_queue.get_job_page(cursor, limit)
         return _json_response(m.queue_page_json(page, m.incoming_job_json))
 
     @api.get("/incoming-jobs/{job_id}", response_model=m.IncomingJobModel)
     async def get_incoming_job(job_id: IdParam, who: ReceiveFolderReader) -> Response:
         _check_receive_folder(service, who)
-        return _incoming_job(await service.get_incoming_job(parse_id(job_id)))
+        return _incoming_job(await service.incoming_queue.get_job(parse_id(job_id)))
 
     @api.post("/incoming-jobs/{job_id}/cancel", response_model=m.IncomingJobModel)
     async def cancel_incoming_job(job_id: IdParam, who: ManageReceiveFolder) -> Response:
-        return _incoming_job(await service.cancel_incoming_job(parse_id(job_id), who.name))
+        return _incoming_job(await service.incoming_queue.cancel_job(parse_id(job_id), who.name))
 
     @api.get("/incoming-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_incoming_job_tiff(job_id: IdParam, who: ReceiveFolderReader) -> FileResponse:
         """FAXCOMEX ``IncomingJob.CopyTiff``: the received TIFF-F, once the call has ended."""
         _check_receive_folder(service, who)
-        return await _tiff_copy(partial(service.copy_incoming_tiff, actor=who.name), job_id)
+        return await _tiff_copy(partial(service.incoming_queue.copy_tiff, actor=who.name), job_id)
 
     # --- archives -------------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import shutil
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -29,7 +28,6 @@ from openfax.errors import (
 from openfax.model import (
     DEFAULT_PREFETCH_SIZE,
     JobStatus,
-    JobType,
     ReceiveMode,
     ServerApiVersion,
     ServerEvents,
@@ -79,7 +77,8 @@ from openfax.service.extension_properties import (
 )
 from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
-from openfax.service.job_states import base, incoming_cancel
+from openfax.service.incoming_queue import IncomingQueue
+from openfax.service.job_states import base
 from openfax.service.outbound_routing import OutboundRouting
 from openfax.service.outgoing_queue import OutgoingQueue
 from openfax.service.receipt_options import (
@@ -95,10 +94,8 @@ from openfax.service.sip_memory import StoredDestinations
 from openfax.service.views import (
     Activity,
     DeviceInfo,
-    IncomingJobInfo,
     QueueSwitches,
     ServerInfo,
-    incoming_job_payload,
     message_removed_payload,
 )
 from openfax.store import (
@@ -115,8 +112,6 @@ from openfax.store import queries as q
 from openfax.store.queries import (
     MessageCursor,
     MessagePage,
-    QueueCursor,
-    QueuePage,
 )
 
 _logger = logging.getLogger("openfax.service")
@@ -187,6 +182,7 @@ class FaxService:
         self._routing: InboundRouting | None = None
         self._accounts: Accounts | None = None
         self._outgoing_queue: OutgoingQueue | None = None
+        self._incoming_queue: IncomingQueue | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._announced = False
@@ -225,6 +221,7 @@ class FaxService:
             sending=lambda line: any(c.line is line for c in scheduler.running.values()),
         )
         self._receiver = receiver
+        self._incoming_queue = IncomingQueue(ctx, receiver, routing)
         await self._load_registered_providers()
         async with ctx.db.transaction() as conn:
             lines = [(p, line) for p in self._running_providers() for line in p.devices]
@@ -348,6 +345,11 @@ class FaxService:
         """FAXCOMEX ``OutgoingQueue`` and ``ConnectedSubmit2``: submitting faxes and the
         jobs waiting or being sent."""
         return _running(self._outgoing_queue)
+
+    @property
+    def incoming_queue(self) -> IncomingQueue:
+        """FAXCOMEX ``IncomingQueue``: the faxes being received or routed."""
+        return _running(self._incoming_queue)
 
     @property
     def outbound_routing(self) -> OutboundRouting:
@@ -774,64 +776,6 @@ class FaxService:
             )
             await record(conn, now, actor, AuditAction.CANCELLED, "receipt", receipt_id)
         return cancelled
-
-    # --- the incoming queue -------------------------------------------------------------------
-
-    async def get_incoming_jobs(self) -> list[IncomingJobInfo]:
-        """FAXCOMEX ``IncomingQueue.GetJobs()``: faxes being received or routed."""
-        async with self.ctx.db.read() as conn:
-            return [IncomingJobInfo.of(job) for job in await q.list_incoming_jobs(conn)]
-
-    async def get_incoming_job_page(
-        self, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
-    ) -> QueuePage[IncomingJobInfo]:
-        """One page of a snapshot of the incoming queue, as ``get_outgoing_job_page``."""
-        async with self.ctx.db.read() as conn:
-            page = await q.list_incoming_jobs_page(conn, after=after, limit=limit)
-        jobs = [IncomingJobInfo.of(job) for job in page.jobs]
-        return QueuePage(jobs, page.count, page.next_cursor)
-
-    async def get_incoming_job(self, job_id: int) -> IncomingJobInfo:
-        async with self.ctx.db.read() as conn:
-            return IncomingJobInfo.of(await q.get_incoming_job(conn, job_id))
-
-    async def cancel_incoming_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> IncomingJobInfo:
-        """FAXCOMEX ``IncomingJob.Cancel()``: a reception is hung up (CANCELING; the pages
-        that arrived are archived as partial, then the job is CANCELED); a fax being routed
-        stops being routed and leaves the queue (CANCELED), staying in the archive."""
-        ctx = self.ctx
-        async with ctx.hub.transaction() as conn:
-            job = await q.get_incoming_job(conn, job_id, for_update=True)
-            status = incoming_cancel(job.status)
-            updated = await q.update_incoming_job(conn, job_id, {"status": status})
-            assert updated is not None
-            await record(
-                conn, ctx.clock.now(), actor, AuditAction.CANCELLED, "incoming_job", job_id
-            )
-            await ctx.hub.emit(conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(updated))
-            if status is JobStatus.CANCELED:
-                await self.inbound_routing.cancel(conn, updated)
-        if status is JobStatus.CANCELING:
-            self.receiver.hang_up(job_id)
-        else:
-            self.inbound_routing.wake(job_id)
-        return IncomingJobInfo.of(updated)
-
-    async def copy_incoming_tiff(
-        self, job_id: int, destination: str | Path, actor: str | None = None
-    ) -> None:
-        """FAXCOMEX ``IncomingJob.CopyTiff(path)``: write the received TIFF-F (every page that
-        arrived) to ``destination``; InvalidOperationError while the fax is still arriving."""
-        ctx = self.ctx
-        async with ctx.db.read() as conn:
-            job = await q.get_incoming_job(conn, job_id)
-        if job.job_type is not JobType.ROUTING or job.receive_path is None:
-            raise InvalidOperationError(
-                f"incoming job {job_id:016x} is still being received: its TIFF is not complete"
-            )
-        await asyncio.to_thread(shutil.copyfile, ctx.spool.path(job.receive_path), destination)
-        if actor is not None:
-            await self._audit(actor, AuditAction.DOWNLOADED, "incoming_job", job_id)
 
     # --- archives -----------------------------------------------------------------------------
 
