@@ -37,11 +37,11 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
             seen: list[RoutingDelivery] = []
 
             async def archived() -> bool:
-                return bool((await service.get_incoming_messages()).messages)
+                return bool((await service.archives.get_incoming_messages()).messages)
 
             # The sender's job ends with the call; the receiver archives just after.
             await eventually(archived, "the fax in the incoming archive")
-            (message,) = (await service.get_incoming_messages()).messages
+            (message,) = (await service.archives.get_incoming_messages()).messages
 
             async def attempted(count: int) -> bool:
                 seen[:] = await routing.get_deliveries(message_id=message.id)
@@ -61,7 +61,7 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
             await eventually(lambda: attempted(4), "the last attempt")
             (delivery,) = seen
             job = await service.incoming_queue.get_job(message.id)
-            kept = await service.get_message(message.direction, message.id)
+            kept = await service.archives.get_message(message.direction, message.id)
 
     assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
     assert (delivery.status, delivery.next_attempt_at) == (DeliveryStatus.FAILED, None)

@@ -157,11 +157,11 @@ async def archived(service: FaxService, count: int = 1) -> list[Message]:
     archived messages, oldest first."""
 
     async def check() -> bool:
-        page = await service.get_incoming_messages()
+        page = await service.archives.get_incoming_messages()
         return len(page.messages) == count and not await service.incoming_queue.get_jobs()
 
     await eventually(check, f"{count} faxes archived and routed")
-    return (await service.get_incoming_messages()).messages
+    return (await service.archives.get_incoming_messages()).messages
 
 
 async def job_reaches(

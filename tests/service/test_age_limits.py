@@ -42,10 +42,10 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
 
         (incoming,) = await archived(service)
         files = [
-            await service.message_tiff_path(Direction.OUT, sent),
-            await service.message_tiff_path(Direction.IN, incoming.id),
+            await service.archives.tiff_path(Direction.OUT, sent),
+            await service.archives.tiff_path(Direction.IN, incoming.id),
         ]
-        pdf = await service.message_pdf_path(Direction.IN, incoming.id)
+        pdf = await service.archives.pdf_path(Direction.IN, incoming.id)
         failed_tiff = tmp_path / "failed.tif"
         await service.outgoing_queue.copy_tiff(failed, failed_tiff)
         # The failed job's body and the pages its call composed, and the two archived faxes
@@ -74,8 +74,8 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
 
         async def archives_pruned() -> bool:
             await clock.advance(60)
-            out = await service.get_outgoing_messages()
-            inbox = await service.get_incoming_messages()
+            out = await service.archives.get_outgoing_messages()
+            inbox = await service.archives.get_incoming_messages()
             gone = not any(path.exists() for path in [*files, pdf])
             return not out.messages and not inbox.messages and gone
 
@@ -122,5 +122,5 @@ async def test_passes_at_once_purge_each_fax_once(
     await asyncio.gather(*(apply_age_limits(service.ctx) for _ in range(3)))
     purged = [e.object_id for e in await service.get_audit() if e.action == "purged"]
     assert sorted(purged) == sorted([format_id(job_id), format_id(incoming.id)])
-    assert not (await service.get_outgoing_messages()).messages
-    assert not (await service.get_incoming_messages()).messages
+    assert not (await service.archives.get_outgoing_messages()).messages
+    assert not (await service.archives.get_incoming_messages()).messages

@@ -33,10 +33,10 @@ async def test_each_operation_leaves_an_entry_with_its_actor(
     await service.outgoing_queue.cancel_job(queued, "helen")
     await service.set_queue_switches(outgoing_paused=False, actor="admin")
     await job_leaves_queue(service, sent)
-    await service.get_message(Direction.OUT, sent, "auditor")
-    await service.message_pdf_path(Direction.OUT, sent, "auditor")
-    await service.get_message(Direction.OUT, sent)  # the service's own read: not audited
-    await service.delete_message(Direction.OUT, sent, "admin")
+    await service.archives.get_message(Direction.OUT, sent, "auditor")
+    await service.archives.pdf_path(Direction.OUT, sent, "auditor")
+    await service.archives.get_message(Direction.OUT, sent)  # the service's own read: not audited
+    await service.archives.delete_message(Direction.OUT, sent, "admin")
     await service.save_configuration({"retries": 1}, "admin")
 
     trail = [(e.actor, e.action, e.object_type, e.object_id) for e in await service.get_audit()]

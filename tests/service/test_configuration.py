@@ -155,7 +155,7 @@ async def test_the_device_tsid_is_used_once_saved(
     fax = request(two_pages, "1002", sender=Sender(tsid="+1 555 0100"))
     (first,) = await service.outgoing_queue.submit(fax)
     await job_leaves_queue(service, first)
-    assert (await service.get_message(Direction.OUT, first)).tsid == "+1 555 0100"
+    assert (await service.archives.get_message(Direction.OUT, first)).tsid == "+1 555 0100"
     await service.save_configuration({"use_device_tsid": True})
     (second,) = await service.outgoing_queue.submit(fax)
     await job_leaves_queue(service, second)
@@ -192,11 +192,11 @@ async def test_sent_faxes_are_archived_only_while_archiving_is_on(
     (dropped,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, dropped)
     with pytest.raises(MessageNotFoundError):
-        await service.get_message(Direction.OUT, dropped)
+        await service.archives.get_message(Direction.OUT, dropped)
     await service.save_configuration({"use_archive": True})
     (kept,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, kept)
-    assert (await service.get_message(Direction.OUT, kept)).pages == 2
+    assert (await service.archives.get_message(Direction.OUT, kept)).pages == 2
 
 
 async def test_a_saved_archive_age_limit_applies_at_the_next_pass(
@@ -206,11 +206,11 @@ async def test_a_saved_archive_age_limit_applies_at_the_next_pass(
     await job_leaves_queue(service, job_id)
     await clock.advance(3 * DAY)
     await apply_age_limits(service.ctx)
-    assert await service.get_message(Direction.OUT, job_id), "no age limit: kept"
+    assert await service.archives.get_message(Direction.OUT, job_id), "no age limit: kept"
     await service.save_configuration({"archive_age_limit": 2})
     await apply_age_limits(service.ctx)
     with pytest.raises(MessageNotFoundError):
-        await service.get_message(Direction.OUT, job_id)
+        await service.archives.get_message(Direction.OUT, job_id)
 
 
 async def test_the_size_warning_is_logged_once_above_the_high_water_mark(

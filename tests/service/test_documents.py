@@ -79,7 +79,7 @@ async def test_a_broadcast_shares_one_body_until_its_last_job_leaves(
 
         await service.set_queue_switches(outgoing_paused=False)
         await send_all(service, clock, ids)
-        sent = {await service.message_tiff_path(Direction.OUT, job_id) for job_id in ids}
+        sent = {await service.archives.tiff_path(Direction.OUT, job_id) for job_id in ids}
         assert len(sent) == 3 and body not in sent
         await spool_holds(service, sent, "the shared body left with the last job")
 
@@ -122,17 +122,17 @@ async def test_the_header_shows_the_device_tsid_and_the_time_of_sending(
         await clock.advance(3600)
         await service.set_queue_switches(outgoing_paused=False)
         await job_leaves_queue(service, job_id)
-        message = await service.get_message(Direction.OUT, job_id)
+        message = await service.archives.get_message(Direction.OUT, job_id)
         (device,) = [d for d in await service.get_devices() if d.device_name == message.device_name]
         assert message.tsid == device.tsid == device.number, "the device's TSID was used"
 
         (incoming,) = await archived(service)
         assert incoming.tsid == device.tsid, "the TSID sent is the one in the header"
         when = (START + timedelta(hours=1)).astimezone(None)
-        pages = read_fax_tiff(await service.message_tiff_path(Direction.IN, incoming.id))
+        pages = read_fax_tiff(await service.archives.tiff_path(Direction.IN, incoming.id))
         for number, page in enumerate(pages, start=1):
             assert np.array_equal(band(page), header(page, device.tsid, when, number, 2))
-        kept = read_fax_tiff(await service.message_tiff_path(Direction.OUT, job_id))
+        kept = read_fax_tiff(await service.archives.tiff_path(Direction.OUT, job_id))
         assert all(np.array_equal(a.rows, b.rows) for a, b in zip(kept, pages, strict=True))
 
 
@@ -151,12 +151,12 @@ async def test_a_resend_numbers_its_pages_within_the_whole_fax(
         await job_leaves_queue(service, job_id)
 
         rest = (await archived(service, 2))[1]
-        resent = read_fax_tiff(await service.message_tiff_path(Direction.IN, rest.id))
+        resent = read_fax_tiff(await service.archives.tiff_path(Direction.IN, rest.id))
         later = (START + timedelta(minutes=2)).astimezone(None)
         assert len(resent) == 2
         for number, page in enumerate(resent, start=2):
             assert np.array_equal(band(page), header(page, TSID, later, number, 3))
-        kept = read_fax_tiff(await service.message_tiff_path(Direction.OUT, job_id))
+        kept = read_fax_tiff(await service.archives.tiff_path(Direction.OUT, job_id))
         when = [START.astimezone(None), later, later]
         assert [
             np.array_equal(band(page), header(page, TSID, when[n - 1], n, 3))

@@ -72,10 +72,10 @@ async def test_cancel_during_reception_hangs_up_and_keeps_the_pages_that_arrived
         assert sending.failure_cause == "line_dropped"
         assert 1 <= sending.pages_confirmed < pages
         await archived(service, 1)
-        (partial,) = (await service.get_incoming_messages()).messages
+        (partial,) = (await service.archives.get_incoming_messages()).messages
         assert partial.id == receiving.id and partial.partial
         assert sending.pages_confirmed <= partial.pages < pages
-        tiff = await service.message_tiff_path(Direction.IN, partial.id)
+        tiff = await service.archives.tiff_path(Direction.IN, partial.id)
         assert len(read_fax_tiff(tiff)) == partial.pages
         statuses = await incoming_statuses(service, receiving.id)
         assert statuses[-2:] == [JobStatus.CANCELING, JobStatus.CANCELED]
@@ -84,7 +84,7 @@ async def test_cancel_during_reception_hangs_up_and_keeps_the_pages_that_arrived
         await clock.advance(2 * 60)
         await job_leaves_queue(service, job_id)
         await archived(service, 2)
-        rest = (await service.get_incoming_messages()).messages[1]
+        rest = (await service.archives.get_incoming_messages()).messages[1]
         assert (rest.pages, rest.partial) == (pages - sending.pages_confirmed, False), (
             "the retry sent from the first unconfirmed page"
         )
@@ -123,7 +123,7 @@ async def test_cancel_during_routing_stops_the_deliveries_and_keeps_the_fax(
         await clock.advance(2 * 3600)
         (delivery,) = await service.inbound_routing.get_deliveries(message_id=routing.id)
         assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)
-        message = await service.get_message(Direction.IN, routing.id)
+        message = await service.archives.get_message(Direction.IN, routing.id)
         assert message.pages == 2
         with pytest.raises(MessageNotFoundError):
             await service.incoming_queue.cancel_job(routing.id)

@@ -42,11 +42,11 @@ async def receptions(service: FaxService, count: int) -> list[tuple[int, bool]]:
     """The received faxes (pages, partial), once ``count`` are archived and routed."""
 
     async def archived() -> bool:
-        page = await service.get_incoming_messages()
+        page = await service.archives.get_incoming_messages()
         return len(page.messages) >= count and not await service.incoming_queue.get_jobs()
 
     await eventually(archived, f"{count} faxes are received")
-    messages = (await service.get_incoming_messages()).messages
+    messages = (await service.archives.get_incoming_messages()).messages
     return sorted((message.pages, message.partial) for message in messages)
 
 
@@ -64,7 +64,7 @@ async def test_a_call_outlasting_its_lease_on_a_stalled_loop_is_placed_once(
         await job_leaves_queue(service, job_id)
         attempts = await service.outgoing_queue.get_call_attempts(job_id)
         assert [(a.attempt, a.failure_cause, a.pages_confirmed) for a in attempts] == [(1, None, 3)]
-        assert (await service.get_message(Direction.OUT, job_id)).pages == 3
+        assert (await service.archives.get_message(Direction.OUT, job_id)).pages == 3
         assert await receptions(service, 1) == [(3, False)]
 
 
@@ -99,7 +99,7 @@ async def test_a_call_whose_lease_cannot_be_renewed_hangs_up_and_resumes_later(
         assert first.failure_cause == "aborted"
         assert second.failure_cause is None
         assert first.pages_confirmed + second.pages_confirmed == 5
-        sent = await service.get_message(Direction.OUT, job_id)
+        sent = await service.archives.get_message(Direction.OUT, job_id)
         assert sent.pages == 5 and sent.retries == 0
         rest = (5 - first.pages_confirmed, False)
         assert await receptions(service, 2) == sorted([cut_off, rest])

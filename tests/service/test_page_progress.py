@@ -44,4 +44,4 @@ async def test_a_call_writes_its_speed_and_progress_within_a_page_to_its_job(
     assert (changes[-1]["bit_rate"], changes[-1]["page_bytes_sent"]) == (0, 0), "out of a call"
     (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
     assert not any("page_progress" in str(entry) for entry in attempt.transcript or [])
-    assert (await service.get_message(Direction.OUT, job_id)).pages == 2
+    assert (await service.archives.get_message(Direction.OUT, job_id)).pages == 2

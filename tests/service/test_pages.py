@@ -79,7 +79,7 @@ async def test_the_cover_page_and_header_lines_arrive_and_route_to_pdf(
 
         (message,) = await archived(service)
         assert message.pages == 3, "one more page than the body: the cover"
-        pages = read_fax_tiff(await service.message_tiff_path(Direction.IN, message.id))
+        pages = read_fax_tiff(await service.archives.tiff_path(Direction.IN, message.id))
 
         when = START.astimezone(None)
         recipient = fax.recipients[0]

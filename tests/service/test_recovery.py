@@ -52,9 +52,9 @@ async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
         (job,) = await service.outgoing_queue.get_jobs()
         assert job.pages_confirmed >= 1
         await job_leaves_queue(service, job.id)
-        sent = await service.get_message(Direction.OUT, job.id)
+        sent = await service.archives.get_message(Direction.OUT, job.id)
         assert sent.pages == 3
-        sent_tiff = await service.message_tiff_path(Direction.OUT, job.id)
+        sent_tiff = await service.archives.tiff_path(Direction.OUT, job.id)
         await spool_holds(
             service,
             {sent_tiff},

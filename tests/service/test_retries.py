@@ -51,12 +51,12 @@ async def test_a_busy_line_is_retried_after_the_busy_delay(
     assert (await service.outgoing_queue.get_job(job_id)).status is JobStatus.RETRYING
     await clock.advance(60)
     await job_leaves_queue(service, job_id)
-    assert (await service.get_message(Direction.OUT, job_id)).retries == 1
+    assert (await service.archives.get_message(Direction.OUT, job_id)).retries == 1
     busy, sent = await service.outgoing_queue.get_call_attempts(job_id)
     assert busy.failure_cause == "busy" and sent.failure_cause is None
     assert sent.pages_confirmed == 2
     assert any(entry.get("frame") == "MCF" for entry in sent.transcript), "kept in the archive"
-    await service.delete_message(Direction.OUT, job_id)
+    await service.archives.delete_message(Direction.OUT, job_id)
     with pytest.raises(MessageNotFoundError):
         await service.outgoing_queue.get_call_attempts(job_id)
 
@@ -81,7 +81,7 @@ async def test_a_call_dropped_after_page_one_resumes_at_page_two(
     got = [
         np.asarray(p.image)
         for m in (first, rest)
-        for p in read_fax_tiff(await service.message_tiff_path(Direction.IN, m.id))
+        for p in read_fax_tiff(await service.archives.tiff_path(Direction.IN, m.id))
     ]
     assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
 
@@ -100,11 +100,11 @@ async def test_a_job_whose_every_page_was_confirmed_completes_without_a_call(
     service.provider.line("1002").faults = LineFaults()
     await clock.advance(5 * 60)
     await job_leaves_queue(service, job_id)
-    assert (await service.get_message(Direction.OUT, job_id)).pages == 2
+    assert (await service.archives.get_message(Direction.OUT, job_id)).pages == 2
     busy, delivered = await service.outgoing_queue.get_call_attempts(job_id)
     assert busy.failure_cause == "busy"
     assert (delivered.failure_cause, delivered.result_code) == (None, None), "no call placed"
-    assert not (await service.get_incoming_messages()).messages
+    assert not (await service.archives.get_incoming_messages()).messages
 
 
 def test_a_failed_call_after_every_page_was_confirmed_completes_the_job() -> None:
@@ -159,11 +159,11 @@ async def test_a_page_whose_confirmation_was_lost_is_the_only_page_sent_twice(
     got = [
         np.asarray(p.image)
         for m in (first, rest)
-        for p in read_fax_tiff(await service.message_tiff_path(Direction.IN, m.id))
+        for p in read_fax_tiff(await service.archives.tiff_path(Direction.IN, m.id))
     ]
     expected = [rendered[0], rendered[1], rendered[1], rendered[2]]
     assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
-    sent = await service.get_message(Direction.OUT, job_id)
+    sent = await service.archives.get_message(Direction.OUT, job_id)
     assert (sent.pages, sent.retries) == (3, 1)
 
 
@@ -209,7 +209,7 @@ async def test_cancel_in_a_call_hangs_up(
         assert canceling.status is JobStatus.CANCELING
         await job_leaves_queue(service, job_id)
         assert line.state is DeviceState.IDLE
-        assert (await service.get_outgoing_messages()).messages == []
+        assert (await service.archives.get_outgoing_messages()).messages == []
 
 
 async def test_pause_and_resume_a_waiting_job(

@@ -45,7 +45,7 @@ async def test_a_line_leaves_a_fax_to_its_own_number_to_another_free_line(
     await job_leaves_queue(service, job_id)
     (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
     assert attempt.device_id != first.id and attempt.failure_cause is None
-    assert (await service.get_message(Direction.OUT, job_id)).retries == 0
+    assert (await service.archives.get_message(Direction.OUT, job_id)).retries == 0
 
 
 async def test_a_fax_to_a_lines_own_number_waits_for_another_line(
@@ -67,7 +67,7 @@ async def test_a_fax_to_a_lines_own_number_waits_for_another_line(
     await job_leaves_queue(service, own)
     (attempt,) = await service.outgoing_queue.get_call_attempts(own)
     assert attempt.device_id == second.id and attempt.failure_cause is None
-    assert (await service.get_message(Direction.OUT, own)).retries == 0
+    assert (await service.archives.get_message(Direction.OUT, own)).retries == 0
 
 
 async def test_faxes_to_a_lines_own_number_go_out_only_on_the_other_lines(
@@ -92,5 +92,5 @@ async def test_a_new_line_identifies_itself_by_its_number(
     assert [(d.csid, d.tsid) for d in devices] == [(d.number, d.number) for d in devices]
     (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, job_id)
-    (message,) = (await service.get_outgoing_messages()).messages
+    (message,) = (await service.archives.get_outgoing_messages()).messages
     assert message.csid == "1002"

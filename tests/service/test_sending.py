@@ -58,7 +58,7 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
     (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, job_id)
 
-    out = await service.get_message(Direction.OUT, job_id)
+    out = await service.archives.get_message(Direction.OUT, job_id)
     assert out.pages == 2 and out.recipient_number == "1002"
 
     (message,) = await archived(service)
@@ -66,12 +66,12 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
     (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
     assert message.caller_id == (await service.get_device(attempt.device_id or 0)).number
     expected = [np.asarray(page.image) for page in render_documents([two_pages])]
-    got = pixels(await service.message_tiff_path(Direction.IN, message.id))
+    got = pixels(await service.archives.tiff_path(Direction.IN, message.id))
     assert len(got) == 2
     assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
     stored = folder / f"{message.id:016x}.tif"
     assert all(np.array_equal(a, b) for a, b in zip(expected, pixels(stored), strict=True))
-    pdf = await service.message_pdf_path(Direction.IN, message.id)
+    pdf = await service.archives.pdf_path(Direction.IN, message.id)
     assert pdf.read_bytes().startswith(b"%PDF")
 
 
@@ -91,7 +91,7 @@ async def broadcast(service: FaxService, clock: ManualClock, two_pages: Path) ->
     assert [jobs[i].recipient_number for i in ids] == ["1002", "1003", "1002"]
     # Lines call each other here, so some calls find a line busy and are retried.
     await send_all(service, clock, ids)
-    sent = (await service.get_outgoing_messages()).messages
+    sent = (await service.archives.get_outgoing_messages()).messages
     assert sorted(m.id for m in sent) == sorted(ids)
     assert all(m.pages == 2 for m in sent)
 
@@ -133,7 +133,7 @@ async def test_an_idempotency_key_returns_the_same_jobs_and_sends_once(
         request(two_pages, idempotency_key="order-42")
     )
     assert after_archive == first, "the key still names the archived job"
-    assert len((await service.get_outgoing_messages()).messages) == 1
+    assert len((await service.archives.get_outgoing_messages()).messages) == 1
     assert await service.outgoing_queue.get_jobs() == [], "a key seen before never sends again"
 
 

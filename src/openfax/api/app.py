@@ -328,7 +328,7 @@ def _routes(service: FaxService) -> APIRouter:
         try:
             await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
         except MessageNotFoundError:
-            message = await service.get_message(Direction.OUT, parse_id(job_id))
+            message = await service.archives.get_message(Direction.OUT, parse_id(job_id))
             check_owner(who, message.owner_id, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
         attempts = await service.outgoing_queue.get_call_attempts(parse_id(job_id))
         return [m.CallAttemptModel.of(attempt) for attempt in attempts]
@@ -461,7 +461,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         if direction is Direction.OUT or not _sees_receive_folder(service, who):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         return m.MessagePageModel.of(
-            await service.get_messages(direction, cursor, limit, owner=owner)
+            await service.archives.get_messages(direction, cursor, limit, owner=owner)
         )
 
     @api.get(f"/{side}-archive", name=f"get_{direction.value}_archive", tags=tag)
@@ -471,18 +471,18 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         owner = None
         if direction is Direction.OUT or not _sees_receive_folder(service, who):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
-        return m.ArchiveModel(size=await service.archive_size(direction, owner=owner))
+        return m.ArchiveModel(size=await service.archives.size(direction, owner=owner))
 
     async def visible(message_id: str, who: Caller, *, manage: bool = False) -> Message:
         """The message, once the caller may see it (or delete it, ``manage``)."""
-        message = await service.get_message(direction, parse_id(message_id))
+        message = await service.archives.get_message(direction, parse_id(message_id))
         _check_message(who, message, manage=manage, public=_public(service))
         return message
 
     @api.get(prefix + "/{message_id}", name=f"get_{direction.value}_message", tags=tag)
     async def get_message(message_id: IdParam, who: QueryArchives) -> m.MessageModel:
         await visible(message_id, who)
-        message = await service.get_message(direction, parse_id(message_id), who.name)
+        message = await service.archives.get_message(direction, parse_id(message_id), who.name)
         return m.MessageModel.of(message)
 
     @api.patch(prefix + "/{message_id}", name=f"patch_{direction.value}_message", tags=tag)
@@ -498,7 +498,9 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
                 f"account {who.name!r} lacks far2MANAGE_RECEIVE_FOLDER to change "
                 f"{', '.join(sorted(set(changes) - {'read'}))} of a received fax"
             )
-        saved = await service.save_message(direction, parse_id(message_id), changes, who.name)
+        saved = await service.archives.save_message(
+            direction, parse_id(message_id), changes, who.name
+        )
         return m.MessageModel.of(saved)
 
     @api.get(
@@ -510,7 +512,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     async def get_tiff(message_id: IdParam, who: QueryArchives) -> FileResponse:
         """FAXCOMEX ``CopyTiff``: the archived fax as TIFF-F."""
         await visible(message_id, who)
-        path = await service.message_tiff_path(direction, parse_id(message_id), who.name)
+        path = await service.archives.tiff_path(direction, parse_id(message_id), who.name)
         return FileResponse(path, media_type="image/tiff", filename=f"{message_id.lower()}.tif")
 
     @api.get(
@@ -522,7 +524,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     async def get_pdf(message_id: IdParam, who: QueryArchives) -> FileResponse:
         """The archived fax as a PDF, one page per fax page at its resolution."""
         await visible(message_id, who)
-        path = await service.message_pdf_path(direction, parse_id(message_id), who.name)
+        path = await service.archives.pdf_path(direction, parse_id(message_id), who.name)
         return FileResponse(
             path, media_type="application/pdf", filename=f"{message_id.lower()}.pdf"
         )
@@ -538,7 +540,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         """FAXCOMEX ``Message.Delete()``: one's own sent fax, or any with far2MANAGE_ARCHIVES
         (received faxes: far2MANAGE_RECEIVE_FOLDER too)."""
         await visible(message_id, who, manage=True)
-        await service.delete_message(direction, parse_id(message_id), who.name)
+        await service.archives.delete_message(direction, parse_id(message_id), who.name)
 
 
 async def _folder_owner(
@@ -751,7 +753,7 @@ class _Hearing:
         if not isinstance(fax_id, str):
             return None
         if fax_id not in self.owners:
-            owner = await self.service.owner_of(direction, parse_id(fax_id))
+            owner = await self.service.archives.owner_of(direction, parse_id(fax_id))
             if owner is None:
                 return None
             self.owners[fax_id] = owner

@@ -8,12 +8,10 @@ one transaction each, announcing what changed as server events.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, tzinfo
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -22,7 +20,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from openfax import __version__
 from openfax.errors import (
     ConfigError,
-    InvalidOperationError,
     MessageNotFoundError,
 )
 from openfax.model import (
@@ -34,10 +31,11 @@ from openfax.model import (
 )
 from openfax.providers import DeviceProvider, DeviceState, LoopbackProvider, Transport
 from openfax.providers.sip import SipProvider
-from openfax.routing import STORE_IN_FOLDER, FolderSettings, normalize_guid, write_pdf
+from openfax.routing import STORE_IN_FOLDER, FolderSettings, normalize_guid
 from openfax.service.accounts import Accounts
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
-from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
+from openfax.service.archives import Archives
+from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.clock import Clock, SystemClock
 from openfax.service.config import ServiceConfig
 from openfax.service.configuration import (
@@ -75,7 +73,7 @@ from openfax.service.extension_properties import (
     ExtensionProperties,
     ExtensionPropertyListener,
 )
-from openfax.service.housekeeping import pdf_cache_path, run_housekeeping
+from openfax.service.housekeeping import run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.incoming_queue import IncomingQueue
 from openfax.service.job_states import base
@@ -96,23 +94,17 @@ from openfax.service.views import (
     DeviceInfo,
     QueueSwitches,
     ServerInfo,
-    message_removed_payload,
 )
 from openfax.store import (
     AuditEntry,
     DeliveryStatus,
     Device,
     Direction,
-    Message,
     Receipt,
     Spool,
     open_database,
 )
 from openfax.store import queries as q
-from openfax.store.queries import (
-    MessageCursor,
-    MessagePage,
-)
 
 _logger = logging.getLogger("openfax.service")
 
@@ -122,14 +114,6 @@ ALL_EVENTS = ServerEvents(sum(ServerEvents))
 
 STOP_TIMEOUT = 10.0
 """Wall seconds ``stop`` waits for background work to finish before cancelling it."""
-CHANGEABLE_MESSAGE_FIELDS = {
-    Direction.OUT: frozenset({"read"}),
-    Direction.IN: frozenset(
-        {"read", "subject", "sender_name", "sender_fax_number", "has_cover_page"}
-    ),
-}
-"""What ``save_message`` changes of a message of each archive (FAXCOMEX's writable
-properties of FaxOutgoingMessage2 and FaxIncomingMessage2; ``Recipients`` is ReAssign's)."""
 SHUTDOWN_NOTICE_SECONDS = 2.0
 """How long ``announce_shutdown`` waits for the event streams to take the notice."""
 
@@ -183,6 +167,7 @@ class FaxService:
         self._accounts: Accounts | None = None
         self._outgoing_queue: OutgoingQueue | None = None
         self._incoming_queue: IncomingQueue | None = None
+        self._archives: Archives | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._announced = False
@@ -211,6 +196,7 @@ class FaxService:
         scheduler = Scheduler(ctx)
         self._scheduler = scheduler
         self._outgoing_queue = OutgoingQueue(ctx, scheduler)
+        self._archives = Archives(ctx)
         routing = await InboundRouting.open(ctx)
         self._routing = routing
         self._extensions = ExtensionProperties(ctx, self._extension_owners)
@@ -350,6 +336,12 @@ class FaxService:
     def incoming_queue(self) -> IncomingQueue:
         """FAXCOMEX ``IncomingQueue``: the faxes being received or routed."""
         return _running(self._incoming_queue)
+
+    @property
+    def archives(self) -> Archives:
+        """FAXCOMEX ``IncomingArchive`` and ``OutgoingArchive``: the faxes received and
+        sent."""
+        return _running(self._archives)
 
     @property
     def outbound_routing(self) -> OutboundRouting:
@@ -777,71 +769,6 @@ class FaxService:
             await record(conn, now, actor, AuditAction.CANCELLED, "receipt", receipt_id)
         return cancelled
 
-    # --- archives -----------------------------------------------------------------------------
-
-    async def get_incoming_messages(
-        self,
-        after: MessageCursor | None = None,
-        limit: int = DEFAULT_PREFETCH_SIZE,
-        *,
-        owner: int | None = None,
-    ) -> MessagePage:
-        """One page of the incoming archive (or of the faxes assigned to ``owner``), oldest
-        first; pass ``next_cursor`` for more."""
-        return await self.get_messages(Direction.IN, after, limit, owner=owner)
-
-    async def get_outgoing_messages(
-        self,
-        after: MessageCursor | None = None,
-        limit: int = DEFAULT_PREFETCH_SIZE,
-        *,
-        owner: int | None = None,
-    ) -> MessagePage:
-        """One page of the outgoing archive (or of ``owner``'s faxes in it), oldest first;
-        pass ``next_cursor`` for more."""
-        return await self.get_messages(Direction.OUT, after, limit, owner=owner)
-
-    async def get_messages(
-        self,
-        direction: Direction,
-        after: MessageCursor | None = None,
-        limit: int = DEFAULT_PREFETCH_SIZE,
-        *,
-        owner: int | None = None,
-    ) -> MessagePage:
-        """One page of an archive, all of it or ``owner``'s messages."""
-        async with self.ctx.db.read() as conn:
-            return await q.list_messages(conn, direction, owner=owner, after=after, limit=limit)
-
-    async def archive_size(self, direction: Direction, *, owner: int | None = None) -> int:
-        """FAXCOMEX ``SizeLow/High`` of an archive: bytes of its faxes, or of ``owner``'s."""
-        async with self.ctx.db.read() as conn:
-            return (await q.archive_sizes(conn, owner)).get(direction, 0)
-
-    async def get_message(
-        self, direction: Direction, message_id: int, actor: str | None = None
-    ) -> Message:
-        """An archived fax; MessageNotFoundError if there is none. Audited as viewed by
-        ``actor`` unless None (the service itself)."""
-        async with self.ctx.db.read() as conn:
-            message = await q.get_message(conn, direction, message_id)
-        if actor is not None:
-            await self._audit(actor, AuditAction.VIEWED, message_type(direction), message_id)
-        return message
-
-    async def _audit(
-        self,
-        actor: str,
-        action: AuditAction,
-        object_type: str,
-        object_id: int,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        """Record what was done on its own (a read has no transaction of its own)."""
-        ctx = self.ctx
-        async with ctx.db.transaction() as conn:
-            await record(conn, ctx.clock.now(), actor, action, object_type, object_id, details)
-
     async def get_audit(
         self, since: datetime | None = None, after: int = 0, limit: int = DEFAULT_PREFETCH_SIZE
     ) -> list[AuditEntry]:
@@ -849,114 +776,6 @@ class FaxService:
         ``after`` (the last ``seq`` of the page before), at most ``limit``."""
         async with self.ctx.db.read() as conn:
             return await q.list_audit(conn, since=since, after=after, limit=limit)
-
-    async def owner_of(self, direction: Direction, fax_id: int) -> int | None:
-        """The id of the account a fax belongs to, queued or archived (a job and the message
-        it became share their id): an outgoing job's submitter, a received fax's assignee;
-        None when it has none or is gone."""
-        async with self.ctx.db.read() as conn:
-            if direction is Direction.OUT:
-                try:
-                    job = await q.get_job(conn, fax_id)
-                except MessageNotFoundError:
-                    pass
-                else:
-                    return (await q.get_submission(conn, job.submission_id)).owner_id
-            try:
-                return (await q.get_message(conn, direction, fax_id)).owner_id
-            except MessageNotFoundError:
-                return None
-
-    async def save_message(
-        self,
-        direction: Direction,
-        message_id: int,
-        changes: Mapping[str, Any],
-        actor: str = SERVICE_ACTOR,
-    ) -> Message:
-        """FAXCOMEX ``FaxIncomingMessage2/FaxOutgoingMessage2.Save()``: set the fields a
-        message lets change (``read``; on a received fax also what a routing assistant fills
-        in: ``subject``, ``sender_name``, ``sender_fax_number``, ``has_cover_page``);
-        InvalidOperationError names another. Audited as ``actor``'s change (the fields'
-        names, not their text)."""
-        allowed = CHANGEABLE_MESSAGE_FIELDS[direction]
-        for name in changes:
-            if name not in allowed:
-                raise InvalidOperationError(
-                    f"{name} of {message_type(direction).replace('_', ' ')}s cannot be "
-                    f"changed (only {', '.join(sorted(allowed))})"
-                )
-        ctx = self.ctx
-        async with ctx.db.transaction() as conn:
-            message = await q.update_message(conn, direction, message_id, changes)
-            if changes:
-                kind, fields = message_type(direction), {"fields": sorted(changes)}
-                now = ctx.clock.now()
-                await record(conn, now, actor, AuditAction.CHANGED, kind, message_id, fields)
-        return message
-
-    async def delete_message(
-        self, direction: Direction, message_id: int, actor: str = SERVICE_ACTOR
-    ) -> None:
-        """FAXCOMEX ``Message.Delete()``: remove a fax from its archive, and its file."""
-        ctx = self.ctx
-        async with ctx.hub.transaction() as conn:
-            message = await q.delete_message(conn, direction, message_id)
-            await record(
-                conn,
-                ctx.clock.now(),
-                actor,
-                AuditAction.DELETED,
-                message_type(direction),
-                message_id,
-            )
-            kind = (
-                EventType.INCOMING_MESSAGE_REMOVED
-                if direction is Direction.IN
-                else EventType.OUTGOING_MESSAGE_REMOVED
-            )
-            await ctx.hub.emit(conn, kind, message_removed_payload(message))
-            in_use = direction is Direction.OUT and message_id in {
-                job.id for job in await q.list_jobs(conn, submission_id=message.submission_id)
-            }
-        if message.tiff_path and not in_use:
-            await asyncio.to_thread(ctx.spool.delete, message.tiff_path)
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(self._pdf_cache(direction, message_id).unlink)
-
-    async def message_tiff_path(
-        self, direction: Direction, message_id: int, actor: str | None = None
-    ) -> Path:
-        """The archived fax's TIFF-F file (read it, do not change it); audited as downloaded
-        by ``actor`` unless None."""
-        message = await self.get_message(direction, message_id)
-        if message.tiff_path is None:
-            raise MessageNotFoundError("message document", message_id)
-        if actor is not None:
-            details = {"format": "tiff"}
-            await self._audit(
-                actor, AuditAction.DOWNLOADED, message_type(direction), message_id, details
-            )
-        return self.ctx.spool.path(message.tiff_path)
-
-    async def message_pdf_path(
-        self, direction: Direction, message_id: int, actor: str | None = None
-    ) -> Path:
-        """The archived fax as a PDF, made on first use and kept beside the spool; audited
-        as downloaded by ``actor`` unless None."""
-        tiff = await self.message_tiff_path(direction, message_id)
-        pdf = self._pdf_cache(direction, message_id)
-        if not pdf.exists():
-            await asyncio.to_thread(write_pdf, tiff, pdf)
-        if actor is not None:
-            details = {"format": "pdf"}
-            await self._audit(
-                actor, AuditAction.DOWNLOADED, message_type(direction), message_id, details
-            )
-        return pdf
-
-    def _pdf_cache(self, direction: Direction, message_id: int) -> Path:
-        return pdf_cache_path(self.ctx.spool, direction, message_id)
 
     # --- devices ------------------------------------------------------------------------------
 
