@@ -27,10 +27,10 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
     with webhook_receiver() as hook:
         hook.statuses.extend([503] * 10)
         async with FaxService(config, clock=clock) as service:
-            receiver = (await service.get_devices())[1].id
+            receiver = (await service.devices.get_devices())[1].id
             routing = service.inbound_routing
             await routing.set_configuration(WEBHOOK, receiver, {"url": hook.url, "secret": "x"})
-            await service.use_routing_method(receiver, WEBHOOK, True)
+            await service.devices.use_routing_method(receiver, WEBHOOK, True)
             await send_all(
                 service, clock, await service.outgoing_queue.submit(request(one_page, "1002"))
             )

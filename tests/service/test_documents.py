@@ -123,7 +123,9 @@ async def test_the_header_shows_the_device_tsid_and_the_time_of_sending(
         await service.set_queue_switches(outgoing_paused=False)
         await job_leaves_queue(service, job_id)
         message = await service.archives.get_message(Direction.OUT, job_id)
-        (device,) = [d for d in await service.get_devices() if d.device_name == message.device_name]
+        (device,) = [
+            d for d in await service.devices.get_devices() if d.device_name == message.device_name
+        ]
         assert message.tsid == device.tsid == device.number, "the device's TSID was used"
 
         (incoming,) = await archived(service)

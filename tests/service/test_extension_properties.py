@@ -28,7 +28,7 @@ async def test_each_slot_keeps_its_bytes_across_a_restart(
 ) -> None:
     config = make_config(tmp_path / "data")
     async with FaxService(config, clock=clock) as service:
-        device = (await service.get_devices())[0].id
+        device = (await service.devices.get_devices())[0].id
         assert await service.get_extension_property(GUID) == b"", "never set: empty"
         await service.set_extension_property(GUID, b"\x00server\xff", actor="admin")
         await service.set_extension_property(GUID.strip("{}").upper(), b"line", device, "admin")

@@ -100,7 +100,7 @@ async def test_cancel_during_routing_stops_the_deliveries_and_keeps_the_fax(
         line = service.provider.line("1002").id
         hook = {"url": f"http://127.0.0.1:{closed_port()}/fax"}
         await service.inbound_routing.set_configuration(WEBHOOK, line, hook)
-        await service.use_routing_method(line, WEBHOOK, True)
+        await service.devices.use_routing_method(line, WEBHOOK, True)
         (job_id,) = await service.outgoing_queue.submit(request(make_pdf(tmp_path / "two.pdf", 2)))
         await job_leaves_queue(service, job_id)
 

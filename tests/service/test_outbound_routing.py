@@ -122,7 +122,7 @@ def test_a_rule_to_a_barred_or_missing_device_is_not_valid(
 
 async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> None:
     routing = service.outbound_routing
-    first, second, third = await service.get_devices()
+    first, second, third = await service.devices.get_devices()
     (all_devices,) = await routing.get_groups()
     assert all_devices.name == GROUP_NAME_ALL_DEVICES
     assert all_devices.device_ids == [first.id, second.id, third.id]
@@ -148,7 +148,7 @@ async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> Non
     rule = await routing.add_rule(44, 0, group_name="uk")
     assert (rule.use_device, rule.group_name, rule.status) == (False, "uk", RuleStatus.VALID)
     await routing.add_rule(44, 20, device_id=second.id)
-    await service.save_device(second.id, send_enabled=False)
+    await service.devices.save_device(second.id, send_enabled=False)
     assert (await routing.get_rule(44, 20)).status is RuleStatus.BAD_DEVICE
     saved = await routing.save_rule(0, 0, device_id=third.id)
     assert (saved.use_device, saved.device_id) == (True, third.id)
@@ -195,7 +195,7 @@ async def test_a_rules_t38_policy_is_kept_checked_and_given_to_its_numbers(
     uk_service: FaxService,
 ) -> None:
     routing = uk_service.outbound_routing
-    first, *_ = await uk_service.get_devices()
+    first, *_ = await uk_service.devices.get_devices()
     london = await routing.add_rule(44, 20, group_name=GROUP_NAME_ALL_DEVICES, t38_policy="request")
     assert london.t38_policy == "request"
     assert (await routing.add_rule(44, 0, device_id=first.id)).t38_policy == "trunk"
@@ -250,7 +250,7 @@ async def test_the_scheduler_sends_from_the_lines_of_the_most_specific_rule(
     uk_service: FaxService, two_pages: Path
 ) -> None:
     routing = uk_service.outbound_routing
-    first, second, third = await uk_service.get_devices()
+    first, second, third = await uk_service.devices.get_devices()
     await routing.add_group("uk")
     await routing.set_device_ids("uk", [third.id])
     await routing.add_rule(44, 0, group_name="uk")
@@ -271,7 +271,7 @@ async def test_a_job_whose_rule_has_no_usable_line_waits_until_one_is_given(
     uk_service: FaxService, two_pages: Path
 ) -> None:
     routing = uk_service.outbound_routing
-    *_, third = await uk_service.get_devices()
+    *_, third = await uk_service.devices.get_devices()
     await routing.add_group("later")
     await routing.add_rule(44, 1001, group_name="later")
 

@@ -198,7 +198,7 @@ async def test_cancel_in_a_call_hangs_up(
             request(make_pdf(tmp_path / "eight.pdf", 8))
         )
         job = await job_reaches(service, job_id, JobStatus.INPROGRESS)
-        sender = await service.get_device(job.device_id or 0)
+        sender = await service.devices.get_device(job.device_id or 0)
         line = service.provider.line(sender.number)
 
         async def in_call() -> bool:

@@ -48,12 +48,12 @@ def pixels(path: Path) -> list[np.ndarray]:
 async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
     service: FaxService, two_pages: Path, tmp_path: Path
 ) -> None:
-    devices = await service.get_devices()
+    devices = await service.devices.get_devices()
     assert [d.number for d in devices] == ["1001", "1002", "1003"]
     receiver = devices[1].id
     folder = tmp_path / "inbox"
-    await service.set_store_in_folder(receiver, FolderSettings(str(folder)))
-    await service.use_routing_method(receiver, STORE_IN_FOLDER, True)
+    await service.devices.set_store_in_folder(receiver, FolderSettings(str(folder)))
+    await service.devices.use_routing_method(receiver, STORE_IN_FOLDER, True)
 
     (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, job_id)
@@ -64,7 +64,7 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
     (message,) = await archived(service)
     assert message.pages == 2 and not message.partial
     (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
-    assert message.caller_id == (await service.get_device(attempt.device_id or 0)).number
+    assert message.caller_id == (await service.devices.get_device(attempt.device_id or 0)).number
     expected = [np.asarray(page.image) for page in render_documents([two_pages])]
     got = pixels(await service.archives.tiff_path(Direction.IN, message.id))
     assert len(got) == 2

@@ -371,11 +371,11 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/devices")
     async def get_devices(who: QueryConfig) -> list[m.DeviceModel]:
-        return [m.DeviceModel.of(device) for device in await service.get_devices()]
+        return [m.DeviceModel.of(device) for device in await service.devices.get_devices()]
 
     @api.get("/devices/{device_id}")
     async def get_device(device_id: m.DeviceIdParam, who: QueryConfig) -> m.DeviceModel:
-        return m.DeviceModel.of(await service.get_device(device_id))
+        return m.DeviceModel.of(await service.devices.get_device(device_id))
 
     @api.patch("/devices/{device_id}")
     async def patch_device(
@@ -384,13 +384,13 @@ def _routes(service: FaxService) -> APIRouter:
         """FAXCOMEX ``Device.Save()`` of the properties given."""
         settings = {k: getattr(change, k) for k in change.model_fields_set}
         if not settings:
-            return m.DeviceModel.of(await service.get_device(device_id))
-        return m.DeviceModel.of(await service.save_device(device_id, **settings))
+            return m.DeviceModel.of(await service.devices.get_device(device_id))
+        return m.DeviceModel.of(await service.devices.save_device(device_id, **settings))
 
     @api.post("/devices/{device_id}/answer")
     async def answer_call(device_id: m.DeviceIdParam, who: ManageConfig) -> m.AnswerModel:
         """FAXCOMEX ``AnswerCall()``: answer the call ringing on the device now."""
-        return m.AnswerModel(accepted=service.answer_call(device_id))
+        return m.AnswerModel(accepted=service.devices.answer_call(device_id))
 
     # --- events ---------------------------------------------------------------------------------
 

@@ -203,7 +203,7 @@ def routing_routes(service: FaxService) -> APIRouter:
         device_id: DeviceIdParam, change: UseRoutingMethodModel, who: ManageConfig
     ) -> DeviceModel:
         """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
-        info = await service.use_routing_method(device_id, change.method, change.use)
+        info = await service.devices.use_routing_method(device_id, change.method, change.use)
         return DeviceModel.of(info)
 
     @api.get("/inbound-routing/deliveries")

@@ -20,18 +20,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from openfax import __version__
 from openfax.errors import (
     ConfigError,
-    MessageNotFoundError,
 )
 from openfax.model import (
     DEFAULT_PREFETCH_SIZE,
     JobStatus,
-    ReceiveMode,
     ServerApiVersion,
     ServerEvents,
 )
-from openfax.providers import DeviceProvider, DeviceState, LoopbackProvider, Transport
+from openfax.providers import DeviceProvider, LoopbackProvider, Transport
 from openfax.providers.sip import SipProvider
-from openfax.routing import STORE_IN_FOLDER, FolderSettings, normalize_guid
+from openfax.routing import normalize_guid
 from openfax.service.accounts import Accounts
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.archives import Archives
@@ -67,6 +65,7 @@ from openfax.service.device_providers import (
     with_registration,
     without_registration,
 )
+from openfax.service.devices import Devices
 from openfax.service.event_log import EVENT_LOGGING_KEY, EventLogging, init_events
 from openfax.service.events import EventHub, EventType, ServerEvent, after_commit
 from openfax.service.extension_properties import (
@@ -91,14 +90,12 @@ from openfax.service.scheduler import Scheduler
 from openfax.service.sip_memory import StoredDestinations
 from openfax.service.views import (
     Activity,
-    DeviceInfo,
     QueueSwitches,
     ServerInfo,
 )
 from openfax.store import (
     AuditEntry,
     DeliveryStatus,
-    Device,
     Direction,
     Receipt,
     Spool,
@@ -119,11 +116,6 @@ SHUTDOWN_NOTICE_SECONDS = 2.0
 
 SWITCHES_KEY = "queues"
 """Settings key of the queue switches."""
-
-DEVICE_SETTINGS = frozenset(
-    {"description", "tsid", "csid", "rings_before_answer", "receive_mode", "send_enabled"}
-)
-"""The FAXCOMEX ``IFaxDevice`` properties a user may change."""
 
 
 class FaxService:
@@ -168,6 +160,7 @@ class FaxService:
         self._outgoing_queue: OutgoingQueue | None = None
         self._incoming_queue: IncomingQueue | None = None
         self._archives: Archives | None = None
+        self._devices: Devices | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._announced = False
@@ -209,22 +202,10 @@ class FaxService:
         self._receiver = receiver
         self._incoming_queue = IncomingQueue(ctx, receiver, routing)
         await self._load_registered_providers()
-        async with ctx.db.transaction() as conn:
-            lines = [(p, line) for p in self._running_providers() for line in p.devices]
-            for provider, line in lines:
-                device = await q.ensure_device(
-                    conn,
-                    provider.name,
-                    line.name,
-                    node_id=config.node_id,
-                    number=line.number,
-                    csid=config.incoming.csid or line.number,
-                    tsid=config.outgoing.tsid or line.number,
-                    rings_before_answer=config.incoming.rings_before_answer,
-                    receive_mode=ReceiveMode.AUTO_ANSWER,
-                )
-                ctx.lines[device.id] = line
-                self._apply_to_line(device)
+        devices = Devices(ctx, scheduler, routing)
+        self._devices = devices
+        await devices.attach(self._running_providers())
+        async with ctx.db.read() as conn:
             ctx.switches = QueueSwitches(**await q.get_setting(conn, SWITCHES_KEY, {}))
             saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
             activity = ActivityLogging.from_json(await q.get_setting(conn, ACTIVITY_LOGGING_KEY))
@@ -342,6 +323,11 @@ class FaxService:
         """FAXCOMEX ``IncomingArchive`` and ``OutgoingArchive``: the faxes received and
         sent."""
         return _running(self._archives)
+
+    @property
+    def devices(self) -> Devices:
+        """FAXCOMEX ``GetDevices()`` and ``FaxDevice``: this node's lines."""
+        return _running(self._devices)
 
     @property
     def outbound_routing(self) -> OutboundRouting:
@@ -776,100 +762,6 @@ class FaxService:
         ``after`` (the last ``seq`` of the page before), at most ``limit``."""
         async with self.ctx.db.read() as conn:
             return await q.list_audit(conn, since=since, after=after, limit=limit)
-
-    # --- devices ------------------------------------------------------------------------------
-
-    async def get_devices(self) -> list[DeviceInfo]:
-        """FAXCOMEX ``GetDevices()``: this node's lines with their settings and state."""
-        async with self.ctx.db.read() as conn:
-            devices = await q.list_devices(conn, node_id=self.config.node_id)
-        return [self._device_info(device) for device in devices]
-
-    async def get_device(self, device_id: int) -> DeviceInfo:
-        async with self.ctx.db.read() as conn:
-            device = await q.get_device(conn, device_id)
-        if device is None:
-            raise MessageNotFoundError("device", device_id)
-        return self._device_info(device)
-
-    async def save_device(self, device_id: int, **settings: Any) -> DeviceInfo:
-        """FAXCOMEX ``Device.Save()`` of the given properties (description, tsid, csid,
-        rings_before_answer, receive_mode, send_enabled). Setting one device to manual answer
-        switches the one that was manual to no answer, as FAXCOMEX does."""
-        unknown = set(settings) - DEVICE_SETTINGS
-        if unknown:
-            raise ValueError(f"not device settings: {sorted(unknown)}")
-        ctx = self.ctx
-        async with ctx.hub.transaction() as conn:
-            if settings.get("receive_mode") is ReceiveMode.MANUAL_ANSWER:
-                for other in await q.list_devices(conn):
-                    manual = other.receive_mode is ReceiveMode.MANUAL_ANSWER
-                    if manual and other.id != device_id:
-                        changed = await q.update_device(
-                            conn, other.id, {"receive_mode": ReceiveMode.NO_ANSWER}
-                        )
-                        assert changed is not None
-                        self._apply_to_line(changed)
-            device = await q.update_device(conn, device_id, settings)
-            if device is None:
-                raise MessageNotFoundError("device", device_id)
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_id": device_id})
-        self._apply_to_line(device)
-        self.scheduler.wake()
-        return self._device_info(device)
-
-    async def use_routing_method(self, device_id: int, method: str, use: bool) -> DeviceInfo:
-        """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
-        device = await self.inbound_routing.use_routing_method(device_id, method, use)
-        return self._device_info(device)
-
-    async def set_store_in_folder(self, device_id: int, settings: FolderSettings) -> None:
-        """Where the "store in folder" routing method writes this device's faxes."""
-        await self.inbound_routing.set_configuration(STORE_IN_FOLDER, device_id, settings.to_json())
-
-    def answer_call(self, device_id: int) -> bool:
-        """FAXCOMEX ``Device.AnswerCall()``: answer the call ringing on the device now.
-
-        False if nothing rings there; like FAXCOMEX, acceptance says nothing of the outcome.
-        """
-        line = self.ctx.lines.get(device_id)
-        if line is None:
-            raise MessageNotFoundError("device", device_id)
-        return line.answer()
-
-    def _apply_to_line(self, device: Device) -> None:
-        line = self.ctx.lines.get(device.id)
-        if line is not None:
-            # The provider's enum predates openfax.model's; the values are FAXCOMEX's.
-            line.receive_mode = ReceiveMode(device.receive_mode)
-            line.rings_before_answer = device.rings_before_answer
-
-    def _device_info(self, device: Device) -> DeviceInfo:
-        line = self.ctx.lines.get(device.id)
-        state = line.state if line is not None else None
-        sending = line is not None and any(
-            call.line is line for call in self.scheduler.running.values()
-        )
-        registration = None if line is None else line.registration
-        return DeviceInfo(
-            id=device.id,
-            device_name=device.name,
-            provider_unique_name=device.provider,
-            number=device.number,
-            description=device.description,
-            tsid=device.tsid,
-            csid=device.csid,
-            rings_before_answer=device.rings_before_answer,
-            receive_mode=device.receive_mode,
-            send_enabled=device.send_enabled,
-            used_routing_methods=list(device.routing_methods),
-            powered_off=line is None or (registration is not None and registration.failed),
-            sending_now=sending,
-            receiving_now=state is DeviceState.IN_CALL and not sending,
-            ringing_now=state is DeviceState.RINGING,
-            registration="" if registration is None else registration.state.value,
-            registration_error="" if registration is None else registration.error,
-        )
 
 
 def _running(part: _Part | None) -> _Part:
