@@ -200,7 +200,9 @@ async def send_all(service: FaxService, clock: ManualClock, job_ids: list[int]) 
         if not jobs:
             return
         running = any(job.status & JobStatus.INPROGRESS for job in jobs)
-        lines_busy = any(line.state is not DeviceState.IDLE for line in service.provider.devices)
+        lines_busy = any(
+            line.state is not DeviceState.IDLE for line in service.providers.loopback.devices
+        )
         await asyncio.sleep(0.05)
         if not running and not lines_busy:
             await clock.advance(600)

@@ -32,7 +32,7 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
         archive={"outgoing_age_limit_days": 3, "incoming_age_limit_days": 3},
     )
     async with FaxService(config, clock=clock) as service:
-        service.provider.line("1003").faults = LineFaults(no_answer=True)
+        service.providers.loopback.line("1003").faults = LineFaults(no_answer=True)
         (failed,) = await service.outgoing_queue.submit(request(two_pages, "1003"))
         await job_reaches(service, failed, JobStatus.RETRIES_EXCEEDED)
         (sent,) = await service.outgoing_queue.submit(
@@ -90,7 +90,7 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
 async def test_no_age_limit_keeps_everything(
     service: FaxService, clock: ManualClock, two_pages: Path
 ) -> None:
-    service.provider.line("1003").faults = LineFaults(no_answer=True)
+    service.providers.loopback.line("1003").faults = LineFaults(no_answer=True)
     (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1003"))
 
     async def retries_exceeded() -> bool:

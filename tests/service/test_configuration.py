@@ -126,7 +126,7 @@ async def test_saving_announces_each_configuration_changed(service: FaxService) 
 
 
 async def test_retries_change_without_a_restart(service: FaxService, two_pages: Path) -> None:
-    service.provider.line("1003").faults = LineFaults(no_answer=True)
+    service.providers.loopback.line("1003").faults = LineFaults(no_answer=True)
     await service.save_configuration({"retries": 0})
     (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1003"))
     job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED, JobStatus.RETRYING)

@@ -143,12 +143,12 @@ async def test_a_resend_numbers_its_pages_within_the_whole_fax(
 ) -> None:
     config = make_config(tmp_path / "data", outgoing={"branding": True, "tsid": TSID})
     async with FaxService(config, clock=clock) as service:
-        service.provider.line("1002").faults = LineFaults(hang_up_after_page=1)
+        service.providers.loopback.line("1002").faults = LineFaults(hang_up_after_page=1)
         (job_id,) = await service.outgoing_queue.submit(request(three_pages))
         await job_reaches(service, job_id, JobStatus.RETRYING)
 
         await archived(service)  # the partial fax
-        service.provider.line("1002").faults = LineFaults()
+        service.providers.loopback.line("1002").faults = LineFaults()
         await clock.advance(2 * 60)
         await job_leaves_queue(service, job_id)
 

@@ -64,13 +64,13 @@ async def test_the_loopback_provider_is_told_its_faults(
 ) -> None:
     faults = {"1003": {"no_answer": True}, "1002": {"refuse_resolutions": ["superfine"]}}
     await service.set_extension_property(LOOPBACK_GUID, json.dumps(faults).encode())
-    assert service.provider.line("1003").faults == LineFaults(no_answer=True)
+    assert service.providers.loopback.line("1003").faults == LineFaults(no_answer=True)
     await service.save_configuration({"retries": 0})
     (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1003"))
     job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED)
     assert job.extended_status == ExtendedStatus.NO_ANSWER
     await service.set_extension_property(LOOPBACK_GUID, b"{}")
-    assert service.provider.line("1003").faults == LineFaults()
+    assert service.providers.loopback.line("1003").faults == LineFaults()
 
 
 @pytest.mark.parametrize(
@@ -99,4 +99,4 @@ async def test_kept_faults_are_told_to_the_provider_at_start(
     async with FaxService(config, clock=clock) as service:
         await service.set_extension_property(LOOPBACK_GUID, b'{"1001": {"busy": true}}')
     async with FaxService(config, clock=clock) as service:
-        assert service.provider.line("1001").faults == LineFaults(busy=True)
+        assert service.providers.loopback.line("1001").faults == LineFaults(busy=True)

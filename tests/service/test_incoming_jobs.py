@@ -97,7 +97,7 @@ async def test_cancel_during_routing_stops_the_deliveries_and_keeps_the_fax(
         tmp_path / "data", incoming={"routing_retries": 5, "routing_retry_delay_minutes": 60}
     )
     async with FaxService(config, clock=clock) as service:
-        line = service.provider.line("1002").id
+        line = service.providers.loopback.line("1002").id
         hook = {"url": f"http://127.0.0.1:{closed_port()}/fax"}
         await service.inbound_routing.set_configuration(WEBHOOK, line, hook)
         await service.devices.use_routing_method(line, WEBHOOK, True)

@@ -39,14 +39,14 @@ pytestmark = pytest.mark.anyio
 async def test_a_busy_line_is_retried_after_the_busy_delay(
     service: FaxService, clock: ManualClock, two_pages: Path
 ) -> None:
-    service.provider.line("1002").faults = LineFaults(busy=True)
+    service.providers.loopback.line("1002").faults = LineFaults(busy=True)
     (job_id,) = await service.outgoing_queue.submit(request(two_pages))
     job = await job_reaches(service, job_id, JobStatus.RETRYING)
     assert (job.failure_cause, job.extended_status, job.retries) == ("busy", 8, 1)
     assert job.scheduled_time == START + timedelta(minutes=5)
     (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
     assert attempt.failure_cause == "busy" and attempt.ended_at is not None
-    service.provider.line("1002").faults = LineFaults()
+    service.providers.loopback.line("1002").faults = LineFaults()
     await clock.advance(4 * 60)
     assert (await service.outgoing_queue.get_job(job_id)).status is JobStatus.RETRYING
     await clock.advance(60)
@@ -64,14 +64,14 @@ async def test_a_busy_line_is_retried_after_the_busy_delay(
 async def test_a_call_dropped_after_page_one_resumes_at_page_two(
     service: FaxService, clock: ManualClock, three_pages: Path
 ) -> None:
-    service.provider.line("1002").faults = LineFaults(hang_up_after_page=1)
+    service.providers.loopback.line("1002").faults = LineFaults(hang_up_after_page=1)
     (job_id,) = await service.outgoing_queue.submit(request(three_pages))
     job = await job_reaches(service, job_id, JobStatus.RETRYING)
     assert (job.pages_confirmed, job.failure_cause) == (1, "line_dropped")
 
     (partial,) = await archived(service)
     assert partial.partial and partial.pages == 1
-    service.provider.line("1002").faults = LineFaults()
+    service.providers.loopback.line("1002").faults = LineFaults()
     await clock.advance(2 * 60)
     await job_leaves_queue(service, job_id)
 
@@ -92,12 +92,12 @@ async def test_a_job_whose_every_page_was_confirmed_completes_without_a_call(
     """A job back in the queue with every page confirmed (its last call's outcome was never
     written: the store failed, the node stopped) is delivered: the scheduler completes it
     without dialling (it used to dial and fail with no pages to send)."""
-    service.provider.line("1002").faults = LineFaults(busy=True)
+    service.providers.loopback.line("1002").faults = LineFaults(busy=True)
     (job_id,) = await service.outgoing_queue.submit(request(two_pages))
     await job_reaches(service, job_id, JobStatus.RETRYING)
     async with service.ctx.db.transaction() as conn:
         await q.update_job(conn, job_id, {"pages_confirmed": 2})
-    service.provider.line("1002").faults = LineFaults()
+    service.providers.loopback.line("1002").faults = LineFaults()
     await clock.advance(5 * 60)
     await job_leaves_queue(service, job_id)
     assert (await service.archives.get_message(Direction.OUT, job_id)).pages == 2
@@ -140,7 +140,7 @@ async def test_a_page_whose_confirmation_was_lost_is_the_only_page_sent_twice(
     """The receiver has page 2, but its confirmation never reached the sender. The sender
     cannot tell that page from one that never arrived: the job resumes at page 2, so the
     receiver gets that one page twice and no other, and the job says where it resumes."""
-    service.provider.line("1002").faults = LineFaults(lose_confirmation_of_page=2)
+    service.providers.loopback.line("1002").faults = LineFaults(lose_confirmation_of_page=2)
     (job_id,) = await service.outgoing_queue.submit(request(three_pages))
     job = await job_reaches(service, job_id, JobStatus.RETRYING)
     assert (job.pages_confirmed, job.failure_cause) == (1, "line_dropped")
@@ -149,7 +149,7 @@ async def test_a_page_whose_confirmation_was_lost_is_the_only_page_sent_twice(
     )
 
     await archived(service, 1)  # the cut-off fax
-    service.provider.line("1002").faults = LineFaults()
+    service.providers.loopback.line("1002").faults = LineFaults()
     await clock.advance(2 * 60)
     await job_leaves_queue(service, job_id)
     first, rest = await archived(service, 2)
@@ -172,7 +172,7 @@ async def test_retries_exceeded_then_restart_sends_it(
 ) -> None:
     config = make_config(tmp_path / "data", outgoing={"retries": 1})
     async with FaxService(config, clock=clock) as service:
-        service.provider.line("1002").faults = LineFaults(no_answer=True)
+        service.providers.loopback.line("1002").faults = LineFaults(no_answer=True)
         (job_id,) = await service.outgoing_queue.submit(request(two_pages))
         await job_reaches(service, job_id, JobStatus.RETRYING)
         await clock.advance(10 * 60)
@@ -180,7 +180,7 @@ async def test_retries_exceeded_then_restart_sends_it(
         assert job.failure_cause == "no_answer" and job.attempts == 2
         with pytest.raises(InvalidOperationError):
             await service.outgoing_queue.pause_job(job_id)
-        service.provider.line("1002").faults = LineFaults()
+        service.providers.loopback.line("1002").faults = LineFaults()
         restarted = await service.outgoing_queue.restart_job(job_id)
         assert restarted.retries == 0
         # The restarted job may be claimed by line 1002 itself, which finds itself busy.
@@ -199,7 +199,7 @@ async def test_cancel_in_a_call_hangs_up(
         )
         job = await job_reaches(service, job_id, JobStatus.INPROGRESS)
         sender = await service.devices.get_device(job.device_id or 0)
-        line = service.provider.line(sender.number)
+        line = service.providers.loopback.line(sender.number)
 
         async def in_call() -> bool:
             return line.state is DeviceState.IN_CALL

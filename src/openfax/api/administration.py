@@ -250,14 +250,14 @@ def administration_routes(service: FaxService) -> APIRouter:
     @api.get("/device-providers")
     async def get_device_providers(who: QueryConfig) -> list[DeviceProviderModel]:
         """FAXCOMEX ``GetDeviceProviders()``: as loaded at the last start."""
-        return [DeviceProviderModel.of(info) for info in service.get_device_providers()]
+        return [DeviceProviderModel.of(info) for info in service.providers.get_device_providers()]
 
     @api.post("/device-providers", status_code=204, response_class=Response)
     async def register_device_provider(
         registration: DeviceProviderRegistrationModel, who: ManageConfig
     ) -> None:
         """FAXCOMEX ``RegisterDeviceProvider``: loaded at the next start."""
-        await service.register_device_provider(
+        await service.providers.register_device_provider(
             registration.unique_name,
             registration.friendly_name,
             registration.image_name,
@@ -269,6 +269,6 @@ def administration_routes(service: FaxService) -> APIRouter:
     @api.delete("/device-providers/{unique_name}", status_code=204, response_class=Response)
     async def unregister_device_provider(unique_name: str, who: ManageConfig) -> None:
         """FAXCOMEX ``UnregisterDeviceProvider``: gone at the next start."""
-        await service.unregister_device_provider(unique_name, who.name)
+        await service.providers.unregister_device_provider(unique_name, who.name)
 
     return api

@@ -56,13 +56,16 @@ def checked_guid(guid: str) -> str:
 
 
 class ExtensionProperties:
-    """The slots of the running service; ``owners(guid)`` gives the listeners to tell."""
+    """The slots of the running service; ``owners(guid)`` gives the plug-ins that own a
+    GUID, of which those that listen are told."""
 
-    def __init__(
-        self, ctx: ServiceContext, owners: Callable[[str], Iterable[ExtensionPropertyListener]]
-    ) -> None:
+    def __init__(self, ctx: ServiceContext, owners: Callable[[str], Iterable[object]]) -> None:
         self.ctx = ctx
-        self.owners = owners
+        self._owners = owners
+
+    def owners(self, guid: str) -> list[ExtensionPropertyListener]:
+        """The owners of ``guid`` that listen."""
+        return [o for o in self._owners(guid) if isinstance(o, ExtensionPropertyListener)]
 
     async def tell_owners(self) -> None:
         """Tell every owner the values kept for its GUIDs (at start)."""
@@ -72,7 +75,7 @@ class ExtensionProperties:
             prefix, _, rest = key.partition(".")
             guid, _, device = rest.rpartition(".")
             if prefix == "extension" and device.isdigit():
-                self._notify(list(self.owners(guid)), guid, int(device), base64.b64decode(value))
+                self._notify(self.owners(guid), guid, int(device), base64.b64decode(value))
 
     def _notify(
         self, owners: list[ExtensionPropertyListener], guid: str, device_id: int, data: bytes
@@ -97,7 +100,7 @@ class ExtensionProperties:
         key = checked_guid(guid)
         if len(data) > MAX_BYTES:
             raise ConfigError("extension property", key, f"must be at most {MAX_BYTES} bytes")
-        owners = list(self.owners(key))
+        owners = self.owners(key)
         for owner in owners:
             check = getattr(owner, "check_extension_property", None)
             if callable(check):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, tzinfo
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -27,9 +27,6 @@ from openfax.model import (
     ServerApiVersion,
     ServerEvents,
 )
-from openfax.providers import DeviceProvider, LoopbackProvider, Transport
-from openfax.providers.sip import SipProvider
-from openfax.routing import normalize_guid
 from openfax.service.accounts import Accounts
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.archives import Archives
@@ -54,23 +51,14 @@ from openfax.service.cover_pages import (
     remove_cover_page,
 )
 from openfax.service.device_providers import (
-    FSPI_VERSION,
-    PROVIDERS_KEY,
-    LoadedProvider,
-    ProviderInfo,
-    ProviderRegistration,
-    check_registration,
-    load_provider,
-    registered,
-    with_registration,
-    without_registration,
+    DeviceProviders,
+    built_in_providers,
 )
 from openfax.service.devices import Devices
 from openfax.service.event_log import EVENT_LOGGING_KEY, EventLogging, init_events
 from openfax.service.events import EventHub, EventType, ServerEvent, after_commit
 from openfax.service.extension_properties import (
     ExtensionProperties,
-    ExtensionPropertyListener,
 )
 from openfax.service.housekeeping import run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
@@ -131,27 +119,8 @@ class FaxService:
         self._config = config
         self.clock = clock or SystemClock()
         self.zone = zone
-        loopback = config.loopback
-        self.provider = LoopbackProvider(
-            loopback.lines,
-            base_number=loopback.base_number,
-            transport=Transport(loopback.transport),
-            pace=loopback.pace,
-        )
-        self.providers: list[DeviceProvider] = [self.provider]
-        """The built-in providers of the node: the loopback lines, then the SIP trunks if
-        any; registered ones are loaded at start."""
-        if config.sip.trunks:
-            memory = StoredDestinations(lambda: self.ctx)
-            self.providers.append(
-                SipProvider(
-                    config.sip.trunks,
-                    memory=memory,
-                    dns_servers=config.sip.dns_servers,
-                    dns_timeout=config.sip.dns_timeout,
-                )
-            )
-        self._registered: list[LoadedProvider] = []
+        self._built_in = built_in_providers(config, StoredDestinations(lambda: self.ctx))
+        """The built-in providers of the node, made once: registered ones load at start."""
         self._ctx: ServiceContext | None = None
         self._scheduler: Scheduler | None = None
         self._receiver: Receiver | None = None
@@ -161,6 +130,7 @@ class FaxService:
         self._incoming_queue: IncomingQueue | None = None
         self._archives: Archives | None = None
         self._devices: Devices | None = None
+        self._providers: DeviceProviders | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._announced = False
@@ -192,7 +162,11 @@ class FaxService:
         self._archives = Archives(ctx)
         routing = await InboundRouting.open(ctx)
         self._routing = routing
-        self._extensions = ExtensionProperties(ctx, self._extension_owners)
+        providers = DeviceProviders(ctx, self._built_in)
+        self._providers = providers
+        self._extensions = ExtensionProperties(
+            ctx, lambda guid: [routing.registry.owner_of(guid), *providers.owners_of(guid)]
+        )
         receiver = Receiver(
             ctx,
             routing,
@@ -201,10 +175,10 @@ class FaxService:
         )
         self._receiver = receiver
         self._incoming_queue = IncomingQueue(ctx, receiver, routing)
-        await self._load_registered_providers()
+        await providers.load_registered()
         devices = Devices(ctx, scheduler, routing)
         self._devices = devices
-        await devices.attach(self._running_providers())
+        await devices.attach(self.providers.running())
         async with ctx.db.read() as conn:
             ctx.switches = QueueSwitches(**await q.get_setting(conn, SWITCHES_KEY, {}))
             saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
@@ -218,7 +192,7 @@ class FaxService:
         ctx.activity_log = ActivityLog(config.data_dir / "activity", activity)
         await self._extensions.tell_owners()
         await recover(ctx, receiver)
-        for provider in self._running_providers():
+        for provider in self.providers.running():
             provider.set_listener(receiver)
             await provider.start()
         ctx.spawn(receiver.run_notices(), "device notices")
@@ -239,7 +213,7 @@ class FaxService:
         if self._loop_task is not None:
             await self._loop_task
         await self._scheduler.stop()
-        for provider in self._running_providers():
+        for provider in self.providers.running():
             await provider.stop()
         self._receiver.close_notices()
         if ctx.tasks:
@@ -328,6 +302,11 @@ class FaxService:
     def devices(self) -> Devices:
         """FAXCOMEX ``GetDevices()`` and ``FaxDevice``: this node's lines."""
         return _running(self._devices)
+
+    @property
+    def providers(self) -> DeviceProviders:
+        """FAXCOMEX ``GetDeviceProviders()``: the built-in and the registered providers."""
+        return _running(self._providers)
 
     @property
     def outbound_routing(self) -> OutboundRouting:
@@ -467,123 +446,6 @@ class FaxService:
         ``guid`` (``docs/design/configuration.md``)."""
         assert self._extensions is not None, "the fax service is not running"
         await self._extensions.set(guid, data, device_id, actor=actor)
-
-    def _extension_owners(self, guid: str) -> list[ExtensionPropertyListener]:
-        """The routing extension whose method has ``guid`` and the providers that say they
-        own it, when they listen."""
-        owners: list[object] = [self.inbound_routing.registry.owner_of(guid)]
-        owners += [
-            p for p in self._running_providers() if guid in getattr(p, "extension_guids", ())
-        ]
-        owners += [
-            loaded.provider
-            for loaded in self._registered
-            if normalize_guid(loaded.registration.unique_name) == guid
-        ]
-        return [owner for owner in owners if isinstance(owner, ExtensionPropertyListener)]
-
-    # --- device providers -----------------------------------------------------------------------
-
-    async def _load_registered_providers(self) -> None:
-        """Load the registered providers (at start; a broken one is listed with its error)."""
-        async with self.ctx.db.read() as conn:
-            recorded = await q.get_setting(conn, PROVIDERS_KEY, [])
-        taken = {provider.name for provider in self.providers}
-        self._registered = []
-        for registration in registered(recorded):
-            loaded = load_provider(registration, taken)
-            if loaded.provider is not None:
-                taken.add(loaded.provider.name)
-            self._registered.append(loaded)
-
-    def _running_providers(self) -> list[DeviceProvider]:
-        """The built-in providers and the registered ones that loaded."""
-        loaded = [r.provider for r in self._registered if r.provider is not None]
-        return [*self.providers, *loaded]
-
-    def get_device_providers(self) -> list[ProviderInfo]:
-        """FAXCOMEX ``GetDeviceProviders()``: the built-in providers, then the registered
-        ones as loaded at start, with their status, load error and devices."""
-        infos = [
-            ProviderInfo(
-                unique_name=provider.name,
-                friendly_name=f"OpenFax {provider.name} lines",
-                image_name=type(provider).__module__,
-                tapi_provider_name="",
-                version=__version__,
-                status=provider.status,
-                init_error=provider.error,
-                device_ids=self._device_ids(provider),
-            )
-            for provider in self.providers
-        ]
-        for loaded in self._registered:
-            registration = loaded.registration
-            infos.append(
-                ProviderInfo(
-                    unique_name=registration.unique_name,
-                    friendly_name=registration.friendly_name,
-                    image_name=registration.image_name,
-                    tapi_provider_name=registration.tsp_name,
-                    version=loaded.version,
-                    status=loaded.status,
-                    init_error=loaded.init_error,
-                    device_ids=[] if loaded.provider is None else self._device_ids(loaded.provider),
-                )
-            )
-        return infos
-
-    def _device_ids(self, provider: DeviceProvider) -> list[int]:
-        lines = list(provider.devices)
-        return sorted(i for i, line in self.ctx.lines.items() if any(line is x for x in lines))
-
-    async def register_device_provider(
-        self,
-        unique_name: str,
-        friendly_name: str,
-        image_name: str,
-        tsp_name: str = "",
-        version: int = FSPI_VERSION,
-        actor: str = SERVICE_ACTOR,
-    ) -> None:
-        """FAXCOMEX ``RegisterDeviceProvider``: recorded now, loaded at the next start from
-        the entry point ``image_name`` of the group ``openfax.providers``."""
-        registration = ProviderRegistration(
-            unique_name=unique_name,
-            friendly_name=friendly_name or unique_name,
-            image_name=image_name,
-            tsp_name=tsp_name,
-            version=version,
-        )
-        check_registration(registration, [provider.name for provider in self.providers])
-        await self._change_providers(
-            lambda recorded: with_registration(recorded, registration), unique_name, actor
-        )
-        _logger.info("device provider %s registered; it loads at the next start", unique_name)
-
-    async def unregister_device_provider(
-        self, unique_name: str, actor: str = SERVICE_ACTOR
-    ) -> None:
-        """FAXCOMEX ``UnregisterDeviceProvider``: its lines are gone at the next start."""
-        await self._change_providers(
-            lambda recorded: without_registration(recorded, unique_name), unique_name, actor
-        )
-
-    async def _change_providers(
-        self,
-        change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
-        unique_name: str,
-        actor: str,
-    ) -> None:
-        ctx = self.ctx
-        async with ctx.hub.transaction() as conn:
-            recorded = await q.get_setting(conn, PROVIDERS_KEY, [])
-            now = ctx.clock.now()
-            await q.set_setting(conn, PROVIDERS_KEY, change(recorded), now=now)
-            await record(
-                conn, now, actor, AuditAction.CONFIG_CHANGED, "device_provider", unique_name
-            )
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_provider": unique_name})
 
     # --- server cover pages ---------------------------------------------------------------------
 
