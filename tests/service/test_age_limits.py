@@ -117,10 +117,12 @@ async def test_passes_at_once_purge_each_fax_once(
     await job_leaves_queue(service, job_id)
 
     (incoming,) = await archived(service)
-    await service.save_configuration({"archive_age_limit": 1, "incoming_archive_age_limit": 1})
+    await service.options.save_configuration(
+        {"archive_age_limit": 1, "incoming_archive_age_limit": 1}
+    )
     await clock.advance(2 * DAY)
     await asyncio.gather(*(apply_age_limits(service.ctx) for _ in range(3)))
-    purged = [e.object_id for e in await service.get_audit() if e.action == "purged"]
+    purged = [e.object_id for e in await service.options.get_audit() if e.action == "purged"]
     assert sorted(purged) == sorted([format_id(job_id), format_id(incoming.id)])
     assert not (await service.archives.get_outgoing_messages()).messages
     assert not (await service.archives.get_incoming_messages()).messages

@@ -35,7 +35,7 @@ async def first_page(service: FaxService, tmp_path: Path, cover: str) -> np.ndar
 async def test_a_submission_uses_a_cover_page_added_by_name(
     service: FaxService, tmp_path: Path, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
+    await service.options.set_queue_switches(outgoing_paused=True)
     added = await service.add_cover_page("memo", MEMO, actor="admin")
     assert (added.name, added.size) == ("memo", len(MEMO))
     assert [page.name for page in await service.get_cover_pages()] == ["generic", "memo"]
@@ -49,7 +49,9 @@ async def test_a_submission_uses_a_cover_page_added_by_name(
     assert [page.name for page in await service.get_cover_pages()] == ["generic"]
     with pytest.raises(DocumentError, match="no such cover page template"):
         await first_page(service, tmp_path, "memo")
-    trail = [(e.actor, e.object_type, e.object_id, e.details) for e in await service.get_audit()]
+    trail = [
+        (e.actor, e.object_type, e.object_id, e.details) for e in await service.options.get_audit()
+    ]
     assert ("admin", "cover_page", "memo", {"change": "added"}) in trail
     assert ("admin", "cover_page", "memo", {"change": "removed"}) in trail
     async with service.ctx.db.read() as conn:
@@ -94,7 +96,7 @@ async def test_removing_an_unknown_cover_page_says_so(service: FaxService) -> No
 async def test_generic_is_built_in_until_replaced(
     service: FaxService, tmp_path: Path, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
+    await service.options.set_queue_switches(outgoing_paused=True)
     (generic,) = await service.get_cover_pages()
     assert generic.name == "generic" and generic.size > 0
     assert np.array_equal(

@@ -63,7 +63,7 @@ async def test_a_broadcast_shares_one_body_until_its_last_job_leaves(
 ) -> None:
     config = make_config(tmp_path / "data", outgoing={"branding": True, "tsid": TSID})
     async with FaxService(config, clock=clock) as service:
-        await service.set_queue_switches(outgoing_paused=True)
+        await service.options.set_queue_switches(outgoing_paused=True)
         ids = await service.outgoing_queue.submit(request(two_pages, "1002", "1003", "1002"))
         (body,) = spool_files(service)
         assert len(read_fax_tiff(body)) == 2, "one document for three recipients, no headers"
@@ -77,7 +77,7 @@ async def test_a_broadcast_shares_one_body_until_its_last_job_leaves(
         ] == [True, True], "CopyTiff shows the pages as sent"
         assert spool_files(service) == {body}, "CopyTiff composes without storing"
 
-        await service.set_queue_switches(outgoing_paused=False)
+        await service.options.set_queue_switches(outgoing_paused=False)
         await send_all(service, clock, ids)
         sent = {await service.archives.tiff_path(Direction.OUT, job_id) for job_id in ids}
         assert len(sent) == 3 and body not in sent
@@ -87,7 +87,7 @@ async def test_a_broadcast_shares_one_body_until_its_last_job_leaves(
 async def test_cancelling_a_broadcast_removes_its_body(
     service: FaxService, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
+    await service.options.set_queue_switches(outgoing_paused=True)
     first, second = await service.outgoing_queue.submit(request(two_pages, "1002", "1003"))
     (body,) = spool_files(service)
     await service.outgoing_queue.cancel_job(first)
@@ -100,7 +100,7 @@ async def test_cancelling_a_broadcast_removes_its_body(
 async def test_a_repeated_key_racing_the_first_leaves_one_body(
     service: FaxService, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
+    await service.options.set_queue_switches(outgoing_paused=True)
     # An account's key (the unique constraint resolves its race; see insert_submission).
     fax = request(two_pages, "1002", "1003", idempotency_key="order-43", owner_id=7)
     first, second = await asyncio.gather(
@@ -115,12 +115,12 @@ async def test_the_header_shows_the_device_tsid_and_the_time_of_sending(
 ) -> None:
     config = make_config(tmp_path / "data", outgoing={"branding": True, "use_device_tsid": True})
     async with FaxService(config, clock=clock) as service:
-        await service.set_queue_switches(outgoing_paused=True)
+        await service.options.set_queue_switches(outgoing_paused=True)
         (job_id,) = await service.outgoing_queue.submit(
             request(two_pages, "1002", sender=Sender(tsid=TSID))
         )
         await clock.advance(3600)
-        await service.set_queue_switches(outgoing_paused=False)
+        await service.options.set_queue_switches(outgoing_paused=False)
         await job_leaves_queue(service, job_id)
         message = await service.archives.get_message(Direction.OUT, job_id)
         (device,) = [
@@ -171,7 +171,7 @@ async def test_old_files_no_row_refers_to_are_removed_at_start(
 ) -> None:
     config = make_config(tmp_path / "data")
     async with FaxService(config, clock=clock) as service:
-        await service.set_queue_switches(outgoing_paused=True)
+        await service.options.set_queue_switches(outgoing_paused=True)
         await service.outgoing_queue.submit(request(two_pages, "1002", "1003"))
         (body,) = spool_files(service)
         spool = service.ctx.spool

@@ -35,7 +35,7 @@ async def test_each_slot_keeps_its_bytes_across_a_restart(
     async with FaxService(config, clock=clock) as service:
         assert await service.get_extension_property(GUID) == b"\x00server\xff"
         assert await service.get_extension_property(GUID, device) == b"line"
-        trail = [(e.actor, e.object_id, e.details) for e in await service.get_audit()]
+        trail = [(e.actor, e.object_id, e.details) for e in await service.options.get_audit()]
         assert trail == [
             ("admin", GUID, {"device_id": 0, "size": 8}),
             ("admin", GUID, {"device_id": device, "size": 4}),
@@ -65,7 +65,7 @@ async def test_the_loopback_provider_is_told_its_faults(
     faults = {"1003": {"no_answer": True}, "1002": {"refuse_resolutions": ["superfine"]}}
     await service.set_extension_property(LOOPBACK_GUID, json.dumps(faults).encode())
     assert service.providers.loopback.line("1003").faults == LineFaults(no_answer=True)
-    await service.save_configuration({"retries": 0})
+    await service.options.save_configuration({"retries": 0})
     (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1003"))
     job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED)
     assert job.extended_status == ExtendedStatus.NO_ANSWER

@@ -101,7 +101,7 @@ async def test_a_job_whose_node_died_in_its_calls_twice_in_a_row_is_set_aside(
 ) -> None:
     """Another node dies in a call (its lease lapses): the job is requeued the first time
     and set aside the second (``interrupted_calls``), whichever node noticed the first."""
-    await service.set_queue_switches(outgoing_paused=True)
+    await service.options.set_queue_switches(outgoing_paused=True)
     (job_id,) = await service.outgoing_queue.submit(request(three_pages))
     async with service.ctx.db.transaction() as conn:
         dead_call = {
@@ -117,7 +117,7 @@ async def test_a_job_whose_node_died_in_its_calls_twice_in_a_row_is_set_aside(
     job = await job_reaches(service, job_id, expected)
     async with service.ctx.db.read() as conn:
         assert (await q.get_job(conn, job_id)).interrupted_calls == earlier + 1
-    set_aside = [e for e in await service.get_audit(limit=1000) if e.action == "set_aside"]
+    set_aside = [e for e in await service.options.get_audit(limit=1000) if e.action == "set_aside"]
     if not earlier:
         assert set_aside == []
         return

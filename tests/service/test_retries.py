@@ -215,13 +215,13 @@ async def test_cancel_in_a_call_hangs_up(
 async def test_pause_and_resume_a_waiting_job(
     service: FaxService, clock: ManualClock, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
+    await service.options.set_queue_switches(outgoing_paused=True)
     (job_id,) = await service.outgoing_queue.submit(request(two_pages))
     paused = await service.outgoing_queue.pause_job(job_id)
     assert paused.status == JobStatus.PENDING | JobStatus.PAUSED
     with pytest.raises(InvalidOperationError):
         await service.outgoing_queue.pause_job(job_id)
-    await service.set_queue_switches(outgoing_paused=False)
+    await service.options.set_queue_switches(outgoing_paused=False)
     await clock.advance(60)
     assert (
         await service.outgoing_queue.get_job(job_id)

@@ -112,22 +112,22 @@ async def test_a_bad_body_is_named_by_index_and_nothing_is_queued(
 
 
 async def test_a_blocked_queue_refuses_submissions(service: FaxService, two_pages: Path) -> None:
-    await service.set_queue_switches(outgoing_blocked=True)
+    await service.options.set_queue_switches(outgoing_blocked=True)
     with pytest.raises(QueueBlockedError):
         await service.outgoing_queue.submit(request(two_pages))
-    await service.set_queue_switches(outgoing_blocked=False)
+    await service.options.set_queue_switches(outgoing_blocked=False)
     assert len(await service.outgoing_queue.submit(request(two_pages))) == 1
 
 
 async def test_an_idempotency_key_returns_the_same_jobs_and_sends_once(
     service: FaxService, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
+    await service.options.set_queue_switches(outgoing_paused=True)
     first = await service.outgoing_queue.submit(request(two_pages, idempotency_key="order-42"))
     again = await service.outgoing_queue.submit(request(two_pages, idempotency_key="order-42"))
     assert first == again
     assert len(await service.outgoing_queue.get_jobs()) == 1
-    await service.set_queue_switches(outgoing_paused=False)
+    await service.options.set_queue_switches(outgoing_paused=False)
     await job_leaves_queue(service, first[0])
     after_archive = await service.outgoing_queue.submit(
         request(two_pages, idempotency_key="order-42")
@@ -156,7 +156,7 @@ async def test_a_render_past_its_deadline_stops_and_leaves_no_file_in_the_spool(
     numbers = ["1002"] * 1000
     many = request(three_pages, *numbers, cover_page_type=CoverPageType.SERVER)
     async with FaxService(config, clock=ManualClock(START)) as service:
-        await service.set_queue_switches(outgoing_paused=True)
+        await service.options.set_queue_switches(outgoing_paused=True)
         with pytest.raises(SubmissionError, match="render_seconds"):
             await service.outgoing_queue.submit(many)
         assert spool_files(config.spool_dir) == []

@@ -165,7 +165,7 @@ def administration_routes(service: FaxService) -> APIRouter:
     @api.get("/configuration")
     async def get_configuration(who: QueryConfig) -> ConfigurationModel:
         """FAXCOMEX ``Configuration`` (``Refresh()``)."""
-        return ConfigurationModel.of(await service.get_configuration())
+        return ConfigurationModel.of(await service.options.get_configuration())
 
     @api.patch("/configuration")
     async def patch_configuration(
@@ -173,7 +173,7 @@ def administration_routes(service: FaxService) -> APIRouter:
         changes: Annotated[dict[str, Any], Body(description="the properties to change, by name")],
     ) -> ConfigurationModel:
         """FAXCOMEX ``Configuration.Save()`` of the properties given; in force at once."""
-        return ConfigurationModel.of(await service.save_configuration(changes, who.name))
+        return ConfigurationModel.of(await service.options.save_configuration(changes, who.name))
 
     @api.get("/audit")
     async def get_audit(
@@ -188,7 +188,7 @@ def administration_routes(service: FaxService) -> APIRouter:
     ) -> list[AuditEntryModel]:
         """The audit trail, oldest first, for an administrator (far2MANAGE_CONFIG); it has
         no route that changes it."""
-        entries = await service.get_audit(since, after, limit)
+        entries = await service.options.get_audit(since, after, limit)
         return [AuditEntryModel.of(entry) for entry in entries]
 
     @api.get("/cover-pages")

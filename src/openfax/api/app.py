@@ -187,7 +187,7 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/server")
     async def get_server(who: Authenticated) -> m.ServerModel:
-        return m.ServerModel.of(service.server_info())
+        return m.ServerModel.of(service.options.server_info())
 
     @api.get("/activity")
     async def get_activity(who: QueryConfig) -> m.ActivityModel:
@@ -195,26 +195,28 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/outgoing-queue")
     async def get_outgoing_queue(who: QueryConfig) -> m.OutgoingQueueModel:
-        return m.OutgoingQueueModel.of(service.get_queue_switches())
+        return m.OutgoingQueueModel.of(service.options.get_queue_switches())
 
     @api.patch("/outgoing-queue")
     async def patch_outgoing_queue(
         change: m.OutgoingQueuePatch, who: ManageConfig
     ) -> m.OutgoingQueueModel:
-        switches = await service.set_queue_switches(
+        switches = await service.options.set_queue_switches(
             outgoing_blocked=change.blocked, outgoing_paused=change.paused, actor=who.name
         )
         return m.OutgoingQueueModel.of(switches)
 
     @api.get("/incoming-queue")
     async def get_incoming_queue(who: QueryConfig) -> m.IncomingQueueModel:
-        return m.IncomingQueueModel.of(service.get_queue_switches())
+        return m.IncomingQueueModel.of(service.options.get_queue_switches())
 
     @api.patch("/incoming-queue")
     async def patch_incoming_queue(
         change: m.IncomingQueuePatch, who: ManageConfig
     ) -> m.IncomingQueueModel:
-        switches = await service.set_queue_switches(incoming_blocked=change.blocked, actor=who.name)
+        switches = await service.options.set_queue_switches(
+            incoming_blocked=change.blocked, actor=who.name
+        )
         return m.IncomingQueueModel.of(switches)
 
     # --- submitting -----------------------------------------------------------------------------

@@ -10,39 +10,22 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Mapping
-from datetime import datetime, tzinfo
+from collections.abc import AsyncIterator
+from datetime import tzinfo
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from openfax import __version__
-from openfax.errors import (
-    ConfigError,
-)
 from openfax.model import (
-    DEFAULT_PREFETCH_SIZE,
     JobStatus,
-    ServerApiVersion,
     ServerEvents,
 )
 from openfax.service.accounts import Accounts
-from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.archives import Archives
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.clock import Clock, SystemClock
 from openfax.service.config import ServiceConfig
-from openfax.service.configuration import (
-    CONFIGURATION_KEY,
-    SWITCHES,
-    Configuration,
-    apply_saved,
-    check_changes,
-    configuration_of,
-    emit_changes,
-    saved_json,
-)
 from openfax.service.context import ServiceContext
 from openfax.service.cover_pages import (
     CoverPageInfo,
@@ -55,7 +38,7 @@ from openfax.service.device_providers import (
     built_in_providers,
 )
 from openfax.service.devices import Devices
-from openfax.service.event_log import EVENT_LOGGING_KEY, EventLogging, init_events
+from openfax.service.event_log import init_events
 from openfax.service.events import EventHub, EventType, ServerEvent, after_commit
 from openfax.service.extension_properties import (
     ExtensionProperties,
@@ -64,25 +47,18 @@ from openfax.service.housekeeping import run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.incoming_queue import IncomingQueue
 from openfax.service.job_states import base
+from openfax.service.options import Options
 from openfax.service.outbound_routing import OutboundRouting
 from openfax.service.outgoing_queue import OutgoingQueue
-from openfax.service.receipt_options import (
-    RECEIPT_OPTIONS_KEY,
-    ReceiptOptions,
-    check_receipt_options,
-)
-from openfax.service.receipts import ReceiptSender, change_receipt, load_receipt_options
+from openfax.service.receipts import ReceiptSender, change_receipt
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
 from openfax.service.scheduler import Scheduler
 from openfax.service.sip_memory import StoredDestinations
 from openfax.service.views import (
     Activity,
-    QueueSwitches,
-    ServerInfo,
 )
 from openfax.store import (
-    AuditEntry,
     DeliveryStatus,
     Direction,
     Receipt,
@@ -101,9 +77,6 @@ STOP_TIMEOUT = 10.0
 """Wall seconds ``stop`` waits for background work to finish before cancelling it."""
 SHUTDOWN_NOTICE_SECONDS = 2.0
 """How long ``announce_shutdown`` waits for the event streams to take the notice."""
-
-SWITCHES_KEY = "queues"
-"""Settings key of the queue switches."""
 
 
 class FaxService:
@@ -131,6 +104,7 @@ class FaxService:
         self._archives: Archives | None = None
         self._devices: Devices | None = None
         self._providers: DeviceProviders | None = None
+        self._options: Options | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._announced = False
@@ -179,17 +153,9 @@ class FaxService:
         devices = Devices(ctx, scheduler, routing)
         self._devices = devices
         await devices.attach(self.providers.running())
-        async with ctx.db.read() as conn:
-            ctx.switches = QueueSwitches(**await q.get_setting(conn, SWITCHES_KEY, {}))
-            saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
-            activity = ActivityLogging.from_json(await q.get_setting(conn, ACTIVITY_LOGGING_KEY))
-            levels = EventLogging.from_json(await q.get_setting(conn, EVENT_LOGGING_KEY))
-        try:
-            ctx.config = apply_saved(config, saved)
-        except ConfigError as exc:
-            _logger.error("the saved configuration is not used: %s", exc)
-        levels.apply()
-        ctx.activity_log = ActivityLog(config.data_dir / "activity", activity)
+        options = Options(ctx, config, scheduler)
+        self._options = options
+        await options.load()
         await self._extensions.tell_owners()
         await recover(ctx, receiver)
         for provider in self.providers.running():
@@ -309,6 +275,12 @@ class FaxService:
         return _running(self._providers)
 
     @property
+    def options(self) -> Options:
+        """FAXCOMEX ``Configuration``, ``ReceiptOptions``, ``LoggingOptions`` and the queues'
+        switches, the server's identity and the audit trail."""
+        return _running(self._options)
+
+    @property
     def outbound_routing(self) -> OutboundRouting:
         """FAXCOMEX ``OutboundRouting``: the groups and rules that choose a job's lines."""
         return OutboundRouting(self.ctx)
@@ -324,14 +296,6 @@ class FaxService:
         return self._receiver
 
     # --- server -------------------------------------------------------------------------------
-
-    def server_info(self) -> ServerInfo:
-        """FAXCOMEX ``ServerName``, ``Version`` and ``APIVersion``."""
-        return ServerInfo(
-            server_name=self.config.server_name,
-            version=__version__,
-            api_version=ServerApiVersion.API_VERSION_3,
-        )
 
     async def events(
         self, mask: ServerEvents = ALL_EVENTS, after: int | None = None
@@ -384,53 +348,6 @@ class FaxService:
                 continue
             last = activity
 
-    # --- configuration ------------------------------------------------------------------------
-
-    async def get_configuration(self) -> Configuration:
-        """FAXCOMEX ``Configuration.Refresh()``: the properties as saved in the store (read
-        again, so a change saved by another node is taken up here too)."""
-        ctx = self.ctx
-        async with ctx.db.read() as conn:
-            saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
-            sizes = await q.archive_sizes(conn)
-        ctx.config = apply_saved(self._config, saved)
-        return configuration_of(ctx.config, dataclasses.asdict(ctx.switches), sizes)
-
-    async def save_configuration(
-        self, changes: dict[str, Any], actor: str = SERVICE_ACTOR
-    ) -> Configuration:
-        """FAXCOMEX ``Configuration.Save()`` of the properties given; the others keep their
-        value. In force at once (the next call, submission or housekeeping pass uses it) and
-        kept over the TOML file's values across restarts. ConfigError names a wrong property
-        and then nothing changes; one CONFIG event per configuration changed (and
-        ``OnQueuesStatusChange`` for the queue switches). Audited as ``actor``'s."""
-        ctx = self.ctx
-        values = check_changes(changes)
-        stored = {k: v for k, v in values.items() if k not in SWITCHES}
-        if stored:
-            async with ctx.hub.transaction() as conn:
-                saved = await q.get_setting(conn, CONFIGURATION_KEY, {})
-                saved = {**saved, **saved_json(stored)}
-                config = apply_saved(self._config, saved)
-                now = ctx.clock.now()
-                await q.set_setting(conn, CONFIGURATION_KEY, saved, now=now)
-                await record(
-                    conn,
-                    now,
-                    actor,
-                    AuditAction.CONFIG_CHANGED,
-                    "configuration",
-                    "configuration",
-                    saved_json(stored),
-                )
-                await emit_changes(conn, ctx.hub, set(stored))
-            ctx.config = config
-        switched = {SWITCHES[k]: v for k, v in values.items() if k in SWITCHES}
-        if switched:
-            await self.set_queue_switches(**switched, actor=actor)
-        self.scheduler.wake()
-        return await self.get_configuration()
-
     # --- extension properties -------------------------------------------------------------------
 
     async def get_extension_property(self, guid: str, device_id: int = 0) -> bytes:
@@ -474,102 +391,6 @@ class FaxService:
             now = ctx.clock.now()
             await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "cover_page", name, details)
             await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"cover_page": name, **details})
-
-    # --- queues -------------------------------------------------------------------------------
-
-    def get_queue_switches(self) -> QueueSwitches:
-        """Whether the outgoing queue is blocked or paused and the incoming queue blocked."""
-        return self.ctx.switches
-
-    async def set_queue_switches(
-        self,
-        *,
-        outgoing_blocked: bool | None = None,
-        outgoing_paused: bool | None = None,
-        incoming_blocked: bool | None = None,
-        actor: str = SERVICE_ACTOR,
-    ) -> QueueSwitches:
-        """Change queue switches (the others keep their value); raises QUEUE_STATE events;
-        audited as ``actor``'s."""
-        ctx = self.ctx
-        current = ctx.switches
-        switches = QueueSwitches(
-            outgoing_blocked=current.outgoing_blocked
-            if outgoing_blocked is None
-            else outgoing_blocked,
-            outgoing_paused=current.outgoing_paused if outgoing_paused is None else outgoing_paused,
-            incoming_blocked=current.incoming_blocked
-            if incoming_blocked is None
-            else incoming_blocked,
-        )
-        async with ctx.hub.transaction() as conn:
-            value = {
-                "outgoing_blocked": switches.outgoing_blocked,
-                "outgoing_paused": switches.outgoing_paused,
-                "incoming_blocked": switches.incoming_blocked,
-            }
-            now = ctx.clock.now()
-            await q.set_setting(conn, SWITCHES_KEY, value, now=now)
-            await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "queues", "queues", value)
-            await ctx.hub.emit(conn, EventType.QUEUES_STATUS_CHANGED, value)
-        ctx.switches = switches
-        self.scheduler.wake()
-        return switches
-
-    # --- receipt and logging options ---------------------------------------------------------
-
-    async def get_receipt_options(self) -> ReceiptOptions:
-        """FAXCOMEX ``ReceiptOptions.Refresh()``: the password reads as the mask."""
-        async with self.ctx.db.read() as conn:
-            return (await load_receipt_options(conn)).masked()
-
-    async def save_receipt_options(self, changes: Mapping[str, Any]) -> ReceiptOptions:
-        """FAXCOMEX ``ReceiptOptions.Save()`` of the options given (the others kept); a
-        ConfigError names a wrong one (NTLM and message boxes are Windows-only)."""
-        ctx = self.ctx
-        async with ctx.hub.transaction() as conn:
-            options = check_receipt_options(changes, await load_receipt_options(conn))
-            await q.set_setting(conn, RECEIPT_OPTIONS_KEY, options.to_json(), now=ctx.clock.now())
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"options": "receipts"})
-        return options.masked()
-
-    async def get_activity_logging(self) -> ActivityLogging:
-        """FAXCOMEX ``LoggingOptions.ActivityLogging``; ``database_path`` as it is in use."""
-        async with self.ctx.db.read() as conn:
-            options = ActivityLogging.from_json(await q.get_setting(conn, ACTIVITY_LOGGING_KEY))
-        return self._activity_shown(options)
-
-    async def save_activity_logging(self, changes: Mapping[str, Any]) -> ActivityLogging:
-        """FAXCOMEX ``ActivityLogging.Save()``: the next lines follow the new options."""
-        ctx = self.ctx
-        async with ctx.hub.transaction() as conn:
-            stored = ActivityLogging.from_json(await q.get_setting(conn, ACTIVITY_LOGGING_KEY))
-            options = stored.changed(changes)
-            await q.set_setting(conn, ACTIVITY_LOGGING_KEY, options.to_json(), now=ctx.clock.now())
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"options": "activity_logging"})
-        if ctx.activity_log is not None:
-            ctx.activity_log.options = options
-        return self._activity_shown(options)
-
-    def _activity_shown(self, options: ActivityLogging) -> ActivityLogging:
-        folder = options.database_path or str(self.config.data_dir / "activity")
-        return dataclasses.replace(options, database_path=folder)
-
-    async def get_event_logging(self) -> EventLogging:
-        """FAXCOMEX ``LoggingOptions.EventLogging``: the level of each category."""
-        async with self.ctx.db.read() as conn:
-            return EventLogging.from_json(await q.get_setting(conn, EVENT_LOGGING_KEY))
-
-    async def save_event_logging(self, changes: Mapping[str, Any]) -> EventLogging:
-        """FAXCOMEX ``EventLogging.Save()``: the levels apply at once on this node."""
-        ctx = self.ctx
-        async with ctx.hub.transaction() as conn:
-            levels = EventLogging.from_json(await q.get_setting(conn, EVENT_LOGGING_KEY))
-            levels = levels.changed(changes)
-            await q.set_setting(conn, EVENT_LOGGING_KEY, levels.to_json(), now=ctx.clock.now())
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"options": "event_logging"})
-        levels.apply()
-        return levels
 
     async def get_receipts(
         self, *, status: DeliveryStatus | None = None, owner: int | None = None, limit: int = 1000
@@ -616,14 +437,6 @@ class FaxService:
             )
             await record(conn, now, actor, AuditAction.CANCELLED, "receipt", receipt_id)
         return cancelled
-
-    async def get_audit(
-        self, since: datetime | None = None, after: int = 0, limit: int = DEFAULT_PREFETCH_SIZE
-    ) -> list[AuditEntry]:
-        """The audit trail, oldest first: entries at or after ``since``, numbered after
-        ``after`` (the last ``seq`` of the page before), at most ``limit``."""
-        async with self.ctx.db.read() as conn:
-            return await q.list_audit(conn, since=since, after=after, limit=limit)
 
 
 def _running(part: _Part | None) -> _Part:
