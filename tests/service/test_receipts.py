@@ -47,10 +47,10 @@ async def test_a_broadcast_summary_is_mailed_once_when_its_last_job_ends(
         ((_, mail),) = await asyncio.to_thread(mailbox.wait_for, 1)
 
         async def sent() -> bool:
-            return bool(await service.get_receipts(status=DeliveryStatus.DONE))
+            return bool(await service.receipts.get_receipts(status=DeliveryStatus.DONE))
 
         await eventually(sent, "the summary marked sent")
-        (summary,) = await service.get_receipts()
+        (summary,) = await service.receipts.get_receipts()
     assert summary.job_id is None and summary.delivered
     assert [job["status"] for job in summary.report["jobs"]] == ["COMPLETED", "COMPLETED"]
     # Without a subject the fax goes by its document's name.
@@ -94,18 +94,18 @@ async def queue_receipt(
 
 async def test_a_pending_receipt_is_cancelled_and_can_still_be_sent(service: FaxService) -> None:
     pending = await queue_receipt(service, DeliveryStatus.PENDING, due=DAY)
-    cancelled = await service.cancel_receipt(pending.id, "alice")
+    cancelled = await service.receipts.cancel_receipt(pending.id, "alice")
     assert cancelled.status is DeliveryStatus.FAILED and cancelled.next_attempt_at is None
     assert cancelled.last_error == "cancelled by alice"
-    (failed,) = await service.get_receipts(status=DeliveryStatus.FAILED)
+    (failed,) = await service.receipts.get_receipts(status=DeliveryStatus.FAILED)
     assert failed.id == pending.id
     with pytest.raises(InvalidOperationError, match="is failed: only pending ones"):
-        await service.cancel_receipt(pending.id, "alice")
+        await service.receipts.cancel_receipt(pending.id, "alice")
     audited = [e for e in await service.options.get_audit() if e.object_type == "receipt"]
     assert [(e.action, e.actor, e.object_id) for e in audited] == [
         ("cancelled", "alice", format_id(pending.id))
     ]
-    resent = await service.resend_receipt(pending.id)
+    resent = await service.receipts.resend_receipt(pending.id)
     assert resent.status is DeliveryStatus.PENDING
 
 
@@ -123,10 +123,10 @@ async def test_sent_and_failed_receipts_go_with_the_outgoing_archive_age_limit(
 
         async def settled_gone() -> bool:
             await clock.advance(60)  # the clean-up runs hourly: wake it if it slept past
-            return len(await service.get_receipts()) == 2
+            return len(await service.receipts.get_receipts()) == 2
 
         await eventually(settled_gone, "the receipts older than three days are removed")
-        assert {r.id for r in await service.get_receipts()} == {pending.id, young.id}
+        assert {r.id for r in await service.receipts.get_receipts()} == {pending.id, young.id}
         purged = [e for e in await service.options.get_audit() if e.object_type == "receipt"]
     assert {e.object_id for e in purged} == {format_id(sent.id), format_id(failed.id)}
     assert {(e.action, e.actor) for e in purged} == {("purged", "openfaxd")}

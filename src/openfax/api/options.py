@@ -172,7 +172,7 @@ def options_routes(service: FaxService) -> APIRouter:
         server never took), the latest change first: those of the caller's own faxes, or
         everyone's with far2QUERY_ARCHIVES or far2MANAGE_CONFIG."""
         owner = None if any(who.holds(right) for right in ALL_RECEIPTS) else who.account_id
-        found = await service.get_receipts(status=status, owner=owner, limit=limit)
+        found = await service.receipts.get_receipts(status=status, owner=owner, limit=limit)
         return [ReceiptModel.of(r) for r in found]
 
     @api.post("/receipts/{receipt_id}/resend")
@@ -180,7 +180,7 @@ def options_routes(service: FaxService) -> APIRouter:
         receipt_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageConfig
     ) -> ReceiptModel:
         """Send a failed receipt again, with fresh retries (409 for one not failed)."""
-        return ReceiptModel.of(await service.resend_receipt(parse_id(receipt_id)))
+        return ReceiptModel.of(await service.receipts.resend_receipt(parse_id(receipt_id)))
 
     @api.post("/receipts/{receipt_id}/cancel")
     async def cancel_receipt(
@@ -188,6 +188,8 @@ def options_routes(service: FaxService) -> APIRouter:
     ) -> ReceiptModel:
         """Never send a pending receipt: it is failed for good, cancelled by the caller
         (``resend`` still sends it); 409 for one not pending."""
-        return ReceiptModel.of(await service.cancel_receipt(parse_id(receipt_id), who.name))
+        return ReceiptModel.of(
+            await service.receipts.cancel_receipt(parse_id(receipt_id), who.name)
+        )
 
     return api

@@ -39,7 +39,7 @@ from openfax.service.device_providers import (
 )
 from openfax.service.devices import Devices
 from openfax.service.event_log import init_events
-from openfax.service.events import EventHub, EventType, ServerEvent, after_commit
+from openfax.service.events import EventHub, EventType, ServerEvent
 from openfax.service.extension_properties import (
     ExtensionProperties,
 )
@@ -50,7 +50,7 @@ from openfax.service.job_states import base
 from openfax.service.options import Options
 from openfax.service.outbound_routing import OutboundRouting
 from openfax.service.outgoing_queue import OutgoingQueue
-from openfax.service.receipts import ReceiptSender, change_receipt
+from openfax.service.receipts import Receipts, ReceiptSender
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
 from openfax.service.scheduler import Scheduler
@@ -59,9 +59,7 @@ from openfax.service.views import (
     Activity,
 )
 from openfax.store import (
-    DeliveryStatus,
     Direction,
-    Receipt,
     Spool,
     open_database,
 )
@@ -105,6 +103,7 @@ class FaxService:
         self._devices: Devices | None = None
         self._providers: DeviceProviders | None = None
         self._options: Options | None = None
+        self._receipts: Receipts | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._announced = False
@@ -134,6 +133,7 @@ class FaxService:
         self._scheduler = scheduler
         self._outgoing_queue = OutgoingQueue(ctx, scheduler)
         self._archives = Archives(ctx)
+        self._receipts = Receipts(ctx)
         routing = await InboundRouting.open(ctx)
         self._routing = routing
         providers = DeviceProviders(ctx, self._built_in)
@@ -281,6 +281,11 @@ class FaxService:
         return _running(self._options)
 
     @property
+    def receipts(self) -> Receipts:
+        """The delivery receipts queued, sent and failed."""
+        return _running(self._receipts)
+
+    @property
     def outbound_routing(self) -> OutboundRouting:
         """FAXCOMEX ``OutboundRouting``: the groups and rules that choose a job's lines."""
         return OutboundRouting(self.ctx)
@@ -391,52 +396,6 @@ class FaxService:
             now = ctx.clock.now()
             await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "cover_page", name, details)
             await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"cover_page": name, **details})
-
-    async def get_receipts(
-        self, *, status: DeliveryStatus | None = None, owner: int | None = None, limit: int = 1000
-    ) -> list[Receipt]:
-        """The delivery receipts in ``status`` (every one when None), latest change first;
-        only those of the faxes of the account whose id is ``owner``, if given."""
-        async with self.ctx.db.read() as conn:
-            return await q.list_receipts(conn, status=status, owner=owner, limit=limit)
-
-    async def resend_receipt(self, receipt_id: int) -> Receipt:
-        """Send a receipt that failed for good again, with fresh retries (after the SMTP
-        settings were put right); InvalidOperationError for one not failed."""
-        ctx = self.ctx
-        now = ctx.clock.now()
-        changes = {
-            "status": DeliveryStatus.PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "updated_at": now,
-        }
-        async with ctx.hub.transaction() as conn:
-            resent = await change_receipt(
-                conn, receipt_id, DeliveryStatus.FAILED, changes, "only failed ones are sent again"
-            )
-            after_commit(conn, ctx.wake_receipts.set)
-        return resent
-
-    async def cancel_receipt(self, receipt_id: int, actor: str = SERVICE_ACTOR) -> Receipt:
-        """Never send a pending receipt: it is failed for good, ``last_error`` naming who
-        cancelled it (``resend_receipt`` still sends it); InvalidOperationError for one not
-        pending. One already being handed to the SMTP server may still go, and then reads
-        done. Audited as ``actor``'s."""
-        ctx = self.ctx
-        now = ctx.clock.now()
-        changes = {
-            "status": DeliveryStatus.FAILED,
-            "last_error": f"cancelled by {actor}",
-            "next_attempt_at": None,
-            "updated_at": now,
-        }
-        async with ctx.hub.transaction() as conn:
-            cancelled = await change_receipt(
-                conn, receipt_id, DeliveryStatus.PENDING, changes, "only pending ones are cancelled"
-            )
-            await record(conn, now, actor, AuditAction.CANCELLED, "receipt", receipt_id)
-        return cancelled
 
 
 def _running(part: _Part | None) -> _Part:
