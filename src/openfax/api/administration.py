@@ -194,7 +194,7 @@ def administration_routes(service: FaxService) -> APIRouter:
     @api.get("/cover-pages")
     async def get_cover_pages(who: QueryConfig) -> list[CoverPageModel]:
         """The server's cover pages, by name."""
-        return [CoverPageModel.of(info) for info in await service.get_cover_pages()]
+        return [CoverPageModel.of(info) for info in await service.cover_pages.get_cover_pages()]
 
     @api.post("/cover-pages", status_code=201)
     async def add_cover_page(
@@ -204,12 +204,12 @@ def administration_routes(service: FaxService) -> APIRouter:
     ) -> CoverPageModel:
         """Add (or replace) a server cover page; a template that does not draw is refused."""
         content = await file.read(MAX_TEMPLATE_BYTES + 1)
-        return CoverPageModel.of(await service.add_cover_page(name, content, who.name))
+        return CoverPageModel.of(await service.cover_pages.add_cover_page(name, content, who.name))
 
     @api.delete("/cover-pages/{name}", status_code=204, response_class=Response)
     async def remove_cover_page(name: str, who: ManageConfig) -> None:
         """Remove a server cover page; faxes already submitted keep theirs."""
-        await service.remove_cover_page(name, who.name)
+        await service.cover_pages.remove_cover_page(name, who.name)
 
     async def extension_property(guid: str, device_id: int) -> ExtensionPropertyModel:
         data = await service.get_extension_property(guid, device_id)

@@ -23,16 +23,11 @@ from openfax.model import (
 )
 from openfax.service.accounts import Accounts
 from openfax.service.archives import Archives
-from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
+from openfax.service.audit import SERVICE_ACTOR
 from openfax.service.clock import Clock, SystemClock
 from openfax.service.config import ServiceConfig
 from openfax.service.context import ServiceContext
-from openfax.service.cover_pages import (
-    CoverPageInfo,
-    add_cover_page,
-    list_cover_pages,
-    remove_cover_page,
-)
+from openfax.service.cover_pages import CoverPages
 from openfax.service.device_providers import (
     DeviceProviders,
     built_in_providers,
@@ -104,6 +99,7 @@ class FaxService:
         self._providers: DeviceProviders | None = None
         self._options: Options | None = None
         self._receipts: Receipts | None = None
+        self._cover_pages: CoverPages | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._announced = False
@@ -134,6 +130,7 @@ class FaxService:
         self._outgoing_queue = OutgoingQueue(ctx, scheduler)
         self._archives = Archives(ctx)
         self._receipts = Receipts(ctx)
+        self._cover_pages = CoverPages(ctx)
         routing = await InboundRouting.open(ctx)
         self._routing = routing
         providers = DeviceProviders(ctx, self._built_in)
@@ -286,6 +283,11 @@ class FaxService:
         return _running(self._receipts)
 
     @property
+    def cover_pages(self) -> CoverPages:
+        """The server's cover pages."""
+        return _running(self._cover_pages)
+
+    @property
     def outbound_routing(self) -> OutboundRouting:
         """FAXCOMEX ``OutboundRouting``: the groups and rules that choose a job's lines."""
         return OutboundRouting(self.ctx)
@@ -368,34 +370,6 @@ class FaxService:
         ``guid`` (``docs/design/configuration.md``)."""
         assert self._extensions is not None, "the fax service is not running"
         await self._extensions.set(guid, data, device_id, actor=actor)
-
-    # --- server cover pages ---------------------------------------------------------------------
-
-    async def get_cover_pages(self) -> list[CoverPageInfo]:
-        """The server's cover pages (``CoverPageType.SERVER`` with one's name), by name."""
-        return await asyncio.to_thread(list_cover_pages, self.config.data_dir)
-
-    async def add_cover_page(
-        self, name: str, content: bytes, actor: str = SERVICE_ACTOR
-    ) -> CoverPageInfo:
-        """Check a cover page template and keep it as ``name`` (replacing one so named);
-        ConfigError for a bad name, DocumentError for a template that does not draw."""
-        info = await asyncio.to_thread(add_cover_page, self.config.data_dir, name, content)
-        await self._cover_pages_changed(info.name, "added", actor)
-        return info
-
-    async def remove_cover_page(self, name: str, actor: str = SERVICE_ACTOR) -> None:
-        """Remove a server cover page; faxes already submitted keep theirs."""
-        await asyncio.to_thread(remove_cover_page, self.config.data_dir, name)
-        await self._cover_pages_changed(name, "removed", actor)
-
-    async def _cover_pages_changed(self, name: str, change: str, actor: str) -> None:
-        ctx = self.ctx
-        async with ctx.hub.transaction() as conn:
-            details = {"change": change}
-            now = ctx.clock.now()
-            await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "cover_page", name, details)
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"cover_page": name, **details})
 
 
 def _running(part: _Part | None) -> _Part:
