@@ -212,7 +212,7 @@ def administration_routes(service: FaxService) -> APIRouter:
         await service.cover_pages.remove_cover_page(name, who.name)
 
     async def extension_property(guid: str, device_id: int) -> ExtensionPropertyModel:
-        data = await service.get_extension_property(guid, device_id)
+        data = await service.extension_properties.get(guid, device_id)
         return ExtensionPropertyModel(
             guid=checked_guid(guid),
             device_id=device_id,
@@ -229,7 +229,7 @@ def administration_routes(service: FaxService) -> APIRouter:
         guid: str, change: ExtensionPropertyData, who: ManageConfig
     ) -> ExtensionPropertyModel:
         """FAXCOMEX ``FaxServer.SetExtensionProperty``; its owner is told."""
-        await service.set_extension_property(guid, change.decoded(), 0, who.name)
+        await service.extension_properties.set(guid, change.decoded(), 0, who.name)
         return await extension_property(guid, 0)
 
     @api.get("/devices/{device_id}/extension-properties/{guid}")
@@ -244,7 +244,7 @@ def administration_routes(service: FaxService) -> APIRouter:
         device_id: int, guid: str, change: ExtensionPropertyData, who: ManageConfig
     ) -> ExtensionPropertyModel:
         """FAXCOMEX ``FaxDevice.SetExtensionProperty``; its owner is told."""
-        await service.set_extension_property(guid, change.decoded(), device_id, who.name)
+        await service.extension_properties.set(guid, change.decoded(), device_id, who.name)
         return await extension_property(guid, device_id)
 
     @api.get("/device-providers")

@@ -23,7 +23,6 @@ from openfax.model import (
 )
 from openfax.service.accounts import Accounts
 from openfax.service.archives import Archives
-from openfax.service.audit import SERVICE_ACTOR
 from openfax.service.clock import Clock, SystemClock
 from openfax.service.config import ServiceConfig
 from openfax.service.context import ServiceContext
@@ -288,6 +287,12 @@ class FaxService:
         return _running(self._cover_pages)
 
     @property
+    def extension_properties(self) -> ExtensionProperties:
+        """FAXCOMEX ``GetExtensionProperty`` and ``SetExtensionProperty``: the plug-ins'
+        blobs, server-wide and per device."""
+        return _running(self._extensions)
+
+    @property
     def outbound_routing(self) -> OutboundRouting:
         """FAXCOMEX ``OutboundRouting``: the groups and rules that choose a job's lines."""
         return OutboundRouting(self.ctx)
@@ -354,22 +359,6 @@ class FaxService:
                 _logger.exception("the server's activity could not be reported")
                 continue
             last = activity
-
-    # --- extension properties -------------------------------------------------------------------
-
-    async def get_extension_property(self, guid: str, device_id: int = 0) -> bytes:
-        """FAXCOMEX ``GetExtensionProperty``: the server's (device 0) or a device's blob
-        named by ``guid``; empty when never set."""
-        assert self._extensions is not None, "the fax service is not running"
-        return await self._extensions.get(guid, device_id)
-
-    async def set_extension_property(
-        self, guid: str, data: bytes, device_id: int = 0, actor: str = SERVICE_ACTOR
-    ) -> None:
-        """FAXCOMEX ``SetExtensionProperty``: keep the blob and tell the plug-in that owns
-        ``guid`` (``docs/design/configuration.md``)."""
-        assert self._extensions is not None, "the fax service is not running"
-        await self._extensions.set(guid, data, device_id, actor=actor)
 
 
 def _running(part: _Part | None) -> _Part:
