@@ -136,7 +136,7 @@ async def eventually(
 
 async def events_until(stream: AsyncIterator[ServerEvent], last: EventType) -> list[ServerEvent]:
     """The events of ``stream`` up to the first of type ``last``. A test takes the stream's
-    starting point (``after=await service.last_event_seq()``) before it acts: a stream left
+    starting point (``after=await service.listening.last_seq()``) before it acts: a stream left
     to read it on its first step may start after the events it is to see. A miss fails
     after WAIT_SECONDS instead of hanging."""
     seen: list[ServerEvent] = []

@@ -110,7 +110,7 @@ async def test_a_saved_value_out_of_range_is_left_out_and_can_be_replaced(
 
 
 async def test_saving_announces_each_configuration_changed(service: FaxService) -> None:
-    seq = await service.last_event_seq()
+    seq = await service.listening.last_seq()
     await service.options.save_configuration(
         {"retries": 1, "use_archive": False, "outgoing_queue_paused": True}
     )

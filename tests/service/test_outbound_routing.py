@@ -133,7 +133,9 @@ async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> Non
         GROUP_NAME_ALL_DEVICES,
     )
 
-    stream = service.events(EventType.CONFIG_CHANGED.mask, after=await service.last_event_seq())
+    stream = service.listening.events(
+        EventType.CONFIG_CHANGED.mask, after=await service.listening.last_seq()
+    )
     group = await routing.add_group("uk")
     assert (group.device_ids, group.status) == ([], GroupStatus.EMPTY)
     (changed,) = await events_until(stream, EventType.CONFIG_CHANGED)

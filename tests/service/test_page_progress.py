@@ -23,7 +23,9 @@ pytestmark = pytest.mark.anyio
 async def test_a_call_writes_its_speed_and_progress_within_a_page_to_its_job(
     service: FaxService,
 ) -> None:
-    stream = service.events(ServerEvents.OUT_QUEUE, after=await service.last_event_seq())
+    stream = service.listening.events(
+        ServerEvents.OUT_QUEUE, after=await service.listening.last_seq()
+    )
     # A letter's pages take seconds each on the line: a blank test page goes in a blink.
     (job_id,) = await service.outgoing_queue.submit(request(SAMPLES / "letter.txt", "1002"))
     seen = await events_until(stream, EventType.OUTGOING_JOB_REMOVED)

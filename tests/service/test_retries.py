@@ -266,7 +266,7 @@ async def test_the_event_stream_sees_each_state_in_order(
     service: FaxService, two_pages: Path
 ) -> None:
     mask = ServerEvents.OUT_QUEUE | ServerEvents.OUT_ARCHIVE
-    stream = service.events(mask, after=await service.last_event_seq())
+    stream = service.listening.events(mask, after=await service.listening.last_seq())
     (job_id,) = await service.outgoing_queue.submit(request(two_pages))
     seen = await events_until(stream, EventType.OUTGOING_JOB_REMOVED)
     assert all(

@@ -23,7 +23,9 @@ async def test_a_ready_job_no_line_can_take_is_noline_until_a_line_takes_it(
     devices = await service.devices.get_devices()
     for device in devices:
         await service.devices.save_device(device.id, send_enabled=False)
-    stream = service.events(ServerEvents.OUT_QUEUE, after=await service.last_event_seq())
+    stream = service.listening.events(
+        ServerEvents.OUT_QUEUE, after=await service.listening.last_seq()
+    )
     (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_reaches(service, job_id, JobStatus.PENDING | JobStatus.NOLINE)
     seen = await events_until(stream, EventType.OUTGOING_JOB_CHANGED)

@@ -191,7 +191,7 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/activity")
     async def get_activity(who: QueryConfig) -> m.ActivityModel:
-        return m.ActivityModel.of(await service.get_activity())
+        return m.ActivityModel.of(await service.activity.get_activity())
 
     @api.get("/outgoing-queue")
     async def get_outgoing_queue(who: QueryConfig) -> m.OutgoingQueueModel:
@@ -417,7 +417,7 @@ def _routes(service: FaxService) -> APIRouter:
             except (AccessDeniedError, AccountNotFoundError) as exc:
                 await socket.send_denial_response(fax_error_response(exc))
                 return
-        start = await service.last_event_seq() if after is None else after
+        start = await service.listening.last_seq() if after is None else after
         await socket.accept()
         await socket.send_json({"type": "subscribed", "seq": start, "mask": mask})
         tasks = {
@@ -655,7 +655,7 @@ async def _forward(
     close when the service stops, or when the caller's account is removed (its rights are
     read again at each change of accounts or rights, whatever ``mask`` asks for)."""
     security = EventType.CONFIG_CHANGED.mask
-    stream: AsyncIterator[ServerEvent] = service.events(mask | security, after)
+    stream: AsyncIterator[ServerEvent] = service.listening.events(mask | security, after)
     async for event in stream:
         if event.type is EventType.CONFIG_CHANGED and event.payload.get("security"):
             refused = await hearing.refresh()

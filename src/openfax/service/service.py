@@ -8,19 +8,11 @@ one transaction each, announcing what changed as server events.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import AsyncIterator
 from datetime import tzinfo
 from types import TracebackType
 from typing import Self, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from openfax.model import (
-    JobStatus,
-    ServerEvents,
-)
 from openfax.service.accounts import Accounts
 from openfax.service.archives import Archives
 from openfax.service.clock import Clock, SystemClock
@@ -33,14 +25,14 @@ from openfax.service.device_providers import (
 )
 from openfax.service.devices import Devices
 from openfax.service.event_log import init_events
-from openfax.service.events import EventHub, EventType, ServerEvent
+from openfax.service.events import EventHub, EventType
 from openfax.service.extension_properties import (
     ExtensionProperties,
 )
 from openfax.service.housekeeping import run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.incoming_queue import IncomingQueue
-from openfax.service.job_states import base
+from openfax.service.listening import Listening
 from openfax.service.options import Options
 from openfax.service.outbound_routing import OutboundRouting
 from openfax.service.outgoing_queue import OutgoingQueue
@@ -48,22 +40,16 @@ from openfax.service.receipts import Receipts, ReceiptSender
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
 from openfax.service.scheduler import Scheduler
+from openfax.service.server_activity import ServerActivity
 from openfax.service.sip_memory import StoredDestinations
-from openfax.service.views import (
-    Activity,
-)
 from openfax.store import (
-    Direction,
     Spool,
     open_database,
 )
-from openfax.store import queries as q
 
 _logger = logging.getLogger("openfax.service")
 
 _Part = TypeVar("_Part")
-
-ALL_EVENTS = ServerEvents(sum(ServerEvents))
 
 STOP_TIMEOUT = 10.0
 """Wall seconds ``stop`` waits for background work to finish before cancelling it."""
@@ -99,6 +85,8 @@ class FaxService:
         self._options: Options | None = None
         self._receipts: Receipts | None = None
         self._cover_pages: CoverPages | None = None
+        self._listening: Listening | None = None
+        self._activity: ServerActivity | None = None
         self._extensions: ExtensionProperties | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._announced = False
@@ -130,6 +118,9 @@ class FaxService:
         self._archives = Archives(ctx)
         self._receipts = Receipts(ctx)
         self._cover_pages = CoverPages(ctx)
+        self._listening = Listening(ctx.hub)
+        activity = ServerActivity(ctx)
+        self._activity = activity
         routing = await InboundRouting.open(ctx)
         self._routing = routing
         providers = DeviceProviders(ctx, self._built_in)
@@ -160,7 +151,7 @@ class FaxService:
         ctx.spawn(receiver.run_notices(), "device notices")
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")
-        ctx.spawn(self._report_activity(), "activity")
+        ctx.spawn(activity.report(), "activity")
         self._loop_task = asyncio.create_task(scheduler.run(), name="scheduler")
         _logger.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
         init_events.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
@@ -293,6 +284,16 @@ class FaxService:
         return _running(self._extensions)
 
     @property
+    def listening(self) -> Listening:
+        """FAXCOMEX ``ListenToServerEvents``: the server's events."""
+        return _running(self._listening)
+
+    @property
+    def activity(self) -> ServerActivity:
+        """FAXCOMEX ``Activity``: what the server is doing."""
+        return _running(self._activity)
+
+    @property
     def outbound_routing(self) -> OutboundRouting:
         """FAXCOMEX ``OutboundRouting``: the groups and rules that choose a job's lines."""
         return OutboundRouting(self.ctx)
@@ -306,59 +307,6 @@ class FaxService:
     def receiver(self) -> Receiver:
         assert self._receiver is not None
         return self._receiver
-
-    # --- server -------------------------------------------------------------------------------
-
-    async def events(
-        self, mask: ServerEvents = ALL_EVENTS, after: int | None = None
-    ) -> AsyncIterator[ServerEvent]:
-        """The server events of the kinds in ``mask`` from now on (ListenToServerEvents), or
-        those numbered after ``after``."""
-        async for event in self.ctx.hub.subscribe(mask, after):
-            yield event
-
-    async def last_event_seq(self) -> int:
-        """The number of the newest server event, where ``events`` from now on starts."""
-        return await self.ctx.hub.last_seq()
-
-    async def get_activity(self) -> Activity:
-        """FAXCOMEX ``IFaxActivity``: receptions, routings, sends under way, jobs waiting."""
-        async with self.ctx.db.read() as conn:
-            incoming = await q.count_queue_by_status(conn, Direction.IN)
-            outgoing = await q.count_queue_by_status(conn, Direction.OUT)
-
-        def tally(counts: dict[JobStatus, int], *statuses: JobStatus) -> int:
-            return sum(n for status, n in counts.items() if base(status) in statuses)
-
-        receiving = tally(incoming, JobStatus.INPROGRESS)
-        return Activity(
-            incoming_messages=receiving,
-            routing_messages=sum(incoming.values()) - receiving,
-            outgoing_messages=tally(outgoing, JobStatus.INPROGRESS),
-            queued_messages=tally(outgoing, JobStatus.PENDING, JobStatus.RETRYING),
-        )
-
-    async def _report_activity(self) -> None:
-        """Emit FAXCOMEX ``OnServerActivityChange`` with the counts of ``get_activity``
-        whenever they differ from the last ones emitted: they are read again after each
-        commit (the commits that come while they are read are taken together)."""
-        ctx = self.ctx
-        generation = ctx.hub.generation
-        last = await self.get_activity()
-        while await ctx.unless_stopping(ctx.hub.next_commit(generation)) and not ctx.hub.closed:
-            generation = ctx.hub.generation
-            try:
-                activity = await self.get_activity()
-                if activity == last:
-                    continue
-                async with ctx.hub.transaction() as conn:
-                    counts = dataclasses.asdict(activity)
-                    await ctx.hub.emit(conn, EventType.ACTIVITY_CHANGED, counts)
-            except SQLAlchemyError:
-                # A hint, not a record: the next commit tries again.
-                _logger.exception("the server's activity could not be reported")
-                continue
-            last = activity
 
 
 def _running(part: _Part | None) -> _Part:
