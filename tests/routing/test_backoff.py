@@ -28,7 +28,7 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
         hook.statuses.extend([503] * 10)
         async with FaxService(config, clock=clock) as service:
             receiver = (await service.devices.get_devices())[1].id
-            routing = service.inbound_routing
+            routing = service.routing.inbound
             await routing.set_configuration(WEBHOOK, receiver, {"url": hook.url, "secret": "x"})
             await service.devices.use_routing_method(receiver, WEBHOOK, True)
             await send_all(

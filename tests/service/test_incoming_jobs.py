@@ -99,7 +99,7 @@ async def test_cancel_during_routing_stops_the_deliveries_and_keeps_the_fax(
     async with FaxService(config, clock=clock) as service:
         line = service.providers.loopback.line("1002").id
         hook = {"url": f"http://127.0.0.1:{closed_port()}/fax"}
-        await service.inbound_routing.set_configuration(WEBHOOK, line, hook)
+        await service.routing.inbound.set_configuration(WEBHOOK, line, hook)
         await service.devices.use_routing_method(line, WEBHOOK, True)
         (job_id,) = await service.outgoing_queue.submit(request(make_pdf(tmp_path / "two.pdf", 2)))
         await job_leaves_queue(service, job_id)
@@ -118,10 +118,10 @@ async def test_cancel_during_routing_stops_the_deliveries_and_keeps_the_fax(
         cancelled = await service.incoming_queue.cancel_job(routing.id)
         assert cancelled.status is JobStatus.CANCELED
         assert await service.incoming_queue.get_jobs() == []
-        (delivery,) = await service.inbound_routing.get_deliveries(message_id=routing.id)
+        (delivery,) = await service.routing.inbound.get_deliveries(message_id=routing.id)
         assert (delivery.status, delivery.last_error) == (DeliveryStatus.FAILED, "cancelled")
         await clock.advance(2 * 3600)
-        (delivery,) = await service.inbound_routing.get_deliveries(message_id=routing.id)
+        (delivery,) = await service.routing.inbound.get_deliveries(message_id=routing.id)
         assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)
         message = await service.archives.get_message(Direction.IN, routing.id)
         assert message.pages == 2

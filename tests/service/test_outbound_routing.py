@@ -121,7 +121,7 @@ def test_a_rule_to_a_barred_or_missing_device_is_not_valid(
 
 
 async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> None:
-    routing = service.outbound_routing
+    routing = service.routing.outbound
     first, second, third = await service.devices.get_devices()
     (all_devices,) = await routing.get_groups()
     assert all_devices.name == GROUP_NAME_ALL_DEVICES
@@ -196,7 +196,7 @@ async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> Non
 async def test_a_rules_t38_policy_is_kept_checked_and_given_to_its_numbers(
     uk_service: FaxService,
 ) -> None:
-    routing = uk_service.outbound_routing
+    routing = uk_service.routing.outbound
     first, *_ = await uk_service.devices.get_devices()
     london = await routing.add_rule(44, 20, group_name=GROUP_NAME_ALL_DEVICES, t38_policy="request")
     assert london.t38_policy == "request"
@@ -251,7 +251,7 @@ async def sent_from(service: FaxService, job_id: int) -> int | None:
 async def test_the_scheduler_sends_from_the_lines_of_the_most_specific_rule(
     uk_service: FaxService, two_pages: Path
 ) -> None:
-    routing = uk_service.outbound_routing
+    routing = uk_service.routing.outbound
     first, second, third = await uk_service.devices.get_devices()
     await routing.add_group("uk")
     await routing.set_device_ids("uk", [third.id])
@@ -272,7 +272,7 @@ async def test_the_scheduler_sends_from_the_lines_of_the_most_specific_rule(
 async def test_a_job_whose_rule_has_no_usable_line_waits_until_one_is_given(
     uk_service: FaxService, two_pages: Path
 ) -> None:
-    routing = uk_service.outbound_routing
+    routing = uk_service.routing.outbound
     *_, third = await uk_service.devices.get_devices()
     await routing.add_group("later")
     await routing.add_rule(44, 1001, group_name="later")

@@ -39,6 +39,7 @@ from openfax.service.outgoing_queue import OutgoingQueue
 from openfax.service.receipts import Receipts, ReceiptSender
 from openfax.service.receiving import Receiver
 from openfax.service.recovery import recover
+from openfax.service.routing import Routing
 from openfax.service.scheduler import Scheduler
 from openfax.service.server_activity import ServerActivity
 from openfax.service.sip_memory import StoredDestinations
@@ -75,7 +76,7 @@ class FaxService:
         self._ctx: ServiceContext | None = None
         self._scheduler: Scheduler | None = None
         self._receiver: Receiver | None = None
-        self._routing: InboundRouting | None = None
+        self._routing: Routing | None = None
         self._accounts: Accounts | None = None
         self._outgoing_queue: OutgoingQueue | None = None
         self._incoming_queue: IncomingQueue | None = None
@@ -122,7 +123,7 @@ class FaxService:
         activity = ServerActivity(ctx)
         self._activity = activity
         routing = await InboundRouting.open(ctx)
-        self._routing = routing
+        self._routing = Routing(routing, OutboundRouting(ctx))
         providers = DeviceProviders(ctx, self._built_in)
         self._providers = providers
         self._extensions = ExtensionProperties(
@@ -221,14 +222,6 @@ class FaxService:
         return self._ctx
 
     @property
-    def inbound_routing(self) -> InboundRouting:
-        """FAXCOMEX ``InboundRouting``: extensions, methods, their configurations and the
-        deliveries of received faxes."""
-        if self._routing is None:
-            raise RuntimeError("the fax service is not running")
-        return self._routing
-
-    @property
     def accounts(self) -> Accounts:
         """FAXCOMEX ``FaxAccountSet`` and ``FaxSecurity2``: accounts, their rights, signing
         in, and the receive folder's settings."""
@@ -294,9 +287,9 @@ class FaxService:
         return _running(self._activity)
 
     @property
-    def outbound_routing(self) -> OutboundRouting:
-        """FAXCOMEX ``OutboundRouting``: the groups and rules that choose a job's lines."""
-        return OutboundRouting(self.ctx)
+    def routing(self) -> Routing:
+        """FAXCOMEX ``InboundRouting`` and ``OutboundRouting``."""
+        return _running(self._routing)
 
     @property
     def scheduler(self) -> Scheduler:
