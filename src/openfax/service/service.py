@@ -1,17 +1,22 @@
-"""The fax service facade: every operation the API exposes, named after FAXCOMEX.
+"""The fax service: one node, started and stopped as a whole, its areas shaped like
+FAXCOMEX's ``FaxServer``.
 
 ``FaxService`` owns the store, the spool, the device providers (loopback lines, SIP trunks),
-the scheduler and the receiver. Its methods check the FAXCOMEX rules and change the store in
-one transaction each, announcing what changed as server events.
+the scheduler and the receiver; what it offers is in its parts, made at start, each taking
+what it needs of these: ``outgoing_queue``, ``incoming_queue``, ``archives``, ``devices``,
+``providers``, ``options``, ``routing``, ``accounts`` and the smaller ones. Their methods
+check the FAXCOMEX rules and change the store in one transaction each, announcing what
+changed as server events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import tzinfo
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Self
 
 from openfax.service.accounts import Accounts
 from openfax.service.archives import Archives
@@ -50,12 +55,32 @@ from openfax.store import (
 
 _logger = logging.getLogger("openfax.service")
 
-_Part = TypeVar("_Part")
-
 STOP_TIMEOUT = 10.0
 """Wall seconds ``stop`` waits for background work to finish before cancelling it."""
 SHUTDOWN_NOTICE_SECONDS = 2.0
 """How long ``announce_shutdown`` waits for the event streams to take the notice."""
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What a running service is made of."""
+
+    ctx: ServiceContext
+    scheduler: Scheduler
+    receiver: Receiver
+    accounts: Accounts
+    outgoing_queue: OutgoingQueue
+    incoming_queue: IncomingQueue
+    archives: Archives
+    devices: Devices
+    providers: DeviceProviders
+    options: Options
+    routing: Routing
+    receipts: Receipts
+    cover_pages: CoverPages
+    extension_properties: ExtensionProperties
+    listening: Listening
+    activity: ServerActivity
 
 
 class FaxService:
@@ -73,22 +98,7 @@ class FaxService:
         self.zone = zone
         self._built_in = built_in_providers(config, StoredDestinations(lambda: self.ctx))
         """The built-in providers of the node, made once: registered ones load at start."""
-        self._ctx: ServiceContext | None = None
-        self._scheduler: Scheduler | None = None
-        self._receiver: Receiver | None = None
-        self._routing: Routing | None = None
-        self._accounts: Accounts | None = None
-        self._outgoing_queue: OutgoingQueue | None = None
-        self._incoming_queue: IncomingQueue | None = None
-        self._archives: Archives | None = None
-        self._devices: Devices | None = None
-        self._providers: DeviceProviders | None = None
-        self._options: Options | None = None
-        self._receipts: Receipts | None = None
-        self._cover_pages: CoverPages | None = None
-        self._listening: Listening | None = None
-        self._activity: ServerActivity | None = None
-        self._extensions: ExtensionProperties | None = None
+        self._parts: _Parts | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._announced = False
 
@@ -109,67 +119,77 @@ class FaxService:
             spool=spool,
             zone=self.zone,
         )
-        self._ctx = ctx
         self._announced = False
-        self._accounts = Accounts(ctx)
-        await self._accounts.load()
-        scheduler = Scheduler(ctx)
-        self._scheduler = scheduler
-        self._outgoing_queue = OutgoingQueue(ctx, scheduler)
-        self._archives = Archives(ctx)
-        self._receipts = Receipts(ctx)
-        self._cover_pages = CoverPages(ctx)
-        self._listening = Listening(ctx.hub)
-        activity = ServerActivity(ctx)
-        self._activity = activity
-        routing = await InboundRouting.open(ctx)
-        self._routing = Routing(routing, OutboundRouting(ctx))
-        providers = DeviceProviders(ctx, self._built_in)
-        self._providers = providers
-        self._extensions = ExtensionProperties(
-            ctx, lambda guid: [routing.registry.owner_of(guid), *providers.owners_of(guid)]
-        )
-        receiver = Receiver(
-            ctx,
-            routing,
-            on_idle=scheduler.wake,
-            sending=lambda line: any(c.line is line for c in scheduler.running.values()),
-        )
-        self._receiver = receiver
-        self._incoming_queue = IncomingQueue(ctx, receiver, routing)
-        await providers.load_registered()
-        devices = Devices(ctx, scheduler, routing)
-        self._devices = devices
-        await devices.attach(self.providers.running())
-        options = Options(ctx, config, scheduler)
-        self._options = options
-        await options.load()
-        await self._extensions.tell_owners()
-        await recover(ctx, receiver)
-        for provider in self.providers.running():
-            provider.set_listener(receiver)
+        parts = await self._assemble(ctx)
+        self._parts = parts
+        await recover(ctx, parts.receiver)
+        for provider in parts.providers.running():
+            provider.set_listener(parts.receiver)
             await provider.start()
-        ctx.spawn(receiver.run_notices(), "device notices")
+        ctx.spawn(parts.receiver.run_notices(), "device notices")
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")
-        ctx.spawn(activity.report(), "activity")
-        self._loop_task = asyncio.create_task(scheduler.run(), name="scheduler")
+        ctx.spawn(parts.activity.report(), "activity")
+        self._loop_task = asyncio.create_task(parts.scheduler.run(), name="scheduler")
         _logger.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
         init_events.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
 
+    async def _assemble(self, ctx: ServiceContext) -> _Parts:
+        """Make the parts and load what they keep in the store: the accounts, the routing
+        extensions, the registered providers, the lines as devices and the saved options
+        (which the extension properties' owners are then told)."""
+        accounts = Accounts(ctx)
+        await accounts.load()
+        scheduler = Scheduler(ctx)
+        inbound = await InboundRouting.open(ctx)
+        providers = DeviceProviders(ctx, self._built_in)
+        await providers.load_registered()
+        receiver = Receiver(
+            ctx,
+            inbound,
+            on_idle=scheduler.wake,
+            sending=lambda line: any(c.line is line for c in scheduler.running.values()),
+        )
+        devices = Devices(ctx, scheduler, inbound)
+        await devices.attach(providers.running())
+        options = Options(ctx, self._config, scheduler)
+        await options.load()
+        extensions = ExtensionProperties(
+            ctx, lambda guid: [inbound.registry.owner_of(guid), *providers.owners_of(guid)]
+        )
+        await extensions.tell_owners()
+        return _Parts(
+            ctx=ctx,
+            scheduler=scheduler,
+            receiver=receiver,
+            accounts=accounts,
+            outgoing_queue=OutgoingQueue(ctx, scheduler),
+            incoming_queue=IncomingQueue(ctx, receiver, inbound),
+            archives=Archives(ctx),
+            devices=devices,
+            providers=providers,
+            options=options,
+            routing=Routing(inbound, OutboundRouting(ctx)),
+            receipts=Receipts(ctx),
+            cover_pages=CoverPages(ctx),
+            extension_properties=extensions,
+            listening=Listening(ctx.hub),
+            activity=ServerActivity(ctx),
+        )
+
     async def stop(self) -> None:
         """Hang up every call (its job is sent again after a restart) and close the store."""
-        ctx = self._ctx
-        if ctx is None:
+        parts = self._parts
+        if parts is None:
             return
-        assert self._scheduler is not None and self._receiver is not None
+        ctx = parts.ctx
         ctx.stopping.set()
         if self._loop_task is not None:
             await self._loop_task
-        await self._scheduler.stop()
-        for provider in self.providers.running():
+        await parts.scheduler.stop()
+        for provider in parts.providers.running():
             await provider.stop()
-        self._receiver.close_notices()
+        parts.receiver.close_notices()
         if ctx.tasks:
             # Receptions finish once their calls have ended; sleepers see ``stopping``.
             await asyncio.wait(list(ctx.tasks), timeout=STOP_TIMEOUT)
@@ -181,7 +201,7 @@ class FaxService:
                 await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
         await ctx.hub.close()
         await ctx.db.close()
-        self._ctx = None
+        self._parts = None
         _logger.info("fax service %s stopped", self.config.node_id)
         init_events.info("fax service %s stopped", self.config.node_id)
 
@@ -209,101 +229,90 @@ class FaxService:
     ) -> None:
         await self.stop()
 
+    def _running(self) -> _Parts:
+        if self._parts is None:
+            raise RuntimeError("the fax service is not running")
+        return self._parts
+
     @property
     def config(self) -> ServiceConfig:
         """The configuration in force: the TOML file's, with the saved properties over it
-        while the service runs (``save_configuration``)."""
-        return self._config if self._ctx is None else self._ctx.config
+        while the service runs (``options.save_configuration``)."""
+        return self._config if self._parts is None else self._parts.ctx.config
 
     @property
     def ctx(self) -> ServiceContext:
-        if self._ctx is None:
-            raise RuntimeError("the fax service is not running")
-        return self._ctx
+        """What the parts share: the configuration, clock, store, events and lines."""
+        return self._running().ctx
+
+    # --- the parts ----------------------------------------------------------------------------
 
     @property
     def accounts(self) -> Accounts:
         """FAXCOMEX ``FaxAccountSet`` and ``FaxSecurity2``: accounts, their rights, signing
         in, and the receive folder's settings."""
-        return _running(self._accounts)
+        return self._running().accounts
 
     @property
     def outgoing_queue(self) -> OutgoingQueue:
         """FAXCOMEX ``OutgoingQueue`` and ``ConnectedSubmit2``: submitting faxes and the
         jobs waiting or being sent."""
-        return _running(self._outgoing_queue)
+        return self._running().outgoing_queue
 
     @property
     def incoming_queue(self) -> IncomingQueue:
         """FAXCOMEX ``IncomingQueue``: the faxes being received or routed."""
-        return _running(self._incoming_queue)
+        return self._running().incoming_queue
 
     @property
     def archives(self) -> Archives:
         """FAXCOMEX ``IncomingArchive`` and ``OutgoingArchive``: the faxes received and
         sent."""
-        return _running(self._archives)
+        return self._running().archives
 
     @property
     def devices(self) -> Devices:
         """FAXCOMEX ``GetDevices()`` and ``FaxDevice``: this node's lines."""
-        return _running(self._devices)
+        return self._running().devices
 
     @property
     def providers(self) -> DeviceProviders:
         """FAXCOMEX ``GetDeviceProviders()``: the built-in and the registered providers."""
-        return _running(self._providers)
+        return self._running().providers
 
     @property
     def options(self) -> Options:
         """FAXCOMEX ``Configuration``, ``ReceiptOptions``, ``LoggingOptions`` and the queues'
         switches, the server's identity and the audit trail."""
-        return _running(self._options)
+        return self._running().options
+
+    @property
+    def routing(self) -> Routing:
+        """FAXCOMEX ``InboundRouting`` and ``OutboundRouting``."""
+        return self._running().routing
 
     @property
     def receipts(self) -> Receipts:
         """The delivery receipts queued, sent and failed."""
-        return _running(self._receipts)
+        return self._running().receipts
 
     @property
     def cover_pages(self) -> CoverPages:
         """The server's cover pages."""
-        return _running(self._cover_pages)
+        return self._running().cover_pages
 
     @property
     def extension_properties(self) -> ExtensionProperties:
         """FAXCOMEX ``GetExtensionProperty`` and ``SetExtensionProperty``: the plug-ins'
         blobs, server-wide and per device."""
-        return _running(self._extensions)
+        return self._running().extension_properties
 
     @property
     def listening(self) -> Listening:
         """FAXCOMEX ``ListenToServerEvents``: the server's events."""
-        return _running(self._listening)
+        return self._running().listening
 
     @property
     def activity(self) -> ServerActivity:
         """FAXCOMEX ``Activity``: what the server is doing."""
-        return _running(self._activity)
-
-    @property
-    def routing(self) -> Routing:
-        """FAXCOMEX ``InboundRouting`` and ``OutboundRouting``."""
-        return _running(self._routing)
-
-    @property
-    def scheduler(self) -> Scheduler:
-        assert self._scheduler is not None
-        return self._scheduler
-
-    @property
-    def receiver(self) -> Receiver:
-        assert self._receiver is not None
-        return self._receiver
-
-
-def _running(part: _Part | None) -> _Part:
-    """A part of the service, which exists while it runs."""
-    if part is None:
-        raise RuntimeError("the fax service is not running")
-    return part
+        return self._running().activity
