@@ -73,7 +73,7 @@ def test_openfaxd_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     config.write_text('[api]\nlisten = "127.0.0.1:0"\n')
     daemon = subprocess.Popen(
         [
-            *(sys.executable, "-m", "openfax.service.daemon"),
+            *(sys.executable, "-m", "openfax.daemon"),
             *("--config", str(config), "--data-dir", str(tmp_path / "d")),
         ],
         cwd=ROOT,
