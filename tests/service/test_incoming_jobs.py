@@ -11,10 +11,10 @@ import pytest
 from openfax.documents import read_fax_tiff
 from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.model import JobOperations, JobStatus, format_id
+from openfax.model.lifecycle import IncomingInput, step_incoming
 from openfax.routing import WEBHOOK
 from openfax.service import FaxService, ManualClock
 from openfax.service.events import EventType
-from openfax.service.job_states import incoming_cancel
 from openfax.store import DeliveryStatus, Direction
 from openfax.store import queries as q
 from tests.documents.factories import make_pdf
@@ -137,15 +137,15 @@ async def test_cancel_during_routing_stops_the_deliveries_and_keeps_the_fax(
 def test_cancel_is_refused_in_other_states_naming_the_state(status: JobStatus) -> None:
     name = (status.name or "").lower()
     with pytest.raises(InvalidOperationError, match=f"incoming job that is {name}"):
-        incoming_cancel(status)
+        step_incoming(status, IncomingInput.CANCEL)
 
 
 @pytest.mark.parametrize(
     "status", [JobStatus.ROUTING, JobStatus.RETRYING, JobStatus.RETRIES_EXCEEDED]
 )
 def test_cancel_of_a_fax_being_routed_ends_it_at_once(status: JobStatus) -> None:
-    assert incoming_cancel(status) is JobStatus.CANCELED
-    assert incoming_cancel(JobStatus.INPROGRESS) is JobStatus.CANCELING
+    assert step_incoming(status, IncomingInput.CANCEL) is JobStatus.CANCELED
+    assert step_incoming(JobStatus.INPROGRESS, IncomingInput.CANCEL) is JobStatus.CANCELING
 
 
 async def test_unknown_incoming_jobs_are_not_found(service: FaxService, tmp_path: Path) -> None:

@@ -126,8 +126,8 @@ def test_a_failed_call_after_every_page_was_confirmed_completes_the_job() -> Non
     )
     decision = decide(job, outcome, first_page=2, now=START, policy=OutgoingConfig())
     assert decision.status is JobStatus.COMPLETED
-    assert decision.changes["pages_confirmed"] == 3 and decision.changes["failure_cause"] is None
-    assert decision.changes["extended_status_text"] == (
+    assert decision.end.pages_confirmed == 3 and decision.end.failure_cause is None
+    assert decision.end.extended_status_text == (
         "every page was confirmed; the call then ended: dropped"
     )
     short = decide(job, outcome, first_page=1, now=START, policy=OutgoingConfig())

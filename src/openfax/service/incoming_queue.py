@@ -13,7 +13,6 @@ from openfax.service.audit import SERVICE_ACTOR, AuditAction, record, record_rea
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
 from openfax.service.inbound_routing import InboundRouting
-from openfax.service.job_states import incoming_cancel
 from openfax.service.receiving import Receiver
 from openfax.service.views import IncomingJobInfo, incoming_job_payload
 from openfax.store import queries as q
@@ -54,9 +53,9 @@ class IncomingQueue:
         ctx = self._ctx
         async with ctx.hub.transaction() as conn:
             job = await q.get_incoming_job(conn, job_id, for_update=True)
-            status = incoming_cancel(job.status)
-            updated = await q.update_incoming_job(conn, job_id, {"status": status})
-            assert updated is not None
+            updated = await q.cancel_incoming_job(conn, job)
+            assert updated is not None, "the job is locked by this transaction"
+            status = updated.status
             await record(
                 conn, ctx.clock.now(), actor, AuditAction.CANCELLED, "incoming_job", job_id
             )

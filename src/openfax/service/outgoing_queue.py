@@ -30,7 +30,7 @@ from openfax.service.config import OutgoingConfig, ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.cover_pages import folder as cover_pages_folder
 from openfax.service.events import EventType
-from openfax.service.job_states import Operation, transition
+from openfax.service.job_states import Operation, operate
 from openfax.service.receipts import load_receipt_options
 from openfax.service.schedule import first_send_time
 from openfax.service.scheduler import Scheduler, emit_job
@@ -240,22 +240,11 @@ class OutgoingQueue:
         unreferenced: list[str] = []
         async with ctx.hub.transaction() as conn:
             job = await q.get_job(conn, job_id, for_update=True)
-            status = transition(job.status, operation)
-            changes: dict[str, Any] = {"status": status}
-            if operation is Operation.RESTART:
-                changes |= {
-                    "retries": 0,
-                    "interrupted_calls": 0,  # a job set aside gets two calls again
-                    "scheduled_at": now,
-                    "kill_at": now + timedelta(minutes=ctx.config.outgoing.kill_time_minutes),
-                    "failure_cause": None,
-                    "ended_at": None,
-                }
-            if status is JobStatus.CANCELED:
-                changes["ended_at"] = now
-            updated = await q.update_job(conn, job_id, changes, expected_version=job.version)
+            kill_at = now + timedelta(minutes=ctx.config.outgoing.kill_time_minutes)
+            updated = await operate(conn, job, operation, now=now, kill_at=kill_at)
             if updated is None:
                 raise MessageNotFoundError("outgoing job", job_id)
+            status = updated.status
             await record(conn, now, actor, _AUDITED[operation], "outgoing_job", job_id)
             await emit_job(conn, ctx, updated)
             if status is JobStatus.CANCELED:
