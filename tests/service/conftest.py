@@ -136,7 +136,7 @@ async def eventually(
 
 async def events_until(stream: AsyncIterator[ServerEvent], last: EventType) -> list[ServerEvent]:
     """The events of ``stream`` up to the first of type ``last``. A test takes the stream's
-    starting point (``after=await service.last_event_seq()``) before it acts: a stream left
+    starting point (``after=await service.listening.last_seq()``) before it acts: a stream left
     to read it on its first step may start after the events it is to see. A miss fails
     after WAIT_SECONDS instead of hanging."""
     seen: list[ServerEvent] = []
@@ -157,11 +157,11 @@ async def archived(service: FaxService, count: int = 1) -> list[Message]:
     archived messages, oldest first."""
 
     async def check() -> bool:
-        page = await service.get_incoming_messages()
-        return len(page.messages) == count and not await service.get_incoming_jobs()
+        page = await service.archives.get_incoming_messages()
+        return len(page.messages) == count and not await service.incoming_queue.get_jobs()
 
     await eventually(check, f"{count} faxes archived and routed")
-    return (await service.get_incoming_messages()).messages
+    return (await service.archives.get_incoming_messages()).messages
 
 
 async def job_reaches(
@@ -171,7 +171,7 @@ async def job_reaches(
     found: list[OutgoingJobInfo] = []
 
     async def check() -> bool:
-        job = await service.get_outgoing_job(job_id)
+        job = await service.outgoing_queue.get_job(job_id)
         found[:] = [job]
         return job.status in statuses
 
@@ -184,7 +184,7 @@ async def job_reaches(
 
 async def job_leaves_queue(service: FaxService, job_id: int) -> None:
     async def check() -> bool:
-        return job_id not in {job.id for job in await service.get_outgoing_jobs()}
+        return job_id not in {job.id for job in await service.outgoing_queue.get_jobs()}
 
     await eventually(check, f"job {job_id:016x} leaves the queue")
 
@@ -196,12 +196,14 @@ async def send_all(service: FaxService, clock: ManualClock, job_ids: list[int]) 
     """
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
     while asyncio.get_running_loop().time() < deadline:
-        jobs = [job for job in await service.get_outgoing_jobs() if job.id in job_ids]
+        jobs = [job for job in await service.outgoing_queue.get_jobs() if job.id in job_ids]
         if not jobs:
             return
         running = any(job.status & JobStatus.INPROGRESS for job in jobs)
-        lines_busy = any(line.state is not DeviceState.IDLE for line in service.provider.devices)
+        lines_busy = any(
+            line.state is not DeviceState.IDLE for line in service.providers.loopback.devices
+        )
         await asyncio.sleep(0.05)
         if not running and not lines_busy:
             await clock.advance(600)
-    raise AssertionError(f"jobs still queued: {await service.get_outgoing_jobs()}")
+    raise AssertionError(f"jobs still queued: {await service.outgoing_queue.get_jobs()}")

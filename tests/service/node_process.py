@@ -19,8 +19,8 @@ async def main(data_dir: Path, body: Path, database: str | None) -> None:
     overrides = {"database": database} if database else {}
     config = service_config(data_dir, loopback={"pace": 10.0}, **overrides)
     async with FaxService(config) as service:
-        (job_id,) = await service.submit(request(body))
-        while (await service.get_outgoing_job(job_id)).pages_confirmed < 1:
+        (job_id,) = await service.outgoing_queue.submit(request(body))
+        while (await service.outgoing_queue.get_job(job_id)).pages_confirmed < 1:
             await asyncio.sleep(0.02)
         print("CONFIRMED", flush=True)
         await asyncio.sleep(60)

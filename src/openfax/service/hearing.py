@@ -132,7 +132,7 @@ class Hearing:
         if not isinstance(fax_id, str):
             return None
         if fax_id not in self.owners:
-            owner = await self.service.owner_of(direction, parse_id(fax_id))
+            owner = await self.service.archives.owner_of(direction, parse_id(fax_id))
             if owner is None:
                 return None
             self.owners[fax_id] = owner
