@@ -16,7 +16,6 @@ from openfax.engine import (
     Compression,
     Direction,
     Event,
-    FailureCause,
     FaxSession,
     FrameExchanged,
     Modem,
@@ -26,6 +25,7 @@ from openfax.engine import (
     Resolution,
     Role,
     SessionOptions,
+    T30Failure,
     T38Session,
     run_pair,
 )
@@ -200,8 +200,8 @@ def test_line_going_silent_mid_page_keeps_the_pages_done(
     assert not caller.result.ok and not answerer.result.ok
     assert caller.result.pages == 1
     assert answerer.result.pages == 1
-    assert caller.result.cause is FailureCause.LINE_DROPPED
-    assert answerer.result.cause is FailureCause.LINE_DROPPED
+    assert caller.result.cause is T30Failure.LINE_DROPPED
+    assert answerer.result.cause is T30Failure.LINE_DROPPED
     received_pages = read_pages(received)
     assert len(received_pages) == 1
     assert np.array_equal(received_pages[0], read_pages(sent)[0])
@@ -223,7 +223,7 @@ def test_hanging_up_after_a_page_reports_call_dropped(
 
     assert caller.result is not None and answerer.result is not None
     assert caller.result.code is CompletionCode.CALLDROPPED
-    assert caller.result.cause is FailureCause.LINE_DROPPED
+    assert caller.result.cause is T30Failure.LINE_DROPPED
     assert caller.result.pages == 1
     assert answerer.result.pages == 1
     assert len(read_pages(tmp_path / "received.tif")) == 1
@@ -259,7 +259,7 @@ def test_nobody_answering_ends_with_no_fax(make_tiff: MakeTiff) -> None:
         caller.tx(160)
         caller.rx(silence)
     assert caller.result is not None
-    assert caller.result.cause is FailureCause.NO_FAX
+    assert caller.result.cause is T30Failure.NO_FAX
     assert caller.result.pages == 0
     assert caller.line_seconds < 120
 
@@ -286,7 +286,7 @@ def test_superfine_page_to_a_standard_only_receiver_is_refused(
     run_pair(caller, answerer)
     assert caller.result is not None
     assert caller.result.code is CompletionCode.NORESSUPPORT
-    assert caller.result.cause is FailureCause.REMOTE_INCAPABLE
+    assert caller.result.cause is T30Failure.REMOTE_INCAPABLE
 
 
 @pytest.mark.parametrize(
@@ -310,7 +310,7 @@ def test_a_corrupt_tiff_ends_the_call_with_a_document_cause(tmp_path: Path) -> N
     caller, answerer = make_pair("audio", path, tmp_path / "received.tif")
     run_pair(caller, answerer, max_line_seconds=120)
     assert caller.result is not None
-    assert caller.result.cause is FailureCause.DOCUMENT
+    assert caller.result.cause is T30Failure.DOCUMENT
 
 
 def test_receive_folder_must_exist(tmp_path: Path) -> None:

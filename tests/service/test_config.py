@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from openfax.errors import ConfigError
-from openfax.service.config import FailureCause, load_config
+from openfax.service.config import RetryCause, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -58,9 +58,9 @@ def test_every_section_is_read(tmp_path: Path) -> None:
     assert config.loopback.pace is None
     assert config.outgoing.retries == 5
     assert config.outgoing.discount_start == time(21, 30)
-    assert config.outgoing.causes[FailureCause.BUSY].delay_minutes == 2
-    assert not config.outgoing.causes[FailureCause.PROTOCOL].retryable
-    assert config.outgoing.causes[FailureCause.NO_ANSWER].retryable
+    assert config.outgoing.causes[RetryCause.BUSY].delay_minutes == 2
+    assert not config.outgoing.causes[RetryCause.PROTOCOL].retryable
+    assert config.outgoing.causes[RetryCause.NO_ANSWER].retryable
     assert config.deadlines.call_setup_seconds == 30
 
 

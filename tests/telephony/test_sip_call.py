@@ -19,12 +19,12 @@ from openfax.telephony.sip import Request, Response, Via, response_to
 from openfax.telephony.sip.call import (
     Abandon,
     ByeReceived,
+    CallFailure,
     CallMachine,
     CallState,
     Connected,
     Event,
     Failed,
-    FailureCause,
     HangUp,
     IncomingInvite,
     Locate,
@@ -155,11 +155,11 @@ def test_the_invite_is_answered_acked_and_the_ack_sent_again_on_a_retransmitted_
 
 def test_a_refusal_fails_the_call_with_its_cause() -> None:
     for status, reason, cause in [
-        (486, "Busy Here", FailureCause.BUSY),
-        (404, "Not Found", FailureCause.NOT_FOUND),
-        (488, "Not Acceptable Here", FailureCause.INCOMPATIBLE),
-        (480, "Temporarily Unavailable", FailureCause.NO_ANSWER),
-        (500, "Server Internal Error", FailureCause.FAILED),
+        (486, "Busy Here", CallFailure.BUSY),
+        (404, "Not Found", CallFailure.NOT_FOUND),
+        (488, "Not Acceptable Here", CallFailure.INCOMPATIBLE),
+        (480, "Temporarily Unavailable", CallFailure.NO_ANSWER),
+        (500, "Server Internal Error", CallFailure.FAILED),
     ]:
         call = machine()
         invite = started(call)
@@ -181,7 +181,7 @@ def test_the_ring_timeout_cancels_and_the_487_fails_the_call_as_no_answer() -> N
     assert cancel.request.top_via.branch == invite.top_via.branch
     assert call.next_timer() == 70.0 + 32.0
     events = call.receive(answer(invite, 487, "Request Terminated"), 70.1)
-    assert events == [Failed(FailureCause.NO_ANSWER, 487, "Request Terminated")]
+    assert events == [Failed(CallFailure.NO_ANSWER, 487, "Request Terminated")]
     assert call.next_timer() is None
 
 
@@ -192,7 +192,7 @@ def test_a_cancelled_invite_without_a_final_response_is_abandoned_after_64_t1() 
     call.handle_timer(30.0)
     assert call.handle_timer(61.9) == []
     events = call.handle_timer(62.0)
-    assert events == [Abandon(invite), Failed(FailureCause.NO_ANSWER, 408, "Request Timeout")]
+    assert events == [Abandon(invite), Failed(CallFailure.NO_ANSWER, 408, "Request Timeout")]
     assert call.next_timer() is None
 
 
@@ -208,7 +208,7 @@ def test_the_cancel_waits_for_the_far_end_to_respond() -> None:
 def test_hanging_up_fails_the_call_at_once_and_a_crossing_2xx_is_acked_and_hung_up() -> None:
     call = machine()
     invite = started(call)
-    assert call.hang_up(0.5) == [Failed(FailureCause.CANCELLED, 487, "Request Terminated")]
+    assert call.hang_up(0.5) == [Failed(CallFailure.CANCELLED, 487, "Request Terminated")]
     assert call.state is CallState.ENDED and call.hang_up(0.6) == []
     (cancel,) = call.receive(answer(invite, 180, "Ringing"), 1.0)
     assert isinstance(cancel, SendCancel)
@@ -221,7 +221,7 @@ def test_hanging_up_fails_the_call_at_once_and_a_crossing_2xx_is_acked_and_hung_
 def test_hanging_up_while_the_target_is_located_sends_no_invite() -> None:
     call = machine()
     call.start()
-    assert failed(call.hang_up(0.0)).cause is FailureCause.CANCELLED
+    assert failed(call.hang_up(0.0)).cause is CallFailure.CANCELLED
     assert call.located(located(), 0.1) == []
 
 
@@ -232,7 +232,7 @@ def test_a_digest_challenge_is_answered_once() -> None:
     assert signed.cseq.number == 2 and signed.top_via.branch != invite.top_via.branch
     assert 'username="fax"' in signed.required("Authorization")
     events = call.receive(answer(signed, 401, "Unauthorized", CHALLENGE), 0.2)
-    assert events == [Failed(FailureCause.REJECTED, 401, "Unauthorized")]
+    assert events == [Failed(CallFailure.REJECTED, 401, "Unauthorized")]
 
 
 def test_a_422_asks_again_with_the_far_ends_minimum() -> None:
@@ -254,7 +254,7 @@ def test_a_503_or_a_timeout_goes_to_the_next_server_and_the_last_one_fails_the_c
     assert again.cseq.number == invite.cseq.number and call.peer == BACKUP
     timeout = response_to(again, 408, "Request Timeout")
     events = call.receive(timeout, 32.1, local="timeout")
-    assert events == [Failed(FailureCause.UNREACHABLE, 408, "Request Timeout (timeout)")]
+    assert events == [Failed(CallFailure.UNREACHABLE, 408, "Request Timeout (timeout)")]
 
 
 def test_a_redirection_calls_the_contacts_keeping_the_to_of_the_target() -> None:
@@ -279,14 +279,14 @@ def test_a_redirection_calls_the_contacts_keeping_the_to_of_the_target() -> None
     second = Peer("UDP", "192.0.2.30", 5060)
     low = invite_of(call.located(located(second), 0.4), second)
     events = call.receive(answer(low, 380, "Alternative Service"), 0.5)
-    assert failed(events).cause is FailureCause.REDIRECTED
+    assert failed(events).cause is CallFailure.REDIRECTED
 
 
 def test_a_host_that_cannot_be_located_fails_the_call_as_unreachable() -> None:
     call = machine()
     call.start()
     events = call.locate_failed("cannot locate SIP host 'pbx.example'", 0.0)
-    assert events == [Failed(FailureCause.UNREACHABLE, 503, "cannot locate SIP host 'pbx.example'")]
+    assert events == [Failed(CallFailure.UNREACHABLE, 503, "cannot locate SIP host 'pbx.example'")]
 
 
 def test_the_2xx_of_another_branch_is_acked_and_its_dialog_hung_up() -> None:
@@ -325,7 +325,7 @@ def test_a_2xx_without_a_usable_answer_is_acked_hung_up_and_fails() -> None:
     invite = started(call)
     ack, bye, failure = call.receive(ok(invite, body=b"v=0\r\nnot sdp\r\n"), 1.0)
     assert isinstance(ack, SendAck) and isinstance(bye, SendRequest)
-    assert isinstance(failure, Failed) and failure.cause is FailureCause.INCOMPATIBLE
+    assert isinstance(failure, Failed) and failure.cause is CallFailure.INCOMPATIBLE
 
 
 def test_a_delayed_offer_sends_no_body_and_takes_the_offer_of_the_2xx() -> None:

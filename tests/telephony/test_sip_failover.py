@@ -20,7 +20,7 @@ from openfax.telephony.sip.transaction import TimerValues
 from openfax.telephony.sip.transport import Peer
 from openfax.telephony.sip.useragent import (
     CallFailedError,
-    FailureCause,
+    CallFailure,
     UserAgent,
     UserAgentConfig,
 )
@@ -121,7 +121,7 @@ async def test_when_every_target_fails_the_call_is_unreachable(
         call = ua.call("sip:+15551234@carrier.test", offer())
         with pytest.raises(CallFailedError) as failure:
             await call.connected()
-    assert (failure.value.cause, failure.value.status) == (FailureCause.UNREACHABLE, 503)
+    assert (failure.value.cause, failure.value.status) == (CallFailure.UNREACHABLE, 503)
 
 
 async def test_a_refresh_after_the_ttl_follows_the_new_dns_answer(
@@ -156,5 +156,5 @@ async def test_a_host_dns_cannot_locate_fails_the_call_naming_it(
             await call.connected()
         with pytest.raises(SipLocationError, match=r"'carrier\.test'"):
             await ua.locate("sip:carrier.test")
-    assert failure.value.cause is FailureCause.UNREACHABLE
+    assert failure.value.cause is CallFailure.UNREACHABLE
     assert "'carrier.test'" in failure.value.reason

@@ -34,8 +34,8 @@ from openfax.telephony.sip import (
 from openfax.telephony.sip.transaction import TimerValues
 from openfax.telephony.sip.useragent import (
     CallFailedError,
+    CallFailure,
     CallState,
-    FailureCause,
     IncomingCall,
     OfferHandler,
     OutgoingCall,
@@ -158,17 +158,17 @@ async def test_a_refused_t38_reinvite_keeps_the_audio_session(pair: tuple[Peer, 
 @pytest.mark.parametrize(
     ("status", "reason", "cause"),
     [
-        (486, "Busy Here", FailureCause.BUSY),
-        (600, "Busy Everywhere", FailureCause.BUSY),
-        (404, "Not Found", FailureCause.NOT_FOUND),
-        (484, "Address Incomplete", FailureCause.NOT_FOUND),
-        (603, "Decline", FailureCause.REJECTED),
-        (480, "Temporarily Unavailable", FailureCause.NO_ANSWER),
-        (503, "Service Unavailable", FailureCause.UNREACHABLE),
+        (486, "Busy Here", CallFailure.BUSY),
+        (600, "Busy Everywhere", CallFailure.BUSY),
+        (404, "Not Found", CallFailure.NOT_FOUND),
+        (484, "Address Incomplete", CallFailure.NOT_FOUND),
+        (603, "Decline", CallFailure.REJECTED),
+        (480, "Temporarily Unavailable", CallFailure.NO_ANSWER),
+        (503, "Service Unavailable", CallFailure.UNREACHABLE),
     ],
 )
 async def test_a_refused_call_fails_with_its_cause(
-    pair: tuple[Peer, Peer], status: int, reason: str, cause: FailureCause
+    pair: tuple[Peer, Peer], status: int, reason: str, cause: CallFailure
 ) -> None:
     caller, callee = pair
     call = caller.ua.call(callee.uri(), audio_offer())
@@ -191,7 +191,7 @@ async def test_a_call_cancelled_while_ringing_ends_at_both_ends(pair: tuple[Peer
     await call.hang_up()
     with pytest.raises(CallFailedError) as failure:
         await call.connected()
-    assert (failure.value.cause, failure.value.status) == (FailureCause.CANCELLED, 487)
+    assert (failure.value.cause, failure.value.status) == (CallFailure.CANCELLED, 487)
     end = await incoming.wait_ended()
     assert (end.remote, end.reason) == (True, "cancelled")
     with pytest.raises(CallFailedError):
@@ -207,7 +207,7 @@ async def test_no_answer_within_the_ring_timeout_cancels_the_call(
     incoming.ring()
     with pytest.raises(CallFailedError) as failure:
         await call.connected()
-    assert failure.value.cause is FailureCause.NO_ANSWER
+    assert failure.value.cause is CallFailure.NO_ANSWER
     assert (await incoming.wait_ended()).reason == "cancelled"
 
 
@@ -223,7 +223,7 @@ async def test_a_call_to_a_closed_port_is_unreachable_at_once(transport: str) ->
             await call.connected()
     # The transport error (ICMP port unreachable over UDP, the refused connection over TCP)
     # ended it as a 503 made here, not timer B's 408.
-    assert failure.value.cause is FailureCause.UNREACHABLE
+    assert failure.value.cause is CallFailure.UNREACHABLE
     assert failure.value.status == 503
     assert failure.value.reason.startswith("Service Unavailable (transport error: ")
 
@@ -394,7 +394,7 @@ async def test_hanging_up_before_any_response_ends_the_call_for_its_user_at_once
             assert call.end is not None and call.end.reason == "cancelled"
             with pytest.raises(CallFailedError) as failure:
                 await call.connected()
-            assert failure.value.cause is FailureCause.CANCELLED
+            assert failure.value.cause is CallFailure.CANCELLED
 
 
 async def test_a_failing_offer_handler_answers_500_and_the_call_goes_on(

@@ -42,8 +42,8 @@ from openfax.telephony.sip.registration import RegistrationState
 from openfax.telephony.sip.transaction import TimerValues
 from openfax.telephony.sip.useragent import (
     CallFailedError,
+    CallFailure,
     CallState,
-    FailureCause,
     IncomingCall,
     UserAgent,
     UserAgentConfig,
@@ -252,14 +252,14 @@ async def test_the_user_agent_calls_sipp_which_answers(
 
 @pytest.mark.parametrize(
     ("scenario", "status", "cause"),
-    [("uas_busy", 486, FailureCause.BUSY), ("uas_not_found", 404, FailureCause.NOT_FOUND)],
+    [("uas_busy", 486, CallFailure.BUSY), ("uas_not_found", 404, CallFailure.NOT_FOUND)],
 )
 async def test_sipp_refuses_the_call(
     agent: tuple[UserAgent, asyncio.Queue[IncomingCall]],
     tmp_path: Path,
     scenario: str,
     status: int,
-    cause: FailureCause,
+    cause: CallFailure,
 ) -> None:
     ua, _ = agent
     async with sipp(tmp_path, scenario) as peer:
@@ -280,7 +280,7 @@ async def test_the_user_agent_cancels_while_sipp_rings(
         await call.hang_up()
         with pytest.raises(CallFailedError) as failure:
             await call.connected()
-    assert (failure.value.cause, failure.value.status) == (FailureCause.CANCELLED, 487)
+    assert (failure.value.cause, failure.value.status) == (CallFailure.CANCELLED, 487)
 
 
 async def test_sipp_cancels_while_the_user_agent_rings(
@@ -568,7 +568,7 @@ async def test_a_redirection_that_cannot_be_followed_fails_the_call(
         call = ua.call(peer.uri(), offer())
         with pytest.raises(CallFailedError) as failure:
             await call.connected()
-    assert (failure.value.cause, failure.value.status) == (FailureCause.REDIRECTED, status)
+    assert (failure.value.cause, failure.value.status) == (CallFailure.REDIRECTED, status)
     assert why in failure.value.reason
 
 

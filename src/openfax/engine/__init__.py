@@ -6,7 +6,7 @@ fax modem for programs that drive modems (efax, HylaFAX), with :mod:`openfax.vir
 putting it on a pseudo-terminal.
 """
 
-from openfax.engine.completion import CompletionCode, FailureCause
+from openfax.engine.completion import CompletionCode, T30Failure
 from openfax.engine.events import (
     Completed,
     Direction,
@@ -52,7 +52,6 @@ __all__ = [
     "Compression",
     "Direction",
     "Event",
-    "FailureCause",
     "FaxSession",
     "FrameExchanged",
     "IfpPacket",
@@ -65,6 +64,7 @@ __all__ = [
     "Resolution",
     "Role",
     "SessionOptions",
+    "T30Failure",
     "T31Modem",
     "T38Session",
     "TransferStatistics",

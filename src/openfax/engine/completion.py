@@ -7,7 +7,7 @@ import enum
 from openfax.engine._spandsp import ffi, lib
 
 
-class FailureCause(enum.Enum):
+class T30Failure(enum.Enum):
     """The few causes a fax service acts on, grouped from the many T.30 completion codes.
 
     The service decides retries and delays per cause; the engine only says which cause a
@@ -101,40 +101,40 @@ class CompletionCode(enum.IntEnum):
         return str(ffi.string(lib.t30_completion_code_to_str(int(self))).decode("ascii"))
 
     @property
-    def cause(self) -> FailureCause:
+    def cause(self) -> T30Failure:
         """The cause a service acts on."""
-        return _CAUSES.get(self, FailureCause.PROTOCOL)
+        return _CAUSES.get(self, T30Failure.PROTOCOL)
 
 
 C = CompletionCode
-_CAUSES: dict[CompletionCode, FailureCause] = {
-    C.OK: FailureCause.NONE,
-    C.T0_EXPIRED: FailureCause.NO_FAX,
-    C.T1_EXPIRED: FailureCause.NO_FAX,
-    C.CEDTONE: FailureCause.NO_FAX,
-    C.RX_NOFAX: FailureCause.NO_FAX,
-    C.CALLDROPPED: FailureCause.LINE_DROPPED,
-    C.RETRYDCN: FailureCause.LINE_DROPPED,
-    C.HDLC_CARRIER: FailureCause.LINE_DROPPED,
-    C.RX_NOCARRIER: FailureCause.LINE_DROPPED,
-    C.TX_PHDDEAD: FailureCause.LINE_DROPPED,
-    C.RX_T2EXPFAX: FailureCause.LINE_DROPPED,
-    C.RX_T2EXPMPS: FailureCause.LINE_DROPPED,
-    C.RX_T2EXPD: FailureCause.LINE_DROPPED,
-    C.RX_DCNDATA: FailureCause.LINE_DROPPED,
-    C.RX_DCNFAX: FailureCause.LINE_DROPPED,
-    C.RX_DCNPHD: FailureCause.LINE_DROPPED,
-    C.INCOMPATIBLE: FailureCause.REMOTE_INCAPABLE,
-    C.RX_INCAPABLE: FailureCause.REMOTE_INCAPABLE,
-    C.TX_INCAPABLE: FailureCause.REMOTE_INCAPABLE,
-    C.NORESSUPPORT: FailureCause.REMOTE_INCAPABLE,
-    C.NOSIZESUPPORT: FailureCause.REMOTE_INCAPABLE,
-    C.FILEERROR: FailureCause.DOCUMENT,
-    C.NOPAGE: FailureCause.DOCUMENT,
-    C.BADTIFF: FailureCause.DOCUMENT,
-    C.BADPAGE: FailureCause.DOCUMENT,
-    C.BADTAG: FailureCause.DOCUMENT,
-    C.BADTIFFHDR: FailureCause.DOCUMENT,
-    C.NOMEM: FailureCause.INTERNAL,
+_CAUSES: dict[CompletionCode, T30Failure] = {
+    C.OK: T30Failure.NONE,
+    C.T0_EXPIRED: T30Failure.NO_FAX,
+    C.T1_EXPIRED: T30Failure.NO_FAX,
+    C.CEDTONE: T30Failure.NO_FAX,
+    C.RX_NOFAX: T30Failure.NO_FAX,
+    C.CALLDROPPED: T30Failure.LINE_DROPPED,
+    C.RETRYDCN: T30Failure.LINE_DROPPED,
+    C.HDLC_CARRIER: T30Failure.LINE_DROPPED,
+    C.RX_NOCARRIER: T30Failure.LINE_DROPPED,
+    C.TX_PHDDEAD: T30Failure.LINE_DROPPED,
+    C.RX_T2EXPFAX: T30Failure.LINE_DROPPED,
+    C.RX_T2EXPMPS: T30Failure.LINE_DROPPED,
+    C.RX_T2EXPD: T30Failure.LINE_DROPPED,
+    C.RX_DCNDATA: T30Failure.LINE_DROPPED,
+    C.RX_DCNFAX: T30Failure.LINE_DROPPED,
+    C.RX_DCNPHD: T30Failure.LINE_DROPPED,
+    C.INCOMPATIBLE: T30Failure.REMOTE_INCAPABLE,
+    C.RX_INCAPABLE: T30Failure.REMOTE_INCAPABLE,
+    C.TX_INCAPABLE: T30Failure.REMOTE_INCAPABLE,
+    C.NORESSUPPORT: T30Failure.REMOTE_INCAPABLE,
+    C.NOSIZESUPPORT: T30Failure.REMOTE_INCAPABLE,
+    C.FILEERROR: T30Failure.DOCUMENT,
+    C.NOPAGE: T30Failure.DOCUMENT,
+    C.BADTIFF: T30Failure.DOCUMENT,
+    C.BADPAGE: T30Failure.DOCUMENT,
+    C.BADTAG: T30Failure.DOCUMENT,
+    C.BADTIFFHDR: T30Failure.DOCUMENT,
+    C.NOMEM: T30Failure.INTERNAL,
 }
 del C

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from openfax.engine.completion import CompletionCode, FailureCause
+from openfax.engine.completion import CompletionCode, T30Failure
 from openfax.engine.params import Compression, Modem, Resolution
 
 
@@ -114,7 +114,7 @@ class Completed:
         return self.code.text
 
     @property
-    def cause(self) -> FailureCause:
+    def cause(self) -> T30Failure:
         return self.code.cause
 
 

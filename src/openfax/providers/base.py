@@ -21,12 +21,12 @@ from typing import Literal, Protocol
 from openfax.engine import (
     Completed,
     Event,
-    FailureCause,
     Negotiated,
     PageProgress,
     PageReceived,
     PageSent,
     SessionOptions,
+    T30Failure,
 )
 from openfax.model.enums import ExtendedStatus, ProviderStatus, ReceiveMode
 from openfax.telephony.sip.registration import RegistrationState
@@ -51,7 +51,7 @@ class CallDirection(enum.Enum):
 
 class CallCause(enum.Enum):
     """Why a call ended as it did: the call set-up failures, a local abort, and the engine's
-    :class:`~openfax.engine.FailureCause` (same values), so the service classifies every
+    :class:`~openfax.engine.T30Failure` (same values), so the service classifies every
     failure with one enum."""
 
     NONE = "none"
@@ -68,15 +68,15 @@ class CallCause(enum.Enum):
     UNREACHABLE = "unreachable"
     """The far end or the trunk could not be reached (SIP 503, no response, transport
     error)."""
-    NO_FAX = FailureCause.NO_FAX.value
-    LINE_DROPPED = FailureCause.LINE_DROPPED.value
-    PROTOCOL = FailureCause.PROTOCOL.value
-    REMOTE_INCAPABLE = FailureCause.REMOTE_INCAPABLE.value
-    DOCUMENT = FailureCause.DOCUMENT.value
-    INTERNAL = FailureCause.INTERNAL.value
+    NO_FAX = T30Failure.NO_FAX.value
+    LINE_DROPPED = T30Failure.LINE_DROPPED.value
+    PROTOCOL = T30Failure.PROTOCOL.value
+    REMOTE_INCAPABLE = T30Failure.REMOTE_INCAPABLE.value
+    DOCUMENT = T30Failure.DOCUMENT.value
+    INTERNAL = T30Failure.INTERNAL.value
 
     @classmethod
-    def of(cls, cause: FailureCause) -> CallCause:
+    def of(cls, cause: T30Failure) -> CallCause:
         """The call cause of an engine result."""
         return cls(cause.value)
 

@@ -66,7 +66,7 @@ from openfax.store.database import BUSY_TIMEOUT_SECONDS
 from openfax.telephony.sip.resolver import parse_dns_server
 
 
-class FailureCause(StrEnum):
+class RetryCause(StrEnum):
     """The failure classes of an outgoing call the retry policy distinguishes."""
 
     BUSY = "busy"
@@ -88,7 +88,7 @@ class RetryPolicy:
 
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicies:
-    """One :class:`RetryPolicy` per :class:`FailureCause` (the keys are the cause names)."""
+    """One :class:`RetryPolicy` per :class:`RetryCause` (the keys are the cause names)."""
 
     busy: RetryPolicy = RetryPolicy(delay_minutes=5)
     no_answer: RetryPolicy = RetryPolicy(delay_minutes=10)
@@ -98,7 +98,7 @@ class RetryPolicies:
     document: RetryPolicy = RetryPolicy(retryable=False)
     internal: RetryPolicy = RetryPolicy(delay_minutes=5)
 
-    def __getitem__(self, cause: FailureCause) -> RetryPolicy:
+    def __getitem__(self, cause: RetryCause) -> RetryPolicy:
         policy: RetryPolicy = getattr(self, cause.value)
         return policy
 

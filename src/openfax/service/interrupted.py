@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.model import JobStatus
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
-from openfax.service.config import FailureCause
+from openfax.service.config import RetryCause
 from openfax.store import OutgoingJob
 from openfax.store import queries as q
 
@@ -42,7 +42,7 @@ async def interrupt(
         "(killed or out of memory), so it is not tried again; restart it once the "
         "cause is found"
     )
-    cause = FailureCause.INTERNAL.value
+    cause = RetryCause.INTERNAL.value
     updated = await q.set_aside_job(conn, job, now=now, failure_cause=cause, reason=reason)
     if updated is not None:
         _logger.error("job %016x: %s", job.id, reason)

@@ -2,7 +2,7 @@
 
 A job is COMPLETED when the receiver confirmed every page, even if the call failed after
 the last confirmation (a drop before DCN): the fax is delivered. Anything else is a failure
-of one :class:`~openfax.service.config.FailureCause`, retried after that cause's delay from
+of one :class:`~openfax.service.config.RetryCause`, retried after that cause's delay from
 the first unconfirmed page while the policy, the attempts left and the kill time allow;
 otherwise the job ends RETRIES_EXCEEDED (a retryable cause ran out) or FAILED.
 
@@ -21,21 +21,21 @@ from datetime import datetime, timedelta
 from openfax.model import ExtendedStatus, JobStatus
 from openfax.model.lifecycle import JobInput, step
 from openfax.providers import CallCause, CallOutcome
-from openfax.service.config import FailureCause, OutgoingConfig
+from openfax.service.config import OutgoingConfig, RetryCause
 from openfax.store import OutgoingJob
 from openfax.store.queries import CallEnd
 
-_CAUSES: dict[CallCause, FailureCause] = {
-    CallCause.BUSY: FailureCause.BUSY,
-    CallCause.NO_ANSWER: FailureCause.NO_ANSWER,
-    CallCause.NO_FAX: FailureCause.NO_ANSWER,
-    CallCause.REJECTED: FailureCause.NO_ANSWER,
-    CallCause.UNREACHABLE: FailureCause.NO_ANSWER,
-    CallCause.LINE_DROPPED: FailureCause.LINE_DROPPED,
-    CallCause.PROTOCOL: FailureCause.PROTOCOL,
-    CallCause.REMOTE_INCAPABLE: FailureCause.REMOTE_INCAPABLE,
-    CallCause.DOCUMENT: FailureCause.DOCUMENT,
-    CallCause.INTERNAL: FailureCause.INTERNAL,
+_CAUSES: dict[CallCause, RetryCause] = {
+    CallCause.BUSY: RetryCause.BUSY,
+    CallCause.NO_ANSWER: RetryCause.NO_ANSWER,
+    CallCause.NO_FAX: RetryCause.NO_ANSWER,
+    CallCause.REJECTED: RetryCause.NO_ANSWER,
+    CallCause.UNREACHABLE: RetryCause.NO_ANSWER,
+    CallCause.LINE_DROPPED: RetryCause.LINE_DROPPED,
+    CallCause.PROTOCOL: RetryCause.PROTOCOL,
+    CallCause.REMOTE_INCAPABLE: RetryCause.REMOTE_INCAPABLE,
+    CallCause.DOCUMENT: RetryCause.DOCUMENT,
+    CallCause.INTERNAL: RetryCause.INTERNAL,
 }
 """Call causes the retry policy decides on. BAD_ADDRESS never succeeds on retry; ABORTED and
 LINE_UNAVAILABLE are this end's doing (a cancel, a shutdown, the line was taken) and are
@@ -57,7 +57,7 @@ class Decision:
         return step(JobStatus.INPROGRESS, self.input)
 
 
-def failure_cause(outcome: CallOutcome) -> FailureCause | None:
+def failure_cause(outcome: CallOutcome) -> RetryCause | None:
     """The retry-policy cause of a failed call; None for a number that cannot be dialled."""
     return _CAUSES.get(outcome.cause)
 
@@ -89,7 +89,7 @@ def decide(
     extended = outcome.extended_status
     if outcome.ok:
         # The far end ended the call cleanly without confirming every page: not a success.
-        cause = FailureCause.PROTOCOL
+        cause = RetryCause.PROTOCOL
         extended = ExtendedStatus.FATAL_ERROR
         text = f"the call ended after {confirmed} of {job.total_pages} pages were confirmed"
     rule = policy.causes[cause] if cause is not None else None

@@ -104,7 +104,7 @@ from openfax.telephony.sip.transport import Peer
 from openfax.telephony.sip.useragent import (
     Call,
     CallFailedError,
-    FailureCause,
+    CallFailure,
     UserAgent,
     UserAgentConfig,
     warnings_of,
@@ -127,15 +127,15 @@ MAX_NOT_FOUND = 1000
 """Numbers remembered at most per trunk for that (the oldest are forgotten first)."""
 
 _CAUSES = {
-    FailureCause.BUSY: CallCause.BUSY,
-    FailureCause.NO_ANSWER: CallCause.NO_ANSWER,
-    FailureCause.REJECTED: CallCause.REJECTED,
-    FailureCause.NOT_FOUND: CallCause.BAD_ADDRESS,
-    FailureCause.UNREACHABLE: CallCause.UNREACHABLE,
-    FailureCause.INCOMPATIBLE: CallCause.REMOTE_INCAPABLE,
-    FailureCause.CANCELLED: CallCause.ABORTED,
-    FailureCause.REDIRECTED: CallCause.REJECTED,
-    FailureCause.FAILED: CallCause.REJECTED,
+    CallFailure.BUSY: CallCause.BUSY,
+    CallFailure.NO_ANSWER: CallCause.NO_ANSWER,
+    CallFailure.REJECTED: CallCause.REJECTED,
+    CallFailure.NOT_FOUND: CallCause.BAD_ADDRESS,
+    CallFailure.UNREACHABLE: CallCause.UNREACHABLE,
+    CallFailure.INCOMPATIBLE: CallCause.REMOTE_INCAPABLE,
+    CallFailure.CANCELLED: CallCause.ABORTED,
+    CallFailure.REDIRECTED: CallCause.REJECTED,
+    CallFailure.FAILED: CallCause.REJECTED,
 }
 """What a SIP failure means for the job: its extended status and its retry policy."""
 

@@ -43,7 +43,7 @@ EXTENSIONS = frozenset({"timer", "100rel"})
 provisional responses, which we never send: see :class:`IncomingInvite`)."""
 
 
-class FailureCause(enum.StrEnum):
+class CallFailure(enum.StrEnum):
     """Why an outgoing call was not answered, as a provider turns it into a job status."""
 
     BUSY = "busy"
@@ -67,33 +67,33 @@ class FailureCause(enum.StrEnum):
 
 
 _CAUSES = {
-    486: FailureCause.BUSY,
-    600: FailureCause.BUSY,
-    408: FailureCause.NO_ANSWER,
-    480: FailureCause.NO_ANSWER,
-    401: FailureCause.REJECTED,
-    403: FailureCause.REJECTED,
-    407: FailureCause.REJECTED,
-    603: FailureCause.REJECTED,
-    404: FailureCause.NOT_FOUND,
-    410: FailureCause.NOT_FOUND,
-    484: FailureCause.NOT_FOUND,
-    604: FailureCause.NOT_FOUND,
-    502: FailureCause.UNREACHABLE,
-    503: FailureCause.UNREACHABLE,
-    415: FailureCause.INCOMPATIBLE,
-    488: FailureCause.INCOMPATIBLE,
-    606: FailureCause.INCOMPATIBLE,
+    486: CallFailure.BUSY,
+    600: CallFailure.BUSY,
+    408: CallFailure.NO_ANSWER,
+    480: CallFailure.NO_ANSWER,
+    401: CallFailure.REJECTED,
+    403: CallFailure.REJECTED,
+    407: CallFailure.REJECTED,
+    603: CallFailure.REJECTED,
+    404: CallFailure.NOT_FOUND,
+    410: CallFailure.NOT_FOUND,
+    484: CallFailure.NOT_FOUND,
+    604: CallFailure.NOT_FOUND,
+    502: CallFailure.UNREACHABLE,
+    503: CallFailure.UNREACHABLE,
+    415: CallFailure.INCOMPATIBLE,
+    488: CallFailure.INCOMPATIBLE,
+    606: CallFailure.INCOMPATIBLE,
 }
 
 
-def failure_cause(status: int, local: str | None = None) -> FailureCause:
+def failure_cause(status: int, local: str | None = None) -> CallFailure:
     """The cause of a final failure response; ``local`` is the endpoint's note when the
     response was made here: a timeout with no answer at all, or a transport error, means
     the far end is unreachable."""
     if local is not None:
-        return FailureCause.UNREACHABLE
-    return _CAUSES.get(status, FailureCause.FAILED)
+        return CallFailure.UNREACHABLE
+    return _CAUSES.get(status, CallFailure.FAILED)
 
 
 class CallState(enum.Enum):
@@ -281,7 +281,7 @@ class Failed:
     """The call was not answered: ``cause`` classifies it, ``status`` and ``reason`` are
     the final response's (or why none came)."""
 
-    cause: FailureCause
+    cause: CallFailure
     status: int
     reason: str
 
@@ -369,7 +369,7 @@ class CallMachine:
         """The last INVITE sent."""
         self._responded = False
         """A response to the INVITE in flight came from the far end: it may be cancelled."""
-        self._cancel_cause: FailureCause | None = None
+        self._cancel_cause: CallFailure | None = None
         self._cancelled = False
         self._failed = False
         self._ring_at: float | None = None
@@ -408,7 +408,7 @@ class CallMachine:
             self._targets.next()
             return [Locate(self.proxy or self._targets.current)]
         log.warning("SIP %scall %s to %s failed: %s", self.label, self.call_id, self.target, reason)
-        return self._fail(FailureCause.UNREACHABLE, 503, reason)
+        return self._fail(CallFailure.UNREACHABLE, 503, reason)
 
     def hang_up(self, now: float) -> list[Event]:
         """We give up before the answer: the call fails as CANCELLED at once; the CANCEL
@@ -416,8 +416,8 @@ class CallMachine:
         hung up."""
         if self.state not in (CallState.CALLING, CallState.RINGING):
             return []
-        self._cancel_cause = FailureCause.CANCELLED
-        return [*self._fail(FailureCause.CANCELLED, 487, "Request Terminated"), *self._cancel(now)]
+        self._cancel_cause = CallFailure.CANCELLED
+        return [*self._fail(CallFailure.CANCELLED, 487, "Request Terminated"), *self._cancel(now)]
 
     def next_timer(self) -> float | None:
         """When ``handle_timer`` must next be called: the ring time-out, or the end of the
@@ -433,11 +433,11 @@ class CallMachine:
             self._ring_at = None
             if self._cancel_cause is None:
                 log.info("SIP call %s: no answer in %.0f s", self.call_id, self.ring_timeout)
-                self._cancel_cause = FailureCause.NO_ANSWER
+                self._cancel_cause = CallFailure.NO_ANSWER
                 events += self._cancel(now)
         if self._abandon_at is not None and now >= self._abandon_at and self._invite is not None:
             invite, self._invite, self._abandon_at = self._invite, None, None
-            cause = self._cancel_cause or FailureCause.CANCELLED
+            cause = self._cancel_cause or CallFailure.CANCELLED
             events += [Abandon(invite), *self._fail(cause, 408, "Request Timeout")]
         return events
 
@@ -585,7 +585,7 @@ class CallMachine:
             return [Locate(self.proxy or targets.current)]
         if why is not None:
             log.info("SIP call %s: %d not followed: %s", self.call_id, status, why)
-            return self._fail(FailureCause.REDIRECTED, status, f"{response.reason}: {why}")
+            return self._fail(CallFailure.REDIRECTED, status, f"{response.reason}: {why}")
         # A response made here says why: "timeout", or the transport error.
         reason = response.reason if local is None else f"{response.reason} ({local})"
         return self._fail(failure_cause(status, local), status, reason)
@@ -639,10 +639,10 @@ class CallMachine:
             self.timer.answered(response)
             answer = body_sdp(response)
         except SipParseError as error:  # the Session-Expires
-            failed = self._fail(FailureCause.UNREACHABLE, 503, str(error))
+            failed = self._fail(CallFailure.UNREACHABLE, 503, str(error))
             return [SendAck(ack), self._bye(dialog), *failed]
         except TelephonyError as error:
-            failed = self._fail(FailureCause.INCOMPATIBLE, 488, str(error))
+            failed = self._fail(CallFailure.INCOMPATIBLE, 488, str(error))
             return [SendAck(ack), self._bye(dialog), *failed]
         self.state = CallState.CONNECTED
         log.info("SIP call %s to %s connected", self.call_id, self.target)
@@ -661,7 +661,7 @@ class CallMachine:
         early.confirm(response)
         return early
 
-    def _fail(self, cause: FailureCause, status: int, reason: str) -> list[Event]:
+    def _fail(self, cause: CallFailure, status: int, reason: str) -> list[Event]:
         """The call fails (once; a cancelled call's INVITE is still followed to its end)."""
         self.state = CallState.ENDED
         if self._failed:

@@ -74,9 +74,9 @@ from openfax.telephony.sip.call import (
 from openfax.telephony.sip.call import (
     CallEnd as CallEnd,
 )
+from openfax.telephony.sip.call import CallFailure as CallFailure
 from openfax.telephony.sip.call import CallState as CallState
 from openfax.telephony.sip.call import Event as CallEvent
-from openfax.telephony.sip.call import FailureCause as FailureCause
 from openfax.telephony.sip.call import ReinviteResult as ReinviteResult
 from openfax.telephony.sip.dialog import Dialog, DialogState, new_tag
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
@@ -115,7 +115,7 @@ class CallFailedError(TelephonyError):
     """An outgoing call was not answered, or an incoming one ended before it was; ``cause``
     classifies it, ``status`` and ``reason`` are the final response's."""
 
-    def __init__(self, cause: FailureCause, status: int, reason: str) -> None:
+    def __init__(self, cause: CallFailure, status: int, reason: str) -> None:
         self.cause = cause
         self.status = status
         self.reason = reason
@@ -1079,7 +1079,7 @@ class OutgoingCall(Call):
         """The user agent closes while the call is set up: it fails as cancelled."""
         if self._setup_timer is not None:
             self._setup_timer.cancel()
-        self._fail(FailureCause.CANCELLED, 487, "Request Terminated")
+        self._fail(CallFailure.CANCELLED, 487, "Request Terminated")
 
     # --- Carrying out the machine's events ------------------------------------------------------
 
@@ -1186,13 +1186,13 @@ class OutgoingCall(Call):
         self._drive(self.machine.receive(response, self.ua.endpoint.now()))
         return True
 
-    def _fail(self, cause: FailureCause, status: int, reason: str) -> None:
+    def _fail(self, cause: CallFailure, status: int, reason: str) -> None:
         self.ua._placing.discard(self)
         if not self._connected.done():
             self._connected.set_exception(CallFailedError(cause, status, reason))
             # Retrieved here so that a caller who never awaits it leaves no warning.
             self._connected.exception()
-        remote = cause is not FailureCause.CANCELLED
+        remote = cause is not CallFailure.CANCELLED
         self._finish(CallEnd(remote=remote, reason=cause.value, status=status))
 
 
@@ -1253,7 +1253,7 @@ class IncomingCall(Call):
         none) and wait for the ACK. Raises CallFailedError when the far end cancelled first
         or never sent the ACK."""
         if self.state is CallState.ENDED or self._answering:
-            raise CallFailedError(FailureCause.CANCELLED, 487, "Request Terminated")
+            raise CallFailedError(CallFailure.CANCELLED, 487, "Request Terminated")
         self._answering = True
         self.local_sdp = answer
         self.dialog = Dialog.as_uas(
@@ -1271,7 +1271,7 @@ class IncomingCall(Call):
         )
         ack = await self._send_2xx(self.server, response)
         if ack is None:
-            raise CallFailedError(FailureCause.UNREACHABLE, 408, "no ACK for the 200 OK")
+            raise CallFailedError(CallFailure.UNREACHABLE, 408, "no ACK for the 200 OK")
         if self.offer is None:
             # Delayed offer: our SDP in the 200 was the offer; the ACK must carry the answer
             # (RFC 3261 13.2.1, RFC 3264 4). Without one the call cannot carry media.
@@ -1280,7 +1280,7 @@ class IncomingCall(Call):
             except TelephonyError as error:
                 log.warning("SIP call %s: %s; hanging up", self.call_id, error)
                 await self.hang_up((488, str(error)))
-                raise CallFailedError(FailureCause.INCOMPATIBLE, 488, str(error)) from None
+                raise CallFailedError(CallFailure.INCOMPATIBLE, 488, str(error)) from None
         self._arm_timer()
         log.info("SIP call %s from %s connected", self.call_id, self.caller)
 
