@@ -32,11 +32,11 @@ from openfax.providers import (
     CallEnded,
     CallOutcome,
     CallProgress,
-    Device,
     DeviceProvider,
     DeviceState,
     Dialing,
     IncomingCall,
+    Line,
     LineFaults,
     LoopbackProvider,
     ReceiveMode,
@@ -72,7 +72,7 @@ class Service:
         self.calls: dict[int, IncomingCall] = {}
         self.provider_errors: list[str] = []
 
-    def on_device_state(self, device: Device, state: DeviceState) -> None:
+    def on_device_state(self, device: Line, state: DeviceState) -> None:
         self.states.setdefault(device.id, []).append(state)
 
     def on_provider_status(self, provider: DeviceProvider) -> None:

@@ -245,7 +245,7 @@ class IncomingCall:
     """A call offered to a device."""
 
     call_id: int
-    device: Device
+    device: Line
     caller_id: str
     called_number: str
 
@@ -253,7 +253,7 @@ class IncomingCall:
 class DeviceListener(Protocol):
     """What the service registers on a provider to hear its devices."""
 
-    def on_device_state(self, device: Device, state: DeviceState) -> None:
+    def on_device_state(self, device: Line, state: DeviceState) -> None:
         """A device changed state (FAXCOMEX OnDeviceStatusChange); both directions. Also
         told when only its ``registration`` changed."""
 
@@ -273,7 +273,7 @@ class DeviceListener(Protocol):
         """
 
 
-class Device(Protocol):
+class Line(Protocol):
     """One line of a provider.
 
     ``receive_mode`` and ``rings_before_answer`` (auto-answer only) are the FAXCOMEX device
@@ -354,7 +354,7 @@ class DeviceProvider(Protocol):
         bind or register, named."""
 
     @property
-    def devices(self) -> Sequence[Device]: ...
+    def devices(self) -> Sequence[Line]: ...
 
     def set_listener(self, listener: DeviceListener | None) -> None:
         """Hear device states and incoming calls; without a listener no call is answered."""

@@ -98,7 +98,7 @@ P = TypeVar("P", bound=ProviderBase)
 
 
 class LineBase(ABC, Generic[P]):
-    """A line of a provider ``P`` (a :class:`~openfax.providers.Device`): its id, its state,
+    """A line of a provider ``P`` (a :class:`~openfax.providers.Line`): its id, its state,
     whose changes the provider's listener hears, and the FAXCOMEX receive settings."""
 
     def __init__(self, provider: P, device_id: int) -> None:
@@ -130,7 +130,7 @@ class LineBase(ABC, Generic[P]):
 
     def reaches(self, number: str) -> bool:
         """Whether a call from this line to ``number`` can ring someone: a telephone number
-        (see ``Device.reaches``)."""
+        (see ``Line.reaches``)."""
         return DIALLABLE.fullmatch(canonical_number(number)) is not None
 
     @property

@@ -100,7 +100,7 @@ out has none. So a client can break a running daemon's lines, as tests do in pro
 
 
 class LoopbackLine(LineBase["LoopbackProvider"]):
-    """One virtual line of a :class:`LoopbackProvider` (a :class:`~openfax.providers.Device`)."""
+    """One virtual line of a :class:`LoopbackProvider` (a :class:`~openfax.providers.Line`)."""
 
     def __init__(self, provider: LoopbackProvider, device_id: int, number: str) -> None:
         super().__init__(provider, device_id)
@@ -132,7 +132,7 @@ class LoopbackLine(LineBase["LoopbackProvider"]):
     async def dial(
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
     ) -> CallOutcome:
-        """Call another line by its number and send ``request`` (see ``Device.dial``)."""
+        """Call another line by its number and send ``request`` (see ``Line.dial``)."""
         return await _Call(self._provider, self, number, request, progress).run()
 
     def answer(self) -> bool:
@@ -143,7 +143,7 @@ class LoopbackLine(LineBase["LoopbackProvider"]):
         return True
 
     def hang_up(self) -> bool:
-        """Hang up the call this line is receiving (see ``Device.hang_up``), or answering:
+        """Hang up the call this line is receiving (see ``Line.hang_up``), or answering:
         one hung up between the service's ``receive_setup`` and the connection ends unanswered."""
         call = self._receiving or self._ringing
         if call is None:

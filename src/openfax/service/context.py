@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from openfax.providers import Device as Line
+from openfax.providers import Line
 from openfax.service.activity_log import ActivityLog
 from openfax.service.clock import Clock
 from openfax.service.config import ServiceConfig

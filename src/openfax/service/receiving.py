@@ -38,10 +38,10 @@ from openfax.providers import (
     DeviceProvider,
     DeviceState,
     IncomingCall,
+    Line,
     ReceiveSetup,
     Ringing,
 )
-from openfax.providers import Device as Line
 from openfax.service.activity_log import INBOX_COLUMNS, INBOX_LOG
 from openfax.service.archiving import archive_incoming
 from openfax.service.context import ServiceContext

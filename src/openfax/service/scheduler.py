@@ -42,9 +42,9 @@ from openfax.providers import (
     CallProgress,
     DeviceState,
     Dialing,
+    Line,
     SendRequest,
 )
-from openfax.providers import Device as Line
 from openfax.service.activity_log import OUTBOX_COLUMNS, OUTBOX_LOG
 from openfax.service.archiving import archive_outgoing, settle_submission
 from openfax.service.composing import ComposedCall, compose_for_call, sending_tsid

@@ -157,7 +157,7 @@ def _is_wildcard(address: str) -> bool:
 
 
 class SipChannel(LineBase["SipProvider"]):
-    """One channel of a trunk (a :class:`~openfax.providers.Device`): one call at a time."""
+    """One channel of a trunk (a :class:`~openfax.providers.Line`): one call at a time."""
 
     def __init__(self, trunk: _Trunk, device_id: int, index: int) -> None:
         super().__init__(trunk.provider, device_id)
@@ -188,7 +188,7 @@ class SipChannel(LineBase["SipProvider"]):
         self, number: str, request: SendRequest, *, progress: ProgressSink | None = None
     ) -> CallOutcome:
         """Call ``number`` over the trunk (a SIP URI as it is) and send ``request`` (see
-        ``Device.dial``)."""
+        ``Line.dial``)."""
         leg = _Leg(self, CallDirection.OUTGOING, number, progress or (lambda event: None))
         return await leg.dial(request)
 
