@@ -25,7 +25,7 @@ from pathlib import Path
 
 from openfax.errors import ConfigError, FaxError
 from openfax.file_modes import FOLDER_MODE, PRIVATE_UMASK, make_private
-from openfax.service.config import ServiceConfig, load_config
+from openfax.service.config_file import ServiceConfig, load_config
 from openfax.service.service import FaxService
 from openfax.store.database import database_url
 

@@ -42,7 +42,7 @@ from openfax.model import (
     effective_rights,
 )
 from openfax.service import FaxService
-from openfax.service.config import load_config
+from openfax.service.config_file import load_config
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
 

@@ -14,7 +14,7 @@ from openfax.api.rights import Authenticated, declared, undeclared_routes, walk_
 from openfax.api.tokens import TokenFile
 from openfax.model import AccessRights2
 from openfax.service import FaxService
-from openfax.service.config import load_config
+from openfax.service.config_file import load_config
 
 
 @pytest.fixture

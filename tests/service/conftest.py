@@ -23,8 +23,8 @@ from openfax.service import (
     SubmitRequest,
     load_config,
 )
-from openfax.service.config import ServiceConfig
-from openfax.service.events import EventType
+from openfax.service.config_file import ServiceConfig
+from openfax.service.event_hub import EventType
 from openfax.store import Message
 from tests.documents.factories import make_pdf
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from openfax.errors import ConfigError
-from openfax.service.config import RetryCause, load_config
+from openfax.service.config_file import RetryCause, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -17,7 +17,7 @@ from openfax.model import CoverPageType, JobStatus
 from openfax.providers import LineFaults
 from openfax.service import FaxService, ManualClock, Sender
 from openfax.service.configuration import CONFIGURATION_KEY
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.service.housekeeping import ArchiveQuota, apply_age_limits
 from openfax.store import Direction
 from openfax.store import queries as q

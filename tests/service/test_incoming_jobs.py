@@ -14,7 +14,7 @@ from openfax.model import JobOperations, JobStatus, format_id
 from openfax.model.lifecycle import IncomingInput, step_incoming
 from openfax.routing import WEBHOOK
 from openfax.service import FaxService, ManualClock
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.store import DeliveryStatus, Direction
 from openfax.store import queries as q
 from tests.documents.factories import make_pdf

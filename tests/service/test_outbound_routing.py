@@ -17,9 +17,9 @@ from openfax.errors import (
 )
 from openfax.model import GROUP_NAME_ALL_DEVICES, GroupStatus, JobStatus, RuleStatus
 from openfax.service import FaxService, ManualClock
-from openfax.service.config import OutgoingConfig
+from openfax.service.config_file import OutgoingConfig
 from openfax.service.country_codes import split_number
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.service.outbound_routing import Routes, t38_policy_for
 from openfax.store import Device, OutboundGroup, OutboundRule
 

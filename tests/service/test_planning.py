@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from openfax.service.config import OutgoingConfig
+from openfax.service.config_file import OutgoingConfig
 from openfax.service.outbound_routing import Routes
 from openfax.service.planning import Claim, FreeLine, Plan, plan
 from openfax.store import Device, OutboundGroup, OutboundRule

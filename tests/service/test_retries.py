@@ -14,8 +14,8 @@ from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.model import JobStatus, ScheduleType, ServerEvents
 from openfax.providers import CallCause, CallDirection, CallOutcome, DeviceState, LineFaults
 from openfax.service import FaxService, ManualClock
-from openfax.service.config import OutgoingConfig
-from openfax.service.events import EventType
+from openfax.service.config_file import OutgoingConfig
+from openfax.service.event_hub import EventType
 from openfax.service.outcome import decide
 from openfax.store import Direction, OutgoingJob
 from openfax.store import queries as q

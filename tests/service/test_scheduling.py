@@ -9,7 +9,7 @@ import pytest
 
 from openfax.model import JobStatus, ServerEvents
 from openfax.service import FaxService
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.store import Direction
 
 from .conftest import events_until, job_leaves_queue, job_reaches, request

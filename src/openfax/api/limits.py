@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openfax.api.errors import fax_error_response
 from openfax.api.rights import Requires, declared, walk_routes
 from openfax.errors import FaxError, RequestTooLargeError, ServerBusyError
-from openfax.service.config import ApiConfig
+from openfax.service.config_file import ApiConfig
 
 
 @dataclass(frozen=True)

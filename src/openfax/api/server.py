@@ -45,7 +45,7 @@ from openfax.api.tokens import TokenFile
 from openfax.errors import ConfigError
 from openfax.logfilter import limit_rate
 from openfax.service import FaxService
-from openfax.service.config import ApiConfig, listen_address
+from openfax.service.config_file import ApiConfig, listen_address
 from openfax.tls import server_context
 
 SOCKET_MODE = 0o660

@@ -65,7 +65,7 @@ class TokenFile:
 
 def main(argv: list[str] | None = None) -> int:
     """Add a token for a remote client to the configured tokens file and print it."""
-    from openfax.service.config import load_config
+    from openfax.service.config_file import load_config
 
     parser = argparse.ArgumentParser(prog="python -m openfax.api.tokens", description=main.__doc__)
     parser.add_argument("name", help="who the token's holder acts as")

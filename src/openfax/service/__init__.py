@@ -7,8 +7,8 @@
 from openfax.model.records import Recipient, Sender
 from openfax.routing import STORE_IN_FOLDER, FolderSettings
 from openfax.service.clock import Clock, ManualClock, SystemClock
-from openfax.service.config import ServiceConfig, load_config
-from openfax.service.events import EventType, ServerEvent
+from openfax.service.config_file import ServiceConfig, load_config
+from openfax.service.event_hub import EventType, ServerEvent
 from openfax.service.service import FaxService
 from openfax.service.submission import SubmitRequest
 

@@ -58,7 +58,7 @@ from openfax.model import (
 from openfax.model.records import SENDER_FIELDS
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.store import Account, AccountToken, Direction, GroupGrant, Message
 from openfax.store import queries as q
 

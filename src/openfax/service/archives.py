@@ -16,7 +16,7 @@ from openfax.model.paging import MessageCursor
 from openfax.routing import write_pdf
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record, record_read
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.service.housekeeping import pdf_cache_path
 from openfax.service.views import message_removed_payload
 from openfax.store import Direction, Message

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.model import JobStatus, format_id
-from openfax.service.events import EventHub, EventType
+from openfax.service.event_hub import EventHub, EventType
 from openfax.service.job_states import base, is_final
 from openfax.store import Direction, IncomingJob, Message, OutgoingJob, Submission
 from openfax.store import queries as q

@@ -1,7 +1,7 @@
 """FAXCOMEX ``IFaxConfiguration``: the settings an administrator changes while the service
 runs, saved in the store's ``settings`` table over the TOML file's values.
 
-The TOML file (:mod:`openfax.service.config`) gives the defaults when the service starts;
+The TOML file (:mod:`openfax.service.config_file`) gives the defaults when the service starts;
 the values saved with :func:`save_configuration` win over them, at once and after every
 restart. Saving replaces the running service's :class:`ServiceConfig` with one that carries
 the saved values, so every part that reads ``ctx.config`` (scheduler, composing, submission,
@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import ConfigError
-from openfax.service.config import RetryPolicies, ServiceConfig, check_number, time_of_day
-from openfax.service.events import EventHub, EventType
+from openfax.service.config_file import RetryPolicies, ServiceConfig, check_number, time_of_day
+from openfax.service.event_hub import EventHub, EventType
 from openfax.store import Direction
 
 CONFIGURATION_KEY = "configuration"

@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from openfax.providers import Line
 from openfax.service.activity_log import ActivityLog
 from openfax.service.clock import Clock
-from openfax.service.config import ServiceConfig
-from openfax.service.events import EventHub
+from openfax.service.config_file import ServiceConfig
+from openfax.service.event_hub import EventHub
 from openfax.service.views import QueueSwitches
 from openfax.store import Database, Spool
 

@@ -24,7 +24,7 @@ from openfax.documents.cover_page import DEFAULT_TEMPLATE, MAX_TEMPLATE_BYTES
 from openfax.errors import ConfigError, DocumentError, NotSupportedError
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 
 SUFFIX = ".txt"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}")

@@ -26,9 +26,9 @@ from openfax.providers import DeviceProvider, LoopbackProvider, Transport
 from openfax.providers.sip import DestinationMemory, SipProvider
 from openfax.routing import normalize_guid
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
-from openfax.service.config import ServiceConfig
+from openfax.service.config_file import ServiceConfig
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.store import queries as q
 
 _logger = logging.getLogger("openfax.service.providers")

@@ -12,7 +12,7 @@ from openfax.model import ReceiveMode
 from openfax.providers import DeviceProvider, DeviceState
 from openfax.routing import STORE_IN_FOLDER, FolderSettings
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.scheduler import Scheduler
 from openfax.service.views import DeviceInfo

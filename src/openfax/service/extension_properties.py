@@ -25,7 +25,7 @@ from openfax.errors import ConfigError, MessageNotFoundError
 from openfax.routing import normalize_guid
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.store import queries as q
 
 _logger = logging.getLogger("openfax.service.extensions")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from openfax.model import AccessRights2, ServerEvents, parse_id
 from openfax.model.events import EventType
-from openfax.service.events import ServerEvent
+from openfax.service.event_hub import ServerEvent
 from openfax.store import Direction
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from openfax.model import JobStatus, format_id
 from openfax.service.archiving import unreferenced_documents
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, entry, message_type, record
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.service.views import message_removed_payload
 from openfax.store import Direction, OutgoingJob, Spool
 from openfax.store import queries as q

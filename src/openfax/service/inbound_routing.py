@@ -47,12 +47,12 @@ from openfax.routing import (
     normalize_guid,
 )
 from openfax.routing.registry import LAST
-from openfax.service.config import listen_address
+from openfax.service.config_file import listen_address
 from openfax.service.context import ServiceContext
-from openfax.service.event_log import inbound_events
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.service.housekeeping import pdf_cache_path
 from openfax.service.receipts import load_receipt_options
+from openfax.service.system_log import inbound_events
 from openfax.service.views import incoming_job_payload
 from openfax.store import DeliveryStatus, Device, Direction, IncomingJob, RoutingDelivery
 from openfax.store import queries as q

@@ -13,7 +13,7 @@ from openfax.model.paging import QueueCursor, QueuePage
 from openfax.model.records import IncomingJobInfo
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record, record_read
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.receiving import Receiver
 from openfax.service.views import incoming_job_info, incoming_job_payload

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.model import JobStatus
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
-from openfax.service.config import RetryCause
+from openfax.service.config_file import RetryCause
 from openfax.store import OutgoingJob
 from openfax.store import queries as q
 

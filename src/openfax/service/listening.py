@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from openfax.model import ServerEvents
-from openfax.service.events import EventHub, ServerEvent
+from openfax.service.event_hub import EventHub, ServerEvent
 
 ALL_EVENTS = ServerEvents(sum(ServerEvents))
 

@@ -20,7 +20,7 @@ from openfax.errors import ConfigError
 from openfax.model import DEFAULT_PREFETCH_SIZE, ServerApiVersion
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
-from openfax.service.config import ServiceConfig
+from openfax.service.config_file import ServiceConfig
 from openfax.service.configuration import (
     CONFIGURATION_KEY,
     SWITCHES,
@@ -32,8 +32,7 @@ from openfax.service.configuration import (
     saved_json,
 )
 from openfax.service.context import ServiceContext
-from openfax.service.event_log import EVENT_LOGGING_KEY, EventLogging
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.service.receipt_options import (
     RECEIPT_OPTIONS_KEY,
     ReceiptOptions,
@@ -41,6 +40,7 @@ from openfax.service.receipt_options import (
 )
 from openfax.service.receipts import load_receipt_options
 from openfax.service.scheduler import Scheduler
+from openfax.service.system_log import EVENT_LOGGING_KEY, EventLogging
 from openfax.service.views import QueueSwitches, ServerInfo
 from openfax.store import AuditEntry
 from openfax.store import queries as q

@@ -37,10 +37,10 @@ from openfax.errors import (
 )
 from openfax.model import GROUP_NAME_ALL_DEVICES, GroupStatus, RoutingRuleCode, RuleStatus
 from openfax.providers import T38Policy
-from openfax.service.config import OutgoingConfig
+from openfax.service.config_file import OutgoingConfig
 from openfax.service.context import ServiceContext
 from openfax.service.country_codes import split_number
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.store import Device, OutboundGroup, OutboundRule
 from openfax.store import queries as q
 

@@ -2,7 +2,7 @@
 
 A job is COMPLETED when the receiver confirmed every page, even if the call failed after
 the last confirmation (a drop before DCN): the fax is delivered. Anything else is a failure
-of one :class:`~openfax.service.config.RetryCause`, retried after that cause's delay from
+of one :class:`~openfax.service.config_file.RetryCause`, retried after that cause's delay from
 the first unconfirmed page while the policy, the attempts left and the kill time allow;
 otherwise the job ends RETRIES_EXCEEDED (a retryable cause ran out) or FAILED.
 
@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from openfax.model import ExtendedStatus, JobStatus
 from openfax.model.lifecycle import JobInput, step
 from openfax.providers import CallCause, CallOutcome
-from openfax.service.config import OutgoingConfig, RetryCause
+from openfax.service.config_file import OutgoingConfig, RetryCause
 from openfax.store import OutgoingJob
 from openfax.store.queries import CallEnd
 

@@ -28,10 +28,10 @@ from openfax.model.records import OutgoingJobInfo, person_fields
 from openfax.service.archiving import settle_submission
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record, record_read
 from openfax.service.composing import compose_pages, sending_tsid
-from openfax.service.config import OutgoingConfig, ServiceConfig
+from openfax.service.config_file import OutgoingConfig, ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.cover_pages import folder as cover_pages_folder
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.service.job_states import Operation, operate
 from openfax.service.receipts import load_receipt_options
 from openfax.service.schedule import first_send_time

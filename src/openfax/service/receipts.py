@@ -34,10 +34,10 @@ from openfax.model import ExtendedStatus, JobStatus, ReceiptType, format_id
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.composing import compose_pages
 from openfax.service.context import ServiceContext
-from openfax.service.event_log import general_events
-from openfax.service.events import after_commit
+from openfax.service.event_hub import after_commit
 from openfax.service.job_states import base, is_final
 from openfax.service.receipt_options import RECEIPT_OPTIONS_KEY, ReceiptOptions
+from openfax.service.system_log import general_events
 from openfax.smtp import Attachment, send_message
 from openfax.store import DeliveryStatus, Direction, OutgoingJob, Receipt, Submission
 from openfax.store import queries as q

@@ -45,9 +45,9 @@ from openfax.providers import (
 from openfax.service.activity_log import INBOX_COLUMNS, INBOX_LOG
 from openfax.service.archiving import archive_incoming
 from openfax.service.context import ServiceContext
-from openfax.service.event_log import inbound_events
-from openfax.service.events import EventType, after_commit
+from openfax.service.event_hub import EventType, after_commit
 from openfax.service.inbound_routing import InboundRouting
+from openfax.service.system_log import inbound_events
 from openfax.service.views import incoming_job_payload
 from openfax.store import IncomingJob
 from openfax.store import queries as q

@@ -49,8 +49,7 @@ from openfax.service.activity_log import OUTBOX_COLUMNS, OUTBOX_LOG
 from openfax.service.archiving import archive_outgoing, settle_submission
 from openfax.service.composing import ComposedCall, compose_for_call, sending_tsid
 from openfax.service.context import ServiceContext
-from openfax.service.event_log import outbound_events
-from openfax.service.events import EventType, after_commit
+from openfax.service.event_hub import EventType, after_commit
 from openfax.service.interrupted import interrupt
 from openfax.service.job_states import base, is_final
 from openfax.service.outbound_routing import Routes, load_routes, routes_changed, t38_policy_for
@@ -58,6 +57,7 @@ from openfax.service.outcome import Decision, decide
 from openfax.service.planning import Claim, FreeLine, plan
 from openfax.service.receipts import queue_receipts
 from openfax.service.schedule import in_discount_period, next_discount_start
+from openfax.service.system_log import outbound_events
 from openfax.service.transcript import transcript_json
 from openfax.service.views import outgoing_job_payload
 from openfax.store import CallAttempt, Device, OutgoingJob, Submission

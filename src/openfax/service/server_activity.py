@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from openfax.model import JobStatus
 from openfax.service.context import ServiceContext
-from openfax.service.events import EventType
+from openfax.service.event_hub import EventType
 from openfax.service.job_states import base
 from openfax.service.views import Activity
 from openfax.store import Direction

@@ -21,7 +21,7 @@ from typing import Self
 from openfax.service.accounts import Accounts
 from openfax.service.archives import Archives
 from openfax.service.clock import Clock, SystemClock
-from openfax.service.config import ServiceConfig
+from openfax.service.config_file import ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.cover_pages import CoverPages
 from openfax.service.device_providers import (
@@ -29,8 +29,7 @@ from openfax.service.device_providers import (
     built_in_providers,
 )
 from openfax.service.devices import Devices
-from openfax.service.event_log import init_events
-from openfax.service.events import EventHub, EventType
+from openfax.service.event_hub import EventHub, EventType
 from openfax.service.extension_properties import (
     ExtensionProperties,
 )
@@ -48,6 +47,7 @@ from openfax.service.routing import Routing
 from openfax.service.scheduler import Scheduler
 from openfax.service.server_activity import ServerActivity
 from openfax.service.sip_memory import StoredDestinations
+from openfax.service.system_log import init_events
 from openfax.store import (
     Spool,
     open_database,

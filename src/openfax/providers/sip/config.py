@@ -1,6 +1,6 @@
 """The configuration of the ``sip`` provider: trunks, read from ``[[sip.trunks]]`` tables.
 
-Plain frozen dataclasses; :mod:`openfax.service.config` reads them from TOML and checks
+Plain frozen dataclasses; :mod:`openfax.service.config_file` reads them from TOML and checks
 every value (a wrong one is a ConfigError naming the key), so the provider can trust them.
 """
 
