@@ -18,9 +18,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from openfax.closing import Closeable
 from openfax.engine import _spandsp
 from openfax.engine._callbacks import Callbacks
 from openfax.engine._spandsp import ffi, lib
@@ -102,7 +102,7 @@ def _check_rx_file(path: Path) -> None:
         raise FaxFileError(path, f"folder {folder} is not writable")
 
 
-class FaxSession:
+class FaxSession(Closeable):
     """What audio and T.38 sessions share: T.30 set-up, callbacks, events and the result.
 
     Exactly one of ``send_file`` (a TIFF Class F to send) and ``receive_file`` (where to
@@ -184,17 +184,6 @@ class FaxSession:
         """Free the C object; a session still running ends as if the line had dropped."""
         self.hangup()
         self._free()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         if getattr(self, "_handle", ffi.NULL) != ffi.NULL:

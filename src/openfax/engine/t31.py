@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from openfax.closing import Closeable
 from openfax.engine._callbacks import Callbacks
 from openfax.engine._spandsp import ffi, lib
 from openfax.engine.session import SAMPLE_RATE
@@ -130,7 +130,7 @@ def _piece_end(
     return end, dle_pending
 
 
-class T31Modem:
+class T31Modem(Closeable):
     """One virtual Class 1 fax modem: spandsp's T.31 AT interpreter and fax modems.
 
     ``name`` tags its log lines. Free it with ``close()`` (or use it as a context manager).
@@ -251,17 +251,6 @@ class T31Modem:
         if self._handle != ffi.NULL:
             handle, self._handle = self._handle, ffi.NULL
             lib.t31_free(handle)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         if getattr(self, "_handle", ffi.NULL) != ffi.NULL:
