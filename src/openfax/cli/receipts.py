@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from openfax.cli.fax import connected, print_rows
 from openfax.cli.options import json_option, server_options, wide_option
-from openfax.cli.routing import connected, print_rows
 
 if TYPE_CHECKING:
     from openfax.client import FaxServer
