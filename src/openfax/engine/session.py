@@ -23,6 +23,7 @@ from typing import Any
 from openfax.closing import Closeable
 from openfax.engine import _spandsp
 from openfax.engine._callbacks import Callbacks
+from openfax.engine._pcm import PcmSource, int16_target, pad_with_silence
 from openfax.engine._spandsp import ffi, lib
 from openfax.engine.completion import CompletionCode
 from openfax.engine.events import (
@@ -395,7 +396,7 @@ class FaxSession(Closeable):
         raise NotImplementedError
 
 
-class AudioSession(FaxSession):
+class AudioSession(FaxSession, PcmSource):
     """A T.30 end over G.711-style audio: 16-bit signed native-endian PCM at 8 kHz, mono."""
 
     def __init__(
@@ -415,7 +416,6 @@ class AudioSession(FaxSession):
         lib.fax_set_transmit_on_idle(handle, 1)
         self._route_log(lib.fax_get_logging_state(handle))
         self._setup_t30(lib.fax_get_t30_state(handle))
-        self._tx_buffer = ffi.new("int16_t[]", 0)
 
     def rx(self, pcm: bytes | bytearray | memoryview) -> None:
         """Feed audio heard from the line; this is also what advances the session's timers."""
@@ -433,25 +433,12 @@ class AudioSession(FaxSession):
         if self._image_since is not None and self.samples >= self._progress_at:
             self._report_progress()
 
-    def tx(self, n_samples: int) -> bytes:
-        """The next ``n_samples`` of audio to put on the line (silence once finished)."""
-        if len(self._tx_buffer) < n_samples:
-            self._tx_buffer = ffi.new("int16_t[]", n_samples)
-        written = self.tx_into(self._tx_buffer, n_samples)
-        return bytes(ffi.buffer(self._tx_buffer, written * 2))
-
     def tx_into(self, buffer: Any, n_samples: int) -> int:
-        """Like ``tx`` into a caller's int16 buffer (a cffi array or writable buffer); returns
-        the number of samples written, always ``n_samples``."""
-        target = buffer if isinstance(buffer, ffi.CData) else ffi.from_buffer("int16_t[]", buffer)
+        target = int16_target(buffer)
         if self._handle == ffi.NULL:
-            ffi.memmove(target, bytes(2 * n_samples), 2 * n_samples)
+            pad_with_silence(target, 0, n_samples)
             return n_samples
-        produced = lib.fax_tx(self._handle, target, n_samples)
-        if produced < n_samples:
-            ffi.memmove(
-                target + produced, bytes(2 * (n_samples - produced)), 2 * (n_samples - produced)
-            )
+        pad_with_silence(target, lib.fax_tx(self._handle, target, n_samples), n_samples)
         if self._callbacks.error is not None or self._completion is not None:
             self._after_c_call()
         return n_samples
