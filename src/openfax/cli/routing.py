@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.fax import connected, print_result, print_rows
+from openfax.cli.fax import connected, print_result, print_rows, retry_row
 from openfax.cli.options import json_option, server_options, wide_option
 
 if TYPE_CHECKING:
@@ -192,10 +192,7 @@ def deliveries(
                 "id": d.id,
                 "message": d.message_id,
                 "method": d.method_name or d.method,
-                "status": d.status,
-                "attempts": d.attempts,
-                "next_attempt": d.next_attempt_at or "",
-                "error": d.last_error,
+                **retry_row(d),
             }
             for d in found
         ]
