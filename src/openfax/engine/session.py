@@ -40,6 +40,7 @@ from openfax.engine.events import (
 from openfax.engine.frames import DcsSettings, decode_dcs, fcf_of, frame_name
 from openfax.engine.params import Role, SessionOptions
 from openfax.errors import EngineError, FaxFileError
+from openfax.file_head import read_head
 
 SAMPLE_RATE = 8000
 """Samples per second of the line: 8 kHz, 16-bit signed, mono."""
@@ -79,15 +80,7 @@ def _ends_page(fcf: int, frame: bytes) -> bool:
 
 def _check_tx_file(path: Path) -> None:
     """Refuse a TIFF to send that spandsp could not open, with the reason, before the call."""
-    try:
-        with path.open("rb") as f:
-            magic = f.read(4)
-    except FileNotFoundError:
-        raise FaxFileError(path, "no such file") from None
-    except IsADirectoryError:
-        raise FaxFileError(path, "is a directory, not a TIFF file") from None
-    except OSError as exc:
-        raise FaxFileError(path, f"cannot be read: {exc.strerror}") from None
+    magic = read_head(path, 4, "a TIFF file", FaxFileError)
     if not magic:
         raise FaxFileError(path, "is empty")
     if magic not in _TIFF_MAGIC:
