@@ -23,6 +23,7 @@ from openfax.cli import accounts, administration, fax, outbound, receipts, routi
 from openfax.model import ReceiveMode
 from tests.cli.test_cli import OPENFAX, SAMPLES
 from tests.daemon import Daemon, running
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("first_hour")
 
@@ -49,14 +50,16 @@ def sent_job(daemon: Daemon, *args: str | Path) -> str:
 def wait_for_job(daemon: Daemon, job_id: str, status: str, *, cause: str = "") -> dict[str, Any]:
     """The job's JSON, as the API gives it, once its status is ``status`` (its last call's
     extended status ``cause``, if given)."""
-    deadline = time.monotonic() + SECONDS
+    seen: list[dict[str, Any]] = []
+
+    def reached() -> dict[str, Any] | None:
+        seen.append(server.folders.outgoing_queue.get_job(job_id).to_dict())
+        job = seen[-1]
+        done = job["status_name"] == status and cause in ("", job["extended_status_name"])
+        return job if done else None
+
     with daemon.connected() as server:
-        while time.monotonic() < deadline:
-            job = server.folders.outgoing_queue.get_job(job_id).to_dict()
-            if job["status_name"] == status and cause in ("", job["extended_status_name"]):
-                return job
-            time.sleep(0.2)
-    raise AssertionError(f"job {job_id} not {status} {cause} after {SECONDS} s: {job}")
+        return wait_until(reached, lambda: f"job {job_id} is {status} {cause}: {seen[-1]}", SECONDS)
 
 
 def in_words(job: dict[str, Any]) -> str:
@@ -269,10 +272,10 @@ def test_a_wrong_password_is_told_apart_from_none(daemon: Daemon) -> None:
 class Watcher:
     """``openfax watch`` running, its stdout and stderr lines read as they come."""
 
-    def __init__(self, daemon: Daemon, **env: str) -> None:
+    def __init__(self, daemon: Daemon, *args: str, **env: str) -> None:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENFAX_")}
         self.process = subprocess.Popen(
-            [str(OPENFAX), "watch"],
+            [str(OPENFAX), "watch", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
