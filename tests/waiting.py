@@ -10,37 +10,63 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
 WAIT_SECONDS = 60.0
 """How long a condition may take on a loaded machine before the test fails."""
-POLL_SECONDS = 0.02
-"""How often a condition is asked."""
+POLL_SECONDS = 0.05
+"""How often a condition is asked in a thread: mostly a request to openfaxd."""
+ASYNC_POLL_SECONDS = 0.02
+"""How often a coroutine asks: mostly a query of the service in the same process."""
 
 
 def wait_until(
-    condition: Callable[[], T | None], what: str | Callable[[], str], timeout: float = WAIT_SECONDS
-) -> T:
-    """``condition()``'s first true value; AssertionError saying ``what`` was awaited if
-    none came within ``timeout`` seconds (a function ``what`` is asked then, to say what
-    was seen)."""
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise _timed_out(what, timeout)
-        time.sleep(POLL_SECONDS)
-    return value
-
-
-async def until(
-    condition: Callable[[], T | None | Awaitable[T | None]],
+    condition: Callable[[], T | None],
     what: str | Callable[[], str],
     timeout: float = WAIT_SECONDS,
     *,
     poll: float = POLL_SECONDS,
 ) -> T:
+    """``condition()``'s first true value; AssertionError saying ``what`` was awaited if
+    none came within ``timeout`` seconds (a function ``what`` is asked then, to say what
+    was seen). It is asked every ``poll`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise _timed_out(what, timeout)
+        time.sleep(poll)
+    return value
+
+
+@overload
+async def until(
+    condition: Callable[[], Awaitable[T | None]],
+    what: str | Callable[[], str],
+    timeout: float = ...,
+    *,
+    poll: float = ...,
+) -> T: ...
+
+
+@overload
+async def until(
+    condition: Callable[[], T | None],
+    what: str | Callable[[], str],
+    timeout: float = ...,
+    *,
+    poll: float = ...,
+) -> T: ...
+
+
+async def until(
+    condition: Callable[[], Any],
+    what: str | Callable[[], str],
+    timeout: float = WAIT_SECONDS,
+    *,
+    poll: float = ASYNC_POLL_SECONDS,
+) -> Any:
     """:func:`wait_until` in a coroutine: the event loop runs between the asks (every
     ``poll`` seconds, or every turn of the loop with 0). ``condition`` may be a coroutine
     function."""
