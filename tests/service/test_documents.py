@@ -27,12 +27,12 @@ from openfax.providers import LineFaults
 from openfax.service import FaxService, ManualClock, Sender
 from openfax.service.composing import compose_pages
 from openfax.store import Direction, OutgoingJob, Spool
+from tests.waiting import until
 
 from .conftest import (
     START,
     MakeConfig,
     archived,
-    eventually,
     job_leaves_queue,
     job_reaches,
     request,
@@ -183,7 +183,7 @@ async def test_old_files_no_row_refers_to_are_removed_at_start(
         async def swept() -> bool:
             return not orphan.exists() and not half.exists()
 
-        await eventually(swept, "the orphans are removed at start")
+        await until(swept, "the orphans are removed at start")
         assert body.exists(), "the queued jobs' body stays"
         assert recent.exists(), "a young file may belong to work under way"
         assert len(await service.get_outgoing_jobs()) == 2

@@ -18,7 +18,8 @@ from openfax.service import FaxService, ManualClock
 from openfax.store import DeliveryStatus, Receipt
 from openfax.store import queries as q
 from tests.routing.peers import smtp_server
-from tests.service.conftest import MakeConfig, eventually, request, send_all
+from tests.service.conftest import MakeConfig, request, send_all
+from tests.waiting import until
 
 DAY = timedelta(days=1)
 
@@ -49,7 +50,7 @@ async def test_a_broadcast_summary_is_mailed_once_when_its_last_job_ends(
         async def sent() -> bool:
             return bool(await service.get_receipts(status=DeliveryStatus.DONE))
 
-        await eventually(sent, "the summary marked sent")
+        await until(sent, "the summary marked sent")
         (summary,) = await service.get_receipts()
     assert summary.job_id is None and summary.delivered
     assert [job["status"] for job in summary.report["jobs"]] == ["COMPLETED", "COMPLETED"]
@@ -125,7 +126,7 @@ async def test_sent_and_failed_receipts_go_with_the_outgoing_archive_age_limit(
             await clock.advance(60)  # the clean-up runs hourly: wake it if it slept past
             return len(await service.get_receipts()) == 2
 
-        await eventually(settled_gone, "the receipts older than three days are removed")
+        await until(settled_gone, "the receipts older than three days are removed")
         assert {r.id for r in await service.get_receipts()} == {pending.id, young.id}
         purged = [e for e in await service.get_audit() if e.object_type == "receipt"]
     assert {e.object_id for e in purged} == {format_id(sent.id), format_id(failed.id)}

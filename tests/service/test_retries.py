@@ -20,13 +20,13 @@ from openfax.service.outcome import decide
 from openfax.store import Direction, OutgoingJob
 from openfax.store import queries as q
 from tests.documents.factories import make_pdf
+from tests.waiting import until
 
 from .conftest import (
     START,
     MakeConfig,
     archived,
     events_until,
-    eventually,
     job_leaves_queue,
     job_reaches,
     request,
@@ -202,7 +202,7 @@ async def test_cancel_in_a_call_hangs_up(
         async def in_call() -> bool:
             return line.state is DeviceState.IN_CALL
 
-        await eventually(in_call, "the call is connected")
+        await until(in_call, "the call is connected")
         canceling = await service.cancel_job(job_id)
         assert canceling.status is JobStatus.CANCELING
         await job_leaves_queue(service, job_id)

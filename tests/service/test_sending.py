@@ -24,12 +24,12 @@ from openfax.service import (
     SubmitRequest,
 )
 from openfax.store import Direction
+from tests.waiting import until
 
 from .conftest import (
     START,
     MakeConfig,
     archived,
-    eventually,
     job_leaves_queue,
     request,
     send_all,
@@ -171,11 +171,11 @@ async def test_a_submission_cancelled_while_rendering_stops_it_and_leaves_no_fil
     many = request(three_pages, *["1002"] * 1000, cover_page_type=CoverPageType.SERVER)
     spool = service.config.spool_dir
     submitting = asyncio.create_task(service.submit(many))
-    await eventually(lambda: has_files(spool), "the render writes its first files")
+    await until(lambda: has_files(spool), "the render writes its first files")
     submitting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await submitting
-    await eventually(lambda: has_files(spool, expected=False), "the stopped render cleans up")
+    await until(lambda: has_files(spool, expected=False), "the stopped render cleans up")
     assert await service.get_outgoing_jobs() == []
 
 
