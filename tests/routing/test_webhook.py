@@ -4,7 +4,6 @@ line and POSTs it to a real HTTP server in this process."""
 from __future__ import annotations
 
 import base64
-import time
 from pathlib import Path
 
 import httpx
@@ -21,18 +20,14 @@ from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon
 from tests.routing.conftest import WAIT, fax_to, settled, use_only
 from tests.routing.peers import webhook_receiver
+from tests.waiting import wait_until
 
 RECEIVER = "loopback line 1002"
 
 
 def logged(daemon: Daemon, text: str) -> bool:
-    """Whether openfaxd's log shows ``text`` (its lines are read by a thread: wait a bit)."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if any(text in line for line in list(daemon.log)):
-            return True
-        time.sleep(0.05)
-    return False
+    """Whether openfaxd's log shows ``text`` (its lines are read by a thread: wait for it)."""
+    return wait_until(lambda: any(text in line for line in list(daemon.log)), text, WAIT)
 
 
 def line_id(server: FaxServer, name: str) -> int:
