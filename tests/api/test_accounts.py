@@ -12,7 +12,6 @@ import os
 import pwd
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ from openfax.service import FaxService
 from openfax.service.config import load_config
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
+from tests.waiting import wait_until
 
 SOME_ID = "0123456789abcdef"
 WAIT = 60.0
@@ -486,24 +486,21 @@ def test_received_faxes_are_public_or_reassigned(
 
 def wait_archived(admin: FaxServer, job_ids: set[str]) -> None:
     """Wait until the jobs are sent and archived."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if job_ids <= {m.id for m in admin.folders.outgoing_archive.get_messages()}:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not all of {job_ids} were sent")
+
+    def archived() -> bool:
+        return job_ids <= {m.id for m in admin.folders.outgoing_archive.get_messages()}
+
+    wait_until(archived, f"all of {job_ids} are sent", WAIT)
 
 
 def wait_for_received(admin: FaxServer, before: set[str]) -> str:
     """The id of the fax received after ``before`` were."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        new = {m.id for m in admin.folders.incoming_archive.get_messages()} - before
-        if new:
-            (received,) = new
-            return received
-        time.sleep(0.1)
-    raise AssertionError("no fax was received")
+
+    def new() -> set[str]:
+        return {m.id for m in admin.folders.incoming_archive.get_messages()} - before
+
+    (received,) = wait_until(new, "a fax is received", WAIT)
+    return received
 
 
 def test_account_events_are_that_accounts_faxes(

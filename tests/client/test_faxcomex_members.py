@@ -19,6 +19,7 @@ from openfax.client._connection import NotConnectedError
 from openfax.errors import AccessDeniedError, AccountError, BodyError, ConfigError, FaxError
 from openfax.model import AccountEvents, CoverPageType, JobStatus, ScheduleType
 from tests.daemon import Daemon, running
+from tests.waiting import wait_until
 
 from .test_faxing import WAIT, document, send
 
@@ -75,11 +76,12 @@ def test_the_archives_have_their_settings_and_sizes(server: FaxServer, three_pag
     assert sent.archive_folder == received.archive_folder == server.configuration.archive_location
     before = (sent.size_low, received.size_low)
     send(server, document(three_pages, "1002"))
-    deadline = time.monotonic() + WAIT
-    while received.size_low == before[1]:
-        assert time.monotonic() < deadline, "the received fax was not archived in time"
-        time.sleep(0.05)
+
+    def grown() -> bool:
         received.refresh()
+        return received.size_low != before[1]
+
+    wait_until(grown, "the received fax is archived", WAIT)
     sent.refresh()
     assert sent.size_low > before[0] and sent.size_high == received.size_high == 0
     configuration = server.configuration
@@ -232,10 +234,11 @@ def test_message_fields_are_saved_and_reassign_takes_the_recipients(
 ) -> None:
     arrivals = server.folders.incoming_archive
     (job_id,) = send(server, document(three_pages, "1002"))
-    deadline = time.monotonic() + WAIT
-    while not (received := [m for m in arrivals.get_messages() if m.tsid and not m.read]):
-        assert time.monotonic() < deadline, "the received fax was not archived in time"
-        time.sleep(0.05)
+    received = wait_until(
+        lambda: [m for m in arrivals.get_messages() if m.tsid and not m.read],
+        "the received fax is archived",
+        WAIT,
+    )
     message = received[-1]
     message.read = True
     message.subject = "Invoice 42"
