@@ -13,8 +13,9 @@ import pypdfium2 as pdfium
 
 from tests.cli.test_cli import OPENFAX
 from tests.daemon import Daemon
-from tests.receipts.conftest import UNKNOWN, eventually
+from tests.receipts.conftest import UNKNOWN
 from tests.routing.peers import free_port, smtp_server
+from tests.waiting import wait_until
 
 
 def openfax(daemon: Daemon, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -89,7 +90,7 @@ def test_a_pending_receipt_is_cancelled(daemon: Daemon, two_pages: Path) -> None
         rows = json.loads(openfax(daemon, "receipts", "list", "--pending", "--json").stdout)
         return [row for row in rows if row["job"] == job["id"]]
 
-    (row,) = eventually(pending, "the receipt is queued and waits for the SMTP server")
+    (row,) = wait_until(pending, "the receipt is queued and waits for the SMTP server")
     cancelled = openfax(daemon, "receipts", "cancel", row["id"], "--json")
     assert cancelled.returncode == 0, cancelled.stderr
     receipt = json.loads(cancelled.stdout)

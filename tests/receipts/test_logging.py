@@ -13,8 +13,8 @@ from openfax.client import FaxDocument, FaxServer
 from openfax.errors import ConfigError
 from openfax.model import LogLevel
 from tests.daemon import Daemon
-from tests.receipts.conftest import eventually
 from tests.routing.conftest import fax_to
+from tests.waiting import wait_until
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -38,8 +38,8 @@ def test_a_sent_and_a_received_fax_each_add_a_line_to_the_activity_logs(
     assert server.logging_options.activity_logging.database_path == str(folder)
 
     received = fax_to(server, "1002", two_pages)
-    outbox = eventually(lambda: rows(folder / "OutboxLOG.txt"), "the outbox line")
-    inbox = eventually(lambda: rows(folder / "InboxLOG.txt"), "the inbox line")
+    outbox = wait_until(lambda: rows(folder / "OutboxLOG.txt"), "the outbox line")
+    inbox = wait_until(lambda: rows(folder / "InboxLOG.txt"), "the inbox line")
 
     (sent,) = outbox
     assert sent["Status"] == "COMPLETED"
@@ -60,7 +60,7 @@ def test_a_sent_and_a_received_fax_each_add_a_line_to_the_activity_logs(
     activity.log_outgoing = False
     activity.save()
     fax_to(server, "1002", two_pages)
-    eventually(lambda: len(rows(folder / "InboxLOG.txt")) == 2, "the second inbox line")
+    wait_until(lambda: len(rows(folder / "InboxLOG.txt")) == 2, "the second inbox line")
     assert len(rows(folder / "OutboxLOG.txt")) == 1
     activity.log_outgoing = True
     activity.database_path = ""
@@ -98,7 +98,7 @@ def test_event_logging_levels_decide_what_the_service_logs(
 
     logged = send()
     # (A busy line on the way adds a warning; the fax's end is one information.)
-    (line,) = eventually(
+    (line,) = wait_until(
         lambda: [line for line in outbound_lines(daemon, logged) if "COMPLETED" in line],
         "the outbound event",
     )
@@ -112,7 +112,7 @@ def test_event_logging_levels_decide_what_the_service_logs(
     levels.outbound_events_level = LogLevel.MAX
     levels.save()
     marker = send()
-    eventually(lambda: outbound_lines(daemon, marker), "the marker's outbound event")
+    wait_until(lambda: outbound_lines(daemon, marker), "the marker's outbound event")
     assert outbound_lines(daemon, quiet) == []
 
     # Receptions are the inbound category: at max each fax received is logged.
@@ -120,7 +120,7 @@ def test_event_logging_levels_decide_what_the_service_logs(
     levels.inbound_events_level = LogLevel.MAX
     levels.save()
     received = fax_to(server, "1002", two_pages)
-    (line,) = eventually(
+    (line,) = wait_until(
         lambda: [
             line
             for line in list(daemon.log)
