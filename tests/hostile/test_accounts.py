@@ -28,6 +28,7 @@ from openfax.service.service import ALL_EVENTS
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
 from tests.hostile.conftest import LIMIT_BYTES
+from tests.waiting import wait_until
 
 WAIT = 60.0
 PASSWORD = "secret"
@@ -86,16 +87,6 @@ def submit(client: httpx.Client, body: Path, key: str | None = None, **fields: A
             files=[("bodies", (body.name, file, "application/pdf"))],
             headers=headers,
         )
-
-
-def wait_until(check: Any, what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def job_ids(client: httpx.Client) -> set[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from openfax.errors import PageLimitError
 from openfax.model import CoverPageType, JobStatus
 from tests.daemon import Daemon, running
 from tests.hostile.conftest import LIMIT_BYTES
+from tests.waiting import wait_until
 
 MB = 1024 * 1024
 WAIT = 120.0
@@ -182,14 +182,6 @@ def test_the_client_raises_page_limit_error_for_a_fax_one_page_too_long(
         assert job.status is JobStatus.COMPLETED
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.05)
-
-
 def kill_in_call(daemon: Daemon, job_id: str) -> None:
     """Start the daemon, wait until the job is in a call, and kill -9 the daemon."""
     daemon.start()
@@ -200,7 +192,7 @@ def kill_in_call(daemon: Daemon, job_id: str) -> None:
             job.refresh()
             return bool(job.status & JobStatus.INPROGRESS)
 
-        wait_for(in_call, f"job {job_id} is in a call")
+        wait_until(in_call, f"job {job_id} is in a call", WAIT)
     daemon.kill()
 
 
@@ -227,7 +219,7 @@ def test_a_job_that_killed_the_daemon_twice_is_set_aside(tmp_path: Path) -> None
             job.refresh()
             return bool(job.status & JobStatus.INPROGRESS)
 
-        wait_for(in_call, "the job is in its first call")
+        wait_until(in_call, "the job is in its first call", WAIT)
     daemon.kill()
     kill_in_call(daemon, job_id)  # the second death in a call in a row
 
