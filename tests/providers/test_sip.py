@@ -25,6 +25,7 @@ from openfax.providers import (
 )
 from openfax.providers.sip import InMemoryDestinations, Preference, SipProvider, TrunkConfig
 from tests.providers.test_loopback import Service, assert_same_pages, make_tiff
+from tests.waiting import until
 
 HOST = "127.0.0.1"
 CALLER, CALLEE = "5550101", "5550202"
@@ -109,9 +110,7 @@ def run(
 async def faxes_received(service: Service, count: int) -> None:
     """Wait until the answering side has recorded ``count`` faxes (it does so after the
     caller's outcome is known)."""
-    async with asyncio.timeout(60):
-        while len(service.received()) < count:
-            await asyncio.sleep(0.05)
+    await until(lambda: len(service.received()) >= count, f"{count} faxes are received", poll=0.05)
 
 
 def send(path: Path) -> SendRequest:

@@ -46,6 +46,7 @@ from tests.cli.test_accounts_commands import openfax
 from tests.daemon import running
 from tests.providers.test_loopback import Service, make_tiff
 from tests.telephony.test_sipp import SCENARIOS, SIPP, free_port, sipp
+from tests.waiting import until, wait_until
 
 pytestmark = pytest.mark.skipif(
     SIPP is None, reason="SIPp is not installed (Debian package sip-tester)"
@@ -90,8 +91,7 @@ def serve(
 
 
 async def reception(service: Service) -> None:
-    while not service.received():
-        await asyncio.sleep(0.02)
+    await until(service.received, "a fax is received")
 
 
 @pytest.mark.parametrize(
@@ -159,9 +159,7 @@ class MediaPort(asyncio.DatagramProtocol):
 
     async def next_datagram(self) -> None:
         seen = self.arrived
-        async with asyncio.timeout(10):
-            while self.arrived == seen:
-                await asyncio.sleep(0.01)
+        await until(lambda: self.arrived != seen, "an RTP packet arrives", 10, poll=0.01)
 
 
 def test_a_far_end_holding_the_call_gets_no_rtp_until_it_resumes(tmp_path: Path) -> None:
@@ -212,9 +210,7 @@ async def held_back(provider: SipProvider, packets: int) -> None:
     assert leg is not None and leg.media is not None
     statistics = leg.media.statistics
     target = statistics.held + packets
-    async with asyncio.timeout(10):
-        while statistics.held < target:
-            await asyncio.sleep(0.01)
+    await until(lambda: statistics.held >= target, f"{packets} more held back", 10, poll=0.01)
 
 
 def hold_offer(
@@ -242,9 +238,7 @@ def test_a_404_just_after_a_re_registration_is_retried_once(tmp_path: Path) -> N
     async def scenario(provider: SipProvider, service: Service) -> None:
         (channel,) = provider.devices
         async with sipp(tmp_path, "uas_registrar_restarted", "-m", "3", port=trunk.port):
-            async with asyncio.timeout(20):
-                while channel.registration != registered:
-                    await asyncio.sleep(0.02)
+            await until(lambda: channel.registration == registered, "registered again", 20)
             for _ in range(2):
                 outcomes.append(await channel.dial("5550303", SendRequest(document)))
             await provider.stop()  # the removal REGISTER ends SIPp's third call
@@ -274,15 +268,16 @@ class SippRegistrar:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                try:
-                    probe.bind((HOST, self.port))
-                except OSError:
-                    return
-            time.sleep(0.02)
-        raise AssertionError("SIPp did not listen")
+        wait_until(self.listening, "SIPp listens", 10, poll=0.02)
+
+    def listening(self) -> bool:
+        """Whether SIPp has bound its port (ours to bind no longer)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind((HOST, self.port))
+            except OSError:
+                return True
+        return False
 
     def stop(self) -> None:
         self.process.kill()
