@@ -27,6 +27,7 @@ from openfax.engine import AudioSession, Role, SessionOptions
 from openfax.errors import ModemError
 from openfax.virtual_modem import CallReport, ModemBridge, PtyLine
 from tests.engine.fax_images import read_pages, sample_page, write_tiff
+from tests.waiting import until
 
 pytestmark = [
     pytest.mark.slow,
@@ -163,9 +164,12 @@ def test_efax_dying_mid_page_ends_the_call_with_a_clear_error(tmp_path: Path) ->
             args = ("-d", str(line.path), "-t", NUMBER, *map(str, files))
             async with efax(log, *args) as process:
                 run = asyncio.create_task(bridge.run(timeout=CALL_TIMEOUT))
-                async with asyncio.timeout(CALL_TIMEOUT):
-                    while session.line_seconds < 12.0 and not run.done():
-                        await asyncio.sleep(0.05)
+                await until(
+                    lambda: session.line_seconds >= 12.0 or run.done(),
+                    "12 s of the call on the line",
+                    CALL_TIMEOUT,
+                    poll=0.05,
+                )
                 process.kill()
                 with pytest.raises(ModemError, match=r"closed .* with the call up"):
                     await asyncio.wait_for(run, 5.0)
