@@ -33,6 +33,7 @@ from openfax.telephony.sdp import (
 )
 from tests.engine.fax_images import read_pages
 from tests.telephony.relay import LossyRelay
+from tests.waiting import until
 
 MakeTiff = Callable[..., Path]
 HOST = "127.0.0.1"
@@ -163,7 +164,7 @@ def test_a_g711_fax_survives_an_event_loop_held_again_and_again(
 
     async def hold_the_loop() -> None:
         while True:
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # the holds under test, every half second
             time.sleep(0.15)
 
     async def held() -> tuple[MediaSession, MediaSession, FaxSession, FaxSession]:
@@ -218,7 +219,7 @@ def test_a_call_switches_from_audio_to_t38_and_the_fax_starts_again(
             caller.connect(ours, audio[0])
             answerer.connect(theirs, audio[1])
             runs = asyncio.gather(caller.run(), answerer.run())
-            await asyncio.sleep(1.0)
+            await until(lambda: audio[1].line_seconds >= 1.0, "a second of the call in G.711")
             assert not any(isinstance(event, PageReceived) for event in events)
             ours, theirs = negotiate(answerer, caller, t38=True)  # the answerer re-INVITEs
             t38 = [
@@ -260,7 +261,7 @@ def test_malformed_datagrams_are_logged_and_dropped(
         for junk in (b"\x00", b"\x00\x01\x7f", b"\x80" * 3):
             sender.sendto(junk, (HOST, media.t38_port))
         sender.sendto(b"\x10", (HOST, media.audio_port))
-        await asyncio.sleep(0.2)
+        await until(lambda: media.statistics.rejected >= 4, "the four datagrams are rejected")
         sender.close()
         media.close()
         other.close()
