@@ -107,7 +107,7 @@ async def test_concurrent_writers_on_sqlite_wait_for_each_other(tmp_path: Path) 
     async def write(n: int) -> int:
         async with db.transaction() as conn:
             seq = await queries.append_event(conn, "tick", {"n": n}, now=NOW)
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # held open, so the writers overlap (under test)
             return seq
 
     try:
