@@ -106,7 +106,8 @@ def set_paused(admin: FaxServer, paused: bool) -> None:
 def test_a_password_signs_in_over_tcp(admin: FaxServer, daemon: Daemon) -> None:
     add_account(admin, "pat", "correct horse")
     account = admin.fax_account_set.get_account("pat")
-    assert account.has_password and account.granted_rights is None
+    assert account.has_password
+    assert account.granted_rights is None
     with remote(daemon, "pat", "correct horse") as pat:
         assert pat.current_account.account_name == "pat"
         assert pat.security2.granted_rights == effective_rights(DEFAULT_RIGHTS)
@@ -468,7 +469,8 @@ def test_received_faxes_are_public_or_reassigned(
             with pytest.raises(AccessDeniedError):
                 dora.folders.incoming_archive.get_message(received)
             message.reassign("dora")
-            assert message.was_reassigned and message.recipients == "dora"
+            assert message.was_reassigned
+            assert message.recipients == "dora"
             (entry,) = [e for e in admin.get_audit(limit=1000) if e.action == "reassigned"]
             assert (entry.actor, entry.object_id) == (admin.current_account.account_name, received)
             assert entry.details == {"account": "dora"}
@@ -530,7 +532,8 @@ def test_account_events_are_that_accounts_faxes(
             fay.fax_account_set.get_account("gus").listen_to_account_events(AccountEvents.OUT_QUEUE)
         guss = submit(gus, body)
         fays = submit(fay, body)
-        assert added["fay"].wait(WAIT) and added["gus"].wait(WAIT)
+        assert added["fay"].wait(WAIT)
+        assert added["gus"].wait(WAIT)
         for account in (mine, watched):
             account.listen_to_account_events(AccountEvents.NONE)
         assert {e.job_id for e in heard["fay"]} == {fays}

@@ -46,7 +46,8 @@ def test_send_waits_and_the_fax_arrives_in_the_inbox(daemon: Daemon, tmp_path: P
     assert job["id"] in [m["id"] for m in outgoing]
     inbox = json.loads(openfax(daemon, "inbox", "--json").stdout)
     received = [m for m in inbox if m["pages"] == job["pages"]]
-    assert received and not received[-1]["partial"]
+    assert received
+    assert not received[-1]["partial"]
 
     pdf = tmp_path / "fax.pdf"
     got = openfax(daemon, "get", received[-1]["id"], "-o", pdf)
@@ -69,7 +70,8 @@ def test_listing_commands_show_tables_and_json(daemon: Daemon) -> None:
     assert sorted(d["number"] for d in devices) == ["1001", "1002"]
     assert all(d["state"] == "idle" for d in devices)
     table = openfax(daemon, "jobs")
-    assert table.returncode == 0 and "Outgoing queue" in table.stdout
+    assert table.returncode == 0
+    assert "Outgoing queue" in table.stdout
 
 
 def test_remote_access_needs_the_token(daemon: Daemon) -> None:
@@ -124,5 +126,6 @@ def test_no_server_says_where_it_looked_and_how_to_start_one(tmp_path: Path) -> 
     )
     assert done.returncode == 1
     assert str(socket_path) in done.stderr
-    assert "openfaxd" in done.stderr and "make run" in done.stderr
+    assert "openfaxd" in done.stderr
+    assert "make run" in done.stderr
     assert "Traceback" not in done.stderr

@@ -106,7 +106,8 @@ def jobs(daemon: Daemon, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 def test_jobs_and_sent_say_why_a_fax_failed_or_waits(daemon: Daemon, jobs: dict[str, Any]) -> None:
     waiting, given_up = jobs["waiting"], jobs["given_up"]
-    assert waiting["extended_status"] and given_up["extended_status"]
+    assert waiting["extended_status"]
+    assert given_up["extended_status"]
     rows = {row["id"]: row for row in json.loads(openfax(daemon, "jobs", "--json").stdout)}
     retrying, failed = rows[waiting["id"]], rows[given_up["id"]]
     assert retrying["reason"] == f"{in_words(waiting)}; next try {retrying['scheduled'][-8:]}"
@@ -116,7 +117,8 @@ def test_jobs_and_sent_say_why_a_fax_failed_or_waits(daemon: Daemon, jobs: dict[
     table = openfax(daemon, "jobs")
     assert table.returncode == 0, table.stderr
     words = table.stdout.split()  # the reasons wrap
-    assert "RETRYING" in words and "RETRIES_EXCEEDED" in words
+    assert "RETRYING" in words
+    assert "RETRIES_EXCEEDED" in words
     assert set(f"{in_words(given_up)} next try".split()) <= set(words)
 
     sent = {row["id"]: row for row in json.loads(openfax(daemon, "sent", "--json").stdout)}
@@ -180,7 +182,8 @@ def test_wide_shows_every_column(
         return [cell.strip() for cell in header.split("┃")]
 
     fitted = headers()
-    assert set(narrow) <= set(fitted) and not set(wide_only) & set(fitted)
+    assert set(narrow) <= set(fitted)
+    assert not set(wide_only) & set(fitted)
     assert set(narrow + wide_only) <= set(headers("--wide"))
 
 
@@ -212,7 +215,8 @@ def test_get_last_and_an_id_no_fax_has(
     malformed = openfax(daemon, "get", "zzz", "-o", tmp_path / "none.pdf")
     assert "not a fax id (16 hex digits): 'zzz'" in malformed.stderr
     both = openfax(daemon, "get", "--last", inbox[-1]["id"], "-o", tmp_path / "x.pdf")
-    assert both.returncode == 2 and "MESSAGE_ID or --last" in both.stderr
+    assert both.returncode == 2
+    assert "MESSAGE_ID or --last" in both.stderr
 
 
 def test_a_bad_document_is_named_once_as_the_user_named_it(daemon: Daemon, tmp_path: Path) -> None:
@@ -234,7 +238,8 @@ def test_a_bad_document_is_named_once_as_the_user_named_it(daemon: Daemon, tmp_p
             done = openfax(daemon, "send", *args, "--to", "1002", *wait)
             assert done.returncode == 1
             assert done.stderr.startswith(f"Error: BodyError: {expected}"), done.stderr
-            assert done.stderr.count("body ") == 1 and "openfax-upload" not in done.stderr
+            assert done.stderr.count("body ") == 1
+            assert "openfax-upload" not in done.stderr
     rendered = openfax(daemon, "render", truncated, "-o", tmp_path / "x.tif")
     assert rendered.stderr.count(str(truncated)) == 1, rendered.stderr
     cover = openfax(daemon, "send", SAMPLES / "letter.txt", "--to", "1002", "--cover", "nosuch")
@@ -320,7 +325,8 @@ def test_watch_names_events_and_statuses_and_outlives_a_restart(tmp_path: Path) 
             changed = watcher.wait_for(
                 lambda _, line: "OnOutgoingJobChanged" in line and job in line, "job change"
             )
-            assert "job_type=SEND" in changed and "status=INPROGRESS" in changed
+            assert "job_type=SEND" in changed
+            assert "status=INPROGRESS" in changed
             assert not re.search(r"(status|job_type)=\d", changed), changed
             assert "available_operations" not in changed
 

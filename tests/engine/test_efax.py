@@ -113,7 +113,8 @@ def test_efax_sends_two_pages_to_an_answering_session(tmp_path: Path) -> None:
     assert code == 0, log.read_text()
     assert report.dialled == NUMBER
     assert_paced(report)
-    assert report.result is not None and report.result.ok, log.read_text()
+    assert report.result is not None, log.read_text()
+    assert report.result.ok, log.read_text()
     assert report.result.pages == 2
     got = read_pages(received)
     assert len(got) == 2
@@ -143,7 +144,8 @@ def test_calling_session_sends_two_pages_to_efax_receiving(tmp_path: Path) -> No
     assert code == 0, log.read_text()
     assert report.rings >= 1
     assert_paced(report)
-    assert report.result is not None and report.result.ok, log.read_text()
+    assert report.result is not None, log.read_text()
+    assert report.result.ok, log.read_text()
     assert report.result.pages == 2
     # efax writes one G3 TIFF per page, named prefix.001, prefix.002...
     files = sorted(tmp_path.glob("efax-received.*"))
@@ -175,4 +177,5 @@ def test_efax_dying_mid_page_ends_the_call_with_a_clear_error(tmp_path: Path) ->
                     await asyncio.wait_for(run, 5.0)
 
     asyncio.run(call())
-    assert session.result is not None and not session.result.ok
+    assert session.result is not None
+    assert not session.result.ok

@@ -97,7 +97,8 @@ def test_hylafax_sends_a_page_to_an_answering_session(tmp_path: Path) -> None:
     assert (sent.kind, sent.number, sent.station, sent.pages) == ("SEND", NUMBER, "222", 1)
     assert sent.reason == "", logs
     assert report.dialled == NUMBER
-    assert report.result is not None and report.result.ok, logs
+    assert report.result is not None, logs
+    assert report.result.ok, logs
     assert report.result.pages == 1
     (got,) = read_pages(received)
     want = np.asarray(page.convert("L")) < 128
@@ -129,6 +130,7 @@ def test_a_calling_session_sends_a_page_to_hylafax_answering(tmp_path: Path) -> 
         assert received.reason == "", logs
         (got,) = read_pages(hylafax.spool / received.file)
     assert report.rings >= 1
-    assert report.result is not None and report.result.ok, logs
+    assert report.result is not None, logs
+    assert report.result.ok, logs
     assert report.result.pages == 1
     assert np.array_equal(got, np.asarray(page.convert("L")) < 128)

@@ -115,7 +115,8 @@ def test_a_dte_that_never_answers_hears_rings_then_the_call_fails(
 
     heard = asyncio.run(scenario())
     assert heard.count(b"\r\nRING\r\n") == 3
-    assert session.result is not None and not session.result.ok, "the session was closed"
+    assert session.result is not None, "the session was closed"
+    assert not session.result.ok, "the session was closed"
 
 
 def test_a_dte_closing_the_port_mid_call_ends_it_with_an_error(tmp_path: Path) -> None:
@@ -135,7 +136,8 @@ def test_a_dte_closing_the_port_mid_call_ends_it_with_an_error(tmp_path: Path) -
                 await run
 
     asyncio.run(scenario())
-    assert session.result is not None and not session.result.ok
+    assert session.result is not None
+    assert not session.result.ok
 
 
 def test_a_port_closed_and_reopened_while_idle_keeps_the_modem(tmp_path: Path) -> None:
@@ -162,7 +164,8 @@ def test_a_port_closed_and_reopened_while_idle_keeps_the_modem(tmp_path: Path) -
 
     said = asyncio.run(scenario())
     assert said.split()[-2:] == [b"1", b"OK"], "the modem kept its class through the hand-overs"
-    assert session.result is not None and not session.result.ok, "closing in a call ends it"
+    assert session.result is not None, "closing in a call ends it"
+    assert not session.result.ok, "closing in a call ends it"
 
 
 def test_a_port_closed_and_reopened_while_ringing_rings_on_and_can_answer(
@@ -186,7 +189,8 @@ def test_a_port_closed_and_reopened_while_ringing_rings_on_and_can_answer(
                 await run
 
     asyncio.run(scenario())
-    assert session.result is not None and not session.result.ok
+    assert session.result is not None
+    assert not session.result.ok
 
 
 def test_the_bridge_gives_up_at_its_deadline_and_frees_the_session(tmp_path: Path) -> None:

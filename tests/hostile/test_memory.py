@@ -152,7 +152,8 @@ def test_a_16_mb_text_is_refused_at_once_naming_the_limit_and_its_pages(
     error = answer.json()["error"]
     assert error["class"] == "PageLimitError"
     assert error["details"] == {"pages": pages, "limit": 1000}
-    assert f"{pages:,} pages" in error["message"] and "1,000" in error["message"]
+    assert f"{pages:,} pages" in error["message"]
+    assert "1,000" in error["message"]
     assert spool_files(daemon) == []
     assert daemon.peak_rss() < before + 200 * MB
     with daemon.connected() as server:
@@ -228,7 +229,8 @@ def test_a_job_that_killed_the_daemon_twice_is_set_aside(tmp_path: Path) -> None
         with daemon.connected() as server:
             job = server.folders.outgoing_queue.get_job(job_id)
             assert job.status is JobStatus.FAILED, job.status
-            assert "set aside" in job.extended_status and "2 calls" in job.extended_status
+            assert "set aside" in job.extended_status
+            assert "2 calls" in job.extended_status
             assert job.pages_confirmed < 6
             (entry,) = [e for e in server.get_audit(after=last_audit) if e.action == "set_aside"]
             assert (entry.actor, entry.object_id) == ("openfaxd", job_id)

@@ -114,7 +114,8 @@ def test_a_delayed_offer_gets_our_offer_in_the_200_and_the_ack_answers_it(
     (events,) = service.incoming.values()
     assert any(isinstance(event, Answered) for event in events)
     # SIPp hangs up before any fax: the engine ran over the stream the ACK accepted.
-    assert outcome.connected and f"(over {over})" in outcome.detail, outcome.detail
+    assert outcome.connected, outcome.detail
+    assert f"(over {over})" in outcome.detail, outcome.detail
 
 
 def test_a_delayed_offer_without_an_answer_in_the_ack_is_hung_up_saying_why(
@@ -145,7 +146,8 @@ def test_an_unusable_offer_is_refused_with_a_warning_before_ringing(tmp_path: Pa
     (events,) = service.incoming.values()
     assert [type(event) for event in events] == [CallEnded], "no ring, no answer"
     (outcome,) = service.received()
-    assert outcome.cause is CallCause.REMOTE_INCAPABLE and "G.711" in outcome.detail
+    assert outcome.cause is CallCause.REMOTE_INCAPABLE
+    assert "G.711" in outcome.detail
 
 
 class MediaPort(asyncio.DatagramProtocol):
@@ -207,7 +209,8 @@ async def held_back(provider: SipProvider, packets: int) -> None:
     """Wait until the one channel's media session has held back ``packets`` more."""
     (channel,) = provider.devices
     leg = channel._call  # the call's media statistics are not part of the device's API
-    assert leg is not None and leg.media is not None
+    assert leg is not None
+    assert leg.media is not None
     statistics = leg.media.statistics
     target = statistics.held + packets
     await until(lambda: statistics.held >= target, f"{packets} more held back", 10, poll=0.01)
@@ -247,7 +250,8 @@ def test_a_404_just_after_a_re_registration_is_retried_once(tmp_path: Path) -> N
     serve(tmp_path, trunk, scenario)
     first, second = outcomes
     assert first.cause is CallCause.UNREACHABLE, first.detail
-    assert "404 Not Found" in first.detail and "tried again once" in first.detail
+    assert "404 Not Found" in first.detail
+    assert "tried again once" in first.detail
     assert second.cause is CallCause.BAD_ADDRESS, second.detail
 
 
@@ -342,7 +346,8 @@ def test_registration_runs_in_the_background_and_its_state_is_shown(tmp_path: Pa
                 assert "401 Unauthorized" in rows[1]["registration"]
                 listed = json.loads(openfax(daemon, "providers", "list", "--json").stdout)
                 sip = next(row for row in listed if row["unique_name"] == "sip")
-                assert sip["status"] == "CANT_INIT" and "trunk carrier" in sip["error"]
+                assert sip["status"] == "CANT_INIT"
+                assert "trunk carrier" in sip["error"]
                 log = "".join(daemon.log)
                 assert "SIP trunk carrier: registration failed:" in log
                 assert "next attempt in 30 s" in log

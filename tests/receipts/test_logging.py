@@ -28,7 +28,8 @@ def test_a_sent_and_a_received_fax_each_add_a_line_to_the_activity_logs(
     server: FaxServer, two_pages: Path, tmp_path: Path
 ) -> None:
     activity = server.logging_options.activity_logging
-    assert activity.log_incoming and activity.log_outgoing
+    assert activity.log_incoming
+    assert activity.log_outgoing
     assert activity.database_path.endswith("activity")
     # An administrators' folder: its group reads the logs, others do not.
     folder = tmp_path / "activity"
@@ -102,7 +103,8 @@ def test_event_logging_levels_decide_what_the_service_logs(
         lambda: [line for line in outbound_lines(daemon, logged) if "COMPLETED" in line],
         "the outbound event",
     )
-    assert "INFO openfax.events.outbound" in line and "COMPLETED" in line
+    assert "INFO openfax.events.outbound" in line
+    assert "COMPLETED" in line
 
     # At none (as at medium) a completed fax, an information, is not logged.
     levels.outbound_events_level = LogLevel.NONE
@@ -128,6 +130,7 @@ def test_event_logging_levels_decide_what_the_service_logs(
         ],
         "the inbound event",
     )
-    assert "INFO" in line and "2 pages" in line
+    assert "INFO" in line
+    assert "2 pages" in line
     levels.inbound_events_level = LogLevel.MED
     levels.save()

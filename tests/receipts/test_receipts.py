@@ -252,12 +252,14 @@ def test_a_receipt_refused_for_good_is_listed_failed_and_sent_again_once_put_rig
             "the receipt failed for good",
         )
         # A 535 (failed login) is not tried again.
-        assert failed.attempts == 1 and "535" in failed.last_error
+        assert failed.attempts == 1
+        assert "535" in failed.last_error
         options = server.receipt_options
         options.smtp_password = "letmein"
         options.save()
         failed.resend()
-        assert failed.status == "pending" and failed.attempts == 0
+        assert failed.status == "pending"
+        assert failed.attempts == 0
         with pytest.raises(InvalidOperationError, match="only failed ones"):
             failed.resend()
         ((user, mail),) = mailbox.wait_for(1)

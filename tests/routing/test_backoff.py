@@ -66,5 +66,6 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
     assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
     assert (delivery.status, delivery.next_attempt_at) == (DeliveryStatus.FAILED, None)
     assert len(hook.received) == 4
-    assert job.status == JobStatus.RETRIES_EXCEEDED and job.retries == 3
+    assert job.status == JobStatus.RETRIES_EXCEEDED
+    assert job.retries == 3
     assert kept.pages == 1

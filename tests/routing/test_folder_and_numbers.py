@@ -112,7 +112,8 @@ def test_methods_run_in_priority_order_and_an_unconfigured_one_fails_visibly(
     message_id = fax_to(server, "1002", one_page)
     first, second = settled(server, message_id)
     assert (first.method, second.method) == (PRINT, STORE_IN_FOLDER)
-    assert first.status == "failed" and "not configured" in first.last_error
+    assert first.status == "failed"
+    assert "not configured" in first.last_error
     assert second.status == "done"
     assert (tmp_path / f"{message_id}.tif").exists()
     printing.priority = 99

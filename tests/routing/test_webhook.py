@@ -84,7 +84,8 @@ def test_a_webhook_failing_for_good_keeps_the_fax_and_is_resent_by_an_administra
         assert "404" in delivery.last_error
         job = server.folders.incoming_queue.get_job(message_id)
         assert job.status == JobStatus.RETRIES_EXCEEDED
-        assert "Post to a webhook" in job.extended_status and "404" in job.extended_status
+        assert "Post to a webhook" in job.extended_status
+        assert "404" in job.extended_status
         assert logged(daemon, f"fax {message_id}: Post to a webhook failed for good")
         failed = server.inbound_routing.get_deliveries(status="failed")
         assert delivery.id in {d.id for d in failed}
@@ -106,7 +107,8 @@ def test_a_webhook_failing_for_good_keeps_the_fax_and_is_resent_by_an_administra
     link = requests[1].json["pdf_url"]
     assert link == f"{link_base}/v1/incoming-messages/{message_id}/pdf"
     answer = httpx.get(link, headers={"Authorization": f"Bearer {daemon.token}"})
-    assert answer.status_code == 200 and answer.content.startswith(b"%PDF")
+    assert answer.status_code == 200
+    assert answer.content.startswith(b"%PDF")
     with pytest.raises(MessageNotFoundError):
         server.folders.incoming_queue.get_job(message_id)
     with pytest.raises(InvalidOperationError, match="done"):

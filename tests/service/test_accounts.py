@@ -31,7 +31,8 @@ async def test_unknown_tokens_are_not_cached_and_known_ones_stay_bounded(
     await accounts.add_account("alice")
     _, token = await accounts.add_token("alice")
     principal = await accounts.sign_in_token(token)
-    assert principal is not None and principal.name == "alice"
+    assert principal is not None
+    assert principal.name == "alice"
     assert len(accounts._tokens) == 1
 
 
@@ -46,7 +47,8 @@ def test_an_expiring_cache_forgets_its_least_recently_used_entry_when_full() -> 
     assert [cache.get(k) for k in (0, 2, 3)] == ["0", "2", "3"]
     stale: ExpiringCache[int, str] = ExpiringCache(0.0)
     stale.put(1, "1")
-    assert stale.get(1) is None and len(stale) == 0
+    assert stale.get(1) is None
+    assert len(stale) == 0
 
 
 def test_the_sign_in_throttle_doubles_its_delay_and_forgets_on_success() -> None:
@@ -73,10 +75,14 @@ async def test_an_unknown_account_and_a_wrong_password_are_answered_alike_and_th
     for _ in range(FREE_FAILURES):
         assert await accounts.sign_in_password("alice", "wrong", "10.0.0.1") is None
         assert await accounts.sign_in_password("nobody", "wrong", "10.0.0.2") is None
+
+    async def sign_in_twice(name: str) -> None:
+        for _ in range(2):
+            await accounts.sign_in_password(name, "wrong", "10.0.0.3")
+
     for name in ("alice", "nobody"):
         with pytest.raises(SignInThrottledError):
-            for _ in range(2):
-                await accounts.sign_in_password(name, "wrong", "10.0.0.3")
+            await sign_in_twice(name)
     # The right password is not checked while alice must wait.
     with pytest.raises(SignInThrottledError) as raised:
         await accounts.sign_in_password("alice", "secret", "10.0.0.4")

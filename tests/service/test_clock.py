@@ -31,7 +31,7 @@ async def test_advance_wakes_sleepers_in_order_at_their_times() -> None:
     await clock.advance(5)
     await asyncio.gather(*tasks)
     assert [name for name, _ in woke] == ["a", "b", "c"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="does not go back"):
         await clock.set(START)
 
 

@@ -80,7 +80,8 @@ async def test_a_broadcast_shares_one_body_until_its_last_job_leaves(
         await service.set_queue_switches(outgoing_paused=False)
         await send_all(service, clock, ids)
         sent = {await service.message_tiff_path(Direction.OUT, job_id) for job_id in ids}
-        assert len(sent) == 3 and body not in sent
+        assert len(sent) == 3
+        assert body not in sent
         await spool_holds(service, sent, "the shared body left with the last job")
 
 

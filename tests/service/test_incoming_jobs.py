@@ -72,7 +72,8 @@ async def test_cancel_during_reception_hangs_up_and_keeps_the_pages_that_arrived
         assert 1 <= sending.pages_confirmed < pages
         await archived(service, 1)
         (partial,) = (await service.get_incoming_messages()).messages
-        assert partial.id == receiving.id and partial.partial
+        assert partial.id == receiving.id
+        assert partial.partial
         assert sending.pages_confirmed <= partial.pages < pages
         tiff = await service.message_tiff_path(Direction.IN, partial.id)
         assert len(read_fax_tiff(tiff)) == partial.pages

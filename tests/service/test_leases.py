@@ -61,7 +61,7 @@ async def test_a_call_outlasting_its_lease_on_a_stalled_loop_is_placed_once(
         # The daemon's loop does nothing for more than two leases (a CPU-bound callback on
         # an overloaded machine): its lease lapses under the running call. Its own recovery
         # must not take the job back, nor the lease keeper hang up a call nobody else took.
-        time.sleep(7.0)  # the stall under test (a blocked loop), not a wait
+        time.sleep(7.0)  # noqa: ASYNC251 (the stall under test: a blocked loop, not a wait)
         await job_leaves_queue(service, job_id)
         attempts = await service.get_call_attempts(job_id)
         assert [(a.attempt, a.failure_cause, a.pages_confirmed) for a in attempts] == [(1, None, 3)]
@@ -101,6 +101,7 @@ async def test_a_call_whose_lease_cannot_be_renewed_hangs_up_and_resumes_later(
         assert second.failure_cause is None
         assert first.pages_confirmed + second.pages_confirmed == 5
         sent = await service.get_message(Direction.OUT, job_id)
-        assert sent.pages == 5 and sent.retries == 0
+        assert sent.pages == 5
+        assert sent.retries == 0
         rest = (5 - first.pages_confirmed, False)
         assert await receptions(service, 2) == sorted([cut_off, rest])

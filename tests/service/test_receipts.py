@@ -52,7 +52,8 @@ async def test_a_broadcast_summary_is_mailed_once_when_its_last_job_ends(
 
         await until(sent, "the summary marked sent")
         (summary,) = await service.get_receipts()
-    assert summary.job_id is None and summary.delivered
+    assert summary.job_id is None
+    assert summary.delivered
     assert [job["status"] for job in summary.report["jobs"]] == ["COMPLETED", "COMPLETED"]
     # Without a subject the fax goes by its document's name.
     assert mail["Subject"] == 'Broadcast fax "two.pdf": 2 of 2 recipients received it'
@@ -96,7 +97,8 @@ async def queue_receipt(
 async def test_a_pending_receipt_is_cancelled_and_can_still_be_sent(service: FaxService) -> None:
     pending = await queue_receipt(service, DeliveryStatus.PENDING, due=DAY)
     cancelled = await service.cancel_receipt(pending.id, "alice")
-    assert cancelled.status is DeliveryStatus.FAILED and cancelled.next_attempt_at is None
+    assert cancelled.status is DeliveryStatus.FAILED
+    assert cancelled.next_attempt_at is None
     assert cancelled.last_error == "cancelled by alice"
     (failed,) = await service.get_receipts(status=DeliveryStatus.FAILED)
     assert failed.id == pending.id

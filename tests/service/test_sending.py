@@ -59,10 +59,12 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
     await job_leaves_queue(service, job_id)
 
     out = await service.get_message(Direction.OUT, job_id)
-    assert out.pages == 2 and out.recipient_number == "1002"
+    assert out.pages == 2
+    assert out.recipient_number == "1002"
 
     (message,) = await archived(service)
-    assert message.pages == 2 and not message.partial
+    assert message.pages == 2
+    assert not message.partial
     (attempt,) = await service.get_call_attempts(job_id)
     assert message.caller_id == (await service.get_device(attempt.device_id or 0)).number
     expected = [np.asarray(page.image) for page in render_documents([two_pages])]
@@ -105,7 +107,8 @@ async def test_a_bad_body_is_named_by_index_and_nothing_is_queued(
     bad = SubmitRequest(bodies=[two_pages, broken], recipients=bad.recipients)
     with pytest.raises(BodyError) as caught:
         await service.submit(bad)
-    assert caught.value.index == 1 and "broken.pdf" in str(caught.value)
+    assert caught.value.index == 1
+    assert "broken.pdf" in str(caught.value)
     assert await service.get_outgoing_jobs() == []
     with pytest.raises(SubmissionError):
         await service.submit(SubmitRequest(bodies=[two_pages], recipients=[]))

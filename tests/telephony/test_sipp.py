@@ -250,7 +250,8 @@ async def test_the_user_agent_calls_sipp_which_answers(
         assert (stream.kind, stream.encoding) == (StreamKind.AUDIO, "PCMA")
         await call.hang_up()
     assert progress == [180]
-    assert call.end is not None and call.end.remote is False
+    assert call.end is not None
+    assert call.end.remote is False
 
 
 @pytest.mark.parametrize(
@@ -326,7 +327,8 @@ async def test_a_session_refresh_during_t38_leaves_the_session_alone(
         call = await answer_call(incoming)
         call.on_offer = watch
         result = await call.reinvite(t38_offer(1))
-        assert result.accepted and result.answer is not None
+        assert result.accepted
+        assert result.answer is not None
         assert read_answer(t38_offer(1), result.answer).kind is StreamKind.T38
         t38 = (call.local_sdp, call.remote_sdp)
         end = await call.wait_ended()
@@ -350,7 +352,8 @@ async def test_crossing_reinvites_with_sipp_end_in_491_and_a_retry(
         call = await answer_call(incoming)
         call.on_offer = watch
         result = await call.reinvite(t38_offer(1))
-        assert result.accepted and result.answer is not None
+        assert result.accepted
+        assert result.answer is not None
         assert read_answer(t38_offer(1), result.answer).kind is StreamKind.T38
         await call.wait_ended()
     assert offers == []
@@ -404,7 +407,8 @@ async def test_a_digest_challenged_register_is_authorized_and_refreshed(
         )
         async with UserAgent(config) as ua:
             registration = await ua.register()
-            assert registration.registered and registration.granted == 2
+            assert registration.registered
+            assert registration.granted == 2
             await until(lambda: registration.refreshes, "the registration is refreshed", poll=0.05)
     # The first answer, the refresh and the removal, each with the next nonce count.
     log = peer.messages.read_text()
@@ -529,7 +533,8 @@ def test_sipp_calls_the_sip_provider_which_answers(tmp_path: Path) -> None:
 
     asyncio.run(asyncio.wait_for(main(), 60))
     (received,) = service.received()
-    assert received.direction is CallDirection.INCOMING and not received.ok
+    assert received.direction is CallDirection.INCOMING
+    assert not received.ok
     (call,) = service.calls.values()
     assert call.called_number == "5550202"
 
@@ -541,7 +546,8 @@ async def test_a_redirected_call_follows_the_contacts_in_q_order(
     async with sipp(tmp_path, "uas_redirect") as peer:
         call = ua.call(peer.uri(), offer())
         assert await call.connected() is not None
-        assert call.final is not None and call.final.status == 200
+        assert call.final is not None
+        assert call.final.status == 200
         await call.hang_up()
 
 
@@ -601,7 +607,8 @@ async def test_a_second_branch_answering_a_forked_invite_is_acked_and_hung_up(
         assert read_answer(offer(), answer).encoding == "PCMA"
         # SIPp checks the ACK and BYE of the second branch, then hangs up the kept one.
         end = await peer.during(call.wait_ended())
-    assert call.dialog is not None and "SIPpTag01" in call.dialog.remote_tag
+    assert call.dialog is not None
+    assert "SIPpTag01" in call.dialog.remote_tag
     assert (end.remote, end.reason) == (True, "bye")
 
 

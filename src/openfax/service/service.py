@@ -283,7 +283,8 @@ class FaxService:
         ctx = self._ctx
         if ctx is None:
             return
-        assert self._scheduler is not None and self._receiver is not None
+        assert self._scheduler is not None
+        assert self._receiver is not None
         ctx.stopping.set()
         if self._loop_task is not None:
             await self._loop_task

@@ -386,14 +386,16 @@ class MediaSession:
         self.statistics.ticks += 1
         session = stream.session
         if isinstance(session, AudioSession):
-            assert stream.rtp_sender is not None and stream.jitter is not None
+            assert stream.rtp_sender is not None
+            assert stream.jitter is not None
             for datagram in stream.rtp_sender.push(session.tx(SAMPLES_PER_PACKET)):
                 self._send(self._audio, datagram, stream)
             for pcm in stream.jitter.tick(SAMPLES_PER_PACKET):
                 session.rx(pcm.tobytes())
         else:
             assert isinstance(session, T38Session)
-            assert stream.encoder is not None and stream.receiver is not None
+            assert stream.encoder is not None
+            assert stream.receiver is not None
             receiver = stream.receiver
             timer = receiver.next_timer()
             if timer is not None and timer <= self._now():

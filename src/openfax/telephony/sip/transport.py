@@ -158,7 +158,8 @@ class _Stream(asyncio.Protocol):
         self.owner._connections[self.peer] = self
 
     def data_received(self, data: bytes) -> None:
-        assert self.peer is not None and self.transport is not None
+        assert self.peer is not None
+        assert self.transport is not None
         try:
             messages = self.parser.feed(data)
         except SipParseError as error:
