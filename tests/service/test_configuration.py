@@ -102,7 +102,7 @@ async def test_a_saved_value_out_of_range_is_left_out_and_can_be_replaced(
     async with service.ctx.hub.transaction() as conn:
         saved = {"outgoing_queue_age_limit": 10**14, "retries": 5}
         await q.set_setting(conn, CONFIGURATION_KEY, saved, now=service.ctx.clock.now())
-    with caplog.at_level(logging.WARNING, "openfax.service"):
+    with caplog.at_level(logging.WARNING, "openfax.service.configuration"):
         configuration = await service.get_configuration()
     assert configuration.retries == 5
     assert configuration.outgoing_queue_age_limit == 0

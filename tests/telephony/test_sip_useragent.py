@@ -289,7 +289,7 @@ async def test_options_are_answered_and_garbage_is_logged_and_dropped(
             sock.bind(("127.0.0.1", 0))
             sock.setblocking(False)
             here = sock.getsockname()[1]
-            with caplog.at_level(logging.INFO, logger="openfax.telephony.sip"):
+            with caplog.at_level(logging.INFO, logger="openfax.telephony.sip.transport"):
                 sock.sendto(b"\x00\xffnot sip at all\r\n\r\n", ("127.0.0.1", port))
                 bad = (
                     "OPTIONS sip:callee@127.0.0.1 SIP/2.0\r\n"

@@ -15,7 +15,7 @@ from openfax.model import JobOperations, JobStatus, JobType
 
 _ENVELOPE = ("seq", "type", "event", "time")
 
-_logger = logging.getLogger("openfax.client")
+_logger = logging.getLogger(__name__)
 _S = TypeVar("_S")
 _E = TypeVar("_E")
 

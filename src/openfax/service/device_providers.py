@@ -23,7 +23,7 @@ from openfax.model import ProviderStatus
 from openfax.plugins import failure, load_entry_point
 from openfax.providers import DeviceProvider
 
-_logger = logging.getLogger("openfax.service.providers")
+_logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "openfax.providers"
 PROVIDERS_KEY = "providers.registered"

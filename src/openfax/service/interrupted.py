@@ -25,7 +25,7 @@ from openfax.store import OutgoingJob
 MAX_INTERRUPTED_CALLS = 2
 """Calls in a row cut off by their node's death after which a job is set aside."""
 
-_logger = logging.getLogger("openfax.service.interrupted")
+_logger = logging.getLogger(__name__)
 
 
 def after_interruption(job: OutgoingJob, now: datetime, retry_at: datetime) -> dict[str, object]:

@@ -136,7 +136,7 @@ from openfax.store.queries import (
     SubmitResult,
 )
 
-_logger = logging.getLogger("openfax.service")
+_logger = logging.getLogger(__name__)
 
 ALL_EVENTS = ServerEvents(sum(ServerEvents))
 

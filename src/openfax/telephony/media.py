@@ -40,7 +40,7 @@ from openfax.telephony.rtp import SAMPLES_PER_PACKET, Codec, JitterBuffer, RtpSe
 from openfax.telephony.sdp import NegotiatedStream, StreamKind
 from openfax.telephony.udptl import UdptlEncoder, UdptlReceiver
 
-_logger = logging.getLogger("openfax.telephony.media")
+_logger = logging.getLogger(__name__)
 
 TICK_SECONDS = SAMPLES_PER_PACKET / SAMPLE_RATE
 """The media clock's tick: one 20 ms RTP packet, and the step of the T.38 timers."""

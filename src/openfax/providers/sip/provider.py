@@ -111,7 +111,7 @@ from openfax.telephony.sip.useragent import (
 )
 from openfax.telephony.sip.useragent import IncomingCall as SipIncomingCall
 
-_logger = logging.getLogger("openfax.providers.sip")
+_logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 5.0
 """Wall seconds ``stop`` waits for the calls it hung up to end."""

@@ -38,7 +38,7 @@ from openfax.telephony.sip.message import (
     stamp_source,
 )
 
-log = logging.getLogger("openfax.telephony.sip")
+log = logging.getLogger(__name__)
 
 TRANSPORTS = ("UDP", "TCP")
 """The transports spoken; a peer names one of them."""

@@ -61,7 +61,7 @@ from openfax.telephony.sip.resolver import DNS_TIMEOUT, SipResolver
 from openfax.telephony.sip.transaction import TimerValues, make_cancel
 from openfax.telephony.sip.transport import TRANSPORTS, Peer, SipTransport, describe
 
-log = logging.getLogger("openfax.telephony.sip")
+log = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
 SUPPORTED = "timer, 100rel"
