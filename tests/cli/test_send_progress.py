@@ -1,4 +1,4 @@
-"""``openfax send --wait`` shows the page going out (issue 12): bytes of the current page and
+"""``openfax send --wait`` shows the page going out: bytes of the current page and
 the negotiated speed, so a one-page fax does not sit at 0/1 until it is done; nothing when
 stderr is not a terminal. Against a real daemon whose loopback lines run at twice real
 time, so that a page takes seconds, as on a real line."""

@@ -1,4 +1,4 @@
-"""The FAXCOMEX members the client gained for issue 12 against a real openfaxd: the queue's
+"""FAXCOMEX members against a real openfaxd: the queue's
 and archives' own settings (the server configuration's), ``ConnectedSubmit2``, the
 versions of plug-ins, transmission times in ``FaxJobStatus``, the built-in ``generic``
 cover page, the default sender kept per account, messages' writable fields, the security

@@ -1,4 +1,4 @@
-"""Progress within a page (issue 12): the sending session reports how far it is into each
+"""Progress within a page: the sending session reports how far it is into each
 page while it goes out, so a one-page fax does not sit at 0 of 1 for half a minute."""
 
 from __future__ import annotations

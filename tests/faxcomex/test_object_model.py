@@ -1,8 +1,7 @@
 """The list of every FAXCOMEX member in docs/design/faxcomex.md, checked against the object
 model reference (each member it names is in the reference, each member the reference names
 is in it) and against the facade (a static check: each member marked as working resolves on
-the object the facade gives a script, each one marked E_NOTIMPL is one, and what does not
-resolve is the set the fc-server part of issue 12 brings)."""
+the object the facade gives a script, and each one marked E_NOTIMPL is one)."""
 
 from __future__ import annotations
 
@@ -25,13 +24,7 @@ from tests.documents.factories import make_pdf
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "design" / "faxcomex.md"
 REFERENCE_NAME = Path("shared", "reference", "faxcomex-object-model.md")
-STATES = {"works", "E_NOTIMPL", "fc-server"}
-
-AWAITING_SERVER: set[str] = set()
-"""Members marked ``fc-server`` in the doc: waiting for server or client support. None
-since the fc-server part of issue 12 was merged (the queues' and archives' own
-configuration, Submit2, the default sender, versions, the security descriptor, writable
-messages, server events): all are ``works`` and the test checks they resolve."""
+STATES = {"works", "E_NOTIMPL"}
 
 CLIENT_CLASSES: dict[str, type] = {
     "FaxServer": client.FaxServer,
@@ -131,12 +124,7 @@ def test_every_member_listed_as_working_resolves_on_the_facade() -> None:
     members = listed_members()
     assert len(members) == 483
     missing = {key for key in members if not resolves(*key.split("."))}
-    found = len(members) - len(missing)
-    print(f"{found} of {len(members)} members found; {len(AWAITING_SERVER)} awaited from fc-server")
-    broken = sorted(key for key in missing if members[key] != "fc-server")
-    assert not broken, f"listed as working but not found: {broken}"
-    assert missing <= AWAITING_SERVER
-    assert {key for key, state in members.items() if state == "fc-server"} == AWAITING_SERVER
+    assert not missing, f"listed but not found on the facade: {sorted(missing)}"
     not_implemented = {f"{cls}.{name}" for cls, name in faxcomex.NOT_IMPLEMENTED}
     assert {key for key, state in members.items() if state == "E_NOTIMPL"} == not_implemented
 

@@ -1,4 +1,4 @@
-"""Accounts that cannot be confused (issue 11, findings 9 to 15), each replayed against a
+"""Accounts that cannot be confused, each replayed against a
 real openfaxd by remote accounts signing in with passwords over TCP: idempotency keys and
 receipts are per account, a removed account's stream is closed and a revoked right narrows
 it at once, unknown tokens are not kept, a re-added name starts empty, a receipt address is

@@ -1,4 +1,4 @@
-"""What real SIP networks send (issue 12, found with Kamailio and SIPp playing the carrier):
+"""What real SIP networks send (found with Kamailio and SIPp playing the carrier):
 an INVITE without SDP (delayed offer), an offer the trunk cannot take (488 with a Warning,
 before any ringing), a far end putting the call on hold and resuming it, a registrar that
 lost its bindings answering 404, and registration in the background with its state shown in

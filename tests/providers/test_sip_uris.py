@@ -1,4 +1,4 @@
-"""A SIP line dials a SIP URI as it is (issue 12): straight to the URI's host, not to the
+"""A SIP line dials a SIP URI as it is: straight to the URI's host, not to the
 trunk's; a loopback line reaches no URI, and neither line reaches what is not a number."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A call's progress within a page and its speed in the job (issue 12), written a few times
+"""A call's progress within a page and its speed in the job, written a few times
 a second at most: the engine reports every half second of line time, which unpaced lines
 cover in a blink, and each write is a transaction and an event."""
 
