@@ -285,6 +285,9 @@ class Watcher:
             stderr=subprocess.PIPE,
             text=True,
             env={**environ, "OPENFAX_SOCKET": str(daemon.socket), **env},
+            # Ctrl-C as in a terminal: a test run started in the background by a shell
+            # without job control ignores SIGINT, and so would openfax watch (it hung).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
         self.seen: list[tuple[str, str]] = []
