@@ -57,7 +57,7 @@ def test_a_trunk_dns_cannot_locate_fails_the_attempt_as_unreachable(
                 job.refresh()
                 return job.status is JobStatus.RETRYING
 
-            wait_until(retrying, lambda: f"the job waits to retry, not {job.status}", WAIT)
+            wait_until(retrying, lambda: f"a retry, not {job.status}: {job.extended_status}", WAIT)
             assert "'carrier.test'" in job.extended_status
             # The daemon still serves: the trunk's device is there.
             assert [device.device_name for device in server.get_devices()] == ["carrier channel 1"]
