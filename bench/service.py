@@ -9,7 +9,7 @@ job stays queued:
   and ``hfaxd -d -q SPOOL -l 127.0.0.1 -i PORT`` on a free port, in the foreground as its
   own children. No modem is configured: jobs wait in state W. Both daemons are stopped and
   the spool removed at the end. Needs root (the daemons switch to the ``uucp`` user).
-* **OpenFax**: a private ``openfaxd`` (``python -m openfax.service.daemon --config FILE``)
+* **OpenFax**: a private ``openfaxd`` (``python -m openfax.daemon --config FILE``)
   with its data in a temporary directory and the outgoing queue paused. The client and the
   CLI reach it as a local user does: ``FaxServer.connect("")`` and ``openfax send`` on its
   Unix socket (``OPENFAX_SOCKET``).
@@ -592,7 +592,7 @@ class OpenFaxd:
         self.token = TokenFile(self.root / "tokens").add("bench")
         with self.log.open("wb") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "openfax.service.daemon", "--config", str(self.config)],
+                [sys.executable, "-m", "openfax.daemon", "--config", str(self.config)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,

@@ -1,6 +1,6 @@
 """SIP benchmark: the most simultaneous fax calls between two openfaxd on this machine.
 
-Two private ``openfaxd`` (``python -m openfax.service.daemon``), A and B, each with one SIP
+Two private ``openfaxd`` (``python -m openfax.daemon``), A and B, each with one SIP
 trunk pointing at the other on 127.0.0.1 and as many channels as the largest round needs,
 no loopback lines. Each round submits one fax (a one-page text document) to N recipients on
 A, all B's number, so the scheduler places N calls at once; B answers them all. The media
@@ -117,7 +117,7 @@ class Daemon:
         self.media: list[dict[str, float]] = []
         self.problems: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "openfax.service.daemon", "--config", str(self.config)],
+            [sys.executable, "-m", "openfax.daemon", "--config", str(self.config)],
             stdin=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -77,7 +77,7 @@ class Daemon:
         says whether with TLS."""
         self.process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "openfax.service.daemon"),
+                *(sys.executable, "-m", "openfax.daemon"),
                 *("--config", str(self.config), "--data-dir", str(self.data_dir)),
             ],
             cwd=ROOT,

@@ -204,7 +204,7 @@ class InvalidOperationError(FaxError):
 
 class InvalidTransitionError(InvalidOperationError):
     """A job in ``status`` was given an input its life cycle does not allow there
-    (:mod:`openfax.service.lifecycle`); ``status`` and ``input_name`` say which."""
+    (:mod:`openfax.model.lifecycle`); ``status`` and ``input_name`` say which."""
 
     def __init__(self, message: str, status: int, input_name: str) -> None:
         self.status = status

@@ -24,7 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from openfax.model import DEFAULT_RIGHTS, AccessRights2
 from openfax.service.accounts import FREE_FAILURES
-from openfax.service.service import ALL_EVENTS
+from openfax.service.listening import ALL_EVENTS
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
 from tests.hostile.conftest import LIMIT_BYTES

@@ -29,19 +29,21 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
     with webhook_receiver() as hook:
         hook.statuses.extend([503] * 10)
         async with FaxService(config, clock=clock) as service:
-            receiver = (await service.get_devices())[1].id
-            routing = service.inbound_routing
+            receiver = (await service.devices.get_devices())[1].id
+            routing = service.routing.inbound
             await routing.set_configuration(WEBHOOK, receiver, {"url": hook.url, "secret": "x"})
-            await service.use_routing_method(receiver, WEBHOOK, True)
-            await send_all(service, clock, await service.submit(request(one_page, "1002")))
+            await service.devices.use_routing_method(receiver, WEBHOOK, True)
+            await send_all(
+                service, clock, await service.outgoing_queue.submit(request(one_page, "1002"))
+            )
             seen: list[RoutingDelivery] = []
 
             async def archived() -> bool:
-                return bool((await service.get_incoming_messages()).messages)
+                return bool((await service.archives.get_incoming_messages()).messages)
 
             # The sender's job ends with the call; the receiver archives just after.
             await until(archived, "the fax in the incoming archive")
-            (message,) = (await service.get_incoming_messages()).messages
+            (message,) = (await service.archives.get_incoming_messages()).messages
 
             async def attempted(count: int) -> bool:
                 seen[:] = await routing.get_deliveries(message_id=message.id)
@@ -54,14 +56,14 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
                 assert delivery.status is DeliveryStatus.PENDING
                 assert delivery.next_attempt_at is not None
                 waits.append(delivery.next_attempt_at - delivery.updated_at)
-                job = await service.get_incoming_job(message.id)
+                job = await service.incoming_queue.get_job(message.id)
                 assert job.status == JobStatus.RETRYING
                 assert "503" in job.extended_status_text
                 await clock.set(delivery.next_attempt_at)
             await until(lambda: attempted(4), "the last attempt")
             (delivery,) = seen
-            job = await service.get_incoming_job(message.id)
-            kept = await service.get_message(message.direction, message.id)
+            job = await service.incoming_queue.get_job(message.id)
+            kept = await service.archives.get_message(message.direction, message.id)
 
     assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
     assert (delivery.status, delivery.next_attempt_at) == (DeliveryStatus.FAILED, None)

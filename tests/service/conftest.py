@@ -128,7 +128,7 @@ def request(body: Path, *numbers: str, **fields: Any) -> SubmitRequest:
 
 async def events_until(stream: AsyncIterator[ServerEvent], last: EventType) -> list[ServerEvent]:
     """The events of ``stream`` up to the first of type ``last``. A test takes the stream's
-    starting point (``after=await service.last_event_seq()``) before it acts: a stream left
+    starting point (``after=await service.listening.last_seq()``) before it acts: a stream left
     to read it on its first step may start after the events it is to see. A miss fails
     after WAIT_SECONDS instead of hanging."""
     seen: list[ServerEvent] = []
@@ -149,11 +149,11 @@ async def archived(service: FaxService, count: int = 1) -> list[Message]:
     archived messages, oldest first."""
 
     async def check() -> bool:
-        page = await service.get_incoming_messages()
-        return len(page.messages) == count and not await service.get_incoming_jobs()
+        page = await service.archives.get_incoming_messages()
+        return len(page.messages) == count and not await service.incoming_queue.get_jobs()
 
     await until(check, f"{count} faxes archived and routed")
-    return (await service.get_incoming_messages()).messages
+    return (await service.archives.get_incoming_messages()).messages
 
 
 async def job_reaches(
@@ -163,7 +163,7 @@ async def job_reaches(
     found: list[OutgoingJobInfo] = []
 
     async def check() -> bool:
-        job = await service.get_outgoing_job(job_id)
+        job = await service.outgoing_queue.get_job(job_id)
         found[:] = [job]
         return job.status in statuses
 
@@ -173,7 +173,7 @@ async def job_reaches(
 
 async def job_leaves_queue(service: FaxService, job_id: int) -> None:
     async def check() -> bool:
-        return job_id not in {job.id for job in await service.get_outgoing_jobs()}
+        return job_id not in {job.id for job in await service.outgoing_queue.get_jobs()}
 
     await until(check, f"job {job_id:016x} leaves the queue")
 
@@ -189,9 +189,11 @@ async def send_all(service: FaxService, clock: ManualClock, job_ids: list[int]) 
     async def sent() -> bool:
         if idle[0]:  # nothing ran when last asked, a poll ago: on to the next retries
             await clock.advance(600)
-        queued[:] = [job for job in await service.get_outgoing_jobs() if job.id in job_ids]
+        queued[:] = [job for job in await service.outgoing_queue.get_jobs() if job.id in job_ids]
         running = any(job.status & JobStatus.INPROGRESS for job in queued)
-        lines_busy = any(line.state is not DeviceState.IDLE for line in service.provider.devices)
+        lines_busy = any(
+            line.state is not DeviceState.IDLE for line in service.providers.loopback.devices
+        )
         idle[0] = not running and not lines_busy
         return not queued
 

@@ -17,14 +17,14 @@ from .conftest import request, service_config
 
 
 async def page_confirmed(service: FaxService, job_id: int) -> bool:
-    return (await service.get_outgoing_job(job_id)).pages_confirmed >= 1
+    return (await service.outgoing_queue.get_job(job_id)).pages_confirmed >= 1
 
 
 async def main(data_dir: Path, body: Path, database: str | None) -> None:
     overrides = {"database": database} if database else {}
     config = service_config(data_dir, loopback={"pace": 10.0}, **overrides)
     async with FaxService(config) as service:
-        (job_id,) = await service.submit(request(body))
+        (job_id,) = await service.outgoing_queue.submit(request(body))
         await until(lambda: page_confirmed(service, job_id), "page 1 is confirmed")
         print("CONFIRMED", flush=True)
         await asyncio.sleep(60)  # in its call until the test kills this process

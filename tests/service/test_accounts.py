@@ -94,7 +94,7 @@ async def test_an_unknown_account_and_a_wrong_password_are_answered_alike_and_th
         with pytest.raises(SignInThrottledError) as raised:
             await accounts.sign_in_password("alice", "secret", "10.0.0.4")
         assert raised.value.retry_after >= 1
-        entries = await service.get_audit(None, 0, 100)
+        entries = await service.options.get_audit(None, 0, 100)
     throttled = {e.object_id for e in entries if e.action == "sign_in_throttled"}
     assert throttled == {"account:alice", "account:nobody"}
 

@@ -27,7 +27,7 @@ async def test_activity_counts_what_the_listings_show(
     # No lines and a paused queue: nothing changes the jobs between the two readings.
     config = make_config(tmp_path / "data", loopback={"lines": 0})
     async with FaxService(config, clock=clock) as service:
-        await service.set_queue_switches(outgoing_paused=True)
+        await service.options.set_queue_switches(outgoing_paused=True)
         submission, jobs = submission_with_jobs(len(OUTGOING))
         jobs = [dataclasses.replace(j, status=s) for j, s in zip(jobs, OUTGOING, strict=True)]
         async with service.ctx.db.transaction() as conn:
@@ -35,9 +35,9 @@ async def test_activity_counts_what_the_listings_show(
             for status in INCOMING:
                 job = IncomingJob(device_id=1, status=status, started_at=START)
                 await queries.insert_incoming_job(conn, job)
-        activity = await service.get_activity()
-        outgoing = [base(job.status) for job in await service.get_outgoing_jobs()]
-        incoming = [base(job.status) for job in await service.get_incoming_jobs()]
+        activity = await service.activity.get_activity()
+        outgoing = [base(job.status) for job in await service.outgoing_queue.get_jobs()]
+        incoming = [base(job.status) for job in await service.incoming_queue.get_jobs()]
     waiting = (JobStatus.PENDING, JobStatus.RETRYING)
     assert activity.outgoing_messages == outgoing.count(JobStatus.INPROGRESS) == 1
     assert activity.queued_messages == sum(s in waiting for s in outgoing) == 5
@@ -50,17 +50,19 @@ async def test_a_change_of_the_counts_is_an_activity_event(
 ) -> None:
     config = make_config(tmp_path / "data", loopback={"lines": 0})
     async with FaxService(config, clock=clock) as service:
-        await service.set_queue_switches(outgoing_paused=True)
-        events = service.events(ServerEvents.ACTIVITY, after=await service.last_event_seq())
+        await service.options.set_queue_switches(outgoing_paused=True)
+        events = service.listening.events(
+            ServerEvents.ACTIVITY, after=await service.listening.last_seq()
+        )
         first = asyncio.ensure_future(anext(events))
         submission, jobs = submission_with_jobs(3)
         async with service.ctx.hub.transaction() as conn:
             await queries.insert_submission(conn, submission, jobs)
         event = await asyncio.wait_for(first, 10)
         assert event.type is EventType.ACTIVITY_CHANGED
-        assert event.payload == dataclasses.asdict(await service.get_activity())
+        assert event.payload == dataclasses.asdict(await service.activity.get_activity())
         assert event.payload["queued_messages"] == 3
-        await service.set_queue_switches(incoming_blocked=True)  # a commit, same counts
+        await service.options.set_queue_switches(incoming_blocked=True)  # a commit, same counts
         async with service.ctx.hub.transaction() as conn:
             await queries.insert_incoming_job(
                 conn, IncomingJob(device_id=1, status=JobStatus.INPROGRESS, started_at=START)

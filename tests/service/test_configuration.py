@@ -42,11 +42,11 @@ async def test_saved_values_win_over_the_file_and_outlive_a_restart(
 ) -> None:
     config = make_config(tmp_path / "data", outgoing={"retries": 7, "discount_start": "21:00"})
     async with FaxService(config, clock=clock) as service:
-        before = await service.get_configuration()
+        before = await service.options.get_configuration()
         assert (before.retries, before.discount_rate_start) == (7, time(21, 0))
         assert before.archive_location == str(config.spool_dir)
         assert before.archive_size == 0
-        after = await service.save_configuration(
+        after = await service.options.save_configuration(
             {"retries": 2, "retry_delay": 1.5, "discount_rate_end": "06:30"}
         )
         assert (after.retries, after.retry_delay, after.discount_rate_end) == (
@@ -58,7 +58,7 @@ async def test_saved_values_win_over_the_file_and_outlive_a_restart(
         causes = service.config.outgoing.causes
         assert causes.no_answer.delay_minutes == causes.busy.delay_minutes == 1.5
     async with FaxService(config, clock=clock) as service:
-        again = await service.get_configuration()
+        again = await service.options.get_configuration()
         assert (again.retries, again.retry_delay, again.discount_rate_end) == (2, 1.5, time(6, 30))
         assert service.config.outgoing.retries == 2
 
@@ -86,11 +86,11 @@ async def test_a_wrong_property_is_named_and_nothing_is_saved(
     service: FaxService, changes: dict[str, object], named: str
 ) -> None:
     with pytest.raises(ConfigError) as raised:
-        await service.save_configuration(changes)
+        await service.options.save_configuration(changes)
     assert raised.value.key == named
     async with service.ctx.db.read() as conn:
         assert await q.get_setting(conn, CONFIGURATION_KEY) is None
-    assert (await service.get_configuration()).retries == 3
+    assert (await service.options.get_configuration()).retries == 3
 
 
 async def test_a_saved_value_out_of_range_is_left_out_and_can_be_replaced(
@@ -103,17 +103,17 @@ async def test_a_saved_value_out_of_range_is_left_out_and_can_be_replaced(
         saved = {"outgoing_queue_age_limit": 10**14, "retries": 5}
         await q.set_setting(conn, CONFIGURATION_KEY, saved, now=service.ctx.clock.now())
     with caplog.at_level(logging.WARNING, "openfax.service.configuration"):
-        configuration = await service.get_configuration()
+        configuration = await service.options.get_configuration()
     assert configuration.retries == 5
     assert configuration.outgoing_queue_age_limit == 0
     assert "outgoing_queue_age_limit: must be at most 36,500" in caplog.text
-    changed = await service.save_configuration({"outgoing_queue_age_limit": 30})
+    changed = await service.options.save_configuration({"outgoing_queue_age_limit": 30})
     assert changed.outgoing_queue_age_limit == 30
 
 
 async def test_saving_announces_each_configuration_changed(service: FaxService) -> None:
-    seq = await service.last_event_seq()
-    await service.save_configuration(
+    seq = await service.listening.last_seq()
+    await service.options.save_configuration(
         {"retries": 1, "use_archive": False, "outgoing_queue_paused": True}
     )
     async with service.ctx.db.read() as conn:
@@ -124,13 +124,13 @@ async def test_saving_announces_each_configuration_changed(service: FaxService) 
         ("config_changed", "outgoing_queue"),
         ("queues_status_changed", None),
     ]
-    assert service.get_queue_switches().outgoing_paused
+    assert service.options.get_queue_switches().outgoing_paused
 
 
 async def test_retries_change_without_a_restart(service: FaxService, two_pages: Path) -> None:
-    service.provider.line("1003").faults = LineFaults(no_answer=True)
-    await service.save_configuration({"retries": 0})
-    (job_id,) = await service.submit(request(two_pages, "1003"))
+    service.providers.loopback.line("1003").faults = LineFaults(no_answer=True)
+    await service.options.save_configuration({"retries": 0})
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1003"))
     job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED, JobStatus.RETRYING)
     assert job.status is JobStatus.RETRIES_EXCEEDED
     assert job.retries == 0
@@ -139,15 +139,15 @@ async def test_retries_change_without_a_restart(service: FaxService, two_pages: 
 async def test_branding_follows_the_saved_value_from_the_next_submission(
     service: FaxService, tmp_path: Path, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
-    (plain,) = await service.submit(request(two_pages, "1002"))
-    await service.save_configuration({"branding": True})
-    (branded,) = await service.submit(request(two_pages, "1002"))
+    await service.options.set_queue_switches(outgoing_paused=True)
+    (plain,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
+    await service.options.save_configuration({"branding": True})
+    (branded,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     copy = tmp_path / "copy.tif"
-    await service.copy_tiff(plain, copy)
+    await service.outgoing_queue.copy_tiff(plain, copy)
     page = read_fax_tiff(copy)[0]
     assert not np.array_equal(band(page), header(page, "", START, 1, 2))
-    await service.copy_tiff(branded, copy)
+    await service.outgoing_queue.copy_tiff(branded, copy)
     page = read_fax_tiff(copy)[0]
     assert np.array_equal(band(page), header(page, "", START, 1, 2))
 
@@ -156,11 +156,11 @@ async def test_the_device_tsid_is_used_once_saved(
     service: FaxService, tmp_path: Path, two_pages: Path
 ) -> None:
     fax = request(two_pages, "1002", sender=Sender(tsid="+1 555 0100"))
-    (first,) = await service.submit(fax)
+    (first,) = await service.outgoing_queue.submit(fax)
     await job_leaves_queue(service, first)
-    assert (await service.get_message(Direction.OUT, first)).tsid == "+1 555 0100"
-    await service.save_configuration({"use_device_tsid": True})
-    (second,) = await service.submit(fax)
+    assert (await service.archives.get_message(Direction.OUT, first)).tsid == "+1 555 0100"
+    await service.options.save_configuration({"use_device_tsid": True})
+    (second,) = await service.outgoing_queue.submit(fax)
     await job_leaves_queue(service, second)
 
     tsids = {m.tsid for m in await archived(service, 2)}
@@ -177,54 +177,56 @@ async def test_personal_cover_pages_are_refused_when_not_allowed(
     personal = request(
         two_pages, "1002", cover_page_type=CoverPageType.LOCAL, cover_page=str(template)
     )
-    await service.set_queue_switches(outgoing_paused=True)
-    assert await service.submit(personal)
-    await service.save_configuration({"allow_personal_cover_pages": False})
+    await service.options.set_queue_switches(outgoing_paused=True)
+    assert await service.outgoing_queue.submit(personal)
+    await service.options.save_configuration({"allow_personal_cover_pages": False})
     with pytest.raises(SubmissionError, match="allow_personal_cover_pages"):
-        await service.submit(personal)
+        await service.outgoing_queue.submit(personal)
     server_cover = request(two_pages, "1002", cover_page_type=CoverPageType.SERVER)
-    assert await service.submit(server_cover), "the server's cover pages still may be used"
+    assert await service.outgoing_queue.submit(server_cover), (
+        "the server's cover pages still may be used"
+    )
 
 
 async def test_sent_faxes_are_archived_only_while_archiving_is_on(
     service: FaxService, two_pages: Path
 ) -> None:
-    await service.save_configuration({"use_archive": False})
-    (dropped,) = await service.submit(request(two_pages, "1002"))
+    await service.options.save_configuration({"use_archive": False})
+    (dropped,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, dropped)
     with pytest.raises(MessageNotFoundError):
-        await service.get_message(Direction.OUT, dropped)
-    await service.save_configuration({"use_archive": True})
-    (kept,) = await service.submit(request(two_pages, "1002"))
+        await service.archives.get_message(Direction.OUT, dropped)
+    await service.options.save_configuration({"use_archive": True})
+    (kept,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, kept)
-    assert (await service.get_message(Direction.OUT, kept)).pages == 2
+    assert (await service.archives.get_message(Direction.OUT, kept)).pages == 2
 
 
 async def test_a_saved_archive_age_limit_applies_at_the_next_pass(
     service: FaxService, clock: ManualClock, two_pages: Path
 ) -> None:
-    (job_id,) = await service.submit(request(two_pages, "1002"))
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, job_id)
     await clock.advance(3 * DAY)
     await apply_age_limits(service.ctx)
-    assert await service.get_message(Direction.OUT, job_id), "no age limit: kept"
-    await service.save_configuration({"archive_age_limit": 2})
+    assert await service.archives.get_message(Direction.OUT, job_id), "no age limit: kept"
+    await service.options.save_configuration({"archive_age_limit": 2})
     await apply_age_limits(service.ctx)
     with pytest.raises(MessageNotFoundError):
-        await service.get_message(Direction.OUT, job_id)
+        await service.archives.get_message(Direction.OUT, job_id)
 
 
 async def test_the_size_warning_is_logged_once_above_the_high_water_mark(
     service: FaxService, two_pages: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (job_id,) = await service.submit(request(two_pages, "1002"))
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(service, job_id)
     quota = ArchiveQuota()
     assert not await quota.check(service.ctx), "the warning is off by default"
-    await service.save_configuration(
+    await service.options.save_configuration(
         {"size_quota_warning": True, "high_quota_water_mark": 0, "low_quota_water_mark": 0}
     )
-    assert (await service.get_configuration()).archive_size > 0
+    assert (await service.options.get_configuration()).archive_size > 0
     with caplog.at_level(logging.WARNING, "openfax.service.housekeeping"):
         assert await quota.check(service.ctx)
         assert not await quota.check(service.ctx), "once, until it falls below the low mark"

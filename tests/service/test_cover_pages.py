@@ -26,30 +26,35 @@ async def first_page(service: FaxService, tmp_path: Path, cover: str) -> np.ndar
     fax = request(
         tmp_path / "two.pdf", "1002", cover_page_type=CoverPageType.SERVER, cover_page=cover
     )
-    (job_id,) = await service.submit(fax)
+    (job_id,) = await service.outgoing_queue.submit(fax)
     copy = tmp_path / f"{job_id:016x}.tif"
-    await service.copy_tiff(job_id, copy)
+    await service.outgoing_queue.copy_tiff(job_id, copy)
     return read_fax_tiff(copy)[0].rows
 
 
 async def test_a_submission_uses_a_cover_page_added_by_name(
     service: FaxService, tmp_path: Path, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
-    added = await service.add_cover_page("memo", MEMO, actor="admin")
+    await service.options.set_queue_switches(outgoing_paused=True)
+    added = await service.cover_pages.add_cover_page("memo", MEMO, actor="admin")
     assert (added.name, added.size) == ("memo", len(MEMO))
-    assert [page.name for page in await service.get_cover_pages()] == ["generic", "memo"]
+    assert [page.name for page in await service.cover_pages.get_cover_pages()] == [
+        "generic",
+        "memo",
+    ]
     assert (service.config.data_dir / "coverpages" / "memo.txt").read_bytes() == MEMO
     memo = await first_page(service, tmp_path, "memo")
     built_in = await first_page(service, tmp_path, "")
     assert not np.array_equal(memo, built_in), "the memo template, not the built-in one"
     assert np.array_equal(await first_page(service, tmp_path, "memo.txt"), memo)
 
-    await service.remove_cover_page("memo", actor="admin")
-    assert [page.name for page in await service.get_cover_pages()] == ["generic"]
+    await service.cover_pages.remove_cover_page("memo", actor="admin")
+    assert [page.name for page in await service.cover_pages.get_cover_pages()] == ["generic"]
     with pytest.raises(DocumentError, match="no such cover page template"):
         await first_page(service, tmp_path, "memo")
-    trail = [(e.actor, e.object_type, e.object_id, e.details) for e in await service.get_audit()]
+    trail = [
+        (e.actor, e.object_type, e.object_id, e.details) for e in await service.options.get_audit()
+    ]
     assert ("admin", "cover_page", "memo", {"change": "added"}) in trail
     assert ("admin", "cover_page", "memo", {"change": "removed"}) in trail
     async with service.ctx.db.read() as conn:
@@ -63,9 +68,9 @@ async def test_a_submission_uses_a_cover_page_added_by_name(
 @pytest.mark.parametrize("name", ["../escape", ".hidden", "", "a/b", "x" * 101, "trailing."])
 async def test_a_bad_name_is_refused(service: FaxService, name: str) -> None:
     with pytest.raises(ConfigError) as raised:
-        await service.add_cover_page(name, MEMO)
+        await service.cover_pages.add_cover_page(name, MEMO)
     assert raised.value.key == "name"
-    assert [page.name for page in await service.get_cover_pages()] == ["generic"]
+    assert [page.name for page in await service.cover_pages.get_cover_pages()] == ["generic"]
 
 
 @pytest.mark.parametrize(
@@ -80,32 +85,36 @@ async def test_a_template_that_does_not_draw_is_refused(
     service: FaxService, content: bytes, reason: str
 ) -> None:
     with pytest.raises(DocumentError, match=reason) as raised:
-        await service.add_cover_page("broken", content)
+        await service.cover_pages.add_cover_page("broken", content)
     assert raised.value.path == "broken"
-    assert [page.name for page in await service.get_cover_pages()] == ["generic"]
+    assert [page.name for page in await service.cover_pages.get_cover_pages()] == ["generic"]
     assert list((service.config.data_dir / "coverpages").iterdir()) == [], "no temporary left"
 
 
 async def test_removing_an_unknown_cover_page_says_so(service: FaxService) -> None:
     with pytest.raises(NotSupportedError, match="no cover page 'nothing'"):
-        await service.remove_cover_page("nothing")
+        await service.cover_pages.remove_cover_page("nothing")
 
 
 async def test_generic_is_built_in_until_replaced(
     service: FaxService, tmp_path: Path, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
-    (generic,) = await service.get_cover_pages()
+    await service.options.set_queue_switches(outgoing_paused=True)
+    (generic,) = await service.cover_pages.get_cover_pages()
     assert generic.name == "generic"
     assert generic.size > 0
     assert np.array_equal(
         await first_page(service, tmp_path, "generic"), await first_page(service, tmp_path, "")
     ), "the package's default template"
     with pytest.raises(NotSupportedError, match="'generic' is built in"):
-        await service.remove_cover_page("generic")
-    await service.add_cover_page("generic", MEMO)
-    assert [(p.name, p.size) for p in await service.get_cover_pages()] == [("generic", len(MEMO))]
+        await service.cover_pages.remove_cover_page("generic")
+    await service.cover_pages.add_cover_page("generic", MEMO)
+    assert [(p.name, p.size) for p in await service.cover_pages.get_cover_pages()] == [
+        ("generic", len(MEMO))
+    ]
     memo = await first_page(service, tmp_path, "generic")
     assert not np.array_equal(memo, await first_page(service, tmp_path, ""))
-    await service.remove_cover_page("generic")
-    assert [page.name for page in await service.get_cover_pages()] == ["generic"], "back"
+    await service.cover_pages.remove_cover_page("generic")
+    assert [page.name for page in await service.cover_pages.get_cover_pages()] == ["generic"], (
+        "back"
+    )

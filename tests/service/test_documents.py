@@ -63,13 +63,13 @@ async def test_a_broadcast_shares_one_body_until_its_last_job_leaves(
 ) -> None:
     config = make_config(tmp_path / "data", outgoing={"branding": True, "tsid": TSID})
     async with FaxService(config, clock=clock) as service:
-        await service.set_queue_switches(outgoing_paused=True)
-        ids = await service.submit(request(two_pages, "1002", "1003", "1002"))
+        await service.options.set_queue_switches(outgoing_paused=True)
+        ids = await service.outgoing_queue.submit(request(two_pages, "1002", "1003", "1002"))
         (body,) = spool_files(service)
         assert len(read_fax_tiff(body)) == 2, "one document for three recipients, no headers"
 
         copy = tmp_path / "copy.tif"
-        await service.copy_tiff(ids[1], copy)
+        await service.outgoing_queue.copy_tiff(ids[1], copy)
         pages = read_fax_tiff(copy)
         assert [
             np.array_equal(band(p), header(p, TSID, START, n, 2))
@@ -77,9 +77,9 @@ async def test_a_broadcast_shares_one_body_until_its_last_job_leaves(
         ] == [True, True], "CopyTiff shows the pages as sent"
         assert spool_files(service) == {body}, "CopyTiff composes without storing"
 
-        await service.set_queue_switches(outgoing_paused=False)
+        await service.options.set_queue_switches(outgoing_paused=False)
         await send_all(service, clock, ids)
-        sent = {await service.message_tiff_path(Direction.OUT, job_id) for job_id in ids}
+        sent = {await service.archives.tiff_path(Direction.OUT, job_id) for job_id in ids}
         assert len(sent) == 3
         assert body not in sent
         await spool_holds(service, sent, "the shared body left with the last job")
@@ -88,12 +88,12 @@ async def test_a_broadcast_shares_one_body_until_its_last_job_leaves(
 async def test_cancelling_a_broadcast_removes_its_body(
     service: FaxService, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
-    first, second = await service.submit(request(two_pages, "1002", "1003"))
+    await service.options.set_queue_switches(outgoing_paused=True)
+    first, second = await service.outgoing_queue.submit(request(two_pages, "1002", "1003"))
     (body,) = spool_files(service)
-    await service.cancel_job(first)
+    await service.outgoing_queue.cancel_job(first)
     assert spool_files(service) == {body}, "the other job still needs the body"
-    await service.cancel_job(second)
+    await service.outgoing_queue.cancel_job(second)
     await job_leaves_queue(service, second)
     assert spool_files(service) == set()
 
@@ -101,10 +101,12 @@ async def test_cancelling_a_broadcast_removes_its_body(
 async def test_a_repeated_key_racing_the_first_leaves_one_body(
     service: FaxService, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
+    await service.options.set_queue_switches(outgoing_paused=True)
     # An account's key (the unique constraint resolves its race; see insert_submission).
     fax = request(two_pages, "1002", "1003", idempotency_key="order-43", owner_id=7)
-    first, second = await asyncio.gather(service.submit(fax), service.submit(fax))
+    first, second = await asyncio.gather(
+        service.outgoing_queue.submit(fax), service.outgoing_queue.submit(fax)
+    )
     assert first == second
     assert len(spool_files(service)) == 1, "the loser's rendering left the spool"
 
@@ -114,22 +116,26 @@ async def test_the_header_shows_the_device_tsid_and_the_time_of_sending(
 ) -> None:
     config = make_config(tmp_path / "data", outgoing={"branding": True, "use_device_tsid": True})
     async with FaxService(config, clock=clock) as service:
-        await service.set_queue_switches(outgoing_paused=True)
-        (job_id,) = await service.submit(request(two_pages, "1002", sender=Sender(tsid=TSID)))
+        await service.options.set_queue_switches(outgoing_paused=True)
+        (job_id,) = await service.outgoing_queue.submit(
+            request(two_pages, "1002", sender=Sender(tsid=TSID))
+        )
         await clock.advance(3600)
-        await service.set_queue_switches(outgoing_paused=False)
+        await service.options.set_queue_switches(outgoing_paused=False)
         await job_leaves_queue(service, job_id)
-        message = await service.get_message(Direction.OUT, job_id)
-        (device,) = [d for d in await service.get_devices() if d.device_name == message.device_name]
+        message = await service.archives.get_message(Direction.OUT, job_id)
+        (device,) = [
+            d for d in await service.devices.get_devices() if d.device_name == message.device_name
+        ]
         assert message.tsid == device.tsid == device.number, "the device's TSID was used"
 
         (incoming,) = await archived(service)
         assert incoming.tsid == device.tsid, "the TSID sent is the one in the header"
         when = (START + timedelta(hours=1)).astimezone(None)
-        pages = read_fax_tiff(await service.message_tiff_path(Direction.IN, incoming.id))
+        pages = read_fax_tiff(await service.archives.tiff_path(Direction.IN, incoming.id))
         for number, page in enumerate(pages, start=1):
             assert np.array_equal(band(page), header(page, device.tsid, when, number, 2))
-        kept = read_fax_tiff(await service.message_tiff_path(Direction.OUT, job_id))
+        kept = read_fax_tiff(await service.archives.tiff_path(Direction.OUT, job_id))
         assert all(np.array_equal(a.rows, b.rows) for a, b in zip(kept, pages, strict=True))
 
 
@@ -138,22 +144,22 @@ async def test_a_resend_numbers_its_pages_within_the_whole_fax(
 ) -> None:
     config = make_config(tmp_path / "data", outgoing={"branding": True, "tsid": TSID})
     async with FaxService(config, clock=clock) as service:
-        service.provider.line("1002").faults = LineFaults(hang_up_after_page=1)
-        (job_id,) = await service.submit(request(three_pages))
+        service.providers.loopback.line("1002").faults = LineFaults(hang_up_after_page=1)
+        (job_id,) = await service.outgoing_queue.submit(request(three_pages))
         await job_reaches(service, job_id, JobStatus.RETRYING)
 
         await archived(service)  # the partial fax
-        service.provider.line("1002").faults = LineFaults()
+        service.providers.loopback.line("1002").faults = LineFaults()
         await clock.advance(2 * 60)
         await job_leaves_queue(service, job_id)
 
         rest = (await archived(service, 2))[1]
-        resent = read_fax_tiff(await service.message_tiff_path(Direction.IN, rest.id))
+        resent = read_fax_tiff(await service.archives.tiff_path(Direction.IN, rest.id))
         later = (START + timedelta(minutes=2)).astimezone(None)
         assert len(resent) == 2
         for number, page in enumerate(resent, start=2):
             assert np.array_equal(band(page), header(page, TSID, later, number, 3))
-        kept = read_fax_tiff(await service.message_tiff_path(Direction.OUT, job_id))
+        kept = read_fax_tiff(await service.archives.tiff_path(Direction.OUT, job_id))
         when = [START.astimezone(None), later, later]
         assert [
             np.array_equal(band(page), header(page, TSID, when[n - 1], n, 3))
@@ -166,8 +172,8 @@ async def test_old_files_no_row_refers_to_are_removed_at_start(
 ) -> None:
     config = make_config(tmp_path / "data")
     async with FaxService(config, clock=clock) as service:
-        await service.set_queue_switches(outgoing_paused=True)
-        await service.submit(request(two_pages, "1002", "1003"))
+        await service.options.set_queue_switches(outgoing_paused=True)
+        await service.outgoing_queue.submit(request(two_pages, "1002", "1003"))
         (body,) = spool_files(service)
         spool = service.ctx.spool
         # What a kill -9 between a commit and the deletion it allowed leaves behind, or in
@@ -187,7 +193,7 @@ async def test_old_files_no_row_refers_to_are_removed_at_start(
         await until(swept, "the orphans are removed at start")
         assert body.exists(), "the queued jobs' body stays"
         assert recent.exists(), "a young file may belong to work under way"
-        assert len(await service.get_outgoing_jobs()) == 2
+        assert len(await service.outgoing_queue.get_jobs()) == 2
 
 
 def test_a_job_queued_before_shared_bodies_sends_its_own_document(

@@ -57,7 +57,7 @@ async def test_a_stream_reading_as_the_service_stops_hears_that_it_stops(
     hub = service.ctx.hub
     reads = HeldReads(hub.db)
     monkeypatch.setattr(hub, "db", reads)
-    stream = service.events(after=await service.last_event_seq())
+    stream = service.listening.events(after=await service.listening.last_seq())
     release = reads.hold_next()
     async with asyncio.timeout(WAIT_SECONDS):
         heard = asyncio.create_task(all_events(stream))

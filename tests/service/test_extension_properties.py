@@ -28,14 +28,14 @@ async def test_each_slot_keeps_its_bytes_across_a_restart(
 ) -> None:
     config = make_config(tmp_path / "data")
     async with FaxService(config, clock=clock) as service:
-        device = (await service.get_devices())[0].id
-        assert await service.get_extension_property(GUID) == b"", "never set: empty"
-        await service.set_extension_property(GUID, b"\x00server\xff", actor="admin")
-        await service.set_extension_property(GUID.strip("{}").upper(), b"line", device, "admin")
+        device = (await service.devices.get_devices())[0].id
+        assert await service.extension_properties.get(GUID) == b"", "never set: empty"
+        await service.extension_properties.set(GUID, b"\x00server\xff", actor="admin")
+        await service.extension_properties.set(GUID.strip("{}").upper(), b"line", device, "admin")
     async with FaxService(config, clock=clock) as service:
-        assert await service.get_extension_property(GUID) == b"\x00server\xff"
-        assert await service.get_extension_property(GUID, device) == b"line"
-        trail = [(e.actor, e.object_id, e.details) for e in await service.get_audit()]
+        assert await service.extension_properties.get(GUID) == b"\x00server\xff"
+        assert await service.extension_properties.get(GUID, device) == b"line"
+        trail = [(e.actor, e.object_id, e.details) for e in await service.options.get_audit()]
         assert trail == [
             ("admin", GUID, {"device_id": 0, "size": 8}),
             ("admin", GUID, {"device_id": device, "size": 4}),
@@ -51,26 +51,26 @@ async def test_each_slot_keeps_its_bytes_across_a_restart(
 
 async def test_a_bad_guid_device_or_size_is_refused(service: FaxService) -> None:
     with pytest.raises(ConfigError, match="not a GUID"):
-        await service.set_extension_property("printer settings", b"x")
+        await service.extension_properties.set("printer settings", b"x")
     with pytest.raises(MessageNotFoundError):
-        await service.set_extension_property(GUID, b"x", 999)
+        await service.extension_properties.set(GUID, b"x", 999)
     with pytest.raises(ConfigError, match="at most"):
-        await service.set_extension_property(GUID, bytes(2 << 20))
-    assert await service.get_extension_property(GUID) == b""
+        await service.extension_properties.set(GUID, bytes(2 << 20))
+    assert await service.extension_properties.get(GUID) == b""
 
 
 async def test_the_loopback_provider_is_told_its_faults(
     service: FaxService, two_pages: Path
 ) -> None:
     faults = {"1003": {"no_answer": True}, "1002": {"refuse_resolutions": ["superfine"]}}
-    await service.set_extension_property(LOOPBACK_GUID, json.dumps(faults).encode())
-    assert service.provider.line("1003").faults == LineFaults(no_answer=True)
-    await service.save_configuration({"retries": 0})
-    (job_id,) = await service.submit(request(two_pages, "1003"))
+    await service.extension_properties.set(LOOPBACK_GUID, json.dumps(faults).encode())
+    assert service.providers.loopback.line("1003").faults == LineFaults(no_answer=True)
+    await service.options.save_configuration({"retries": 0})
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1003"))
     job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED)
     assert job.extended_status == ExtendedStatus.NO_ANSWER
-    await service.set_extension_property(LOOPBACK_GUID, b"{}")
-    assert service.provider.line("1003").faults == LineFaults()
+    await service.extension_properties.set(LOOPBACK_GUID, b"{}")
+    assert service.providers.loopback.line("1003").faults == LineFaults()
 
 
 @pytest.mark.parametrize(
@@ -87,9 +87,9 @@ async def test_the_owner_refuses_data_it_cannot_use(
     service: FaxService, data: bytes, device: int, named: str
 ) -> None:
     with pytest.raises(ConfigError) as raised:
-        await service.set_extension_property(LOOPBACK_GUID, data, device)
+        await service.extension_properties.set(LOOPBACK_GUID, data, device)
     assert raised.value.key == named
-    assert await service.get_extension_property(LOOPBACK_GUID) == b"", "nothing kept"
+    assert await service.extension_properties.get(LOOPBACK_GUID) == b"", "nothing kept"
 
 
 async def test_kept_faults_are_told_to_the_provider_at_start(
@@ -97,6 +97,6 @@ async def test_kept_faults_are_told_to_the_provider_at_start(
 ) -> None:
     config = make_config(tmp_path / "data")
     async with FaxService(config, clock=clock) as service:
-        await service.set_extension_property(LOOPBACK_GUID, b'{"1001": {"busy": true}}')
+        await service.extension_properties.set(LOOPBACK_GUID, b'{"1001": {"busy": true}}')
     async with FaxService(config, clock=clock) as service:
-        assert service.provider.line("1001").faults == LineFaults(busy=True)
+        assert service.providers.loopback.line("1001").faults == LineFaults(busy=True)

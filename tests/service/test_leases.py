@@ -34,7 +34,7 @@ SLOWER = {"lines": 3, "pace": 3.0}
 
 async def first_page_confirmed(service: FaxService, job_id: int) -> None:
     async def confirmed() -> bool:
-        return (await service.get_outgoing_job(job_id)).pages_confirmed >= 1
+        return (await service.outgoing_queue.get_job(job_id)).pages_confirmed >= 1
 
     await until(confirmed, "the first page is confirmed")
 
@@ -43,11 +43,11 @@ async def receptions(service: FaxService, count: int) -> list[tuple[int, bool]]:
     """The received faxes (pages, partial), once ``count`` are archived and routed."""
 
     async def archived() -> bool:
-        page = await service.get_incoming_messages()
-        return len(page.messages) >= count and not await service.get_incoming_jobs()
+        page = await service.archives.get_incoming_messages()
+        return len(page.messages) >= count and not await service.incoming_queue.get_jobs()
 
     await until(archived, f"{count} faxes are received")
-    messages = (await service.get_incoming_messages()).messages
+    messages = (await service.archives.get_incoming_messages()).messages
     return sorted((message.pages, message.partial) for message in messages)
 
 
@@ -56,16 +56,16 @@ async def test_a_call_outlasting_its_lease_on_a_stalled_loop_is_placed_once(
 ) -> None:
     config = make_config(tmp_path / "data", deadlines=LEASE, loopback=PACED)
     async with FaxService(config, clock=SystemClock()) as service:
-        (job_id,) = await service.submit(request(three_pages, "1002"))
+        (job_id,) = await service.outgoing_queue.submit(request(three_pages, "1002"))
         await first_page_confirmed(service, job_id)
         # The daemon's loop does nothing for more than two leases (a CPU-bound callback on
         # an overloaded machine): its lease lapses under the running call. Its own recovery
         # must not take the job back, nor the lease keeper hang up a call nobody else took.
         time.sleep(7.0)  # noqa: ASYNC251 (the stall under test: a blocked loop, not a wait)
         await job_leaves_queue(service, job_id)
-        attempts = await service.get_call_attempts(job_id)
+        attempts = await service.outgoing_queue.get_call_attempts(job_id)
         assert [(a.attempt, a.failure_cause, a.pages_confirmed) for a in attempts] == [(1, None, 3)]
-        assert (await service.get_message(Direction.OUT, job_id)).pages == 3
+        assert (await service.archives.get_message(Direction.OUT, job_id)).pages == 3
         assert await receptions(service, 1) == [(3, False)]
 
 
@@ -83,7 +83,7 @@ async def test_a_call_whose_lease_cannot_be_renewed_hangs_up_and_resumes_later(
     # Five pages: however late the test sees the first one confirmed, pages remain.
     five_pages = make_pdf(tmp_path / "five.pdf", 5)
     async with FaxService(config, clock=SystemClock()) as service:
-        (job_id,) = await service.submit(request(five_pages, "1002"))
+        (job_id,) = await service.outgoing_queue.submit(request(five_pages, "1002"))
         await first_page_confirmed(service, job_id)
         other = await open_database(postgresql_url)
         try:
@@ -96,11 +96,11 @@ async def test_a_call_whose_lease_cannot_be_renewed_hangs_up_and_resumes_later(
             await other.close()
         assert cut_off[1], "the call was hung up mid-fax"
         await job_leaves_queue(service, job_id)
-        first, second = await service.get_call_attempts(job_id)
+        first, second = await service.outgoing_queue.get_call_attempts(job_id)
         assert first.failure_cause == "aborted"
         assert second.failure_cause is None
         assert first.pages_confirmed + second.pages_confirmed == 5
-        sent = await service.get_message(Direction.OUT, job_id)
+        sent = await service.archives.get_message(Direction.OUT, job_id)
         assert sent.pages == 5
         assert sent.retries == 0
         rest = (5 - first.pages_confirmed, False)

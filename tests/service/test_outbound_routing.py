@@ -121,8 +121,8 @@ def test_a_rule_to_a_barred_or_missing_device_is_not_valid(
 
 
 async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> None:
-    routing = service.outbound_routing
-    first, second, third = await service.get_devices()
+    routing = service.routing.outbound
+    first, second, third = await service.devices.get_devices()
     (all_devices,) = await routing.get_groups()
     assert all_devices.name == GROUP_NAME_ALL_DEVICES
     assert all_devices.device_ids == [first.id, second.id, third.id]
@@ -133,7 +133,9 @@ async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> Non
         GROUP_NAME_ALL_DEVICES,
     )
 
-    stream = service.events(EventType.CONFIG_CHANGED.mask, after=await service.last_event_seq())
+    stream = service.listening.events(
+        EventType.CONFIG_CHANGED.mask, after=await service.listening.last_seq()
+    )
     group = await routing.add_group("uk")
     assert (group.device_ids, group.status) == ([], GroupStatus.EMPTY)
     (changed,) = await events_until(stream, EventType.CONFIG_CHANGED)
@@ -148,7 +150,7 @@ async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> Non
     rule = await routing.add_rule(44, 0, group_name="uk")
     assert (rule.use_device, rule.group_name, rule.status) == (False, "uk", RuleStatus.VALID)
     await routing.add_rule(44, 20, device_id=second.id)
-    await service.save_device(second.id, send_enabled=False)
+    await service.devices.save_device(second.id, send_enabled=False)
     assert (await routing.get_rule(44, 20)).status is RuleStatus.BAD_DEVICE
     saved = await routing.save_rule(0, 0, device_id=third.id)
     assert (saved.use_device, saved.device_id) == (True, third.id)
@@ -194,8 +196,8 @@ async def test_groups_and_rules_are_kept_and_checked(service: FaxService) -> Non
 async def test_a_rules_t38_policy_is_kept_checked_and_given_to_its_numbers(
     uk_service: FaxService,
 ) -> None:
-    routing = uk_service.outbound_routing
-    first, *_ = await uk_service.get_devices()
+    routing = uk_service.routing.outbound
+    first, *_ = await uk_service.devices.get_devices()
     london = await routing.add_rule(44, 20, group_name=GROUP_NAME_ALL_DEVICES, t38_policy="request")
     assert london.t38_policy == "request"
     assert (await routing.add_rule(44, 0, device_id=first.id)).t38_policy == "trunk"
@@ -241,7 +243,7 @@ async def uk_service(
 
 async def sent_from(service: FaxService, job_id: int) -> int | None:
     await job_leaves_queue(service, job_id)
-    (attempt,) = await service.get_call_attempts(job_id)
+    (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
     assert attempt.failure_cause is None
     return attempt.device_id
 
@@ -249,38 +251,41 @@ async def sent_from(service: FaxService, job_id: int) -> int | None:
 async def test_the_scheduler_sends_from_the_lines_of_the_most_specific_rule(
     uk_service: FaxService, two_pages: Path
 ) -> None:
-    routing = uk_service.outbound_routing
-    first, second, third = await uk_service.get_devices()
+    routing = uk_service.routing.outbound
+    first, second, third = await uk_service.devices.get_devices()
     await routing.add_group("uk")
     await routing.set_device_ids("uk", [third.id])
     await routing.add_rule(44, 0, group_name="uk")
     await routing.add_rule(44, 1001, device_id=second.id)
 
-    to_second = await uk_service.submit(request(two_pages, "1002", "1002"))
+    to_second = await uk_service.outgoing_queue.submit(request(two_pages, "1002", "1002"))
     for job_id in to_second:
         assert await sent_from(uk_service, job_id) == third.id
-    (to_first,) = await uk_service.submit(request(two_pages, "1001"))
+    (to_first,) = await uk_service.outgoing_queue.submit(request(two_pages, "1001"))
     assert await sent_from(uk_service, to_first) == second.id
 
     await routing.set_device_ids("uk", [first.id, third.id])
-    (job_id,) = await uk_service.submit(request(two_pages, "1002"))
+    (job_id,) = await uk_service.outgoing_queue.submit(request(two_pages, "1002"))
     assert await sent_from(uk_service, job_id) == first.id
 
 
 async def test_a_job_whose_rule_has_no_usable_line_waits_until_one_is_given(
     uk_service: FaxService, two_pages: Path
 ) -> None:
-    routing = uk_service.outbound_routing
-    *_, third = await uk_service.get_devices()
+    routing = uk_service.routing.outbound
+    *_, third = await uk_service.devices.get_devices()
     await routing.add_group("later")
     await routing.add_rule(44, 1001, group_name="later")
 
-    (waiting,) = await uk_service.submit(request(two_pages, "1001"))
-    (other,) = await uk_service.submit(request(two_pages, "1002"))
+    (waiting,) = await uk_service.outgoing_queue.submit(request(two_pages, "1001"))
+    (other,) = await uk_service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(uk_service, other)
     job = await job_reaches(uk_service, waiting, JobStatus.PENDING)
-    assert not await uk_service.get_call_attempts(waiting)
-    assert job.device_id in (None, 0)
+    assert not await uk_service.outgoing_queue.get_call_attempts(waiting)
+    assert job.device_id in (
+        None,
+        0,
+    )
 
     await routing.add_device("later", third.id)
     assert await sent_from(uk_service, waiting) == third.id

@@ -23,9 +23,11 @@ pytestmark = pytest.mark.anyio
 async def test_a_call_writes_its_speed_and_progress_within_a_page_to_its_job(
     service: FaxService,
 ) -> None:
-    stream = service.events(ServerEvents.OUT_QUEUE, after=await service.last_event_seq())
+    stream = service.listening.events(
+        ServerEvents.OUT_QUEUE, after=await service.listening.last_seq()
+    )
     # A letter's pages take seconds each on the line: a blank test page goes in a blink.
-    (job_id,) = await service.submit(request(SAMPLES / "letter.txt", "1002"))
+    (job_id,) = await service.outgoing_queue.submit(request(SAMPLES / "letter.txt", "1002"))
     seen = await events_until(stream, EventType.OUTGOING_JOB_REMOVED)
     await stream.aclose()
     await job_leaves_queue(service, job_id)
@@ -43,6 +45,6 @@ async def test_a_call_writes_its_speed_and_progress_within_a_page_to_its_job(
     assert page_two["page_bytes"] == page_two["page_bytes_sent"] == 0, "nothing of page 2 yet"
     assert changes[-1]["status"] == JobStatus.COMPLETED
     assert (changes[-1]["bit_rate"], changes[-1]["page_bytes_sent"]) == (0, 0), "out of a call"
-    (attempt,) = await service.get_call_attempts(job_id)
+    (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
     assert not any("page_progress" in str(entry) for entry in attempt.transcript or [])
-    assert (await service.get_message(Direction.OUT, job_id)).pages == 2
+    assert (await service.archives.get_message(Direction.OUT, job_id)).pages == 2

@@ -61,10 +61,10 @@ async def test_the_cover_page_and_header_lines_arrive_and_route_to_pdf(
     template.write_text("@font sans 14\nTo: {recipient_name}\n@space 40\nRe: {subject}\n")
     config = make_config(tmp_path / "data", outgoing={"branding": True, "tsid": TSID})
     async with FaxService(config, clock=clock) as service:
-        receiver = (await service.get_devices())[1].id
+        receiver = (await service.devices.get_devices())[1].id
         folder = tmp_path / "inbox"
-        await service.set_store_in_folder(receiver, FolderSettings(str(folder), "pdf"))
-        await service.use_routing_method(receiver, STORE_IN_FOLDER, True)
+        await service.devices.set_store_in_folder(receiver, FolderSettings(str(folder), "pdf"))
+        await service.devices.use_routing_method(receiver, STORE_IN_FOLDER, True)
         local = cover is CoverPageType.LOCAL
         fax = request(
             two_pages,
@@ -74,12 +74,12 @@ async def test_the_cover_page_and_header_lines_arrive_and_route_to_pdf(
             cover_page_type=cover,
             cover_page=str(template) if local else "",
         )
-        (job_id,) = await service.submit(fax)
+        (job_id,) = await service.outgoing_queue.submit(fax)
         await job_leaves_queue(service, job_id)
 
         (message,) = await archived(service)
         assert message.pages == 3, "one more page than the body: the cover"
-        pages = read_fax_tiff(await service.message_tiff_path(Direction.IN, message.id))
+        pages = read_fax_tiff(await service.archives.tiff_path(Direction.IN, message.id))
 
         when = START.astimezone(None)
         recipient = fax.recipients[0]

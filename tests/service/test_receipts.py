@@ -30,11 +30,11 @@ async def test_a_broadcast_summary_is_mailed_once_when_its_last_job_ends(
     service: FaxService, clock: ManualClock, two_pages: Path
 ) -> None:
     with smtp_server() as (mailbox, port):
-        options = await service.save_receipt_options(
+        options = await service.options.save_receipt_options(
             {"allowed_receipts": 1, "smtp_server": "127.0.0.1", "smtp_port": port}
         )
         assert options.allowed_receipts is ReceiptType.MAIL
-        job_ids = await service.submit(
+        job_ids = await service.outgoing_queue.submit(
             request(
                 two_pages,
                 "1002",
@@ -48,10 +48,10 @@ async def test_a_broadcast_summary_is_mailed_once_when_its_last_job_ends(
         ((_, mail),) = await asyncio.to_thread(mailbox.wait_for, 1)
 
         async def sent() -> bool:
-            return bool(await service.get_receipts(status=DeliveryStatus.DONE))
+            return bool(await service.receipts.get_receipts(status=DeliveryStatus.DONE))
 
         await until(sent, "the summary marked sent")
-        (summary,) = await service.get_receipts()
+        (summary,) = await service.receipts.get_receipts()
     assert summary.job_id is None
     assert summary.delivered
     assert [job["status"] for job in summary.report["jobs"]] == ["COMPLETED", "COMPLETED"]
@@ -65,12 +65,12 @@ async def test_a_receipt_the_options_do_not_allow_is_refused_and_nothing_is_queu
 ) -> None:
     asked = request(two_pages, receipt_type=ReceiptType.MAIL, receipt_address="a@example.com")
     with pytest.raises(SubmissionError, match=r"allowed: none"):
-        await service.submit(asked)
-    assert await service.get_outgoing_jobs() == []
+        await service.outgoing_queue.submit(asked)
+    assert await service.outgoing_queue.get_jobs() == []
     with pytest.raises(ConfigError, match="smtp_port: must be a port"):
-        await service.save_receipt_options({"smtp_port": 0})
+        await service.options.save_receipt_options({"smtp_port": 0})
     with pytest.raises(ConfigError, match="unknown option"):
-        await service.save_receipt_options({"smtp_host": "mail"})
+        await service.options.save_receipt_options({"smtp_host": "mail"})
 
 
 async def queue_receipt(
@@ -96,19 +96,19 @@ async def queue_receipt(
 
 async def test_a_pending_receipt_is_cancelled_and_can_still_be_sent(service: FaxService) -> None:
     pending = await queue_receipt(service, DeliveryStatus.PENDING, due=DAY)
-    cancelled = await service.cancel_receipt(pending.id, "alice")
+    cancelled = await service.receipts.cancel_receipt(pending.id, "alice")
     assert cancelled.status is DeliveryStatus.FAILED
     assert cancelled.next_attempt_at is None
     assert cancelled.last_error == "cancelled by alice"
-    (failed,) = await service.get_receipts(status=DeliveryStatus.FAILED)
+    (failed,) = await service.receipts.get_receipts(status=DeliveryStatus.FAILED)
     assert failed.id == pending.id
     with pytest.raises(InvalidOperationError, match="is failed: only pending ones"):
-        await service.cancel_receipt(pending.id, "alice")
-    audited = [e for e in await service.get_audit() if e.object_type == "receipt"]
+        await service.receipts.cancel_receipt(pending.id, "alice")
+    audited = [e for e in await service.options.get_audit() if e.object_type == "receipt"]
     assert [(e.action, e.actor, e.object_id) for e in audited] == [
         ("cancelled", "alice", format_id(pending.id))
     ]
-    resent = await service.resend_receipt(pending.id)
+    resent = await service.receipts.resend_receipt(pending.id)
     assert resent.status is DeliveryStatus.PENDING
 
 
@@ -126,11 +126,11 @@ async def test_sent_and_failed_receipts_go_with_the_outgoing_archive_age_limit(
 
         async def settled_gone() -> bool:
             await clock.advance(60)  # the clean-up runs hourly: wake it if it slept past
-            return len(await service.get_receipts()) == 2
+            return len(await service.receipts.get_receipts()) == 2
 
         await until(settled_gone, "the receipts older than three days are removed")
-        assert {r.id for r in await service.get_receipts()} == {pending.id, young.id}
-        purged = [e for e in await service.get_audit() if e.object_type == "receipt"]
+        assert {r.id for r in await service.receipts.get_receipts()} == {pending.id, young.id}
+        purged = [e for e in await service.options.get_audit() if e.object_type == "receipt"]
     assert {e.object_id for e in purged} == {format_id(sent.id), format_id(failed.id)}
     assert {(e.action, e.actor) for e in purged} == {("purged", "openfaxd")}
     assert all(e.details == {"age_limit_days": 3} for e in purged)
@@ -143,8 +143,8 @@ async def test_sent_and_failed_receipts_go_with_the_outgoing_archive_age_limit(
 async def test_a_receipt_address_that_is_not_one_address_is_refused_by_name(
     service: FaxService, two_pages: Path, address: str
 ) -> None:
-    await service.save_receipt_options({"allowed_receipts": 1})
+    await service.options.save_receipt_options({"allowed_receipts": 1})
     asked = request(two_pages, receipt_type=ReceiptType.MAIL, receipt_address=address)
     with pytest.raises(SubmissionError, match="receipt_address is one e-mail address"):
-        await service.submit(asked)
-    assert await service.get_outgoing_jobs() == []
+        await service.outgoing_queue.submit(asked)
+    assert await service.outgoing_queue.get_jobs() == []

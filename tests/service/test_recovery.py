@@ -52,12 +52,12 @@ async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
     # The new node starts with its clock past the dead node's lease.
     clock = ManualClock(datetime.now(UTC) + timedelta(minutes=5))
     async with FaxService(make_config(data), clock=clock) as service:
-        (job,) = await service.get_outgoing_jobs()
+        (job,) = await service.outgoing_queue.get_jobs()
         assert job.pages_confirmed >= 1
         await job_leaves_queue(service, job.id)
-        sent = await service.get_message(Direction.OUT, job.id)
+        sent = await service.archives.get_message(Direction.OUT, job.id)
         assert sent.pages == 3
-        sent_tiff = await service.message_tiff_path(Direction.OUT, job.id)
+        sent_tiff = await service.archives.tiff_path(Direction.OUT, job.id)
         await spool_holds(
             service,
             {sent_tiff},
@@ -78,7 +78,7 @@ def test_openfaxd_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     config.write_text('[api]\nlisten = "127.0.0.1:0"\n')
     daemon = subprocess.Popen(
         [
-            *(sys.executable, "-m", "openfax.service.daemon"),
+            *(sys.executable, "-m", "openfax.daemon"),
             *("--config", str(config), "--data-dir", str(tmp_path / "d")),
         ],
         cwd=ROOT,
@@ -106,8 +106,8 @@ async def test_a_job_whose_node_died_in_its_calls_twice_in_a_row_is_set_aside(
 ) -> None:
     """Another node dies in a call (its lease lapses): the job is requeued the first time
     and set aside the second (``interrupted_calls``), whichever node noticed the first."""
-    await service.set_queue_switches(outgoing_paused=True)
-    (job_id,) = await service.submit(request(three_pages))
+    await service.options.set_queue_switches(outgoing_paused=True)
+    (job_id,) = await service.outgoing_queue.submit(request(three_pages))
     async with service.ctx.db.transaction() as conn:
         dead_call = {
             "status": JobStatus.INPROGRESS,
@@ -122,7 +122,7 @@ async def test_a_job_whose_node_died_in_its_calls_twice_in_a_row_is_set_aside(
     job = await job_reaches(service, job_id, expected)
     async with service.ctx.db.read() as conn:
         assert (await q.get_job(conn, job_id)).interrupted_calls == earlier + 1
-    set_aside = [e for e in await service.get_audit(limit=1000) if e.action == "set_aside"]
+    set_aside = [e for e in await service.options.get_audit(limit=1000) if e.action == "set_aside"]
     if not earlier:
         assert set_aside == []
         return
@@ -131,6 +131,6 @@ async def test_a_job_whose_node_died_in_its_calls_twice_in_a_row_is_set_aside(
     (entry,) = set_aside
     assert (entry.actor, entry.object_id) == ("openfaxd", format_id(job_id))
     assert entry.details["interrupted_calls"] == 2
-    await service.restart_job(job_id)  # once the cause is found: two calls again
+    await service.outgoing_queue.restart_job(job_id)  # once the cause is found: two calls again
     async with service.ctx.db.read() as conn:
         assert (await q.get_job(conn, job_id)).interrupted_calls == 0

@@ -39,42 +39,42 @@ pytestmark = pytest.mark.anyio
 async def test_a_busy_line_is_retried_after_the_busy_delay(
     service: FaxService, clock: ManualClock, two_pages: Path
 ) -> None:
-    service.provider.line("1002").faults = LineFaults(busy=True)
-    (job_id,) = await service.submit(request(two_pages))
+    service.providers.loopback.line("1002").faults = LineFaults(busy=True)
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages))
     job = await job_reaches(service, job_id, JobStatus.RETRYING)
     assert (job.failure_cause, job.extended_status, job.retries) == ("busy", 8, 1)
     assert job.scheduled_time == START + timedelta(minutes=5)
-    (attempt,) = await service.get_call_attempts(job_id)
+    (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
     assert attempt.failure_cause == "busy"
     assert attempt.ended_at is not None
-    service.provider.line("1002").faults = LineFaults()
+    service.providers.loopback.line("1002").faults = LineFaults()
     await clock.advance(4 * 60)
-    assert (await service.get_outgoing_job(job_id)).status is JobStatus.RETRYING
+    assert (await service.outgoing_queue.get_job(job_id)).status is JobStatus.RETRYING
     await clock.advance(60)
     await job_leaves_queue(service, job_id)
-    assert (await service.get_message(Direction.OUT, job_id)).retries == 1
-    busy, sent = await service.get_call_attempts(job_id)
+    assert (await service.archives.get_message(Direction.OUT, job_id)).retries == 1
+    busy, sent = await service.outgoing_queue.get_call_attempts(job_id)
     assert busy.failure_cause == "busy"
     assert sent.failure_cause is None
     assert sent.pages_confirmed == 2
     assert any(entry.get("frame") == "MCF" for entry in sent.transcript), "kept in the archive"
-    await service.delete_message(Direction.OUT, job_id)
+    await service.archives.delete_message(Direction.OUT, job_id)
     with pytest.raises(MessageNotFoundError):
-        await service.get_call_attempts(job_id)
+        await service.outgoing_queue.get_call_attempts(job_id)
 
 
 async def test_a_call_dropped_after_page_one_resumes_at_page_two(
     service: FaxService, clock: ManualClock, three_pages: Path
 ) -> None:
-    service.provider.line("1002").faults = LineFaults(hang_up_after_page=1)
-    (job_id,) = await service.submit(request(three_pages))
+    service.providers.loopback.line("1002").faults = LineFaults(hang_up_after_page=1)
+    (job_id,) = await service.outgoing_queue.submit(request(three_pages))
     job = await job_reaches(service, job_id, JobStatus.RETRYING)
     assert (job.pages_confirmed, job.failure_cause) == (1, "line_dropped")
 
     (partial,) = await archived(service)
     assert partial.partial
     assert partial.pages == 1
-    service.provider.line("1002").faults = LineFaults()
+    service.providers.loopback.line("1002").faults = LineFaults()
     await clock.advance(2 * 60)
     await job_leaves_queue(service, job_id)
 
@@ -84,7 +84,7 @@ async def test_a_call_dropped_after_page_one_resumes_at_page_two(
     got = [
         np.asarray(p.image)
         for m in (first, rest)
-        for p in read_fax_tiff(await service.message_tiff_path(Direction.IN, m.id))
+        for p in read_fax_tiff(await service.archives.tiff_path(Direction.IN, m.id))
     ]
     assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
 
@@ -95,19 +95,19 @@ async def test_a_job_whose_every_page_was_confirmed_completes_without_a_call(
     """A job back in the queue with every page confirmed (its last call's outcome was never
     written: the store failed, the node stopped) is delivered: the scheduler completes it
     without dialling (it used to dial and fail with no pages to send)."""
-    service.provider.line("1002").faults = LineFaults(busy=True)
-    (job_id,) = await service.submit(request(two_pages))
+    service.providers.loopback.line("1002").faults = LineFaults(busy=True)
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages))
     await job_reaches(service, job_id, JobStatus.RETRYING)
     async with service.ctx.db.transaction() as conn:
         await q.update_job(conn, job_id, {"pages_confirmed": 2})
-    service.provider.line("1002").faults = LineFaults()
+    service.providers.loopback.line("1002").faults = LineFaults()
     await clock.advance(5 * 60)
     await job_leaves_queue(service, job_id)
-    assert (await service.get_message(Direction.OUT, job_id)).pages == 2
-    busy, delivered = await service.get_call_attempts(job_id)
+    assert (await service.archives.get_message(Direction.OUT, job_id)).pages == 2
+    busy, delivered = await service.outgoing_queue.get_call_attempts(job_id)
     assert busy.failure_cause == "busy"
     assert (delivered.failure_cause, delivered.result_code) == (None, None), "no call placed"
-    assert not (await service.get_incoming_messages()).messages
+    assert not (await service.archives.get_incoming_messages()).messages
 
 
 def test_a_failed_call_after_every_page_was_confirmed_completes_the_job() -> None:
@@ -129,9 +129,9 @@ def test_a_failed_call_after_every_page_was_confirmed_completes_the_job() -> Non
     )
     decision = decide(job, outcome, first_page=2, now=START, policy=OutgoingConfig())
     assert decision.status is JobStatus.COMPLETED
-    assert decision.changes["pages_confirmed"] == 3
-    assert decision.changes["failure_cause"] is None
-    assert decision.changes["extended_status_text"] == (
+    assert decision.end.pages_confirmed == 3
+    assert decision.end.failure_cause is None
+    assert decision.end.extended_status_text == (
         "every page was confirmed; the call then ended: dropped"
     )
     short = decide(job, outcome, first_page=1, now=START, policy=OutgoingConfig())
@@ -144,8 +144,8 @@ async def test_a_page_whose_confirmation_was_lost_is_the_only_page_sent_twice(
     """The receiver has page 2, but its confirmation never reached the sender. The sender
     cannot tell that page from one that never arrived: the job resumes at page 2, so the
     receiver gets that one page twice and no other, and the job says where it resumes."""
-    service.provider.line("1002").faults = LineFaults(lose_confirmation_of_page=2)
-    (job_id,) = await service.submit(request(three_pages))
+    service.providers.loopback.line("1002").faults = LineFaults(lose_confirmation_of_page=2)
+    (job_id,) = await service.outgoing_queue.submit(request(three_pages))
     job = await job_reaches(service, job_id, JobStatus.RETRYING)
     assert (job.pages_confirmed, job.failure_cause) == (1, "line_dropped")
     assert job.extended_status_text.endswith(
@@ -153,7 +153,7 @@ async def test_a_page_whose_confirmation_was_lost_is_the_only_page_sent_twice(
     )
 
     await archived(service, 1)  # the cut-off fax
-    service.provider.line("1002").faults = LineFaults()
+    service.providers.loopback.line("1002").faults = LineFaults()
     await clock.advance(2 * 60)
     await job_leaves_queue(service, job_id)
     first, rest = await archived(service, 2)
@@ -163,11 +163,11 @@ async def test_a_page_whose_confirmation_was_lost_is_the_only_page_sent_twice(
     got = [
         np.asarray(p.image)
         for m in (first, rest)
-        for p in read_fax_tiff(await service.message_tiff_path(Direction.IN, m.id))
+        for p in read_fax_tiff(await service.archives.tiff_path(Direction.IN, m.id))
     ]
     expected = [rendered[0], rendered[1], rendered[1], rendered[2]]
     assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
-    sent = await service.get_message(Direction.OUT, job_id)
+    sent = await service.archives.get_message(Direction.OUT, job_id)
     assert (sent.pages, sent.retries) == (3, 1)
 
 
@@ -176,17 +176,17 @@ async def test_retries_exceeded_then_restart_sends_it(
 ) -> None:
     config = make_config(tmp_path / "data", outgoing={"retries": 1})
     async with FaxService(config, clock=clock) as service:
-        service.provider.line("1002").faults = LineFaults(no_answer=True)
-        (job_id,) = await service.submit(request(two_pages))
+        service.providers.loopback.line("1002").faults = LineFaults(no_answer=True)
+        (job_id,) = await service.outgoing_queue.submit(request(two_pages))
         await job_reaches(service, job_id, JobStatus.RETRYING)
         await clock.advance(10 * 60)
         job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED)
         assert job.failure_cause == "no_answer"
         assert job.attempts == 2
         with pytest.raises(InvalidOperationError):
-            await service.pause_job(job_id)
-        service.provider.line("1002").faults = LineFaults()
-        restarted = await service.restart_job(job_id)
+            await service.outgoing_queue.pause_job(job_id)
+        service.providers.loopback.line("1002").faults = LineFaults()
+        restarted = await service.outgoing_queue.restart_job(job_id)
         assert restarted.retries == 0
         # The restarted job may be claimed by line 1002 itself, which finds itself busy.
         await send_all(service, clock, [job_id])
@@ -199,35 +199,39 @@ async def test_cancel_in_a_call_hangs_up(
     # load) before the last page is confirmed; a cancel landing after that would complete.
     config = make_config(tmp_path / "data", loopback={"pace": 5.0})
     async with FaxService(config, clock=clock) as service:
-        (job_id,) = await service.submit(request(make_pdf(tmp_path / "eight.pdf", 8)))
+        (job_id,) = await service.outgoing_queue.submit(
+            request(make_pdf(tmp_path / "eight.pdf", 8))
+        )
         job = await job_reaches(service, job_id, JobStatus.INPROGRESS)
-        sender = await service.get_device(job.device_id or 0)
-        line = service.provider.line(sender.number)
+        sender = await service.devices.get_device(job.device_id or 0)
+        line = service.providers.loopback.line(sender.number)
 
         async def in_call() -> bool:
             return line.state is DeviceState.IN_CALL
 
         await until(in_call, "the call is connected")
-        canceling = await service.cancel_job(job_id)
+        canceling = await service.outgoing_queue.cancel_job(job_id)
         assert canceling.status is JobStatus.CANCELING
         await job_leaves_queue(service, job_id)
         assert line.state is DeviceState.IDLE
-        assert (await service.get_outgoing_messages()).messages == []
+        assert (await service.archives.get_outgoing_messages()).messages == []
 
 
 async def test_pause_and_resume_a_waiting_job(
     service: FaxService, clock: ManualClock, two_pages: Path
 ) -> None:
-    await service.set_queue_switches(outgoing_paused=True)
-    (job_id,) = await service.submit(request(two_pages))
-    paused = await service.pause_job(job_id)
+    await service.options.set_queue_switches(outgoing_paused=True)
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages))
+    paused = await service.outgoing_queue.pause_job(job_id)
     assert paused.status == JobStatus.PENDING | JobStatus.PAUSED
     with pytest.raises(InvalidOperationError):
-        await service.pause_job(job_id)
-    await service.set_queue_switches(outgoing_paused=False)
+        await service.outgoing_queue.pause_job(job_id)
+    await service.options.set_queue_switches(outgoing_paused=False)
     await clock.advance(60)
-    assert (await service.get_outgoing_job(job_id)).status == JobStatus.PENDING | JobStatus.PAUSED
-    resumed = await service.resume_job(job_id)
+    assert (
+        await service.outgoing_queue.get_job(job_id)
+    ).status == JobStatus.PENDING | JobStatus.PAUSED
+    resumed = await service.outgoing_queue.resume_job(job_id)
     assert resumed.status is JobStatus.PENDING
     await job_leaves_queue(service, job_id)
 
@@ -237,9 +241,9 @@ async def test_a_job_for_a_specific_time_waits_for_it(
 ) -> None:
     when = START + timedelta(hours=3)
     fields = {"schedule_type": ScheduleType.SPECIFIC_TIME, "schedule_time": when}
-    (job_id,) = await service.submit(request(two_pages, **fields))
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages, **fields))
     await clock.advance(2 * 3600)
-    assert (await service.get_outgoing_job(job_id)).status is JobStatus.PENDING
+    assert (await service.outgoing_queue.get_job(job_id)).status is JobStatus.PENDING
     await clock.advance(3600)
     await job_leaves_queue(service, job_id)
 
@@ -254,11 +258,11 @@ async def test_a_discount_job_waits_for_the_discount_period(
     )
     async with FaxService(config, clock=clock) as service:
         fields = {"schedule_type": ScheduleType.DISCOUNT_PERIOD}
-        (job_id,) = await service.submit(request(two_pages, **fields))
-        job = await service.get_outgoing_job(job_id)
+        (job_id,) = await service.outgoing_queue.submit(request(two_pages, **fields))
+        job = await service.outgoing_queue.get_job(job_id)
         assert job.scheduled_time.astimezone().time() == time(20, 0)
         await clock.advance(7 * 3600)
-        assert (await service.get_outgoing_job(job_id)).status is JobStatus.PENDING
+        assert (await service.outgoing_queue.get_job(job_id)).status is JobStatus.PENDING
         await clock.advance(3600)
         await job_leaves_queue(service, job_id)
 
@@ -267,8 +271,8 @@ async def test_the_event_stream_sees_each_state_in_order(
     service: FaxService, two_pages: Path
 ) -> None:
     mask = ServerEvents.OUT_QUEUE | ServerEvents.OUT_ARCHIVE
-    stream = service.events(mask, after=await service.last_event_seq())
-    (job_id,) = await service.submit(request(two_pages))
+    stream = service.listening.events(mask, after=await service.listening.last_seq())
+    (job_id,) = await service.outgoing_queue.submit(request(two_pages))
     seen = await events_until(stream, EventType.OUTGOING_JOB_REMOVED)
     assert all(
         e.payload.get("job_id", e.payload.get("message_id")) == f"{job_id:016x}" for e in seen

@@ -61,24 +61,24 @@ async def test_a_fax_received_while_the_store_is_locked_lands_in_the_inbox(
     caplog.set_level(logging.WARNING)
     config = service_config(tmp_path / "data", loopback=PACED, store=STORE)
     async with FaxService(config, clock=SystemClock()) as service:
-        (job_id,) = await service.submit(request(three_pages, "1002"))
+        (job_id,) = await service.outgoing_queue.submit(request(three_pages, "1002"))
         await first_page_confirmed(service, job_id)
         locker = await take_write_lock(config.database)
         try:
             # The call ends while the lock is held: its reception is not archived yet.
             await logged(caplog, "its archiving could not be written to the store")
             await logged(caplog, "device_status_changed notice")
-            assert not (await service.get_incoming_messages()).messages
+            assert not (await service.archives.get_incoming_messages()).messages
         finally:
             locker.rollback()
             locker.close()
         assert await receptions(service, 1) == [(3, False)]
         await job_leaves_queue(service, job_id)
-        assert (await service.get_message(Direction.OUT, job_id)).pages == 3
+        assert (await service.archives.get_message(Direction.OUT, job_id)).pages == 3
         notices = [t for t in asyncio.all_tasks() if t.get_name() == "device notices"]
         assert [t.done() for t in notices] == [False]
 
-        (second,) = await service.submit(request(three_pages, "1002"))
+        (second,) = await service.outgoing_queue.submit(request(three_pages, "1002"))
         assert await receptions(service, 2) == [(3, False), (3, False)]
         await job_leaves_queue(service, second)
 

@@ -144,8 +144,10 @@ async def test_expired_leases_send_jobs_back_to_the_queue(db: Database) -> None:
     async with db.transaction() as conn:
         await queries.update_job(conn, alive.id, {"lease_until": later(600)})
         await queries.update_job(conn, canceling.id, {"status": JobStatus.CANCELING})
-        recovered = await queries.recover_expired_leases(conn, now=later(61), retry_at=later(121))
-    assert recovered == queries.RecoveredJobs(requeued=[lapsed.id], canceled=[canceling.id])
+        found = await queries.lapsed_jobs(conn, now=later(61))
+        assert [job.id for job in found] == sorted([lapsed.id, canceling.id])
+        for job in found:
+            await queries.interrupt_job(conn, job, now=later(61), retry_at=later(121))
     async with db.read() as conn:
         requeued = await queries.get_job(conn, lapsed.id)
         assert (await queries.get_job(conn, canceling.id)).status is JobStatus.CANCELED
@@ -175,10 +177,8 @@ async def test_a_node_keeps_the_jobs_it_is_calling_for_past_their_lease(db: Data
     assert mine
     assert other
     async with db.transaction() as conn:
-        recovered = await queries.recover_expired_leases(
-            conn, now=later(61), retry_at=later(121), keep=[mine.id]
-        )
-        assert recovered.requeued == [other.id]
+        found = await queries.lapsed_jobs(conn, now=later(61), keep=[mine.id])
+        assert [job.id for job in found] == [other.id]
         assert (await queries.get_job(conn, mine.id)).status is JobStatus.INPROGRESS
 
 

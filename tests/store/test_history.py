@@ -112,30 +112,25 @@ async def test_the_next_scheduled_time_is_that_of_the_first_claimable_job(
         assert await queries.next_scheduled_at(conn, after=later(60)) == later(300)
 
 
-async def test_a_claim_can_leave_the_jobs_to_the_lines_own_number(db: Database) -> None:
+async def test_a_claim_takes_only_the_job_planned_for_the_line(db: Database) -> None:
+    """The scheduler's plan leaves a line's own number to other lines: the line claims the
+    job planned for it, and only while it is still ready."""
     submission, jobs = submission_with_jobs(2)
     async with db.transaction() as conn:
         await queries.insert_submission(conn, submission, jobs)
-        own = jobs[0].recipient_number
+        ready = await queries.ready_jobs(conn, now=NOW)
+        assert [job.id for job in ready] == sorted(job.id for job in jobs), "claim order"
+        planned = ready[1].id
         claimed = await queries.claim_next_job(
-            conn,
-            node_id="n",
-            device_id=1,
-            now=NOW,
-            lease_until=later(60),
-            exclude_numbers=[own],
+            conn, node_id="n", device_id=1, now=NOW, lease_until=later(60), job_ids=[planned]
         )
         assert claimed is not None
-        assert claimed.id == jobs[1].id
+        assert claimed.id == planned
         none_left = await queries.claim_next_job(
-            conn,
-            node_id="n",
-            device_id=1,
-            now=NOW,
-            lease_until=later(60),
-            exclude_numbers=[own],
+            conn, node_id="n", device_id=1, now=NOW, lease_until=later(60), job_ids=[planned]
         )
         assert none_left is None
+        assert [job.id for job in await queries.ready_jobs(conn, now=NOW)] == [ready[0].id]
 
 
 async def test_ready_jobs_get_the_noline_bit_once_and_lose_it_when_claimed(

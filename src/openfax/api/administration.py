@@ -165,7 +165,7 @@ def administration_routes(service: FaxService) -> APIRouter:
     @api.get("/configuration")
     async def get_configuration(who: QueryConfig) -> ConfigurationModel:
         """FAXCOMEX ``Configuration`` (``Refresh()``)."""
-        return ConfigurationModel.of(await service.get_configuration())
+        return ConfigurationModel.of(await service.options.get_configuration())
 
     @api.patch("/configuration")
     async def patch_configuration(
@@ -173,7 +173,7 @@ def administration_routes(service: FaxService) -> APIRouter:
         changes: Annotated[dict[str, Any], Body(description="the properties to change, by name")],
     ) -> ConfigurationModel:
         """FAXCOMEX ``Configuration.Save()`` of the properties given; in force at once."""
-        return ConfigurationModel.of(await service.save_configuration(changes, who.name))
+        return ConfigurationModel.of(await service.options.save_configuration(changes, who.name))
 
     @api.get("/audit")
     async def get_audit(
@@ -188,13 +188,13 @@ def administration_routes(service: FaxService) -> APIRouter:
     ) -> list[AuditEntryModel]:
         """The audit trail, oldest first, for an administrator (far2MANAGE_CONFIG); it has
         no route that changes it."""
-        entries = await service.get_audit(since, after, limit)
+        entries = await service.options.get_audit(since, after, limit)
         return [AuditEntryModel.of(entry) for entry in entries]
 
     @api.get("/cover-pages")
     async def get_cover_pages(who: QueryConfig) -> list[CoverPageModel]:
         """The server's cover pages, by name."""
-        return [CoverPageModel.of(info) for info in await service.get_cover_pages()]
+        return [CoverPageModel.of(info) for info in await service.cover_pages.get_cover_pages()]
 
     @api.post("/cover-pages", status_code=201)
     async def add_cover_page(
@@ -204,15 +204,15 @@ def administration_routes(service: FaxService) -> APIRouter:
     ) -> CoverPageModel:
         """Add (or replace) a server cover page; a template that does not draw is refused."""
         content = await file.read(MAX_TEMPLATE_BYTES + 1)
-        return CoverPageModel.of(await service.add_cover_page(name, content, who.name))
+        return CoverPageModel.of(await service.cover_pages.add_cover_page(name, content, who.name))
 
     @api.delete("/cover-pages/{name}", status_code=204, response_class=Response)
     async def remove_cover_page(name: str, who: ManageConfig) -> None:
         """Remove a server cover page; faxes already submitted keep theirs."""
-        await service.remove_cover_page(name, who.name)
+        await service.cover_pages.remove_cover_page(name, who.name)
 
     async def extension_property(guid: str, device_id: int) -> ExtensionPropertyModel:
-        data = await service.get_extension_property(guid, device_id)
+        data = await service.extension_properties.get(guid, device_id)
         return ExtensionPropertyModel(
             guid=checked_guid(guid),
             device_id=device_id,
@@ -229,7 +229,7 @@ def administration_routes(service: FaxService) -> APIRouter:
         guid: str, change: ExtensionPropertyData, who: ManageConfig
     ) -> ExtensionPropertyModel:
         """FAXCOMEX ``FaxServer.SetExtensionProperty``; its owner is told."""
-        await service.set_extension_property(guid, change.decoded(), 0, who.name)
+        await service.extension_properties.set(guid, change.decoded(), 0, who.name)
         return await extension_property(guid, 0)
 
     @api.get("/devices/{device_id}/extension-properties/{guid}")
@@ -244,20 +244,20 @@ def administration_routes(service: FaxService) -> APIRouter:
         device_id: int, guid: str, change: ExtensionPropertyData, who: ManageConfig
     ) -> ExtensionPropertyModel:
         """FAXCOMEX ``FaxDevice.SetExtensionProperty``; its owner is told."""
-        await service.set_extension_property(guid, change.decoded(), device_id, who.name)
+        await service.extension_properties.set(guid, change.decoded(), device_id, who.name)
         return await extension_property(guid, device_id)
 
     @api.get("/device-providers")
     async def get_device_providers(who: QueryConfig) -> list[DeviceProviderModel]:
         """FAXCOMEX ``GetDeviceProviders()``: as loaded at the last start."""
-        return [DeviceProviderModel.of(info) for info in service.get_device_providers()]
+        return [DeviceProviderModel.of(info) for info in service.providers.get_device_providers()]
 
     @api.post("/device-providers", status_code=204, response_class=Response)
     async def register_device_provider(
         registration: DeviceProviderRegistrationModel, who: ManageConfig
     ) -> None:
         """FAXCOMEX ``RegisterDeviceProvider``: loaded at the next start."""
-        await service.register_device_provider(
+        await service.providers.register_device_provider(
             registration.unique_name,
             registration.friendly_name,
             registration.image_name,
@@ -269,6 +269,6 @@ def administration_routes(service: FaxService) -> APIRouter:
     @api.delete("/device-providers/{unique_name}", status_code=204, response_class=Response)
     async def unregister_device_provider(unique_name: str, who: ManageConfig) -> None:
         """FAXCOMEX ``UnregisterDeviceProvider``: gone at the next start."""
-        await service.unregister_device_provider(unique_name, who.name)
+        await service.providers.unregister_device_provider(unique_name, who.name)
 
     return api

@@ -187,34 +187,36 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/server")
     async def get_server(who: Authenticated) -> m.ServerModel:
-        return m.ServerModel.of(service.server_info())
+        return m.ServerModel.of(service.options.server_info())
 
     @api.get("/activity")
     async def get_activity(who: QueryConfig) -> m.ActivityModel:
-        return m.ActivityModel.of(await service.get_activity())
+        return m.ActivityModel.of(await service.activity.get_activity())
 
     @api.get("/outgoing-queue")
     async def get_outgoing_queue(who: QueryConfig) -> m.OutgoingQueueModel:
-        return m.OutgoingQueueModel.of(service.get_queue_switches())
+        return m.OutgoingQueueModel.of(service.options.get_queue_switches())
 
     @api.patch("/outgoing-queue")
     async def patch_outgoing_queue(
         change: m.OutgoingQueuePatch, who: ManageConfig
     ) -> m.OutgoingQueueModel:
-        switches = await service.set_queue_switches(
+        switches = await service.options.set_queue_switches(
             outgoing_blocked=change.blocked, outgoing_paused=change.paused, actor=who.name
         )
         return m.OutgoingQueueModel.of(switches)
 
     @api.get("/incoming-queue")
     async def get_incoming_queue(who: QueryConfig) -> m.IncomingQueueModel:
-        return m.IncomingQueueModel.of(service.get_queue_switches())
+        return m.IncomingQueueModel.of(service.options.get_queue_switches())
 
     @api.patch("/incoming-queue")
     async def patch_incoming_queue(
         change: m.IncomingQueuePatch, who: ManageConfig
     ) -> m.IncomingQueueModel:
-        switches = await service.set_queue_switches(incoming_blocked=change.blocked, actor=who.name)
+        switches = await service.options.set_queue_switches(
+            incoming_blocked=change.blocked, actor=who.name
+        )
         return m.IncomingQueueModel.of(switches)
 
     # --- submitting -----------------------------------------------------------------------------
@@ -260,7 +262,7 @@ def _routes(service: FaxService) -> APIRouter:
                 first = Path(uploads[0].filename or "").name or "body0"
                 request = dataclasses.replace(request, document_name=first)
             try:
-                result = await service.connected_submit2(request)
+                result = await service.outgoing_queue.connected_submit2(request)
             except BodyError as exc:
                 name = uploads[exc.index].filename or f"body{exc.index}"
                 # A reason that quotes the file (a library's message) names the client's
@@ -287,40 +289,40 @@ def _routes(service: FaxService) -> APIRouter:
         account's (``FaxAccountOutgoingQueue``)."""
         cursor = None if after is None else m.decode_queue_cursor(after)
         owner = await _folder_owner(service, who, account, _R2.QUERY_OUT_JOBS)
-        page = await service.get_outgoing_job_page(cursor, limit, owner=owner)
+        page = await service.outgoing_queue.get_job_page(cursor, limit, owner=owner)
         return _json_response(m.queue_page_json(page, m.outgoing_job_json))
 
     @api.get("/outgoing-jobs/{job_id}", response_model=m.OutgoingJobModel)
     async def get_outgoing_job(job_id: IdParam, who: QueryJobs) -> Response:
-        job = await service.get_outgoing_job(parse_id(job_id))
+        job = await service.outgoing_queue.get_job(parse_id(job_id))
         check_owner(who, job.owner_id, _R2.QUERY_OUT_JOBS, f"outgoing job {job_id}")
         return _outgoing_job(job)
 
     @api.post("/outgoing-jobs/{job_id}/pause", response_model=m.OutgoingJobModel)
     async def pause_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.pause_job(parse_id(job_id), who.name))
+        return _outgoing_job(await service.outgoing_queue.pause_job(parse_id(job_id), who.name))
 
     @api.post("/outgoing-jobs/{job_id}/resume", response_model=m.OutgoingJobModel)
     async def resume_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.resume_job(parse_id(job_id), who.name))
+        return _outgoing_job(await service.outgoing_queue.resume_job(parse_id(job_id), who.name))
 
     @api.post("/outgoing-jobs/{job_id}/restart", response_model=m.OutgoingJobModel)
     async def restart_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.restart_job(parse_id(job_id), who.name))
+        return _outgoing_job(await service.outgoing_queue.restart_job(parse_id(job_id), who.name))
 
     @api.post("/outgoing-jobs/{job_id}/cancel", response_model=m.OutgoingJobModel)
     async def cancel_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.cancel_job(parse_id(job_id), who.name))
+        return _outgoing_job(await service.outgoing_queue.cancel_job(parse_id(job_id), who.name))
 
     @api.get("/outgoing-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_job_tiff(job_id: IdParam, who: QueryJobs) -> FileResponse:
         """FAXCOMEX ``CopyTiff``: the job's TIFF-F, cover page and header lines included."""
         await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
-        return await _tiff_copy(partial(service.copy_tiff, actor=who.name), job_id)
+        return await _tiff_copy(partial(service.outgoing_queue.copy_tiff, actor=who.name), job_id)
 
     @api.get("/outgoing-jobs/{job_id}/attempts")
     async def get_attempts(job_id: IdParam, who: QueryJobs) -> list[m.CallAttemptModel]:
@@ -328,9 +330,9 @@ def _routes(service: FaxService) -> APIRouter:
         try:
             await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
         except MessageNotFoundError:
-            message = await service.get_message(Direction.OUT, parse_id(job_id))
+            message = await service.archives.get_message(Direction.OUT, parse_id(job_id))
             check_owner(who, message.owner_id, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
-        attempts = await service.get_call_attempts(parse_id(job_id))
+        attempts = await service.outgoing_queue.get_call_attempts(parse_id(job_id))
         return [m.CallAttemptModel.of(attempt) for attempt in attempts]
 
     # --- the incoming queue's jobs --------------------------------------------------------------
@@ -344,23 +346,23 @@ def _routes(service: FaxService) -> APIRouter:
         cursor = None if after is None else m.decode_queue_cursor(after)
         if not _sees_receive_folder(service, who):
             return _json_response(m.queue_page_json(QueuePage([], 0, None), m.incoming_job_json))
-        page = await service.get_incoming_job_page(cursor, limit)
+        page = await service.incoming_queue.get_job_page(cursor, limit)
         return _json_response(m.queue_page_json(page, m.incoming_job_json))
 
     @api.get("/incoming-jobs/{job_id}", response_model=m.IncomingJobModel)
     async def get_incoming_job(job_id: IdParam, who: ReceiveFolderReader) -> Response:
         _check_receive_folder(service, who)
-        return _incoming_job(await service.get_incoming_job(parse_id(job_id)))
+        return _incoming_job(await service.incoming_queue.get_job(parse_id(job_id)))
 
     @api.post("/incoming-jobs/{job_id}/cancel", response_model=m.IncomingJobModel)
     async def cancel_incoming_job(job_id: IdParam, who: ManageReceiveFolder) -> Response:
-        return _incoming_job(await service.cancel_incoming_job(parse_id(job_id), who.name))
+        return _incoming_job(await service.incoming_queue.cancel_job(parse_id(job_id), who.name))
 
     @api.get("/incoming-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_incoming_job_tiff(job_id: IdParam, who: ReceiveFolderReader) -> FileResponse:
         """FAXCOMEX ``IncomingJob.CopyTiff``: the received TIFF-F, once the call has ended."""
         _check_receive_folder(service, who)
-        return await _tiff_copy(partial(service.copy_incoming_tiff, actor=who.name), job_id)
+        return await _tiff_copy(partial(service.incoming_queue.copy_tiff, actor=who.name), job_id)
 
     # --- archives -------------------------------------------------------------------------------
 
@@ -371,11 +373,11 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/devices")
     async def get_devices(who: QueryConfig) -> list[m.DeviceModel]:
-        return [m.DeviceModel.of(device) for device in await service.get_devices()]
+        return [m.DeviceModel.of(device) for device in await service.devices.get_devices()]
 
     @api.get("/devices/{device_id}")
     async def get_device(device_id: m.DeviceIdParam, who: QueryConfig) -> m.DeviceModel:
-        return m.DeviceModel.of(await service.get_device(device_id))
+        return m.DeviceModel.of(await service.devices.get_device(device_id))
 
     @api.patch("/devices/{device_id}")
     async def patch_device(
@@ -384,13 +386,13 @@ def _routes(service: FaxService) -> APIRouter:
         """FAXCOMEX ``Device.Save()`` of the properties given."""
         settings = {k: getattr(change, k) for k in change.model_fields_set}
         if not settings:
-            return m.DeviceModel.of(await service.get_device(device_id))
-        return m.DeviceModel.of(await service.save_device(device_id, **settings))
+            return m.DeviceModel.of(await service.devices.get_device(device_id))
+        return m.DeviceModel.of(await service.devices.save_device(device_id, **settings))
 
     @api.post("/devices/{device_id}/answer")
     async def answer_call(device_id: m.DeviceIdParam, who: ManageConfig) -> m.AnswerModel:
         """FAXCOMEX ``AnswerCall()``: answer the call ringing on the device now."""
-        return m.AnswerModel(accepted=service.answer_call(device_id))
+        return m.AnswerModel(accepted=service.devices.answer_call(device_id))
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -415,7 +417,7 @@ def _routes(service: FaxService) -> APIRouter:
             except (AccessDeniedError, AccountNotFoundError) as exc:
                 await socket.send_denial_response(fax_error_response(exc))
                 return
-        start = await service.last_event_seq() if after is None else after
+        start = await service.listening.last_seq() if after is None else after
         await socket.accept()
         await socket.send_json({"type": "subscribed", "seq": start, "mask": mask})
         tasks = {
@@ -461,7 +463,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         if direction is Direction.OUT or not _sees_receive_folder(service, who):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         return m.MessagePageModel.of(
-            await service.get_messages(direction, cursor, limit, owner=owner)
+            await service.archives.get_messages(direction, cursor, limit, owner=owner)
         )
 
     @api.get(f"/{side}-archive", name=f"get_{direction.value}_archive", tags=tag)
@@ -471,18 +473,18 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         owner = None
         if direction is Direction.OUT or not _sees_receive_folder(service, who):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
-        return m.ArchiveModel(size=await service.archive_size(direction, owner=owner))
+        return m.ArchiveModel(size=await service.archives.size(direction, owner=owner))
 
     async def visible(message_id: str, who: Caller, *, manage: bool = False) -> Message:
         """The message, once the caller may see it (or delete it, ``manage``)."""
-        message = await service.get_message(direction, parse_id(message_id))
+        message = await service.archives.get_message(direction, parse_id(message_id))
         _check_message(who, message, manage=manage, public=_public(service))
         return message
 
     @api.get(prefix + "/{message_id}", name=f"get_{direction.value}_message", tags=tag)
     async def get_message(message_id: IdParam, who: QueryArchives) -> m.MessageModel:
         await visible(message_id, who)
-        message = await service.get_message(direction, parse_id(message_id), who.name)
+        message = await service.archives.get_message(direction, parse_id(message_id), who.name)
         return m.MessageModel.of(message)
 
     @api.patch(prefix + "/{message_id}", name=f"patch_{direction.value}_message", tags=tag)
@@ -498,7 +500,9 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
                 f"account {who.name!r} lacks far2MANAGE_RECEIVE_FOLDER to change "
                 f"{', '.join(sorted(set(changes) - {'read'}))} of a received fax"
             )
-        saved = await service.save_message(direction, parse_id(message_id), changes, who.name)
+        saved = await service.archives.save_message(
+            direction, parse_id(message_id), changes, who.name
+        )
         return m.MessageModel.of(saved)
 
     @api.get(
@@ -510,7 +514,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     async def get_tiff(message_id: IdParam, who: QueryArchives) -> FileResponse:
         """FAXCOMEX ``CopyTiff``: the archived fax as TIFF-F."""
         await visible(message_id, who)
-        path = await service.message_tiff_path(direction, parse_id(message_id), who.name)
+        path = await service.archives.tiff_path(direction, parse_id(message_id), who.name)
         return FileResponse(path, media_type="image/tiff", filename=f"{message_id.lower()}.tif")
 
     @api.get(
@@ -522,7 +526,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     async def get_pdf(message_id: IdParam, who: QueryArchives) -> FileResponse:
         """The archived fax as a PDF, one page per fax page at its resolution."""
         await visible(message_id, who)
-        path = await service.message_pdf_path(direction, parse_id(message_id), who.name)
+        path = await service.archives.pdf_path(direction, parse_id(message_id), who.name)
         return FileResponse(
             path, media_type="application/pdf", filename=f"{message_id.lower()}.pdf"
         )
@@ -538,7 +542,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         """FAXCOMEX ``Message.Delete()``: one's own sent fax, or any with far2MANAGE_ARCHIVES
         (received faxes: far2MANAGE_RECEIVE_FOLDER too)."""
         await visible(message_id, who, manage=True)
-        await service.delete_message(direction, parse_id(message_id), who.name)
+        await service.archives.delete_message(direction, parse_id(message_id), who.name)
 
 
 async def _folder_owner(
@@ -567,7 +571,7 @@ async def _check_job_owner(
     service: FaxService, who: Caller, job_id: str, everyone: AccessRights2
 ) -> None:
     """Refuse a caller who neither owns the outgoing job nor holds ``everyone``."""
-    job = await service.get_outgoing_job(parse_id(job_id))
+    job = await service.outgoing_queue.get_job(parse_id(job_id))
     check_owner(who, job.owner_id, everyone, f"outgoing job {job_id}")
 
 
@@ -651,7 +655,7 @@ async def _forward(
     close when the service stops, or when the caller's account is removed (its rights are
     read again at each change of accounts or rights, whatever ``mask`` asks for)."""
     security = EventType.CONFIG_CHANGED.mask
-    stream: AsyncIterator[ServerEvent] = service.events(mask | security, after)
+    stream: AsyncIterator[ServerEvent] = service.listening.events(mask | security, after)
     async for event in stream:
         if event.type is EventType.CONFIG_CHANGED and event.payload.get("security"):
             refused = await hearing.refresh()
@@ -751,7 +755,7 @@ class _Hearing:
         if not isinstance(fax_id, str):
             return None
         if fax_id not in self.owners:
-            owner = await self.service.owner_of(direction, parse_id(fax_id))
+            owner = await self.service.archives.owner_of(direction, parse_id(fax_id))
             if owner is None:
                 return None
             self.owners[fax_id] = owner

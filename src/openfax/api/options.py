@@ -126,39 +126,41 @@ def options_routes(service: FaxService) -> APIRouter:
     @api.get("/receipt-options")
     async def get_receipt_options(who: QueryConfig) -> ReceiptOptionsModel:
         """FAXCOMEX ``ReceiptOptions.Refresh()``."""
-        return ReceiptOptionsModel.of(await service.get_receipt_options())
+        return ReceiptOptionsModel.of(await service.options.get_receipt_options())
 
     @api.patch("/receipt-options")
     async def patch_receipt_options(
         change: ReceiptOptionsPatch, who: ManageConfig
     ) -> ReceiptOptionsModel:
         """FAXCOMEX ``ReceiptOptions.Save()`` of the options given."""
-        return ReceiptOptionsModel.of(await service.save_receipt_options(_given(change)))
+        return ReceiptOptionsModel.of(await service.options.save_receipt_options(_given(change)))
 
     @api.get("/logging-options/activity")
     async def get_activity_logging(who: QueryConfig) -> ActivityLoggingModel:
         """FAXCOMEX ``LoggingOptions.ActivityLogging``."""
-        return ActivityLoggingModel(**(await service.get_activity_logging()).to_json())
+        return ActivityLoggingModel(**(await service.options.get_activity_logging()).to_json())
 
     @api.patch("/logging-options/activity")
     async def patch_activity_logging(
         change: ActivityLoggingPatch, who: ManageConfig
     ) -> ActivityLoggingModel:
         """FAXCOMEX ``ActivityLogging.Save()``: the next lines follow the new options."""
-        options = await service.save_activity_logging(_given(change))
+        options = await service.options.save_activity_logging(_given(change))
         return ActivityLoggingModel(**options.to_json())
 
     @api.get("/logging-options/events")
     async def get_event_logging(who: QueryConfig) -> EventLoggingModel:
         """FAXCOMEX ``LoggingOptions.EventLogging``."""
-        return EventLoggingModel(**(await service.get_event_logging()).to_json())
+        return EventLoggingModel(**(await service.options.get_event_logging()).to_json())
 
     @api.patch("/logging-options/events")
     async def patch_event_logging(
         change: EventLoggingPatch, who: ManageConfig
     ) -> EventLoggingModel:
         """FAXCOMEX ``EventLogging.Save()``: the levels apply at once."""
-        return EventLoggingModel(**(await service.save_event_logging(_given(change))).to_json())
+        return EventLoggingModel(
+            **(await service.options.save_event_logging(_given(change))).to_json()
+        )
 
     @api.get("/receipts")
     async def get_receipts(
@@ -170,7 +172,7 @@ def options_routes(service: FaxService) -> APIRouter:
         server never took), the latest change first: those of the caller's own faxes, or
         everyone's with far2QUERY_ARCHIVES or far2MANAGE_CONFIG."""
         owner = None if any(who.holds(right) for right in ALL_RECEIPTS) else who.account_id
-        found = await service.get_receipts(status=status, owner=owner, limit=limit)
+        found = await service.receipts.get_receipts(status=status, owner=owner, limit=limit)
         return [ReceiptModel.of(r) for r in found]
 
     @api.post("/receipts/{receipt_id}/resend")
@@ -178,7 +180,7 @@ def options_routes(service: FaxService) -> APIRouter:
         receipt_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageConfig
     ) -> ReceiptModel:
         """Send a failed receipt again, with fresh retries (409 for one not failed)."""
-        return ReceiptModel.of(await service.resend_receipt(parse_id(receipt_id)))
+        return ReceiptModel.of(await service.receipts.resend_receipt(parse_id(receipt_id)))
 
     @api.post("/receipts/{receipt_id}/cancel")
     async def cancel_receipt(
@@ -186,6 +188,8 @@ def options_routes(service: FaxService) -> APIRouter:
     ) -> ReceiptModel:
         """Never send a pending receipt: it is failed for good, cancelled by the caller
         (``resend`` still sends it); 409 for one not pending."""
-        return ReceiptModel.of(await service.cancel_receipt(parse_id(receipt_id), who.name))
+        return ReceiptModel.of(
+            await service.receipts.cancel_receipt(parse_id(receipt_id), who.name)
+        )
 
     return api

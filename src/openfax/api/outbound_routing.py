@@ -128,7 +128,7 @@ def outbound_routing_routes(service: FaxService) -> APIRouter:
     api = APIRouter(prefix="/outbound-routing", tags=TAGS)
 
     def routing() -> OutboundRouting:
-        return service.outbound_routing
+        return service.routing.outbound
 
     # --- groups -------------------------------------------------------------------------------
 

@@ -129,19 +129,19 @@ def routing_routes(service: FaxService) -> APIRouter:
     api = APIRouter(tags=TAGS)
 
     def delivery(value: RoutingDelivery) -> DeliveryModel:
-        method = service.inbound_routing.registry.methods.get(value.method)
+        method = service.routing.inbound.registry.methods.get(value.method)
         fields = {f: getattr(value, f) for f in DeliveryModel.model_fields if f != "method_name"}
         return DeliveryModel(**fields, method_name=method.friendly_name if method else "")
 
     @api.get("/inbound-routing/extensions")
     async def get_extensions(who: QueryConfig) -> list[ExtensionModel]:
         """FAXCOMEX ``InboundRouting.GetExtensions()``: as loaded at the last start."""
-        return [ExtensionModel.of(e) for e in service.inbound_routing.get_extensions()]
+        return [ExtensionModel.of(e) for e in service.routing.inbound.get_extensions()]
 
     @api.post("/inbound-routing/extensions", status_code=204, response_class=Response)
     async def register_extension(registration: RegistrationModel, who: ManageConfig) -> None:
         """FAXCOMEX ``RegisterInboundRoutingExtension``: loaded at the next start."""
-        await service.inbound_routing.register_extension(
+        await service.routing.inbound.register_extension(
             registration.unique_name,
             registration.friendly_name,
             registration.image_name,
@@ -153,22 +153,22 @@ def routing_routes(service: FaxService) -> APIRouter:
     )
     async def unregister_extension(unique_name: str, who: ManageConfig) -> None:
         """FAXCOMEX ``UnregisterInboundRoutingExtension``: gone at the next start."""
-        await service.inbound_routing.unregister_extension(unique_name)
+        await service.routing.inbound.unregister_extension(unique_name)
 
     @api.get("/inbound-routing/methods")
     async def get_methods(who: QueryConfig) -> list[MethodModel]:
         """FAXCOMEX ``InboundRouting.GetMethods()``: by priority, 1 first."""
-        return [MethodModel.of(info) for info in service.inbound_routing.get_methods()]
+        return [MethodModel.of(info) for info in service.routing.inbound.get_methods()]
 
     @api.get("/inbound-routing/methods/{guid}")
     async def get_method(guid: str, who: QueryConfig) -> MethodModel:
-        return MethodModel.of(service.inbound_routing.get_method(guid))
+        return MethodModel.of(service.routing.inbound.get_method(guid))
 
     @api.patch("/inbound-routing/methods/{guid}")
     async def patch_method(guid: str, change: MethodPatch, who: ManageConfig) -> MethodModel:
         """FAXCOMEX ``Method.Priority`` and ``Save()``."""
         return MethodModel.of(
-            await service.inbound_routing.set_method_priority(guid, change.priority)
+            await service.routing.inbound.set_method_priority(guid, change.priority)
         )
 
     configuration_path = "/inbound-routing/methods/{guid}/configurations/{device_id}"
@@ -177,7 +177,7 @@ def routing_routes(service: FaxService) -> APIRouter:
     async def get_configuration(
         guid: str, device_id: DeviceIdParam, who: ManageConfig
     ) -> ConfigurationModel:
-        routing = service.inbound_routing
+        routing = service.routing.inbound
         value = await routing.get_configuration(guid, device_id)
         return ConfigurationModel(
             guid=routing.get_method(guid).method.guid, device_id=device_id, configuration=value
@@ -188,7 +188,7 @@ def routing_routes(service: FaxService) -> APIRouter:
         guid: str, device_id: DeviceIdParam, configuration: dict[str, Any], who: ManageConfig
     ) -> ConfigurationModel:
         """Check and store the configuration (ConfigError, 400, names a wrong key)."""
-        routing = service.inbound_routing
+        routing = service.routing.inbound
         value = await routing.set_configuration(guid, device_id, configuration)
         return ConfigurationModel(
             guid=routing.get_method(guid).method.guid, device_id=device_id, configuration=value
@@ -196,14 +196,14 @@ def routing_routes(service: FaxService) -> APIRouter:
 
     @api.delete(configuration_path, status_code=204, response_class=Response)
     async def delete_configuration(guid: str, device_id: DeviceIdParam, who: ManageConfig) -> None:
-        await service.inbound_routing.delete_configuration(guid, device_id)
+        await service.routing.inbound.delete_configuration(guid, device_id)
 
     @api.post("/devices/{device_id}/routing-methods")
     async def use_routing_method(
         device_id: DeviceIdParam, change: UseRoutingMethodModel, who: ManageConfig
     ) -> DeviceModel:
         """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
-        info = await service.use_routing_method(device_id, change.method, change.use)
+        info = await service.devices.use_routing_method(device_id, change.method, change.use)
         return DeviceModel.of(info)
 
     @api.get("/inbound-routing/deliveries")
@@ -215,7 +215,7 @@ def routing_routes(service: FaxService) -> APIRouter:
     ) -> list[DeliveryModel]:
         """A received fax's deliveries (``message_id``) in the order its methods run, or the
         deliveries in a ``status`` (``failed``: those an administrator may resend)."""
-        found = await service.inbound_routing.get_deliveries(
+        found = await service.routing.inbound.get_deliveries(
             message_id=None if message_id is None else parse_id(message_id),
             status=status,
             limit=limit,
@@ -227,6 +227,6 @@ def routing_routes(service: FaxService) -> APIRouter:
         delivery_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageReceiveFolder
     ) -> DeliveryModel:
         """Send a failed delivery again, with fresh retries."""
-        return delivery(await service.inbound_routing.resend(parse_id(delivery_id)))
+        return delivery(await service.routing.inbound.resend(parse_id(delivery_id)))
 
     return api

@@ -1,6 +1,7 @@
 """The fax service: the queues, the scheduler, receiving and routing, archives and events.
 
-:class:`FaxService` is the facade the API exposes; everything else here serves it.
+:class:`FaxService` starts and stops a node; the API calls its parts (``outgoing_queue``,
+``archives``, ``devices``, ``options``, ...), each a module here.
 """
 
 from openfax.routing import STORE_IN_FOLDER, FolderSettings

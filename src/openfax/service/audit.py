@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.model import format_id
+from openfax.service.context import ServiceContext
 from openfax.store import AuditEntry, Direction
 from openfax.store import queries as q
 
@@ -77,3 +78,17 @@ async def record(
 ) -> None:
     """Write one entry in ``conn``'s transaction."""
     await q.append_audit(conn, [entry(now, actor, action, object_type, object_id, details)])
+
+
+async def record_read(
+    ctx: ServiceContext,
+    actor: str,
+    action: AuditAction,
+    object_type: str,
+    object_id: int | str,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Write one entry in a transaction of its own, for what has none (a read: viewed,
+    downloaded)."""
+    async with ctx.db.transaction() as conn:
+        await record(conn, ctx.clock.now(), actor, action, object_type, object_id, details)

@@ -10,6 +10,7 @@ written under a temporary name and renamed, so a submission never reads half a t
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import tempfile
@@ -21,12 +22,49 @@ from pathlib import Path
 from openfax.documents import CoverPageFields, render_cover_page
 from openfax.documents.cover_page import DEFAULT_TEMPLATE, MAX_TEMPLATE_BYTES
 from openfax.errors import ConfigError, DocumentError, NotSupportedError
+from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
+from openfax.service.context import ServiceContext
+from openfax.service.events import EventType
 
 SUFFIX = ".txt"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}")
 """A cover page's name: a plain file name (no folder, not hidden), at most 100 characters."""
 BUILT_IN = "generic"
 """The server cover page every server has: the package's default template."""
+
+
+class CoverPages:
+    """The running service's ``cover_pages``: listing, adding and removing them, each
+    change audited and announced as a CONFIG event."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    async def get_cover_pages(self) -> list[CoverPageInfo]:
+        """The server's cover pages (``CoverPageType.SERVER`` with one's name), by name."""
+        return await asyncio.to_thread(_list, self._ctx.config.data_dir)
+
+    async def add_cover_page(
+        self, name: str, content: bytes, actor: str = SERVICE_ACTOR
+    ) -> CoverPageInfo:
+        """Check a cover page template and keep it as ``name`` (replacing one so named);
+        ConfigError for a bad name, DocumentError for a template that does not draw."""
+        info = await asyncio.to_thread(_add, self._ctx.config.data_dir, name, content)
+        await self._changed(info.name, "added", actor)
+        return info
+
+    async def remove_cover_page(self, name: str, actor: str = SERVICE_ACTOR) -> None:
+        """Remove a server cover page; faxes already submitted keep theirs."""
+        await asyncio.to_thread(_remove, self._ctx.config.data_dir, name)
+        await self._changed(name, "removed", actor)
+
+    async def _changed(self, name: str, change: str, actor: str) -> None:
+        ctx = self._ctx
+        async with ctx.hub.transaction() as conn:
+            details = {"change": change}
+            now = ctx.clock.now()
+            await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "cover_page", name, details)
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"cover_page": name, **details})
 
 
 @dataclass(frozen=True)
@@ -76,7 +114,7 @@ def check_name(name: str) -> str:
     return name.removesuffix(SUFFIX)
 
 
-def list_cover_pages(data_dir: Path) -> list[CoverPageInfo]:
+def _list(data_dir: Path) -> list[CoverPageInfo]:
     """The server's cover pages, by name; ``generic`` among them."""
     found = []
     for path in folder(data_dir).glob("*" + SUFFIX):
@@ -93,7 +131,7 @@ def list_cover_pages(data_dir: Path) -> list[CoverPageInfo]:
     return sorted(found, key=lambda page: page.name)
 
 
-def add_cover_page(data_dir: Path, name: str, content: bytes) -> CoverPageInfo:
+def _add(data_dir: Path, name: str, content: bytes) -> CoverPageInfo:
     """Check the template ``content`` and keep it as ``name`` (replacing one of that name).
 
     ConfigError for a bad name; DocumentError for a template that is not UTF-8 text, is too
@@ -119,7 +157,7 @@ def add_cover_page(data_dir: Path, name: str, content: bytes) -> CoverPageInfo:
     return CoverPageInfo(name, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
 
 
-def remove_cover_page(data_dir: Path, name: str) -> None:
+def _remove(data_dir: Path, name: str) -> None:
     """Remove the cover page ``name``; NotSupportedError if the server has none so named.
     Faxes already submitted with it keep their rendered cover page."""
     name = check_name(name)

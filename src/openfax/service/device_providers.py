@@ -14,14 +14,22 @@ nothing else. A provider reads its configuration from its extension properties.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from openfax import __version__
 from openfax.errors import ConfigError, InvalidOperationError, NotSupportedError
 from openfax.model import ProviderStatus
 from openfax.plugins import failure, load_entry_point
-from openfax.providers import DeviceProvider
+from openfax.providers import DeviceProvider, LoopbackProvider, Transport
+from openfax.providers.sip import DestinationMemory, SipProvider
+from openfax.routing import normalize_guid
+from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
+from openfax.service.config import ServiceConfig
+from openfax.service.context import ServiceContext
+from openfax.service.events import EventType
+from openfax.store import queries as q
 
 _logger = logging.getLogger(__name__)
 
@@ -163,3 +171,156 @@ def load_provider(registration: ProviderRegistration, taken: set[str]) -> Loaded
             error,
         )
     return LoadedProvider(registration, status, error, found.version, provider)
+
+
+def built_in_providers(config: ServiceConfig, memory: DestinationMemory) -> list[DeviceProvider]:
+    """The node's own providers: the loopback lines, then the SIP trunks if any (``memory``
+    keeps what last worked per destination)."""
+    loopback = config.loopback
+    providers: list[DeviceProvider] = [
+        LoopbackProvider(
+            loopback.lines,
+            base_number=loopback.base_number,
+            transport=Transport(loopback.transport),
+            pace=loopback.pace,
+        )
+    ]
+    if config.sip.trunks:
+        providers.append(
+            SipProvider(
+                config.sip.trunks,
+                memory=memory,
+                dns_servers=config.sip.dns_servers,
+                dns_timeout=config.sip.dns_timeout,
+            )
+        )
+    return providers
+
+
+class DeviceProviders:
+    """FAXCOMEX ``GetDeviceProviders``, ``RegisterDeviceProvider`` and
+    ``UnregisterDeviceProvider``: the running service's ``providers``, the built-in ones and
+    the registered ones as loaded at start."""
+
+    def __init__(self, ctx: ServiceContext, built_in: Sequence[DeviceProvider]) -> None:
+        self._ctx = ctx
+        self.built_in = list(built_in)
+        self._registered: list[LoadedProvider] = []
+
+    @property
+    def loopback(self) -> LoopbackProvider:
+        """The loopback lines' provider (every node has one)."""
+        return next(p for p in self.built_in if isinstance(p, LoopbackProvider))
+
+    async def load_registered(self) -> None:
+        """Load the registered providers (at start; a broken one is listed with its error)."""
+        async with self._ctx.db.read() as conn:
+            recorded = await q.get_setting(conn, PROVIDERS_KEY, [])
+        taken = {provider.name for provider in self.built_in}
+        self._registered = []
+        for registration in registered(recorded):
+            loaded = load_provider(registration, taken)
+            if loaded.provider is not None:
+                taken.add(loaded.provider.name)
+            self._registered.append(loaded)
+
+    def running(self) -> list[DeviceProvider]:
+        """The built-in providers and the registered ones that loaded."""
+        loaded = [r.provider for r in self._registered if r.provider is not None]
+        return [*self.built_in, *loaded]
+
+    def owners_of(self, guid: str) -> list[DeviceProvider]:
+        """The providers that own the extension property ``guid``: those whose
+        ``extension_guids`` hold it, and the registered one of that unique name."""
+        owners = [p for p in self.running() if guid in getattr(p, "extension_guids", ())]
+        owners += [
+            loaded.provider
+            for loaded in self._registered
+            if loaded.provider is not None
+            and normalize_guid(loaded.registration.unique_name) == guid
+        ]
+        return owners
+
+    def get_device_providers(self) -> list[ProviderInfo]:
+        """FAXCOMEX ``GetDeviceProviders()``: the built-in providers, then the registered
+        ones as loaded at start, with their status, load error and devices."""
+        infos = [
+            ProviderInfo(
+                unique_name=provider.name,
+                friendly_name=f"OpenFax {provider.name} lines",
+                image_name=type(provider).__module__,
+                tapi_provider_name="",
+                version=__version__,
+                status=provider.status,
+                init_error=provider.error,
+                device_ids=self._device_ids(provider),
+            )
+            for provider in self.built_in
+        ]
+        for loaded in self._registered:
+            registration = loaded.registration
+            infos.append(
+                ProviderInfo(
+                    unique_name=registration.unique_name,
+                    friendly_name=registration.friendly_name,
+                    image_name=registration.image_name,
+                    tapi_provider_name=registration.tsp_name,
+                    version=loaded.version,
+                    status=loaded.status,
+                    init_error=loaded.init_error,
+                    device_ids=[] if loaded.provider is None else self._device_ids(loaded.provider),
+                )
+            )
+        return infos
+
+    def _device_ids(self, provider: DeviceProvider) -> list[int]:
+        lines = list(provider.devices)
+        return sorted(i for i, line in self._ctx.lines.items() if any(line is x for x in lines))
+
+    async def register_device_provider(
+        self,
+        unique_name: str,
+        friendly_name: str,
+        image_name: str,
+        tsp_name: str = "",
+        version: int = FSPI_VERSION,
+        actor: str = SERVICE_ACTOR,
+    ) -> None:
+        """FAXCOMEX ``RegisterDeviceProvider``: recorded now, loaded at the next start from
+        the entry point ``image_name`` of the group ``openfax.providers``."""
+        registration = ProviderRegistration(
+            unique_name=unique_name,
+            friendly_name=friendly_name or unique_name,
+            image_name=image_name,
+            tsp_name=tsp_name,
+            version=version,
+        )
+        check_registration(registration, [provider.name for provider in self.built_in])
+        await self._change(
+            lambda recorded: with_registration(recorded, registration), unique_name, actor
+        )
+        _logger.info("device provider %s registered; it loads at the next start", unique_name)
+
+    async def unregister_device_provider(
+        self, unique_name: str, actor: str = SERVICE_ACTOR
+    ) -> None:
+        """FAXCOMEX ``UnregisterDeviceProvider``: its lines are gone at the next start."""
+        await self._change(
+            lambda recorded: without_registration(recorded, unique_name), unique_name, actor
+        )
+
+    async def _change(
+        self,
+        change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        unique_name: str,
+        actor: str,
+    ) -> None:
+        ctx = self._ctx
+        async with ctx.hub.transaction() as conn:
+            recorded = await q.get_setting(conn, PROVIDERS_KEY, [])
+            now = ctx.clock.now()
+            await q.set_setting(conn, PROVIDERS_KEY, change(recorded), now=now)
+            await record(
+                conn, now, actor, AuditAction.CONFIG_CHANGED, "device_provider", unique_name
+            )
+            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_provider": unique_name})

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import ConfigError, MessageNotFoundError
 from openfax.routing import normalize_guid
-from openfax.service.audit import AuditAction, record
+from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
 from openfax.store import queries as q
@@ -56,13 +56,16 @@ def checked_guid(guid: str) -> str:
 
 
 class ExtensionProperties:
-    """The slots of the running service; ``owners(guid)`` gives the listeners to tell."""
+    """The slots of the running service; ``owners(guid)`` gives the plug-ins that own a
+    GUID, of which those that listen are told."""
 
-    def __init__(
-        self, ctx: ServiceContext, owners: Callable[[str], Iterable[ExtensionPropertyListener]]
-    ) -> None:
+    def __init__(self, ctx: ServiceContext, owners: Callable[[str], Iterable[object]]) -> None:
         self.ctx = ctx
-        self.owners = owners
+        self._owners = owners
+
+    def owners(self, guid: str) -> list[ExtensionPropertyListener]:
+        """The owners of ``guid`` that listen."""
+        return [o for o in self._owners(guid) if isinstance(o, ExtensionPropertyListener)]
 
     async def tell_owners(self) -> None:
         """Tell every owner the values kept for its GUIDs (at start)."""
@@ -72,7 +75,7 @@ class ExtensionProperties:
             prefix, _, rest = key.partition(".")
             guid, _, device = rest.rpartition(".")
             if prefix == "extension" and device.isdigit():
-                self._notify(list(self.owners(guid)), guid, int(device), base64.b64decode(value))
+                self._notify(self.owners(guid), guid, int(device), base64.b64decode(value))
 
     def _notify(
         self, owners: list[ExtensionPropertyListener], guid: str, device_id: int, data: bytes
@@ -84,20 +87,24 @@ class ExtensionProperties:
                 _logger.exception("%r failed on the change of extension property %s", owner, guid)
 
     async def get(self, guid: str, device_id: int = 0) -> bytes:
-        """FAXCOMEX ``GetExtensionProperty``: the blob (empty when never set)."""
+        """FAXCOMEX ``GetExtensionProperty``: the server's (device 0) or a device's blob
+        named by ``guid``; empty when never set."""
         key = checked_guid(guid)
         async with self.ctx.db.read() as conn:
             await _check_device(conn, device_id)
             value = await q.get_setting(conn, property_key(key, device_id))
         return b"" if value is None else base64.b64decode(value)
 
-    async def set(self, guid: str, data: bytes, device_id: int = 0, *, actor: str) -> None:
-        """FAXCOMEX ``SetExtensionProperty``: keep the blob, then tell its owners. A CONFIG
-        event and an audit entry say that (not what) it changed."""
+    async def set(
+        self, guid: str, data: bytes, device_id: int = 0, actor: str = SERVICE_ACTOR
+    ) -> None:
+        """FAXCOMEX ``SetExtensionProperty``: keep the blob, then tell its owners
+        (``docs/design/configuration.md``). A CONFIG event and an audit entry (as
+        ``actor``'s) say that (not what) it changed."""
         key = checked_guid(guid)
         if len(data) > MAX_BYTES:
             raise ConfigError("extension property", key, f"must be at most {MAX_BYTES} bytes")
-        owners = list(self.owners(key))
+        owners = self.owners(key)
         for owner in owners:
             check = getattr(owner, "check_extension_property", None)
             if callable(check):

@@ -15,12 +15,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.model import ExtendedStatus, JobStatus
+from openfax.model import JobStatus
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.config import FailureCause
-from openfax.service.job_states import OUT_OF_CALL
-from openfax.service.lifecycle import JobInput, step
 from openfax.store import OutgoingJob
+from openfax.store import queries as q
 
 MAX_INTERRUPTED_CALLS = 2
 """Calls in a row cut off by their node's death after which a job is set aside."""
@@ -28,39 +27,27 @@ MAX_INTERRUPTED_CALLS = 2
 _logger = logging.getLogger(__name__)
 
 
-def after_interruption(job: OutgoingJob, now: datetime, retry_at: datetime) -> dict[str, object]:
-    """The changes for ``job`` once its call (INPROGRESS) was cut off: back in the queue,
-    due at ``retry_at``, or set aside when that makes ``MAX_INTERRUPTED_CALLS`` in a row. Its
-    node and lease are not among them."""
+async def interrupt(
+    conn: AsyncConnection, job: OutgoingJob, *, now: datetime, retry_at: datetime
+) -> OutgoingJob | None:
+    """Release ``job``, whose call (INPROGRESS or CANCELING) was cut off, in ``conn``'s
+    transaction: back in the queue due at ``retry_at``, CANCELED if it was being cancelled,
+    or set aside (audited) when that makes ``MAX_INTERRUPTED_CALLS`` in a row. None if
+    another change got to the job first."""
     interrupted = job.interrupted_calls + 1
-    if interrupted < MAX_INTERRUPTED_CALLS:
-        return {
-            "status": step(JobStatus.INPROGRESS, JobInput.INTERRUPTED),
-            "scheduled_at": retry_at,
-            "interrupted_calls": interrupted,
-            **OUT_OF_CALL,
-        }
-    return {
-        **OUT_OF_CALL,
-        "status": step(JobStatus.INPROGRESS, JobInput.SET_ASIDE),
-        "interrupted_calls": interrupted,
-        "ended_at": now,
-        "current_page": 0,
-        "failure_cause": FailureCause.INTERNAL.value,
-        "retryable": False,
-        "extended_status": ExtendedStatus.FATAL_ERROR,
-        "extended_status_text": (
-            f"set aside: the service stopped during each of its last {interrupted} calls "
-            "(killed or out of memory), so it is not tried again; restart it once the "
-            "cause is found"
-        ),
-    }
-
-
-async def audit_set_aside(conn: AsyncConnection, job: OutgoingJob, now: datetime) -> None:
-    """Record in ``conn``'s transaction that the service set ``job`` aside, if it did."""
-    if job.status is not JobStatus.FAILED or job.interrupted_calls < MAX_INTERRUPTED_CALLS:
-        return
-    _logger.error("job %016x: %s", job.id, job.extended_status_text)
-    details = {"interrupted_calls": job.interrupted_calls, "reason": job.extended_status_text}
-    await record(conn, now, SERVICE_ACTOR, AuditAction.SET_ASIDE, "outgoing_job", job.id, details)
+    if job.status is not JobStatus.INPROGRESS or interrupted < MAX_INTERRUPTED_CALLS:
+        return await q.interrupt_job(conn, job, now=now, retry_at=retry_at)
+    reason = (
+        f"set aside: the service stopped during each of its last {interrupted} calls "
+        "(killed or out of memory), so it is not tried again; restart it once the "
+        "cause is found"
+    )
+    cause = FailureCause.INTERNAL.value
+    updated = await q.set_aside_job(conn, job, now=now, failure_cause=cause, reason=reason)
+    if updated is not None:
+        _logger.error("job %016x: %s", job.id, reason)
+        details = {"interrupted_calls": interrupted, "reason": reason}
+        await record(
+            conn, now, SERVICE_ACTOR, AuditAction.SET_ASIDE, "outgoing_job", job.id, details
+        )
+    return updated

@@ -2,27 +2,29 @@
 
 A status is a base state with, on PENDING and RETRYING, the PAUSED or NOLINE modifier bit.
 ``available_operations`` is computed from it, never stored: the operations the table of
-:mod:`openfax.service.lifecycle` takes in that status. The job operations of the service
-(pause, resume, restart, cancel) ask :func:`transition` for the next status, which refuses
-with :class:`~openfax.errors.InvalidTransitionError` (an InvalidOperationError) what the
-table does not allow. An incoming job has no modifier bits and one operation, cancel
-(:func:`incoming_cancel`).
+:mod:`openfax.model.lifecycle` takes in that status. The job operations of the service
+(pause, resume, restart, cancel) are the store's transitions of the same names
+(:func:`operate`), which refuse with :class:`~openfax.errors.InvalidTransitionError` (an
+InvalidOperationError) what the table does not allow. An incoming job has no modifier bits
+and one operation, cancel (the store's ``cancel_incoming_job``).
 """
 
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
-from openfax.model import JobOperations, JobStatus
-from openfax.service import lifecycle
-from openfax.service.lifecycle import IncomingInput, JobInput
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.model import JobOperations, JobStatus, lifecycle
+from openfax.model.lifecycle import IncomingInput, JobInput
+from openfax.store import OutgoingJob
+from openfax.store import queries as q
 
 S = JobStatus
 MODIFIERS = S.PAUSED | S.NOLINE
 FINAL = S.COMPLETED | S.CANCELED | S.FAILED | S.RETRIES_EXCEEDED
 """Base states after which the scheduler does nothing more with a job by itself."""
-OUT_OF_CALL: dict[str, object] = {"bit_rate": 0, "page_bytes": 0, "page_bytes_sent": 0}
-"""A job's speed and progress within a page when no call of it runs (nor has trained yet)."""
 
 
 class Operation(enum.Enum):
@@ -72,16 +74,21 @@ def incoming_operations(status: JobStatus) -> JobOperations:
     return JobOperations.VIEW
 
 
-def incoming_cancel(status: JobStatus) -> JobStatus:
-    """The status of an incoming job cancelled in ``status`` (InvalidOperationError if it
-    cannot be): a reception is only asked to end (CANCELING) as its call is hung up."""
-    return lifecycle.step_incoming(status, IncomingInput.CANCEL)
-
-
-def transition(status: JobStatus, operation: Operation) -> JobStatus:
-    """The status after ``operation``; InvalidOperationError if the status does not allow it.
-
-    Cancelling a job in a call only asks for it (CANCELING): the call is hung up and the job
-    becomes CANCELED when the call has ended.
-    """
-    return lifecycle.step(status, _INPUTS[operation])
+async def operate(
+    conn: AsyncConnection,
+    job: OutgoingJob,
+    operation: Operation,
+    *,
+    now: datetime,
+    kill_at: datetime,
+) -> OutgoingJob | None:
+    """Do a user's ``operation`` on ``job`` (read locked) by the store's transition for it;
+    InvalidOperationError if its status does not allow it. A restarted job gets the kill
+    time ``kill_at`` and two calls again even if it was set aside."""
+    if operation is Operation.PAUSE:
+        return await q.pause_job(conn, job)
+    if operation is Operation.RESUME:
+        return await q.resume_job(conn, job)
+    if operation is Operation.RESTART:
+        return await q.restart_job(conn, job, now=now, kill_at=kill_at)
+    return await q.cancel_job(conn, job, now=now)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from openfax.model import ExtendedStatus, JobStatus
+from openfax.model.lifecycle import JobInput, step
 from openfax.providers import CallCause, CallOutcome
 from openfax.service.config import FailureCause, OutgoingConfig
-from openfax.service.job_states import OUT_OF_CALL
-from openfax.service.lifecycle import JobInput, step
 from openfax.store import OutgoingJob
+from openfax.store.queries import CallEnd
 
 _CAUSES: dict[CallCause, FailureCause] = {
     CallCause.BUSY: FailureCause.BUSY,
@@ -45,10 +45,11 @@ handled by the scheduler without counting a failure."""
 @dataclass(frozen=True)
 class Decision:
     """What a call's outcome means for its job: the life cycle's input (DELIVERED, RETRY,
-    RETRIES_RAN_OUT or FAIL) and the changes to its row, in store column names."""
+    RETRIES_RAN_OUT or FAIL), what the job keeps of the call, and when a retry is due."""
 
     input: JobInput
-    changes: dict[str, object]
+    end: CallEnd
+    next_try: datetime | None = None
 
     @property
     def status(self) -> JobStatus:
@@ -75,54 +76,36 @@ def decide(
     confirmed by earlier calls.
     """
     confirmed = min(job.total_pages, first_page - 1 + outcome.pages)
-    common: dict[str, object] = {
-        "pages_confirmed": confirmed,
-        "current_page": 0,
-        "node_id": None,
-        "lease_until": None,
-        "extended_status": outcome.extended_status,
-        "extended_status_text": outcome.detail,
-        **OUT_OF_CALL,
-    }
+    text = outcome.detail
     if confirmed == job.total_pages:
         if not outcome.ok:
             # The receiver confirmed the last page (MCF): the fax is delivered, whatever
             # ended the call after it. Retrying would send it again, or nothing at all.
             ended = outcome.detail or outcome.cause.value
-            common["extended_status_text"] = (
-                f"every page was confirmed; the call then ended: {ended}"
-            )
-        return Decision(
-            JobInput.DELIVERED,
-            {**common, "failure_cause": None, "retryable": False, "ended_at": now},
-        )
+            text = f"every page was confirmed; the call then ended: {ended}"
+        end = CallEnd(confirmed, outcome.extended_status, text, None, retryable=False)
+        return Decision(JobInput.DELIVERED, end)
     cause = failure_cause(outcome)
+    extended = outcome.extended_status
     if outcome.ok:
         # The far end ended the call cleanly without confirming every page: not a success.
         cause = FailureCause.PROTOCOL
-        common["extended_status"] = ExtendedStatus.FATAL_ERROR
-        common["extended_status_text"] = (
-            f"the call ended after {confirmed} of {job.total_pages} pages were confirmed"
-        )
+        extended = ExtendedStatus.FATAL_ERROR
+        text = f"the call ended after {confirmed} of {job.total_pages} pages were confirmed"
     rule = policy.causes[cause] if cause is not None else None
     retryable = rule is not None and rule.retryable
-    failed = {
-        **common,
-        "failure_cause": cause.value if cause is not None else "bad_address",
-        "retryable": retryable,
-    }
+    failure = cause.value if cause is not None else "bad_address"
     if rule is not None and retryable:
         retry_at = now + timedelta(minutes=rule.delay_minutes)
         kill_passed = job.kill_at is not None and retry_at >= job.kill_at
         if job.retries < policy.retries and job.attempts < policy.max_attempts and not kill_passed:
             if outcome.connected:
-                failed["extended_status_text"] = (
-                    f"{failed['extended_status_text']}; {confirmed} of {job.total_pages} pages"
+                text = (
+                    f"{text}; {confirmed} of {job.total_pages} pages"
                     f" confirmed, the next call sends from page {confirmed + 1}"
                 )
-            return Decision(
-                JobInput.RETRY,
-                {**failed, "retries": job.retries + 1, "scheduled_at": retry_at},
-            )
-        return Decision(JobInput.RETRIES_RAN_OUT, {**failed, "ended_at": now})
-    return Decision(JobInput.FAIL, {**failed, "ended_at": now})
+            end = CallEnd(confirmed, extended, text, failure, retryable)
+            return Decision(JobInput.RETRY, end, next_try=retry_at)
+        end = CallEnd(confirmed, extended, text, failure, retryable)
+        return Decision(JobInput.RETRIES_RAN_OUT, end)
+    return Decision(JobInput.FAIL, CallEnd(confirmed, extended, text, failure, retryable))

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openfax.documents import iter_fax_tiff, write_pdf
 from openfax.errors import ConfigError, InvalidOperationError, MailError, MessageNotFoundError
 from openfax.model import ExtendedStatus, JobStatus, ReceiptType, format_id
+from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.composing import compose_pages
 from openfax.service.context import ServiceContext
 from openfax.service.event_log import general_events
@@ -102,7 +103,7 @@ async def queue_receipts(
     return submission
 
 
-async def change_receipt(
+async def _change_receipt(
     conn: AsyncConnection,
     receipt_id: int,
     required: DeliveryStatus,
@@ -119,6 +120,60 @@ async def change_receipt(
     changed = await q.update_receipt(conn, receipt_id, changes)
     assert changed is not None
     return changed
+
+
+class Receipts:
+    """The running service's ``receipts``: the delivery receipts queued, sent and failed,
+    sending a failed one again and cancelling a pending one."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    async def get_receipts(
+        self, *, status: DeliveryStatus | None = None, owner: int | None = None, limit: int = 1000
+    ) -> list[Receipt]:
+        """The delivery receipts in ``status`` (every one when None), latest change first;
+        only those of the faxes of the account whose id is ``owner``, if given."""
+        async with self._ctx.db.read() as conn:
+            return await q.list_receipts(conn, status=status, owner=owner, limit=limit)
+
+    async def resend_receipt(self, receipt_id: int) -> Receipt:
+        """Send a receipt that failed for good again, with fresh retries (after the SMTP
+        settings were put right); InvalidOperationError for one not failed."""
+        ctx = self._ctx
+        now = ctx.clock.now()
+        changes = {
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "updated_at": now,
+        }
+        async with ctx.hub.transaction() as conn:
+            resent = await _change_receipt(
+                conn, receipt_id, DeliveryStatus.FAILED, changes, "only failed ones are sent again"
+            )
+            after_commit(conn, ctx.wake_receipts.set)
+        return resent
+
+    async def cancel_receipt(self, receipt_id: int, actor: str = SERVICE_ACTOR) -> Receipt:
+        """Never send a pending receipt: it is failed for good, ``last_error`` naming who
+        cancelled it (``resend_receipt`` still sends it); InvalidOperationError for one not
+        pending. One already being handed to the SMTP server may still go, and then reads
+        done. Audited as ``actor``'s."""
+        ctx = self._ctx
+        now = ctx.clock.now()
+        changes = {
+            "status": DeliveryStatus.FAILED,
+            "last_error": f"cancelled by {actor}",
+            "next_attempt_at": None,
+            "updated_at": now,
+        }
+        async with ctx.hub.transaction() as conn:
+            cancelled = await _change_receipt(
+                conn, receipt_id, DeliveryStatus.PENDING, changes, "only pending ones are cancelled"
+            )
+            await record(conn, now, actor, AuditAction.CANCELLED, "receipt", receipt_id)
+        return cancelled
 
 
 async def _device_names(conn: AsyncConnection, jobs: list[OutgoingJob]) -> dict[int, str]:

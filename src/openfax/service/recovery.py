@@ -20,9 +20,8 @@ from openfax.errors import DocumentError
 from openfax.model import ExtendedStatus, JobStatus
 from openfax.service.archiving import settle_submission
 from openfax.service.context import ServiceContext
-from openfax.service.interrupted import after_interruption, audit_set_aside
+from openfax.service.interrupted import interrupt
 from openfax.service.job_states import base
-from openfax.service.lifecycle import JobInput, step
 from openfax.service.receiving import Receiver
 from openfax.service.scheduler import emit_job
 from openfax.store import IncomingJob
@@ -80,19 +79,8 @@ async def _requeue_outgoing(ctx: ServiceContext) -> None:
     unreferenced: list[str] = []
     async with ctx.hub.transaction() as conn:
         for job in await q.list_jobs(conn):
-            if job.node_id != ctx.node_id:
-                continue
-            status = base(job.status)
-            released = {"node_id": None, "lease_until": None, "current_page": 0}
-            if status is JobStatus.INPROGRESS:
-                changes = {**released, **after_interruption(job, now, retry_at=now)}
-            elif status is JobStatus.CANCELING:
-                changes = {
-                    **released,
-                    "status": step(job.status, JobInput.INTERRUPTED),
-                    "ended_at": now,
-                }
-            else:
+            in_call = base(job.status) in (JobStatus.INPROGRESS, JobStatus.CANCELING)
+            if job.node_id != ctx.node_id or not in_call:
                 continue
             _logger.warning("job %016x: its call was cut off by a restart", job.id)
             await q.finish_call_attempt(
@@ -101,9 +89,8 @@ async def _requeue_outgoing(ctx: ServiceContext) -> None:
                 job.attempts,
                 {"ended_at": now, "failure_cause": "internal", "result_name": "INTERRUPTED"},
             )
-            updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
+            updated = await interrupt(conn, job, now=now, retry_at=now)
             if updated is not None:
-                await audit_set_aside(conn, updated, now)
                 await emit_job(conn, ctx, updated)
                 unreferenced += await settle_submission(conn, ctx.hub, job.submission_id)
     for path in unreferenced:

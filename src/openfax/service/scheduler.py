@@ -22,7 +22,6 @@ import contextlib
 import dataclasses
 import logging
 import tempfile
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -33,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.engine import Negotiated, PageProgress, PageSent, SessionOptions
 from openfax.model import ExtendedStatus, JobStatus, ScheduleType
+from openfax.model.lifecycle import JobInput, put_back
 from openfax.providers import (
     Answered,
     CallCause,
@@ -51,17 +51,18 @@ from openfax.service.composing import ComposedCall, compose_for_call, sending_ts
 from openfax.service.context import ServiceContext
 from openfax.service.event_log import outbound_events
 from openfax.service.events import EventType, after_commit
-from openfax.service.interrupted import after_interruption, audit_set_aside
-from openfax.service.job_states import OUT_OF_CALL, base, is_final
-from openfax.service.lifecycle import JobInput, put_back, step
+from openfax.service.interrupted import interrupt
+from openfax.service.job_states import base, is_final
 from openfax.service.outbound_routing import Routes, load_routes, routes_changed, t38_policy_for
-from openfax.service.outcome import decide
+from openfax.service.outcome import Decision, decide
+from openfax.service.planning import Claim, FreeLine, plan
 from openfax.service.receipts import queue_receipts
 from openfax.service.schedule import in_discount_period, next_discount_start
 from openfax.service.transcript import transcript_json
 from openfax.service.views import outgoing_job_payload
 from openfax.store import CallAttempt, Device, OutgoingJob, Submission
 from openfax.store import queries as q
+from openfax.store.queries import CallEnd
 
 _logger = logging.getLogger(__name__)
 
@@ -97,12 +98,8 @@ class RunningCall:
 
 
 class _ClaimWithdrawn(Exception):
-    """A claim rolled back: made while its line was barred or the routes changed (no
-    ``number``), or of a job to a ``number`` the line does not reach."""
-
-    def __init__(self, number: str | None = None) -> None:
-        super().__init__(number)
-        self.number = number
+    """A claim rolled back: made while its line was barred, the routes changed or the
+    outgoing queue was paused."""
 
 
 class Scheduler:
@@ -192,7 +189,7 @@ class Scheduler:
         a store shared by several nodes (PostgreSQL) so is a call whose renewal is still
         unconfirmed half a lease after its lease lapsed (the store too slow to answer): by
         then another node may have recovered its job, and it dials it only a whole lease
-        after recovering it (``recover_expired_leases``), so the two calls never overlap.
+        after recovering it (``_recover_expired``), so the two calls never overlap.
         After a stall of this node's whole event loop the renewal gets half a lease of its
         own before that: if no node took the job meanwhile, the call goes on. On SQLite this
         node is the only one: nobody else can take its jobs, and a slow renewal is waited for.
@@ -276,79 +273,60 @@ class Scheduler:
         async with self.ctx.hub.transaction() as conn:
             # The time once the write lock is ours: the lock may have kept us waiting.
             now = self.ctx.clock.now()
-            recovered = await q.recover_expired_leases(
-                conn, now=now, retry_at=now + lease, keep=list(self.running)
-            )
-            for job_id in recovered.requeued + recovered.canceled:
-                _logger.warning("job %016x: its node's lease lapsed, recovered", job_id)
-                job = await q.get_job(conn, job_id)
-                if job_id in recovered.requeued:
-                    changes = after_interruption(job, now, retry_at=job.scheduled_at)
-                    updated = await q.update_job(conn, job_id, changes)
-                    assert updated is not None, "the job is locked by this transaction"
-                    job = updated
-                    await audit_set_aside(conn, job, now)
-                await emit_job(conn, self.ctx, job)
+            for job in await q.lapsed_jobs(conn, now=now, keep=list(self.running)):
+                _logger.warning("job %016x: its node's lease lapsed, recovered", job.id)
+                # Due a whole lease from now: later than a node that only hung can take to
+                # find its lease lost and hang up, so two calls never carry one job.
+                updated = await interrupt(conn, job, now=now, retry_at=now + lease)
+                assert updated is not None, "the job is locked by this transaction"
+                await emit_job(conn, self.ctx, updated)
 
     async def _dispatch(self, now: datetime) -> None:
         """Claim a ready job for every idle line that may send, and start its call.
 
-        Outbound routing (:mod:`openfax.service.outbound_routing`) first leaves each line the
-        ready jobs its rules give it: those whose first free valid device reaching the number
-        it is. A line takes only jobs to numbers it reaches (``Device.reaches``: a loopback
-        line never calls its own number, which would find it busy): a job it claims to
-        another number is put back and its number left to the other lines this round. Jobs
-        still ready when no line is free get the NOLINE bit, and so do those to numbers no
-        free line reaches; they lose it when a line claims them.
+        The plan (:func:`openfax.service.planning.plan`) gives each free line the first job
+        it reaches (``Device.reaches``: a loopback line never calls its own number, which
+        would find it busy) and outbound routing (:mod:`openfax.service.outbound_routing`)
+        gives it. Each claim is then made in the store: a job another node took meanwhile,
+        or one not to be sent now (put back, changed), leaves its line free, and the lines
+        left free are planned again with what the store then holds. Jobs still ready when no
+        line is left idle get the NOLINE bit, and so do those to numbers no idle line
+        reaches; they lose it when a line claims them.
         """
-        async with self.ctx.db.read() as conn:
-            routes = await load_routes(conn, self.ctx.config.outgoing)
-            numbers = await q.ready_numbers(conn, now=now) if routes.restricted else set()
-        devices = {d.id: d for d in routes.devices.values() if d.send_enabled}
-        unreachable: set[str] = set()
-        """The numbers of jobs claimed this round by a line that does not reach them."""
-        for device_id, line in self._free_lines(devices):
-            excluded = {n for n in numbers if not line.reaches(n)}
-            while self._is_free(line) and not self.stopping:
-                # Routed: only the numbers seen ready whose first free device reaching them
-                # this line is (a job submitted since is left to the next round, which it wakes).
-                only = None
-                if routes.restricted:
-                    free = [other for other, _ in self._free_lines(devices)]
-                    only = {
-                        n
-                        for n in numbers - excluded
-                        if routes.may_send(n, device_id, [d for d in free if self._reaches(d, n)])
-                    }
-                    if not only:
-                        break
-                claimed = await self._claim(
-                    line, device_id, now, routes, exclude_numbers=excluded, only_numbers=only
-                )
-                if isinstance(claimed, str):
-                    unreachable.add(claimed)
-                    excluded.add(claimed)
-                    continue
-                if claimed is None and not excluded and only is None:
-                    return  # nothing is ready: no other line would find anything either
+        lost: set[int] = set()
+        """Jobs planned this round that the store did not give: not planned again."""
+        while True:
+            async with self.ctx.db.read() as conn:
+                routes = await load_routes(conn, self.ctx.config.outgoing)
+                devices = {d.id: d for d in routes.devices.values() if d.send_enabled}
+                free = self._free_lines(devices)
+                ready = await q.ready_jobs(conn, now=now) if free else []
+            lines = [FreeLine(device_id, line.reaches) for device_id, line in free]
+            planned = plan(now, lines, [job for job in ready if job.id not in lost], routes)
+            started = 0
+            for claim in planned.claims:
+                if self.stopping:
+                    return
+                line = self.ctx.lines[claim.device_id]
+                try:
+                    claimed = await self._claim(line, claim, now, routes)
+                except _ClaimWithdrawn:
+                    return  # the change that withdrew it wakes the next round
                 if claimed is None:
-                    break
+                    lost.add(claim.job_id)
+                    continue
                 job, submission, device = claimed
                 if base(job.status) is JobStatus.INPROGRESS:
                     self._start(job, submission, line, device)
-        if self.stopping:
-            return
-        idle = [line for _, line in self._free_lines(devices)]
-        stranded = [n for n in unreachable if not any(line.reaches(n) for line in idle)]
-        if not idle or stranded:
+                    started += 1
+            if self.stopping:
+                return
+            if started == len(planned.claims):
+                break
+        if planned.no_line is None or planned.no_line:
             async with self.ctx.hub.transaction() as conn:
-                waiting = None if not idle else stranded
-                for job in await q.mark_no_line(conn, now=now, numbers=waiting):
+                for job in await q.mark_no_line(conn, now=now, numbers=planned.no_line):
                     await emit_job(conn, self.ctx, job)
-
-    def _reaches(self, device_id: int, number: str) -> bool:
-        line = self.ctx.lines.get(device_id)
-        return line is not None and line.reaches(number)
 
     def _free_lines(self, devices: dict[int, Device]) -> list[tuple[int, Line]]:
         """This node's idle lines that may send now."""
@@ -363,98 +341,69 @@ class Scheduler:
         return not running and line.state is DeviceState.IDLE
 
     async def _claim(
-        self,
-        line: Line,
-        device_id: int,
-        now: datetime,
-        routes: Routes,
-        *,
-        exclude_numbers: Collection[str] = (),
-        only_numbers: Collection[str] | None = None,
-    ) -> tuple[OutgoingJob, Submission, Device] | str | None:
-        """Take the next ready job for a line, as the round's ``routes`` allow; a job not
-        sendable now is put back, changed. A job to a number the line does not reach is put
-        back as it was: its number is returned, for the line to leave it to others."""
-        try:
-            async with self.ctx.hub.transaction() as conn:
-                # The lease runs from now, not from the round's start: a long round of claims
-                # must not hand a new call a lease already short or lapsed.
-                lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
-                lease_until = self.ctx.clock.now() + lease
-                if self.ctx.switches.outgoing_paused:
-                    # Paused while this round of claims was under way: claim nothing more.
-                    return None
-                job = await q.claim_next_job(
+        self, line: Line, claim: Claim, now: datetime, routes: Routes
+    ) -> tuple[OutgoingJob, Submission, Device] | None:
+        """Take the job the plan gave the line, as the round's ``routes`` allow, if it is
+        still ready (None: another node took it); a job not sendable now is put back,
+        changed. ``_ClaimWithdrawn`` when the line was barred or the routes changed."""
+        async with self.ctx.hub.transaction() as conn:
+            # The lease runs from now, not from the round's start: a long round of claims
+            # must not hand a new call a lease already short or lapsed.
+            lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
+            lease_until = self.ctx.clock.now() + lease
+            if self.ctx.switches.outgoing_paused:
+                # Paused while this round of claims was under way: claim nothing more.
+                raise _ClaimWithdrawn
+            job = await q.claim_next_job(
+                conn,
+                node_id=self.ctx.node_id,
+                device_id=claim.device_id,
+                now=now,
+                lease_until=lease_until,
+                job_ids=[claim.job_id],
+            )
+            if job is None:
+                return None
+            # Read after the claim, so that they see every change committed before it (on
+            # PostgreSQL each statement sees the latest commits: read before it, a job
+            # submitted meanwhile was claimed on a line barred in between).
+            device = await q.get_device(conn, claim.device_id)
+            if device is None or not device.send_enabled or await routes_changed(conn, routes):
+                # The line was barred, or a rule or group changed, while the round was under
+                # way: the claim is rolled back and the next round, which the change wakes,
+                # decides.
+                raise _ClaimWithdrawn
+            submission = await q.get_submission(conn, job.submission_id)
+            updated = await self._put_back_unsendable(conn, job, submission, now)
+            if updated is None:
+                await q.record_call_attempt(
                     conn,
-                    node_id=self.ctx.node_id,
-                    device_id=device_id,
-                    now=now,
-                    lease_until=lease_until,
-                    exclude_numbers=exclude_numbers,
-                    only_numbers=only_numbers,
+                    CallAttempt(
+                        job_id=job.id,
+                        attempt=job.attempts,
+                        device_id=claim.device_id,
+                        started_at=now,
+                    ),
                 )
-                if job is None:
-                    return None
-                if not line.reaches(job.recipient_number):
-                    raise _ClaimWithdrawn(job.recipient_number)
-                # Read after the claim, so that they see every change committed before it (on
-                # PostgreSQL each statement sees the latest commits: read before it, a job
-                # submitted meanwhile was claimed on a line barred in between).
-                device = await q.get_device(conn, device_id)
-                if device is None or not device.send_enabled or await routes_changed(conn, routes):
-                    # The line was barred, or a rule or group changed, while the round was under
-                    # way: the claim is rolled back and the next round, which the change wakes,
-                    # decides.
-                    raise _ClaimWithdrawn
-                submission = await q.get_submission(conn, job.submission_id)
-                changes = self._not_sendable(job, submission, now)
-                if changes is None:
-                    await q.record_call_attempt(
-                        conn,
-                        CallAttempt(
-                            job_id=job.id, attempt=job.attempts, device_id=device_id, started_at=now
-                        ),
-                    )
-                    changes = {
-                        "extended_status": ExtendedStatus.INITIALIZING,
-                        "extended_status_text": "",
-                        "current_page": job.pages_confirmed + 1,
-                        "started_at": job.started_at or now,
-                        **OUT_OF_CALL,
-                    }
-                updated = await q.update_job(conn, job.id, changes, expected_version=job.version)
-                assert updated is not None, "the claim holds the job"
-                await emit_job(conn, self.ctx, updated)
-                return updated, submission, device
-        except _ClaimWithdrawn as withdrawn:
-            return withdrawn.number
+                updated = await q.begin_call(conn, job, now=now)
+            assert updated is not None, "the claim holds the job"
+            await emit_job(conn, self.ctx, updated)
+            return updated, submission, device
 
-    def _not_sendable(
-        self, job: OutgoingJob, submission: Submission, now: datetime
-    ) -> dict[str, object] | None:
-        """The changes that put back a claimed job that must not be sent now, else None."""
-        released: dict[str, object] = {
-            "node_id": None,
-            "lease_until": None,
-            "attempts": job.attempts - 1,
-        }
+    async def _put_back_unsendable(
+        self, conn: AsyncConnection, job: OutgoingJob, submission: Submission, now: datetime
+    ) -> OutgoingJob | None:
+        """Put back a claimed job that must not be sent now, and return it; else None."""
         if job.kill_at is not None and now >= job.kill_at:
-            return {
-                **released,
-                "status": step(job.status, JobInput.KILL_TIME_PASSED),
-                "extended_status_text": "the kill time passed before the fax could be sent",
-                "ended_at": now,
-            }
+            reason = "the kill time passed before the fax could be sent"
+            return await q.expire_job(conn, job, now=now, reason=reason)
         outgoing = self.ctx.config.outgoing
         window = (outgoing.discount_start, outgoing.discount_end)
         if submission.schedule_type is ScheduleType.DISCOUNT_PERIOD and not in_discount_period(
             now, *window, self.ctx.zone
         ):
-            return {
-                **released,
-                "status": step(job.status, put_back(tried=job.retries > 0)),
-                "scheduled_at": next_discount_start(now, *window, self.ctx.zone),
-            }
+            until = next_discount_start(now, *window, self.ctx.zone)
+            return await q.postpone_job(conn, job, until=until, tried=job.retries > 0)
         return None
 
     def _start(self, job: OutgoingJob, submission: Submission, line: Line, device: Device) -> None:
@@ -529,11 +478,14 @@ class Scheduler:
         and its TSID the one used; the document of an earlier call leaves the spool. The
         outcome of a call that cannot be placed (the store failed), else None."""
         previous = call.job.document_path
-        changes = {"document_path": composed.document_path, "size": composed.size, "tsid": tsid}
         try:
             async with self.ctx.db.transaction() as conn:
-                held = await self._held_job(conn, call)
-                updated = None if held is None else await q.update_job(conn, held.id, changes)
+                updated = held = await self._held_job(conn, call)
+                if held is not None:
+                    path, size = composed.document_path, composed.size
+                    updated = await q.set_job_document(
+                        conn, held, document_path=path, size=size, tsid=tsid
+                    )
         except SQLAlchemyError as exc:
             _logger.exception("job %016x: the store failed before dialling", call.job.id)
             await asyncio.to_thread(self.ctx.spool.delete, composed.document_path)
@@ -611,28 +563,28 @@ class Scheduler:
         first_page = call.job.pages_confirmed + 1
         while True:
             event = await call.progress.get()
-            changes: dict[str, object] | None = None
+            progress: q.JobProgress | None = None
             if isinstance(event, CallEnded):
                 return event
             if isinstance(event, Dialing):
-                changes = {"extended_status": ExtendedStatus.DIALING}
+                progress = q.JobProgress(extended_status=ExtendedStatus.DIALING)
             elif isinstance(event, Answered):
                 call.answered = True
-                changes = {"extended_status": ExtendedStatus.TRANSMITTING}
+                progress = q.JobProgress(extended_status=ExtendedStatus.TRANSMITTING)
             elif isinstance(event, Negotiated):
-                changes = {"csid": event.remote_ident, "bit_rate": event.bit_rate}
+                progress = q.JobProgress(csid=event.remote_ident, bit_rate=event.bit_rate)
             elif isinstance(event, PageProgress) and self._progress_due(call):
-                changes = {"page_bytes": event.size, "page_bytes_sent": event.sent}
+                progress = q.JobProgress(page_bytes=event.size, page_bytes_sent=event.sent)
             elif isinstance(event, PageSent) and event.confirmed:
                 confirmed = first_page - 1 + event.number
-                changes = {
-                    "pages_confirmed": confirmed,
-                    "current_page": min(confirmed + 1, call.job.total_pages),
-                    "page_bytes": 0,
-                    "page_bytes_sent": 0,
-                }
-            if changes is not None and not call.lost:
-                await self._progress(call, changes)
+                progress = q.JobProgress(
+                    pages_confirmed=confirmed,
+                    current_page=min(confirmed + 1, call.job.total_pages),
+                    page_bytes=0,
+                    page_bytes_sent=0,
+                )
+            if progress is not None and not call.lost:
+                await self._progress(call, progress)
 
     def _progress_due(self, call: RunningCall) -> bool:
         """Whether progress within a page is written now: at most every
@@ -647,16 +599,14 @@ class Scheduler:
         call.progress_written = now
         return True
 
-    async def _progress(self, call: RunningCall, changes: dict[str, object]) -> None:
+    async def _progress(self, call: RunningCall, progress: q.JobProgress) -> None:
         """Show the call's progress in its job. A store error costs only this step: the
         call goes on, and its outcome carries the pages confirmed."""
         try:
             async with self.ctx.hub.transaction() as conn:
                 if await self._held_job(conn, call) is None:
                     return
-                job = await q.update_job(
-                    conn, call.job.id, changes, expected_status=JobStatus.INPROGRESS
-                )
+                job = await q.record_progress(conn, call.job.id, progress)
                 if job is not None:
                     await emit_job(conn, self.ctx, job)
         except SQLAlchemyError:
@@ -709,15 +659,10 @@ class Scheduler:
                 _logger.warning("job %016x: another node took it during the call", call.job.id)
                 return
             job = held
-            changes, given = self._next_state(call, job, submission, outcome, first_page, now)
-            status = step(job.status, given)
-            updated = await q.update_job(
-                conn,
-                job.id,
-                {**changes, "status": status, "interrupted_calls": 0},
-                expected_version=job.version,
-            )
+            decision = self._next_state(call, job, submission, outcome, first_page, now)
+            updated = await _end_call(conn, job, decision, now)
             assert updated is not None, "only this task changes a job in a call"
+            status = updated.status
             await emit_job(conn, self.ctx, updated)
             if status is JobStatus.COMPLETED and self.ctx.config.archive.archive_sent_items:
                 await archive_outgoing(
@@ -743,41 +688,52 @@ class Scheduler:
         outcome: CallOutcome,
         first_page: int,
         now: datetime,
-    ) -> tuple[dict[str, object], JobInput]:
-        """The job's changes after its call, and the life cycle's input that gives its
-        status."""
+    ) -> Decision:
+        """What the call's end means for its job: the life cycle's input, what the job keeps
+        of the call, and when it is due again if it waits."""
         confirmed = min(job.total_pages, first_page - 1 + outcome.pages)
-        released: dict[str, object] = {
-            "node_id": None,
-            "lease_until": None,
-            "pages_confirmed": confirmed,
-            "current_page": 0,
-            "extended_status": outcome.extended_status,
-            "extended_status_text": outcome.detail,
-            **OUT_OF_CALL,
-        }
+        kept = CallEnd(
+            confirmed,
+            outcome.extended_status,
+            outcome.detail,
+            job.failure_cause,
+            job.retryable,
+        )
         delivered = confirmed == job.total_pages
         if base(job.status) is JobStatus.CANCELING and not delivered:
-            return {**released, "ended_at": now}, JobInput.HUNG_UP
+            return Decision(JobInput.HUNG_UP, kept)
         local = outcome.cause is CallCause.LINE_UNAVAILABLE or (
             outcome.cause is CallCause.ABORTED and (self.stopping or call.fenced)
         )
         if local and not delivered:
             # Not the recipient's doing (the line was taken, the service is stopping, the
             # lease could not be kept): back in the queue at once, no failure counted.
-            back = put_back(tried=job.retries > 0 or confirmed > 0)
-            return {**released, "scheduled_at": now}, back
+            return Decision(put_back(tried=job.retries > 0 or confirmed > 0), kept, next_try=now)
         decision = decide(
             job, outcome, first_page=first_page, now=now, policy=self.ctx.config.outgoing
         )
         discount = submission.schedule_type is ScheduleType.DISCOUNT_PERIOD
-        if decision.input is JobInput.RETRY and discount:
+        if decision.next_try is not None and discount:
             outgoing = self.ctx.config.outgoing
             window = (outgoing.discount_start, outgoing.discount_end)
-            when = decision.changes["scheduled_at"]
-            assert isinstance(when, datetime)
-            decision.changes["scheduled_at"] = next_discount_start(when, *window, self.ctx.zone)
-        return decision.changes, decision.input
+            when = next_discount_start(decision.next_try, *window, self.ctx.zone)
+            decision = dataclasses.replace(decision, next_try=when)
+        return decision
+
+
+async def _end_call(
+    conn: AsyncConnection, job: OutgoingJob, decision: Decision, now: datetime
+) -> OutgoingJob | None:
+    """Write the job's state after its call by the store's operation for the decision."""
+    given, end, next_try = decision.input, decision.end, decision.next_try
+    if given in (JobInput.PUT_BACK_TRIED, JobInput.PUT_BACK_UNTRIED):
+        assert next_try is not None
+        tried = given is JobInput.PUT_BACK_TRIED
+        return await q.put_back_job(conn, job, end, at=next_try, tried=tried)
+    if given is JobInput.RETRY:
+        assert next_try is not None
+        return await q.retry_job(conn, job, end, next_try=next_try)
+    return await q.finish_job(conn, job, given, end, now=now)
 
 
 async def emit_job(conn: AsyncConnection, ctx: ServiceContext, job: OutgoingJob) -> None:

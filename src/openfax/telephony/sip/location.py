@@ -10,12 +10,16 @@ the caller owns, so tests can fix it.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from openfax.telephony.sip.message import Response
 from openfax.telephony.sip.transport import Peer
+
+log = logging.getLogger(__name__)
 
 FAILED_HOLD = 60.0
 """Seconds a target that failed is tried after the others."""
@@ -55,6 +59,26 @@ def fails_over(status: int, local: str | None) -> bool:
     """Whether a request's final response sends it to the next target (RFC 3263 4.3): a
     response made here (a timeout, timer B or F, or a transport error) or a 503."""
     return local is not None or status == 503
+
+
+def failed_over(
+    targets: Targets, response: Response, local: str | None, now: float, label: str = ""
+) -> bool:
+    """After a request's final response from ``targets.current`` (``local``: the endpoint's
+    note when it was made here): True when the request should go to the next target, which
+    is then current; the failing one is tried last for a while. ``label`` starts the log
+    line (a trunk's name)."""
+    if not fails_over(response.status, local):
+        targets.succeeded()
+        return False
+    failed = targets.current
+    peer = targets.fail_over(now)
+    why = local or f"{response.status} {response.reason}"
+    if peer is None:
+        log.info("SIP %s%s: %s from %s, the last target", label, targets.host, why, failed)
+        return False
+    log.warning("SIP %s%s: %s from %s; trying %s", label, targets.host, why, failed, peer)
+    return True
 
 
 K = TypeVar("K", bound=Hashable)

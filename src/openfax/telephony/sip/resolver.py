@@ -94,31 +94,36 @@ class SipResolver:
         self._addresses: TtlCache[str, tuple[str, ...]] = TtlCache()
         self._dns: dns.asyncresolver.Resolver | None = None
 
-    async def locate(self, host: str, port: int | None, transport: str) -> Targets:
+    async def locate(
+        self, host: str, port: int | None, transport: str, *, now: float | None = None
+    ) -> Targets:
         """Where a request to ``host`` (``port`` None: not given) over ``transport`` may
-        go, in the order to try; targets that failed lately come last."""
+        go, in the order to try; targets that failed lately come last. ``now`` is the time
+        the kept answers and failures are judged at (default: the loop's clock)."""
         host = host.strip("[]")
-        loop = asyncio.get_running_loop()
+        if now is None:
+            now = asyncio.get_running_loop().time()
         if _is_address(host):
             return Targets(host, [Peer(transport, host, port or DEFAULT_PORT)], self.failed)
         if port is not None:
-            peers = [Peer(transport, a, port) for a in await self._resolve(host, host)]
+            peers = [Peer(transport, a, port) for a in await self._resolve(host, host, now)]
         else:
-            peers = await self._by_srv(host, transport)
+            peers = await self._by_srv(host, transport, now)
         unique = list(dict.fromkeys(peers))
-        ordered = self.failed.order(unique, loop.time())
+        ordered = self.failed.order(unique, now)
         log.debug("SIP %s is at %s", host, ", ".join(map(str, ordered)))
         return Targets(host, ordered, self.failed)
 
-    async def _by_srv(self, host: str, transport: str) -> list[Peer]:
-        records = await self._lookup_srv(host, transport)
+    async def _by_srv(self, host: str, transport: str, now: float) -> list[Peer]:
+        records = await self._lookup_srv(host, transport, now)
         if not records:
-            return [Peer(transport, a, DEFAULT_PORT) for a in await self._resolve(host, host)]
+            addresses = await self._resolve(host, host, now)
+            return [Peer(transport, a, DEFAULT_PORT) for a in addresses]
         peers: list[Peer] = []
         errors: list[str] = []
         for record in srv_order(records, self.rng):
             try:
-                addresses = await self._resolve(record.target, host)
+                addresses = await self._resolve(record.target, host, now)
             except SipLocationError as error:
                 log.warning("SIP %s: SRV target skipped: %s", host, error)
                 errors.append(str(error))
@@ -131,9 +136,9 @@ class SipResolver:
             )
         return peers
 
-    async def _lookup_srv(self, host: str, transport: str) -> tuple[SrvRecord, ...]:
-        """The SRV records of ``host`` for ``transport`` (none: use its addresses)."""
-        now = asyncio.get_running_loop().time()
+    async def _lookup_srv(self, host: str, transport: str, now: float) -> tuple[SrvRecord, ...]:
+        """The SRV records of ``host`` for ``transport`` (none: use its addresses), kept
+        from ``now`` for their TTL."""
         key = (host.lower(), transport)
         cached = self._srv.get(key, now)
         if cached is not None:
@@ -154,11 +159,11 @@ class SipResolver:
         self._srv.put(key, usable, answer.rrset.ttl if answer.rrset else NEGATIVE_TTL, now)
         return usable
 
-    async def _resolve(self, name: str, host: str) -> tuple[str, ...]:
-        """The addresses of ``name`` (``host`` is what the error names)."""
-        loop = asyncio.get_running_loop()
+    async def _resolve(self, name: str, host: str, now: float) -> tuple[str, ...]:
+        """The addresses of ``name`` (``host`` is what the error names), kept from ``now``
+        for their TTL."""
         key = name.lower().rstrip(".")
-        cached = self._addresses.get(key, loop.time())
+        cached = self._addresses.get(key, now)
         if cached is not None:
             return cached
         if not self.servers:
@@ -169,7 +174,7 @@ class SipResolver:
             raise SipLocationError(f"cannot locate SIP host {host!r}: {key} has no {kind} record")
         addresses = tuple(rdata.to_text() for rdata in answer)
         ttl = answer.rrset.ttl if answer.rrset else NEGATIVE_TTL
-        self._addresses.put(key, addresses, ttl, loop.time())
+        self._addresses.put(key, addresses, ttl, now)
         return addresses
 
     async def _system_addresses(self, name: str, host: str) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ The provider's whole view::
                    on_incoming=ring_a_device)
     await ua.start()
     await ua.register()                     # digest challenges answered, refreshed by itself
-    call = ua.call("sip:+15551234@pbx.example", offer)      # the INVITE goes out at once
+    call = ua.call("sip:+15551234@pbx.example", offer)      # located, then INVITEd at once
     answer = await call.connected()         # raises CallFailedError(cause=BUSY, ...)
     result = await call.reinvite(t38_offer) # accepted with the answer, or refused (488 ...)
     call.on_offer = answer_far_end_offers   # the far end's re-INVITEs that change media
@@ -22,13 +22,16 @@ rejects them. Session descriptions are :class:`~openfax.telephony.sdp.SessionDes
 objects: the user agent carries them and keeps their versions right, but offer/answer
 decisions are the provider's (with :func:`~openfax.telephony.sdp.make_answer`). Session
 refreshes are answered here without disturbing the media.
+
+The protocol's rules are the sans-I/O machines' (:mod:`.call`, :mod:`.registration`, the
+transactions of :mod:`.endpoint`); this module carries out their events, gives them the
+loop's time and runs the provider's callbacks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import ipaddress
 import logging
 import secrets
@@ -37,16 +40,50 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from openfax.errors import SdpError, SdpNegotiationError, SipParseError, TelephonyError
-from openfax.telephony.sdp import SessionDescription, parse_sdp
+from openfax.errors import SdpNegotiationError, SipParseError, TelephonyError
+from openfax.telephony.sdp import SessionDescription
 from openfax.telephony.sip._grammar import quote
-from openfax.telephony.sip.dialog import Dialog, DialogState, new_branch, new_tag, requires
-from openfax.telephony.sip.digest import DigestChallenge, digest_response, stale_nonce
+from openfax.telephony.sip.call import (
+    ALLOW,
+    SDP,
+    Abandon,
+    ByeReceived,
+    CallMachine,
+    Connected,
+    IncomingInvite,
+    Locate,
+    Lost,
+    NoAck,
+    Progress,
+    RefreshDue,
+    Resend,
+    Respond,
+    RetryDue,
+    SendAck,
+    SendCancel,
+    SendInvite,
+    SendRequest,
+    SessionExpired,
+    SessionMachine,
+    SessionTimer,
+    answer_in_ack,
+    body_sdp,
+    incoming_invite,
+    warning,
+)
+from openfax.telephony.sip.call import (
+    CallEnd as CallEnd,
+)
+from openfax.telephony.sip.call import CallState as CallState
+from openfax.telephony.sip.call import Event as CallEvent
+from openfax.telephony.sip.call import FailureCause as FailureCause
+from openfax.telephony.sip.call import ReinviteResult as ReinviteResult
+from openfax.telephony.sip.dialog import Dialog, DialogState, new_tag
+from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.endpoint import ClientRequest, ServerRequest, SipEndpoint
 from openfax.telephony.sip.headers import NameAddr, SipUri, Via
-from openfax.telephony.sip.location import Targets, fails_over
-from openfax.telephony.sip.message import Headers, Message, Request, Response, response_to
-from openfax.telephony.sip.redirect import TargetSet
+from openfax.telephony.sip.location import Targets, failed_over
+from openfax.telephony.sip.message import Message, Request, Response, response_to
 from openfax.telephony.sip.registration import (
     Event as RegistrationEvent,
 )
@@ -58,76 +95,20 @@ from openfax.telephony.sip.registration import (
     StateChanged,
 )
 from openfax.telephony.sip.resolver import DNS_TIMEOUT, SipResolver
-from openfax.telephony.sip.transaction import TimerValues, make_cancel
+from openfax.telephony.sip.transaction import TimerValues
 from openfax.telephony.sip.transport import TRANSPORTS, Peer, SipTransport, describe
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
 SUPPORTED = "timer, 100rel"
-EXTENSIONS = frozenset({"timer", "100rel"})
 """The option tags an INVITE may require of us (RFC 4028 session timers; RFC 3262 reliable
 provisional responses, which we never send: see :meth:`IncomingCall.ring`)."""
-SDP = "application/sdp"
 REGISTER_RETRY = 30.0
 """Seconds before a failed registration is tried again (at most half the time asked); after
 refused credentials, the first of the doubling delays."""
 REGISTER_BACKOFF_MAX = 900.0
 """The longest delay between two REGISTERs whose credentials the registrar refuses (a
 carrier's fail2ban must not ban us for retrying a wrong password)."""
-
-
-class FailureCause(enum.StrEnum):
-    """Why an outgoing call was not answered, as a provider turns it into a job status."""
-
-    BUSY = "busy"
-    """486 Busy Here, 600 Busy Everywhere."""
-    NO_ANSWER = "no_answer"
-    """408, 480, or our ring timeout ran out."""
-    REJECTED = "rejected"
-    """403, 603, or our credentials were refused (401/407 again)."""
-    NOT_FOUND = "not_found"
-    """404, 484 (address incomplete), 410, 604."""
-    UNREACHABLE = "unreachable"
-    """503, a transport error, or no response at all."""
-    INCOMPATIBLE = "incompatible"
-    """488, 606, 415: the far end accepts nothing we offered."""
-    CANCELLED = "cancelled"
-    """We hung up before the answer (CANCEL), or the far end cancelled its INVITE."""
-    REDIRECTED = "redirected"
-    """A redirection (3xx) not followed: 380, no Contact we can call, a loop, too many."""
-    FAILED = "failed"
-    """Any other final response."""
-
-
-_CAUSES = {
-    486: FailureCause.BUSY,
-    600: FailureCause.BUSY,
-    408: FailureCause.NO_ANSWER,
-    480: FailureCause.NO_ANSWER,
-    401: FailureCause.REJECTED,
-    403: FailureCause.REJECTED,
-    407: FailureCause.REJECTED,
-    603: FailureCause.REJECTED,
-    404: FailureCause.NOT_FOUND,
-    410: FailureCause.NOT_FOUND,
-    484: FailureCause.NOT_FOUND,
-    604: FailureCause.NOT_FOUND,
-    502: FailureCause.UNREACHABLE,
-    503: FailureCause.UNREACHABLE,
-    415: FailureCause.INCOMPATIBLE,
-    488: FailureCause.INCOMPATIBLE,
-    606: FailureCause.INCOMPATIBLE,
-}
-
-
-def failure_cause(status: int, local: str | None = None) -> FailureCause:
-    """The cause of a final failure response; ``local`` is the endpoint's note when the
-    response was made here: a timeout with no answer at all, or a transport error, means
-    the far end is unreachable."""
-    if local is not None:
-        return FailureCause.UNREACHABLE
-    return _CAUSES.get(status, FailureCause.FAILED)
 
 
 class CallFailedError(TelephonyError):
@@ -152,42 +133,6 @@ class RegistrationError(TelephonyError):
         self.status = status
         self.credentials_rejected = credentials_rejected
         super().__init__(message)
-
-
-class CallState(enum.Enum):
-    """Where a call is: set up (calling, ringing), connected, or ended."""
-
-    CALLING = "calling"
-    RINGING = "ringing"
-    CONNECTED = "connected"
-    ENDED = "ended"
-
-
-@dataclass(frozen=True)
-class CallEnd:
-    """How a call ended. ``remote`` is True when the far end ended it (BYE, CANCEL) or it was
-    lost (no ACK, session expired) before we hung up: for a fax, a BYE before the last page
-    was confirmed makes a partial outcome. ``status`` is the final response of a call that
-    never connected."""
-
-    remote: bool
-    reason: str
-    status: int | None = None
-
-
-@dataclass(frozen=True)
-class ReinviteResult:
-    """The far end's final answer to our re-INVITE: accepted with ``answer``, or refused
-    (488/415 ...) with the old session still in force."""
-
-    status: int
-    reason: str
-    answer: SessionDescription | None = None
-
-    @property
-    def accepted(self) -> bool:
-        """True when the far end took the new session."""
-        return 200 <= self.status < 300
 
 
 OfferHandler = Callable[[SessionDescription], Awaitable[SessionDescription]]
@@ -272,6 +217,7 @@ class UserAgent:
         self._keeping: asyncio.Task[None] | None = None
         self._on_registration: Callable[[Registration], None] | None = None
         self._calls: dict[tuple[str, str], Call] = {}
+        self._placing: set[OutgoingCall] = set()
         self._ringing: dict[int, IncomingCall] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._contact_hosts: dict[str, str] = {}
@@ -295,6 +241,8 @@ class UserAgent:
             await asyncio.wait(hang_ups, timeout=2.0)
         if self.registration is not None:
             await self._unregister(self.registration)
+        for call in list(self._placing):
+            call._close()
         for task in list(self._tasks):
             task.cancel()
         self.endpoint.close()
@@ -393,7 +341,8 @@ class UserAgent:
         while True:
             client = self.endpoint.request(request, targets.current)
             response = await client.final
-            if self.failed_over(targets, client, response):
+            now = loop.time()
+            if failed_over(targets, response, client.local, now, self.label):
                 peer = targets.current
                 request = registration.request(self.via(peer), self.contact(peer))
                 continue
@@ -468,7 +417,8 @@ class UserAgent:
             ring_timeout=ring_timeout,
             on_progress=on_progress,
         )
-        call._task = self.spawn(call._run())
+        self._placing.add(call)
+        call._start()
         return call
 
     # --- What calls and registrations share ---------------------------------------------------
@@ -500,23 +450,8 @@ class UserAgent:
         the URI's transport, else ``transport``, else the configured one. Raises
         SipLocationError naming the host when DNS fails."""
         hop = Peer.of_uri(uri, transport or self.config.transport)
-        return await self.resolver.locate(hop.host, SipUri.parse(uri).port, hop.transport)
-
-    def failed_over(self, targets: Targets, client: ClientRequest, response: Response) -> bool:
-        """After a request's final response from ``targets.current``: True when it should go
-        to the next target (a timeout, a transport error or a 503, RFC 3263 4.3, and a
-        target left), which is then current; the failing one is tried last for a while."""
-        if not fails_over(response.status, client.local):
-            targets.succeeded()
-            return False
-        failed = targets.current
-        peer = targets.fail_over(asyncio.get_running_loop().time())
-        why = client.local or f"{response.status} {response.reason}"
-        if peer is None:
-            log.info("SIP %s%s: %s from %s, the last target", self.label, targets.host, why, failed)
-            return False
-        log.warning("SIP %s%s: %s from %s; trying %s", self.label, targets.host, why, failed, peer)
-        return True
+        now = asyncio.get_running_loop().time()
+        return await self.resolver.locate(hop.host, SipUri.parse(uri).port, hop.transport, now=now)
 
     @property
     def label(self) -> str:
@@ -616,7 +551,7 @@ class UserAgent:
         except TelephonyError as error:
             log.warning("SIP rejected %s from %s: %s", describe(request), server.peer, error)
             if not server.answered:
-                reply = response_to(request, 400, "Bad Request", headers=[_warning(str(error))])
+                reply = response_to(request, 400, "Bad Request", headers=[warning(str(error))])
                 server.respond(reply)
 
     def _dispatch(self, server: ServerRequest) -> None:
@@ -645,24 +580,14 @@ class UserAgent:
 
     def _on_invite(self, server: ServerRequest) -> None:
         request = server.request
-        unsupported = [
-            option
-            for option in request.headers.get_all("Require")
-            if option.lower() not in EXTENSIONS
-        ]
-        if unsupported:
-            headers = [("Unsupported", ", ".join(unsupported))]
-            server.respond(response_to(request, 420, "Bad Extension", headers=headers))
+        invite = incoming_invite(request, min_se=self.config.min_se)
+        if isinstance(invite, Response):
+            server.respond(invite)
             return
-        timer = SessionTimer.requested(request, self.config)
-        if isinstance(timer, Response):
-            server.respond(timer)
-            return
-        offer = _body_sdp(request)
         if self.on_incoming is None:
             server.respond(response_to(request, 480, "Temporarily Unavailable"))
             return
-        call = IncomingCall(self, server, offer, timer)
+        call = IncomingCall(self, server, invite)
         self._ringing[id(server)] = call
         log.info(
             "SIP incoming call %s from %s to %s", call.call_id, call.caller, call.called_number
@@ -696,101 +621,9 @@ class UserAgent:
         log.info("SIP dropped %s from %s: no transaction", describe(message), peer)
 
 
-class SessionTimer:
-    """RFC 4028 for one dialog: the interval, which end refreshes, and the timer that either
-    refreshes (half the interval) or gives up on a far end that stopped refreshing."""
-
-    def __init__(self, interval: int | None = None, *, we_refresh: bool = False) -> None:
-        self.interval = interval
-        self.we_refresh = we_refresh
-
-    @classmethod
-    def requested(cls, request: Request, config: UserAgentConfig) -> SessionTimer | Response:
-        """The timer a received INVITE or UPDATE asks for, or the 422 refusing an interval
-        shorter than our Min-SE. The far end refreshes if it asked to or says it can."""
-        value = request.headers.get("Session-Expires")
-        if value is None:
-            return cls()
-        interval, refresher = _session_expires(value)
-        if interval < config.min_se:
-            headers = [("Min-SE", str(config.min_se))]
-            return response_to(request, 422, "Session Interval Too Small", headers=headers)
-        supported = {option.lower() for option in request.headers.get_all("Supported")}
-        if refresher is None:
-            refresher = "uac" if "timer" in supported else "uas"
-        return cls(interval, we_refresh=refresher == "uas")
-
-    def response_headers(self) -> list[tuple[str, str]]:
-        """Session-Expires (and Require: timer when the far end refreshes) for our 2xx."""
-        if self.interval is None:
-            return []
-        refresher = "uas" if self.we_refresh else "uac"
-        headers = [("Session-Expires", f"{self.interval};refresher={refresher}")]
-        if not self.we_refresh:
-            headers.append(("Require", "timer"))
-        return headers
-
-    def request_headers(self, config: UserAgentConfig) -> list[tuple[str, str]]:
-        """Session-Expires and Min-SE for a request we send (a refresh keeps the interval)."""
-        interval = self.interval or config.session_expires
-        if interval is None:
-            return []
-        value = f"{interval};refresher=uac" if self.interval and self.we_refresh else str(interval)
-        return [("Session-Expires", value), ("Min-SE", str(config.min_se))]
-
-    def answered(self, response: Response) -> None:
-        """The 2xx to a request of ours says what was agreed (nothing: no session timer)."""
-        value = response.headers.get("Session-Expires")
-        if value is None:
-            self.interval = None
-            return
-        self.interval, refresher = _session_expires(value)
-        self.we_refresh = refresher != "uas"
-
-
-def _session_expires(value: str) -> tuple[int, str | None]:
-    number, _, params = value.partition(";")
-    if not number.strip().isdigit():
-        raise SipParseError(f"Session-Expires: {value!r} is not a number of seconds")
-    refresher = None
-    for param in params.split(";"):
-        name, _, raw = param.partition("=")
-        if name.strip().lower() == "refresher":
-            refresher = raw.strip().lower()
-    if refresher not in (None, "uac", "uas"):
-        raise SipParseError(f"Session-Expires: refresher={refresher!r} is not uac or uas")
-    return int(number), refresher
-
-
-def _body_sdp(message: Message) -> SessionDescription | None:
-    """The SDP body of a message, None without a body; a body of another type is refused."""
-    if not message.body:
-        return None
-    if message.content_type not in (None, SDP):
-        raise TelephonyError(f"body of type {message.content_type} is not {SDP}")
-    try:
-        return parse_sdp(message.body)
-    except SdpError as error:
-        raise TelephonyError(f"bad SDP body: {error}") from None
-
-
-def _warning(text: str, code: int = 399) -> tuple[str, str]:
-    """A Warning header (RFC 3261 20.43): ``code`` (304 media type not available, 305
-    incompatible media format, 399 miscellaneous) and the text, cut to 200 characters."""
-    return ("Warning", f"{code} openfax {quote(text[:200])}")
-
-
 def warnings_of(refusal: SdpNegotiationError) -> list[tuple[str, str]]:
     """The Warning headers of an offer refused for the reasons ``refusal`` gives."""
-    return [_warning(text, code) for code, text in refusal.warnings]
-
-
-def _same_session(one: SessionDescription, other: SessionDescription | None) -> bool:
-    """True when a description repeats ``other`` (a session refresh): the same origin and
-    version, or the same content under another version."""
-    if other is None:
-        return False
-    return one.origin == other.origin or replace(one, origin=other.origin) == other
+    return [warning(text, code) for code, text in refusal.warnings]
 
 
 class Call:
@@ -816,10 +649,16 @@ class Call:
         self._ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
         self._reinvite_lock = asyncio.Lock()
         self._hanging_up = False
-        self._timer_handle: asyncio.TimerHandle | None = None
-        self._acks: dict[int, asyncio.Future[Request]] = {}
+        timers = ua.config.timers
+        self.session = SessionMachine(t1=timers.t1, t2=timers.t2)
+        """The dialog's timers: session refresh or expiry, 2xx resent, 491 retry."""
+        self._session_handle: asyncio.TimerHandle | None = None
+        self._glare: asyncio.Future[None] | None = None
+        self._acks: dict[int, asyncio.Future[Request | None]] = {}
+        """The ACKs awaited for our 2xx, by CSeq number (None: none came)."""
+        self._answered_to: dict[int, Peer] = {}
+        """Where each 2xx awaiting its ACK went."""
         self._sent_acks: dict[int, tuple[Request, Peer]] = {}
-        self._peer_allows_update = False
 
     @property
     def outgoing(self) -> bool:
@@ -873,7 +712,10 @@ class Call:
                     break
                 delay = self.dialog.glare_retry_delay()
                 log.info("SIP re-INVITE of %s met 491; retrying in %.2f s", self.call_id, delay)
-                await asyncio.sleep(delay)
+                self._glare = asyncio.get_running_loop().create_future()
+                self.session.retry_after(delay, self.ua.endpoint.now())
+                self._run_session()
+                await self._glare
             return result
 
     # --- Inside the dialog ------------------------------------------------------------------
@@ -909,40 +751,25 @@ class Call:
     async def _offer(self, method: str, offer: SessionDescription | None) -> ReinviteResult:
         """A re-INVITE or UPDATE with ``offer`` (None: a bare session refresh)."""
         body = b"" if offer is None else offer.to_bytes()
-        headers = [*self.ua.common_headers(), *self.timer.request_headers(self.ua.config)]
+        config = self.ua.config
+        timer = self.timer.request_headers(config.session_expires, config.min_se)
+        headers = [*self.ua.common_headers(), *timer]
         response, client = await self._request(method, body=body, headers=headers)
-        status, reason = response.status, response.reason
-        if client.local is not None:
-            reason = f"{reason} ({client.local})"
-        if status in (408, 481) or client.local is not None:
-            log.info("SIP %s of %s got %d: the dialog is gone", method, self.call_id, status)
-            if status != 481:
-                # The far end stopped answering, or cannot be reached any more (a transport
-                # error): the call is lost, not ended by us.
-                lost = CallEnd(remote=True, reason=f"{status} {reason}")
-                self.ua.spawn(self._hang_up(lost))
+        result, events = self.session.offer_answered(
+            method, offer, response, client.local, self.timer
+        )
+        for event in events:
+            if isinstance(event, Lost) and event.bye:
+                self.ua.spawn(self._hang_up(CallEnd(remote=True, reason=event.reason)))
+            elif isinstance(event, Lost):
+                self._finish(CallEnd(remote=True, reason=event.reason))
             else:
-                self._finish(CallEnd(remote=True, reason=f"{status} {reason}"))
-            return ReinviteResult(status, reason)
-        if not 200 <= status < 300:
-            return ReinviteResult(status, reason)
-        self._note_allow(response)
-        self.timer.answered(response)
-        self._arm_timer()
-        if offer is None:
-            return ReinviteResult(status, reason)
-        try:
-            answer = _body_sdp(response)
-        except TelephonyError as error:
-            log.warning("SIP %s of %s: %s; hanging up", method, self.call_id, error)
-            self.ua.spawn(self.hang_up())
-            return ReinviteResult(488, str(error))
-        if answer is None:
-            log.warning("SIP %s of %s: 2xx without an answer; hanging up", method, self.call_id)
-            self.ua.spawn(self.hang_up())
-            return ReinviteResult(488, "no SDP answer")
-        self.local_sdp, self.remote_sdp = offer, answer
-        return ReinviteResult(status, reason, answer)
+                self.ua.spawn(self.hang_up())
+        if result.accepted:
+            self._arm_timer()
+        if result.answer is not None:
+            self.local_sdp, self.remote_sdp = offer, result.answer
+        return result
 
     def _on_response(self, response: Response) -> None:
         """Every response to a request in the dialog: a retransmitted 2xx is ACKed again."""
@@ -974,29 +801,16 @@ class Call:
 
     def _on_request(self, server: ServerRequest) -> None:
         """A request the far end sent in this dialog."""
-        request = server.request
         assert self.dialog is not None
-        refusal = self.dialog.receive(request)
-        if refusal is not None:
-            headers = []
-            if refusal.retry_after is not None:
-                headers.append(("Retry-After", str(refusal.retry_after)))
-            server.respond(response_to(request, refusal.status, refusal.reason, headers=headers))
-            return
-        if request.method == "BYE":
-            server.respond(response_to(request, 200, "OK"))
-            log.info("SIP call %s: the far end hung up", self.call_id)
-            self._finish(CallEnd(remote=not self._hanging_up, reason="bye"))
-        elif request.method in ("INVITE", "UPDATE"):
-            self.ua.spawn(self._answer_offer(server))
-        elif request.method == "OPTIONS":
-            headers = [*self.ua.common_headers(), ("Accept", SDP)]
-            server.respond(response_to(request, 200, "OK", headers=headers))
-        elif request.method == "INFO":
-            server.respond(response_to(request, 200, "OK"))
-        else:
-            headers = [("Allow", ALLOW)]
-            server.respond(response_to(request, 405, "Method Not Allowed", headers=headers))
+        headers = self.ua.common_headers()
+        for event in self.session.request_received(self.dialog, server.request, headers):
+            if isinstance(event, Respond):
+                server.respond(event.response)
+            elif isinstance(event, ByeReceived):
+                log.info("SIP call %s: the far end hung up", self.call_id)
+                self._finish(CallEnd(remote=not self._hanging_up, reason="bye"))
+            else:
+                self.ua.spawn(self._answer_offer(server))
 
     async def _answer_offer(self, server: ServerRequest) -> None:
         """A re-INVITE or UPDATE from the far end: a session refresh (no SDP, or the SDP we
@@ -1004,94 +818,76 @@ class Call:
         another offer goes to ``on_offer``, whose refusal keeps the old session."""
         request = server.request
         assert self.dialog is not None
-        try:
-            offer = _body_sdp(request)
-            timer = SessionTimer.requested(request, self.ua.config)
-        except TelephonyError as error:
-            log.warning("SIP refused %s: %s", describe(request), error)
-            self._refuse(server, 400, "Bad Request", [_warning(str(error))])
-            return
-        if isinstance(timer, Response):
-            min_se = [("Min-SE", str(self.ua.config.min_se))]
-            self._refuse(server, timer.status, timer.reason, min_se)
-            return
-        if self.state is not CallState.CONNECTED:
-            self._refuse(server, 481, "Call/Transaction Does Not Exist", [])
+        connected = self.state is CallState.CONNECTED
+        min_se = self.ua.config.min_se
+        taken = self.session.offer_received(
+            request, min_se=min_se, connected=connected, remote=self.remote_sdp
+        )
+        if isinstance(taken, Response):
+            self._refuse(server, taken)
             return
         answer = self.local_sdp
-        if offer is not None and not _same_session(offer, self.remote_sdp):
+        if taken.offer is not None and not taken.refresh:
             try:
                 if self.on_offer is None:
                     raise SdpNegotiationError("no handler for offers in this call")
-                answer = self._versioned(await self.on_offer(offer))
+                answer = self._versioned(await self.on_offer(taken.offer))
             except SdpNegotiationError as refusal:
                 log.info("SIP call %s: offer refused (%s)", self.call_id, refusal)
                 reason = "Not Acceptable Here" if refusal.status != 415 else "Unsupported Media"
-                self._refuse(server, refusal.status, reason, warnings_of(refusal))
+                headers = warnings_of(refusal)
+                self._refuse(server, response_to(request, refusal.status, reason, headers=headers))
                 return
             except Exception:
                 # The provider's bug must not leave the far end's re-INVITE unanswered.
                 log.exception("SIP call %s: the offer handler failed", self.call_id)
-                self._refuse(server, 500, "Server Internal Error", [])
+                self._refuse(server, response_to(request, 500, "Server Internal Error"))
                 return
-            self.local_sdp, self.remote_sdp = answer, offer
+            self.local_sdp, self.remote_sdp = answer, taken.offer
         else:
             log.info("SIP call %s: session refresh, media unchanged", self.call_id)
             self.refreshes += 1
-        if offer is None and request.method == "UPDATE":
-            answer = None
-        self._note_allow(request)
-        self.timer = timer if timer.interval is not None else self.timer
-        headers = [
-            ("Contact", f"<{self.dialog.local_contact}>"),
-            *self.ua.common_headers(),
-            *self.timer.response_headers(),
-        ]
-        body = b""
-        if answer is not None:
-            headers.append(("Content-Type", SDP))
-            body = answer.to_bytes()
-        response = response_to(request, 200, "OK", headers=headers, body=body)
+        if taken.timer.interval is not None:
+            self.timer = taken.timer
+        response = self.session.offer_accepted(
+            request,
+            contact=self.dialog.local_contact,
+            headers=self.ua.common_headers(),
+            timer=self.timer,
+            answer=answer,
+        )
         self._arm_timer()
         if request.method == "UPDATE":
             server.respond(response)
             return
         self.dialog.answered(response)
         ack = await self._send_2xx(server, response)
-        if ack is not None and offer is None and (late := _body_sdp(ack)) is not None:
+        if ack is not None and taken.offer is None and (late := body_sdp(ack)) is not None:
             self.remote_sdp = late
 
-    def _refuse(
-        self, server: ServerRequest, status: int, reason: str, headers: list[tuple[str, str]]
-    ) -> None:
-        response = response_to(server.request, status, reason, headers=headers)
+    def _refuse(self, server: ServerRequest, response: Response) -> None:
         server.respond(response)
         if self.dialog is not None and server.request.method == "INVITE":
             self.dialog.answered(response)
 
     async def _send_2xx(self, server: ServerRequest, response: Response) -> Request | None:
-        """Send a 2xx to an INVITE and resend it (T1 doubling to T2) until its ACK comes
-        (RFC 3261 13.3.1.4); without an ACK after 64*T1 the call is hung up. Returns the
-        ACK, or None."""
-        timers = self.ua.config.timers
+        """Send a 2xx to an INVITE, resent until its ACK comes (RFC 3261 13.3.1.4); without
+        an ACK after 64*T1 the call is hung up. Returns the ACK, or None."""
         number = response.cseq.number
-        ack: asyncio.Future[Request] = asyncio.get_running_loop().create_future()
+        ack: asyncio.Future[Request | None] = asyncio.get_running_loop().create_future()
         self._acks[number] = ack
         server.respond(response)
-        interval, waited = timers.t1, 0.0
+        self._answered_to[number] = server.peer
+        resend = server.peer.transport == "UDP"
+        self.session.sent_2xx(response, self.ua.endpoint.now(), resend=resend)
+        self._run_session()
         try:
-            while waited < 64 * timers.t1:
-                done, _ = await asyncio.wait([ack], timeout=interval)
-                if done:
-                    return ack.result()
-                if self.state is CallState.ENDED:
-                    return None
-                waited += interval
-                interval = min(2 * interval, timers.t2)
-                if server.peer.transport == "UDP":
-                    self.ua.endpoint.send(response, server.peer)
+            got = await ack
         finally:
             self._acks.pop(number, None)
+            self._answered_to.pop(number, None)
+        if got is not None or self.state is CallState.ENDED:
+            return got
         log.warning("SIP call %s: no ACK for the %d; hanging up", self.call_id, response.status)
         await self._hang_up(CallEnd(remote=True, reason="no ACK"))
         return None
@@ -1099,27 +895,50 @@ class Call:
     def _on_ack(self, ack: Request) -> None:
         future = self._acks.get(ack.cseq.number)
         if future is not None and not future.done():
+            self.session.acked(ack.cseq.number)
+            self._run_session()
             future.set_result(ack)
 
-    # --- Session timer ------------------------------------------------------------------------
+    # --- The dialog's time ------------------------------------------------------------------
+
+    def _run_session(self) -> None:
+        """Arm the one loop timer of the session machine at its next deadline."""
+        if self._session_handle is not None:
+            self._session_handle.cancel()
+            self._session_handle = None
+        due = self.session.next_timer()
+        if due is not None:
+            loop = asyncio.get_running_loop()
+            self._session_handle = loop.call_at(due, self._session_fired)
+
+    def _session_fired(self) -> None:
+        self._session_handle = None
+        for event in self.session.handle_timer(self.ua.endpoint.now()):
+            if isinstance(event, RefreshDue):
+                self.ua.spawn(self._refresh())
+            elif isinstance(event, SessionExpired):
+                log.warning("SIP call %s: the far end did not refresh the session", self.call_id)
+                self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="session expired")))
+            elif isinstance(event, Resend):
+                peer = self._answered_to.get(event.response.cseq.number)
+                if peer is not None:
+                    self.ua.endpoint.send(event.response, peer)
+            elif isinstance(event, NoAck):
+                self._no_ack(event.cseq)
+            elif isinstance(event, RetryDue) and self._glare and not self._glare.done():
+                self._glare.set_result(None)
+        self._run_session()
+
+    def _no_ack(self, cseq: int) -> None:
+        future = self._acks.get(cseq)
+        if future is not None and not future.done():
+            future.set_result(None)
 
     def _arm_timer(self) -> None:
         """(Re)start the session timer after a successful INVITE, re-INVITE or UPDATE."""
-        if self._timer_handle is not None:
-            self._timer_handle.cancel()
-            self._timer_handle = None
-        interval = self.timer.interval
-        if interval is None or self.state is not CallState.CONNECTED:
-            return
-        loop = asyncio.get_running_loop()
-        if self.timer.we_refresh:
-            self._timer_handle = loop.call_later(interval / 2, self._refresh_due)
-        else:
-            self._timer_handle = loop.call_later(interval - min(32, interval / 3), self._expired)
-
-    def _refresh_due(self) -> None:
-        self._timer_handle = None
-        self.ua.spawn(self._refresh())
+        if self.state is CallState.CONNECTED:
+            self.session.arm(self.timer, self.ua.endpoint.now())
+            self._run_session()
 
     async def _refresh(self) -> None:
         """Refresh the session: UPDATE without a body when the far end allows it, else a
@@ -1127,33 +946,26 @@ class Call:
         if self.state is not CallState.CONNECTED:
             return
         if self._reinvite_lock.locked():
-            self._timer_handle = asyncio.get_running_loop().call_later(1.0, self._refresh_due)
+            self.session.refresh_later(self.ua.endpoint.now(), 1.0)
+            self._run_session()
             return
         async with self._reinvite_lock:
             log.info("SIP call %s: refreshing the session", self.call_id)
-            if self._peer_allows_update:
+            if self.session.peer_allows_update:
                 result = await self._offer("UPDATE", None)
                 self.refreshes += result.accepted
                 if result.accepted or self.state is not CallState.CONNECTED:
                     return
-                self._peer_allows_update = False
+                self.session.peer_allows_update = False
             result = await self._offer("INVITE", self.local_sdp)
             self.refreshes += result.accepted
         if not result.accepted and self.state is CallState.CONNECTED:
             log.warning("SIP call %s: session refresh refused (%d)", self.call_id, result.status)
-            self._timer_handle = asyncio.get_running_loop().call_later(
-                self.ua.config.timers.t2, self._refresh_due
-            )
-
-    def _expired(self) -> None:
-        self._timer_handle = None
-        log.warning("SIP call %s: the far end did not refresh the session", self.call_id)
-        self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="session expired")))
+            self.session.refresh_later(self.ua.endpoint.now(), self.ua.config.timers.t2)
+            self._run_session()
 
     def _note_allow(self, message: Message) -> None:
-        allowed = {method.upper() for method in message.headers.get_all("Allow")}
-        if allowed:
-            self._peer_allows_update = "UPDATE" in allowed
+        self.session.note_allow(message)
 
     # --- The end ----------------------------------------------------------------------------
 
@@ -1174,8 +986,11 @@ class Call:
             return
         self.state = CallState.ENDED
         self.end = end
-        if self._timer_handle is not None:
-            self._timer_handle.cancel()
+        self.session.stop()
+        self._run_session()
+        for future in [*self._acks.values(), self._glare]:
+            if future is not None and not future.done():
+                future.set_result(None)
         if self.dialog is not None:
             self.dialog.terminate()
         self.ua.forget(self)
@@ -1185,7 +1000,8 @@ class Call:
 
 
 class OutgoingCall(Call):
-    """A call we place: the INVITE with its digest, 422 and CANCEL handling."""
+    """A call we place: a :class:`~openfax.telephony.sip.call.CallMachine` sets it up; this
+    carries out what it asks (locating hosts, the transactions) and gives it the time."""
 
     def __init__(
         self,
@@ -1199,31 +1015,46 @@ class OutgoingCall(Call):
         ring_timeout: float | None,
         on_progress: ProgressHandler | None,
     ) -> None:
+        config = ua.config
         super().__init__(
             ua,
             call_id=f"{secrets.token_hex(12)}@openfax",
             local_tag=new_tag(),
-            peer=Peer(ua.config.transport, "", 0),
+            peer=Peer(config.transport, "", 0),
         )
         self.target = target
         self.local_sdp = offer
         self.caller = caller
         self.caller_name = caller_name
-        self.extra_headers = headers
-        self.ring_timeout = ring_timeout
         self.on_progress = on_progress
+        name = None if caller_name is None else quote(caller_name)
+        from_ = f"<sip:{caller}@{ua.domain()}>;tag={self.local_tag}"
+        self.machine = CallMachine(
+            target,
+            offer,
+            call_id=self.call_id,
+            local_tag=self.local_tag,
+            from_=from_ if name is None else f"{name} {from_}",
+            via=ua.via,
+            contact=lambda peer: ua.contact(peer, caller),
+            transport=config.transport,
+            proxy=config.proxy,
+            headers=tuple(ua.common_headers()),
+            extra_headers=headers,
+            session_expires=config.session_expires,
+            min_se=config.min_se,
+            ring_timeout=ring_timeout,
+            max_redirects=config.max_redirects,
+            t1=config.timers.t1,
+            authorize=ua.authorization if config.password else None,
+            label=ua.label,
+        )
         self.final: Response | None = None
-        self._task: asyncio.Task[None] | None = None
         self._connected: asyncio.Future[SessionDescription | None] = (
             asyncio.get_running_loop().create_future()
         )
-        self._interrupt = asyncio.Event()
-        self._cancel_cause: FailureCause | None = None
         self._invite_client: ClientRequest | None = None
-        self._early: dict[str, Dialog] = {}
-        """Early dialogs made by reliable provisional responses, by To tag."""
-        self._forks: dict[tuple[int, str], tuple[Request, Peer] | None] = {}
-        """The ACKs of the 2xx of branches not kept, by CSeq and To tag (None: being made)."""
+        self._setup_timer: asyncio.TimerHandle | None = None
 
     async def connected(self) -> SessionDescription | None:
         """Wait for the answer: the far end's SDP (None if it sent none). Raises
@@ -1237,305 +1068,126 @@ class OutgoingCall(Call):
         up."""
         if self.state in (CallState.CALLING, CallState.RINGING) and not self._hanging_up:
             self._hanging_up = True
-            self._cancel_cause = FailureCause.CANCELLED
-            self._interrupt.set()
-            self._fail(FailureCause.CANCELLED, 487, "Request Terminated")
+            self._drive(self.machine.hang_up(self.ua.endpoint.now()))
             return
         await super().hang_up(reason)
 
-    def _invite(self, uri: str, cseq: int, headers: list[tuple[str, str]]) -> Request:
-        """The INVITE to ``uri`` (the target, or where a redirection sent us: To stays the
-        target, RFC 3261 8.1.3.4) with CSeq ``cseq`` and ``headers`` (a digest answer)."""
-        peer = self.peer
-        name = None if self.caller_name is None else quote(self.caller_name)
-        domain = self.ua.domain()
-        from_ = f"<sip:{self.caller}@{domain}>;tag={self.local_tag}"
-        if name is not None:
-            from_ = f"{name} {from_}"
-        fields = [("Via", str(self.ua.via(peer).with_params(branch=new_branch())))]
-        if self.ua.config.proxy is not None:
-            proxy = SipUri.parse(self.ua.config.proxy)
-            fields.append(("Route", f"<{replace(proxy, params={**proxy.params, 'lr': None})}>"))
-        fields += [
-            ("Max-Forwards", "70"),
-            ("From", from_),
-            ("To", f"<{self.target}>"),
-            ("Call-ID", self.call_id),
-            ("CSeq", f"{cseq} INVITE"),
-            ("Contact", f"<{self.ua.contact(peer, self.caller)}>"),
-            *self.ua.common_headers(),
-            *self.timer.request_headers(self.ua.config),
-            *self.extra_headers,
-            *headers,
-        ]
-        body = b""
-        if self.local_sdp is not None:
-            fields.append(("Content-Type", SDP))
-            body = self.local_sdp.to_bytes()
-        return Request(method="INVITE", uri=uri, headers=Headers.of(fields), body=body)
+    def _start(self) -> None:
+        self._drive(self.machine.start())
 
-    async def _run(self) -> None:
-        """Send the INVITE and follow it to the answer or the failure."""
-        try:
-            await self._set_up()
-        except TelephonyError as error:
-            label = self.ua.label
-            log.warning("SIP %scall %s to %s failed: %s", label, self.call_id, self.target, error)
-            self._fail(FailureCause.UNREACHABLE, 503, str(error))
-        except BaseException:
-            self._fail(FailureCause.CANCELLED, 487, "Request Terminated")
-            raise
+    def _close(self) -> None:
+        """The user agent closes while the call is set up: it fails as cancelled."""
+        if self._setup_timer is not None:
+            self._setup_timer.cancel()
+        self._fail(FailureCause.CANCELLED, 487, "Request Terminated")
 
-    async def _set_up(self) -> None:
-        """Call each target in turn: the one asked, then those redirections (3xx) name, in
-        the order of :class:`TargetSet`; a target that fails (but with 6xx, which holds
-        everywhere) gives way to the next one, if any. Each target's host is located
-        (RFC 3263) and its servers tried in turn by :meth:`_invite_target`."""
-        targets = TargetSet(self.target, max_redirects=self.ua.config.max_redirects)
-        cseq = 1
-        while True:
-            try:
-                located = await self.ua.locate(self.ua.config.proxy or targets.current)
-            except TelephonyError as error:
-                if not targets.pending:
-                    raise
-                log.warning("SIP call %s: %s; trying the next target", self.call_id, error)
-                targets.next()
-                continue
-            tried = await self._invite_target(targets.current, cseq, located)
-            if tried is None:
-                return
-            response, local, cseq = tried
-            status = response.status
-            why = targets.redirect(response) if 300 <= status < 400 else None
-            if why is None and status < 600 and targets.next() is not None:
-                log.info(
-                    "SIP call %s: %d %s, calling %s",
-                    self.call_id,
-                    status,
-                    response.reason,
-                    targets.current,
-                )
-                cseq += 1
-                continue
-            if why is not None:
-                log.info("SIP call %s: %d not followed: %s", self.call_id, status, why)
-                self._fail(FailureCause.REDIRECTED, status, f"{response.reason}: {why}")
+    # --- Carrying out the machine's events ------------------------------------------------------
+
+    def _drive(self, events: list[CallEvent]) -> None:
+        """Carry out the machine's events, then arm its next timer."""
+        for event in events:
+            if isinstance(event, Locate):
+                self.ua.spawn(self._locate(event.uri))
+            elif isinstance(event, SendInvite):
+                self._invite_client = self._send(event.request, event.peer)
+            elif isinstance(event, SendCancel):
+                self.ua.endpoint.request(event.request, event.peer)
+            elif isinstance(event, Abandon):
+                if self._invite_client is not None:
+                    self.ua.endpoint.abandon(self._invite_client)
+            elif isinstance(event, SendRequest):
+                self.ua.spawn(self._send_in_dialog(event.request))
+            elif isinstance(event, SendAck):
+                self.ua.spawn(self._send_ack(event.request))
+            elif isinstance(event, Progress):
+                self._progress(event)
+            elif isinstance(event, Connected):
+                self._answered(event)
             else:
-                # A response made here says why: "timeout", or the transport error.
-                reason = response.reason if local is None else f"{response.reason} ({local})"
-                self._fail(failure_cause(status, local), status, reason)
-            return
+                self._fail(event.cause, event.status, event.reason)
+        self.peer = self.machine.peer
+        self.final = self.machine.final
+        if self._setup_timer is not None:
+            self._setup_timer.cancel()
+            self._setup_timer = None
+        due = self.machine.next_timer()
+        if due is not None:
+            self._setup_timer = asyncio.get_running_loop().call_at(due, self._fire)
 
-    async def _invite_target(
-        self, uri: str, cseq: int, located: Targets
-    ) -> tuple[Response, str | None, int] | None:
-        """INVITE ``uri`` at ``located``'s servers (a timeout, a transport error or a 503 moves
-        it to the next one, RFC 3263 4.3), answering digest challenges and a 422, up to its
-        final response. None when the call is answered or was given up; else the failure,
-        the endpoint's note when it was made here, and the last CSeq number used."""
-        self.peer = located.current
-        challenged = 0
-        auth: list[tuple[str, str]] = []
-        while True:
-            invite = self._invite(uri, cseq, auth)
-            client = self.ua.endpoint.request(invite, self.peer, self._on_progress_response)
-            self._invite_client = client
-            self._early.clear()
-            response = await self._await_final(client)
-            self.final = response
-            status = response.status
-            if 200 <= status < 300:
-                located.succeeded()
-                await self._answered(invite, response)
-                return None
-            if self._cancel_cause is not None:
-                self._fail(self._cancel_cause, status, response.reason)
-                return None
-            if self.ua.failed_over(located, client, response):
-                # RFC 3263 4.3: the same request to the next server, in a new transaction.
-                self.peer, challenged, auth = located.current, 0, []
-                continue
-            if status in (401, 407) and challenged < 2:
-                answer = self.ua.authorization(invite, response)
-                if answer is not None and (not auth or stale_nonce(response)):
-                    auth = [answer]
-                    challenged += 1
-                    cseq += 1
-                    continue
-            if status == 422 and (min_se := response.headers.get("Min-SE")) is not None:
-                interval = int(min_se.split(";")[0]) if min_se.split(";")[0].isdigit() else 0
-                if interval > (self.timer.interval or 0):
-                    self.timer = SessionTimer(interval)
-                    cseq += 1
-                    continue
-            return response, client.local, cseq
+    def _fire(self) -> None:
+        self._setup_timer = None
+        self._drive(self.machine.handle_timer(self.ua.endpoint.now()))
 
-    async def _await_final(self, client: ClientRequest) -> Response:
-        """Wait for the INVITE's final response, sending CANCEL when we hang up or the ring
-        timeout runs out (once a provisional came), and abandoning it 64*T1 later."""
+    def _send(self, request: Request, peer: Peer) -> ClientRequest:
+        """Send a request of the call in a client transaction; its responses go to the
+        machine once the transaction has done its part (the ACK of a 401 goes before the
+        INVITE that answers it)."""
         loop = asyncio.get_running_loop()
-        ring_deadline = None if self.ring_timeout is None else loop.time() + self.ring_timeout
-        abandon_at: float | None = None
-        while not client.final.done():
-            now = loop.time()
-            if ring_deadline is not None and now >= ring_deadline and self._cancel_cause is None:
-                log.info("SIP call %s: no answer in %.0f s", self.call_id, self.ring_timeout)
-                self._cancel_cause = FailureCause.NO_ANSWER
-            cancelling = self._cancel_cause is not None and abandon_at is None
-            if cancelling and client.provisional_received:
-                cancel = make_cancel(client.request)
-                self.ua.endpoint.request(cancel, client.peer)
-                abandon_at = now + 64 * self.ua.config.timers.t1
-            if abandon_at is not None and now >= abandon_at:
-                self.ua.endpoint.abandon(client)
-                break
-            deadlines = [d for d in (ring_deadline, abandon_at) if d is not None and d > now]
-            if self._cancel_cause is not None and abandon_at is None:
-                deadlines.append(now + 0.05)  # waiting for a provisional before cancelling
-            timeout = min(deadlines) - now if deadlines else None
-            interrupt: asyncio.Future[Any] = loop.create_task(self._interrupt.wait())
-            await asyncio.wait(
-                [client.final, interrupt], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            interrupt.cancel()
-            self._interrupt.clear()
-        return client.final.result()
 
-    def _on_progress_response(self, response: Response) -> None:
-        if response.status >= 200:
-            if 200 <= response.status < 300:
-                self._on_2xx(response)
-            return
-        if response.status == 100:
-            return
-        if requires(response, "100rel") and not self._acknowledge(response):
-            return
-        self.state = CallState.RINGING if self.state is CallState.CALLING else self.state
+        def receive(response: Response) -> None:
+            self._drive(self.machine.receive(response, loop.time(), client.local))
+
+        def passed_up(response: Response) -> None:
+            loop.call_soon(receive, response)
+
+        client = self.ua.endpoint.request(request, peer, passed_up)
+        return client
+
+    async def _locate(self, uri: str) -> None:
         try:
-            early = _body_sdp(response)
+            targets = await self.ua.locate(uri)
         except TelephonyError as error:
-            log.warning("SIP call %s: %d with %s", self.call_id, response.status, error)
-            early = None
+            self._drive(self.machine.locate_failed(str(error), self.ua.endpoint.now()))
+            return
+        self._drive(self.machine.located(targets, self.ua.endpoint.now()))
+
+    async def _send_in_dialog(self, request: Request) -> None:
+        """Send a PRACK or BYE of the machine's to its next hop."""
+        try:
+            hop = await self.ua.next_hop(request, self.peer.transport)
+        except TelephonyError as error:
+            log.warning("SIP call %s: %s not sent: %s", self.call_id, request.method, error)
+            return
+        self._send(request, hop)
+
+    async def _send_ack(self, ack: Request) -> None:
+        try:
+            hop = await self.ua.next_hop(ack, self.peer.transport)
+        except TelephonyError as error:
+            log.warning("SIP call %s: ACK not sent: %s", self.call_id, error)
+            return
+        self.ua.endpoint.send(ack, hop)
+
+    def _progress(self, progress: Progress) -> None:
+        if self.state is CallState.CALLING:
+            self.state = CallState.RINGING
         if self.on_progress is not None:
             try:
-                self.on_progress(response.status, early)
+                self.on_progress(progress.status, progress.early)
             except Exception:
                 log.exception("SIP call %s: the progress handler failed", self.call_id)
 
-    def _on_2xx(self, response: Response) -> bool:
-        """A 2xx to our INVITE: the kept one (the first) is ACKed again; a 2xx of another
-        branch of a forked INVITE (another To tag, RFC 3261 13.2.2.4) is ACKed and its
-        dialog hung up, and its retransmissions ACKed again."""
-        client = self._invite_client
-        kept = self._kept_tag()
-        tag = response.to.tag or ""
-        if client is None or kept is None or tag == kept:
-            return super()._on_2xx(response)
-        if response.cseq.number != client.request.cseq.number:
-            return False
-        key = (response.cseq.number, tag)
-        if key not in self._forks:
-            self._forks[key] = None
-            self.ua.spawn(self._end_fork(client.request, response))
-        elif (sent := self._forks[key]) is not None:
-            self.ua.endpoint.send(*sent)
-        return True
-
-    def _acknowledge(self, response: Response) -> bool:
-        """Send the PRACK of a reliable provisional response (RFC 3262 4) in its early
-        dialog. False for one not to process again (a retransmission, out of order)."""
-        client = self._invite_client
-        tag = response.to.tag
-        if client is None or tag is None:
-            log.warning("SIP call %s: reliable %d without a To tag", self.call_id, response.status)
-            return True
-        try:
-            dialog = self._early.get(tag) or Dialog.as_uac(client.request, response)
-            self._early[tag] = dialog
-            prack = dialog.prack(response, self.ua.via(self.peer))
-        except TelephonyError as error:
-            log.warning(
-                "SIP call %s: %d not acknowledged: %s", self.call_id, response.status, error
-            )
-            return True
-        if prack is None:
-            return False
-        self.ua.spawn(self._prack(prack))
-        return True
-
-    async def _prack(self, prack: Request) -> None:
-        """Send a PRACK and log its answer (a refused PRACK changes nothing in the call)."""
-        try:
-            hop = await self.ua.next_hop(prack, self.peer.transport)
-            answer = await self.ua.endpoint.request(prack, hop).final
-        except TelephonyError as error:
-            log.warning("SIP call %s: PRACK not sent: %s", self.call_id, error)
-            return
-        log.info("SIP call %s: PRACK answered %d %s", self.call_id, answer.status, answer.reason)
-
-    def _dialog_of(self, invite: Request, response: Response) -> Dialog:
-        """The dialog a 2xx to our INVITE confirms: the early dialog of its To tag (whose
-        PRACKs moved the CSeq on), else a new one."""
-        early = self._early.pop(response.to.tag or "", None)
-        if early is None:
-            return Dialog.as_uac(invite, response)
-        early.confirm(response)
-        return early
-
-    def _kept_tag(self) -> str | None:
-        """The To tag of the dialog the call keeps: its first 2xx's (None before one came)."""
-        if self.dialog is not None:
-            return self.dialog.remote_tag
-        client = self._invite_client
-        if client is None or not client.final.done() or client.final.cancelled():
-            return None
-        final = client.final.result()
-        return final.to.tag if 200 <= final.status < 300 else None
-
-    async def _end_fork(self, invite: Request, response: Response) -> None:
-        """ACK the 2xx of a branch we do not keep, then BYE its dialog (13.2.2.4)."""
-        tag = response.to.tag or ""
-        log.info("SIP call %s: another branch answered (To tag %s): ACK and BYE", self.call_id, tag)
-        try:
-            dialog = self._dialog_of(invite, response)
-            ack = dialog.request("ACK", self.ua.via(self.peer), cseq=invite.cseq.number)
-            sent = (ack, await self.ua.next_hop(ack, self.peer.transport))
-            self._forks[(invite.cseq.number, tag)] = sent
-            self.ua.endpoint.send(*sent)
-            bye = dialog.request("BYE", self.ua.via(self.peer))
-            hop = await self.ua.next_hop(bye, self.peer.transport)
-            answer = await self.ua.endpoint.request(bye, hop).final
-        except TelephonyError as error:
-            log.warning("SIP call %s: branch %s not hung up: %s", self.call_id, tag, error)
-            return
-        log.info("SIP call %s: branch %s hung up (%d)", self.call_id, tag, answer.status)
-
-    async def _answered(self, invite: Request, response: Response) -> None:
-        self.dialog = self._dialog_of(invite, response)
-        if self._cancel_cause is not None:
-            # Answered as we gave up on it: the 2xx is ACKed and the call hung up at once.
-            await self._ack(invite, response)
-            await self._bye()
-            self._fail(self._cancel_cause, 487, "Request Terminated")
-            return
+    def _answered(self, connected: Connected) -> None:
+        self.ua._placing.discard(self)
+        self.dialog = self.machine.dialog
+        self.timer = self.machine.timer
         self.ua._calls[(self.call_id, self.local_tag)] = self
         self.state = CallState.CONNECTED
-        await self._ack(invite, response)
-        try:
-            answer = _body_sdp(response)
-        except TelephonyError as error:
-            await self._bye()
-            self._fail(FailureCause.INCOMPATIBLE, 488, str(error))
-            return
-        self.remote_sdp = answer
-        self._note_allow(response)
-        self.timer.answered(response)
+        self.remote_sdp = connected.answer
+        self._note_allow(connected.response)
         self._arm_timer()
-        log.info("SIP call %s to %s connected", self.call_id, self.target)
-        self._connected.set_result(answer)
+        self._connected.set_result(connected.answer)
+
+    def _on_2xx(self, response: Response) -> bool:
+        """A 2xx to our INVITE retransmitted after its transaction ended: the machine ACKs
+        it again; a 2xx to a re-INVITE is the dialog's."""
+        if response.cseq.number != self.machine.invite_cseq:
+            return super()._on_2xx(response)
+        self._drive(self.machine.receive(response, self.ua.endpoint.now()))
+        return True
 
     def _fail(self, cause: FailureCause, status: int, reason: str) -> None:
+        self.ua._placing.discard(self)
         if not self._connected.done():
             self._connected.set_exception(CallFailedError(cause, status, reason))
             # Retrieved here so that a caller who never awaits it leaves no warning.
@@ -1553,15 +1205,14 @@ class IncomingCall(Call):
         self,
         ua: UserAgent,
         server: ServerRequest,
-        offer: SessionDescription | None,
-        timer: SessionTimer,
+        invite: IncomingInvite,
     ) -> None:
         super().__init__(ua, call_id=server.request.call_id, local_tag=new_tag(), peer=server.peer)
         self.server = server
         self.request = server.request
-        self.offer = offer
-        self.remote_sdp = offer
-        self.timer = timer
+        self.offer = invite.offer
+        self.remote_sdp = invite.offer
+        self.timer = invite.timer
         self.caller = self.request.from_.uri
         self.caller_name = self.request.from_.display_name
         try:
@@ -1570,7 +1221,7 @@ class IncomingCall(Call):
             user = None
         self.called_number = user or _user_of(self.request.to.uri)
         self._answering = False
-        self.provisional = not requires(self.request, "100rel")
+        self.provisional = invite.provisional
         """False when the caller requires reliable provisional responses (RFC 3262): we do
         not send them, so :meth:`ring` sends nothing and the 200 follows the 100 Trying."""
 
@@ -1625,9 +1276,7 @@ class IncomingCall(Call):
             # Delayed offer: our SDP in the 200 was the offer; the ACK must carry the answer
             # (RFC 3261 13.2.1, RFC 3264 4). Without one the call cannot carry media.
             try:
-                self.remote_sdp = _body_sdp(ack)
-                if self.remote_sdp is None:
-                    raise TelephonyError("the ACK carried no SDP answer to our offer")
+                self.remote_sdp = answer_in_ack(ack)
             except TelephonyError as error:
                 log.warning("SIP call %s: %s; hanging up", self.call_id, error)
                 await self.hang_up((488, str(error)))

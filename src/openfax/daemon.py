@@ -1,9 +1,10 @@
 """``openfaxd``: the fax service as a process, with the loopback lines, until SIGTERM/SIGINT.
 
-Serves the API (``openfax.api``) on the same event loop, on the Unix socket of the data
-folder and the configured TCP address. Logs to stderr. Stopping hangs up the calls in
-progress; their jobs are sent again, from the first unconfirmed page, when the service
-starts next.
+The composition root: it reads the configuration and starts the service and, above it, the
+API; nothing imports it. Serves the API (``openfax.api``) on the same event loop, on the
+Unix socket of the data folder and the configured TCP address. Logs to stderr. Stopping
+hangs up the calls in progress; their jobs are sent again, from the first unconfirmed page,
+when the service starts next.
 
 Everything it writes is its user's only (:mod:`openfax.file_modes`): it runs with the umask
 077, and before serving it takes the group's and others' permissions off what an earlier

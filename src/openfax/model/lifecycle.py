@@ -1,7 +1,8 @@
 """The life cycle of a job as one table: ``(status, input) -> status``, read top to bottom.
 
-Every change of a job's status the service makes asks :func:`step` for the next status; a
-pair the table does not hold is refused with :class:`~openfax.errors.InvalidTransitionError`
+Every change of a job's status asks :func:`step` for the next status (the store's named
+transitions, :mod:`openfax.store.queries.transitions`, one per input); a pair the table
+does not hold is refused with :class:`~openfax.errors.InvalidTransitionError`
 (fails closed, as h2's ``ConnectionStateMachine``). A status is the whole FAXCOMEX value,
 modifier bits included: PENDING and RETRYING may carry PAUSED (a user paused it) and NOLINE
 (no free line could take it when it was ready). Inputs are what happened to the job: a

@@ -1,0 +1,159 @@
+"""The incoming and outgoing archives of messages, read a page at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.errors import MessageNotFoundError
+from openfax.model import DEFAULT_PREFETCH_SIZE
+from openfax.store.queries._shared import check_columns
+from openfax.store.records import Direction, Message, values
+from openfax.store.schema import call_attempts, messages, outgoing_jobs
+
+_MESSAGE_KIND = {Direction.IN: "incoming message", Direction.OUT: "outgoing message"}
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCursor:
+    """Where an archive listing stopped: the last message returned."""
+
+    archived_at: datetime
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """One batch of archived messages; ``next_cursor`` is None at the end of the archive."""
+
+    messages: list[Message]
+    next_cursor: MessageCursor | None
+
+
+async def archive_message(conn: AsyncConnection, message: Message) -> None:
+    """Add a sent or received fax to its archive."""
+    await conn.execute(insert(messages).values(values(message)))
+
+
+async def get_message(conn: AsyncConnection, direction: Direction, message_id: int) -> Message:
+    """The archived message with that id; ``MessageNotFoundError`` if there is none."""
+    row = (
+        await conn.execute(
+            select(messages).where(messages.c.id == message_id, messages.c.direction == direction)
+        )
+    ).first()
+    if row is None:
+        raise MessageNotFoundError(_MESSAGE_KIND[direction], message_id)
+    return Message(**row._mapping)
+
+
+async def list_messages(
+    conn: AsyncConnection,
+    direction: Direction,
+    *,
+    owner: int | None = None,
+    after: MessageCursor | None = None,
+    limit: int = DEFAULT_PREFETCH_SIZE,
+) -> MessagePage:
+    """One page of an archive (or of the account ``owner``'s messages in it, by its id),
+    oldest first, starting after ``after`` (keyset pagination).
+
+    Pages stay correct while messages are added or deleted, and each costs an index range
+    scan however deep into the archive it is.
+    """
+    query = (
+        select(messages)
+        .where(messages.c.direction == direction)
+        .order_by(messages.c.archived_at, messages.c.id)
+        .limit(limit + 1)
+    )
+    if owner is not None:
+        query = query.where(messages.c.owner_id == owner)
+    if after is not None:
+        query = query.where(
+            or_(
+                messages.c.archived_at > after.archived_at,
+                (messages.c.archived_at == after.archived_at) & (messages.c.id > after.id),
+            )
+        )
+    page = [Message(**row._mapping) for row in await conn.execute(query)]
+    if len(page) <= limit:
+        return MessagePage(page, None)
+    last = page[limit - 1]
+    return MessagePage(page[:limit], MessageCursor(last.archived_at, last.id))
+
+
+async def expired_messages(
+    conn: AsyncConnection, direction: Direction, *, archived_before: datetime, limit: int = 1000
+) -> list[Message]:
+    """The oldest messages of an archive archived before ``archived_before``, at most
+    ``limit`` of them (the age limit deletes them in batches)."""
+    rows = await conn.execute(
+        select(messages)
+        .where(messages.c.direction == direction, messages.c.archived_at < archived_before)
+        .order_by(messages.c.archived_at, messages.c.id)
+        .limit(limit)
+    )
+    return [Message(**row._mapping) for row in rows]
+
+
+async def archive_size(conn: AsyncConnection) -> int:
+    """Bytes of every archived fax, both archives (FAXCOMEX ``ArchiveSizeLow/High``)."""
+    return sum((await archive_sizes(conn)).values())
+
+
+async def archive_sizes(conn: AsyncConnection, owner_id: int | None = None) -> dict[Direction, int]:
+    """Bytes of the archived faxes of each archive (FAXCOMEX ``SizeLow/High`` of an
+    archive), of one account's when ``owner_id`` is given; an empty archive is missing."""
+    query = select(messages.c.direction, func.sum(messages.c.size)).group_by(messages.c.direction)
+    if owner_id is not None:
+        query = query.where(messages.c.owner_id == owner_id)
+    rows = await conn.execute(query)
+    return {Direction(row[0]): int(row[1] or 0) for row in rows}
+
+
+async def update_message(
+    conn: AsyncConnection, direction: Direction, message_id: int, changes: Mapping[str, Any]
+) -> Message:
+    """Change an archived message (read flag, reassignment); ``MessageNotFoundError`` if gone."""
+    check_columns(messages, changes, frozen={"id", "direction"})
+    row = (
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id, messages.c.direction == direction)
+            .values(dict(changes))
+            .returning(*messages.c)
+        )
+    ).first()
+    if row is None:
+        raise MessageNotFoundError(_MESSAGE_KIND[direction], message_id)
+    return Message(**row._mapping)
+
+
+async def delete_message(conn: AsyncConnection, direction: Direction, message_id: int) -> Message:
+    """Remove a message from its archive and return it (so its TIFF can leave the spool).
+
+    An outgoing message's call attempts go too, unless its job is still in the queue.
+    """
+    if direction is Direction.OUT:
+        queued = select(outgoing_jobs.c.id).where(outgoing_jobs.c.id == message_id)
+        await conn.execute(
+            delete(call_attempts).where(
+                call_attempts.c.job_id == message_id, call_attempts.c.job_id.not_in(queued)
+            )
+        )
+    row = (
+        await conn.execute(
+            delete(messages)
+            .where(messages.c.id == message_id, messages.c.direction == direction)
+            .returning(*messages.c)
+        )
+    ).first()
+    if row is None:
+        raise MessageNotFoundError(_MESSAGE_KIND[direction], message_id)
+    return Message(**row._mapping)

@@ -1,0 +1,64 @@
+"""The devices (lines) the providers offer, with their configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.store.queries._shared import check_columns, dialect_insert
+from openfax.store.records import Device, values
+from openfax.store.schema import devices
+
+
+async def ensure_device(conn: AsyncConnection, provider: str, name: str, **defaults: Any) -> Device:
+    """The device a provider offers under ``name``, added with ``defaults`` the first time.
+
+    A device keeps its id and its configuration across restarts; ``defaults`` only fill a
+    new row.
+    """
+    new = values(Device(id=0, provider=provider, name=name, **defaults))
+    del new["id"]
+    await conn.execute(
+        dialect_insert(conn, devices)
+        .values(new)
+        .on_conflict_do_nothing(index_elements=["provider", "name"])
+    )
+    row = (
+        await conn.execute(
+            select(devices).where(devices.c.provider == provider, devices.c.name == name)
+        )
+    ).one()
+    return Device(**row._mapping)
+
+
+async def get_device(conn: AsyncConnection, device_id: int) -> Device | None:
+    """The device with that id, if any."""
+    row = (await conn.execute(select(devices).where(devices.c.id == device_id))).first()
+    return None if row is None else Device(**row._mapping)
+
+
+async def list_devices(conn: AsyncConnection, *, node_id: str | None = None) -> list[Device]:
+    """Every device by id, or those a node owns."""
+    query = select(devices).order_by(devices.c.id)
+    if node_id is not None:
+        query = query.where(devices.c.node_id == node_id)
+    return [Device(**row._mapping) for row in await conn.execute(query)]
+
+
+async def update_device(
+    conn: AsyncConnection, device_id: int, changes: Mapping[str, Any]
+) -> Device | None:
+    """Change a device's configuration; None if there is no such device."""
+    check_columns(devices, changes, frozen={"id", "provider", "name"})
+    row = (
+        await conn.execute(
+            update(devices)
+            .where(devices.c.id == device_id)
+            .values(dict(changes))
+            .returning(*devices.c)
+        )
+    ).first()
+    return None if row is None else Device(**row._mapping)

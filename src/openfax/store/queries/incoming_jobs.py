@@ -1,0 +1,73 @@
+"""The incoming queue: faxes being received, then routed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.errors import MessageNotFoundError
+from openfax.model import DEFAULT_PREFETCH_SIZE, JobStatus
+from openfax.store.queries._shared import update_guarded
+from openfax.store.queries.queues import QueueCursor, QueuePage, queue_page
+from openfax.store.records import IncomingJob, values
+from openfax.store.schema import incoming_jobs
+
+
+async def insert_incoming_job(conn: AsyncConnection, job: IncomingJob) -> None:
+    """Put a call being received into the incoming queue."""
+    await conn.execute(insert(incoming_jobs).values(values(job)))
+
+
+async def get_incoming_job(
+    conn: AsyncConnection, job_id: int, *, for_update: bool = False
+) -> IncomingJob:
+    """The incoming job with that id; ``MessageNotFoundError`` if there is none.
+    ``for_update`` locks the row, as in ``get_job``."""
+    query = select(incoming_jobs).where(incoming_jobs.c.id == job_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise MessageNotFoundError("incoming job", job_id)
+    return IncomingJob(**row._mapping)
+
+
+async def list_incoming_jobs(
+    conn: AsyncConnection, *, node_id: str | None = None
+) -> list[IncomingJob]:
+    """The incoming queue by start time, all of it or one node's."""
+    query = select(incoming_jobs).order_by(incoming_jobs.c.started_at, incoming_jobs.c.id)
+    if node_id is not None:
+        query = query.where(incoming_jobs.c.node_id == node_id)
+    return [IncomingJob(**row._mapping) for row in await conn.execute(query)]
+
+
+async def list_incoming_jobs_page(
+    conn: AsyncConnection, *, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+) -> QueuePage[IncomingJob]:
+    """One page of the incoming queue by start time (see ``queue_page``)."""
+    return await queue_page(conn, incoming_jobs.c.started_at, IncomingJob, after, limit)
+
+
+async def update_incoming_job(
+    conn: AsyncConnection,
+    job_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_status: JobStatus | None = None,
+    expected_version: int | None = None,
+) -> IncomingJob | None:
+    """Compare-and-set update of an incoming job, as ``update_job``."""
+    row = await update_guarded(
+        conn, incoming_jobs, job_id, changes, expected_status, expected_version
+    )
+    return None if row is None else IncomingJob(**row)
+
+
+async def delete_incoming_job(conn: AsyncConnection, job_id: int) -> bool:
+    """Remove an incoming job (routed and archived, or cancelled); False if it was not there."""
+    result = await conn.execute(delete(incoming_jobs).where(incoming_jobs.c.id == job_id))
+    return result.rowcount == 1

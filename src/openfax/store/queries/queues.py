@@ -1,0 +1,112 @@
+"""The two job queues read a page at a time, and counted by status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.model import JobStatus
+from openfax.store.records import Direction
+from openfax.store.schema import incoming_jobs, outgoing_jobs
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueKey:
+    """A job's place in its queue's order: its time (an outgoing job's creation, an incoming
+    job's start), then its id."""
+
+    at: datetime
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCursor:
+    """Where a queue listing stopped, and the snapshot it reads: ``after`` is the last job
+    returned, ``until`` the last job in the queue when the first page was read, ``count``
+    how many jobs the queue then held."""
+
+    after: QueueKey
+    until: QueueKey
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage(Generic[R]):
+    """One batch of a queue snapshot in queue order; ``count`` is the snapshot's size and
+    ``next_cursor`` None at its end."""
+
+    jobs: list[R]
+    count: int
+    next_cursor: QueueCursor | None
+
+
+async def count_queue_by_status(
+    conn: AsyncConnection, direction: Direction
+) -> dict[JobStatus, int]:
+    """How many jobs of the incoming or the outgoing queue are in each status (modifier bits
+    included), counted by the database rather than by reading every job."""
+    table = incoming_jobs if direction is Direction.IN else outgoing_jobs
+    query = select(table.c.status, func.count()).group_by(table.c.status)
+    return {JobStatus(status): count for status, count in await conn.execute(query)}
+
+
+async def queue_page(
+    conn: AsyncConnection,
+    at: Any,
+    record: Callable[..., R],
+    after: QueueCursor | None,
+    limit: int,
+    *,
+    where: ColumnElement[bool] | None = None,
+) -> QueuePage[R]:
+    """One page of a queue snapshot, ordered by ``(at, id)`` (keyset pagination on the
+    queue's index), of the jobs ``where`` selects (all when None).
+
+    The first page (``after`` None) fixes the snapshot: its last job (``until``) and its
+    size. Every page holds the jobs after the cursor up to ``until`` as they are when the
+    page is read, so none shows twice and none still queued is skipped; jobs queued after the
+    snapshot are not in it, and jobs that left the queue before their page was read are not
+    shown. Each page costs an index range scan however deep into the queue it is.
+    """
+    table = at.table
+    key = tuple_(at, table.c.id)
+    selected = [] if where is None else [where]
+    query = select(table).where(*selected).order_by(at, table.c.id).limit(limit + 1)
+    if after is None:
+        # The snapshot's size and last job come with the first page, in the same statement.
+        newest = (
+            select(at, table.c.id).where(*selected).order_by(at.desc(), table.c.id.desc()).limit(1)
+        )
+        query = query.add_columns(
+            select(func.count()).select_from(table).where(*selected).scalar_subquery(),
+            newest.with_only_columns(at).scalar_subquery(),
+            newest.with_only_columns(table.c.id).scalar_subquery(),
+        )
+    else:
+        query = query.where(_up_to(key, after.until), key > (after.after.at, after.after.id))
+    rows = list(await conn.execute(query))
+    if not rows:
+        return QueuePage([], 0 if after is None else after.count, None)
+    names = list(table.c.keys())
+    if after is None:
+        total, newest_at, newest_id = rows[0][len(names) :]
+        until = QueueKey(newest_at, newest_id)
+    else:
+        total, until = after.count, after.until
+    fields = [dict(zip(names, row, strict=False)) for row in rows[:limit]]
+    jobs = [record(**values) for values in fields]
+    if len(rows) <= limit:
+        return QueuePage(jobs, total, None)
+    last = fields[-1]
+    return QueuePage(jobs, total, QueueCursor(QueueKey(last[at.name], last["id"]), until, total))
+
+
+def _up_to(key: Any, until: QueueKey) -> ColumnElement[bool]:
+    return key <= (until.at, until.id)  # type: ignore[no-any-return]

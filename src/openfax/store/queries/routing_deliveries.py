@@ -1,0 +1,69 @@
+"""Inbound routing deliveries: the routing methods each received fax goes through."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.errors import MessageNotFoundError
+from openfax.store.queries._shared import check_columns
+from openfax.store.records import DeliveryStatus, RoutingDelivery, values
+from openfax.store.schema import routing_deliveries
+
+
+async def insert_routing_deliveries(
+    conn: AsyncConnection, deliveries: Sequence[RoutingDelivery]
+) -> None:
+    """Record the routing methods a received fax is to go through."""
+    if deliveries:
+        await conn.execute(insert(routing_deliveries), [values(d) for d in deliveries])
+
+
+async def list_routing_deliveries(
+    conn: AsyncConnection,
+    *,
+    message_id: int | None = None,
+    status: DeliveryStatus | None = None,
+    limit: int = 1000,
+) -> list[RoutingDelivery]:
+    """Deliveries of one fax in the order its methods run, or (``status``) the most recently
+    changed first, as an administrator reads the failed ones."""
+    query = select(routing_deliveries).limit(limit)
+    if message_id is not None:
+        query = query.where(routing_deliveries.c.message_id == message_id).order_by(
+            routing_deliveries.c.priority, routing_deliveries.c.id
+        )
+    else:
+        query = query.order_by(routing_deliveries.c.updated_at.desc(), routing_deliveries.c.id)
+    if status is not None:
+        query = query.where(routing_deliveries.c.status == status)
+    return [RoutingDelivery(**row._mapping) for row in await conn.execute(query)]
+
+
+async def get_routing_delivery(conn: AsyncConnection, delivery_id: int) -> RoutingDelivery:
+    """One delivery; MessageNotFoundError if there is none."""
+    row = (
+        await conn.execute(select(routing_deliveries).where(routing_deliveries.c.id == delivery_id))
+    ).first()
+    if row is None:
+        raise MessageNotFoundError("routing delivery", delivery_id)
+    return RoutingDelivery(**row._mapping)
+
+
+async def update_routing_delivery(
+    conn: AsyncConnection, delivery_id: int, changes: Mapping[str, Any]
+) -> RoutingDelivery | None:
+    """Change a delivery (status, attempts, next attempt, error); None if it is gone."""
+    check_columns(routing_deliveries, changes, frozen={"id", "message_id", "method"})
+    row = (
+        await conn.execute(
+            update(routing_deliveries)
+            .where(routing_deliveries.c.id == delivery_id)
+            .values(dict(changes))
+            .returning(*routing_deliveries.c)
+        )
+    ).first()
+    return None if row is None else RoutingDelivery(**row._mapping)

@@ -1,0 +1,1004 @@
+"""An outgoing SIP call's set-up as a sans-I/O state machine: the INVITE (RFC 3261 13.2)
+with its digest challenges, a 422's Min-SE (RFC 4028), the servers of a located host in
+turn (RFC 3263 4.3), redirections (8.1.3.4), provisional responses and their PRACKs
+(RFC 3262), the ACK of the 2xx and of the 2xx of other branches (13.2.2.4), and CANCEL
+when we hang up or the ring time-out runs out (9.1).
+
+Its user (the asyncio user agent) moves the messages and the time. It calls :meth:`start`,
+answers each :class:`Locate` with :meth:`CallMachine.located` or
+:meth:`CallMachine.locate_failed`, sends what :class:`SendInvite`, :class:`SendCancel`,
+:class:`SendRequest` and :class:`SendAck` say, feeds every response to them to
+:meth:`CallMachine.receive` (with the endpoint's note when it was made here: a timeout, a
+transport error), and calls :meth:`CallMachine.handle_timer` at
+:meth:`CallMachine.next_timer`. Each call returns the events that follow; the call's user
+hears :class:`Progress`, :class:`Connected` or :class:`Failed`.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from openfax.errors import SdpError, SipParseError, TelephonyError
+from openfax.telephony.sdp import SessionDescription, parse_sdp
+from openfax.telephony.sip._grammar import quote
+from openfax.telephony.sip.dialog import Dialog, new_branch, requires
+from openfax.telephony.sip.digest import stale_nonce
+from openfax.telephony.sip.headers import SipUri, Via
+from openfax.telephony.sip.location import Targets, failed_over
+from openfax.telephony.sip.message import Headers, Message, Request, Response, response_to
+from openfax.telephony.sip.redirect import TargetSet
+from openfax.telephony.sip.registration import Authorize
+from openfax.telephony.sip.transaction import make_cancel
+from openfax.telephony.sip.transport import Peer, describe
+
+log = logging.getLogger(__name__)
+
+SDP = "application/sdp"
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
+EXTENSIONS = frozenset({"timer", "100rel"})
+"""The option tags an INVITE may require of us (RFC 4028 session timers; RFC 3262 reliable
+provisional responses, which we never send: see :class:`IncomingInvite`)."""
+
+
+class FailureCause(enum.StrEnum):
+    """Why an outgoing call was not answered, as a provider turns it into a job status."""
+
+    BUSY = "busy"
+    """486 Busy Here, 600 Busy Everywhere."""
+    NO_ANSWER = "no_answer"
+    """408, 480, or our ring timeout ran out."""
+    REJECTED = "rejected"
+    """403, 603, or our credentials were refused (401/407 again)."""
+    NOT_FOUND = "not_found"
+    """404, 484 (address incomplete), 410, 604."""
+    UNREACHABLE = "unreachable"
+    """503, a transport error, or no response at all."""
+    INCOMPATIBLE = "incompatible"
+    """488, 606, 415: the far end accepts nothing we offered."""
+    CANCELLED = "cancelled"
+    """We hung up before the answer (CANCEL), or the far end cancelled its INVITE."""
+    REDIRECTED = "redirected"
+    """A redirection (3xx) not followed: 380, no Contact we can call, a loop, too many."""
+    FAILED = "failed"
+    """Any other final response."""
+
+
+_CAUSES = {
+    486: FailureCause.BUSY,
+    600: FailureCause.BUSY,
+    408: FailureCause.NO_ANSWER,
+    480: FailureCause.NO_ANSWER,
+    401: FailureCause.REJECTED,
+    403: FailureCause.REJECTED,
+    407: FailureCause.REJECTED,
+    603: FailureCause.REJECTED,
+    404: FailureCause.NOT_FOUND,
+    410: FailureCause.NOT_FOUND,
+    484: FailureCause.NOT_FOUND,
+    604: FailureCause.NOT_FOUND,
+    502: FailureCause.UNREACHABLE,
+    503: FailureCause.UNREACHABLE,
+    415: FailureCause.INCOMPATIBLE,
+    488: FailureCause.INCOMPATIBLE,
+    606: FailureCause.INCOMPATIBLE,
+}
+
+
+def failure_cause(status: int, local: str | None = None) -> FailureCause:
+    """The cause of a final failure response; ``local`` is the endpoint's note when the
+    response was made here: a timeout with no answer at all, or a transport error, means
+    the far end is unreachable."""
+    if local is not None:
+        return FailureCause.UNREACHABLE
+    return _CAUSES.get(status, FailureCause.FAILED)
+
+
+class CallState(enum.Enum):
+    """Where a call is: set up (calling, ringing), connected, or ended."""
+
+    CALLING = "calling"
+    RINGING = "ringing"
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class CallEnd:
+    """How a call ended. ``remote`` is True when the far end ended it (BYE, CANCEL) or it was
+    lost (no ACK, session expired) before we hung up: for a fax, a BYE before the last page
+    was confirmed makes a partial outcome. ``status`` is the final response of a call that
+    never connected."""
+
+    remote: bool
+    reason: str
+    status: int | None = None
+
+
+class SessionTimer:
+    """RFC 4028 for one dialog: the interval, which end refreshes, and the timer that either
+    refreshes (half the interval) or gives up on a far end that stopped refreshing."""
+
+    def __init__(self, interval: int | None = None, *, we_refresh: bool = False) -> None:
+        self.interval = interval
+        self.we_refresh = we_refresh
+
+    @classmethod
+    def requested(cls, request: Request, min_se: int) -> SessionTimer | Response:
+        """The timer a received INVITE or UPDATE asks for, or the 422 refusing an interval
+        shorter than our ``min_se``. The far end refreshes if it asked to or says it can."""
+        value = request.headers.get("Session-Expires")
+        if value is None:
+            return cls()
+        interval, refresher = _session_expires(value)
+        if interval < min_se:
+            headers = [("Min-SE", str(min_se))]
+            return response_to(request, 422, "Session Interval Too Small", headers=headers)
+        supported = {option.lower() for option in request.headers.get_all("Supported")}
+        if refresher is None:
+            refresher = "uac" if "timer" in supported else "uas"
+        return cls(interval, we_refresh=refresher == "uas")
+
+    def response_headers(self) -> list[tuple[str, str]]:
+        """Session-Expires (and Require: timer when the far end refreshes) for our 2xx."""
+        if self.interval is None:
+            return []
+        refresher = "uas" if self.we_refresh else "uac"
+        headers = [("Session-Expires", f"{self.interval};refresher={refresher}")]
+        if not self.we_refresh:
+            headers.append(("Require", "timer"))
+        return headers
+
+    def request_headers(self, session_expires: int | None, min_se: int) -> list[tuple[str, str]]:
+        """Session-Expires and Min-SE for a request we send (a refresh keeps the interval;
+        ``session_expires`` is what a first request asks, None: no timer)."""
+        interval = self.interval or session_expires
+        if interval is None:
+            return []
+        value = f"{interval};refresher=uac" if self.interval and self.we_refresh else str(interval)
+        return [("Session-Expires", value), ("Min-SE", str(min_se))]
+
+    def answered(self, response: Response) -> None:
+        """The 2xx to a request of ours says what was agreed (nothing: no session timer)."""
+        value = response.headers.get("Session-Expires")
+        if value is None:
+            self.interval = None
+            return
+        self.interval, refresher = _session_expires(value)
+        self.we_refresh = refresher != "uas"
+
+
+def _session_expires(value: str) -> tuple[int, str | None]:
+    number, _, params = value.partition(";")
+    if not number.strip().isdigit():
+        raise SipParseError(f"Session-Expires: {value!r} is not a number of seconds")
+    refresher = None
+    for param in params.split(";"):
+        name, _, raw = param.partition("=")
+        if name.strip().lower() == "refresher":
+            refresher = raw.strip().lower()
+    if refresher not in (None, "uac", "uas"):
+        raise SipParseError(f"Session-Expires: refresher={refresher!r} is not uac or uas")
+    return int(number), refresher
+
+
+def warning(text: str, code: int = 399) -> tuple[str, str]:
+    """A Warning header (RFC 3261 20.43): ``code`` (304 media type not available, 305
+    incompatible media format, 399 miscellaneous) and the text, cut to 200 characters."""
+    return ("Warning", f"{code} openfax {quote(text[:200])}")
+
+
+def same_session(one: SessionDescription, other: SessionDescription | None) -> bool:
+    """True when a description repeats ``other`` (a session refresh): the same origin and
+    version, or the same content under another version."""
+    if other is None:
+        return False
+    return one.origin == other.origin or replace(one, origin=other.origin) == other
+
+
+def body_sdp(message: Message) -> SessionDescription | None:
+    """The SDP body of a message, None without a body; a body of another type is refused."""
+    if not message.body:
+        return None
+    if message.content_type not in (None, SDP):
+        raise TelephonyError(f"body of type {message.content_type} is not {SDP}")
+    try:
+        return parse_sdp(message.body)
+    except SdpError as error:
+        raise TelephonyError(f"bad SDP body: {error}") from None
+
+
+# --- Events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Locate:
+    """Locate ``uri``'s host (RFC 3263) and answer with ``located`` or ``locate_failed``."""
+
+    uri: str
+
+
+@dataclass(frozen=True)
+class SendInvite:
+    """Send this INVITE to ``peer`` in a new client transaction; feed its responses back."""
+
+    request: Request
+    peer: Peer
+
+
+@dataclass(frozen=True)
+class SendCancel:
+    """Send this CANCEL of the INVITE in flight to ``peer`` (its answer matters not)."""
+
+    request: Request
+    peer: Peer
+
+
+@dataclass(frozen=True)
+class Abandon:
+    """Stop the client transaction of this INVITE: no final response came after the CANCEL
+    within 64*T1 (RFC 3261 9.1)."""
+
+    request: Request
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """Send this request of a dialog (a PRACK, a BYE) in a client transaction to its next
+    hop (first Route or Request-URI, over the call's transport); feed its final response
+    back."""
+
+    request: Request
+
+
+@dataclass(frozen=True)
+class SendAck:
+    """Send this ACK of a 2xx to its next hop, outside any transaction."""
+
+    request: Request
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A provisional response to our INVITE: its status (180, 183 ...) and early SDP."""
+
+    status: int
+    early: SessionDescription | None
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The far end answered with ``answer`` (None: no SDP); ``response`` is its 2xx."""
+
+    answer: SessionDescription | None
+    response: Response
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The call was not answered: ``cause`` classifies it, ``status`` and ``reason`` are
+    the final response's (or why none came)."""
+
+    cause: FailureCause
+    status: int
+    reason: str
+
+
+Event = (
+    Locate
+    | SendInvite
+    | SendCancel
+    | Abandon
+    | SendRequest
+    | SendAck
+    | Progress
+    | Connected
+    | Failed
+)
+
+
+class CallMachine:
+    """One outgoing call from the INVITE to the answer or the failure.
+
+    ``target`` is called with ``offer`` (None: a delayed offer) from ``from_`` (our From,
+    tagged ``local_tag``); ``via`` and ``contact`` give our Via (without branch) and Contact
+    URI for a peer; ``proxy`` is an outbound proxy every INVITE goes through; ``headers``
+    (ours: User-Agent, Allow ...) and ``extra_headers`` (the caller's) go in every INVITE.
+    ``session_expires``/``min_se`` are RFC 4028's; ``ring_timeout`` (None: none) cancels a
+    call not answered in time; ``t1`` is RFC 3261's; ``authorize`` answers digest
+    challenges (None: no password); ``label`` starts the log lines (a trunk's name).
+    ``state``, ``peer``, ``dialog``, ``timer`` and ``final`` say where the call is.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        offer: SessionDescription | None,
+        *,
+        call_id: str,
+        local_tag: str,
+        from_: str,
+        via: Callable[[Peer], Via],
+        contact: Callable[[Peer], str],
+        transport: str = "UDP",
+        proxy: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        extra_headers: tuple[tuple[str, str], ...] = (),
+        session_expires: int | None = None,
+        min_se: int = 90,
+        ring_timeout: float | None = None,
+        max_redirects: int = 5,
+        t1: float = 0.5,
+        authorize: Authorize | None = None,
+        label: str = "",
+    ) -> None:
+        self.target = target
+        self.offer = offer
+        self.call_id = call_id
+        self.local_tag = local_tag
+        self.from_ = from_
+        self.via = via
+        self.contact = contact
+        self.proxy = proxy
+        self.headers = headers
+        self.extra_headers = extra_headers
+        self.session_expires = session_expires
+        self.min_se = min_se
+        self.ring_timeout = ring_timeout
+        self.t1 = t1
+        self.authorize = authorize
+        self.label = label
+        self.state = CallState.CALLING
+        self.peer = Peer(transport, "", 0)
+        """Where the INVITE goes (its host located), then the dialog's transport."""
+        self.dialog: Dialog | None = None
+        """The dialog of the first 2xx (None before it)."""
+        self.timer = SessionTimer()
+        self.final: Response | None = None
+        """The last final response to our INVITE."""
+        self._targets = TargetSet(target, max_redirects=max_redirects)
+        self._located: Targets | None = None
+        self._cseq = 1
+        self._challenged = 0
+        self._auth: list[tuple[str, str]] = []
+        self._invite: Request | None = None
+        """The INVITE in flight (None before it, and once its final response came)."""
+        self._sent: Request | None = None
+        """The last INVITE sent."""
+        self._responded = False
+        """A response to the INVITE in flight came from the far end: it may be cancelled."""
+        self._cancel_cause: FailureCause | None = None
+        self._cancelled = False
+        self._failed = False
+        self._ring_at: float | None = None
+        self._abandon_at: float | None = None
+        self._early: dict[str, Dialog] = {}
+        """Early dialogs made by reliable provisional responses, by To tag."""
+        self._acks: dict[tuple[int, str], Request] = {}
+        """The ACKs of the 2xx we had, by CSeq number and To tag."""
+
+    @property
+    def invite_cseq(self) -> int | None:
+        """The CSeq number of the last INVITE sent (None before the first)."""
+        return None if self._sent is None else self._sent.cseq.number
+
+    # --- Driving it ---------------------------------------------------------------------------
+
+    def start(self) -> list[Event]:
+        """The call begins: locate the first target (or the outbound proxy)."""
+        return [Locate(self.proxy or self._targets.current)]
+
+    def located(self, targets: Targets, now: float) -> list[Event]:
+        """The current target's host was located: INVITE its first server."""
+        if self._cancel_cause is not None:
+            return []
+        self._located = targets
+        self.peer = targets.current
+        self._challenged, self._auth = 0, []
+        return self._send_invite(now)
+
+    def locate_failed(self, reason: str, now: float) -> list[Event]:
+        """The current target's host could not be located: the next target, if any."""
+        if self._cancel_cause is not None:
+            return []
+        if self._targets.pending:
+            log.warning("SIP call %s: %s; trying the next target", self.call_id, reason)
+            self._targets.next()
+            return [Locate(self.proxy or self._targets.current)]
+        log.warning("SIP %scall %s to %s failed: %s", self.label, self.call_id, self.target, reason)
+        return self._fail(FailureCause.UNREACHABLE, 503, reason)
+
+    def hang_up(self, now: float) -> list[Event]:
+        """We give up before the answer: the call fails as CANCELLED at once; the CANCEL
+        goes once the far end responded (RFC 3261 9.1), and a 2xx crossing it is ACKed and
+        hung up."""
+        if self.state not in (CallState.CALLING, CallState.RINGING):
+            return []
+        self._cancel_cause = FailureCause.CANCELLED
+        return [*self._fail(FailureCause.CANCELLED, 487, "Request Terminated"), *self._cancel(now)]
+
+    def next_timer(self) -> float | None:
+        """When ``handle_timer`` must next be called: the ring time-out, or the end of the
+        wait for the final response after a CANCEL; None when neither runs."""
+        due = [at for at in (self._ring_at, self._abandon_at) if at is not None]
+        return min(due, default=None)
+
+    def handle_timer(self, now: float) -> list[Event]:
+        """The ring time-out cancels the call; a cancelled INVITE still without its final
+        response 64*T1 after the CANCEL is abandoned."""
+        events: list[Event] = []
+        if self._ring_at is not None and now >= self._ring_at:
+            self._ring_at = None
+            if self._cancel_cause is None:
+                log.info("SIP call %s: no answer in %.0f s", self.call_id, self.ring_timeout)
+                self._cancel_cause = FailureCause.NO_ANSWER
+                events += self._cancel(now)
+        if self._abandon_at is not None and now >= self._abandon_at and self._invite is not None:
+            invite, self._invite, self._abandon_at = self._invite, None, None
+            cause = self._cancel_cause or FailureCause.CANCELLED
+            events += [Abandon(invite), *self._fail(cause, 408, "Request Timeout")]
+        return events
+
+    def receive(self, response: Response, now: float, local: str | None = None) -> list[Event]:
+        """A response to a request of the call; ``local`` is the endpoint's note when it was
+        made here (a timeout, a transport error)."""
+        method = response.cseq.method
+        if method == "INVITE":
+            if 200 <= response.status < 300:
+                return self._on_2xx(response, now)
+            invite = self._invite
+            if invite is None or response.cseq.number != invite.cseq.number:
+                return []
+            if response.status < 200:
+                return self._on_provisional(response, now)
+            return self._on_failure(invite, response, now, local)
+        if response.status >= 200:
+            log.info(
+                "SIP call %s: %s answered %d %s",
+                self.call_id,
+                method,
+                response.status,
+                response.reason,
+            )
+        return []
+
+    # --- The INVITE ---------------------------------------------------------------------------
+
+    def _send_invite(self, now: float) -> list[Event]:
+        invite = self._make_invite(self._targets.current)
+        self._invite = self._sent = invite
+        self._responded = self._cancelled = False
+        self._early.clear()
+        self._ring_at = None if self.ring_timeout is None else now + self.ring_timeout
+        return [SendInvite(invite, self.peer)]
+
+    def _make_invite(self, uri: str) -> Request:
+        """The INVITE to ``uri`` (the target, or where a redirection sent us: To stays the
+        target, RFC 3261 8.1.3.4) with the digest answer we have."""
+        fields = [("Via", str(self.via(self.peer).with_params(branch=new_branch())))]
+        if self.proxy is not None:
+            proxy = SipUri.parse(self.proxy)
+            fields.append(("Route", f"<{replace(proxy, params={**proxy.params, 'lr': None})}>"))
+        fields += [
+            ("Max-Forwards", "70"),
+            ("From", self.from_),
+            ("To", f"<{self.target}>"),
+            ("Call-ID", self.call_id),
+            ("CSeq", f"{self._cseq} INVITE"),
+            ("Contact", f"<{self.contact(self.peer)}>"),
+            *self.headers,
+            *self.timer.request_headers(self.session_expires, self.min_se),
+            *self.extra_headers,
+            *self._auth,
+        ]
+        body = b""
+        if self.offer is not None:
+            fields.append(("Content-Type", SDP))
+            body = self.offer.to_bytes()
+        return Request(method="INVITE", uri=uri, headers=Headers.of(fields), body=body)
+
+    def _on_provisional(self, response: Response, now: float) -> list[Event]:
+        self._responded = True
+        events = self._cancel(now)
+        if response.status == 100 or self.state is CallState.ENDED:
+            return events
+        if requires(response, "100rel"):
+            prack = self._acknowledge(response)
+            if prack is None:
+                return events
+            events = [*prack, *events]
+        if self.state is CallState.CALLING:
+            self.state = CallState.RINGING
+        try:
+            early = body_sdp(response)
+        except TelephonyError as error:
+            log.warning("SIP call %s: %d with %s", self.call_id, response.status, error)
+            early = None
+        return [*events, Progress(response.status, early)]
+
+    def _acknowledge(self, response: Response) -> list[Event] | None:
+        """The PRACK of a reliable provisional response (RFC 3262 4) in its early dialog.
+        None for one not to process again (a retransmission, out of order)."""
+        invite = self._invite
+        tag = response.to.tag
+        if invite is None or tag is None:
+            log.warning("SIP call %s: reliable %d without a To tag", self.call_id, response.status)
+            return []
+        try:
+            dialog = self._early.get(tag) or Dialog.as_uac(invite, response)
+            self._early[tag] = dialog
+            prack = dialog.prack(response, self.via(self.peer))
+        except TelephonyError as error:
+            log.warning(
+                "SIP call %s: %d not acknowledged: %s", self.call_id, response.status, error
+            )
+            return []
+        return None if prack is None else [SendRequest(prack)]
+
+    def _on_failure(
+        self, invite: Request, response: Response, now: float, local: str | None
+    ) -> list[Event]:
+        """The INVITE failed: the next server, a digest answer, a longer session interval,
+        the next target; else the call fails."""
+        self._invite, self._ring_at, self._abandon_at = None, None, None
+        self.final = response
+        status = response.status
+        if self._cancel_cause is not None:
+            return self._fail(self._cancel_cause, status, response.reason)
+        assert self._located is not None
+        if failed_over(self._located, response, local, now, self.label):
+            # RFC 3263 4.3: the same request to the next server, in a new transaction.
+            self.peer, self._challenged, self._auth = self._located.current, 0, []
+            return self._send_invite(now)
+        if status in (401, 407) and self._challenged < 2 and self.authorize is not None:
+            answer = self.authorize(invite, response, 1)
+            if answer is not None and (not self._auth or stale_nonce(response)):
+                self._auth = [answer]
+                self._challenged += 1
+                self._cseq += 1
+                return self._send_invite(now)
+        if status == 422 and (min_se := response.headers.get("Min-SE")) is not None:
+            number = min_se.split(";")[0]
+            interval = int(number) if number.isdigit() else 0
+            if interval > (self.timer.interval or 0):
+                self.timer = SessionTimer(interval)
+                self._cseq += 1
+                return self._send_invite(now)
+        return self._next_target(response, local)
+
+    def _next_target(self, response: Response, local: str | None) -> list[Event]:
+        """The target failed: the next one (those a 3xx names first), unless a 6xx says no
+        target will do; else the call fails."""
+        targets, status = self._targets, response.status
+        why = targets.redirect(response) if 300 <= status < 400 else None
+        if why is None and status < 600 and targets.next() is not None:
+            log.info(
+                "SIP call %s: %d %s, calling %s",
+                self.call_id,
+                status,
+                response.reason,
+                targets.current,
+            )
+            self._cseq += 1
+            return [Locate(self.proxy or targets.current)]
+        if why is not None:
+            log.info("SIP call %s: %d not followed: %s", self.call_id, status, why)
+            return self._fail(FailureCause.REDIRECTED, status, f"{response.reason}: {why}")
+        # A response made here says why: "timeout", or the transport error.
+        reason = response.reason if local is None else f"{response.reason} ({local})"
+        return self._fail(failure_cause(status, local), status, reason)
+
+    def _cancel(self, now: float) -> list[Event]:
+        """The CANCEL of the INVITE in flight, once we give up and the far end responded."""
+        invite = self._invite
+        if self._cancel_cause is None or self._cancelled or not self._responded or invite is None:
+            return []
+        self._cancelled = True
+        self._abandon_at = now + 64 * self.t1
+        return [SendCancel(make_cancel(invite), self.peer)]
+
+    # --- The answer ---------------------------------------------------------------------------
+
+    def _on_2xx(self, response: Response, now: float) -> list[Event]:
+        """A 2xx to our INVITE: the first one makes the dialog and is ACKed, again on each
+        retransmission; a 2xx of another branch of a forked INVITE (another To tag,
+        RFC 3261 13.2.2.4) is ACKed and its dialog hung up."""
+        sent = self._sent
+        if sent is None or response.cseq.number != sent.cseq.number:
+            return []
+        tag = response.to.tag or ""
+        ack = self._acks.get((response.cseq.number, tag))
+        if ack is not None:
+            return [SendAck(ack)]
+        try:
+            dialog = self._dialog_of(sent, response)
+            ack = dialog.request("ACK", self.via(self.peer), cseq=sent.cseq.number)
+        except TelephonyError as error:
+            log.warning(
+                "SIP call %s: a %d not acknowledged: %s", self.call_id, response.status, error
+            )
+            return []
+        self._acks[(response.cseq.number, tag)] = ack
+        if self.dialog is not None:
+            log.info(
+                "SIP call %s: another branch answered (To tag %s): ACK and BYE", self.call_id, tag
+            )
+            return [SendAck(ack), self._bye(dialog)]
+        self.dialog = dialog
+        self.final = response
+        self._invite, self._ring_at, self._abandon_at = None, None, None
+        if self._located is not None:
+            self._located.succeeded()
+        if self._cancel_cause is not None:
+            # Answered as we gave up on it: the 2xx is ACKed and the call hung up at once.
+            failed = self._fail(self._cancel_cause, 487, "Request Terminated")
+            return [SendAck(ack), self._bye(dialog), *failed]
+        try:
+            self.timer.answered(response)
+            answer = body_sdp(response)
+        except SipParseError as error:  # the Session-Expires
+            failed = self._fail(FailureCause.UNREACHABLE, 503, str(error))
+            return [SendAck(ack), self._bye(dialog), *failed]
+        except TelephonyError as error:
+            failed = self._fail(FailureCause.INCOMPATIBLE, 488, str(error))
+            return [SendAck(ack), self._bye(dialog), *failed]
+        self.state = CallState.CONNECTED
+        log.info("SIP call %s to %s connected", self.call_id, self.target)
+        return [SendAck(ack), Connected(answer, response)]
+
+    def _bye(self, dialog: Dialog) -> SendRequest:
+        """The BYE of a dialog answered that the call does not keep."""
+        return SendRequest(dialog.request("BYE", self.via(self.peer)))
+
+    def _dialog_of(self, invite: Request, response: Response) -> Dialog:
+        """The dialog a 2xx to our INVITE confirms: the early dialog of its To tag (whose
+        PRACKs moved the CSeq on), else a new one."""
+        early = self._early.pop(response.to.tag or "", None)
+        if early is None:
+            return Dialog.as_uac(invite, response)
+        early.confirm(response)
+        return early
+
+    def _fail(self, cause: FailureCause, status: int, reason: str) -> list[Event]:
+        """The call fails (once; a cancelled call's INVITE is still followed to its end)."""
+        self.state = CallState.ENDED
+        if self._failed:
+            return []
+        self._failed = True
+        return [Failed(cause, status, reason)]
+
+
+# --- The confirmed dialog's time --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshDue:
+    """Time to refresh the session (RFC 4028: we refresh, at half the interval)."""
+
+
+@dataclass(frozen=True)
+class SessionExpired:
+    """The far end did not refresh the session in time: the call is lost."""
+
+
+@dataclass(frozen=True)
+class Resend:
+    """Send our 2xx to a re-INVITE or INVITE again: its ACK has not come (RFC 3261 13.3.1.4)."""
+
+    response: Response
+
+
+@dataclass(frozen=True)
+class NoAck:
+    """No ACK came for our 2xx within 64*T1: the call is lost."""
+
+    cseq: int
+
+
+@dataclass(frozen=True)
+class RetryDue:
+    """The random wait after a 491 to our re-INVITE is over (RFC 3261 14.1): send it again."""
+
+
+@dataclass(frozen=True)
+class Lost:
+    """The dialog is gone (a 408 or 481 to our request, or none came): the call ends as
+    lost; ``bye`` False when the far end said it knows the dialog no more (481)."""
+
+    reason: str
+    bye: bool
+
+
+@dataclass(frozen=True)
+class HangUp:
+    """The far end's answer cannot be used: we hang up (BYE)."""
+
+
+SessionEvent = RefreshDue | SessionExpired | Resend | NoAck | RetryDue | Lost | HangUp
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Send this response to the far end's request."""
+
+    response: Response
+
+
+@dataclass(frozen=True)
+class ByeReceived:
+    """The far end hung up (its BYE is answered)."""
+
+
+@dataclass(frozen=True)
+class OfferReceived:
+    """A re-INVITE or UPDATE of the far end's that the dialog takes: a session refresh or a
+    new offer, the user's to answer."""
+
+    request: Request
+
+
+InDialog = Respond | ByeReceived | OfferReceived
+
+
+@dataclass(frozen=True)
+class OfferTaken:
+    """A re-INVITE or UPDATE of the far end's to answer: its ``offer`` (None: none), the
+    session ``timer`` it asks for, and ``refresh`` True when it changes nothing (no SDP, or
+    the session in force): it is answered with our session as it is."""
+
+    offer: SessionDescription | None
+    timer: SessionTimer
+    refresh: bool
+
+
+@dataclass(frozen=True)
+class ReinviteResult:
+    """The far end's final answer to our re-INVITE: accepted with ``answer``, or refused
+    (488/415 ...) with the old session still in force."""
+
+    status: int
+    reason: str
+    answer: SessionDescription | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the far end took the new session."""
+        return 200 <= self.status < 300
+
+
+class SessionMachine:
+    """The timers of a confirmed dialog, sans I/O: the session timer (RFC 4028) that either
+    refreshes the session or gives up on a far end that stopped refreshing it, our 2xx to an
+    INVITE resent (T1 doubling up to T2, over UDP) until its ACK comes or 64*T1 passed
+    (RFC 3261 13.3.1.4), and the wait before a re-INVITE refused with 491 is sent again
+    (14.1). Its user calls ``handle_timer(now)`` at ``next_timer()`` and carries out the
+    events."""
+
+    def __init__(self, *, t1: float = 0.5, t2: float = 4.0) -> None:
+        self.t1 = t1
+        self.t2 = t2
+        self._session_at: float | None = None
+        self._session_event: RefreshDue | SessionExpired | None = None
+        self._retry_at: float | None = None
+        self.peer_allows_update = False
+        """The far end's Allow names UPDATE: a session refresh may be an UPDATE."""
+        self._sent: dict[int, tuple[Response, bool, float, float, float]] = {}
+        """Our 2xx waiting for their ACK, by CSeq number: the response, whether to resend
+        it, the next resend, its interval, and when to give up."""
+
+    def next_timer(self) -> float | None:
+        """When ``handle_timer`` must next be called, or None."""
+        due = [at for at in (self._session_at, self._retry_at) if at is not None]
+        for _, resend, at, _, give_up in self._sent.values():
+            due.append(at if resend else give_up)
+        return min(due, default=None)
+
+    def handle_timer(self, now: float) -> list[SessionEvent]:
+        """What falls due at ``now``."""
+        events: list[SessionEvent] = []
+        for number, (response, resend, at, interval, give_up) in list(self._sent.items()):
+            if now >= give_up:
+                del self._sent[number]
+                events.append(NoAck(number))
+            elif resend and now >= at:
+                interval = min(2 * interval, self.t2)
+                self._sent[number] = (response, resend, now + interval, interval, give_up)
+                events.append(Resend(response))
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_at = None
+            events.append(RetryDue())
+        if self._session_at is not None and now >= self._session_at:
+            assert self._session_event is not None
+            events.append(self._session_event)
+            self._session_at = self._session_event = None
+        return events
+
+    def arm(self, timer: SessionTimer, now: float) -> None:
+        """(Re)start the session timer after a successful INVITE, re-INVITE or UPDATE: the
+        refresh at half the interval when we refresh, else the expiry a little before the
+        interval runs out (RFC 4028 10: the lesser of 32 s and a third of it)."""
+        interval = timer.interval
+        if interval is None:
+            self._session_at = self._session_event = None
+        elif timer.we_refresh:
+            self._session_at, self._session_event = now + interval / 2, RefreshDue()
+        else:
+            self._session_at = now + interval - min(32, interval / 3)
+            self._session_event = SessionExpired()
+
+    def refresh_later(self, now: float, delay: float) -> None:
+        """The refresh could not be made now (another re-INVITE under way, or refused):
+        try again ``delay`` seconds on."""
+        self._session_at, self._session_event = now + delay, RefreshDue()
+
+    def retry_after(self, delay: float, now: float) -> None:
+        """Our re-INVITE met a 491: the retry falls due ``delay`` seconds on."""
+        self._retry_at = now + delay
+
+    def sent_2xx(self, response: Response, now: float, *, resend: bool) -> None:
+        """Our 2xx to an INVITE went out: resent (``resend``: over UDP) until its ACK."""
+        self._sent[response.cseq.number] = (
+            response,
+            resend,
+            now + self.t1,
+            self.t1,
+            now + 64 * self.t1,
+        )
+
+    def acked(self, cseq: int) -> None:
+        """The ACK of our 2xx with CSeq number ``cseq`` came."""
+        self._sent.pop(cseq, None)
+
+    def note_allow(self, message: Message) -> None:
+        """A message of the far end's with an Allow header says what it takes."""
+        allowed = {method.upper() for method in message.headers.get_all("Allow")}
+        if allowed:
+            self.peer_allows_update = "UPDATE" in allowed
+
+    def offer_answered(
+        self,
+        method: str,
+        offer: SessionDescription | None,
+        response: Response,
+        local: str | None,
+        timer: SessionTimer,
+    ) -> tuple[ReinviteResult, list[SessionEvent]]:
+        """The final response to our re-INVITE or UPDATE with ``offer`` (None: a bare
+        session refresh); ``local``: the endpoint's note when it was made here. A 2xx
+        updates ``timer`` (re-arm it after); 408, 481 or none at all lose the call, and a
+        2xx without a usable answer to our offer hangs it up."""
+        status, reason = response.status, response.reason
+        if local is not None:
+            reason = f"{reason} ({local})"
+        if status in (408, 481) or local is not None:
+            log.info("SIP %s of %s got %d: the dialog is gone", method, response.call_id, status)
+            # A 408 or a transport error: the far end stopped answering, or cannot be
+            # reached any more; the call is lost, not ended by us.
+            return ReinviteResult(status, reason), [Lost(f"{status} {reason}", status != 481)]
+        if not 200 <= status < 300:
+            return ReinviteResult(status, reason), []
+        self.note_allow(response)
+        timer.answered(response)
+        if offer is None:
+            return ReinviteResult(status, reason), []
+        try:
+            answer = body_sdp(response)
+        except TelephonyError as error:
+            log.warning("SIP %s of %s: %s; hanging up", method, response.call_id, error)
+            return ReinviteResult(488, str(error)), [HangUp()]
+        if answer is None:
+            log.warning("SIP %s of %s: 2xx without an answer; hanging up", method, response.call_id)
+            return ReinviteResult(488, "no SDP answer"), [HangUp()]
+        return ReinviteResult(status, reason, answer), []
+
+    def request_received(
+        self, dialog: Dialog, request: Request, headers: list[tuple[str, str]]
+    ) -> list[InDialog]:
+        """A request the far end sent in ``dialog``: refused as the dialog's rules say (a
+        CSeq out of order, glare), a BYE answered, OPTIONS answered with ``headers`` (ours)
+        and what we accept, a re-INVITE or UPDATE passed on, others refused (405)."""
+        refusal = dialog.receive(request)
+        if refusal is not None:
+            extra = []
+            if refusal.retry_after is not None:
+                extra.append(("Retry-After", str(refusal.retry_after)))
+            return [Respond(response_to(request, refusal.status, refusal.reason, headers=extra))]
+        method = request.method
+        if method == "BYE":
+            return [Respond(response_to(request, 200, "OK")), ByeReceived()]
+        if method in ("INVITE", "UPDATE"):
+            return [OfferReceived(request)]
+        if method == "OPTIONS":
+            accept = [*headers, ("Accept", SDP)]
+            return [Respond(response_to(request, 200, "OK", headers=accept))]
+        if method == "INFO":
+            return [Respond(response_to(request, 200, "OK"))]
+        allow = [("Allow", ALLOW)]
+        return [Respond(response_to(request, 405, "Method Not Allowed", headers=allow))]
+
+    def offer_received(
+        self, request: Request, *, min_se: int, connected: bool, remote: SessionDescription | None
+    ) -> OfferTaken | Response:
+        """A re-INVITE or UPDATE the dialog took (``remote``: the far end's session in
+        force): what to answer, or the response refusing it (400 for a body we cannot
+        read, 422 for a session interval under ``min_se``, 481 once the call is over)."""
+        try:
+            offer = body_sdp(request)
+            timer = SessionTimer.requested(request, min_se)
+        except TelephonyError as error:
+            log.warning("SIP refused %s: %s", describe(request), error)
+            return response_to(request, 400, "Bad Request", headers=[warning(str(error))])
+        if isinstance(timer, Response):
+            headers = [("Min-SE", str(min_se))]
+            return response_to(request, timer.status, timer.reason, headers=headers)
+        if not connected:
+            return response_to(request, 481, "Call/Transaction Does Not Exist")
+        refresh = offer is None or same_session(offer, remote)
+        return OfferTaken(offer, timer, refresh)
+
+    def offer_accepted(
+        self,
+        request: Request,
+        *,
+        contact: str,
+        headers: list[tuple[str, str]],
+        timer: SessionTimer,
+        answer: SessionDescription | None,
+    ) -> Response:
+        """The 200 to the far end's re-INVITE or UPDATE: our ``contact``, ``headers`` and
+        the agreed ``timer``, with ``answer`` (our session; none to a bare UPDATE)."""
+        self.note_allow(request)
+        fields = [("Contact", f"<{contact}>"), *headers, *timer.response_headers()]
+        body = b""
+        if answer is not None and (request.method != "UPDATE" or request.body):
+            fields.append(("Content-Type", SDP))
+            body = answer.to_bytes()
+        return response_to(request, 200, "OK", headers=fields, body=body)
+
+    def stop(self) -> None:
+        """The call ended: no timer runs any more."""
+        self._session_at = self._session_event = self._retry_at = None
+        self._sent.clear()
+
+
+# --- An incoming call ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingInvite:
+    """A new INVITE we may ring for: the far end's ``offer`` (None: it waits for ours), the
+    session ``timer`` agreed, and whether provisional responses may be sent (``provisional``
+    False when the caller requires them reliable, RFC 3262: we do not send those, so the 200
+    follows the 100 Trying)."""
+
+    offer: SessionDescription | None
+    timer: SessionTimer
+    provisional: bool
+
+
+def incoming_invite(request: Request, *, min_se: int) -> IncomingInvite | Response:
+    """What a new INVITE starts, or the response refusing it at once: 420 for an extension
+    required that we lack, 422 for a session interval shorter than ``min_se``. A body that
+    is not SDP raises TelephonyError (answered 400)."""
+    unsupported = [
+        option for option in request.headers.get_all("Require") if option.lower() not in EXTENSIONS
+    ]
+    if unsupported:
+        headers = [("Unsupported", ", ".join(unsupported))]
+        return response_to(request, 420, "Bad Extension", headers=headers)
+    timer = SessionTimer.requested(request, min_se)
+    if isinstance(timer, Response):
+        return timer
+    return IncomingInvite(body_sdp(request), timer, not requires(request, "100rel"))
+
+
+def answer_in_ack(ack: Request) -> SessionDescription:
+    """The SDP answer the ACK of our 2xx carries when that 2xx held the offer (a delayed
+    offer, RFC 3261 13.2.1, RFC 3264 4); TelephonyError when it has none or a bad one: the
+    call cannot carry media."""
+    answer = body_sdp(ack)
+    if answer is None:
+        raise TelephonyError("the ACK carried no SDP answer to our offer")
+    return answer

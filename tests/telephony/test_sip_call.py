@@ -1,0 +1,592 @@
+"""An outgoing call's set-up driven by responses and a hand-moved clock: the INVITE to the
+answer and its ACK, failures and their causes, the ring time-out and hanging up (CANCEL
+once the far end responded, abandoned 64*T1 later), digest challenges, 422, fail-over to
+the next server, redirections, forked 2xx, reliable provisional responses, delayed offer.
+Then the confirmed dialog's timers: session refresh and expiry, our 2xx resent until its
+ACK, the retry after a 491, the far end's answer to our re-INVITE, and its requests in the
+dialog (BYE, OPTIONS, a re-INVITE, one crossing ours, one out of order). Last, what a new
+INVITE starts or is refused with (420, 422), and the answer a delayed offer's ACK carries."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from openfax.errors import TelephonyError
+from openfax.telephony.sdp import LocalMedia, Origin, SessionDescription, make_answer, make_offer
+from openfax.telephony.sip import Request, Response, Via, response_to
+from openfax.telephony.sip.call import (
+    Abandon,
+    ByeReceived,
+    CallMachine,
+    CallState,
+    Connected,
+    Event,
+    Failed,
+    FailureCause,
+    HangUp,
+    IncomingInvite,
+    Locate,
+    Lost,
+    NoAck,
+    OfferReceived,
+    OfferTaken,
+    Progress,
+    RefreshDue,
+    ReinviteResult,
+    Resend,
+    Respond,
+    RetryDue,
+    SendAck,
+    SendCancel,
+    SendInvite,
+    SendRequest,
+    SessionExpired,
+    SessionMachine,
+    SessionTimer,
+    answer_in_ack,
+    incoming_invite,
+)
+from openfax.telephony.sip.digest import DigestChallenge, digest_response
+from openfax.telephony.sip.location import FailedTargets, Targets
+from openfax.telephony.sip.transport import Peer
+
+TARGET = "sip:+15551234@pbx.example"
+SERVER = Peer("UDP", "192.0.2.10", 5060)
+BACKUP = Peer("UDP", "192.0.2.20", 5060)
+OFFER = make_offer(LocalMedia("192.0.2.1", 40000, 40002), Origin(session_id=1))
+CHALLENGE = ("WWW-Authenticate", 'Digest realm="pbx", nonce="n1", qop="auth"')
+
+
+def via(peer: Peer) -> Via:
+    return Via(peer.transport, "192.0.2.1", 5060, {"rport": None})
+
+
+def authorize(request: Request, response: Response, nonce_count: int) -> tuple[str, str] | None:
+    challenge = DigestChallenge.parse(response.required("WWW-Authenticate"))
+    value = digest_response(
+        challenge,
+        method=request.method,
+        uri=request.uri,
+        username="fax",
+        password="secret",
+        nonce_count=nonce_count,
+    )
+    return ("Authorization", value)
+
+
+def machine(
+    offer: SessionDescription | None = OFFER, *, ring_timeout: float | None = 60.0
+) -> CallMachine:
+    return CallMachine(
+        TARGET,
+        offer,
+        call_id="call-1@openfax",
+        local_tag="ours",
+        from_="<sip:fax@pbx.example>;tag=ours",
+        via=via,
+        contact=lambda peer: "sip:fax@192.0.2.1:5060",
+        headers=(("User-Agent", "OpenFax"),),
+        extra_headers=(("X-Job", "7"),),
+        session_expires=1800,
+        min_se=90,
+        ring_timeout=ring_timeout,
+        t1=0.5,
+        authorize=authorize,
+    )
+
+
+def located(*peers: Peer) -> Targets:
+    return Targets("pbx.example", peers or [SERVER], FailedTargets())
+
+
+def invite_of(events: list[Event], peer: Peer = SERVER) -> Request:
+    (sent,) = [event for event in events if isinstance(event, SendInvite)]
+    assert sent.peer == peer
+    return sent.request
+
+
+def started(call: CallMachine, now: float = 0.0) -> Request:
+    """Start the call, locate its target at SERVER: the INVITE sent."""
+    assert call.start() == [Locate(TARGET)]
+    return invite_of(call.located(located(), now))
+
+
+def answer(
+    invite: Request, status: int, reason: str, *headers: tuple[str, str], tag: str = "theirs"
+) -> Response:
+    return response_to(invite, status, reason, to_tag=tag, headers=list(headers))
+
+
+def ok(invite: Request, tag: str = "theirs", body: bytes | None = None) -> Response:
+    if body is None:
+        media = LocalMedia("192.0.2.9", 50000, 50002)
+        body = make_answer(OFFER, media, Origin(session_id=9))[0].to_bytes()
+    headers = [("Contact", "<sip:callee@192.0.2.9>"), ("Content-Type", "application/sdp")]
+    return response_to(invite, 200, "OK", to_tag=tag, headers=headers, body=body)
+
+
+def failed(events: list[Event]) -> Failed:
+    (failure,) = [event for event in events if isinstance(event, Failed)]
+    return failure
+
+
+def test_the_invite_is_answered_acked_and_the_ack_sent_again_on_a_retransmitted_2xx() -> None:
+    call = machine()
+    invite = started(call)
+    assert (invite.method, invite.uri, invite.cseq.number) == ("INVITE", TARGET, 1)
+    assert invite.required("To") == f"<{TARGET}>"
+    assert invite.required("Session-Expires") == "1800"
+    assert invite.required("X-Job") == "7"
+    assert invite.body == OFFER.to_bytes()
+    assert call.receive(answer(invite, 100, "Trying"), 0.1) == []
+    events = call.receive(answer(invite, 180, "Ringing"), 0.2)
+    assert events == [Progress(180, None)]
+    assert call.state is CallState.RINGING
+    events = call.receive(ok(invite), 3.0)
+    ack, connected = events
+    assert isinstance(ack, SendAck)
+    assert isinstance(connected, Connected)
+    assert (ack.request.method, ack.request.cseq.number) == ("ACK", 1)
+    assert ack.request.uri == "sip:callee@192.0.2.9"
+    assert connected.answer is not None
+    assert connected.answer.origin.session_id == 9
+    assert call.state is CallState.CONNECTED
+    assert call.dialog is not None
+    assert call.next_timer() is None
+    assert call.receive(ok(invite), 3.5) == [ack]
+
+
+def test_a_refusal_fails_the_call_with_its_cause() -> None:
+    for status, reason, cause in [
+        (486, "Busy Here", FailureCause.BUSY),
+        (404, "Not Found", FailureCause.NOT_FOUND),
+        (488, "Not Acceptable Here", FailureCause.INCOMPATIBLE),
+        (480, "Temporarily Unavailable", FailureCause.NO_ANSWER),
+        (500, "Server Internal Error", FailureCause.FAILED),
+    ]:
+        call = machine()
+        invite = started(call)
+        events = call.receive(answer(invite, status, reason), 1.0)
+        assert events == [Failed(cause, status, reason)]
+        assert call.state is CallState.ENDED
+        assert call.final is not None
+        assert call.receive(answer(invite, status, reason), 1.5) == []
+
+
+def test_the_ring_timeout_cancels_and_the_487_fails_the_call_as_no_answer() -> None:
+    call = machine()
+    invite = started(call, now=10.0)
+    call.receive(answer(invite, 180, "Ringing"), 11.0)
+    assert call.next_timer() == 70.0
+    assert call.handle_timer(69.9) == []
+    (cancel,) = call.handle_timer(70.0)
+    assert isinstance(cancel, SendCancel)
+    assert cancel.peer == SERVER
+    assert cancel.request.method == "CANCEL"
+    assert cancel.request.top_via.branch == invite.top_via.branch
+    assert call.next_timer() == 70.0 + 32.0
+    events = call.receive(answer(invite, 487, "Request Terminated"), 70.1)
+    assert events == [Failed(FailureCause.NO_ANSWER, 487, "Request Terminated")]
+    assert call.next_timer() is None
+
+
+def test_a_cancelled_invite_without_a_final_response_is_abandoned_after_64_t1() -> None:
+    call = machine(ring_timeout=30.0)
+    invite = started(call)
+    call.receive(answer(invite, 183, "Session Progress"), 1.0)
+    call.handle_timer(30.0)
+    assert call.handle_timer(61.9) == []
+    events = call.handle_timer(62.0)
+    assert events == [Abandon(invite), Failed(FailureCause.NO_ANSWER, 408, "Request Timeout")]
+    assert call.next_timer() is None
+
+
+def test_the_cancel_waits_for_the_far_end_to_respond() -> None:
+    call = machine(ring_timeout=5.0)
+    invite = started(call)
+    assert call.handle_timer(5.0) == []  # nothing came back yet: no CANCEL (RFC 3261 9.1)
+    events = call.receive(answer(invite, 100, "Trying"), 5.5)
+    (cancel,) = events
+    assert isinstance(cancel, SendCancel)
+
+
+def test_hanging_up_fails_the_call_at_once_and_a_crossing_2xx_is_acked_and_hung_up() -> None:
+    call = machine()
+    invite = started(call)
+    assert call.hang_up(0.5) == [Failed(FailureCause.CANCELLED, 487, "Request Terminated")]
+    assert call.state is CallState.ENDED
+    assert call.hang_up(0.6) == []
+    (cancel,) = call.receive(answer(invite, 180, "Ringing"), 1.0)
+    assert isinstance(cancel, SendCancel)
+    ack, bye = call.receive(ok(invite), 1.1)
+    assert isinstance(ack, SendAck)
+    assert isinstance(bye, SendRequest)
+    assert (bye.request.method, bye.request.cseq.number) == ("BYE", 2)
+    assert call.receive(answer(invite, 487, "Request Terminated"), 1.2) == []
+
+
+def test_hanging_up_while_the_target_is_located_sends_no_invite() -> None:
+    call = machine()
+    call.start()
+    assert failed(call.hang_up(0.0)).cause is FailureCause.CANCELLED
+    assert call.located(located(), 0.1) == []
+
+
+def test_a_digest_challenge_is_answered_once() -> None:
+    call = machine()
+    invite = started(call)
+    signed = invite_of(call.receive(answer(invite, 401, "Unauthorized", CHALLENGE), 0.1))
+    assert signed.cseq.number == 2
+    assert signed.top_via.branch != invite.top_via.branch
+    assert 'username="fax"' in signed.required("Authorization")
+    events = call.receive(answer(signed, 401, "Unauthorized", CHALLENGE), 0.2)
+    assert events == [Failed(FailureCause.REJECTED, 401, "Unauthorized")]
+
+
+def test_a_422_asks_again_with_the_far_ends_minimum() -> None:
+    call = machine()
+    invite = started(call)
+    too_small = answer(invite, 422, "Session Interval Too Small", ("Min-SE", "3600"))
+    again = invite_of(call.receive(too_small, 0.1))
+    assert again.cseq.number == 2
+    assert again.required("Session-Expires") == "3600"
+    # The same 422 again (the interval did not grow) fails the call.
+    events = call.receive(answer(again, 422, "Session Interval Too Small", ("Min-SE", "3600")), 1)
+    assert failed(events).status == 422
+
+
+def test_a_503_or_a_timeout_goes_to_the_next_server_and_the_last_one_fails_the_call() -> None:
+    call = machine()
+    call.start()
+    invite = invite_of(call.located(located(SERVER, BACKUP), 0.0))
+    again = invite_of(call.receive(answer(invite, 503, "Service Unavailable"), 0.1), BACKUP)
+    assert again.cseq.number == invite.cseq.number
+    assert call.peer == BACKUP
+    timeout = response_to(again, 408, "Request Timeout")
+    events = call.receive(timeout, 32.1, local="timeout")
+    assert events == [Failed(FailureCause.UNREACHABLE, 408, "Request Timeout (timeout)")]
+
+
+def test_a_redirection_calls_the_contacts_keeping_the_to_of_the_target() -> None:
+    call = machine()
+    invite = started(call)
+    moved = answer(
+        invite,
+        302,
+        "Moved Temporarily",
+        ("Contact", "<sip:low@192.0.2.30>;q=0.1, <sip:high@192.0.2.40>;q=0.9"),
+    )
+    assert call.receive(moved, 0.1) == [Locate("sip:high@192.0.2.40")]
+    high = Peer("UDP", "192.0.2.40", 5060)
+    there = invite_of(call.located(located(high), 0.2), high)
+    assert (there.uri, there.required("To"), there.cseq.number) == (
+        "sip:high@192.0.2.40",
+        f"<{TARGET}>",
+        2,
+    )
+    # A 404 there moves on to the next contact; a 6xx would end it at once.
+    assert call.receive(answer(there, 404, "Not Found"), 0.3) == [Locate("sip:low@192.0.2.30")]
+    second = Peer("UDP", "192.0.2.30", 5060)
+    low = invite_of(call.located(located(second), 0.4), second)
+    events = call.receive(answer(low, 380, "Alternative Service"), 0.5)
+    assert failed(events).cause is FailureCause.REDIRECTED
+
+
+def test_a_host_that_cannot_be_located_fails_the_call_as_unreachable() -> None:
+    call = machine()
+    call.start()
+    events = call.locate_failed("cannot locate SIP host 'pbx.example'", 0.0)
+    assert events == [Failed(FailureCause.UNREACHABLE, 503, "cannot locate SIP host 'pbx.example'")]
+
+
+def test_the_2xx_of_another_branch_is_acked_and_its_dialog_hung_up() -> None:
+    call = machine()
+    invite = started(call)
+    call.receive(ok(invite, tag="first"), 1.0)
+    ack, bye = call.receive(ok(invite, tag="second"), 1.1)
+    assert isinstance(ack, SendAck)
+    assert isinstance(bye, SendRequest)
+    assert ack.request.to.tag == bye.request.to.tag == "second"
+    assert call.dialog is not None
+    assert call.dialog.remote_tag == "first"
+    assert call.receive(ok(invite, tag="second"), 1.2) == [ack]
+
+
+def test_a_reliable_provisional_response_is_pracked_once() -> None:
+    call = machine()
+    invite = started(call)
+    reliable = answer(
+        invite,
+        183,
+        "Session Progress",
+        ("Require", "100rel"),
+        ("RSeq", "1"),
+        ("Contact", "<sip:callee@192.0.2.9>"),
+    )
+    prack, progress = call.receive(reliable, 0.5)
+    assert isinstance(prack, SendRequest)
+    assert progress == Progress(183, None)
+    assert prack.request.method == "PRACK"
+    assert prack.request.required("RAck") == "1 1 INVITE"
+    assert call.receive(reliable, 0.6) == []  # a retransmission
+    ack, _ = call.receive(ok(invite), 1.0)
+    assert isinstance(ack, SendAck)
+    assert ack.request.cseq.number == 1
+    assert call.dialog is not None
+    assert call.dialog.local_seq == 2  # the PRACK's
+
+
+def test_a_2xx_without_a_usable_answer_is_acked_hung_up_and_fails() -> None:
+    call = machine()
+    invite = started(call)
+    ack, bye, failure = call.receive(ok(invite, body=b"v=0\r\nnot sdp\r\n"), 1.0)
+    assert isinstance(ack, SendAck)
+    assert isinstance(bye, SendRequest)
+    assert isinstance(failure, Failed)
+    assert failure.cause is FailureCause.INCOMPATIBLE
+
+
+def test_a_delayed_offer_sends_no_body_and_takes_the_offer_of_the_2xx() -> None:
+    call = machine(offer=None)
+    invite = started(call)
+    assert invite.body == b""
+    assert invite.headers.get("Content-Type") is None
+    _, connected = call.receive(ok(invite), 1.0)
+    assert isinstance(connected, Connected)
+    assert connected.answer is not None
+
+
+# --- The confirmed dialog's time ---------------------------------------------------------------
+
+
+def test_the_session_is_refreshed_at_half_its_interval_when_we_refresh() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0)
+    session.arm(SessionTimer(1800, we_refresh=True), 100.0)
+    assert session.next_timer() == 1000.0
+    assert session.handle_timer(999.9) == []
+    assert session.handle_timer(1000.0) == [RefreshDue()]
+    assert session.next_timer() is None
+    # Refused (or another re-INVITE under way): tried again a little later.
+    session.refresh_later(1000.5, 4.0)
+    assert session.handle_timer(1004.5) == [RefreshDue()]
+
+
+def test_a_session_the_far_end_stops_refreshing_expires_before_its_interval_ends() -> None:
+    session = SessionMachine()
+    session.arm(SessionTimer(90, we_refresh=False), 0.0)
+    assert session.next_timer() == 60.0  # a third of 90 s before the end (at most 32 s)
+    session.arm(SessionTimer(1800, we_refresh=False), 10.0)  # the far end refreshed
+    assert session.next_timer() == 10.0 + 1800 - 32
+    assert session.handle_timer(1778.0) == [SessionExpired()]
+    session.arm(SessionTimer(None), 2000.0)
+    assert session.next_timer() is None
+
+
+def test_our_2xx_is_resent_doubling_up_to_t2_until_its_ack() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0)
+    invite = started(machine())
+    two_hundred = response_to(invite, 200, "OK", to_tag="ours")
+    session.sent_2xx(two_hundred, 0.0, resend=True)
+    resent = []
+    now = 0.0
+    while (due := session.next_timer()) is not None and due < 20.0:
+        now = due
+        assert session.handle_timer(now) == [Resend(two_hundred)]
+        resent.append(now)
+    assert resent == [0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5]
+    session.acked(two_hundred.cseq.number)
+    assert session.next_timer() is None
+
+
+def test_without_an_ack_the_2xx_is_given_up_after_64_t1() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0)
+    invite = started(machine())
+    two_hundred = response_to(invite, 200, "OK", to_tag="ours")
+    session.sent_2xx(two_hundred, 0.0, resend=False)  # TCP: no resending, the wait alone
+    assert session.next_timer() == 32.0
+    assert session.handle_timer(31.9) == []
+    assert session.handle_timer(32.0) == [NoAck(1)]
+
+
+def test_a_reinvite_refused_with_491_is_retried_after_the_delay_and_stop_ends_it_all() -> None:
+    session = SessionMachine()
+    session.retry_after(2.5, 10.0)
+    assert session.handle_timer(12.4) == []
+    assert session.handle_timer(12.5) == [RetryDue()]
+    session.retry_after(1.0, 20.0)
+    session.arm(SessionTimer(600, we_refresh=True), 20.0)
+    session.stop()
+    assert session.next_timer() is None
+    assert session.handle_timer(10_000.0) == []
+
+
+def test_the_answer_to_our_reinvite_is_taken_refused_or_loses_the_call() -> None:
+    session = SessionMachine()
+    invite = started(machine())
+    timer = SessionTimer(1800, we_refresh=True)
+    accepted = response_to(
+        invite,
+        200,
+        "OK",
+        to_tag="theirs",
+        headers=[("Session-Expires", "900;refresher=uac"), ("Allow", "INVITE, UPDATE")],
+        body=ok(invite).body,
+    )
+    result, events = session.offer_answered("INVITE", OFFER, accepted, None, timer)
+    assert result.accepted
+    assert result.answer is not None
+    assert events == []
+    assert (timer.interval, timer.we_refresh, session.peer_allows_update) == (900, True, True)
+    refused = answer(invite, 488, "Not Acceptable Here")
+    assert session.offer_answered("INVITE", OFFER, refused, None, timer) == (
+        ReinviteResult(488, "Not Acceptable Here"),
+        [],
+    )
+    result, events = session.offer_answered("INVITE", OFFER, answer(invite, 200, "OK"), None, timer)
+    assert (result.status, events) == (488, [HangUp()])  # no SDP answer to our offer
+    gone = answer(invite, 481, "Call/Transaction Does Not Exist")
+    _, events = session.offer_answered("INVITE", OFFER, gone, None, timer)
+    assert events == [Lost("481 Call/Transaction Does Not Exist", bye=False)]
+    timeout = response_to(invite, 408, "Request Timeout")
+    result, events = session.offer_answered("UPDATE", None, timeout, "timeout", timer)
+    assert not result.accepted
+    assert events == [Lost("408 Request Timeout (timeout)", bye=True)]
+
+
+def test_the_far_ends_requests_in_the_dialog_are_answered_by_its_rules() -> None:
+    call = machine()
+    invite = started(call)
+    call.receive(ok(invite), 1.0)
+    dialog = call.dialog
+    assert dialog is not None
+    session = SessionMachine()
+
+    def theirs(method: str, cseq: int) -> Request:
+        # The far end's request: its From is our To, and the other way round.
+        ours = dialog.request("INFO", via(SERVER))
+        headers = ours.headers.replace("From", str(dialog.remote)).replace("To", str(dialog.local))
+        headers = headers.replace("CSeq", f"{cseq} {method}")
+        return Request(method=method, uri="sip:fax@192.0.2.1:5060", headers=headers)
+
+    (options,) = session.request_received(dialog, theirs("OPTIONS", 10), [("Allow", "INVITE")])
+    assert isinstance(options, Respond)
+    assert options.response.status == 200
+    assert options.response.required("Accept") == "application/sdp"
+    (older,) = session.request_received(dialog, theirs("INFO", 9), [])
+    assert isinstance(older, Respond)
+    assert older.response.status == 500  # CSeq out of order
+    reinvite = theirs("INVITE", 11)
+    assert session.request_received(dialog, reinvite, []) == [OfferReceived(reinvite)]
+    (refer,) = session.request_received(dialog, theirs("REFER", 12), [])
+    assert isinstance(refer, Respond)
+    assert refer.response.status == 405
+    dialog.answered(response_to(reinvite, 200, "OK"))
+    dialog.request("INVITE", via(SERVER))  # ours, crossing theirs: glare
+    (glare,) = session.request_received(dialog, theirs("INVITE", 13), [])
+    assert isinstance(glare, Respond)
+    assert glare.response.status == 491
+    bye, ended = session.request_received(dialog, theirs("BYE", 14), [])
+    assert isinstance(bye, Respond)
+    assert bye.response.status == 200
+    assert ended == ByeReceived()
+
+
+# --- An incoming call ---------------------------------------------------------------------------
+
+
+def incoming(*headers: tuple[str, str], body: bytes = OFFER.to_bytes()) -> Request:
+    invite = started(machine())
+    fields = invite.headers.without("Session-Expires").without("Min-SE")
+    for name, value in headers:
+        fields = fields.add(name, value)
+    return Request(method="INVITE", uri=invite.uri, headers=fields, body=body)
+
+
+def test_a_new_invite_rings_with_its_offer_and_the_session_timer_it_asks_for() -> None:
+    taken = incoming_invite(
+        incoming(("Session-Expires", "1800"), ("Supported", "timer")), min_se=90
+    )
+    assert isinstance(taken, IncomingInvite)
+    assert taken.provisional
+    assert taken.offer == OFFER
+    assert (taken.timer.interval, taken.timer.we_refresh) == (1800, False)  # it can refresh
+    delayed = incoming_invite(incoming(body=b""), min_se=90)
+    assert isinstance(delayed, IncomingInvite)
+    assert delayed.offer is None
+    assert delayed.timer.interval is None
+    reliable = incoming_invite(incoming(("Require", "100rel")), min_se=90)
+    assert isinstance(reliable, IncomingInvite)
+    assert not reliable.provisional
+
+
+def test_a_new_invite_asking_what_we_cannot_give_is_refused_at_once() -> None:
+    unknown = incoming_invite(incoming(("Require", "100rel, precondition")), min_se=90)
+    assert isinstance(unknown, Response)
+    assert unknown.status == 420
+    assert unknown.required("Unsupported") == "precondition"
+    short = incoming_invite(incoming(("Session-Expires", "60")), min_se=90)
+    assert isinstance(short, Response)
+    assert short.status == 422
+    assert short.required("Min-SE") == "90"
+
+
+def test_the_ack_of_a_delayed_offer_must_carry_the_answer() -> None:
+    invite = incoming(body=b"")
+    ack = Request(method="ACK", uri=invite.uri, headers=invite.headers, body=OFFER.to_bytes())
+    assert answer_in_ack(ack) == OFFER
+    with pytest.raises(TelephonyError, match="no SDP answer"):
+        answer_in_ack(replace(ack, body=b""))
+
+
+def test_the_far_ends_reinvite_is_a_refresh_a_new_offer_or_refused() -> None:
+    session = SessionMachine()
+    their_offer = make_offer(LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
+    bare = incoming(("Session-Expires", "1800;refresher=uac"), body=b"")
+    taken = session.offer_received(bare, min_se=90, connected=True, remote=their_offer)
+    assert isinstance(taken, OfferTaken)
+    assert taken.refresh
+    assert taken.offer is None
+    assert (taken.timer.interval, taken.timer.we_refresh) == (1800, False)
+    same = incoming(body=their_offer.to_bytes())
+    taken = session.offer_received(same, min_se=90, connected=True, remote=their_offer)
+    assert isinstance(taken, OfferTaken)
+    assert taken.refresh  # the session in force again
+    changed = incoming(body=OFFER.to_bytes())
+    taken = session.offer_received(changed, min_se=90, connected=True, remote=their_offer)
+    assert isinstance(taken, OfferTaken)
+    assert not taken.refresh
+    assert taken.offer == OFFER
+    for request, connected, status in [
+        (incoming(("Session-Expires", "30")), True, 422),
+        (incoming(("Content-Type", "text/plain"), body=b"hello"), True, 400),
+        (changed, False, 481),
+    ]:
+        refused = session.offer_received(request, min_se=90, connected=connected, remote=None)
+        assert isinstance(refused, Response)
+        assert refused.status == status
+
+
+def test_the_200_to_their_reinvite_carries_our_session_and_the_timer() -> None:
+    session = SessionMachine()
+    request = incoming(("Allow", "INVITE, ACK, BYE"))
+    timer = SessionTimer(1800, we_refresh=False)
+
+    def accepted(request: Request) -> Response:
+        return session.offer_accepted(
+            request,
+            contact="sip:fax@192.0.2.1",
+            headers=[("User-Agent", "OpenFax")],
+            timer=timer,
+            answer=OFFER,
+        )
+
+    response = accepted(request)
+    assert (response.status, response.body) == (200, OFFER.to_bytes())
+    assert response.required("Session-Expires") == "1800;refresher=uac"
+    assert response.required("Require") == "timer"
+    assert not session.peer_allows_update
+    bare = accepted(replace(request, method="UPDATE", body=b""))
+    assert bare.body == b""
+    assert bare.headers.get("Content-Type") is None
