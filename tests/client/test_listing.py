@@ -9,11 +9,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 
-from openfax.api.models import IncomingJobPageModel, OutgoingJobModel, OutgoingJobPageModel
+from openfax.api.models import IncomingJobPageModel, OutgoingJobPageModel
 from openfax.client import FaxDocument, FaxServer
 from openfax.errors import FaxError, InvalidIdError
 from openfax.model import JobStatus
+from openfax.model.records import OutgoingJobInfo
 from tests.cli.test_cli import SAMPLES
 from tests.daemon import Daemon, running_paused
 
@@ -78,7 +80,7 @@ def test_a_job_in_a_page_is_the_job_as_its_own_request_shows_it(
     assert page.next_cursor is None
     (listed,) = [job for job in first["jobs"] if job["id"] == job_id]
     assert listed == single
-    assert OutgoingJobModel.model_validate(single).recipient.name == "Recipient 200100"
+    assert TypeAdapter(OutgoingJobInfo).validate_python(single).recipient.name == "Recipient 200100"
     assert single["status_name"] == "PENDING"
     assert single["submission_time"].endswith("Z")
 

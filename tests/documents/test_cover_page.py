@@ -23,14 +23,15 @@ from openfax.documents.canvas import points
 from openfax.documents.cover_page import MAX_TEMPLATE_BYTES, _clip, _wrap
 from openfax.documents.fonts import Font, FontStyle, load_font
 from openfax.errors import DocumentError
+from openfax.model.records import Recipient, Sender
 
 FIELDS = CoverPageFields(
-    recipient_name="Helen Carter",
-    recipient_fax_number="+1 937 555 0142",
-    recipient_company="Acme Fabrication Inc.",
-    sender_name="Margaret Lewis",
-    sender_fax_number="+44 117 496 0322",
-    sender_company="Northwind Components Ltd.",
+    recipient=Recipient(
+        name="Helen Carter", fax_number="+1 937 555 0142", company="Acme Fabrication Inc."
+    ),
+    sender=Sender(
+        name="Margaret Lewis", fax_number="+44 117 496 0322", company="Northwind Components Ltd."
+    ),
     subject="Purchase order 4471-B",
     note="Revised delivery schedule attached.",
     time_sent=datetime(2024, 5, 2, 14, 3),
@@ -65,8 +66,17 @@ def test_a_field_shows_where_the_template_puts_it(tmp_path: Path) -> None:
 
 def test_default_template_shows_every_given_field() -> None:
     empty = render_cover_page(CoverPageFields())
-    for name in ("recipient_company", "sender_email", "note", "subject"):
-        filled = render_cover_page(CoverPageFields(**{name: "Some value"}))
+    given = {
+        "recipient_company": CoverPageFields(
+            recipient=Recipient(fax_number="", company="Some value")
+        ),
+        "sender_email": CoverPageFields(sender=Sender(email="Some value")),
+        "note": CoverPageFields(note="Some value"),
+        "subject": CoverPageFields(subject="Some value"),
+    }
+    for name, fields in given.items():
+        assert fields.values()[name] == "Some value"
+        filled = render_cover_page(fields)
         assert black_rows(filled).sum() > black_rows(empty).sum(), name
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from openfax.model import JobStatus
+from openfax.model.records import OutgoingJobInfo
 from openfax.providers import DeviceState
 from openfax.service import (
     FaxService,
@@ -24,7 +25,6 @@ from openfax.service import (
 )
 from openfax.service.config import ServiceConfig
 from openfax.service.events import EventType
-from openfax.service.views import OutgoingJobInfo
 from openfax.store import Message
 from tests.documents.factories import make_pdf
 from tests.waiting import until

@@ -21,6 +21,7 @@ from openfax.documents import (
 )
 from openfax.documents.header_line import HEADER_HEIGHT_IN, HEADER_TOP_IN
 from openfax.model import CoverPageType
+from openfax.model.records import Recipient
 from openfax.service import STORE_IN_FOLDER, FaxService, FolderSettings, ManualClock
 from openfax.store import Direction
 
@@ -84,8 +85,7 @@ async def test_the_cover_page_and_header_lines_arrive_and_route_to_pdf(
         when = START.astimezone(None)
         recipient = fax.recipients[0]
         fields = CoverPageFields(
-            recipient_name=recipient.name,
-            recipient_fax_number=recipient.fax_number,
+            recipient=Recipient(name=recipient.name, fax_number=recipient.fax_number),
             subject=SUBJECT,
             note="Figures attached.",
             time_sent=when,

@@ -14,12 +14,14 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from openfax.api.auth import Caller
-from openfax.api.models import ID_PATTERN, MessageModel, SenderModel, UtcTime
+from openfax.api.models import MESSAGE, record_response
 from openfax.api.rights import Authenticated, ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.errors import AccessDeniedError
 from openfax.model import AccessRights2, legacy_rights, parse_id
+from openfax.model.records import ID_PATTERN, MessageInfo, Sender, UtcTime, person_fields
 from openfax.service import FaxService
 from openfax.service.accounts import MAX_NAME, AccountInfo, Accounts, TokenInfo
+from openfax.service.views import message_info
 
 TAGS: list[Any] = ["accounts and security"]
 AccountName = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME)]
@@ -147,16 +149,16 @@ def accounts_routes(service: FaxService) -> APIRouter:
         )
 
     @api.get("/account/default-sender")
-    async def get_default_sender(who: Authenticated) -> SenderModel:
+    async def get_default_sender(who: Authenticated) -> Sender:
         """``FaxSender.LoadDefaultSender()``: the caller's account's default sender (every
         field empty until one is saved)."""
-        return SenderModel(**await accounts().get_default_sender(who.account_id))
+        return Sender.of(await accounts().get_default_sender(who.account_id))
 
     @api.put("/account/default-sender", status_code=204, response_class=Response)
-    async def put_default_sender(sender: SenderModel, who: Authenticated) -> None:
+    async def put_default_sender(sender: Sender, who: Authenticated) -> None:
         """``FaxSender.SaveDefaultSender()``: keep the sender as the caller's account's
         default; the fields left out are saved empty."""
-        await accounts().save_default_sender(who.account_id, sender.model_dump())
+        await accounts().save_default_sender(who.account_id, person_fields(sender))
 
     @api.get("/security")
     async def get_security(who: Authenticated) -> SecurityModel:
@@ -248,15 +250,19 @@ def accounts_routes(service: FaxService) -> APIRouter:
         _self_or_admin(who, name)
         await accounts().revoke_token(name, parse_id(token_id), actor=who.name)
 
-    @api.post("/incoming-messages/{message_id}/reassign", tags=["incoming archive"])
+    @api.post(
+        "/incoming-messages/{message_id}/reassign",
+        tags=["incoming archive"],
+        response_model=MessageInfo,
+    )
     async def reassign(
         message_id: Annotated[str, PathParam(pattern=ID_PATTERN)],
         change: ReassignModel,
         who: ManageReceiveFolder,
-    ) -> MessageModel:
+    ) -> Response:
         """``FaxIncomingMessage.ReAssign()``: the fax becomes the account's (while incoming
         faxes are not public; 409 InvalidOperationError otherwise)."""
         message = await accounts().reassign(parse_id(message_id), change.account_name, who.name)
-        return MessageModel.of(message)
+        return record_response(MESSAGE, message_info(message))
 
     return api

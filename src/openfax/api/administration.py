@@ -12,17 +12,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from openfax.api.models import MAX_INT64, UtcInput, UtcTime
+from openfax.api.models import MAX_INT64, UtcInput
 from openfax.api.rights import ManageConfig, QueryConfig
 from openfax.documents.cover_page import MAX_TEMPLATE_BYTES
 from openfax.errors import ConfigError
 from openfax.model import MAX_PAGE_SIZE, ProviderStatus
+from openfax.model.records import AuditEntryInfo, UtcTime
 from openfax.service import FaxService
 from openfax.service.configuration import Configuration
 from openfax.service.cover_pages import CoverPageInfo
 from openfax.service.device_providers import FSPI_VERSION, ProviderInfo
 from openfax.service.extension_properties import checked_guid
-from openfax.store import AuditEntry
+from openfax.service.views import audit_entry_info
 
 TAGS: list[Any] = ["administration"]
 
@@ -61,30 +62,6 @@ class ConfigurationModel(BaseModel):
             "discount_rate_end": configuration.discount_rate_end.isoformat("minutes"),
         }
         return cls(**values)
-
-
-class AuditEntryModel(BaseModel):
-    """One line of the audit trail: who did what to which object, and when."""
-
-    seq: int
-    time: UtcTime
-    actor: str
-    action: str
-    object_type: str
-    object_id: str
-    details: dict[str, Any]
-
-    @classmethod
-    def of(cls, entry: AuditEntry) -> AuditEntryModel:
-        return cls(
-            seq=entry.seq,
-            time=entry.created_at,
-            actor=entry.actor,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            details=entry.details,
-        )
 
 
 class CoverPageModel(BaseModel):
@@ -185,11 +162,11 @@ def administration_routes(service: FaxService) -> APIRouter:
             int, Query(ge=0, le=MAX_INT64, description="the last seq of the page before")
         ] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-    ) -> list[AuditEntryModel]:
+    ) -> list[AuditEntryInfo]:
         """The audit trail, oldest first, for an administrator (far2MANAGE_CONFIG); it has
         no route that changes it."""
         entries = await service.options.get_audit(since, after, limit)
-        return [AuditEntryModel.of(entry) for entry in entries]
+        return [audit_entry_info(entry) for entry in entries]
 
     @api.get("/cover-pages")
     async def get_cover_pages(who: QueryConfig) -> list[CoverPageModel]:

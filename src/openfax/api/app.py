@@ -44,7 +44,7 @@ from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller
 from openfax.api.errors import fax_error_response, install, problems
 from openfax.api.limits import RequestLimits, limited_routes
-from openfax.api.models import ID_PATTERN, ErrorModel, decode_cursor
+from openfax.api.models import ErrorModel, json_response, record_response
 from openfax.api.options import options_routes
 from openfax.api.outbound_routing import outbound_routing_routes
 from openfax.api.rights import (
@@ -78,14 +78,29 @@ from openfax.model import (
     SUBMIT_RIGHTS,
     AccessRights2,
     CoverPageType,
+    Direction,
     Priority,
     ServerEvents,
     parse_id,
 )
+from openfax.model.events import notification_of
+from openfax.model.paging import QueuePage, decode_cursor, decode_queue_cursor
+from openfax.model.records import (
+    ID_PATTERN,
+    CallAttemptInfo,
+    IncomingJobInfo,
+    MessageInfo,
+    OutgoingJobInfo,
+    utc_text,
+)
 from openfax.service import EventType, FaxService, ServerEvent
-from openfax.service.views import IncomingJobInfo, OutgoingJobInfo
-from openfax.store import Direction, Message
-from openfax.store.queries import QueuePage
+from openfax.service.hearing import (
+    ACCOUNT_LISTENER,
+    Hearing,
+    incoming_faxes_are_public,
+    sees_receive_folder,
+)
+from openfax.service.views import call_attempt_info, message_info
 
 MAX_FILE_NAME_LENGTH = 255
 """The longest name of an uploaded file, as most file systems take."""
@@ -113,44 +128,6 @@ SUBMIT_RIGHT = {
     Priority.HIGH: _R2.SUBMIT_HIGH,
 }
 """The right a submission of each priority needs (SUBMIT_HIGH implies the others)."""
-
-EVENT_NAMES = {
-    EventType.INCOMING_JOB_ADDED: "OnIncomingJobAdded",
-    EventType.INCOMING_JOB_REMOVED: "OnIncomingJobRemoved",
-    EventType.INCOMING_JOB_CHANGED: "OnIncomingJobChanged",
-    EventType.OUTGOING_JOB_ADDED: "OnOutgoingJobAdded",
-    EventType.OUTGOING_JOB_REMOVED: "OnOutgoingJobRemoved",
-    EventType.OUTGOING_JOB_CHANGED: "OnOutgoingJobChanged",
-    EventType.INCOMING_MESSAGE_ADDED: "OnIncomingMessageAdded",
-    EventType.INCOMING_MESSAGE_REMOVED: "OnIncomingMessageRemoved",
-    EventType.OUTGOING_MESSAGE_ADDED: "OnOutgoingMessageAdded",
-    EventType.OUTGOING_MESSAGE_REMOVED: "OnOutgoingMessageRemoved",
-    EventType.CONFIG_CHANGED: "OnGeneralServerConfigChanged",
-    EventType.QUEUES_STATUS_CHANGED: "OnQueuesStatusChange",
-    EventType.NEW_CALL: "OnNewCall",
-    EventType.DEVICE_STATUS_CHANGED: "OnDeviceStatusChange",
-    EventType.ACTIVITY_CHANGED: "OnServerActivityChange",
-    EventType.SERVER_SHUT_DOWN: "OnServerShutDown",
-}
-"""The FAXCOMEX ``IFaxServerNotify2`` method each event is delivered as."""
-OUTBOUND_ROUTING_EVENTS = {
-    "groups": "OnOutboundRoutingGroupsConfigChange",
-    "rules": "OnOutboundRoutingRulesConfigChange",
-}
-"""The CONFIG_CHANGED events of outbound routing, by what changed (fsetCONFIG)."""
-CONFIGURATION_EVENT_NAMES = {
-    "outgoing_queue": "OnOutgoingQueueConfigChange",
-    "outgoing_archive": "OnOutgoingArchiveConfigChange",
-    "incoming_archive": "OnIncomingArchiveConfigChange",
-}
-"""The notification of a CONFIG event by the configuration it names (``configuration``);
-the others are ``OnGeneralServerConfigChanged``."""
-OPTIONS_EVENT_NAMES = {
-    "receipts": "OnReceiptOptionsChange",
-    "activity_logging": "OnActivityLoggingConfigChange",
-    "event_logging": "OnEventLoggingConfigChange",
-}
-"""The notification of a change of one of the option objects (CONFIG_CHANGED's ``options``)."""
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorModel} for code in (400, 401, 403, 404, 409, 413, 503)
@@ -287,33 +264,33 @@ def _routes(service: FaxService) -> APIRouter:
         of the queue and counts it; ``next_cursor`` reads on in that snapshot. A caller
         without far2QUERY_OUT_JOBS sees only its own jobs; ``account`` narrows to one
         account's (``FaxAccountOutgoingQueue``)."""
-        cursor = None if after is None else m.decode_queue_cursor(after)
+        cursor = None if after is None else decode_queue_cursor(after)
         owner = await _folder_owner(service, who, account, _R2.QUERY_OUT_JOBS)
         page = await service.outgoing_queue.get_job_page(cursor, limit, owner=owner)
-        return _json_response(m.queue_page_json(page, m.outgoing_job_json))
+        return json_response(m.queue_page_json(page, m.OutgoingJobPageModel))
 
-    @api.get("/outgoing-jobs/{job_id}", response_model=m.OutgoingJobModel)
+    @api.get("/outgoing-jobs/{job_id}", response_model=OutgoingJobInfo)
     async def get_outgoing_job(job_id: IdParam, who: QueryJobs) -> Response:
         job = await service.outgoing_queue.get_job(parse_id(job_id))
         check_owner(who, job.owner_id, _R2.QUERY_OUT_JOBS, f"outgoing job {job_id}")
         return _outgoing_job(job)
 
-    @api.post("/outgoing-jobs/{job_id}/pause", response_model=m.OutgoingJobModel)
+    @api.post("/outgoing-jobs/{job_id}/pause", response_model=OutgoingJobInfo)
     async def pause_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.outgoing_queue.pause_job(parse_id(job_id), who.name))
 
-    @api.post("/outgoing-jobs/{job_id}/resume", response_model=m.OutgoingJobModel)
+    @api.post("/outgoing-jobs/{job_id}/resume", response_model=OutgoingJobInfo)
     async def resume_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.outgoing_queue.resume_job(parse_id(job_id), who.name))
 
-    @api.post("/outgoing-jobs/{job_id}/restart", response_model=m.OutgoingJobModel)
+    @api.post("/outgoing-jobs/{job_id}/restart", response_model=OutgoingJobInfo)
     async def restart_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.outgoing_queue.restart_job(parse_id(job_id), who.name))
 
-    @api.post("/outgoing-jobs/{job_id}/cancel", response_model=m.OutgoingJobModel)
+    @api.post("/outgoing-jobs/{job_id}/cancel", response_model=OutgoingJobInfo)
     async def cancel_job(job_id: IdParam, who: ManageJobs) -> Response:
         await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await service.outgoing_queue.cancel_job(parse_id(job_id), who.name))
@@ -324,8 +301,8 @@ def _routes(service: FaxService) -> APIRouter:
         await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
         return await _tiff_copy(partial(service.outgoing_queue.copy_tiff, actor=who.name), job_id)
 
-    @api.get("/outgoing-jobs/{job_id}/attempts")
-    async def get_attempts(job_id: IdParam, who: QueryJobs) -> list[m.CallAttemptModel]:
+    @api.get("/outgoing-jobs/{job_id}/attempts", response_model=list[CallAttemptInfo])
+    async def get_attempts(job_id: IdParam, who: QueryJobs) -> Response:
         """The calls made for the job, each with its T.30 transcript."""
         try:
             await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
@@ -333,7 +310,7 @@ def _routes(service: FaxService) -> APIRouter:
             message = await service.archives.get_message(Direction.OUT, parse_id(job_id))
             check_owner(who, message.owner_id, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
         attempts = await service.outgoing_queue.get_call_attempts(parse_id(job_id))
-        return [m.CallAttemptModel.of(attempt) for attempt in attempts]
+        return record_response(m.CALL_ATTEMPTS, [call_attempt_info(a) for a in attempts])
 
     # --- the incoming queue's jobs --------------------------------------------------------------
 
@@ -343,18 +320,18 @@ def _routes(service: FaxService) -> APIRouter:
     ) -> Response:
         """FAXCOMEX ``IncomingQueue.GetJobs()`` page by page, as ``/outgoing-jobs``; empty
         for an account that may not see the receive folder (incoming faxes not public)."""
-        cursor = None if after is None else m.decode_queue_cursor(after)
-        if not _sees_receive_folder(service, who):
-            return _json_response(m.queue_page_json(QueuePage([], 0, None), m.incoming_job_json))
+        cursor = None if after is None else decode_queue_cursor(after)
+        if not sees_receive_folder(service, who.rights):
+            return json_response(m.queue_page_json(QueuePage([], 0, None), m.IncomingJobPageModel))
         page = await service.incoming_queue.get_job_page(cursor, limit)
-        return _json_response(m.queue_page_json(page, m.incoming_job_json))
+        return json_response(m.queue_page_json(page, m.IncomingJobPageModel))
 
-    @api.get("/incoming-jobs/{job_id}", response_model=m.IncomingJobModel)
+    @api.get("/incoming-jobs/{job_id}", response_model=IncomingJobInfo)
     async def get_incoming_job(job_id: IdParam, who: ReceiveFolderReader) -> Response:
         _check_receive_folder(service, who)
         return _incoming_job(await service.incoming_queue.get_job(parse_id(job_id)))
 
-    @api.post("/incoming-jobs/{job_id}/cancel", response_model=m.IncomingJobModel)
+    @api.post("/incoming-jobs/{job_id}/cancel", response_model=IncomingJobInfo)
     async def cancel_incoming_job(job_id: IdParam, who: ManageReceiveFolder) -> Response:
         return _incoming_job(await service.incoming_queue.cancel_job(parse_id(job_id), who.name))
 
@@ -417,16 +394,16 @@ def _routes(service: FaxService) -> APIRouter:
             except (AccessDeniedError, AccountNotFoundError) as exc:
                 await socket.send_denial_response(fax_error_response(exc))
                 return
+        uid = who.uid if who.local else None
+        hearing = Hearing(
+            service, who.name, who.account_id, who.rights, uid=uid, account=account_id
+        )
         start = await service.listening.last_seq() if after is None else after
         await socket.accept()
         await socket.send_json({"type": "subscribed", "seq": start, "mask": mask})
         tasks = {
             asyncio.create_task(_until_closed(socket)),
-            asyncio.create_task(
-                _forward(
-                    socket, service, ServerEvents(mask), start, _Hearing(service, who, account_id)
-                )
-            ),
+            asyncio.create_task(_forward(socket, service, ServerEvents(mask), start, hearing)),
         }
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -446,13 +423,18 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     prefix = f"/{side}-messages"
     tag: list[str | Enum] = [f"{side} archive"]
 
-    @api.get(prefix, name=f"list_{direction.value}_messages", tags=tag)
+    @api.get(
+        prefix,
+        name=f"list_{direction.value}_messages",
+        tags=tag,
+        response_model=m.MessagePageModel,
+    )
     async def get_messages(
         who: QueryArchives,
         after: After = None,
         limit: Limit = DEFAULT_PREFETCH_SIZE,
         account: AccountParam = None,
-    ) -> m.MessagePageModel:
+    ) -> Response:
         """One page of the archive, oldest first (the FAXCOMEX message iterator's prefetch):
         the caller's own faxes, or everyone's with far2QUERY_ARCHIVES; ``account`` narrows
         to one account's (``FaxAccountIncomingArchive`` / ``OutgoingArchive``). Received
@@ -460,37 +442,46 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         is assigned to (and holders of far2MANAGE_RECEIVE_FOLDER)."""
         cursor = None if after is None else decode_cursor(after)
         owner = None
-        if direction is Direction.OUT or not _sees_receive_folder(service, who):
+        if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
-        return m.MessagePageModel.of(
-            await service.archives.get_messages(direction, cursor, limit, owner=owner)
-        )
+        page = await service.archives.get_messages(direction, cursor, limit, owner=owner)
+        messages = [message_info(message) for message in page.messages]
+        return json_response(m.message_page_json(messages, page.next_cursor))
 
     @api.get(f"/{side}-archive", name=f"get_{direction.value}_archive", tags=tag)
     async def get_archive(who: QueryArchives, account: AccountParam = None) -> m.ArchiveModel:
         """FAXCOMEX ``SizeLow/High`` of the archive: the bytes of the faxes the listing
         would show (``account``: of that account's, its ``FaxAccount...Archive``)."""
         owner = None
-        if direction is Direction.OUT or not _sees_receive_folder(service, who):
+        if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         return m.ArchiveModel(size=await service.archives.size(direction, owner=owner))
 
-    async def visible(message_id: str, who: Caller, *, manage: bool = False) -> Message:
-        """The message, once the caller may see it (or delete it, ``manage``)."""
-        message = await service.archives.get_message(direction, parse_id(message_id))
-        _check_message(who, message, manage=manage, public=_public(service))
-        return message
+    async def visible(message_id: str, who: Caller, *, manage: bool = False) -> None:
+        """Refuse a caller who may not see the message (or delete it, ``manage``)."""
+        message = message_info(await service.archives.get_message(direction, parse_id(message_id)))
+        _check_message(who, message, manage=manage, public=incoming_faxes_are_public(service))
 
-    @api.get(prefix + "/{message_id}", name=f"get_{direction.value}_message", tags=tag)
-    async def get_message(message_id: IdParam, who: QueryArchives) -> m.MessageModel:
+    @api.get(
+        prefix + "/{message_id}",
+        name=f"get_{direction.value}_message",
+        tags=tag,
+        response_model=MessageInfo,
+    )
+    async def get_message(message_id: IdParam, who: QueryArchives) -> Response:
         await visible(message_id, who)
         message = await service.archives.get_message(direction, parse_id(message_id), who.name)
-        return m.MessageModel.of(message)
+        return record_response(m.MESSAGE, message_info(message))
 
-    @api.patch(prefix + "/{message_id}", name=f"patch_{direction.value}_message", tags=tag)
+    @api.patch(
+        prefix + "/{message_id}",
+        name=f"patch_{direction.value}_message",
+        tags=tag,
+        response_model=MessageInfo,
+    )
     async def patch_message(
         message_id: IdParam, change: m.MessagePatch, who: QueryArchives
-    ) -> m.MessageModel:
+    ) -> Response:
         """FAXCOMEX ``Message.Save()``: the read flag, by whoever sees the fax; on a received
         fax also what a routing assistant fills in (far2MANAGE_RECEIVE_FOLDER)."""
         await visible(message_id, who)
@@ -503,7 +494,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         saved = await service.archives.save_message(
             direction, parse_id(message_id), changes, who.name
         )
-        return m.MessageModel.of(saved)
+        return record_response(m.MESSAGE, message_info(saved))
 
     @api.get(
         prefix + "/{message_id}/tiff",
@@ -575,26 +566,16 @@ async def _check_job_owner(
     check_owner(who, job.owner_id, everyone, f"outgoing job {job_id}")
 
 
-def _public(service: FaxService) -> bool:
-    return service.accounts.settings.incoming_faxes_are_public
-
-
-def _sees_receive_folder(service: FaxService, who: Caller) -> bool:
-    """Whether the caller sees every received fax: they are public, or it manages the
-    receive folder or may query every archive."""
-    return _public(service) or who.holds(_R2.MANAGE_RECEIVE_FOLDER) or who.holds(_R2.QUERY_ARCHIVES)
-
-
 def _check_receive_folder(service: FaxService, who: Caller) -> None:
     """Refuse a caller who may not see the faxes being received."""
-    if not _sees_receive_folder(service, who):
+    if not sees_receive_folder(service, who.rights):
         raise AccessDeniedError(
             f"incoming faxes are not public; account {who.name!r} lacks "
             "far2MANAGE_RECEIVE_FOLDER to see the faxes being received"
         )
 
 
-def _check_message(who: Caller, message: Message, *, manage: bool, public: bool) -> None:
+def _check_message(who: Caller, message: MessageInfo, *, manage: bool, public: bool) -> None:
     """Refuse a caller who may not see (``manage``: delete) an archived fax: a sent fax is
     its sender's; a received one is every account's to see while incoming faxes are
     public, else its assignee's; holders of far2MANAGE_RECEIVE_FOLDER see and delete any
@@ -608,13 +589,8 @@ def _check_message(who: Caller, message: Message, *, manage: bool, public: bool)
     check_owner(who, message.owner_id, everyone, f"{kind} {message.id:016x}")
 
 
-def _json_response(body: bytes) -> Response:
-    """A JSON body made by the route itself (its ``response_model`` documents the shape)."""
-    return Response(body, media_type="application/json")
-
-
 def _incoming_job(job: IncomingJobInfo) -> Response:
-    return _json_response(json.dumps(m.incoming_job_json(job)).encode())
+    return record_response(m.INCOMING_JOB, job)
 
 
 async def _tiff_copy(
@@ -638,7 +614,7 @@ async def _tiff_copy(
 
 
 def _outgoing_job(job: OutgoingJobInfo) -> Response:
-    return _json_response(json.dumps(m.outgoing_job_json(job)).encode())
+    return record_response(m.OUTGOING_JOB, job)
 
 
 async def _until_closed(socket: WebSocket) -> None:
@@ -649,7 +625,7 @@ async def _until_closed(socket: WebSocket) -> None:
 
 
 async def _forward(
-    socket: WebSocket, service: FaxService, mask: ServerEvents, after: int, hearing: _Hearing
+    socket: WebSocket, service: FaxService, mask: ServerEvents, after: int, hearing: Hearing
 ) -> None:
     """Send the events after ``after`` that the caller may hear as they are committed;
     close when the service stops, or when the caller's account is removed (its rights are
@@ -657,7 +633,7 @@ async def _forward(
     security = EventType.CONFIG_CHANGED.mask
     stream: AsyncIterator[ServerEvent] = service.listening.events(mask | security, after)
     async for event in stream:
-        if event.type is EventType.CONFIG_CHANGED and event.payload.get("security"):
+        if hearing.changes_rights(event):
             refused = await hearing.refresh()
             if refused is not None:
                 await socket.close(POLICY_VIOLATION, refused)
@@ -671,114 +647,14 @@ POLICY_VIOLATION = 1008
 """The WebSocket close code of a stream whose account was removed or lost its right."""
 
 
-_JOB_EVENTS = {
-    EventType.OUTGOING_JOB_ADDED: Direction.OUT,
-    EventType.OUTGOING_JOB_CHANGED: Direction.OUT,
-    EventType.OUTGOING_JOB_REMOVED: Direction.OUT,
-    EventType.OUTGOING_MESSAGE_ADDED: Direction.OUT,
-    EventType.OUTGOING_MESSAGE_REMOVED: Direction.OUT,
-    EventType.INCOMING_MESSAGE_ADDED: Direction.IN,
-    EventType.INCOMING_MESSAGE_REMOVED: Direction.IN,
-}
-"""Events about one account's fax, and the direction to look its owner up in."""
-ACCOUNT_LISTENER = _R2.QUERY_OUT_JOBS | _R2.QUERY_ARCHIVES
-"""What it takes to hear another account's events."""
-_CONFIG_EVENTS = {
-    EventType.CONFIG_CHANGED,
-    EventType.DEVICE_STATUS_CHANGED,
-    EventType.NEW_CALL,
-    EventType.ACTIVITY_CHANGED,
-}
-
-
-class _Hearing:
-    """Which events one listener may hear: those of its own faxes (everyone's with the
-    "all" rights), the receive folder's while it may see it, configuration and devices
-    with far2QUERY_CONFIG, queue switches and the service's end always. A fax's owner is
-    looked up once and remembered for the listener's life (a job's removal is heard even
-    though the job is gone). The listener's rights are read again at each change of
-    accounts or rights (:meth:`refresh`), so a right revoked narrows the stream at once."""
-
-    def __init__(self, service: FaxService, who: Caller, account: int | None = None) -> None:
-        self.service = service
-        self.who = who
-        self.account = account
-        self.owners: dict[str, int] = {}
-
-    async def refresh(self) -> str | None:
-        """Take up the listener's rights as they are now (after a change of accounts or
-        rights, here or on another node: its event reaches every stream); why the stream
-        must end instead: its account was removed, or it lost the right to hear the other
-        account it listens to."""
-        who = self.who
-        uid = who.uid if who.local else None
-        found = await self.service.accounts.current(who.name, who.account_id, uid)
-        if found is None:
-            return f"account {who.name!r} was removed"
-        self.who = dataclasses.replace(who, rights=found.rights)
-        if self.account not in (None, who.account_id) and not self.who.holds(ACCOUNT_LISTENER):
-            return f"account {who.name!r} lost the right to hear another account's events"
-        return None
-
-    async def allows(self, event: ServerEvent) -> bool:
-        if self.account is not None:
-            return await self._of_account(event, self.account)
-        who = self.who
-        direction = _JOB_EVENTS.get(event.type)
-        if direction is Direction.OUT:
-            everyone = _R2.QUERY_OUT_JOBS if "job_id" in event.payload else _R2.QUERY_ARCHIVES
-            return who.holds(everyone) or await self._owner(direction, event) == who.account_id
-        if direction is Direction.IN:
-            if _sees_receive_folder(self.service, who):
-                return True
-            return await self._owner(direction, event) == who.account_id
-        if event.type in _CONFIG_EVENTS:
-            return who.holds(_R2.QUERY_CONFIG)
-        if event.type.mask is ServerEvents.IN_QUEUE:
-            return _sees_receive_folder(self.service, who)
-        return True
-
-    async def _of_account(self, event: ServerEvent, account: int) -> bool:
-        """An account's events: its faxes' (received ones too while they are public), and
-        the service's end."""
-        direction = _JOB_EVENTS.get(event.type)
-        if direction is Direction.IN and _public(self.service):
-            return True
-        if direction is not None:
-            return await self._owner(direction, event) == account
-        if event.type.mask is ServerEvents.IN_QUEUE:
-            return _public(self.service)
-        return event.type is EventType.SERVER_SHUT_DOWN
-
-    async def _owner(self, direction: Direction, event: ServerEvent) -> int | None:
-        fax_id = event.payload.get("job_id") or event.payload.get("message_id")
-        if not isinstance(fax_id, str):
-            return None
-        if fax_id not in self.owners:
-            owner = await self.service.archives.owner_of(direction, parse_id(fax_id))
-            if owner is None:
-                return None
-            self.owners[fax_id] = owner
-        return self.owners[fax_id]
-
-
 def wire_event(event: ServerEvent) -> dict[str, Any]:
     """An event as the WebSocket carries it: its ids and status fields, and what it is."""
-    name = EVENT_NAMES[event.type]
-    if event.type is EventType.CONFIG_CHANGED and "device_id" in event.payload:
-        name = "OnDevicesConfigChange"
-    if event.type is EventType.CONFIG_CHANGED and "outbound_routing" in event.payload:
-        name = OUTBOUND_ROUTING_EVENTS[event.payload["outbound_routing"]]
-    if event.type is EventType.CONFIG_CHANGED and "configuration" in event.payload:
-        name = CONFIGURATION_EVENT_NAMES.get(event.payload["configuration"], name)
-    if event.type is EventType.CONFIG_CHANGED and "options" in event.payload:
-        name = OPTIONS_EVENT_NAMES.get(event.payload["options"], name)
     return {
         **event.payload,
         "seq": event.seq,
         "type": event.type.value,
-        "event": name,
-        "time": m.utc_text(event.created_at),
+        "event": notification_of(event.type, event.payload),
+        "time": utc_text(event.created_at),
     }
 
 

@@ -108,8 +108,14 @@ def unauthorized(message: str) -> JSONResponse:
 
 
 def problems(errors: Sequence[Any]) -> str:
-    """Pydantic's validation errors in one line: ``where: what; ...``."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+    """Pydantic's validation errors in one line: ``where: what; ...`` (an unknown field of a
+    record reads as one of a model)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {_EXTRA.get(e['type'], e['msg'])}" for e in errors
+    )
+
+
+_EXTRA = {"unexpected_keyword_argument": "Extra inputs are not permitted"}
 
 
 def install(app: FastAPI) -> None:

@@ -15,12 +15,13 @@ from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.models import ID_PATTERN, FaxId, Strict, UtcTime
+from openfax.api.models import Strict
 from openfax.api.rights import ALL_RECEIPTS, ManageConfig, QueryConfig, QueryReceipts
-from openfax.model import parse_id
+from openfax.model import DeliveryStatus, parse_id
+from openfax.model.records import ID_PATTERN, ReceiptInfo
 from openfax.service import FaxService
 from openfax.service.receipt_options import ReceiptOptions
-from openfax.store import DeliveryStatus, Receipt
+from openfax.service.views import receipt_info
 
 TAGS: list[Any] = ["receipts and logging"]
 Level = Annotated[int, Field(ge=0, le=3, description="FAX_LOG_LEVEL_ENUM: none 0 ... max 3")]
@@ -91,30 +92,6 @@ class EventLoggingPatch(Strict):
     general_events_level: Level | None = None
 
 
-class ReceiptModel(BaseModel):
-    """A delivery (``delivered``) or non-delivery receipt: one job's, or a broadcast's
-    summary (``job_id`` null); ``status`` pending, done (the SMTP server took it) or failed."""
-
-    id: FaxId
-    submission_id: FaxId
-    job_id: FaxId | None
-    address: str
-    delivered: bool
-    attach: bool
-    status: DeliveryStatus
-    attempts: int
-    last_error: str
-    next_attempt_at: UtcTime | None
-    created_at: UtcTime
-    updated_at: UtcTime
-    sent_at: UtcTime | None
-
-    @classmethod
-    def of(cls, receipt: Receipt) -> ReceiptModel:
-        fields = {name: getattr(receipt, name) for name in cls.model_fields}
-        return cls(**fields)
-
-
 def _given(patch: BaseModel) -> dict[str, Any]:
     return {name: getattr(patch, name) for name in patch.model_fields_set}
 
@@ -167,29 +144,27 @@ def options_routes(service: FaxService) -> APIRouter:
         who: QueryReceipts,
         status: DeliveryStatus | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[ReceiptModel]:
+    ) -> list[ReceiptInfo]:
         """The delivery receipts (those in ``status``: ``failed`` for the ones the SMTP
         server never took), the latest change first: those of the caller's own faxes, or
         everyone's with far2QUERY_ARCHIVES or far2MANAGE_CONFIG."""
         owner = None if any(who.holds(right) for right in ALL_RECEIPTS) else who.account_id
         found = await service.receipts.get_receipts(status=status, owner=owner, limit=limit)
-        return [ReceiptModel.of(r) for r in found]
+        return [receipt_info(r) for r in found]
 
     @api.post("/receipts/{receipt_id}/resend")
     async def resend_receipt(
         receipt_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageConfig
-    ) -> ReceiptModel:
+    ) -> ReceiptInfo:
         """Send a failed receipt again, with fresh retries (409 for one not failed)."""
-        return ReceiptModel.of(await service.receipts.resend_receipt(parse_id(receipt_id)))
+        return receipt_info(await service.receipts.resend_receipt(parse_id(receipt_id)))
 
     @api.post("/receipts/{receipt_id}/cancel")
     async def cancel_receipt(
         receipt_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageConfig
-    ) -> ReceiptModel:
+    ) -> ReceiptInfo:
         """Never send a pending receipt: it is failed for good, cancelled by the caller
         (``resend`` still sends it); 409 for one not pending."""
-        return ReceiptModel.of(
-            await service.receipts.cancel_receipt(parse_id(receipt_id), who.name)
-        )
+        return receipt_info(await service.receipts.cancel_receipt(parse_id(receipt_id), who.name))
 
     return api

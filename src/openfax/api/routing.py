@@ -12,13 +12,14 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.models import ID_PATTERN, DeviceIdParam, DeviceModel, FaxId, UtcTime
+from openfax.api.models import DeviceIdParam, DeviceModel
 from openfax.api.rights import ManageConfig, ManageReceiveFolder, QueryConfig
-from openfax.model import ProviderStatus, parse_id
+from openfax.model import DeliveryStatus, ProviderStatus, parse_id
+from openfax.model.records import ID_PATTERN, DeliveryInfo
 from openfax.routing import RoutingExtension
 from openfax.service import FaxService
 from openfax.service.inbound_routing import MethodInfo
-from openfax.store import DeliveryStatus, RoutingDelivery
+from openfax.service.views import delivery_info
 
 TAGS: list[Any] = ["inbound routing"]
 
@@ -106,32 +107,9 @@ class UseRoutingMethodModel(BaseModel):
     use: bool
 
 
-class DeliveryModel(BaseModel):
-    """One routing method's work on one received fax."""
-
-    id: FaxId
-    message_id: FaxId
-    device_id: int
-    method: str
-    method_name: str
-    priority: int
-    status: DeliveryStatus
-    attempts: int
-    last_error: str
-    next_attempt_at: UtcTime | None
-    created_at: UtcTime
-    updated_at: UtcTime
-    delivered_at: UtcTime | None
-
-
 def routing_routes(service: FaxService) -> APIRouter:
     """The routes, to include under ``/v1``."""
     api = APIRouter(tags=TAGS)
-
-    def delivery(value: RoutingDelivery) -> DeliveryModel:
-        method = service.routing.inbound.registry.methods.get(value.method)
-        fields = {f: getattr(value, f) for f in DeliveryModel.model_fields if f != "method_name"}
-        return DeliveryModel(**fields, method_name=method.friendly_name if method else "")
 
     @api.get("/inbound-routing/extensions")
     async def get_extensions(who: QueryConfig) -> list[ExtensionModel]:
@@ -212,7 +190,7 @@ def routing_routes(service: FaxService) -> APIRouter:
         status: DeliveryStatus | None = None,
         message_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[DeliveryModel]:
+    ) -> list[DeliveryInfo]:
         """A received fax's deliveries (``message_id``) in the order its methods run, or the
         deliveries in a ``status`` (``failed``: those an administrator may resend)."""
         found = await service.routing.inbound.get_deliveries(
@@ -220,13 +198,14 @@ def routing_routes(service: FaxService) -> APIRouter:
             status=status,
             limit=limit,
         )
-        return [delivery(d) for d in found]
+        return [delivery_info(d, service.routing.inbound.registry) for d in found]
 
     @api.post("/inbound-routing/deliveries/{delivery_id}/resend")
     async def resend(
         delivery_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageReceiveFolder
-    ) -> DeliveryModel:
+    ) -> DeliveryInfo:
         """Send a failed delivery again, with fresh retries."""
-        return delivery(await service.routing.inbound.resend(parse_id(delivery_id)))
+        delivery = await service.routing.inbound.resend(parse_id(delivery_id))
+        return delivery_info(delivery, service.routing.inbound.registry)
 
     return api

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from openfax.client.devices import FaxDevice
     from openfax.client.document import FaxDocument, FaxRecipient, FaxRecipients, FaxSender
     from openfax.client.events import ServerEvent
-    from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob, FaxPerson
+    from openfax.client.folders import FaxFolders, FaxIncomingQueue, FaxOutgoingQueue
+    from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
     from openfax.client.messages import (
         FaxIncomingArchive,
         FaxIncomingMessage,
@@ -62,13 +63,7 @@ if TYPE_CHECKING:
         FaxInboundRoutingMethod,
         FaxRoutingDelivery,
     )
-    from openfax.client.server import (
-        FaxActivity,
-        FaxFolders,
-        FaxIncomingQueue,
-        FaxOutgoingQueue,
-        FaxServer,
-    )
+    from openfax.client.server import FaxActivity, FaxServer
     from openfax.model import ServerEvents
 
 _HOMES = {
@@ -89,7 +84,7 @@ _HOMES = {
     "openfax.client.devices": ("FaxDevice",),
     "openfax.client.document": ("FaxDocument", "FaxRecipient", "FaxRecipients", "FaxSender"),
     "openfax.client.events": ("ServerEvent",),
-    "openfax.client.jobs": ("FaxIncomingJob", "FaxOutgoingJob", "FaxPerson"),
+    "openfax.client.jobs": ("FaxIncomingJob", "FaxOutgoingJob"),
     "openfax.client.messages": (
         "FaxIncomingArchive",
         "FaxIncomingMessage",
@@ -118,13 +113,8 @@ _HOMES = {
         "FaxInboundRoutingMethod",
         "FaxRoutingDelivery",
     ),
-    "openfax.client.server": (
-        "FaxActivity",
-        "FaxFolders",
-        "FaxIncomingQueue",
-        "FaxOutgoingQueue",
-        "FaxServer",
-    ),
+    "openfax.client.folders": ("FaxFolders", "FaxIncomingQueue", "FaxOutgoingQueue"),
+    "openfax.client.server": ("FaxActivity", "FaxServer"),
     "openfax.model": ("ServerEvents",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
@@ -174,7 +164,6 @@ __all__ = [
     "FaxOutgoingJob",
     "FaxOutgoingMessage",
     "FaxOutgoingQueue",
-    "FaxPerson",
     "FaxReceipt",
     "FaxReceiptOptions",
     "FaxRecipient",

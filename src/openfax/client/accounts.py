@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from openfax.client._records import Collection, segment
-from openfax.client.events import ServerEvent, call_handlers
+from openfax.client.events import Listener, ServerEvent, call_handlers
+from openfax.client.folders import FaxFolders
 from openfax.client.routing import send_json
 from openfax.errors import AccountError
 from openfax.model import (
@@ -24,7 +25,7 @@ from openfax.model import (
 )
 
 if TYPE_CHECKING:
-    from openfax.client.server import FaxFolders, FaxServer
+    from openfax.client.server import FaxServer
 
 
 def _path(name: str) -> str:
@@ -64,8 +65,6 @@ class FaxAccount:
         """FAXCOMEX ``ListenToAccountEvents(mask)``: hear the events of this account's faxes
         (another account's need far2QUERY_OUT_JOBS and far2QUERY_ARCHIVES); NONE stops.
         Returns once the server has confirmed the subscription."""
-        from openfax.client.server import _Listener
-
         mask = AccountEvents(mask)
         after = None
         if self._listener is not None:
@@ -78,7 +77,7 @@ class FaxAccount:
                 if kind in mask:
                     server_mask |= server_kind
             connection = self._server._connected
-            listener = _Listener(self, connection, server_mask, after, self.account_name)
+            listener = Listener(self, connection, server_mask, after, self.account_name)
             listener.started.wait()
             if listener.failure is not None:
                 self._events = AccountEvents.NONE
@@ -110,8 +109,6 @@ class FaxAccount:
     def folders(self) -> FaxFolders:
         """FAXCOMEX ``FaxAccountFolders``: the queues and archives showing only this
         account's faxes (received faxes: all of them while they are public)."""
-        from openfax.client.server import FaxFolders
-
         return FaxFolders(self._server, self.account_name)
 
     @property

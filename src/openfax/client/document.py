@@ -5,60 +5,55 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openfax.client._connection import Upload
+from openfax.client.routing import send_json
+from openfax.client.server import FaxServer
 from openfax.errors import BodyError
 from openfax.model import CoverPageType, Priority, ReceiptType, ScheduleType
+from openfax.model.records import SENDER_FIELDS, Recipient, Sender, person_fields
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
-    from openfax.client.server import FaxServer
 
 
-@dataclass
-class FaxSender:
-    """FAXCOMEX ``FaxSender``: who sends (cover page fields, TSID)."""
+class _Changeable:
+    """A record of :mod:`openfax.model.records` that a script changes in place, as FAXCOMEX's
+    objects are (``document.sender.name = ...``): the fields are the model's, declared
+    there once, and set here without the freezing."""
 
-    name: str = ""
-    fax_number: str = ""
-    company: str = ""
-    street_address: str = ""
-    city: str = ""
-    state: str = ""
-    zip_code: str = ""
-    country: str = ""
-    title: str = ""
-    department: str = ""
-    office_location: str = ""
-    home_phone: str = ""
-    office_phone: str = ""
-    email: str = ""
-    billing_code: str = ""
-    tsid: str = ""
-    server: FaxServer | None = field(default=None, repr=False, compare=False)
-    """Where ``load_default_sender``/``save_default_sender`` keep the default sender: a
-    connected FaxServer. None: the local openfaxd, reached for the call (as FAXCOMEX's
-    sender, which needs no connection)."""
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+    __hash__ = None  # type: ignore[assignment]  # changed in place: not hashable
+
+
+class FaxSender(_Changeable, Sender):
+    """FAXCOMEX ``FaxSender``: who sends (cover page fields, TSID), and ``server``: where
+    ``load_default_sender``/``save_default_sender`` keep the default sender, a connected
+    FaxServer (None: the local openfaxd, reached for the call, as FAXCOMEX's sender, which
+    needs no connection)."""
+
+    def __init__(self, *, server: FaxServer | None = None, **fields: str) -> None:
+        super().__init__(**fields)
+        self.server = server
 
     def load_default_sender(self) -> None:
         """FAXCOMEX ``LoadDefaultSender()``: fill every field with the default sender the
         account keeps on the server (empty fields when none was saved)."""
         with _default_sender_connection(self.server) as connection:
             saved = connection.get(DEFAULT_SENDER_PATH)
-        for name in _SENDER_FIELDS:
+        for name in SENDER_FIELDS:
             setattr(self, name, saved.get(name, ""))
 
     def save_default_sender(self) -> None:
         """FAXCOMEX ``SaveDefaultSender()``: keep these fields as the account's default
         sender on the server (a SubmissionError-like 400 names a field too long)."""
-        from openfax.client.routing import send_json
-
         with _default_sender_connection(self.server) as connection:
-            send_json(connection, "PUT", DEFAULT_SENDER_PATH, _plain(self))
+            send_json(connection, "PUT", DEFAULT_SENDER_PATH, person_fields(self))
 
 
 DEFAULT_SENDER_PATH = "/account/default-sender"
@@ -71,30 +66,13 @@ def _default_sender_connection(server: FaxServer | None) -> Iterator[Connection]
     if server is not None:
         yield server._connected
         return
-    from openfax.client.server import FaxServer
-
     with FaxServer() as local:
         local.connect("")
         yield local._connected
 
 
-@dataclass
-class FaxRecipient:
+class FaxRecipient(_Changeable, Recipient):
     """FAXCOMEX ``FaxRecipient``: a number to dial and the cover page fields of its holder."""
-
-    fax_number: str
-    name: str = ""
-    company: str = ""
-    street_address: str = ""
-    city: str = ""
-    state: str = ""
-    zip_code: str = ""
-    country: str = ""
-    title: str = ""
-    department: str = ""
-    office_location: str = ""
-    home_phone: str = ""
-    office_phone: str = ""
 
 
 @dataclass
@@ -182,8 +160,8 @@ class FaxDocument:
             # time of day, CDate("4:35 PM"), is on 1899-12-30).
             schedule_time = datetime.now(schedule_time.tzinfo)
         document = {
-            "recipients": [_plain(r) for r in self.recipients],
-            "sender": _plain(self.sender),
+            "recipients": [person_fields(r) for r in self.recipients],
+            "sender": person_fields(self.sender),
             "subject": self.subject,
             "note": self.note,
             "document_name": self.document_name,
@@ -218,8 +196,6 @@ class FaxDocument:
 
     def submit(self, server_name: str = "", *, token: str | None = None) -> list[str]:
         """FAXCOMEX ``Submit(server)``: connect, submit and disconnect."""
-        from openfax.client.server import FaxServer
-
         server = FaxServer()
         server.connect(server_name, token=token)
         try:
@@ -241,13 +217,3 @@ class FaxDocument:
 
 NO_BODY_FAILED = -1
 """``ConnectedSubmit2``'s error body index when every body was taken."""
-
-
-def _plain(record: FaxRecipient | FaxSender) -> dict[str, Any]:
-    """A recipient's or sender's fields as a dict for the wire; their fields are strings, so
-    no deep copy (``dataclasses.asdict`` took 2 ms of a 100-recipient submission)."""
-    return {f.name: getattr(record, f.name) for f in fields(record) if f.compare}
-
-
-_SENDER_FIELDS = [f.name for f in fields(FaxSender) if f.compare]
-"""The cover-page fields of a sender (not the server it keeps its default on)."""

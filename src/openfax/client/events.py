@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from openfax.client._connection import Connection, ServerUnavailableError
 from openfax.client._records import Field, Record, parse_time
-from openfax.model import JobOperations, JobStatus, JobType
+from openfax.errors import FaxError
+from openfax.model import JobOperations, JobStatus, JobType, ServerEvents
+
+POLL_SECONDS = 0.2
+"""How often a blocked event reader looks at its deadline or stop flag."""
+RECONNECT_SECONDS = 0.5
+"""How long a listener waits before it reconnects a lost event stream."""
+
 
 _ENVELOPE = ("seq", "type", "event", "time")
 
@@ -115,3 +124,90 @@ def decode(text: str | bytes) -> dict[str, Any]:
     """One WebSocket message of the event stream."""
     message: dict[str, Any] = json.loads(text)
     return message
+
+
+class Dispatcher(Protocol):
+    """What a listener hands its events to, and tells when the stream is lost (with what
+    broke it) and back (None): a FaxServer or a FaxAccount."""
+
+    def _dispatch(self, event: ServerEvent) -> None: ...
+
+    def _connection_changed(self, lost: BaseException | None) -> None: ...
+
+
+class Listener:
+    """The thread behind ``listen_to_server_events``: reads the stream, calls the handlers,
+    reconnects after a lost connection from the last event delivered."""
+
+    def __init__(
+        self,
+        server: Dispatcher,
+        connection: Connection,
+        mask: ServerEvents,
+        after: int | None,
+        account: str | None = None,
+    ) -> None:
+        self.mask = mask
+        self.account = account
+        self.after = after
+        self.failure: BaseException | None = None
+        self.started = threading.Event()
+        self._server = server
+        self._connection = connection
+        self._lost = False
+        """The stream broke and is not back yet (the dispatcher was told once)."""
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="openfax-events", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> int | None:
+        """Stop the thread; the ``seq`` of the last event it delivered."""
+        self._stopping.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+        return self.after
+
+    def _run(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        while not self._stopping.is_set():
+            try:
+                socket = self._connection.events_socket(int(self.mask), self.after, self.account)
+                with socket as ws:
+                    self._read(ws)
+            except (ServerUnavailableError, ConnectionClosed, OSError) as exc:
+                if not self.started.is_set():
+                    self.failure = exc
+                    self.started.set()
+                    return
+                if not self._lost and not self._stopping.is_set():
+                    self._lost = True
+                    self._server._connection_changed(exc)
+                self._stopping.wait(RECONNECT_SECONDS)
+            except FaxError as exc:  # the server refused: the caller raises it, or hears it
+                self.failure = exc
+                if self.started.is_set():
+                    self._server._connection_changed(exc)
+                self.started.set()
+                return
+            except BaseException as exc:
+                self.failure = exc
+                self.started.set()
+                raise
+
+    def _read(self, ws: Any) -> None:
+        hello = decode(ws.recv())
+        if self.after is None:
+            self.after = hello["seq"]
+        self.started.set()
+        if self._lost:
+            self._lost = False
+            self._server._connection_changed(None)
+        while not self._stopping.is_set():
+            try:
+                text = ws.recv(timeout=POLL_SECONDS)
+            except TimeoutError:
+                continue
+            event = ServerEvent.from_wire(decode(text))
+            self.after = event.seq
+            self._server._dispatch(event)

@@ -20,6 +20,7 @@ from openfax.model import (
     ScheduleType,
     ServerEvents,
 )
+from openfax.model.records import Recipient, Sender
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -41,17 +42,6 @@ def _extended(code: int) -> ExtendedStatus | int:
         return ExtendedStatus(code)
     except ValueError:
         return code
-
-
-class FaxPerson(Record):
-    """FAXCOMEX ``FaxSender`` or ``FaxRecipient`` as a job or message shows it: every
-    cover-page field by its snake_case name (``name``, ``fax_number``, ``company`` ...)."""
-
-    def __getattr__(self, name: str) -> str:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        value: str = self._data.get(name, "")
-        return value
 
 
 class _Job(Record):
@@ -134,12 +124,12 @@ class FaxOutgoingJob(_Job):
         self._server = server
 
     @property
-    def sender(self) -> FaxPerson:
-        return FaxPerson(self._data["sender"])
+    def sender(self) -> Sender:
+        return Sender.of(self._data["sender"])
 
     @property
-    def recipient(self) -> FaxPerson:
-        return FaxPerson(self._data["recipient"])
+    def recipient(self) -> Recipient:
+        return Recipient.of(self._data["recipient"])
 
     def pause(self) -> None:
         """FAXCOMEX ``Pause()``: a pending or retrying job waits (InvalidOperationError else)."""

@@ -18,10 +18,10 @@ from openfax.client._records import (
     segment,
 )
 from openfax.client.administration import ConfigurationOf, FaxConfiguration, size_high, size_low
-from openfax.client.jobs import FaxPerson
 from openfax.client.routing import FaxInboundRouting, FaxRoutingDelivery, send_json
 from openfax.errors import ConfigError
 from openfax.model import DEFAULT_PREFETCH_SIZE, Priority, ReceiptType
+from openfax.model.records import Recipient, Sender
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -124,12 +124,13 @@ class FaxOutgoingMessage(_Message):
     submission_time = Field(parse_time)
 
     @property
-    def sender(self) -> FaxPerson:
-        return FaxPerson(self._data["sender"])
+    def sender(self) -> Sender:
+        return Sender.of(self._data["sender"])
 
     @property
-    def recipient(self) -> FaxPerson:
-        return FaxPerson(self._data["recipient"] or {})
+    def recipient(self) -> Recipient:
+        """The recipient of a sent fax; every field empty for a received one."""
+        return Recipient.of(self._data["recipient"] or {})
 
 
 class FaxMessageIterator:

@@ -10,19 +10,17 @@ and resumes after the last event delivered, so none is lost (each handler added 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Self
 
-from openfax.client._connection import Connection, NotConnectedError, ServerUnavailableError
-from openfax.client._records import Collection, Field, Pages, Record, id_segment, segment
+from openfax.client._connection import Connection, NotConnectedError
+from openfax.client._records import Collection, Field, Record, segment
 from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
 from openfax.client.administration import (
-    ConfigurationOf,
     FaxAuditEntry,
     FaxConfiguration,
     FaxCoverPage,
@@ -35,13 +33,11 @@ from openfax.client.administration import (
     set_extension_property,
 )
 from openfax.client.devices import FaxDevice
-from openfax.client.events import ServerEvent, call_handlers, decode
-from openfax.client.jobs import FaxIncomingJob, FaxOutgoingJob
-from openfax.client.messages import FaxIncomingArchive, FaxOutgoingArchive
+from openfax.client.events import POLL_SECONDS, Listener, ServerEvent, call_handlers, decode
+from openfax.client.folders import FaxFolders
 from openfax.client.options import FaxLoggingOptions, FaxReceipt, FaxReceiptOptions, get_receipts
 from openfax.client.outbound_routing import FaxOutboundRouting
 from openfax.client.routing import FaxInboundRouting, send_json
-from openfax.errors import FaxError
 from openfax.model import ServerApiVersion, ServerEvents
 
 EventHandler = Callable[["FaxServer", ServerEvent], object]
@@ -49,188 +45,6 @@ EventHandler = Callable[["FaxServer", ServerEvent], object]
 ConnectionHandler = Callable[["FaxServer", BaseException | None], object]
 """A handler gets the server and what broke the event stream (it then reconnects), or None
 once the stream is back."""
-
-POLL_SECONDS = 0.2
-"""How often a blocked event reader looks at its deadline or stop flag."""
-RECONNECT_SECONDS = 0.5
-FIRST_JOBS_PAGE = 25
-"""Jobs a queue's ``get_jobs()`` brings with the count in its first request: few, so the
-collection is ready at once however long the queue (about 80 us a job on the server); the
-pages after it double up to the largest the server gives."""
-_J = TypeVar("_J", FaxOutgoingJob, FaxIncomingJob)
-
-
-class _Queue:
-    """What both queues share: switches read when first looked at (so that reaching a
-    queue's jobs costs no request for them) and job collections read page by page."""
-
-    _path: str
-    _jobs_path: str
-
-    def __init__(self, server: FaxServer, account: str | None = None) -> None:
-        self._server = server
-        self._switches: dict[str, bool] | None = None
-        self._settings: FaxConfiguration | None = None
-        self._params = {} if account is None else {"account": account}
-
-    def refresh(self) -> None:
-        """FAXCOMEX ``Refresh()``: read the switches (and the configuration's properties
-        once looked at) again, dropping unsaved changes."""
-        self._switches = self._server._connected.get(self._path)
-        if self._settings is not None:
-            self._settings.refresh()
-
-    def _configuration(self) -> FaxConfiguration:
-        """The server's configuration, read when a property of it is first looked at."""
-        if self._settings is None:
-            self._settings = FaxConfiguration(self._server._connected)
-        return self._settings
-
-    def _switch(self, name: str) -> bool:
-        if self._switches is None:
-            # Only the switches: settings changed and not yet saved stay.
-            self._switches = self._server._connected.get(self._path)
-        return self._switches[name]
-
-    def _set_switch(self, name: str, value: bool) -> None:
-        self._switch(name)
-        assert self._switches is not None
-        self._switches[name] = value
-
-    def _save(self, names: tuple[str, ...]) -> None:
-        if self._settings is not None:
-            self._settings.save()
-        changes = {name: self._switch(name) for name in names}
-        self._switches = self._server._connected.patch(self._path, changes)
-
-    def _get_jobs(self, make: Callable[[dict[str, Any]], _J], prefetch_size: int) -> Collection[_J]:
-        """The queue's jobs: a snapshot taken by the first request, which brings its count
-        and first ``prefetch_size`` jobs; the rest is read on demand, in pages that grow.
-
-        Later pages read the jobs of the snapshot as they are then: none twice, none still
-        queued skipped, none queued after the snapshot; a job that left the queue before its
-        page was read is not shown (``count`` says so once the end is reached).
-        """
-        connection = self._server._connected
-        pages = Pages(
-            connection, self._jobs_path, "jobs", prefetch_size, grow=True, params=self._params
-        )
-
-        def batch() -> list[_J]:
-            return [make(data) for data in pages.next_page()]
-
-        first = batch()
-        return Collection(first, key=lambda job: job.id, count=pages.count, more=batch)
-
-
-class FaxOutgoingQueue(_Queue):
-    """FAXCOMEX ``FaxOutgoingQueue``: its switches and settings (change, then ``save()``;
-    the settings are the server configuration's, read when first looked at) and its jobs."""
-
-    _path = "/outgoing-queue"
-    _jobs_path = "/outgoing-jobs"
-
-    retries = ConfigurationOf("retries", "Retransmission attempts after the first failure.")
-    retry_delay = ConfigurationOf("retry_delay", "Minutes between attempts.")
-    discount_rate_start = ConfigurationOf(
-        "discount_rate_start", "Start of the daily cheap-rate window (set a time or datetime)."
-    )
-    discount_rate_end = ConfigurationOf("discount_rate_end", "End of the cheap-rate window.")
-    age_limit = ConfigurationOf(
-        "outgoing_queue_age_limit", "Days a failed job stays queued (0: until deleted)."
-    )
-    branding = ConfigurationOf("branding", "A header line on every page sent.")
-    use_device_tsid = ConfigurationOf("use_device_tsid", "Send with the line's TSID.")
-    allow_personal_cover_pages = ConfigurationOf(
-        "allow_personal_cover_pages", "Accept cover page templates sent by clients."
-    )
-
-    @property
-    def blocked(self) -> bool:
-        """New submissions are refused (QueueBlockedError)."""
-        return self._switch("blocked")
-
-    @blocked.setter
-    def blocked(self, value: bool) -> None:
-        self._set_switch("blocked", value)
-
-    @property
-    def paused(self) -> bool:
-        """Jobs stay queued but are not sent."""
-        return self._switch("paused")
-
-    @paused.setter
-    def paused(self, value: bool) -> None:
-        self._set_switch("paused", value)
-
-    def save(self) -> None:
-        """FAXCOMEX ``Save()``: set both switches and the settings changed on the server."""
-        self._save(("blocked", "paused"))
-
-    def get_jobs(self, prefetch_size: int = FIRST_JOBS_PAGE) -> Collection[FaxOutgoingJob]:
-        """FAXCOMEX ``GetJobs()``: a snapshot of the queue, oldest first (see ``_get_jobs``)."""
-        return self._get_jobs(lambda data: FaxOutgoingJob(self._server, data), prefetch_size)
-
-    def get_job(self, job_id: str) -> FaxOutgoingJob:
-        """FAXCOMEX ``GetJob(id)``; MessageNotFoundError if the queue has no such job."""
-        return FaxOutgoingJob(
-            self._server, self._server._connected.get(f"/outgoing-jobs/{id_segment(job_id)}")
-        )
-
-
-class FaxIncomingQueue(_Queue):
-    """FAXCOMEX ``FaxIncomingQueue``: whether calls are answered, and the faxes arriving."""
-
-    _path = "/incoming-queue"
-    _jobs_path = "/incoming-jobs"
-
-    @property
-    def blocked(self) -> bool:
-        """Incoming calls are not answered."""
-        return self._switch("blocked")
-
-    @blocked.setter
-    def blocked(self, value: bool) -> None:
-        self._set_switch("blocked", value)
-
-    def save(self) -> None:
-        """FAXCOMEX ``Save()``: set the switch on the server."""
-        self._save(("blocked",))
-
-    def get_jobs(self, prefetch_size: int = FIRST_JOBS_PAGE) -> Collection[FaxIncomingJob]:
-        """FAXCOMEX ``GetJobs()``: a snapshot of the queue by start time (see ``_get_jobs``)."""
-        connection = self._server._connected
-        return self._get_jobs(lambda data: FaxIncomingJob(connection, data), prefetch_size)
-
-    def get_job(self, job_id: str) -> FaxIncomingJob:
-        connection = self._server._connected
-        return FaxIncomingJob(connection, connection.get(f"/incoming-jobs/{id_segment(job_id)}"))
-
-
-class FaxFolders:
-    """FAXCOMEX ``FaxFolders``: the two queues and the two archives (as far as the caller's
-    rights reach: an account without the "all" rights sees its own faxes). Made with an
-    account's name, FAXCOMEX ``FaxAccountFolders``: that account's faxes only."""
-
-    def __init__(self, server: FaxServer, account: str | None = None) -> None:
-        self._server = server
-        self._account = account
-
-    @property
-    def outgoing_queue(self) -> FaxOutgoingQueue:
-        return FaxOutgoingQueue(self._server, self._account)
-
-    @property
-    def incoming_queue(self) -> FaxIncomingQueue:
-        return FaxIncomingQueue(self._server, self._account)
-
-    @property
-    def incoming_archive(self) -> FaxIncomingArchive:
-        return FaxIncomingArchive(self._server._connected, self._account)
-
-    @property
-    def outgoing_archive(self) -> FaxOutgoingArchive:
-        return FaxOutgoingArchive(self._server._connected, self._account)
 
 
 class FaxActivity(Record):
@@ -275,7 +89,7 @@ class FaxServer:
         self._info: dict[str, Any] = {}
         self._handlers: list[EventHandler] = []
         self._connection_handlers: list[ConnectionHandler] = []
-        self._listener: _Listener | None = None
+        self._listener: Listener | None = None
 
     # --- connection -------------------------------------------------------------------------
 
@@ -551,7 +365,7 @@ class FaxServer:
             after = self._listener.stop()
             self._listener = None
         if mask:
-            self._listener = _Listener(self, connection, mask, after)
+            self._listener = Listener(self, connection, mask, after)
             self._listener.started.wait()
             failure = self._listener.failure
             if failure is not None:
@@ -644,90 +458,3 @@ class _Devices(Collection[FaxDevice]):
             if device.id == device_id:
                 return device
         raise KeyError(device_id)
-
-
-class _Dispatcher(Protocol):
-    """What a listener hands its events to, and tells when the stream is lost (with what
-    broke it) and back (None): a FaxServer or a FaxAccount."""
-
-    def _dispatch(self, event: ServerEvent) -> None: ...
-
-    def _connection_changed(self, lost: BaseException | None) -> None: ...
-
-
-class _Listener:
-    """The thread behind ``listen_to_server_events``: reads the stream, calls the handlers,
-    reconnects after a lost connection from the last event delivered."""
-
-    def __init__(
-        self,
-        server: _Dispatcher,
-        connection: Connection,
-        mask: ServerEvents,
-        after: int | None,
-        account: str | None = None,
-    ) -> None:
-        self.mask = mask
-        self.account = account
-        self.after = after
-        self.failure: BaseException | None = None
-        self.started = threading.Event()
-        self._server = server
-        self._connection = connection
-        self._lost = False
-        """The stream broke and is not back yet (the dispatcher was told once)."""
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="openfax-events", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> int | None:
-        """Stop the thread; the ``seq`` of the last event it delivered."""
-        self._stopping.set()
-        if threading.current_thread() is not self._thread:
-            self._thread.join()
-        return self.after
-
-    def _run(self) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        while not self._stopping.is_set():
-            try:
-                socket = self._connection.events_socket(int(self.mask), self.after, self.account)
-                with socket as ws:
-                    self._read(ws)
-            except (ServerUnavailableError, ConnectionClosed, OSError) as exc:
-                if not self.started.is_set():
-                    self.failure = exc
-                    self.started.set()
-                    return
-                if not self._lost and not self._stopping.is_set():
-                    self._lost = True
-                    self._server._connection_changed(exc)
-                self._stopping.wait(RECONNECT_SECONDS)
-            except FaxError as exc:  # the server refused: the caller raises it, or hears it
-                self.failure = exc
-                if self.started.is_set():
-                    self._server._connection_changed(exc)
-                self.started.set()
-                return
-            except BaseException as exc:
-                self.failure = exc
-                self.started.set()
-                raise
-
-    def _read(self, ws: Any) -> None:
-        hello = decode(ws.recv())
-        if self.after is None:
-            self.after = hello["seq"]
-        self.started.set()
-        if self._lost:
-            self._lost = False
-            self._server._connection_changed(None)
-        while not self._stopping.is_set():
-            try:
-                text = ws.recv(timeout=POLL_SECONDS)
-            except TimeoutError:
-                continue
-            event = ServerEvent.from_wire(decode(text))
-            self.after = event.seq
-            self._server._dispatch(event)

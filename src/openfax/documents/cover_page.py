@@ -21,10 +21,9 @@ cut at the next tab stop.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -40,6 +39,7 @@ from openfax.documents.canvas import (
 from openfax.documents.fonts import Font, FontStyle, load_font
 from openfax.documents.pages import FaxPage, PageSize, Resolution
 from openfax.errors import DocumentError
+from openfax.model.records import Recipient, Sender, person_fields
 
 DEFAULT_TEMPLATE = "default.txt"
 MAX_TEMPLATE_BYTES = 1 << 20
@@ -52,44 +52,28 @@ MAX_FONT_POINTS = 288.0
 
 @dataclass(frozen=True)
 class CoverPageFields:
-    """The fields a cover page can show: FAXCOMEX's recipient, sender and document properties
-    in snake_case (recipient_* from IFaxRecipient and the cover-page info, sender_* from
-    IFaxSender, subject and note from IFaxDocument)."""
+    """The fields a cover page can show: FAXCOMEX's recipient and sender as the wire declares
+    them (:mod:`openfax.model.records`), which a template names ``{recipient_<field>}`` and
+    ``{sender_<field>}``, and the document's subject and note."""
 
-    recipient_name: str = ""
-    recipient_fax_number: str = ""
-    recipient_company: str = ""
-    recipient_street_address: str = ""
-    recipient_city: str = ""
-    recipient_state: str = ""
-    recipient_zip_code: str = ""
-    recipient_country: str = ""
-    recipient_title: str = ""
-    recipient_department: str = ""
-    recipient_office_location: str = ""
-    recipient_home_phone: str = ""
-    recipient_office_phone: str = ""
-    sender_name: str = ""
-    sender_fax_number: str = ""
-    sender_company: str = ""
-    sender_street_address: str = ""
-    sender_city: str = ""
-    sender_state: str = ""
-    sender_zip_code: str = ""
-    sender_country: str = ""
-    sender_title: str = ""
-    sender_department: str = ""
-    sender_office_location: str = ""
-    sender_home_phone: str = ""
-    sender_office_phone: str = ""
-    sender_email: str = ""
-    sender_billing_code: str = ""
-    sender_tsid: str = ""
+    recipient: Recipient = field(default_factory=lambda: Recipient(fax_number=""))
+    sender: Sender = field(default_factory=Sender)
     subject: str = ""
     note: str = ""
     time_sent: datetime | None = None
     page_count: int | None = None
     """Pages of the whole fax, this cover page included."""
+
+    def values(self) -> dict[str, Any]:
+        """Every field by the name a template gives it."""
+        return {
+            **{f"recipient_{k}": v for k, v in person_fields(self.recipient).items()},
+            **{f"sender_{k}": v for k, v in person_fields(self.sender).items()},
+            "subject": self.subject,
+            "note": self.note,
+            "time_sent": self.time_sent,
+            "page_count": self.page_count,
+        }
 
 
 _STYLES = {
@@ -237,7 +221,7 @@ def render_cover_page(
 ) -> FaxPage:
     """Draw a cover page from `template` (the shipped default when None) and `fields`."""
     name, source = _read_template(template)
-    values = dataclasses.asdict(fields)
+    values = fields.values()
     formatter = _Formatter()
     layout = _Layout(page_size)
     for number, raw in enumerate(source.splitlines(), start=1):

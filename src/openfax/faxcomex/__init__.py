@@ -53,6 +53,7 @@ from typing import Any
 from openfax import client
 from openfax.errors import E_ACCESSDENIED, E_FAIL, E_INVALIDARG, ERROR_FILE_NOT_FOUND, FaxError
 from openfax.faxcomex import constants
+from openfax.model.events import NOTIFICATIONS
 
 E_NOTIMPL = 0x80004001
 DISP_E_UNKNOWNNAME = 0x80020006
@@ -81,48 +82,14 @@ NOT_IMPLEMENTED: dict[tuple[str, str], str] = {
 or setting one raises ``com_error`` ``E_NOTIMPL`` with the reason."""
 
 EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    "OnIncomingJobAdded": ("job_id",),
-    "OnIncomingJobRemoved": ("job_id",),
-    "OnIncomingJobChanged": ("job_id", "job_status"),
-    "OnOutgoingJobAdded": ("job_id",),
-    "OnOutgoingJobRemoved": ("job_id",),
-    "OnOutgoingJobChanged": ("job_id", "job_status"),
-    "OnIncomingMessageAdded": ("message_id",),
-    "OnIncomingMessageRemoved": ("message_id",),
-    "OnOutgoingMessageAdded": ("message_id",),
-    "OnOutgoingMessageRemoved": ("message_id",),
-    "OnReceiptOptionsChange": (),
-    "OnActivityLoggingConfigChange": (),
-    "OnSecurityConfigChange": (),
-    "OnEventLoggingConfigChange": (),
-    "OnOutgoingQueueConfigChange": (),
-    "OnOutgoingArchiveConfigChange": (),
-    "OnIncomingArchiveConfigChange": (),
-    "OnDevicesConfigChange": (),
-    "OnOutboundRoutingGroupsConfigChange": (),
-    "OnOutboundRoutingRulesConfigChange": (),
-    "OnGeneralServerConfigChanged": (),
-    "OnServerActivityChange": (
-        "incoming_messages",
-        "routing_messages",
-        "outgoing_messages",
-        "queued_messages",
-    ),
-    "OnQueuesStatusChange": ("outgoing_blocked", "outgoing_paused", "incoming_blocked"),
-    "OnNewCall": ("call_id", "device_id", "caller_id"),
-    "OnDeviceStatusChange": ("device_id", "powered_off", "sending", "receiving", "ringing"),
-    "OnServerShutDown": (),
+    name: notification.arguments for name, notification in NOTIFICATIONS.items()
 }
 """Every ``IFaxServerNotify2`` method and its arguments after the server, from the event's
 fields."""
-
 ACCOUNT_EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    **{name: EVENT_ARGUMENTS[name] for name in EVENT_ARGUMENTS if "Job" in name},
-    "OnIncomingMessageAdded": ("message_id", "added_to_receive_folder"),
-    "OnIncomingMessageRemoved": ("message_id", "removed_from_receive_folder"),
-    "OnOutgoingMessageAdded": ("message_id",),
-    "OnOutgoingMessageRemoved": ("message_id",),
-    "OnServerShutDown": (),
+    name: notification.account_arguments
+    for name, notification in NOTIFICATIONS.items()
+    if notification.account_arguments is not None
 }
 """Every ``IFaxAccountNotify`` method and its arguments after the account (after the server
 for ``OnServerShutDown``)."""
@@ -241,7 +208,10 @@ def _described(error: BaseException) -> str:
 
 
 def _is_client_object(value: object) -> bool:
-    return type(value).__module__.startswith("openfax.client") and not isinstance(
+    """Whether a COM caller sees ``value`` as an object: the client's, and the records of
+    the wire it shows (a job's sender)."""
+    module = type(value).__module__
+    return module.startswith(("openfax.client", "openfax.model.records")) and not isinstance(
         value, BaseException
     )
 

@@ -7,7 +7,7 @@ documentation, and a COM-named facade can map names mechanically. Bit masks are 
 
 from __future__ import annotations
 
-from enum import IntEnum, IntFlag
+from enum import IntEnum, IntFlag, StrEnum
 
 DEFAULT_PREFETCH_SIZE = 100
 """``lDEFAULT_PREFETCH_SIZE``: messages an archive iterator reads ahead by default."""
@@ -248,3 +248,21 @@ class ServerApiVersion(IntEnum):
     API_VERSION_1 = 0x10000
     API_VERSION_2 = 0x20000
     API_VERSION_3 = 0x30000
+
+
+class Direction(StrEnum):
+    """Which way a fax went, and so which archive it is in."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one piece of work that is retried stands: a routing method's delivery of a
+    received fax, a receipt's e-mail."""
+
+    PENDING = "pending"
+    """Not yet run, or failed and waiting for its next attempt."""
+    DONE = "done"
+    FAILED = "failed"
+    """Failed for good (no retry left, or a failure a retry cannot mend)."""

@@ -4,12 +4,13 @@
 ``archives``, ``devices``, ``options``, ...), each a module here.
 """
 
+from openfax.model.records import Recipient, Sender
 from openfax.routing import STORE_IN_FOLDER, FolderSettings
 from openfax.service.clock import Clock, ManualClock, SystemClock
 from openfax.service.config import ServiceConfig, load_config
 from openfax.service.events import EventType, ServerEvent
 from openfax.service.service import FaxService
-from openfax.service.submission import Recipient, Sender, SubmitRequest
+from openfax.service.submission import SubmitRequest
 
 __all__ = [
     "STORE_IN_FOLDER",

@@ -55,15 +55,12 @@ from openfax.model import (
     effective_rights,
     format_id,
 )
+from openfax.model.records import SENDER_FIELDS
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
-from openfax.service.submission import Sender
 from openfax.store import Account, AccountToken, Direction, GroupGrant, Message
 from openfax.store import queries as q
-
-SENDER_FIELDS = tuple(f.name for f in dataclasses.fields(Sender))
-"""The fields of a default sender: FAXCOMEX ``FaxSender``'s."""
 
 
 def default_sender_key(account_id: int) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE
+from openfax.model.paging import MessageCursor
 from openfax.routing import write_pdf
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record, record_read
 from openfax.service.context import ServiceContext
@@ -20,7 +21,7 @@ from openfax.service.housekeeping import pdf_cache_path
 from openfax.service.views import message_removed_payload
 from openfax.store import Direction, Message
 from openfax.store import queries as q
-from openfax.store.queries import MessageCursor, MessagePage
+from openfax.store.queries import MessagePage
 
 CHANGEABLE_MESSAGE_FIELDS = {
     Direction.OUT: frozenset({"read"}),

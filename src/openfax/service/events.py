@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,57 +20,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.model import ServerEvents
+from openfax.model.events import EventType as EventType  # the service names it here too
 from openfax.service.clock import Clock
 from openfax.store import Database
 from openfax.store import queries as q
-
-
-class EventType(enum.Enum):
-    """The FAXCOMEX ``IFaxServerNotify2`` events; the value is the type stored in the log."""
-
-    INCOMING_JOB_ADDED = "incoming_job_added"
-    INCOMING_JOB_REMOVED = "incoming_job_removed"
-    INCOMING_JOB_CHANGED = "incoming_job_changed"
-    OUTGOING_JOB_ADDED = "outgoing_job_added"
-    OUTGOING_JOB_REMOVED = "outgoing_job_removed"
-    OUTGOING_JOB_CHANGED = "outgoing_job_changed"
-    INCOMING_MESSAGE_ADDED = "incoming_message_added"
-    INCOMING_MESSAGE_REMOVED = "incoming_message_removed"
-    OUTGOING_MESSAGE_ADDED = "outgoing_message_added"
-    OUTGOING_MESSAGE_REMOVED = "outgoing_message_removed"
-    CONFIG_CHANGED = "config_changed"
-    QUEUES_STATUS_CHANGED = "queues_status_changed"
-    NEW_CALL = "new_call"
-    DEVICE_STATUS_CHANGED = "device_status_changed"
-    ACTIVITY_CHANGED = "activity_changed"
-    SERVER_SHUT_DOWN = "server_shut_down"
-
-    @property
-    def mask(self) -> ServerEvents:
-        """The ServerEvents bit a listener sets to receive this event."""
-        return _MASKS[self]
-
-
-_E = EventType
-_MASKS = {
-    _E.INCOMING_JOB_ADDED: ServerEvents.IN_QUEUE,
-    _E.INCOMING_JOB_REMOVED: ServerEvents.IN_QUEUE,
-    _E.INCOMING_JOB_CHANGED: ServerEvents.IN_QUEUE,
-    _E.OUTGOING_JOB_ADDED: ServerEvents.OUT_QUEUE,
-    _E.OUTGOING_JOB_REMOVED: ServerEvents.OUT_QUEUE,
-    _E.OUTGOING_JOB_CHANGED: ServerEvents.OUT_QUEUE,
-    _E.INCOMING_MESSAGE_ADDED: ServerEvents.IN_ARCHIVE,
-    _E.INCOMING_MESSAGE_REMOVED: ServerEvents.IN_ARCHIVE,
-    _E.OUTGOING_MESSAGE_ADDED: ServerEvents.OUT_ARCHIVE,
-    _E.OUTGOING_MESSAGE_REMOVED: ServerEvents.OUT_ARCHIVE,
-    _E.CONFIG_CHANGED: ServerEvents.CONFIG,
-    _E.QUEUES_STATUS_CHANGED: ServerEvents.QUEUE_STATE,
-    _E.NEW_CALL: ServerEvents.INCOMING_CALL,
-    _E.DEVICE_STATUS_CHANGED: ServerEvents.DEVICE_STATUS,
-    _E.ACTIVITY_CHANGED: ServerEvents.ACTIVITY,
-    _E.SERVER_SHUT_DOWN: ServerEvents.FXSSVC_ENDED,
-}
-del _E
 
 
 @dataclass(frozen=True)

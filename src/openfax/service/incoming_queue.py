@@ -9,14 +9,15 @@ from pathlib import Path
 
 from openfax.errors import InvalidOperationError
 from openfax.model import DEFAULT_PREFETCH_SIZE, JobStatus, JobType
+from openfax.model.paging import QueueCursor, QueuePage
+from openfax.model.records import IncomingJobInfo
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record, record_read
 from openfax.service.context import ServiceContext
 from openfax.service.events import EventType
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.receiving import Receiver
-from openfax.service.views import IncomingJobInfo, incoming_job_payload
+from openfax.service.views import incoming_job_info, incoming_job_payload
 from openfax.store import queries as q
-from openfax.store.queries import QueueCursor, QueuePage
 
 
 class IncomingQueue:
@@ -30,7 +31,7 @@ class IncomingQueue:
     async def get_jobs(self) -> list[IncomingJobInfo]:
         """FAXCOMEX ``IncomingQueue.GetJobs()``: faxes being received or routed."""
         async with self._ctx.db.read() as conn:
-            return [IncomingJobInfo.of(job) for job in await q.list_incoming_jobs(conn)]
+            return [incoming_job_info(job) for job in await q.list_incoming_jobs(conn)]
 
     async def get_job_page(
         self, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
@@ -38,13 +39,13 @@ class IncomingQueue:
         """One page of a snapshot of the queue, as the outgoing queue's ``get_job_page``."""
         async with self._ctx.db.read() as conn:
             page = await q.list_incoming_jobs_page(conn, after=after, limit=limit)
-        jobs = [IncomingJobInfo.of(job) for job in page.jobs]
+        jobs = [incoming_job_info(job) for job in page.jobs]
         return QueuePage(jobs, page.count, page.next_cursor)
 
     async def get_job(self, job_id: int) -> IncomingJobInfo:
         """FAXCOMEX ``IncomingQueue.GetJob(id)``; MessageNotFoundError if there is none."""
         async with self._ctx.db.read() as conn:
-            return IncomingJobInfo.of(await q.get_incoming_job(conn, job_id))
+            return incoming_job_info(await q.get_incoming_job(conn, job_id))
 
     async def cancel_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> IncomingJobInfo:
         """FAXCOMEX ``IncomingJob.Cancel()``: a reception is hung up (CANCELING; the pages
@@ -66,7 +67,7 @@ class IncomingQueue:
             self._receiver.hang_up(job_id)
         else:
             self._routing.wake(job_id)
-        return IncomingJobInfo.of(updated)
+        return incoming_job_info(updated)
 
     async def copy_tiff(
         self, job_id: int, destination: str | Path, actor: str | None = None

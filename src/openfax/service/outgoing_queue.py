@@ -23,6 +23,8 @@ from openfax.errors import (
     SubmissionError,
 )
 from openfax.model import DEFAULT_PREFETCH_SIZE, CoverPageType, JobStatus, new_ids
+from openfax.model.paging import QueueCursor, QueuePage
+from openfax.model.records import OutgoingJobInfo, person_fields
 from openfax.service.archiving import settle_submission
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record, record_read
 from openfax.service.composing import compose_pages, sending_tsid
@@ -38,13 +40,12 @@ from openfax.service.submission import (
     RenderedSubmission,
     Rendering,
     SubmitRequest,
-    fields_of,
     render_in_time,
 )
-from openfax.service.views import OutgoingJobInfo
+from openfax.service.views import outgoing_job_info
 from openfax.store import CallAttempt, Direction, OutgoingJob, Spool, Submission
 from openfax.store import queries as q
-from openfax.store.queries import QueueCursor, QueuePage, SubmitResult
+from openfax.store.queries import SubmitResult
 
 _AUDITED = {
     Operation.PAUSE: AuditAction.PAUSED,
@@ -181,7 +182,7 @@ class OutgoingQueue:
         async with self._ctx.db.read() as conn:
             jobs = await q.list_jobs(conn)
             submissions = await q.get_submissions(conn, {j.submission_id for j in jobs})
-        return [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in jobs]
+        return [outgoing_job_info(job, submissions[job.submission_id]) for job in jobs]
 
     async def get_job_page(
         self,
@@ -196,14 +197,14 @@ class OutgoingQueue:
         async with self._ctx.db.read() as conn:
             page = await q.list_jobs_page(conn, owner=owner, after=after, limit=limit)
             submissions = await q.get_submissions(conn, {j.submission_id for j in page.jobs})
-        jobs = [OutgoingJobInfo.of(job, submissions[job.submission_id]) for job in page.jobs]
+        jobs = [outgoing_job_info(job, submissions[job.submission_id]) for job in page.jobs]
         return QueuePage(jobs, page.count, page.next_cursor)
 
     async def get_job(self, job_id: int) -> OutgoingJobInfo:
         """FAXCOMEX ``OutgoingQueue.GetJob(id)``; MessageNotFoundError if there is none."""
         async with self._ctx.db.read() as conn:
             job = await q.get_job(conn, job_id)
-            return OutgoingJobInfo.of(job, await q.get_submission(conn, job.submission_id))
+            return outgoing_job_info(job, await q.get_submission(conn, job.submission_id))
 
     async def get_call_attempts(self, job_id: int) -> list[CallAttempt]:
         """The calls made for a job in the queue or for the archived message it became, with
@@ -255,7 +256,7 @@ class OutgoingQueue:
         if unreferenced:
             await asyncio.to_thread(_delete_files, ctx.spool, unreferenced)
         self._scheduler.wake()
-        return OutgoingJobInfo.of(updated, submission)
+        return outgoing_job_info(updated, submission)
 
     async def copy_tiff(
         self, job_id: int, destination: str | Path, actor: str | None = None
@@ -287,7 +288,7 @@ def _submission(request: SubmitRequest, rendered: RenderedSubmission, now: datet
         or (Path(request.bodies[0]).name if request.bodies else ""),
         subject=request.subject,
         note=request.note,
-        sender={k: v for k, v in fields_of(request.sender).items() if v},
+        sender={k: v for k, v in person_fields(request.sender).items() if v},
         cover_page_type=request.cover_page_type,
         cover_page=request.cover_page,
         receipt_type=request.receipt_type,
@@ -329,7 +330,7 @@ def _jobs(
             recipient_index=index,
             recipient_number=recipient.fax_number,
             recipient_name=recipient.name,
-            recipient={k: v for k, v in fields_of(recipient).items() if v},
+            recipient={k: v for k, v in person_fields(recipient).items() if v},
             cover_path=None if cover is None else cover.path,
             header_at_send=outgoing.branding,
             total_pages=rendered.pages(index),

@@ -36,62 +36,23 @@ from openfax.errors import (
 )
 from openfax.model import CONTROL, CoverPageType, Priority, ReceiptType, ScheduleType
 from openfax.model.numbers import WHAT_A_NUMBER_IS, is_phone_number, is_sip_uri
+from openfax.model.records import (
+    MAX_ADDRESS_LENGTH,
+    MAX_DOCUMENT_NAME_LENGTH,
+    MAX_FIELD_LENGTH,
+    MAX_IDENT_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_NUMBER_LENGTH,
+    MAX_SUBJECT_LENGTH,
+    Recipient,
+    Sender,
+    person_fields,
+)
 from openfax.service.cover_pages import SUFFIX, check_name, server_template
 from openfax.store import Spool
-from openfax.store.records import field_names
 
-MAX_IDENT_LENGTH = 20
-MAX_FIELD_LENGTH = 500
-"""Characters of a recipient's or the sender's field at most (a name, an address line)."""
-MAX_NUMBER_LENGTH = 100
-MAX_SUBJECT_LENGTH = 1000
-MAX_NOTE_LENGTH = 10_000
-MAX_DOCUMENT_NAME_LENGTH = 255
-MAX_ADDRESS_LENGTH = 320
-"""An e-mail address's longest length (RFC 3696)."""
 MAX_SCHEDULE_DISTANCE = timedelta(days=366)
 """How far from now a ``schedule_time`` may lie, either way."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Recipient:
-    """One recipient (FAXCOMEX ``FaxRecipient`` and its cover-page fields)."""
-
-    fax_number: str
-    name: str = ""
-    company: str = ""
-    street_address: str = ""
-    city: str = ""
-    state: str = ""
-    zip_code: str = ""
-    country: str = ""
-    title: str = ""
-    department: str = ""
-    office_location: str = ""
-    home_phone: str = ""
-    office_phone: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Sender:
-    """The sender (FAXCOMEX ``FaxSender``); ``tsid`` is the identity the fax machine sends."""
-
-    name: str = ""
-    fax_number: str = ""
-    company: str = ""
-    street_address: str = ""
-    city: str = ""
-    state: str = ""
-    zip_code: str = ""
-    country: str = ""
-    title: str = ""
-    department: str = ""
-    office_location: str = ""
-    home_phone: str = ""
-    office_phone: str = ""
-    email: str = ""
-    billing_code: str = ""
-    tsid: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,9 +97,9 @@ class SubmitRequest:
                 raise SubmissionError(f"recipient {index} has no fax number")
             if CONTROL.search(recipient.fax_number):
                 raise SubmissionError(f"recipients.{index}.fax_number: has a control character")
-            _check_fields(f"recipients.{index}", fields_of(recipient))
+            _check_fields(f"recipients.{index}", person_fields(recipient))
             _check_number(index, recipient, dials)
-        _check_fields("sender", fields_of(self.sender))
+        _check_fields("sender", person_fields(self.sender))
         _check_text("subject", self.subject, MAX_SUBJECT_LENGTH)
         _check_text("note", self.note, MAX_NOTE_LENGTH)
         _check_text("document_name", self.document_name, MAX_DOCUMENT_NAME_LENGTH)
@@ -355,8 +316,8 @@ def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> FaxPa
     elif request.cover_page:
         template = server_template(rendering.cover_pages_dir, request.cover_page)
     fields = CoverPageFields(
-        **{f"recipient_{k}": v for k, v in fields_of(recipient).items()},
-        **{f"sender_{k}": v for k, v in fields_of(request.sender).items()},
+        recipient=recipient,
+        sender=request.sender,
         subject=request.subject,
         note=request.note,
         time_sent=rendering.when,
@@ -369,8 +330,3 @@ def _cover(rendering: Rendering, recipient: Recipient, body_pages: int) -> FaxPa
             raise
         # A server cover page is known to its user by its name, not by the server's file.
         raise DocumentError(f"server cover page {request.cover_page!r}", exc.reason) from None
-
-
-def fields_of(record: Recipient | Sender) -> dict[str, str]:
-    """A recipient's or sender's fields by name, as stored and shown on cover pages."""
-    return {name: getattr(record, name) for name in field_names(type(record))}

@@ -1,164 +1,133 @@
 """What the service shows of its jobs, devices and state: flat, immutable records.
 
 They join what FAXCOMEX shows on one object (an outgoing job shows its submission's sender
-and subject) and add what is computed, never stored (``available_operations``).
+and subject) and add what is computed, never stored (``available_operations``). The jobs'
+records are the wire's (:mod:`openfax.model.records`); the builders here fill them from the
+store's rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from openfax.model import (
-    CoverPageType,
-    JobOperations,
-    JobStatus,
-    JobType,
-    Priority,
-    ReceiptType,
-    ReceiveMode,
-    ScheduleType,
-    ServerApiVersion,
-    format_id,
+from openfax.model import CoverPageType, JobType, ReceiveMode, ServerApiVersion, format_id
+from openfax.model.records import (
+    AuditEntryInfo,
+    CallAttemptInfo,
+    DeliveryInfo,
+    IncomingJobInfo,
+    MessageInfo,
+    OutgoingJobInfo,
+    ReceiptInfo,
+    Recipient,
+    Sender,
 )
+from openfax.routing.registry import Registry
 from openfax.service.job_states import available_operations, incoming_operations
-from openfax.store import Direction, IncomingJob, Message, OutgoingJob, Submission
+from openfax.store import (
+    AuditEntry,
+    CallAttempt,
+    Direction,
+    IncomingJob,
+    Message,
+    OutgoingJob,
+    Receipt,
+    RoutingDelivery,
+    Submission,
+)
+from openfax.store.records import field_names
+
+V = TypeVar("V")
 
 
-@dataclass(frozen=True, kw_only=True)
-class OutgoingJobInfo:
-    """FAXCOMEX ``IFaxOutgoingJob2``: one recipient's job with its submission's fields."""
+def _view(kind: type[V], row: object, **given: Any) -> V:
+    """A record of ``kind`` whose fields not ``given`` are the row's of the same name."""
+    names = field_names(kind)
+    return kind(**{name: getattr(row, name) for name in names if name not in given}, **given)
 
-    id: int
-    submission_id: int
-    status: JobStatus
-    extended_status: int
-    extended_status_text: str
-    failure_cause: str | None
-    available_operations: JobOperations
-    recipient_number: str
-    recipient_name: str
-    recipient: dict[str, Any]
-    sender: dict[str, Any]
-    subject: str
-    document_name: str
-    pages: int
-    pages_confirmed: int
-    current_page: int
-    bit_rate: int
-    page_bytes: int
-    page_bytes_sent: int
-    size: int
-    retries: int
-    attempts: int
-    device_id: int | None
-    csid: str
-    tsid: str
-    priority: Priority
-    schedule_type: ScheduleType
-    receipt_type: ReceiptType
-    receipt_address: str
-    has_cover_page: bool
-    group_broadcast_receipts: bool
-    original_scheduled_time: datetime
-    scheduled_time: datetime
-    submission_time: datetime
-    transmission_start: datetime | None
-    transmission_end: datetime | None
-    owner: str
-    owner_id: int | None
-    """The submitting account's id (``owner``: its name then); see ``Submission``."""
 
-    @classmethod
-    def of(cls, job: OutgoingJob, submission: Submission) -> OutgoingJobInfo:
-        return cls(
-            id=job.id,
-            submission_id=job.submission_id,
-            status=job.status,
-            extended_status=job.extended_status,
-            extended_status_text=job.extended_status_text,
-            failure_cause=job.failure_cause,
-            available_operations=available_operations(job.status),
-            recipient_number=job.recipient_number,
-            recipient_name=job.recipient_name,
-            recipient=job.recipient,
-            sender=submission.sender,
-            subject=submission.subject,
-            document_name=submission.document_name,
-            pages=job.total_pages,
-            pages_confirmed=job.pages_confirmed,
-            current_page=job.current_page,
-            bit_rate=job.bit_rate,
-            page_bytes=job.page_bytes,
-            page_bytes_sent=job.page_bytes_sent,
-            size=job.size,
-            retries=job.retries,
-            attempts=job.attempts,
-            device_id=job.device_id,
-            csid=job.csid,
-            tsid=job.tsid,
-            priority=job.priority,
-            schedule_type=submission.schedule_type,
-            receipt_type=submission.receipt_type,
-            receipt_address=submission.receipt_address,
-            has_cover_page=submission.cover_page_type is not CoverPageType.NONE,
-            group_broadcast_receipts=submission.group_broadcast_receipts,
-            original_scheduled_time=job.original_scheduled_at,
-            scheduled_time=job.scheduled_at,
-            submission_time=submission.submitted_at,
-            transmission_start=job.started_at,
-            transmission_end=job.ended_at,
-            owner=submission.owner,
-            owner_id=submission.owner_id,
+def outgoing_job_info(job: OutgoingJob, submission: Submission) -> OutgoingJobInfo:
+    """The outgoing job as FAXCOMEX shows it: the job row with its submission's fields."""
+    return _view(
+        OutgoingJobInfo,
+        job,
+        available_operations=available_operations(job.status),
+        recipient=Recipient.of(
+            {**job.recipient, "fax_number": job.recipient_number, "name": job.recipient_name}
+        ),
+        sender=Sender.of(submission.sender),
+        subject=submission.subject,
+        document_name=submission.document_name,
+        pages=job.total_pages,
+        schedule_type=submission.schedule_type,
+        receipt_type=submission.receipt_type,
+        receipt_address=submission.receipt_address,
+        has_cover_page=submission.cover_page_type is not CoverPageType.NONE,
+        group_broadcast_receipts=submission.group_broadcast_receipts,
+        original_scheduled_time=job.original_scheduled_at,
+        scheduled_time=job.scheduled_at,
+        submission_time=submission.submitted_at,
+        transmission_start=job.started_at,
+        transmission_end=job.ended_at,
+        owner=submission.owner,
+        owner_id=submission.owner_id,
+    )
+
+
+def incoming_job_info(job: IncomingJob) -> IncomingJobInfo:
+    """The incoming job as FAXCOMEX shows it, with the operations its status allows."""
+    return _view(
+        IncomingJobInfo,
+        job,
+        available_operations=incoming_operations(job.status),
+        transmission_start=job.started_at,
+        transmission_end=job.ended_at,
+    )
+
+
+def message_info(message: Message) -> MessageInfo:
+    """An archived fax as FAXCOMEX shows it; its recipient as stored (the limits of a new
+    submission's fields are not checked again)."""
+    recipient = None
+    if message.recipient_number:
+        recipient = Recipient.of(
+            {
+                **message.recipient,
+                "fax_number": message.recipient_number,
+                "name": message.recipient_name,
+            }
         )
+    return _view(
+        MessageInfo,
+        message,
+        recipient=recipient,
+        original_scheduled_time=message.original_scheduled_at,
+        submission_time=message.submitted_at,
+    )
 
 
-@dataclass(frozen=True, kw_only=True)
-class IncomingJobInfo:
-    """FAXCOMEX ``IFaxIncomingJob``: a fax being received or routed."""
+def call_attempt_info(attempt: CallAttempt) -> CallAttemptInfo:
+    """A call made for an outgoing job, as a client reads it."""
+    return _view(CallAttemptInfo, attempt)
 
-    id: int
-    job_type: JobType
-    status: JobStatus
-    extended_status: int
-    extended_status_text: str
-    available_operations: JobOperations
-    device_id: int
-    caller_id: str
-    routing_information: str
-    csid: str
-    tsid: str
-    pages: int
-    current_page: int
-    size: int
-    retries: int
-    partial: bool
-    transmission_start: datetime
-    transmission_end: datetime | None
 
-    @classmethod
-    def of(cls, job: IncomingJob) -> IncomingJobInfo:
-        return cls(
-            id=job.id,
-            job_type=job.job_type,
-            status=job.status,
-            extended_status=job.extended_status,
-            extended_status_text=job.extended_status_text,
-            available_operations=incoming_operations(job.status),
-            device_id=job.device_id,
-            caller_id=job.caller_id,
-            routing_information=job.routing_information,
-            csid=job.csid,
-            tsid=job.tsid,
-            pages=job.pages,
-            current_page=job.current_page,
-            size=job.size,
-            retries=job.retries,
-            partial=job.partial,
-            transmission_start=job.started_at,
-            transmission_end=job.ended_at,
-        )
+def audit_entry_info(entry: AuditEntry) -> AuditEntryInfo:
+    """A line of the audit trail as an administrator reads it."""
+    return _view(AuditEntryInfo, entry, time=entry.created_at)
+
+
+def receipt_info(receipt: Receipt) -> ReceiptInfo:
+    """A receipt as a client reads it (what it reports stays on the server)."""
+    return _view(ReceiptInfo, receipt)
+
+
+def delivery_info(delivery: RoutingDelivery, registry: Registry) -> DeliveryInfo:
+    """A routing method's delivery as a client reads it, with the friendly name of the
+    method (as ``registry`` loaded it; empty for a method no longer loaded)."""
+    method = registry.methods.get(delivery.method)
+    return _view(DeliveryInfo, delivery, method_name=method.friendly_name if method else "")
 
 
 @dataclass(frozen=True, kw_only=True)

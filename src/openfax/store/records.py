@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from openfax.model import (
@@ -24,6 +23,8 @@ from openfax.model import (
     ScheduleType,
     new_id,
 )
+from openfax.model.enums import DeliveryStatus as DeliveryStatus  # the store names them
+from openfax.model.enums import Direction as Direction  # here too
 
 JSONObject = dict[str, Any]
 
@@ -43,13 +44,6 @@ def field_names(kind: type) -> tuple[str, ...]:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-class Direction(StrEnum):
-    """Which archive a message is in."""
-
-    IN = "in"
-    OUT = "out"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -271,16 +265,6 @@ class AuditEntry:
     object_type: str
     object_id: str
     details: JSONObject = field(default_factory=dict)
-
-
-class DeliveryStatus(StrEnum):
-    """Where one routing method stands with one received fax."""
-
-    PENDING = "pending"
-    """Not yet run, or failed and waiting for its next attempt."""
-    DONE = "done"
-    FAILED = "failed"
-    """Failed for good (no retry left, or a failure a retry cannot mend)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

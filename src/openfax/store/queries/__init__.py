@@ -12,6 +12,7 @@ One module per table group; this package re-exports every question, so callers r
 ``queries.get_job`` whatever module holds it.
 """
 
+from openfax.model.paging import MessageCursor, QueueCursor, QueueKey, QueuePage
 from openfax.store.queries.accounts import (
     delete_account,
     delete_group_grant,
@@ -27,7 +28,6 @@ from openfax.store.queries.accounts import (
     update_account,
 )
 from openfax.store.queries.archives import (
-    MessageCursor,
     MessagePage,
     archive_message,
     archive_size,
@@ -96,9 +96,6 @@ from openfax.store.queries.outgoing_jobs import (
     update_job,
 )
 from openfax.store.queries.queues import (
-    QueueCursor,
-    QueueKey,
-    QueuePage,
     count_queue_by_status,
     queue_page,
 )

@@ -12,19 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE
+from openfax.model.paging import MessageCursor
 from openfax.store.queries._shared import check_columns
 from openfax.store.records import Direction, Message, values
 from openfax.store.schema import call_attempts, messages, outgoing_jobs
 
 _MESSAGE_KIND = {Direction.IN: "incoming message", Direction.OUT: "outgoing message"}
-
-
-@dataclass(frozen=True, slots=True)
-class MessageCursor:
-    """Where an archive listing stopped: the last message returned."""
-
-    archived_at: datetime
-    id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE, JobStatus
+from openfax.model.paging import QueueCursor, QueuePage
 from openfax.store.queries._shared import update_guarded
-from openfax.store.queries.queues import QueueCursor, QueuePage, queue_page
+from openfax.store.queries.queues import queue_page
 from openfax.store.records import Direction, OutgoingJob
 from openfax.store.schema import IS_CLAIMABLE, call_attempts, messages, outgoing_jobs, submissions
 

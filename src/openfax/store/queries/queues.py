@@ -3,48 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.model import JobStatus
+from openfax.model.paging import QueueCursor, QueueKey, QueuePage
 from openfax.store.records import Direction
 from openfax.store.schema import incoming_jobs, outgoing_jobs
 
 R = TypeVar("R")
-
-
-@dataclass(frozen=True, slots=True)
-class QueueKey:
-    """A job's place in its queue's order: its time (an outgoing job's creation, an incoming
-    job's start), then its id."""
-
-    at: datetime
-    id: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueueCursor:
-    """Where a queue listing stopped, and the snapshot it reads: ``after`` is the last job
-    returned, ``until`` the last job in the queue when the first page was read, ``count``
-    how many jobs the queue then held."""
-
-    after: QueueKey
-    until: QueueKey
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueuePage(Generic[R]):
-    """One batch of a queue snapshot in queue order; ``count`` is the snapshot's size and
-    ``next_cursor`` None at its end."""
-
-    jobs: list[R]
-    count: int
-    next_cursor: QueueCursor | None
 
 
 async def count_queue_by_status(
