@@ -19,7 +19,7 @@ import inspect
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -378,7 +378,7 @@ class InboundRouting:
             waiting = [
                 d.next_attempt_at or now for d in deliveries if d.status is DeliveryStatus.PENDING
             ]
-            if not waiting or not await self._sleep(min(waiting), wake):
+            if not waiting or not await self.ctx.sleep_until(min(waiting), wake):
                 return
             # Woken early, the deliveries may have been resent or cancelled meanwhile.
             async with self.ctx.db.read() as conn:
@@ -585,17 +585,3 @@ class InboundRouting:
         if job is not None:
             await self.ctx.hub.emit(conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(job))
         return job
-
-    async def _sleep(self, when: datetime, wake: asyncio.Event) -> bool:
-        """Wait until ``when``, or until woken (a resend); False once the service stops."""
-        waits = {
-            asyncio.ensure_future(self.ctx.clock.sleep_until(when)),
-            asyncio.ensure_future(self.ctx.stopping.wait()),
-            asyncio.ensure_future(wake.wait()),
-        }
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiting in waits:
-                waiting.cancel()
-        return not self.ctx.stopping.is_set()
