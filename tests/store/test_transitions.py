@@ -229,20 +229,24 @@ async def test_a_reception_records_its_progress_then_is_routed(db: Database) -> 
     job = await answered(db)
     async with db.transaction() as conn:
         receiving = await queries.answer_incoming_job(conn, job.id)
-        assert receiving is not None and receiving.status is S.INPROGRESS
+        assert receiving is not None
+        assert receiving.status is S.INPROGRESS
         assert incoming_changed(job, receiving) == {"extended_status"}
         assert receiving.extended_status == ExtendedStatus.RECEIVING
         named = await queries.record_caller_tsid(conn, job.id, "+1 555 0199 TSID")
-        assert named is not None and incoming_changed(receiving, named) == {"tsid"}
+        assert named is not None
+        assert incoming_changed(receiving, named) == {"tsid"}
         paged = await queries.record_page_received(conn, job.id, 1)
-        assert paged is not None and incoming_changed(named, paged) == {"pages", "current_page"}
+        assert paged is not None
+        assert incoming_changed(named, paged) == {"pages", "current_page"}
         assert (paged.pages, paged.current_page) == (1, 2)
         with pytest.raises(InvalidTransitionError, match="cannot route an incoming job"):
             await queries.show_routing(
                 conn, paged, IncomingInput.ROUTE, queries.RoutingShown("", {}, 0)
             )
         routed = await queries.finish_reception(conn, paged, _received(2), now=later(30))
-    assert routed is not None and routed.status is S.ROUTING
+    assert routed is not None
+    assert routed.status is S.ROUTING
     assert incoming_changed(paged, routed) == {
         "status", "job_type", "pages", "current_page", "size", "extended_status", "ended_at"
     }  # fmt: skip
@@ -259,12 +263,15 @@ async def test_a_cancelled_reception_ends_when_its_call_does(db: Database) -> No
     job = await answered(db)
     async with db.transaction() as conn:
         canceling = await queries.cancel_incoming_job(conn, job)
-        assert canceling is not None and canceling.status is S.CANCELING
+        assert canceling is not None
+        assert canceling.status is S.CANCELING
         paged = await queries.record_page_received(conn, job.id, 1)
-        assert paged is not None and paged.status is S.CANCELING, "its pages still count"
+        assert paged is not None
+        assert paged.status is S.CANCELING, "its pages still count"
         assert await queries.finish_reception(conn, canceling, _received(1), now=NOW) is None
         ended = await queries.finish_reception(conn, paged, _received(1, partial=True), now=NOW)
-    assert ended is not None and ended.status is S.CANCELED
+    assert ended is not None
+    assert ended.status is S.CANCELED
     assert (ended.partial, ended.job_type, ended.ended_at) == (True, JobType.ROUTING, NOW)
 
 
@@ -274,7 +281,8 @@ async def test_a_reception_cut_off_by_a_restart_is_recovered(db: Database) -> No
         recovered = await queries.finish_reception(
             conn, job, _received(1, partial=True), now=later(5), cut_off=True
         )
-        assert recovered is not None and recovered.status is S.ROUTING
+        assert recovered is not None
+        assert recovered.status is S.ROUTING
         with pytest.raises(InvalidTransitionError, match="cannot recover an incoming job"):
             await queries.finish_reception(conn, recovered, _received(1), now=NOW, cut_off=True)
 
@@ -288,21 +296,25 @@ async def test_routing_shows_its_deliveries_and_a_resend_routes_again(db: Databa
         failing = await queries.show_routing(
             conn, routed, IncomingInput.ROUTING_FAILED, queries.RoutingShown("refused", state, 0)
         )
-        assert failing is not None and failing.status is S.RETRYING
+        assert failing is not None
+        assert failing.status is S.RETRYING
         assert incoming_changed(routed, failing) == {
             "status", "extended_status_text", "routing_state"
         }  # fmt: skip
         spent = queries.RoutingShown("email: refused", state, 3)
         failed = await queries.show_routing(conn, failing, IncomingInput.ROUTING_SPENT, spent)
-        assert failed is not None and failed.status is S.RETRIES_EXCEEDED
+        assert failed is not None
+        assert failed.status is S.RETRIES_EXCEEDED
         assert (failed.retries, failed.routing_state) == (3, state)
         with pytest.raises(InvalidTransitionError, match="cannot route an incoming job that is"):
             await queries.show_routing(conn, failed, IncomingInput.ROUTE, spent)
         with pytest.raises(ValueError, match="RESEND"):
             await queries.show_routing(conn, failed, IncomingInput.RESEND, spent)
         resent = await queries.resend_routing(conn, failed)
-        assert resent is not None and resent.status is S.ROUTING
+        assert resent is not None
+        assert resent.status is S.ROUTING
         assert incoming_changed(failed, resent) == {"status"}
         assert await queries.resend_routing(conn, failed) is None, "stale: already resent"
         cancelled = await queries.cancel_incoming_job(conn, resent)
-    assert cancelled is not None and cancelled.status is S.CANCELED
+    assert cancelled is not None
+    assert cancelled.status is S.CANCELED
