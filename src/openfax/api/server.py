@@ -130,6 +130,12 @@ async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
             finally:
                 for server, _ in servers:
                     server.should_exit = True
+    except BaseExceptionGroup as group:
+        # The group wraps what the block or a listener raised; one error goes on as itself,
+        # so openfaxd reports a FaxError from the block as it reports one from the start.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
     finally:
         with suppress(FileNotFoundError):
             config.socket.unlink()
