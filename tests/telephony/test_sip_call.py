@@ -22,10 +22,12 @@ from openfax.telephony.sip.call import (
     CallFailure,
     CallMachine,
     CallState,
+    Cancelled,
     Connected,
     Event,
     Failed,
     HangUp,
+    IncomingCallMachine,
     IncomingInvite,
     Locate,
     Lost,
@@ -548,3 +550,84 @@ def test_the_200_to_their_reinvite_carries_our_session_and_the_timer() -> None:
     assert not session.peer_allows_update
     bare = accepted(replace(request, method="UPDATE", body=b""))
     assert bare.body == b"" and bare.headers.get("Content-Type") is None
+
+
+def ringing(*headers: tuple[str, str], body: bytes = OFFER.to_bytes()) -> IncomingCallMachine:
+    invite = incoming(*headers, body=body)
+    taken = incoming_invite(invite, min_se=90)
+    assert isinstance(taken, IncomingInvite)
+    ours = [("User-Agent", "OpenFax")]
+    return IncomingCallMachine(
+        invite, taken, local_tag="ours", contact="sip:fax@192.0.2.1:5060", headers=ours
+    )
+
+
+def test_an_incoming_call_rings_answers_and_takes_the_ack() -> None:
+    call = ringing(("Record-Route", "<sip:proxy.example;lr>"))
+    (ring,) = call.ring()
+    assert isinstance(ring, Respond) and ring.response.status == 180
+    assert ring.response.to.tag == "ours" and call.state is CallState.RINGING
+    assert ring.response.headers.get_all("Record-Route") == ["<sip:proxy.example;lr>"]
+    answer, _ = make_answer(OFFER, LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
+    (ok,) = call.answer(answer)
+    assert isinstance(ok, Respond) and ok.response.status == 200
+    assert ok.response.body == answer.to_bytes()
+    assert ok.response.required("Contact") == "<sip:fax@192.0.2.1:5060>"
+    assert call.state is CallState.CONNECTED and call.dialog is not None
+    assert call.dialog.route_set == ("sip:proxy.example;lr",)
+    # Neither a refusal, a CANCEL nor a second answer undoes it.
+    assert call.reject(486, "Busy Here") == []
+    assert call.receive(replace(call.request, method="CANCEL"), 1.0) == []
+    assert call.answer(answer) == [Failed(CallFailure.CANCELLED, 487, "Request Terminated")]
+    ack = Request(method="ACK", uri=call.request.uri, headers=ok.response.headers)
+    assert call.acked(ack) is None  # the INVITE had the offer
+    assert call.next_timer() is None
+
+
+def test_our_200_is_resent_by_the_incoming_calls_timers_until_the_ack() -> None:
+    call = ringing()
+    answer, _ = make_answer(OFFER, LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
+    (ok,) = call.answer(answer)
+    assert isinstance(ok, Respond)
+    call.session.sent_2xx(ok.response, 0.0, resend=True)
+    assert call.next_timer() == 0.5
+    assert call.handle_timer(0.5) == [Resend(ok.response)]
+    ack = Request(method="ACK", uri=call.request.uri, headers=ok.response.headers)
+    call.acked(ack)
+    assert call.next_timer() is None
+
+
+def test_a_caller_requiring_100rel_hears_no_ringing() -> None:
+    call = ringing(("Require", "100rel"))
+    assert call.ring() == [] and call.ring(183, "Session Progress") == []
+    assert call.state is CallState.RINGING
+
+
+def test_a_cancel_before_the_answer_is_answered_487_and_ends_the_call() -> None:
+    call = ringing()
+    call.ring()
+    cancel = replace(call.request, method="CANCEL")
+    (refused, cancelled) = call.receive(cancel, 1.0)
+    assert isinstance(refused, Respond) and refused.response.status == 487
+    assert refused.response.cseq.method == "INVITE" and cancelled == Cancelled()
+    assert call.state is CallState.ENDED
+    assert call.receive(cancel, 1.1) == [] and call.ring() == [] and call.reject(486, "") == []
+    assert call.answer(OFFER) == [Failed(CallFailure.CANCELLED, 487, "Request Terminated")]
+
+
+def test_a_rejected_call_answers_once_with_the_headers_given() -> None:
+    call = ringing()
+    (busy,) = call.reject(488, "Not Acceptable Here", [("Warning", '304 openfax "no T.38"')])
+    assert isinstance(busy, Respond) and busy.response.status == 488
+    assert busy.response.required("Warning") == '304 openfax "no T.38"'
+    assert call.state is CallState.ENDED and call.reject(486, "Busy Here") == []
+
+
+def test_a_delayed_offers_ack_gives_the_far_ends_answer() -> None:
+    call = ringing(body=b"")
+    (ok,) = call.answer(OFFER)
+    assert isinstance(ok, Respond)
+    ack = Request(method="ACK", uri=call.request.uri, headers=ok.response.headers, body=b"")
+    with pytest.raises(TelephonyError, match="no SDP answer"):
+        call.acked(ack)
+    assert call.acked(replace(ack, body=OFFER.to_bytes())) == OFFER

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from openfax.errors import SdpError, SipParseError, TelephonyError
@@ -992,6 +992,131 @@ def incoming_invite(request: Request, *, min_se: int) -> IncomingInvite | Respon
     if isinstance(timer, Response):
         return timer
     return IncomingInvite(body_sdp(request), timer, not requires(request, "100rel"))
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """The far end cancelled its INVITE before our answer (the 487 goes first)."""
+
+
+Incoming = Respond | Cancelled | Failed
+
+
+class IncomingCallMachine:
+    """An incoming call from its INVITE to the ACK of our answer, sans I/O: the provisional
+    responses (none when the caller requires them reliable), our 200 with the dialog it
+    makes, a refusal, and the far end's CANCEL before the answer (RFC 3261 9.2). The 200 is
+    resent until its ACK by ``session``, the dialog's timers, which the call keeps once
+    connected: its user calls ``handle_timer(now)`` at ``next_timer()``.
+
+    ``contact`` is our Contact URI and ``headers`` what our dialog-making responses say of
+    us (User-Agent, Allow, Supported); ``t1``/``t2`` are RFC 3261's."""
+
+    def __init__(
+        self,
+        request: Request,
+        invite: IncomingInvite,
+        *,
+        local_tag: str,
+        contact: str,
+        headers: list[tuple[str, str]],
+        t1: float = 0.5,
+        t2: float = 4.0,
+    ) -> None:
+        self.request = request
+        self.offer = invite.offer
+        self.timer = invite.timer
+        self.provisional = invite.provisional
+        self.local_tag = local_tag
+        self.contact = contact
+        self.headers = headers
+        self.state = CallState.CALLING
+        self.answering = False
+        """Our 200 went (or is going): neither a refusal nor a CANCEL ends the call now."""
+        self.dialog: Dialog | None = None
+        self.session = SessionMachine(t1=t1, t2=t2)
+
+    def next_timer(self) -> float | None:
+        """When ``handle_timer`` must next be called (our 200 resent, its ACK given up)."""
+        return self.session.next_timer()
+
+    def handle_timer(self, now: float) -> list[SessionEvent]:
+        """What falls due at ``now``: :class:`Resend` the 200, or :class:`NoAck`."""
+        return self.session.handle_timer(now)
+
+    def ring(self, status: int = 180, reason: str = "Ringing") -> list[Incoming]:
+        """A provisional response while the call is set up; nothing when the caller requires
+        them reliable."""
+        if self.state not in (CallState.CALLING, CallState.RINGING):
+            return []
+        first = self.state is CallState.CALLING
+        self.state = CallState.RINGING
+        if not self.provisional:
+            if first:
+                log.info("SIP call %s: the caller requires 100rel; no %d", self.call_id, status)
+            return []
+        response = response_to(
+            self.request, status, reason, to_tag=self.local_tag, headers=self._dialog_headers()
+        )
+        return [Respond(response)]
+
+    def answer(self, answer: SessionDescription) -> list[Incoming]:
+        """Our 200 with ``answer`` (the answer to the offer, or our offer when the INVITE had
+        none): it makes the confirmed dialog. :class:`Failed` when the far end cancelled
+        first or we answered already."""
+        if self.state is CallState.ENDED or self.answering:
+            return [Failed(CallFailure.CANCELLED, 487, "Request Terminated")]
+        self.answering = True
+        self.dialog = Dialog.as_uas(
+            self.request, local_tag=self.local_tag, local_contact=self.contact
+        )
+        self.session.note_allow(self.request)
+        self.state = CallState.CONNECTED
+        headers = [*self._dialog_headers(), *self.timer.response_headers(), ("Content-Type", SDP)]
+        response = response_to(
+            self.request, 200, "OK", to_tag=self.local_tag, headers=headers, body=answer.to_bytes()
+        )
+        return [Respond(response)]
+
+    def acked(self, ack: Request) -> SessionDescription | None:
+        """The ACK of our 200: the far end's answer it carries to our offer (None when the
+        INVITE had the offer). A delayed offer's ACK must carry the answer (RFC 3261 13.2.1,
+        RFC 3264 4): TelephonyError without one, the call cannot carry media."""
+        self.session.acked(ack.cseq.number)
+        return answer_in_ack(ack) if self.offer is None else None
+
+    def reject(
+        self, status: int, reason: str, headers: Iterable[tuple[str, str]] = ()
+    ) -> list[Incoming]:
+        """Refuse the call (486, 403, 480, 488 ...); nothing once answered or ended."""
+        if self.state is CallState.ENDED or self.answering:
+            return []
+        self.state = CallState.ENDED
+        response = response_to(
+            self.request, status, reason, to_tag=self.local_tag, headers=list(headers)
+        )
+        return [Respond(response)]
+
+    def receive(self, request: Request, now: float) -> list[Incoming]:
+        """A CANCEL of the INVITE (its own 200 is the transaction's): 487 to the INVITE and
+        the call ends, unless our 200 went first."""
+        if request.method != "CANCEL" or self.answering or self.state is CallState.ENDED:
+            return []
+        self.state = CallState.ENDED
+        log.info("SIP call %s cancelled by the far end", self.call_id)
+        reply = response_to(self.request, 487, "Request Terminated", to_tag=self.local_tag)
+        return [Respond(reply), Cancelled()]
+
+    @property
+    def call_id(self) -> str:
+        return self.request.call_id
+
+    def _dialog_headers(self) -> list[tuple[str, str]]:
+        return [
+            *(("Record-Route", value) for value in self.request.headers.get_all("Record-Route")),
+            ("Contact", f"<{self.contact}>"),
+            *self.headers,
+        ]
 
 
 def answer_in_ack(ack: Request) -> SessionDescription:

@@ -49,7 +49,11 @@ from openfax.telephony.sip.call import (
     Abandon,
     ByeReceived,
     CallMachine,
+    Cancelled,
     Connected,
+    Failed,
+    Incoming,
+    IncomingCallMachine,
     IncomingInvite,
     Locate,
     Lost,
@@ -66,7 +70,6 @@ from openfax.telephony.sip.call import (
     SessionExpired,
     SessionMachine,
     SessionTimer,
-    answer_in_ack,
     body_sdp,
     incoming_invite,
     warning,
@@ -606,7 +609,7 @@ class UserAgent:
             return
         server.respond(response_to(server.request, 200, "OK"))
         if call is not None:
-            call._cancelled()
+            call._cancelled(server.request)
 
     def _on_stray(self, message: Message, peer: Peer) -> None:
         if isinstance(message, Request):
@@ -1199,7 +1202,8 @@ class OutgoingCall(Call):
 class IncomingCall(Call):
     """A call the far end placed: ring, answer or reject it. ``called_number`` (the user
     part of the Request-URI) routes it; ``offer`` is the far end's SDP (None when it waits
-    for ours)."""
+    for ours). An :class:`~openfax.telephony.sip.call.IncomingCallMachine` decides; this
+    sends its responses in the INVITE's server transaction and gives it the time."""
 
     def __init__(
         self,
@@ -1210,77 +1214,60 @@ class IncomingCall(Call):
         super().__init__(ua, call_id=server.request.call_id, local_tag=new_tag(), peer=server.peer)
         self.server = server
         self.request = server.request
-        self.offer = invite.offer
-        self.remote_sdp = invite.offer
-        self.timer = invite.timer
-        self.caller = self.request.from_.uri
-        self.caller_name = self.request.from_.display_name
         try:
             user = SipUri.parse(self.request.uri).user
         except SipParseError:
             user = None
         self.called_number = user or _user_of(self.request.to.uri)
-        self._answering = False
+        self.machine = IncomingCallMachine(
+            self.request,
+            invite,
+            local_tag=self.local_tag,
+            contact=ua.contact(self.peer, self.called_number or None),
+            headers=ua.common_headers(),
+            t1=ua.config.timers.t1,
+            t2=ua.config.timers.t2,
+        )
+        self.session = self.machine.session
+        self.offer = invite.offer
+        self.remote_sdp = invite.offer
+        self.timer = invite.timer
+        self.caller = self.request.from_.uri
+        self.caller_name = self.request.from_.display_name
         self.provisional = invite.provisional
         """False when the caller requires reliable provisional responses (RFC 3262): we do
         not send them, so :meth:`ring` sends nothing and the 200 follows the 100 Trying."""
 
-    def _dialog_headers(self) -> list[tuple[str, str]]:
-        contact = self.ua.contact(self.peer, self.called_number or None)
-        return [
-            *(("Record-Route", value) for value in self.request.headers.get_all("Record-Route")),
-            ("Contact", f"<{contact}>"),
-            *self.ua.common_headers(),
-        ]
-
     def ring(self, status: int = 180, reason: str = "Ringing") -> None:
         """Send a provisional response (180 Ringing, or 183 Session Progress); nothing when
         the caller requires them reliable (``provisional`` False)."""
-        if self.state is CallState.CALLING or self.state is CallState.RINGING:
-            first = self.state is CallState.CALLING
-            self.state = CallState.RINGING
-            if not self.provisional:
-                if first:
-                    log.info("SIP call %s: the caller requires 100rel; no %d", self.call_id, status)
-                return
-            response = response_to(
-                self.request, status, reason, to_tag=self.local_tag, headers=self._dialog_headers()
-            )
-            self.server.respond(response)
+        self._carry_out(self.machine.ring(status, reason))
 
     async def answer(self, answer: SessionDescription) -> None:
         """Answer with our SDP (the answer to the offer, or our offer when the INVITE had
         none) and wait for the ACK. Raises CallFailedError when the far end cancelled first
         or never sent the ACK."""
-        if self.state is CallState.ENDED or self._answering:
-            raise CallFailedError(CallFailure.CANCELLED, 487, "Request Terminated")
-        self._answering = True
+        events = self.machine.answer(answer)
+        for event in events:
+            if isinstance(event, Failed):
+                raise CallFailedError(event.cause, event.status, event.reason)
         self.local_sdp = answer
-        self.dialog = Dialog.as_uas(
-            self.request,
-            local_tag=self.local_tag,
-            local_contact=self.ua.contact(self.peer, self.called_number or None),
-        )
-        self._note_allow(self.request)
+        self.dialog = self.machine.dialog
         self.ua._calls[(self.call_id, self.local_tag)] = self
         self.ua._ringing.pop(id(self.server), None)
         self.state = CallState.CONNECTED
-        headers = [*self._dialog_headers(), *self.timer.response_headers(), ("Content-Type", SDP)]
-        response = response_to(
-            self.request, 200, "OK", to_tag=self.local_tag, headers=headers, body=answer.to_bytes()
-        )
+        response = next(event.response for event in events if isinstance(event, Respond))
         ack = await self._send_2xx(self.server, response)
         if ack is None:
             raise CallFailedError(CallFailure.UNREACHABLE, 408, "no ACK for the 200 OK")
-        if self.offer is None:
-            # Delayed offer: our SDP in the 200 was the offer; the ACK must carry the answer
-            # (RFC 3261 13.2.1, RFC 3264 4). Without one the call cannot carry media.
-            try:
-                self.remote_sdp = answer_in_ack(ack)
-            except TelephonyError as error:
-                log.warning("SIP call %s: %s; hanging up", self.call_id, error)
-                await self.hang_up((488, str(error)))
-                raise CallFailedError(CallFailure.INCOMPATIBLE, 488, str(error)) from None
+        try:
+            late = self.machine.acked(ack)
+        except TelephonyError as error:
+            log.warning("SIP call %s: %s; hanging up", self.call_id, error)
+            await self.hang_up((488, str(error)))
+            raise CallFailedError(CallFailure.INCOMPATIBLE, 488, str(error)) from None
+        if late is not None:
+            self.remote_sdp = late
         self._arm_timer()
         log.info("SIP call %s from %s connected", self.call_id, self.caller)
 
@@ -1292,29 +1279,33 @@ class IncomingCall(Call):
     ) -> None:
         """Refuse the call (486 busy, 403, 404, 480, 488 ...); ``headers`` go with the
         response (the Warnings of a 488: :func:`warnings_of`)."""
-        if self.state is CallState.ENDED or self._answering:
-            return
-        response = response_to(
-            self.request, status, reason, to_tag=self.local_tag, headers=list(headers)
-        )
-        self.server.respond(response)
-        self._finish(CallEnd(remote=False, reason="rejected", status=status))
+        if self._carry_out(self.machine.reject(status, reason, headers)):
+            self._finish(CallEnd(remote=False, reason="rejected", status=status))
 
     async def hang_up(self, reason: tuple[int, str] | None = None) -> None:
         """Reject a call not answered yet (480), or BYE once connected."""
-        if self.state in (CallState.CALLING, CallState.RINGING) and not self._answering:
+        if self.state in (CallState.CALLING, CallState.RINGING) and not self.machine.answering:
             self.reject(480, "Temporarily Unavailable")
             return
         await super().hang_up(reason)
 
-    def _cancelled(self) -> None:
-        """The far end sent CANCEL before we answered: 487 to the INVITE, the call ends."""
-        if self._answering or self.state is CallState.ENDED:
-            return
-        reply = response_to(self.request, 487, "Request Terminated", to_tag=self.local_tag)
-        self.server.respond(reply)
-        log.info("SIP call %s cancelled by the far end", self.call_id)
-        self._finish(CallEnd(remote=True, reason="cancelled", status=487))
+    def _cancelled(self, cancel: Request) -> None:
+        """The far end sent CANCEL: the machine says whether it ends the call."""
+        events = self.machine.receive(cancel, self.ua.endpoint.now())
+        self._carry_out(events)
+        if any(isinstance(event, Cancelled) for event in events):
+            self._finish(CallEnd(remote=True, reason="cancelled", status=487))
+
+    def _carry_out(self, events: list[Incoming]) -> bool:
+        """Send the machine's responses in the INVITE's transaction; True when any went."""
+        if self.state is not CallState.ENDED and self.machine.state is CallState.RINGING:
+            self.state = CallState.RINGING
+        sent = False
+        for event in events:
+            if isinstance(event, Respond):
+                self.server.respond(event.response)
+                sent = True
+        return sent
 
 
 def _user_of(uri: str) -> str:
