@@ -18,12 +18,14 @@ from openfax.telephony.sdp import LocalMedia, Origin, SessionDescription, make_a
 from openfax.telephony.sip import Request, Response, Via, response_to
 from openfax.telephony.sip.call import (
     Abandon,
+    ByeDone,
     ByeReceived,
     CallFailure,
     CallMachine,
     CallState,
     Cancelled,
     Connected,
+    DialogRequest,
     Event,
     Failed,
     HangUp,
@@ -50,6 +52,7 @@ from openfax.telephony.sip.call import (
     answer_in_ack,
     incoming_invite,
 )
+from openfax.telephony.sip.dialog import Dialog
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.location import FailedTargets, Targets
 from openfax.telephony.sip.transport import Peer
@@ -631,3 +634,45 @@ def test_a_delayed_offers_ack_gives_the_far_ends_answer() -> None:
     with pytest.raises(TelephonyError, match="no SDP answer"):
         call.acked(ack)
     assert call.acked(replace(ack, body=OFFER.to_bytes())) == OFFER
+
+
+def test_our_bye_is_done_with_at_its_answer_or_after_4_t1() -> None:
+    session = SessionMachine(t1=0.5)
+    session.bye_sent(10.0)
+    assert session.next_timer() == 12.0
+    assert session.handle_timer(11.9) == []
+    assert session.handle_timer(12.0) == [ByeDone()]
+    assert session.bye_answered() == [] and session.next_timer() is None
+    session.bye_sent(20.0)
+    assert session.bye_answered() == [ByeDone()]
+    assert session.handle_timer(22.0) == [] and session.next_timer() is None
+
+
+def confirmed_dialog() -> Dialog:
+    call = machine()
+    invite = started(call)
+    ok = response_to(invite, 200, "OK", to_tag="far", headers=[("Contact", "<sip:b@192.0.2.10>")])
+    return Dialog.as_uac(invite, ok)
+
+
+def test_a_request_in_the_dialog_answers_one_digest_challenge() -> None:
+    bye = DialogRequest(confirmed_dialog(), "BYE", via(SERVER), authorize=authorize)
+    first = bye.start()
+    assert first.method == "BYE" and first.headers.get("Authorization") is None
+    again = bye.receive(response_to(first, 401, "Unauthorized", headers=[CHALLENGE]))
+    assert again is not None and again.cseq.number == first.cseq.number + 1
+    assert 'username="fax"' in again.required("Authorization")
+    assert bye.receive(response_to(again, 401, "Unauthorized", headers=[CHALLENGE])) is None
+    plain = DialogRequest(confirmed_dialog(), "BYE", via(SERVER))  # no password
+    request = plain.start()
+    assert plain.receive(response_to(request, 407, "Proxy Authentication Required")) is None
+
+
+def test_a_reinvite_in_the_dialog_carries_its_sdp_and_refreshes_the_target() -> None:
+    dialog = confirmed_dialog()
+    reinvite = DialogRequest(dialog, "INVITE", via(SERVER), body=OFFER.to_bytes())
+    request = reinvite.start()
+    assert request.content_type == "application/sdp" and request.body == OFFER.to_bytes()
+    moved = [("Contact", "<sip:b@192.0.2.99>")]
+    assert reinvite.receive(response_to(request, 200, "OK", headers=moved)) is None
+    assert dialog.remote_target == "sip:b@192.0.2.99"

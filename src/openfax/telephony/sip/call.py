@@ -716,7 +716,14 @@ class HangUp:
     """The far end's answer cannot be used: we hang up (BYE)."""
 
 
-SessionEvent = RefreshDue | SessionExpired | Resend | NoAck | RetryDue | Lost | HangUp
+@dataclass(frozen=True)
+class ByeDone:
+    """Our BYE was answered, or 4*T1 passed without its answer: the call is over for its
+    user (RFC 3261 15.1.1: the session ends once the BYE is sent; its answer, or a digest
+    challenge to answer, is waited for only briefly)."""
+
+
+SessionEvent = RefreshDue | SessionExpired | Resend | NoAck | RetryDue | Lost | HangUp | ByeDone
 
 
 @dataclass(frozen=True)
@@ -768,6 +775,60 @@ class ReinviteResult:
         return 200 <= self.status < 300
 
 
+class DialogRequest:
+    """One request of ours in a confirmed ``dialog`` (a re-INVITE, an UPDATE, a BYE), sans
+    I/O: :meth:`start` makes it, :meth:`receive` takes each final response and returns the
+    request once more with the answer to a digest challenge (401/407, answered once by
+    ``authorize``; None: no password), or None when the response is the last.
+
+    ``via`` is ours without branch, ``headers`` and ``body`` (SDP) go in every attempt."""
+
+    def __init__(
+        self,
+        dialog: Dialog,
+        method: str,
+        via: Via,
+        *,
+        headers: tuple[tuple[str, str], ...] = (),
+        body: bytes = b"",
+        authorize: Authorize | None = None,
+    ) -> None:
+        self.dialog = dialog
+        self.method = method
+        self.via = via
+        self.headers = [*headers, ("Content-Type", SDP)] if body else list(headers)
+        self.body = body
+        self.authorize = authorize
+        self.sent: Request | None = None
+        """The last attempt made."""
+        self._challenged = False
+
+    def start(self) -> Request:
+        """The first attempt."""
+        return self._make()
+
+    def receive(self, response: Response) -> Request | None:
+        """The final response to the last attempt: the attempt answering its challenge, or
+        None when ``response`` is the outcome."""
+        assert self.sent is not None, "receive() before start()"
+        if self.method == "INVITE":
+            self.dialog.invite_finished(response)
+        if response.status not in (401, 407) or self._challenged or self.authorize is None:
+            return None
+        answer = self.authorize(self.sent, response, 1)
+        if answer is None:
+            return None
+        self._challenged = True
+        self.headers = [pair for pair in self.headers if pair[0] != answer[0]] + [answer]
+        return self._make()
+
+    def _make(self) -> Request:
+        self.sent = self.dialog.request(
+            self.method, self.via, headers=tuple(self.headers), body=self.body
+        )
+        return self.sent
+
+
 class SessionMachine:
     """The timers of a confirmed dialog, sans I/O: the session timer (RFC 4028) that either
     refreshes the session or gives up on a far end that stopped refreshing it, our 2xx to an
@@ -782,6 +843,8 @@ class SessionMachine:
         self._session_at: float | None = None
         self._session_event: RefreshDue | SessionExpired | None = None
         self._retry_at: float | None = None
+        self._bye_at: float | None = None
+        """When we stop waiting for the answer to our BYE."""
         self.peer_allows_update = False
         """The far end's Allow names UPDATE: a session refresh may be an UPDATE."""
         self._sent: dict[int, tuple[Response, bool, float, float, float]] = {}
@@ -790,7 +853,7 @@ class SessionMachine:
 
     def next_timer(self) -> float | None:
         """When ``handle_timer`` must next be called, or None."""
-        due = [at for at in (self._session_at, self._retry_at) if at is not None]
+        due = [at for at in (self._session_at, self._retry_at, self._bye_at) if at is not None]
         for _, resend, at, _, give_up in self._sent.values():
             due.append(at if resend else give_up)
         return min(due, default=None)
@@ -809,6 +872,9 @@ class SessionMachine:
         if self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
             events.append(RetryDue())
+        if self._bye_at is not None and now >= self._bye_at:
+            self._bye_at = None
+            events.append(ByeDone())
         if self._session_at is not None and now >= self._session_at:
             assert self._session_event is not None
             events.append(self._session_event)
@@ -836,6 +902,17 @@ class SessionMachine:
     def retry_after(self, delay: float, now: float) -> None:
         """Our re-INVITE met a 491: the retry falls due ``delay`` seconds on."""
         self._retry_at = now + delay
+
+    def bye_sent(self, now: float) -> None:
+        """We hang up: the BYE goes now, and its answer is waited for 4*T1 at most."""
+        self._bye_at = now + 4 * self.t1
+
+    def bye_answered(self) -> list[SessionEvent]:
+        """The BYE's final response came (or it could not be sent): the call is over."""
+        if self._bye_at is None:
+            return []
+        self._bye_at = None
+        return [ByeDone()]
 
     def sent_2xx(self, response: Response, now: float, *, resend: bool) -> None:
         """Our 2xx to an INVITE went out: resent (``resend``: over UDP) until its ACK."""
@@ -959,7 +1036,7 @@ class SessionMachine:
 
     def stop(self) -> None:
         """The call ended: no timer runs any more."""
-        self._session_at = self._session_event = self._retry_at = None
+        self._session_at = self._session_event = self._retry_at = self._bye_at = None
         self._sent.clear()
 
 

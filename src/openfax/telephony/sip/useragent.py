@@ -47,10 +47,12 @@ from openfax.telephony.sip.call import (
     ALLOW,
     SDP,
     Abandon,
+    ByeDone,
     ByeReceived,
     CallMachine,
     Cancelled,
     Connected,
+    DialogRequest,
     Failed,
     Incoming,
     IncomingCallMachine,
@@ -67,6 +69,7 @@ from openfax.telephony.sip.call import (
     SendCancel,
     SendInvite,
     SendRequest,
+    SessionEvent,
     SessionExpired,
     SessionMachine,
     SessionTimer,
@@ -652,6 +655,8 @@ class Call:
         self._ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
         self._reinvite_lock = asyncio.Lock()
         self._hanging_up = False
+        self._hang_up_end = CallEnd(remote=False, reason="hang_up")
+        """How the call ends once our BYE is done with."""
         timers = ua.config.timers
         self.session = SessionMachine(t1=timers.t1, t2=timers.t2)
         """The dialog's timers: session refresh or expiry, 2xx resent, 491 retry."""
@@ -678,28 +683,33 @@ class Call:
         await self._hang_up(CallEnd(remote=False, reason="hang_up"), reason)
 
     async def _hang_up(self, end: CallEnd, reason: tuple[int, str] | None = None) -> None:
-        """Send BYE and end the call as ``end`` says (we hung up, or the far end is lost)."""
+        """Send BYE and end the call as ``end`` says (we hung up, or the far end is lost)
+        once the session machine says the BYE is done with."""
         if self.state is CallState.ENDED or self._hanging_up:
             await self.wait_ended()
             return
         self._hanging_up = True
-        # RFC 3261 15.1.1: the session is over once the BYE is passed to its transaction;
-        # its answer (or a digest challenge to answer) is waited for only briefly.
-        bye = self.ua.spawn(self._bye(reason))
-        await asyncio.wait([bye], timeout=4 * self.ua.config.timers.t1)
-        self._finish(end)
+        self._hang_up_end = end
+        self.session.bye_sent(self.ua.endpoint.now())
+        self._run_session()
+        self.ua.spawn(self._bye(reason))
+        await self.wait_ended()
 
     async def _bye(self, reason: tuple[int, str] | None = None) -> None:
         """Send BYE in a connected dialog and wait for its answer, whatever it is."""
-        if self.dialog is None or self.dialog.state is not DialogState.CONFIRMED:
-            return
-        headers = []
-        if reason is not None:
-            headers.append(("Reason", f"SIP ;cause={reason[0]} ;text={quote(reason[1][:200])}"))
         try:
-            await self._request("BYE", headers=headers)
-        except TelephonyError as error:
-            log.info("SIP BYE of %s not sent: %s", self.call_id, error)
+            if self.dialog is None or self.dialog.state is not DialogState.CONFIRMED:
+                return
+            headers = []
+            if reason is not None:
+                cause = f"SIP ;cause={reason[0]} ;text={quote(reason[1][:200])}"
+                headers.append(("Reason", cause))
+            try:
+                await self._request("BYE", headers=headers)
+            except TelephonyError as error:
+                log.info("SIP BYE of %s not sent: %s", self.call_id, error)
+        finally:
+            self._session_events(self.session.bye_answered())
 
     async def reinvite(self, offer: SessionDescription) -> ReinviteResult:
         """Offer a new session (T.38, or back to audio) by re-INVITE and wait for the answer.
@@ -726,29 +736,28 @@ class Call:
     async def _request(
         self, method: str, *, body: bytes = b"", headers: Iterable[tuple[str, str]] = ()
     ) -> tuple[Response, ClientRequest]:
-        """Send a request in the dialog and wait for its final response, answering one digest
-        challenge; the 2xx of a re-INVITE is ACKed."""
+        """Send a request in the dialog and wait for its final response, as a
+        :class:`~openfax.telephony.sip.call.DialogRequest` says (one digest challenge
+        answered); the 2xx of a re-INVITE is ACKed."""
         assert self.dialog is not None
-        extra = list(headers)
-        if body:
-            extra.append(("Content-Type", SDP))
-        for _attempt in range(2):
-            request = self.dialog.request(
-                method, self.ua.via(self.peer), headers=tuple(extra), body=body
-            )
+        authorize = self.ua.authorization if self.ua.config.password else None
+        exchange = DialogRequest(
+            self.dialog,
+            method,
+            self.ua.via(self.peer),
+            headers=tuple(headers),
+            body=body,
+            authorize=authorize,
+        )
+        request: Request | None = exchange.start()
+        while request is not None:
             peer = await self.ua.next_hop(request, self.peer.transport)
             client = self.ua.endpoint.request(request, peer, self._on_response)
             response = await client.final
-            if method == "INVITE":
-                self.dialog.invite_finished(response)
-                if 200 <= response.status < 300:
-                    await self._ack(request, response)
-            if response.status in (401, 407):
-                answer = self.ua.authorization(request, response)
-                if answer is not None:
-                    extra = [pair for pair in extra if pair[0] != answer[0]] + [answer]
-                    continue
-            return response, client
+            again = exchange.receive(response)
+            if method == "INVITE" and 200 <= response.status < 300:
+                await self._ack(request, response)
+            request = again
         return response, client
 
     async def _offer(self, method: str, offer: SessionDescription | None) -> ReinviteResult:
@@ -916,7 +925,11 @@ class Call:
 
     def _session_fired(self) -> None:
         self._session_handle = None
-        for event in self.session.handle_timer(self.ua.endpoint.now()):
+        self._session_events(self.session.handle_timer(self.ua.endpoint.now()))
+
+    def _session_events(self, events: list[SessionEvent]) -> None:
+        """Carry out the session machine's events, then arm its next timer."""
+        for event in events:
             if isinstance(event, RefreshDue):
                 self.ua.spawn(self._refresh())
             elif isinstance(event, SessionExpired):
@@ -930,6 +943,8 @@ class Call:
                 self._no_ack(event.cseq)
             elif isinstance(event, RetryDue) and self._glare and not self._glare.done():
                 self._glare.set_result(None)
+            elif isinstance(event, ByeDone):
+                self._finish(self._hang_up_end)
         self._run_session()
 
     def _no_ack(self, cseq: int) -> None:
