@@ -220,7 +220,9 @@ class UserAgent:
             config.dns_servers, ipv6=":" in config.host, timeout=config.dns_timeout
         )
         self.registration: Registration | None = None
-        self._keeping: asyncio.Task[None] | None = None
+        self._registration_handle: asyncio.TimerHandle | None = None
+        self._attempt: asyncio.Task[None] | None = None
+        """The registration's attempt under way (its first, a refresh or a retry)."""
         self._on_registration: Callable[[Registration], None] | None = None
         self._calls: dict[tuple[str, str], Call] = {}
         self._placing: set[OutgoingCall] = set()
@@ -267,8 +269,7 @@ class UserAgent:
         try:
             await self._register_once(registration)
         finally:
-            if self._keeping is None:
-                self._keeping = self.spawn(self._keep_registered(registration))
+            self._arm_registration()
         return registration
 
     def register_in_background(
@@ -279,8 +280,8 @@ class UserAgent:
         ``on_change`` hears each change of state or error."""
         registration = self._registration()
         self._on_registration = on_change
-        if self._keeping is None:
-            self._keeping = self.spawn(self._keep_registered(registration, first=True))
+        if self._attempt is None:
+            self._attempt = self.spawn(self._attempt_registration(registration))
         return registration
 
     def _registration(self) -> Registration:
@@ -299,18 +300,36 @@ class UserAgent:
             )
         return self.registration
 
-    async def _keep_registered(self, registration: Registration, first: bool = False) -> None:
-        """Give the registration its time: each attempt it asks for (a refresh, a retry)
-        locates the registrar anew, once the DNS answers' TTLs ran out."""
-        loop = asyncio.get_running_loop()
-        if first:
+    def _arm_registration(self) -> None:
+        """Arm the one loop timer of the registration at its next attempt (a refresh, a
+        retry), unless an attempt is under way: it arms the timer when it ends."""
+        if self._registration_handle is not None:
+            self._registration_handle.cancel()
+            self._registration_handle = None
+        registration = self.registration
+        due = None if registration is None else registration.next_timer()
+        if due is not None and self._attempt is None:
+            loop = asyncio.get_running_loop()
+            self._registration_handle = loop.call_at(due, self._registration_due)
+
+    def _registration_due(self) -> None:
+        self._registration_handle = None
+        registration = self.registration
+        assert registration is not None
+        if registration.handle_timer(self.endpoint.now()):
+            self._attempt = self.spawn(self._attempt_registration(registration))
+        else:
+            self._arm_registration()
+
+    async def _attempt_registration(self, registration: Registration) -> None:
+        """An attempt the registration asked for: it locates the registrar anew, once the
+        DNS answers' TTLs ran out; its failure is the registration's to retry."""
+        try:
             with contextlib.suppress(TelephonyError):
                 await self._register_once(registration)
-        while (due := registration.next_timer()) is not None:
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            if registration.handle_timer(loop.time()):
-                with contextlib.suppress(TelephonyError):
-                    await self._register_once(registration)
+        finally:
+            self._attempt = None
+            self._arm_registration()
 
     async def _register_once(self, registration: Registration, *, unregister: bool = False) -> None:
         """Carry one attempt of the registration; raise RegistrationError when it failed (a
@@ -388,9 +407,12 @@ class UserAgent:
     async def _unregister(self, registration: Registration) -> None:
         """Stop refreshing and remove our binding (Expires: 0), not waiting long for it."""
         registration.stop()
-        if self._keeping is not None:
-            self._keeping.cancel()
-            self._keeping = None
+        if self._registration_handle is not None:
+            self._registration_handle.cancel()
+            self._registration_handle = None
+        if self._attempt is not None:
+            self._attempt.cancel()
+            self._attempt = None
         if registration.registered:
             try:
                 await asyncio.wait_for(self._register_once(registration, unregister=True), 2.0)
