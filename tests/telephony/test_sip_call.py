@@ -676,3 +676,15 @@ def test_a_reinvite_in_the_dialog_carries_its_sdp_and_refreshes_the_target() -> 
     moved = [("Contact", "<sip:b@192.0.2.99>")]
     assert reinvite.receive(response_to(request, 200, "OK", headers=moved)) is None
     assert dialog.remote_target == "sip:b@192.0.2.99"
+
+
+def test_a_refused_update_refresh_is_followed_by_a_reinvite_and_a_refused_one_later() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0)
+    assert session.refresh_method() == "INVITE"
+    session.note_allow(response_to(incoming(), 200, "OK", headers=[("Allow", "INVITE, UPDATE")]))
+    assert session.refresh_method() == "UPDATE"
+    assert session.refreshed("UPDATE", True, 10.0) is None and session.next_timer() is None
+    assert session.refreshed("UPDATE", False, 10.0) == "INVITE"
+    assert session.refresh_method() == "INVITE"  # the far end refused it once
+    assert session.refreshed("INVITE", False, 10.0) is None
+    assert session.next_timer() == 14.0 and session.handle_timer(14.0) == [RefreshDue()]

@@ -899,6 +899,23 @@ class SessionMachine:
         try again ``delay`` seconds on."""
         self._session_at, self._session_event = now + delay, RefreshDue()
 
+    def refresh_method(self) -> str:
+        """How to refresh the session: UPDATE without a body when the far end allows it,
+        else a re-INVITE with our session unchanged, so the media goes on."""
+        return "UPDATE" if self.peer_allows_update else "INVITE"
+
+    def refreshed(self, method: str, accepted: bool, now: float) -> str | None:
+        """The answer to our refresh by ``method`` (the call still connected): a refused
+        UPDATE is followed by a re-INVITE (returned, the method to send next), a refused
+        re-INVITE is tried again T2 later; None when nothing follows now."""
+        if accepted:
+            return None
+        if method == "UPDATE":
+            self.peer_allows_update = False
+            return "INVITE"
+        self.refresh_later(now, self.t2)
+        return None
+
     def retry_after(self, delay: float, now: float) -> None:
         """Our re-INVITE met a 491: the retry falls due ``delay`` seconds on."""
         self._retry_at = now + delay

@@ -991,18 +991,22 @@ class Call:
             return
         async with self._reinvite_lock:
             log.info("SIP call %s: refreshing the session", self.call_id)
-            if self.session.peer_allows_update:
-                result = await self._offer("UPDATE", None)
+            method: str | None = self.session.refresh_method()
+            while method is not None:
+                offer = None if method == "UPDATE" else self.local_sdp
+                result = await self._offer(method, offer)
                 self.refreshes += result.accepted
-                if result.accepted or self.state is not CallState.CONNECTED:
+                if self.state is not CallState.CONNECTED:
                     return
-                self.session.peer_allows_update = False
-            result = await self._offer("INVITE", self.local_sdp)
-            self.refreshes += result.accepted
-        if not result.accepted and self.state is CallState.CONNECTED:
-            log.warning("SIP call %s: session refresh refused (%d)", self.call_id, result.status)
-            self.session.refresh_later(self.ua.endpoint.now(), self.ua.config.timers.t2)
-            self._run_session()
+                if not result.accepted:
+                    log.warning(
+                        "SIP call %s: session refresh by %s refused (%d)",
+                        self.call_id,
+                        method,
+                        result.status,
+                    )
+                method = self.session.refreshed(method, result.accepted, self.ua.endpoint.now())
+        self._run_session()
 
     def _note_allow(self, message: Message) -> None:
         self.session.note_allow(message)
