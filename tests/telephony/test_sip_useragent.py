@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -256,13 +255,14 @@ def test_machines_crossing_reinvites_are_resolved_by_491_and_a_retry() -> None:
     assert mine.receive(glare_there.response) is None
     assert their.receive(glare_here.response) is None
     # RFC 3261 14.1: the owner of the Call-ID waits 2.1-4 s, the other end 0-2 s.
-    mine_wait = caller.dialog.glare_retry_delay(random.Random(1))
-    their_wait = callee.dialog.glare_retry_delay(random.Random(1))
-    assert their_wait < 2.0 < 2.1 <= mine_wait <= 4.0
-    ours.retry_after(mine_wait, 1.0)
-    theirs.retry_after(their_wait, 1.0)
-    assert (theirs.next_timer(), ours.next_timer()) == (1.0 + their_wait, 1.0 + mine_wait)
-    assert theirs.handle_timer(1.0 + their_wait) == [RetryDue()]
+    assert ours.glare(491, 3, caller.dialog, 1.0) and theirs.glare(491, 3, callee.dialog, 1.0)
+    mine_due, their_due = ours.next_timer(), theirs.next_timer()
+    assert mine_due is not None and their_due is not None
+    mine_wait, their_wait = mine_due - 1.0, their_due - 1.0
+    assert 0.0 <= their_wait <= 2.0 < 2.1 <= mine_wait <= 4.0
+    # No retries left, or another refusal: the answer stands.
+    assert not ours.glare(491, 0, caller.dialog, 1.0) and not ours.glare(488, 3, caller.dialog, 1.0)
+    assert theirs.handle_timer(their_due) == [RetryDue()]
     retried = their.start()
     (taken,) = ours.request_received(caller.dialog, retried, [])
     assert isinstance(taken, OfferReceived)
@@ -271,7 +271,7 @@ def test_machines_crossing_reinvites_are_resolved_by_491_and_a_retry() -> None:
     )
     caller.dialog.answered(ok)
     assert their.receive(ok) is None
-    assert ours.handle_timer(1.0 + mine_wait) == [RetryDue()]
+    assert ours.handle_timer(mine_due) == [RetryDue()]
     # Our retry now goes, after theirs was answered: accepted.
     again = mine.start()
     (taken,) = theirs.request_received(callee.dialog, again, [])

@@ -920,6 +920,17 @@ class SessionMachine:
         """Our re-INVITE met a 491: the retry falls due ``delay`` seconds on."""
         self._retry_at = now + delay
 
+    def glare(self, status: int, retries_left: int, dialog: Dialog, now: float) -> bool:
+        """The final ``status`` of our re-INVITE in ``dialog``: True when it met a 491 with
+        retries left, its retry falling due (:class:`RetryDue`) after RFC 3261 14.1's random
+        wait; False when the answer stands."""
+        if status != 491 or retries_left <= 0:
+            return False
+        delay = dialog.glare_retry_delay()
+        log.info("SIP re-INVITE of %s met 491; retrying in %.2f s", dialog.call_id, delay)
+        self.retry_after(delay, now)
+        return True
+
     def bye_sent(self, now: float) -> None:
         """We hang up: the BYE goes now, and its answer is waited for 4*T1 at most."""
         self._bye_at = now + 4 * self.t1

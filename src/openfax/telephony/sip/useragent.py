@@ -739,16 +739,14 @@ class Call:
         leaves the old session in force; 408 or 481 end the call."""
         async with self._reinvite_lock:
             result = ReinviteResult(481, "Call/Transaction Does Not Exist")
-            for attempt in range(self.ua.config.glare_retries + 1):
-                if self.state is not CallState.CONNECTED or self.dialog is None:
-                    return result
+            left = self.ua.config.glare_retries
+            while self.state is CallState.CONNECTED and self.dialog is not None:
                 result = await self._offer("INVITE", self._versioned(offer))
-                if result.status != 491 or attempt == self.ua.config.glare_retries:
+                now = self.ua.endpoint.now()
+                if not self.session.glare(result.status, left, self.dialog, now):
                     break
-                delay = self.dialog.glare_retry_delay()
-                log.info("SIP re-INVITE of %s met 491; retrying in %.2f s", self.call_id, delay)
+                left -= 1
                 self._glare = asyncio.get_running_loop().create_future()
-                self.session.retry_after(delay, self.ua.endpoint.now())
                 self._run_session()
                 await self._glare
             return result
