@@ -51,6 +51,7 @@ from openfax.telephony.sip.call import (
     SessionTimer,
     answer_in_ack,
     incoming_invite,
+    outside_dialog,
 )
 from openfax.telephony.sip.dialog import Dialog
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
@@ -688,3 +689,20 @@ def test_a_refused_update_refresh_is_followed_by_a_reinvite_and_a_refused_one_la
     assert session.refresh_method() == "INVITE"  # the far end refused it once
     assert session.refreshed("INVITE", False, 10.0) is None
     assert session.next_timer() == 14.0 and session.handle_timer(14.0) == [RefreshDue()]
+
+
+def test_a_request_no_dialog_takes_is_answered_by_its_method() -> None:
+    invite = incoming()
+    assert outside_dialog(invite, []) is None
+    assert outside_dialog(replace(invite, method="CANCEL"), []) is None
+    ours = [("User-Agent", "OpenFax")]
+    options = outside_dialog(replace(invite, method="OPTIONS"), ours)
+    assert options is not None and options.status == 200
+    assert options.required("Accept") == "application/sdp"
+    assert options.required("User-Agent") == "OpenFax" and options.to.tag is not None
+    for method, status in [("BYE", 481), ("MESSAGE", 405)]:
+        answer = outside_dialog(replace(invite, method=method), ours)
+        assert answer is not None and answer.status == status
+    tagged = replace(invite, headers=invite.headers.replace("To", f"<{TARGET}>;tag=gone"))
+    answer = outside_dialog(tagged, ours)
+    assert answer is not None and answer.status == 481

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from openfax.errors import SdpError, SipParseError, TelephonyError
 from openfax.telephony.sdp import SessionDescription, parse_sdp
 from openfax.telephony.sip._grammar import quote
-from openfax.telephony.sip.dialog import Dialog, new_branch, requires
+from openfax.telephony.sip.dialog import Dialog, new_branch, new_tag, requires
 from openfax.telephony.sip.digest import stale_nonce
 from openfax.telephony.sip.headers import SipUri, Via
 from openfax.telephony.sip.location import Targets, failed_over
@@ -1222,6 +1222,21 @@ class IncomingCallMachine:
             ("Contact", f"<{self.contact}>"),
             *self.headers,
         ]
+
+
+def outside_dialog(request: Request, headers: list[tuple[str, str]]) -> Response | None:
+    """The answer to a request no dialog of ours takes, or None for a new INVITE or a
+    CANCEL (the user agent's to start or end a call): 481 in a dialog we do not know (a To
+    tag) and to a BYE, OPTIONS answered with ``headers`` (ours) and what we accept, any
+    other method refused (405)."""
+    if request.to.tag is not None or request.method == "BYE":
+        return response_to(request, 481, "Call/Transaction Does Not Exist")
+    if request.method in ("INVITE", "CANCEL"):
+        return None
+    if request.method == "OPTIONS":
+        accept = [*headers, ("Accept", SDP)]
+        return response_to(request, 200, "OK", to_tag=new_tag(), headers=accept)
+    return response_to(request, 405, "Method Not Allowed", headers=[("Allow", ALLOW)])
 
 
 def answer_in_ack(ack: Request) -> SessionDescription:

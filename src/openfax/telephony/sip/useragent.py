@@ -45,7 +45,6 @@ from openfax.telephony.sdp import SessionDescription
 from openfax.telephony.sip._grammar import quote
 from openfax.telephony.sip.call import (
     ALLOW,
-    SDP,
     Abandon,
     ByeDone,
     ByeReceived,
@@ -75,6 +74,7 @@ from openfax.telephony.sip.call import (
     SessionTimer,
     body_sdp,
     incoming_invite,
+    outside_dialog,
     warning,
 )
 from openfax.telephony.sip.call import (
@@ -584,27 +584,17 @@ class UserAgent:
 
     def _dispatch(self, server: ServerRequest) -> None:
         request = server.request
-        method = request.method
+        call = None
         if request.to.tag is not None:
             call = self._calls.get((request.call_id, request.to.tag))
-            if call is None:
-                reply = response_to(request, 481, "Call/Transaction Does Not Exist")
-                server.respond(reply)
-            else:
-                call._on_request(server)
-            return
-        if method == "INVITE":
+        if call is not None:
+            call._on_request(server)
+        elif (reply := outside_dialog(request, self.common_headers())) is not None:
+            server.respond(reply)
+        elif request.method == "INVITE":
             self._on_invite(server)
-        elif method == "CANCEL":
-            self._on_cancel(server)
-        elif method == "OPTIONS":
-            headers = [*self.common_headers(), ("Accept", SDP)]
-            server.respond(response_to(request, 200, "OK", to_tag=new_tag(), headers=headers))
-        elif method == "BYE":
-            server.respond(response_to(request, 481, "Call/Transaction Does Not Exist"))
         else:
-            headers = [("Allow", ALLOW)]
-            server.respond(response_to(request, 405, "Method Not Allowed", headers=headers))
+            self._on_cancel(server)
 
     def _on_invite(self, server: ServerRequest) -> None:
         request = server.request
