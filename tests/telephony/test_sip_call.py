@@ -18,14 +18,18 @@ from openfax.telephony.sdp import LocalMedia, Origin, SessionDescription, make_a
 from openfax.telephony.sip import Request, Response, Via, response_to
 from openfax.telephony.sip.call import (
     Abandon,
+    ByeDone,
     ByeReceived,
     CallFailure,
     CallMachine,
     CallState,
+    Cancelled,
     Connected,
+    DialogRequest,
     Event,
     Failed,
     HangUp,
+    IncomingCallMachine,
     IncomingInvite,
     Locate,
     Lost,
@@ -47,7 +51,9 @@ from openfax.telephony.sip.call import (
     SessionTimer,
     answer_in_ack,
     incoming_invite,
+    outside_dialog,
 )
+from openfax.telephony.sip.dialog import Dialog
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.location import FailedTargets, Targets
 from openfax.telephony.sip.transport import Peer
@@ -590,3 +596,177 @@ def test_the_200_to_their_reinvite_carries_our_session_and_the_timer() -> None:
     bare = accepted(replace(request, method="UPDATE", body=b""))
     assert bare.body == b""
     assert bare.headers.get("Content-Type") is None
+
+
+def ringing(*headers: tuple[str, str], body: bytes = OFFER.to_bytes()) -> IncomingCallMachine:
+    invite = incoming(*headers, body=body)
+    taken = incoming_invite(invite, min_se=90)
+    assert isinstance(taken, IncomingInvite)
+    ours = [("User-Agent", "OpenFax")]
+    return IncomingCallMachine(
+        invite, taken, local_tag="ours", contact="sip:fax@192.0.2.1:5060", headers=ours
+    )
+
+
+def test_an_incoming_call_rings_answers_and_takes_the_ack() -> None:
+    call = ringing(("Record-Route", "<sip:proxy.example;lr>"))
+    (ring,) = call.ring()
+    assert isinstance(ring, Respond)
+    assert ring.response.status == 180
+    assert ring.response.to.tag == "ours"
+    assert call.state is CallState.RINGING
+    assert ring.response.headers.get_all("Record-Route") == ["<sip:proxy.example;lr>"]
+    answer, _ = make_answer(OFFER, LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
+    (ok,) = call.answer(answer)
+    assert isinstance(ok, Respond)
+    assert ok.response.status == 200
+    assert ok.response.body == answer.to_bytes()
+    assert ok.response.required("Contact") == "<sip:fax@192.0.2.1:5060>"
+    assert call.state is CallState.CONNECTED
+    assert call.dialog is not None
+    assert call.dialog.route_set == ("sip:proxy.example;lr",)
+    # Neither a refusal, a CANCEL nor a second answer undoes it.
+    assert call.reject(486, "Busy Here") == []
+    assert call.receive(replace(call.request, method="CANCEL"), 1.0) == []
+    assert call.answer(answer) == [Failed(CallFailure.CANCELLED, 487, "Request Terminated")]
+    ack = Request(method="ACK", uri=call.request.uri, headers=ok.response.headers)
+    assert call.acked(ack) is None  # the INVITE had the offer
+    assert call.next_timer() is None
+
+
+def test_our_200_is_resent_by_the_incoming_calls_timers_until_the_ack() -> None:
+    call = ringing()
+    answer, _ = make_answer(OFFER, LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
+    (ok,) = call.answer(answer)
+    assert isinstance(ok, Respond)
+    call.session.sent_2xx(ok.response, 0.0, resend=True)
+    assert call.next_timer() == 0.5
+    assert call.handle_timer(0.5) == [Resend(ok.response)]
+    ack = Request(method="ACK", uri=call.request.uri, headers=ok.response.headers)
+    call.acked(ack)
+    assert call.next_timer() is None
+
+
+def test_a_caller_requiring_100rel_hears_no_ringing() -> None:
+    call = ringing(("Require", "100rel"))
+    assert call.ring() == []
+    assert call.ring(183, "Session Progress") == []
+    assert call.state is CallState.RINGING
+
+
+def test_a_cancel_before_the_answer_is_answered_487_and_ends_the_call() -> None:
+    call = ringing()
+    call.ring()
+    cancel = replace(call.request, method="CANCEL")
+    (refused, cancelled) = call.receive(cancel, 1.0)
+    assert isinstance(refused, Respond)
+    assert refused.response.status == 487
+    assert refused.response.cseq.method == "INVITE"
+    assert cancelled == Cancelled()
+    assert call.state is CallState.ENDED
+    assert call.receive(cancel, 1.1) == []
+    assert call.ring() == []
+    assert call.reject(486, "") == []
+    assert call.answer(OFFER) == [Failed(CallFailure.CANCELLED, 487, "Request Terminated")]
+
+
+def test_a_rejected_call_answers_once_with_the_headers_given() -> None:
+    call = ringing()
+    (busy,) = call.reject(488, "Not Acceptable Here", [("Warning", '304 openfax "no T.38"')])
+    assert isinstance(busy, Respond)
+    assert busy.response.status == 488
+    assert busy.response.required("Warning") == '304 openfax "no T.38"'
+    assert call.state is CallState.ENDED
+    assert call.reject(486, "Busy Here") == []
+
+
+def test_a_delayed_offers_ack_gives_the_far_ends_answer() -> None:
+    call = ringing(body=b"")
+    (ok,) = call.answer(OFFER)
+    assert isinstance(ok, Respond)
+    ack = Request(method="ACK", uri=call.request.uri, headers=ok.response.headers, body=b"")
+    with pytest.raises(TelephonyError, match="no SDP answer"):
+        call.acked(ack)
+    assert call.acked(replace(ack, body=OFFER.to_bytes())) == OFFER
+
+
+def test_our_bye_is_done_with_at_its_answer_or_after_4_t1() -> None:
+    session = SessionMachine(t1=0.5)
+    session.bye_sent(10.0)
+    assert session.next_timer() == 12.0
+    assert session.handle_timer(11.9) == []
+    assert session.handle_timer(12.0) == [ByeDone()]
+    assert session.bye_answered() == []
+    assert session.next_timer() is None
+    session.bye_sent(20.0)
+    assert session.bye_answered() == [ByeDone()]
+    assert session.handle_timer(22.0) == []
+    assert session.next_timer() is None
+
+
+def confirmed_dialog() -> Dialog:
+    call = machine()
+    invite = started(call)
+    ok = response_to(invite, 200, "OK", to_tag="far", headers=[("Contact", "<sip:b@192.0.2.10>")])
+    return Dialog.as_uac(invite, ok)
+
+
+def test_a_request_in_the_dialog_answers_one_digest_challenge() -> None:
+    bye = DialogRequest(confirmed_dialog(), "BYE", via(SERVER), authorize=authorize)
+    first = bye.start()
+    assert first.method == "BYE"
+    assert first.headers.get("Authorization") is None
+    again = bye.receive(response_to(first, 401, "Unauthorized", headers=[CHALLENGE]))
+    assert again is not None
+    assert again.cseq.number == first.cseq.number + 1
+    assert 'username="fax"' in again.required("Authorization")
+    assert bye.receive(response_to(again, 401, "Unauthorized", headers=[CHALLENGE])) is None
+    plain = DialogRequest(confirmed_dialog(), "BYE", via(SERVER))  # no password
+    request = plain.start()
+    assert plain.receive(response_to(request, 407, "Proxy Authentication Required")) is None
+
+
+def test_a_reinvite_in_the_dialog_carries_its_sdp_and_refreshes_the_target() -> None:
+    dialog = confirmed_dialog()
+    reinvite = DialogRequest(dialog, "INVITE", via(SERVER), body=OFFER.to_bytes())
+    request = reinvite.start()
+    assert request.content_type == "application/sdp"
+    assert request.body == OFFER.to_bytes()
+    moved = [("Contact", "<sip:b@192.0.2.99>")]
+    assert reinvite.receive(response_to(request, 200, "OK", headers=moved)) is None
+    assert dialog.remote_target == "sip:b@192.0.2.99"
+
+
+def test_a_refused_update_refresh_is_followed_by_a_reinvite_and_a_refused_one_later() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0)
+    assert session.refresh_method() == "INVITE"
+    session.note_allow(response_to(incoming(), 200, "OK", headers=[("Allow", "INVITE, UPDATE")]))
+    assert session.refresh_method() == "UPDATE"
+    assert session.refreshed("UPDATE", True, 10.0) is None
+    assert session.next_timer() is None
+    assert session.refreshed("UPDATE", False, 10.0) == "INVITE"
+    assert session.refresh_method() == "INVITE"  # the far end refused it once
+    assert session.refreshed("INVITE", False, 10.0) is None
+    assert session.next_timer() == 14.0
+    assert session.handle_timer(14.0) == [RefreshDue()]
+
+
+def test_a_request_no_dialog_takes_is_answered_by_its_method() -> None:
+    invite = incoming()
+    assert outside_dialog(invite, []) is None
+    assert outside_dialog(replace(invite, method="CANCEL"), []) is None
+    ours = [("User-Agent", "OpenFax")]
+    options = outside_dialog(replace(invite, method="OPTIONS"), ours)
+    assert options is not None
+    assert options.status == 200
+    assert options.required("Accept") == "application/sdp"
+    assert options.required("User-Agent") == "OpenFax"
+    assert options.to.tag is not None
+    for method, status in [("BYE", 481), ("MESSAGE", 405)]:
+        answer = outside_dialog(replace(invite, method=method), ours)
+        assert answer is not None
+        assert answer.status == status
+    tagged = replace(invite, headers=invite.headers.replace("To", f"<{TARGET}>;tag=gone"))
+    answer = outside_dialog(tagged, ours)
+    assert answer is not None
+    assert answer.status == 481

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from openfax.errors import SdpError, SipParseError, TelephonyError
 from openfax.telephony.sdp import SessionDescription, parse_sdp
 from openfax.telephony.sip._grammar import quote
-from openfax.telephony.sip.dialog import Dialog, new_branch, requires
+from openfax.telephony.sip.dialog import Dialog, new_branch, new_tag, requires
 from openfax.telephony.sip.digest import stale_nonce
 from openfax.telephony.sip.headers import SipUri, Via
 from openfax.telephony.sip.location import Targets, failed_over
@@ -716,7 +716,14 @@ class HangUp:
     """The far end's answer cannot be used: we hang up (BYE)."""
 
 
-SessionEvent = RefreshDue | SessionExpired | Resend | NoAck | RetryDue | Lost | HangUp
+@dataclass(frozen=True)
+class ByeDone:
+    """Our BYE was answered, or 4*T1 passed without its answer: the call is over for its
+    user (RFC 3261 15.1.1: the session ends once the BYE is sent; its answer, or a digest
+    challenge to answer, is waited for only briefly)."""
+
+
+SessionEvent = RefreshDue | SessionExpired | Resend | NoAck | RetryDue | Lost | HangUp | ByeDone
 
 
 @dataclass(frozen=True)
@@ -768,6 +775,60 @@ class ReinviteResult:
         return 200 <= self.status < 300
 
 
+class DialogRequest:
+    """One request of ours in a confirmed ``dialog`` (a re-INVITE, an UPDATE, a BYE), sans
+    I/O: :meth:`start` makes it, :meth:`receive` takes each final response and returns the
+    request once more with the answer to a digest challenge (401/407, answered once by
+    ``authorize``; None: no password), or None when the response is the last.
+
+    ``via`` is ours without branch, ``headers`` and ``body`` (SDP) go in every attempt."""
+
+    def __init__(
+        self,
+        dialog: Dialog,
+        method: str,
+        via: Via,
+        *,
+        headers: tuple[tuple[str, str], ...] = (),
+        body: bytes = b"",
+        authorize: Authorize | None = None,
+    ) -> None:
+        self.dialog = dialog
+        self.method = method
+        self.via = via
+        self.headers = [*headers, ("Content-Type", SDP)] if body else list(headers)
+        self.body = body
+        self.authorize = authorize
+        self.sent: Request | None = None
+        """The last attempt made."""
+        self._challenged = False
+
+    def start(self) -> Request:
+        """The first attempt."""
+        return self._make()
+
+    def receive(self, response: Response) -> Request | None:
+        """The final response to the last attempt: the attempt answering its challenge, or
+        None when ``response`` is the outcome."""
+        assert self.sent is not None, "receive() before start()"
+        if self.method == "INVITE":
+            self.dialog.invite_finished(response)
+        if response.status not in (401, 407) or self._challenged or self.authorize is None:
+            return None
+        answer = self.authorize(self.sent, response, 1)
+        if answer is None:
+            return None
+        self._challenged = True
+        self.headers = [pair for pair in self.headers if pair[0] != answer[0]] + [answer]
+        return self._make()
+
+    def _make(self) -> Request:
+        self.sent = self.dialog.request(
+            self.method, self.via, headers=tuple(self.headers), body=self.body
+        )
+        return self.sent
+
+
 class SessionMachine:
     """The timers of a confirmed dialog, sans I/O: the session timer (RFC 4028) that either
     refreshes the session or gives up on a far end that stopped refreshing it, our 2xx to an
@@ -782,6 +843,8 @@ class SessionMachine:
         self._session_at: float | None = None
         self._session_event: RefreshDue | SessionExpired | None = None
         self._retry_at: float | None = None
+        self._bye_at: float | None = None
+        """When we stop waiting for the answer to our BYE."""
         self.peer_allows_update = False
         """The far end's Allow names UPDATE: a session refresh may be an UPDATE."""
         self._sent: dict[int, tuple[Response, bool, float, float, float]] = {}
@@ -790,7 +853,7 @@ class SessionMachine:
 
     def next_timer(self) -> float | None:
         """When ``handle_timer`` must next be called, or None."""
-        due = [at for at in (self._session_at, self._retry_at) if at is not None]
+        due = [at for at in (self._session_at, self._retry_at, self._bye_at) if at is not None]
         for _, resend, at, _, give_up in self._sent.values():
             due.append(at if resend else give_up)
         return min(due, default=None)
@@ -809,6 +872,9 @@ class SessionMachine:
         if self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
             events.append(RetryDue())
+        if self._bye_at is not None and now >= self._bye_at:
+            self._bye_at = None
+            events.append(ByeDone())
         if self._session_at is not None and now >= self._session_at:
             assert self._session_event is not None
             events.append(self._session_event)
@@ -833,9 +899,48 @@ class SessionMachine:
         try again ``delay`` seconds on."""
         self._session_at, self._session_event = now + delay, RefreshDue()
 
+    def refresh_method(self) -> str:
+        """How to refresh the session: UPDATE without a body when the far end allows it,
+        else a re-INVITE with our session unchanged, so the media goes on."""
+        return "UPDATE" if self.peer_allows_update else "INVITE"
+
+    def refreshed(self, method: str, accepted: bool, now: float) -> str | None:
+        """The answer to our refresh by ``method`` (the call still connected): a refused
+        UPDATE is followed by a re-INVITE (returned, the method to send next), a refused
+        re-INVITE is tried again T2 later; None when nothing follows now."""
+        if accepted:
+            return None
+        if method == "UPDATE":
+            self.peer_allows_update = False
+            return "INVITE"
+        self.refresh_later(now, self.t2)
+        return None
+
     def retry_after(self, delay: float, now: float) -> None:
         """Our re-INVITE met a 491: the retry falls due ``delay`` seconds on."""
         self._retry_at = now + delay
+
+    def glare(self, status: int, retries_left: int, dialog: Dialog, now: float) -> bool:
+        """The final ``status`` of our re-INVITE in ``dialog``: True when it met a 491 with
+        retries left, its retry falling due (:class:`RetryDue`) after RFC 3261 14.1's random
+        wait; False when the answer stands."""
+        if status != 491 or retries_left <= 0:
+            return False
+        delay = dialog.glare_retry_delay()
+        log.info("SIP re-INVITE of %s met 491; retrying in %.2f s", dialog.call_id, delay)
+        self.retry_after(delay, now)
+        return True
+
+    def bye_sent(self, now: float) -> None:
+        """We hang up: the BYE goes now, and its answer is waited for 4*T1 at most."""
+        self._bye_at = now + 4 * self.t1
+
+    def bye_answered(self) -> list[SessionEvent]:
+        """The BYE's final response came (or it could not be sent): the call is over."""
+        if self._bye_at is None:
+            return []
+        self._bye_at = None
+        return [ByeDone()]
 
     def sent_2xx(self, response: Response, now: float, *, resend: bool) -> None:
         """Our 2xx to an INVITE went out: resent (``resend``: over UDP) until its ACK."""
@@ -959,7 +1064,7 @@ class SessionMachine:
 
     def stop(self) -> None:
         """The call ended: no timer runs any more."""
-        self._session_at = self._session_event = self._retry_at = None
+        self._session_at = self._session_event = self._retry_at = self._bye_at = None
         self._sent.clear()
 
 
@@ -992,6 +1097,146 @@ def incoming_invite(request: Request, *, min_se: int) -> IncomingInvite | Respon
     if isinstance(timer, Response):
         return timer
     return IncomingInvite(body_sdp(request), timer, not requires(request, "100rel"))
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """The far end cancelled its INVITE before our answer (the 487 goes first)."""
+
+
+Incoming = Respond | Cancelled | Failed
+
+
+class IncomingCallMachine:
+    """An incoming call from its INVITE to the ACK of our answer, sans I/O: the provisional
+    responses (none when the caller requires them reliable), our 200 with the dialog it
+    makes, a refusal, and the far end's CANCEL before the answer (RFC 3261 9.2). The 200 is
+    resent until its ACK by ``session``, the dialog's timers, which the call keeps once
+    connected: its user calls ``handle_timer(now)`` at ``next_timer()``.
+
+    ``contact`` is our Contact URI and ``headers`` what our dialog-making responses say of
+    us (User-Agent, Allow, Supported); ``t1``/``t2`` are RFC 3261's."""
+
+    def __init__(
+        self,
+        request: Request,
+        invite: IncomingInvite,
+        *,
+        local_tag: str,
+        contact: str,
+        headers: list[tuple[str, str]],
+        t1: float = 0.5,
+        t2: float = 4.0,
+    ) -> None:
+        self.request = request
+        self.offer = invite.offer
+        self.timer = invite.timer
+        self.provisional = invite.provisional
+        self.local_tag = local_tag
+        self.contact = contact
+        self.headers = headers
+        self.state = CallState.CALLING
+        self.answering = False
+        """Our 200 went (or is going): neither a refusal nor a CANCEL ends the call now."""
+        self.dialog: Dialog | None = None
+        self.session = SessionMachine(t1=t1, t2=t2)
+
+    def next_timer(self) -> float | None:
+        """When ``handle_timer`` must next be called (our 200 resent, its ACK given up)."""
+        return self.session.next_timer()
+
+    def handle_timer(self, now: float) -> list[SessionEvent]:
+        """What falls due at ``now``: :class:`Resend` the 200, or :class:`NoAck`."""
+        return self.session.handle_timer(now)
+
+    def ring(self, status: int = 180, reason: str = "Ringing") -> list[Incoming]:
+        """A provisional response while the call is set up; nothing when the caller requires
+        them reliable."""
+        if self.state not in (CallState.CALLING, CallState.RINGING):
+            return []
+        first = self.state is CallState.CALLING
+        self.state = CallState.RINGING
+        if not self.provisional:
+            if first:
+                log.info("SIP call %s: the caller requires 100rel; no %d", self.call_id, status)
+            return []
+        response = response_to(
+            self.request, status, reason, to_tag=self.local_tag, headers=self._dialog_headers()
+        )
+        return [Respond(response)]
+
+    def answer(self, answer: SessionDescription) -> list[Incoming]:
+        """Our 200 with ``answer`` (the answer to the offer, or our offer when the INVITE had
+        none): it makes the confirmed dialog. :class:`Failed` when the far end cancelled
+        first or we answered already."""
+        if self.state is CallState.ENDED or self.answering:
+            return [Failed(CallFailure.CANCELLED, 487, "Request Terminated")]
+        self.answering = True
+        self.dialog = Dialog.as_uas(
+            self.request, local_tag=self.local_tag, local_contact=self.contact
+        )
+        self.session.note_allow(self.request)
+        self.state = CallState.CONNECTED
+        headers = [*self._dialog_headers(), *self.timer.response_headers(), ("Content-Type", SDP)]
+        response = response_to(
+            self.request, 200, "OK", to_tag=self.local_tag, headers=headers, body=answer.to_bytes()
+        )
+        return [Respond(response)]
+
+    def acked(self, ack: Request) -> SessionDescription | None:
+        """The ACK of our 200: the far end's answer it carries to our offer (None when the
+        INVITE had the offer). A delayed offer's ACK must carry the answer (RFC 3261 13.2.1,
+        RFC 3264 4): TelephonyError without one, the call cannot carry media."""
+        self.session.acked(ack.cseq.number)
+        return answer_in_ack(ack) if self.offer is None else None
+
+    def reject(
+        self, status: int, reason: str, headers: Iterable[tuple[str, str]] = ()
+    ) -> list[Incoming]:
+        """Refuse the call (486, 403, 480, 488 ...); nothing once answered or ended."""
+        if self.state is CallState.ENDED or self.answering:
+            return []
+        self.state = CallState.ENDED
+        response = response_to(
+            self.request, status, reason, to_tag=self.local_tag, headers=list(headers)
+        )
+        return [Respond(response)]
+
+    def receive(self, request: Request, now: float) -> list[Incoming]:
+        """A CANCEL of the INVITE (its own 200 is the transaction's): 487 to the INVITE and
+        the call ends, unless our 200 went first."""
+        if request.method != "CANCEL" or self.answering or self.state is CallState.ENDED:
+            return []
+        self.state = CallState.ENDED
+        log.info("SIP call %s cancelled by the far end", self.call_id)
+        reply = response_to(self.request, 487, "Request Terminated", to_tag=self.local_tag)
+        return [Respond(reply), Cancelled()]
+
+    @property
+    def call_id(self) -> str:
+        return self.request.call_id
+
+    def _dialog_headers(self) -> list[tuple[str, str]]:
+        return [
+            *(("Record-Route", value) for value in self.request.headers.get_all("Record-Route")),
+            ("Contact", f"<{self.contact}>"),
+            *self.headers,
+        ]
+
+
+def outside_dialog(request: Request, headers: list[tuple[str, str]]) -> Response | None:
+    """The answer to a request no dialog of ours takes, or None for a new INVITE or a
+    CANCEL (the user agent's to start or end a call): 481 in a dialog we do not know (a To
+    tag) and to a BYE, OPTIONS answered with ``headers`` (ours) and what we accept, any
+    other method refused (405)."""
+    if request.to.tag is not None or request.method == "BYE":
+        return response_to(request, 481, "Call/Transaction Does Not Exist")
+    if request.method in ("INVITE", "CANCEL"):
+        return None
+    if request.method == "OPTIONS":
+        accept = [*headers, ("Accept", SDP)]
+        return response_to(request, 200, "OK", to_tag=new_tag(), headers=accept)
+    return response_to(request, 405, "Method Not Allowed", headers=[("Allow", ALLOW)])
 
 
 def answer_in_ack(ack: Request) -> SessionDescription:

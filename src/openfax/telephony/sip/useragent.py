@@ -45,11 +45,16 @@ from openfax.telephony.sdp import SessionDescription
 from openfax.telephony.sip._grammar import quote
 from openfax.telephony.sip.call import (
     ALLOW,
-    SDP,
     Abandon,
+    ByeDone,
     ByeReceived,
     CallMachine,
+    Cancelled,
     Connected,
+    DialogRequest,
+    Failed,
+    Incoming,
+    IncomingCallMachine,
     IncomingInvite,
     Locate,
     Lost,
@@ -63,12 +68,13 @@ from openfax.telephony.sip.call import (
     SendCancel,
     SendInvite,
     SendRequest,
+    SessionEvent,
     SessionExpired,
     SessionMachine,
     SessionTimer,
-    answer_in_ack,
     body_sdp,
     incoming_invite,
+    outside_dialog,
     warning,
 )
 from openfax.telephony.sip.call import (
@@ -214,7 +220,9 @@ class UserAgent:
             config.dns_servers, ipv6=":" in config.host, timeout=config.dns_timeout
         )
         self.registration: Registration | None = None
-        self._keeping: asyncio.Task[None] | None = None
+        self._registration_handle: asyncio.TimerHandle | None = None
+        self._attempt: asyncio.Task[None] | None = None
+        """The registration's attempt under way (its first, a refresh or a retry)."""
         self._on_registration: Callable[[Registration], None] | None = None
         self._calls: dict[tuple[str, str], Call] = {}
         self._placing: set[OutgoingCall] = set()
@@ -261,8 +269,7 @@ class UserAgent:
         try:
             await self._register_once(registration)
         finally:
-            if self._keeping is None:
-                self._keeping = self.spawn(self._keep_registered(registration))
+            self._arm_registration()
         return registration
 
     def register_in_background(
@@ -273,8 +280,8 @@ class UserAgent:
         ``on_change`` hears each change of state or error."""
         registration = self._registration()
         self._on_registration = on_change
-        if self._keeping is None:
-            self._keeping = self.spawn(self._keep_registered(registration, first=True))
+        if self._attempt is None:
+            self._attempt = self.spawn(self._attempt_registration(registration))
         return registration
 
     def _registration(self) -> Registration:
@@ -293,18 +300,36 @@ class UserAgent:
             )
         return self.registration
 
-    async def _keep_registered(self, registration: Registration, first: bool = False) -> None:
-        """Give the registration its time: each attempt it asks for (a refresh, a retry)
-        locates the registrar anew, once the DNS answers' TTLs ran out."""
-        loop = asyncio.get_running_loop()
-        if first:
+    def _arm_registration(self) -> None:
+        """Arm the one loop timer of the registration at its next attempt (a refresh, a
+        retry), unless an attempt is under way: it arms the timer when it ends."""
+        if self._registration_handle is not None:
+            self._registration_handle.cancel()
+            self._registration_handle = None
+        registration = self.registration
+        due = None if registration is None else registration.next_timer()
+        if due is not None and self._attempt is None:
+            loop = asyncio.get_running_loop()
+            self._registration_handle = loop.call_at(due, self._registration_due)
+
+    def _registration_due(self) -> None:
+        self._registration_handle = None
+        registration = self.registration
+        assert registration is not None
+        if registration.handle_timer(self.endpoint.now()):
+            self._attempt = self.spawn(self._attempt_registration(registration))
+        else:
+            self._arm_registration()
+
+    async def _attempt_registration(self, registration: Registration) -> None:
+        """An attempt the registration asked for: it locates the registrar anew, once the
+        DNS answers' TTLs ran out; its failure is the registration's to retry."""
+        try:
             with contextlib.suppress(TelephonyError):
                 await self._register_once(registration)
-        while (due := registration.next_timer()) is not None:
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            if registration.handle_timer(loop.time()):
-                with contextlib.suppress(TelephonyError):
-                    await self._register_once(registration)
+        finally:
+            self._attempt = None
+            self._arm_registration()
 
     async def _register_once(self, registration: Registration, *, unregister: bool = False) -> None:
         """Carry one attempt of the registration; raise RegistrationError when it failed (a
@@ -382,9 +407,12 @@ class UserAgent:
     async def _unregister(self, registration: Registration) -> None:
         """Stop refreshing and remove our binding (Expires: 0), not waiting long for it."""
         registration.stop()
-        if self._keeping is not None:
-            self._keeping.cancel()
-            self._keeping = None
+        if self._registration_handle is not None:
+            self._registration_handle.cancel()
+            self._registration_handle = None
+        if self._attempt is not None:
+            self._attempt.cancel()
+            self._attempt = None
         if registration.registered:
             try:
                 await asyncio.wait_for(self._register_once(registration, unregister=True), 2.0)
@@ -556,27 +584,17 @@ class UserAgent:
 
     def _dispatch(self, server: ServerRequest) -> None:
         request = server.request
-        method = request.method
+        call = None
         if request.to.tag is not None:
             call = self._calls.get((request.call_id, request.to.tag))
-            if call is None:
-                reply = response_to(request, 481, "Call/Transaction Does Not Exist")
-                server.respond(reply)
-            else:
-                call._on_request(server)
-            return
-        if method == "INVITE":
+        if call is not None:
+            call._on_request(server)
+        elif (reply := outside_dialog(request, self.common_headers())) is not None:
+            server.respond(reply)
+        elif request.method == "INVITE":
             self._on_invite(server)
-        elif method == "CANCEL":
-            self._on_cancel(server)
-        elif method == "OPTIONS":
-            headers = [*self.common_headers(), ("Accept", SDP)]
-            server.respond(response_to(request, 200, "OK", to_tag=new_tag(), headers=headers))
-        elif method == "BYE":
-            server.respond(response_to(request, 481, "Call/Transaction Does Not Exist"))
         else:
-            headers = [("Allow", ALLOW)]
-            server.respond(response_to(request, 405, "Method Not Allowed", headers=headers))
+            self._on_cancel(server)
 
     def _on_invite(self, server: ServerRequest) -> None:
         request = server.request
@@ -606,7 +624,7 @@ class UserAgent:
             return
         server.respond(response_to(server.request, 200, "OK"))
         if call is not None:
-            call._cancelled()
+            call._cancelled(server.request)
 
     def _on_stray(self, message: Message, peer: Peer) -> None:
         if isinstance(message, Request):
@@ -649,6 +667,8 @@ class Call:
         self._ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
         self._reinvite_lock = asyncio.Lock()
         self._hanging_up = False
+        self._hang_up_end = CallEnd(remote=False, reason="hang_up")
+        """How the call ends once our BYE is done with."""
         timers = ua.config.timers
         self.session = SessionMachine(t1=timers.t1, t2=timers.t2)
         """The dialog's timers: session refresh or expiry, 2xx resent, 491 retry."""
@@ -675,28 +695,33 @@ class Call:
         await self._hang_up(CallEnd(remote=False, reason="hang_up"), reason)
 
     async def _hang_up(self, end: CallEnd, reason: tuple[int, str] | None = None) -> None:
-        """Send BYE and end the call as ``end`` says (we hung up, or the far end is lost)."""
+        """Send BYE and end the call as ``end`` says (we hung up, or the far end is lost)
+        once the session machine says the BYE is done with."""
         if self.state is CallState.ENDED or self._hanging_up:
             await self.wait_ended()
             return
         self._hanging_up = True
-        # RFC 3261 15.1.1: the session is over once the BYE is passed to its transaction;
-        # its answer (or a digest challenge to answer) is waited for only briefly.
-        bye = self.ua.spawn(self._bye(reason))
-        await asyncio.wait([bye], timeout=4 * self.ua.config.timers.t1)
-        self._finish(end)
+        self._hang_up_end = end
+        self.session.bye_sent(self.ua.endpoint.now())
+        self._run_session()
+        self.ua.spawn(self._bye(reason))
+        await self.wait_ended()
 
     async def _bye(self, reason: tuple[int, str] | None = None) -> None:
         """Send BYE in a connected dialog and wait for its answer, whatever it is."""
-        if self.dialog is None or self.dialog.state is not DialogState.CONFIRMED:
-            return
-        headers = []
-        if reason is not None:
-            headers.append(("Reason", f"SIP ;cause={reason[0]} ;text={quote(reason[1][:200])}"))
         try:
-            await self._request("BYE", headers=headers)
-        except TelephonyError as error:
-            log.info("SIP BYE of %s not sent: %s", self.call_id, error)
+            if self.dialog is None or self.dialog.state is not DialogState.CONFIRMED:
+                return
+            headers = []
+            if reason is not None:
+                cause = f"SIP ;cause={reason[0]} ;text={quote(reason[1][:200])}"
+                headers.append(("Reason", cause))
+            try:
+                await self._request("BYE", headers=headers)
+            except TelephonyError as error:
+                log.info("SIP BYE of %s not sent: %s", self.call_id, error)
+        finally:
+            self._session_events(self.session.bye_answered())
 
     async def reinvite(self, offer: SessionDescription) -> ReinviteResult:
         """Offer a new session (T.38, or back to audio) by re-INVITE and wait for the answer.
@@ -704,16 +729,14 @@ class Call:
         leaves the old session in force; 408 or 481 end the call."""
         async with self._reinvite_lock:
             result = ReinviteResult(481, "Call/Transaction Does Not Exist")
-            for attempt in range(self.ua.config.glare_retries + 1):
-                if self.state is not CallState.CONNECTED or self.dialog is None:
-                    return result
+            left = self.ua.config.glare_retries
+            while self.state is CallState.CONNECTED and self.dialog is not None:
                 result = await self._offer("INVITE", self._versioned(offer))
-                if result.status != 491 or attempt == self.ua.config.glare_retries:
+                now = self.ua.endpoint.now()
+                if not self.session.glare(result.status, left, self.dialog, now):
                     break
-                delay = self.dialog.glare_retry_delay()
-                log.info("SIP re-INVITE of %s met 491; retrying in %.2f s", self.call_id, delay)
+                left -= 1
                 self._glare = asyncio.get_running_loop().create_future()
-                self.session.retry_after(delay, self.ua.endpoint.now())
                 self._run_session()
                 await self._glare
             return result
@@ -723,29 +746,28 @@ class Call:
     async def _request(
         self, method: str, *, body: bytes = b"", headers: Iterable[tuple[str, str]] = ()
     ) -> tuple[Response, ClientRequest]:
-        """Send a request in the dialog and wait for its final response, answering one digest
-        challenge; the 2xx of a re-INVITE is ACKed."""
+        """Send a request in the dialog and wait for its final response, as a
+        :class:`~openfax.telephony.sip.call.DialogRequest` says (one digest challenge
+        answered); the 2xx of a re-INVITE is ACKed."""
         assert self.dialog is not None
-        extra = list(headers)
-        if body:
-            extra.append(("Content-Type", SDP))
-        for _attempt in range(2):
-            request = self.dialog.request(
-                method, self.ua.via(self.peer), headers=tuple(extra), body=body
-            )
+        authorize = self.ua.authorization if self.ua.config.password else None
+        exchange = DialogRequest(
+            self.dialog,
+            method,
+            self.ua.via(self.peer),
+            headers=tuple(headers),
+            body=body,
+            authorize=authorize,
+        )
+        request: Request | None = exchange.start()
+        while request is not None:
             peer = await self.ua.next_hop(request, self.peer.transport)
             client = self.ua.endpoint.request(request, peer, self._on_response)
             response = await client.final
-            if method == "INVITE":
-                self.dialog.invite_finished(response)
-                if 200 <= response.status < 300:
-                    await self._ack(request, response)
-            if response.status in (401, 407):
-                answer = self.ua.authorization(request, response)
-                if answer is not None:
-                    extra = [pair for pair in extra if pair[0] != answer[0]] + [answer]
-                    continue
-            return response, client
+            again = exchange.receive(response)
+            if method == "INVITE" and 200 <= response.status < 300:
+                await self._ack(request, response)
+            request = again
         return response, client
 
     async def _offer(self, method: str, offer: SessionDescription | None) -> ReinviteResult:
@@ -913,7 +935,11 @@ class Call:
 
     def _session_fired(self) -> None:
         self._session_handle = None
-        for event in self.session.handle_timer(self.ua.endpoint.now()):
+        self._session_events(self.session.handle_timer(self.ua.endpoint.now()))
+
+    def _session_events(self, events: list[SessionEvent]) -> None:
+        """Carry out the session machine's events, then arm its next timer."""
+        for event in events:
             if isinstance(event, RefreshDue):
                 self.ua.spawn(self._refresh())
             elif isinstance(event, SessionExpired):
@@ -927,6 +953,8 @@ class Call:
                 self._no_ack(event.cseq)
             elif isinstance(event, RetryDue) and self._glare and not self._glare.done():
                 self._glare.set_result(None)
+            elif isinstance(event, ByeDone):
+                self._finish(self._hang_up_end)
         self._run_session()
 
     def _no_ack(self, cseq: int) -> None:
@@ -951,18 +979,22 @@ class Call:
             return
         async with self._reinvite_lock:
             log.info("SIP call %s: refreshing the session", self.call_id)
-            if self.session.peer_allows_update:
-                result = await self._offer("UPDATE", None)
+            method: str | None = self.session.refresh_method()
+            while method is not None:
+                offer = None if method == "UPDATE" else self.local_sdp
+                result = await self._offer(method, offer)
                 self.refreshes += result.accepted
-                if result.accepted or self.state is not CallState.CONNECTED:
+                if self.state is not CallState.CONNECTED:
                     return
-                self.session.peer_allows_update = False
-            result = await self._offer("INVITE", self.local_sdp)
-            self.refreshes += result.accepted
-        if not result.accepted and self.state is CallState.CONNECTED:
-            log.warning("SIP call %s: session refresh refused (%d)", self.call_id, result.status)
-            self.session.refresh_later(self.ua.endpoint.now(), self.ua.config.timers.t2)
-            self._run_session()
+                if not result.accepted:
+                    log.warning(
+                        "SIP call %s: session refresh by %s refused (%d)",
+                        self.call_id,
+                        method,
+                        result.status,
+                    )
+                method = self.session.refreshed(method, result.accepted, self.ua.endpoint.now())
+        self._run_session()
 
     def _note_allow(self, message: Message) -> None:
         self.session.note_allow(message)
@@ -1199,7 +1231,8 @@ class OutgoingCall(Call):
 class IncomingCall(Call):
     """A call the far end placed: ring, answer or reject it. ``called_number`` (the user
     part of the Request-URI) routes it; ``offer`` is the far end's SDP (None when it waits
-    for ours)."""
+    for ours). An :class:`~openfax.telephony.sip.call.IncomingCallMachine` decides; this
+    sends its responses in the INVITE's server transaction and gives it the time."""
 
     def __init__(
         self,
@@ -1210,77 +1243,60 @@ class IncomingCall(Call):
         super().__init__(ua, call_id=server.request.call_id, local_tag=new_tag(), peer=server.peer)
         self.server = server
         self.request = server.request
-        self.offer = invite.offer
-        self.remote_sdp = invite.offer
-        self.timer = invite.timer
-        self.caller = self.request.from_.uri
-        self.caller_name = self.request.from_.display_name
         try:
             user = SipUri.parse(self.request.uri).user
         except SipParseError:
             user = None
         self.called_number = user or _user_of(self.request.to.uri)
-        self._answering = False
+        self.machine = IncomingCallMachine(
+            self.request,
+            invite,
+            local_tag=self.local_tag,
+            contact=ua.contact(self.peer, self.called_number or None),
+            headers=ua.common_headers(),
+            t1=ua.config.timers.t1,
+            t2=ua.config.timers.t2,
+        )
+        self.session = self.machine.session
+        self.offer = invite.offer
+        self.remote_sdp = invite.offer
+        self.timer = invite.timer
+        self.caller = self.request.from_.uri
+        self.caller_name = self.request.from_.display_name
         self.provisional = invite.provisional
         """False when the caller requires reliable provisional responses (RFC 3262): we do
         not send them, so :meth:`ring` sends nothing and the 200 follows the 100 Trying."""
 
-    def _dialog_headers(self) -> list[tuple[str, str]]:
-        contact = self.ua.contact(self.peer, self.called_number or None)
-        return [
-            *(("Record-Route", value) for value in self.request.headers.get_all("Record-Route")),
-            ("Contact", f"<{contact}>"),
-            *self.ua.common_headers(),
-        ]
-
     def ring(self, status: int = 180, reason: str = "Ringing") -> None:
         """Send a provisional response (180 Ringing, or 183 Session Progress); nothing when
         the caller requires them reliable (``provisional`` False)."""
-        if self.state is CallState.CALLING or self.state is CallState.RINGING:
-            first = self.state is CallState.CALLING
-            self.state = CallState.RINGING
-            if not self.provisional:
-                if first:
-                    log.info("SIP call %s: the caller requires 100rel; no %d", self.call_id, status)
-                return
-            response = response_to(
-                self.request, status, reason, to_tag=self.local_tag, headers=self._dialog_headers()
-            )
-            self.server.respond(response)
+        self._carry_out(self.machine.ring(status, reason))
 
     async def answer(self, answer: SessionDescription) -> None:
         """Answer with our SDP (the answer to the offer, or our offer when the INVITE had
         none) and wait for the ACK. Raises CallFailedError when the far end cancelled first
         or never sent the ACK."""
-        if self.state is CallState.ENDED or self._answering:
-            raise CallFailedError(CallFailure.CANCELLED, 487, "Request Terminated")
-        self._answering = True
+        events = self.machine.answer(answer)
+        for event in events:
+            if isinstance(event, Failed):
+                raise CallFailedError(event.cause, event.status, event.reason)
         self.local_sdp = answer
-        self.dialog = Dialog.as_uas(
-            self.request,
-            local_tag=self.local_tag,
-            local_contact=self.ua.contact(self.peer, self.called_number or None),
-        )
-        self._note_allow(self.request)
+        self.dialog = self.machine.dialog
         self.ua._calls[(self.call_id, self.local_tag)] = self
         self.ua._ringing.pop(id(self.server), None)
         self.state = CallState.CONNECTED
-        headers = [*self._dialog_headers(), *self.timer.response_headers(), ("Content-Type", SDP)]
-        response = response_to(
-            self.request, 200, "OK", to_tag=self.local_tag, headers=headers, body=answer.to_bytes()
-        )
+        response = next(event.response for event in events if isinstance(event, Respond))
         ack = await self._send_2xx(self.server, response)
         if ack is None:
             raise CallFailedError(CallFailure.UNREACHABLE, 408, "no ACK for the 200 OK")
-        if self.offer is None:
-            # Delayed offer: our SDP in the 200 was the offer; the ACK must carry the answer
-            # (RFC 3261 13.2.1, RFC 3264 4). Without one the call cannot carry media.
-            try:
-                self.remote_sdp = answer_in_ack(ack)
-            except TelephonyError as error:
-                log.warning("SIP call %s: %s; hanging up", self.call_id, error)
-                await self.hang_up((488, str(error)))
-                raise CallFailedError(CallFailure.INCOMPATIBLE, 488, str(error)) from None
+        try:
+            late = self.machine.acked(ack)
+        except TelephonyError as error:
+            log.warning("SIP call %s: %s; hanging up", self.call_id, error)
+            await self.hang_up((488, str(error)))
+            raise CallFailedError(CallFailure.INCOMPATIBLE, 488, str(error)) from None
+        if late is not None:
+            self.remote_sdp = late
         self._arm_timer()
         log.info("SIP call %s from %s connected", self.call_id, self.caller)
 
@@ -1292,29 +1308,33 @@ class IncomingCall(Call):
     ) -> None:
         """Refuse the call (486 busy, 403, 404, 480, 488 ...); ``headers`` go with the
         response (the Warnings of a 488: :func:`warnings_of`)."""
-        if self.state is CallState.ENDED or self._answering:
-            return
-        response = response_to(
-            self.request, status, reason, to_tag=self.local_tag, headers=list(headers)
-        )
-        self.server.respond(response)
-        self._finish(CallEnd(remote=False, reason="rejected", status=status))
+        if self._carry_out(self.machine.reject(status, reason, headers)):
+            self._finish(CallEnd(remote=False, reason="rejected", status=status))
 
     async def hang_up(self, reason: tuple[int, str] | None = None) -> None:
         """Reject a call not answered yet (480), or BYE once connected."""
-        if self.state in (CallState.CALLING, CallState.RINGING) and not self._answering:
+        if self.state in (CallState.CALLING, CallState.RINGING) and not self.machine.answering:
             self.reject(480, "Temporarily Unavailable")
             return
         await super().hang_up(reason)
 
-    def _cancelled(self) -> None:
-        """The far end sent CANCEL before we answered: 487 to the INVITE, the call ends."""
-        if self._answering or self.state is CallState.ENDED:
-            return
-        reply = response_to(self.request, 487, "Request Terminated", to_tag=self.local_tag)
-        self.server.respond(reply)
-        log.info("SIP call %s cancelled by the far end", self.call_id)
-        self._finish(CallEnd(remote=True, reason="cancelled", status=487))
+    def _cancelled(self, cancel: Request) -> None:
+        """The far end sent CANCEL: the machine says whether it ends the call."""
+        events = self.machine.receive(cancel, self.ua.endpoint.now())
+        self._carry_out(events)
+        if any(isinstance(event, Cancelled) for event in events):
+            self._finish(CallEnd(remote=True, reason="cancelled", status=487))
+
+    def _carry_out(self, events: list[Incoming]) -> bool:
+        """Send the machine's responses in the INVITE's transaction; True when any went."""
+        if self.state is not CallState.ENDED and self.machine.state is CallState.RINGING:
+            self.state = CallState.RINGING
+        sent = False
+        for event in events:
+            if isinstance(event, Respond):
+                self.server.respond(event.response)
+                sent = True
+        return sent
 
 
 def _user_of(uri: str) -> str:
