@@ -59,7 +59,7 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
     await job_leaves_queue(service, job_id)
 
     out = await service.archives.get_message(Direction.OUT, job_id)
-    assert out.pages == 2 and out.recipient_number == "1002"
+    assert out.pages == 2 and out.recipient is not None and out.recipient.fax_number == "1002"
 
     (message,) = await archived(service)
     assert message.pages == 2 and not message.partial

@@ -100,7 +100,7 @@ from openfax.service.hearing import (
     incoming_faxes_are_public,
     sees_receive_folder,
 )
-from openfax.service.views import call_attempt_info, message_info
+from openfax.service.views import call_attempt_info
 
 MAX_FILE_NAME_LENGTH = 255
 """The longest name of an uploaded file, as most file systems take."""
@@ -445,8 +445,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         page = await service.archives.get_messages(direction, cursor, limit, owner=owner)
-        messages = [message_info(message) for message in page.messages]
-        return json_response(m.message_page_json(messages, page.next_cursor))
+        return json_response(m.message_page_json(page))
 
     @api.get(f"/{side}-archive", name=f"get_{direction.value}_archive", tags=tag)
     async def get_archive(who: QueryArchives, account: AccountParam = None) -> m.ArchiveModel:
@@ -459,7 +458,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
 
     async def visible(message_id: str, who: Caller, *, manage: bool = False) -> None:
         """Refuse a caller who may not see the message (or delete it, ``manage``)."""
-        message = message_info(await service.archives.get_message(direction, parse_id(message_id)))
+        message = await service.archives.get_message(direction, parse_id(message_id))
         _check_message(who, message, manage=manage, public=incoming_faxes_are_public(service))
 
     @api.get(
@@ -471,7 +470,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     async def get_message(message_id: IdParam, who: QueryArchives) -> Response:
         await visible(message_id, who)
         message = await service.archives.get_message(direction, parse_id(message_id), who.name)
-        return record_response(m.MESSAGE, message_info(message))
+        return record_response(m.MESSAGE, message)
 
     @api.patch(
         prefix + "/{message_id}",
@@ -494,7 +493,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         saved = await service.archives.save_message(
             direction, parse_id(message_id), changes, who.name
         )
-        return record_response(m.MESSAGE, message_info(saved))
+        return record_response(m.MESSAGE, saved)
 
     @api.get(
         prefix + "/{message_id}/tiff",

@@ -30,7 +30,7 @@ from openfax.model import (
     ScheduleType,
     version_numbers,
 )
-from openfax.model.paging import MessageCursor, QueuePage, encode_cursor, encode_queue_cursor
+from openfax.model.paging import MessagePage, QueuePage, encode_cursor, encode_queue_cursor
 from openfax.model.records import (
     MAX_ADDRESS_LENGTH,
     MAX_DOCUMENT_NAME_LENGTH,
@@ -241,10 +241,11 @@ def json_response(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
-def message_page_json(messages: list[MessageInfo], cursor: MessageCursor | None) -> bytes:
+def message_page_json(page: MessagePage[MessageInfo]) -> bytes:
     """An archive's page as the JSON of ``MessagePageModel``."""
+    cursor = page.next_cursor
     body = MessagePageModel.model_construct(
-        messages=messages, next_cursor=None if cursor is None else encode_cursor(cursor)
+        messages=page.messages, next_cursor=None if cursor is None else encode_cursor(cursor)
     )
     return body.model_dump_json(by_alias=True).encode()
 

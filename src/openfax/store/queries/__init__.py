@@ -12,7 +12,7 @@ One module per table group; this package re-exports every question, so callers r
 ``queries.get_job`` whatever module holds it.
 """
 
-from openfax.model.paging import MessageCursor, QueueCursor, QueueKey, QueuePage
+from openfax.model.paging import MessageCursor, MessagePage, QueueCursor, QueueKey, QueuePage
 from openfax.store.queries.accounts import (
     delete_account,
     delete_group_grant,
@@ -28,7 +28,6 @@ from openfax.store.queries.accounts import (
     update_account,
 )
 from openfax.store.queries.archives import (
-    MessagePage,
     archive_message,
     archive_size,
     archive_sizes,
