@@ -100,7 +100,6 @@ from openfax.service.hearing import (
     incoming_faxes_are_public,
     sees_receive_folder,
 )
-from openfax.service.views import call_attempt_info
 
 MAX_FILE_NAME_LENGTH = 255
 """The longest name of an uploaded file, as most file systems take."""
@@ -310,7 +309,7 @@ def _routes(service: FaxService) -> APIRouter:
             message = await service.archives.get_message(Direction.OUT, parse_id(job_id))
             check_owner(who, message.owner_id, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
         attempts = await service.outgoing_queue.get_call_attempts(parse_id(job_id))
-        return record_response(m.CALL_ATTEMPTS, [call_attempt_info(a) for a in attempts])
+        return record_response(m.CALL_ATTEMPTS, attempts)
 
     # --- the incoming queue's jobs --------------------------------------------------------------
 
