@@ -19,7 +19,6 @@ from openfax.model.records import ID_PATTERN, DeliveryInfo
 from openfax.routing import RoutingExtension
 from openfax.service import FaxService
 from openfax.service.inbound_routing import MethodInfo
-from openfax.service.views import delivery_info
 
 TAGS: list[Any] = ["inbound routing"]
 
@@ -193,19 +192,17 @@ def routing_routes(service: FaxService) -> APIRouter:
     ) -> list[DeliveryInfo]:
         """A received fax's deliveries (``message_id``) in the order its methods run, or the
         deliveries in a ``status`` (``failed``: those an administrator may resend)."""
-        found = await service.routing.inbound.get_deliveries(
+        return await service.routing.inbound.get_deliveries(
             message_id=None if message_id is None else parse_id(message_id),
             status=status,
             limit=limit,
         )
-        return [delivery_info(d, service.routing.inbound.registry) for d in found]
 
     @api.post("/inbound-routing/deliveries/{delivery_id}/resend")
     async def resend(
         delivery_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageReceiveFolder
     ) -> DeliveryInfo:
         """Send a failed delivery again, with fresh retries."""
-        delivery = await service.routing.inbound.resend(parse_id(delivery_id))
-        return delivery_info(delivery, service.routing.inbound.registry)
+        return await service.routing.inbound.resend(parse_id(delivery_id))
 
     return api

@@ -98,8 +98,8 @@ class Devices:
 
     async def use_routing_method(self, device_id: int, method: str, use: bool) -> DeviceInfo:
         """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
-        device = await self._routing.use_routing_method(device_id, method, use)
-        return self._device_info(device)
+        await self._routing.use_routing_method(device_id, method, use)
+        return await self.get_device(device_id)
 
     async def set_store_in_folder(self, device_id: int, settings: FolderSettings) -> None:
         """Where the "store in folder" routing method writes this device's faxes."""
