@@ -248,6 +248,17 @@ class OutgoingJobInfo(_JobStatusNames):
         return self.recipient.name
 
 
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """FAXCOMEX ``ConnectedSubmit2``'s outcome: the submission's id and its jobs' in
+    recipient order; ``created`` is False for a submission found again by its idempotency
+    key (nothing new queued)."""
+
+    submission_id: int
+    job_ids: list[int]
+    created: bool
+
+
 @dataclass(frozen=True, kw_only=True)
 class IncomingJobInfo(_JobStatusNames):
     """FAXCOMEX ``IFaxIncomingJob``: a fax being received or routed."""

@@ -24,7 +24,7 @@ from openfax.errors import (
 )
 from openfax.model import DEFAULT_PREFETCH_SIZE, CoverPageType, JobStatus, new_ids
 from openfax.model.paging import QueueCursor, QueuePage
-from openfax.model.records import CallAttemptInfo, OutgoingJobInfo, person_fields
+from openfax.model.records import CallAttemptInfo, OutgoingJobInfo, SubmitResult, person_fields
 from openfax.service.archiving import settle_submission
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record, record_read
 from openfax.service.composing import compose_pages, sending_tsid
@@ -45,7 +45,6 @@ from openfax.service.submission import (
 from openfax.service.views import call_attempt_info, outgoing_job_info
 from openfax.store import Direction, OutgoingJob, Spool, Submission
 from openfax.store import queries as q
-from openfax.store.queries import SubmitResult
 
 _AUDITED = {
     Operation.PAUSE: AuditAction.PAUSED,

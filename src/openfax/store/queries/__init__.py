@@ -13,6 +13,7 @@ One module per table group; this package re-exports every question, so callers r
 """
 
 from openfax.model.paging import MessageCursor, MessagePage, QueueCursor, QueueKey, QueuePage
+from openfax.model.records import SubmitResult
 from openfax.store.queries.accounts import (
     delete_account,
     delete_group_grant,
@@ -120,7 +121,6 @@ from openfax.store.queries.settings import (
     set_setting,
 )
 from openfax.store.queries.submissions import (
-    SubmitResult,
     delete_submission,
     find_submission,
     get_submission,
