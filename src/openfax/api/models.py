@@ -38,19 +38,22 @@ from openfax.model.records import (
     MAX_NOTE_LENGTH,
     MAX_SUBJECT_LENGTH,
     NO_NUL,
+    Activity,
     CallAttemptInfo,
     CoverText,
+    DeviceInfo,
     FaxId,
     FaxNumber,
     Ident,
     IncomingJobInfo,
     MessageInfo,
     OutgoingJobInfo,
+    QueueSwitches,
     Recipient,
     Sender,
+    ServerInfo,
 )
 from openfax.service.submission import SubmitRequest
-from openfax.service.views import Activity, DeviceInfo, QueueSwitches, ServerInfo
 
 MAX_INT64 = 2**63 - 1
 """The largest integer the store keeps (SQLite's INTEGER, PostgreSQL's bigint): the most a

@@ -9,13 +9,13 @@ from typing import Any
 
 from openfax.errors import MessageNotFoundError
 from openfax.model import ReceiveMode
+from openfax.model.records import DeviceInfo
 from openfax.providers import DeviceProvider, DeviceState
 from openfax.routing import STORE_IN_FOLDER, FolderSettings
 from openfax.service.context import ServiceContext
 from openfax.service.event_hub import EventType
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.scheduler import Scheduler
-from openfax.service.views import DeviceInfo
 from openfax.store import Device
 from openfax.store import queries as q
 

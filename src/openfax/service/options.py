@@ -18,7 +18,7 @@ from typing import Any
 from openfax import __version__
 from openfax.errors import ConfigError
 from openfax.model import DEFAULT_PREFETCH_SIZE, ServerApiVersion
-from openfax.model.records import AuditEntryInfo
+from openfax.model.records import AuditEntryInfo, QueueSwitches, ServerInfo
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.config_file import ServiceConfig
@@ -42,7 +42,7 @@ from openfax.service.receipt_options import (
 from openfax.service.receipts import load_receipt_options
 from openfax.service.scheduler import Scheduler
 from openfax.service.system_log import EVENT_LOGGING_KEY, EventLogging
-from openfax.service.views import QueueSwitches, ServerInfo, audit_entry_info
+from openfax.service.views import audit_entry_info
 from openfax.store import queries as q
 
 _logger = logging.getLogger("openfax.service.options")
