@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openfax.service import EventType, FaxService, ServerEvent
 from openfax.store import Database
 from tests.service.conftest import WAIT_SECONDS
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -62,8 +63,7 @@ async def test_a_stream_reading_as_the_service_stops_hears_that_it_stops(
         heard = asyncio.create_task(all_events(stream))
         await reads.held.wait()  # the stream has read the log: nothing new yet
         announced = asyncio.create_task(service.announce_shutdown(wait=WAIT_SECONDS))
-        while not hub.closed:
-            await asyncio.sleep(0.01)
+        await until(lambda: hub.closed, "the hub closes", poll=0.01)
         release.set()  # its read, from before the notice, is done only now
         assert EventType.SERVER_SHUT_DOWN in await heard, "the stream ended without the notice"
         await announced

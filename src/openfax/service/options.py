@@ -45,7 +45,7 @@ from openfax.service.system_log import EVENT_LOGGING_KEY, EventLogging
 from openfax.service.views import audit_entry_info
 from openfax.store import queries as q
 
-_logger = logging.getLogger("openfax.service.options")
+_logger = logging.getLogger(__name__)
 
 SWITCHES_KEY = "queues"
 """Settings key of the queue switches."""
