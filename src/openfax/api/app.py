@@ -88,6 +88,7 @@ from openfax.model.paging import QueuePage, decode_cursor, decode_queue_cursor
 from openfax.model.records import (
     ID_PATTERN,
     CallAttemptInfo,
+    DeviceInfo,
     IncomingJobInfo,
     MessageInfo,
     OutgoingJobInfo,
@@ -348,22 +349,22 @@ def _routes(service: FaxService) -> APIRouter:
     # --- devices --------------------------------------------------------------------------------
 
     @api.get("/devices")
-    async def get_devices(who: QueryConfig) -> list[m.DeviceModel]:
-        return [m.DeviceModel.of(device) for device in await service.devices.get_devices()]
+    async def get_devices(who: QueryConfig) -> list[DeviceInfo]:
+        return await service.devices.get_devices()
 
     @api.get("/devices/{device_id}")
-    async def get_device(device_id: m.DeviceIdParam, who: QueryConfig) -> m.DeviceModel:
-        return m.DeviceModel.of(await service.devices.get_device(device_id))
+    async def get_device(device_id: m.DeviceIdParam, who: QueryConfig) -> DeviceInfo:
+        return await service.devices.get_device(device_id)
 
     @api.patch("/devices/{device_id}")
     async def patch_device(
         device_id: m.DeviceIdParam, change: m.DevicePatch, who: ManageConfig
-    ) -> m.DeviceModel:
+    ) -> DeviceInfo:
         """FAXCOMEX ``Device.Save()`` of the properties given."""
         settings = {k: getattr(change, k) for k in change.model_fields_set}
         if not settings:
-            return m.DeviceModel.of(await service.devices.get_device(device_id))
-        return m.DeviceModel.of(await service.devices.save_device(device_id, **settings))
+            return await service.devices.get_device(device_id)
+        return await service.devices.save_device(device_id, **settings)
 
     @api.post("/devices/{device_id}/answer")
     async def answer_call(device_id: m.DeviceIdParam, who: ManageConfig) -> m.AnswerModel:

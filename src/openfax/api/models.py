@@ -41,7 +41,6 @@ from openfax.model.records import (
     Activity,
     CallAttemptInfo,
     CoverText,
-    DeviceInfo,
     FaxId,
     FaxNumber,
     Ident,
@@ -289,37 +288,6 @@ class MessagePageModel(BaseModel):
 
     messages: list[MessageInfo]
     next_cursor: str | None
-
-
-class DeviceModel(BaseModel):
-    """FAXCOMEX ``IFaxDevice``."""
-
-    id: int
-    device_name: str
-    provider_unique_name: str
-    number: str
-    description: str
-    tsid: str
-    csid: str
-    rings_before_answer: int
-    receive_mode: int
-    send_enabled: bool
-    used_routing_methods: list[str]
-    powered_off: bool
-    sending_now: bool
-    receiving_now: bool
-    ringing_now: bool
-    registration: str = Field(
-        "",
-        description='registering, registered or failed; "" for a line that needs none',
-    )
-    registration_error: str = Field(
-        "", description='why the last registration attempt failed; "" once registered'
-    )
-
-    @classmethod
-    def of(cls, device: DeviceInfo) -> DeviceModel:
-        return cls(**{f: getattr(device, f) for f in cls.model_fields})
 
 
 class AnswerModel(BaseModel):

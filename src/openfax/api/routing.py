@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.models import DeviceIdParam, DeviceModel
+from openfax.api.models import DeviceIdParam
 from openfax.api.rights import ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.model import DeliveryStatus, ProviderStatus, parse_id
-from openfax.model.records import ID_PATTERN, DeliveryInfo
+from openfax.model.records import ID_PATTERN, DeliveryInfo, DeviceInfo
 from openfax.routing import RoutingExtension
 from openfax.service import FaxService
 from openfax.service.inbound_routing import MethodInfo
@@ -178,10 +178,9 @@ def routing_routes(service: FaxService) -> APIRouter:
     @api.post("/devices/{device_id}/routing-methods")
     async def use_routing_method(
         device_id: DeviceIdParam, change: UseRoutingMethodModel, who: ManageConfig
-    ) -> DeviceModel:
+    ) -> DeviceInfo:
         """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
-        info = await service.devices.use_routing_method(device_id, change.method, change.use)
-        return DeviceModel.of(info)
+        return await service.devices.use_routing_method(device_id, change.method, change.use)
 
     @api.get("/inbound-routing/deliveries")
     async def get_deliveries(

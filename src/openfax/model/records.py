@@ -394,6 +394,8 @@ class DeliveryInfo:
 class DeviceInfo:
     """FAXCOMEX ``IFaxDevice``: a line's settings and what it is doing now."""
 
+    __pydantic_config__ = ConfigDict(use_attribute_docstrings=True)
+
     id: int
     device_name: str
     provider_unique_name: str
