@@ -87,6 +87,7 @@ from openfax.model.events import notification_of
 from openfax.model.paging import QueuePage, decode_cursor, decode_queue_cursor
 from openfax.model.records import (
     ID_PATTERN,
+    Activity,
     CallAttemptInfo,
     DeviceInfo,
     IncomingJobInfo,
@@ -167,8 +168,8 @@ def _routes(service: FaxService) -> APIRouter:
         return m.ServerModel.of(service.options.server_info())
 
     @api.get("/activity")
-    async def get_activity(who: QueryConfig) -> m.ActivityModel:
-        return m.ActivityModel.of(await service.activity.get_activity())
+    async def get_activity(who: QueryConfig) -> Activity:
+        return await service.activity.get_activity()
 
     @api.get("/outgoing-queue")
     async def get_outgoing_queue(who: QueryConfig) -> m.OutgoingQueueModel:

@@ -38,7 +38,6 @@ from openfax.model.records import (
     MAX_NOTE_LENGTH,
     MAX_SUBJECT_LENGTH,
     NO_NUL,
-    Activity,
     CallAttemptInfo,
     CoverText,
     FaxId,
@@ -294,19 +293,6 @@ class AnswerModel(BaseModel):
     """Whether ``AnswerCall`` was accepted (a call was ringing); nothing about its outcome."""
 
     accepted: bool
-
-
-class ActivityModel(BaseModel):
-    """FAXCOMEX ``IFaxActivity``."""
-
-    incoming_messages: int
-    routing_messages: int
-    outgoing_messages: int
-    queued_messages: int
-
-    @classmethod
-    def of(cls, activity: Activity) -> ActivityModel:
-        return cls(**{f: getattr(activity, f) for f in cls.model_fields})
 
 
 class ErrorBody(BaseModel):
