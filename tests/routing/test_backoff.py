@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from openfax.model import JobStatus
+from openfax.model.records import DeliveryInfo
 from openfax.routing import WEBHOOK
 from openfax.service import FaxService, ManualClock
-from openfax.store import DeliveryStatus, RoutingDelivery
+from openfax.store import DeliveryStatus
 from tests.routing.peers import webhook_receiver
 from tests.service.conftest import MakeConfig, request, send_all
 from tests.waiting import until
@@ -36,7 +37,7 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
             await send_all(
                 service, clock, await service.outgoing_queue.submit(request(one_page, "1002"))
             )
-            seen: list[RoutingDelivery] = []
+            seen: list[DeliveryInfo] = []
 
             async def archived() -> bool:
                 return bool((await service.archives.get_incoming_messages()).messages)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from openfax.model import JobStatus
-from openfax.model.records import OutgoingJobInfo
+from openfax.model.records import MessageInfo, OutgoingJobInfo
 from openfax.providers import DeviceState
 from openfax.service import (
     FaxService,
@@ -25,7 +25,6 @@ from openfax.service import (
 )
 from openfax.service.config_file import ServiceConfig
 from openfax.service.event_hub import EventType
-from openfax.store import Message
 from tests.documents.factories import make_pdf
 from tests.waiting import until
 
@@ -143,7 +142,7 @@ async def events_until(stream: AsyncIterator[ServerEvent], last: EventType) -> l
     raise AssertionError(f"no {last.name} event among {seen}")
 
 
-async def archived(service: FaxService, count: int = 1) -> list[Message]:
+async def archived(service: FaxService, count: int = 1) -> list[MessageInfo]:
     """Wait until the incoming archive holds ``count`` faxes and none is still being routed
     (no incoming job left: routing may still change or hold a message it archived); the
     archived messages, oldest first."""

@@ -60,7 +60,8 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
 
     out = await service.archives.get_message(Direction.OUT, job_id)
     assert out.pages == 2
-    assert out.recipient_number == "1002"
+    assert out.recipient is not None
+    assert out.recipient.fax_number == "1002"
 
     (message,) = await archived(service)
     assert message.pages == 2

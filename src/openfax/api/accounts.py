@@ -21,7 +21,6 @@ from openfax.model import AccessRights2, legacy_rights, parse_id
 from openfax.model.records import ID_PATTERN, MessageInfo, Sender, UtcTime, person_fields
 from openfax.service import FaxService
 from openfax.service.accounts import MAX_NAME, AccountInfo, Accounts, TokenInfo
-from openfax.service.views import message_info
 
 TAGS: list[Any] = ["accounts and security"]
 AccountName = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME)]
@@ -263,6 +262,6 @@ def accounts_routes(service: FaxService) -> APIRouter:
         """``FaxIncomingMessage.ReAssign()``: the fax becomes the account's (while incoming
         faxes are not public; 409 InvalidOperationError otherwise)."""
         message = await accounts().reassign(parse_id(message_id), change.account_name, who.name)
-        return record_response(MESSAGE, message_info(message))
+        return record_response(MESSAGE, message)
 
     return api

@@ -23,7 +23,6 @@ from openfax.service.configuration import Configuration
 from openfax.service.cover_pages import CoverPageInfo
 from openfax.service.device_providers import FSPI_VERSION, ProviderInfo
 from openfax.service.extension_properties import checked_guid
-from openfax.service.views import audit_entry_info
 
 TAGS: list[Any] = ["administration"]
 
@@ -165,8 +164,7 @@ def administration_routes(service: FaxService) -> APIRouter:
     ) -> list[AuditEntryInfo]:
         """The audit trail, oldest first, for an administrator (far2MANAGE_CONFIG); it has
         no route that changes it."""
-        entries = await service.options.get_audit(since, after, limit)
-        return [audit_entry_info(entry) for entry in entries]
+        return await service.options.get_audit(since, after, limit)
 
     @api.get("/cover-pages")
     async def get_cover_pages(who: QueryConfig) -> list[CoverPageModel]:

@@ -87,7 +87,9 @@ from openfax.model.events import notification_of
 from openfax.model.paging import QueuePage, decode_cursor, decode_queue_cursor
 from openfax.model.records import (
     ID_PATTERN,
+    Activity,
     CallAttemptInfo,
+    DeviceInfo,
     IncomingJobInfo,
     MessageInfo,
     OutgoingJobInfo,
@@ -100,7 +102,6 @@ from openfax.service.hearing import (
     incoming_faxes_are_public,
     sees_receive_folder,
 )
-from openfax.service.views import call_attempt_info, message_info
 
 MAX_FILE_NAME_LENGTH = 255
 """The longest name of an uploaded file, as most file systems take."""
@@ -167,8 +168,8 @@ def _routes(service: FaxService) -> APIRouter:
         return m.ServerModel.of(service.options.server_info())
 
     @api.get("/activity")
-    async def get_activity(who: QueryConfig) -> m.ActivityModel:
-        return m.ActivityModel.of(await service.activity.get_activity())
+    async def get_activity(who: QueryConfig) -> Activity:
+        return await service.activity.get_activity()
 
     @api.get("/outgoing-queue")
     async def get_outgoing_queue(who: QueryConfig) -> m.OutgoingQueueModel:
@@ -310,7 +311,7 @@ def _routes(service: FaxService) -> APIRouter:
             message = await service.archives.get_message(Direction.OUT, parse_id(job_id))
             check_owner(who, message.owner_id, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
         attempts = await service.outgoing_queue.get_call_attempts(parse_id(job_id))
-        return record_response(m.CALL_ATTEMPTS, [call_attempt_info(a) for a in attempts])
+        return record_response(m.CALL_ATTEMPTS, attempts)
 
     # --- the incoming queue's jobs --------------------------------------------------------------
 
@@ -349,22 +350,22 @@ def _routes(service: FaxService) -> APIRouter:
     # --- devices --------------------------------------------------------------------------------
 
     @api.get("/devices")
-    async def get_devices(who: QueryConfig) -> list[m.DeviceModel]:
-        return [m.DeviceModel.of(device) for device in await service.devices.get_devices()]
+    async def get_devices(who: QueryConfig) -> list[DeviceInfo]:
+        return await service.devices.get_devices()
 
     @api.get("/devices/{device_id}")
-    async def get_device(device_id: m.DeviceIdParam, who: QueryConfig) -> m.DeviceModel:
-        return m.DeviceModel.of(await service.devices.get_device(device_id))
+    async def get_device(device_id: m.DeviceIdParam, who: QueryConfig) -> DeviceInfo:
+        return await service.devices.get_device(device_id)
 
     @api.patch("/devices/{device_id}")
     async def patch_device(
         device_id: m.DeviceIdParam, change: m.DevicePatch, who: ManageConfig
-    ) -> m.DeviceModel:
+    ) -> DeviceInfo:
         """FAXCOMEX ``Device.Save()`` of the properties given."""
         settings = {k: getattr(change, k) for k in change.model_fields_set}
         if not settings:
-            return m.DeviceModel.of(await service.devices.get_device(device_id))
-        return m.DeviceModel.of(await service.devices.save_device(device_id, **settings))
+            return await service.devices.get_device(device_id)
+        return await service.devices.save_device(device_id, **settings)
 
     @api.post("/devices/{device_id}/answer")
     async def answer_call(device_id: m.DeviceIdParam, who: ManageConfig) -> m.AnswerModel:
@@ -442,8 +443,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         page = await service.archives.get_messages(direction, cursor, limit, owner=owner)
-        messages = [message_info(message) for message in page.messages]
-        return json_response(m.message_page_json(messages, page.next_cursor))
+        return json_response(m.message_page_json(page))
 
     @api.get(f"/{side}-archive", name=f"get_{direction.value}_archive", tags=tag)
     async def get_archive(who: QueryArchives, account: AccountParam = None) -> m.ArchiveModel:
@@ -456,7 +456,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
 
     async def visible(message_id: str, who: Caller, *, manage: bool = False) -> None:
         """Refuse a caller who may not see the message (or delete it, ``manage``)."""
-        message = message_info(await service.archives.get_message(direction, parse_id(message_id)))
+        message = await service.archives.get_message(direction, parse_id(message_id))
         _check_message(who, message, manage=manage, public=incoming_faxes_are_public(service))
 
     @api.get(
@@ -468,7 +468,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
     async def get_message(message_id: IdParam, who: QueryArchives) -> Response:
         await visible(message_id, who)
         message = await service.archives.get_message(direction, parse_id(message_id), who.name)
-        return record_response(m.MESSAGE, message_info(message))
+        return record_response(m.MESSAGE, message)
 
     @api.patch(
         prefix + "/{message_id}",
@@ -491,7 +491,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         saved = await service.archives.save_message(
             direction, parse_id(message_id), changes, who.name
         )
-        return record_response(m.MESSAGE, message_info(saved))
+        return record_response(m.MESSAGE, saved)
 
     @api.get(
         prefix + "/{message_id}/tiff",

@@ -30,7 +30,7 @@ from openfax.model import (
     ScheduleType,
     version_numbers,
 )
-from openfax.model.paging import MessageCursor, QueuePage, encode_cursor, encode_queue_cursor
+from openfax.model.paging import MessagePage, QueuePage, encode_cursor, encode_queue_cursor
 from openfax.model.records import (
     MAX_ADDRESS_LENGTH,
     MAX_DOCUMENT_NAME_LENGTH,
@@ -46,11 +46,12 @@ from openfax.model.records import (
     IncomingJobInfo,
     MessageInfo,
     OutgoingJobInfo,
+    QueueSwitches,
     Recipient,
     Sender,
+    ServerInfo,
 )
 from openfax.service.submission import SubmitRequest
-from openfax.service.views import Activity, DeviceInfo, QueueSwitches, ServerInfo
 
 MAX_INT64 = 2**63 - 1
 """The largest integer the store keeps (SQLite's INTEGER, PostgreSQL's bigint): the most a
@@ -241,10 +242,11 @@ def json_response(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
-def message_page_json(messages: list[MessageInfo], cursor: MessageCursor | None) -> bytes:
+def message_page_json(page: MessagePage[MessageInfo]) -> bytes:
     """An archive's page as the JSON of ``MessagePageModel``."""
+    cursor = page.next_cursor
     body = MessagePageModel.model_construct(
-        messages=messages, next_cursor=None if cursor is None else encode_cursor(cursor)
+        messages=page.messages, next_cursor=None if cursor is None else encode_cursor(cursor)
     )
     return body.model_dump_json(by_alias=True).encode()
 
@@ -287,54 +289,10 @@ class MessagePageModel(BaseModel):
     next_cursor: str | None
 
 
-class DeviceModel(BaseModel):
-    """FAXCOMEX ``IFaxDevice``."""
-
-    id: int
-    device_name: str
-    provider_unique_name: str
-    number: str
-    description: str
-    tsid: str
-    csid: str
-    rings_before_answer: int
-    receive_mode: int
-    send_enabled: bool
-    used_routing_methods: list[str]
-    powered_off: bool
-    sending_now: bool
-    receiving_now: bool
-    ringing_now: bool
-    registration: str = Field(
-        "",
-        description='registering, registered or failed; "" for a line that needs none',
-    )
-    registration_error: str = Field(
-        "", description='why the last registration attempt failed; "" once registered'
-    )
-
-    @classmethod
-    def of(cls, device: DeviceInfo) -> DeviceModel:
-        return cls(**{f: getattr(device, f) for f in cls.model_fields})
-
-
 class AnswerModel(BaseModel):
     """Whether ``AnswerCall`` was accepted (a call was ringing); nothing about its outcome."""
 
     accepted: bool
-
-
-class ActivityModel(BaseModel):
-    """FAXCOMEX ``IFaxActivity``."""
-
-    incoming_messages: int
-    routing_messages: int
-    outgoing_messages: int
-    queued_messages: int
-
-    @classmethod
-    def of(cls, activity: Activity) -> ActivityModel:
-        return cls(**{f: getattr(activity, f) for f in cls.model_fields})
 
 
 class ErrorBody(BaseModel):

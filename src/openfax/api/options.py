@@ -21,7 +21,6 @@ from openfax.model import DeliveryStatus, parse_id
 from openfax.model.records import ID_PATTERN, ReceiptInfo
 from openfax.service import FaxService
 from openfax.service.receipt_options import ReceiptOptions
-from openfax.service.views import receipt_info
 
 TAGS: list[Any] = ["receipts and logging"]
 Level = Annotated[int, Field(ge=0, le=3, description="FAX_LOG_LEVEL_ENUM: none 0 ... max 3")]
@@ -149,15 +148,14 @@ def options_routes(service: FaxService) -> APIRouter:
         server never took), the latest change first: those of the caller's own faxes, or
         everyone's with far2QUERY_ARCHIVES or far2MANAGE_CONFIG."""
         owner = None if any(who.holds(right) for right in ALL_RECEIPTS) else who.account_id
-        found = await service.receipts.get_receipts(status=status, owner=owner, limit=limit)
-        return [receipt_info(r) for r in found]
+        return await service.receipts.get_receipts(status=status, owner=owner, limit=limit)
 
     @api.post("/receipts/{receipt_id}/resend")
     async def resend_receipt(
         receipt_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageConfig
     ) -> ReceiptInfo:
         """Send a failed receipt again, with fresh retries (409 for one not failed)."""
-        return receipt_info(await service.receipts.resend_receipt(parse_id(receipt_id)))
+        return await service.receipts.resend_receipt(parse_id(receipt_id))
 
     @api.post("/receipts/{receipt_id}/cancel")
     async def cancel_receipt(
@@ -165,6 +163,6 @@ def options_routes(service: FaxService) -> APIRouter:
     ) -> ReceiptInfo:
         """Never send a pending receipt: it is failed for good, cancelled by the caller
         (``resend`` still sends it); 409 for one not pending."""
-        return receipt_info(await service.receipts.cancel_receipt(parse_id(receipt_id), who.name))
+        return await service.receipts.cancel_receipt(parse_id(receipt_id), who.name)
 
     return api

@@ -12,14 +12,13 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.models import DeviceIdParam, DeviceModel
+from openfax.api.models import DeviceIdParam
 from openfax.api.rights import ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.model import DeliveryStatus, ProviderStatus, parse_id
-from openfax.model.records import ID_PATTERN, DeliveryInfo
+from openfax.model.records import ID_PATTERN, DeliveryInfo, DeviceInfo
 from openfax.routing import RoutingExtension
 from openfax.service import FaxService
 from openfax.service.inbound_routing import MethodInfo
-from openfax.service.views import delivery_info
 
 TAGS: list[Any] = ["inbound routing"]
 
@@ -179,10 +178,9 @@ def routing_routes(service: FaxService) -> APIRouter:
     @api.post("/devices/{device_id}/routing-methods")
     async def use_routing_method(
         device_id: DeviceIdParam, change: UseRoutingMethodModel, who: ManageConfig
-    ) -> DeviceModel:
+    ) -> DeviceInfo:
         """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
-        info = await service.devices.use_routing_method(device_id, change.method, change.use)
-        return DeviceModel.of(info)
+        return await service.devices.use_routing_method(device_id, change.method, change.use)
 
     @api.get("/inbound-routing/deliveries")
     async def get_deliveries(
@@ -193,19 +191,17 @@ def routing_routes(service: FaxService) -> APIRouter:
     ) -> list[DeliveryInfo]:
         """A received fax's deliveries (``message_id``) in the order its methods run, or the
         deliveries in a ``status`` (``failed``: those an administrator may resend)."""
-        found = await service.routing.inbound.get_deliveries(
+        return await service.routing.inbound.get_deliveries(
             message_id=None if message_id is None else parse_id(message_id),
             status=status,
             limit=limit,
         )
-        return [delivery_info(d, service.routing.inbound.registry) for d in found]
 
     @api.post("/inbound-routing/deliveries/{delivery_id}/resend")
     async def resend(
         delivery_id: Annotated[str, PathParam(pattern=ID_PATTERN)], who: ManageReceiveFolder
     ) -> DeliveryInfo:
         """Send a failed delivery again, with fresh retries."""
-        delivery = await service.routing.inbound.resend(parse_id(delivery_id))
-        return delivery_info(delivery, service.routing.inbound.registry)
+        return await service.routing.inbound.resend(parse_id(delivery_id))
 
     return api

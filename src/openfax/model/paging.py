@@ -28,6 +28,15 @@ class MessageCursor:
 
 
 @dataclass(frozen=True, slots=True)
+class MessagePage(Generic[R]):
+    """One batch of an archive's messages, oldest first; ``next_cursor`` is None at the end
+    of the archive."""
+
+    messages: list[R]
+    next_cursor: MessageCursor | None
+
+
+@dataclass(frozen=True, slots=True)
 class QueueKey:
     """A job's place in its queue's order: its time (an outgoing job's creation, an incoming
     job's start), then its id."""

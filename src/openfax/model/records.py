@@ -1,5 +1,5 @@
-"""The records of the wire protocol, declared once: a fax's sender and recipients, and the jobs
-of the queues as the service shows them.
+"""The records of the wire protocol, declared once: a fax's sender and recipients, the jobs
+of the queues and the archived faxes as the service shows them, and its lines and state.
 
 They are frozen dataclasses that the service builds, the API serialises as they are (a
 pydantic ``TypeAdapter`` reads the annotations: ids as 16 hex digits, times as ISO 8601 in
@@ -33,7 +33,9 @@ from openfax.model.enums import (
     JobType,
     Priority,
     ReceiptType,
+    ReceiveMode,
     ScheduleType,
+    ServerApiVersion,
 )
 from openfax.model.ids import format_id, parse_id
 from openfax.model.text import CONTROL_CHARACTERS
@@ -248,6 +250,17 @@ class OutgoingJobInfo(_JobStatusNames):
         return self.recipient.name
 
 
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """FAXCOMEX ``ConnectedSubmit2``'s outcome: the submission's id and its jobs' in
+    recipient order; ``created`` is False for a submission found again by its idempotency
+    key (nothing new queued)."""
+
+    submission_id: int
+    job_ids: list[int]
+    created: bool
+
+
 @dataclass(frozen=True, kw_only=True)
 class IncomingJobInfo(_JobStatusNames):
     """FAXCOMEX ``IFaxIncomingJob``: a fax being received or routed."""
@@ -375,3 +388,60 @@ class DeliveryInfo:
     created_at: UtcTime
     updated_at: UtcTime
     delivered_at: UtcTime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceInfo:
+    """FAXCOMEX ``IFaxDevice``: a line's settings and what it is doing now."""
+
+    __pydantic_config__ = ConfigDict(use_attribute_docstrings=True)
+
+    id: int
+    device_name: str
+    provider_unique_name: str
+    number: str
+    description: str
+    tsid: str
+    csid: str
+    rings_before_answer: int
+    receive_mode: ReceiveMode
+    send_enabled: bool
+    used_routing_methods: list[str]
+    powered_off: bool
+    """No line in service, or the registration it depends on failed (it cannot be called)."""
+    sending_now: bool
+    receiving_now: bool
+    ringing_now: bool
+    registration: str = ""
+    """The line's registration: registering, registered or failed ("" for a line that
+    needs none, like the loopback lines); a SIP channel shows its trunk's."""
+    registration_error: str = ""
+    """Why the last registration attempt failed ("" once registered)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueSwitches:
+    """The queue switches (FAXCOMEX ``OutgoingQueue.Blocked/Paused``, ``IncomingQueue.Blocked``)."""
+
+    outgoing_blocked: bool = False
+    outgoing_paused: bool = False
+    incoming_blocked: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activity:
+    """FAXCOMEX ``IFaxActivity``: faxes being received, routed, sent, and waiting."""
+
+    incoming_messages: int
+    routing_messages: int
+    outgoing_messages: int
+    queued_messages: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerInfo:
+    """FAXCOMEX ``IFaxServer`` identity properties."""
+
+    server_name: str
+    version: str
+    api_version: ServerApiVersion

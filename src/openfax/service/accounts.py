@@ -55,11 +55,12 @@ from openfax.model import (
     effective_rights,
     format_id,
 )
-from openfax.model.records import SENDER_FIELDS
+from openfax.model.records import SENDER_FIELDS, MessageInfo
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
 from openfax.service.context import ServiceContext
 from openfax.service.event_hub import EventType
-from openfax.store import Account, AccountToken, Direction, GroupGrant, Message
+from openfax.service.views import message_info
+from openfax.store import Account, AccountToken, Direction, GroupGrant
 from openfax.store import queries as q
 
 
@@ -527,7 +528,7 @@ class Accounts:
 
     # --- the receive folder -----------------------------------------------------------------
 
-    async def reassign(self, message_id: int, account: str, actor: str) -> Message:
+    async def reassign(self, message_id: int, account: str, actor: str) -> MessageInfo:
         """FAXCOMEX ``FaxIncomingMessage.ReAssign()``: a received fax becomes the account's
         own (only it, and holders of the "all" rights, see it). Only while incoming faxes are
         not public (InvalidOperationError otherwise). The audit trail names ``actor``."""
@@ -560,7 +561,7 @@ class Accounts:
                 # Added to the account's folder, not to the receive folder.
                 {"message_id": format_id(message_id), "added_to_receive_folder": False},
             )
-        return message
+        return message_info(message)
 
     # --- inside ------------------------------------------------------------------------------
 

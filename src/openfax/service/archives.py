@@ -12,16 +12,16 @@ from typing import Any
 
 from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE
-from openfax.model.paging import MessageCursor
+from openfax.model.paging import MessageCursor, MessagePage
+from openfax.model.records import MessageInfo
 from openfax.routing import write_pdf
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record, record_read
 from openfax.service.context import ServiceContext
 from openfax.service.event_hub import EventType
 from openfax.service.housekeeping import pdf_cache_path
-from openfax.service.views import message_removed_payload
-from openfax.store import Direction, Message
+from openfax.service.views import message_info, message_removed_payload
+from openfax.store import Direction
 from openfax.store import queries as q
-from openfax.store.queries import MessagePage
 
 CHANGEABLE_MESSAGE_FIELDS = {
     Direction.OUT: frozenset({"read"}),
@@ -45,7 +45,7 @@ class Archives:
         limit: int = DEFAULT_PREFETCH_SIZE,
         *,
         owner: int | None = None,
-    ) -> MessagePage:
+    ) -> MessagePage[MessageInfo]:
         """One page of the incoming archive (or of the faxes assigned to ``owner``), oldest
         first; pass ``next_cursor`` for more."""
         return await self.get_messages(Direction.IN, after, limit, owner=owner)
@@ -56,7 +56,7 @@ class Archives:
         limit: int = DEFAULT_PREFETCH_SIZE,
         *,
         owner: int | None = None,
-    ) -> MessagePage:
+    ) -> MessagePage[MessageInfo]:
         """One page of the outgoing archive (or of ``owner``'s faxes in it), oldest first;
         pass ``next_cursor`` for more."""
         return await self.get_messages(Direction.OUT, after, limit, owner=owner)
@@ -68,10 +68,11 @@ class Archives:
         limit: int = DEFAULT_PREFETCH_SIZE,
         *,
         owner: int | None = None,
-    ) -> MessagePage:
+    ) -> MessagePage[MessageInfo]:
         """One page of an archive, all of it or ``owner``'s messages."""
         async with self._ctx.db.read() as conn:
-            return await q.list_messages(conn, direction, owner=owner, after=after, limit=limit)
+            page = await q.list_messages(conn, direction, owner=owner, after=after, limit=limit)
+        return MessagePage([message_info(message) for message in page.messages], page.next_cursor)
 
     async def size(self, direction: Direction, *, owner: int | None = None) -> int:
         """FAXCOMEX ``SizeLow/High`` of an archive: bytes of its faxes, or of ``owner``'s."""
@@ -80,7 +81,7 @@ class Archives:
 
     async def get_message(
         self, direction: Direction, message_id: int, actor: str | None = None
-    ) -> Message:
+    ) -> MessageInfo:
         """An archived fax; MessageNotFoundError if there is none. Audited as viewed by
         ``actor`` unless None (the service itself)."""
         async with self._ctx.db.read() as conn:
@@ -88,7 +89,7 @@ class Archives:
         if actor is not None:
             kind = message_type(direction)
             await record_read(self._ctx, actor, AuditAction.VIEWED, kind, message_id)
-        return message
+        return message_info(message)
 
     async def owner_of(self, direction: Direction, fax_id: int) -> int | None:
         """The id of the account a fax belongs to, queued or archived (a job and the message
@@ -113,7 +114,7 @@ class Archives:
         message_id: int,
         changes: Mapping[str, Any],
         actor: str = SERVICE_ACTOR,
-    ) -> Message:
+    ) -> MessageInfo:
         """FAXCOMEX ``FaxIncomingMessage2/FaxOutgoingMessage2.Save()``: set the fields a
         message lets change (``read``; on a received fax also what a routing assistant fills
         in: ``subject``, ``sender_name``, ``sender_fax_number``, ``has_cover_page``);
@@ -133,7 +134,7 @@ class Archives:
                 kind, fields = message_type(direction), {"fields": sorted(changes)}
                 now = ctx.clock.now()
                 await record(conn, now, actor, AuditAction.CHANGED, kind, message_id, fields)
-        return message
+        return message_info(message)
 
     async def delete_message(
         self, direction: Direction, message_id: int, actor: str = SERVICE_ACTOR
@@ -169,7 +170,8 @@ class Archives:
     ) -> Path:
         """The archived fax's TIFF-F file (read it, do not change it); audited as downloaded
         by ``actor`` unless None."""
-        message = await self.get_message(direction, message_id)
+        async with self._ctx.db.read() as conn:
+            message = await q.get_message(conn, direction, message_id)
         if message.tiff_path is None:
             raise MessageNotFoundError("message document", message_id)
         if actor is not None:

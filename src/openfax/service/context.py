@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from openfax.model.records import QueueSwitches
 from openfax.providers import Line
 from openfax.service.activity_log import ActivityLog
 from openfax.service.clock import Clock
 from openfax.service.config_file import ServiceConfig
 from openfax.service.event_hub import EventHub
-from openfax.service.views import QueueSwitches
 from openfax.store import Database, Spool
 
 _logger = logging.getLogger(__name__)

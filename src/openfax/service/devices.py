@@ -9,13 +9,13 @@ from typing import Any
 
 from openfax.errors import MessageNotFoundError
 from openfax.model import ReceiveMode
+from openfax.model.records import DeviceInfo
 from openfax.providers import DeviceProvider, DeviceState
 from openfax.routing import STORE_IN_FOLDER, FolderSettings
 from openfax.service.context import ServiceContext
 from openfax.service.event_hub import EventType
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.scheduler import Scheduler
-from openfax.service.views import DeviceInfo
 from openfax.store import Device
 from openfax.store import queries as q
 
@@ -98,8 +98,8 @@ class Devices:
 
     async def use_routing_method(self, device_id: int, method: str, use: bool) -> DeviceInfo:
         """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``."""
-        device = await self._routing.use_routing_method(device_id, method, use)
-        return self._device_info(device)
+        await self._routing.use_routing_method(device_id, method, use)
+        return await self.get_device(device_id)
 
     async def set_store_in_folder(self, device_id: int, settings: FolderSettings) -> None:
         """Where the "store in folder" routing method writes this device's faxes."""

@@ -34,6 +34,7 @@ from openfax.errors import (
 from openfax.masking import masked, unmasked
 from openfax.model import format_id
 from openfax.model.lifecycle import IncomingInput
+from openfax.model.records import DeliveryInfo
 from openfax.routing import (
     BUILTIN_EXTENSION,
     CALLED_NUMBERS,
@@ -54,8 +55,8 @@ from openfax.service.event_hub import EventType
 from openfax.service.housekeeping import pdf_cache_path
 from openfax.service.receipts import load_receipt_options
 from openfax.service.system_log import inbound_events
-from openfax.service.views import incoming_job_payload
-from openfax.store import DeliveryStatus, Device, Direction, IncomingJob, RoutingDelivery
+from openfax.service.views import delivery_info, incoming_job_payload
+from openfax.store import DeliveryStatus, Direction, IncomingJob, RoutingDelivery
 from openfax.store import queries as q
 
 _logger = logging.getLogger(__name__)
@@ -191,7 +192,7 @@ class InboundRouting:
         if device_id != 0 and await q.get_device(conn, device_id) is None:
             raise MessageNotFoundError("device", device_id)
 
-    async def use_routing_method(self, device_id: int, guid: str, use: bool) -> Device:
+    async def use_routing_method(self, device_id: int, guid: str, use: bool) -> None:
         """FAXCOMEX ``Device.UseRoutingMethod(guid, use)``. A method no longer installed
         (its extension unregistered) can still be turned off."""
         key = normalize_guid(guid) if not use else self._guid(guid)
@@ -202,10 +203,8 @@ class InboundRouting:
             if device is None:
                 raise MessageNotFoundError("device", device_id)
             methods = [m for m in device.routing_methods if m != key] + ([key] if use else [])
-            device = await q.update_device(conn, device_id, {"routing_methods": methods})
-            assert device is not None
+            await q.update_device(conn, device_id, {"routing_methods": methods})
             await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_id": device_id})
-        return device
 
     # --- third-party extensions -------------------------------------------------------------------
 
@@ -271,17 +270,18 @@ class InboundRouting:
         message_id: int | None = None,
         status: DeliveryStatus | None = None,
         limit: int = 1000,
-    ) -> list[RoutingDelivery]:
+    ) -> list[DeliveryInfo]:
         """A fax's deliveries in the order its methods run, or every delivery in ``status``
         (the failed ones, for an administrator), latest first."""
         async with self.ctx.db.read() as conn:
             if message_id is not None:
                 await q.get_message(conn, Direction.IN, message_id)
-            return await q.list_routing_deliveries(
+            found = await q.list_routing_deliveries(
                 conn, message_id=message_id, status=status, limit=limit
             )
+        return [delivery_info(delivery, self.registry) for delivery in found]
 
-    async def resend(self, delivery_id: int) -> RoutingDelivery:
+    async def resend(self, delivery_id: int) -> DeliveryInfo:
         """Run a delivery that failed for good again, with a fresh set of retries."""
         now = self.ctx.clock.now()
         async with self.ctx.hub.transaction() as conn:
@@ -309,7 +309,7 @@ class InboundRouting:
         _logger.info("routing delivery %016x resent", delivery_id)
         if routing is not None:
             self.ctx.spawn(self.route(routing), f"routing {routing.id:016x}")
-        return resent
+        return delivery_info(resent, self.registry)
 
     async def cancel(self, conn: AsyncConnection, job: IncomingJob) -> None:
         """FAXCOMEX ``IncomingJob.Cancel()`` of a fax being routed, in the caller's transaction

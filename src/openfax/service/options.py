@@ -18,6 +18,7 @@ from typing import Any
 from openfax import __version__
 from openfax.errors import ConfigError
 from openfax.model import DEFAULT_PREFETCH_SIZE, ServerApiVersion
+from openfax.model.records import AuditEntryInfo, QueueSwitches, ServerInfo
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.config_file import ServiceConfig
@@ -41,8 +42,7 @@ from openfax.service.receipt_options import (
 from openfax.service.receipts import load_receipt_options
 from openfax.service.scheduler import Scheduler
 from openfax.service.system_log import EVENT_LOGGING_KEY, EventLogging
-from openfax.service.views import QueueSwitches, ServerInfo
-from openfax.store import AuditEntry
+from openfax.service.views import audit_entry_info
 from openfax.store import queries as q
 
 _logger = logging.getLogger(__name__)
@@ -230,8 +230,9 @@ class Options:
 
     async def get_audit(
         self, since: datetime | None = None, after: int = 0, limit: int = DEFAULT_PREFETCH_SIZE
-    ) -> list[AuditEntry]:
+    ) -> list[AuditEntryInfo]:
         """The audit trail, oldest first: entries at or after ``since``, numbered after
         ``after`` (the last ``seq`` of the page before), at most ``limit``."""
         async with self._ctx.db.read() as conn:
-            return await q.list_audit(conn, since=since, after=after, limit=limit)
+            entries = await q.list_audit(conn, since=since, after=after, limit=limit)
+        return [audit_entry_info(entry) for entry in entries]

@@ -24,7 +24,7 @@ from openfax.errors import (
 )
 from openfax.model import DEFAULT_PREFETCH_SIZE, CoverPageType, JobStatus, new_ids
 from openfax.model.paging import QueueCursor, QueuePage
-from openfax.model.records import OutgoingJobInfo, person_fields
+from openfax.model.records import CallAttemptInfo, OutgoingJobInfo, SubmitResult, person_fields
 from openfax.service.archiving import settle_submission
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record, record_read
 from openfax.service.composing import compose_pages, sending_tsid
@@ -42,10 +42,9 @@ from openfax.service.submission import (
     SubmitRequest,
     render_in_time,
 )
-from openfax.service.views import outgoing_job_info
-from openfax.store import CallAttempt, Direction, OutgoingJob, Spool, Submission
+from openfax.service.views import call_attempt_info, outgoing_job_info
+from openfax.store import Direction, OutgoingJob, Spool, Submission
 from openfax.store import queries as q
-from openfax.store.queries import SubmitResult
 
 _AUDITED = {
     Operation.PAUSE: AuditAction.PAUSED,
@@ -206,7 +205,7 @@ class OutgoingQueue:
             job = await q.get_job(conn, job_id)
             return outgoing_job_info(job, await q.get_submission(conn, job.submission_id))
 
-    async def get_call_attempts(self, job_id: int) -> list[CallAttempt]:
+    async def get_call_attempts(self, job_id: int) -> list[CallAttemptInfo]:
         """The calls made for a job in the queue or for the archived message it became, with
         their T.30 transcripts; MessageNotFoundError if there is neither."""
         async with self._ctx.db.read() as conn:
@@ -216,7 +215,7 @@ class OutgoingQueue:
                     await q.get_job(conn, job_id)
                 except MessageNotFoundError:
                     await q.get_message(conn, Direction.OUT, job_id)
-            return attempts
+        return [call_attempt_info(attempt) for attempt in attempts]
 
     async def pause_job(self, job_id: int, actor: str = SERVICE_ACTOR) -> OutgoingJobInfo:
         """FAXCOMEX ``Pause()``: a pending or retrying job waits until resumed."""

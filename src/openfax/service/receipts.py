@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openfax.documents import iter_fax_tiff, write_pdf
 from openfax.errors import ConfigError, InvalidOperationError, MailError, MessageNotFoundError
 from openfax.model import ExtendedStatus, JobStatus, ReceiptType, format_id
+from openfax.model.records import ReceiptInfo
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.composing import compose_pages
 from openfax.service.context import ServiceContext
@@ -38,6 +39,7 @@ from openfax.service.event_hub import after_commit
 from openfax.service.job_states import base, is_final
 from openfax.service.receipt_options import RECEIPT_OPTIONS_KEY, ReceiptOptions
 from openfax.service.system_log import general_events
+from openfax.service.views import receipt_info
 from openfax.smtp import Attachment, send_message
 from openfax.store import DeliveryStatus, Direction, OutgoingJob, Receipt, Submission
 from openfax.store import queries as q
@@ -131,13 +133,14 @@ class Receipts:
 
     async def get_receipts(
         self, *, status: DeliveryStatus | None = None, owner: int | None = None, limit: int = 1000
-    ) -> list[Receipt]:
+    ) -> list[ReceiptInfo]:
         """The delivery receipts in ``status`` (every one when None), latest change first;
         only those of the faxes of the account whose id is ``owner``, if given."""
         async with self._ctx.db.read() as conn:
-            return await q.list_receipts(conn, status=status, owner=owner, limit=limit)
+            found = await q.list_receipts(conn, status=status, owner=owner, limit=limit)
+        return [receipt_info(receipt) for receipt in found]
 
-    async def resend_receipt(self, receipt_id: int) -> Receipt:
+    async def resend_receipt(self, receipt_id: int) -> ReceiptInfo:
         """Send a receipt that failed for good again, with fresh retries (after the SMTP
         settings were put right); InvalidOperationError for one not failed."""
         ctx = self._ctx
@@ -153,9 +156,9 @@ class Receipts:
                 conn, receipt_id, DeliveryStatus.FAILED, changes, "only failed ones are sent again"
             )
             after_commit(conn, ctx.wake_receipts.set)
-        return resent
+        return receipt_info(resent)
 
-    async def cancel_receipt(self, receipt_id: int, actor: str = SERVICE_ACTOR) -> Receipt:
+    async def cancel_receipt(self, receipt_id: int, actor: str = SERVICE_ACTOR) -> ReceiptInfo:
         """Never send a pending receipt: it is failed for good, ``last_error`` naming who
         cancelled it (``resend_receipt`` still sends it); InvalidOperationError for one not
         pending. One already being handed to the SMTP server may still go, and then reads
@@ -173,7 +176,7 @@ class Receipts:
                 conn, receipt_id, DeliveryStatus.PENDING, changes, "only pending ones are cancelled"
             )
             await record(conn, now, actor, AuditAction.CANCELLED, "receipt", receipt_id)
-        return cancelled
+        return receipt_info(cancelled)
 
 
 async def _device_names(conn: AsyncConnection, jobs: list[OutgoingJob]) -> dict[int, str]:

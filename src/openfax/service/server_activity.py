@@ -9,10 +9,10 @@ import logging
 from sqlalchemy.exc import SQLAlchemyError
 
 from openfax.model import JobStatus
+from openfax.model.records import Activity
 from openfax.service.context import ServiceContext
 from openfax.service.event_hub import EventType
 from openfax.service.job_states import base
-from openfax.service.views import Activity
 from openfax.store import Direction
 from openfax.store import queries as q
 

@@ -1,18 +1,14 @@
-"""What the service shows of its jobs, devices and state: flat, immutable records.
-
-They join what FAXCOMEX shows on one object (an outgoing job shows its submission's sender
-and subject) and add what is computed, never stored (``available_operations``). The jobs'
-records are the wire's (:mod:`openfax.model.records`); the builders here fill them from the
-store's rows.
+"""The records the service shows (:mod:`openfax.model.records`), filled from the store's
+rows: they join what FAXCOMEX shows on one object (an outgoing job shows its submission's
+sender and subject) and add what is computed, never stored (``available_operations``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from openfax.model import CoverPageType, JobType, ReceiveMode, ServerApiVersion, format_id
+from openfax.model import CoverPageType, JobType, format_id
 from openfax.model.records import (
     AuditEntryInfo,
     CallAttemptInfo,
@@ -128,61 +124,6 @@ def delivery_info(delivery: RoutingDelivery, registry: Registry) -> DeliveryInfo
     method (as ``registry`` loaded it; empty for a method no longer loaded)."""
     method = registry.methods.get(delivery.method)
     return _view(DeliveryInfo, delivery, method_name=method.friendly_name if method else "")
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeviceInfo:
-    """FAXCOMEX ``IFaxDevice``: a line's settings and what it is doing now."""
-
-    id: int
-    device_name: str
-    provider_unique_name: str
-    number: str
-    description: str
-    tsid: str
-    csid: str
-    rings_before_answer: int
-    receive_mode: ReceiveMode
-    send_enabled: bool
-    used_routing_methods: list[str]
-    powered_off: bool
-    """No line in service, or the registration it depends on failed (it cannot be called)."""
-    sending_now: bool
-    receiving_now: bool
-    ringing_now: bool
-    registration: str = ""
-    """The line's registration: registering, registered or failed ("" for a line that
-    needs none, like the loopback lines); a SIP channel shows its trunk's."""
-    registration_error: str = ""
-    """Why the last registration attempt failed ("" once registered)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class QueueSwitches:
-    """The queue switches (FAXCOMEX ``OutgoingQueue.Blocked/Paused``, ``IncomingQueue.Blocked``)."""
-
-    outgoing_blocked: bool = False
-    outgoing_paused: bool = False
-    incoming_blocked: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class Activity:
-    """FAXCOMEX ``IFaxActivity``: faxes being received, routed, sent, and waiting."""
-
-    incoming_messages: int
-    routing_messages: int
-    outgoing_messages: int
-    queued_messages: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServerInfo:
-    """FAXCOMEX ``IFaxServer`` identity properties."""
-
-    server_name: str
-    version: str
-    api_version: ServerApiVersion
 
 
 def outgoing_job_payload(job: OutgoingJob) -> dict[str, Any]:

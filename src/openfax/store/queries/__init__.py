@@ -12,7 +12,8 @@ One module per table group; this package re-exports every question, so callers r
 ``queries.get_job`` whatever module holds it.
 """
 
-from openfax.model.paging import MessageCursor, QueueCursor, QueueKey, QueuePage
+from openfax.model.paging import MessageCursor, MessagePage, QueueCursor, QueueKey, QueuePage
+from openfax.model.records import SubmitResult
 from openfax.store.queries.accounts import (
     delete_account,
     delete_group_grant,
@@ -28,7 +29,6 @@ from openfax.store.queries.accounts import (
     update_account,
 )
 from openfax.store.queries.archives import (
-    MessagePage,
     archive_message,
     archive_size,
     archive_sizes,
@@ -121,7 +121,6 @@ from openfax.store.queries.settings import (
     set_setting,
 )
 from openfax.store.queries.submissions import (
-    SubmitResult,
     delete_submission,
     find_submission,
     get_submission,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,20 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE
-from openfax.model.paging import MessageCursor
+from openfax.model.paging import MessageCursor, MessagePage
 from openfax.store.queries._shared import check_columns
 from openfax.store.records import Direction, Message, values
 from openfax.store.schema import call_attempts, messages, outgoing_jobs
 
 _MESSAGE_KIND = {Direction.IN: "incoming message", Direction.OUT: "outgoing message"}
-
-
-@dataclass(frozen=True, slots=True)
-class MessagePage:
-    """One batch of archived messages; ``next_cursor`` is None at the end of the archive."""
-
-    messages: list[Message]
-    next_cursor: MessageCursor | None
 
 
 async def archive_message(conn: AsyncConnection, message: Message) -> None:
@@ -52,7 +43,7 @@ async def list_messages(
     owner: int | None = None,
     after: MessageCursor | None = None,
     limit: int = DEFAULT_PREFETCH_SIZE,
-) -> MessagePage:
+) -> MessagePage[Message]:
     """One page of an archive (or of the account ``owner``'s messages in it, by its id),
     oldest first, starting after ``after`` (keyset pagination).
 

@@ -4,26 +4,17 @@ idempotency key."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import MessageNotFoundError
+from openfax.model.records import SubmitResult
 from openfax.store.queries._shared import dialect_insert
 from openfax.store.queries.outgoing_jobs import delete_jobs
 from openfax.store.records import OutgoingJob, Submission, values
 from openfax.store.schema import incoming_jobs, messages, outgoing_jobs, submissions
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitResult:
-    """The outcome of ``insert_submission``: the jobs in recipient order, new or found again."""
-
-    submission_id: int
-    job_ids: list[int]
-    created: bool
 
 
 async def insert_submission(
