@@ -83,7 +83,7 @@ async def test_a_stream_reading_as_the_service_stops_hears_that_it_stops(
         await announced
 
 
-OUTGOING_STATUS = {
+JOB_STATUS = {
     "job_id",
     "job_type",
     "status",
@@ -91,39 +91,23 @@ OUTGOING_STATUS = {
     "extended_status_text",
     "available_operations",
     "pages",
-    "pages_confirmed",
     "current_page",
+    "device_id",
+    "retries",
+    "csid",
+    "tsid",
+    "transmission_start",
+    "transmission_end",
+}
+OUTGOING_STATUS = JOB_STATUS | {
+    "pages_confirmed",
     "bit_rate",
     "page_bytes",
     "page_bytes_sent",
-    "device_id",
-    "retries",
-    "csid",
-    "tsid",
     "scheduled_time",
     "size",
-    "transmission_start",
-    "transmission_end",
 }
-INCOMING_STATUS = {
-    "job_id",
-    "job_type",
-    "status",
-    "extended_status",
-    "extended_status_text",
-    "available_operations",
-    "pages",
-    "current_page",
-    "device_id",
-    "retries",
-    "csid",
-    "tsid",
-    "caller_id",
-    "routing_information",
-    "partial",
-    "transmission_start",
-    "transmission_end",
-}
+INCOMING_STATUS = JOB_STATUS | {"caller_id", "routing_information", "partial"}
 STORED_KEYS = {
     EventType.OUTGOING_JOB_ADDED: {"job_id", "submission_id"},
     EventType.OUTGOING_JOB_CHANGED: OUTGOING_STATUS,

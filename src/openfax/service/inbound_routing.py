@@ -33,6 +33,7 @@ from openfax.errors import (
 )
 from openfax.masking import masked, unmasked
 from openfax.model import JobStatus, format_id
+from openfax.model.events import ConfigChanged, IncomingJobRemoved
 from openfax.routing import (
     BUILTIN_EXTENSION,
     CALLED_NUMBERS,
@@ -49,11 +50,10 @@ from openfax.routing import (
 from openfax.routing.registry import LAST
 from openfax.service.config_file import listen_address
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 from openfax.service.housekeeping import pdf_cache_path
 from openfax.service.receipts import load_receipt_options
 from openfax.service.system_log import inbound_events
-from openfax.service.views import incoming_job_payload
+from openfax.service.views import incoming_job_changed
 from openfax.store import DeliveryStatus, Device, Direction, IncomingJob, RoutingDelivery
 from openfax.store import queries as q
 
@@ -144,7 +144,7 @@ class InboundRouting:
         async with self.ctx.hub.transaction() as conn:
             value = {g: i + 1 for i, g in enumerate(order)}
             await q.set_setting(conn, PRIORITIES_KEY, value, now=self.ctx.clock.now())
-            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"routing_method": key})
+            await self.ctx.hub.emit(conn, ConfigChanged(routing_method=key))
         self._order = order
         return self.get_method(key)
 
@@ -172,9 +172,7 @@ class InboundRouting:
             stored = await q.get_setting(conn, setting) or {}
             value = method.check(unmasked(configuration, stored))
             await q.set_setting(conn, setting, value, now=self.ctx.clock.now())
-            await self.ctx.hub.emit(
-                conn, EventType.CONFIG_CHANGED, {"routing_method": key, "device": device_id}
-            )
+            await self.ctx.hub.emit(conn, ConfigChanged(routing_method=key, device=device_id))
         return masked(value)
 
     async def delete_configuration(self, guid: str, device_id: int = 0) -> None:
@@ -182,9 +180,7 @@ class InboundRouting:
         key = self._guid(guid)
         async with self.ctx.hub.transaction() as conn:
             await q.delete_setting(conn, configuration_key(key, device_id))
-            await self.ctx.hub.emit(
-                conn, EventType.CONFIG_CHANGED, {"routing_method": key, "device": device_id}
-            )
+            await self.ctx.hub.emit(conn, ConfigChanged(routing_method=key, device=device_id))
 
     async def _check_device(self, conn: AsyncConnection, device_id: int) -> None:
         if device_id != 0 and await q.get_device(conn, device_id) is None:
@@ -203,7 +199,7 @@ class InboundRouting:
             methods = [m for m in device.routing_methods if m != key] + ([key] if use else [])
             device = await q.update_device(conn, device_id, {"routing_methods": methods})
             assert device is not None
-            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_id": device_id})
+            await self.ctx.hub.emit(conn, ConfigChanged(device_id=device_id))
         return device
 
     # --- third-party extensions -------------------------------------------------------------------
@@ -245,9 +241,7 @@ class InboundRouting:
                 raise ConfigError(source, "methods", f"GUID {reused[0]} is already used")
             recorded = [*recorded, registration.to_json()]
             await q.set_setting(conn, EXTENSIONS_KEY, recorded, now=self.ctx.clock.now())
-            await self.ctx.hub.emit(
-                conn, EventType.CONFIG_CHANGED, {"routing_extension": unique_name}
-            )
+            await self.ctx.hub.emit(conn, ConfigChanged(routing_extension=unique_name))
         _logger.info("routing extension %s registered; it loads at the next start", unique_name)
 
     async def unregister_extension(self, unique_name: str) -> None:
@@ -258,9 +252,7 @@ class InboundRouting:
             if len(kept) == len(recorded):
                 raise NotSupportedError(f"no routing extension {unique_name!r} is registered")
             await q.set_setting(conn, EXTENSIONS_KEY, kept, now=self.ctx.clock.now())
-            await self.ctx.hub.emit(
-                conn, EventType.CONFIG_CHANGED, {"routing_extension": unique_name}
-            )
+            await self.ctx.hub.emit(conn, ConfigChanged(routing_extension=unique_name))
 
     # --- deliveries -------------------------------------------------------------------------------
 
@@ -325,7 +317,7 @@ class InboundRouting:
             if delivery.status is DeliveryStatus.PENDING:
                 await q.update_routing_delivery(conn, delivery.id, changes)
         await q.delete_incoming_job(conn, job.id)
-        await self.ctx.hub.emit(conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)})
+        await self.ctx.hub.emit(conn, IncomingJobRemoved(job_id=job.id))
         _logger.info("fax %016x: routing cancelled", job.id)
 
     def wake(self, job_id: int) -> None:
@@ -549,9 +541,7 @@ class InboundRouting:
         if all(d.status is DeliveryStatus.DONE for d in deliveries):
             # Not there any more if it was cancelled meanwhile.
             if await q.delete_incoming_job(conn, job.id):
-                await self.ctx.hub.emit(
-                    conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
-                )
+                await self.ctx.hub.emit(conn, IncomingJobRemoved(job_id=job.id))
                 _logger.info("fax %016x routed", job.id)
             return None
         pending = any(d.status is DeliveryStatus.PENDING for d in deliveries)
@@ -585,9 +575,7 @@ class InboundRouting:
     ) -> IncomingJob | None:
         updated = await q.update_incoming_job(conn, job.id, changes)
         if updated is not None:
-            await self.ctx.hub.emit(
-                conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(updated)
-            )
+            await self.ctx.hub.emit(conn, incoming_job_changed(updated))
         return updated
 
     async def _sleep(self, when: datetime, wake: asyncio.Event) -> bool:
