@@ -203,12 +203,16 @@ def running(
     """A started daemon (trusting the CA certificate ``trust``, and with its memory limited to
     ``memory_limit`` bytes, if given), stopped (or reaped, if a test killed it) at the end."""
     daemon = Daemon(data_dir, trust=trust, memory_limit=memory_limit, **tables)
-    daemon.start()
     try:
+        daemon.start()  # inside: a daemon up but failing its first request is stopped too
         yield daemon
     finally:
         if daemon.process is not None and daemon.process.poll() is None:
-            daemon.stop()
+            try:
+                daemon.stop()
+            except subprocess.TimeoutExpired:
+                daemon.kill()  # not left behind; the test still fails, saying it hung
+                raise
 
 
 @contextmanager

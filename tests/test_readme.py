@@ -160,7 +160,8 @@ def test_the_readme_blocks_are_found_with_their_markers() -> None:
     run, marked, toml = readme_blocks(text)
     assert (run.line, run.language, run.not_run, run.starts_openfaxd) == (2, "sh", "", True)
     assert (marked.not_run, marked.script) == ("needs a trunk", "openfax jobs\n")
-    assert toml.language == "toml" and not toml.not_run
+    assert toml.language == "toml"
+    assert not toml.not_run
 
 
 def test_every_shell_block_of_the_readme_runs_as_written(

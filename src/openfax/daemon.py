@@ -29,7 +29,7 @@ from openfax.service.config_file import ServiceConfig, load_config
 from openfax.service.service import FaxService
 from openfax.store.database import database_url
 
-_logger = logging.getLogger("openfax.daemon")
+_logger = logging.getLogger(__name__)
 
 M_MMAP_THRESHOLD = -3
 """glibc's ``mallopt`` parameter: the size from which a block is mapped on its own."""

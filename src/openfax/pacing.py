@@ -57,7 +57,8 @@ class LinePacer:
         loop = asyncio.get_running_loop()
         if self._started is None:
             self._started = loop.time()
-        while (due := int((loop.time() - self._started) / self._tick) - self._blocks) <= 0:
+        # A sleep until the next block is due, again if a float rounding woke it a hair early.
+        while (due := int((loop.time() - self._started) / self._tick) - self._blocks) <= 0:  # noqa: ASYNC110
             await asyncio.sleep(self._started + (self._blocks + 1) * self._tick - loop.time())
         lateness = loop.time() - self._started - (self._blocks + 1) * self._tick
         self.max_lateness = max(self.max_lateness, lateness)

@@ -12,7 +12,6 @@ import os
 import pwd
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ from openfax.service import FaxService
 from openfax.service.config_file import load_config
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
+from tests.waiting import wait_until
 
 SOME_ID = "0123456789abcdef"
 WAIT = 60.0
@@ -106,7 +106,8 @@ def set_paused(admin: FaxServer, paused: bool) -> None:
 def test_a_password_signs_in_over_tcp(admin: FaxServer, daemon: Daemon) -> None:
     add_account(admin, "pat", "correct horse")
     account = admin.fax_account_set.get_account("pat")
-    assert account.has_password and account.granted_rights is None
+    assert account.has_password
+    assert account.granted_rights is None
     with remote(daemon, "pat", "correct horse") as pat:
         assert pat.current_account.account_name == "pat"
         assert pat.security2.granted_rights == effective_rights(DEFAULT_RIGHTS)
@@ -468,7 +469,8 @@ def test_received_faxes_are_public_or_reassigned(
             with pytest.raises(AccessDeniedError):
                 dora.folders.incoming_archive.get_message(received)
             message.reassign("dora")
-            assert message.was_reassigned and message.recipients == "dora"
+            assert message.was_reassigned
+            assert message.recipients == "dora"
             (entry,) = [e for e in admin.get_audit(limit=1000) if e.action == "reassigned"]
             assert (entry.actor, entry.object_id) == (admin.current_account.account_name, received)
             assert entry.details == {"account": "dora"}
@@ -486,24 +488,21 @@ def test_received_faxes_are_public_or_reassigned(
 
 def wait_archived(admin: FaxServer, job_ids: set[str]) -> None:
     """Wait until the jobs are sent and archived."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if job_ids <= {m.id for m in admin.folders.outgoing_archive.get_messages()}:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not all of {job_ids} were sent")
+
+    def archived() -> bool:
+        return job_ids <= {m.id for m in admin.folders.outgoing_archive.get_messages()}
+
+    wait_until(archived, f"all of {job_ids} are sent", WAIT)
 
 
 def wait_for_received(admin: FaxServer, before: set[str]) -> str:
     """The id of the fax received after ``before`` were."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        new = {m.id for m in admin.folders.incoming_archive.get_messages()} - before
-        if new:
-            (received,) = new
-            return received
-        time.sleep(0.1)
-    raise AssertionError("no fax was received")
+
+    def new() -> set[str]:
+        return {m.id for m in admin.folders.incoming_archive.get_messages()} - before
+
+    (received,) = wait_until(new, "a fax is received", WAIT)
+    return received
 
 
 def test_account_events_are_that_accounts_faxes(
@@ -533,7 +532,8 @@ def test_account_events_are_that_accounts_faxes(
             fay.fax_account_set.get_account("gus").listen_to_account_events(AccountEvents.OUT_QUEUE)
         guss = submit(gus, body)
         fays = submit(fay, body)
-        assert added["fay"].wait(WAIT) and added["gus"].wait(WAIT)
+        assert added["fay"].wait(WAIT)
+        assert added["gus"].wait(WAIT)
         for account in (mine, watched):
             account.listen_to_account_events(AccountEvents.NONE)
         assert {e.job_id for e in heard["fay"]} == {fays}

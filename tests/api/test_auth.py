@@ -57,7 +57,8 @@ def test_every_route_refuses_a_remote_call_without_a_valid_token(
             response = remote.request(method, path, headers=headers)
             assert response.status_code == 401, (method, path, headers)
             error = response.json()["error"]
-            assert error["class"] == "AccessDeniedError" and error["hresult"] == 0x80070005
+            assert error["class"] == "AccessDeniedError"
+            assert error["hresult"] == 0x80070005
     for headers in ({}, {"Authorization": "Bearer not-a-token"}):
         with pytest.raises(InvalidStatus) as refused:
             connect(f"ws://{daemon.address}/v1/events", additional_headers=headers)
@@ -120,7 +121,9 @@ def test_errors_have_one_shape_and_a_fitting_status(
     response = local.request(method, path)
     assert response.status_code == status
     error = response.json()["error"]
-    assert error["class"] == error_class and error["message"] and error["hresult"] > 0
+    assert error["class"] == error_class
+    assert error["message"]
+    assert error["hresult"] > 0
 
 
 def test_a_bad_submission_is_a_client_error(local: httpx.Client) -> None:

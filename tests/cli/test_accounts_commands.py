@@ -42,11 +42,14 @@ def test_an_administrator_adds_an_account_that_signs_in(daemon: Daemon) -> None:
     added = openfax(daemon, "accounts", "add", "zed", "--password", "--json", stdin="pw1\npw1\n")
     assert added.returncode == 0, added.stderr
     (row,) = json.loads(added.stdout)
-    assert row["account"] == "zed" and row["password"] == "yes" and row["rights"] == "defaults"
+    assert row["account"] == "zed"
+    assert row["password"] == "yes"
+    assert row["rights"] == "defaults"
     listed = json.loads(openfax(daemon, "accounts", "list", "--json").stdout)
     assert "zed" in [r["account"] for r in listed]
     table = openfax(daemon, "accounts", "list")
-    assert "Accounts" in table.stdout and "zed" in table.stdout
+    assert "Accounts" in table.stdout
+    assert "zed" in table.stdout
 
     mine = openfax(daemon, "rights", "show", "--json", user="zed", password="pw1")
     assert mine.returncode == 0, mine.stderr
@@ -54,10 +57,12 @@ def test_an_administrator_adds_an_account_that_signs_in(daemon: Daemon) -> None:
         {"principal": "zed", "rights": "SUBMIT_LOW|SUBMIT_NORMAL|SUBMIT_HIGH|QUERY_CONFIG"}
     ]
     wrong = openfax(daemon, "rights", "show", user="zed", password="nope")
-    assert wrong.returncode == 1 and "AccessDeniedError" in wrong.stderr
+    assert wrong.returncode == 1
+    assert "AccessDeniedError" in wrong.stderr
     # An account may not look at every grant.
     refused = openfax(daemon, "rights", "show", "--all", user="zed", password="pw1")
-    assert refused.returncode == 1 and "far2MANAGE_CONFIG" in refused.stderr
+    assert refused.returncode == 1
+    assert "far2MANAGE_CONFIG" in refused.stderr
 
     made = openfax(daemon, "accounts", "token", "zed", "--label", "ci", "--json")
     token = json.loads(made.stdout)["token"]
@@ -72,9 +77,11 @@ def test_an_administrator_adds_an_account_that_signs_in(daemon: Daemon) -> None:
     assert openfax(daemon, "rights", "show", user="zed", password="pw2").returncode == 0
 
     removed = openfax(daemon, "accounts", "remove", "zed")
-    assert removed.returncode == 0 and "removed" in removed.stdout
+    assert removed.returncode == 0
+    assert "removed" in removed.stdout
     gone = openfax(daemon, "rights", "show", token=token)
-    assert gone.returncode == 1 and "AccessDeniedError" in gone.stderr
+    assert gone.returncode == 1
+    assert "AccessDeniedError" in gone.stderr
 
 
 def test_rights_are_granted_and_revoked(daemon: Daemon) -> None:
@@ -104,9 +111,11 @@ def test_rights_are_granted_and_revoked(daemon: Daemon) -> None:
     # The grant as given (SUBMIT_HIGH implies the lower priorities when rights are checked).
     assert json.loads(as_json.stdout) == {"principal": "yan", "rights": "SUBMIT_HIGH"}
     bogus = openfax(daemon, "rights", "grant", "yan", "FLY")
-    assert bogus.returncode == 2 and "no access right 'FLY'" in bogus.stderr
+    assert bogus.returncode == 2
+    assert "no access right 'FLY'" in bogus.stderr
     unknown = openfax(daemon, "rights", "grant", "nobody-here", "ALL")
-    assert unknown.returncode == 1 and "no fax account named 'nobody-here'" in unknown.stderr
+    assert unknown.returncode == 1
+    assert "no fax account named 'nobody-here'" in unknown.stderr
 
 
 def test_account_settings_are_shown_and_changed(daemon: Daemon) -> None:
@@ -115,8 +124,11 @@ def test_account_settings_are_shown_and_changed(daemon: Daemon) -> None:
     changed = openfax(daemon, "accounts", "settings", "incoming_faxes_are_public=false", "--json")
     assert json.loads(changed.stdout)["incoming_faxes_are_public"] is False
     restored = openfax(daemon, "accounts", "settings", "incoming_faxes_are_public=true")
-    assert restored.returncode == 0 and "Account settings" in restored.stdout
+    assert restored.returncode == 0
+    assert "Account settings" in restored.stdout
     wrong = openfax(daemon, "accounts", "settings", "public=yes")
-    assert wrong.returncode == 2 and "auto_create_account_on_connect" in wrong.stderr
+    assert wrong.returncode == 2
+    assert "auto_create_account_on_connect" in wrong.stderr
     missing = openfax(daemon, "accounts", "reassign", "0123456789abcdef", "yan")
-    assert missing.returncode == 1 and "MessageNotFoundError" in missing.stderr
+    assert missing.returncode == 1
+    assert "MessageNotFoundError" in missing.stderr

@@ -27,10 +27,13 @@ def test_config_set_then_get(daemon: Daemon) -> None:
     assert saved.returncode == 0, saved.stderr
     assert json.loads(saved.stdout) == {"retries": 6, "discount_rate_end": "06:15"}
     shown = json.loads(openfax(daemon, "config", "get", "--json").stdout)
-    assert shown["retries"] == 6 and shown["discount_rate_end"] == "06:15"
+    assert shown["retries"] == 6
+    assert shown["discount_rate_end"] == "06:15"
     table = openfax(daemon, "config", "get", "retries", "branding")
-    assert table.returncode == 0 and "Configuration" in table.stdout
-    assert "retries" in table.stdout and "discount_rate_end" not in table.stdout
+    assert table.returncode == 0
+    assert "Configuration" in table.stdout
+    assert "retries" in table.stdout
+    assert "discount_rate_end" not in table.stdout
 
 
 @pytest.mark.parametrize(
@@ -51,14 +54,16 @@ def test_audit_lists_the_changes_made(daemon: Daemon) -> None:
     assert openfax(daemon, "config", "set", "branding=true").returncode == 0
     entries = json.loads(openfax(daemon, "audit", "--since", "2000-01-01", "--json").stdout)
     changes = [e for e in entries if e["action"] == "config_changed"]
-    assert changes and changes[-1]["details"] == {"branding": True}
+    assert changes
+    assert changes[-1]["details"] == {"branding": True}
     assert changes[-1]["actor"] == pwd.getpwuid(os.getuid()).pw_name
     after = json.loads(
         openfax(daemon, "audit", "--after", str(changes[-1]["seq"]), "--json").stdout
     )
     assert after == []
     table = openfax(daemon, "audit", "--limit", "5")
-    assert table.returncode == 0 and "Audit trail" in table.stdout
+    assert table.returncode == 0
+    assert "Audit trail" in table.stdout
 
 
 def test_coverpages_add_list_send_remove(daemon: Daemon, tmp_path: Path) -> None:
@@ -87,11 +92,13 @@ def test_coverpages_add_list_send_remove(daemon: Daemon, tmp_path: Path) -> None
     listed = json.loads(openfax(daemon, "coverpages", "list", "--json").stdout)
     assert [page["name"] for page in listed] == ["generic"], "the built-in one"
     gone = openfax(daemon, "coverpages", "remove", "memo")
-    assert gone.returncode == 1 and "no cover page 'memo'" in gone.stderr
+    assert gone.returncode == 1
+    assert "no cover page 'memo'" in gone.stderr
     broken = tmp_path / "broken.txt"
     broken.write_text("{no_such_field}\n")
     refused = openfax(daemon, "coverpages", "add", "broken", broken)
-    assert refused.returncode == 1 and "no_such_field" in refused.stderr
+    assert refused.returncode == 1
+    assert "no_such_field" in refused.stderr
 
 
 def test_extension_property_set_and_get(daemon: Daemon, tmp_path: Path) -> None:
@@ -117,9 +124,11 @@ def test_extension_property_set_and_get(daemon: Daemon, tmp_path: Path) -> None:
     )
     assert copy.read_bytes() == b"\x00\x01\xff"
     bad = openfax(daemon, "extension-property", "set", "not-a-guid", "--value", "x")
-    assert bad.returncode == 1 and "not a GUID" in bad.stderr
+    assert bad.returncode == 1
+    assert "not a GUID" in bad.stderr
     both = openfax(daemon, "extension-property", "set", guid)
-    assert both.returncode == 2 and "exactly one of --value and --file" in both.stderr
+    assert both.returncode == 2
+    assert "exactly one of --value and --file" in both.stderr
 
 
 def test_providers_list_register_unregister(daemon: Daemon) -> None:
@@ -127,12 +136,16 @@ def test_providers_list_register_unregister(daemon: Daemon) -> None:
     assert (loopback["unique_name"], loopback["status"]) == ("loopback", "SUCCESS")
     assert len(loopback["device_ids"]) == 2
     done = openfax(daemon, "providers", "register", "acme", "--image", "acme")
-    assert done.returncode == 0 and "loads when openfaxd next starts" in done.stdout
+    assert done.returncode == 0
+    assert "loads when openfaxd next starts" in done.stdout
     again = openfax(daemon, "providers", "register", "acme", "--image", "acme")
-    assert again.returncode == 1 and "already registered" in again.stderr
+    assert again.returncode == 1
+    assert "already registered" in again.stderr
     table = openfax(daemon, "providers", "list")
-    assert "Device providers" in table.stdout and "acme" not in table.stdout
+    assert "Device providers" in table.stdout
+    assert "acme" not in table.stdout
     gone = openfax(daemon, "providers", "unregister", "acme", "--json")
     assert json.loads(gone.stdout) == {"unique_name": "acme", "registered": False}
     gone = openfax(daemon, "providers", "unregister", "acme")
-    assert gone.returncode == 1 and "no device provider 'acme'" in gone.stderr
+    assert gone.returncode == 1
+    assert "no device provider 'acme'" in gone.stderr

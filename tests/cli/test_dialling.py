@@ -58,7 +58,8 @@ def test_a_number_no_line_could_dial_is_refused_at_once(
     before = json.loads(openfax(daemon, "jobs", "--json").stdout)
     done = openfax(daemon, "send", SAMPLES / "letter.txt", "--to", "1002", "--to", number)
     assert done.returncode == 1
-    assert "NumberError" in done.stderr and says in done.stderr, done.stderr
+    assert "NumberError" in done.stderr, done.stderr
+    assert says in done.stderr, done.stderr
     assert f"recipients.1.fax_number: {number!r}" in done.stderr
     assert "Traceback" not in done.stderr
     assert json.loads(openfax(daemon, "jobs", "--json").stdout) == before, "nothing queued"
@@ -74,7 +75,8 @@ def test_the_api_refuses_a_bad_number_with_400_naming_the_recipient(daemon: Daem
         )
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
-    assert error["class"] == "NumberError" and error["hresult"] == 0x80070057
+    assert error["class"] == "NumberError"
+    assert error["hresult"] == 0x80070057
     assert error["message"].startswith(
         "recipients.1.fax_number (Bob): 'fax me' is not a fax number: a fax number has digits"
     )

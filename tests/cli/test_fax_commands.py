@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from tests.cli.test_cli import OPENFAX, SAMPLES
+from tests.cli.test_first_hour import Watcher
 from tests.daemon import Daemon, running
 
 
@@ -47,7 +46,8 @@ def test_send_waits_and_the_fax_arrives_in_the_inbox(daemon: Daemon, tmp_path: P
     assert job["id"] in [m["id"] for m in outgoing]
     inbox = json.loads(openfax(daemon, "inbox", "--json").stdout)
     received = [m for m in inbox if m["pages"] == job["pages"]]
-    assert received and not received[-1]["partial"]
+    assert received
+    assert not received[-1]["partial"]
 
     pdf = tmp_path / "fax.pdf"
     got = openfax(daemon, "get", received[-1]["id"], "-o", pdf)
@@ -70,7 +70,8 @@ def test_listing_commands_show_tables_and_json(daemon: Daemon) -> None:
     assert sorted(d["number"] for d in devices) == ["1001", "1002"]
     assert all(d["state"] == "idle" for d in devices)
     table = openfax(daemon, "jobs")
-    assert table.returncode == 0 and "Outgoing queue" in table.stdout
+    assert table.returncode == 0
+    assert "Outgoing queue" in table.stdout
 
 
 def test_remote_access_needs_the_token(daemon: Daemon) -> None:
@@ -98,20 +99,20 @@ def test_a_bad_document_is_refused_with_its_name(daemon: Daemon, tmp_path: Path)
 
 
 def test_watch_prints_the_events_of_a_send(daemon: Daemon) -> None:
-    env = {**os.environ, "OPENFAX_SOCKET": str(daemon.socket)}
-    watcher = subprocess.Popen(
-        [str(OPENFAX), "watch", "--json"], stdout=subprocess.PIPE, text=True, env=env
-    )
+    watcher = Watcher(daemon, "--json")
     try:
-        time.sleep(1.0)
+        watcher.wait_for(lambda stream, line: stream == "err" and "watching" in line, "start")
         sent = openfax(daemon, "send", SAMPLES / "chart.png", "--to", "1002", "--wait", "--json")
         assert sent.returncode == 0, sent.stderr
         (job,) = json.loads(sent.stdout)
-        time.sleep(0.5)
+        watcher.wait_for(
+            lambda stream, line: stream == "out" and job["id"] in line and "JobChanged" in line,
+            "change of the job",
+        )
     finally:
-        watcher.send_signal(signal.SIGINT)
-        output, _ = watcher.communicate(timeout=30)
-    events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+        watcher.stop()
+    printed = [line for stream, line in watcher.seen if stream == "out"]
+    events = [json.loads(line) for line in printed if line.startswith("{")]
     mine = [e["event"] for e in events if e.get("job_id") == job["id"]]
     assert mine[0] == "OnOutgoingJobAdded"
     assert "OnOutgoingJobChanged" in mine
@@ -125,5 +126,6 @@ def test_no_server_says_where_it_looked_and_how_to_start_one(tmp_path: Path) -> 
     )
     assert done.returncode == 1
     assert str(socket_path) in done.stderr
-    assert "openfaxd" in done.stderr and "make run" in done.stderr
+    assert "openfaxd" in done.stderr
+    assert "make run" in done.stderr
     assert "Traceback" not in done.stderr

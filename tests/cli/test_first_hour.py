@@ -23,6 +23,7 @@ from openfax.cli import accounts, administration, fax, outbound, receipts, routi
 from openfax.model import ReceiveMode
 from tests.cli.test_cli import OPENFAX, SAMPLES
 from tests.daemon import Daemon, running
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("first_hour")
 
@@ -49,14 +50,16 @@ def sent_job(daemon: Daemon, *args: str | Path) -> str:
 def wait_for_job(daemon: Daemon, job_id: str, status: str, *, cause: str = "") -> dict[str, Any]:
     """The job's JSON, as the API gives it, once its status is ``status`` (its last call's
     extended status ``cause``, if given)."""
-    deadline = time.monotonic() + SECONDS
+    seen: list[dict[str, Any]] = []
+
+    def reached() -> dict[str, Any] | None:
+        seen.append(server.folders.outgoing_queue.get_job(job_id).to_dict())
+        job = seen[-1]
+        done = job["status_name"] == status and cause in ("", job["extended_status_name"])
+        return job if done else None
+
     with daemon.connected() as server:
-        while time.monotonic() < deadline:
-            job = server.folders.outgoing_queue.get_job(job_id).to_dict()
-            if job["status_name"] == status and cause in ("", job["extended_status_name"]):
-                return job
-            time.sleep(0.2)
-    raise AssertionError(f"job {job_id} not {status} {cause} after {SECONDS} s: {job}")
+        return wait_until(reached, lambda: f"job {job_id} is {status} {cause}: {seen[-1]}", SECONDS)
 
 
 def in_words(job: dict[str, Any]) -> str:
@@ -103,7 +106,8 @@ def jobs(daemon: Daemon, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 def test_jobs_and_sent_say_why_a_fax_failed_or_waits(daemon: Daemon, jobs: dict[str, Any]) -> None:
     waiting, given_up = jobs["waiting"], jobs["given_up"]
-    assert waiting["extended_status"] and given_up["extended_status"]
+    assert waiting["extended_status"]
+    assert given_up["extended_status"]
     rows = {row["id"]: row for row in json.loads(openfax(daemon, "jobs", "--json").stdout)}
     retrying, failed = rows[waiting["id"]], rows[given_up["id"]]
     assert retrying["reason"] == f"{in_words(waiting)}; next try {retrying['scheduled'][-8:]}"
@@ -113,7 +117,8 @@ def test_jobs_and_sent_say_why_a_fax_failed_or_waits(daemon: Daemon, jobs: dict[
     table = openfax(daemon, "jobs")
     assert table.returncode == 0, table.stderr
     words = table.stdout.split()  # the reasons wrap
-    assert "RETRYING" in words and "RETRIES_EXCEEDED" in words
+    assert "RETRYING" in words
+    assert "RETRIES_EXCEEDED" in words
     assert set(f"{in_words(given_up)} next try".split()) <= set(words)
 
     sent = {row["id"]: row for row in json.loads(openfax(daemon, "sent", "--json").stdout)}
@@ -177,7 +182,8 @@ def test_wide_shows_every_column(
         return [cell.strip() for cell in header.split("┃")]
 
     fitted = headers()
-    assert set(narrow) <= set(fitted) and not set(wide_only) & set(fitted)
+    assert set(narrow) <= set(fitted)
+    assert not set(wide_only) & set(fitted)
     assert set(narrow + wide_only) <= set(headers("--wide"))
 
 
@@ -209,7 +215,8 @@ def test_get_last_and_an_id_no_fax_has(
     malformed = openfax(daemon, "get", "zzz", "-o", tmp_path / "none.pdf")
     assert "not a fax id (16 hex digits): 'zzz'" in malformed.stderr
     both = openfax(daemon, "get", "--last", inbox[-1]["id"], "-o", tmp_path / "x.pdf")
-    assert both.returncode == 2 and "MESSAGE_ID or --last" in both.stderr
+    assert both.returncode == 2
+    assert "MESSAGE_ID or --last" in both.stderr
 
 
 def test_a_bad_document_is_named_once_as_the_user_named_it(daemon: Daemon, tmp_path: Path) -> None:
@@ -231,7 +238,8 @@ def test_a_bad_document_is_named_once_as_the_user_named_it(daemon: Daemon, tmp_p
             done = openfax(daemon, "send", *args, "--to", "1002", *wait)
             assert done.returncode == 1
             assert done.stderr.startswith(f"Error: BodyError: {expected}"), done.stderr
-            assert done.stderr.count("body ") == 1 and "openfax-upload" not in done.stderr
+            assert done.stderr.count("body ") == 1
+            assert "openfax-upload" not in done.stderr
     rendered = openfax(daemon, "render", truncated, "-o", tmp_path / "x.tif")
     assert rendered.stderr.count(str(truncated)) == 1, rendered.stderr
     cover = openfax(daemon, "send", SAMPLES / "letter.txt", "--to", "1002", "--cover", "nosuch")
@@ -269,14 +277,17 @@ def test_a_wrong_password_is_told_apart_from_none(daemon: Daemon) -> None:
 class Watcher:
     """``openfax watch`` running, its stdout and stderr lines read as they come."""
 
-    def __init__(self, daemon: Daemon, **env: str) -> None:
+    def __init__(self, daemon: Daemon, *args: str, **env: str) -> None:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENFAX_")}
         self.process = subprocess.Popen(
-            [str(OPENFAX), "watch"],
+            [str(OPENFAX), "watch", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env={**environ, "OPENFAX_SOCKET": str(daemon.socket), **env},
+            # Ctrl-C as in a terminal: a test run started in the background by a shell
+            # without job control ignores SIGINT, and so would openfax watch (it hung).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
         self.seen: list[tuple[str, str]] = []
@@ -317,7 +328,8 @@ def test_watch_names_events_and_statuses_and_outlives_a_restart(tmp_path: Path) 
             changed = watcher.wait_for(
                 lambda _, line: "OnOutgoingJobChanged" in line and job in line, "job change"
             )
-            assert "job_type=SEND" in changed and "status=INPROGRESS" in changed
+            assert "job_type=SEND" in changed
+            assert "status=INPROGRESS" in changed
             assert not re.search(r"(status|job_type)=\d", changed), changed
             assert "available_operations" not in changed
 

@@ -46,15 +46,18 @@ def test_groups_and_rules_are_set_from_the_command_line(daemon: Daemon) -> None:
 
     table = openfax(daemon, "outbound", "rules", "list")
     assert table.returncode == 0, table.stderr
-    assert "Outbound routing rules" in table.stdout and "device 2" in table.stdout
+    assert "Outbound routing rules" in table.stdout
+    assert "device 2" in table.stdout
     listed = run_json(daemon, "rules", "list")
     assert [(r["country_code"], r["area_code"]) for r in listed] == [(0, 0), (44, 20)]
     groups = openfax(daemon, "outbound", "groups", "list")
-    assert "<All Devices>" in groups.stdout and "pair" in groups.stdout
+    assert "<All Devices>" in groups.stdout
+    assert "pair" in groups.stdout
 
     in_use = openfax(daemon, "outbound", "groups", "remove", "pair")
     assert in_use.returncode == 1
-    assert "GroupInUseError" in in_use.stderr and "Traceback" not in in_use.stderr
+    assert "GroupInUseError" in in_use.stderr
+    assert "Traceback" not in in_use.stderr
     run_json(daemon, "rules", "set", "0", "0", "--group", "<All Devices>")
     assert run_json(daemon, "rules", "remove", "44", "20")["removed"]
     assert run_json(daemon, "groups", "remove", "pair")["removed"]
@@ -74,7 +77,8 @@ def test_a_rules_t38_policy_is_set_and_shown_from_the_command_line(daemon: Daemo
     assert run_json(daemon, "rules", "for", "+44 161 496 0000")["t38"] == "trunk"
     shown = openfax(daemon, "outbound", "rules", "for", "+44 20 7946 0000")
     assert shown.returncode == 0, shown.stderr
-    assert "t38" in shown.stdout and "off" in shown.stdout
+    assert "t38" in shown.stdout
+    assert "off" in shown.stdout
     for area in ("20", "0"):
         assert run_json(daemon, "rules", "remove", "44", area)["removed"]
 
@@ -96,5 +100,6 @@ def test_a_rules_t38_policy_is_set_and_shown_from_the_command_line(daemon: Daemo
 def test_mistakes_are_clear_errors(daemon: Daemon, args: tuple[str, ...], error: str) -> None:
     done = openfax(daemon, "outbound", *args)
     assert done.returncode != 0
-    assert error in done.stderr and "Traceback" not in done.stderr
+    assert error in done.stderr
+    assert "Traceback" not in done.stderr
     assert "never" not in openfax(daemon, "outbound", "groups", "list").stdout

@@ -61,7 +61,8 @@ def test_send_prints_what_the_click_command_prints(daemon: Daemon) -> None:
     )  # fmt: skip
     rows = [json.loads(done.stdout) for done in (quick, click)]
     for (row,) in rows:
-        assert row.pop("id") and row.pop("scheduled")
+        assert row.pop("id")
+        assert row.pop("scheduled")
     assert rows[0] == rows[1] == [
         {"status": "PENDING", "recipient": "3003", "pages": 2, "sent": 0, "retries": 0,
          "device": "", "reason": ""}
@@ -78,7 +79,8 @@ def test_send_queues_the_fax_as_asked(daemon: Daemon) -> None:
     with daemon.connected() as fax:
         job = fax.folders.outgoing_queue.get_job(job_id)
     assert (job.subject, job.priority, job.recipient.fax_number) == ("Quick", Priority.LOW, "3010")
-    assert job.document_name == "letter.txt" and job.pages == 2
+    assert job.document_name == "letter.txt"
+    assert job.pages == 2
 
 
 def test_the_quick_path_imports_neither_click_nor_a_http_library(daemon: Daemon) -> None:
@@ -108,7 +110,8 @@ def test_jobs_lists_the_queue_as_the_click_command_does(daemon: Daemon) -> None:
     assert listed == json.loads(click.stdout)
     assert sent.stdout.split()[0] in [row["id"] for row in listed]
     table = run([str(OPENFAX)], "jobs", socket=daemon.socket)
-    assert table.returncode == 0 and "Outgoing queue" in table.stdout
+    assert table.returncode == 0
+    assert "Outgoing queue" in table.stdout
 
 
 def test_failures_are_reported_as_click_reports_them(daemon: Daemon, tmp_path: Path) -> None:
@@ -124,7 +127,8 @@ def test_failures_are_reported_as_click_reports_them(daemon: Daemon, tmp_path: P
     quick, click = both("send", broken, "--to", "3031", socket=daemon.socket)
     assert quick.returncode == click.returncode == 1
     assert quick.stderr == click.stderr
-    assert quick.stderr.startswith("Error: BodyError: ") and "broken.pdf" in quick.stderr
+    assert quick.stderr.startswith("Error: BodyError: ")
+    assert "broken.pdf" in quick.stderr
 
 
 def test_a_remote_server_needs_its_token(daemon: Daemon) -> None:

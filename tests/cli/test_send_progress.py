@@ -38,7 +38,8 @@ def test_the_page_fills_up_with_its_bytes_and_speed_on_a_terminal(daemon: Daemon
         while chunk := _read(screen):
             drawn += chunk
         assert sender.wait(timeout=120) == 0, drawn.decode(errors="replace")
-        assert sender.stdout is not None and b"COMPLETED" in sender.stdout.read()
+        assert sender.stdout is not None
+        assert b"COMPLETED" in sender.stdout.read()
     os.close(screen)
     shown = {(float(sent), float(size)) for sent, size in PAGE_BYTES.findall(bytes(drawn))}
     within = {sent for sent, size in shown if 0 < sent < size}
@@ -48,7 +49,8 @@ def test_the_page_fills_up_with_its_bytes_and_speed_on_a_terminal(daemon: Daemon
 
 def test_nothing_is_drawn_when_stderr_is_not_a_terminal(daemon: Daemon) -> None:
     sent = openfax(daemon, "send", SAMPLES / "chart.png", "--to", "1002", "--wait", "--json")
-    assert sent.returncode == 0 and sent.stderr == ""
+    assert sent.returncode == 0
+    assert sent.stderr == ""
     (job,) = json.loads(sent.stdout)
     assert job["status"] == "COMPLETED"
 

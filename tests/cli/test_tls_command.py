@@ -36,7 +36,8 @@ def test_existing_files_are_kept_unless_forced(tmp_path: Path) -> None:
     kept = openfax("tls", "self-signed", "--folder", tmp_path)
     assert kept.returncode == 1
     assert f"{key} exists (--force replaces it)" in kept.stderr
-    assert key.read_text() == "an older key\n" and not (tmp_path / "openfax.crt").exists()
+    assert key.read_text() == "an older key\n"
+    assert not (tmp_path / "openfax.crt").exists()
     forced = openfax("tls", "self-signed", "--folder", tmp_path, "--force", "--name", "fax.lan")
     assert forced.returncode == 0, forced.stderr
     assert key.stat().st_mode & 0o777 == 0o600

@@ -28,7 +28,8 @@ def test_the_configuration_is_changed_and_saved(server: FaxServer) -> None:
     configuration.save()
     assert (configuration.retries, configuration.discount_rate_start) == (4, time_of_day(19, 30))
     again = server.configuration
-    assert again.retries == 4 and again.discount_rate_start == time_of_day(19, 30)
+    assert again.retries == 4
+    assert again.discount_rate_start == time_of_day(19, 30)
     again.retries = 9
     again.refresh()
     assert again.retries == 4, "refresh drops what was not saved"

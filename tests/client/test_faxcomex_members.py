@@ -19,6 +19,7 @@ from openfax.client._connection import NotConnectedError
 from openfax.errors import AccessDeniedError, AccountError, BodyError, ConfigError, FaxError
 from openfax.model import AccountEvents, CoverPageType, JobStatus, ScheduleType
 from tests.daemon import Daemon, running
+from tests.waiting import wait_until
 
 from .test_faxing import WAIT, document, send
 
@@ -42,7 +43,9 @@ def test_the_outgoing_queue_has_the_configuration_s_settings(server: FaxServer) 
         time_of_day(21, 15),
         time_of_day(6, 0),
     )
-    assert saved.branding and saved.use_device_tsid and not saved.allow_personal_cover_pages
+    assert saved.branding
+    assert saved.use_device_tsid
+    assert not saved.allow_personal_cover_pages
     again = server.folders.outgoing_queue
     again.retries = 1
     again.refresh()
@@ -64,24 +67,27 @@ def test_a_wrong_time_of_day_is_refused(server: FaxServer) -> None:
         queue.save()
     queue.refresh()
     queue.discount_rate_end = "half past eight"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="half past eight"):
         queue.save()
 
 
 def test_the_archives_have_their_settings_and_sizes(server: FaxServer, three_pages: Path) -> None:
     folders = server.folders
     sent, received = folders.outgoing_archive, folders.incoming_archive
-    assert sent.use_archive and received.use_archive
+    assert sent.use_archive
+    assert received.use_archive
     assert sent.archive_folder == received.archive_folder == server.configuration.archive_location
     before = (sent.size_low, received.size_low)
     send(server, document(three_pages, "1002"))
-    deadline = time.monotonic() + WAIT
-    while received.size_low == before[1]:
-        assert time.monotonic() < deadline, "the received fax was not archived in time"
-        time.sleep(0.05)
+
+    def grown() -> bool:
         received.refresh()
+        return received.size_low != before[1]
+
+    wait_until(grown, "the received fax is archived", WAIT)
     sent.refresh()
-    assert sent.size_low > before[0] and sent.size_high == received.size_high == 0
+    assert sent.size_low > before[0]
+    assert sent.size_high == received.size_high == 0
     configuration = server.configuration
     assert sent.size_low == configuration.outgoing_archive_size
     assert received.size_low == configuration.incoming_archive_size
@@ -102,7 +108,8 @@ def test_the_archives_have_their_settings_and_sizes(server: FaxServer, three_pag
     assert (saved.high_quota_water_mark, saved.low_quota_water_mark) == (900, 800)
     assert saved.size_quota_warning
     received.refresh()
-    assert received.size_quota_warning and received.high_quota_water_mark == 900
+    assert received.size_quota_warning
+    assert received.high_quota_water_mark == 900
 
     with pytest.raises(ConfigError, match="spool_dir"):
         sent.archive_folder = "/tmp/elsewhere"
@@ -118,7 +125,8 @@ def test_connected_submit2_gives_the_error_index_and_the_job_ids(
     fax.recipients.add("1002")
     fax.recipients.add("1002")
     error_index, job_ids = fax.connected_submit2(server)
-    assert error_index == -1 and len(job_ids) == 2
+    assert error_index == -1
+    assert len(job_ids) == 2
     assert fax.submission_id == server.folders.outgoing_queue.get_job(job_ids[0]).submission_id
     bad = tmp_path / "bad.pdf"
     bad.write_bytes(b"%PDF-1.4 not really")
@@ -133,7 +141,9 @@ def test_plug_ins_have_faxcomex_version_numbers(server: FaxServer) -> None:
     provider = server.get_device_providers()[1]
     numbers = [int(n) for n in provider.version.split(".")[:2]]
     assert [provider.major_version, provider.minor_version] == numbers
-    assert provider.major_build >= 0 and provider.minor_build >= 0 and provider.debug is False
+    assert provider.major_build >= 0
+    assert provider.minor_build >= 0
+    assert provider.debug is False
     extension = server.inbound_routing.get_extensions()[1]
     assert extension.major_version == int(extension.version.split(".")[0])
     assert extension.debug is False
@@ -153,7 +163,8 @@ def test_the_job_status_of_events_has_the_transmission_times(
                     break
     assert statuses[0].transmission_start is None or statuses[0].status is not JobStatus.PENDING
     done = statuses[-1]
-    assert done.transmission_start is not None and done.transmission_end is not None
+    assert done.transmission_start is not None
+    assert done.transmission_end is not None
     assert done.transmission_start <= done.transmission_end
     sent = server.folders.outgoing_archive.get_message(job_id)
     assert sent.transmission_end is not None
@@ -165,7 +176,8 @@ def test_the_generic_cover_page_is_built_in(server: FaxServer) -> None:
     fax.recipients.add("1002", "Helen")
     (job_id,) = send(server, fax)
     sent = server.folders.outgoing_archive.get_message(job_id)
-    assert sent.pages == 1 and sent.has_cover_page
+    assert sent.pages == 1
+    assert sent.has_cover_page
 
 
 def test_the_default_sender_is_kept_per_account_on_the_server(
@@ -232,10 +244,11 @@ def test_message_fields_are_saved_and_reassign_takes_the_recipients(
 ) -> None:
     arrivals = server.folders.incoming_archive
     (job_id,) = send(server, document(three_pages, "1002"))
-    deadline = time.monotonic() + WAIT
-    while not (received := [m for m in arrivals.get_messages() if m.tsid and not m.read]):
-        assert time.monotonic() < deadline, "the received fax was not archived in time"
-        time.sleep(0.05)
+    received = wait_until(
+        lambda: [m for m in arrivals.get_messages() if m.tsid and not m.read],
+        "the received fax is archived",
+        WAIT,
+    )
     message = received[-1]
     message.read = True
     message.subject = "Invoice 42"
@@ -271,7 +284,8 @@ def test_message_fields_are_saved_and_reassign_takes_the_recipients(
         message.recipients = "dave"
         message.subject = "for Dave"
         message.reassign()  # as ReAssign() takes no argument
-        assert message.was_reassigned and message.recipients == "dave"
+        assert message.was_reassigned
+        assert message.recipients == "dave"
         assert message.subject == "for Dave", "saved with the reassignment"
     finally:
         server.security2.save(incoming_faxes_are_public=True)
@@ -321,7 +335,8 @@ def test_setting_a_switch_keeps_the_settings_changed_before_it(server: FaxServer
     queue.blocked = False  # the first switch looked at: the switches are read now
     queue.save()
     saved = server.configuration
-    assert saved.outgoing_queue_age_limit == 2 and not saved.allow_personal_cover_pages
+    assert saved.outgoing_queue_age_limit == 2
+    assert not saved.allow_personal_cover_pages
     queue.age_limit, queue.allow_personal_cover_pages = 0, True
     queue.save()
 
@@ -336,7 +351,8 @@ def test_the_activity_is_taken_before_connecting_and_read_after(
         activity.refresh()
     fax.connect("")
     activity.refresh()
-    assert activity.queued_messages >= 0 and activity.outgoing_messages >= 0
+    assert activity.queued_messages >= 0
+    assert activity.outgoing_messages >= 0
     fax.disconnect()
 
 

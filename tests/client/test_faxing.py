@@ -58,16 +58,21 @@ def test_a_pdf_arrives_pixel_identical_and_downloads_as_pdf(
     arrived = incoming_arrival(server)
     (job_id,) = document(three_pages, "1002").connected_submit(server)
     job = server.folders.outgoing_queue.get_job(job_id)
-    assert job.recipient.fax_number == "1002" and job.pages == 3
+    assert job.recipient.fax_number == "1002"
+    assert job.pages == 3
     seen: list[int] = []
     job.wait(timeout=WAIT, progress=lambda j: seen.append(j.current_page))
-    assert job.status is JobStatus.COMPLETED and job.pages_confirmed == 3
-    assert seen[-1] >= 0 and len(seen) > 1, "progress is reported"
+    assert job.status is JobStatus.COMPLETED
+    assert job.pages_confirmed == 3
+    assert seen[-1] >= 0, "progress is reported"
+    assert len(seen) > 1, "progress is reported"
 
     message_id = arrived.get(timeout=WAIT).message_id
     assert message_id is not None
     message = server.folders.incoming_archive.get_message(message_id)
-    assert message.pages == 3 and not message.partial and message.caller_id == "1001"
+    assert message.pages == 3
+    assert not message.partial
+    assert message.caller_id == "1001"
     message.copy_tiff(tmp_path / "in.tif")
     expected = [np.asarray(page.image) for page in render_documents([three_pages])]
     got = [np.asarray(page.image) for page in read_fax_tiff(tmp_path / "in.tif")]
@@ -76,7 +81,8 @@ def test_a_pdf_arrives_pixel_identical_and_downloads_as_pdf(
     message.save_pdf(tmp_path / "in.pdf")
     assert (tmp_path / "in.pdf").read_bytes().startswith(b"%PDF")
     sent = server.folders.outgoing_archive.get_message(job_id)
-    assert sent.recipient.name == "Recipient 1002" and sent.pages == 3
+    assert sent.recipient.name == "Recipient 1002"
+    assert sent.pages == 3
 
 
 def test_waiting_for_a_job_gone_before_it_was_read_finds_it_sent(
@@ -91,7 +97,8 @@ def test_waiting_for_a_job_gone_before_it_was_read_finds_it_sent(
     job = FaxOutgoingJob(server, {"id": job_id})
     job.wait(timeout=WAIT)
     assert job.status is JobStatus.COMPLETED
-    assert job.pages_confirmed == job.pages == 3 and job.recipient.fax_number == "1002"
+    assert job.pages_confirmed == job.pages == 3
+    assert job.recipient.fax_number == "1002"
 
 
 def test_a_broadcast_is_one_submission_with_a_job_per_recipient(
@@ -99,7 +106,8 @@ def test_a_broadcast_is_one_submission_with_a_job_per_recipient(
 ) -> None:
     fax = document(three_pages, "1002", "1002", "1002")
     ids = send(server, fax)
-    assert len(set(ids)) == 3 and fax.submission_id is not None
+    assert len(set(ids)) == 3
+    assert fax.submission_id is not None
     archive = server.folders.outgoing_archive
     sent = [archive.get_message(job_id) for job_id in ids]
     assert {message.submission_id for message in sent} == {fax.submission_id}
@@ -148,7 +156,8 @@ def test_events_arrive_in_order(server: FaxServer, three_pages: Path) -> None:
         assert event.job_id == job_id or event.message_id == job_id
         names.append(event.name)
         seqs.append(event.seq)
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == len(seqs)
     assert names[0] == "OnOutgoingJobAdded"
     assert names[-2:] == ["OnOutgoingMessageAdded", "OnOutgoingJobRemoved"]
     assert "OnOutgoingJobChanged" in names
@@ -165,7 +174,8 @@ def test_a_bad_body_is_named_by_its_index(
     fax.recipients.add("1002")
     with pytest.raises(BodyError) as caught:
         fax.connected_submit(server)
-    assert caught.value.index == 1 and "broken.pdf" in str(caught.value)
+    assert caught.value.index == 1
+    assert "broken.pdf" in str(caught.value)
 
 
 def test_the_archive_iterator_fetches_pages_lazily(

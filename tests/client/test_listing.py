@@ -76,11 +76,13 @@ def test_a_job_in_a_page_is_the_job_as_its_own_request_shows_it(
         first = http.get("http://openfaxd/v1/outgoing-jobs", params={"limit": 1000}).json()
         single = http.get(f"http://openfaxd/v1/outgoing-jobs/{job_id}").json()
     page = OutgoingJobPageModel.model_validate(first)
-    assert page.count == len(page.jobs) and page.next_cursor is None
+    assert page.count == len(page.jobs)
+    assert page.next_cursor is None
     (listed,) = [job for job in first["jobs"] if job["id"] == job_id]
     assert listed == single
     assert TypeAdapter(OutgoingJobInfo).validate_python(single).recipient.name == "Recipient 200100"
-    assert single["status_name"] == "PENDING" and single["submission_time"].endswith("Z")
+    assert single["status_name"] == "PENDING"
+    assert single["submission_time"].endswith("Z")
 
 
 def test_a_collection_is_a_snapshot_while_the_queue_changes(server: FaxServer) -> None:
@@ -99,7 +101,8 @@ def test_a_collection_is_a_snapshot_while_the_queue_changes(server: FaxServer) -
     listed = list(jobs)
     ids = [job.id for job in listed]
     assert ids == [*before, a, b, c, d, f], "no job twice, none skipped, none added"
-    assert late not in ids and e not in ids
+    assert late not in ids
+    assert e not in ids
     assert listed[ids.index(d)].status & JobStatus.PAUSED, "later pages are read as they are"
     assert not listed[ids.index(a)].status & JobStatus.PAUSED, "a page read is not re-read"
     assert jobs.count == len(ids), "the job that left is no longer counted"
@@ -108,7 +111,8 @@ def test_a_collection_is_a_snapshot_while_the_queue_changes(server: FaxServer) -
 
 def test_the_incoming_queue_lists_in_pages_too(server: FaxServer, daemon: Daemon) -> None:
     jobs = server.folders.incoming_queue.get_jobs()
-    assert len(jobs) == 0 and list(jobs) == []
+    assert len(jobs) == 0
+    assert list(jobs) == []
     with httpx.Client(transport=httpx.HTTPTransport(uds=str(daemon.socket))) as http:
         page = http.get("http://openfaxd/v1/incoming-jobs", params={"limit": 5}).json()
     assert IncomingJobPageModel.model_validate(page).count == 0
@@ -132,7 +136,8 @@ def test_queue_switches_are_read_when_looked_at_and_kept_true(
     assert seen == ["GET /v1/outgoing-jobs"], "reaching the jobs reads no switches"
 
     queue = server.folders.outgoing_queue
-    assert queue.paused and not queue.blocked
+    assert queue.paused
+    assert not queue.blocked
     with daemon.connected() as other:
         remote = other.folders.outgoing_queue
         remote.blocked = True
@@ -141,7 +146,8 @@ def test_queue_switches_are_read_when_looked_at_and_kept_true(
         assert not queue.blocked, "a queue object shows what it read until refreshed"
         assert server.folders.outgoing_queue.blocked, "a new one reads the switches now"
         queue.refresh()
-        assert queue.blocked and queue.paused
+        assert queue.blocked
+        assert queue.paused
     finally:
         queue.blocked = False
         queue.save()

@@ -54,7 +54,8 @@ def test_groups_and_rules_are_managed_with_their_faxcomex_names(server: FaxServe
     pool.device_ids.add(ids["1001"])
     pool.device_ids.set_order(ids["1001"], 1)
     assert list(pool.device_ids) == [ids["1001"], ids["1003"]]
-    assert pool.device_ids.item(2) == ids["1003"] and pool.device_ids.count == 2
+    assert pool.device_ids.item(2) == ids["1003"]
+    assert pool.device_ids.count == 2
     pool.device_ids.remove(1)
     assert list(routing.get_groups()["pool"].device_ids) == [ids["1003"]]
 
@@ -175,7 +176,8 @@ def test_a_rules_t38_policy_goes_over_the_wire(server: FaxServer, daemon: Daemon
         rule.t38_policy = "off"
         rule.save()
         again = routing.get_rules().item_by_country_and_area(44, 20)
-        assert again.t38_policy == "off" and "T.38 off" in repr(again)
+        assert again.t38_policy == "off"
+        assert "T.38 off" in repr(again)
 
         rule.t38_policy = "sometimes"
         with pytest.raises(FaxError, match="t38_policy") as refused:
@@ -189,7 +191,8 @@ def test_a_rules_t38_policy_goes_over_the_wire(server: FaxServer, daemon: Daemon
         with httpx.Client(base_url="http://openfaxd", transport=transport) as local:
             # A body without the policy (a FAXCOMEX-only client) keeps it.
             kept = local.put(path, json={"use_device": True, "device_id": ids["1002"]})
-            assert kept.status_code == 200 and kept.json()["t38_policy"] == "off"
+            assert kept.status_code == 200
+            assert kept.json()["t38_policy"] == "off"
             bad = local.put(path, json={"use_device": True, "device_id": 1, "t38_policy": "on"})
             assert bad.status_code == 400
             assert "t38_policy" in bad.json()["error"]["message"]
@@ -197,7 +200,8 @@ def test_a_rules_t38_policy_goes_over_the_wire(server: FaxServer, daemon: Daemon
                 "/v1/outbound-routing/rules",
                 json={"country_code": 44, "area_code": 30, "use_device": False, "t38_policy": 1},
             )
-            assert added.status_code == 400 and "t38_policy" in added.json()["error"]["message"]
+            assert added.status_code == 400
+            assert "t38_policy" in added.json()["error"]["message"]
         assert [r.area_code for r in routing.get_rules()] == [0, 20]
     finally:
         routing.get_rules().remove_by_country_and_area(44, 20)

@@ -45,7 +45,8 @@ def test_a_fax_interrupted_by_kill_9_completes_after_restart(
             while seen[-1].name != "OnOutgoingJobRemoved":
                 seen.append(events.get(timeout=WAIT))
             seqs = [event.seq for event in seen]
-            assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), "in order, once each"
+            assert seqs == sorted(seqs), "in order, once each"
+            assert len(set(seqs)) == len(seqs), "in order, once each"
             final = [e.status for e in seen if e.job_id == job_id and e.status is not None][-1]
             assert final is JobStatus.COMPLETED
             sent = server.folders.outgoing_archive.get_message(job_id)

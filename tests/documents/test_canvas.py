@@ -94,7 +94,8 @@ def test_header_band_on_pages_of_other_widths(width: int) -> None:
     covered = min(width, FAX_WIDTH)
     assert not pixels[band, :covered].all(axis=0).any()  # white between the letters
     assert pixels[band, covered:].all()
-    assert pixels[: band.start].all() and pixels[band.stop :].all()
+    assert pixels[: band.start].all()
+    assert pixels[band.stop :].all()
     assert np.array_equal(branded.rows, np.packbits(pixels, axis=1))
 
 
@@ -107,5 +108,6 @@ def test_every_face_is_the_one_shipped_in_the_package(style: FontStyle) -> None:
     assert isinstance(font, ImageFont.FreeTypeFont)
     assert Path(str(font.path)).parent == FACES
     family, face = font.getname()
-    assert family is not None and family.startswith("DejaVu Sans")
+    assert family is not None
+    assert family.startswith("DejaVu Sans")
     assert ("Bold" in (face or "")) == style.name.endswith("BOLD")

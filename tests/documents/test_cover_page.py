@@ -59,7 +59,8 @@ def test_a_field_shows_where_the_template_puts_it(tmp_path: Path) -> None:
     rows = black_rows(with_subject)
     # One inch down at 196 lpi, a line of 24 pt type.
     assert rows[196:300].any()
-    assert not rows[:190].any() and not rows[320:].any()
+    assert not rows[:190].any()
+    assert not rows[320:].any()
     assert not black_rows(without).any()
 
 
@@ -138,7 +139,8 @@ def test_wrapping_measures_text_in_proportion_to_its_length(word: str) -> None:
 def test_a_clipped_column_measures_about_what_fits() -> None:
     font = MeasuringFont(load_font(FontStyle.SANS, points(12)))
     clipped = _clip("x" * 100_000, font, points(100))  # type: ignore[arg-type]
-    assert 0 < len(clipped) < 100 and font.getlength(clipped) <= points(100)
+    assert 0 < len(clipped) < 100
+    assert font.getlength(clipped) <= points(100)
     assert font.characters < 40 * len(clipped)
 
 
@@ -146,7 +148,8 @@ def test_a_long_word_is_cut_where_the_line_ends_and_words_break_at_spaces() -> N
     font = load_font(FontStyle.SANS, points(12))
     lines, _ = measured_wrap("a" * 1000 + "\n\n" + "one two three " * 30)
     blank = lines.index("")
-    assert "".join(lines[:blank]) == "a" * 1000 and blank > 5
+    assert "".join(lines[:blank]) == "a" * 1000
+    assert blank > 5
     words = lines[blank + 1 :]
     assert " ".join(words).strip() == ("one two three " * 30).strip()
     assert all(font.getlength(line) <= points(300) for line in lines)
@@ -169,7 +172,8 @@ def test_a_huge_note_is_drawn_to_the_foot_of_the_page(tmp_path: Path) -> None:
     template.write_text("{note}\nEND\n")
     page = render_cover_page(CoverPageFields(note="x" * 1_000_000), template=template)
     rows = black_rows(page)
-    assert rows[: rows.size // 10].any() and rows[-rows.size // 4 :].any()
+    assert rows[: rows.size // 10].any()
+    assert rows[-rows.size // 4 :].any()
 
 
 @pytest.mark.parametrize(

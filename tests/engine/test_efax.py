@@ -27,6 +27,7 @@ from openfax.engine import AudioSession, Role, SessionOptions
 from openfax.errors import ModemError
 from openfax.virtual_modem import CallReport, ModemBridge, PtyLine
 from tests.engine.fax_images import read_pages, sample_page, write_tiff
+from tests.waiting import until
 
 pytestmark = [
     pytest.mark.slow,
@@ -112,7 +113,8 @@ def test_efax_sends_two_pages_to_an_answering_session(tmp_path: Path) -> None:
     assert code == 0, log.read_text()
     assert report.dialled == NUMBER
     assert_paced(report)
-    assert report.result is not None and report.result.ok, log.read_text()
+    assert report.result is not None, log.read_text()
+    assert report.result.ok, log.read_text()
     assert report.result.pages == 2
     got = read_pages(received)
     assert len(got) == 2
@@ -142,7 +144,8 @@ def test_calling_session_sends_two_pages_to_efax_receiving(tmp_path: Path) -> No
     assert code == 0, log.read_text()
     assert report.rings >= 1
     assert_paced(report)
-    assert report.result is not None and report.result.ok, log.read_text()
+    assert report.result is not None, log.read_text()
+    assert report.result.ok, log.read_text()
     assert report.result.pages == 2
     # efax writes one G3 TIFF per page, named prefix.001, prefix.002...
     files = sorted(tmp_path.glob("efax-received.*"))
@@ -163,12 +166,16 @@ def test_efax_dying_mid_page_ends_the_call_with_a_clear_error(tmp_path: Path) ->
             args = ("-d", str(line.path), "-t", NUMBER, *map(str, files))
             async with efax(log, *args) as process:
                 run = asyncio.create_task(bridge.run(timeout=CALL_TIMEOUT))
-                async with asyncio.timeout(CALL_TIMEOUT):
-                    while session.line_seconds < 12.0 and not run.done():
-                        await asyncio.sleep(0.05)
+                await until(
+                    lambda: session.line_seconds >= 12.0 or run.done(),
+                    "12 s of the call on the line",
+                    CALL_TIMEOUT,
+                    poll=0.05,
+                )
                 process.kill()
                 with pytest.raises(ModemError, match=r"closed .* with the call up"):
                     await asyncio.wait_for(run, 5.0)
 
     asyncio.run(call())
-    assert session.result is not None and not session.result.ok
+    assert session.result is not None
+    assert not session.result.ok

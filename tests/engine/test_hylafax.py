@@ -27,6 +27,7 @@ from openfax.documents.tiff import write_fax_tiff
 from openfax.engine import AudioSession, Role, SessionOptions
 from openfax.virtual_modem import CallReport, ModemBridge, PtyLine
 from tests.engine.fax_images import read_pages, sample_page
+from tests.waiting import until
 
 pytestmark = [
     pytest.mark.slow,
@@ -53,12 +54,7 @@ font's height (etc/lutRS18.pcf: ascent 23 + descent 6) and 2 blank rows above an
 async def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
     """Until ``condition()`` (run in a thread: it may run HylaFAX's clients) holds; fail
     after ``seconds``, saying ``what`` was awaited."""
-    try:
-        async with asyncio.timeout(seconds):
-            while not await asyncio.to_thread(condition):
-                await asyncio.sleep(0.1)
-    except TimeoutError:
-        pytest.fail(f"waited {seconds:g} s for {what}")
+    await until(lambda: asyncio.to_thread(condition), what, seconds, poll=0.1)
 
 
 def one_transfer(hylafax: HylaFax) -> Transfer:
@@ -101,7 +97,8 @@ def test_hylafax_sends_a_page_to_an_answering_session(tmp_path: Path) -> None:
     assert (sent.kind, sent.number, sent.station, sent.pages) == ("SEND", NUMBER, "222", 1)
     assert sent.reason == "", logs
     assert report.dialled == NUMBER
-    assert report.result is not None and report.result.ok, logs
+    assert report.result is not None, logs
+    assert report.result.ok, logs
     assert report.result.pages == 1
     (got,) = read_pages(received)
     want = np.asarray(page.convert("L")) < 128
@@ -133,6 +130,7 @@ def test_a_calling_session_sends_a_page_to_hylafax_answering(tmp_path: Path) -> 
         assert received.reason == "", logs
         (got,) = read_pages(hylafax.spool / received.file)
     assert report.rings >= 1
-    assert report.result is not None and report.result.ok, logs
+    assert report.result is not None, logs
+    assert report.result.ok, logs
     assert report.result.pages == 1
     assert np.array_equal(got, np.asarray(page.convert("L")) < 128)

@@ -50,9 +50,11 @@ def test_the_sender_reports_each_page_filling_up_until_it_has_gone(
     for number in (1, 2):
         page = [e for e in story if isinstance(e, PageProgress) and e.number == number]
         sizes = {e.size for e in page}
-        assert len(sizes) == 1 and sizes.pop() > 1000, "one size per page, from spandsp"
+        assert len(sizes) == 1, "one size per page, from spandsp"
+        assert sizes.pop() > 1000, "one size per page, from spandsp"
         sent = [e.sent for e in page]
-        assert sent == sorted(sent) and len(set(sent)) == len(sent), "rising, no repeats"
+        assert sent == sorted(sent), "rising, no repeats"
+        assert len(set(sent)) == len(sent), "rising, no repeats"
         assert 0 < sent[0] < page[0].size, "reported while the page goes out"
         assert sent[-1] == page[-1].size, "whole once the page has gone"
         # One report per half second of line time: a page of a few kB at 14400 bit/s.

@@ -87,7 +87,8 @@ def test_every_modem_and_ecm_delivers_identical_pages(
     link = run_pair(caller, answerer, on_event=collect(events))
 
     assert link.finished
-    assert caller.result is not None and answerer.result is not None
+    assert caller.result is not None
+    assert answerer.result is not None
     assert caller.result.code is CompletionCode.OK, caller.result.text
     assert answerer.result.code is CompletionCode.OK, answerer.result.text
     assert caller.result.pages == answerer.result.pages == 3
@@ -116,7 +117,8 @@ def test_events_tell_the_story_of_the_call(
     sender_frames = [e.name for e in events["caller"] if isinstance(e, FrameExchanged)]
     assert sender_frames[:2] == ["CSI", "DIS"]
     assert sender_frames[-1] == "DCN"
-    assert "DCS" in sender_frames and "TSI" in sender_frames
+    assert "DCS" in sender_frames
+    assert "TSI" in sender_frames
     sent_dcs = next(
         e for e in events["caller"] if isinstance(e, FrameExchanged) and e.name == "DCS"
     )
@@ -137,7 +139,8 @@ def test_events_tell_the_story_of_the_call(
     pages_received = [e for e in events["answerer"] if isinstance(e, PageReceived)]
     assert [p.number for p in pages_received] == [1, 2]
     assert all(p.width == 1728 and p.bad_rows == 0 for p in pages_received)
-    assert caller.result is not None and caller.result.statistics.pages_sent == 2
+    assert caller.result is not None
+    assert caller.result.statistics.pages_sent == 2
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -196,8 +199,10 @@ def test_line_going_silent_mid_page_keeps_the_pages_done(
     )
 
     assert link.finished, "both ends must reach phase E on their own timers"
-    assert caller.result is not None and answerer.result is not None
-    assert not caller.result.ok and not answerer.result.ok
+    assert caller.result is not None
+    assert answerer.result is not None
+    assert not caller.result.ok
+    assert not answerer.result.ok
     assert caller.result.pages == 1
     assert answerer.result.pages == 1
     assert caller.result.cause is T30Failure.LINE_DROPPED
@@ -221,7 +226,8 @@ def test_hanging_up_after_a_page_reports_call_dropped(
 
     run_pair(caller, answerer, on_event=hang_up_after_first_page)
 
-    assert caller.result is not None and answerer.result is not None
+    assert caller.result is not None
+    assert answerer.result is not None
     assert caller.result.code is CompletionCode.CALLDROPPED
     assert caller.result.cause is T30Failure.LINE_DROPPED
     assert caller.result.pages == 1
@@ -235,7 +241,8 @@ def test_paced_t38_takes_the_time_a_line_would(make_tiff: MakeTiff, tmp_path: Pa
     caller = T38Session(Role.CALL, options, send_file=sent, paced=True)
     answerer = T38Session(Role.ANSWER, options, receive_file=tmp_path / "r.tif", paced=True)
     link = run_pair(caller, answerer)
-    assert caller.result is not None and caller.result.ok
+    assert caller.result is not None
+    assert caller.result.ok
     assert caller.result.pages == 2
     assert link.line_seconds > 5, "paced packets are spread over the time a modem needs"
     assert_same_pages(sent, tmp_path / "r.tif")
@@ -269,7 +276,8 @@ def test_t38_receiver_without_packets_gives_up(tmp_path: Path) -> None:
     while not answerer.done and answerer.line_seconds < 120:
         answerer.advance(160)
         answerer.packets_to_send()
-    assert answerer.result is not None and not answerer.result.ok
+    assert answerer.result is not None
+    assert not answerer.result.ok
     assert answerer.result.pages == 0
 
 
@@ -330,5 +338,6 @@ def test_close_mid_call_frees_and_finishes(make_tiff: MakeTiff, tmp_path: Path) 
         caller.rx(answerer.tx(160))
     caller.close()
     answerer.close()
-    assert caller.done and answerer.done
+    assert caller.done
+    assert answerer.done
     assert caller.tx(160) == bytes(320)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ import pytest
 from openfax.engine import AudioSession, Role
 from openfax.errors import ModemError
 from openfax.virtual_modem import ModemBridge, PtyLine
+from tests.waiting import until
 
 FAST = 20.0
 HANDOVER_GAP = 0.04
@@ -43,21 +44,26 @@ def dte_port(path: Path) -> Iterator[int]:
 async def hand_over(line: PtyLine) -> None:
     """Between two programs' turns on the port: once the bridge has seen it closed, leave it
     closed as long as HylaFAX does."""
-    async with asyncio.timeout(5):
-        while line.dte_attached:
-            await asyncio.sleep(0.001)
-    await asyncio.sleep(HANDOVER_GAP)
+    await until(lambda: not line.dte_attached, "the bridge sees the port closed", 5, poll=0.001)
+    await asyncio.sleep(HANDOVER_GAP)  # the closed port under test, not a wait
 
 
 async def read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
-    """Read what the modem says until ``wanted`` has appeared, within ``seconds``."""
+    """Read what the modem says until ``wanted`` has appeared, within ``seconds``: each read
+    when the port is readable."""
+    loop = asyncio.get_running_loop()
+    readable = asyncio.Event()
+    loop.add_reader(fd, readable.set)
     seen = b""
-    async with asyncio.timeout(seconds):
-        while wanted not in seen:
-            try:
-                seen += os.read(fd, 1024)
-            except BlockingIOError:
-                await asyncio.sleep(0.005)
+    try:
+        async with asyncio.timeout(seconds):
+            while wanted not in seen:
+                await readable.wait()
+                readable.clear()
+                with suppress(BlockingIOError):
+                    seen += os.read(fd, 1024)
+    finally:
+        loop.remove_reader(fd)
     return seen
 
 
@@ -109,7 +115,8 @@ def test_a_dte_that_never_answers_hears_rings_then_the_call_fails(
 
     heard = asyncio.run(scenario())
     assert heard.count(b"\r\nRING\r\n") == 3
-    assert session.result is not None and not session.result.ok, "the session was closed"
+    assert session.result is not None, "the session was closed"
+    assert not session.result.ok, "the session was closed"
 
 
 def test_a_dte_closing_the_port_mid_call_ends_it_with_an_error(tmp_path: Path) -> None:
@@ -129,7 +136,8 @@ def test_a_dte_closing_the_port_mid_call_ends_it_with_an_error(tmp_path: Path) -
                 await run
 
     asyncio.run(scenario())
-    assert session.result is not None and not session.result.ok
+    assert session.result is not None
+    assert not session.result.ok
 
 
 def test_a_port_closed_and_reopened_while_idle_keeps_the_modem(tmp_path: Path) -> None:
@@ -156,7 +164,8 @@ def test_a_port_closed_and_reopened_while_idle_keeps_the_modem(tmp_path: Path) -
 
     said = asyncio.run(scenario())
     assert said.split()[-2:] == [b"1", b"OK"], "the modem kept its class through the hand-overs"
-    assert session.result is not None and not session.result.ok, "closing in a call ends it"
+    assert session.result is not None, "closing in a call ends it"
+    assert not session.result.ok, "closing in a call ends it"
 
 
 def test_a_port_closed_and_reopened_while_ringing_rings_on_and_can_answer(
@@ -180,7 +189,8 @@ def test_a_port_closed_and_reopened_while_ringing_rings_on_and_can_answer(
                 await run
 
     asyncio.run(scenario())
-    assert session.result is not None and not session.result.ok
+    assert session.result is not None
+    assert not session.result.ok
 
 
 def test_the_bridge_gives_up_at_its_deadline_and_frees_the_session(tmp_path: Path) -> None:

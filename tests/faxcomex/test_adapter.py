@@ -68,7 +68,8 @@ def test_a_document_is_written_with_its_com_names(tmp_path: Path) -> None:
     assert document.Recipients.Item(1).Name == "Helen Carter"
     assert [r.FaxNumber for r in document.Recipients] == ["1002", "1003"]
     assert document.Sender.Name == "Ann Lee"
-    assert "ConnectedSubmit" in dir(document) and "Recipients" in dir(document)
+    assert "ConnectedSubmit" in dir(document)
+    assert "Recipients" in dir(document)
 
     with pytest.raises(faxcomex.com_error) as unknown:
         document.Bdy = "typo.pdf"
@@ -96,7 +97,8 @@ def test_collections_count_from_one_and_iterate(server: Any, tmp_path: Path) -> 
     for number in ("4001", "4002", "4003"):
         document.Recipients.Add(number)
     job_ids = document.ConnectedSubmit(server)
-    assert isinstance(job_ids, tuple) and len(job_ids) == 3
+    assert isinstance(job_ids, tuple)
+    assert len(job_ids) == 3
     jobs = server.Folders.OutgoingQueue.GetJobs()
     assert jobs.Count >= 3
     assert jobs.Item(job_ids[1]).Recipient.FaxNumber == "4002"

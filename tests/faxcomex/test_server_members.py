@@ -88,7 +88,8 @@ def test_connected_submit2_and_the_activity_events(
     document.Bodies = str(make_pdf(tmp_path / "one.pdf", 1))
     document.Recipients.Add("1002", "Helen")
     error_index, job_ids = document.ConnectedSubmit2(server)
-    assert error_index == -1 and len(job_ids) == 1
+    assert error_index == -1
+    assert len(job_ids) == 1
     pump_until(lambda: any(counts[2] == 1 for counts in sink.activity), "fax being sent")
     pump_until(lambda: sink.activity[-1] == (0, 0, 0, 0), "quiet server after the fax")
     activity = server.Activity

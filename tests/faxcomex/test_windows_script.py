@@ -94,7 +94,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 def test_the_port_changes_only_the_imports() -> None:
     windows, ported = WINDOWS.splitlines(), OPENFAX.splitlines()
-    assert len(windows) == 58 and len(ported) == 56
+    assert len(windows) == 58
+    assert len(ported) == 56
     changed = [line for line in ported if line not in windows]
     assert changed == ["from openfax.faxcomex import pythoncom, pywintypes, win32com"]
     assert [line for line in windows if line not in ported] == [

@@ -28,6 +28,7 @@ from openfax.service.listening import ALL_EVENTS
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
 from tests.hostile.conftest import LIMIT_BYTES
+from tests.waiting import wait_until
 
 WAIT = 60.0
 PASSWORD = "secret"
@@ -86,16 +87,6 @@ def submit(client: httpx.Client, body: Path, key: str | None = None, **fields: A
             files=[("bodies", (body.name, file, "application/pdf"))],
             headers=headers,
         )
-
-
-def wait_until(check: Any, what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def job_ids(client: httpx.Client) -> set[str]:
@@ -157,9 +148,11 @@ def test_a_default_account_sees_only_its_own_receipts(
 
         wait_until(hers, "alice's receipt queued")
         mine = alice.get("/receipts")
-        assert mine.status_code == 200 and [r["job_id"] for r in mine.json()] == [job_id]
+        assert mine.status_code == 200
+        assert [r["job_id"] for r in mine.json()] == [job_id]
         theirs = bob.get("/receipts")
-        assert theirs.status_code == 200 and theirs.json() == []
+        assert theirs.status_code == 200
+        assert theirs.json() == []
 
 
 # --- 11: event streams ----------------------------------------------------------------------
@@ -203,7 +196,8 @@ def test_removing_an_account_closes_its_event_streams(
         with remote(daemon, "alice") as alice:
             assert submit(alice, body).status_code == 201
         seen = events_until_closed(ws)
-        assert ws.close_code == 1008 and "removed" in (ws.close_reason or "")
+        assert ws.close_code == 1008
+        assert "removed" in (ws.close_reason or "")
     assert not [e for e in seen if e["type"].startswith("outgoing")]
 
 

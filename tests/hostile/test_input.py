@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +29,13 @@ TEXT = ("note.txt", b"A short body.\n", "text/plain")
 
 
 @pytest.fixture
-def paused(daemon: Daemon) -> Iterator[Daemon]:
+def paused(daemon: Daemon) -> Daemon:
     """The hostile daemon with its outgoing queue paused: what is queued stays queued."""
     with daemon.connected() as server:
         queue = server.folders.outgoing_queue
         queue.paused = True
         queue.save()
-    yield daemon
+    return daemon
 
 
 def api(daemon: Daemon) -> httpx.Client:
@@ -68,7 +67,8 @@ def refused(answer: httpx.Response, field: str) -> dict[str, Any]:
     """The documented error body of a 400 that names ``field``."""
     assert answer.status_code == 400, answer.text
     error: dict[str, Any] = answer.json()["error"]
-    assert error["class"] and error["hresult"] >= 0x80000000
+    assert error["class"]
+    assert error["hresult"] >= 0x80000000
     assert field in error["message"], error
     return error
 
@@ -210,7 +210,8 @@ def test_a_configuration_value_the_service_cannot_use_is_refused(
         )
         assert refused(answer, field)["details"]["key"] == field
         shown = client.get("/v1/configuration").json()
-    assert math.isfinite(shown["retry_delay"]) and shown["outgoing_queue_age_limit"] == 0
+    assert math.isfinite(shown["retry_delay"])
+    assert shown["outgoing_queue_age_limit"] == 0
 
 
 def test_config_set_from_the_command_line_names_an_endless_delay(daemon: Daemon) -> None:
@@ -265,7 +266,8 @@ def test_a_websocket_after_beyond_64_bits_is_refused_with_the_error_body(daemon:
     response = denied.value.response
     assert response.status_code == 400
     error = json.loads(bytes(response.body or b""))["error"]
-    assert error["hresult"] >= 0x80000000 and "query.after" in error["message"]
+    assert error["hresult"] >= 0x80000000
+    assert "query.after" in error["message"]
     with connect(
         f"ws://{daemon.address}/v1/events?after={2**63 - 1}", additional_headers=headers
     ) as socket:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from openfax.errors import PageLimitError
 from openfax.model import CoverPageType, JobStatus
 from tests.daemon import Daemon, running
 from tests.hostile.conftest import LIMIT_BYTES
+from tests.waiting import wait_until
 
 MB = 1024 * 1024
 WAIT = 120.0
@@ -152,7 +152,8 @@ def test_a_16_mb_text_is_refused_at_once_naming_the_limit_and_its_pages(
     error = answer.json()["error"]
     assert error["class"] == "PageLimitError"
     assert error["details"] == {"pages": pages, "limit": 1000}
-    assert f"{pages:,} pages" in error["message"] and "1,000" in error["message"]
+    assert f"{pages:,} pages" in error["message"]
+    assert "1,000" in error["message"]
     assert spool_files(daemon) == []
     assert daemon.peak_rss() < before + 200 * MB
     with daemon.connected() as server:
@@ -182,14 +183,6 @@ def test_the_client_raises_page_limit_error_for_a_fax_one_page_too_long(
         assert job.status is JobStatus.COMPLETED
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.05)
-
-
 def kill_in_call(daemon: Daemon, job_id: str) -> None:
     """Start the daemon, wait until the job is in a call, and kill -9 the daemon."""
     daemon.start()
@@ -200,7 +193,7 @@ def kill_in_call(daemon: Daemon, job_id: str) -> None:
             job.refresh()
             return bool(job.status & JobStatus.INPROGRESS)
 
-        wait_for(in_call, f"job {job_id} is in a call")
+        wait_until(in_call, f"job {job_id} is in a call", WAIT)
     daemon.kill()
 
 
@@ -227,7 +220,7 @@ def test_a_job_that_killed_the_daemon_twice_is_set_aside(tmp_path: Path) -> None
             job.refresh()
             return bool(job.status & JobStatus.INPROGRESS)
 
-        wait_for(in_call, "the job is in its first call")
+        wait_until(in_call, "the job is in its first call", WAIT)
     daemon.kill()
     kill_in_call(daemon, job_id)  # the second death in a call in a row
 
@@ -236,7 +229,8 @@ def test_a_job_that_killed_the_daemon_twice_is_set_aside(tmp_path: Path) -> None
         with daemon.connected() as server:
             job = server.folders.outgoing_queue.get_job(job_id)
             assert job.status is JobStatus.FAILED, job.status
-            assert "set aside" in job.extended_status and "2 calls" in job.extended_status
+            assert "set aside" in job.extended_status
+            assert "2 calls" in job.extended_status
             assert job.pages_confirmed < 6
             (entry,) = [e for e in server.get_audit(after=last_audit) if e.action == "set_aside"]
             assert (entry.actor, entry.object_id) == ("openfaxd", job_id)

@@ -153,7 +153,8 @@ def test_nothing_under_the_data_folder_is_open_to_others_after_faxes_and_secrets
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     # What the finding found world-readable is there to be checked.
     database = data / "openfax.db"
-    assert database.is_file() and Path(f"{database}-wal").is_file()
+    assert database.is_file()
+    assert Path(f"{database}-wal").is_file()
     assert list((data / "spool").rglob("*.tif"))
     assert open_paths(data) == []
 
@@ -181,7 +182,9 @@ def test_an_old_install_is_tightened_at_start_with_one_line(
                 files += 1
         (data / "link to a folder").symlink_to(outside)
         (data / "link to a file").symlink_to(outside / "not ours.txt")
-        assert files and folders and len(open_paths(data)) == files + folders
+        assert files
+        assert folders
+        assert len(open_paths(data)) == files + folders
 
         daemon.log.clear()
         daemon.start()
@@ -206,7 +209,8 @@ def test_the_api_never_shows_a_secret_in_clear(site: Site) -> None:
         assert server.receipt_options.smtp_password == MASK
         mail = server.inbound_routing.get_method(ROUTE_TO_EMAIL).get_configuration(line)
         hook = server.inbound_routing.get_method(WEBHOOK).get_configuration(line)
-        assert mail is not None and hook is not None
+        assert mail is not None
+        assert hook is not None
         assert (mail["password"], hook["secret"]) == (MASK, MASK)
         # The configuration of every line reads masked as soon as it is set.
         every_line = {"url": "http://127.0.0.1:9/", "secret": TOKEN_SECRET}
@@ -288,7 +292,8 @@ def test_nobody_reads_the_database_a_received_fax_or_the_settings(site: Site) ->
     assert cat(probe).stdout == "readable"
     for path in (data / "openfax.db", data / "openfax.db-wal", data / "api-tokens", *received):
         read = cat(path)
-        assert read.returncode != 0 and "Permission denied" in read.stderr, path
+        assert read.returncode != 0, path
+        assert "Permission denied" in read.stderr, path
         assert not any(s in read.stdout for s in SECRETS)
     listed = subprocess.run(
         ["runuser", "-u", nobody.pw_name, "--", "ls", str(data)], capture_output=True, timeout=30

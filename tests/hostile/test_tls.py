@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,7 @@ from openfax.client._connection import Connection
 from openfax.tls import self_signed
 from tests.daemon import Daemon, running
 from tests.hostile.conftest import LIMIT_BYTES
+from tests.waiting import wait_until
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 OPENFAX = Path(sys.executable).with_name("openfax")
@@ -188,13 +189,6 @@ def test_clients_that_never_finish_a_handshake_cost_little_and_are_closed(
         for connection in silent:
             connection.close()
     assert not [line for line in tls_daemon.log if "handshake" in line.lower()]
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.05)
 
 
 def test_an_impostor_with_an_untrusted_certificate_receives_no_credentials(

@@ -53,7 +53,8 @@ def test_members_have_the_faxcomex_values(member: int, value: int) -> None:
 def test_job_status_modifiers_combine_with_a_base_state() -> None:
     paused = JobStatus(0x011)
     assert paused == JobStatus.PENDING | JobStatus.PAUSED
-    assert JobStatus.PAUSED in paused and JobStatus.RETRYING not in paused
+    assert JobStatus.PAUSED in paused
+    assert JobStatus.RETRYING not in paused
     assert paused & ~JobStatus.PAUSED is JobStatus.PENDING
 
 

@@ -13,7 +13,8 @@ from openfax.model import MAX_ID, format_id, new_id, new_ids, parse_id
 @given(st.integers(min_value=1, max_value=MAX_ID))
 def test_ids_round_trip_through_their_text(value: int) -> None:
     text = format_id(value)
-    assert len(text) == 16 and text == text.lower()
+    assert len(text) == 16
+    assert text == text.lower()
     assert parse_id(text) == value
 
 
@@ -50,7 +51,8 @@ def test_upper_case_is_accepted() -> None:
 def test_bad_ids_are_refused_naming_the_value(text: str) -> None:
     with pytest.raises(InvalidIdError, match=repr(text).replace("(", r"\(")) as raised:
         parse_id(text)
-    assert isinstance(raised.value, ValueError) and raised.value.hresult == 0x80070057
+    assert isinstance(raised.value, ValueError)
+    assert raised.value.hresult == 0x80070057
 
 
 @pytest.mark.parametrize("value", [0, -1, MAX_ID + 1, True])

@@ -111,7 +111,8 @@ def fax(sender: Daemon, receiver: Daemon, body: Path, number: str, tmp_path: Pat
                     message_id = event.message_id
                     break
         message = target.folders.incoming_archive.get_message(message_id)
-        assert not message.partial and message.routing_information == number
+        assert not message.partial
+        assert message.routing_information == number
         received = tmp_path / f"{message_id}.tif"
         message.copy_tiff(received)
         expected = [np.asarray(page.image) for page in render_documents([body])]
@@ -127,7 +128,8 @@ def test_two_daemons_fax_each_other_both_ways(tmp_path: Path, t38: str, over: st
     with two_daemons(tmp_path, t38) as (a, b, _):
         there = fax(a, b, body, NUMBERS[1], tmp_path)
         back = fax(b, a, body, NUMBERS[0], tmp_path)
-    assert over in there and over in back, (there, back)
+    assert over in there, (there, back)
+    assert over in back, (there, back)
 
 
 class RelayThread:
@@ -170,7 +172,8 @@ def test_t38_completes_between_daemons_through_a_lossy_relay(tmp_path: Path, los
             relay.stop()
     assert "T.38" in over
     counts = relay.relay.counts
-    assert counts.dropped > 0 and counts.forwarded > 10 * counts.dropped * loss
+    assert counts.dropped > 0
+    assert counts.forwarded > 10 * counts.dropped * loss
 
 
 def set_default_rule_t38(daemon: Daemon, policy: str) -> None:

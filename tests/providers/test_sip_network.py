@@ -46,6 +46,7 @@ from tests.cli.test_accounts_commands import openfax
 from tests.daemon import running
 from tests.providers.test_loopback import Service, make_tiff
 from tests.telephony.test_sipp import SCENARIOS, SIPP, free_port, sipp
+from tests.waiting import until, wait_until
 
 pytestmark = pytest.mark.skipif(
     SIPP is None, reason="SIPp is not installed (Debian package sip-tester)"
@@ -90,8 +91,7 @@ def serve(
 
 
 async def reception(service: Service) -> None:
-    while not service.received():
-        await asyncio.sleep(0.02)
+    await until(service.received, "a fax is received")
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,8 @@ def test_a_delayed_offer_gets_our_offer_in_the_200_and_the_ack_answers_it(
     (events,) = service.incoming.values()
     assert any(isinstance(event, Answered) for event in events)
     # SIPp hangs up before any fax: the engine ran over the stream the ACK accepted.
-    assert outcome.connected and f"(over {over})" in outcome.detail, outcome.detail
+    assert outcome.connected, outcome.detail
+    assert f"(over {over})" in outcome.detail, outcome.detail
 
 
 def test_a_delayed_offer_without_an_answer_in_the_ack_is_hung_up_saying_why(
@@ -145,7 +146,8 @@ def test_an_unusable_offer_is_refused_with_a_warning_before_ringing(tmp_path: Pa
     (events,) = service.incoming.values()
     assert [type(event) for event in events] == [CallEnded], "no ring, no answer"
     (outcome,) = service.received()
-    assert outcome.cause is CallCause.REMOTE_INCAPABLE and "G.711" in outcome.detail
+    assert outcome.cause is CallCause.REMOTE_INCAPABLE
+    assert "G.711" in outcome.detail
 
 
 class MediaPort(asyncio.DatagramProtocol):
@@ -159,9 +161,7 @@ class MediaPort(asyncio.DatagramProtocol):
 
     async def next_datagram(self) -> None:
         seen = self.arrived
-        async with asyncio.timeout(10):
-            while self.arrived == seen:
-                await asyncio.sleep(0.01)
+        await until(lambda: self.arrived != seen, "an RTP packet arrives", 10, poll=0.01)
 
 
 def test_a_far_end_holding_the_call_gets_no_rtp_until_it_resumes(tmp_path: Path) -> None:
@@ -209,12 +209,11 @@ async def held_back(provider: SipProvider, packets: int) -> None:
     """Wait until the one channel's media session has held back ``packets`` more."""
     (channel,) = provider.devices
     leg = channel._call  # the call's media statistics are not part of the device's API
-    assert leg is not None and leg.media is not None
+    assert leg is not None
+    assert leg.media is not None
     statistics = leg.media.statistics
     target = statistics.held + packets
-    async with asyncio.timeout(10):
-        while statistics.held < target:
-            await asyncio.sleep(0.01)
+    await until(lambda: statistics.held >= target, f"{packets} more held back", 10, poll=0.01)
 
 
 def hold_offer(
@@ -242,9 +241,7 @@ def test_a_404_just_after_a_re_registration_is_retried_once(tmp_path: Path) -> N
     async def scenario(provider: SipProvider, service: Service) -> None:
         (channel,) = provider.devices
         async with sipp(tmp_path, "uas_registrar_restarted", "-m", "3", port=trunk.port):
-            async with asyncio.timeout(20):
-                while channel.registration != registered:
-                    await asyncio.sleep(0.02)
+            await until(lambda: channel.registration == registered, "registered again", 20)
             for _ in range(2):
                 outcomes.append(await channel.dial("5550303", SendRequest(document)))
             await provider.stop()  # the removal REGISTER ends SIPp's third call
@@ -253,7 +250,8 @@ def test_a_404_just_after_a_re_registration_is_retried_once(tmp_path: Path) -> N
     serve(tmp_path, trunk, scenario)
     first, second = outcomes
     assert first.cause is CallCause.UNREACHABLE, first.detail
-    assert "404 Not Found" in first.detail and "tried again once" in first.detail
+    assert "404 Not Found" in first.detail
+    assert "tried again once" in first.detail
     assert second.cause is CallCause.BAD_ADDRESS, second.detail
 
 
@@ -274,15 +272,16 @@ class SippRegistrar:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                try:
-                    probe.bind((HOST, self.port))
-                except OSError:
-                    return
-            time.sleep(0.02)
-        raise AssertionError("SIPp did not listen")
+        wait_until(self.listening, "SIPp listens", 10, poll=0.02)
+
+    def listening(self) -> bool:
+        """Whether SIPp has bound its port (ours to bind no longer)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind((HOST, self.port))
+            except OSError:
+                return True
+        return False
 
     def stop(self) -> None:
         self.process.kill()
@@ -347,7 +346,8 @@ def test_registration_runs_in_the_background_and_its_state_is_shown(tmp_path: Pa
                 assert "401 Unauthorized" in rows[1]["registration"]
                 listed = json.loads(openfax(daemon, "providers", "list", "--json").stdout)
                 sip = next(row for row in listed if row["unique_name"] == "sip")
-                assert sip["status"] == "CANT_INIT" and "trunk carrier" in sip["error"]
+                assert sip["status"] == "CANT_INIT"
+                assert "trunk carrier" in sip["error"]
                 log = "".join(daemon.log)
                 assert "SIP trunk carrier: registration failed:" in log
                 assert "next attempt in 30 s" in log

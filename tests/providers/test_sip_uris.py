@@ -23,7 +23,8 @@ def test_a_sip_channel_dials_a_sip_uri_at_its_own_host(tmp_path: Path) -> None:
     # The caller's trunk points at a port nobody listens on: only the URI's host answers.
     service = run(tmp_path, scenario, caller={"port": free_port()}, callee={"local_port": b_port})
     (outcome,) = outcomes
-    assert outcome.ok and outcome.pages == 1, outcome.detail
+    assert outcome.ok, outcome.detail
+    assert outcome.pages == 1, outcome.detail
     (received,) = service.received()
     assert received.path is not None
     assert_same_pages(sent, received.path)

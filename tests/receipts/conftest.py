@@ -5,8 +5,7 @@ connects to it); documents."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -73,15 +72,3 @@ def submit(
     document.attach_fax_to_receipt = attach
     document.group_broadcast_receipts = group
     return document.connected_submit(server)
-
-
-def eventually(check: Callable[[], T | None], what: str, timeout: float = WAIT) -> T:
-    """``check()``'s first true value, asked every tenth of a second."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout:g} s")
-        time.sleep(0.1)

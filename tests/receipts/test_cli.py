@@ -13,8 +13,9 @@ import pypdfium2 as pdfium
 
 from tests.cli.test_cli import OPENFAX
 from tests.daemon import Daemon
-from tests.receipts.conftest import UNKNOWN, eventually
+from tests.receipts.conftest import UNKNOWN
 from tests.routing.peers import free_port, smtp_server
+from tests.waiting import wait_until
 
 
 def openfax(daemon: Daemon, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -37,7 +38,8 @@ def test_receipts_set_and_show_and_send_with_an_attached_receipt(
         assert changed.returncode == 0, changed.stderr
         assert json.loads(changed.stdout)["smtp_port"] == port
         shown = openfax(daemon, "receipts", "show")
-        assert "127.0.0.1" in shown.stdout and "mail" in shown.stdout
+        assert "127.0.0.1" in shown.stdout
+        assert "mail" in shown.stdout
 
         sent = openfax(
             daemon,
@@ -89,7 +91,7 @@ def test_a_pending_receipt_is_cancelled(daemon: Daemon, two_pages: Path) -> None
         rows = json.loads(openfax(daemon, "receipts", "list", "--pending", "--json").stdout)
         return [row for row in rows if row["job"] == job["id"]]
 
-    (row,) = eventually(pending, "the receipt is queued and waits for the SMTP server")
+    (row,) = wait_until(pending, "the receipt is queued and waits for the SMTP server")
     cancelled = openfax(daemon, "receipts", "cancel", row["id"], "--json")
     assert cancelled.returncode == 0, cancelled.stderr
     receipt = json.loads(cancelled.stdout)
@@ -99,7 +101,8 @@ def test_a_pending_receipt_is_cancelled(daemon: Daemon, two_pages: Path) -> None
     failed = json.loads(openfax(daemon, "receipts", "list", "--failed", "--json").stdout)
     assert row["id"] in [r["id"] for r in failed]
     again = openfax(daemon, "receipts", "cancel", row["id"])
-    assert again.returncode == 1 and f"no pending receipt has the id {row['id']}" in again.stderr
+    assert again.returncode == 1
+    assert f"no pending receipt has the id {row['id']}" in again.stderr
 
 
 def test_logging_set_and_show(daemon: Daemon, tmp_path: Path) -> None:
@@ -110,5 +113,6 @@ def test_logging_set_and_show(daemon: Daemon, tmp_path: Path) -> None:
     assert values["database_path"] == str(tmp_path)
     assert values["init_events_level"] == "med"
     shown = openfax(daemon, "logging", "show")
-    assert "outbound_events_level" in shown.stdout and "max" in shown.stdout
+    assert "outbound_events_level" in shown.stdout
+    assert "max" in shown.stdout
     openfax(daemon, "logging", "set", "--outbound", "med", "--folder", "")

@@ -13,8 +13,8 @@ from openfax.client import FaxDocument, FaxServer
 from openfax.errors import ConfigError
 from openfax.model import LogLevel
 from tests.daemon import Daemon
-from tests.receipts.conftest import eventually
 from tests.routing.conftest import fax_to
+from tests.waiting import wait_until
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -28,7 +28,8 @@ def test_a_sent_and_a_received_fax_each_add_a_line_to_the_activity_logs(
     server: FaxServer, two_pages: Path, tmp_path: Path
 ) -> None:
     activity = server.logging_options.activity_logging
-    assert activity.log_incoming and activity.log_outgoing
+    assert activity.log_incoming
+    assert activity.log_outgoing
     assert activity.database_path.endswith("activity")
     # An administrators' folder: its group reads the logs, others do not.
     folder = tmp_path / "activity"
@@ -38,8 +39,8 @@ def test_a_sent_and_a_received_fax_each_add_a_line_to_the_activity_logs(
     assert server.logging_options.activity_logging.database_path == str(folder)
 
     received = fax_to(server, "1002", two_pages)
-    outbox = eventually(lambda: rows(folder / "OutboxLOG.txt"), "the outbox line")
-    inbox = eventually(lambda: rows(folder / "InboxLOG.txt"), "the inbox line")
+    outbox = wait_until(lambda: rows(folder / "OutboxLOG.txt"), "the outbox line")
+    inbox = wait_until(lambda: rows(folder / "InboxLOG.txt"), "the inbox line")
 
     (sent,) = outbox
     assert sent["Status"] == "COMPLETED"
@@ -60,7 +61,7 @@ def test_a_sent_and_a_received_fax_each_add_a_line_to_the_activity_logs(
     activity.log_outgoing = False
     activity.save()
     fax_to(server, "1002", two_pages)
-    eventually(lambda: len(rows(folder / "InboxLOG.txt")) == 2, "the second inbox line")
+    wait_until(lambda: len(rows(folder / "InboxLOG.txt")) == 2, "the second inbox line")
     assert len(rows(folder / "OutboxLOG.txt")) == 1
     activity.log_outgoing = True
     activity.database_path = ""
@@ -98,11 +99,12 @@ def test_event_logging_levels_decide_what_the_service_logs(
 
     logged = send()
     # (A busy line on the way adds a warning; the fax's end is one information.)
-    (line,) = eventually(
+    (line,) = wait_until(
         lambda: [line for line in outbound_lines(daemon, logged) if "COMPLETED" in line],
         "the outbound event",
     )
-    assert "INFO openfax.events.outbound" in line and "COMPLETED" in line
+    assert "INFO openfax.events.outbound" in line
+    assert "COMPLETED" in line
 
     # At none (as at medium) a completed fax, an information, is not logged.
     levels.outbound_events_level = LogLevel.NONE
@@ -112,7 +114,7 @@ def test_event_logging_levels_decide_what_the_service_logs(
     levels.outbound_events_level = LogLevel.MAX
     levels.save()
     marker = send()
-    eventually(lambda: outbound_lines(daemon, marker), "the marker's outbound event")
+    wait_until(lambda: outbound_lines(daemon, marker), "the marker's outbound event")
     assert outbound_lines(daemon, quiet) == []
 
     # Receptions are the inbound category: at max each fax received is logged.
@@ -120,7 +122,7 @@ def test_event_logging_levels_decide_what_the_service_logs(
     levels.inbound_events_level = LogLevel.MAX
     levels.save()
     received = fax_to(server, "1002", two_pages)
-    (line,) = eventually(
+    (line,) = wait_until(
         lambda: [
             line
             for line in list(daemon.log)
@@ -128,6 +130,7 @@ def test_event_logging_levels_decide_what_the_service_logs(
         ],
         "the inbound event",
     )
-    assert "INFO" in line and "2 pages" in line
+    assert "INFO" in line
+    assert "2 pages" in line
     levels.inbound_events_level = LogLevel.MED
     levels.save()

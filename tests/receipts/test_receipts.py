@@ -14,9 +14,10 @@ from openfax.client import FaxDocument, FaxServer
 from openfax.errors import ConfigError, InvalidOperationError, SubmissionError
 from openfax.model import ReceiptType, SmtpAuthenticationType
 from openfax.routing import ROUTE_TO_EMAIL
-from tests.receipts.conftest import UNKNOWN, allow_mail, eventually, submit
+from tests.receipts.conftest import UNKNOWN, allow_mail, submit
 from tests.routing.conftest import fax_to, settled, use_only
 from tests.routing.peers import free_port, smtp_server
+from tests.waiting import wait_until
 
 
 def body_of(mail: EmailMessage) -> str:
@@ -61,7 +62,7 @@ def test_a_sent_fax_brings_a_delivery_receipt_and_a_failed_one_a_non_delivery_re
     assert "Extended status:    no answer: no line has number 1999 (9)" in text
     assert failed in text
     # Marked sent just after the SMTP server took it.
-    sent = eventually(
+    sent = wait_until(
         lambda: (
             {r.job_id: r for r in server.get_receipts(status="done")}.keys() >= {delivered, failed}
             and {r.job_id: r for r in server.get_receipts(status="done")}
@@ -129,12 +130,12 @@ def test_a_receipt_the_smtp_server_could_not_take_is_delivered_once_when_it_is_b
         found = [r for r in server.get_receipts() if r.job_id == job]
         return bool(found) and found[0].attempts >= 2 and found[0].status == "pending"
 
-    eventually(failing, "two failed attempts")
+    wait_until(failing, "two failed attempts")
     (receipt,) = [r for r in server.get_receipts() if r.job_id == job]
     assert "cannot send through 127.0.0.1" in receipt.last_error
     with smtp_server(port=port) as (mailbox, _):
         ((_, mail),) = mailbox.wait_for(1)
-        eventually(
+        wait_until(
             lambda: [r for r in server.get_receipts(status="done") if r.job_id == job],
             "the receipt marked sent",
         )
@@ -151,7 +152,7 @@ def test_a_receipt_queued_before_a_crash_is_sent_after_the_restart(
     port = free_port()
     allow_mail(server, port)
     (job,) = submit(server, two_pages, "1002")
-    eventually(
+    wait_until(
         lambda: [r for r in server.get_receipts() if r.job_id == job and r.attempts >= 1],
         "a failed attempt",
     )
@@ -160,7 +161,7 @@ def test_a_receipt_queued_before_a_crash_is_sent_after_the_restart(
         daemon.start()
         ((_, mail),) = mailbox.wait_for(1)
         with daemon.connected() as again:
-            eventually(
+            wait_until(
                 lambda: [r for r in again.get_receipts(status="done") if r.job_id == job],
                 "the receipt marked sent",
             )
@@ -204,7 +205,7 @@ def test_basic_authentication_saved_without_a_user_fails_the_receipt_naming_it(
     # FAXCOMEX's receipt-options sample saves basic authentication and no SMTPUser.
     allow_mail(server, free_port(), authentication_type=SmtpAuthenticationType.BASIC, smtp_user="")
     (job,) = submit(server, two_pages, "1002")
-    (failed,) = eventually(
+    (failed,) = wait_until(
         lambda: [r for r in server.get_receipts(status="failed") if r.job_id == job],
         "the receipt failed for good",
     )
@@ -246,17 +247,19 @@ def test_a_receipt_refused_for_good_is_listed_failed_and_sent_again_once_put_rig
             smtp_password="wrong",
         )
         (job,) = submit(server, two_pages, "1002")
-        (failed,) = eventually(
+        (failed,) = wait_until(
             lambda: [r for r in server.get_receipts(status="failed") if r.job_id == job],
             "the receipt failed for good",
         )
         # A 535 (failed login) is not tried again.
-        assert failed.attempts == 1 and "535" in failed.last_error
+        assert failed.attempts == 1
+        assert "535" in failed.last_error
         options = server.receipt_options
         options.smtp_password = "letmein"
         options.save()
         failed.resend()
-        assert failed.status == "pending" and failed.attempts == 0
+        assert failed.status == "pending"
+        assert failed.attempts == 0
         with pytest.raises(InvalidOperationError, match="only failed ones"):
             failed.resend()
         ((user, mail),) = mailbox.wait_for(1)

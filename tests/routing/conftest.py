@@ -13,6 +13,7 @@ from openfax.client import FaxDocument, FaxRoutingDelivery, FaxServer, ServerEve
 from tests.daemon import Daemon, running
 from tests.documents.factories import make_pdf
 from tests.service.conftest import clock, make_config, store_url  # noqa: F401 (the service's)
+from tests.waiting import wait_until
 
 WAIT = 60.0
 ROUTING = {"routing_retries": 3, "routing_retry_delay_minutes": 0.002}
@@ -45,14 +46,13 @@ def fax_to(server: FaxServer, number: str, body: Path) -> str:
 
 def settled(server: FaxServer, message_id: str) -> list[FaxRoutingDelivery]:
     """The fax's deliveries once none is pending (done or failed for good)."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        deliveries = list(server.inbound_routing.get_deliveries(message_id=message_id))
-        if deliveries and all(d.status != "pending" for d in deliveries):
-            return deliveries
-        if time.monotonic() > deadline:
-            raise AssertionError(f"routing of {message_id} did not settle: {deliveries}")
-        time.sleep(0.1)
+    seen: list[FaxRoutingDelivery] = []
+
+    def done() -> list[FaxRoutingDelivery] | None:
+        seen[:] = server.inbound_routing.get_deliveries(message_id=message_id)
+        return list(seen) if seen and all(d.status != "pending" for d in seen) else None
+
+    return wait_until(done, lambda: f"the routing of {message_id} settles: {seen}", WAIT)
 
 
 def use_only(server: FaxServer, device: str, *methods: str) -> None:

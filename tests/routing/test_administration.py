@@ -118,7 +118,8 @@ def test_the_routing_commands_configure_use_list_and_resend(
         assert used.returncode == 0, used.stderr
         assert WEBHOOK in used.stdout
         bad = openfax(daemon, "config", "webhook", "url=gopher://x")
-        assert bad.returncode == 1 and "ConfigError" in bad.stderr
+        assert bad.returncode == 1
+        assert "ConfigError" in bad.stderr
 
         message_id = fax_to(server, "1002", one_page)
         (delivery,) = settled(server, message_id)
@@ -132,5 +133,6 @@ def test_the_routing_commands_configure_use_list_and_resend(
         assert len(hook.wait_for(2)) == 2
     assert openfax(daemon, "resend", delivery.id).returncode == 1
     moved = openfax(daemon, "priority", "webhook", "1")
-    assert moved.returncode == 0 and "priority 1" in moved.stdout
+    assert moved.returncode == 0
+    assert "priority 1" in moved.stdout
     assert server.inbound_routing.get_methods()[1].guid == WEBHOOK

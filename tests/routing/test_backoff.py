@@ -3,6 +3,7 @@ both stores: each wait twice the last, a final failure after the last retry, the
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from openfax.routing import WEBHOOK
 from openfax.service import FaxService, ManualClock
 from openfax.store import DeliveryStatus, RoutingDelivery
 from tests.routing.peers import webhook_receiver
-from tests.service.conftest import MakeConfig, eventually, request, send_all
+from tests.service.conftest import MakeConfig, request, send_all
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +42,7 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
                 return bool((await service.archives.get_incoming_messages()).messages)
 
             # The sender's job ends with the call; the receiver archives just after.
-            await eventually(archived, "the fax in the incoming archive")
+            await until(archived, "the fax in the incoming archive")
             (message,) = (await service.archives.get_incoming_messages()).messages
 
             async def attempted(count: int) -> bool:
@@ -49,7 +51,7 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
 
             waits = []
             for attempt in (1, 2, 3):
-                await eventually(lambda a=attempt: attempted(a), f"attempt {attempt}")
+                await until(functools.partial(attempted, attempt), f"attempt {attempt}")
                 (delivery,) = seen
                 assert delivery.status is DeliveryStatus.PENDING
                 assert delivery.next_attempt_at is not None
@@ -58,7 +60,7 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
                 assert job.status == JobStatus.RETRYING
                 assert "503" in job.extended_status_text
                 await clock.set(delivery.next_attempt_at)
-            await eventually(lambda: attempted(4), "the last attempt")
+            await until(lambda: attempted(4), "the last attempt")
             (delivery,) = seen
             job = await service.incoming_queue.get_job(message.id)
             kept = await service.archives.get_message(message.direction, message.id)
@@ -66,5 +68,6 @@ async def test_each_failed_attempt_waits_twice_as_long_until_the_last_fails_for_
     assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
     assert (delivery.status, delivery.next_attempt_at) == (DeliveryStatus.FAILED, None)
     assert len(hook.received) == 4
-    assert job.status == JobStatus.RETRIES_EXCEEDED and job.retries == 3
+    assert job.status == JobStatus.RETRIES_EXCEEDED
+    assert job.retries == 3
     assert kept.pages == 1

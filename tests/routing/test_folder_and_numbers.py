@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from openfax.errors import MessageNotFoundError
 from openfax.model import JobStatus
 from openfax.routing import PRINT, STORE_IN_FOLDER
 from tests.routing.conftest import WAIT, fax_to, settled, use_only
+from tests.waiting import wait_until
 
 
 def mode(path: Path) -> int:
@@ -22,14 +22,14 @@ def mode(path: Path) -> int:
 
 
 def gone_from_the_queue(server: FaxServer, message_id: str) -> bool:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
+    def gone() -> bool:
         try:
             server.folders.incoming_queue.get_job(message_id)
         except MessageNotFoundError:
             return True
-        time.sleep(0.1)
-    return False
+        return False
+
+    return wait_until(gone, f"fax {message_id} leaves the incoming queue", WAIT)
 
 
 def test_a_fax_is_stored_in_the_folder_of_the_number_it_was_sent_to(
@@ -112,7 +112,8 @@ def test_methods_run_in_priority_order_and_an_unconfigured_one_fails_visibly(
     message_id = fax_to(server, "1002", one_page)
     first, second = settled(server, message_id)
     assert (first.method, second.method) == (PRINT, STORE_IN_FOLDER)
-    assert first.status == "failed" and "not configured" in first.last_error
+    assert first.status == "failed"
+    assert "not configured" in first.last_error
     assert second.status == "done"
     assert (tmp_path / f"{message_id}.tif").exists()
     printing.priority = 99

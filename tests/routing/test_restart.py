@@ -3,13 +3,14 @@ again, with the same event id."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
+from openfax.client import FaxRoutingDelivery
 from openfax.routing import WEBHOOK
 from tests.daemon import running
 from tests.routing.conftest import WAIT, fax_to, settled, use_only
 from tests.routing.peers import webhook_receiver
+from tests.waiting import wait_until
 
 
 def test_a_pending_webhook_retry_resumes_after_kill_9_and_restart(
@@ -25,15 +26,16 @@ def test_a_pending_webhook_retry_resumes_after_kill_9_and_restart(
             server.inbound_routing.get_method(WEBHOOK).set_configuration({"url": hook.url})
             use_only(server, "loopback line 1002", WEBHOOK)
             message_id = fax_to(server, "1002", one_page)
-            deadline = time.monotonic() + WAIT
-            while True:
-                found = list(server.inbound_routing.get_deliveries(message_id=message_id))
+            found: list[FaxRoutingDelivery] = []
+
+            def sent_and_tried_once() -> bool:
+                found[:] = server.inbound_routing.get_deliveries(message_id=message_id)
                 # The sending side ends its call after the receiver archived the fax: killed
                 # before, its job would rightly be sent again, making a second fax to route.
                 sent = server.folders.outgoing_queue.get_jobs().count == 0
-                if (sent and found and found[0].attempts == 1) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
+                return sent and bool(found) and found[0].attempts == 1
+
+            wait_until(sent_and_tried_once, lambda: f"sent, its routing tried once: {found}", WAIT)
         (waiting,) = found
         assert (waiting.status, waiting.attempts) == ("pending", 1)
         assert waiting.next_attempt_at is not None

@@ -4,7 +4,6 @@ line and POSTs it to a real HTTP server in this process."""
 from __future__ import annotations
 
 import base64
-import time
 from pathlib import Path
 
 import httpx
@@ -21,18 +20,14 @@ from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon
 from tests.routing.conftest import WAIT, fax_to, settled, use_only
 from tests.routing.peers import webhook_receiver
+from tests.waiting import wait_until
 
 RECEIVER = "loopback line 1002"
 
 
 def logged(daemon: Daemon, text: str) -> bool:
-    """Whether openfaxd's log shows ``text`` (its lines are read by a thread: wait a bit)."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if any(text in line for line in list(daemon.log)):
-            return True
-        time.sleep(0.05)
-    return False
+    """Whether openfaxd's log shows ``text`` (its lines are read by a thread: wait for it)."""
+    return wait_until(lambda: any(text in line for line in list(daemon.log)), text, WAIT)
 
 
 def line_id(server: FaxServer, name: str) -> int:
@@ -89,7 +84,8 @@ def test_a_webhook_failing_for_good_keeps_the_fax_and_is_resent_by_an_administra
         assert "404" in delivery.last_error
         job = server.folders.incoming_queue.get_job(message_id)
         assert job.status == JobStatus.RETRIES_EXCEEDED
-        assert "Post to a webhook" in job.extended_status and "404" in job.extended_status
+        assert "Post to a webhook" in job.extended_status
+        assert "404" in job.extended_status
         assert logged(daemon, f"fax {message_id}: Post to a webhook failed for good")
         failed = server.inbound_routing.get_deliveries(status="failed")
         assert delivery.id in {d.id for d in failed}
@@ -111,7 +107,8 @@ def test_a_webhook_failing_for_good_keeps_the_fax_and_is_resent_by_an_administra
     link = requests[1].json["pdf_url"]
     assert link == f"{link_base}/v1/incoming-messages/{message_id}/pdf"
     answer = httpx.get(link, headers={"Authorization": f"Bearer {daemon.token}"})
-    assert answer.status_code == 200 and answer.content.startswith(b"%PDF")
+    assert answer.status_code == 200
+    assert answer.content.startswith(b"%PDF")
     with pytest.raises(MessageNotFoundError):
         server.folders.incoming_queue.get_job(message_id)
     with pytest.raises(InvalidOperationError, match="done"):

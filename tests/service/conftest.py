@@ -5,7 +5,7 @@ the data folder and a fresh database on the session's private PostgreSQL server.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from openfax.service.config_file import ServiceConfig
 from openfax.service.event_hub import EventType
 from openfax.store import Message
 from tests.documents.factories import make_pdf
+from tests.waiting import until
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 """A Tuesday morning: outside the default discount period."""
@@ -116,22 +117,13 @@ async def spool_holds(service: FaxService, expected: set[Path], what: str) -> No
     async def check() -> bool:
         return spool_files(service) == expected
 
-    await eventually(check, what)
+    await until(check, what)
 
 
 def request(body: Path, *numbers: str, **fields: Any) -> SubmitRequest:
     """A submission of ``body`` to each number."""
     recipients = [Recipient(fax_number=n, name=f"Recipient {n}") for n in numbers or ("1002",)]
     return SubmitRequest(bodies=[body], recipients=recipients, **fields)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT_SECONDS
-) -> None:
-    """Wait (in wall time) until ``check`` holds."""
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.01)
 
 
 async def events_until(stream: AsyncIterator[ServerEvent], last: EventType) -> list[ServerEvent]:
@@ -160,7 +152,7 @@ async def archived(service: FaxService, count: int = 1) -> list[Message]:
         page = await service.archives.get_incoming_messages()
         return len(page.messages) == count and not await service.incoming_queue.get_jobs()
 
-    await eventually(check, f"{count} faxes archived and routed")
+    await until(check, f"{count} faxes archived and routed")
     return (await service.archives.get_incoming_messages()).messages
 
 
@@ -175,10 +167,7 @@ async def job_reaches(
         found[:] = [job]
         return job.status in statuses
 
-    try:
-        await eventually(check, f"job {job_id:016x} in {statuses}", timeout)
-    except TimeoutError:
-        raise AssertionError(f"job stuck in {found[0].status!r}: {found[0]}") from None
+    await until(check, lambda: f"job {job_id:016x} in {statuses}, not {found[0]}", timeout)
     return found[0]
 
 
@@ -186,7 +175,7 @@ async def job_leaves_queue(service: FaxService, job_id: int) -> None:
     async def check() -> bool:
         return job_id not in {job.id for job in await service.outgoing_queue.get_jobs()}
 
-    await eventually(check, f"job {job_id:016x} leaves the queue")
+    await until(check, f"job {job_id:016x} leaves the queue")
 
 
 async def send_all(service: FaxService, clock: ManualClock, job_ids: list[int]) -> None:
@@ -194,16 +183,18 @@ async def send_all(service: FaxService, clock: ManualClock, job_ids: list[int]) 
 
     The clock moves only while no call runs, so no call-setup deadline passes mid-call.
     """
-    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-    while asyncio.get_running_loop().time() < deadline:
-        jobs = [job for job in await service.outgoing_queue.get_jobs() if job.id in job_ids]
-        if not jobs:
-            return
-        running = any(job.status & JobStatus.INPROGRESS for job in jobs)
+    queued: list[OutgoingJobInfo] = []
+    idle = [False]
+
+    async def sent() -> bool:
+        if idle[0]:  # nothing ran when last asked, a poll ago: on to the next retries
+            await clock.advance(600)
+        queued[:] = [job for job in await service.outgoing_queue.get_jobs() if job.id in job_ids]
+        running = any(job.status & JobStatus.INPROGRESS for job in queued)
         lines_busy = any(
             line.state is not DeviceState.IDLE for line in service.providers.loopback.devices
         )
-        await asyncio.sleep(0.05)
-        if not running and not lines_busy:
-            await clock.advance(600)
-    raise AssertionError(f"jobs still queued: {await service.outgoing_queue.get_jobs()}")
+        idle[0] = not running and not lines_busy
+        return not queued
+
+    await until(sent, lambda: f"the jobs are sent, not still queued: {queued}", poll=0.05)

@@ -11,8 +11,13 @@ import sys
 from pathlib import Path
 
 from openfax.service import FaxService
+from tests.waiting import until
 
 from .conftest import request, service_config
+
+
+async def page_confirmed(service: FaxService, job_id: int) -> bool:
+    return (await service.outgoing_queue.get_job(job_id)).pages_confirmed >= 1
 
 
 async def main(data_dir: Path, body: Path, database: str | None) -> None:
@@ -20,10 +25,9 @@ async def main(data_dir: Path, body: Path, database: str | None) -> None:
     config = service_config(data_dir, loopback={"pace": 10.0}, **overrides)
     async with FaxService(config) as service:
         (job_id,) = await service.outgoing_queue.submit(request(body))
-        while (await service.outgoing_queue.get_job(job_id)).pages_confirmed < 1:
-            await asyncio.sleep(0.02)
+        await until(lambda: page_confirmed(service, job_id), "page 1 is confirmed")
         print("CONFIRMED", flush=True)
-        await asyncio.sleep(60)
+        await asyncio.sleep(60)  # in its call until the test kills this process
 
 
 if __name__ == "__main__":

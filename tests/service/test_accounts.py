@@ -4,11 +4,12 @@ are bounded; failed sign-ins, of unknown accounts alike, are throttled and audit
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from openfax.errors import SignInThrottledError
-from openfax.service import FaxService
+from openfax.service import FaxService, ManualClock
 from openfax.service.accounts import (
     FIRST_DELAY,
     FREE_FAILURES,
@@ -17,6 +18,8 @@ from openfax.service.accounts import (
     SignInThrottle,
     new_token,
 )
+
+from .conftest import MakeConfig
 
 pytestmark = pytest.mark.anyio
 
@@ -31,7 +34,8 @@ async def test_unknown_tokens_are_not_cached_and_known_ones_stay_bounded(
     await accounts.add_account("alice")
     _, token = await accounts.add_token("alice")
     principal = await accounts.sign_in_token(token)
-    assert principal is not None and principal.name == "alice"
+    assert principal is not None
+    assert principal.name == "alice"
     assert len(accounts._tokens) == 1
 
 
@@ -46,7 +50,8 @@ def test_an_expiring_cache_forgets_its_least_recently_used_entry_when_full() -> 
     assert [cache.get(k) for k in (0, 2, 3)] == ["0", "2", "3"]
     stale: ExpiringCache[int, str] = ExpiringCache(0.0)
     stale.put(1, "1")
-    assert stale.get(1) is None and len(stale) == 0
+    assert stale.get(1) is None
+    assert len(stale) == 0
 
 
 def test_the_sign_in_throttle_doubles_its_delay_and_forgets_on_success() -> None:
@@ -66,22 +71,30 @@ def test_the_sign_in_throttle_doubles_its_delay_and_forgets_on_success() -> None
 
 
 async def test_an_unknown_account_and_a_wrong_password_are_answered_alike_and_throttled(
-    service: FaxService,
+    tmp_path: Path, clock: ManualClock, make_config: MakeConfig
 ) -> None:
-    accounts = service.accounts
-    await accounts.add_account("alice", "secret")
-    for _ in range(FREE_FAILURES):
-        assert await accounts.sign_in_password("alice", "wrong", "10.0.0.1") is None
-        assert await accounts.sign_in_password("nobody", "wrong", "10.0.0.2") is None
-    for name in ("alice", "nobody"):
-        with pytest.raises(SignInThrottledError):
+    # The first delay a minute, not a second: the attempt after it comes within it, however
+    # long a loaded machine takes to check the password before (the delay is wall time).
+    config = make_config(tmp_path / "data", api={"sign_in_delay_seconds": 60})
+    async with FaxService(config, clock=clock) as service:
+        accounts = service.accounts
+        await accounts.add_account("alice", "secret")
+        for _ in range(FREE_FAILURES):
+            assert await accounts.sign_in_password("alice", "wrong", "10.0.0.1") is None
+            assert await accounts.sign_in_password("nobody", "wrong", "10.0.0.2") is None
+
+        async def sign_in_twice(name: str) -> None:
             for _ in range(2):
                 await accounts.sign_in_password(name, "wrong", "10.0.0.3")
-    # The right password is not checked while alice must wait.
-    with pytest.raises(SignInThrottledError) as raised:
-        await accounts.sign_in_password("alice", "secret", "10.0.0.4")
-    assert raised.value.retry_after >= 1
-    entries = await service.options.get_audit(None, 0, 100)
+
+        for name in ("alice", "nobody"):
+            with pytest.raises(SignInThrottledError):
+                await sign_in_twice(name)
+        # The right password is not checked while alice must wait.
+        with pytest.raises(SignInThrottledError) as raised:
+            await accounts.sign_in_password("alice", "secret", "10.0.0.4")
+        assert raised.value.retry_after >= 1
+        entries = await service.options.get_audit(None, 0, 100)
     throttled = {e.object_id for e in entries if e.action == "sign_in_throttled"}
     assert throttled == {"account:alice", "account:nobody"}
 

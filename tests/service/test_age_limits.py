@@ -15,8 +15,9 @@ from openfax.providers import LineFaults
 from openfax.service import FaxService, ManualClock
 from openfax.service.housekeeping import apply_age_limits
 from openfax.store import Direction
+from tests.waiting import until
 
-from .conftest import MakeConfig, archived, eventually, job_leaves_queue, job_reaches, request
+from .conftest import MakeConfig, archived, job_leaves_queue, job_reaches, request
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +55,7 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
         async def four_files() -> bool:
             return len(set(config.spool_dir.rglob("*.tif"))) == 4
 
-        await eventually(four_files, "the sent job's body leaves the spool")
+        await until(four_files, "the sent job's body leaves the spool")
 
         await clock.advance(DAY + 3600)
 
@@ -62,13 +63,13 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
             await clock.advance(60)  # the clean-up runs hourly: wake it if it slept past
             return failed not in {job.id for job in await service.outgoing_queue.get_jobs()}
 
-        await eventually(failed_pruned, "the failed job leaves the queue after a day")
+        await until(failed_pruned, "the failed job leaves the queue after a day")
         assert all(path.exists() for path in files), "the archives keep their faxes"
 
         async def failed_file_gone() -> bool:
             return set(config.spool_dir.rglob("*.tif")) == set(files)
 
-        await eventually(failed_file_gone, "the failed job's documents leave the spool")
+        await until(failed_file_gone, "the failed job's documents leave the spool")
 
         await clock.advance(2 * DAY)
 
@@ -79,7 +80,7 @@ async def test_failed_jobs_then_archived_faxes_age_out_with_their_files(
             gone = not any(path.exists() for path in [*files, pdf])
             return not out.messages and not inbox.messages and gone
 
-        await eventually(archives_pruned, "the archives and their files go after three days")
+        await until(archives_pruned, "the archives and their files go after three days")
         with pytest.raises(MessageNotFoundError):
             await service.outgoing_queue.get_call_attempts(sent)
         # The submission went with its last message: the key is new again.
@@ -101,7 +102,7 @@ async def test_no_age_limit_keeps_everything(
         job = await service.outgoing_queue.get_job(job_id)
         return job.status == JobStatus.RETRIES_EXCEEDED
 
-    await eventually(retries_exceeded, "the job fails after its retries")
+    await until(retries_exceeded, "the job fails after its retries")
     job = await service.outgoing_queue.get_job(job_id)
     await clock.advance(60 * DAY)
     assert (await service.outgoing_queue.get_job(job_id)).status == job.status

@@ -22,7 +22,8 @@ def test_defaults_live_under_the_data_folder_from_the_environment(tmp_path: Path
     assert config.data_dir == tmp_path / "d"
     assert config.database == str(tmp_path / "d" / "openfax.db")
     assert config.spool_dir == tmp_path / "d" / "spool"
-    assert config.loopback.pace == 1.0 and config.outgoing.branding
+    assert config.loopback.pace == 1.0
+    assert config.outgoing.branding
     xdg = load_config(environ={"XDG_DATA_HOME": str(tmp_path / "x")})
     assert xdg.data_dir == tmp_path / "x" / "openfax"
     home = load_config(environ={})

@@ -44,7 +44,8 @@ async def test_saved_values_win_over_the_file_and_outlive_a_restart(
     async with FaxService(config, clock=clock) as service:
         before = await service.options.get_configuration()
         assert (before.retries, before.discount_rate_start) == (7, time(21, 0))
-        assert before.archive_location == str(config.spool_dir) and before.archive_size == 0
+        assert before.archive_location == str(config.spool_dir)
+        assert before.archive_size == 0
         after = await service.options.save_configuration(
             {"retries": 2, "retry_delay": 1.5, "discount_rate_end": "06:30"}
         )
@@ -101,9 +102,10 @@ async def test_a_saved_value_out_of_range_is_left_out_and_can_be_replaced(
     async with service.ctx.hub.transaction() as conn:
         saved = {"outgoing_queue_age_limit": 10**14, "retries": 5}
         await q.set_setting(conn, CONFIGURATION_KEY, saved, now=service.ctx.clock.now())
-    with caplog.at_level(logging.WARNING, "openfax.service"):
+    with caplog.at_level(logging.WARNING, "openfax.service.configuration"):
         configuration = await service.options.get_configuration()
-    assert configuration.retries == 5 and configuration.outgoing_queue_age_limit == 0
+    assert configuration.retries == 5
+    assert configuration.outgoing_queue_age_limit == 0
     assert "outgoing_queue_age_limit: must be at most 36,500" in caplog.text
     changed = await service.options.save_configuration({"outgoing_queue_age_limit": 30})
     assert changed.outgoing_queue_age_limit == 30
@@ -130,7 +132,8 @@ async def test_retries_change_without_a_restart(service: FaxService, two_pages: 
     await service.options.save_configuration({"retries": 0})
     (job_id,) = await service.outgoing_queue.submit(request(two_pages, "1003"))
     job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED, JobStatus.RETRYING)
-    assert job.status is JobStatus.RETRIES_EXCEEDED and job.retries == 0
+    assert job.status is JobStatus.RETRIES_EXCEEDED
+    assert job.retries == 0
 
 
 async def test_branding_follows_the_saved_value_from_the_next_submission(

@@ -101,7 +101,8 @@ async def test_generic_is_built_in_until_replaced(
 ) -> None:
     await service.options.set_queue_switches(outgoing_paused=True)
     (generic,) = await service.cover_pages.get_cover_pages()
-    assert generic.name == "generic" and generic.size > 0
+    assert generic.name == "generic"
+    assert generic.size > 0
     assert np.array_equal(
         await first_page(service, tmp_path, "generic"), await first_page(service, tmp_path, "")
     ), "the package's default template"

@@ -27,12 +27,12 @@ from openfax.providers import LineFaults
 from openfax.service import FaxService, ManualClock, Sender
 from openfax.service.composing import compose_pages
 from openfax.store import Direction, OutgoingJob, Spool
+from tests.waiting import until
 
 from .conftest import (
     START,
     MakeConfig,
     archived,
-    eventually,
     job_leaves_queue,
     job_reaches,
     request,
@@ -80,7 +80,8 @@ async def test_a_broadcast_shares_one_body_until_its_last_job_leaves(
         await service.options.set_queue_switches(outgoing_paused=False)
         await send_all(service, clock, ids)
         sent = {await service.archives.tiff_path(Direction.OUT, job_id) for job_id in ids}
-        assert len(sent) == 3 and body not in sent
+        assert len(sent) == 3
+        assert body not in sent
         await spool_holds(service, sent, "the shared body left with the last job")
 
 
@@ -189,7 +190,7 @@ async def test_old_files_no_row_refers_to_are_removed_at_start(
         async def swept() -> bool:
             return not orphan.exists() and not half.exists()
 
-        await eventually(swept, "the orphans are removed at start")
+        await until(swept, "the orphans are removed at start")
         assert body.exists(), "the queued jobs' body stays"
         assert recent.exists(), "a young file may belong to work under way"
         assert len(await service.outgoing_queue.get_jobs()) == 2

@@ -27,6 +27,7 @@ from tests.service.conftest import (
     job_leaves_queue,
     request,
 )
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -76,8 +77,7 @@ async def test_a_stream_reading_as_the_service_stops_hears_that_it_stops(
         heard = asyncio.create_task(all_events(stream))
         await reads.held.wait()  # the stream has read the log: nothing new yet
         announced = asyncio.create_task(service.announce_shutdown(wait=WAIT_SECONDS))
-        while not hub.closed:
-            await asyncio.sleep(0.01)
+        await until(lambda: hub.closed, "the hub closes", poll=0.01)
         release.set()  # its read, from before the notice, is done only now
         assert EventType.SERVER_SHUT_DOWN in await heard, "the stream ended without the notice"
         await announced
@@ -177,7 +177,8 @@ async def test_the_log_and_the_stream_carry_each_event_as_it_always_did(
             if key.endswith("_id") and key not in ("device_id", "call_id", "caller_id"):
                 assert ID.match(value), row
             if key.endswith(("_time", "_start", "_end")) and value is not None:
-                assert value == clock.now().isoformat() and value.endswith("+00:00"), row
+                assert value == clock.now().isoformat(), row
+                assert value.endswith("+00:00"), row
     outgoing = [r.payload for r in rows if r.type == "outgoing_job_changed"]
     assert outgoing[-1] | {"extended_status_text": ""} == {
         "job_id": format_id(job_id),

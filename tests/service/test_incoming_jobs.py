@@ -18,8 +18,9 @@ from openfax.service.event_hub import EventType
 from openfax.store import DeliveryStatus, Direction
 from openfax.store import queries as q
 from tests.documents.factories import make_pdf
+from tests.waiting import until
 
-from .conftest import MakeConfig, archived, eventually, job_leaves_queue, job_reaches, request
+from .conftest import MakeConfig, archived, job_leaves_queue, job_reaches, request
 
 pytestmark = pytest.mark.anyio
 
@@ -59,7 +60,7 @@ async def test_cancel_during_reception_hangs_up_and_keeps_the_pages_that_arrived
         async def first_page_confirmed() -> bool:
             return (await service.outgoing_queue.get_job(job_id)).pages_confirmed >= 1
 
-        await eventually(first_page_confirmed, "page 1 is received")
+        await until(first_page_confirmed, "page 1 is received")
         (receiving,) = await service.incoming_queue.get_jobs()
         assert receiving.status is JobStatus.INPROGRESS
         assert receiving.available_operations & JobOperations.DELETE
@@ -73,7 +74,8 @@ async def test_cancel_during_reception_hangs_up_and_keeps_the_pages_that_arrived
         assert 1 <= sending.pages_confirmed < pages
         await archived(service, 1)
         (partial,) = (await service.archives.get_incoming_messages()).messages
-        assert partial.id == receiving.id and partial.partial
+        assert partial.id == receiving.id
+        assert partial.partial
         assert sending.pages_confirmed <= partial.pages < pages
         tiff = await service.archives.tiff_path(Direction.IN, partial.id)
         assert len(read_fax_tiff(tiff)) == partial.pages
@@ -108,7 +110,7 @@ async def test_cancel_during_routing_stops_the_deliveries_and_keeps_the_fax(
             jobs = await service.incoming_queue.get_jobs()
             return bool(jobs) and jobs[0].status is JobStatus.RETRYING
 
-        await eventually(retrying, "the webhook failed once and waits for its retry")
+        await until(retrying, "the webhook failed once and waits for its retry")
         (routing,) = await service.incoming_queue.get_jobs()
         assert routing.available_operations & JobOperations.DELETE
         copy = tmp_path / "copy.tif"

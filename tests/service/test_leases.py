@@ -16,8 +16,9 @@ from openfax.service import FaxService, SystemClock
 from openfax.store import Direction, open_database
 from openfax.store.schema import outgoing_jobs
 from tests.documents.factories import make_pdf
+from tests.waiting import until
 
-from .conftest import MakeConfig, eventually, job_leaves_queue, request, service_config
+from .conftest import MakeConfig, job_leaves_queue, request, service_config
 
 pytestmark = pytest.mark.anyio
 
@@ -35,7 +36,7 @@ async def first_page_confirmed(service: FaxService, job_id: int) -> None:
     async def confirmed() -> bool:
         return (await service.outgoing_queue.get_job(job_id)).pages_confirmed >= 1
 
-    await eventually(confirmed, "the first page is confirmed")
+    await until(confirmed, "the first page is confirmed")
 
 
 async def receptions(service: FaxService, count: int) -> list[tuple[int, bool]]:
@@ -45,7 +46,7 @@ async def receptions(service: FaxService, count: int) -> list[tuple[int, bool]]:
         page = await service.archives.get_incoming_messages()
         return len(page.messages) >= count and not await service.incoming_queue.get_jobs()
 
-    await eventually(archived, f"{count} faxes are received")
+    await until(archived, f"{count} faxes are received")
     messages = (await service.archives.get_incoming_messages()).messages
     return sorted((message.pages, message.partial) for message in messages)
 
@@ -60,7 +61,7 @@ async def test_a_call_outlasting_its_lease_on_a_stalled_loop_is_placed_once(
         # The daemon's loop does nothing for more than two leases (a CPU-bound callback on
         # an overloaded machine): its lease lapses under the running call. Its own recovery
         # must not take the job back, nor the lease keeper hang up a call nobody else took.
-        time.sleep(7.0)
+        time.sleep(7.0)  # noqa: ASYNC251 (the stall under test: a blocked loop, not a wait)
         await job_leaves_queue(service, job_id)
         attempts = await service.outgoing_queue.get_call_attempts(job_id)
         assert [(a.attempt, a.failure_cause, a.pages_confirmed) for a in attempts] == [(1, None, 3)]
@@ -100,6 +101,7 @@ async def test_a_call_whose_lease_cannot_be_renewed_hangs_up_and_resumes_later(
         assert second.failure_cause is None
         assert first.pages_confirmed + second.pages_confirmed == 5
         sent = await service.archives.get_message(Direction.OUT, job_id)
-        assert sent.pages == 5 and sent.retries == 0
+        assert sent.pages == 5
+        assert sent.retries == 0
         rest = (5 - first.pages_confirmed, False)
         assert await receptions(service, 2) == sorted([cut_off, rest])

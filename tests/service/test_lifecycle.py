@@ -182,7 +182,8 @@ def test_the_users_operations_are_the_tables_rows() -> None:
     assert available_operations(S.PENDING) & JobOperations.PAUSE
     assert not available_operations(S.PENDING) & JobOperations.RESUME
     paused = available_operations(S.RETRYING | S.NOLINE | S.PAUSED)
-    assert paused & JobOperations.RESUME and not paused & JobOperations.PAUSE
+    assert paused & JobOperations.RESUME
+    assert not paused & JobOperations.PAUSE
     assert available_operations(S.FAILED) & JobOperations.RESTART
     assert not available_operations(S.CANCELING) & JobOperations.DELETE
     for status, operation in itertools.product(STATES, Operation):

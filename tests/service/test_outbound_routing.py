@@ -282,7 +282,8 @@ async def test_a_job_whose_rule_has_no_usable_line_waits_until_one_is_given(
     (other,) = await uk_service.outgoing_queue.submit(request(two_pages, "1002"))
     await job_leaves_queue(uk_service, other)
     job = await job_reaches(uk_service, waiting, JobStatus.PENDING)
-    assert not await uk_service.outgoing_queue.get_call_attempts(waiting) and job.device_id in (
+    assert not await uk_service.outgoing_queue.get_call_attempts(waiting)
+    assert job.device_id in (
         None,
         0,
     )

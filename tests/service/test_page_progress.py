@@ -40,7 +40,8 @@ async def test_a_call_writes_its_speed_and_progress_within_a_page_to_its_job(
     # The manual clock stands still during the call: after the first progress written, the
     # rest is within the interval and dropped (the engine reported dozens).
     (first,) = within
-    assert first["current_page"] == 1 and 0 < first["page_bytes_sent"] < first["page_bytes"]
+    assert first["current_page"] == 1
+    assert 0 < first["page_bytes_sent"] < first["page_bytes"]
     page_two = next(p for p in in_call if p["pages_confirmed"] == 1)
     assert page_two["page_bytes"] == page_two["page_bytes_sent"] == 0, "nothing of page 2 yet"
     assert changes[-1]["status"] == JobStatus.COMPLETED

@@ -18,7 +18,8 @@ from openfax.service import FaxService, ManualClock
 from openfax.store import DeliveryStatus, Receipt
 from openfax.store import queries as q
 from tests.routing.peers import smtp_server
-from tests.service.conftest import MakeConfig, eventually, request, send_all
+from tests.service.conftest import MakeConfig, request, send_all
+from tests.waiting import until
 
 DAY = timedelta(days=1)
 
@@ -49,9 +50,10 @@ async def test_a_broadcast_summary_is_mailed_once_when_its_last_job_ends(
         async def sent() -> bool:
             return bool(await service.receipts.get_receipts(status=DeliveryStatus.DONE))
 
-        await eventually(sent, "the summary marked sent")
+        await until(sent, "the summary marked sent")
         (summary,) = await service.receipts.get_receipts()
-    assert summary.job_id is None and summary.delivered
+    assert summary.job_id is None
+    assert summary.delivered
     assert [job["status"] for job in summary.report["jobs"]] == ["COMPLETED", "COMPLETED"]
     # Without a subject the fax goes by its document's name.
     assert mail["Subject"] == 'Broadcast fax "two.pdf": 2 of 2 recipients received it'
@@ -95,7 +97,8 @@ async def queue_receipt(
 async def test_a_pending_receipt_is_cancelled_and_can_still_be_sent(service: FaxService) -> None:
     pending = await queue_receipt(service, DeliveryStatus.PENDING, due=DAY)
     cancelled = await service.receipts.cancel_receipt(pending.id, "alice")
-    assert cancelled.status is DeliveryStatus.FAILED and cancelled.next_attempt_at is None
+    assert cancelled.status is DeliveryStatus.FAILED
+    assert cancelled.next_attempt_at is None
     assert cancelled.last_error == "cancelled by alice"
     (failed,) = await service.receipts.get_receipts(status=DeliveryStatus.FAILED)
     assert failed.id == pending.id
@@ -125,7 +128,7 @@ async def test_sent_and_failed_receipts_go_with_the_outgoing_archive_age_limit(
             await clock.advance(60)  # the clean-up runs hourly: wake it if it slept past
             return len(await service.receipts.get_receipts()) == 2
 
-        await eventually(settled_gone, "the receipts older than three days are removed")
+        await until(settled_gone, "the receipts older than three days are removed")
         assert {r.id for r in await service.receipts.get_receipts()} == {pending.id, young.id}
         purged = [e for e in await service.options.get_audit() if e.object_type == "receipt"]
     assert {e.object_id for e in purged} == {format_id(sent.id), format_id(failed.id)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,7 +17,15 @@ from openfax.service import FaxService, ManualClock
 from openfax.store import Direction
 from openfax.store import queries as q
 
-from .conftest import MakeConfig, archived, job_leaves_queue, job_reaches, request, spool_holds
+from .conftest import (
+    WAIT_SECONDS,
+    MakeConfig,
+    archived,
+    job_leaves_queue,
+    job_reaches,
+    request,
+    spool_holds,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -27,25 +36,19 @@ async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
     tmp_path: Path, three_pages: Path, make_config: MakeConfig, store_url: str | None
 ) -> None:
     data = tmp_path / "data"
-    node = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.service.node_process",
-            str(data),
-            str(three_pages),
-            *([store_url] if store_url else []),
-        ],
+    node = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "tests.service.node_process", str(data), str(three_pages)),
+        *([store_url] if store_url else []),
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert node.stdout is not None
-        assert node.stdout.readline().strip() == "CONFIRMED"
+        said = await asyncio.wait_for(node.stdout.readline(), WAIT_SECONDS)
+        assert said.decode().strip() == "CONFIRMED"
     finally:
         os.kill(node.pid, signal.SIGKILL)
-        node.wait()
+        await node.wait()
     # The new node starts with its clock past the dead node's lease.
     clock = ManualClock(datetime.now(UTC) + timedelta(minutes=5))
     async with FaxService(make_config(data), clock=clock) as service:
@@ -63,8 +66,10 @@ async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
 
         messages = await archived(service, 2)  # the cut-off and the resumed fax
         cut_off, rest = sorted(messages, key=lambda message: not message.partial)
-        assert cut_off.partial and cut_off.pages >= job.pages_confirmed
-        assert not rest.partial and rest.pages == 3 - job.pages_confirmed
+        assert cut_off.partial
+        assert cut_off.pages >= job.pages_confirmed
+        assert not rest.partial
+        assert rest.pages == 3 - job.pages_confirmed
 
 
 def test_openfaxd_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -121,7 +126,8 @@ async def test_a_job_whose_node_died_in_its_calls_twice_in_a_row_is_set_aside(
     if not earlier:
         assert set_aside == []
         return
-    assert "set aside" in job.extended_status_text and "last 2 calls" in job.extended_status_text
+    assert "set aside" in job.extended_status_text
+    assert "last 2 calls" in job.extended_status_text
     (entry,) = set_aside
     assert (entry.actor, entry.object_id) == ("openfaxd", format_id(job_id))
     assert entry.details["interrupted_calls"] == 2

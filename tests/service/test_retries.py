@@ -21,13 +21,13 @@ from openfax.service.outcome import decide
 from openfax.store import Direction, OutgoingJob
 from openfax.store import queries as q
 from tests.documents.factories import make_pdf
+from tests.waiting import until
 
 from .conftest import (
     START,
     MakeConfig,
     archived,
     events_until,
-    eventually,
     job_leaves_queue,
     job_reaches,
     request,
@@ -46,7 +46,8 @@ async def test_a_busy_line_is_retried_after_the_busy_delay(
     assert (job.failure_cause, job.extended_status, job.retries) == ("busy", 8, 1)
     assert job.scheduled_time == START + timedelta(minutes=5)
     (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
-    assert attempt.failure_cause == "busy" and attempt.ended_at is not None
+    assert attempt.failure_cause == "busy"
+    assert attempt.ended_at is not None
     service.providers.loopback.line("1002").faults = LineFaults()
     await clock.advance(4 * 60)
     assert (await service.outgoing_queue.get_job(job_id)).status is JobStatus.RETRYING
@@ -54,7 +55,8 @@ async def test_a_busy_line_is_retried_after_the_busy_delay(
     await job_leaves_queue(service, job_id)
     assert (await service.archives.get_message(Direction.OUT, job_id)).retries == 1
     busy, sent = await service.outgoing_queue.get_call_attempts(job_id)
-    assert busy.failure_cause == "busy" and sent.failure_cause is None
+    assert busy.failure_cause == "busy"
+    assert sent.failure_cause is None
     assert sent.pages_confirmed == 2
     assert any(entry.get("frame") == "MCF" for entry in sent.transcript), "kept in the archive"
     await service.archives.delete_message(Direction.OUT, job_id)
@@ -71,7 +73,8 @@ async def test_a_call_dropped_after_page_one_resumes_at_page_two(
     assert (job.pages_confirmed, job.failure_cause) == (1, "line_dropped")
 
     (partial,) = await archived(service)
-    assert partial.partial and partial.pages == 1
+    assert partial.partial
+    assert partial.pages == 1
     service.providers.loopback.line("1002").faults = LineFaults()
     await clock.advance(2 * 60)
     await job_leaves_queue(service, job_id)
@@ -127,7 +130,8 @@ def test_a_failed_call_after_every_page_was_confirmed_completes_the_job() -> Non
     )
     decision = decide(job, outcome, first_page=2, now=START, policy=OutgoingConfig())
     assert decision.status is JobStatus.COMPLETED
-    assert decision.end.pages_confirmed == 3 and decision.end.failure_cause is None
+    assert decision.end.pages_confirmed == 3
+    assert decision.end.failure_cause is None
     assert decision.end.extended_status_text == (
         "every page was confirmed; the call then ended: dropped"
     )
@@ -178,7 +182,8 @@ async def test_retries_exceeded_then_restart_sends_it(
         await job_reaches(service, job_id, JobStatus.RETRYING)
         await clock.advance(10 * 60)
         job = await job_reaches(service, job_id, JobStatus.RETRIES_EXCEEDED)
-        assert job.failure_cause == "no_answer" and job.attempts == 2
+        assert job.failure_cause == "no_answer"
+        assert job.attempts == 2
         with pytest.raises(InvalidOperationError):
             await service.outgoing_queue.pause_job(job_id)
         service.providers.loopback.line("1002").faults = LineFaults()
@@ -205,7 +210,7 @@ async def test_cancel_in_a_call_hangs_up(
         async def in_call() -> bool:
             return line.state is DeviceState.IN_CALL
 
-        await eventually(in_call, "the call is connected")
+        await until(in_call, "the call is connected")
         canceling = await service.outgoing_queue.cancel_job(job_id)
         assert canceling.status is JobStatus.CANCELING
         await job_leaves_queue(service, job_id)
@@ -277,8 +282,10 @@ async def test_the_event_stream_sees_each_state_in_order(
     assert kinds[0] is EventType.OUTGOING_JOB_ADDED
     assert kinds[-2:] == [EventType.OUTGOING_MESSAGE_ADDED, EventType.OUTGOING_JOB_REMOVED]
     statuses = [e.payload.status for e in seen if isinstance(e.payload, OutgoingJobChanged)]
-    assert statuses[0] == JobStatus.INPROGRESS and statuses[-1] == JobStatus.COMPLETED
+    assert statuses[0] == JobStatus.INPROGRESS
+    assert statuses[-1] == JobStatus.COMPLETED
     assert set(statuses[:-1]) == {JobStatus.INPROGRESS}
     pages = [e.payload.pages_confirmed for e in seen if isinstance(e.payload, OutgoingJobChanged)]
-    assert pages == sorted(pages) and pages[-1] == 2
+    assert pages == sorted(pages)
+    assert pages[-1] == 2
     await stream.aclose()

@@ -36,7 +36,8 @@ async def test_a_ready_job_no_line_can_take_is_noline_until_a_line_takes_it(
     await service.devices.save_device(devices[0].id, send_enabled=True)
     await job_leaves_queue(service, job_id)
     (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
-    assert attempt.device_id == devices[0].id and attempt.failure_cause is None
+    assert attempt.device_id == devices[0].id
+    assert attempt.failure_cause is None
 
 
 async def test_a_line_leaves_a_fax_to_its_own_number_to_another_free_line(
@@ -46,7 +47,8 @@ async def test_a_line_leaves_a_fax_to_its_own_number_to_another_free_line(
     (job_id,) = await service.outgoing_queue.submit(request(two_pages, first.number))
     await job_leaves_queue(service, job_id)
     (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
-    assert attempt.device_id != first.id and attempt.failure_cause is None
+    assert attempt.device_id != first.id
+    assert attempt.failure_cause is None
     assert (await service.archives.get_message(Direction.OUT, job_id)).retries == 0
 
 
@@ -68,7 +70,8 @@ async def test_a_fax_to_a_lines_own_number_waits_for_another_line(
     await service.devices.save_device(second.id, send_enabled=True)
     await job_leaves_queue(service, own)
     (attempt,) = await service.outgoing_queue.get_call_attempts(own)
-    assert attempt.device_id == second.id and attempt.failure_cause is None
+    assert attempt.device_id == second.id
+    assert attempt.failure_cause is None
     assert (await service.archives.get_message(Direction.OUT, own)).retries == 0
 
 
@@ -84,7 +87,8 @@ async def test_faxes_to_a_lines_own_number_go_out_only_on_the_other_lines(
         await job_leaves_queue(service, job_id)
     for job_id in job_ids:
         (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
-        assert attempt.device_id == second.id and attempt.failure_cause is None
+        assert attempt.device_id == second.id
+        assert attempt.failure_cause is None
 
 
 async def test_a_new_line_identifies_itself_by_its_number(

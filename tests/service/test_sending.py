@@ -24,12 +24,12 @@ from openfax.service import (
     SubmitRequest,
 )
 from openfax.store import Direction
+from tests.waiting import until
 
 from .conftest import (
     START,
     MakeConfig,
     archived,
-    eventually,
     job_leaves_queue,
     request,
     send_all,
@@ -59,10 +59,12 @@ async def test_a_two_page_pdf_arrives_pixel_identical_in_the_archive_and_folder(
     await job_leaves_queue(service, job_id)
 
     out = await service.archives.get_message(Direction.OUT, job_id)
-    assert out.pages == 2 and out.recipient_number == "1002"
+    assert out.pages == 2
+    assert out.recipient_number == "1002"
 
     (message,) = await archived(service)
-    assert message.pages == 2 and not message.partial
+    assert message.pages == 2
+    assert not message.partial
     (attempt,) = await service.outgoing_queue.get_call_attempts(job_id)
     assert message.caller_id == (await service.devices.get_device(attempt.device_id or 0)).number
     expected = [np.asarray(page.image) for page in render_documents([two_pages])]
@@ -105,7 +107,8 @@ async def test_a_bad_body_is_named_by_index_and_nothing_is_queued(
     bad = SubmitRequest(bodies=[two_pages, broken], recipients=bad.recipients)
     with pytest.raises(BodyError) as caught:
         await service.outgoing_queue.submit(bad)
-    assert caught.value.index == 1 and "broken.pdf" in str(caught.value)
+    assert caught.value.index == 1
+    assert "broken.pdf" in str(caught.value)
     assert await service.outgoing_queue.get_jobs() == []
     with pytest.raises(SubmissionError):
         await service.outgoing_queue.submit(SubmitRequest(bodies=[two_pages], recipients=[]))
@@ -173,11 +176,11 @@ async def test_a_submission_cancelled_while_rendering_stops_it_and_leaves_no_fil
     many = request(three_pages, *["1002"] * 1000, cover_page_type=CoverPageType.SERVER)
     spool = service.config.spool_dir
     submitting = asyncio.create_task(service.outgoing_queue.submit(many))
-    await eventually(lambda: has_files(spool), "the render writes its first files")
+    await until(lambda: has_files(spool), "the render writes its first files")
     submitting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await submitting
-    await eventually(lambda: has_files(spool, expected=False), "the stopped render cleans up")
+    await until(lambda: has_files(spool, expected=False), "the stopped render cleans up")
     assert await service.outgoing_queue.get_jobs() == []
 
 

@@ -17,8 +17,9 @@ from openfax.providers.sip import Preference
 from openfax.service import FaxService, SystemClock
 from openfax.service.sip_memory import StoredDestinations
 from openfax.store import Direction
+from tests.waiting import until
 
-from .conftest import eventually, job_leaves_queue, request, service_config
+from .conftest import job_leaves_queue, request, service_config
 from .test_leases import PACED, first_page_confirmed, receptions
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +49,7 @@ async def logged(caplog: pytest.LogCaptureFixture, text: str) -> None:
     async def seen() -> bool:
         return any(text in record.getMessage() for record in caplog.records)
 
-    await eventually(seen, f"{text!r} is logged")
+    await until(seen, f"{text!r} is logged")
 
 
 async def test_a_fax_received_while_the_store_is_locked_lands_in_the_inbox(

@@ -99,16 +99,19 @@ async def test_migration_0010_gives_owned_rows_their_owners_account_id(
     try:
         async with database.read() as conn:
             alice = await queries.get_account(conn, "alice")
-            assert alice is not None and alice.id > 0
+            assert alice is not None
+            assert alice.id > 0
             assert [t.id for t in await queries.list_tokens(conn, "alice")] == [5]
             assert [j.id for j in await queries.list_jobs(conn)] == [22, 23]
             assert [j.id for j in await queries.list_jobs(conn, owner=alice.id)] == [22]
             mine = await queries.list_messages(conn, Direction.OUT, owner=alice.id)
             assert [m.id for m in mine.messages] == [33]
             orphan = await queries.get_message(conn, Direction.OUT, 34)
-            assert orphan.owner == "bob" and orphan.owner_id is None
+            assert orphan.owner == "bob"
+            assert orphan.owner_id is None
             assert (await queries.get_submission(conn, 12)).owner_id is None
             found = await queries.find_submission(conn, alice.id, "k")
-            assert found is not None and found.id == 11
+            assert found is not None
+            assert found.id == 11
     finally:
         await database.close()

@@ -54,7 +54,8 @@ async def test_an_exactly_full_last_page_ends_the_archive(db: Database) -> None:
     async with db.read() as conn:
         first = await queries.list_messages(conn, Direction.IN, limit=2)
         second = await queries.list_messages(conn, Direction.IN, after=first.next_cursor, limit=2)
-    assert first.next_cursor is not None and len(second.messages) == 2
+    assert first.next_cursor is not None
+    assert len(second.messages) == 2
     assert second.next_cursor is None
 
 
@@ -72,7 +73,8 @@ async def test_messages_are_read_marked_and_deleted(db: Database) -> None:
     async with db.transaction() as conn:
         await queries.archive_message(conn, item)
         marked = await queries.update_message(conn, Direction.IN, item.id, {"read": True})
-        assert marked.read and await queries.get_message(conn, Direction.IN, item.id) == marked
+        assert marked.read
+        assert await queries.get_message(conn, Direction.IN, item.id) == marked
         with pytest.raises(MessageNotFoundError, match="outgoing message"):
             await queries.get_message(conn, Direction.OUT, item.id)
         removed = await queries.delete_message(conn, Direction.IN, item.id)
@@ -91,7 +93,8 @@ async def test_incoming_jobs_move_from_receiving_to_routing(db: Database) -> Non
             {"status": JobStatus.ROUTING, "job_type": JobType.ROUTING, "pages": 4},
             expected_status=JobStatus.INPROGRESS,
         )
-        assert routed is not None and routed.version == 2
+        assert routed is not None
+        assert routed.version == 2
         assert routed.job_type is JobType.ROUTING
         stale = await queries.update_incoming_job(
             conn, job.id, {"pages": 5}, expected_version=job.version

@@ -71,7 +71,8 @@ async def test_paused_jobs_are_not_claimed_and_noline_jobs_are(db: Database) -> 
         ]:
             assert await queries.update_job(conn, jobs[0].id, {"status": status})
     first = await claim(db)
-    assert first is not None and first.id == noline[1][0].id
+    assert first is not None
+    assert first.id == noline[1][0].id
     assert await claim(db) is None
 
 
@@ -91,7 +92,8 @@ async def test_two_nodes_claiming_at_once_never_take_the_same_job(database_url: 
     finally:
         for db in nodes:
             await db.close()
-    assert len(taken) == 30 and len(set(taken)) == 30
+    assert len(taken) == 30
+    assert len(set(taken)) == 30
 
 
 async def test_postgresql_claimers_skip_a_row_another_holds(postgresql_url: str) -> None:
@@ -105,7 +107,9 @@ async def test_postgresql_claimers_skip_a_row_another_holds(postgresql_url: str)
             # The first claim is not committed yet: a blocking claim would hang here.
             other = await asyncio.wait_for(claim(second_node, node="b"), timeout=5)
             assert await asyncio.wait_for(claim(second_node, node="b"), timeout=5) is None
-        assert held is not None and other is not None and held.id != other.id
+        assert held is not None
+        assert other is not None
+        assert held.id != other.id
     finally:
         await first_node.close()
         await second_node.close()
@@ -126,14 +130,17 @@ async def test_a_lease_is_renewed_only_by_its_node_and_call(db: Database) -> Non
         earlier_call = await queries.renew_lease(
             conn, job.id, node_id="node-a", attempt=job.attempts - 1, lease_until=later(1)
         )
-        assert other_node is None and earlier_call is None
+        assert other_node is None
+        assert earlier_call is None
         assert (await queries.get_job(conn, job.id)).lease_until == later(120)
 
 
 async def test_expired_leases_send_jobs_back_to_the_queue(db: Database) -> None:
     await queue(db, [submission_with_jobs(3)])
     lapsed, alive, canceling = [await claim(db) for _ in range(3)]
-    assert lapsed and alive and canceling
+    assert lapsed
+    assert alive
+    assert canceling
     async with db.transaction() as conn:
         await queries.update_job(conn, alive.id, {"lease_until": later(600)})
         await queries.update_job(conn, canceling.id, {"status": JobStatus.CANCELING})
@@ -159,13 +166,16 @@ async def test_expired_leases_send_jobs_back_to_the_queue(db: Database) -> None:
             conn, lapsed.id, node_id="node-a", attempt=lapsed.attempts, lease_until=LEASE
         )
         assert lost is None
-    assert again is not None and again.id == lapsed.id and again.attempts == 2
+    assert again is not None
+    assert again.id == lapsed.id
+    assert again.attempts == 2
 
 
 async def test_a_node_keeps_the_jobs_it_is_calling_for_past_their_lease(db: Database) -> None:
     await queue(db, [submission_with_jobs(2)])
     mine, other = [await claim(db) for _ in range(2)]
-    assert mine and other
+    assert mine
+    assert other
     async with db.transaction() as conn:
         found = await queries.lapsed_jobs(conn, now=later(61), keep=[mine.id])
         assert [job.id for job in found] == [other.id]
@@ -184,14 +194,16 @@ async def test_compare_and_set_refuses_a_stale_update(db: Database) -> None:
             expected_status=JobStatus.INPROGRESS,
             expected_version=job.version,
         )
-        assert done is not None and done.version == job.version + 1
+        assert done is not None
+        assert done.version == job.version + 1
         stale_status = await queries.update_job(
             conn, job.id, {"status": JobStatus.CANCELED}, expected_status=JobStatus.INPROGRESS
         )
         stale_version = await queries.update_job(
             conn, job.id, {"retries": 9}, expected_version=job.version
         )
-        assert stale_status is None and stale_version is None
+        assert stale_status is None
+        assert stale_version is None
         assert await queries.get_job(conn, job.id) == done
         assert await queries.update_job(conn, 12345, {"retries": 1}) is None
 
@@ -228,5 +240,6 @@ async def test_call_attempts_are_recorded_and_finished(db: Database) -> None:
         assert not await queries.finish_call_attempt(conn, job.id, 2, {"ended_at": later(91)})
     async with db.read() as conn:
         (attempt,) = await queries.list_call_attempts(conn, job.id)
-    assert attempt.pages_confirmed == 3 and attempt.transcript[1]["frame"] == "DCS"
+    assert attempt.pages_confirmed == 3
+    assert attempt.transcript[1]["frame"] == "DCS"
     assert attempt.ended_at == later(90)

@@ -72,9 +72,11 @@ async def test_times_come_back_as_aware_utc_and_enums_as_members(db: Database) -
     async with db.read() as conn:
         job = await queries.get_job(conn, jobs[0].id)
     assert job.scheduled_at == NOW
-    assert job.scheduled_at.tzinfo is not None and job.scheduled_at.utcoffset() == timedelta(0)
+    assert job.scheduled_at.tzinfo is not None
+    assert job.scheduled_at.utcoffset() == timedelta(0)
     assert job.status is JobStatus.PENDING
-    assert job.recipient == {} and job.id == jobs[0].id
+    assert job.recipient == {}
+    assert job.id == jobs[0].id
 
 
 async def test_a_naive_time_is_refused(db: Database) -> None:

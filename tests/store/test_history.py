@@ -69,7 +69,8 @@ async def test_an_idempotency_key_finds_its_jobs_after_they_left_the_queue(
         found = await queries.find_submission(conn, ALICE, "invoice-9")
     assert not result.created
     assert result.job_ids == [job.id for job in jobs]
-    assert found is not None and found.job_ids == result.job_ids
+    assert found is not None
+    assert found.job_ids == result.job_ids
     async with db.read() as conn:
         assert await queries.list_jobs(conn) == []
 
@@ -123,7 +124,8 @@ async def test_a_claim_takes_only_the_job_planned_for_the_line(db: Database) -> 
         claimed = await queries.claim_next_job(
             conn, node_id="n", device_id=1, now=NOW, lease_until=later(60), job_ids=[planned]
         )
-        assert claimed is not None and claimed.id == planned
+        assert claimed is not None
+        assert claimed.id == planned
         none_left = await queries.claim_next_job(
             conn, node_id="n", device_id=1, now=NOW, lease_until=later(60), job_ids=[planned]
         )
@@ -148,7 +150,8 @@ async def test_ready_jobs_get_the_noline_bit_once_and_lose_it_when_claimed(
         claimed = await queries.claim_next_job(
             conn, node_id="n", device_id=1, now=NOW, lease_until=later(60)
         )
-        assert claimed is not None and claimed.status is JobStatus.INPROGRESS
+        assert claimed is not None
+        assert claimed.status is JobStatus.INPROGRESS
 
 
 async def test_expired_jobs_and_messages_are_found_by_age(db: Database) -> None:
@@ -179,7 +182,8 @@ async def test_migration_0002_keeps_call_attempts_and_fills_in_job_ids(
         job = await queries.get_job(conn, 22)
     await database.close()
     assert submission.job_ids == [22]
-    assert kept.pages_confirmed == 1 and not job.header_at_send
+    assert kept.pages_confirmed == 1
+    assert not job.header_at_send
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

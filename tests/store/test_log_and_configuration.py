@@ -23,21 +23,26 @@ async def test_events_are_read_after_a_sequence_number(db: Database) -> None:
             await queries.append_event(conn, "out_queue.job_added", {"job": n}, now=later(n))
             for n in range(5)
         ]
-    assert numbers == sorted(numbers) and len(set(numbers)) == 5
+    assert numbers == sorted(numbers)
+    assert len(set(numbers)) == 5
     async with db.read() as conn:
         after = await queries.read_events(conn, after=numbers[1])
         limited = await queries.read_events(conn, after=0, limit=2)
         assert await queries.last_event_seq(conn) == numbers[-1]
     assert [event.payload["job"] for event in after] == [2, 3, 4]
     assert [event.seq for event in limited] == numbers[:2]
-    assert after[0].type == "out_queue.job_added" and after[0].created_at == later(2)
+    assert after[0].type == "out_queue.job_added"
+    assert after[0].created_at == later(2)
 
 
 async def test_events_of_a_rolled_back_change_never_appear(db: Database) -> None:
-    with pytest.raises(RuntimeError):
+    async def fail_after_the_event() -> None:
         async with db.transaction() as conn:
             await queries.append_event(conn, "lost", {}, now=NOW)
             raise RuntimeError("the state change failed")
+
+    with pytest.raises(RuntimeError, match="the state change failed"):
+        await fail_after_the_event()
     async with db.read() as conn:
         assert await queries.read_events(conn, after=0) == []
 
@@ -90,9 +95,11 @@ async def test_a_device_keeps_its_id_and_configuration_across_restarts(db: Datab
         changed = await queries.update_device(
             conn, line.id, {"csid": "OPENFAX 100", "receive_mode": ReceiveMode.AUTO_ANSWER}
         )
-        assert changed is not None and changed.receive_mode is ReceiveMode.AUTO_ANSWER
+        assert changed is not None
+        assert changed.receive_mode is ReceiveMode.AUTO_ANSWER
         again = await queries.ensure_device(conn, "loopback", "line1", number="999")
-        assert again == changed and again.number == "100"
+        assert again == changed
+        assert again.number == "100"
         assert await queries.list_devices(conn, node_id="b") == [other]
         assert await queries.get_device(conn, other.id) == other
         assert await queries.get_device(conn, 999_999) is None
@@ -107,7 +114,7 @@ async def test_concurrent_writers_on_sqlite_wait_for_each_other(tmp_path: Path) 
     async def write(n: int) -> int:
         async with db.transaction() as conn:
             seq = await queries.append_event(conn, "tick", {"n": n}, now=NOW)
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # held open, so the writers overlap (under test)
             return seq
 
     try:

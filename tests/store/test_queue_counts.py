@@ -41,7 +41,8 @@ async def test_counts_by_status_are_the_listings(db: Database) -> None:
         listed_in = Counter(job.status for job in await queries.list_incoming_jobs(conn))
     assert outgoing == listed_out == Counter(OUTGOING)
     assert incoming == listed_in == Counter(INCOMING)
-    assert outgoing[S.PENDING] == 2 and outgoing[S.RETRYING | S.NOLINE] == 1
+    assert outgoing[S.PENDING] == 2
+    assert outgoing[S.RETRYING | S.NOLINE] == 1
     assert all(type(status) is JobStatus for status in outgoing | incoming)
 
 

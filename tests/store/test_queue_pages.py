@@ -46,7 +46,8 @@ async def test_pages_follow_queue_order_and_count_the_snapshot(db: Database) -> 
     assert counts == [7, 7, 7, 7]
     async with db.read() as conn:
         whole = await queries.list_jobs_page(conn, limit=7)
-    assert whole.next_cursor is None and len(whole.jobs) == whole.count == 7
+    assert whole.next_cursor is None
+    assert len(whole.jobs) == whole.count == 7
     assert whole.jobs == first + second, "every field reads back as queued"
 
 
@@ -54,7 +55,8 @@ async def test_later_pages_keep_to_the_snapshot(db: Database) -> None:
     jobs = await queue(db, 5)
     async with db.read() as conn:
         page = await queries.list_jobs_page(conn, limit=2)
-    assert page.count == 5 and page.next_cursor is not None
+    assert page.count == 5
+    assert page.next_cursor is not None
     await queue(db, 2, seconds=1)  # after the snapshot: not in it
     async with db.transaction() as conn:
         await queries.delete_jobs(conn, [jobs[3].id])
@@ -63,7 +65,8 @@ async def test_later_pages_keep_to_the_snapshot(db: Database) -> None:
     async with db.read() as conn:
         rest = await queries.list_jobs_page(conn, after=page.next_cursor, limit=10)
     assert [job.id for job in rest.jobs] == [jobs[2].id, jobs[4].id]
-    assert rest.jobs[1].status is JobStatus.PAUSED and rest.count == 5
+    assert rest.jobs[1].status is JobStatus.PAUSED
+    assert rest.count == 5
     assert rest.next_cursor is None
 
 

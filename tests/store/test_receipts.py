@@ -37,19 +37,23 @@ async def test_a_due_receipt_is_taken_once_until_its_hold_passes(db: Database) -
         assert await queries.next_receipt_at(conn) == later(0)
         # At 0.5 s only the first is due; taken, it is held for ten minutes.
         taken = await queries.claim_due_receipt(conn, now=later(0.5), hold_until=later(0.5) + hold)
-        assert taken is not None and taken.id == first.id
+        assert taken is not None
+        assert taken.id == first.id
         assert await queries.claim_due_receipt(conn, now=later(0.5), hold_until=later(600)) is None
         # Later the second is due, and the first again once its hold has passed.
         taken = await queries.claim_due_receipt(conn, now=later(2), hold_until=later(2) + hold)
-        assert taken is not None and taken.id == second.id
+        assert taken is not None
+        assert taken.id == second.id
         again = await queries.claim_due_receipt(conn, now=later(601), hold_until=later(1200))
-        assert again is not None and again.id == first.id
+        assert again is not None
+        assert again.id == first.id
         sent = await queries.update_receipt(
             conn,
             first.id,
             {"status": DeliveryStatus.DONE, "next_attempt_at": None, "sent_at": later(601)},
         )
-        assert sent is not None and sent.status is DeliveryStatus.DONE
+        assert sent is not None
+        assert sent.status is DeliveryStatus.DONE
         assert await queries.next_receipt_at(conn) == later(2) + hold
     async with db.read() as conn:
         listed = await queries.list_receipts(conn, submission_id=submission)

@@ -59,7 +59,8 @@ async def test_deliveries_are_listed_by_priority_changed_and_go_with_their_fax(
         await queries.update_routing_delivery(
             conn, elsewhere.id, {"status": DeliveryStatus.FAILED, "updated_at": later(7)}
         )
-    assert failed is not None and (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 4)
+    assert failed is not None
+    assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 4)
     async with db.read() as conn:
         mine = await queries.list_routing_deliveries(conn, message_id=fax)
         assert [d.method for d in mine] == [FOLDER, WEBHOOK]

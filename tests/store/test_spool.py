@@ -18,7 +18,9 @@ def test_stored_files_are_found_by_their_relative_path(tmp_path: Path) -> None:
     source.write_bytes(b"II*\x00" + bytes(5000))
     copied = spool.store_file(source)
     written = spool.write_bytes(b"%PDF-1.7", suffix=".pdf")
-    assert copied.endswith(".tif") and written.endswith(".pdf") and copied != written
+    assert copied.endswith(".tif")
+    assert written.endswith(".pdf")
+    assert copied != written
     assert spool.path(copied).read_bytes() == source.read_bytes()
     assert spool.path(written).read_bytes() == b"%PDF-1.7"
     assert spool.path(copied).is_relative_to(tmp_path / "spool")
@@ -57,8 +59,10 @@ def test_files_are_renamed_into_place_only_when_complete(
     monkeypatch.setattr(os, "replace", watch)
     relative = spool.write_bytes(b"abc")
     ((source, target, complete),) = renames
-    assert complete and target == spool.path(relative)
-    assert not source.exists() and source.parent == tmp_path / ".tmp"
+    assert complete
+    assert target == spool.path(relative)
+    assert not source.exists()
+    assert source.parent == tmp_path / ".tmp"
 
 
 @pytest.mark.parametrize(

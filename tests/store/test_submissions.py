@@ -21,7 +21,8 @@ async def test_a_submission_is_queued_with_one_job_per_recipient_in_order(db: Da
     submission, jobs = submission_with_jobs(3)
     async with db.transaction() as conn:
         result = await queries.insert_submission(conn, submission, list(reversed(jobs)))
-    assert result.created and result.submission_id == submission.id
+    assert result.created
+    assert result.submission_id == submission.id
     assert result.job_ids == [job.id for job in jobs]
     async with db.read() as conn:
         assert await queries.list_jobs(conn, submission_id=submission.id) != []
@@ -105,12 +106,15 @@ async def test_an_idempotency_key_is_its_owners(db: Database) -> None:
         assert (await queries.insert_submission(conn, alice, alice_jobs)).created
         # Bob's key is his own: his fax is queued, not answered with alice's jobs.
         result = await queries.insert_submission(conn, bob, bob_jobs)
-        assert result.created and result.job_ids == [bob_jobs[0].id]
+        assert result.created
+        assert result.job_ids == [bob_jobs[0].id]
         again, again_jobs = submission_with_jobs(1, owner_id=BOB, idempotency_key="invoice-9")
         repeated = await queries.insert_submission(conn, again, again_jobs)
-        assert not repeated.created and repeated.job_ids == [bob_jobs[0].id]
+        assert not repeated.created
+        assert repeated.job_ids == [bob_jobs[0].id]
         found = await queries.find_submission(conn, ALICE, "invoice-9")
-    assert found is not None and found.id == alice.id
+    assert found is not None
+    assert found.id == alice.id
 
 
 async def test_deleting_a_submission_removes_its_jobs(db: Database) -> None:

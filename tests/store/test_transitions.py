@@ -47,12 +47,15 @@ async def test_a_users_operations_write_their_status_and_fields(db: Database) ->
     (job,) = await queued(db)
     async with db.transaction() as conn:
         paused = await queries.pause_job(conn, job)
-        assert paused is not None and paused.status == S.PENDING | S.PAUSED
+        assert paused is not None
+        assert paused.status == S.PENDING | S.PAUSED
         assert changed(job, paused) == {"status"}
         resumed = await queries.resume_job(conn, paused)
-        assert resumed is not None and resumed.status is S.PENDING
+        assert resumed is not None
+        assert resumed.status is S.PENDING
         cancelled = await queries.cancel_job(conn, resumed, now=later(5))
-        assert cancelled is not None and cancelled.status is S.CANCELED
+        assert cancelled is not None
+        assert cancelled.status is S.CANCELED
         assert changed(resumed, cancelled) == {"status", "ended_at"}
         assert cancelled.ended_at == later(5)
 
@@ -83,12 +86,14 @@ async def test_a_call_that_cancelled_job_ends_with_is_hung_up(db: Database) -> N
     job = await claimed(db)
     async with db.transaction() as conn:
         canceling = await queries.cancel_job(conn, job, now=NOW)
-        assert canceling is not None and canceling.status is S.CANCELING
+        assert canceling is not None
+        assert canceling.status is S.CANCELING
         assert changed(job, canceling) == {"status"}, "ended only when its call has ended"
         with pytest.raises(InvalidTransitionError, match="cannot retry a job that is canceling"):
             await queries.retry_job(conn, canceling, _end(1), next_try=later(60))
         hung_up = await queries.finish_job(conn, canceling, JobInput.HUNG_UP, _end(1), now=NOW)
-        assert hung_up is not None and hung_up.status is S.CANCELED
+        assert hung_up is not None
+        assert hung_up.status is S.CANCELED
         assert (hung_up.node_id, hung_up.lease_until, hung_up.ended_at) == (None, None, NOW)
 
 
@@ -97,13 +102,16 @@ async def test_a_failed_call_retries_then_the_retries_run_out(db: Database) -> N
     job = await claimed(db)
     async with db.transaction() as conn:
         started = await queries.begin_call(conn, job, now=NOW)
-        assert started is not None and started.status is S.INPROGRESS
+        assert started is not None
+        assert started.status is S.INPROGRESS
         assert (started.current_page, started.started_at) == (1, NOW)
         progress = queries.JobProgress(pages_confirmed=1, current_page=2)
         shown = await queries.record_progress(conn, job.id, progress)
-        assert shown is not None and changed(started, shown) == {"pages_confirmed", "current_page"}
+        assert shown is not None
+        assert changed(started, shown) == {"pages_confirmed", "current_page"}
         retrying = await queries.retry_job(conn, shown, _end(1), next_try=later(300))
-    assert retrying is not None and retrying.status is S.RETRYING
+    assert retrying is not None
+    assert retrying.status is S.RETRYING
     assert (retrying.retries, retrying.scheduled_at, retrying.current_page) == (1, later(300), 0)
     assert (retrying.failure_cause, retrying.node_id) == ("busy", None)
     async with db.transaction() as conn:
@@ -113,7 +121,8 @@ async def test_a_failed_call_retries_then_the_retries_run_out(db: Database) -> N
         ended = await queries.finish_job(
             conn, again, JobInput.RETRIES_RAN_OUT, _end(1), now=later(400)
         )
-    assert ended is not None and ended.status is S.RETRIES_EXCEEDED
+    assert ended is not None
+    assert ended.status is S.RETRIES_EXCEEDED
     assert (ended.ended_at, ended.retries, ended.attempts) == (later(400), 1, 2)
 
 
@@ -123,7 +132,8 @@ async def test_a_claimed_job_is_postponed_or_expires_uncounted(db: Database) -> 
     async with db.transaction() as conn:
         postponed = await queries.postpone_job(conn, first, until=later(3600), tried=False)
         expired = await queries.expire_job(conn, second, now=NOW, reason="too late")
-    assert postponed is not None and expired is not None
+    assert postponed is not None
+    assert expired is not None
     assert (postponed.status, postponed.scheduled_at, postponed.attempts) == (
         S.PENDING,
         later(3600),
@@ -141,7 +151,8 @@ async def test_a_cut_off_call_is_counted_then_set_aside(db: Database) -> None:
     job = await claimed(db)
     async with db.transaction() as conn:
         requeued = await queries.interrupt_job(conn, job, now=NOW, retry_at=later(60))
-    assert requeued is not None and requeued.status is S.RETRYING
+    assert requeued is not None
+    assert requeued.status is S.RETRYING
     assert (requeued.interrupted_calls, requeued.scheduled_at) == (1, later(60))
     async with db.transaction() as conn:
         again = await queries.claim_next_job(
@@ -151,11 +162,13 @@ async def test_a_cut_off_call_is_counted_then_set_aside(db: Database) -> None:
         aside = await queries.set_aside_job(
             conn, again, now=later(90), failure_cause="internal", reason="set aside"
         )
-    assert aside is not None and aside.status is S.FAILED
+    assert aside is not None
+    assert aside.status is S.FAILED
     assert (aside.interrupted_calls, aside.retryable, aside.ended_at) == (2, False, later(90))
     async with db.transaction() as conn:
         restarted = await queries.restart_job(conn, aside, now=later(100), kill_at=later(9000))
-    assert restarted is not None and restarted.status is S.PENDING
+    assert restarted is not None
+    assert restarted.status is S.PENDING
     assert (restarted.interrupted_calls, restarted.retries, restarted.ended_at) == (0, 0, None)
 
 
@@ -186,7 +199,8 @@ async def test_an_incoming_job_is_cancelled_by_its_table(db: Database) -> None:
     async with db.transaction() as conn:
         await queries.insert_incoming_job(conn, job)
         canceling = await queries.cancel_incoming_job(conn, job)
-        assert canceling is not None and canceling.status is S.CANCELING
+        assert canceling is not None
+        assert canceling.status is S.CANCELING
         assert await queries.cancel_incoming_job(conn, job) is None, "stale: already changed"
         with pytest.raises(InvalidTransitionError, match="incoming job that is canceling"):
             await queries.cancel_incoming_job(conn, canceling)

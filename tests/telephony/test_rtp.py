@@ -106,7 +106,8 @@ def test_g711_matches_the_standard_tables() -> None:
     extremes = np.array([0, 32767, -32768], dtype=np.int16)
     assert Codec.PCMU.encode(extremes) == b"\xff\x80\x00"
     assert Codec.PCMA.encode(extremes) == b"\xd5\xaa\x2a"
-    assert Codec.PCMU.silence == 0xFF and Codec.PCMA.silence == 0xD5
+    assert Codec.PCMU.silence == 0xFF
+    assert Codec.PCMA.silence == 0xD5
 
 
 @pytest.mark.parametrize("codec", list(Codec))
@@ -204,11 +205,13 @@ def test_the_clock_gives_silence_only_while_the_far_end_sends_nothing() -> None:
     assert len(_joined(buffer.put(datagrams[0]))) == 160
     silence = [pcm for _ in range(25) for pcm in buffer.tick(160)]
     # The clock ran 4000 samples; the audio may trail it by 800: 3040 of silence.
-    assert len(_joined(silence)) == 3040 and not _joined(silence).any()
+    assert len(_joined(silence)) == 3040
+    assert not _joined(silence).any()
     # The far end resumes after a 25-packet pause (silence suppression): the silence given
     # stood for its gap, which is neither waited for nor filled again.
     given = buffer.put(datagrams[26])
-    assert len(given) == 1 and np.array_equal(given[0], audio[26])
+    assert len(given) == 1
+    assert np.array_equal(given[0], audio[26])
     stats = buffer.statistics
     assert (stats.silence_samples, stats.concealed_samples, stats.gaps) == (3040, 0, 0)
     assert buffer.lag == (4000 - 160 - 3040 - 160) / 8000
@@ -238,7 +241,8 @@ def test_a_new_source_or_other_payloads_do_not_disturb_the_audio() -> None:
     assert buffer.statistics.other_payload == 1
     other = RtpSender(Codec.PCMU, ssrc=6, seq_no=0, timestamp=9_000_000)
     (first,) = buffer.put(other.push(np.full(160, -3000, dtype=np.int16))[0])
-    assert buffer.statistics.resyncs == 1 and buffer.statistics.gaps == 0
+    assert buffer.statistics.resyncs == 1
+    assert buffer.statistics.gaps == 0
     assert first[0] == Codec.PCMU.decode(Codec.PCMU.encode(np.array([-3000])))[0]
 
 
@@ -305,7 +309,8 @@ def _fax_over_rtp(
                 for pcm in buffer.tick(160):
                     session.rx(pcm.tobytes())
             missed[side] = 0
-    assert caller.result is not None and answerer.result is not None
+    assert caller.result is not None
+    assert answerer.result is not None
     assert caller.result.code is CompletionCode.OK, caller.result.text
     assert answerer.result.code is CompletionCode.OK, answerer.result.text
     assert np.array_equal(read_pages(sent)[0], read_pages(received)[0])
@@ -321,7 +326,8 @@ def test_a_real_g711_fax_completes_over_rtp_with_jitter_and_reordering(
     )
     for buffer in buffers:
         stats = buffer.statistics
-        assert (stats.late, stats.gaps) == (0, 0) and stats.received > 500
+        assert (stats.late, stats.gaps) == (0, 0)
+        assert stats.received > 500
 
 
 def test_a_g711_fax_survives_both_event_loops_being_late_again_and_again(

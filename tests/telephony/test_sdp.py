@@ -74,7 +74,8 @@ def test_audio_offer_parses_and_serialises_back() -> None:
     (audio,) = offer.media
     assert (audio.media, audio.port, audio.formats) == ("audio", 17390, ("18", "8", "0", "101"))
     assert audio.rtpmap()[101] == "telephone-event/8000"
-    assert audio.attribute("PTIME") == "20" and audio.direction == "sendrecv"
+    assert audio.attribute("PTIME") == "20"
+    assert audio.direction == "sendrecv"
     assert offer.connection_for(audio).address == "198.51.100.7"
     assert parse_sdp(offer.to_bytes()) == offer
     assert offer.to_bytes() == AUDIO_OFFER
@@ -157,7 +158,8 @@ def test_t38_reinvite_is_answered_with_the_audio_line_rejected_and_t38_agreed() 
 def test_no_error_correction_is_answered_when_none_was_offered() -> None:
     offer = parse_sdp(T38_REINVITE.replace(b"a=T38FaxUdpEC:t38UDPFEC\r\n", b""))
     _, stream = make_answer(offer, LOCAL, ORIGIN)
-    assert stream.t38 is not None and stream.t38.error_correction is None
+    assert stream.t38 is not None
+    assert stream.t38.error_correction is None
 
 
 def test_t38_is_refused_on_a_line_without_t38_and_over_tcp() -> None:
@@ -174,10 +176,12 @@ def test_an_offer_of_both_is_answered_by_the_preferred_stream() -> None:
     assert [media.media for media in offer.media] == ["image", "audio"]
     far = LocalMedia(address="198.51.100.1", audio_port=30000, t38_port=30002)
     answer, stream = make_answer(offer, far, Origin("far", 7, 1))
-    assert stream.kind is StreamKind.T38 and answer.media[1].port == 0
+    assert stream.kind is StreamKind.T38
+    assert answer.media[1].port == 0
     audio_first = LocalMedia(address="198.51.100.1", audio_port=30000, prefer_t38=False)
     answer, stream = make_answer(offer, audio_first, Origin("far", 7, 1))
-    assert stream.kind is StreamKind.AUDIO and answer.media[0].port == 0
+    assert stream.kind is StreamKind.AUDIO
+    assert answer.media[0].port == 0
     ours = read_answer(offer, parse_sdp(answer.to_bytes()))
     assert (ours.kind, ours.remote_address, ours.remote_port, ours.encoding) == (
         StreamKind.AUDIO,
@@ -192,7 +196,8 @@ def test_a_stream_that_cannot_be_read_is_refused_and_the_others_answered() -> No
     garbled = offer.to_bytes().replace(b"a=T38MaxBitRate:14400", b"a=T38MaxBitRate:abc")
     assert garbled != offer.to_bytes()
     answer, stream = make_answer(parse_sdp(garbled), LOCAL, Origin("far", 7, 1))
-    assert stream.kind is StreamKind.AUDIO and answer.media[0].port == 0
+    assert stream.kind is StreamKind.AUDIO
+    assert answer.media[0].port == 0
     t38_only = make_offer(LOCAL, ORIGIN, audio=False, t38=True).to_bytes()
     garbled = t38_only.replace(b"a=T38MaxBitRate:14400", b"a=T38MaxBitRate:abc")
     with pytest.raises(SdpNegotiationError, match="T38MaxBitRate:abc is not a number") as refused:

@@ -137,18 +137,23 @@ def test_the_invite_is_answered_acked_and_the_ack_sent_again_on_a_retransmitted_
     invite = started(call)
     assert (invite.method, invite.uri, invite.cseq.number) == ("INVITE", TARGET, 1)
     assert invite.required("To") == f"<{TARGET}>"
-    assert invite.required("Session-Expires") == "1800" and invite.required("X-Job") == "7"
+    assert invite.required("Session-Expires") == "1800"
+    assert invite.required("X-Job") == "7"
     assert invite.body == OFFER.to_bytes()
     assert call.receive(answer(invite, 100, "Trying"), 0.1) == []
     events = call.receive(answer(invite, 180, "Ringing"), 0.2)
-    assert events == [Progress(180, None)] and call.state is CallState.RINGING
+    assert events == [Progress(180, None)]
+    assert call.state is CallState.RINGING
     events = call.receive(ok(invite), 3.0)
     ack, connected = events
-    assert isinstance(ack, SendAck) and isinstance(connected, Connected)
+    assert isinstance(ack, SendAck)
+    assert isinstance(connected, Connected)
     assert (ack.request.method, ack.request.cseq.number) == ("ACK", 1)
     assert ack.request.uri == "sip:callee@192.0.2.9"
-    assert connected.answer is not None and connected.answer.origin.session_id == 9
-    assert call.state is CallState.CONNECTED and call.dialog is not None
+    assert connected.answer is not None
+    assert connected.answer.origin.session_id == 9
+    assert call.state is CallState.CONNECTED
+    assert call.dialog is not None
     assert call.next_timer() is None
     assert call.receive(ok(invite), 3.5) == [ack]
 
@@ -165,7 +170,8 @@ def test_a_refusal_fails_the_call_with_its_cause() -> None:
         invite = started(call)
         events = call.receive(answer(invite, status, reason), 1.0)
         assert events == [Failed(cause, status, reason)]
-        assert call.state is CallState.ENDED and call.final is not None
+        assert call.state is CallState.ENDED
+        assert call.final is not None
         assert call.receive(answer(invite, status, reason), 1.5) == []
 
 
@@ -176,7 +182,8 @@ def test_the_ring_timeout_cancels_and_the_487_fails_the_call_as_no_answer() -> N
     assert call.next_timer() == 70.0
     assert call.handle_timer(69.9) == []
     (cancel,) = call.handle_timer(70.0)
-    assert isinstance(cancel, SendCancel) and cancel.peer == SERVER
+    assert isinstance(cancel, SendCancel)
+    assert cancel.peer == SERVER
     assert cancel.request.method == "CANCEL"
     assert cancel.request.top_via.branch == invite.top_via.branch
     assert call.next_timer() == 70.0 + 32.0
@@ -209,11 +216,13 @@ def test_hanging_up_fails_the_call_at_once_and_a_crossing_2xx_is_acked_and_hung_
     call = machine()
     invite = started(call)
     assert call.hang_up(0.5) == [Failed(CallFailure.CANCELLED, 487, "Request Terminated")]
-    assert call.state is CallState.ENDED and call.hang_up(0.6) == []
+    assert call.state is CallState.ENDED
+    assert call.hang_up(0.6) == []
     (cancel,) = call.receive(answer(invite, 180, "Ringing"), 1.0)
     assert isinstance(cancel, SendCancel)
     ack, bye = call.receive(ok(invite), 1.1)
-    assert isinstance(ack, SendAck) and isinstance(bye, SendRequest)
+    assert isinstance(ack, SendAck)
+    assert isinstance(bye, SendRequest)
     assert (bye.request.method, bye.request.cseq.number) == ("BYE", 2)
     assert call.receive(answer(invite, 487, "Request Terminated"), 1.2) == []
 
@@ -229,7 +238,8 @@ def test_a_digest_challenge_is_answered_once() -> None:
     call = machine()
     invite = started(call)
     signed = invite_of(call.receive(answer(invite, 401, "Unauthorized", CHALLENGE), 0.1))
-    assert signed.cseq.number == 2 and signed.top_via.branch != invite.top_via.branch
+    assert signed.cseq.number == 2
+    assert signed.top_via.branch != invite.top_via.branch
     assert 'username="fax"' in signed.required("Authorization")
     events = call.receive(answer(signed, 401, "Unauthorized", CHALLENGE), 0.2)
     assert events == [Failed(CallFailure.REJECTED, 401, "Unauthorized")]
@@ -240,7 +250,8 @@ def test_a_422_asks_again_with_the_far_ends_minimum() -> None:
     invite = started(call)
     too_small = answer(invite, 422, "Session Interval Too Small", ("Min-SE", "3600"))
     again = invite_of(call.receive(too_small, 0.1))
-    assert again.cseq.number == 2 and again.required("Session-Expires") == "3600"
+    assert again.cseq.number == 2
+    assert again.required("Session-Expires") == "3600"
     # The same 422 again (the interval did not grow) fails the call.
     events = call.receive(answer(again, 422, "Session Interval Too Small", ("Min-SE", "3600")), 1)
     assert failed(events).status == 422
@@ -251,7 +262,8 @@ def test_a_503_or_a_timeout_goes_to_the_next_server_and_the_last_one_fails_the_c
     call.start()
     invite = invite_of(call.located(located(SERVER, BACKUP), 0.0))
     again = invite_of(call.receive(answer(invite, 503, "Service Unavailable"), 0.1), BACKUP)
-    assert again.cseq.number == invite.cseq.number and call.peer == BACKUP
+    assert again.cseq.number == invite.cseq.number
+    assert call.peer == BACKUP
     timeout = response_to(again, 408, "Request Timeout")
     events = call.receive(timeout, 32.1, local="timeout")
     assert events == [Failed(CallFailure.UNREACHABLE, 408, "Request Timeout (timeout)")]
@@ -294,9 +306,11 @@ def test_the_2xx_of_another_branch_is_acked_and_its_dialog_hung_up() -> None:
     invite = started(call)
     call.receive(ok(invite, tag="first"), 1.0)
     ack, bye = call.receive(ok(invite, tag="second"), 1.1)
-    assert isinstance(ack, SendAck) and isinstance(bye, SendRequest)
+    assert isinstance(ack, SendAck)
+    assert isinstance(bye, SendRequest)
     assert ack.request.to.tag == bye.request.to.tag == "second"
-    assert call.dialog is not None and call.dialog.remote_tag == "first"
+    assert call.dialog is not None
+    assert call.dialog.remote_tag == "first"
     assert call.receive(ok(invite, tag="second"), 1.2) == [ack]
 
 
@@ -312,28 +326,36 @@ def test_a_reliable_provisional_response_is_pracked_once() -> None:
         ("Contact", "<sip:callee@192.0.2.9>"),
     )
     prack, progress = call.receive(reliable, 0.5)
-    assert isinstance(prack, SendRequest) and progress == Progress(183, None)
-    assert prack.request.method == "PRACK" and prack.request.required("RAck") == "1 1 INVITE"
+    assert isinstance(prack, SendRequest)
+    assert progress == Progress(183, None)
+    assert prack.request.method == "PRACK"
+    assert prack.request.required("RAck") == "1 1 INVITE"
     assert call.receive(reliable, 0.6) == []  # a retransmission
     ack, _ = call.receive(ok(invite), 1.0)
-    assert isinstance(ack, SendAck) and ack.request.cseq.number == 1
-    assert call.dialog is not None and call.dialog.local_seq == 2  # the PRACK's
+    assert isinstance(ack, SendAck)
+    assert ack.request.cseq.number == 1
+    assert call.dialog is not None
+    assert call.dialog.local_seq == 2  # the PRACK's
 
 
 def test_a_2xx_without_a_usable_answer_is_acked_hung_up_and_fails() -> None:
     call = machine()
     invite = started(call)
     ack, bye, failure = call.receive(ok(invite, body=b"v=0\r\nnot sdp\r\n"), 1.0)
-    assert isinstance(ack, SendAck) and isinstance(bye, SendRequest)
-    assert isinstance(failure, Failed) and failure.cause is CallFailure.INCOMPATIBLE
+    assert isinstance(ack, SendAck)
+    assert isinstance(bye, SendRequest)
+    assert isinstance(failure, Failed)
+    assert failure.cause is CallFailure.INCOMPATIBLE
 
 
 def test_a_delayed_offer_sends_no_body_and_takes_the_offer_of_the_2xx() -> None:
     call = machine(offer=None)
     invite = started(call)
-    assert invite.body == b"" and invite.headers.get("Content-Type") is None
+    assert invite.body == b""
+    assert invite.headers.get("Content-Type") is None
     _, connected = call.receive(ok(invite), 1.0)
-    assert isinstance(connected, Connected) and connected.answer is not None
+    assert isinstance(connected, Connected)
+    assert connected.answer is not None
 
 
 # --- The confirmed dialog's time ---------------------------------------------------------------
@@ -396,7 +418,8 @@ def test_a_reinvite_refused_with_491_is_retried_after_the_delay_and_stop_ends_it
     session.retry_after(1.0, 20.0)
     session.arm(SessionTimer(600, we_refresh=True), 20.0)
     session.stop()
-    assert session.next_timer() is None and session.handle_timer(10_000.0) == []
+    assert session.next_timer() is None
+    assert session.handle_timer(10_000.0) == []
 
 
 def test_the_answer_to_our_reinvite_is_taken_refused_or_loses_the_call() -> None:
@@ -412,7 +435,9 @@ def test_the_answer_to_our_reinvite_is_taken_refused_or_loses_the_call() -> None
         body=ok(invite).body,
     )
     result, events = session.offer_answered("INVITE", OFFER, accepted, None, timer)
-    assert result.accepted and result.answer is not None and events == []
+    assert result.accepted
+    assert result.answer is not None
+    assert events == []
     assert (timer.interval, timer.we_refresh, session.peer_allows_update) == (900, True, True)
     refused = answer(invite, 488, "Not Acceptable Here")
     assert session.offer_answered("INVITE", OFFER, refused, None, timer) == (
@@ -446,20 +471,25 @@ def test_the_far_ends_requests_in_the_dialog_are_answered_by_its_rules() -> None
         return Request(method=method, uri="sip:fax@192.0.2.1:5060", headers=headers)
 
     (options,) = session.request_received(dialog, theirs("OPTIONS", 10), [("Allow", "INVITE")])
-    assert isinstance(options, Respond) and options.response.status == 200
+    assert isinstance(options, Respond)
+    assert options.response.status == 200
     assert options.response.required("Accept") == "application/sdp"
     (older,) = session.request_received(dialog, theirs("INFO", 9), [])
-    assert isinstance(older, Respond) and older.response.status == 500  # CSeq out of order
+    assert isinstance(older, Respond)
+    assert older.response.status == 500  # CSeq out of order
     reinvite = theirs("INVITE", 11)
     assert session.request_received(dialog, reinvite, []) == [OfferReceived(reinvite)]
     (refer,) = session.request_received(dialog, theirs("REFER", 12), [])
-    assert isinstance(refer, Respond) and refer.response.status == 405
+    assert isinstance(refer, Respond)
+    assert refer.response.status == 405
     dialog.answered(response_to(reinvite, 200, "OK"))
     dialog.request("INVITE", via(SERVER))  # ours, crossing theirs: glare
     (glare,) = session.request_received(dialog, theirs("INVITE", 13), [])
-    assert isinstance(glare, Respond) and glare.response.status == 491
+    assert isinstance(glare, Respond)
+    assert glare.response.status == 491
     bye, ended = session.request_received(dialog, theirs("BYE", 14), [])
-    assert isinstance(bye, Respond) and bye.response.status == 200
+    assert isinstance(bye, Respond)
+    assert bye.response.status == 200
     assert ended == ByeReceived()
 
 
@@ -478,22 +508,27 @@ def test_a_new_invite_rings_with_its_offer_and_the_session_timer_it_asks_for() -
     taken = incoming_invite(
         incoming(("Session-Expires", "1800"), ("Supported", "timer")), min_se=90
     )
-    assert isinstance(taken, IncomingInvite) and taken.provisional
+    assert isinstance(taken, IncomingInvite)
+    assert taken.provisional
     assert taken.offer == OFFER
     assert (taken.timer.interval, taken.timer.we_refresh) == (1800, False)  # it can refresh
     delayed = incoming_invite(incoming(body=b""), min_se=90)
-    assert isinstance(delayed, IncomingInvite) and delayed.offer is None
+    assert isinstance(delayed, IncomingInvite)
+    assert delayed.offer is None
     assert delayed.timer.interval is None
     reliable = incoming_invite(incoming(("Require", "100rel")), min_se=90)
-    assert isinstance(reliable, IncomingInvite) and not reliable.provisional
+    assert isinstance(reliable, IncomingInvite)
+    assert not reliable.provisional
 
 
 def test_a_new_invite_asking_what_we_cannot_give_is_refused_at_once() -> None:
     unknown = incoming_invite(incoming(("Require", "100rel, precondition")), min_se=90)
-    assert isinstance(unknown, Response) and unknown.status == 420
+    assert isinstance(unknown, Response)
+    assert unknown.status == 420
     assert unknown.required("Unsupported") == "precondition"
     short = incoming_invite(incoming(("Session-Expires", "60")), min_se=90)
-    assert isinstance(short, Response) and short.status == 422
+    assert isinstance(short, Response)
+    assert short.status == 422
     assert short.required("Min-SE") == "90"
 
 
@@ -510,21 +545,27 @@ def test_the_far_ends_reinvite_is_a_refresh_a_new_offer_or_refused() -> None:
     their_offer = make_offer(LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
     bare = incoming(("Session-Expires", "1800;refresher=uac"), body=b"")
     taken = session.offer_received(bare, min_se=90, connected=True, remote=their_offer)
-    assert isinstance(taken, OfferTaken) and taken.refresh and taken.offer is None
+    assert isinstance(taken, OfferTaken)
+    assert taken.refresh
+    assert taken.offer is None
     assert (taken.timer.interval, taken.timer.we_refresh) == (1800, False)
     same = incoming(body=their_offer.to_bytes())
     taken = session.offer_received(same, min_se=90, connected=True, remote=their_offer)
-    assert isinstance(taken, OfferTaken) and taken.refresh  # the session in force again
+    assert isinstance(taken, OfferTaken)
+    assert taken.refresh  # the session in force again
     changed = incoming(body=OFFER.to_bytes())
     taken = session.offer_received(changed, min_se=90, connected=True, remote=their_offer)
-    assert isinstance(taken, OfferTaken) and not taken.refresh and taken.offer == OFFER
+    assert isinstance(taken, OfferTaken)
+    assert not taken.refresh
+    assert taken.offer == OFFER
     for request, connected, status in [
         (incoming(("Session-Expires", "30")), True, 422),
         (incoming(("Content-Type", "text/plain"), body=b"hello"), True, 400),
         (changed, False, 481),
     ]:
         refused = session.offer_received(request, min_se=90, connected=connected, remote=None)
-        assert isinstance(refused, Response) and refused.status == status
+        assert isinstance(refused, Response)
+        assert refused.status == status
 
 
 def test_the_200_to_their_reinvite_carries_our_session_and_the_timer() -> None:
@@ -547,4 +588,5 @@ def test_the_200_to_their_reinvite_carries_our_session_and_the_timer() -> None:
     assert response.required("Require") == "timer"
     assert not session.peer_allows_update
     bare = accepted(replace(request, method="UPDATE", body=b""))
-    assert bare.body == b"" and bare.headers.get("Content-Type") is None
+    assert bare.body == b""
+    assert bare.headers.get("Content-Type") is None

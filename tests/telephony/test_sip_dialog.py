@@ -77,19 +77,22 @@ def test_uac_dialog_reverses_the_record_route_and_targets_the_contact() -> None:
     assert bye.uri == "sip:gw@198.51.100.20:5060"
     assert bye.headers.get_all("Route") == ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr>"]
     assert (str(bye.cseq), bye.from_.tag, bye.to.tag) == ("2 BYE", "9fxced76sl", "314159")
-    assert bye.top_via.branch is not None and bye.top_via.branch.startswith("z9hG4bK")
+    assert bye.top_via.branch is not None
+    assert bye.top_via.branch.startswith("z9hG4bK")
     assert bye.top_via.branch != dialog.request("OPTIONS", CALLER_VIA).top_via.branch
     assert parse_message(bye.to_bytes()) == bye
 
 
 def test_uas_dialog_keeps_the_record_route_order_and_sends_its_contact_on_reinvite() -> None:
     tag = new_tag()
-    assert len(tag) == 12 and tag != new_tag()
+    assert len(tag) == 12
+    assert tag != new_tag()
     dialog = Dialog.as_uas(invite(), local_tag=tag, local_contact="sip:gw@198.51.100.20")
     assert dialog.route_set == ("sip:p1.example.com;lr", "sip:p2.example.com;lr")
     reinvite = dialog.request("INVITE", CALLEE_VIA)
     assert reinvite.uri == "sip:fax@192.0.2.10:5060"
-    assert reinvite.from_.tag == tag and reinvite.to.tag == "9fxced76sl"
+    assert reinvite.from_.tag == tag
+    assert reinvite.to.tag == "9fxced76sl"
     assert reinvite.contacts[0].uri == "sip:gw@198.51.100.20"
     assert reinvite.cseq.number == dialog.local_seq
 
@@ -173,7 +176,8 @@ def test_reliable_provisionals_are_pracked_in_order_and_once() -> None:
     early dialog; a retransmission, a gap or a bad RSeq gets none."""
     request = invite()
     ringing = reliable(request, 180, "7")
-    assert requires(ringing, "100rel") and not requires(request, "100rel")
+    assert requires(ringing, "100rel")
+    assert not requires(request, "100rel")
     dialog = Dialog.as_uac(request, ringing)
     assert dialog.state is DialogState.EARLY
     first = dialog.prack(ringing, CALLER_VIA)
@@ -190,7 +194,8 @@ def test_reliable_provisionals_are_pracked_in_order_and_once() -> None:
     for bad in ("0", "x", str(2**31)):
         assert dialog.prack(reliable(request, 183, bad), CALLER_VIA) is None
     second = dialog.prack(reliable(request, 183, "8"), CALLER_VIA)
-    assert second is not None and second.required("RAck") == "8 1 INVITE"
+    assert second is not None
+    assert second.required("RAck") == "8 1 INVITE"
     assert second.cseq.number == 3
     # The 2xx confirms the same dialog: its Contact and Record-Route now, the CSeq goes on.
     answer = response_to(
@@ -234,8 +239,10 @@ def test_a_second_reinvite_before_the_first_is_answered_gets_500_with_retry_afte
     caller.invite_finished(response_to(first, 200, "OK"))
     second = caller.request("INVITE", CALLER_VIA)
     refusal = callee.receive(second)
-    assert refusal is not None and refusal.status == 500
-    assert refusal.retry_after is not None and 0 <= refusal.retry_after <= 10
+    assert refusal is not None
+    assert refusal.status == 500
+    assert refusal.retry_after is not None
+    assert 0 <= refusal.retry_after <= 10
     callee.answered(response_to(first, 200, "OK"))
     assert callee.receive(second) is None
 
@@ -246,9 +253,11 @@ def test_out_of_order_cseq_is_refused_and_bye_ends_the_dialog() -> None:
     caller = Dialog.as_uac(request, ok_from_callee(request))
     options = caller.request("OPTIONS", CALLER_VIA)
     bye = caller.request("BYE", CALLER_VIA)
-    assert callee.receive(bye) is None and callee.state is DialogState.TERMINATED
+    assert callee.receive(bye) is None
+    assert callee.state is DialogState.TERMINATED
     refusal = callee.receive(options)
-    assert refusal is not None and refusal.status == 500
+    assert refusal is not None
+    assert refusal.status == 500
     with pytest.raises(SipTransactionError, match="terminated dialog"):
         callee.request("BYE", CALLEE_VIA)
 
@@ -280,7 +289,8 @@ def test_a_whole_fax_call_with_a_reinvite_to_t38_between_two_ends_in_memory() ->
     caller = Dialog.as_uac(outgoing, got[0])
     callee = Dialog.as_uas(arrived, local_tag="314159", local_contact="sip:gw@198.51.100.20")
     ack = caller.request("ACK", CALLER_VIA, cseq=outgoing.cseq.number)
-    assert callee.receive(ack) is None and ack.cseq.number == 1
+    assert callee.receive(ack) is None
+    assert ack.cseq.number == 1
 
     # The callee detects fax tones and re-INVITEs to T.38; the caller accepts.
     t38_offer = make_offer(callee_media, callee_origin.next_version(), audio=False, t38=True)
@@ -306,7 +316,8 @@ def test_a_whole_fax_call_with_a_reinvite_to_t38_between_two_ends_in_memory() ->
     bye = caller.request("BYE", CALLER_VIA)
     client = ClientTransaction(bye)
     client.start(10.0)
-    assert callee.receive(bye) is None and callee.state is DialogState.TERMINATED
+    assert callee.receive(bye) is None
+    assert callee.state is DialogState.TERMINATED
     server = ServerTransaction(bye)
     (bye_ok,) = [
         event.message

@@ -37,7 +37,8 @@ def field(header: str, name: str) -> str:
 )
 def test_rfc7616_examples_give_the_published_responses(algorithm: str, expected: str) -> None:
     challenge = DigestChallenge.parse(RFC7616_CHALLENGE.format(algorithm=algorithm))
-    assert challenge.qop == ("auth", "auth-int") and challenge.algorithm == algorithm
+    assert challenge.qop == ("auth", "auth-int")
+    assert challenge.algorithm == algorithm
     header = digest_response(
         challenge,
         method="GET",
@@ -76,7 +77,8 @@ def test_rfc2617_and_rfc2069_examples() -> None:
         without_qop, method="GET", uri="/dir/index.html", username="Mufasa", password="CircleOfLife"
     )
     assert field(header, "response") == "1949323746fe6a43ef61f9606e7febea"
-    assert "qop=" not in header and "cnonce=" not in header
+    assert "qop=" not in header
+    assert "cnonce=" not in header
 
 
 def test_a_sip_401_challenge_is_answered_in_a_header_that_parses() -> None:
@@ -89,7 +91,8 @@ def test_a_sip_401_challenge_is_answered_in_a_header_that_parses() -> None:
         b' algorithm=SHA-256-sess, qop="auth", stale=TRUE\r\nContent-Length: 0\r\n\r\n"'
     )
     challenge = DigestChallenge.parse(challenge_response.required("WWW-Authenticate"))
-    assert challenge.stale and challenge.algorithm == "SHA-256-SESS"
+    assert challenge.stale
+    assert challenge.algorithm == "SHA-256-SESS"
     first = digest_response(
         challenge, method="REGISTER", uri="sip:example.net", username="fax", password="s3cret"
     )

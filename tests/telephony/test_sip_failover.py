@@ -26,6 +26,7 @@ from openfax.telephony.sip.useragent import (
 )
 from tests.dnsserver import DnsServer, Misbehaviour
 from tests.telephony.test_sipp import SIPP, free_port, offer, sipp
+from tests.waiting import until
 
 pytestmark = [
     pytest.mark.anyio,
@@ -138,8 +139,7 @@ async def test_a_refresh_after_the_ttl_follows_the_new_dns_answer(
     ):
         registration = await ua.register()
         carrier(nameserver, "udp", new, ttl=1)
-        while registration.refreshes == 0:
-            await asyncio.sleep(0.05)
+        await until(lambda: registration.refreshes, "the registration is refreshed", poll=0.05)
         assert registration.registered
     assert nameserver.asked("_sip._udp.carrier.test", "SRV") == 2
 

@@ -22,6 +22,7 @@ from openfax.telephony.sip import SipStreamParser, parse_message
 from openfax.telephony.sip.transport import Peer
 from openfax.telephony.sip.useragent import IncomingCall, UserAgent, UserAgentConfig
 from tests.dnsserver import DnsServer, dns_server
+from tests.waiting import until
 
 MEDIA = LocalMedia("127.0.0.1", 43000, 43002)
 FUZZ = settings(
@@ -289,8 +290,8 @@ def test_no_stream_crashes_the_transport_and_a_broken_one_is_closed(target: Targ
             _, writer = await asyncio.open_connection(*target.ua.address)
             here = writer.get_extra_info("sockname")
             peer = Peer("TCP", here[0], here[1])
-            while peer not in target.ua.transport._connections:
-                await asyncio.sleep(0.001)
+            connections = target.ua.transport._connections
+            await until(lambda: peer in connections, "the connection is accepted", poll=0.001)
             server_side = target.ua.transport._connections[peer]
             for piece in pieces:
                 if server_side.transport is None or server_side.transport.is_closing():

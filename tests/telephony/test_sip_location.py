@@ -81,7 +81,8 @@ def test_targets_move_on_and_remember_the_failure() -> None:
     assert (targets.current, targets.remaining) == (A, 1)
     assert targets.fail_over(now=5.0) == B
     assert targets.fail_over(now=6.0) is None
-    assert failed.failing(A, 7.0) and failed.failing(B, 7.0)
+    assert failed.failing(A, 7.0)
+    assert failed.failing(B, 7.0)
     targets.succeeded()
     assert not failed.failing(B, 7.0)
     with pytest.raises(ValueError, match=r"sip\.test"):

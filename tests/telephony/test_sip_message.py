@@ -102,7 +102,8 @@ def test_invite_from_rfc3665_parses_into_typed_headers() -> None:
     assert message.from_ == NameAddr(
         "sip:alice@atlanta.example.com", "Alice", {"tag": "9fxced76sl"}
     )
-    assert message.to.display_name == "Bob" and message.to.tag is None
+    assert message.to.display_name == "Bob"
+    assert message.to.tag is None
     assert message.cseq == CSeq(1, "INVITE")
     assert message.call_id == "3848276298220188511@atlanta.example.com"
     assert message.contacts[0].sip_uri().transport == "TCP"
@@ -132,7 +133,8 @@ def test_tortuous_invite_from_rfc4475_survives_folding_whitespace_and_compact_fo
         ("TCP", "spindle.example.com", "z9hG4bK9ikj8"),
         ("UDP", "192.168.255.111", "z9hG4bK30239"),
     ]
-    assert vias[0].wants_rport and vias[0].rport is None
+    assert vias[0].wants_rport
+    assert vias[0].rport is None
     contact = message.contacts[0]
     assert contact.display_name == 'Quoted string ""'
     assert contact.params == {"newparam": "newvalue", "secondparam": None, "q": "0.33"}
@@ -184,7 +186,8 @@ def test_several_header_lines_and_comma_lists_give_every_value_in_order() -> Non
     assert routes == ["sip:p1.example.com;lr", "sip:p2.example.com;lr", "sip:p3.example.com;lr"]
     assert headers.get_all("Subject") == ["a, b"]
     assert headers.replace("Route", "<sip:x;lr>").get_all("Route") == ["<sip:x;lr>"]
-    assert "route" in headers and "Contact" not in headers
+    assert "route" in headers
+    assert "Contact" not in headers
 
 
 def test_response_to_copies_the_transaction_headers_and_adds_the_to_tag() -> None:
@@ -294,7 +297,8 @@ def test_sip_uri_round_trip_and_ipv6() -> None:
         "[2001:db8::10]",
         5061,
     )
-    assert uri.params == {"transport": "tcp", "lr": None} and uri.headers == "subject=fax"
+    assert uri.params == {"transport": "tcp", "lr": None}
+    assert uri.headers == "subject=fax"
     assert SipUri.parse(str(uri)) == uri
     with pytest.raises(SipParseError, match="not a SIP URI"):
         SipUri.parse("tel:+15551234")

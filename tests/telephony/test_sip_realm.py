@@ -20,7 +20,8 @@ def test_a_realm_set_answers_only_that_realms_challenges() -> None:
         b'Call-ID: r1\r\nCSeq: 1 REGISTER\r\nWWW-Authenticate: Digest realm="other", nonce="n"\r\n'
         b"\r\n"
     )
-    assert isinstance(register, Request) and isinstance(challenge, Response)
+    assert isinstance(register, Request)
+    assert isinstance(challenge, Response)
 
     def answer(realm: str | None) -> tuple[str, str] | None:
         config = UserAgentConfig(username="fax", password="secret", realm=realm)

@@ -72,7 +72,8 @@ def test_a_redirection_back_to_a_tried_target_is_a_loop() -> None:
     assert targets.redirect(redirect(302, "<sip:a@192.0.2.1>")) is None
     assert targets.next() == "sip:a@192.0.2.1"
     why = targets.redirect(redirect(302, f"<{TARGET}>", "<sip:a@192.0.2.1>"))
-    assert why is not None and why.startswith("redirection loop")
+    assert why is not None
+    assert why.startswith("redirection loop")
     assert TARGET in why
     assert targets.next() is None
 
@@ -101,7 +102,8 @@ def test_redirections_without_a_target_to_call(
     targets = TargetSet(TARGET)
     answer = targets.redirect(redirect(status, *contacts))
     if why is None:
-        assert answer is not None and answer.startswith("unreadable Contact")
+        assert answer is not None
+        assert answer.startswith("unreadable Contact")
     else:
         assert answer == why
     assert targets.next() is None

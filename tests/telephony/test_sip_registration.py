@@ -73,12 +73,15 @@ def attempt(reg: Registration) -> Request:
 def test_a_challenge_is_answered_once_and_the_binding_refreshed_at_half_its_time() -> None:
     reg = registration()
     first = attempt(reg)
-    assert first.method == "REGISTER" and first.uri == REGISTRAR
+    assert first.method == "REGISTER"
+    assert first.uri == REGISTRAR
     assert first.headers.get("Authorization") is None
-    assert first.required("Expires") == "3600" and first.required("Contact") == f"<{CONTACT}>"
+    assert first.required("Expires") == "3600"
+    assert first.required("Contact") == f"<{CONTACT}>"
     signed = sent(reg.receive(answer(first, 401, "Unauthorized", CHALLENGE), 0.1))
     assert signed.headers.get("Authorization") is not None
-    assert signed.cseq.number == first.cseq.number + 1 and signed.call_id == first.call_id
+    assert signed.cseq.number == first.cseq.number + 1
+    assert signed.call_id == first.call_id
     events = reg.receive(answer(signed, 200, "OK", ("Expires", "120")), 0.2)
     assert Registered(120, renewal=False) in events
     assert StateChanged(RegistrationState.REGISTERED, "") in events
@@ -108,7 +111,8 @@ def test_refused_credentials_are_sent_once_an_attempt_and_backed_off_doubling() 
         events = reg.receive(answer(signed, 401, "Unauthorized", CHALLENGE), now)
         assert not [event for event in events if isinstance(event, Send)]
         failed = failure(events)
-        assert failed.credentials_rejected and failed.status == 401
+        assert failed.credentials_rejected
+        assert failed.status == 401
         assert "the credentials were refused" in failed.reason
         assert failed.retry_at is not None
         delays.append(failed.retry_at - now)
@@ -132,7 +136,8 @@ def test_without_a_password_a_challenge_fails_saying_so() -> None:
     reg = registration(password=False)
     first = attempt(reg)
     failed = failure(reg.receive(answer(first, 407, "Proxy Authentication Required"), 1.0))
-    assert failed.credentials_rejected and "no password is configured" in failed.reason
+    assert failed.credentials_rejected
+    assert "no password is configured" in failed.reason
     assert failed.retry_at == 31.0
 
 
@@ -140,7 +145,8 @@ def test_a_423_asks_again_for_the_registrars_minimum() -> None:
     reg = registration(expires=60)
     first = attempt(reg)
     again = sent(reg.receive(answer(first, 423, "Interval Too Brief", ("Min-Expires", "300")), 0))
-    assert again.required("Expires") == "300" and reg.expires == 300
+    assert again.required("Expires") == "300"
+    assert reg.expires == 300
     assert Registered(300, renewal=False) in reg.receive(answer(again, 200, "OK"), 0.0)
     assert reg.next_timer() == 150.0
 
@@ -185,4 +191,5 @@ def test_a_granted_time_in_the_contact_wins_over_the_expires_header() -> None:
     first = attempt(reg)
     contact = ("Contact", f"<{CONTACT}>;expires=90")
     reg.receive(answer(first, 200, "OK", contact, ("Expires", "3600")), 0.0)
-    assert reg.granted == 90 and reg.next_timer() == 45.0
+    assert reg.granted == 90
+    assert reg.next_timer() == 45.0

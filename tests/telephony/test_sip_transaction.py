@@ -72,15 +72,18 @@ def test_unanswered_invite_is_resent_with_doubling_intervals_until_timer_b() -> 
     resent = [time for time, event in happened if isinstance(event, Transmit)]
     assert resent == [0.5, 1.5, 3.5, 7.5, 15.5, 31.5]
     assert [event for _, event in happened[-2:]] == [Timeout("B"), Terminated()]
-    assert happened[-1][0] == 32.0 and invite.terminated
+    assert happened[-1][0] == 32.0
+    assert invite.terminated
 
 
 def test_a_proceeding_invite_waits_until_abandoned() -> None:
     invite = ClientInviteTransaction(request())
     invite.start(0.0)
     invite.receive(answer(183, "Session Progress"), 1.0)
-    assert run_timers(invite, 1000.0) == [] and invite.state is State.PROCEEDING
-    assert invite.abandon() == [Terminated()] and invite.terminated
+    assert run_timers(invite, 1000.0) == []
+    assert invite.state is State.PROCEEDING
+    assert invite.abandon() == [Terminated()]
+    assert invite.terminated
     assert invite.abandon() == []
 
 
@@ -96,14 +99,18 @@ def test_busy_invite_is_acked_by_the_transaction_and_retransmissions_are_acked_a
     invite.start(0.0)
     ringing = answer(180, "Ringing")
     assert invite.receive(ringing, 0.2) == [ResponseReceived(ringing)]
-    assert invite.state is State.PROCEEDING and invite.next_timer() == 32.0  # A stopped
+    assert invite.state is State.PROCEEDING
+    assert invite.next_timer() == 32.0  # A stopped
     busy = answer(486, "Busy Here")
     events = invite.receive(busy, 1.0)
     assert events[0] == ResponseReceived(busy)
     (ack,) = transmitted(events)
-    assert isinstance(ack, Request) and ack.method == "ACK"
-    assert ack.uri == invite.request.uri and ack.top_via == invite.request.top_via
-    assert ack.to.tag == "a6c85cf" and str(ack.cseq) == "314159 ACK"
+    assert isinstance(ack, Request)
+    assert ack.method == "ACK"
+    assert ack.uri == invite.request.uri
+    assert ack.top_via == invite.request.top_via
+    assert ack.to.tag == "a6c85cf"
+    assert str(ack.cseq) == "314159 ACK"
     assert ack.headers.get_all("Route") == ["<sip:proxy.atlanta.example.com;lr>"]
     assert transmitted(invite.receive(busy, 2.0)) == [ack]  # not passed up again
     assert invite.receive(answer(180, "Ringing"), 2.5) == []
@@ -146,7 +153,8 @@ def test_server_invite_sends_trying_and_resends_the_last_response() -> None:
     invite = request()
     server = ServerInviteTransaction(invite)
     (trying,) = transmitted(server.start(0.0))
-    assert isinstance(trying, Response) and trying.status == 100
+    assert isinstance(trying, Response)
+    assert trying.status == 100
     assert transmitted(server.receive(invite, 0.5)) == [trying]
     ringing = answer(180, "Ringing")
     server.respond(ringing, 0.6)
@@ -162,7 +170,8 @@ def test_server_invite_resends_a_failure_until_the_ack_then_waits_t4() -> None:
     happened = run_timers(server, 8.0)
     assert [time for time, _ in happened] == [0.5, 1.5, 3.5, 7.5]
     ack = ClientInviteTransaction(invite).ack_for(busy)
-    assert server.receive(ack, 8.0) == [] and server.state is State.CONFIRMED
+    assert server.receive(ack, 8.0) == []
+    assert server.state is State.CONFIRMED
     assert run_timers(server, 100.0) == [(13.0, Terminated())]  # timer I: T4
 
 
@@ -277,7 +286,9 @@ def test_client_and_server_agree_over_a_link_that_drops_messages(
         if server is not None:
             send(server.handle_timer(now), False)
     assert [response for response in received if response.status >= 200] == [final]
-    assert client.terminated and server is not None and server.terminated
+    assert client.terminated
+    assert server is not None
+    assert server.terminated
 
 
 client_actions = st.lists(
@@ -313,7 +324,8 @@ def test_client_transactions_survive_any_response_sequence_and_always_end(
         # A proceeding INVITE waits for its final response until the user abandons it.
         assert client.next_timer() is None
         assert client.abandon() == [Terminated()]
-    assert client.terminated and client.next_timer() is None
+    assert client.terminated
+    assert client.next_timer() is None
     finals = [response.status for response in passed_up if response.status >= 200]
     failures = [status for status in finals if status >= 300]
     assert len(failures) <= 1  # a failure is passed up once, its retransmissions are not

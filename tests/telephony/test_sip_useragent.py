@@ -43,6 +43,7 @@ from openfax.telephony.sip.useragent import (
     UserAgent,
     UserAgentConfig,
 )
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -125,11 +126,13 @@ async def test_a_call_is_answered_switched_to_t38_by_the_receiver_and_hung_up(
     # The receiving end asks for T.38; the sender's provider answers.
     call.on_offer = accept_with(CALLER_MEDIA, 1)
     result = await incoming.reinvite(t38_offer(CALLEE_MEDIA, 2))
-    assert result.accepted and result.answer is not None
+    assert result.accepted
+    assert result.answer is not None
     assert incoming.local_sdp is not None
     stream = read_answer(incoming.local_sdp, result.answer)
     assert (stream.kind, stream.remote_port) == (StreamKind.T38, 40002)
-    assert incoming.local_sdp is not None and incoming.local_sdp.origin.version == 1
+    assert incoming.local_sdp is not None
+    assert incoming.local_sdp.origin.version == 1
     assert call.remote_sdp == incoming.local_sdp
     await call.hang_up()
     assert (await incoming.wait_ended()).remote is True
@@ -186,8 +189,7 @@ async def test_a_call_cancelled_while_ringing_ends_at_both_ends(pair: tuple[Peer
     call = caller.ua.call(callee.uri(), audio_offer())
     incoming = await callee.incoming.get()
     incoming.ring()
-    while call.state is not CallState.RINGING:
-        await asyncio.sleep(0.01)
+    await until(lambda: call.state is CallState.RINGING, "the call rings", poll=0.01)
     await call.hang_up()
     with pytest.raises(CallFailedError) as failure:
         await call.connected()
@@ -239,7 +241,8 @@ async def test_crossing_reinvites_are_resolved_by_491_and_a_retry(
         incoming.reinvite(t38_offer(CALLEE_MEDIA, 2)),
         call.reinvite(t38_offer(CALLER_MEDIA, 1)),
     )
-    assert mine.accepted and theirs.accepted
+    assert mine.accepted
+    assert theirs.accepted
     assert incoming.state is CallState.CONNECTED
 
 
@@ -258,8 +261,7 @@ async def test_session_refreshes_leave_the_t38_session_alone() -> None:
 
         call.on_offer = watch
         sessions = (incoming.local_sdp, incoming.remote_sdp)
-        while incoming.refreshes < 2:
-            await asyncio.sleep(0.1)
+        await until(lambda: incoming.refreshes >= 2, "two session refreshes", poll=0.1)
         assert call.refreshes >= 2
         assert offers == []
         assert (incoming.local_sdp, incoming.remote_sdp) == sessions
@@ -287,7 +289,7 @@ async def test_options_are_answered_and_garbage_is_logged_and_dropped(
             sock.bind(("127.0.0.1", 0))
             sock.setblocking(False)
             here = sock.getsockname()[1]
-            with caplog.at_level(logging.INFO, logger="openfax.telephony.sip"):
+            with caplog.at_level(logging.INFO, logger="openfax.telephony.sip.transport"):
                 sock.sendto(b"\x00\xffnot sip at all\r\n\r\n", ("127.0.0.1", port))
                 bad = (
                     "OPTIONS sip:callee@127.0.0.1 SIP/2.0\r\n"
@@ -301,7 +303,8 @@ async def test_options_are_answered_and_garbage_is_logged_and_dropped(
                 good = good.replace("bad-1", "good-1").replace("z9hG4bKbad", "z9hG4bKgood")
                 sock.sendto(good.encode(), ("127.0.0.1", port))
                 answer = parse_message(await loop.sock_recv(sock, 65535))
-    assert isinstance(reply, Response) and isinstance(answer, Response)
+    assert isinstance(reply, Response)
+    assert isinstance(answer, Response)
     assert (reply.status, reply.call_id) == (400, "bad-1")
     assert (answer.status, answer.call_id) == (200, "good-1")
     assert "INVITE" in (answer.headers.get("Allow") or "")
@@ -371,7 +374,8 @@ async def test_a_call_through_a_proxy_keeps_every_request_of_the_dialog_on_its_r
         async with caller.ua, callee.ua:
             call, incoming = await connect(caller, callee)
             assert incoming.request.headers.get_all("Record-Route") == [f"<{proxy.uri}>"]
-            assert call.dialog is not None and incoming.dialog is not None
+            assert call.dialog is not None
+            assert incoming.dialog is not None
             assert call.dialog.route_set == incoming.dialog.route_set == (proxy.uri,)
             call.on_offer = accept_with(CALLER_MEDIA, 1)
             assert (await incoming.reinvite(t38_offer(CALLEE_MEDIA, 2))).accepted
@@ -391,7 +395,8 @@ async def test_hanging_up_before_any_response_ends_the_call_for_its_user_at_once
             await asyncio.sleep(0)
             await call.hang_up()
             assert call.state is CallState.ENDED
-            assert call.end is not None and call.end.reason == "cancelled"
+            assert call.end is not None
+            assert call.end.reason == "cancelled"
             with pytest.raises(CallFailedError) as failure:
                 await call.connected()
             assert failure.value.cause is CallFailure.CANCELLED

@@ -49,6 +49,7 @@ from openfax.telephony.sip.useragent import (
     UserAgentConfig,
 )
 from tests.providers.test_loopback import Service
+from tests.waiting import until
 
 T = TypeVar("T")
 
@@ -118,23 +119,25 @@ class Sipp:
         ]
         if remote is not None:
             command.append(remote)
-        self.process = await asyncio.create_subprocess_exec(
+        self.process = process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
         kind = socket.SOCK_STREAM if "t1" in self.args else socket.SOCK_DGRAM
-        while remote is None:
+
+        def started() -> str | None:
             with socket.socket(socket.AF_INET, kind) as probe:
                 try:
                     probe.bind(("127.0.0.1", self.port))
                 except OSError:
-                    return
-            if self.process.returncode is not None:
-                await self.finish()  # fails with SIPp's complaint
-                pytest.fail(f"SIPp {self.scenario} exited before listening")
-            await asyncio.sleep(0.02)
+                    return "listening"
+            return "exited" if process.returncode is not None else None
+
+        if remote is None and await until(started, f"SIPp {self.scenario} listens") == "exited":
+            await self.finish()  # fails with SIPp's complaint
+            pytest.fail(f"SIPp {self.scenario} exited before listening")
 
     async def finish(self) -> None:
         """Wait for SIPp to end its scenario and check that it passed."""
@@ -247,7 +250,8 @@ async def test_the_user_agent_calls_sipp_which_answers(
         assert (stream.kind, stream.encoding) == (StreamKind.AUDIO, "PCMA")
         await call.hang_up()
     assert progress == [180]
-    assert call.end is not None and call.end.remote is False
+    assert call.end is not None
+    assert call.end.remote is False
 
 
 @pytest.mark.parametrize(
@@ -275,8 +279,7 @@ async def test_the_user_agent_cancels_while_sipp_rings(
     ua, _ = agent
     async with sipp(tmp_path, "uas_cancelled") as peer:
         call = ua.call(peer.uri(), offer())
-        while call.state is not CallState.RINGING:
-            await asyncio.sleep(0.01)
+        await until(lambda: call.state is CallState.RINGING, "SIPp rings", poll=0.01)
         await call.hang_up()
         with pytest.raises(CallFailedError) as failure:
             await call.connected()
@@ -324,7 +327,8 @@ async def test_a_session_refresh_during_t38_leaves_the_session_alone(
         call = await answer_call(incoming)
         call.on_offer = watch
         result = await call.reinvite(t38_offer(1))
-        assert result.accepted and result.answer is not None
+        assert result.accepted
+        assert result.answer is not None
         assert read_answer(t38_offer(1), result.answer).kind is StreamKind.T38
         t38 = (call.local_sdp, call.remote_sdp)
         end = await call.wait_ended()
@@ -348,7 +352,8 @@ async def test_crossing_reinvites_with_sipp_end_in_491_and_a_retry(
         call = await answer_call(incoming)
         call.on_offer = watch
         result = await call.reinvite(t38_offer(1))
-        assert result.accepted and result.answer is not None
+        assert result.accepted
+        assert result.answer is not None
         assert read_answer(t38_offer(1), result.answer).kind is StreamKind.T38
         await call.wait_ended()
     assert offers == []
@@ -402,9 +407,9 @@ async def test_a_digest_challenged_register_is_authorized_and_refreshed(
         )
         async with UserAgent(config) as ua:
             registration = await ua.register()
-            assert registration.registered and registration.granted == 2
-            while registration.refreshes < 1:
-                await asyncio.sleep(0.05)
+            assert registration.registered
+            assert registration.granted == 2
+            await until(lambda: registration.refreshes, "the registration is refreshed", poll=0.05)
     # The first answer, the refresh and the removal, each with the next nonce count.
     log = peer.messages.read_text()
     counts = checked_nonce_counts(log, "Authorization", "REGISTER", algorithm, "openfax.test")
@@ -431,10 +436,12 @@ async def test_refused_credentials_are_sent_once_an_attempt_and_backed_off(
         delays: dict[int, float | None] = {}
         async with UserAgent(config) as ua:
             registration = ua.register_in_background()
-            async with asyncio.timeout(20):
-                while registration.rejections < 5:
-                    delays[registration.rejections] = registration.retry_in
-                    await asyncio.sleep(0.005)
+
+            def rejected_five_times() -> bool:
+                delays[registration.rejections] = registration.retry_in
+                return registration.rejections >= 5
+
+            await until(rejected_five_times, "five rejections", 20, poll=0.005)
             assert registration.state is RegistrationState.FAILED
             assert "401 Unauthorized: the credentials were refused" in registration.error
     finally:
@@ -522,12 +529,12 @@ def test_sipp_calls_the_sip_provider_which_answers(tmp_path: Path) -> None:
         async with provider:
             async with sipp(tmp_path, "uac_answered", "-s", "5550202", calling=trunk.local_port):
                 pass
-            while not service.received():
-                await asyncio.sleep(0.05)
+            await until(service.received, "the call is received", poll=0.05)
 
     asyncio.run(asyncio.wait_for(main(), 60))
     (received,) = service.received()
-    assert received.direction is CallDirection.INCOMING and not received.ok
+    assert received.direction is CallDirection.INCOMING
+    assert not received.ok
     (call,) = service.calls.values()
     assert call.called_number == "5550202"
 
@@ -539,7 +546,8 @@ async def test_a_redirected_call_follows_the_contacts_in_q_order(
     async with sipp(tmp_path, "uas_redirect") as peer:
         call = ua.call(peer.uri(), offer())
         assert await call.connected() is not None
-        assert call.final is not None and call.final.status == 200
+        assert call.final is not None
+        assert call.final.status == 200
         await call.hang_up()
 
 
@@ -599,7 +607,8 @@ async def test_a_second_branch_answering_a_forked_invite_is_acked_and_hung_up(
         assert read_answer(offer(), answer).encoding == "PCMA"
         # SIPp checks the ACK and BYE of the second branch, then hangs up the kept one.
         end = await peer.during(call.wait_ended())
-    assert call.dialog is not None and "SIPpTag01" in call.dialog.remote_tag
+    assert call.dialog is not None
+    assert "SIPpTag01" in call.dialog.remote_tag
     assert (end.remote, end.reason) == (True, "bye")
 
 

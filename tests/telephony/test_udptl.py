@@ -27,7 +27,8 @@ def test_packet_layout_matches_t38_per_encoding() -> None:
     assert packet.to_bytes() == bytes.fromhex("0102 02 0601 00 02 01aa 02bbcc")
     # A 200-byte primary takes the two-octet length determinant 0x80C8.
     long = UdptlPacket(7, bytes(200)).to_bytes()
-    assert long[:4] == bytes.fromhex("0007 80c8") and long[204:] == b"\x00\x00"
+    assert long[:4] == bytes.fromhex("0007 80c8")
+    assert long[204:] == b"\x00\x00"
     # FEC: choice bit, span as a one-octet unconstrained integer, entry count, entries.
     fec = UdptlPacket(1, b"\x01", fec=FecInfo(3, (b"\x10\x20", b"\x30")))
     assert fec.to_bytes() == bytes.fromhex("0001 0101 80 01 03 02 021020 0130")
@@ -84,7 +85,8 @@ def test_redundancy_is_trimmed_to_the_far_ends_max_datagram() -> None:
     for _ in range(3):
         encoder.encode(bytes(10))
     packet = UdptlPacket.decode(encoder.encode(bytes(10)))
-    assert len(packet.secondary) == 2 and len(packet.to_bytes()) <= 40
+    assert len(packet.secondary) == 2
+    assert len(packet.to_bytes()) <= 40
     with pytest.raises(MediaPacketError, match="T38FaxMaxDatagram of 40"):
         encoder.encode(bytes(60))
 
@@ -238,7 +240,8 @@ def test_a_real_t38_fax_completes_over_udptl_with_packet_loss(
     sent = make_tiff(pages=2)
     received = tmp_path / "received.tif"
     caller, answerer, receivers = _fax_over_udptl(sent, received, correction, loss, seed=5)
-    assert caller.result is not None and answerer.result is not None
+    assert caller.result is not None
+    assert answerer.result is not None
     assert caller.result.code is CompletionCode.OK, caller.result.text
     assert answerer.result.code is CompletionCode.OK, answerer.result.text
     assert answerer.result.pages == 2
@@ -246,7 +249,8 @@ def test_a_real_t38_fax_completes_over_udptl_with_packet_loss(
     assert all((a == b).all() for a, b in zip(sent_pages, received_pages, strict=True))
     stats = [receiver.statistics for receiver in receivers]
     recovered = sum(s.recovered_by_redundancy + s.recovered_by_fec for s in stats)
-    assert recovered > 0 and sum(s.lost for s in stats) == 0
+    assert recovered > 0
+    assert sum(s.lost for s in stats) == 0
     # spandsp asks for indicator packets to be sent several times: the copies are dropped.
     assert sum(s.duplicates for s in stats) > 0
 

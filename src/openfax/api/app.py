@@ -603,7 +603,7 @@ async def _tiff_copy(
     try:
         await copy_tiff(parse_id(job_id), copy)
     except BaseException:
-        copy.unlink(missing_ok=True)
+        copy.unlink(missing_ok=True)  # noqa: ASYNC240 (a local temporary file, also when cancelled)
         raise
     return FileResponse(
         copy,

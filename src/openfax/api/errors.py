@@ -39,7 +39,7 @@ from openfax.errors import (
     SubmissionError,
 )
 
-_logger = logging.getLogger("openfax.api")
+_logger = logging.getLogger(__name__)
 
 STATUS: dict[type[FaxError], int] = {
     MessageNotFoundError: 404,

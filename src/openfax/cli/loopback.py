@@ -84,7 +84,8 @@ def transfer(
     with caller, answerer:
         link = run_pair(caller, answerer, on_event=keep_negotiated)
     cpu = time.process_time() - started
-    assert caller.result is not None and answerer.result is not None
+    assert caller.result is not None
+    assert answerer.result is not None
     last = negotiated[-1] if negotiated else None
     return {
         "result": caller.result.code.name,

@@ -33,7 +33,7 @@ RECONNECT_SECONDS = 0.5
 
 _ENVELOPE = ("seq", "type", "event", "time")
 
-_logger = logging.getLogger("openfax.client")
+_logger = logging.getLogger(__name__)
 _S = TypeVar("_S")
 _E = TypeVar("_E")
 

@@ -24,6 +24,8 @@ finer are DEBUG. spandsp's WARNING is routine chatter of a normal call ("ECM car
 found"), so it is INFO; a protocol error is what an administrator should see."""
 
 _spandsp_logger = logging.getLogger("openfax.engine.spandsp")
+"""spandsp's own messages: a logger named for the library, not for this module, so that its
+chatter is turned up or down apart from ours."""
 
 
 @dataclass

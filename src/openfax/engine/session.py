@@ -62,7 +62,7 @@ _NEXT_PAGE_COMMANDS = {0x4E, 0x8E}
 _IMAGE_FRAMES = {0x06, 0x86}
 """ECM image data (FCD) and its end marker (RCP): page content, not part of the transcript."""
 
-_logger = logging.getLogger("openfax.engine")
+_logger = logging.getLogger(__name__)
 
 
 def _ends_page(fcf: int, frame: bytes) -> bool:

@@ -407,7 +407,7 @@ MAX_PENDING = 10_000
 message queue at 10,000): later ones are dropped, with a warning, until it pumps again."""
 _OVERFLOWING = threading.Event()
 """Set once events are being dropped (warned of once), cleared by the next pump."""
-_logger = logging.getLogger("openfax.faxcomex")
+_logger = logging.getLogger(__name__)
 
 
 def _post(source: ComObject, event: client.ServerEvent) -> None:

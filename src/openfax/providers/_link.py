@@ -28,7 +28,7 @@ from openfax.engine import (
 from openfax.engine.loopback import BLOCK_SAMPLES, link_step
 from openfax.providers.base import ProgressSink, TranscriptEntry
 
-_logger = logging.getLogger("openfax.providers.loopback")
+_logger = logging.getLogger(__name__)
 
 
 @dataclass

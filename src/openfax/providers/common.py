@@ -29,7 +29,7 @@ from openfax.providers.base import (
     SendRequest,
 )
 
-_logger = logging.getLogger("openfax.providers")
+_logger = logging.getLogger(__name__)
 
 
 class ProviderBase:

@@ -51,7 +51,7 @@ from openfax.providers.base import (
 )
 from openfax.providers.common import DIALLABLE, LineBase, ProviderBase, canonical_number
 
-_logger = logging.getLogger("openfax.providers.loopback")
+_logger = logging.getLogger(__name__)
 
 _NO_RESOLUTION = Resolution(0)
 

@@ -28,7 +28,7 @@ from openfax.routing import folder, mail, printer, webhook
 from openfax.routing.fax import RouteFunction, normalize_guid
 from openfax.routing.settings import free_form
 
-_logger = logging.getLogger("openfax.routing")
+_logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "openfax.routing_methods"
 BUILTIN_EXTENSION = "openfax"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,7 @@ from typing import Any
 from openfax.errors import ConfigError
 from openfax.file_modes import FILE_MODE, FOLDER_MODE, handed_over_mode
 from openfax.model import CONTROL, ExtendedStatus, JobStatus, format_id
+from openfax.service.system_log import general_events
 from openfax.store import IncomingJob, OutgoingJob, Submission
 
 ACTIVITY_LOGGING_KEY = "logging.activity"
@@ -80,8 +80,6 @@ OUTBOX_COLUMNS = (
     "SenderEmail",
     "BillingCode",
 )
-
-_logger = logging.getLogger("openfax.events.general")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,7 +209,7 @@ class ActivityLog:
                     writer.writerow(line)
                     file.write(text.getvalue())
         except OSError as exc:
-            _logger.error("the activity log %s cannot be written: %s", path, exc)
+            general_events.error("the activity log %s cannot be written: %s", path, exc)
 
 
 def _time(value: datetime | None) -> str:

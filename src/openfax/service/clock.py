@@ -38,7 +38,8 @@ class SystemClock:
         return datetime.now(UTC)
 
     async def sleep_until(self, when: datetime) -> None:
-        while (left := (when - self.now()).total_seconds()) > 0:
+        # Naps of at most MAX_NAP, each re-checked against the wall clock: no busy wait.
+        while (left := (when - self.now()).total_seconds()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(min(left, self.MAX_NAP))
 
 

@@ -31,7 +31,7 @@ CONFIGURATION_KEY = "configuration"
 SOURCE = "configuration"
 """What a ConfigError of a property names as its source."""
 
-_logger = logging.getLogger("openfax.service")
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)

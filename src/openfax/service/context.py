@@ -19,7 +19,7 @@ from openfax.service.event_hub import EventHub
 from openfax.service.views import QueueSwitches
 from openfax.store import Database, Spool
 
-_logger = logging.getLogger("openfax.service")
+_logger = logging.getLogger(__name__)
 
 
 @dataclass

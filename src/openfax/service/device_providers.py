@@ -31,7 +31,7 @@ from openfax.service.config_file import ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.store import queries as q
 
-_logger = logging.getLogger("openfax.service.providers")
+_logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "openfax.providers"
 PROVIDERS_KEY = "providers.registered"

@@ -28,7 +28,7 @@ from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.context import ServiceContext
 from openfax.store import queries as q
 
-_logger = logging.getLogger("openfax.service.extensions")
+_logger = logging.getLogger(__name__)
 
 MAX_BYTES = 1 << 20
 """The largest extension property accepted."""

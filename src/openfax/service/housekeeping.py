@@ -31,7 +31,7 @@ from openfax.service.views import message_removed
 from openfax.store import Direction, OutgoingJob, Spool
 from openfax.store import queries as q
 
-_logger = logging.getLogger("openfax.service.housekeeping")
+_logger = logging.getLogger(__name__)
 
 INTERVAL = timedelta(hours=1)
 """How often the age limits are applied and orphaned spool files removed."""

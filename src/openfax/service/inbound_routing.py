@@ -57,7 +57,7 @@ from openfax.service.views import incoming_job_changed
 from openfax.store import DeliveryStatus, Device, Direction, IncomingJob, RoutingDelivery
 from openfax.store import queries as q
 
-_logger = logging.getLogger("openfax.service.routing")
+_logger = logging.getLogger(__name__)
 
 PRIORITIES_KEY = "routing.priorities"
 EXTENSIONS_KEY = "routing.extensions"

@@ -24,7 +24,7 @@ from openfax.store import queries as q
 MAX_INTERRUPTED_CALLS = 2
 """Calls in a row cut off by their node's death after which a job is set aside."""
 
-_logger = logging.getLogger("openfax.service.interrupted")
+_logger = logging.getLogger(__name__)
 
 
 async def interrupt(

@@ -45,7 +45,7 @@ from openfax.service.views import QueueSwitches, ServerInfo
 from openfax.store import AuditEntry
 from openfax.store import queries as q
 
-_logger = logging.getLogger("openfax.service.options")
+_logger = logging.getLogger(__name__)
 
 SWITCHES_KEY = "queues"
 """Settings key of the queue switches."""

@@ -42,7 +42,7 @@ from openfax.smtp import Attachment, send_message
 from openfax.store import DeliveryStatus, Direction, OutgoingJob, Receipt, Submission
 from openfax.store import queries as q
 
-_logger = logging.getLogger("openfax.service.receipts")
+_logger = logging.getLogger(__name__)
 
 HOLD = timedelta(minutes=10)
 """How long a sender holds a receipt it took: if its node dies, another sends it then."""

@@ -59,7 +59,7 @@ from openfax.service.views import incoming_job_changed
 from openfax.store import IncomingJob
 from openfax.store import queries as q
 
-_logger = logging.getLogger("openfax.service.receiving")
+_logger = logging.getLogger(__name__)
 
 RECEIVE_FOLDER = "in"
 """Spool folder the lines receive into."""

@@ -27,7 +27,7 @@ from openfax.service.scheduler import emit_job
 from openfax.store import IncomingJob
 from openfax.store import queries as q
 
-_logger = logging.getLogger("openfax.service.recovery")
+_logger = logging.getLogger(__name__)
 
 
 async def recover(ctx: ServiceContext, receiver: Receiver) -> None:

@@ -64,7 +64,7 @@ from openfax.store import CallAttempt, Device, OutgoingJob, Submission
 from openfax.store import queries as q
 from openfax.store.queries import CallEnd
 
-_logger = logging.getLogger("openfax.service.scheduler")
+_logger = logging.getLogger(__name__)
 
 PAGE_PROGRESS_INTERVAL = timedelta(seconds=0.4)
 """How often a call's progress within a page is written to its job (and announced) at most:

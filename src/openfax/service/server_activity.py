@@ -16,7 +16,7 @@ from openfax.service.views import Activity
 from openfax.store import Direction
 from openfax.store import queries as q
 
-_logger = logging.getLogger("openfax.service.server_activity")
+_logger = logging.getLogger(__name__)
 
 
 class ServerActivity:

@@ -54,7 +54,7 @@ from openfax.store import (
     open_database,
 )
 
-_logger = logging.getLogger("openfax.service")
+_logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 10.0
 """Wall seconds ``stop`` waits for background work to finish before cancelling it."""

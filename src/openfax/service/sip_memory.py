@@ -19,7 +19,7 @@ from openfax.store import queries as q
 
 KEY_PREFIX = "sip.destination."
 
-_logger = logging.getLogger("openfax.service.sip_memory")
+_logger = logging.getLogger(__name__)
 
 
 class StoredDestinations:

@@ -24,6 +24,8 @@ from openfax.model import LogLevel
 EVENT_LOGGING_KEY = "logging.events"
 SOURCE = "event logging"
 
+# Windows' four event logging categories: loggers named for what they report, not for a
+# module, each at the level the configuration gives its category.
 init_events = logging.getLogger("openfax.events.init")
 inbound_events = logging.getLogger("openfax.events.inbound")
 outbound_events = logging.getLogger("openfax.events.outbound")

@@ -40,7 +40,7 @@ from openfax.telephony.rtp import SAMPLES_PER_PACKET, Codec, JitterBuffer, RtpSe
 from openfax.telephony.sdp import NegotiatedStream, StreamKind
 from openfax.telephony.udptl import UdptlEncoder, UdptlReceiver
 
-_logger = logging.getLogger("openfax.telephony.media")
+_logger = logging.getLogger(__name__)
 
 TICK_SECONDS = SAMPLES_PER_PACKET / SAMPLE_RATE
 """The media clock's tick: one 20 ms RTP packet, and the step of the T.38 timers."""
@@ -386,14 +386,16 @@ class MediaSession:
         self.statistics.ticks += 1
         session = stream.session
         if isinstance(session, AudioSession):
-            assert stream.rtp_sender is not None and stream.jitter is not None
+            assert stream.rtp_sender is not None
+            assert stream.jitter is not None
             for datagram in stream.rtp_sender.push(session.tx(SAMPLES_PER_PACKET)):
                 self._send(self._audio, datagram, stream)
             for pcm in stream.jitter.tick(SAMPLES_PER_PACKET):
                 session.rx(pcm.tobytes())
         else:
             assert isinstance(session, T38Session)
-            assert stream.encoder is not None and stream.receiver is not None
+            assert stream.encoder is not None
+            assert stream.receiver is not None
             receiver = stream.receiver
             timer = receiver.next_timer()
             if timer is not None and timer <= self._now():

@@ -48,7 +48,7 @@ READ_PER_TICK = 1024
 """At most this many bytes are read from the DTE per tick: several ticks' worth at 14400 bit/s
 and 4x speed, while the modem's own buffer sets the real limit through CTS."""
 
-_logger = logging.getLogger("openfax.virtual_modem")
+_logger = logging.getLogger(__name__)
 
 
 class _CallState(enum.Enum):

@@ -133,4 +133,5 @@ def test_creating_and_managing_outbound_routing_rules(local: Path, server: FaxSe
     assert len(console.shown) == 1 + before + 1
     assert console.shown[-1].startswith("A rule for this country/region code and area code")
     rule = server.outbound_routing.get_rules().item_by_country_and_area(1, 212)
-    assert rule.use_device and rule.device_id == server.get_devices().item(1).id
+    assert rule.use_device
+    assert rule.device_id == server.get_devices().item(1).id

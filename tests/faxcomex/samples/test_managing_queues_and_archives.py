@@ -61,9 +61,11 @@ def test_managing_queues_and_archives(local: Path, server: FaxServer) -> None:
 
     assert console.errors == []
     (shown,) = console.shown
-    assert shown.startswith("AgeLimit: ") and "\nIs archive used?: True" in shown
+    assert shown.startswith("AgeLimit: ")
+    assert "\nIs archive used?: True" in shown
     configuration = server.configuration
     discount = (configuration.discount_rate_start, configuration.discount_rate_end)
     assert discount == (time(0, 0), time(6, 0))
     assert (configuration.retries, configuration.retry_delay) == (6, 10)
-    assert configuration.use_device_tsid and configuration.archive_age_limit == 4
+    assert configuration.use_device_tsid
+    assert configuration.archive_age_limit == 4

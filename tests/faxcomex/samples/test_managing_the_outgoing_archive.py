@@ -76,7 +76,8 @@ def test_managing_the_outgoing_archive(
 
     assert console.errors == []
     (shown,) = console.shown
-    assert shown.startswith("AgeLimit: ") and "\nIs archive used?: True" in shown
+    assert shown.startswith("AgeLimit: ")
+    assert "\nIs archive used?: True" in shown
     assert server.configuration.archive_age_limit == 30
     assert opened == ["Sent.tiff"]
     with Image.open(local / "Sent.tiff") as tiff:

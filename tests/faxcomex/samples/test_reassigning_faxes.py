@@ -79,5 +79,6 @@ def test_reassigning_faxes(local: Path, server: FaxServer) -> None:
     assert console.errors == []
     assert console.shown == ["Message is not reassigned"]
     message = server.folders.incoming_archive.get_message(first.id)
-    assert message.was_reassigned and message.subject == "Reassigning Message"
+    assert message.was_reassigned
+    assert message.subject == "Reassigning Message"
     assert (message.sender_name, message.sender_fax_number) == ("Test User", "1234")

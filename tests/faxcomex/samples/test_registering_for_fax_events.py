@@ -116,7 +116,8 @@ def test_registering_for_fax_events(local: Path, daemon: Daemon, server: FaxServ
     pump_until(console, "Transmission end: 20")
     assert console.shown[0] == "New job added to queue"
     statuses = [m for m in console.shown if "\nStatus: " in m]
-    assert "\nStatus: 2\n" in statuses[0] and "\nStatus: 256\n" in statuses[-1]
+    assert "\nStatus: 2\n" in statuses[0]
+    assert "\nStatus: 256\n" in statuses[-1]
     daemon.stop()
     pump_until(console, SHUT_DOWN, seconds=10)  # told before the API closes, so pumped by now
     assert console.shown[-1] == SHUT_DOWN

@@ -53,7 +53,8 @@ def test_setting_logging_options(local: Path, server: FaxServer) -> None:
 
     assert console.shown == []
     activity = server.logging_options.activity_logging
-    assert activity.log_incoming and activity.log_outgoing
+    assert activity.log_incoming
+    assert activity.log_outgoing
     events = server.logging_options.event_logging
     levels = (events.general_events_level, events.inbound_events_level)
     levels += (events.init_events_level, events.outbound_events_level)

@@ -62,7 +62,8 @@ def test_setting_receipt_options(local: Path, server: FaxServer) -> None:
 
     assert console.errors == []
     (shown,) = console.shown
-    assert shown.startswith("Allowed receipt types: ") and "\nSMTP port: " in shown
+    assert shown.startswith("Allowed receipt types: ")
+    assert "\nSMTP port: " in shown
     options = server.receipt_options
     assert (options.allowed_receipts, options.smtp_port) == (ReceiptType.MAIL, 25)
     assert options.authentication_type is SmtpAuthenticationType.BASIC

@@ -55,9 +55,11 @@ def test_setting_the_outgoing_queue_properties(local: Path, server: FaxServer) -
     assert console.shown == []
     configuration = server.configuration
     assert (configuration.outgoing_queue_age_limit, configuration.branding) == (2, True)
-    assert configuration.allow_personal_cover_pages and configuration.use_device_tsid
+    assert configuration.allow_personal_cover_pages
+    assert configuration.use_device_tsid
     discount = (configuration.discount_rate_start, configuration.discount_rate_end)
     assert discount == (time(0, 0), time(6, 0))
     assert (configuration.retries, configuration.retry_delay) == (6, 10)
     queue = server.folders.outgoing_queue
-    assert not queue.blocked and not queue.paused
+    assert not queue.blocked
+    assert not queue.paused

@@ -111,7 +111,7 @@ from openfax.telephony.sip.useragent import (
 )
 from openfax.telephony.sip.useragent import IncomingCall as SipIncomingCall
 
-_logger = logging.getLogger("openfax.providers.sip")
+_logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 5.0
 """Wall seconds ``stop`` waits for the calls it hung up to end."""
@@ -805,7 +805,8 @@ class _Leg:
 
     async def _ask_for_t38(self) -> None:
         """As the answering end under ``request``: re-INVITE to T.38 (488/415: stay G.711)."""
-        assert self.sip is not None and self.media is not None
+        assert self.sip is not None
+        assert self.media is not None
         offer = make_offer(self._local(t38=True), self._origin, audio=False, t38=True)
         result = await self.sip.reinvite(offer)
         if not result.accepted or result.answer is None:
@@ -827,7 +828,8 @@ class _Leg:
 
     async def _connected(self, stream: NegotiatedStream) -> CallOutcome:
         """Run the fax over the connected call until the engine session ends."""
-        assert self.sip is not None and self.media is not None
+        assert self.sip is not None
+        assert self.media is not None
         sip, media = self.sip, self.media
         self._use(stream)
         ended = asyncio.ensure_future(sip.wait_ended())

@@ -37,7 +37,7 @@ from openfax.telephony.sip.transaction import (
 )
 from openfax.telephony.sip.transport import Peer, SipTransport
 
-log = logging.getLogger("openfax.telephony.sip")
+log = logging.getLogger(__name__)
 
 ResponseHandler = Callable[[Response], None]
 

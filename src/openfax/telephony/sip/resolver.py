@@ -32,7 +32,7 @@ from openfax.errors import SipLocationError
 from openfax.telephony.sip.location import FailedTargets, SrvRecord, Targets, TtlCache, srv_order
 from openfax.telephony.sip.transport import Peer
 
-log = logging.getLogger("openfax.telephony.sip")
+log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5060
 NEGATIVE_TTL = 30.0

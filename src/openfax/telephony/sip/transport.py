@@ -38,7 +38,7 @@ from openfax.telephony.sip.message import (
     stamp_source,
 )
 
-log = logging.getLogger("openfax.telephony.sip")
+log = logging.getLogger(__name__)
 
 TRANSPORTS = ("UDP", "TCP")
 """The transports spoken; a peer names one of them."""
@@ -158,7 +158,8 @@ class _Stream(asyncio.Protocol):
         self.owner._connections[self.peer] = self
 
     def data_received(self, data: bytes) -> None:
-        assert self.peer is not None and self.transport is not None
+        assert self.peer is not None
+        assert self.transport is not None
         try:
             messages = self.parser.feed(data)
         except SipParseError as error:

@@ -98,7 +98,7 @@ from openfax.telephony.sip.resolver import DNS_TIMEOUT, SipResolver
 from openfax.telephony.sip.transaction import TimerValues
 from openfax.telephony.sip.transport import TRANSPORTS, Peer, SipTransport, describe
 
-log = logging.getLogger("openfax.telephony.sip")
+log = logging.getLogger(__name__)
 
 SUPPORTED = "timer, 100rel"
 """The option tags an INVITE may require of us (RFC 4028 session timers; RFC 3262 reliable
