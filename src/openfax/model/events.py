@@ -178,12 +178,14 @@ class IncomingMessageRemoved(MessageEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class OutgoingMessageAdded(MessageEvent):
-    """A job's fax was archived once sent."""
+    """A job's fax was archived once sent, under the job's id (the job leaves the queue in
+    an ``OnOutgoingJobRemoved`` of its own)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class OutgoingMessageRemoved(MessageEvent):
-    """A sent fax left the archive."""
+    """A sent fax left the archive: deleted, or past the archive's age limit (its file goes
+    with it)."""
 
 
 @dataclass(frozen=True, kw_only=True)
