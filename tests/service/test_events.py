@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.api.app import wire_event
 from openfax.model import ExtendedStatus, JobStatus, JobType, format_id
+from openfax.model.events import OutgoingJobRemoved
 from openfax.model.records import utc_text
 from openfax.service import EventType, FaxService, ManualClock, ServerEvent
 from openfax.service.job_states import available_operations
 from openfax.store import Database, Direction
 from openfax.store import queries as q
 from tests.service.conftest import (
+    START,
     WAIT_SECONDS,
     archived,
     events_until,
@@ -212,3 +214,16 @@ async def test_the_log_and_the_stream_carry_each_event_as_it_always_did(
     assert [r.payload for r in rows if r.type == "queues_status_changed"] == [
         {"outgoing_blocked": False, "outgoing_paused": True, "incoming_blocked": False}
     ]
+
+
+async def test_an_event_that_does_not_fit_its_record_is_left_out_and_the_stream_goes_on(
+    service: FaxService,
+) -> None:
+    stream = service.listening.events(after=await service.listening.last_seq())
+    async with service.ctx.hub.transaction() as conn:
+        await q.append_event(conn, "outgoing_job_removed", {"job": 1}, now=START)
+        await service.ctx.hub.emit(conn, OutgoingJobRemoved(job_id=7))
+    async with asyncio.timeout(WAIT_SECONDS):
+        event = await anext(stream)
+    await stream.aclose()
+    assert event.payload == OutgoingJobRemoved(job_id=7)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.model import ServerEvents
@@ -40,6 +42,8 @@ class ServerEvent:
     def mask(self) -> ServerEvents:
         return self.type.mask
 
+
+_logger = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "openfax.after_commit"
 
@@ -149,9 +153,16 @@ class EventHub:
             for row in batch:
                 seen = row.seq
                 type = EventType(row.type)
-                if type.mask & mask:
+                if not type.mask & mask:
+                    continue
+                try:
                     payload = payload_of(type, row.payload)
-                    yield ServerEvent(row.seq, type, payload, row.created_at)
+                except ValidationError:
+                    # Not written by this version (a log from an older one): the stream
+                    # goes on without it rather than end for every listener.
+                    _logger.exception("event %d (%s) does not fit its record", row.seq, row.type)
+                    continue
+                yield ServerEvent(row.seq, type, payload, row.created_at)
             if batch:
                 continue
             if closed:
