@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 from typing import Any
 
-from openfax.api.server import _prepare_connection
+import pytest
+
+from openfax.api.server import _prepare_connection, serving
+from openfax.errors import FaxError
+from openfax.service.config_file import load_config
+from openfax.service.service import FaxService
 
 
 class _Recorder(asyncio.Protocol):
@@ -39,3 +45,20 @@ def test_tcp_connections_send_without_nagle_delay() -> None:
             return value
 
     assert asyncio.run(accept_one()) == 1
+
+
+def test_an_error_in_the_served_block_comes_out_as_itself(tmp_path: Path) -> None:
+    """The listeners run in a TaskGroup, which wraps what the block raises in an
+    ExceptionGroup; ``serving`` hands the one error on as itself, so openfaxd reports a
+    FaxError raised while it serves (announcing its shutdown) as it reports one at start."""
+
+    service = FaxService(load_config(None, data_dir=tmp_path))
+
+    async def serve_and_fail() -> None:
+        async with service, serving(service) as api:
+            assert api.socket.exists()
+            raise FaxError("raised while serving")
+
+    with pytest.raises(FaxError, match="raised while serving"):
+        asyncio.run(asyncio.wait_for(serve_and_fail(), 60))
+    assert not service.config.api.socket.exists(), "the socket is removed all the same"

@@ -20,6 +20,7 @@ from openfax.model.lifecycle import (
     put_back,
     step,
     step_incoming,
+    taking,
 )
 from openfax.service.job_states import (
     FINAL,
@@ -195,13 +196,69 @@ def test_the_users_operations_are_the_tables_rows() -> None:
                 step(status, given)
 
 
+In = IncomingInput
+INCOMING_STATES = {state for state, _ in INCOMING} | set(INCOMING.values())
+
+
 def test_the_incoming_cancel_is_a_row_of_the_incoming_table() -> None:
-    for (status, given), after in INCOMING.items():
-        assert step_incoming(status, given) is after
-        assert step_incoming(status, IncomingInput.CANCEL) is after
+    cancels = {s: after for (s, given), after in INCOMING.items() if given is In.CANCEL}
+    assert set(cancels) == {S.INPROGRESS, S.ROUTING, S.RETRYING, S.RETRIES_EXCEEDED}
+    for status, after in cancels.items():
+        assert step_incoming(status, In.CANCEL) is after
         assert incoming_operations(status) & JobOperations.DELETE
-    assert step_incoming(S.INPROGRESS, IncomingInput.CANCEL) is S.CANCELING
+    assert step_incoming(S.INPROGRESS, In.CANCEL) is S.CANCELING
     for status in (S.CANCELING, S.CANCELED, S.COMPLETED, S.PENDING):
         assert incoming_operations(status) == JobOperations.VIEW
         with pytest.raises(InvalidTransitionError, match="incoming job that is"):
-            step_incoming(status, IncomingInput.CANCEL)
+            step_incoming(status, In.CANCEL)
+
+
+@pytest.mark.parametrize(
+    "walk",
+    [
+        # received whole, a method failed once then delivered
+        [
+            (In.PROGRESS, S.INPROGRESS),
+            (In.RECEIVED, S.ROUTING),
+            (In.ROUTING_FAILED, S.RETRYING),
+            (In.ROUTE, S.ROUTING),
+        ],
+        # a method failed for good, resent by an administrator, failed for good again
+        [
+            (In.RECEIVED, S.ROUTING),
+            (In.ROUTING_SPENT, S.RETRIES_EXCEEDED),
+            (In.RESEND, S.ROUTING),
+            (In.ROUTING_FAILED, S.RETRYING),
+            (In.ROUTING_SPENT, S.RETRIES_EXCEEDED),
+            (In.CANCEL, S.CANCELED),
+        ],
+        # cancelled while received: hung up, what arrived is archived, the job ends
+        [(In.CANCEL, S.CANCELING), (In.PROGRESS, S.CANCELING), (In.RECEIVED, S.CANCELED)],
+        # cut off by the node's death, archived at start-up
+        [(In.PROGRESS, S.INPROGRESS), (In.CUT_OFF, S.ROUTING)],
+        [(In.CANCEL, S.CANCELING), (In.CUT_OFF, S.CANCELED)],
+    ],
+)
+def test_an_incoming_jobs_life_walks_the_table(walk: list[tuple[IncomingInput, JobStatus]]) -> None:
+    status = S.INPROGRESS
+    for given, expected in walk:
+        status = step_incoming(status, given)
+        assert status == expected, f"{given.name} gave {describe(status)}"
+
+
+def test_every_other_incoming_pair_is_refused_and_every_state_is_reached() -> None:
+    """A reception's progress keeps its status; a fax being routed is never received again,
+    nor a reception routed; every state is reached from an answered call."""
+    for status, given in itertools.product(sorted(INCOMING_STATES), IncomingInput):
+        if (status, given) not in INCOMING:
+            with pytest.raises(InvalidTransitionError, match=f"cannot {given.value} an incoming"):
+                step_incoming(status, given)
+    assert taking(In.PROGRESS) == {S.INPROGRESS, S.CANCELING}
+    assert all(step_incoming(s, In.PROGRESS) is s for s in taking(In.PROGRESS))
+    routing = {S.ROUTING, S.RETRYING, S.RETRIES_EXCEEDED}
+    assert not (taking(In.RECEIVED) | taking(In.CUT_OFF)) & routing
+    assert not (taking(In.ROUTE) | taking(In.RESEND)) & taking(In.PROGRESS)
+    reached = {S.INPROGRESS}
+    while more := {a for (s, _), a in INCOMING.items() if s in reached} - reached:
+        reached |= more
+    assert reached == INCOMING_STATES

@@ -1,5 +1,5 @@
-"""The named transitions of an outgoing job: each asks the life cycle's table, writes only
-its fields, and refuses a stale job (compare-and-set), on both backends."""
+"""The named transitions of an outgoing and an incoming job: each asks the life cycle's
+table, writes only its fields, and refuses a stale job (compare-and-set), on both backends."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from openfax.errors import InvalidTransitionError
-from openfax.model import ExtendedStatus, JobStatus
-from openfax.model.lifecycle import JobInput
+from openfax.model import ExtendedStatus, JobStatus, JobType
+from openfax.model.lifecycle import IncomingInput, JobInput
 from openfax.store import Database, IncomingJob, OutgoingJob, queries
 
 from .conftest import NOW, later, submission_with_jobs
@@ -204,3 +204,117 @@ async def test_an_incoming_job_is_cancelled_by_its_table(db: Database) -> None:
         assert await queries.cancel_incoming_job(conn, job) is None, "stale: already changed"
         with pytest.raises(InvalidTransitionError, match="incoming job that is canceling"):
             await queries.cancel_incoming_job(conn, canceling)
+
+
+def incoming_changed(before: IncomingJob, after: IncomingJob) -> set[str]:
+    """The fields an incoming transition wrote (``version`` always grows)."""
+    fields = set(IncomingJob.__dataclass_fields__) - {"version"}
+    assert after.version == before.version + 1
+    return {name for name in fields if getattr(before, name) != getattr(after, name)}
+
+
+async def answered(db: Database) -> IncomingJob:
+    job = IncomingJob(device_id=3, node_id="node-a", caller_id="+1 555 0199", started_at=NOW)
+    async with db.transaction() as conn:
+        await queries.insert_incoming_job(conn, job)
+    return job
+
+
+def _received(pages: int, *, partial: bool = False) -> queries.ReceptionEnd:
+    status = ExtendedStatus.PARTIALLY_RECEIVED if partial else ExtendedStatus.NONE
+    return queries.ReceptionEnd(pages, partial, 4096 * pages, status, "")
+
+
+async def test_a_reception_records_its_progress_then_is_routed(db: Database) -> None:
+    job = await answered(db)
+    async with db.transaction() as conn:
+        receiving = await queries.answer_incoming_job(conn, job.id)
+        assert receiving is not None
+        assert receiving.status is S.INPROGRESS
+        assert incoming_changed(job, receiving) == {"extended_status"}
+        assert receiving.extended_status == ExtendedStatus.RECEIVING
+        named = await queries.record_caller_tsid(conn, job.id, "+1 555 0199 TSID")
+        assert named is not None
+        assert incoming_changed(receiving, named) == {"tsid"}
+        paged = await queries.record_page_received(conn, job.id, 1)
+        assert paged is not None
+        assert incoming_changed(named, paged) == {"pages", "current_page"}
+        assert (paged.pages, paged.current_page) == (1, 2)
+        with pytest.raises(InvalidTransitionError, match="cannot route an incoming job"):
+            await queries.show_routing(
+                conn, paged, IncomingInput.ROUTE, queries.RoutingShown("", {}, 0)
+            )
+        routed = await queries.finish_reception(conn, paged, _received(2), now=later(30))
+    assert routed is not None
+    assert routed.status is S.ROUTING
+    assert incoming_changed(paged, routed) == {
+        "status", "job_type", "pages", "current_page", "size", "extended_status", "ended_at"
+    }  # fmt: skip
+    assert (routed.job_type, routed.pages, routed.current_page) == (JobType.ROUTING, 2, 0)
+    assert (routed.size, routed.ended_at, routed.partial) == (8192, later(30), False)
+    async with db.transaction() as conn:
+        assert await queries.record_page_received(conn, job.id, 3) is None, "no more received"
+        with pytest.raises(InvalidTransitionError, match="cannot finish receiving an incoming"):
+            await queries.finish_reception(conn, routed, _received(2), now=later(31))
+        assert await queries.get_incoming_job(conn, job.id) == routed
+
+
+async def test_a_cancelled_reception_ends_when_its_call_does(db: Database) -> None:
+    job = await answered(db)
+    async with db.transaction() as conn:
+        canceling = await queries.cancel_incoming_job(conn, job)
+        assert canceling is not None
+        assert canceling.status is S.CANCELING
+        paged = await queries.record_page_received(conn, job.id, 1)
+        assert paged is not None
+        assert paged.status is S.CANCELING, "its pages still count"
+        assert await queries.finish_reception(conn, canceling, _received(1), now=NOW) is None
+        ended = await queries.finish_reception(conn, paged, _received(1, partial=True), now=NOW)
+    assert ended is not None
+    assert ended.status is S.CANCELED
+    assert (ended.partial, ended.job_type, ended.ended_at) == (True, JobType.ROUTING, NOW)
+
+
+async def test_a_reception_cut_off_by_a_restart_is_recovered(db: Database) -> None:
+    job = await answered(db)
+    async with db.transaction() as conn:
+        recovered = await queries.finish_reception(
+            conn, job, _received(1, partial=True), now=later(5), cut_off=True
+        )
+        assert recovered is not None
+        assert recovered.status is S.ROUTING
+        with pytest.raises(InvalidTransitionError, match="cannot recover an incoming job"):
+            await queries.finish_reception(conn, recovered, _received(1), now=NOW, cut_off=True)
+
+
+async def test_routing_shows_its_deliveries_and_a_resend_routes_again(db: Database) -> None:
+    job = await answered(db)
+    state = {"email": {"status": "pending", "attempts": 1, "error": "refused"}}
+    async with db.transaction() as conn:
+        routed = await queries.finish_reception(conn, job, _received(1), now=NOW)
+        assert routed is not None
+        failing = await queries.show_routing(
+            conn, routed, IncomingInput.ROUTING_FAILED, queries.RoutingShown("refused", state, 0)
+        )
+        assert failing is not None
+        assert failing.status is S.RETRYING
+        assert incoming_changed(routed, failing) == {
+            "status", "extended_status_text", "routing_state"
+        }  # fmt: skip
+        spent = queries.RoutingShown("email: refused", state, 3)
+        failed = await queries.show_routing(conn, failing, IncomingInput.ROUTING_SPENT, spent)
+        assert failed is not None
+        assert failed.status is S.RETRIES_EXCEEDED
+        assert (failed.retries, failed.routing_state) == (3, state)
+        with pytest.raises(InvalidTransitionError, match="cannot route an incoming job that is"):
+            await queries.show_routing(conn, failed, IncomingInput.ROUTE, spent)
+        with pytest.raises(ValueError, match="RESEND"):
+            await queries.show_routing(conn, failed, IncomingInput.RESEND, spent)
+        resent = await queries.resend_routing(conn, failed)
+        assert resent is not None
+        assert resent.status is S.ROUTING
+        assert incoming_changed(failed, resent) == {"status"}
+        assert await queries.resend_routing(conn, failed) is None, "stale: already resent"
+        cancelled = await queries.cancel_incoming_job(conn, resent)
+    assert cancelled is not None
+    assert cancelled.status is S.CANCELED

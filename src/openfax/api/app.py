@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import Enum
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any, BinaryIO, NoReturn
 
 from fastapi import (
     APIRouter,
@@ -401,18 +401,15 @@ def _routes(service: FaxService) -> APIRouter:
         start = await service.listening.last_seq() if after is None else after
         await socket.accept()
         await socket.send_json({"type": "subscribed", "seq": start, "mask": mask})
-        tasks = {
-            asyncio.create_task(_until_closed(socket)),
-            asyncio.create_task(_forward(socket, service, ServerEvents(mask), start, hearing)),
-        }
+        # The connection's two halves end together: the first to end (or fail) ends both.
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            task.result()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(_ending(_until_closed(socket)))
+                group.create_task(
+                    _ending(_forward(socket, service, ServerEvents(mask), start, hearing))
+                )
+        except* _StreamEnded:
+            pass
 
     return api
 
@@ -615,6 +612,16 @@ async def _tiff_copy(
 
 def _outgoing_job(job: OutgoingJobInfo) -> Response:
     return record_response(m.OUTGOING_JOB, job)
+
+
+class _StreamEnded(Exception):
+    """One half of an event stream's connection ended: the other is to end too."""
+
+
+async def _ending(half: Awaitable[None]) -> NoReturn:
+    """Run ``half`` of an event stream's connection, then end its task group."""
+    await half
+    raise _StreamEnded
 
 
 async def _until_closed(socket: WebSocket) -> None:

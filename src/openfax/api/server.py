@@ -112,20 +112,31 @@ async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
         servers.append((_server(app, config, guard, tls), remote))
     # ``serve()`` would take SIGTERM and SIGINT over; they belong to openfaxd, which stops
     # the servers by setting ``should_exit``.
-    tasks = [asyncio.create_task(server._serve([sock]), name="api") for server, sock in servers]
+    # The listeners run as one group: one that fails stops the other, and the service with
+    # them (the error cancels the body of ``serving`` and is raised from it).
     try:
-        for (server, _), task in zip(servers, tasks, strict=True):
-            while not server.started:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the API server stopped while starting")
-                await asyncio.sleep(0.01)
-        tcp = None if remote is None else remote.getsockname()[:2]
-        yield ApiAddresses(config.socket, tcp, tls is not None)
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(server._serve([sock]), name="api") for server, sock in servers
+            ]
+            try:
+                for (server, _), task in zip(servers, tasks, strict=True):
+                    while not server.started:
+                        if task.done():
+                            raise RuntimeError("the API server stopped while starting")
+                        await asyncio.sleep(0.01)
+                tcp = None if remote is None else remote.getsockname()[:2]
+                yield ApiAddresses(config.socket, tcp, tls is not None)
+            finally:
+                for server, _ in servers:
+                    server.should_exit = True
+    except BaseExceptionGroup as group:
+        # The group wraps what the block or a listener raised; one error goes on as itself,
+        # so openfaxd reports a FaxError from the block as it reports one from the start.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
     finally:
-        for server, _ in servers:
-            server.should_exit = True
-        await asyncio.gather(*tasks)
         with suppress(FileNotFoundError):
             config.socket.unlink()
 

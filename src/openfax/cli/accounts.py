@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from openfax.cli.fax import connected, print_rows
 from openfax.cli.options import json_option, server_options
-from openfax.cli.routing import connected, print_rows
 from openfax.model import ALL_RIGHTS, AccessRights2
 
 if TYPE_CHECKING:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from openfax.cli.fax import connected, print_result, print_rows
 from openfax.cli.options import json_option, server_options, wide_option
-from openfax.cli.routing import connected, parse_setting, print_result, print_rows
+from openfax.cli.routing import parse_setting
 
 if TYPE_CHECKING:
     from openfax.client import FaxDevice, FaxServer

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from openfax.client import FaxIncomingJob, FaxOutgoingJob, FaxServer
+    from openfax.client._records import Retried
     from openfax.client.events import ServerEvent
 
 JOB_COLUMNS = (
@@ -226,6 +227,17 @@ def device_row(device: Any) -> dict[str, Any]:
         "receive": device.receive_mode.name.lower(),
         "tsid": device.tsid,
         "csid": device.csid,
+    }
+
+
+def retry_row(work: Retried) -> dict[str, Any]:
+    """Where a receipt or a routing delivery stands in its retries: the columns ``openfax
+    receipts`` and ``openfax routing deliveries`` show after what the work is."""
+    return {
+        "status": work.status,
+        "attempts": work.attempts,
+        "next_attempt": work.next_attempt_at or "",
+        "error": work.last_error,
     }
 
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from openfax.cli.fax import connected, print_rows
 from openfax.cli.options import F, apply_options, json_option, server_options
-from openfax.cli.routing import connected, print_rows
 
 if TYPE_CHECKING:
     from openfax.client import FaxOutboundRoutingGroup, FaxOutboundRoutingRule, FaxServer

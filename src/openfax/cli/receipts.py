@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from openfax.cli.fax import connected, print_rows, retry_row
 from openfax.cli.options import json_option, server_options, wide_option
-from openfax.cli.routing import connected, print_rows
 
 if TYPE_CHECKING:
     from openfax.client import FaxServer
@@ -113,10 +113,7 @@ def receipts_list(
                 "job": r.job_id or f"broadcast {r.submission_id}",
                 "address": r.address,
                 "kind": "DR" if r.delivered else "NDR",
-                "status": r.status,
-                "attempts": r.attempts,
-                "next_attempt": r.next_attempt_at or "",
-                "error": r.last_error,
+                **retry_row(r),
             }
             for r in found
         ]

@@ -7,12 +7,11 @@ A METHOD argument is a method's GUID (braces optional) or its name (``Folder``, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from openfax.cli.fax import connected, print_result, print_rows, retry_row
 from openfax.cli.options import json_option, server_options, wide_option
 
 if TYPE_CHECKING:
@@ -24,34 +23,6 @@ EXTENSION_OPTIONAL = ("version", "image_name")
 """The columns left out first, in this order, where the terminal is narrow (``--wide``)."""
 DELIVERY_COLUMNS = ("id", "message", "method", "status", "attempts", "next_attempt", "error")
 DELIVERY_OPTIONAL = ("attempts", "next_attempt", "message")
-
-
-def connected(server_name: str, token: str | None) -> AbstractContextManager[FaxServer]:
-    """``openfax.cli.fax.connected``, imported when a command runs (``openfax --help`` and
-    the other commands do not pay for the client)."""
-    from openfax.cli.fax import connected as connect
-
-    return connect(server_name, token)
-
-
-def print_rows(
-    rows: Iterable[dict[str, Any]],
-    columns: tuple[str, ...],
-    title: str,
-    as_json: bool,
-    *,
-    optional: tuple[str, ...] = (),
-    wide: bool = False,
-) -> None:
-    from openfax.cli.fax import print_rows as show
-
-    show(rows, columns, title, as_json, optional=optional, wide=wide)
-
-
-def print_result(row: dict[str, Any], text: str, as_json: bool) -> None:
-    from openfax.cli.fax import print_result as show
-
-    show(row, text, as_json)
 
 
 def find_method(server: FaxServer, key: str) -> FaxInboundRoutingMethod:
@@ -221,10 +192,7 @@ def deliveries(
                 "id": d.id,
                 "message": d.message_id,
                 "method": d.method_name or d.method,
-                "status": d.status,
-                "attempts": d.attempts,
-                "next_attempt": d.next_attempt_at or "",
-                "error": d.last_error,
+                **retry_row(d),
             }
             for d in found
         ]

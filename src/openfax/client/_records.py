@@ -73,6 +73,15 @@ class Setting(Field[Any]):
         obj._changes[self.key] = value
 
 
+class Editable(Field[T]):
+    """A property a client may change in place, converted on the way in too; the owner's
+    ``save()`` sends the record as it then stands."""
+
+    def __set__(self, obj: Any, value: T) -> None:
+        assert self.key is not None
+        obj._data[self.key] = value if self.convert is None else self.convert(value)
+
+
 class Record:
     """An object that shows a JSON record from the server through :class:`Field` properties."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Collection, Field, Record, segment
+from openfax.client._records import Collection, Editable, Field, Record, segment
 from openfax.client.routing import send_json
 from openfax.errors import GroupNotFoundError
 from openfax.model import GroupStatus, RuleStatus
@@ -151,49 +151,18 @@ class FaxOutboundRoutingRule(Record):
     country_code = Field[int]()
     area_code = Field[int]()
     status = Field(RuleStatus)
+    use_device = Editable(bool)
+    """Whether the rule sends through one device (``device_id``), else a group."""
+    device_id = Editable(int)
+    group_name = Editable[str]()
+    t38_policy = Editable[str]()
+    """An OpenFax extension (COM ``T38Policy``): whether the rule's faxes over SIP use
+    T.38: ``trunk`` (each trunk's own policy), ``off``, ``accept`` or ``request``; a
+    value the server does not know is refused by ``save()`` (a FaxError naming it)."""
 
     def __init__(self, connection: Connection, data: dict[str, Any]) -> None:
         super().__init__(data)
         self._connection = connection
-
-    @property
-    def use_device(self) -> bool:
-        """Whether the rule sends through one device (``device_id``), else a group."""
-        return bool(self._data["use_device"])
-
-    @use_device.setter
-    def use_device(self, value: bool) -> None:
-        self._data["use_device"] = bool(value)
-
-    @property
-    def device_id(self) -> int:
-        value: int = self._data["device_id"]
-        return value
-
-    @device_id.setter
-    def device_id(self, value: int) -> None:
-        self._data["device_id"] = int(value)
-
-    @property
-    def group_name(self) -> str:
-        value: str = self._data["group_name"]
-        return value
-
-    @group_name.setter
-    def group_name(self, value: str) -> None:
-        self._data["group_name"] = value
-
-    @property
-    def t38_policy(self) -> str:
-        """An OpenFax extension (COM ``T38Policy``): whether the rule's faxes over SIP use
-        T.38: ``trunk`` (each trunk's own policy), ``off``, ``accept`` or ``request``; a
-        value the server does not know is refused by ``save()`` (a FaxError naming it)."""
-        value: str = self._data["t38_policy"]
-        return value
-
-    @t38_policy.setter
-    def t38_policy(self, value: str) -> None:
-        self._data["t38_policy"] = value
 
     @property
     def _path(self) -> str:

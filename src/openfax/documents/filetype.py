@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 
+from openfax import file_head
 from openfax.errors import DocumentError
 
 SNIFF_BYTES = 8192
@@ -31,15 +32,7 @@ _IMAGE_MAGIC = (
 
 def read_head(path: Path) -> bytes:
     """The first bytes of `path`, or DocumentError if it is missing, unreadable or empty."""
-    try:
-        with path.open("rb") as stream:
-            head = stream.read(SNIFF_BYTES)
-    except FileNotFoundError:
-        raise DocumentError(path, "no such file") from None
-    except IsADirectoryError:
-        raise DocumentError(path, "is a directory, not a document") from None
-    except OSError as error:
-        raise DocumentError(path, f"cannot be read: {error.strerror or error}") from None
+    head = file_head.read_head(path, SNIFF_BYTES, "a document", DocumentError)
     if not head:
         raise DocumentError(path, "empty file")
     return head

@@ -7,8 +7,11 @@ spandsp's bit order (the X bit, set by the station that received DIS, is bit 0),
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from openfax.engine.params import Compression, Modem, Resolution
+
+_T = TypeVar("_T")
 
 FCF_NAMES: dict[int, str] = {
     0x80: "DIS", 0x40: "CSI", 0x20: "NSF", 0x81: "DTC", 0x41: "CIG", 0x21: "NSC",
@@ -64,6 +67,10 @@ class DcsSettings:
 _V17_RATES = {(False, False): 14400, (False, True): 12000, (True, False): 9600, (True, True): 7200}
 _V29_RATES = {False: 9600, True: 7200}
 _V27TER_RATES = {False: 2400, True: 4800}
+_CODING_BITS = ((31, Compression.MMR), (16, Compression.MR))
+"""DCS coding bits, the strongest first (neither set: MH)."""
+_RESOLUTION_BITS = ((41, Resolution.SUPERFINE), (15, Resolution.FINE))
+"""DCS resolution bits, the finest first (neither set: standard)."""
 
 
 def decode_dcs(frame: bytes) -> DcsSettings | None:
@@ -81,16 +88,12 @@ def decode_dcs(frame: bytes) -> DcsSettings | None:
         modem, bit_rate = Modem.V29, _V29_RATES[b12]
     else:
         modem, bit_rate = Modem.V27TER, _V27TER_RATES[b12]
-    if _bit(fif, 31):
-        compression = Compression.MMR
-    elif _bit(fif, 16):
-        compression = Compression.MR
-    else:
-        compression = Compression.MH
-    if _bit(fif, 41):
-        resolution = Resolution.SUPERFINE
-    elif _bit(fif, 15):
-        resolution = Resolution.FINE
-    else:
-        resolution = Resolution.STANDARD
+    compression = _first_set(fif, _CODING_BITS, Compression.MH)
+    resolution = _first_set(fif, _RESOLUTION_BITS, Resolution.STANDARD)
     return DcsSettings(modem, bit_rate, _bit(fif, 27), compression, resolution)
+
+
+def _first_set(fif: bytes, choices: tuple[tuple[int, _T], ...], default: _T) -> _T:
+    """The value of the first of ``choices`` (bit number, value) whose bit is set, else
+    ``default``: the higher options of a DCS field outrank the lower ones."""
+    return next((value for number, value in choices if _bit(fif, number)), default)

@@ -18,11 +18,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from openfax.closing import Closeable
 from openfax.engine import _spandsp
 from openfax.engine._callbacks import Callbacks
+from openfax.engine._pcm import PcmSource, int16_target, pad_with_silence
 from openfax.engine._spandsp import ffi, lib
 from openfax.engine.completion import CompletionCode
 from openfax.engine.events import (
@@ -39,6 +40,7 @@ from openfax.engine.events import (
 from openfax.engine.frames import DcsSettings, decode_dcs, fcf_of, frame_name
 from openfax.engine.params import Role, SessionOptions
 from openfax.errors import EngineError, FaxFileError
+from openfax.file_head import read_head
 
 SAMPLE_RATE = 8000
 """Samples per second of the line: 8 kHz, 16-bit signed, mono."""
@@ -78,15 +80,7 @@ def _ends_page(fcf: int, frame: bytes) -> bool:
 
 def _check_tx_file(path: Path) -> None:
     """Refuse a TIFF to send that spandsp could not open, with the reason, before the call."""
-    try:
-        with path.open("rb") as f:
-            magic = f.read(4)
-    except FileNotFoundError:
-        raise FaxFileError(path, "no such file") from None
-    except IsADirectoryError:
-        raise FaxFileError(path, "is a directory, not a TIFF file") from None
-    except OSError as exc:
-        raise FaxFileError(path, f"cannot be read: {exc.strerror}") from None
+    magic = read_head(path, 4, "a TIFF file", FaxFileError)
     if not magic:
         raise FaxFileError(path, "is empty")
     if magic not in _TIFF_MAGIC:
@@ -102,7 +96,7 @@ def _check_rx_file(path: Path) -> None:
         raise FaxFileError(path, f"folder {folder} is not writable")
 
 
-class FaxSession:
+class FaxSession(Closeable):
     """What audio and T.38 sessions share: T.30 set-up, callbacks, events and the result.
 
     Exactly one of ``send_file`` (a TIFF Class F to send) and ``receive_file`` (where to
@@ -184,17 +178,6 @@ class FaxSession:
         """Free the C object; a session still running ends as if the line had dropped."""
         self.hangup()
         self._free()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         if getattr(self, "_handle", ffi.NULL) != ffi.NULL:
@@ -406,7 +389,7 @@ class FaxSession:
         raise NotImplementedError
 
 
-class AudioSession(FaxSession):
+class AudioSession(FaxSession, PcmSource):
     """A T.30 end over G.711-style audio: 16-bit signed native-endian PCM at 8 kHz, mono."""
 
     def __init__(
@@ -426,7 +409,6 @@ class AudioSession(FaxSession):
         lib.fax_set_transmit_on_idle(handle, 1)
         self._route_log(lib.fax_get_logging_state(handle))
         self._setup_t30(lib.fax_get_t30_state(handle))
-        self._tx_buffer = ffi.new("int16_t[]", 0)
 
     def rx(self, pcm: bytes | bytearray | memoryview) -> None:
         """Feed audio heard from the line; this is also what advances the session's timers."""
@@ -444,25 +426,12 @@ class AudioSession(FaxSession):
         if self._image_since is not None and self.samples >= self._progress_at:
             self._report_progress()
 
-    def tx(self, n_samples: int) -> bytes:
-        """The next ``n_samples`` of audio to put on the line (silence once finished)."""
-        if len(self._tx_buffer) < n_samples:
-            self._tx_buffer = ffi.new("int16_t[]", n_samples)
-        written = self.tx_into(self._tx_buffer, n_samples)
-        return bytes(ffi.buffer(self._tx_buffer, written * 2))
-
     def tx_into(self, buffer: Any, n_samples: int) -> int:
-        """Like ``tx`` into a caller's int16 buffer (a cffi array or writable buffer); returns
-        the number of samples written, always ``n_samples``."""
-        target = buffer if isinstance(buffer, ffi.CData) else ffi.from_buffer("int16_t[]", buffer)
+        target = int16_target(buffer)
         if self._handle == ffi.NULL:
-            ffi.memmove(target, bytes(2 * n_samples), 2 * n_samples)
+            pad_with_silence(target, 0, n_samples)
             return n_samples
-        produced = lib.fax_tx(self._handle, target, n_samples)
-        if produced < n_samples:
-            ffi.memmove(
-                target + produced, bytes(2 * (n_samples - produced)), 2 * (n_samples - produced)
-            )
+        pad_with_silence(target, lib.fax_tx(self._handle, target, n_samples), n_samples)
         if self._callbacks.error is not None or self._completion is not None:
             self._after_c_call()
         return n_samples

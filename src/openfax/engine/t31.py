@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from openfax.closing import Closeable
 from openfax.engine._callbacks import Callbacks
+from openfax.engine._pcm import PcmSource, int16_target, pad_with_silence
 from openfax.engine._spandsp import ffi, lib
 from openfax.engine.session import SAMPLE_RATE
 from openfax.errors import ModemError
@@ -130,7 +131,7 @@ def _piece_end(
     return end, dle_pending
 
 
-class T31Modem:
+class T31Modem(Closeable, PcmSource):
     """One virtual Class 1 fax modem: spandsp's T.31 AT interpreter and fax modems.
 
     ``name`` tags its log lines. Free it with ``close()`` (or use it as a context manager).
@@ -159,7 +160,6 @@ class T31Modem:
         self._handle: Any = handle
         lib.t31_set_transmit_on_idle(handle, 1)
         self._callbacks.route_log(lib.t31_get_logging_state(handle), name)
-        self._tx_buffer = ffi.new("int16_t[]", 0)
 
     # --- public state -------------------------------------------------------------------
 
@@ -224,24 +224,13 @@ class T31Modem:
         lib.t31_rx(self._handle, ffi.from_buffer("int16_t[]", pcm), n)
         self._after_c_call()
 
-    def tx(self, n_samples: int) -> bytes:
-        """The next ``n_samples`` of audio to put on the line (silence when idle or closed)."""
-        if len(self._tx_buffer) < n_samples:
-            self._tx_buffer = ffi.new("int16_t[]", n_samples)
-        written = self.tx_into(self._tx_buffer, n_samples)
-        return bytes(ffi.buffer(self._tx_buffer, written * 2))
-
     def tx_into(self, buffer: Any, n_samples: int) -> int:
-        """Like ``tx`` into a caller's int16 buffer (a cffi array or writable buffer); returns
-        the number of samples written, always ``n_samples``."""
-        target = buffer if isinstance(buffer, ffi.CData) else ffi.from_buffer("int16_t[]", buffer)
+        target = int16_target(buffer)
         produced = 0
         if self._handle != ffi.NULL:
             produced = lib.t31_tx(self._handle, target, n_samples)
             self._after_c_call()
-        if produced < n_samples:
-            missing = 2 * (n_samples - produced)
-            ffi.memmove(target + produced, bytes(missing), missing)
+        pad_with_silence(target, produced, n_samples)
         return n_samples
 
     # --- lifetime -----------------------------------------------------------------------
@@ -251,17 +240,6 @@ class T31Modem:
         if self._handle != ffi.NULL:
             handle, self._handle = self._handle, ffi.NULL
             lib.t31_free(handle)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         if getattr(self, "_handle", ffi.NULL) != ffi.NULL:

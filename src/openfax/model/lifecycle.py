@@ -117,19 +117,63 @@ OUTGOING: dict[tuple[JobStatus, JobInput], JobStatus] = {
 
 
 class IncomingInput(enum.Enum):
-    """What happens to an incoming job (a fax being received, then routed)."""
+    """What happens to an incoming job (a fax being received, then routed); its value says
+    it in words, for errors and logs."""
 
+    # The reception's (receiving.Receiver).
+    PROGRESS = "record the progress of"
+    """The call was answered, the caller said its TSID, or a page arrived; the status stays."""
+    RECEIVED = "finish receiving"
+    """The call ended with pages: archived, the fax is routed (or, if the job was being
+    cancelled, it ends)."""
+    CUT_OFF = "recover"
+    """The reception was cut off by its node's death: the pages that reached the spool are
+    archived as partial at start-up, then as RECEIVED."""
+    # The routing's (inbound_routing.InboundRouting), after each attempt of a delivery.
+    ROUTE = "route"
+    """Deliveries wait, none has failed."""
+    ROUTING_FAILED = "retry the routing of"
+    """A delivery failed; deliveries still wait (for their retry)."""
+    ROUTING_SPENT = "give up on"
+    """No delivery waits any more, and one failed for good."""
+    # A user's (FAXCOMEX FaxIncomingJob, the routing deliveries' resend).
+    RESEND = "resend"
+    """A delivery that failed for good is sent again."""
     CANCEL = "cancel"
 
 
+_In = IncomingInput
+
 INCOMING: dict[tuple[JobStatus, IncomingInput], JobStatus] = {
-    (S.INPROGRESS, IncomingInput.CANCEL): S.CANCELING,
-    (S.ROUTING, IncomingInput.CANCEL): S.CANCELED,
-    (S.RETRYING, IncomingInput.CANCEL): S.CANCELED,
-    (S.RETRIES_EXCEEDED, IncomingInput.CANCEL): S.CANCELED,
+    # being received ..........................................................................
+    (S.INPROGRESS, _In.PROGRESS): S.INPROGRESS,
+    (S.INPROGRESS, _In.RECEIVED): S.ROUTING,
+    (S.INPROGRESS, _In.CUT_OFF): S.ROUTING,
+    (S.INPROGRESS, _In.CANCEL): S.CANCELING,
+    # being received, its call being hung up ..................................................
+    (S.CANCELING, _In.PROGRESS): S.CANCELING,
+    (S.CANCELING, _In.RECEIVED): S.CANCELED,
+    (S.CANCELING, _In.CUT_OFF): S.CANCELED,
+    # routed: the archived fax's deliveries run ...............................................
+    (S.ROUTING, _In.ROUTE): S.ROUTING,
+    (S.ROUTING, _In.ROUTING_FAILED): S.RETRYING,
+    (S.ROUTING, _In.ROUTING_SPENT): S.RETRIES_EXCEEDED,
+    (S.ROUTING, _In.RESEND): S.ROUTING,
+    (S.ROUTING, _In.CANCEL): S.CANCELED,
+    (S.RETRYING, _In.ROUTE): S.ROUTING,
+    (S.RETRYING, _In.ROUTING_FAILED): S.RETRYING,
+    (S.RETRYING, _In.ROUTING_SPENT): S.RETRIES_EXCEEDED,
+    (S.RETRYING, _In.RESEND): S.ROUTING,
+    (S.RETRYING, _In.CANCEL): S.CANCELED,
+    # routed: a delivery failed for good, none waits ..........................................
+    (S.RETRIES_EXCEEDED, _In.ROUTING_SPENT): S.RETRIES_EXCEEDED,
+    (S.RETRIES_EXCEEDED, _In.RESEND): S.ROUTING,
+    (S.RETRIES_EXCEEDED, _In.CANCEL): S.CANCELED,
 }
-"""The transitions of an incoming job routed through this table (its user's cancel): a
-reception is only asked to end (CANCELING) as its call is hung up."""
+"""Every transition of an incoming job; any other (status, input) pair is refused. A
+reception is only asked to end (CANCELING) as its call is hung up; a job leaves the queue
+(it is deleted, not moved to a status) once its fax is routed, cancelled, or brought no
+page."""
 
 
 def step(status: JobStatus, given: JobInput) -> JobStatus:
@@ -154,6 +198,11 @@ def step_incoming(status: JobStatus, given: IncomingInput) -> JobStatus:
             int(status),
             given.name,
         ) from None
+
+
+def taking(given: IncomingInput) -> frozenset[JobStatus]:
+    """The statuses in which an incoming job takes ``given``."""
+    return frozenset(status for status, taken in INCOMING if taken is given)
 
 
 def allows(status: JobStatus, given: JobInput) -> bool:

@@ -55,20 +55,22 @@ class ServiceContext:
                 return device_id
         raise KeyError(f"unknown line {line.name}")
 
-    async def sleep_until(self, when: datetime) -> bool:
-        """Wait on the clock until ``when``; False if the service began stopping first."""
-        return await self.unless_stopping(self.clock.sleep_until(when))
+    async def sleep_until(self, when: datetime, woken_by: asyncio.Event | None = None) -> bool:
+        """Wait on the clock until ``when``, or until ``woken_by`` is set; False if the
+        service began stopping first."""
+        if woken_by is None:
+            return await self.unless_stopping(self.clock.sleep_until(when))
+        return await self.unless_stopping(self.clock.sleep_until(when), woken_by.wait())
 
-    async def unless_stopping(self, waited: Awaitable[object]) -> bool:
-        """Wait for ``waited`` (cancelled if left behind); False if the service began
-        stopping first."""
-        done = asyncio.ensure_future(waited)
-        stopping = asyncio.ensure_future(self.stopping.wait())
+    async def unless_stopping(self, *waited: Awaitable[object]) -> bool:
+        """Wait for the first of ``waited`` to end (the others are cancelled: a race, not
+        work that belongs together); False if the service began stopping first."""
+        racing = [asyncio.ensure_future(w) for w in (*waited, self.stopping.wait())]
         try:
-            await asyncio.wait({done, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            done.cancel()
-            stopping.cancel()
+            for waiting in racing:
+                waiting.cancel()
         return not self.stopping.is_set()
 
     async def store_until_done(self, write: Callable[[], Awaitable[object]], what: str) -> bool:
@@ -92,6 +94,7 @@ class ServiceContext:
     def spawn(self, work: Coroutine[Any, Any, object], name: str) -> asyncio.Task[Any]:
         """Run ``work`` in the background, owned by the service: logged if it fails,
         cancelled when the service stops."""
+        # Not a task group: each piece of work is independent; one failing must not stop others.
         task = asyncio.create_task(work, name=name)
         self.tasks.add(task)
         task.add_done_callback(self._finished)

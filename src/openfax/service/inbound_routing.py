@@ -19,7 +19,7 @@ import inspect
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,8 +32,9 @@ from openfax.errors import (
     RoutingError,
 )
 from openfax.masking import masked, unmasked
-from openfax.model import JobStatus, format_id
+from openfax.model import format_id
 from openfax.model.events import ConfigChanged, IncomingJobRemoved
+from openfax.model.lifecycle import IncomingInput
 from openfax.routing import (
     BUILTIN_EXTENSION,
     CALLED_NUMBERS,
@@ -283,7 +284,7 @@ class InboundRouting:
                     "only failed ones are sent again"
                 )
             try:
-                job = await q.get_incoming_job(conn, delivery.message_id)
+                job = await q.get_incoming_job(conn, delivery.message_id, for_update=True)
             except MessageNotFoundError:
                 raise InvalidOperationError(
                     f"fax {delivery.message_id:016x} has left the incoming queue"
@@ -296,7 +297,7 @@ class InboundRouting:
             }
             resent = await q.update_routing_delivery(conn, delivery_id, changes)
             assert resent is not None
-            routing = await self._set_job(conn, job, {"status": JobStatus.ROUTING})
+            routing = await self._changed(conn, await q.resend_routing(conn, job))
         _logger.info("routing delivery %016x resent", delivery_id)
         if routing is not None:
             self.ctx.spawn(self.route(routing), f"routing {routing.id:016x}")
@@ -369,7 +370,7 @@ class InboundRouting:
             waiting = [
                 d.next_attempt_at or now for d in deliveries if d.status is DeliveryStatus.PENDING
             ]
-            if not waiting or not await self._sleep(min(waiting), wake):
+            if not waiting or not await self.ctx.sleep_until(min(waiting), wake):
                 return
             # Woken early, the deliveries may have been resent or cancelled meanwhile.
             async with self.ctx.db.read() as conn:
@@ -546,10 +547,10 @@ class InboundRouting:
             return None
         pending = any(d.status is DeliveryStatus.PENDING for d in deliveries)
         failing = any(d.last_error for d in deliveries)
-        status = (
-            JobStatus.RETRIES_EXCEEDED if not pending
-            else JobStatus.RETRYING if failing
-            else JobStatus.ROUTING
+        given = (
+            IncomingInput.ROUTING_SPENT if not pending
+            else IncomingInput.ROUTING_FAILED if failing
+            else IncomingInput.ROUTE
         )  # fmt: skip
         names = {g: m.friendly_name for g, m in self.registry.methods.items()}
         text = "; ".join(
@@ -562,32 +563,15 @@ class InboundRouting:
             for d in deliveries
         }
         retries = max((max(d.attempts - 1, 0) for d in deliveries), default=0)
-        changes = {
-            "status": status,
-            "extended_status_text": text,
-            "routing_state": state,
-            "retries": retries,
-        }
-        return await self._set_job(conn, job, changes)
-
-    async def _set_job(
-        self, conn: AsyncConnection, job: IncomingJob, changes: dict[str, Any]
-    ) -> IncomingJob | None:
-        updated = await q.update_incoming_job(conn, job.id, changes)
-        if updated is not None:
-            await self.ctx.hub.emit(conn, incoming_job_changed(updated))
-        return updated
-
-    async def _sleep(self, when: datetime, wake: asyncio.Event) -> bool:
-        """Wait until ``when``, or until woken (a resend); False once the service stops."""
-        waits = {
-            asyncio.ensure_future(self.ctx.clock.sleep_until(when)),
-            asyncio.ensure_future(self.ctx.stopping.wait()),
-            asyncio.ensure_future(wake.wait()),
-        }
         try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiting in waits:
-                waiting.cancel()
-        return not self.ctx.stopping.is_set()
+            current = await q.get_incoming_job(conn, job.id, for_update=True)
+        except MessageNotFoundError:
+            return None  # cancelled meanwhile
+        shown = await q.show_routing(conn, current, given, q.RoutingShown(text, state, retries))
+        return await self._changed(conn, shown)
+
+    async def _changed(self, conn: AsyncConnection, job: IncomingJob | None) -> IncomingJob | None:
+        """Tell of the incoming job just written (if it was)."""
+        if job is not None:
+            await self.ctx.hub.emit(conn, incoming_job_changed(job))
+        return job

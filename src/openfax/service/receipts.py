@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -237,20 +237,7 @@ class ReceiptSender:
             async with ctx.db.read() as conn:
                 due = await q.next_receipt_at(conn)
             until = ctx.clock.now() + POLL
-            await self._sleep(until if due is None else min(due, until))
-
-    async def _sleep(self, until: datetime) -> None:
-        ctx = self.ctx
-        waits = {
-            asyncio.ensure_future(ctx.clock.sleep_until(until)),
-            asyncio.ensure_future(ctx.wake_receipts.wait()),
-            asyncio.ensure_future(ctx.stopping.wait()),
-        }
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
+            await ctx.sleep_until(until if due is None else min(due, until), ctx.wake_receipts)
 
     async def _send(self, receipt: Receipt) -> None:
         """One attempt; its outcome stored (sent, due again later, or failed for good)."""

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.engine import Negotiated, PageReceived, SessionOptions
 from openfax.errors import FaxError
 from openfax.file_modes import FOLDER_MODE
-from openfax.model import ExtendedStatus, JobStatus, JobType, format_id, new_id
+from openfax.model import ExtendedStatus, JobStatus, format_id, new_id
 from openfax.model.events import (
     ConfigChanged,
     DeviceStatusChanged,
@@ -63,6 +64,9 @@ _logger = logging.getLogger(__name__)
 
 RECEIVE_FOLDER = "in"
 """Spool folder the lines receive into."""
+
+_Record = Callable[[AsyncConnection], Awaitable[IncomingJob | None]]
+"""A store transition recording a step of a reception (``q.record_page_received``...)."""
 
 
 class Receiver:
@@ -185,15 +189,15 @@ class Receiver:
                 if isinstance(event, CallEnded):
                     await self._ended(job, event.outcome)
                     return
-                changes: dict[str, Any] | None = None
+                record: _Record | None = None
                 if isinstance(event, Answered):
-                    changes = {"extended_status": ExtendedStatus.RECEIVING}
+                    record = partial(q.answer_incoming_job, job_id=job.id)
                 elif isinstance(event, Negotiated):
-                    changes = {"tsid": event.remote_ident}
+                    record = partial(q.record_caller_tsid, job_id=job.id, tsid=event.remote_ident)
                 elif isinstance(event, PageReceived):
-                    changes = {"pages": event.number, "current_page": event.number + 1}
-                if changes:
-                    await self._change(job.id, changes)
+                    record = partial(q.record_page_received, job_id=job.id, number=event.number)
+                if record is not None:
+                    await self._change(job.id, record)
         finally:
             del self._calls[call_id]
             del self._lines[job.id]
@@ -203,12 +207,13 @@ class Receiver:
         line = self._lines.get(job_id)
         return line is not None and line.hang_up()
 
-    async def _change(self, job_id: int, changes: dict[str, Any]) -> None:
-        """Show a reception's progress in its job; a store error costs only this step (the
-        call goes on, and its end writes the pages received)."""
+    async def _change(self, job_id: int, record: _Record) -> None:
+        """Show a reception's progress in its job by the store's ``record`` (a PROGRESS
+        transition); a store error costs only this step (the call goes on, and its end
+        writes the pages received)."""
         try:
             async with self.ctx.hub.transaction() as conn:
-                job = await q.update_incoming_job(conn, job_id, changes)
+                job = await record(conn)
                 if job is not None:
                     await self.ctx.hub.emit(conn, incoming_job_changed(job))
         except SQLAlchemyError:
@@ -223,16 +228,14 @@ class Receiver:
         size = 0
         if job.receive_path:
             size = (await asyncio.to_thread(self.ctx.spool.path(job.receive_path).stat)).st_size
-        await self.archive(
-            job,
-            {
-                "pages": outcome.pages,
-                "partial": not outcome.ok,
-                "size": size,
-                "extended_status": outcome.extended_status,
-                "extended_status_text": outcome.detail,
-            },
+        end = q.ReceptionEnd(
+            pages=outcome.pages,
+            partial=not outcome.ok,
+            size=size,
+            extended_status=outcome.extended_status,
+            extended_status_text=outcome.detail,
         )
+        await self.archive(job, end)
 
     async def discard(self, job: IncomingJob) -> None:
         """Remove an incoming job that received nothing, and its empty file."""
@@ -247,13 +250,17 @@ class Receiver:
             await q.delete_incoming_job(conn, job.id)
             await self.ctx.hub.emit(conn, IncomingJobRemoved(job_id=job.id))
 
-    async def archive(self, job: IncomingJob, changes: dict[str, Any]) -> None:
+    async def archive(
+        self, job: IncomingJob, end: q.ReceptionEnd, *, cut_off: bool = False
+    ) -> None:
         """Move a finished reception to ROUTING and into the archive in one step, then route;
         a cancelled one (CANCELING) is archived too, then ends CANCELED and leaves the queue.
-        A store error is tried again until the fax is archived (or the service stops)."""
+        ``cut_off``: the reception was cut off by a restart (recovery). A store error is
+        tried again until the fax is archived (or the service stops)."""
         archived: list[tuple[IncomingJob, bool]] = []
         written = await self.ctx.store_until_done(
-            partial(self._archive, job, changes, archived), f"fax {job.id:016x}: its archiving"
+            partial(self._archive, job, end, cut_off, archived),
+            f"fax {job.id:016x}: its archiving",
         )
         if not written:
             return
@@ -270,7 +277,11 @@ class Receiver:
             await self.route(routed)
 
     async def _archive(
-        self, job: IncomingJob, changes: dict[str, Any], archived: list[tuple[IncomingJob, bool]]
+        self,
+        job: IncomingJob,
+        end: q.ReceptionEnd,
+        cut_off: bool,
+        archived: list[tuple[IncomingJob, bool]],
     ) -> None:
         """One try at :meth:`archive`'s transaction; appends the job archived and whether it
         was cancelled to ``archived``."""
@@ -278,19 +289,9 @@ class Receiver:
         line = self.ctx.lines.get(job.device_id)
         async with self.ctx.hub.transaction() as conn:
             current = await q.get_incoming_job(conn, job.id, for_update=True)
-            cancelled = current.status is JobStatus.CANCELING
-            routed = await q.update_incoming_job(
-                conn,
-                job.id,
-                {
-                    **changes,
-                    "status": JobStatus.CANCELED if cancelled else JobStatus.ROUTING,
-                    "job_type": JobType.ROUTING,
-                    "current_page": 0,
-                    "ended_at": now,
-                },
-            )
-            assert routed is not None
+            routed = await q.finish_reception(conn, current, end, now=now, cut_off=cut_off)
+            assert routed is not None, "the job is locked by this transaction"
+            cancelled = routed.status is JobStatus.CANCELED
             await archive_incoming(
                 conn,
                 self.ctx.hub,

@@ -57,16 +57,14 @@ async def _cut_off_reception(ctx: ServiceContext, receiver: Receiver, job: Incom
     if pages == 0:
         await receiver.discard(job)
         return
-    await receiver.archive(
-        job,
-        {
-            "pages": pages,
-            "partial": True,
-            "size": size,
-            "extended_status": ExtendedStatus.PARTIALLY_RECEIVED,
-            "extended_status_text": "the reception was cut off when the service stopped",
-        },
+    end = q.ReceptionEnd(
+        pages=pages,
+        partial=True,
+        size=size,
+        extended_status=ExtendedStatus.PARTIALLY_RECEIVED,
+        extended_status_text="the reception was cut off when the service stopped",
     )
+    await receiver.archive(job, end, cut_off=True)
 
 
 def _count_pages(path: Path) -> int:

@@ -124,6 +124,8 @@ class Scheduler:
         machine) is logged and the round tried again later; it never ends the loop.
         """
         lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
+        # Not a task group: a failing keeper must not cancel the loop inside a transaction;
+        # both end at their next wait once the service stops.
         keeper = asyncio.create_task(self._keep_leases(), name="leases")
         recovery_due: datetime | None = None
         while not self.ctx.stopping.is_set():
@@ -139,7 +141,7 @@ class Scheduler:
             except SQLAlchemyError:
                 _logger.exception("the scheduler could not use the store; trying again")
                 wake = now + lease / 6
-            await self._sleep(wake)
+            await self.ctx.sleep_until(wake, self.ctx.wake_scheduler)
         await keeper
 
     async def stop(self) -> None:
@@ -159,17 +161,6 @@ class Scheduler:
         return True
 
     # --- the loop's steps ---------------------------------------------------------------------
-
-    async def _sleep(self, until: datetime) -> None:
-        sleeper = asyncio.ensure_future(self.ctx.clock.sleep_until(until))
-        woken = asyncio.ensure_future(self.ctx.wake_scheduler.wait())
-        stopping = asyncio.ensure_future(self.ctx.stopping.wait())
-        waits = {sleeper, woken, stopping}
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
 
     async def _next_wake(self, now: datetime) -> datetime:
         """The next time the loop has work: a job coming due, or lease upkeep. A paused
@@ -411,6 +402,7 @@ class Scheduler:
         call = RunningCall(job, line, device, job.lease_until)
         self.running[job.id] = call
         self._call_started.set()
+        # Each call on its own (awaited in stop()): one failing must not hang up the others.
         runner = asyncio.create_task(self._run_call(call, submission), name=f"job {job.id:016x}")
         self._runners.add(runner)
         runner.add_done_callback(self._runner_done)
@@ -531,6 +523,8 @@ class Scheduler:
             )
             t38 = None
         request = SendRequest(document, SessionOptions(ident=job.tsid), t38_policy=t38)
+        # Not a task group: the outcome comes through call.progress (CallEnded), and a dial
+        # that fails after reporting it must not cost the job that outcome.
         call.dial = asyncio.create_task(
             call.line.dial(job.recipient_number, request, progress=call.progress.put_nowait)
         )

@@ -131,6 +131,7 @@ class FaxService:
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")
         ctx.spawn(parts.activity.report(), "activity")
+        # Long-lived with its own stop (ctx.stopping, then Scheduler.stop), awaited in stop().
         self._loop_task = asyncio.create_task(parts.scheduler.run(), name="scheduler")
         _logger.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
         init_events.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))

@@ -209,6 +209,7 @@ async def render_in_time(rendering: Rendering, spool: Spool, seconds: float) -> 
     caller cancelled meanwhile (its client gone, the service stopping) stops it the same way.
     """
     stop = threading.Event()
+    # Not a task group's: a thread cannot be cancelled, and it may outlive a cancelled caller.
     worker = asyncio.ensure_future(asyncio.to_thread(render_submission, rendering, spool, stop))
     try:
         async with asyncio.timeout(seconds):

@@ -547,16 +547,8 @@ def read_answer(offer: SessionDescription, answer: SessionDescription) -> Negoti
         codec = _pick_codec(media, tuple(_offered_codecs(offered)))
         if codec is None:
             raise SdpNegotiationError(f"the answer holds no offered codec: {media.formats}")
-        return NegotiatedStream(
-            StreamKind.AUDIO,
-            address,
-            media.port,
-            direction,
-            payload_type=codec[0],
-            encoding=codec[1],
-            telephone_event=_telephone_event(media) if _telephone_event(offered) else None,
-            ptime=_ptime(media),
-        )
+        event = _telephone_event(media) if _telephone_event(offered) else None
+        return _audio_stream(media, address, direction, codec, event)
     raise SdpNegotiationError("the answer rejected every offered stream")
 
 
@@ -592,16 +584,7 @@ def _answer_stream(
         event = _telephone_event(media) if local.telephone_event is not None else None
         section = _audio_section(local, [codec[0]], event, direction)
         address = offer.connection_for(media).address
-        return section, NegotiatedStream(
-            StreamKind.AUDIO,
-            address,
-            media.port,
-            direction,
-            payload_type=codec[0],
-            encoding=codec[1],
-            telephone_event=event,
-            ptime=_ptime(media),
-        )
+        return section, _audio_stream(media, address, direction, codec, event)
     _refuse(304, f"{where}: media {media.media!r} is not used for fax")
 
 
@@ -674,6 +657,27 @@ def _telephone_event(media: MediaDescription) -> int | None:
         if encoding.lower().startswith("telephone-event/8000") and str(number) in media.formats:
             return number
     return None
+
+
+def _audio_stream(
+    media: MediaDescription,
+    address: str,
+    direction: str,
+    codec: tuple[int, str],
+    telephone_event: int | None,
+) -> NegotiatedStream:
+    """The audio stream agreed on ``media`` (an offer we answer or an answer we read): the
+    codec chosen, RFC 4733 events if both ends take them, and the far end's ptime."""
+    return NegotiatedStream(
+        StreamKind.AUDIO,
+        address,
+        media.port,
+        direction,
+        payload_type=codec[0],
+        encoding=codec[1],
+        telephone_event=telephone_event,
+        ptime=_ptime(media),
+    )
 
 
 def _ptime(media: MediaDescription) -> int:

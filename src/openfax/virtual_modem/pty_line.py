@@ -18,13 +18,12 @@ import errno
 import os
 import tty
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
+from openfax.closing import Closeable
 from openfax.errors import ModemError
 
 
-class PtyLine:
+class PtyLine(Closeable):
     """The master side of a new pty; ``device`` is the slave's path, ``link`` a symlink to it.
 
     ``read`` and ``write`` never block. ``dte_attached`` says whether, at the last read, a
@@ -118,17 +117,6 @@ class PtyLine:
             fd, self._fd = self._fd, None
             os.close(fd)
         self.dte_attached = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _detached(self) -> None:
         self.dte_attached = False

@@ -32,13 +32,16 @@ async def update_guarded(
     table: Table,
     row_id: int,
     changes: Mapping[str, Any],
-    expected_status: JobStatus | None,
+    expected_status: JobStatus | frozenset[JobStatus] | None,
     expected_version: int | None,
 ) -> RowMapping | None:
-    """The compare-and-set UPDATE shared by both job tables; the new row, or None."""
+    """The compare-and-set UPDATE shared by both job tables; the new row, or None.
+    ``expected_status`` is the status the row must have, or a set of them."""
     check_columns(table, changes, frozen={"id", "version", "submission_id"})
     statement = update(table).where(table.c.id == row_id)
-    if expected_status is not None:
+    if isinstance(expected_status, frozenset):
+        statement = statement.where(table.c.status.in_(expected_status))
+    elif expected_status is not None:
         statement = statement.where(table.c.status == expected_status)
     if expected_version is not None:
         statement = statement.where(table.c.version == expected_version)

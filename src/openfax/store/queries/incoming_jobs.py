@@ -58,10 +58,12 @@ async def update_incoming_job(
     job_id: int,
     changes: Mapping[str, Any],
     *,
-    expected_status: JobStatus | None = None,
+    expected_status: JobStatus | frozenset[JobStatus] | None = None,
     expected_version: int | None = None,
 ) -> IncomingJob | None:
-    """Compare-and-set update of an incoming job, as ``update_job``."""
+    """Compare-and-set update of an incoming job, as ``update_job`` (``expected_status`` may
+    be a set of statuses). The service writes its jobs through the named transitions
+    (:mod:`openfax.store.queries.transitions`); tests use this to set up a state."""
     row = await update_guarded(
         conn, incoming_jobs, job_id, changes, expected_status, expected_version
     )

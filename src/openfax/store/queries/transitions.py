@@ -1,13 +1,15 @@
-"""One named operation per transition of an outgoing job (procrastinate's ``retry_job`` is
-the model), one per change a call makes to its job, and the incoming job's cancel.
+"""One named operation per transition of a job (procrastinate's ``retry_job`` is the
+model), outgoing and incoming, and one per change a call makes to its job.
 
 A transition takes the job as its caller read it (locked with ``get_job(for_update=True)``,
 or just claimed), asks the life cycle's table (:mod:`openfax.model.lifecycle`) for the next
 status, which refuses with ``InvalidTransitionError`` a transition the table does not hold,
 and writes that status and only the fields the transition changes, if the job is still at
 the version read: None when another change got there first (compare-and-set), the job as
-written otherwise. No caller names a column. The transitions made in SQL over many jobs
-(the claim, NOLINE) are in :mod:`openfax.store.queries.outgoing_jobs`.
+written otherwise. No caller names a column. A call's progress is written by job id, while
+the job is in a status that takes it (the outgoing job INPROGRESS; the incoming job in the
+statuses the table holds for PROGRESS). The transitions made in SQL over many jobs (the
+claim, NOLINE) are in :mod:`openfax.store.queries.outgoing_jobs`.
 """
 
 from __future__ import annotations
@@ -18,11 +20,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.model import ExtendedStatus, JobStatus
-from openfax.model.lifecycle import IncomingInput, JobInput, put_back, step, step_incoming
+from openfax.model import ExtendedStatus, JobStatus, JobType
+from openfax.model.lifecycle import (
+    IncomingInput,
+    JobInput,
+    put_back,
+    step,
+    step_incoming,
+    taking,
+)
 from openfax.store.queries.incoming_jobs import update_incoming_job
 from openfax.store.queries.outgoing_jobs import update_job
-from openfax.store.records import IncomingJob, OutgoingJob
+from openfax.store.records import IncomingJob, JSONObject, OutgoingJob
 
 _OUT_OF_CALL: dict[str, Any] = {"bit_rate": 0, "page_bytes": 0, "page_bytes_sent": 0}
 """A job's speed and progress within a page when no call of it runs (nor has trained yet)."""
@@ -34,6 +43,11 @@ _ENDINGS = frozenset(
     {JobInput.DELIVERED, JobInput.RETRIES_RAN_OUT, JobInput.FAIL, JobInput.HUNG_UP}
 )
 """The inputs by which a call ends its job (``finish_job``)."""
+
+_ROUTING_STEPS = frozenset(
+    {IncomingInput.ROUTE, IncomingInput.ROUTING_FAILED, IncomingInput.ROUTING_SPENT}
+)
+"""The inputs by which routing shows its progress on an incoming job (``show_routing``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,8 +260,98 @@ async def set_aside_job(
 # --- An incoming job ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ReceptionEnd:
+    """What an incoming job keeps of how its reception ended: the pages received, whether
+    the call broke off before the fax was whole, the file's size and the extended status."""
+
+    pages: int
+    partial: bool
+    size: int
+    extended_status: ExtendedStatus
+    extended_status_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingShown:
+    """The state of a fax's deliveries shown on its incoming job: the errors of those not
+    done, each method's state, and the retries of the method retried most."""
+
+    extended_status_text: str
+    routing_state: JSONObject
+    retries: int
+
+
+async def _write_incoming(
+    conn: AsyncConnection,
+    job: IncomingJob,
+    given: IncomingInput,
+    fields: dict[str, Any],
+) -> IncomingJob | None:
+    """Give the incoming job read as ``job`` its status after ``given`` and ``fields``, if it
+    is unchanged."""
+    changes = {**fields, "status": step_incoming(job.status, given)}
+    return await update_incoming_job(conn, job.id, changes, expected_version=job.version)
+
+
+async def _record_reception(
+    conn: AsyncConnection, job_id: int, fields: dict[str, Any]
+) -> IncomingJob | None:
+    """PROGRESS: show a step of a reception in its job, while it is being received (its
+    status, which PROGRESS keeps, in the table's rows for it); None otherwise."""
+    statuses = taking(IncomingInput.PROGRESS)
+    return await update_incoming_job(conn, job_id, fields, expected_status=statuses)
+
+
+async def answer_incoming_job(conn: AsyncConnection, job_id: int) -> IncomingJob | None:
+    """PROGRESS: the call was answered; the fax is being received."""
+    return await _record_reception(conn, job_id, {"extended_status": ExtendedStatus.RECEIVING})
+
+
+async def record_caller_tsid(conn: AsyncConnection, job_id: int, tsid: str) -> IncomingJob | None:
+    """PROGRESS: the caller said its TSID (the T.30 negotiation)."""
+    return await _record_reception(conn, job_id, {"tsid": tsid})
+
+
+async def record_page_received(
+    conn: AsyncConnection, job_id: int, number: int
+) -> IncomingJob | None:
+    """PROGRESS: page ``number`` arrived whole; the next is being received."""
+    return await _record_reception(conn, job_id, {"pages": number, "current_page": number + 1})
+
+
+async def finish_reception(
+    conn: AsyncConnection,
+    job: IncomingJob,
+    end: ReceptionEnd,
+    *,
+    now: datetime,
+    cut_off: bool = False,
+) -> IncomingJob | None:
+    """RECEIVED (CUT_OFF if the node died during the call): the reception ended with pages,
+    archived by the caller in the same transaction; the job is routed now, or ends CANCELED
+    if it was being cancelled."""
+    given = IncomingInput.CUT_OFF if cut_off else IncomingInput.RECEIVED
+    fields = {**asdict(end), "job_type": JobType.ROUTING, "current_page": 0, "ended_at": now}
+    return await _write_incoming(conn, job, given, fields)
+
+
+async def show_routing(
+    conn: AsyncConnection, job: IncomingJob, given: IncomingInput, shown: RoutingShown
+) -> IncomingJob | None:
+    """ROUTE, ROUTING_FAILED or ROUTING_SPENT: a delivery was attempted (or the deliveries
+    were looked at again); the job shows where its routing stands."""
+    if given not in _ROUTING_STEPS:
+        raise ValueError(f"routing does not change a job by {given.name}")
+    return await _write_incoming(conn, job, given, asdict(shown))
+
+
+async def resend_routing(conn: AsyncConnection, job: IncomingJob) -> IncomingJob | None:
+    """RESEND: a delivery that failed for good runs again; the fax is being routed."""
+    return await _write_incoming(conn, job, IncomingInput.RESEND, {})
+
+
 async def cancel_incoming_job(conn: AsyncConnection, job: IncomingJob) -> IncomingJob | None:
     """CANCEL of an incoming job: a reception is only asked to end (CANCELING, its call to be
     hung up); a fax being routed, or waiting to be routed again, ends CANCELED."""
-    status = step_incoming(job.status, IncomingInput.CANCEL)
-    return await update_incoming_job(conn, job.id, {"status": status}, expected_version=job.version)
+    return await _write_incoming(conn, job, IncomingInput.CANCEL, {})
