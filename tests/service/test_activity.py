@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from openfax.model import JobStatus, ServerEvents
+from openfax.model.events import ActivityChanged
 from openfax.service import EventType, FaxService, ManualClock
 from openfax.service.job_states import base
 from openfax.store import queries
@@ -60,13 +61,17 @@ async def test_a_change_of_the_counts_is_an_activity_event(
             await queries.insert_submission(conn, submission, jobs)
         event = await asyncio.wait_for(first, 10)
         assert event.type is EventType.ACTIVITY_CHANGED
-        assert event.payload == dataclasses.asdict(await service.activity.get_activity())
-        assert event.payload["queued_messages"] == 3
+        assert dataclasses.asdict(event.payload) == dataclasses.asdict(
+            await service.activity.get_activity()
+        )
+        assert isinstance(event.payload, ActivityChanged)
+        assert event.payload.queued_messages == 3
         await service.options.set_queue_switches(incoming_blocked=True)  # a commit, same counts
         async with service.ctx.hub.transaction() as conn:
             await queries.insert_incoming_job(
                 conn, IncomingJob(device_id=1, status=JobStatus.INPROGRESS, started_at=START)
             )
         event = await asyncio.wait_for(anext(events), 10)
-        assert (event.payload["incoming_messages"], event.payload["queued_messages"]) == (1, 3)
+        assert isinstance(event.payload, ActivityChanged)
+        assert (event.payload.incoming_messages, event.payload.queued_messages) == (1, 3)
         await events.aclose()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from openfax.model import JobStatus, ServerEvents
+from openfax.model.events import payload_json
 from openfax.service import FaxService
 from openfax.service.event_hub import EventType
 from openfax.store import Direction
@@ -32,7 +33,7 @@ async def test_a_call_writes_its_speed_and_progress_within_a_page_to_its_job(
     await stream.aclose()
     await job_leaves_queue(service, job_id)
 
-    changes = [e.payload for e in seen if e.type is EventType.OUTGOING_JOB_CHANGED]
+    changes = [payload_json(e.payload) for e in seen if e.type is EventType.OUTGOING_JOB_CHANGED]
     in_call = [p for p in changes if p["status"] == JobStatus.INPROGRESS]
     assert {p["bit_rate"] for p in in_call} >= {0, 14400}, "0 until trained, then the speed"
     within = [p for p in in_call if p["page_bytes_sent"]]

@@ -12,6 +12,7 @@ import pytest
 from openfax.documents import read_fax_tiff, render_documents
 from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.model import JobStatus, ScheduleType, ServerEvents
+from openfax.model.events import OutgoingJobChanged
 from openfax.providers import CallCause, CallDirection, CallOutcome, DeviceState, LineFaults
 from openfax.service import FaxService, ManualClock
 from openfax.service.config_file import OutgoingConfig
@@ -275,16 +276,16 @@ async def test_the_event_stream_sees_each_state_in_order(
     (job_id,) = await service.outgoing_queue.submit(request(two_pages))
     seen = await events_until(stream, EventType.OUTGOING_JOB_REMOVED)
     assert all(
-        e.payload.get("job_id", e.payload.get("message_id")) == f"{job_id:016x}" for e in seen
+        getattr(e.payload, "job_id", getattr(e.payload, "message_id", 0)) == job_id for e in seen
     )
     kinds = [e.type for e in seen]
     assert kinds[0] is EventType.OUTGOING_JOB_ADDED
     assert kinds[-2:] == [EventType.OUTGOING_MESSAGE_ADDED, EventType.OUTGOING_JOB_REMOVED]
-    statuses = [e.payload["status"] for e in seen if e.type is EventType.OUTGOING_JOB_CHANGED]
+    statuses = [e.payload.status for e in seen if isinstance(e.payload, OutgoingJobChanged)]
     assert statuses[0] == JobStatus.INPROGRESS
     assert statuses[-1] == JobStatus.COMPLETED
     assert set(statuses[:-1]) == {JobStatus.INPROGRESS}
-    pages = [e.payload["pages_confirmed"] for e in seen if e.type is EventType.OUTGOING_JOB_CHANGED]
+    pages = [e.payload.pages_confirmed for e in seen if isinstance(e.payload, OutgoingJobChanged)]
     assert pages == sorted(pages)
     assert pages[-1] == 2
     await stream.aclose()

@@ -30,7 +30,7 @@ async def test_a_ready_job_no_line_can_take_is_noline_until_a_line_takes_it(
     await job_reaches(service, job_id, JobStatus.PENDING | JobStatus.NOLINE)
     seen = await events_until(stream, EventType.OUTGOING_JOB_CHANGED)
     assert seen[0].type is EventType.OUTGOING_JOB_ADDED
-    assert seen[-1].payload["status"] == JobStatus.PENDING | JobStatus.NOLINE
+    assert seen[-1].payload.status == JobStatus.PENDING | JobStatus.NOLINE
     await stream.aclose()
 
     await service.devices.save_device(devices[0].id, send_enabled=True)

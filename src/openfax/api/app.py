@@ -83,7 +83,7 @@ from openfax.model import (
     ServerEvents,
     parse_id,
 )
-from openfax.model.events import notification_of
+from openfax.model.events import notification_of, payload_json
 from openfax.model.paging import QueuePage, decode_cursor, decode_queue_cursor
 from openfax.model.records import (
     ID_PATTERN,
@@ -657,10 +657,10 @@ POLICY_VIOLATION = 1008
 def wire_event(event: ServerEvent) -> dict[str, Any]:
     """An event as the WebSocket carries it: its ids and status fields, and what it is."""
     return {
-        **event.payload,
+        **payload_json(event.payload),
         "seq": event.seq,
         "type": event.type.value,
-        "event": notification_of(event.type, event.payload),
+        "event": notification_of(event.payload),
         "time": utc_text(event.created_at),
     }
 

@@ -9,12 +9,21 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 from openfax.client._connection import Connection, ServerUnavailableError
 from openfax.client._records import Field, Record, parse_time
 from openfax.errors import FaxError
 from openfax.model import JobOperations, JobStatus, JobType, ServerEvents
+from openfax.model.events import (
+    EventPayload,
+    EventType,
+    IncomingJobChanged,
+    OutgoingJobChanged,
+    job_json,
+    payload_of,
+)
 
 POLL_SECONDS = 0.2
 """How often a blocked event reader looks at its deadline or stop flag."""
@@ -46,7 +55,8 @@ def call_handlers(
 @dataclass(frozen=True)
 class ServerEvent:
     """One server event: ``seq`` orders events and resumes a stream (``after=seq``); ``name``
-    is the FAXCOMEX notification; ``data`` holds its ids and ``IFaxJobStatus`` fields."""
+    is the FAXCOMEX notification; ``data`` holds its ids and ``IFaxJobStatus`` fields as
+    sent, ``payload`` the record of them."""
 
     seq: int
     type: str
@@ -60,6 +70,15 @@ class ServerEvent:
         return cls(
             message["seq"], message["type"], message["event"], parse_time(message["time"]), data
         )
+
+    @cached_property
+    def payload(self) -> EventPayload | None:
+        """The record of the event's fields (:mod:`openfax.model.events`); None for a kind
+        of event this client does not know, or fields it cannot read (a newer server)."""
+        try:
+            return payload_of(EventType(self.type), self.data)
+        except ValueError:  # pydantic's ValidationError is one
+            return None
 
     @property
     def job_id(self) -> str | None:
@@ -79,22 +98,28 @@ class ServerEvent:
     @property
     def status(self) -> JobStatus | None:
         """The job's status for ``On*JobChanged``; None for other events."""
-        status = self.data.get("status")
-        return None if status is None else JobStatus(status)
+        payload = self.payload
+        return payload.status if isinstance(payload, _JOB_CHANGED) else None
 
     @property
     def job_status(self) -> FaxJobStatus:
-        """FAXCOMEX ``FaxJobStatus``: what ``On*JobChanged`` says of the job."""
-        return FaxJobStatus(self.data)
+        """FAXCOMEX ``FaxJobStatus``: what ``On*JobChanged`` says of the job (every field
+        None for another event)."""
+        payload = self.payload
+        return FaxJobStatus(job_json(payload) if isinstance(payload, _JOB_CHANGED) else {})
+
+
+_JOB_CHANGED = (IncomingJobChanged, OutgoingJobChanged)
 
 
 class FaxJobStatus(Record):
-    """FAXCOMEX ``FaxJobStatus``, the state of a job as an ``On*JobChanged`` event carries it;
-    a field the event does not carry reads as None."""
+    """FAXCOMEX ``FaxJobStatus``, the state of a job as an ``On*JobChanged`` event carries it
+    (:func:`openfax.model.events.job_json`: named as the job's JSON names them); a field
+    the event does not carry (an incoming job's caller to an outgoing one) reads as None."""
 
     status = Field(JobStatus)
-    extended_status_code = Field[int](key="extended_status")
-    extended_status = Field[str](key="extended_status_text")
+    extended_status_code = Field[int]()
+    extended_status = Field[str]()
     """The provider's own status text, empty for standard codes (as in FAXCOMEX)."""
     available_operations = Field(JobOperations)
     job_type = Field(JobType)

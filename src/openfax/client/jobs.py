@@ -20,6 +20,7 @@ from openfax.model import (
     ScheduleType,
     ServerEvents,
 )
+from openfax.model.events import OutgoingJobChanged, job_json
 from openfax.model.records import Recipient, Sender
 
 if TYPE_CHECKING:
@@ -28,13 +29,6 @@ if TYPE_CHECKING:
 
 FINAL = JobStatus.COMPLETED | JobStatus.CANCELED | JobStatus.FAILED | JobStatus.RETRIES_EXCEEDED
 """The statuses after which a job changes no more by itself."""
-
-# An event's IFaxJobStatus fields under the names the job's JSON gives them.
-_EVENT_FIELDS = {
-    "extended_status": "extended_status_code",
-    "extended_status_text": "extended_status",
-}
-_NOT_JOB_FIELDS = {"job_id", "job_type"}
 
 
 def _extended(code: int) -> ExtendedStatus | int:
@@ -193,14 +187,10 @@ class FaxOutgoingJob(_Job):
         return bool(self.status & FINAL)
 
     def _apply(self, event: ServerEvent) -> None:
-        for key, value in event.data.items():
-            if key not in _NOT_JOB_FIELDS:
-                self._data[_EVENT_FIELDS.get(key, key)] = value
-        if "status" in event.data:
-            self._data["status_name"] = JobStatus(self._data["status"]).names
-        if "extended_status" in event.data:
-            extended = _extended(event.data["extended_status"])
-            self._data["extended_status_name"] = getattr(extended, "name", "")
+        if isinstance(event.payload, OutgoingJobChanged):
+            changed = job_json(event.payload)
+            del changed["job_type"]  # the outgoing job's JSON has none: it is always a send
+            self._data.update(changed)
 
 
 class FaxIncomingJob(_Job):

@@ -180,7 +180,7 @@ ExtendedText = Annotated[str, Field(alias="extended_status")]
 
 
 @dataclass(frozen=True, kw_only=True)
-class _JobStatusNames:
+class JobStatusNames:
     """The names a person reads beside a job's status codes, computed on the way out."""
 
     status: JobStatus
@@ -198,7 +198,7 @@ class _JobStatusNames:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OutgoingJobInfo(_JobStatusNames):
+class OutgoingJobInfo(JobStatusNames):
     """FAXCOMEX ``IFaxOutgoingJob2``: one recipient's job with its submission's fields."""
 
     id: FaxId
@@ -262,7 +262,7 @@ class SubmitResult:
 
 
 @dataclass(frozen=True, kw_only=True)
-class IncomingJobInfo(_JobStatusNames):
+class IncomingJobInfo(JobStatusNames):
     """FAXCOMEX ``IFaxIncomingJob``: a fax being received or routed."""
 
     id: FaxId
@@ -281,6 +281,25 @@ class IncomingJobInfo(_JobStatusNames):
     partial: bool
     transmission_start: UtcTime
     transmission_end: UtcTime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueSwitches:
+    """The queue switches (FAXCOMEX ``OutgoingQueue.Blocked/Paused``, ``IncomingQueue.Blocked``)."""
+
+    outgoing_blocked: bool = False
+    outgoing_paused: bool = False
+    incoming_blocked: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activity:
+    """FAXCOMEX ``IFaxActivity``: faxes being received, routed, sent, and waiting."""
+
+    incoming_messages: int
+    routing_messages: int
+    outgoing_messages: int
+    queued_messages: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -417,25 +436,6 @@ class DeviceInfo:
     needs none, like the loopback lines); a SIP channel shows its trunk's."""
     registration_error: str = ""
     """Why the last registration attempt failed ("" once registered)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class QueueSwitches:
-    """The queue switches (FAXCOMEX ``OutgoingQueue.Blocked/Paused``, ``IncomingQueue.Blocked``)."""
-
-    outgoing_blocked: bool = False
-    outgoing_paused: bool = False
-    incoming_blocked: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class Activity:
-    """FAXCOMEX ``IFaxActivity``: faxes being received, routed, sent, and waiting."""
-
-    incoming_messages: int
-    routing_messages: int
-    outgoing_messages: int
-    queued_messages: int
 
 
 @dataclass(frozen=True, kw_only=True)

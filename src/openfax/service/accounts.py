@@ -55,10 +55,10 @@ from openfax.model import (
     effective_rights,
     format_id,
 )
+from openfax.model.events import ConfigChanged, IncomingMessageAdded
 from openfax.model.records import SENDER_FIELDS, MessageInfo
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 from openfax.service.views import message_info
 from openfax.store import Account, AccountToken, Direction, GroupGrant
 from openfax.store import queries as q
@@ -84,7 +84,7 @@ CACHE_SIZE = 10_000
 """The most sign-ins each cache keeps (accounts, checked passwords, tokens); the least
 recently used goes first. Only what signed in is kept, so a flood of wrong credentials
 neither fills a cache nor pushes much out of it."""
-SECURITY_CHANGED = {"security": True}
+SECURITY_CHANGED = ConfigChanged(security=True)
 """The CONFIG_CHANGED payload of a change of accounts or rights (OnSecurityConfigChange)."""
 
 MAX_AUDIT_ID = 200
@@ -555,12 +555,9 @@ class Accounts:
                 message_id,
                 {"account": account},
             )
-            await ctx.hub.emit(
-                conn,
-                EventType.INCOMING_MESSAGE_ADDED,
-                # Added to the account's folder, not to the receive folder.
-                {"message_id": format_id(message_id), "added_to_receive_folder": False},
-            )
+            # Added to the account's folder, not to the receive folder.
+            added = IncomingMessageAdded(message_id=message_id, added_to_receive_folder=False)
+            await ctx.hub.emit(conn, added)
         return message_info(message)
 
     # --- inside ------------------------------------------------------------------------------
@@ -621,7 +618,7 @@ class Accounts:
         ctx = self.ctx
         async with ctx.hub.transaction() as conn:
             await work(conn)
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, SECURITY_CHANGED)
+            await ctx.hub.emit(conn, SECURITY_CHANGED)
             now = ctx.clock.now()
             await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "security", what, details)
         self._principals.clear()

@@ -17,9 +17,8 @@ from openfax.model.records import MessageInfo
 from openfax.routing import write_pdf
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record, record_read
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 from openfax.service.housekeeping import pdf_cache_path
-from openfax.service.views import message_info, message_removed_payload
+from openfax.service.views import message_info, message_removed
 from openfax.store import Direction
 from openfax.store import queries as q
 
@@ -151,12 +150,7 @@ class Archives:
                 message_type(direction),
                 message_id,
             )
-            kind = (
-                EventType.INCOMING_MESSAGE_REMOVED
-                if direction is Direction.IN
-                else EventType.OUTGOING_MESSAGE_REMOVED
-            )
-            await ctx.hub.emit(conn, kind, message_removed_payload(message))
+            await ctx.hub.emit(conn, message_removed(message))
             in_use = direction is Direction.OUT and message_id in {
                 job.id for job in await q.list_jobs(conn, submission_id=message.submission_id)
             }

@@ -11,8 +11,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.model import JobStatus, format_id
-from openfax.service.event_hub import EventHub, EventType
+from openfax.model import JobStatus
+from openfax.model.events import IncomingMessageAdded, OutgoingJobRemoved, OutgoingMessageAdded
+from openfax.service.event_hub import EventHub
 from openfax.service.job_states import base, is_final
 from openfax.store import Direction, IncomingJob, Message, OutgoingJob, Submission
 from openfax.store import queries as q
@@ -61,7 +62,7 @@ async def archive_outgoing(
         archived_at=now,
     )
     await q.archive_message(conn, message)
-    await hub.emit(conn, EventType.OUTGOING_MESSAGE_ADDED, {"message_id": format_id(job.id)})
+    await hub.emit(conn, OutgoingMessageAdded(message_id=job.id))
 
 
 async def archive_incoming(
@@ -86,8 +87,7 @@ async def archive_incoming(
     )
     await q.archive_message(conn, message)
     # FAXCOMEX IFaxAccountNotify's fAddedToReceiveFolder: a fax arrives there.
-    added = {"message_id": format_id(job.id), "added_to_receive_folder": True}
-    await hub.emit(conn, EventType.INCOMING_MESSAGE_ADDED, added)
+    await hub.emit(conn, IncomingMessageAdded(message_id=job.id, added_to_receive_folder=True))
 
 
 async def settle_submission(conn: AsyncConnection, hub: EventHub, submission_id: int) -> list[str]:
@@ -104,9 +104,7 @@ async def settle_submission(conn: AsyncConnection, hub: EventHub, submission_id:
     if not leaving:
         return []
     await q.delete_jobs(conn, [job.id for job in leaving])
-    await hub.emit_many(
-        conn, EventType.OUTGOING_JOB_REMOVED, [{"job_id": format_id(job.id)} for job in leaving]
-    )
+    await hub.emit_many(conn, [OutgoingJobRemoved(job_id=job.id) for job in leaving])
     return await unreferenced_documents(conn, submission_id, leaving)
 
 

@@ -21,8 +21,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import ConfigError
+from openfax.model.events import ConfigChanged
 from openfax.service.config_file import RetryPolicies, ServiceConfig, check_number, time_of_day
-from openfax.service.event_hub import EventHub, EventType
+from openfax.service.event_hub import EventHub
 from openfax.store import Direction
 
 CONFIGURATION_KEY = "configuration"
@@ -235,4 +236,4 @@ def configuration_of(
 async def emit_changes(conn: AsyncConnection, hub: EventHub, changed: set[str]) -> None:
     """One CONFIG event per FAXCOMEX configuration touched by ``changed`` properties."""
     for section in sorted({SECTIONS[name] for name in changed if name in SECTIONS}):
-        await hub.emit(conn, EventType.CONFIG_CHANGED, {"configuration": section})
+        await hub.emit(conn, ConfigChanged(configuration=section))

@@ -22,9 +22,9 @@ from pathlib import Path
 from openfax.documents import CoverPageFields, render_cover_page
 from openfax.documents.cover_page import DEFAULT_TEMPLATE, MAX_TEMPLATE_BYTES
 from openfax.errors import ConfigError, DocumentError, NotSupportedError
+from openfax.model.events import ConfigChanged
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 
 SUFFIX = ".txt"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}")
@@ -64,7 +64,7 @@ class CoverPages:
             details = {"change": change}
             now = ctx.clock.now()
             await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "cover_page", name, details)
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"cover_page": name, **details})
+            await ctx.hub.emit(conn, ConfigChanged(cover_page=name, change=change))
 
 
 @dataclass(frozen=True)

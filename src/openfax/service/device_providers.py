@@ -21,6 +21,7 @@ from typing import Any
 from openfax import __version__
 from openfax.errors import ConfigError, InvalidOperationError, NotSupportedError
 from openfax.model import ProviderStatus
+from openfax.model.events import ConfigChanged
 from openfax.plugins import failure, load_entry_point
 from openfax.providers import DeviceProvider, LoopbackProvider, Transport
 from openfax.providers.sip import DestinationMemory, SipProvider
@@ -28,7 +29,6 @@ from openfax.routing import normalize_guid
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.config_file import ServiceConfig
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 from openfax.store import queries as q
 
 _logger = logging.getLogger(__name__)
@@ -323,4 +323,4 @@ class DeviceProviders:
             await record(
                 conn, now, actor, AuditAction.CONFIG_CHANGED, "device_provider", unique_name
             )
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_provider": unique_name})
+            await ctx.hub.emit(conn, ConfigChanged(device_provider=unique_name))

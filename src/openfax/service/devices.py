@@ -9,11 +9,11 @@ from typing import Any
 
 from openfax.errors import MessageNotFoundError
 from openfax.model import ReceiveMode
+from openfax.model.events import ConfigChanged
 from openfax.model.records import DeviceInfo
 from openfax.providers import DeviceProvider, DeviceState
 from openfax.routing import STORE_IN_FOLDER, FolderSettings
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.scheduler import Scheduler
 from openfax.store import Device
@@ -91,7 +91,7 @@ class Devices:
             device = await q.update_device(conn, device_id, settings)
             if device is None:
                 raise MessageNotFoundError("device", device_id)
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_id": device_id})
+            await ctx.hub.emit(conn, ConfigChanged(device_id=device_id))
         self._apply_to_line(device)
         self._scheduler.wake()
         return self._device_info(device)

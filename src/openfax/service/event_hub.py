@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.model import ServerEvents
+from openfax.model.events import EventPayload, event_type, payload_json, payload_of
 from openfax.model.events import EventType as EventType  # the service names it here too
 from openfax.service.clock import Clock
 from openfax.store import Database
@@ -28,17 +30,20 @@ from openfax.store import queries as q
 
 @dataclass(frozen=True)
 class ServerEvent:
-    """One event as a subscriber sees it: its place in the log, its kind and its data."""
+    """One event as a subscriber sees it: its place in the log, its kind and the record of
+    its fields."""
 
     seq: int
     type: EventType
-    payload: dict[str, Any]
+    payload: EventPayload
     created_at: datetime
 
     @property
     def mask(self) -> ServerEvents:
         return self.type.mask
 
+
+_logger = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "openfax.after_commit"
 
@@ -76,17 +81,19 @@ class EventHub:
         for callback in callbacks:
             callback()
 
-    async def emit(
-        self, conn: AsyncConnection, type: EventType, payload: Mapping[str, Any]
-    ) -> None:
-        """Append an event in ``conn``'s transaction (as its last step)."""
-        await q.append_event(conn, type.value, payload, now=self.clock.now())
+    async def emit(self, conn: AsyncConnection, payload: EventPayload) -> None:
+        """Append the event ``payload`` is the record of in ``conn``'s transaction (as its
+        last step)."""
+        type = event_type(payload)
+        await q.append_event(conn, type.value, payload_json(payload), now=self.clock.now())
 
-    async def emit_many(
-        self, conn: AsyncConnection, type: EventType, payloads: Sequence[Mapping[str, Any]]
-    ) -> None:
+    async def emit_many(self, conn: AsyncConnection, payloads: Sequence[EventPayload]) -> None:
         """Append events of one kind in one statement, in order (a submission's jobs)."""
-        await q.append_events(conn, type.value, payloads, now=self.clock.now())
+        if not payloads:
+            return
+        type = event_type(payloads[0])
+        data = [payload_json(payload) for payload in payloads]
+        await q.append_events(conn, type.value, data, now=self.clock.now())
 
     async def close(self, wait: float = 0.0) -> None:
         """End every subscription (after the events already committed), waiting up to
@@ -145,9 +152,17 @@ class EventHub:
                 batch = await q.read_events(conn, after=seen)
             for row in batch:
                 seen = row.seq
-                event = ServerEvent(row.seq, EventType(row.type), row.payload, row.created_at)
-                if event.mask & mask:
-                    yield event
+                type = EventType(row.type)
+                if not type.mask & mask:
+                    continue
+                try:
+                    payload = payload_of(type, row.payload)
+                except ValidationError:
+                    # Not written by this version (a log from an older one): the stream
+                    # goes on without it rather than end for every listener.
+                    _logger.exception("event %d (%s) does not fit its record", row.seq, row.type)
+                    continue
+                yield ServerEvent(row.seq, type, payload, row.created_at)
             if batch:
                 continue
             if closed:

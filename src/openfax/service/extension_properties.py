@@ -22,10 +22,10 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import ConfigError, MessageNotFoundError
+from openfax.model.events import ConfigChanged
 from openfax.routing import normalize_guid
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 from openfax.store import queries as q
 
 _logger = logging.getLogger(__name__)
@@ -119,10 +119,8 @@ class ExtensionProperties:
             await record(
                 conn, now, actor, AuditAction.CONFIG_CHANGED, "extension_property", key, details
             )
-            payload: dict[str, object] = {"extension_property": key}
-            if device_id:
-                payload["device_id"] = device_id
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, payload)
+            changed = ConfigChanged(extension_property=key, device_id=device_id or None)
+            await ctx.hub.emit(conn, changed)
         self._notify(owners, key, device_id, data)
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from openfax.model import AccessRights2, ServerEvents, parse_id
-from openfax.model.events import EventType
+from openfax.model import AccessRights2, ServerEvents
+from openfax.model.events import ConfigChanged, EventType, JobEvent, MessageEvent
 from openfax.service.event_hub import ServerEvent
 from openfax.store import Direction
 
@@ -77,7 +77,7 @@ class Hearing:
         self.rights = rights
         self.uid = uid
         self.account = account
-        self.owners: dict[str, int] = {}
+        self.owners: dict[int, int] = {}
 
     async def refresh(self) -> str | None:
         """Take up the listener's rights as they are now (after a change of accounts or
@@ -95,7 +95,7 @@ class Hearing:
     @staticmethod
     def changes_rights(event: ServerEvent) -> bool:
         """Whether ``event`` changed accounts or rights (:meth:`refresh` is due)."""
-        return event.type is EventType.CONFIG_CHANGED and bool(event.payload.get("security"))
+        return isinstance(event.payload, ConfigChanged) and bool(event.payload.security)
 
     async def allows(self, event: ServerEvent) -> bool:
         """Whether the listener may hear ``event``."""
@@ -103,7 +103,8 @@ class Hearing:
             return await self._of_account(event, self.account)
         direction = _FAX_EVENTS.get(event.type)
         if direction is Direction.OUT:
-            everyone = _R2.QUERY_OUT_JOBS if "job_id" in event.payload else _R2.QUERY_ARCHIVES
+            is_job = isinstance(event.payload, JobEvent)
+            everyone = _R2.QUERY_OUT_JOBS if is_job else _R2.QUERY_ARCHIVES
             return everyone in self.rights or await self._owner(direction, event) == self.account_id
         if direction is Direction.IN:
             if sees_receive_folder(self.service, self.rights):
@@ -128,11 +129,15 @@ class Hearing:
         return event.type is EventType.SERVER_SHUT_DOWN
 
     async def _owner(self, direction: Direction, event: ServerEvent) -> int | None:
-        fax_id = event.payload.get("job_id") or event.payload.get("message_id")
-        if not isinstance(fax_id, str):
+        payload = event.payload
+        if isinstance(payload, JobEvent):
+            fax_id = payload.job_id
+        elif isinstance(payload, MessageEvent):
+            fax_id = payload.message_id
+        else:
             return None
         if fax_id not in self.owners:
-            owner = await self.service.archives.owner_of(direction, parse_id(fax_id))
+            owner = await self.service.archives.owner_of(direction, fax_id)
             if owner is None:
                 return None
             self.owners[fax_id] = owner

@@ -22,12 +22,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from openfax.errors import MessageNotFoundError
-from openfax.model import JobStatus, format_id
+from openfax.model import JobStatus
+from openfax.model.events import OutgoingJobRemoved
 from openfax.service.archiving import unreferenced_documents
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, entry, message_type, record
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
-from openfax.service.views import message_removed_payload
+from openfax.service.views import message_removed
 from openfax.store import Direction, OutgoingJob, Spool
 from openfax.store import queries as q
 
@@ -42,11 +42,6 @@ ORPHAN_AGE = timedelta(hours=1)
 
 AGED_JOB_STATUSES = (JobStatus.FAILED, JobStatus.RETRIES_EXCEEDED, JobStatus.CANCELED)
 """Final statuses a job lingers in the queue with (for Restart) until its age limit."""
-
-_REMOVED = {
-    Direction.IN: EventType.INCOMING_MESSAGE_REMOVED,
-    Direction.OUT: EventType.OUTGOING_MESSAGE_REMOVED,
-}
 
 
 def pdf_cache_path(spool: Spool, direction: Direction, message_id: int) -> Path:
@@ -139,9 +134,7 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
                 by_submission.setdefault(job.submission_id, []).append(job)
             for submission_id, gone in by_submission.items():
                 files += await unreferenced_documents(conn, submission_id, gone)
-            await ctx.hub.emit_many(
-                conn, EventType.OUTGOING_JOB_REMOVED, [{"job_id": format_id(j.id)} for j in jobs]
-            )
+            await ctx.hub.emit_many(conn, [OutgoingJobRemoved(job_id=j.id) for j in jobs])
             limit = {"age_limit_days": config.outgoing.age_limit_days}
             await q.append_audit(
                 conn,
@@ -180,7 +173,7 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
                     message.id,
                     {"age_limit_days": days},
                 )
-                await ctx.hub.emit(conn, _REMOVED[direction], message_removed_payload(message))
+                await ctx.hub.emit(conn, message_removed(message))
                 files += [message.tiff_path] if message.tiff_path else []
                 caches.append(pdf_cache_path(ctx.spool, direction, message.id))
                 removed += 1

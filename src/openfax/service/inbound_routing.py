@@ -33,6 +33,7 @@ from openfax.errors import (
 )
 from openfax.masking import masked, unmasked
 from openfax.model import format_id
+from openfax.model.events import ConfigChanged, IncomingJobRemoved
 from openfax.model.lifecycle import IncomingInput
 from openfax.model.records import DeliveryInfo
 from openfax.routing import (
@@ -51,11 +52,10 @@ from openfax.routing import (
 from openfax.routing.registry import LAST
 from openfax.service.config_file import listen_address
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 from openfax.service.housekeeping import pdf_cache_path
 from openfax.service.receipts import load_receipt_options
 from openfax.service.system_log import inbound_events
-from openfax.service.views import delivery_info, incoming_job_payload
+from openfax.service.views import delivery_info, incoming_job_changed
 from openfax.store import DeliveryStatus, Direction, IncomingJob, RoutingDelivery
 from openfax.store import queries as q
 
@@ -146,7 +146,7 @@ class InboundRouting:
         async with self.ctx.hub.transaction() as conn:
             value = {g: i + 1 for i, g in enumerate(order)}
             await q.set_setting(conn, PRIORITIES_KEY, value, now=self.ctx.clock.now())
-            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"routing_method": key})
+            await self.ctx.hub.emit(conn, ConfigChanged(routing_method=key))
         self._order = order
         return self.get_method(key)
 
@@ -174,9 +174,7 @@ class InboundRouting:
             stored = await q.get_setting(conn, setting) or {}
             value = method.check(unmasked(configuration, stored))
             await q.set_setting(conn, setting, value, now=self.ctx.clock.now())
-            await self.ctx.hub.emit(
-                conn, EventType.CONFIG_CHANGED, {"routing_method": key, "device": device_id}
-            )
+            await self.ctx.hub.emit(conn, ConfigChanged(routing_method=key, device=device_id))
         return masked(value)
 
     async def delete_configuration(self, guid: str, device_id: int = 0) -> None:
@@ -184,9 +182,7 @@ class InboundRouting:
         key = self._guid(guid)
         async with self.ctx.hub.transaction() as conn:
             await q.delete_setting(conn, configuration_key(key, device_id))
-            await self.ctx.hub.emit(
-                conn, EventType.CONFIG_CHANGED, {"routing_method": key, "device": device_id}
-            )
+            await self.ctx.hub.emit(conn, ConfigChanged(routing_method=key, device=device_id))
 
     async def _check_device(self, conn: AsyncConnection, device_id: int) -> None:
         if device_id != 0 and await q.get_device(conn, device_id) is None:
@@ -204,7 +200,7 @@ class InboundRouting:
                 raise MessageNotFoundError("device", device_id)
             methods = [m for m in device.routing_methods if m != key] + ([key] if use else [])
             await q.update_device(conn, device_id, {"routing_methods": methods})
-            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"device_id": device_id})
+            await self.ctx.hub.emit(conn, ConfigChanged(device_id=device_id))
 
     # --- third-party extensions -------------------------------------------------------------------
 
@@ -245,9 +241,7 @@ class InboundRouting:
                 raise ConfigError(source, "methods", f"GUID {reused[0]} is already used")
             recorded = [*recorded, registration.to_json()]
             await q.set_setting(conn, EXTENSIONS_KEY, recorded, now=self.ctx.clock.now())
-            await self.ctx.hub.emit(
-                conn, EventType.CONFIG_CHANGED, {"routing_extension": unique_name}
-            )
+            await self.ctx.hub.emit(conn, ConfigChanged(routing_extension=unique_name))
         _logger.info("routing extension %s registered; it loads at the next start", unique_name)
 
     async def unregister_extension(self, unique_name: str) -> None:
@@ -258,9 +252,7 @@ class InboundRouting:
             if len(kept) == len(recorded):
                 raise NotSupportedError(f"no routing extension {unique_name!r} is registered")
             await q.set_setting(conn, EXTENSIONS_KEY, kept, now=self.ctx.clock.now())
-            await self.ctx.hub.emit(
-                conn, EventType.CONFIG_CHANGED, {"routing_extension": unique_name}
-            )
+            await self.ctx.hub.emit(conn, ConfigChanged(routing_extension=unique_name))
 
     # --- deliveries -------------------------------------------------------------------------------
 
@@ -326,7 +318,7 @@ class InboundRouting:
             if delivery.status is DeliveryStatus.PENDING:
                 await q.update_routing_delivery(conn, delivery.id, changes)
         await q.delete_incoming_job(conn, job.id)
-        await self.ctx.hub.emit(conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)})
+        await self.ctx.hub.emit(conn, IncomingJobRemoved(job_id=job.id))
         _logger.info("fax %016x: routing cancelled", job.id)
 
     def wake(self, job_id: int) -> None:
@@ -550,9 +542,7 @@ class InboundRouting:
         if all(d.status is DeliveryStatus.DONE for d in deliveries):
             # Not there any more if it was cancelled meanwhile.
             if await q.delete_incoming_job(conn, job.id):
-                await self.ctx.hub.emit(
-                    conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
-                )
+                await self.ctx.hub.emit(conn, IncomingJobRemoved(job_id=job.id))
                 _logger.info("fax %016x routed", job.id)
             return None
         pending = any(d.status is DeliveryStatus.PENDING for d in deliveries)
@@ -583,5 +573,5 @@ class InboundRouting:
     async def _changed(self, conn: AsyncConnection, job: IncomingJob | None) -> IncomingJob | None:
         """Tell of the incoming job just written (if it was)."""
         if job is not None:
-            await self.ctx.hub.emit(conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(job))
+            await self.ctx.hub.emit(conn, incoming_job_changed(job))
         return job

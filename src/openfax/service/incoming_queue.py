@@ -13,10 +13,9 @@ from openfax.model.paging import QueueCursor, QueuePage
 from openfax.model.records import IncomingJobInfo
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record, record_read
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.receiving import Receiver
-from openfax.service.views import incoming_job_info, incoming_job_payload
+from openfax.service.views import incoming_job_changed, incoming_job_info
 from openfax.store import queries as q
 
 
@@ -60,7 +59,7 @@ class IncomingQueue:
             await record(
                 conn, ctx.clock.now(), actor, AuditAction.CANCELLED, "incoming_job", job_id
             )
-            await ctx.hub.emit(conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(updated))
+            await ctx.hub.emit(conn, incoming_job_changed(updated))
             if status is JobStatus.CANCELED:
                 await self._routing.cancel(conn, updated)
         if status is JobStatus.CANCELING:

@@ -18,6 +18,7 @@ from typing import Any
 from openfax import __version__
 from openfax.errors import ConfigError
 from openfax.model import DEFAULT_PREFETCH_SIZE, ServerApiVersion
+from openfax.model.events import ConfigChanged, QueuesStatusChanged
 from openfax.model.records import AuditEntryInfo, QueueSwitches, ServerInfo
 from openfax.service.activity_log import ACTIVITY_LOGGING_KEY, ActivityLog, ActivityLogging
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
@@ -33,7 +34,6 @@ from openfax.service.configuration import (
     saved_json,
 )
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 from openfax.service.receipt_options import (
     RECEIPT_OPTIONS_KEY,
     ReceiptOptions,
@@ -168,7 +168,7 @@ class Options:
             now = ctx.clock.now()
             await q.set_setting(conn, SWITCHES_KEY, value, now=now)
             await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "queues", "queues", value)
-            await ctx.hub.emit(conn, EventType.QUEUES_STATUS_CHANGED, value)
+            await ctx.hub.emit(conn, QueuesStatusChanged(**value))
         ctx.switches = switches
         self._scheduler.wake()
         return switches
@@ -187,7 +187,7 @@ class Options:
         async with ctx.hub.transaction() as conn:
             options = check_receipt_options(changes, await load_receipt_options(conn))
             await q.set_setting(conn, RECEIPT_OPTIONS_KEY, options.to_json(), now=ctx.clock.now())
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"options": "receipts"})
+            await ctx.hub.emit(conn, ConfigChanged(options="receipts"))
         return options.masked()
 
     async def get_activity_logging(self) -> ActivityLogging:
@@ -203,7 +203,7 @@ class Options:
             stored = ActivityLogging.from_json(await q.get_setting(conn, ACTIVITY_LOGGING_KEY))
             options = stored.changed(changes)
             await q.set_setting(conn, ACTIVITY_LOGGING_KEY, options.to_json(), now=ctx.clock.now())
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"options": "activity_logging"})
+            await ctx.hub.emit(conn, ConfigChanged(options="activity_logging"))
         if ctx.activity_log is not None:
             ctx.activity_log.options = options
         return self._activity_shown(options)
@@ -224,7 +224,7 @@ class Options:
             levels = EventLogging.from_json(await q.get_setting(conn, EVENT_LOGGING_KEY))
             levels = levels.changed(changes)
             await q.set_setting(conn, EVENT_LOGGING_KEY, levels.to_json(), now=ctx.clock.now())
-            await ctx.hub.emit(conn, EventType.CONFIG_CHANGED, {"options": "event_logging"})
+            await ctx.hub.emit(conn, ConfigChanged(options="event_logging"))
         levels.apply()
         return levels
 

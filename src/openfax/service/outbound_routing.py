@@ -36,18 +36,18 @@ from openfax.errors import (
     RuleNotFoundError,
 )
 from openfax.model import GROUP_NAME_ALL_DEVICES, GroupStatus, RoutingRuleCode, RuleStatus
+from openfax.model.events import ConfigChanged
 from openfax.providers import T38Policy
 from openfax.service.config_file import OutgoingConfig
 from openfax.service.context import ServiceContext
 from openfax.service.country_codes import split_number
-from openfax.service.event_hub import EventType
 from openfax.store import Device, OutboundGroup, OutboundRule
 from openfax.store import queries as q
 
 ANY = RoutingRuleCode.ANY_CODE
 SOURCE = "outbound routing"
-GROUPS_CHANGED = {"outbound_routing": "groups"}
-RULES_CHANGED = {"outbound_routing": "rules"}
+GROUPS_CHANGED = ConfigChanged(outbound_routing="groups")
+RULES_CHANGED = ConfigChanged(outbound_routing="rules")
 """The payloads of the CONFIG_CHANGED events (OnOutboundRouting{Groups,Rules}ConfigChange)."""
 MAX_GROUP_NAME = 200
 """The longest group name the store holds."""
@@ -255,7 +255,7 @@ class OutboundRouting:
             if any(g.name == name for g in await q.list_outbound_groups(conn)):
                 raise InvalidOperationError(f"the outbound routing group {name!r} exists already")
             await q.put_outbound_group(conn, OutboundGroup(name=name))
-            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, GROUPS_CHANGED)
+            await self.ctx.hub.emit(conn, GROUPS_CHANGED)
         return await self.get_group(name)
 
     async def remove_group(self, name: str) -> None:
@@ -268,7 +268,7 @@ class OutboundRouting:
                 raise GroupInUseError(f"the group {name!r} is used by the rules {codes}")
             if not await q.delete_outbound_group(conn, name):
                 raise GroupNotFoundError(f"no outbound routing group {name!r}")
-            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, GROUPS_CHANGED)
+            await self.ctx.hub.emit(conn, GROUPS_CHANGED)
         self.ctx.wake_scheduler.set()
 
     async def set_device_ids(self, name: str, device_ids: list[int]) -> GroupInfo:
@@ -317,7 +317,7 @@ class OutboundRouting:
                 raise BadGroupConfigurationError(f"a device is twice in the group {name!r}: {ids}")
             await self._check_devices(conn, ids)
             await q.put_outbound_group(conn, OutboundGroup(name=name, device_ids=ids))
-            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, GROUPS_CHANGED)
+            await self.ctx.hub.emit(conn, GROUPS_CHANGED)
         self.ctx.wake_scheduler.set()
         return await self.get_group(name)
 
@@ -384,7 +384,7 @@ class OutboundRouting:
         async with self.ctx.hub.transaction() as conn:
             if not await q.delete_outbound_rule(conn, country_code, area_code):
                 raise RuleNotFoundError(f"no outbound routing rule for {country_code}/{area_code}")
-            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, RULES_CHANGED)
+            await self.ctx.hub.emit(conn, RULES_CHANGED)
         self.ctx.wake_scheduler.set()
 
     async def _put_rule(
@@ -429,6 +429,6 @@ class OutboundRouting:
                 t38_policy=None if t38_policy == "trunk" else t38_policy,
             )
             await q.put_outbound_rule(conn, rule)
-            await self.ctx.hub.emit(conn, EventType.CONFIG_CHANGED, RULES_CHANGED)
+            await self.ctx.hub.emit(conn, RULES_CHANGED)
         self.ctx.wake_scheduler.set()
         return await self.get_rule(country_code, area_code)

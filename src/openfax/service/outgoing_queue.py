@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
 
 from openfax.documents import write_fax_tiff
 from openfax.errors import (
@@ -23,6 +22,7 @@ from openfax.errors import (
     SubmissionError,
 )
 from openfax.model import DEFAULT_PREFETCH_SIZE, CoverPageType, JobStatus, new_ids
+from openfax.model.events import OutgoingJobAdded
 from openfax.model.paging import QueueCursor, QueuePage
 from openfax.model.records import CallAttemptInfo, OutgoingJobInfo, SubmitResult, person_fields
 from openfax.service.archiving import settle_submission
@@ -31,7 +31,6 @@ from openfax.service.composing import compose_pages, sending_tsid
 from openfax.service.config_file import OutgoingConfig, ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.cover_pages import folder as cover_pages_folder
-from openfax.service.event_hub import EventType
 from openfax.service.job_states import Operation, operate
 from openfax.service.receipts import load_receipt_options
 from openfax.service.schedule import first_send_time
@@ -163,8 +162,11 @@ class OutgoingQueue:
                         submission.id,
                         details,
                     )
-                    added = [_job_added(job) for job in jobs]
-                    await ctx.hub.emit_many(conn, EventType.OUTGOING_JOB_ADDED, added)
+                    added = [
+                        OutgoingJobAdded(job_id=job.id, submission_id=job.submission_id)
+                        for job in jobs
+                    ]
+                    await ctx.hub.emit_many(conn, added)
         except BaseException:
             await asyncio.to_thread(_delete_files, ctx.spool, paths)
             raise
@@ -345,10 +347,6 @@ def _jobs(
             zip(request.recipients, rendered.covers, strict=True)
         )
     ]
-
-
-def _job_added(job: OutgoingJob) -> dict[str, Any]:
-    return {"job_id": f"{job.id:016x}", "submission_id": f"{job.submission_id:016x}"}
 
 
 def _delete_files(spool: Spool, paths: list[str]) -> None:

@@ -31,6 +31,13 @@ from openfax.engine import Negotiated, PageReceived, SessionOptions
 from openfax.errors import FaxError
 from openfax.file_modes import FOLDER_MODE
 from openfax.model import ExtendedStatus, JobStatus, format_id, new_id
+from openfax.model.events import (
+    ConfigChanged,
+    DeviceStatusChanged,
+    IncomingJobAdded,
+    IncomingJobRemoved,
+    NewCall,
+)
 from openfax.providers import (
     Answered,
     CallEnded,
@@ -46,10 +53,10 @@ from openfax.providers import (
 from openfax.service.activity_log import INBOX_COLUMNS, INBOX_LOG
 from openfax.service.archiving import archive_incoming
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType, after_commit
+from openfax.service.event_hub import after_commit
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.system_log import inbound_events
-from openfax.service.views import incoming_job_payload
+from openfax.service.views import incoming_job_changed
 from openfax.store import IncomingJob
 from openfax.store import queries as q
 
@@ -79,7 +86,9 @@ class Receiver:
         self._calls: dict[int, asyncio.Queue[CallProgress]] = {}
         self._lines: dict[int, Line] = {}
         """The line of each reception running on this node, by incoming job id."""
-        self._notices: asyncio.Queue[tuple[EventType, dict[str, Any]] | None] = asyncio.Queue()
+        self._notices: asyncio.Queue[ConfigChanged | DeviceStatusChanged | NewCall | None] = (
+            asyncio.Queue()
+        )
 
     def close_notices(self) -> None:
         """End :meth:`run_notices` once the notices before this one are written."""
@@ -94,49 +103,48 @@ class Receiver:
             notice = await self._notices.get()
             if notice is None:
                 return
-            kind, payload = notice
             try:
                 async with self.ctx.hub.transaction() as conn:
-                    await self.ctx.hub.emit(conn, kind, payload)
+                    await self.ctx.hub.emit(conn, notice)
             except Exception:
-                _logger.exception("the %s notice %s could not be written", kind.value, payload)
+                _logger.exception("the notice %s could not be written", notice)
 
     # --- DeviceListener -----------------------------------------------------------------------
 
     def on_device_state(self, device: Line, state: DeviceState) -> None:
         sending = state is not DeviceState.IDLE and self._sending(device)
         registration = device.registration
-        payload = {
-            "device_id": self.ctx.device_id_of(device),
-            "powered_off": registration is not None and registration.failed,
-            "sending": sending,
-            "receiving": state is DeviceState.IN_CALL and not sending,
-            "ringing": state is DeviceState.RINGING,
-            "registration": "" if registration is None else registration.state.value,
-            "registration_error": "" if registration is None else registration.error,
-        }
-        self._notices.put_nowait((EventType.DEVICE_STATUS_CHANGED, payload))
+        status = DeviceStatusChanged(
+            device_id=self.ctx.device_id_of(device),
+            powered_off=registration is not None and registration.failed,
+            sending=sending,
+            receiving=state is DeviceState.IN_CALL and not sending,
+            ringing=state is DeviceState.RINGING,
+            registration="" if registration is None else registration.state.value,
+            registration_error="" if registration is None else registration.error,
+        )
+        self._notices.put_nowait(status)
         if state is DeviceState.IDLE:
             self._on_idle()
 
     def on_provider_status(self, provider: DeviceProvider) -> None:
         """A provider's status changed: a configuration event names it, its status and why
         (FAXCOMEX has no provider event; a listener reads the providers again)."""
-        payload = {
-            "device_provider": provider.name,
-            "provider_status": provider.status.name,
-            "provider_error": provider.error,
-        }
-        self._notices.put_nowait((EventType.CONFIG_CHANGED, payload))
+        changed = ConfigChanged(
+            device_provider=provider.name,
+            provider_status=provider.status.name,
+            provider_error=provider.error,
+        )
+        self._notices.put_nowait(changed)
 
     def on_incoming_call(self, call: IncomingCall, event: CallProgress) -> None:
         if isinstance(event, Ringing) and event.ring == 1:
-            payload = {
-                "call_id": call.call_id,
-                "device_id": self.ctx.device_id_of(call.device),
-                "caller_id": call.caller_id,
-            }
-            self._notices.put_nowait((EventType.NEW_CALL, payload))
+            new_call = NewCall(
+                call_id=call.call_id,
+                device_id=self.ctx.device_id_of(call.device),
+                caller_id=call.caller_id,
+            )
+            self._notices.put_nowait(new_call)
         queue = self._calls.get(call.call_id)
         if queue is not None:
             queue.put_nowait(event)
@@ -165,9 +173,7 @@ class Receiver:
                 receive_path=relative,
             )
             await q.insert_incoming_job(conn, job)
-            await self.ctx.hub.emit(
-                conn, EventType.INCOMING_JOB_ADDED, {"job_id": format_id(job_id)}
-            )
+            await self.ctx.hub.emit(conn, IncomingJobAdded(job_id=job_id))
         queue: asyncio.Queue[CallProgress] = asyncio.Queue()
         self._calls[call.call_id] = queue
         self._lines[job_id] = call.device
@@ -209,9 +215,7 @@ class Receiver:
             async with self.ctx.hub.transaction() as conn:
                 job = await record(conn)
                 if job is not None:
-                    await self.ctx.hub.emit(
-                        conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(job)
-                    )
+                    await self.ctx.hub.emit(conn, incoming_job_changed(job))
         except SQLAlchemyError:
             _logger.exception("fax %016x: its progress could not be written", job_id)
 
@@ -244,9 +248,7 @@ class Receiver:
     async def _remove(self, job: IncomingJob) -> None:
         async with self.ctx.hub.transaction() as conn:
             await q.delete_incoming_job(conn, job.id)
-            await self.ctx.hub.emit(
-                conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
-            )
+            await self.ctx.hub.emit(conn, IncomingJobRemoved(job_id=job.id))
 
     async def archive(
         self, job: IncomingJob, end: q.ReceptionEnd, *, cut_off: bool = False
@@ -297,14 +299,10 @@ class Receiver:
                 device_name=line.name if line else str(job.device_id),
                 now=now,
             )
-            await self.ctx.hub.emit(
-                conn, EventType.INCOMING_JOB_CHANGED, incoming_job_payload(routed)
-            )
+            await self.ctx.hub.emit(conn, incoming_job_changed(routed))
             if cancelled:
                 await q.delete_incoming_job(conn, job.id)
-                await self.ctx.hub.emit(
-                    conn, EventType.INCOMING_JOB_REMOVED, {"job_id": format_id(job.id)}
-                )
+                await self.ctx.hub.emit(conn, IncomingJobRemoved(job_id=job.id))
             after_commit(conn, partial(self._archived, routed, line.name if line else ""))
         archived.append((routed, cancelled))
 

@@ -49,7 +49,7 @@ from openfax.service.activity_log import OUTBOX_COLUMNS, OUTBOX_LOG
 from openfax.service.archiving import archive_outgoing, settle_submission
 from openfax.service.composing import ComposedCall, compose_for_call, sending_tsid
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType, after_commit
+from openfax.service.event_hub import after_commit
 from openfax.service.interrupted import interrupt
 from openfax.service.job_states import base, is_final
 from openfax.service.outbound_routing import Routes, load_routes, routes_changed, t38_policy_for
@@ -59,7 +59,7 @@ from openfax.service.receipts import queue_receipts
 from openfax.service.schedule import in_discount_period, next_discount_start
 from openfax.service.system_log import outbound_events
 from openfax.service.transcript import transcript_json
-from openfax.service.views import outgoing_job_payload
+from openfax.service.views import outgoing_job_changed
 from openfax.store import CallAttempt, Device, OutgoingJob, Submission
 from openfax.store import queries as q
 from openfax.store.queries import CallEnd
@@ -735,7 +735,7 @@ async def emit_job(conn: AsyncConnection, ctx: ServiceContext, job: OutgoingJob)
     comes here, so a job that reached a final state gets its receipt queued in the same
     transaction (after the event, see ``queue_receipts``), and its outbox line and outbound
     event once that has committed."""
-    await ctx.hub.emit(conn, EventType.OUTGOING_JOB_CHANGED, outgoing_job_payload(job))
+    await ctx.hub.emit(conn, outgoing_job_changed(job))
     status = base(job.status)
     if status is JobStatus.RETRYING and job.extended_status_text:
         after_commit(

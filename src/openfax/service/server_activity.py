@@ -9,9 +9,9 @@ import logging
 from sqlalchemy.exc import SQLAlchemyError
 
 from openfax.model import JobStatus
+from openfax.model.events import ActivityChanged
 from openfax.model.records import Activity
 from openfax.service.context import ServiceContext
-from openfax.service.event_hub import EventType
 from openfax.service.job_states import base
 from openfax.store import Direction
 from openfax.store import queries as q
@@ -57,8 +57,8 @@ class ServerActivity:
                 if activity == last:
                     continue
                 async with ctx.hub.transaction() as conn:
-                    counts = dataclasses.asdict(activity)
-                    await ctx.hub.emit(conn, EventType.ACTIVITY_CHANGED, counts)
+                    changed = ActivityChanged(**dataclasses.asdict(activity))
+                    await ctx.hub.emit(conn, changed)
             except SQLAlchemyError:
                 # A hint, not a record: the next commit tries again.
                 _logger.exception("the server's activity could not be reported")

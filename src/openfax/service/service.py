@@ -18,6 +18,7 @@ from datetime import tzinfo
 from types import TracebackType
 from typing import Self
 
+from openfax.model.events import ServerShutDown
 from openfax.service.accounts import Accounts
 from openfax.service.archives import Archives
 from openfax.service.clock import Clock, SystemClock
@@ -29,7 +30,7 @@ from openfax.service.device_providers import (
     built_in_providers,
 )
 from openfax.service.devices import Devices
-from openfax.service.event_hub import EventHub, EventType
+from openfax.service.event_hub import EventHub
 from openfax.service.extension_properties import (
     ExtensionProperties,
 )
@@ -199,7 +200,7 @@ class FaxService:
             task.cancel()
         if not self._announced:
             async with ctx.hub.transaction() as conn:
-                await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
+                await ctx.hub.emit(conn, ServerShutDown())
         await ctx.hub.close()
         await ctx.db.close()
         self._parts = None
@@ -214,7 +215,7 @@ class FaxService:
         ``stop()`` then does not emit it again."""
         ctx = self.ctx
         async with ctx.hub.transaction() as conn:
-            await ctx.hub.emit(conn, EventType.SERVER_SHUT_DOWN, {})
+            await ctx.hub.emit(conn, ServerShutDown())
         self._announced = True
         await ctx.hub.close(wait)
 

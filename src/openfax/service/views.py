@@ -1,14 +1,20 @@
-"""The records the service shows (:mod:`openfax.model.records`), filled from the store's
-rows: they join what FAXCOMEX shows on one object (an outgoing job shows its submission's
-sender and subject) and add what is computed, never stored (``available_operations``).
+"""The records the service shows (:mod:`openfax.model.records`) and the events it emits
+(:mod:`openfax.model.events`), filled from the store's rows: they join what FAXCOMEX shows on
+one object (an outgoing job shows its submission's sender and subject) and add what is
+computed, never stored (``available_operations``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, TypeVar
 
-from openfax.model import CoverPageType, JobType, format_id
+from openfax.model import CoverPageType, JobType
+from openfax.model.events import (
+    IncomingJobChanged,
+    IncomingMessageRemoved,
+    OutgoingJobChanged,
+    OutgoingMessageRemoved,
+)
 from openfax.model.records import (
     AuditEntryInfo,
     CallAttemptInfo,
@@ -49,24 +55,20 @@ def outgoing_job_info(job: OutgoingJob, submission: Submission) -> OutgoingJobIn
     return _view(
         OutgoingJobInfo,
         job,
-        available_operations=available_operations(job.status),
+        **_outgoing_status(job),
         recipient=Recipient.of(
             {**job.recipient, "fax_number": job.recipient_number, "name": job.recipient_name}
         ),
         sender=Sender.of(submission.sender),
         subject=submission.subject,
         document_name=submission.document_name,
-        pages=job.total_pages,
         schedule_type=submission.schedule_type,
         receipt_type=submission.receipt_type,
         receipt_address=submission.receipt_address,
         has_cover_page=submission.cover_page_type is not CoverPageType.NONE,
         group_broadcast_receipts=submission.group_broadcast_receipts,
         original_scheduled_time=job.original_scheduled_at,
-        scheduled_time=job.scheduled_at,
         submission_time=submission.submitted_at,
-        transmission_start=job.started_at,
-        transmission_end=job.ended_at,
         owner=submission.owner,
         owner_id=submission.owner_id,
     )
@@ -126,66 +128,35 @@ def delivery_info(delivery: RoutingDelivery, registry: Registry) -> DeliveryInfo
     return _view(DeliveryInfo, delivery, method_name=method.friendly_name if method else "")
 
 
-def outgoing_job_payload(job: OutgoingJob) -> dict[str, Any]:
-    """An outgoing job's FAXCOMEX ``IFaxJobStatus``, as an event carries it."""
+def outgoing_job_changed(job: OutgoingJob) -> OutgoingJobChanged:
+    """An outgoing job's FAXCOMEX ``IFaxJobStatus``, as ``OnOutgoingJobChanged`` carries it."""
+    return _view(
+        OutgoingJobChanged, job, **_outgoing_status(job), job_id=job.id, job_type=JobType.SEND
+    )
+
+
+def _outgoing_status(job: OutgoingJob) -> dict[str, Any]:
+    """The status fields of an outgoing job's records that its row has under other names,
+    or computes."""
     return {
-        "job_id": format_id(job.id),
-        "job_type": int(JobType.SEND),
-        "status": int(job.status),
-        "extended_status": job.extended_status,
-        "extended_status_text": job.extended_status_text,
-        "available_operations": int(available_operations(job.status)),
+        "available_operations": available_operations(job.status),
         "pages": job.total_pages,
-        "pages_confirmed": job.pages_confirmed,
-        "current_page": job.current_page,
-        "bit_rate": job.bit_rate,
-        "page_bytes": job.page_bytes,
-        "page_bytes_sent": job.page_bytes_sent,
-        "device_id": job.device_id,
-        "retries": job.retries,
-        "csid": job.csid,
-        "tsid": job.tsid,
-        "scheduled_time": job.scheduled_at.isoformat(),
-        "size": job.size,
-        **_transmission(job.started_at, job.ended_at),
+        "scheduled_time": job.scheduled_at,
+        "transmission_start": job.started_at,
+        "transmission_end": job.ended_at,
     }
 
 
-def incoming_job_payload(job: IncomingJob) -> dict[str, Any]:
-    """An incoming job's FAXCOMEX ``IFaxJobStatus``, as an event carries it."""
-    return {
-        "job_id": format_id(job.id),
-        "job_type": int(job.job_type),
-        "status": int(job.status),
-        "extended_status": job.extended_status,
-        "extended_status_text": job.extended_status_text,
-        "available_operations": int(incoming_operations(job.status)),
-        "pages": job.pages,
-        "current_page": job.current_page,
-        "device_id": job.device_id,
-        "retries": job.retries,
-        "csid": job.csid,
-        "tsid": job.tsid,
-        "caller_id": job.caller_id,
-        "routing_information": job.routing_information,
-        "partial": job.partial,
-        **_transmission(job.started_at, job.ended_at),
-    }
+def incoming_job_changed(job: IncomingJob) -> IncomingJobChanged:
+    """An incoming job's FAXCOMEX ``IFaxJobStatus``, as ``OnIncomingJobChanged`` carries it."""
+    return _view(IncomingJobChanged, incoming_job_info(job), job_id=job.id)
 
 
-def _transmission(start: datetime | None, end: datetime | None) -> dict[str, str | None]:
-    """FAXCOMEX ``TransmissionStart/End`` as an event carries them (None: not yet)."""
-    return {
-        "transmission_start": None if start is None else start.isoformat(),
-        "transmission_end": None if end is None else end.isoformat(),
-    }
-
-
-def message_removed_payload(message: Message) -> dict[str, Any]:
+def message_removed(message: Message) -> IncomingMessageRemoved | OutgoingMessageRemoved:
     """What ``On*MessageRemoved`` carries: the id, and for a received fax whether it left
-    the receive folder (FAXCOMEX ``IFaxAccountNotify``'s ``fRemovedFromReceiveFolder``:
-    True unless it had been reassigned to an account)."""
-    payload: dict[str, Any] = {"message_id": format_id(message.id)}
+    the receive folder (True unless it had been reassigned to an account)."""
     if message.direction is Direction.IN:
-        payload["removed_from_receive_folder"] = not message.was_reassigned
-    return payload
+        return IncomingMessageRemoved(
+            message_id=message.id, removed_from_receive_folder=not message.was_reassigned
+        )
+    return OutgoingMessageRemoved(message_id=message.id)
