@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from openfax.telephony.sip import Request, Response, Via, response_to
-from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.registration import (
     AttemptDue,
     Event,
@@ -19,24 +18,12 @@ from openfax.telephony.sip.registration import (
     StateChanged,
     Unregistered,
 )
+from tests.telephony.test_sip_call import authorize
 
 REGISTRAR = "sip:pbx.example"
 VIA = Via("UDP", "192.0.2.1", 5060, {"rport": None})
 CONTACT = "sip:openfax@192.0.2.1:5060"
 CHALLENGE = ("WWW-Authenticate", 'Digest realm="pbx", nonce="n1", qop="auth"')
-
-
-def authorize(request: Request, response: Response, nonce_count: int) -> tuple[str, str] | None:
-    challenge = DigestChallenge.parse(response.required("WWW-Authenticate"))
-    value = digest_response(
-        challenge,
-        method=request.method,
-        uri=request.uri,
-        username="alice",
-        password="secret",
-        nonce_count=nonce_count,
-    )
-    return ("Authorization", value)
 
 
 def registration(*, password: bool = True, expires: int = 3600) -> Registration:
