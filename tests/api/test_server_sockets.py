@@ -52,7 +52,9 @@ def test_an_error_in_the_served_block_comes_out_as_itself(tmp_path: Path) -> Non
     ExceptionGroup; ``serving`` hands the one error on as itself, so openfaxd reports a
     FaxError raised while it serves (announcing its shutdown) as it reports one at start."""
 
-    service = FaxService(load_config(None, data_dir=tmp_path))
+    config = tmp_path / "openfaxd.toml"
+    config.write_text('[api]\nlisten = "127.0.0.1:0"\n')
+    service = FaxService(load_config(config, data_dir=tmp_path / "data"))
 
     async def serve_and_fail() -> None:
         async with service, serving(service) as api:

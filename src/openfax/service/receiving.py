@@ -37,6 +37,7 @@ from openfax.model.events import (
     IncomingJobAdded,
     IncomingJobRemoved,
     NewCall,
+    event_type,
 )
 from openfax.providers import (
     Answered,
@@ -107,7 +108,8 @@ class Receiver:
                 async with self.ctx.hub.transaction() as conn:
                     await self.ctx.hub.emit(conn, notice)
             except Exception:
-                _logger.exception("the notice %s could not be written", notice)
+                kind = event_type(notice).value
+                _logger.exception("the %s notice %s could not be written", kind, notice)
 
     # --- DeviceListener -----------------------------------------------------------------------
 
