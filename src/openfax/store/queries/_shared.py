@@ -1,15 +1,17 @@
 """What the query modules share: the backend's INSERT with ON CONFLICT, the check of a
-change's columns, and the compare-and-set UPDATE of the job tables."""
+change's columns, reading and changing one row, and the compare-and-set UPDATE of the job
+tables."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, update
+from sqlalchemy import ColumnElement, RowMapping, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openfax.errors import MessageNotFoundError
 from openfax.model import JobStatus
 
 
@@ -25,6 +27,40 @@ def check_columns(table: Table, changes: Mapping[str, Any], frozen: Collection[s
     bad = sorted(set(changes) - set(table.c.keys()) | set(changes) & set(frozen))
     if bad:
         raise ValueError(f"cannot change {table.name} columns {bad}")
+
+
+async def get_row(
+    conn: AsyncConnection,
+    table: Table,
+    kind: str,
+    row_id: int,
+    *where: ColumnElement[bool],
+    for_update: bool = False,
+) -> RowMapping:
+    """The row of ``table`` with that id (and ``where``); ``MessageNotFoundError`` naming
+    ``kind`` if there is none. ``for_update`` locks it, as in ``get_job``."""
+    query = select(table).where(table.c.id == row_id, *where)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise MessageNotFoundError(kind, row_id)
+    return row._mapping
+
+
+async def update_row(
+    conn: AsyncConnection,
+    table: Table,
+    changes: Mapping[str, Any],
+    frozen: Collection[str],
+    *where: ColumnElement[bool],
+) -> RowMapping | None:
+    """Apply ``changes`` (checked against ``frozen``, as ``check_columns``) to the row
+    ``where`` picks; the new row, or None if there is none."""
+    check_columns(table, changes, frozen)
+    statement = update(table).where(*where).values(dict(changes)).returning(*table.c)
+    row = (await conn.execute(statement)).first()
+    return None if row is None else row._mapping
 
 
 async def update_guarded(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.store.queries._shared import check_columns, dialect_insert
+from openfax.store.queries._shared import dialect_insert, update_row
 from openfax.store.records import Account, AccountToken, GroupGrant, values
 from openfax.store.schema import account_tokens, accounts, group_grants
 
@@ -36,16 +36,9 @@ async def update_account(
     conn: AsyncConnection, name: str, changes: Mapping[str, Any]
 ) -> Account | None:
     """Change an account's password hash or rights; None if there is no such account."""
-    check_columns(accounts, changes, frozen=("name", "id", "created_at"))
-    row = (
-        await conn.execute(
-            update(accounts)
-            .where(accounts.c.name == name)
-            .values(dict(changes))
-            .returning(*accounts.c)
-        )
-    ).first()
-    return None if row is None else Account(**row._mapping)
+    frozen = ("name", "id", "created_at")
+    row = await update_row(conn, accounts, changes, frozen, accounts.c.name == name)
+    return None if row is None else Account(**row)
 
 
 async def delete_account(conn: AsyncConnection, name: str) -> bool:

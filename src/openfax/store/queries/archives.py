@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE
 from openfax.model.paging import MessageCursor, MessagePage
-from openfax.store.queries._shared import check_columns
+from openfax.store.queries._shared import get_row, update_row
 from openfax.store.records import Direction, Message, values
 from openfax.store.schema import call_attempts, messages, outgoing_jobs
 
@@ -26,14 +26,8 @@ async def archive_message(conn: AsyncConnection, message: Message) -> None:
 
 async def get_message(conn: AsyncConnection, direction: Direction, message_id: int) -> Message:
     """The archived message with that id; ``MessageNotFoundError`` if there is none."""
-    row = (
-        await conn.execute(
-            select(messages).where(messages.c.id == message_id, messages.c.direction == direction)
-        )
-    ).first()
-    if row is None:
-        raise MessageNotFoundError(_MESSAGE_KIND[direction], message_id)
-    return Message(**row._mapping)
+    kind, in_archive = _MESSAGE_KIND[direction], messages.c.direction == direction
+    return Message(**await get_row(conn, messages, kind, message_id, in_archive))
 
 
 async def list_messages(
@@ -105,18 +99,11 @@ async def update_message(
     conn: AsyncConnection, direction: Direction, message_id: int, changes: Mapping[str, Any]
 ) -> Message:
     """Change an archived message (read flag, reassignment); ``MessageNotFoundError`` if gone."""
-    check_columns(messages, changes, frozen={"id", "direction"})
-    row = (
-        await conn.execute(
-            update(messages)
-            .where(messages.c.id == message_id, messages.c.direction == direction)
-            .values(dict(changes))
-            .returning(*messages.c)
-        )
-    ).first()
+    picked = (messages.c.id == message_id, messages.c.direction == direction)
+    row = await update_row(conn, messages, changes, {"id", "direction"}, *picked)
     if row is None:
         raise MessageNotFoundError(_MESSAGE_KIND[direction], message_id)
-    return Message(**row._mapping)
+    return Message(**row)
 
 
 async def delete_message(conn: AsyncConnection, direction: Direction, message_id: int) -> Message:

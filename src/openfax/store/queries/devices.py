@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.store.queries._shared import check_columns, dialect_insert
+from openfax.store.queries._shared import dialect_insert, update_row
 from openfax.store.records import Device, values
 from openfax.store.schema import devices
 
@@ -52,13 +52,6 @@ async def update_device(
     conn: AsyncConnection, device_id: int, changes: Mapping[str, Any]
 ) -> Device | None:
     """Change a device's configuration; None if there is no such device."""
-    check_columns(devices, changes, frozen={"id", "provider", "name"})
-    row = (
-        await conn.execute(
-            update(devices)
-            .where(devices.c.id == device_id)
-            .values(dict(changes))
-            .returning(*devices.c)
-        )
-    ).first()
-    return None if row is None else Device(**row._mapping)
+    frozen = {"id", "provider", "name"}
+    row = await update_row(conn, devices, changes, frozen, devices.c.id == device_id)
+    return None if row is None else Device(**row)

@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.errors import MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE, JobStatus
 from openfax.model.paging import QueueCursor, QueuePage
-from openfax.store.queries._shared import update_guarded
+from openfax.store.queries._shared import get_row, update_guarded
 from openfax.store.queries.queues import queue_page
 from openfax.store.records import IncomingJob, values
 from openfax.store.schema import incoming_jobs
@@ -27,13 +26,8 @@ async def get_incoming_job(
 ) -> IncomingJob:
     """The incoming job with that id; ``MessageNotFoundError`` if there is none.
     ``for_update`` locks the row, as in ``get_job``."""
-    query = select(incoming_jobs).where(incoming_jobs.c.id == job_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).first()
-    if row is None:
-        raise MessageNotFoundError("incoming job", job_id)
-    return IncomingJob(**row._mapping)
+    row = await get_row(conn, incoming_jobs, "incoming job", job_id, for_update=for_update)
+    return IncomingJob(**row)
 
 
 async def list_incoming_jobs(

@@ -10,10 +10,9 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.errors import MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE, JobStatus
 from openfax.model.paging import QueueCursor, QueuePage
-from openfax.store.queries._shared import update_guarded
+from openfax.store.queries._shared import get_row, update_guarded
 from openfax.store.queries.queues import queue_page
 from openfax.store.records import Direction, OutgoingJob
 from openfax.store.schema import IS_CLAIMABLE, call_attempts, messages, outgoing_jobs, submissions
@@ -42,13 +41,8 @@ async def get_job(conn: AsyncConnection, job_id: int, *, for_update: bool = Fals
     transaction holds the whole database already), so a change decided on what was read
     cannot lose a race with another writer.
     """
-    query = select(outgoing_jobs).where(outgoing_jobs.c.id == job_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).first()
-    if row is None:
-        raise MessageNotFoundError("outgoing job", job_id)
-    return OutgoingJob(**row._mapping)
+    row = await get_row(conn, outgoing_jobs, "outgoing job", job_id, for_update=for_update)
+    return OutgoingJob(**row)
 
 
 async def list_jobs(

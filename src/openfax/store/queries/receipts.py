@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.errors import MessageNotFoundError
-from openfax.store.queries._shared import check_columns
+from openfax.store.queries._shared import get_row, update_row
 from openfax.store.records import DeliveryStatus, Receipt, values
 from openfax.store.schema import receipts, submissions
 
@@ -56,26 +55,16 @@ async def next_receipt_at(conn: AsyncConnection) -> datetime | None:
 
 async def get_receipt(conn: AsyncConnection, receipt_id: int) -> Receipt:
     """One receipt; MessageNotFoundError if there is none."""
-    row = (await conn.execute(select(receipts).where(receipts.c.id == receipt_id))).first()
-    if row is None:
-        raise MessageNotFoundError("receipt", receipt_id)
-    return Receipt(**row._mapping)
+    return Receipt(**await get_row(conn, receipts, "receipt", receipt_id))
 
 
 async def update_receipt(
     conn: AsyncConnection, receipt_id: int, changes: Mapping[str, Any]
 ) -> Receipt | None:
     """Change a receipt (status, attempts, next attempt, error); None if it is gone."""
-    check_columns(receipts, changes, frozen={"id", "submission_id", "job_id"})
-    row = (
-        await conn.execute(
-            update(receipts)
-            .where(receipts.c.id == receipt_id)
-            .values(dict(changes))
-            .returning(*receipts.c)
-        )
-    ).first()
-    return None if row is None else Receipt(**row._mapping)
+    frozen = {"id", "submission_id", "job_id"}
+    row = await update_row(conn, receipts, changes, frozen, receipts.c.id == receipt_id)
+    return None if row is None else Receipt(**row)
 
 
 async def list_receipts(

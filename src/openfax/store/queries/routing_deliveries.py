@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.errors import MessageNotFoundError
-from openfax.store.queries._shared import check_columns
+from openfax.store.queries._shared import get_row, update_row
 from openfax.store.records import DeliveryStatus, RoutingDelivery, values
 from openfax.store.schema import routing_deliveries
 
@@ -45,25 +44,16 @@ async def list_routing_deliveries(
 
 async def get_routing_delivery(conn: AsyncConnection, delivery_id: int) -> RoutingDelivery:
     """One delivery; MessageNotFoundError if there is none."""
-    row = (
-        await conn.execute(select(routing_deliveries).where(routing_deliveries.c.id == delivery_id))
-    ).first()
-    if row is None:
-        raise MessageNotFoundError("routing delivery", delivery_id)
-    return RoutingDelivery(**row._mapping)
+    return RoutingDelivery(
+        **await get_row(conn, routing_deliveries, "routing delivery", delivery_id)
+    )
 
 
 async def update_routing_delivery(
     conn: AsyncConnection, delivery_id: int, changes: Mapping[str, Any]
 ) -> RoutingDelivery | None:
     """Change a delivery (status, attempts, next attempt, error); None if it is gone."""
-    check_columns(routing_deliveries, changes, frozen={"id", "message_id", "method"})
-    row = (
-        await conn.execute(
-            update(routing_deliveries)
-            .where(routing_deliveries.c.id == delivery_id)
-            .values(dict(changes))
-            .returning(*routing_deliveries.c)
-        )
-    ).first()
-    return None if row is None else RoutingDelivery(**row._mapping)
+    frozen = {"id", "message_id", "method"}
+    picked = routing_deliveries.c.id == delivery_id
+    row = await update_row(conn, routing_deliveries, changes, frozen, picked)
+    return None if row is None else RoutingDelivery(**row)
