@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import tzinfo
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 from openfax.model.events import ServerShutDown
 from openfax.service.accounts import Accounts
@@ -56,6 +56,8 @@ from openfax.store import (
 
 _logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 STOP_TIMEOUT = 10.0
 """Wall seconds ``stop`` waits for background work to finish before cancelling it."""
 SHUTDOWN_NOTICE_SECONDS = 2.0
@@ -82,6 +84,18 @@ class _Parts:
     extension_properties: ExtensionProperties
     listening: Listening
     activity: ServerActivity
+
+
+class _Part(Generic[T]):
+    """A part of the running service, read as an attribute of ``FaxService`` (the field of
+    ``_Parts`` with the same name); ``RuntimeError`` while the service is not running."""
+
+    def __set_name__(self, owner: type[FaxService], name: str) -> None:
+        self._name = name
+
+    def __get__(self, service: FaxService, owner: type[FaxService] | None = None) -> T:
+        part: T = getattr(service._running(), self._name)
+        return part
 
 
 class FaxService:
@@ -242,79 +256,38 @@ class FaxService:
         while the service runs (``options.save_configuration``)."""
         return self._config if self._parts is None else self._parts.ctx.config
 
-    @property
-    def ctx(self) -> ServiceContext:
-        """What the parts share: the configuration, clock, store, events and lines."""
-        return self._running().ctx
-
     # --- the parts ----------------------------------------------------------------------------
 
-    @property
-    def accounts(self) -> Accounts:
-        """FAXCOMEX ``FaxAccountSet`` and ``FaxSecurity2``: accounts, their rights, signing
-        in, and the receive folder's settings."""
-        return self._running().accounts
-
-    @property
-    def outgoing_queue(self) -> OutgoingQueue:
-        """FAXCOMEX ``OutgoingQueue`` and ``ConnectedSubmit2``: submitting faxes and the
-        jobs waiting or being sent."""
-        return self._running().outgoing_queue
-
-    @property
-    def incoming_queue(self) -> IncomingQueue:
-        """FAXCOMEX ``IncomingQueue``: the faxes being received or routed."""
-        return self._running().incoming_queue
-
-    @property
-    def archives(self) -> Archives:
-        """FAXCOMEX ``IncomingArchive`` and ``OutgoingArchive``: the faxes received and
-        sent."""
-        return self._running().archives
-
-    @property
-    def devices(self) -> Devices:
-        """FAXCOMEX ``GetDevices()`` and ``FaxDevice``: this node's lines."""
-        return self._running().devices
-
-    @property
-    def providers(self) -> DeviceProviders:
-        """FAXCOMEX ``GetDeviceProviders()``: the built-in and the registered providers."""
-        return self._running().providers
-
-    @property
-    def options(self) -> Options:
-        """FAXCOMEX ``Configuration``, ``ReceiptOptions``, ``LoggingOptions`` and the queues'
-        switches, the server's identity and the audit trail."""
-        return self._running().options
-
-    @property
-    def routing(self) -> Routing:
-        """FAXCOMEX ``InboundRouting`` and ``OutboundRouting``."""
-        return self._running().routing
-
-    @property
-    def receipts(self) -> Receipts:
-        """The delivery receipts queued, sent and failed."""
-        return self._running().receipts
-
-    @property
-    def cover_pages(self) -> CoverPages:
-        """The server's cover pages."""
-        return self._running().cover_pages
-
-    @property
-    def extension_properties(self) -> ExtensionProperties:
-        """FAXCOMEX ``GetExtensionProperty`` and ``SetExtensionProperty``: the plug-ins'
-        blobs, server-wide and per device."""
-        return self._running().extension_properties
-
-    @property
-    def listening(self) -> Listening:
-        """FAXCOMEX ``ListenToServerEvents``: the server's events."""
-        return self._running().listening
-
-    @property
-    def activity(self) -> ServerActivity:
-        """FAXCOMEX ``Activity``: what the server is doing."""
-        return self._running().activity
+    ctx = _Part[ServiceContext]()
+    """What the parts share: the configuration, clock, store, events and lines."""
+    accounts = _Part[Accounts]()
+    """FAXCOMEX ``FaxAccountSet`` and ``FaxSecurity2``: accounts, their rights, signing
+    in, and the receive folder's settings."""
+    outgoing_queue = _Part[OutgoingQueue]()
+    """FAXCOMEX ``OutgoingQueue`` and ``ConnectedSubmit2``: submitting faxes and the
+    jobs waiting or being sent."""
+    incoming_queue = _Part[IncomingQueue]()
+    """FAXCOMEX ``IncomingQueue``: the faxes being received or routed."""
+    archives = _Part[Archives]()
+    """FAXCOMEX ``IncomingArchive`` and ``OutgoingArchive``: the faxes received and
+    sent."""
+    devices = _Part[Devices]()
+    """FAXCOMEX ``GetDevices()`` and ``FaxDevice``: this node's lines."""
+    providers = _Part[DeviceProviders]()
+    """FAXCOMEX ``GetDeviceProviders()``: the built-in and the registered providers."""
+    options = _Part[Options]()
+    """FAXCOMEX ``Configuration``, ``ReceiptOptions``, ``LoggingOptions`` and the queues'
+    switches, the server's identity and the audit trail."""
+    routing = _Part[Routing]()
+    """FAXCOMEX ``InboundRouting`` and ``OutboundRouting``."""
+    receipts = _Part[Receipts]()
+    """The delivery receipts queued, sent and failed."""
+    cover_pages = _Part[CoverPages]()
+    """The server's cover pages."""
+    extension_properties = _Part[ExtensionProperties]()
+    """FAXCOMEX ``GetExtensionProperty`` and ``SetExtensionProperty``: the plug-ins'
+    blobs, server-wide and per device."""
+    listening = _Part[Listening]()
+    """FAXCOMEX ``ListenToServerEvents``: the server's events."""
+    activity = _Part[ServerActivity]()
+    """FAXCOMEX ``Activity``: what the server is doing."""
