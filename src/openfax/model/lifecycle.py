@@ -67,31 +67,31 @@ class JobInput(enum.Enum):
 
 In = JobInput
 
+
+def _waiting(waiting: JobStatus) -> dict[tuple[JobStatus, JobInput], JobStatus]:
+    """The rows of a waiting status (PENDING or RETRYING: both wait alike): paused, resumed
+    or found no line for, it keeps its status and changes a bit; cancelled, it ends;
+    claimed, it goes into a call."""
+    return {
+        (waiting, In.PAUSE): waiting | _PAUSED,
+        (waiting, In.CANCEL): S.CANCELED,
+        (waiting, In.CLAIM): S.INPROGRESS,
+        (waiting, In.NO_LINE): waiting | _NOLINE,
+        (waiting | _NOLINE, In.PAUSE): waiting | _NOLINE | _PAUSED,
+        (waiting | _NOLINE, In.CANCEL): S.CANCELED,
+        (waiting | _NOLINE, In.CLAIM): S.INPROGRESS,
+        (waiting | _PAUSED, In.RESUME): waiting,
+        (waiting | _PAUSED, In.CANCEL): S.CANCELED,
+        (waiting | _NOLINE | _PAUSED, In.RESUME): waiting | _NOLINE,
+        (waiting | _NOLINE | _PAUSED, In.CANCEL): S.CANCELED,
+    }
+
+
 OUTGOING: dict[tuple[JobStatus, JobInput], JobStatus] = {
     # waiting: pending (never tried) ..........................................................
-    (S.PENDING, In.PAUSE): S.PENDING | _PAUSED,
-    (S.PENDING, In.CANCEL): S.CANCELED,
-    (S.PENDING, In.CLAIM): S.INPROGRESS,
-    (S.PENDING, In.NO_LINE): S.PENDING | _NOLINE,
-    (S.PENDING | _NOLINE, In.PAUSE): S.PENDING | _NOLINE | _PAUSED,
-    (S.PENDING | _NOLINE, In.CANCEL): S.CANCELED,
-    (S.PENDING | _NOLINE, In.CLAIM): S.INPROGRESS,
-    (S.PENDING | _PAUSED, In.RESUME): S.PENDING,
-    (S.PENDING | _PAUSED, In.CANCEL): S.CANCELED,
-    (S.PENDING | _NOLINE | _PAUSED, In.RESUME): S.PENDING | _NOLINE,
-    (S.PENDING | _NOLINE | _PAUSED, In.CANCEL): S.CANCELED,
+    **_waiting(S.PENDING),
     # waiting: retrying (a call failed, or pages were confirmed) ..............................
-    (S.RETRYING, In.PAUSE): S.RETRYING | _PAUSED,
-    (S.RETRYING, In.CANCEL): S.CANCELED,
-    (S.RETRYING, In.CLAIM): S.INPROGRESS,
-    (S.RETRYING, In.NO_LINE): S.RETRYING | _NOLINE,
-    (S.RETRYING | _NOLINE, In.PAUSE): S.RETRYING | _NOLINE | _PAUSED,
-    (S.RETRYING | _NOLINE, In.CANCEL): S.CANCELED,
-    (S.RETRYING | _NOLINE, In.CLAIM): S.INPROGRESS,
-    (S.RETRYING | _PAUSED, In.RESUME): S.RETRYING,
-    (S.RETRYING | _PAUSED, In.CANCEL): S.CANCELED,
-    (S.RETRYING | _NOLINE | _PAUSED, In.RESUME): S.RETRYING | _NOLINE,
-    (S.RETRYING | _NOLINE | _PAUSED, In.CANCEL): S.CANCELED,
+    **_waiting(S.RETRYING),
     # in a call ...............................................................................
     (S.INPROGRESS, In.CANCEL): S.CANCELING,
     (S.INPROGRESS, In.PUT_BACK_UNTRIED): S.PENDING,
