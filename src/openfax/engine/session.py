@@ -146,6 +146,7 @@ class FaxSession(Closeable):
         self._final_statistics: TransferStatistics | None = None
         self._t30: Any = ffi.NULL
         self._handle: Any = ffi.NULL
+        self._open()
 
     # --- public state -------------------------------------------------------------------
 
@@ -385,6 +386,10 @@ class FaxSession(Closeable):
             handle, self._handle, self._t30 = self._handle, ffi.NULL, ffi.NULL
             self._free_handle(handle)
 
+    def _open(self) -> None:
+        """Make this kind of session's spandsp object (``_handle``) and set T.30 up on it."""
+        raise NotImplementedError
+
     def _free_handle(self, handle: Any) -> None:
         raise NotImplementedError
 
@@ -392,17 +397,8 @@ class FaxSession(Closeable):
 class AudioSession(FaxSession, PcmSource):
     """A T.30 end over G.711-style audio: 16-bit signed native-endian PCM at 8 kHz, mono."""
 
-    def __init__(
-        self,
-        role: Role,
-        options: SessionOptions | None = None,
-        *,
-        send_file: str | Path | None = None,
-        receive_file: str | Path | None = None,
-        name: str = "",
-    ) -> None:
-        super().__init__(role, options, send_file=send_file, receive_file=receive_file, name=name)
-        handle = lib.fax_init(ffi.NULL, role.value)
+    def _open(self) -> None:
+        handle = lib.fax_init(ffi.NULL, self.role.value)
         if handle == ffi.NULL:
             raise EngineError("spandsp could not create a fax session (fax_init failed)")
         self._handle = handle
@@ -473,22 +469,25 @@ class T38Session(FaxSession):
         idle_timeout: float = DEFAULT_T38_IDLE_TIMEOUT,
         name: str = "",
     ) -> None:
-        super().__init__(role, options, send_file=send_file, receive_file=receive_file, name=name)
         self.paced = paced
+        self._t38_version = t38_version
         self._idle_limit = int(idle_timeout * SAMPLE_RATE)
         self._heard_far_end = False
         self._last_traffic = 0
         self._tx_seq_no = 0
         self._outgoing: list[IfpPacket] = []
+        super().__init__(role, options, send_file=send_file, receive_file=receive_file, name=name)
+
+    def _open(self) -> None:
         packet_handler = self._callbacks.keep("t38_tx_packet_handler_t *", self._on_packet, -1)
-        handle = lib.t38_terminal_init(ffi.NULL, role.value, packet_handler, ffi.NULL)
+        handle = lib.t38_terminal_init(ffi.NULL, self.role.value, packet_handler, ffi.NULL)
         if handle == ffi.NULL:
             raise EngineError("spandsp could not create a T.38 session (t38_terminal_init failed)")
         self._handle = handle
-        if not paced:
+        if not self.paced:
             lib.t38_terminal_set_config(handle, _spandsp.T38_TERMINAL_OPTION_NO_PACING)
         self._core = lib.t38_terminal_get_t38_core_state(handle)
-        lib.t38_set_t38_version(self._core, t38_version)
+        lib.t38_set_t38_version(self._core, self._t38_version)
         self._route_log(lib.t38_terminal_get_logging_state(handle))
         self._route_log(lib.t38_core_get_logging_state(self._core))
         self._setup_t30(lib.t38_terminal_get_t30_state(handle))
