@@ -1,18 +1,18 @@
 """What the query modules share: the backend's INSERT with ON CONFLICT, the check of a
-change's columns, reading and changing one row, and the compare-and-set UPDATE of the job
-tables."""
+change's columns, reading and changing one row, listing a delivery table, and the
+compare-and-set UPDATE of the job tables."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Table, select, update
+from sqlalchemy import ColumnElement, RowMapping, Select, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import MessageNotFoundError
-from openfax.model import JobStatus
+from openfax.model import DeliveryStatus, JobStatus
 
 
 def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -61,6 +61,26 @@ async def update_row(
     statement = update(table).where(*where).values(dict(changes)).returning(*table.c)
     row = (await conn.execute(statement)).first()
     return None if row is None else row._mapping
+
+
+async def list_deliveries(
+    conn: AsyncConnection,
+    query: Select[Any],
+    table: Table,
+    of_one: ColumnElement[bool] | None,
+    in_order: Sequence[ColumnElement[Any]],
+    status: DeliveryStatus | None,
+) -> list[RowMapping]:
+    """The rows ``query`` selects of a delivery table (receipts, routing deliveries): those
+    ``of_one`` picks (one fax's) ``in_order``, else all, the most recently changed first;
+    only those in ``status``, if given."""
+    if of_one is not None:
+        query = query.where(of_one).order_by(*in_order)
+    else:
+        query = query.order_by(table.c.updated_at.desc(), table.c.id)
+    if status is not None:
+        query = query.where(table.c.status == status)
+    return [row._mapping for row in await conn.execute(query)]
 
 
 async def update_guarded(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.store.queries._shared import get_row, update_row
+from openfax.store.queries._shared import get_row, list_deliveries, update_row
 from openfax.store.records import DeliveryStatus, Receipt, values
 from openfax.store.schema import receipts, submissions
 
@@ -82,15 +82,10 @@ async def list_receipts(
     if owner is not None:
         owned = select(submissions.c.id).where(submissions.c.owner_id == owner)
         query = query.where(receipts.c.submission_id.in_(owned))
-    if submission_id is not None:
-        query = query.where(receipts.c.submission_id == submission_id).order_by(
-            receipts.c.created_at, receipts.c.id
-        )
-    else:
-        query = query.order_by(receipts.c.updated_at.desc(), receipts.c.id)
-    if status is not None:
-        query = query.where(receipts.c.status == status)
-    return [Receipt(**row._mapping) for row in await conn.execute(query)]
+    of_one = None if submission_id is None else receipts.c.submission_id == submission_id
+    in_order = (receipts.c.created_at, receipts.c.id)
+    rows = await list_deliveries(conn, query, receipts, of_one, in_order, status)
+    return [Receipt(**row) for row in rows]
 
 
 async def delete_settled_receipts(conn: AsyncConnection, changed_before: datetime) -> list[int]:

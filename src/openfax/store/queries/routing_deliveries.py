@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.store.queries._shared import get_row, update_row
+from openfax.store.queries._shared import get_row, list_deliveries, update_row
 from openfax.store.records import DeliveryStatus, RoutingDelivery, values
 from openfax.store.schema import routing_deliveries
 
@@ -30,16 +30,11 @@ async def list_routing_deliveries(
 ) -> list[RoutingDelivery]:
     """Deliveries of one fax in the order its methods run, or (``status``) the most recently
     changed first, as an administrator reads the failed ones."""
-    query = select(routing_deliveries).limit(limit)
-    if message_id is not None:
-        query = query.where(routing_deliveries.c.message_id == message_id).order_by(
-            routing_deliveries.c.priority, routing_deliveries.c.id
-        )
-    else:
-        query = query.order_by(routing_deliveries.c.updated_at.desc(), routing_deliveries.c.id)
-    if status is not None:
-        query = query.where(routing_deliveries.c.status == status)
-    return [RoutingDelivery(**row._mapping) for row in await conn.execute(query)]
+    table = routing_deliveries
+    of_one = None if message_id is None else table.c.message_id == message_id
+    in_order = (table.c.priority, table.c.id)
+    rows = await list_deliveries(conn, select(table).limit(limit), table, of_one, in_order, status)
+    return [RoutingDelivery(**row) for row in rows]
 
 
 async def get_routing_delivery(conn: AsyncConnection, delivery_id: int) -> RoutingDelivery:
