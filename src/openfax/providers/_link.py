@@ -12,7 +12,7 @@ sessions, which finish at once with the pages done so far.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from openfax.engine import (
     SAMPLE_RATE,
@@ -41,30 +41,24 @@ class LinkEnd:
     negotiated: Negotiated | None = None
 
 
+@dataclass(eq=False)
 class CallLink:
     """The line between a calling and an answering session of the same kind."""
 
-    def __init__(
-        self,
-        caller: LinkEnd,
-        answerer: LinkEnd,
-        *,
-        hang_up_after_page: int | None,
-        lose_confirmation_of_page: int | None = None,
-        page_timeout: float,
-        max_call_seconds: float,
-    ) -> None:
-        self.caller = caller
-        self.answerer = answerer
-        self.hang_up_after_page = hang_up_after_page
-        self.lose_confirmation_of_page = lose_confirmation_of_page
-        self.page_timeout = page_timeout
-        self.max_call_seconds = max_call_seconds
-        self.blocks = 0
-        self.ended_by: str | None = None
-        """Why the link hung up both ends itself (a fault, a deadline, a request), if it did."""
-        self._step = link_step(caller.session, answerer.session)
-        self._last_activity = 0.0
+    caller: LinkEnd
+    answerer: LinkEnd
+    _: KW_ONLY
+    hang_up_after_page: int | None
+    lose_confirmation_of_page: int | None = None
+    page_timeout: float
+    max_call_seconds: float
+    blocks: int = field(default=0, init=False)
+    ended_by: str | None = field(default=None, init=False)
+    """Why the link hung up both ends itself (a fault, a deadline, a request), if it did."""
+    _last_activity: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self._step = link_step(self.caller.session, self.answerer.session)
 
     @property
     def line_seconds(self) -> float:
