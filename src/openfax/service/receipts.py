@@ -313,18 +313,14 @@ class ReceiptSender:
                 except MessageNotFoundError:
                     continue
                 if message.tiff_path:
-                    tiff = ctx.spool.path(message.tiff_path)
-                    await asyncio.to_thread(write_pdf, iter_fax_tiff(tiff), out)
-                    return ""
+                    return await self._attach_spooled(message.tiff_path, out)
             for job_id in ids:
                 try:
                     job = await q.get_job(conn, job_id)
                 except MessageNotFoundError:
                     continue
                 if job.document_path:
-                    tiff = ctx.spool.path(job.document_path)
-                    await asyncio.to_thread(write_pdf, iter_fax_tiff(tiff), out)
-                    return ""
+                    return await self._attach_spooled(job.document_path, out)
                 submission = await q.get_submission(conn, job.submission_id)
                 when = ctx.clock.now().astimezone(ctx.zone)
                 pages = compose_pages(
@@ -333,6 +329,12 @@ class ReceiptSender:
                 await asyncio.to_thread(write_pdf, pages, out)
                 return ""
         return "The fax is not attached: it is no longer kept on the server."
+
+    async def _attach_spooled(self, name: str, out: IO[bytes]) -> str:
+        """Write the spool's fax TIFF ``name`` to ``out`` as a PDF; returns "" (attached)."""
+        tiff = self.ctx.spool.path(name)
+        await asyncio.to_thread(write_pdf, iter_fax_tiff(tiff), out)
+        return ""
 
 
 def compose(
