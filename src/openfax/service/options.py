@@ -13,7 +13,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
 from openfax import __version__
 from openfax.errors import ConfigError
@@ -46,6 +46,20 @@ from openfax.service.views import audit_entry_info
 from openfax.store import queries as q
 
 _logger = logging.getLogger(__name__)
+
+
+class _Stored(Protocol):
+    """Options kept as one setting: read from its JSON, changed by a client, written back."""
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any] | None) -> Self: ...
+
+    def changed(self, given: Mapping[str, Any]) -> Self: ...
+
+    def to_json(self) -> Mapping[str, Any]: ...
+
+
+_Setting = TypeVar("_Setting", bound=_Stored)
 
 SWITCHES_KEY = "queues"
 """Settings key of the queue switches."""
@@ -198,14 +212,10 @@ class Options:
 
     async def save_activity_logging(self, changes: Mapping[str, Any]) -> ActivityLogging:
         """FAXCOMEX ``ActivityLogging.Save()``: the next lines follow the new options."""
-        ctx = self._ctx
-        async with ctx.hub.transaction() as conn:
-            stored = ActivityLogging.from_json(await q.get_setting(conn, ACTIVITY_LOGGING_KEY))
-            options = stored.changed(changes)
-            await q.set_setting(conn, ACTIVITY_LOGGING_KEY, options.to_json(), now=ctx.clock.now())
-            await ctx.hub.emit(conn, ConfigChanged(options="activity_logging"))
-        if ctx.activity_log is not None:
-            ctx.activity_log.options = options
+        key = ACTIVITY_LOGGING_KEY
+        options = await self._save_setting(key, ActivityLogging, changes, "activity_logging")
+        if self._ctx.activity_log is not None:
+            self._ctx.activity_log.options = options
         return self._activity_shown(options)
 
     def _activity_shown(self, options: ActivityLogging) -> ActivityLogging:
@@ -219,14 +229,21 @@ class Options:
 
     async def save_event_logging(self, changes: Mapping[str, Any]) -> EventLogging:
         """FAXCOMEX ``EventLogging.Save()``: the levels apply at once on this node."""
-        ctx = self._ctx
-        async with ctx.hub.transaction() as conn:
-            levels = EventLogging.from_json(await q.get_setting(conn, EVENT_LOGGING_KEY))
-            levels = levels.changed(changes)
-            await q.set_setting(conn, EVENT_LOGGING_KEY, levels.to_json(), now=ctx.clock.now())
-            await ctx.hub.emit(conn, ConfigChanged(options="event_logging"))
+        levels = await self._save_setting(EVENT_LOGGING_KEY, EventLogging, changes, "event_logging")
         levels.apply()
         return levels
+
+    async def _save_setting(
+        self, key: str, kind: type[_Setting], changes: Mapping[str, Any], name: str
+    ) -> _Setting:
+        """The options kept under ``key`` with ``changes`` made, stored and announced as
+        ``ConfigChanged(options=name)`` in one transaction."""
+        ctx = self._ctx
+        async with ctx.hub.transaction() as conn:
+            options = kind.from_json(await q.get_setting(conn, key)).changed(changes)
+            await q.set_setting(conn, key, options.to_json(), now=ctx.clock.now())
+            await ctx.hub.emit(conn, ConfigChanged(options=name))
+        return options
 
     async def get_audit(
         self, since: datetime | None = None, after: int = 0, limit: int = DEFAULT_PREFETCH_SIZE
