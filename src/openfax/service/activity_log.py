@@ -35,14 +35,19 @@ INBOX_LOG = "InboxLOG.txt"
 OUTBOX_LOG = "OutboxLOG.txt"
 SOURCE = "activity logging"
 
-INBOX_COLUMNS = (
-    "JobId",
+_CALL_COLUMNS = (
     "Status",
     "ExtendedStatusCode",
     "ExtendedStatus",
     "TransmissionStart",
     "TransmissionEnd",
     "DeviceName",
+)
+"""The columns both logs give the call: its status, how it ended, when, and on which line
+(``_call_values``)."""
+INBOX_COLUMNS = (
+    "JobId",
+    *_CALL_COLUMNS,
     "CSID",
     "TSID",
     "CallerId",
@@ -55,12 +60,7 @@ OUTBOX_COLUMNS = (
     "SubmissionId",
     "SubmissionTime",
     "OriginalScheduledTime",
-    "Status",
-    "ExtendedStatusCode",
-    "ExtendedStatus",
-    "TransmissionStart",
-    "TransmissionEnd",
-    "DeviceName",
+    *_CALL_COLUMNS,
     "RecipientNumber",
     "RecipientName",
     "CSID",
@@ -139,12 +139,7 @@ class ActivityLog:
             return None
         return [
             format_id(job.id),
-            "PARTIALLY_RECEIVED" if job.partial else "RECEIVED",
-            str(job.extended_status),
-            job.extended_status_text or _extended_name(job.extended_status),
-            _time(job.started_at),
-            _time(job.ended_at),
-            device_name,
+            *_call_values(job, "PARTIALLY_RECEIVED" if job.partial else "RECEIVED", device_name),
             job.csid,
             job.tsid,
             job.caller_id,
@@ -160,17 +155,13 @@ class ActivityLog:
         if not self.options.log_outgoing:
             return None
         sender = submission.sender
+        status = (job.status & ~(JobStatus.PAUSED | JobStatus.NOLINE)).name or str(int(job.status))
         return [
             format_id(job.id),
             format_id(submission.id),
             _time(submission.submitted_at),
             _time(job.original_scheduled_at),
-            (job.status & ~(JobStatus.PAUSED | JobStatus.NOLINE)).name or str(int(job.status)),
-            str(job.extended_status),
-            job.extended_status_text or _extended_name(job.extended_status),
-            _time(job.started_at),
-            _time(job.ended_at),
-            device_name,
+            *_call_values(job, status, device_name),
             job.recipient_number,
             job.recipient_name,
             job.csid,
@@ -210,6 +201,18 @@ class ActivityLog:
                     file.write(text.getvalue())
         except OSError as exc:
             general_events.error("the activity log %s cannot be written: %s", path, exc)
+
+
+def _call_values(job: IncomingJob | OutgoingJob, status: str, device_name: str) -> list[str]:
+    """The values of ``_CALL_COLUMNS`` for ``job``, whose status is written ``status``."""
+    return [
+        status,
+        str(job.extended_status),
+        job.extended_status_text or _extended_name(job.extended_status),
+        _time(job.started_at),
+        _time(job.ended_at),
+        device_name,
+    ]
 
 
 def _time(value: datetime | None) -> str:
