@@ -16,17 +16,14 @@ from dataclasses import KW_ONLY, dataclass, field
 
 from openfax.engine import (
     SAMPLE_RATE,
-    Completed,
     Event,
     FaxSession,
-    FrameExchanged,
-    Negotiated,
-    PageProgress,
     PageReceived,
     PageSent,
 )
 from openfax.engine.loopback import BLOCK_SAMPLES, link_step
-from openfax.providers.base import ProgressSink, TranscriptEntry
+from openfax.providers.base import ProgressSink
+from openfax.providers.common import CallLog
 
 _logger = logging.getLogger(__name__)
 
@@ -37,8 +34,7 @@ class LinkEnd:
 
     session: FaxSession
     progress: ProgressSink
-    transcript: list[TranscriptEntry] = field(default_factory=list)
-    negotiated: Negotiated | None = None
+    log: CallLog = field(default_factory=CallLog)
 
 
 @dataclass(eq=False)
@@ -95,17 +91,9 @@ class CallLink:
                 self._record(end, event)
 
     def _record(self, end: LinkEnd, event: Event) -> None:
-        if isinstance(event, PageProgress):
-            # Passed on as it is: not a T.30 event, so neither transcript nor activity.
-            end.progress(event)
-            return
+        if not end.log.keep(event, self.line_seconds, end.progress):
+            return  # page progress is no T.30 activity
         self._last_activity = self.line_seconds
-        end.transcript.append(TranscriptEntry(self.line_seconds, event))
-        if isinstance(event, FrameExchanged | Completed):
-            return
-        if isinstance(event, Negotiated):
-            end.negotiated = event
-        end.progress(event)
         if (
             end is self.caller
             and isinstance(event, PageSent)

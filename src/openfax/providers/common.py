@@ -1,6 +1,6 @@
 """What every built-in device provider shares: the numbers lines dial (from
-:mod:`openfax.model.numbers`), the listener plumbing of a provider and the bookkeeping of
-its lines (id, state, receive settings).
+:mod:`openfax.model.numbers`), the listener plumbing of a provider, the bookkeeping of
+its lines (id, state, receive settings) and what a call keeps of its session's events.
 
 :class:`ProviderBase` and :class:`LineBase` hold only what is the same in the loopback and
 the ``sip`` providers; how a call is placed, rung and carried stays in each of them.
@@ -13,8 +13,10 @@ import itertools
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Generic, Self, TypeVar
 
+from openfax.engine import Completed, Event, FrameExchanged, Negotiated, PageProgress
 from openfax.model.enums import ReceiveMode
 from openfax.model.numbers import DIALLABLE as DIALLABLE
 from openfax.model.numbers import canonical_number as canonical_number
@@ -27,9 +29,32 @@ from openfax.providers.base import (
     ProgressSink,
     ReceiveSetup,
     SendRequest,
+    TranscriptEntry,
 )
 
 _logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CallLog:
+    """What a call keeps of its engine session's events: the T.30 events at their line time
+    (the outcome's transcript) and the settings negotiated."""
+
+    transcript: list[TranscriptEntry] = field(default_factory=list)
+    negotiated: Negotiated | None = None
+
+    def keep(self, event: Event, line_seconds: float, progress: ProgressSink) -> bool:
+        """Keep ``event`` and pass on to ``progress`` what a caller follows (neither frames
+        nor the end); False for page progress, passed on but no T.30 event, so not kept."""
+        if isinstance(event, PageProgress):
+            progress(event)
+            return False
+        self.transcript.append(TranscriptEntry(line_seconds, event))
+        if isinstance(event, Negotiated):
+            self.negotiated = event
+        if not isinstance(event, FrameExchanged | Completed):
+            progress(event)
+        return True
 
 
 class ProviderBase:

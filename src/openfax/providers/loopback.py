@@ -545,8 +545,8 @@ class _Call:
                 path,
                 pages=result.pages,
                 result=result,
-                negotiated=end.negotiated,
-                transcript=tuple(end.transcript),
+                negotiated=end.log.negotiated,
+                transcript=tuple(end.log.transcript),
                 line_seconds=link.line_seconds,
                 detail=result.text if link.ended_by is None else f"{link.ended_by}: {result.text}",
             )

@@ -46,12 +46,8 @@ from typing import Any
 
 from openfax.engine import (
     AudioSession,
-    Completed,
     Event,
     FaxSession,
-    FrameExchanged,
-    Negotiated,
-    PageProgress,
     PageReceived,
     PageSent,
     Role,
@@ -82,9 +78,8 @@ from openfax.providers.base import (
     Ringing,
     SendRequest,
     T38Policy,
-    TranscriptEntry,
 )
-from openfax.providers.common import LineBase, ProviderBase, canonical_number
+from openfax.providers.common import CallLog, LineBase, ProviderBase, canonical_number
 from openfax.providers.sip.config import TrunkConfig
 from openfax.providers.sip.memory import DestinationMemory, InMemoryDestinations, Preference
 from openfax.telephony.media import MediaOptions, MediaSession
@@ -459,8 +454,7 @@ class _Leg:
         self.send_file: Path | None = None
         self.receive_file: Path | None = None
         self.incoming: IncomingCall | None = None
-        self.transcript: list[TranscriptEntry] = []
-        self.negotiated: Negotiated | None = None
+        self.log = CallLog()
         self.pages_done = 0
         self.answer_now = asyncio.Event()
         self.hung_up: str | None = None
@@ -879,18 +873,10 @@ class _Leg:
             self._record(event)
 
     def _record(self, event: Event) -> None:
-        if isinstance(event, PageProgress):
-            self.progress(event)  # not a T.30 event: not kept in the transcript
-            return
-        line_seconds = 0.0 if self.media is None else self.media.line_seconds
-        self.transcript.append(TranscriptEntry(line_seconds, event))
-        if isinstance(event, FrameExchanged | Completed):
-            return
-        if isinstance(event, Negotiated):
-            self.negotiated = event
         if isinstance(event, PageSent | PageReceived):
             self.pages_done += 1
-        self.progress(event)
+        line_seconds = 0.0 if self.media is None else self.media.line_seconds
+        self.log.keep(event, line_seconds, self.progress)
 
     # --- ending -------------------------------------------------------------------------------
 
@@ -923,8 +909,8 @@ class _Leg:
             path,
             pages=result.pages,
             result=result,
-            negotiated=self.negotiated,
-            transcript=tuple(self.transcript),
+            negotiated=self.log.negotiated,
+            transcript=tuple(self.log.transcript),
             line_seconds=0.0 if self.media is None else self.media.line_seconds,
             detail=text if not detail else f"{detail}: {text}",
         )
