@@ -4,6 +4,7 @@ every listener of the event stream is held to (the API's WebSocket, any other fr
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING
 
 from openfax.model import AccessRights2, ServerEvents
@@ -50,6 +51,7 @@ def sees_receive_folder(service: FaxService, rights: AccessRights2) -> bool:
     )
 
 
+@dataclass(eq=False)
 class Hearing:
     """Which events one listener may hear: those of its own faxes (everyone's with the
     "all" rights), the receive folder's while it may see it, configuration and devices
@@ -59,25 +61,18 @@ class Hearing:
     though the job is gone). The listener's rights are read again at each change of
     accounts or rights (:meth:`refresh`), so a right revoked narrows the stream at once."""
 
-    def __init__(
-        self,
-        service: FaxService,
-        name: str,
-        account_id: int,
-        rights: AccessRights2,
-        *,
-        uid: int | None = None,
-        account: int | None = None,
-    ) -> None:
-        """The listener is account ``name`` (of id ``account_id``) holding ``rights``;
-        ``uid``: the Unix user it came as over the local socket, if it did."""
-        self.service = service
-        self.name = name
-        self.account_id = account_id
-        self.rights = rights
-        self.uid = uid
-        self.account = account
-        self.owners: dict[int, int] = {}
+    service: FaxService
+    name: str
+    """The listener's account (of id ``account_id``)."""
+    account_id: int
+    rights: AccessRights2
+    """What the account holds now (``refresh``)."""
+    _: KW_ONLY
+    uid: int | None = None
+    """The Unix user the listener came as over the local socket, if it did."""
+    account: int | None = None
+    owners: dict[int, int] = field(default_factory=dict, init=False)
+    """Each fax's owner, by the fax's id, once looked up."""
 
     async def refresh(self) -> str | None:
         """Take up the listener's rights as they are now (after a change of accounts or
