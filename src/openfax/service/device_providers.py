@@ -13,6 +13,7 @@ nothing else. A provider reads its configuration from its extension properties.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,13 +54,7 @@ class ProviderRegistration:
     version: int = FSPI_VERSION
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "unique_name": self.unique_name,
-            "friendly_name": self.friendly_name,
-            "image_name": self.image_name,
-            "tsp_name": self.tsp_name,
-            "version": self.version,
-        }
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> ProviderRegistration:
