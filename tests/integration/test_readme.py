@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 SHELLS = {"sh", "bash", "shell", "console"}
 NOT_RUN = re.compile(r"<!--\s*not run in tests:\s*(\S.*?)\s*-->")
 FENCE = re.compile(r"```(\S*)\s*")

@@ -22,7 +22,7 @@ from aiosmtpd.smtp import Envelope, Session
 import openfax
 from openfax.errors import MailError
 from openfax.smtp import BLOCK, Attachment, SmtpSettings, send_message
-from tests.routing.peers import Mailbox, smtp_server
+from tests.peers import Mailbox, smtp_server
 
 TEXT = "The fax:\n.\n.. two dots\n.hidden\nend.\n"
 """Lines beginning with "." that the sender must stuff and the server unstuff."""

@@ -43,7 +43,7 @@ from openfax.model import (
 from openfax.service import FaxService
 from openfax.service.config_file import load_config
 from tests.daemon import Daemon, running
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 from tests.waiting import wait_until
 
 SOME_ID = "0123456789abcdef"

@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 from openfax.client import FaxDocument, FaxServer
 from openfax.errors import AccessDeniedError
 from tests.daemon import TOKEN_HOLDER, Daemon, running
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
 SOME_ID = "0123456789abcdef"
 

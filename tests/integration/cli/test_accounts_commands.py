@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cli.test_fax_commands import OPENFAX
 from tests.daemon import Daemon, running
+from tests.integration.cli.test_fax_commands import OPENFAX
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import SAMPLES
-from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon, running
+from tests.integration.cli.test_cli import SAMPLES
+from tests.integration.cli.test_fax_commands import openfax
 
 
 @pytest.fixture(scope="module")

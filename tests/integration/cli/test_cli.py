@@ -14,7 +14,7 @@ from openfax.cli.commands import cli
 from openfax.documents import read_fax_tiff
 
 OPENFAX = Path(sys.executable).with_name("openfax")
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 
 
 def openfax(*args: str | Path) -> subprocess.CompletedProcess[str]:

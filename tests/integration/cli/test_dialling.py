@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.cli.test_cli import SAMPLES
-from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon, running
+from tests.integration.cli.test_cli import SAMPLES
+from tests.integration.cli.test_fax_commands import openfax
 
 
 def api(daemon: Daemon) -> httpx.Client:

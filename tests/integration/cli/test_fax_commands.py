@@ -12,9 +12,9 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from tests.cli.test_cli import OPENFAX, SAMPLES
-from tests.cli.test_first_hour import Watcher
 from tests.daemon import Daemon, running
+from tests.integration.cli.test_cli import OPENFAX, SAMPLES
+from tests.integration.cli.test_first_hour import Watcher
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ import pytest
 
 from openfax.cli import accounts, administration, fax, outbound, receipts, routing
 from openfax.model import ReceiveMode
-from tests.cli.test_cli import OPENFAX, SAMPLES
 from tests.daemon import Daemon, running
+from tests.integration.cli.test_cli import OPENFAX, SAMPLES
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("first_hour")

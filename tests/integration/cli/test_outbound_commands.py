@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon, running
+from tests.integration.cli.test_fax_commands import openfax
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ import pytest
 
 from openfax.cli.quick import PRIORITY_NUMBERS, SERVER_COVER_PAGE, run_quick
 from openfax.model import CoverPageType, Priority
-from tests.cli.test_cli import OPENFAX, SAMPLES
 from tests.daemon import Daemon, running_paused
+from tests.integration.cli.test_cli import OPENFAX, SAMPLES
 
 CLICK = [sys.executable, "-c", "from openfax.cli.commands import cli; cli(prog_name='openfax')"]
 """The Click application run directly, as ``openfax`` runs it when the quick path declines."""

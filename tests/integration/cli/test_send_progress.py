@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cli.test_cli import OPENFAX, SAMPLES
-from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon, running
+from tests.integration.cli.test_cli import OPENFAX, SAMPLES
+from tests.integration.cli.test_fax_commands import openfax
 
 PAGE_BYTES = re.compile(rb"page 1/1\s+(\d+\.\d)/(\d+\.\d) kB\s+14400 bit/s")
 

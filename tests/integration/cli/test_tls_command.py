@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from tests.cli.test_cli import openfax
+from tests.integration.cli.test_cli import openfax
 
 
 def names_of(certificate: Path) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from openfax.client import FaxServer
 from tests.daemon import Daemon, running
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from openfax.client import FaxDocument, FaxServer
 from openfax.errors import FaxError, InvalidIdError
 from openfax.model import JobStatus
 from openfax.model.records import OutgoingJobInfo
-from tests.cli.test_cli import SAMPLES
 from tests.daemon import Daemon, running_paused
+from tests.integration.cli.test_cli import SAMPLES
 
 
 @pytest.fixture(scope="module")

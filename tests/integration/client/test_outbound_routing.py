@@ -21,9 +21,9 @@ from openfax.errors import (
     RuleNotFoundError,
 )
 from openfax.model import GROUP_NAME_ALL_DEVICES, GroupStatus, RuleStatus
-from tests.client.test_faxing import send
 from tests.daemon import Daemon, running
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
+from tests.integration.client.test_faxing import send
 
 WAIT = 60.0
 

@@ -21,7 +21,7 @@ from openfax.documents import (
     render_documents,
     write_fax_tiff,
 )
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
 TIFF_COMPRESSION = {
     Compression.MH: "CCITT Group 3",

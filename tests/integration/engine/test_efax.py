@@ -26,7 +26,7 @@ from PIL import Image
 from openfax.engine import AudioSession, Role, SessionOptions
 from openfax.errors import ModemError
 from openfax.virtual_modem import CallReport, ModemBridge, PtyLine
-from tests.engine.fax_images import read_pages, sample_page, write_tiff
+from tests.fax_images import read_pages, sample_page, write_tiff
 from tests.waiting import until
 
 pytestmark = [

@@ -26,7 +26,7 @@ from openfax.documents.pages import Compression, FaxPage, Resolution
 from openfax.documents.tiff import write_fax_tiff
 from openfax.engine import AudioSession, Role, SessionOptions
 from openfax.virtual_modem import CallReport, ModemBridge, PtyLine
-from tests.engine.fax_images import read_pages, sample_page
+from tests.fax_images import read_pages, sample_page
 from tests.waiting import until
 
 pytestmark = [

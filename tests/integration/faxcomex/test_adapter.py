@@ -14,7 +14,7 @@ from openfax import faxcomex
 from openfax.errors import E_FAIL, E_INVALIDARG, GroupNotFoundError
 from openfax.model import GroupStatus, JobStatus, RuleStatus
 from tests.daemon import Daemon, running_paused
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
 
 @pytest.fixture(scope="module")

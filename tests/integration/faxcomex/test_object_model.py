@@ -19,9 +19,9 @@ from openfax import client, faxcomex
 from openfax.client import _records, events, server
 from openfax.errors import E_INVALIDARG
 from tests.daemon import Daemon, running_paused
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "design" / "faxcomex.md"
 REFERENCE_NAME = Path("shared", "reference", "faxcomex-object-model.md")
 STATES = {"works", "E_NOTIMPL"}

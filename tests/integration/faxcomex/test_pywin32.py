@@ -28,7 +28,7 @@ from openfax.faxcomex import (
 from openfax.faxcomex.win32com.client import constants
 from openfax.model import JobStatus, Priority, ServerEvents
 from tests.daemon import Daemon, running_paused
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 from tests.waiting import wait_until
 
 

@@ -16,7 +16,7 @@ import pytest
 from openfax import faxcomex
 from openfax.model import AccountEvents, ServerEvents
 from tests.daemon import Daemon, running
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
 WAIT = 60.0
 

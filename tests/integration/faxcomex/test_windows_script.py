@@ -14,8 +14,8 @@ import pytest
 from openfax.errors import MessageNotFoundError
 from openfax.model import JobStatus
 from tests.daemon import Daemon
-from tests.documents.factories import make_pdf
-from tests.faxcomex.conftest import one_sender_two_receivers
+from tests.factories import make_pdf
+from tests.integration.faxcomex.conftest import one_sender_two_receivers
 
 WINDOWS = """\
 import time

@@ -26,8 +26,8 @@ from openfax.model import DEFAULT_RIGHTS, AccessRights2
 from openfax.service.accounts import FREE_FAILURES
 from openfax.service.listening import ALL_EVENTS
 from tests.daemon import Daemon, running
-from tests.documents.factories import make_pdf
-from tests.hostile.conftest import LIMIT_BYTES
+from tests.factories import make_pdf
+from tests.integration.hostile.conftest import LIMIT_BYTES
 from tests.waiting import wait_until
 
 WAIT = 60.0

@@ -26,7 +26,7 @@ from PIL import Image
 from openfax.client import FaxDocument, FaxServer
 from openfax.errors import RequestTooLargeError
 from tests.daemon import Daemon, running
-from tests.hostile.conftest import LIMIT_BYTES
+from tests.integration.hostile.conftest import LIMIT_BYTES
 
 MB = 1024 * 1024
 ATTACKER = "127.0.0.2"

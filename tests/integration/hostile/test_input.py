@@ -18,9 +18,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from openfax.model import CoverPageType, ScheduleType
-from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon, running
-from tests.hostile.conftest import LIMIT_BYTES
+from tests.integration.cli.test_fax_commands import openfax
+from tests.integration.hostile.conftest import LIMIT_BYTES
 
 ANSWER_SECONDS = 120.0
 """How long a request may take before the test fails: minutes, where the review measured

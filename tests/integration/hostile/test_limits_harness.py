@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.daemon import Daemon
-from tests.hostile.conftest import LIMIT_BYTES
+from tests.integration.hostile.conftest import LIMIT_BYTES
 
 
 def test_a_limited_daemon_serves_and_its_memory_is_read(daemon: Daemon) -> None:

@@ -22,7 +22,7 @@ from openfax.documents import count_pages
 from openfax.errors import PageLimitError
 from openfax.model import CoverPageType, JobStatus
 from tests.daemon import Daemon, running
-from tests.hostile.conftest import LIMIT_BYTES
+from tests.integration.hostile.conftest import LIMIT_BYTES
 from tests.waiting import wait_until
 
 MB = 1024 * 1024

@@ -26,12 +26,12 @@ from openfax.masking import masked, unmasked
 from openfax.model import ReceiptType, SmtpAuthenticationType
 from openfax.routing import ROUTE_TO_EMAIL, WEBHOOK
 from openfax.service.inbound_routing import configuration_key
-from tests.cli.test_cli import OPENFAX
 from tests.daemon import Daemon, running
-from tests.documents.factories import make_pdf
-from tests.hostile.conftest import LIMIT_BYTES
-from tests.routing.conftest import ROUTING, fax_to, settled, use_only
-from tests.routing.peers import smtp_server, webhook_receiver
+from tests.factories import make_pdf
+from tests.integration.cli.test_cli import OPENFAX
+from tests.integration.hostile.conftest import LIMIT_BYTES
+from tests.integration.routing.conftest import ROUTING, fax_to, settled, use_only
+from tests.peers import smtp_server, webhook_receiver
 
 RECEIPT_SECRET = "receipt-pw-Qx7Vb2"
 ROUTING_SECRET = "routing-pw-Jm4Kc9"

@@ -32,10 +32,10 @@ from openfax.client import (
 from openfax.client._connection import Connection
 from openfax.tls import self_signed
 from tests.daemon import Daemon, running
-from tests.hostile.conftest import LIMIT_BYTES
+from tests.integration.hostile.conftest import LIMIT_BYTES
 from tests.waiting import wait_until
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 OPENFAX = Path(sys.executable).with_name("openfax")
 WAIT = 60.0
 SILENT = 1000

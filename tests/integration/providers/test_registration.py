@@ -15,7 +15,7 @@ from openfax.client import FaxDocument, FaxServer, ServerEvents
 from openfax.errors import ConfigError, InvalidOperationError, NotSupportedError
 from openfax.model import ProviderStatus
 from tests.daemon import running
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
 MODULE = """
 from openfax.providers import LoopbackProvider

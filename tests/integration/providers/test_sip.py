@@ -24,7 +24,7 @@ from openfax.providers import (
     SendRequest,
 )
 from openfax.providers.sip import InMemoryDestinations, Preference, SipProvider, TrunkConfig
-from tests.providers.test_loopback import Service, assert_same_pages, make_tiff
+from tests.unit.providers.test_loopback import Service, assert_same_pages, make_tiff
 from tests.waiting import until
 
 HOST = "127.0.0.1"

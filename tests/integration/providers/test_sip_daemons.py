@@ -21,9 +21,9 @@ from openfax.documents import read_fax_tiff, render_documents
 from openfax.model import JobStatus
 from tests.daemon import Daemon, running
 from tests.dnsserver import DnsServer
-from tests.documents.factories import make_pdf
-from tests.providers.test_sip import free_port
-from tests.telephony.relay import LossyRelay
+from tests.factories import make_pdf
+from tests.integration.providers.test_sip import free_port
+from tests.relay import LossyRelay
 
 WAIT = 180.0
 NUMBERS = ("5550101", "5550202")

@@ -11,9 +11,15 @@ from openfax.client import FaxDocument
 from openfax.model import JobStatus
 from tests.daemon import running
 from tests.dnsserver import DnsServer
-from tests.documents.factories import make_pdf
-from tests.providers.test_sip import free_port
-from tests.providers.test_sip_daemons import MEDIA_PORTS, NUMBERS, fax, free_range, two_daemons
+from tests.factories import make_pdf
+from tests.integration.providers.test_sip import free_port
+from tests.integration.providers.test_sip_daemons import (
+    MEDIA_PORTS,
+    NUMBERS,
+    fax,
+    free_range,
+    two_daemons,
+)
 from tests.waiting import wait_until
 
 WAIT = 60.0

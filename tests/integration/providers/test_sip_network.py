@@ -42,10 +42,10 @@ from openfax.telephony.sdp import (
     read_answer,
 )
 from openfax.telephony.sip.useragent import UserAgent, UserAgentConfig
-from tests.cli.test_accounts_commands import openfax
 from tests.daemon import running
-from tests.providers.test_loopback import Service, make_tiff
-from tests.telephony.test_sipp import SCENARIOS, SIPP, free_port, sipp
+from tests.integration.cli.test_accounts_commands import openfax
+from tests.integration.telephony.test_sipp import SCENARIOS, SIPP, free_port, sipp
+from tests.unit.providers.test_loopback import Service, make_tiff
 from tests.waiting import until, wait_until
 
 pytestmark = pytest.mark.skipif(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from openfax.providers import CallOutcome, LoopbackProvider
 from openfax.providers.sip import SipProvider
-from tests.providers.test_loopback import Service, assert_same_pages, make_tiff
-from tests.providers.test_sip import CALLEE, CALLER, HOST, free_port, run, send, trunks
+from tests.integration.providers.test_sip import CALLEE, CALLER, HOST, free_port, run, send, trunks
+from tests.unit.providers.test_loopback import Service, assert_same_pages, make_tiff
 
 
 def test_a_sip_channel_dials_a_sip_uri_at_its_own_host(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from openfax.client import FaxDocument, FaxServer
 from openfax.model import ReceiptType, SmtpAuthenticationType
 from tests.daemon import Daemon, running
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
 WAIT = 60.0
 UNKNOWN = "1999"

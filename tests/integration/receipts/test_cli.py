@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from tests.cli.test_cli import OPENFAX
 from tests.daemon import Daemon
-from tests.receipts.conftest import UNKNOWN
-from tests.routing.peers import free_port, smtp_server
+from tests.integration.cli.test_cli import OPENFAX
+from tests.integration.receipts.conftest import UNKNOWN
+from tests.peers import free_port, smtp_server
 from tests.waiting import wait_until
 
 

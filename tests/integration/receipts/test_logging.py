@@ -13,7 +13,7 @@ from openfax.client import FaxDocument, FaxServer
 from openfax.errors import ConfigError
 from openfax.model import LogLevel
 from tests.daemon import Daemon
-from tests.routing.conftest import fax_to
+from tests.integration.routing.conftest import fax_to
 from tests.waiting import wait_until
 
 

@@ -14,9 +14,9 @@ from openfax.client import FaxDocument, FaxServer
 from openfax.errors import ConfigError, InvalidOperationError, SubmissionError
 from openfax.model import ReceiptType, SmtpAuthenticationType
 from openfax.routing import ROUTE_TO_EMAIL
-from tests.receipts.conftest import UNKNOWN, allow_mail, submit
-from tests.routing.conftest import fax_to, settled, use_only
-from tests.routing.peers import free_port, smtp_server
+from tests.integration.receipts.conftest import UNKNOWN, allow_mail, submit
+from tests.integration.routing.conftest import fax_to, settled, use_only
+from tests.peers import free_port, smtp_server
 from tests.waiting import wait_until
 
 

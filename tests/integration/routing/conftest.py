@@ -11,8 +11,8 @@ import pytest
 
 from openfax.client import FaxDocument, FaxRoutingDelivery, FaxServer, ServerEvents
 from tests.daemon import Daemon, running
-from tests.documents.factories import make_pdf
-from tests.service.conftest import clock, make_config, store_url  # noqa: F401 (the service's)
+from tests.factories import make_pdf
+from tests.integration.service.conftest import clock, make_config, store_url  # noqa: F401 (the service's)
 from tests.waiting import wait_until
 
 WAIT = 60.0

@@ -16,10 +16,10 @@ from openfax.client import FaxServer
 from openfax.errors import ConfigError, MessageNotFoundError, NotSupportedError
 from openfax.model import ProviderStatus
 from openfax.routing import PRINT, ROUTE_TO_EMAIL, STORE_IN_FOLDER, WEBHOOK
-from tests.cli.test_cli import OPENFAX
 from tests.daemon import Daemon
-from tests.routing.conftest import fax_to, settled
-from tests.routing.peers import webhook_receiver
+from tests.integration.cli.test_cli import OPENFAX
+from tests.integration.routing.conftest import fax_to, settled
+from tests.peers import webhook_receiver
 
 
 def openfax(daemon: Daemon, *args: str) -> subprocess.CompletedProcess[str]:

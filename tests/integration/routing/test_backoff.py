@@ -14,8 +14,8 @@ from openfax.model.records import DeliveryInfo
 from openfax.routing import WEBHOOK
 from openfax.service import FaxService, ManualClock
 from openfax.store import DeliveryStatus
-from tests.routing.peers import webhook_receiver
-from tests.service.conftest import MakeConfig, request, send_all
+from tests.integration.service.conftest import MakeConfig, request, send_all
+from tests.peers import webhook_receiver
 from tests.waiting import until
 
 pytestmark = pytest.mark.anyio

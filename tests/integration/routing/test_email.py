@@ -13,8 +13,8 @@ import pytest
 from openfax.client import FaxServer
 from openfax.routing import ROUTE_TO_EMAIL
 from tests.daemon import Daemon, running
-from tests.routing.conftest import ROUTING, fax_to, settled, use_only
-from tests.routing.peers import smtp_server
+from tests.integration.routing.conftest import ROUTING, fax_to, settled, use_only
+from tests.peers import smtp_server
 
 RECEIVER = "loopback line 1002"
 

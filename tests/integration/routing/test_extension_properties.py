@@ -14,7 +14,7 @@ import pytest
 from openfax.errors import ConfigError
 from openfax.providers.loopback import LOOPBACK_GUID
 from tests.daemon import running
-from tests.routing.conftest import ROUTING
+from tests.integration.routing.conftest import ROUTING
 
 NOTIFIED = "{5d4c3b2a-1908-4f7e-8d6c-5b4a39281706}"
 

@@ -14,7 +14,7 @@ import pytest
 from openfax.errors import ConfigError, InvalidOperationError, NotSupportedError
 from openfax.model import ProviderStatus
 from tests.daemon import running
-from tests.routing.conftest import ROUTING, fax_to, settled, use_only
+from tests.integration.routing.conftest import ROUTING, fax_to, settled, use_only
 
 ARCHIVER = "{0b5c9d3e-1f2a-4b6c-8d7e-9f0a1b2c3d4e}"
 BROKEN = "{7e6d5c4b-3a29-4817-9605-f4e3d2c1b0a9}"

@@ -13,7 +13,7 @@ from openfax.documents import read_fax_tiff
 from openfax.errors import MessageNotFoundError
 from openfax.model import JobStatus
 from openfax.routing import PRINT, STORE_IN_FOLDER
-from tests.routing.conftest import WAIT, fax_to, settled, use_only
+from tests.integration.routing.conftest import WAIT, fax_to, settled, use_only
 from tests.waiting import wait_until
 
 

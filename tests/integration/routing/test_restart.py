@@ -8,8 +8,8 @@ from pathlib import Path
 from openfax.client import FaxRoutingDelivery
 from openfax.routing import WEBHOOK
 from tests.daemon import running
-from tests.routing.conftest import WAIT, fax_to, settled, use_only
-from tests.routing.peers import webhook_receiver
+from tests.integration.routing.conftest import WAIT, fax_to, settled, use_only
+from tests.peers import webhook_receiver
 from tests.waiting import wait_until
 
 

@@ -16,10 +16,10 @@ from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.masking import masked_url
 from openfax.model import JobOperations, JobStatus
 from openfax.routing import WEBHOOK
-from tests.cli.test_fax_commands import openfax
 from tests.daemon import Daemon
-from tests.routing.conftest import WAIT, fax_to, settled, use_only
-from tests.routing.peers import webhook_receiver
+from tests.integration.cli.test_fax_commands import openfax
+from tests.integration.routing.conftest import WAIT, fax_to, settled, use_only
+from tests.peers import webhook_receiver
 from tests.waiting import wait_until
 
 RECEIVER = "loopback line 1002"

@@ -25,7 +25,7 @@ from openfax.service import (
 )
 from openfax.service.config_file import ServiceConfig
 from openfax.service.event_hub import EventType
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 from tests.waiting import until
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

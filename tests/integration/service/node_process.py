@@ -1,7 +1,7 @@
 """A fax node in its own process, for the crash test: sends a 3-page fax from line 1 to
 line 2 at 10x real time and says ``CONFIRMED`` once page 1 is confirmed.
 
-Usage: ``python -m tests.service.node_process DATA_DIR BODY [DATABASE_URL]``.
+Usage: ``python -m tests.integration.service.node_process DATA_DIR BODY [DATABASE_URL]``.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from openfax.service import EventType, FaxService, ManualClock
 from openfax.service.job_states import base
 from openfax.store import queries
 from openfax.store.records import IncomingJob
-from tests.service.conftest import START, MakeConfig
-from tests.store.conftest import submission_with_jobs
-from tests.store.test_queue_counts import INCOMING, OUTGOING
+from tests.integration.service.conftest import START, MakeConfig
+from tests.integration.store.conftest import submission_with_jobs
+from tests.integration.store.test_queue_counts import INCOMING, OUTGOING
 
 pytestmark = pytest.mark.anyio
 

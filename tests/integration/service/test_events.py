@@ -21,7 +21,7 @@ from openfax.service import EventType, FaxService, ManualClock, ServerEvent
 from openfax.service.job_states import available_operations
 from openfax.store import Database, Direction
 from openfax.store import queries as q
-from tests.service.conftest import (
+from tests.integration.service.conftest import (
     START,
     WAIT_SECONDS,
     archived,

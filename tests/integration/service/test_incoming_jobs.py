@@ -17,7 +17,7 @@ from openfax.service import FaxService, ManualClock
 from openfax.service.event_hub import EventType
 from openfax.store import DeliveryStatus, Direction
 from openfax.store import queries as q
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 from tests.waiting import until
 
 from .conftest import MakeConfig, archived, job_leaves_queue, job_reaches, request

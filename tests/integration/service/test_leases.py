@@ -15,7 +15,7 @@ from sqlalchemy import select
 from openfax.service import FaxService, SystemClock
 from openfax.store import Direction, open_database
 from openfax.store.schema import outgoing_jobs
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 from tests.waiting import until
 
 from .conftest import MakeConfig, job_leaves_queue, request, service_config

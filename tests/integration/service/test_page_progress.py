@@ -16,7 +16,7 @@ from openfax.store import Direction
 
 from .conftest import events_until, job_leaves_queue, request
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 
 pytestmark = pytest.mark.anyio
 

@@ -17,8 +17,8 @@ from openfax.model import ReceiptType, format_id, new_id
 from openfax.service import FaxService, ManualClock
 from openfax.store import DeliveryStatus, Receipt
 from openfax.store import queries as q
-from tests.routing.peers import smtp_server
-from tests.service.conftest import MakeConfig, request, send_all
+from tests.integration.service.conftest import MakeConfig, request, send_all
+from tests.peers import smtp_server
 from tests.waiting import until
 
 DAY = timedelta(days=1)

@@ -29,7 +29,7 @@ from .conftest import (
 
 pytestmark = pytest.mark.anyio
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 
 
 async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
@@ -37,7 +37,13 @@ async def test_a_node_killed_mid_call_resumes_the_fax_after_restart(
 ) -> None:
     data = tmp_path / "data"
     node = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "tests.service.node_process", str(data), str(three_pages)),
+        *(
+            sys.executable,
+            "-m",
+            "tests.integration.service.node_process",
+            str(data),
+            str(three_pages),
+        ),
         *([store_url] if store_url else []),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,

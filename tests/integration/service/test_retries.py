@@ -20,7 +20,7 @@ from openfax.service.event_hub import EventType
 from openfax.service.outcome import decide
 from openfax.store import Direction, OutgoingJob
 from openfax.store import queries as q
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 from tests.waiting import until
 
 from .conftest import (

@@ -31,8 +31,8 @@ from openfax.telephony.sdp import (
     make_offer,
     read_answer,
 )
-from tests.engine.fax_images import read_pages
-from tests.telephony.relay import LossyRelay
+from tests.fax_images import read_pages
+from tests.relay import LossyRelay
 from tests.waiting import until
 
 MakeTiff = Callable[..., Path]

@@ -25,7 +25,7 @@ from openfax.telephony.sip.useragent import (
     UserAgentConfig,
 )
 from tests.dnsserver import DnsServer, Misbehaviour
-from tests.telephony.test_sipp import SIPP, free_port, offer, sipp
+from tests.integration.telephony.test_sipp import SIPP, free_port, offer, sipp
 from tests.waiting import until
 
 pytestmark = [

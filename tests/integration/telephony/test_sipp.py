@@ -48,7 +48,7 @@ from openfax.telephony.sip.useragent import (
     UserAgent,
     UserAgentConfig,
 )
-from tests.providers.test_loopback import Service
+from tests.unit.providers.test_loopback import Service
 from tests.waiting import until
 
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from openfax.documents import (
     write_fax_tiff,
 )
 from openfax.errors import DocumentError
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from openfax.documents import (
 )
 from openfax.documents.ccitt import encode_page, encode_rows
 from openfax.errors import DocumentError
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
 
 def noise_page(width: int, seed: int) -> FaxPage:

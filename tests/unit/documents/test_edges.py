@@ -15,7 +15,7 @@ from openfax.documents.edges import smooth_edges
 from openfax.documents.halftone import is_photograph, threshold_rows, to_bilevel
 from openfax.documents.pages import FAX_WIDTH, PageSize, fit_on_page
 from openfax.documents.pdf import _PHOTO_RENDER_FLAGS, _RENDER_FLAGS, _render, open_pdf
-from tests.documents.factories import make_photo_pdf, make_rules_pdf, make_text_pdf
+from tests.factories import make_photo_pdf, make_rules_pdf, make_text_pdf
 
 PANGRAM = "The quick brown fox jumps over the lazy dog: 0123456789, (e.g.) i; j! #%&"
 

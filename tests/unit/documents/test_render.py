@@ -19,7 +19,7 @@ from openfax.documents import (
     render_documents,
 )
 from openfax.documents.text import layout_lines
-from tests.documents.factories import make_pdf
+from tests.factories import make_pdf
 
 ROWS = {
     (PageSize.A4, Resolution.STANDARD): 1146,

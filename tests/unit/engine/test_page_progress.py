@@ -18,7 +18,7 @@ from openfax.engine import (
     SessionOptions,
     run_pair,
 )
-from tests.engine.test_sessions import TRANSPORTS, collect, make_pair
+from tests.unit.engine.test_sessions import TRANSPORTS, collect, make_pair
 
 MakeTiff = Callable[..., Path]
 

@@ -30,7 +30,7 @@ from openfax.engine import (
     run_pair,
 )
 from openfax.errors import FaxFileError
-from tests.engine.fax_images import read_pages
+from tests.fax_images import read_pages
 
 TRANSPORTS = ["audio", "t38"]
 MakeTiff = Callable[..., Path]

@@ -45,7 +45,7 @@ from openfax.providers import (
     SendRequest,
     Transport,
 )
-from tests.engine.fax_images import read_pages, sample_page, write_tiff
+from tests.fax_images import read_pages, sample_page, write_tiff
 from tests.waiting import until
 
 TRANSPORTS = [Transport.AUDIO, Transport.T38]

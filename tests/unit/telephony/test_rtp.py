@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from openfax.engine import AudioSession, CompletionCode, Role
 from openfax.errors import MediaPacketError
 from openfax.telephony.rtp import Codec, JitterBuffer, RtpPacket, RtpSender
-from tests.engine.fax_images import read_pages
+from tests.fax_images import read_pages
 
 MakeTiff = Callable[..., Path]
 

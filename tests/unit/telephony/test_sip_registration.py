@@ -18,7 +18,7 @@ from openfax.telephony.sip.registration import (
     StateChanged,
     Unregistered,
 )
-from tests.telephony.test_sip_call import authorize
+from tests.unit.telephony.test_sip_call import authorize
 
 REGISTRAR = "sip:pbx.example"
 VIA = Via("UDP", "192.0.2.1", 5060, {"rport": None})

@@ -14,7 +14,7 @@ from openfax.engine import CompletionCode, Role, T38Session
 from openfax.errors import MediaPacketError
 from openfax.telephony.sdp import UdpErrorCorrection
 from openfax.telephony.udptl import FecInfo, UdptlEncoder, UdptlPacket, UdptlReceiver
-from tests.engine.fax_images import read_pages
+from tests.fax_images import read_pages
 
 MakeTiff = Callable[..., Path]
 

@@ -12,8 +12,8 @@ import pytest
 
 from openfax.client import FaxDocument, FaxServer, ServerEvents
 from tests.daemon import Daemon
-from tests.documents.factories import make_pdf
-from tests.faxcomex.conftest import one_sender_two_receivers
+from tests.factories import make_pdf
+from tests.integration.faxcomex.conftest import one_sender_two_receivers
 
 WAIT = 60.0
 """Seconds a sample's test waits for a fax or an event before it fails."""

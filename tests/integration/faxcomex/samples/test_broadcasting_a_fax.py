@@ -9,7 +9,7 @@ from pathlib import Path
 
 from openfax import faxcomex
 from openfax.client import FaxServer
-from tests.faxcomex.samples.port import Console, run
+from tests.integration.faxcomex.samples.port import Console, run
 
 WINDOWS = """\
 from pywintypes import com_error

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from openfax.client import FaxServer
 from openfax.model import ReceiveMode
-from tests.faxcomex.samples.port import Console, run
+from tests.integration.faxcomex.samples.port import Console, run
 
 WINDOWS = """\
 from pywintypes import com_error

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from openfax.client import FaxServer
-from tests.faxcomex.samples.port import Console, run
+from tests.integration.faxcomex.samples.port import Console, run
 
 WINDOWS = """\
 from pywintypes import com_error

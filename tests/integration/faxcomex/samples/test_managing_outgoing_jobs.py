@@ -13,8 +13,8 @@ from PIL import Image
 
 from openfax.client import FaxDocument, FaxServer
 from openfax.model import JobStatus, ScheduleType
-from tests.documents.factories import make_pdf
-from tests.faxcomex.samples.port import Console, run
+from tests.factories import make_pdf
+from tests.integration.faxcomex.samples.port import Console, run
 
 WINDOWS = """\
 import os

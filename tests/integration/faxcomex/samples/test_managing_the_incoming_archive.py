@@ -10,8 +10,8 @@ import pytest
 
 from openfax.client import FaxServer
 from openfax.errors import MessageNotFoundError
-from tests.faxcomex.samples.conftest import receive
-from tests.faxcomex.samples.port import Console, run
+from tests.integration.faxcomex.samples.conftest import receive
+from tests.integration.faxcomex.samples.port import Console, run
 
 WINDOWS = """\
 from pywintypes import com_error

@@ -12,9 +12,9 @@ import pytest
 
 from openfax.client import FaxDocument, FaxServer, ServerEvents
 from tests.daemon import Daemon, running
-from tests.documents.factories import make_pdf
-from tests.faxcomex.samples.conftest import WAIT
-from tests.faxcomex.samples.port import Console, run
+from tests.factories import make_pdf
+from tests.integration.faxcomex.samples.conftest import WAIT
+from tests.integration.faxcomex.samples.port import Console, run
 
 WINDOWS = """\
 import os

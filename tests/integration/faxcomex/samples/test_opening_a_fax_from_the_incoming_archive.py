@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from openfax.client import FaxServer
-from tests.faxcomex.samples.conftest import receive
-from tests.faxcomex.samples.port import Console, run
+from tests.integration.faxcomex.samples.conftest import receive
+from tests.integration.faxcomex.samples.port import Console, run
 
 WINDOWS = """\
 import os

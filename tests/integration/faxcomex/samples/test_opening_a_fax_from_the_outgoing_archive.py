@@ -13,8 +13,8 @@ from PIL import Image
 
 from openfax.client import FaxServer
 from openfax.errors import MessageNotFoundError
-from tests.faxcomex.samples.conftest import receive
-from tests.faxcomex.samples.port import Console, run
+from tests.integration.faxcomex.samples.conftest import receive
+from tests.integration.faxcomex.samples.port import Console, run
 
 WINDOWS = """\
 import os

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faxcomex.samples.port import PYWIN32_IMPORT, port
+from tests.integration.faxcomex.samples.port import PYWIN32_IMPORT, port
 
 SAMPLES = sorted(p.stem for p in Path(__file__).parent.glob("test_*.py") if p.stem != "test_ports")
 PAGE = re.compile(
@@ -19,7 +19,7 @@ PAGE = re.compile(
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_only_the_imports_change(name: str) -> None:
-    sample = importlib.import_module(f"tests.faxcomex.samples.{name}")
+    sample = importlib.import_module(f"tests.integration.providers.{name}")
     assert PAGE.search(sample.__doc__ or ""), f"{name} names no Microsoft sample"
     windows = sample.WINDOWS
     ported = port(windows)

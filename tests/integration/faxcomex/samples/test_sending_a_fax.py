@@ -10,7 +10,7 @@ from pathlib import Path
 
 from openfax.client import FaxServer
 from openfax.model import Priority, ReceiptType
-from tests.faxcomex.samples.port import Console, run
+from tests.integration.faxcomex.samples.port import Console, run
 
 WINDOWS = """\
 from datetime import datetime

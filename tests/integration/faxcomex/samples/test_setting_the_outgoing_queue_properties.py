@@ -9,7 +9,7 @@ from datetime import time
 from pathlib import Path
 
 from openfax.client import FaxServer
-from tests.faxcomex.samples.port import Console, run
+from tests.integration.faxcomex.samples.port import Console, run
 
 WINDOWS = """\
 from datetime import datetime, timedelta
