@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from openfax.cli.quick import PRIORITY_NUMBERS, SERVER_COVER_PAGE, run_quick
-from openfax.model import CoverPageType, Priority
+from openfax.model import Priority
 from tests.daemon import Daemon, running_paused
 from tests.integration.cli.test_cli import OPENFAX, SAMPLES
 
@@ -156,30 +155,6 @@ def test_usage_errors_stay_with_click(daemon: Daemon, tmp_path: Path) -> None:
         done = run([str(OPENFAX)], *args, socket=daemon.socket)
         assert done.returncode == 2, args
         assert message in done.stderr, (args, done.stderr)
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        [],
-        ["render", "x", "-o", "y"],
-        ["--verbose", "send", "f", "--to", "1"],
-        ["send", "--help"],
-        ["send", "-h"],
-        ["send", "f", "--to", "1", "--wait"],
-        ["send", "f", "--to"],
-        ["send", "f", "--to", "--json"],
-        ["send", "f", "--to", "1", "--json=yes"],
-        ["jobs", "--wait"],
-    ],
-)
-def test_the_quick_path_declines_what_it_does_not_read_exactly(argv: list[str]) -> None:
-    assert run_quick(argv) is None
-
-
-def test_the_numbers_written_out_are_the_enumerations() -> None:
-    assert {member.name.lower(): int(member) for member in Priority} == PRIORITY_NUMBERS
-    assert SERVER_COVER_PAGE == CoverPageType.SERVER
 
 
 def test_job_operations_print_the_new_status_as_a_line_or_json(daemon: Daemon) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -50,27 +49,6 @@ def test_corrupt_pdf(tmp_path: Path) -> None:
     path.write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog" + b"\x00garbage" * 50)
     with pytest.raises(DocumentError, match=r"broken\.pdf: corrupt PDF"):
         render_documents([path])
-
-
-def test_password_protected_pdf(tmp_path: Path) -> None:
-    plain = make_pdf(tmp_path / "plain.pdf", 1)
-    locked = tmp_path / "locked.pdf"
-    subprocess.run(
-        [
-            "gs",
-            "-q",
-            "-dNOPAUSE",
-            "-dBATCH",
-            "-sDEVICE=pdfwrite",
-            "-sUserPassword=secret",
-            "-sOwnerPassword=owner",
-            f"-sOutputFile={locked}",
-            plain,
-        ],
-        check=True,
-    )
-    with pytest.raises(DocumentError, match=r"locked\.pdf: password-protected PDF"):
-        render_documents([locked])
 
 
 def test_pdf_page_larger_than_the_pdf_limit(tmp_path: Path) -> None:
