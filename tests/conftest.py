@@ -32,7 +32,7 @@ from tests.peers import self_signed_certificate
 
 # Fixtures both halves of the suite (tests/unit, tests/integration) use; pytest reads
 # pytest_plugins only in this top-level conftest.
-pytest_plugins = ["tests.fixtures.documents", "tests.fixtures.engine"]
+pytest_plugins = ["pytester", "tests.fixtures.documents", "tests.fixtures.engine"]
 
 TEMPLATE = "openfax_template"
 
