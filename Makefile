@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 # an independent reader of the PDFs we write), Ghostscript;
 # the store tests start a private PostgreSQL server; SIPp (sip-tester) is the independent
 # SIP peer of the telephony tests; HylaFAX's daemons and clients send and receive through the
-# virtual modem (tests/engine/test_hylafax.py) and are bench/service.py's rival (both run a
-# private instance, bench/hylafax; installing them starts no service and needs no init).
+# virtual modem (tests/integration/engine/test_hylafax.py) and are bench/service.py's rival
+# (both run a private instance, bench/hylafax; installing them starts no service and needs no
+# init).
 RUN_DEBS := libspandsp2 libtiff6
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester \
     hylafax-server hylafax-client

@@ -1,5 +1,5 @@
 """``openfax tls self-signed`` as a user runs it: the files it writes, their modes, and what
-it refuses. (A daemon serving with its output: tests/hostile/test_tls.py.)"""
+it refuses. (A daemon serving with its output: tests/integration/hostile/test_tls.py.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The SIP user agent against SIPp (Debian package ``sip-tester``), an independent SIP peer
-on 127.0.0.1 driven by the scenario files in ``tests/telephony/sipp/``: calls both ways,
+on 127.0.0.1 driven by the scenario files in ``tests/integration/telephony/sipp/``: calls both ways,
 busy and not found, CANCEL both ways, digest-challenged REGISTER and INVITE, a 488 to our
 T.38 re-INVITE, a session refresh during T.38, a re-INVITE glare (491), a session timer the
 far end lets run out, a 200 never ACKed, a re-INVITE never answered, redirections (3xx)
