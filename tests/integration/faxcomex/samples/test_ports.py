@@ -19,7 +19,7 @@ PAGE = re.compile(
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_only_the_imports_change(name: str) -> None:
-    sample = importlib.import_module(f"tests.integration.providers.{name}")
+    sample = importlib.import_module(f"tests.integration.faxcomex.samples.{name}")
     assert PAGE.search(sample.__doc__ or ""), f"{name} names no Microsoft sample"
     windows = sample.WINDOWS
     ported = port(windows)
