@@ -1,4 +1,5 @@
-# OpenFax: `make run` starts the fax service, `make test` installs what the tests need and runs them.
+# OpenFax: `make run` starts the fax service, `make test` installs what the tests need and runs them,
+# `make check` runs the unit half alone (tests/unit) for the edit-test loop.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,8 +7,9 @@ BIN := $(VENV)/bin
 # an independent reader of the PDFs we write), Ghostscript;
 # the store tests start a private PostgreSQL server; SIPp (sip-tester) is the independent
 # SIP peer of the telephony tests; HylaFAX's daemons and clients send and receive through the
-# virtual modem (tests/engine/test_hylafax.py) and are bench/service.py's rival (both run a
-# private instance, bench/hylafax; installing them starts no service and needs no init).
+# virtual modem (tests/integration/engine/test_hylafax.py) and are bench/service.py's rival
+# (both run a private instance, bench/hylafax; installing them starts no service and needs no
+# init).
 RUN_DEBS := libspandsp2 libtiff6
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester \
     hylafax-server hylafax-client
@@ -17,7 +19,7 @@ OUT ?= out
 CONFIG ?=
 ARGS ?=
 
-.PHONY: run demo test lint typecheck package-check pytest bench system-packages clean
+.PHONY: run demo test check unit lint typecheck package-check pytest bench system-packages clean
 
 $(BIN)/openfax: pyproject.toml
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || scripts/install-system-packages python3-venv
@@ -54,8 +56,15 @@ typecheck: $(BIN)/openfax
 package-check: $(BIN)/openfax
 	scripts/package-check $(BIN)/python
 
+# Both halves: tests/unit and tests/integration (daemons, PostgreSQL, efax, SIPp, HylaFAX).
 pytest: $(BIN)/openfax
 	$(BIN)/pytest -n 2 --dist loadgroup -q
+
+# The unit half: no socket, process, PostgreSQL or real-time line (tests/unit/conftest.py
+# fails a test that tries), so it needs no more than `make run` installs.
+check unit: $(BIN)/openfax
+	scripts/install-system-packages $(RUN_DEBS)
+	$(BIN)/pytest -q tests/unit
 
 bench: system-packages $(BIN)/openfax
 	$(BIN)/python bench/engine.py

@@ -28,7 +28,11 @@ from openfax.client import FaxServer
 from openfax.store import open_database
 from tests.daemon import Daemon
 from tests.dnsserver import DnsServer, dns_server
-from tests.routing.peers import self_signed_certificate
+from tests.peers import self_signed_certificate
+
+# Fixtures both halves of the suite (tests/unit, tests/integration) use; pytest reads
+# pytest_plugins only in this top-level conftest.
+pytest_plugins = ["pytester", "tests.fixtures.documents", "tests.fixtures.engine"]
 
 TEMPLATE = "openfax_template"
 
