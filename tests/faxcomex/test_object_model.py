@@ -91,8 +91,8 @@ CLIENT_CLASSES: dict[str, type] = {
 """The client class behind each FAXCOMEX object a script reaches through the facade."""
 
 EVENT_SINKS = {
-    "IFaxServerNotify2": faxcomex.EVENT_ARGUMENTS,
-    "IFaxAccountNotify": faxcomex.ACCOUNT_EVENT_ARGUMENTS,
+    "IFaxServerNotify2": set(NOTIFICATIONS),
+    "IFaxAccountNotify": {n for n, e in NOTIFICATIONS.items() if e.account_arguments is not None},
 }
 """The sink interfaces, whose members are the events the facade delivers."""
 

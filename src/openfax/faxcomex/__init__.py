@@ -55,7 +55,6 @@ from openfax.client.events import FaxJobStatus
 from openfax.errors import E_ACCESSDENIED, E_FAIL, E_INVALIDARG, ERROR_FILE_NOT_FOUND, FaxError
 from openfax.faxcomex import constants
 from openfax.model.events import (
-    NOTIFICATIONS,
     IncomingJobChanged,
     OutgoingJobChanged,
     com_arguments,
@@ -87,19 +86,6 @@ NOT_IMPLEMENTED: dict[tuple[str, str], str] = {
 }
 """The members, by client class and COM name, that cannot mean anything on Linux: reading
 or setting one raises ``com_error`` ``E_NOTIMPL`` with the reason."""
-
-EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    name: notification.arguments for name, notification in NOTIFICATIONS.items()
-}
-"""Every ``IFaxServerNotify2`` method and its arguments after the server, from the event's
-fields."""
-ACCOUNT_EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    name: notification.account_arguments
-    for name, notification in NOTIFICATIONS.items()
-    if notification.account_arguments is not None
-}
-"""Every ``IFaxAccountNotify`` method and its arguments after the account (after the server
-for ``OnServerShutDown``)."""
 
 CLSIDS = {
     "{cda8acb0-8cf5-4f6c-9ba2-5931d40c8cae}": "FaxServer",
