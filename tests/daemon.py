@@ -130,7 +130,10 @@ class Daemon:
         """The token's holder may do everything the tests do remotely (the test process is
         root or the daemon's user: an administrator on the local socket)."""
         transport = httpx.HTTPTransport(uds=str(self.socket))
-        with httpx.Client(base_url="http://openfaxd", transport=transport) as local:
+        timeout = httpx.Timeout(START_SECONDS)  # httpx's 5 s is too short on a loaded machine
+        with httpx.Client(
+            base_url="http://openfaxd", transport=transport, timeout=timeout
+        ) as local:
             local.post("/v1/accounts", json={"account_name": TOKEN_HOLDER})  # 409 after a restart
             granted = local.put(
                 f"/v1/security/grants/{TOKEN_HOLDER}", json={"rights": int(ALL_RIGHTS)}

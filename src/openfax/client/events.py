@@ -106,7 +106,7 @@ class ServerEvent:
         """FAXCOMEX ``FaxJobStatus``: what ``On*JobChanged`` says of the job (every field
         None for another event)."""
         payload = self.payload
-        return FaxJobStatus(job_json(payload) if isinstance(payload, _JOB_CHANGED) else {})
+        return FaxJobStatus.of(payload) if isinstance(payload, _JOB_CHANGED) else FaxJobStatus({})
 
 
 _JOB_CHANGED = (IncomingJobChanged, OutgoingJobChanged)
@@ -140,6 +140,11 @@ class FaxJobStatus(Record):
 
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__(dict.fromkeys(_JOB_STATUS_KEYS) | data)
+
+    @classmethod
+    def of(cls, payload: IncomingJobChanged | OutgoingJobChanged) -> FaxJobStatus:
+        """The status an ``On*JobChanged`` event's record says."""
+        return cls(job_json(payload))
 
 
 _JOB_STATUS_KEYS = [str(f.key) for f in vars(FaxJobStatus).values() if isinstance(f, Field)]

@@ -51,9 +51,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from openfax import client
+from openfax.client.events import FaxJobStatus
 from openfax.errors import E_ACCESSDENIED, E_FAIL, E_INVALIDARG, ERROR_FILE_NOT_FOUND, FaxError
 from openfax.faxcomex import constants
-from openfax.model.events import NOTIFICATIONS
+from openfax.model.events import (
+    IncomingJobChanged,
+    OutgoingJobChanged,
+    com_arguments,
+    notification_of,
+)
 
 E_NOTIMPL = 0x80004001
 DISP_E_UNKNOWNNAME = 0x80020006
@@ -80,19 +86,6 @@ NOT_IMPLEMENTED: dict[tuple[str, str], str] = {
 }
 """The members, by client class and COM name, that cannot mean anything on Linux: reading
 or setting one raises ``com_error`` ``E_NOTIMPL`` with the reason."""
-
-EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    name: notification.arguments for name, notification in NOTIFICATIONS.items()
-}
-"""Every ``IFaxServerNotify2`` method and its arguments after the server, from the event's
-fields."""
-ACCOUNT_EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    name: notification.account_arguments
-    for name, notification in NOTIFICATIONS.items()
-    if notification.account_arguments is not None
-}
-"""Every ``IFaxAccountNotify`` method and its arguments after the account (after the server
-for ``OnServerShutDown``)."""
 
 CLSIDS = {
     "{cda8acb0-8cf5-4f6c-9ba2-5931d40c8cae}": "FaxServer",
@@ -340,14 +333,18 @@ class ComObject:
 
     def _deliver(self, event: client.ServerEvent) -> None:
         """Call each sink's method named after ``event`` (a sink without one skips it)."""
+        payload = event.payload
+        if payload is None:
+            _logger.warning("%s: an event this client cannot read, not delivered", event.name)
+            return
+        name = notification_of(payload)
         is_account = isinstance(self._target, client.FaxAccount)
-        table = ACCOUNT_EVENT_ARGUMENTS if is_account else EVENT_ARGUMENTS
         source: Any = self
-        if is_account and event.name == "OnServerShutDown":
+        if is_account and name == "OnServerShutDown":
             source = ComObject(self._target._server)
-        arguments = [_event_argument(event, name) for name in table.get(event.name, ())]
+        arguments = [_com(value) for value in com_arguments(payload, account=is_account)]
         for sink in self.__dict__.get("_sinks", ()):
-            handler = getattr(sink, event.name, None)
+            handler = getattr(sink, name, None)
             if handler is not None:
                 handler(source, *arguments)
 
@@ -423,10 +420,11 @@ def _post(source: ComObject, event: client.ServerEvent) -> None:
         )
 
 
-def _event_argument(event: client.ServerEvent, name: str) -> Any:
-    if name == "job_status":
-        return ComObject(event.job_status)
-    return event.data.get(name)
+def _com(argument: Any) -> Any:
+    """An event's argument as a sink gets it: a job status record as ``FaxJobStatus``."""
+    if isinstance(argument, IncomingJobChanged | OutgoingJobChanged):
+        return ComObject(FaxJobStatus.of(argument))
+    return argument
 
 
 def _class_of(prog_id: str) -> str:

@@ -6,7 +6,7 @@ The service builds an event's record (:class:`OutgoingJobChanged`...) and stores
 its :class:`EventType` value as :func:`payload_json` writes it; the API sends that JSON with
 its notification's name (:func:`notification_of`); the client reads the record back
 (:func:`payload_of`); the FAXCOMEX adapter calls a sink's method of that name with the
-arguments :data:`NOTIFICATIONS` lists.
+arguments :func:`com_arguments` takes from the record.
 """
 
 from __future__ import annotations
@@ -458,3 +458,14 @@ NOTIFICATIONS: Mapping[str, Notification] = {
     "OnServerShutDown": Notification((), ()),
 }
 """Every FAXCOMEX notification the server sends, by name."""
+
+
+def com_arguments(payload: EventPayload, *, account: bool = False) -> tuple[Any, ...]:
+    """The arguments a COM sink's method gets for the event of ``payload`` after the server
+    (after the account with ``account``; none where an account's sink does not get it), as
+    :data:`NOTIFICATIONS` names them: each field as the wire carries it (ids 16 hex digits),
+    and for ``job_status`` the record itself, which the adapter wraps as ``FaxJobStatus``."""
+    notification = NOTIFICATIONS[notification_of(payload)]
+    names = (notification.account_arguments if account else notification.arguments) or ()
+    fields = payload_json(payload)
+    return tuple(payload if name == "job_status" else fields[name] for name in names)

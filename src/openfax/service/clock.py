@@ -76,12 +76,23 @@ class ManualClock:
         """Move time forward to ``when`` (never back), waking sleepers in order."""
         if when < self._now:
             raise ValueError(f"a ManualClock does not go back ({when} < {self._now})")
+        await self._wake_until(when, at_their_times=True)
+        self._now = when
+
+    async def stall(self, seconds: float) -> None:
+        """Move time forward by ``seconds`` at once, as an event loop that did nothing for
+        that long finds it: the sleepers due on the way wake in order, late, each seeing
+        the new time (:meth:`advance` wakes each at its own)."""
+        self._now += timedelta(seconds=seconds)
+        await self._wake_until(self._now, at_their_times=False)
+
+    async def _wake_until(self, when: datetime, *, at_their_times: bool) -> None:
         while self._sleepers and self._sleepers[0][0] <= when:
             due, _, future = heapq.heappop(self._sleepers)
-            self._now = due
+            if at_their_times:
+                self._now = due
             if not future.done():
                 future.set_result(None)
             # Let the woken task and whatever it starts run before the next wakes.
             for _ in range(5):
                 await asyncio.sleep(0)
-        self._now = when

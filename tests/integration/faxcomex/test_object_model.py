@@ -18,6 +18,16 @@ import pytest
 from openfax import client, faxcomex
 from openfax.client import _records, events, server
 from openfax.errors import E_INVALIDARG
+from openfax.model.events import (
+    CONFIG_NOTIFICATIONS,
+    DEVICES_CONFIG_CHANGE,
+    EVENT_KINDS,
+    GENERAL_CONFIG_CHANGE,
+    NOTIFICATIONS,
+    ConfigChanged,
+    IncomingMessageAdded,
+    com_arguments,
+)
 from tests.daemon import Daemon, running_paused
 from tests.factories import make_pdf
 
@@ -81,8 +91,8 @@ CLIENT_CLASSES: dict[str, type] = {
 """The client class behind each FAXCOMEX object a script reaches through the facade."""
 
 EVENT_SINKS = {
-    "IFaxServerNotify2": faxcomex.EVENT_ARGUMENTS,
-    "IFaxAccountNotify": faxcomex.ACCOUNT_EVENT_ARGUMENTS,
+    "IFaxServerNotify2": set(NOTIFICATIONS),
+    "IFaxAccountNotify": {n for n, e in NOTIFICATIONS.items() if e.account_arguments is not None},
 }
 """The sink interfaces, whose members are the events the facade delivers."""
 
@@ -264,3 +274,19 @@ def test_every_working_member_is_read_on_a_real_server(
     assert not failures
     assert read > 300
     fax.Disconnect()
+
+
+def test_every_event_argument_is_a_field_of_the_record_it_comes_from() -> None:
+    """The adapter takes a sink's arguments from the event's record (``com_arguments``): each
+    argument a notification names is a field of every record delivered as it."""
+    config = {*CONFIG_NOTIFICATIONS.values(), DEVICES_CONFIG_CHANGE, GENERAL_CONFIG_CHANGE}
+    for kind in EVENT_KINDS.values():
+        fields = {f.name for f in dataclasses.fields(kind.payload)}
+        names = config if kind.payload is ConfigChanged else {kind.notification}
+        for name in names:
+            notification = NOTIFICATIONS[name]
+            wanted = {*notification.arguments, *(notification.account_arguments or ())}
+            assert wanted - {"job_status"} <= fields, (name, kind.payload)
+    added = IncomingMessageAdded(message_id=0x1234, added_to_receive_folder=True)
+    assert com_arguments(added) == ("0000000000001234",)
+    assert com_arguments(added, account=True) == ("0000000000001234", True)

@@ -1,24 +1,24 @@
 """A job's lease under overload: one job is never in two calls at once, and a call whose
 lease cannot be kept hangs up before any other node may dial its job.
 
-These run on the system clock with leases of a few seconds, and stall the service's event
-loop or its store for real while a paced call runs."""
+Leases are a few seconds; calls are paced in real time. A stalled event loop is played on
+a manual clock (time jumps while nothing runs); a stalled store is a row locked for real."""
 
 from __future__ import annotations
 
-import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from openfax.service import FaxService, SystemClock
+from openfax.service import FaxService, ManualClock, SystemClock
 from openfax.store import Direction, open_database
 from openfax.store.schema import outgoing_jobs
 from tests.factories import make_pdf
 from tests.waiting import until
 
-from .conftest import MakeConfig, job_leaves_queue, request, service_config
+from .conftest import START, MakeConfig, job_leaves_queue, request, service_config
 
 pytestmark = pytest.mark.anyio
 
@@ -39,6 +39,16 @@ async def first_page_confirmed(service: FaxService, job_id: int) -> None:
     await until(confirmed, "the first page is confirmed")
 
 
+async def lease_until(service: FaxService, job_id: int) -> datetime:
+    """The end of the job's lease as the store holds it."""
+    async with service.ctx.db.read() as conn:
+        until = await conn.scalar(
+            select(outgoing_jobs.c.lease_until).where(outgoing_jobs.c.id == job_id)
+        )
+    assert until is not None, "a job in a call is under a lease"
+    return until
+
+
 async def receptions(service: FaxService, count: int) -> list[tuple[int, bool]]:
     """The received faxes (pages, partial), once ``count`` are archived and routed."""
 
@@ -55,13 +65,16 @@ async def test_a_call_outlasting_its_lease_on_a_stalled_loop_is_placed_once(
     tmp_path: Path, three_pages: Path, make_config: MakeConfig
 ) -> None:
     config = make_config(tmp_path / "data", deadlines=LEASE, loopback=PACED)
-    async with FaxService(config, clock=SystemClock()) as service:
+    clock = ManualClock(START)
+    async with FaxService(config, clock=clock) as service:
         (job_id,) = await service.outgoing_queue.submit(request(three_pages, "1002"))
         await first_page_confirmed(service, job_id)
+        leased = await lease_until(service, job_id)
         # The daemon's loop does nothing for more than two leases (a CPU-bound callback on
         # an overloaded machine): its lease lapses under the running call. Its own recovery
         # must not take the job back, nor the lease keeper hang up a call nobody else took.
-        time.sleep(7.0)  # noqa: ASYNC251 (the stall under test: a blocked loop, not a wait)
+        await clock.stall(7.0)
+        assert clock.now() > leased + timedelta(seconds=LEASE["lease_seconds"])
         await job_leaves_queue(service, job_id)
         attempts = await service.outgoing_queue.get_call_attempts(job_id)
         assert [(a.attempt, a.failure_cause, a.pages_confirmed) for a in attempts] == [(1, None, 3)]

@@ -35,6 +35,25 @@ async def test_advance_wakes_sleepers_in_order_at_their_times() -> None:
         await clock.set(START)
 
 
+async def test_a_stall_wakes_every_sleeper_due_late_at_the_new_time() -> None:
+    clock = ManualClock(START)
+    woke: list[tuple[str, datetime]] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep_until(START + timedelta(seconds=seconds))
+        woke.append((name, clock.now()))
+
+    tasks = [asyncio.create_task(sleeper(n, s)) for n, s in [("c", 30), ("a", 10), ("b", 20)]]
+    await asyncio.sleep(0)
+    await clock.stall(25)
+    later = START + timedelta(seconds=25)
+    assert woke == [("a", later), ("b", later)]
+    assert clock.now() == later
+    await clock.stall(5)
+    await asyncio.gather(*tasks)
+    assert woke[2] == ("c", START + timedelta(seconds=30))
+
+
 async def test_system_clock_sleeps_until_a_wall_time() -> None:
     clock = SystemClock()
     target = clock.now() + timedelta(milliseconds=50)
