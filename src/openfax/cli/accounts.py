@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openfax.cli.fax import connected, print_rows
-from openfax.cli.options import json_option, server_options
+from openfax.cli.options import json_option, listing, server_options
 from openfax.model import ALL_RIGHTS, AccessRights2
 
 if TYPE_CHECKING:
@@ -58,21 +58,18 @@ def accounts() -> None:
 
 
 @accounts.command("list")
-@json_option
-@server_options
-def list_accounts(as_json: bool, server_name: str, token: str | None) -> None:
+@listing("Accounts", ACCOUNT_COLUMNS)
+def list_accounts(server: FaxServer) -> list[dict[str, Any]]:
     """Show every account, whether it has a password, and its granted rights."""
-    with connected(server_name, token) as server:
-        rows = [
-            {
-                "account": account.account_name,
-                "password": "yes" if account.has_password else "no",
-                "rights": rights_text(account.granted_rights),
-                "created": "" if account.created_at is None else account.created_at.isoformat(),
-            }
-            for account in server.fax_account_set.get_accounts()
-        ]
-    print_rows(rows, ACCOUNT_COLUMNS, "Accounts", as_json)
+    return [
+        {
+            "account": account.account_name,
+            "password": "yes" if account.has_password else "no",
+            "rights": rights_text(account.granted_rights),
+            "created": "" if account.created_at is None else account.created_at.isoformat(),
+        }
+        for account in server.fax_account_set.get_accounts()
+    ]
 
 
 @accounts.command("add")

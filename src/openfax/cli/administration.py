@@ -8,12 +8,12 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.fax import connected, print_result, print_rows
-from openfax.cli.options import json_option, server_options, wide_option
+from openfax.cli.fax import connected, plugin_row, print_result, print_rows
+from openfax.cli.options import json_option, listing, server_options
 from openfax.cli.routing import parse_setting
 
 if TYPE_CHECKING:
@@ -94,24 +94,14 @@ def set_config(
 )
 @click.option("--after", type=click.IntRange(min=0), default=0, help="Only entries after this seq.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
-@json_option
-@wide_option
-@server_options
+@listing("Audit trail", AUDIT_COLUMNS, AUDIT_OPTIONAL)
 def audit(
-    since: datetime | None,
-    after: int,
-    limit: int,
-    as_json: bool,
-    wide: bool,
-    server_name: str,
-    token: str | None,
-) -> None:
+    server: FaxServer, since: datetime | None, after: int, limit: int
+) -> list[dict[str, Any]]:
     """Show the audit trail: who submitted, viewed, downloaded, cancelled, deleted or
     purged which fax, and who changed the configuration, oldest first."""
-    with connected(server_name, token) as server:
-        when = None if since is None else since.replace(tzinfo=UTC)
-        rows = [entry.to_dict() for entry in server.get_audit(when, limit, after=after)]
-    print_rows(rows, AUDIT_COLUMNS, "Audit trail", as_json, optional=AUDIT_OPTIONAL, wide=wide)
+    when = None if since is None else since.replace(tzinfo=UTC)
+    return [entry.to_dict() for entry in server.get_audit(when, limit, after=after)]
 
 
 @click.group()
@@ -120,13 +110,10 @@ def coverpages() -> None:
 
 
 @coverpages.command("list")
-@json_option
-@server_options
-def list_cover_pages(as_json: bool, server_name: str, token: str | None) -> None:
+@listing("Server cover pages", COVER_PAGE_COLUMNS)
+def list_cover_pages(server: FaxServer) -> list[dict[str, Any]]:
     """List the server's cover pages."""
-    with connected(server_name, token) as server:
-        rows = [page.to_dict() for page in server.get_cover_pages()]
-    print_rows(rows, COVER_PAGE_COLUMNS, "Server cover pages", as_json)
+    return [page.to_dict() for page in server.get_cover_pages()]
 
 
 @coverpages.command("add")
@@ -242,26 +229,10 @@ def providers() -> None:
 
 
 @providers.command("list")
-@json_option
-@wide_option
-@server_options
-def list_providers(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
+@listing("Device providers", PROVIDER_COLUMNS, PROVIDER_OPTIONAL)
+def list_providers(server: FaxServer) -> list[dict[str, Any]]:
     """List the device providers as loaded at the server's last start."""
-    with connected(server_name, token) as server:
-        rows = [
-            {
-                "unique_name": p.unique_name,
-                "friendly_name": p.friendly_name,
-                "image_name": p.image_name,
-                "version": p.version,
-                "status": p.status.name,
-                "error": p.init_error_message,
-                "device_ids": p.device_ids,
-            }
-            for p in server.get_device_providers()
-        ]
-    title = "Device providers"
-    print_rows(rows, PROVIDER_COLUMNS, title, as_json, optional=PROVIDER_OPTIONAL, wide=wide)
+    return [plugin_row(p) | {"device_ids": p.device_ids} for p in server.get_device_providers()]
 
 
 @providers.command("register")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from openfax.client import FaxIncomingJob, FaxOutgoingJob, FaxServer
-    from openfax.client._records import Retried
+    from openfax.client._records import Retried, Versioned
     from openfax.client.events import ServerEvent
 
 JOB_COLUMNS = (
@@ -238,6 +238,19 @@ def retry_row(work: Retried) -> dict[str, Any]:
         "attempts": work.attempts,
         "next_attempt": work.next_attempt_at or "",
         "error": work.last_error,
+    }
+
+
+def plugin_row(plugin: Versioned) -> dict[str, Any]:
+    """A device provider or routing extension as loaded: the columns ``openfax providers
+    list`` and ``openfax routing extensions`` share."""
+    return {
+        "unique_name": plugin.unique_name,
+        "friendly_name": plugin.friendly_name,
+        "image_name": plugin.image_name,
+        "version": plugin.version,
+        "status": plugin.status.name,
+        "error": plugin.init_error_message,
     }
 
 

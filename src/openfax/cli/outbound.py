@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openfax.cli.fax import connected, print_rows
-from openfax.cli.options import F, apply_options, json_option, server_options
+from openfax.cli.options import F, apply_options, json_option, listing, server_options
 
 if TYPE_CHECKING:
     from openfax.client import FaxOutboundRoutingGroup, FaxOutboundRoutingRule, FaxServer
@@ -118,13 +118,10 @@ def groups() -> None:
 
 
 @groups.command(name="list")
-@json_option
-@server_options
-def list_groups(as_json: bool, server_name: str, token: str | None) -> None:
+@listing("Outbound routing groups", GROUP_COLUMNS)
+def list_groups(server: FaxServer) -> list[dict[str, Any]]:
     """List the groups and their lines, in the order a fax tries them."""
-    with connected(server_name, token) as server:
-        rows = [group_row(g) for g in server.outbound_routing.get_groups()]
-    print_rows(rows, GROUP_COLUMNS, "Outbound routing groups", as_json)
+    return [group_row(g) for g in server.outbound_routing.get_groups()]
 
 
 @groups.command(name="add")
@@ -176,13 +173,10 @@ def rules() -> None:
 
 
 @rules.command(name="list")
-@json_option
-@server_options
-def list_rules(as_json: bool, server_name: str, token: str | None) -> None:
+@listing("Outbound routing rules", RULE_COLUMNS)
+def list_rules(server: FaxServer) -> list[dict[str, Any]]:
     """List the rules, the default one (0/0) first."""
-    with connected(server_name, token) as server:
-        rows = [rule_row(r) for r in server.outbound_routing.get_rules()]
-    print_rows(rows, RULE_COLUMNS, "Outbound routing rules", as_json)
+    return [rule_row(r) for r in server.outbound_routing.get_rules()]
 
 
 @rules.command(name="for")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openfax.cli.fax import connected, print_rows, retry_row
-from openfax.cli.options import json_option, server_options, wide_option
+from openfax.cli.options import json_option, listing, server_options
 
 if TYPE_CHECKING:
     from openfax.client import FaxServer
@@ -97,28 +97,21 @@ def receipts_set(as_json: bool, server_name: str, token: str | None, **given: An
 @receipts.command("list")
 @click.option("--failed", is_flag=True, help="Only those the SMTP server never took.")
 @click.option("--pending", is_flag=True, help="Only those still to send.")
-@json_option
-@wide_option
-@server_options
-def receipts_list(
-    failed: bool, pending: bool, as_json: bool, wide: bool, server_name: str, token: str | None
-) -> None:
+@listing("Delivery receipts", RECEIPT_COLUMNS, RECEIPT_OPTIONAL)
+def receipts_list(server: FaxServer, failed: bool, pending: bool) -> list[dict[str, Any]]:
     """List the delivery receipts queued, the latest change first."""
     status = "failed" if failed else "pending" if pending else None
-    with connected(server_name, token) as server:
-        found: Collection[FaxReceipt] = server.get_receipts(status)
-        rows = [
-            {
-                "id": r.id,
-                "job": r.job_id or f"broadcast {r.submission_id}",
-                "address": r.address,
-                "kind": "DR" if r.delivered else "NDR",
-                **retry_row(r),
-            }
-            for r in found
-        ]
-    title = "Delivery receipts"
-    print_rows(rows, RECEIPT_COLUMNS, title, as_json, optional=RECEIPT_OPTIONAL, wide=wide)
+    found: Collection[FaxReceipt] = server.get_receipts(status)
+    return [
+        {
+            "id": r.id,
+            "job": r.job_id or f"broadcast {r.submission_id}",
+            "address": r.address,
+            "kind": "DR" if r.delivered else "NDR",
+            **retry_row(r),
+        }
+        for r in found
+    ]
 
 
 def _change(

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.fax import connected, print_result, print_rows, retry_row
-from openfax.cli.options import json_option, server_options, wide_option
+from openfax.cli.fax import connected, plugin_row, print_result, print_rows, retry_row
+from openfax.cli.options import json_option, listing, server_options
 
 if TYPE_CHECKING:
     from openfax.client import FaxInboundRoutingMethod, FaxServer
@@ -54,44 +54,26 @@ def routing() -> None:
 
 
 @routing.command()
-@json_option
-@server_options
-def methods(as_json: bool, server_name: str, token: str | None) -> None:
+@listing("Inbound routing methods", METHOD_COLUMNS)
+def methods(server: FaxServer) -> list[dict[str, Any]]:
     """List the routing methods by priority (1 runs first)."""
-    with connected(server_name, token) as server:
-        rows = [
-            {
-                "priority": m.priority,
-                "guid": m.guid,
-                "name": m.name,
-                "friendly_name": m.friendly_name,
-                "extension": m.extension_unique_name,
-            }
-            for m in server.inbound_routing.get_methods()
-        ]
-    print_rows(rows, METHOD_COLUMNS, "Inbound routing methods", as_json)
+    return [
+        {
+            "priority": m.priority,
+            "guid": m.guid,
+            "name": m.name,
+            "friendly_name": m.friendly_name,
+            "extension": m.extension_unique_name,
+        }
+        for m in server.inbound_routing.get_methods()
+    ]
 
 
 @routing.command()
-@json_option
-@wide_option
-@server_options
-def extensions(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
+@listing("Inbound routing extensions", EXTENSION_COLUMNS, EXTENSION_OPTIONAL)
+def extensions(server: FaxServer) -> list[dict[str, Any]]:
     """List the routing extensions as loaded at the server's last start."""
-    with connected(server_name, token) as server:
-        rows = [
-            {
-                "unique_name": e.unique_name,
-                "friendly_name": e.friendly_name,
-                "image_name": e.image_name,
-                "version": e.version,
-                "status": e.status.name,
-                "error": e.init_error_message,
-            }
-            for e in server.inbound_routing.get_extensions()
-        ]
-    title = "Inbound routing extensions"
-    print_rows(rows, EXTENSION_COLUMNS, title, as_json, optional=EXTENSION_OPTIONAL, wide=wide)
+    return [plugin_row(e) for e in server.inbound_routing.get_extensions()]
 
 
 @routing.command()
@@ -171,33 +153,16 @@ def config(
 @routing.command()
 @click.option("--failed", is_flag=True, help="Only those that failed for good.")
 @click.option("--message", "message_id", default=None, help="Only those of one received fax.")
-@json_option
-@wide_option
-@server_options
-def deliveries(
-    failed: bool,
-    message_id: str | None,
-    as_json: bool,
-    wide: bool,
-    server_name: str,
-    token: str | None,
-) -> None:
+@listing("Routing deliveries", DELIVERY_COLUMNS, DELIVERY_OPTIONAL)
+def deliveries(server: FaxServer, failed: bool, message_id: str | None) -> list[dict[str, Any]]:
     """List deliveries of received faxes to their routing methods."""
-    with connected(server_name, token) as server:
-        found = server.inbound_routing.get_deliveries(
-            status="failed" if failed else None, message_id=message_id
-        )
-        rows = [
-            {
-                "id": d.id,
-                "message": d.message_id,
-                "method": d.method_name or d.method,
-                **retry_row(d),
-            }
-            for d in found
-        ]
-    title = "Routing deliveries"
-    print_rows(rows, DELIVERY_COLUMNS, title, as_json, optional=DELIVERY_OPTIONAL, wide=wide)
+    found = server.inbound_routing.get_deliveries(
+        status="failed" if failed else None, message_id=message_id
+    )
+    return [
+        {"id": d.id, "message": d.message_id, "method": d.method_name or d.method, **retry_row(d)}
+        for d in found
+    ]
 
 
 @routing.command()

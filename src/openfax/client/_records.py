@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
-from openfax.model import MAX_PAGE_SIZE, version_numbers
+from openfax.model import MAX_PAGE_SIZE, ProviderStatus, version_numbers
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -98,10 +98,21 @@ class Record:
 
 
 class Versioned(Record):
-    """A plug-in as loaded (a device provider, a routing extension): its ``version`` text
-    and FAXCOMEX's numbers of it."""
+    """A plug-in as loaded at the server's last start (a device provider, a routing
+    extension): its names, its ``version`` text and FAXCOMEX's numbers of it; ``status``
+    and ``init_error_message`` say why one did not load."""
 
+    unique_name = Field[str]()
+    friendly_name = Field[str]()
+    image_name = Field[str]()
+    """Its entry point (in ``openfax.providers``, ``openfax.routing_methods``)."""
     version = Field[str]()
+    status = Field(ProviderStatus)
+    init_error_code = Field[int]()
+    init_error_message = Field[str]()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.unique_name!r} {self.status.name}>"
 
     @property
     def major_version(self) -> int:
