@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from openfax.model import MAX_PAGE_SIZE, ProviderStatus, version_numbers
 
@@ -97,7 +97,38 @@ class Record:
         return f"<{type(self).__name__} {key}>"
 
 
-class Versioned(Record):
+class HasVersion(Protocol):
+    @property
+    def version(self) -> str: ...
+
+
+class VersionNumbers:
+    """FAXCOMEX's numbers of a ``version`` text ``Major.Minor.MajorBuild.MinorBuild`` (the
+    server's, a plug-in's) and its ``Debug`` flag."""
+
+    @property
+    def major_version(self: HasVersion) -> int:
+        return version_numbers(self.version)[0]
+
+    @property
+    def minor_version(self: HasVersion) -> int:
+        return version_numbers(self.version)[1]
+
+    @property
+    def major_build(self: HasVersion) -> int:
+        return version_numbers(self.version)[2]
+
+    @property
+    def minor_build(self: HasVersion) -> int:
+        return version_numbers(self.version)[3]
+
+    @property
+    def debug(self) -> bool:
+        """FAXCOMEX ``Debug``: False, OpenFax and its Python plug-ins have no debug builds."""
+        return False
+
+
+class Versioned(VersionNumbers, Record):
     """A plug-in as loaded at the server's last start (a device provider, a routing
     extension): its names, its ``version`` text and FAXCOMEX's numbers of it; ``status``
     and ``init_error_message`` say why one did not load."""
@@ -113,27 +144,6 @@ class Versioned(Record):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.unique_name!r} {self.status.name}>"
-
-    @property
-    def major_version(self) -> int:
-        return version_numbers(self.version)[0]
-
-    @property
-    def minor_version(self) -> int:
-        return version_numbers(self.version)[1]
-
-    @property
-    def major_build(self) -> int:
-        return version_numbers(self.version)[2]
-
-    @property
-    def minor_build(self) -> int:
-        return version_numbers(self.version)[3]
-
-    @property
-    def debug(self) -> bool:
-        """FAXCOMEX ``Debug``: False, Python plug-ins have no debug builds."""
-        return False
 
 
 class Retried(Record):
