@@ -5,7 +5,6 @@ event logging options of a running openfaxd."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -114,49 +113,38 @@ def receipts_list(server: FaxServer, failed: bool, pending: bool) -> list[dict[s
     ]
 
 
-def _change(
-    receipt_id: str,
-    status: str,
-    change: Callable[[FaxReceipt], None],
-    done: str,
-    as_json: bool,
-    server_name: str,
-    token: str | None,
-) -> None:
-    """``change`` the receipt in ``status`` with that id (ClickException if there is none),
-    then print it as JSON or say it is ``done``."""
-    with connected(server_name, token) as server:
-        found = {r.id: r for r in server.get_receipts(status, limit=1000)}
-        receipt = found.get(receipt_id.lower())
-        if receipt is None:
-            raise click.ClickException(f"no {status} receipt has the id {receipt_id}")
-        change(receipt)
-    if as_json:
-        click.echo(json.dumps(receipt.to_dict()))
-    else:
-        click.echo(f"receipt {receipt.id} {done}")
+def _receipt_change(name: str, status: str, done: str, summary: str) -> None:
+    """The command ``openfax receipts NAME RECEIPT_ID``: the receipt in ``status`` with that
+    id (ClickException if there is none) has its method ``name`` called, then is printed
+    as JSON or said to be ``done``."""
+
+    @receipts.command(name, help=summary)
+    @click.argument("receipt_id")
+    @json_option
+    @server_options
+    def change(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
+        with connected(server_name, token) as server:
+            found = {r.id: r for r in server.get_receipts(status, limit=1000)}
+            receipt = found.get(receipt_id.lower())
+            if receipt is None:
+                raise click.ClickException(f"no {status} receipt has the id {receipt_id}")
+            getattr(receipt, name)()
+        if as_json:
+            click.echo(json.dumps(receipt.to_dict()))
+        else:
+            click.echo(f"receipt {receipt.id} {done}")
 
 
-@receipts.command("resend")
-@click.argument("receipt_id")
-@json_option
-@server_options
-def receipts_resend(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
-    """Send a failed receipt again, with fresh retries."""
-    _change(
-        receipt_id, "failed", lambda r: r.resend(), "is pending again", as_json, server_name, token
-    )
-
-
-@receipts.command("cancel")
-@click.argument("receipt_id")
-@json_option
-@server_options
-def receipts_cancel(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
-    """Never send a pending receipt (it is listed failed; resend still sends it)."""
-    _change(
-        receipt_id, "pending", lambda r: r.cancel(), "is cancelled", as_json, server_name, token
-    )
+for _name, _status, _done, _summary in [
+    ("resend", "failed", "is pending again", "Send a failed receipt again, with fresh retries."),
+    (
+        "cancel",
+        "pending",
+        "is cancelled",
+        "Never send a pending receipt (it is listed failed; resend still sends it).",
+    ),
+]:
+    _receipt_change(_name, _status, _done, _summary)
 
 
 @click.group("logging")
