@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openfax.cli.fax import connected, plugin_row, print_result, print_rows
-from openfax.cli.options import json_option, listing, server_options
+from openfax.cli.options import json_option, listing, on_server, server_options
 from openfax.cli.routing import parse_setting
 
 if TYPE_CHECKING:
@@ -35,12 +35,10 @@ def config() -> None:
 
 @config.command("get")
 @click.argument("names", nargs=-1)
-@json_option
-@server_options
-def get_config(names: tuple[str, ...], as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def get_config(server: FaxServer, names: tuple[str, ...], as_json: bool) -> None:
     """Show the configuration (only NAMES when given)."""
-    with connected(server_name, token) as server:
-        values = server.configuration.to_dict()
+    values = server.configuration.to_dict()
     unknown = [name for name in names if name not in values]
     if unknown:
         raise click.ClickException(f"no configuration property {unknown[0]!r}")
@@ -119,25 +117,19 @@ def list_cover_pages(server: FaxServer) -> list[dict[str, Any]]:
 @coverpages.command("add")
 @click.argument("name")
 @click.argument("template", type=click.Path(exists=True, dir_okay=False))
-@json_option
-@server_options
-def add_cover_page(
-    name: str, template: str, as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def add_cover_page(server: FaxServer, name: str, template: str, as_json: bool) -> None:
     """Add TEMPLATE (a cover page template, UTF-8 text) as the cover page NAME."""
-    with connected(server_name, token) as server:
-        page = server.add_cover_page(name, template)
+    page = server.add_cover_page(name, template)
     print_result(page.to_dict(), f"{page.name}  {page.size} bytes", as_json)
 
 
 @coverpages.command("remove")
 @click.argument("name")
-@json_option
-@server_options
-def remove_cover_page(name: str, as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def remove_cover_page(server: FaxServer, name: str, as_json: bool) -> None:
     """Remove the cover page NAME."""
-    with connected(server_name, token) as server:
-        server.remove_cover_page(name)
+    server.remove_cover_page(name)
     print_result({"name": name, "removed": True}, f"{name} removed", as_json)
 
 
@@ -160,22 +152,15 @@ def extension_property() -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the bytes here."
 )
-@json_option
-@server_options
+@on_server
 def get_extension_property(
-    guid: str,
-    device: int,
-    output: str | None,
-    as_json: bool,
-    server_name: str,
-    token: str | None,
+    server: FaxServer, guid: str, device: int, output: str | None, as_json: bool
 ) -> None:
     """Show the data of GUID (raw on stdout, base64 with --json)."""
-    with connected(server_name, token) as server:
-        if device:
-            data = device_of(server, device).get_extension_property(guid)
-        else:
-            data = server.get_extension_property(guid)
+    if device:
+        data = device_of(server, device).get_extension_property(guid)
+    else:
+        data = server.get_extension_property(guid)
     if output is not None:
         Path(output).write_bytes(data)
     elif as_json:
@@ -240,34 +225,27 @@ def list_providers(server: FaxServer) -> list[dict[str, Any]]:
 @click.option("--image", "image_name", required=True, help="Its entry point's name.")
 @click.option("--friendly-name", default="", help="A name for people.")
 @click.option("--tsp", "tsp_name", default="", help="The telephony provider it goes with.")
-@json_option
-@server_options
+@on_server
 def register_provider(
+    server: FaxServer,
     unique_name: str,
     image_name: str,
     friendly_name: str,
     tsp_name: str,
     as_json: bool,
-    server_name: str,
-    token: str | None,
 ) -> None:
     """Register a device provider (an entry point in group openfax.providers); it loads when
     openfaxd next starts."""
-    with connected(server_name, token) as server:
-        server.register_device_provider(unique_name, friendly_name, image_name, tsp_name)
+    server.register_device_provider(unique_name, friendly_name, image_name, tsp_name)
     row = {"unique_name": unique_name, "registered": True}
     print_result(row, f"{unique_name} registered; it loads when openfaxd next starts", as_json)
 
 
 @providers.command("unregister")
 @click.argument("unique_name")
-@json_option
-@server_options
-def unregister_provider(
-    unique_name: str, as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def unregister_provider(server: FaxServer, unique_name: str, as_json: bool) -> None:
     """Unregister a device provider; its lines are gone when openfaxd next starts."""
-    with connected(server_name, token) as server:
-        server.unregister_device_provider(unique_name)
+    server.unregister_device_provider(unique_name)
     row = {"unique_name": unique_name, "registered": False}
     print_result(row, f"{unique_name} unregistered; it is gone when openfaxd next starts", as_json)

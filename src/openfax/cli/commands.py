@@ -27,6 +27,7 @@ from openfax.cli.administration import (
 from openfax.cli.options import (
     json_option,
     listing,
+    on_server,
     render_options,
     server_options,
     wide_option,
@@ -143,13 +144,11 @@ def jobs(server: FaxServer) -> list[dict[str, Any]]:
 def _job_operation(name: str, summary: str) -> None:
     @cli.command(name=name, help=summary)
     @click.argument("job_id")
-    @json_option
-    @server_options
-    def operate(job_id: str, as_json: bool, server_name: str, token: str | None) -> None:
-        with fax.connected(server_name, token) as server:
-            job = fax.queued_job(server, job_id, incoming=name == "cancel")
-            getattr(job, name)()
-            row = {"id": job.id, "status": fax.status_of(job.to_dict())}
+    @on_server
+    def operate(server: FaxServer, job_id: str, as_json: bool) -> None:
+        job = fax.queued_job(server, job_id, incoming=name == "cancel")
+        getattr(job, name)()
+        row = {"id": job.id, "status": fax.status_of(job.to_dict())}
         fax.print_result(row, f"{row['id']}  {row['status']}", as_json)
 
 

@@ -115,3 +115,19 @@ def listing(
         return apply_options(command, [*shared, server_options])
 
     return decorate
+
+
+def on_server(command: Callable[..., None]) -> Callable[..., None]:
+    """Make a function of a connected FaxServer (its first argument, then the command's
+    own) a command that reaches openfaxd: it gains --json, --server and --token, and a
+    FaxError it meets ends it with a one-line error."""
+
+    @functools.wraps(command)
+    def run(*, server_name: str, token: str | None, **arguments: Any) -> None:
+        from openfax.cli.fax import connected
+
+        server: FaxServer
+        with connected(server_name, token) as server:
+            command(server, **arguments)
+
+    return apply_options(run, [json_option, server_options])

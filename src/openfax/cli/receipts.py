@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.fax import connected, print_rows, retry_row
-from openfax.cli.options import json_option, listing, server_options
+from openfax.cli.fax import print_rows, retry_row
+from openfax.cli.options import listing, on_server
 
 if TYPE_CHECKING:
     from openfax.client import FaxServer
@@ -48,12 +48,10 @@ def _receipt_values(options: FaxReceiptOptions) -> dict[str, Any]:
 
 
 @receipts.command("show")
-@json_option
-@server_options
-def receipts_show(as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def receipts_show(server: FaxServer, as_json: bool) -> None:
     """Show the receipt options (the password as ********)."""
-    with connected(server_name, token) as server:
-        values = _receipt_values(server.receipt_options)
+    values = _receipt_values(server.receipt_options)
     show(values, "Receipt options", as_json)
 
 
@@ -71,25 +69,23 @@ def receipts_show(as_json: bool, server_name: str, token: str | None) -> None:
     default=None,
     help="E-mail routing takes the SMTP settings it leaves out from these.",
 )
-@json_option
-@server_options
-def receipts_set(as_json: bool, server_name: str, token: str | None, **given: Any) -> None:
+@on_server
+def receipts_set(server: FaxServer, as_json: bool, **given: Any) -> None:
     """Change the receipt options given; the others are kept."""
     from openfax.model import ReceiptType, SmtpAuthenticationType
 
-    with connected(server_name, token) as server:
-        options = server.receipt_options
-        for name, value in given.items():
-            if value is None:
-                continue
-            if name == "allow":
-                options.allowed_receipts = ReceiptType.MAIL if value == "mail" else ReceiptType(0)
-            elif name == "auth":
-                options.authentication_type = SmtpAuthenticationType[value.upper()]
-            else:
-                setattr(options, name, value)
-        options.save()
-        values = _receipt_values(options)
+    options = server.receipt_options
+    for name, value in given.items():
+        if value is None:
+            continue
+        if name == "allow":
+            options.allowed_receipts = ReceiptType.MAIL if value == "mail" else ReceiptType(0)
+        elif name == "auth":
+            options.authentication_type = SmtpAuthenticationType[value.upper()]
+        else:
+            setattr(options, name, value)
+    options.save()
+    values = _receipt_values(options)
     show(values, "Receipt options", as_json)
 
 
@@ -120,15 +116,13 @@ def _receipt_change(name: str, status: str, done: str, summary: str) -> None:
 
     @receipts.command(name, help=summary)
     @click.argument("receipt_id")
-    @json_option
-    @server_options
-    def change(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
-        with connected(server_name, token) as server:
-            found = {r.id: r for r in server.get_receipts(status, limit=1000)}
-            receipt = found.get(receipt_id.lower())
-            if receipt is None:
-                raise click.ClickException(f"no {status} receipt has the id {receipt_id}")
-            getattr(receipt, name)()
+    @on_server
+    def change(server: FaxServer, receipt_id: str, as_json: bool) -> None:
+        found = {r.id: r for r in server.get_receipts(status, limit=1000)}
+        receipt = found.get(receipt_id.lower())
+        if receipt is None:
+            raise click.ClickException(f"no {status} receipt has the id {receipt_id}")
+        getattr(receipt, name)()
         if as_json:
             click.echo(json.dumps(receipt.to_dict()))
         else:
@@ -160,12 +154,10 @@ def _logging_values(server: FaxServer) -> dict[str, Any]:
 
 
 @logging_group.command("show")
-@json_option
-@server_options
-def logging_show(as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def logging_show(server: FaxServer, as_json: bool) -> None:
     """Show the activity logging options and the event logging levels."""
-    with connected(server_name, token) as server:
-        values = _logging_values(server)
+    values = _logging_values(server)
     show(values, "Logging options", as_json)
 
 
@@ -179,28 +171,26 @@ def logging_show(as_json: bool, server_name: str, token: str | None) -> None:
 @click.option("--inbound", "inbound_events_level", type=LEVELS, help="Reception events.")
 @click.option("--outbound", "outbound_events_level", type=LEVELS, help="Transmission events.")
 @click.option("--general", "general_events_level", type=LEVELS, help="Other events.")
-@json_option
-@server_options
-def logging_set(as_json: bool, server_name: str, token: str | None, **given: Any) -> None:
+@on_server
+def logging_set(server: FaxServer, as_json: bool, **given: Any) -> None:
     """Change the logging options given; the others are kept."""
     from openfax.model import LogLevel
 
-    with connected(server_name, token) as server:
-        activity = server.logging_options.activity_logging
-        levels = server.logging_options.event_logging
-        changed = {"activity": False, "levels": False}
-        for name, value in given.items():
-            if value is None:
-                continue
-            if name.endswith("_level"):
-                setattr(levels, name, LogLevel[value.upper()])
-                changed["levels"] = True
-            else:
-                setattr(activity, name, value)
-                changed["activity"] = True
-        if changed["activity"]:
-            activity.save()
-        if changed["levels"]:
-            levels.save()
-        values = _logging_values(server)
+    activity = server.logging_options.activity_logging
+    levels = server.logging_options.event_logging
+    changed = {"activity": False, "levels": False}
+    for name, value in given.items():
+        if value is None:
+            continue
+        if name.endswith("_level"):
+            setattr(levels, name, LogLevel[value.upper()])
+            changed["levels"] = True
+        else:
+            setattr(activity, name, value)
+            changed["activity"] = True
+    if changed["activity"]:
+        activity.save()
+    if changed["levels"]:
+        levels.save()
+    values = _logging_values(server)
     show(values, "Logging options", as_json)
