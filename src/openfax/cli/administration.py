@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.fax import connected, plugin_row, print_result, print_rows
+from openfax.cli.fax import connected, plugin_row, print_registration, print_result, print_rows
 from openfax.cli.options import json_option, listing, on_server, server_options
 from openfax.cli.routing import parse_setting
 
@@ -237,8 +237,7 @@ def register_provider(
     """Register a device provider (an entry point in group openfax.providers); it loads when
     openfaxd next starts."""
     server.register_device_provider(unique_name, friendly_name, image_name, tsp_name)
-    row = {"unique_name": unique_name, "registered": True}
-    print_result(row, f"{unique_name} registered; it loads when openfaxd next starts", as_json)
+    print_registration(unique_name, True, as_json)
 
 
 @providers.command("unregister")
@@ -247,5 +246,4 @@ def register_provider(
 def unregister_provider(server: FaxServer, unique_name: str, as_json: bool) -> None:
     """Unregister a device provider; its lines are gone when openfaxd next starts."""
     server.unregister_device_provider(unique_name)
-    row = {"unique_name": unique_name, "registered": False}
-    print_result(row, f"{unique_name} unregistered; it is gone when openfaxd next starts", as_json)
+    print_registration(unique_name, False, as_json)

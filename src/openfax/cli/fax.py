@@ -254,6 +254,14 @@ def plugin_row(plugin: Versioned) -> dict[str, Any]:
     }
 
 
+def print_registration(unique_name: str, registered: bool, as_json: bool) -> None:
+    """What registering or unregistering a plug-in (a device provider, a routing extension)
+    did: it takes effect when openfaxd next starts."""
+    row = {"unique_name": unique_name, "registered": registered}
+    news = "registered; it loads" if registered else "unregistered; it is gone"
+    print_result(row, f"{unique_name} {news} when openfaxd next starts", as_json)
+
+
 def print_result(row: Mapping[str, Any], text: str, as_json: bool) -> None:
     """What a command that changes one thing did: a line for people, or its JSON object."""
     echo(json.dumps(dict(row), default=str) if as_json else text)

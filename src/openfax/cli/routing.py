@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.fax import connected, plugin_row, print_result, print_rows, retry_row
+from openfax.cli.fax import (
+    connected,
+    plugin_row,
+    print_registration,
+    print_result,
+    print_rows,
+    retry_row,
+)
 from openfax.cli.options import json_option, listing, on_server, server_options
 
 if TYPE_CHECKING:
@@ -194,8 +201,7 @@ def register(
     """Register a routing extension (an entry point in group openfax.routing_methods); it
     loads when openfaxd next starts."""
     server.register_inbound_routing_extension(unique_name, friendly_name, image_name, list(methods))
-    row = {"unique_name": unique_name, "registered": True}
-    print_result(row, f"{unique_name} registered; it loads when openfaxd next starts", as_json)
+    print_registration(unique_name, True, as_json)
 
 
 @routing.command()
@@ -204,5 +210,4 @@ def register(
 def unregister(server: FaxServer, unique_name: str, as_json: bool) -> None:
     """Unregister a routing extension; it is gone when openfaxd next starts."""
     server.unregister_inbound_routing_extension(unique_name)
-    row = {"unique_name": unique_name, "registered": False}
-    print_result(row, f"{unique_name} unregistered; it is gone when openfaxd next starts", as_json)
+    print_registration(unique_name, False, as_json)
