@@ -14,7 +14,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from openfax.api.auth import Caller
-from openfax.api.models import MESSAGE, record_response
+from openfax.api.models import MESSAGE, RecordModel, record_response
 from openfax.api.rights import Authenticated, ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.errors import AccessDeniedError
 from openfax.model import AccessRights2, legacy_rights, parse_id
@@ -28,7 +28,7 @@ Principal = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME + 1)]
 Rights = Annotated[int, Field(ge=0, le=0x3FF, description="FAX_ACCESS_RIGHTS_ENUM_2 bits")]
 
 
-class AccountModel(BaseModel):
+class AccountModel(RecordModel):
     """FAXCOMEX ``FaxAccount``: its name; what an administrator sees of it."""
 
     account_name: str
@@ -39,12 +39,7 @@ class AccountModel(BaseModel):
     @classmethod
     def of(cls, info: AccountInfo) -> AccountModel:
         granted = None if info.granted is None else int(info.granted)
-        return cls(
-            account_name=info.account_name,
-            created_at=info.created_at,
-            has_password=info.has_password,
-            granted_rights=granted,
-        )
+        return cls.read(info, granted_rights=granted)
 
 
 class NewAccount(BaseModel):

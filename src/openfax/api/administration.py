@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from openfax.api.models import MAX_INT64, UtcInput
+from openfax.api.models import MAX_INT64, RecordModel, UtcInput
 from openfax.api.rights import ManageConfig, QueryConfig
 from openfax.documents.cover_page import MAX_TEMPLATE_BYTES
 from openfax.errors import ConfigError
@@ -27,7 +27,7 @@ from openfax.service.extension_properties import checked_guid
 TAGS: list[Any] = ["administration"]
 
 
-class ConfigurationModel(BaseModel):
+class ConfigurationModel(RecordModel):
     """FAXCOMEX ``IFaxConfiguration``: ``retry_delay`` in minutes, water marks in MB, age
     limits in days (0 keeps for good), times of day as ``"HH:MM"``; ``archive_location``
     and the sizes (bytes: both archives, each archive) are read-only."""
@@ -56,14 +56,14 @@ class ConfigurationModel(BaseModel):
 
     @classmethod
     def of(cls, configuration: Configuration) -> ConfigurationModel:
-        values = vars(configuration) | {
-            "discount_rate_start": configuration.discount_rate_start.isoformat("minutes"),
-            "discount_rate_end": configuration.discount_rate_end.isoformat("minutes"),
-        }
-        return cls(**values)
+        return cls.read(
+            configuration,
+            discount_rate_start=configuration.discount_rate_start.isoformat("minutes"),
+            discount_rate_end=configuration.discount_rate_end.isoformat("minutes"),
+        )
 
 
-class CoverPageModel(BaseModel):
+class CoverPageModel(RecordModel):
     """A server cover page: the name a submission gives (``cover_page_type`` SERVER)."""
 
     name: str
@@ -72,7 +72,7 @@ class CoverPageModel(BaseModel):
 
     @classmethod
     def of(cls, info: CoverPageInfo) -> CoverPageModel:
-        return cls(name=info.name, size=info.size, modified=info.modified)
+        return cls.read(info)
 
 
 class ExtensionPropertyModel(BaseModel):
@@ -94,7 +94,7 @@ class ExtensionPropertyData(BaseModel):
             raise ConfigError("extension property", "data", "must be base64") from None
 
 
-class DeviceProviderModel(BaseModel):
+class DeviceProviderModel(RecordModel):
     """FAXCOMEX ``FaxDeviceProvider``: as loaded at the server's last start."""
 
     unique_name: str
@@ -109,17 +109,7 @@ class DeviceProviderModel(BaseModel):
 
     @classmethod
     def of(cls, info: ProviderInfo) -> DeviceProviderModel:
-        return cls(
-            unique_name=info.unique_name,
-            friendly_name=info.friendly_name,
-            image_name=info.image_name,
-            tapi_provider_name=info.tapi_provider_name,
-            version=info.version,
-            status=info.status,
-            init_error_code=int(info.status),
-            init_error_message=info.init_error,
-            device_ids=info.device_ids,
-        )
+        return cls.read(info, init_error_code=int(info.status), init_error_message=info.init_error)
 
 
 class DeviceProviderRegistrationModel(BaseModel):

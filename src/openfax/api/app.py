@@ -102,6 +102,7 @@ from openfax.service.hearing import (
     incoming_faxes_are_public,
     sees_receive_folder,
 )
+from openfax.service.outgoing_queue import OutgoingQueue
 
 MAX_FILE_NAME_LENGTH = 255
 """The longest name of an uploaded file, as most file systems take."""
@@ -276,25 +277,14 @@ def _routes(service: FaxService) -> APIRouter:
         check_owner(who, job.owner_id, _R2.QUERY_OUT_JOBS, f"outgoing job {job_id}")
         return _outgoing_job(job)
 
-    @api.post("/outgoing-jobs/{job_id}/pause", response_model=OutgoingJobInfo)
-    async def pause_job(job_id: IdParam, who: ManageJobs) -> Response:
-        await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.outgoing_queue.pause_job(parse_id(job_id), who.name))
-
-    @api.post("/outgoing-jobs/{job_id}/resume", response_model=OutgoingJobInfo)
-    async def resume_job(job_id: IdParam, who: ManageJobs) -> Response:
-        await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.outgoing_queue.resume_job(parse_id(job_id), who.name))
-
-    @api.post("/outgoing-jobs/{job_id}/restart", response_model=OutgoingJobInfo)
-    async def restart_job(job_id: IdParam, who: ManageJobs) -> Response:
-        await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.outgoing_queue.restart_job(parse_id(job_id), who.name))
-
-    @api.post("/outgoing-jobs/{job_id}/cancel", response_model=OutgoingJobInfo)
-    async def cancel_job(job_id: IdParam, who: ManageJobs) -> Response:
-        await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
-        return _outgoing_job(await service.outgoing_queue.cancel_job(parse_id(job_id), who.name))
+    operations = [
+        ("pause", OutgoingQueue.pause_job),
+        ("resume", OutgoingQueue.resume_job),
+        ("restart", OutgoingQueue.restart_job),
+        ("cancel", OutgoingQueue.cancel_job),
+    ]
+    for operation, operate in operations:
+        _job_operation_route(api, service, operation, operate)
 
     @api.get("/outgoing-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_job_tiff(job_id: IdParam, who: QueryJobs) -> FileResponse:
@@ -413,6 +403,25 @@ def _routes(service: FaxService) -> APIRouter:
             pass
 
     return api
+
+
+def _job_operation_route(
+    api: APIRouter,
+    service: FaxService,
+    operation: str,
+    operate: Callable[[OutgoingQueue, int, str], Awaitable[OutgoingJobInfo]],
+) -> None:
+    """``POST /v1/outgoing-jobs/{job_id}/<operation>``: FAXCOMEX ``Pause()``, ``Resume()``,
+    ``Restart()`` or ``Cancel()`` of an outgoing job (``operate``, a method of the running
+    service's queue), by its owner or a job manager; the answer is the job as it then
+    stands."""
+
+    async def operate_job(job_id: IdParam, who: ManageJobs) -> Response:
+        await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
+        return _outgoing_job(await operate(service.outgoing_queue, parse_id(job_id), who.name))
+
+    path = f"/outgoing-jobs/{{job_id}}/{operation}"
+    api.post(path, response_model=OutgoingJobInfo, name=f"{operation}_job")(operate_job)
 
 
 def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -> None:

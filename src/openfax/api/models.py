@@ -8,7 +8,7 @@ status fields a person reads.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import Path as PathParam
 from fastapi.responses import Response
@@ -157,7 +157,19 @@ class DevicePatch(Strict):
 # --- responses ----------------------------------------------------------------------------------
 
 
-class ServerModel(BaseModel):
+class RecordModel(BaseModel):
+    """A response that shows one of the service's records: each field is the record's
+    attribute of the same name, but for those the model works out itself (given to
+    :meth:`read`), so that a field the record gains is not copied out by hand."""
+
+    @classmethod
+    def read(cls, record: object, **derived: Any) -> Self:
+        """The model of ``record``, with ``derived`` for the fields it does not hold as is."""
+        names = cls.model_fields.keys() - derived.keys()
+        return cls(**{name: getattr(record, name) for name in names}, **derived)
+
+
+class ServerModel(RecordModel):
     """FAXCOMEX ``IFaxServer``: name, version (Major.Minor.MajorBuild.MinorBuild), API level."""
 
     server_name: str
@@ -172,9 +184,8 @@ class ServerModel(BaseModel):
     @classmethod
     def of(cls, info: ServerInfo) -> ServerModel:
         major, minor, build, revision = version_numbers(info.version)
-        return cls(
-            server_name=info.server_name,
-            version=info.version,
+        return cls.read(
+            info,
             major_version=major,
             minor_version=minor,
             major_build=build,

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from openfax.api.models import MAX_LONG, Strict
+from openfax.api.models import MAX_LONG, RecordModel, Strict
 from openfax.api.rights import ManageConfig, QueryConfig
 from openfax.model import GroupStatus, RuleStatus
 from openfax.service import FaxService
@@ -27,7 +27,7 @@ CodeParam = Annotated[int, PathParam(ge=0, le=MAX_LONG)]
 GroupName = Annotated[str, PathParam(min_length=1, max_length=200)]
 
 
-class GroupModel(BaseModel):
+class GroupModel(RecordModel):
     """FAXCOMEX ``FaxOutboundRoutingGroup``: its devices in the order they are tried."""
 
     name: str
@@ -37,15 +37,10 @@ class GroupModel(BaseModel):
 
     @classmethod
     def of(cls, group: GroupInfo) -> GroupModel:
-        return cls(
-            name=group.name,
-            status=group.status,
-            status_name=group.status.name,
-            device_ids=group.device_ids,
-        )
+        return cls.read(group, status_name=group.status.name)
 
 
-class RuleModel(BaseModel):
+class RuleModel(RecordModel):
     """FAXCOMEX ``FaxOutboundRoutingRule``: ``group_name`` is empty when ``use_device``,
     ``device_id`` 0 when not; ``t38_policy`` is an OpenFax extension (``trunk``: each SIP
     trunk's own policy)."""
@@ -61,16 +56,7 @@ class RuleModel(BaseModel):
 
     @classmethod
     def of(cls, rule: RuleInfo) -> RuleModel:
-        return cls(
-            country_code=rule.country_code,
-            area_code=rule.area_code,
-            use_device=rule.use_device,
-            group_name=rule.group_name,
-            device_id=rule.device_id,
-            status=rule.status,
-            status_name=rule.status.name,
-            t38_policy=rule.t38_policy,
-        )
+        return cls.read(rule, status_name=rule.status.name)
 
 
 class NewGroup(Strict):

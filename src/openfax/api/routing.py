@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from openfax.api.models import DeviceIdParam
+from openfax.api.models import DeviceIdParam, RecordModel
 from openfax.api.rights import ManageConfig, ManageReceiveFolder, QueryConfig
 from openfax.model import DeliveryStatus, ProviderStatus, parse_id
 from openfax.model.records import ID_PATTERN, DeliveryInfo, DeviceInfo
@@ -23,7 +23,7 @@ from openfax.service.inbound_routing import MethodInfo
 TAGS: list[Any] = ["inbound routing"]
 
 
-class ExtensionModel(BaseModel):
+class ExtensionModel(RecordModel):
     """FAXCOMEX ``FaxInboundRoutingExtension``."""
 
     unique_name: str
@@ -37,13 +37,9 @@ class ExtensionModel(BaseModel):
 
     @classmethod
     def of(cls, extension: RoutingExtension) -> ExtensionModel:
-        return cls(
-            unique_name=extension.unique_name,
-            friendly_name=extension.friendly_name,
-            image_name=extension.image_name,
-            version=extension.version,
+        return cls.read(
+            extension,
             methods=list(extension.methods),
-            status=extension.status,
             init_error_code=int(extension.status),
             init_error_message=extension.init_error,
         )
@@ -61,7 +57,7 @@ class RegistrationModel(BaseModel):
     methods: list[str] = Field(min_length=1)
 
 
-class MethodModel(BaseModel):
+class MethodModel(RecordModel):
     """FAXCOMEX ``FaxInboundRoutingMethod``."""
 
     guid: str
@@ -75,17 +71,7 @@ class MethodModel(BaseModel):
 
     @classmethod
     def of(cls, info: MethodInfo) -> MethodModel:
-        method = info.method
-        return cls(
-            guid=method.guid,
-            name=method.name,
-            friendly_name=method.friendly_name,
-            function_name=method.function_name,
-            extension_friendly_name=method.extension_friendly_name,
-            extension_image_name=method.extension_image_name,
-            extension_unique_name=method.extension_unique_name,
-            priority=info.priority,
-        )
+        return cls.read(info.method, priority=info.priority)
 
 
 class MethodPatch(BaseModel):

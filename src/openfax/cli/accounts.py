@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openfax.cli.fax import connected, print_rows
-from openfax.cli.options import json_option, server_options
+from openfax.cli.options import json_option, listing, on_server, server_options
 from openfax.model import ALL_RIGHTS, AccessRights2
 
 if TYPE_CHECKING:
@@ -58,21 +58,18 @@ def accounts() -> None:
 
 
 @accounts.command("list")
-@json_option
-@server_options
-def list_accounts(as_json: bool, server_name: str, token: str | None) -> None:
+@listing("Accounts", ACCOUNT_COLUMNS)
+def list_accounts(server: FaxServer) -> list[dict[str, Any]]:
     """Show every account, whether it has a password, and its granted rights."""
-    with connected(server_name, token) as server:
-        rows = [
-            {
-                "account": account.account_name,
-                "password": "yes" if account.has_password else "no",
-                "rights": rights_text(account.granted_rights),
-                "created": "" if account.created_at is None else account.created_at.isoformat(),
-            }
-            for account in server.fax_account_set.get_accounts()
-        ]
-    print_rows(rows, ACCOUNT_COLUMNS, "Accounts", as_json)
+    return [
+        {
+            "account": account.account_name,
+            "password": "yes" if account.has_password else "no",
+            "rights": rights_text(account.granted_rights),
+            "created": "" if account.created_at is None else account.created_at.isoformat(),
+        }
+        for account in server.fax_account_set.get_accounts()
+    ]
 
 
 @accounts.command("add")
@@ -96,12 +93,10 @@ def add_account(name: str, ask: bool, as_json: bool, server_name: str, token: st
 
 @accounts.command("remove")
 @click.argument("name")
-@json_option
-@server_options
-def remove_account(name: str, as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def remove_account(server: FaxServer, name: str, as_json: bool) -> None:
     """Remove the account NAME and its tokens (its faxes stay)."""
-    with connected(server_name, token) as server:
-        server.fax_account_set.remove_account(name)
+    server.fax_account_set.remove_account(name)
     _done(as_json, f"Account {name} removed", account=name, removed=True)
 
 
@@ -124,33 +119,25 @@ def passwd(name: str, remove: bool, as_json: bool, server_name: str, token: str 
 @click.option("--label", default="", help="What the new token is for.")
 @click.option("--list", "listing", is_flag=True, help="List the account's tokens instead.")
 @click.option("--revoke", "revoke", metavar="ID", help="Revoke the token with this id instead.")
-@json_option
-@server_options
+@on_server
 def token_command(
-    name: str,
-    label: str,
-    listing: bool,
-    revoke: str | None,
-    as_json: bool,
-    server_name: str,
-    token: str | None,
+    server: FaxServer, name: str, label: str, listing: bool, revoke: str | None, as_json: bool
 ) -> None:
     """Make an API token for the account NAME and print it (shown this once), or list or
     revoke its tokens."""
-    with connected(server_name, token) as server:
-        account = server.fax_account_set.get_account(name)
-        if revoke is not None:
-            account.revoke_token(revoke)
-            _done(as_json, f"Token {revoke} of {name} revoked", id=revoke, revoked=True)
-            return
-        if listing:
-            rows = [
-                {"id": t["id"], "label": t["label"], "created": t["created_at"]}
-                for t in account.get_tokens()
-            ]
-            print_rows(rows, ("id", "label", "created"), f"Tokens of {name}", as_json)
-            return
-        token_id, text = account.add_token(label)
+    account = server.fax_account_set.get_account(name)
+    if revoke is not None:
+        account.revoke_token(revoke)
+        _done(as_json, f"Token {revoke} of {name} revoked", id=revoke, revoked=True)
+        return
+    if listing:
+        rows = [
+            {"id": t["id"], "label": t["label"], "created": t["created_at"]}
+            for t in account.get_tokens()
+        ]
+        print_rows(rows, ("id", "label", "created"), f"Tokens of {name}", as_json)
+        return
+    token_id, text = account.add_token(label)
     if as_json:
         import json
 
@@ -194,14 +181,10 @@ def settings_command(
 @accounts.command("reassign")
 @click.argument("message_id")
 @click.argument("name")
-@json_option
-@server_options
-def reassign(
-    message_id: str, name: str, as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def reassign(server: FaxServer, message_id: str, name: str, as_json: bool) -> None:
     """Give the received fax MESSAGE_ID to the account NAME (incoming faxes not public)."""
-    with connected(server_name, token) as server:
-        server.folders.incoming_archive.get_message(message_id).reassign(name)
+    server.folders.incoming_archive.get_message(message_id).reassign(name)
     _done(as_json, f"Fax {message_id} reassigned to {name}", id=message_id, account=name)
 
 
@@ -212,20 +195,16 @@ def rights() -> None:
 
 @rights.command("show")
 @click.option("--all", "everyone", is_flag=True, help="Every grant (administrators).")
-@json_option
-@server_options
-def show(everyone: bool, as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def show(server: FaxServer, everyone: bool, as_json: bool) -> None:
     """Show the rights this connection's account holds, or every grant with --all."""
-    with connected(server_name, token) as server:
-        if everyone:
-            rows = _grant_rows(server)
-            title = "Grants"
-        else:
-            account = server.current_account
-            rows = [
-                {"principal": account.account_name, "rights": rights_text(account.granted_rights)}
-            ]
-            title = "Rights held"
+    if everyone:
+        rows = _grant_rows(server)
+        title = "Grants"
+    else:
+        account = server.current_account
+        rows = [{"principal": account.account_name, "rights": rights_text(account.granted_rights)}]
+        title = "Rights held"
     print_rows(rows, GRANT_COLUMNS, title, as_json)
 
 
@@ -275,21 +254,17 @@ def grant(
 @rights.command("revoke")
 @click.argument("principal")
 @click.argument("names", nargs=-1)
-@json_option
-@server_options
-def revoke(
-    principal: str, names: tuple[str, ...], as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def revoke(server: FaxServer, principal: str, names: tuple[str, ...], as_json: bool) -> None:
     """Take the rights NAMES from PRINCIPAL; without NAMES, an account gets the defaults
     back and a group loses its grant."""
-    with connected(server_name, token) as server:
-        security = server.security2
-        if names:
-            current = _granted(security.get_grants(), principal)
-            security.grant(principal, (current or AccessRights2(0)) & ~parse_rights(names))
-        else:
-            security.grant(principal, None)
-        now = _granted(security.get_grants(), principal)
+    security = server.security2
+    if names:
+        current = _granted(security.get_grants(), principal)
+        security.grant(principal, (current or AccessRights2(0)) & ~parse_rights(names))
+    else:
+        security.grant(principal, None)
+    now = _granted(security.get_grants(), principal)
     _show_grant(as_json, principal, now)
 
 

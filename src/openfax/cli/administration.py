@@ -8,12 +8,12 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.fax import connected, print_result, print_rows
-from openfax.cli.options import json_option, server_options, wide_option
+from openfax.cli.fax import connected, plugin_row, print_registration, print_result, print_rows
+from openfax.cli.options import json_option, listing, on_server, server_options
 from openfax.cli.routing import parse_setting
 
 if TYPE_CHECKING:
@@ -35,12 +35,10 @@ def config() -> None:
 
 @config.command("get")
 @click.argument("names", nargs=-1)
-@json_option
-@server_options
-def get_config(names: tuple[str, ...], as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def get_config(server: FaxServer, names: tuple[str, ...], as_json: bool) -> None:
     """Show the configuration (only NAMES when given)."""
-    with connected(server_name, token) as server:
-        values = server.configuration.to_dict()
+    values = server.configuration.to_dict()
     unknown = [name for name in names if name not in values]
     if unknown:
         raise click.ClickException(f"no configuration property {unknown[0]!r}")
@@ -94,24 +92,14 @@ def set_config(
 )
 @click.option("--after", type=click.IntRange(min=0), default=0, help="Only entries after this seq.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
-@json_option
-@wide_option
-@server_options
+@listing("Audit trail", AUDIT_COLUMNS, AUDIT_OPTIONAL)
 def audit(
-    since: datetime | None,
-    after: int,
-    limit: int,
-    as_json: bool,
-    wide: bool,
-    server_name: str,
-    token: str | None,
-) -> None:
+    server: FaxServer, since: datetime | None, after: int, limit: int
+) -> list[dict[str, Any]]:
     """Show the audit trail: who submitted, viewed, downloaded, cancelled, deleted or
     purged which fax, and who changed the configuration, oldest first."""
-    with connected(server_name, token) as server:
-        when = None if since is None else since.replace(tzinfo=UTC)
-        rows = [entry.to_dict() for entry in server.get_audit(when, limit, after=after)]
-    print_rows(rows, AUDIT_COLUMNS, "Audit trail", as_json, optional=AUDIT_OPTIONAL, wide=wide)
+    when = None if since is None else since.replace(tzinfo=UTC)
+    return [entry.to_dict() for entry in server.get_audit(when, limit, after=after)]
 
 
 @click.group()
@@ -120,37 +108,28 @@ def coverpages() -> None:
 
 
 @coverpages.command("list")
-@json_option
-@server_options
-def list_cover_pages(as_json: bool, server_name: str, token: str | None) -> None:
+@listing("Server cover pages", COVER_PAGE_COLUMNS)
+def list_cover_pages(server: FaxServer) -> list[dict[str, Any]]:
     """List the server's cover pages."""
-    with connected(server_name, token) as server:
-        rows = [page.to_dict() for page in server.get_cover_pages()]
-    print_rows(rows, COVER_PAGE_COLUMNS, "Server cover pages", as_json)
+    return [page.to_dict() for page in server.get_cover_pages()]
 
 
 @coverpages.command("add")
 @click.argument("name")
 @click.argument("template", type=click.Path(exists=True, dir_okay=False))
-@json_option
-@server_options
-def add_cover_page(
-    name: str, template: str, as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def add_cover_page(server: FaxServer, name: str, template: str, as_json: bool) -> None:
     """Add TEMPLATE (a cover page template, UTF-8 text) as the cover page NAME."""
-    with connected(server_name, token) as server:
-        page = server.add_cover_page(name, template)
+    page = server.add_cover_page(name, template)
     print_result(page.to_dict(), f"{page.name}  {page.size} bytes", as_json)
 
 
 @coverpages.command("remove")
 @click.argument("name")
-@json_option
-@server_options
-def remove_cover_page(name: str, as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def remove_cover_page(server: FaxServer, name: str, as_json: bool) -> None:
     """Remove the cover page NAME."""
-    with connected(server_name, token) as server:
-        server.remove_cover_page(name)
+    server.remove_cover_page(name)
     print_result({"name": name, "removed": True}, f"{name} removed", as_json)
 
 
@@ -173,22 +152,15 @@ def extension_property() -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the bytes here."
 )
-@json_option
-@server_options
+@on_server
 def get_extension_property(
-    guid: str,
-    device: int,
-    output: str | None,
-    as_json: bool,
-    server_name: str,
-    token: str | None,
+    server: FaxServer, guid: str, device: int, output: str | None, as_json: bool
 ) -> None:
     """Show the data of GUID (raw on stdout, base64 with --json)."""
-    with connected(server_name, token) as server:
-        if device:
-            data = device_of(server, device).get_extension_property(guid)
-        else:
-            data = server.get_extension_property(guid)
+    if device:
+        data = device_of(server, device).get_extension_property(guid)
+    else:
+        data = server.get_extension_property(guid)
     if output is not None:
         Path(output).write_bytes(data)
     elif as_json:
@@ -242,26 +214,10 @@ def providers() -> None:
 
 
 @providers.command("list")
-@json_option
-@wide_option
-@server_options
-def list_providers(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
+@listing("Device providers", PROVIDER_COLUMNS, PROVIDER_OPTIONAL)
+def list_providers(server: FaxServer) -> list[dict[str, Any]]:
     """List the device providers as loaded at the server's last start."""
-    with connected(server_name, token) as server:
-        rows = [
-            {
-                "unique_name": p.unique_name,
-                "friendly_name": p.friendly_name,
-                "image_name": p.image_name,
-                "version": p.version,
-                "status": p.status.name,
-                "error": p.init_error_message,
-                "device_ids": p.device_ids,
-            }
-            for p in server.get_device_providers()
-        ]
-    title = "Device providers"
-    print_rows(rows, PROVIDER_COLUMNS, title, as_json, optional=PROVIDER_OPTIONAL, wide=wide)
+    return [plugin_row(p) | {"device_ids": p.device_ids} for p in server.get_device_providers()]
 
 
 @providers.command("register")
@@ -269,34 +225,25 @@ def list_providers(as_json: bool, wide: bool, server_name: str, token: str | Non
 @click.option("--image", "image_name", required=True, help="Its entry point's name.")
 @click.option("--friendly-name", default="", help="A name for people.")
 @click.option("--tsp", "tsp_name", default="", help="The telephony provider it goes with.")
-@json_option
-@server_options
+@on_server
 def register_provider(
+    server: FaxServer,
     unique_name: str,
     image_name: str,
     friendly_name: str,
     tsp_name: str,
     as_json: bool,
-    server_name: str,
-    token: str | None,
 ) -> None:
     """Register a device provider (an entry point in group openfax.providers); it loads when
     openfaxd next starts."""
-    with connected(server_name, token) as server:
-        server.register_device_provider(unique_name, friendly_name, image_name, tsp_name)
-    row = {"unique_name": unique_name, "registered": True}
-    print_result(row, f"{unique_name} registered; it loads when openfaxd next starts", as_json)
+    server.register_device_provider(unique_name, friendly_name, image_name, tsp_name)
+    print_registration(unique_name, True, as_json)
 
 
 @providers.command("unregister")
 @click.argument("unique_name")
-@json_option
-@server_options
-def unregister_provider(
-    unique_name: str, as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def unregister_provider(server: FaxServer, unique_name: str, as_json: bool) -> None:
     """Unregister a device provider; its lines are gone when openfaxd next starts."""
-    with connected(server_name, token) as server:
-        server.unregister_device_provider(unique_name)
-    row = {"unique_name": unique_name, "registered": False}
-    print_result(row, f"{unique_name} unregistered; it is gone when openfaxd next starts", as_json)
+    server.unregister_device_provider(unique_name)
+    print_registration(unique_name, False, as_json)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from openfax import __version__
+from openfax.cli import fax
 from openfax.cli.accounts import accounts, rights
 from openfax.cli.administration import (
     audit,
@@ -23,11 +24,21 @@ from openfax.cli.administration import (
     extension_property,
     providers,
 )
-from openfax.cli.options import json_option, render_options, server_options, wide_option
+from openfax.cli.options import (
+    json_option,
+    listing,
+    on_server,
+    render_options,
+    server_options,
+    wide_option,
+)
 from openfax.cli.outbound import outbound
 from openfax.cli.receipts import logging_group, receipts
 from openfax.cli.routing import routing
 from openfax.cli.tls import tls
+
+if TYPE_CHECKING:
+    from openfax.client import FaxServer
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -115,8 +126,6 @@ def send(files: tuple[str, ...], to: tuple[str, ...], **options: Any) -> None:
 
     With --wait, exits with status 1 unless every fax was delivered.
     """
-    from openfax.cli import fax
-
     server_name, token = options.pop("server_name"), options.pop("token")
     with fax.connected(server_name, token) as server:
         delivered = fax.send(server, files, to, **options)
@@ -125,32 +134,21 @@ def send(files: tuple[str, ...], to: tuple[str, ...], **options: Any) -> None:
 
 
 @cli.command()
-@json_option
-@wide_option
-@server_options
-def jobs(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
+@listing("Outgoing queue", fax.JOB_COLUMNS, fax.JOB_OPTIONAL)
+def jobs(server: FaxServer) -> list[dict[str, Any]]:
     """List the outgoing queue: each fax's state and why (a call's stage, the cause of a
     failed call, when it is tried again)."""
-    from openfax.cli import fax
-
-    with fax.connected(server_name, token) as server:
-        rows = [fax.job_row(job.to_dict()) for job in server.folders.outgoing_queue.get_jobs()]
-    title = "Outgoing queue"
-    fax.print_rows(rows, fax.JOB_COLUMNS, title, as_json, optional=fax.JOB_OPTIONAL, wide=wide)
+    return [fax.job_row(job.to_dict()) for job in server.folders.outgoing_queue.get_jobs()]
 
 
 def _job_operation(name: str, summary: str) -> None:
     @cli.command(name=name, help=summary)
     @click.argument("job_id")
-    @json_option
-    @server_options
-    def operate(job_id: str, as_json: bool, server_name: str, token: str | None) -> None:
-        from openfax.cli import fax
-
-        with fax.connected(server_name, token) as server:
-            job = fax.queued_job(server, job_id, incoming=name == "cancel")
-            getattr(job, name)()
-            row = {"id": job.id, "status": fax.status_of(job.to_dict())}
+    @on_server
+    def operate(server: FaxServer, job_id: str, as_json: bool) -> None:
+        job = fax.queued_job(server, job_id, incoming=name == "cancel")
+        getattr(job, name)()
+        row = {"id": job.id, "status": fax.status_of(job.to_dict())}
         fax.print_result(row, f"{row['id']}  {row['status']}", as_json)
 
 
@@ -164,41 +162,25 @@ for _name, _summary in [
 
 
 @cli.command()
-@json_option
-@wide_option
-@server_options
-def inbox(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
+@listing("Received faxes", fax.MESSAGE_COLUMNS, fax.MESSAGE_OPTIONAL)
+def inbox(server: FaxServer) -> list[dict[str, Any]]:
     """List the received faxes, the newest last."""
-    from openfax.cli import fax
-
-    with fax.connected(server_name, token) as server:
-        archive = server.folders.incoming_archive
-        rows = [fax.message_row(message) for message in archive.get_messages()]
-    optional = fax.MESSAGE_OPTIONAL
-    fax.print_rows(
-        rows, fax.MESSAGE_COLUMNS, "Received faxes", as_json, optional=optional, wide=wide
-    )
+    return [fax.message_row(message) for message in server.folders.incoming_archive.get_messages()]
 
 
 @cli.command()
-@json_option
-@wide_option
-@server_options
-def sent(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
+@listing("Sent faxes", fax.SENT_COLUMNS, fax.SENT_OPTIONAL)
+def sent(server: FaxServer) -> list[dict[str, Any]]:
     """List the sent faxes, and those that failed (they wait in the queue for `openfax
     restart ID`) with why, the newest last."""
-    from openfax.cli import fax
     from openfax.model import JobStatus
 
     failed = JobStatus.FAILED | JobStatus.RETRIES_EXCEEDED
-    with fax.connected(server_name, token) as server:
-        folders = server.folders
-        rows = [fax.sent_row(message) for message in folders.outgoing_archive.get_messages()]
-        jobs = folders.outgoing_queue.get_jobs()
-        rows += [fax.failed_row(job.to_dict()) for job in jobs if job.status & failed]
-    rows.sort(key=lambda row: row["when"])
-    optional = fax.SENT_OPTIONAL
-    fax.print_rows(rows, fax.SENT_COLUMNS, "Sent faxes", as_json, optional=optional, wide=wide)
+    folders = server.folders
+    rows = [fax.sent_row(message) for message in folders.outgoing_archive.get_messages()]
+    jobs = folders.outgoing_queue.get_jobs()
+    rows += [fax.failed_row(job.to_dict()) for job in jobs if job.status & failed]
+    return sorted(rows, key=lambda row: row["when"])
 
 
 @cli.command()
@@ -222,8 +204,6 @@ def get(
     """Save an archived fax, MESSAGE_ID or the --last, as PDF (or TIFF)."""
     from pathlib import Path
 
-    from openfax.cli import fax
-
     if last == (message_id is not None):
         raise click.UsageError("give a fax's MESSAGE_ID or --last (one of them)")
     with fax.connected(server_name, token) as server:
@@ -238,8 +218,6 @@ def get(
 @server_options
 def devices(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
     """List the fax lines and what they are doing."""
-    from openfax.cli import fax
-
     with fax.connected(server_name, token) as server:
         rows = [fax.device_row(device) for device in server.get_devices()]
     # Lines that register (SIP channels) show their registration and its last error.
@@ -255,8 +233,6 @@ def devices(as_json: bool, wide: bool, server_name: str, token: str | None) -> N
 def watch(as_json: bool, server_name: str, token: str | None) -> None:
     """Print the server's events as they happen (Ctrl-C to stop); after a lost connection
     (openfaxd restarted) it reconnects and goes on where it was."""
-    from openfax.cli import fax
-
     with fax.connected(server_name, token) as server, contextlib.suppress(KeyboardInterrupt):
         fax.watch(server, as_json)
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from openfax.client import FaxIncomingJob, FaxOutgoingJob, FaxServer
-    from openfax.client._records import Retried
+    from openfax.client._records import Retried, Versioned
     from openfax.client.events import ServerEvent
 
 JOB_COLUMNS = (
@@ -239,6 +239,27 @@ def retry_row(work: Retried) -> dict[str, Any]:
         "next_attempt": work.next_attempt_at or "",
         "error": work.last_error,
     }
+
+
+def plugin_row(plugin: Versioned) -> dict[str, Any]:
+    """A device provider or routing extension as loaded: the columns ``openfax providers
+    list`` and ``openfax routing extensions`` share."""
+    return {
+        "unique_name": plugin.unique_name,
+        "friendly_name": plugin.friendly_name,
+        "image_name": plugin.image_name,
+        "version": plugin.version,
+        "status": plugin.status.name,
+        "error": plugin.init_error_message,
+    }
+
+
+def print_registration(unique_name: str, registered: bool, as_json: bool) -> None:
+    """What registering or unregistering a plug-in (a device provider, a routing extension)
+    did: it takes effect when openfaxd next starts."""
+    row = {"unique_name": unique_name, "registered": registered}
+    news = "registered; it loads" if registered else "unregistered; it is gone"
+    print_result(row, f"{unique_name} {news} when openfaxd next starts", as_json)
 
 
 def print_result(row: Mapping[str, Any], text: str, as_json: bool) -> None:

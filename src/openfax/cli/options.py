@@ -2,49 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+if TYPE_CHECKING:
+    from openfax.client import FaxServer
+
 F = TypeVar("F", bound=Callable[..., object])
+Rows = Callable[..., Iterable[dict[str, Any]]]
+"""What a listing command reads: the rows, from a connected FaxServer and its arguments."""
 
 
-def apply_options(command: F, options: list[Callable[[F], F]]) -> F:
+def apply_options(command: F, options: Sequence[Callable[[F], F]]) -> F:
     """Decorate ``command`` with ``options`` so that they appear in the order given."""
     for option in reversed(options):
         command = option(command)
     return command
 
 
+RENDER_CHOICES = [
+    (
+        "--resolution",
+        ["standard", "fine", "superfine"],
+        "fine",
+        "Vertical resolution (204 dpi across).",
+    ),
+    ("--page-size", ["a4", "letter", "legal"], "a4", "Paper size of the fax pages."),
+    (
+        "--compression",
+        ["mh", "mr", "mmr"],
+        "mr",
+        "TIFF coding: MH (T.4 1-D), MR (T.4 2-D), MMR (T.6).",
+    ),
+]
+"""The options that say how a document is rendered: name, choices, default, help."""
+
+
 def render_options(command: F) -> F:
     """Add --resolution, --page-size and --compression to a command."""
-    return apply_options(
-        command,
-        [
-            click.option(
-                "--resolution",
-                type=click.Choice(["standard", "fine", "superfine"]),
-                default="fine",
-                show_default=True,
-                help="Vertical resolution (204 dpi across).",
-            ),
-            click.option(
-                "--page-size",
-                type=click.Choice(["a4", "letter", "legal"]),
-                default="a4",
-                show_default=True,
-                help="Paper size of the fax pages.",
-            ),
-            click.option(
-                "--compression",
-                type=click.Choice(["mh", "mr", "mmr"]),
-                default="mr",
-                show_default=True,
-                help="TIFF coding: MH (T.4 1-D), MR (T.4 2-D), MMR (T.6).",
-            ),
-        ],
-    )
+    options = [
+        click.option(
+            name, type=click.Choice(choices), default=default, show_default=True, help=text
+        )
+        for name, choices, default, text in RENDER_CHOICES
+    ]
+    return apply_options(command, options)
 
 
 def server_options(command: F) -> F:
@@ -80,3 +85,49 @@ def wide_option(command: F) -> F:
         "--wide", is_flag=True, help="Show every column (else the table fits the terminal)."
     )
     return option(command)
+
+
+def listing(
+    title: str, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Callable[[Rows], Callable[..., None]]:
+    """Make a function that reads rows from a connected FaxServer (its first argument, then
+    the command's own) a command that prints them: it gains --json, --wide where some
+    ``optional`` columns may be left out of a narrow table, --server and --token."""
+
+    def decorate(read: Rows) -> Callable[..., None]:
+        @functools.wraps(read)
+        def command(
+            *,
+            as_json: bool,
+            server_name: str,
+            token: str | None,
+            wide: bool = False,
+            **arguments: Any,
+        ) -> None:
+            from openfax.cli.fax import connected, print_rows
+
+            server: FaxServer
+            with connected(server_name, token) as server:
+                rows = list(read(server, **arguments))
+            print_rows(rows, columns, title, as_json, optional=optional, wide=wide)
+
+        shared = [json_option, wide_option] if optional else [json_option]
+        return apply_options(command, [*shared, server_options])
+
+    return decorate
+
+
+def on_server(command: Callable[..., None]) -> Callable[..., None]:
+    """Make a function of a connected FaxServer (its first argument, then the command's
+    own) a command that reaches openfaxd: it gains --json, --server and --token, and a
+    FaxError it meets ends it with a one-line error."""
+
+    @functools.wraps(command)
+    def run(*, server_name: str, token: str | None, **arguments: Any) -> None:
+        from openfax.cli.fax import connected
+
+        server: FaxServer
+        with connected(server_name, token) as server:
+            command(server, **arguments)
+
+    return apply_options(run, [json_option, server_options])

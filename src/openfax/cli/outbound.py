@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.fax import connected, print_rows
-from openfax.cli.options import F, apply_options, json_option, server_options
+from openfax.cli.fax import print_rows
+from openfax.cli.options import F, apply_options, listing, on_server
 
 if TYPE_CHECKING:
     from openfax.client import FaxOutboundRoutingGroup, FaxOutboundRoutingRule, FaxServer
@@ -118,55 +118,42 @@ def groups() -> None:
 
 
 @groups.command(name="list")
-@json_option
-@server_options
-def list_groups(as_json: bool, server_name: str, token: str | None) -> None:
+@listing("Outbound routing groups", GROUP_COLUMNS)
+def list_groups(server: FaxServer) -> list[dict[str, Any]]:
     """List the groups and their lines, in the order a fax tries them."""
-    with connected(server_name, token) as server:
-        rows = [group_row(g) for g in server.outbound_routing.get_groups()]
-    print_rows(rows, GROUP_COLUMNS, "Outbound routing groups", as_json)
+    return [group_row(g) for g in server.outbound_routing.get_groups()]
 
 
 @groups.command(name="add")
 @group_arguments
-@json_option
-@server_options
-def add_group(
-    name: str, devices: tuple[str, ...], as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def add_group(server: FaxServer, name: str, devices: tuple[str, ...], as_json: bool) -> None:
     """Add the group NAME with DEVICES (ids or names) in order."""
-    with connected(server_name, token) as server:
-        ids = [device_id(server, d) for d in devices]
-        group = server.outbound_routing.get_groups().add(name)
-        if ids:
-            group.device_ids.set(ids)
-        row = group_row(group)
+    ids = [device_id(server, d) for d in devices]
+    group = server.outbound_routing.get_groups().add(name)
+    if ids:
+        group.device_ids.set(ids)
+    row = group_row(group)
     show([row], GROUP_COLUMNS, "Outbound routing group", as_json)
 
 
 @groups.command(name="set")
 @group_arguments
-@json_option
-@server_options
-def set_group(
-    name: str, devices: tuple[str, ...], as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def set_group(server: FaxServer, name: str, devices: tuple[str, ...], as_json: bool) -> None:
     """Give the group NAME exactly DEVICES (ids or names), in order (none: empty it)."""
-    with connected(server_name, token) as server:
-        group = server.outbound_routing.get_groups().item(name)
-        group.device_ids.set([device_id(server, d) for d in devices])
-        row = group_row(group)
+    group = server.outbound_routing.get_groups().item(name)
+    group.device_ids.set([device_id(server, d) for d in devices])
+    row = group_row(group)
     show([row], GROUP_COLUMNS, "Outbound routing group", as_json)
 
 
 @groups.command(name="remove")
 @click.argument("name")
-@json_option
-@server_options
-def remove_group(name: str, as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def remove_group(server: FaxServer, name: str, as_json: bool) -> None:
     """Remove the group NAME (not while a rule sends to it)."""
-    with connected(server_name, token) as server:
-        server.outbound_routing.get_groups().remove(name)
+    server.outbound_routing.get_groups().remove(name)
     show([{"name": name, "removed": True}], ("name", "removed"), "Removed", as_json)
 
 
@@ -176,91 +163,76 @@ def rules() -> None:
 
 
 @rules.command(name="list")
-@json_option
-@server_options
-def list_rules(as_json: bool, server_name: str, token: str | None) -> None:
+@listing("Outbound routing rules", RULE_COLUMNS)
+def list_rules(server: FaxServer) -> list[dict[str, Any]]:
     """List the rules, the default one (0/0) first."""
-    with connected(server_name, token) as server:
-        rows = [rule_row(r) for r in server.outbound_routing.get_rules()]
-    print_rows(rows, RULE_COLUMNS, "Outbound routing rules", as_json)
+    return [rule_row(r) for r in server.outbound_routing.get_rules()]
 
 
 @rules.command(name="for")
 @click.argument("number")
-@json_option
-@server_options
-def rule_for(number: str, as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def rule_for(server: FaxServer, number: str, as_json: bool) -> None:
     """Show the rule a fax to NUMBER follows now (the most specific one)."""
-    with connected(server_name, token) as server:
-        row = rule_row(server.outbound_routing.rule_for(number))
+    row = rule_row(server.outbound_routing.rule_for(number))
     show([row], RULE_COLUMNS, f"Outbound routing rule for {number}", as_json)
 
 
 @rules.command(name="add")
 @rule_arguments
 @rule_target_options
-@json_option
-@server_options
+@on_server
 def add_rule(
+    server: FaxServer,
     country_code: int,
     area_code: int,
     device: str | None,
     group: str | None,
     t38: str | None,
     as_json: bool,
-    server_name: str,
-    token: str | None,
 ) -> None:
     """Add a rule: faxes to COUNTRY_CODE and AREA_CODE (0: any) go out as it says."""
-    with connected(server_name, token) as server:
-        target = rule_target(server, device, group)
-        rules = server.outbound_routing.get_rules()
-        rule = rules.add(country_code, area_code, **target, t38_policy=t38 or "trunk")
-        row = rule_row(rule)
+    target = rule_target(server, device, group)
+    rules = server.outbound_routing.get_rules()
+    rule = rules.add(country_code, area_code, **target, t38_policy=t38 or "trunk")
+    row = rule_row(rule)
     show([row], RULE_COLUMNS, "Outbound routing rule", as_json)
 
 
 @rules.command(name="set")
 @rule_arguments
 @rule_target_options
-@json_option
-@server_options
+@on_server
 def set_rule(
+    server: FaxServer,
     country_code: int,
     area_code: int,
     device: str | None,
     group: str | None,
     t38: str | None,
     as_json: bool,
-    server_name: str,
-    token: str | None,
 ) -> None:
     """Point an existing rule (0 0: the default one) at a line or a group, or change its
     T.38 policy (--t38 alone keeps its target)."""
-    with connected(server_name, token) as server:
-        retarget = device is not None or group is not None or t38 is None
-        target = rule_target(server, device, group) if retarget else {}
-        rule = server.outbound_routing.get_rules().item_by_country_and_area(country_code, area_code)
-        if target:
-            rule.use_device = target["use_device"]
-            rule.device_id = target.get("device_id", 0)
-            rule.group_name = target.get("group_name", "")
-        if t38 is not None:
-            rule.t38_policy = t38
-        rule.save()
-        row = rule_row(rule)
+    retarget = device is not None or group is not None or t38 is None
+    target = rule_target(server, device, group) if retarget else {}
+    rule = server.outbound_routing.get_rules().item_by_country_and_area(country_code, area_code)
+    if target:
+        rule.use_device = target["use_device"]
+        rule.device_id = target.get("device_id", 0)
+        rule.group_name = target.get("group_name", "")
+    if t38 is not None:
+        rule.t38_policy = t38
+    rule.save()
+    row = rule_row(rule)
     show([row], RULE_COLUMNS, "Outbound routing rule", as_json)
 
 
 @rules.command(name="remove")
 @rule_arguments
-@json_option
-@server_options
-def remove_rule(
-    country_code: int, area_code: int, as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def remove_rule(server: FaxServer, country_code: int, area_code: int, as_json: bool) -> None:
     """Remove the rule for COUNTRY_CODE and AREA_CODE (not the default one)."""
-    with connected(server_name, token) as server:
-        server.outbound_routing.get_rules().remove_by_country_and_area(country_code, area_code)
+    server.outbound_routing.get_rules().remove_by_country_and_area(country_code, area_code)
     row = {"country_code": country_code, "area_code": area_code, "removed": True}
     show([row], ("country_code", "area_code", "removed"), "Removed", as_json)

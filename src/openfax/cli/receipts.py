@@ -5,13 +5,12 @@ event logging options of a running openfaxd."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.fax import connected, print_rows, retry_row
-from openfax.cli.options import json_option, server_options, wide_option
+from openfax.cli.fax import print_rows, retry_row
+from openfax.cli.options import listing, on_server
 
 if TYPE_CHECKING:
     from openfax.client import FaxServer
@@ -49,12 +48,10 @@ def _receipt_values(options: FaxReceiptOptions) -> dict[str, Any]:
 
 
 @receipts.command("show")
-@json_option
-@server_options
-def receipts_show(as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def receipts_show(server: FaxServer, as_json: bool) -> None:
     """Show the receipt options (the password as ********)."""
-    with connected(server_name, token) as server:
-        values = _receipt_values(server.receipt_options)
+    values = _receipt_values(server.receipt_options)
     show(values, "Receipt options", as_json)
 
 
@@ -72,98 +69,76 @@ def receipts_show(as_json: bool, server_name: str, token: str | None) -> None:
     default=None,
     help="E-mail routing takes the SMTP settings it leaves out from these.",
 )
-@json_option
-@server_options
-def receipts_set(as_json: bool, server_name: str, token: str | None, **given: Any) -> None:
+@on_server
+def receipts_set(server: FaxServer, as_json: bool, **given: Any) -> None:
     """Change the receipt options given; the others are kept."""
     from openfax.model import ReceiptType, SmtpAuthenticationType
 
-    with connected(server_name, token) as server:
-        options = server.receipt_options
-        for name, value in given.items():
-            if value is None:
-                continue
-            if name == "allow":
-                options.allowed_receipts = ReceiptType.MAIL if value == "mail" else ReceiptType(0)
-            elif name == "auth":
-                options.authentication_type = SmtpAuthenticationType[value.upper()]
-            else:
-                setattr(options, name, value)
-        options.save()
-        values = _receipt_values(options)
+    options = server.receipt_options
+    for name, value in given.items():
+        if value is None:
+            continue
+        if name == "allow":
+            options.allowed_receipts = ReceiptType.MAIL if value == "mail" else ReceiptType(0)
+        elif name == "auth":
+            options.authentication_type = SmtpAuthenticationType[value.upper()]
+        else:
+            setattr(options, name, value)
+    options.save()
+    values = _receipt_values(options)
     show(values, "Receipt options", as_json)
 
 
 @receipts.command("list")
 @click.option("--failed", is_flag=True, help="Only those the SMTP server never took.")
 @click.option("--pending", is_flag=True, help="Only those still to send.")
-@json_option
-@wide_option
-@server_options
-def receipts_list(
-    failed: bool, pending: bool, as_json: bool, wide: bool, server_name: str, token: str | None
-) -> None:
+@listing("Delivery receipts", RECEIPT_COLUMNS, RECEIPT_OPTIONAL)
+def receipts_list(server: FaxServer, failed: bool, pending: bool) -> list[dict[str, Any]]:
     """List the delivery receipts queued, the latest change first."""
     status = "failed" if failed else "pending" if pending else None
-    with connected(server_name, token) as server:
-        found: Collection[FaxReceipt] = server.get_receipts(status)
-        rows = [
-            {
-                "id": r.id,
-                "job": r.job_id or f"broadcast {r.submission_id}",
-                "address": r.address,
-                "kind": "DR" if r.delivered else "NDR",
-                **retry_row(r),
-            }
-            for r in found
-        ]
-    title = "Delivery receipts"
-    print_rows(rows, RECEIPT_COLUMNS, title, as_json, optional=RECEIPT_OPTIONAL, wide=wide)
+    found: Collection[FaxReceipt] = server.get_receipts(status)
+    return [
+        {
+            "id": r.id,
+            "job": r.job_id or f"broadcast {r.submission_id}",
+            "address": r.address,
+            "kind": "DR" if r.delivered else "NDR",
+            **retry_row(r),
+        }
+        for r in found
+    ]
 
 
-def _change(
-    receipt_id: str,
-    status: str,
-    change: Callable[[FaxReceipt], None],
-    done: str,
-    as_json: bool,
-    server_name: str,
-    token: str | None,
-) -> None:
-    """``change`` the receipt in ``status`` with that id (ClickException if there is none),
-    then print it as JSON or say it is ``done``."""
-    with connected(server_name, token) as server:
+def _receipt_change(name: str, status: str, done: str, summary: str) -> None:
+    """The command ``openfax receipts NAME RECEIPT_ID``: the receipt in ``status`` with that
+    id (ClickException if there is none) has its method ``name`` called, then is printed
+    as JSON or said to be ``done``."""
+
+    @receipts.command(name, help=summary)
+    @click.argument("receipt_id")
+    @on_server
+    def change(server: FaxServer, receipt_id: str, as_json: bool) -> None:
         found = {r.id: r for r in server.get_receipts(status, limit=1000)}
         receipt = found.get(receipt_id.lower())
         if receipt is None:
             raise click.ClickException(f"no {status} receipt has the id {receipt_id}")
-        change(receipt)
-    if as_json:
-        click.echo(json.dumps(receipt.to_dict()))
-    else:
-        click.echo(f"receipt {receipt.id} {done}")
+        getattr(receipt, name)()
+        if as_json:
+            click.echo(json.dumps(receipt.to_dict()))
+        else:
+            click.echo(f"receipt {receipt.id} {done}")
 
 
-@receipts.command("resend")
-@click.argument("receipt_id")
-@json_option
-@server_options
-def receipts_resend(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
-    """Send a failed receipt again, with fresh retries."""
-    _change(
-        receipt_id, "failed", lambda r: r.resend(), "is pending again", as_json, server_name, token
-    )
-
-
-@receipts.command("cancel")
-@click.argument("receipt_id")
-@json_option
-@server_options
-def receipts_cancel(receipt_id: str, as_json: bool, server_name: str, token: str | None) -> None:
-    """Never send a pending receipt (it is listed failed; resend still sends it)."""
-    _change(
-        receipt_id, "pending", lambda r: r.cancel(), "is cancelled", as_json, server_name, token
-    )
+for _name, _status, _done, _summary in [
+    ("resend", "failed", "is pending again", "Send a failed receipt again, with fresh retries."),
+    (
+        "cancel",
+        "pending",
+        "is cancelled",
+        "Never send a pending receipt (it is listed failed; resend still sends it).",
+    ),
+]:
+    _receipt_change(_name, _status, _done, _summary)
 
 
 @click.group("logging")
@@ -179,12 +154,10 @@ def _logging_values(server: FaxServer) -> dict[str, Any]:
 
 
 @logging_group.command("show")
-@json_option
-@server_options
-def logging_show(as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def logging_show(server: FaxServer, as_json: bool) -> None:
     """Show the activity logging options and the event logging levels."""
-    with connected(server_name, token) as server:
-        values = _logging_values(server)
+    values = _logging_values(server)
     show(values, "Logging options", as_json)
 
 
@@ -198,28 +171,26 @@ def logging_show(as_json: bool, server_name: str, token: str | None) -> None:
 @click.option("--inbound", "inbound_events_level", type=LEVELS, help="Reception events.")
 @click.option("--outbound", "outbound_events_level", type=LEVELS, help="Transmission events.")
 @click.option("--general", "general_events_level", type=LEVELS, help="Other events.")
-@json_option
-@server_options
-def logging_set(as_json: bool, server_name: str, token: str | None, **given: Any) -> None:
+@on_server
+def logging_set(server: FaxServer, as_json: bool, **given: Any) -> None:
     """Change the logging options given; the others are kept."""
     from openfax.model import LogLevel
 
-    with connected(server_name, token) as server:
-        activity = server.logging_options.activity_logging
-        levels = server.logging_options.event_logging
-        changed = {"activity": False, "levels": False}
-        for name, value in given.items():
-            if value is None:
-                continue
-            if name.endswith("_level"):
-                setattr(levels, name, LogLevel[value.upper()])
-                changed["levels"] = True
-            else:
-                setattr(activity, name, value)
-                changed["activity"] = True
-        if changed["activity"]:
-            activity.save()
-        if changed["levels"]:
-            levels.save()
-        values = _logging_values(server)
+    activity = server.logging_options.activity_logging
+    levels = server.logging_options.event_logging
+    changed = {"activity": False, "levels": False}
+    for name, value in given.items():
+        if value is None:
+            continue
+        if name.endswith("_level"):
+            setattr(levels, name, LogLevel[value.upper()])
+            changed["levels"] = True
+        else:
+            setattr(activity, name, value)
+            changed["activity"] = True
+    if changed["activity"]:
+        activity.save()
+    if changed["levels"]:
+        levels.save()
+    values = _logging_values(server)
     show(values, "Logging options", as_json)

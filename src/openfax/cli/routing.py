@@ -11,8 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openfax.cli.fax import connected, print_result, print_rows, retry_row
-from openfax.cli.options import json_option, server_options, wide_option
+from openfax.cli.fax import (
+    connected,
+    plugin_row,
+    print_registration,
+    print_result,
+    print_rows,
+    retry_row,
+)
+from openfax.cli.options import json_option, listing, on_server, server_options
 
 if TYPE_CHECKING:
     from openfax.client import FaxInboundRoutingMethod, FaxServer
@@ -54,60 +61,38 @@ def routing() -> None:
 
 
 @routing.command()
-@json_option
-@server_options
-def methods(as_json: bool, server_name: str, token: str | None) -> None:
+@listing("Inbound routing methods", METHOD_COLUMNS)
+def methods(server: FaxServer) -> list[dict[str, Any]]:
     """List the routing methods by priority (1 runs first)."""
-    with connected(server_name, token) as server:
-        rows = [
-            {
-                "priority": m.priority,
-                "guid": m.guid,
-                "name": m.name,
-                "friendly_name": m.friendly_name,
-                "extension": m.extension_unique_name,
-            }
-            for m in server.inbound_routing.get_methods()
-        ]
-    print_rows(rows, METHOD_COLUMNS, "Inbound routing methods", as_json)
+    return [
+        {
+            "priority": m.priority,
+            "guid": m.guid,
+            "name": m.name,
+            "friendly_name": m.friendly_name,
+            "extension": m.extension_unique_name,
+        }
+        for m in server.inbound_routing.get_methods()
+    ]
 
 
 @routing.command()
-@json_option
-@wide_option
-@server_options
-def extensions(as_json: bool, wide: bool, server_name: str, token: str | None) -> None:
+@listing("Inbound routing extensions", EXTENSION_COLUMNS, EXTENSION_OPTIONAL)
+def extensions(server: FaxServer) -> list[dict[str, Any]]:
     """List the routing extensions as loaded at the server's last start."""
-    with connected(server_name, token) as server:
-        rows = [
-            {
-                "unique_name": e.unique_name,
-                "friendly_name": e.friendly_name,
-                "image_name": e.image_name,
-                "version": e.version,
-                "status": e.status.name,
-                "error": e.init_error_message,
-            }
-            for e in server.inbound_routing.get_extensions()
-        ]
-    title = "Inbound routing extensions"
-    print_rows(rows, EXTENSION_COLUMNS, title, as_json, optional=EXTENSION_OPTIONAL, wide=wide)
+    return [plugin_row(e) for e in server.inbound_routing.get_extensions()]
 
 
 @routing.command()
 @click.argument("method")
 @click.argument("priority", type=click.IntRange(min=1))
-@json_option
-@server_options
-def priority(
-    method: str, priority: int, as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def priority(server: FaxServer, method: str, priority: int, as_json: bool) -> None:
     """Move METHOD to PRIORITY (1 runs first); the others close up."""
-    with connected(server_name, token) as server:
-        found = find_method(server, method)
-        found.priority = priority
-        found.save()
-        row = {"guid": found.guid, "name": found.name, "priority": found.priority}
+    found = find_method(server, method)
+    found.priority = priority
+    found.save()
+    row = {"guid": found.guid, "name": found.name, "priority": found.priority}
     print_result(row, f"{row['guid']}  {row['name']}  priority {row['priority']}", as_json)
 
 
@@ -115,19 +100,15 @@ def priority(
 @click.argument("device")
 @click.argument("method")
 @click.option("--off", is_flag=True, help="Stop using the method on the line.")
-@json_option
-@server_options
-def use(
-    device: str, method: str, off: bool, as_json: bool, server_name: str, token: str | None
-) -> None:
+@on_server
+def use(server: FaxServer, device: str, method: str, off: bool, as_json: bool) -> None:
     """Use METHOD on the faxes DEVICE (a line's id or name) receives."""
-    with connected(server_name, token) as server:
-        lines = [d for d in server.get_devices() if device in (str(d.id), d.device_name)]
-        if not lines:
-            raise click.ClickException(f"no device has the id or name {device!r}")
-        (line,) = lines
-        line.use_routing_method(find_method(server, method).guid, not off)
-        used = list(line.used_routing_methods)
+    lines = [d for d in server.get_devices() if device in (str(d.id), d.device_name)]
+    if not lines:
+        raise click.ClickException(f"no device has the id or name {device!r}")
+    (line,) = lines
+    line.use_routing_method(find_method(server, method).guid, not off)
+    used = list(line.used_routing_methods)
     row = {"device_id": line.id, "device_name": line.device_name, "used_routing_methods": used}
     print_result(row, f"{line.device_name}: {', '.join(used) or 'no methods'}", as_json)
 
@@ -171,48 +152,29 @@ def config(
 @routing.command()
 @click.option("--failed", is_flag=True, help="Only those that failed for good.")
 @click.option("--message", "message_id", default=None, help="Only those of one received fax.")
-@json_option
-@wide_option
-@server_options
-def deliveries(
-    failed: bool,
-    message_id: str | None,
-    as_json: bool,
-    wide: bool,
-    server_name: str,
-    token: str | None,
-) -> None:
+@listing("Routing deliveries", DELIVERY_COLUMNS, DELIVERY_OPTIONAL)
+def deliveries(server: FaxServer, failed: bool, message_id: str | None) -> list[dict[str, Any]]:
     """List deliveries of received faxes to their routing methods."""
-    with connected(server_name, token) as server:
-        found = server.inbound_routing.get_deliveries(
-            status="failed" if failed else None, message_id=message_id
-        )
-        rows = [
-            {
-                "id": d.id,
-                "message": d.message_id,
-                "method": d.method_name or d.method,
-                **retry_row(d),
-            }
-            for d in found
-        ]
-    title = "Routing deliveries"
-    print_rows(rows, DELIVERY_COLUMNS, title, as_json, optional=DELIVERY_OPTIONAL, wide=wide)
+    found = server.inbound_routing.get_deliveries(
+        status="failed" if failed else None, message_id=message_id
+    )
+    return [
+        {"id": d.id, "message": d.message_id, "method": d.method_name or d.method, **retry_row(d)}
+        for d in found
+    ]
 
 
 @routing.command()
 @click.argument("delivery_id")
-@json_option
-@server_options
-def resend(delivery_id: str, as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def resend(server: FaxServer, delivery_id: str, as_json: bool) -> None:
     """Run a failed delivery again, with fresh retries."""
-    with connected(server_name, token) as server:
-        for delivery in server.inbound_routing.get_deliveries(status="failed", limit=1000):
-            if delivery.id == delivery_id.lower():
-                delivery.resend()
-                row = {"id": delivery.id, "status": delivery.status}
-                print_result(row, f"{delivery.id}  {delivery.status}", as_json)
-                return
+    for delivery in server.inbound_routing.get_deliveries(status="failed", limit=1000):
+        if delivery.id == delivery_id.lower():
+            delivery.resend()
+            row = {"id": delivery.id, "status": delivery.status}
+            print_result(row, f"{delivery.id}  {delivery.status}", as_json)
+            return
     raise click.ClickException(f"no failed delivery has the id {delivery_id}")
 
 
@@ -227,34 +189,25 @@ def resend(delivery_id: str, as_json: bool, server_name: str, token: str | None)
     required=True,
     help='"Name;FriendlyName;FunctionName;{GUID}"; repeat for more.',
 )
-@json_option
-@server_options
+@on_server
 def register(
+    server: FaxServer,
     unique_name: str,
     image_name: str,
     friendly_name: str,
     methods: tuple[str, ...],
     as_json: bool,
-    server_name: str,
-    token: str | None,
 ) -> None:
     """Register a routing extension (an entry point in group openfax.routing_methods); it
     loads when openfaxd next starts."""
-    with connected(server_name, token) as server:
-        server.register_inbound_routing_extension(
-            unique_name, friendly_name, image_name, list(methods)
-        )
-    row = {"unique_name": unique_name, "registered": True}
-    print_result(row, f"{unique_name} registered; it loads when openfaxd next starts", as_json)
+    server.register_inbound_routing_extension(unique_name, friendly_name, image_name, list(methods))
+    print_registration(unique_name, True, as_json)
 
 
 @routing.command()
 @click.argument("unique_name")
-@json_option
-@server_options
-def unregister(unique_name: str, as_json: bool, server_name: str, token: str | None) -> None:
+@on_server
+def unregister(server: FaxServer, unique_name: str, as_json: bool) -> None:
     """Unregister a routing extension; it is gone when openfaxd next starts."""
-    with connected(server_name, token) as server:
-        server.unregister_inbound_routing_extension(unique_name)
-    row = {"unique_name": unique_name, "registered": False}
-    print_result(row, f"{unique_name} unregistered; it is gone when openfaxd next starts", as_json)
+    server.unregister_inbound_routing_extension(unique_name)
+    print_registration(unique_name, False, as_json)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
-from openfax.model import MAX_PAGE_SIZE, version_numbers
+from openfax.model import MAX_PAGE_SIZE, ProviderStatus, version_numbers
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -97,32 +97,53 @@ class Record:
         return f"<{type(self).__name__} {key}>"
 
 
-class Versioned(Record):
-    """A plug-in as loaded (a device provider, a routing extension): its ``version`` text
-    and FAXCOMEX's numbers of it."""
+class HasVersion(Protocol):
+    @property
+    def version(self) -> str: ...
 
-    version = Field[str]()
+
+class VersionNumbers:
+    """FAXCOMEX's numbers of a ``version`` text ``Major.Minor.MajorBuild.MinorBuild`` (the
+    server's, a plug-in's) and its ``Debug`` flag."""
 
     @property
-    def major_version(self) -> int:
+    def major_version(self: HasVersion) -> int:
         return version_numbers(self.version)[0]
 
     @property
-    def minor_version(self) -> int:
+    def minor_version(self: HasVersion) -> int:
         return version_numbers(self.version)[1]
 
     @property
-    def major_build(self) -> int:
+    def major_build(self: HasVersion) -> int:
         return version_numbers(self.version)[2]
 
     @property
-    def minor_build(self) -> int:
+    def minor_build(self: HasVersion) -> int:
         return version_numbers(self.version)[3]
 
     @property
     def debug(self) -> bool:
-        """FAXCOMEX ``Debug``: False, Python plug-ins have no debug builds."""
+        """FAXCOMEX ``Debug``: False, OpenFax and its Python plug-ins have no debug builds."""
         return False
+
+
+class Versioned(VersionNumbers, Record):
+    """A plug-in as loaded at the server's last start (a device provider, a routing
+    extension): its names, its ``version`` text and FAXCOMEX's numbers of it; ``status``
+    and ``init_error_message`` say why one did not load."""
+
+    unique_name = Field[str]()
+    friendly_name = Field[str]()
+    image_name = Field[str]()
+    """Its entry point (in ``openfax.providers``, ``openfax.routing_methods``)."""
+    version = Field[str]()
+    status = Field(ProviderStatus)
+    init_error_code = Field[int]()
+    init_error_message = Field[str]()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.unique_name!r} {self.status.name}>"
 
 
 class Retried(Record):

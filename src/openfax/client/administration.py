@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from openfax.client._records import Collection, Field, Record, Setting, Versioned, parse_time
 from openfax.client.routing import path_guid, send_json
-from openfax.model import ProviderStatus
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -200,21 +199,11 @@ def _extension_path(guid: str, device_id: int) -> str:
 
 
 class FaxDeviceProvider(Versioned):
-    """FAXCOMEX ``FaxDeviceProvider``: as loaded at the server's last start; ``status`` and
-    ``init_error_message`` say why one did not load."""
+    """FAXCOMEX ``FaxDeviceProvider``: as loaded at the server's last start (``image_name``:
+    its entry point in the group ``openfax.providers``, a module for built-in ones)."""
 
-    unique_name = Field[str]()
-    friendly_name = Field[str]()
-    image_name = Field[str]()
-    """Its entry point in the group ``openfax.providers`` (a module for built-in ones)."""
     tapi_provider_name = Field[str]()
-    status = Field(ProviderStatus)
-    init_error_code = Field[int]()
-    init_error_message = Field[str]()
     device_ids = Field[list[int]]()
-
-    def __repr__(self) -> str:
-        return f"<FaxDeviceProvider {self.unique_name!r} {self.status.name}>"
 
 
 def get_device_providers(connection: Connection) -> Collection[FaxDeviceProvider]:

@@ -5,9 +5,8 @@ receipts the server queued."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import IntEnum, IntFlag
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openfax.client._records import Collection, Field, Retried, parse_time, segment
 from openfax.model import LogLevel, ReceiptType, SmtpAuthenticationType
@@ -18,30 +17,14 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class Setting(Generic[T]):
+class Option(Field[T]):
     """A read-write property over ``self._data[name]``, converted on the way out; what is
-    set is sent by ``save()``."""
-
-    def __init__(self, convert: Callable[[Any], T] | None = None) -> None:
-        self.convert = convert
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, obj: None, objtype: type) -> Setting[T]: ...
-    @overload
-    def __get__(self, obj: object, objtype: type) -> T: ...
-    def __get__(self, obj: object | None, objtype: type) -> Setting[T] | T:
-        if obj is None:
-            return self
-        value = obj._data[self.name]  # type: ignore[attr-defined]
-        return value if self.convert is None else self.convert(value)
+    set (an enumeration as its number) is sent by ``save()``."""
 
     def __set__(self, obj: object, value: T) -> None:
+        assert self.key is not None
         data: dict[str, Any] = obj._data  # type: ignore[attr-defined]
-        data[self.name] = int(value) if isinstance(value, IntEnum | IntFlag) else value
+        data[self.key] = int(value) if isinstance(value, IntEnum | IntFlag) else value
 
 
 class _Options:
@@ -76,15 +59,15 @@ class FaxReceiptOptions(_Options):
 
     _path = "/receipt-options"
 
-    allowed_receipts = Setting(ReceiptType)
-    smtp_server = Setting[str]()
-    smtp_port = Setting[int]()
-    smtp_sender = Setting[str]()
-    authentication_type = Setting(SmtpAuthenticationType)
-    starttls = Setting[bool]()
-    smtp_user = Setting[str]()
-    smtp_password = Setting[str]()
-    use_for_inbound_routing = Setting[bool]()
+    allowed_receipts = Option(ReceiptType)
+    smtp_server = Option[str]()
+    smtp_port = Option[int]()
+    smtp_sender = Option[str]()
+    authentication_type = Option(SmtpAuthenticationType)
+    starttls = Option[bool]()
+    smtp_user = Option[str]()
+    smtp_password = Option[str]()
+    use_for_inbound_routing = Option[bool]()
 
 
 class FaxActivityLogging(_Options):
@@ -93,9 +76,9 @@ class FaxActivityLogging(_Options):
 
     _path = "/logging-options/activity"
 
-    log_incoming = Setting[bool]()
-    log_outgoing = Setting[bool]()
-    database_path = Setting[str]()
+    log_incoming = Option[bool]()
+    log_outgoing = Option[bool]()
+    database_path = Option[str]()
 
 
 class FaxEventLogging(_Options):
@@ -104,10 +87,10 @@ class FaxEventLogging(_Options):
 
     _path = "/logging-options/events"
 
-    init_events_level = Setting(LogLevel)
-    inbound_events_level = Setting(LogLevel)
-    outbound_events_level = Setting(LogLevel)
-    general_events_level = Setting(LogLevel)
+    init_events_level = Option(LogLevel)
+    inbound_events_level = Option(LogLevel)
+    outbound_events_level = Option(LogLevel)
+    general_events_level = Option(LogLevel)
 
 
 class FaxLoggingOptions:

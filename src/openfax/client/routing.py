@@ -16,7 +16,6 @@ from openfax.client._records import (
     parse_time,
     segment,
 )
-from openfax.model import ProviderStatus
 
 if TYPE_CHECKING:
     from openfax.client._connection import Connection
@@ -36,21 +35,11 @@ def path_guid(guid: str) -> str:
 
 
 class FaxInboundRoutingExtension(Versioned):
-    """FAXCOMEX ``FaxInboundRoutingExtension``: as loaded at the server's last start;
-    ``status`` and ``init_error_message`` say why one did not load."""
+    """FAXCOMEX ``FaxInboundRoutingExtension``: as loaded at the server's last start
+    (``image_name``: its entry point in the group ``openfax.routing_methods``)."""
 
-    unique_name = Field[str]()
-    friendly_name = Field[str]()
-    image_name = Field[str]()
-    """The extension's entry point in the group ``openfax.routing_methods``."""
     methods = Field[list[str]]()
     """The GUIDs of its methods."""
-    status = Field(ProviderStatus)
-    init_error_code = Field[int]()
-    init_error_message = Field[str]()
-
-    def __repr__(self) -> str:
-        return f"<FaxInboundRoutingExtension {self.unique_name!r} {self.status.name}>"
 
 
 class FaxInboundRoutingMethod(Record):

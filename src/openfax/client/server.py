@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from openfax.client._connection import Connection, NotConnectedError
-from openfax.client._records import Collection, Field, Record, segment
+from openfax.client._records import Collection, Field, Record, VersionNumbers, segment
 from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
 from openfax.client.administration import (
     FaxAuditEntry,
@@ -76,7 +76,7 @@ class FaxActivity(Record):
         return f"<FaxActivity {self._counts}>"
 
 
-class FaxServer:
+class FaxServer(VersionNumbers):
     """FAXCOMEX ``FaxServer``: ``connect("")`` reaches the local openfaxd over its Unix socket
     (``$OPENFAX_SOCKET`` or the default data folder's) as the calling Unix user;
     ``connect("host:port", user=..., password=...)`` or ``connect("host:port", token=...)``
@@ -167,26 +167,6 @@ class FaxServer:
         """``Major.Minor.MajorBuild.MinorBuild`` as the service reports it."""
         version: str = self._property("version")
         return version
-
-    @property
-    def major_version(self) -> int:
-        return int(self._property("major_version"))
-
-    @property
-    def minor_version(self) -> int:
-        return int(self._property("minor_version"))
-
-    @property
-    def major_build(self) -> int:
-        return int(self._property("major_build"))
-
-    @property
-    def minor_build(self) -> int:
-        return int(self._property("minor_build"))
-
-    @property
-    def debug(self) -> bool:
-        return bool(self._property("debug"))
 
     @property
     def api_version(self) -> ServerApiVersion:

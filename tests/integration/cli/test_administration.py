@@ -149,3 +149,17 @@ def test_providers_list_register_unregister(daemon: Daemon) -> None:
     gone = openfax(daemon, "providers", "unregister", "acme")
     assert gone.returncode == 1
     assert "no device provider 'acme'" in gone.stderr
+
+
+def test_routing_extension_register_unregister(daemon: Daemon) -> None:
+    method = "Copy;Copy it;copy;{33333333-4444-4555-8666-777777777777}"
+    done = openfax(daemon, "routing", "register", "acme", "--image", "acme", "--method", method)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "acme registered; it loads when openfaxd next starts"
+    extensions = json.loads(openfax(daemon, "routing", "extensions", "--json").stdout)
+    assert [e["unique_name"] for e in extensions] == ["openfax"]
+    gone = openfax(daemon, "routing", "unregister", "acme", "--json")
+    assert json.loads(gone.stdout) == {"unique_name": "acme", "registered": False}
+    again = openfax(daemon, "routing", "unregister", "acme")
+    assert again.returncode == 1
+    assert "acme" in again.stderr
