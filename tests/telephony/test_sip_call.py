@@ -394,12 +394,12 @@ def test_our_2xx_is_resent_doubling_up_to_t2_until_its_ack() -> None:
     session = SessionMachine(t1=0.5, t2=4.0)
     invite = started(machine())
     two_hundred = response_to(invite, 200, "OK", to_tag="ours")
-    session.sent_2xx(two_hundred, 0.0, resend=True)
+    session.sent_2xx(two_hundred, SERVER, 0.0)
     resent = []
     now = 0.0
     while (due := session.next_timer()) is not None and due < 20.0:
         now = due
-        assert session.handle_timer(now) == [Resend(two_hundred)]
+        assert session.handle_timer(now) == [Resend(two_hundred, SERVER)]
         resent.append(now)
     assert resent == [0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5]
     session.acked(two_hundred.cseq.number)
@@ -410,7 +410,7 @@ def test_without_an_ack_the_2xx_is_given_up_after_64_t1() -> None:
     session = SessionMachine(t1=0.5, t2=4.0)
     invite = started(machine())
     two_hundred = response_to(invite, 200, "OK", to_tag="ours")
-    session.sent_2xx(two_hundred, 0.0, resend=False)  # TCP: no resending, the wait alone
+    session.sent_2xx(two_hundred, replace(SERVER, transport="TCP"), 0.0)  # the wait alone
     assert session.next_timer() == 32.0
     assert session.handle_timer(31.9) == []
     assert session.handle_timer(32.0) == [NoAck(1)]
@@ -639,9 +639,9 @@ def test_our_200_is_resent_by_the_incoming_calls_timers_until_the_ack() -> None:
     answer, _ = make_answer(OFFER, LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
     (ok,) = call.answer(answer)
     assert isinstance(ok, Respond)
-    call.session.sent_2xx(ok.response, 0.0, resend=True)
+    call.session.sent_2xx(ok.response, SERVER, 0.0)
     assert call.next_timer() == 0.5
-    assert call.handle_timer(0.5) == [Resend(ok.response)]
+    assert call.handle_timer(0.5) == [Resend(ok.response, SERVER)]
     ack = Request(method="ACK", uri=call.request.uri, headers=ok.response.headers)
     call.acked(ack)
     assert call.next_timer() is None

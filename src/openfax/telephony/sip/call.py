@@ -685,9 +685,11 @@ class SessionExpired:
 
 @dataclass(frozen=True)
 class Resend:
-    """Send our 2xx to a re-INVITE or INVITE again: its ACK has not come (RFC 3261 13.3.1.4)."""
+    """Send our 2xx to a re-INVITE or INVITE again to ``peer``: its ACK has not come
+    (RFC 3261 13.3.1.4)."""
 
     response: Response
+    peer: Peer
 
 
 @dataclass(frozen=True)
@@ -847,28 +849,30 @@ class SessionMachine:
         """When we stop waiting for the answer to our BYE."""
         self.peer_allows_update = False
         """The far end's Allow names UPDATE: a session refresh may be an UPDATE."""
-        self._sent: dict[int, tuple[Response, bool, float, float, float]] = {}
-        """Our 2xx waiting for their ACK, by CSeq number: the response, whether to resend
-        it, the next resend, its interval, and when to give up."""
+        self._sent: dict[int, tuple[Response, Peer, float, float, float]] = {}
+        """Our 2xx waiting for their ACK, by CSeq number: the response, where it went, the
+        next resend, its interval, and when to give up."""
+        self.refreshes = 0
+        """Session refreshes sent or answered without a change of media."""
 
     def next_timer(self) -> float | None:
         """When ``handle_timer`` must next be called, or None."""
         due = [at for at in (self._session_at, self._retry_at, self._bye_at) if at is not None]
-        for _, resend, at, _, give_up in self._sent.values():
-            due.append(at if resend else give_up)
+        for _, peer, at, _, give_up in self._sent.values():
+            due.append(give_up if peer.reliable else at)
         return min(due, default=None)
 
     def handle_timer(self, now: float) -> list[SessionEvent]:
         """What falls due at ``now``."""
         events: list[SessionEvent] = []
-        for number, (response, resend, at, interval, give_up) in list(self._sent.items()):
+        for number, (response, peer, at, interval, give_up) in list(self._sent.items()):
             if now >= give_up:
                 del self._sent[number]
                 events.append(NoAck(number))
-            elif resend and now >= at:
+            elif not peer.reliable and now >= at:
                 interval = min(2 * interval, self.t2)
-                self._sent[number] = (response, resend, now + interval, interval, give_up)
-                events.append(Resend(response))
+                self._sent[number] = (response, peer, now + interval, interval, give_up)
+                events.append(Resend(response, peer))
         if self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
             events.append(RetryDue())
@@ -909,6 +913,7 @@ class SessionMachine:
         UPDATE is followed by a re-INVITE (returned, the method to send next), a refused
         re-INVITE is tried again T2 later; None when nothing follows now."""
         if accepted:
+            self.refreshes += 1
             return None
         if method == "UPDATE":
             self.peer_allows_update = False
@@ -942,19 +947,19 @@ class SessionMachine:
         self._bye_at = None
         return [ByeDone()]
 
-    def sent_2xx(self, response: Response, now: float, *, resend: bool) -> None:
-        """Our 2xx to an INVITE went out: resent (``resend``: over UDP) until its ACK."""
+    def sent_2xx(self, response: Response, peer: Peer, now: float) -> None:
+        """Our 2xx to an INVITE went to ``peer``: resent over UDP until its ACK."""
         self._sent[response.cseq.number] = (
             response,
-            resend,
+            peer,
             now + self.t1,
             self.t1,
             now + 64 * self.t1,
         )
 
-    def acked(self, cseq: int) -> None:
-        """The ACK of our 2xx with CSeq number ``cseq`` came."""
-        self._sent.pop(cseq, None)
+    def acked(self, cseq: int) -> bool:
+        """The ACK of our 2xx with CSeq number ``cseq`` came: True when it was awaited."""
+        return self._sent.pop(cseq, None) is not None
 
     def note_allow(self, message: Message) -> None:
         """A message of the far end's with an Allow header says what it takes."""
@@ -1041,6 +1046,9 @@ class SessionMachine:
         if not connected:
             return response_to(request, 481, "Call/Transaction Does Not Exist")
         refresh = offer is None or same_session(offer, remote)
+        if refresh:
+            log.info("SIP call %s: session refresh, media unchanged", request.call_id)
+            self.refreshes += 1
         return OfferTaken(offer, timer, refresh)
 
     def offer_accepted(

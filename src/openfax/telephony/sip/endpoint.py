@@ -44,11 +44,6 @@ log = logging.getLogger(__name__)
 ResponseHandler = Callable[[Response], None]
 
 
-def reliable(peer: Peer) -> bool:
-    """True for a transport that delivers what it is given (TCP, TLS): no retransmissions."""
-    return peer.transport != "UDP"
-
-
 @dataclass(eq=False)
 class ClientRequest:
     """A request sent in a client transaction. ``on_response`` sees every response passed
@@ -132,7 +127,7 @@ class SipEndpoint:
         self, request: Request, peer: Peer, on_response: ResponseHandler | None = None
     ) -> ClientRequest:
         """Send a request in a new client transaction to ``peer`` (an address)."""
-        transaction = client_transaction(request, reliable=reliable(peer), timers=self.timers)
+        transaction = client_transaction(request, reliable=peer.reliable, timers=self.timers)
         final: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         client = ClientRequest(request, peer, transaction, final, on_response)
         self._clients[(request.top_via.branch or "", request.method)] = client
@@ -161,7 +156,7 @@ class SipEndpoint:
         if message.method == "ACK":
             self.on_stray(message, peer)
             return
-        transaction = server_transaction(message, reliable=reliable(peer), timers=self.timers)
+        transaction = server_transaction(message, reliable=peer.reliable, timers=self.timers)
         server = ServerRequest(message, peer, transaction, self)
         self._servers[key] = server
         if isinstance(transaction, ServerInviteTransaction):

@@ -662,8 +662,6 @@ class Call:
         """Answers the far end's offers that change the session; None refuses them (488)."""
         self.end: CallEnd | None = None
         self.timer = SessionTimer()
-        self.refreshes = 0
-        """Session refreshes sent or answered without a change of media."""
         self._ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
         self._reinvite_lock = asyncio.Lock()
         self._hanging_up = False
@@ -676,9 +674,12 @@ class Call:
         self._glare: asyncio.Future[None] | None = None
         self._acks: dict[int, asyncio.Future[Request | None]] = {}
         """The ACKs awaited for our 2xx, by CSeq number (None: none came)."""
-        self._answered_to: dict[int, Peer] = {}
-        """Where each 2xx awaiting its ACK went."""
         self._sent_acks: dict[int, tuple[Request, Peer]] = {}
+
+    @property
+    def refreshes(self) -> int:
+        """Session refreshes sent or answered without a change of media."""
+        return self.session.refreshes
 
     @property
     def outgoing(self) -> bool:
@@ -759,14 +760,17 @@ class Call:
             body=body,
             authorize=authorize,
         )
-        request: Request | None = exchange.start()
+        first = exchange.start()
+        # Every attempt (a challenge answered) and the ACK of a 2xx have the first one's
+        # Route and Request-URI, so its next hop is located once.
+        peer = await self.ua.next_hop(first, self.peer.transport)
+        request: Request | None = first
         while request is not None:
-            peer = await self.ua.next_hop(request, self.peer.transport)
             client = self.ua.endpoint.request(request, peer, self._on_response)
             response = await client.final
             again = exchange.receive(response)
             if method == "INVITE" and 200 <= response.status < 300:
-                await self._ack(request, response)
+                self._ack(request, response, peer)
             request = again
         return response, client
 
@@ -798,14 +802,14 @@ class Call:
         if 200 <= response.status < 300 and response.cseq.method == "INVITE":
             self._resend_ack(response)
 
-    async def _ack(self, invite: Request, response: Response) -> None:
-        """ACK the 2xx to our INVITE (RFC 3261 13.2.2.4): a request of the dialog, kept to
-        be sent again on every retransmission of the 2xx."""
+    def _ack(self, invite: Request, response: Response, hop: Peer) -> None:
+        """ACK the 2xx to our INVITE (RFC 3261 13.2.2.4) at ``hop``: a request of the
+        dialog, kept to be sent again on every retransmission of the 2xx."""
         assert self.dialog is not None
         number = invite.cseq.number
         if number not in self._sent_acks:
             ack = self.dialog.request("ACK", self.ua.via(self.peer), cseq=number)
-            self._sent_acks[number] = (ack, await self.ua.next_hop(ack, self.peer.transport))
+            self._sent_acks[number] = (ack, hop)
         self._resend_ack(response)
 
     def _on_2xx(self, response: Response) -> bool:
@@ -866,9 +870,6 @@ class Call:
                 self._refuse(server, response_to(request, 500, "Server Internal Error"))
                 return
             self.local_sdp, self.remote_sdp = answer, taken.offer
-        else:
-            log.info("SIP call %s: session refresh, media unchanged", self.call_id)
-            self.refreshes += 1
         if taken.timer.interval is not None:
             self.timer = taken.timer
         response = self.session.offer_accepted(
@@ -899,15 +900,12 @@ class Call:
         ack: asyncio.Future[Request | None] = asyncio.get_running_loop().create_future()
         self._acks[number] = ack
         server.respond(response)
-        self._answered_to[number] = server.peer
-        resend = server.peer.transport == "UDP"
-        self.session.sent_2xx(response, self.ua.endpoint.now(), resend=resend)
+        self.session.sent_2xx(response, server.peer, self.ua.endpoint.now())
         self._run_session()
         try:
             got = await ack
         finally:
             self._acks.pop(number, None)
-            self._answered_to.pop(number, None)
         if got is not None or self.state is CallState.ENDED:
             return got
         log.warning("SIP call %s: no ACK for the %d; hanging up", self.call_id, response.status)
@@ -946,9 +944,7 @@ class Call:
                 log.warning("SIP call %s: the far end did not refresh the session", self.call_id)
                 self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="session expired")))
             elif isinstance(event, Resend):
-                peer = self._answered_to.get(event.response.cseq.number)
-                if peer is not None:
-                    self.ua.endpoint.send(event.response, peer)
+                self.ua.endpoint.send(event.response, event.peer)
             elif isinstance(event, NoAck):
                 self._no_ack(event.cseq)
             elif isinstance(event, RetryDue) and self._glare and not self._glare.done():
@@ -983,7 +979,6 @@ class Call:
             while method is not None:
                 offer = None if method == "UPDATE" else self.local_sdp
                 result = await self._offer(method, offer)
-                self.refreshes += result.accepted
                 if self.state is not CallState.CONNECTED:
                     return
                 if not result.accepted:
