@@ -319,9 +319,19 @@ def test_machines_crossing_reinvites_are_resolved_by_491_and_a_retry() -> None:
         again, contact=callee.contact, headers=[], timer=callee.timer, answer=their_answer
     )
     callee.dialog.answered(ok)
+    theirs.sent_2xx(ok, A_HOST, mine_due)
+    assert theirs.next_timer() == mine_due + FAST.t1  # resent until our ACK
     assert mine.receive(ok) is None
     result, events = ours.offer_answered("INVITE", my_offer, ok, None, caller.timer)
     assert (result.accepted, result.answer, events) == (True, their_answer, [])
+    # Its 2xx is ACKed, and a retransmission of it with the same ACK to the same hop.
+    assert ours.ack_again(ok) is None
+    ack, hop = ours.ack_2xx(caller.dialog, ok, via_of(A_HOST)(B_HOST), B_HOST)
+    assert (ack.method, ack.cseq.number, hop) == ("ACK", again.cseq.number, B_HOST)
+    assert ours.ack_again(ok) == ours.ack_2xx(caller.dialog, ok, via_of(A_HOST)(B_HOST), A_HOST)
+    assert ours.ack_again(ok) == (ack, B_HOST)
+    assert theirs.acked(ack.cseq.number)
+    assert theirs.next_timer() is None
     assert caller.state is callee.state is CallState.CONNECTED
     assert ours.next_timer() is None
 

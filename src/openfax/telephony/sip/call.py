@@ -854,6 +854,8 @@ class SessionMachine:
         next resend, its interval, and when to give up."""
         self.refreshes = 0
         """Session refreshes sent or answered without a change of media."""
+        self._acks: dict[int, tuple[Request, Peer]] = {}
+        """The ACKs of the 2xx to our re-INVITEs and their next hop, by CSeq number."""
 
     def next_timer(self) -> float | None:
         """When ``handle_timer`` must next be called, or None."""
@@ -960,6 +962,21 @@ class SessionMachine:
     def acked(self, cseq: int) -> bool:
         """The ACK of our 2xx with CSeq number ``cseq`` came: True when it was awaited."""
         return self._sent.pop(cseq, None) is not None
+
+    def ack_2xx(
+        self, dialog: Dialog, response: Response, via: Via, hop: Peer
+    ) -> tuple[Request, Peer]:
+        """The ACK of a 2xx to our re-INVITE in ``dialog`` and ``hop``, where it goes: made
+        for the first 2xx, the same again for each retransmission (RFC 3261 13.2.2.4)."""
+        number = response.cseq.number
+        if number not in self._acks:
+            self._acks[number] = (dialog.request("ACK", via, cseq=number), hop)
+        return self._acks[number]
+
+    def ack_again(self, response: Response) -> tuple[Request, Peer] | None:
+        """The ACK made for a 2xx to our re-INVITE, for its retransmission; None when the
+        re-INVITE's own exchange has not ACKed one yet."""
+        return self._acks.get(response.cseq.number)
 
     def note_allow(self, message: Message) -> None:
         """A message of the far end's with an Allow header says what it takes."""
@@ -1074,6 +1091,7 @@ class SessionMachine:
         """The call ended: no timer runs any more."""
         self._session_at = self._session_event = self._retry_at = self._bye_at = None
         self._sent.clear()
+        self._acks.clear()
 
 
 # --- An incoming call ---------------------------------------------------------------------------

@@ -674,7 +674,6 @@ class Call:
         self._glare: asyncio.Future[None] | None = None
         self._acks: dict[int, asyncio.Future[Request | None]] = {}
         """The ACKs awaited for our 2xx, by CSeq number (None: none came)."""
-        self._sent_acks: dict[int, tuple[Request, Peer]] = {}
 
     @property
     def refreshes(self) -> int:
@@ -770,7 +769,7 @@ class Call:
             response = await client.final
             again = exchange.receive(response)
             if method == "INVITE" and 200 <= response.status < 300:
-                self._ack(request, response, peer)
+                self._ack(response, peer)
             request = again
         return response, client
 
@@ -802,15 +801,11 @@ class Call:
         if 200 <= response.status < 300 and response.cseq.method == "INVITE":
             self._resend_ack(response)
 
-    def _ack(self, invite: Request, response: Response, hop: Peer) -> None:
-        """ACK the 2xx to our INVITE (RFC 3261 13.2.2.4) at ``hop``: a request of the
-        dialog, kept to be sent again on every retransmission of the 2xx."""
+    def _ack(self, response: Response, hop: Peer) -> None:
+        """ACK the 2xx to our re-INVITE at ``hop``, as the session machine makes it."""
         assert self.dialog is not None
-        number = invite.cseq.number
-        if number not in self._sent_acks:
-            ack = self.dialog.request("ACK", self.ua.via(self.peer), cseq=number)
-            self._sent_acks[number] = (ack, hop)
-        self._resend_ack(response)
+        via = self.ua.via(self.peer)
+        self.ua.endpoint.send(*self.session.ack_2xx(self.dialog, response, via, hop))
 
     def _on_2xx(self, response: Response) -> bool:
         """A 2xx to an INVITE of ours came (again): ACK it. False when we cannot (no ACK
@@ -819,7 +814,7 @@ class Call:
 
     def _resend_ack(self, response: Response) -> bool:
         """ACK a 2xx to our INVITE (again); False when no ACK was made for it yet."""
-        sent = self._sent_acks.get(response.cseq.number)
+        sent = self.session.ack_again(response)
         if sent is None:
             return False
         self.ua.endpoint.send(*sent)
