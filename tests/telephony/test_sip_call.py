@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from openfax.errors import TelephonyError
+from openfax.errors import SdpNegotiationError, TelephonyError
 from openfax.telephony.sdp import LocalMedia, Origin, SessionDescription, make_answer, make_offer
 from openfax.telephony.sip import Request, Response, Via, response_to
 from openfax.telephony.sip.call import (
@@ -52,6 +52,7 @@ from openfax.telephony.sip.call import (
     answer_in_ack,
     incoming_invite,
     outside_dialog,
+    versioned,
 )
 from openfax.telephony.sip.dialog import Dialog
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
@@ -770,3 +771,30 @@ def test_a_request_no_dialog_takes_is_answered_by_its_method() -> None:
     answer = outside_dialog(tagged, ours)
     assert answer is not None
     assert answer.status == 481
+
+
+def test_our_description_keeps_its_origin_unless_it_changes() -> None:
+    assert versioned(OFFER, None) is OFFER
+    renamed = replace(OFFER, origin=replace(OFFER.origin, version=7))
+    assert versioned(renamed, OFFER) is OFFER  # the same session: the version in force
+    t38 = make_offer(
+        LocalMedia("192.0.2.1", 40000, 40002), Origin(session_id=5), audio=False, t38=True
+    )
+    changed = versioned(t38, OFFER)
+    assert changed.origin == OFFER.origin.next_version()  # RFC 3264 8: one version up
+    assert replace(changed, origin=t38.origin) == t38
+    ahead = replace(t38, origin=replace(OFFER.origin, version=OFFER.origin.version + 5))
+    assert versioned(ahead, OFFER) is ahead
+
+
+def test_an_offer_refused_keeps_the_warnings_and_a_failed_handler_answers_500() -> None:
+    session = SessionMachine()
+    reinvite = incoming()
+    refusal = SdpNegotiationError("T.38 is off", warnings=((305, "T.38 is off"),))
+    refused = session.offer_refused(reinvite, refusal)
+    assert (refused.status, refused.reason) == (488, "Not Acceptable Here")
+    assert refused.headers.get_all("Warning") == ['305 openfax "T.38 is off"']
+    unsupported = SdpNegotiationError("no SDP", status=415)
+    assert session.offer_refused(reinvite, unsupported).reason == "Unsupported Media"
+    failed = session.offer_refused(reinvite, None)
+    assert (failed.status, failed.reason) == (500, "Server Internal Error")

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from openfax.errors import SdpError, SipParseError, TelephonyError
+from openfax.errors import SdpError, SdpNegotiationError, SipParseError, TelephonyError
 from openfax.telephony.sdp import SessionDescription, parse_sdp
 from openfax.telephony.sip._grammar import quote
 from openfax.telephony.sip.dialog import Dialog, new_branch, new_tag, requires
@@ -188,6 +188,26 @@ def warning(text: str, code: int = 399) -> tuple[str, str]:
     """A Warning header (RFC 3261 20.43): ``code`` (304 media type not available, 305
     incompatible media format, 399 miscellaneous) and the text, cut to 200 characters."""
     return ("Warning", f"{code} openfax {quote(text[:200])}")
+
+
+def warnings_of(refusal: SdpNegotiationError) -> list[tuple[str, str]]:
+    """The Warning headers of an offer refused for the reasons ``refusal`` gives."""
+    return [warning(text, code) for code, text in refusal.warnings]
+
+
+def versioned(
+    description: SessionDescription, current: SessionDescription | None
+) -> SessionDescription:
+    """A description of ours with the origin RFC 3264 8 asks for, ``current`` being the
+    one in force (None: none yet): the current one when nothing changed, the next version
+    when something did."""
+    if current is None:
+        return description
+    if replace(description, origin=current.origin) == current:
+        return current
+    if description.origin.version > current.origin.version:
+        return description
+    return replace(description, origin=current.origin.next_version())
 
 
 def same_session(one: SessionDescription, other: SessionDescription | None) -> bool:
@@ -1067,6 +1087,15 @@ class SessionMachine:
             log.info("SIP call %s: session refresh, media unchanged", request.call_id)
             self.refreshes += 1
         return OfferTaken(offer, timer, refresh)
+
+    def offer_refused(self, request: Request, refusal: SdpNegotiationError | None) -> Response:
+        """Our answer refusing the far end's re-INVITE or UPDATE (the old session stays):
+        488, or 415, with the Warnings of ``refusal``; 500 when no answer could be made
+        (None: the offer handler failed)."""
+        if refusal is None:
+            return response_to(request, 500, "Server Internal Error")
+        reason = "Not Acceptable Here" if refusal.status != 415 else "Unsupported Media"
+        return response_to(request, refusal.status, reason, headers=warnings_of(refusal))
 
     def offer_accepted(
         self,

@@ -37,7 +37,7 @@ import logging
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from openfax.errors import SdpNegotiationError, SipParseError, TelephonyError
@@ -75,6 +75,7 @@ from openfax.telephony.sip.call import (
     body_sdp,
     incoming_invite,
     outside_dialog,
+    versioned,
     warning,
 )
 from openfax.telephony.sip.call import (
@@ -84,6 +85,7 @@ from openfax.telephony.sip.call import CallFailure as CallFailure
 from openfax.telephony.sip.call import CallState as CallState
 from openfax.telephony.sip.call import Event as CallEvent
 from openfax.telephony.sip.call import ReinviteResult as ReinviteResult
+from openfax.telephony.sip.call import warnings_of as warnings_of
 from openfax.telephony.sip.dialog import Dialog, DialogState, new_tag
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.endpoint import ClientRequest, ServerRequest, SipEndpoint
@@ -639,11 +641,6 @@ class UserAgent:
         log.info("SIP dropped %s from %s: no transaction", describe(message), peer)
 
 
-def warnings_of(refusal: SdpNegotiationError) -> list[tuple[str, str]]:
-    """The Warning headers of an offer refused for the reasons ``refusal`` gives."""
-    return [warning(text, code) for code, text in refusal.warnings]
-
-
 class Call:
     """A call in either direction: its dialog, the sessions both ends use, re-INVITEs,
     session timers and the end. Build one with :meth:`UserAgent.call` or receive an
@@ -731,7 +728,7 @@ class Call:
             result = ReinviteResult(481, "Call/Transaction Does Not Exist")
             left = self.ua.config.glare_retries
             while self.state is CallState.CONNECTED and self.dialog is not None:
-                result = await self._offer("INVITE", self._versioned(offer))
+                result = await self._offer("INVITE", versioned(offer, self.local_sdp))
                 now = self.ua.endpoint.now()
                 if not self.session.glare(result.status, left, self.dialog, now):
                     break
@@ -852,17 +849,15 @@ class Call:
             try:
                 if self.on_offer is None:
                     raise SdpNegotiationError("no handler for offers in this call")
-                answer = self._versioned(await self.on_offer(taken.offer))
+                answer = versioned(await self.on_offer(taken.offer), self.local_sdp)
             except SdpNegotiationError as refusal:
                 log.info("SIP call %s: offer refused (%s)", self.call_id, refusal)
-                reason = "Not Acceptable Here" if refusal.status != 415 else "Unsupported Media"
-                headers = warnings_of(refusal)
-                self._refuse(server, response_to(request, refusal.status, reason, headers=headers))
+                self._refuse(server, self.session.offer_refused(request, refusal))
                 return
             except Exception:
                 # The provider's bug must not leave the far end's re-INVITE unanswered.
                 log.exception("SIP call %s: the offer handler failed", self.call_id)
-                self._refuse(server, response_to(request, 500, "Server Internal Error"))
+                self._refuse(server, self.session.offer_refused(request, None))
                 return
             self.local_sdp, self.remote_sdp = answer, taken.offer
         if taken.timer.interval is not None:
@@ -990,18 +985,6 @@ class Call:
         self.session.note_allow(message)
 
     # --- The end ----------------------------------------------------------------------------
-
-    def _versioned(self, description: SessionDescription) -> SessionDescription:
-        """A description of ours with the origin RFC 3264 8 asks for: the current one when
-        nothing changed, the next version when something did."""
-        current = self.local_sdp
-        if current is None:
-            return description
-        if replace(description, origin=current.origin) == current:
-            return current
-        if description.origin.version > current.origin.version:
-            return description
-        return replace(description, origin=current.origin.next_version())
 
     def _finish(self, end: CallEnd) -> None:
         if self.state is CallState.ENDED:
