@@ -429,6 +429,56 @@ def test_a_reinvite_refused_with_491_is_retried_after_the_delay_and_stop_ends_it
     assert session.handle_timer(10_000.0) == []
 
 
+def test_a_refresh_falling_due_as_our_reinvite_goes_waits_and_is_not_sent_once_it_refreshed() -> (
+    None
+):
+    session = SessionMachine(t1=0.5, t2=4.0)
+    timer = SessionTimer(1800, we_refresh=True)
+    session.arm(timer, 0.0)
+    assert session.handle_timer(900.0) == [RefreshDue()]
+    # The user's re-INVITE takes the call before the refresh begins, and is accepted.
+    session.begin_offer()
+    session.arm(timer, 900.2)
+    session.end_offer()
+    assert session.start_refresh(900.3) is None  # the re-INVITE refreshed the session
+    assert not session.offering
+    assert session.next_timer() == 1800.2
+    # The refresh begins while a re-INVITE is under way: a second later, unless that
+    # re-INVITE is accepted first (it re-arms the timer).
+    assert session.handle_timer(1800.2) == [RefreshDue()]
+    session.begin_offer()
+    assert session.start_refresh(1800.3) is None
+    assert session.next_timer() == 1801.3
+    session.arm(timer, 1800.5)
+    session.end_offer()
+    assert session.next_timer() == 2700.5
+    assert session.start_refresh(1801.3) is None
+    # Under way again, and refused this time: the refresh goes a second later, once.
+    assert session.handle_timer(2700.5) == [RefreshDue()]
+    session.begin_offer()
+    assert session.start_refresh(2700.6) is None
+    session.end_offer()
+    assert session.handle_timer(2701.6) == [RefreshDue()]
+    assert session.start_refresh(2701.6) == "INVITE"
+    assert session.offering
+    assert session.start_refresh(2701.7) is None
+    session.stop()
+    assert not session.offering
+
+
+def test_each_offer_exchange_of_ours_has_its_own_491_retries() -> None:
+    session = SessionMachine(glare_retries=2)
+    dialog = confirmed_dialog()
+    session.begin_offer()
+    assert session.glare(491, dialog, 10.0)
+    assert not session.glare(488, dialog, 10.0)  # another refusal stands
+    assert session.glare(491, dialog, 20.0)
+    assert not session.glare(491, dialog, 30.0)  # none left
+    session.end_offer()
+    session.begin_offer()
+    assert session.glare(491, dialog, 40.0)
+
+
 def test_the_answer_to_our_reinvite_is_taken_refused_or_loses_the_call() -> None:
     session = SessionMachine()
     invite = started(machine())

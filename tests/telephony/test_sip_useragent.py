@@ -262,7 +262,10 @@ def test_machines_crossing_reinvites_are_resolved_by_491_and_a_retry() -> None:
     caller, callee = connected_pair()
     assert caller.dialog is not None
     assert callee.dialog is not None
-    ours, theirs = SessionMachine(t1=FAST.t1, t2=FAST.t2), callee.session
+    ours = SessionMachine(t1=FAST.t1, t2=FAST.t2, glare_retries=1)
+    theirs = callee.session
+    ours.begin_offer()
+    theirs.begin_offer()
     my_offer, their_offer = t38_offer(CALLER_MEDIA, 1), t38_offer(CALLEE_MEDIA, 2)
     mine = DialogRequest(caller.dialog, "INVITE", via_of(A_HOST)(B_HOST), body=my_offer.to_bytes())
     their = DialogRequest(
@@ -277,16 +280,16 @@ def test_machines_crossing_reinvites_are_resolved_by_491_and_a_retry() -> None:
     assert mine.receive(glare_there.response) is None
     assert their.receive(glare_here.response) is None
     # RFC 3261 14.1: the owner of the Call-ID waits 2.1-4 s, the other end 0-2 s.
-    assert ours.glare(491, 3, caller.dialog, 1.0)
-    assert theirs.glare(491, 3, callee.dialog, 1.0)
+    assert ours.glare(491, caller.dialog, 1.0)
+    assert theirs.glare(491, callee.dialog, 1.0)
     mine_due, their_due = ours.next_timer(), theirs.next_timer()
     assert mine_due is not None
     assert their_due is not None
     mine_wait, their_wait = mine_due - 1.0, their_due - 1.0
     assert 0.0 <= their_wait <= 2.0 < 2.1 <= mine_wait <= 4.0
-    # No retries left, or another refusal: the answer stands.
-    assert not ours.glare(491, 0, caller.dialog, 1.0)
-    assert not ours.glare(488, 3, caller.dialog, 1.0)
+    # No retries left (ours had one), or another refusal: the answer stands.
+    assert not ours.glare(491, caller.dialog, 1.0)
+    assert not theirs.glare(488, callee.dialog, 1.0)
     # Theirs falls due first, is taken and answered: accepted.
     assert theirs.handle_timer(their_due) == [RetryDue()]
     retried = their.start()

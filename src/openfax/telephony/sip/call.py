@@ -856,12 +856,20 @@ class SessionMachine:
     refreshes the session or gives up on a far end that stopped refreshing it, our 2xx to an
     INVITE resent (T1 doubling up to T2, over UDP) until its ACK comes or 64*T1 passed
     (RFC 3261 13.3.1.4), and the wait before a re-INVITE refused with 491 is sent again
-    (14.1). Its user calls ``handle_timer(now)`` at ``next_timer()`` and carries out the
-    events."""
+    (14.1). It also knows whether an offer exchange of ours (a re-INVITE, an UPDATE) is
+    under way, with its 491 retries left (``glare_retries`` each), so that a refresh falling
+    due meanwhile waits or, once that exchange re-armed the timer, is not sent at all. Its
+    user calls ``handle_timer(now)`` at ``next_timer()`` and carries out the events."""
 
-    def __init__(self, *, t1: float = 0.5, t2: float = 4.0) -> None:
+    def __init__(self, *, t1: float = 0.5, t2: float = 4.0, glare_retries: int = 3) -> None:
         self.t1 = t1
         self.t2 = t2
+        self.glare_retries = glare_retries
+        self.offering = False
+        """An offer exchange of ours (a re-INVITE, an UPDATE) is under way."""
+        self._glare_left = glare_retries
+        self._refresh_due = False
+        """A :class:`RefreshDue` was given and no refresh nor accepted exchange followed."""
         self._session_at: float | None = None
         self._session_event: RefreshDue | SessionExpired | None = None
         self._retry_at: float | None = None
@@ -904,6 +912,7 @@ class SessionMachine:
         if self._session_at is not None and now >= self._session_at:
             assert self._session_event is not None
             events.append(self._session_event)
+            self._refresh_due = isinstance(self._session_event, RefreshDue)
             self._session_at = self._session_event = None
         return events
 
@@ -912,6 +921,7 @@ class SessionMachine:
         refresh at half the interval when we refresh, else the expiry a little before the
         interval runs out (RFC 4028 10: the lesser of 32 s and a third of it)."""
         interval = timer.interval
+        self._refresh_due = False
         if interval is None:
             self._session_at = self._session_event = None
         elif timer.we_refresh:
@@ -924,6 +934,29 @@ class SessionMachine:
         """The refresh could not be made now (another re-INVITE under way, or refused):
         try again ``delay`` seconds on."""
         self._session_at, self._session_event = now + delay, RefreshDue()
+
+    def begin_offer(self) -> None:
+        """An offer exchange of ours begins (its 491 retries counted afresh)."""
+        self.offering = True
+        self._glare_left = self.glare_retries
+
+    def end_offer(self) -> None:
+        """Our offer exchange is over, answered or not."""
+        self.offering = False
+
+    def start_refresh(self, now: float) -> str | None:
+        """The refresh fallen due begins (an offer exchange of ours): the method to send it
+        by; None when no refresh goes now: an accepted exchange re-armed the timer since
+        (it refreshed the session), or one of ours is under way (the refresh then falls due
+        again a second later, unless that exchange re-arms the timer first)."""
+        if not self._refresh_due:
+            return None
+        self._refresh_due = False
+        if self.offering:
+            self.refresh_later(now, 1.0)
+            return None
+        self.begin_offer()
+        return self.refresh_method()
 
     def refresh_method(self) -> str:
         """How to refresh the session: UPDATE without a body when the far end allows it,
@@ -947,12 +980,13 @@ class SessionMachine:
         """Our re-INVITE met a 491: the retry falls due ``delay`` seconds on."""
         self._retry_at = now + delay
 
-    def glare(self, status: int, retries_left: int, dialog: Dialog, now: float) -> bool:
+    def glare(self, status: int, dialog: Dialog, now: float) -> bool:
         """The final ``status`` of our re-INVITE in ``dialog``: True when it met a 491 with
-        retries left, its retry falling due (:class:`RetryDue`) after RFC 3261 14.1's random
-        wait; False when the answer stands."""
-        if status != 491 or retries_left <= 0:
+        retries of this exchange left, its retry falling due (:class:`RetryDue`) after
+        RFC 3261 14.1's random wait; False when the answer stands."""
+        if status != 491 or self._glare_left <= 0:
             return False
+        self._glare_left -= 1
         delay = dialog.glare_retry_delay()
         log.info("SIP re-INVITE of %s met 491; retrying in %.2f s", dialog.call_id, delay)
         self.retry_after(delay, now)
@@ -1119,6 +1153,7 @@ class SessionMachine:
     def stop(self) -> None:
         """The call ended: no timer runs any more."""
         self._session_at = self._session_event = self._retry_at = self._bye_at = None
+        self.offering = self._refresh_due = False
         self._sent.clear()
         self._acks.clear()
 

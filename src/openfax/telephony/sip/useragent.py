@@ -665,8 +665,11 @@ class Call:
         self._hang_up_end = CallEnd(remote=False, reason="hang_up")
         """How the call ends once our BYE is done with."""
         timers = ua.config.timers
-        self.session = SessionMachine(t1=timers.t1, t2=timers.t2)
-        """The dialog's timers: session refresh or expiry, 2xx resent, 491 retry."""
+        self.session = SessionMachine(
+            t1=timers.t1, t2=timers.t2, glare_retries=ua.config.glare_retries
+        )
+        """The dialog's timers (session refresh or expiry, 2xx resent, 491 retry) and
+        whether an offer exchange of ours is under way."""
         self._session_handle: asyncio.TimerHandle | None = None
         self._glare: asyncio.Future[None] | None = None
         self._acks: dict[int, asyncio.Future[Request | None]] = {}
@@ -725,18 +728,20 @@ class Call:
         A 491 (glare) is retried after RFC 3261 14.1's random delay; a refusal (488, 415 ...)
         leaves the old session in force; 408 or 481 end the call."""
         async with self._reinvite_lock:
-            result = ReinviteResult(481, "Call/Transaction Does Not Exist")
-            left = self.ua.config.glare_retries
-            while self.state is CallState.CONNECTED and self.dialog is not None:
-                result = await self._offer("INVITE", versioned(offer, self.local_sdp))
-                now = self.ua.endpoint.now()
-                if not self.session.glare(result.status, left, self.dialog, now):
-                    break
-                left -= 1
-                self._glare = asyncio.get_running_loop().create_future()
-                self._run_session()
-                await self._glare
-            return result
+            self.session.begin_offer()
+            try:
+                result = ReinviteResult(481, "Call/Transaction Does Not Exist")
+                while self.state is CallState.CONNECTED and self.dialog is not None:
+                    result = await self._offer("INVITE", versioned(offer, self.local_sdp))
+                    now = self.ua.endpoint.now()
+                    if not self.session.glare(result.status, self.dialog, now):
+                        break
+                    self._glare = asyncio.get_running_loop().create_future()
+                    self._run_session()
+                    await self._glare
+                return result
+            finally:
+                self.session.end_offer()
 
     # --- Inside the dialog ------------------------------------------------------------------
 
@@ -959,26 +964,29 @@ class Call:
         re-INVITE with our current SDP unchanged, so the media (T.38 or audio) goes on."""
         if self.state is not CallState.CONNECTED:
             return
-        if self._reinvite_lock.locked():
-            self.session.refresh_later(self.ua.endpoint.now(), 1.0)
-            self._run_session()
+        method = self.session.start_refresh(self.ua.endpoint.now())
+        self._run_session()
+        if method is None:
             return
         async with self._reinvite_lock:
             log.info("SIP call %s: refreshing the session", self.call_id)
-            method: str | None = self.session.refresh_method()
-            while method is not None:
-                offer = None if method == "UPDATE" else self.local_sdp
-                result = await self._offer(method, offer)
-                if self.state is not CallState.CONNECTED:
-                    return
-                if not result.accepted:
-                    log.warning(
-                        "SIP call %s: session refresh by %s refused (%d)",
-                        self.call_id,
-                        method,
-                        result.status,
-                    )
-                method = self.session.refreshed(method, result.accepted, self.ua.endpoint.now())
+            try:
+                while method is not None:
+                    offer = None if method == "UPDATE" else self.local_sdp
+                    result = await self._offer(method, offer)
+                    if self.state is not CallState.CONNECTED:
+                        return
+                    if not result.accepted:
+                        log.warning(
+                            "SIP call %s: session refresh by %s refused (%d)",
+                            self.call_id,
+                            method,
+                            result.status,
+                        )
+                    now = self.ua.endpoint.now()
+                    method = self.session.refreshed(method, result.accepted, now)
+            finally:
+                self.session.end_offer()
         self._run_session()
 
     def _note_allow(self, message: Message) -> None:
