@@ -989,9 +989,6 @@ class Call:
                 self.session.end_offer()
         self._run_session()
 
-    def _note_allow(self, message: Message) -> None:
-        self.session.note_allow(message)
-
     # --- The end ----------------------------------------------------------------------------
 
     def _finish(self, end: CallEnd) -> None:
@@ -1187,7 +1184,7 @@ class OutgoingCall(Call):
         self.ua._calls[(self.call_id, self.local_tag)] = self
         self.state = CallState.CONNECTED
         self.remote_sdp = connected.answer
-        self._note_allow(connected.response)
+        self.session.note_allow(connected.response)
         self._arm_timer()
         self._connected.set_result(connected.answer)
 
