@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from openfax.errors import TelephonyError
+from openfax.errors import SdpNegotiationError, TelephonyError
 from openfax.telephony.sdp import LocalMedia, Origin, SessionDescription, make_answer, make_offer
 from openfax.telephony.sip import Request, Response, Via, response_to
 from openfax.telephony.sip.call import (
@@ -52,6 +52,7 @@ from openfax.telephony.sip.call import (
     answer_in_ack,
     incoming_invite,
     outside_dialog,
+    versioned,
 )
 from openfax.telephony.sip.dialog import Dialog
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
@@ -394,12 +395,12 @@ def test_our_2xx_is_resent_doubling_up_to_t2_until_its_ack() -> None:
     session = SessionMachine(t1=0.5, t2=4.0)
     invite = started(machine())
     two_hundred = response_to(invite, 200, "OK", to_tag="ours")
-    session.sent_2xx(two_hundred, 0.0, resend=True)
+    session.sent_2xx(two_hundred, SERVER, 0.0)
     resent = []
     now = 0.0
     while (due := session.next_timer()) is not None and due < 20.0:
         now = due
-        assert session.handle_timer(now) == [Resend(two_hundred)]
+        assert session.handle_timer(now) == [Resend(two_hundred, SERVER)]
         resent.append(now)
     assert resent == [0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5]
     session.acked(two_hundred.cseq.number)
@@ -410,7 +411,7 @@ def test_without_an_ack_the_2xx_is_given_up_after_64_t1() -> None:
     session = SessionMachine(t1=0.5, t2=4.0)
     invite = started(machine())
     two_hundred = response_to(invite, 200, "OK", to_tag="ours")
-    session.sent_2xx(two_hundred, 0.0, resend=False)  # TCP: no resending, the wait alone
+    session.sent_2xx(two_hundred, replace(SERVER, transport="TCP"), 0.0)  # the wait alone
     assert session.next_timer() == 32.0
     assert session.handle_timer(31.9) == []
     assert session.handle_timer(32.0) == [NoAck(1)]
@@ -426,6 +427,56 @@ def test_a_reinvite_refused_with_491_is_retried_after_the_delay_and_stop_ends_it
     session.stop()
     assert session.next_timer() is None
     assert session.handle_timer(10_000.0) == []
+
+
+def test_a_refresh_falling_due_as_our_reinvite_goes_waits_and_is_not_sent_once_it_refreshed() -> (
+    None
+):
+    session = SessionMachine(t1=0.5, t2=4.0)
+    timer = SessionTimer(1800, we_refresh=True)
+    session.arm(timer, 0.0)
+    assert session.handle_timer(900.0) == [RefreshDue()]
+    # The user's re-INVITE takes the call before the refresh begins, and is accepted.
+    session.begin_offer()
+    session.arm(timer, 900.2)
+    session.end_offer()
+    assert session.start_refresh(900.3) is None  # the re-INVITE refreshed the session
+    assert not session.offering
+    assert session.next_timer() == 1800.2
+    # The refresh begins while a re-INVITE is under way: a second later, unless that
+    # re-INVITE is accepted first (it re-arms the timer).
+    assert session.handle_timer(1800.2) == [RefreshDue()]
+    session.begin_offer()
+    assert session.start_refresh(1800.3) is None
+    assert session.next_timer() == 1801.3
+    session.arm(timer, 1800.5)
+    session.end_offer()
+    assert session.next_timer() == 2700.5
+    assert session.start_refresh(1801.3) is None
+    # Under way again, and refused this time: the refresh goes a second later, once.
+    assert session.handle_timer(2700.5) == [RefreshDue()]
+    session.begin_offer()
+    assert session.start_refresh(2700.6) is None
+    session.end_offer()
+    assert session.handle_timer(2701.6) == [RefreshDue()]
+    assert session.start_refresh(2701.6) == "INVITE"
+    assert session.offering
+    assert session.start_refresh(2701.7) is None
+    session.stop()
+    assert not session.offering
+
+
+def test_each_offer_exchange_of_ours_has_its_own_491_retries() -> None:
+    session = SessionMachine(glare_retries=2)
+    dialog = confirmed_dialog()
+    session.begin_offer()
+    assert session.glare(491, dialog, 10.0)
+    assert not session.glare(488, dialog, 10.0)  # another refusal stands
+    assert session.glare(491, dialog, 20.0)
+    assert not session.glare(491, dialog, 30.0)  # none left
+    session.end_offer()
+    session.begin_offer()
+    assert session.glare(491, dialog, 40.0)
 
 
 def test_the_answer_to_our_reinvite_is_taken_refused_or_loses_the_call() -> None:
@@ -639,9 +690,9 @@ def test_our_200_is_resent_by_the_incoming_calls_timers_until_the_ack() -> None:
     answer, _ = make_answer(OFFER, LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
     (ok,) = call.answer(answer)
     assert isinstance(ok, Respond)
-    call.session.sent_2xx(ok.response, 0.0, resend=True)
+    call.session.sent_2xx(ok.response, SERVER, 0.0)
     assert call.next_timer() == 0.5
-    assert call.handle_timer(0.5) == [Resend(ok.response)]
+    assert call.handle_timer(0.5) == [Resend(ok.response, SERVER)]
     ack = Request(method="ACK", uri=call.request.uri, headers=ok.response.headers)
     call.acked(ack)
     assert call.next_timer() is None
@@ -770,3 +821,30 @@ def test_a_request_no_dialog_takes_is_answered_by_its_method() -> None:
     answer = outside_dialog(tagged, ours)
     assert answer is not None
     assert answer.status == 481
+
+
+def test_our_description_keeps_its_origin_unless_it_changes() -> None:
+    assert versioned(OFFER, None) is OFFER
+    renamed = replace(OFFER, origin=replace(OFFER.origin, version=7))
+    assert versioned(renamed, OFFER) is OFFER  # the same session: the version in force
+    t38 = make_offer(
+        LocalMedia("192.0.2.1", 40000, 40002), Origin(session_id=5), audio=False, t38=True
+    )
+    changed = versioned(t38, OFFER)
+    assert changed.origin == OFFER.origin.next_version()  # RFC 3264 8: one version up
+    assert replace(changed, origin=t38.origin) == t38
+    ahead = replace(t38, origin=replace(OFFER.origin, version=OFFER.origin.version + 5))
+    assert versioned(ahead, OFFER) is ahead
+
+
+def test_an_offer_refused_keeps_the_warnings_and_a_failed_handler_answers_500() -> None:
+    session = SessionMachine()
+    reinvite = incoming()
+    refusal = SdpNegotiationError("T.38 is off", warnings=((305, "T.38 is off"),))
+    refused = session.offer_refused(reinvite, refusal)
+    assert (refused.status, refused.reason) == (488, "Not Acceptable Here")
+    assert refused.headers.get_all("Warning") == ['305 openfax "T.38 is off"']
+    unsupported = SdpNegotiationError("no SDP", status=415)
+    assert session.offer_refused(reinvite, unsupported).reason == "Unsupported Media"
+    failed = session.offer_refused(reinvite, None)
+    assert (failed.status, failed.reason) == (500, "Server Internal Error")

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from openfax.errors import SdpError, SipParseError, TelephonyError
+from openfax.errors import SdpError, SdpNegotiationError, SipParseError, TelephonyError
 from openfax.telephony.sdp import SessionDescription, parse_sdp
 from openfax.telephony.sip._grammar import quote
 from openfax.telephony.sip.dialog import Dialog, new_branch, new_tag, requires
@@ -188,6 +188,26 @@ def warning(text: str, code: int = 399) -> tuple[str, str]:
     """A Warning header (RFC 3261 20.43): ``code`` (304 media type not available, 305
     incompatible media format, 399 miscellaneous) and the text, cut to 200 characters."""
     return ("Warning", f"{code} openfax {quote(text[:200])}")
+
+
+def warnings_of(refusal: SdpNegotiationError) -> list[tuple[str, str]]:
+    """The Warning headers of an offer refused for the reasons ``refusal`` gives."""
+    return [warning(text, code) for code, text in refusal.warnings]
+
+
+def versioned(
+    description: SessionDescription, current: SessionDescription | None
+) -> SessionDescription:
+    """A description of ours with the origin RFC 3264 8 asks for, ``current`` being the
+    one in force (None: none yet): the current one when nothing changed, the next version
+    when something did."""
+    if current is None:
+        return description
+    if replace(description, origin=current.origin) == current:
+        return current
+    if description.origin.version > current.origin.version:
+        return description
+    return replace(description, origin=current.origin.next_version())
 
 
 def same_session(one: SessionDescription, other: SessionDescription | None) -> bool:
@@ -685,9 +705,11 @@ class SessionExpired:
 
 @dataclass(frozen=True)
 class Resend:
-    """Send our 2xx to a re-INVITE or INVITE again: its ACK has not come (RFC 3261 13.3.1.4)."""
+    """Send our 2xx to a re-INVITE or INVITE again to ``peer``: its ACK has not come
+    (RFC 3261 13.3.1.4)."""
 
     response: Response
+    peer: Peer
 
 
 @dataclass(frozen=True)
@@ -834,12 +856,20 @@ class SessionMachine:
     refreshes the session or gives up on a far end that stopped refreshing it, our 2xx to an
     INVITE resent (T1 doubling up to T2, over UDP) until its ACK comes or 64*T1 passed
     (RFC 3261 13.3.1.4), and the wait before a re-INVITE refused with 491 is sent again
-    (14.1). Its user calls ``handle_timer(now)`` at ``next_timer()`` and carries out the
-    events."""
+    (14.1). It also knows whether an offer exchange of ours (a re-INVITE, an UPDATE) is
+    under way, with its 491 retries left (``glare_retries`` each), so that a refresh falling
+    due meanwhile waits or, once that exchange re-armed the timer, is not sent at all. Its
+    user calls ``handle_timer(now)`` at ``next_timer()`` and carries out the events."""
 
-    def __init__(self, *, t1: float = 0.5, t2: float = 4.0) -> None:
+    def __init__(self, *, t1: float = 0.5, t2: float = 4.0, glare_retries: int = 3) -> None:
         self.t1 = t1
         self.t2 = t2
+        self.glare_retries = glare_retries
+        self.offering = False
+        """An offer exchange of ours (a re-INVITE, an UPDATE) is under way."""
+        self._glare_left = glare_retries
+        self._refresh_due = False
+        """A :class:`RefreshDue` was given and no refresh nor accepted exchange followed."""
         self._session_at: float | None = None
         self._session_event: RefreshDue | SessionExpired | None = None
         self._retry_at: float | None = None
@@ -847,28 +877,32 @@ class SessionMachine:
         """When we stop waiting for the answer to our BYE."""
         self.peer_allows_update = False
         """The far end's Allow names UPDATE: a session refresh may be an UPDATE."""
-        self._sent: dict[int, tuple[Response, bool, float, float, float]] = {}
-        """Our 2xx waiting for their ACK, by CSeq number: the response, whether to resend
-        it, the next resend, its interval, and when to give up."""
+        self._sent: dict[int, tuple[Response, Peer, float, float, float]] = {}
+        """Our 2xx waiting for their ACK, by CSeq number: the response, where it went, the
+        next resend, its interval, and when to give up."""
+        self.refreshes = 0
+        """Session refreshes sent or answered without a change of media."""
+        self._acks: dict[int, tuple[Request, Peer]] = {}
+        """The ACKs of the 2xx to our re-INVITEs and their next hop, by CSeq number."""
 
     def next_timer(self) -> float | None:
         """When ``handle_timer`` must next be called, or None."""
         due = [at for at in (self._session_at, self._retry_at, self._bye_at) if at is not None]
-        for _, resend, at, _, give_up in self._sent.values():
-            due.append(at if resend else give_up)
+        for _, peer, at, _, give_up in self._sent.values():
+            due.append(give_up if peer.reliable else at)
         return min(due, default=None)
 
     def handle_timer(self, now: float) -> list[SessionEvent]:
         """What falls due at ``now``."""
         events: list[SessionEvent] = []
-        for number, (response, resend, at, interval, give_up) in list(self._sent.items()):
+        for number, (response, peer, at, interval, give_up) in list(self._sent.items()):
             if now >= give_up:
                 del self._sent[number]
                 events.append(NoAck(number))
-            elif resend and now >= at:
+            elif not peer.reliable and now >= at:
                 interval = min(2 * interval, self.t2)
-                self._sent[number] = (response, resend, now + interval, interval, give_up)
-                events.append(Resend(response))
+                self._sent[number] = (response, peer, now + interval, interval, give_up)
+                events.append(Resend(response, peer))
         if self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
             events.append(RetryDue())
@@ -878,6 +912,7 @@ class SessionMachine:
         if self._session_at is not None and now >= self._session_at:
             assert self._session_event is not None
             events.append(self._session_event)
+            self._refresh_due = isinstance(self._session_event, RefreshDue)
             self._session_at = self._session_event = None
         return events
 
@@ -886,6 +921,7 @@ class SessionMachine:
         refresh at half the interval when we refresh, else the expiry a little before the
         interval runs out (RFC 4028 10: the lesser of 32 s and a third of it)."""
         interval = timer.interval
+        self._refresh_due = False
         if interval is None:
             self._session_at = self._session_event = None
         elif timer.we_refresh:
@@ -899,6 +935,29 @@ class SessionMachine:
         try again ``delay`` seconds on."""
         self._session_at, self._session_event = now + delay, RefreshDue()
 
+    def begin_offer(self) -> None:
+        """An offer exchange of ours begins (its 491 retries counted afresh)."""
+        self.offering = True
+        self._glare_left = self.glare_retries
+
+    def end_offer(self) -> None:
+        """Our offer exchange is over, answered or not."""
+        self.offering = False
+
+    def start_refresh(self, now: float) -> str | None:
+        """The refresh fallen due begins (an offer exchange of ours): the method to send it
+        by; None when no refresh goes now: an accepted exchange re-armed the timer since
+        (it refreshed the session), or one of ours is under way (the refresh then falls due
+        again a second later, unless that exchange re-arms the timer first)."""
+        if not self._refresh_due:
+            return None
+        self._refresh_due = False
+        if self.offering:
+            self.refresh_later(now, 1.0)
+            return None
+        self.begin_offer()
+        return self.refresh_method()
+
     def refresh_method(self) -> str:
         """How to refresh the session: UPDATE without a body when the far end allows it,
         else a re-INVITE with our session unchanged, so the media goes on."""
@@ -909,6 +968,7 @@ class SessionMachine:
         UPDATE is followed by a re-INVITE (returned, the method to send next), a refused
         re-INVITE is tried again T2 later; None when nothing follows now."""
         if accepted:
+            self.refreshes += 1
             return None
         if method == "UPDATE":
             self.peer_allows_update = False
@@ -920,12 +980,13 @@ class SessionMachine:
         """Our re-INVITE met a 491: the retry falls due ``delay`` seconds on."""
         self._retry_at = now + delay
 
-    def glare(self, status: int, retries_left: int, dialog: Dialog, now: float) -> bool:
+    def glare(self, status: int, dialog: Dialog, now: float) -> bool:
         """The final ``status`` of our re-INVITE in ``dialog``: True when it met a 491 with
-        retries left, its retry falling due (:class:`RetryDue`) after RFC 3261 14.1's random
-        wait; False when the answer stands."""
-        if status != 491 or retries_left <= 0:
+        retries of this exchange left, its retry falling due (:class:`RetryDue`) after
+        RFC 3261 14.1's random wait; False when the answer stands."""
+        if status != 491 or self._glare_left <= 0:
             return False
+        self._glare_left -= 1
         delay = dialog.glare_retry_delay()
         log.info("SIP re-INVITE of %s met 491; retrying in %.2f s", dialog.call_id, delay)
         self.retry_after(delay, now)
@@ -942,19 +1003,34 @@ class SessionMachine:
         self._bye_at = None
         return [ByeDone()]
 
-    def sent_2xx(self, response: Response, now: float, *, resend: bool) -> None:
-        """Our 2xx to an INVITE went out: resent (``resend``: over UDP) until its ACK."""
+    def sent_2xx(self, response: Response, peer: Peer, now: float) -> None:
+        """Our 2xx to an INVITE went to ``peer``: resent over UDP until its ACK."""
         self._sent[response.cseq.number] = (
             response,
-            resend,
+            peer,
             now + self.t1,
             self.t1,
             now + 64 * self.t1,
         )
 
-    def acked(self, cseq: int) -> None:
-        """The ACK of our 2xx with CSeq number ``cseq`` came."""
-        self._sent.pop(cseq, None)
+    def acked(self, cseq: int) -> bool:
+        """The ACK of our 2xx with CSeq number ``cseq`` came: True when it was awaited."""
+        return self._sent.pop(cseq, None) is not None
+
+    def ack_2xx(
+        self, dialog: Dialog, response: Response, via: Via, hop: Peer
+    ) -> tuple[Request, Peer]:
+        """The ACK of a 2xx to our re-INVITE in ``dialog`` and ``hop``, where it goes: made
+        for the first 2xx, the same again for each retransmission (RFC 3261 13.2.2.4)."""
+        number = response.cseq.number
+        if number not in self._acks:
+            self._acks[number] = (dialog.request("ACK", via, cseq=number), hop)
+        return self._acks[number]
+
+    def ack_again(self, response: Response) -> tuple[Request, Peer] | None:
+        """The ACK made for a 2xx to our re-INVITE, for its retransmission; None when the
+        re-INVITE's own exchange has not ACKed one yet."""
+        return self._acks.get(response.cseq.number)
 
     def note_allow(self, message: Message) -> None:
         """A message of the far end's with an Allow header says what it takes."""
@@ -1041,7 +1117,19 @@ class SessionMachine:
         if not connected:
             return response_to(request, 481, "Call/Transaction Does Not Exist")
         refresh = offer is None or same_session(offer, remote)
+        if refresh:
+            log.info("SIP call %s: session refresh, media unchanged", request.call_id)
+            self.refreshes += 1
         return OfferTaken(offer, timer, refresh)
+
+    def offer_refused(self, request: Request, refusal: SdpNegotiationError | None) -> Response:
+        """Our answer refusing the far end's re-INVITE or UPDATE (the old session stays):
+        488, or 415, with the Warnings of ``refusal``; 500 when no answer could be made
+        (None: the offer handler failed)."""
+        if refusal is None:
+            return response_to(request, 500, "Server Internal Error")
+        reason = "Not Acceptable Here" if refusal.status != 415 else "Unsupported Media"
+        return response_to(request, refusal.status, reason, headers=warnings_of(refusal))
 
     def offer_accepted(
         self,
@@ -1065,7 +1153,9 @@ class SessionMachine:
     def stop(self) -> None:
         """The call ended: no timer runs any more."""
         self._session_at = self._session_event = self._retry_at = self._bye_at = None
+        self.offering = self._refresh_due = False
         self._sent.clear()
+        self._acks.clear()
 
 
 # --- An incoming call ---------------------------------------------------------------------------

@@ -33,7 +33,9 @@ from openfax.telephony.sip.transaction import (
     TimerValues,
     Transmit,
     client_key,
+    client_transaction,
     server_key,
+    server_transaction,
 )
 from openfax.telephony.sip.transport import Peer, SipTransport
 
@@ -125,12 +127,7 @@ class SipEndpoint:
         self, request: Request, peer: Peer, on_response: ResponseHandler | None = None
     ) -> ClientRequest:
         """Send a request in a new client transaction to ``peer`` (an address)."""
-        reliable = peer.transport != "UDP"
-        transaction: ClientInviteTransaction | ClientTransaction
-        if request.method == "INVITE":
-            transaction = ClientInviteTransaction(request, reliable=reliable, timers=self.timers)
-        else:
-            transaction = ClientTransaction(request, reliable=reliable, timers=self.timers)
+        transaction = client_transaction(request, reliable=peer.reliable, timers=self.timers)
         final: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         client = ClientRequest(request, peer, transaction, final, on_response)
         self._clients[(request.top_via.branch or "", request.method)] = client
@@ -159,12 +156,7 @@ class SipEndpoint:
         if message.method == "ACK":
             self.on_stray(message, peer)
             return
-        reliable = peer.transport != "UDP"
-        transaction: ServerInviteTransaction | ServerTransaction
-        if message.method == "INVITE":
-            transaction = ServerInviteTransaction(message, reliable=reliable, timers=self.timers)
-        else:
-            transaction = ServerTransaction(message, reliable=reliable, timers=self.timers)
+        transaction = server_transaction(message, reliable=peer.reliable, timers=self.timers)
         server = ServerRequest(message, peer, transaction, self)
         self._servers[key] = server
         if isinstance(transaction, ServerInviteTransaction):

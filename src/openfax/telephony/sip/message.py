@@ -9,6 +9,7 @@ Call-ID) must be present and well formed. Everything malformed or oversized rais
 
 from __future__ import annotations
 
+import abc
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -197,7 +198,7 @@ class Headers:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Message:
+class _Message(abc.ABC):
     """What requests and responses share: headers, body and the typed mandatory headers."""
 
     headers: Headers = field(default_factory=Headers)
@@ -254,8 +255,13 @@ class _Message:
             raise SipParseError(f"missing {name} header")
         return value
 
-    def _head_and_body(self, start_line: str) -> bytes:
-        lines = [start_line]
+    @abc.abstractmethod
+    def _start_line(self) -> str:
+        """The request or status line."""
+
+    def to_bytes(self) -> bytes:
+        """The message on the wire; Content-Length is always written from the body."""
+        lines = [self._start_line()]
         lines.extend(f"{name}: {value}" for name, value in self.headers.without("Content-Length"))
         lines.append(f"Content-Length: {len(self.body)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
@@ -268,9 +274,8 @@ class Request(_Message):
     method: str
     uri: str
 
-    def to_bytes(self) -> bytes:
-        """The request on the wire; Content-Length is always written from the body."""
-        return self._head_and_body(f"{self.method} {self.uri} SIP/2.0")
+    def _start_line(self) -> str:
+        return f"{self.method} {self.uri} SIP/2.0"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -280,9 +285,8 @@ class Response(_Message):
     status: int
     reason: str
 
-    def to_bytes(self) -> bytes:
-        """The response on the wire; Content-Length is always written from the body."""
-        return self._head_and_body(f"SIP/2.0 {self.status} {self.reason}")
+    def _start_line(self) -> str:
+        return f"SIP/2.0 {self.status} {self.reason}"
 
 
 Message = Request | Response

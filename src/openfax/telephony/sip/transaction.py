@@ -96,11 +96,22 @@ class _Transaction(abc.ABC):
 
     _TRANSITIONS: ClassVar[dict[tuple[State, str], State]]
     _INITIAL: ClassVar[State]
+    _INVITE: ClassVar[bool]
+    """True for the INVITE kinds, which take only an INVITE; the others take neither an
+    INVITE nor an ACK (which has no transaction of its own)."""
+    _CANNOT: ClassVar[str] = "transaction cannot send"
+    """The error's words for a request of a method the kind cannot carry."""
 
-    def __init__(self, request: Request, *, reliable: bool, timers: TimerValues) -> None:
+    def __init__(
+        self, request: Request, *, reliable: bool = False, timers: TimerValues | None = None
+    ) -> None:
+        method = request.method
+        if (method == "INVITE") != self._INVITE or method == "ACK":
+            kind = "an INVITE" if self._INVITE else "a non-INVITE"
+            raise SipTransactionError(f"{kind} {self._CANNOT} {method}")
         self.request = request
         self.reliable = reliable
-        self.timers = timers
+        self.timers = timers or TimerValues()
         self.state = self._INITIAL
         self._deadlines: dict[str, float] = {}
         self._intervals: dict[str, float] = {}
@@ -158,6 +169,7 @@ class _Transaction(abc.ABC):
 class ClientInviteTransaction(_Transaction):
     """Sends an INVITE and collects its responses (RFC 3261 17.1.1, RFC 6026 7.2)."""
 
+    _INVITE = True
     _INITIAL = State.CALLING
     _TRANSITIONS: ClassVar[dict[tuple[State, str], State]] = {
         (State.CALLING, "1xx"): State.PROCEEDING,
@@ -174,13 +186,6 @@ class ClientInviteTransaction(_Transaction):
         (State.CALLING, "abandon"): State.TERMINATED,
         (State.PROCEEDING, "abandon"): State.TERMINATED,
     }
-
-    def __init__(
-        self, request: Request, *, reliable: bool = False, timers: TimerValues | None = None
-    ) -> None:
-        if request.method != "INVITE":
-            raise SipTransactionError(f"an INVITE transaction cannot send {request.method}")
-        super().__init__(request, reliable=reliable, timers=timers or TimerValues())
 
     def start(self, now: float) -> list[Event]:
         """Send the INVITE: timer A retransmits it over UDP, timer B gives up."""
@@ -245,6 +250,7 @@ class ClientInviteTransaction(_Transaction):
 class ClientTransaction(_Transaction):
     """Sends a non-INVITE request (OPTIONS, BYE, REGISTER, CANCEL ...) (RFC 3261 17.1.2)."""
 
+    _INVITE = False
     _INITIAL = State.TRYING
     _TRANSITIONS: ClassVar[dict[tuple[State, str], State]] = {
         (State.TRYING, "1xx"): State.PROCEEDING,
@@ -255,13 +261,6 @@ class ClientTransaction(_Transaction):
         (State.PROCEEDING, "timer F"): State.TERMINATED,
         (State.COMPLETED, "end"): State.TERMINATED,
     }
-
-    def __init__(
-        self, request: Request, *, reliable: bool = False, timers: TimerValues | None = None
-    ) -> None:
-        if request.method in ("INVITE", "ACK"):
-            raise SipTransactionError(f"a non-INVITE transaction cannot send {request.method}")
-        super().__init__(request, reliable=reliable, timers=timers or TimerValues())
 
     def start(self, now: float) -> list[Event]:
         """Send the request: timer E retransmits it over UDP, timer F gives up."""
@@ -294,8 +293,12 @@ class ClientTransaction(_Transaction):
 class _ServerTransaction(_Transaction):
     """What both server kinds share: the last response sent, resent on retransmissions."""
 
-    def __init__(self, request: Request, *, reliable: bool, timers: TimerValues | None) -> None:
-        super().__init__(request, reliable=reliable, timers=timers or TimerValues())
+    _CANNOT = "server transaction cannot take"
+
+    def __init__(
+        self, request: Request, *, reliable: bool = False, timers: TimerValues | None = None
+    ) -> None:
+        super().__init__(request, reliable=reliable, timers=timers)
         self.last_response: Response | None = None
 
     def _resend(self) -> list[Event]:
@@ -309,6 +312,7 @@ class ServerInviteTransaction(_ServerTransaction):
     Accepted: retransmitting the 2xx until the ACK comes is the user's (UAS core's) work.
     """
 
+    _INVITE = True
     _INITIAL = State.PROCEEDING
     _TRANSITIONS: ClassVar[dict[tuple[State, str], State]] = {
         (State.PROCEEDING, "request"): State.PROCEEDING,
@@ -323,13 +327,6 @@ class ServerInviteTransaction(_ServerTransaction):
         (State.ACCEPTED, "ACK"): State.ACCEPTED,
         (State.ACCEPTED, "end"): State.TERMINATED,
     }
-
-    def __init__(
-        self, request: Request, *, reliable: bool = False, timers: TimerValues | None = None
-    ) -> None:
-        if request.method != "INVITE":
-            raise SipTransactionError(f"an INVITE server transaction cannot take {request.method}")
-        super().__init__(request, reliable=reliable, timers=timers)
 
     def start(self, now: float) -> list[Event]:
         """Send 100 Trying (RFC 3261 17.2.1: at once, if the user will not answer in 200 ms)."""
@@ -376,6 +373,7 @@ class ServerInviteTransaction(_ServerTransaction):
 class ServerTransaction(_ServerTransaction):
     """Answers a received non-INVITE request (RFC 3261 17.2.2)."""
 
+    _INVITE = False
     _INITIAL = State.TRYING
     _TRANSITIONS: ClassVar[dict[tuple[State, str], State]] = {
         (State.TRYING, "request"): State.TRYING,
@@ -387,15 +385,6 @@ class ServerTransaction(_ServerTransaction):
         (State.COMPLETED, "request"): State.COMPLETED,
         (State.COMPLETED, "end"): State.TERMINATED,
     }
-
-    def __init__(
-        self, request: Request, *, reliable: bool = False, timers: TimerValues | None = None
-    ) -> None:
-        if request.method in ("INVITE", "ACK"):
-            raise SipTransactionError(
-                f"a non-INVITE server transaction cannot take {request.method}"
-            )
-        super().__init__(request, reliable=reliable, timers=timers)
 
     def respond(self, response: Response, now: float) -> list[Event]:
         """Send the user's response; a final one completes the transaction (timer J)."""
@@ -413,6 +402,22 @@ class ServerTransaction(_ServerTransaction):
 
     def _on_timer(self, name: str, now: float) -> list[Event]:
         return self._end()
+
+
+def client_transaction(
+    request: Request, *, reliable: bool = False, timers: TimerValues | None = None
+) -> ClientInviteTransaction | ClientTransaction:
+    """The client transaction of the kind ``request`` needs (INVITE or not)."""
+    kind = ClientInviteTransaction if request.method == "INVITE" else ClientTransaction
+    return kind(request, reliable=reliable, timers=timers)
+
+
+def server_transaction(
+    request: Request, *, reliable: bool = False, timers: TimerValues | None = None
+) -> ServerInviteTransaction | ServerTransaction:
+    """The server transaction of the kind a received ``request`` needs (INVITE or not)."""
+    kind = ServerInviteTransaction if request.method == "INVITE" else ServerTransaction
+    return kind(request, reliable=reliable, timers=timers)
 
 
 def client_key(response: Response) -> tuple[str, str]:

@@ -56,6 +56,12 @@ class Peer:
     host: str
     port: int
 
+    @property
+    def reliable(self) -> bool:
+        """True for a transport that delivers what it is given (TCP, TLS): no message of
+        ours is resent over it."""
+        return self.transport != "UDP"
+
     @classmethod
     def of_uri(cls, uri: str, default_transport: str = "UDP") -> Peer:
         """The next hop a SIP URI names: its host, its port or 5060, its ``transport``

@@ -37,7 +37,7 @@ import logging
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from openfax.errors import SdpNegotiationError, SipParseError, TelephonyError
@@ -75,6 +75,7 @@ from openfax.telephony.sip.call import (
     body_sdp,
     incoming_invite,
     outside_dialog,
+    versioned,
     warning,
 )
 from openfax.telephony.sip.call import (
@@ -84,6 +85,7 @@ from openfax.telephony.sip.call import CallFailure as CallFailure
 from openfax.telephony.sip.call import CallState as CallState
 from openfax.telephony.sip.call import Event as CallEvent
 from openfax.telephony.sip.call import ReinviteResult as ReinviteResult
+from openfax.telephony.sip.call import warnings_of as warnings_of
 from openfax.telephony.sip.dialog import Dialog, DialogState, new_tag
 from openfax.telephony.sip.digest import DigestChallenge, digest_response
 from openfax.telephony.sip.endpoint import ClientRequest, ServerRequest, SipEndpoint
@@ -639,11 +641,6 @@ class UserAgent:
         log.info("SIP dropped %s from %s: no transaction", describe(message), peer)
 
 
-def warnings_of(refusal: SdpNegotiationError) -> list[tuple[str, str]]:
-    """The Warning headers of an offer refused for the reasons ``refusal`` gives."""
-    return [warning(text, code) for code, text in refusal.warnings]
-
-
 class Call:
     """A call in either direction: its dialog, the sessions both ends use, re-INVITEs,
     session timers and the end. Build one with :meth:`UserAgent.call` or receive an
@@ -662,23 +659,26 @@ class Call:
         """Answers the far end's offers that change the session; None refuses them (488)."""
         self.end: CallEnd | None = None
         self.timer = SessionTimer()
-        self.refreshes = 0
-        """Session refreshes sent or answered without a change of media."""
         self._ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
         self._reinvite_lock = asyncio.Lock()
         self._hanging_up = False
         self._hang_up_end = CallEnd(remote=False, reason="hang_up")
         """How the call ends once our BYE is done with."""
         timers = ua.config.timers
-        self.session = SessionMachine(t1=timers.t1, t2=timers.t2)
-        """The dialog's timers: session refresh or expiry, 2xx resent, 491 retry."""
+        self.session = SessionMachine(
+            t1=timers.t1, t2=timers.t2, glare_retries=ua.config.glare_retries
+        )
+        """The dialog's timers (session refresh or expiry, 2xx resent, 491 retry) and
+        whether an offer exchange of ours is under way."""
         self._session_handle: asyncio.TimerHandle | None = None
         self._glare: asyncio.Future[None] | None = None
         self._acks: dict[int, asyncio.Future[Request | None]] = {}
         """The ACKs awaited for our 2xx, by CSeq number (None: none came)."""
-        self._answered_to: dict[int, Peer] = {}
-        """Where each 2xx awaiting its ACK went."""
-        self._sent_acks: dict[int, tuple[Request, Peer]] = {}
+
+    @property
+    def refreshes(self) -> int:
+        """Session refreshes sent or answered without a change of media."""
+        return self.session.refreshes
 
     @property
     def outgoing(self) -> bool:
@@ -728,18 +728,20 @@ class Call:
         A 491 (glare) is retried after RFC 3261 14.1's random delay; a refusal (488, 415 ...)
         leaves the old session in force; 408 or 481 end the call."""
         async with self._reinvite_lock:
-            result = ReinviteResult(481, "Call/Transaction Does Not Exist")
-            left = self.ua.config.glare_retries
-            while self.state is CallState.CONNECTED and self.dialog is not None:
-                result = await self._offer("INVITE", self._versioned(offer))
-                now = self.ua.endpoint.now()
-                if not self.session.glare(result.status, left, self.dialog, now):
-                    break
-                left -= 1
-                self._glare = asyncio.get_running_loop().create_future()
-                self._run_session()
-                await self._glare
-            return result
+            self.session.begin_offer()
+            try:
+                result = ReinviteResult(481, "Call/Transaction Does Not Exist")
+                while self.state is CallState.CONNECTED and self.dialog is not None:
+                    result = await self._offer("INVITE", versioned(offer, self.local_sdp))
+                    now = self.ua.endpoint.now()
+                    if not self.session.glare(result.status, self.dialog, now):
+                        break
+                    self._glare = asyncio.get_running_loop().create_future()
+                    self._run_session()
+                    await self._glare
+                return result
+            finally:
+                self.session.end_offer()
 
     # --- Inside the dialog ------------------------------------------------------------------
 
@@ -759,14 +761,17 @@ class Call:
             body=body,
             authorize=authorize,
         )
-        request: Request | None = exchange.start()
+        first = exchange.start()
+        # Every attempt (a challenge answered) and the ACK of a 2xx have the first one's
+        # Route and Request-URI, so its next hop is located once.
+        peer = await self.ua.next_hop(first, self.peer.transport)
+        request: Request | None = first
         while request is not None:
-            peer = await self.ua.next_hop(request, self.peer.transport)
             client = self.ua.endpoint.request(request, peer, self._on_response)
             response = await client.final
             again = exchange.receive(response)
             if method == "INVITE" and 200 <= response.status < 300:
-                await self._ack(request, response)
+                self._ack(response, peer)
             request = again
         return response, client
 
@@ -798,15 +803,11 @@ class Call:
         if 200 <= response.status < 300 and response.cseq.method == "INVITE":
             self._resend_ack(response)
 
-    async def _ack(self, invite: Request, response: Response) -> None:
-        """ACK the 2xx to our INVITE (RFC 3261 13.2.2.4): a request of the dialog, kept to
-        be sent again on every retransmission of the 2xx."""
+    def _ack(self, response: Response, hop: Peer) -> None:
+        """ACK the 2xx to our re-INVITE at ``hop``, as the session machine makes it."""
         assert self.dialog is not None
-        number = invite.cseq.number
-        if number not in self._sent_acks:
-            ack = self.dialog.request("ACK", self.ua.via(self.peer), cseq=number)
-            self._sent_acks[number] = (ack, await self.ua.next_hop(ack, self.peer.transport))
-        self._resend_ack(response)
+        via = self.ua.via(self.peer)
+        self.ua.endpoint.send(*self.session.ack_2xx(self.dialog, response, via, hop))
 
     def _on_2xx(self, response: Response) -> bool:
         """A 2xx to an INVITE of ours came (again): ACK it. False when we cannot (no ACK
@@ -815,7 +816,7 @@ class Call:
 
     def _resend_ack(self, response: Response) -> bool:
         """ACK a 2xx to our INVITE (again); False when no ACK was made for it yet."""
-        sent = self._sent_acks.get(response.cseq.number)
+        sent = self.session.ack_again(response)
         if sent is None:
             return False
         self.ua.endpoint.send(*sent)
@@ -853,22 +854,17 @@ class Call:
             try:
                 if self.on_offer is None:
                     raise SdpNegotiationError("no handler for offers in this call")
-                answer = self._versioned(await self.on_offer(taken.offer))
+                answer = versioned(await self.on_offer(taken.offer), self.local_sdp)
             except SdpNegotiationError as refusal:
                 log.info("SIP call %s: offer refused (%s)", self.call_id, refusal)
-                reason = "Not Acceptable Here" if refusal.status != 415 else "Unsupported Media"
-                headers = warnings_of(refusal)
-                self._refuse(server, response_to(request, refusal.status, reason, headers=headers))
+                self._refuse(server, self.session.offer_refused(request, refusal))
                 return
             except Exception:
                 # The provider's bug must not leave the far end's re-INVITE unanswered.
                 log.exception("SIP call %s: the offer handler failed", self.call_id)
-                self._refuse(server, response_to(request, 500, "Server Internal Error"))
+                self._refuse(server, self.session.offer_refused(request, None))
                 return
             self.local_sdp, self.remote_sdp = answer, taken.offer
-        else:
-            log.info("SIP call %s: session refresh, media unchanged", self.call_id)
-            self.refreshes += 1
         if taken.timer.interval is not None:
             self.timer = taken.timer
         response = self.session.offer_accepted(
@@ -899,15 +895,12 @@ class Call:
         ack: asyncio.Future[Request | None] = asyncio.get_running_loop().create_future()
         self._acks[number] = ack
         server.respond(response)
-        self._answered_to[number] = server.peer
-        resend = server.peer.transport == "UDP"
-        self.session.sent_2xx(response, self.ua.endpoint.now(), resend=resend)
+        self.session.sent_2xx(response, server.peer, self.ua.endpoint.now())
         self._run_session()
         try:
             got = await ack
         finally:
             self._acks.pop(number, None)
-            self._answered_to.pop(number, None)
         if got is not None or self.state is CallState.ENDED:
             return got
         log.warning("SIP call %s: no ACK for the %d; hanging up", self.call_id, response.status)
@@ -946,9 +939,7 @@ class Call:
                 log.warning("SIP call %s: the far end did not refresh the session", self.call_id)
                 self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="session expired")))
             elif isinstance(event, Resend):
-                peer = self._answered_to.get(event.response.cseq.number)
-                if peer is not None:
-                    self.ua.endpoint.send(event.response, peer)
+                self.ua.endpoint.send(event.response, event.peer)
             elif isinstance(event, NoAck):
                 self._no_ack(event.cseq)
             elif isinstance(event, RetryDue) and self._glare and not self._glare.done():
@@ -973,45 +964,32 @@ class Call:
         re-INVITE with our current SDP unchanged, so the media (T.38 or audio) goes on."""
         if self.state is not CallState.CONNECTED:
             return
-        if self._reinvite_lock.locked():
-            self.session.refresh_later(self.ua.endpoint.now(), 1.0)
-            self._run_session()
+        method = self.session.start_refresh(self.ua.endpoint.now())
+        self._run_session()
+        if method is None:
             return
         async with self._reinvite_lock:
             log.info("SIP call %s: refreshing the session", self.call_id)
-            method: str | None = self.session.refresh_method()
-            while method is not None:
-                offer = None if method == "UPDATE" else self.local_sdp
-                result = await self._offer(method, offer)
-                self.refreshes += result.accepted
-                if self.state is not CallState.CONNECTED:
-                    return
-                if not result.accepted:
-                    log.warning(
-                        "SIP call %s: session refresh by %s refused (%d)",
-                        self.call_id,
-                        method,
-                        result.status,
-                    )
-                method = self.session.refreshed(method, result.accepted, self.ua.endpoint.now())
+            try:
+                while method is not None:
+                    offer = None if method == "UPDATE" else self.local_sdp
+                    result = await self._offer(method, offer)
+                    if self.state is not CallState.CONNECTED:
+                        return
+                    if not result.accepted:
+                        log.warning(
+                            "SIP call %s: session refresh by %s refused (%d)",
+                            self.call_id,
+                            method,
+                            result.status,
+                        )
+                    now = self.ua.endpoint.now()
+                    method = self.session.refreshed(method, result.accepted, now)
+            finally:
+                self.session.end_offer()
         self._run_session()
 
-    def _note_allow(self, message: Message) -> None:
-        self.session.note_allow(message)
-
     # --- The end ----------------------------------------------------------------------------
-
-    def _versioned(self, description: SessionDescription) -> SessionDescription:
-        """A description of ours with the origin RFC 3264 8 asks for: the current one when
-        nothing changed, the next version when something did."""
-        current = self.local_sdp
-        if current is None:
-            return description
-        if replace(description, origin=current.origin) == current:
-            return current
-        if description.origin.version > current.origin.version:
-            return description
-        return replace(description, origin=current.origin.next_version())
 
     def _finish(self, end: CallEnd) -> None:
         if self.state is CallState.ENDED:
@@ -1206,7 +1184,7 @@ class OutgoingCall(Call):
         self.ua._calls[(self.call_id, self.local_tag)] = self
         self.state = CallState.CONNECTED
         self.remote_sdp = connected.answer
-        self._note_allow(connected.response)
+        self.session.note_allow(connected.response)
         self._arm_timer()
         self._connected.set_result(connected.answer)
 
