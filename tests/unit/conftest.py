@@ -3,8 +3,11 @@ no process and reaches no PostgreSQL, so the half runs in seconds without the De
 packages. A test that needs any of these belongs in tests/integration.
 
 An audit hook (``sys.addaudithook``) watches the calls below while a unit test's setup, call or
-teardown runs, in any thread: the call raises ``UnitTestIOError`` naming the test and the call,
-and the test fails even if it caught that. libpq's connections do not pass through Python's
+teardown runs, in the test's thread and in any thread started meanwhile: the call raises
+``UnitTestIOError`` naming the test and the call, and the test fails even if it caught that.
+Threads that were running before (an integration test's client in the same xdist worker) are
+not the unit test's doing, and the session's own teardown after the last test (stopping the
+PostgreSQL server) is not either. libpq's connections do not pass through Python's
 ``socket`` module, so the ``postgresql`` fixture refuses unit tests itself.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import threading
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -47,6 +51,8 @@ class _Watch:
     def __init__(self, test: str) -> None:
         self.test = test
         self.calls: list[str] = []
+        self.others = {thread.ident for thread in threading.enumerate()} - {threading.get_ident()}
+        """The threads already running besides the test's own: not the test's doing."""
 
 
 _watch: _Watch | None = None
@@ -63,7 +69,7 @@ def _describe(event: str, args: tuple[object, ...]) -> str:
 
 def _audit(event: str, args: tuple[object, ...]) -> None:
     watch = _watch
-    if watch is None or event not in WATCHED:
+    if watch is None or event not in WATCHED or threading.get_ident() in watch.others:
         return
     call = _describe(event, args)
     watch.calls.append(call)
@@ -109,7 +115,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+def pytest_runtest_teardown(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, None, None]:
+    if nextitem is None:
+        return (yield)
     with _watching(item):
         return (yield)
 
