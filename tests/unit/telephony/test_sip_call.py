@@ -18,6 +18,7 @@ from openfax.telephony.sdp import LocalMedia, Origin, SessionDescription, make_a
 from openfax.telephony.sip import Request, Response, Via, response_to
 from openfax.telephony.sip.call import (
     Abandon,
+    Acked,
     ByeDone,
     ByeReceived,
     CallFailure,
@@ -403,7 +404,31 @@ def test_our_2xx_is_resent_doubling_up_to_t2_until_its_ack() -> None:
         assert session.handle_timer(now) == [Resend(two_hundred, SERVER)]
         resent.append(now)
     assert resent == [0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5]
-    session.acked(two_hundred.cseq.number)
+    ack = Request(method="ACK", uri=invite.uri, headers=two_hundred.headers)
+    assert session.acked(ack) == [Acked(ack)]
+    assert session.next_timer() is None
+    assert session.acked(ack) == []  # a repeated ACK is nothing new
+
+
+def test_the_ack_of_our_2xx_holding_the_offer_gives_the_far_ends_answer() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0)
+    invite = started(machine())
+    two_hundred = response_to(invite, 200, "OK", to_tag="ours")
+    ack = Request(method="ACK", uri=invite.uri, headers=two_hundred.headers)
+    answered = replace(ack, body=OFFER.to_bytes())
+    # A 2xx that held no offer: the ACK's body is not an answer.
+    session.sent_2xx(two_hundred, SERVER, 0.0)
+    assert session.acked(answered) == [Acked(answered)]
+    # One that held our offer (the re-INVITE had none): the answer, once.
+    session.sent_2xx(two_hundred, SERVER, 1.0, offer=True)
+    assert session.acked(answered) == [Acked(answered, OFFER)]
+    assert session.acked(answered) == []
+    # No answer, or a bad one: the ACK still ends the resends; the session stays as it was.
+    session.sent_2xx(two_hundred, SERVER, 2.0, offer=True)
+    assert session.acked(ack) == [Acked(ack)]
+    bad = replace(ack, body=b"v=0\r\nnonsense\r\n")
+    session.sent_2xx(two_hundred, SERVER, 3.0, offer=True)
+    assert session.acked(bad) == [Acked(bad)]
     assert session.next_timer() is None
 
 
@@ -415,6 +440,10 @@ def test_without_an_ack_the_2xx_is_given_up_after_64_t1() -> None:
     assert session.next_timer() == 32.0
     assert session.handle_timer(31.9) == []
     assert session.handle_timer(32.0) == [NoAck(1)]
+    assert session.next_timer() is None
+    # An ACK after the wait is given up is nothing: the call is already being hung up.
+    ack = Request(method="ACK", uri=invite.uri, headers=two_hundred.headers)
+    assert session.acked(ack) == []
 
 
 def test_a_reinvite_refused_with_491_is_retried_after_the_delay_and_stop_ends_it_all() -> None:

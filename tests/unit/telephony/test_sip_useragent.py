@@ -23,6 +23,7 @@ from openfax.telephony.sip import (
     Via,
 )
 from openfax.telephony.sip.call import (
+    Acked,
     CallMachine,
     Cancelled,
     Connected,
@@ -312,7 +313,7 @@ def test_machines_crossing_reinvites_are_resolved_by_491_and_a_retry() -> None:
     assert (ack.method, ack.cseq.number, hop) == ("ACK", again.cseq.number, B_HOST)
     assert ours.ack_again(ok) == ours.ack_2xx(caller.dialog, ok, via_of(A_HOST)(B_HOST), A_HOST)
     assert ours.ack_again(ok) == (ack, B_HOST)
-    assert theirs.acked(ack.cseq.number)
+    assert theirs.acked(ack) == [Acked(ack)]
     assert theirs.next_timer() is None
     assert caller.state is callee.state is CallState.CONNECTED
     assert ours.next_timer() is None

@@ -720,6 +720,15 @@ class NoAck:
 
 
 @dataclass(frozen=True)
+class Acked:
+    """The awaited ``ack`` of our 2xx came; ``answer`` is the far end's answer it carries
+    when our 2xx held the offer (the request had none), else None."""
+
+    ack: Request
+    answer: SessionDescription | None = None
+
+
+@dataclass(frozen=True)
 class RetryDue:
     """The random wait after a 491 to our re-INVITE is over (RFC 3261 14.1): send it again."""
 
@@ -745,7 +754,9 @@ class ByeDone:
     challenge to answer, is waited for only briefly)."""
 
 
-SessionEvent = RefreshDue | SessionExpired | Resend | NoAck | RetryDue | Lost | HangUp | ByeDone
+SessionEvent = (
+    RefreshDue | SessionExpired | Resend | NoAck | Acked | RetryDue | Lost | HangUp | ByeDone
+)
 
 
 @dataclass(frozen=True)
@@ -880,6 +891,8 @@ class SessionMachine:
         self._sent: dict[int, tuple[Response, Peer, float, float, float]] = {}
         """Our 2xx waiting for their ACK, by CSeq number: the response, where it went, the
         next resend, its interval, and when to give up."""
+        self._offered: set[int] = set()
+        """The CSeq numbers of those 2xx that hold our offer: their ACK carries the answer."""
         self.refreshes = 0
         """Session refreshes sent or answered without a change of media."""
         self._acks: dict[int, tuple[Request, Peer]] = {}
@@ -898,6 +911,7 @@ class SessionMachine:
         for number, (response, peer, at, interval, give_up) in list(self._sent.items()):
             if now >= give_up:
                 del self._sent[number]
+                self._offered.discard(number)
                 events.append(NoAck(number))
             elif not peer.reliable and now >= at:
                 interval = min(2 * interval, self.t2)
@@ -1003,19 +1017,30 @@ class SessionMachine:
         self._bye_at = None
         return [ByeDone()]
 
-    def sent_2xx(self, response: Response, peer: Peer, now: float) -> None:
-        """Our 2xx to an INVITE went to ``peer``: resent over UDP until its ACK."""
-        self._sent[response.cseq.number] = (
-            response,
-            peer,
-            now + self.t1,
-            self.t1,
-            now + 64 * self.t1,
-        )
+    def sent_2xx(self, response: Response, peer: Peer, now: float, *, offer: bool = False) -> None:
+        """Our 2xx to an INVITE went to ``peer``: resent over UDP until its ACK, which is
+        given up (:class:`NoAck`) after 64*T1. ``offer`` True when the 2xx holds our offer
+        (the re-INVITE had none): its ACK carries the answer (:class:`Acked`)."""
+        number = response.cseq.number
+        self._sent[number] = (response, peer, now + self.t1, self.t1, now + 64 * self.t1)
+        if offer:
+            self._offered.add(number)
 
-    def acked(self, cseq: int) -> bool:
-        """The ACK of our 2xx with CSeq number ``cseq`` came: True when it was awaited."""
-        return self._sent.pop(cseq, None) is not None
+    def acked(self, ack: Request) -> list[SessionEvent]:
+        """An ACK of the far end's: :class:`Acked` when it is the awaited one of our 2xx
+        (with the answer it carries to our offer, None when it has none or a bad one, the
+        session then going on as it was), nothing for another or a repeated one."""
+        number = ack.cseq.number
+        if self._sent.pop(number, None) is None:
+            return []
+        if number not in self._offered:
+            return [Acked(ack)]
+        self._offered.discard(number)
+        try:
+            return [Acked(ack, body_sdp(ack))]
+        except TelephonyError as error:
+            log.warning("SIP ACK of %s: %s; the session stays as it was", ack.call_id, error)
+            return [Acked(ack)]
 
     def ack_2xx(
         self, dialog: Dialog, response: Response, via: Via, hop: Peer
@@ -1155,6 +1180,7 @@ class SessionMachine:
         self._session_at = self._session_event = self._retry_at = self._bye_at = None
         self.offering = self._refresh_due = False
         self._sent.clear()
+        self._offered.clear()
         self._acks.clear()
 
 
@@ -1277,7 +1303,7 @@ class IncomingCallMachine:
         """The ACK of our 200: the far end's answer it carries to our offer (None when the
         INVITE had the offer). A delayed offer's ACK must carry the answer (RFC 3261 13.2.1,
         RFC 3264 4): TelephonyError without one, the call cannot carry media."""
-        self.session.acked(ack.cseq.number)
+        self.session.acked(ack)
         return answer_in_ack(ack) if self.offer is None else None
 
     def reject(

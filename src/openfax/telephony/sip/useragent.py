@@ -46,6 +46,7 @@ from openfax.telephony.sip._grammar import quote
 from openfax.telephony.sip.call import (
     ALLOW,
     Abandon,
+    Acked,
     ByeDone,
     ByeReceived,
     CallMachine,
@@ -72,7 +73,6 @@ from openfax.telephony.sip.call import (
     SessionExpired,
     SessionMachine,
     SessionTimer,
-    body_sdp,
     incoming_invite,
     outside_dialog,
     versioned,
@@ -672,8 +672,6 @@ class Call:
         whether an offer exchange of ours is under way."""
         self._session_handle: asyncio.TimerHandle | None = None
         self._glare: asyncio.Future[None] | None = None
-        self._acks: dict[int, asyncio.Future[Request | None]] = {}
-        """The ACKs awaited for our 2xx, by CSeq number (None: none came)."""
 
     @property
     def refreshes(self) -> int:
@@ -879,40 +877,28 @@ class Call:
             server.respond(response)
             return
         self.dialog.answered(response)
-        ack = await self._send_2xx(server, response)
-        if ack is not None and taken.offer is None and (late := body_sdp(ack)) is not None:
-            self.remote_sdp = late
+        self._send_2xx(server, response, offer=taken.offer is None)
 
     def _refuse(self, server: ServerRequest, response: Response) -> None:
         server.respond(response)
         if self.dialog is not None and server.request.method == "INVITE":
             self.dialog.answered(response)
 
-    async def _send_2xx(self, server: ServerRequest, response: Response) -> Request | None:
-        """Send a 2xx to an INVITE, resent until its ACK comes (RFC 3261 13.3.1.4); without
-        an ACK after 64*T1 the call is hung up. Returns the ACK, or None."""
-        number = response.cseq.number
-        ack: asyncio.Future[Request | None] = asyncio.get_running_loop().create_future()
-        self._acks[number] = ack
+    def _send_2xx(self, server: ServerRequest, response: Response, *, offer: bool) -> None:
+        """Send a 2xx to an INVITE, which the session machine resends until its ACK comes
+        (RFC 3261 13.3.1.4; :class:`Acked`), or gives up on after 64*T1 (:class:`NoAck`:
+        the call is hung up). ``offer`` True when it holds our offer."""
         server.respond(response)
-        self.session.sent_2xx(response, server.peer, self.ua.endpoint.now())
+        self.session.sent_2xx(response, server.peer, self.ua.endpoint.now(), offer=offer)
         self._run_session()
-        try:
-            got = await ack
-        finally:
-            self._acks.pop(number, None)
-        if got is not None or self.state is CallState.ENDED:
-            return got
-        log.warning("SIP call %s: no ACK for the %d; hanging up", self.call_id, response.status)
-        await self._hang_up(CallEnd(remote=True, reason="no ACK"))
-        return None
 
     def _on_ack(self, ack: Request) -> None:
-        future = self._acks.get(ack.cseq.number)
-        if future is not None and not future.done():
-            self.session.acked(ack.cseq.number)
-            self._run_session()
-            future.set_result(ack)
+        self._session_events(self.session.acked(ack))
+
+    def _acked(self, acked: Acked) -> None:
+        """The ACK of our 2xx came: the answer it carries to our offer takes effect."""
+        if acked.answer is not None:
+            self.remote_sdp = acked.answer
 
     # --- The dialog's time ------------------------------------------------------------------
 
@@ -940,6 +926,8 @@ class Call:
                 self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="session expired")))
             elif isinstance(event, Resend):
                 self.ua.endpoint.send(event.response, event.peer)
+            elif isinstance(event, Acked):
+                self._acked(event)
             elif isinstance(event, NoAck):
                 self._no_ack(event.cseq)
             elif isinstance(event, RetryDue) and self._glare and not self._glare.done():
@@ -949,9 +937,11 @@ class Call:
         self._run_session()
 
     def _no_ack(self, cseq: int) -> None:
-        future = self._acks.get(cseq)
-        if future is not None and not future.done():
-            future.set_result(None)
+        """No ACK came for our 2xx with CSeq number ``cseq``: the call is hung up."""
+        if self.state is CallState.ENDED:
+            return
+        log.warning("SIP call %s: no ACK for our 2xx (CSeq %d); hanging up", self.call_id, cseq)
+        self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="no ACK")))
 
     def _arm_timer(self) -> None:
         """(Re)start the session timer after a successful INVITE, re-INVITE or UPDATE."""
@@ -998,9 +988,8 @@ class Call:
         self.end = end
         self.session.stop()
         self._run_session()
-        for future in [*self._acks.values(), self._glare]:
-            if future is not None and not future.done():
-                future.set_result(None)
+        if self._glare is not None and not self._glare.done():
+            self._glare.set_result(None)
         if self.dialog is not None:
             self.dialog.terminate()
         self.ua.forget(self)
@@ -1244,6 +1233,8 @@ class IncomingCall(Call):
         self.provisional = invite.provisional
         """False when the caller requires reliable provisional responses (RFC 3262): we do
         not send them, so :meth:`ring` sends nothing and the 200 follows the 100 Trying."""
+        self._answer_ack: asyncio.Future[Request | None] | None = None
+        """The ACK :meth:`answer` waits for (None: none came, or the call ended first)."""
 
     def ring(self, status: int = 180, reason: str = "Ringing") -> None:
         """Send a provisional response (180 Ringing, or 183 Session Progress); nothing when
@@ -1264,8 +1255,11 @@ class IncomingCall(Call):
         self.ua._ringing.pop(id(self.server), None)
         self.state = CallState.CONNECTED
         response = next(event.response for event in events if isinstance(event, Respond))
-        ack = await self._send_2xx(self.server, response)
+        self._answer_ack = asyncio.get_running_loop().create_future()
+        self._send_2xx(self.server, response, offer=False)
+        ack = await self._answer_ack
         if ack is None:
+            await self.wait_ended()
             raise CallFailedError(CallFailure.UNREACHABLE, 408, "no ACK for the 200 OK")
         try:
             late = self.machine.acked(ack)
@@ -1295,6 +1289,26 @@ class IncomingCall(Call):
             self.reject(480, "Temporarily Unavailable")
             return
         await super().hang_up(reason)
+
+    def _acked(self, acked: Acked) -> None:
+        if acked.ack.cseq.number == self.request.cseq.number:
+            self._answered_by(acked.ack)
+        else:
+            super()._acked(acked)
+
+    def _no_ack(self, cseq: int) -> None:
+        if cseq == self.request.cseq.number:
+            self._answered_by(None)
+        super()._no_ack(cseq)
+
+    def _finish(self, end: CallEnd) -> None:
+        super()._finish(end)
+        self._answered_by(None)
+
+    def _answered_by(self, ack: Request | None) -> None:
+        """End :meth:`answer`'s wait: the ACK of our 200, or None."""
+        if self._answer_ack is not None and not self._answer_ack.done():
+            self._answer_ack.set_result(ack)
 
     def _cancelled(self, cancel: Request) -> None:
         """The far end sent CANCEL: the machine says whether it ends the call."""
