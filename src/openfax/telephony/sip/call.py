@@ -721,11 +721,10 @@ class NoAck:
 
 @dataclass(frozen=True)
 class Acked:
-    """The awaited ``ack`` of our 2xx came; ``answer`` is the far end's answer it carries
-    when our 2xx held the offer (the request had none), else None."""
+    """The awaited ``ack`` of our 2xx came (the answer it carries to an offer in our 2xx is
+    the session machine's ``remote_sdp`` now)."""
 
     ack: Request
-    answer: SessionDescription | None = None
 
 
 @dataclass(frozen=True)
@@ -895,6 +894,12 @@ class SessionMachine:
         """The CSeq numbers of those 2xx that hold our offer: their ACK carries the answer."""
         self.refreshes = 0
         """Session refreshes sent or answered without a change of media."""
+        self.local_sdp: SessionDescription | None = None
+        """Our session description in force (the last offer or answer of ours accepted)."""
+        self.remote_sdp: SessionDescription | None = None
+        """The far end's session description in force."""
+        self.timer = SessionTimer()
+        """The session timer agreed (RFC 4028), by the INVITE and each exchange since."""
         self._acks: dict[int, tuple[Request, Peer]] = {}
         """The ACKs of the 2xx to our re-INVITEs and their next hop, by CSeq number."""
 
@@ -930,15 +935,15 @@ class SessionMachine:
             self._session_at = self._session_event = None
         return events
 
-    def arm(self, timer: SessionTimer, now: float) -> None:
-        """(Re)start the session timer after a successful INVITE, re-INVITE or UPDATE: the
-        refresh at half the interval when we refresh, else the expiry a little before the
-        interval runs out (RFC 4028 10: the lesser of 32 s and a third of it)."""
-        interval = timer.interval
+    def arm(self, now: float) -> None:
+        """(Re)start the session timer (``timer``) after a successful INVITE, re-INVITE or
+        UPDATE: the refresh at half the interval when we refresh, else the expiry a little
+        before the interval runs out (RFC 4028 10: the lesser of 32 s and a third of it)."""
+        interval = self.timer.interval
         self._refresh_due = False
         if interval is None:
             self._session_at = self._session_event = None
-        elif timer.we_refresh:
+        elif self.timer.we_refresh:
             self._session_at, self._session_event = now + interval / 2, RefreshDue()
         else:
             self._session_at = now + interval - min(32, interval / 3)
@@ -1028,8 +1033,8 @@ class SessionMachine:
 
     def acked(self, ack: Request) -> list[SessionEvent]:
         """An ACK of the far end's: :class:`Acked` when it is the awaited one of our 2xx
-        (with the answer it carries to our offer, None when it has none or a bad one, the
-        session then going on as it was), nothing for another or a repeated one."""
+        (the answer it carries to our offer becomes ``remote_sdp``; without one, or with a
+        bad one, the session goes on as it was), nothing for another or a repeated one."""
         number = ack.cseq.number
         if self._sent.pop(number, None) is None:
             return []
@@ -1037,10 +1042,13 @@ class SessionMachine:
             return [Acked(ack)]
         self._offered.discard(number)
         try:
-            return [Acked(ack, body_sdp(ack))]
+            answer = body_sdp(ack)
         except TelephonyError as error:
             log.warning("SIP ACK of %s: %s; the session stays as it was", ack.call_id, error)
-            return [Acked(ack)]
+            answer = None
+        if answer is not None:
+            self.remote_sdp = answer
+        return [Acked(ack)]
 
     def ack_2xx(
         self, dialog: Dialog, response: Response, via: Via, hop: Peer
@@ -1069,12 +1077,12 @@ class SessionMachine:
         offer: SessionDescription | None,
         response: Response,
         local: str | None,
-        timer: SessionTimer,
     ) -> tuple[ReinviteResult, list[SessionEvent]]:
         """The final response to our re-INVITE or UPDATE with ``offer`` (None: a bare
         session refresh); ``local``: the endpoint's note when it was made here. A 2xx
-        updates ``timer`` (re-arm it after); 408, 481 or none at all lose the call, and a
-        2xx without a usable answer to our offer hangs it up."""
+        updates ``timer`` (re-arm it after) and, with its answer, the session in force;
+        408, 481 or none at all lose the call, and a 2xx without a usable answer to our
+        offer hangs it up."""
         status, reason = response.status, response.reason
         if local is not None:
             reason = f"{reason} ({local})"
@@ -1086,7 +1094,7 @@ class SessionMachine:
         if not 200 <= status < 300:
             return ReinviteResult(status, reason), []
         self.note_allow(response)
-        timer.answered(response)
+        self.timer.answered(response)
         if offer is None:
             return ReinviteResult(status, reason), []
         try:
@@ -1097,6 +1105,7 @@ class SessionMachine:
         if answer is None:
             log.warning("SIP %s of %s: 2xx without an answer; hanging up", method, response.call_id)
             return ReinviteResult(488, "no SDP answer"), [HangUp()]
+        self.local_sdp, self.remote_sdp = offer, answer
         return ReinviteResult(status, reason, answer), []
 
     def request_received(
@@ -1125,11 +1134,12 @@ class SessionMachine:
         return [Respond(response_to(request, 405, "Method Not Allowed", headers=allow))]
 
     def offer_received(
-        self, request: Request, *, min_se: int, connected: bool, remote: SessionDescription | None
+        self, request: Request, *, min_se: int, connected: bool
     ) -> OfferTaken | Response:
-        """A re-INVITE or UPDATE the dialog took (``remote``: the far end's session in
-        force): what to answer, or the response refusing it (400 for a body we cannot
-        read, 422 for a session interval under ``min_se``, 481 once the call is over)."""
+        """A re-INVITE or UPDATE the dialog took: what to answer (a refresh when it offers
+        nothing or the far end's session in force), or the response refusing it (400 for a
+        body we cannot read, 422 for a session interval under ``min_se``, 481 once the call
+        is over)."""
         try:
             offer = body_sdp(request)
             timer = SessionTimer.requested(request, min_se)
@@ -1141,7 +1151,7 @@ class SessionMachine:
             return response_to(request, timer.status, timer.reason, headers=headers)
         if not connected:
             return response_to(request, 481, "Call/Transaction Does Not Exist")
-        refresh = offer is None or same_session(offer, remote)
+        refresh = offer is None or same_session(offer, self.remote_sdp)
         if refresh:
             log.info("SIP call %s: session refresh, media unchanged", request.call_id)
             self.refreshes += 1
@@ -1159,20 +1169,27 @@ class SessionMachine:
     def offer_accepted(
         self,
         request: Request,
+        taken: OfferTaken,
         *,
         contact: str,
         headers: list[tuple[str, str]],
-        timer: SessionTimer,
-        answer: SessionDescription | None,
+        answer: SessionDescription | None = None,
     ) -> Response:
-        """The 200 to the far end's re-INVITE or UPDATE: our ``contact``, ``headers`` and
-        the agreed ``timer``, with ``answer`` (our session; none to a bare UPDATE)."""
+        """The 200 to the far end's re-INVITE or UPDATE ``taken``: our ``contact``,
+        ``headers`` and the timer it asked for, with our session (none to a bare UPDATE).
+        ``answer`` (our answer to its new offer, RFC 3264 8's origin version given here)
+        and that offer become the session in force; None for a refresh, which keeps it."""
         self.note_allow(request)
-        fields = [("Contact", f"<{contact}>"), *headers, *timer.response_headers()]
+        if answer is not None:
+            self.local_sdp, self.remote_sdp = versioned(answer, self.local_sdp), taken.offer
+        if taken.timer.interval is not None:
+            self.timer = taken.timer
+        fields = [("Contact", f"<{contact}>"), *headers, *self.timer.response_headers()]
         body = b""
-        if answer is not None and (request.method != "UPDATE" or request.body):
+        ours = self.local_sdp
+        if ours is not None and (request.method != "UPDATE" or request.body):
             fields.append(("Content-Type", SDP))
-            body = answer.to_bytes()
+            body = ours.to_bytes()
         return response_to(request, 200, "OK", headers=fields, body=body)
 
     def stop(self) -> None:
@@ -1256,6 +1273,7 @@ class IncomingCallMachine:
         """Our 200 went (or is going): neither a refusal nor a CANCEL ends the call now."""
         self.dialog: Dialog | None = None
         self.session = SessionMachine(t1=t1, t2=t2)
+        self.session.remote_sdp, self.session.timer = invite.offer, invite.timer
 
     def next_timer(self) -> float | None:
         """When ``handle_timer`` must next be called (our 200 resent, its ACK given up)."""
@@ -1292,6 +1310,7 @@ class IncomingCallMachine:
             self.request, local_tag=self.local_tag, local_contact=self.contact
         )
         self.session.note_allow(self.request)
+        self.session.local_sdp = answer
         self.state = CallState.CONNECTED
         headers = [*self._dialog_headers(), *self.timer.response_headers(), ("Content-Type", SDP)]
         response = response_to(
@@ -1304,7 +1323,10 @@ class IncomingCallMachine:
         INVITE had the offer). A delayed offer's ACK must carry the answer (RFC 3261 13.2.1,
         RFC 3264 4): TelephonyError without one, the call cannot carry media."""
         self.session.acked(ack)
-        return answer_in_ack(ack) if self.offer is None else None
+        if self.offer is not None:
+            return None
+        self.session.remote_sdp = answer_in_ack(ack)
+        return self.session.remote_sdp
 
     def reject(
         self, status: int, reason: str, headers: Iterable[tuple[str, str]] = ()

@@ -653,12 +653,9 @@ class Call:
         self.peer = peer
         self.state = CallState.CALLING
         self.dialog: Dialog | None = None
-        self.local_sdp: SessionDescription | None = None
-        self.remote_sdp: SessionDescription | None = None
         self.on_offer: OfferHandler | None = None
         """Answers the far end's offers that change the session; None refuses them (488)."""
         self.end: CallEnd | None = None
-        self.timer = SessionTimer()
         self._ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
         self._reinvite_lock = asyncio.Lock()
         self._hanging_up = False
@@ -668,8 +665,8 @@ class Call:
         self.session = SessionMachine(
             t1=timers.t1, t2=timers.t2, glare_retries=ua.config.glare_retries
         )
-        """The dialog's timers (session refresh or expiry, 2xx resent, 491 retry) and
-        whether an offer exchange of ours is under way."""
+        """The dialog's timers (session refresh or expiry, 2xx resent, 491 retry), its
+        sessions and session timer, and whether an offer exchange of ours is under way."""
         self._session_handle: asyncio.TimerHandle | None = None
         self._glare: asyncio.Future[None] | None = None
 
@@ -677,6 +674,21 @@ class Call:
     def refreshes(self) -> int:
         """Session refreshes sent or answered without a change of media."""
         return self.session.refreshes
+
+    @property
+    def local_sdp(self) -> SessionDescription | None:
+        """Our session description in force."""
+        return self.session.local_sdp
+
+    @property
+    def remote_sdp(self) -> SessionDescription | None:
+        """The far end's session description in force."""
+        return self.session.remote_sdp
+
+    @property
+    def timer(self) -> SessionTimer:
+        """The session timer agreed (RFC 4028)."""
+        return self.session.timer
 
     @property
     def outgoing(self) -> bool:
@@ -780,9 +792,7 @@ class Call:
         timer = self.timer.request_headers(config.session_expires, config.min_se)
         headers = [*self.ua.common_headers(), *timer]
         response, client = await self._request(method, body=body, headers=headers)
-        result, events = self.session.offer_answered(
-            method, offer, response, client.local, self.timer
-        )
+        result, events = self.session.offer_answered(method, offer, response, client.local)
         for event in events:
             if isinstance(event, Lost) and event.bye:
                 self.ua.spawn(self._hang_up(CallEnd(remote=True, reason=event.reason)))
@@ -792,8 +802,6 @@ class Call:
                 self.ua.spawn(self.hang_up())
         if result.accepted:
             self._arm_timer()
-        if result.answer is not None:
-            self.local_sdp, self.remote_sdp = offer, result.answer
         return result
 
     def _on_response(self, response: Response) -> None:
@@ -841,18 +849,16 @@ class Call:
         assert self.dialog is not None
         connected = self.state is CallState.CONNECTED
         min_se = self.ua.config.min_se
-        taken = self.session.offer_received(
-            request, min_se=min_se, connected=connected, remote=self.remote_sdp
-        )
+        taken = self.session.offer_received(request, min_se=min_se, connected=connected)
         if isinstance(taken, Response):
             self._refuse(server, taken)
             return
-        answer = self.local_sdp
+        answer = None
         if taken.offer is not None and not taken.refresh:
             try:
                 if self.on_offer is None:
                     raise SdpNegotiationError("no handler for offers in this call")
-                answer = versioned(await self.on_offer(taken.offer), self.local_sdp)
+                answer = await self.on_offer(taken.offer)
             except SdpNegotiationError as refusal:
                 log.info("SIP call %s: offer refused (%s)", self.call_id, refusal)
                 self._refuse(server, self.session.offer_refused(request, refusal))
@@ -862,14 +868,11 @@ class Call:
                 log.exception("SIP call %s: the offer handler failed", self.call_id)
                 self._refuse(server, self.session.offer_refused(request, None))
                 return
-            self.local_sdp, self.remote_sdp = answer, taken.offer
-        if taken.timer.interval is not None:
-            self.timer = taken.timer
         response = self.session.offer_accepted(
             request,
+            taken,
             contact=self.dialog.local_contact,
             headers=self.ua.common_headers(),
-            timer=self.timer,
             answer=answer,
         )
         self._arm_timer()
@@ -896,9 +899,8 @@ class Call:
         self._session_events(self.session.acked(ack))
 
     def _acked(self, acked: Acked) -> None:
-        """The ACK of our 2xx came: the answer it carries to our offer takes effect."""
-        if acked.answer is not None:
-            self.remote_sdp = acked.answer
+        """The ACK of our 2xx came: once connected, nothing is left to do (the session
+        machine took the answer it carries)."""
 
     # --- The dialog's time ------------------------------------------------------------------
 
@@ -946,7 +948,7 @@ class Call:
     def _arm_timer(self) -> None:
         """(Re)start the session timer after a successful INVITE, re-INVITE or UPDATE."""
         if self.state is CallState.CONNECTED:
-            self.session.arm(self.timer, self.ua.endpoint.now())
+            self.session.arm(self.ua.endpoint.now())
             self._run_session()
 
     async def _refresh(self) -> None:
@@ -1022,7 +1024,7 @@ class OutgoingCall(Call):
             peer=Peer(config.transport, "", 0),
         )
         self.target = target
-        self.local_sdp = offer
+        self.session.local_sdp = offer
         self.caller = caller
         self.caller_name = caller_name
         self.on_progress = on_progress
@@ -1169,10 +1171,10 @@ class OutgoingCall(Call):
     def _answered(self, connected: Connected) -> None:
         self.ua._placing.discard(self)
         self.dialog = self.machine.dialog
-        self.timer = self.machine.timer
+        self.session.timer = self.machine.timer
         self.ua._calls[(self.call_id, self.local_tag)] = self
         self.state = CallState.CONNECTED
-        self.remote_sdp = connected.answer
+        self.session.remote_sdp = connected.answer
         self.session.note_allow(connected.response)
         self._arm_timer()
         self._connected.set_result(connected.answer)
@@ -1226,8 +1228,6 @@ class IncomingCall(Call):
         )
         self.session = self.machine.session
         self.offer = invite.offer
-        self.remote_sdp = invite.offer
-        self.timer = invite.timer
         self.caller = self.request.from_.uri
         self.caller_name = self.request.from_.display_name
         self.provisional = invite.provisional
@@ -1249,7 +1249,6 @@ class IncomingCall(Call):
         for event in events:
             if isinstance(event, Failed):
                 raise CallFailedError(event.cause, event.status, event.reason)
-        self.local_sdp = answer
         self.dialog = self.machine.dialog
         self.ua._calls[(self.call_id, self.local_tag)] = self
         self.ua._ringing.pop(id(self.server), None)
@@ -1262,13 +1261,11 @@ class IncomingCall(Call):
             await self.wait_ended()
             raise CallFailedError(CallFailure.UNREACHABLE, 408, "no ACK for the 200 OK")
         try:
-            late = self.machine.acked(ack)
+            self.machine.acked(ack)
         except TelephonyError as error:
             log.warning("SIP call %s: %s; hanging up", self.call_id, error)
             await self.hang_up((488, str(error)))
             raise CallFailedError(CallFailure.INCOMPATIBLE, 488, str(error)) from None
-        if late is not None:
-            self.remote_sdp = late
         self._arm_timer()
         log.info("SIP call %s from %s connected", self.call_id, self.caller)
 
