@@ -517,6 +517,52 @@ def test_each_offer_exchange_of_ours_has_its_own_491_retries() -> None:
     assert session.glare(491, dialog, 40.0)
 
 
+def test_our_exchange_says_what_each_request_carries_and_what_follows_it() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0, glare_retries=1)
+    dialog = confirmed_dialog()
+    session.local_sdp = OFFER
+    t38 = make_offer(LocalMedia("192.0.2.1", 40010, 40012), Origin(session_id=1))
+    pending = ReinviteResult(491, "Request Pending")
+    # The user's re-INVITE carries its offer as the next version of ours (RFC 3264 8); a
+    # 491 sends it again once the random wait is over, while retries are left.
+    session.begin_offer(t38)
+    sent = session.offer_now("INVITE")
+    assert sent == replace(t38, origin=OFFER.origin.next_version())
+    assert not session.retrying
+    assert session.offer_done("INVITE", pending, dialog, 10.0) == "INVITE"
+    assert session.retrying
+    due = session.next_timer()
+    assert due is not None
+    assert 10.0 <= due <= 14.0
+    assert session.handle_timer(due) == [RetryDue()]
+    assert not session.retrying
+    assert session.offer_now("INVITE") == sent
+    assert session.offer_done("INVITE", pending, dialog, due) is None  # none left
+    assert not session.retrying
+    session.end_offer()
+    # A refresh carries our session unchanged (nothing in an UPDATE); a refused UPDATE is
+    # followed by a re-INVITE, a refused re-INVITE tried again T2 later, an accepted one
+    # counted.
+    session.peer_allows_update = True
+    session.begin_offer()
+    assert session.offer_now("UPDATE") is None
+    assert session.offer_now("INVITE") == OFFER
+    refused = ReinviteResult(488, "Not Acceptable Here")
+    assert session.offer_done("UPDATE", refused, dialog, 20.0) == "INVITE"
+    assert not session.peer_allows_update
+    assert session.offer_done("INVITE", refused, dialog, 20.5) is None
+    assert session.next_timer() == 24.5
+    accepted = ReinviteResult(200, "OK", OFFER)
+    assert session.offer_done("INVITE", accepted, dialog, 21.0) is None
+    assert session.refreshes == 1
+    session.end_offer()
+    # The call's end drops the user's offer with the rest.
+    session.begin_offer(t38)
+    session.stop()
+    assert not session.offering
+    assert session.offer_now("INVITE") == OFFER
+
+
 def test_the_answer_to_our_reinvite_is_taken_refused_or_loses_the_call() -> None:
     session = SessionMachine()
     invite = started(machine())

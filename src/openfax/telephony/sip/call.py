@@ -877,6 +877,8 @@ class SessionMachine:
         self.glare_retries = glare_retries
         self.offering = False
         """An offer exchange of ours (a re-INVITE, an UPDATE) is under way."""
+        self._wanted: SessionDescription | None = None
+        """The session the user's re-INVITE under way offers (None: a refresh, or none)."""
         self._glare_left = glare_retries
         self._refresh_due = False
         """A :class:`RefreshDue` was given and no refresh nor accepted exchange followed."""
@@ -954,14 +956,48 @@ class SessionMachine:
         try again ``delay`` seconds on."""
         self._session_at, self._session_event = now + delay, RefreshDue()
 
-    def begin_offer(self) -> None:
-        """An offer exchange of ours begins (its 491 retries counted afresh)."""
+    def begin_offer(self, offer: SessionDescription | None = None) -> None:
+        """An offer exchange of ours begins (its 491 retries counted afresh): the user's
+        re-INVITE with ``offer``, or a session refresh (None)."""
         self.offering = True
         self._glare_left = self.glare_retries
+        self._wanted = offer
 
     def end_offer(self) -> None:
         """Our offer exchange is over, answered or not."""
         self.offering = False
+        self._wanted = None
+
+    @property
+    def retrying(self) -> bool:
+        """A re-INVITE of ours met 491: its retry waits for :class:`RetryDue`."""
+        return self._retry_at is not None
+
+    def offer_now(self, method: str) -> SessionDescription | None:
+        """What the request of our exchange sent now by ``method`` carries: the user's
+        offer with RFC 3264 8's origin against our session in force, or for a refresh that
+        session unchanged (nothing in an UPDATE)."""
+        if self._wanted is not None:
+            return versioned(self._wanted, self.local_sdp)
+        return None if method == "UPDATE" else self.local_sdp
+
+    def offer_done(
+        self, method: str, result: ReinviteResult, dialog: Dialog, now: float
+    ) -> str | None:
+        """The final answer to our exchange's request by ``method`` (the call still
+        connected): the method of its next request (the re-INVITE again once the 491's
+        wait is over, :attr:`retrying`; a re-INVITE after a refused refresh by UPDATE), or
+        None when the exchange is over."""
+        if self._wanted is not None:
+            return method if self.glare(result.status, dialog, now) else None
+        if not result.accepted:
+            log.warning(
+                "SIP call %s: session refresh by %s refused (%d)",
+                dialog.call_id,
+                method,
+                result.status,
+            )
+        return self.refreshed(method, result.accepted, now)
 
     def start_refresh(self, now: float) -> str | None:
         """The refresh fallen due begins (an offer exchange of ours): the method to send it
@@ -1196,6 +1232,7 @@ class SessionMachine:
         """The call ended: no timer runs any more."""
         self._session_at = self._session_event = self._retry_at = self._bye_at = None
         self.offering = self._refresh_due = False
+        self._wanted = None
         self._sent.clear()
         self._offered.clear()
         self._acks.clear()

@@ -75,7 +75,6 @@ from openfax.telephony.sip.call import (
     SessionTimer,
     incoming_invite,
     outside_dialog,
-    versioned,
     warning,
 )
 from openfax.telephony.sip.call import (
@@ -738,20 +737,8 @@ class Call:
         A 491 (glare) is retried after RFC 3261 14.1's random delay; a refusal (488, 415 ...)
         leaves the old session in force; 408 or 481 end the call."""
         async with self._reinvite_lock:
-            self.session.begin_offer()
-            try:
-                result = ReinviteResult(481, "Call/Transaction Does Not Exist")
-                while self.state is CallState.CONNECTED and self.dialog is not None:
-                    result = await self._offer("INVITE", versioned(offer, self.local_sdp))
-                    now = self.ua.endpoint.now()
-                    if not self.session.glare(result.status, self.dialog, now):
-                        break
-                    self._glare = asyncio.get_running_loop().create_future()
-                    self._run_session()
-                    await self._glare
-                return result
-            finally:
-                self.session.end_offer()
+            self.session.begin_offer(offer)
+            return await self._exchange("INVITE")
 
     # --- Inside the dialog ------------------------------------------------------------------
 
@@ -962,24 +949,31 @@ class Call:
             return
         async with self._reinvite_lock:
             log.info("SIP call %s: refreshing the session", self.call_id)
-            try:
-                while method is not None:
-                    offer = None if method == "UPDATE" else self.local_sdp
-                    result = await self._offer(method, offer)
-                    if self.state is not CallState.CONNECTED:
-                        return
-                    if not result.accepted:
-                        log.warning(
-                            "SIP call %s: session refresh by %s refused (%d)",
-                            self.call_id,
-                            method,
-                            result.status,
-                        )
-                    now = self.ua.endpoint.now()
-                    method = self.session.refreshed(method, result.accepted, now)
-            finally:
-                self.session.end_offer()
+            await self._exchange(method)
         self._run_session()
+
+    async def _exchange(self, method: str | None) -> ReinviteResult:
+        """Our offer exchange the session machine began (the user's re-INVITE, or a
+        refresh): each request it asks for, sent by ``method`` first, then as it says (the
+        re-INVITE again after a 491's wait, a re-INVITE after a refused UPDATE), while the
+        call lasts. Returns the last final answer."""
+        result = ReinviteResult(481, "Call/Transaction Does Not Exist")
+        try:
+            while method is not None and self.state is CallState.CONNECTED:
+                assert self.dialog is not None
+                result = await self._offer(method, self.session.offer_now(method))
+                if self.state is not CallState.CONNECTED:
+                    break
+                method = self.session.offer_done(
+                    method, result, self.dialog, self.ua.endpoint.now()
+                )
+                if method is not None and self.session.retrying:
+                    self._glare = asyncio.get_running_loop().create_future()
+                    self._run_session()
+                    await self._glare
+        finally:
+            self.session.end_offer()
+        return result
 
     # --- The end ----------------------------------------------------------------------------
 
