@@ -18,6 +18,7 @@ from openfax.telephony.sdp import LocalMedia, Origin, SessionDescription, make_a
 from openfax.telephony.sip import Request, Response, Via, response_to
 from openfax.telephony.sip.call import (
     Abandon,
+    Acked,
     ByeDone,
     ByeReceived,
     CallFailure,
@@ -370,7 +371,8 @@ def test_a_delayed_offer_sends_no_body_and_takes_the_offer_of_the_2xx() -> None:
 
 def test_the_session_is_refreshed_at_half_its_interval_when_we_refresh() -> None:
     session = SessionMachine(t1=0.5, t2=4.0)
-    session.arm(SessionTimer(1800, we_refresh=True), 100.0)
+    session.timer = SessionTimer(1800, we_refresh=True)
+    session.arm(100.0)
     assert session.next_timer() == 1000.0
     assert session.handle_timer(999.9) == []
     assert session.handle_timer(1000.0) == [RefreshDue()]
@@ -382,12 +384,15 @@ def test_the_session_is_refreshed_at_half_its_interval_when_we_refresh() -> None
 
 def test_a_session_the_far_end_stops_refreshing_expires_before_its_interval_ends() -> None:
     session = SessionMachine()
-    session.arm(SessionTimer(90, we_refresh=False), 0.0)
+    session.timer = SessionTimer(90, we_refresh=False)
+    session.arm(0.0)
     assert session.next_timer() == 60.0  # a third of 90 s before the end (at most 32 s)
-    session.arm(SessionTimer(1800, we_refresh=False), 10.0)  # the far end refreshed
+    session.timer = SessionTimer(1800, we_refresh=False)  # the far end refreshed
+    session.arm(10.0)
     assert session.next_timer() == 10.0 + 1800 - 32
     assert session.handle_timer(1778.0) == [SessionExpired()]
-    session.arm(SessionTimer(None), 2000.0)
+    session.timer = SessionTimer(None)
+    session.arm(2000.0)
     assert session.next_timer() is None
 
 
@@ -403,8 +408,36 @@ def test_our_2xx_is_resent_doubling_up_to_t2_until_its_ack() -> None:
         assert session.handle_timer(now) == [Resend(two_hundred, SERVER)]
         resent.append(now)
     assert resent == [0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5]
-    session.acked(two_hundred.cseq.number)
+    ack = Request(method="ACK", uri=invite.uri, headers=two_hundred.headers)
+    assert session.acked(ack) == [Acked(ack)]
     assert session.next_timer() is None
+    assert session.acked(ack) == []  # a repeated ACK is nothing new
+
+
+def test_the_ack_of_our_2xx_holding_the_offer_gives_the_far_ends_answer() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0)
+    invite = started(machine())
+    two_hundred = response_to(invite, 200, "OK", to_tag="ours")
+    ack = Request(method="ACK", uri=invite.uri, headers=two_hundred.headers)
+    answered = replace(ack, body=OFFER.to_bytes())
+    # A 2xx that held no offer: the ACK's body is not an answer.
+    session.sent_2xx(two_hundred, SERVER, 0.0)
+    assert session.acked(answered) == [Acked(answered)]
+    assert session.remote_sdp is None
+    # One that held our offer (the re-INVITE had none): the answer, once.
+    assert session.remote_sdp is None
+    session.sent_2xx(two_hundred, SERVER, 1.0, offer=True)
+    assert session.acked(answered) == [Acked(answered)]
+    assert session.remote_sdp == OFFER
+    assert session.acked(answered) == []
+    # No answer, or a bad one: the ACK still ends the resends; the session stays as it was.
+    session.sent_2xx(two_hundred, SERVER, 2.0, offer=True)
+    assert session.acked(ack) == [Acked(ack)]
+    bad = replace(ack, body=b"v=0\r\nnonsense\r\n")
+    session.sent_2xx(two_hundred, SERVER, 3.0, offer=True)
+    assert session.acked(bad) == [Acked(bad)]
+    assert session.next_timer() is None
+    assert session.remote_sdp == OFFER
 
 
 def test_without_an_ack_the_2xx_is_given_up_after_64_t1() -> None:
@@ -415,6 +448,10 @@ def test_without_an_ack_the_2xx_is_given_up_after_64_t1() -> None:
     assert session.next_timer() == 32.0
     assert session.handle_timer(31.9) == []
     assert session.handle_timer(32.0) == [NoAck(1)]
+    assert session.next_timer() is None
+    # An ACK after the wait is given up is nothing: the call is already being hung up.
+    ack = Request(method="ACK", uri=invite.uri, headers=two_hundred.headers)
+    assert session.acked(ack) == []
 
 
 def test_a_reinvite_refused_with_491_is_retried_after_the_delay_and_stop_ends_it_all() -> None:
@@ -423,7 +460,8 @@ def test_a_reinvite_refused_with_491_is_retried_after_the_delay_and_stop_ends_it
     assert session.handle_timer(12.4) == []
     assert session.handle_timer(12.5) == [RetryDue()]
     session.retry_after(1.0, 20.0)
-    session.arm(SessionTimer(600, we_refresh=True), 20.0)
+    session.timer = SessionTimer(600, we_refresh=True)
+    session.arm(20.0)
     session.stop()
     assert session.next_timer() is None
     assert session.handle_timer(10_000.0) == []
@@ -433,12 +471,12 @@ def test_a_refresh_falling_due_as_our_reinvite_goes_waits_and_is_not_sent_once_i
     None
 ):
     session = SessionMachine(t1=0.5, t2=4.0)
-    timer = SessionTimer(1800, we_refresh=True)
-    session.arm(timer, 0.0)
+    session.timer = SessionTimer(1800, we_refresh=True)
+    session.arm(0.0)
     assert session.handle_timer(900.0) == [RefreshDue()]
     # The user's re-INVITE takes the call before the refresh begins, and is accepted.
     session.begin_offer()
-    session.arm(timer, 900.2)
+    session.arm(900.2)
     session.end_offer()
     assert session.start_refresh(900.3) is None  # the re-INVITE refreshed the session
     assert not session.offering
@@ -449,7 +487,7 @@ def test_a_refresh_falling_due_as_our_reinvite_goes_waits_and_is_not_sent_once_i
     session.begin_offer()
     assert session.start_refresh(1800.3) is None
     assert session.next_timer() == 1801.3
-    session.arm(timer, 1800.5)
+    session.arm(1800.5)
     session.end_offer()
     assert session.next_timer() == 2700.5
     assert session.start_refresh(1801.3) is None
@@ -479,10 +517,59 @@ def test_each_offer_exchange_of_ours_has_its_own_491_retries() -> None:
     assert session.glare(491, dialog, 40.0)
 
 
+def test_our_exchange_says_what_each_request_carries_and_what_follows_it() -> None:
+    session = SessionMachine(t1=0.5, t2=4.0, glare_retries=1)
+    dialog = confirmed_dialog()
+    session.local_sdp = OFFER
+    t38 = make_offer(LocalMedia("192.0.2.1", 40010, 40012), Origin(session_id=1))
+    pending = ReinviteResult(491, "Request Pending")
+    # The user's re-INVITE carries its offer as the next version of ours (RFC 3264 8); a
+    # 491 sends it again once the random wait is over, while retries are left.
+    session.begin_offer(t38)
+    sent = session.offer_now("INVITE")
+    assert sent == replace(t38, origin=OFFER.origin.next_version())
+    assert not session.retrying
+    assert session.offer_done("INVITE", pending, dialog, 10.0) == "INVITE"
+    assert session.retrying
+    due = session.next_timer()
+    assert due is not None
+    assert 10.0 <= due <= 14.0
+    assert session.handle_timer(due) == [RetryDue()]
+    assert not session.retrying
+    assert session.offer_now("INVITE") == sent
+    assert session.offer_done("INVITE", pending, dialog, due) is None  # none left
+    assert not session.retrying
+    session.end_offer()
+    # A refresh carries our session unchanged (nothing in an UPDATE); a refused UPDATE is
+    # followed by a re-INVITE, a refused re-INVITE tried again T2 later, an accepted one
+    # counted.
+    session.peer_allows_update = True
+    session.begin_offer()
+    assert session.offer_now("UPDATE") is None
+    assert session.offer_now("INVITE") == OFFER
+    refused = ReinviteResult(488, "Not Acceptable Here")
+    assert session.offer_done("UPDATE", refused, dialog, 20.0) == "INVITE"
+    assert not session.peer_allows_update
+    assert session.offer_done("INVITE", refused, dialog, 20.5) is None
+    assert session.next_timer() == 24.5
+    accepted = ReinviteResult(200, "OK", OFFER)
+    assert session.offer_done("INVITE", accepted, dialog, 21.0) is None
+    assert session.refreshes == 1
+    session.end_offer()
+    # The call's end drops the user's offer with the rest.
+    session.begin_offer(t38)
+    session.stop()
+    assert not session.offering
+    assert session.offer_now("INVITE") == OFFER
+
+
 def test_the_answer_to_our_reinvite_is_taken_refused_or_loses_the_call() -> None:
     session = SessionMachine()
     invite = started(machine())
-    timer = SessionTimer(1800, we_refresh=True)
+    session.timer = timer = SessionTimer(1800, we_refresh=True)
+    session.local_sdp = before = make_offer(
+        LocalMedia("192.0.2.1", 40000, 40002), Origin(session_id=7)
+    )
     accepted = response_to(
         invite,
         200,
@@ -491,23 +578,27 @@ def test_the_answer_to_our_reinvite_is_taken_refused_or_loses_the_call() -> None
         headers=[("Session-Expires", "900;refresher=uac"), ("Allow", "INVITE, UPDATE")],
         body=ok(invite).body,
     )
-    result, events = session.offer_answered("INVITE", OFFER, accepted, None, timer)
+    result, events = session.offer_answered("INVITE", OFFER, accepted, None)
     assert result.accepted
     assert result.answer is not None
     assert events == []
     assert (timer.interval, timer.we_refresh, session.peer_allows_update) == (900, True, True)
+    assert before != OFFER
+    assert (session.local_sdp, session.remote_sdp) == (OFFER, result.answer)  # in force now
+    session.local_sdp = before
     refused = answer(invite, 488, "Not Acceptable Here")
-    assert session.offer_answered("INVITE", OFFER, refused, None, timer) == (
+    assert session.offer_answered("INVITE", OFFER, refused, None) == (
         ReinviteResult(488, "Not Acceptable Here"),
         [],
     )
-    result, events = session.offer_answered("INVITE", OFFER, answer(invite, 200, "OK"), None, timer)
+    result, events = session.offer_answered("INVITE", OFFER, answer(invite, 200, "OK"), None)
     assert (result.status, events) == (488, [HangUp()])  # no SDP answer to our offer
+    assert session.local_sdp == before  # neither refusal changed the session
     gone = answer(invite, 481, "Call/Transaction Does Not Exist")
-    _, events = session.offer_answered("INVITE", OFFER, gone, None, timer)
+    _, events = session.offer_answered("INVITE", OFFER, gone, None)
     assert events == [Lost("481 Call/Transaction Does Not Exist", bye=False)]
     timeout = response_to(invite, 408, "Request Timeout")
-    result, events = session.offer_answered("UPDATE", None, timeout, "timeout", timer)
+    result, events = session.offer_answered("UPDATE", None, timeout, "timeout")
     assert not result.accepted
     assert events == [Lost("408 Request Timeout (timeout)", bye=True)]
 
@@ -600,18 +691,19 @@ def test_the_ack_of_a_delayed_offer_must_carry_the_answer() -> None:
 def test_the_far_ends_reinvite_is_a_refresh_a_new_offer_or_refused() -> None:
     session = SessionMachine()
     their_offer = make_offer(LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
+    session.remote_sdp = their_offer
     bare = incoming(("Session-Expires", "1800;refresher=uac"), body=b"")
-    taken = session.offer_received(bare, min_se=90, connected=True, remote=their_offer)
+    taken = session.offer_received(bare, min_se=90, connected=True)
     assert isinstance(taken, OfferTaken)
     assert taken.refresh
     assert taken.offer is None
     assert (taken.timer.interval, taken.timer.we_refresh) == (1800, False)
     same = incoming(body=their_offer.to_bytes())
-    taken = session.offer_received(same, min_se=90, connected=True, remote=their_offer)
+    taken = session.offer_received(same, min_se=90, connected=True)
     assert isinstance(taken, OfferTaken)
     assert taken.refresh  # the session in force again
     changed = incoming(body=OFFER.to_bytes())
-    taken = session.offer_received(changed, min_se=90, connected=True, remote=their_offer)
+    taken = session.offer_received(changed, min_se=90, connected=True)
     assert isinstance(taken, OfferTaken)
     assert not taken.refresh
     assert taken.offer == OFFER
@@ -620,7 +712,7 @@ def test_the_far_ends_reinvite_is_a_refresh_a_new_offer_or_refused() -> None:
         (incoming(("Content-Type", "text/plain"), body=b"hello"), True, 400),
         (changed, False, 481),
     ]:
-        refused = session.offer_received(request, min_se=90, connected=connected, remote=None)
+        refused = session.offer_received(request, min_se=90, connected=connected)
         assert isinstance(refused, Response)
         assert refused.status == status
 
@@ -628,22 +720,29 @@ def test_the_far_ends_reinvite_is_a_refresh_a_new_offer_or_refused() -> None:
 def test_the_200_to_their_reinvite_carries_our_session_and_the_timer() -> None:
     session = SessionMachine()
     request = incoming(("Allow", "INVITE, ACK, BYE"))
-    timer = SessionTimer(1800, we_refresh=False)
+    their_offer = make_offer(LocalMedia("192.0.2.9", 50000, 50002), Origin(session_id=9))
+    ours, _ = make_answer(their_offer, LocalMedia("192.0.2.1", 40000, 40002), Origin(session_id=1))
+    taken = OfferTaken(their_offer, SessionTimer(1800, we_refresh=False), refresh=False)
 
-    def accepted(request: Request) -> Response:
+    def accepted(request: Request, answer: SessionDescription | None = None) -> Response:
         return session.offer_accepted(
             request,
+            taken,
             contact="sip:fax@192.0.2.1",
             headers=[("User-Agent", "OpenFax")],
-            timer=timer,
-            answer=OFFER,
+            answer=answer,
         )
 
-    response = accepted(request)
-    assert (response.status, response.body) == (200, OFFER.to_bytes())
+    response = accepted(request, ours)
+    assert (response.status, response.body) == (200, ours.to_bytes())
+    assert (session.local_sdp, session.remote_sdp) == (ours, their_offer)  # in force now
     assert response.required("Session-Expires") == "1800;refresher=uac"
     assert response.required("Require") == "timer"
+    assert session.timer is taken.timer
     assert not session.peer_allows_update
+    # A refresh is answered with the session in force, which it leaves alone.
+    assert accepted(request).body == ours.to_bytes()
+    assert (session.local_sdp, session.remote_sdp) == (ours, their_offer)
     bare = accepted(replace(request, method="UPDATE", body=b""))
     assert bare.body == b""
     assert bare.headers.get("Content-Type") is None
@@ -683,6 +782,8 @@ def test_an_incoming_call_rings_answers_and_takes_the_ack() -> None:
     ack = Request(method="ACK", uri=call.request.uri, headers=ok.response.headers)
     assert call.acked(ack) is None  # the INVITE had the offer
     assert call.next_timer() is None
+    assert (call.session.local_sdp, call.session.remote_sdp) == (answer, OFFER)
+    assert call.session.timer is call.timer
 
 
 def test_our_200_is_resent_by_the_incoming_calls_timers_until_the_ack() -> None:
@@ -738,7 +839,9 @@ def test_a_delayed_offers_ack_gives_the_far_ends_answer() -> None:
     ack = Request(method="ACK", uri=call.request.uri, headers=ok.response.headers, body=b"")
     with pytest.raises(TelephonyError, match="no SDP answer"):
         call.acked(ack)
+    assert call.session.remote_sdp is None
     assert call.acked(replace(ack, body=OFFER.to_bytes())) == OFFER
+    assert (call.session.local_sdp, call.session.remote_sdp) == (OFFER, OFFER)
 
 
 def test_our_bye_is_done_with_at_its_answer_or_after_4_t1() -> None:

@@ -23,6 +23,7 @@ from openfax.telephony.sip import (
     Via,
 )
 from openfax.telephony.sip.call import (
+    Acked,
     CallMachine,
     Cancelled,
     Connected,
@@ -241,6 +242,7 @@ def test_machines_crossing_reinvites_are_resolved_by_491_and_a_retry() -> None:
     assert caller.dialog is not None
     assert callee.dialog is not None
     ours = SessionMachine(t1=FAST.t1, t2=FAST.t2, glare_retries=1)
+    ours.remote_sdp, ours.timer = callee.offer, caller.timer
     theirs = callee.session
     ours.begin_offer()
     theirs.begin_offer()
@@ -273,46 +275,53 @@ def test_machines_crossing_reinvites_are_resolved_by_491_and_a_retry() -> None:
     retried = their.start()
     (taken,) = ours.request_received(caller.dialog, retried, [])
     assert isinstance(taken, OfferReceived)
-    offered = ours.offer_received(retried, min_se=90, connected=True, remote=callee.offer)
+    offered = ours.offer_received(retried, min_se=90, connected=True)
     assert isinstance(offered, OfferTaken)
     assert (offered.offer, offered.refresh) == (their_offer, False)
-    our_answer = t38_answer(their_offer, CALLER_MEDIA, 1)
+    # Our answer (other ports) differs from the offer ours will retry with.
+    our_answer = t38_answer(their_offer, LocalMedia("127.0.0.1", 40000, 40004), 3)
     ok = ours.offer_accepted(
-        retried,
-        contact=f"sip:caller@{A_HOST.host}",
-        headers=[],
-        timer=caller.timer,
-        answer=our_answer,
+        retried, offered, contact=f"sip:caller@{A_HOST.host}", headers=[], answer=our_answer
     )
     caller.dialog.answered(ok)
     assert their.receive(ok) is None
-    result, events = theirs.offer_answered("INVITE", their_offer, ok, None, callee.timer)
+    result, events = theirs.offer_answered("INVITE", their_offer, ok, None)
     assert (result.accepted, result.answer, events) == (True, our_answer, [])
+    assert (ours.local_sdp, ours.remote_sdp) == (our_answer, their_offer)
+    assert (theirs.local_sdp, theirs.remote_sdp) == (their_offer, our_answer)
     # Ours falls due after theirs was answered: taken and accepted too.
     assert ours.handle_timer(mine_due) == [RetryDue()]
     again = mine.start()
     (taken,) = theirs.request_received(callee.dialog, again, [])
     assert isinstance(taken, OfferReceived)
-    offered = theirs.offer_received(again, min_se=90, connected=True, remote=their_offer)
+    offered = theirs.offer_received(again, min_se=90, connected=True)
     assert isinstance(offered, OfferTaken)
     assert (offered.offer, offered.refresh) == (my_offer, False)
-    their_answer = t38_answer(my_offer, CALLEE_MEDIA, 2)
     ok = theirs.offer_accepted(
-        again, contact=callee.contact, headers=[], timer=callee.timer, answer=their_answer
+        again,
+        offered,
+        contact=callee.contact,
+        headers=[],
+        answer=t38_answer(my_offer, CALLEE_MEDIA, 2),
     )
+    # Their answer repeats their session in force: that one, its version kept (RFC 3264 8).
+    their_answer = theirs.local_sdp
+    assert their_answer is their_offer
     callee.dialog.answered(ok)
     theirs.sent_2xx(ok, A_HOST, mine_due)
     assert theirs.next_timer() == mine_due + FAST.t1  # resent until our ACK
     assert mine.receive(ok) is None
-    result, events = ours.offer_answered("INVITE", my_offer, ok, None, caller.timer)
+    result, events = ours.offer_answered("INVITE", my_offer, ok, None)
     assert (result.accepted, result.answer, events) == (True, their_answer, [])
+    assert (ours.local_sdp, ours.remote_sdp) == (my_offer, their_answer)
+    assert (theirs.local_sdp, theirs.remote_sdp) == (their_answer, my_offer)
     # Its 2xx is ACKed, and a retransmission of it with the same ACK to the same hop.
     assert ours.ack_again(ok) is None
     ack, hop = ours.ack_2xx(caller.dialog, ok, via_of(A_HOST)(B_HOST), B_HOST)
     assert (ack.method, ack.cseq.number, hop) == ("ACK", again.cseq.number, B_HOST)
     assert ours.ack_again(ok) == ours.ack_2xx(caller.dialog, ok, via_of(A_HOST)(B_HOST), A_HOST)
     assert ours.ack_again(ok) == (ack, B_HOST)
-    assert theirs.acked(ack.cseq.number)
+    assert theirs.acked(ack) == [Acked(ack)]
     assert theirs.next_timer() is None
     assert caller.state is callee.state is CallState.CONNECTED
     assert ours.next_timer() is None
@@ -337,12 +346,11 @@ def refresh(
     request = exchange.start()
     (taken,) = callee.session.request_received(callee.dialog, request, [])
     assert isinstance(taken, OfferReceived)
-    offered = callee.session.offer_received(request, min_se=90, connected=True, remote=local)
+    assert (callee.session.local_sdp, callee.session.remote_sdp) == (remote, local)
+    offered = callee.session.offer_received(request, min_se=90, connected=True)
     assert isinstance(offered, OfferTaken)
     assert offered.refresh  # never an offer for the user to answer
-    ok = callee.session.offer_accepted(
-        request, contact=callee.contact, headers=[], timer=callee.timer, answer=remote
-    )
+    ok = callee.session.offer_accepted(request, offered, contact=callee.contact, headers=[])
     assert ok.status == 200
     if method == "INVITE":
         callee.dialog.answered(ok)
@@ -350,9 +358,11 @@ def refresh(
     else:
         assert ok.body == b""
     assert exchange.receive(ok) is None
-    result, events = ours.offer_answered(method, offer, ok, None, caller.timer)
+    result, events = ours.offer_answered(method, offer, ok, None)
     assert (result.accepted, events) == (True, [])
     assert result.answer in (None, remote)
+    assert (ours.local_sdp, ours.remote_sdp) == session  # the media left alone
+    assert (callee.session.local_sdp, callee.session.remote_sdp) == (remote, local)
     assert ours.refreshed(method, result.accepted, now) is None
 
 
@@ -361,6 +371,7 @@ def test_machines_session_refreshes_leave_the_t38_session_alone() -> None:
     assert caller.dialog is not None
     assert callee.dialog is not None
     ours = SessionMachine(t1=FAST.t1, t2=FAST.t2)
+    ours.timer = caller.timer
     # The receiving end switched the call to T.38 first.
     t38 = t38_offer(CALLEE_MEDIA, 2)
     switch = DialogRequest(
@@ -372,29 +383,30 @@ def test_machines_session_refreshes_leave_the_t38_session_alone() -> None:
     )
     request = switch.start()
     assert ours.request_received(caller.dialog, request, []) == [OfferReceived(request)]
-    offered = ours.offer_received(request, min_se=90, connected=True, remote=None)
+    offered = ours.offer_received(request, min_se=90, connected=True)
     assert isinstance(offered, OfferTaken)
     assert offered.offer == t38
     answer = t38_answer(t38, CALLER_MEDIA, 1)
     ok = ours.offer_accepted(
-        request, contact="sip:caller@192.0.2.1", headers=[], timer=caller.timer, answer=answer
+        request, offered, contact="sip:caller@192.0.2.1", headers=[], answer=answer
     )
     caller.dialog.answered(ok)
     assert switch.receive(ok) is None
-    result, _ = callee.session.offer_answered("INVITE", t38, ok, None, callee.timer)
+    result, _ = callee.session.offer_answered("INVITE", t38, ok, None)
     assert result.accepted
     session = (answer, t38)  # the caller's session and the callee's
+    assert (ours.local_sdp, ours.remote_sdp) == session
     assert (ours.refreshes, callee.session.refreshes) == (0, 0)
     # The caller refreshes at half the interval: by UPDATE, which the far end allows (its
     # re-INVITE said so), then by re-INVITE once a refused UPDATE taught it otherwise.
     assert ours.peer_allows_update
-    ours.arm(caller.timer, 0.0)
+    ours.arm(0.0)
     for now in (900.0, 1800.0):
         assert ours.next_timer() == now
         assert ours.handle_timer(now) == [RefreshDue()]
         assert ours.refresh_method() == "UPDATE"
         refresh(ours, caller, callee, "UPDATE", session, now)
-        ours.arm(caller.timer, now)
+        ours.arm(now)
     assert ours.refreshed("UPDATE", False, now) == "INVITE"
     assert ours.refresh_method() == "INVITE"
     refresh(ours, caller, callee, "INVITE", session, now)
@@ -408,25 +420,25 @@ def test_machines_a_session_refresh_by_update_leaves_the_media_alone() -> None:
     assert caller.dialog is not None
     assert callee.dialog is not None
     ours = SessionMachine()
-    ours.arm(caller.timer, 0.0)
+    ours.timer = caller.timer
+    ours.arm(0.0)
     assert ours.next_timer() == 900.0
     assert ours.handle_timer(900.0) == [RefreshDue()]
     update = DialogRequest(caller.dialog, "UPDATE", via_of(A_HOST)(B_HOST))
     request = update.start()
     (taken,) = callee.session.request_received(callee.dialog, request, [])
     assert isinstance(taken, OfferReceived)
-    offer = callee.session.offer_received(request, min_se=90, connected=True, remote=callee.offer)
+    offer = callee.session.offer_received(request, min_se=90, connected=True)
     assert isinstance(offer, OfferTaken)
     assert offer.refresh
     assert offer.offer is None
-    ok = callee.session.offer_accepted(
-        request, contact=callee.contact, headers=[], timer=callee.timer, answer=None
-    )
+    ok = callee.session.offer_accepted(request, offer, contact=callee.contact, headers=[])
     assert ok.status == 200
     assert ok.body == b""
     assert update.receive(ok) is None
-    result, events = ours.offer_answered("UPDATE", None, ok, None, caller.timer)
+    result, events = ours.offer_answered("UPDATE", None, ok, None)
     assert (result.accepted, result.answer, events) == (True, None, [])
+    assert ours.local_sdp is ours.remote_sdp is None  # nothing offered, nothing changed
 
 
 # --- Two user agents over real sockets on 127.0.0.1 -------------------------------------------

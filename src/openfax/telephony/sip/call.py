@@ -720,6 +720,14 @@ class NoAck:
 
 
 @dataclass(frozen=True)
+class Acked:
+    """The awaited ``ack`` of our 2xx came (the answer it carries to an offer in our 2xx is
+    the session machine's ``remote_sdp`` now)."""
+
+    ack: Request
+
+
+@dataclass(frozen=True)
 class RetryDue:
     """The random wait after a 491 to our re-INVITE is over (RFC 3261 14.1): send it again."""
 
@@ -745,7 +753,9 @@ class ByeDone:
     challenge to answer, is waited for only briefly)."""
 
 
-SessionEvent = RefreshDue | SessionExpired | Resend | NoAck | RetryDue | Lost | HangUp | ByeDone
+SessionEvent = (
+    RefreshDue | SessionExpired | Resend | NoAck | Acked | RetryDue | Lost | HangUp | ByeDone
+)
 
 
 @dataclass(frozen=True)
@@ -867,6 +877,8 @@ class SessionMachine:
         self.glare_retries = glare_retries
         self.offering = False
         """An offer exchange of ours (a re-INVITE, an UPDATE) is under way."""
+        self._wanted: SessionDescription | None = None
+        """The session the user's re-INVITE under way offers (None: a refresh, or none)."""
         self._glare_left = glare_retries
         self._refresh_due = False
         """A :class:`RefreshDue` was given and no refresh nor accepted exchange followed."""
@@ -880,8 +892,16 @@ class SessionMachine:
         self._sent: dict[int, tuple[Response, Peer, float, float, float]] = {}
         """Our 2xx waiting for their ACK, by CSeq number: the response, where it went, the
         next resend, its interval, and when to give up."""
+        self._offered: set[int] = set()
+        """The CSeq numbers of those 2xx that hold our offer: their ACK carries the answer."""
         self.refreshes = 0
         """Session refreshes sent or answered without a change of media."""
+        self.local_sdp: SessionDescription | None = None
+        """Our session description in force (the last offer or answer of ours accepted)."""
+        self.remote_sdp: SessionDescription | None = None
+        """The far end's session description in force."""
+        self.timer = SessionTimer()
+        """The session timer agreed (RFC 4028), by the INVITE and each exchange since."""
         self._acks: dict[int, tuple[Request, Peer]] = {}
         """The ACKs of the 2xx to our re-INVITEs and their next hop, by CSeq number."""
 
@@ -898,6 +918,7 @@ class SessionMachine:
         for number, (response, peer, at, interval, give_up) in list(self._sent.items()):
             if now >= give_up:
                 del self._sent[number]
+                self._offered.discard(number)
                 events.append(NoAck(number))
             elif not peer.reliable and now >= at:
                 interval = min(2 * interval, self.t2)
@@ -916,15 +937,15 @@ class SessionMachine:
             self._session_at = self._session_event = None
         return events
 
-    def arm(self, timer: SessionTimer, now: float) -> None:
-        """(Re)start the session timer after a successful INVITE, re-INVITE or UPDATE: the
-        refresh at half the interval when we refresh, else the expiry a little before the
-        interval runs out (RFC 4028 10: the lesser of 32 s and a third of it)."""
-        interval = timer.interval
+    def arm(self, now: float) -> None:
+        """(Re)start the session timer (``timer``) after a successful INVITE, re-INVITE or
+        UPDATE: the refresh at half the interval when we refresh, else the expiry a little
+        before the interval runs out (RFC 4028 10: the lesser of 32 s and a third of it)."""
+        interval = self.timer.interval
         self._refresh_due = False
         if interval is None:
             self._session_at = self._session_event = None
-        elif timer.we_refresh:
+        elif self.timer.we_refresh:
             self._session_at, self._session_event = now + interval / 2, RefreshDue()
         else:
             self._session_at = now + interval - min(32, interval / 3)
@@ -935,14 +956,48 @@ class SessionMachine:
         try again ``delay`` seconds on."""
         self._session_at, self._session_event = now + delay, RefreshDue()
 
-    def begin_offer(self) -> None:
-        """An offer exchange of ours begins (its 491 retries counted afresh)."""
+    def begin_offer(self, offer: SessionDescription | None = None) -> None:
+        """An offer exchange of ours begins (its 491 retries counted afresh): the user's
+        re-INVITE with ``offer``, or a session refresh (None)."""
         self.offering = True
         self._glare_left = self.glare_retries
+        self._wanted = offer
 
     def end_offer(self) -> None:
         """Our offer exchange is over, answered or not."""
         self.offering = False
+        self._wanted = None
+
+    @property
+    def retrying(self) -> bool:
+        """A re-INVITE of ours met 491: its retry waits for :class:`RetryDue`."""
+        return self._retry_at is not None
+
+    def offer_now(self, method: str) -> SessionDescription | None:
+        """What the request of our exchange sent now by ``method`` carries: the user's
+        offer with RFC 3264 8's origin against our session in force, or for a refresh that
+        session unchanged (nothing in an UPDATE)."""
+        if self._wanted is not None:
+            return versioned(self._wanted, self.local_sdp)
+        return None if method == "UPDATE" else self.local_sdp
+
+    def offer_done(
+        self, method: str, result: ReinviteResult, dialog: Dialog, now: float
+    ) -> str | None:
+        """The final answer to our exchange's request by ``method`` (the call still
+        connected): the method of its next request (the re-INVITE again once the 491's
+        wait is over, :attr:`retrying`; a re-INVITE after a refused refresh by UPDATE), or
+        None when the exchange is over."""
+        if self._wanted is not None:
+            return method if self.glare(result.status, dialog, now) else None
+        if not result.accepted:
+            log.warning(
+                "SIP call %s: session refresh by %s refused (%d)",
+                dialog.call_id,
+                method,
+                result.status,
+            )
+        return self.refreshed(method, result.accepted, now)
 
     def start_refresh(self, now: float) -> str | None:
         """The refresh fallen due begins (an offer exchange of ours): the method to send it
@@ -1003,19 +1058,33 @@ class SessionMachine:
         self._bye_at = None
         return [ByeDone()]
 
-    def sent_2xx(self, response: Response, peer: Peer, now: float) -> None:
-        """Our 2xx to an INVITE went to ``peer``: resent over UDP until its ACK."""
-        self._sent[response.cseq.number] = (
-            response,
-            peer,
-            now + self.t1,
-            self.t1,
-            now + 64 * self.t1,
-        )
+    def sent_2xx(self, response: Response, peer: Peer, now: float, *, offer: bool = False) -> None:
+        """Our 2xx to an INVITE went to ``peer``: resent over UDP until its ACK, which is
+        given up (:class:`NoAck`) after 64*T1. ``offer`` True when the 2xx holds our offer
+        (the re-INVITE had none): its ACK carries the answer (:class:`Acked`)."""
+        number = response.cseq.number
+        self._sent[number] = (response, peer, now + self.t1, self.t1, now + 64 * self.t1)
+        if offer:
+            self._offered.add(number)
 
-    def acked(self, cseq: int) -> bool:
-        """The ACK of our 2xx with CSeq number ``cseq`` came: True when it was awaited."""
-        return self._sent.pop(cseq, None) is not None
+    def acked(self, ack: Request) -> list[SessionEvent]:
+        """An ACK of the far end's: :class:`Acked` when it is the awaited one of our 2xx
+        (the answer it carries to our offer becomes ``remote_sdp``; without one, or with a
+        bad one, the session goes on as it was), nothing for another or a repeated one."""
+        number = ack.cseq.number
+        if self._sent.pop(number, None) is None:
+            return []
+        if number not in self._offered:
+            return [Acked(ack)]
+        self._offered.discard(number)
+        try:
+            answer = body_sdp(ack)
+        except TelephonyError as error:
+            log.warning("SIP ACK of %s: %s; the session stays as it was", ack.call_id, error)
+            answer = None
+        if answer is not None:
+            self.remote_sdp = answer
+        return [Acked(ack)]
 
     def ack_2xx(
         self, dialog: Dialog, response: Response, via: Via, hop: Peer
@@ -1044,12 +1113,12 @@ class SessionMachine:
         offer: SessionDescription | None,
         response: Response,
         local: str | None,
-        timer: SessionTimer,
     ) -> tuple[ReinviteResult, list[SessionEvent]]:
         """The final response to our re-INVITE or UPDATE with ``offer`` (None: a bare
         session refresh); ``local``: the endpoint's note when it was made here. A 2xx
-        updates ``timer`` (re-arm it after); 408, 481 or none at all lose the call, and a
-        2xx without a usable answer to our offer hangs it up."""
+        updates ``timer`` (re-arm it after) and, with its answer, the session in force;
+        408, 481 or none at all lose the call, and a 2xx without a usable answer to our
+        offer hangs it up."""
         status, reason = response.status, response.reason
         if local is not None:
             reason = f"{reason} ({local})"
@@ -1061,7 +1130,7 @@ class SessionMachine:
         if not 200 <= status < 300:
             return ReinviteResult(status, reason), []
         self.note_allow(response)
-        timer.answered(response)
+        self.timer.answered(response)
         if offer is None:
             return ReinviteResult(status, reason), []
         try:
@@ -1072,6 +1141,7 @@ class SessionMachine:
         if answer is None:
             log.warning("SIP %s of %s: 2xx without an answer; hanging up", method, response.call_id)
             return ReinviteResult(488, "no SDP answer"), [HangUp()]
+        self.local_sdp, self.remote_sdp = offer, answer
         return ReinviteResult(status, reason, answer), []
 
     def request_received(
@@ -1100,11 +1170,12 @@ class SessionMachine:
         return [Respond(response_to(request, 405, "Method Not Allowed", headers=allow))]
 
     def offer_received(
-        self, request: Request, *, min_se: int, connected: bool, remote: SessionDescription | None
+        self, request: Request, *, min_se: int, connected: bool
     ) -> OfferTaken | Response:
-        """A re-INVITE or UPDATE the dialog took (``remote``: the far end's session in
-        force): what to answer, or the response refusing it (400 for a body we cannot
-        read, 422 for a session interval under ``min_se``, 481 once the call is over)."""
+        """A re-INVITE or UPDATE the dialog took: what to answer (a refresh when it offers
+        nothing or the far end's session in force), or the response refusing it (400 for a
+        body we cannot read, 422 for a session interval under ``min_se``, 481 once the call
+        is over)."""
         try:
             offer = body_sdp(request)
             timer = SessionTimer.requested(request, min_se)
@@ -1116,7 +1187,7 @@ class SessionMachine:
             return response_to(request, timer.status, timer.reason, headers=headers)
         if not connected:
             return response_to(request, 481, "Call/Transaction Does Not Exist")
-        refresh = offer is None or same_session(offer, remote)
+        refresh = offer is None or same_session(offer, self.remote_sdp)
         if refresh:
             log.info("SIP call %s: session refresh, media unchanged", request.call_id)
             self.refreshes += 1
@@ -1134,27 +1205,36 @@ class SessionMachine:
     def offer_accepted(
         self,
         request: Request,
+        taken: OfferTaken,
         *,
         contact: str,
         headers: list[tuple[str, str]],
-        timer: SessionTimer,
-        answer: SessionDescription | None,
+        answer: SessionDescription | None = None,
     ) -> Response:
-        """The 200 to the far end's re-INVITE or UPDATE: our ``contact``, ``headers`` and
-        the agreed ``timer``, with ``answer`` (our session; none to a bare UPDATE)."""
+        """The 200 to the far end's re-INVITE or UPDATE ``taken``: our ``contact``,
+        ``headers`` and the timer it asked for, with our session (none to a bare UPDATE).
+        ``answer`` (our answer to its new offer, RFC 3264 8's origin version given here)
+        and that offer become the session in force; None for a refresh, which keeps it."""
         self.note_allow(request)
-        fields = [("Contact", f"<{contact}>"), *headers, *timer.response_headers()]
+        if answer is not None:
+            self.local_sdp, self.remote_sdp = versioned(answer, self.local_sdp), taken.offer
+        if taken.timer.interval is not None:
+            self.timer = taken.timer
+        fields = [("Contact", f"<{contact}>"), *headers, *self.timer.response_headers()]
         body = b""
-        if answer is not None and (request.method != "UPDATE" or request.body):
+        ours = self.local_sdp
+        if ours is not None and (request.method != "UPDATE" or request.body):
             fields.append(("Content-Type", SDP))
-            body = answer.to_bytes()
+            body = ours.to_bytes()
         return response_to(request, 200, "OK", headers=fields, body=body)
 
     def stop(self) -> None:
         """The call ended: no timer runs any more."""
         self._session_at = self._session_event = self._retry_at = self._bye_at = None
         self.offering = self._refresh_due = False
+        self._wanted = None
         self._sent.clear()
+        self._offered.clear()
         self._acks.clear()
 
 
@@ -1230,6 +1310,7 @@ class IncomingCallMachine:
         """Our 200 went (or is going): neither a refusal nor a CANCEL ends the call now."""
         self.dialog: Dialog | None = None
         self.session = SessionMachine(t1=t1, t2=t2)
+        self.session.remote_sdp, self.session.timer = invite.offer, invite.timer
 
     def next_timer(self) -> float | None:
         """When ``handle_timer`` must next be called (our 200 resent, its ACK given up)."""
@@ -1266,6 +1347,7 @@ class IncomingCallMachine:
             self.request, local_tag=self.local_tag, local_contact=self.contact
         )
         self.session.note_allow(self.request)
+        self.session.local_sdp = answer
         self.state = CallState.CONNECTED
         headers = [*self._dialog_headers(), *self.timer.response_headers(), ("Content-Type", SDP)]
         response = response_to(
@@ -1277,8 +1359,11 @@ class IncomingCallMachine:
         """The ACK of our 200: the far end's answer it carries to our offer (None when the
         INVITE had the offer). A delayed offer's ACK must carry the answer (RFC 3261 13.2.1,
         RFC 3264 4): TelephonyError without one, the call cannot carry media."""
-        self.session.acked(ack.cseq.number)
-        return answer_in_ack(ack) if self.offer is None else None
+        self.session.acked(ack)
+        if self.offer is not None:
+            return None
+        self.session.remote_sdp = answer_in_ack(ack)
+        return self.session.remote_sdp
 
     def reject(
         self, status: int, reason: str, headers: Iterable[tuple[str, str]] = ()

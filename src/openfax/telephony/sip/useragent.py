@@ -46,6 +46,7 @@ from openfax.telephony.sip._grammar import quote
 from openfax.telephony.sip.call import (
     ALLOW,
     Abandon,
+    Acked,
     ByeDone,
     ByeReceived,
     CallMachine,
@@ -72,10 +73,8 @@ from openfax.telephony.sip.call import (
     SessionExpired,
     SessionMachine,
     SessionTimer,
-    body_sdp,
     incoming_invite,
     outside_dialog,
-    versioned,
     warning,
 )
 from openfax.telephony.sip.call import (
@@ -653,12 +652,9 @@ class Call:
         self.peer = peer
         self.state = CallState.CALLING
         self.dialog: Dialog | None = None
-        self.local_sdp: SessionDescription | None = None
-        self.remote_sdp: SessionDescription | None = None
         self.on_offer: OfferHandler | None = None
         """Answers the far end's offers that change the session; None refuses them (488)."""
         self.end: CallEnd | None = None
-        self.timer = SessionTimer()
         self._ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
         self._reinvite_lock = asyncio.Lock()
         self._hanging_up = False
@@ -668,17 +664,30 @@ class Call:
         self.session = SessionMachine(
             t1=timers.t1, t2=timers.t2, glare_retries=ua.config.glare_retries
         )
-        """The dialog's timers (session refresh or expiry, 2xx resent, 491 retry) and
-        whether an offer exchange of ours is under way."""
+        """The dialog's timers (session refresh or expiry, 2xx resent, 491 retry), its
+        sessions and session timer, and whether an offer exchange of ours is under way."""
         self._session_handle: asyncio.TimerHandle | None = None
         self._glare: asyncio.Future[None] | None = None
-        self._acks: dict[int, asyncio.Future[Request | None]] = {}
-        """The ACKs awaited for our 2xx, by CSeq number (None: none came)."""
 
     @property
     def refreshes(self) -> int:
         """Session refreshes sent or answered without a change of media."""
         return self.session.refreshes
+
+    @property
+    def local_sdp(self) -> SessionDescription | None:
+        """Our session description in force."""
+        return self.session.local_sdp
+
+    @property
+    def remote_sdp(self) -> SessionDescription | None:
+        """The far end's session description in force."""
+        return self.session.remote_sdp
+
+    @property
+    def timer(self) -> SessionTimer:
+        """The session timer agreed (RFC 4028)."""
+        return self.session.timer
 
     @property
     def outgoing(self) -> bool:
@@ -728,20 +737,8 @@ class Call:
         A 491 (glare) is retried after RFC 3261 14.1's random delay; a refusal (488, 415 ...)
         leaves the old session in force; 408 or 481 end the call."""
         async with self._reinvite_lock:
-            self.session.begin_offer()
-            try:
-                result = ReinviteResult(481, "Call/Transaction Does Not Exist")
-                while self.state is CallState.CONNECTED and self.dialog is not None:
-                    result = await self._offer("INVITE", versioned(offer, self.local_sdp))
-                    now = self.ua.endpoint.now()
-                    if not self.session.glare(result.status, self.dialog, now):
-                        break
-                    self._glare = asyncio.get_running_loop().create_future()
-                    self._run_session()
-                    await self._glare
-                return result
-            finally:
-                self.session.end_offer()
+            self.session.begin_offer(offer)
+            return await self._exchange("INVITE")
 
     # --- Inside the dialog ------------------------------------------------------------------
 
@@ -782,9 +779,7 @@ class Call:
         timer = self.timer.request_headers(config.session_expires, config.min_se)
         headers = [*self.ua.common_headers(), *timer]
         response, client = await self._request(method, body=body, headers=headers)
-        result, events = self.session.offer_answered(
-            method, offer, response, client.local, self.timer
-        )
+        result, events = self.session.offer_answered(method, offer, response, client.local)
         for event in events:
             if isinstance(event, Lost) and event.bye:
                 self.ua.spawn(self._hang_up(CallEnd(remote=True, reason=event.reason)))
@@ -794,8 +789,6 @@ class Call:
                 self.ua.spawn(self.hang_up())
         if result.accepted:
             self._arm_timer()
-        if result.answer is not None:
-            self.local_sdp, self.remote_sdp = offer, result.answer
         return result
 
     def _on_response(self, response: Response) -> None:
@@ -843,18 +836,16 @@ class Call:
         assert self.dialog is not None
         connected = self.state is CallState.CONNECTED
         min_se = self.ua.config.min_se
-        taken = self.session.offer_received(
-            request, min_se=min_se, connected=connected, remote=self.remote_sdp
-        )
+        taken = self.session.offer_received(request, min_se=min_se, connected=connected)
         if isinstance(taken, Response):
             self._refuse(server, taken)
             return
-        answer = self.local_sdp
+        answer = None
         if taken.offer is not None and not taken.refresh:
             try:
                 if self.on_offer is None:
                     raise SdpNegotiationError("no handler for offers in this call")
-                answer = versioned(await self.on_offer(taken.offer), self.local_sdp)
+                answer = await self.on_offer(taken.offer)
             except SdpNegotiationError as refusal:
                 log.info("SIP call %s: offer refused (%s)", self.call_id, refusal)
                 self._refuse(server, self.session.offer_refused(request, refusal))
@@ -864,14 +855,11 @@ class Call:
                 log.exception("SIP call %s: the offer handler failed", self.call_id)
                 self._refuse(server, self.session.offer_refused(request, None))
                 return
-            self.local_sdp, self.remote_sdp = answer, taken.offer
-        if taken.timer.interval is not None:
-            self.timer = taken.timer
         response = self.session.offer_accepted(
             request,
+            taken,
             contact=self.dialog.local_contact,
             headers=self.ua.common_headers(),
-            timer=self.timer,
             answer=answer,
         )
         self._arm_timer()
@@ -879,40 +867,27 @@ class Call:
             server.respond(response)
             return
         self.dialog.answered(response)
-        ack = await self._send_2xx(server, response)
-        if ack is not None and taken.offer is None and (late := body_sdp(ack)) is not None:
-            self.remote_sdp = late
+        self._send_2xx(server, response, offer=taken.offer is None)
 
     def _refuse(self, server: ServerRequest, response: Response) -> None:
         server.respond(response)
         if self.dialog is not None and server.request.method == "INVITE":
             self.dialog.answered(response)
 
-    async def _send_2xx(self, server: ServerRequest, response: Response) -> Request | None:
-        """Send a 2xx to an INVITE, resent until its ACK comes (RFC 3261 13.3.1.4); without
-        an ACK after 64*T1 the call is hung up. Returns the ACK, or None."""
-        number = response.cseq.number
-        ack: asyncio.Future[Request | None] = asyncio.get_running_loop().create_future()
-        self._acks[number] = ack
+    def _send_2xx(self, server: ServerRequest, response: Response, *, offer: bool) -> None:
+        """Send a 2xx to an INVITE, which the session machine resends until its ACK comes
+        (RFC 3261 13.3.1.4; :class:`Acked`), or gives up on after 64*T1 (:class:`NoAck`:
+        the call is hung up). ``offer`` True when it holds our offer."""
         server.respond(response)
-        self.session.sent_2xx(response, server.peer, self.ua.endpoint.now())
+        self.session.sent_2xx(response, server.peer, self.ua.endpoint.now(), offer=offer)
         self._run_session()
-        try:
-            got = await ack
-        finally:
-            self._acks.pop(number, None)
-        if got is not None or self.state is CallState.ENDED:
-            return got
-        log.warning("SIP call %s: no ACK for the %d; hanging up", self.call_id, response.status)
-        await self._hang_up(CallEnd(remote=True, reason="no ACK"))
-        return None
 
     def _on_ack(self, ack: Request) -> None:
-        future = self._acks.get(ack.cseq.number)
-        if future is not None and not future.done():
-            self.session.acked(ack.cseq.number)
-            self._run_session()
-            future.set_result(ack)
+        self._session_events(self.session.acked(ack))
+
+    def _acked(self, acked: Acked) -> None:
+        """The ACK of our 2xx came: once connected, nothing is left to do (the session
+        machine took the answer it carries)."""
 
     # --- The dialog's time ------------------------------------------------------------------
 
@@ -940,6 +915,8 @@ class Call:
                 self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="session expired")))
             elif isinstance(event, Resend):
                 self.ua.endpoint.send(event.response, event.peer)
+            elif isinstance(event, Acked):
+                self._acked(event)
             elif isinstance(event, NoAck):
                 self._no_ack(event.cseq)
             elif isinstance(event, RetryDue) and self._glare and not self._glare.done():
@@ -949,14 +926,16 @@ class Call:
         self._run_session()
 
     def _no_ack(self, cseq: int) -> None:
-        future = self._acks.get(cseq)
-        if future is not None and not future.done():
-            future.set_result(None)
+        """No ACK came for our 2xx with CSeq number ``cseq``: the call is hung up."""
+        if self.state is CallState.ENDED:
+            return
+        log.warning("SIP call %s: no ACK for our 2xx (CSeq %d); hanging up", self.call_id, cseq)
+        self.ua.spawn(self._hang_up(CallEnd(remote=True, reason="no ACK")))
 
     def _arm_timer(self) -> None:
         """(Re)start the session timer after a successful INVITE, re-INVITE or UPDATE."""
         if self.state is CallState.CONNECTED:
-            self.session.arm(self.timer, self.ua.endpoint.now())
+            self.session.arm(self.ua.endpoint.now())
             self._run_session()
 
     async def _refresh(self) -> None:
@@ -970,24 +949,31 @@ class Call:
             return
         async with self._reinvite_lock:
             log.info("SIP call %s: refreshing the session", self.call_id)
-            try:
-                while method is not None:
-                    offer = None if method == "UPDATE" else self.local_sdp
-                    result = await self._offer(method, offer)
-                    if self.state is not CallState.CONNECTED:
-                        return
-                    if not result.accepted:
-                        log.warning(
-                            "SIP call %s: session refresh by %s refused (%d)",
-                            self.call_id,
-                            method,
-                            result.status,
-                        )
-                    now = self.ua.endpoint.now()
-                    method = self.session.refreshed(method, result.accepted, now)
-            finally:
-                self.session.end_offer()
+            await self._exchange(method)
         self._run_session()
+
+    async def _exchange(self, method: str | None) -> ReinviteResult:
+        """Our offer exchange the session machine began (the user's re-INVITE, or a
+        refresh): each request it asks for, sent by ``method`` first, then as it says (the
+        re-INVITE again after a 491's wait, a re-INVITE after a refused UPDATE), while the
+        call lasts. Returns the last final answer."""
+        result = ReinviteResult(481, "Call/Transaction Does Not Exist")
+        try:
+            while method is not None and self.state is CallState.CONNECTED:
+                assert self.dialog is not None
+                result = await self._offer(method, self.session.offer_now(method))
+                if self.state is not CallState.CONNECTED:
+                    break
+                method = self.session.offer_done(
+                    method, result, self.dialog, self.ua.endpoint.now()
+                )
+                if method is not None and self.session.retrying:
+                    self._glare = asyncio.get_running_loop().create_future()
+                    self._run_session()
+                    await self._glare
+        finally:
+            self.session.end_offer()
+        return result
 
     # --- The end ----------------------------------------------------------------------------
 
@@ -998,9 +984,8 @@ class Call:
         self.end = end
         self.session.stop()
         self._run_session()
-        for future in [*self._acks.values(), self._glare]:
-            if future is not None and not future.done():
-                future.set_result(None)
+        if self._glare is not None and not self._glare.done():
+            self._glare.set_result(None)
         if self.dialog is not None:
             self.dialog.terminate()
         self.ua.forget(self)
@@ -1033,7 +1018,7 @@ class OutgoingCall(Call):
             peer=Peer(config.transport, "", 0),
         )
         self.target = target
-        self.local_sdp = offer
+        self.session.local_sdp = offer
         self.caller = caller
         self.caller_name = caller_name
         self.on_progress = on_progress
@@ -1180,10 +1165,10 @@ class OutgoingCall(Call):
     def _answered(self, connected: Connected) -> None:
         self.ua._placing.discard(self)
         self.dialog = self.machine.dialog
-        self.timer = self.machine.timer
+        self.session.timer = self.machine.timer
         self.ua._calls[(self.call_id, self.local_tag)] = self
         self.state = CallState.CONNECTED
-        self.remote_sdp = connected.answer
+        self.session.remote_sdp = connected.answer
         self.session.note_allow(connected.response)
         self._arm_timer()
         self._connected.set_result(connected.answer)
@@ -1237,13 +1222,13 @@ class IncomingCall(Call):
         )
         self.session = self.machine.session
         self.offer = invite.offer
-        self.remote_sdp = invite.offer
-        self.timer = invite.timer
         self.caller = self.request.from_.uri
         self.caller_name = self.request.from_.display_name
         self.provisional = invite.provisional
         """False when the caller requires reliable provisional responses (RFC 3262): we do
         not send them, so :meth:`ring` sends nothing and the 200 follows the 100 Trying."""
+        self._answer_ack: asyncio.Future[Request | None] | None = None
+        """The ACK :meth:`answer` waits for (None: none came, or the call ended first)."""
 
     def ring(self, status: int = 180, reason: str = "Ringing") -> None:
         """Send a provisional response (180 Ringing, or 183 Session Progress); nothing when
@@ -1258,23 +1243,23 @@ class IncomingCall(Call):
         for event in events:
             if isinstance(event, Failed):
                 raise CallFailedError(event.cause, event.status, event.reason)
-        self.local_sdp = answer
         self.dialog = self.machine.dialog
         self.ua._calls[(self.call_id, self.local_tag)] = self
         self.ua._ringing.pop(id(self.server), None)
         self.state = CallState.CONNECTED
         response = next(event.response for event in events if isinstance(event, Respond))
-        ack = await self._send_2xx(self.server, response)
+        self._answer_ack = asyncio.get_running_loop().create_future()
+        self._send_2xx(self.server, response, offer=False)
+        ack = await self._answer_ack
         if ack is None:
+            await self.wait_ended()
             raise CallFailedError(CallFailure.UNREACHABLE, 408, "no ACK for the 200 OK")
         try:
-            late = self.machine.acked(ack)
+            self.machine.acked(ack)
         except TelephonyError as error:
             log.warning("SIP call %s: %s; hanging up", self.call_id, error)
             await self.hang_up((488, str(error)))
             raise CallFailedError(CallFailure.INCOMPATIBLE, 488, str(error)) from None
-        if late is not None:
-            self.remote_sdp = late
         self._arm_timer()
         log.info("SIP call %s from %s connected", self.call_id, self.caller)
 
@@ -1295,6 +1280,26 @@ class IncomingCall(Call):
             self.reject(480, "Temporarily Unavailable")
             return
         await super().hang_up(reason)
+
+    def _acked(self, acked: Acked) -> None:
+        if acked.ack.cseq.number == self.request.cseq.number:
+            self._answered_by(acked.ack)
+        else:
+            super()._acked(acked)
+
+    def _no_ack(self, cseq: int) -> None:
+        if cseq == self.request.cseq.number:
+            self._answered_by(None)
+        super()._no_ack(cseq)
+
+    def _finish(self, end: CallEnd) -> None:
+        super()._finish(end)
+        self._answered_by(None)
+
+    def _answered_by(self, ack: Request | None) -> None:
+        """End :meth:`answer`'s wait: the ACK of our 200, or None."""
+        if self._answer_ack is not None and not self._answer_ack.done():
+            self._answer_ack.set_result(ack)
 
     def _cancelled(self, cancel: Request) -> None:
         """The far end sent CANCEL: the machine says whether it ends the call."""
