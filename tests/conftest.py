@@ -116,6 +116,23 @@ class PostgreSQLServer:
         )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the tests that share a module's or a package's fixture (most often a daemon) in one
+    xdist group, so that ``--dist loadgroup`` runs them in one worker and starts the fixture
+    once; every other test is handed to whichever worker is free."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        fixturedefs = item._fixtureinfo.name2fixturedefs.values()  # type: ignore[attr-defined]
+        scopes = {defs[-1].scope for defs in fixturedefs if defs}
+        module = item.nodeid.split("::")[0]
+        if "package" in scopes:
+            item.add_marker(pytest.mark.xdist_group(module.rpartition("/")[0]))
+        elif scopes & {"module", "class"}:
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
 @pytest.fixture(scope="session")
 def postgresql() -> Iterator[PostgreSQLServer]:
     """The session's private PostgreSQL server, with a migrated template database."""
