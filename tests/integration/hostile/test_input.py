@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,27 @@ hours (a loaded machine is slow, but never that slow)."""
 TEXT = ("note.txt", b"A short body.\n", "text/plain")
 
 
-@pytest.fixture
-def paused(daemon: Daemon) -> Daemon:
-    """The hostile daemon with its outgoing queue paused: what is queued stays queued."""
+def pause(daemon: Daemon) -> Daemon:
+    """``daemon`` with its outgoing queue paused: what is queued stays queued."""
     with daemon.connected() as server:
         queue = server.folders.outgoing_queue
         queue.paused = True
         queue.save()
     return daemon
+
+
+@pytest.fixture
+def paused(daemon: Daemon) -> Daemon:
+    """A fresh hostile daemon with its outgoing queue paused."""
+    return pause(daemon)
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One paused hostile daemon for the tests of values it must refuse: a refusal changes
+    nothing, and each of them checks that nothing was kept."""
+    with running(tmp_path_factory.mktemp("openfaxd"), memory_limit=LIMIT_BYTES) as started:
+        yield pause(started)
 
 
 def api(daemon: Daemon) -> httpx.Client:
@@ -119,10 +133,7 @@ def test_a_render_past_its_deadline_stops_and_leaves_no_file(
         deadlines={"render_seconds": seconds},
         outgoing={"max_recipients": recipients},
     ) as daemon:
-        with daemon.connected() as server:
-            queue = server.folders.outgoing_queue
-            queue.paused = True
-            queue.save()
+        pause(daemon)
         error = refused(submit(daemon, to(*["1002"] * recipients)), "render_seconds")
         assert "nothing was queued" in error["message"]
         assert spool_files(daemon) == []
@@ -155,16 +166,16 @@ def multipart(file_name: bytes) -> bytes:
     [(b"a." + b"x" * 300, "bodies.0"), (b"a\x00.txt", "bodies.0"), (b"a\x1b.txt", "bodies.0")],
 )
 def test_an_upload_name_no_file_can_have_is_refused(
-    paused: Daemon, file_name: bytes, field: str
+    refusing: Daemon, file_name: bytes, field: str
 ) -> None:
-    with api(paused) as client:
+    with api(refusing) as client:
         answer = client.post(
             "/v1/submissions",
             content=multipart(file_name),
             headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
         )
     refused(answer, field)
-    assert spool_files(paused) == []
+    assert spool_files(refusing) == []
 
 
 @pytest.mark.parametrize(
@@ -178,12 +189,12 @@ def test_an_upload_name_no_file_can_have_is_refused(
     ],
 )
 def test_a_submission_value_the_service_cannot_use_is_refused(
-    paused: Daemon, fields: dict[str, Any], field: str
+    refusing: Daemon, fields: dict[str, Any], field: str
 ) -> None:
     """schedule_time 9999-12-31 was a 500 that left its rendered file in the spool."""
     document = to("1002", schedule_type=ScheduleType.SPECIFIC_TIME, **fields)
-    refused(submit(paused, document), field)
-    assert spool_files(paused) == []
+    refused(submit(refusing, document), field)
+    assert spool_files(refusing) == []
 
 
 @pytest.mark.parametrize(
@@ -200,11 +211,11 @@ def test_a_submission_value_the_service_cannot_use_is_refused(
     ],
 )
 def test_a_configuration_value_the_service_cannot_use_is_refused(
-    daemon: Daemon, body: str, field: str
+    refusing: Daemon, body: str, field: str
 ) -> None:
     """retry_delay=Infinity was saved (redialled every 60 s, no retry counted), an age limit
     of 10^14 days too (housekeeping failed on every pass)."""
-    with api(daemon) as client:
+    with api(refusing) as client:
         answer = client.patch(
             "/v1/configuration", content=body, headers={"Content-Type": "application/json"}
         )
@@ -214,8 +225,8 @@ def test_a_configuration_value_the_service_cannot_use_is_refused(
     assert shown["outgoing_queue_age_limit"] == 0
 
 
-def test_config_set_from_the_command_line_names_an_endless_delay(daemon: Daemon) -> None:
-    answer = openfax(daemon, "config", "set", "retry_delay=Infinity")
+def test_config_set_from_the_command_line_names_an_endless_delay(refusing: Daemon) -> None:
+    answer = openfax(refusing, "config", "set", "retry_delay=Infinity")
     assert answer.returncode == 1
     assert "retry_delay: must be a finite number" in answer.stderr
 
@@ -252,23 +263,23 @@ def test_a_configuration_file_value_out_of_range_stops_the_daemon_naming_the_key
     ],
 )
 def test_a_query_value_beyond_what_the_store_holds_is_refused(
-    daemon: Daemon, path: str, params: dict[str, str], field: str
+    refusing: Daemon, path: str, params: dict[str, str], field: str
 ) -> None:
-    with api(daemon) as client:
+    with api(refusing) as client:
         refused(client.get(path, params=params), field)
 
 
-def test_a_websocket_after_beyond_64_bits_is_refused_with_the_error_body(daemon: Daemon) -> None:
+def test_a_websocket_after_beyond_64_bits_is_refused_with_the_error_body(refusing: Daemon) -> None:
     """``after`` above 2^63 was accepted, then the stream died on SQLite's integer limit."""
-    headers = {"Authorization": f"Bearer {daemon.token}"}
+    headers = {"Authorization": f"Bearer {refusing.token}"}
     with pytest.raises(InvalidStatus) as denied:
-        connect(f"ws://{daemon.address}/v1/events?after={2**63}", additional_headers=headers)
+        connect(f"ws://{refusing.address}/v1/events?after={2**63}", additional_headers=headers)
     response = denied.value.response
     assert response.status_code == 400
     error = json.loads(bytes(response.body or b""))["error"]
     assert error["hresult"] >= 0x80000000
     assert "query.after" in error["message"]
     with connect(
-        f"ws://{daemon.address}/v1/events?after={2**63 - 1}", additional_headers=headers
+        f"ws://{refusing.address}/v1/events?after={2**63 - 1}", additional_headers=headers
     ) as socket:
         assert json.loads(socket.recv(timeout=30))["type"] == "subscribed"
