@@ -100,6 +100,42 @@ def loopback(inputs: tuple[str, ...], output: str, **options: Any) -> None:
     run_loopback(list(inputs), output, **options)
 
 
+@cli.command("virtual-modems")
+@click.option(
+    "--pair",
+    "paths",
+    nargs=2,
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="PATH_A PATH_B",
+    help="Symlinks to create for the two modems' ports (they must not exist).",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True, max=8),
+    default=1.0,
+    show_default=True,
+    help="Line time as a multiple of real time (fax programs need about real time).",
+)
+@click.option(
+    "--numbers",
+    nargs=2,
+    default=("1001", "1002"),
+    show_default=True,
+    metavar="NUMBER_A NUMBER_B",
+    help="The modems' numbers: the caller id each shows the other (AT+VCID=1).",
+)
+def virtual_modems(paths: tuple[str, str], speed: float, numbers: tuple[str, str]) -> None:
+    """Run two virtual Class 1 fax modems whose lines are connected, until interrupted.
+
+    ATD on one rings the other; ATA connects them. Point efax, HylaFAX or an OpenFax modem
+    line at each path to fax between them without hardware.
+    """
+    from openfax.cli.virtual_modems import run_virtual_modems
+
+    run_virtual_modems(*paths, speed=speed, numbers=numbers)
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--to", "to", multiple=True, required=True, help="A fax number; repeat for more.")

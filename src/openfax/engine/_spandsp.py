@@ -112,6 +112,8 @@ int t31_rx(t31_state_t *s, int16_t amp[], int len);
 int t31_tx(t31_state_t *s, int16_t amp[], int max_len);
 void t31_set_transmit_on_idle(t31_state_t *s, int transmit_on_idle);
 logging_state_t *t31_get_logging_state(t31_state_t *s);
+void at_reset_call_info(at_state_t *s);
+void at_set_call_info(at_state_t *s, char const *id, char const *value);
 """
 
 # spandsp enum values used by the sessions (from spandsp/t30.h, logging.h, t38_terminal.h,

@@ -1,0 +1,277 @@
+"""Two virtual Class 1 modems whose lines are connected back to back, for any fax program.
+
+``openfax virtual-modems --pair PATH_A PATH_B`` and the tests run a :class:`ModemPair`: two
+:class:`~openfax.virtual_modem.port.ModemPort` on their ptys, each a private phone line to
+the other. ATD on one rings the other (RING every ``ring_interval`` line seconds, after
+``NMBR=`` with the caller's number if its DTE asked for caller id with ``AT+VCID=1``) until
+its DTE answers (ATA, or ``ATS0=n`` auto-answer); the caller hears CONNECT once the fax
+handshake starts, the audio of each modem is what the other hears, and either side hanging
+up (ATH, a reset, or its program closing the port) gives the other NO CARRIER. Dialling a
+modem that is off hook gives BUSY; one left ringing ``answer_timeout`` line seconds gives
+the caller NO ANSWER. Whatever number is dialled rings the other modem.
+
+The pair runs until cancelled, call after call, paced at ``speed`` x real time: fax
+programs time their commands by the wall clock, so there is no unpaced mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from openfax.engine.session import SAMPLE_RATE
+from openfax.engine.t31 import Answer, CallEvent, Dial, HangUp, ModemEvent, OffHook, OnHook
+from openfax.pacing import LinePacer
+from openfax.virtual_modem.port import BLOCK_SAMPLES, SILENCE, ModemPort
+from openfax.virtual_modem.pty_line import PtyLine
+
+DEFAULT_NUMBERS = ("1001", "1002")
+"""The numbers of modems A and B: each is the caller id the other sees."""
+
+_logger = logging.getLogger(__name__)
+
+
+class _Line(enum.Enum):
+    IDLE = "idle"
+    RINGING = "ringing"
+    UP = "up"
+
+
+@dataclass
+class PairCall:
+    """A call between the pair's modems: who called whom, and how it went."""
+
+    caller: str
+    callee: str
+    dialled: str
+    rings: int = 0
+    answered: bool = False
+    ended: str | None = None
+    """Why it ended: "hang-up by NAME", "closed by NAME", "no answer"; None while it lasts."""
+
+
+class ModemPair:
+    """Modems A and B on ptys linked at ``path_a`` and ``path_b``, connected back to back.
+
+    Use it as ``async with ModemPair(a, b) as pair:`` in an event loop (it serves the ports
+    in a task until the block ends), or ``with ModemPair(a, b).in_thread() as pair:`` from
+    code without one (its own loop in a thread). The symlinks exist from construction to
+    ``close()``. ``calls`` lists the calls so far, the last one possibly still going.
+    """
+
+    def __init__(
+        self,
+        path_a: str | Path,
+        path_b: str | Path,
+        *,
+        speed: float = 1.0,
+        numbers: tuple[str, str] = DEFAULT_NUMBERS,
+        ring_interval: float = 6.0,
+        answer_timeout: float = 60.0,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, not {speed}")
+        self.speed = speed
+        self.numbers = dict(zip(("A", "B"), numbers, strict=True))
+        self.ring_interval = ring_interval
+        self.answer_timeout = answer_timeout
+        self.calls: list[PairCall] = []
+        self._ports: dict[str, ModemPort] = {}
+        self._off_hook = {"A": False, "B": False}
+        for name, path in (("A", path_a), ("B", path_b)):
+            try:
+                self._ports[name] = ModemPort(PtyLine(path), name=name)
+            except BaseException:
+                self.close()
+                raise
+        self._state = _Line.IDLE
+        self._since = 0.0
+        self._last_ring = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def paths(self) -> tuple[Path, Path]:
+        """The paths programs open: A's and B's symlinks."""
+        return (self._ports["A"].line.path, self._ports["B"].line.path)
+
+    @property
+    def line_seconds(self) -> float:
+        return self._ports["A"].line_seconds
+
+    @property
+    def call(self) -> PairCall | None:
+        """The call under way (ringing or up), if any."""
+        return self.calls[-1] if self.calls and self.calls[-1].ended is None else None
+
+    # --- running ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve both ports until cancelled (then close the pair)."""
+        pacer = LinePacer(self.speed, block_seconds=BLOCK_SAMPLES / SAMPLE_RATE)
+        try:
+            while True:
+                for _ in range(await pacer.next_blocks()):
+                    self._step()
+        finally:
+            self.close()
+
+    async def __aenter__(self) -> ModemPair:
+        self._task = asyncio.create_task(self.run(), name="modem-pair")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            (outcome,) = await asyncio.gather(task, return_exceptions=True)
+        self.close()
+        if task is not None and isinstance(outcome, Exception):
+            raise outcome
+
+    @contextmanager
+    def in_thread(self) -> Iterator[ModemPair]:
+        """Serve the pair from a thread of its own for the ``with`` block."""
+        loop = asyncio.new_event_loop()
+        task = loop.create_task(self.run())
+        thread = threading.Thread(
+            target=loop.run_until_complete, args=(task,), name="modem-pair", daemon=True
+        )
+        thread.start()
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(task.cancel)
+            thread.join()
+            loop.close()
+            self.close()
+
+    def close(self) -> None:
+        """Hang up, free the modems and close the ptys, removing the symlinks."""
+        for port in self._ports.values():
+            port.close()
+            port.line.close()
+
+    # --- one tick -----------------------------------------------------------------------
+
+    def _step(self) -> None:
+        for name, port in self._ports.items():
+            port.serve_dte()
+            if not port.line.dte_attached and port.dte_seen:
+                self._dte_gone(name)
+            self._handle(name, port.pop_events())
+        self._ring_if_due()
+        a, b = self._ports["A"], self._ports["B"]
+        sent_a, sent_b = a.send_block(), b.send_block()
+        if self._state is _Line.UP:
+            a.hear(sent_b)
+            b.hear(sent_a)
+        else:
+            a.hear(SILENCE)
+            b.hear(SILENCE)
+        for name, port in self._ports.items():
+            self._handle(name, port.pop_events())
+            port.answer_dte()
+
+    def _handle(self, name: str, events: list[ModemEvent]) -> None:
+        for event in events:
+            _logger.debug("[%s] modem: %s", name, event)
+            if isinstance(event, Dial):
+                self._on_dial(name, event.number)
+            elif isinstance(event, Answer):
+                self._on_answer(name)
+            elif isinstance(event, OffHook):
+                self._off_hook[name] = True
+            elif isinstance(event, HangUp | OnHook):
+                self._off_hook[name] = False
+                self._hang_up(name, f"hang-up by {name}")
+
+    def _on_dial(self, name: str, number: str) -> None:
+        other = _other(name)
+        port = self._ports[name]
+        if self._state is not _Line.IDLE or self._off_hook[other]:
+            _logger.info("[%s] dialled %r: %s is busy", name, number, other)
+            port.modem.call_event(CallEvent.BUSY)
+            return
+        _logger.info("[%s] dialled %r: ringing %s", name, number, other)
+        self._off_hook[name] = True
+        self.calls.append(PairCall(caller=name, callee=other, dialled=number))
+        self._state = _Line.RINGING
+        self._since = self.line_seconds
+        self._ports[other].modem.set_caller_id(self.numbers[name])
+        self._ring()
+
+    def _on_answer(self, name: str) -> None:
+        call = self.call
+        if self._state is not _Line.RINGING or call is None or call.callee != name:
+            self._ports[name].modem.call_event(CallEvent.HANGUP)
+            return
+        _logger.info("[%s] answered after %d rings", name, call.rings)
+        self._state = _Line.UP
+        self._off_hook[name] = True
+        call.answered = True
+        self._ports[name].modem.call_event(CallEvent.ANSWERED)
+        self._ports[call.caller].modem.call_event(CallEvent.CONNECTED)
+
+    def _ring_if_due(self) -> None:
+        call = self.call
+        if self._state is not _Line.RINGING or call is None:
+            return
+        now = self.line_seconds
+        if now - self._since >= self.answer_timeout:
+            _logger.info("[%s] no answer from %s", call.caller, call.callee)
+            self._end("no answer")
+            self._off_hook[call.caller] = False
+            self._ports[call.caller].modem.call_event(CallEvent.NO_ANSWER)
+        elif now - self._last_ring >= self.ring_interval:
+            self._ring()
+
+    def _ring(self) -> None:
+        call = self.call
+        assert call is not None
+        call.rings += 1
+        self._last_ring = self.line_seconds
+        self._ports[call.callee].modem.call_event(CallEvent.ALERTING)
+
+    def _dte_gone(self, name: str) -> None:
+        """A program closed its port (dropped DTR): its modem hangs up, as with ``&D2``."""
+        port = self._ports[name]
+        port.dte_seen = False
+        call = self.call
+        if call is None or (self._state is _Line.RINGING and call.callee == name):
+            return
+        _logger.info("[%s] the program closed the port during the call", name)
+        self._hang_up(name, f"closed by {name}")
+        port.modem.call_event(CallEvent.HANGUP)
+
+    def _hang_up(self, name: str, why: str) -> None:
+        call = self.call
+        if call is None or name not in (call.caller, call.callee):
+            return
+        if self._state is _Line.RINGING and name == call.callee:
+            return
+        other = _other(name)
+        self._end(why)
+        self._off_hook[other] = False
+        self._ports[other].modem.call_event(CallEvent.HANGUP)
+
+    def _end(self, why: str) -> None:
+        call = self.call
+        if call is not None:
+            call.ended = why
+        self._state = _Line.IDLE
+
+
+def _other(name: str) -> str:
+    return "B" if name == "A" else "A"
