@@ -10,6 +10,12 @@ up (ATH, a reset, or its program closing the port) gives the other NO CARRIER. D
 modem that is off hook gives BUSY; one left ringing ``answer_timeout`` line seconds gives
 the caller NO ANSWER. Whatever number is dialled rings the other modem.
 
+The line delays the audio ``delay`` line seconds each way, as a phone line does (40 ms
+by default, a long-distance call). It matters: with none, a fax program that answers the
+end of a training check at once (efax receiving does, with ``AT+FTH=3`` on NO CARRIER)
+starts its flags in the very tick the sender's modem begins the ``AT+FRS=1`` silence the
+sender asked for, so the silence never comes and the sender misses CFR.
+
 The pair runs until cancelled, call after call, paced at ``speed`` x real time: fax
 programs time their commands by the wall clock, so there is no unpaced mode.
 """
@@ -20,6 +26,7 @@ import asyncio
 import enum
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,6 +64,24 @@ class PairCall:
     """Why it ended: "hang-up by NAME", "closed by NAME", "no answer"; None while it lasts."""
 
 
+class _DelayLine:
+    """One direction of the line: what goes in comes out ``blocks`` ticks later."""
+
+    def __init__(self, blocks: int) -> None:
+        self._blocks: deque[bytes] = deque([SILENCE] * blocks)
+
+    def carry(self, block: bytes | bytearray | memoryview) -> bytes | memoryview:
+        if not self._blocks:
+            return block if isinstance(block, bytes | memoryview) else bytes(block)
+        self._blocks.append(bytes(block))
+        return self._blocks.popleft()
+
+    def clear(self) -> None:
+        """Silence in flight: a new call starts on a quiet line."""
+        for index in range(len(self._blocks)):
+            self._blocks[index] = SILENCE
+
+
 class ModemPair:
     """Modems A and B on ptys linked at ``path_a`` and ``path_b``, connected back to back.
 
@@ -75,9 +100,12 @@ class ModemPair:
         numbers: tuple[str, str] = DEFAULT_NUMBERS,
         ring_interval: float = 6.0,
         answer_timeout: float = 60.0,
+        delay: float = 0.04,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be positive, not {speed}")
+        if not 0 <= delay <= 1:
+            raise ValueError(f"the line's delay must be 0 to 1 s, not {delay}")
         self.speed = speed
         self.numbers = dict(zip(("A", "B"), numbers, strict=True))
         self.ring_interval = ring_interval
@@ -91,6 +119,8 @@ class ModemPair:
             except BaseException:
                 self.close()
                 raise
+        blocks = round(delay * SAMPLE_RATE / BLOCK_SAMPLES)
+        self._a_to_b, self._b_to_a = _DelayLine(blocks), _DelayLine(blocks)
         self._state = _Line.IDLE
         self._since = 0.0
         self._last_ring = 0.0
@@ -142,12 +172,21 @@ class ModemPair:
 
     @contextmanager
     def in_thread(self) -> Iterator[ModemPair]:
-        """Serve the pair from a thread of its own for the ``with`` block."""
+        """Serve the pair from a thread of its own for the ``with`` block; an error that
+        stopped it is raised at the end of the block."""
         loop = asyncio.new_event_loop()
         task = loop.create_task(self.run())
-        thread = threading.Thread(
-            target=loop.run_until_complete, args=(task,), name="modem-pair", daemon=True
-        )
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            try:
+                loop.run_until_complete(task)
+            except asyncio.CancelledError:
+                pass
+            except BaseException as exc:  # handed to the thread that owns the pair
+                failure.append(exc)
+
+        thread = threading.Thread(target=serve, name="modem-pair", daemon=True)
         thread.start()
         try:
             yield self
@@ -156,6 +195,8 @@ class ModemPair:
             thread.join()
             loop.close()
             self.close()
+        if failure:
+            raise failure[0]
 
     def close(self) -> None:
         """Hang up, free the modems and close the ptys, removing the symlinks."""
@@ -175,8 +216,8 @@ class ModemPair:
         a, b = self._ports["A"], self._ports["B"]
         sent_a, sent_b = a.send_block(), b.send_block()
         if self._state is _Line.UP:
-            a.hear(sent_b)
-            b.hear(sent_a)
+            a.hear(self._b_to_a.carry(sent_b))
+            b.hear(self._a_to_b.carry(sent_a))
         else:
             a.hear(SILENCE)
             b.hear(SILENCE)
@@ -221,6 +262,8 @@ class ModemPair:
         self._state = _Line.UP
         self._off_hook[name] = True
         call.answered = True
+        self._a_to_b.clear()
+        self._b_to_a.clear()
         self._ports[name].modem.call_event(CallEvent.ANSWERED)
         self._ports[call.caller].modem.call_event(CallEvent.CONNECTED)
 

@@ -1,0 +1,206 @@
+"""The virtual modem pair as programs meet it: two ports, AT commands, calls between them.
+
+Each test scripts both programs (the DTEs) itself over the ptys: a call rings the other
+modem with the caller's number, connects on ATA, and a hang-up, a closed port, a busy modem
+or one left ringing end it as on a phone line. ``openfax virtual-modems`` is run as a user
+runs it, a process stopped by a signal. The line runs at ``FAST`` x real time where only
+scripted DTEs are on it (they do not mind), at real time under the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from openfax.virtual_modem import ModemPair
+from tests.dte import dte_port, open_dte, read_until
+from tests.waiting import until, wait_until
+
+OPENFAX = Path(sys.executable).with_name("openfax")
+FAST = 4.0
+SAY = 20.0
+"""Seconds a scripted DTE waits for an answer (a CONNECT takes a few line seconds)."""
+
+
+async def command(fd: int, line: bytes, wanted: bytes = b"OK") -> bytes:
+    """Send one AT command line and read until ``wanted``."""
+    os.write(fd, line + b"\r")
+    return await read_until(fd, wanted, SAY)
+
+
+async def call_and_answer(a: int, b: int) -> bytes:
+    """A dials B, B answers: both hear CONNECT. Returns what B saw before answering."""
+    await command(b, b"AT+FCLASS=1")
+    await command(b, b"AT+VCID=1")
+    await command(a, b"AT+FCLASS=1")
+    os.write(a, b"ATD5551234\r")
+    rang = await read_until(b, b"RING", SAY)
+    await command(b, b"ATA", b"CONNECT")
+    await read_until(a, b"CONNECT", SAY)
+    return rang
+
+
+async def hang_up_receiving(fd: int) -> None:
+    """Hang up a modem waiting for frames: any character aborts the wait, then ATH."""
+    os.write(fd, b"\r")
+    await read_until(fd, b"OK", SAY)
+    await command(fd, b"ATH")
+
+
+def test_a_call_rings_with_caller_id_connects_and_a_hang_up_gives_no_carrier(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> ModemPair:
+        async with ModemPair(tmp_path / "a", tmp_path / "b", speed=FAST) as pair:
+            with dte_port(tmp_path / "a") as a, dte_port(tmp_path / "b") as b:
+                rang = await call_and_answer(a, b)
+                assert b"\r\nNMBR=1001\r\n" in rang
+                assert rang.index(b"NMBR=1001") < rang.index(b"RING")
+                await hang_up_receiving(a)
+                await read_until(b, b"NO CARRIER", SAY)
+                # The line is free again: B calls A this time.
+                await command(a, b"AT+VCID=1")
+                os.write(b, b"ATD1001\r")
+                assert b"NMBR=1002" in await read_until(a, b"RING", SAY)
+            return pair
+
+    pair = asyncio.run(scenario())
+    first, second = pair.calls
+    assert (first.caller, first.callee, first.dialled) == ("A", "B", "5551234")
+    assert first.answered
+    assert first.rings == 1
+    assert first.ended == "hang-up by A"
+    assert (second.caller, second.callee, second.dialled) == ("B", "A", "1001")
+    assert not (tmp_path / "a").exists()
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_program_closing_its_port_in_a_call_hangs_up_and_can_come_back(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> ModemPair:
+        async with ModemPair(tmp_path / "a", tmp_path / "b", speed=FAST) as pair:
+            with dte_port(tmp_path / "a") as a:
+                b = open_dte(tmp_path / "b")
+                try:
+                    await call_and_answer(a, b)
+                finally:
+                    os.close(b)
+                await read_until(a, b"NO CARRIER", SAY)
+                with dte_port(tmp_path / "b") as b:
+                    await command(b, b"AT")
+                    os.write(a, b"ATD1002\r")
+                    await read_until(b, b"RING", SAY)
+            await until(lambda: pair.call is None, "the call to end with A's port closed", SAY)
+            return pair
+
+    pair = asyncio.run(scenario())
+    assert pair.calls[0].ended == "closed by B"
+    assert pair.calls[1].ended == "closed by A", "A closed its port while B was ringing"
+
+
+def test_a_modem_off_hook_is_busy_and_one_left_ringing_gives_no_answer(tmp_path: Path) -> None:
+    async def scenario() -> ModemPair:
+        pair = ModemPair(
+            tmp_path / "a", tmp_path / "b", speed=FAST, ring_interval=1.0, answer_timeout=3.5
+        )
+        async with pair:
+            with dte_port(tmp_path / "a") as a, dte_port(tmp_path / "b") as b:
+                await command(b, b"ATH1")
+                await command(a, b"ATD1002", b"BUSY")
+                await command(b, b"ATH0")
+                said = await command(a, b"ATD1002", b"NO ANSWER")
+                assert b"CONNECT" not in said
+                heard = os.read(b, 4096)
+            assert heard.count(b"RING") >= 3, heard
+            return pair
+
+    pair = asyncio.run(scenario())
+    assert [call.ended for call in pair.calls] == ["no answer"]
+    assert not pair.calls[0].answered
+
+
+def test_the_pair_serves_a_thread_without_an_event_loop(tmp_path: Path) -> None:
+    async def dial(a: int, b: int) -> None:
+        await command(a, b"ATD1002", b"")
+        await read_until(b, b"RING", SAY)
+
+    pair = ModemPair(tmp_path / "a", tmp_path / "b", speed=FAST)
+    with pair.in_thread(), dte_port(pair.paths[0]) as a, dte_port(pair.paths[1]) as b:
+        asyncio.run(dial(a, b))
+    assert pair.calls[0].rings >= 1
+    assert not (tmp_path / "a").exists()
+
+
+@contextmanager
+def virtual_modems(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """``openfax virtual-modems --pair`` running, once it has printed both paths."""
+    process = subprocess.Popen(
+        [str(OPENFAX), "virtual-modems", "--pair", str(tmp_path / "a"), str(tmp_path / "b")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        assert lines == [
+            f"modem A: {tmp_path / 'a'} (number 1001)\n",
+            f"modem B: {tmp_path / 'b'} (number 1002)\n",
+        ], process.stderr.read() if process.stderr else lines
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_the_command_links_two_modems_until_a_signal_removes_them(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    with virtual_modems(tmp_path) as process:
+        for name in ("a", "b"):
+            assert (tmp_path / name).resolve().parent == Path("/dev/pts")
+        process.send_signal(signum)
+        wait_until(lambda: process.poll() is not None, "openfax virtual-modems to stop", 30)
+        assert process.returncode == 0
+    assert not (tmp_path / "a").exists()
+    assert not (tmp_path / "b").exists()
+
+
+def test_the_command_connects_two_programs_and_hangs_up(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        with dte_port(tmp_path / "a") as a, dte_port(tmp_path / "b") as b:
+            rang = await call_and_answer(a, b)
+            assert b"NMBR=1001" in rang
+            await hang_up_receiving(a)
+            await read_until(b, b"NO CARRIER", SAY)
+
+    with virtual_modems(tmp_path) as process:
+        asyncio.run(scenario())
+        process.terminate()
+        wait_until(lambda: process.poll() is not None, "openfax virtual-modems to stop", 30)
+        assert process.returncode == 0
+
+
+def test_the_command_refuses_a_path_that_exists(tmp_path: Path) -> None:
+    (tmp_path / "b").write_text("in the way")
+    done = subprocess.run(
+        [str(OPENFAX), "virtual-modems", "--pair", str(tmp_path / "a"), str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"cannot create the modem's device link {tmp_path / 'b'}" in done.stderr
+    assert not (tmp_path / "a").exists(), "the first link goes when the second fails"
