@@ -132,6 +132,11 @@ class ModemPair:
         return (self._ports["A"].line.path, self._ports["B"].line.path)
 
     @property
+    def ports(self) -> tuple[ModemPort, ModemPort]:
+        """Modems A and B on their ptys."""
+        return (self._ports["A"], self._ports["B"])
+
+    @property
     def line_seconds(self) -> float:
         return self._ports["A"].line_seconds
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from openfax.virtual_modem import ModemPair
+from openfax.virtual_modem.pty_line import MAX_PENDING
 from tests.dte import dte_port, open_dte, read_until
 from tests.waiting import until, wait_until
 
@@ -126,6 +127,44 @@ def test_a_modem_off_hook_is_busy_and_one_left_ringing_gives_no_answer(tmp_path:
     pair = asyncio.run(scenario())
     assert [call.ended for call in pair.calls] == ["no answer"]
     assert not pair.calls[0].answered
+
+
+async def write_all(fd: int, data: bytes) -> None:
+    """Write ``data`` to a non-blocking port, waiting for room whenever the kernel is full."""
+    loop = asyncio.get_running_loop()
+    room = asyncio.Event()
+    view = memoryview(data)
+    loop.add_writer(fd, room.set)
+    try:
+        while view:
+            room.clear()
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                await asyncio.wait_for(room.wait(), SAY)
+    finally:
+        loop.remove_writer(fd)
+
+
+def test_a_program_that_writes_and_never_reads_does_not_grow_the_modems_memory(
+    tmp_path: Path,
+) -> None:
+    flood = b"AT\r" * 100_000
+    """300 KB of commands: 900 KB of echoes and OKs for a program that does not read."""
+
+    async def scenario() -> ModemPair:
+        async with ModemPair(tmp_path / "a", tmp_path / "b", speed=FAST) as pair:
+            line = pair.ports[0].line
+            with dte_port(tmp_path / "a") as a:
+                await write_all(a, flood)
+                await until(lambda: line.dropped > 0, "output dropped for the program", SAY)
+                assert line.pending <= MAX_PENDING
+                # The program catches up with what was kept; the modem still answers.
+                await command(a, b"ATI3", b"soft-switch.org")
+            return pair
+
+    pair = asyncio.run(scenario())
+    assert pair.calls == []
 
 
 def test_the_pair_serves_a_thread_without_an_event_loop(tmp_path: Path) -> None:
