@@ -125,7 +125,12 @@ def loopback(inputs: tuple[str, ...], output: str, **options: Any) -> None:
     metavar="NUMBER_A NUMBER_B",
     help="The modems' numbers: the caller id each shows the other (AT+VCID=1).",
 )
-def virtual_modems(paths: tuple[str, str], speed: float, numbers: tuple[str, str]) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the modems as one JSON object (a line)."
+)
+def virtual_modems(
+    paths: tuple[str, str], speed: float, numbers: tuple[str, str], as_json: bool
+) -> None:
     """Run two virtual Class 1 fax modems whose lines are connected, until interrupted.
 
     ATD on one rings the other; ATA connects them. Point efax, HylaFAX or an OpenFax modem
@@ -133,7 +138,7 @@ def virtual_modems(paths: tuple[str, str], speed: float, numbers: tuple[str, str
     """
     from openfax.cli.virtual_modems import run_virtual_modems
 
-    run_virtual_modems(*paths, speed=speed, numbers=numbers)
+    run_virtual_modems(*paths, speed=speed, numbers=numbers, as_json=as_json)
 
 
 @cli.command()

@@ -8,6 +8,7 @@ fax a program on the other without hardware or a phone line (see
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 
 import click
@@ -15,8 +16,10 @@ import click
 from openfax.errors import ModemError
 
 
-def run_virtual_modems(path_a: str, path_b: str, *, speed: float, numbers: tuple[str, str]) -> None:
-    """Serve the pair until SIGINT or SIGTERM, then remove the symlinks."""
+def run_virtual_modems(
+    path_a: str, path_b: str, *, speed: float, numbers: tuple[str, str], as_json: bool
+) -> None:
+    """Print the modems, serve the pair until SIGINT or SIGTERM, then remove the symlinks."""
     from openfax.virtual_modem import ModemPair
 
     async def serve() -> None:
@@ -28,8 +31,15 @@ def run_virtual_modems(path_a: str, path_b: str, *, speed: float, numbers: tuple
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, task.cancel)
-        for name, path, number in zip("AB", pair.paths, numbers, strict=True):
-            click.echo(f"modem {name}: {path} (number {number})")
+        modems = [
+            {"name": name, "path": str(path), "number": number}
+            for name, path, number in zip("AB", pair.paths, numbers, strict=True)
+        ]
+        if as_json:
+            click.echo(json.dumps({"modems": modems, "speed": speed}))
+        else:
+            for modem in modems:
+                click.echo(f"modem {modem['name']}: {modem['path']} (number {modem['number']})")
         click.echo("Press Ctrl-C to stop.", err=True)
         try:
             await task

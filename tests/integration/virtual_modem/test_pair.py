@@ -10,6 +10,7 @@ scripted DTEs are on it (they do not mind), at real time under the command.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -229,6 +230,26 @@ def test_the_command_connects_two_programs_and_hangs_up(tmp_path: Path) -> None:
         process.terminate()
         wait_until(lambda: process.poll() is not None, "openfax virtual-modems to stop", 30)
         assert process.returncode == 0
+
+
+def test_the_command_prints_its_modems_as_json(tmp_path: Path) -> None:
+    paths = [str(tmp_path / "a"), str(tmp_path / "b")]
+    with subprocess.Popen(
+        [str(OPENFAX), "virtual-modems", "--pair", *paths, "--numbers", "11", "22", "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        printed = json.loads(process.stdout.readline())
+        process.terminate()
+        assert process.wait(30) == 0
+    assert printed == {
+        "modems": [
+            {"name": "A", "path": paths[0], "number": "11"},
+            {"name": "B", "path": paths[1], "number": "22"},
+        ],
+        "speed": 1.0,
+    }
 
 
 def test_the_command_refuses_a_path_that_exists(tmp_path: Path) -> None:
