@@ -113,12 +113,17 @@ class ModemPair:
         self.calls: list[PairCall] = []
         self._ports: dict[str, ModemPort] = {}
         self._off_hook = {"A": False, "B": False}
-        for name, path in (("A", path_a), ("B", path_b)):
-            try:
-                self._ports[name] = ModemPort(PtyLine(path), name=name)
-            except BaseException:
-                self.close()
-                raise
+        try:
+            for name, path in (("A", path_a), ("B", path_b)):
+                line = PtyLine(path)
+                try:
+                    self._ports[name] = ModemPort(line, name=name)
+                except BaseException:
+                    line.close()
+                    raise
+        except BaseException:
+            self.close()
+            raise
         blocks = round(delay * SAMPLE_RATE / BLOCK_SAMPLES)
         self._a_to_b, self._b_to_a = _DelayLine(blocks), _DelayLine(blocks)
         self._state = _Line.IDLE
