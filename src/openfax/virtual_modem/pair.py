@@ -61,7 +61,8 @@ class PairCall:
     rings: int = 0
     answered: bool = False
     ended: str | None = None
-    """Why it ended: "hang-up by NAME", "closed by NAME", "no answer"; None while it lasts."""
+    """Why it ended: "hang-up by NAME", "closed by NAME", "no answer", "line dropped"; None
+    while it lasts."""
 
 
 class _DelayLine:
@@ -130,6 +131,7 @@ class ModemPair:
         self._since = 0.0
         self._last_ring = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._drop = False
 
     @property
     def paths(self) -> tuple[Path, Path]:
@@ -214,6 +216,12 @@ class ModemPair:
             port.close()
             port.line.close()
 
+    def drop_call(self) -> None:
+        """Drop the call at the next tick as a failing line would: both modems lose the
+        carrier (NO CARRIER to a program sending or receiving data) and go on hook. Safe to
+        call from another thread."""
+        self._drop = True
+
     # --- one tick -----------------------------------------------------------------------
 
     def _step(self) -> None:
@@ -222,6 +230,9 @@ class ModemPair:
             if not port.line.dte_attached and port.dte_seen:
                 self._dte_gone(name)
             self._handle(name, port.pop_events())
+        if self._drop:
+            self._drop = False
+            self._drop_line()
         self._ring_if_due()
         a, b = self._ports["A"], self._ports["B"]
         sent_a, sent_b = a.send_block(), b.send_block()
@@ -296,6 +307,16 @@ class ModemPair:
         call.rings += 1
         self._last_ring = self.line_seconds
         self._ports[call.callee].modem.call_event(CallEvent.ALERTING)
+
+    def _drop_line(self) -> None:
+        call = self.call
+        if call is None:
+            return
+        _logger.info("the line dropped the call from %s", call.caller)
+        self._end("line dropped")
+        for name in (call.caller, call.callee):
+            self._off_hook[name] = False
+            self._ports[name].modem.call_event(CallEvent.HANGUP)
 
     def _dte_gone(self, name: str) -> None:
         """A program closed its port (dropped DTR): its modem hangs up, as with ``&D2``."""

@@ -109,6 +109,23 @@ def test_a_program_closing_its_port_in_a_call_hangs_up_and_can_come_back(
     assert pair.calls[1].ended == "closed by A", "A closed its port while B was ringing"
 
 
+def test_a_dropped_line_gives_both_programs_no_carrier(tmp_path: Path) -> None:
+    async def scenario() -> ModemPair:
+        async with ModemPair(tmp_path / "a", tmp_path / "b", speed=FAST) as pair:
+            with dte_port(tmp_path / "a") as a, dte_port(tmp_path / "b") as b:
+                await call_and_answer(a, b)
+                pair.drop_call()
+                await read_until(a, b"NO CARRIER", SAY)
+                await read_until(b, b"NO CARRIER", SAY)
+                os.write(a, b"ATD1002\r")
+                await read_until(b, b"RING", SAY)
+            return pair
+
+    pair = asyncio.run(scenario())
+    assert pair.calls[0].ended == "line dropped"
+    assert len(pair.calls) == 2, "the line is free again"
+
+
 def test_a_modem_off_hook_is_busy_and_one_left_ringing_gives_no_answer(tmp_path: Path) -> None:
     async def scenario() -> ModemPair:
         pair = ModemPair(
@@ -170,7 +187,7 @@ def test_a_program_that_writes_and_never_reads_does_not_grow_the_modems_memory(
 
 def test_the_pair_serves_a_thread_without_an_event_loop(tmp_path: Path) -> None:
     async def dial(a: int, b: int) -> None:
-        await command(a, b"ATD1002", b"")
+        os.write(a, b"ATD1002\r")
         await read_until(b, b"RING", SAY)
 
     pair = ModemPair(tmp_path / "a", tmp_path / "b", speed=FAST)
