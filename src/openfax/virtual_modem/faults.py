@@ -218,14 +218,15 @@ class FaultFilter:
         if self.echoing:
             self._say(bytes([byte]), now)
         if byte in b"\r\n":
-            line = bytes(self._line).strip().upper().replace(b" ", b"")
+            raw = bytes(self._line)
             self._line.clear()
+            line = raw.strip().upper().replace(b" ", b"")
             if line and self._refused(line):
                 self._say(_ERROR, now)
                 return
             if line:
                 self._last_command = line
-            self._to_modem += line + bytes([byte]) if line else bytes([byte])
+            self._to_modem += raw + bytes([byte])
         elif len(self._line) >= MAX_LINE:
             self._to_modem += self._line
             self._to_modem.append(byte)

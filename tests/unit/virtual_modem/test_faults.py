@@ -46,7 +46,7 @@ def test_an_error_answers_the_named_command_without_passing_it_on() -> None:
     faults.error_on(b"AT+FTM=146")
     for _ in range(3):
         assert converse(faults, b"AT+FTM=146\r", b"") == (b"", b"\r\nERROR\r\n")
-    assert converse(faults, b"AT+FTM=145\r", b"")[0] == b"AT+FTM=145\r"
+    assert converse(faults, b"at+ftm=145\r", b"")[0] == b"at+ftm=145\r", "passed as it came"
     faults.clear_errors()
     assert converse(faults, b"AT+FTM=146\r", b"")[0] == b"AT+FTM=146\r"
 
