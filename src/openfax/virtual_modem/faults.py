@@ -21,10 +21,10 @@ import random
 from collections import deque
 from contextlib import suppress
 from pathlib import Path
-from types import TracebackType
 
 from openfax.errors import ModemError
 from openfax.virtual_modem.pty_line import PtyLine
+from openfax.virtual_modem.serving import Serving
 
 DLE = 0x10
 ETX = 0x03
@@ -301,7 +301,7 @@ class FaultFilter:
         return bytes([byte])
 
 
-class FaultyModem:
+class FaultyModem(Serving):
     """A pty linked at ``link`` for the program under test, in front of the modem whose port
     is ``modem`` (a path a program would open, such as one of a pair's ports).
 
@@ -312,7 +312,7 @@ class FaultyModem:
     modem (the link goes, the program's reads and writes fail with EIO) and
     :meth:`reappear` plugs it back (a new pty behind the same link). Use it as
     ``async with FaultyModem(pair.paths[0], tmp_path / "ttyACM0") as faulty:`` in the loop
-    that serves the modem, or run :meth:`run` as a task.
+    that serves the modem, or ``with FaultyModem(...).in_thread() as faulty:``.
     """
 
     def __init__(
@@ -324,7 +324,7 @@ class FaultyModem:
         self.line: PtyLine | None = PtyLine(self.link)
         self._modem_fd: int | None = None
         self._for_modem = b""
-        self._task: asyncio.Task[None] | None = None
+        self._now = 0.0
 
     @property
     def present(self) -> bool:
@@ -358,26 +358,14 @@ class FaultyModem:
         finally:
             self.close()
 
-    async def __aenter__(self) -> FaultyModem:
-        self._task = asyncio.create_task(self.run(), name="faulty-modem")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            (outcome,) = await asyncio.gather(task, return_exceptions=True)
-        self.close()
-        if task is not None and isinstance(outcome, Exception):
-            raise outcome
+    def unsolicited(self, code: bytes = b"RING", within: float = 0.0) -> float:
+        """Say ``code`` to the program at a random moment in the next ``within`` seconds (see
+        :meth:`FaultFilter.unsolicited`); returns the moment, on the serving loop's clock."""
+        return self.faults.unsolicited(code, now=self._now, within=within)
 
     def step(self, now: float) -> None:
         """One pass: the program's bytes to the modem, the modem's to the program."""
+        self._now = now
         line = self.line
         if line is None:
             return

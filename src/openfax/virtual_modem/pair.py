@@ -22,22 +22,18 @@ programs time their commands by the wall clock, so there is no unpaced mode.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
-import threading
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from openfax.engine.session import SAMPLE_RATE
 from openfax.engine.t31 import Answer, CallEvent, Dial, HangUp, ModemEvent, OffHook, OnHook
 from openfax.pacing import LinePacer
 from openfax.virtual_modem.port import BLOCK_SAMPLES, SILENCE, ModemPort
 from openfax.virtual_modem.pty_line import PtyLine
+from openfax.virtual_modem.serving import Serving
 
 DEFAULT_NUMBERS = ("1001", "1002")
 """The numbers of modems A and B: each is the caller id the other sees."""
@@ -83,7 +79,7 @@ class _DelayLine:
             self._blocks[index] = SILENCE
 
 
-class ModemPair:
+class ModemPair(Serving):
     """Modems A and B on ptys linked at ``path_a`` and ``path_b``, connected back to back.
 
     Use it as ``async with ModemPair(a, b) as pair:`` in an event loop (it serves the ports
@@ -130,7 +126,6 @@ class ModemPair:
         self._state = _Line.IDLE
         self._since = 0.0
         self._last_ring = 0.0
-        self._task: asyncio.Task[None] | None = None
         self._drop = False
 
     @property
@@ -163,52 +158,6 @@ class ModemPair:
                     self._step()
         finally:
             self.close()
-
-    async def __aenter__(self) -> ModemPair:
-        self._task = asyncio.create_task(self.run(), name="modem-pair")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            (outcome,) = await asyncio.gather(task, return_exceptions=True)
-        self.close()
-        if task is not None and isinstance(outcome, Exception):
-            raise outcome
-
-    @contextmanager
-    def in_thread(self) -> Iterator[ModemPair]:
-        """Serve the pair from a thread of its own for the ``with`` block; an error that
-        stopped it is raised at the end of the block."""
-        loop = asyncio.new_event_loop()
-        task = loop.create_task(self.run())
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            try:
-                loop.run_until_complete(task)
-            except asyncio.CancelledError:
-                pass
-            except BaseException as exc:  # handed to the thread that owns the pair
-                failure.append(exc)
-
-        thread = threading.Thread(target=serve, name="modem-pair", daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            loop.call_soon_threadsafe(task.cancel)
-            thread.join()
-            loop.close()
-            self.close()
-        if failure:
-            raise failure[0]
 
     def close(self) -> None:
         """Hang up, free the modems and close the ptys, removing the symlinks."""

@@ -78,8 +78,7 @@ def test_echo_slowness_silence_and_an_unsolicited_ring(tmp_path: Path) -> None:
                 faulty.faults.resume()
                 said = await command(a, b"AT+FCLASS?")
                 assert said.split() == [b"1", b"OK"], "the command ignored did not reach it"
-                loop = asyncio.get_running_loop()
-                faulty.faults.unsolicited(b"RING", now=loop.time(), within=0.5)
+                faulty.unsolicited(b"RING", within=0.5)
                 assert await read_until(a, b"RING", SAY) == b"\r\nRING\r\n"
 
     asyncio.run(scenario())
