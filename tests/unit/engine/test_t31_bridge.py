@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from openfax.engine import AudioSession, Role
 from openfax.errors import ModemError
 from openfax.virtual_modem import ModemBridge, PtyLine
+from openfax.virtual_modem.pty_line import MAX_PENDING
 from tests.dte import dte_port, open_dte, read_until
 from tests.waiting import until
 
@@ -58,6 +60,24 @@ def test_pty_line_knows_whether_a_dte_has_the_port_open(tmp_path: Path) -> None:
             os.close(fd)
         assert line.read(100) == b""
         assert not line.dte_attached
+
+
+def test_pty_line_keeps_at_most_max_pending_bytes_for_a_dte_that_does_not_read(
+    tmp_path: Path,
+) -> None:
+    with PtyLine(tmp_path / "ttyFAX0") as line, dte_port(line.path) as fd:
+        line.read(100)
+        line.write(bytes(100 * 1024))
+        assert line.pending <= MAX_PENDING
+        assert line.dropped == 100 * 1024 - MAX_PENDING
+        kept = bytearray()
+        for _ in range(1000):  # the DTE reads; each read makes room for more of what was kept
+            with suppress(BlockingIOError):
+                kept += os.read(fd, 65536)
+            line.flush()
+            if len(kept) >= MAX_PENDING and not line.pending:
+                break
+        assert len(kept) == MAX_PENDING, "what was kept arrives whole"
 
 
 def test_a_dte_that_never_answers_hears_rings_then_the_call_fails(
