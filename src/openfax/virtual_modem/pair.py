@@ -6,15 +6,18 @@ the other. ATD on one rings the other (RING every ``ring_interval`` line seconds
 ``NMBR=`` with the caller's number if its DTE asked for caller id with ``AT+VCID=1``) until
 its DTE answers (ATA, or ``ATS0=n`` auto-answer); the caller hears CONNECT once the fax
 handshake starts, the audio of each modem is what the other hears, and either side hanging
-up (ATH, a reset, or its program closing the port) gives the other NO CARRIER. Dialling a
+up (ATH, a reset, or its program closing the port) gives the other NO CARRIER, once the
+audio on its way has reached it. Dialling a
 modem that is off hook gives BUSY; one left ringing ``answer_timeout`` line seconds gives
 the caller NO ANSWER. Whatever number is dialled rings the other modem.
 
-The line delays the audio ``delay`` line seconds each way, as a phone line does (40 ms
-by default, a long-distance call). It matters: with none, a fax program that answers the
-end of a training check at once (efax receiving does, with ``AT+FTH=3`` on NO CARRIER)
+The line delays the audio ``delay`` line seconds each way, as a phone line does (100 ms
+by default, an intercontinental call). It matters: with none, a fax program that answers
+the end of a training check at once (efax receiving does, with ``AT+FTH=3`` on NO CARRIER)
 starts its flags in the very tick the sender's modem begins the ``AT+FRS=1`` silence the
-sender asked for, so the silence never comes and the sender misses CFR.
+sender asked for, so the silence never comes and the sender misses CFR. The round trip
+(200 ms) is the time the sending program has to ask for that silence: room for a
+descheduled process on a busy machine, and well within T.30's timers.
 
 The pair runs until cancelled, call after call, paced at ``speed`` x real time: fax
 programs time their commands by the wall clock, so there is no unpaced mode.
@@ -45,6 +48,8 @@ class _Line(enum.Enum):
     IDLE = "idle"
     RINGING = "ringing"
     UP = "up"
+    CLEARING = "clearing"
+    """One side hung up; the other still hears what was on its way, then the hang-up."""
 
 
 @dataclass
@@ -97,7 +102,7 @@ class ModemPair(Serving):
         numbers: tuple[str, str] = DEFAULT_NUMBERS,
         ring_interval: float = 6.0,
         answer_timeout: float = 60.0,
-        delay: float = 0.04,
+        delay: float = 0.1,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be positive, not {speed}")
@@ -123,8 +128,10 @@ class ModemPair(Serving):
             raise
         blocks = round(delay * SAMPLE_RATE / BLOCK_SAMPLES)
         self._a_to_b, self._b_to_a = _DelayLine(blocks), _DelayLine(blocks)
+        self._delay = blocks * BLOCK_SAMPLES / SAMPLE_RATE
         self._state = _Line.IDLE
         self._since = 0.0
+        self._clearing: tuple[str, float] | None = None
         self._last_ring = 0.0
         self._drop = False
 
@@ -141,6 +148,12 @@ class ModemPair(Serving):
     @property
     def line_seconds(self) -> float:
         return self._ports["A"].line_seconds
+
+    @property
+    def idle(self) -> bool:
+        """Whether the line is free: no call ringing, up, or still clearing (the far side
+        of a hang-up hears the audio on its way for ``delay`` before its NO CARRIER)."""
+        return self._state is _Line.IDLE
 
     @property
     def call(self) -> PairCall | None:
@@ -183,9 +196,10 @@ class ModemPair(Serving):
             self._drop = False
             self._drop_line()
         self._ring_if_due()
+        self._clear_if_due()
         a, b = self._ports["A"], self._ports["B"]
         sent_a, sent_b = a.send_block(), b.send_block()
-        if self._state is _Line.UP:
+        if self._state in (_Line.UP, _Line.CLEARING):
             a.hear(self._b_to_a.carry(sent_b))
             b.hear(self._a_to_b.carry(sent_a))
         else:
@@ -285,7 +299,22 @@ class ModemPair(Serving):
         if self._state is _Line.RINGING and name == call.callee:
             return
         other = _other(name)
+        up = self._state is _Line.UP
         self._end(why)
+        if up:
+            # The audio on its way (the end of a frame, say) still reaches the other side.
+            self._state = _Line.CLEARING
+            self._clearing = (other, self.line_seconds + self._delay)
+        else:
+            self._off_hook[other] = False
+            self._ports[other].modem.call_event(CallEvent.HANGUP)
+
+    def _clear_if_due(self) -> None:
+        if self._clearing is None or self.line_seconds < self._clearing[1]:
+            return
+        other = self._clearing[0]
+        self._clearing = None
+        self._state = _Line.IDLE
         self._off_hook[other] = False
         self._ports[other].modem.call_event(CallEvent.HANGUP)
 

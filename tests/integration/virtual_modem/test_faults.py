@@ -93,7 +93,7 @@ def test_a_lost_dle_etx_and_no_carrier_mid_frame(tmp_path: Path) -> None:
                 faulty.faults.drop_dle_etx()
                 lost = await frame_from_b(a, b, b"OK\r\n")
                 await command(a, b"ATH")
-                await until(lambda: pair.call is None, "the first call to end", SAY)
+                await until(lambda: pair.idle, "the first call to end", SAY)
                 faulty.faults.no_carrier_mid_data(after=4)
                 cut = await frame_from_b(a, b, b"NO CARRIER\r\n")
                 after = await command(a, b"AT")

@@ -101,7 +101,7 @@ def test_a_program_closing_its_port_in_a_call_hangs_up_and_can_come_back(
                     await command(b, b"AT")
                     os.write(a, b"ATD1002\r")
                     await read_until(b, b"RING", SAY)
-            await until(lambda: pair.call is None, "the call to end with A's port closed", SAY)
+            await until(lambda: pair.idle, "the call to end with A's port closed", SAY)
             return pair
 
     pair = asyncio.run(scenario())
