@@ -152,4 +152,5 @@ class Devices:
             ringing_now=state is DeviceState.RINGING,
             registration="" if registration is None else registration.state.value,
             registration_error="" if registration is None else registration.error,
+            hardware=getattr(line, "hardware", ""),
         )

@@ -167,6 +167,11 @@ class ModemLine(LineBase["ModemProvider"]):
         return self._availability
 
     @property
+    def hardware(self) -> str:
+        """The modem's probe in a line (FAXCOMEX device's ``hardware``); "" before one."""
+        return "" if self.info is None else self.info.summary()
+
+    @property
     def available(self) -> bool:
         return self._availability.state is RegistrationState.REGISTERED
 
