@@ -21,7 +21,8 @@ TICK = 0.005
 
 class ScriptedModem:
     """A T.31 modem on a pty at ``link`` whose dials meet ``on_dial`` (BUSY, NO_ANSWER...)
-    after ``dial_delay`` seconds. ``silent`` makes it ignore every command."""
+    after ``dial_delay`` seconds. ``silent`` makes it ignore every command, ``deaf_to_ath``
+    only ATH (as a wedged modem would)."""
 
     def __init__(
         self, link: Path, *, on_dial: CallEvent = CallEvent.BUSY, dial_delay: float = 0.2
@@ -30,6 +31,7 @@ class ScriptedModem:
         self.on_dial = on_dial
         self.dial_delay = dial_delay
         self.silent = False
+        self.deaf_to_ath = False
         self.dialled: list[str] = []
         self.hang_ups = 0
         self.received = bytearray()
@@ -68,6 +70,8 @@ class ScriptedModem:
             data = self._line.read(1024)
             if data:
                 self.received += data
+            if self.deaf_to_ath and b"ATH" in data:
+                data = b""
             if data and not self.silent:
                 self._modem.at_rx(data)
             for event in self._modem.pop_events():

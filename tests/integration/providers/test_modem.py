@@ -6,6 +6,7 @@ vanishes or a modem that falls silent taking the line out of service until it is
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -175,15 +176,56 @@ def test_rings_are_answered_after_the_configured_rings(tmp_path: Path) -> None:
     assert outcome.remote_number == ""
 
 
-def test_a_line_that_does_not_receive_lets_it_ring(tmp_path: Path) -> None:
+def test_a_modem_deaf_to_ath_gets_dtr_dropped_and_is_reset(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent = make_tiff(tmp_path, pages=1)
+    with ScriptedModem(tmp_path / "modem", on_dial=CallEvent.BUSY) as peer:
+
+        async def scenario(provider: ModemProvider, line: ModemLine, _: Service) -> None:
+            await ready(line)
+            peer.deaf_to_ath = True
+            outcome = await line.dial("123", request(sent))
+            assert outcome.cause is CallCause.BUSY
+            resets = peer.received.count(b"ATZ")
+            await until(lambda: peer.received.count(b"ATZ") > resets, "the reset", WAIT)
+            await ready(line)
+
+        run(tmp_path, scenario)
+    assert "the modem did not hang up; dropping DTR" in caplog.text
+
+
+def test_hanging_up_a_ringing_call(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "openfax.providers.modem")
     with ScriptedModem(tmp_path / "modem") as peer:
 
         async def scenario(provider: ModemProvider, line: ModemLine, service: Service) -> None:
             await ready(line)
-            for _ in range(3):
-                peer.ring()
-            await until(lambda: peer.received.count(b"RING") or True, "rings", WAIT)
-            await asyncio.sleep(0.2)
+            assert not line.hang_up()
+            peer.ring()
+            await until(lambda: line.state is DeviceState.RINGING, "the ring", WAIT)
+            assert line.hang_up()
+            await ready(line)
+            peer.ring()  # the same call ringing on is not offered again
+            await until(lambda: "rings on; that call was hung up" in caplog.text, "a ring", WAIT)
+
+        service = run(tmp_path, scenario, rings_before_answer=5)
+    (outcome,) = service.received()
+    assert outcome.cause is CallCause.LINE_DROPPED
+    assert outcome.detail.endswith("hung up")
+    assert b"ATA" not in peer.received
+
+
+def test_a_line_that_does_not_receive_lets_it_ring(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "openfax.providers.modem")
+    with ScriptedModem(tmp_path / "modem") as peer:
+
+        async def scenario(provider: ModemProvider, line: ModemLine, service: Service) -> None:
+            await ready(line)
+            peer.ring(3)
+            await until(lambda: caplog.text.count("does not receive") == 3, "3 rings", WAIT)
             assert line.state is DeviceState.IDLE
 
         service = run(tmp_path, scenario, receive=False)

@@ -103,12 +103,20 @@ class _Call:
     asking: bool = False
     answer_now: bool = False
     abort: str | None = None
+    """Why the call is to end now (a cancelled dial, a hang-up, the provider stopping)."""
+    abort_cause: CallCause = CallCause.ABORTED
     session: Any = None
     """The Class 1 driver once connected (``openfax.engine.class1.Class1Session``)."""
     connected_at: float | None = None
     completed: Completed | None = None
     pages: int = 0
     log: CallLog = field(default_factory=CallLog)
+
+    def end(self, reason: str, cause: CallCause) -> None:
+        """Ask for the call to end (the line's task acts on it): ``cause`` unless the fax
+        phase runs, which then ends with its own outcome."""
+        if self.abort is None:
+            self.abort, self.abort_cause = reason, cause
 
 
 class ModemLine(LineBase["ModemProvider"]):
@@ -130,6 +138,8 @@ class ModemLine(LineBase["ModemProvider"]):
         self._call: _Call | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._declined = False
+        """An incoming call was hung up before the answer: its further rings are ignored."""
 
     # --- Line ---------------------------------------------------------------------------
 
@@ -200,7 +210,7 @@ class ModemLine(LineBase["ModemProvider"]):
         try:
             return await asyncio.shield(call.done)
         except asyncio.CancelledError:
-            call.abort = "the call was cancelled"
+            call.end("the call was cancelled", CallCause.ABORTED)
             self._wake.set()
             try:
                 await asyncio.wait_for(asyncio.shield(call.done), ABORT_TIMEOUT)
@@ -222,7 +232,7 @@ class ModemLine(LineBase["ModemProvider"]):
         call = self._call
         if call is None or call.direction is not CallDirection.INCOMING:
             return False
-        call.abort = f"{self.name} hung up"
+        call.end(f"{self.name} hung up", CallCause.LINE_DROPPED)
         self._wake.set()
         return True
 
@@ -239,7 +249,7 @@ class ModemLine(LineBase["ModemProvider"]):
         self._stopping = True
         call = self._call
         if call is not None:
-            call.abort = "the provider stopped"
+            call.end("the provider stopped", CallCause.LINE_DROPPED)
         self._wake.set()
         task = self._task
         if task is not None:
@@ -343,12 +353,9 @@ class ModemLine(LineBase["ModemProvider"]):
         if call.abort is not None and call.session is None:
             if dialogue.state is not State.IDLE or call.direction is CallDirection.OUTGOING:
                 dialogue.hang_up(now)
-            cause = (
-                CallCause.ABORTED
-                if call.direction is CallDirection.OUTGOING
-                else (CallCause.NO_ANSWER)
-            )
-            self._finish(call, cause, call.abort)
+            else:
+                self._declined = True
+            self._finish(call, call.abort_cause, call.abort)
             return
         if call.abort is not None and call.session is not None and not call.session.done:
             call.session.hangup()
@@ -387,8 +394,10 @@ class ModemLine(LineBase["ModemProvider"]):
             self._dialogue.dtr_cycled(asyncio.get_running_loop().time())
         elif isinstance(event, Ring):
             self._ring(event.count, event.caller)
-        elif isinstance(event, RingsStopped) and call is not None and call.setup is None:
-            self._finish(call, CallCause.NO_ANSWER, "the caller hung up before the answer")
+        elif isinstance(event, RingsStopped):
+            self._declined = False
+            if call is not None and call.setup is None:
+                self._finish(call, CallCause.NO_ANSWER, "the caller hung up before the answer")
         elif isinstance(event, Connected) and call is not None:
             self._connected(call, event.rest, now)
         elif isinstance(event, Connected):
@@ -443,6 +452,9 @@ class ModemLine(LineBase["ModemProvider"]):
         call = self._call
         provider = self._provider
         if call is None:
+            if self._declined:
+                _logger.info("%s rings on; that call was hung up", self.name)
+                return
             if not self.config.receive or not provider._running or provider._listener is None:
                 _logger.info("%s rings; not answered (the line does not receive)", self.name)
                 return
@@ -476,7 +488,7 @@ class ModemLine(LineBase["ModemProvider"]):
         async def ask() -> None:
             setup = await self._provider._receive_setup(incoming, SETUP_TIMEOUT)
             if isinstance(setup, str):
-                call.abort = setup
+                call.end(setup, CallCause.INTERNAL)
             else:
                 call.setup = setup
             self._wake.set()
