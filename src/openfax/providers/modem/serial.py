@@ -105,6 +105,12 @@ class SerialPort:
     def closed(self) -> bool:
         return self._fd is None
 
+    def fileno(self) -> int:
+        """The port's descriptor (its termios settings can be read there)."""
+        if self._fd is None:
+            raise ModemError(f"{self.path} is closed")
+        return self._fd
+
     def write(self, data: bytes) -> None:
         """Send ``data``: what the port takes now, the rest as it takes more."""
         if self._fd is None or not data:
