@@ -491,7 +491,8 @@ _NON_NEGATIVE = {
     "jitter_delay",
     "session_expires",
     "rings_before_answer",
-    "connect_delay",
+    "silence_before_send",
+    "pause_between_carriers",
     "abort_wait",
     "reset_quiet",
 }
@@ -549,7 +550,8 @@ _MOST: dict[str, float] = {
     "answer_timeout": 600,
     "command_timeout": 60,
     "reopen_seconds": 3600,
-    "connect_delay": 5,
+    "silence_before_send": 255,
+    "pause_between_carriers": 255,
     "abort_wait": 10,
     "reset_quiet": 30,
 }
@@ -561,7 +563,6 @@ _DIAL_NUMBER = re.compile(r"\+?[0-9*#]+")
 _IDENTS = {"tsid", "csid", "ident"}
 _COMMANDS = {
     "init",
-    "switching_command",
     "reset_command",
     "caller_id_command",
     "hard_flow_command",

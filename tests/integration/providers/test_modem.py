@@ -89,7 +89,7 @@ def test_the_probe_is_shown_on_the_line(tmp_path: Path) -> None:
             assert "spandsp" in line.info.identity
             assert 145 in line.info.transmit
             assert 24 in line.info.receive
-            assert line.quirks.adaptive_reception  # the known modem's quirks
+            assert line.quirks.reset_quiet == 0  # the known modem's quirks
             assert provider.status is ProviderStatus.SUCCESS
             assert provider.error == ""
 

@@ -25,7 +25,7 @@ def test_a_modem_line_in_the_daemon(tmp_path: Path) -> None:
         "rings_before_answer": 3,
         "command_timeout": 2,
         "reopen_seconds": 0.5,
-        "quirks": {"connect_delay": 0.05},
+        "quirks": {"silence_before_send": 9},
     }
     peers = [ScriptedModem(link)]
     try:

@@ -50,13 +50,14 @@ def test_every_key_is_read() -> None:
             "send": False,
             "receive": True,
             "dial_timeout": 60,
-            "quirks": {"connect_delay": 0.2, "switching_command": "AT+FRS=9"},
+            "quirks": {"silence_before_send": 9, "caller_id_command": "AT#CID=1"},
         }
     )
     assert line.device_name == "fax 2"
     assert (line.speed, line.flow_control, line.dial_prefix) == (57600, "xonxoff", "0,")
-    assert line.quirks.connect_delay == 0.2
-    assert line.quirks.frs_before_frm is None
+    assert line.quirks.silence_before_send == 9
+    assert line.quirks.caller_id_command == "AT#CID=1"
+    assert line.quirks.pause_between_carriers is None
 
 
 @pytest.mark.parametrize(
@@ -74,6 +75,11 @@ def test_every_key_is_read() -> None:
         ({"rings_before_answer": 100}, "modem.lines[0].rings_before_answer", "at most 99"),
         ({"dial_timeout": 0}, "modem.lines[0].dial_timeout", "greater than 0"),
         ({"quirks": {"abort_wait": -1}}, "modem.lines[0].quirks.abort_wait", "not be negative"),
+        (
+            {"quirks": {"silence_before_send": 256}},
+            "modem.lines[0].quirks.silence_before_send",
+            "at most 255",
+        ),
         ({"quirks": {"reset_command": "Z"}}, "modem.lines[0].quirks.reset_command", "AT command"),
         ({"quirks": {"bogus": 1}}, "modem.lines[0].quirks.bogus", "unknown key"),
         ({"send": "yes"}, "modem.lines[0].send", "must be true or false"),
@@ -91,9 +97,9 @@ def test_wrong_values_name_the_key(table: dict[str, Any], key: str, message: str
 def test_quirks_of_a_known_modem_and_overrides() -> None:
     spandsp = ModemInfo(identity=("spandsp", "www.soft-switch.org"))
     assert known_modem(spandsp) is not None
-    assert quirks_for(spandsp, QuirkOverrides()).adaptive_reception
+    assert quirks_for(spandsp, QuirkOverrides()).reset_quiet == 0
     assert quirks_for(ModemInfo(identity=("Acme 56K",)), QuirkOverrides()) == Quirks()
-    overridden = quirks_for(spandsp, QuirkOverrides(adaptive_reception=False, connect_delay=0.3))
-    assert not overridden.adaptive_reception
-    assert overridden.connect_delay == 0.3
+    overridden = quirks_for(spandsp, QuirkOverrides(reset_quiet=1.5, silence_before_send=0))
+    assert overridden.reset_quiet == 1.5
+    assert overridden.silence_before_send == 0
     assert Quirks().flow_command("xonxoff") == "AT+IFC=1,1"

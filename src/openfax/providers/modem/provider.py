@@ -310,11 +310,12 @@ class ModemLine(LineBase["ModemProvider"]):
                 self._wake.clear()
                 if self._inbox or self._lost is not None or self._wanted():
                     continue
-                timeout = None if deadline is None else max(0.0, deadline - loop.time())
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout_at(deadline):
+                        await self._wake.wait()
             return "stopped"
         finally:
+            self._flush()  # the hang-up of a call ended by the stop, if the port takes it
             self._close_port()
             self._dialogue.port_lost()
             call = self._call
@@ -506,7 +507,10 @@ class ModemLine(LineBase["ModemProvider"]):
         call.connected_at = now
         call.progress(Answered())
         # The Class 1 driver (issue 14's class1 part) is merged beside this provider.
-        from openfax.engine.class1 import Class1Session  # type: ignore[import-not-found, unused-ignore]
+        from openfax.engine.class1 import (  # type: ignore[import-not-found, unused-ignore]
+            Class1Session,
+            Class1Settings,
+        )
 
         outgoing = call.direction is CallDirection.OUTGOING
         options = (call.request if outgoing else call.setup).options  # type: ignore[union-attr]
@@ -515,6 +519,10 @@ class ModemLine(LineBase["ModemProvider"]):
             options,
             send_file=call.request.path if call.request is not None else None,
             receive_file=call.setup.path if call.setup is not None else None,
+            settings=Class1Settings(
+                silence_before_send=self.quirks.silence_before_send,
+                pause_between_carriers=self.quirks.pause_between_carriers,
+            ),
             name=self.name,
         )
         call.session.start(now)

@@ -1,9 +1,9 @@
 """What differs between Class 1 modems, in the spirit of HylaFAX's ``Class1*`` options: safe
 defaults, a small table of known modems chosen from the probe, and a line's own overrides.
 
-The Class 1 driver reads the fax-phase quirks (the delay after CONNECT, +FRS before +FTH,
-the abort of +FRM, +FAR); the AT dialogue the call-control ones (reset, flow control, caller
-id commands).
+The Class 1 driver takes the fax-phase ones (the silences before sending and between
+carriers, as :class:`~openfax.engine.class1.Class1Settings`); the AT dialogue the
+call-control ones (the abort, reset, flow control and caller id commands).
 """
 
 from __future__ import annotations
@@ -19,20 +19,16 @@ from openfax.providers.modem.at import ModemInfo
 class Quirks:
     """One modem's settings; the defaults suit a well-behaved modem (HylaFAX's defaults)."""
 
-    connect_delay: float = 0.0
-    """Seconds between the CONNECT of ``+FTM`` and the first data byte (HylaFAX's
-    ``Class1TMConnectDelay``): some modems lose the first bytes otherwise."""
-    switching_command: str = "AT+FRS=7"
-    """Sent before ``+FTH`` after receiving, to let the far end's carrier fall silent
-    (``Class1SwitchingCmd``); empty: none."""
-    frs_before_frm: bool = False
-    """``AT+FRS=1`` before ``+FRM`` (TCF, image data) avoids a +FCERROR on some modems."""
+    silence_before_send: int = 7
+    """Tens of ms of silence the Class 1 driver waits for (``AT+FRS``) before sending after
+    receiving, so the far end's carrier tail does not collide with ours (HylaFAX's
+    ``Class1SwitchingCmd``, ``AT+FRS=7``); 0: none."""
+    pause_between_carriers: int = 7
+    """Tens of ms of silence (``AT+FTS``) between a V.21 frame and TCF or image data, and
+    between image data and the post-page command (T.30: 75 +/- 20 ms); 0: none."""
     abort_wait: float = 0.2
-    """Seconds the modem has to answer OK after ``+FRM``/``+FRH`` is aborted
-    (``Class1RecvAbortOK``)."""
-    adaptive_reception: bool = False
-    """The modem takes ``AT+FAR=1`` (adaptive reception): it tells V.21 from image data
-    itself."""
+    """Seconds the modem has to answer an aborted command (a dial, ``+FRM``) before the
+    hang-up (HylaFAX's ``Class1RecvAbortOK``)."""
     reset_command: str = "ATZ"
     reset_quiet: float = 0.5
     """Seconds the modem needs after the reset before its next command."""
@@ -55,11 +51,9 @@ class Quirks:
 class QuirkOverrides:
     """A ``[modem.lines.quirks]`` table: each key set replaces the known modem's value."""
 
-    connect_delay: float | None = None
-    switching_command: str | None = None
-    frs_before_frm: bool | None = None
+    silence_before_send: int | None = None
+    pause_between_carriers: int | None = None
     abort_wait: float | None = None
-    adaptive_reception: bool | None = None
     reset_command: str | None = None
     reset_quiet: float | None = None
     caller_id_command: str | None = None
@@ -90,7 +84,7 @@ KNOWN_MODEMS: tuple[KnownModem, ...] = (
     KnownModem(
         "spandsp T.31 (OpenFax's virtual modem)",
         r"spandsp|soft-switch\.org",
-        Quirks(adaptive_reception=True, reset_quiet=0.0),
+        Quirks(reset_quiet=0.0),
     ),
 )
 """Modems whose quirks are known; the first that matches wins, else :class:`Quirks`().
