@@ -244,6 +244,7 @@ def test_a_vanished_port_is_out_of_service_until_it_comes_back(tmp_path: Path) -
             peers[0].vanish()
             error = await out_of_service(line)
             assert str(link) in error
+            assert not line.can_send
             assert provider.status is ProviderStatus.CANT_INIT
             assert line.name in provider.error
             outcome = await line.dial("123", request(sent))
@@ -251,6 +252,7 @@ def test_a_vanished_port_is_out_of_service_until_it_comes_back(tmp_path: Path) -
             assert "not available" in outcome.detail
             peers.append(ScriptedModem(link))
             await ready(line)
+            assert line.can_send
             assert provider.status is ProviderStatus.SUCCESS
             assert service.provider_errors[-1] == ""
 

@@ -1,6 +1,7 @@
 """A modem line in a real ``openfaxd``: configured by ``[[modem.lines]]``, listed by
-``openfax devices`` with the modem's probe and its own TSID/CSID and rings, shown out of
-service with the reason when its port vanishes, and back when it returns."""
+``openfax devices`` with the modem's probe and its own TSID/CSID and rings, a fax sent on it
+to a busy number failing as busy, shown out of service with the reason when its port
+vanishes, and back when it returns."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from openfax.model import ProviderStatus
 from tests.daemon import running
 from tests.integration.cli.test_accounts_commands import openfax
+from tests.integration.cli.test_cli import SAMPLES
 from tests.integration.providers.modem_peer import ScriptedModem
 from tests.waiting import wait_until
 
@@ -29,7 +31,12 @@ def test_a_modem_line_in_the_daemon(tmp_path: Path) -> None:
     }
     peers = [ScriptedModem(link)]
     try:
-        with running(tmp_path / "data", modem={"lines": [line]}) as daemon:
+        with running(
+            tmp_path / "data",
+            modem={"lines": [line]},
+            loopback={"lines": 0},
+            outgoing={"retries": 0},
+        ) as daemon:
 
             def modem_row(state: str) -> dict[str, Any] | None:
                 rows = json.loads(openfax(daemon, "devices", "--json").stdout)
@@ -46,6 +53,14 @@ def test_a_modem_line_in_the_daemon(tmp_path: Path) -> None:
                 device = next(d for d in server.get_devices() if d.device_name == "front desk")
                 assert device.rings_before_answer == 3
                 assert device.provider_unique_name == "modem"
+
+            sent = openfax(
+                daemon, "send", SAMPLES / "letter.txt", "--to", "555 1234", "--wait", "--json"
+            )
+            (job,) = json.loads(sent.stdout)
+            assert job["status"] == "RETRIES_EXCEEDED", job
+            assert "busy" in job["reason"], job
+            assert peers[0].dialled == ["5551234"]
 
             peers[0].vanish()
             row = wait_until(lambda: modem_row("unregistered"), "the modem line unavailable", 60)

@@ -163,7 +163,9 @@ class ModemLine(LineBase["ModemProvider"]):
 
     @property
     def can_send(self) -> bool:
-        return self.config.send
+        """Whether the line sends and its modem is in service now: the scheduler gives no
+        job to a missing modem (a job put back at once would come straight back to it)."""
+        return self.config.send and self.available
 
     @property
     def can_receive(self) -> bool:
