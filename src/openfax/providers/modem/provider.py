@@ -73,7 +73,8 @@ STOP_TIMEOUT = 5.0
 ABORT_TIMEOUT = 10.0
 """Wall seconds a cancelled dial waits for the modem to be on hook."""
 
-_DIAL_CAUSES = {
+_DIAL_CAUSES: dict[Result | None, CallCause] = {
+    None: CallCause.NO_ANSWER,
     Result.BUSY: CallCause.BUSY,
     Result.NO_DIALTONE: CallCause.UNREACHABLE,
     Result.NO_CARRIER: CallCause.NO_ANSWER,
@@ -81,7 +82,8 @@ _DIAL_CAUSES = {
     Result.ERROR: CallCause.LINE_UNAVAILABLE,
     Result.FCERROR: CallCause.PROTOCOL,
 }
-"""What the modem's answer to ATD means for the job (None, no answer in time: NO_ANSWER)."""
+"""What the modem's answer to ATD means for the job (None: no answer in time); any other
+(OK from a modem that dialled as for a voice call) is a PROTOCOL failure."""
 
 
 def _ignore(event: CallProgress) -> None:
@@ -553,15 +555,16 @@ class ModemLine(LineBase["ModemProvider"]):
             session.close()
             self._dialogue.hang_up(now)
             completed = call.completed
-            if completed is None:
-                self._finish(call, CallCause.LINE_DROPPED, call.abort or "the fax phase broke off")
+            if call.abort is not None:
+                self._finish(call, call.abort_cause, call.abort)
+            elif completed is None:
+                self._finish(call, CallCause.LINE_DROPPED, "the fax phase broke off")
             else:
-                cause = CallCause.of(completed.cause)
-                self._finish(call, cause, call.abort or completed.text)
+                self._finish(call, CallCause.of(completed.cause), completed.text)
 
     def _call_failed(self, call: _Call, event: CallFailed) -> None:
         if call.direction is CallDirection.OUTGOING:
-            cause = CallCause.NO_ANSWER if event.result is None else _DIAL_CAUSES[event.result]
+            cause = _DIAL_CAUSES.get(event.result, CallCause.PROTOCOL)
         elif event.result in (Result.NO_CARRIER, None):
             cause = CallCause.NO_FAX  # no fax answered our answer: a voice or data call
         else:
