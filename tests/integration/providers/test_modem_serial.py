@@ -1,5 +1,6 @@
 """SerialPort on a real pty: raw mode, speed and flow control set by termios, bytes both
-ways through the event loop, DTR dropped, and a port that vanishes reported, not raised."""
+ways through the event loop (more than the port takes at once: told when it drained), DTR
+dropped, and a port that vanishes reported, not raised."""
 
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ def test_bytes_both_ways_and_the_port_vanishing(tmp_path: Path) -> None:
         with PtyLine(tmp_path / "port") as pty:
             received = bytearray()
             lost: list[str] = []
+            drains: list[int] = []
             port = SerialPort.open(
                 pty.path,
                 speed=57600,
                 flow_control="xonxoff",
                 on_data=received.extend,
                 on_lost=lost.append,
+                on_drained=lambda: drains.append(port.pending),
             )
             try:
                 iflag, oflag, cflag, lflag, ispeed, ospeed, _ = termios.tcgetattr(port.fileno())
@@ -44,6 +47,8 @@ def test_bytes_both_ways_and_the_port_vanishing(tmp_path: Path) -> None:
 
                 await until(drained, "the bytes written", 30, poll=0.001)
                 assert bytes(got) == big
+                await until(lambda: drains, "the port drained", 30)
+                assert drains == [0]  # once, when what had to wait had gone
                 pty.write(b"\r\nOK\r\n")
                 await until(lambda: bytes(received) == b"\r\nOK\r\n", "the answer", 30)
                 await port.drop_dtr(0.01)  # a pty has no DTR: speed 0, then restored

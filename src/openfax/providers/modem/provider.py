@@ -70,6 +70,8 @@ SETUP_TIMEOUT = 10.0
 """Wall seconds the service's ``receive_setup`` has to say where to receive."""
 STOP_TIMEOUT = 5.0
 """Wall seconds ``stop`` waits for a line's task to end."""
+WRITE_PIECE = 1024
+"""Bytes taken from the Class 1 driver at once while the port takes them."""
 ABORT_TIMEOUT = 10.0
 """Wall seconds a cancelled dial waits for the modem to be on hook."""
 
@@ -289,6 +291,7 @@ class ModemLine(LineBase["ModemProvider"]):
                 flow_control=self.config.flow_control,
                 on_data=self._on_data,
                 on_lost=self._on_lost,
+                on_drained=self._wake.set,
             )
         except ModemError as exc:
             return str(exc)
@@ -541,9 +544,13 @@ class ModemLine(LineBase["ModemProvider"]):
         deadline = session.next_timer()
         if deadline is not None and now >= deadline:
             session.handle_timer(now)
-        out = session.data_to_send()
-        if out and self._port is not None:
-            self._port.write(out)
+        # Image data is made as the port takes it: no more than a piece waits in our hands.
+        port = self._port
+        while port is not None and not port.closed and port.pending == 0:
+            out = session.data_to_send(WRITE_PIECE)
+            if not out:
+                break
+            port.write(out)
         line_seconds = now - (call.connected_at or now)
         for event in session.pop_events():
             if isinstance(event, PageSent | PageReceived):

@@ -37,7 +37,9 @@ def _baud(speed: int) -> int:
 
 
 class SerialPort:
-    """An open serial port; ``on_data`` gets what it reads, ``on_lost`` why it went away."""
+    """An open serial port; ``on_data`` gets what it reads, ``on_lost`` why it went away,
+    ``on_drained`` is called when bytes that had to wait have all gone out (time to give it
+    more: a sender writes only while :attr:`pending` is 0)."""
 
     def __init__(
         self,
@@ -45,11 +47,13 @@ class SerialPort:
         fd: int,
         on_data: Callable[[bytes], object],
         on_lost: Callable[[str], object],
+        on_drained: Callable[[], object] | None = None,
     ) -> None:
         self.path = path
         self._fd: int | None = fd
         self._on_data = on_data
         self._on_lost = on_lost
+        self._on_drained = on_drained
         self._pending = bytearray()
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(fd, self._readable)
@@ -63,6 +67,7 @@ class SerialPort:
         flow_control: str,
         on_data: Callable[[bytes], object],
         on_lost: Callable[[str], object],
+        on_drained: Callable[[], object] | None = None,
     ) -> SerialPort:
         """Open ``path`` in raw mode at ``speed`` with ``flow_control`` (``rtscts``,
         ``xonxoff`` or ``none``); ModemError saying why it cannot be (missing, busy...)."""
@@ -94,7 +99,10 @@ class SerialPort:
             cc[termios.VTIME] = 0
             termios.tcsetattr(fd, termios.TCSANOW, [iflag, oflag, cflag, lflag, baud, baud, cc])
             termios.tcflush(fd, termios.TCIOFLUSH)
-            return cls(path, fd, on_data, on_lost)
+            # Exclusive: another program opening the modem meanwhile (ModemManager probing a
+            # ttyACM) would garble the dialogue. Root's opens pass all the same.
+            fcntl.ioctl(fd, termios.TIOCEXCL)
+            return cls(path, fd, on_data, on_lost, on_drained)
         except (OSError, termios.error, ModemError) as exc:
             os.close(fd)
             if isinstance(exc, ModemError):
@@ -104,6 +112,11 @@ class SerialPort:
     @property
     def closed(self) -> bool:
         return self._fd is None
+
+    @property
+    def pending(self) -> int:
+        """Bytes written that the port has not taken yet."""
+        return len(self._pending)
 
     def fileno(self) -> int:
         """The port's descriptor (its termios settings can be read there)."""
@@ -193,8 +206,8 @@ class SerialPort:
             del self._pending[:written]
         if self._pending:
             self._loop.add_writer(fd, self._flush)
-        else:
-            self._loop.remove_writer(fd)
+        elif self._loop.remove_writer(fd) and self._on_drained is not None:
+            self._on_drained()
 
     def _lose(self, reason: str) -> None:
         if self._fd is None:
