@@ -15,7 +15,7 @@ import pytest
 
 from openfax.engine import AudioSession, Role
 from openfax.engine.t31 import CallEvent
-from openfax.model import ProviderStatus
+from openfax.model import ProviderStatus, ReceiveMode
 from openfax.providers import (
     Answered,
     CallCause,
@@ -193,6 +193,26 @@ def test_a_modem_deaf_to_ath_gets_dtr_dropped_and_is_reset(
 
         run(tmp_path, scenario)
     assert "the modem did not hang up; dropping DTR" in caplog.text
+
+
+def test_answering_by_hand(tmp_path: Path) -> None:
+    with ScriptedModem(tmp_path / "modem") as peer:
+
+        async def scenario(provider: ModemProvider, line: ModemLine, service: Service) -> None:
+            await ready(line)
+            line.receive_mode = ReceiveMode.MANUAL_ANSWER
+            assert not line.answer()
+            peer.ring(3)
+            await until(lambda: line.state is DeviceState.RINGING, "the rings", WAIT)
+            assert b"ATA" not in peer.received
+            assert line.answer()  # at once, not at a next ring (there is none)
+            await until(lambda: service.received(), "the call's end", WAIT)
+            await ready(line)
+
+        service = run(tmp_path, scenario, answer_timeout=1.0)
+    assert b"ATA\r" in peer.received
+    (outcome,) = service.received()
+    assert outcome.cause is CallCause.NO_FAX
 
 
 def test_hanging_up_a_ringing_call(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

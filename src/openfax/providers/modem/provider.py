@@ -104,7 +104,10 @@ class _Call:
     dial_command: str = ""
     incoming: IncomingCall | None = None
     setup: ReceiveSetup | None = None
-    asking: bool = False
+    setup_asked: bool = False
+    """The service was asked where to receive (once)."""
+    answered: bool = False
+    """ATA was sent (once)."""
     answer_now: bool = False
     abort: str | None = None
     """Why the call is to end now (a cancelled dial, a hang-up, the provider stopping)."""
@@ -369,13 +372,15 @@ class ModemLine(LineBase["ModemProvider"]):
             call.session.hangup()
             self._fax_step(call, b"", now)
             return
+        if call.answer_now and self._state is DeviceState.RINGING:
+            self._ask_setup(call)  # answered by hand: at once, not at the next ring
         if dialogue.state is not State.IDLE:
             return
         if call.dial_command:
             dialogue.dial(call.dial_command, now)
             call.dial_command = ""
-        elif call.setup is not None and call.connected_at is None and not call.asking:
-            call.asking = True  # answered once
+        elif call.setup is not None and not call.answered:
+            call.answered = True
             dialogue.answer(now)
 
     def _wanted(self) -> bool:
@@ -384,7 +389,7 @@ class ModemLine(LineBase["ModemProvider"]):
         return (
             call is not None
             and self._dialogue.state is State.IDLE
-            and (bool(call.dial_command) or (call.setup is not None and not call.asking))
+            and (bool(call.dial_command) or (call.setup is not None and not call.answered))
         )
 
     async def _on_event(self, event: DialogueEvent, now: float) -> str | None:
@@ -489,8 +494,9 @@ class ModemLine(LineBase["ModemProvider"]):
 
     def _ask_setup(self, call: _Call) -> None:
         """Ask the service where to receive, then answer (by the serving task)."""
-        if call.asking or call.setup is not None or call.incoming is None:
+        if call.setup_asked or call.incoming is None:
             return
+        call.setup_asked = True
         incoming = call.incoming
 
         async def ask() -> None:
