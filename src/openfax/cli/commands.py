@@ -264,6 +264,9 @@ def devices(as_json: bool, wide: bool, server_name: str, token: str | None) -> N
     # Lines that register (SIP channels) show their registration and its last error.
     registering = any(row["registration"] for row in rows)
     columns = (*fax.DEVICE_COLUMNS, "registration") if registering else fax.DEVICE_COLUMNS
+    # Lines with hardware (modems) show what it said of itself, in a wide listing.
+    if wide and any(row["hardware"] for row in rows):
+        columns = (*columns, "hardware")
     optional = fax.DEVICE_OPTIONAL
     fax.print_rows(rows, columns, "Devices", as_json, optional=optional, wide=wide)
 
