@@ -298,8 +298,9 @@ class Class1Session(FaxSession):
 
     @property
     def step(self) -> str:
-        """What the session waits for from the modem, for logs and tests."""
-        return self._step.value
+        """What the session waits for from the modem and what it carries ("rx data: image"),
+        for logs and tests."""
+        return f"{self._step.value}: {self._kind.value}"
 
     # --- set-up (FaxSession) ------------------------------------------------------------
 
@@ -524,6 +525,8 @@ class Class1Session(FaxSession):
         if self.done:
             return
         if produced > 0:
+            assert self._now is not None
+            self._set_deadline(self._now, self.settings.drain_timeout, "while it takes image data")
             data = bytes(ffi.buffer(self._chunk, produced))
             if self._kind is _Kind.ECM:
                 data = data.translate(_BIT_REVERSED)
@@ -787,6 +790,7 @@ class Class1Session(FaxSession):
         self._to_t30.append(
             self._carrier_down_image if kind is _Kind.IMAGE else self._carrier_down_frames
         )
+        self._rx_ready = self._rx is not None  # T.30 still listens
 
     def _end_rx(self, *, ok: bool) -> None:
         """The modem's result after DLE ETX: hand the frame to T.30, or end the carrier."""
