@@ -49,11 +49,10 @@ _BIT_REVERSED = bytes(int(f"{byte:08b}"[::-1], 2) for byte in range(256))
 """spandsp's HDLC framer packs bits first-sent in the most significant bit; a T.31 modem
 sends each data byte least significant bit first."""
 
+_ADDRESS = 0xFF
 _FINAL_BIT = 0x10
 _FCS_LENGTH = 2
 _DCS = 0x82
-_FTT = b"\xff\x13\x44"
-"""The answer T.30 gets when the modem refuses to train at a modulation: it steps down."""
 
 IMAGE_CHUNK = 512
 """Image bytes taken from T.30 (or the ECM framer) per call of ``data_to_send``."""
@@ -81,6 +80,9 @@ _MODULATIONS: dict[tuple[int, int], int] = {
     (_spandsp.T30_MODEM_V17, 14400): 145,
 }
 """T.31 modulation codes by T.30 modem and bit rate; V.17 with short training is one more."""
+
+_LOWER = {145: 121, 121: 97, 97: 73, 96: 72, 48: 24}
+"""The next lower modulation (long training, as for TCF) to fall back to."""
 
 _FAST_MODEMS = {_spandsp.T30_MODEM_V27TER, _spandsp.T30_MODEM_V29, _spandsp.T30_MODEM_V17}
 
@@ -229,6 +231,9 @@ class Class1Session(FaxSession):
         self._frame_final = False
         self._frame_ok_due = False
         self._pause_for_t30 = False
+        self._tx_code = 0
+        self._spoil_tcf = False
+        """TCF goes at a lower modulation than DCS said: send ones so that it fails."""
         self._skip_lf = False
         self._data_mode = False
         """The modem sends received data (between CONNECT and DLE ETX), not lines."""
@@ -468,6 +473,8 @@ class Class1Session(FaxSession):
         if kind is _Kind.FRAMES:
             self._begin(kind, "AT+FTH=3", now)
         else:
+            self._tx_code = request.code
+            self._spoil_tcf = False
             self._begin(kind, f"AT+FTM={request.code}", now)
 
     def _begin(self, kind: _Kind, command: str, now: float) -> None:
@@ -528,6 +535,8 @@ class Class1Session(FaxSession):
             assert self._now is not None
             self._set_deadline(self._now, self.settings.drain_timeout, "while it takes image data")
             data = bytes(ffi.buffer(self._chunk, produced))
+            if self._spoil_tcf:
+                data = b"\xff" * produced
             if self._kind is _Kind.ECM:
                 data = data.translate(_BIT_REVERSED)
             self._out += stuff(data)
@@ -565,14 +574,14 @@ class Class1Session(FaxSession):
                 if data[index] == 0x0A:
                     index += 1
                     continue
-            if self._data_mode:
+            if self._data_mode and not self._line_before_frame(data[index]):
                 index = self._feed_data(data, index)
                 continue
             ends = [p for p in (data.find(b"\r", index), data.find(b"\n", index)) if p >= 0]
             if not ends:
                 self._line += data[index:]
                 if len(self._line) > MAX_LINE_BYTES:
-                    _logger.warning("[%s] dropped %d bytes of garbage", self.name, len(self._line))
+                    _logger.debug("[%s] dropped %d bytes of garbage", self.name, len(self._line))
                     self._line.clear()
                 return
             end = min(ends)
@@ -583,6 +592,17 @@ class Class1Session(FaxSession):
             self._line.clear()
             if line:
                 self._on_line(line.decode("ascii", "replace"))
+
+    def _line_before_frame(self, byte: int) -> bool:
+        """Whether a byte where a V.21 frame should begin starts a response line instead:
+        spandsp's modem, like some real ones, repeats CONNECT when ``+FRH`` comes while the
+        carrier is already up, and a T.30 frame always begins with its address, 0xFF."""
+        return (
+            self._kind is _Kind.FRAMES
+            and not self._rx_frame
+            and not self._dle_pending
+            and byte not in (_ADDRESS, _DLE)
+        )
 
     def _on_line(self, line: str) -> None:
         if line.upper().startswith("AT"):
@@ -615,6 +635,8 @@ class Class1Session(FaxSession):
             self._to_t30.append(self._send_step_complete)
         elif step in (_Step.RX_WAIT, _Step.ABORTING):
             self._begin_rx_data(now)
+        elif step is _Step.RX_DATA:
+            pass  # a repeated CONNECT before the frame
         else:
             _logger.info("[%s] unexpected CONNECT while %s", self.name, step.value)
 
@@ -696,29 +718,31 @@ class Class1Session(FaxSession):
             self._to_t30.append(
                 self._carrier_down_image if self._kind is _Kind.IMAGE else self._carrier_down_frames
             )
-        elif step is _Step.COMMAND and self._kind is _Kind.IMAGE and self._refuse_tcf(line):
+        elif step is _Step.COMMAND and self._kind is _Kind.IMAGE and self._refuse_tcf(line, now):
             return
         else:
             self._fail(f"the modem said {line} while {step.value}")
 
-    def _refuse_tcf(self, line: str) -> bool:
-        """``+FTM`` for TCF answered ERROR: the modem cannot send at that modulation. T.30
-        is told the training failed (FTT), so it steps down to the next lower one."""
+    def _refuse_tcf(self, line: str, now: float) -> bool:
+        """``+FTM`` for TCF answered ERROR: the modem cannot send at that modulation. TCF
+        goes at the next lower one instead, and spoilt (ones, not zeros), so the far end
+        answers FTT and T.30 steps down to a rate the modem has."""
         if self._last_sent_fcf != _DCS:
             return False
+        lower = _LOWER.get(self._tx_code)
+        if lower is None:
+            return False
         _logger.warning(
-            "[%s] modem refused %s: falling back to a lower modulation", self.name, line
+            "[%s] the modem answered %s to AT+FTM=%d: training at %d to fall back",
+            self.name,
+            line,
+            self._tx_code,
+            lower,
         )
-        self._finish_tx()
-        self._to_t30.append(self._send_step_complete)
-        self._to_t30.append(self._accept_ftt)
+        self._spoil_tcf = True
+        self._tx_code = lower
+        self._begin(_Kind.IMAGE, f"AT+FTM={lower}", now)
         return True
-
-    def _accept_ftt(self) -> None:
-        self._rx_ready = False  # T.30 asked to hear the answer: this is it
-        self._carrier_up_frames()
-        lib.t30_hdlc_accept(self._t30, _FTT, len(_FTT), 1)
-        lib.t30_hdlc_accept(self._t30, ffi.NULL, _spandsp.SIG_STATUS_CARRIER_DOWN, 1)
 
     def _feed_data(self, data: bytes, index: int) -> int:
         """Unstuff received data from ``index`` up to DLE ETX; returns where it stopped."""

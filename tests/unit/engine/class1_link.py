@@ -141,17 +141,18 @@ def run_call(
     answerer: End,
     *,
     max_line_seconds: float = 600.0,
-    cut_after: float | None = None,
+    cut_when: Callable[[], bool] | None = None,
 ) -> float:
     """Run the call until both ends are done; returns the line seconds it took.
 
-    ``cut_after`` (line seconds) silences the line both ways from then on.
+    Once ``cut_when()`` is true the line is silent both ways (the far end hung up).
     """
     if isinstance(answerer, ModemEnd):
         answerer.modem.call_event(CallEvent.ALERTING)
     samples = 0
     silence = bytes(2 * BLOCK)
     ends = (caller, answerer)
+    cut = False
     while not (caller.done and answerer.done):
         now = samples / SAMPLE_RATE
         assert now < max_line_seconds, f"the call did not end within {max_line_seconds} s"
@@ -164,7 +165,8 @@ def run_call(
             end.modem.tx(BLOCK) if isinstance(end, ModemEnd) else end.session.tx(BLOCK)
             for end in ends
         ]
-        if cut_after is not None and now >= cut_after:
+        cut = cut or (cut_when is not None and cut_when())
+        if cut:
             line = [silence, silence]
         samples += BLOCK
         for end, heard in zip(ends, reversed(line), strict=True):

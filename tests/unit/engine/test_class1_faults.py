@@ -1,0 +1,219 @@
+"""Faults between a Class1Session and its modem: each ends the call the right way.
+
+A ``Tap`` between the session and spandsp's T.31 modem refuses a modulation, loses a DLE
+ETX or silences the modem; cutting the line mid-page makes the modem itself say NO CARRIER.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+from openfax.engine import (
+    AudioSession,
+    CompletionCode,
+    Modem,
+    Negotiated,
+    PageReceived,
+    PageSent,
+    Role,
+    SessionOptions,
+    T30Failure,
+)
+from openfax.engine.class1 import Class1Session, Class1Settings
+from tests.unit.engine.class1_link import AudioEnd, ModemEnd, Tap, result_session, run_call
+from tests.unit.engine.test_class1 import assert_same_pages
+
+MakeTiff = Callable[..., Path]
+
+
+class RefuseModulations(Tap):
+    """A modem without V.17 at 14 400 bit/s: +FTM=145 and +FTM=146 answer ERROR."""
+
+    def __init__(self, refused: tuple[bytes, ...]) -> None:
+        super().__init__()
+        self.refused = refused
+        self.refusals = 0
+
+    def to_modem(self, data: bytes) -> bytes:
+        for command in self.refused:
+            if command in data:
+                self.refusals += 1
+                self.inject(b"\r\nERROR\r\n")
+                return data.replace(command, b"")
+        return data
+
+
+class LoseOneDleEtx(Tap):
+    """The first DLE ETX from the modem never arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = False
+
+    def to_dte(self, data: bytes) -> bytes:
+        if not self.lost and b"\x10\x03" in data:
+            self.lost = True
+            return data.replace(b"\x10\x03", b"", 1)
+        return data
+
+
+class Silence(Tap):
+    """Once ``mute`` is set, nothing passes either way: the modem has stopped answering."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mute = False
+
+    def to_modem(self, data: bytes) -> bytes:
+        return b"" if self.mute else data
+
+    def to_dte(self, data: bytes) -> bytes:
+        return b"" if self.mute else data
+
+
+class Recorder(Tap):
+    """Keeps what the modem said."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heard = bytearray()
+
+    def to_dte(self, data: bytes) -> bytes:
+        self.heard += data
+        return data
+
+
+def sender_to_audio(
+    send_file: Path, receive_file: Path, tap: Tap, options: SessionOptions
+) -> tuple[ModemEnd, AudioEnd]:
+    return (
+        ModemEnd(
+            Role.CALL,
+            lambda role: Class1Session(role, options, send_file=send_file, name="class1-tx"),
+            tap,
+            name="tx",
+        ),
+        AudioEnd(AudioSession(Role.ANSWER, options, receive_file=receive_file, name="audio")),
+    )
+
+
+def test_a_modulation_the_modem_refuses_falls_back_to_the_next_lower(
+    make_tiff: MakeTiff, tmp_path: Path
+) -> None:
+    sent, received = make_tiff(pages=1), tmp_path / "received.tif"
+    tap = RefuseModulations((b"AT+FTM=145\r", b"AT+FTM=146\r"))
+    options = SessionOptions(modems=Modem.V17, ecm=False)
+    caller, answerer = sender_to_audio(sent, received, tap, options)
+    run_call(caller, answerer)
+
+    assert tap.refusals >= 1
+    session = result_session(caller)
+    assert session.result is not None
+    assert session.result.code is CompletionCode.OK, session.result.code.text
+    rates = [e.bit_rate for e in caller.events if isinstance(e, Negotiated)]
+    assert rates[-1] == 12000, f"negotiated {rates}"
+    assert_same_pages(sent, received)
+
+
+def test_a_lost_dle_etx_costs_a_repeated_frame_not_the_call(
+    make_tiff: MakeTiff, tmp_path: Path
+) -> None:
+    sent, received = make_tiff(pages=1), tmp_path / "received.tif"
+    tap = LoseOneDleEtx()
+    options = SessionOptions(modems=Modem.V29, ecm=False)
+    caller, answerer = sender_to_audio(sent, received, tap, options)
+    run_call(caller, answerer)
+
+    assert tap.lost
+    session = result_session(caller)
+    assert session.result is not None
+    assert session.result.code is CompletionCode.OK, session.result.code.text
+    assert_same_pages(sent, received)
+
+
+def test_no_carrier_mid_page_ends_the_call_with_the_pages_done(
+    make_tiff: MakeTiff, tmp_path: Path
+) -> None:
+    sent, received = make_tiff(pages=2), tmp_path / "received.tif"
+    options = SessionOptions(modems=Modem.V29, ecm=False)
+    tap = Recorder()
+    receiver = ModemEnd(
+        Role.ANSWER,
+        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
+        tap,
+        name="rx",
+    )
+    caller = AudioEnd(AudioSession(Role.CALL, options, send_file=sent, name="audio"))
+    heard_at_cut = 0
+
+    def second_page_under_way() -> bool:
+        nonlocal heard_at_cut
+        session = receiver.session
+        started = (
+            session is not None
+            and any(isinstance(e, PageReceived) for e in receiver.events)
+            and session.step == "rx data: image"
+        )
+        if started and not heard_at_cut:
+            heard_at_cut = len(tap.heard)
+        return started and len(tap.heard) > heard_at_cut + 2000
+
+    run_call(caller, receiver, cut_when=second_page_under_way)
+
+    assert b"NO CARRIER" in tap.heard[heard_at_cut:], "the modem reported the carrier lost"
+    session = result_session(receiver)
+    assert session.result is not None
+    assert session.result.code.cause is T30Failure.LINE_DROPPED, session.result.code.text
+    assert session.result.pages == 1
+
+
+def test_a_modem_that_stops_answering_ends_the_call_as_dropped(
+    make_tiff: MakeTiff, tmp_path: Path
+) -> None:
+    sent, received = make_tiff(pages=2), tmp_path / "received.tif"
+    tap = Silence()
+    options = SessionOptions(modems=Modem.V17, ecm=True)
+    settings = Class1Settings(response_timeout=2.0, drain_timeout=10.0)
+    caller = ModemEnd(
+        Role.CALL,
+        lambda role: Class1Session(
+            role, options, send_file=sent, settings=settings, name="class1-tx"
+        ),
+        tap,
+        name="tx",
+    )
+    answerer = AudioEnd(AudioSession(Role.ANSWER, options, receive_file=received, name="audio"))
+
+    def first_page_confirmed() -> bool:
+        tap.mute = tap.mute or any(isinstance(e, PageSent) and e.confirmed for e in caller.events)
+        return False
+
+    ended_at = run_call(caller, answerer, cut_when=first_page_confirmed)
+
+    session = result_session(caller)
+    assert session.result is not None
+    assert session.result.code is CompletionCode.CALLDROPPED, session.result.code.text
+    assert session.result.code.cause is T30Failure.LINE_DROPPED
+    assert session.result.pages == 1
+    assert ended_at < 120, "the session gave up on the silent modem by its own deadlines"
+
+
+def test_a_modem_that_never_ends_its_data_is_cut_with_memory_bounded(tmp_path: Path) -> None:
+    session = Class1Session(Role.CALL, receive_file=tmp_path / "received.tif", name="class1")
+    session.start(0.0)
+    junk = bytes(range(0x20, 0x80)) * 40  # no DLE: the V.21 frame never ends
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        aborts = 0
+        for block in range(1000):
+            session.receive(b"\xff\x03" + junk, block * 0.01)
+            aborts += session.data_to_send().count(b"\x18")
+        growth = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+        session.close()
+    assert aborts >= 1, "the receive is aborted once the frame is too long"
+    assert growth < 256 * 1024, f"{growth} bytes kept for 3.8 MB of garbage"
