@@ -302,6 +302,12 @@ class Class1Session(FaxSession):
             self._pump(now)
 
     @property
+    def buffered(self) -> int:
+        """Bytes the session holds: for the modem, and of a response line or a V.21 frame
+        from it. Bounded whatever the modem sends."""
+        return len(self._out) + len(self._line) + len(self._rx_frame)
+
+    @property
     def step(self) -> str:
         """What the session waits for from the modem and what it carries ("rx data: image"),
         for logs and tests."""
@@ -687,6 +693,8 @@ class Class1Session(FaxSession):
             self._to_t30.append(self._send_step_complete)
         elif step is _Step.RX_RESULT:
             self._end_rx(ok=True)
+        elif step is _Step.RX_DATA:
+            self._lost_carrier_before_frame()
         elif step is _Step.ABORTING:
             self._step = _Step.IDLE
             self._data_mode = False
@@ -702,6 +710,8 @@ class Class1Session(FaxSession):
             self._deadline = None
         elif step is _Step.RX_RESULT:
             self._end_rx(ok=False)
+        elif step is _Step.RX_DATA:
+            self._lost_carrier_before_frame()
         elif step is _Step.RX_WAIT and line == "+FCERROR":
             # The far end sent V.21 where image data was expected: read its frames.
             self._kind = _Kind.FRAMES
@@ -722,6 +732,15 @@ class Class1Session(FaxSession):
             return
         else:
             self._fail(f"the modem said {line} while {step.value}")
+
+    def _lost_carrier_before_frame(self) -> None:
+        """A result where a V.21 frame should begin (only lines reach here then): the
+        carrier went before a frame; T.30 hears it and the modem is asked again."""
+        self._step = _Step.IDLE
+        self._data_mode = False
+        self._deadline = None
+        self._rx_ready = self._rx is not None
+        self._to_t30.append(self._carrier_down_frames)
 
     def _refuse_tcf(self, line: str, now: float) -> bool:
         """``+FTM`` for TCF answered ERROR: the modem cannot send at that modulation. TCF
