@@ -277,6 +277,8 @@ class Class1Session(FaxSession):
         Image data is made only when asked for, so a caller that writes only while the
         modem takes more (CTS) never holds more than ``limit`` bytes.
         """
+        if limit <= 0:
+            raise EngineError(f"data_to_send needs a positive limit, not {limit}")
         if self._step is _Step.TX_DATA and len(self._out) < limit and not self.done:
             self._produce_image(limit - len(self._out))
         data = bytes(self._out[:limit])

@@ -51,6 +51,8 @@ class ModemEnd:
     make: Callable[[Role], Class1Session]
     tap: Tap = field(default_factory=Tap)
     name: str = "modem"
+    split: Callable[[bytes], list[bytes]] | None = None
+    """How to cut what the modem said into the session's reads (one read if None)."""
 
     def __post_init__(self) -> None:
         self.modem = T31Modem(name=f"{self.name}-t31")
@@ -85,8 +87,8 @@ class ModemEnd:
             self.pending = self.pending[taken:]
         heard = self.tap.to_dte(self.modem.data_to_send()) + bytes(self.tap.injected)
         self.tap.injected.clear()
-        if heard:
-            session.receive(heard, now)
+        for piece in self.split(heard) if self.split else [heard] if heard else []:
+            session.receive(piece, now)
         self.events += session.pop_events()
 
     def _set_up(self, now: float) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from openfax.engine import (
     Event,
     Modem,
     Negotiated,
+    PageProgress,
     PageReceived,
     PageSent,
     Resolution,
@@ -182,3 +184,66 @@ def test_modulation_codes_follow_t31() -> None:
 
 def test_dle_is_doubled_in_data_to_the_modem() -> None:
     assert stuff(b"\x01\x10\x03\x10") == b"\x01\x10\x10\x03\x10\x10"
+
+
+def test_modem_bytes_cut_anywhere_make_no_difference(make_tiff: MakeTiff, tmp_path: Path) -> None:
+    """Reads of one to seven bytes split CONNECT, result codes, DLE pairs and frames."""
+    sent, received = make_tiff(pages=1), tmp_path / "received.tif"
+    options = SessionOptions(modems=Modem.V29, ecm=True)
+    rng = random.Random(14)
+
+    def ragged(data: bytes) -> list[bytes]:
+        pieces = []
+        while data:
+            size = rng.randint(1, 7)
+            pieces.append(data[:size])
+            data = data[size:]
+        return pieces
+
+    caller = ModemEnd(
+        Role.CALL,
+        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
+        name="tx",
+        split=ragged,
+    )
+    answerer = ModemEnd(
+        Role.ANSWER,
+        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
+        name="rx",
+        split=ragged,
+    )
+    try:
+        run_call(caller, answerer)
+        for end in (caller, answerer):
+            session = result_session(end)
+            assert session.result is not None
+            assert session.result.code is CompletionCode.OK, session.result.code.text
+        assert_same_pages(sent, received)
+    finally:
+        caller.close()
+        answerer.close()
+
+
+def test_the_sender_reports_progress_through_the_page(make_tiff: MakeTiff, tmp_path: Path) -> None:
+    sent, received = make_tiff(pages=1), tmp_path / "received.tif"
+    options = SessionOptions(modems=Modem.V27TER, ecm=False)
+    caller, answerer = make_ends("class1-to-audio", options, sent, received)
+    try:
+        run_call(caller, answerer)
+    finally:
+        caller.close()
+        answerer.close()
+    progress = [e for e in caller.events if isinstance(e, PageProgress)]
+    assert len(progress) > 3, "a page at 4800 bit/s takes several seconds"
+    assert [p.sent for p in progress] == sorted(p.sent for p in progress)
+    assert progress[-1].sent == progress[-1].size
+    assert {p.bit_rate for p in progress} == {4800}
+
+
+def test_data_to_send_refuses_a_limit_below_one(tmp_path: Path) -> None:
+    session = Class1Session(Role.ANSWER, receive_file=tmp_path / "received.tif")
+    try:
+        with pytest.raises(EngineError, match="positive limit"):
+            session.data_to_send(0)
+    finally:
+        session.close()
