@@ -304,6 +304,13 @@ class Class1Session(FaxSession):
             self._pump(now)
 
     @property
+    def modem_idle(self) -> bool:
+        """Whether the modem is in command mode with nothing asked of it: what the provider
+        checks before its ATH once the session is done (if not, one CAN aborts a receive
+        and the modem answers OK)."""
+        return self._step is _Step.IDLE
+
+    @property
     def buffered(self) -> int:
         """Bytes the session holds: for the modem, and of a response line or a V.21 frame
         from it. Bounded whatever the modem sends."""

@@ -127,6 +127,8 @@ def transfer(make_tiff: MakeTiff, tmp_path: Path, case: Case, pages: int = 1) ->
             assert session.result is not None
             assert session.result.code is CompletionCode.OK, session.result.code.text
             assert session.result.pages == pages
+            if isinstance(session, Class1Session):
+                assert session.modem_idle, f"{session.name} left the modem {session.step}"
         negotiated = [e for e in caller.events if isinstance(e, Negotiated)]
         assert (negotiated[-1].modem, negotiated[-1].bit_rate) == (modem, BIT_RATES[modem])
         assert negotiated[-1].ecm is ecm

@@ -10,6 +10,8 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from openfax.engine import (
     AudioSession,
     CompletionCode,
@@ -22,6 +24,7 @@ from openfax.engine import (
     T30Failure,
 )
 from openfax.engine.class1 import Class1Session, Class1Settings
+from tests.fax_images import read_pages
 from tests.unit.engine.class1_link import AudioEnd, ModemEnd, Tap, result_session, run_call
 from tests.unit.engine.test_class1 import assert_same_pages
 
@@ -167,6 +170,9 @@ def test_no_carrier_mid_page_ends_the_call_with_the_pages_done(
     assert session.result is not None
     assert session.result.code.cause is T30Failure.LINE_DROPPED, session.result.code.text
     assert session.result.pages == 1
+    first_sent, kept = read_pages(sent)[0], read_pages(received)
+    assert len(kept) == 1, "the page received whole is kept, the broken one is not"
+    assert np.array_equal(first_sent, kept[0])
 
 
 def test_a_modem_that_stops_answering_ends_the_call_as_dropped(
