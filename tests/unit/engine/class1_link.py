@@ -144,10 +144,12 @@ def run_call(
     *,
     max_line_seconds: float = 600.0,
     cut_when: Callable[[], bool] | None = None,
+    noise: Callable[[int, bytes], bytes] | None = None,
 ) -> float:
     """Run the call until both ends are done; returns the line seconds it took.
 
     Once ``cut_when()`` is true the line is silent both ways (the far end hung up).
+    ``noise(block, audio)`` may alter what the caller sends towards the answerer.
     """
     if isinstance(answerer, ModemEnd):
         answerer.modem.call_event(CallEvent.ALERTING)
@@ -167,6 +169,8 @@ def run_call(
             end.modem.tx(BLOCK) if isinstance(end, ModemEnd) else end.session.tx(BLOCK)
             for end in ends
         ]
+        if noise is not None:
+            line[0] = noise(samples // BLOCK, line[0])
         cut = cut or (cut_when is not None and cut_when())
         if cut:
             line = [silence, silence]

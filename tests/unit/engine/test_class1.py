@@ -163,13 +163,16 @@ def test_every_combination_crosses_the_line_identical(
     transfer(make_tiff, tmp_path, case)
 
 
-def test_several_pages_both_ways_between_two_modems(make_tiff: MakeTiff, tmp_path: Path) -> None:
-    transfer(
-        make_tiff,
-        tmp_path,
+@pytest.mark.parametrize(
+    "case",
+    [
         ("class1-to-class1", Modem.V17, True, Compression.MMR, Resolution.FINE),
-        pages=3,
-    )
+        ("class1-to-class1", Modem.V29, False, Compression.MR, Resolution.FINE),
+    ],
+    ids=["ecm", "non-ecm"],
+)
+def test_several_pages_between_two_modems(make_tiff: MakeTiff, tmp_path: Path, case: Case) -> None:
+    transfer(make_tiff, tmp_path, case, pages=3)
 
 
 def test_modulation_codes_follow_t31() -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from openfax.engine import (
     AudioSession,
     CompletionCode,
+    FrameExchanged,
     Modem,
     Negotiated,
     PageReceived,
@@ -223,3 +224,47 @@ def test_a_modem_that_never_ends_its_data_is_cut_with_memory_bounded(tmp_path: P
         session.close()
     assert aborts >= 1, "the receive is aborted once the frame is too long"
     assert growth < 256 * 1024, f"{growth} bytes kept for 3.8 MB of garbage"
+
+
+def test_dropouts_in_ecm_data_cost_a_repeated_block_not_the_page(
+    make_tiff: MakeTiff, tmp_path: Path
+) -> None:
+    """20 ms of silence thrice in the image: the modem loses the carrier, the receiver
+    asks again for the frames it missed (PPR) and the page arrives whole."""
+    sent, received = make_tiff(pages=2), tmp_path / "received.tif"
+    options = SessionOptions(modems=Modem.V17, ecm=True)
+    caller = ModemEnd(
+        Role.CALL,
+        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
+        name="tx",
+    )
+    answerer = ModemEnd(
+        Role.ANSWER,
+        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
+        name="rx",
+    )
+    dropouts: list[int] = []
+
+    def dropout(block: int, audio: bytes) -> bytes:
+        sending = caller.session is not None and caller.session.step == "tx data: ecm"
+        if sending and len(dropouts) < 3 and block % 25 == 0:
+            dropouts.append(block)
+            return bytes(len(audio))
+        return audio
+
+    try:
+        run_call(caller, answerer, noise=dropout)
+        assert len(dropouts) == 3
+        for end in (caller, answerer):
+            session = result_session(end)
+            assert session.result is not None
+            assert session.result.code is CompletionCode.OK, session.result.code.text
+            assert session.result.pages == 2
+        asked_again = [
+            e for e in answerer.events if isinstance(e, FrameExchanged) and e.name == "PPR"
+        ]
+        assert asked_again, "the receiver asked for the lost frames"
+        assert_same_pages(sent, received)
+    finally:
+        caller.close()
+        answerer.close()
