@@ -117,7 +117,11 @@ def transfer(make_tiff: MakeTiff, tmp_path: Path, case: Case, pages: int = 1) ->
     sent = make_tiff(pages=pages, y_dpi=Y_DPI[resolution])
     received = tmp_path / "received.tif"
     options = SessionOptions(
-        ecm=ecm, modems=modem, compressions=compression, resolutions=resolution
+        ident="+1 555 0100",  # CSI before DIS, TSI before DCS: sequences of frames
+        ecm=ecm,
+        modems=modem,
+        compressions=compression,
+        resolutions=resolution,
     )
     caller, answerer = make_ends(peer, options, sent, received)
     try:
@@ -134,6 +138,7 @@ def transfer(make_tiff: MakeTiff, tmp_path: Path, case: Case, pages: int = 1) ->
         assert negotiated[-1].ecm is ecm
         assert negotiated[-1].compression is compression
         assert negotiated[-1].resolution is resolution
+        assert negotiated[-1].remote_ident == "+1 555 0100"
         assert [e.number for e in caller.events if isinstance(e, PageSent) and e.confirmed] == list(
             range(1, pages + 1)
         )

@@ -268,3 +268,27 @@ def test_dropouts_in_ecm_data_cost_a_repeated_block_not_the_page(
     finally:
         caller.close()
         answerer.close()
+
+
+def test_hangup_mid_call_ends_the_session_as_dropped_with_the_pages_done(
+    make_tiff: MakeTiff, tmp_path: Path
+) -> None:
+    sent, received = make_tiff(pages=2), tmp_path / "received.tif"
+    options = SessionOptions(modems=Modem.V29, ecm=False)
+    caller, answerer = sender_to_audio(sent, received, Tap(), options)
+
+    def hang_up_after_page_one() -> bool:
+        session = caller.session
+        page_one_confirmed = any(isinstance(e, PageSent) and e.confirmed for e in caller.events)
+        if session is not None and not session.done and page_one_confirmed:
+            session.hangup()
+        return caller.done
+
+    run_call(caller, answerer, cut_when=hang_up_after_page_one)
+
+    session = result_session(caller)
+    assert session.result is not None
+    assert session.result.code is CompletionCode.CALLDROPPED
+    assert session.result.pages == 1
+    assert session.next_timer() is None
+    assert session.data_to_send() == b""
