@@ -145,11 +145,13 @@ def run_call(
     max_line_seconds: float = 600.0,
     cut_when: Callable[[], bool] | None = None,
     noise: Callable[[int, bytes], bytes] | None = None,
+    back_noise: Callable[[int, bytes], bytes] | None = None,
 ) -> float:
     """Run the call until both ends are done; returns the line seconds it took.
 
     Once ``cut_when()`` is true the line is silent both ways (the far end hung up).
-    ``noise(block, audio)`` may alter what the caller sends towards the answerer.
+    ``noise(block, audio)`` may alter what the caller sends towards the answerer, and
+    ``back_noise`` what the answerer sends back.
     """
     if isinstance(answerer, ModemEnd):
         answerer.modem.call_event(CallEvent.ALERTING)
@@ -171,6 +173,8 @@ def run_call(
         ]
         if noise is not None:
             line[0] = noise(samples // BLOCK, line[0])
+        if back_noise is not None:
+            line[1] = back_noise(samples // BLOCK, line[1])
         cut = cut or (cut_when is not None and cut_when())
         if cut:
             line = [silence, silence]

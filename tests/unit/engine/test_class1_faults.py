@@ -15,6 +15,7 @@ import numpy as np
 from openfax.engine import (
     AudioSession,
     CompletionCode,
+    Direction,
     FrameExchanged,
     Modem,
     Negotiated,
@@ -292,3 +293,53 @@ def test_hangup_mid_call_ends_the_session_as_dropped_with_the_pages_done(
     assert session.result.pages == 1
     assert session.next_timer() is None
     assert session.data_to_send() == b""
+
+
+def test_fcerror_when_the_far_end_repeats_a_command_reads_the_frame(
+    make_tiff: MakeTiff, tmp_path: Path
+) -> None:
+    """The receiver's CFR is lost on the line: the sender repeats DCS and TCF while the
+    receiver's modem waits for the page (+FRM), hears V.21 and says +FCERROR; the receiver
+    reads the DCS with +FRH and the call goes on."""
+    sent, received = make_tiff(pages=1), tmp_path / "received.tif"
+    options = SessionOptions(modems=Modem.V29, ecm=False)
+    tap = Recorder()
+    caller = ModemEnd(
+        Role.CALL,
+        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
+        name="tx",
+    )
+    answerer = ModemEnd(
+        Role.ANSWER,
+        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
+        tap,
+        name="rx",
+    )
+    transmissions = 0
+    last_step = ""
+
+    def lose_the_second_transmission(block: int, audio: bytes) -> bytes:
+        nonlocal transmissions, last_step
+        step = answerer.session.step if answerer.session is not None else ""
+        if step != last_step and step == "tx frames: frames":
+            transmissions += 1
+        last_step = step
+        return bytes(len(audio)) if transmissions == 2 and step == "tx frames: frames" else audio
+
+    try:
+        run_call(caller, answerer, back_noise=lose_the_second_transmission)
+        assert b"\r\n+FCERROR\r\n" in tap.heard
+        received_frames = [
+            e.name
+            for e in answerer.events
+            if isinstance(e, FrameExchanged) and e.direction is Direction.RECEIVED
+        ]
+        assert received_frames.count("DCS") == 2
+        for end in (caller, answerer):
+            session = result_session(end)
+            assert session.result is not None
+            assert session.result.code is CompletionCode.OK, session.result.code.text
+        assert_same_pages(sent, received)
+    finally:
+        caller.close()
+        answerer.close()
