@@ -110,14 +110,19 @@ class Class1Settings:
     ``silence_before_send`` is the ``+FRS`` wait (in 10 ms) before sending after receiving,
     and ``pause_between_carriers`` the ``+FTS`` silence (in 10 ms) between a V.21 frame and
     TCF or image data, or image data and the post-page command (T.30 asks 75 +/- 20 ms);
-    0 leaves either out. ``response_timeout`` bounds the wait for CONNECT or OK to a command,
-    ``drain_timeout`` the wait for OK once the modem has the end of the data it sends, and
-    ``data_timeout`` a silence of the modem in the middle of data it sends us. A modem that
-    misses one of them has gone: the session ends as a dropped line.
+    0 leaves either out. ``connect_delay`` holds image data back after ``+FTM``'s CONNECT,
+    for modems that lose what comes at once (HylaFAX's ``Class1TMConnectDelay``).
+
+    ``response_timeout`` bounds the wait for CONNECT or OK to a command and ``drain_timeout``
+    the wait for OK once the modem has the data to send (or takes no more of it): a modem
+    that misses either has gone, and the session ends as a dropped line. ``data_timeout``
+    bounds a silence in the middle of data the modem sends us: its end (DLE ETX) was lost,
+    and the receive is aborted.
     """
 
     silence_before_send: int = 7
     pause_between_carriers: int = 7
+    connect_delay: float = 0.0
     response_timeout: float = 5.0
     drain_timeout: float = 30.0
     data_timeout: float = 5.0
@@ -129,6 +134,8 @@ class Class1Settings:
         for name in ("response_timeout", "drain_timeout", "data_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+        if not 0 <= self.connect_delay <= self.response_timeout:
+            raise ValueError("connect_delay must be 0 or more, and below response_timeout")
 
 
 class _Step(enum.Enum):
@@ -232,6 +239,8 @@ class Class1Session(FaxSession):
         self._frame_ok_due = False
         self._pause_for_t30 = False
         self._tx_code = 0
+        self._data_from = 0.0
+        """Image data goes to the modem from this time on (``connect_delay``)."""
         self._spoil_tcf = False
         """TCF goes at a lower modulation than DCS said: send ones so that it fails."""
         self._skip_lf = False
@@ -279,7 +288,12 @@ class Class1Session(FaxSession):
         """
         if limit <= 0:
             raise EngineError(f"data_to_send needs a positive limit, not {limit}")
-        if self._step is _Step.TX_DATA and len(self._out) < limit and not self.done:
+        if (
+            self._step is _Step.TX_DATA
+            and len(self._out) < limit
+            and not self.done
+            and (self._now is None or self._now >= self._data_from)
+        ):
             self._produce_image(limit - len(self._out))
         data = bytes(self._out[:limit])
         del self._out[:limit]
@@ -290,6 +304,8 @@ class Class1Session(FaxSession):
         if self.done or self._now is None:
             return None
         due = self._now + TIMER_TICK
+        if self._step is _Step.TX_DATA and self._now < self._data_from:
+            due = min(due, self._data_from)
         return due if self._deadline is None else min(due, self._deadline)
 
     def handle_timer(self, now: float) -> None:
@@ -641,6 +657,7 @@ class Class1Session(FaxSession):
             self._deadline = None
         elif step is _Step.COMMAND and self._kind in (_Kind.IMAGE, _Kind.ECM):
             self._step = _Step.TX_DATA
+            self._data_from = now + self.settings.connect_delay
             self._set_deadline(now, self.settings.drain_timeout, "while it takes image data")
             if self._kind is _Kind.ECM:
                 self._start_hdlc_tx()

@@ -31,6 +31,8 @@ class Tap:
 
     def __init__(self) -> None:
         self.injected = bytearray()
+        self.now = 0.0
+        """The line time of the block being carried."""
 
     def inject(self, data: bytes) -> None:
         """Make ``data`` arrive at the session as if the modem had said it."""
@@ -75,6 +77,7 @@ class ModemEnd:
         if session is None:
             self._set_up(now)
             return
+        self.tap.now = now
         due = session.next_timer()
         if due is not None and due <= now:
             session.handle_timer(now)

@@ -343,3 +343,53 @@ def test_fcerror_when_the_far_end_repeats_a_command_reads_the_frame(
     finally:
         caller.close()
         answerer.close()
+
+
+class Timeline(Tap):
+    """Notes when each command went to the modem and when it said CONNECT, and when the
+    first bytes after each CONNECT went."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[float, bytes]] = []
+        self.connects: list[float] = []
+
+    def to_modem(self, data: bytes) -> bytes:
+        if data:
+            self.sent.append((self.now, data))
+        return data
+
+    def to_dte(self, data: bytes) -> bytes:
+        if b"CONNECT" in data:
+            self.connects.append(self.now)
+        return data
+
+
+def test_image_data_waits_the_connect_delay_a_modem_needs(
+    make_tiff: MakeTiff, tmp_path: Path
+) -> None:
+    sent, received = make_tiff(pages=1), tmp_path / "received.tif"
+    options = SessionOptions(modems=Modem.V29, ecm=False)
+    tap = Timeline()
+    settings = Class1Settings(connect_delay=0.3)
+    caller = ModemEnd(
+        Role.CALL,
+        lambda role: Class1Session(
+            role, options, send_file=sent, settings=settings, name="class1-tx"
+        ),
+        tap,
+        name="tx",
+    )
+    answerer = AudioEnd(AudioSession(Role.ANSWER, options, receive_file=received, name="audio"))
+    run_call(caller, answerer)
+
+    session = result_session(caller)
+    assert session.result is not None
+    assert session.result.code is CompletionCode.OK, session.result.code.text
+    assert_same_pages(sent, received)
+    ftm = [at for at, data in tap.sent if data.startswith(b"AT+FTM=")]
+    assert len(ftm) == 2, "TCF and the page"
+    for asked in ftm:
+        connect = min(at for at in tap.connects if at >= asked)
+        first_data = min(at for at, data in tap.sent if at > connect)
+        assert first_data >= connect + 0.3
