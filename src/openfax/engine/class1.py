@@ -228,6 +228,8 @@ class Class1Session(FaxSession):
         self._rx: _Request | None = None
         self._rx_ready = False
         """A reception was asked for and the modem is not yet doing it."""
+        self._rx_waiting: _Request | None = None
+        """What the last ``+FRH``/``+FRM`` asked the modem for."""
         self._frames: deque[bytes | None] = deque()
         self._step = _Step.IDLE
         self._kind = _Kind.FRAMES
@@ -459,6 +461,10 @@ class Class1Session(FaxSession):
                 self._abort_receive(now)
                 return True
             return False
+        if step is _Step.RX_WAIT and self._rx_ready and self._rx != self._rx_waiting:
+            # T.30 wants to hear another modem (its timer ran out): ask the modem anew.
+            self._abort_receive(now)
+            return True
         if step is not _Step.IDLE:
             return False
         if self._tx_ready and self._tx is not None:
@@ -514,6 +520,7 @@ class Class1Session(FaxSession):
 
     def _start_rx(self, request: _Request, now: float) -> None:
         self._rx_ready = False
+        self._rx_waiting = request
         self._kind = request.kind
         self._step = _Step.RX_WAIT
         command = "AT+FRH=3" if request.kind is _Kind.FRAMES else f"AT+FRM={request.code}"

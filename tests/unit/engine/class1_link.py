@@ -55,6 +55,8 @@ class ModemEnd:
     name: str = "modem"
     split: Callable[[bytes], list[bytes]] | None = None
     """How to cut what the modem said into the session's reads (one read if None)."""
+    echo: bool = False
+    """Leave the modem echoing commands (ATE1, its default)."""
 
     def __post_init__(self) -> None:
         self.modem = T31Modem(name=f"{self.name}-t31")
@@ -62,7 +64,7 @@ class ModemEnd:
         self.heard = b""
         self.pending = b""
         self.events: list[Event] = []
-        self.modem.at_rx(b"ATE0\rAT+FCLASS=1\r")
+        self.modem.at_rx(b"ATE1\rAT+FCLASS=1\r" if self.echo else b"ATE0\rAT+FCLASS=1\r")
         if self.role is Role.CALL:
             self.modem.at_rx(b"ATDT5551234\r")
         self.modem.data_to_send()

@@ -32,7 +32,7 @@ from openfax.engine import (
     Role,
     SessionOptions,
 )
-from openfax.engine.class1 import Class1Session, modulation_code, stuff
+from openfax.engine.class1 import Class1Session, Class1Settings, modulation_code, stuff
 from openfax.errors import EngineError
 from tests.fax_images import read_pages
 from tests.unit.engine.class1_link import AudioEnd, End, ModemEnd, result_session, run_call
@@ -257,3 +257,44 @@ def test_data_to_send_refuses_a_limit_below_one(tmp_path: Path) -> None:
             session.data_to_send(0)
     finally:
         session.close()
+
+
+def test_a_modem_echoing_commands_is_understood(make_tiff: MakeTiff, tmp_path: Path) -> None:
+    sent, received = make_tiff(pages=1), tmp_path / "received.tif"
+    options = SessionOptions(modems=Modem.V17, ecm=True)
+    caller = ModemEnd(
+        Role.CALL,
+        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
+        name="tx",
+        echo=True,
+    )
+    answerer = ModemEnd(
+        Role.ANSWER,
+        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
+        name="rx",
+        echo=True,
+    )
+    try:
+        run_call(caller, answerer)
+        for end in (caller, answerer):
+            session = result_session(end)
+            assert session.result is not None
+            assert session.result.code is CompletionCode.OK, session.result.code.text
+        assert_same_pages(sent, received)
+    finally:
+        caller.close()
+        answerer.close()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"silence_before_send": 256}, "silence_before_send must be 0..255"),
+        ({"pause_between_carriers": -1}, "pause_between_carriers must be 0..255"),
+        ({"response_timeout": 0}, "response_timeout must be positive"),
+        ({"connect_delay": 6.0}, "connect_delay must be 0 or more"),
+    ],
+)
+def test_class1_settings_refuse_what_cannot_work(settings: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Class1Settings(**settings)  # type: ignore[arg-type]
