@@ -186,3 +186,17 @@ lib: Any = open_library(
     debian_package=DEBIAN_PACKAGE,
     error=SpandspUnavailableError,
 )
+
+for _name in (
+    "fax_free",
+    "t38_terminal_free",
+    "t31_free",
+    "t30_free",
+    "hdlc_tx_free",
+    "hdlc_rx_free",
+):
+    # What __del__ methods call is looked up now. cffi looks a function up under its lock
+    # the first time; a garbage collection while that lock is held (in ffi.callback, say)
+    # running a __del__ that looked one up would wait for the lock forever.
+    getattr(lib, _name)
+del _name

@@ -251,8 +251,11 @@ class Class1Session(FaxSession):
         self._rx_frame = bytearray()
         self._rx_bytes = 0
         self._dle_pending = False
-        self._last_sent_fcf = 0
+        self._tcf_due = False
+        """DCS went and nothing came back yet: the next image modem carries TCF."""
         self._chunk = ffi.new("uint8_t[]", IMAGE_CHUNK)
+        self._underflow: Any = ffi.NULL
+        """The framer's callback for T.30 (``SEND_STEP_COMPLETE``), made once per session."""
         self._hdlc_tx: Any = ffi.NULL
         self._hdlc_rx: Any = ffi.NULL
         super().__init__(role, options, send_file=send_file, receive_file=receive_file, name=name)
@@ -357,6 +360,7 @@ class Class1Session(FaxSession):
         if t30 == ffi.NULL:
             raise EngineError("spandsp could not create a T.30 engine (t30_init failed)")
         self._handle = t30
+        self._underflow = keep("hdlc_underflow_handler_t", self._on_hdlc_underflow, None)
         self._setup_t30(t30)
 
     def _free_handle(self, handle: Any) -> None:
@@ -542,8 +546,8 @@ class Class1Session(FaxSession):
             self._to_t30.append(self._send_step_complete)
             return True
         self._out += stuff(frame) + _DLE_ETX
-        if len(frame) >= 3:
-            self._last_sent_fcf = frame[2] & 0xFE
+        if len(frame) >= 3 and frame[2] & 0xFE == _DCS:
+            self._tcf_due = True
         self._frame_final = len(frame) >= 2 and bool(frame[1] & _FINAL_BIT)
         self._frame_ok_due = True
         if self._frame_final:
@@ -779,8 +783,8 @@ class Class1Session(FaxSession):
         """``+FTM`` for TCF answered ERROR: the modem cannot send at that modulation. TCF
         goes at the next lower one instead, and spoilt (ones, not zeros), so the far end
         answers FTT and T.30 steps down to a rate the modem has."""
-        if self._last_sent_fcf != _DCS:
-            return False
+        if not self._tcf_due:
+            return False  # a page: T.30 has no way to retrain before it, the call ends
         lower = _LOWER.get(self._tx_code)
         if lower is None:
             return False
@@ -870,6 +874,7 @@ class Class1Session(FaxSession):
 
     def _end_rx(self, *, ok: bool) -> None:
         """The modem's result after DLE ETX: hand the frame to T.30, or end the carrier."""
+        self._tcf_due = False
         self._step = _Step.IDLE
         self._deadline = None
         self._received_last = True
@@ -892,8 +897,7 @@ class Class1Session(FaxSession):
 
     def _start_hdlc_tx(self) -> None:
         self._free_hdlc()
-        underflow = self._callbacks.keep("hdlc_underflow_handler_t", self._on_hdlc_underflow, None)
-        self._hdlc_tx = lib.hdlc_tx_init(ffi.NULL, 0, 1, 0, underflow, ffi.NULL)
+        self._hdlc_tx = lib.hdlc_tx_init(ffi.NULL, 0, 1, 0, self._underflow, ffi.NULL)
         if self._hdlc_tx == ffi.NULL:
             raise EngineError("spandsp could not create an HDLC framer (hdlc_tx_init failed)")
         assert self._tx is not None

@@ -298,3 +298,12 @@ def test_a_modem_echoing_commands_is_understood(make_tiff: MakeTiff, tmp_path: P
 def test_class1_settings_refuse_what_cannot_work(settings: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Class1Settings(**settings)  # type: ignore[arg-type]
+
+
+def test_what_del_methods_free_with_is_looked_up_at_import() -> None:
+    """cffi looks a function up under a lock the first time; a __del__ run by a garbage
+    collection inside ffi.callback (which holds that lock) deadlocked on t31_free."""
+    from openfax.engine._spandsp import lib
+
+    for name in ("fax_free", "t38_terminal_free", "t31_free", "t30_free", "hdlc_tx_free"):
+        assert name in vars(lib), name

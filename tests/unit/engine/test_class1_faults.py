@@ -7,10 +7,11 @@ ETX or silences the modem; cutting the line mid-page makes the modem itself say 
 from __future__ import annotations
 
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from openfax.engine import (
     AudioSession,
@@ -31,6 +32,20 @@ from tests.unit.engine.class1_link import AudioEnd, ModemEnd, Tap, result_sessio
 from tests.unit.engine.test_class1 import assert_same_pages
 
 MakeTiff = Callable[..., Path]
+Register = Callable[..., None]
+
+
+@pytest.fixture
+def closing() -> Iterator[Register]:
+    """Register the ends a test makes; they are closed after it, passed or failed."""
+    ends: list[ModemEnd | AudioEnd] = []
+
+    def register(*more: ModemEnd | AudioEnd) -> None:
+        ends.extend(more)
+
+    yield register
+    for end in ends:
+        end.close()
 
 
 class RefuseModulations(Tap):
@@ -105,12 +120,13 @@ def sender_to_audio(
 
 
 def test_a_modulation_the_modem_refuses_falls_back_to_the_next_lower(
-    make_tiff: MakeTiff, tmp_path: Path
+    make_tiff: MakeTiff, tmp_path: Path, closing: Register
 ) -> None:
     sent, received = make_tiff(pages=1), tmp_path / "received.tif"
     tap = RefuseModulations((b"AT+FTM=145\r", b"AT+FTM=146\r"))
     options = SessionOptions(modems=Modem.V17, ecm=False)
     caller, answerer = sender_to_audio(sent, received, tap, options)
+    closing(caller, answerer)
     run_call(caller, answerer)
 
     assert tap.refusals >= 1
@@ -123,12 +139,13 @@ def test_a_modulation_the_modem_refuses_falls_back_to_the_next_lower(
 
 
 def test_a_lost_dle_etx_costs_a_repeated_frame_not_the_call(
-    make_tiff: MakeTiff, tmp_path: Path
+    make_tiff: MakeTiff, tmp_path: Path, closing: Register
 ) -> None:
     sent, received = make_tiff(pages=1), tmp_path / "received.tif"
     tap = LoseOneDleEtx()
     options = SessionOptions(modems=Modem.V29, ecm=False)
     caller, answerer = sender_to_audio(sent, received, tap, options)
+    closing(caller, answerer)
     run_call(caller, answerer)
 
     assert tap.lost
@@ -139,7 +156,7 @@ def test_a_lost_dle_etx_costs_a_repeated_frame_not_the_call(
 
 
 def test_no_carrier_mid_page_ends_the_call_with_the_pages_done(
-    make_tiff: MakeTiff, tmp_path: Path
+    make_tiff: MakeTiff, tmp_path: Path, closing: Register
 ) -> None:
     sent, received = make_tiff(pages=2), tmp_path / "received.tif"
     options = SessionOptions(modems=Modem.V29, ecm=False)
@@ -165,6 +182,7 @@ def test_no_carrier_mid_page_ends_the_call_with_the_pages_done(
             heard_at_cut = len(tap.heard)
         return started and len(tap.heard) > heard_at_cut + 2000
 
+    closing(receiver, caller)
     run_call(caller, receiver, cut_when=second_page_under_way)
 
     assert b"NO CARRIER" in tap.heard[heard_at_cut:], "the modem reported the carrier lost"
@@ -178,7 +196,7 @@ def test_no_carrier_mid_page_ends_the_call_with_the_pages_done(
 
 
 def test_a_modem_that_stops_answering_ends_the_call_as_dropped(
-    make_tiff: MakeTiff, tmp_path: Path
+    make_tiff: MakeTiff, tmp_path: Path, closing: Register
 ) -> None:
     sent, received = make_tiff(pages=2), tmp_path / "received.tif"
     tap = Silence()
@@ -198,6 +216,7 @@ def test_a_modem_that_stops_answering_ends_the_call_as_dropped(
         tap.mute = tap.mute or any(isinstance(e, PageSent) and e.confirmed for e in caller.events)
         return False
 
+    closing(caller, answerer)
     ended_at = run_call(caller, answerer, cut_when=first_page_confirmed)
 
     session = result_session(caller)
@@ -272,7 +291,7 @@ def test_dropouts_in_ecm_data_cost_a_repeated_block_not_the_page(
 
 
 def test_hangup_mid_call_ends_the_session_as_dropped_with_the_pages_done(
-    make_tiff: MakeTiff, tmp_path: Path
+    make_tiff: MakeTiff, tmp_path: Path, closing: Register
 ) -> None:
     sent, received = make_tiff(pages=2), tmp_path / "received.tif"
     options = SessionOptions(modems=Modem.V29, ecm=False)
@@ -285,6 +304,7 @@ def test_hangup_mid_call_ends_the_session_as_dropped_with_the_pages_done(
             session.hangup()
         return caller.done
 
+    closing(caller, answerer)
     run_call(caller, answerer, cut_when=hang_up_after_page_one)
 
     session = result_session(caller)
@@ -366,7 +386,7 @@ class Timeline(Tap):
 
 
 def test_image_data_waits_the_connect_delay_a_modem_needs(
-    make_tiff: MakeTiff, tmp_path: Path
+    make_tiff: MakeTiff, tmp_path: Path, closing: Register
 ) -> None:
     sent, received = make_tiff(pages=1), tmp_path / "received.tif"
     options = SessionOptions(modems=Modem.V29, ecm=False)
@@ -381,6 +401,7 @@ def test_image_data_waits_the_connect_delay_a_modem_needs(
         name="tx",
     )
     answerer = AudioEnd(AudioSession(Role.ANSWER, options, receive_file=received, name="audio"))
+    closing(caller, answerer)
     run_call(caller, answerer)
 
     session = result_session(caller)
@@ -393,3 +414,22 @@ def test_image_data_waits_the_connect_delay_a_modem_needs(
         connect = min(at for at in tap.connects if at >= asked)
         first_data = min(at for at, data in tap.sent if at > connect)
         assert first_data >= connect + 0.3
+
+
+def test_a_modem_refusing_the_page_modulation_after_training_ends_the_call(
+    make_tiff: MakeTiff, tmp_path: Path, closing: Register
+) -> None:
+    """+FTM=145 (TCF) works, +FTM=146 (the page, short training) answers ERROR: T.30 has no
+    way to retrain before a page, so the call ends as dropped and the job is retried."""
+    sent, received = make_tiff(pages=1), tmp_path / "received.tif"
+    tap = RefuseModulations((b"AT+FTM=146\r",))
+    options = SessionOptions(modems=Modem.V17, ecm=False)
+    caller, answerer = sender_to_audio(sent, received, tap, options)
+    closing(caller, answerer)
+    run_call(caller, answerer)
+
+    assert tap.refusals == 1
+    session = result_session(caller)
+    assert session.result is not None
+    assert session.result.code is CompletionCode.CALLDROPPED, session.result.code.text
+    assert session.result.pages == 0
