@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openfax.engine import Modem, Role, SessionOptions
-from openfax.engine.class1 import MAX_FRAME_BYTES, MAX_LINE_BYTES, Class1Session
+from openfax.engine.class1 import MAX_FRAME_BYTES, MAX_IMAGE_BYTES, MAX_LINE_BYTES, Class1Session
 from openfax.errors import FaxError
 from tests.fax_images import sample_page, write_tiff
 from tests.unit.engine.class1_link import ModemEnd, run_call
@@ -193,5 +193,26 @@ def test_arbitrary_modem_bytes_raise_only_our_errors_and_stay_bounded(
             except FaxError:
                 pass
             assert session.buffered <= LIMIT + MAX_LINE_BYTES + MAX_FRAME_BYTES + 600
+    finally:
+        session.close()
+
+
+def test_image_data_that_never_ends_is_cut_at_the_limit(
+    recorded: dict[str, Recorded], tmp_path: Path
+) -> None:
+    record = recorded["receiver"]
+    upto = record.reached["rx data: image"]
+    session = record.replay(upto, tmp_path)
+    try:
+        now = record.now_at(upto)
+        piece = bytes(65536)  # zeros, no DLE: TCF that never ends
+        fed = 0
+        while b"\x18" not in session.data_to_send() and fed <= MAX_IMAGE_BYTES + len(piece):
+            now += 0.01
+            session.receive(piece, now)
+            fed += len(piece)
+        assert MAX_IMAGE_BYTES < fed <= MAX_IMAGE_BYTES + len(piece), "aborted at the limit"
+        assert session.step == "aborting: image"
+        assert session.buffered < LIMIT
     finally:
         session.close()
