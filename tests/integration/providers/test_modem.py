@@ -1,7 +1,8 @@
 """The modem provider against spandsp's T.31 modem on a pty: the port opened in raw mode by
 the event loop, the probe shown on the line, dialling to CONNECT, the call causes of BUSY,
-NO ANSWER and NO DIALTONE, rings and the answer, a cancelled dial hung up, and a port that
-vanishes or a modem that falls silent taking the line out of service until it is back."""
+NO ANSWER and NO DIALTONE, rings and the answer, a cancelled dial hung up, a port that
+vanishes or a modem that falls silent taking the line out of service until it is back, and
+a fax sent and one received through the Class 1 driver."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from openfax.engine import AudioSession, Role
+from openfax.engine import AudioSession, Role, SessionOptions
 from openfax.engine.t31 import CallEvent
 from openfax.model import ProviderStatus, ReceiveMode
 from openfax.providers import (
     Answered,
     CallCause,
     CallEnded,
+    CallOutcome,
     CallProgress,
     DeviceState,
     Dialing,
@@ -30,7 +32,7 @@ from openfax.providers.modem.config import ModemLineConfig
 from openfax.providers.modem.provider import ModemLine, ModemProvider
 from openfax.virtual_modem import ModemBridge, PtyLine
 from tests.integration.providers.modem_peer import ScriptedModem
-from tests.unit.providers.test_loopback import Service, make_tiff, request
+from tests.unit.providers.test_loopback import Service, assert_same_pages, make_tiff, request
 from tests.waiting import until
 
 WAIT = 30.0
@@ -308,33 +310,62 @@ def test_a_missing_port_and_a_silent_modem(tmp_path: Path) -> None:
             peer.close()
 
 
-def test_a_dial_reaches_connect_on_the_virtual_modem(tmp_path: Path) -> None:
-    """A real fax answers (OpenFax's audio session behind the virtual modem): CONNECT comes
-    once its V.21 is heard, and the fax phase begins."""
-    sent = make_tiff(tmp_path, pages=1)
+def test_a_fax_goes_out_through_the_virtual_modem(tmp_path: Path) -> None:
+    """A real fax answers (OpenFax's audio session behind the virtual modem, at real time):
+    CONNECT once its V.21 is heard, then the Class 1 driver sends both pages, and they
+    arrive pixel for pixel."""
+    sent = make_tiff(tmp_path, pages=2)
     link = tmp_path / "modem"
+    received = tmp_path / "received.tif"
     progress: list[CallProgress] = []
 
-    async def scenario(provider: ModemProvider, line: ModemLine, _: Service) -> None:
-        await ready(line)
-        dial = asyncio.ensure_future(line.dial("123", request(sent), progress=progress.append))
-        await until(lambda: Answered() in progress, "CONNECT", WAIT)
-        await asyncio.wait_for(dial, 120)
-
-    async def with_bridge() -> None:
+    async def main() -> CallOutcome:
         with PtyLine(link) as pty:
-            session = AudioSession(Role.ANSWER, receive_file=tmp_path / "received.tif")
-            bridge = asyncio.ensure_future(ModemBridge(pty, session, linger=1.0).run(120))
-            recorder = Service(tmp_path)
+            session = AudioSession(Role.ANSWER, receive_file=received)
+            bridge = asyncio.ensure_future(ModemBridge(pty, session, linger=1.0).run(200))
             provider = ModemProvider([line_config(link)])
-            provider.set_listener(recorder)
+            provider.set_listener(Service(tmp_path))
             async with provider:
-                await asyncio.wait_for(scenario(provider, provider.devices[0], recorder), 150)
-            # The bridge serves one call; how it ends is the fax phase's (the class1 part).
-            await asyncio.wait([bridge], timeout=10)
+                line = provider.devices[0]
+                await ready(line)
+                dial = line.dial("123", request(sent), progress=progress.append)
+                outcome = await asyncio.wait_for(dial, 200)
+                await asyncio.wait([bridge], timeout=20)
+                await ready(line)  # hung up and reset for the next call
+            bridge.cancel()
+            await asyncio.gather(bridge, return_exceptions=True)
+        return outcome
+
+    outcome = asyncio.run(main())
+    assert progress[:2] == [Dialing("123"), Answered()]
+    assert isinstance(progress[-1], CallEnded)
+    assert outcome.cause is CallCause.NONE, outcome
+    assert outcome.pages == 2
+    assert_same_pages(sent, received)
+
+
+def test_a_fax_comes_in_through_the_virtual_modem(tmp_path: Path) -> None:
+    """A real fax calls: the line answers after its two rings, the Class 1 driver receives
+    the page, and the service is given it whole."""
+    sent = make_tiff(tmp_path, pages=1)
+    link = tmp_path / "modem"
+    service = Service(tmp_path)
+
+    async def main() -> None:
+        with PtyLine(link) as pty:
+            session = AudioSession(Role.CALL, SessionOptions(ident="SENDER"), send_file=sent)
+            serving = ModemBridge(pty, session, linger=1.0, ring_interval=2.0).run(200)
+            bridge = asyncio.ensure_future(serving)
+            provider = ModemProvider([line_config(link, rings_before_answer=2)])
+            provider.set_listener(service)
+            async with provider:
+                await until(service.received, "the fax received", 200)
+                await asyncio.wait([bridge], timeout=20)
             bridge.cancel()
             await asyncio.gather(bridge, return_exceptions=True)
 
-    asyncio.run(with_bridge())
-    assert progress[:2] == [Dialing("123"), Answered()]
-    assert isinstance(progress[-1], CallEnded)
+    asyncio.run(main())
+    (outcome,) = service.received()
+    assert outcome.cause is CallCause.NONE, outcome
+    assert outcome.path is not None
+    assert_same_pages(sent, outcome.path)

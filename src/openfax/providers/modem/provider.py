@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from openfax.engine import AudioSession, Completed, PageReceived, PageSent, Role
+from openfax.engine.class1 import Class1Session, Class1Settings
 from openfax.errors import FaxFileError, ModemError
 from openfax.model.enums import ProviderStatus, ReceiveMode
 from openfax.providers.base import (
@@ -112,8 +113,8 @@ class _Call:
     abort: str | None = None
     """Why the call is to end now (a cancelled dial, a hang-up, the provider stopping)."""
     abort_cause: CallCause = CallCause.ABORTED
-    session: Any = None
-    """The Class 1 driver once connected (``openfax.engine.class1.Class1Session``)."""
+    session: Class1Session | None = None
+    """The Class 1 driver once connected."""
     connected_at: float | None = None
     completed: Completed | None = None
     pages: int = 0
@@ -343,7 +344,7 @@ class ModemLine(LineBase["ModemProvider"]):
         self._inbox.clear()
         dialogue = self._dialogue
         if call is not None and call.session is not None:
-            self._fax_step(call, data, now)
+            self._fax_step(call, call.session, data, now)
         elif data:
             dialogue.receive(data, now)
         deadline = dialogue.next_timer()
@@ -370,7 +371,7 @@ class ModemLine(LineBase["ModemProvider"]):
             return
         if call.abort is not None and call.session is not None and not call.session.done:
             call.session.hangup()
-            self._fax_step(call, b"", now)
+            self._fax_step(call, call.session, b"", now)
             return
         if call.answer_now and self._state is DeviceState.RINGING:
             self._ask_setup(call)  # answered by hand: at once, not at the next ring
@@ -519,15 +520,9 @@ class ModemLine(LineBase["ModemProvider"]):
         self._change_state(DeviceState.IN_CALL)
         call.connected_at = now
         call.progress(Answered())
-        # The Class 1 driver (issue 14's class1 part) is merged beside this provider.
-        from openfax.engine.class1 import (  # type: ignore[import-not-found, unused-ignore]
-            Class1Session,
-            Class1Settings,
-        )
-
         outgoing = call.direction is CallDirection.OUTGOING
         options = (call.request if outgoing else call.setup).options  # type: ignore[union-attr]
-        call.session = Class1Session(
+        session = call.session = Class1Session(
             Role.CALL if outgoing else Role.ANSWER,
             options,
             send_file=call.request.path if call.request is not None else None,
@@ -538,13 +533,12 @@ class ModemLine(LineBase["ModemProvider"]):
             ),
             name=self.name,
         )
-        call.session.start(now)
-        self._fax_step(call, rest, now)
+        session.start(now)
+        self._fax_step(call, session, rest, now)
 
-    def _fax_step(self, call: _Call, data: bytes, now: float) -> None:
-        """Carry bytes and timers between the port and the Class 1 driver; hang up once it
-        is done."""
-        session = call.session
+    def _fax_step(self, call: _Call, session: Class1Session, data: bytes, now: float) -> None:
+        """Carry bytes and timers between the port and ``call``'s Class 1 driver; hang up
+        once it is done."""
         if data:
             session.receive(data, now)
         deadline = session.next_timer()
