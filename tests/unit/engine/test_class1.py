@@ -13,6 +13,7 @@ import os
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -106,6 +107,34 @@ def assert_same_pages(sent: Path, received: Path) -> None:
     for number, (a, b) in enumerate(zip(sent_pages, received_pages, strict=True), start=1):
         assert a.shape == b.shape, f"page {number} geometry"
         assert np.array_equal(a, b), f"page {number}: {np.count_nonzero(a != b)} pixels differ"
+
+
+def call_between_modems(options: SessionOptions, sent: Path, received: Path, **modem: Any) -> None:
+    """A call from a Class 1 session sending ``sent`` to one receiving ``received``, each
+    on its T.31 modem (``modem``: the ModemEnd options of both), completed on both ends
+    with every page identical."""
+    caller = ModemEnd(
+        Role.CALL,
+        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
+        name="tx",
+        **modem,
+    )
+    answerer = ModemEnd(
+        Role.ANSWER,
+        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
+        name="rx",
+        **modem,
+    )
+    try:
+        run_call(caller, answerer)
+        for end in (caller, answerer):
+            session = result_session(end)
+            assert session.result is not None
+            assert session.result.code is CompletionCode.OK, session.result.code.text
+        assert_same_pages(sent, received)
+    finally:
+        caller.close()
+        answerer.close()
 
 
 def completed(events: list[Event]) -> Completed:
@@ -210,28 +239,7 @@ def test_modem_bytes_cut_anywhere_make_no_difference(make_tiff: MakeTiff, tmp_pa
             data = data[size:]
         return pieces
 
-    caller = ModemEnd(
-        Role.CALL,
-        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
-        name="tx",
-        split=ragged,
-    )
-    answerer = ModemEnd(
-        Role.ANSWER,
-        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
-        name="rx",
-        split=ragged,
-    )
-    try:
-        run_call(caller, answerer)
-        for end in (caller, answerer):
-            session = result_session(end)
-            assert session.result is not None
-            assert session.result.code is CompletionCode.OK, session.result.code.text
-        assert_same_pages(sent, received)
-    finally:
-        caller.close()
-        answerer.close()
+    call_between_modems(options, sent, received, split=ragged)
 
 
 def test_the_sender_reports_progress_through_the_page(make_tiff: MakeTiff, tmp_path: Path) -> None:
@@ -262,28 +270,7 @@ def test_data_to_send_refuses_a_limit_below_one(tmp_path: Path) -> None:
 def test_a_modem_echoing_commands_is_understood(make_tiff: MakeTiff, tmp_path: Path) -> None:
     sent, received = make_tiff(pages=1), tmp_path / "received.tif"
     options = SessionOptions(modems=Modem.V17, ecm=True)
-    caller = ModemEnd(
-        Role.CALL,
-        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
-        name="tx",
-        echo=True,
-    )
-    answerer = ModemEnd(
-        Role.ANSWER,
-        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
-        name="rx",
-        echo=True,
-    )
-    try:
-        run_call(caller, answerer)
-        for end in (caller, answerer):
-            session = result_session(end)
-            assert session.result is not None
-            assert session.result.code is CompletionCode.OK, session.result.code.text
-        assert_same_pages(sent, received)
-    finally:
-        caller.close()
-        answerer.close()
+    call_between_modems(options, sent, received, echo=True)
 
 
 @pytest.mark.parametrize(
