@@ -30,7 +30,7 @@ from openfax.providers import (
 )
 from openfax.providers.modem.config import ModemLineConfig
 from openfax.providers.modem.provider import ModemLine, ModemProvider
-from openfax.virtual_modem import ModemBridge, PtyLine
+from openfax.virtual_modem import ModemBridge, ModemPair, PtyLine
 from tests.integration.providers.modem_peer import ScriptedModem
 from tests.unit.providers.test_loopback import Service, assert_same_pages, make_tiff, request
 from tests.waiting import until
@@ -369,3 +369,35 @@ def test_a_fax_comes_in_through_the_virtual_modem(tmp_path: Path) -> None:
     assert outcome.cause is CallCause.NONE, outcome
     assert outcome.path is not None
     assert_same_pages(sent, outcome.path)
+
+
+def test_two_openfax_modem_lines_fax_each_other_through_the_pair(tmp_path: Path) -> None:
+    """Two lines of two providers on the two ports of a virtual modem pair, at real time:
+    line A sends two pages, line B answers at the first ring, and every page arrives."""
+    sent = make_tiff(tmp_path, pages=2)
+    for end in ("a", "b"):
+        (tmp_path / end).mkdir()
+    callee = Service(tmp_path / "b")
+
+    async def main() -> CallOutcome:
+        async with ModemPair(tmp_path / "ttyA", tmp_path / "ttyB") as pair:
+            calling = ModemProvider([line_config(pair.paths[0])])
+            answering = ModemProvider([line_config(pair.paths[1], rings_before_answer=1)])
+            calling.set_listener(Service(tmp_path / "a"))
+            answering.set_listener(callee)
+            async with calling, answering:
+                await ready(calling.devices[0])
+                await ready(answering.devices[0])
+                dial = calling.devices[0].dial(pair.numbers["B"], request(sent))
+                outcome = await asyncio.wait_for(dial, 200)
+                await until(callee.received, "the fax received on line B", WAIT)
+        return outcome
+
+    outcome = asyncio.run(main())
+    assert outcome.cause is CallCause.NONE, outcome
+    assert outcome.pages == 2
+    (received,) = callee.received()
+    assert received.cause is CallCause.NONE, received
+    assert received.remote_number == "1001", "the pair's caller id"
+    assert received.path is not None
+    assert_same_pages(sent, received.path)
