@@ -100,6 +100,47 @@ def loopback(inputs: tuple[str, ...], output: str, **options: Any) -> None:
     run_loopback(list(inputs), output, **options)
 
 
+@cli.command("virtual-modems")
+@click.option(
+    "--pair",
+    "paths",
+    nargs=2,
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="PATH_A PATH_B",
+    help="Symlinks to create for the two modems' ports (they must not exist).",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True, max=8),
+    default=1.0,
+    show_default=True,
+    help="Line time as a multiple of real time (fax programs need about real time).",
+)
+@click.option(
+    "--numbers",
+    nargs=2,
+    default=("1001", "1002"),
+    show_default=True,
+    metavar="NUMBER_A NUMBER_B",
+    help="The modems' numbers: the caller id each shows the other (AT+VCID=1).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the modems as one JSON object (a line)."
+)
+def virtual_modems(
+    paths: tuple[str, str], speed: float, numbers: tuple[str, str], as_json: bool
+) -> None:
+    """Run two virtual Class 1 fax modems whose lines are connected, until interrupted.
+
+    ATD on one rings the other; ATA connects them. Point efax, HylaFAX or an OpenFax modem
+    line at each path to fax between them without hardware.
+    """
+    from openfax.cli.virtual_modems import run_virtual_modems
+
+    run_virtual_modems(*paths, speed=speed, numbers=numbers, as_json=as_json)
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--to", "to", multiple=True, required=True, help="A fax number; repeat for more.")
@@ -223,6 +264,9 @@ def devices(as_json: bool, wide: bool, server_name: str, token: str | None) -> N
     # Lines that register (SIP channels) show their registration and its last error.
     registering = any(row["registration"] for row in rows)
     columns = (*fax.DEVICE_COLUMNS, "registration") if registering else fax.DEVICE_COLUMNS
+    # Lines with hardware (modems) show what it said of itself, in a wide listing.
+    if wide and any(row["hardware"] for row in rows):
+        columns = (*columns, "hardware")
     optional = fax.DEVICE_OPTIONAL
     fax.print_rows(rows, columns, "Devices", as_json, optional=optional, wide=wide)
 

@@ -227,6 +227,7 @@ def device_row(device: Any) -> dict[str, Any]:
         "receive": device.receive_mode.name.lower(),
         "tsid": device.tsid,
         "csid": device.csid,
+        "hardware": getattr(device, "hardware", ""),
     }
 
 

@@ -32,6 +32,8 @@ class FaxDevice(Record):
     failed; "" for a line that needs none."""
     registration_error = Field[str]()
     """Why the last registration attempt failed ("" once registered)."""
+    hardware = Field[str]()
+    """What the line's hardware says of itself (a modem's probe); "" for virtual lines."""
 
     description = Setting()
     csid = Setting()

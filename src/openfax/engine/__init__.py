@@ -3,9 +3,11 @@
 Feed a session what the line carried and take from it what to send; read what happened from
 its events. See :class:`AudioSession` and :class:`T38Session`; :class:`T31Modem` is a Class 1
 fax modem for programs that drive modems (efax, HylaFAX), with :mod:`openfax.virtual_modem`
-putting it on a pseudo-terminal.
+putting it on a pseudo-terminal; :class:`Class1Session` is the other side, a fax end that
+drives a Class 1 modem.
 """
 
+from openfax.engine.class1 import Class1Session, Class1Settings
 from openfax.engine.completion import CompletionCode, T30Failure
 from openfax.engine.events import (
     Completed,
@@ -47,6 +49,8 @@ __all__ = [
     "SAMPLE_RATE",
     "AudioSession",
     "CallEvent",
+    "Class1Session",
+    "Class1Settings",
     "Completed",
     "CompletionCode",
     "Compression",

@@ -53,6 +53,9 @@ typedef void (t30_real_time_frame_handler_t)(t30_state_t *s, void *user_data, in
                                              const uint8_t msg[], int len);
 typedef int (t38_tx_packet_handler_t)(t38_core_state_t *s, void *user_data,
                                       const uint8_t *buf, int len, int count);
+typedef void (t30_set_handler_t)(void *user_data, int type, int bit_rate, int short_train,
+                                 int use_hdlc);
+typedef void (t30_send_hdlc_handler_t)(void *user_data, const uint8_t msg[], int len);
 typedef int (at_tx_handler_t)(at_state_t *s, void *user_data, const uint8_t *buf, size_t len);
 typedef int (t31_modem_control_handler_t)(t31_state_t *s, void *user_data, int op,
                                           const char *num);
@@ -77,6 +80,33 @@ int t30_call_active(t30_state_t *s);
 void t30_terminate(t30_state_t *s);
 void t30_get_transfer_statistics(t30_state_t *s, t30_stats_t *t);
 const char *t30_completion_code_to_str(int result);
+t30_state_t *t30_init(t30_state_t *s, int calling_party,
+                      t30_set_handler_t *set_rx_type_handler, void *set_rx_type_user_data,
+                      t30_set_handler_t *set_tx_type_handler, void *set_tx_type_user_data,
+                      t30_send_hdlc_handler_t *send_hdlc_handler, void *send_hdlc_user_data);
+int t30_free(t30_state_t *s);
+void t30_front_end_status(void *user_data, int status);
+int t30_non_ecm_get_chunk(void *user_data, uint8_t buf[], int max_len);
+void t30_non_ecm_put_bit(void *user_data, int bit);
+void t30_non_ecm_put_chunk(void *user_data, const uint8_t buf[], int len);
+void t30_hdlc_accept(void *user_data, const uint8_t msg[], int len, int ok);
+void t30_timer_update(t30_state_t *s, int samples);
+
+typedef struct hdlc_rx_state_s hdlc_rx_state_t;
+typedef struct hdlc_tx_state_s hdlc_tx_state_t;
+typedef void (*hdlc_frame_handler_t)(void *user_data, const uint8_t *pkt, int len, int ok);
+typedef void (*hdlc_underflow_handler_t)(void *user_data);
+hdlc_rx_state_t *hdlc_rx_init(hdlc_rx_state_t *s, int crc32, int report_bad_frames,
+                              int framing_ok_threshold, hdlc_frame_handler_t handler,
+                              void *user_data);
+int hdlc_rx_free(hdlc_rx_state_t *s);
+void hdlc_rx_put(hdlc_rx_state_t *s, const uint8_t buf[], int len);
+hdlc_tx_state_t *hdlc_tx_init(hdlc_tx_state_t *s, int crc32, int inter_frame_flags,
+                              int progressive, hdlc_underflow_handler_t handler, void *user_data);
+int hdlc_tx_free(hdlc_tx_state_t *s);
+int hdlc_tx_frame(hdlc_tx_state_t *s, const uint8_t *frame, size_t len);
+int hdlc_tx_flags(hdlc_tx_state_t *s, int len);
+int hdlc_tx_get(hdlc_tx_state_t *s, uint8_t buf[], size_t max_len);
 
 fax_state_t *fax_init(fax_state_t *s, int calling_party);
 int fax_free(fax_state_t *s);
@@ -112,6 +142,8 @@ int t31_rx(t31_state_t *s, int16_t amp[], int len);
 int t31_tx(t31_state_t *s, int16_t amp[], int max_len);
 void t31_set_transmit_on_idle(t31_state_t *s, int transmit_on_idle);
 logging_state_t *t31_get_logging_state(t31_state_t *s);
+void at_reset_call_info(at_state_t *s);
+void at_set_call_info(at_state_t *s, char const *id, char const *value);
 """
 
 # spandsp enum values used by the sessions (from spandsp/t30.h, logging.h, t38_terminal.h,
@@ -121,6 +153,25 @@ SPAN_LOG_FLOW = 5
 SPAN_LOG_SHOW_PROTOCOL = 0x0800
 
 T38_TERMINAL_OPTION_NO_PACING = 0x01
+
+# t30.h: the modems T.30 asks its front end for, and what the front end reports back.
+T30_MODEM_NONE = 0
+T30_MODEM_PAUSE = 1
+T30_MODEM_CED = 2
+T30_MODEM_CNG = 3
+T30_MODEM_V21 = 4
+T30_MODEM_V27TER = 5
+T30_MODEM_V29 = 6
+T30_MODEM_V17 = 7
+T30_MODEM_DONE = 9
+T30_FRONT_END_SEND_STEP_COMPLETE = 0
+T30_FRONT_END_RECEIVE_COMPLETE = 1
+
+# async.h: signal status codes passed in place of a bit or a frame length.
+SIG_STATUS_CARRIER_DOWN = -1
+SIG_STATUS_CARRIER_UP = -2
+SIG_STATUS_TRAINING_SUCCEEDED = -4
+SIG_STATUS_FRAMING_OK = -6
 
 LIBRARY_ENV = "OPENFAX_SPANDSP_LIBRARY"
 DEBIAN_PACKAGE = "libspandsp2"
@@ -137,3 +188,17 @@ lib: Any = open_library(
     debian_package=DEBIAN_PACKAGE,
     error=SpandspUnavailableError,
 )
+
+for _name in (
+    "fax_free",
+    "t38_terminal_free",
+    "t31_free",
+    "t30_free",
+    "hdlc_tx_free",
+    "hdlc_rx_free",
+):
+    # What __del__ methods call is looked up now. cffi looks a function up under its lock
+    # the first time; a garbage collection while that lock is held (in ffi.callback, say)
+    # running a __del__ that looked one up would wait for the lock forever.
+    getattr(lib, _name)
+del _name

@@ -207,6 +207,20 @@ class T31Modem(Closeable, PcmSource):
             self._after_c_call()
         return taken
 
+    def set_caller_id(self, number: str | None) -> None:
+        """Give the modem the caller id of the call about to ring: with ``AT+VCID=1`` it
+        reports ``NMBR=number`` before the first RING. ``None`` clears it (and the count of
+        rings toward ``ATS0`` auto-answer), as for a new call without caller id.
+
+        The AT interpreter is the first member of spandsp's T.31 state (so in every spandsp
+        version), which is how its call-information functions reach it.
+        """
+        self._check_open()
+        at_state = ffi.cast("at_state_t *", self._handle)
+        lib.at_reset_call_info(at_state)
+        if number is not None:
+            lib.at_set_call_info(at_state, b"NMBR", number.encode("ascii", "replace"))
+
     def call_event(self, event: CallEvent) -> None:
         """Tell the modem what the line did (ringing, far end answered, busy, hung up...)."""
         self._check_open()

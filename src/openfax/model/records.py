@@ -436,6 +436,9 @@ class DeviceInfo:
     needs none, like the loopback lines); a SIP channel shows its trunk's."""
     registration_error: str = ""
     """Why the last registration attempt failed ("" once registered)."""
+    hardware: str = ""
+    """What the line's hardware says of itself: a modem's probe (maker, model, classes,
+    modulations); "" for a line without hardware."""
 
 
 @dataclass(frozen=True, kw_only=True)

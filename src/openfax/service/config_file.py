@@ -40,6 +40,11 @@ Example::
     channels = 4
     t38 = "request"
     media_ports = "20000-20999"
+
+    [[modem.lines]]
+    device = "/dev/serial/by-id/usb-Conexant_USB_Modem-if00"
+    number = "+4930123457"
+    rings_before_answer = 2
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from typing import Any, Literal
 
 from openfax.errors import ConfigError
 from openfax.paths import SOCKET_NAME, default_data_dir
+from openfax.providers.modem.config import DIAL_CHARACTERS, SPEEDS, ModemConfig
 from openfax.providers.sip.config import SipConfig, parse_port_range
 from openfax.store.database import BUSY_TIMEOUT_SECONDS
 from openfax.telephony.sip.resolver import parse_dns_server
@@ -274,6 +280,7 @@ class ServiceConfig:
     api: ApiConfig
     loopback: LoopbackConfig = LoopbackConfig()
     sip: SipConfig = field(default_factory=SipConfig)
+    modem: ModemConfig = field(default_factory=ModemConfig)
     outgoing: OutgoingConfig = OutgoingConfig()
     incoming: IncomingConfig = IncomingConfig()
     archive: ArchiveConfig = ArchiveConfig()
@@ -460,6 +467,10 @@ _POSITIVE = {
     "max_connections",
     "max_connections_per_client",
     "sign_in_delay_seconds",
+    "dial_timeout",
+    "answer_timeout",
+    "command_timeout",
+    "reopen_seconds",
 }
 _NON_NEGATIVE = {
     "retries",
@@ -479,6 +490,11 @@ _NON_NEGATIVE = {
     "lines",
     "jitter_delay",
     "session_expires",
+    "rings_before_answer",
+    "silence_before_send",
+    "pause_between_carriers",
+    "abort_wait",
+    "reset_quiet",
 }
 MAX_DAYS = 36_500
 """The longest age limit in days (a century): dates that far back stay computable."""
@@ -530,13 +546,31 @@ _MOST: dict[str, float] = {
     "max_connections": 1_000_000,
     "max_connections_per_client": 1_000_000,
     "sign_in_delay_seconds": 300,
+    "dial_timeout": 600,
+    "answer_timeout": 600,
+    "command_timeout": 60,
+    "reopen_seconds": 3600,
+    "silence_before_send": 255,
+    "pause_between_carriers": 255,
+    "abort_wait": 10,
+    "reset_quiet": 30,
 }
 """The largest value of each numeric key: every number a site sets has a limit that keeps
 the times and sizes made from it computable (no date past year 9999, no integer past 64
 bits)."""
 _PORTS = {"port", "local_port"}
 _DIAL_NUMBER = re.compile(r"\+?[0-9*#]+")
-_IDENTS = {"tsid", "csid"}
+_IDENTS = {"tsid", "csid", "ident"}
+_COMMANDS = {
+    "init",
+    "reset_command",
+    "caller_id_command",
+    "hard_flow_command",
+    "soft_flow_command",
+    "no_flow_command",
+}
+"""Keys holding an AT command line sent to a modem."""
+MAX_COMMAND_LENGTH = 120
 MAX_IDENT_LENGTH = 20
 MAX_SOCKET_PATH = 107
 """Bytes of a Unix socket path at most (``sun_path`` holds 108 with the final NUL)."""
@@ -584,6 +618,24 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             for number in value:
                 if not _DIAL_NUMBER.fullmatch(re.sub(r"[\s().-]", "", number)):
                     raise ConfigError(source, key, f"must be phone numbers, not {number!r}")
+        if f.name in _COMMANDS and value:
+            printable = value.isascii() and value.isprintable()
+            if not printable or not value[:2].upper() == "AT" or len(value) > MAX_COMMAND_LENGTH:
+                raise ConfigError(
+                    source, key, f"must be one AT command line (printable ASCII), not {value!r}"
+                )
+        if f.name == "device" and prefix.startswith("modem.") and not value:
+            raise ConfigError(source, key, "must name the modem's serial port")
+        if f.name == "speed" and value not in SPEEDS:
+            raise ConfigError(source, key, f"must be one of {SPEEDS}, not {value}")
+        if f.name == "dial_prefix" and not set(value) <= set(DIAL_CHARACTERS):
+            raise ConfigError(source, key, f"must hold only {DIAL_CHARACTERS!r}, not {value!r}")
+        if (
+            f.name == "number"
+            and value
+            and not _DIAL_NUMBER.fullmatch(re.sub(r"[\s().-]", "", value))
+        ):
+            raise ConfigError(source, key, f"must be a phone number, not {value!r}")
         if f.name == "redundancy" and not 0 <= value <= 16:
             raise ConfigError(source, key, f"must be 0-16 packets, not {value}")
         if f.name == "host" and not value:

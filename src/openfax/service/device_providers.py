@@ -25,6 +25,7 @@ from openfax.model import ProviderStatus
 from openfax.model.events import ConfigChanged
 from openfax.plugins import failure, load_entry_point
 from openfax.providers import DeviceProvider, LoopbackProvider, Transport
+from openfax.providers.modem.provider import ModemProvider
 from openfax.providers.sip import DestinationMemory, SipProvider
 from openfax.routing import normalize_guid
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
@@ -169,8 +170,8 @@ def load_provider(registration: ProviderRegistration, taken: set[str]) -> Loaded
 
 
 def built_in_providers(config: ServiceConfig, memory: DestinationMemory) -> list[DeviceProvider]:
-    """The node's own providers: the loopback lines, then the SIP trunks if any (``memory``
-    keeps what last worked per destination)."""
+    """The node's own providers: the loopback lines, then the SIP trunks and the modem
+    lines if any (``memory`` keeps what last worked per destination)."""
     loopback = config.loopback
     providers: list[DeviceProvider] = [
         LoopbackProvider(
@@ -189,6 +190,8 @@ def built_in_providers(config: ServiceConfig, memory: DestinationMemory) -> list
                 dns_timeout=config.sip.dns_timeout,
             )
         )
+    if config.modem.lines:
+        providers.append(ModemProvider(config.modem.lines))
     return providers
 
 

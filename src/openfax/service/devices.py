@@ -42,15 +42,20 @@ class Devices:
         async with ctx.db.transaction() as conn:
             for provider in providers:
                 for line in provider.devices:
+                    # A line may bring its own first TSID/CSID and rings (a modem line's).
+                    ident = getattr(line, "ident", "")
+                    rings = getattr(line, "configured_rings", None)
                     device = await q.ensure_device(
                         conn,
                         provider.name,
                         line.name,
                         node_id=config.node_id,
                         number=line.number,
-                        csid=config.incoming.csid or line.number,
-                        tsid=config.outgoing.tsid or line.number,
-                        rings_before_answer=config.incoming.rings_before_answer,
+                        csid=ident or config.incoming.csid or line.number,
+                        tsid=ident or config.outgoing.tsid or line.number,
+                        rings_before_answer=config.incoming.rings_before_answer
+                        if rings is None
+                        else rings,
                         receive_mode=ReceiveMode.AUTO_ANSWER,
                     )
                     ctx.lines[device.id] = line
@@ -147,4 +152,5 @@ class Devices:
             ringing_now=state is DeviceState.RINGING,
             registration="" if registration is None else registration.state.value,
             registration_error="" if registration is None else registration.error,
+            hardware=getattr(line, "hardware", ""),
         )

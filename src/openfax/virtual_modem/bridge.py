@@ -22,7 +22,6 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from openfax.engine._spandsp import ffi
 from openfax.engine.events import Completed
 from openfax.engine.params import Role
 from openfax.engine.session import SAMPLE_RATE, AudioSession
@@ -35,18 +34,11 @@ from openfax.engine.t31 import (
     HangUp,
     ModemEvent,
     OnHook,
-    T31Modem,
 )
 from openfax.errors import ModemError
 from openfax.pacing import LinePacer
+from openfax.virtual_modem.port import BLOCK_SAMPLES, SILENCE, ModemPort
 from openfax.virtual_modem.pty_line import PtyLine
-
-BLOCK_SAMPLES = 160
-"""20 ms of audio: one tick of the bridge."""
-
-READ_PER_TICK = 1024
-"""At most this many bytes are read from the DTE per tick: several ticks' worth at 14400 bit/s
-and 4x speed, while the modem's own buffer sets the real limit through CTS."""
 
 _logger = logging.getLogger(__name__)
 
@@ -119,21 +111,15 @@ class ModemBridge:
         self.max_rings = max_rings
         self.hangup_grace = hangup_grace
         self.linger = linger
-        self.modem = T31Modem(name=name)
+        self.port = ModemPort(line, name=name)
+        self.modem = self.port.modem
         self._state = _CallState.IDLE
         self._dialled: str | None = None
         self._rings = 0
         self._last_ring = 0.0
-        self._last_dte_input = 0.0
         self._closing_since = 0.0
         self._call_ended_at = 0.0
-        self._dte_seen = False
-        self._from_dte = b""
-        self._modem_out = ffi.new("int16_t[]", BLOCK_SAMPLES)
-        self._session_out = ffi.new("int16_t[]", BLOCK_SAMPLES)
-        self._modem_view = memoryview(ffi.buffer(self._modem_out))
-        self._session_view = memoryview(ffi.buffer(self._session_out))
-        self._silence = bytes(2 * BLOCK_SAMPLES)
+        self._session_out = bytearray(2 * BLOCK_SAMPLES)
 
     @property
     def line_seconds(self) -> float:
@@ -170,7 +156,7 @@ class ModemBridge:
             )
         finally:
             self.session.close()
-            self.modem.close()
+            self.port.close()
 
     # --- one tick -----------------------------------------------------------------------
 
@@ -190,25 +176,17 @@ class ModemBridge:
             self.modem.call_event(CallEvent.HANGUP)
             self._end_call()
         self._handle(self.modem.pop_events())
-        self.line.write(self.modem.data_to_send())
+        self.port.answer_dte()
 
     def _serve_dte(self) -> None:
-        """Give the modem what the DTE wrote, as far as CTS allows, and notice a DTE gone
-        during the call (with no call up, it may come back: see the class's docstring)."""
-        if self.modem.clear_to_send and not self._from_dte:
-            self._from_dte = self.line.read(READ_PER_TICK)
-        if self.line.dte_attached:
-            self._dte_seen = True
-        elif self._state in _IN_CALL:
+        """Serve the DTE and notice one gone during the call (with no call up, it may come
+        back: see the class's docstring)."""
+        self.port.serve_dte()
+        if not self.line.dte_attached and self._state in _IN_CALL:
             raise ModemError(
                 f"the fax program closed {self.line.path} with the call {self._state.value} "
                 f"(line time {self.line_seconds:.1f} s)"
             )
-        if self._from_dte and self.modem.clear_to_send:
-            self._last_dte_input = self.line_seconds
-            taken = self.modem.at_rx(self._from_dte)
-            self._from_dte = self._from_dte[taken:]
-        self.line.flush()
 
     def _handle(self, events: list[ModemEvent]) -> None:
         for event in events:
@@ -248,7 +226,7 @@ class ModemBridge:
         ):
             return
         now = self.line_seconds
-        if not self.line.dte_attached or now - self._last_dte_input < self.quiet_before_ring:
+        if not self.line.dte_attached or now - self.port.last_dte_input < self.quiet_before_ring:
             return
         if self._rings and now - self._last_ring < self.ring_interval:
             return
@@ -262,13 +240,13 @@ class ModemBridge:
         self.modem.call_event(CallEvent.ALERTING)
 
     def _exchange_audio(self) -> None:
-        self.modem.tx_into(self._modem_out, BLOCK_SAMPLES)
+        sent = self.port.send_block()
         if self._state in _IN_CALL:
             self.session.tx_into(self._session_out, BLOCK_SAMPLES)
-            self.modem.rx(self._session_view)
-            self.session.rx(self._modem_view)
+            self.port.hear(self._session_out)
+            self.session.rx(sent)
         else:
-            self.modem.rx(self._silence)
+            self.port.hear(SILENCE)
 
     def _end_call(self) -> None:
         self._state = _CallState.OVER
@@ -278,4 +256,4 @@ class ModemBridge:
         if self._state is not _CallState.OVER:
             return False
         lingered = self.line_seconds - self._call_ended_at
-        return (self._dte_seen and not self.line.dte_attached) or lingered >= self.linger
+        return (self.port.dte_seen and not self.line.dte_attached) or lingered >= self.linger

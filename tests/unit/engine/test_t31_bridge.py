@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,8 @@ import pytest
 from openfax.engine import AudioSession, Role
 from openfax.errors import ModemError
 from openfax.virtual_modem import ModemBridge, PtyLine
+from openfax.virtual_modem.pty_line import MAX_PENDING
+from tests.dte import dte_port, open_dte, read_until
 from tests.waiting import until
 
 FAST = 20.0
@@ -26,45 +28,11 @@ HANDOVER_GAP = 0.04
 """How long HylaFAX leaves the port closed when faxgetty hands it to faxsend."""
 
 
-def open_dte(path: Path) -> int:
-    """Open the modem's port the way a fax program does, non-blocking."""
-    return os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-
-
-@contextmanager
-def dte_port(path: Path) -> Iterator[int]:
-    """The modem's port, open for the ``with`` block: one fax program's turn on it."""
-    fd = open_dte(path)
-    try:
-        yield fd
-    finally:
-        os.close(fd)
-
-
 async def hand_over(line: PtyLine) -> None:
     """Between two programs' turns on the port: once the bridge has seen it closed, leave it
     closed as long as HylaFAX does."""
     await until(lambda: not line.dte_attached, "the bridge sees the port closed", 5, poll=0.001)
     await asyncio.sleep(HANDOVER_GAP)  # the closed port under test, not a wait
-
-
-async def read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
-    """Read what the modem says until ``wanted`` has appeared, within ``seconds``: each read
-    when the port is readable."""
-    loop = asyncio.get_running_loop()
-    readable = asyncio.Event()
-    loop.add_reader(fd, readable.set)
-    seen = b""
-    try:
-        async with asyncio.timeout(seconds):
-            while wanted not in seen:
-                await readable.wait()
-                readable.clear()
-                with suppress(BlockingIOError):
-                    seen += os.read(fd, 1024)
-    finally:
-        loop.remove_reader(fd)
-    return seen
 
 
 def test_pty_line_links_its_device_and_removes_the_link(tmp_path: Path) -> None:
@@ -92,6 +60,24 @@ def test_pty_line_knows_whether_a_dte_has_the_port_open(tmp_path: Path) -> None:
             os.close(fd)
         assert line.read(100) == b""
         assert not line.dte_attached
+
+
+def test_pty_line_keeps_at_most_max_pending_bytes_for_a_dte_that_does_not_read(
+    tmp_path: Path,
+) -> None:
+    with PtyLine(tmp_path / "ttyFAX0") as line, dte_port(line.path) as fd:
+        line.read(100)
+        line.write(bytes(100 * 1024))
+        assert line.pending <= MAX_PENDING
+        assert line.dropped == 100 * 1024 - MAX_PENDING
+        kept = bytearray()
+        for _ in range(1000):  # the DTE reads; each read makes room for more of what was kept
+            with suppress(BlockingIOError):
+                kept += os.read(fd, 65536)
+            line.flush()
+            if len(kept) >= MAX_PENDING and not line.pending:
+                break
+        assert len(kept) == MAX_PENDING, "what was kept arrives whole"
 
 
 def test_a_dte_that_never_answers_hears_rings_then_the_call_fails(
