@@ -11,8 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from openfax.engine import SAMPLE_RATE, AudioSession, CallEvent, Event, FaxSession, Role, T31Modem
+from openfax.engine import (
+    SAMPLE_RATE,
+    AudioSession,
+    CallEvent,
+    Event,
+    FaxSession,
+    Role,
+    SessionOptions,
+    T31Modem,
+)
 from openfax.engine.class1 import Class1Session
 from openfax.engine.t31 import Answer, Dial
 
@@ -117,6 +128,32 @@ class ModemEnd:
         if self.session is not None:
             self.session.close()
         self.modem.close()
+
+
+def modem_ends(
+    options: SessionOptions,
+    sent: Path,
+    received: Path,
+    *,
+    answerer_tap: Tap | None = None,
+    **modem: Any,
+) -> tuple[ModemEnd, ModemEnd]:
+    """Two Class 1 sessions on their T.31 modems: one sending ``sent``, one receiving
+    ``received`` (through ``answerer_tap``, if given); ``modem``: ModemEnd options of both."""
+    caller = ModemEnd(
+        Role.CALL,
+        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
+        name="tx",
+        **modem,
+    )
+    answerer = ModemEnd(
+        Role.ANSWER,
+        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
+        answerer_tap or Tap(),
+        name="rx",
+        **modem,
+    )
+    return caller, answerer
 
 
 @dataclass

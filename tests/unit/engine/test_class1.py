@@ -36,7 +36,14 @@ from openfax.engine import (
 from openfax.engine.class1 import Class1Session, Class1Settings, modulation_code, stuff
 from openfax.errors import EngineError
 from tests.fax_images import read_pages
-from tests.unit.engine.class1_link import AudioEnd, End, ModemEnd, result_session, run_call
+from tests.unit.engine.class1_link import (
+    AudioEnd,
+    End,
+    ModemEnd,
+    modem_ends,
+    result_session,
+    run_call,
+)
 
 MakeTiff = Callable[..., Path]
 PEERS = ["class1-to-audio", "audio-to-class1", "class1-to-class1"]
@@ -113,18 +120,7 @@ def call_between_modems(options: SessionOptions, sent: Path, received: Path, **m
     """A call from a Class 1 session sending ``sent`` to one receiving ``received``, each
     on its T.31 modem (``modem``: the ModemEnd options of both), completed on both ends
     with every page identical."""
-    caller = ModemEnd(
-        Role.CALL,
-        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
-        name="tx",
-        **modem,
-    )
-    answerer = ModemEnd(
-        Role.ANSWER,
-        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
-        name="rx",
-        **modem,
-    )
+    caller, answerer = modem_ends(options, sent, received, **modem)
     try:
         run_call(caller, answerer)
         for end in (caller, answerer):

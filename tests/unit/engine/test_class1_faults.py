@@ -28,7 +28,14 @@ from openfax.engine import (
 )
 from openfax.engine.class1 import Class1Session, Class1Settings
 from tests.fax_images import read_pages
-from tests.unit.engine.class1_link import AudioEnd, ModemEnd, Tap, result_session, run_call
+from tests.unit.engine.class1_link import (
+    AudioEnd,
+    ModemEnd,
+    Tap,
+    modem_ends,
+    result_session,
+    run_call,
+)
 from tests.unit.engine.test_class1 import assert_same_pages
 
 MakeTiff = Callable[..., Path]
@@ -253,16 +260,7 @@ def test_dropouts_in_ecm_data_cost_a_repeated_block_not_the_page(
     asks again for the frames it missed (PPR) and the page arrives whole."""
     sent, received = make_tiff(pages=2), tmp_path / "received.tif"
     options = SessionOptions(modems=Modem.V17, ecm=True)
-    caller = ModemEnd(
-        Role.CALL,
-        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
-        name="tx",
-    )
-    answerer = ModemEnd(
-        Role.ANSWER,
-        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
-        name="rx",
-    )
+    caller, answerer = modem_ends(options, sent, received)
     dropouts: list[int] = []
 
     def dropout(block: int, audio: bytes) -> bytes:
@@ -324,17 +322,7 @@ def test_fcerror_when_the_far_end_repeats_a_command_reads_the_frame(
     sent, received = make_tiff(pages=1), tmp_path / "received.tif"
     options = SessionOptions(modems=Modem.V29, ecm=False)
     tap = Recorder()
-    caller = ModemEnd(
-        Role.CALL,
-        lambda role: Class1Session(role, options, send_file=sent, name="class1-tx"),
-        name="tx",
-    )
-    answerer = ModemEnd(
-        Role.ANSWER,
-        lambda role: Class1Session(role, options, receive_file=received, name="class1-rx"),
-        tap,
-        name="rx",
-    )
+    caller, answerer = modem_ends(options, sent, received, answerer_tap=tap)
     transmissions = 0
     last_step = ""
 
