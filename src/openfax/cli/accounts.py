@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openfax.cli.fax import connected, print_rows
-from openfax.cli.options import json_option, listing, on_server, server_options
+from openfax.cli.options import ask_password, json_option, listing, on_server, server_options
 from openfax.model import ALL_RIGHTS, AccessRights2
 
 if TYPE_CHECKING:
@@ -47,11 +47,6 @@ def parse_rights(names: tuple[str, ...]) -> AccessRights2:
     return rights
 
 
-def _password(confirm: bool = True) -> str:
-    """A password read from the terminal (twice) or one line of standard input."""
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm))
-
-
 @click.group()
 def accounts() -> None:
     """Fax accounts: who submits, owns and sees faxes."""
@@ -79,7 +74,7 @@ def list_accounts(server: FaxServer) -> list[dict[str, Any]]:
 @server_options
 def add_account(name: str, ask: bool, as_json: bool, server_name: str, token: str | None) -> None:
     """Add the account NAME (a Unix user's name for local use) with the default rights."""
-    password = _password() if ask else None
+    password = ask_password() if ask else None
     with connected(server_name, token) as server:
         account = server.fax_account_set.add_account(name, password)
         row = {
@@ -107,7 +102,7 @@ def remove_account(server: FaxServer, name: str, as_json: bool) -> None:
 @server_options
 def passwd(name: str, remove: bool, as_json: bool, server_name: str, token: str | None) -> None:
     """Set the password of the account NAME (one's own, or any as an administrator)."""
-    password = None if remove else _password()
+    password = None if remove else ask_password()
     with connected(server_name, token) as server:
         server.fax_account_set.get_account(name).set_password(password)
     text = f"Password of {name} {'removed' if remove else 'set'}"

@@ -52,6 +52,12 @@ def render_options(command: F) -> F:
     return apply_options(command, options)
 
 
+def ask_password(confirm: bool = True) -> str:
+    """A password read from the terminal (twice) or one line of standard input: never an
+    argument, which every local user would see in ``ps``."""
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm))
+
+
 def server_options(command: F) -> F:
     """Add --server and --token: where openfaxd is (default: the local one's socket) and the
     token a remote one wants."""

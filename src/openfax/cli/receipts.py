@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openfax.cli.fax import print_rows, retry_row
-from openfax.cli.options import listing, on_server
+from openfax.cli.options import ask_password, listing, on_server
 
 if TYPE_CHECKING:
     from openfax.client import FaxServer
@@ -62,7 +62,12 @@ def receipts_show(server: FaxServer, as_json: bool) -> None:
 @click.option("--sender", "smtp_sender", help="The receipts' From: address.")
 @click.option("--auth", type=click.Choice(["anonymous", "basic", "ntlm"]), help="Login.")
 @click.option("--user", "smtp_user", help="The login's user name (basic).")
-@click.option("--password", "smtp_password", help="The login's password (basic).")
+@click.option(
+    "--password",
+    "ask",
+    is_flag=True,
+    help="Ask for the login's password (basic), from the terminal or standard input.",
+)
 @click.option("--starttls/--no-starttls", default=None, help="Upgrade to TLS first.")
 @click.option(
     "--use-for-inbound-routing/--not-for-inbound-routing",
@@ -70,11 +75,13 @@ def receipts_show(server: FaxServer, as_json: bool) -> None:
     help="E-mail routing takes the SMTP settings it leaves out from these.",
 )
 @on_server
-def receipts_set(server: FaxServer, as_json: bool, **given: Any) -> None:
+def receipts_set(server: FaxServer, as_json: bool, ask: bool, **given: Any) -> None:
     """Change the receipt options given; the others are kept."""
     from openfax.model import ReceiptType, SmtpAuthenticationType
 
     options = server.receipt_options
+    if ask:
+        options.smtp_password = ask_password()
     for name, value in given.items():
         if value is None:
             continue

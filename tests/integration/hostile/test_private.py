@@ -34,10 +34,12 @@ from tests.integration.routing.conftest import ROUTING, fax_to, settled, use_onl
 from tests.peers import smtp_server, webhook_receiver
 
 RECEIPT_SECRET = "receipt-pw-Qx7Vb2"
+TYPED_SECRET = "typed-pw-Lm4Zr8"
+"""Typed to ``openfax receipts set --password`` (the password is never an argument)."""
 ROUTING_SECRET = "routing-pw-Jm4Kc9"
 WEBHOOK_SECRET = "webhook-secret-Zt8Lp3"
 TOKEN_SECRET = "every-line-secret-Hn5Rw1"
-SECRETS = (RECEIPT_SECRET, ROUTING_SECRET, WEBHOOK_SECRET, TOKEN_SECRET)
+SECRETS = (RECEIPT_SECRET, TYPED_SECRET, ROUTING_SECRET, WEBHOOK_SECRET, TOKEN_SECRET)
 MASK = "********"
 RECEIVER = "loopback line 1002"
 LOGGED = "files (now 0600) and"
@@ -54,13 +56,14 @@ class Site:
     base: Path
 
 
-def openfax(daemon: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI as the local administrator (root) on the daemon's socket."""
+def openfax(daemon: Daemon, *args: str, given: str = "") -> subprocess.CompletedProcess[str]:
+    """The CLI as the local administrator (root) on the daemon's socket, ``given`` on its
+    standard input."""
     env = {**os.environ, "OPENFAX_SOCKET": str(daemon.socket), "COLUMNS": "200"}
     for name in ("OPENFAX_TOKEN", "OPENFAX_USER", "OPENFAX_PASSWORD", "OPENFAX_SERVER"):
         env.pop(name, None)
     return subprocess.run(
-        [str(OPENFAX), *args], capture_output=True, text=True, env=env, timeout=120
+        [str(OPENFAX), *args], input=given, capture_output=True, text=True, env=env, timeout=120
     )
 
 
@@ -246,20 +249,24 @@ def test_the_cli_never_shows_a_secret_in_clear(site: Site) -> None:
     with daemon.connected() as server:
         line = str(server.get_devices()[RECEIVER].id)
     outputs = [
-        openfax(daemon, *command)
-        for command in (
-            ("receipts", "show"),
-            ("receipts", "show", "--json"),
-            ("receipts", "set", "--password", RECEIPT_SECRET, "--json"),
-            ("routing", "config", ROUTE_TO_EMAIL, "--device", line),
-            ("routing", "config", WEBHOOK, "--device", line, "--json"),
-            ("routing", "deliveries", "--json"),
-        )
+        openfax(daemon, "receipts", "set", "--password", "--json", given=f"{TYPED_SECRET}\n" * 2),
+        *(
+            openfax(daemon, *command)
+            for command in (
+                ("receipts", "show"),
+                ("receipts", "show", "--json"),
+                ("routing", "config", ROUTE_TO_EMAIL, "--device", line),
+                ("routing", "config", WEBHOOK, "--device", line, "--json"),
+                ("routing", "deliveries", "--json"),
+            )
+        ),
     ]
     assert [o.stderr for o in outputs if o.returncode] == []
     shown = "".join(o.stdout + o.stderr for o in outputs)
     assert MASK in shown
     assert [s for s in SECRETS if s in shown] == []
+    assert stored_setting(daemon, "receipts.options")["smtp_password"] == TYPED_SECRET  # type: ignore[index]
+    openfax(daemon, "receipts", "set", "--password", given=f"{RECEIPT_SECRET}\n" * 2)
 
 
 def test_the_log_never_holds_a_secret(site: Site) -> None:
