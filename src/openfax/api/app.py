@@ -387,7 +387,13 @@ def _routes(service: FaxService) -> APIRouter:
                 return
         uid = who.uid if who.local else None
         hearing = Hearing(
-            service, who.name, who.account_id, who.rights, uid=uid, account=account_id
+            service,
+            who.name,
+            who.account_id,
+            who.rights,
+            uid=uid,
+            token=who.token,
+            account=account_id,
         )
         start = await service.listening.last_seq() if after is None else after
         await socket.accept()

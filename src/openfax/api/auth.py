@@ -28,7 +28,7 @@ from openfax.api.tokens import TokenFile
 from openfax.errors import FaxError
 from openfax.model import AccessRights2
 from openfax.service import FaxService
-from openfax.service.accounts import Principal, unix_user_name
+from openfax.service.accounts import Principal, token_hash, unix_user_name
 
 PEER = "openfax.peer"
 """The scope extension that carries a local connection's :class:`Peer`."""
@@ -47,13 +47,15 @@ class Caller:
     """Whom a request acts for, with the access rights it holds. ``name`` is its account's
     name: the actor an audit trail names; ``account_id`` its account's id: the owner of what
     it submits; ``local`` says it came over the Unix socket (``uid`` is then its Unix
-    user's)."""
+    user's); ``token`` is the stored hash of the account's API token it signed in with, if
+    it did (an open event stream ends when that token is revoked)."""
 
     name: str
     local: bool
     rights: AccessRights2
     account_id: int
     uid: int | None = None
+    token: str | None = None
 
     def holds(self, right: AccessRights2) -> bool:
         """Whether the caller holds every bit of ``right``."""
@@ -102,9 +104,11 @@ class Authentication:
         found: Principal | None = None
         if scheme == "bearer":
             found = await accounts.sign_in_token(credentials)
-            if found is None:
-                holder = self.tokens.holder(credentials)
-                found = None if holder is None else await accounts.sign_in_holder(holder)
+            if found is not None:
+                token = token_hash(credentials)
+                return Caller(found.name, False, found.rights, found.id, token=token)
+            holder = self.tokens.holder(credentials)
+            found = None if holder is None else await accounts.sign_in_holder(holder)
         elif scheme == "basic":
             try:
                 name, _, password = (

@@ -480,6 +480,14 @@ class Accounts:
             self._tokens.put(digest, name)
         return self._cached(name) or await self._principal(name)
 
+    async def token_in_force(self, digest: str, name: str) -> bool:
+        """Whether the API token of hash ``digest`` still signs in as the account ``name``
+        (read afresh, no cache): what an open event stream asks after a change of
+        accounts."""
+        async with self.ctx.db.read() as conn:
+            record = await q.find_token(conn, digest)
+        return record is not None and record.account_name == name
+
     async def current(self, name: str, account_id: int, uid: int | None = None) -> Principal | None:
         """The account ``name`` of id ``account_id`` as the store has it now (read afresh,
         no cache), or None once it is removed (a later account of its name is another). An

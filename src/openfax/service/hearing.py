@@ -70,6 +70,8 @@ class Hearing:
     _: KW_ONLY
     uid: int | None = None
     """The Unix user the listener came as over the local socket, if it did."""
+    token: str | None = None
+    """The hash of the account's API token the listener signed in with, if it did."""
     account: int | None = None
     owners: dict[int, int] = field(default_factory=dict, init=False)
     """Each fax's owner, by the fax's id, once looked up."""
@@ -77,11 +79,14 @@ class Hearing:
     async def refresh(self) -> str | None:
         """Take up the listener's rights as they are now (after a change of accounts or
         rights, here or on another node: its event reaches every stream); why the stream
-        must end instead: its account was removed, or it lost the right to hear the other
-        account it listens to."""
-        found = await self.service.accounts.current(self.name, self.account_id, self.uid)
+        must end instead: its account was removed, the API token it signed in with was
+        revoked, or it lost the right to hear the other account it listens to."""
+        accounts = self.service.accounts
+        found = await accounts.current(self.name, self.account_id, self.uid)
         if found is None:
             return f"account {self.name!r} was removed"
+        if self.token is not None and not await accounts.token_in_force(self.token, found.name):
+            return f"the API token account {self.name!r} signed in with was revoked"
         self.rights = found.rights
         if self.account not in (None, self.account_id) and ACCOUNT_LISTENER not in self.rights:
             return f"account {self.name!r} lost the right to hear another account's events"

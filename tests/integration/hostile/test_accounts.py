@@ -159,12 +159,14 @@ def test_a_default_account_sees_only_its_own_receipts(
 
 
 @contextmanager
-def stream(daemon: Daemon, name: str) -> Iterator[ClientConnection]:
-    """A WebSocket to the event stream of every kind, signed in as ``name``; subscribed."""
-    token = base64.b64encode(f"{name}:{PASSWORD}".encode()).decode()
+def stream(daemon: Daemon, name: str, token: str | None = None) -> Iterator[ClientConnection]:
+    """A WebSocket to the event stream of every kind, signed in as ``name`` with its
+    password, or with the API ``token``; subscribed."""
+    basic = base64.b64encode(f"{name}:{PASSWORD}".encode()).decode()
+    authorization = f"Basic {basic}" if token is None else f"Bearer {token}"
     with connect(
         f"ws://{daemon.address}/v1/events?mask={int(ALL_EVENTS)}",
-        additional_headers={"Authorization": f"Basic {token}"},
+        additional_headers={"Authorization": authorization},
         open_timeout=WAIT,
     ) as ws:
         assert json.loads(ws.recv(timeout=WAIT))["type"] == "subscribed"
@@ -199,6 +201,27 @@ def test_removing_an_account_closes_its_event_streams(
         assert ws.close_code == 1008
         assert "removed" in (ws.close_reason or "")
     assert not [e for e in seen if e["type"].startswith("outgoing")]
+
+
+def test_revoking_a_token_closes_the_streams_it_opened_and_no_other(
+    daemon: Daemon, admin: httpx.Client, body: Path
+) -> None:
+    pause_queue(admin, True)
+    add(admin, "erin")
+    made = admin.post("/accounts/erin/tokens", json={"label": "kiosk"})
+    assert made.status_code == 201, made.text
+    token_id, token = made.json()["id"], made.json()["token"]
+    with stream(daemon, "erin", token) as by_token, stream(daemon, "erin") as by_password:
+        assert admin.delete(f"/accounts/erin/tokens/{token_id}").status_code == 204
+        events_until_closed(by_token)
+        assert by_token.close_code == 1008
+        assert "token" in (by_token.close_reason or "")
+        with remote(daemon, "erin") as erin:
+            (job_id,) = submit(erin, body).json()["job_ids"]
+        wait_until(
+            lambda: json.loads(by_password.recv(timeout=WAIT)).get("job_id") == job_id,
+            "erin's job heard on the stream she opened with her password",
+        )
 
 
 def test_revoking_a_right_narrows_an_open_stream(
