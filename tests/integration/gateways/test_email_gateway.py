@@ -1,0 +1,308 @@
+"""The e-mail gateway end to end: a real openfaxd takes messages over SMTP (Python's smtplib,
+and swaks where it is installed), faxes them between its loopback lines, and mails the
+delivery receipt to a real SMTP server (aiosmtpd) in this process."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import smtplib
+import ssl
+import subprocess
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from openfax.client import FaxServer
+from openfax.client.messages import FaxIncomingMessage
+from openfax.documents import read_fax_tiff
+from tests.daemon import Daemon, running
+from tests.factories import make_pdf
+from tests.integration.receipts.conftest import allow_mail
+from tests.peers import Mailbox, smtp_server
+from tests.waiting import wait_until
+
+ALICE = "alice"
+PASSWORD = "fax-by-mail-42"
+RELAY = "relay@example.com"
+STRANGER = "stranger@example.net"
+"""An allow-listed address: its messages are faxed as alice's without a login."""
+LISTENING = re.compile(r"e-mail gateway listening on smtp://([\d.]+):(\d+)")
+WAIT = 90.0
+
+
+@pytest.fixture(scope="module")
+def daemon(
+    tmp_path_factory: pytest.TempPathFactory, certificate: tuple[Path, Path]
+) -> Iterator[Daemon]:
+    cert, key = certificate
+    gateway = {
+        "enabled": True,
+        "listen": "127.0.0.1:0",
+        "tls_certificate": str(cert),
+        "tls_key": str(key),
+        "senders": [
+            {"address": RELAY, "account": ALICE},
+            {"address": "example.org", "account": ALICE},
+        ],
+        "max_message_mb": 1,
+        "max_recipients": 5,
+    }
+    with running(tmp_path_factory.mktemp("openfaxd"), email_gateway=gateway) as started:
+        with started.connected() as server:
+            server.fax_account_set.add_account(ALICE, PASSWORD)
+        yield started
+
+
+@pytest.fixture(scope="module")
+def gateway(daemon: Daemon) -> tuple[str, int]:
+    """The gateway's address, as openfaxd logged it."""
+    found = LISTENING.search("".join(daemon.log))
+    assert found, "openfaxd did not say where the e-mail gateway listens"
+    return found[1], int(found[2])
+
+
+@pytest.fixture(scope="module")
+def mailbox(daemon: Daemon) -> Iterator[Mailbox]:
+    """Where the delivery receipts go: an SMTP server the receipt options point at."""
+    with smtp_server() as (box, port), daemon.connected() as server:
+        allow_mail(server, port)
+        yield box
+
+
+@pytest.fixture
+def smtp(gateway: tuple[str, int]) -> Iterator[smtplib.SMTP]:
+    with smtplib.SMTP(*gateway, timeout=WAIT) as client:
+        client.ehlo()
+        yield client
+
+
+@pytest.fixture(scope="module")
+def pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_pdf(tmp_path_factory.mktemp("docs") / "figures.pdf", 1)
+
+
+@pytest.fixture(scope="module")
+def png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("docs") / "chart.png"
+    image = Image.new("L", (800, 600), 255)
+    image.paste(0, (100, 100, 700, 200))
+    image.save(path)
+    return path
+
+
+def mail(subject: str, text: str | None = None, sender: str = RELAY) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "1002@fax.example.com"
+    message["Subject"] = subject
+    if text is not None:
+        message.set_content(text)
+    return message
+
+
+def receipt(mailbox: Mailbox, count: int) -> EmailMessage:
+    """The ``count``-th e-mail the mailbox received (from 1), once it has."""
+    return mailbox.wait_for(count, WAIT)[count - 1][1]
+
+
+def receipt_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    text: str = body.get_content()  # type: ignore[attr-defined]
+    return text
+
+
+def received_pages(server: FaxServer, known: set[str], tmp_path: Path, count: int = 1) -> list[int]:
+    """The pages of each of the ``count`` faxes the incoming archive holds besides those
+    ``known`` (once it does), counted in the TIFF as it arrived on the line."""
+
+    def arrived() -> list[FaxIncomingMessage] | None:
+        archive = server.folders.incoming_archive.get_messages()
+        new = [m for m in archive if m.id not in known]
+        return new if len(new) >= count else None
+
+    new = wait_until(arrived, f"{count} faxes arrive in the incoming archive", WAIT)
+    pages = []
+    for message in new:
+        tiff = tmp_path / f"{message.id}.tif"
+        message.copy_tiff(tiff)
+        pages.append(len(read_fax_tiff(tiff)))
+    return pages
+
+
+def archived(server: FaxServer) -> set[str]:
+    return {m.id for m in server.folders.incoming_archive.get_messages()}
+
+
+def test_a_plain_message_from_an_allowed_sender_is_faxed_and_its_receipt_mailed(
+    daemon: Daemon, mailbox: Mailbox, smtp: smtplib.SMTP, tmp_path: Path
+) -> None:
+    with daemon.connected() as server:
+        known = archived(server)
+        smtp.mail(RELAY)
+        assert smtp.rcpt("1002@fax.example.com")[0] == 250
+        code, reply = smtp.data(mail("Call me back", "Please call me back today.").as_bytes())
+        assert code == 250, reply
+        assert b"fax queued: submission" in reply
+        dr = receipt(mailbox, len(mailbox.messages) + 1)
+        assert dr["To"] == RELAY
+        assert dr["X-OpenFax-Receipt"] == "DR"
+        assert dr["Subject"] == 'Fax "Call me back" delivered to 1002'
+        assert "Pages:              1 of 1" in receipt_text(dr)
+        assert received_pages(server, known, tmp_path) == [1]
+        sent = server.folders.outgoing_archive.get_messages()
+        (job,) = [message for message in sent if message.subject == "Call me back"]
+        assert job.sender.email == RELAY
+
+
+def test_over_starttls_a_signed_in_account_faxes_a_pdf_and_a_png_with_the_text_as_cover_note(
+    daemon: Daemon,
+    mailbox: Mailbox,
+    smtp: smtplib.SMTP,
+    certificate: tuple[Path, Path],
+    pdf: Path,
+    png: Path,
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(smtplib.SMTPNotSupportedError):
+        smtp.login(ALICE, PASSWORD)  # no password in clear: AUTH comes with STARTTLS
+    smtp.starttls(context=ssl.create_default_context(cafile=certificate[0]))
+    smtp.ehlo()
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        smtp.login(ALICE, "wrong")
+    smtp.login(ALICE, PASSWORD)
+    message = mail("Quarterly figures", "The figures, as promised.", sender="alice@elsewhere.test")
+    message.add_attachment(pdf.read_bytes(), "application", "pdf", filename="figures.pdf")
+    message.add_attachment(png.read_bytes(), "image", "png", filename="chart.png")
+    with daemon.connected() as server:
+        known = archived(server)
+        assert smtp.send_message(message) == {}
+        dr = receipt(mailbox, len(mailbox.messages) + 1)
+        assert dr["To"] == "alice@elsewhere.test"
+        assert dr["X-OpenFax-Receipt"] == "DR"
+        # The cover page with the note, the PDF's page, the PNG's page.
+        assert "Pages:              3 of 3" in receipt_text(dr)
+        assert received_pages(server, known, tmp_path) == [3]
+
+
+def test_an_html_only_message_is_faxed_as_its_text(
+    daemon: Daemon, mailbox: Mailbox, smtp: smtplib.SMTP, tmp_path: Path
+) -> None:
+    message = mail("Menu")
+    message.set_content(
+        "<html><head><style>p { color: red }</style></head>"
+        "<body><p>Soup of the <b>day</b></p><script>alert(1)</script></body></html>",
+        subtype="html",
+    )
+    with daemon.connected() as server:
+        known = archived(server)
+        assert smtp.send_message(message) == {}
+        dr = receipt(mailbox, len(mailbox.messages) + 1)
+        assert dr["X-OpenFax-Receipt"] == "DR"
+        assert received_pages(server, known, tmp_path) == [1]
+
+
+def test_a_message_for_three_numbers_is_one_broadcast_with_one_summary_receipt(
+    daemon: Daemon, mailbox: Mailbox, smtp: smtplib.SMTP, tmp_path: Path
+) -> None:
+    numbers = ["1002@fax.example.com", "10-02@fax.example.com", '"10 02"@fax.example.com']
+    with daemon.connected() as server:
+        known = archived(server)
+        refused = smtp.sendmail("bob@example.org", numbers, mail("Three", "To three.").as_bytes())
+        assert refused == {}
+        summary = receipt(mailbox, len(mailbox.messages) + 1)
+        assert summary["To"] == "bob@example.org"
+        assert summary["Subject"] == 'Broadcast fax "Three": 3 of 3 recipients received it'
+        assert received_pages(server, known, tmp_path, 3) == [1, 1, 1]
+
+
+def test_an_unknown_sender_and_a_recipient_that_is_no_number_are_refused_and_audited(
+    daemon: Daemon, smtp: smtplib.SMTP
+) -> None:
+    code, reply = smtp.mail(STRANGER)
+    assert code == 550
+    assert b"may not fax through this gateway" in reply
+    assert smtp.mail(RELAY)[0] == 250
+    code, reply = smtp.rcpt("sales@fax.example.com")
+    assert code == 550
+    assert b"'sales' is not a fax number" in reply
+    for _ in range(5):
+        assert smtp.rcpt("1002@fax.example.com")[0] == 250
+    code, reply = smtp.rcpt("1002@fax.example.com")
+    assert code == 452  # max_recipients
+    with daemon.connected() as server:
+
+        def audited() -> list[tuple[str, str, str]] | None:
+            found = [
+                (entry.actor, entry.object_id, entry.details["reply"][:9])
+                for entry in server.get_audit(limit=1000)
+                if entry.action == "refused" and entry.object_id in (RELAY, STRANGER)
+            ]
+            return found if len(found) >= 3 else None
+
+        refusals = wait_until(audited, "the three refusals in the audit trail")
+    assert refusals == [
+        ("openfaxd", STRANGER, "550 5.7.1"),
+        (ALICE, RELAY, "550 5.1.1"),
+        (ALICE, RELAY, "452 4.5.3"),
+    ]
+
+
+def test_a_message_too_large_is_refused_by_its_size_or_as_it_arrives(
+    daemon: Daemon, smtp: smtplib.SMTP
+) -> None:
+    message = mail("Big", "x" * 70 + "\n")
+    message.set_content(("0123456789" * 7 + "\n") * 20_000)  # 1.4 MB, max_message_mb is 1
+    data = message.as_bytes()
+    with pytest.raises(smtplib.SMTPSenderRefused) as declared:
+        smtp.sendmail(RELAY, ["1002@fax.example.com"], data)  # smtplib announces SIZE
+    assert declared.value.smtp_code == 552
+    smtp.rset()
+    assert smtp.mail(RELAY)[0] == 250  # no SIZE given: refused while it arrives
+    assert smtp.rcpt("1002@fax.example.com")[0] == 250
+    code, reply = smtp.data(data)
+    assert code == 552, reply
+    assert b"larger than 1 MiB" in reply
+    assert smtp.noop()[0] == 250  # the connection goes on
+
+
+def test_an_office_attachment_is_refused_with_the_reason(
+    smtp: smtplib.SMTP, tmp_path: Path
+) -> None:
+    message = mail("Letter", "The letter.")
+    message.add_attachment(
+        b"PK\x03\x04 not really a document",
+        "application",
+        "vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename="letter.docx",
+    )
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        smtp.send_message(message)
+    assert refused.value.smtp_code == 554
+    assert b"'letter.docx' is an Office document" in refused.value.smtp_error
+
+
+@pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is not installed")
+def test_swaks_sends_a_pdf_through_the_gateway(
+    gateway: tuple[str, int], mailbox: Mailbox, pdf: Path
+) -> None:
+    count = len(mailbox.messages)
+    done = subprocess.run(
+        [
+            *("swaks", "--server", f"{gateway[0]}:{gateway[1]}", "--from", RELAY),
+            *("--to", "1002@fax.example.com", "--header", "Subject: From swaks"),
+            *("--attach-type", "application/pdf", "--attach", f"@{pdf}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "fax queued: submission" in done.stdout
+    dr = receipt(mailbox, count + 1)
+    assert dr["Subject"] == 'Fax "From swaks" delivered to 1002'
