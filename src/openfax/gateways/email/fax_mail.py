@@ -172,6 +172,7 @@ class _HtmlText(HTMLParser):
         self._write = write
         self._hidden = 0
         self._line_start = True
+        self._space = False
 
     def _emit(self, text: str) -> None:
         self._write(text)
@@ -193,12 +194,15 @@ class _HtmlText(HTMLParser):
             return
         words = " ".join(data.split())
         if not words:
+            self._space = self._space or bool(data)
             return
-        if not self._line_start and data[:1].isspace():
+        if not self._line_start and (self._space or data[:1].isspace()):
             words = " " + words
         self._emit(words)
         self._line_start = False
+        self._space = data[-1:].isspace()
 
     def _break(self) -> None:
         self._emit("\n")
         self._line_start = True
+        self._space = False

@@ -186,6 +186,8 @@ class _Splitter:
                 content = _LINE_END.sub(b"", line)
                 sink.line(content)
                 pending = len(content) < len(line)
+            if met is None and pending:  # the message's end: its last line break is the body's
+                sink.newline()
             sink.finish()
             if recoder is not None:
                 recoder.finish()
