@@ -29,6 +29,9 @@ ALICE = "alice"
 PASSWORD = "fax-by-mail-42"
 RELAY = "relay@example.com"
 STRANGER = "stranger@example.net"
+BIG = "big@example.org"
+UNKNOWN = "1999"
+"""A number no loopback line has: the call is not answered, and the job fails at once."""
 """An allow-listed address: its messages are faxed as alice's without a login."""
 LISTENING = re.compile(r"e-mail gateway listening on smtp://([\d.]+):(\d+)")
 WAIT = 90.0
@@ -50,8 +53,14 @@ def daemon(
         ],
         "max_message_mb": 1,
         "max_recipients": 5,
+        "messages_per_minute": 5,
+        "max_connections": 4,
     }
-    with running(tmp_path_factory.mktemp("openfaxd"), email_gateway=gateway) as started:
+    with running(
+        tmp_path_factory.mktemp("openfaxd"),
+        email_gateway=gateway,
+        **{"outgoing.causes.no_answer": {"retryable": False}},
+    ) as started:
         with started.connected() as server:
             server.fax_account_set.add_account(ALICE, PASSWORD)
         yield started
@@ -189,10 +198,30 @@ def test_over_starttls_a_signed_in_account_faxes_a_pdf_and_a_png_with_the_text_a
         assert received_pages(server, known, tmp_path) == [3]
 
 
+def test_a_fax_that_fails_brings_a_non_delivery_receipt_and_a_message_sent_again_is_queued_once(
+    mailbox: Mailbox, smtp: smtplib.SMTP
+) -> None:
+    message = mail("Nobody", "Is anyone there?", sender="carol@example.org")
+    message["Message-ID"] = "<nobody-1@example.org>"
+    data = message.as_bytes()
+    replies = []
+    for _ in range(2):  # as a mail server does when the first 250 was lost
+        assert smtp.mail("carol@example.org")[0] == 250
+        assert smtp.rcpt(f"{UNKNOWN}@fax.example.com")[0] == 250
+        replies.append(smtp.data(data))
+    assert replies[0][0] == 250
+    assert replies[1] == replies[0]  # the same submission: its Message-ID was seen
+    ndr = receipt(mailbox, len(mailbox.messages) + 1)
+    assert ndr["To"] == "carol@example.org"
+    assert ndr["X-OpenFax-Receipt"] == "NDR"
+    assert ndr["Subject"] == f'Fax "Nobody" NOT delivered to {UNKNOWN}'
+    assert f"no line has number {UNKNOWN}" in receipt_text(ndr)
+
+
 def test_an_html_only_message_is_faxed_as_its_text(
     daemon: Daemon, mailbox: Mailbox, smtp: smtplib.SMTP, tmp_path: Path
 ) -> None:
-    message = mail("Menu")
+    message = mail("Menu", sender="html@example.org")
     message.set_content(
         "<html><head><style>p { color: red }</style></head>"
         "<body><p>Soup of the <b>day</b></p><script>alert(1)</script></body></html>",
@@ -252,17 +281,38 @@ def test_an_unknown_sender_and_a_recipient_that_is_no_number_are_refused_and_aud
     ]
 
 
+def test_a_sender_past_its_messages_per_minute_and_a_connection_past_the_most_wait(
+    gateway: tuple[str, int], smtp: smtplib.SMTP
+) -> None:
+    for _ in range(5):
+        assert smtp.mail("busy@example.org")[0] == 250
+        smtp.rset()
+    code, reply = smtp.mail("busy@example.org")
+    assert code == 450
+    assert b"5 messages in the last minute" in reply
+    assert smtp.mail("calm@example.org")[0] == 250  # another sender goes on
+    others = [smtplib.SMTP(*gateway, timeout=WAIT) for _ in range(3)]  # four with smtp
+    try:
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            smtplib.SMTP(*gateway, timeout=WAIT)
+        assert refused.value.smtp_code == 421
+        assert b"max_connections" in refused.value.smtp_error
+    finally:
+        for client in others:
+            client.quit()
+
+
 def test_a_message_too_large_is_refused_by_its_size_or_as_it_arrives(
     daemon: Daemon, smtp: smtplib.SMTP
 ) -> None:
-    message = mail("Big", "x" * 70 + "\n")
+    message = mail("Big", sender=BIG)
     message.set_content(("0123456789" * 7 + "\n") * 20_000)  # 1.4 MB, max_message_mb is 1
     data = message.as_bytes()
     with pytest.raises(smtplib.SMTPSenderRefused) as declared:
-        smtp.sendmail(RELAY, ["1002@fax.example.com"], data)  # smtplib announces SIZE
+        smtp.sendmail(BIG, ["1002@fax.example.com"], data)  # smtplib announces SIZE
     assert declared.value.smtp_code == 552
     smtp.rset()
-    assert smtp.mail(RELAY)[0] == 250  # no SIZE given: refused while it arrives
+    assert smtp.mail(BIG)[0] == 250  # no SIZE given: refused while it arrives
     assert smtp.rcpt("1002@fax.example.com")[0] == 250
     code, reply = smtp.data(data)
     assert code == 552, reply
@@ -273,7 +323,7 @@ def test_a_message_too_large_is_refused_by_its_size_or_as_it_arrives(
 def test_an_office_attachment_is_refused_with_the_reason(
     smtp: smtplib.SMTP, tmp_path: Path
 ) -> None:
-    message = mail("Letter", "The letter.")
+    message = mail("Letter", "The letter.", sender="office@example.org")
     message.add_attachment(
         b"PK\x03\x04 not really a document",
         "application",
@@ -293,7 +343,7 @@ def test_swaks_sends_a_pdf_through_the_gateway(
     count = len(mailbox.messages)
     done = subprocess.run(
         [
-            *("swaks", "--server", f"{gateway[0]}:{gateway[1]}", "--from", RELAY),
+            *("swaks", "--server", f"{gateway[0]}:{gateway[1]}", "--from", "swaks@example.org"),
             *("--to", "1002@fax.example.com", "--header", "Subject: From swaks"),
             *("--attach-type", "application/pdf", "--attach", f"@{pdf}"),
         ],
