@@ -4,13 +4,17 @@ delivery receipt to a real SMTP server (aiosmtpd) in this process."""
 
 from __future__ import annotations
 
+import os
+import random
 import re
 import shutil
 import smtplib
 import ssl
 import subprocess
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 
 import pytest
@@ -35,6 +39,10 @@ UNKNOWN = "1999"
 """An allow-listed address: its messages are faxed as alice's without a login."""
 LISTENING = re.compile(r"e-mail gateway listening on smtp://([\d.]+):(\d+)")
 WAIT = 90.0
+MB = 1024 * 1024
+STRESS = os.environ.get("OPENFAX_STRESS") == "1"
+STRESS_MB = 300
+"""The attachment of the memory test with OPENFAX_STRESS=1, in MB (16 MB otherwise)."""
 
 
 @pytest.fixture(scope="module")
@@ -356,3 +364,43 @@ def test_swaks_sends_a_pdf_through_the_gateway(
     assert "fax queued: submission" in done.stdout
     dr = receipt(mailbox, count + 1)
     assert dr["Subject"] == 'Fax "From swaks" delivered to 1002'
+
+
+def test_the_memory_of_a_message_does_not_grow_with_its_size(tmp_path: Path) -> None:
+    """A message of 22 MB (a 16 MB attachment, base64-coded) is spooled to disk as it
+    arrives and split into its parts a line at a time: the daemon's peak memory grows by
+    far less than the message (the attachment, an Office document, is then refused)."""
+    attachment = random.Random(7).randbytes(STRESS_MB * MB if STRESS else 16 * MB)
+    message = mail("Large", "A large one.", sender="large@example.org")
+    message.add_attachment(attachment, "application", "octet-stream", filename="large.docx")
+    data = message.as_bytes(policy=SMTP)
+    gateway = {
+        "enabled": True,
+        "listen": "127.0.0.1:0",
+        "senders": [{"address": "example.org", "account": ALICE}],
+        "max_message_mb": len(data) // MB + 1,
+    }
+    with running(tmp_path / "data", email_gateway=gateway) as daemon:
+        with daemon.connected() as server:
+            server.fax_account_set.add_account(ALICE, PASSWORD)
+        found = LISTENING.search("".join(daemon.log))
+        assert found
+        assert daemon.process is not None
+        # The peak so far is the start's: it is set back to the memory in use now.
+        Path(f"/proc/{daemon.process.pid}/clear_refs").write_text("5")
+        before = daemon.peak_rss()
+        with smtplib.SMTP(found[1], int(found[2]), timeout=WAIT * 4) as client:
+            client.ehlo()
+            assert client.mail("large@example.org")[0] == 250
+            assert client.rcpt("1002@fax.example.com")[0] == 250
+            started = time.monotonic()
+            code, reply = client.data(data)
+            took = time.monotonic() - started
+        grown = daemon.peak_rss() - before
+    assert code == 554
+    assert b"'large.docx' is an Office document" in reply
+    print(
+        f"a {len(data) / MB:.0f} MB message taken and split in {took:.1f} s: "
+        f"peak RSS {before / MB:.0f} MB + {grown / MB:.1f} MB"
+    )
+    assert grown < 12 * MB
