@@ -5,7 +5,6 @@ delivery receipt to a real SMTP server (aiosmtpd) in this process."""
 from __future__ import annotations
 
 import os
-import random
 import re
 import shutil
 import smtplib
@@ -370,7 +369,7 @@ def test_the_memory_of_a_message_does_not_grow_with_its_size(tmp_path: Path) -> 
     """A message of 22 MB (a 16 MB attachment, base64-coded) is spooled to disk as it
     arrives and split into its parts a line at a time: the daemon's peak memory grows by
     far less than the message (the attachment, an Office document, is then refused)."""
-    attachment = random.Random(7).randbytes(STRESS_MB * MB if STRESS else 16 * MB)
+    attachment = os.urandom(STRESS_MB * MB if STRESS else 16 * MB)
     message = mail("Large", "A large one.", sender="large@example.org")
     message.add_attachment(attachment, "application", "octet-stream", filename="large.docx")
     data = message.as_bytes(policy=SMTP)
