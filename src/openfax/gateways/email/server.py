@@ -41,7 +41,7 @@ from openfax.gateways.email.fax_mail import FaxMail, fax_of
 from openfax.gateways.email.mime import split_message
 from openfax.model import AccessRights2, CoverPageType, ReceiptType, format_id
 from openfax.model.numbers import WHAT_A_NUMBER_IS, is_phone_number
-from openfax.model.records import Recipient, Sender
+from openfax.model.records import Recipient, Sender, SubmitResult
 from openfax.service import FaxService
 from openfax.service.accounts import Principal
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record_read
@@ -60,6 +60,7 @@ in the log instead."""
 MAX_AUDIT_TEXT = 200
 """Characters of an address or reply the audit trail keeps."""
 _SUBMIT = AccessRights2.SUBMIT_NORMAL
+NO_ROOM = "the message could not be kept on the server (its disk): try again later"
 
 
 class FaxEnvelope(Envelope):
@@ -209,27 +210,11 @@ class EmailGateway:
         """Turn the spooled message into a fax and queue it; the reply to DATA."""
         account = envelope.account
         assert account is not None
-        folder = self.service.ctx.spool.temporary
-        most = self.config.max_attachments
         async with self.slots:
             try:
-                mail = await asyncio.to_thread(
-                    split_message, spooled, folder, max_parts=most + TEXT_PARTS
-                )
+                result = await self._submit(account, envelope, spooled)
             except MailRefusedError as exc:
                 return exc.reply
-            fax: FaxMail | None = None
-            try:
-                fax = await asyncio.to_thread(fax_of, mail, folder, max_attachments=most)
-                request = await self._request(account, envelope, fax, mail.message_id)
-                result = await self.service.outgoing_queue.connected_submit2(request)
-            except MailRefusedError as exc:
-                return exc.reply
-            except BodyError as exc:
-                assert fax is not None
-                name = fax.names[exc.index]
-                reason = exc.reason.replace(str(fax.bodies[exc.index]), name)
-                return f"554 5.6.0 {name}: {reason}"
             except QueueBlockedError as exc:
                 return f"451 4.3.2 {exc}"
             except SubmissionError as exc:
@@ -237,20 +222,46 @@ class EmailGateway:
             except FaxError as exc:
                 _logger.warning("a message from %s was not queued: %s", envelope.mail_from, exc)
                 return f"451 4.3.0 the fax could not be queued: {exc}"
-            finally:
-                await asyncio.to_thread(_remove, mail, fax)
-        jobs = len(result.job_ids)
+            except OSError as exc:
+                _logger.error("a message from %s could not be split: %s", envelope.mail_from, exc)
+                return f"452 4.3.1 {NO_ROOM}"
+        jobs = f"{len(result.job_ids)} job" + ("" if len(result.job_ids) == 1 else "s")
+        submission = format_id(result.submission_id)
         _logger.info(
-            "e-mail from %s queued as submission %s for %s (%d job%s)",
+            "e-mail from %s queued as submission %s of %s (%s)",
             envelope.mail_from,
-            format_id(result.submission_id),
+            submission,
             account.name,
             jobs,
-            "" if jobs == 1 else "s",
         )
-        return f"250 2.0.0 fax queued: submission {format_id(result.submission_id)}, {jobs} job" + (
-            "" if jobs == 1 else "s"
-        )
+        return f"250 2.0.0 fax queued: submission {submission}, {jobs}"
+
+    async def _submit(
+        self, account: Principal, envelope: FaxEnvelope, spooled: BinaryIO
+    ) -> SubmitResult:
+        """Split the message into files, submit the fax they make, and remove them; a body
+        that cannot be rendered is refused by the name the message gave it."""
+        folder = self.service.ctx.spool.temporary
+        most = self.config.max_attachments
+        mail = await asyncio.to_thread(split_message, spooled, folder, max_parts=most + TEXT_PARTS)
+        fax: FaxMail | None = None
+        try:
+            fax = await asyncio.to_thread(fax_of, mail, folder, max_attachments=most)
+            request = await self._request(account, envelope, fax, mail.message_id)
+            try:
+                return await self.service.outgoing_queue.connected_submit2(request)
+            except BodyError as exc:
+                name = fax.names[exc.index]
+                reason = exc.reason.replace(str(fax.bodies[exc.index]), name)
+                raise MailRefusedError(554, "5.6.0", f"{name}: {reason}") from None
+        finally:
+            await asyncio.to_thread(_remove, mail, fax)
+
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd's answer to what a command raised unforeseen: logged, and a reply that
+        does not show it."""
+        _logger.error("the e-mail gateway failed", exc_info=error)
+        return "451 4.3.0 the gateway failed to handle the command: try again later"
 
     async def _request(
         self, account: Principal, envelope: FaxEnvelope, fax: FaxMail, message_id: str
@@ -497,7 +508,11 @@ class GatewaySMTP(SMTP):
                     " MiB, the most this gateway takes (max_message_mb)"
                 )
             if not problem:
-                out.write(line[1:] if line.startswith(b".") else line)
+                try:
+                    out.write(line[1:] if line.startswith(b".") else line)
+                except OSError as exc:
+                    _logger.error("a message could not be spooled: %s", exc)
+                    problem = f"452 4.3.1 {NO_ROOM}"
 
 
 @asynccontextmanager
