@@ -135,6 +135,17 @@ def test_html_only_mail_is_faxed_as_its_text_and_its_inline_images_are_not(
     assert fax.document_name == "Menu"
 
 
+def test_an_html_text_with_an_attachment_is_the_note_and_leaves_no_file(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message.set_content("<p>Please <i>sign</i> page 2.</p>", subtype="html")
+    message.add_attachment(b"%PDF-1.4 a", "application", "pdf", filename="a.pdf")
+    mail = split(message, tmp_path)
+    fax = fax_of(mail, tmp_path, max_attachments=2)
+    assert fax.note == "Please sign page 2."
+    mail.remove()
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize(
     ("filename", "content_type"),
     [

@@ -50,8 +50,8 @@ class FaxMail:
 
 
 def fax_of(mail: SplitMail, folder: Path, *, max_attachments: int) -> FaxMail:
-    """The fax ``mail`` makes (a file written in ``folder`` for an HTML text: remove it with
-    the mail's parts, it is one of ``bodies`` then, or is deleted here when not); refused
+    """The fax ``mail`` makes (an HTML text is made text in a file in ``folder``: one of the
+    ``bodies`` to remove with the mail's parts, or deleted here when it is the note); refused
     (MailRefusedError) with nothing to fax, too many attachments or an Office document."""
     attachments = [part for part in mail.parts if _is_attachment(part)]
     if len(attachments) > max_attachments:
@@ -82,6 +82,8 @@ def fax_of(mail: SplitMail, folder: Path, *, max_attachments: int) -> FaxMail:
             names.insert(0, "the message's text")
         else:
             note = written
+            if text not in {part.path for part in mail.parts}:
+                text.unlink()  # made from the HTML, and read: not needed any more
     if not bodies:
         raise MailRefusedError(
             554, "5.6.0", "the message has neither an attachment nor text: nothing to fax"
