@@ -30,9 +30,10 @@ MAX_HEADER_BYTES = 256 * 1024
 """Bytes of one header block at most (a message's own, with its Received lines, or a part's)."""
 MAX_DEPTH = 8
 """Multiparts nested in each other at most."""
+BASE64_BLOCK = 64 * 1024
+"""Base64 characters decoded at once."""
 
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
-_LINE_END = re.compile(rb"\r?\n\Z")
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ class _Splitter:
                     break
                 if pending:
                     sink.newline()
-                content = _LINE_END.sub(b"", line)
+                content = line.removesuffix(b"\n").removesuffix(b"\r")
                 sink.line(content)
                 pending = len(content) < len(line)
             if met is None and pending:  # the message's end: its last line break is the body's
@@ -289,15 +290,25 @@ class _QuotedPrintable:
 
 
 class _Base64:
-    """Base64, decoded four characters at a time; what is not of its alphabet is skipped
-    (line breaks, padding, stray characters), as mail readers do."""
+    """Base64, decoded in blocks of ``BASE64_BLOCK`` characters; what is not of its alphabet
+    is skipped (line breaks, padding, stray characters), as mail readers do."""
 
     def __init__(self, out: _Writer) -> None:
         self.out = out
+        self.lines: list[bytes] = []
+        self.held = 0
         self.rest = b""
 
     def line(self, content: bytes) -> None:
-        data = self.rest + _NOT_BASE64.sub(b"", content)
+        self.lines.append(content)
+        self.held += len(content)
+        if self.held >= BASE64_BLOCK:
+            self._decode()
+
+    def _decode(self) -> None:
+        data = self.rest + _NOT_BASE64.sub(b"", b"".join(self.lines))
+        self.lines.clear()
+        self.held = 0
         whole = len(data) // 4 * 4
         if whole:
             self.out.write(binascii.a2b_base64(data[:whole]))
@@ -307,5 +318,6 @@ class _Base64:
         pass
 
     def finish(self) -> None:
+        self._decode()
         if len(self.rest) >= 2:  # one character alone carries no whole byte
             self.out.write(binascii.a2b_base64(self.rest + b"=" * (-len(self.rest) % 4)))
