@@ -259,6 +259,8 @@ def test_a_message_for_three_numbers_is_one_broadcast_with_one_summary_receipt(
 def test_an_unknown_sender_and_a_recipient_that_is_no_number_are_refused_and_audited(
     daemon: Daemon, smtp: smtplib.SMTP
 ) -> None:
+    # At start, before the test made alice's account, the allow-list's entries were checked.
+    assert "senders maps relay@example.com to 'alice', which is no account" in "".join(daemon.log)
     code, reply = smtp.mail(STRANGER)
     assert code == 550
     assert b"may not fax through this gateway" in reply

@@ -554,6 +554,16 @@ async def serving_email_gateway(service: FaxService) -> AsyncIterator[str | None
         listening,
         " (STARTTLS, AUTH)" if tls else " (no STARTTLS: allow-listed senders only)",
     )
+    for entry in config.senders:
+        try:
+            await service.accounts.get_account(entry.account)
+        except AccountNotFoundError:
+            _logger.warning(
+                "[email_gateway] senders maps %s to %r, which is no account: its messages "
+                "are refused until the account is added",
+                entry.address,
+                entry.account,
+            )
     audit = asyncio.create_task(gateway.write_audit(), name="e-mail gateway audit")
     try:
         yield listening
