@@ -22,6 +22,7 @@ from PIL import Image
 from openfax.client import FaxServer
 from openfax.client.messages import FaxIncomingMessage
 from openfax.documents import read_fax_tiff
+from openfax.model import AccessRights2
 from tests.daemon import Daemon, running
 from tests.factories import make_pdf
 from tests.integration.receipts.conftest import allow_mail
@@ -203,6 +204,20 @@ def test_over_starttls_a_signed_in_account_faxes_a_pdf_and_a_png_with_the_text_a
         # The cover page with the note, the PDF's page, the PNG's page.
         assert "Pages:              3 of 3" in receipt_text(dr)
         assert received_pages(server, known, tmp_path) == [3]
+
+
+def test_a_signed_in_account_without_the_right_to_submit_is_refused(
+    daemon: Daemon, smtp: smtplib.SMTP, certificate: tuple[Path, Path]
+) -> None:
+    with daemon.connected() as server:
+        server.fax_account_set.add_account("viewer", PASSWORD)
+        server.security2.grant("viewer", AccessRights2.QUERY_CONFIG)
+    smtp.starttls(context=ssl.create_default_context(cafile=certificate[0]))
+    smtp.ehlo()
+    smtp.login("viewer", PASSWORD)
+    code, reply = smtp.mail("viewer@elsewhere.test")
+    assert code == 550
+    assert b"account 'viewer' may not submit faxes" in reply
 
 
 def test_a_fax_that_fails_brings_a_non_delivery_receipt_and_a_message_sent_again_is_queued_once(
