@@ -420,3 +420,35 @@ def test_the_memory_of_a_message_does_not_grow_with_its_size(tmp_path: Path) -> 
         f"peak RSS {before / MB:.0f} MB + {grown / MB:.1f} MB"
     )
     assert grown < 12 * MB
+
+
+def test_a_slow_sender_is_not_cut_off_while_its_message_arrives_and_a_silent_one_is(
+    tmp_path: Path,
+) -> None:
+    gateway = {
+        "enabled": True,
+        "listen": "127.0.0.1:0",
+        "senders": [{"address": "example.org", "account": ALICE}],
+        "idle_timeout_seconds": 1.5,
+    }
+    with running(tmp_path / "data", email_gateway=gateway) as daemon:
+        with daemon.connected() as server:
+            server.fax_account_set.add_account(ALICE, PASSWORD)
+        found = LISTENING.search("".join(daemon.log))
+        assert found
+        with smtplib.SMTP(found[1], int(found[2]), timeout=WAIT) as client:
+            client.ehlo()
+            assert client.mail("slow@example.org")[0] == 250
+            assert client.rcpt("1002@fax.example.com")[0] == 250
+            client.putcmd("data")
+            assert client.getreply()[0] == 354
+            client.send(b"Subject: Slow\r\n\r\n")
+            for line in range(6):  # 3 s in all, twice the idle time, never 1.5 s quiet
+                time.sleep(0.5)  # the sender's own pace: the behaviour under test
+                client.send(b"line %d\r\n" % line)
+            client.send(b".\r\n")
+            code, reply = client.getreply()
+            assert code == 250, reply
+            assert client.sock is not None
+            client.sock.settimeout(WAIT)
+            assert client.sock.recv(1) == b""  # silent: closed after the idle time

@@ -474,15 +474,22 @@ class GatewaySMTP(SMTP):
         with tempfile.TemporaryFile(dir=folder) as file:  # 0600, gone when closed
             spooled = cast(BinaryIO, file)
             problem = await self._receive(spooled)
+            # Making the fax is bounded by the render deadline, not by the idle time.
+            deadlines = self.gateway.service.config.deadlines
+            self._reset_timeout(deadlines.render_seconds + self.gateway.config.idle_timeout_seconds)
             status = problem or await self.gateway.deliver(envelope, spooled)
+        self._reset_timeout()  # the idle time again, from the reply on
         self.envelope = self._create_envelope()  # as aiosmtpd's own DATA ends
         await self.push(status)
 
     async def _receive(self, out: BinaryIO) -> str:
         """Read the message up to its ending dot into ``out``; "" or the refusal. A line
-        may end in a bare LF (as some programs send), the message only in CRLF.CRLF."""
+        may end in a bare LF (as some programs send), the message only in CRLF.CRLF. The
+        idle time counts from the last line that arrived (within a second), not from the
+        DATA command."""
         limit = self.data_size_limit or 0
         size = 0
+        timer_set = self.loop.time()
         problem = ""
         fragments = False
         while True:
@@ -502,6 +509,9 @@ class GatewaySMTP(SMTP):
             if line == b".\r\n":
                 return problem
             size += len(line)
+            if self.loop.time() - timer_set >= 1.0:
+                self._reset_timeout()
+                timer_set = self.loop.time()
             if limit and size > limit and not problem:
                 problem = (
                     f"552 5.3.4 the message is larger than {self.gateway.config.max_message_mb}"
