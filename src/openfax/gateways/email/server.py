@@ -39,6 +39,7 @@ from openfax.errors import (
 )
 from openfax.gateways.email.fax_mail import FaxMail, fax_of
 from openfax.gateways.email.mime import split_message
+from openfax.logfilter import limit_rate
 from openfax.model import AccessRights2, CoverPageType, ReceiptType, format_id
 from openfax.model.numbers import WHAT_A_NUMBER_IS, is_phone_number
 from openfax.model.records import Recipient, Sender, SubmitResult
@@ -52,6 +53,7 @@ from openfax.tls import server_context
 
 _logger = logging.getLogger(__name__)
 
+AIOSMTPD_LOGGER = "mail.log"
 TEXT_PARTS = 8
 """Leaf parts a message may have besides its attachments (its texts, inline images)."""
 AUDIT_BACKLOG = 1000
@@ -540,6 +542,10 @@ async def serving_email_gateway(service: FaxService) -> AsyncIterator[str | None
     tls = None
     if config.tls_certificate is not None and config.tls_key is not None:
         tls = server_context(source, config.tls_certificate, config.tls_key, "email_gateway")
+    # aiosmtpd logs each connection and command at INFO: the gateway's own lines say what
+    # matters. What clients make either log is rate-limited, so a flood cannot fill the disk.
+    logging.getLogger(AIOSMTPD_LOGGER).setLevel(logging.WARNING)
+    limit_rate(AIOSMTPD_LOGGER, __name__)
     gateway = EmailGateway(service, config)
     hostname = config.hostname or socket.gethostname()
     loop = asyncio.get_running_loop()
