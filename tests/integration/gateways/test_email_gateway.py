@@ -360,6 +360,20 @@ def test_an_office_attachment_is_refused_with_the_reason(
     assert b"'letter.docx' is an Office document" in refused.value.smtp_error
 
 
+def test_an_attachment_that_cannot_be_rendered_is_refused_by_its_name(
+    smtp: smtplib.SMTP, pdf: Path
+) -> None:
+    message = mail("Broken", "Two documents.", sender="broken@example.org")
+    message.add_attachment(pdf.read_bytes(), "application", "pdf", filename="fine.pdf")
+    message.add_attachment(b"%PDF-1.4 cut short", "application", "pdf", filename="Übersicht.pdf")
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        smtp.send_message(message)
+    assert refused.value.smtp_code == 554
+    reply = refused.value.smtp_error.decode()
+    assert reply.startswith("5.6.0 ?bersicht.pdf: ")  # the reply is ASCII
+    assert "/" not in reply  # no path of the server's
+
+
 @pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is not installed")
 def test_swaks_sends_a_pdf_through_the_gateway(
     gateway: tuple[str, int], mailbox: Mailbox, pdf: Path

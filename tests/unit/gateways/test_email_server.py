@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from openfax.gateways.email.server import SenderRate, fax_number
+from openfax.gateways.email.server import MAX_REPLY, SenderRate, fax_number, reply_line
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,10 @@ def test_a_sender_is_admitted_so_many_times_in_any_minute() -> None:
     now[0] = 60.5  # the first is a minute old
     assert rate.admit("a@example.com")
     assert not rate.admit("a@example.com")
+
+
+def test_a_reply_is_one_line_of_ascii_within_the_length_smtp_allows() -> None:
+    assert reply_line("554 5.6.0 Grüße.pdf: bad\nxref") == "554 5.6.0 Gr??e.pdf: bad xref"
+    long = reply_line("554 5.6.0 " + "why " * 200)
+    assert len(long) == MAX_REPLY
+    assert long.endswith("...")

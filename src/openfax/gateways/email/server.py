@@ -40,7 +40,7 @@ from openfax.errors import (
 from openfax.gateways.email.fax_mail import FaxMail, fax_of
 from openfax.gateways.email.mime import split_message
 from openfax.logfilter import limit_rate
-from openfax.model import AccessRights2, CoverPageType, ReceiptType, format_id
+from openfax.model import CONTROL, AccessRights2, CoverPageType, ReceiptType, format_id
 from openfax.model.numbers import WHAT_A_NUMBER_IS, is_phone_number
 from openfax.model.records import Recipient, Sender, SubmitResult
 from openfax.service import FaxService
@@ -54,6 +54,10 @@ from openfax.tls import server_context
 _logger = logging.getLogger(__name__)
 
 AIOSMTPD_LOGGER = "mail.log"
+WINDOW = 60.0
+"""Seconds over which ``messages_per_minute`` counts a sender's messages."""
+SENDERS_KEPT = 10_000
+"""Senders the rate remembers before it forgets those quiet for a minute."""
 TEXT_PARTS = 8
 """Leaf parts a message may have besides its attachments (its texts, inline images)."""
 AUDIT_BACKLOG = 1000
@@ -62,6 +66,7 @@ in the log instead."""
 MAX_AUDIT_TEXT = 200
 """Characters of an address or reply the audit trail keeps."""
 _SUBMIT = AccessRights2.SUBMIT_NORMAL
+MAX_REPLY = 510
 NO_ROOM = "the message could not be kept on the server (its disk): try again later"
 
 
@@ -86,10 +91,10 @@ class SenderRate:
 
     def admit(self, sender: str) -> bool:
         now = self.clock()
-        if len(self._times) > 10_000:
-            self._times = {k: v for k, v in self._times.items() if v and v[-1] > now - 60}
+        if len(self._times) > SENDERS_KEPT:
+            self._times = {k: v for k, v in self._times.items() if v and v[-1] > now - WINDOW}
         times = self._times.setdefault(sender, deque())
-        while times and times[0] <= now - 60:
+        while times and times[0] <= now - WINDOW:
             times.popleft()
         if len(times) >= self.per_minute:
             return False
@@ -99,6 +104,9 @@ class SenderRate:
 
 @dataclasses.dataclass(frozen=True)
 class _Refusal:
+    """A refusal waiting for the audit trail: who (the account, else ``openfaxd``), the
+    sender and the client's address it concerned, and the reply."""
+
     actor: str
     sender: str
     peer: str
@@ -354,6 +362,13 @@ def fax_number(address: str) -> str:
     return local
 
 
+def reply_line(text: str) -> str:
+    """``text`` as an SMTP reply line: printable ASCII (others as ``?``), at most
+    ``MAX_REPLY`` characters (RFC 5321 4.5.3.1.5 allows 512 with the line end)."""
+    line = CONTROL.sub(" ", text).encode("ascii", "replace").decode()
+    return line if len(line) <= MAX_REPLY else line[: MAX_REPLY - 3] + "..."
+
+
 def _peer(session: Session | None) -> str:
     peer = None if session is None else session.peer
     return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
@@ -417,6 +432,10 @@ class GatewaySMTP(SMTP):
         super().connection_lost(error)
 
     async def push(self, status: AnyStr) -> None:
+        """Send a reply (made one line of ASCII: a reason may quote a file's name or a
+        library's message), reporting a refusal to the gateway."""
+        if isinstance(status, str):
+            status = reply_line(status)
         await super().push(status)
         text = status if isinstance(status, str) else status.decode("ascii", "replace")
         if text[:1] in ("4", "5"):
