@@ -16,12 +16,13 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from openfax.client import FaxServer
 from openfax.client.messages import FaxIncomingMessage
-from openfax.documents import read_fax_tiff
+from openfax.documents import read_fax_tiff, render_documents
 from openfax.model import AccessRights2
 from tests.daemon import Daemon, running
 from tests.factories import make_pdf
@@ -133,9 +134,11 @@ def receipt_text(message: EmailMessage) -> str:
     return text
 
 
-def received_pages(server: FaxServer, known: set[str], tmp_path: Path, count: int = 1) -> list[int]:
-    """The pages of each of the ``count`` faxes the incoming archive holds besides those
-    ``known`` (once it does), counted in the TIFF as it arrived on the line."""
+def received(
+    server: FaxServer, known: set[str], tmp_path: Path, count: int = 1
+) -> list[list[np.ndarray]]:
+    """The pages (their pixels) of each of the ``count`` faxes the incoming archive holds
+    besides those ``known`` (once it does), as they arrived on the line."""
 
     def arrived() -> list[FaxIncomingMessage] | None:
         archive = server.folders.incoming_archive.get_messages()
@@ -143,12 +146,28 @@ def received_pages(server: FaxServer, known: set[str], tmp_path: Path, count: in
         return new if len(new) >= count else None
 
     new = wait_until(arrived, f"{count} faxes arrive in the incoming archive", WAIT)
-    pages = []
+    faxes = []
     for message in new:
         tiff = tmp_path / f"{message.id}.tif"
         message.copy_tiff(tiff)
-        pages.append(len(read_fax_tiff(tiff)))
-    return pages
+        faxes.append([np.asarray(page.image) for page in read_fax_tiff(tiff)])
+    return faxes
+
+
+def received_pages(server: FaxServer, known: set[str], tmp_path: Path, count: int = 1) -> list[int]:
+    """How many pages each of the ``count`` new faxes (see ``received``) has."""
+    return [len(fax) for fax in received(server, known, tmp_path, count)]
+
+
+def rendered(*documents: Path) -> list[np.ndarray]:
+    """The pages of ``documents`` as openfax renders them (what the fax should show)."""
+    return [np.asarray(page.image) for page in render_documents(documents)]
+
+
+def same_pages(got: list[np.ndarray], expected: list[np.ndarray]) -> bool:
+    return len(got) == len(expected) and all(
+        np.array_equal(a, b) for a, b in zip(got, expected, strict=True)
+    )
 
 
 def archived(server: FaxServer) -> set[str]:
@@ -162,7 +181,8 @@ def test_a_plain_message_from_an_allowed_sender_is_faxed_and_its_receipt_mailed(
         known = archived(server)
         smtp.mail(RELAY)
         assert smtp.rcpt("1002@fax.example.com")[0] == 250
-        code, reply = smtp.data(mail("Call me back", "Please call me back today.").as_bytes())
+        text = "Please call me back today.\n.A line that begins with a dot\nGrüße\n"
+        code, reply = smtp.data(mail("Call me back", text).as_bytes())  # its dot doubled
         assert code == 250, reply
         assert b"fax queued: submission" in reply
         dr = receipt(mailbox, len(mailbox.messages) + 1)
@@ -170,7 +190,10 @@ def test_a_plain_message_from_an_allowed_sender_is_faxed_and_its_receipt_mailed(
         assert dr["X-OpenFax-Receipt"] == "DR"
         assert dr["Subject"] == 'Fax "Call me back" delivered to 1002'
         assert "Pages:              1 of 1" in receipt_text(dr)
-        assert received_pages(server, known, tmp_path) == [1]
+        (fax,) = received(server, known, tmp_path)
+        expected = tmp_path / "expected.txt"
+        expected.write_text(text)
+        assert same_pages(fax, rendered(expected))  # the text as written, its dot kept once
         sent = server.folders.outgoing_archive.get_messages()
         (job,) = [message for message in sent if message.subject == "Call me back"]
         assert job.sender.email == RELAY
@@ -203,7 +226,9 @@ def test_over_starttls_a_signed_in_account_faxes_a_pdf_and_a_png_with_the_text_a
         assert dr["X-OpenFax-Receipt"] == "DR"
         # The cover page with the note, the PDF's page, the PNG's page.
         assert "Pages:              3 of 3" in receipt_text(dr)
-        assert received_pages(server, known, tmp_path) == [3]
+        ((cover, *attached),) = received(server, known, tmp_path)
+        assert same_pages(attached, rendered(pdf, png))
+        assert cover.min() == 0  # something is written on it
 
 
 def test_a_signed_in_account_without_the_right_to_submit_is_refused(
