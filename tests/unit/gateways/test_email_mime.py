@@ -107,6 +107,16 @@ def test_attachments_are_the_body_and_the_text_the_cover_note(tmp_path: Path) ->
         fax_of(three, tmp_path, max_attachments=2)
 
 
+def test_a_signed_message_is_faxed_without_its_signature(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message.set_content("Signed.\x00")
+    message.add_attachment(b"%PDF-1.4 a", "application", "pdf", filename="a.pdf")
+    message.add_attachment(b"0\x82", "application", "pkcs7-signature", filename="smime.p7s")
+    fax = fax_of(split(message, tmp_path), tmp_path, max_attachments=1)
+    assert fax.names == ["a.pdf"]
+    assert fax.note == "Signed."
+
+
 def test_a_text_too_long_for_a_note_is_faxed_before_the_attachments(tmp_path: Path) -> None:
     message = EmailMessage()
     message.set_content("word " * MAX_NOTE_LENGTH)

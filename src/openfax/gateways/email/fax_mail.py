@@ -34,6 +34,10 @@ OFFICE_TYPES = (
     "application/vnd.oasis.opendocument.",
 )
 """Content types (or their beginnings) of the same documents, for parts without a name."""
+SIGNATURE_TYPES = frozenset(
+    ("application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature")
+)
+"""Parts that sign the message (``smime.p7s``, ``signature.asc``): not faxed."""
 BLOCK = 64 * 1024
 
 
@@ -76,7 +80,7 @@ def fax_of(mail: SplitMail, folder: Path, *, max_attachments: int) -> FaxMail:
     bodies = [part.path for part in attachments]
     note = ""
     if text is not None:
-        written = text.read_text(errors="replace").strip() if _short(text) else None
+        written = _note(text) if _short(text) else None
         if not bodies or written is None:
             bodies.insert(0, text)  # the text is the fax, or too long for a cover page note
             names.insert(0, "the message's text")
@@ -100,7 +104,10 @@ def fax_of(mail: SplitMail, folder: Path, *, max_attachments: int) -> FaxMail:
 
 
 def _is_attachment(part: MailPart) -> bool:
-    """An attached document: said so, named, or neither text nor referred to by HTML."""
+    """An attached document: said so, named, or neither text nor referred to by HTML; a
+    signature of the message (S/MIME, OpenPGP) is none."""
+    if part.content_type in SIGNATURE_TYPES:
+        return False
     if part.disposition == "attachment" or part.filename:
         return True
     if part.content_type in ("text/plain", "text/html"):
@@ -118,6 +125,12 @@ def _office_kind(part: MailPart) -> str:
 
 def _name(part: MailPart, index: int) -> str:
     return part.filename or f"attachment {index + 1} ({part.content_type})"
+
+
+def _note(text: Path) -> str:
+    """The text file as a cover page note: without its outer white space and without NULs
+    (which a note cannot hold)."""
+    return text.read_text(errors="replace").replace("\x00", "").strip()
 
 
 def _short(text: Path) -> bool:
