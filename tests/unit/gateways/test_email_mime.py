@@ -178,6 +178,17 @@ def test_office_documents_are_refused_naming_the_attachment(
     assert (filename or "attachment 1") in refused.value.reason
 
 
+def test_a_forwarded_message_attached_is_refused_with_the_reason(tmp_path: Path) -> None:
+    inner = EmailMessage()
+    inner["Subject"] = "Contract"
+    inner.set_content("See the contract.")
+    message = EmailMessage()
+    message.set_content("Forwarding.")
+    message.add_attachment(inner, filename="contract.eml")
+    with pytest.raises(MailRefusedError, match="is an e-mail of its own"):
+        fax_of(split(message, tmp_path), tmp_path, max_attachments=2)
+
+
 def test_a_message_with_nothing_to_fax_is_refused(tmp_path: Path) -> None:
     message = EmailMessage()
     message.set_content("   \n\n")

@@ -66,6 +66,13 @@ def fax_of(mail: SplitMail, folder: Path, *, max_attachments: int) -> FaxMail:
             f"{max_attachments} this gateway faxes at once",
         )
     for index, part in enumerate(attachments):
+        if part.content_type == "message/rfc822":
+            raise MailRefusedError(
+                554,
+                "5.6.1",
+                f"attachment {_name(part, index)!r} is an e-mail of its own (message/rfc822): "
+                "forward its documents as attachments of this message instead",
+            )
         office = _office_kind(part)
         if office:
             raise MailRefusedError(
