@@ -2,7 +2,8 @@
 
 The composition root: it reads the configuration and starts the service and, above it, the
 API; nothing imports it. Serves the API (``openfax.api``) on the same event loop, on the
-Unix socket of the data folder and the configured TCP address. Logs to stderr. Stopping
+Unix socket of the data folder and the configured TCP address, and the e-mail gateway
+(``openfax.gateways.email``) when it is enabled. Logs to stderr. Stopping
 hangs up the calls in progress; their jobs are sent again, from the first unconfirmed page,
 when the service starts next.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ctypes
 import logging
 import os
@@ -122,10 +124,16 @@ async def _serve(service: FaxService) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    # Imported here: the API's web stack is needed only once the service runs.
+    # Imported here: the API's web stack is needed only once the service runs, the SMTP
+    # server only when the e-mail gateway is on.
     from openfax.api import serving
 
-    async with service, serving(service) as api:
+    gateway: contextlib.AbstractAsyncContextManager[object] = contextlib.nullcontext()
+    if service.config.email_gateway.enabled:
+        from openfax.gateways.email import serving_email_gateway
+
+        gateway = serving_email_gateway(service)
+    async with service, serving(service) as api, gateway:
         _logger.info("openfaxd ready (data in %s, API on %s)", service.config.data_dir, api)
         await stop.wait()
         _logger.info("openfaxd stopping")

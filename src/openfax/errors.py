@@ -302,6 +302,23 @@ class MailError(FaxError):
 # --- Telephony: SIP, SDP, UDPTL and RTP (openfax.telephony) ---------------------------------
 
 
+class MailRefusedError(FaxError):
+    """The e-mail gateway refuses a message or a command of its SMTP dialogue: ``code`` is the
+    SMTP reply code (4xx: try again later, 5xx: never), ``status`` the enhanced status code
+    (RFC 3463, ``5.6.1``), and the message says why, as the sender's mail program shows it."""
+
+    def __init__(self, code: int, status: str, reason: str) -> None:
+        self.code = code
+        self.status = status
+        self.reason = reason
+        super().__init__(reason)
+
+    @property
+    def reply(self) -> str:
+        """The SMTP reply line: ``554 5.6.1 why``."""
+        return f"{self.code} {self.status} {self.reason}"
+
+
 class TelephonyError(FaxError):
     """A SIP, SDP, UDPTL or RTP peer sent something the telephony cores cannot accept."""
 

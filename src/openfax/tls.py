@@ -30,40 +30,44 @@ SELF_SIGNED_DAYS = 365
 """How long a certificate made by ``openfax tls self-signed`` is valid by default."""
 
 
-def server_context(source: str, certificate: Path, key: Path) -> ssl.SSLContext:
+def server_context(source: str, certificate: Path, key: Path, table: str = "api") -> ssl.SSLContext:
     """A server-side context presenting ``certificate`` (PEM, its chain after it) with its
     private ``key`` (PEM, not encrypted), TLS 1.2 at least; ConfigError naming the file
-    (``source`` is the configuration's) that is missing, unreadable or not what it should
-    be. A certificate outside its validity period, or a key every user may read, is logged,
-    not refused: the clients will say so, and a key may be meant to be shared."""
+    (``source`` is the configuration's, ``table`` the table of its keys) that is missing,
+    unreadable or not what it should be. A certificate outside its validity period, or a
+    key every user may read, is logged, not refused: the clients will say so, and a key may
+    be meant to be shared."""
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    chain = _read(source, "api.tls_certificate", certificate)
+    chain = _read(source, f"{table}.tls_certificate", certificate)
     try:
         leaf = x509.load_pem_x509_certificates(chain)[0]
     except ValueError as exc:
         raise ConfigError(
-            source, "api.tls_certificate", f"{certificate} holds no PEM certificate ({exc})"
+            source, f"{table}.tls_certificate", f"{certificate} holds no PEM certificate ({exc})"
         ) from None
     try:
-        load_pem_private_key(_read(source, "api.tls_key", key), password=None)
+        load_pem_private_key(_read(source, f"{table}.tls_key", key), password=None)
     except (ValueError, TypeError) as exc:  # TypeError: the key is encrypted
         reason = f"{key} holds no unencrypted PEM private key ({exc})"
-        raise ConfigError(source, "api.tls_key", reason) from None
+        raise ConfigError(source, f"{table}.tls_key", reason) from None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         context.load_cert_chain(certificate, key)
     except (ssl.SSLError, OSError) as exc:
         reason = f"{key} is not the private key of {certificate} ({exc})"
-        raise ConfigError(source, "api.tls_key", reason) from None
+        raise ConfigError(source, f"{table}.tls_key", reason) from None
     if key.stat().st_mode & 0o004:
-        _logger.warning("the API's private key %s is readable by every user: chmod o-r it", key)
+        _logger.warning(
+            "the [%s] private key %s is readable by every user: chmod o-r it", table, key
+        )
     now = datetime.now(UTC)
     if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
         _logger.warning(
-            "the API's certificate %s is valid from %s to %s only: clients will refuse it",
+            "the [%s] certificate %s is valid from %s to %s only: clients will refuse it",
+            table,
             certificate,
             leaf.not_valid_before_utc,
             leaf.not_valid_after_utc,

@@ -41,6 +41,8 @@ class AuditAction(StrEnum):
     SET_ASIDE = "set_aside"
     CONFIG_CHANGED = "config_changed"
     SIGN_IN_THROTTLED = "sign_in_throttled"
+    REFUSED = "refused"
+    """A door into the service (the e-mail gateway) refused what a client sent."""
 
 
 def message_type(direction: Direction) -> str:

@@ -268,6 +268,53 @@ class ApiConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SenderAccount:
+    """A sender the e-mail gateway takes faxes from without a login, and the account they
+    are submitted as."""
+
+    address: str
+    """``alice@example.com`` (that address) or ``example.com`` (every address of the
+    domain); compared without regard to case."""
+    account: str
+    """The OpenFax account whose fax it is (it must exist and may submit)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailGatewayConfig:
+    """The SMTP e-mail-to-fax gateway (``docs/design/email-gateway.md``): a message to
+    ``NUMBER@any-domain`` becomes a fax submitted as the sender's account."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:2525"
+    """``host:port`` of the SMTP listener; port 0 picks a free port (the daemon logs which)."""
+    hostname: str = ""
+    """The name the gateway greets with (default: this machine's)."""
+    tls_certificate: Path | None = None
+    """A PEM certificate (its chain after it) offered with STARTTLS; with ``tls_key`` set,
+    senders may sign in (AUTH) with an account's password, never in clear. Relative to
+    the configuration file's folder."""
+    tls_key: Path | None = None
+    """The certificate's PEM private key (not encrypted)."""
+    senders: tuple[SenderAccount, ...] = ()
+    """Senders taken without a login (a site's own mail server relaying for them): each
+    address or domain with its account; anyone else must sign in."""
+    max_message_mb: int = 25
+    """The largest message in MiB (announced with SIZE, enforced as it arrives)."""
+    max_attachments: int = 10
+    """Attachments of one message at most."""
+    max_recipients: int = 50
+    """Fax numbers (RCPT TO) of one message at most."""
+    messages_per_minute: int = 10
+    """Messages one sender (address, or signed-in account) may send in any minute."""
+    max_connections: int = 32
+    """SMTP connections open at once at most; one more is told to come back later."""
+    max_concurrent_messages: int = 2
+    """Messages turned into faxes at once (their rendering); one more waits its turn."""
+    idle_timeout_seconds: float = 300.0
+    """How long a connection may stay silent before it is closed."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
     """The whole configuration of one ``openfaxd``."""
 
@@ -287,6 +334,7 @@ class ServiceConfig:
     receipts: ReceiptConfig = ReceiptConfig()
     deadlines: DeadlineConfig = DeadlineConfig()
     store: StoreConfig = StoreConfig()
+    email_gateway: EmailGatewayConfig = EmailGatewayConfig()
     source: str = field(default="<defaults>", compare=False)
     """Where the configuration was read from, for messages."""
 
@@ -334,6 +382,10 @@ def load_config(
         raw["api"] = {**defaults, **api}
         if path is not None:
             _relative_to(Path(path).parent, raw["api"], ("tls_certificate", "tls_key"))
+    gateway = raw.get("email_gateway")
+    if path is not None and isinstance(gateway, Mapping):
+        raw["email_gateway"] = dict(gateway)
+        _relative_to(Path(path).parent, raw["email_gateway"], ("tls_certificate", "tls_key"))
     host = socket.gethostname()
     raw.setdefault("node_id", host)
     raw.setdefault("server_name", host)
@@ -471,6 +523,10 @@ _POSITIVE = {
     "answer_timeout",
     "command_timeout",
     "reopen_seconds",
+    "max_message_mb",
+    "max_attachments",
+    "messages_per_minute",
+    "max_concurrent_messages",
 }
 _NON_NEGATIVE = {
     "retries",
@@ -554,6 +610,10 @@ _MOST: dict[str, float] = {
     "pause_between_carriers": 255,
     "abort_wait": 10,
     "reset_quiet": 30,
+    "max_message_mb": 4096,
+    "max_attachments": 1000,
+    "messages_per_minute": 1_000_000,
+    "max_concurrent_messages": 1000,
 }
 """The largest value of each numeric key: every number a site sets has a limit that keeps
 the times and sizes made from it computable (no date past year 9999, no integer past 64
@@ -642,9 +702,29 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             raise ConfigError(source, key, "must name the registrar, proxy or peer")
         if f.name == "listen" and value and listen_address(value) is None:
             raise ConfigError(source, key, f'must be "host:port" or empty, not {value!r}')
+        if f.name == "address" and prefix.startswith("email_gateway.") and not _mail_domain(value):
+            raise ConfigError(
+                source, key, f'must be an address or a domain ("example.com"), not {value!r}'
+            )
+        if f.name == "account" and not value.strip():
+            raise ConfigError(source, key, "must name an OpenFax account")
         if f.name == "tls_key" and (value is None) != (instance.tls_certificate is None):
             missing = "missing" if value is None else "set without tls_certificate"
             raise ConfigError(source, key, f"{missing}: TLS needs a certificate and its key")
+
+
+_DOMAIN = re.compile(
+    r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+
+
+def _mail_domain(value: str) -> str:
+    """The domain of an allow-list entry (``local@domain`` or ``domain``), "" if it is no
+    address or domain."""
+    local, at, domain = value.rpartition("@")
+    if at and (not local or any(c.isspace() or c in '<>,;"' for c in local)):
+        return ""
+    return domain if _DOMAIN.fullmatch(domain) else ""
 
 
 def check_number(source: str, key: str, name: str, value: float) -> None:

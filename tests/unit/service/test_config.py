@@ -233,3 +233,38 @@ def test_tls_files_are_found_beside_the_configuration_file(tmp_path: Path) -> No
         Path("/etc/api.key"),
     )
     assert load_config(environ={}).api.tls_certificate is None
+
+
+def test_the_email_gateway_is_off_by_default_and_its_senders_are_checked(tmp_path: Path) -> None:
+    assert not load_config(data_dir=tmp_path).email_gateway.enabled
+    path = write(
+        tmp_path,
+        """
+        [email_gateway]
+        enabled = true
+        listen = "0.0.0.0:25"
+        tls_certificate = "tls/gw.crt"
+        tls_key = "tls/gw.key"
+        senders = [
+            { address = "Scanner@Example.com", account = "frontdesk" },
+            { address = "example.org", account = "office" },
+        ]
+        """,
+    )
+    gateway = load_config(path, data_dir=tmp_path).email_gateway
+    assert gateway.enabled
+    assert gateway.tls_certificate == tmp_path / "tls" / "gw.crt"
+    assert [(s.address, s.account) for s in gateway.senders] == [
+        ("Scanner@Example.com", "frontdesk"),
+        ("example.org", "office"),
+    ]
+    assert (gateway.max_message_mb, gateway.max_recipients) == (25, 50)
+    for table, key in [
+        ('senders = [{ address = "not an address", account = "a" }]', "senders[0].address"),
+        ('senders = [{ address = "a@example.com", account = "" }]', "senders[0].account"),
+        ("max_attachments = 0", "max_attachments"),
+        ('tls_key = "k.pem"', "tls_key"),
+    ]:
+        with pytest.raises(ConfigError) as refused:
+            load_config(write(tmp_path, f"[email_gateway]\n{table}\n"), data_dir=tmp_path)
+        assert refused.value.key == f"email_gateway.{key}"
