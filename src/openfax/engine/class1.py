@@ -81,8 +81,12 @@ _MODULATIONS: dict[tuple[int, int], int] = {
 }
 """T.31 modulation codes by T.30 modem and bit rate; V.17 with short training is one more."""
 
-_LOWER = {145: 121, 121: 97, 97: 73, 96: 72, 48: 24}
-"""The next lower modulation (long training, as for TCF) to fall back to."""
+_LOWER = {145: 121, 121: 97, 97: 73, 73: 96, 96: 72, 72: 48, 48: 24}
+"""The next lower modulation (long training, as for TCF) to fall back to, in the order
+spandsp's T.30 steps down (V.17 7200 to V.29 9600, V.29 7200 to V.27ter 4800)."""
+_FRH_ADAPTIVE = "+FRH:3"
+"""What a modem with adaptive reception (``AT+FAR=1``) says when V.21 flags come while it
+waits for image data (``+FRM``): the frames follow after CONNECT, as after ``+FRH=3``."""
 
 _FAST_MODEMS = {_spandsp.T30_MODEM_V27TER, _spandsp.T30_MODEM_V29, _spandsp.T30_MODEM_V17}
 
@@ -118,6 +122,18 @@ class Class1Settings:
     that misses either has gone, and the session ends as a dropped line. ``data_timeout``
     bounds a silence in the middle of data the modem sends us: its end (DLE ETX) was lost,
     and the receive is aborted.
+
+    What the modem can do and how it deviates from T.31 (the modem provider's quirks):
+    ``transmit_codes`` are the ``+FTM`` modulations it has (``AT+FTM=?``; empty: unknown,
+    each is tried): TCF never goes at another, the session falls back to the next lower
+    one it has. ``abort_answered``: the modem answers OK to the CAN that aborts a
+    receive; if not (HylaFAX's ``Class1RecvAbortOK`` 0), the session waits ``abort_wait``,
+    drops what came and sends ``AT`` for an OK. ``adaptive_receive``: the modem was told
+    ``AT+FAR=1`` and says ``+FRH:3`` when V.21 comes during ``+FRM``. ``fcs_in_frames``:
+    received V.21 frames end with their 2 FCS bytes (T.31; some old firmware leaves them
+    out: HylaFAX's ``Class1FrameOverhead`` 2). ``doubles_dle``: a DLE inside a received
+    V.21 frame comes doubled (T.31; not from modems with HylaFAX's
+    ``Class1ModemHasDLEBug``, whose single DLE is then kept as data).
     """
 
     silence_before_send: int = 7
@@ -126,6 +142,12 @@ class Class1Settings:
     response_timeout: float = 5.0
     drain_timeout: float = 30.0
     data_timeout: float = 5.0
+    transmit_codes: frozenset[int] = frozenset()
+    abort_answered: bool = True
+    abort_wait: float = 0.2
+    adaptive_receive: bool = False
+    fcs_in_frames: bool = True
+    doubles_dle: bool = True
 
     def __post_init__(self) -> None:
         for name in ("silence_before_send", "pause_between_carriers"):
@@ -136,6 +158,8 @@ class Class1Settings:
                 raise ValueError(f"{name} must be positive")
         if not 0 <= self.connect_delay <= self.response_timeout:
             raise ValueError("connect_delay must be 0 or more, and below response_timeout")
+        if not 0 < self.abort_wait <= self.response_timeout:
+            raise ValueError("abort_wait must be positive, and at most response_timeout")
 
 
 class _Step(enum.Enum):
@@ -245,6 +269,10 @@ class Class1Session(FaxSession):
         """Image data goes to the modem from this time on (``connect_delay``)."""
         self._spoil_tcf = False
         """TCF goes at a lower modulation than DCS said: send ones so that it fails."""
+        self._refused: set[int] = set()
+        """``+FTM`` codes the modem answered ERROR to in this call."""
+        self._abort_probed = False
+        """A modem that does not answer an abort was sent ``AT`` (``abort_answered`` off)."""
         self._skip_lf = False
         self._data_mode = False
         """The modem sends received data (between CONNECT and DLE ETX), not lines."""
@@ -516,7 +544,30 @@ class Class1Session(FaxSession):
         else:
             self._tx_code = request.code
             self._spoil_tcf = False
-            self._begin(kind, f"AT+FTM={request.code}", now)
+            if self._tcf_due and not self._can_send(request.code):
+                lower = self._lower_code(request.code)
+                if lower is not None:
+                    _logger.info(
+                        "[%s] the modem has no AT+FTM=%d: training at %d to fall back",
+                        self.name,
+                        request.code,
+                        lower,
+                    )
+                    self._spoil_tcf = True
+                    self._tx_code = lower
+            self._begin(kind, f"AT+FTM={self._tx_code}", now)
+
+    def _can_send(self, code: int) -> bool:
+        """Whether the modem has ``+FTM`` modulation ``code``, as far as the session knows."""
+        codes = self.settings.transmit_codes
+        return code not in self._refused and (not codes or code in codes)
+
+    def _lower_code(self, code: int) -> int | None:
+        """The next lower modulation the modem has, for a spoilt TCF; None if there is none."""
+        lower = _LOWER.get(code)
+        while lower is not None and not self._can_send(lower):
+            lower = _LOWER.get(lower)
+        return lower
 
     def _begin(self, kind: _Kind, command: str, now: float) -> None:
         self._step, self._kind = _Step.COMMAND, kind
@@ -533,7 +584,11 @@ class Class1Session(FaxSession):
     def _abort_receive(self, now: float) -> None:
         self._out += _ABORT
         self._step = _Step.ABORTING
-        self._set_deadline(now, self.settings.response_timeout, "an abort")
+        self._abort_probed = False
+        wait = self.settings.response_timeout
+        if not self.settings.abort_answered:
+            wait = self.settings.abort_wait  # then AT, for a modem that says nothing
+        self._set_deadline(now, wait, "an abort")
 
     def _send_frames(self, now: float) -> bool:
         """Write the next V.21 frame T.30 gave, or finish once it shut HDLC down."""
@@ -654,6 +709,8 @@ class Class1Session(FaxSession):
         _logger.debug("[%s] modem: %s (%s)", self.name, line, step.value)
         if line == "CONNECT":
             self._on_connect(now)
+        elif line == _FRH_ADAPTIVE and step is _Step.RX_WAIT and self._kind is not _Kind.FRAMES:
+            self._adaptive_frames()
         elif line == "OK":
             self._on_ok(now)
         elif line in ("ERROR", "NO CARRIER", "+FCERROR", "BUSY", "NO ANSWER", "NO DIALTONE"):
@@ -682,6 +739,14 @@ class Class1Session(FaxSession):
             pass  # a repeated CONNECT before the frame
         else:
             _logger.info("[%s] unexpected CONNECT while %s", self.name, step.value)
+
+    def _adaptive_frames(self) -> None:
+        """``+FRH:3`` during ``+FRM``: the far end sent V.21 (a repeated command, or the
+        post-page message), and CONNECT brings its frames. Without ``AT+FAR=1`` the modem
+        would have said +FCERROR and waited for ``AT+FRH=3``."""
+        if not self.settings.adaptive_receive:
+            _logger.info("[%s] +FRH:3 from a modem not told AT+FAR=1: frames follow", self.name)
+        self._kind = _Kind.FRAMES
 
     def _begin_rx_data(self, now: float) -> None:
         aborting = self._step is _Step.ABORTING
@@ -785,7 +850,8 @@ class Class1Session(FaxSession):
         answers FTT and T.30 steps down to a rate the modem has."""
         if not self._tcf_due:
             return False  # a page: T.30 has no way to retrain before it, the call ends
-        lower = _LOWER.get(self._tx_code)
+        self._refused.add(self._tx_code)
+        lower = self._lower_code(self._tx_code)
         if lower is None:
             return False
         _logger.warning(
@@ -817,6 +883,8 @@ class Class1Session(FaxSession):
                     payload.append(_DLE)
                 elif byte == _SUB:
                     payload += b"\x10\x10"
+                elif not self.settings.doubles_dle and self._kind is _Kind.FRAMES:
+                    payload += bytes((_DLE, byte))  # the modem's single DLE was data
                 continue
             found = data.find(b"\x10", index)
             if found < 0:
@@ -862,11 +930,9 @@ class Class1Session(FaxSession):
         _logger.warning("[%s] %s: aborting the receive", self.name, reason)
         self._rx_frame.clear()
         kind = self._kind
-        self._out += _ABORT
-        self._step = _Step.ABORTING
-        self._data_mode = False
         assert self._now is not None
-        self._set_deadline(self._now, self.settings.response_timeout, "an abort")
+        self._abort_receive(self._now)
+        self._data_mode = False
         self._to_t30.append(
             self._carrier_down_image if kind is _Kind.IMAGE else self._carrier_down_frames
         )
@@ -879,7 +945,8 @@ class Class1Session(FaxSession):
         self._deadline = None
         self._received_last = True
         if self._kind is _Kind.FRAMES:
-            frame = bytes(self._rx_frame[:-_FCS_LENGTH])
+            fcs = _FCS_LENGTH if self.settings.fcs_in_frames else 0
+            frame = bytes(self._rx_frame[: len(self._rx_frame) - fcs])
             self._rx_frame.clear()
             final = len(frame) >= 2 and bool(frame[1] & _FINAL_BIT)
             if len(frame) >= 3:
@@ -955,6 +1022,13 @@ class Class1Session(FaxSession):
         elif step is _Step.RX_RESULT:
             _logger.warning("[%s] no result after received data: taken as bad", self.name)
             self._end_rx(ok=False)
+        elif step is _Step.ABORTING and not self.settings.abort_answered and not self._abort_probed:
+            # The modem does not answer an abort: drop what it said, ask it for an OK.
+            assert self._now is not None
+            self._abort_probed = True
+            self._line.clear()
+            self._data_mode = False
+            self._command("AT", self._now, self.settings.response_timeout, "AT after an abort")
         elif step is _Step.ABORTING:
             self._step = _Step.IDLE
             self._data_mode = False
