@@ -158,8 +158,8 @@ class Class1Settings:
                 raise ValueError(f"{name} must be positive")
         if not 0 <= self.connect_delay <= self.response_timeout:
             raise ValueError("connect_delay must be 0 or more, and below response_timeout")
-        if not 0 < self.abort_wait <= self.response_timeout:
-            raise ValueError("abort_wait must be positive, and at most response_timeout")
+        if not 0 <= self.abort_wait <= self.response_timeout:
+            raise ValueError("abort_wait must be 0 or more, and at most response_timeout")
 
 
 class _Step(enum.Enum):

@@ -320,4 +320,4 @@ def test_a_dle_in_a_received_frame_is_data_whether_the_modem_doubles_it_or_not(
 
 def test_settings_refuse_an_abort_wait_that_cannot_work() -> None:
     with pytest.raises(ValueError, match="abort_wait"):
-        Class1Settings(abort_wait=0)
+        Class1Settings(abort_wait=-1)
