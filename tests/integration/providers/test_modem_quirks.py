@@ -1,8 +1,14 @@
-"""Quirks on the wire: two OpenFax modem lines on the two ports of a virtual modem pair, at
-real time. Line B says it receives only V.29 and V.27ter (HylaFAX's IAXmodem prototype
-does the same for spandsp's V.17 receiver: ``Class1RMQueryCmd: "!24,48,72,96"``): its DIS
-offers no V.17, and line A, which could send at 14 400 bit/s, sends at V.29 9600. Both
-lines run spandsp's known-modem quirks, adaptive reception (``AT+FAR=1``) among them."""
+"""Quirks on the wire.
+
+Two OpenFax modem lines on the two ports of a virtual modem pair, at real time: line B
+says it receives only V.29 and V.27ter (HylaFAX's IAXmodem prototype does the same for
+spandsp's V.17 receiver: ``Class1RMQueryCmd: "!24,48,72,96"``): its DIS offers no V.17,
+and line A, which could send at 14 400 bit/s, sends at V.29 9600. Both lines run
+spandsp's known-modem quirks, adaptive reception (``AT+FAR=1``) among them.
+
+Adaptive answer: spandsp's T.31 answers every call as fax, so the scripted modem on a pty
+says what a real one with ``AT+FAA=1`` says to ATA for a data caller.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,12 @@ import asyncio
 from pathlib import Path
 
 from openfax.engine import Direction, FrameExchanged, Modem
-from openfax.providers import CallCause, CallOutcome
-from openfax.providers.modem.provider import ModemProvider
+from openfax.providers import CallCause, CallEnded, CallOutcome
+from openfax.providers.modem.provider import ModemLine, ModemProvider
 from openfax.providers.modem.quirks import QuirkOverrides
 from openfax.virtual_modem import ModemPair
-from tests.integration.providers.test_modem import WAIT, line_config, ready
+from tests.integration.providers.modem_peer import ScriptedModem
+from tests.integration.providers.test_modem import WAIT, line_config, ready, run
 from tests.unit.providers.test_loopback import Service, assert_same_pages, make_tiff, request
 from tests.waiting import until
 
@@ -63,3 +70,30 @@ def test_a_line_receiving_without_v17_makes_the_sender_use_v29(tmp_path: Path) -
     assert not rate_bits & 0b1000, "V.17 not offered"
     assert received.path is not None
     assert_same_pages(sent, received.path)
+
+
+def test_a_data_caller_is_hung_up_as_no_fax_and_the_line_is_ready_again(tmp_path: Path) -> None:
+    with ScriptedModem(tmp_path / "modem") as peer:
+        peer.answer_with = b"\r\nDATA\r\n\r\nCONNECT 33600\r\n"
+
+        async def scenario(provider: ModemProvider, line: ModemLine, service: Service) -> None:
+            await ready(line)
+            peer.ring()
+            await until(lambda: service.incoming, "the ring", WAIT)
+            (call_id,) = service.incoming
+            await until(
+                lambda: any(isinstance(e, CallEnded) for e in service.incoming[call_id]),
+                "the call's end",
+                WAIT,
+            )
+            await ready(line)
+
+        adaptive = QuirkOverrides(adaptive_answer_command="AT+FAA=1")
+        service = run(tmp_path, scenario, rings_before_answer=1, quirks=adaptive)
+    assert b"AT+FAA=1\r" in peer.received
+    assert b"ATA\r" in peer.received
+    assert b"ATH0\r" in peer.received.split(b"ATA\r", 1)[1], "hung up after the answer"
+    (outcome,) = service.received()
+    assert outcome.cause is CallCause.NO_FAX
+    assert outcome.detail == "a data call, not a fax (ATA answered DATA, CONNECT 33600)"
+    assert outcome.result is None, "never handed to the fax phase"
