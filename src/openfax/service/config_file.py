@@ -573,6 +573,7 @@ _COMMANDS = {
     "no_flow_command",
     "adaptive_receive_command",
     "adaptive_answer_command",
+    "class_command",
 }
 """Keys holding an AT command line sent to a modem."""
 _MODULATION_LISTS = {"transmit_modulations", "receive_modulations"}

@@ -121,10 +121,11 @@ def test_the_probe_reads_lists_and_ranges_of_modulations(
     assert ready.info.transmit == codes
 
 
-def test_adaptive_reception_and_answer_are_turned_on_after_class_1() -> None:
+def test_class_1_0_then_adaptive_reception_and_answer() -> None:
     dialogue = AtDialogue(
         DialogueSettings(
             reset_quiet=0.0,
+            class_command="AT+FCLASS=1.0",
             adaptive_receive_command="AT+FAR=1",
             adaptive_answer_command="AT+FAA=1",
         )
@@ -134,8 +135,9 @@ def test_adaptive_reception_and_answer_are_turned_on_after_class_1() -> None:
     script.run()
     assert dialogue.state is State.IDLE, "an ERROR to either is tolerated"
     commands = script.commands
-    assert commands.index("AT+FCLASS=1") < commands.index("AT+FAR=1")
-    assert commands.index("AT+FCLASS=1") < commands.index("AT+FAA=1")
+    assert "AT+FCLASS=1" not in commands
+    assert commands.index("AT+FCLASS=1.0") < commands.index("AT+FAR=1")
+    assert commands.index("AT+FCLASS=1.0") < commands.index("AT+FAA=1")
     dialogue.hang_up(script.now)
     script.run()
     assert script.commands.count("AT+FAR=1") == 2, "again after the reset that follows a call"

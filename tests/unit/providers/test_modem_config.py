@@ -93,6 +93,11 @@ def test_every_key_is_read() -> None:
             "must be one AT command line",
         ),
         (
+            {"quirks": {"class_command": "+FCLASS=1.0"}},
+            "modem.lines[0].quirks.class_command",
+            "must be one AT command line",
+        ),
+        (
             {"quirks": {"adaptive_answer_command": "AT+FAA=1\rATA"}},
             "modem.lines[0].quirks.adaptive_answer_command",
             "must be one AT command line",
@@ -143,6 +148,7 @@ def test_every_quirk_key_is_read() -> None:
                 "doubles_dle": False,
                 "adaptive_receive_command": "AT+FAR=1",
                 "adaptive_answer_command": "AT+FAA=1",
+                "class_command": "AT+FCLASS=1.0",
                 "transmit_modulations": [24, 48, 72, 96],
                 "receive_modulations": [24, 48],
             },
@@ -151,6 +157,7 @@ def test_every_quirk_key_is_read() -> None:
     quirks = quirks_for(ModemInfo(transmit=(24, 48, 72, 96, 145), receive=(96,)), line.quirks)
     assert quirks.connect_delay == 0.4
     assert quirks.adaptive_answer_command == "AT+FAA=1"
+    assert quirks.class_command == "AT+FCLASS=1.0"
     info = ModemInfo(transmit=(24, 48, 72, 96, 145), receive=(96,))
     assert quirks.receive_codes(info) == (24, 48), "the override, not the probe"
     settings = quirks.class1_settings(info)
@@ -173,6 +180,8 @@ def test_every_quirk_key_is_read() -> None:
         (("Mainpine Venus V.92 IQ",), "Mainpine", "connect_delay", 0.4),
         (("56000", "CONEXANT"), "Conexant", "adaptive_receive_command", "AT+FAR=1"),
         (("MT5600ZDX",), "Conexant", "hard_flow_command", "AT&K3"),
+        (("MT5656ZDX",), "Conexant", "class_command", "AT+FCLASS=1.0"),
+        (("Mainpine CFAX34 V.34",), "Mainpine", "class_command", "AT+FCLASS=1.0"),
         (("1496", "ZyXEL", "U1496E V 6.14 P"), "ZyXEL", "fcs_in_frames", False),
     ],
 )

@@ -189,10 +189,12 @@ class DialogueSettings:
     flow_command: str = "AT+IFC=2,2"
     """The command that sets the modem's flow control (RTS/CTS here)."""
     caller_id_command: str = "AT+VCID=1"
+    class_command: str = "AT+FCLASS=1"
+    """What puts the modem in fax mode (``AT+FCLASS=1.0`` for a Class 1.0 modem)."""
     adaptive_receive_command: str = ""
-    """Turns adaptive reception on after ``AT+FCLASS=1`` (``AT+FAR=1``); empty: none."""
+    """Turns adaptive reception on after the class command (``AT+FAR=1``); empty: none."""
     adaptive_answer_command: str = ""
-    """Turns adaptive answer on after ``AT+FCLASS=1`` (``AT+FAA=1``): ATA then tells a data
+    """Turns adaptive answer on after the class command (``AT+FAA=1``): ATA then tells a data
     or voice caller from a fax; empty: every call is answered as fax."""
     command_timeout: float = 3.0
     dial_timeout: float = 90.0
@@ -426,7 +428,7 @@ class AtDialogue:
                 Step("AT+FMR?", t, required=False, probe="identity"),
                 Step("AT+FCLASS=?", t, probe="classes"),
             ]
-        steps.append(Step("AT+FCLASS=1", t))
+        steps.append(Step(s.class_command, t))
         for command in (s.adaptive_receive_command, s.adaptive_answer_command):
             if command:
                 steps.append(Step(command, t, required=False))

@@ -660,6 +660,7 @@ class ModemLine(LineBase["ModemProvider"]):
             reset_quiet=q.reset_quiet,
             flow_command=q.flow_command(c.flow_control),
             caller_id_command=q.caller_id_command,
+            class_command=q.class_command,
             adaptive_receive_command=q.adaptive_receive_command,
             adaptive_answer_command=q.adaptive_answer_command,
             command_timeout=c.command_timeout,

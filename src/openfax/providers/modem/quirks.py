@@ -46,6 +46,9 @@ class Quirks:
     doubles_dle: bool = True
     """Whether a DLE inside a received V.21 frame comes doubled (T.31; not with HylaFAX's
     ``Class1ModemHasDLEBug``)."""
+    class_command: str = "AT+FCLASS=1"
+    """What puts the modem in fax mode (HylaFAX's ``Class1Cmd``): ``AT+FCLASS=1.0`` for a
+    Class 1.0 modem, whose adaptive reception may need it."""
     adaptive_receive_command: str = ""
     """Turns on adaptive reception (``AT+FAR=1``, HylaFAX's ``Class1AdaptRecvCmd``): the
     modem switches a waiting ``+FRM`` to V.21 when the far end sends frames instead, rather
@@ -109,6 +112,7 @@ class QuirkOverrides:
     abort_wait: float | None = None
     fcs_in_frames: bool | None = None
     doubles_dle: bool | None = None
+    class_command: str | None = None
     adaptive_receive_command: str | None = None
     adaptive_answer_command: str | None = None
     transmit_modulations: tuple[int, ...] | None = None
@@ -159,15 +163,17 @@ KNOWN_MODEMS: tuple[KnownModem, ...] = (
     ),
     KnownModem(
         "Mainpine RockForce / IQ (Agere Venus, CFAX34)",
+        # HylaFAX's config/mainpine-10: ModemType Class1.0 (AT+FCLASS=1.0).
         r"^Mainpine (Venus V\.92|CFAX34)",
-        _LUCENT_LIKE,
+        dataclasses.replace(_LUCENT_LIKE, class_command="AT+FCLASS=1.0"),
     ),
     KnownModem(
         "Rockwell/Conexant K56 Class 1.0 (RocketModem, MultiTech MT5600ZDX/MT5656ZDX)",
-        # HylaFAX's config/conexant-1.0: "Class 1.0 ... they have adaptive receive"
+        # HylaFAX's config/conexant-1.0: ModemType Class1.0, "they have adaptive receive"
         # (Class1AdaptRecvCmd AT+FAR=1); flow control AT&K3, none AT&K0.
         r"^(56000|MT5600ZDX|MT5656ZDX)$",
         Quirks(
+            class_command="AT+FCLASS=1.0",
             adaptive_receive_command="AT+FAR=1",
             hard_flow_command="AT&K3",
             no_flow_command="AT&K0",
