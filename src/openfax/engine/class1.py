@@ -133,7 +133,9 @@ class Class1Settings:
     received V.21 frames end with their 2 FCS bytes (T.31; some old firmware leaves them
     out: HylaFAX's ``Class1FrameOverhead`` 2). ``doubles_dle``: a DLE inside a received
     V.21 frame comes doubled (T.31; not from modems with HylaFAX's
-    ``Class1ModemHasDLEBug``, whose single DLE is then kept as data).
+    ``Class1ModemHasDLEBug``, whose single DLE is then kept as data). ``has_fts`` and
+    ``has_frs``: the modem has ``+FTS``/``+FRS``; without, the session waits as long
+    itself (HylaFAX's ``<delay:7>`` for Cirrus and Topic modems, and USR's ``+FRS``).
     """
 
     silence_before_send: int = 7
@@ -148,6 +150,8 @@ class Class1Settings:
     adaptive_receive: bool = False
     fcs_in_frames: bool = True
     doubles_dle: bool = True
+    has_fts: bool = True
+    has_frs: bool = True
 
     def __post_init__(self) -> None:
         for name in ("silence_before_send", "pause_between_carriers"):
@@ -183,6 +187,8 @@ class _Step(enum.Enum):
     """After DLE ETX: OK, ERROR or NO CARRIER says how the data ended."""
     ABORTING = "aborting"
     """A waiting receive was cancelled; the modem answers OK."""
+    PAUSE = "pause"
+    """The session keeps a silence itself (a modem without ``+FTS`` or ``+FRS``)."""
 
 
 class _Kind(enum.Enum):
@@ -520,7 +526,7 @@ class Class1Session(FaxSession):
         kind = _Kind.SILENCE if request.modem == _spandsp.T30_MODEM_PAUSE else request.kind
         if self._received_last and settings.silence_before_send and kind is not _Kind.SILENCE:
             self._received_last = False
-            self._begin(_Kind.SILENCE, f"AT+FRS={settings.silence_before_send}", now)
+            self._silence("AT+FRS", settings.silence_before_send, now)
             return
         carrier = _Kind.FRAMES if kind is _Kind.FRAMES else _Kind.IMAGE
         if (
@@ -530,12 +536,12 @@ class Class1Session(FaxSession):
             and settings.pause_between_carriers
         ):
             self._last_carrier = None
-            self._begin(_Kind.SILENCE, f"AT+FTS={settings.pause_between_carriers}", now)
+            self._silence("AT+FTS", settings.pause_between_carriers, now)
             return
         self._received_last = False
         if kind is _Kind.SILENCE:
             self._tx_ready = False
-            self._begin(_Kind.SILENCE, f"AT+FTS={max(1, round(request.short_train / 10))}", now)
+            self._silence("AT+FTS", max(1, round(request.short_train / 10)), now)
             self._pause_for_t30 = True
             return
         self._last_carrier = carrier
@@ -568,6 +574,23 @@ class Class1Session(FaxSession):
         while lower is not None and not self._can_send(lower):
             lower = _LOWER.get(lower)
         return lower
+
+    def _silence(self, command: str, tens: int, now: float) -> None:
+        """``+FTS``/``+FRS`` for ``tens`` x 10 ms, or as long a wait of the session's own
+        for a modem without the command (``has_fts``, ``has_frs``)."""
+        has = self.settings.has_frs if command == "AT+FRS" else self.settings.has_fts
+        if has:
+            self._begin(_Kind.SILENCE, f"{command}={tens}", now)
+            return
+        self._step, self._kind = _Step.PAUSE, _Kind.SILENCE
+        self._set_deadline(now, tens / 100, "a pause")
+
+    def _silence_done(self) -> None:
+        self._step = _Step.IDLE
+        self._deadline = None
+        if self._pause_for_t30:
+            self._pause_for_t30 = False
+            self._to_t30.append(self._send_step_complete)
 
     def _begin(self, kind: _Kind, command: str, now: float) -> None:
         self._step, self._kind = _Step.COMMAND, kind
@@ -781,11 +804,7 @@ class Class1Session(FaxSession):
     def _on_ok(self, now: float) -> None:
         step = self._step
         if step is _Step.COMMAND and self._kind is _Kind.SILENCE:
-            self._step = _Step.IDLE
-            self._deadline = None
-            if self._pause_for_t30:
-                self._pause_for_t30 = False
-                self._to_t30.append(self._send_step_complete)
+            self._silence_done()
         elif step is _Step.TX_FRAMES and self._frame_ok_due and self._frame_final:
             self._frame_ok_due = False
             self._deadline = None
@@ -1022,6 +1041,8 @@ class Class1Session(FaxSession):
         elif step is _Step.RX_RESULT:
             _logger.warning("[%s] no result after received data: taken as bad", self.name)
             self._end_rx(ok=False)
+        elif step is _Step.PAUSE:
+            self._silence_done()
         elif step is _Step.ABORTING and not self.settings.abort_answered and not self._abort_probed:
             # The modem does not answer an abort: drop what it said, ask it for an OK.
             assert self._now is not None

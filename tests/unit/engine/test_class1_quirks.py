@@ -321,3 +321,46 @@ def test_a_dle_in_a_received_frame_is_data_whether_the_modem_doubles_it_or_not(
 def test_settings_refuse_an_abort_wait_that_cannot_work() -> None:
     with pytest.raises(ValueError, match="abort_wait"):
         Class1Settings(abort_wait=-1)
+
+
+class Timed(Tap):
+    """What the session sent and what the modem said, each with its line time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[float, bytes]] = []
+        self.heard: list[tuple[float, bytes]] = []
+
+    def to_modem(self, data: bytes) -> bytes:
+        if data:
+            self.sent.append((self.now, data))
+        return data
+
+    def to_dte(self, data: bytes) -> bytes:
+        if data:
+            self.heard.append((self.now, data))
+        return data
+
+
+def test_a_modem_without_fts_and_frs_gets_its_silences_from_the_session(
+    make_tiff: MakeTiff, tmp_path: Path, closing: Register
+) -> None:
+    """HylaFAX's Cirrus and Topic prototypes (``Class1TCFWaitCmd: "<delay:7>"``...): no
+    +FTS or +FRS goes to the modem, and TCF still waits 70 ms after the DCS went."""
+    sent, received = make_tiff(pages=2), tmp_path / "received.tif"
+    options = SessionOptions(modems=Modem.V29, ecm=False)
+    settings = Class1Settings(has_fts=False, has_frs=False)
+    tap = Timed()
+    caller = modem_sender(sent, options, settings, tap)
+    answerer = modem_receiver(received, options, settings, Tap())
+    closing(caller, answerer)
+    run_call(caller, answerer)
+
+    assert_ok(caller, answerer)
+    commands = b"".join(data for _, data in tap.sent)
+    assert b"AT+FTS" not in commands
+    assert b"AT+FRS" not in commands
+    (tcf_at, _), *_ = [(at, data) for at, data in tap.sent if data.startswith(b"AT+FTM=")]
+    dcs_ok_at = max(at for at, data in tap.heard if at <= tcf_at and b"OK" in data)
+    assert tcf_at - dcs_ok_at >= 0.07
+    assert_same_pages(sent, received)

@@ -149,6 +149,8 @@ def test_every_quirk_key_is_read() -> None:
                 "adaptive_receive_command": "AT+FAR=1",
                 "adaptive_answer_command": "AT+FAA=1",
                 "class_command": "AT+FCLASS=1.0",
+                "has_fts": False,
+                "has_frs": False,
                 "transmit_modulations": [24, 48, 72, 96],
                 "receive_modulations": [24, 48],
             },
@@ -168,6 +170,8 @@ def test_every_quirk_key_is_read() -> None:
     assert not settings.fcs_in_frames
     assert not settings.doubles_dle
     assert settings.adaptive_receive
+    assert not settings.has_fts
+    assert not settings.has_frs
     assert Quirks().class1_settings(info).transmit_codes == frozenset({24, 48, 72, 96, 145})
 
 
@@ -183,6 +187,9 @@ def test_every_quirk_key_is_read() -> None:
         (("MT5656ZDX",), "Conexant", "class_command", "AT+FCLASS=1.0"),
         (("Mainpine CFAX34 V.34",), "Mainpine", "class_command", "AT+FCLASS=1.0"),
         (("1496", "ZyXEL", "U1496E V 6.14 P"), "ZyXEL", "fcs_in_frames", False),
+        (("1.0", "CL-MD5650T"), "Cirrus", "has_fts", False),
+        (("MD56xx",), "Cirrus", "hard_flow_command", "AT\\Q3"),
+        (("TP560 Data/Fax/Voice 56K Modem",), "Topic", "has_frs", False),
     ],
 )
 def test_known_modems_from_the_public_record(

@@ -46,6 +46,13 @@ class Quirks:
     doubles_dle: bool = True
     """Whether a DLE inside a received V.21 frame comes doubled (T.31; not with HylaFAX's
     ``Class1ModemHasDLEBug``)."""
+    has_fts: bool = True
+    """Whether the modem has ``AT+FTS`` (send silence); if not, the driver keeps
+    ``pause_between_carriers`` on its own clock (HylaFAX's ``"<delay:7>"`` wait commands
+    for Cirrus and Topic modems)."""
+    has_frs: bool = True
+    """Whether the modem has a working ``AT+FRS`` (wait for silence); if not, the driver
+    waits ``silence_before_send`` itself (HylaFAX's Cirrus, Topic and USR prototypes)."""
     class_command: str = "AT+FCLASS=1"
     """What puts the modem in fax mode (HylaFAX's ``Class1Cmd``): ``AT+FCLASS=1.0`` for a
     Class 1.0 modem, whose adaptive reception may need it."""
@@ -98,6 +105,8 @@ class Quirks:
             adaptive_receive=bool(self.adaptive_receive_command),
             fcs_in_frames=self.fcs_in_frames,
             doubles_dle=self.doubles_dle,
+            has_fts=self.has_fts,
+            has_frs=self.has_frs,
         )
 
 
@@ -112,6 +121,8 @@ class QuirkOverrides:
     abort_wait: float | None = None
     fcs_in_frames: bool | None = None
     doubles_dle: bool | None = None
+    has_fts: bool | None = None
+    has_frs: bool | None = None
     class_command: str | None = None
     adaptive_receive_command: str | None = None
     adaptive_answer_command: str | None = None
@@ -178,6 +189,25 @@ KNOWN_MODEMS: tuple[KnownModem, ...] = (
             hard_flow_command="AT&K3",
             no_flow_command="AT&K0",
         ),
+    ),
+    KnownModem(
+        "Cirrus Logic CL-MD1414/MD34xx/MD56xx",
+        # HylaFAX's config/cirrus: the +FTS waits and Class1SwitchingCmd are "<delay:7>"
+        # ("assumption: +FRS not supported"); flow control AT\Q3, AT\Q1.
+        r"CL-MD(1414|34|56)|\bMD56xx\b",
+        Quirks(
+            has_fts=False,
+            has_frs=False,
+            hard_flow_command="AT\\Q3",
+            soft_flow_command="AT\\Q1",
+        ),
+    ),
+    KnownModem(
+        "Topic TP560, Hamlet H56XCT",
+        # HylaFAX's config/topic: "as of v1.20, +FTS is not supported"; the waits are
+        # "<delay:7>", +FRS assumed missing too.
+        r"^(TP560|Hamlet H56XCT)",
+        Quirks(has_fts=False, has_frs=False),
     ),
     KnownModem(
         "ZyXEL U1496 firmware 6.14",
