@@ -390,7 +390,10 @@ def test_the_probe_of_spandsps_t31_modem() -> None:
         st.one_of(
             st.binary(max_size=64),
             st.sampled_from(
-                [b"\r\n", b"OK", b"RING", b"CONNECT", b"ERROR", b"NMBR=1", b"\x10\x03", b"AT"]
+                [
+                    *(b"\r\n", b"OK", b"RING", b"CONNECT", b"ERROR", b"NMBR=1", b"\x10\x03"),
+                    *(b"AT", b"DATA", b"VCON", b"FAX"),
+                ]
             ),
         ),
         max_size=40,
