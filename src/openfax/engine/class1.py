@@ -136,6 +136,9 @@ class Class1Settings:
     ``Class1ModemHasDLEBug``, whose single DLE is then kept as data). ``has_fts`` and
     ``has_frs``: the modem has ``+FTS``/``+FRS``; without, the session waits as long
     itself (HylaFAX's ``<delay:7>`` for Cirrus and Topic modems, and USR's ``+FRS``).
+    ``silence_before_receive``: ``AT+FRS=n`` before each ``+FRM`` (tens of ms; 0: none),
+    for modems that answer +FCERROR to a ``+FRM`` given too soon (HylaFAX's
+    ``Class1TCFRecvHackCmd`` and ``Class1MsgRecvHackCmd``, ``AT+FRS=1``).
     """
 
     silence_before_send: int = 7
@@ -152,9 +155,10 @@ class Class1Settings:
     doubles_dle: bool = True
     has_fts: bool = True
     has_frs: bool = True
+    silence_before_receive: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("silence_before_send", "pause_between_carriers"):
+        for name in ("silence_before_send", "pause_between_carriers", "silence_before_receive"):
             if not 0 <= getattr(self, name) <= 255:
                 raise ValueError(f"{name} must be 0..255 (tens of milliseconds)")
         for name in ("response_timeout", "drain_timeout", "data_timeout"):
@@ -279,6 +283,8 @@ class Class1Session(FaxSession):
         """``+FTM`` codes the modem answered ERROR to in this call."""
         self._abort_probed = False
         """A modem that does not answer an abort was sent ``AT`` (``abort_answered`` off)."""
+        self._rx_silenced = False
+        """The ``silence_before_receive`` wait before the next ``+FRM`` is done."""
         self._skip_lf = False
         self._data_mode = False
         """The modem sends received data (between CONNECT and DLE ETX), not lines."""
@@ -597,6 +603,12 @@ class Class1Session(FaxSession):
         self._command(command, now, self.settings.response_timeout, command)
 
     def _start_rx(self, request: _Request, now: float) -> None:
+        wait = self.settings.silence_before_receive
+        if request.kind is not _Kind.FRAMES and wait and not self._rx_silenced:
+            self._rx_silenced = True  # T.30 still waits: +FRM follows the silence
+            self._silence("AT+FRS", wait, now)
+            return
+        self._rx_silenced = False
         self._rx_ready = False
         self._rx_waiting = request
         self._kind = request.kind

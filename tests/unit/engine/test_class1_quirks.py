@@ -9,6 +9,7 @@ hand.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -363,4 +364,26 @@ def test_a_modem_without_fts_and_frs_gets_its_silences_from_the_session(
     (tcf_at, _), *_ = [(at, data) for at, data in tap.sent if data.startswith(b"AT+FTM=")]
     dcs_ok_at = max(at for at, data in tap.heard if at <= tcf_at and b"OK" in data)
     assert tcf_at - dcs_ok_at >= 0.07
+    assert_same_pages(sent, received)
+
+
+def test_a_silence_before_each_receive_of_image_data(
+    make_tiff: MakeTiff, tmp_path: Path, closing: Register
+) -> None:
+    """HylaFAX's ``Class1TCFRecvHackCmd: AT+FRS=1``: AT+FRS=1 goes before every +FRM
+    (TCF and each page), and the call is unchanged."""
+    sent, received = make_tiff(pages=2), tmp_path / "received.tif"
+    options = SessionOptions(modems=Modem.V29, ecm=False)
+    tap = Commands()
+    caller = modem_sender(sent, options, Class1Settings(), Tap())
+    answerer = modem_receiver(received, options, Class1Settings(silence_before_receive=1), tap)
+    closing(caller, answerer)
+    run_call(caller, answerer)
+
+    assert_ok(caller, answerer)
+    commands = re.findall(rb"AT\+F[A-Z]{2}=\d+\r", bytes(tap.sent))
+    receives = [i for i, command in enumerate(commands) if command.startswith(b"AT+FRM=")]
+    assert len(receives) >= 3, "TCF and two pages"
+    for index in receives:
+        assert commands[index - 1] == b"AT+FRS=1\r", commands
     assert_same_pages(sent, received)

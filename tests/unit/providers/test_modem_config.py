@@ -83,6 +83,11 @@ def test_every_key_is_read() -> None:
         ({"quirks": {"reset_command": "Z"}}, "modem.lines[0].quirks.reset_command", "AT command"),
         ({"quirks": {"bogus": 1}}, "modem.lines[0].quirks.bogus", "unknown key"),
         ({"quirks": {"connect_delay": 6}}, "modem.lines[0].quirks.connect_delay", "at most 5"),
+        (
+            {"quirks": {"silence_before_receive": 256}},
+            "modem.lines[0].quirks.silence_before_receive",
+            "at most 255",
+        ),
         ({"quirks": {"connect_delay": -0.1}}, "modem.lines[0].quirks.connect_delay", "negative"),
         ({"quirks": {"abort_wait": 5.5}}, "modem.lines[0].quirks.abort_wait", "at most 5"),
         ({"quirks": {"abort_answered": 0}}, "modem.lines[0].quirks.abort_answered", "true or"),
@@ -142,6 +147,7 @@ def test_every_quirk_key_is_read() -> None:
             "device": "/dev/ttyACM0",
             "quirks": {
                 "connect_delay": 0.4,
+                "silence_before_receive": 1,
                 "abort_answered": False,
                 "abort_wait": 0.3,
                 "fcs_in_frames": False,
@@ -165,6 +171,7 @@ def test_every_quirk_key_is_read() -> None:
     settings = quirks.class1_settings(info)
     assert settings.transmit_codes == frozenset({24, 48, 72, 96})
     assert settings.connect_delay == 0.4
+    assert settings.silence_before_receive == 1
     assert not settings.abort_answered
     assert settings.abort_wait == 0.3
     assert not settings.fcs_in_frames

@@ -28,6 +28,10 @@ class Quirks:
     pause_between_carriers: int = 7
     """Tens of ms of silence (``AT+FTS``) between a V.21 frame and TCF or image data, and
     between image data and the post-page command (T.30: 75 +/- 20 ms); 0: none."""
+    silence_before_receive: int = 0
+    """Tens of ms of silence (``AT+FRS``) before each ``+FRM``, for modems that answer
+    +FCERROR before TCF or image data otherwise (HylaFAX's ``Class1TCFRecvHackCmd`` and
+    ``Class1MsgRecvHackCmd``, ``AT+FRS=1``); 0: none."""
     connect_delay: float = 0.0
     """Seconds between the CONNECT of ``+FTM`` and the first byte of TCF or image data,
     for modems that report CONNECT before their training has gone out (HylaFAX's
@@ -98,6 +102,7 @@ class Quirks:
         return Class1Settings(
             silence_before_send=self.silence_before_send,
             pause_between_carriers=self.pause_between_carriers,
+            silence_before_receive=self.silence_before_receive,
             connect_delay=self.connect_delay,
             transmit_codes=frozenset(self.transmit_codes(info)),
             abort_answered=self.abort_answered,
@@ -116,6 +121,7 @@ class QuirkOverrides:
 
     silence_before_send: int | None = None
     pause_between_carriers: int | None = None
+    silence_before_receive: int | None = None
     connect_delay: float | None = None
     abort_answered: bool | None = None
     abort_wait: float | None = None
