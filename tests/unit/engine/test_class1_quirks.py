@@ -387,3 +387,20 @@ def test_a_silence_before_each_receive_of_image_data(
     for index in receives:
         assert commands[index - 1] == b"AT+FRS=1\r", commands
     assert_same_pages(sent, received)
+
+
+def test_connect_to_frh_for_a_carrier_that_is_no_v21_costs_nothing(tmp_path: Path) -> None:
+    """HylaFAX's ``Class1HasRHConnectBug`` (Lucent, Mainpine): the modem says CONNECT to
+    +FRH=3 for any carrier and hands over noise. No setting is needed: noise is no frame
+    (none begins 0xFF), the ERROR ends it, +FRH=3 goes again and reads the real frame."""
+    session = Class1Session(Role.CALL, receive_file=tmp_path / "r.tif", name="class1")
+    try:
+        session.start(0.0)  # after ATD's CONNECT: the modem "receives V.21"
+        noise = bytes([0x12, 0x0D, 0x55, 0x10, 0x44, 0x99, 0x0A, 0x33]) * 20
+        session.receive(noise + b"\x10\x03\r\nERROR\r\n", 0.5)
+        assert session.data_to_send() == b"AT+FRH=3\r"
+        assert frames_received(session) == []
+        session.receive(b"\r\nCONNECT\r\n" + CSI + b"\x12\x34\x10\x03\r\nOK\r\n", 1.0)
+        assert frames_received(session) == [CSI]
+    finally:
+        session.close()
