@@ -523,13 +523,12 @@ class ModemLine(LineBase["ModemProvider"]):
         call.progress(Answered())
         outgoing = call.direction is CallDirection.OUTGOING
         options = (call.request if outgoing else call.setup).options  # type: ignore[union-attr]
-        info = self.info or ModemInfo()
         session = call.session = Class1Session(
             Role.CALL if outgoing else Role.ANSWER,
             self._within_modem(options, sending=call.request is not None),
             send_file=call.request.path if call.request is not None else None,
             receive_file=call.setup.path if call.setup is not None else None,
-            settings=self.quirks.class1_settings(info),
+            settings=self.quirks.class1_settings(self.info or ModemInfo()),
             name=self.name,
         )
         session.start(now)
