@@ -534,23 +534,6 @@ class ModemLine(LineBase["ModemProvider"]):
         session.start(now)
         self._fax_step(call, session, rest, now)
 
-    def _within_modem(self, options: SessionOptions, *, sending: bool) -> SessionOptions:
-        """``options`` offering only the image modems the modem has for sending (``+FTM=?``)
-        or receiving (``+FRM=?``), so DIS and DCS never name one it cannot do. A modem that
-        listed none known keeps the options; one that has none of those asked for is used
-        with what it has (a fax it cannot send at the asked modems cannot go at all)."""
-        info = self.info or ModemInfo()
-        codes = self.quirks.transmit_codes(info) if sending else self.quirks.receive_codes(info)
-        has = modems_of(codes)
-        if not has:
-            return options
-        offered = options.modems & has
-        if not offered:
-            _logger.warning(
-                "%s: the modem has none of %s; using %s", self.name, options.modems, has
-            )
-        return replace(options, modems=offered or has)
-
     def _fax_step(self, call: _Call, session: Class1Session, data: bytes, now: float) -> None:
         """Carry bytes and timers between the port and ``call``'s Class 1 driver; hang up
         once it is done."""
@@ -649,6 +632,23 @@ class ModemLine(LineBase["ModemProvider"]):
         )
 
     # --- plumbing -----------------------------------------------------------------------
+
+    def _within_modem(self, options: SessionOptions, *, sending: bool) -> SessionOptions:
+        """``options`` offering only the image modems the modem has for sending (``+FTM=?``)
+        or receiving (``+FRM=?``), so DIS and DCS never name one it cannot do. A modem that
+        listed none known keeps the options; one that has none of those asked for is used
+        with what it has (a fax it cannot send at the asked modems cannot go at all)."""
+        info = self.info or ModemInfo()
+        codes = self.quirks.transmit_codes(info) if sending else self.quirks.receive_codes(info)
+        has = modems_of(codes)
+        if not has:
+            return options
+        offered = options.modems & has
+        if not offered:
+            _logger.warning(
+                "%s: the modem has none of %s; using %s", self.name, options.modems, has
+            )
+        return replace(options, modems=offered or has)
 
     def _settings(self) -> DialogueSettings:
         q: Quirks = self.quirks
