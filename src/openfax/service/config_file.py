@@ -635,6 +635,8 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
                     source, key, f"must be one AT command line (printable ASCII), not {value!r}"
                 )
         if f.name in _MODULATION_LISTS and value:
+            if len(set(value)) != len(value):
+                raise ConfigError(source, key, f"must list each code once, not {list(value)}")
             for code in value:
                 if code not in MODULATIONS:
                     raise ConfigError(

@@ -114,6 +114,11 @@ def test_every_key_is_read() -> None:
             "not 100",
         ),
         (
+            {"quirks": {"transmit_modulations": [24, 48, 24]}},
+            "modem.lines[0].quirks.transmit_modulations",
+            "must list each code once, not [24, 48, 24]",
+        ),
+        (
             {"quirks": {"transmit_modulations": "24,48"}},
             "modem.lines[0].quirks.transmit_modulations",
             "must be a list",
