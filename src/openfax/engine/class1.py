@@ -81,8 +81,12 @@ _MODULATIONS: dict[tuple[int, int], int] = {
 }
 """T.31 modulation codes by T.30 modem and bit rate; V.17 with short training is one more."""
 
-_LOWER = {145: 121, 121: 97, 97: 73, 96: 72, 48: 24}
-"""The next lower modulation (long training, as for TCF) to fall back to."""
+_LOWER = {145: 121, 121: 97, 97: 73, 73: 96, 96: 72, 72: 48, 48: 24}
+"""The next lower modulation (long training, as for TCF) to fall back to, in the order
+spandsp's T.30 steps down (V.17 7200 to V.29 9600, V.29 7200 to V.27ter 4800)."""
+_FRH_ADAPTIVE = "+FRH:3"
+"""What a modem with adaptive reception (``AT+FAR=1``) says when V.21 flags come while it
+waits for image data (``+FRM``): the frames follow after CONNECT, as after ``+FRH=3``."""
 
 _FAST_MODEMS = {_spandsp.T30_MODEM_V27TER, _spandsp.T30_MODEM_V29, _spandsp.T30_MODEM_V17}
 
@@ -118,6 +122,23 @@ class Class1Settings:
     that misses either has gone, and the session ends as a dropped line. ``data_timeout``
     bounds a silence in the middle of data the modem sends us: its end (DLE ETX) was lost,
     and the receive is aborted.
+
+    What the modem can do and how it deviates from T.31 (the modem provider's quirks):
+    ``transmit_codes`` are the ``+FTM`` modulations it has (``AT+FTM=?``; empty: unknown,
+    each is tried): TCF never goes at another, the session falls back to the next lower
+    one it has. ``abort_answered``: the modem answers OK to the CAN that aborts a
+    receive; if not (HylaFAX's ``Class1RecvAbortOK`` 0), the session waits ``abort_wait``,
+    drops what came and sends ``AT`` for an OK. ``adaptive_receive``: the modem was told
+    ``AT+FAR=1`` and says ``+FRH:3`` when V.21 comes during ``+FRM``. ``fcs_in_frames``:
+    received V.21 frames end with their 2 FCS bytes (T.31; some old firmware leaves them
+    out: HylaFAX's ``Class1FrameOverhead`` 2). ``doubles_dle``: a DLE inside a received
+    V.21 frame comes doubled (T.31; not from modems with HylaFAX's
+    ``Class1ModemHasDLEBug``, whose single DLE is then kept as data). ``has_fts`` and
+    ``has_frs``: the modem has ``+FTS``/``+FRS``; without, the session waits as long
+    itself (HylaFAX's ``<delay:7>`` for Cirrus and Topic modems, and USR's ``+FRS``).
+    ``silence_before_receive``: ``AT+FRS=n`` before each ``+FRM`` (tens of ms; 0: none),
+    for modems that answer +FCERROR to a ``+FRM`` given too soon (HylaFAX's
+    ``Class1TCFRecvHackCmd`` and ``Class1MsgRecvHackCmd``, ``AT+FRS=1``).
     """
 
     silence_before_send: int = 7
@@ -126,9 +147,18 @@ class Class1Settings:
     response_timeout: float = 5.0
     drain_timeout: float = 30.0
     data_timeout: float = 5.0
+    transmit_codes: frozenset[int] = frozenset()
+    abort_answered: bool = True
+    abort_wait: float = 0.2
+    adaptive_receive: bool = False
+    fcs_in_frames: bool = True
+    doubles_dle: bool = True
+    has_fts: bool = True
+    has_frs: bool = True
+    silence_before_receive: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("silence_before_send", "pause_between_carriers"):
+        for name in ("silence_before_send", "pause_between_carriers", "silence_before_receive"):
             if not 0 <= getattr(self, name) <= 255:
                 raise ValueError(f"{name} must be 0..255 (tens of milliseconds)")
         for name in ("response_timeout", "drain_timeout", "data_timeout"):
@@ -136,6 +166,8 @@ class Class1Settings:
                 raise ValueError(f"{name} must be positive")
         if not 0 <= self.connect_delay <= self.response_timeout:
             raise ValueError("connect_delay must be 0 or more, and below response_timeout")
+        if not 0 <= self.abort_wait <= self.response_timeout:
+            raise ValueError("abort_wait must be 0 or more, and at most response_timeout")
 
 
 class _Step(enum.Enum):
@@ -159,6 +191,8 @@ class _Step(enum.Enum):
     """After DLE ETX: OK, ERROR or NO CARRIER says how the data ended."""
     ABORTING = "aborting"
     """A waiting receive was cancelled; the modem answers OK."""
+    PAUSE = "pause"
+    """The session keeps a silence itself (a modem without ``+FTS`` or ``+FRS``)."""
 
 
 class _Kind(enum.Enum):
@@ -245,6 +279,12 @@ class Class1Session(FaxSession):
         """Image data goes to the modem from this time on (``connect_delay``)."""
         self._spoil_tcf = False
         """TCF goes at a lower modulation than DCS said: send ones so that it fails."""
+        self._refused: set[int] = set()
+        """``+FTM`` codes the modem answered ERROR to in this call."""
+        self._abort_probed = False
+        """A modem that does not answer an abort was sent ``AT`` (``abort_answered`` off)."""
+        self._rx_silenced = False
+        """The ``silence_before_receive`` wait before the next ``+FRM`` is done."""
         self._skip_lf = False
         self._data_mode = False
         """The modem sends received data (between CONNECT and DLE ETX), not lines."""
@@ -492,7 +532,7 @@ class Class1Session(FaxSession):
         kind = _Kind.SILENCE if request.modem == _spandsp.T30_MODEM_PAUSE else request.kind
         if self._received_last and settings.silence_before_send and kind is not _Kind.SILENCE:
             self._received_last = False
-            self._begin(_Kind.SILENCE, f"AT+FRS={settings.silence_before_send}", now)
+            self._silence("AT+FRS", settings.silence_before_send, now)
             return
         carrier = _Kind.FRAMES if kind is _Kind.FRAMES else _Kind.IMAGE
         if (
@@ -502,12 +542,12 @@ class Class1Session(FaxSession):
             and settings.pause_between_carriers
         ):
             self._last_carrier = None
-            self._begin(_Kind.SILENCE, f"AT+FTS={settings.pause_between_carriers}", now)
+            self._silence("AT+FTS", settings.pause_between_carriers, now)
             return
         self._received_last = False
         if kind is _Kind.SILENCE:
             self._tx_ready = False
-            self._begin(_Kind.SILENCE, f"AT+FTS={max(1, round(request.short_train / 10))}", now)
+            self._silence("AT+FTS", max(1, round(request.short_train / 10)), now)
             self._pause_for_t30 = True
             return
         self._last_carrier = carrier
@@ -516,13 +556,59 @@ class Class1Session(FaxSession):
         else:
             self._tx_code = request.code
             self._spoil_tcf = False
-            self._begin(kind, f"AT+FTM={request.code}", now)
+            if self._tcf_due and not self._can_send(request.code):
+                lower = self._lower_code(request.code)
+                if lower is not None:
+                    _logger.info(
+                        "[%s] the modem has no AT+FTM=%d: training at %d to fall back",
+                        self.name,
+                        request.code,
+                        lower,
+                    )
+                    self._spoil_tcf = True
+                    self._tx_code = lower
+            self._begin(kind, f"AT+FTM={self._tx_code}", now)
+
+    def _can_send(self, code: int) -> bool:
+        """Whether the modem has ``+FTM`` modulation ``code``, as far as the session knows."""
+        codes = self.settings.transmit_codes
+        return code not in self._refused and (not codes or code in codes)
+
+    def _lower_code(self, code: int) -> int | None:
+        """The next lower modulation the modem has, for a spoilt TCF; None if there is none."""
+        lower = _LOWER.get(code)
+        while lower is not None and not self._can_send(lower):
+            lower = _LOWER.get(lower)
+        return lower
+
+    def _silence(self, command: str, tens: int, now: float) -> None:
+        """``+FTS``/``+FRS`` for ``tens`` x 10 ms, or as long a wait of the session's own
+        for a modem without the command (``has_fts``, ``has_frs``)."""
+        has = self.settings.has_frs if command == "AT+FRS" else self.settings.has_fts
+        if has:
+            self._begin(_Kind.SILENCE, f"{command}={tens}", now)
+            return
+        self._step, self._kind = _Step.PAUSE, _Kind.SILENCE
+        self._set_deadline(now, tens / 100, "a pause")
+
+    def _silence_done(self) -> None:
+        self._step = _Step.IDLE
+        self._deadline = None
+        if self._pause_for_t30:
+            self._pause_for_t30 = False
+            self._to_t30.append(self._send_step_complete)
 
     def _begin(self, kind: _Kind, command: str, now: float) -> None:
         self._step, self._kind = _Step.COMMAND, kind
         self._command(command, now, self.settings.response_timeout, command)
 
     def _start_rx(self, request: _Request, now: float) -> None:
+        wait = self.settings.silence_before_receive
+        if request.kind is not _Kind.FRAMES and wait and not self._rx_silenced:
+            self._rx_silenced = True  # T.30 still waits: +FRM follows the silence
+            self._silence("AT+FRS", wait, now)
+            return
+        self._rx_silenced = False
         self._rx_ready = False
         self._rx_waiting = request
         self._kind = request.kind
@@ -533,7 +619,11 @@ class Class1Session(FaxSession):
     def _abort_receive(self, now: float) -> None:
         self._out += _ABORT
         self._step = _Step.ABORTING
-        self._set_deadline(now, self.settings.response_timeout, "an abort")
+        self._abort_probed = False
+        wait = self.settings.response_timeout
+        if not self.settings.abort_answered:
+            wait = self.settings.abort_wait  # then AT, for a modem that says nothing
+        self._set_deadline(now, wait, "an abort")
 
     def _send_frames(self, now: float) -> bool:
         """Write the next V.21 frame T.30 gave, or finish once it shut HDLC down."""
@@ -654,6 +744,8 @@ class Class1Session(FaxSession):
         _logger.debug("[%s] modem: %s (%s)", self.name, line, step.value)
         if line == "CONNECT":
             self._on_connect(now)
+        elif line == _FRH_ADAPTIVE and step is _Step.RX_WAIT and self._kind is not _Kind.FRAMES:
+            self._adaptive_frames()
         elif line == "OK":
             self._on_ok(now)
         elif line in ("ERROR", "NO CARRIER", "+FCERROR", "BUSY", "NO ANSWER", "NO DIALTONE"):
@@ -682,6 +774,14 @@ class Class1Session(FaxSession):
             pass  # a repeated CONNECT before the frame
         else:
             _logger.info("[%s] unexpected CONNECT while %s", self.name, step.value)
+
+    def _adaptive_frames(self) -> None:
+        """``+FRH:3`` during ``+FRM``: the far end sent V.21 (a repeated command, or the
+        post-page message), and CONNECT brings its frames. Without ``AT+FAR=1`` the modem
+        would have said +FCERROR and waited for ``AT+FRH=3``."""
+        if not self.settings.adaptive_receive:
+            _logger.info("[%s] +FRH:3 from a modem not told AT+FAR=1: frames follow", self.name)
+        self._kind = _Kind.FRAMES
 
     def _begin_rx_data(self, now: float) -> None:
         aborting = self._step is _Step.ABORTING
@@ -716,11 +816,7 @@ class Class1Session(FaxSession):
     def _on_ok(self, now: float) -> None:
         step = self._step
         if step is _Step.COMMAND and self._kind is _Kind.SILENCE:
-            self._step = _Step.IDLE
-            self._deadline = None
-            if self._pause_for_t30:
-                self._pause_for_t30 = False
-                self._to_t30.append(self._send_step_complete)
+            self._silence_done()
         elif step is _Step.TX_FRAMES and self._frame_ok_due and self._frame_final:
             self._frame_ok_due = False
             self._deadline = None
@@ -785,7 +881,8 @@ class Class1Session(FaxSession):
         answers FTT and T.30 steps down to a rate the modem has."""
         if not self._tcf_due:
             return False  # a page: T.30 has no way to retrain before it, the call ends
-        lower = _LOWER.get(self._tx_code)
+        self._refused.add(self._tx_code)
+        lower = self._lower_code(self._tx_code)
         if lower is None:
             return False
         _logger.warning(
@@ -817,6 +914,8 @@ class Class1Session(FaxSession):
                     payload.append(_DLE)
                 elif byte == _SUB:
                     payload += b"\x10\x10"
+                elif not self.settings.doubles_dle and self._kind is _Kind.FRAMES:
+                    payload += bytes((_DLE, byte))  # the modem's single DLE was data
                 continue
             found = data.find(b"\x10", index)
             if found < 0:
@@ -862,11 +961,9 @@ class Class1Session(FaxSession):
         _logger.warning("[%s] %s: aborting the receive", self.name, reason)
         self._rx_frame.clear()
         kind = self._kind
-        self._out += _ABORT
-        self._step = _Step.ABORTING
-        self._data_mode = False
         assert self._now is not None
-        self._set_deadline(self._now, self.settings.response_timeout, "an abort")
+        self._abort_receive(self._now)
+        self._data_mode = False
         self._to_t30.append(
             self._carrier_down_image if kind is _Kind.IMAGE else self._carrier_down_frames
         )
@@ -879,7 +976,8 @@ class Class1Session(FaxSession):
         self._deadline = None
         self._received_last = True
         if self._kind is _Kind.FRAMES:
-            frame = bytes(self._rx_frame[:-_FCS_LENGTH])
+            fcs = _FCS_LENGTH if self.settings.fcs_in_frames else 0
+            frame = bytes(self._rx_frame[: len(self._rx_frame) - fcs])
             self._rx_frame.clear()
             final = len(frame) >= 2 and bool(frame[1] & _FINAL_BIT)
             if len(frame) >= 3:
@@ -955,6 +1053,15 @@ class Class1Session(FaxSession):
         elif step is _Step.RX_RESULT:
             _logger.warning("[%s] no result after received data: taken as bad", self.name)
             self._end_rx(ok=False)
+        elif step is _Step.PAUSE:
+            self._silence_done()
+        elif step is _Step.ABORTING and not self.settings.abort_answered and not self._abort_probed:
+            # The modem does not answer an abort: drop what it said, ask it for an OK.
+            assert self._now is not None
+            self._abort_probed = True
+            self._line.clear()
+            self._data_mode = False
+            self._command("AT", self._now, self.settings.response_timeout, "AT after an abort")
         elif step is _Step.ABORTING:
             self._step = _Step.IDLE
             self._data_mode = False

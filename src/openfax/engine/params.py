@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -38,6 +39,35 @@ class Resolution(enum.IntFlag):
 
 
 ALL_MODEMS = Modem.V27TER | Modem.V29 | Modem.V17
+
+MODULATIONS: dict[int, tuple[Modem, int]] = {
+    24: (Modem.V27TER, 2400),
+    48: (Modem.V27TER, 4800),
+    72: (Modem.V29, 7200),
+    96: (Modem.V29, 9600),
+    73: (Modem.V17, 7200),
+    74: (Modem.V17, 7200),
+    97: (Modem.V17, 9600),
+    98: (Modem.V17, 9600),
+    121: (Modem.V17, 12000),
+    122: (Modem.V17, 12000),
+    145: (Modem.V17, 14400),
+    146: (Modem.V17, 14400),
+}
+"""The T.31 modulation codes of image data (``AT+FTM=n``, ``AT+FRM=n``, what ``=?`` lists):
+the modem and bit rate of each; V.17's even codes are its short training."""
+
+
+def modems_of(codes: Iterable[int]) -> Modem:
+    """The image modems that a modem's ``+FTM=?`` or ``+FRM=?`` codes include (codes of
+    no image modulation, such as V.34's, count for nothing)."""
+    found = Modem(0)
+    for code in codes:
+        if code in MODULATIONS:
+            found |= MODULATIONS[code][0]
+    return found
+
+
 ALL_COMPRESSIONS = Compression.MH | Compression.MR | Compression.MMR
 ALL_RESOLUTIONS = Resolution.STANDARD | Resolution.FINE | Resolution.SUPERFINE
 

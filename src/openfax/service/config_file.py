@@ -64,6 +64,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from openfax.engine.params import MODULATIONS
 from openfax.errors import ConfigError
 from openfax.paths import SOCKET_NAME, default_data_dir
 from openfax.providers.modem.config import DIAL_CHARACTERS, SPEEDS, ModemConfig
@@ -549,7 +550,9 @@ _NON_NEGATIVE = {
     "rings_before_answer",
     "silence_before_send",
     "pause_between_carriers",
+    "silence_before_receive",
     "abort_wait",
+    "connect_delay",
     "reset_quiet",
 }
 MAX_DAYS = 36_500
@@ -608,7 +611,9 @@ _MOST: dict[str, float] = {
     "reopen_seconds": 3600,
     "silence_before_send": 255,
     "pause_between_carriers": 255,
-    "abort_wait": 10,
+    "silence_before_receive": 255,
+    "abort_wait": 5,
+    "connect_delay": 5,
     "reset_quiet": 30,
     "max_message_mb": 4096,
     "max_attachments": 1000,
@@ -628,8 +633,13 @@ _COMMANDS = {
     "hard_flow_command",
     "soft_flow_command",
     "no_flow_command",
+    "adaptive_receive_command",
+    "adaptive_answer_command",
+    "class_command",
 }
 """Keys holding an AT command line sent to a modem."""
+_MODULATION_LISTS = {"transmit_modulations", "receive_modulations"}
+"""Keys holding T.31 image modulation codes."""
 MAX_COMMAND_LENGTH = 120
 MAX_IDENT_LENGTH = 20
 MAX_SOCKET_PATH = 107
@@ -684,6 +694,17 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
                 raise ConfigError(
                     source, key, f"must be one AT command line (printable ASCII), not {value!r}"
                 )
+        if f.name in _MODULATION_LISTS and value:
+            if len(set(value)) != len(value):
+                raise ConfigError(source, key, f"must list each code once, not {list(value)}")
+            for code in value:
+                if code not in MODULATIONS:
+                    raise ConfigError(
+                        source,
+                        key,
+                        f"must be T.31 modulation codes ({', '.join(map(str, MODULATIONS))}), "
+                        f"not {code}",
+                    )
         if f.name == "device" and prefix.startswith("modem.") and not value:
             raise ConfigError(source, key, "must name the modem's serial port")
         if f.name == "speed" and value not in SPEEDS:

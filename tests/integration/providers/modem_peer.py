@@ -32,6 +32,9 @@ class ScriptedModem:
         self.dial_delay = dial_delay
         self.silent = False
         self.deaf_to_ath = False
+        self.answer_with = b""
+        """What the modem says to ATA instead of answering, like a real modem's adaptive
+        answer meeting a data caller (``DATA``, ``CONNECT 33600``); empty: it answers."""
         self.dialled: list[str] = []
         self.hang_ups = 0
         self.received = bytearray()
@@ -72,6 +75,9 @@ class ScriptedModem:
                 self.received += data
             if self.deaf_to_ath and b"ATH" in data:
                 data = b""
+            if self.answer_with and b"ATA\r" in data:
+                data = data.replace(b"ATA\r", b"")
+                self._line.write(self.answer_with)
             if data and not self.silent:
                 self._modem.at_rx(data)
             for event in self._modem.pop_events():

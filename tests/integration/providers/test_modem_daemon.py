@@ -58,9 +58,11 @@ def test_a_modem_line_in_the_daemon(tmp_path: Path) -> None:
             assert row["registration"] == "registered"
             assert "spandsp" in row["hardware"]
             assert "+FTM 24,48,72" in row["hardware"]
+            assert "sends V.17 7200-14400, V.29 7200-9600, V.27ter 2400-4800" in row["hardware"]
             wide = openfax(daemon, "devices", "--wide").stdout
             assert "hardware" in wide
             assert "spandsp / www.soft-switch.org" in wide
+            assert "receives V.17 7200-14400" in " ".join(wide.split())
             with daemon.connected() as server:
                 device = next(d for d in server.get_devices() if d.device_name == "front desk")
                 assert device.rings_before_answer == 3

@@ -141,6 +141,7 @@ TOKENS = st.sampled_from(
         b"\r\nERROR\r\n",
         b"\r\nNO CARRIER\r\n",
         b"\r\n+FCERROR\r\n",
+        b"\r\n+FRH:3\r\n",
         b"\x10\x03",
         b"\x10\x10",
         b"\x10",

@@ -99,7 +99,87 @@ def test_start_probes_and_initialises() -> None:
     assert script.commands[0] == "ATZ"
     assert "AT+FCLASS=1" in script.commands
     assert script.commands.index("AT+FCLASS=?") < script.commands.index("AT+FTM=?")
-    assert "+FTM 24,48" in ready.info.summary()
+    summary = ready.info.summary()
+    assert "sends V.17 7200-14400, V.29 7200-9600, V.27ter 2400-4800 (+FTM 24,48," in summary
+    assert "receives V.29 7200-9600, V.27ter 2400-4800 (+FRM 24,48,72,96)" in summary
+
+
+@pytest.mark.parametrize(
+    ("answer", "codes"),
+    [
+        ("24,48,72,96", (24, 48, 72, 96)),
+        ("(24,48),(72,96)", (24, 48, 72, 96)),
+        ("24-96", (24, 48, 72, 73, 74, 96)),
+        ("3,24,48,72,96,300", (3, 24, 48, 72, 96, 300)),
+    ],
+)
+def test_the_probe_reads_lists_and_ranges_of_modulations(
+    answer: str, codes: tuple[int, ...]
+) -> None:
+    script = started({"AT+FTM=?": f"{answer}\r\n\r\nOK"})
+    (ready,) = [e for e in script.events if isinstance(e, Ready)]
+    assert ready.info.transmit == codes
+
+
+def test_class_1_0_then_adaptive_reception_and_answer() -> None:
+    dialogue = AtDialogue(
+        DialogueSettings(
+            reset_quiet=0.0,
+            class_command="AT+FCLASS=1.0",
+            adaptive_receive_command="AT+FAR=1",
+            adaptive_answer_command="AT+FAA=1",
+        )
+    )
+    script = Script(dialogue, {**SPANDSP_LIKE, "AT+FAA=1": "ERROR"})
+    dialogue.start(0.0)
+    script.run()
+    assert dialogue.state is State.IDLE, "an ERROR to either is tolerated"
+    commands = script.commands
+    assert "AT+FCLASS=1" not in commands
+    assert commands.index("AT+FCLASS=1.0") < commands.index("AT+FAR=1")
+    assert commands.index("AT+FCLASS=1.0") < commands.index("AT+FAA=1")
+    dialogue.hang_up(script.now)
+    script.run()
+    assert script.commands.count("AT+FAR=1") == 2, "again after the reset that follows a call"
+
+
+@pytest.mark.parametrize(
+    ("answer", "caller", "detail"),
+    [
+        ("DATA\r\nCONNECT 33600", "data", "ATA answered DATA, CONNECT 33600"),
+        ("DATA\r\nNO CARRIER", "data", "ATA answered DATA, NO CARRIER"),
+        ("VCON", "voice", "ATA answered VCON"),
+    ],
+)
+def test_adaptive_answer_hangs_up_a_caller_that_is_no_fax(
+    answer: str, caller: str, detail: str
+) -> None:
+    """Scripted bytes: spandsp's T.31 modem answers every call as fax, so a data or voice
+    caller is the modem's words as a real one with AT+FAA=1 says them."""
+    script = started({"ATA": answer, "ATH0": "<silent>"})
+    d = script.dialogue
+    d.receive(b"RING\r\n", 0.0)
+    d.answer(0.0)
+    events = script.run()
+    (failed,) = [e for e in events if isinstance(e, CallFailed)]
+    assert failed.caller == caller
+    assert failed.result is None
+    assert failed.detail == f"a {caller} call, not a fax ({detail})"
+    assert not [e for e in events if isinstance(e, Connected)], "not handed to the fax phase"
+    assert events[-1] == DropDtr(), "a modem online in data mode ignores ATH0: DTR drops"
+    d.dtr_cycled(script.now)
+    assert [type(e) for e in script.run()] == [HungUp, Ready]
+    assert d.state is State.IDLE, "the line is ready again"
+
+
+def test_a_fax_caller_under_adaptive_answer_connects() -> None:
+    script = started({"ATA": "FAX\r\nCONNECT"})
+    d = script.dialogue
+    d.receive(b"RING\r\n", 0.0)
+    d.answer(0.0)
+    events = script.run()
+    assert Connected(b"") in events
+    assert d.state is State.ONLINE
 
 
 def test_init_string_and_flow_control_are_sent() -> None:
@@ -310,7 +390,10 @@ def test_the_probe_of_spandsps_t31_modem() -> None:
         st.one_of(
             st.binary(max_size=64),
             st.sampled_from(
-                [b"\r\n", b"OK", b"RING", b"CONNECT", b"ERROR", b"NMBR=1", b"\x10\x03", b"AT"]
+                [
+                    *(b"\r\n", b"OK", b"RING", b"CONNECT", b"ERROR", b"NMBR=1", b"\x10\x03"),
+                    *(b"AT", b"DATA", b"VCON", b"FAX"),
+                ]
             ),
         ),
         max_size=40,

@@ -19,6 +19,7 @@ import enum
 import re
 from dataclasses import dataclass, replace
 
+from openfax.engine.params import MODULATIONS, Modem
 from openfax.errors import ModemError
 
 MAX_LINE = 160
@@ -44,6 +45,9 @@ class Result(enum.Enum):
 
 
 _RESULTS = {result.value: result for result in Result} | {"NO DIAL TONE": Result.NO_DIALTONE}
+_NOT_FAX = {"DATA": "data", "VCON": "voice", "VOICE": "voice"}
+"""What a modem with adaptive answer (``+FAA=1``) says on ATA when the caller is no fax:
+DATA (a CONNECT follows, for a data session) or VCON (a voice call)."""
 _CALLER_KEYS = {"DATE", "TIME", "NMBR", "NAME", "NDID", "DDI", "MESG"}
 _KEY_VALUE = re.compile(r"([A-Z]{3,4})\s*=\s*(.*)")
 
@@ -97,17 +101,51 @@ class ModemInfo:
     """``AT+FRM=?``: the modulations it receives."""
 
     def summary(self) -> str:
-        """One line for people: who the modem is and what it does."""
+        """One line for people: who the modem is and what it does (``sends V.29 7200-9600,
+        V.27ter 2400-4800 (+FTM 24,48,72,96)``)."""
         who = " / ".join(dict.fromkeys(i for i in self.identity if i)) or "unidentified modem"
+        classes = ",".join(self.classes) or "-"
         send = ",".join(map(str, self.transmit)) or "-"
         receive = ",".join(map(str, self.receive)) or "-"
-        classes = ",".join(self.classes) or "-"
-        return f"{who}; classes {classes}; +FTM {send}; +FRM {receive}"
+        return (
+            f"{who}; classes {classes}; sends {describe_modulations(self.transmit)} "
+            f"(+FTM {send}); receives {describe_modulations(self.receive)} (+FRM {receive})"
+        )
+
+
+def describe_modulations(codes: tuple[int, ...]) -> str:
+    """The image modulations of ``+FTM=?``/``+FRM=?`` codes by name and bit rates, fastest
+    first ("V.17 7200-14400, V.29 7200-9600"); "-" for none."""
+    rates: dict[Modem, list[int]] = {}
+    for code in codes:
+        if code in MODULATIONS:
+            modem, rate = MODULATIONS[code]
+            rates.setdefault(modem, []).append(rate)
+    parts = []
+    for modem in (Modem.V17, Modem.V29, Modem.V27TER):
+        if modem in rates:
+            low, high = min(rates[modem]), max(rates[modem])
+            span = str(high) if low == high else f"{low}-{high}"
+            parts.append(f"{_MODEM_NAMES[modem]} {span}")
+    return ", ".join(parts) or "-"
+
+
+_MODEM_NAMES = {Modem.V17: "V.17", Modem.V29: "V.29", Modem.V27TER: "V.27ter"}
+MAX_CODES = 64
+"""Codes kept of one ``=?`` answer."""
 
 
 def _codes(lines: list[str]) -> tuple[int, ...]:
-    """The numbers of a ``=?`` answer such as ``24,48,72,96`` or ``(24,48),(96)``."""
-    return tuple(int(code) for code in re.findall(r"\d+", ",".join(lines)))[:64]
+    """The codes of a ``=?`` answer such as ``24,48,72,96``, ``(24,48),(96)`` or a range
+    ``72-96`` (the known codes within it, as HylaFAX reads it)."""
+    codes: list[int] = []
+    for low, high in re.findall(r"(\d+)(?:\s*-\s*(\d+))?", ",".join(lines)[: MAX_LINE * 4]):
+        first = int(low)
+        if high:
+            codes += [code for code in sorted(MODULATIONS) if first <= code <= int(high)]
+        else:
+            codes.append(first)
+    return tuple(dict.fromkeys(codes))[:MAX_CODES]
 
 
 def _classes(lines: list[str]) -> tuple[str, ...]:
@@ -151,6 +189,13 @@ class DialogueSettings:
     flow_command: str = "AT+IFC=2,2"
     """The command that sets the modem's flow control (RTS/CTS here)."""
     caller_id_command: str = "AT+VCID=1"
+    class_command: str = "AT+FCLASS=1"
+    """What puts the modem in fax mode (``AT+FCLASS=1.0`` for a Class 1.0 modem)."""
+    adaptive_receive_command: str = ""
+    """Turns adaptive reception on after the class command (``AT+FAR=1``); empty: none."""
+    adaptive_answer_command: str = ""
+    """Turns adaptive answer on after the class command (``AT+FAA=1``): ATA then tells a data
+    or voice caller from a fax; empty: every call is answered as fax."""
     command_timeout: float = 3.0
     dial_timeout: float = 90.0
     """Seconds from ATD to CONNECT (or a failure) at most."""
@@ -211,6 +256,9 @@ class CallFailed:
 
     result: Result | None
     detail: str
+    caller: str = ""
+    """What adaptive answer found the caller to be when it is no fax: ``data`` or
+    ``voice``; empty otherwise."""
 
 
 @dataclass(frozen=True)
@@ -380,7 +428,10 @@ class AtDialogue:
                 Step("AT+FMR?", t, required=False, probe="identity"),
                 Step("AT+FCLASS=?", t, probe="classes"),
             ]
-        steps.append(Step("AT+FCLASS=1", t))
+        steps.append(Step(s.class_command, t))
+        for command in (s.adaptive_receive_command, s.adaptive_answer_command):
+            if command:
+                steps.append(Step(command, t, required=False))
         if probe:
             steps += [Step("AT+FTM=?", t, probe="transmit"), Step("AT+FRM=?", t, probe="receive")]
         if s.caller_id_command:
@@ -416,12 +467,18 @@ class AtDialogue:
         if step.command and line.upper() == step.command.upper():
             return False  # the modem's echo of our command
         result = result_of(line)
+        if result is None and self._not_fax(line) == "voice":
+            result = Result.CONNECT  # VCON: a final result, the voice call is up
         if result is None:
             if len(self._lines) < MAX_INFO_LINES:
                 self._lines.append(line)
             return False
         if not step.command:  # the answer to an abort
             self._done_step(step, now)
+            return False
+        if self._procedure is Procedure.ANSWER and (caller := self._not_fax(line)):
+            said = ", ".join((*self._lines[-2:], line))
+            self._failed(None, f"a {caller} call, not a fax (ATA answered {said})", now, caller)
             return False
         if self._procedure in (Procedure.DIAL, Procedure.ANSWER):
             if result is Result.CONNECT:
@@ -436,6 +493,14 @@ class AtDialogue:
         else:
             self._failed(result, f"{step.command} answered {line}", now)
         return False
+
+    def _not_fax(self, line: str) -> str:
+        """``data`` or ``voice`` when adaptive answer says so of the call being answered (a
+        DATA line before this CONNECT, or VCON), else ""."""
+        if self._procedure is not Procedure.ANSWER:
+            return ""
+        said = [_NOT_FAX.get(info.upper(), "") for info in (*self._lines, line)]
+        return next((caller for caller in said if caller), "")
 
     def _done_step(self, step: Step, now: float) -> None:
         if step.probe:
@@ -470,11 +535,11 @@ class AtDialogue:
         self.state = State.IDLE
         self._events.append(Ready(self.info))
 
-    def _failed(self, result: Result | None, detail: str, now: float) -> None:
+    def _failed(self, result: Result | None, detail: str, now: float, caller: str = "") -> None:
         procedure = self._procedure
         self._step, self._deadline, self._procedure = None, None, None
         if procedure in (Procedure.DIAL, Procedure.ANSWER):
-            self._events.append(CallFailed(result, detail))
+            self._events.append(CallFailed(result, detail, caller))
             self.state = State.BUSY
             self.hang_up(now)
         elif procedure is Procedure.HANG_UP:

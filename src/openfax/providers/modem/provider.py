@@ -23,7 +23,8 @@ from functools import partial
 from typing import Any
 
 from openfax.engine import AudioSession, Completed, PageReceived, PageSent, Role
-from openfax.engine.class1 import Class1Session, Class1Settings
+from openfax.engine.class1 import Class1Session
+from openfax.engine.params import SessionOptions, modems_of
 from openfax.errors import FaxFileError, ModemError
 from openfax.model.enums import ProviderStatus, ReceiveMode
 from openfax.providers.base import (
@@ -524,13 +525,10 @@ class ModemLine(LineBase["ModemProvider"]):
         options = (call.request if outgoing else call.setup).options  # type: ignore[union-attr]
         session = call.session = Class1Session(
             Role.CALL if outgoing else Role.ANSWER,
-            options,
+            self._within_modem(options, sending=call.request is not None),
             send_file=call.request.path if call.request is not None else None,
             receive_file=call.setup.path if call.setup is not None else None,
-            settings=Class1Settings(
-                silence_before_send=self.quirks.silence_before_send,
-                pause_between_carriers=self.quirks.pause_between_carriers,
-            ),
+            settings=self.quirks.class1_settings(self.info or ModemInfo()),
             name=self.name,
         )
         session.start(now)
@@ -572,7 +570,7 @@ class ModemLine(LineBase["ModemProvider"]):
     def _call_failed(self, call: _Call, event: CallFailed) -> None:
         if call.direction is CallDirection.OUTGOING:
             cause = _DIAL_CAUSES.get(event.result, CallCause.PROTOCOL)
-        elif event.result in (Result.NO_CARRIER, None):
+        elif event.caller or event.result in (Result.NO_CARRIER, None):
             cause = CallCause.NO_FAX  # no fax answered our answer: a voice or data call
         else:
             cause = CallCause.LINE_DROPPED
@@ -635,6 +633,23 @@ class ModemLine(LineBase["ModemProvider"]):
 
     # --- plumbing -----------------------------------------------------------------------
 
+    def _within_modem(self, options: SessionOptions, *, sending: bool) -> SessionOptions:
+        """``options`` offering only the image modems the modem has for sending (``+FTM=?``)
+        or receiving (``+FRM=?``), so DIS and DCS never name one it cannot do. A modem that
+        listed none known keeps the options; one that has none of those asked for is used
+        with what it has (a fax it cannot send at the asked modems cannot go at all)."""
+        info = self.info or ModemInfo()
+        codes = self.quirks.transmit_codes(info) if sending else self.quirks.receive_codes(info)
+        has = modems_of(codes)
+        if not has:
+            return options
+        offered = options.modems & has
+        if not offered:
+            _logger.warning(
+                "%s: the modem has none of %s; using %s", self.name, options.modems, has
+            )
+        return replace(options, modems=offered or has)
+
     def _settings(self) -> DialogueSettings:
         q: Quirks = self.quirks
         c = self.config
@@ -644,6 +659,9 @@ class ModemLine(LineBase["ModemProvider"]):
             reset_quiet=q.reset_quiet,
             flow_command=q.flow_command(c.flow_control),
             caller_id_command=q.caller_id_command,
+            class_command=q.class_command,
+            adaptive_receive_command=q.adaptive_receive_command,
+            adaptive_answer_command=q.adaptive_answer_command,
             command_timeout=c.command_timeout,
             dial_timeout=c.dial_timeout,
             answer_timeout=c.answer_timeout,
