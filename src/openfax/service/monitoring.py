@@ -217,7 +217,7 @@ class Monitoring:
             if provider.status is not ProviderStatus.SUCCESS:
                 error = f": {provider.init_error}" if provider.init_error else ""
                 reasons.append(
-                    f"device provider {provider.unique_name} did not start "
+                    f"device provider {provider.unique_name} is not in service "
                     f"({provider.status.name}){error}"
                 )
         return reasons

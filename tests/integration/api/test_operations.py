@@ -18,6 +18,7 @@ from sqlalchemy import make_url
 
 from openfax.client import FaxDocument, FaxServer
 from openfax.model import JobStatus
+from openfax.providers.loopback import LOOPBACK_GUID
 from tests.conftest import PostgreSQLServer
 from tests.daemon import Daemon, running
 from tests.factories import make_pdf
@@ -135,6 +136,28 @@ def test_a_job_state_gauge_counts_the_queue(daemon: Daemon, tmp_path: Path) -> N
         finally:
             queue.paused = False
             queue.save()
+
+
+def test_a_failed_call_is_counted_by_its_cause(daemon: Daemon, tmp_path: Path) -> None:
+    remote = httpx.Client(base_url=f"http://{daemon.address}", timeout=60)
+    failures = "openfax_failures_total"
+    before = value(scrape(remote), failures, direction="outgoing", cause="busy")
+    with FaxServer() as server:
+        server.connect(daemon.address, token=daemon.token)
+        server.set_extension_property(LOOPBACK_GUID, b'{"1002": {"busy": true}}')
+        try:
+            fax = FaxDocument(body=make_pdf(tmp_path / "one.pdf", 1))
+            fax.recipients.add("1002")
+            (job_id,) = fax.connected_submit(server)
+            wait_until(
+                lambda: (
+                    value(scrape(remote), failures, direction="outgoing", cause="busy") > before
+                ),
+                "a busy call counted among the failures",
+            )
+            server.folders.outgoing_queue.get_job(job_id).cancel()
+        finally:
+            server.set_extension_property(LOOPBACK_GUID, b"{}")
 
 
 def test_health_and_readiness_of_a_healthy_daemon(daemon: Daemon) -> None:
