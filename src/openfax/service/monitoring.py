@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -213,6 +214,13 @@ class Monitoring:
                     f"the database schema is at migration {revision or '(none)'}, "
                     f"this version of OpenFax needs {self._head}"
                 )
+        # SQLite's open connections still read and write its file once it is deleted or
+        # moved: what is written then is lost when they close.
+        engine = self._ctx.db.engine
+        path = engine.url.database or ":memory:"
+        local = engine.dialect.name == "sqlite" and path != ":memory:"
+        if local and not await asyncio.to_thread(os.path.exists, path):
+            reasons.append(f"the database file {path} is gone (deleted or moved)")
         for provider in self._providers.get_device_providers():
             if provider.status is not ProviderStatus.SUCCESS:
                 error = f": {provider.init_error}" if provider.init_error else ""

@@ -194,6 +194,17 @@ def _set_revision(database: Path, revision: str) -> None:
         store.execute("UPDATE alembic_version SET version_num = ?", (revision,))
 
 
+def test_not_ready_once_the_database_file_is_gone(tmp_path: Path) -> None:
+    with running(tmp_path / "gone") as gone, local_client(gone) as local:
+        database = gone.data_dir / "openfax.db"
+        assert local.get("/readyz").status_code == 200
+        database.rename(tmp_path / "moved.db")
+        answer = local.get("/readyz")
+        assert answer.status_code == 503, answer.text
+        reason = answer.json()["error"]["details"]["reason"]
+        assert f"the database file {database} is gone" in reason
+
+
 def test_json_log_lines_carry_the_job_and_the_node(daemon: Daemon, tmp_path: Path) -> None:
     job_id = send_one_page(daemon, tmp_path)
 
