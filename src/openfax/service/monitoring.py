@@ -34,7 +34,7 @@ from openfax.model.events import (
     OutgoingJobChanged,
     OutgoingJobRemoved,
 )
-from openfax.providers import DeviceState
+from openfax.providers import DeviceState, carried_by
 from openfax.service.context import ServiceContext
 from openfax.service.device_providers import DeviceProviders
 from openfax.service.event_hub import ServerEvent
@@ -129,6 +129,12 @@ class Monitoring:
             "openfax_failures",
             "Calls of this node that failed, by FAXCOMEX extended status.",
             ["direction", "cause"],
+            registry=registry,
+        )
+        self.network_calls = Counter(
+            "openfax_network_fax_calls",
+            "Calls of this node that reached the fax phase over T.38 or G.711 (SIP lines).",
+            ["direction", "media"],
             registry=registry,
         )
         self.setup = Histogram(
@@ -311,6 +317,7 @@ class Monitoring:
         if status in IN_CALL:
             return
         del self._outgoing[job.job_id]
+        self._count_media("outgoing", job.extended_status_text)
         if status in FAILED:
             self.failures.labels("outgoing", _cause(job.extended_status)).inc()
         if call.answered_at is not None:
@@ -327,11 +334,19 @@ class Monitoring:
         if status in IN_CALL:
             return
         del self._incoming[job.job_id]
+        self._count_media("incoming", job.extended_status_text)
         if status is JobStatus.FAILED:
             self.failures.labels("incoming", _cause(job.extended_status)).inc()
         if job.transmission_end is not None:
             seconds = (job.transmission_end - job.transmission_start).total_seconds()
             self.duration.labels("incoming").observe(seconds)
+
+    def _count_media(self, direction: str, status_text: str) -> None:
+        """Count a network call that reached the fax phase by its media, which its provider
+        named in the call's outcome (the job's status text: ``providers.carried_over``)."""
+        media = carried_by(status_text)
+        if media is not None:
+            self.network_calls.labels(direction, media).inc()
 
 
 def _cause(extended_status: int) -> str:
