@@ -173,28 +173,43 @@ class Monitoring:
             "How long the last scrape's read of the store (its counts) took.",
             registry=registry,
         )
+        self.store_up = Gauge(
+            "openfax_database_up",
+            "1 when the scrape's read of the store succeeded, 0 when it failed or took 5 s.",
+            registry=registry,
+        )
 
     # --- scraping ---------------------------------------------------------------------------
 
     async def exposition(self) -> bytes:
-        """Every metric in Prometheus's text format, the gauges read now."""
+        """Every metric in Prometheus's text format, the gauges read now. While the store
+        does not answer, ``openfax_database_up`` is 0 and the gauges it gives are left out
+        (the counters and the lines' states are still there)."""
         started = time.perf_counter()
-        async with self._ctx.db.read() as conn:
-            outgoing = await q.count_queue_by_status(conn, Direction.OUT)
-            incoming = await q.count_queue_by_status(conn, Direction.IN)
-            routing = await q.count_routing_deliveries(conn)
-            receipts = await q.count_receipts(conn)
-        self.store_latency.set(time.perf_counter() - started)
-        # From here on nothing waits: a scrape sees one consistent set of gauges.
-        for queue, counts in (("outgoing", outgoing), ("incoming", incoming)):
-            by_state = dict.fromkeys(JOB_STATES, 0)
-            for status, n in counts.items():
-                by_state[base(status)] = by_state.get(base(status), 0) + n
-            for state, n in by_state.items():
-                self.jobs.labels(queue, (state.name or "").lower()).set(n)
-        for gauge, delivery_counts in ((self.routing, routing), (self.receipts, receipts)):
-            for delivery_status, n in delivery_counts.items():
-                gauge.labels(delivery_status.value).set(n)
+        try:
+            async with asyncio.timeout(STORE_CHECK_SECONDS), self._ctx.db.read() as conn:
+                outgoing = await q.count_queue_by_status(conn, Direction.OUT)
+                incoming = await q.count_queue_by_status(conn, Direction.IN)
+                routing = await q.count_routing_deliveries(conn)
+                receipts = await q.count_receipts(conn)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            _logger.warning("metrics: the store did not answer: %s", _first_line(exc))
+            for gauge in (self.jobs, self.routing, self.receipts, self.store_latency):
+                gauge.clear()
+            self.store_up.set(0)
+        else:
+            self.store_latency.set(time.perf_counter() - started)
+            self.store_up.set(1)
+            # From here on nothing waits: a scrape sees one consistent set of gauges.
+            for queue, counts in (("outgoing", outgoing), ("incoming", incoming)):
+                by_state = dict.fromkeys(JOB_STATES, 0)
+                for status, n in counts.items():
+                    by_state[base(status)] = by_state.get(base(status), 0) + n
+                for state, n in by_state.items():
+                    self.jobs.labels(queue, (state.name or "").lower()).set(n)
+            for gauge, delivery_counts in ((self.routing, routing), (self.receipts, receipts)):
+                for delivery_status, n in delivery_counts.items():
+                    gauge.labels(delivery_status.value).set(n)
         self.calls.clear()
         for provider in self._providers.running():
             for line in provider.devices:

@@ -237,6 +237,7 @@ def test_metrics_from_refuses_other_addresses_and_the_store_gone_is_not_ready(
         assert "openfax_jobs" in httpx.get(base + "/metrics", headers=token, timeout=60).text
         with local_client(pg) as local:
             assert local.get("/readyz").status_code == 200
+            assert value(scrape(local), "openfax_database_up") == 1
             with postgresql.admin() as admin:
                 admin.execute(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")
                 admin.execute(
@@ -248,6 +249,10 @@ def test_metrics_from_refuses_other_addresses_and_the_store_gone_is_not_ready(
                 assert answer.status_code == 503, answer.text
                 assert "the store cannot be reached" in answer.json()["error"]["details"]["reason"]
                 assert local.get("/healthz").status_code == 200
+                cut_off = scrape(local)
+                assert value(cut_off, "openfax_database_up") == 0
+                assert not [name for name, _ in cut_off if name == "openfax_jobs"]
+                assert ("openfax_pages_sent_total", frozenset()) in cut_off
             finally:
                 with postgresql.admin() as admin:
                     admin.execute(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")
