@@ -4,13 +4,13 @@ text format, and whether it is ready to work.
 Two kinds of metric. Gauges of what is (jobs by state, calls on each line, receipts and
 routing deliveries waiting or failed, the store's latency) are read when a scrape asks, by
 count queries that walk an index, never the rows. Counters and histograms of what happened
-(pages, failures by cause, call set-up and fax times) follow the server's events, the same
-log every listener hears, from this node's lines only (on a shared PostgreSQL the log holds
-every node's events). Labels take only bounded values: a provider's or a line's name, a
-FAXCOMEX status name; never a number dialled or a job id.
+(pages, failures by cause, T.38 and G.711 calls, call set-up and fax times) follow the
+server's events, the same log every listener hears, from this node's lines only (on a
+shared PostgreSQL the log holds every node's events). Labels take only bounded values: a
+provider's or a line's name, a FAXCOMEX status name; never a number dialled or a job id.
 
 A node is ready when its store answers, its schema is the one this version expects, and
-its device providers have started; alive while its event loop runs (the API answering
+its device providers are in service; alive while its event loop runs (the API answering
 says so).
 """
 
@@ -71,7 +71,8 @@ LAG_INTERVAL_SECONDS = 0.5
 MAX_CALLS_FOLLOWED = 10_000
 """Calls whose events are followed at most (a node runs one a line: far fewer)."""
 STORE_CHECK_SECONDS = 5.0
-"""How long the readiness check waits for the store before calling it unreachable."""
+"""How long the readiness check and a scrape wait for the store before calling it
+unreachable."""
 RETRY_SECONDS = 1.0
 """How long the metrics wait after a store error before reading the events again."""
 
