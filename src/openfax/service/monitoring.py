@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from openfax import __version__
 from openfax.model import ExtendedStatus, JobStatus, ProviderStatus, ServerEvents
 from openfax.model.events import (
+    EventType,
     IncomingJobChanged,
     IncomingJobRemoved,
     OutgoingJobChanged,
@@ -59,6 +60,16 @@ JOB_STATES = (
     JobStatus.CANCELED,
 )
 """The base states a job gauge shows, each always (0 when no job is in it)."""
+FOLLOWED = frozenset(
+    {
+        EventType.OUTGOING_JOB_CHANGED,
+        EventType.OUTGOING_JOB_REMOVED,
+        EventType.INCOMING_JOB_CHANGED,
+        EventType.INCOMING_JOB_REMOVED,
+    }
+)
+"""The events the metrics follow (a submission's thousands of OnOutgoingJobAdded are not
+even decoded)."""
 IN_CALL = (JobStatus.INPROGRESS, JobStatus.CANCELING)
 """A job's base states while its call runs."""
 FAILED = (JobStatus.RETRYING, JobStatus.FAILED, JobStatus.RETRIES_EXCEEDED)
@@ -267,7 +278,7 @@ class Monitoring:
         fails (logged)."""
         mask = ServerEvents.OUT_QUEUE | ServerEvents.IN_QUEUE
         try:
-            async for event in self._ctx.hub.subscribe(mask, self._after):
+            async for event in self._ctx.hub.subscribe(mask, self._after, only=FOLLOWED):
                 self._after = event.seq
                 self.observe(event)
         except SQLAlchemyError:
