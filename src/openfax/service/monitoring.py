@@ -23,7 +23,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from openfax import __version__
@@ -109,6 +116,7 @@ class Monitoring:
         self._outgoing: dict[int, _Call] = {}
         self._incoming: dict[int, _Call] = {}
         self.registry = registry = CollectorRegistry()
+        ProcessCollector(registry=registry)  # the process's CPU, memory and files, from /proc
         Gauge(
             "openfax_info",
             "This node: its OpenFax version and node id.",

@@ -107,6 +107,7 @@ def test_metrics_move_with_a_fax_on_the_loopback_lines(daemon: Daemon, tmp_path:
     assert value(after, "openfax_jobs", queue="outgoing", state="inprogress") == 0
     assert value(after, "openfax_event_loop_lag_seconds_count") > 0
     assert value(after, "openfax_database_latency_seconds") > 0
+    assert value(after, "process_resident_memory_bytes") > 0
     for state in ("pending", "failed"):
         assert ("openfax_receipts", frozenset({("state", state)})) in after
         assert ("openfax_routing_deliveries", frozenset({("state", state)})) in after
