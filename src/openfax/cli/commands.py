@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -279,6 +280,28 @@ def watch(as_json: bool, server_name: str, token: str | None) -> None:
     (openfaxd restarted) it reconnects and goes on where it was."""
     with fax.connected(server_name, token) as server, contextlib.suppress(KeyboardInterrupt):
         fax.watch(server, as_json)
+
+
+@cli.command()
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="openfaxd's configuration file (as given to openfaxd --config).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="openfaxd's data folder, when given to openfaxd --data-dir.",
+)
+@json_option
+def doctor(config: Path | None, data_dir: Path | None, as_json: bool) -> None:
+    """Check the install (libraries, fonts, data folder, database, ports, lines) and say
+    how to fix each finding; exits with status 1 when one is a fault."""
+    from openfax.cli.doctor import run_doctor
+
+    run_doctor(config, data_dir, as_json)
 
 
 cli.add_command(routing)

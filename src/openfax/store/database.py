@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -148,6 +149,16 @@ def _migrations() -> Config:
 def head_revision() -> str | None:
     """The newest migration this version of OpenFax knows (the schema it expects)."""
     return ScriptDirectory.from_config(_migrations()).get_current_head()
+
+
+def known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of this version's migrations (else the schema is newer
+    than this version of OpenFax)."""
+    try:
+        ScriptDirectory.from_config(_migrations()).get_revision(revision)
+    except CommandError:
+        return False
+    return True
 
 
 async def schema_revision(conn: AsyncConnection) -> str | None:

@@ -1,0 +1,111 @@
+"""``openfax doctor`` on a real install: all ok beside a healthy running daemon; each fault
+of a broken one named with its fix, and the exit status 1."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from tests.daemon import Daemon, running
+from tests.integration.cli.test_fax_commands import openfax
+
+
+def doctor(daemon: Daemon, *args: str | Path) -> tuple[int, dict[str, dict[str, Any]]]:
+    """``openfax doctor --json`` on the daemon's install: its exit status and its findings
+    by check."""
+    done = openfax(
+        daemon, "doctor", "--config", daemon.config, "--data-dir", daemon.data_dir, "--json", *args
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, {finding["check"]: finding for finding in json.loads(done.stdout)}
+
+
+def test_a_healthy_running_install_is_all_ok(tmp_path: Path) -> None:
+    with running(tmp_path / "data") as daemon:
+        status, findings = doctor(daemon)
+        table = openfax(
+            daemon, "doctor", "--config", daemon.config, "--data-dir", tmp_path / "data"
+        )
+    assert status == 0
+    assert {f["level"] for f in findings.values()} == {"ok"}, findings
+    for check in ("spandsp", "libtiff", "fonts", "configuration", "data dir", "database"):
+        assert check in findings
+    assert "libspandsp.so" in findings["spandsp"]["found"]
+    assert "Version 4." in findings["libtiff"]["found"]
+    assert "migrated to" in findings["database"]["found"]
+    assert "ready" in findings["openfaxd"]["found"]
+    assert findings["provider loopback"]["found"] == "2 lines in service"
+    # The table: one line per check, its level first.
+    assert table.returncode == 0
+    lines = table.stdout.splitlines()
+    assert len(lines) == len(findings)
+    assert all(line.startswith("ok ") for line in lines)
+
+
+def test_a_running_daemon_names_a_modem_port_it_cannot_open(tmp_path: Path) -> None:
+    missing = tmp_path / "ttyMISSING"
+    with running(tmp_path / "data", modem={"lines": [{"device": str(missing)}]}) as daemon:
+        status, findings = doctor(daemon)
+    assert status == 1
+    line = findings["line modem ttyMISSING"]
+    assert line["level"] == "fault"
+    assert f"cannot open {missing}" in line["found"]
+    assert "dialout" in line["fix"]
+
+
+def test_a_broken_stopped_install_names_each_fault_and_its_fix(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with running(data) as daemon:
+        pass  # a database made and migrated, then the daemon stopped
+    with sqlite3.connect(data / "openfax.db") as database:
+        database.execute("UPDATE alembic_version SET version_num = '0999'")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        missing = tmp_path / "ttyMISSING"
+        broken = Daemon(
+            data,
+            api={"socket": str(daemon.socket), "listen": f"127.0.0.1:{port}"},
+            modem={"lines": [{"device": str(missing)}]},
+        )
+        data.chmod(0o755)
+        status, findings = doctor(broken)
+    assert status == 1
+    assert findings["openfaxd"]["level"] == "warning"  # not running
+    faults = {check: f for check, f in findings.items() if f["level"] == "fault"}
+    assert set(faults) == {
+        "data dir",
+        "database",
+        f"port 127.0.0.1:{port}/tcp",
+        "line modem ttyMISSING",
+    }
+    assert f"{data} (0755)" in faults["data dir"]["found"]
+    assert (
+        faults["data dir"]["fix"]
+        == f"chmod -R go-rwx {data} (openfaxd also makes them private when it starts)"
+    )
+    assert "0999, newer than this version" in faults["database"]["found"]
+    assert (
+        "taken by another program ([api] listen)" in faults[f"port 127.0.0.1:{port}/tcp"]["found"]
+    )
+    assert "[api] listen" in faults[f"port 127.0.0.1:{port}/tcp"]["fix"]
+    assert "No such file or directory" in faults["line modem ttyMISSING"]["found"]
+    for fault in faults.values():
+        assert fault["fix"]
+
+
+def test_a_configuration_with_an_unknown_key_is_a_fault_naming_it(tmp_path: Path) -> None:
+    daemon = Daemon(tmp_path / "data")
+    daemon.config.write_text(daemon.config.read_text() + "[archive]\nkeep_forever = true\n")
+    status, findings = doctor(daemon)
+    assert status == 1
+    config = findings["configuration"]
+    assert config["level"] == "fault"
+    assert "archive.keep_forever: unknown key" in config["found"]
+    assert f"correct archive.keep_forever in {daemon.config}" in config["fix"]
+    # What needs no configuration is still checked.
+    assert findings["spandsp"]["level"] == "ok"
