@@ -20,14 +20,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from openfax.errors import ConfigError, FaxError, ModemError
 from openfax.file_modes import open_to_others
 from openfax.service.config_file import ServiceConfig, listen_address, load_config
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
 
 ASK_SECONDS = 10.0
 """How long the running daemon may take to answer one question."""
@@ -191,7 +188,12 @@ def _database(config: ServiceConfig) -> Finding:
     migrated or created (openfaxd does that when it starts)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from openfax.store.database import database_url, head_revision, known_revision
+    from openfax.store.database import (
+        database_url,
+        head_revision,
+        known_revision,
+        stored_revision,
+    )
 
     try:
         url = database_url(config.database)
@@ -204,7 +206,7 @@ def _database(config: ServiceConfig) -> Finding:
             "database", Level.OK, f"{url.database} does not exist yet: openfaxd makes it"
         )
     try:
-        revision = asyncio.run(_revision(url))
+        revision = asyncio.run(stored_revision(config.database, ASK_SECONDS))
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         fix = (
@@ -230,20 +232,6 @@ def _database(config: ServiceConfig) -> Finding:
         f"{where} is at migration {revision}, newer than this version of OpenFax knows ({head})",
         "upgrade openfax to the version that wrote it",
     )
-
-
-async def _revision(url: URL) -> str | None:
-    """The schema's migration of the database at ``url``, read within ``ASK_SECONDS``."""
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from openfax.store.database import schema_revision
-
-    engine = create_async_engine(url)
-    try:
-        async with asyncio.timeout(ASK_SECONDS), engine.connect() as conn:
-            return await schema_revision(conn)
-    finally:
-        await engine.dispose()
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -283,6 +271,18 @@ def _error_message(body: Any) -> str:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return str(body["error"].get("message", ""))
     return ""
+
+
+def daemon_answers(path: Path) -> bool:
+    """Whether an openfaxd answers on the socket ``path`` (``openfax restore`` refuses to
+    write beside a running one)."""
+    try:
+        _ask(path, "/healthz")
+    except (FileNotFoundError, ConnectionRefusedError):
+        return False
+    except (OSError, http.client.HTTPException):
+        return True  # something holds the socket: take it for a daemon
+    return True
 
 
 def _daemon(config: ServiceConfig) -> tuple[bool, Finding]:

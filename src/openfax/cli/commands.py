@@ -304,6 +304,41 @@ def doctor(config: Path | None, data_dir: Path | None, as_json: bool) -> None:
     run_doctor(config, data_dir, as_json)
 
 
+@cli.command()
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@server_options
+def backup(output: Path, as_json: bool, server_name: str, token: str | None) -> None:
+    """Save a backup of the running server (its database and every fax) to OUTPUT, a new
+    private file; the server writes it while it works on, consistent at one moment."""
+    from openfax.cli.backup import run_backup
+
+    run_backup(output, as_json, server_name, token)
+
+
+@cli.command()
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="openfaxd's configuration file: where the database and the spool go.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="openfaxd's data folder, when given to openfaxd --data-dir.",
+)
+@json_option
+def restore(backup_file: Path, config: Path | None, data_dir: Path | None, as_json: bool) -> None:
+    """Put a backup back into an empty data folder (or an empty PostgreSQL database) with
+    openfaxd stopped; the whole file is checked against its manifest first."""
+    from openfax.cli.backup import run_restore
+
+    run_restore(backup_file, config, data_dir, as_json)
+
+
 cli.add_command(routing)
 cli.add_command(outbound)
 cli.add_command(config)

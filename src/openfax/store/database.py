@@ -8,6 +8,7 @@ nodes) is chosen by URL.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -168,6 +169,18 @@ async def schema_revision(conn: AsyncConnection) -> str | None:
         return MigrationContext.configure(sync).get_current_revision()
 
     return await conn.run_sync(current)
+
+
+async def stored_revision(target: str | Path, timeout: float) -> str | None:
+    """The migration of the database at ``target`` (None: none ran, an empty database),
+    read within ``timeout`` seconds without migrating or creating anything (``openfax
+    doctor`` and ``openfax restore`` look before openfaxd does)."""
+    engine = create_async_engine(database_url(target))
+    try:
+        async with asyncio.timeout(timeout), engine.connect() as conn:
+            return await schema_revision(conn)
+    finally:
+        await engine.dispose()
 
 
 def _upgrade_to_head(conn: Connection) -> None:
