@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 import tarfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import PostgreSQLServer
 from tests.daemon import Daemon, running
 from tests.integration.cli.test_cli import SAMPLES
 from tests.integration.cli.test_fax_commands import openfax
@@ -95,9 +97,9 @@ def test_a_restored_daemon_gives_back_every_fax_identical(backup: Backup, tmp_pa
         assert faxes[name] == tiff, name
 
 
-def restore_refused(backup_file: Path, data: Path) -> str:
+def restore_refused(backup_file: Path, data: Path, database: str | None = None) -> str:
     """The error of ``openfax restore`` into ``data`` (its daemon not running)."""
-    daemon = Daemon(data)
+    daemon = Daemon(data, database=database)
     done = openfax(daemon, "restore", backup_file, "--config", daemon.config, "--data-dir", data)
     assert done.returncode == 1, done.stdout
     return done.stderr
@@ -143,3 +145,41 @@ def test_a_used_data_dir_and_a_running_daemon_are_refused(backup: Backup, tmp_pa
         assert "openfaxd runs" in done.stderr
     error = restore_refused(backup.file, tmp_path / "data")
     assert "exists: restore into an empty data dir" in error
+
+
+def test_a_postgresql_store_is_backed_up_with_pg_dump_and_restored(
+    tmp_path: Path, postgresql: PostgreSQLServer, postgresql_url: str
+) -> None:
+    with running(tmp_path / "a", database=postgresql_url) as daemon:
+        sent = openfax(daemon, "send", SAMPLES / "letter.txt", "--to", "1002", "--wait")
+        assert sent.returncode == 0, sent.stderr
+        before = archived(daemon, tmp_path / "before")
+        made = openfax(daemon, "backup", tmp_path / "openfax.tar")
+        assert made.returncode == 0, made.stderr
+    with tarfile.open(tmp_path / "openfax.tar") as tar:
+        assert "database/openfax.pgdump" in tar.getnames()
+    # A database that is not empty (the one backed up) is refused.
+    error = restore_refused(tmp_path / "openfax.tar", tmp_path / "b", database=postgresql_url)
+    assert "is not empty: restore into a new database" in error
+    empty = f"restored_{uuid.uuid4().hex}"
+    with postgresql.admin() as admin:
+        admin.execute(f"CREATE DATABASE {empty}")
+    fresh = Daemon(tmp_path / "c", database=postgresql.url(empty))
+    restored = openfax(
+        fresh,
+        "restore",
+        tmp_path / "openfax.tar",
+        "--config",
+        fresh.config,
+        "--data-dir",
+        fresh.data_dir,
+    )
+    assert restored.returncode == 0, restored.stderr
+    try:
+        with running(tmp_path / "c", database=postgresql.url(empty)) as daemon:
+            faxes = archived(daemon, tmp_path / "restored")
+    finally:
+        with postgresql.admin() as admin:
+            admin.execute(f"DROP DATABASE {empty} WITH (FORCE)")
+    assert faxes == before
+    assert len(before) == 2
