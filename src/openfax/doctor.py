@@ -176,7 +176,7 @@ def _data_dir(config: ServiceConfig) -> Iterator[Finding]:
         yield Finding(
             "data dir",
             Level.FAULT,
-            f"other users may read the faxes and the database: {modes}",
+            f"open to their group or other users (faxes, the database, tokens): {modes}",
             f"chmod -R go-rwx {folder} (openfaxd also makes them private when it starts)",
         )
         return
@@ -295,7 +295,7 @@ def _daemon(config: ServiceConfig) -> tuple[bool, Finding]:
             "openfaxd",
             Level.WARNING,
             f"not running (nothing answers on {path}); the install was checked from its files",
-            "start it: systemctl start openfax, or openfaxd --config FILE",
+            "start openfaxd (openfaxd --config FILE) to have its lines checked too",
         )
     except PermissionError:
         return False, Finding(

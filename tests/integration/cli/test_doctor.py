@@ -9,6 +9,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from openfax.store.database import head_revision
+from tests.conftest import PostgreSQLServer
 from tests.daemon import Daemon, running
 from tests.integration.cli.test_fax_commands import openfax
 
@@ -109,3 +111,22 @@ def test_a_configuration_with_an_unknown_key_is_a_fault_naming_it(tmp_path: Path
     assert f"correct archive.keep_forever in {daemon.config}" in config["fix"]
     # What needs no configuration is still checked.
     assert findings["spandsp"]["level"] == "ok"
+
+
+def test_a_postgresql_store_is_checked_reachable_and_migrated(
+    tmp_path: Path, postgresql: PostgreSQLServer, postgresql_url: str
+) -> None:
+    stopped = Daemon(tmp_path / "a", database=postgresql_url)
+    for path in (stopped.data_dir, stopped.config):  # as openfaxd makes them
+        path.chmod(path.stat().st_mode & 0o700)
+    status, findings = doctor(stopped)
+    assert status == 0, findings
+    database = findings["database"]
+    assert database["level"] == "ok"
+    assert f"migrated to {head_revision()}" in database["found"]
+    gone = postgresql_url.replace(str(postgresql.base), str(tmp_path / "no-server"))
+    status, findings = doctor(Daemon(tmp_path / "b", database=gone))
+    assert status == 1
+    assert findings["database"]["level"] == "fault"
+    assert "cannot be reached" in findings["database"]["found"]
+    assert "PostgreSQL runs" in findings["database"]["fix"]
