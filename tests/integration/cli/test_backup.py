@@ -5,8 +5,10 @@ byte for byte; a damaged backup, a used data dir and a running daemon refused.""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tarfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,3 +185,46 @@ def test_a_postgresql_store_is_backed_up_with_pg_dump_and_restored(
             admin.execute(f"DROP DATABASE {empty} WITH (FORCE)")
     assert faxes == before
     assert len(before) == 2
+
+
+STRESS_FILES = 128
+STRESS_FILE_BYTES = 8 * 1024 * 1024
+"""1 GiB of spool in all: far more than the daemon's memory may grow by."""
+
+
+@pytest.mark.skipif(os.environ.get("OPENFAX_STRESS") != "1", reason="OPENFAX_STRESS=1 runs it")
+def test_a_large_backup_streams_in_bounded_memory(tmp_path: Path) -> None:
+    """A 1 GiB spool is backed up with the daemon's resident memory growing by less than
+    64 MiB, and restored (the figures are printed)."""
+    with running(tmp_path / "data") as daemon:
+        bulk = tmp_path / "data" / "spool" / "ff"
+        bulk.mkdir(mode=0o700)
+        block = os.urandom(STRESS_FILE_BYTES)
+        for index in range(STRESS_FILES):
+            (bulk / f"bulk{index:04d}.tif").write_bytes(block[index:] + block[:index])
+        before = daemon.peak_rss()
+        started = time.monotonic()
+        made = openfax(daemon, "backup", tmp_path / "big.tar", "--json")
+        took = time.monotonic() - started
+        assert made.returncode == 0, made.stderr
+        peak = daemon.peak_rss()
+    size = (tmp_path / "big.tar").stat().st_size
+    fresh = Daemon(tmp_path / "fresh")
+    started = time.monotonic()
+    restored = openfax(
+        fresh,
+        "restore",
+        tmp_path / "big.tar",
+        "--config",
+        fresh.config,
+        "--data-dir",
+        fresh.data_dir,
+    )
+    restore_took = time.monotonic() - started
+    assert restored.returncode == 0, restored.stderr
+    print(
+        f"\nbackup of {size / 2**20:.0f} MiB in {took:.1f} s (checked by the command), "
+        f"daemon peak RSS {before / 2**20:.0f} -> {peak / 2**20:.0f} MiB; "
+        f"restore (check and write) in {restore_took:.1f} s"
+    )
+    assert peak - before < 64 * 2**20
