@@ -9,10 +9,15 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from openfax.store.database import head_revision
 from tests.conftest import PostgreSQLServer
 from tests.daemon import Daemon, running
 from tests.integration.cli.test_fax_commands import openfax
+from tests.integration.providers.test_sip_network import SippRegistrar
+from tests.integration.telephony.test_sipp import SIPP
+from tests.waiting import wait_until
 
 
 def doctor(daemon: Daemon, *args: str | Path) -> tuple[int, dict[str, dict[str, Any]]]:
@@ -130,3 +135,38 @@ def test_a_postgresql_store_is_checked_reachable_and_migrated(
     assert findings["database"]["level"] == "fault"
     assert "cannot be reached" in findings["database"]["found"]
     assert "PostgreSQL runs" in findings["database"]["fix"]
+
+
+@pytest.mark.skipif(SIPP is None, reason="SIPp is not installed (Debian package sip-tester)")
+def test_a_running_daemon_names_a_trunk_not_registered(tmp_path: Path) -> None:
+    """A trunk whose registrar refuses the password is a fault naming the 401 and the
+    trunk's settings; one whose registrar has not answered yet, a warning."""
+    registrar = SippRegistrar(tmp_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        common = {"local_address": "127.0.0.1", "host": "127.0.0.1", "register": True}
+        trunks = [
+            {**common, "name": "quiet", "port": silent.getsockname()[1], "local_port": 0},
+            {**common, "name": "carrier", "port": registrar.port, "local_port": 0}
+            | {"username": "fax", "password": "wrong"},
+        ]
+        try:
+            with running(tmp_path / "d", loopback={"lines": 0}, sip={"trunks": trunks}) as daemon:
+
+                def refused() -> tuple[int, dict[str, dict[str, Any]]] | None:
+                    status, findings = doctor(daemon)
+                    faults = [f for f in findings.values() if "401" in f["found"]]
+                    return (status, findings) if faults else None
+
+                status, findings = wait_until(refused, "the refused registration", 30, poll=0.5)
+        finally:
+            registrar.stop()
+    assert status == 1
+    lines = [f for check, f in findings.items() if check.startswith("line ")]
+    (fault,) = [f for f in lines if f["level"] == "fault"]
+    assert "the credentials were refused" in fault["found"]
+    assert "[[sip.trunks]]" in fault["fix"]
+    (waiting,) = [f for f in lines if f["level"] == "warning"]
+    assert "still registering" in waiting["found"]
+    assert findings["openfaxd"]["level"] == "fault"  # /readyz: the provider is not in service
+    assert "trunk carrier" in findings["openfaxd"]["found"]
