@@ -13,12 +13,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import PostgreSQLServer
 from tests.daemon import Daemon, running
 from tests.integration.cli.test_cli import SAMPLES
 from tests.integration.cli.test_fax_commands import openfax
+from tests.waiting import wait_until
 
 COVER_PAGE = "Fax from the office\n"
 
@@ -228,3 +230,25 @@ def test_a_large_backup_streams_in_bounded_memory(tmp_path: Path) -> None:
         f"restore (check and write) in {restore_took:.1f} s"
     )
     assert peak - before < 64 * 2**20
+
+
+def test_a_client_that_leaves_mid_backup_ends_it_and_the_next_one_works(tmp_path: Path) -> None:
+    with running(tmp_path / "data") as daemon:
+        bulk = tmp_path / "data" / "spool" / "ff"
+        bulk.mkdir(mode=0o700)
+        for index in range(4):  # beyond what the pipe and the buffers hold
+            (bulk / f"bulk{index}.tif").write_bytes(os.urandom(4 * 2**20))
+        transport = httpx.HTTPTransport(uds=str(daemon.socket))
+        local = httpx.Client(base_url="http://openfaxd", transport=transport, timeout=60)
+        with local, local.stream("GET", "/v1/backup") as answer:
+            assert answer.status_code == 200
+            assert answer.headers["content-type"] == "application/x-tar"
+            next(answer.iter_bytes())
+        wait_until(
+            lambda: any("backup abandoned" in line for line in daemon.log),
+            lambda: "".join(daemon.log),
+            30,
+        )
+        made = openfax(daemon, "backup", tmp_path / "second.tar", "--json")
+        assert made.returncode == 0, made.stderr
+        assert json.loads(made.stdout)["spool_files"] == 4
