@@ -12,7 +12,7 @@ import click
 
 from openfax.cli.fax import connected, failure, print_result
 from openfax.errors import BackupError, FaxError
-from openfax.file_modes import FILE_MODE
+from openfax.file_modes import FILE_MODE, FOLDER_MODE
 
 if TYPE_CHECKING:
     from openfax.store.backup import Manifest
@@ -81,6 +81,7 @@ def run_restore(
                 f"the backup is of a {manifest.dialect} database and the configuration's is "
                 f"{dialect}: restore it into a {manifest.dialect} database"
             )
+        config.data_dir.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         restore_backup(backup, manifest, url, spool, cover_pages_folder(config.data_dir))
     except FaxError as exc:
         raise click.ClickException(failure(exc)) from None
