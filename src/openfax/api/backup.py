@@ -42,7 +42,7 @@ def backup_routes(service: FaxService) -> APIRouter:
     @api.get("/backup", response_class=StreamingResponse)
     async def get_backup(who: ManageConfig) -> StreamingResponse:
         """A backup file (a tar: the database's snapshot, the spool's files, a manifest)."""
-        writer, revision = await service.start_backup()
+        writer, revision = await service.start_backup(who.name)
         read_fd, write_fd = os.pipe()
         # Not started, the generator still owns the file: collected, it closes the pipe.
         pipe = os.fdopen(read_fd, "rb", buffering=0)

@@ -21,6 +21,7 @@ from typing import Generic, Self, TypeVar
 from openfax.model.events import ServerShutDown
 from openfax.service.accounts import Accounts
 from openfax.service.archives import Archives
+from openfax.service.audit import AuditAction, record_read
 from openfax.service.clock import Clock, SystemClock
 from openfax.service.config_file import ServiceConfig
 from openfax.service.context import ServiceContext
@@ -264,11 +265,14 @@ class FaxService:
         while the service runs (``options.save_configuration``)."""
         return self._config if self._parts is None else self._parts.ctx.config
 
-    async def start_backup(self) -> tuple[BackupWriter, str | None]:
-        """A backup's consistent snapshot of the store, made now, and the schema's migration
-        it was taken at; the spool's deletions wait until the writer is closed, so the
-        files the snapshot names are still there when the writer copies them."""
+    async def start_backup(self, actor: str) -> tuple[BackupWriter, str | None]:
+        """A backup's consistent snapshot of the store, made now for ``actor`` (audited
+        first, so the backup holds its own entry), and the schema's migration it was taken
+        at; the spool's deletions wait until the writer is closed, so the files the
+        snapshot names are still there when the writer copies them."""
         ctx = self.ctx
+        node = self.config.node_id
+        await record_read(ctx, actor, AuditAction.BACKED_UP, "server", node)
         async with ctx.db.read() as conn:
             revision = await schema_revision(conn)
         cover_pages = cover_pages_folder(self.config.data_dir)

@@ -95,7 +95,10 @@ def test_a_restored_daemon_gives_back_every_fax_identical(backup: Backup, tmp_pa
     with running(tmp_path / "data") as daemon:
         faxes = archived(daemon, tmp_path / "restored")
         pages = openfax(daemon, "coverpages", "list", "--json")
+        audit = openfax(daemon, "audit", "--since", "2000-01-01", "--json")
     assert "office" in {page["name"] for page in json.loads(pages.stdout)}
+    (taken,) = [e for e in json.loads(audit.stdout) if e["action"] == "backed_up"]
+    assert (taken["object_type"], taken["object_id"]) == ("server", "api-test")
     assert set(backup.before) <= set(faxes) <= backup.after
     for name, tiff in backup.before.items():
         assert faxes[name] == tiff, name
