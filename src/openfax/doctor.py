@@ -15,6 +15,7 @@ import errno
 import http.client
 import json
 import os
+import shutil
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -86,6 +87,8 @@ def examine(
     findings.append(Finding("configuration", Level.OK, f"{config.source} is valid"))
     findings += _data_dir(config)
     findings.append(_database(config))
+    if "postgresql" in config.database.split("://", 1)[0]:
+        findings.append(_pg_dump())
     running, daemon = _daemon(config)
     findings.append(daemon)
     if running:
@@ -232,6 +235,19 @@ def _database(config: ServiceConfig) -> Finding:
         f"{where} is at migration {revision}, newer than this version of OpenFax knows ({head})",
         "upgrade openfax to the version that wrote it",
     )
+
+
+def _pg_dump() -> Finding:
+    """``openfax backup`` of a PostgreSQL store runs ``pg_dump`` in the daemon."""
+    found = shutil.which("pg_dump")
+    if found is None:
+        return Finding(
+            "pg_dump",
+            Level.WARNING,
+            "pg_dump is not installed: openfax backup of this PostgreSQL store would fail",
+            "apt-get install postgresql-client (of the server's major version or newer)",
+        )
+    return Finding("pg_dump", Level.OK, f"found {found} (for openfax backup)")
 
 
 class _UnixConnection(http.client.HTTPConnection):

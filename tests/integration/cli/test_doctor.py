@@ -129,6 +129,7 @@ def test_a_postgresql_store_is_checked_reachable_and_migrated(
     database = findings["database"]
     assert database["level"] == "ok"
     assert f"migrated to {head_revision()}" in database["found"]
+    assert findings["pg_dump"]["level"] == "ok"
     gone = postgresql_url.replace(str(postgresql.base), str(tmp_path / "no-server"))
     status, findings = doctor(Daemon(tmp_path / "b", database=gone))
     assert status == 1
