@@ -87,7 +87,7 @@ def examine(
     findings.append(Finding("configuration", Level.OK, f"{config.source} is valid"))
     findings += _data_dir(config)
     findings.append(_database(config))
-    if "postgresql" in config.database.split("://", 1)[0]:
+    if _backend(config) == "postgresql":
         findings.append(_pg_dump())
     running, daemon = _daemon(config)
     findings.append(daemon)
@@ -235,6 +235,16 @@ def _database(config: ServiceConfig) -> Finding:
         f"{where} is at migration {revision}, newer than this version of OpenFax knows ({head})",
         "upgrade openfax to the version that wrote it",
     )
+
+
+def _backend(config: ServiceConfig) -> str:
+    """``sqlite`` or ``postgresql`` (empty for a database setting the store refuses)."""
+    from openfax.store.database import database_url
+
+    try:
+        return database_url(config.database).get_backend_name()
+    except FaxError:
+        return ""
 
 
 def _pg_dump() -> Finding:
