@@ -184,6 +184,11 @@ class StoreError(FaxError):
     """The database or the document spool could not do what was asked; says which and why."""
 
 
+class BackupError(StoreError):
+    """A backup cannot be made, or a backup file is refused (damaged, of an unknown format,
+    or a restore into a data folder that is not empty); says what is wrong."""
+
+
 class ConfigError(FaxError):
     """The configuration file is wrong; names the file and the key, and says what is wrong."""
 

@@ -42,6 +42,7 @@ from openfax.api import models as m
 from openfax.api.accounts import accounts_routes
 from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller
+from openfax.api.backup import backup_routes
 from openfax.api.errors import fax_error_response, install, problems
 from openfax.api.limits import RequestLimits, limited_routes
 from openfax.api.models import ErrorModel, json_response, record_response
@@ -153,6 +154,7 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     app.include_router(administration_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(options_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(accounts_routes(service), prefix="/v1", responses=ERRORS)
+    app.include_router(backup_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(operations_routes(service), responses=ERRORS)
     missing = undeclared_routes(app)
     if missing:
