@@ -1,0 +1,258 @@
+"""Faults are normal: a real ``openfaxd`` whose modem line is behind a fault-injecting modem
+(:class:`~openfax.virtual_modem.FaultyModem`) on port A of a virtual modem pair, and a
+second OpenFax modem line (a :class:`ModemProvider` in the test) on port B at the far end.
+
+Each fault is turned on at a chosen moment of a real call, at real time: the call ends with
+the right cause (or the fax goes through, for the faults a modem survives), the job's
+record says which pages were confirmed, the line is back in service by itself, and the job
+is retried from its first unconfirmed page, so the far end ends up with every page once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from openfax.client import FaxOutgoingJob, FaxServer
+from openfax.providers import CallOutcome
+from openfax.providers.modem.config import ModemLineConfig
+from openfax.providers.modem.provider import ModemLine, ModemProvider
+from openfax.virtual_modem import FaultyModem, ModemPair
+from tests.daemon import Daemon, running
+from tests.fax_images import read_pages
+from tests.integration.cli.test_accounts_commands import openfax
+from tests.unit.providers.test_loopback import Service, make_tiff
+from tests.waiting import wait_until
+
+T = TypeVar("T")
+
+WAIT = 60.0
+"""Seconds for anything but a whole call."""
+CALL = 150.0
+"""Seconds a call of a few pages may take at real time on a loaded machine."""
+NUMBERS = ("1001", "1002")
+
+
+class FarEnd:
+    """In a thread of the test: a modem pair, the faulty modem in front of its port A (at
+    ``link``, the daemon's line), and an OpenFax modem line on port B answering at the
+    first ring, whose received faxes :attr:`service` records."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.link = folder / "ttyACM0"
+        (folder / "far").mkdir()
+        self.service = Service(folder / "far")
+        self.faulty: FaultyModem | None = None
+        self.line: ModemLine | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._failure: list[BaseException] = []
+
+    def serve(self) -> None:
+        try:
+            asyncio.run(self._run())
+        except BaseException as exc:  # handed to the test's thread
+            self._failure.append(exc)
+            self._started.set()
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        folder = self.folder
+        async with (
+            ModemPair(folder / "ttyA", folder / "ttyB", numbers=NUMBERS) as pair,
+            FaultyModem(pair.paths[0], self.link) as faulty,
+        ):
+            config = ModemLineConfig(
+                device=str(pair.paths[1]),
+                name="far end",
+                number=NUMBERS[1],
+                command_timeout=2.0,
+                reopen_seconds=0.5,
+            )
+            provider = ModemProvider([config])
+            provider.set_listener(self.service)
+            async with provider:
+                self.faulty, self.line = faulty, provider.devices[0]
+                self._started.set()
+                await self._stop.wait()
+
+    def call(self, action: Callable[[], T]) -> T:
+        """``action()`` run in the far end's loop (the faulty modem and the line live
+        there), its result."""
+        assert self._loop is not None
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def act() -> None:
+            try:
+                done.set_result(action())
+            except BaseException as exc:
+                done.set_exception(exc)
+
+        self._loop.call_soon_threadsafe(act)
+        return done.result(WAIT)
+
+    def received(self) -> list[CallOutcome]:
+        return self.call(self.service.received)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+
+@contextmanager
+def far_end(folder: Path) -> Iterator[FarEnd]:
+    """The far end served in a thread until the block ends (its failure raised then)."""
+    far = FarEnd(folder)
+    thread = threading.Thread(target=far.serve, name="far end", daemon=True)
+    thread.start()
+    try:
+        assert far._started.wait(WAIT), "the far end did not start"
+        if far._failure:
+            raise far._failure[0]
+        yield far
+    finally:
+        far.stop()
+        thread.join(WAIT)
+    if far._failure:
+        raise far._failure[0]
+
+
+@contextmanager
+def faulty_daemon(tmp_path: Path, **line: Any) -> Iterator[tuple[Daemon, FarEnd]]:
+    """The far end, and openfaxd with its modem line on the faulty modem: short time-outs,
+    retries half a second after any failure."""
+    config = {
+        "device": str(tmp_path / "ttyACM0"),
+        "name": "modem A",
+        "number": NUMBERS[0],
+        "command_timeout": 2,
+        "reopen_seconds": 0.5,
+        **line,
+    }
+    quick = {"delay_minutes": 0.01}
+    with (
+        far_end(tmp_path) as far,
+        running(
+            tmp_path / "data",
+            modem={"lines": [config]},
+            loopback={"lines": 0},
+            outgoing={"retries": 3, "max_attempts": 6},
+            **{f"outgoing.causes.{cause}": quick for cause in CAUSES},
+        ) as daemon,
+    ):
+        assert far.line is not None
+        line_ready(daemon)
+        yield daemon, far
+
+
+CAUSES = ("busy", "no_answer", "line_dropped", "protocol", "internal")
+
+
+def device_row(daemon: Daemon) -> dict[str, Any]:
+    rows = json.loads(openfax(daemon, "devices", "--json").stdout)
+    row: dict[str, Any] = next(row for row in rows if row["name"] == "modem A")
+    return row
+
+
+def line_ready(daemon: Daemon) -> dict[str, Any]:
+    """The daemon's modem line once idle and in service."""
+    return wait_until(
+        lambda: (
+            (row := device_row(daemon))["state"] == "idle"
+            and row["registration"] == "registered"
+            and row
+        ),
+        lambda: f"modem A ready (it is {device_row(daemon)})",
+        WAIT,
+    )
+
+
+def submit(daemon: Daemon, document: Path) -> str:
+    sent = openfax(daemon, "send", str(document), "--to", NUMBERS[1], "--json")
+    assert sent.returncode == 0, sent.stderr
+    (job,) = json.loads(sent.stdout)
+    return str(job["id"])
+
+
+def job_state(server: FaxServer, job_id: str) -> FaxOutgoingJob | None:
+    """The job as the queue shows it; None once it left the queue."""
+    jobs = [job for job in server.folders.outgoing_queue.get_jobs() if job.id == job_id]
+    return jobs[0] if jobs else None
+
+
+def finished(server: FaxServer, job_id: str) -> FaxOutgoingJob:
+    """Wait for the job to end (sent, or failed for good)."""
+    return FaxOutgoingJob(server, {"id": job_id}).wait(timeout=3 * CALL)
+
+
+def attempts(server: FaxServer, job_id: str) -> list[tuple[str | None, int]]:
+    """Each call of the job: its failure cause (None: it succeeded) and pages confirmed."""
+    calls = FaxOutgoingJob(server, {"id": job_id}).get_call_attempts()
+    return [(call["failure_cause"], call["pages_confirmed"]) for call in calls]
+
+
+def assert_pages(sent: Path, received: list[CallOutcome]) -> None:
+    """The pages of the calls ``received`` are those of the job's TIFF ``sent``, in order,
+    pixel for pixel: nothing lost, nothing twice."""
+    got = [page for outcome in received if outcome.path for page in read_pages(outcome.path)]
+    want = read_pages(sent)
+    assert len(got) == len(want), f"{len(got)} pages arrived of {len(want)}"
+    for number, (a, b) in enumerate(zip(want, got, strict=True), 1):
+        assert np.array_equal(a, b), f"page {number} differs"
+
+
+def test_a_modem_unplugged_mid_page_comes_back_and_the_job_resumes(tmp_path: Path) -> None:
+    """Three pages; the modem vanishes (the USB cable pulled: the port gives EIO) once page 1
+    is confirmed. The call ends as a dropped line with one page, the device shows "not
+    available" with the reason, and comes back by itself when the port does; the retry
+    sends pages 2 and 3 only, and the far end has all three, none twice."""
+    document = make_tiff(tmp_path, pages=3)
+    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+        job_id = submit(daemon, document)
+        sent = tmp_path / "job.tif"
+        FaxOutgoingJob(server, {"id": job_id}).copy_tiff(sent)
+
+        def page_one_confirmed() -> bool:
+            job = job_state(server, job_id)
+            return job is not None and job.pages_confirmed >= 1
+
+        wait_until(page_one_confirmed, "page 1 confirmed", CALL, poll=0.02)
+        faulty = far.faulty
+        assert faulty is not None
+        far.call(faulty.disappear)
+        row = wait_until(
+            lambda: (row := device_row(daemon))["registration"] != "registered" and row,
+            "modem A out of service",
+            WAIT,
+        )
+        assert row["state"] == "unregistered", row
+        assert str(far.link) in row["registration"], row
+        job = wait_until(
+            lambda: (job := job_state(server, job_id)) and job.failure_cause and job,
+            "the call's end on the job",
+            WAIT,
+        )
+        assert (job.failure_cause, job.pages_confirmed) == ("line_dropped", 1), job.to_dict()
+
+        far.call(faulty.reappear)
+        line_ready(daemon)
+        done = finished(server, job_id)
+        assert done.status.names == "COMPLETED", done.to_dict()
+        assert attempts(server, job_id) == [("line_dropped", 1), (None, 2)]
+        received = wait_until(
+            lambda: len(outcomes := far.received()) == 2 and outcomes, "both calls at the far end"
+        )
+    assert [o.cause.value for o in received] == ["line_dropped", "none"], received
+    assert [o.pages for o in received] == [1, 2], "nothing lost, nothing twice"
+    assert_pages(sent, received)
