@@ -326,10 +326,20 @@ class Class1Session(FaxSession):
 
     @property
     def modem_idle(self) -> bool:
-        """Whether the modem is in command mode with nothing asked of it: what the provider
-        checks before its ATH once the session is done (if not, one CAN aborts a receive
-        and the modem answers OK)."""
+        """Whether the modem is in command mode with nothing asked of it (if not, the
+        provider sends :attr:`modem_abort` before its ATH)."""
         return self._step is _Step.IDLE
+
+    @property
+    def modem_abort(self) -> bytes:
+        """What takes the modem back to command mode before the provider's ATH, whatever the
+        session was doing when it ended: DLE ETX ends data the modem is taking from us (any
+        other byte would be sent as data, ATH with it), nothing while it drains what it has
+        (its OK comes), one CAN otherwise (it aborts a receive and is harmless in command
+        mode)."""
+        if self._step in (_Step.TX_FRAMES, _Step.TX_DATA):
+            return _DLE_ETX
+        return b"" if self._step is _Step.TX_DRAIN else _ABORT
 
     @property
     def buffered(self) -> int:

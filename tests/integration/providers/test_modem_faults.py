@@ -16,21 +16,29 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
 from openfax.client import FaxOutgoingJob, FaxServer
-from openfax.providers import CallOutcome
+from openfax.providers import (
+    CallCause,
+    CallOutcome,
+    DeviceState,
+    IncomingCall,
+    ReceiveSetup,
+    RegistrationState,
+)
 from openfax.providers.modem.config import ModemLineConfig
 from openfax.providers.modem.provider import ModemLine, ModemProvider
 from openfax.virtual_modem import FaultyModem, ModemPair
 from tests.daemon import Daemon, running
 from tests.fax_images import read_pages
 from tests.integration.cli.test_accounts_commands import openfax
-from tests.unit.providers.test_loopback import Service, make_tiff
-from tests.waiting import wait_until
+from tests.unit.providers.test_loopback import Service, make_tiff, request
+from tests.waiting import until, wait_until
 
 T = TypeVar("T")
 
@@ -256,3 +264,69 @@ def test_a_modem_unplugged_mid_page_comes_back_and_the_job_resumes(tmp_path: Pat
     assert [o.cause.value for o in received] == ["line_dropped", "none"], received
     assert [o.pages for o in received] == [1, 2], "nothing lost, nothing twice"
     assert_pages(sent, received)
+
+
+# --- the provider alone: two OpenFax modem lines on the pair, in the test's loop -----------
+
+
+def line_config(device: Path, number: str, **options: Any) -> ModemLineConfig:
+    options.setdefault("command_timeout", 2.0)
+    options.setdefault("reopen_seconds", 0.5)
+    return ModemLineConfig(device=str(device), name=f"line {number}", number=number, **options)
+
+
+async def ready(line: ModemLine) -> None:
+    await until(
+        lambda: (
+            line.registration.state is RegistrationState.REGISTERED
+            and line.state is DeviceState.IDLE
+        ),
+        lambda: f"{line.name} ready (it is {line.registration}, {line.state})",
+        WAIT,
+    )
+
+
+class SpoolGone(Service):
+    """A service whose spool cannot take the first fax (its folder is missing)."""
+
+    async def receive_setup(self, call: IncomingCall) -> ReceiveSetup:
+        setup = await super().receive_setup(call)
+        if call.call_id == 1:
+            return replace(setup, path=self.folder / "gone" / "fax.tif")
+        return setup
+
+
+def test_a_spool_that_cannot_take_a_fax_fails_that_call_only(tmp_path: Path) -> None:
+    """The receive setup's file cannot be written (a FaxFileError): that call ends as an
+    internal failure, the line stays in service and receives the next call."""
+    sent = make_tiff(tmp_path, pages=1)
+    for end in ("a", "b"):
+        (tmp_path / end).mkdir()
+    callee = SpoolGone(tmp_path / "b")
+
+    async def main() -> list[CallOutcome]:
+        async with ModemPair(tmp_path / "ttyA", tmp_path / "ttyB", numbers=NUMBERS) as pair:
+            calling = ModemProvider([line_config(pair.paths[0], NUMBERS[0])])
+            answering = ModemProvider([line_config(pair.paths[1], NUMBERS[1])])
+            calling.set_listener(Service(tmp_path / "a"))
+            answering.set_listener(callee)
+            async with calling, answering:
+                a, b = calling.devices[0], answering.devices[0]
+                await ready(a)
+                await ready(b)
+                first = await asyncio.wait_for(a.dial(NUMBERS[1], request(sent)), CALL)
+                await until(callee.received, "the first call's end on line B", WAIT)
+                await ready(b)
+                await ready(a)
+                second = await asyncio.wait_for(a.dial(NUMBERS[1], request(sent)), CALL)
+                await until(lambda: len(callee.received()) == 2, "the second call's end", WAIT)
+        return [first, second]
+
+    first, second = asyncio.run(main())
+    failed, received = callee.received()
+    assert failed.cause is CallCause.INTERNAL, failed
+    assert "gone" in failed.detail, failed
+    assert first.cause is not CallCause.NONE, first
+    assert not any(callee.provider_errors), "line B never went out of service"
+    assert second.cause is CallCause.NONE, second
+    assert received.cause is CallCause.NONE, received

@@ -421,3 +421,22 @@ def test_a_modem_refusing_the_page_modulation_after_training_ends_the_call(
     assert session.result is not None
     assert session.result.code is CompletionCode.CALLDROPPED, session.result.code.text
     assert session.result.pages == 0
+
+
+def test_the_abort_before_the_hang_up_fits_what_the_modem_does(
+    make_tiff: MakeTiff, tmp_path: Path
+) -> None:
+    """Ended in the middle of sending (after ATA's CONNECT the modem takes V.21 frames from
+    us), the modem is given DLE ETX, not a CAN it would send as data with the ATH after it;
+    ended while receiving (after ATD's CONNECT), a CAN aborts the receive."""
+    answering = Class1Session(Role.ANSWER, receive_file=tmp_path / "in.tif")
+    calling = Class1Session(Role.CALL, send_file=make_tiff(pages=1))
+    try:
+        assert not answering.modem_idle
+        answering.hangup()
+        assert answering.done
+        assert answering.modem_abort == b"\x10\x03"
+        assert calling.modem_abort == b"\x18"
+    finally:
+        answering.close()
+        calling.close()
