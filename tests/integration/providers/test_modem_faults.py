@@ -23,9 +23,11 @@ from typing import Any, TypeVar
 import numpy as np
 
 from openfax.client import FaxOutgoingJob, FaxServer
+from openfax.engine import PageSent
 from openfax.providers import (
     CallCause,
     CallOutcome,
+    CallProgress,
     DeviceState,
     IncomingCall,
     ReceiveSetup,
@@ -50,9 +52,10 @@ NUMBERS = ("1001", "1002")
 
 
 class FarEnd:
-    """In a thread of the test: a modem pair, the faulty modem in front of its port A (at
-    ``link``, the daemon's line), and an OpenFax modem line on port B answering at the
-    first ring, whose received faxes :attr:`service` records."""
+    """In a thread of the test: a modem pair, a faulty modem in front of each port (port
+    A's at ``link``, the daemon's line; port B's for the far end's line), and an OpenFax
+    modem line on port B answering at the first ring, whose received faxes
+    :attr:`service` records."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -60,6 +63,7 @@ class FarEnd:
         (folder / "far").mkdir()
         self.service = Service(folder / "far")
         self.faulty: FaultyModem | None = None
+        self.far_faulty: FaultyModem | None = None
         self.line: ModemLine | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = threading.Event()
@@ -80,9 +84,10 @@ class FarEnd:
         async with (
             ModemPair(folder / "ttyA", folder / "ttyB", numbers=NUMBERS) as pair,
             FaultyModem(pair.paths[0], self.link) as faulty,
+            FaultyModem(pair.paths[1], folder / "ttyFar") as far_faulty,
         ):
             config = ModemLineConfig(
-                device=str(pair.paths[1]),
+                device=str(far_faulty.link),
                 name="far end",
                 number=NUMBERS[1],
                 command_timeout=2.0,
@@ -91,7 +96,8 @@ class FarEnd:
             provider = ModemProvider([config])
             provider.set_listener(self.service)
             async with provider:
-                self.faulty, self.line = faulty, provider.devices[0]
+                self.faulty, self.far_faulty = faulty, far_faulty
+                self.line = provider.devices[0]
                 self._started.set()
                 await self._stop.wait()
 
@@ -330,3 +336,122 @@ def test_a_spool_that_cannot_take_a_fax_fails_that_call_only(tmp_path: Path) -> 
     assert not any(callee.provider_errors), "line B never went out of service"
     assert second.cause is CallCause.NONE, second
     assert received.cause is CallCause.NONE, received
+
+
+def send_through(daemon: Daemon, server: FaxServer, tmp_path: Path, pages: int) -> tuple[str, Path]:
+    """Submit ``pages`` pages to the far end; the job's id and its TIFF as it is sent."""
+    job_id = submit(daemon, make_tiff(tmp_path, pages=pages))
+    sent = tmp_path / "job.tif"
+    FaxOutgoingJob(server, {"id": job_id}).copy_tiff(sent)
+    return job_id, sent
+
+
+def far_calls(far: FarEnd, count: int) -> list[CallOutcome]:
+    return wait_until(
+        lambda: len(outcomes := far.received()) == count and outcomes,
+        f"{count} calls ended at the far end",
+    )
+
+
+def test_no_carrier_mid_page_at_the_far_end_and_the_job_resumes(tmp_path: Path) -> None:
+    """The far end's modem loses the carrier in the middle of page 2 (NO CARRIER while it
+    receives the image data): the far end keeps page 1 and the call ends as a dropped line
+    with page 1 confirmed; the retry sends page 2, and the far end has both pages once."""
+    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+        job_id, sent = send_through(daemon, server, tmp_path, pages=2)
+
+        def page_one_confirmed() -> bool:
+            job = job_state(server, job_id)
+            return job is not None and job.pages_confirmed >= 1
+
+        wait_until(page_one_confirmed, "page 1 confirmed", CALL, poll=0.02)
+        assert far.far_faulty is not None
+        far.call(lambda: far.far_faulty.faults.no_carrier_mid_data(after=2000))  # type: ignore[union-attr]
+        done = finished(server, job_id)
+        calls = attempts(server, job_id)
+        received = far_calls(far, len(calls))
+    assert done.status.names == "COMPLETED", done.to_dict()
+    assert calls == [("line_dropped", 1), (None, 1)], "the retry sent page 2 only"
+    assert [(o.cause, o.pages) for o in received] == [
+        (CallCause.LINE_DROPPED, 1),
+        (CallCause.NONE, 1),
+    ], received
+    assert_pages(sent, received)
+
+
+def test_an_error_to_a_modulation_falls_back_to_the_next_lower(tmp_path: Path) -> None:
+    """The daemon's modem answers ERROR to V.17 at 14 400 bit/s (AT+FTM=145 and 146): the
+    driver trains at 12 000 instead, the far end answers FTT to the spoilt training, T.30
+    steps down, and the page goes at 12 000 bit/s in the same call."""
+    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+        assert far.faulty is not None
+        for code in (b"AT+FTM=145", b"AT+FTM=146"):
+            far.call(lambda code=code: far.faulty.faults.error_on(code))  # type: ignore[union-attr,misc]
+        job_id, sent = send_through(daemon, server, tmp_path, pages=1)
+        done = finished(server, job_id)
+        assert done.status.names == "COMPLETED", done.to_dict()
+        assert attempts(server, job_id) == [(None, 1)]
+        (received,) = far_calls(far, 1)
+    assert received.negotiated is not None
+    assert received.negotiated.bit_rate == 12000, received.negotiated
+    assert_pages(sent, [received])
+
+
+def test_a_slow_chatty_modem_still_delivers(tmp_path: Path) -> None:
+    """The daemon's modem answers 100 ms late, echoes every command whatever ATE0 said and
+    says RING at odd moments of the call: the fax goes through in one call."""
+    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+        faulty = far.faulty
+        assert faulty is not None
+        far.call(lambda: faulty.faults.slow(0.1))
+        far.call(faulty.faults.echo)
+        job_id, sent = send_through(daemon, server, tmp_path, pages=1)
+        for _ in range(3):
+            far.call(lambda: faulty.unsolicited(b"RING", within=10.0))
+        done = finished(server, job_id)
+        assert done.status.names == "COMPLETED", done.to_dict()
+        assert attempts(server, job_id) == [(None, 1)]
+        (received,) = far_calls(far, 1)
+        assert "modem said 'RING'" in "".join(daemon.log), "a RING in the call, ignored"
+    assert_pages(sent, [received])
+
+
+def test_a_fax_received_when_the_modem_vanishes_mid_page_keeps_its_good_pages(
+    tmp_path: Path,
+) -> None:
+    """The far end sends two pages to the daemon's line; its modem vanishes during page 2:
+    the fax lands in the inbox with page 1, marked partial, and the line comes back."""
+    document = make_tiff(tmp_path, pages=2)
+    progress: list[CallProgress] = []
+    with faulty_daemon(tmp_path) as (daemon, far):
+        line, faulty = far.line, far.faulty
+        assert line is not None
+        assert faulty is not None
+        dial = far.call(
+            lambda: asyncio.ensure_future(
+                line.dial(NUMBERS[0], request(document), progress=progress.append)
+            )
+        )
+        wait_until(
+            lambda: far.call(
+                lambda: any(isinstance(e, PageSent) and e.confirmed for e in progress)
+            ),
+            "page 1 received by the daemon",
+            CALL,
+            poll=0.02,
+        )
+        far.call(faulty.disappear)
+        (row,) = wait_until(
+            lambda: json.loads(openfax(daemon, "inbox", "--json").stdout),
+            "the partial fax in the inbox",
+        )
+        assert (row["pages"], row["partial"]) == (1, True), row
+        wait_until(lambda: far.call(dial.done), "the far end's call to end")
+        outcome = far.call(dial.result)
+        assert outcome.cause is CallCause.LINE_DROPPED, outcome
+        far.call(faulty.reappear)
+        line_ready(daemon)
+        received = tmp_path / "inbox.tif"
+        openfax(daemon, "get", row["id"], "-o", str(received))
+    (page,) = read_pages(received)
+    assert np.array_equal(page, read_pages(document)[0]), "page 1 as it was sent"
