@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import pytest
 
 from openfax.client import FaxOutgoingJob, FaxServer
 from openfax.engine import PageSent
@@ -49,6 +51,10 @@ WAIT = 60.0
 CALL = 150.0
 """Seconds a call of a few pages may take at real time on a loaded machine."""
 NUMBERS = ("1001", "1002")
+STRESS = pytest.mark.skipif(
+    os.environ.get("OPENFAX_STRESS") != "1",
+    reason="a minute or more at real time: OPENFAX_STRESS=1",
+)
 
 
 class FarEnd:
@@ -455,3 +461,59 @@ def test_a_fax_received_when_the_modem_vanishes_mid_page_keeps_its_good_pages(
         openfax(daemon, "get", row["id"], "-o", str(received))
     (page,) = read_pages(received)
     assert np.array_equal(page, read_pages(document)[0]), "page 1 as it was sent"
+
+
+@STRESS
+def test_a_modem_that_stops_answering_mid_page_is_reset_and_the_job_resumes(
+    tmp_path: Path,
+) -> None:
+    """The daemon's modem hangs in the middle of page 2 of 3 (it takes nothing and says
+    nothing): the call ends as a dropped line with page 1 once the driver's time-out runs
+    out, the hang-up and the reset go unanswered (DTR is dropped), and the line is out of
+    service until the modem answers again; then the retry sends pages 2 and 3."""
+    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+        faulty = far.faulty
+        assert faulty is not None
+        job_id, sent = send_through(daemon, server, tmp_path, pages=3)
+
+        def page_one_confirmed() -> bool:
+            job = job_state(server, job_id)
+            return job is not None and job.pages_confirmed >= 1
+
+        wait_until(page_one_confirmed, "page 1 confirmed", CALL, poll=0.02)
+        far.call(faulty.faults.stop_answering)
+        row = wait_until(
+            lambda: (row := device_row(daemon))["registration"] != "registered" and row,
+            "modem A out of service",
+            CALL,
+        )
+        assert "no answer to" in row["registration"], row
+        job = job_state(server, job_id)
+        assert job is not None
+        assert (job.failure_cause, job.pages_confirmed) == ("line_dropped", 1), job.to_dict()
+        far.call(faulty.faults.resume)
+        line_ready(daemon)
+        done = finished(server, job_id)
+        assert done.status.names == "COMPLETED", done.to_dict()
+        assert attempts(server, job_id) == [("line_dropped", 1), (None, 2)]
+        received = far_calls(far, 2)
+        assert "dropping DTR" in "".join(daemon.log)
+    assert_pages(sent, received)
+
+
+@STRESS
+def test_lost_dle_etx_costs_a_repeat_not_the_call(tmp_path: Path) -> None:
+    """Both modems lose the DLE ETX ending a block of data they receive (the daemon's the
+    first frames of the call, the far end's the first after its answer): each driver gives
+    up on that block after its data time-out, T.30 repeats, and the fax goes in one call."""
+    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+        assert far.faulty is not None
+        assert far.far_faulty is not None
+        far.call(far.faulty.faults.drop_dle_etx)
+        far.call(far.far_faulty.faults.drop_dle_etx)
+        job_id, sent = send_through(daemon, server, tmp_path, pages=1)
+        done = finished(server, job_id)
+        assert done.status.names == "COMPLETED", done.to_dict()
+        assert attempts(server, job_id) == [(None, 1)]
+        (received,) = far_calls(far, 1)
+    assert_pages(sent, [received])

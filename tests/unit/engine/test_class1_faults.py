@@ -440,3 +440,21 @@ def test_the_abort_before_the_hang_up_fits_what_the_modem_does(
     finally:
         answering.close()
         calling.close()
+
+
+def test_a_frame_whose_dle_etx_is_lost_is_taken_as_bad_at_once(make_tiff: MakeTiff) -> None:
+    """The modem's OK comes right after a frame's bytes, its DLE ETX lost: the frame is bad
+    and the next is asked for at once, not after a silence long enough for T.30 to end the
+    call for a frame lasting too long."""
+    session = Class1Session(Role.CALL, send_file=make_tiff(pages=1))
+    try:
+        session.start(0.0)
+        assert session.data_to_send() == b""
+        csi = bytes([0xFF, 0x03, 0x40]) + b"4321" + bytes([0x12, 0x34])  # and its FCS
+        session.receive(csi + b"\r\nO", 0.1)
+        assert session.data_to_send() == b""
+        session.receive(b"K\r\n", 0.2)
+        assert session.data_to_send() == b"AT+FRH=3\r"
+        assert not session.done
+    finally:
+        session.close()
