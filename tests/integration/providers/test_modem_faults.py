@@ -75,6 +75,8 @@ class FarEnd:
         self._started = threading.Event()
         self._stop: asyncio.Event | None = None
         self._failure: list[BaseException] = []
+        self.seen = 0
+        """Calls the far end received before the test running now."""
 
     def serve(self) -> None:
         try:
@@ -179,6 +181,35 @@ def faulty_daemon(tmp_path: Path, **line: Any) -> Iterator[tuple[Daemon, FarEnd]
 CAUSES = ("busy", "no_answer", "line_dropped", "protocol", "internal")
 
 
+@pytest.fixture(scope="module")
+def shared_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, FarEnd]]:
+    """One daemon and far end for the module's tests (each starts with the modems well)."""
+    with faulty_daemon(tmp_path_factory.mktemp("faults")) as rig:
+        yield rig
+
+
+@pytest.fixture
+def rig(shared_rig: tuple[Daemon, FarEnd]) -> Iterator[tuple[Daemon, FarEnd]]:
+    """The shared daemon and far end; after the test every fault is off, the modem plugged
+    in and the daemon's line ready again."""
+    daemon, far = shared_rig
+    far.seen = len(far.received())
+    yield shared_rig
+
+    def heal() -> None:
+        for faulty in (far.faulty, far.far_faulty):
+            assert faulty is not None
+            faulty.faults.clear_faults()
+            faulty.reappear()
+
+    far.call(heal)
+    line_ready(daemon)
+    wait_until(
+        lambda: far.call(lambda: far.line is not None and far.line.state is DeviceState.IDLE),
+        "the far end's line idle",
+    )
+
+
 def device_row(daemon: Daemon) -> dict[str, Any]:
     rows = json.loads(openfax(daemon, "devices", "--json").stdout)
     row: dict[str, Any] = next(row for row in rows if row["name"] == "modem A")
@@ -232,13 +263,16 @@ def assert_pages(sent: Path, received: list[CallOutcome]) -> None:
         assert np.array_equal(a, b), f"page {number} differs"
 
 
-def test_a_modem_unplugged_mid_page_comes_back_and_the_job_resumes(tmp_path: Path) -> None:
+def test_a_modem_unplugged_mid_page_comes_back_and_the_job_resumes(
+    tmp_path: Path, rig: tuple[Daemon, FarEnd]
+) -> None:
     """Three pages; the modem vanishes (the USB cable pulled: the port gives EIO) once page 1
     is confirmed. The call ends as a dropped line with one page, the device shows "not
     available" with the reason, and comes back by itself when the port does; the retry
     sends pages 2 and 3 only, and the far end has all three, none twice."""
     document = make_tiff(tmp_path, pages=3)
-    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+    daemon, far = rig
+    with daemon.connected() as server:
         job_id = submit(daemon, document)
         sent = tmp_path / "job.tif"
         FaxOutgoingJob(server, {"id": job_id}).copy_tiff(sent)
@@ -270,9 +304,7 @@ def test_a_modem_unplugged_mid_page_comes_back_and_the_job_resumes(tmp_path: Pat
         done = finished(server, job_id)
         assert done.status.names == "COMPLETED", done.to_dict()
         assert attempts(server, job_id) == [("line_dropped", 1), (None, 2)]
-        received = wait_until(
-            lambda: len(outcomes := far.received()) == 2 and outcomes, "both calls at the far end"
-        )
+        received = far_calls(far, 2)
     assert [o.cause.value for o in received] == ["line_dropped", "none"], received
     assert [o.pages for o in received] == [1, 2], "nothing lost, nothing twice"
     assert_pages(sent, received)
@@ -353,17 +385,21 @@ def send_through(daemon: Daemon, server: FaxServer, tmp_path: Path, pages: int) 
 
 
 def far_calls(far: FarEnd, count: int) -> list[CallOutcome]:
+    """The ``count`` calls the far end received in this test, once they ended."""
     return wait_until(
-        lambda: len(outcomes := far.received()) == count and outcomes,
+        lambda: len(outcomes := far.received()[far.seen :]) == count and outcomes,
         f"{count} calls ended at the far end",
     )
 
 
-def test_no_carrier_mid_page_at_the_far_end_and_the_job_resumes(tmp_path: Path) -> None:
+def test_no_carrier_mid_page_at_the_far_end_and_the_job_resumes(
+    tmp_path: Path, rig: tuple[Daemon, FarEnd]
+) -> None:
     """The far end's modem loses the carrier in the middle of page 2 (NO CARRIER while it
     receives the image data): the far end keeps page 1 and the call ends as a dropped line
     with page 1 confirmed; the retry sends page 2, and the far end has both pages once."""
-    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+    daemon, far = rig
+    with daemon.connected() as server:
         job_id, sent = send_through(daemon, server, tmp_path, pages=2)
 
         def page_one_confirmed() -> bool:
@@ -385,11 +421,14 @@ def test_no_carrier_mid_page_at_the_far_end_and_the_job_resumes(tmp_path: Path) 
     assert_pages(sent, received)
 
 
-def test_an_error_to_a_modulation_falls_back_to_the_next_lower(tmp_path: Path) -> None:
+def test_an_error_to_a_modulation_falls_back_to_the_next_lower(
+    tmp_path: Path, rig: tuple[Daemon, FarEnd]
+) -> None:
     """The daemon's modem answers ERROR to V.17 at 14 400 bit/s (AT+FTM=145 and 146): the
     driver trains at 12 000 instead, the far end answers FTT to the spoilt training, T.30
     steps down, and the page goes at 12 000 bit/s in the same call."""
-    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+    daemon, far = rig
+    with daemon.connected() as server:
         assert far.faulty is not None
         for code in (b"AT+FTM=145", b"AT+FTM=146"):
             far.call(lambda code=code: far.faulty.faults.error_on(code))  # type: ignore[union-attr,misc]
@@ -403,10 +442,11 @@ def test_an_error_to_a_modulation_falls_back_to_the_next_lower(tmp_path: Path) -
     assert_pages(sent, [received])
 
 
-def test_a_slow_chatty_modem_still_delivers(tmp_path: Path) -> None:
+def test_a_slow_chatty_modem_still_delivers(tmp_path: Path, rig: tuple[Daemon, FarEnd]) -> None:
     """The daemon's modem answers 100 ms late, echoes every command whatever ATE0 said and
     says RING at odd moments of the call: the fax goes through in one call."""
-    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+    daemon, far = rig
+    with daemon.connected() as server:
         faulty = far.faulty
         assert faulty is not None
         far.call(lambda: faulty.faults.slow(0.1))
@@ -422,56 +462,56 @@ def test_a_slow_chatty_modem_still_delivers(tmp_path: Path) -> None:
     assert_pages(sent, [received])
 
 
+@STRESS
 def test_a_fax_received_when_the_modem_vanishes_mid_page_keeps_its_good_pages(
-    tmp_path: Path,
+    tmp_path: Path, rig: tuple[Daemon, FarEnd]
 ) -> None:
     """The far end sends two pages to the daemon's line; its modem vanishes during page 2:
     the fax lands in the inbox with page 1, marked partial, and the line comes back."""
     document = make_tiff(tmp_path, pages=2)
     progress: list[CallProgress] = []
-    with faulty_daemon(tmp_path) as (daemon, far):
-        line, faulty = far.line, far.faulty
-        assert line is not None
-        assert faulty is not None
-        dial = far.call(
-            lambda: asyncio.ensure_future(
-                line.dial(NUMBERS[0], request(document), progress=progress.append)
-            )
+    daemon, far = rig
+    line, faulty = far.line, far.faulty
+    assert line is not None
+    assert faulty is not None
+    dial = far.call(
+        lambda: asyncio.ensure_future(
+            line.dial(NUMBERS[0], request(document), progress=progress.append)
         )
-        wait_until(
-            lambda: far.call(
-                lambda: any(isinstance(e, PageSent) and e.confirmed for e in progress)
-            ),
-            "page 1 received by the daemon",
-            CALL,
-            poll=0.02,
-        )
-        far.call(faulty.disappear)
-        (row,) = wait_until(
-            lambda: json.loads(openfax(daemon, "inbox", "--json").stdout),
-            "the partial fax in the inbox",
-        )
-        assert (row["pages"], row["partial"]) == (1, True), row
-        wait_until(lambda: far.call(dial.done), "the far end's call to end")
-        outcome = far.call(dial.result)
-        assert outcome.cause is CallCause.LINE_DROPPED, outcome
-        far.call(faulty.reappear)
-        line_ready(daemon)
-        received = tmp_path / "inbox.tif"
-        openfax(daemon, "get", row["id"], "-o", str(received))
+    )
+    wait_until(
+        lambda: far.call(lambda: any(isinstance(e, PageSent) and e.confirmed for e in progress)),
+        "page 1 received by the daemon",
+        CALL,
+        poll=0.02,
+    )
+    far.call(faulty.disappear)
+    (row,) = wait_until(
+        lambda: json.loads(openfax(daemon, "inbox", "--json").stdout),
+        "the partial fax in the inbox",
+    )
+    assert (row["pages"], row["partial"]) == (1, True), row
+    wait_until(lambda: far.call(dial.done), "the far end's call to end")
+    outcome = far.call(dial.result)
+    assert outcome.cause is CallCause.LINE_DROPPED, outcome
+    far.call(faulty.reappear)
+    line_ready(daemon)
+    received = tmp_path / "inbox.tif"
+    openfax(daemon, "get", row["id"], "-o", str(received))
     (page,) = read_pages(received)
     assert np.array_equal(page, read_pages(document)[0]), "page 1 as it was sent"
 
 
 @STRESS
 def test_a_modem_that_stops_answering_mid_page_is_reset_and_the_job_resumes(
-    tmp_path: Path,
+    tmp_path: Path, rig: tuple[Daemon, FarEnd]
 ) -> None:
     """The daemon's modem hangs in the middle of page 2 of 3 (it takes nothing and says
     nothing): the call ends as a dropped line with page 1 once the driver's time-out runs
     out, the hang-up and the reset go unanswered (DTR is dropped), and the line is out of
     service until the modem answers again; then the retry sends pages 2 and 3."""
-    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+    daemon, far = rig
+    with daemon.connected() as server:
         faulty = far.faulty
         assert faulty is not None
         job_id, sent = send_through(daemon, server, tmp_path, pages=3)
@@ -502,11 +542,14 @@ def test_a_modem_that_stops_answering_mid_page_is_reset_and_the_job_resumes(
 
 
 @STRESS
-def test_lost_dle_etx_costs_a_repeat_not_the_call(tmp_path: Path) -> None:
+def test_lost_dle_etx_costs_a_repeat_not_the_call(
+    tmp_path: Path, rig: tuple[Daemon, FarEnd]
+) -> None:
     """Both modems lose the DLE ETX ending a block of data they receive (the daemon's the
     first frames of the call, the far end's the first after its answer): each driver gives
     up on that block after its data time-out, T.30 repeats, and the fax goes in one call."""
-    with faulty_daemon(tmp_path) as (daemon, far), daemon.connected() as server:
+    daemon, far = rig
+    with daemon.connected() as server:
         assert far.faulty is not None
         assert far.far_faulty is not None
         far.call(far.faulty.faults.drop_dle_etx)
