@@ -77,6 +77,8 @@ class FarEnd:
         self._failure: list[BaseException] = []
         self.seen = 0
         """Calls the far end received before the test running now."""
+        self.inbox = 0
+        """Faxes the daemon received before the test running now."""
 
     def serve(self) -> None:
         try:
@@ -463,11 +465,14 @@ def test_a_slow_chatty_modem_still_delivers(tmp_path: Path, rig: tuple[Daemon, F
 
 
 @STRESS
-def test_a_fax_received_when_the_modem_vanishes_mid_page_keeps_its_good_pages(
-    tmp_path: Path, rig: tuple[Daemon, FarEnd]
+@pytest.mark.parametrize("fault", ["vanishes", "no carrier"])
+def test_a_fax_received_when_the_call_breaks_mid_page_keeps_its_good_pages(
+    tmp_path: Path, rig: tuple[Daemon, FarEnd], fault: str
 ) -> None:
-    """The far end sends two pages to the daemon's line; its modem vanishes during page 2:
-    the fax lands in the inbox with page 1, marked partial, and the line comes back."""
+    """The far end sends two pages to the daemon's line; during page 2 its modem vanishes,
+    or loses the carrier (NO CARRIER; the far end's image carrier then goes on where the
+    receiver listens for V.21, and T.30 ends the call): the fax lands in the inbox with
+    page 1, marked partial, and the line is ready again."""
     document = make_tiff(tmp_path, pages=2)
     progress: list[CallProgress] = []
     daemon, far = rig
@@ -485,15 +490,20 @@ def test_a_fax_received_when_the_modem_vanishes_mid_page_keeps_its_good_pages(
         CALL,
         poll=0.02,
     )
-    far.call(faulty.disappear)
-    (row,) = wait_until(
-        lambda: json.loads(openfax(daemon, "inbox", "--json").stdout),
-        "the partial fax in the inbox",
-    )
-    assert (row["pages"], row["partial"]) == (1, True), row
-    wait_until(lambda: far.call(dial.done), "the far end's call to end")
+    if fault == "vanishes":
+        far.call(faulty.disappear)
+    else:
+        far.call(lambda: faulty.faults.no_carrier_mid_data(after=2000))
+    wait_until(lambda: far.call(dial.done), "the far end's call to end", CALL)
     outcome = far.call(dial.result)
     assert outcome.cause is CallCause.LINE_DROPPED, outcome
+    rows = wait_until(
+        lambda: json.loads(openfax(daemon, "inbox", "--json").stdout)[far.inbox :],
+        "the partial fax in the inbox",
+    )
+    far.inbox += 1
+    (row,) = rows
+    assert (row["pages"], row["partial"]) == (1, True), row
     far.call(faulty.reappear)
     line_ready(daemon)
     received = tmp_path / "inbox.tif"
