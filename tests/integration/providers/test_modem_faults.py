@@ -41,6 +41,7 @@ from openfax.virtual_modem import FaultyModem, ModemPair
 from tests.daemon import Daemon, running
 from tests.fax_images import read_pages
 from tests.integration.cli.test_accounts_commands import openfax
+from tests.integration.providers.modem_peer import ScriptedModem
 from tests.unit.providers.test_loopback import Service, make_tiff, request
 from tests.waiting import until, wait_until
 
@@ -533,7 +534,7 @@ def test_a_modem_that_stops_answering_mid_page_is_reset_and_the_job_resumes(
         wait_until(page_one_confirmed, "page 1 confirmed", CALL, poll=0.02)
         far.call(faulty.faults.stop_answering)
         row = wait_until(
-            lambda: (row := device_row(daemon))["registration"] != "registered" and row,
+            lambda: (row := device_row(daemon))["state"] == "unregistered" and row,
             "modem A out of service",
             CALL,
         )
@@ -570,3 +571,28 @@ def test_lost_dle_etx_costs_a_repeat_not_the_call(
         assert attempts(server, job_id) == [(None, 1)]
         (received,) = far_calls(far, 1)
     assert_pages(sent, [received])
+
+
+def test_a_silent_modem_stays_out_of_service_with_its_reason_while_it_is_tried_again(
+    tmp_path: Path,
+) -> None:
+    """A modem that does not answer is probed again every ``reopen_seconds``: meanwhile the
+    line stays out of service with the reason, not back to "registering" at each try."""
+    link = tmp_path / "modem"
+    with ScriptedModem(link) as peer:
+        peer.silent = True
+        provider = ModemProvider([line_config(link, NUMBERS[0], command_timeout=1.0)])
+        provider.set_listener(Service(tmp_path))
+
+        async def main() -> None:
+            async with provider:
+                line = provider.devices[0]
+                await until(lambda: line.registration.failed, "the silence noticed", WAIT)
+                tries = peer.received.count(b"ATZ")
+                await until(lambda: peer.received.count(b"ATZ") > tries, "a new try", WAIT)
+                assert line.registration.failed, line.registration
+                assert "no answer to ATZ" in line.registration.error
+                peer.silent = False
+                await ready(line)
+
+        asyncio.run(asyncio.wait_for(main(), 2 * WAIT))

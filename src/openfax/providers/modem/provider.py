@@ -301,8 +301,8 @@ class ModemLine(LineBase["ModemProvider"]):
             )
         except ModemError as exc:
             return str(exc)
-        if self._availability.state is RegistrationState.FAILED:
-            self._set_availability(RegistrationState.REGISTERING, "")
+        # A line out of service stays so, with its reason, until the modem is ready again:
+        # a dead modem re-probed every reopen_seconds does not flicker in and out of it.
         self._dialogue = AtDialogue(self._settings())
         self._dialogue.start(loop.time())
         try:
