@@ -137,9 +137,10 @@ class FaxMessageIterator:
     """FAXCOMEX message iterator: a forward cursor over an archive, oldest first, reading
     ``prefetch_size`` messages per request as it goes. Also a Python iterator."""
 
-    def __init__(self, archive: _Archive, prefetch_size: int) -> None:
+    def __init__(self, archive: _Archive, prefetch_size: int, search: str = "") -> None:
         self._archive = archive
         self._prefetch_size = prefetch_size
+        self._search = search
         self.move_first()
 
     @property
@@ -161,7 +162,7 @@ class FaxMessageIterator:
             archive._path,
             "messages",
             self.prefetch_size,
-            params=archive._params,
+            params=archive._params | ({"q": self._search} if self._search else {}),
         )
         self._buffer = self._pages.next_page()
         self._position = 0
@@ -267,9 +268,13 @@ class _Archive:
     def _message(self, data: dict[str, Any]) -> Any:
         return self._kind(self._connection, self._path, data)
 
-    def get_messages(self, prefetch_size: int = DEFAULT_PREFETCH_SIZE) -> FaxMessageIterator:
-        """FAXCOMEX ``GetMessages(prefetch)``: an iterator over the archive, oldest first."""
-        return FaxMessageIterator(self, prefetch_size)
+    def get_messages(
+        self, prefetch_size: int = DEFAULT_PREFETCH_SIZE, *, search: str = ""
+    ) -> FaxMessageIterator:
+        """FAXCOMEX ``GetMessages(prefetch)``: an iterator over the archive, oldest first;
+        ``search`` (an OpenFax addition): only the faxes whose text, read by OCR, holds each
+        of its words (letter case aside)."""
+        return FaxMessageIterator(self, prefetch_size, search)
 
 
 class FaxIncomingArchive(_Archive):

@@ -23,6 +23,7 @@ import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -73,6 +74,45 @@ class FaxText:
     def text(self) -> str:
         """The pages' text, one line per line read, pages apart by a form feed."""
         return "\f".join(page.text for page in self.pages)
+
+    def cut(self, most: int) -> FaxText:
+        """The first lines whose text holds at most ``most`` characters (a bound on what is
+        kept of a fax however much it says)."""
+        pages: list[PageText] = []
+        left = most
+        for page in self.pages:
+            lines: list[tuple[Word, ...]] = []
+            for line in page.lines:
+                size = sum(len(word.text) + 1 for word in line)
+                if size > left:
+                    return FaxText((*pages, PageText(tuple(lines))))
+                lines.append(line)
+                left -= size
+            pages.append(PageText(tuple(lines)))
+            left -= 1
+        return FaxText(tuple(pages))
+
+    def to_json(self) -> list[list[list[list[str | int]]]]:
+        """The words as JSON: pages of lines of ``[text, left, top, width, height]``."""
+        return [
+            [[[w.text, w.left, w.top, w.width, w.height] for w in line] for line in page.lines]
+            for page in self.pages
+        ]
+
+    @classmethod
+    def from_json(cls, value: Sequence[Any]) -> FaxText:
+        """The words :meth:`to_json` wrote."""
+        return cls(
+            tuple(
+                PageText(tuple(tuple(Word(*_word(word)) for word in line) for line in page))
+                for page in value
+            )
+        )
+
+
+def _word(value: Sequence[Any]) -> tuple[str, int, int, int, int]:
+    text, left, top, width, height = value
+    return str(text), int(left), int(top), int(width), int(height)
 
 
 def find_tesseract(command: str = TESSERACT) -> str | None:

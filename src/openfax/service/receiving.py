@@ -56,6 +56,7 @@ from openfax.service.archiving import archive_incoming
 from openfax.service.context import ServiceContext
 from openfax.service.event_hub import after_commit
 from openfax.service.inbound_routing import InboundRouting
+from openfax.service.ocr import TextReader
 from openfax.service.system_log import inbound_events
 from openfax.service.views import incoming_job_changed
 from openfax.store import IncomingJob
@@ -82,6 +83,7 @@ class Receiver:
     ) -> None:
         self.ctx = ctx
         self.routing = routing
+        self.texts = TextReader(ctx)
         self._on_idle = on_idle
         self._sending = sending
         self._calls: dict[int, asyncio.Queue[CallProgress]] = {}
@@ -325,9 +327,11 @@ class Receiver:
     # --- routing ------------------------------------------------------------------------------
 
     async def route(self, job: IncomingJob) -> None:
-        """Run the line's routing methods on an archived fax (see ``inbound_routing``). After
-        a store error they start again a second later: a delivery stored as done is not run
-        again, one done whose result the store refused is (at least once, never lost)."""
+        """Run the line's routing methods on an archived fax (see ``inbound_routing``), once
+        its text is read or the time for it is up (``openfax.service.ocr``). After a store
+        error they start again a second later: a delivery stored as done is not run again,
+        one done whose result the store refused is (at least once, never lost)."""
+        await self.texts.wait_for_text(job)
         await self.ctx.store_until_done(
             partial(self.routing.route, job), f"fax {job.id:016x}: its routing"
         )
