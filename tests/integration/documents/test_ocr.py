@@ -25,9 +25,17 @@ def fax_of(tmp_path: Path, resolution: Resolution) -> Path:
     return tiff
 
 
-def read(tiff: Path, *, time_limit: float = 60, command: str = TESSERACT) -> FaxText:
+def read(
+    tiff: Path, *, time_limit: float = 60, command: str = TESSERACT, page_limit: int = 5
+) -> FaxText:
     return asyncio.run(
-        read_fax(tiff, command=command, languages=["eng"], page_limit=5, time_limit=time_limit)
+        read_fax(
+            tiff,
+            command=command,
+            languages=["eng"],
+            page_limit=page_limit,
+            time_limit=time_limit,
+        )
     )
 
 
@@ -57,6 +65,15 @@ def test_text_of_a_fax_and_its_pdf_text_layer(tmp_path: Path, resolution: Resolu
         (round(left * 2), round((height - top) * 2), round(right * 2), round((height - bottom) * 2))
     )
     assert box.getextrema()[0] < 128
+
+
+def test_only_the_first_pages_up_to_the_limit_are_read(tmp_path: Path) -> None:
+    text = tmp_path / "two.txt"
+    text.write_text("First page\n\fSecond page\n")
+    tiff = tmp_path / "two.tif"
+    assert write_fax_tiff(render_documents([text]), tiff) == 2
+    assert read(tiff, page_limit=1).text == "First page"
+    assert read(tiff).text == "First page\fSecond page"
 
 
 def test_a_fax_past_its_time_limit_is_an_ocr_error(tmp_path: Path) -> None:
