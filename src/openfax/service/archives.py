@@ -186,8 +186,10 @@ class Archives:
         tiff = await self.tiff_path(direction, message_id)
         pdf = self._pdf_cache(direction, message_id)
         if not pdf.exists():
-            async with self._ctx.db.read() as conn:
-                read = await q.get_message_text(conn, message_id)
+            read = None
+            if direction is Direction.IN:
+                async with self._ctx.db.read() as conn:
+                    read = await q.get_message_text(conn, message_id)
             texts = FaxText.from_json(read.pages).pages if read is not None else ()
             await asyncio.to_thread(write_pdf, tiff, pdf, texts)
         if actor is not None:

@@ -51,10 +51,6 @@ class TextReader:
         self._workers = asyncio.Semaphore(settings.workers)
         self._readings: dict[int, asyncio.Task[None]] = {}
 
-    @property
-    def enabled(self) -> bool:
-        return self.command is not None
-
     async def wait_for_text(self, job: IncomingJob) -> None:
         """Have the archived fax read, unless it was already, and wait for its text at most
         ``ocr.time_limit_seconds``; past that the reading goes on in the background."""
@@ -69,9 +65,9 @@ class TextReader:
             self._readings[job.id] = reading
             reading.add_done_callback(lambda _: self._readings.pop(job.id, None))
         limit = self.ctx.config.ocr.time_limit_seconds
-        try:
-            await asyncio.wait_for(asyncio.shield(reading), limit)
-        except TimeoutError:
+        # Neither the time-out nor a reading stopped with the service stops the routing.
+        done, _ = await asyncio.wait({reading}, timeout=limit)
+        if not done:
             _logger.warning(
                 "fax %016x: routed without its text, not read within %g s (ocr.time_limit_seconds)",
                 job.id,
