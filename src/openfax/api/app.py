@@ -554,6 +554,22 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
             path, media_type="application/pdf", filename=f"{message_id.lower()}.pdf"
         )
 
+    if direction is Direction.IN:
+
+        @api.get(
+            prefix + "/{message_id}/text",
+            name="get_in_message_text",
+            tags=tag,
+            response_model=m.MessageTextModel,
+        )
+        async def get_text(message_id: IdParam, who: QueryArchives) -> m.MessageTextModel:
+            """What OCR read of the received fax (empty, ``read_at`` null, until it is read)."""
+            await visible(message_id, who)
+            read = await service.archives.get_text(parse_id(message_id), who.name)
+            if read is None:
+                return m.MessageTextModel(text="", error="", read_at=None)
+            return m.MessageTextModel(text=read.text, error=read.error, read_at=read.read_at)
+
     @api.delete(
         prefix + "/{message_id}",
         name=f"delete_{direction.value}_message",

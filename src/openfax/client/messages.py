@@ -105,6 +105,12 @@ class FaxIncomingMessage(_Message):
         path = f"{self._path}/{segment(self.id)}/reassign"
         self._data = send_json(self._connection, "POST", path, {"account_name": account})
 
+    def get_text(self) -> str:
+        """The fax's text as OCR read it (lines, pages apart by a form feed); empty until
+        it is read, or when it could not be (OpenFax's, not FAXCOMEX's)."""
+        data = self._connection.get(f"{self._path}/{segment(self.id)}/text")
+        return str(data["text"])
+
     def get_routing_deliveries(self) -> Collection[FaxRoutingDelivery]:
         """What each inbound routing method did with this fax (done, pending with its next
         attempt, or failed and why), in the order they run."""

@@ -20,7 +20,7 @@ from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, reco
 from openfax.service.context import ServiceContext
 from openfax.service.housekeeping import pdf_cache_path
 from openfax.service.views import message_info, message_removed
-from openfax.store import Direction
+from openfax.store import Direction, MessageText
 from openfax.store import queries as q
 
 CHANGEABLE_MESSAGE_FIELDS = {
@@ -195,6 +195,18 @@ class Archives:
         if actor is not None:
             await self._downloaded(actor, direction, message_id, "pdf")
         return pdf
+
+    async def get_text(self, message_id: int, actor: str | None = None) -> MessageText | None:
+        """What OCR read of a received fax, None until it is read; audited as viewed by
+        ``actor`` unless None."""
+        async with self._ctx.db.read() as conn:
+            await q.get_message(conn, Direction.IN, message_id)
+            read = await q.get_message_text(conn, message_id)
+        if actor is not None:
+            await record_read(
+                self._ctx, actor, AuditAction.VIEWED, message_type(Direction.IN), message_id
+            )
+        return read
 
     async def _downloaded(
         self, actor: str, direction: Direction, message_id: int, file_format: str

@@ -73,7 +73,9 @@ def test_a_received_fax_is_searchable_and_routed_on_its_words(
             WAIT,
         )
         assert list(server.inbound_routing.get_deliveries(message_id=invoice)) == []
+        text = server.folders.incoming_archive.get_message(referral).get_text()
     assert delivery.status == "done"
+    assert text.splitlines() == REFERRAL.splitlines()
     assert [p.name for p in folder.iterdir()] == [f"{referral}.pdf"]
     assert pdf_text(folder / f"{referral}.pdf").split() == REFERRAL.split()
 
@@ -112,6 +114,7 @@ def test_a_fax_whose_reading_fails_is_archived_and_routed_all_the_same(tmp_path:
             (delivery,) = settled(server, received)
             inbox = [m.id for m in server.folders.incoming_archive.get_messages()]
             searched = list(server.folders.incoming_archive.get_messages(search="referral"))
+        read = api(daemon, f"/v1/incoming-messages/{received}/text").json()
         log = "".join(daemon.log)
     assert delivery.status == "done"
     assert inbox == [received]
@@ -119,3 +122,6 @@ def test_a_fax_whose_reading_fails_is_archived_and_routed_all_the_same(tmp_path:
     assert (folder / f"{received}.pdf").stat().st_size > 0
     assert pdf_text(folder / f"{received}.pdf").strip() == ""
     assert "its text could not be read: reading the text took longer than 0.01 s" in log
+    assert read["text"] == ""
+    assert read["error"].startswith("reading the text took longer than 0.01 s")
+    assert read["read_at"] is not None
