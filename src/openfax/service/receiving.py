@@ -259,8 +259,9 @@ class Receiver:
     ) -> None:
         """Move a finished reception to ROUTING and into the archive in one step, then route;
         a cancelled one (CANCELING) is archived too, then ends CANCELED and leaves the queue.
-        ``cut_off``: the reception was cut off by a restart (recovery). A store error is
-        tried again until the fax is archived (or the service stops)."""
+        ``cut_off``: the reception was cut off by a restart (recovery; it is then routed in
+        the background, so the start does not wait). A store error is tried again until the
+        fax is archived (or the service stops)."""
         archived: list[tuple[IncomingJob, bool]] = []
         written = await self.ctx.store_until_done(
             partial(self._archive, job, end, cut_off, archived),
@@ -277,7 +278,12 @@ class Receiver:
             routed.device_id,
             ", cancelled" if cancelled else "",
         )
-        if not cancelled:
+        if cancelled:
+            return
+        if cut_off:
+            # At start-up: the reading of its text and its routing must not hold up the start.
+            self.ctx.spawn(self.route(routed), f"routing {routed.id:016x}")
+        else:
             await self.route(routed)
 
     async def _archive(
