@@ -6,8 +6,10 @@ and a fax whose reading fails is archived and routed all the same."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -125,3 +127,42 @@ def test_a_fax_whose_reading_fails_is_archived_and_routed_all_the_same(tmp_path:
     assert read["text"] == ""
     assert read["error"].startswith("reading the text took longer than 0.01 s")
     assert read["read_at"] is not None
+
+
+@pytest.mark.skipif(
+    os.environ.get("OPENFAX_STRESS") != "1", reason="eight faxes read one by one: OPENFAX_STRESS=1"
+)
+def test_stress_faxes_arriving_faster_than_they_are_read_are_read_in_turn(
+    tmp_path: Path,
+) -> None:
+    """Eight two-page letters received back to back (each archived before the next is
+    sent), read one fax at a time (``workers`` 1): each is read once its turn comes and all
+    end searchable; how long after its call each was read, and the daemon's peak memory,
+    are printed."""
+    letter = Path(__file__).parents[3] / "samples" / "letter.txt"
+    ocr = {"enabled": True, "workers": 1}
+    with running(tmp_path / "openfaxd", incoming=ROUTING, ocr=ocr) as daemon:
+        with daemon.connected() as server:
+            use_only(server, "loopback line 1002")
+            received = [fax_to(server, "1002", letter) for _ in range(8)]
+
+            def read_at() -> list[str] | None:
+                texts = [
+                    api(daemon, f"/v1/incoming-messages/{fax}/text").json() for fax in received
+                ]
+                times = [text["read_at"] for text in texts]
+                return times if all(times) else None
+
+            times = wait_until(read_at, "every fax read", WAIT * 8)
+            ended = [
+                server.folders.incoming_archive.get_message(f).transmission_end for f in received
+            ]
+            found = list(server.folders.incoming_archive.get_messages(search="Northwind"))
+        peak = daemon.peak_rss()
+    delays = [
+        (datetime.fromisoformat(t) - e).total_seconds() for t, e in zip(times, ended, strict=True)
+    ]
+    print(f"\nread after the call ended: {', '.join(f'{d:.1f}' for d in delays)} s")
+    print(f"openfaxd peak RSS {peak / 2**20:.0f} MiB")
+    assert sorted(m.id for m in found) == sorted(received)
+    assert all(delay > 0 for delay in delays)
