@@ -74,6 +74,7 @@ from openfax.errors import (
 )
 from openfax.model import (
     CONTROL,
+    CONTROL_CHARACTERS,
     DEFAULT_PREFETCH_SIZE,
     MAX_PAGE_SIZE,
     SUBMIT_RIGHTS,
@@ -127,6 +128,8 @@ SearchParam = Annotated[
     str | None,
     Query(
         max_length=MAX_SEARCH_LENGTH,
+        # A NUL would reach PostgreSQL, which cannot hold one; no text read holds a control.
+        pattern=f"^[^{CONTROL_CHARACTERS}]*$",
         description="only received faxes whose text (OCR) holds each of these words "
         "(apart by spaces; letter case aside)",
     ),

@@ -95,6 +95,9 @@ def test_a_received_fax_is_searchable_and_routed_on_its_words(
     message = refused.json()["error"]["message"]
     assert "q" in message
     assert "200" in message
+    refused = api(daemon, "/v1/incoming-jobs", q="referral\x00")
+    assert refused.status_code == 400
+    assert "q" in refused.json()["error"]["message"]
 
     pdf = tmp_path / "got.pdf"
     got = openfax(daemon, "get", invoice, "-o", pdf)
