@@ -120,6 +120,23 @@ def find_tesseract(command: str = TESSERACT) -> str | None:
     return shutil.which(command)
 
 
+async def installed_languages(command: str) -> set[str]:
+    """The languages Tesseract has data for (``tesseract --list-langs``); OcrError when it
+    cannot be run."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            command,
+            "--list-langs",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        output, _ = await process.communicate()
+    except OSError as exc:
+        raise OcrError(f"cannot run {command}: {exc}") from exc
+    # The first line says where the data is; one language a line follows.
+    return {line.strip() for line in output.decode(errors="replace").splitlines()[1:]}
+
+
 def square_png(page: FaxPage) -> tuple[bytes, float]:
     """The page as a PNG with square pixels, and the factor its rows were scaled by (the
     word boxes Tesseract gives are divided by it to fall on the page's own rows)."""

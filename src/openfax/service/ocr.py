@@ -17,7 +17,7 @@ import contextlib
 import logging
 from pathlib import Path
 
-from openfax.documents.ocr import FaxText, find_tesseract, read_fax
+from openfax.documents.ocr import FaxText, find_tesseract, installed_languages, read_fax
 from openfax.errors import MessageNotFoundError, OcrError
 from openfax.routing.fax import write_pdf
 from openfax.service.context import ServiceContext
@@ -50,6 +50,7 @@ class TextReader:
             )
         self._workers = asyncio.Semaphore(settings.workers)
         self._readings: dict[int, asyncio.Task[None]] = {}
+        self._languages_checked = False
 
     async def wait_for_text(self, job: IncomingJob) -> None:
         """Have the archived fax read, unless it was already, and wait for its text at most
@@ -87,6 +88,7 @@ class TextReader:
         tiff = self.ctx.spool.path(job.receive_path)
         error = ""
         async with self._workers:
+            await self._check_languages(command)
             try:
                 read = await read_fax(
                     tiff,
@@ -114,6 +116,30 @@ class TextReader:
             pdf = pdf_cache_path(self.ctx.spool, Direction.IN, job.id)
             await asyncio.to_thread(_write_pdf, tiff, pdf, read)
             _logger.info("fax %016x: %d characters read", job.id, len(stored.text))
+
+    async def _check_languages(self, command: str) -> None:
+        """Before the first reading: say once which configured languages Tesseract lacks (it
+        reads with the others, and fails when none is left)."""
+        if self._languages_checked:
+            return
+        self._languages_checked = True
+        try:
+            installed = await installed_languages(command)
+        except OcrError as exc:
+            _logger.error("%s", exc)
+            return
+        wanted = self.ctx.config.ocr.languages
+        missing = [language for language in wanted if language not in installed]
+        if missing:
+            left = [language for language in wanted if language in installed]
+            packages = [f"tesseract-ocr-{m.replace('_', '-').lower()}" for m in missing]
+            _logger.error(
+                "Tesseract has no data for %s of ocr.languages: received faxes are %s "
+                "(Debian: apt-get install %s)",
+                ", ".join(missing),
+                f"read in {', '.join(left)} only" if left else "not read",
+                " ".join(packages),
+            )
 
     async def _store(self, stored: MessageText, kept: list[bool]) -> None:
         """One try at storing what was read; appends to ``kept`` unless the fax was deleted

@@ -45,3 +45,27 @@ async def test_without_tesseract_faxes_are_archived_and_routed_and_the_log_says_
     assert len(warnings) == 1
     assert f"the OCR command {missing!r} is not installed" in warnings[0]
     assert "apt-get install tesseract-ocr" in warnings[0]
+
+
+async def test_a_language_tesseract_lacks_is_named_once_and_faxes_are_read_in_the_others(
+    tmp_path: Path,
+    clock: ManualClock,
+    make_config: MakeConfig,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = tmp_path / "note.txt"
+    body.write_text("Referral form\n")
+    config = make_config(tmp_path / "data", ocr={"enabled": True, "languages": ["eng", "chi_sim"]})
+    caplog.set_level(logging.WARNING, logger="openfax.service.ocr")
+    async with FaxService(config, clock=clock) as service:
+        for _ in range(2):
+            (job_id,) = await service.outgoing_queue.submit(request(body, "1002"))
+            await job_leaves_queue(service, job_id)
+        messages = await archived(service, 2)
+        texts = [await service.archives.get_text(message.id) for message in messages]
+    assert [(t.text, t.error) for t in texts if t is not None] == [("Referral form", "")] * 2
+    named = [r.getMessage() for r in caplog.records if "chi_sim" in r.getMessage()]
+    assert named == [
+        "Tesseract has no data for chi_sim of ocr.languages: received faxes are read in eng "
+        "only (Debian: apt-get install tesseract-ocr-chi-sim)"
+    ]
