@@ -9,10 +9,11 @@ BIN := $(VENV)/bin
 # SIP peer of the telephony tests; HylaFAX's daemons and clients send and receive through the
 # virtual modem (tests/integration/engine/test_hylafax.py) and are bench/service.py's rival
 # (both run a private instance, bench/hylafax; installing them starts no service and needs no
-# init); swaks is a second SMTP client of the e-mail gateway's tests.
+# init); swaks is a second SMTP client of the e-mail gateway's tests; Tesseract reads received
+# faxes (optional at run time: without it faxes are archived without their text).
 RUN_DEBS := libspandsp2 libtiff6
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester \
-    hylafax-server hylafax-client swaks
+    hylafax-server hylafax-client swaks tesseract-ocr tesseract-ocr-eng
 OUT ?= out
 # `make run CONFIG=openfaxd.toml ARGS="--data-dir /srv/fax -v"`: openfaxd's configuration file
 # and any other options of its own.
@@ -76,6 +77,7 @@ bench: system-packages $(BIN)/openfax
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/sip.py
+	$(BIN)/python bench/ocr.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -371,3 +371,8 @@ class SipTransactionError(TelephonyError):
 class SipLocationError(TelephonyError):
     """A SIP host could not be located in DNS (RFC 3263): names the host, the record looked
     up and what the DNS said (no such name, server failure, no answer in time, garbage)."""
+
+
+class OcrError(FaxError):
+    """The text of a received fax could not be read (Tesseract missing, failed or past its
+    time limit); the fax itself is archived and routed all the same."""

@@ -204,10 +204,17 @@ for _name, _summary in [
 
 
 @cli.command()
+@click.option(
+    "--search",
+    metavar="WORDS",
+    default="",
+    help="Only the faxes whose text (read by OCR) holds each of these words.",
+)
 @listing("Received faxes", fax.MESSAGE_COLUMNS, fax.MESSAGE_OPTIONAL)
-def inbox(server: FaxServer) -> list[dict[str, Any]]:
+def inbox(server: FaxServer, search: str) -> list[dict[str, Any]]:
     """List the received faxes, the newest last."""
-    return [fax.message_row(message) for message in server.folders.incoming_archive.get_messages()]
+    archive = server.folders.incoming_archive
+    return [fax.message_row(message) for message in archive.get_messages(search=search)]
 
 
 @cli.command()

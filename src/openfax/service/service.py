@@ -215,6 +215,7 @@ class FaxService:
         for provider in parts.providers.running():
             await provider.stop()
         parts.receiver.close_notices()
+        parts.receiver.texts.close()
         if ctx.tasks:
             # Receptions finish once their calls have ended; sleepers see ``stopping``.
             await asyncio.wait(list(ctx.tasks), timeout=STOP_TIMEOUT)
