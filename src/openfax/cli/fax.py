@@ -207,12 +207,15 @@ def message_row(message: Any) -> dict[str, Any]:
 
 
 def device_row(device: Any) -> dict[str, Any]:
-    """What ``openfax devices`` shows of a line."""
+    """What ``openfax devices`` shows of a line. A line out of service is "unregistered" on
+    a SIP trunk (the registrar refused or did not answer) and "unavailable" elsewhere (a
+    modem's port gone or its modem silent); the registration column says why."""
+    out_of_service = "unregistered" if device.provider_unique_name == "sip" else "unavailable"
     state = (
         "sending" if device.sending_now
         else "receiving" if device.receiving_now
         else "ringing" if device.ringing_now
-        else "unregistered" if device.registration == "failed"
+        else out_of_service if device.registration == "failed"
         else "registering" if device.registration == "registering"
         else "off" if device.powered_off
         else "idle"

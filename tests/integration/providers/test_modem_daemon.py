@@ -77,7 +77,7 @@ def test_a_modem_line_in_the_daemon(tmp_path: Path) -> None:
             assert peers[0].dialled == ["5551234"]
 
             peers[0].vanish()
-            row = wait_until(lambda: modem_row("unregistered"), "the modem line unavailable", 60)
+            row = wait_until(lambda: modem_row("unavailable"), "the modem line unavailable", 60)
             assert str(link) in row["registration"]
             with daemon.connected() as server:
                 provider = server.get_device_providers()["modem"]

@@ -293,7 +293,7 @@ def test_a_modem_unplugged_mid_page_comes_back_and_the_job_resumes(
             "modem A out of service",
             WAIT,
         )
-        assert row["state"] == "unregistered", row
+        assert row["state"] == "unavailable", row
         assert str(far.link) in row["registration"], row
         job = wait_until(
             lambda: (job := job_state(server, job_id)) and job.failure_cause and job,
@@ -534,7 +534,7 @@ def test_a_modem_that_stops_answering_mid_page_is_reset_and_the_job_resumes(
         wait_until(page_one_confirmed, "page 1 confirmed", CALL, poll=0.02)
         far.call(faulty.faults.stop_answering)
         row = wait_until(
-            lambda: (row := device_row(daemon))["state"] == "unregistered" and row,
+            lambda: (row := device_row(daemon))["state"] == "unavailable" and row,
             "modem A out of service",
             CALL,
         )
