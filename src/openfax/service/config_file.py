@@ -64,6 +64,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from openfax.documents.office import OfficeSettings
 from openfax.engine.params import MODULATIONS
 from openfax.errors import ConfigError
 from openfax.paths import SOCKET_NAME, default_data_dir
@@ -336,6 +337,8 @@ class ServiceConfig:
     deadlines: DeadlineConfig = DeadlineConfig()
     store: StoreConfig = StoreConfig()
     email_gateway: EmailGatewayConfig = EmailGatewayConfig()
+    office: OfficeSettings = field(default_factory=OfficeSettings)
+    """LibreOffice, which makes Office documents PDF (:mod:`openfax.documents.office`)."""
     source: str = field(default="<defaults>", compare=False)
     """Where the configuration was read from, for messages."""
 

@@ -68,6 +68,8 @@ def daemon(
     with running(
         tmp_path_factory.mktemp("openfaxd"),
         email_gateway=gateway,
+        # A server without LibreOffice (tests/integration/documents/test_office.py has one).
+        office={"soffice": "no-libreoffice-here"},
         **{"outgoing.causes.no_answer": {"retryable": False}},
     ) as started:
         with started.connected() as server:
@@ -369,7 +371,7 @@ def test_a_message_too_large_is_refused_by_its_size_or_as_it_arrives(
     assert smtp.noop()[0] == 250  # the connection goes on
 
 
-def test_an_office_attachment_is_refused_with_the_reason(
+def test_an_office_attachment_is_refused_where_there_is_no_libreoffice(
     smtp: smtplib.SMTP, tmp_path: Path
 ) -> None:
     message = mail("Letter", "The letter.", sender="office@example.org")
@@ -383,6 +385,7 @@ def test_an_office_attachment_is_refused_with_the_reason(
         smtp.send_message(message)
     assert refused.value.smtp_code == 554
     assert b"'letter.docx' is an Office document" in refused.value.smtp_error
+    assert b"install the Debian package libreoffice-writer-nogui" in refused.value.smtp_error
 
 
 def test_an_attachment_that_cannot_be_rendered_is_refused_by_its_name(

@@ -1,0 +1,297 @@
+"""Office documents to PDF through one long-lived LibreOffice.
+
+LibreOffice takes one to two seconds to start, longer with a new profile; so one headless
+instance is started on the first Office document and kept. It is driven through UNO by a
+small worker (`office_worker`) run by the Python that has LibreOffice's bindings (Debian's
+python3-uno): the worker starts LibreOffice with a private profile, listening on a pipe, and
+converts one document a request. The worker and LibreOffice run in a network namespace of
+their own (``unshare -n``) where the system allows one, so a document's links to the
+network (an HTML page's images, a linked picture) are never fetched.
+
+Conversions are one at a time; each has a time limit, past which the worker and its
+LibreOffice are killed (the next conversion starts a new one), and a page limit: only the
+pages up to one past the limit are exported, so a document too long is known without
+exporting all of it. The PDF then takes the PDF path to fax pages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from openfax.documents.filetype import OFFICE_PACKAGES, OFFICE_SUFFIXES, FileType, detect
+from openfax.documents.pdf import count_pdf_pages
+from openfax.errors import DocumentError
+
+_WORKER = Path(__file__).with_name("office_worker.py")
+_COMPONENTS = {
+    FileType.WORD: "libswlo.so",
+    FileType.SPREADSHEET: "libsclo.so",
+    FileType.PRESENTATION: "libsdlo.so",
+}
+"""The library of each LibreOffice component, beside ``soffice``: there only when its
+Debian package (writer, calc, impress) is installed."""
+_SUFFIXES = {FileType.WORD: ".doc", FileType.SPREADSHEET: ".xls", FileType.PRESENTATION: ".ppt"}
+"""A suffix of the kind for the copy LibreOffice reads when the original has none of its own
+(LibreOffice detects the format from the content, the suffix only hints)."""
+_TEXT_FORMATS = ((b"{\\rtf", ".rtf"), (b"", ".html"))
+"""The suffix of a word-processing document that is text: RTF, else HTML."""
+_START_SECONDS = 90.0
+"""How long LibreOffice may take to start (a new profile is written on the first start)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfficeSettings:
+    """Where LibreOffice and the Python with its UNO bindings are, the limits of one
+    conversion, and whether LibreOffice is kept off the network."""
+
+    soffice: str = "soffice"
+    python: str = "/usr/bin/python3"
+    timeout_seconds: float = 60.0
+    max_pages: int = 200
+    isolate_network: bool = True
+
+
+class OfficeConverter:
+    """One LibreOffice kept running to convert Office documents to PDF; `folder` holds its
+    profile and the conversions' temporary files (private to the service's user)."""
+
+    def __init__(self, folder: Path, settings: OfficeSettings | None = None) -> None:
+        self.folder = folder
+        self.settings = settings or OfficeSettings()
+        self._lock = threading.Lock()
+        self._worker: subprocess.Popen[bytes] | None = None
+        self._pending = b""
+        self.pid: int | None = None
+        """LibreOffice's process id while it runs."""
+        self.network_isolated = False
+        """Whether the running LibreOffice has a network namespace of its own."""
+
+    def missing(self, kind: FileType) -> str:
+        """Why documents of `kind` cannot be converted here, naming the Debian packages to
+        install; "" when they can."""
+        soffice = shutil.which(self.settings.soffice)
+        component = _COMPONENTS[kind]
+        python = shutil.which(self.settings.python)
+        if soffice is None or python is None:
+            need = [kind.package] if soffice is None else []
+            need += ["python3-uno"] if python is None else []
+        else:
+            program = Path(os.path.realpath(soffice)).parent
+            need = [] if (program / component).exists() else [kind.package]
+            if not need and not _has_uno(python):
+                need = ["python3-uno"]
+        if not need:
+            return ""
+        return (
+            f"this server has no LibreOffice to make {_plural(kind)} into fax pages: "
+            f"install the Debian package{'s' if len(need) > 1 else ''} {' '.join(need)} "
+            f"(for every kind: {' '.join((*OFFICE_PACKAGES, 'python3-uno'))}), "
+            "or send the document as a PDF"
+        )
+
+    @contextlib.contextmanager
+    def pdf_of(self, path: Path, kind: FileType | None = None) -> Iterator[Path]:
+        """The document at `path` as a PDF in a private temporary folder, removed when the
+        block ends; DocumentError (naming `path`) when it cannot be converted: LibreOffice
+        missing, the document unreadable, past the time limit or the page limit."""
+        kind = kind or detect(path)
+        reason = self.missing(kind)
+        if reason:
+            raise DocumentError(path, reason)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.folder, prefix="convert-") as work:
+            source = Path(work) / f"document{_suffix(path, kind)}"
+            shutil.copyfile(path, source)
+            target = Path(work) / "document.pdf"
+            self._convert(path, source, target)
+            pages = count_pdf_pages(target)
+            if pages > self.settings.max_pages:
+                raise DocumentError(
+                    path,
+                    f"has more than {self.settings.max_pages:,} pages, the most this server "
+                    "converts from an Office document (office.max_pages)",
+                )
+            yield target
+
+    def _convert(self, original: Path, source: Path, target: Path) -> None:
+        """One request to the worker, started if it is not running; waited for within the
+        time limit, past which the worker is killed."""
+        limit = self.settings.timeout_seconds
+        if not self._lock.acquire(timeout=limit):
+            raise DocumentError(
+                original, f"the Office converter stayed busy for {limit:g} s: try again later"
+            )
+        try:
+            worker = self._running()
+            request = {
+                "source": str(source),
+                "target": str(target),
+                "max_pages": self.settings.max_pages,
+            }
+            assert worker.stdin is not None
+            try:
+                worker.stdin.write(json.dumps(request).encode() + b"\n")
+                worker.stdin.flush()
+                answer = self._answer(time.monotonic() + limit)
+            except (OSError, TimeoutError, ValueError) as error:
+                self._kill()
+                if isinstance(error, TimeoutError):
+                    reason = (
+                        f"LibreOffice took longer than the {limit:g} s allowed to convert it "
+                        "(office.timeout_seconds): stopped"
+                    )
+                else:
+                    reason = "LibreOffice stopped while converting it"
+                raise DocumentError(original, reason) from None
+        finally:
+            self._lock.release()
+        if "error" in answer:
+            raise DocumentError(original, str(answer["error"]))
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        """The worker, started with its LibreOffice when none runs."""
+        if self._worker is not None and self._worker.poll() is None:
+            return self._worker
+        self._kill()
+        profile = self.folder / "profile"
+        command = [
+            self.settings.python,
+            str(_WORKER),
+            self.settings.soffice,
+            str(profile),
+            f"openfax-{os.getpid()}-{id(self):x}",
+        ]
+        isolated = self.settings.isolate_network and _can_unshare()
+        if isolated:
+            command = ["unshare", "--net", *command]
+        self._pending = b""
+        self._worker = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env=_environment(),
+        )
+        try:
+            ready = self._answer(time.monotonic() + _START_SECONDS)
+        except (OSError, TimeoutError, ValueError):
+            self._kill()
+            raise DocumentError(None, "LibreOffice did not start") from None
+        if not ready.get("ready"):
+            self._kill()
+            raise DocumentError(None, f"LibreOffice did not start: {ready.get('error')}")
+        self.pid = int(str(ready["pid"]))
+        self.network_isolated = isolated
+        return self._worker
+
+    def _answer(self, deadline: float) -> dict[str, object]:
+        """The worker's next line, read by `deadline` (TimeoutError); OSError if it ended."""
+        worker = self._worker
+        assert worker is not None
+        assert worker.stdout is not None
+        fd = worker.stdout.fileno()
+        while b"\n" not in self._pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise OSError("the Office converter ended")
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        answer = json.loads(line)
+        if not isinstance(answer, dict):
+            raise ValueError(line)
+        return answer
+
+    def _kill(self) -> None:
+        """End the worker and its LibreOffice (one process group) at once."""
+        worker, self._worker, self.pid = self._worker, None, None
+        if worker is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        for stream in (worker.stdin, worker.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    def close(self) -> None:
+        """Stop LibreOffice (the service stopping)."""
+        with self._lock:
+            self._kill()
+
+
+def _suffix(path: Path, kind: FileType) -> str:
+    """The suffix for LibreOffice's copy of `path`: its own when it names an Office document,
+    else one of its `kind` (RTF and HTML by their content)."""
+    suffix = path.suffix.lower()
+    if suffix in OFFICE_SUFFIXES:
+        return suffix
+    with path.open("rb") as source:
+        head = source.read(8)
+    if kind is FileType.WORD and not head.startswith((b"PK", b"\xd0\xcf")):
+        return next(ext for start, ext in _TEXT_FORMATS if head.startswith(start))
+    return _SUFFIXES[kind]
+
+
+def _plural(kind: FileType) -> str:
+    return f"{kind.value}s"
+
+
+def _has_uno(python: str) -> bool:
+    """Whether `python` imports LibreOffice's UNO bindings (asked once per interpreter)."""
+    known = _UNO.get(python)
+    if known is None:
+        check = subprocess.run(
+            [python, "-c", "import uno"], capture_output=True, check=False, timeout=30
+        )
+        known = _UNO[python] = check.returncode == 0
+    return known
+
+
+_UNO: dict[str, bool] = {}
+
+
+def _can_unshare() -> bool:
+    """Whether this process may give a child a network namespace of its own (as root, or
+    where user namespaces are allowed)."""
+    if _UNSHARE:
+        return _UNSHARE[0]
+    command = shutil.which("unshare")
+    works = (
+        command is not None
+        and subprocess.run(
+            [command, "--net", "true"], capture_output=True, check=False, timeout=30
+        ).returncode
+        == 0
+    )
+    _UNSHARE.append(works)
+    return works
+
+
+_UNSHARE: list[bool] = []
+
+
+def _environment() -> dict[str, str]:
+    """The worker's environment: the service's, without Python settings meant for the
+    service's own interpreter (a virtual environment's path would hide python3-uno)."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+    }
