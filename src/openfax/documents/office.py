@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import select
 import shutil
@@ -34,6 +35,7 @@ from openfax.documents.filetype import OFFICE_PACKAGES, OFFICE_SUFFIXES, FileTyp
 from openfax.documents.pdf import count_pdf_pages
 from openfax.errors import DocumentError
 
+_logger = logging.getLogger(__name__)
 _WORKER = Path(__file__).with_name("office_worker.py")
 _COMPONENTS = {
     FileType.WORD: "libswlo.so",
@@ -135,6 +137,7 @@ class OfficeConverter:
             )
         try:
             worker = self._running()
+            started = time.monotonic()
             request = {
                 "source": str(source),
                 "target": str(target),
@@ -159,6 +162,12 @@ class OfficeConverter:
             self._lock.release()
         if "error" in answer:
             raise DocumentError(original, str(answer["error"]))
+        _logger.info(
+            "LibreOffice (pid %s) converted %s in %.2f s",
+            self.pid,
+            original.name,
+            time.monotonic() - started,
+        )
 
     def _running(self) -> subprocess.Popen[bytes]:
         """The worker, started with its LibreOffice when none runs."""
@@ -177,6 +186,7 @@ class OfficeConverter:
         if isolated:
             command = ["unshare", "--net", *command]
         self._pending = b""
+        started = time.monotonic()
         self._worker = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -195,6 +205,12 @@ class OfficeConverter:
             raise DocumentError(None, f"LibreOffice did not start: {ready.get('error')}")
         self.pid = int(str(ready["pid"]))
         self.network_isolated = isolated
+        _logger.info(
+            "LibreOffice started in %.2f s (pid %d, %s)",
+            time.monotonic() - started,
+            self.pid,
+            "without network" if isolated else "with the host's network: unshare --net failed",
+        )
         return self._worker
 
     def _answer(self, deadline: float) -> dict[str, object]:

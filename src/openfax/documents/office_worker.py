@@ -20,6 +20,7 @@ import uno  # type: ignore[import-not-found]
 from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
 
 CONNECT_SECONDS = 60
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 EXPORT_FILTERS = (
     ("com.sun.star.text.WebDocument", "writer_web_pdf_Export"),
     ("com.sun.star.text.TextDocument", "writer_pdf_Export"),
@@ -85,11 +86,13 @@ def _connect(soffice: str, profile: str, pipe: str) -> tuple[subprocess.Popen[by
 def _convert(desktop: Any, source: str, target: str, max_pages: int) -> dict[str, Any]:
     """Convert ``source`` to the PDF ``target`` (its first ``max_pages`` + 1 pages at most,
     so that a document over the limit is known without exporting all of it)."""
+    load: dict[str, Any] = {"Hidden": True, "ReadOnly": True}
+    load |= {"MacroExecutionMode": 0, "UpdateDocMode": 0}  # never run macros, update links
+    if source.endswith(HTML_SUFFIXES):
+        # Laid out on pages as Writer prints, not as Writer/Web's one long web page.
+        load["FilterName"] = "HTML (StarWriter)"
     document = desktop.loadComponentFromURL(
-        uno.systemPathToFileUrl(source),
-        "_blank",
-        0,
-        _props(Hidden=True, ReadOnly=True, MacroExecutionMode=0, UpdateDocMode=0),
+        uno.systemPathToFileUrl(source), "_blank", 0, _props(**load)
     )
     if document is None:
         return {"error": "LibreOffice cannot read it"}

@@ -427,7 +427,8 @@ def test_swaks_sends_a_pdf_through_the_gateway(
 def test_the_memory_of_a_message_does_not_grow_with_its_size(tmp_path: Path) -> None:
     """A message of 22 MB (a 16 MB attachment, base64-coded) is spooled to disk as it
     arrives and split into its parts a line at a time: the daemon's peak memory grows by
-    far less than the message (the attachment, an Office document, is then refused)."""
+    far less than the message (the attachment, random bytes named .docx, is then refused by
+    its content)."""
     attachment = os.urandom(STRESS_MB * MB if STRESS else 16 * MB)
     message = mail("Large", "A large one.", sender="large@example.org")
     message.add_attachment(attachment, "application", "octet-stream", filename="large.docx")
@@ -456,7 +457,7 @@ def test_the_memory_of_a_message_does_not_grow_with_its_size(tmp_path: Path) -> 
             took = time.monotonic() - started
         grown = daemon.peak_rss() - before
     assert code == 554
-    assert b"'large.docx' is an Office document" in reply
+    assert b"large.docx" in reply
     print(
         f"a {len(data) / MB:.0f} MB message taken and split in {took:.1f} s: "
         f"peak RSS {before / MB:.0f} MB + {grown / MB:.1f} MB"
