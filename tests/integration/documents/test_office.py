@@ -8,12 +8,14 @@ next one is converted by a new LibreOffice."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
 import shutil
 import smtplib
 import subprocess
+import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -262,6 +264,32 @@ def test_an_e_mail_with_a_docx_attached_is_faxed(
             client.send_message(message)
         got = received(server, known, tmp_path)
     assert_same_pages(got, rendered(expected / "letter.pdf"))
+
+
+def test_libreoffice_fetches_nothing_a_document_links_to(daemon: Daemon, tmp_path: Path) -> None:
+    """An HTML page's image on a web server of this test: LibreOffice, in a network namespace
+    of its own, never asks for it (with the host's network it asks twice)."""
+    asked: list[str] = []
+
+    class Logo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Logo) as web:
+        threading.Thread(target=web.serve_forever, daemon=True).start()
+        page = tmp_path / "linked.html"
+        port = web.server_address[1]
+        page.write_text(f'<html><body><h1>Logo</h1><img src="http://127.0.0.1:{port}/a.png">')
+        sent = send(daemon, page)
+        web.shutdown()
+    assert sent.returncode == 0, sent.stderr
+    assert asked == []
+    assert "without network" in "".join(daemon.log)
 
 
 def test_without_libreoffice_the_message_names_the_packages(
