@@ -292,10 +292,22 @@ def test_libreoffice_fetches_nothing_a_document_links_to(daemon: Daemon, tmp_pat
     assert "without network" in "".join(daemon.log)
 
 
-def test_without_libreoffice_the_message_names_the_packages(
+def test_a_server_without_libreoffice_refuses_an_office_body_naming_the_packages(
     documents: dict[str, Path], tmp_path: Path
 ) -> None:
-    """``openfax render`` where no ``soffice`` is on the PATH (the service says the same)."""
+    """The API's error body (BodyError, E_INVALIDARG) as ``openfax send`` prints it."""
+    with running(tmp_path / "data", office={"soffice": "no-libreoffice-here"}) as bare:
+        sent = send(bare, documents["letter.docx"])
+    assert sent.returncode != 0
+    assert "BodyError" in sent.stderr
+    assert "letter.docx: body 0: this server has no LibreOffice" in sent.stderr
+    assert "install the Debian package libreoffice-writer-nogui" in sent.stderr
+
+
+def test_openfax_render_without_libreoffice_names_the_packages(
+    documents: dict[str, Path], tmp_path: Path
+) -> None:
+    """``openfax render`` where no ``soffice`` is on the PATH."""
     env = {**os.environ, "PATH": str(OPENFAX.parent)}
     done = subprocess.run(
         [str(OPENFAX), "render", str(documents["prices.xlsx"]), "-o", str(tmp_path / "x.tif")],
