@@ -17,6 +17,7 @@ exporting all of it. The PDF then takes the PDF path to fax pages.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -51,18 +52,25 @@ _TEXT_FORMATS = ((b"{\\rtf", ".rtf"), (b"", ".html"))
 """The suffix of a word-processing document that is text: RTF, else HTML."""
 _START_SECONDS = 90.0
 """How long LibreOffice may take to start (a new profile is written on the first start)."""
+_PIPES = Path("/tmp")
+"""Where LibreOffice puts the socket of a named pipe (``OSL_PIPE_uid_name``), whatever
+TMPDIR says; the one of a LibreOffice killed is removed here."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class OfficeSettings:
     """Where LibreOffice and the Python with its UNO bindings are, the limits of one
-    conversion, and whether LibreOffice is kept off the network."""
+    conversion, whether LibreOffice is kept off the network, and how many documents one
+    LibreOffice converts."""
 
     soffice: str = "soffice"
     python: str = "/usr/bin/python3"
     timeout_seconds: float = 60.0
     max_pages: int = 200
     isolate_network: bool = True
+    restart_after: int = 100
+    """Conversions by one LibreOffice before a new one replaces it, so that what it keeps
+    (caches, leaks) does not grow with the documents the service takes."""
 
 
 class OfficeConverter:
@@ -75,6 +83,8 @@ class OfficeConverter:
         self._lock = threading.Lock()
         self._worker: subprocess.Popen[bytes] | None = None
         self._pending = b""
+        self._pipe = ""
+        self._conversions = 0
         self.pid: int | None = None
         """LibreOffice's process id while it runs."""
         self.network_isolated = False
@@ -136,7 +146,10 @@ class OfficeConverter:
                 original, f"the Office converter stayed busy for {limit:g} s: try again later"
             )
         try:
+            if self._conversions >= self.settings.restart_after:
+                self._kill()
             worker = self._running()
+            self._conversions += 1
             started = time.monotonic()
             request = {
                 "source": str(source),
@@ -174,14 +187,11 @@ class OfficeConverter:
         if self._worker is not None and self._worker.poll() is None:
             return self._worker
         self._kill()
+        self._pipe = f"openfax-{os.getpid()}-{id(self):x}-{time.monotonic_ns():x}"
+        self._conversions = 0
         profile = self.folder / "profile"
-        command = [
-            self.settings.python,
-            str(_WORKER),
-            self.settings.soffice,
-            str(profile),
-            f"openfax-{os.getpid()}-{id(self):x}",
-        ]
+        command = [self.settings.python, str(_WORKER), self.settings.soffice, str(profile)]
+        command.append(self._pipe)
         isolated = self.settings.isolate_network and _can_unshare()
         if isolated:
             command = ["unshare", "--net", *command]
@@ -245,6 +255,8 @@ class OfficeConverter:
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
+        with contextlib.suppress(OSError):
+            (_PIPES / f"OSL_PIPE_{os.getuid()}_{self._pipe}").unlink(missing_ok=True)
 
     def close(self) -> None:
         """Stop LibreOffice (the service stopping)."""
@@ -269,38 +281,24 @@ def _plural(kind: FileType) -> str:
     return f"{kind.value}s"
 
 
+@functools.cache
 def _has_uno(python: str) -> bool:
     """Whether `python` imports LibreOffice's UNO bindings (asked once per interpreter)."""
-    known = _UNO.get(python)
-    if known is None:
-        check = subprocess.run(
-            [python, "-c", "import uno"], capture_output=True, check=False, timeout=30
-        )
-        known = _UNO[python] = check.returncode == 0
-    return known
+    check = subprocess.run(
+        [python, "-c", "import uno"], capture_output=True, check=False, timeout=30
+    )
+    return check.returncode == 0
 
 
-_UNO: dict[str, bool] = {}
-
-
+@functools.cache
 def _can_unshare() -> bool:
     """Whether this process may give a child a network namespace of its own (as root, or
     where user namespaces are allowed)."""
-    if _UNSHARE:
-        return _UNSHARE[0]
     command = shutil.which("unshare")
-    works = (
-        command is not None
-        and subprocess.run(
-            [command, "--net", "true"], capture_output=True, check=False, timeout=30
-        ).returncode
-        == 0
-    )
-    _UNSHARE.append(works)
-    return works
-
-
-_UNSHARE: list[bool] = []
+    if command is None:
+        return False
+    check = subprocess.run([command, "--net", "true"], capture_output=True, check=False, timeout=30)
+    return check.returncode == 0
 
 
 def _environment() -> dict[str, str]:

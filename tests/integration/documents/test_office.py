@@ -32,10 +32,11 @@ from tests.integration.cli.test_cli import OPENFAX
 from tests.integration.cli.test_fax_commands import openfax
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.skipif(
+libreoffice_running = pytest.mark.skipif(
     shutil.which("soffice") is None or not Path("/usr/lib/python3/dist-packages/uno.py").exists(),
     reason="LibreOffice and python3-uno are not installed (make system-packages)",
 )
+pytestmark = libreoffice_running
 
 MAX_PAGES = 3
 TIMEOUT = 10.0
