@@ -71,8 +71,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A .docx by python-docx, an .xlsx by openpyxl, an .odt by LibreOffice itself (from an
-    HTML page), an .rtf and an .html by hand."""
+    """A .docx by python-docx, an .xlsx by openpyxl, an .odt and a .doc (Word 97) by
+    LibreOffice itself (from HTML pages), an .rtf and an .html by hand."""
     folder = tmp_path_factory.mktemp("office")
     letter = docx.Document()
     letter.add_heading("Quarterly report", 1)
@@ -89,6 +89,8 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (folder / "pricelist.html").write_bytes(HTML)
     (folder / "memo.html").write_text("<html><body><h2>Memo</h2><p>Meet at ten.</p></body></html>")
     soffice(folder, "odt", folder / "memo.html")
+    (folder / "notes.html").write_text("<html><body><p>Notes: <b>call back</b></p></body></html>")
+    soffice(folder, "doc:MS Word 97", folder / "notes.html", "--infilter=HTML (StarWriter)")
     return {path.name: path for path in folder.iterdir()}
 
 
@@ -96,7 +98,7 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def expected(documents: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder of the PDFs an independent LibreOffice makes of the documents."""
     folder = tmp_path_factory.mktemp("expected")
-    names = ("letter.docx", "prices.xlsx", "memo.odt", "minutes.rtf")
+    names = ("letter.docx", "prices.xlsx", "memo.odt", "notes.doc", "minutes.rtf")
     soffice(folder, "pdf", *(documents[name] for name in names))
     # An HTML page is laid out on pages as Writer prints it, not in Writer/Web's web view.
     soffice(folder, "pdf", documents["pricelist.html"], "--infilter=HTML (StarWriter)")
@@ -188,10 +190,11 @@ def test_a_docx_and_an_xlsx_are_faxed_by_one_libreoffice_kept_warm(
     print("LibreOffice start:", STARTED.findall(log), "conversions:", CONVERTED.findall(log))
 
 
-def test_an_odt_by_libreoffice_an_rtf_and_an_html_page_are_one_fax(
+def test_an_odt_and_a_doc_by_libreoffice_an_rtf_and_an_html_page_are_one_fax(
     daemon: Daemon, documents: dict[str, Path], expected: Path, tmp_path: Path
 ) -> None:
-    names = ("memo.odt", "minutes.rtf", "pricelist.html")
+    assert documents["notes.doc"].read_bytes().startswith(b"\xd0\xcf\x11\xe0")  # OLE2
+    names = ("memo.odt", "notes.doc", "minutes.rtf", "pricelist.html")
     with daemon.connected() as server:
         known = archived(server)
         sent = send(daemon, *(documents[name] for name in names))
