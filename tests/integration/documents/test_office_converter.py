@@ -1,15 +1,18 @@
 """The Office converter on its own (documents/office.py), with a real LibreOffice: after
 ``restart_after`` conversions a new LibreOffice takes over, and the old one's process and
-pipe are gone."""
+pipe are gone; presentations (an .odp written by hand, a .pptx by LibreOffice) become PDFs
+whose text poppler's pdftotext reads."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import zipfile
 from pathlib import Path
 
 from openfax.documents.office import OfficeConverter, OfficeSettings
 from openfax.documents.pdf import count_pdf_pages
-from tests.integration.documents.test_office import RTF, libreoffice_running
+from tests.integration.documents.test_office import RTF, libreoffice_running, soffice
 
 pytestmark = libreoffice_running
 
@@ -40,3 +43,41 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except OSError:
         return True
+
+
+ODP_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+ xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" office:version="1.2">
+<office:body><office:presentation><draw:page draw:name="one">
+<draw:frame svg:x="2cm" svg:y="2cm" svg:width="20cm" svg:height="3cm"><draw:text-box>
+<text:p>Quarterly slides</text:p></draw:text-box></draw:frame></draw:page>
+</office:presentation></office:body></office:document-content>"""
+
+ODP_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
+ manifest:version="1.2">
+<manifest:file-entry manifest:full-path="/"
+ manifest:media-type="application/vnd.oasis.opendocument.presentation"/>
+<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
+</manifest:manifest>"""
+
+
+def test_presentations_become_pdfs_with_their_text(tmp_path: Path) -> None:
+    slides = tmp_path / "slides.odp"
+    with zipfile.ZipFile(slides, "w") as odp:
+        odp.writestr("mimetype", "application/vnd.oasis.opendocument.presentation")
+        odp.writestr("content.xml", ODP_CONTENT)
+        odp.writestr("META-INF/manifest.xml", ODP_MANIFEST)
+    soffice(tmp_path, "pptx", slides)
+    converter = OfficeConverter(tmp_path / "office")
+    try:
+        for name in ("slides.odp", "slides.pptx"):
+            with converter.pdf_of(tmp_path / name) as pdf:
+                text = subprocess.run(
+                    ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+                ).stdout
+            assert text.split() == ["Quarterly", "slides"], name
+    finally:
+        converter.close()
