@@ -93,17 +93,16 @@ class OfficeConverter:
     def missing(self, kind: FileType) -> str:
         """Why documents of `kind` cannot be converted here, naming the Debian packages to
         install; "" when they can."""
+        need = []
         soffice = shutil.which(self.settings.soffice)
-        component = _COMPONENTS[kind]
+        if (
+            soffice is None
+            or not (Path(os.path.realpath(soffice)).parent / _COMPONENTS[kind]).exists()
+        ):
+            need.append(kind.package)
         python = shutil.which(self.settings.python)
-        if soffice is None or python is None:
-            need = [kind.package] if soffice is None else []
-            need += ["python3-uno"] if python is None else []
-        else:
-            program = Path(os.path.realpath(soffice)).parent
-            need = [] if (program / component).exists() else [kind.package]
-            if not need and not _has_uno(python):
-                need = ["python3-uno"]
+        if python is None or not _has_uno(python):
+            need.append("python3-uno")
         if not need:
             return ""
         return (
@@ -174,7 +173,10 @@ class OfficeConverter:
         finally:
             self._lock.release()
         if "error" in answer:
-            raise DocumentError(original, str(answer["error"]))
+            # LibreOffice's words may quote its copy, a path of the server's: the client's
+            # file is named instead.
+            reason = str(answer["error"]).replace(source.as_uri(), original.name)
+            raise DocumentError(original, reason.replace(str(source), original.name))
         _logger.info(
             "LibreOffice (pid %s) converted %s in %.2f s",
             self.pid,

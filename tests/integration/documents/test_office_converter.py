@@ -1,7 +1,7 @@
 """The Office converter on its own (documents/office.py), with a real LibreOffice: after
 ``restart_after`` conversions a new LibreOffice takes over, and the old one's process and
 pipe are gone; presentations (an .odp written by hand, a .pptx by LibreOffice) become PDFs
-whose text poppler's pdftotext reads."""
+whose text poppler's pdftotext reads; a document LibreOffice cannot read is refused."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from openfax.documents.office import OfficeConverter, OfficeSettings
 from openfax.documents.pdf import count_pdf_pages
+from openfax.errors import DocumentError
 from tests.integration.documents.test_office import RTF, libreoffice_running, soffice
 
 pytestmark = libreoffice_running
@@ -64,7 +67,9 @@ ODP_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
 </manifest:manifest>"""
 
 
-def test_presentations_become_pdfs_with_their_text(tmp_path: Path) -> None:
+def test_presentations_become_pdfs_with_their_text_and_a_broken_docx_is_refused(
+    tmp_path: Path,
+) -> None:
     slides = tmp_path / "slides.odp"
     with zipfile.ZipFile(slides, "w") as odp:
         odp.writestr("mimetype", "application/vnd.oasis.opendocument.presentation")
@@ -79,5 +84,16 @@ def test_presentations_become_pdfs_with_their_text(tmp_path: Path) -> None:
                     ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
                 ).stdout
             assert text.split() == ["Quarterly", "slides"], name
+        pid = converter.pid
+        broken = tmp_path / "broken.docx"
+        with zipfile.ZipFile(broken, "w") as docx:
+            docx.writestr("[Content_Types].xml", "garbage")
+            docx.writestr("word/document.xml", "not XML")
+        refusal = pytest.raises(DocumentError, match=r"broken\.docx: LibreOffice")
+        with refusal as refused, converter.pdf_of(broken):
+            pass
+        assert str(tmp_path / "office") not in str(refused.value)  # no path of its copy
+        with converter.pdf_of(slides):
+            assert converter.pid == pid  # the same LibreOffice goes on
     finally:
         converter.close()
