@@ -85,6 +85,7 @@ class OfficeConverter:
         self._pending = b""
         self._pipe = ""
         self._conversions = 0
+        self._closed = False
         self.pid: int | None = None
         """LibreOffice's process id while it runs."""
         self.network_isolated = False
@@ -189,6 +190,8 @@ class OfficeConverter:
         if self._worker is not None and self._worker.poll() is None:
             return self._worker
         self._kill()
+        if self._closed:
+            raise DocumentError(None, "the Office converter has stopped (the service stops)")
         self._pipe = f"openfax-{os.getpid()}-{id(self):x}-{time.monotonic_ns():x}"
         self._conversions = 0
         profile = self.folder / "profile"
@@ -261,9 +264,10 @@ class OfficeConverter:
             (_PIPES / f"OSL_PIPE_{os.getuid()}_{self._pipe}").unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Stop LibreOffice (the service stopping)."""
-        with self._lock:
-            self._kill()
+        """Stop LibreOffice at once (the service stopping): a conversion under way fails,
+        and none starts any more."""
+        self._closed = True
+        self._kill()
 
 
 def _suffix(path: Path, kind: FileType) -> str:

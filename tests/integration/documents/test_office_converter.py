@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import zipfile
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from openfax.documents.office import OfficeConverter, OfficeSettings
 from openfax.documents.pdf import count_pdf_pages
 from openfax.errors import DocumentError
 from tests.integration.documents.test_office import RTF, libreoffice_running, soffice
+from tests.waiting import wait_until
 
 pytestmark = libreoffice_running
 
@@ -97,3 +99,36 @@ def test_presentations_become_pdfs_with_their_text_and_a_broken_docx_is_refused(
             assert converter.pid == pid  # the same LibreOffice goes on
     finally:
         converter.close()
+
+
+def test_closing_stops_a_conversion_under_way_at_once_and_starts_none_after(
+    tmp_path: Path,
+) -> None:
+    """What the service does when it stops: the conversion (of a table LibreOffice takes
+    over a minute to lay out) fails at once instead of holding the stop up to its limit."""
+    rows = "".join("<tr>" + "<td>cell</td>" * 10 + "</tr>" for _ in range(20000))
+    (tmp_path / "huge.html").write_text(f"<html><body><table>{rows}</table></body></html>")
+    converter = OfficeConverter(tmp_path / "office", OfficeSettings(timeout_seconds=200))
+    failures: list[BaseException] = []
+
+    def convert() -> None:
+        try:
+            with converter.pdf_of(tmp_path / "huge.html"):
+                pass
+        except DocumentError as error:
+            failures.append(error)
+
+    worker = threading.Thread(target=convert)
+    worker.start()
+    pid = wait_until(lambda: converter.pid, "LibreOffice starts", 90)
+    converter.close()
+    worker.join(30)
+    assert not worker.is_alive(), "the conversion went on after close()"
+    assert len(failures) == 1
+    assert "LibreOffice stopped while converting it" in str(failures[0])
+    assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+    with (
+        pytest.raises(DocumentError, match="has stopped"),
+        converter.pdf_of(tmp_path / "huge.html"),
+    ):
+        pass
