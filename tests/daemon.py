@@ -45,6 +45,7 @@ class Daemon:
         *,
         trust: Path | None = None,
         memory_limit: int | None = None,
+        database: str | None = None,
         **tables: dict[str, Any],
     ) -> None:
         self.data_dir = data_dir
@@ -65,9 +66,10 @@ class Daemon:
         for name, table in tables.items():
             settings[name] = {**settings.get(name, {}), **table}
         self.config = data_dir / "openfaxd.toml"
-        self.config.write_text(
-            'node_id = "api-test"\n' + "".join(_table(k, v) for k, v in settings.items())
-        )
+        top = 'node_id = "api-test"\n'
+        if database is not None:
+            top += f"database = {_toml(database)}\n"
+        self.config.write_text(top + "".join(_table(k, v) for k, v in settings.items()))
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.url = ""
@@ -212,11 +214,13 @@ def running(
     *,
     trust: Path | None = None,
     memory_limit: int | None = None,
+    database: str | None = None,
     **tables: dict[str, Any],
 ) -> Iterator[Daemon]:
-    """A started daemon (trusting the CA certificate ``trust``, and with its memory limited to
-    ``memory_limit`` bytes, if given), stopped (or reaped, if a test killed it) at the end."""
-    daemon = Daemon(data_dir, trust=trust, memory_limit=memory_limit, **tables)
+    """A started daemon (trusting the CA certificate ``trust``, with its memory limited to
+    ``memory_limit`` bytes, and on the ``database`` URL, if given), stopped (or reaped, if a
+    test killed it) at the end."""
+    daemon = Daemon(data_dir, trust=trust, memory_limit=memory_limit, database=database, **tables)
     try:
         daemon.start()  # inside: a daemon up but failing its first request is stopped too
         yield daemon

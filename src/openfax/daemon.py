@@ -3,7 +3,8 @@
 The composition root: it reads the configuration and starts the service and, above it, the
 API; nothing imports it. Serves the API (``openfax.api``) on the same event loop, on the
 Unix socket of the data folder and the configured TCP address, and the e-mail gateway
-(``openfax.gateways.email``) when it is enabled. Logs to stderr. Stopping
+(``openfax.gateways.email``) when it is enabled. Logs to stderr, in plain lines or JSON
+(``[log] format``, :mod:`openfax.log_format`). Stopping
 hangs up the calls in progress; their jobs are sent again, from the first unconfirmed page,
 when the service starts next.
 
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from openfax.errors import ConfigError, FaxError
 from openfax.file_modes import FOLDER_MODE, PRIVATE_UMASK, make_private
+from openfax.log_format import configure_logging, use_format
 from openfax.service.config_file import ServiceConfig, load_config
 from openfax.service.service import FaxService
 from openfax.store.database import database_url
@@ -46,14 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     options = parser.parse_args(argv)
     _return_freed_memory()
-    logging.basicConfig(
-        level=logging.DEBUG if options.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(verbose=options.verbose)
     os.umask(PRIVATE_UMASK)
     try:
         config = load_config(options.config, data_dir=options.data_dir)
+        use_format(config.log.format, config.node_id)
         _make_private(config)
         asyncio.run(_serve(FaxService(config)))
     except FaxError as exc:

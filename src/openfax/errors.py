@@ -237,6 +237,15 @@ class ServerBusyError(FaxError):
         super().__init__(message)
 
 
+class NotReadyError(FaxError):
+    """The node is not ready to work (``/readyz``): its store, its schema or a device
+    provider; ``reason`` says which, and why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"not ready: {reason}")
+
+
 class SubmissionError(FaxError, ValueError):
     """A submission is incomplete or contradicts itself (no recipient, nothing to send ...)."""
 

@@ -45,6 +45,7 @@ from openfax.api.auth import Authentication, Caller
 from openfax.api.errors import fax_error_response, install, problems
 from openfax.api.limits import RequestLimits, limited_routes
 from openfax.api.models import ErrorModel, json_response, record_response
+from openfax.api.operations import operations_routes
 from openfax.api.options import options_routes
 from openfax.api.outbound_routing import outbound_routing_routes
 from openfax.api.rights import (
@@ -152,6 +153,7 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     app.include_router(administration_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(options_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(accounts_routes(service), prefix="/v1", responses=ERRORS)
+    app.include_router(operations_routes(service), responses=ERRORS)
     missing = undeclared_routes(app)
     if missing:
         raise RuntimeError(f"routes without a declared access right: {missing}")

@@ -5,7 +5,9 @@ The server marks each connection on the Unix socket with its peer's credentials,
 ``SO_PEERCRED`` when the connection is made (see ``openfax.api.server``); a request cannot
 forge that mark. Every other request needs ``Authorization: Basic`` (an account's name and
 password) or ``Authorization: Bearer <token>`` (an account's API token, or one of the
-administrator's tokens file). The check is an ASGI middleware in front of the whole
+administrator's tokens file), but for the monitoring paths (``/metrics``, ``/healthz``,
+``/readyz``) from a client address or the local socket that ``[api] metrics_from`` allows,
+which need no account at all. The check is an ASGI middleware in front of the whole
 application, so it covers every route, the WebSocket and the OpenAPI document alike: it
 fails closed. The accounts and their rights are ``openfax.service.accounts``'s; which
 rights each route needs is ``openfax.api.rights``'s.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import socket
 import struct
 from dataclasses import dataclass
@@ -29,9 +32,12 @@ from openfax.errors import FaxError
 from openfax.model import AccessRights2
 from openfax.service import FaxService
 from openfax.service.accounts import Principal, token_hash, unix_user_name
+from openfax.service.config_file import metrics_networks
 
 PEER = "openfax.peer"
 """The scope extension that carries a local connection's :class:`Peer`."""
+MONITORING_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
+"""What ``[api] metrics_from`` opens to its addresses without an account."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,11 @@ class Caller:
         return right in self.rights
 
 
+MONITOR = Caller("(metrics_from)", local=False, rights=AccessRights2.QUERY_CONFIG, account_id=0)
+"""Who reads the monitoring paths from an address ``metrics_from`` allows: no account, and
+only what those paths need."""
+
+
 def peer_of(sock: socket.socket) -> Peer:
     """The Unix user at the other end of a connected Unix socket."""
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -78,9 +89,16 @@ class Authentication:
         self.app = app
         self.service = service
         self.tokens = tokens
+        self.monitor_locally, self.monitor_networks = metrics_networks(
+            service.config.api.metrics_from
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] in MONITORING_PATHS and self._monitor(scope):
+            scope.setdefault("state", {})["caller"] = MONITOR
             await self.app(scope, receive, send)
             return
         try:
@@ -93,6 +111,22 @@ class Authentication:
             return
         scope.setdefault("state", {})["caller"] = found
         await self.app(scope, receive, send)
+
+    def _monitor(self, scope: Scope) -> bool:
+        """Whether ``metrics_from`` allows the request's client (the local socket, or its
+        address) to read the monitoring paths without an account."""
+        if (scope.get("extensions") or {}).get(PEER) is not None:
+            return self.monitor_locally
+        client = scope.get("client")
+        if client is None:
+            return False
+        try:
+            address = ipaddress.ip_address(client[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.monitor_networks)
 
     async def _caller(self, scope: Scope) -> Caller | None:
         accounts = self.service.accounts

@@ -27,6 +27,7 @@ from openfax.providers.base import (
     SendRequest,
     T38Policy,
     TranscriptEntry,
+    carried_by,
 )
 from openfax.providers.loopback import LineFaults, LoopbackLine, LoopbackProvider, Transport
 from openfax.telephony.sip.registration import RegistrationState
@@ -58,4 +59,5 @@ __all__ = [
     "T38Policy",
     "TranscriptEntry",
     "Transport",
+    "carried_by",
 ]

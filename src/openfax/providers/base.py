@@ -13,6 +13,7 @@ and records what they report.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,28 @@ _EXTENDED_STATUS: dict[CallCause, ExtendedStatus] = {
     CallCause.INTERNAL: _S.FATAL_ERROR,
 }
 del _S
+
+
+NetworkMedia = Literal["t38", "g711"]
+"""What carried a network call's fax: T.38 packets, or audio in G.711 (pass-through)."""
+_MEDIA_NAMES: dict[NetworkMedia, str] = {"t38": "T.38", "g711": "G.711"}
+_CARRIED_OVER = re.compile(r"\(over (T\.38|G\.711)\)")
+
+
+def carried_over(media: NetworkMedia) -> str:
+    """What a network call's outcome ``detail`` says of its media, ``(over T.38)``: the
+    job's status text shows it, and :func:`carried_by` reads it back from there (the
+    metrics, from the job's events)."""
+    return f"(over {_MEDIA_NAMES[media]})"
+
+
+def carried_by(detail: str) -> NetworkMedia | None:
+    """The media a call's outcome ``detail`` names with :func:`carried_over`, if it does
+    (a network call that reached the fax phase)."""
+    found = _CARRIED_OVER.search(detail)
+    if found is None:
+        return None
+    return next(media for media, name in _MEDIA_NAMES.items() if name == found[1])
 
 
 T38Policy = Literal["off", "accept", "request"]

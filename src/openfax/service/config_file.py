@@ -26,6 +26,10 @@ Example::
     listen = "0.0.0.0:4560"
     tls_certificate = "tls/openfax.crt"
     tls_key = "tls/openfax.key"
+    metrics_from = ["unix", "127.0.0.1", "10.0.0.0/8"]
+
+    [log]
+    format = "json"
 
     [sip]
     dns_servers = ["192.0.2.53"]
@@ -50,6 +54,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 import re
@@ -267,6 +272,35 @@ class ApiConfig:
     """How long an account or a client address waits before its next password is checked,
     after five failed sign-ins in a row; it doubles with each further failure, up to five
     minutes."""
+    metrics_from: tuple[str, ...] = ("unix", "127.0.0.0/8", "::1")
+    """Who may read ``/metrics``, ``/healthz`` and ``/readyz`` without an account: client
+    addresses or networks (``10.0.0.0/8``), and ``unix`` for the local socket. Anyone else
+    needs an account holding far2QUERY_CONFIG."""
+
+
+LOCAL_SOCKET = "unix"
+"""The ``metrics_from`` entry that stands for the API's Unix socket."""
+
+
+def metrics_networks(
+    allowed: tuple[str, ...],
+) -> tuple[bool, tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]]:
+    """Whether ``metrics_from`` allows the local socket, and the networks it allows;
+    ValueError naming an entry that is neither ``unix`` nor an address or a network."""
+    networks = tuple(
+        ipaddress.ip_network(entry, strict=False) for entry in allowed if entry != LOCAL_SOCKET
+    )
+    return LOCAL_SOCKET in allowed, networks
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogConfig:
+    """How ``openfaxd`` writes its log to stderr (journald, a container runtime or a
+    terminal reads it there)."""
+
+    format: Literal["plain", "json"] = "plain"
+    """``plain``: one line of text per record; ``json``: one JSON object per record, with
+    the node's, the job's and the call's ids where known (for a log collector)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -339,6 +373,7 @@ class ServiceConfig:
     email_gateway: EmailGatewayConfig = EmailGatewayConfig()
     office: OfficeSettings = field(default_factory=OfficeSettings)
     """LibreOffice, which makes Office documents PDF (:mod:`openfax.documents.office`)."""
+    log: LogConfig = LogConfig()
     source: str = field(default="<defaults>", compare=False)
     """Where the configuration was read from, for messages."""
 
@@ -732,6 +767,11 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             )
         if f.name == "account" and not value.strip():
             raise ConfigError(source, key, "must name an OpenFax account")
+        if f.name == "metrics_from":
+            try:
+                metrics_networks(value)
+            except ValueError as exc:
+                raise ConfigError(source, key, f"{exc} (nor {LOCAL_SOCKET!r})") from None
         if f.name == "tls_key" and (value is None) != (instance.tls_certificate is None):
             missing = "missing" if value is None else "set without tls_certificate"
             raise ConfigError(source, key, f"{missing}: TLS needs a certificate and its key")

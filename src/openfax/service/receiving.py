@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openfax.engine import Negotiated, PageReceived, SessionOptions
 from openfax.errors import FaxError
 from openfax.file_modes import FOLDER_MODE
+from openfax.log_format import log_job
 from openfax.model import ExtendedStatus, JobStatus, format_id, new_id
 from openfax.model.events import (
     ConfigChanged,
@@ -185,6 +186,7 @@ class Receiver:
     # --- one reception ------------------------------------------------------------------------
 
     async def _follow(self, call_id: int, job: IncomingJob, queue: asyncio.Queue[Any]) -> None:
+        log_job(job.id, call_id)
         try:
             while True:
                 event = await queue.get()

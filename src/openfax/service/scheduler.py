@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.engine import Negotiated, PageProgress, PageSent, SessionOptions
+from openfax.log_format import log_job
 from openfax.model import ExtendedStatus, JobStatus, ScheduleType
 from openfax.model.lifecycle import JobInput, put_back
 from openfax.providers import (
@@ -417,6 +418,7 @@ class Scheduler:
 
     async def _run_call(self, call: RunningCall, submission: Submission) -> None:
         job = call.job
+        log_job(job.id)
         first_page = job.pages_confirmed + 1
         ctx = self.ctx
         tsid = sending_tsid(job, call.device, ctx.config.outgoing.use_device_tsid)

@@ -39,6 +39,7 @@ from openfax.service.housekeeping import run_housekeeping
 from openfax.service.inbound_routing import InboundRouting
 from openfax.service.incoming_queue import IncomingQueue
 from openfax.service.listening import Listening
+from openfax.service.monitoring import Monitoring
 from openfax.service.options import Options
 from openfax.service.outbound_routing import OutboundRouting
 from openfax.service.outgoing_queue import OutgoingQueue
@@ -85,6 +86,7 @@ class _Parts:
     extension_properties: ExtensionProperties
     listening: Listening
     activity: ServerActivity
+    monitoring: Monitoring
 
 
 class _Part(Generic[T]):
@@ -147,6 +149,8 @@ class FaxService:
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")
         ctx.spawn(parts.activity.report(), "activity")
+        ctx.spawn(parts.monitoring.follow_events(), "metrics")
+        ctx.spawn(parts.monitoring.measure_loop_lag(), "event loop lag")
         # Long-lived with its own stop (ctx.stopping, then Scheduler.stop), awaited in stop().
         self._loop_task = asyncio.create_task(parts.scheduler.run(), name="scheduler")
         _logger.info("fax service %s started with %d lines", config.node_id, len(ctx.lines))
@@ -193,6 +197,7 @@ class FaxService:
             extension_properties=extensions,
             listening=Listening(ctx.hub),
             activity=ServerActivity(ctx),
+            monitoring=Monitoring(ctx, providers),
         )
 
     async def stop(self) -> None:
@@ -294,3 +299,5 @@ class FaxService:
     """FAXCOMEX ``ListenToServerEvents``: the server's events."""
     activity = _Part[ServerActivity]()
     """FAXCOMEX ``Activity``: what the server is doing."""
+    monitoring = _Part[Monitoring]()
+    """The node's metrics (Prometheus) and readiness, for its administrator's monitoring."""

@@ -16,6 +16,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -137,6 +139,26 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _migrations() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "openfax.store:migrations")
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest migration this version of OpenFax knows (the schema it expects)."""
+    return ScriptDirectory.from_config(_migrations()).get_current_head()
+
+
+async def schema_revision(conn: AsyncConnection) -> str | None:
+    """The migration the database on ``conn`` was last brought to (None: none ran)."""
+
+    def current(sync: Connection) -> str | None:
+        return MigrationContext.configure(sync).get_current_revision()
+
+    return await conn.run_sync(current)
+
+
 def _upgrade_to_head(conn: Connection) -> None:
     """Run Alembic's ``upgrade head`` on ``conn``, inside the caller's transaction."""
     upgrade(conn, "head")
@@ -147,7 +169,6 @@ def upgrade(conn: Connection, revision: str) -> None:
     of a later migration), inside the caller's transaction."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
-    config = Config()
-    config.set_main_option("script_location", "openfax.store:migrations")
+    config = _migrations()
     config.attributes["connection"] = conn
     command.upgrade(config, revision)

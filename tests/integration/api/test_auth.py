@@ -24,7 +24,9 @@ SOME_ID = "0123456789abcdef"
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    with running(tmp_path_factory.mktemp("openfaxd"), outgoing={"branding": False}) as started:
+    # The monitoring paths open to the local socket only: every route needs a token on TCP.
+    settings = {"outgoing": {"branding": False}, "api": {"metrics_from": ["unix"]}}
+    with running(tmp_path_factory.mktemp("openfaxd"), **settings) as started:
         yield started
 
 

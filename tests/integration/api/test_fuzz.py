@@ -26,7 +26,8 @@ nothing more)."""
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    with running(tmp_path_factory.mktemp("openfaxd")) as started:
+    # The monitoring paths open to the local socket only: every route needs a token on TCP.
+    with running(tmp_path_factory.mktemp("openfaxd"), api={"metrics_from": ["unix"]}) as started:
         yield started
 
 

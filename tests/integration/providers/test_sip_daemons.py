@@ -10,9 +10,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 
@@ -22,8 +24,10 @@ from openfax.model import JobStatus
 from tests.daemon import Daemon, running
 from tests.dnsserver import DnsServer
 from tests.factories import make_pdf
+from tests.integration.api.test_operations import scrape, value
 from tests.integration.providers.test_sip import free_port
 from tests.relay import LossyRelay
+from tests.waiting import wait_until
 
 WAIT = 180.0
 NUMBERS = ("5550101", "5550202")
@@ -132,8 +136,22 @@ def test_two_daemons_fax_each_other_both_ways(tmp_path: Path, t38: str, over: st
     with two_daemons(tmp_path, t38) as (a, b, _):
         there = fax(a, b, body, NUMBERS[1], tmp_path)
         back = fax(b, a, body, NUMBERS[0], tmp_path)
+        media = "t38" if over == "T.38" else "g711"
+        for daemon in (a, b):
+            # Each node counts its own two calls, one each way, by their media.
+            wait_until(partial(counted_both_ways, daemon, media), f"both calls over {over}")
     assert over in there, (there, back)
     assert over in back, (there, back)
+
+
+def counted_both_ways(daemon: Daemon, media: str) -> bool:
+    """Whether the daemon's /metrics count one call each way that went over ``media``."""
+    with httpx.Client(base_url=f"http://{daemon.address}", timeout=60) as client:
+        samples = scrape(client)
+    return all(
+        value(samples, "openfax_network_fax_calls_total", direction=direction, media=media) == 1
+        for direction in ("outgoing", "incoming")
+    )
 
 
 class RelayThread:

@@ -14,13 +14,15 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from openfax.errors import StoreError
 from openfax.model import JobStatus
-from openfax.store import Database, open_database, queries, records
-from openfax.store.database import database_url
+from openfax.store import Database, migrations, open_database, queries, records
+from openfax.store.database import database_url, head_revision, schema_revision
 from openfax.store.schema import metadata, outgoing_jobs
 
 from .conftest import NOW, submission_with_jobs
 
 pytestmark = pytest.mark.anyio
+
+MIGRATIONS = Path(migrations.__file__).parent / "versions"
 
 
 def _schema_differences(conn: Connection) -> list[object]:
@@ -114,3 +116,12 @@ def test_urls_get_the_async_drivers() -> None:
 async def test_an_unreachable_database_is_a_store_error_naming_it() -> None:
     with pytest.raises(StoreError, match=r"cannot open the database .*nowhere"):
         await open_database("postgresql://openfax@/nowhere?host=/nonexistent")
+
+
+async def test_a_migrated_store_is_at_the_newest_migration(db: Database) -> None:
+    async with db.read() as conn:
+        assert await schema_revision(conn) == head_revision()
+    assert (
+        head_revision()
+        == sorted(path.name.partition("_")[0] for path in MIGRATIONS.glob("[0-9]*_*.py"))[-1]
+    )

@@ -79,3 +79,23 @@ async def test_an_accounts_receipts_are_those_of_its_own_faxes(db: Database) -> 
         assert [r.id for r in await queries.list_receipts(conn, owner=ALICE)] == [mine.id]
         assert [r.id for r in await queries.list_receipts(conn, owner=BOB)] == [theirs.id]
         assert {r.id for r in await queries.list_receipts(conn)} == {mine.id, theirs.id}
+
+
+async def test_receipts_are_counted_pending_and_failed_never_done(db: Database) -> None:
+    async with db.read() as conn:
+        assert await queries.count_receipts(conn) == {
+            DeliveryStatus.PENDING: 0,
+            DeliveryStatus.FAILED: 0,
+        }
+    submission = new_id()
+    queued = [receipt(submission, n, new_id()) for n in range(5)]
+    async with db.transaction() as conn:
+        await queries.insert_receipts(conn, queued)
+        await queries.update_receipt(conn, queued[0].id, {"status": DeliveryStatus.DONE})
+        for failed in queued[1:3]:
+            await queries.update_receipt(conn, failed.id, {"status": DeliveryStatus.FAILED})
+    async with db.read() as conn:
+        assert await queries.count_receipts(conn) == {
+            DeliveryStatus.PENDING: 2,
+            DeliveryStatus.FAILED: 2,
+        }

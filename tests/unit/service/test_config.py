@@ -148,6 +148,10 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         ('[api]\ntls_certificate = "c.pem"', "api.tls_key", "missing"),
         ('[api]\ntls_key = "k.pem"', "api.tls_key", "without tls_certificate"),
         ('[api]\ntls_key = ""\ntls_certificate = "c.pem"', "api.tls_key", "must be a path"),
+        ('[api]\nmetrics_from = ["localhost"]', "api.metrics_from", "'localhost' does not"),
+        ('[api]\nmetrics_from = "127.0.0.1"', "api.metrics_from", "must be a list"),
+        ('[api]\nmetrics_from = ["10.0.0.0/33"]', "api.metrics_from", "nor 'unix'"),
+        ('[log]\nformat = "xml"', "log.format", "one of"),
     ],
 )
 def test_bad_keys_and_values_are_named_with_the_file(

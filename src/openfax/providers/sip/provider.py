@@ -78,6 +78,7 @@ from openfax.providers.base import (
     Ringing,
     SendRequest,
     T38Policy,
+    carried_over,
 )
 from openfax.providers.common import CallLog, LineBase, ProviderBase, canonical_number
 from openfax.providers.sip.config import TrunkConfig
@@ -900,8 +901,7 @@ class _Leg:
         if result is None:
             return self._failed(cause or CallCause.INTERNAL, detail or "the call never connected")
         path = self.send_file if self.direction is CallDirection.OUTGOING else self.receive_file
-        over = "T.38" if self.kind is StreamKind.T38 else "G.711"
-        text = f"{result.text} (over {over})"
+        text = f"{result.text} {carried_over('t38' if self.kind is StreamKind.T38 else 'g711')}"
         return CallOutcome(
             self.direction,
             cause or CallCause.of(result.cause),

@@ -101,6 +101,7 @@ from openfax.store.queries.queues import (
 )
 from openfax.store.queries.receipts import (
     claim_due_receipt,
+    count_receipts,
     delete_settled_receipts,
     get_receipt,
     insert_receipts,
@@ -109,6 +110,7 @@ from openfax.store.queries.receipts import (
     update_receipt,
 )
 from openfax.store.queries.routing_deliveries import (
+    count_routing_deliveries,
     get_routing_delivery,
     insert_routing_deliveries,
     list_routing_deliveries,
@@ -187,6 +189,8 @@ __all__ = [
     "claim_due_receipt",
     "claim_next_job",
     "count_queue_by_status",
+    "count_receipts",
+    "count_routing_deliveries",
     "delete_account",
     "delete_group_grant",
     "delete_incoming_job",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, Table, select, update
+from sqlalchemy import ColumnElement, RowMapping, Select, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -81,6 +81,20 @@ async def list_deliveries(
     if status is not None:
         query = query.where(table.c.status == status)
     return [row._mapping for row in await conn.execute(query)]
+
+
+async def count_unsettled(conn: AsyncConnection, table: Table) -> dict[DeliveryStatus, int]:
+    """How many deliveries of ``table`` (receipts, routing deliveries) are pending and
+    failed: a range of its ``(status, ...)`` index each, never the rows done."""
+    unsettled = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+    query = (
+        select(table.c.status, func.count())
+        .where(table.c.status.in_(unsettled))
+        .group_by(table.c.status)
+    )
+    counts = dict.fromkeys(unsettled, 0)
+    counts.update({DeliveryStatus(status): n for status, n in await conn.execute(query)})
+    return counts
 
 
 async def update_guarded(

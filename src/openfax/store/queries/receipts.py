@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.store.queries._shared import get_row, list_deliveries, update_row
+from openfax.store.queries._shared import count_unsettled, get_row, list_deliveries, update_row
 from openfax.store.records import DeliveryStatus, Receipt, values
 from openfax.store.schema import receipts, submissions
 
@@ -98,3 +98,8 @@ async def delete_settled_receipts(conn: AsyncConnection, changed_before: datetim
         .returning(receipts.c.id)
     )
     return list((await conn.execute(query)).scalars())
+
+
+async def count_receipts(conn: AsyncConnection) -> dict[DeliveryStatus, int]:
+    """How many receipts are waiting to be sent (pending) and how many failed for good."""
+    return await count_unsettled(conn, receipts)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.store.queries._shared import get_row, list_deliveries, update_row
+from openfax.store.queries._shared import count_unsettled, get_row, list_deliveries, update_row
 from openfax.store.records import DeliveryStatus, RoutingDelivery, values
 from openfax.store.schema import routing_deliveries
 
@@ -52,3 +52,8 @@ async def update_routing_delivery(
     picked = routing_deliveries.c.id == delivery_id
     row = await update_row(conn, routing_deliveries, changes, frozen, picked)
     return None if row is None else RoutingDelivery(**row)
+
+
+async def count_routing_deliveries(conn: AsyncConnection) -> dict[DeliveryStatus, int]:
+    """How many routing deliveries are pending (a retry due) and how many failed for good."""
+    return await count_unsettled(conn, routing_deliveries)
