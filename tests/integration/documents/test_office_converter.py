@@ -8,14 +8,17 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
 import zipfile
 from pathlib import Path
 
+import docx
 import pytest
 
 from openfax.documents.office import OfficeConverter, OfficeSettings
 from openfax.documents.pdf import count_pdf_pages
 from openfax.errors import DocumentError
+from tests.daemon import proc_status_bytes
 from tests.integration.documents.test_office import RTF, libreoffice_running, soffice
 from tests.waiting import wait_until
 
@@ -41,6 +44,13 @@ def test_a_new_libreoffice_takes_over_after_restart_after_conversions(tmp_path: 
     assert not Path(f"/proc/{pids[0]}").exists() or _zombie(pids[0])
     assert not pipe.exists()
     assert list((tmp_path / "office").iterdir()) == [tmp_path / "office" / "profile"]
+
+
+def _tree_rss(pid: int) -> int:
+    """The resident memory of ``pid`` and its children (LibreOffice's launcher and soffice.bin)."""
+    tasks = Path(f"/proc/{pid}/task").iterdir()  # any thread may have started a child
+    children = [child for task in tasks for child in (task / "children").read_text().split()]
+    return proc_status_bytes(pid, "VmRSS") + sum(_tree_rss(int(child)) for child in children)
 
 
 def _zombie(pid: int) -> bool:
@@ -132,3 +142,34 @@ def test_closing_stops_a_conversion_under_way_at_once_and_starts_none_after(
         converter.pdf_of(tmp_path / "huge.html"),
     ):
         pass
+
+
+@pytest.mark.skipif(os.environ.get("OPENFAX_STRESS") != "1", reason="OPENFAX_STRESS=1 runs it")
+def test_stress_three_hundred_conversions_by_three_libreoffices(tmp_path: Path) -> None:
+    """300 conversions of a .docx: a new LibreOffice every 100 (office.restart_after), and
+    the memory of each stays bounded; the figures are printed."""
+    letter = docx.Document()
+    letter.add_paragraph("A letter converted again and again. " * 40)
+    letter.save(tmp_path / "letter.docx")
+    converter = OfficeConverter(tmp_path / "office")
+    pids: list[int] = []
+    rss: list[int] = []
+    started = time.monotonic()
+    try:
+        for _ in range(300):
+            with converter.pdf_of(tmp_path / "letter.docx"):
+                pass
+            assert converter.pid is not None
+            if converter.pid not in pids:
+                pids.append(converter.pid)
+            rss.append(_tree_rss(converter.pid))
+    finally:
+        converter.close()
+    took = time.monotonic() - started
+    print(
+        f"300 conversions in {took:.1f} s by {len(pids)} LibreOffices; LibreOffice's RSS "
+        f"after the 1st {rss[0] / 2**20:.0f} MB, 100th {rss[99] / 2**20:.0f} MB, "
+        f"peak {max(rss) / 2**20:.0f} MB"
+    )
+    assert len(pids) == 3
+    assert max(rss) < 512 * 2**20
