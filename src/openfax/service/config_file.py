@@ -566,6 +566,8 @@ _POSITIVE = {
     "max_attachments",
     "messages_per_minute",
     "max_concurrent_messages",
+    "timeout_seconds",
+    "restart_after",
 }
 _NON_NEGATIVE = {
     "retries",
@@ -601,6 +603,7 @@ MAX_RETRIES = 99
 MAX_SECONDS = 366 * 24 * 60 * 60
 """The longest deadline or timer in seconds (a year)."""
 _MOST: dict[str, float] = {
+    "timeout_seconds": 3600,
     "retries": MAX_RETRIES,
     "routing_retries": MAX_RETRIES,
     "max_attempts": 1000,
