@@ -187,7 +187,7 @@ class OfficeConverter:
 
     def _running(self) -> subprocess.Popen[bytes]:
         """The worker, started with its LibreOffice when none runs."""
-        if self._worker is not None and self._worker.poll() is None:
+        if self._worker is not None and self._worker.poll() is None and _alive(self.pid):
             return self._worker
         self._kill()
         if self._closed:
@@ -268,6 +268,16 @@ class OfficeConverter:
         and none starts any more."""
         self._closed = True
         self._kill()
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether LibreOffice's process `pid` runs (not ended, nor a zombie its worker has not
+    reaped yet)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def _suffix(path: Path, kind: FileType) -> str:

@@ -128,6 +128,9 @@ def main() -> None:
         except Exception as error:
             message = getattr(error, "Message", "") or str(error) or type(error).__name__
             answer = {"error": f"LibreOffice failed: {message.splitlines()[0][:300]}"}
+            if process.poll() is not None:
+                _say({"error": "LibreOffice ended while converting it"})
+                os._exit(1)  # the service starts a new one for the next document
         _say(answer)
     with contextlib.suppress(Exception):
         desktop.terminate()

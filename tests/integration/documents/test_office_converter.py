@@ -6,6 +6,7 @@ whose text poppler's pdftotext reads; a document LibreOffice cannot read is refu
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -46,11 +47,32 @@ def test_a_new_libreoffice_takes_over_after_restart_after_conversions(tmp_path: 
     assert list((tmp_path / "office").iterdir()) == [tmp_path / "office" / "profile"]
 
 
+def test_a_libreoffice_that_died_is_replaced_for_the_next_document(tmp_path: Path) -> None:
+    (tmp_path / "minutes.rtf").write_bytes(RTF)
+    converter = OfficeConverter(tmp_path / "office")
+    try:
+        with converter.pdf_of(tmp_path / "minutes.rtf"):
+            pass
+        first = converter.pid
+        assert first is not None
+        for child in _children(first):  # soffice.bin, as if it crashed
+            os.kill(child, signal.SIGKILL)
+        wait_until(lambda: _zombie(first), "LibreOffice's launcher ends with it", 30)
+        with converter.pdf_of(tmp_path / "minutes.rtf") as pdf:
+            assert count_pdf_pages(pdf) == 1
+        assert converter.pid != first
+    finally:
+        converter.close()
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task").iterdir()  # any thread may have started a child
+    return [int(child) for task in tasks for child in (task / "children").read_text().split()]
+
+
 def _tree_rss(pid: int) -> int:
     """The resident memory of ``pid`` and its children (LibreOffice's launcher and soffice.bin)."""
-    tasks = Path(f"/proc/{pid}/task").iterdir()  # any thread may have started a child
-    children = [child for task in tasks for child in (task / "children").read_text().split()]
-    return proc_status_bytes(pid, "VmRSS") + sum(_tree_rss(int(child)) for child in children)
+    return proc_status_bytes(pid, "VmRSS") + sum(_tree_rss(child) for child in _children(pid))
 
 
 def _zombie(pid: int) -> bool:
