@@ -52,6 +52,9 @@ _TEXT_FORMATS = ((b"{\\rtf", ".rtf"), (b"", ".html"))
 """The suffix of a word-processing document that is text: RTF, else HTML."""
 _START_SECONDS = 90.0
 """How long LibreOffice may take to start (a new profile is written on the first start)."""
+_QUIT_SECONDS = 5.0
+"""How long LibreOffice has to quit when asked (between documents, the service stopping)
+before it is killed."""
 _PIPES = Path("/tmp")
 """Where LibreOffice puts the socket of a named pipe (``OSL_PIPE_uid_name``), whatever
 TMPDIR says; the one of a LibreOffice killed is removed here."""
@@ -147,7 +150,7 @@ class OfficeConverter:
             )
         try:
             if self._conversions >= self.settings.restart_after:
-                self._kill()
+                self._kill(_QUIT_SECONDS)
             worker = self._running()
             self._conversions += 1
             started = time.monotonic()
@@ -248,11 +251,18 @@ class OfficeConverter:
             raise ValueError(line)
         return answer
 
-    def _kill(self) -> None:
-        """End the worker and its LibreOffice (one process group) at once."""
+    def _kill(self, grace: float = 0.0) -> None:
+        """End the worker and its LibreOffice (one process group): asked to quit, when
+        `grace` seconds are given, so that LibreOffice removes its pipes from /tmp; killed
+        at once otherwise, or when they pass."""
         worker, self._worker, self.pid = self._worker, None, None
         if worker is None:
             return
+        if grace and worker.stdin is not None:
+            with contextlib.suppress(OSError):
+                worker.stdin.close()  # the worker tells LibreOffice to quit, then ends
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.wait(grace)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
@@ -267,7 +277,7 @@ class OfficeConverter:
         """Stop LibreOffice at once (the service stopping): a conversion under way fails,
         and none starts any more."""
         self._closed = True
-        self._kill()
+        self._kill(_QUIT_SECONDS)
 
 
 def _alive(pid: int | None) -> bool:
