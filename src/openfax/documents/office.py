@@ -94,6 +94,12 @@ class OfficeConverter:
         self.network_isolated = False
         """Whether the running LibreOffice has a network namespace of its own."""
 
+    def remove_leftovers(self) -> None:
+        """Remove the temporary folders of conversions a service that died left behind
+        (called at start, before any conversion)."""
+        for folder in self.folder.glob("convert-*"):
+            shutil.rmtree(folder, ignore_errors=True)
+
     def missing(self, kind: FileType) -> str:
         """Why documents of `kind` cannot be converted here, naming the Debian packages to
         install; "" when they can."""

@@ -138,6 +138,7 @@ class FaxService:
             zone=self.zone,
             office=OfficeConverter(config.data_dir / "office", config.office),
         )
+        await asyncio.to_thread(ctx.office.remove_leftovers)
         self._announced = False
         parts = await self._assemble(ctx)
         self._parts = parts

@@ -61,9 +61,11 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
         "senders": [{"address": "example.org", "account": ALICE}],
     }
     office = {"max_pages": MAX_PAGES, "timeout_seconds": TIMEOUT}
-    with running(
-        tmp_path_factory.mktemp("openfaxd"), office=office, email_gateway=gateway
-    ) as started:
+    data = tmp_path_factory.mktemp("openfaxd")
+    # What a service that died in a conversion left: removed at start.
+    (data / "office" / "convert-left").mkdir(parents=True)
+    (data / "office" / "convert-left" / "document.docx").write_text("left behind")
+    with running(data, office=office, email_gateway=gateway) as started:
         with started.connected() as server:
             server.fax_account_set.add_account(ALICE, PASSWORD)
         yield started
@@ -202,6 +204,12 @@ def test_an_odt_and_a_doc_by_libreoffice_an_rtf_and_an_html_page_are_one_fax(
         got = received(server, known, tmp_path)
     pdfs = [expected / f"{Path(name).stem}.pdf" for name in names]
     assert_same_pages(got, rendered(*pdfs))
+
+
+def test_what_a_dead_service_left_in_its_office_folder_is_removed_at_start(
+    daemon: Daemon,
+) -> None:
+    assert not (daemon.data_dir / "office" / "convert-left").exists()
 
 
 def test_a_file_named_docx_that_is_not_one_is_refused(daemon: Daemon, tmp_path: Path) -> None:
