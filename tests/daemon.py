@@ -62,6 +62,8 @@ class Daemon:
             # Lines calling each other find them busy at times: try again soon.
             "outgoing.causes.busy": {"delay_minutes": 0.01},
             "api": {"socket": str(self.socket), "listen": "127.0.0.1:0"},
+            # A Tesseract run per page received: on only where a test reads the text.
+            "ocr": {"enabled": False},
         }
         for name, table in tables.items():
             settings[name] = {**settings.get(name, {}), **table}

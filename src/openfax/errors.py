@@ -184,6 +184,11 @@ class StoreError(FaxError):
     """The database or the document spool could not do what was asked; says which and why."""
 
 
+class BackupError(StoreError):
+    """A backup cannot be made, or a backup file is refused (damaged, of an unknown format,
+    or a restore into a data folder that is not empty); says what is wrong."""
+
+
 class ConfigError(FaxError):
     """The configuration file is wrong; names the file and the key, and says what is wrong."""
 
@@ -366,3 +371,8 @@ class SipTransactionError(TelephonyError):
 class SipLocationError(TelephonyError):
     """A SIP host could not be located in DNS (RFC 3263): names the host, the record looked
     up and what the DNS said (no such name, server failure, no answer in time, garbage)."""
+
+
+class OcrError(FaxError):
+    """The text of a received fax could not be read (Tesseract missing, failed or past its
+    time limit); the fax itself is archived and routed all the same."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,18 +54,47 @@ def make_private(roots: Iterable[Path]) -> Tightened:
     followed nor changed, so the walk stays in the trees; other kinds of file (a socket) are
     left as they are. A root that does not exist is skipped."""
     done = Tightened()
-    seen: set[Path] = set()
-    for root in roots:
-        if root in seen or any(root.is_relative_to(other) for other in seen):
-            continue
-        seen.add(root)
+    for root in _distinct(roots):
         done.roots.append(root)
-        _tighten(root, done)
-        if root.is_dir() and not root.is_symlink():
-            for folder, folders, files in os.walk(root):
-                for name in (*folders, *files):
-                    _tighten(Path(folder, name), done)
+        for path in _tree(root):
+            _tighten(path, done)
     return done
+
+
+def open_to_others(roots: Iterable[Path], limit: int) -> list[Path]:
+    """The first ``limit`` folders and regular files in and under ``roots`` that their group
+    or other users may use (what :func:`make_private` would tighten), changing nothing: what
+    ``openfax doctor`` reports."""
+    found: list[Path] = []
+    for root in _distinct(roots):
+        for path in _tree(root):
+            try:
+                mode = path.lstat().st_mode
+            except OSError:
+                continue
+            if (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and mode & _OPEN:
+                found.append(path)
+                if len(found) == limit:
+                    return found
+    return found
+
+
+def _distinct(roots: Iterable[Path]) -> list[Path]:
+    """``roots`` without those in or under one listed before them (walked once)."""
+    kept: list[Path] = []
+    for root in roots:
+        if not any(root.is_relative_to(other) for other in kept):
+            kept.append(root)
+    return kept
+
+
+def _tree(root: Path) -> Iterator[Path]:
+    """``root`` and, when it is a folder (not a link to one), every path under it."""
+    yield root
+    if root.is_dir() and not root.is_symlink():
+        for folder, folders, files in os.walk(root):
+            for name in (*folders, *files):
+                yield Path(folder, name)
 
 
 def _tighten(path: Path, done: Tightened) -> None:

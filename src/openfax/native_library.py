@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes.util
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from openfax.errors import FaxError
@@ -33,3 +34,19 @@ def open_library(
         f"cannot load lib{short_name} (tried {', '.join(tried)}); install the Debian package "
         f"{debian_package} or set {env} to the library's path"
     )
+
+
+def loaded_file(short_name: str) -> Path | None:
+    """The file of ``lib{short_name}`` this process has mapped (read from ``/proc/self/maps``),
+    its links resolved: its name carries the library's ABI version (``libspandsp.so.2.0.0``),
+    which ``openfax doctor`` reports. None when it is not loaded or there is no ``/proc``."""
+    prefix = f"lib{short_name}.so"
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return None
+    for line in maps.splitlines():
+        path = line.split(maxsplit=5)[5:]
+        if path and Path(path[0]).name.startswith(prefix):
+            return Path(path[0]).resolve()
+    return None

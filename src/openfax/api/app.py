@@ -42,6 +42,7 @@ from openfax.api import models as m
 from openfax.api.accounts import accounts_routes
 from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller
+from openfax.api.backup import backup_routes
 from openfax.api.errors import fax_error_response, install, problems
 from openfax.api.limits import RequestLimits, limited_routes
 from openfax.api.models import ErrorModel, json_response, record_response
@@ -74,6 +75,7 @@ from openfax.errors import (
 )
 from openfax.model import (
     CONTROL,
+    CONTROL_CHARACTERS,
     DEFAULT_PREFETCH_SIZE,
     MAX_PAGE_SIZE,
     SUBMIT_RIGHTS,
@@ -121,6 +123,18 @@ AccountParam = Annotated[
     str | None, Query(max_length=256, description="only this account's faxes (its folders)")
 ]
 """An account's folders (FAXCOMEX ``FaxAccountFolders``): its own faxes only."""
+MAX_SEARCH_LENGTH = 200
+"""The longest ``q`` of a listing (its words bound the filters of the query)."""
+SearchParam = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_SEARCH_LENGTH,
+        # A NUL would reach PostgreSQL, which cannot hold one; no text read holds a control.
+        pattern=f"^[^{CONTROL_CHARACTERS}]*$",
+        description="only received faxes whose text (OCR) holds each of these words "
+        "(apart by spaces; letter case aside)",
+    ),
+]
 ReceiveFolderReader = Annotated[
     Caller, Depends(Requires(*SUBMIT_RIGHTS, _R2.QUERY_ARCHIVES, _R2.MANAGE_RECEIVE_FOLDER))
 ]
@@ -153,6 +167,7 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     app.include_router(administration_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(options_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(accounts_routes(service), prefix="/v1", responses=ERRORS)
+    app.include_router(backup_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(operations_routes(service), responses=ERRORS)
     missing = undeclared_routes(app)
     if missing:
@@ -309,14 +324,19 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/incoming-jobs", response_model=m.IncomingJobPageModel)
     async def get_incoming_jobs(
-        who: ReceiveFolderReader, after: After = None, limit: Limit = DEFAULT_PREFETCH_SIZE
+        who: ReceiveFolderReader,
+        after: After = None,
+        limit: Limit = DEFAULT_PREFETCH_SIZE,
+        q: SearchParam = None,
     ) -> Response:
         """FAXCOMEX ``IncomingQueue.GetJobs()`` page by page, as ``/outgoing-jobs``; empty
-        for an account that may not see the receive folder (incoming faxes not public)."""
+        for an account that may not see the receive folder (incoming faxes not public).
+        ``q``: only the faxes whose text holds its words (pass it with every page)."""
         cursor = None if after is None else decode_queue_cursor(after)
         if not sees_receive_folder(service, who.rights):
             return json_response(m.queue_page_json(QueuePage([], 0, None), m.IncomingJobPageModel))
-        page = await service.incoming_queue.get_job_page(cursor, limit)
+        words = tuple(q.split()) if q else ()
+        page = await service.incoming_queue.get_job_page(cursor, limit, words=words)
         return json_response(m.queue_page_json(page, m.IncomingJobPageModel))
 
     @api.get("/incoming-jobs/{job_id}", response_model=IncomingJobInfo)
@@ -449,17 +469,22 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         after: After = None,
         limit: Limit = DEFAULT_PREFETCH_SIZE,
         account: AccountParam = None,
+        q: SearchParam = None,
     ) -> Response:
         """One page of the archive, oldest first (the FAXCOMEX message iterator's prefetch):
         the caller's own faxes, or everyone's with far2QUERY_ARCHIVES; ``account`` narrows
         to one account's (``FaxAccountIncomingArchive`` / ``OutgoingArchive``). Received
         faxes are seen by every account while they are public, else by the account each
-        is assigned to (and holders of far2MANAGE_RECEIVE_FOLDER)."""
+        is assigned to (and holders of far2MANAGE_RECEIVE_FOLDER). ``q``: only the faxes
+        whose text (OCR) holds its words; sent faxes have none (pass it with every page)."""
         cursor = None if after is None else decode_cursor(after)
         owner = None
         if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
             owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
-        page = await service.archives.get_messages(direction, cursor, limit, owner=owner)
+        words = tuple(q.split()) if q else ()
+        page = await service.archives.get_messages(
+            direction, cursor, limit, owner=owner, words=words
+        )
         return json_response(m.message_page_json(page))
 
     @api.get(f"/{side}-archive", name=f"get_{direction.value}_archive", tags=tag)
@@ -535,6 +560,22 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         return FileResponse(
             path, media_type="application/pdf", filename=f"{message_id.lower()}.pdf"
         )
+
+    if direction is Direction.IN:
+
+        @api.get(
+            prefix + "/{message_id}/text",
+            name="get_in_message_text",
+            tags=tag,
+            response_model=m.MessageTextModel,
+        )
+        async def get_text(message_id: IdParam, who: QueryArchives) -> m.MessageTextModel:
+            """What OCR read of the received fax (empty, ``read_at`` null, until it is read)."""
+            await visible(message_id, who)
+            read = await service.archives.get_text(parse_id(message_id), who.name)
+            if read is None:
+                return m.MessageTextModel(text="", error="", read_at=None)
+            return m.MessageTextModel(text=read.text, error=read.error, read_at=read.read_at)
 
     @api.delete(
         prefix + "/{message_id}",

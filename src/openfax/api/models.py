@@ -293,6 +293,16 @@ class ArchiveModel(BaseModel):
     size: int
 
 
+class MessageTextModel(BaseModel):
+    """What OCR read of a received fax (``docs/design/ocr.md``): its text (lines, pages apart
+    by a form feed), or why it could not be read; all empty and ``read_at`` null while it
+    has not been read."""
+
+    text: str
+    error: str
+    read_at: datetime | None
+
+
 class MessagePageModel(BaseModel):
     """One page of an archive, oldest first; ``next_cursor`` is null at its end."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -203,10 +204,17 @@ for _name, _summary in [
 
 
 @cli.command()
+@click.option(
+    "--search",
+    metavar="WORDS",
+    default="",
+    help="Only the faxes whose text (read by OCR) holds each of these words.",
+)
 @listing("Received faxes", fax.MESSAGE_COLUMNS, fax.MESSAGE_OPTIONAL)
-def inbox(server: FaxServer) -> list[dict[str, Any]]:
+def inbox(server: FaxServer, search: str) -> list[dict[str, Any]]:
     """List the received faxes, the newest last."""
-    return [fax.message_row(message) for message in server.folders.incoming_archive.get_messages()]
+    archive = server.folders.incoming_archive
+    return [fax.message_row(message) for message in archive.get_messages(search=search)]
 
 
 @cli.command()
@@ -279,6 +287,63 @@ def watch(as_json: bool, server_name: str, token: str | None) -> None:
     (openfaxd restarted) it reconnects and goes on where it was."""
     with fax.connected(server_name, token) as server, contextlib.suppress(KeyboardInterrupt):
         fax.watch(server, as_json)
+
+
+@cli.command()
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="openfaxd's configuration file (as given to openfaxd --config).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="openfaxd's data folder, when given to openfaxd --data-dir.",
+)
+@json_option
+def doctor(config: Path | None, data_dir: Path | None, as_json: bool) -> None:
+    """Check the install (libraries, fonts, data folder, database, ports, lines) and say
+    how to fix each finding; exits with status 1 when one is a fault."""
+    from openfax.cli.doctor import run_doctor
+
+    run_doctor(config, data_dir, as_json)
+
+
+@cli.command()
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@server_options
+def backup(output: Path, as_json: bool, server_name: str, token: str | None) -> None:
+    """Save a backup of the running server (its database and every fax) to OUTPUT, a new
+    private file; the server writes it while it works on, consistent at one moment."""
+    from openfax.cli.backup import run_backup
+
+    run_backup(output, as_json, server_name, token)
+
+
+@cli.command()
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="openfaxd's configuration file: where the database and the spool go.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="openfaxd's data folder, when given to openfaxd --data-dir.",
+)
+@json_option
+def restore(backup_file: Path, config: Path | None, data_dir: Path | None, as_json: bool) -> None:
+    """Put a backup back into an empty data folder (or an empty PostgreSQL database) with
+    openfaxd stopped; the whole file is checked against its manifest first."""
+    from openfax.cli.backup import run_restore
+
+    run_restore(backup_file, config, data_dir, as_json)
 
 
 cli.add_command(routing)

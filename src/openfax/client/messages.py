@@ -105,6 +105,12 @@ class FaxIncomingMessage(_Message):
         path = f"{self._path}/{segment(self.id)}/reassign"
         self._data = send_json(self._connection, "POST", path, {"account_name": account})
 
+    def get_text(self) -> str:
+        """The fax's text as OCR read it (lines, pages apart by a form feed); empty until
+        it is read, or when it could not be (OpenFax's, not FAXCOMEX's)."""
+        data = self._connection.get(f"{self._path}/{segment(self.id)}/text")
+        return str(data["text"])
+
     def get_routing_deliveries(self) -> Collection[FaxRoutingDelivery]:
         """What each inbound routing method did with this fax (done, pending with its next
         attempt, or failed and why), in the order they run."""
@@ -137,9 +143,10 @@ class FaxMessageIterator:
     """FAXCOMEX message iterator: a forward cursor over an archive, oldest first, reading
     ``prefetch_size`` messages per request as it goes. Also a Python iterator."""
 
-    def __init__(self, archive: _Archive, prefetch_size: int) -> None:
+    def __init__(self, archive: _Archive, prefetch_size: int, search: str = "") -> None:
         self._archive = archive
         self._prefetch_size = prefetch_size
+        self._search = search
         self.move_first()
 
     @property
@@ -161,7 +168,7 @@ class FaxMessageIterator:
             archive._path,
             "messages",
             self.prefetch_size,
-            params=archive._params,
+            params=archive._params | ({"q": self._search} if self._search else {}),
         )
         self._buffer = self._pages.next_page()
         self._position = 0
@@ -267,9 +274,13 @@ class _Archive:
     def _message(self, data: dict[str, Any]) -> Any:
         return self._kind(self._connection, self._path, data)
 
-    def get_messages(self, prefetch_size: int = DEFAULT_PREFETCH_SIZE) -> FaxMessageIterator:
-        """FAXCOMEX ``GetMessages(prefetch)``: an iterator over the archive, oldest first."""
-        return FaxMessageIterator(self, prefetch_size)
+    def get_messages(
+        self, prefetch_size: int = DEFAULT_PREFETCH_SIZE, *, search: str = ""
+    ) -> FaxMessageIterator:
+        """FAXCOMEX ``GetMessages(prefetch)``: an iterator over the archive, oldest first;
+        ``search`` (an OpenFax addition): only the faxes whose text, read by OCR, holds each
+        of its words (letter case aside)."""
+        return FaxMessageIterator(self, prefetch_size, search)
 
 
 class FaxIncomingArchive(_Archive):

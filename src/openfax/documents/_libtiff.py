@@ -25,6 +25,7 @@ ssize_t TIFFWriteRawStrip(TIFF *tif, uint32_t strip, void *data, ssize_t cc);
 ssize_t TIFFReadEncodedStrip(TIFF *tif, uint32_t strip, void *buf, ssize_t size);
 uint64_t TIFFGetStrileOffset(TIFF *tif, uint32_t strile);
 uint64_t TIFFGetStrileByteCount(TIFF *tif, uint32_t strile);
+const char *TIFFGetVersion(void);
 """
 
 # Tag numbers and values from tiff.h of libtiff 4.

@@ -64,6 +64,9 @@ has lost its DLE ETX: it is dropped and the receive aborted."""
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 """Image data accepted in one ``+FRM`` before the session gives up on a modem that never
 ends it (a page at 14 400 bit/s for five minutes is about 540 KB)."""
+_FRAME_RESULTS = (b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\nNO CARRIER\r\n")
+"""The modem's results after a V.21 frame: seen where its DLE ETX should be, the DLE ETX
+was lost (a frame ending in these six or more bytes with a good FCS is not to be met)."""
 MAX_LINE_BYTES = 256
 """Longest response line kept from the modem; longer garbage is dropped."""
 TIMER_TICK = 0.05
@@ -366,10 +369,20 @@ class Class1Session(FaxSession):
 
     @property
     def modem_idle(self) -> bool:
-        """Whether the modem is in command mode with nothing asked of it: what the provider
-        checks before its ATH once the session is done (if not, one CAN aborts a receive
-        and the modem answers OK)."""
+        """Whether the modem is in command mode with nothing asked of it (if not, the
+        provider sends :attr:`modem_abort` before its ATH)."""
         return self._step is _Step.IDLE
+
+    @property
+    def modem_abort(self) -> bytes:
+        """What takes the modem back to command mode before the provider's ATH, whatever the
+        session was doing when it ended: DLE ETX ends data the modem is taking from us (any
+        other byte would be sent as data, ATH with it), nothing while it drains what it has
+        (its OK comes), one CAN otherwise (it aborts a receive and is harmless in command
+        mode)."""
+        if self._step in (_Step.TX_FRAMES, _Step.TX_DATA):
+            return _DLE_ETX
+        return b"" if self._step is _Step.TX_DRAIN else _ABORT
 
     @property
     def buffered(self) -> int:
@@ -945,6 +958,8 @@ class Class1Session(FaxSession):
             self._rx_frame += payload
             if len(self._rx_frame) > MAX_FRAME_BYTES:
                 self._data_lost(f"a V.21 frame over {MAX_FRAME_BYTES} bytes (DLE ETX lost?)")
+            elif self._rx_frame.endswith(_FRAME_RESULTS):
+                self._frame_end_lost()
             return
         if self._rx_bytes > MAX_IMAGE_BYTES:
             self._data_lost(f"image data over {MAX_IMAGE_BYTES} bytes in one +FRM")
@@ -954,6 +969,20 @@ class Class1Session(FaxSession):
         else:
             lib.hdlc_rx_put(self._hdlc_rx, bytes(payload.translate(_BIT_REVERSED)), len(payload))
         self._after_c_call()
+
+    def _frame_end_lost(self) -> None:
+        """A V.21 frame followed by the modem's result line without the DLE ETX between
+        them: the modem lost it and waits in command mode. The frame is taken as bad at
+        once (T.30 waits for its repeat and the modem is asked for the next frame), not
+        after a silence: by then T.30 would have ended the call for a frame lasting too
+        long."""
+        _logger.warning("[%s] a V.21 frame ended without DLE ETX: taken as bad", self.name)
+        for result in _FRAME_RESULTS:
+            if self._rx_frame.endswith(result):
+                del self._rx_frame[-len(result) :]
+        self._data_mode = False
+        self._dle_pending = False
+        self._end_rx(ok=False)
 
     def _data_lost(self, reason: str) -> None:
         """The modem's data never ended: drop what came, abort, and tell T.30 the carrier

@@ -26,7 +26,7 @@ from openfax.routing.registry import (
     RoutingExtension,
     RoutingMethod,
 )
-from openfax.routing.settings import CALLED_NUMBERS
+from openfax.routing.settings import CALLED_NUMBERS, WORDS
 from openfax.routing.webhook import WEBHOOK
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "ROUTE_TO_EMAIL",
     "STORE_IN_FOLDER",
     "WEBHOOK",
+    "WORDS",
     "FolderSettings",
     "MethodSpec",
     "Registration",

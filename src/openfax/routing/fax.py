@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from openfax.documents import fax_tiff_to_pdf
+from openfax.documents.ocr import PageText
 from openfax.model import format_id
 
 _GUID = re.compile(
@@ -86,14 +87,14 @@ class RoutedFax:
         }
 
 
-def write_pdf(tiff: Path, pdf: Path) -> None:
-    """Write the PDF of a fax TIFF under a temporary name and rename it, so readers never see
-    half a file."""
+def write_pdf(tiff: Path, pdf: Path, texts: Sequence[PageText] = ()) -> None:
+    """Write the PDF of a fax TIFF (with the text layers ``texts`` of its first pages) under
+    a temporary name and rename it, so readers never see half a file."""
     pdf.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=pdf.parent, suffix=".part")
     os.close(fd)
     try:
-        fax_tiff_to_pdf(tiff, temporary)
+        fax_tiff_to_pdf(tiff, temporary, texts)
         os.replace(temporary, pdf)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

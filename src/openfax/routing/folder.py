@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from openfax.documents import fax_tiff_to_pdf
 from openfax.errors import RoutingError
 from openfax.file_modes import FOLDER_MODE, handed_over_mode
 from openfax.model import format_id
@@ -52,16 +51,17 @@ def route(fax: RoutedFax, configuration: Mapping[str, Any]) -> None:
     """Write the fax into the configured folder (blocks: runs in a worker thread)."""
     settings = FolderSettings(configuration["folder"], configuration.get("format", "tiff"))
     try:
-        store_in_folder(fax.tiff, fax.message_id, settings)
+        # The PDF is the archive's, made once (with the text layer when the text was read).
+        source = fax.pdf_file() if settings.format == "pdf" else fax.tiff
+        store_in_folder(source, fax.message_id, settings)
     except OSError as exc:
         raise RoutingError(f"cannot write into {settings.folder}: {exc}") from exc
 
 
-def store_in_folder(tiff: Path, message_id: int, settings: FolderSettings) -> Path:
-    """Write the received fax ``tiff`` into the folder; returns the file written.
-
-    Blocks on disk I/O (and PDF coding): call it from a worker thread.
-    """
+def store_in_folder(source: Path, message_id: int, settings: FolderSettings) -> Path:
+    """Copy the received fax ``source`` (its TIFF, or its PDF when the folder takes PDFs)
+    into the folder; returns the file written. Blocks on disk I/O: call it from a worker
+    thread."""
     folder = Path(settings.folder)
     folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
     suffix = ".pdf" if settings.format == "pdf" else ".tif"
@@ -70,10 +70,7 @@ def store_in_folder(tiff: Path, message_id: int, settings: FolderSettings) -> Pa
     os.fchmod(fd, handed_over_mode(folder))
     os.close(fd)
     try:
-        if settings.format == "pdf":
-            fax_tiff_to_pdf(tiff, temporary)
-        else:
-            shutil.copyfile(tiff, temporary)
+        shutil.copyfile(source, temporary)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -13,6 +13,13 @@ from openfax.model import CONTROL
 CALLED_NUMBERS = "called_numbers"
 """The key every method's configuration may carry: the called numbers (DIDs) it routes;
 empty or absent routes every fax of the line."""
+WORDS = "words"
+"""The key every method's configuration may carry: words of which the text read of a fax
+(OCR) must hold one (letter case aside) for the method to route it; empty or absent routes
+every fax, a fax whose text was not read routes only to methods without words."""
+MAX_WORDS = 100
+"""The most words a configuration's ``words`` lists."""
+MAX_WORD_LENGTH = 100
 MAX_TEXT_LENGTH = 4096
 """The longest text of a configuration (a path, an address, a URL)."""
 
@@ -84,12 +91,23 @@ class Checker:
         return list(value)
 
     def done(self, values: dict[str, Any]) -> dict[str, Any]:
-        """``values`` with the called-number filter, once every given key has been read."""
+        """``values`` with the called-number and words filters, once every given key has
+        been read."""
         numbers = self.texts(CALLED_NUMBERS)
+        words = self.texts(WORDS)
+        if len(words) > MAX_WORDS:
+            self.fail(WORDS, f"must list at most {MAX_WORDS} words, not {len(words)}")
+        for word in words:
+            if len(word) > MAX_WORD_LENGTH or not word.strip():
+                self.fail(WORDS, f"must be words of 1 to {MAX_WORD_LENGTH} characters: {word!r}")
         unknown = sorted(set(self.given) - self.read)
         if unknown:
             self.fail(unknown[0], f"unknown key (known: {', '.join(sorted(self.read))})")
-        return values | ({CALLED_NUMBERS: numbers} if numbers else {})
+        return (
+            values
+            | ({CALLED_NUMBERS: numbers} if numbers else {})
+            | ({WORDS: words} if words else {})
+        )
 
 
 def free_form(method: str, configuration: Mapping[str, Any]) -> dict[str, Any]:

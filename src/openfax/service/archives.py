@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from openfax.documents.ocr import FaxText
 from openfax.errors import InvalidOperationError, MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE
 from openfax.model.paging import MessageCursor, MessagePage
@@ -19,7 +20,7 @@ from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, reco
 from openfax.service.context import ServiceContext
 from openfax.service.housekeeping import pdf_cache_path
 from openfax.service.views import message_info, message_removed
-from openfax.store import Direction
+from openfax.store import Direction, MessageText
 from openfax.store import queries as q
 
 CHANGEABLE_MESSAGE_FIELDS = {
@@ -67,10 +68,14 @@ class Archives:
         limit: int = DEFAULT_PREFETCH_SIZE,
         *,
         owner: int | None = None,
+        words: Sequence[str] = (),
     ) -> MessagePage[MessageInfo]:
-        """One page of an archive, all of it or ``owner``'s messages."""
+        """One page of an archive, all of it or ``owner``'s messages; with ``words``, those
+        whose text (OCR) holds them all."""
         async with self._ctx.db.read() as conn:
-            page = await q.list_messages(conn, direction, owner=owner, after=after, limit=limit)
+            page = await q.list_messages(
+                conn, direction, owner=owner, words=words, after=after, limit=limit
+            )
         return MessagePage([message_info(message) for message in page.messages], page.next_cursor)
 
     async def size(self, direction: Direction, *, owner: int | None = None) -> int:
@@ -175,15 +180,33 @@ class Archives:
     async def pdf_path(
         self, direction: Direction, message_id: int, actor: str | None = None
     ) -> Path:
-        """The archived fax as a PDF, made on first use and kept beside the spool; audited
-        as downloaded by ``actor`` unless None."""
+        """The archived fax as a PDF, made on first use (with the text read of it as its
+        text layer) and kept beside the spool; audited as downloaded by ``actor`` unless
+        None."""
         tiff = await self.tiff_path(direction, message_id)
         pdf = self._pdf_cache(direction, message_id)
         if not pdf.exists():
-            await asyncio.to_thread(write_pdf, tiff, pdf)
+            read = None
+            if direction is Direction.IN:
+                async with self._ctx.db.read() as conn:
+                    read = await q.get_message_text(conn, message_id)
+            texts = FaxText.from_json(read.pages).pages if read is not None else ()
+            await asyncio.to_thread(write_pdf, tiff, pdf, texts)
         if actor is not None:
             await self._downloaded(actor, direction, message_id, "pdf")
         return pdf
+
+    async def get_text(self, message_id: int, actor: str | None = None) -> MessageText | None:
+        """What OCR read of a received fax, None until it is read; audited as viewed by
+        ``actor`` unless None."""
+        async with self._ctx.db.read() as conn:
+            await q.get_message(conn, Direction.IN, message_id)
+            read = await q.get_message_text(conn, message_id)
+        if actor is not None:
+            await record_read(
+                self._ctx, actor, AuditAction.VIEWED, message_type(Direction.IN), message_id
+            )
+        return read
 
     async def _downloaded(
         self, actor: str, direction: Direction, message_id: int, file_format: str

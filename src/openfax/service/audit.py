@@ -43,6 +43,8 @@ class AuditAction(StrEnum):
     SIGN_IN_THROTTLED = "sign_in_throttled"
     REFUSED = "refused"
     """A door into the service (the e-mail gateway) refused what a client sent."""
+    BACKED_UP = "backed_up"
+    """A backup of the whole store and archives was taken (a copy of every fax)."""
 
 
 def message_type(direction: Direction) -> str:

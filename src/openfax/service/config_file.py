@@ -351,6 +351,27 @@ class EmailGatewayConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OcrConfig:
+    """Reading the text of received faxes with Tesseract (``docs/design/ocr.md``): stored
+    with the fax, searched, routed on, and laid invisibly over its PDF's pages."""
+
+    enabled: bool = True
+    """Read each received fax when Tesseract is installed (without it, the daemon says so
+    once and archives faxes without their text)."""
+    command: str = "tesseract"
+    """The Tesseract command (a name on PATH or a path)."""
+    languages: tuple[str, ...] = ("eng",)
+    """Tesseract's language data to read with (Debian's ``tesseract-ocr-LANG`` packages)."""
+    workers: int = 1
+    """Faxes read at once (a Tesseract process each, reading a page at a time on one core)."""
+    page_limit: int = 20
+    """The first pages of a fax that are read; the rest has no text."""
+    time_limit_seconds: float = 120.0
+    """How long the reading of one fax may take (Tesseract is killed then, and the fax has
+    no text); routing waits for the text at most this long."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
     """The whole configuration of one ``openfaxd``."""
 
@@ -374,6 +395,7 @@ class ServiceConfig:
     office: OfficeSettings = field(default_factory=OfficeSettings)
     """LibreOffice, which makes Office documents PDF (:mod:`openfax.documents.office`)."""
     log: LogConfig = LogConfig()
+    ocr: OcrConfig = OcrConfig()
     source: str = field(default="<defaults>", compare=False)
     """Where the configuration was read from, for messages."""
 
@@ -568,6 +590,9 @@ _POSITIVE = {
     "max_concurrent_messages",
     "timeout_seconds",
     "restart_after",
+    "workers",
+    "page_limit",
+    "time_limit_seconds",
 }
 _NON_NEGATIVE = {
     "retries",
@@ -604,6 +629,9 @@ MAX_SECONDS = 366 * 24 * 60 * 60
 """The longest deadline or timer in seconds (a year)."""
 _MOST: dict[str, float] = {
     "timeout_seconds": 3600,
+    "workers": 64,
+    "page_limit": 1000,
+    "time_limit_seconds": 3600,
     "retries": MAX_RETRIES,
     "routing_retries": MAX_RETRIES,
     "max_attempts": 1000,
@@ -682,6 +710,8 @@ _COMMANDS = {
 _MODULATION_LISTS = {"transmit_modulations", "receive_modulations"}
 """Keys holding T.31 image modulation codes."""
 MAX_COMMAND_LENGTH = 120
+_LANGUAGE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+"""A Tesseract language (its traineddata file's name)."""
 MAX_IDENT_LENGTH = 20
 MAX_SOCKET_PATH = 107
 """Bytes of a Unix socket path at most (``sun_path`` holds 108 with the final NUL)."""
@@ -708,6 +738,14 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             raise ConfigError(source, key, f"must be digits, not {value!r}")
         if f.name == "low_quota_water_mark_mb" and value > instance.high_quota_water_mark_mb:
             raise ConfigError(source, key, f"must not exceed high_quota_water_mark_mb, not {value}")
+        if f.name == "languages" and (
+            not value or not all(_LANGUAGE.fullmatch(language) for language in value)
+        ):
+            raise ConfigError(
+                source, key, f'must name Tesseract languages ("eng", "chi_sim"), not {value!r}'
+            )
+        if f.name == "command" and prefix == "ocr." and not value.strip():
+            raise ConfigError(source, key, "must name the Tesseract command")
         if f.name == "node_id" and not value:
             raise ConfigError(source, key, "must not be empty")
         if f.name == "socket" and len(os.fsencode(value)) > MAX_SOCKET_PATH:

@@ -40,6 +40,7 @@ from openfax.routing import (
     BUILTIN_EXTENSION,
     CALLED_NUMBERS,
     ROUTE_TO_EMAIL,
+    WORDS,
     MethodSpec,
     Registration,
     Registry,
@@ -377,7 +378,8 @@ class InboundRouting:
                 deliveries = await q.list_routing_deliveries(conn, message_id=job.id)
 
     async def _plan(self, job: IncomingJob) -> list[RoutingDelivery]:
-        """The fax's deliveries, made the first time from the methods its line uses."""
+        """The fax's deliveries, made the first time from the methods its line uses, leaving
+        out those whose called numbers or words (in the fax's text) it does not match."""
         now = self.ctx.clock.now()
         number = called_number(job.routing_information)
         async with self.ctx.hub.transaction() as conn:
@@ -390,6 +392,8 @@ class InboundRouting:
                 return []  # cancelled before its routing began
             device = await q.get_device(conn, job.device_id)
             used = set(device.routing_methods) if device is not None else set()
+            read = await q.get_message_text(conn, job.id)
+            text = read.text.casefold() if read is not None else ""
             planned = []
             for priority, guid in enumerate(self._order + sorted(used - set(self._order)), 1):
                 if guid not in used:
@@ -397,6 +401,9 @@ class InboundRouting:
                 configuration = await self._configuration(conn, guid, job.device_id)
                 numbers = (configuration or {}).get(CALLED_NUMBERS)
                 if numbers and number not in numbers:
+                    continue
+                words = (configuration or {}).get(WORDS)
+                if words and not any(word.casefold() in text for word in words):
                     continue
                 planned.append(
                     RoutingDelivery(

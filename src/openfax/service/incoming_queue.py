@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from openfax.errors import InvalidOperationError
@@ -33,11 +34,16 @@ class IncomingQueue:
             return [incoming_job_info(job) for job in await q.list_incoming_jobs(conn)]
 
     async def get_job_page(
-        self, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+        self,
+        after: QueueCursor | None = None,
+        limit: int = DEFAULT_PREFETCH_SIZE,
+        *,
+        words: Sequence[str] = (),
     ) -> QueuePage[IncomingJobInfo]:
-        """One page of a snapshot of the queue, as the outgoing queue's ``get_job_page``."""
+        """One page of a snapshot of the queue, as the outgoing queue's ``get_job_page``;
+        with ``words``, the faxes whose text (OCR) holds them all."""
         async with self._ctx.db.read() as conn:
-            page = await q.list_incoming_jobs_page(conn, after=after, limit=limit)
+            page = await q.list_incoming_jobs_page(conn, words=words, after=after, limit=limit)
         jobs = [incoming_job_info(job) for job in page.jobs]
         return QueuePage(jobs, page.count, page.next_cursor)
 

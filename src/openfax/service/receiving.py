@@ -57,6 +57,7 @@ from openfax.service.archiving import archive_incoming
 from openfax.service.context import ServiceContext
 from openfax.service.event_hub import after_commit
 from openfax.service.inbound_routing import InboundRouting
+from openfax.service.ocr import TextReader
 from openfax.service.system_log import inbound_events
 from openfax.service.views import incoming_job_changed
 from openfax.store import IncomingJob
@@ -83,6 +84,7 @@ class Receiver:
     ) -> None:
         self.ctx = ctx
         self.routing = routing
+        self.texts = TextReader(ctx)
         self._on_idle = on_idle
         self._sending = sending
         self._calls: dict[int, asyncio.Queue[CallProgress]] = {}
@@ -259,8 +261,9 @@ class Receiver:
     ) -> None:
         """Move a finished reception to ROUTING and into the archive in one step, then route;
         a cancelled one (CANCELING) is archived too, then ends CANCELED and leaves the queue.
-        ``cut_off``: the reception was cut off by a restart (recovery). A store error is
-        tried again until the fax is archived (or the service stops)."""
+        ``cut_off``: the reception was cut off by a restart (recovery; it is then routed in
+        the background, so the start does not wait). A store error is tried again until the
+        fax is archived (or the service stops)."""
         archived: list[tuple[IncomingJob, bool]] = []
         written = await self.ctx.store_until_done(
             partial(self._archive, job, end, cut_off, archived),
@@ -277,7 +280,12 @@ class Receiver:
             routed.device_id,
             ", cancelled" if cancelled else "",
         )
-        if not cancelled:
+        if cancelled:
+            return
+        if cut_off:
+            # At start-up: the reading of its text and its routing must not hold up the start.
+            self.ctx.spawn(self.route(routed), f"routing {routed.id:016x}")
+        else:
             await self.route(routed)
 
     async def _archive(
@@ -327,9 +335,11 @@ class Receiver:
     # --- routing ------------------------------------------------------------------------------
 
     async def route(self, job: IncomingJob) -> None:
-        """Run the line's routing methods on an archived fax (see ``inbound_routing``). After
-        a store error they start again a second later: a delivery stored as done is not run
-        again, one done whose result the store refused is (at least once, never lost)."""
+        """Run the line's routing methods on an archived fax (see ``inbound_routing``), once
+        its text is read or the time for it is up (``openfax.service.ocr``). After a store
+        error they start again a second later: a delivery stored as done is not run again,
+        one done whose result the store refused is (at least once, never lost)."""
+        await self.texts.wait_for_text(job)
         await self.ctx.store_until_done(
             partial(self.routing.route, job), f"fax {job.id:016x}: its routing"
         )

@@ -22,10 +22,12 @@ from openfax.documents.office import OfficeConverter
 from openfax.model.events import ServerShutDown
 from openfax.service.accounts import Accounts
 from openfax.service.archives import Archives
+from openfax.service.audit import AuditAction, record_read
 from openfax.service.clock import Clock, SystemClock
 from openfax.service.config_file import ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.cover_pages import CoverPages
+from openfax.service.cover_pages import folder as cover_pages_folder
 from openfax.service.device_providers import (
     DeviceProviders,
     built_in_providers,
@@ -55,6 +57,8 @@ from openfax.store import (
     Spool,
     open_database,
 )
+from openfax.store.backup import BackupWriter
+from openfax.store.database import schema_revision
 
 _logger = logging.getLogger(__name__)
 
@@ -214,6 +218,7 @@ class FaxService:
         for provider in parts.providers.running():
             await provider.stop()
         parts.receiver.close_notices()
+        parts.receiver.texts.close()
         if ctx.tasks:
             # Receptions finish once their calls have ended; sleepers see ``stopping``.
             await asyncio.wait(list(ctx.tasks), timeout=STOP_TIMEOUT)
@@ -264,6 +269,25 @@ class FaxService:
         """The configuration in force: the TOML file's, with the saved properties over it
         while the service runs (``options.save_configuration``)."""
         return self._config if self._parts is None else self._parts.ctx.config
+
+    async def start_backup(self, actor: str) -> tuple[BackupWriter, str | None]:
+        """A backup's consistent snapshot of the store, made now for ``actor`` (audited
+        first, so the backup holds its own entry), and the schema's migration it was taken
+        at; the spool's deletions wait until the writer is closed, so the files the
+        snapshot names are still there when the writer copies them."""
+        ctx = self.ctx
+        node = self.config.node_id
+        await record_read(ctx, actor, AuditAction.BACKED_UP, "server", node)
+        async with ctx.db.read() as conn:
+            revision = await schema_revision(conn)
+        cover_pages = cover_pages_folder(self.config.data_dir)
+        writer = BackupWriter(ctx.db.engine.url, ctx.spool, cover_pages, self.config.node_id)
+        try:
+            await asyncio.to_thread(writer.snapshot)
+        except BaseException:
+            await asyncio.to_thread(writer.close)
+            raise
+        return writer, revision
 
     # --- the parts ----------------------------------------------------------------------------
 

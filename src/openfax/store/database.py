@@ -8,6 +8,7 @@ nodes) is chosen by URL.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -150,6 +152,16 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_migrations()).get_current_head()
 
 
+def known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of this version's migrations (else the schema is newer
+    than this version of OpenFax)."""
+    try:
+        ScriptDirectory.from_config(_migrations()).get_revision(revision)
+    except CommandError:
+        return False
+    return True
+
+
 async def schema_revision(conn: AsyncConnection) -> str | None:
     """The migration the database on ``conn`` was last brought to (None: none ran)."""
 
@@ -157,6 +169,18 @@ async def schema_revision(conn: AsyncConnection) -> str | None:
         return MigrationContext.configure(sync).get_current_revision()
 
     return await conn.run_sync(current)
+
+
+async def stored_revision(target: str | Path, timeout: float) -> str | None:
+    """The migration of the database at ``target`` (None: none ran, an empty database),
+    read within ``timeout`` seconds without migrating or creating anything (``openfax
+    doctor`` and ``openfax restore`` look before openfaxd does)."""
+    engine = create_async_engine(database_url(target))
+    try:
+        async with asyncio.timeout(timeout), engine.connect() as conn:
+            return await schema_revision(conn)
+    finally:
+        await engine.dispose()
 
 
 def _upgrade_to_head(conn: Connection) -> None:

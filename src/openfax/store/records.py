@@ -225,6 +225,19 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MessageText:
+    """What OCR read of a received fax: its text (searched), its words with their boxes by
+    page (the PDF's text layer, as ``openfax.documents.ocr`` writes them), or why it failed
+    (``error``, the text then empty)."""
+
+    message_id: int
+    text: str
+    pages: list[Any]
+    error: str
+    read_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
     """A line offered by a device provider, with its configuration."""
 

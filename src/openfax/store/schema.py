@@ -248,6 +248,23 @@ messages = Table(
     Index(None, "direction", "owner_id", "archived_at", "id"),
 )
 
+message_texts = Table(
+    "message_texts",
+    metadata,
+    Column(
+        "message_id",
+        BigInteger,
+        ForeignKey("messages.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("text", Text, nullable=False),
+    # The words with their boxes, page by page: the PDF's text layer is made from them.
+    Column("pages", JSONDocument, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("read_at", UTCDateTime, nullable=False),
+)
+
 devices = Table(
     "devices",
     metadata,

@@ -13,7 +13,9 @@ import contextlib
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from openfax.errors import StoreError
@@ -33,6 +35,9 @@ class Spool:
         """Where files are written before they are renamed, or kept while they are used
         (old ones are removed by the housekeeping as stale)."""
         self.temporary.mkdir(mode=FOLDER_MODE, exist_ok=True)
+        self._lock = threading.Lock()
+        self._holds = 0
+        self._deferred: list[Path] = []
 
     def store_file(self, source: str | Path, *, suffix: str | None = None) -> str:
         """Copy ``source`` into the spool; returns its relative path (suffix kept by default)."""
@@ -79,8 +84,31 @@ class Spool:
         return resolved
 
     def delete(self, relative: str) -> None:
-        """Remove a spool file; a file already gone is not an error."""
-        self.path(relative).unlink(missing_ok=True)
+        """Remove a spool file (later, while deletions are held); a file already gone is not
+        an error."""
+        path = self.path(relative)
+        with self._lock:
+            if self._holds:
+                self._deferred.append(path)
+            else:
+                path.unlink(missing_ok=True)
+
+    @contextmanager
+    def deletions_held(self) -> Iterator[None]:
+        """While the block runs, the files :meth:`delete` is asked to remove stay, and go at
+        its end: a backup's copy of the spool holds every file its database snapshot names,
+        whatever the service finishes meanwhile. Only this process's deletions are held."""
+        with self._lock:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holds -= 1
+                if not self._holds:
+                    for path in self._deferred:
+                        path.unlink(missing_ok=True)
+                    self._deferred.clear()
 
     def stale_files(self, changed_before: float) -> list[str]:
         """The relative paths of the files this spool wrote (finished or left half-written

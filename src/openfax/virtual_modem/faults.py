@@ -135,6 +135,15 @@ class FaultFilter:
         self._unsolicited.append((when, b"\r\n" + code + b"\r\n"))
         return when
 
+    def clear_faults(self) -> None:
+        """Turn every fault off (those armed and not yet met too): the modem behaves."""
+        self.silent = self.echoing = False
+        self.delay = 0.0
+        self._errors.clear()
+        self._drop_dle_etx = 0
+        self._no_carrier_after = None
+        self._unsolicited.clear()
+
     def hang_up(self) -> None:
         """The DTE let go of the port: the next one starts a fresh conversation (the faults
         stay as they are)."""

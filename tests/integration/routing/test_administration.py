@@ -63,6 +63,13 @@ def test_wrong_configurations_and_unknown_methods_or_lines_are_refused_by_name(
         routing.get_method(WEBHOOK).set_configuration({"url": "ftp://example.com/"})
     with pytest.raises(ConfigError, match="folder: must be an absolute path"):
         routing.get_method(STORE_IN_FOLDER).set_configuration({"folder": "relative/in"})
+    folder = routing.get_method(STORE_IN_FOLDER)
+    with pytest.raises(ConfigError, match="words: must be words of 1 to 100 characters"):
+        folder.set_configuration({"folder": "/srv/in", "words": ["x" * 101]})
+    with pytest.raises(ConfigError, match="words: must list at most 100 words, not 101"):
+        folder.set_configuration({"folder": "/srv/in", "words": ["referral"] * 101})
+    with pytest.raises(ConfigError, match="words: must be a list of non-empty strings"):
+        folder.set_configuration({"folder": "/srv/in", "words": [3]})
     with pytest.raises(NotSupportedError, match="no inbound routing method"):
         routing.get_method("{00000000-0000-4000-8000-000000000000}")
     with pytest.raises(MessageNotFoundError):

@@ -45,6 +45,8 @@ def service_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
         "outgoing": {"branding": False},
         # Tests jump the manual clock by minutes while unpaced calls take wall time.
         "deadlines": {"call_setup_seconds": 30 * 86400},
+        # A Tesseract run per page received: on only where a test reads the text.
+        "ocr": {"enabled": False},
     }
     for key, value in overrides.items():
         if isinstance(value, dict):

@@ -6,7 +6,7 @@ import pytest
 
 from openfax.errors import MessageNotFoundError
 from openfax.model import JobStatus, JobType, new_id
-from openfax.store import Database, Direction, IncomingJob, Message, queries
+from openfax.store import Database, Direction, IncomingJob, Message, MessageText, queries
 
 from .conftest import ALICE, BOB, later
 
@@ -105,3 +105,49 @@ async def test_incoming_jobs_move_from_receiving_to_routing(db: Database) -> Non
         assert await queries.delete_incoming_job(conn, job.id)
         with pytest.raises(MessageNotFoundError, match="incoming job"):
             await queries.get_incoming_job(conn, job.id)
+
+
+async def test_the_text_of_a_fax_is_stored_searched_and_goes_with_it(db: Database) -> None:
+    referral, invoice, unread = (message(Direction.IN, seconds) for seconds in range(3))
+    job = IncomingJob(id=referral.id, device_id=3, node_id="node-a", started_at=later(0))
+    words = [[["Referral", 10, 20, 80, 30], ["form", 100, 20, 40, 30]]]
+    async with db.transaction() as conn:
+        for item in (referral, invoice, unread):
+            await queries.archive_message(conn, item)
+        await queries.insert_incoming_job(conn, job)
+        for item, text in ((referral, "Referral form\nCardiology 50%_off"), (invoice, "Invoice")):
+            read = MessageText(
+                message_id=item.id, text=text, pages=[words], error="", read_at=later(1)
+            )
+            await queries.put_message_text(conn, read)
+        # Read again: the second reading replaces the first.
+        again = MessageText(
+            message_id=invoice.id, text="Invoice 12", pages=[], error="", read_at=later(2)
+        )
+        await queries.put_message_text(conn, again)
+
+    async def found(*words: str) -> list[int]:
+        async with db.read() as conn:
+            page = await queries.list_messages(conn, Direction.IN, words=words)
+        return [item.id for item in page.messages]
+
+    assert await found("referral") == [referral.id]
+    assert await found("CARDIOLOGY", "form") == [referral.id]
+    assert await found("referral", "invoice") == []
+    assert await found("50%_") == [referral.id]
+    assert await found("%") == [referral.id]  # a wildcard is a character like any other
+    assert await found("_12") == []
+    assert await found("12") == [invoice.id]
+    async with db.read() as conn:
+        queued = await queries.list_incoming_jobs_page(conn, words=["form"])
+        assert [j.id for j in queued.jobs] == [referral.id]
+        assert (await queries.list_incoming_jobs_page(conn, words=["invoice"])).jobs == []
+        stored = await queries.get_message_text(conn, referral.id)
+        assert stored is not None
+        assert stored.pages == [words]
+        assert await queries.get_message_text(conn, unread.id) is None
+    async with db.transaction() as conn:
+        await queries.delete_incoming_job(conn, job.id)
+        await queries.delete_message(conn, Direction.IN, referral.id)
+    async with db.read() as conn:
+        assert await queries.get_message_text(conn, referral.id) is None

@@ -33,7 +33,7 @@ def _schema_differences(conn: Connection) -> list[object]:
 async def test_migrations_create_exactly_the_schema_of_schema_py(db: Database) -> None:
     async with db.read() as conn:
         assert await conn.run_sync(_schema_differences) == []
-        assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == "0012"
+        assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == "0013"
 
 
 async def test_reopening_a_migrated_store_keeps_its_rows(database_url: str) -> None:
@@ -99,6 +99,7 @@ def test_every_record_has_exactly_its_table_columns() -> None:
         records.Event: "events",
         records.RoutingDelivery: "routing_deliveries",
         records.AuditEntry: "audit",
+        records.MessageText: "message_texts",
     }
     for record, table in pairs.items():
         fields = [field.name for field in dataclasses.fields(record)]

@@ -47,6 +47,7 @@ def test_every_route_declares_a_right(app: FastAPI) -> None:
     ("route", "right"),
     [
         ("PATCH /v1/devices/{device_id}", AccessRights2.MANAGE_CONFIG),
+        ("GET /v1/backup", AccessRights2.MANAGE_CONFIG),
         ("POST /v1/devices/{device_id}/answer", AccessRights2.MANAGE_CONFIG),
         ("PATCH /v1/outgoing-queue", AccessRights2.MANAGE_CONFIG),
         ("GET /v1/devices", AccessRights2.QUERY_CONFIG),

@@ -421,3 +421,40 @@ def test_a_modem_refusing_the_page_modulation_after_training_ends_the_call(
     assert session.result is not None
     assert session.result.code is CompletionCode.CALLDROPPED, session.result.code.text
     assert session.result.pages == 0
+
+
+def test_the_abort_before_the_hang_up_fits_what_the_modem_does(
+    make_tiff: MakeTiff, tmp_path: Path
+) -> None:
+    """Ended in the middle of sending (after ATA's CONNECT the modem takes V.21 frames from
+    us), the modem is given DLE ETX, not a CAN it would send as data with the ATH after it;
+    ended while receiving (after ATD's CONNECT), a CAN aborts the receive."""
+    answering = Class1Session(Role.ANSWER, receive_file=tmp_path / "in.tif")
+    calling = Class1Session(Role.CALL, send_file=make_tiff(pages=1))
+    try:
+        assert not answering.modem_idle
+        answering.hangup()
+        assert answering.done
+        assert answering.modem_abort == b"\x10\x03"
+        assert calling.modem_abort == b"\x18"
+    finally:
+        answering.close()
+        calling.close()
+
+
+def test_a_frame_whose_dle_etx_is_lost_is_taken_as_bad_at_once(make_tiff: MakeTiff) -> None:
+    """The modem's OK comes right after a frame's bytes, its DLE ETX lost: the frame is bad
+    and the next is asked for at once, not after a silence long enough for T.30 to end the
+    call for a frame lasting too long."""
+    session = Class1Session(Role.CALL, send_file=make_tiff(pages=1))
+    try:
+        session.start(0.0)
+        assert session.data_to_send() == b""
+        csi = bytes([0xFF, 0x03, 0x40]) + b"4321" + bytes([0x12, 0x34])  # and its FCS
+        session.receive(csi + b"\r\nO", 0.1)
+        assert session.data_to_send() == b""
+        session.receive(b"K\r\n", 0.2)
+        assert session.data_to_send() == b"AT+FRH=3\r"
+        assert not session.done
+    finally:
+        session.close()

@@ -11,6 +11,7 @@ from openfax.engine.t31 import CallEvent, T31Modem
 from openfax.errors import ModemError
 from openfax.providers.modem.at import (
     ABORT,
+    DLE_ETX,
     MAX_INFO_LINES,
     MAX_LINE,
     AtDialogue,
@@ -430,3 +431,15 @@ def test_fuzzed_modem_output_raises_nothing(
         assert len(dialogue.pop_events()) <= 1 + len(chunk)
         if dialogue.state is State.OFFLINE:
             dialogue.start(now)
+
+
+def test_the_hang_up_sends_the_abort_it_is_given() -> None:
+    """DLE ETX ends data the modem takes from us (a CAN would be sent as data), then ATH0."""
+    script = started()
+    script.dialogue.answer(script.now)
+    assert script.dialogue.data_to_send() == b"ATA\r"
+    script.dialogue.receive(b"\r\nCONNECT\r\n", script.now)
+    script.dialogue.hang_up(script.now, DLE_ETX)
+    assert script.dialogue.data_to_send() == DLE_ETX
+    script.dialogue.receive(b"\r\nOK\r\n", script.now)
+    assert script.dialogue.data_to_send() == b"ATH0\r"

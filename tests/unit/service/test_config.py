@@ -276,3 +276,22 @@ def test_the_email_gateway_is_off_by_default_and_its_senders_are_checked(tmp_pat
         with pytest.raises(ConfigError) as refused:
             load_config(write(tmp_path, f"[email_gateway]\n{table}\n"), data_dir=tmp_path)
         assert refused.value.key == f"email_gateway.{key}"
+
+
+def test_ocr_is_on_by_default_and_its_limits_are_checked(tmp_path: Path) -> None:
+    ocr = load_config(data_dir=tmp_path).ocr
+    assert (ocr.enabled, ocr.languages, ocr.workers, ocr.page_limit) == (True, ("eng",), 1, 20)
+    path = write(tmp_path, '[ocr]\nlanguages = ["eng", "chi_sim"]\nworkers = 2\n')
+    assert load_config(path, data_dir=tmp_path).ocr.languages == ("eng", "chi_sim")
+    for table, key in [
+        ("languages = []", "languages"),
+        ('languages = ["../eng"]', "languages"),
+        ("workers = 0", "workers"),
+        ("workers = 65", "workers"),
+        ("page_limit = 1001", "page_limit"),
+        ("time_limit_seconds = 0", "time_limit_seconds"),
+        ('command = " "', "command"),
+    ]:
+        with pytest.raises(ConfigError) as refused:
+            load_config(write(tmp_path, f"[ocr]\n{table}\n"), data_dir=tmp_path)
+        assert refused.value.key == f"ocr.{key}"

@@ -102,3 +102,19 @@ def test_stale_files_are_the_spools_own_files_older_than_asked(tmp_path: Path) -
         os.utime(path, (an_hour_ago, an_hour_ago))
     assert sorted(spool.stale_files(time.time() - 60)) == sorted([old, ".tmp/0123.part"])
     assert new in spool.stale_files(time.time() + 60)
+
+
+def test_deletions_held_for_a_backup_happen_when_the_last_hold_ends(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    first, second = spool.write_bytes(b"one"), spool.write_bytes(b"two")
+    with spool.deletions_held():
+        with spool.deletions_held():
+            spool.delete(first)
+        assert spool.path(first).exists()  # another hold remains
+        spool.delete(second)
+        assert spool.path(second).read_bytes() == b"two"
+    assert not spool.path(first).exists()
+    assert not spool.path(second).exists()
+    third = spool.write_bytes(b"three")
+    spool.delete(third)  # no hold: at once
+    assert not spool.path(third).exists()

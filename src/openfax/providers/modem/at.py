@@ -29,6 +29,9 @@ MAX_INFO_LINES = 32
 ABORT = b"\x18"
 """What aborts a command the modem is still working on (a dial, ``+FRM``): any character
 does; CAN is what HylaFAX sends."""
+DLE_ETX = b"\x10\x03"
+"""What ends data the modem takes from the DTE (after the CONNECT of ``ATA``, ``+FTH``,
+``+FTM``): the modem sends what it has, then answers OK."""
 
 
 class Result(enum.Enum):
@@ -338,16 +341,18 @@ class AtDialogue:
         self._ring_deadline = None
         self._run(Procedure.ANSWER, [Step("ATA", self.settings.answer_timeout)], now)
 
-    def hang_up(self, now: float) -> None:
+    def hang_up(self, now: float, abort: bytes = ABORT) -> None:
         """Go on hook: after the fax phase, or to abandon a dial or an answer. Aborts what
-        the modem is doing, sends ATH0 (DTR drop if it does not answer), then resets."""
+        the modem is doing with ``abort`` (DLE ETX ends data the modem takes from us in the
+        fax phase, where a CAN would be sent as data) and waits ``abort_wait`` for its
+        answer, sends ATH0 (DTR drop if it does not answer), then resets."""
         if self.state in (State.OFFLINE, State.DTR):
             return
         if self.state is State.IDLE:
             self._ring_deadline = None
-        self._out += ABORT
-        abort = Step("", self.settings.abort_wait, required=False)
-        self._run(Procedure.HANG_UP, [abort, Step("ATH0", self.settings.hang_up_timeout)], now)
+        self._out += abort
+        wait = Step("", self.settings.abort_wait, required=False)
+        self._run(Procedure.HANG_UP, [wait, Step("ATH0", self.settings.hang_up_timeout)], now)
 
     def dtr_cycled(self, now: float) -> None:
         """DTR was dropped and raised again (after :class:`DropDtr`): reset the modem."""

@@ -45,6 +45,8 @@ from openfax.providers.base import (
 )
 from openfax.providers.common import DIALLABLE, CallLog, LineBase, ProviderBase, canonical_number
 from openfax.providers.modem.at import (
+    ABORT,
+    DLE_ETX,
     AtDialogue,
     CallerId,
     CallFailed,
@@ -300,8 +302,8 @@ class ModemLine(LineBase["ModemProvider"]):
             )
         except ModemError as exc:
             return str(exc)
-        if self._availability.state is RegistrationState.FAILED:
-            self._set_availability(RegistrationState.REGISTERING, "")
+        # A line out of service stays so, with its reason, until the modem is ready again:
+        # a dead modem re-probed every reopen_seconds does not flicker in and out of it.
         self._dialogue = AtDialogue(self._settings())
         self._dialogue.start(loop.time())
         try:
@@ -414,7 +416,15 @@ class ModemLine(LineBase["ModemProvider"]):
             if call is not None and call.setup is None:
                 self._finish(call, CallCause.NO_ANSWER, "the caller hung up before the answer")
         elif isinstance(event, Connected) and call is not None:
-            self._connected(call, event.rest, now)
+            try:
+                self._connected(call, event.rest, now)
+            except FaxFileError as exc:
+                # A file the fax cannot use (the service's spool cannot take it): this call
+                # fails, the modem hangs up and the line stays in service. After ATA's
+                # CONNECT the modem waits for our V.21 frames: DLE ETX ends them.
+                outgoing = call.direction is CallDirection.OUTGOING
+                self._dialogue.hang_up(now, ABORT if outgoing else DLE_ETX)
+                self._finish(call, CallCause.DOCUMENT if outgoing else CallCause.INTERNAL, str(exc))
         elif isinstance(event, Connected):
             self._dialogue.hang_up(now)  # a CONNECT nobody waits for any more
         elif isinstance(event, CallFailed) and call is not None:
@@ -558,7 +568,7 @@ class ModemLine(LineBase["ModemProvider"]):
             call.log.keep(event, line_seconds, call.progress)
         if session.done:
             session.close()
-            self._dialogue.hang_up(now)
+            self._dialogue.hang_up(now, session.modem_abort)
             completed = call.completed
             if call.abort is not None:
                 self._finish(call, call.abort_cause, call.abort)

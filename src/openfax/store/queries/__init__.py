@@ -70,6 +70,11 @@ from openfax.store.queries.incoming_jobs import (
     list_incoming_jobs_page,
     update_incoming_job,
 )
+from openfax.store.queries.message_texts import (
+    get_message_text,
+    put_message_text,
+    text_holds,
+)
 from openfax.store.queries.outbound_routing import (
     delete_outbound_group,
     delete_outbound_rule,
@@ -216,6 +221,7 @@ __all__ = [
     "get_incoming_job",
     "get_job",
     "get_message",
+    "get_message_text",
     "get_receipt",
     "get_routing_delivery",
     "get_setting",
@@ -255,6 +261,7 @@ __all__ = [
     "prune_submissions",
     "put_back_job",
     "put_group_grant",
+    "put_message_text",
     "put_outbound_group",
     "put_outbound_rule",
     "queue_page",
@@ -275,6 +282,7 @@ __all__ = [
     "set_setting",
     "show_routing",
     "spool_references",
+    "text_holds",
     "update_account",
     "update_device",
     "update_incoming_job",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from openfax.errors import MessageNotFoundError
 from openfax.model import DEFAULT_PREFETCH_SIZE
 from openfax.model.paging import MessageCursor, MessagePage
 from openfax.store.queries._shared import get_row, update_row
+from openfax.store.queries.message_texts import text_holds
 from openfax.store.records import Direction, Message, values
 from openfax.store.schema import call_attempts, messages, outgoing_jobs
 
@@ -35,11 +36,13 @@ async def list_messages(
     direction: Direction,
     *,
     owner: int | None = None,
+    words: Sequence[str] = (),
     after: MessageCursor | None = None,
     limit: int = DEFAULT_PREFETCH_SIZE,
 ) -> MessagePage[Message]:
     """One page of an archive (or of the account ``owner``'s messages in it, by its id),
-    oldest first, starting after ``after`` (keyset pagination).
+    oldest first, starting after ``after`` (keyset pagination); with ``words``, only the
+    faxes whose text (OCR) holds them all.
 
     Pages stay correct while messages are added or deleted, and each costs an index range
     scan however deep into the archive it is.
@@ -52,6 +55,8 @@ async def list_messages(
     )
     if owner is not None:
         query = query.where(messages.c.owner_id == owner)
+    if words:
+        query = query.where(text_holds(messages.c.id, words))
     if after is not None:
         query = query.where(
             or_(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openfax.model import DEFAULT_PREFETCH_SIZE, JobStatus
 from openfax.model.paging import QueueCursor, QueuePage
 from openfax.store.queries._shared import get_row, update_guarded
+from openfax.store.queries.message_texts import text_holds
 from openfax.store.queries.queues import queue_page
 from openfax.store.records import IncomingJob, values
 from openfax.store.schema import incoming_jobs
@@ -41,10 +42,18 @@ async def list_incoming_jobs(
 
 
 async def list_incoming_jobs_page(
-    conn: AsyncConnection, *, after: QueueCursor | None = None, limit: int = DEFAULT_PREFETCH_SIZE
+    conn: AsyncConnection,
+    *,
+    words: Sequence[str] = (),
+    after: QueueCursor | None = None,
+    limit: int = DEFAULT_PREFETCH_SIZE,
 ) -> QueuePage[IncomingJob]:
-    """One page of the incoming queue by start time (see ``queue_page``)."""
-    return await queue_page(conn, incoming_jobs.c.started_at, IncomingJob, after, limit)
+    """One page of the incoming queue by start time (see ``queue_page``); with ``words``,
+    only the faxes whose text (OCR) holds them all (a job and its message share the id)."""
+    where = text_holds(incoming_jobs.c.id, words) if words else None
+    return await queue_page(
+        conn, incoming_jobs.c.started_at, IncomingJob, after, limit, where=where
+    )
 
 
 async def update_incoming_job(
