@@ -10,10 +10,13 @@ BIN := $(VENV)/bin
 # virtual modem (tests/integration/engine/test_hylafax.py) and are bench/service.py's rival
 # (both run a private instance, bench/hylafax; installing them starts no service and needs no
 # init); swaks is a second SMTP client of the e-mail gateway's tests; Tesseract reads received
-# faxes (optional at run time: without it faxes are archived without their text).
+# faxes (optional at run time: without it faxes are archived without their text). LibreOffice
+# (optional at run time: without it Office documents are refused naming these packages)
+# makes Office documents PDF, driven through UNO by python3-uno.
 RUN_DEBS := libspandsp2 libtiff6
+OFFICE_DEBS := libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester \
-    hylafax-server hylafax-client swaks tesseract-ocr tesseract-ocr-eng
+    hylafax-server hylafax-client swaks tesseract-ocr tesseract-ocr-eng $(OFFICE_DEBS)
 OUT ?= out
 # `make run CONFIG=openfaxd.toml ARGS="--data-dir /srv/fax -v"`: openfaxd's configuration file
 # and any other options of its own.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +20,8 @@ def render_to_tiff(
     compression: str,
     header_tsid: str | None = None,
 ) -> int:
-    """Render ``inputs`` to ``output``, branding each page when ``header_tsid`` is given.
+    """Render ``inputs`` to ``output``, branding each page when ``header_tsid`` is given; an
+    Office document is made PDF by a LibreOffice started for this command (and stopped).
 
     Returns the number of pages written.
     """
@@ -33,18 +35,26 @@ def render_to_tiff(
         iter_pages,
         write_fax_tiff,
     )
+    from openfax.documents.office import OfficeConverter
 
     paths = [Path(p) for p in inputs]
     size = PageSize[page_size.upper()]
-    pages = iter_pages(paths, resolution=Resolution[resolution.upper()], page_size=size)
-    if header_tsid is not None:
-        now = datetime.now().astimezone()
-        total = sum(count_pages(path, page_size=size) for path in paths)
-        pages = (
-            draw_header_line(page, format_header_line(header_tsid, now, number, total))
-            for number, page in enumerate(pages, start=1)
-        )
-    return write_fax_tiff(pages, output, compression=Compression[compression.upper()])
+    with tempfile.TemporaryDirectory(prefix="openfax-office-") as folder:
+        office = OfficeConverter(Path(folder))
+        try:
+            pages = iter_pages(
+                paths, resolution=Resolution[resolution.upper()], page_size=size, office=office
+            )
+            if header_tsid is not None:
+                now = datetime.now().astimezone()
+                total = sum(count_pages(path, page_size=size, office=office) for path in paths)
+                pages = (
+                    draw_header_line(page, format_header_line(header_tsid, now, number, total))
+                    for number, page in enumerate(pages, start=1)
+                )
+            return write_fax_tiff(pages, output, compression=Compression[compression.upper()])
+        finally:
+            office.close()
 
 
 def run_render(

@@ -69,6 +69,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from openfax.documents.office import OfficeSettings
 from openfax.engine.params import MODULATIONS
 from openfax.errors import ConfigError
 from openfax.paths import SOCKET_NAME, default_data_dir
@@ -391,6 +392,8 @@ class ServiceConfig:
     deadlines: DeadlineConfig = DeadlineConfig()
     store: StoreConfig = StoreConfig()
     email_gateway: EmailGatewayConfig = EmailGatewayConfig()
+    office: OfficeSettings = field(default_factory=OfficeSettings)
+    """LibreOffice, which makes Office documents PDF (:mod:`openfax.documents.office`)."""
     log: LogConfig = LogConfig()
     ocr: OcrConfig = OcrConfig()
     source: str = field(default="<defaults>", compare=False)
@@ -585,6 +588,8 @@ _POSITIVE = {
     "max_attachments",
     "messages_per_minute",
     "max_concurrent_messages",
+    "timeout_seconds",
+    "restart_after",
     "workers",
     "page_limit",
     "time_limit_seconds",
@@ -623,6 +628,7 @@ MAX_RETRIES = 99
 MAX_SECONDS = 366 * 24 * 60 * 60
 """The longest deadline or timer in seconds (a year)."""
 _MOST: dict[str, float] = {
+    "timeout_seconds": 3600,
     "workers": 64,
     "page_limit": 1000,
     "time_limit_seconds": 3600,

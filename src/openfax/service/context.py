@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from openfax.documents.office import OfficeConverter
 from openfax.model.records import QueueSwitches
 from openfax.providers import Line
 from openfax.service.activity_log import ActivityLog
@@ -32,6 +33,8 @@ class ServiceContext:
     hub: EventHub
     spool: Spool
     zone: tzinfo | None
+    office: OfficeConverter
+    """LibreOffice for Office documents, started on the first one and kept."""
     lines: dict[int, Line] = field(default_factory=dict)
     switches: QueueSwitches = field(default_factory=QueueSwitches)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)

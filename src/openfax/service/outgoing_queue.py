@@ -133,6 +133,7 @@ class OutgoingQueue:
             when=now.astimezone(self._ctx.zone),
             cover_pages_dir=cover_pages_folder(config.data_dir),
             max_pages=config.outgoing.max_pages,
+            office=self._ctx.office,
         )
         return await render_in_time(rendering, self._ctx.spool, config.deadlines.render_seconds)
 

@@ -18,6 +18,7 @@ from datetime import tzinfo
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
+from openfax.documents.office import OfficeConverter
 from openfax.model.events import ServerShutDown
 from openfax.service.accounts import Accounts
 from openfax.service.archives import Archives
@@ -139,7 +140,9 @@ class FaxService:
             hub=EventHub(db, self.clock),
             spool=spool,
             zone=self.zone,
+            office=OfficeConverter(config.data_dir / "office", config.office),
         )
+        await asyncio.to_thread(ctx.office.remove_leftovers)
         self._announced = False
         parts = await self._assemble(ctx)
         self._parts = parts
@@ -225,6 +228,7 @@ class FaxService:
         if not self._announced:
             async with ctx.hub.transaction() as conn:
                 await ctx.hub.emit(conn, ServerShutDown())
+        await asyncio.to_thread(ctx.office.close)
         await ctx.hub.close()
         await ctx.db.close()
         self._parts = None

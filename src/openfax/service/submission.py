@@ -26,6 +26,8 @@ from openfax.documents import (
     render_cover_page,
     write_fax_tiff,
 )
+from openfax.documents.filetype import detect
+from openfax.documents.office import OfficeConverter
 from openfax.errors import (
     BodyError,
     ConfigError,
@@ -192,13 +194,15 @@ class RenderedSubmission:
 
 @dataclass(frozen=True)
 class Rendering:
-    """What to render: the request, the time for the cover pages, the server's templates, and
-    the most pages one fax may have (``outgoing.max_pages``)."""
+    """What to render: the request, the time for the cover pages, the server's templates,
+    the most pages one fax may have (``outgoing.max_pages``) and the Office converter."""
 
     request: SubmitRequest
     when: datetime
     cover_pages_dir: Path
     max_pages: int
+    office: OfficeConverter | None = None
+    """What makes Office documents PDF (None: they are refused)."""
 
 
 async def render_in_time(rendering: Rendering, spool: Spool, seconds: float) -> RenderedSubmission:
@@ -241,15 +245,31 @@ def render_submission(
 ) -> RenderedSubmission:
     """Render the bodies once into one spool document, and each recipient's cover page.
 
-    The pages are counted first, without rendering: a fax longer than ``max_pages`` raises
+    Office documents are made PDF first (their temporary PDFs are removed at the end). The
+    pages are counted then, without rendering: a fax longer than ``max_pages`` raises
     PageLimitError before anything is rendered. Pages are then rendered and written one at a
     time. A body that cannot be rendered raises BodyError with its index; nothing is left in
     the spool then. Once `stop` is set, the next page raises TimeoutError, and nothing is
     left either.
     """
+    with contextlib.ExitStack() as converted:
+        bodies = [
+            _as_pdf(index, body, rendering.office, converted)
+            for index, body in enumerate(rendering.request.bodies)
+        ]
+        return _render(rendering, bodies, spool, stop)
+
+
+def _render(
+    rendering: Rendering,
+    bodies: Sequence[str | Path],
+    spool: Spool,
+    stop: threading.Event | None,
+) -> RenderedSubmission:
+    """`render_submission` of `bodies` (none of them an Office document any more)."""
     request = rendering.request
     cover = request.cover_page_type is not CoverPageType.NONE
-    pages = cover + sum(_count(index, body) for index, body in enumerate(request.bodies))
+    pages = cover + sum(_count(index, body) for index, body in enumerate(bodies))
     if pages > rendering.max_pages:
         raise PageLimitError(pages, rendering.max_pages)
     written: list[str] = []
@@ -266,7 +286,7 @@ def render_submission(
         return RenderedPart(written[-1], counts[0], sizes[0])
 
     try:
-        shared = store(_body_pages(request.bodies)) if request.bodies else None
+        shared = store(_body_pages(bodies)) if bodies else None
         body_pages = shared.pages if shared else 0
         covers = [
             store([_cover(rendering, recipient, body_pages)]) if cover else None
@@ -277,6 +297,21 @@ def render_submission(
             spool.delete(path)
         raise
     return RenderedSubmission(shared, covers)
+
+
+def _as_pdf(
+    index: int, body: str | Path, office: OfficeConverter | None, converted: contextlib.ExitStack
+) -> str | Path:
+    """The body itself, or the PDF LibreOffice made of it when it is an Office document
+    (removed when `converted` closes)."""
+    with _naming(index, body):
+        path = Path(body)
+        kind = detect(path)
+        if not kind.office:
+            return body
+        if office is None:
+            raise DocumentError(path, f"is an Office document ({kind.value}): not taken here")
+        return converted.enter_context(office.pdf_of(path, kind))
 
 
 def _count(index: int, body: str | Path) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from openfax.documents.filetype import FileType
 from openfax.errors import MailRefusedError
 from openfax.gateways.email.fax_mail import fax_of
 from openfax.gateways.email.mime import MAX_DEPTH, SplitMail, split_message
@@ -194,3 +195,19 @@ def test_a_message_with_nothing_to_fax_is_refused(tmp_path: Path) -> None:
     message.set_content("   \n\n")
     with pytest.raises(MailRefusedError, match="nothing to fax"):
         fax_of(split(message, tmp_path), tmp_path, max_attachments=2)
+
+
+def test_office_documents_are_bodies_where_the_service_converts_them(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message.set_content("The letter.")
+    message.add_attachment(b"PK\x03\x04", "application", "msword", filename="letter.doc")
+    refused: list[FileType] = []
+    fax = fax_of(
+        split(message, tmp_path),
+        tmp_path,
+        max_attachments=2,
+        office=lambda kind: refused.append(kind) or "",
+    )
+    assert refused == [FileType.WORD]
+    assert fax.names == ["letter.doc"]
+    assert fax.note == "The letter."

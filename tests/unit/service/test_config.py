@@ -152,6 +152,10 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         ('[api]\nmetrics_from = "127.0.0.1"', "api.metrics_from", "must be a list"),
         ('[api]\nmetrics_from = ["10.0.0.0/33"]', "api.metrics_from", "nor 'unix'"),
         ('[log]\nformat = "xml"', "log.format", "one of"),
+        ("[office]\ntimeout_seconds = 0", "office.timeout_seconds", "greater than 0"),
+        ("[office]\nmax_pages = -1", "office.max_pages", "greater than 0"),
+        ("[office]\nisolate_network = 1", "office.isolate_network", "true or false"),
+        ('[office]\nsofice = "soffice"', "office.sofice", "unknown key"),
     ],
 )
 def test_bad_keys_and_values_are_named_with_the_file(

@@ -2,8 +2,9 @@
 part its cover page note (or its body when nothing is attached), the subject its subject.
 
 An HTML-only message is faxed as its text. Inline parts an HTML text refers to (logos,
-signature images: they carry a Content-ID) are not faxed. Office documents are refused
-with a reason, as are more attachments than the gateway takes."""
+signature images: they carry a Content-ID) are not faxed. Office documents are faxed when
+the service has LibreOffice, else refused with the reason (naming the packages to install),
+as are more attachments than the gateway takes."""
 
 from __future__ import annotations
 
@@ -13,25 +14,24 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path, PurePath
 
+from openfax.documents.filetype import OFFICE_SUFFIXES, FileType
 from openfax.errors import MailRefusedError
 from openfax.gateways.email.mime import MailPart, SplitMail
 from openfax.model.records import MAX_DOCUMENT_NAME_LENGTH, MAX_NOTE_LENGTH, MAX_SUBJECT_LENGTH
 
-OFFICE_SUFFIXES = frozenset(
-    (
-        *(".doc", ".docx", ".docm", ".dot", ".dotx", ".odt", ".ott", ".rtf", ".html", ".htm"),
-        *(".xls", ".xlsx", ".xlsm", ".ods", ".ppt", ".pptx", ".odp"),
-    )
-)
-"""File names of documents LibreOffice would convert (not done yet: they are refused)."""
 OFFICE_TYPES = (
-    "application/msword",
-    "application/rtf",
-    "text/rtf",
-    "text/html",
-    "application/vnd.ms-",
-    "application/vnd.openxmlformats-officedocument.",
-    "application/vnd.oasis.opendocument.",
+    ("application/msword", FileType.WORD),
+    ("application/rtf", FileType.WORD),
+    ("text/rtf", FileType.WORD),
+    ("text/html", FileType.WORD),
+    ("application/vnd.ms-excel", FileType.SPREADSHEET),
+    ("application/vnd.ms-powerpoint", FileType.PRESENTATION),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml", FileType.SPREADSHEET),
+    ("application/vnd.openxmlformats-officedocument.presentationml", FileType.PRESENTATION),
+    ("application/vnd.openxmlformats-officedocument.", FileType.WORD),
+    ("application/vnd.oasis.opendocument.spreadsheet", FileType.SPREADSHEET),
+    ("application/vnd.oasis.opendocument.presentation", FileType.PRESENTATION),
+    ("application/vnd.oasis.opendocument.", FileType.WORD),
 )
 """Content types (or their beginnings) of the same documents, for parts without a name."""
 SIGNATURE_TYPES = frozenset(
@@ -53,10 +53,17 @@ class FaxMail:
     document_name: str
 
 
-def fax_of(mail: SplitMail, folder: Path, *, max_attachments: int) -> FaxMail:
+def fax_of(
+    mail: SplitMail,
+    folder: Path,
+    *,
+    max_attachments: int,
+    office: Callable[[FileType], str] = lambda kind: "this server takes no Office documents",
+) -> FaxMail:
     """The fax ``mail`` makes (an HTML text is made text in a file in ``folder``: one of the
     ``bodies`` to remove with the mail's parts, or deleted here when it is the note); refused
-    (MailRefusedError) with nothing to fax, too many attachments or an Office document."""
+    (MailRefusedError) with nothing to fax, too many attachments, or an Office document that
+    ``office`` (the converter's `OfficeConverter.missing`) says cannot be converted here."""
     attachments = [part for part in mail.parts if _is_attachment(part)]
     if len(attachments) > max_attachments:
         raise MailRefusedError(
@@ -73,14 +80,11 @@ def fax_of(mail: SplitMail, folder: Path, *, max_attachments: int) -> FaxMail:
                 f"attachment {_name(part, index)!r} is an e-mail of its own (message/rfc822): "
                 "forward its documents as attachments of this message instead",
             )
-        office = _office_kind(part)
-        if office:
+        kind = _office_kind(part)
+        refusal = office(kind) if kind else ""
+        if refusal:
             raise MailRefusedError(
-                554,
-                "5.6.1",
-                f"attachment {_name(part, index)!r} is an Office document ({office}): "
-                "this server does not turn Office documents into fax pages yet; "
-                "attach it as a PDF",
+                554, "5.6.1", f"attachment {_name(part, index)!r} is an Office document: {refusal}"
             )
     text = _text_of(mail, folder)
     names = [_name(part, index) for index, part in enumerate(attachments)]
@@ -122,12 +126,12 @@ def _is_attachment(part: MailPart) -> bool:
     return not part.has_content_id and part.size > 0
 
 
-def _office_kind(part: MailPart) -> str:
-    """The suffix or type that makes ``part`` an Office document, "" if it is none."""
+def _office_kind(part: MailPart) -> FileType | None:
+    """The kind of Office document ``part`` says it is by its name or its type, or None."""
     suffix = PurePath(part.filename).suffix.lower()
     if suffix in OFFICE_SUFFIXES:
-        return suffix
-    return next((part.content_type for t in OFFICE_TYPES if part.content_type.startswith(t)), "")
+        return OFFICE_SUFFIXES[suffix]
+    return next((kind for t, kind in OFFICE_TYPES if part.content_type.startswith(t)), None)
 
 
 def _name(part: MailPart, index: int) -> str:

@@ -256,7 +256,9 @@ class EmailGateway:
         mail = await asyncio.to_thread(split_message, spooled, folder, max_parts=most + TEXT_PARTS)
         fax: FaxMail | None = None
         try:
-            fax = await asyncio.to_thread(fax_of, mail, folder, max_attachments=most)
+            fax = await asyncio.to_thread(
+                fax_of, mail, folder, max_attachments=most, office=self.service.ctx.office.missing
+            )
             request = await self._request(account, envelope, fax, mail.message_id)
             try:
                 return await self.service.outgoing_queue.connected_submit2(request)
