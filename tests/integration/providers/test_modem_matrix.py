@@ -17,8 +17,8 @@ efax does only MH without ECM ("Does not support 2-D coding, ECM, or BFT", efax(
 its part of the matrix is the three modulations at both resolutions, each way.
 
 MMR is defined only with ECM (T.30), so the matrix has five codings: MH and MR without ECM,
-MH, MR and MMR with it. It is 3 x 5 x 2 = 30 combinations a direction, 25 s each or so:
-it runs only with ``OPENFAX_STRESS=1``.
+MH, MR and MMR with it. It is 3 x 5 x 2 = 30 combinations a direction, 22 to 78 s each
+(measured): it runs only with ``OPENFAX_STRESS=1``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         os.environ.get("OPENFAX_STRESS") != "1",
-        reason="the interop matrix takes about 25 s a combination: OPENFAX_STRESS=1",
+        reason="the interop matrix takes about 80 minutes: OPENFAX_STRESS=1",
     ),
 ]
 
