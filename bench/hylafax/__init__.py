@@ -286,6 +286,14 @@ class HylaFax:
             raise HylaFaxError(f"sendfax failed: {done.stderr.strip() or done.stdout.strip()}")
         return queued
 
+    def forget_destinations(self) -> None:
+        """Remove what HylaFAX learnt of the numbers it called (``info/``, hylafax-info(5)):
+        faxq prepares a document for the capabilities the last call to its number showed
+        (a page for a receiver that offered only 98 lpi goes at 98 lpi even if it now offers
+        196) and avoids a modulation that failed there, so each call starts unknown."""
+        for path in (self.spool / "info").iterdir():
+            path.unlink()
+
     def faxstat(self, check: bool = False) -> str:
         """The output of ``faxstat -s`` (server and modem status and the send queue)."""
         done = subprocess.run(
