@@ -3,6 +3,8 @@ from the buckets, merging, and the one-line figures the provider logs per call."
 
 from __future__ import annotations
 
+import pytest
+
 from openfax.providers.modem.timing import BUCKETS_MS, ResponseTimes
 
 
@@ -56,3 +58,18 @@ def test_the_logged_figures() -> None:
     assert times.figures() == (
         "responses=3 max_ms=4000.0 p99_ms=4000.0 late_ms=3.1 histogram=2:2,inf:1"
     )
+
+
+def test_logged_figures_are_read_back_to_pool_calls() -> None:
+    times = ResponseTimes()
+    for seconds in (0.0004, 0.0012, 0.0012, 0.09, 4.0):
+        times.add(seconds)
+    times.timer_late(0.0031)
+    again = ResponseTimes.parse(times.figures())
+    assert again.counts == times.counts
+    assert again.count == 5
+    assert again.longest == 4.0
+    assert again.late == 0.0031
+    assert ResponseTimes.parse(ResponseTimes().figures()).count == 0
+    with pytest.raises(ValueError, match="not a line of modem timing"):
+        ResponseTimes.parse("responses=3 max_ms=x")

@@ -17,6 +17,8 @@ BUCKETS_MS = (
     0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000, 3000,
 )  # fmt: skip
 """Upper edges of the histogram's buckets (milliseconds); a last bucket holds the rest."""
+_EDGES = [*(f"{edge:g}" for edge in BUCKETS_MS), "inf"]
+"""The buckets as the logged histogram names them."""
 
 
 class ResponseTimes:
@@ -28,6 +30,24 @@ class ResponseTimes:
         self.count = 0
         self.longest = 0.0
         self.late = 0.0
+
+    @classmethod
+    def parse(cls, figures: str) -> ResponseTimes:
+        """The figures of one :meth:`figures` line (a call's, from the log) to pool with
+        others; ValueError if it is not one."""
+        fields = dict(item.split("=", 1) for item in figures.split() if "=" in item)
+        times = cls()
+        try:
+            times.longest = float(fields["max_ms"]) / 1000
+            times.late = float(fields["late_ms"]) / 1000
+            if fields["histogram"] != "-":
+                for item in fields["histogram"].split(","):
+                    edge, count = item.split(":")
+                    times.counts[_EDGES.index(edge)] = int(count)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"not a line of modem timing figures: {figures!r}") from exc
+        times.count = sum(times.counts)
+        return times
 
     def add(self, seconds: float) -> None:
         """One response, ``seconds`` after the result code it answers arrived."""
@@ -64,9 +84,8 @@ class ResponseTimes:
     def figures(self) -> str:
         """One line: ``responses=N max_ms=X p99_ms=Y late_ms=Z histogram=EDGE:N,...``
         (bucket upper edges in ms, ``inf`` for the last; only buckets with a response)."""
-        edges = [*(f"{edge:g}" for edge in BUCKETS_MS), "inf"]
         histogram = ",".join(
-            f"{edge}:{count}" for edge, count in zip(edges, self.counts, strict=True) if count
+            f"{edge}:{count}" for edge, count in zip(_EDGES, self.counts, strict=True) if count
         )
         return (
             f"responses={self.count} max_ms={self.longest * 1000:.1f} "
