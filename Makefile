@@ -76,6 +76,7 @@ bench: system-packages $(BIN)/openfax
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/sip.py
+	$(BIN)/python bench/modem.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
