@@ -64,6 +64,13 @@ from sip import CLOCK_TICKS, Daemon, toml
 EVENTS = re.compile(r"(modem timing: .*|job [0-9a-f]+ to \S+: .*|fax [0-9a-f]+ routed)$")
 """What a daemon logs that the benchmark waits for: a call's modem timing (at its end), a
 job's end (``job ID to NUMBER: STATUS (detail)``) and a received fax routed."""
+TRACE = re.compile(r"^\w{3} \d\d (\d\d):(\d\d):(\d\d\.\d+): \[ *\d+\]: (-->|<--) (.*)$")
+"""A line of a HylaFAX session log (``log/cNNNNNNNNN``) with the modem's I/O: its time of
+day (to the hundredth of a second), its direction (``-->`` from the modem) and text."""
+RESULT = re.compile(r"\[\d+:(CONNECT|OK|NO CARRIER|ERROR|\+FCERROR)\]")
+ANSWER = re.compile(r"\[\d+:AT\+F|HDLC<|data \[")
+"""What HylaFAX writes to the modem in the fax phase: +F commands, frames and image data
+(a reset or hang-up after the call is left out, as OpenFax's provider leaves it out)."""
 IDLE_SECONDS = 10.0
 """How long each measured side's CPU time is taken idle, before its calls."""
 SETTLE = 3.0
@@ -168,7 +175,8 @@ def modem_daemon(root: Path, devices: list[Path], number: str) -> Daemon:
         }
         sections += ["[[modem.lines]]", *(f"{key} = {toml(value)}" for key, value in line.items())]
     daemon = Daemon(root, sections, figures=EVENTS)
-    wait_for(lambda: lines_ready(daemon, len(devices)), 120, f"{root.name}'s modems ready")
+    ready = 60 + 5 * len(devices)
+    wait_for(lambda: lines_ready(daemon, len(devices)), ready, f"{root.name}'s modems ready")
     return daemon
 
 
@@ -399,10 +407,33 @@ def hylafax_calls(
     return rows
 
 
+def hylafax_responses(logs: list[Path]) -> ResponseTimes:
+    """HylaFAX's answers to its modem's result codes in the fax phase, from the session
+    logs: the time from a result code logged as read to the next command or data logged as
+    written (HylaFAX logs to the hundredth of a second)."""
+    times = ResponseTimes()
+    for log in logs:
+        result_at: float | None = None
+        for line in log.read_text(errors="replace").splitlines():
+            found = TRACE.match(line)
+            if found is None:
+                continue
+            at = int(found[1]) * 3600 + int(found[2]) * 60 + float(found[3])
+            if found[4] == "-->":
+                result_at = at if RESULT.match(found[5]) else None
+            elif result_at is not None and ANSWER.match(found[5]):
+                times.add((at - result_at) % 86400)
+                result_at = None
+            else:
+                result_at = None
+    return times
+
+
 def hylafax_call(
     hylafax: MeasuredHylaFax, peer: Daemon, direction: str, document: Path, pages: int, meter: Meter
 ) -> dict[str, Any]:
     done = len(hylafax.transfers())
+    traced = set((hylafax.spool / "log").glob("c*"))
     before = len(archived(peer))
     mark = len(peer.figures)
     meter.start()
@@ -427,7 +458,8 @@ def hylafax_call(
         row["reason"] = transfers[0].reason or f"{transfers[0].pages} pages"
     # faxgetty takes the port back after faxsend, or sets the modem up after a call.
     wait_for(lambda: hylafax.modem_status(hylafax.modem) == MODEM_IDLE, 60, "faxgetty idle")
-    return row
+    logs = sorted(set((hylafax.spool / "log").glob("c*")) - traced)
+    return row | timing_row(hylafax_responses(logs))
 
 
 def cpu_per_call(folder: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -496,6 +528,8 @@ def simultaneous(folder: Path, calls: int, document: Path) -> dict[str, Any]:
         row["received_whole"] = whole
         row["ok"] = not failed and whole == calls
         row["failures"] = sorted(set(failed))
+        row["daemons_cpu_per_call"] = round((row["sender_cpu"] + row["receiver_cpu"]) / calls, 3)
+        row["pairs_cpu_per_call"] = round(row["pairs_cpu"] / calls, 3)
         timing = events(a, "modem timing: ", marks[0]) + events(b, "modem timing: ", marks[1])
         row |= timing_row(pooled(timing))
         row["warnings"] = sorted(set(a.problems + b.problems))[:6]
@@ -581,7 +615,22 @@ def main() -> None:
     for row in output.get("cpu_per_call", []):
         if row["direction"] == "idle":
             print(f"{row['side']} idle: {row['cpu']:.2f} s of CPU in {row['wall_seconds']} s")
-    passed = [row["calls"] for row in output.get("rounds", []) if row["ok"]]
+    singles = [row for row in output.get("cpu_per_call", []) if row.get("responses")]
+    for side in ("openfax", "hylafax"):
+        mine = [row for row in singles if row["side"] == side]
+        if mine:
+            worst = max(row["max_response_ms"] for row in mine)
+            print(f"{side}: worst response to the modem in single calls {worst} ms")
+    rounds = output.get("rounds", [])
+    for row in rounds:
+        print(
+            f"{row['calls']} calls at load {args.load}: {row['failed']} failed, "
+            f"{row['wall_seconds']} s, {row['daemons_cpu_per_call']} s of openfaxd CPU and "
+            f"{row['pairs_cpu_per_call']} s of the pairs' a call; responses to the modem "
+            f"max {row['max_response_ms']} ms, p99 {row['p99_response_ms']} ms, "
+            f"timers up to {row['latest_timer_ms']} ms late"
+        )
+    passed = [row["calls"] for row in rounds if row["ok"]]
     if not args.skip_rounds:
         print(f"{max(passed, default=0)} simultaneous modem calls with no failed fax "
               f"at load {args.load} (target: at least 16)")  # fmt: skip
