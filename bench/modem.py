@@ -71,6 +71,8 @@ RESULT = re.compile(r"\[\d+:(CONNECT|OK|NO CARRIER|ERROR|\+FCERROR)\]")
 ANSWER = re.compile(r"\[\d+:AT\+F|HDLC<|data \[")
 """What HylaFAX writes to the modem in the fax phase: +F commands, frames and image data
 (a reset or hang-up after the call is left out, as OpenFax's provider leaves it out)."""
+Call = tuple[int, Path, bool]
+"""A call of the CPU part: its pages, its document, and whether it only warms up."""
 IDLE_SECONDS = 10.0
 """How long each measured side's CPU time is taken idle, before its calls."""
 SETTLE = 3.0
@@ -272,7 +274,7 @@ class Meter:
 
 
 def openfax_calls(
-    folder: Path, pair: Pair, peer: Daemon, documents: dict[int, Path]
+    folder: Path, pair: Pair, peer: Daemon, documents: list[Call]
 ) -> list[dict[str, Any]]:
     """An openfaxd on modem A sends each document to the peer and receives it from it."""
     rows: list[dict[str, Any]] = []
@@ -282,9 +284,10 @@ def openfax_calls(
     )
     try:
         rows.append(idle("openfax", meter))
-        for pages, document in documents.items():
+        for pages, document, warm_up in documents:
             for direction in ("send", "receive"):
                 row = {"side": "openfax", "direction": direction, "pages": pages}
+                row["warm_up"] = warm_up
                 row |= openfax_call(measured, peer, direction, document, pages, meter)
                 rows.append(row)
                 print_row(row)
@@ -381,7 +384,7 @@ class MeasuredHylaFax(HylaFax):
 
 
 def hylafax_calls(
-    folder: Path, pair: Pair, peer: Daemon, documents: dict[int, Path]
+    folder: Path, pair: Pair, peer: Daemon, documents: list[Call]
 ) -> list[dict[str, Any]]:
     """HylaFAX on modem A sends each document to the peer and receives it from it."""
     rows: list[dict[str, Any]] = []
@@ -398,9 +401,10 @@ def hylafax_calls(
             }
         )
         rows.append(idle("hylafax", meter))
-        for pages, document in documents.items():
+        for pages, document, warm_up in documents:
             for direction in ("send", "receive"):
                 row = {"side": "hylafax", "direction": direction, "pages": pages}
+                row["warm_up"] = warm_up
                 row |= hylafax_call(hylafax, peer, direction, document, pages, meter)
                 rows.append(row)
                 print_row(row)
@@ -464,7 +468,9 @@ def hylafax_call(
 
 def cpu_per_call(folder: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     folder.mkdir()
-    documents = {n: fax_tiff(folder / f"fax-{n}.tif", n) for n in args.pages}
+    faxes = {n: fax_tiff(folder / f"fax-{n}.tif", n) for n in {1, *args.pages}}
+    # A first call each way is not compared: OpenFax's first imports and caches its code.
+    documents = [(1, faxes[1], True), *((n, faxes[n], False) for n in args.pages)]
     pair = Pair(folder / "pair")
     try:
         peer = modem_daemon(folder / "peer", [pair.b], NUMBERS[1])
@@ -557,7 +563,10 @@ def ratios(rows: list[dict[str, Any]]) -> list[str]:
             found = {
                 row["side"]: row
                 for row in rows
-                if row["direction"] == direction and row["pages"] == pages and row["ok"]
+                if row["direction"] == direction
+                and row["pages"] == pages
+                and row["ok"]
+                and not row["warm_up"]
             }
             if {"openfax", "hylafax"} <= found.keys():
                 ours, theirs = found["openfax"], found["hylafax"]
