@@ -124,7 +124,7 @@ def fax_tiff(path: Path, pages: int) -> Path:
             x, y = rng.randrange(0, 1528), rng.randrange(0, 2087)
             draw.rectangle((x, y, x + rng.randrange(20, 200), y + rng.randrange(5, 200)), fill=0)
         for line in range(40):
-            draw.text((100, 80 + line * 52), f"page {number} line {line} of the bench " * 3)
+            draw.text((100, 80 + line * 52), f"page {number} line {line} of the bench " * 3, fill=0)
         images.append(page)
     images[0].save(
         path, compression="group3", save_all=True, append_images=images[1:], dpi=(204, 196)
@@ -133,7 +133,8 @@ def fax_tiff(path: Path, pages: int) -> Path:
 
 
 class Pair:
-    """``openfax virtual-modems --pair`` in a process of its own: modems A and B."""
+    """``openfax virtual-modems --pair`` in a process of its own: modems A and B, once
+    ``wait_started`` has returned (pairs start side by side)."""
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -146,11 +147,15 @@ class Pair:
             stderr=subprocess.DEVNULL,
             text=True,
         )  # fmt: skip
+
+    def wait_started(self) -> Pair:
+        """Until the pair says its modems are there; SystemExit if it does not start."""
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line.startswith("{"):
             self.stop()
             raise SystemExit(f"openfax virtual-modems did not start: {line!r}")
+        return self
 
     def cpu_seconds(self) -> float:
         return process_cpu(self.process.pid)
@@ -178,7 +183,11 @@ def modem_daemon(root: Path, devices: list[Path], number: str) -> Daemon:
         sections += ["[[modem.lines]]", *(f"{key} = {toml(value)}" for key, value in line.items())]
     daemon = Daemon(root, sections, figures=EVENTS)
     ready = 60 + 5 * len(devices)
-    wait_for(lambda: lines_ready(daemon, len(devices)), ready, f"{root.name}'s modems ready")
+    try:
+        wait_for(lambda: lines_ready(daemon, len(devices)), ready, f"{root.name}'s modems ready")
+    except BaseException:
+        daemon.stop()
+        raise
     return daemon
 
 
@@ -205,13 +214,13 @@ def archived(daemon: Daemon) -> list[Any]:
         return list(server.folders.incoming_archive.get_messages())
 
 
-def send(daemon: Daemon, document: Path, recipients: int, number: str) -> set[str]:
-    """Submit ``document`` to ``recipients`` times ``number`` on ``daemon``: the job ids."""
+def send(daemon: Daemon, document: Path, recipients: int, number: str) -> None:
+    """Submit ``document`` to ``recipients`` times ``number`` on ``daemon``."""
     fax = FaxDocument(body=document, subject="bench")
     for _ in range(recipients):
         fax.recipients.add(number)
     with daemon.connect() as server:
-        return set(fax.connected_submit(server))
+        fax.connected_submit(server)
 
 
 def events(daemon: Daemon, kind: str, since: int = 0) -> list[str]:
@@ -473,6 +482,7 @@ def cpu_per_call(folder: Path, args: argparse.Namespace) -> list[dict[str, Any]]
     documents = [(1, faxes[1], True), *((n, faxes[n], False) for n in args.pages)]
     pair = Pair(folder / "pair")
     try:
+        pair.wait_started()
         peer = modem_daemon(folder / "peer", [pair.b], NUMBERS[1])
         try:
             rows = openfax_calls(folder, pair, peer, documents)
@@ -505,8 +515,9 @@ def simultaneous(folder: Path, calls: int, document: Path) -> dict[str, Any]:
     pairs: list[Pair] = []
     daemons: list[Daemon] = []
     try:
-        for index in range(calls):
-            pairs.append(Pair(folder / f"pair-{index}"))
+        pairs += [Pair(folder / f"pair-{index}") for index in range(calls)]
+        for pair in pairs:
+            pair.wait_started()
         a = modem_daemon(folder / "sender", [pair.a for pair in pairs], NUMBERS[0])
         daemons.append(a)
         b = modem_daemon(folder / "receiver", [pair.b for pair in pairs], NUMBERS[1])
@@ -610,7 +621,10 @@ def main() -> None:
             output["rounds"] = []
             with busy(args.load):
                 for calls in (int(n) for n in args.rounds.split(",")):
-                    row = simultaneous(folder / f"round-{calls}", calls, document)
+                    try:
+                        row = simultaneous(folder / f"round-{calls}", calls, document)
+                    except SystemExit as exc:  # a time-out: the round failed
+                        row = {"calls": calls, "ok": False, "error": str(exc)}
                     output["rounds"].append(row)
                     print_row(row)
                     if not row["ok"]:
@@ -632,6 +646,9 @@ def main() -> None:
             print(f"{side}: worst response to the modem in single calls {worst} ms")
     rounds = output.get("rounds", [])
     for row in rounds:
+        if "error" in row:
+            print(f"{row['calls']} calls at load {args.load}: {row['error']}")
+            continue
         print(
             f"{row['calls']} calls at load {args.load}: {row['failed']} failed, "
             f"{row['wall_seconds']} s, {row['daemons_cpu_per_call']} s of openfaxd CPU and "
