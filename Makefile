@@ -81,6 +81,7 @@ bench: system-packages $(BIN)/openfax
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/sip.py
 	$(BIN)/python bench/ocr.py
+	$(BIN)/python bench/modem.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

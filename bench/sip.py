@@ -88,9 +88,12 @@ def toml(value: Any) -> str:
 
 
 class Daemon:
-    """One private openfaxd with a SIP trunk."""
+    """One private openfaxd with no loopback line and no retries; ``sections`` are more lines
+    of its configuration (a SIP trunk, modem lines). The figures each call logs (lines
+    matching ``figures``: its first group) are gathered in ``figures``, the warnings and
+    errors in ``problems``."""
 
-    def __init__(self, root: Path, trunk: dict[str, Any]) -> None:
+    def __init__(self, root: Path, sections: list[str], figures: re.Pattern[str] = MEDIA) -> None:
         self.root = root
         root.mkdir(parents=True)
         self.token = TokenFile(root / "tokens").add("bench")
@@ -107,14 +110,14 @@ class Daemon:
             f"socket = {toml(str(self.socket))}",
             'listen = "127.0.0.1:0"',
             f"tokens_file = {toml(str(root / 'tokens'))}",
-            "[[sip.trunks]]",
-            *(f"{key} = {toml(value)}" for key, value in trunk.items()),
+            *sections,
         ]
         self.config = root / "openfaxd.toml"
         self.config.write_text("\n".join(lines) + "\n")
         self.address = ""
         self.log: deque[str] = deque(maxlen=50)
-        self.media: list[dict[str, float]] = []
+        self.pattern = figures
+        self.figures: list[str] = []
         self.problems: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "openfax.daemon", "--config", str(self.config)],
@@ -148,10 +151,9 @@ class Daemon:
                 # One kind per message: channel names, ids and figures left out.
                 following = re.sub(r"\[[^]]*\]|[0-9a-f]*\d[0-9a-f]*", "#", problem[3])[:120]
                 self.problems.append(following)
-            found = MEDIA.search(line.rstrip())
+            found = self.pattern.search(line.rstrip())
             if found:
-                pairs = (item.split("=", 1) for item in found[1].split())
-                self.media.append({k: float(v) for k, v in pairs if k != "kind"})
+                self.figures.append(found[1])
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -188,7 +190,8 @@ def start_pair(root: Path, mode: str, channels: int) -> tuple[Daemon, Daemon]:
             "media_ports": f"{first}-{first + 2 * channels + 15}",
             "ring_seconds": 0.5,
         }
-        daemons.append(Daemon(root / f"{mode}-{me}", trunk))
+        sections = ["[[sip.trunks]]", *(f"{key} = {toml(value)}" for key, value in trunk.items())]
+        daemons.append(Daemon(root / f"{mode}-{me}", sections))
     return daemons[0], daemons[1]
 
 
@@ -201,7 +204,7 @@ def run_round(a: Daemon, b: Daemon, body: Path, calls: int) -> dict[str, Any]:
         for _ in range(calls):
             document.recipients.add(NUMBERS[1])
         cpu = a.cpu_seconds() + b.cpu_seconds()
-        logged = len(a.media), len(b.media)
+        logged = len(a.figures), len(b.figures)
         problems = len(a.problems), len(b.problems)
         started = time.monotonic()
         ids = set(document.connected_submit(source))
@@ -228,7 +231,7 @@ def run_round(a: Daemon, b: Daemon, body: Path, calls: int) -> dict[str, Any]:
             time.sleep(1.0)
         # Each call leg logs its media statistics once released: both ends, every call.
         for _ in range(20):
-            if len(a.media) - logged[0] + len(b.media) - logged[1] >= 2 * calls:
+            if len(a.figures) - logged[0] + len(b.figures) - logged[1] >= 2 * calls:
                 break
             time.sleep(0.5)
     return {
@@ -243,19 +246,20 @@ def run_round(a: Daemon, b: Daemon, body: Path, calls: int) -> dict[str, Any]:
         "cpu_seconds_per_call": round(cpu / calls, 3),
         "core_share_per_call": round(cpu / wall / calls, 4),
         "failures": dict(failures),
-        "media": media_totals(a.media[logged[0] :] + b.media[logged[1] :]),
+        "media": media_totals(a.figures[logged[0] :] + b.figures[logged[1] :]),
         "warnings": dict(
             Counter(a.problems[problems[0] :] + b.problems[problems[1] :]).most_common(6)
         ),
     }
 
 
-def media_totals(legs: list[dict[str, float]]) -> dict[str, float]:
-    """The call legs' media counters: summed, or the maximum for the maxima; only those
-    that are not zero, with the number of legs that reported."""
+def media_totals(legs: list[str]) -> dict[str, float]:
+    """The call legs' media counters (``key=value`` each): summed, or the maximum for the
+    maxima; only those that are not zero, with the number of legs that reported."""
     totals: dict[str, float] = {"legs": len(legs)}
     for leg in legs:
-        for key, value in leg.items():
+        pairs = (item.split("=", 1) for item in leg.split())
+        for key, value in ((k, float(v)) for k, v in pairs if k != "kind"):
             if key in MAXIMA:
                 totals[key] = max(totals.get(key, 0.0), value)
             else:

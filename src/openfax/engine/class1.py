@@ -91,6 +91,11 @@ _FRH_ADAPTIVE = "+FRH:3"
 """What a modem with adaptive reception (``AT+FAR=1``) says when V.21 flags come while it
 waits for image data (``+FRM``): the frames follow after CONNECT, as after ``+FRH=3``."""
 
+_RESULT_CODES = frozenset(
+    ("CONNECT", "OK", "ERROR", "NO CARRIER", "+FCERROR", "BUSY", "NO ANSWER", "NO DIALTONE")
+)
+"""The modem's result codes the session acts on; any other line is ignored."""
+
 _FAST_MODEMS = {_spandsp.T30_MODEM_V27TER, _spandsp.T30_MODEM_V29, _spandsp.T30_MODEM_V17}
 
 _logger = logging.getLogger(__name__)
@@ -301,6 +306,8 @@ class Class1Session(FaxSession):
         """The framer's callback for T.30 (``SEND_STEP_COMPLETE``), made once per session."""
         self._hdlc_tx: Any = ffi.NULL
         self._hdlc_rx: Any = ffi.NULL
+        self.results = 0
+        """Result codes the modem gave so far: the provider times its answers to them."""
         super().__init__(role, options, send_file=send_file, receive_file=receive_file, name=name)
         if role is Role.CALL:
             # ATD's CONNECT: the modem already receives V.21 HDLC (an implied +FRH=3).
@@ -755,16 +762,18 @@ class Class1Session(FaxSession):
         now = self._now if self._now is not None else 0.0
         step = self._step
         _logger.debug("[%s] modem: %s (%s)", self.name, line, step.value)
+        if line not in _RESULT_CODES:
+            _logger.info("[%s] modem said %r while %s: ignored", self.name, line, step.value)
+            return
+        self.results += 1
         if line == "CONNECT":
             self._on_connect(now)
         elif line == _FRH_ADAPTIVE and step is _Step.RX_WAIT and self._kind is not _Kind.FRAMES:
             self._adaptive_frames()
         elif line == "OK":
             self._on_ok(now)
-        elif line in ("ERROR", "NO CARRIER", "+FCERROR", "BUSY", "NO ANSWER", "NO DIALTONE"):
-            self._on_failure(line, now)
         else:
-            _logger.info("[%s] modem said %r while %s: ignored", self.name, line, step.value)
+            self._on_failure(line, now)
 
     def _on_connect(self, now: float) -> None:
         step = self._step

@@ -391,6 +391,10 @@ def test_two_openfax_modem_lines_fax_each_other_through_the_pair(tmp_path: Path)
                 dial = calling.devices[0].dial(pair.numbers["B"], request(sent))
                 outcome = await asyncio.wait_for(dial, 200)
                 await until(callee.received, "the fax received on line B", WAIT)
+                # Each line timed its answers to its modem's result codes (bench/modem.py).
+                for line in (calling.devices[0], answering.devices[0]):
+                    assert line.response_times.count >= 10, line.response_times.figures()
+                    assert sum(line.response_times.counts) == line.response_times.count
         return outcome
 
     outcome = asyncio.run(main())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -66,6 +67,7 @@ from openfax.providers.modem.at import (
 from openfax.providers.modem.config import DIAL_CHARACTERS, ModemLineConfig
 from openfax.providers.modem.quirks import Quirks, known_modem, quirks_for
 from openfax.providers.modem.serial import SerialPort
+from openfax.providers.modem.timing import ResponseTimes
 from openfax.telephony.sip.registration import RegistrationState
 
 _logger = logging.getLogger(__name__)
@@ -122,6 +124,8 @@ class _Call:
     completed: Completed | None = None
     pages: int = 0
     log: CallLog = field(default_factory=CallLog)
+    timing: ResponseTimes = field(default_factory=ResponseTimes)
+    """How quickly the fax phase answered the modem (logged when the call ends)."""
 
     def end(self, reason: str, cause: CallCause) -> None:
         """Ask for the call to end (the line's task acts on it): ``cause`` unless the fax
@@ -144,6 +148,10 @@ class ModemLine(LineBase["ModemProvider"]):
         self._dialogue = AtDialogue(self._settings())
         self._port: SerialPort | None = None
         self._inbox = bytearray()
+        self._data_at = 0.0
+        """When the oldest byte in ``_inbox`` arrived (``time.monotonic()``)."""
+        self.response_times = ResponseTimes()
+        """How quickly the line answered its modem in every call's fax phase so far."""
         self._lost: str | None = None
         self._wake = asyncio.Event()
         self._call: _Call | None = None
@@ -324,9 +332,13 @@ class ModemLine(LineBase["ModemProvider"]):
                 self._wake.clear()
                 if self._inbox or self._lost is not None or self._wanted():
                     continue
-                with contextlib.suppress(TimeoutError):
+                try:
                     async with asyncio.timeout_at(deadline):
                         await self._wake.wait()
+                except TimeoutError:
+                    call = self._call
+                    if call is not None and call.session is not None and deadline is not None:
+                        call.timing.timer_late(loop.time() - deadline)
             return "stopped"
         finally:
             self._flush()  # the hang-up of a call ended by the stop, if the port takes it
@@ -542,11 +554,15 @@ class ModemLine(LineBase["ModemProvider"]):
             name=self.name,
         )
         session.start(now)
-        self._fax_step(call, session, rest, now)
+        self._fax_step(call, session, rest, now, connected=True)
 
-    def _fax_step(self, call: _Call, session: Class1Session, data: bytes, now: float) -> None:
+    def _fax_step(
+        self, call: _Call, session: Class1Session, data: bytes, now: float, connected: bool = False
+    ) -> None:
         """Carry bytes and timers between the port and ``call``'s Class 1 driver; hang up
-        once it is done."""
+        once it is done. What is written in answer to a result code (or to the CONNECT
+        that began the fax phase, ``connected``) is timed from the code's arrival."""
+        results = session.results
         if data:
             session.receive(data, now)
         deadline = session.next_timer()
@@ -554,11 +570,15 @@ class ModemLine(LineBase["ModemProvider"]):
             session.handle_timer(now)
         # Image data is made as the port takes it: no more than a piece waits in our hands.
         port = self._port
+        wrote = False
         while port is not None and not port.closed and port.pending == 0:
             out = session.data_to_send(WRITE_PIECE)
             if not out:
                 break
             port.write(out)
+            wrote = True
+        if wrote and (connected or session.results != results):
+            call.timing.add(time.monotonic() - self._data_at)
         line_seconds = now - (call.connected_at or now)
         for event in session.pop_events():
             if isinstance(event, PageSent | PageReceived):
@@ -616,6 +636,9 @@ class ModemLine(LineBase["ModemProvider"]):
             cause.value,
             detail,
         )
+        if call.session is not None:
+            self.response_times.merge(call.timing)
+            _logger.info("%s modem timing: %s", self.name, call.timing.figures())
         call.progress(CallEnded(outcome))
         call.done.set_result(outcome)
         if call.session is None and self._dialogue.state is State.IDLE:
@@ -692,6 +715,8 @@ class ModemLine(LineBase["ModemProvider"]):
             self._port.write(out)
 
     def _on_data(self, data: bytes) -> None:
+        if not self._inbox:
+            self._data_at = time.monotonic()
         self._inbox += data
         self._wake.set()
 
