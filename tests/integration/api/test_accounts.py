@@ -53,7 +53,9 @@ NOBODY = 65534
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    with running(tmp_path_factory.mktemp("openfaxd")) as started:
+    """A daemon whose monitoring routes need an account over TCP too (``metrics_from``
+    the local socket only), so every protected route is refused without its right."""
+    with running(tmp_path_factory.mktemp("openfaxd"), api={"metrics_from": ["unix"]}) as started:
         yield started
 
 

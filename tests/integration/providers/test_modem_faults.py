@@ -26,6 +26,7 @@ import pytest
 
 from openfax.client import FaxOutgoingJob, FaxServer
 from openfax.engine import PageSent
+from openfax.model import ExtendedStatus
 from openfax.providers import (
     CallCause,
     CallOutcome,
@@ -455,8 +456,15 @@ def test_a_slow_chatty_modem_still_delivers(tmp_path: Path, rig: tuple[Daemon, F
         far.call(lambda: faulty.faults.slow(0.1))
         far.call(faulty.faults.echo)
         job_id, sent = send_through(daemon, server, tmp_path, pages=1)
+
+        def answered() -> bool:
+            job = job_state(server, job_id)
+            return job is not None and job.extended_status_code == ExtendedStatus.TRANSMITTING
+
+        # Armed once the call is answered, so each RING falls inside it whatever the load.
+        wait_until(answered, "the call answered", CALL, poll=0.02)
         for _ in range(3):
-            far.call(lambda: faulty.unsolicited(b"RING", within=10.0))
+            far.call(lambda: faulty.unsolicited(b"RING", within=3.0))
         done = finished(server, job_id)
         assert done.status.names == "COMPLETED", done.to_dict()
         assert attempts(server, job_id) == [(None, 1)]
