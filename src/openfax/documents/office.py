@@ -169,7 +169,7 @@ class OfficeConverter:
             try:
                 worker.stdin.write(json.dumps(request).encode() + b"\n")
                 worker.stdin.flush()
-                answer = self._answer(time.monotonic() + limit)
+                answer = self._answer(worker, time.monotonic() + limit)
             except (OSError, TimeoutError, ValueError) as error:
                 self._kill()
                 if isinstance(error, TimeoutError):
@@ -220,7 +220,7 @@ class OfficeConverter:
             env=_environment(),
         )
         try:
-            ready = self._answer(time.monotonic() + _START_SECONDS)
+            ready = self._answer(self._worker, time.monotonic() + _START_SECONDS)
         except (OSError, TimeoutError, ValueError):
             self._kill()
             raise DocumentError(None, "LibreOffice did not start") from None
@@ -237,10 +237,10 @@ class OfficeConverter:
         )
         return self._worker
 
-    def _answer(self, deadline: float) -> dict[str, object]:
-        """The worker's next line, read by `deadline` (TimeoutError); OSError if it ended."""
-        worker = self._worker
-        assert worker is not None
+    def _answer(self, worker: subprocess.Popen[bytes], deadline: float) -> dict[str, object]:
+        """The next line of `worker` (the one the request went to: `close` may have let go
+        of it meanwhile), read by `deadline` (TimeoutError); OSError if it ended, ValueError
+        if its pipe is closed already."""
         assert worker.stdout is not None
         fd = worker.stdout.fileno()
         while b"\n" not in self._pending:
