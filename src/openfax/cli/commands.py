@@ -26,6 +26,7 @@ from openfax.cli.administration import (
     providers,
 )
 from openfax.cli.options import (
+    install_options,
     json_option,
     listing,
     on_server,
@@ -290,18 +291,7 @@ def watch(as_json: bool, server_name: str, token: str | None) -> None:
 
 
 @cli.command()
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="openfaxd's configuration file (as given to openfaxd --config).",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="openfaxd's data folder, when given to openfaxd --data-dir.",
-)
+@install_options("openfaxd's configuration file (as given to openfaxd --config).")
 @json_option
 def doctor(config: Path | None, data_dir: Path | None, as_json: bool) -> None:
     """Check the install (libraries, fonts, data folder, database, ports, lines) and say
@@ -325,18 +315,7 @@ def backup(output: Path, as_json: bool, server_name: str, token: str | None) -> 
 
 @cli.command()
 @click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="openfaxd's configuration file: where the database and the spool go.",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="openfaxd's data folder, when given to openfaxd --data-dir.",
-)
+@install_options("openfaxd's configuration file: where the database and the spool go.")
 @json_option
 def restore(backup_file: Path, config: Path | None, data_dir: Path | None, as_json: bool) -> None:
     """Put a backup back into an empty data folder (or an empty PostgreSQL database) with

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -50,6 +51,31 @@ def render_options(command: F) -> F:
         for name, choices, default, text in RENDER_CHOICES
     ]
     return apply_options(command, options)
+
+
+def install_options(config_help: str) -> Callable[[F], F]:
+    """Add --config and --data-dir, where openfaxd's own options put them, to a command that
+    works on the install itself (openfaxd may be stopped); ``config_help`` says what the
+    command takes from the configuration."""
+
+    def add(command: F) -> F:
+        options = [
+            click.option(
+                "--config",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help=config_help,
+            ),
+            click.option(
+                "--data-dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=None,
+                help="openfaxd's data folder, when given to openfaxd --data-dir.",
+            ),
+        ]
+        return apply_options(command, options)
+
+    return add
 
 
 def ask_password(confirm: bool = True) -> str:
