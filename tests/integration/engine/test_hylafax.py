@@ -29,8 +29,7 @@ from openfax.virtual_modem import CallReport, ModemBridge, PtyLine
 from tests.fax_images import read_pages, sample_page
 from tests.waiting import until
 
-pytestmark = [
-    pytest.mark.slow,
+NEEDS_HYLAFAX = [
     pytest.mark.skipif(
         bool(missing_programs()),
         reason=f"HylaFAX is not installed ({', '.join(missing_programs())} missing: Debian "
@@ -40,6 +39,9 @@ pytestmark = [
         os.geteuid() != 0, reason="HylaFAX's daemons run only with a real uid of root"
     ),
 ]
+"""What a test of a private HylaFAX needs: its programs, and root."""
+
+pytestmark = [pytest.mark.slow, *NEEDS_HYLAFAX]
 
 CALL_TIMEOUT = 90.0
 HYLAFAX_TIMEOUT = 30.0

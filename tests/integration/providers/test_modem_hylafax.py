@@ -11,14 +11,13 @@ HylaFAX's daemons run only with a real uid of root (they switch to uucp themselv
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-from bench.hylafax import MODEM_IDLE, HylaFax, Transfer, missing_programs
+from bench.hylafax import MODEM_IDLE, HylaFax, Transfer
 
 from openfax.documents import render_documents
 from openfax.documents.pages import Compression, FaxPage, Resolution
@@ -28,22 +27,12 @@ from tests.daemon import Daemon, running
 from tests.fax_images import read_pages, sample_page, write_tiff
 from tests.integration.cli.test_accounts_commands import openfax
 from tests.integration.engine.test_efax import ink
-from tests.integration.engine.test_hylafax import TAG_LINE_ROWS, session_logs
+from tests.integration.engine.test_hylafax import NEEDS_HYLAFAX, TAG_LINE_ROWS, session_logs
 from tests.integration.providers.test_modem_daemon import virtual_modems
 from tests.integration.routing.conftest import settled, use_only
 from tests.waiting import wait_until
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        bool(missing_programs()),
-        reason=f"HylaFAX is not installed ({', '.join(missing_programs())} missing: Debian "
-        "packages hylafax-server and hylafax-client)",
-    ),
-    pytest.mark.skipif(
-        os.geteuid() != 0, reason="HylaFAX's daemons run only with a real uid of root"
-    ),
-]
+pytestmark = [pytest.mark.slow, *NEEDS_HYLAFAX]
 
 CALL_SECONDS = 120.0
 LINE = "modem A"
