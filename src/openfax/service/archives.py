@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,12 +70,27 @@ class Archives:
         *,
         owner: int | None = None,
         words: Sequence[str] = (),
+        newest_first: bool = False,
+        party: str = "",
+        archived_from: datetime | None = None,
+        archived_before: datetime | None = None,
     ) -> MessagePage[MessageInfo]:
-        """One page of an archive, all of it or ``owner``'s messages; with ``words``, those
-        whose text (OCR) holds them all."""
+        """One page of an archive, all of it or ``owner``'s messages, oldest first
+        (``newest_first``: newest first); with ``words``, those whose text (OCR) holds them
+        all; with ``party``, those whose caller or number holds it; with ``archived_from`` /
+        ``archived_before``, those archived in that span (what the console's search asks)."""
         async with self._ctx.db.read() as conn:
             page = await q.list_messages(
-                conn, direction, owner=owner, words=words, after=after, limit=limit
+                conn,
+                direction,
+                owner=owner,
+                words=words,
+                after=after,
+                limit=limit,
+                newest_first=newest_first,
+                party=party,
+                archived_from=archived_from,
+                archived_before=archived_before,
             )
         return MessagePage([message_info(message) for message in page.messages], page.next_cursor)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import pytest
 
 from openfax.errors import MessageNotFoundError
@@ -45,6 +48,41 @@ async def test_an_archive_is_read_page_by_page_without_gaps_or_repeats(db: Datab
             cursor = page.next_cursor
     expected = sorted(archived, key=lambda item: (item.archived_at, item.id))
     assert seen == expected
+
+
+async def test_the_console_reads_newest_first_narrowed_to_a_caller_and_days(db: Database) -> None:
+    # Two messages share each archive time; every third comes from the caller searched for.
+    archived = [message(Direction.IN, seconds // 2) for seconds in range(12)]
+    archived = [
+        dataclasses.replace(item, caller_id="+1 555 0199 50%" if index % 3 == 0 else "")
+        for index, item in enumerate(archived)
+    ]
+    async with db.transaction() as conn:
+        for item in archived:
+            await queries.archive_message(conn, item)
+    newest_first = sorted(archived, key=lambda item: (item.archived_at, item.id), reverse=True)
+
+    async def listing(**narrowing: Any) -> list[Message]:
+        seen: list[Message] = []
+        cursor = None
+        async with db.read() as conn:
+            while True:
+                page = await queries.list_messages(
+                    conn, Direction.IN, after=cursor, limit=3, newest_first=True, **narrowing
+                )
+                seen.extend(page.messages)
+                if page.next_cursor is None:
+                    return seen
+                cursor = page.next_cursor
+
+    assert await listing() == newest_first
+    # Letter case aside, and a LIKE wildcard in what is searched is a plain character.
+    callers = [item for item in newest_first if item.caller_id]
+    assert await listing(party="0199 50%") == callers
+    assert await listing(party="0199 5_%") == []
+    days = [item for item in newest_first if later(2) <= item.archived_at < later(4)]
+    assert await listing(archived_from=later(2), archived_before=later(4)) == days
+    assert len(days) == 4
 
 
 async def test_an_exactly_full_last_page_ends_the_archive(db: Database) -> None:

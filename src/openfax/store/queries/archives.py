@@ -39,31 +39,63 @@ async def list_messages(
     words: Sequence[str] = (),
     after: MessageCursor | None = None,
     limit: int = DEFAULT_PREFETCH_SIZE,
+    newest_first: bool = False,
+    party: str = "",
+    archived_from: datetime | None = None,
+    archived_before: datetime | None = None,
 ) -> MessagePage[Message]:
     """One page of an archive (or of the account ``owner``'s messages in it, by its id),
-    oldest first, starting after ``after`` (keyset pagination); with ``words``, only the
-    faxes whose text (OCR) holds them all.
+    oldest first (``newest_first``: newest first), starting after ``after`` (keyset
+    pagination); with ``words``, only the faxes whose text (OCR) holds them all; with
+    ``party``, those whose caller id, TSID, sender's name or number, or recipient's
+    number holds it (letter case aside); with ``archived_from`` / ``archived_before``,
+    those archived in that span.
 
     Pages stay correct while messages are added or deleted, and each costs an index range
     scan however deep into the archive it is.
     """
+    order = (messages.c.archived_at, messages.c.id)
     query = (
         select(messages)
         .where(messages.c.direction == direction)
-        .order_by(messages.c.archived_at, messages.c.id)
+        .order_by(*(column.desc() for column in order) if newest_first else order)
         .limit(limit + 1)
     )
     if owner is not None:
         query = query.where(messages.c.owner_id == owner)
     if words:
         query = query.where(text_holds(messages.c.id, words))
-    if after is not None:
-        query = query.where(
-            or_(
-                messages.c.archived_at > after.archived_at,
-                (messages.c.archived_at == after.archived_at) & (messages.c.id > after.id),
-            )
+    if party:
+        wanted = party.lower()
+        columns = (
+            messages.c.caller_id,
+            messages.c.tsid,
+            messages.c.sender_name,
+            messages.c.sender_fax_number,
+            messages.c.recipient_number,
         )
+        query = query.where(
+            or_(*(func.lower(column).contains(wanted, autoescape=True) for column in columns))
+        )
+    if archived_from is not None:
+        query = query.where(messages.c.archived_at >= archived_from)
+    if archived_before is not None:
+        query = query.where(messages.c.archived_at < archived_before)
+    if after is not None:
+        if newest_first:
+            query = query.where(
+                or_(
+                    messages.c.archived_at < after.archived_at,
+                    (messages.c.archived_at == after.archived_at) & (messages.c.id < after.id),
+                )
+            )
+        else:
+            query = query.where(
+                or_(
+                    messages.c.archived_at > after.archived_at,
+                    (messages.c.archived_at == after.archived_at) & (messages.c.id > after.id),
+                )
+            )
     page = [Message(**row._mapping) for row in await conn.execute(query)]
     if len(page) <= limit:
         return MessagePage(page, None)
