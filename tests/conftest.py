@@ -134,6 +134,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """The async tests run on asyncio, as openfaxd does: anyio would also run them on trio
+    when it is installed (Selenium, for the console's browser tests, brings it along)."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
 def postgresql() -> Iterator[PostgreSQLServer]:
     """The session's private PostgreSQL server, with a migrated template database."""
     server = PostgreSQLServer()
