@@ -96,6 +96,7 @@ from openfax.model.records import (
     IncomingJobInfo,
     MessageInfo,
     OutgoingJobInfo,
+    SubmitResult,
     utc_text,
 )
 from openfax.service import EventType, FaxService, ServerEvent
@@ -230,44 +231,9 @@ def _routes(service: FaxService) -> APIRouter:
             parsed = m.DocumentModel.model_validate_json(document)
         except ValidationError as exc:
             raise SubmissionError(f"document: {problems(exc.errors())}") from None
-        needed = SUBMIT_RIGHT[parsed.priority]
-        if not who.holds(needed):
-            raise AccessDeniedError(
-                f"account {who.name!r} lacks far2{needed.name} for a fax of "
-                f"{parsed.priority.name.lower()} priority"
-            )
-        if parsed.cover_page_type is CoverPageType.LOCAL and cover_page_file is None:
-            raise SubmissionError(
-                "a personal cover page (cover_page_type LOCAL) is sent as the cover_page_file "
-                "part: the server reads no file a client names"
-            )
-        uploads = bodies or []
-        for index, upload in enumerate(uploads):
-            _check_file_name(upload, f"bodies.{index}")
-        if cover_page_file is not None:
-            _check_file_name(cover_page_file, "cover_page_file")
-        saved: list[Path] = []
-        try:
-            paths = [await _save(upload, saved) for upload in uploads]
-            cover_page = parsed.cover_page
-            if cover_page_file is not None:
-                cover_page = await _save(cover_page_file, saved)
-            request = parsed.request(paths, cover_page, idempotency_key, who.name, who.account_id)
-            if uploads and not request.document_name:
-                # Named as the client named its first body, not by the upload's temporary file.
-                first = Path(uploads[0].filename or "").name or "body0"
-                request = dataclasses.replace(request, document_name=first)
-            try:
-                result = await service.outgoing_queue.connected_submit2(request)
-            except BodyError as exc:
-                name = uploads[exc.index].filename or f"body{exc.index}"
-                # A reason that quotes the file (a library's message) names the client's
-                # file too, not the server's temporary copy.
-                reason = exc.reason.replace(str(paths[exc.index]), name)
-                raise BodyError(exc.index, name, reason) from None
-        finally:
-            for path in saved:
-                path.unlink(missing_ok=True)
+        result = await submit_uploads(
+            service, who, parsed, bodies or [], cover_page_file, idempotency_key
+        )
         return m.SubmissionModel(submission_id=result.submission_id, job_ids=result.job_ids)
 
     # --- the outgoing queue's jobs --------------------------------------------------------------
@@ -284,7 +250,7 @@ def _routes(service: FaxService) -> APIRouter:
         without far2QUERY_OUT_JOBS sees only its own jobs; ``account`` narrows to one
         account's (``FaxAccountOutgoingQueue``)."""
         cursor = None if after is None else decode_queue_cursor(after)
-        owner = await _folder_owner(service, who, account, _R2.QUERY_OUT_JOBS)
+        owner = await folder_owner(service, who, account, _R2.QUERY_OUT_JOBS)
         page = await service.outgoing_queue.get_job_page(cursor, limit, owner=owner)
         return json_response(m.queue_page_json(page, m.OutgoingJobPageModel))
 
@@ -306,14 +272,14 @@ def _routes(service: FaxService) -> APIRouter:
     @api.get("/outgoing-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_job_tiff(job_id: IdParam, who: QueryJobs) -> FileResponse:
         """FAXCOMEX ``CopyTiff``: the job's TIFF-F, cover page and header lines included."""
-        await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
+        await check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
         return await _tiff_copy(partial(service.outgoing_queue.copy_tiff, actor=who.name), job_id)
 
     @api.get("/outgoing-jobs/{job_id}/attempts", response_model=list[CallAttemptInfo])
     async def get_attempts(job_id: IdParam, who: QueryJobs) -> Response:
         """The calls made for the job, each with its T.30 transcript."""
         try:
-            await _check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
+            await check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
         except MessageNotFoundError:
             message = await service.archives.get_message(Direction.OUT, parse_id(job_id))
             check_owner(who, message.owner_id, _R2.QUERY_ARCHIVES, f"outgoing message {job_id}")
@@ -341,7 +307,7 @@ def _routes(service: FaxService) -> APIRouter:
 
     @api.get("/incoming-jobs/{job_id}", response_model=IncomingJobInfo)
     async def get_incoming_job(job_id: IdParam, who: ReceiveFolderReader) -> Response:
-        _check_receive_folder(service, who)
+        check_receive_folder(service, who)
         return _incoming_job(await service.incoming_queue.get_job(parse_id(job_id)))
 
     @api.post("/incoming-jobs/{job_id}/cancel", response_model=IncomingJobInfo)
@@ -351,7 +317,7 @@ def _routes(service: FaxService) -> APIRouter:
     @api.get("/incoming-jobs/{job_id}/tiff", response_class=FileResponse)
     async def get_incoming_job_tiff(job_id: IdParam, who: ReceiveFolderReader) -> FileResponse:
         """FAXCOMEX ``IncomingJob.CopyTiff``: the received TIFF-F, once the call has ended."""
-        _check_receive_folder(service, who)
+        check_receive_folder(service, who)
         return await _tiff_copy(partial(service.incoming_queue.copy_tiff, actor=who.name), job_id)
 
     # --- archives -------------------------------------------------------------------------------
@@ -445,7 +411,7 @@ def _job_operation_route(
     stands."""
 
     async def operate_job(job_id: IdParam, who: ManageJobs) -> Response:
-        await _check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
+        await check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         return _outgoing_job(await operate(service.outgoing_queue, parse_id(job_id), who.name))
 
     path = f"/outgoing-jobs/{{job_id}}/{operation}"
@@ -480,7 +446,7 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         cursor = None if after is None else decode_cursor(after)
         owner = None
         if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
-            owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
+            owner = await folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         words = tuple(q.split()) if q else ()
         page = await service.archives.get_messages(
             direction, cursor, limit, owner=owner, words=words
@@ -493,13 +459,13 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         would show (``account``: of that account's, its ``FaxAccount...Archive``)."""
         owner = None
         if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
-            owner = await _folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
+            owner = await folder_owner(service, who, account, _R2.QUERY_ARCHIVES)
         return m.ArchiveModel(size=await service.archives.size(direction, owner=owner))
 
     async def visible(message_id: str, who: Caller, *, manage: bool = False) -> None:
         """Refuse a caller who may not see the message (or delete it, ``manage``)."""
         message = await service.archives.get_message(direction, parse_id(message_id))
-        _check_message(who, message, manage=manage, public=incoming_faxes_are_public(service))
+        check_message(who, message, manage=manage, public=incoming_faxes_are_public(service))
 
     @api.get(
         prefix + "/{message_id}",
@@ -591,7 +557,59 @@ def _archive_routes(api: APIRouter, service: FaxService, direction: Direction) -
         await service.archives.delete_message(direction, parse_id(message_id), who.name)
 
 
-async def _folder_owner(
+async def submit_uploads(
+    service: FaxService,
+    who: Caller,
+    parsed: m.DocumentModel,
+    uploads: list[UploadFile],
+    cover_page_file: UploadFile | None,
+    idempotency_key: str | None,
+) -> SubmitResult:
+    """FAXCOMEX ``ConnectedSubmit2`` of uploaded files for ``who`` (the API's submissions
+    and the console's Send): the right the priority needs checked, the uploads saved to
+    temporary files for the service and removed after, a body's error naming the client's
+    file rather than the server's copy."""
+    needed = SUBMIT_RIGHT[parsed.priority]
+    if not who.holds(needed):
+        raise AccessDeniedError(
+            f"account {who.name!r} lacks far2{needed.name} for a fax of "
+            f"{parsed.priority.name.lower()} priority"
+        )
+    if parsed.cover_page_type is CoverPageType.LOCAL and cover_page_file is None:
+        raise SubmissionError(
+            "a personal cover page (cover_page_type LOCAL) is sent as the cover_page_file "
+            "part: the server reads no file a client names"
+        )
+    for index, upload in enumerate(uploads):
+        check_file_name(upload, f"bodies.{index}")
+    if cover_page_file is not None:
+        check_file_name(cover_page_file, "cover_page_file")
+    saved: list[Path] = []
+    try:
+        paths = [await save_upload(upload, saved) for upload in uploads]
+        cover_page = parsed.cover_page
+        if cover_page_file is not None:
+            cover_page = await save_upload(cover_page_file, saved)
+        request = parsed.request(paths, cover_page, idempotency_key, who.name, who.account_id)
+        if uploads and not request.document_name:
+            # Named as the client named its first body, not by the upload's temporary file.
+            first = Path(uploads[0].filename or "").name or "body0"
+            request = dataclasses.replace(request, document_name=first)
+        try:
+            result = await service.outgoing_queue.connected_submit2(request)
+        except BodyError as exc:
+            name = uploads[exc.index].filename or f"body{exc.index}"
+            # A reason that quotes the file (a library's message) names the client's
+            # file too, not the server's temporary copy.
+            reason = exc.reason.replace(str(paths[exc.index]), name)
+            raise BodyError(exc.index, name, reason) from None
+    finally:
+        for path in saved:
+            path.unlink(missing_ok=True)
+    return result
+
+
+async def folder_owner(
     service: FaxService, who: Caller, account: str | None, everyone: AccessRights2
 ) -> int | None:
     """The id of the account whose faxes a listing shows: ``account``'s when named
@@ -613,7 +631,7 @@ async def _account_id(
     return (await service.accounts.get_account(account)).id
 
 
-async def _check_job_owner(
+async def check_job_owner(
     service: FaxService, who: Caller, job_id: str, everyone: AccessRights2
 ) -> None:
     """Refuse a caller who neither owns the outgoing job nor holds ``everyone``."""
@@ -621,7 +639,7 @@ async def _check_job_owner(
     check_owner(who, job.owner_id, everyone, f"outgoing job {job_id}")
 
 
-def _check_receive_folder(service: FaxService, who: Caller) -> None:
+def check_receive_folder(service: FaxService, who: Caller) -> None:
     """Refuse a caller who may not see the faxes being received."""
     if not sees_receive_folder(service, who.rights):
         raise AccessDeniedError(
@@ -630,7 +648,7 @@ def _check_receive_folder(service: FaxService, who: Caller) -> None:
         )
 
 
-def _check_message(who: Caller, message: MessageInfo, *, manage: bool, public: bool) -> None:
+def check_message(who: Caller, message: MessageInfo, *, manage: bool, public: bool) -> None:
     """Refuse a caller who may not see (``manage``: delete) an archived fax: a sent fax is
     its sender's; a received one is every account's to see while incoming faxes are
     public, else its assignee's; holders of far2MANAGE_RECEIVE_FOLDER see and delete any
@@ -723,7 +741,7 @@ def wire_event(event: ServerEvent) -> dict[str, Any]:
     }
 
 
-def _check_file_name(upload: UploadFile, part: str) -> None:
+def check_file_name(upload: UploadFile, part: str) -> None:
     """SubmissionError naming the ``part`` whose file name no file could have: longer than
     a file system takes, or with a control character (a NUL ends a name in C)."""
     name = upload.filename or ""
@@ -735,7 +753,7 @@ def _check_file_name(upload: UploadFile, part: str) -> None:
         raise SubmissionError(f"{part}: the file name has a control character")
 
 
-async def _save(upload: UploadFile, saved: list[Path]) -> str:
+async def save_upload(upload: UploadFile, saved: list[Path]) -> str:
     """Write an upload to a temporary file with its name's suffix when that is a plain one
     (for whoever reads the folder), noted in ``saved`` for removal; its path. No folder:
     making and removing one costs more than the whole copy of a one-page body."""
