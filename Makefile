@@ -16,7 +16,8 @@ BIN := $(VENV)/bin
 RUN_DEBS := libspandsp2 libtiff6
 OFFICE_DEBS := libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester \
-    hylafax-server hylafax-client swaks curl tesseract-ocr tesseract-ocr-eng $(OFFICE_DEBS)
+    hylafax-server hylafax-client swaks curl tesseract-ocr tesseract-ocr-eng chromium chromium-driver \
+    $(OFFICE_DEBS)
 OUT ?= out
 # `make run CONFIG=openfaxd.toml ARGS="--data-dir /srv/fax -v"`: openfaxd's configuration file
 # and any other options of its own.

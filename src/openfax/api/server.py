@@ -42,6 +42,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from openfax.api.app import create_app
 from openfax.api.auth import PEER, Peer, peer_of
 from openfax.api.tokens import TokenFile
+from openfax.console.app import with_console
 from openfax.errors import ConfigError
 from openfax.logfilter import limit_rate
 from openfax.service import FaxService
@@ -104,7 +105,7 @@ async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
         config.socket.unlink(missing_ok=True)
         raise ConfigError(service.config.source, "api.listen", str(exc)) from None
     limit_rate(*CLIENT_LOGGERS)
-    app = create_app(service, TokenFile(config.tokens_file))
+    app = with_console(create_app(service, TokenFile(config.tokens_file)), service)
     servers = [(_server(app, config, ConnectionGuard(config), None), local)]
     if remote is not None:
         cap = _room_for(config.max_connections)

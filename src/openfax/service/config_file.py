@@ -351,6 +351,20 @@ class EmailGatewayConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConsoleConfig:
+    """The web console served on the API's TCP listener (``docs/design/console.md``)."""
+
+    enabled: bool = True
+    """Serve the console at ``/console/`` (and send browsers from ``/`` there)."""
+    session_idle_minutes: float = 30.0
+    """How long a signed-in browser may stay idle before it must sign in again."""
+    session_hours: float = 12.0
+    """How long a session lasts at most, however busy, before a new sign-in."""
+    max_sessions: int = 1000
+    """Sessions kept at once; one more sign-in ends the one idle longest."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class OcrConfig:
     """Reading the text of received faxes with Tesseract (``docs/design/ocr.md``): stored
     with the fax, searched, routed on, and laid invisibly over its PDF's pages."""
@@ -396,6 +410,7 @@ class ServiceConfig:
     """LibreOffice, which makes Office documents PDF (:mod:`openfax.documents.office`)."""
     log: LogConfig = LogConfig()
     ocr: OcrConfig = OcrConfig()
+    console: ConsoleConfig = ConsoleConfig()
     source: str = field(default="<defaults>", compare=False)
     """Where the configuration was read from, for messages."""
 

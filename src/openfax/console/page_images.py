@@ -1,0 +1,80 @@
+"""The pages of archived faxes as images for the browser: a first-page thumbnail in the
+inbox, each page at a readable size in the viewer.
+
+Rendered on the server from the fax's PDF (``Archives.pdf_path``) with PDFium, once: each
+image is kept in ``data_dir/console/pages`` by fax, page and width, as a grey PNG (a fax
+page is black and white: PNG holds it in a few tens of KB). The widths are a fixed few, so
+what a browser asks cannot grow the cache beyond a handful of images per page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from enum import IntEnum
+from pathlib import Path
+
+from openfax.documents.pdf import PDFIUM_LOCK, open_pdf
+from openfax.errors import MessageNotFoundError
+from openfax.service import FaxService
+from openfax.store import Direction
+
+
+class Width(IntEnum):
+    """The widths, in pixels, a page is rendered at."""
+
+    THUMBNAIL = 160
+    PAGE = 900
+    ZOOMED = 1600
+
+
+class PageImages:
+    """The page images of the archived faxes, rendered on first use and kept on disk."""
+
+    def __init__(self, service: FaxService, folder: Path) -> None:
+        self.service = service
+        self.folder = folder
+        self._rendering = asyncio.Semaphore(1)
+        """PDFium renders one page at a time anyway (PDFIUM_LOCK): one thread waits for it."""
+
+    async def image(self, direction: Direction, message_id: int, page: int, width: Width) -> Path:
+        """The PNG of page ``page`` (from 1) of the archived fax, ``width`` pixels wide;
+        MessageNotFoundError for a page the fax does not have."""
+        message = await self.service.archives.get_message(direction, message_id)
+        if not 1 <= page <= message.pages:
+            raise MessageNotFoundError(f"page {page} of the fax", message_id)
+        path = self.folder / f"{direction.value}-{message_id:016x}-{page}-{int(width)}.png"
+        if path.exists():
+            return path
+        pdf = await self.service.archives.pdf_path(direction, message_id)
+        async with self._rendering:
+            if not path.exists():
+                await asyncio.to_thread(_render, pdf, page - 1, int(width), path)
+        return path
+
+
+def _render(pdf: Path, index: int, width: int, target: Path) -> None:
+    """Render page ``index`` of ``pdf`` ``width`` pixels wide into the PNG ``target``,
+    written whole or not at all."""
+    document = open_pdf(pdf)
+    try:
+        with PDFIUM_LOCK:
+            page = document[index]
+            try:
+                scale = width / page.get_width()
+                image = page.render(scale=scale, grayscale=True).to_pil()
+            finally:
+                page.close()
+    finally:
+        with PDFIUM_LOCK:
+            document.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".render-", suffix=".png", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            image.convert("L").save(out, format="PNG", optimize=True)
+        os.replace(name, target)
+    except BaseException:
+        os.unlink(name)
+        raise

@@ -1,0 +1,103 @@
+"""Every English text the console shows, in one catalogue ready for translation.
+
+Templates ask ``_("key")`` (with ``{name}`` fields filled from keyword arguments); a key
+missing here is a KeyError when the page is drawn, so a test that draws every page finds
+it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ENGLISH: dict[str, str] = {
+    "app.name": "OpenFax",
+    "nav.inbox": "Inbox",
+    "nav.outbox": "Outbox",
+    "nav.sent": "Sent",
+    "nav.send": "Send a fax",
+    "nav.sign_out": "Sign out",
+    "nav.signed_in_as": "Signed in as {name}",
+    "nav.main": "Main",
+    "skip": "Skip to the content",
+    "sign_in.title": "Sign in",
+    "sign_in.account": "Account",
+    "sign_in.password": "Password",
+    "sign_in.submit": "Sign in",
+    "sign_in.wrong": "Wrong account name or password.",
+    "sign_in.throttled": "Too many failed sign-ins: try again in {seconds} s.",
+    "sign_in.missing": "Give the account's name and its password.",
+    "signed_out": "You are signed out: sign in again.",
+    "csrf.refused": "The form was sent without its security token: reload the page.",
+    "inbox.title": "Inbox",
+    "inbox.empty": "No received fax.",
+    "sent.title": "Sent",
+    "sent.empty": "No sent fax.",
+    "search.legend": "Search",
+    "search.party": "Sender or number",
+    "search.from": "From",
+    "search.to": "To",
+    "search.submit": "Search",
+    "search.clear": "Clear",
+    "column.preview": "Preview",
+    "column.from": "From",
+    "column.to": "To",
+    "column.called": "Called number",
+    "column.pages": "Pages",
+    "column.time": "Time",
+    "column.subject": "Subject",
+    "column.status": "Status",
+    "column.progress": "Progress",
+    "column.actions": "Actions",
+    "column.tries": "Tries",
+    "list.older": "Older faxes",
+    "list.newest": "Newest faxes",
+    "list.unread": "unread",
+    "thumbnail.alt": "First page of the fax from {sender}",
+    "unknown.sender": "unknown caller",
+    "viewer.title": "Fax {id}",
+    "viewer.page": "Page {page} of {pages}",
+    "viewer.previous": "Previous page",
+    "viewer.next": "Next page",
+    "viewer.zoom": "Zoom",
+    "viewer.unzoom": "Fit",
+    "viewer.download": "Download PDF",
+    "viewer.page_alt": "Page {page} of the fax",
+    "viewer.back": "Back to the list",
+    "viewer.details": "Details",
+    "outbox.title": "Outbox",
+    "outbox.empty": "No fax waiting or being sent.",
+    "outbox.count": "{count} jobs in the queue",
+    "outbox.shown": "the first {shown} shown",
+    "outbox.submitted": "Submitted: your fax is in the outbox.",
+    "outbox.page_of": "page {current} of {pages}",
+    "operation.pause": "Pause",
+    "operation.resume": "Resume",
+    "operation.restart": "Restart",
+    "operation.cancel": "Cancel",
+    "operation.label": "{operation} the fax to {number}",
+    "send.title": "Send a fax",
+    "send.recipients": "Fax numbers",
+    "send.recipients_help": "One number a line, or apart by commas.",
+    "send.files": "Documents",
+    "send.files_help": "PDF, images (PNG, JPEG, TIFF) or plain text; sent in this order.",
+    "send.subject": "Subject",
+    "send.note": "Note on the cover page",
+    "send.cover_page": "Cover page",
+    "send.no_cover_page": "None",
+    "send.priority": "Priority",
+    "send.submit": "Send",
+    "send.no_recipient": "Give at least one fax number.",
+    "send.too_many": "At most {most} recipients at once.",
+    "send.no_file": "Pick a document to send, or a cover page with a note.",
+    "priority.low": "Low",
+    "priority.normal": "Normal",
+    "priority.high": "High",
+    "error.title": "Something went wrong",
+    "error.not_found": "There is no such page.",
+}
+
+
+def text(key: str, **fields: Any) -> str:
+    """The text of ``key``, its ``{name}`` fields filled from ``fields``."""
+    found = ENGLISH[key]
+    return found.format(**fields) if fields else found
