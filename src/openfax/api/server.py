@@ -42,7 +42,6 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from openfax.api.app import create_app
 from openfax.api.auth import PEER, Peer, peer_of
 from openfax.api.tokens import TokenFile
-from openfax.console.app import with_console
 from openfax.errors import ConfigError
 from openfax.logfilter import limit_rate
 from openfax.service import FaxService
@@ -105,6 +104,9 @@ async def serving(service: FaxService) -> AsyncIterator[ApiAddresses]:
         config.socket.unlink(missing_ok=True)
         raise ConfigError(service.config.source, "api.listen", str(exc)) from None
     limit_rate(*CLIENT_LOGGERS)
+    # Imported here: the console is built on openfax.api, whose package imports this module.
+    from openfax.console.app import with_console
+
     app = with_console(create_app(service, TokenFile(config.tokens_file)), service)
     servers = [(_server(app, config, ConnectionGuard(config), None), local)]
     if remote is not None:

@@ -134,9 +134,9 @@ def console_app(service: FaxService) -> ASGIApp:
     templates.env.filters["local_time"] = _local_time
     _install_errors(app, templates)
     _routes(app, service, sessions, images, templates)
-    app.mount(STATIC, StaticFiles(directory=HERE / "static"), name="static")
     limited = RequestLimits(app, routes=limited_routes(app), config=service.config.api)
-    return SignedIn(limited, service, sessions, templates)
+    static = StaticFiles(directory=HERE / "static")
+    return SignedIn(limited, static, service, sessions, templates)
 
 
 class SignedIn:
@@ -147,9 +147,15 @@ class SignedIn:
     browser signed out is sent to the sign-in page."""
 
     def __init__(
-        self, app: ASGIApp, service: FaxService, sessions: Sessions, templates: Jinja2Templates
+        self,
+        app: ASGIApp,
+        static: ASGIApp,
+        service: FaxService,
+        sessions: Sessions,
+        templates: Jinja2Templates,
     ) -> None:
         self.app = app
+        self.static = static
         self.service = service
         self.sessions = sessions
         self.templates = templates
@@ -157,7 +163,8 @@ class SignedIn:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         if path.startswith(STATIC + "/"):
-            await self.app(scope, receive, send)
+            scope = {**scope, "root_path": scope.get("root_path", "") + STATIC}
+            await self.static(scope, receive, send)
             return
         connection = HTTPConnection(scope)
         posted = scope["method"] not in ("GET", "HEAD")

@@ -1,0 +1,209 @@
+"""The web console in a real browser (headless Chromium) against a real openfaxd with
+loopback lines: signing in and out, sending a fax to 1002 and watching it go through the
+outbox, reading it in the inbox page by page, cancelling a job, the CSRF token and the
+session id at sign-in, and every page at a phone's 375 px."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+
+from openfax.client import FaxOutgoingQueue
+from tests.daemon import Daemon
+from tests.waiting import wait_until
+
+from .conftest import ACCOUNT, NEEDS_CHROMIUM, PASSWORD
+
+pytestmark = NEEDS_CHROMIUM
+
+
+@pytest.fixture
+def signed_in(daemon: Daemon, browser: WebDriver) -> Iterator[WebDriver]:
+    """The browser signed in as ``nurse``, signed out (its cookies gone) after the test."""
+    sign_in(daemon, browser)
+    yield browser
+    browser.delete_all_cookies()
+
+
+@pytest.fixture
+def paused(daemon: Daemon) -> Iterator[FaxOutgoingQueue]:
+    """The outgoing queue paused (jobs wait in the outbox) for the test, resumed after."""
+    with daemon.connected() as fax:
+        queue = fax.folders.outgoing_queue
+        queue.paused = True
+        queue.save()
+        try:
+            yield queue
+        finally:
+            queue.paused = False
+            queue.save()
+
+
+def sign_in(daemon: Daemon, browser: WebDriver, password: str = PASSWORD) -> None:
+    browser.get(f"{daemon.url}/console/sign-in")
+    browser.find_element(By.ID, "account").send_keys(ACCOUNT)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "#sign-in button").click()
+    if password == PASSWORD:
+        wait_until(lambda: browser.current_url.endswith("/console/inbox"), "the inbox")
+
+
+def element(browser: WebDriver, css: str) -> WebElement:
+    """The element ``css`` finds, once the page has it."""
+    return wait_until(lambda: first(browser, css), f"an element {css!r} on {browser.current_url}")
+
+
+def first(browser: WebDriver, css: str) -> WebElement | None:
+    found = browser.find_elements(By.CSS_SELECTOR, css)
+    return found[0] if found else None
+
+
+def image_loaded(browser: WebDriver, image: WebElement) -> bool:
+    return bool(
+        browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image)
+    )
+
+
+def submit(browser: WebDriver, daemon: Daemon, numbers: str, files: list[Path]) -> None:
+    """Send ``files`` to ``numbers`` from the Send page with the generic cover page; the
+    browser is on the outbox after."""
+    browser.get(f"{daemon.url}/console/send")
+    browser.find_element(By.ID, "recipients").send_keys(numbers)
+    browser.find_element(By.ID, "files").send_keys("\n".join(str(path) for path in files))
+    browser.find_element(By.ID, "subject").send_keys("Lab results")
+    browser.find_element(By.CSS_SELECTOR, "#cover_page option[value=generic]").click()
+    browser.find_element(By.CSS_SELECTOR, "#send button").click()
+    wait_until(lambda: "/console/outbox?submitted=" in browser.current_url, "the outbox")
+
+
+def test_a_signed_out_browser_sees_only_the_sign_in_page(
+    daemon: Daemon, browser: WebDriver
+) -> None:
+    browser.get(f"{daemon.url}/")
+    wait_until(lambda: "/console/sign-in?next=" in browser.current_url, "the sign-in page")
+    assert browser.find_elements(By.CSS_SELECTOR, ".fax, .job, nav a") == []
+    sign_in(daemon, browser, password="not the password")
+    alert = element(browser, "#sign-in [role=alert]")
+    assert alert.text == "Wrong account name or password."
+    assert "/console/sign-in" in browser.current_url
+    browser.delete_all_cookies()
+
+
+def test_a_fax_sent_goes_through_the_outbox_and_is_read_in_the_inbox(
+    daemon: Daemon, signed_in: WebDriver, paused: FaxOutgoingQueue, two_files: list[Path]
+) -> None:
+    browser = signed_in
+    submit(browser, daemon, "1002", two_files)
+    job = element(browser, ".job")
+    assert "1002" in job.text
+    assert "Lab results" in job.text
+    assert "pending" in job.get_attribute("data-status").lower()
+    # The queue goes on: the page, polling, shows the job leave the outbox without a reload.
+    paused.paused = False
+    paused.save()
+    wait_until(
+        lambda: first(browser, ".job") is None,
+        lambda: f"the job to leave the outbox: {browser.find_element(By.ID, 'jobs').text}",
+    )
+
+    browser.get(f"{daemon.url}/console/inbox")
+    newest = element(browser, ".fax")
+    assert "unread" in newest.get_attribute("class")
+    assert "1001" in newest.text
+    assert "1002" in newest.text
+    thumbnail = newest.find_element(By.CSS_SELECTOR, "img.thumbnail")
+    wait_until(lambda: image_loaded(browser, thumbnail), "the thumbnail")
+    newest.find_element(By.CSS_SELECTOR, "a").click()
+    # A cover page, two pages of the PDF and the picture.
+    assert element(browser, "#page-number").text == "Page 1 of 4"
+    page = element(browser, "#page")
+    wait_until(lambda: image_loaded(browser, page), "page 1")
+    assert browser.execute_script("return arguments[0].naturalWidth", page) == 900
+    first_page = page.get_attribute("src")
+    browser.find_element(By.ID, "next").click()
+    assert element(browser, "#page-number").text == "Page 2 of 4"
+    page = element(browser, "#page")
+    assert page.get_attribute("src") != first_page
+    wait_until(lambda: image_loaded(browser, page), "page 2")
+    download = browser.find_element(By.ID, "download").get_attribute("href")
+    cookies = {cookie["name"]: cookie["value"] for cookie in browser.get_cookies()}
+    pdf = httpx.get(download, cookies=cookies)
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF-")
+
+    # Read now; a search finds it by the sender's number and not by another.
+    browser.get(f"{daemon.url}/console/inbox?party=1001")
+    assert "unread" not in element(browser, ".fax").get_attribute("class")
+    browser.get(f"{daemon.url}/console/inbox?party=5550199")
+    assert element(browser, ".empty").text == "No received fax."
+
+
+def test_a_job_is_cancelled_from_the_outbox(
+    daemon: Daemon, signed_in: WebDriver, paused: FaxOutgoingQueue, two_files: list[Path]
+) -> None:
+    browser = signed_in
+    submit(browser, daemon, "1002", two_files[:1])
+    element(browser, ".job button.cancel").click()
+
+    def cancelled() -> bool:
+        job = first(browser, ".job")
+        return job is None or "CANCELED" in (job.get_attribute("data-status") or "")
+
+    wait_until(cancelled, "the job cancelled")
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_sign_in_renews_the_session(
+    daemon: Daemon, browser: WebDriver
+) -> None:
+    # A session id planted before sign-in is not the one signed in (no fixation).
+    browser.get(f"{daemon.url}/console/sign-in")
+    planted = "planted-by-someone-else"
+    browser.add_cookie({"name": "openfax_session", "value": planted, "path": "/console"})
+    sign_in(daemon, browser)
+    session = browser.get_cookie("openfax_session")
+    assert session is not None
+    assert session["value"] != planted
+    assert session["httpOnly"]
+    assert session["sameSite"] == "Strict"
+    post = """
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0], {method: "POST", headers: arguments[1]})
+            .then(answer => done(answer.status));
+    """
+    sign_out = f"{daemon.url}/console/sign-out"
+    assert browser.execute_async_script(post, sign_out, {}) == 403
+    assert browser.execute_async_script(post, sign_out, {"X-CSRF-Token": "guessed"}) == 403
+    # Still signed in; the page's own button (with its token) signs out.
+    browser.get(f"{daemon.url}/console/outbox")
+    browser.find_element(By.ID, "sign-out").click()
+    wait_until(lambda: "/console/sign-in" in browser.current_url, "the sign-in page")
+    browser.get(f"{daemon.url}/console/outbox")
+    assert "/console/sign-in?next=" in browser.current_url
+    browser.delete_all_cookies()
+
+
+def test_every_page_fits_a_phone_screen(daemon: Daemon, signed_in: WebDriver) -> None:
+    browser = signed_in
+    phone = {"width": 375, "height": 812, "deviceScaleFactor": 2, "mobile": True}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", phone)
+    try:
+        browser.get(f"{daemon.url}/console/inbox")
+        pages = ["/console/inbox", "/console/outbox", "/console/send", "/console/sent"]
+        viewer = first(browser, ".fax a")
+        if viewer is not None:
+            pages.append(viewer.get_attribute("href").removeprefix(daemon.url))
+        for page in pages:
+            browser.get(daemon.url + page)
+            element(browser, "h1")
+            width = browser.execute_script("return document.documentElement.clientWidth")
+            scrolled = browser.execute_script("return document.documentElement.scrollWidth")
+            assert width == 375
+            assert scrolled <= width, f"{page} is {scrolled} px wide on a {width} px screen"
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
