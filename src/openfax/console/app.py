@@ -10,6 +10,7 @@ session in force and, for a POST, its CSRF token.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from datetime import date, datetime, timedelta
@@ -134,7 +135,10 @@ def console_app(service: FaxService) -> ASGIApp:
     templates.env.filters["local_time"] = _local_time
     _install_errors(app, templates)
     _routes(app, service, sessions, images, templates)
-    limited = RequestLimits(app, routes=limited_routes(app), config=service.config.api)
+    # The limits check a route's rights before its body only where the body costs (an
+    # upload); elsewhere the route's own check refuses, with the console's page.
+    routes = [r if r.upload else dataclasses.replace(r, rights=()) for r in limited_routes(app)]
+    limited = RequestLimits(app, routes=routes, config=service.config.api)
     static = StaticFiles(directory=HERE / "static")
     return SignedIn(limited, static, service, sessions, templates)
 
@@ -219,14 +223,20 @@ def _sign_in_redirect(connection: HTTPConnection) -> Response:
 
 def _notice(templates: Jinja2Templates, scope: Scope, message: str, status: int) -> HTMLResponse:
     """A refusal or error as the console shows it: the notice alone for htmx (shown in the
-    page's notice area), a whole page otherwise."""
+    page's notice area), a whole page otherwise (with the signed-in caller's menu)."""
     connection = HTTPConnection(scope)
     if connection.headers.get("hx-request"):
         body = templates.get_template("notice.html").render(message=message, error=True)
         return HTMLResponse(
             body, status, headers={"HX-Retarget": "#notice", "HX-Reswap": "innerHTML"}
         )
-    body = templates.get_template("error.html").render(message=message, caller=None)
+    state = scope.get("state", {})
+    session = state.get("session")
+    body = templates.get_template("error.html").render(
+        message=message,
+        caller=state.get("caller"),
+        csrf="" if session is None else session.csrf,
+    )
     return HTMLResponse(body, status)
 
 

@@ -5,6 +5,7 @@ session id at sign-in, and every page at a phone's 375 px."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -207,3 +208,32 @@ def test_every_page_fits_a_phone_screen(daemon: Daemon, signed_in: WebDriver) ->
             assert scrolled <= width, f"{page} is {scrolled} px wide on a {width} px screen"
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_an_account_without_rights_is_refused_every_page(daemon: Daemon) -> None:
+    headers = {"Authorization": f"Bearer {daemon.token}"}
+    with httpx.Client(base_url=daemon.url, headers=headers) as admin:
+        added = admin.post("/v1/accounts", json={"account_name": "visitor", "password": PASSWORD})
+        assert added.status_code == 201, added.text
+        granted = admin.put("/v1/security/grants/visitor", json={"rights": 0})
+        assert granted.status_code == 204, granted.text
+    with httpx.Client(base_url=daemon.url) as visitor:
+        token = visitor.get("/console/sign-in").cookies["openfax_sign_in"]
+        signed = visitor.post(
+            "/console/sign-in",
+            data={"account": "visitor", "password": PASSWORD},
+            headers={"X-CSRF-Token": token},
+        )
+        assert signed.status_code == 204
+        for page in ("/console/inbox", "/console/sent", "/console/outbox", "/console/send"):
+            refused = visitor.get(page)
+            assert refused.status_code == 403, page
+            assert "lacks the access right" in refused.text
+        # With the form's own token, a submission is refused for want of a right.
+        csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', refused.text)
+        assert csrf is not None
+        sent = visitor.post(
+            "/console/send", data={"recipients": "1002"}, headers={"X-CSRF-Token": csrf[1]}
+        )
+        assert sent.status_code == 403
+        assert "lacks the access right" in sent.text
