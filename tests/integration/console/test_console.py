@@ -237,3 +237,46 @@ def test_an_account_without_rights_is_refused_every_page(daemon: Daemon) -> None
         )
         assert sent.status_code == 403
         assert "lacks the access right" in sent.text
+
+
+AXE = Path(__file__).with_name("axe.min.js")
+"""axe-core 4.14.1 (MPL-2.0, the npm package's axe.min.js as published), the accessibility
+checker the browser runs on each page."""
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def test_axe_finds_no_wcag_a_or_aa_violation_on_any_page(
+    daemon: Daemon, browser: WebDriver
+) -> None:
+    browser.get(f"{daemon.url}/console/sign-in")
+    pages = [f"{daemon.url}/console/sign-in"]
+    sign_in(daemon, browser)
+    for page in ("inbox", "sent", "outbox", "send"):
+        pages.append(f"{daemon.url}/console/{page}")
+    browser.get(pages[1])
+    viewer = first(browser, ".fax a")
+    if viewer is not None:
+        pages.append(viewer.get_attribute("href"))
+    run = """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: "tag", values: arguments[0]}})
+            .then(results => done(results.violations.map(
+                v => v.id + ": " + v.help + " (" + v.nodes.map(n => n.target).join(", ") + ")")));
+    """
+    browser.set_script_timeout(60)
+    found = {}
+    try:
+        for page in pages:
+            if page.endswith("/sign-in"):
+                browser.delete_all_cookies()
+            browser.get(page)
+            element(browser, "h1")
+            browser.execute_script(AXE.read_text())
+            violations = browser.execute_async_script(run, WCAG)
+            if violations:
+                found[page.removeprefix(daemon.url)] = violations
+            if page.endswith("/sign-in"):
+                sign_in(daemon, browser)
+    finally:
+        browser.delete_all_cookies()
+    assert found == {}
