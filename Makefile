@@ -80,6 +80,7 @@ bench: system-packages $(BIN)/openfax
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/console.py
 	$(BIN)/python bench/sip.py
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/modem.py

@@ -504,7 +504,7 @@ def _routes(
         """One page of a fax as a PNG, rendered on first use and kept."""
         direction = _folder_direction(folder)
         message = await visible(who, direction, fax_id)
-        path = await images.image(direction, message.id, number, width)
+        path = await images.image(message, number, width)
         return FileResponse(
             path, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"}
         )

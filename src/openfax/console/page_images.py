@@ -17,8 +17,8 @@ from pathlib import Path
 
 from openfax.documents.pdf import PDFIUM_LOCK, open_pdf
 from openfax.errors import MessageNotFoundError
+from openfax.model.records import MessageInfo
 from openfax.service import FaxService
-from openfax.store import Direction
 
 
 class Width(IntEnum):
@@ -38,16 +38,16 @@ class PageImages:
         self._rendering = asyncio.Semaphore(1)
         """PDFium renders one page at a time anyway (PDFIUM_LOCK): one thread waits for it."""
 
-    async def image(self, direction: Direction, message_id: int, page: int, width: Width) -> Path:
+    async def image(self, message: MessageInfo, page: int, width: Width) -> Path:
         """The PNG of page ``page`` (from 1) of the archived fax, ``width`` pixels wide;
         MessageNotFoundError for a page the fax does not have."""
-        message = await self.service.archives.get_message(direction, message_id)
         if not 1 <= page <= message.pages:
-            raise MessageNotFoundError(f"page {page} of the fax", message_id)
-        path = self.folder / f"{direction.value}-{message_id:016x}-{page}-{int(width)}.png"
+            raise MessageNotFoundError(f"page {page} of the fax", message.id)
+        direction = message.direction
+        path = self.folder / f"{direction.value}-{message.id:016x}-{page}-{int(width)}.png"
         if path.exists():
             return path
-        pdf = await self.service.archives.pdf_path(direction, message_id)
+        pdf = await self.service.archives.pdf_path(direction, message.id)
         async with self._rendering:
             if not path.exists():
                 await asyncio.to_thread(_render, pdf, page - 1, int(width), path)
