@@ -10,9 +10,12 @@ session in force and, for a POST, its CSRF token.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import re
 import time
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +23,13 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -49,7 +58,14 @@ from openfax.console.page_images import PageImages, Width
 from openfax.console.sessions import COOKIE, SIGN_IN_COOKIE, Sessions, new_token, same_token
 from openfax.console.strings import text
 from openfax.errors import FaxError, SignInThrottledError, SubmissionError
-from openfax.model import AccessRights2, CoverPageType, Direction, JobOperations, Priority
+from openfax.model import (
+    AccessRights2,
+    CoverPageType,
+    Direction,
+    JobOperations,
+    Priority,
+    ServerEvents,
+)
 from openfax.model import parse_id as parse_fax_id
 from openfax.model.paging import decode_cursor, encode_cursor
 from openfax.model.records import (
@@ -60,7 +76,7 @@ from openfax.model.records import (
     Recipient,
 )
 from openfax.service import FaxService
-from openfax.service.hearing import incoming_faxes_are_public, sees_receive_folder
+from openfax.service.hearing import Hearing, incoming_faxes_are_public, sees_receive_folder
 from openfax.service.outgoing_queue import OutgoingQueue
 
 PREFIX = "/console"
@@ -86,6 +102,13 @@ OPERATIONS = {
 }
 """The buttons of an outbox job: the queue's call and the operation that must be legal."""
 FOLDERS = {"inbox": Direction.IN, "sent": Direction.OUT}
+LIST_OF = {
+    ServerEvents.IN_ARCHIVE: "inbox",
+    ServerEvents.OUT_ARCHIVE: "sent",
+    ServerEvents.OUT_QUEUE: "outbox",
+}
+"""The console's list each kind of server event changes (the name of its SSE event)."""
+LIST_EVENTS = ServerEvents.IN_ARCHIVE | ServerEvents.OUT_ARCHIVE | ServerEvents.OUT_QUEUE
 PRIORITY_RIGHT = {
     Priority.LOW: _R2.SUBMIT_LOW,
     Priority.NORMAL: _R2.SUBMIT_NORMAL,
@@ -339,6 +362,39 @@ def _routes(
         response.delete_cookie(COOKIE, path=PREFIX)
         return response
 
+    # --- what changed, as it happens -------------------------------------------------------
+
+    @app.get(PREFIX + "/events")
+    async def events(
+        request: Request,
+        who: QueryArchives,
+        after: Annotated[int | None, Query(ge=0, le=m.MAX_INT64)] = None,
+    ) -> StreamingResponse:
+        """Server-sent events naming the list that changed (``inbox``, ``sent``,
+        ``outbox``) as the server commits the change, for the faxes the account may see
+        (the event stream's rule, :class:`Hearing`): the open page asks for its rows again.
+        ``after``: the number of the last event the page was drawn after, so that nothing
+        committed between drawing and connecting is missed. The stream ends with the
+        session's idle time, the service, or the account."""
+        hearing = Hearing(service, who.name, who.account_id, who.rights)
+        start = await service.listening.last_seq() if after is None else after
+        lasting = service.config.console.session_idle_minutes * 60
+
+        async def stream() -> AsyncIterator[str]:
+            yield ": the lists that change\n\n"
+            changes = service.listening.events(LIST_EVENTS | ServerEvents.CONFIG, start)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(lasting):
+                    async for event in changes:
+                        if hearing.changes_rights(event) and await hearing.refresh() is not None:
+                            return
+                        folder = LIST_OF.get(event.mask)
+                        if folder is not None and await hearing.allows(event):
+                            yield f"event: {folder}\ndata: {event.seq}\n\n"
+
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
     # --- the outbox -----------------------------------------------------------------------------
 
     @app.get(PREFIX + "/outbox")
@@ -433,6 +489,7 @@ def _routes(
         """The inbox (received faxes) or the sent items, newest first, a page at a time,
         narrowed to a sender or number and to days; htmx asks for the rows alone."""
         direction = _folder_direction(folder)
+        seq = await service.listening.last_seq()  # before the listing: no change is missed
         owner = None
         if direction is Direction.OUT or not sees_receive_folder(service, who.rights):
             owner = await folder_owner(service, who, None, _R2.QUERY_ARCHIVES)
@@ -458,6 +515,8 @@ def _routes(
             searched=bool(party or since or until),
             older=None if cursor is None else encode_cursor(cursor),
             paged=after is not None,
+            live=after is None and not (party or since or until),
+            seq=seq,
         )
 
     async def visible(who: Caller, direction: Direction, fax_id: str) -> MessageInfo:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -65,6 +66,21 @@ def first(browser: WebDriver, css: str) -> WebElement | None:
     return found[0] if found else None
 
 
+def click(browser: WebDriver, css: str) -> None:
+    """Click ``css`` once the page has it, again if a swap replaced it meanwhile."""
+
+    def clicked() -> bool:
+        try:
+            target = first(browser, css)
+            if target is not None:
+                target.click()
+        except StaleElementReferenceException:
+            return False
+        return target is not None
+
+    wait_until(clicked, f"a click on {css!r}")
+
+
 def image_loaded(browser: WebDriver, image: WebElement) -> bool:
     return bool(
         browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image)
@@ -100,20 +116,34 @@ def test_a_fax_sent_goes_through_the_outbox_and_is_read_in_the_inbox(
     daemon: Daemon, signed_in: WebDriver, paused: FaxOutgoingQueue, two_files: list[Path]
 ) -> None:
     browser = signed_in
+    browser.get(f"{daemon.url}/console/inbox")
+    before = len(browser.find_elements(By.CSS_SELECTOR, ".fax"))
     submit(browser, daemon, "1002", two_files)
     job = element(browser, ".job")
     assert "1002" in job.text
     assert "Lab results" in job.text
     assert "pending" in job.get_attribute("data-status").lower()
-    # The queue goes on: the page, polling, shows the job leave the outbox without a reload.
+    outbox = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    browser.get(f"{daemon.url}/console/inbox")
+    element(browser, "#faxes")
+    # The queue goes on: without a reload, the fax appears in the open inbox (the event
+    # stream) and leaves the open outbox (its polling).
     paused.paused = False
     paused.save()
+    wait_until(
+        lambda: len(browser.find_elements(By.CSS_SELECTOR, ".fax")) == before + 1,
+        "the fax to appear in the open inbox",
+    )
+    inbox = browser.current_window_handle
+    browser.switch_to.window(outbox)
     wait_until(
         lambda: first(browser, ".job") is None,
         lambda: f"the job to leave the outbox: {browser.find_element(By.ID, 'jobs').text}",
     )
+    browser.close()
+    browser.switch_to.window(inbox)
 
-    browser.get(f"{daemon.url}/console/inbox")
     newest = element(browser, ".fax")
     assert "unread" in newest.get_attribute("class")
     assert "1001" in newest.text
@@ -150,11 +180,14 @@ def test_a_job_is_cancelled_from_the_outbox(
 ) -> None:
     browser = signed_in
     submit(browser, daemon, "1002", two_files[:1])
-    element(browser, ".job button.cancel").click()
+    click(browser, ".job button.cancel")
 
     def cancelled() -> bool:
-        job = first(browser, ".job")
-        return job is None or "CANCELED" in (job.get_attribute("data-status") or "")
+        # Read in one script: the rows are swapped every 2 s under a test's feet.
+        status = browser.execute_script(
+            "const job = document.querySelector('.job'); return job && job.dataset.status"
+        )
+        return status is None or "CANCELED" in status
 
     wait_until(cancelled, "the job cancelled")
 
