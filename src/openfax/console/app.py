@@ -55,6 +55,7 @@ from openfax.api.rights import (
     owner_filter,
 )
 from openfax.console.page_images import PageImages, Width
+from openfax.console.reports import transmission_report
 from openfax.console.sessions import COOKIE, SIGN_IN_COOKIE, Sessions, new_token, same_token
 from openfax.console.strings import text
 from openfax.errors import FaxError, SignInThrottledError, SubmissionError
@@ -567,6 +568,15 @@ def _routes(
         return FileResponse(
             path, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"}
         )
+
+    @app.get(PREFIX + "/sent/{fax_id}/report")
+    async def report(fax_id: str, who: QueryArchives) -> Response:
+        """The transmission report of a sent fax, as a one-page PDF."""
+        message = await visible(who, Direction.OUT, fax_id)
+        pdf = await transmission_report(service, images, message)
+        name = f"report-{message.id:016x}.pdf"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(pdf, media_type="application/pdf", headers=headers)
 
     @app.get(PREFIX + "/{folder}/{fax_id}/pdf")
     async def pdf(folder: str, fax_id: str, who: QueryArchives) -> FileResponse:

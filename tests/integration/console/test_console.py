@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pypdfium2 as pdfium
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -173,6 +174,17 @@ def test_a_fax_sent_goes_through_the_outbox_and_is_read_in_the_inbox(
     assert "unread" not in element(browser, ".fax").get_attribute("class")
     browser.get(f"{daemon.url}/console/inbox?party=5550199")
     assert element(browser, ".empty").text == "No received fax."
+
+    # The sent fax has its transmission report: one page as long as A4, a fax line wide.
+    browser.get(f"{daemon.url}/console/sent")
+    element(browser, ".fax a").click()
+    assert element(browser, "#page-number").text == "Page 1 of 4"
+    report = httpx.get(browser.find_element(By.ID, "report").get_attribute("href"), cookies=cookies)
+    assert report.status_code == 200
+    document = pdfium.PdfDocument(report.content)
+    assert len(document) == 1
+    width, height = document[0].get_size()
+    assert (round(width), round(height)) == (610, 842)
 
 
 def test_a_job_is_cancelled_from_the_outbox(
