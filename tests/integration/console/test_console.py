@@ -274,6 +274,7 @@ def test_an_account_without_rights_is_refused_every_page(daemon: Daemon) -> None
             refused = visitor.get(page)
             assert refused.status_code == 403, page
             assert "lacks the access right" in refused.text
+            assert "frame-ancestors 'none'" in refused.headers["content-security-policy"]
         # With the form's own token, a submission is refused for want of a right.
         csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', refused.text)
         assert csrf is not None
@@ -322,6 +323,9 @@ def test_axe_finds_no_wcag_a_or_aa_violation_on_any_page(
                 found[page.removeprefix(daemon.url)] = violations
             if page.endswith("/sign-in"):
                 sign_in(daemon, browser)
+        console = [entry["message"] for entry in browser.get_log("browser")]
     finally:
         browser.delete_all_cookies()
     assert found == {}
+    # The pages work within their Content-Security-Policy: nothing was refused.
+    assert [line for line in console if "Content Security Policy" in line] == []
