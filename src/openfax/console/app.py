@@ -65,11 +65,14 @@ from openfax.model import (
     Direction,
     JobOperations,
     Priority,
+    ReceiptType,
+    ScheduleType,
     ServerEvents,
 )
 from openfax.model import parse_id as parse_fax_id
 from openfax.model.paging import decode_cursor, encode_cursor
 from openfax.model.records import (
+    MAX_ADDRESS_LENGTH,
     MAX_NOTE_LENGTH,
     MAX_SUBJECT_LENGTH,
     MessageInfo,
@@ -472,6 +475,8 @@ def _routes(
         note: Annotated[str, Form(max_length=MAX_NOTE_LENGTH)] = "",
         cover_page: Annotated[str, Form(max_length=256)] = "",
         priority: Annotated[str, Form(max_length=16)] = "normal",
+        send_at: Annotated[datetime | None, Form()] = None,
+        receipt_address: Annotated[str, Form(max_length=MAX_ADDRESS_LENGTH)] = "",
         files: Annotated[list[UploadFile] | None, File()] = None,
     ) -> Response:
         """Submit the files to the numbers typed (the API's submission, for the signed-in
@@ -492,6 +497,11 @@ def _routes(
                 cover_page_type=CoverPageType.SERVER if cover_page else CoverPageType.NONE,
                 cover_page=cover_page,
                 priority=Priority[priority.upper()],
+                # A time typed without a zone is the server's, as the times it shows.
+                schedule_type=ScheduleType.NOW if send_at is None else ScheduleType.SPECIFIC_TIME,
+                schedule_time=None if send_at is None else send_at.astimezone(),
+                receipt_type=ReceiptType.MAIL if receipt_address.strip() else ReceiptType.NONE,
+                receipt_address=receipt_address.strip(),
             )
         except KeyError:
             raise SubmissionError(f"priority: {priority!r} is none of low, normal, high") from None
