@@ -50,6 +50,7 @@ from openfax.api.rights import (
     Authenticated,
     ManageJobs,
     QueryArchives,
+    QueryConfig,
     QueryJobs,
     Submitter,
     owner_filter,
@@ -159,6 +160,7 @@ def console_app(service: FaxService) -> ASGIApp:
     templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes HTML
     templates.env.globals["_"] = text
     templates.env.globals["static"] = STATIC
+    templates.env.globals["rights"] = AccessRights2
     templates.env.filters["local_time"] = _local_time
     _install_errors(app, templates)
     _routes(app, service, sessions, images, templates)
@@ -456,6 +458,16 @@ def _routes(
         await check_job_owner(service, who, job_id, _R2.MANAGE_OUT_JOBS)
         await call(service.outgoing_queue, parse_fax_id(job_id), who.name)
         return page(request, "jobs.html", **await outbox_rows(who))
+
+    # --- administration -------------------------------------------------------------------
+
+    @app.get(PREFIX + "/devices")
+    async def devices(request: Request, who: QueryConfig) -> HTMLResponse:
+        """The lines and what each is doing now (far2QUERY_CONFIG, as ``GET /v1/devices``),
+        asked again every 5 s."""
+        listed = await service.devices.get_devices()
+        template = "devices_rows.html" if request.headers.get("hx-request") else "devices.html"
+        return page(request, template, devices=listed)
 
     # --- sending --------------------------------------------------------------------------------
 

@@ -49,9 +49,11 @@ def paused(daemon: Daemon) -> Iterator[FaxOutgoingQueue]:
             queue.save()
 
 
-def sign_in(daemon: Daemon, browser: WebDriver, password: str = PASSWORD) -> None:
+def sign_in(
+    daemon: Daemon, browser: WebDriver, password: str = PASSWORD, account: str = ACCOUNT
+) -> None:
     browser.get(f"{daemon.url}/console/sign-in")
-    browser.find_element(By.ID, "account").send_keys(ACCOUNT)
+    browser.find_element(By.ID, "account").send_keys(account)
     browser.find_element(By.ID, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "#sign-in button").click()
     if password == PASSWORD:
@@ -251,6 +253,7 @@ def test_every_page_fits_a_phone_screen(daemon: Daemon, signed_in: WebDriver) ->
     try:
         browser.get(f"{daemon.url}/console/inbox")
         pages = ["/console/inbox", "/console/outbox", "/console/send", "/console/sent"]
+        pages.append("/console/devices")
         viewer = first(browser, ".fax a")
         if viewer is not None:
             pages.append(viewer.get_attribute("href").removeprefix(daemon.url))
@@ -280,7 +283,8 @@ def test_an_account_without_rights_is_refused_every_page(daemon: Daemon) -> None
             headers={"X-CSRF-Token": token},
         )
         assert signed.status_code == 204
-        for page in ("/console/inbox", "/console/sent", "/console/outbox", "/console/send"):
+        pages = ("/console/inbox", "/console/sent", "/console/outbox", "/console/send")
+        for page in (*pages, "/console/devices"):
             refused = visitor.get(page)
             assert refused.status_code == 403, page
             assert "lacks the access right" in refused.text
@@ -307,7 +311,7 @@ def test_axe_finds_no_wcag_a_or_aa_violation_on_any_page(
     browser.get(f"{daemon.url}/console/sign-in")
     pages = [f"{daemon.url}/console/sign-in"]
     sign_in(daemon, browser)
-    for page in ("inbox", "sent", "outbox", "send"):
+    for page in ("inbox", "sent", "outbox", "send", "devices"):
         pages.append(f"{daemon.url}/console/{page}")
     browser.get(pages[1])
     viewer = first(browser, ".fax a")
@@ -339,3 +343,14 @@ def test_axe_finds_no_wcag_a_or_aa_violation_on_any_page(
     assert found == {}
     # The pages work within their Content-Security-Policy: nothing was refused.
     assert [line for line in console if "Content Security Policy" in line] == []
+
+
+def test_the_lines_and_what_they_do(daemon: Daemon, signed_in: WebDriver) -> None:
+    # far2QUERY_CONFIG, which accounts hold by default as on Windows (the visitor without
+    # it is refused: above).
+    browser = signed_in
+    element(browser, "nav a[href='/console/devices']").click()
+    wait_until(lambda: len(browser.find_elements(By.CSS_SELECTOR, ".device")) == 2, "2 lines")
+    rows = browser.find_elements(By.CSS_SELECTOR, ".device")
+    names = [row.find_element(By.TAG_NAME, "th").text for row in rows]
+    assert names == ["loopback line 1001", "loopback line 1002"]
