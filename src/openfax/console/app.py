@@ -55,7 +55,7 @@ from openfax.api.rights import (
     Submitter,
     owner_filter,
 )
-from openfax.console.page_images import PageImages, Width
+from openfax.console.page_images import PageImages, Width, job_page
 from openfax.console.reports import transmission_report
 from openfax.console.sessions import COOKIE, SIGN_IN_COOKIE, Sessions, new_token, same_token
 from openfax.console.strings import text
@@ -445,6 +445,26 @@ def _routes(
     async def outbox_jobs(request: Request, who: QueryJobs) -> HTMLResponse:
         """The outbox's rows alone: what the page asks every few seconds."""
         return page(request, "jobs.html", **await outbox_rows(who))
+
+    @app.get(PREFIX + "/outbox/{job_id}")
+    async def preview(
+        request: Request,
+        job_id: str,
+        who: QueryJobs,
+        page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    ) -> HTMLResponse:
+        """A queued job's pages exactly as they will go out, cover page and header line
+        included (FAXCOMEX ``CopyTiff``), page by page."""
+        await check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
+        job = await service.outgoing_queue.get_job(parse_fax_id(job_id))
+        shown = min(page_number, max(job.pages, 1))
+        return page(request, "preview.html", job=job, page_number=shown)
+
+    @app.get(PREFIX + "/outbox/{job_id}/pages/{number}.png")
+    async def preview_image(job_id: str, number: int, who: QueryJobs) -> Response:
+        await check_job_owner(service, who, job_id, _R2.QUERY_OUT_JOBS)
+        png = await job_page(service, parse_fax_id(job_id), number)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     @app.post(PREFIX + "/outbox/{job_id}/{operation}")
     async def operate(

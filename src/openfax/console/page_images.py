@@ -10,11 +10,15 @@ what a browser asks cannot grow the cache beyond a handful of images per page.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import tempfile
 from enum import IntEnum
 from pathlib import Path
 
+from PIL import Image
+
+from openfax.documents import iter_fax_tiff
 from openfax.documents.pdf import PDFIUM_LOCK, open_pdf
 from openfax.errors import MessageNotFoundError
 from openfax.model.records import MessageInfo
@@ -52,6 +56,30 @@ class PageImages:
             if not path.exists():
                 await asyncio.to_thread(_render, pdf, page - 1, int(width), path)
         return path
+
+
+async def job_page(service: FaxService, job_id: int, page: int) -> bytes:
+    """Page ``page`` (from 1) of a queued job as it will go out (cover page and header
+    line included: FAXCOMEX ``CopyTiff``), a PNG :attr:`Width.PAGE` wide; composed anew
+    each time (the header carries the time of the call), never kept."""
+    with tempfile.TemporaryDirectory(prefix="openfax-preview-") as folder:
+        tiff = Path(folder) / "job.tif"
+        await service.outgoing_queue.copy_tiff(job_id, tiff)
+        return await asyncio.to_thread(_fax_page_png, tiff, page, job_id)
+
+
+def _fax_page_png(tiff: Path, page: int, job_id: int) -> bytes:
+    """Page ``page`` of a fax TIFF as a PNG at its true proportions, :attr:`Width.PAGE` wide."""
+    found = next(iter_fax_tiff(tiff, start=page), None) if page >= 1 else None
+    if found is None:
+        raise MessageNotFoundError(f"page {page} of the job", job_id)
+    image = found.image
+    resolution = found.resolution
+    height = round(image.height * resolution.x_dpi / resolution.y_dpi * Width.PAGE / image.width)
+    shown = image.convert("L").resize((int(Width.PAGE), height), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    shown.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _render(pdf: Path, index: int, width: int, target: Path) -> None:

@@ -71,6 +71,13 @@ ENGLISH: dict[str, str] = {
     "outbox.shown": "the first {shown} shown",
     "outbox.submitted": "Submitted: your fax is in the outbox.",
     "outbox.page_of": "page {current} of {pages}",
+    "outbox.preview": "Preview",
+    "outbox.preview_label": "Preview the fax to {number}",
+    "preview.title": "The fax to {number} as it will go out",
+    "preview.back": "Back to the outbox",
+    "preview.explained": (
+        "Every page as the line will send it: the cover page and the header line included."
+    ),
     "outbox.next_attempt": "Next attempt at {time}",
     "outbox.sends_at": "Sends at {time}",
     "operation.pause": "Pause",

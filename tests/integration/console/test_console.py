@@ -204,6 +204,17 @@ def test_a_job_sent_later_waits_and_is_cancelled_from_the_outbox(
     later = (datetime.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     submit(browser, daemon, "1002", two_files[:1], send_at=later)
     assert element(browser, ".job .next").text == f"Sends at {later.replace('T', ' ')}"
+    # Its pages as they will go out: the cover page and the PDF's two.
+    click(browser, ".job .actions a")
+    assert element(browser, "#page-number").text == "Page 1 of 3"
+    page = element(browser, "#page")
+    wait_until(lambda: image_loaded(browser, page), "the cover page")
+    assert browser.execute_script("return arguments[0].naturalWidth", page) == 900
+    browser.find_element(By.ID, "next").click()
+    assert element(browser, "#page-number").text == "Page 2 of 3"
+    wait_until(lambda: image_loaded(browser, element(browser, "#page")), "page 2")
+    browser.back()
+    browser.back()
     click(browser, ".job button.cancel")
 
     def cancelled() -> bool:
