@@ -55,7 +55,7 @@ from openfax.api.rights import (
     Submitter,
     owner_filter,
 )
-from openfax.console.page_images import PageImages, Width, job_page
+from openfax.console.page_images import PageImages, Turn, Width, job_page, turned
 from openfax.console.reports import transmission_report
 from openfax.console.sessions import COOKIE, SIGN_IN_COOKIE, Sessions, new_token, same_token
 from openfax.console.strings import text
@@ -602,6 +602,7 @@ def _routes(
         who: QueryArchives,
         page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
         zoom: bool = False,
+        turn: Turn = Turn.NONE,
     ) -> HTMLResponse:
         """A fax page by page at a readable size (zoomed: larger), with its PDF; a received
         fax is marked read."""
@@ -619,6 +620,8 @@ def _routes(
             page_number=shown,
             zoom=zoom,
             width=Width.ZOOMED if zoom else Width.PAGE,
+            turn=turn,
+            next_turn=Turn((turn + 90) % 360),
         )
 
     @app.get(PREFIX + "/{folder}/{fax_id}/pages/{number}.png")
@@ -628,14 +631,18 @@ def _routes(
         number: int,
         who: QueryArchives,
         width: Width = Width.THUMBNAIL,
-    ) -> FileResponse:
-        """One page of a fax as a PNG, rendered on first use and kept."""
+        turn: Turn = Turn.NONE,
+    ) -> Response:
+        """One page of a fax as a PNG, rendered on first use and kept (turned: made from
+        the kept one on each request)."""
         direction = _folder_direction(folder)
         message = await visible(who, direction, fax_id)
         path = await images.image(message, number, width)
-        return FileResponse(
-            path, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"}
-        )
+        headers = {"Cache-Control": "private, max-age=86400"}
+        if turn is Turn.NONE:
+            return FileResponse(path, media_type="image/png", headers=headers)
+        png = await asyncio.to_thread(turned, path, turn)
+        return Response(png, media_type="image/png", headers=headers)
 
     @app.get(PREFIX + "/sent/{fax_id}/report")
     async def report(fax_id: str, who: QueryArchives) -> Response:
@@ -647,11 +654,19 @@ def _routes(
         return Response(pdf, media_type="application/pdf", headers=headers)
 
     @app.get(PREFIX + "/{folder}/{fax_id}/pdf")
-    async def pdf(folder: str, fax_id: str, who: QueryArchives) -> FileResponse:
+    async def pdf(
+        folder: str, fax_id: str, who: QueryArchives, inline: bool = False
+    ) -> FileResponse:
+        """The fax as PDF: a download, or ``inline`` for the browser to show and print."""
         direction = _folder_direction(folder)
         message = await visible(who, direction, fax_id)
         path = await service.archives.pdf_path(direction, message.id, who.name)
-        return FileResponse(path, media_type="application/pdf", filename=f"{fax_id.lower()}.pdf")
+        return FileResponse(
+            path,
+            media_type="application/pdf",
+            filename=f"{fax_id.lower()}.pdf",
+            content_disposition_type="inline" if inline else "attachment",
+        )
 
 
 def _buttons(job: OutgoingJobInfo) -> list[str]:

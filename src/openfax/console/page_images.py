@@ -33,6 +33,24 @@ class Width(IntEnum):
     ZOOMED = 1600
 
 
+class Turn(IntEnum):
+    """How far a page is turned clockwise, in degrees (a page faxed upside down or sideways)."""
+
+    NONE = 0
+    QUARTER = 90
+    HALF = 180
+    THREE_QUARTERS = 270
+
+
+def turned(png: Path, turn: Turn) -> bytes:
+    """The PNG ``png`` turned clockwise by ``turn``."""
+    with Image.open(png) as image:
+        result = image.rotate(-int(turn), expand=True)
+    out = io.BytesIO()
+    result.save(out, format="PNG")
+    return out.getvalue()
+
+
 class PageImages:
     """The page images of the archived faxes, rendered on first use and kept on disk."""
 

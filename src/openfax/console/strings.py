@@ -62,6 +62,8 @@ ENGLISH: dict[str, str] = {
     "viewer.zoom": "Zoom",
     "viewer.unzoom": "Fit",
     "viewer.download": "Download PDF",
+    "viewer.turn": "Turn the page",
+    "viewer.print": "Print (PDF)",
     "viewer.page_alt": "Page {page} of the fax",
     "viewer.back": "Back to the list",
     "viewer.details": "Details",

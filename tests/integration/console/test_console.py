@@ -173,11 +173,23 @@ def test_a_fax_sent_goes_through_the_outbox_and_is_read_in_the_inbox(
     page = element(browser, "#page")
     assert page.get_attribute("src") != first_page
     wait_until(lambda: image_loaded(browser, page), "page 2")
+    # A page faxed sideways is turned a quarter: it is then wider than high.
+    browser.find_element(By.ID, "turn").click()
+    assert element(browser, "#page-number").text == "Page 2 of 4"
+    page = element(browser, "#page")
+    wait_until(lambda: image_loaded(browser, page), "page 2 turned")
+    size = browser.execute_script(
+        "return [arguments[0].naturalWidth, arguments[0].naturalHeight]", page
+    )
+    assert size[0] > size[1] == 900
     download = browser.find_element(By.ID, "download").get_attribute("href")
     cookies = {cookie["name"]: cookie["value"] for cookie in browser.get_cookies()}
     pdf = httpx.get(download, cookies=cookies)
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["content-disposition"].startswith("attachment")
+    printed = httpx.get(browser.find_element(By.ID, "print").get_attribute("href"), cookies=cookies)
+    assert printed.headers["content-disposition"].startswith("inline")
 
     # Read now; a search finds it by the sender's number and not by another.
     browser.get(f"{daemon.url}/console/inbox?party=1001")
