@@ -59,7 +59,7 @@ from openfax.console.page_images import PageImages, Turn, Width, job_page, turne
 from openfax.console.reports import transmission_report
 from openfax.console.sessions import COOKIE, SIGN_IN_COOKIE, Sessions, new_token, same_token
 from openfax.console.strings import text
-from openfax.errors import FaxError, SignInThrottledError, SubmissionError
+from openfax.errors import FaxError, NumberError, SignInThrottledError, SubmissionError
 from openfax.model import (
     AccessRights2,
     CoverPageType,
@@ -498,6 +498,22 @@ def _routes(
         priorities = [p for p in Priority if who.holds(PRIORITY_RIGHT[p])]
         return page(request, "send.html", cover_pages=cover_pages, priorities=priorities)
 
+    @app.get(PREFIX + "/send/numbers")
+    async def check_numbers(
+        request: Request,
+        who: Submitter,
+        recipients: Annotated[str, Query(max_length=MAX_RECIPIENTS * 64)] = "",
+    ) -> HTMLResponse:
+        """What the submission would say of the numbers typed so far (the Send form asks
+        as one types): each that is no fax number this server dials, and why."""
+        problems = []
+        for index, number in enumerate(_numbers(recipients)[:MAX_RECIPIENTS]):
+            try:
+                service.outgoing_queue.check_number(index, Recipient(fax_number=number))
+            except NumberError as exc:
+                problems.append(str(exc))
+        return page(request, "numbers.html", problems=problems)
+
     @app.post(PREFIX + "/send")
     async def send(
         request: Request,
@@ -513,7 +529,7 @@ def _routes(
     ) -> Response:
         """Submit the files to the numbers typed (the API's submission, for the signed-in
         account), then show the outbox."""
-        numbers = [number.strip() for number in _NUMBERS.split(recipients) if number.strip()]
+        numbers = _numbers(recipients)
         if not numbers:
             raise SubmissionError(text("send.no_recipient"))
         if len(numbers) > MAX_RECIPIENTS:
@@ -667,6 +683,11 @@ def _routes(
             filename=f"{fax_id.lower()}.pdf",
             content_disposition_type="inline" if inline else "attachment",
         )
+
+
+def _numbers(typed: str) -> list[str]:
+    """The fax numbers typed in the Send form: one a line, or apart by commas."""
+    return [number.strip() for number in _NUMBERS.split(typed) if number.strip()]
 
 
 def _buttons(job: OutgoingJobInfo) -> list[str]:

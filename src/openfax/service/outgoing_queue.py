@@ -24,7 +24,13 @@ from openfax.errors import (
 from openfax.model import DEFAULT_PREFETCH_SIZE, CoverPageType, JobStatus, new_ids
 from openfax.model.events import OutgoingJobAdded
 from openfax.model.paging import QueueCursor, QueuePage
-from openfax.model.records import CallAttemptInfo, OutgoingJobInfo, SubmitResult, person_fields
+from openfax.model.records import (
+    CallAttemptInfo,
+    OutgoingJobInfo,
+    Recipient,
+    SubmitResult,
+    person_fields,
+)
 from openfax.service.archiving import settle_submission
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record, record_read
 from openfax.service.composing import compose_pages, sending_tsid
@@ -39,6 +45,7 @@ from openfax.service.submission import (
     RenderedSubmission,
     Rendering,
     SubmitRequest,
+    check_number,
     render_in_time,
 )
 from openfax.service.views import call_attempt_info, outgoing_job_info
@@ -110,6 +117,12 @@ class OutgoingQueue:
             async with ctx.db.read() as conn:
                 options = await load_receipt_options(conn)
             options.check_request(request.receipt_type, request.receipt_address)
+
+    def check_number(self, index: int, recipient: Recipient) -> None:
+        """NumberError unless recipient ``index``'s number is one a submission takes: a
+        telephone number, or a SIP URI a line of this node dials (the console's Send form
+        asks as the numbers are typed)."""
+        check_number(index, recipient, self._dials)
 
     def _dials(self, number: str) -> bool:
         """Whether a line of this node reaches ``number`` (a SIP URI needs a SIP line)."""

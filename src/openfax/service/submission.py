@@ -100,7 +100,7 @@ class SubmitRequest:
             if CONTROL.search(recipient.fax_number):
                 raise SubmissionError(f"recipients.{index}.fax_number: has a control character")
             _check_fields(f"recipients.{index}", person_fields(recipient))
-            _check_number(index, recipient, dials)
+            check_number(index, recipient, dials)
         _check_fields("sender", person_fields(self.sender))
         _check_text("subject", self.subject, MAX_SUBJECT_LENGTH)
         _check_text("note", self.note, MAX_NOTE_LENGTH)
@@ -129,7 +129,7 @@ class SubmitRequest:
             raise SubmissionError("an idempotency key has 1 to 200 characters")
 
 
-def _check_number(index: int, recipient: Recipient, dials: Callable[[str], bool]) -> None:
+def check_number(index: int, recipient: Recipient, dials: Callable[[str], bool]) -> None:
     """NumberError unless recipient ``index``'s number is a telephone number, or a SIP URI
     that a line ``dials``."""
     number = recipient.fax_number

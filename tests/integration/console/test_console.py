@@ -377,3 +377,17 @@ def test_the_lines_and_what_they_do(daemon: Daemon, signed_in: WebDriver) -> Non
     rows = browser.find_elements(By.CSS_SELECTOR, ".device")
     names = [row.find_element(By.TAG_NAME, "th").text for row in rows]
     assert names == ["loopback line 1001", "loopback line 1002"]
+
+
+def test_numbers_are_checked_as_they_are_typed(daemon: Daemon, signed_in: WebDriver) -> None:
+    browser = signed_in
+    browser.get(f"{daemon.url}/console/send")
+    typed = browser.find_element(By.ID, "recipients")
+    typed.send_keys("1002, call me maybe")
+    check = browser.find_element(By.ID, "recipients-check")
+    wait_until(lambda: "is not a fax number" in check.text, "the number refused")
+    assert "'call me maybe'" in check.text
+    assert "1002" not in check.text
+    typed.clear()
+    typed.send_keys("1002")
+    wait_until(lambda: check.text == "", "the number taken")
