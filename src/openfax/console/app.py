@@ -349,7 +349,9 @@ def _routes(
     # --- signing in and out ---------------------------------------------------------------------
 
     @app.get(SIGN_IN)
-    async def sign_in_form(request: Request, next: str = "") -> HTMLResponse:
+    async def sign_in_form(
+        request: Request, next: Annotated[str, Query(max_length=2048)] = ""
+    ) -> HTMLResponse:
         csrf = request.cookies.get(SIGN_IN_COOKIE) or new_token()
         response = page(request, "sign_in.html", csrf=csrf, next=_next_page(next), error="")
         _set_cookie(request, response, SIGN_IN_COOKIE, csrf)
