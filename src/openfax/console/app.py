@@ -155,7 +155,7 @@ def console_app(service: FaxService) -> ASGIApp:
     """The console: its pages behind the request limits of the API (``[api]``) and
     :class:`SignedIn`."""
     sessions = Sessions(service.config.console)
-    images = PageImages(service, service.config.data_dir / "console" / "pages")
+    images = PageImages(service)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes HTML
     templates.env.globals["_"] = text

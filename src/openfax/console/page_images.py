@@ -2,9 +2,10 @@
 inbox, each page at a readable size in the viewer.
 
 Rendered on the server from the fax's PDF (``Archives.pdf_path``) with PDFium, once: each
-image is kept in ``data_dir/console/pages`` by fax, page and width, as a grey PNG (a fax
-page is black and white: PNG holds it in a few tens of KB). The widths are a fixed few, so
-what a browser asks cannot grow the cache beyond a handful of images per page.
+image is kept beside that PDF (``housekeeping.page_image_path``) by fax, page and width, as
+a grey PNG (a fax page is black and white: PNG holds it in a few tens of KB), and goes with
+the fax when it is deleted or expires. The widths are a fixed few, so what a browser asks
+cannot grow the cache beyond a handful of images per page.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from openfax.documents.pdf import PDFIUM_LOCK, open_pdf
 from openfax.errors import MessageNotFoundError
 from openfax.model.records import MessageInfo
 from openfax.service import FaxService
+from openfax.service.housekeeping import page_image_path
 
 
 class Width(IntEnum):
@@ -54,9 +56,8 @@ def turned(png: Path, turn: Turn) -> bytes:
 class PageImages:
     """The page images of the archived faxes, rendered on first use and kept on disk."""
 
-    def __init__(self, service: FaxService, folder: Path) -> None:
+    def __init__(self, service: FaxService) -> None:
         self.service = service
-        self.folder = folder
         self._rendering = asyncio.Semaphore(1)
         """PDFium renders one page at a time anyway (PDFIUM_LOCK): one thread waits for it."""
 
@@ -66,7 +67,8 @@ class PageImages:
         if not 1 <= page <= message.pages:
             raise MessageNotFoundError(f"page {page} of the fax", message.id)
         direction = message.direction
-        path = self.folder / f"{direction.value}-{message.id:016x}-{page}-{int(width)}.png"
+        spool = self.service.ctx.spool
+        path = page_image_path(spool, direction, message.id, page, int(width))
         if path.exists():
             return path
         pdf = await self.service.archives.pdf_path(direction, message.id)

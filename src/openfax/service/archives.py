@@ -19,7 +19,7 @@ from openfax.model.records import MessageInfo
 from openfax.routing import write_pdf
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, message_type, record, record_read
 from openfax.service.context import ServiceContext
-from openfax.service.housekeeping import pdf_cache_path
+from openfax.service.housekeeping import cache_paths, pdf_cache_path
 from openfax.service.views import message_info, message_removed
 from openfax.store import Direction, MessageText
 from openfax.store import queries as q
@@ -177,8 +177,9 @@ class Archives:
             }
         if message.tiff_path and not in_use:
             await asyncio.to_thread(ctx.spool.delete, message.tiff_path)
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(self._pdf_cache(direction, message_id).unlink)
+        for cache in await asyncio.to_thread(cache_paths, ctx.spool, direction, message_id):
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(cache.unlink)
 
     async def tiff_path(
         self, direction: Direction, message_id: int, actor: str | None = None

@@ -49,6 +49,21 @@ def pdf_cache_path(spool: Spool, direction: Direction, message_id: int) -> Path:
     return spool.root / "pdf" / f"{direction.value}-{message_id:016x}.pdf"
 
 
+def page_image_path(
+    spool: Spool, direction: Direction, message_id: int, page: int, width: int
+) -> Path:
+    """Where a page of an archived fax is kept as a PNG ``width`` pixels wide once made
+    (the web console's thumbnails and viewer), beside its PDF."""
+    return spool.root / "pdf" / f"{direction.value}-{message_id:016x}-page-{page}-{width}.png"
+
+
+def cache_paths(spool: Spool, direction: Direction, message_id: int) -> list[Path]:
+    """The files made of an archived fax on demand (its PDF, its page images), which go
+    when it goes."""
+    pdf = pdf_cache_path(spool, direction, message_id)
+    return [pdf, *pdf.parent.glob(f"{pdf.stem}-page-*.png")]
+
+
 class ArchiveQuota:
     """The archives' size warning (FAXCOMEX ``SizeQuotaWarning``): logged once when both
     archives together grow beyond the high water mark, and again only after they have shrunk
@@ -175,7 +190,7 @@ async def apply_age_limits(ctx: ServiceContext) -> int:
                 )
                 await ctx.hub.emit(conn, message_removed(message))
                 files += [message.tiff_path] if message.tiff_path else []
-                caches.append(pdf_cache_path(ctx.spool, direction, message.id))
+                caches += await asyncio.to_thread(cache_paths, ctx.spool, direction, message.id)
                 removed += 1
         if config.archive.outgoing_age_limit_days:
             days = config.archive.outgoing_age_limit_days

@@ -197,6 +197,19 @@ def test_a_fax_sent_goes_through_the_outbox_and_is_read_in_the_inbox(
     browser.get(f"{daemon.url}/console/inbox?party=5550199")
     assert element(browser, ".empty").text == "No received fax."
 
+    # Its page images are kept beside its PDF, and go when the fax is deleted.
+    fax_id = download.split("/")[-2]
+    kept = sorted(daemon.data_dir.rglob(f"in-{fax_id}-page-*.png"))
+    assert [path.name.split("-page-")[1] for path in kept] == [
+        "1-160.png",
+        "1-900.png",
+        "2-900.png",
+    ]
+    headers = {"Authorization": f"Bearer {daemon.token}"}
+    deleted = httpx.delete(f"{daemon.url}/v1/incoming-messages/{fax_id}", headers=headers)
+    assert deleted.status_code == 204
+    assert list(daemon.data_dir.rglob(f"in-{fax_id}*")) == []
+
     # The sent fax has its transmission report: one page as long as A4, a fax line wide.
     browser.get(f"{daemon.url}/console/sent")
     element(browser, ".fax a").click()
