@@ -409,8 +409,9 @@ def _routes(
         (the event stream's rule, :class:`Hearing`): the open page asks for its rows again.
         ``after``: the number of the last event the page was drawn after, so that nothing
         committed between drawing and connecting is missed. The stream ends with the
-        session's idle time, the service, or the account."""
+        session's idle time, at sign-out, with the service, or the account."""
         hearing = Hearing(service, who.name, who.account_id, who.rights)
+        session_id = request.scope["state"]["session_id"]
         start = await service.listening.last_seq() if after is None else after
         lasting = service.config.console.session_idle_minutes * 60
 
@@ -422,6 +423,8 @@ def _routes(
                     async for event in changes:
                         if hearing.changes_rights(event) and await hearing.refresh() is not None:
                             return
+                        if not sessions.holds(session_id, time.monotonic()):
+                            return  # signed out meanwhile
                         folder = LIST_OF.get(event.mask)
                         if folder is not None and await hearing.allows(event):
                             yield f"event: {folder}\ndata: {event.seq}\n\n"

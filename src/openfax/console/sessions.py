@@ -72,12 +72,23 @@ class Sessions:
         session = self._by_id.get(session_id)
         if session is None:
             return None
-        if now - session.seen > self.idle_seconds or now - session.started > self.longest_seconds:
+        if self._expired(session, now):
             del self._by_id[session_id]
             return None
         session.seen = now
         self._by_id.move_to_end(session_id)
         return session
+
+    def holds(self, session_id: str, now: float) -> bool:
+        """Whether the session of this id is still in force, without counting this as its
+        use (what a long answer, an event stream, asks as it goes on)."""
+        session = self._by_id.get(session_id)
+        return session is not None and not self._expired(session, now)
+
+    def _expired(self, session: Session, now: float) -> bool:
+        return (
+            now - session.seen > self.idle_seconds or now - session.started > self.longest_seconds
+        )
 
     def end(self, session_id: str | None) -> None:
         """Sign-out: the session of this id ends (if there is one)."""

@@ -26,6 +26,8 @@ def test_a_session_ends_at_sign_out_when_idle_and_when_old() -> None:
     sessions.end(ended)
     assert sessions.find(ended, now=0) is None
     idle, _ = sessions.start("nurse", 7, now=0)
+    assert sessions.holds(idle, now=599)
+    assert not sessions.holds(idle, now=601)  # asking does not keep it alive
     assert sessions.find(idle, now=599) is not None
     assert sessions.find(idle, now=599 + 601) is None
     busy, _ = sessions.start("nurse", 7, now=0)
