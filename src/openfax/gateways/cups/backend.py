@@ -33,6 +33,7 @@ from openfax.client.document import FaxDocument
 from openfax.client.server import FaxServer
 from openfax.errors import FaxError, QueueBlockedError, ServerOutOfMemoryError
 from openfax.gateways.cups import SCHEME
+from openfax.model.records import MAX_DOCUMENT_NAME_LENGTH, MAX_SUBJECT_LENGTH
 
 SYSTEM_SOCKET = Path("/run/openfax/openfaxd.sock")
 """``openfax://localhost``: the socket of openfaxd run as a system service
@@ -40,6 +41,10 @@ SYSTEM_SOCKET = Path("/run/openfax/openfaxd.sock")
 NUMBER_OPTIONS = ("phone", "fax-number", "faxnumber")
 """The job options that carry the number, first found wins: ``phone`` is CUPS' fax queues'
 convention (``lp -d fax -o phone=1002``)."""
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+"""The largest printed document taken: the upload is made in memory (openfaxd's own
+``[api] max_upload_mb``, 64 by default, refuses a smaller one already)."""
+COPY_BYTES = 1024 * 1024
 MAX_OPTIONS = 64 * 1024
 """The most characters of job options read (CUPS itself sends a few hundred)."""
 
@@ -204,11 +209,24 @@ def submit(job: PrintJob, number: str, document: BinaryIO, out: TextIO) -> list[
     try:
         copy = folder / f"print-job-{job.job_id}"
         with copy.open("wb") as stream:
-            shutil.copyfileobj(document, stream)
-        if copy.stat().st_size == 0:
+            while block := document.read(min(COPY_BYTES, MAX_DOCUMENT_BYTES + 1 - stream.tell())):
+                stream.write(block)
+            size = stream.tell()
+        if size == 0:
             raise PrintJobError("the printed document is empty")
+        if size > MAX_DOCUMENT_BYTES:
+            raise PrintJobError(
+                f"the printed document is larger than {MAX_DOCUMENT_BYTES >> 20} MB, "
+                "the most a printed fax may be"
+            )
         os.environ["OPENFAX_SOCKET"] = str(job.socket)
-        fax = FaxDocument(body=copy, subject=job.title, document_name=job.title)
+        # A title is a fax's subject and name as far as they may be long, not a refusal.
+        title = job.title
+        fax = FaxDocument(
+            body=copy,
+            subject=title[:MAX_SUBJECT_LENGTH],
+            document_name=title[:MAX_DOCUMENT_NAME_LENGTH],
+        )
         fax.recipients.add(number)
         uuid = job.options.get("job-uuid")
         if uuid:  # a job CUPS runs again is the same fax, not a second one
