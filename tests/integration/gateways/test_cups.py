@@ -290,6 +290,12 @@ def test_a_user_cannot_print_as_another(cups: Cups, daemon: Daemon, documents: P
 
 def test_uninstall_removes_the_queue_and_then_the_backend(daemon: Daemon) -> None:
     with private_cupsd() as cups:
+        refused = cups.openfax(
+            *("cups", "install", "--policy", "everyone", "--backend-dir", str(cups.backend_dir)),
+            *("--socket", str(daemon.socket)),
+        )
+        assert refused.returncode == 1
+        assert 'lpadmin: Unknown printer-op-policy "everyone"' in refused.stderr
         for queue in ("fax", "fax2"):
             installed = cups.openfax(
                 *("cups", "install", "--queue", queue, "--backend-dir", str(cups.backend_dir)),

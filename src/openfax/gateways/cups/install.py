@@ -85,6 +85,11 @@ def install(
             "openfax cups install must run as root: CUPS runs a backend as root (which it "
             "needs, to act as the printing user) only when root owns its file"
         )
+    if not sys.executable.isprintable() or any(c.isspace() for c in sys.executable):
+        raise CupsSetupError(
+            f"{sys.executable!r} cannot be named on a script's #! line (it has spaces): "
+            "install openfax with a Python whose path has none"
+        )
     package_root = Path(openfax.__file__).parent.parent
     check_trusted(_imported_from(package_root))
     if not backend_dir.is_dir():
@@ -200,6 +205,8 @@ def _run(program: str, *args: str, check: bool = True) -> str:
     except subprocess.TimeoutExpired:
         raise CupsSetupError(f"{program} did not finish in {COMMAND_SECONDS:.0f} s") from None
     if check and done.returncode != 0:
-        said = done.stderr.strip() or done.stdout.strip() or f"exit status {done.returncode}"
+        # Without lpadmin's warning that PPD files are deprecated, said whatever happens.
+        lines = [line for line in done.stderr.splitlines() if "are deprecated" not in line]
+        said = "\n".join(lines).strip() or done.stdout.strip() or f"exit {done.returncode}"
         raise CupsSetupError(f"{program} {' '.join(args[:2])} failed: {said}")
     return done.stdout
