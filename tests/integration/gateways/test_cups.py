@@ -150,21 +150,29 @@ def private_cupsd() -> Iterator[Cups]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+@contextmanager
+def fax_daemon(data_dir: Path, *, start: bool = True) -> Iterator[Daemon]:
     """openfaxd, whose socket's folder lets the printing user's group in (as a packaged
-    service's /run/openfax lets the group fax in: docs/design/security.md)."""
-    started = Daemon(tmp_path_factory.mktemp("openfaxd"))
-    folder = started.socket.parent
+    service's /run/openfax lets the group fax in: docs/design/security.md); started by the
+    caller when not ``start``."""
+    daemon = Daemon(data_dir)
+    folder = daemon.socket.parent
     os.chown(folder, 0, pwd.getpwnam(PRINTER).pw_gid)
     folder.chmod(0o2750)  # set-group-id: the socket is that group's too
     try:
-        started.start()
-        yield started
+        if start:
+            daemon.start()
+        yield daemon
     finally:
-        if started.process is not None and started.process.poll() is None:
-            started.stop()
+        if daemon.process is not None and daemon.process.poll() is None:
+            daemon.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    with fax_daemon(tmp_path_factory.mktemp("openfaxd")) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -318,18 +326,27 @@ def test_uninstall_removes_the_queue_and_then_the_backend(daemon: Daemon) -> Non
         assert "lpadmin -x fax failed" in again.stderr
 
 
-def test_a_job_waits_in_cups_while_openfaxd_is_not_running(cups: Cups, documents: Path) -> None:
-    added = cups.openfax(
-        *("cups", "install", "--queue", "down", "--backend-dir", str(cups.backend_dir)),
-        *("--socket", str(documents / "no-openfaxd.sock")),
-    )
-    assert added.returncode == 0, added.stderr
-    letter = readable(make_pdf(documents / "later.pdf", 1))
-    done = cups.run("lp", "-d", "down", "-o", "phone=1002", str(letter), user=PRINTER)
-    assert done.returncode == 0, done.stderr
-    job = done.stdout.split()[3]
-    said = finished(cups, job, "pending-held")  # held, and tried again later by CUPS
-    assert said.startswith(f"cannot reach the local fax server at {documents}/no-openfaxd.sock")
+def test_a_job_printed_while_openfaxd_is_down_waits_in_cups_and_is_faxed_later(
+    cups: Cups, documents: Path, tmp_path: Path
+) -> None:
+    with fax_daemon(tmp_path / "openfaxd", start=False) as later:
+        added = cups.openfax(
+            *("cups", "install", "--queue", "down", "--backend-dir", str(cups.backend_dir)),
+            *("--socket", str(later.socket)),
+        )
+        assert added.returncode == 0, added.stderr
+        letter = readable(make_pdf(documents / "later.pdf", 1))
+        done = cups.run("lp", "-d", "down", "-o", "phone=1002", str(letter), user=PRINTER)
+        assert done.returncode == 0, done.stderr
+        job = done.stdout.split()[3]
+        said = finished(cups, job, "pending-held")  # CUPS tries it again in 5 minutes
+        assert said.startswith(f"cannot reach the local fax server at {later.socket}")
+        later.start()
+        released = cups.run("lp", "-i", job, "-H", "resume")  # now, not in 5 minutes
+        assert released.returncode == 0, released.stderr
+        finished(cups, job)
+        with later.connected() as server:
+            assert len(new_fax(server, set(), tmp_path)) == 1
 
 
 def test_a_number_openfaxd_refuses_cancels_the_job_with_its_reason(
