@@ -357,3 +357,26 @@ def test_a_number_openfaxd_refuses_cancels_the_job_with_its_reason(
     said = finished(cups, job, "canceled")
     assert said.startswith("openfaxd refused the fax: "), said
     assert "call-me" in said
+
+
+def test_ipptools_fax_job_test_faxes_to_its_tel_destination(
+    cups: Cups, daemon: Daemon, documents: Path
+) -> None:
+    """IPP FaxOut through the queue: Create-Job with destination-uris (a tel: URI and an ipp:
+    one, which is no fax), then Send-Document, as ipptool's own fax-job.test sends them."""
+    letter = readable(make_pdf(documents / "faxout.pdf", 1))
+    socket = quote(str(cups.root / "cups.sock"), safe="")
+    test = ("ipptool", "-tv", "-f", str(letter), f"ipp://{socket}/printers/fax", "fax-job.test")
+    done = cups.run(*test, user=PRINTER)
+    assert done.returncode == 0, done.stdout
+    job_id = re.search(r"job-id \(integer\) = (\d+)", done.stdout)
+    assert job_id, done.stdout
+    finished(cups, f"fax-{job_id[1]}")
+    with daemon.connected() as server:
+        queued = [
+            job
+            for job in server.folders.outgoing_queue.get_jobs()
+            if job.recipient.fax_number == "4055551212"
+        ]
+        assert [job.owner for job in queued] == [PRINTER]
+        queued[0].cancel()  # no loopback line answers 4055551212

@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import os
 import pwd
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
+from openfax.gateways.cups import ipp
 from openfax.gateways.cups.backend import (
     SYSTEM_SOCKET,
     BackendStatus,
@@ -21,6 +23,7 @@ from openfax.gateways.cups.backend import (
     socket_of,
 )
 from openfax.gateways.cups.install import CupsSetupError, check_trusted, device_uri
+from openfax.gateways.cups.ipp import encode_attribute
 
 ROOT_USER = pwd.getpwuid(0).pw_name
 AUTHENTICATED = {"AUTH_USERNAME": ROOT_USER, "AUTH_UID": "0", "AUTH_INFO_REQUIRED": "none"}
@@ -41,11 +44,16 @@ def test_options_are_read_as_cups_writes_them() -> None:
         parse_options("phone='1002")
 
 
-def test_the_number_is_the_phone_option_else_fax_number() -> None:
-    assert job("phone=1002 fax-number=1003").number == "1002"
-    assert job("fax-number=1003").number == "1003"
+def test_the_number_is_the_phone_option_else_fax_number_else_faxout_destinations() -> None:
+    def destinations(found: list[str]) -> Callable[[Mapping[str, str], int], list[str]]:
+        return lambda environ, job_id: found
+
+    asked = destinations(["1003", "+1 555 0100"])
+    assert job("phone=1002 fax-number=1003").numbers(asked) == ["1002"]
+    assert job("fax-number=1003").numbers(asked) == ["1003"]
+    assert job("copies=1").numbers(asked) == ["1003", "+1 555 0100"]
     with pytest.raises(PrintJobError, match="no fax number: print with") as refused:
-        job("copies=1 phone=").number  # noqa: B018
+        job("copies=1 phone=").numbers(destinations([]))
     assert refused.value.status is BackendStatus.CANCEL
 
 
@@ -76,9 +84,9 @@ def test_a_job_is_faxed_as_the_user_cups_authenticated_only() -> None:
 
 def test_cups_hears_errors_in_its_protocol_and_the_exit_status() -> None:
     out = io.StringIO()
-    argv = ["openfax", "7", ROOT_USER, "Letter", "1", "copies=1", "/nonexistent"]
-    assert run(argv, {"DEVICE_URI": "openfax:/run/x.sock"}, out) is BackendStatus.CANCEL
-    assert out.getvalue().startswith("ERROR: no fax number")
+    argv = ["openfax", "7", ROOT_USER, "Letter", "1", "phone=1002", "/nonexistent"]
+    assert run(argv, {"DEVICE_URI": "openfax://fax.example.com"}, out) is BackendStatus.STOP
+    assert out.getvalue().startswith("ERROR: openfax://fax.example.com: the openfax backend")
     assert run(["openfax", "1"], {}, out) is BackendStatus.FAILED  # not as CUPS runs it
 
 
@@ -94,3 +102,36 @@ def test_python_that_others_may_change_is_not_run_as_root(tmp_path: Path) -> Non
     else:
         with pytest.raises(CupsSetupError, match=f"uid {os.geteuid()}'s"):
             check_trusted([script])
+
+
+def test_faxout_destinations_are_read_from_cupsds_answer() -> None:
+    def value(tag: int, data: str, name: str = "") -> bytes:
+        return encode_attribute(tag, name, data.encode())
+
+    def destination(uri: str, name: str = "") -> bytes:
+        return (
+            value(ipp.BEGIN_COLLECTION, "", name)
+            + value(ipp.MEMBER_NAME, "destination-uri")
+            + value(ipp.URI, uri)
+            + value(ipp.MEMBER_NAME, "print-quality")
+            + encode_attribute(0x23, "", (5).to_bytes(4, "big"))
+            + value(ipp.END_COLLECTION, "")
+        )
+
+    answer = (
+        b"\x02\x00\x00\x00\x00\x00\x00\x01\x01"
+        + value(ipp.CHARSET, "utf-8", "attributes-charset")
+        + b"\x02"  # the job's group
+        + destination("tel:+1-405-555-1212;phone-context=example.com", "destination-uris")
+        + destination("ipp://11.22.33.44/ipp/print")
+        + b"\x03"
+    )
+    status, attributes = ipp.parse_answer(answer)
+    assert status == 0
+    assert attributes["destination-uris"] == [
+        {"destination-uri": "tel:+1-405-555-1212;phone-context=example.com", "print-quality": 5},
+        {"destination-uri": "ipp://11.22.33.44/ipp/print", "print-quality": 5},
+    ]
+    for broken in (answer[:-9], answer[:5], answer.replace(b"\x4a", b"\x45", 1)):
+        with pytest.raises(ipp.IppError):
+            ipp.parse_answer(broken)

@@ -1,6 +1,7 @@
 """The CUPS backend: ``cupsd`` runs it for each job printed to a queue whose device URI is
 ``openfax:/path/to/openfaxd.sock`` (or ``openfax://localhost``), and it submits the job's
-document to ``openfaxd`` as a fax to the job's ``phone`` (or ``fax-number``) option.
+document to ``openfaxd`` as a fax to the job's ``phone`` (or ``fax-number``) option, or to
+the ``tel:`` URIs of an IPP FaxOut job's ``destination-uris``.
 
 The fax is the printing user's: ``cupsd`` runs the backend as root (its file is root's and
 mode 0700), and the backend becomes that Unix user before it connects to openfaxd's Unix
@@ -20,7 +21,7 @@ import shlex
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import IntEnum
@@ -33,6 +34,7 @@ from openfax.client.document import FaxDocument
 from openfax.client.server import FaxServer
 from openfax.errors import FaxError, QueueBlockedError, ServerOutOfMemoryError
 from openfax.gateways.cups import SCHEME
+from openfax.gateways.cups.ipp import IppError, destination_numbers
 from openfax.model.records import MAX_DOCUMENT_NAME_LENGTH, MAX_SUBJECT_LENGTH
 
 SYSTEM_SOCKET = Path("/run/openfax/openfaxd.sock")
@@ -106,17 +108,29 @@ class PrintJob:
             environ=environ,
         )
 
-    @property
-    def number(self) -> str:
-        """The fax number the job names, or PrintJobError saying how to give one."""
+    def numbers(
+        self, destinations: Callable[[Mapping[str, str], int], list[str]] = destination_numbers
+    ) -> list[str]:
+        """The fax numbers the job names: its ``phone`` (or ``fax-number``) option, else
+        the ``tel:`` URIs of its ``destination-uris`` (IPP FaxOut: ``destinations`` asks
+        cupsd for them); else PrintJobError saying how to give one."""
         for name in NUMBER_OPTIONS:
             number = self.options.get(name, "").strip()
             if number:
-                return number
-        raise PrintJobError(
-            "no fax number: print with the number in the phone option, "
-            "e.g. lp -d QUEUE -o phone=5551234 FILE (or -o fax-number=...)"
-        )
+                return [number]
+        try:
+            numbers = destinations(self.environ, int(self.job_id))
+        except (IppError, ValueError) as exc:
+            raise PrintJobError(f"{NO_NUMBER} ({exc})") from None
+        if not numbers:
+            raise PrintJobError(NO_NUMBER)
+        return numbers
+
+
+NO_NUMBER = (
+    "no fax number: print with the number in the phone option, e.g. lp -d QUEUE -o "
+    "phone=5551234 FILE (or -o fax-number=..., or IPP FaxOut's destination-uris with tel: URIs)"
+)
 
 
 def parse_options(text: str) -> dict[str, str]:
@@ -201,8 +215,8 @@ def become(user: pwd.struct_passwd) -> None:
         raise PrintJobError(f"could not become {user.pw_name!r}", BackendStatus.STOP)
 
 
-def submit(job: PrintJob, number: str, document: BinaryIO, out: TextIO) -> list[str]:
-    """Fax ``document`` to ``number`` as the current Unix user: its copy goes in a private
+def submit(job: PrintJob, numbers: list[str], document: BinaryIO, out: TextIO) -> list[str]:
+    """Fax ``document`` to ``numbers`` as the current Unix user: its copy goes in a private
     folder of this user's for the upload, and is removed at once."""
     tempfile.tempdir = None  # chosen anew for this user: CUPS' TMPDIR is not theirs
     folder = Path(tempfile.mkdtemp(prefix="openfax-print-"))
@@ -227,7 +241,8 @@ def submit(job: PrintJob, number: str, document: BinaryIO, out: TextIO) -> list[
             subject=title[:MAX_SUBJECT_LENGTH],
             document_name=title[:MAX_DOCUMENT_NAME_LENGTH],
         )
-        fax.recipients.add(number)
+        for number in numbers:
+            fax.recipients.add(number)
         uuid = job.options.get("job-uuid")
         if uuid:  # a job CUPS runs again is the same fax, not a second one
             fax.idempotency_key = f"cups:{uuid}"
@@ -261,12 +276,12 @@ def run(argv: Sequence[str], environ: Mapping[str, str], out: TextIO) -> Backend
         return BackendStatus.OK
     try:
         job = PrintJob.from_cups(argv, environ)
-        number = job.number  # a job without one fails before anything else is done
+        numbers = job.numbers()  # a job without one fails before anything else is done
         user = printing_user(job)
         document = job.file.open("rb") if job.file is not None else sys.stdin.buffer
         with document:
             become(user)
-            job_ids = submit(job, number, document, out)
+            job_ids = submit(job, numbers, document, out)
     except PrintJobError as exc:
         print(f"ERROR: {exc}", file=out, flush=True)
         return exc.status
@@ -274,7 +289,8 @@ def run(argv: Sequence[str], environ: Mapping[str, str], out: TextIO) -> Backend
         print(f"ERROR: {exc}", file=out, flush=True)
         return BackendStatus.FAILED
     ids = ", ".join(job_ids)
-    print(f"INFO: faxing to {number} as {job.user}: openfax job {ids}", file=out, flush=True)
+    to = ", ".join(numbers)
+    print(f"INFO: faxing to {to} as {job.user}: openfax job {ids}", file=out, flush=True)
     return BackendStatus.OK
 
 
