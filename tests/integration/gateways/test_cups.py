@@ -4,6 +4,7 @@ prints with ``lp``, and the fax arrives on the loopback line 1002 from that user
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import re
@@ -307,10 +308,16 @@ def test_uninstall_removes_the_queue_and_then_the_backend(daemon: Daemon) -> Non
         for queue in ("fax", "fax2"):
             installed = cups.openfax(
                 *("cups", "install", "--queue", queue, "--backend-dir", str(cups.backend_dir)),
-                *("--socket", str(daemon.socket)),
+                *("--socket", str(daemon.socket), "--json"),
             )
             assert installed.returncode == 0, installed.stderr
         backend = cups.backend_dir / "openfax"
+        uri = f"openfax:{daemon.socket}"
+        assert json.loads(installed.stdout) == {
+            "queue": "fax2",
+            "uri": uri,
+            "backend": str(backend),
+        }
         first = cups.openfax(
             "cups", "uninstall", "--queue", "fax2", "--backend-dir", str(cups.backend_dir)
         )
