@@ -31,6 +31,8 @@ from tests.waiting import wait_until
 PRINTER = "nobody"
 """Who prints: a user of every Debian machine, not the daemon's (root) nor an administrator."""
 OPENFAX = Path(sys.executable).with_name("openfax")
+OUTSIDER = "daemon"
+"""A user of every Debian machine outside the group that reaches openfaxd's socket."""
 CUPS_PROGRAMS = ("cupsd", "lp", "lpadmin", "lpstat", "ipptool")
 WAIT = 90.0
 GET_JOBS = Path(__file__).with_name("get-jobs.test")
@@ -387,3 +389,13 @@ def test_ipptools_fax_job_test_faxes_to_its_tel_destination(
         ]
         assert [job.owner for job in queued] == [PRINTER]
         queued[0].cancel()  # no loopback line answers 4055551212
+
+
+def test_a_user_openfaxd_does_not_let_in_has_the_job_cancelled_saying_so(
+    cups: Cups, daemon: Daemon, documents: Path
+) -> None:
+    letter = readable(make_pdf(documents / "outsider.pdf", 1))
+    done = cups.run("lp", "-d", "fax", "-o", "phone=1002", str(letter), user=OUTSIDER)
+    assert done.returncode == 0, done.stderr
+    said = finished(cups, done.stdout.split()[3], "canceled")
+    assert said.startswith(f"'{OUTSIDER}' may not connect to openfaxd's socket {daemon.socket}")

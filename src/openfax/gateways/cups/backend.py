@@ -247,6 +247,12 @@ def submit(job: PrintJob, numbers: list[str], document: BinaryIO, out: TextIO) -
         if uuid:  # a job CUPS runs again is the same fax, not a second one
             fax.idempotency_key = f"cups:{uuid}"
         print("STATE: +connecting-to-device", file=out, flush=True)
+        if _shut_out(job.socket):
+            # Not a matter of waiting (CUPS would retry for nothing): the user is not let in.
+            raise PrintJobError(
+                f"{job.user!r} may not connect to openfaxd's socket {job.socket}: the users "
+                "who fax are those its group and mode let in (e.g. the group fax)"
+            )
         with FaxServer() as server:
             server.connect("")
             return fax.connected_submit(server)
@@ -257,6 +263,18 @@ def submit(job: PrintJob, numbers: list[str], document: BinaryIO, out: TextIO) -
     finally:
         print("STATE: -connecting-to-device", file=out, flush=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _shut_out(socket: Path) -> bool:
+    """Whether the current user may not connect to ``socket`` (a folder on its way it may
+    not enter, or the socket's own mode and group); False when it is not there."""
+    try:
+        socket.stat()
+    except FileNotFoundError:
+        return False
+    except PermissionError:
+        return True
+    return not os.access(socket, os.R_OK | os.W_OK)
 
 
 def _refused(exc: FaxError) -> PrintJobError:
