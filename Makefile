@@ -12,11 +12,15 @@ BIN := $(VENV)/bin
 # init); swaks is a second SMTP client of the e-mail gateway's tests; Tesseract reads received
 # faxes (optional at run time: without it faxes are archived without their text). LibreOffice
 # (optional at run time: without it Office documents are refused naming these packages)
-# makes Office documents PDF, driven through UNO by python3-uno.
+# makes Office documents PDF, driven through UNO by python3-uno. CUPS (optional at run time:
+# print to fax, `openfax cups install`): the tests run a private cupsd, print with lp and read
+# the jobs with ipptool.
 RUN_DEBS := libspandsp2 libtiff6
 OFFICE_DEBS := libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
+CUPS_DEBS := cups-daemon cups-client cups-filters
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester \
-    hylafax-server hylafax-client swaks curl tesseract-ocr tesseract-ocr-eng $(OFFICE_DEBS)
+    hylafax-server hylafax-client swaks curl tesseract-ocr tesseract-ocr-eng $(OFFICE_DEBS) \
+    $(CUPS_DEBS) cups-ipp-utils
 OUT ?= out
 # `make run CONFIG=openfaxd.toml ARGS="--data-dir /srv/fax -v"`: openfaxd's configuration file
 # and any other options of its own.

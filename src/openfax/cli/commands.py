@@ -25,6 +25,7 @@ from openfax.cli.administration import (
     extension_property,
     providers,
 )
+from openfax.cli.cups import cups
 from openfax.cli.options import (
     install_options,
     json_option,
@@ -337,3 +338,4 @@ cli.add_command(coverpages)
 cli.add_command(extension_property)
 cli.add_command(providers)
 cli.add_command(tls)
+cli.add_command(cups)
