@@ -51,6 +51,10 @@ class ServiceContext:
     def node_id(self) -> str:
         return self.config.node_id
 
+    def dials(self, number: str) -> bool:
+        """Whether a line of this node reaches ``number`` (a SIP URI needs a SIP line)."""
+        return any(line.reaches(number) for line in self.lines.values())
+
     def device_id_of(self, line: Line) -> int:
         """The store id of a provider's line."""
         for device_id, known in self.lines.items():
