@@ -52,20 +52,18 @@ def book_of(server: FaxServer, shared: bool) -> AddressBook:
 
 
 def contact_row(contact: ContactInfo) -> dict[str, Any]:
-    """A contact as a table row (groups joined) and as JSON (every field, groups a list)."""
-    row = dataclasses.asdict(contact)
-    row["id"] = f"{contact.id:016x}"
-    row["updated_at"] = contact.updated_at.isoformat()
+    """A contact as a row: every field as the API writes it (its id in hex, a list of
+    groups, which a table shows joined)."""
+    from pydantic import TypeAdapter
+
+    from openfax.model.contacts import ContactInfo
+
+    row: dict[str, Any] = TypeAdapter(ContactInfo).dump_python(contact, mode="json")
     return row
 
 
 def group_row(group: ContactGroupInfo) -> dict[str, Any]:
     return dataclasses.asdict(group)
-
-
-def _cells(row: dict[str, Any]) -> dict[str, Any]:
-    """A row as a table shows it: lists joined with commas."""
-    return {k: ", ".join(v) if isinstance(v, list) else v for k, v in row.items()}
 
 
 @click.group()
@@ -78,7 +76,7 @@ def contacts() -> None:
 @listing("Address book", CONTACT_COLUMNS, ("notes", "company"))
 def list_contacts(server: FaxServer, shared: bool) -> list[dict[str, Any]]:
     """List the contacts, by name."""
-    return [_cells(contact_row(c)) for c in book_of(server, shared).get_contacts()]
+    return [contact_row(c) for c in book_of(server, shared).get_contacts()]
 
 
 @contacts.command(name="add")
@@ -101,7 +99,7 @@ def add_contact(
     added = book_of(server, shared).add_contact(
         name, fax_number, company=company or "", notes=notes or "", groups=groups
     )
-    show([_shown(contact_row(added), as_json)], CONTACT_COLUMNS, "Contact", as_json)
+    show([contact_row(added)], CONTACT_COLUMNS, "Contact", as_json)
 
 
 @contacts.command(name="edit")
@@ -138,7 +136,7 @@ def edit_contact(
     if groups or no_groups:
         changes["groups"] = list(groups)
     edited = book_of(server, shared).edit_contact(name, **changes)
-    show([_shown(contact_row(edited), as_json)], CONTACT_COLUMNS, "Contact", as_json)
+    show([contact_row(edited)], CONTACT_COLUMNS, "Contact", as_json)
 
 
 @contacts.command(name="remove")
@@ -215,7 +213,7 @@ def groups() -> None:
 @listing("Address book groups", GROUP_COLUMNS)
 def list_groups(server: FaxServer, shared: bool) -> list[dict[str, Any]]:
     """List the groups and their members."""
-    return [_cells(group_row(g)) for g in book_of(server, shared).get_groups()]
+    return [group_row(g) for g in book_of(server, shared).get_groups()]
 
 
 @groups.command(name="add")
@@ -228,7 +226,7 @@ def add_group(
 ) -> None:
     """Add the group NAME of the contacts MEMBERS (their names)."""
     group = book_of(server, shared).add_group(name, members)
-    show([_shown(group_row(group), as_json)], GROUP_COLUMNS, "Group", as_json)
+    show([group_row(group)], GROUP_COLUMNS, "Group", as_json)
 
 
 @groups.command(name="set")
@@ -241,7 +239,7 @@ def set_group(
 ) -> None:
     """Give the group NAME exactly the contacts MEMBERS (none: empty it)."""
     group = book_of(server, shared).set_members(name, members)
-    show([_shown(group_row(group), as_json)], GROUP_COLUMNS, "Group", as_json)
+    show([group_row(group)], GROUP_COLUMNS, "Group", as_json)
 
 
 @groups.command(name="remove")
@@ -252,8 +250,3 @@ def remove_group(server: FaxServer, name: str, shared: bool, as_json: bool) -> N
     """Remove the group NAME; its contacts stay."""
     book_of(server, shared).remove_group(name)
     print_result({"name": name, "removed": True}, f"group {name} removed", as_json)
-
-
-def _shown(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
-    """A changed contact or group: every field for JSON, lists joined for a table."""
-    return row if as_json else _cells(row)

@@ -317,7 +317,10 @@ def print_rows(
 
 def _cell(value: Any) -> str:
     """A value as a table shows it: a time (a datetime, or as the API writes one) as the
-    other tables' times are, in local time to the second; anything else as it is."""
+    other tables' times are, in local time to the second; a list's items joined with
+    commas; anything else as it is."""
+    if isinstance(value, list):
+        return ", ".join(_cell(item) for item in value)
     if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
         with suppress(ValueError):
             value = datetime.fromisoformat(value)
