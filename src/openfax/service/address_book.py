@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -92,23 +93,43 @@ class _Loaded:
     groups: list[ContactGroup]
     members: list[tuple[int, int]]
 
-    def info(self, contact: Contact) -> ContactInfo:
+    @cached_property
+    def _groups_of(self) -> dict[int, list[str]]:
+        """Each contact's groups' names, by contact id."""
         names = {g.id: g.name for g in self.groups}
-        groups = sorted(names[g] for g, c in self.members if c == contact.id)
+        found: dict[int, list[str]] = {}
+        for group, contact in self.members:
+            found.setdefault(contact, []).append(names[group])
+        return found
+
+    @cached_property
+    def _members_of(self) -> dict[int, list[Contact]]:
+        """Each group's contacts, by group id, by name."""
+        contacts = {c.id: c for c in self.contacts}
+        found: dict[int, list[Contact]] = {}
+        for group, contact in self.members:
+            found.setdefault(group, []).append(contacts[contact])
+        for members in found.values():
+            members.sort(key=lambda c: c.name)
+        return found
+
+    def info(self, contact: Contact) -> ContactInfo:
         return ContactInfo(
             id=contact.id,
             name=contact.name,
             fax_number=contact.fax_number,
             company=contact.company,
             notes=contact.notes,
-            groups=groups,
+            groups=sorted(self._groups_of.get(contact.id, [])),
             updated_at=contact.updated_at,
         )
 
     def group_info(self, group: ContactGroup) -> ContactGroupInfo:
-        names = {c.id: c.name for c in self.contacts}
-        members = sorted(names[c] for g, c in self.members if g == group.id)
-        return ContactGroupInfo(name=group.name, members=members)
+        return ContactGroupInfo(name=group.name, members=[c.name for c in self.members_of(group)])
+
+    def members_of(self, group: ContactGroup) -> list[Contact]:
+        """The group's contacts, by name."""
+        return self._members_of.get(group.id, [])
 
     def group(self, name: str) -> ContactGroup:
         found = next((g for g in self.groups if g.name == name), None)
@@ -210,14 +231,13 @@ class AddressBook:
         groups), checked as :meth:`add_contact` checks them."""
         async with self.ctx.db.transaction() as conn:
             old = _contact(await _load(conn, book), contact_id)
-            loaded_groups = [g.name for g in await q.list_contact_groups(conn, book.owner_id)]
             row = ContactRow(
                 0,
                 old.name if name is None else name.strip(),
                 old.fax_number if fax_number is None else fax_number.strip(),
                 old.company if company is None else company.strip(),
                 old.notes if notes is None else notes,
-                tuple(loaded_groups if groups is None else groups),
+                tuple(groups or ()),
             )
             self._check_row("", row)
             if row.name != old.name and await q.find_contact(conn, book.owner_id, row.name):
@@ -317,8 +337,7 @@ class AddressBook:
                 raise ContactNotFoundError(
                     f"no group {name!r} in the account's address book or the shared one"
                 )
-            group = found.group(name)
-            members = [c for c in found.contacts if (group.id, c.id) in set(found.members)]
+            members = found.members_of(found.group(name))
             if not members:
                 raise AddressBookError(f"the group {name!r} has no members")
             for contact in members:
