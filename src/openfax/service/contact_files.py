@@ -1,7 +1,8 @@
 """Address book files: contacts read from and written to CSV and vCard (3.0 and 4.0).
 
-Reading gives each contact with the line of the file it starts on, so that the address
-book can name the line of each bad row; a whole file is read before anything is stored.
+Reading gives each contact with the line of the file it starts on (a vCard's BEGIN line),
+so that the address book can name the line of each bad row; a whole file is read before
+anything is stored.
 vCards are parsed by ``vobject`` (a card at a time, so that a broken card is named by its
 line and the others are still read); a card without a fax number (``TEL;TYPE=fax``, or
 2.1's ``TEL;FAX``) is no fax contact and is left out, counted. A card's CATEGORIES are the
@@ -161,8 +162,8 @@ def _read_vcards(text: str, found: ReadFile) -> None:
         try:
             card = vobject.readOne(card_text)
         except Exception as exc:  # vobject raises ParseError and others on broken cards
-            line = start + max(0, int(getattr(exc, "lineNumber", 1) or 1) - 1)
-            found.problems.append(f"line {line}: not a vCard: {_vobject_reason(exc)}")
+            # Named by the card's first line: vobject's own line numbers are not the card's.
+            found.problems.append(f"line {start}: the card is not a vCard: {_reason(exc)}")
             continue
         number = _fax_number(card)
         if number is None:
@@ -188,8 +189,8 @@ def _read_vcards(text: str, found: ReadFile) -> None:
         )
 
 
-def _vobject_reason(exc: BaseException) -> str:
-    """A vobject error's message without the line it names (the file's line is given)."""
+def _reason(exc: BaseException) -> str:
+    """A vobject error's message without the line it names (the card's line is given)."""
     return str(exc).split(": ", 1)[-1] if str(exc).startswith("At line") else str(exc)
 
 
