@@ -97,9 +97,15 @@ def address_book_routes(service: FaxService) -> APIRouter:
     # --- contacts -----------------------------------------------------------------------------
 
     @api.get("/contacts")
-    async def get_contacts(book: BookParam, who: Reader) -> list[ContactInfo]:
-        """The book's contacts, by name."""
-        return await books().get_contacts(opened(book, who))
+    async def get_contacts(
+        book: BookParam,
+        who: Reader,
+        name: Annotated[
+            str | None, Query(max_length=MAX_NAME_LENGTH, description="only the one so named")
+        ] = None,
+    ) -> list[ContactInfo]:
+        """The book's contacts, by name (``name``: the one so named, or none)."""
+        return await books().get_contacts(opened(book, who), name)
 
     @api.post("/contacts", status_code=201)
     async def add_contact(book: BookParam, contact: NewContact, who: Reader) -> ContactInfo:

@@ -55,10 +55,10 @@ class AddressBook:
             contact = format_id(contact)
         if len(contact) == 16 and all(c in "0123456789abcdefABCDEF" for c in contact):
             return _CONTACT.validate_python(self._connection.get(self._contact_path(contact)))
-        found = next((c for c in self.get_contacts() if c.name == contact), None)
-        if found is None:
+        found = self._connection.get(self._contacts, name=contact)
+        if not found:
             raise ContactNotFoundError(f"the address book has no contact {contact!r}")
-        return found
+        return _CONTACT.validate_python(found[0])
 
     def add_contact(
         self,

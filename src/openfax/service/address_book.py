@@ -20,9 +20,10 @@ before anything is stored, its bad rows named by line, and stored in one transac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -49,6 +50,7 @@ from openfax.model.contacts import (
 )
 from openfax.model.numbers import canonical_number
 from openfax.model.records import MAX_NUMBER_LENGTH, Recipient
+from openfax.providers import Line
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record
 from openfax.service.config_file import AddressBookConfig
 from openfax.service.contact_files import (
@@ -56,13 +58,14 @@ from openfax.service.contact_files import (
     VCARD_VERSIONS,
     ContactRow,
     FileFormat,
+    ReadFile,
     VCardVersion,
     detect_format,
     read_contacts,
     write_csv,
     write_vcards,
 )
-from openfax.service.context import ServiceContext
+from openfax.service.context import ServiceContext, reaches_any
 from openfax.service.submission import number_problem
 from openfax.store import Contact, ContactGroup
 from openfax.store import queries as q
@@ -167,17 +170,20 @@ class AddressBook:
 
     # --- contacts -----------------------------------------------------------------------------
 
-    async def get_contacts(self, book: Book) -> list[ContactInfo]:
-        """The book's contacts, by name."""
+    async def get_contacts(self, book: Book, name: str | None = None) -> list[ContactInfo]:
+        """The book's contacts, by name; only the one named ``name``, if given (none if the
+        book has no contact so named)."""
         async with self.ctx.db.read() as conn:
-            loaded = await _load(conn, book)
-        return [loaded.info(contact) for contact in loaded.contacts]
+            if name is None:
+                loaded = await _load(conn, book)
+                return [loaded.info(contact) for contact in loaded.contacts]
+            found = await q.find_contact(conn, book.owner_id, name)
+            return [] if found is None else [await _info(conn, book, found)]
 
     async def get_contact(self, book: Book, contact_id: int) -> ContactInfo:
         """One contact of the book; ContactNotFoundError if it has none of that id."""
         async with self.ctx.db.read() as conn:
-            loaded = await _load(conn, book)
-        return loaded.info(_contact(loaded, contact_id))
+            return await _info(conn, book, await _contact(conn, book, contact_id))
 
     async def add_contact(
         self,
@@ -212,8 +218,7 @@ class AddressBook:
             group_ids = await self._group_ids(conn, book, row.groups)
             await q.set_contact_groups(conn, contact.id, group_ids)
             await self._audit(conn, book, actor, "contact added", contact.name)
-            loaded = await _load(conn, book)
-        return loaded.info(contact)
+            return await _info(conn, book, contact)
 
     async def edit_contact(
         self,
@@ -230,7 +235,7 @@ class AddressBook:
         """Change the fields given of a contact (None keeps one; ``groups`` replaces its
         groups), checked as :meth:`add_contact` checks them."""
         async with self.ctx.db.transaction() as conn:
-            old = _contact(await _load(conn, book), contact_id)
+            old = await _contact(conn, book, contact_id)
             row = ContactRow(
                 0,
                 old.name if name is None else name.strip(),
@@ -254,19 +259,15 @@ class AddressBook:
             if groups is not None:
                 await q.set_contact_groups(conn, new.id, await self._group_ids(conn, book, groups))
             await self._audit(conn, book, actor, "contact changed", new.name)
-            loaded = await _load(conn, book)
-        return loaded.info(new)
+            return await _info(conn, book, new)
 
     async def remove_contact(
         self, book: Book, contact_id: int, *, actor: str = SERVICE_ACTOR
     ) -> None:
         """Remove a contact (from its groups too); ContactNotFoundError if there is none."""
         async with self.ctx.db.transaction() as conn:
-            contact = await q.get_contact(conn, book.owner_id, contact_id)
-            if contact is None or not await q.delete_contact(conn, book.owner_id, contact_id):
-                raise ContactNotFoundError(
-                    f"the address book has no contact {format_id(contact_id)}"
-                )
+            contact = await _contact(conn, book, contact_id)
+            await q.delete_contact(conn, book.owner_id, contact_id)
             await self._audit(conn, book, actor, "contact removed", contact.name)
 
     # --- groups -------------------------------------------------------------------------------
@@ -372,18 +373,11 @@ class AddressBook:
             file_format = detect_format(data)
         if file_format not in FILE_FORMATS:
             raise AddressBookError(f"format: {file_format!r} is not one of {FILE_FORMATS}")
-        found = read_contacts(data, cast(FileFormat, file_format))
-        problems = list(found.problems)
-        first_line: dict[str, int] = {}
-        for row in found.rows:
-            problems += self._row_problems(f"line {row.line}: ", row)
-            if row.name in first_line:
-                problems.append(
-                    f"line {row.line}: the name {row.name!r} is on line {first_line[row.name]} too"
-                )
-            first_line.setdefault(row.name, row.line)
-        if problems:
-            raise AddressBookError(_refusal(problems))
+        # Reading and checking ten thousand rows takes a second or more: not on the loop.
+        lines = tuple(self.ctx.lines.values())
+        found = await asyncio.to_thread(
+            self._read_checked, data, cast(FileFormat, file_format), lines
+        )
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as conn:
             existing = {c.name: c for c in await q.list_contacts(conn, book.owner_id)}
@@ -407,18 +401,19 @@ class AddressBook:
             groups_before = len(await q.list_contact_groups(conn, book.owner_id))
             await q.insert_contacts(conn, added)
             ids = {c.name: c.id for c in added}
-            for row in found.rows:
-                old = existing.get(row.name)
-                if old is not None:
-                    ids[row.name] = old.id
-                    changed = replace(
-                        old,
-                        fax_number=row.fax_number,
-                        company=row.company,
-                        notes=row.notes,
-                        updated_at=now,
-                    )
-                    await q.replace_contact(conn, changed)
+            changed = [
+                replace(
+                    existing[row.name],
+                    fax_number=row.fax_number,
+                    company=row.company,
+                    notes=row.notes,
+                    updated_at=now,
+                )
+                for row in found.rows
+                if row.name in existing
+            ]
+            await q.replace_contacts(conn, changed)
+            ids.update({c.name: c.id for c in changed})
             names = sorted({g for row in found.rows for g in row.groups})
             group_ids = dict(zip(names, await self._group_ids(conn, book, names), strict=True))
             await q.add_group_members(
@@ -444,8 +439,8 @@ class AddressBook:
             raise AddressBookError(f"version: {version!r} is not one of {VCARD_VERSIONS}")
         contacts = await self.get_contacts(book)
         if file_format == "csv":
-            return write_csv(contacts)
-        return write_vcards(contacts, cast(VCardVersion, version))
+            return await asyncio.to_thread(write_csv, contacts)
+        return await asyncio.to_thread(write_vcards, contacts, cast(VCardVersion, version))
 
     # --- inside -------------------------------------------------------------------------------
 
@@ -460,13 +455,37 @@ class AddressBook:
             "(address_book.max_contacts)"
         )
 
+    def _read_checked(
+        self, data: bytes, file_format: FileFormat, lines: Sequence[Line]
+    ) -> ReadFile:
+        """The contacts of an import file, once every row is checked (on a worker thread:
+        ``lines`` are the node's lines as they were, which a number's check asks);
+        AddressBookError naming the bad rows by line."""
+        found = read_contacts(data, file_format)
+        problems = list(found.problems)
+        first_line: dict[str, int] = {}
+        dials = partial(reaches_any, lines)
+        for row in found.rows:
+            problems += self._row_problems(f"line {row.line}: ", row, dials)
+            if row.name in first_line:
+                problems.append(
+                    f"line {row.line}: the name {row.name!r} is on line {first_line[row.name]} too"
+                )
+            first_line.setdefault(row.name, row.line)
+        if problems:
+            raise AddressBookError(_refusal(problems))
+        return found
+
     def _check_row(self, prefix: str, row: ContactRow) -> None:
         problems = self._row_problems(prefix, row)
         if problems:
             raise AddressBookError("; ".join(problems))
 
-    def _row_problems(self, prefix: str, row: ContactRow) -> list[str]:
-        """What is wrong with a contact's fields, each ``prefix`` and the field named."""
+    def _row_problems(
+        self, prefix: str, row: ContactRow, dials: Callable[[str], bool] | None = None
+    ) -> list[str]:
+        """What is wrong with a contact's fields, each ``prefix`` and the field named
+        (``dials``: whether a line reaches a SIP URI; None: ask the node's lines now)."""
         problems = []
         for field, value, most in (
             ("name", row.name, MAX_NAME_LENGTH),
@@ -488,7 +507,7 @@ class AddressBook:
         if not row.fax_number:
             problems.append(f"{prefix}fax_number: is empty")
         elif len(row.fax_number) <= MAX_NUMBER_LENGTH and not CONTROL.search(row.fax_number):
-            reason = number_problem(row.fax_number, self.ctx.dials)
+            reason = number_problem(row.fax_number, dials or self.ctx.dials)
             if reason is not None:
                 problems.append(f"{prefix}fax_number: {row.fax_number!r} {reason}")
         for group in row.groups:
@@ -542,11 +561,18 @@ async def _load(conn: AsyncConnection, book: Book) -> _Loaded:
     )
 
 
-def _contact(loaded: _Loaded, contact_id: int) -> Contact:
-    found = next((c for c in loaded.contacts if c.id == contact_id), None)
+async def _contact(conn: AsyncConnection, book: Book, contact_id: int) -> Contact:
+    """The book's contact of that id; ContactNotFoundError if it has none."""
+    found = await q.get_contact(conn, book.owner_id, contact_id)
     if found is None:
         raise ContactNotFoundError(f"the address book has no contact {format_id(contact_id)}")
     return found
+
+
+async def _info(conn: AsyncConnection, book: Book, contact: Contact) -> ContactInfo:
+    """One contact of the book as shown, with its groups (read without the other contacts)."""
+    groups = await q.list_contact_groups(conn, book.owner_id)
+    return _Loaded([contact], groups, await q.list_group_members(conn, book.owner_id)).info(contact)
 
 
 async def _contact_ids(conn: AsyncConnection, book: Book, names: Sequence[str]) -> list[int]:

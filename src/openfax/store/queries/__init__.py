@@ -42,6 +42,7 @@ from openfax.store.queries.address_book import (
     list_contacts,
     list_group_members,
     replace_contact,
+    replace_contacts,
     set_contact_groups,
     set_group_members,
 )
@@ -303,6 +304,7 @@ __all__ = [
     "release_body",
     "renew_lease",
     "replace_contact",
+    "replace_contacts",
     "resend_routing",
     "restart_job",
     "resume_job",

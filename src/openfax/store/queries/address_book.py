@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.store.queries._shared import dialect_insert
-from openfax.store.records import Contact, ContactGroup, values
+from openfax.store.records import Contact, ContactGroup, field_names, values
 from openfax.store.schema import (
     address_book_contacts as contacts,
 )
@@ -57,12 +57,24 @@ async def insert_contacts(conn: AsyncConnection, added: Sequence[Contact]) -> No
 async def replace_contact(conn: AsyncConnection, contact: Contact) -> bool:
     """Store every field of a contact of its book over the one of its id; False if the
     book has none of that id."""
+    return await replace_contacts(conn, [contact]) == 1
+
+
+async def replace_contacts(conn: AsyncConnection, changed: Sequence[Contact]) -> int:
+    """:func:`replace_contact` for many contacts in one statement; how many were found."""
+    if not changed:
+        return 0
+    fields = [name for name in field_names(Contact) if name not in ("id", "owner_id")]
     statement = (
         update(contacts)
-        .where(contacts.c.id == contact.id, contacts.c.owner_id == contact.owner_id)
-        .values(values(contact))
+        .where(contacts.c.id == bindparam("key_id"), contacts.c.owner_id == bindparam("key_owner"))
+        .values({name: bindparam(name) for name in fields})
     )
-    return bool((await conn.execute(statement)).rowcount)
+    rows = [
+        {"key_id": c.id, "key_owner": c.owner_id, **{name: getattr(c, name) for name in fields}}
+        for c in changed
+    ]
+    return int((await conn.execute(statement, rows)).rowcount)
 
 
 async def delete_contact(conn: AsyncConnection, owner_id: int, contact_id: int) -> bool:
