@@ -21,11 +21,13 @@ before anything is stored, its bad rows named by line, and stored in one transac
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from typing import cast
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import (
@@ -209,7 +211,7 @@ class AddressBook:
             notes=row.notes,
             updated_at=self.ctx.clock.now(),
         )
-        async with self.ctx.db.transaction() as conn:
+        async with _named_once(), self.ctx.db.transaction() as conn:
             if await q.find_contact(conn, book.owner_id, contact.name) is not None:
                 raise InvalidOperationError(f"the address book has a contact {row.name!r} already")
             if await q.count_contacts(conn, book.owner_id) >= self._limits.max_contacts:
@@ -234,7 +236,7 @@ class AddressBook:
     ) -> ContactInfo:
         """Change the fields given of a contact (None keeps one; ``groups`` replaces its
         groups), checked as :meth:`add_contact` checks them."""
-        async with self.ctx.db.transaction() as conn:
+        async with _named_once(), self.ctx.db.transaction() as conn:
             old = await _contact(conn, book, contact_id)
             row = ContactRow(
                 0,
@@ -293,7 +295,7 @@ class AddressBook:
         problem = _group_name_problem(name)
         if problem:
             raise AddressBookError(f"group: {problem}")
-        async with self.ctx.db.transaction() as conn:
+        async with _named_once(), self.ctx.db.transaction() as conn:
             if any(g.name == name for g in await q.list_contact_groups(conn, book.owner_id)):
                 raise InvalidOperationError(f"the address book has a group {name!r} already")
             (group_id,) = await self._group_ids(conn, book, [name])
@@ -379,7 +381,7 @@ class AddressBook:
             self._read_checked, data, cast(FileFormat, file_format), lines
         )
         now = self.ctx.clock.now()
-        async with self.ctx.db.transaction() as conn:
+        async with _named_once(), self.ctx.db.transaction() as conn:
             existing = {c.name: c for c in await q.list_contacts(conn, book.owner_id)}
             added = [
                 Contact(
@@ -583,6 +585,19 @@ async def _contact_ids(conn: AsyncConnection, book: Book, names: Sequence[str]) 
     if missing:
         raise ContactNotFoundError(f"the address book has no contact {missing[0]!r}")
     return [ids[name] for name in dict.fromkeys(names)]
+
+
+@asynccontextmanager
+async def _named_once() -> AsyncIterator[None]:
+    """A change that names a contact or group: a name another request took meanwhile (the
+    unique key refuses it, on PostgreSQL where two transactions may both have found it
+    free) is InvalidOperationError, as a name found taken is; the change is rolled back."""
+    try:
+        yield
+    except IntegrityError:
+        raise InvalidOperationError(
+            "a contact or group of that name was added meanwhile: nothing was changed"
+        ) from None
 
 
 def _group_name_problem(name: str) -> str | None:
