@@ -28,12 +28,17 @@ from tests.factories import make_pdf
 
 MAX_CONTACTS = 8
 MAX_IMPORT_KB = 4
+MAX_GROUPS = 3
 WAIT = 120.0
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    limits = {"max_contacts": MAX_CONTACTS, "max_import_kb": MAX_IMPORT_KB}
+    limits = {
+        "max_contacts": MAX_CONTACTS,
+        "max_groups": MAX_GROUPS,
+        "max_import_kb": MAX_IMPORT_KB,
+    }
     with running(tmp_path_factory.mktemp("openfaxd"), address_book=limits) as started:
         yield started
 
@@ -129,6 +134,11 @@ def test_fields_and_numbers_follow_the_servers_rules(daemon: Daemon, admin: FaxS
             book.add_group("a;b")
         with pytest.raises(ContactNotFoundError, match="no contact 'Ghost'"):
             book.add_group("Ghosts", ["Ghost"])
+        book.add_contact("Grouped", "1001", groups=["One", "Two", "Three"])
+        with pytest.raises(AddressBookError, match=r"at most 3 groups \(address_book.max_groups"):
+            book.add_group("Four")
+        assert [g.name for g in book.get_groups()] == ["One", "Three", "Two"]
+        book.remove_contact("Grouped")
         for index in range(MAX_CONTACTS):
             book.add_contact(f"Contact {index}", f"555 01{index:02d}")
         with pytest.raises(AddressBookError, match=r"at most 8 contacts \(address_book"):
