@@ -25,6 +25,7 @@ from openfax.cli.administration import (
     extension_property,
     providers,
 )
+from openfax.cli.contacts import contacts
 from openfax.cli.cups import cups
 from openfax.cli.options import (
     install_options,
@@ -146,7 +147,13 @@ def virtual_modems(
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--to", "to", multiple=True, required=True, help="A fax number; repeat for more.")
+@click.option("--to", "to", multiple=True, help="A fax number; repeat for more.")
+@click.option(
+    "--to-group",
+    "to_groups",
+    multiple=True,
+    help="An address book group (yours, else the shared one's): each member; repeat for more.",
+)
 @click.option("--subject", default="", help="Subject (cover page, archive).")
 @click.option("--note", default="", help="Note (cover page).")
 @click.option("--cover", default=None, help="Name of a server cover page to put first.")
@@ -165,14 +172,19 @@ def virtual_modems(
 @click.option("--group-receipts", is_flag=True, help="One receipt for all recipients.")
 @json_option
 @server_options
-def send(files: tuple[str, ...], to: tuple[str, ...], **options: Any) -> None:
-    """Send FILES as one fax to each --to number; prints one job id per recipient.
+def send(
+    files: tuple[str, ...], to: tuple[str, ...], to_groups: tuple[str, ...], **options: Any
+) -> None:
+    """Send FILES as one fax to each --to number and each member of each --to-group; prints
+    one job id per recipient.
 
     With --wait, exits with status 1 unless every fax was delivered.
     """
+    if not to and not to_groups:
+        raise click.UsageError("give a recipient: --to NUMBER or --to-group NAME")
     server_name, token = options.pop("server_name"), options.pop("token")
     with fax.connected(server_name, token) as server:
-        delivered = fax.send(server, files, to, **options)
+        delivered = fax.send(server, files, to, groups=to_groups, **options)
     if not delivered:
         raise SystemExit(1)
 
@@ -328,6 +340,7 @@ def restore(backup_file: Path, config: Path | None, data_dir: Path | None, as_js
 
 cli.add_command(routing)
 cli.add_command(outbound)
+cli.add_command(contacts)
 cli.add_command(config)
 cli.add_command(audit)
 cli.add_command(receipts)

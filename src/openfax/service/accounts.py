@@ -295,13 +295,15 @@ class Accounts:
         return _info(account)
 
     async def remove_account(self, name: str, *, actor: str = SERVICE_ACTOR) -> None:
-        """FAXCOMEX ``RemoveAccount(name)``: the account and its tokens go, its faxes stay."""
+        """FAXCOMEX ``RemoveAccount(name)``: the account, its tokens and its address book go,
+        its faxes stay."""
 
         async def remove(conn: Any) -> None:
             account = await q.get_account(conn, name)
             if account is None or not await q.delete_account(conn, name):
                 raise AccountNotFoundError(name)
             await q.delete_setting(conn, default_sender_key(account.id))
+            await q.delete_address_book(conn, account.id)
 
         await self._change(remove, actor, f"account:{name}", {"change": "removed"})
 

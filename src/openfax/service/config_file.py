@@ -372,6 +372,18 @@ class OcrConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AddressBookConfig:
+    """The limits of the address books (``docs/design/address-book.md``)."""
+
+    max_contacts: int = 10_000
+    """Contacts one book (an account's, or the shared one) holds at most."""
+    max_groups: int = 1_000
+    """Groups one book holds at most."""
+    max_import_kb: int = 4096
+    """The largest CSV or vCard file an import takes (KiB)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
     """The whole configuration of one ``openfaxd``."""
 
@@ -396,6 +408,7 @@ class ServiceConfig:
     """LibreOffice, which makes Office documents PDF (:mod:`openfax.documents.office`)."""
     log: LogConfig = LogConfig()
     ocr: OcrConfig = OcrConfig()
+    address_book: AddressBookConfig = AddressBookConfig()
     source: str = field(default="<defaults>", compare=False)
     """Where the configuration was read from, for messages."""
 
@@ -558,6 +571,9 @@ def time_of_day(source: str, key: str, value: Any) -> time:
 
 
 _POSITIVE = {
+    "max_contacts",
+    "max_groups",
+    "max_import_kb",
     "lease_seconds",
     "max_pages",
     "max_recipients",
@@ -628,6 +644,9 @@ MAX_RETRIES = 99
 MAX_SECONDS = 366 * 24 * 60 * 60
 """The longest deadline or timer in seconds (a year)."""
 _MOST: dict[str, float] = {
+    "max_contacts": 1_000_000,
+    "max_groups": 100_000,
+    "max_import_kb": 1024 * 1024,
     "timeout_seconds": 3600,
     "workers": 64,
     "page_limit": 1000,

@@ -21,6 +21,7 @@ from typing import Generic, Self, TypeVar
 from openfax.documents.office import OfficeConverter
 from openfax.model.events import ServerShutDown
 from openfax.service.accounts import Accounts
+from openfax.service.address_book import AddressBook
 from openfax.service.archives import Archives
 from openfax.service.audit import AuditAction, record_read
 from openfax.service.clock import Clock, SystemClock
@@ -87,6 +88,7 @@ class _Parts:
     routing: Routing
     receipts: Receipts
     cover_pages: CoverPages
+    address_book: AddressBook
     extension_properties: ExtensionProperties
     listening: Listening
     activity: ServerActivity
@@ -199,6 +201,7 @@ class FaxService:
             routing=Routing(inbound, OutboundRouting(ctx)),
             receipts=Receipts(ctx),
             cover_pages=CoverPages(ctx),
+            address_book=AddressBook(ctx),
             extension_properties=extensions,
             listening=Listening(ctx.hub),
             activity=ServerActivity(ctx),
@@ -317,6 +320,8 @@ class FaxService:
     """The delivery receipts queued, sent and failed."""
     cover_pages = _Part[CoverPages]()
     """The server's cover pages."""
+    address_book = _Part[AddressBook]()
+    """The address books: each account's contacts and groups, and the shared book."""
     extension_properties = _Part[ExtensionProperties]()
     """FAXCOMEX ``GetExtensionProperty`` and ``SetExtensionProperty``: the plug-ins'
     blobs, server-wide and per device."""

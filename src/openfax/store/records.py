@@ -373,3 +373,25 @@ class GroupGrant:
 
     group_name: str
     rights: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contact:
+    """A contact of an address book (``owner_id``: its account's id, 0 for the shared book)."""
+
+    id: int = field(default_factory=new_id)
+    owner_id: int
+    name: str
+    company: str = ""
+    fax_number: str
+    notes: str = ""
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactGroup:
+    """A group of contacts of one address book."""
+
+    id: int = field(default_factory=new_id)
+    owner_id: int
+    name: str

@@ -148,7 +148,7 @@ def test_usage_errors_stay_with_click(daemon: Daemon, tmp_path: Path) -> None:
     for args, message in [
         (["send", str(tmp_path / "missing.pdf"), "--to", "1"], "does not exist"),
         (["send", letter, "--to", "1", "--priority", "urgent"], "'urgent' is not one of"),
-        (["send", letter], "Missing option '--to'"),
+        (["send", letter], "give a recipient: --to NUMBER or --to-group NAME"),
         (["send", letter, "--to", "1", "--fax"], "No such option '--fax'"),
         (["jobs", "extra"], "unexpected extra argument"),
     ]:
