@@ -60,6 +60,12 @@ def cli(verbose: int) -> None:
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="TIFF to write."
 )
 @render_options
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes that render PDF pages at once [default: one per CPU].",
+)
 @json_option
 def render(inputs: tuple[str, ...], output: str, **options: Any) -> None:
     """Render documents (PDF, images, text) to a TIFF Class F fax file."""

@@ -16,6 +16,7 @@ from openfax.errors import DocumentError
 
 if TYPE_CHECKING:
     from openfax.documents.office import OfficeConverter
+    from openfax.documents.workers import PageWorkers
 
 
 def render_documents(
@@ -40,18 +41,21 @@ def iter_pages(
     resolution: Resolution = Resolution.FINE,
     page_size: PageSize = PageSize.A4,
     office: OfficeConverter | None = None,
+    workers: PageWorkers | None = None,
 ) -> Iterator[FaxPage]:
     """The pages of `render_documents`, each rendered only when asked for, so that
     `write_fax_tiff(iter_pages(...))` codes pages while the next ones render and holds a few
-    pages at a time, whatever the length of the documents."""
+    pages at a time, whatever the length of the documents. With `workers`, the pages of PDFs
+    (and of Office documents) are rendered and coded by its processes."""
+    pdf_pages = render_pdf if workers is None else workers.pages
     for name in paths:
         path = Path(name)
         kind = detect(path)
         if kind.office:
             with _converter(path, kind, office).pdf_of(path, kind) as pdf:
-                yield from render_pdf(pdf, resolution, page_size)
+                yield from pdf_pages(pdf, resolution, page_size)
         elif kind is FileType.PDF:
-            yield from render_pdf(path, resolution, page_size)
+            yield from pdf_pages(path, resolution, page_size)
         elif kind is FileType.IMAGE:
             yield from render_image(path, resolution, page_size)
         else:
