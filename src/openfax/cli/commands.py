@@ -36,6 +36,7 @@ from openfax.cli.options import (
 )
 from openfax.cli.outbound import outbound
 from openfax.cli.receipts import logging_group, receipts
+from openfax.cli.render import MAX_WORKERS
 from openfax.cli.routing import routing
 from openfax.cli.tls import tls
 
@@ -62,7 +63,7 @@ def cli(verbose: int) -> None:
 @render_options
 @click.option(
     "--workers",
-    type=click.IntRange(1, 64),
+    type=click.IntRange(1, MAX_WORKERS),
     default=None,
     help="Processes that render PDF pages at once [default: one per CPU].",
 )

@@ -1,14 +1,38 @@
-"""``openfax render``: documents in, one TIFF Class F out."""
+"""``openfax render``: documents in, one TIFF Class F out.
+
+Imports neither Click nor anything the rendering does not use: the quick path
+(``openfax.cli.quick``) runs a plain ``openfax render`` through ``render_report`` without
+the Click application, whose import would cost as much as rendering a few pages.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from datetime import datetime
 from pathlib import Path
-
-import click
+from typing import Any
 
 from openfax.errors import FaxError
+
+RENDER_CHOICES = [
+    (
+        "--resolution",
+        ["standard", "fine", "superfine"],
+        "fine",
+        "Vertical resolution (204 dpi across).",
+    ),
+    ("--page-size", ["a4", "letter", "legal"], "a4", "Paper size of the fax pages."),
+    (
+        "--compression",
+        ["mh", "mr", "mmr"],
+        "mr",
+        "TIFF coding: MH (T.4 1-D), MR (T.4 2-D), MMR (T.6).",
+    ),
+]
+"""The options that say how a document is rendered: name, choices, default, help (the
+Click commands' and the quick path's)."""
+MAX_WORKERS = 64
+"""Most worker processes ``--workers`` may ask for."""
 
 
 def render_to_tiff(
@@ -70,7 +94,7 @@ def render_to_tiff(
             office.close()
 
 
-def run_render(
+def render_report(
     inputs: list[str],
     output: str,
     *,
@@ -79,29 +103,37 @@ def run_render(
     compression: str,
     workers: int | None = None,
     as_json: bool = False,
-) -> None:
-    """Render and report the page count, or fail with the document's error; ``workers``
-    processes render PDF pages (None: one per CPU)."""
+) -> str:
+    """Render ``inputs`` to ``output`` with ``workers`` processes for PDF pages (None: one
+    per CPU) and say what was written: a line, or a JSON object; FaxError as
+    ``render_to_tiff`` raises it."""
     if workers is None:
         from openfax.documents.workers import default_workers
 
         workers = default_workers()
-    try:
-        count = render_to_tiff(
-            inputs,
-            Path(output),
-            resolution=resolution,
-            page_size=page_size,
-            compression=compression,
-            workers=workers,
-        )
-    except FaxError as exc:
-        raise click.ClickException(str(exc)) from None
+    count = render_to_tiff(
+        inputs,
+        Path(output),
+        resolution=resolution,
+        page_size=page_size,
+        compression=compression,
+        workers=workers,
+    )
     if as_json:
         import json
 
         report = {"output": output, "pages": count, "resolution": resolution}
-        click.echo(json.dumps(report | {"page_size": page_size, "compression": compression}))
-        return
+        return json.dumps(report | {"page_size": page_size, "compression": compression})
     plural = "s" if count != 1 else ""
-    click.echo(f"{output}: {count} page{plural}, {resolution}, {compression.upper()}")
+    return f"{output}: {count} page{plural}, {resolution}, {compression.upper()}"
+
+
+def run_render(inputs: list[str], output: str, **options: Any) -> None:
+    """``render_report`` for the Click command: the report echoed, or the document's error
+    as Click reports a failure."""
+    import click
+
+    try:
+        click.echo(render_report(inputs, output, **options))
+    except FaxError as exc:
+        raise click.ClickException(str(exc)) from None
