@@ -7,6 +7,7 @@ the Click application, whose import would cost as much as rendering a few pages.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -107,6 +108,9 @@ def render_report(
     """Render ``inputs`` to ``output`` with ``workers`` processes for PDF pages (None: one
     per CPU) and say what was written: a line, or a JSON object; FaxError as
     ``render_to_tiff`` raises it."""
+    # numpy's OpenBLAS starts a thread per CPU as it is imported, some 50 ms of CPU for a
+    # command that does no linear algebra (a user's own setting is kept).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if workers is None:
         from openfax.documents.workers import default_workers
 

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import functools
 import math
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openfax.documents.ccitt import decode_strip, encode_rows
 from openfax.documents.pages import FAX_WIDTH, Compression, FaxPage, PageSize, Resolution
 from openfax.documents.pdf import count_pdf_pages, render_pdf, render_pdf_rows
 from openfax.errors import DocumentError
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 MAX_RUN = 4
 """Most pages a worker renders in one task: runs short enough to share a document's pages
@@ -70,6 +72,8 @@ class PageWorkers:
             return
         # At least four runs a worker, so that the last ones even out the workers' shares.
         run = min(MAX_RUN, math.ceil(total / (4 * self.count)))
+        from concurrent.futures.process import BrokenProcessPool  # with the pool, when needed
+
         starts = iter(range(0, total, run))
         pool = self._started()
         height = page_size.rows(resolution)
@@ -103,8 +107,12 @@ class PageWorkers:
                 future.cancel()
 
     def _started(self) -> ProcessPoolExecutor:
-        """The worker processes, forked now if they are not running yet."""
+        """The worker processes, forked now if they are not running yet (multiprocessing is
+        imported then: a command that renders no long PDF does without it)."""
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             self._pool = ProcessPoolExecutor(
                 max_workers=self.count, mp_context=multiprocessing.get_context("fork")
             )
