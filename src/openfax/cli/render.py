@@ -53,16 +53,7 @@ def render_to_tiff(
 
     Returns the number of pages written.
     """
-    from openfax.documents import (
-        Compression,
-        PageSize,
-        Resolution,
-        count_pages,
-        draw_header_line,
-        format_header_line,
-        iter_pages,
-        write_fax_tiff,
-    )
+    from openfax.documents import Compression, PageSize, Resolution, iter_pages, write_fax_tiff
     from openfax.documents.office import OfficeConverter
     from openfax.documents.workers import PageWorkers
 
@@ -84,6 +75,8 @@ def render_to_tiff(
                 workers=pool,
             )
             if header_tsid is not None:
+                from openfax.documents import count_pages, draw_header_line, format_header_line
+
                 now = datetime.now().astimezone()
                 total = sum(count_pages(path, page_size=size, office=office) for path in paths)
                 pages = (

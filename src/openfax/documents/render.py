@@ -1,4 +1,8 @@
-"""Turning a list of documents into fax pages, each by the renderer its content calls for."""
+"""Turning a list of documents into fax pages, each by the renderer its content calls for.
+
+The image and text renderers are imported when a document of theirs comes: a command that
+renders PDFs alone does without Pillow's drawing and font modules.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from openfax.documents.filetype import FileType, detect
-from openfax.documents.image import count_image_pages, render_image
 from openfax.documents.pages import FaxPage, PageSize, Resolution
 from openfax.documents.pdf import count_pdf_pages, render_pdf
-from openfax.documents.text import count_text_pages, render_text
 from openfax.errors import DocumentError
 
 if TYPE_CHECKING:
@@ -57,8 +59,12 @@ def iter_pages(
         elif kind is FileType.PDF:
             yield from pdf_pages(path, resolution, page_size)
         elif kind is FileType.IMAGE:
+            from openfax.documents.image import render_image
+
             yield from render_image(path, resolution, page_size)
         else:
+            from openfax.documents.text import render_text
+
             yield from render_text(path, _read_text(path), resolution, page_size)
 
 
@@ -80,7 +86,11 @@ def count_pages(
     if kind is FileType.PDF:
         return count_pdf_pages(path)
     if kind is FileType.IMAGE:
+        from openfax.documents.image import count_image_pages
+
         return count_image_pages(path)
+    from openfax.documents.text import count_text_pages
+
     return count_text_pages(path, _read_text(path), page_size)
 
 
