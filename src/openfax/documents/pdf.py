@@ -116,22 +116,22 @@ def render_pdf(path: Path, resolution: Resolution, page_size: PageSize) -> Itera
 
 
 def render_pdf_rows(
-    path: Path, pages: range, resolution: Resolution, page_size: PageSize
+    path: Path,
+    document: pdfium.PdfDocument,
+    pages: range,
+    resolution: Resolution,
+    page_size: PageSize,
 ) -> Iterator[NDArray[np.uint8]]:
-    """The packed rows (as `FaxPage.rows`) of pages `pages` (from 0) of a PDF, rendered and
-    finished as `render_pdf` does, all on the calling thread: for a process that renders a
-    share of a document's pages (`openfax.documents.workers`)."""
-    document = open_pdf(path)
+    """The packed rows (as `FaxPage.rows`) of pages `pages` (from 0) of the PDF at `path`,
+    open as `document` (`open_pdf`; left open), rendered and finished as `render_pdf` does,
+    all on the calling thread: for a process that renders a share of a document's pages
+    (`openfax.documents.workers`)."""
     gray = np.empty((page_size.rows(resolution), FAX_WIDTH), dtype=np.uint8)
-    try:
-        for index in pages:
-            if _render_page(path, document, index, resolution, page_size, gray):
-                yield FaxPage(to_bilevel(gray, dither=True), resolution).rows
-            else:
-                yield smooth_edges(threshold_rows(gray))
-    finally:
-        with PDFIUM_LOCK:
-            document.close()
+    for index in pages:
+        if _render_page(path, document, index, resolution, page_size, gray):
+            yield FaxPage(to_bilevel(gray, dither=True), resolution).rows
+        else:
+            yield smooth_edges(threshold_rows(gray))
 
 
 def _render_page(

@@ -21,11 +21,19 @@ from typing import TYPE_CHECKING
 
 from openfax.documents.ccitt import decode_strip, encode_rows
 from openfax.documents.pages import FAX_WIDTH, Compression, FaxPage, PageSize, Resolution
-from openfax.documents.pdf import count_pdf_pages, render_pdf, render_pdf_rows
+from openfax.documents.pdf import (
+    PDFIUM_LOCK,
+    count_pdf_pages,
+    open_pdf,
+    render_pdf,
+    render_pdf_rows,
+)
 from openfax.errors import DocumentError
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
+
+    import pypdfium2 as pdfium
 
 MAX_RUN = 4
 """Most pages a worker renders in one task: runs short enough to share a document's pages
@@ -130,9 +138,34 @@ def _code_pages(
     or the reason one cannot be rendered (DocumentError's, which the command raises again
     naming the document: the exception itself does not cross processes)."""
     try:
+        document = _opened(Path(path))
         return [
             encode_rows(rows, FAX_WIDTH, resolution, compression)
-            for rows in render_pdf_rows(Path(path), pages, resolution, page_size)
+            for rows in render_pdf_rows(Path(path), document, pages, resolution, page_size)
         ]
     except DocumentError as error:
         return error.reason
+
+
+_OPEN: dict[tuple[str, int, int, int, int], pdfium.PdfDocument] = {}
+"""In a worker: the PDF it rendered pages of last (one at most), kept open for its next runs
+(a large PDF whose cross-reference table PDFium must rebuild would cost that at each
+opening), under what tells its file: path, device, inode, size, time of change."""
+
+
+def _opened(path: Path) -> pdfium.PdfDocument:
+    """In a worker: the PDF at `path`, open; the one open before is closed if it is another
+    (or the same path holds another file)."""
+    try:
+        status = path.stat()
+    except OSError as error:
+        raise DocumentError(path, f"cannot be read: {error.strerror or error}") from None
+    key = (str(path), status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+    document = _OPEN.get(key)
+    if document is None:
+        with PDFIUM_LOCK:
+            for other in _OPEN.values():
+                other.close()
+        _OPEN.clear()
+        document = _OPEN[key] = open_pdf(path)
+    return document

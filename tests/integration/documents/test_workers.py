@@ -75,3 +75,17 @@ def test_a_page_a_worker_cannot_render_names_the_document_and_the_page(tmp_path:
 def test_no_workers_is_refused() -> None:
     with pytest.raises(ValueError, match="worker processes must be 1 or more, not 0"):
         PageWorkers(0, Compression.MMR)
+
+
+def test_workers_take_one_pdf_after_another_and_a_file_rewritten(tmp_path: Path) -> None:
+    """A worker keeps the PDF it rendered last open: the next document, or another file
+    written at the same path, is opened anew."""
+    first, second = make_pdf(tmp_path / "first.pdf", 6), make_pdf(tmp_path / "second.pdf", 9)
+    with PageWorkers(2, Compression.MMR) as workers:
+        both = list(iter_pages([first, second, first], workers=workers))
+        assert both == render_documents([first, second, first])
+        assert len(both) == 21
+        make_pdf(first, 8)  # the same path, another file
+        again = list(iter_pages([first], workers=workers))
+    assert again == render_documents([first])
+    assert len(again) == 8
