@@ -38,6 +38,7 @@ from openfax.cli.options import (
 )
 from openfax.cli.outbound import outbound
 from openfax.cli.receipts import logging_group, receipts
+from openfax.cli.render import MAX_WORKERS
 from openfax.cli.routing import routing
 from openfax.cli.tls import tls
 
@@ -62,6 +63,12 @@ def cli(verbose: int) -> None:
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="TIFF to write."
 )
 @render_options
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=None,
+    help="Processes that render PDF pages at once [default: one per CPU].",
+)
 @json_option
 def render(inputs: tuple[str, ...], output: str, **options: Any) -> None:
     """Render documents (PDF, images, text) to a TIFF Class F fax file."""
