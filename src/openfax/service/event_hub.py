@@ -3,7 +3,9 @@ published to in-process subscribers as an async iterator filtered by a ServerEve
 
 The log is the single order of events: a subscriber reads it from where it started, so it
 sees every event committed after it subscribed, in commit order, and a slow subscriber
-misses nothing. Commits in this process wake subscribers at once.
+misses nothing. Commits in this process wake subscribers at once; on PostgreSQL the other
+nodes' commits wake them through LISTEN/NOTIFY (:meth:`EventHub.follow_other_nodes`): the
+notice only says that the log grew, the log stays what is read.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from functools import partial
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openfax.errors import StoreError
 from openfax.model import ServerEvents
 from openfax.model.events import EventPayload, event_type, payload_json, payload_of
 from openfax.model.events import EventType as EventType  # the service names it here too
 from openfax.service.clock import Clock
 from openfax.store import Database
 from openfax.store import queries as q
+from openfax.store.notices import EventNotices
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,12 @@ class ServerEvent:
 _logger = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "openfax.after_commit"
+_EMITTED = "openfax.emitted"
+"""A transaction's newest event number (``conn.info``), noted at commit (``_local_seq``)."""
+
+RECONNECT_SECONDS = 0.5
+"""How long a lost LISTEN connection waits before it is made again; twice as long after
+each failure in a row, up to the poll interval."""
 
 
 def after_commit(conn: AsyncConnection, callback: Callable[[], object]) -> None:
@@ -67,6 +77,10 @@ class EventHub:
         self._subscribers = 0
         self._drained = asyncio.Event()
         self._drained.set()
+        self._local_seq = 0
+        """The newest event committed by this process (its subscribers were woken for it)."""
+        self._polled_seq = 0
+        """The newest event the last poll of the log found."""
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -77,6 +91,8 @@ class EventHub:
                 yield conn
             finally:
                 callbacks: list[Callable[[], object]] = conn.info.pop(_AFTER_COMMIT, [])
+                emitted: int = conn.info.pop(_EMITTED, 0)
+        self._local_seq = max(self._local_seq, emitted)
         await self._wake()
         for callback in callbacks:
             callback()
@@ -85,7 +101,8 @@ class EventHub:
         """Append the event ``payload`` is the record of in ``conn``'s transaction (as its
         last step)."""
         type = event_type(payload)
-        await q.append_event(conn, type.value, payload_json(payload), now=self.clock.now())
+        seq = await q.append_event(conn, type.value, payload_json(payload), now=self.clock.now())
+        conn.info[_EMITTED] = seq
 
     async def emit_many(self, conn: AsyncConnection, payloads: Sequence[EventPayload]) -> None:
         """Append events of one kind in one statement, in order (a submission's jobs)."""
@@ -176,6 +193,39 @@ class EventHub:
                 return
             async with self._changed:
                 await self._changed.wait_for(partial(self._moved_on, generation))
+
+    async def follow_other_nodes(self, poll_seconds: float) -> None:
+        """On PostgreSQL, wake subscribers as soon as another node commits events: a LISTEN
+        connection of its own hears the NOTIFY each event sends at commit. Every
+        ``poll_seconds`` the connection is checked and the log's newest number read, so a
+        notice lost with its connection costs at most that long; a connection lost is made
+        again (the subscribers then read the log from where each stopped). Runs until the
+        hub closes or the task is cancelled."""
+        retry = RECONNECT_SECONDS
+        while not self._closed:
+            try:
+                async with EventNotices(self.db.engine.url) as notices:
+                    retry = RECONNECT_SECONDS
+                    # What was committed while nobody listened.
+                    await self._wake()
+                    while not self._closed:
+                        async for payload in notices.heard(poll_seconds):
+                            if not self._announced(payload):
+                                await self._wake()
+                        newest = await notices.newest_seq()
+                        if newest != self._polled_seq:
+                            # The safety net: a notice may be lost with its connection.
+                            self._polled_seq = newest
+                            await self._wake()
+            except StoreError as exc:
+                _logger.warning("%s; listening again in %g s", exc, retry)
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, poll_seconds)
+
+    def _announced(self, payload: str) -> bool:
+        """Whether the event a notice numbers was seen already: this process committed it or
+        a later one (sequence order is commit order), and woke its subscribers then."""
+        return payload.isdigit() and int(payload) <= self._local_seq
 
     def _moved_on(self, generation: int) -> bool:
         return self._generation != generation or self._closed
