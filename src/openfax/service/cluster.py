@@ -5,13 +5,13 @@ A node records its start, beats every third of a lease while it runs and records
 stop (``nodes``): every node lists the lines of a node not running as unavailable.
 
 Each node reads the one event log (woken by LISTEN/NOTIFY, :meth:`EventHub.follow_other_nodes`)
-and takes up there what concerns it, whichever node's doing it was: a change of the saved
+and takes up there what concerns it, done on another node: a change of the saved
 configuration, of the queue switches, of the event or activity logging or of accounts is
 put in force; a line's settings saved anywhere are given to the line if it is here; a
 cancel of a job whose call this node carries hangs the call up; a job queued, resumed or
 put back, and a change of outbound routing, wake the scheduler, so the node that owns a free
-line claims the job at once. Its own events come back too: taking them up again changes
-nothing. On SQLite (one node) the same follower runs, its events all its own.
+line claims the job at once. Its own events it leaves alone: it took them up as it made
+them. On SQLite (one node) every event is the node's own: no follower runs.
 """
 
 from __future__ import annotations
@@ -92,8 +92,10 @@ class Follower:
         try:
             if self._after is None:
                 self._after = await self._ctx.hub.last_seq()
-            async for event in self._ctx.hub.subscribe(ALL_EVENTS, self._after, only=FOLLOWED):
-                await self.take_up(event)
+            hub = self._ctx.hub
+            async for event in hub.subscribe(ALL_EVENTS, self._after, only=FOLLOWED):
+                if not hub.is_own(event.seq):
+                    await self.take_up(event)
                 self._after = event.seq
         except SQLAlchemyError:
             _logger.exception("this node could not follow the cluster's events")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -51,7 +52,9 @@ _logger = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "openfax.after_commit"
 _EMITTED = "openfax.emitted"
-"""A transaction's newest event number (``conn.info``), noted at commit (``_local_seq``)."""
+"""The numbers of a transaction's events (``conn.info``), noted at commit (``is_own``)."""
+OWN_EVENTS_KEPT = 10_000
+"""How many of its newest events' numbers a hub remembers as its own (``is_own``)."""
 
 RECONNECT_SECONDS = 0.5
 """How long a lost LISTEN connection waits before it is made again; twice as long after
@@ -79,6 +82,8 @@ class EventHub:
         self._drained.set()
         self._local_seq = 0
         """The newest event committed by this process (its subscribers were woken for it)."""
+        self._own: set[int] = set()
+        self._own_order: deque[int] = deque()
         self._polled_seq = 0
         """The newest event the last poll of the log found."""
 
@@ -91,8 +96,8 @@ class EventHub:
                 yield conn
             finally:
                 callbacks: list[Callable[[], object]] = conn.info.pop(_AFTER_COMMIT, [])
-                emitted: int = conn.info.pop(_EMITTED, 0)
-        self._local_seq = max(self._local_seq, emitted)
+                emitted: list[int] = conn.info.pop(_EMITTED, [])
+        self._committed(emitted)
         await self._wake()
         for callback in callbacks:
             callback()
@@ -102,7 +107,7 @@ class EventHub:
         last step)."""
         type = event_type(payload)
         seq = await q.append_event(conn, type.value, payload_json(payload), now=self.clock.now())
-        conn.info[_EMITTED] = seq
+        conn.info.setdefault(_EMITTED, []).append(seq)
 
     async def emit_many(self, conn: AsyncConnection, payloads: Sequence[EventPayload]) -> None:
         """Append events of one kind in one statement, in order (a submission's jobs)."""
@@ -110,7 +115,23 @@ class EventHub:
             return
         type = event_type(payloads[0])
         data = [payload_json(payload) for payload in payloads]
-        await q.append_events(conn, type.value, data, now=self.clock.now())
+        seqs = await q.append_events(conn, type.value, data, now=self.clock.now())
+        conn.info.setdefault(_EMITTED, []).extend(seqs)
+
+    def is_own(self, seq: int) -> bool:
+        """Whether the event numbered ``seq`` was committed by this process (one of its
+        newest ``OWN_EVENTS_KEPT``): what this node did, it has taken up already."""
+        return seq in self._own
+
+    def _committed(self, seqs: list[int]) -> None:
+        """Note the events of a transaction that committed as this process's own."""
+        if not seqs:
+            return
+        self._local_seq = max(self._local_seq, *seqs)
+        self._own.update(seqs)
+        self._own_order.extend(seqs)
+        while len(self._own_order) > OWN_EVENTS_KEPT:
+            self._own.discard(self._own_order.popleft())
 
     async def close(self, wait: float = 0.0) -> None:
         """End every subscription (after the events already committed), waiting up to

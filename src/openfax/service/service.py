@@ -154,11 +154,11 @@ class FaxService:
             provider.set_listener(parts.receiver)
             await provider.start()
         ctx.spawn(parts.receiver.run_notices(), "device notices")
-        ctx.spawn(parts.follower.run(), "cluster events")
         ctx.spawn(beat(ctx), "heartbeat")
         if db.dialect == "postgresql":
             poll = config.store.cluster_poll_seconds
             ctx.spawn(ctx.unless_stopping(ctx.hub.follow_other_nodes(poll)), "event notices")
+            ctx.spawn(parts.follower.run(), "cluster events")
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")
         ctx.spawn(parts.activity.report(), "activity")
