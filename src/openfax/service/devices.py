@@ -23,6 +23,7 @@ from openfax.providers import DeviceProvider, DeviceState
 from openfax.routing import STORE_IN_FOLDER, FolderSettings
 from openfax.service.context import ServiceContext
 from openfax.service.inbound_routing import InboundRouting
+from openfax.service.node_health import node_state
 from openfax.service.scheduler import Scheduler
 from openfax.store import Device, Node
 from openfax.store import queries as q
@@ -177,12 +178,7 @@ class Devices:
         return states
 
     def _node_state(self, node: Node, now: datetime) -> NodeState:
-        """Whether ``node`` runs: its heartbeat (every third of a lease) is less than a
-        lease old."""
-        if node.heartbeat_at is None:
-            return "stopped"
-        lease = timedelta(seconds=self._ctx.config.deadlines.lease_seconds)
-        return "running" if now - node.heartbeat_at <= lease else "lapsed"
+        return node_state(node, now, timedelta(seconds=self._ctx.config.deadlines.lease_seconds))
 
     def _device_info(self, device: Device, nodes: Mapping[str, NodeState]) -> DeviceInfo:
         node = device.node_id or ""

@@ -81,14 +81,19 @@ def test_a_fax_submitted_on_one_node_is_heard_on_another_as_it_goes(
         with b.iter_events(mask, deadline=deadline) as events:
             (job_id,) = fax(one_page, "2002").connected_submit(a)
             names: list[str] = []
+            statuses: list[JobStatus] = []
             for event in events:
                 if job_id in (event.job_id, event.message_id):
                     names.append(event.name)
+                if isinstance(event.payload, OutgoingJobChanged) and event.job_id == job_id:
+                    statuses.append(event.payload.status)
                 if event.name == "OnOutgoingJobRemoved" and event.job_id == job_id:
                     break
         assert names[0] == "OnOutgoingJobAdded"
         assert "OnOutgoingJobChanged" in names
         assert names[-2:] == ["OnOutgoingMessageAdded", "OnOutgoingJobRemoved"]
+        # node-a has no line, node-b an idle one: the job never waited for a line.
+        assert not [s for s in statuses if s & JobStatus.NOLINE]
         sent = a.folders.outgoing_archive.get_message(job_id)
         assert (sent.pages, sent.recipient.fax_number) == (1, "2002")
 
