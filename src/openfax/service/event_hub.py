@@ -215,17 +215,17 @@ class EventHub:
             async with self._changed:
                 await self._changed.wait_for(partial(self._moved_on, generation))
 
-    async def follow_other_nodes(self, poll_seconds: float) -> None:
+    async def follow_other_nodes(self, poll_seconds: float, name: str) -> None:
         """On PostgreSQL, wake subscribers as soon as another node commits events: a LISTEN
         connection of its own hears the NOTIFY each event sends at commit. Every
         ``poll_seconds`` the connection is checked and the log's newest number read, so a
         notice lost with its connection costs at most that long; a connection lost is made
         again (the subscribers then read the log from where each stopped). Runs until the
-        hub closes or the task is cancelled."""
+        hub closes or the task is cancelled. ``name`` names the connection in PostgreSQL."""
         retry = RECONNECT_SECONDS
         while not self._closed:
             try:
-                async with EventNotices(self.db.engine.url) as notices:
+                async with EventNotices(self.db.engine.url, name) as notices:
                     retry = RECONNECT_SECONDS
                     # What was committed while nobody listened.
                     await self._wake()

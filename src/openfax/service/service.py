@@ -156,8 +156,10 @@ class FaxService:
         ctx.spawn(parts.receiver.run_notices(), "device notices")
         ctx.spawn(beat(ctx), "heartbeat")
         if db.dialect == "postgresql":
-            poll = config.store.cluster_poll_seconds
-            ctx.spawn(ctx.unless_stopping(ctx.hub.follow_other_nodes(poll)), "event notices")
+            notices = ctx.hub.follow_other_nodes(
+                config.store.cluster_poll_seconds, f"openfaxd {config.node_id} events"
+            )
+            ctx.spawn(ctx.unless_stopping(notices), "event notices")
             ctx.spawn(parts.follower.run(), "cluster events")
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")

@@ -19,17 +19,21 @@ from openfax.store.queries.events import EVENTS_CHANNEL
 
 
 class EventNotices:
-    """A LISTEN connection to the database at ``url``: ``async with`` opens it; a lost
-    connection raises :class:`StoreError` from whatever is using it."""
+    """A LISTEN connection to the database at ``url``, named ``name`` in PostgreSQL's
+    ``pg_stat_activity``: ``async with`` opens it; a lost connection raises
+    :class:`StoreError` from whatever is using it."""
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, name: str) -> None:
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._name = name
         self._where = url.render_as_string(hide_password=True)
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
 
     async def __aenter__(self) -> Self:
         try:
-            self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, application_name=self._name
+            )
             await self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(EVENTS_CHANNEL)))
         except psycopg.Error as exc:
             await self.__aexit__(None, None, None)
