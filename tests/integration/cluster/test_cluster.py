@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from openfax.client import FaxDocument, FaxServer, ServerEvent
+from openfax.faxcomex.win32com.client import Dispatch
 from openfax.model import JobStatus, ServerEvents
 from openfax.model.events import OutgoingJobChanged
 from tests.daemon import Daemon
@@ -130,8 +131,19 @@ def test_options_saved_on_one_node_are_in_force_on_another(
 
 
 def test_every_node_lists_every_node_lines_with_the_node_and_its_health(
-    cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+    cluster: Cluster, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A script written for Windows, on node-a's local socket.
+    monkeypatch.setenv("OPENFAX_SOCKET", str(cluster.a.socket))
+    com = Dispatch("FaxComEx.FaxServer")
+    com.Connect("")
+    devices = com.GetDevices()
+    named = {devices.Item(i).DeviceName: devices.Item(i) for i in range(1, devices.Count + 1)}
+    assert (named["loopback line 2001"].NodeId, named["loopback line 2001"].PoweredOff) == (
+        "node-b",
+        False,
+    )
+    com.Disconnect()
     with cluster.a.connected() as a:
         line = a.get_devices()["loopback line 2001"]
         assert (line.node_id, line.node_state, line.powered_off) == ("node-b", "running", False)
