@@ -1,8 +1,9 @@
 """A node among others on one PostgreSQL: its heartbeat, and what it does of the events
 every node writes.
 
-A node records its start, beats every third of a lease while it runs and records its clean
-stop (``nodes``): every node lists the lines of a node not running as unavailable.
+A node records its start, beats every third of a lease while it runs (on PostgreSQL: on
+SQLite it is alone) and records its clean stop (``nodes``): every node lists the lines of a
+node not running as unavailable.
 
 Each node reads the one event log (woken by LISTEN/NOTIFY, :meth:`EventHub.follow_other_nodes`)
 and takes up there what concerns it, done on another node: a change of the saved

@@ -154,8 +154,8 @@ class FaxService:
             provider.set_listener(parts.receiver)
             await provider.start()
         ctx.spawn(parts.receiver.run_notices(), "device notices")
-        ctx.spawn(beat(ctx), "heartbeat")
         if db.dialect == "postgresql":
+            ctx.spawn(beat(ctx), "heartbeat")
             notices = ctx.hub.follow_other_nodes(
                 config.store.cluster_poll_seconds, f"openfaxd {config.node_id} events"
             )
