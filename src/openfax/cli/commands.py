@@ -293,6 +293,9 @@ def devices(as_json: bool, wide: bool, server_name: str, token: str | None) -> N
     # Lines that register (SIP channels) show their registration and its last error.
     registering = any(row["registration"] for row in rows)
     columns = (*fax.DEVICE_COLUMNS, "registration") if registering else fax.DEVICE_COLUMNS
+    # The lines of a cluster's nodes show whose they are.
+    if len({row["node"] for row in rows}) > 1:
+        columns = (*columns[:3], "node", *columns[3:])
     # Lines with hardware (modems) show what it said of itself, in a wide listing.
     if wide and any(row["hardware"] for row in rows):
         columns = (*columns, "hardware")

@@ -209,10 +209,13 @@ def message_row(message: Any) -> dict[str, Any]:
 def device_row(device: Any) -> dict[str, Any]:
     """What ``openfax devices`` shows of a line. A line out of service is "unregistered" on
     a SIP trunk (the registrar refused or did not answer) and "unavailable" elsewhere (a
-    modem's port gone or its modem silent); the registration column says why."""
+    modem's port gone or its modem silent, or its node of the cluster stopped or its
+    heartbeat lapsed, which the node column says); the registration column says why."""
     out_of_service = "unregistered" if device.provider_unique_name == "sip" else "unavailable"
+    node_state = getattr(device, "node_state", "running")
     state = (
-        "sending" if device.sending_now
+        "unavailable" if node_state != "running"
+        else "sending" if device.sending_now
         else "receiving" if device.receiving_now
         else "ringing" if device.ringing_now
         else out_of_service if device.registration == "failed"
@@ -231,6 +234,8 @@ def device_row(device: Any) -> dict[str, Any]:
         "tsid": device.tsid,
         "csid": device.csid,
         "hardware": getattr(device, "hardware", ""),
+        "node": getattr(device, "node_id", "")
+        + ("" if node_state == "running" else f" ({node_state})"),
     }
 
 

@@ -225,6 +225,9 @@ class StoreConfig:
     busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS
     """SQLite: how long a write waits for the write lock before it fails (and is logged,
     and retried where it must not be lost)."""
+    cluster_poll_seconds: float = 5.0
+    """PostgreSQL: how often a node looks at the event log even without a NOTIFY from the
+    other nodes (the safety net of LISTEN/NOTIFY) and checks its LISTEN connection."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -575,6 +578,7 @@ _POSITIVE = {
     "max_groups",
     "max_import_kb",
     "lease_seconds",
+    "cluster_poll_seconds",
     "max_pages",
     "max_recipients",
     "render_seconds",
@@ -672,6 +676,7 @@ _MOST: dict[str, float] = {
     "routing_step_seconds": MAX_SECONDS,
     "lease_seconds": MAX_SECONDS,
     "busy_timeout_seconds": 3600,
+    "cluster_poll_seconds": 3600,
     "channels": 1000,
     "media_speed": 1000,
     "ring_timeout": 3600,

@@ -253,6 +253,20 @@ class Device:
     receive_mode: ReceiveMode = ReceiveMode.NO_ANSWER
     send_enabled: bool = True
     routing_methods: list[str] = field(default_factory=list)
+    status: dict[str, Any] | None = None
+    """What the line last reported of itself (a ``DeviceStatusChanged``'s fields), written by
+    its node; None: idle since its node started."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    """A node of the cluster: when it started, and when it last said it was alive (None
+    once it stopped)."""
+
+    node_id: str
+    version: str
+    started_at: datetime
+    heartbeat_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

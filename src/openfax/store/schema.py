@@ -280,7 +280,17 @@ devices = Table(
     Column("receive_mode", EnumInt(ReceiveMode), nullable=False),
     Column("send_enabled", Boolean, nullable=False),
     Column("routing_methods", JSONDocument, nullable=False),
+    Column("status", JSONDocument),
     UniqueConstraint("provider", "name"),
+)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("node_id", String(200), primary_key=True),
+    Column("version", String(100), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime),
 )
 
 settings = Table(

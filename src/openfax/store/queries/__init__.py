@@ -69,6 +69,8 @@ from openfax.store.queries.devices import (
     ensure_device,
     get_device,
     list_devices,
+    own_device,
+    set_device_status,
     update_device,
 )
 from openfax.store.queries.events import (
@@ -92,6 +94,12 @@ from openfax.store.queries.message_texts import (
     get_message_text,
     put_message_text,
     text_holds,
+)
+from openfax.store.queries.nodes import (
+    list_nodes,
+    node_beats,
+    node_started,
+    node_stopped,
 )
 from openfax.store.queries.outbound_routing import (
     delete_outbound_group,
@@ -277,6 +285,7 @@ __all__ = [
     "list_jobs",
     "list_jobs_page",
     "list_messages",
+    "list_nodes",
     "list_outbound_groups",
     "list_outbound_rules",
     "list_receipts",
@@ -285,6 +294,10 @@ __all__ = [
     "mark_no_line",
     "next_receipt_at",
     "next_scheduled_at",
+    "node_beats",
+    "node_started",
+    "node_stopped",
+    "own_device",
     "pause_job",
     "postpone_job",
     "prune_events",
@@ -311,6 +324,7 @@ __all__ = [
     "retry_job",
     "set_aside_job",
     "set_contact_groups",
+    "set_device_status",
     "set_group_members",
     "set_job_document",
     "set_setting",
