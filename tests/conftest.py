@@ -133,10 +133,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(module))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def anyio_backend() -> str:
-    """The async tests run on asyncio, as openfaxd does: anyio would also run them on trio
-    when it is installed (Selenium, for the console's browser tests, brings it along)."""
+    """asyncio only, the daemon's loop: anyio's plugin would otherwise run every test once per
+    backend installed (trio comes into the environment with selenium)."""
     return "asyncio"
 
 

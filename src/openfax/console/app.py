@@ -59,7 +59,7 @@ from openfax.console.page_images import PageImages, Turn, Width, job_page, turne
 from openfax.console.reports import transmission_report
 from openfax.console.sessions import COOKIE, SIGN_IN_COOKIE, Sessions, new_token, same_token
 from openfax.console.strings import text
-from openfax.errors import FaxError, NumberError, SignInThrottledError, SubmissionError
+from openfax.errors import FaxError, SignInThrottledError, SubmissionError
 from openfax.model import (
     AccessRights2,
     CoverPageType,
@@ -83,6 +83,7 @@ from openfax.model.records import (
 from openfax.service import FaxService
 from openfax.service.hearing import Hearing, incoming_faxes_are_public, sees_receive_folder
 from openfax.service.outgoing_queue import OutgoingQueue
+from openfax.service.submission import number_problem
 
 PREFIX = "/console"
 STATIC = f"{PREFIX}/static"
@@ -512,11 +513,10 @@ def _routes(
         """What the submission would say of the numbers typed so far (the Send form asks
         as one types): each that is no fax number this server dials, and why."""
         problems = []
-        for index, number in enumerate(_numbers(recipients)[:MAX_RECIPIENTS]):
-            try:
-                service.outgoing_queue.check_number(index, Recipient(fax_number=number))
-            except NumberError as exc:
-                problems.append(str(exc))
+        for number in _numbers(recipients)[:MAX_RECIPIENTS]:
+            reason = number_problem(number, service.ctx.dials)
+            if reason is not None:
+                problems.append(f"{number!r} {reason}")
         return page(request, "numbers.html", problems=problems)
 
     @app.post(PREFIX + "/send")

@@ -24,13 +24,7 @@ from openfax.errors import (
 from openfax.model import DEFAULT_PREFETCH_SIZE, CoverPageType, JobStatus, new_ids
 from openfax.model.events import OutgoingJobAdded
 from openfax.model.paging import QueueCursor, QueuePage
-from openfax.model.records import (
-    CallAttemptInfo,
-    OutgoingJobInfo,
-    Recipient,
-    SubmitResult,
-    person_fields,
-)
+from openfax.model.records import CallAttemptInfo, OutgoingJobInfo, SubmitResult, person_fields
 from openfax.service.archiving import settle_submission
 from openfax.service.audit import SERVICE_ACTOR, AuditAction, record, record_read
 from openfax.service.composing import compose_pages, sending_tsid
@@ -45,7 +39,6 @@ from openfax.service.submission import (
     RenderedSubmission,
     Rendering,
     SubmitRequest,
-    check_number,
     render_in_time,
 )
 from openfax.service.views import call_attempt_info, outgoing_job_info
@@ -104,7 +97,7 @@ class OutgoingQueue:
         ctx = self._ctx
         if ctx.switches.outgoing_blocked:
             raise QueueBlockedError("the outgoing queue is blocked: submissions are refused")
-        request.check(now, dials=self._dials)
+        request.check(now, dials=ctx.dials)
         if len(request.recipients) > outgoing.max_recipients:
             raise RecipientsLimitError(len(request.recipients), outgoing.max_recipients)
         personal = request.cover_page_type is CoverPageType.LOCAL
@@ -117,16 +110,6 @@ class OutgoingQueue:
             async with ctx.db.read() as conn:
                 options = await load_receipt_options(conn)
             options.check_request(request.receipt_type, request.receipt_address)
-
-    def check_number(self, index: int, recipient: Recipient) -> None:
-        """NumberError unless recipient ``index``'s number is one a submission takes: a
-        telephone number, or a SIP URI a line of this node dials (the console's Send form
-        asks as the numbers are typed)."""
-        check_number(index, recipient, self._dials)
-
-    def _dials(self, number: str) -> bool:
-        """Whether a line of this node reaches ``number`` (a SIP URI needs a SIP line)."""
-        return any(line.reaches(number) for line in self._ctx.lines.values())
 
     async def _known(self, request: SubmitRequest) -> SubmitResult | None:
         """The jobs of an earlier submission with the request's idempotency key: a key seen
