@@ -71,6 +71,7 @@ from openfax.model import (
     ServerEvents,
 )
 from openfax.model import parse_id as parse_fax_id
+from openfax.model.contacts import BOOK_NAMES, ContactInfo
 from openfax.model.paging import decode_cursor, encode_cursor
 from openfax.model.records import (
     MAX_ADDRESS_LENGTH,
@@ -502,7 +503,20 @@ def _routes(
         """The form: numbers, files, a server cover page, the priorities the account may use."""
         cover_pages = [info.name for info in await service.cover_pages.get_cover_pages()]
         priorities = [p for p in Priority if who.holds(PRIORITY_RIGHT[p])]
-        return page(request, "send.html", cover_pages=cover_pages, priorities=priorities)
+        contacts: list[ContactInfo] = []
+        groups: set[str] = set()
+        for name in BOOK_NAMES:  # the account's own book, then the shared one
+            book = service.address_book.book(name, who.account_id, who.rights)
+            contacts += await service.address_book.get_contacts(book)
+            groups |= {group.name for group in await service.address_book.get_groups(book)}
+        return page(
+            request,
+            "send.html",
+            cover_pages=cover_pages,
+            priorities=priorities,
+            contacts=contacts,
+            groups=sorted(groups),
+        )
 
     @app.get(PREFIX + "/send/numbers")
     async def check_numbers(
@@ -530,12 +544,14 @@ def _routes(
         priority: Annotated[str, Form(max_length=16)] = "normal",
         send_at: Annotated[datetime | None, Form()] = None,
         receipt_address: Annotated[str, Form(max_length=MAX_ADDRESS_LENGTH)] = "",
+        contacts: Annotated[list[str] | None, Form(max_length=MAX_RECIPIENTS)] = None,
+        groups: Annotated[list[str] | None, Form(max_length=MAX_RECIPIENTS)] = None,
         files: Annotated[list[UploadFile] | None, File()] = None,
     ) -> Response:
         """Submit the files to the numbers typed (the API's submission, for the signed-in
         account), then show the outbox."""
-        numbers = _numbers(recipients)
-        if not numbers:
+        numbers = [*(contacts or []), *_numbers(recipients)]
+        if not numbers and not groups:
             raise SubmissionError(text("send.no_recipient"))
         if len(numbers) > MAX_RECIPIENTS:
             raise SubmissionError(text("send.too_many", most=MAX_RECIPIENTS))
@@ -545,6 +561,7 @@ def _routes(
         try:
             document = m.DocumentModel(
                 recipients=[Recipient(fax_number=number) for number in numbers],
+                recipient_groups=groups or [],
                 subject=subject,
                 note=note,
                 cover_page_type=CoverPageType.SERVER if cover_page else CoverPageType.NONE,

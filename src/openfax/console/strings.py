@@ -88,6 +88,8 @@ ENGLISH: dict[str, str] = {
     "operation.cancel": "Cancel",
     "operation.label": "{operation} the fax to {number}",
     "send.title": "Send a fax",
+    "send.contacts": "From the address book",
+    "send.groups": "Groups of the address book (a fax to each member)",
     "send.recipients": "Fax numbers",
     "send.recipients_help": "One number a line, or apart by commas.",
     "send.files": "Documents",

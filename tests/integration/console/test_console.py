@@ -85,6 +85,15 @@ def click(browser: WebDriver, css: str) -> None:
     wait_until(clicked, f"a click on {css!r}")
 
 
+def all_cancelled(browser: WebDriver) -> bool:
+    """Whether every job the outbox shows is cancelled (or gone), read in one script: the
+    rows are swapped every 2 s under a test's feet."""
+    statuses = browser.execute_script(
+        "return [...document.querySelectorAll('.job')].map(job => job.dataset.status)"
+    )
+    return all("CANCELED" in status for status in statuses)
+
+
 def image_loaded(browser: WebDriver, image: WebElement) -> bool:
     return bool(
         browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image)
@@ -241,15 +250,7 @@ def test_a_job_sent_later_waits_and_is_cancelled_from_the_outbox(
     browser.back()
     browser.back()
     click(browser, ".job button.cancel")
-
-    def cancelled() -> bool:
-        # Read in one script: the rows are swapped every 2 s under a test's feet.
-        status = browser.execute_script(
-            "const job = document.querySelector('.job'); return job && job.dataset.status"
-        )
-        return status is None or "CANCELED" in status
-
-    wait_until(cancelled, "the job cancelled")
+    wait_until(lambda: all_cancelled(browser), "the job cancelled")
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_sign_in_renews_the_session(
@@ -404,3 +405,30 @@ def test_numbers_are_checked_as_they_are_typed(daemon: Daemon, signed_in: WebDri
     typed.clear()
     typed.send_keys("1002")
     wait_until(lambda: check.text == "", "the number taken")
+
+
+def test_a_group_of_the_address_book_is_a_broadcast(daemon: Daemon, signed_in: WebDriver) -> None:
+    headers = {"Authorization": f"Bearer {daemon.token}"}
+    with httpx.Client(base_url=f"{daemon.url}/v1/address-book/shared", headers=headers) as book:
+        # Sent an hour later and cancelled before: neither number is dialled.
+        for name, number in (("Ward 3", "1002"), ("Ward 4", "1001")):
+            contact = {"name": name, "fax_number": number, "groups": ["wards"]}
+            added = book.post("/contacts", json=contact)
+            assert added.status_code == 201, added.text
+    browser = signed_in
+    browser.get(f"{daemon.url}/console/send")
+    assert "Ward 3 (1002)" in element(browser, "#contacts").text
+    browser.find_element(By.CSS_SELECTOR, ".groups input[value=wards]").click()
+    later = (datetime.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    field = browser.find_element(By.ID, "send_at")
+    browser.execute_script("arguments[0].value = arguments[1]", field, later)
+    browser.find_element(By.CSS_SELECTOR, "#cover_page option[value=generic]").click()
+    browser.find_element(By.ID, "note").send_keys("Rounds at 9")
+    browser.find_element(By.CSS_SELECTOR, "#send button").click()
+    wait_until(lambda: "/console/outbox?submitted=" in browser.current_url, "the outbox")
+    wait_until(lambda: len(browser.find_elements(By.CSS_SELECTOR, ".job")) == 2, "2 jobs")
+    parties = sorted(job.text for job in browser.find_elements(By.CSS_SELECTOR, ".job .party"))
+    assert parties == ["1001 (Ward 4)", "1002 (Ward 3)"]
+    for _ in range(2):
+        click(browser, ".job button.cancel")
+    wait_until(lambda: all_cancelled(browser), "the jobs cancelled")
