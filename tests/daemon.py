@@ -37,7 +37,7 @@ TOKEN_HOLDER = "robot"
 class Daemon:
     """An openfaxd with its data folder; ``start()`` again after ``kill()`` resumes it.
     ``trust`` is a CA certificate it trusts for TLS (``SSL_CERT_FILE``), e.g. a test SMTP
-    server's."""
+    server's; ``env`` are more environment variables of its own (systemd's)."""
 
     def __init__(
         self,
@@ -46,10 +46,13 @@ class Daemon:
         trust: Path | None = None,
         memory_limit: int | None = None,
         database: str | None = None,
+        env: dict[str, str] | None = None,
         **tables: dict[str, Any],
     ) -> None:
         self.data_dir = data_dir
-        self.trust = trust
+        self.env = dict(env or {})
+        if trust is not None:
+            self.env["SSL_CERT_FILE"] = str(trust)
         self.memory_limit = memory_limit
         # A short folder: a Unix socket path holds at most 107 bytes.
         self.socket = Path(tempfile.mkdtemp(prefix="ofx-", dir="/tmp")) / "openfaxd.sock"
@@ -89,7 +92,7 @@ class Daemon:
                 *("--config", str(self.config), "--data-dir", str(self.data_dir)),
             ],
             cwd=ROOT,
-            env=None if self.trust is None else {**os.environ, "SSL_CERT_FILE": str(self.trust)},
+            env={**os.environ, **self.env} if self.env else None,
             stderr=subprocess.PIPE,
             text=True,
             preexec_fn=None if self.memory_limit is None else self._limit_memory,
@@ -217,12 +220,15 @@ def running(
     trust: Path | None = None,
     memory_limit: int | None = None,
     database: str | None = None,
+    env: dict[str, str] | None = None,
     **tables: dict[str, Any],
 ) -> Iterator[Daemon]:
     """A started daemon (trusting the CA certificate ``trust``, with its memory limited to
-    ``memory_limit`` bytes, and on the ``database`` URL, if given), stopped (or reaped, if a
-    test killed it) at the end."""
-    daemon = Daemon(data_dir, trust=trust, memory_limit=memory_limit, database=database, **tables)
+    ``memory_limit`` bytes, on the ``database`` URL, and with the variables ``env``, if
+    given), stopped (or reaped, if a test killed it) at the end."""
+    daemon = Daemon(
+        data_dir, trust=trust, memory_limit=memory_limit, database=database, env=env, **tables
+    )
     try:
         daemon.start()  # inside: a daemon up but failing its first request is stopped too
         yield daemon
