@@ -20,7 +20,7 @@ from pathlib import Path
 
 from openfax import errors
 from openfax.errors import AccessDeniedError, FaxError
-from openfax.paths import SOCKET_NAME, default_data_dir
+from openfax.paths import SERVICE_SOCKET, SOCKET_NAME, default_data_dir
 
 TYPE_CHECKING = False
 """Not ``typing.TYPE_CHECKING``: a quick start imports no ``typing`` (mypy reads any name
@@ -68,10 +68,14 @@ class _Closed(ConnectionError):
 
 
 def local_socket() -> Path:
-    """``$OPENFAX_SOCKET``, else the socket in the default data folder."""
+    """``$OPENFAX_SOCKET``, else the socket in the default data folder, else, when only it
+    exists, the packaged service's (``/run/openfax``)."""
     if os.environ.get("OPENFAX_SOCKET"):
         return Path(os.environ["OPENFAX_SOCKET"])
-    return default_data_dir(os.environ) / SOCKET_NAME
+    own = default_data_dir(os.environ) / SOCKET_NAME
+    if not own.exists() and SERVICE_SOCKET.exists():
+        return SERVICE_SOCKET
+    return own
 
 
 def error_from(status: int, body: bytes, *, credentials: bool = True) -> FaxError:

@@ -20,6 +20,8 @@ import httpx
 import pytest
 
 from openfax.errors import ConfigError
+from openfax.paths import SERVICE_SOCKET
+from openfax.service.config_file import load_config
 from openfax.systemd import READY, Notifier
 from tests.daemon import Daemon
 from tests.waiting import wait_until
@@ -194,6 +196,18 @@ def test_the_unit_file_verifies(tmp_path: Path) -> None:
         [analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True, check=False
     )
     assert "Unknown key 'ProtectClok'" in done.stderr
+
+
+def test_the_packaged_configuration_matches_the_unit() -> None:
+    """/etc/openfax/openfaxd.toml loads, keeps its data where the unit lets the service
+    write (StateDirectory=) and its socket in the unit's RuntimeDirectory=, where the
+    clients look for the packaged service's socket."""
+    config = load_config(ROOT / "packaging" / "openfaxd.toml", environ={})
+    service = dict(line.split("=", 1) for line in _service_section(UNIT.read_text()))
+    assert config.data_dir == Path("/var/lib") / service["StateDirectory"]
+    assert config.api.socket == SERVICE_SOCKET
+    assert SERVICE_SOCKET.parent == Path("/run") / service["RuntimeDirectory"]
+    assert service["ExecStart"].endswith("--config /etc/openfax/openfaxd.toml")
 
 
 SYSTEMD_RUNS = Path("/run/systemd/system").is_dir()
