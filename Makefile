@@ -12,18 +12,20 @@ BIN := $(VENV)/bin
 # init); swaks is a second SMTP client of the e-mail gateway's tests; Tesseract reads received
 # faxes (optional at run time: without it faxes are archived without their text). LibreOffice
 # (optional at run time: without it Office documents are refused naming these packages)
-# makes Office documents PDF, driven through UNO by python3-uno.
+# makes Office documents PDF, driven through UNO by python3-uno. systemd: systemd-analyze
+# verifies packaging/openfaxd.service (installing it starts nothing where systemd is not PID 1).
 RUN_DEBS := libspandsp2 libtiff6
 OFFICE_DEBS := libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester \
-    hylafax-server hylafax-client swaks curl tesseract-ocr tesseract-ocr-eng $(OFFICE_DEBS)
+    hylafax-server hylafax-client swaks curl tesseract-ocr tesseract-ocr-eng $(OFFICE_DEBS) systemd
 OUT ?= out
 # `make run CONFIG=openfaxd.toml ARGS="--data-dir /srv/fax -v"`: openfaxd's configuration file
 # and any other options of its own.
 CONFIG ?=
 ARGS ?=
 
-.PHONY: run demo test check unit lint typecheck package-check pytest bench system-packages clean
+.PHONY: run demo test check unit lint typecheck package-check pytest bench system-packages deb \
+    test-deb container clean
 
 $(BIN)/openfax: pyproject.toml
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || scripts/install-system-packages python3-venv
@@ -83,5 +85,20 @@ bench: system-packages $(BIN)/openfax
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/modem.py
 
+# The Debian package, for Debian 12 (dist/openfax_VERSION_ARCH.deb): a virtual environment in
+# /opt/openfax, the systemd unit, /etc/openfax (packaging/build-deb says what else);
+# `make test-deb` (root) installs and runs it in a fresh Debian 12 root (packaging/test-deb).
+deb:
+	scripts/install-system-packages python3-venv
+	packaging/build-deb dist
+
+test-deb:
+	packaging/test-deb
+
+# The container image (packaging/Containerfile), with podman (docker: CONTAINER=docker).
+CONTAINER ?= podman
+container:
+	$(CONTAINER) build -f packaging/Containerfile -t openfax:latest .
+
 clean:
-	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OUT) dist build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
