@@ -95,10 +95,12 @@ deb:
 test-deb:
 	packaging/test-deb
 
-# The container image (packaging/Containerfile), with podman (docker: CONTAINER=docker).
+# The container image (packaging/Containerfile), with podman (docker: CONTAINER=docker);
+# BASE: another Debian 12 image than docker.io's debian:12-slim (a mirror's, a local one).
 CONTAINER ?= podman
+BASE ?=
 container:
-	$(CONTAINER) build -f packaging/Containerfile -t openfax:latest .
+	$(CONTAINER) build $(if $(BASE),--build-arg BASE=$(BASE)) -f packaging/Containerfile -t openfax:latest .
 
 clean:
 	rm -rf $(VENV) $(OUT) dist build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
