@@ -97,10 +97,12 @@ test-deb:
 
 # The container image (packaging/Containerfile), with podman (docker: CONTAINER=docker);
 # BASE: another Debian 12 image than docker.io's debian:12-slim (a mirror's, a local one).
+# podman and buildah write Docker's image format: OCI's has no HEALTHCHECK.
 CONTAINER ?= podman
 BASE ?=
 container:
-	$(CONTAINER) build $(if $(BASE),--build-arg BASE=$(BASE)) -f packaging/Containerfile -t openfax:latest .
+	$(CONTAINER) build $(if $(filter podman buildah,$(notdir $(CONTAINER))),--format docker) \
+	    $(if $(BASE),--build-arg BASE=$(BASE)) -f packaging/Containerfile -t openfax:latest .
 
 clean:
 	rm -rf $(VENV) $(OUT) dist build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
