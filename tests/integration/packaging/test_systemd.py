@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from openfax.errors import ConfigError
+from openfax.client import FaxServer
+from openfax.errors import ConfigError, FaxError
 from openfax.paths import SERVICE_SOCKET
 from openfax.service.config_file import load_config
 from openfax.systemd import READY, Notifier
@@ -208,6 +209,42 @@ def test_the_packaged_configuration_matches_the_unit() -> None:
     assert config.api.socket == SERVICE_SOCKET
     assert SERVICE_SOCKET.parent == Path("/run") / service["RuntimeDirectory"]
     assert service["ExecStart"].endswith("--config /etc/openfax/openfaxd.toml")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="becoming another user needs root")
+def test_a_user_outside_the_sockets_group_is_told_who_may_use_it(short_dir: Path) -> None:
+    """The packaged socket is 0660 in a 0750 folder: a user outside the group openfax
+    hears that and how to join, not a traceback. The client runs in a child process that
+    has become the user nobody (this checkout's virtual environment may not be theirs to
+    run)."""
+    folder = short_dir / "run"
+    folder.mkdir(mode=0o750)
+    path = folder / "openfaxd.sock"
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(path))
+        listening.listen()
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover (the child reports through the pipe)
+            try:
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                os.environ["OPENFAX_SOCKET"] = str(path)
+                try:
+                    FaxServer().connect()
+                except FaxError as exc:
+                    os.write(write, f"{type(exc).__name__}: {exc}".encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            said = pipe.read()
+        os.waitpid(child, 0)
+    assert said.startswith("ServerUnavailableError: not allowed to use"), said
+    assert "adduser" in said
+
+
+NOBODY = 65534
 
 
 SYSTEMD_RUNS = Path("/run/systemd/system").is_dir()
