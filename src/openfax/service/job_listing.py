@@ -1,0 +1,100 @@
+"""The outgoing queue listed in its table form (:mod:`openfax.model.job_table`), through the
+rows already shown.
+
+Every change of a job bumps its row's ``version``, whichever node makes it. A page reads
+the ids and versions of its jobs from the queue's index, and reads in full (its listed
+columns only, no record, no view) only the jobs whose row it does not hold encoded at that
+version; a submission's listed fields never change once it is queued. As HylaFAX's hfaxd
+keeps each job it read until its queue file changes, a listing of a queue that changed
+little since it was last listed costs an index scan and a join of bytes. What is kept is
+bounded (``kept`` jobs and submissions; the oldest shown go first); a job that left the
+queue is never shown again, since the page reads the queue first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openfax.model import format_id
+from openfax.model.job_table import OutgoingJobTable, encode
+from openfax.model.paging import QueueCursor
+from openfax.service.views import outgoing_job_row, submission_fields
+from openfax.store import Database
+from openfax.store import queries as q
+
+JOB_ROWS_KEPT = 20_000
+"""Jobs (and as many submissions) whose encoded rows are kept, about 300 bytes each: a queue
+longer than that is listed as fast as one that changed."""
+
+_V = TypeVar("_V")
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A job's row as encoded at one version."""
+
+    version: int
+    submission_id: int
+    row: bytes
+
+
+class OutgoingJobListing:
+    """Pages of the outgoing queue in the table form, for one service process."""
+
+    def __init__(self, db: Database, kept: int = JOB_ROWS_KEPT) -> None:
+        self._db = db
+        self._kept = kept
+        self._jobs: dict[int, _Shown] = {}
+        self._submissions: dict[int, bytes] = {}
+
+    async def page(
+        self, after: QueueCursor | None, limit: int, *, owner: int | None = None
+    ) -> OutgoingJobTable:
+        """One page of a snapshot of the queue (or of the jobs of the account whose id is
+        ``owner``), as ``OutgoingQueue.get_job_page`` reads it."""
+        async with self._db.read() as conn:
+            page = await q.list_job_versions_page(conn, owner=owner, after=after, limit=limit)
+            held: dict[int, _Shown] = {}
+            stale: list[int] = []
+            for job in page.jobs:
+                shown = self._jobs.get(job.id)
+                if shown is not None and shown.version == job.version:
+                    held[job.id] = shown
+                else:
+                    stale.append(job.id)
+            fresh: dict[int, _Shown] = {}
+            if stale:
+                for row in await q.get_listed_jobs(conn, stale):
+                    row_bytes = encode(outgoing_job_row(row))
+                    held[row.id] = fresh[row.id] = _Shown(row.version, row.submission_id, row_bytes)
+            # A stale job not read again left the queue between the two statements.
+            jobs = [held[job.id] for job in page.jobs if job.id in held]
+            submissions = await self._submission_fields(conn, {job.submission_id for job in jobs})
+        for job_id, shown in fresh.items():
+            self._keep(self._jobs, job_id, shown)
+        return OutgoingJobTable(
+            [job.row for job in jobs if job.submission_id in submissions],
+            {format_id(key): value for key, value in submissions.items()},
+            page.count,
+            page.next_cursor,
+        )
+
+    async def _submission_fields(self, conn: AsyncConnection, ids: set[int]) -> dict[int, bytes]:
+        """The encoded fields of the submissions ``ids`` (those that still exist)."""
+        found = {key: value for key in ids if (value := self._submissions.get(key)) is not None}
+        missing = ids - found.keys()
+        if missing:
+            for row in await q.get_listed_submissions(conn, missing):
+                found[row.id] = encoded = encode(submission_fields(row))
+                self._keep(self._submissions, row.id, encoded)
+        return found
+
+    def _keep(self, kept: dict[int, _V], key: int, value: _V) -> None:
+        """Keep ``value`` as the newest entry of ``kept``, dropping the oldest past the bound."""
+        kept.pop(key, None)
+        kept[key] = value
+        if len(kept) > self._kept:
+            del kept[next(iter(kept))]
