@@ -13,8 +13,9 @@ queue is never shown again, since the page reads the queue first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -67,9 +68,12 @@ class OutgoingJobListing:
                     stale.append(job.id)
             fresh: dict[int, _Shown] = {}
             if stale:
-                for row in await q.get_listed_jobs(conn, stale):
-                    row_bytes = encode(outgoing_job_row(row))
-                    held[row.id] = fresh[row.id] = _Shown(row.version, row.submission_id, row_bytes)
+                for row in await self._listed(conn, stale, after, limit, owner):
+                    job_id, version, submission_id = row[:3]
+                    if job_id in held:
+                        continue
+                    shown = _Shown(version, submission_id, encode(outgoing_job_row(row)))
+                    held[job_id] = fresh[job_id] = shown
             # A stale job not read again left the queue between the two statements.
             jobs = [held[job.id] for job in page.jobs if job.id in held]
             submissions = await self._submission_fields(conn, {job.submission_id for job in jobs})
@@ -81,6 +85,21 @@ class OutgoingJobListing:
             page.count,
             page.next_cursor,
         )
+
+    async def _listed(
+        self,
+        conn: AsyncConnection,
+        stale: list[int],
+        after: QueueCursor | None,
+        limit: int,
+        owner: int | None,
+    ) -> Sequence[Sequence[Any]]:
+        """The listed columns of the jobs ``stale`` of the page (some more when most of the
+        page is stale: its range is read again, not each id)."""
+        if len(stale) <= limit // 2:
+            return await q.get_listed_jobs(conn, stale)
+        page = await q.list_listed_jobs_page(conn, owner=owner, after=after, limit=limit)
+        return page.jobs
 
     async def _submission_fields(self, conn: AsyncConnection, ids: set[int]) -> dict[int, bytes]:
         """The encoded fields of the submissions ``ids`` (those that still exist)."""
