@@ -8,7 +8,8 @@ version; a submission's listed fields never change once it is queued. As HylaFAX
 keeps each job it read until its queue file changes, a listing of a queue that changed
 little since it was last listed costs an index scan and a join of bytes. What is kept is
 bounded (``kept`` jobs and submissions; the oldest shown go first); a job that left the
-queue is never shown again, since the page reads the queue first.
+queue is never shown again, since the page reads the queue first. The jobs this node
+queues are kept as they are stored, so the listing after a submission reads none in full.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from openfax.model import format_id
 from openfax.model.job_table import OutgoingJobTable, encode
 from openfax.model.paging import QueueCursor
 from openfax.service.views import outgoing_job_row, submission_fields
-from openfax.store import Database
+from openfax.store import Database, OutgoingJob, Submission
 from openfax.store import queries as q
+from openfax.store.queries.outgoing_jobs import LISTED_COLUMNS
+from openfax.store.queries.submissions import LISTED_SUBMISSION_COLUMNS
 
 JOB_ROWS_KEPT = 20_000
 """Jobs (and as many submissions) whose encoded rows are kept, about 300 bytes each: a queue
@@ -85,6 +88,16 @@ class OutgoingJobListing:
             page.count,
             page.next_cursor,
         )
+
+    def keep_queued(self, submission: Submission, jobs: Sequence[OutgoingJob]) -> None:
+        """Keep the rows of the jobs this node has just queued, from their records as stored
+        (each record's fields are its table's columns): the next listing shows them without
+        reading them again."""
+        fields = [getattr(submission, column.key) for column in LISTED_SUBMISSION_COLUMNS]
+        self._keep(self._submissions, submission.id, encode(submission_fields(fields)))
+        for job in jobs:
+            row = outgoing_job_row([getattr(job, column.key) for column in LISTED_COLUMNS])
+            self._keep(self._jobs, job.id, _Shown(job.version, job.submission_id, encode(row)))
 
     async def _listed(
         self,

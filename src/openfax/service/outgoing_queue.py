@@ -175,6 +175,7 @@ class OutgoingQueue:
             await asyncio.to_thread(_delete_files, ctx.spool, paths)
             raise
         if result.created:
+            self._listing.keep_queued(submission, jobs)
             self._scheduler.wake()
         else:
             await asyncio.to_thread(_delete_files, ctx.spool, paths)
