@@ -40,8 +40,8 @@ Measured:
   queued: ``server.folders.outgoing_queue.get_jobs()`` as a script writes it (the
   collection: one request brings the snapshot's count and first page of 25 jobs), every
   job of that collection iterated (further pages are read on demand in the table form,
-  growing fourfold to 10,000; its first time at a size once, when the server reads in full
-  the rows it has not shown yet, then as many runs as faxstat's), the first page by a raw
+  growing fourfold to 10,000; its first time at a size once, then as many runs as
+  faxstat's), the first page by a raw
   ``GET /v1/outgoing-jobs`` over the Unix socket (``http.client``, kept alive), and the
   whole queue in the table form the same way, against ``faxstat -s`` (which prints the
   whole queue). The queues are filled through hfaxd's protocol (HylaFAX) and the client
@@ -529,9 +529,9 @@ EVENT_AFTER_RETURN = "call returned -> callback"
 """From that call's return to the callback (negative when the event came first)."""
 LIST_CLIENT = "folders.outgoing_queue.get_jobs() (count + 1st page)"
 LIST_ITERATE = "get_jobs(), every job iterated"
-LIST_ITERATE_FIRST = "  the same, its first time (rows not yet kept)"
-"""The first listing at a size: the server reads in full and encodes the rows it has not
-shown yet (the jobs queued since the last listing), one run."""
+LIST_ITERATE_FIRST = "  the same, its first time at this size"
+"""The first listing at a size, one run: the jobs queued since the last listing are new to
+the listing (the server kept their rows when it queued them, so it reads none in full)."""
 LIST_RAW_TABLE = "raw HTTP GET whole queue, table form (10,000 a page)"
 LIST_RAW_UNIX = "raw HTTP GET 1st page, Unix socket"
 LIST_ACTIVITY = "server.activity (GET /v1/activity: queue counts)"
