@@ -77,3 +77,15 @@ async def test_each_row_reads_back_as_the_jobs_view(db: Database) -> None:
     assert changed["transmission_start"].endswith(".000250Z")
     alices = [row["id"] for row in await listed(listing, 10, owner=ALICE)]
     assert alices == [row["id"] for row in rows[:5]]
+
+
+async def test_a_queue_longer_than_what_is_kept_lists_whole(db: Database) -> None:
+    submission, jobs = submission_with_jobs(5)
+    async with db.transaction() as conn:
+        await queries.insert_submission(conn, submission, jobs)
+    listing = OutgoingJobListing(db, kept=2)
+    listing.keep_queued(submission, jobs)
+    for limit in (2, 10, 3):
+        assert await listed(listing, limit) == await viewed(db)
+    assert len(listing._jobs) == 2, "what is kept stays within its bound"
+    assert len(listing._submissions) == 1
