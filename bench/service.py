@@ -40,7 +40,7 @@ Measured:
   queued: ``server.folders.outgoing_queue.get_jobs()`` as a script writes it (the
   collection: one request brings the snapshot's count and first page of 25 jobs), every
   job of that collection iterated (further pages are read on demand in the table form,
-  growing fourfold to 10,000; its first time at a size once, then as many runs as
+  growing eightfold to 10,000; its first time at a size once, then as many runs as
   faxstat's), the first page by a raw
   ``GET /v1/outgoing-jobs`` over the Unix socket (``http.client``, kept alive), and the
   whole queue in the table form the same way, against ``faxstat -s`` (which prints the

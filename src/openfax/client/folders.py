@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 FIRST_JOBS_PAGE = 25
 """Jobs a queue's ``get_jobs()`` brings with the count in its first request: few, so the
 collection is ready at once however long the queue; the pages after it grow to the largest
-the server gives (fourfold to 10,000 in the outgoing queue's table form, twice to 1,000 in
+the server gives (eightfold to 10,000 in the outgoing queue's table form, twice to 1,000 in
 the incoming queue's)."""
 _J = TypeVar("_J", FaxOutgoingJob, FaxIncomingJob)
 
@@ -142,7 +142,7 @@ class FaxOutgoingQueue(_Queue):
             self._jobs_path,
             "jobs",
             prefetch_size,
-            grow=4,
+            grow=8,
             most=MAX_TABLE_PAGE_SIZE,
             params={**self._params, "form": TABLE_FORM},
             decode=read_table,
