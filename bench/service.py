@@ -293,8 +293,8 @@ LISTING = Settings(
     send_runs=0, cli_runs=0, multi_destinations=100, client_jobs=0, batch_submissions=0,
     list_runs=20, queue_sizes=QUEUE_SIZES, events=0,
 )  # fmt: skip
-"""The listings alone (``--listing``): the queues filled, no submission rate, CLI or event
-timed."""
+"""The listings alone (``--listing``): faxstat and every job iterated, in turn, with both
+servers up (``run_listings_side_by_side``); no submission rate, CLI or event timed."""
 QUICK = Settings(
     send_runs=5, cli_runs=5, multi_destinations=100, client_jobs=200, batch_submissions=3,
     list_runs=5, queue_sizes=(0, 1_000), events=60,
@@ -1099,6 +1099,58 @@ def print_table(hylafax: SideResult, openfax: SideResult, settings: Settings) ->
             print(f"{side.name}: {note}")
 
 
+def run_listings_side_by_side(
+    settings: Settings, document: Path, text: Path, progress: Callable[[str], None]
+) -> tuple[SideResult, SideResult]:
+    """``--listing``: both servers up at once with the same queue, each timed listing of one
+    followed by one of the other, so that both see the same load of a shared machine (run
+    one after the other, minutes apart, the two sides' medians swung by 2x). HylaFAX's
+    queue is filled through hfaxd's protocol, OpenFax's through the client."""
+    from openfax.client import FaxDocument, FaxServer
+
+    theirs, ours = SideResult("HylaFAX 6.0.7"), SideResult("OpenFax")
+    numbers = (f"555{n:07d}" for n in range(10**7))
+    try:
+        with (
+            HylaFax() as hylafax,
+            HfaxdSession(hylafax.port) as session,
+            OpenFaxd() as daemon,
+            local_socket(daemon.socket),
+        ):
+            session.upload(document.read_bytes())
+            server = FaxServer()
+            server.connect("")
+            with server:
+                queue = server.folders.outgoing_queue
+
+                def iterate_all() -> int:
+                    return sum(1 for _ in queue.get_jobs())
+
+                for size in sorted(settings.queue_sizes):
+                    while (have := queue_listing_jobs(hylafax.faxstat())) < size:
+                        progress(f"HylaFAX: {size - have:,} jobs through hfaxd's protocol")
+                        for _ in range(size - have):
+                            session.submit(next(numbers))
+                    while (have := len(queue.get_jobs())) < size:
+                        progress(f"OpenFax: {min(1_000, size - have):,} more jobs")
+                        fax = FaxDocument(body=text)
+                        for _ in range(min(1_000, size - have)):
+                            fax.recipients.add(next(numbers))
+                        fax.connected_submit(server)
+                    counts = (queue_listing_jobs(hylafax.faxstat()), iterate_all())
+                    if counts != (size, size):
+                        raise OpenFaxError(f"queues of {counts} jobs, expected {size} each")
+                    progress(f"both: {settings.list_runs} listings each, in turn, at {size:,}")
+                    faxstat = theirs.listings.setdefault("faxstat -s", {})[size] = []
+                    iterated = ours.listings.setdefault(LIST_ITERATE, {})[size] = []
+                    for _ in range(settings.list_runs):
+                        faxstat.append(timed(hylafax.faxstat))
+                        iterated.append(timed(iterate_all))
+    except (HylaFaxError, OpenFaxError, OSError, subprocess.SubprocessError) as exc:
+        theirs.error = ours.error = str(exc)
+    return theirs, ours
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (queues up to 1,000)")
@@ -1117,16 +1169,19 @@ def main(argv: list[str] | None = None) -> int:
         document.write_text(DOCUMENT_PS)
         text = Path(name) / "document.txt"
         text.write_text(DOCUMENT_TEXT)
-        hylafax = (
-            SideResult("HylaFAX 6.0.7", pending="skipped (--skip-hylafax)")
-            if args.skip_hylafax
-            else run_hylafax(settings, document, progress)
-        )
-        openfax = (
-            SideResult("OpenFax", pending="skipped (--skip-openfax)")
-            if args.skip_openfax
-            else run_openfax(settings, text, progress)
-        )
+        if args.listing:
+            hylafax, openfax = run_listings_side_by_side(settings, document, text, progress)
+        else:
+            hylafax = (
+                SideResult("HylaFAX 6.0.7", pending="skipped (--skip-hylafax)")
+                if args.skip_hylafax
+                else run_hylafax(settings, document, progress)
+            )
+            openfax = (
+                SideResult("OpenFax", pending="skipped (--skip-openfax)")
+                if args.skip_openfax
+                else run_openfax(settings, text, progress)
+            )
     ratio = _ratio(openfax.send_ms, hylafax.send_ms)
     if openfax.send_ms and (ratio is None or ratio > SLOW_CLI_RATIO):
         progress("OpenFax: import costs of the `openfax send` path")
