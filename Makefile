@@ -12,11 +12,15 @@ BIN := $(VENV)/bin
 # init); swaks is a second SMTP client of the e-mail gateway's tests; Tesseract reads received
 # faxes (optional at run time: without it faxes are archived without their text). LibreOffice
 # (optional at run time: without it Office documents are refused naming these packages)
-# makes Office documents PDF, driven through UNO by python3-uno.
+# makes Office documents PDF, driven through UNO by python3-uno. CUPS (optional at run time:
+# print to fax, `openfax cups install`): the tests run a private cupsd, print with lp and read
+# the jobs with ipptool.
 RUN_DEBS := libspandsp2 libtiff6
 OFFICE_DEBS := libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
+CUPS_DEBS := cups-daemon cups-client cups-filters
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester \
-    hylafax-server hylafax-client swaks curl tesseract-ocr tesseract-ocr-eng $(OFFICE_DEBS)
+    hylafax-server hylafax-client swaks curl tesseract-ocr tesseract-ocr-eng $(OFFICE_DEBS) \
+    $(CUPS_DEBS) cups-ipp-utils
 OUT ?= out
 # `make run CONFIG=openfaxd.toml ARGS="--data-dir /srv/fax -v"`: openfaxd's configuration file
 # and any other options of its own.
@@ -63,11 +67,12 @@ package-check: $(BIN)/openfax
 # Both halves: tests/unit and tests/integration (daemons, PostgreSQL, efax, SIPp, HylaFAX).
 # WORKERS: twice the two cores CI has, since much of the suite waits on real-time fax lines
 # (10 min 20 s with 4 workers, 15 min 31 s with 2, on two cores). Sources byte-compiled
-# first: the suite starts openfaxd over and over, and each start reads them.
+# first: the suite starts openfaxd over and over, and each start reads them. The 25 slowest
+# tests are listed at the end, to keep the suite inside its 15 minutes.
 WORKERS ?= 4
 pytest: $(BIN)/openfax
 	$(BIN)/python -m compileall -q src tests
-	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -q
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -q --durations=25
 
 # The unit half: no socket, process, PostgreSQL or real-time line (tests/unit/conftest.py
 # fails a test that tries), so it needs no more than `make run` installs.

@@ -1,19 +1,25 @@
-"""Benchmark: a 10-page text PDF to an MMR fax TIFF at 204x196 dpi, OpenFax against Ghostscript.
+"""Benchmark: text PDFs of 1, 10 and 60 pages to MMR fax TIFFs at 204x196 dpi, `openfax render`
+against Ghostscript's `gs -sDEVICE=tiffg4`, each as the whole command a user runs.
 
-Prints pages per second and compressed bytes per page for both, and the ratios. Ghostscript is
-timed as the process it is (`gs ... -sDEVICE=tiffg4`); OpenFax in-process, first call (PDFium
-and libtiff warming up) and warm calls (as in the long-running service), two ways: streamed
-(`write_fax_tiff(iter_pages(...))`, pages coded while the next renders) and render-then-write
-(`render_documents` to a list, then `write_fax_tiff`, as when pages get a header line first),
-in rounds that run each of the three once, with the ratio of each round. Wall time on a shared
-machine depends on what else runs; CPU time per page (all threads, or the gs process) much
-less, so both are printed, and the CPU time of each stage of one page on one thread: PDFium
+For each length: pages per second (start-up included) and bytes per page for both, and the
+ratios (the aim: twice Ghostscript's pages per second at no more bytes per page); `openfax
+render` with its default worker processes (one per CPU) and with `--workers 1`. The commands
+run in interleaved rounds, so that a change in the machine's other load touches all alike,
+and the medians are printed with the CPU time per page (the process and its children) and
+the lowest and highest ratio of a round: wall time on a shared machine swings with the other
+load, CPU time much less. Then the CPU time of each stage of one page on one thread: PDFium
 loading and rendering, the photograph test, thresholding, edge straightening, MMR coding.
-No assertions.
+The `openfax` script next to this Python runs with the sources of the `openfax` package it
+imports, byte-compiled as an installed package is (PYTHONDONTWRITEBYTECODE is dropped, and
+one untimed run of each command comes first). No assertions.
+
+    .venv/bin/python bench/render.py [--runs N]
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
 import resource
 import shutil
@@ -22,28 +28,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from openfax.documents import (
-    Compression,
-    PageSize,
-    Resolution,
-    iter_pages,
-    read_fax_tiff,
-    render_documents,
-    write_fax_tiff,
-)
+from openfax.documents import Compression, PageSize, Resolution, read_fax_tiff
 from openfax.documents.ccitt import encode_rows
 from openfax.documents.edges import smooth_edges
 from openfax.documents.halftone import is_photograph, threshold_rows
 from openfax.documents.pages import FAX_WIDTH, fit_on_page
 from openfax.documents.pdf import _RENDER_FLAGS, _render, open_pdf
 
-PAGES = 10
+LENGTHS = (1, 10, 60)
 RUNS = 7
+OPENFAX = Path(sys.executable).with_name("openfax")
 TEXT = (
     "the invoice for order number shipment payment terms delivery schedule quarterly report "
     "attached please confirm receipt by return fax regards department manager warehouse "
@@ -51,20 +49,20 @@ TEXT = (
 )
 
 
-def make_pdf(directory: Path) -> Path:
-    """A PDF of PAGES A4 pages of 10 pt Courier text, written by Ghostscript from PostScript."""
+def make_pdf(directory: Path, pages: int) -> Path:
+    """A PDF of `pages` A4 pages of 10 pt Courier text, written by Ghostscript from PostScript."""
     rng = random.Random(4471)
     words = TEXT.split(" ")
     program = ["%!PS", "/Courier findfont 10 scalefont setfont"]
-    for _ in range(PAGES):
+    for _ in range(pages):
         program.append("<< /PageSize [595 842] >> setpagedevice")
         for y in range(790, 60, -12):
             line = " ".join(rng.choice(words) for _ in range(11))[:80]
             program.append(f"54 {y} moveto ({line}) show")
         program.append("showpage")
-    source = directory / "text.ps"
+    source = directory / f"text-{pages}.ps"
     source.write_text("\n".join(program) + "\n")
-    pdf = directory / "text.pdf"
+    pdf = directory / f"text-{pages}.pdf"
     subprocess.run(
         ["gs", "-q", "-dNOPAUSE", "-dBATCH", "-sDEVICE=pdfwrite", f"-sOutputFile={pdf}", source],
         check=True,
@@ -72,18 +70,27 @@ def make_pdf(directory: Path) -> Path:
     return pdf
 
 
-def timed(action: Callable[[], None]) -> float:
-    """Wall-clock seconds one call of `action` takes."""
+def commands(pdf: Path, directory: Path) -> dict[str, tuple[list[str], Path]]:
+    """The commands compared on `pdf`, by name, each with the TIFF it writes."""
+    out = {name: directory / f"{name}.tif" for name in ("gs", "openfax", "openfax-1")}
+    render = [str(OPENFAX), "render", str(pdf), "--compression", "mmr", "-o"]
+    return {
+        "gs": (
+            ["gs", "-q", "-dNOPAUSE", "-dBATCH", "-sDEVICE=tiffg4", "-r204x196",
+             f"-sOutputFile={out['gs']}", str(pdf)],
+            out["gs"],
+        ),
+        "openfax": ([*render, str(out["openfax"])], out["openfax"]),
+        "openfax-1": ([*render, str(out["openfax-1"]), "--workers", "1"], out["openfax-1"]),
+    }  # fmt: skip
+
+
+def run(command: list[str], environment: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (its own and its children's) one run of `command` takes."""
+    before = _children_cpu()
     start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
-
-
-def cpu_timed(action: Callable[[], None]) -> float:
-    """CPU seconds one call of `action` takes in this process (all threads) and its children."""
-    before = time.process_time() + _children_cpu()
-    action()
-    return time.process_time() + _children_cpu() - before
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=environment)
+    return time.perf_counter() - start, _children_cpu() - before
 
 
 def _children_cpu() -> float:
@@ -126,76 +133,66 @@ def stage_cpu(pdf: Path) -> dict[str, float]:
     return {stage: statistics.median(values) for stage, values in times.items()}
 
 
+def measure(pdf: Path, pages: int, directory: Path, runs: int) -> dict[str, dict[str, float]]:
+    """Per command on `pdf`: median pages/s, CPU ms per page, bytes per page, and the lowest
+    and highest ratio of its pages/s to Ghostscript's in a round."""
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    compared = commands(pdf, directory)
+    for command, _ in compared.values():
+        run(command, environment)  # untimed: byte-compiles, fills the page cache
+    rounds = [
+        {name: run(command, environment) for name, (command, _) in compared.items()}
+        for _ in range(runs)
+    ]
+    figures: dict[str, dict[str, float]] = {}
+    for name, (_, tiff) in compared.items():
+        written = len(read_fax_tiff(tiff))
+        if written != pages:
+            raise SystemExit(f"{name} wrote {written} pages of {pages}")
+        ratios = [one["gs"][0] / one[name][0] for one in rounds]
+        figures[name] = {
+            "pages/s": pages / statistics.median(one[name][0] for one in rounds),
+            "cpu": statistics.median(one[name][1] for one in rounds) * 1000 / pages,
+            "bytes": tiff.stat().st_size / pages,
+            "low": min(ratios),
+            "high": max(ratios),
+        }
+    return figures
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=RUNS, help="rounds per length")
+    args = parser.parse_args()
     if shutil.which("gs") is None:
         print("Ghostscript (gs) is needed: apt-get install ghostscript", file=sys.stderr)
         return 1
+    print(f"text PDFs -> MMR TIFF at 204x196 dpi, whole commands (median of {args.runs} rounds)")
+    print(
+        f"  {'pages':>5} {'command':24} {'pages/s':>8} {'x gs':>6} {'(round low-high)':>16}"
+        f" {'CPU ms/page':>12} {'bytes/page':>11} {'x gs':>6}"
+    )
     with tempfile.TemporaryDirectory() as name:
         directory = Path(name)
-        pdf = make_pdf(directory)
-        gs_tiff = directory / "gs.tif"
-        our_tiff = directory / "openfax.tif"
-
-        def ghostscript() -> None:
-            subprocess.run(
-                [
-                    "gs",
-                    "-q",
-                    "-dNOPAUSE",
-                    "-dBATCH",
-                    "-sDEVICE=tiffg4",
-                    "-r204x196",
-                    f"-sOutputFile={gs_tiff}",
-                    pdf,
-                ],
-                check=True,
-            )
-
-        def streamed() -> None:
-            pages = iter_pages([pdf], resolution=Resolution.FINE)
-            write_fax_tiff(pages, our_tiff, compression=Compression.MMR)
-
-        def render_then_write() -> None:
-            pages = render_documents([pdf], resolution=Resolution.FINE)
-            write_fax_tiff(pages, our_tiff, compression=Compression.MMR)
-
-        first = timed(streamed)
-        # Interleaved, so that a change in the machine's other load touches both sides alike.
-        rounds = [
-            (timed(streamed), timed(render_then_write), timed(ghostscript)) for _ in range(RUNS)
-        ]
-        ours, listed, theirs = (statistics.median(column) for column in zip(*rounds, strict=True))
-        round_ratios = sorted(gs / streamed for streamed, _, gs in rounds)
-        our_cpu = statistics.median(cpu_timed(streamed) for _ in range(RUNS))
-        their_cpu = statistics.median(cpu_timed(ghostscript) for _ in range(RUNS))
-        stages = stage_cpu(pdf)
-        our_pages = len(read_fax_tiff(our_tiff))
-        gs_pages = len(read_fax_tiff(gs_tiff))
-        our_bytes = our_tiff.stat().st_size / our_pages
-        gs_bytes = gs_tiff.stat().st_size / gs_pages
-
-    print(f"{PAGES}-page text PDF -> MMR TIFF at 204x196 dpi (median of {RUNS} runs)")
-    print(f"  {'':33} {'pages/s':>9} {'bytes/page':>11} {'CPU ms/page':>12}")
-    print(
-        f"  {'ghostscript tiffg4':33} {gs_pages / theirs:9.1f} {gs_bytes:11.0f}"
-        f" {their_cpu * 1000 / gs_pages:12.1f}"
-    )
-    print(
-        f"  {'openfax streamed (warm)':33} {our_pages / ours:9.1f} {our_bytes:11.0f}"
-        f" {our_cpu * 1000 / our_pages:12.1f}"
-    )
-    print(f"  {'openfax streamed (first call)':33} {our_pages / first:9.1f}")
-    print(f"  {'openfax render-then-write (warm)':33} {our_pages / listed:9.1f}")
-    print(
-        f"  speed ratio openfax/gs: {theirs / ours:.2f}x streamed (first call "
-        f"{theirs / first:.2f}x), {theirs / listed:.2f}x render-then-write"
-    )
-    print(
-        "  streamed/gs speed ratio of each round, lowest to highest: "
-        + ", ".join(f"{ratio:.2f}x" for ratio in round_ratios)
-    )
-    print(f"  size ratio openfax/gs:  {our_bytes / gs_bytes:.3f}")
-    print("  openfax CPU ms per page by stage, one thread (median):")
+        for pages in LENGTHS:
+            pdf = make_pdf(directory, pages)
+            figures = measure(pdf, pages, directory, args.runs)
+            gs = figures["gs"]
+            labels = {
+                "gs": "gs -sDEVICE=tiffg4",
+                "openfax": "openfax render",
+                "openfax-1": "openfax render --workers 1",
+            }
+            for key, label in labels.items():
+                row = figures[key]
+                print(
+                    f"  {pages:5} {label:24} {row['pages/s']:8.1f}"
+                    f" {row['pages/s'] / gs['pages/s']:6.2f} "
+                    f"{row['low']:7.2f}-{row['high']:<8.2f} {row['cpu']:12.1f}"
+                    f" {row['bytes']:11.0f} {row['bytes'] / gs['bytes']:6.3f}"
+                )
+        stages = stage_cpu(make_pdf(directory, 10))
+    print("  openfax CPU ms per page by stage, one thread (median, 10-page PDF):")
     for stage, seconds in stages.items():
         print(f"    {stage:31} {seconds * 1000:6.2f}")
     print(f"    {'total':31} {sum(stages.values()) * 1000:6.2f}")

@@ -133,6 +133,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(module))
 
 
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    """asyncio only, the daemon's loop: anyio's plugin would otherwise run every test once per
+    backend installed (trio comes into the environment with selenium)."""
+    return "asyncio"
+
+
 @pytest.fixture(scope="session")
 def postgresql() -> Iterator[PostgreSQLServer]:
     """The session's private PostgreSQL server, with a migrated template database."""

@@ -46,6 +46,8 @@ class Daemon:
         trust: Path | None = None,
         memory_limit: int | None = None,
         database: str | None = None,
+        node_id: str = "api-test",
+        spool_dir: Path | None = None,
         **tables: dict[str, Any],
     ) -> None:
         self.data_dir = data_dir
@@ -68,9 +70,11 @@ class Daemon:
         for name, table in tables.items():
             settings[name] = {**settings.get(name, {}), **table}
         self.config = data_dir / "openfaxd.toml"
-        top = 'node_id = "api-test"\n'
+        top = f"node_id = {_toml(node_id)}\n"
         if database is not None:
             top += f"database = {_toml(database)}\n"
+        if spool_dir is not None:
+            top += f"spool_dir = {_toml(str(spool_dir))}\n"
         self.config.write_text(top + "".join(_table(k, v) for k, v in settings.items()))
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
@@ -217,12 +221,23 @@ def running(
     trust: Path | None = None,
     memory_limit: int | None = None,
     database: str | None = None,
+    node_id: str = "api-test",
+    spool_dir: Path | None = None,
     **tables: dict[str, Any],
 ) -> Iterator[Daemon]:
     """A started daemon (trusting the CA certificate ``trust``, with its memory limited to
-    ``memory_limit`` bytes, and on the ``database`` URL, if given), stopped (or reaped, if a
+    ``memory_limit`` bytes, and on the ``database`` URL, if given; a node of a cluster names
+    itself ``node_id`` and shares the spool folder ``spool_dir``), stopped (or reaped, if a
     test killed it) at the end."""
-    daemon = Daemon(data_dir, trust=trust, memory_limit=memory_limit, database=database, **tables)
+    daemon = Daemon(
+        data_dir,
+        trust=trust,
+        memory_limit=memory_limit,
+        database=database,
+        node_id=node_id,
+        spool_dir=spool_dir,
+        **tables,
+    )
     try:
         daemon.start()  # inside: a daemon up but failing its first request is stopped too
         yield daemon

@@ -115,11 +115,11 @@ def _libtiff() -> Finding:
     from openfax.native_library import loaded_file
 
     try:
-        from openfax.documents._libtiff import ffi, lib
+        from openfax.documents import _libtiff
     except DocumentError as exc:
         return Finding("libtiff", Level.FAULT, str(exc), "apt-get install libtiff6")
-    version = ffi.string(lib.TIFFGetVersion()).decode(errors="replace").splitlines()[0]
-    return Finding("libtiff", Level.OK, f"found {loaded_file('tiff') or 'libtiff'} ({version})")
+    found = f"found {loaded_file('tiff') or 'libtiff'} ({_libtiff.version()})"
+    return Finding("libtiff", Level.OK, found)
 
 
 def _fonts() -> Finding:

@@ -100,6 +100,19 @@ class AccountError(FaxError, ValueError):
     hresult = E_INVALIDARG
 
 
+class AddressBookError(FaxError, ValueError):
+    """A contact, a group or an import cannot be accepted by an address book: names the
+    field (or the file's line) and says what is wrong."""
+
+    hresult = E_INVALIDARG
+
+
+class ContactNotFoundError(FaxError):
+    """The address book has no contact or group of that id or name; names it."""
+
+    hresult = ERROR_FILE_NOT_FOUND
+
+
 class NotSupportedError(FaxError):
     """The device or server cannot do what was asked (for example a manual answer)."""
 

@@ -1,39 +1,53 @@
-"""Opening a shared C library for a cffi ABI-mode binding, with one way to say it is missing."""
+"""Opening a shared C library for a cffi ABI-mode or ctypes binding, with one way to say it is
+missing."""
 
 from __future__ import annotations
 
 import ctypes.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from openfax.errors import FaxError
 
+T = TypeVar("T")
+
 
 def open_library(
-    ffi: Any,
+    dlopen: Callable[[str], T],
     *,
     soname: str,
     short_name: str,
     env: str,
     debian_package: str,
     error: Callable[[str], FaxError],
-) -> Any:
-    """``ffi.dlopen`` the library named by ``env`` if set, else ``soname``, else what
-    ``ctypes.util.find_library(short_name)`` finds; raise ``error(message)`` naming what was
-    tried and the Debian package to install when none opens."""
-    candidates = [os.environ.get(env), soname, ctypes.util.find_library(short_name)]
-    tried = [name for name in candidates if name]
-    for name in tried:
+) -> T:
+    """``dlopen`` (cffi's ``ffi.dlopen``, ``ctypes.CDLL``) the library named by ``env`` if
+    set, else ``soname``, else what ``ctypes.util.find_library(short_name)`` finds (asked only
+    then: it runs ldconfig); raise ``error(message)`` naming what was tried and the Debian
+    package to install when none opens."""
+    tried: list[str] = []
+    for name in _candidates(env, soname, short_name):
+        tried.append(name)
         try:
-            return ffi.dlopen(name)
+            return dlopen(name)
         except OSError:
             continue
     raise error(
         f"cannot load lib{short_name} (tried {', '.join(tried)}); install the Debian package "
         f"{debian_package} or set {env} to the library's path"
     )
+
+
+def _candidates(env: str, soname: str, short_name: str) -> Iterator[str]:
+    """The names `open_library` tries in turn, each made when the one before failed."""
+    for name in (os.environ.get(env), soname):
+        if name:
+            yield name
+    found = ctypes.util.find_library(short_name)
+    if found:
+        yield found
 
 
 def loaded_file(short_name: str) -> Path | None:

@@ -15,7 +15,7 @@ def test_a_missing_library_names_the_package_and_the_override(
     monkeypatch.setenv("OPENFAX_TEST_LIBRARY", "/nowhere/libfaxnothing.so")
     with pytest.raises(SpandspUnavailableError) as caught:
         open_library(
-            FFI(),
+            FFI().dlopen,
             soname="libfaxnothing.so.1",
             short_name="faxnothing",
             env="OPENFAX_TEST_LIBRARY",
@@ -33,7 +33,7 @@ def test_the_override_is_tried_first(monkeypatch: pytest.MonkeyPatch) -> None:
     ffi.cdef("int abs(int);")
     monkeypatch.setenv("OPENFAX_TEST_LIBRARY", "libc.so.6")
     libc = open_library(
-        ffi,
+        ffi.dlopen,
         soname="libfaxnothing.so.1",
         short_name="faxnothing",
         env="OPENFAX_TEST_LIBRARY",

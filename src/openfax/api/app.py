@@ -41,6 +41,7 @@ from starlette.background import BackgroundTask
 from openfax import __version__
 from openfax.api import models as m
 from openfax.api.accounts import accounts_routes
+from openfax.api.address_book import address_book_routes
 from openfax.api.administration import administration_routes
 from openfax.api.auth import Authentication, Caller
 from openfax.api.backup import backup_routes
@@ -183,6 +184,7 @@ def create_app(service: FaxService, tokens: TokenFile) -> Authentication:
     app.include_router(options_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(accounts_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(backup_routes(service), prefix="/v1", responses=ERRORS)
+    app.include_router(address_book_routes(service), prefix="/v1", responses=ERRORS)
     app.include_router(operations_routes(service), responses=ERRORS)
     missing = undeclared_routes(app)
     if missing:
@@ -268,6 +270,11 @@ def _routes(service: FaxService) -> APIRouter:
             if cover_page_file is not None:
                 cover_page = await _save(cover_page_file, saved)
             request = parsed.request(paths, cover_page, idempotency_key, who.name, who.account_id)
+            if parsed.recipient_groups:
+                members = await service.address_book.group_recipients(
+                    who.account_id, who.rights, parsed.recipient_groups
+                )
+                request = dataclasses.replace(request, recipients=[*request.recipients, *members])
             if uploads and not request.document_name:
                 # Named as the client named its first body, not by the upload's temporary file.
                 first = Path(uploads[0].filename or "").name or "body0"

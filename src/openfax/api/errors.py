@@ -19,8 +19,10 @@ from openfax.errors import (
     AccessDeniedError,
     AccountError,
     AccountNotFoundError,
+    AddressBookError,
     BadGroupConfigurationError,
     ConfigError,
+    ContactNotFoundError,
     DocumentError,
     FaxError,
     GroupInUseError,
@@ -64,6 +66,8 @@ STATUS: dict[type[FaxError], int] = {
     RuleNotFoundError: 404,
     GroupInUseError: 409,
     BadGroupConfigurationError: 400,
+    AddressBookError: 400,
+    ContactNotFoundError: 404,
 }
 """The HTTP status of each error class (a subclass takes its nearest listed base's);
 any other FaxError is the server's fault: 500."""

@@ -30,6 +30,7 @@ from openfax.model import (
     ScheduleType,
     version_numbers,
 )
+from openfax.model.contacts import MAX_GROUP_NAME_LENGTH
 from openfax.model.paging import MessagePage, QueuePage, encode_cursor, encode_queue_cursor
 from openfax.model.records import (
     MAX_ADDRESS_LENGTH,
@@ -91,6 +92,11 @@ class DocumentModel(Strict):
     ``bodies`` file parts in order, a local cover page template the ``cover_page_file`` part."""
 
     recipients: list[Recipient]
+    recipient_groups: Annotated[
+        list[Annotated[str, Field(max_length=MAX_GROUP_NAME_LENGTH)]], Field(max_length=100)
+    ] = []
+    """Address book groups (the caller's book first, then the shared one): each member is
+    a recipient too, once."""
     sender: Sender = Sender()
     subject: Annotated[str, Field(max_length=MAX_SUBJECT_LENGTH, pattern=NO_NUL)] = ""
     note: Annotated[str, Field(max_length=MAX_NOTE_LENGTH, pattern=NO_NUL)] = ""
@@ -115,7 +121,7 @@ class DocumentModel(Strict):
     ) -> SubmitRequest:
         """The service's request for this document with the uploaded files' paths."""
         fields = {name: getattr(self, name) for name in type(self).model_fields}
-        del fields["cover_page"]
+        del fields["cover_page"], fields["recipient_groups"]
         return SubmitRequest(
             **fields,
             bodies=bodies,

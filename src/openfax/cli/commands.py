@@ -25,6 +25,8 @@ from openfax.cli.administration import (
     extension_property,
     providers,
 )
+from openfax.cli.contacts import contacts
+from openfax.cli.cups import cups
 from openfax.cli.options import (
     install_options,
     json_option,
@@ -36,6 +38,7 @@ from openfax.cli.options import (
 )
 from openfax.cli.outbound import outbound
 from openfax.cli.receipts import logging_group, receipts
+from openfax.cli.render import MAX_WORKERS
 from openfax.cli.routing import routing
 from openfax.cli.tls import tls
 
@@ -60,6 +63,12 @@ def cli(verbose: int) -> None:
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="TIFF to write."
 )
 @render_options
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=None,
+    help="Processes that render PDF pages at once [default: one per CPU].",
+)
 @json_option
 def render(inputs: tuple[str, ...], output: str, **options: Any) -> None:
     """Render documents (PDF, images, text) to a TIFF Class F fax file."""
@@ -145,7 +154,13 @@ def virtual_modems(
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--to", "to", multiple=True, required=True, help="A fax number; repeat for more.")
+@click.option("--to", "to", multiple=True, help="A fax number; repeat for more.")
+@click.option(
+    "--to-group",
+    "to_groups",
+    multiple=True,
+    help="An address book group (yours, else the shared one's): each member; repeat for more.",
+)
 @click.option("--subject", default="", help="Subject (cover page, archive).")
 @click.option("--note", default="", help="Note (cover page).")
 @click.option("--cover", default=None, help="Name of a server cover page to put first.")
@@ -164,14 +179,19 @@ def virtual_modems(
 @click.option("--group-receipts", is_flag=True, help="One receipt for all recipients.")
 @json_option
 @server_options
-def send(files: tuple[str, ...], to: tuple[str, ...], **options: Any) -> None:
-    """Send FILES as one fax to each --to number; prints one job id per recipient.
+def send(
+    files: tuple[str, ...], to: tuple[str, ...], to_groups: tuple[str, ...], **options: Any
+) -> None:
+    """Send FILES as one fax to each --to number and each member of each --to-group; prints
+    one job id per recipient.
 
     With --wait, exits with status 1 unless every fax was delivered.
     """
+    if not to and not to_groups:
+        raise click.UsageError("give a recipient: --to NUMBER or --to-group NAME")
     server_name, token = options.pop("server_name"), options.pop("token")
     with fax.connected(server_name, token) as server:
-        delivered = fax.send(server, files, to, **options)
+        delivered = fax.send(server, files, to, groups=to_groups, **options)
     if not delivered:
         raise SystemExit(1)
 
@@ -273,6 +293,9 @@ def devices(as_json: bool, wide: bool, server_name: str, token: str | None) -> N
     # Lines that register (SIP channels) show their registration and its last error.
     registering = any(row["registration"] for row in rows)
     columns = (*fax.DEVICE_COLUMNS, "registration") if registering else fax.DEVICE_COLUMNS
+    # The lines of a cluster's nodes show whose they are.
+    if len({row["node"] for row in rows}) > 1:
+        columns = (*columns[:3], "node", *columns[3:])
     # Lines with hardware (modems) show what it said of itself, in a wide listing.
     if wide and any(row["hardware"] for row in rows):
         columns = (*columns, "hardware")
@@ -327,6 +350,7 @@ def restore(backup_file: Path, config: Path | None, data_dir: Path | None, as_js
 
 cli.add_command(routing)
 cli.add_command(outbound)
+cli.add_command(contacts)
 cli.add_command(config)
 cli.add_command(audit)
 cli.add_command(receipts)
@@ -337,3 +361,4 @@ cli.add_command(coverpages)
 cli.add_command(extension_property)
 cli.add_command(providers)
 cli.add_command(tls)
+cli.add_command(cups)

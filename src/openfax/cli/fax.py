@@ -209,10 +209,13 @@ def message_row(message: Any) -> dict[str, Any]:
 def device_row(device: Any) -> dict[str, Any]:
     """What ``openfax devices`` shows of a line. A line out of service is "unregistered" on
     a SIP trunk (the registrar refused or did not answer) and "unavailable" elsewhere (a
-    modem's port gone or its modem silent); the registration column says why."""
+    modem's port gone or its modem silent, or its node of the cluster stopped or its
+    heartbeat lapsed, which the node column says); the registration column says why."""
     out_of_service = "unregistered" if device.provider_unique_name == "sip" else "unavailable"
+    node_state = getattr(device, "node_state", "running")
     state = (
-        "sending" if device.sending_now
+        "unavailable" if node_state != "running"
+        else "sending" if device.sending_now
         else "receiving" if device.receiving_now
         else "ringing" if device.ringing_now
         else out_of_service if device.registration == "failed"
@@ -231,6 +234,8 @@ def device_row(device: Any) -> dict[str, Any]:
         "tsid": device.tsid,
         "csid": device.csid,
         "hardware": getattr(device, "hardware", ""),
+        "node": getattr(device, "node_id", "")
+        + ("" if node_state == "running" else f" ({node_state})"),
     }
 
 
@@ -317,7 +322,10 @@ def print_rows(
 
 def _cell(value: Any) -> str:
     """A value as a table shows it: a time (a datetime, or as the API writes one) as the
-    other tables' times are, in local time to the second; anything else as it is."""
+    other tables' times are, in local time to the second; a list's items joined with
+    commas; anything else as it is."""
+    if isinstance(value, list):
+        return ", ".join(_cell(item) for item in value)
     if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
         with suppress(ValueError):
             value = datetime.fromisoformat(value)
@@ -331,6 +339,7 @@ def send(
     files: tuple[str, ...],
     to: tuple[str, ...],
     *,
+    groups: tuple[str, ...] = (),
     subject: str,
     note: str,
     cover: str | None,
@@ -342,7 +351,8 @@ def send(
     attach: bool = False,
     group_receipts: bool = False,
 ) -> bool:
-    """Submit one fax to every ``to`` number (asking for a ``receipt``: ``none`` or
+    """Submit one fax to every ``to`` number and every member of the address book
+    ``groups`` (asking for a ``receipt``: ``none`` or
     ``mail``); with ``wait``, follow each job to its end with a progress bar of pages.
     Returns whether every job completed (always True without wait)."""
     from openfax.client import FaxDocument, FaxOutgoingJob
@@ -359,6 +369,7 @@ def send(
         document.cover_page = cover
     for number in to:
         document.recipients.add(number)
+    document.recipient_groups = list(groups)
     job_ids = document.connected_submit(server)
     if wait:
         # Each job is read only once its events are subscribed to (in ``wait``): a job sent

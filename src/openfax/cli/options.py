@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from openfax.cli.render import RENDER_CHOICES
+
 if TYPE_CHECKING:
     from openfax.client import FaxServer
 
@@ -22,24 +24,6 @@ def apply_options(command: F, options: Sequence[Callable[[F], F]]) -> F:
     for option in reversed(options):
         command = option(command)
     return command
-
-
-RENDER_CHOICES = [
-    (
-        "--resolution",
-        ["standard", "fine", "superfine"],
-        "fine",
-        "Vertical resolution (204 dpi across).",
-    ),
-    ("--page-size", ["a4", "letter", "legal"], "a4", "Paper size of the fax pages."),
-    (
-        "--compression",
-        ["mh", "mr", "mmr"],
-        "mr",
-        "TIFF coding: MH (T.4 1-D), MR (T.4 2-D), MMR (T.6).",
-    ),
-]
-"""The options that say how a document is rendered: name, choices, default, help."""
 
 
 def render_options(command: F) -> F:

@@ -1,7 +1,7 @@
-"""The quick path of ``openfax send`` (without ``--wait``) and ``openfax jobs``: the same
-options, work and output as the Click commands in ``openfax.cli.commands``, read by a
-small parser of the standard library so that neither Click nor anything else heavy is
-imported.
+"""The quick path of ``openfax send`` (without ``--wait``), ``openfax jobs`` and ``openfax
+render``: the same options, work and output as the Click commands in
+``openfax.cli.commands``, read by a small parser of the standard library so that neither
+Click nor anything else the work does not need is imported.
 
 It takes only command lines it reads exactly as Click would; for any other (an unknown or
 incomplete option, ``--help``, ``--wait``, a file that is not there, a bad ``--priority``)
@@ -56,6 +56,12 @@ COMMANDS = {
         {"--json": "as_json"},
     ),
     "jobs": (SERVER_OPTIONS, {"--json": "as_json", "--wide": "wide"}),
+    "render": (
+        {"-o": "output", "--output": "output", "--workers": "workers"}
+        | {"--resolution": "resolution", "--page-size": "page_size"}
+        | {"--compression": "compression"},
+        {"--json": "as_json"},
+    ),
 }
 """Per command: its options that take a value, and its flags (option -> parameter name)."""
 
@@ -68,6 +74,8 @@ def run_quick(argv: list[str]) -> int | None:
     command = _parse(argv[1:], *COMMANDS[argv[0]])
     if command is None:
         return None
+    if argv[0] == "render":
+        return _render(command)
     server_name = command.value("server_name", os.environ.get("OPENFAX_SERVER") or "") or ""
     token = command.value("token", os.environ.get("OPENFAX_TOKEN") or None)
     if argv[0] == "send":
@@ -145,6 +153,41 @@ def _send(command: _Command, server_name: str, token: str | None) -> int | None:
         print_sent(jobs, "as_json" in command.flags)
 
     return _report(work)
+
+
+def _render(command: _Command) -> int | None:
+    """``openfax render``: the documents rendered, and the line or JSON the Click command
+    prints; its errors as it reports them (``Error: <message>``)."""
+    from openfax.cli.render import MAX_WORKERS, RENDER_CHOICES, render_report
+
+    output = command.value("output", None)
+    workers = command.value("workers", None)
+    if not command.arguments or not output or os.path.isdir(output):
+        return None
+    if workers is not None and not (workers.isdigit() and 1 <= int(workers) <= MAX_WORKERS):
+        return None
+    options: dict[str, str] = {}
+    for name, choices, default, _ in RENDER_CHOICES:
+        key = name.removeprefix("--").replace("-", "_")
+        options[key] = str(command.value(key, default))
+        if options[key] not in choices:
+            return None
+    try:
+        report = render_report(
+            command.arguments,
+            output,
+            workers=None if workers is None else int(workers),
+            as_json="as_json" in command.flags,
+            **options,
+        )
+    except FaxError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nAborted!", file=sys.stderr)
+        return 1
+    print(report)
+    return 0
 
 
 def _jobs(command: _Command, server_name: str, token: str | None) -> int:

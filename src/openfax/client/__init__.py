@@ -68,12 +68,15 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "openfax.client._connection": (
+        "AddressBook",
+        "AddressBooks",
         "CertificateError",
         "NotConnectedError",
         "PlainConnectionError",
         "ServerUnavailableError",
     ),
     "openfax.client._records": ("Collection",),
+    "openfax.client.address_book": ("AddressBook", "AddressBooks"),
     "openfax.client.accounts": ("FaxAccount", "FaxAccountSet", "FaxSecurity", "FaxSecurity2"),
     "openfax.client.administration": (
         "FaxAuditEntry",

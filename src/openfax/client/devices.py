@@ -34,6 +34,11 @@ class FaxDevice(Record):
     """Why the last registration attempt failed ("" once registered)."""
     hardware = Field[str]()
     """What the line's hardware says of itself (a modem's probe); "" for virtual lines."""
+    node_id = Field[str]()
+    """The node of the cluster whose line it is."""
+    node_state = Field[str]()
+    """Whether that node is ``running``, ``stopped`` or ``lapsed`` (its heartbeat overdue);
+    the lines of a node not running are powered off."""
 
     description = Setting()
     csid = Setting()

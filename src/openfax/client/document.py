@@ -125,6 +125,9 @@ class FaxDocument:
     bodies: list[str | Path] | str = field(default_factory=list)
     sender: FaxSender = field(default_factory=FaxSender)
     recipients: FaxRecipients = field(default_factory=FaxRecipients)
+    recipient_groups: list[str] = field(default_factory=list)
+    """Address book groups (an OpenFax extension): each member is a recipient too, once,
+    after ``recipients``; a group is looked for in the account's book, then the shared one."""
     subject: str = ""
     note: str = ""
     document_name: str = ""
@@ -151,7 +154,8 @@ class FaxDocument:
 
     def connected_submit(self, server: FaxServer) -> list[str]:
         """FAXCOMEX ``ConnectedSubmit``: queue the fax on a connected server; one job id per
-        recipient, in order. A failing body raises BodyError with its ``index``."""
+        recipient, in order (the members of ``recipient_groups`` last). A failing body
+        raises BodyError with its ``index``."""
         schedule_time = self.schedule_time
         if schedule_time is not None and schedule_time.tzinfo is None:
             schedule_time = schedule_time.astimezone()
@@ -161,6 +165,7 @@ class FaxDocument:
             schedule_time = datetime.now(schedule_time.tzinfo)
         document = {
             "recipients": [person_fields(r) for r in self.recipients],
+            "recipient_groups": list(self.recipient_groups),
             "sender": person_fields(self.sender),
             "subject": self.subject,
             "note": self.note,

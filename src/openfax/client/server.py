@@ -21,6 +21,7 @@ from typing import Any, Self
 from openfax.client._connection import Connection, NotConnectedError
 from openfax.client._records import Collection, Field, Record, VersionNumbers, segment
 from openfax.client.accounts import FaxAccount, FaxAccountSet, FaxSecurity, FaxSecurity2
+from openfax.client.address_book import AddressBooks
 from openfax.client.administration import (
     FaxAuditEntry,
     FaxConfiguration,
@@ -277,6 +278,12 @@ class FaxServer(VersionNumbers):
     def inbound_routing(self) -> FaxInboundRouting:
         """FAXCOMEX ``InboundRouting``: routing extensions, methods and deliveries."""
         return FaxInboundRouting(self._connected)
+
+    @property
+    def address_book(self) -> AddressBooks:
+        """The address books (an OpenFax extension): ``personal`` and ``shared``, their
+        contacts and groups, CSV and vCard files."""
+        return AddressBooks(self._connected)
 
     @property
     def outbound_routing(self) -> FaxOutboundRouting:

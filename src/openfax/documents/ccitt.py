@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import Any
+from ctypes import c_double, c_int, c_uint32, c_void_p
 
 import numpy as np
 from numpy.typing import NDArray
 
 from openfax.documents import _libtiff
-from openfax.documents._libtiff import ffi, lib
+from openfax.documents._libtiff import lib
 from openfax.documents.pages import Compression, FaxPage, Resolution
 from openfax.errors import DocumentError
 
@@ -51,8 +51,8 @@ def encode_rows(
     with _memory_file() as fd:
         tif = _open(fd, b"w", _fields(width, rows.shape[0], resolution, compression))
         try:
-            data = ffi.from_buffer(rows)
-            if lib.TIFFWriteEncodedStrip(tif, 0, data, len(data)) < 0:
+            data = np.ascontiguousarray(rows)
+            if lib.TIFFWriteEncodedStrip(tif, 0, data.ctypes.data, data.nbytes) < 0:
                 raise DocumentError(None, f"libtiff could not code a {width}-pixel page")
             offset = lib.TIFFGetStrileOffset(tif, 0)
             length = lib.TIFFGetStrileByteCount(tif, 0)
@@ -77,7 +77,7 @@ def decode_strip(
         rows = np.empty((height, (width + 7) // 8), dtype=np.uint8)
         tif = _open(fd, b"r", [])
         try:
-            got = lib.TIFFReadEncodedStrip(tif, 0, ffi.from_buffer(rows), rows.nbytes)
+            got = lib.TIFFReadEncodedStrip(tif, 0, rows.ctypes.data, rows.nbytes)
         finally:
             lib.TIFFClose(tif)
     if got != rows.nbytes:
@@ -95,15 +95,15 @@ def _memory_file() -> Iterator[int]:
         os.close(fd)
 
 
-def _open(fd: int, mode: bytes, fields: list[tuple[int, int]]) -> Any:
+def _open(fd: int, mode: bytes, fields: list[tuple[int, int]]) -> int:
     """libtiff's handle on a copy of `fd` (TIFFClose closes it), with `fields` set."""
     copy = os.dup(fd)
-    tif = lib.TIFFFdOpen(copy, b"openfax-ccitt", mode)
-    if tif == ffi.NULL:
+    tif: int | None = lib.TIFFFdOpen(copy, b"openfax-ccitt", mode)
+    if tif is None:
         os.close(copy)
         raise DocumentError(None, "libtiff cannot open an in-memory file to code a page")
     for tag, value in fields:
-        if lib.TIFFSetField(tif, tag, _vararg(tag, value)) != 1:
+        if lib.TIFFSetField(c_void_p(tif), c_uint32(tag), _vararg(tag, value)) != 1:
             lib.TIFFClose(tif)
             raise DocumentError(None, f"libtiff refused TIFF tag {tag} = {value}")
     return tif
@@ -137,11 +137,11 @@ def _fields(
     return fields
 
 
-def _vararg(tag: int, value: int) -> object:
+def _vararg(tag: int, value: int) -> c_uint32 | c_double | c_int:
     """A TIFFSetField argument as libtiff's va_arg reads it: uint32, double, or a promoted
     uint16 (int)."""
     if tag in _UINT32_TAGS:
-        return ffi.cast("uint32_t", value)
+        return c_uint32(value)
     if tag in _DOUBLE_TAGS:
-        return ffi.cast("double", value)
-    return ffi.cast("int", value)
+        return c_double(value)
+    return c_int(value)

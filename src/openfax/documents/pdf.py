@@ -95,7 +95,8 @@ def render_pdf(path: Path, resolution: Resolution, page_size: PageSize) -> Itera
     """All pages of a PDF, in order, each rendered when the next is asked for.
 
     Each page is shrunk to fit the scan line and the paper length if it is larger, placed at
-    the top and centred; landscape pages are turned a quarter to fit portrait paper.
+    the top and centred; landscape pages are turned a quarter to fit portrait paper. The
+    edges of a page are straightened on a worker thread while the next page renders.
     """
     document = open_pdf(path)
     # One grey buffer for all pages: a fresh one would cost a page fault every 4 KiB.
@@ -104,10 +105,33 @@ def render_pdf(path: Path, resolution: Resolution, page_size: PageSize) -> Itera
         with PDFIUM_LOCK:
             pages = len(document)
         for index in range(pages):
-            yield _render_page(path, document, index, resolution, page_size, gray)
+            if _render_page(path, document, index, resolution, page_size, gray):
+                yield FaxPage(to_bilevel(gray, dither=True), resolution)
+            else:
+                rows = _FINISHING.submit(smooth_edges, threshold_rows(gray))
+                yield FaxPage.from_future(rows, FAX_WIDTH, gray.shape[0], resolution)
     finally:
         with PDFIUM_LOCK:
             document.close()
+
+
+def render_pdf_rows(
+    path: Path,
+    document: pdfium.PdfDocument,
+    pages: range,
+    resolution: Resolution,
+    page_size: PageSize,
+) -> Iterator[NDArray[np.uint8]]:
+    """The packed rows (as `FaxPage.rows`) of pages `pages` (from 0) of the PDF at `path`,
+    open as `document` (`open_pdf`; left open), rendered and finished as `render_pdf` does,
+    all on the calling thread: for a process that renders a share of a document's pages
+    (`openfax.documents.workers`)."""
+    gray = np.empty((page_size.rows(resolution), FAX_WIDTH), dtype=np.uint8)
+    for index in pages:
+        if _render_page(path, document, index, resolution, page_size, gray):
+            yield FaxPage(to_bilevel(gray, dither=True), resolution).rows
+        else:
+            yield smooth_edges(threshold_rows(gray))
 
 
 def _render_page(
@@ -117,8 +141,9 @@ def _render_page(
     resolution: Resolution,
     page_size: PageSize,
     gray: NDArray[np.uint8],
-) -> FaxPage:
-    """Page `index` of `document`, rendered into `gray` (overwritten).
+) -> bool:
+    """Render page `index` of `document` into `gray` (overwritten); True if it is a
+    photograph, to be dithered, False if it is to be thresholded.
 
     Anti-aliased text is full of grey levels, and small dense text can pass for a photograph;
     so a page that looks like one is rendered again without anti-aliasing and looked at anew.
@@ -144,10 +169,7 @@ def _render_page(
                 photograph = is_photograph(gray)
         finally:
             page.close()
-    if photograph:
-        return FaxPage(to_bilevel(gray, dither=True), resolution)
-    rows = _FINISHING.submit(smooth_edges, threshold_rows(gray))
-    return FaxPage.from_future(rows, FAX_WIDTH, gray.shape[0], resolution)
+    return photograph
 
 
 def _render(

@@ -1,4 +1,8 @@
-"""Turning a list of documents into fax pages, each by the renderer its content calls for."""
+"""Turning a list of documents into fax pages, each by the renderer its content calls for.
+
+The image and text renderers are imported when a document of theirs comes: a command that
+renders PDFs alone does without Pillow's drawing and font modules.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from openfax.documents.filetype import FileType, detect
-from openfax.documents.image import count_image_pages, render_image
 from openfax.documents.pages import FaxPage, PageSize, Resolution
 from openfax.documents.pdf import count_pdf_pages, render_pdf
-from openfax.documents.text import count_text_pages, render_text
 from openfax.errors import DocumentError
 
 if TYPE_CHECKING:
     from openfax.documents.office import OfficeConverter
+    from openfax.documents.workers import PageWorkers
 
 
 def render_documents(
@@ -40,21 +43,28 @@ def iter_pages(
     resolution: Resolution = Resolution.FINE,
     page_size: PageSize = PageSize.A4,
     office: OfficeConverter | None = None,
+    workers: PageWorkers | None = None,
 ) -> Iterator[FaxPage]:
     """The pages of `render_documents`, each rendered only when asked for, so that
     `write_fax_tiff(iter_pages(...))` codes pages while the next ones render and holds a few
-    pages at a time, whatever the length of the documents."""
+    pages at a time, whatever the length of the documents. With `workers`, the pages of PDFs
+    (and of Office documents) are rendered and coded by its processes."""
+    pdf_pages = render_pdf if workers is None else workers.pages
     for name in paths:
         path = Path(name)
         kind = detect(path)
         if kind.office:
             with _converter(path, kind, office).pdf_of(path, kind) as pdf:
-                yield from render_pdf(pdf, resolution, page_size)
+                yield from pdf_pages(pdf, resolution, page_size)
         elif kind is FileType.PDF:
-            yield from render_pdf(path, resolution, page_size)
+            yield from pdf_pages(path, resolution, page_size)
         elif kind is FileType.IMAGE:
+            from openfax.documents.image import render_image
+
             yield from render_image(path, resolution, page_size)
         else:
+            from openfax.documents.text import render_text
+
             yield from render_text(path, _read_text(path), resolution, page_size)
 
 
@@ -76,7 +86,11 @@ def count_pages(
     if kind is FileType.PDF:
         return count_pdf_pages(path)
     if kind is FileType.IMAGE:
+        from openfax.documents.image import count_image_pages
+
         return count_image_pages(path)
+    from openfax.documents.text import count_text_pages
+
     return count_text_pages(path, _read_text(path), page_size)
 
 

@@ -18,9 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
-
-from PIL import Image, ImageSequence, TiffImagePlugin, UnidentifiedImageError
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from openfax.documents.ccitt import (
     T4_OPTION_2D,
@@ -31,6 +29,9 @@ from openfax.documents.ccitt import (
 )
 from openfax.documents.pages import X_DPI, Compression, FaxPage, Resolution
 from openfax.errors import DocumentError
+
+if TYPE_CHECKING:
+    from PIL import Image, TiffImagePlugin
 
 FAX_WIDTHS = (1728, 2048, 2432)
 """Scan-line lengths of T.4 pages at 204 dpi (A4, B4, A3); other widths are not fax."""
@@ -279,7 +280,10 @@ def count_fax_pages(path: str | os.PathLike[str]) -> int:
 
 @contextlib.contextmanager
 def _reading(path: Path) -> Iterator[Image.Image]:
-    """The TIFF at `path` open for reading; what goes wrong inside raises DocumentError."""
+    """The TIFF at `path` open for reading; what goes wrong inside raises DocumentError.
+    Pillow's TIFF reader is imported here: writing a fax TIFF does without it."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(path) as image:
             if image.format != "TIFF":
@@ -296,10 +300,14 @@ def _reading(path: Path) -> Iterator[Image.Image]:
 
 
 def _frames(image: Image.Image) -> Iterator[tuple[int, Image.Image]]:
+    from PIL import ImageSequence
+
     return enumerate(ImageSequence.Iterator(image), start=1)
 
 
 def _read_page(path: Path, number: int, frame: Image.Image) -> FaxPage:
+    from PIL import TiffImagePlugin
+
     assert isinstance(frame, TiffImagePlugin.TiffImageFile)
     coding = frame.info.get("compression")
     if coding not in _FAX_COMPRESSIONS:

@@ -181,7 +181,7 @@ ffi.cdef(CDEF)
 
 
 lib: Any = open_library(
-    ffi,
+    ffi.dlopen,
     soname="libspandsp.so.2",
     short_name="spandsp",
     env=LIBRARY_ENV,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BeforeValidator,
@@ -50,6 +50,9 @@ MAX_NOTE_LENGTH = 10_000
 MAX_DOCUMENT_NAME_LENGTH = 255
 MAX_ADDRESS_LENGTH = 320
 """An e-mail address's longest length (RFC 3696)."""
+
+NodeState = Literal["running", "stopped", "lapsed"]
+"""Whether a node of the cluster runs, stopped cleanly, or let its heartbeat lapse."""
 
 ID_PATTERN = "^[0-9a-fA-F]{16}$"
 NO_NUL = r"^[^\x00]*$"
@@ -439,6 +442,11 @@ class DeviceInfo:
     hardware: str = ""
     """What the line's hardware says of itself: a modem's probe (maker, model, classes,
     modulations); "" for a line without hardware."""
+    node_id: str = ""
+    """The node whose line it is (every node lists every node's lines)."""
+    node_state: NodeState = "running"
+    """Whether that node is ``running``, ``stopped`` or ``lapsed`` (its heartbeat is
+    overdue: dead or cut off); the lines of a node not running are powered off."""
 
 
 @dataclass(frozen=True, kw_only=True)

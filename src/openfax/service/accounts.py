@@ -233,10 +233,16 @@ class Accounts:
 
     async def load(self) -> None:
         """Read the settings from the store (at start)."""
+        await self.take_up_changes()
+        self._dummy_hash = await _hash(secrets.token_urlsafe(16))
+
+    async def take_up_changes(self) -> None:
+        """Read the settings again and forget every cached sign-in: accounts or rights
+        changed, on this node or another (:mod:`openfax.service.cluster`)."""
         async with self.ctx.db.read() as conn:
             stored = await q.get_setting(conn, SECURITY_KEY, {})
         self.settings = SecuritySettings(**stored)
-        self._dummy_hash = await _hash(secrets.token_urlsafe(16))
+        self._forget_sign_ins()
 
     async def save_settings(
         self,
@@ -295,13 +301,15 @@ class Accounts:
         return _info(account)
 
     async def remove_account(self, name: str, *, actor: str = SERVICE_ACTOR) -> None:
-        """FAXCOMEX ``RemoveAccount(name)``: the account and its tokens go, its faxes stay."""
+        """FAXCOMEX ``RemoveAccount(name)``: the account, its tokens and its address book go,
+        its faxes stay."""
 
         async def remove(conn: Any) -> None:
             account = await q.get_account(conn, name)
             if account is None or not await q.delete_account(conn, name):
                 raise AccountNotFoundError(name)
             await q.delete_setting(conn, default_sender_key(account.id))
+            await q.delete_address_book(conn, account.id)
 
         await self._change(remove, actor, f"account:{name}", {"change": "removed"})
 
@@ -629,6 +637,9 @@ class Accounts:
             await ctx.hub.emit(conn, SECURITY_CHANGED)
             now = ctx.clock.now()
             await record(conn, now, actor, AuditAction.CONFIG_CHANGED, "security", what, details)
+        self._forget_sign_ins()
+
+    def _forget_sign_ins(self) -> None:
         self._principals.clear()
         self._passwords.clear()
         self._tokens.clear()

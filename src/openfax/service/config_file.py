@@ -225,6 +225,9 @@ class StoreConfig:
     busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS
     """SQLite: how long a write waits for the write lock before it fails (and is logged,
     and retried where it must not be lost)."""
+    cluster_poll_seconds: float = 5.0
+    """PostgreSQL: how often a node looks at the event log even without a NOTIFY from the
+    other nodes (the safety net of LISTEN/NOTIFY) and checks its LISTEN connection."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -372,6 +375,18 @@ class OcrConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AddressBookConfig:
+    """The limits of the address books (``docs/design/address-book.md``)."""
+
+    max_contacts: int = 10_000
+    """Contacts one book (an account's, or the shared one) holds at most."""
+    max_groups: int = 1_000
+    """Groups one book holds at most."""
+    max_import_kb: int = 4096
+    """The largest CSV or vCard file an import takes (KiB)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
     """The whole configuration of one ``openfaxd``."""
 
@@ -396,6 +411,7 @@ class ServiceConfig:
     """LibreOffice, which makes Office documents PDF (:mod:`openfax.documents.office`)."""
     log: LogConfig = LogConfig()
     ocr: OcrConfig = OcrConfig()
+    address_book: AddressBookConfig = AddressBookConfig()
     source: str = field(default="<defaults>", compare=False)
     """Where the configuration was read from, for messages."""
 
@@ -558,7 +574,11 @@ def time_of_day(source: str, key: str, value: Any) -> time:
 
 
 _POSITIVE = {
+    "max_contacts",
+    "max_groups",
+    "max_import_kb",
     "lease_seconds",
+    "cluster_poll_seconds",
     "max_pages",
     "max_recipients",
     "render_seconds",
@@ -628,6 +648,9 @@ MAX_RETRIES = 99
 MAX_SECONDS = 366 * 24 * 60 * 60
 """The longest deadline or timer in seconds (a year)."""
 _MOST: dict[str, float] = {
+    "max_contacts": 1_000_000,
+    "max_groups": 100_000,
+    "max_import_kb": 1024 * 1024,
     "timeout_seconds": 3600,
     "workers": 64,
     "page_limit": 1000,
@@ -653,6 +676,7 @@ _MOST: dict[str, float] = {
     "routing_step_seconds": MAX_SECONDS,
     "lease_seconds": MAX_SECONDS,
     "busy_timeout_seconds": 3600,
+    "cluster_poll_seconds": 3600,
     "channels": 1000,
     "media_speed": 1000,
     "ring_timeout": 3600,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -50,6 +50,10 @@ class ServiceContext:
     @property
     def node_id(self) -> str:
         return self.config.node_id
+
+    def dials(self, number: str) -> bool:
+        """Whether a line of this node reaches ``number`` (a SIP URI needs a SIP line)."""
+        return reaches_any(self.lines.values(), number)
 
     def device_id_of(self, line: Line) -> int:
         """The store id of a provider's line."""
@@ -107,3 +111,8 @@ class ServiceContext:
         self.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             _logger.error("%s failed", task.get_name(), exc_info=task.exception())
+
+
+def reaches_any(lines: Iterable[Line], number: str) -> bool:
+    """Whether one of ``lines`` reaches ``number`` (a SIP URI needs a SIP line)."""
+    return any(line.reaches(number) for line in lines)

@@ -4,7 +4,8 @@ administrator changes while the service runs, kept in the store's settings table
 TOML file's values, and the audit trail of those changes and of what was done to faxes.
 
 Each change is one transaction that keeps the new value, writes its audit entry and emits
-its CONFIG (or ``OnQueuesStatusChange``) event; it is in force at once on this node.
+its CONFIG (or ``OnQueuesStatusChange``) event; it is in force at once on this node, and on
+the others as soon as they hear of the event (:mod:`openfax.service.cluster`).
 """
 
 from __future__ import annotations
@@ -75,9 +76,10 @@ class Options:
         self._scheduler = scheduler
 
     async def load(self) -> None:
-        """Put the saved options in force (at start): the queue switches, the configuration
-        (a saved one that no longer fits is logged and left out), the event logging levels
-        and the activity log."""
+        """Put the saved options in force: the queue switches, the configuration (a saved
+        one that no longer fits is logged and left out), the event logging levels and the
+        activity log's options. At start, and on every node whenever one of them changed
+        on any node (:mod:`openfax.service.cluster`)."""
         ctx = self._ctx
         async with ctx.db.read() as conn:
             ctx.switches = QueueSwitches(**await q.get_setting(conn, SWITCHES_KEY, {}))
@@ -89,7 +91,11 @@ class Options:
         except ConfigError as exc:
             _logger.error("the saved configuration is not used: %s", exc)
         levels.apply()
-        ctx.activity_log = ActivityLog(self._base.data_dir / "activity", activity)
+        if ctx.activity_log is None:
+            ctx.activity_log = ActivityLog(self._base.data_dir / "activity", activity)
+        else:
+            ctx.activity_log.options = activity
+        self._scheduler.wake()
 
     def server_info(self) -> ServerInfo:
         """FAXCOMEX ``ServerName``, ``Version`` and ``APIVersion``."""

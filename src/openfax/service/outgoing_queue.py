@@ -100,7 +100,7 @@ class OutgoingQueue:
         ctx = self._ctx
         if ctx.switches.outgoing_blocked:
             raise QueueBlockedError("the outgoing queue is blocked: submissions are refused")
-        request.check(now, dials=self._dials)
+        request.check(now, dials=ctx.dials)
         if len(request.recipients) > outgoing.max_recipients:
             raise RecipientsLimitError(len(request.recipients), outgoing.max_recipients)
         personal = request.cover_page_type is CoverPageType.LOCAL
@@ -113,10 +113,6 @@ class OutgoingQueue:
             async with ctx.db.read() as conn:
                 options = await load_receipt_options(conn)
             options.check_request(request.receipt_type, request.receipt_address)
-
-    def _dials(self, number: str) -> bool:
-        """Whether a line of this node reaches ``number`` (a SIP URI needs a SIP line)."""
-        return any(line.reaches(number) for line in self._ctx.lines.values())
 
     async def _known(self, request: SubmitRequest) -> SubmitResult | None:
         """The jobs of an earlier submission with the request's idempotency key: a key seen

@@ -39,6 +39,7 @@ from openfax.model.events import (
     IncomingJobRemoved,
     NewCall,
     event_type,
+    payload_json,
 )
 from openfax.providers import (
     Answered,
@@ -109,6 +110,10 @@ class Receiver:
                 return
             try:
                 async with self.ctx.hub.transaction() as conn:
+                    if isinstance(notice, DeviceStatusChanged):
+                        # What every node lists of the line (``Devices``).
+                        status = payload_json(notice)
+                        await q.set_device_status(conn, notice.device_id, status)
                     await self.ctx.hub.emit(conn, notice)
             except Exception:
                 kind = event_type(notice).value

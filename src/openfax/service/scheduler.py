@@ -53,6 +53,7 @@ from openfax.service.context import ServiceContext
 from openfax.service.event_hub import after_commit
 from openfax.service.interrupted import interrupt
 from openfax.service.job_states import base, is_final
+from openfax.service.node_health import node_state, reported_idle
 from openfax.service.outbound_routing import Routes, load_routes, routes_changed, t38_policy_for
 from openfax.service.outcome import Decision, decide
 from openfax.service.planning import Claim, FreeLine, plan
@@ -282,8 +283,9 @@ class Scheduler:
         gives it. Each claim is then made in the store: a job another node took meanwhile,
         or one not to be sent now (put back, changed), leaves its line free, and the lines
         left free are planned again with what the store then holds. Jobs still ready when no
-        line is left idle get the NOLINE bit, and so do those to numbers no idle line
-        reaches; they lose it when a line claims them.
+        line is left idle in the whole cluster get the NOLINE bit (a node whose lines are all
+        busy leaves that to a node with an idle one), and so do those to numbers no idle line
+        of this node reaches; they lose it when a line claims them.
         """
         lost: set[int] = set()
         """Jobs planned this round that the store did not give: not planned again."""
@@ -315,10 +317,31 @@ class Scheduler:
                 return
             if started == len(planned.claims):
                 break
+        if planned.no_line is None and await self._idle_elsewhere(devices):
+            return  # that node's line takes the jobs, or says which it cannot reach
         if planned.no_line is None or planned.no_line:
             async with self.ctx.hub.transaction() as conn:
                 for job in await q.mark_no_line(conn, now=now, numbers=planned.no_line):
                     await emit_job(conn, self.ctx, job)
+
+    async def _idle_elsewhere(self, devices: dict[int, Device]) -> bool:
+        """Whether another running node of the cluster has a line that may send and last
+        reported itself idle: a job then has a free line, on that node."""
+        others = [
+            device
+            for device in devices.values()
+            if device.node_id != self.ctx.node_id and reported_idle(device)
+        ]
+        if not others:
+            return False
+        async with self.ctx.db.read() as conn:
+            nodes = await q.list_nodes(conn)
+        now = self.ctx.clock.now()
+        lease = timedelta(seconds=self.ctx.config.deadlines.lease_seconds)
+        return any(
+            node_state(nodes.get(device.node_id or ""), now, lease) == "running"
+            for device in others
+        )
 
     def _free_lines(self, devices: dict[int, Device]) -> list[tuple[int, Line]]:
         """This node's idle lines that may send now."""

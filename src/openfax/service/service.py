@@ -21,9 +21,11 @@ from typing import Generic, Self, TypeVar
 from openfax.documents.office import OfficeConverter
 from openfax.model.events import ServerShutDown
 from openfax.service.accounts import Accounts
+from openfax.service.address_book import AddressBook
 from openfax.service.archives import Archives
 from openfax.service.audit import AuditAction, record_read
 from openfax.service.clock import Clock, SystemClock
+from openfax.service.cluster import Follower, beat, node_started, node_stopped
 from openfax.service.config_file import ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.cover_pages import CoverPages
@@ -87,10 +89,12 @@ class _Parts:
     routing: Routing
     receipts: Receipts
     cover_pages: CoverPages
+    address_book: AddressBook
     extension_properties: ExtensionProperties
     listening: Listening
     activity: ServerActivity
     monitoring: Monitoring
+    follower: Follower
 
 
 class _Part(Generic[T]):
@@ -144,6 +148,7 @@ class FaxService:
         )
         await asyncio.to_thread(ctx.office.remove_leftovers)
         self._announced = False
+        await node_started(ctx)
         parts = await self._assemble(ctx)
         self._parts = parts
         await recover(ctx, parts.receiver)
@@ -151,6 +156,13 @@ class FaxService:
             provider.set_listener(parts.receiver)
             await provider.start()
         ctx.spawn(parts.receiver.run_notices(), "device notices")
+        if db.dialect == "postgresql":
+            ctx.spawn(beat(ctx), "heartbeat")
+            notices = ctx.hub.follow_other_nodes(
+                config.store.cluster_poll_seconds, f"openfaxd {config.node_id} events"
+            )
+            ctx.spawn(ctx.unless_stopping(notices), "event notices")
+            ctx.spawn(parts.follower.run(), "cluster events")
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")
         ctx.spawn(parts.activity.report(), "activity")
@@ -199,10 +211,19 @@ class FaxService:
             routing=Routing(inbound, OutboundRouting(ctx)),
             receipts=Receipts(ctx),
             cover_pages=CoverPages(ctx),
+            address_book=AddressBook(ctx),
             extension_properties=extensions,
             listening=Listening(ctx.hub),
             activity=ServerActivity(ctx),
             monitoring=Monitoring(ctx, providers),
+            follower=Follower(
+                ctx,
+                scheduler=scheduler,
+                receiver=receiver,
+                options=options,
+                accounts=accounts,
+                devices=devices,
+            ),
         )
 
     async def stop(self) -> None:
@@ -229,6 +250,7 @@ class FaxService:
             async with ctx.hub.transaction() as conn:
                 await ctx.hub.emit(conn, ServerShutDown())
         await asyncio.to_thread(ctx.office.close)
+        await node_stopped(ctx)
         await ctx.hub.close()
         await ctx.db.close()
         self._parts = None
@@ -317,6 +339,8 @@ class FaxService:
     """The delivery receipts queued, sent and failed."""
     cover_pages = _Part[CoverPages]()
     """The server's cover pages."""
+    address_book = _Part[AddressBook]()
+    """The address books: each account's contacts and groups, and the shared book."""
     extension_properties = _Part[ExtensionProperties]()
     """FAXCOMEX ``GetExtensionProperty`` and ``SetExtensionProperty``: the plug-ins'
     blobs, server-wide and per device."""

@@ -132,14 +132,20 @@ class SubmitRequest:
 def _check_number(index: int, recipient: Recipient, dials: Callable[[str], bool]) -> None:
     """NumberError unless recipient ``index``'s number is a telephone number, or a SIP URI
     that a line ``dials``."""
-    number = recipient.fax_number
+    reason = number_problem(recipient.fax_number, dials)
+    if reason is not None:
+        raise NumberError(index, recipient.fax_number, reason, recipient.name)
+
+
+def number_problem(number: str, dials: Callable[[str], bool]) -> str | None:
+    """Why ``number`` is no fax number this server could dial (it follows the number in a
+    message), or None when it is one: a telephone number, or a SIP URI that a line
+    ``dials``. The one rule for submissions and the address book."""
     if is_phone_number(number) or (is_sip_uri(number) and dials(number)):
-        return
+        return None
     if is_sip_uri(number):
-        reason = "is a SIP URI, and no line of this server dials one"
-    else:
-        reason = f"is not a fax number: {WHAT_A_NUMBER_IS}; or a SIP URI for a SIP line"
-    raise NumberError(index, number, reason, recipient.name)
+        return "is a SIP URI, and no line of this server dials one"
+    return f"is not a fax number: {WHAT_A_NUMBER_IS}; or a SIP URI for a SIP line"
 
 
 def _check_fields(prefix: str, fields: dict[str, str]) -> None:

@@ -253,6 +253,20 @@ class Device:
     receive_mode: ReceiveMode = ReceiveMode.NO_ANSWER
     send_enabled: bool = True
     routing_methods: list[str] = field(default_factory=list)
+    status: dict[str, Any] | None = None
+    """What the line last reported of itself (a ``DeviceStatusChanged``'s fields), written by
+    its node; None: idle since its node started."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    """A node of the cluster: when it started, and when it last said it was alive (None
+    once it stopped)."""
+
+    node_id: str
+    version: str
+    started_at: datetime
+    heartbeat_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -373,3 +387,25 @@ class GroupGrant:
 
     group_name: str
     rights: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contact:
+    """A contact of an address book (``owner_id``: its account's id, 0 for the shared book)."""
+
+    id: int = field(default_factory=new_id)
+    owner_id: int
+    name: str
+    company: str = ""
+    fax_number: str
+    notes: str = ""
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactGroup:
+    """A group of contacts of one address book."""
+
+    id: int = field(default_factory=new_id)
+    owner_id: int
+    name: str

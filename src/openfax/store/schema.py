@@ -280,7 +280,17 @@ devices = Table(
     Column("receive_mode", EnumInt(ReceiveMode), nullable=False),
     Column("send_enabled", Boolean, nullable=False),
     Column("routing_methods", JSONDocument, nullable=False),
+    Column("status", JSONDocument),
     UniqueConstraint("provider", "name"),
+)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("node_id", String(200), primary_key=True),
+    Column("version", String(100), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime),
 )
 
 settings = Table(
@@ -428,3 +438,49 @@ group_grants = Table(
     Column("rights", Integer, nullable=False),
 )
 """Rights granted to the members of a Unix group, added to each member account's own."""
+
+address_book_contacts = Table(
+    "address_book_contacts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("owner_id", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("company", String(200), nullable=False),
+    Column("fax_number", String(100), nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("owner_id", "name"),
+)
+"""A contact of an address book: the book is its owner account's id, 0 for the shared book
+(``openfax.service.address_book``); names are unique within a book."""
+
+address_book_groups = Table(
+    "address_book_groups",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("owner_id", BigInteger, nullable=False),
+    Column("name", String(100), nullable=False),
+    UniqueConstraint("owner_id", "name"),
+)
+"""A group of contacts of one address book (a broadcast: a fax to it goes to each member)."""
+
+address_book_members = Table(
+    "address_book_members",
+    metadata,
+    Column(
+        "group_id",
+        BigInteger,
+        ForeignKey("address_book_groups.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column(
+        "contact_id",
+        BigInteger,
+        ForeignKey("address_book_contacts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+        index=True,
+    ),
+)
+"""Which contacts each group holds; rows go with their group or contact."""

@@ -360,6 +360,8 @@ PATH_VALUES = {
     "delivery_id": SOME_ID,
     "receipt_id": SOME_ID,
     "token_id": SOME_ID,
+    "book": "personal",
+    "contact_id": SOME_ID,
 }
 
 

@@ -11,7 +11,8 @@ import click
 import pytest
 
 from openfax.cli.commands import cli
-from openfax.documents import read_fax_tiff
+from openfax.documents import read_fax_tiff, render_documents
+from tests.factories import make_pdf
 
 OPENFAX = Path(sys.executable).with_name("openfax")
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
@@ -57,6 +58,22 @@ def test_render_json_reports_the_file(tmp_path: Path) -> None:
         "page_size": "a4",
         "compression": "mr",
     }
+
+
+def test_render_shares_pdf_pages_between_processes_as_asked(tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "bars.pdf", 9)
+    files = {}
+    for workers in ("1", "2"):
+        files[workers] = tmp_path / f"fax-{workers}.tif"
+        done = openfax("render", pdf, "-o", files[workers], "--compression", "mmr",
+                       "--workers", workers)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"{files[workers]}: 9 pages, fine, MMR" in done.stdout
+    assert files["2"].read_bytes() == files["1"].read_bytes()
+    assert read_fax_tiff(files["2"]) == render_documents([pdf])
+    refused = openfax("render", pdf, "-o", tmp_path / "x.tif", "--workers", "0")
+    assert refused.returncode == 2
+    assert "Invalid value for '--workers': 0 is not in the range 1<=x<=64" in refused.stderr
 
 
 def leaf_commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:

@@ -1,6 +1,6 @@
 """The quick path of ``openfax send`` and ``openfax jobs`` (standard library only) against a
-real daemon: the same output, errors and exit statuses as the Click commands, and Click
-left to every command line the quick path does not take."""
+real daemon, and of ``openfax render``: the same output, files, errors and exit statuses as
+the Click commands, and Click left to every command line the quick path does not take."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 
 from openfax.model import Priority
 from tests.daemon import Daemon, running_paused
+from tests.factories import make_pdf
 from tests.integration.cli.test_cli import OPENFAX, SAMPLES
 
 CLICK = [sys.executable, "-c", "from openfax.cli.commands import cli; cli(prog_name='openfax')"]
@@ -148,7 +149,7 @@ def test_usage_errors_stay_with_click(daemon: Daemon, tmp_path: Path) -> None:
     for args, message in [
         (["send", str(tmp_path / "missing.pdf"), "--to", "1"], "does not exist"),
         (["send", letter, "--to", "1", "--priority", "urgent"], "'urgent' is not one of"),
-        (["send", letter], "Missing option '--to'"),
+        (["send", letter], "give a recipient: --to NUMBER or --to-group NAME"),
         (["send", letter, "--to", "1", "--fax"], "No such option '--fax'"),
         (["jobs", "extra"], "unexpected extra argument"),
     ]:
@@ -166,3 +167,42 @@ def test_job_operations_print_the_new_status_as_a_line_or_json(daemon: Daemon) -
     cancelled = run([str(OPENFAX)], "cancel", job_id, socket=daemon.socket)
     assert cancelled.returncode == 0, cancelled.stderr
     assert cancelled.stdout.split() == [job_id, "CANCELED"]
+
+
+def test_render_writes_and_prints_what_the_click_command_does(tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "bars.pdf", 5)
+    for extra in [[], ["--json", "--page-size=letter"], ["--workers", "1", "--compression", "mh"]]:
+        runs = []
+        for command in ([str(OPENFAX)], CLICK):
+            out = tmp_path / f"fax-{len(runs)}.tif"
+            done = run(command, "render", pdf, SAMPLES / "letter.txt", "-o", out, *extra,
+                       socket="unused")  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            runs.append((done.stdout.replace(str(out), "OUT"), done.stderr, out.read_bytes()))
+        assert runs[0] == runs[1], extra
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 not really")
+    quick, click = both("render", broken, "-o", tmp_path / "x.tif", socket="unused")
+    assert quick.returncode == click.returncode == 1
+    assert quick.stderr == click.stderr == f"Error: {broken}: corrupt PDF\n"
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_render_imports_neither_click_nor_the_service(tmp_path: Path) -> None:
+    """What ``openfax render`` does not use costs its start-up nothing: neither Click nor
+    the job records (pydantic), the store (SQLAlchemy), a HTTP client or a C parser."""
+    program = (
+        "import sys\n"
+        "from openfax.cli.main import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as end:\n"
+        "    unused = {'click', 'pydantic', 'sqlalchemy', 'httpx', 'http', 'rich', 'pycparser'}\n"
+        "    heavy = {m.split('.')[0] for m in sys.modules} & unused\n"
+        "    print(end.code, sorted(heavy), file=sys.stderr)\n"
+    )
+    out = tmp_path / "fax.tif"
+    pdf = make_pdf(tmp_path / "bars.pdf", 5)
+    done = run([sys.executable, "-c", program, "render", pdf, "-o", out], socket="unused")
+    assert done.stderr.strip() == "0 []"
+    assert done.stdout == f"{out}: 5 pages, fine, MR\n"

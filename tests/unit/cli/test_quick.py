@@ -1,6 +1,6 @@
-"""The quick path of ``openfax send`` and ``openfax jobs`` without a daemon: the command lines it
-declines (left to Click) and the numbers it writes out. Against a real daemon:
-tests/integration/cli/test_quick.py."""
+"""The quick path of ``openfax send``, ``openfax jobs`` and ``openfax render`` without a
+daemon: the command lines it declines (left to Click) and the numbers it writes out. Against
+a real daemon: tests/integration/cli/test_quick.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ from openfax.model import CoverPageType, Priority
     "argv",
     [
         [],
-        ["render", "x", "-o", "y"],
+        ["render", "x"],
+        ["render", "-o", "y"],
+        ["render", "x", "-o", "y", "--workers", "0"],
+        ["render", "x", "-o", "y", "--workers=two"],
+        ["render", "x", "-o", "y", "--resolution", "high"],
+        ["render", "x", "-o", "y", "--compression", "MMR"],
+        ["render", "x", "-o", "y", "--help"],
         ["--verbose", "send", "f", "--to", "1"],
         ["send", "--help"],
         ["send", "-h"],

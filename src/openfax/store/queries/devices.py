@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.store.queries._shared import dialect_insert, update_row
@@ -55,3 +55,20 @@ async def update_device(
     frozen = {"id", "provider", "name"}
     row = await update_row(conn, devices, changes, frozen, devices.c.id == device_id)
     return None if row is None else Device(**row)
+
+
+async def set_device_status(
+    conn: AsyncConnection, device_id: int, status: Mapping[str, Any] | None
+) -> None:
+    """Keep what a line last reported of itself (None: nothing since its node started)."""
+    await conn.execute(
+        update(devices)
+        .where(devices.c.id == device_id)
+        .values(status=None if status is None else dict(status))
+    )
+
+
+async def own_device(conn: AsyncConnection, device_id: int, node_id: str) -> Device | None:
+    """Make ``node_id`` the owner of a device (a node renamed, or one whose line another
+    node, now gone, had); None if there is no such device."""
+    return await update_device(conn, device_id, {"node_id": node_id})

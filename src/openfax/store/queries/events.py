@@ -45,18 +45,22 @@ async def append_event(
 
 async def append_events(
     conn: AsyncConnection, type: str, payloads: Sequence[Mapping[str, Any]], *, now: datetime
-) -> None:
+) -> list[int]:
     """Add several events of one type to the log in one statement (a submission's jobs),
-    numbered in order; as ``append_event``, the last step of a transaction."""
+    numbered in order, and return their numbers; as ``append_event``, the last step of a
+    transaction (one NOTIFY carries the last number)."""
     if not payloads:
-        return
+        return []
     if conn.dialect.name == "postgresql":
         await conn.execute(select(func.pg_advisory_xact_lock(EVENTS_LOCK)))
-    await conn.execute(
-        insert(events), [{"type": type, "payload": dict(p), "created_at": now} for p in payloads]
+    result = await conn.execute(
+        insert(events).returning(events.c.seq, sort_by_parameter_order=True),
+        [{"type": type, "payload": dict(p), "created_at": now} for p in payloads],
     )
+    seqs = list(result.scalars())
     if conn.dialect.name == "postgresql":
-        await conn.execute(select(func.pg_notify(EVENTS_CHANNEL, "")))
+        await conn.execute(select(func.pg_notify(EVENTS_CHANNEL, str(seqs[-1]))))
+    return seqs
 
 
 async def read_events(conn: AsyncConnection, *, after: int, limit: int = 1000) -> list[Event]:
