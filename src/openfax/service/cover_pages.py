@@ -65,6 +65,7 @@ class CoverPages:
 
     async def remove_cover_page(self, name: str, actor: str = SERVICE_ACTOR) -> None:
         """Remove a server cover page; faxes already submitted keep theirs."""
+        name = check_name(name)
         await asyncio.to_thread(_remove, self._ctx.config.data_dir, name)
         await self._changed(name, "removed", actor, None)
 
