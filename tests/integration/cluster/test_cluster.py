@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from openfax.client import FaxDocument, FaxServer, ServerEvent
+from openfax.errors import NotSupportedError
 from openfax.faxcomex.win32com.client import Dispatch
 from openfax.model import CoverPageType, JobStatus, ServerEvents
 from openfax.model.events import OutgoingJobChanged
@@ -151,6 +152,8 @@ def test_every_node_lists_every_node_lines_with_the_node_and_its_health(
     with cluster.a.connected() as a:
         line = a.get_devices()["loopback line 2001"]
         assert (line.node_id, line.node_state, line.powered_off) == ("node-b", "running", False)
+        with pytest.raises(NotSupportedError, match="2001 is a line of the node node-b"):
+            line.answer_call()
 
         def state_of_3001() -> str | None:
             devices = a.get_devices()
