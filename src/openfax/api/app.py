@@ -419,7 +419,7 @@ def _routes(service: FaxService) -> APIRouter:
     @api.post("/devices/{device_id}/answer")
     async def answer_call(device_id: m.DeviceIdParam, who: ManageConfig) -> m.AnswerModel:
         """FAXCOMEX ``AnswerCall()``: answer the call ringing on the device now."""
-        return m.AnswerModel(accepted=service.devices.answer_call(device_id))
+        return m.AnswerModel(accepted=await service.devices.answer_call(device_id))
 
     # --- events ---------------------------------------------------------------------------------
 

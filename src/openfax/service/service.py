@@ -197,6 +197,8 @@ class FaxService:
             ctx, lambda guid: [inbound.registry.owner_of(guid), *providers.owners_of(guid)]
         )
         await extensions.tell_owners()
+        cover_pages = CoverPages(ctx)
+        await cover_pages.take_up_all()
         return _Parts(
             ctx=ctx,
             scheduler=scheduler,
@@ -210,7 +212,7 @@ class FaxService:
             options=options,
             routing=Routing(inbound, OutboundRouting(ctx)),
             receipts=Receipts(ctx),
-            cover_pages=CoverPages(ctx),
+            cover_pages=cover_pages,
             address_book=AddressBook(ctx),
             extension_properties=extensions,
             listening=Listening(ctx.hub),
@@ -223,6 +225,9 @@ class FaxService:
                 options=options,
                 accounts=accounts,
                 devices=devices,
+                inbound=inbound,
+                extensions=extensions,
+                cover_pages=cover_pages,
             ),
         )
 
