@@ -46,9 +46,11 @@ class Daemon:
         trust: Path | None = None,
         memory_limit: int | None = None,
         database: str | None = None,
+        node_id: str = "api-test",
         **tables: dict[str, Any],
     ) -> None:
         self.data_dir = data_dir
+        self.node_id = node_id
         self.trust = trust
         self.memory_limit = memory_limit
         # A short folder: a Unix socket path holds at most 107 bytes.
@@ -68,7 +70,7 @@ class Daemon:
         for name, table in tables.items():
             settings[name] = {**settings.get(name, {}), **table}
         self.config = data_dir / "openfaxd.toml"
-        top = 'node_id = "api-test"\n'
+        top = f"node_id = {_toml(node_id)}\n"
         if database is not None:
             top += f"database = {_toml(database)}\n"
         self.config.write_text(top + "".join(_table(k, v) for k, v in settings.items()))
@@ -217,12 +219,21 @@ def running(
     trust: Path | None = None,
     memory_limit: int | None = None,
     database: str | None = None,
+    node_id: str = "api-test",
     **tables: dict[str, Any],
 ) -> Iterator[Daemon]:
     """A started daemon (trusting the CA certificate ``trust``, with its memory limited to
-    ``memory_limit`` bytes, and on the ``database`` URL, if given), stopped (or reaped, if a
-    test killed it) at the end."""
-    daemon = Daemon(data_dir, trust=trust, memory_limit=memory_limit, database=database, **tables)
+    ``memory_limit`` bytes, on the ``database`` URL, if given, and named ``node_id``, which
+    several daemons on one database each need their own of), stopped (or reaped, if a test
+    killed it) at the end."""
+    daemon = Daemon(
+        data_dir,
+        trust=trust,
+        memory_limit=memory_limit,
+        database=database,
+        node_id=node_id,
+        **tables,
+    )
     try:
         daemon.start()  # inside: a daemon up but failing its first request is stopped too
         yield daemon
