@@ -47,6 +47,7 @@ class Daemon:
         memory_limit: int | None = None,
         database: str | None = None,
         node_id: str = "api-test",
+        spool_dir: Path | None = None,
         **tables: dict[str, Any],
     ) -> None:
         self.data_dir = data_dir
@@ -73,6 +74,8 @@ class Daemon:
         top = f"node_id = {_toml(node_id)}\n"
         if database is not None:
             top += f"database = {_toml(database)}\n"
+        if spool_dir is not None:  # the nodes of a cluster share one
+            top += f"spool_dir = {_toml(str(spool_dir))}\n"
         self.config.write_text(top + "".join(_table(k, v) for k, v in settings.items()))
         self.process: subprocess.Popen[str] | None = None
         self.address = ""

@@ -47,7 +47,7 @@ from openfax.service.outbound_routing import OutboundRouting
 from openfax.service.outgoing_queue import OutgoingQueue
 from openfax.service.receipts import Receipts, ReceiptSender
 from openfax.service.receiving import Receiver
-from openfax.service.recovery import recover
+from openfax.service.recovery import NodeWatch, recover
 from openfax.service.routing import Routing
 from openfax.service.scheduler import Scheduler
 from openfax.service.server_activity import ServerActivity
@@ -151,6 +151,7 @@ class FaxService:
             provider.set_listener(parts.receiver)
             await provider.start()
         ctx.spawn(parts.receiver.run_notices(), "device notices")
+        ctx.spawn(NodeWatch(ctx, parts.receiver).run(), "heartbeat")
         ctx.spawn(run_housekeeping(ctx), "age limits")
         ctx.spawn(ReceiptSender(ctx).run(), "receipts")
         ctx.spawn(parts.activity.report(), "activity")

@@ -68,6 +68,7 @@ from openfax.store.queries.incoming_jobs import (
     insert_incoming_job,
     list_incoming_jobs,
     list_incoming_jobs_page,
+    take_incoming_job,
     update_incoming_job,
 )
 from openfax.store.queries.message_texts import (
@@ -125,6 +126,7 @@ from openfax.store.queries.settings import (
     delete_setting,
     get_setting,
     get_settings,
+    get_settings_under,
     set_setting,
 )
 from openfax.store.queries.submissions import (
@@ -226,6 +228,7 @@ __all__ = [
     "get_routing_delivery",
     "get_setting",
     "get_settings",
+    "get_settings_under",
     "get_submission",
     "get_submissions",
     "insert_account",
@@ -282,6 +285,7 @@ __all__ = [
     "set_setting",
     "show_routing",
     "spool_references",
+    "take_incoming_job",
     "text_holds",
     "update_account",
     "update_device",

@@ -24,6 +24,12 @@ async def get_settings(conn: AsyncConnection) -> dict[str, Any]:
     return {row.key: row.value for row in rows}
 
 
+async def get_settings_under(conn: AsyncConnection, prefix: str) -> dict[str, Any]:
+    """The settings whose key begins with ``prefix``, by key."""
+    query = select(settings.c.key, settings.c.value).where(settings.c.key.startswith(prefix))
+    return {row.key: row.value for row in await conn.execute(query)}
+
+
 async def set_setting(conn: AsyncConnection, key: str, value: Any, *, now: datetime) -> None:
     """Store a JSON value under ``key``, replacing any previous one."""
     statement = dialect_insert(conn, settings).values(key=key, value=value, updated_at=now)
