@@ -101,6 +101,21 @@ class PostgreSQLServer:
             "start",
         )
 
+    def restart(self) -> None:
+        """Restart the server at once, as a primary's failover does: every connection is cut
+        (``immediate``: no checkpoint, the clients are not waited for)."""
+        self.run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.base / "server.log"),
+            "-m",
+            "immediate",
+            "-w",
+            "restart",
+        )
+
     def stop(self) -> None:
         try:
             self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")

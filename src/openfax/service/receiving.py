@@ -245,6 +245,7 @@ class Receiver:
             size=size,
             extended_status=outcome.extended_status,
             extended_status_text=outcome.detail,
+            tsid=outcome.negotiated.remote_ident if outcome.negotiated else "",
         )
         await self.archive(job, end)
 

@@ -10,6 +10,7 @@ without trusting the service it checks."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,8 @@ class Cluster:
 
     def __init__(self, base: Path, url: str, nodes: tuple[str, ...] = NODES) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url)
+        # Pinged before each use: the test restarts the server under it.
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
         self.nodes = {
             name: Daemon(
                 base / name,
@@ -68,8 +70,9 @@ class Cluster:
         self._tags = 0
 
     def start(self) -> None:
-        for node in self.nodes.values():
-            node.start()
+        """Start every node at once (each start waits for its node to serve)."""
+        with ThreadPoolExecutor(len(self.nodes)) as starting:
+            list(starting.map(Daemon.start, self.nodes.values()))
 
     def stop(self) -> None:
         """Stop the nodes still running, reap the killed ones."""
@@ -157,3 +160,15 @@ def cluster(base: Path, url: str) -> Iterator[Cluster]:
         yield nodes
     finally:
         nodes.stop()
+
+
+def check_delivered(delivery: Delivery, pages: int) -> None:
+    """Every page of a ``pages``-page fax arrived, in receptions cut off by a node's death or
+    a hang-up and the one that finished it, and none twice but the lost-confirmation page of
+    each call cut off."""
+    assert delivery.sent_pages == pages, delivery
+    *cut_off, last = delivery.received
+    assert not last[1], f"the last reception is whole: {delivery}"
+    assert all(partial for _, partial, _ in cut_off), delivery
+    received = sum(p for p, _, _ in delivery.received)
+    assert pages <= received <= pages + len(cut_off), delivery

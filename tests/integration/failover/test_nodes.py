@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PostgreSQLServer
 from tests.factories import make_pdf
 
-from .cluster import cluster
+from .cluster import check_delivered, cluster
 
 
 @pytest.fixture
@@ -39,3 +40,18 @@ def test_a_node_killed_mid_fax_has_its_sending_and_its_reception_finished_by_the
         # A survivor dialled again from the first unconfirmed page, on its own line.
         assert [(p, partial) for p, partial, _ in rest] == [(3 - confirmed, False)], delivery
         assert rest[0][2] != device
+
+
+def test_a_postgresql_restart_under_load_costs_no_fax(
+    tmp_path: Path, postgresql: PostgreSQLServer, postgresql_url: str, three_pages: Path
+) -> None:
+    """The server restarts (every connection cut) while the nodes send and receive: each
+    node's next use of the store reconnects, and every fax is delivered."""
+    with cluster(tmp_path, postgresql_url) as nodes:
+        sent = [nodes.submit(three_pages, via) for via in nodes.running()]
+        nodes.caller_at(sent[0][0], pages_confirmed=1)
+        postgresql.restart()
+        # Each node takes work afterwards: a fax submitted through it.
+        sent += [nodes.submit(three_pages, via) for via in nodes.running()]
+        for job_id, tag in sent:
+            check_delivered(nodes.delivered(job_id, tag), 3)
