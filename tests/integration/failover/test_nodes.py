@@ -5,14 +5,19 @@ receiving it and the sender hearing it confirmed (the lost-confirmation page).""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PostgreSQLServer
 from tests.factories import make_pdf
+from tests.waiting import wait_until
 
-from .cluster import check_delivered, cluster
+from .cluster import WAIT_SECONDS, Cluster, check_delivered, cluster
+
+KILL_CYCLES = int(os.environ.get("OPENFAX_KILL_CYCLES", "50"))
 
 
 @pytest.fixture
@@ -55,3 +60,60 @@ def test_a_postgresql_restart_under_load_costs_no_fax(
         sent += [nodes.submit(three_pages, via) for via in nodes.running()]
         for job_id, tag in sent:
             check_delivered(nodes.delivered(job_id, tag), 3)
+
+
+@pytest.mark.skipif(
+    os.environ.get("OPENFAX_STRESS") != "1",
+    reason=f"{KILL_CYCLES} kill cycles take a quarter of an hour or more: OPENFAX_STRESS=1",
+)
+def test_nodes_killed_again_and_again_lose_no_fax(
+    tmp_path: Path, postgresql_url: str, three_pages: Path
+) -> None:
+    """Each cycle sends two faxes through two nodes and kills the node calling for the first
+    while it dials, after page 1 or after page 2; every other cycle the dead node starts
+    again at once (its own recovery and the others' take-over meet), else once the others
+    delivered its faxes. Prints the counts and the times from each death to the fax being
+    dialled again."""
+    with cluster(tmp_path, postgresql_url) as nodes:
+        sent: list[tuple[int, str]] = []
+        redial_seconds: list[float] = []
+        for cycle in range(KILL_CYCLES):
+            running = nodes.running()
+            first, second = (running[(cycle + k) % len(running)] for k in (0, 1))
+            target = nodes.submit(three_pages, first)
+            sent += [target, nodes.submit(three_pages, second)]
+            dead = nodes.caller_at(target[0], pages_confirmed=cycle % 3)
+            dead.kill()
+            killed_at = time.monotonic()
+            attempts = nodes.job(target[0]).attempts
+            if cycle % 2:
+                dead.start()
+            redial_seconds.append(_redialled(nodes, target[0], attempts, killed_at))
+            for job_id, tag in sent[-2:]:
+                nodes.delivered(job_id, tag)
+            if dead.process is not None and dead.process.poll() is not None:
+                dead.start()
+        deliveries = [nodes.delivered(job_id, tag) for job_id, tag in sent]
+        beyond = sum(check_delivered(delivery, 3, beyond=True) for delivery in deliveries)
+        cut_off = sum(len(d.received) - 1 for d in deliveries)
+        twice = sum(sum(p for p, _, _ in d.received) - 3 for d in deliveries)
+        redial_seconds.sort()
+        print(
+            f"\n{KILL_CYCLES} kills, {len(sent)} faxes delivered whole, {cut_off} receptions "
+            f"cut off, {twice} pages received twice ({beyond} beyond the lost-confirmation "
+            "page of each cut-off call); dialled again "
+            f"{redial_seconds[0]:.1f} s (min), {redial_seconds[len(redial_seconds) // 2]:.1f} s "
+            f"(median), {redial_seconds[-1]:.1f} s (max) after the kill"
+        )
+
+
+def _redialled(nodes: Cluster, job_id: int, attempts: int, killed_at: float) -> float:
+    """Seconds from ``killed_at`` to a call after the job's ``attempts`` th (or to the job
+    being sent: a restarted node may have finished it between two looks)."""
+
+    def dialled() -> bool:
+        job = nodes.job(job_id)
+        return job is None or job.attempts > attempts
+
+    wait_until(dialled, f"job {job_id:016x} dialled again", WAIT_SECONDS, poll=0.02)
+    return time.monotonic() - killed_at
