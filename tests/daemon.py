@@ -48,10 +48,14 @@ class Daemon:
         database: str | None = None,
         node_id: str = "api-test",
         spool_dir: Path | None = None,
+        environ: dict[str, str] | None = None,
         **tables: dict[str, Any],
     ) -> None:
         self.data_dir = data_dir
         self.node_id = node_id
+        self.environ_overrides = environ or {}
+        """Variables of openfaxd's environment besides the test's (e.g. ``PYTHONPATH`` for
+        another version of OpenFax)."""
         self.trust = trust
         self.memory_limit = memory_limit
         # A short folder: a Unix socket path holds at most 107 bytes.
@@ -94,7 +98,7 @@ class Daemon:
                 *("--config", str(self.config), "--data-dir", str(self.data_dir)),
             ],
             cwd=ROOT,
-            env=None if self.trust is None else {**os.environ, "SSL_CERT_FILE": str(self.trust)},
+            env=self._environment(),
             stderr=subprocess.PIPE,
             text=True,
             preexec_fn=None if self.memory_limit is None else self._limit_memory,
@@ -121,6 +125,13 @@ class Daemon:
         # Keep reading its log, or a full pipe would stop it; the end is kept for failures.
         threading.Thread(target=self._drain, args=(self.process.stderr,), daemon=True).start()
         self._make_robot_an_administrator()
+
+    def _environment(self) -> dict[str, str] | None:
+        """openfaxd's environment: the test's, with ``trust`` and ``environ`` if given."""
+        if self.trust is None and not self.environ_overrides:
+            return None
+        trusted = {} if self.trust is None else {"SSL_CERT_FILE": str(self.trust)}
+        return {**os.environ, **trusted, **self.environ_overrides}
 
     def _limit_memory(self) -> None:
         """In the child before it runs openfaxd: its private writable memory (the heap, anonymous
