@@ -165,8 +165,11 @@ class Cluster:
 
 
 @contextmanager
-def cluster(base: Path, url: str) -> Iterator[Cluster]:
-    nodes = Cluster(base, url)
+def cluster(
+    base: Path, url: str, names: tuple[str, ...] = NODES, **options: Any
+) -> Iterator[Cluster]:
+    """A started ``Cluster`` (``options`` as its), stopped at the end."""
+    nodes = Cluster(base, url, names, **options)
     try:
         nodes.start()
         yield nodes

@@ -15,7 +15,7 @@ from tests.conftest import PostgreSQLServer
 from tests.factories import make_pdf
 from tests.waiting import wait_until
 
-from .cluster import WAIT_SECONDS, Cluster, check_delivered, cluster
+from .cluster import NODES, WAIT_SECONDS, Cluster, check_delivered, cluster
 
 KILL_CYCLES = int(os.environ.get("OPENFAX_KILL_CYCLES", "50"))
 
@@ -60,6 +60,36 @@ def test_a_postgresql_restart_under_load_costs_no_fax(
         sent += [nodes.submit(three_pages, via) for via in nodes.running()]
         for job_id, tag in sent:
             check_delivered(nodes.delivered(job_id, tag), 3)
+
+
+def test_a_node_that_loses_the_database_hangs_up_and_rejoins_when_it_returns(
+    tmp_path: Path, postgresql: PostgreSQLServer, postgresql_url: str
+) -> None:
+    """PostgreSQL stops in the middle of a fax (five pages at twice real time): half a lease
+    after its heartbeat or its lease ended the node hangs up the call, and once the server
+    is back writes both ends and sends the rest of the fax by itself."""
+    five_pages = make_pdf(tmp_path / "five.pdf", 5)
+    # The call dropped under the sending end when its reception is hung up: no wait to retry.
+    retry_soon = {"outgoing.causes.line_dropped": {"delay_minutes": 0.01}}
+    with cluster(
+        tmp_path, postgresql_url, NODES[:1], loopback={"pace": 2.0}, **retry_soon
+    ) as nodes:
+        (node,) = nodes.running()
+        job_id, tag = nodes.submit(five_pages, node)
+        nodes.caller_at(job_id, pages_confirmed=1)
+        postgresql.halt()
+        try:
+            # Its reception (its heartbeat ended) or its sending (its lease): whichever of the
+            # two rules comes first ends the call at both ends.
+            said = ("receptions hung up", "could not be renewed in time, hanging up")
+            wait_until(lambda: any(s in "".join(node.log) for s in said), "a hang-up", 90)
+        finally:
+            postgresql.resume()
+        delivery = nodes.delivered(job_id, tag)
+        check_delivered(delivery, 5)
+        assert delivery.received[0][1], f"the reception hung up is partial: {delivery}"
+        assert node.process is not None
+        assert node.process.poll() is None, "the node ran through the outage"
 
 
 @pytest.mark.skipif(
