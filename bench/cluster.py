@@ -2,8 +2,7 @@
 beside one node on SQLite, and the time from a node's death to its job being dialled again.
 
 Every node is a real ``openfaxd`` (``tests/daemon.py``) with four unpaced loopback lines of
-its own (two calls at once: each call takes a line of the node for each end), the nodes
-sharing one spool and one database, as the failover tests run them
+its own, the nodes sharing one spool and one database, as the failover tests run them
 (``tests/integration/failover/cluster.py``); PostgreSQL is a private server started for the
 run (``tests/conftest.py``'s, on a Unix socket, fsync off), SQLite the node's own file.
 
@@ -14,6 +13,10 @@ Measured:
   its node answers.
 * **Dispatched**: jobs per second sent, from the first submission to the last job leaving
   the queue (claimed by whichever node has a free line, dialled, confirmed, archived).
+  Every fax goes to 1002, a line of the node that sends it: a node runs one call at a
+  time (its line 1002 answers it), and a job a second line of the node takes meanwhile
+  finds 1002 busy and is tried again 0.6 s later. So each node adds one call at a time,
+  and the rate measures the claims, calls and archiving of a queue shared by the nodes.
 * **Take-over**: a three-page fax at ten times real time; the node calling for it is killed
   (SIGKILL) once page 1 is confirmed, and the time to a survivor dialling the job again is
   measured, with leases of ``--lease`` seconds (60 by default in production; the survivors
@@ -47,7 +50,7 @@ from tests.integration.failover.cluster import NODES, Cluster  # noqa: E402
 from tests.waiting import wait_until  # noqa: E402
 
 LINES = 4
-"""Loopback lines per node: two calls at once."""
+"""Loopback lines per node (one call at a time reaches 1002)."""
 
 
 @dataclass
