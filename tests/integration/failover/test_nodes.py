@@ -28,7 +28,9 @@ def three_pages(tmp_path: Path) -> Path:
 def test_a_node_killed_mid_fax_has_its_sending_and_its_reception_finished_by_the_others(
     tmp_path: Path, postgresql_url: str, three_pages: Path
 ) -> None:
-    with cluster(tmp_path, postgresql_url) as nodes:
+    # A page in about three seconds: the confirmation the store holds when the node dies is
+    # not behind the receiver by more than the page in flight, however loaded the machine.
+    with cluster(tmp_path, postgresql_url, loopback={"pace": 3.0}) as nodes:
         job_id, tag = nodes.submit(three_pages)
         dead = nodes.caller_at(job_id, pages_confirmed=1)
         dead.kill()  # the loopback call's both ends were on it: its sending and its reception
