@@ -86,6 +86,7 @@ bench: system-packages $(BIN)/openfax
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/sip.py
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/modem.py

@@ -52,6 +52,7 @@ class Daemon:
         **tables: dict[str, Any],
     ) -> None:
         self.data_dir = data_dir
+        self.node_id = node_id
         self.env = dict(env or {})
         if trust is not None:
             self.env["SSL_CERT_FILE"] = str(trust)
@@ -123,6 +124,13 @@ class Daemon:
         # Keep reading its log, or a full pipe would stop it; the end is kept for failures.
         threading.Thread(target=self._drain, args=(self.process.stderr,), daemon=True).start()
         self._make_robot_an_administrator()
+
+    def _environment(self) -> dict[str, str] | None:
+        """openfaxd's environment: the test's, with ``trust`` and ``environ`` if given."""
+        if self.trust is None and not self.environ_overrides:
+            return None
+        trusted = {} if self.trust is None else {"SSL_CERT_FILE": str(self.trust)}
+        return {**os.environ, **trusted, **self.environ_overrides}
 
     def _limit_memory(self) -> None:
         """In the child before it runs openfaxd: its private writable memory (the heap, anonymous

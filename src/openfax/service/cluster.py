@@ -154,19 +154,6 @@ async def node_started(ctx: ServiceContext) -> None:
         await q.node_started(conn, ctx.node_id, version=__version__, now=ctx.clock.now())
 
 
-async def beat(ctx: ServiceContext) -> None:
-    """Say every third of a lease that this node is alive, until the service stops; the
-    other nodes show its lines unavailable once that is a lease overdue. A beat the store
-    refused is logged; the next one may pass."""
-    every = timedelta(seconds=ctx.config.deadlines.lease_seconds / 3)
-    while await ctx.sleep_until(ctx.clock.now() + every):
-        try:
-            async with ctx.db.transaction() as conn:
-                await q.node_beats(conn, ctx.node_id, now=ctx.clock.now())
-        except SQLAlchemyError:
-            _logger.warning("this node's heartbeat could not be written", exc_info=True)
-
-
 async def node_stopped(ctx: ServiceContext) -> None:
     """Record that this node stopped cleanly: its lines are unavailable at once."""
     try:

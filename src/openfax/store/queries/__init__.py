@@ -88,6 +88,7 @@ from openfax.store.queries.incoming_jobs import (
     insert_incoming_job,
     list_incoming_jobs,
     list_incoming_jobs_page,
+    take_incoming_job,
     update_incoming_job,
 )
 from openfax.store.queries.message_texts import (
@@ -340,6 +341,7 @@ __all__ = [
     "set_setting",
     "show_routing",
     "spool_references",
+    "take_incoming_job",
     "text_holds",
     "update_account",
     "update_device",
