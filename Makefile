@@ -14,20 +14,22 @@ BIN := $(VENV)/bin
 # (optional at run time: without it Office documents are refused naming these packages)
 # makes Office documents PDF, driven through UNO by python3-uno. CUPS (optional at run time:
 # print to fax, `openfax cups install`): the tests run a private cupsd, print with lp and read
-# the jobs with ipptool.
+# the jobs with ipptool. systemd: systemd-analyze verifies packaging/openfaxd.service
+# (installing it starts nothing where systemd is not PID 1).
 RUN_DEBS := libspandsp2 libtiff6
 OFFICE_DEBS := libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno
 CUPS_DEBS := cups-daemon cups-client cups-filters
 TEST_DEBS := $(RUN_DEBS) efax libtiff-tools poppler-utils ghostscript gcc libc6-dev postgresql sip-tester \
     hylafax-server hylafax-client swaks curl tesseract-ocr tesseract-ocr-eng chromium chromium-driver \
-    $(OFFICE_DEBS) $(CUPS_DEBS) cups-ipp-utils
+    $(OFFICE_DEBS) $(CUPS_DEBS) cups-ipp-utils systemd
 OUT ?= out
 # `make run CONFIG=openfaxd.toml ARGS="--data-dir /srv/fax -v"`: openfaxd's configuration file
 # and any other options of its own.
 CONFIG ?=
 ARGS ?=
 
-.PHONY: run demo test check unit lint typecheck package-check pytest bench system-packages clean
+.PHONY: run demo test check unit lint typecheck package-check pytest bench system-packages deb \
+    test-deb container clean
 
 $(BIN)/openfax: pyproject.toml
 	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || scripts/install-system-packages python3-venv
@@ -84,10 +86,30 @@ bench: system-packages $(BIN)/openfax
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/sip.py
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/modem.py
 
+# The Debian package, for Debian 12 (dist/openfax_VERSION_ARCH.deb): a virtual environment in
+# /opt/openfax, the systemd unit, /etc/openfax (packaging/build-deb says what else);
+# `make test-deb` (root) installs and runs it in a fresh Debian 12 root (packaging/test-deb).
+deb:
+	scripts/install-system-packages python3-venv
+	packaging/build-deb dist
+
+test-deb:
+	packaging/test-deb
+
+# The container image (packaging/Containerfile), with podman (docker: CONTAINER=docker);
+# BASE: another Debian 12 image than docker.io's debian:12-slim (a mirror's, a local one).
+# podman and buildah write Docker's image format: OCI's has no HEALTHCHECK.
+CONTAINER ?= podman
+BASE ?=
+container:
+	$(CONTAINER) build $(if $(filter podman buildah,$(notdir $(CONTAINER))),--format docker) \
+	    $(if $(BASE),--build-arg BASE=$(BASE)) -f packaging/Containerfile -t openfax:latest .
+
 clean:
-	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OUT) dist build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -85,6 +85,10 @@ class PostgreSQLServer:
             "UTF8",
             "--no-sync",
         )
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server made by ``start`` (again, after ``halt``)."""
         options = (
             f"-c listen_addresses='' -k {self.base} -c fsync=off -c synchronous_commit=off "
             "-c full_page_writes=off -c max_connections=50"
@@ -99,6 +103,25 @@ class PostgreSQLServer:
             "-o",
             options,
             "start",
+        )
+
+    def halt(self) -> None:
+        """Stop the server at once, every connection cut, until ``resume``."""
+        self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def restart(self) -> None:
+        """Restart the server at once, as a primary's failover does: every connection is cut
+        (``immediate``: no checkpoint, the clients are not waited for)."""
+        self.run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.base / "server.log"),
+            "-m",
+            "immediate",
+            "-w",
+            "restart",
         )
 
     def stop(self) -> None:

@@ -37,7 +37,7 @@ TOKEN_HOLDER = "robot"
 class Daemon:
     """An openfaxd with its data folder; ``start()`` again after ``kill()`` resumes it.
     ``trust`` is a CA certificate it trusts for TLS (``SSL_CERT_FILE``), e.g. a test SMTP
-    server's."""
+    server's; ``env`` are more environment variables of its own (systemd's)."""
 
     def __init__(
         self,
@@ -48,10 +48,14 @@ class Daemon:
         database: str | None = None,
         node_id: str = "api-test",
         spool_dir: Path | None = None,
+        env: dict[str, str] | None = None,
         **tables: dict[str, Any],
     ) -> None:
         self.data_dir = data_dir
-        self.trust = trust
+        self.node_id = node_id
+        self.env = dict(env or {})
+        if trust is not None:
+            self.env["SSL_CERT_FILE"] = str(trust)
         self.memory_limit = memory_limit
         # A short folder: a Unix socket path holds at most 107 bytes.
         self.socket = Path(tempfile.mkdtemp(prefix="ofx-", dir="/tmp")) / "openfaxd.sock"
@@ -93,7 +97,7 @@ class Daemon:
                 *("--config", str(self.config), "--data-dir", str(self.data_dir)),
             ],
             cwd=ROOT,
-            env=None if self.trust is None else {**os.environ, "SSL_CERT_FILE": str(self.trust)},
+            env={**os.environ, **self.env} if self.env else None,
             stderr=subprocess.PIPE,
             text=True,
             preexec_fn=None if self.memory_limit is None else self._limit_memory,
@@ -120,6 +124,13 @@ class Daemon:
         # Keep reading its log, or a full pipe would stop it; the end is kept for failures.
         threading.Thread(target=self._drain, args=(self.process.stderr,), daemon=True).start()
         self._make_robot_an_administrator()
+
+    def _environment(self) -> dict[str, str] | None:
+        """openfaxd's environment: the test's, with ``trust`` and ``environ`` if given."""
+        if self.trust is None and not self.environ_overrides:
+            return None
+        trusted = {} if self.trust is None else {"SSL_CERT_FILE": str(self.trust)}
+        return {**os.environ, **trusted, **self.environ_overrides}
 
     def _limit_memory(self) -> None:
         """In the child before it runs openfaxd: its private writable memory (the heap, anonymous
@@ -223,12 +234,13 @@ def running(
     database: str | None = None,
     node_id: str = "api-test",
     spool_dir: Path | None = None,
+    env: dict[str, str] | None = None,
     **tables: dict[str, Any],
 ) -> Iterator[Daemon]:
     """A started daemon (trusting the CA certificate ``trust``, with its memory limited to
     ``memory_limit`` bytes, and on the ``database`` URL, if given; a node of a cluster names
-    itself ``node_id`` and shares the spool folder ``spool_dir``), stopped (or reaped, if a
-    test killed it) at the end."""
+    itself ``node_id`` and shares the spool folder ``spool_dir``; with the environment
+    variables ``env`` too), stopped (or reaped, if a test killed it) at the end."""
     daemon = Daemon(
         data_dir,
         trust=trust,
@@ -236,6 +248,7 @@ def running(
         database=database,
         node_id=node_id,
         spool_dir=spool_dir,
+        env=env,
         **tables,
     )
     try:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 SOCKET_NAME = "openfaxd.sock"
 """The API's Unix socket in the data folder."""
+SERVICE_SOCKET = Path("/run/openfax") / SOCKET_NAME
+"""The socket of the system's service as packaged (``packaging/openfaxd.toml``): its data
+folder is private to its user, so the socket lives in systemd's ``RuntimeDirectory``."""
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import Enum
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, NoReturn
+from typing import Annotated, Any, BinaryIO, Literal, NoReturn
 
 from fastapi import (
     APIRouter,
@@ -33,6 +33,7 @@ from fastapi import (
     WebSocketDisconnect,
 )
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
@@ -88,6 +89,12 @@ from openfax.model import (
     parse_id,
 )
 from openfax.model.events import notification_of, payload_json
+from openfax.model.job_table import (
+    MAX_TABLE_PAGE_SIZE,
+    TABLE_FORM,
+    TABLE_MEDIA_TYPE,
+    table_lines,
+)
 from openfax.model.paging import QueuePage, decode_cursor, decode_queue_cursor
 from openfax.model.records import (
     ID_PATTERN,
@@ -121,6 +128,14 @@ After = Annotated[str | None, Query(description="next_cursor of the page before"
 """Where a paged listing goes on; a cursor the server did not make is an InvalidIdError."""
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 _R2 = AccessRights2
+FormParam = Annotated[
+    Literal["table"] | None,
+    Query(
+        description="table: each job as an array of values in the order of the page's "
+        "columns, its submission's fields once a page (docs/design/api.md, Listings)"
+    ),
+]
+"""A queue listing's form: None for ``OutgoingJobInfo`` objects, ``table`` for rows."""
 AccountParam = Annotated[
     str | None, Query(max_length=256, description="only this account's faxes (its folders)")
 ]
@@ -240,19 +255,34 @@ def _routes(service: FaxService) -> APIRouter:
 
     # --- the outgoing queue's jobs --------------------------------------------------------------
 
-    @api.get("/outgoing-jobs", response_model=m.OutgoingJobPageModel)
+    @api.get(
+        "/outgoing-jobs",
+        response_model=m.OutgoingJobPageModel,
+        responses={200: {"content": {TABLE_MEDIA_TYPE: {"schema": m.TABLE_FORM_SCHEMA}}}},
+    )
     async def get_outgoing_jobs(
         who: QueryJobs,
         after: After = None,
-        limit: Limit = DEFAULT_PREFETCH_SIZE,
+        limit: Annotated[int, Query(ge=1, le=MAX_TABLE_PAGE_SIZE)] = DEFAULT_PREFETCH_SIZE,
         account: AccountParam = None,
+        form: FormParam = None,
     ) -> Response:
         """FAXCOMEX ``GetJobs()`` page by page: the first page (no ``after``) takes a snapshot
         of the queue and counts it; ``next_cursor`` reads on in that snapshot. A caller
         without far2QUERY_OUT_JOBS sees only its own jobs; ``account`` narrows to one
-        account's (``FaxAccountOutgoingQueue``)."""
+        account's (``FaxAccountOutgoingQueue``). ``form=table``: the same page in JSON
+        Lines, a row a job (up to 10,000 of them; ``openfax.model.job_table``), what the
+        client reads."""
+        if form is None and limit > MAX_PAGE_SIZE:
+            raise RequestValidationError(
+                [{"loc": ("query", "limit"), "type": "less_than_equal", "input": limit,
+                  "msg": f"Input should be less than or equal to {MAX_PAGE_SIZE}"}]
+            )  # fmt: skip
         cursor = None if after is None else decode_queue_cursor(after)
         owner = await folder_owner(service, who, account, _R2.QUERY_OUT_JOBS)
+        if form == TABLE_FORM:
+            table = await service.outgoing_queue.get_job_table(cursor, limit, owner=owner)
+            return Response(table_lines(table), media_type=TABLE_MEDIA_TYPE)
         page = await service.outgoing_queue.get_job_page(cursor, limit, owner=owner)
         return json_response(m.queue_page_json(page, m.OutgoingJobPageModel))
 
@@ -350,7 +380,7 @@ def _routes(service: FaxService) -> APIRouter:
     @api.post("/devices/{device_id}/answer")
     async def answer_call(device_id: m.DeviceIdParam, who: ManageConfig) -> m.AnswerModel:
         """FAXCOMEX ``AnswerCall()``: answer the call ringing on the device now."""
-        return m.AnswerModel(accepted=service.devices.answer_call(device_id))
+        return m.AnswerModel(accepted=await service.devices.answer_call(device_id))
 
     # --- events ---------------------------------------------------------------------------------
 

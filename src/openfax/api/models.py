@@ -234,6 +234,17 @@ class OutgoingJobPageModel(BaseModel):
     next_cursor: str | None
 
 
+TABLE_FORM_SCHEMA = {
+    "type": "string",
+    "description": "form=table: JSON Lines. The first line is {count, columns, submissions, "
+    "next_cursor}: columns names each row's values as OutgoingJobInfo names its fields "
+    "(recipient holds its fields that are not empty), submissions the fields every job of a "
+    "submission shows (sender, subject, owner, ...) by the submission's id. Then one line a "
+    "job: an array of its values. status_name and extended_status_name are left to the reader.",
+}
+"""The OpenAPI description of the table form of ``GET /v1/outgoing-jobs``."""
+
+
 class IncomingJobPageModel(BaseModel):
     """One page of a snapshot of the incoming queue, as ``OutgoingJobPageModel``."""
 

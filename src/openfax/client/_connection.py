@@ -20,7 +20,7 @@ from pathlib import Path
 
 from openfax import errors
 from openfax.errors import AccessDeniedError, FaxError
-from openfax.paths import SOCKET_NAME, default_data_dir
+from openfax.paths import SERVICE_SOCKET, SOCKET_NAME, default_data_dir
 
 TYPE_CHECKING = False
 """Not ``typing.TYPE_CHECKING``: a quick start imports no ``typing`` (mypy reads any name
@@ -68,10 +68,16 @@ class _Closed(ConnectionError):
 
 
 def local_socket() -> Path:
-    """``$OPENFAX_SOCKET``, else the socket in the default data folder."""
+    """``$OPENFAX_SOCKET``, else the socket in the default data folder, else, when that
+    holds none and the packaged service's folder (``/run/openfax``) exists, its socket."""
     if os.environ.get("OPENFAX_SOCKET"):
         return Path(os.environ["OPENFAX_SOCKET"])
-    return default_data_dir(os.environ) / SOCKET_NAME
+    own = default_data_dir(os.environ) / SOCKET_NAME
+    # The service's folder, not its socket: a user outside its group may not look inside,
+    # and should hear that the service's socket refused them.
+    if not own.exists() and SERVICE_SOCKET.parent.is_dir():
+        return SERVICE_SOCKET
+    return own
 
 
 def error_from(status: int, body: bytes, *, credentials: bool = True) -> FaxError:
@@ -452,6 +458,11 @@ class Connection:
                 hint = f" (if it speaks TLS, connect to https://{self._host})"
             return _certificate_error(exc, self.base_url) or ServerUnavailableError(
                 f"cannot reach the fax server at {self.base_url}: {exc}{hint}"
+            )
+        if isinstance(exc, PermissionError):
+            return ServerUnavailableError(
+                f"not allowed to use the local fax server's socket {self.socket}: its owner, "
+                "root and the members of its group are (e.g. sudo adduser $USER openfax)"
             )
         return ServerUnavailableError(
             f"cannot reach the local fax server at {self.socket} ({exc}); is openfaxd running? "

@@ -82,11 +82,40 @@ class Editable(Field[T]):
         obj._data[self.key] = value if self.convert is None else self.convert(value)
 
 
-class Record:
-    """An object that shows a JSON record from the server through :class:`Field` properties."""
+class Source(Protocol):
+    """Where records' JSON is read from when each is first looked at (a page of a listing,
+    whose rows a program may only count or pass over)."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = dict(data)
+    def read(self, key: Any) -> dict[str, Any]:
+        """The JSON of the record ``key`` names (a row of the page)."""
+        ...
+
+
+class Record:
+    """An object that shows a JSON record from the server through :class:`Field` properties.
+
+    ``data`` is the record's JSON, or the :class:`Source` it is read from (``key`` naming it
+    there) when the record is first looked at: a job of a long listing then costs one object
+    until then, and the garbage collector has little to walk.
+    """
+
+    def __init__(self, data: dict[str, Any] | Source, key: Any = None) -> None:
+        if isinstance(data, dict):
+            self._fields: dict[str, Any] | None = dict(data)
+            self._source: Source | None = None
+        else:
+            self._fields, self._source, self._key = None, data, key
+
+    @property
+    def _data(self) -> dict[str, Any]:
+        if self._fields is None:
+            assert self._source is not None
+            self._fields, self._source = self._source.read(self._key), None
+        return self._fields
+
+    @_data.setter
+    def _data(self, value: dict[str, Any]) -> None:
+        self._fields, self._source = value, None
 
     def to_dict(self) -> dict[str, Any]:
         """The record as the server's JSON gives it (with the changes events brought)."""
@@ -174,8 +203,9 @@ class Retried(Record):
 class Pages:
     """A paged listing read one request at a time: ``limit`` items, then the page after the
     cursor the last one gave, until the server gives none (an archive's message iterator,
-    a queue's job collection). With ``grow``, each page is twice the last, up to the
-    largest the server gives, so that reading a long listing through takes few requests."""
+    a queue's job collection). Each page is ``grow`` times the last, up to ``most`` (the
+    largest the server gives), so that reading a long listing through takes few requests.
+    ``decode`` reads a page's JSON in place of the json module."""
 
     def __init__(
         self,
@@ -184,18 +214,24 @@ class Pages:
         items: str,
         limit: int,
         *,
-        grow: bool = False,
+        grow: int = 1,
+        most: int = MAX_PAGE_SIZE,
         params: dict[str, Any] | None = None,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> None:
         self._connection = connection
+        self._decode = decode
         self._path = path
         self._params = params or {}
         self._items = items
         self._grow = grow
+        self._most = most
         self.limit = limit
         self.count: int | None = None
         """The listing's ``count``, when its pages carry one."""
         self.exhausted = False
+        self.page: dict[str, Any] = {}
+        """The last page read, whole."""
         self._cursor: str | None = None
 
     def next_page(self) -> list[dict[str, Any]]:
@@ -205,12 +241,15 @@ class Pages:
         params: dict[str, Any] = {**self._params, "limit": self.limit}
         if self._cursor is not None:
             params["after"] = self._cursor
-        page = self._connection.get(self._path, **params)
+        if self._decode is None:
+            page = self._connection.get(self._path, **params)
+        else:
+            page = self._decode(self._connection.request("GET", self._path, params=params))
+        self.page = page
         self._cursor = page["next_cursor"]
         self.exhausted = self._cursor is None
         self.count = page.get("count")
-        if self._grow:
-            self.limit = min(2 * self.limit, MAX_PAGE_SIZE)
+        self.limit = min(self._grow * self.limit, self._most)
         items: list[dict[str, Any]] = page[self._items]
         return items
 

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 FIRST_JOBS_PAGE = 25
 """Jobs a queue's ``get_jobs()`` brings with the count in its first request: few, so the
-collection is ready at once however long the queue (about 80 us a job on the server); the
-pages after it double up to the largest the server gives."""
+collection is ready at once however long the queue; the pages after it grow to the largest
+the server gives (eightfold to 10,000 in the outgoing queue's table form, twice to 1,000 in
+the incoming queue's)."""
 _J = TypeVar("_J", FaxOutgoingJob, FaxIncomingJob)
 
 
@@ -84,7 +85,7 @@ class _Queue:
         """
         connection = self._server._connected
         pages = Pages(
-            connection, self._jobs_path, "jobs", prefetch_size, grow=True, params=self._params
+            connection, self._jobs_path, "jobs", prefetch_size, grow=2, params=self._params
         )
 
         def batch() -> list[_J]:
@@ -130,14 +131,49 @@ class FaxOutgoingQueue(_Queue):
         self._save(("blocked", "paused"))
 
     def get_jobs(self, prefetch_size: int = FIRST_JOBS_PAGE) -> Collection[FaxOutgoingJob]:
-        """FAXCOMEX ``GetJobs()``: a snapshot of the queue, oldest first (see ``_get_jobs``)."""
-        return self._get_jobs(lambda data: FaxOutgoingJob(self._server, data), prefetch_size)
+        """FAXCOMEX ``GetJobs()``: a snapshot of the queue, oldest first (see ``_get_jobs``),
+        read in the listing's table form: a job's JSON is read from its line when the job
+        is first looked at."""
+        from openfax.model.job_table import MAX_TABLE_PAGE_SIZE, TABLE_FORM, read_table
+
+        server = self._server
+        pages = Pages(
+            server._connected,
+            self._jobs_path,
+            "jobs",
+            prefetch_size,
+            grow=8,
+            most=MAX_TABLE_PAGE_SIZE,
+            params={**self._params, "form": TABLE_FORM},
+            decode=read_table,
+        )
+
+        def batch() -> list[FaxOutgoingJob]:
+            lines: list[Any] = pages.next_page()
+            rows = _TableRows(pages.page)
+            return [FaxOutgoingJob(server, rows, line) for line in lines]
+
+        first = batch()
+        return Collection(first, key=lambda job: job.id, count=pages.count, more=batch)
 
     def get_job(self, job_id: str) -> FaxOutgoingJob:
         """FAXCOMEX ``GetJob(id)``; MessageNotFoundError if the queue has no such job."""
         return FaxOutgoingJob(
             self._server, self._server._connected.get(f"/outgoing-jobs/{id_segment(job_id)}")
         )
+
+
+class _TableRows:
+    """The rows of a page of the table form, whose jobs read their JSON from it."""
+
+    def __init__(self, page: dict[str, Any]) -> None:
+        self._columns = page["columns"]
+        self._submissions = page["submissions"]
+
+    def read(self, key: bytes) -> dict[str, Any]:
+        from openfax.model.job_table import outgoing_job_json
+
+        return outgoing_job_json(self._columns, key, self._submissions)
 
 
 class FaxIncomingQueue(_Queue):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openfax.client._records import Field, Record, parse_time, segment
+from openfax.client._records import Field, Record, Source, parse_time, segment
 from openfax.client.events import ServerEvent
 from openfax.errors import MessageNotFoundError
 from openfax.model import (
@@ -59,8 +59,10 @@ class _Job(Record):
 
     _path: str
 
-    def __init__(self, connection: Connection, data: dict[str, Any]) -> None:
-        super().__init__(data)
+    def __init__(
+        self, connection: Connection, data: dict[str, Any] | Source, key: Any = None
+    ) -> None:
+        super().__init__(data, key)
         self._connection = connection
 
     def refresh(self) -> None:
@@ -113,8 +115,8 @@ class FaxOutgoingJob(_Job):
     submission_time = Field(parse_time)
     owner = Field[str]()
 
-    def __init__(self, server: FaxServer, data: dict[str, Any]) -> None:
-        super().__init__(server._connected, data)
+    def __init__(self, server: FaxServer, data: dict[str, Any] | Source, key: Any = None) -> None:
+        super().__init__(server._connected, data, key)
         self._server = server
 
     @property

@@ -58,24 +58,22 @@ class FaxActivity(Record):
     queued_messages = Field[int]()
 
     def __init__(self, server: FaxServer) -> None:
+        # The counts are read when first looked at: a script may take the object before it
+        # connects and ``refresh()`` it after, as Microsoft's sample does.
+        super().__init__(self)
         self._server = server
-        self._counts: dict[str, Any] | None = None
 
-    @property
-    def _data(self) -> dict[str, Any]:  # type: ignore[override]
-        """The counts, read when first looked at: a script may take the object before it
-        connects and ``refresh()`` it after, as Microsoft's sample does."""
-        if self._counts is None:
-            self.refresh()
-            assert self._counts is not None
-        return self._counts
+    def read(self, key: object) -> dict[str, Any]:
+        """The counts as the server has them now (the object is its own ``Source``)."""
+        counts: dict[str, Any] = self._server._connected.get("/activity")
+        return counts
 
     def refresh(self) -> None:
         """FAXCOMEX ``Refresh()``: read the counts now."""
-        self._counts = self._server._connected.get("/activity")
+        self._data = self.read(None)
 
     def __repr__(self) -> str:
-        return f"<FaxActivity {self._counts}>"
+        return f"<FaxActivity {self._fields}>"
 
 
 class FaxServer(VersionNumbers):

@@ -8,7 +8,9 @@ node not running as unavailable.
 Each node reads the one event log (woken by LISTEN/NOTIFY, :meth:`EventHub.follow_other_nodes`)
 and takes up there what concerns it, done on another node: a change of the saved
 configuration, of the queue switches, of the event or activity logging or of accounts is
-put in force; a line's settings saved anywhere are given to the line if it is here; a
+put in force; a line's settings saved anywhere are given to the line if it is here; the
+inbound routing methods' priorities are read again; an extension property's owners here are
+told its value; a cover page added or removed is written or removed here; a
 cancel of a job whose call this node carries hangs the call up; a job queued, resumed or
 put back, and a change of outbound routing, wake the scheduler, so the node that owns a free
 line claims the job at once. Its own events it leaves alone: it took them up as it made
@@ -32,8 +34,11 @@ from openfax.model.events import (
 )
 from openfax.service.accounts import Accounts
 from openfax.service.context import ServiceContext
+from openfax.service.cover_pages import CoverPages
 from openfax.service.devices import Devices
 from openfax.service.event_hub import ServerEvent
+from openfax.service.extension_properties import ExtensionProperties
+from openfax.service.inbound_routing import InboundRouting
 from openfax.service.job_states import base
 from openfax.service.listening import ALL_EVENTS
 from openfax.service.options import Options
@@ -70,6 +75,9 @@ class Follower:
         options: Options,
         accounts: Accounts,
         devices: Devices,
+        inbound: InboundRouting,
+        extensions: ExtensionProperties,
+        cover_pages: CoverPages,
     ) -> None:
         self._ctx = ctx
         self._scheduler = scheduler
@@ -77,6 +85,9 @@ class Follower:
         self._options = options
         self._accounts = accounts
         self._devices = devices
+        self._inbound = inbound
+        self._extensions = extensions
+        self._cover_pages = cover_pages
         self._after: int | None = None
         """The last event taken up."""
 
@@ -125,8 +136,14 @@ class Follower:
             await self._options.load()
         elif changed.security:
             await self._accounts.take_up_changes()
-        elif changed.device_id is not None and changed.extension_property is None:
+        elif changed.extension_property is not None:
+            await self._extensions.take_up(changed.extension_property, changed.device_id or 0)
+        elif changed.device_id is not None:
             await self._devices.take_up_settings(changed.device_id)
+        elif changed.routing_method is not None and changed.device is None:
+            await self._inbound.take_up_priorities()
+        elif changed.cover_page is not None and changed.change is not None:
+            await self._cover_pages.take_up(changed.cover_page, changed.change)
         if changed.outbound_routing is not None or changed.device_id is not None:
             self._scheduler.wake()
 
@@ -135,19 +152,6 @@ async def node_started(ctx: ServiceContext) -> None:
     """Record this node as started and alive (before its lines are attached)."""
     async with ctx.db.transaction() as conn:
         await q.node_started(conn, ctx.node_id, version=__version__, now=ctx.clock.now())
-
-
-async def beat(ctx: ServiceContext) -> None:
-    """Say every third of a lease that this node is alive, until the service stops; the
-    other nodes show its lines unavailable once that is a lease overdue. A beat the store
-    refused is logged; the next one may pass."""
-    every = timedelta(seconds=ctx.config.deadlines.lease_seconds / 3)
-    while await ctx.sleep_until(ctx.clock.now() + every):
-        try:
-            async with ctx.db.transaction() as conn:
-                await q.node_beats(conn, ctx.node_id, now=ctx.clock.now())
-        except SQLAlchemyError:
-            _logger.warning("this node's heartbeat could not be written", exc_info=True)
 
 
 async def node_stopped(ctx: ServiceContext) -> None:

@@ -123,6 +123,10 @@ class LoopbackConfig:
     lines: int = 2
     base_number: str = "100"
     """Line k (from 1) has the number ``base_number`` followed by k."""
+    name: str = "loopback"
+    """The provider's name, which begins its lines' names (``loopback line 1001``): nodes on
+    one database each need their own, their lines being devices of one table, for their
+    lines to have the same numbers (a job another node takes over dials the same number)."""
     transport: Literal["audio", "t38"] = "audio"
     pace: float | None = 1.0
     """Line speed as a multiple of real time; ``"unpaced"`` (None) runs as fast as the CPU."""
@@ -775,6 +779,8 @@ def _check_ranges(source: str, prefix: str, instance: Any) -> None:
             raise ConfigError(source, key, f"must be digits, not {value!r}")
         if f.name == "base_number" and not value.isdigit():
             raise ConfigError(source, key, f"must be digits, not {value!r}")
+        if f.name == "name" and prefix == "loopback." and not value.strip():
+            raise ConfigError(source, key, "must not be empty")
         if f.name == "low_quota_water_mark_mb" and value > instance.high_quota_water_mark_mb:
             raise ConfigError(source, key, f"must not exceed high_quota_water_mark_mb, not {value}")
         if f.name == "languages" and (

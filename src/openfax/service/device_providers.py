@@ -177,6 +177,7 @@ def built_in_providers(config: ServiceConfig, memory: DestinationMemory) -> list
         LoopbackProvider(
             loopback.lines,
             base_number=loopback.base_number,
+            name=loopback.name,
             transport=Transport(loopback.transport),
             pace=loopback.pace,
         )

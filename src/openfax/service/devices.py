@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openfax.errors import ConfigError, MessageNotFoundError
+from openfax.errors import ConfigError, MessageNotFoundError, NotSupportedError
 from openfax.model import ReceiveMode
 from openfax.model.events import ConfigChanged
 from openfax.model.records import DeviceInfo, NodeState
@@ -154,15 +154,23 @@ class Devices:
         """Where the "store in folder" routing method writes this device's faxes."""
         await self._routing.set_configuration(STORE_IN_FOLDER, device_id, settings.to_json())
 
-    def answer_call(self, device_id: int) -> bool:
+    async def answer_call(self, device_id: int) -> bool:
         """FAXCOMEX ``Device.AnswerCall()``: answer the call ringing on the device now.
 
         False if nothing rings there; like FAXCOMEX, acceptance says nothing of the outcome.
-        """
+        A line of another node of the cluster is answered on that node: NotSupportedError
+        naming it."""
         line = self._ctx.lines.get(device_id)
-        if line is None:
+        if line is not None:
+            return line.answer()
+        async with self._ctx.db.read() as conn:
+            device = await q.get_device(conn, device_id)
+        if device is None or not device.node_id or device.node_id == self._ctx.node_id:
             raise MessageNotFoundError("device", device_id)
-        return line.answer()
+        raise NotSupportedError(
+            f"{device.name} is a line of the node {device.node_id}: answer its call through "
+            "that node's API"
+        )
 
     def _apply_to_line(self, device: Device) -> None:
         line = self._ctx.lines.get(device.id)

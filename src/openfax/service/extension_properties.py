@@ -86,6 +86,16 @@ class ExtensionProperties:
             except Exception:
                 _logger.exception("%r failed on the change of extension property %s", owner, guid)
 
+    async def take_up(self, guid: str, device_id: int) -> None:
+        """Tell the owners of ``guid`` here its value for ``device_id`` as kept (set on
+        another node of the cluster)."""
+        owners = self.owners(guid)
+        if owners:
+            async with self.ctx.db.read() as conn:
+                value = await q.get_setting(conn, property_key(guid, device_id))
+            data = b"" if value is None else base64.b64decode(value)
+            self._notify(owners, guid, device_id, data)
+
     async def get(self, guid: str, device_id: int = 0) -> bytes:
         """FAXCOMEX ``GetExtensionProperty``: the server's (device 0) or a device's blob
         named by ``guid``; empty when never set."""

@@ -75,6 +75,13 @@ def configuration_key(guid: str, device_id: int) -> str:
     return f"routing.configuration.{guid}.{device_id}"
 
 
+def _ordered(registry: Registry, priorities: Mapping[str, int]) -> list[str]:
+    """The GUIDs of the registry's methods by their saved priorities (the unsaved last, in
+    the registry's order)."""
+    guids = list(registry.methods)
+    return sorted(guids, key=lambda g: (priorities.get(g, LAST), guids.index(g)))
+
+
 def called_number(routing_information: str) -> str:
     """The number dialled, from FAXCOMEX's ``CanonicalNumber[|additional-info]``."""
     return routing_information.split("|", 1)[0].strip()
@@ -111,9 +118,13 @@ class InboundRouting:
             except (ConfigError, KeyError, TypeError) as exc:
                 _logger.error("a recorded routing extension is unreadable (%s): %r", exc, value)
         registry = await asyncio.to_thread(Registry.load, registrations)
-        guids = list(registry.methods)
-        order = sorted(guids, key=lambda g: (priorities.get(g, LAST), guids.index(g)))
-        return cls(ctx, registry, order)
+        return cls(ctx, registry, _ordered(registry, priorities))
+
+    async def take_up_priorities(self) -> None:
+        """Read the methods' priorities again (saved on another node of the cluster)."""
+        async with self.ctx.db.read() as conn:
+            priorities: dict[str, int] = await q.get_setting(conn, PRIORITIES_KEY, {})
+        self._order = _ordered(self.registry, priorities)
 
     # --- extensions and methods -----------------------------------------------------------------
 

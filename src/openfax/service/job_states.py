@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -56,9 +57,11 @@ def is_final(status: JobStatus) -> bool:
     return base(status) in FINAL
 
 
+@cache
 def available_operations(status: JobStatus) -> JobOperations:
     """FAXCOMEX ``AvailableOperations`` of an outgoing job in ``status``: the operations
-    the life cycle's table takes in it."""
+    the life cycle's table takes in it (remembered: a listing asks for a handful of
+    statuses thousands of times)."""
     allowed = JobOperations(0)
     for operation in Operation:
         if lifecycle.allows(status, _INPUTS[operation]):

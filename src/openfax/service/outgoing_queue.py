@@ -23,6 +23,7 @@ from openfax.errors import (
 )
 from openfax.model import DEFAULT_PREFETCH_SIZE, CoverPageType, JobStatus, new_ids
 from openfax.model.events import OutgoingJobAdded
+from openfax.model.job_table import OutgoingJobTable
 from openfax.model.paging import QueueCursor, QueuePage
 from openfax.model.records import CallAttemptInfo, OutgoingJobInfo, SubmitResult, person_fields
 from openfax.service.archiving import settle_submission
@@ -31,6 +32,7 @@ from openfax.service.composing import compose_pages, sending_tsid
 from openfax.service.config_file import OutgoingConfig, ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.cover_pages import folder as cover_pages_folder
+from openfax.service.job_listing import OutgoingJobListing
 from openfax.service.job_states import Operation, operate
 from openfax.service.receipts import load_receipt_options
 from openfax.service.schedule import first_send_time
@@ -60,6 +62,7 @@ class OutgoingQueue:
     def __init__(self, ctx: ServiceContext, scheduler: Scheduler) -> None:
         self._ctx = ctx
         self._scheduler = scheduler
+        self._listing = OutgoingJobListing(ctx.db)
 
     # --- submitting ---------------------------------------------------------------------------
 
@@ -168,6 +171,7 @@ class OutgoingQueue:
             await asyncio.to_thread(_delete_files, ctx.spool, paths)
             raise
         if result.created:
+            self._listing.keep_queued(submission, jobs)
             self._scheduler.wake()
         else:
             await asyncio.to_thread(_delete_files, ctx.spool, paths)
@@ -197,6 +201,17 @@ class OutgoingQueue:
             submissions = await q.get_submissions(conn, {j.submission_id for j in page.jobs})
         jobs = [outgoing_job_info(job, submissions[job.submission_id]) for job in page.jobs]
         return QueuePage(jobs, page.count, page.next_cursor)
+
+    async def get_job_table(
+        self,
+        after: QueueCursor | None = None,
+        limit: int = DEFAULT_PREFETCH_SIZE,
+        *,
+        owner: int | None = None,
+    ) -> OutgoingJobTable:
+        """The page ``get_job_page`` reads, in the listing's table form: the same jobs and
+        fields, encoded at a fraction of the cost (``job_listing``)."""
+        return await self._listing.page(after, limit, owner=owner)
 
     async def get_job(self, job_id: int) -> OutgoingJobInfo:
         """FAXCOMEX ``OutgoingQueue.GetJob(id)``; MessageNotFoundError if there is none."""

@@ -218,6 +218,11 @@ class Receiver:
         line = self._lines.get(job_id)
         return line is not None and line.hang_up()
 
+    def hang_up_receptions(self) -> int:
+        """Hang up every reception of this node (its heartbeat lapsed: another node will
+        archive them); how many calls were asked to end."""
+        return sum(line.hang_up() for line in self._lines.values())
+
     async def _change(self, job_id: int, record: _Record) -> None:
         """Show a reception's progress in its job by the store's ``record`` (a PROGRESS
         transition); a store error costs only this step (the call goes on, and its end
@@ -245,6 +250,7 @@ class Receiver:
             size=size,
             extended_status=outcome.extended_status,
             extended_status_text=outcome.detail,
+            tsid=outcome.negotiated.remote_ident if outcome.negotiated else "",
         )
         await self.archive(job, end)
 
@@ -276,6 +282,8 @@ class Receiver:
         )
         if not written:
             return
+        if not archived:
+            return  # another node archived it (see _archive)
         routed, cancelled = archived[-1]
         _logger.info(
             "received %d pages%s from %s on device %d%s",
@@ -301,26 +309,26 @@ class Receiver:
         archived: list[tuple[IncomingJob, bool]],
     ) -> None:
         """One try at :meth:`archive`'s transaction; appends the job archived and whether it
-        was cancelled to ``archived``."""
+        was cancelled to ``archived``, nothing if the job is no longer this node's (its
+        heartbeat lapsed and another node archived what the spool held)."""
         now = self.ctx.clock.now()
         line = self.ctx.lines.get(job.device_id)
         async with self.ctx.hub.transaction() as conn:
             current = await q.get_incoming_job(conn, job.id, for_update=True)
+            if current.node_id != self.ctx.node_id:
+                _logger.warning("fax %016x: archived by node %s meanwhile", job.id, current.node_id)
+                return
             routed = await q.finish_reception(conn, current, end, now=now, cut_off=cut_off)
             assert routed is not None, "the job is locked by this transaction"
             cancelled = routed.status is JobStatus.CANCELED
-            await archive_incoming(
-                conn,
-                self.ctx.hub,
-                routed,
-                device_name=line.name if line else str(job.device_id),
-                now=now,
-            )
+            # Another node's line when this node took over a dead node's reception.
+            device_name = line.name if line else await _device_name(conn, job.device_id)
+            await archive_incoming(conn, self.ctx.hub, routed, device_name=device_name, now=now)
             await self.ctx.hub.emit(conn, incoming_job_changed(routed))
             if cancelled:
                 await q.delete_incoming_job(conn, job.id)
                 await self.ctx.hub.emit(conn, IncomingJobRemoved(job_id=job.id))
-            after_commit(conn, partial(self._archived, routed, line.name if line else ""))
+            after_commit(conn, partial(self._archived, routed, device_name))
         archived.append((routed, cancelled))
 
     def _archived(self, job: IncomingJob, device_name: str) -> None:
@@ -348,3 +356,9 @@ class Receiver:
         await self.ctx.store_until_done(
             partial(self.routing.route, job), f"fax {job.id:016x}: its routing"
         )
+
+
+async def _device_name(conn: AsyncConnection, device_id: int) -> str:
+    """The name of a device, or its id if it is gone."""
+    device = await q.get_device(conn, device_id)
+    return str(device_id) if device is None else device.name

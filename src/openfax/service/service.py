@@ -25,7 +25,7 @@ from openfax.service.address_book import AddressBook
 from openfax.service.archives import Archives
 from openfax.service.audit import AuditAction, record_read
 from openfax.service.clock import Clock, SystemClock
-from openfax.service.cluster import Follower, beat, node_started, node_stopped
+from openfax.service.cluster import Follower, node_started, node_stopped
 from openfax.service.config_file import ServiceConfig
 from openfax.service.context import ServiceContext
 from openfax.service.cover_pages import CoverPages
@@ -49,7 +49,7 @@ from openfax.service.outbound_routing import OutboundRouting
 from openfax.service.outgoing_queue import OutgoingQueue
 from openfax.service.receipts import Receipts, ReceiptSender
 from openfax.service.receiving import Receiver
-from openfax.service.recovery import recover
+from openfax.service.recovery import NodeWatch, recover
 from openfax.service.routing import Routing
 from openfax.service.scheduler import Scheduler
 from openfax.service.server_activity import ServerActivity
@@ -157,7 +157,7 @@ class FaxService:
             await provider.start()
         ctx.spawn(parts.receiver.run_notices(), "device notices")
         if db.dialect == "postgresql":
-            ctx.spawn(beat(ctx), "heartbeat")
+            ctx.spawn(NodeWatch(ctx, parts.receiver).run(), "heartbeat")
             notices = ctx.hub.follow_other_nodes(
                 config.store.cluster_poll_seconds, f"openfaxd {config.node_id} events"
             )
@@ -197,6 +197,8 @@ class FaxService:
             ctx, lambda guid: [inbound.registry.owner_of(guid), *providers.owners_of(guid)]
         )
         await extensions.tell_owners()
+        cover_pages = CoverPages(ctx)
+        await cover_pages.take_up_all()
         return _Parts(
             ctx=ctx,
             scheduler=scheduler,
@@ -210,7 +212,7 @@ class FaxService:
             options=options,
             routing=Routing(inbound, OutboundRouting(ctx)),
             receipts=Receipts(ctx),
-            cover_pages=CoverPages(ctx),
+            cover_pages=cover_pages,
             address_book=AddressBook(ctx),
             extension_properties=extensions,
             listening=Listening(ctx.hub),
@@ -223,6 +225,9 @@ class FaxService:
                 options=options,
                 accounts=accounts,
                 devices=devices,
+                inbound=inbound,
+                extensions=extensions,
+                cover_pages=cover_pages,
             ),
         )
 

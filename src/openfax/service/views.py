@@ -6,9 +6,10 @@ computed, never stored (``available_operations``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from openfax.model import CoverPageType, JobType
+from openfax.model import CoverPageType, JobType, format_id
 from openfax.model.events import (
     IncomingJobChanged,
     IncomingMessageRemoved,
@@ -25,6 +26,7 @@ from openfax.model.records import (
     ReceiptInfo,
     Recipient,
     Sender,
+    person_fields,
 )
 from openfax.routing.registry import Registry
 from openfax.service.job_states import available_operations, incoming_operations
@@ -72,6 +74,43 @@ def outgoing_job_info(job: OutgoingJob, submission: Submission) -> OutgoingJobIn
         owner=submission.owner,
         owner_id=submission.owner_id,
     )
+
+
+def outgoing_job_row(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A job's values in a listing's table form (``OUTGOING_JOB_COLUMNS``), as
+    ``outgoing_job_info`` shows them, from its ``LISTED_COLUMNS`` alone: no record, no view,
+    a few microseconds a job."""
+    (
+        job_id, _version, submission_id, status, extended, extended_text, failure_cause,
+        recipient, number, name, *counts, priority, original, scheduled, started, ended,
+    ) = row  # fmt: skip
+    return (
+        format_id(job_id), format_id(submission_id), status, extended, extended_text,
+        failure_cause, available_operations(status),
+        {**recipient, "fax_number": number, "name": name},
+        *counts, priority, original, scheduled, started, ended,
+    )  # fmt: skip
+
+
+def submission_fields(row: Sequence[Any]) -> dict[str, Any]:
+    """What the jobs of a submission show of it, by ``SUBMISSION_FIELDS``, from its
+    ``LISTED_SUBMISSION_COLUMNS``."""
+    (
+        _id, sender, subject, document_name, schedule_type, receipt_type, receipt_address,
+        cover_page_type, group_broadcast_receipts, submitted_at, owner,
+    ) = row  # fmt: skip
+    return {
+        "sender": person_fields(Sender.of(sender)),
+        "subject": subject,
+        "document_name": document_name,
+        "schedule_type": schedule_type,
+        "receipt_type": receipt_type,
+        "receipt_address": receipt_address,
+        "has_cover_page": cover_page_type is not CoverPageType.NONE,
+        "group_broadcast_receipts": group_broadcast_receipts,
+        "submission_time": submitted_at,
+        "owner": owner,
+    }
 
 
 def incoming_job_info(job: IncomingJob) -> IncomingJobInfo:

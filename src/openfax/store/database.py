@@ -107,6 +107,9 @@ async def open_database(
     try:
         async with database.transaction() as conn:
             await conn.run_sync(_upgrade_to_head)
+    except StoreError:
+        await database.close()
+        raise
     except (SQLAlchemyError, OSError) as exc:
         await database.close()
         where = url.render_as_string(hide_password=True)
@@ -183,8 +186,32 @@ async def stored_revision(target: str | Path, timeout: float) -> str | None:
         await engine.dispose()
 
 
+class NewerSchemaError(StoreError):
+    """The database was migrated by a newer version of OpenFax than this one: this version
+    would misread what it does not know, so it does not start (a rolling upgrade upgrades
+    every node, never the database past a node still running)."""
+
+    def __init__(self, revision: str, head: str | None) -> None:
+        self.revision = revision
+        self.head = head
+        super().__init__(
+            f"the database's schema is at migration {revision}, newer than this version of "
+            f"OpenFax knows (its newest is {head}): upgrade OpenFax on this machine to the "
+            "version the other nodes run"
+        )
+
+
 def _upgrade_to_head(conn: Connection) -> None:
-    """Run Alembic's ``upgrade head`` on ``conn``, inside the caller's transaction."""
+    """Run Alembic's ``upgrade head`` on ``conn``, inside the caller's transaction;
+    NewerSchemaError if the schema is newer than this version knows (Alembic would fail with
+    "Can't locate revision")."""
+    if conn.dialect.name == "postgresql":
+        # Held to the end of the transaction: a newer node migrating at this moment is
+        # waited for, and its revision seen.
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+    revision = MigrationContext.configure(conn).get_current_revision()
+    if revision is not None and not known_revision(revision):
+        raise NewerSchemaError(revision, head_revision())
     upgrade(conn, "head")
 
 

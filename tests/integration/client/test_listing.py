@@ -6,6 +6,7 @@ only when looked at."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from pydantic import TypeAdapter
 from openfax.api.models import IncomingJobPageModel, OutgoingJobPageModel
 from openfax.client import FaxDocument, FaxServer
 from openfax.errors import FaxError, InvalidIdError
-from openfax.model import JobStatus
+from openfax.model import JobOperations, JobStatus, Priority
 from openfax.model.records import OutgoingJobInfo
 from tests.daemon import Daemon, running_paused
 from tests.integration.cli.test_cli import SAMPLES
@@ -107,6 +108,51 @@ def test_a_collection_is_a_snapshot_while_the_queue_changes(server: FaxServer) -
     assert not listed[ids.index(a)].status & JobStatus.PAUSED, "a page read is not re-read"
     assert jobs.count == len(ids), "the job that left is no longer counted"
     assert late in queued_ids(server), "a new collection is a new snapshot"
+
+
+def default_form(daemon: Daemon) -> dict[str, Any]:
+    """Every queued job as the listing's default form shows it, by id."""
+    with httpx.Client(transport=httpx.HTTPTransport(uds=str(daemon.socket))) as http:
+        page = http.get("http://openfaxd/v1/outgoing-jobs", params={"limit": 1000}).json()
+    assert page["next_cursor"] is None
+    return {job["id"]: job for job in page["jobs"]}
+
+
+def test_the_client_reads_each_job_as_the_default_form_shows_it(
+    server: FaxServer, daemon: Daemon
+) -> None:
+    fax = FaxDocument(body=SAMPLES / "letter.txt", subject="Figures", priority=Priority.HIGH)
+    fax.sender.name, fax.sender.company, fax.sender.tsid = "Ann Lee", "Acme", "+44 20 7946"
+    fax.recipients.add("200400", "Bo Chan").company = "Chan & Co"
+    fax.recipients.add("200401")
+    first, second = fax.connected_submit(server)
+    queue = server.folders.outgoing_queue
+    listed = {job.id: job.to_dict() for job in queue.get_jobs()}  # the rows read once
+    assert listed == default_form(daemon)
+    assert listed[first]["recipient"]["company"] == "Chan & Co"
+    assert listed[second]["sender"]["tsid"] == "+44 20 7946"
+
+    queue.get_job(second).pause()  # a new version of one row, the others as they were
+    jobs = {job.id: job for job in queue.get_jobs()}
+    assert {key: job.to_dict() for key, job in jobs.items()} == default_form(daemon)
+    assert jobs[second].status & JobStatus.PAUSED
+    assert jobs[second].available_operations & JobOperations.RESUME
+    assert not jobs[first].status & JobStatus.PAUSED
+    assert jobs[first].submission_time == jobs[second].submission_time
+    assert jobs[first].sender.company == "Acme"
+    assert jobs[first].priority is Priority.HIGH
+
+
+def test_a_page_of_the_table_form_holds_up_to_ten_thousand_jobs(server: FaxServer) -> None:
+    connection = server._connected
+    table = connection.request("GET", "/outgoing-jobs", params={"form": "table", "limit": 10_000})
+    assert table.startswith(b'{"count":')
+    with pytest.raises(FaxError, match="limit"):
+        connection.get("/outgoing-jobs", form="table", limit=10_001)
+    with pytest.raises(FaxError, match="limit: Input should be less than or equal to 1000"):
+        connection.get("/outgoing-jobs", limit=1001)
+    with pytest.raises(FaxError, match="form"):
+        connection.get("/outgoing-jobs", form="rows")
 
 
 def test_the_incoming_queue_lists_in_pages_too(server: FaxServer, daemon: Daemon) -> None:

@@ -19,11 +19,16 @@ from typing import Any
 import pytest
 
 from openfax.client import FaxDocument, FaxServer, ServerEvent
+from openfax.errors import NotSupportedError
 from openfax.faxcomex.win32com.client import Dispatch
-from openfax.model import JobStatus, ServerEvents
+from openfax.model import CoverPageType, JobStatus, ServerEvents
 from openfax.model.events import OutgoingJobChanged
+from openfax.providers.loopback import LOOPBACK_GUID
+from openfax.routing import STORE_IN_FOLDER
+from openfax.service.job_states import base
 from tests.daemon import Daemon
 from tests.integration.cli.test_cli import OPENFAX
+from tests.integration.routing.conftest import fax_to, settled, use_only
 from tests.waiting import wait_until
 
 from .conftest import Cluster, node
@@ -147,6 +152,8 @@ def test_every_node_lists_every_node_lines_with_the_node_and_its_health(
     with cluster.a.connected() as a:
         line = a.get_devices()["loopback line 2001"]
         assert (line.node_id, line.node_state, line.powered_off) == ("node-b", "running", False)
+        with pytest.raises(NotSupportedError, match="2001 is a line of the node node-b"):
+            line.answer_call()
 
         def state_of_3001() -> str | None:
             devices = a.get_devices()
@@ -208,6 +215,87 @@ def test_a_cancel_on_one_node_hangs_up_a_send_on_another(cluster: Cluster, long_
 
         wait_until(page_confirmed, "node-b has sent the first page", WAIT)
         assert 1 <= cancelled(a, job_id).pages_confirmed < LONG_FAX_PAGES
+
+
+def test_inbound_routing_saved_on_one_node_routes_the_next_fax_on_another(
+    cluster: Cluster, one_page: Path, tmp_path: Path
+) -> None:
+    with cluster.a.connected() as a, cluster.b.connected() as b:
+        folder = a.inbound_routing.get_method(STORE_IN_FOLDER)
+        line = a.get_devices()["loopback line 2002"]
+        used = list(line.used_routing_methods)
+        try:
+            folder.set_configuration({"folder": str(tmp_path / "first")})
+            use_only(a, line.device_name, STORE_IN_FOLDER)
+            first = fax_to(a, "2002", one_page)
+            assert [d.status for d in settled(a, first)] == ["done"]
+            assert (tmp_path / "first" / f"{first}.tif").exists()
+            # The folder changed on node-a: node-b's next fax goes there.
+            folder.set_configuration({"folder": str(tmp_path / "second")})
+            second = fax_to(a, "2002", one_page)
+            assert [d.status for d in settled(a, second)] == ["done"]
+            assert [p.name for p in (tmp_path / "second").iterdir()] == [f"{second}.tif"]
+        finally:
+            use_only(a, line.device_name, *used)
+            folder.delete_configuration()
+
+        # The methods' order saved on node-a is node-b's.
+        last = len(a.inbound_routing.get_methods())
+        folder.priority = last
+        folder.save()
+
+        def order(server: FaxServer) -> list[str]:
+            return [m.guid for m in server.inbound_routing.get_methods()]
+
+        wait_until(lambda: order(b) == order(a), "node-b orders the methods as node-a")
+        assert order(b)[-1] == folder.guid
+
+
+def test_a_cover_page_added_on_one_node_is_listed_and_used_on_another(
+    cluster: Cluster, one_page: Path, tmp_path: Path
+) -> None:
+    template = tmp_path / "memo.txt"
+    template.write_text("@font sans-bold 40\nMEMO to {recipient_name}\n")
+
+    def names(server: FaxServer) -> list[str]:
+        return [page.name for page in server.get_cover_pages()]
+
+    with cluster.a.connected() as a, cluster.b.connected() as b:
+        a.add_cover_page("memo", template)
+        wait_until(lambda: "memo" in names(b), "node-b lists node-a's cover page")
+        document = fax(one_page, "2001")
+        document.cover_page_type = CoverPageType.SERVER
+        document.cover_page = "memo"
+        (job_id,) = document.connected_submit(b)
+        job = b.folders.outgoing_queue.get_job(job_id)
+        assert job.wait(timeout=WAIT).status is JobStatus.COMPLETED
+        assert b.folders.outgoing_archive.get_message(job_id).pages == 2, "cover and body"
+        a.remove_cover_page("memo")
+        wait_until(lambda: "memo" not in names(b), "node-b forgets the cover page")
+
+
+def test_an_extension_property_set_on_one_node_is_told_to_its_owner_on_another(
+    cluster: Cluster, one_page: Path
+) -> None:
+    with cluster.a.connected() as a, cluster.b.connected() as b:
+        # node-b's loopback lines own the faults; 2002 answers busy.
+        b.set_extension_property(LOOPBACK_GUID, b'{"2002": {"busy": true}}')
+        assert a.get_extension_property(LOOPBACK_GUID) == b'{"2002": {"busy": true}}'
+        (busy,) = fax(one_page, "2002").connected_submit(a)
+        job = a.folders.outgoing_queue.get_job(busy)
+
+        def retrying() -> bool:
+            job.refresh()
+            return base(job.status) is JobStatus.RETRYING
+
+        wait_until(retrying, "node-b finds line 2002 busy", WAIT)
+        cancelled(a, busy)
+        # Cleared on node-a (no line of its own): node-b's loopback is told.
+        a.set_extension_property(LOOPBACK_GUID, b"{}")
+        assert b.get_extension_property(LOOPBACK_GUID) == b"{}"
+        (job_id,) = fax(one_page, "2002").connected_submit(a)
+        sent = a.folders.outgoing_queue.get_job(job_id).wait(timeout=WAIT)
+        assert sent.status is JobStatus.COMPLETED
 
 
 @pytest.mark.skipif(

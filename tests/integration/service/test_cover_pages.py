@@ -118,3 +118,19 @@ async def test_generic_is_built_in_until_replaced(
     assert [page.name for page in await service.cover_pages.get_cover_pages()] == ["generic"], (
         "back"
     )
+
+
+async def test_a_node_writes_at_start_the_cover_pages_kept_in_the_store(
+    service: FaxService,
+) -> None:
+    """The store keeps each template, so a node of a cluster that was not running when it
+    was added (here: its file lost) writes it into its folder at start; one removed (by its
+    file's name) is not written again."""
+    await service.cover_pages.add_cover_page("memo", MEMO)
+    await service.cover_pages.add_cover_page("letter", b"LETTER\n")
+    cover_pages = service.config.data_dir / "coverpages"
+    (cover_pages / "memo.txt").unlink()
+    await service.cover_pages.remove_cover_page("letter.txt")
+    await service.cover_pages.take_up_all()
+    assert (cover_pages / "memo.txt").read_bytes() == MEMO
+    assert not (cover_pages / "letter.txt").exists()

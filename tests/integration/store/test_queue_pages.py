@@ -76,3 +76,26 @@ async def test_an_empty_queue_is_one_empty_page(db: Database) -> None:
         incoming = await queries.list_incoming_jobs_page(conn)
     assert (outgoing.jobs, outgoing.count, outgoing.next_cursor) == ([], 0, None)
     assert (incoming.jobs, incoming.count, incoming.next_cursor) == ([], 0, None)
+
+
+async def test_a_listing_reads_ids_and_versions_in_the_same_pages(db: Database) -> None:
+    first = await queue(db, 3)
+    second = await queue(db, 2, seconds=1)
+    cursor, seen = None, []
+    while True:
+        async with db.read() as conn:
+            full = await queries.list_jobs_page(conn, after=cursor, limit=2)
+            brief = await queries.list_job_versions_page(conn, after=cursor, limit=2)
+        assert brief.jobs == [(job.id, job.version) for job in full.jobs]
+        assert (brief.count, brief.next_cursor) == (full.count, full.next_cursor)
+        seen += [job.id for job in brief.jobs]
+        if brief.next_cursor is None:
+            break
+        cursor = brief.next_cursor
+    assert seen == [job.id for job in first + second]
+    async with db.transaction() as conn:
+        await queries.update_job(conn, first[0].id, {"status": JobStatus.PAUSED})
+        (listed,) = await queries.get_listed_jobs(conn, [first[0].id])
+        page = await queries.list_job_versions_page(conn, limit=1)
+    assert page.jobs[0].version == listed.version == first[0].version + 1, "a change bumps it"
+    assert listed.status is JobStatus.PAUSED

@@ -73,6 +73,16 @@ async def update_incoming_job(
     return None if row is None else IncomingJob(**row)
 
 
+async def take_incoming_job(
+    conn: AsyncConnection, job: IncomingJob, node_id: str
+) -> IncomingJob | None:
+    """Make ``node_id`` the node of the job read as ``job`` (another node's, which died), if
+    it is unchanged; None if another change got to it first."""
+    return await update_incoming_job(
+        conn, job.id, {"node_id": node_id}, expected_version=job.version
+    )
+
+
 async def delete_incoming_job(conn: AsyncConnection, job_id: int) -> bool:
     """Remove an incoming job (routed and archived, or cancelled); False if it was not there."""
     result = await conn.execute(delete(incoming_jobs).where(incoming_jobs.c.id == job_id))

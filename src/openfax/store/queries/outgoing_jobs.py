@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.model import DEFAULT_PREFETCH_SIZE, JobStatus
@@ -74,6 +74,97 @@ async def list_jobs_page(
         where = outgoing_jobs.c.submission_id.in_(owned)
     at = outgoing_jobs.c.created_at
     return await queue_page(conn, at, OutgoingJob, after, limit, where=where)
+
+
+class JobVersion(NamedTuple):
+    """A job's id and its row's version (which every change bumps): what a listing reads
+    first, to read in full only the jobs it has not shown as they now are (a tuple: a
+    listing makes thousands)."""
+
+    id: int
+    version: int
+
+
+LISTED_COLUMNS = (
+    outgoing_jobs.c.id,
+    outgoing_jobs.c.version,
+    outgoing_jobs.c.submission_id,
+    outgoing_jobs.c.status,
+    outgoing_jobs.c.extended_status,
+    outgoing_jobs.c.extended_status_text,
+    outgoing_jobs.c.failure_cause,
+    outgoing_jobs.c.recipient,
+    outgoing_jobs.c.recipient_number,
+    outgoing_jobs.c.recipient_name,
+    outgoing_jobs.c.total_pages,
+    outgoing_jobs.c.pages_confirmed,
+    outgoing_jobs.c.current_page,
+    outgoing_jobs.c.bit_rate,
+    outgoing_jobs.c.page_bytes,
+    outgoing_jobs.c.page_bytes_sent,
+    outgoing_jobs.c.size,
+    outgoing_jobs.c.retries,
+    outgoing_jobs.c.attempts,
+    outgoing_jobs.c.device_id,
+    outgoing_jobs.c.csid,
+    outgoing_jobs.c.tsid,
+    outgoing_jobs.c.priority,
+    outgoing_jobs.c.original_scheduled_at,
+    outgoing_jobs.c.scheduled_at,
+    outgoing_jobs.c.started_at,
+    outgoing_jobs.c.ended_at,
+)
+"""The columns a job listing shows, in the order ``openfax.service.views.outgoing_job_row``
+unpacks them (the rest of a row stays on the server)."""
+
+
+async def list_job_versions_page(
+    conn: AsyncConnection,
+    *,
+    owner: int | None = None,
+    after: QueueCursor | None = None,
+    limit: int = DEFAULT_PREFETCH_SIZE,
+) -> QueuePage[JobVersion]:
+    """One page of the outgoing queue as ``list_jobs_page`` reads it, with only each job's id
+    and version: an index range scan and the version of each row."""
+    columns = (outgoing_jobs.c.id, outgoing_jobs.c.version)
+    return await queue_page(
+        conn, outgoing_jobs.c.created_at, JobVersion, after, limit,
+        where=_owned_by(owner), columns=columns,
+    )  # fmt: skip
+
+
+async def list_listed_jobs_page(
+    conn: AsyncConnection,
+    *,
+    owner: int | None = None,
+    after: QueueCursor | None = None,
+    limit: int = DEFAULT_PREFETCH_SIZE,
+) -> QueuePage[tuple[Any, ...]]:
+    """The same page with each job's ``LISTED_COLUMNS`` (in their order): what a listing
+    reads when most of a page is new to it, cheaper than asking for each of its ids."""
+    return await queue_page(
+        conn, outgoing_jobs.c.created_at, _values, after, limit,
+        where=_owned_by(owner), columns=LISTED_COLUMNS,
+    )  # fmt: skip
+
+
+async def get_listed_jobs(conn: AsyncConnection, ids: Collection[int]) -> list[Row[Any]]:
+    """The ``LISTED_COLUMNS`` of the jobs among ``ids`` that are still queued, in no order."""
+    return list(await conn.execute(select(*LISTED_COLUMNS).where(outgoing_jobs.c.id.in_(ids))))
+
+
+def _owned_by(owner: int | None) -> ColumnElement[bool] | None:
+    """The jobs of the account whose id is ``owner`` (None: every job)."""
+    if owner is None:
+        return None
+    return outgoing_jobs.c.submission_id.in_(
+        select(submissions.c.id).where(submissions.c.owner_id == owner)
+    )
+
+
+def _values(*values: Any) -> tuple[Any, ...]:
+    return values
 
 
 async def claim_next_job(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, func, select, tuple_, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import NullType
 
 from openfax.model import JobStatus
 from openfax.model.paging import QueueCursor, QueueKey, QueuePage
@@ -34,9 +35,12 @@ async def queue_page(
     limit: int,
     *,
     where: ColumnElement[bool] | None = None,
+    columns: Sequence[ColumnElement[Any]] | None = None,
 ) -> QueuePage[R]:
     """One page of a queue snapshot, ordered by ``(at, id)`` (keyset pagination on the
-    queue's index), of the jobs ``where`` selects (all when None).
+    queue's index), of the jobs ``where`` selects (all when None), each made by ``record``
+    from every column of the table by name or, given ``columns`` (``at`` and the id among
+    them), from their values in order (no dict a row: a listing reads thousands).
 
     The first page (``after`` None) fixes the snapshot: its last job (``until``) and its
     size. Every page holds the jobs after the cursor up to ``until`` as they are when the
@@ -47,7 +51,11 @@ async def queue_page(
     table = at.table
     key = tuple_(at, table.c.id)
     selected = [] if where is None else [where]
-    query = select(table).where(*selected).order_by(at, table.c.id).limit(limit + 1)
+    shown = list(table.c if columns is None else columns)
+    # Each row ends with its key, its time as the driver gives it: only the last row's is
+    # converted (a cursor), not one a row.
+    raw_key = (type_coerce(at, NullType()), table.c.id)
+    query = select(*shown, *raw_key).where(*selected).order_by(at, table.c.id).limit(limit + 1)
     if after is None:
         # The snapshot's size and last job come with the first page, in the same statement.
         newest = (
@@ -60,21 +68,26 @@ async def queue_page(
         )
     else:
         query = query.where(_up_to(key, after.until), key > (after.after.at, after.after.id))
-    rows = list(await conn.execute(query))
+    rows = (await conn.execute(query)).all()
     if not rows:
         return QueuePage([], 0 if after is None else after.count, None)
-    names = list(table.c.keys())
+    width = len(shown)
     if after is None:
-        total, newest_at, newest_id = rows[0][len(names) :]
+        total, newest_at, newest_id = rows[0][width + len(raw_key) :]
         until = QueueKey(newest_at, newest_id)
     else:
         total, until = after.count, after.until
-    fields = [dict(zip(names, row, strict=False)) for row in rows[:limit]]
-    jobs = [record(**values) for values in fields]
+    if columns is None:
+        names = [column.key for column in shown]
+        jobs = [record(**dict(zip(names, row, strict=False))) for row in rows[:limit]]
+    else:
+        jobs = [record(*row[:width]) for row in rows[:limit]]
     if len(rows) <= limit:
         return QueuePage(jobs, total, None)
-    last = fields[-1]
-    return QueuePage(jobs, total, QueueCursor(QueueKey(last[at.name], last["id"]), until, total))
+    last_at, last_id = rows[limit - 1][width : width + len(raw_key)]
+    convert = at.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+    place = QueueKey(last_at if convert is None else convert(last_at), last_id)
+    return QueuePage(jobs, total, QueueCursor(place, until, total))
 
 
 def _up_to(key: Any, until: QueueKey) -> ColumnElement[bool]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import Row, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openfax.errors import MessageNotFoundError
@@ -116,6 +117,29 @@ async def get_submissions(conn: AsyncConnection, ids: Collection[int]) -> dict[i
     """The submissions among ``ids`` that exist, by id (to show a page of jobs)."""
     rows = await conn.execute(select(submissions).where(submissions.c.id.in_(ids)))
     return {row.id: Submission(**row._mapping) for row in rows}
+
+
+LISTED_SUBMISSION_COLUMNS = (
+    submissions.c.id,
+    submissions.c.sender,
+    submissions.c.subject,
+    submissions.c.document_name,
+    submissions.c.schedule_type,
+    submissions.c.receipt_type,
+    submissions.c.receipt_address,
+    submissions.c.cover_page_type,
+    submissions.c.group_broadcast_receipts,
+    submissions.c.submitted_at,
+    submissions.c.owner,
+)
+"""What a job listing shows of a job's submission (none of which changes once queued), in
+the order ``openfax.service.views.submission_fields`` unpacks them."""
+
+
+async def get_listed_submissions(conn: AsyncConnection, ids: Collection[int]) -> list[Row[Any]]:
+    """The ``LISTED_SUBMISSION_COLUMNS`` of the submissions among ``ids``, in no order."""
+    query = select(*LISTED_SUBMISSION_COLUMNS).where(submissions.c.id.in_(ids))
+    return list(await conn.execute(query))
 
 
 async def delete_submission(conn: AsyncConnection, submission_id: int) -> bool:

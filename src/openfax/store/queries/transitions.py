@@ -270,6 +270,9 @@ class ReceptionEnd:
     size: int
     extended_status: ExtendedStatus
     extended_status_text: str
+    tsid: str = ""
+    """The caller's TSID as the call's end knows it ("": as the job holds it), written again:
+    the progress step that wrote it may have been dropped (the store restarting meanwhile)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +335,8 @@ async def finish_reception(
     archived by the caller in the same transaction; the job is routed now, or ends CANCELED
     if it was being cancelled."""
     given = IncomingInput.CUT_OFF if cut_off else IncomingInput.RECEIVED
-    fields = {**asdict(end), "job_type": JobType.ROUTING, "current_page": 0, "ended_at": now}
+    ended = {key: value for key, value in asdict(end).items() if key != "tsid" or value}
+    fields = {**ended, "job_type": JobType.ROUTING, "current_page": 0, "ended_at": now}
     return await _write_incoming(conn, job, given, fields)
 
 
