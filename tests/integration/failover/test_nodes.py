@@ -71,11 +71,7 @@ def test_a_node_that_loses_the_database_hangs_up_and_rejoins_when_it_returns(
     after its heartbeat or its lease ended the node hangs up the call, and once the server
     is back writes both ends and sends the rest of the fax by itself."""
     five_pages = make_pdf(tmp_path / "five.pdf", 5)
-    # The call dropped under the sending end when its reception is hung up: no wait to retry.
-    retry_soon = {"outgoing.causes.line_dropped": {"delay_minutes": 0.01}}
-    with cluster(
-        tmp_path, postgresql_url, NODES[:1], loopback={"pace": 2.0}, **retry_soon
-    ) as nodes:
+    with cluster(tmp_path, postgresql_url, NODES[:1], loopback={"pace": 2.0}) as nodes:
         (node,) = nodes.running()
         job_id, tag = nodes.submit(five_pages, node)
         nodes.caller_at(job_id, pages_confirmed=1)
