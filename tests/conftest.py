@@ -12,6 +12,7 @@ milliseconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import os
 import shutil
@@ -111,22 +112,13 @@ class PostgreSQLServer:
 
     def restart(self) -> None:
         """Restart the server at once, as a primary's failover does: every connection is cut
-        (``immediate``: no checkpoint, the clients are not waited for)."""
-        self.run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.base / "server.log"),
-            "-m",
-            "immediate",
-            "-w",
-            "restart",
-        )
+        (``halt``: no checkpoint, the clients are not waited for)."""
+        self.halt()
+        self.resume()
 
     def stop(self) -> None:
         try:
-            self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self.halt()
         finally:
             shutil.rmtree(self.base, ignore_errors=True)
 
@@ -137,6 +129,16 @@ class PostgreSQLServer:
         return psycopg.connect(
             host=str(self.base), user="openfax", dbname="postgres", autocommit=True
         )
+
+    @contextlib.contextmanager
+    def database(self, prefix: str) -> Iterator[str]:
+        """The URL of a fresh, migrated database (a copy of the template), dropped after."""
+        name = f"{prefix}_{uuid.uuid4().hex}"
+        with self.admin() as admin:
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        yield self.url(name)
+        with self.admin() as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -185,12 +187,8 @@ def postgresql() -> Iterator[PostgreSQLServer]:
 @pytest.fixture
 def postgresql_url(postgresql: PostgreSQLServer) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for one test."""
-    name = f"test_{uuid.uuid4().hex}"
-    with postgresql.admin() as admin:
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    yield postgresql.url(name)
-    with postgresql.admin() as admin:
-        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    with postgresql.database("test") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ paced at ten times real time (a call lasts long enough to be cancelled in its mi
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE, PostgreSQLServer
+from tests.conftest import PostgreSQLServer
 from tests.daemon import Daemon, running
 from tests.factories import make_pdf
 
@@ -31,12 +30,8 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster_database(postgresql: PostgreSQLServer) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for the module's nodes."""
-    name = f"cluster_{uuid.uuid4().hex}"
-    with postgresql.admin() as admin:
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    yield postgresql.url(name)
-    with postgresql.admin() as admin:
-        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    with postgresql.database("cluster") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
