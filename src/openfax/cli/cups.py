@@ -82,7 +82,8 @@ def install_command(
 @cups.command("uninstall")
 @queue_option
 @backend_dir_option
-def uninstall_command(queue: str, backend_dir: Path) -> None:
+@json_option
+def uninstall_command(queue: str, backend_dir: Path, as_json: bool) -> None:
     """Remove the fax queue, and the backend once no queue uses it (as root)."""
     from openfax.gateways.cups.install import uninstall
 
@@ -90,4 +91,9 @@ def uninstall_command(queue: str, backend_dir: Path) -> None:
         removed = uninstall(queue, backend_dir=backend_dir)
     except CupsSetupError as exc:
         raise click.ClickException(str(exc)) from None
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"removed": removed}))
+        return
     click.echo("removed " + " and ".join(removed))

@@ -23,9 +23,11 @@ LP_SECONDS = 60.0
 
 
 def check(configuration: Mapping[str, Any]) -> dict[str, Any]:
-    """``printer``: a CUPS queue name; empty prints on the default printer."""
+    """``printer``: a CUPS queue name, empty for the default printer; ``server``: the CUPS
+    server that has it (``host[:port]`` or a socket path, as ``lp -h`` takes), empty for
+    CUPS' own choice (``CUPS_SERVER``, client.conf, the local cupsd)."""
     given = Checker("print", configuration)
-    return given.done({"printer": given.text("printer")})
+    return given.done({"printer": given.text("printer"), "server": given.text("server")})
 
 
 def lp_command() -> str | None:
@@ -42,6 +44,8 @@ def route(fax: RoutedFax, configuration: Mapping[str, Any]) -> None:
             retryable=False,
         )
     command = [lp, "-t", f"fax {format_id(fax.message_id)}"]
+    if configuration.get("server"):
+        command += ["-h", configuration["server"]]
     if configuration.get("printer"):
         command += ["-d", configuration["printer"]]
     command.append(str(fax.pdf_file()))

@@ -13,6 +13,7 @@ from openfax.documents import read_fax_tiff
 from openfax.errors import MessageNotFoundError
 from openfax.model import JobStatus
 from openfax.routing import PRINT, STORE_IN_FOLDER
+from tests.cups import NEEDS_CUPS, private_cupsd
 from tests.integration.routing.conftest import WAIT, fax_to, settled, use_only
 from tests.waiting import wait_until
 
@@ -74,11 +75,21 @@ def test_a_line_s_own_configuration_wins_over_every_line_s(
     assert folder.get_configuration(receiver.id) is None
 
 
-@pytest.mark.skipif(shutil.which("lp") is None, reason="CUPS' lp is not installed")
-def test_a_fax_is_printed_through_cups(server: FaxServer, one_page: Path) -> None:
-    server.inbound_routing.get_method(PRINT).set_configuration({"printer": ""})
-    use_only(server, "loopback line 1002", PRINT)
-    assert settled(server, fax_to(server, "1002", one_page))[0].status == "done"
+@NEEDS_CUPS
+def test_a_fax_is_printed_on_a_queue_of_a_cups_server(server: FaxServer, one_page: Path) -> None:
+    """The method prints the fax's PDF with lp on the queue and server it names: a private
+    cupsd whose queue keeps what it prints in a file."""
+    with private_cupsd() as cups:
+        paper = cups.paper_queue("office")
+        settings = {"printer": "office", "server": str(cups.root / "cups.sock")}
+        server.inbound_routing.get_method(PRINT).set_configuration(settings)
+        use_only(server, "loopback line 1002", PRINT)
+        assert settled(server, fax_to(server, "1002", one_page))[0].status == "done"
+        wait_until(
+            lambda: paper.exists() and paper.read_bytes().startswith(b"%PDF"),
+            "the fax printed on office",
+            WAIT,
+        )
 
 
 @pytest.mark.skipif(shutil.which("lp") is not None, reason="CUPS' lp is installed here")
