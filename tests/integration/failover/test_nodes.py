@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PostgreSQLServer
+from tests.daemon import Daemon
 from tests.factories import make_pdf
 from tests.waiting import wait_until
 
@@ -62,6 +63,11 @@ def test_a_postgresql_restart_under_load_costs_no_fax(
         sent += [nodes.submit(three_pages, via) for via in nodes.running()]
         for job_id, tag in sent:
             check_delivered(nodes.delivered(job_id, tag), 3)
+
+
+def logged(node: Daemon) -> list[str]:
+    """The node's log lines that begin a message (its tracebacks left out)."""
+    return [line for line in node.log if line[:2] == "20"]
 
 
 @pytest.mark.skipif(
