@@ -293,15 +293,30 @@ def openfax_calls(
     )
     try:
         rows.append(idle("openfax", meter))
-        for pages, document, warm_up in documents:
-            for direction in ("send", "receive"):
-                row = {"side": "openfax", "direction": direction, "pages": pages}
-                row["warm_up"] = warm_up
-                row |= openfax_call(measured, peer, direction, document, pages, meter)
-                rows.append(row)
-                print_row(row)
+        rows += both_ways(
+            "openfax",
+            documents,
+            lambda direction, document, pages: openfax_call(
+                measured, peer, direction, document, pages, meter
+            ),
+        )
     finally:
         measured.stop()
+    return rows
+
+
+def both_ways(
+    side: str, documents: list[Call], call: Callable[[str, Path, int], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each document sent and then received by ``side`` through ``call(direction,
+    document, pages)``, a row printed and kept for each call."""
+    rows = []
+    for pages, document, warm_up in documents:
+        for direction in ("send", "receive"):
+            row = {"side": side, "direction": direction, "pages": pages, "warm_up": warm_up}
+            row |= call(direction, document, pages)
+            rows.append(row)
+            print_row(row)
     return rows
 
 
@@ -410,13 +425,13 @@ def hylafax_calls(
             }
         )
         rows.append(idle("hylafax", meter))
-        for pages, document, warm_up in documents:
-            for direction in ("send", "receive"):
-                row = {"side": "hylafax", "direction": direction, "pages": pages}
-                row["warm_up"] = warm_up
-                row |= hylafax_call(hylafax, peer, direction, document, pages, meter)
-                rows.append(row)
-                print_row(row)
+        rows += both_ways(
+            "hylafax",
+            documents,
+            lambda direction, document, pages: hylafax_call(
+                hylafax, peer, direction, document, pages, meter
+            ),
+        )
     return rows
 
 
